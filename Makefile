@@ -1,0 +1,82 @@
+# nimbus build.  `make` builds the binaries, `make check` runs the test suite.
+#
+# Sources are found by wildcard, so adding a file needs no edit here:
+#   src/lib/*.c                      shared pieces
+#   src/vmm/**.c                     the VMM library (cpu, board, virtio, vm)
+#   src/cli/*.c                      the `nimbus` command (one file per verb)
+#   src/ctr/*.c, src/ctr/cli/*.c     the OCI runtime library and `nimbus-runtime`
+#   **/*_test.c                      unit tests: each one a program in build/tests/
+#
+# `make SAN=1` builds everything with ASan+UBSan into build-san/.
+
+CC       ?= cc
+SAN      ?=
+ifeq ($(SAN),1)
+BUILD    ?= build-san
+OPT      ?= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+BUILD    ?= build
+OPT      ?= -O2
+endif
+
+CFLAGS   ?= -g
+CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Isrc -MMD -MP $(OPT)
+LDFLAGS  += -pthread $(filter -fsanitize%,$(OPT))
+
+VMM_LIBS := -lfdt
+CTR_LIBS := -lcjson -lseccomp -lcap
+
+ALL_SRC   = $(shell find src -name '*.c' | sort)
+TEST_SRC  = $(filter %_test.c %_fuzz.c,$(ALL_SRC))
+LIB_SRC   = $(filter-out $(TEST_SRC),$(wildcard src/lib/*.c))
+VMM_SRC   = $(filter-out $(TEST_SRC),$(filter src/vmm/%,$(ALL_SRC)))
+CLI_SRC   = $(filter-out $(TEST_SRC),$(wildcard src/cli/*.c))
+CTR_SRC   = $(filter-out $(TEST_SRC),$(wildcard src/ctr/*.c))
+CTRCLI_SRC= $(filter-out $(TEST_SRC),$(wildcard src/ctr/cli/*.c))
+UNIT_SRC  = $(filter %_test.c,$(ALL_SRC))
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIB_OBJ   = $(call obj,$(LIB_SRC))
+VMM_OBJ   = $(call obj,$(VMM_SRC))
+CTR_OBJ   = $(call obj,$(CTR_SRC))
+UNIT_BIN  = $(patsubst src/%_test.c,$(BUILD)/tests/%_test,$(UNIT_SRC))
+
+BINS := $(BUILD)/nimbus
+ifneq ($(CTRCLI_SRC),)
+BINS += $(BUILD)/nimbus-runtime
+endif
+
+.PHONY: all unit check clean guest
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/nimbus: $(call obj,$(CLI_SRC)) $(VMM_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
+
+$(BUILD)/nimbus-runtime: $(call obj,$(CTRCLI_SRC)) $(CTR_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CTR_LIBS)
+
+$(BUILD)/tests/%_test: $(BUILD)/src/%_test.o $(BUILD)/tests/unit_main.o $(VMM_OBJ) $(CTR_OBJ) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS) $(CTR_LIBS)
+
+# Build every unit-test program (tests/run runs them).
+unit: $(UNIT_BIN)
+
+# Guest-side test programs (bare-metal RISC-V), if the cross compiler exists.
+-include tests/isa/rules.mk
+
+check:
+	tests/run
+
+guest:
+	guest/build
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,24 @@
+/*
+ * An interrupt line: how a device raises an interrupt without knowing who
+ * receives it.  The UART's line leads to a PLIC source; the PLIC's outputs
+ * and the CLINT's lines lead to a hart's mip bits.  The board wires them.
+ *
+ * Level-triggered: set(level=1) asserts, set(level=0) deasserts.  Calls may
+ * come from any thread; the receiver makes them safe.
+ */
+#ifndef NIMBUS_VMM_IRQ_H
+#define NIMBUS_VMM_IRQ_H
+
+struct irq_line {
+	void (*set)(void *ctx, unsigned line, int level);
+	void *ctx;
+	unsigned line;
+};
+
+static inline void irq_set(const struct irq_line *l, int level)
+{
+	if (l->set)
+		l->set(l->ctx, l->line, level);
+}
+
+#endif

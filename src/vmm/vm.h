@@ -1,0 +1,55 @@
+/*
+ * One virtual machine: guest RAM and the bus, the clock, the harts (one host
+ * thread each), the board's devices, and the images it boots.  Nothing here
+ * is global: a process may hold several VMs.
+ *
+ * Lifecycle: vm_create() builds and loads everything (errors are reported in
+ * a struct err, nothing is left allocated on failure); vm_run() starts the
+ * vCPU threads and returns when the guest powers off, fails, or a stop is
+ * requested; a guest reboot resets harts and devices and reloads the images
+ * inside vm_run().
+ */
+#ifndef NIMBUS_VMM_VM_H
+#define NIMBUS_VMM_VM_H
+
+#include <stdint.h>
+
+#include "lib/err.h"
+
+struct chardev;
+struct vm;
+
+#define VM_MAX_CPUS 8
+
+struct vm_config {
+	uint64_t mem_size;         /* bytes of guest RAM at 0x80000000 */
+	unsigned ncpus;            /* 1..VM_MAX_CPUS */
+	const char *bios;          /* M-mode firmware path; NULL = Debian's OpenSBI
+				      fw_dynamic; "none" = start the kernel in M-mode */
+	const char *kernel;        /* Image, raw binary or ELF; may be NULL with a bios */
+	const char *initrd;        /* may be NULL */
+	const char *append;        /* kernel command line; may be NULL */
+	struct chardev *console;   /* UART0's host side; may be NULL (output dropped) */
+};
+
+/* Why vm_run() returned. */
+enum vm_exit_kind {
+	VM_EXIT_POWEROFF,          /* finisher PASS, tohost 1, SBI system reset "shutdown" */
+	VM_EXIT_FAILURE,           /* finisher FAIL / tohost failure code: see `code` */
+	VM_EXIT_STOPPED,           /* vm_request_stop() */
+	VM_EXIT_FATAL,             /* a hart hit an unrecoverable state: see `message` */
+};
+
+struct vm_exit {
+	enum vm_exit_kind kind;
+	int code;                  /* guest-reported failure code for VM_EXIT_FAILURE */
+	char message[256];         /* for VM_EXIT_FATAL and VM_EXIT_FAILURE */
+};
+
+int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err);
+void vm_run(struct vm *vm, struct vm_exit *exit);
+/* Thread-safe and async-signal-safe enough for a console thread: asks vm_run to return. */
+void vm_request_stop(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+#endif
