@@ -48,19 +48,34 @@ BINS += $(BUILD)/nimbus-runtime
 endif
 
 .PHONY: all unit check clean guest
+.SECONDARY:
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/nimbus: $(call obj,$(CLI_SRC)) $(VMM_OBJ) $(LIB_OBJ)
+# Static archives: a program links only the objects it needs, so a unit test
+# of one module does not depend on every other module being complete.
+VMM_A = $(BUILD)/libnimbus-vmm.a
+CTR_A = $(BUILD)/libnimbus-ctr.a
+LIB_A = $(BUILD)/libnimbus-lib.a
+
+$(VMM_A): $(VMM_OBJ)
+$(CTR_A): $(CTR_OBJ)
+$(LIB_A): $(LIB_OBJ)
+$(VMM_A) $(CTR_A) $(LIB_A):
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/nimbus: $(call obj,$(CLI_SRC)) $(VMM_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
 
-$(BUILD)/nimbus-runtime: $(call obj,$(CTRCLI_SRC)) $(CTR_OBJ) $(LIB_OBJ)
+$(BUILD)/nimbus-runtime: $(call obj,$(CTRCLI_SRC)) $(CTR_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CTR_LIBS)
 
-$(BUILD)/tests/%_test: $(BUILD)/src/%_test.o $(BUILD)/tests/unit_main.o $(VMM_OBJ) $(CTR_OBJ) $(LIB_OBJ)
+$(BUILD)/tests/%_test: $(BUILD)/src/%_test.o $(BUILD)/tests/unit_main.o $(VMM_A) $(CTR_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS) $(CTR_LIBS)
 

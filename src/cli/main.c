@@ -1,0 +1,86 @@
+/*
+ * nimbus: the command-line entry point.  Dispatches `nimbus GROUP VERB ...`
+ * to the verb's file.
+ */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"Usage: nimbus COMMAND [ARGS...]\n"
+	"\n"
+	"nimbus runs virtual machines (a RISC-V `virt` machine emulated in\n"
+	"software) and containers on a Linux host.\n"
+	"\n"
+	"Commands:\n"
+	"  vm run       boot a virtual machine on this terminal\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help   show this help\n"
+	"  --version    show the version\n"
+	"\n"
+	"Run `nimbus COMMAND --help` for a command's options.\n";
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("nimbus: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+const char *cli_default_guest_dir(char *buf, unsigned long len)
+{
+	const char *dir = getenv("NIMBUS_GUEST_DIR");
+	if (dir && *dir) {
+		snprintf(buf, len, "%s", dir);
+		return buf;
+	}
+	const char *cache = getenv("NIMBUS_CACHE");
+	if (cache && *cache) {
+		snprintf(buf, len, "%s/guest/default", cache);
+		return buf;
+	}
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	if (xdg && *xdg) {
+		snprintf(buf, len, "%s/nimbus/guest/default", xdg);
+		return buf;
+	}
+	const char *home = getenv("HOME");
+	snprintf(buf, len, "%s/.cache/nimbus/guest/default", home && *home ? home : "/root");
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("nimbus %s\n", NIMBUS_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "vm")) {
+		if (argc < 3) {
+			cli_error("vm: missing verb (try `nimbus vm run --help`)");
+			return 2;
+		}
+		if (!strcmp(argv[2], "run"))
+			return cmd_vm_run(argc - 2, argv + 2);
+		cli_error("vm %s: unknown verb (try `nimbus --help`)", argv[2]);
+		return 2;
+	}
+	cli_error("%s: unknown command (try `nimbus --help`)", cmd);
+	return 2;
+}

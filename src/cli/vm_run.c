@@ -1,0 +1,308 @@
+/*
+ * `nimbus vm run`: boot one VM with its serial console on this terminal and
+ * wait for it to end.  The exit status is the guest's: 0 after poweroff, the
+ * failure code the guest reported through the test finisher or `tohost`,
+ * 1 when the VM hit a fatal error, 2 for bad usage or input.
+ */
+#include "cli/cli.h"
+#include "lib/err.h"
+#include "lib/size.h"
+#include "vmm/stdio_console.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_MEM (256ull << 20)
+#define MIN_MEM (16ull << 20)
+#define DEFAULT_APPEND "console=ttyS0"
+
+static const char usage[] =
+	"Usage: nimbus vm run [OPTIONS]\n"
+	"\n"
+	"Boot a RISC-V virtual machine (compatible with QEMU's `virt` board) with\n"
+	"its serial console on this terminal.  Without --kernel and --bios, boots\n"
+	"the default guest built by guest/build.  Type C-a x to quit, C-a h for help.\n"
+	"\n"
+	"Options:\n"
+	"  --kernel FILE     kernel to boot: a RISC-V Linux Image, an ELF or a raw binary\n"
+	"  --initrd FILE     initial ramdisk for the kernel\n"
+	"  --append STRING   kernel command line (default for the default guest: \"" DEFAULT_APPEND "\")\n"
+	"  --bios PATH|none  M-mode firmware, an ELF or raw binary loaded at 0x80000000\n"
+	"                    (default: Debian's OpenSBI fw_dynamic); `none` starts the\n"
+	"                    kernel itself in M-mode at 0x80000000\n"
+	"  -m, --mem SIZE    guest RAM, e.g. 256M, 1G; a bare number is MiB (default 256M)\n"
+	"  -c, --cpus N      number of vCPUs, 1 to 8 (default 1)\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"Exit status: 0 when the guest powers off; the guest's failure code when it\n"
+	"reports one (SiFive test finisher or `tohost`); 1 on a fatal VM error;\n"
+	"2 for bad usage or input.\n";
+
+struct run_state {
+	struct vm *vm;
+	atomic_int signal_seen;   /* the signal that stopped the VM, or 0 */
+	atomic_int user_quit;     /* C-a x */
+	sigset_t signals;
+};
+
+static void quit_from_console(void *ctx)
+{
+	struct run_state *st = ctx;
+	atomic_store(&st->user_quit, 1);
+	vm_request_stop(st->vm);
+}
+
+/* Turns SIGINT/SIGTERM/SIGHUP into a clean stop instead of a dead terminal. */
+static void *signal_thread(void *arg)
+{
+	struct run_state *st = arg;
+	int sig;
+	if (sigwait(&st->signals, &sig) == 0 && sig != SIGUSR1) {
+		atomic_store(&st->signal_seen, sig);
+		vm_request_stop(st->vm);
+	}
+	return NULL;
+}
+
+static uint64_t host_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : UINT64_MAX;
+}
+
+/* A missing or unreadable file is a usage error we can name before booting. */
+static int check_file(const char *flag, const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb) < 0) {
+		cli_error("%s %s: %s", flag, path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		cli_error("%s %s: not a regular file", flag, path);
+		return -1;
+	}
+	if (access(path, R_OK) < 0) {
+		cli_error("%s %s: %s", flag, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_mem(const char *s, uint64_t *out)
+{
+	char have[32], need[32];
+	int rc = parse_size(s, 1ull << 20, out);
+	if (rc == -ERANGE) {
+		cli_error("--mem %s: too large", s);
+		return -1;
+	}
+	if (rc < 0) {
+		cli_error("--mem %s: not a size (examples: 256M, 1G, 512)", s);
+		return -1;
+	}
+	if (*out < MIN_MEM) {
+		cli_error("--mem %s: at least %s are needed", s, format_size(MIN_MEM, need, sizeof need));
+		return -1;
+	}
+	if (*out & 0xfff) {
+		cli_error("--mem %s: not a multiple of 4 KiB", s);
+		return -1;
+	}
+	uint64_t host = host_memory();
+	if (*out > host) {
+		cli_error("--mem %s: larger than host memory (%s)", s, format_size(host, have, sizeof have));
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_cpus(const char *s, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(s, &end, 10);
+	if (errno || end == s || *end) {
+		cli_error("--cpus %s: not a number", s);
+		return -1;
+	}
+	if (n < 1 || n > VM_MAX_CPUS) {
+		cli_error("--cpus %s: must be between 1 and %d", s, VM_MAX_CPUS);
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* Fills in the default guest's kernel and initrd; -1 (reported) if absent. */
+static int use_default_guest(struct vm_config *cfg, char *kernel, char *initrd, size_t len)
+{
+	char dir[PATH_MAX];
+	cli_default_guest_dir(dir, sizeof dir);
+	int kn = snprintf(kernel, len, "%s/Image", dir);
+	int in = snprintf(initrd, len, "%s/initramfs.cpio.gz", dir);
+	if (kn < 0 || (size_t)kn >= len || in < 0 || (size_t)in >= len ||
+	    access(kernel, R_OK) < 0 || access(initrd, R_OK) < 0) {
+		cli_error("no default guest in %s: build it with `guest/build` "
+			  "(or pass --kernel)", dir);
+		return -1;
+	}
+	cfg->kernel = kernel;
+	cfg->initrd = initrd;
+	if (!cfg->append)
+		cfg->append = DEFAULT_APPEND;
+	return 0;
+}
+
+static int exit_status(const struct vm_exit *ex, const struct run_state *st)
+{
+	switch (ex->kind) {
+	case VM_EXIT_POWEROFF:
+		return 0;
+	case VM_EXIT_FAILURE: {
+		int code = ex->code & 0xff ? ex->code & 0xff : 1;
+		cli_error("guest reported failure %d%s%s", ex->code,
+			  ex->message[0] ? ": " : "", ex->message);
+		return code;
+	}
+	case VM_EXIT_FATAL:
+		cli_error("%s", ex->message[0] ? ex->message : "fatal VM error");
+		return 1;
+	case VM_EXIT_STOPPED:
+		if (atomic_load(&st->user_quit)) {
+			cli_error("stopped (C-a x)");
+			return 0;
+		}
+		if (atomic_load(&st->signal_seen)) {
+			int sig = atomic_load(&st->signal_seen);
+			cli_error("stopped by signal %s", strsignal(sig));
+			return 128 + sig;
+		}
+		return 0;
+	}
+	return 1;
+}
+
+int cmd_vm_run(int argc, char **argv)
+{
+	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS };
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "append", required_argument, NULL, OPT_APPEND },
+		{ "bios", required_argument, NULL, OPT_BIOS },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct vm_config cfg = { .mem_size = DEFAULT_MEM, .ncpus = 1 };
+	char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":m:c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL: cfg.kernel = optarg; break;
+		case OPT_INITRD: cfg.initrd = optarg; break;
+		case OPT_APPEND: cfg.append = optarg; break;
+		case OPT_BIOS: cfg.bios = optarg; break;
+		case 'm':
+			if (parse_mem(optarg, &cfg.mem_size) < 0)
+				return 2;
+			break;
+		case 'c':
+			if (parse_cpus(optarg, &cfg.ncpus) < 0)
+				return 2;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case ':':
+			cli_error("vm run: %s needs a value", argv[optind - 1]);
+			return 2;
+		default:
+			cli_error("vm run: unknown option %s (try --help)", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		cli_error("vm run: unexpected argument %s (try --help)", argv[optind]);
+		return 2;
+	}
+
+	bool bios_none = cfg.bios && !strcmp(cfg.bios, "none");
+	if (!cfg.kernel && !cfg.bios) {
+		if (cfg.initrd) {
+			cli_error("--initrd needs --kernel");
+			return 2;
+		}
+		if (use_default_guest(&cfg, kernel_buf, initrd_buf, sizeof kernel_buf) < 0)
+			return 2;
+	} else if (bios_none && !cfg.kernel) {
+		cli_error("--bios none needs --kernel (the program to start in M-mode)");
+		return 2;
+	} else if (!cfg.kernel && (cfg.initrd || cfg.append)) {
+		cli_error("%s needs --kernel", cfg.initrd ? "--initrd" : "--append");
+		return 2;
+	}
+	if ((cfg.bios && !bios_none && check_file("--bios", cfg.bios) < 0) ||
+	    (cfg.kernel && check_file("--kernel", cfg.kernel) < 0) ||
+	    (cfg.initrd && check_file("--initrd", cfg.initrd) < 0))
+		return 2;
+
+	struct run_state st = { 0 };
+	sigemptyset(&st.signals);
+	sigaddset(&st.signals, SIGINT);
+	sigaddset(&st.signals, SIGTERM);
+	sigaddset(&st.signals, SIGHUP);
+	sigaddset(&st.signals, SIGUSR1);   /* only to end the signal thread */
+	/* Block before any thread starts so every thread inherits the mask. */
+	pthread_sigmask(SIG_BLOCK, &st.signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct stdio_console *con = stdio_console_new(STDIN_FILENO, STDOUT_FILENO,
+						      quit_from_console, &st);
+	if (!con) {
+		cli_error("cannot set up the console: %s", strerror(errno));
+		return 1;
+	}
+	cfg.console = stdio_console_chardev(con);
+
+	struct err err = { 0 };
+	if (vm_create(&cfg, &st.vm, &err) < 0) {
+		stdio_console_free(con);
+		cli_error("%s", err.msg);
+		/* Bad images are the user's input; anything else is ours. */
+		return err.code == -ENOMEM || err.code == -EAGAIN ? 1 : 2;
+	}
+
+	pthread_t sig_thread;
+	bool sig_thread_ok = pthread_create(&sig_thread, NULL, signal_thread, &st) == 0;
+	if (stdio_console_start(con) < 0)
+		cli_error("console input unavailable; the guest runs without it");
+
+	struct vm_exit ex = { 0 };
+	vm_run(st.vm, &ex);
+
+	stdio_console_free(con);   /* restores the terminal before we print */
+	if (sig_thread_ok) {
+		pthread_kill(sig_thread, SIGUSR1);
+		pthread_join(sig_thread, NULL);
+	}
+	int status = exit_status(&ex, &st);
+	vm_destroy(st.vm);
+	return status;
+}
