@@ -448,7 +448,7 @@ fromhost: .dword 0
 
 	.bss
 	.balign 64
-	.globl isa_mstate, isa_sstate
+	.globl isa_mstate, isa_sstate, isa_msave, isa_ssave
 isa_mstate:	.space ISA_T_SIZE
 isa_sstate:	.space ISA_T_SIZE
 isa_msave:	.space 64 * MAX_HARTS
