@@ -321,14 +321,15 @@ static inline uint64_t div_core(const struct fmt *f, uint64_t a, uint64_t b,
 	return round_pack(f, sign, e, q | (r != 0), rm, flags);
 }
 
-/* floor(sqrt(n)) and whether it is exact, for n < 2^(2*bits). */
+/* floor(sqrt(n)) and whether it is exact, for n < 2^(2*bits), bits <= 62:
+ * the digit-by-digit method, one result bit per step.  The partial
+ * remainder stays below 2r+1 < 2^(bits+1), so it fits in 64 bits. */
 static uint64_t isqrt128(u128 n, unsigned bits, bool *exact)
 {
-	uint64_t r = 0;
-	u128 rem = 0;
+	uint64_t r = 0, rem = 0;
 	for (int i = (int)bits - 1; i >= 0; i--) {
-		rem = (rem << 2) | ((n >> (2 * i)) & 3);
-		u128 t = ((u128)r << 2) | 1;
+		rem = (rem << 2) | (uint64_t)((n >> (2 * i)) & 3);
+		uint64_t t = (r << 2) | 1;
 		r <<= 1;
 		if (rem >= t) {
 			rem -= t;

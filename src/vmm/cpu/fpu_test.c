@@ -796,7 +796,10 @@ static int has_fma(void)
 		EXPECT_EQ(of, hf);                                            \
 	} while (0)
 
-enum { NRAND = 200000 };
+#ifndef FPU_TEST_NRAND
+#define FPU_TEST_NRAND 200000 /* raise with -D for a soak run */
+#endif
+enum { NRAND = FPU_TEST_NRAND };
 
 TEST(random_f32_arith_vs_host)
 {
