@@ -1,0 +1,557 @@
+/*
+ * One virtual machine on the QEMU-virt-compatible board: guest RAM at
+ * 0x80000000, the board's devices on the bus, one vCPU thread per hart, and
+ * the images it boots (see board/virt.h for the map, board/virt_boot.h for
+ * the placement).  Implements vm.h.
+ *
+ * Wiring: the CLINT's msip and the PLIC's context outputs reach the harts'
+ * mip bits, and each mtimecmp reaches its hart's timer, through the
+ * adapters below, which look the hart up under `harts_lock` (a reboot
+ * replaces the harts while a host input thread may still raise a UART
+ * interrupt).  Devices lock themselves; the lock order is device -> PLIC ->
+ * harts_lock -> hart.
+ *
+ * vm_run: the calling thread is the monitor.  It sleeps in ppoll() on an
+ * eventfd that exit events (finisher, fatal hart), RTC alarm changes and
+ * vm_request_stop() write to (write(2) on an eventfd is async-signal-safe,
+ * a condition variable is not), waking at the RTC alarm deadline and, when
+ * a loaded ELF defines `tohost`, every millisecond to poll it.  The first
+ * event wins.  Then every hart is asked to exit and joined; a reset event
+ * resets the devices, replaces the harts, reloads the images and runs again.
+ */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm/board/clint.h"
+#include "vmm/board/finisher.h"
+#include "vmm/board/goldfish_rtc.h"
+#include "vmm/board/loader.h"
+#include "vmm/board/mrom.h"
+#include "vmm/board/plic.h"
+#include "vmm/board/tohost.h"
+#include "vmm/board/uart16550.h"
+#include "vmm/board/virt.h"
+#include "vmm/board/virt_boot.h"
+#include "vmm/board/virt_fdt.h"
+#include "vmm/board/virtio_slot.h"
+#include "vmm/bus.h"
+#include "vmm/clock.h"
+#include "vmm/cpu/hart.h"
+
+#define DEFAULT_BIOS "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
+#define TOHOST_POLL_NS 1000000      /* 1 ms */
+#define IDLE_POLL_NS   1000000000   /* nothing to poll: wake once a second */
+
+/* irq_line numbering towards the harts: hart * HART_LINES + mip bit. */
+#define HART_LINES 16
+
+struct vcpu {
+	struct vm *vm;
+	unsigned idx;
+	pthread_t thread;
+};
+
+struct vm {
+	struct vm_config cfg;
+	char *append;
+
+	struct bus bus;
+	bool bus_ok;
+	struct vclock clock;
+
+	pthread_rwlock_t harts_lock;
+	struct hart *harts[VM_MAX_CPUS];
+	struct vcpu vcpu[VM_MAX_CPUS];
+
+	/* Devices. */
+	struct mrom mrom;
+	struct finisher finisher;
+	struct goldfish_rtc rtc;
+	struct clint clint;
+	struct plic plic;
+	struct uart16550 uart;
+	struct virtio_slot virtio[VIRT_VIRTIO_COUNT];
+	unsigned devices_ok;   /* how many of the locked devices are initialized */
+
+	/* Boot images and where they go. */
+	struct image bios, kernel, initrd;
+	bool has_bios, has_kernel, has_initrd;
+	struct virt_boot_plan plan;
+	bool has_tohost;
+	uint64_t tohost;
+
+	/* Monitor. */
+	int event_fd;
+	atomic_bool stop_requested;
+	pthread_mutex_t ev_lock;
+	bool ev_pending;
+	bool ev_reset;
+	struct vm_exit ev;
+};
+
+/* ---- wiring ------------------------------------------------------------ */
+
+static void hart_irq_line(void *ctx, unsigned line, int level)
+{
+	struct vm *vm = ctx;
+	pthread_rwlock_rdlock(&vm->harts_lock);
+	struct hart *h = vm->harts[line / HART_LINES];
+	if (h)
+		hart_set_irq(h, line % HART_LINES, level);
+	pthread_rwlock_unlock(&vm->harts_lock);
+}
+
+static void hart_timer_line(void *ctx, unsigned idx, uint64_t ticks)
+{
+	struct vm *vm = ctx;
+	pthread_rwlock_rdlock(&vm->harts_lock);
+	if (vm->harts[idx])
+		hart_set_mtimecmp(vm->harts[idx], ticks);
+	pthread_rwlock_unlock(&vm->harts_lock);
+}
+
+static struct irq_line hart_line(struct vm *vm, unsigned hart, unsigned bit)
+{
+	return (struct irq_line){ .set = hart_irq_line, .ctx = vm, .line = hart * HART_LINES + bit };
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static void kick(void *ctx)
+{
+	struct vm *vm = ctx;
+	uint64_t one = 1;
+	ssize_t n = write(vm->event_fd, &one, sizeof one);
+	(void)n;   /* EAGAIN: the counter is already non-zero, the monitor wakes anyway */
+}
+
+static void post_event(struct vm *vm, bool reset, enum vm_exit_kind kind, int code,
+		       const char *fmt, ...)
+{
+	pthread_mutex_lock(&vm->ev_lock);
+	if (!vm->ev_pending) {
+		vm->ev_pending = true;
+		vm->ev_reset = reset;
+		vm->ev.kind = kind;
+		vm->ev.code = code;
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(vm->ev.message, sizeof vm->ev.message, fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&vm->ev_lock);
+	kick(vm);
+}
+
+static void finisher_event(void *ctx, enum finisher_event ev, int code)
+{
+	struct vm *vm = ctx;
+	switch (ev) {
+	case FINISHER_PASS:
+		post_event(vm, false, VM_EXIT_POWEROFF, 0, "%s", "");
+		break;
+	case FINISHER_FAIL:
+		post_event(vm, false, VM_EXIT_FAILURE, code, "SiFive test finisher");
+		break;
+	case FINISHER_RESET:
+		post_event(vm, true, VM_EXIT_POWEROFF, 0, "%s", "");
+		break;
+	}
+}
+
+void vm_request_stop(struct vm *vm)
+{
+	atomic_store(&vm->stop_requested, true);
+	kick(vm);
+}
+
+/* ---- boot -------------------------------------------------------------- */
+
+static void random_seed(uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = getrandom(buf + got, len - got, GRND_NONBLOCK);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < len) {   /* no entropy yet: still vary per boot */
+		uint64_t x = (uint64_t)vclock_host_ns() ^ (uint64_t)(uintptr_t)buf;
+		for (size_t i = got; i < len; i++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			buf[i] = (uint8_t)(x >> 56);
+		}
+	}
+}
+
+/* Copies the images, a fresh FDT and the reset ROM in: the state at power-on. */
+static int load_images(struct vm *vm, struct err *err)
+{
+	int rc;
+	if (vm->has_bios && (rc = image_load(&vm->bios, &vm->bus, err)))
+		return rc;
+	if (vm->has_kernel && (rc = image_load(&vm->kernel, &vm->bus, err)))
+		return rc;
+	if (vm->has_initrd && (rc = image_load(&vm->initrd, &vm->bus, err)))
+		return rc;
+
+	struct virt_fdt_config fc = {
+		.ncpus = vm->cfg.ncpus,
+		.ram_base = vm->bus.ram_base,
+		.ram_size = vm->bus.ram_size,
+		.bootargs = vm->append,
+		.has_initrd = vm->has_initrd,
+		.initrd_start = vm->plan.initrd_start,
+		.initrd_end = vm->plan.initrd_end,
+	};
+	random_seed(fc.rng_seed, sizeof fc.rng_seed);
+	void *fdt;
+	if ((rc = virt_fdt_build(&fc, &fdt, err)))
+		return rc;
+	rc = bus_write_guest(&vm->bus, vm->plan.fdt_addr, fdt, VIRT_FDT_TOTAL);
+	free(fdt);
+	if (rc)
+		return err_set(err, -ENOSPC, "device tree at 0x%llx does not fit in RAM",
+			       (unsigned long long)vm->plan.fdt_addr);
+	mrom_setup(&vm->mrom, vm->plan.start, vm->plan.fdt_addr, &vm->plan.info);
+	return 0;
+}
+
+static int open_images(struct vm *vm, struct err *err)
+{
+	const struct vm_config *c = &vm->cfg;
+	int rc;
+	bool bios_none = c->bios && strcmp(c->bios, "none") == 0;
+	if (!bios_none) {
+		if ((rc = image_open(&vm->bios, "--bios", c->bios ? c->bios : DEFAULT_BIOS, false,
+				     c->mem_size, err)))
+			return rc;
+		vm->has_bios = true;
+	}
+	if (c->kernel) {
+		if ((rc = image_open(&vm->kernel, "--kernel", c->kernel, false, c->mem_size, err)))
+			return rc;
+		vm->has_kernel = true;
+	}
+	if (c->initrd) {
+		if (!c->kernel)
+			return err_set(err, -EINVAL, "--initrd %s: needs a kernel", c->initrd);
+		if ((rc = image_open(&vm->initrd, "--initrd", c->initrd, true, c->mem_size, err)))
+			return rc;
+		vm->has_initrd = true;
+	}
+	if ((rc = virt_boot_plan(vm->has_bios ? &vm->bios : NULL,
+				 vm->has_kernel ? &vm->kernel : NULL,
+				 vm->has_initrd ? &vm->initrd : NULL,
+				 VIRT_DRAM_BASE, c->mem_size, VIRT_FDT_TOTAL, &vm->plan, err)))
+		return rc;
+	/* riscv-tests style programs: firmware first, as it runs first. */
+	if (vm->has_bios && vm->bios.has_tohost) {
+		vm->has_tohost = true;
+		vm->tohost = vm->bios.tohost;
+	} else if (vm->has_kernel && vm->kernel.has_tohost) {
+		vm->has_tohost = true;
+		vm->tohost = vm->kernel.tohost;
+	}
+	return 0;
+}
+
+/* ---- devices ----------------------------------------------------------- */
+
+static int add_region(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
+		      void *dev, const char *name, struct err *err)
+{
+	int rc = bus_add_region(&vm->bus, base, size, ops, dev, name);
+	if (rc)
+		return err_set(err, rc, "board: cannot map %s at 0x%llx", name,
+			       (unsigned long long)base);
+	return 0;
+}
+
+static int create_devices(struct vm *vm, struct err *err)
+{
+	unsigned n = vm->cfg.ncpus;
+	int rc;
+
+	struct irq_line ctx_out[PLIC_MAX_CONTEXTS] = {0};
+	for (unsigned h = 0; h < n; h++) {
+		ctx_out[2 * h] = hart_line(vm, h, HART_IRQ_MEIP);
+		ctx_out[2 * h + 1] = hart_line(vm, h, HART_IRQ_SEIP);
+	}
+	if ((rc = plic_init(&vm->plic, 2 * n, ctx_out)))
+		return err_set(err, rc, "board: PLIC: %s", strerror(-rc));
+	vm->devices_ok = 1;
+
+	struct irq_line msip[VM_MAX_CPUS] = {0};
+	struct timer_line cmp[VM_MAX_CPUS] = {0};
+	for (unsigned h = 0; h < n; h++) {
+		msip[h] = hart_line(vm, h, HART_IRQ_MSIP);
+		cmp[h] = (struct timer_line){ .set = hart_timer_line, .ctx = vm, .idx = h };
+	}
+	if ((rc = clint_init(&vm->clint, n, &vm->clock, msip, cmp)))
+		return err_set(err, rc, "board: CLINT: %s", strerror(-rc));
+	vm->devices_ok = 2;
+
+	struct irq_line l = plic_source_line(&vm->plic, VIRT_IRQ_UART0);
+	if ((rc = uart16550_init(&vm->uart, &l, vm->cfg.console)))
+		return err_set(err, rc, "board: UART: %s", strerror(-rc));
+	vm->devices_ok = 3;
+
+	l = plic_source_line(&vm->plic, VIRT_IRQ_RTC);
+	if ((rc = goldfish_rtc_init(&vm->rtc, &l, kick, vm)))
+		return err_set(err, rc, "board: RTC: %s", strerror(-rc));
+	vm->devices_ok = 4;
+
+	finisher_init(&vm->finisher, finisher_event, vm);
+	for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++) {
+		l = plic_source_line(&vm->plic, VIRT_IRQ_VIRTIO0 + i);
+		virtio_slot_init(&vm->virtio[i], VIRT_VIRTIO_BASE + VIRT_VIRTIO_SIZE * i, &l);
+	}
+
+	if ((rc = add_region(vm, VIRT_MROM_BASE, VIRT_MROM_SIZE, &mrom_ops, &vm->mrom, "mrom", err)) ||
+	    (rc = add_region(vm, VIRT_TEST_BASE, VIRT_TEST_SIZE, &finisher_ops, &vm->finisher,
+			     "test", err)) ||
+	    (rc = add_region(vm, VIRT_RTC_BASE, VIRT_RTC_SIZE, &goldfish_rtc_ops, &vm->rtc,
+			     "rtc", err)) ||
+	    (rc = add_region(vm, VIRT_CLINT_BASE, VIRT_CLINT_SIZE, &clint_ops, &vm->clint,
+			     "clint", err)) ||
+	    (rc = add_region(vm, VIRT_PLIC_BASE, VIRT_PLIC_SIZE, &plic_ops, &vm->plic, "plic", err)) ||
+	    (rc = add_region(vm, VIRT_UART0_BASE, VIRT_UART0_SIZE, &uart16550_ops, &vm->uart,
+			     "uart0", err)))
+		return rc;
+	for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++)
+		if ((rc = add_region(vm, vm->virtio[i].base, VIRT_VIRTIO_SIZE, &virtio_slot_ops,
+				     &vm->virtio[i], "virtio-mmio", err)))
+			return rc;
+	return 0;
+}
+
+static void reset_devices(struct vm *vm)
+{
+	finisher_reset(&vm->finisher);
+	for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++)
+		virtio_slot_reset(&vm->virtio[i]);
+	uart16550_reset(&vm->uart);
+	goldfish_rtc_reset(&vm->rtc);
+	plic_reset(&vm->plic);
+	clint_reset(&vm->clint);   /* tells the (new) harts their timer and msip */
+}
+
+/* Creates a fresh set of harts in reset state and retires the old ones. */
+static int new_harts(struct vm *vm, struct err *err)
+{
+	struct hart *fresh[VM_MAX_CPUS] = {0};
+	for (unsigned i = 0; i < vm->cfg.ncpus; i++) {
+		struct hart_config hc = {
+			.hartid = i, .bus = &vm->bus, .clock = &vm->clock, .reset_pc = VIRT_MROM_BASE,
+		};
+		fresh[i] = hart_new(&hc);
+		if (!fresh[i]) {
+			for (unsigned k = 0; k < i; k++)
+				hart_free(fresh[k]);
+			return err_set(err, -ENOMEM, "cannot create hart %u", i);
+		}
+	}
+	struct hart *old[VM_MAX_CPUS];
+	pthread_rwlock_wrlock(&vm->harts_lock);
+	memcpy(old, vm->harts, sizeof old);
+	memcpy(vm->harts, fresh, sizeof fresh);
+	pthread_rwlock_unlock(&vm->harts_lock);
+	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
+		if (old[i])
+			hart_free(old[i]);
+	return 0;
+}
+
+static int power_on(struct vm *vm, struct err *err)
+{
+	int rc = new_harts(vm, err);
+	if (rc)
+		return rc;
+	reset_devices(vm);
+	return load_images(vm, err);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
+{
+	*out = NULL;
+	if (cfg->ncpus < 1 || cfg->ncpus > VM_MAX_CPUS)
+		return err_set(err, -EINVAL, "%u CPUs: must be between 1 and %d", cfg->ncpus,
+			       VM_MAX_CPUS);
+	if (cfg->mem_size == 0 || cfg->mem_size & ((1u << BUS_PAGE_SHIFT) - 1))
+		return err_set(err, -EINVAL, "memory size %llu bytes: not a multiple of 4 KiB",
+			       (unsigned long long)cfg->mem_size);
+	if (cfg->mem_size > UINT64_MAX - VIRT_DRAM_BASE)
+		return err_set(err, -EINVAL, "memory size %llu bytes: too large",
+			       (unsigned long long)cfg->mem_size);
+
+	struct vm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return err_set(err, -ENOMEM, "out of memory");
+	vm->cfg = *cfg;
+	vm->event_fd = -1;
+	pthread_rwlock_init(&vm->harts_lock, NULL);
+	pthread_mutex_init(&vm->ev_lock, NULL);
+	int rc = 0;
+	if (cfg->append && !(vm->append = strdup(cfg->append))) {
+		rc = err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	vm->cfg.append = vm->append;
+	/* Paths are only used here; the images keep their own copies. */
+	if ((rc = open_images(vm, err)))
+		goto fail;
+	vm->cfg.bios = vm->cfg.kernel = vm->cfg.initrd = NULL;
+
+	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->event_fd < 0) {
+		rc = err_set(err, -errno, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if ((rc = bus_init(&vm->bus, VIRT_DRAM_BASE, cfg->mem_size))) {
+		err_set(err, rc, "cannot map %llu MiB of guest RAM: %s",
+			(unsigned long long)(cfg->mem_size >> 20), strerror(-rc));
+		goto fail;
+	}
+	vm->bus_ok = true;
+	vclock_init(&vm->clock, VIRT_TIMEBASE_HZ);
+	if ((rc = create_devices(vm, err)) || (rc = power_on(vm, err)))
+		goto fail;
+	*out = vm;
+	return 0;
+fail:
+	vm_destroy(vm);
+	return rc;
+}
+
+static void *vcpu_main(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	struct hart *h = vm->harts[v->idx];   /* stable while vCPU threads run */
+	if (hart_run(h) == HART_EXIT_FATAL)
+		post_event(vm, false, VM_EXIT_FATAL, 0, "hart %u: %s", v->idx, hart_error(h));
+	return NULL;
+}
+
+static void wait_for_event(struct vm *vm)
+{
+	struct pollfd pfd = { .fd = vm->event_fd, .events = POLLIN };
+	for (;;) {
+		int code;
+		if (atomic_exchange(&vm->stop_requested, false))
+			post_event(vm, false, VM_EXIT_STOPPED, 0, "%s", "");
+		if (vm->has_tohost) {
+			switch (tohost_poll(&vm->bus, vm->tohost, &code)) {
+			case TOHOST_PASS:
+				post_event(vm, false, VM_EXIT_POWEROFF, 0, "%s", "");
+				break;
+			case TOHOST_FAIL:
+				post_event(vm, false, VM_EXIT_FAILURE, code, "tohost");
+				break;
+			case TOHOST_NONE:
+				break;
+			}
+		}
+		pthread_mutex_lock(&vm->ev_lock);
+		bool done = vm->ev_pending;
+		pthread_mutex_unlock(&vm->ev_lock);
+		if (done)
+			return;
+
+		int64_t wait = vm->has_tohost ? TOHOST_POLL_NS : IDLE_POLL_NS;
+		int64_t alarm = goldfish_rtc_poll(&vm->rtc);
+		if (alarm >= 0 && alarm < wait)
+			wait = alarm;
+		struct timespec ts = { .tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000 };
+		if (ppoll(&pfd, 1, &ts, NULL) > 0) {
+			uint64_t count;
+			ssize_t n = read(vm->event_fd, &count, sizeof count);
+			(void)n;
+		}
+	}
+}
+
+void vm_run(struct vm *vm, struct vm_exit *exit)
+{
+	for (;;) {
+		unsigned started = 0;
+		for (unsigned i = 0; i < vm->cfg.ncpus; i++) {
+			vm->vcpu[i] = (struct vcpu){ .vm = vm, .idx = i };
+			if (pthread_create(&vm->vcpu[i].thread, NULL, vcpu_main, &vm->vcpu[i])) {
+				post_event(vm, false, VM_EXIT_FATAL, 0, "cannot start the thread of hart %u", i);
+				break;
+			}
+			started++;
+		}
+		wait_for_event(vm);
+		for (unsigned i = 0; i < started; i++)
+			hart_request_exit(vm->harts[i]);
+		for (unsigned i = 0; i < started; i++)
+			pthread_join(vm->vcpu[i].thread, NULL);
+
+		pthread_mutex_lock(&vm->ev_lock);
+		bool reset = vm->ev_reset;
+		*exit = vm->ev;
+		vm->ev_pending = false;
+		vm->ev_reset = false;
+		memset(&vm->ev, 0, sizeof vm->ev);
+		pthread_mutex_unlock(&vm->ev_lock);
+		if (!reset)
+			return;
+
+		struct err e = {0};
+		if (power_on(vm, &e)) {
+			*exit = (struct vm_exit){ .kind = VM_EXIT_FATAL };
+			snprintf(exit->message, sizeof exit->message, "reboot: %.240s", e.msg);
+			return;
+		}
+	}
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
+		if (vm->harts[i])
+			hart_free(vm->harts[i]);
+	if (vm->devices_ok >= 4)
+		goldfish_rtc_destroy(&vm->rtc);
+	if (vm->devices_ok >= 3)
+		uart16550_destroy(&vm->uart);
+	if (vm->devices_ok >= 2)
+		clint_destroy(&vm->clint);
+	if (vm->devices_ok >= 1)
+		plic_destroy(&vm->plic);
+	if (vm->bus_ok)
+		bus_destroy(&vm->bus);
+	if (vm->event_fd >= 0)
+		close(vm->event_fd);
+	if (vm->has_bios)
+		image_free(&vm->bios);
+	if (vm->has_kernel)
+		image_free(&vm->kernel);
+	if (vm->has_initrd)
+		image_free(&vm->initrd);
+	free(vm->append);
+	pthread_mutex_destroy(&vm->ev_lock);
+	pthread_rwlock_destroy(&vm->harts_lock);
+	free(vm);
+}
