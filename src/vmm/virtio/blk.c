@@ -1,0 +1,262 @@
+/*
+ * virtio-blk (virtio 1.2, 5.2): one request queue over a struct
+ * block_backend.
+ *
+ * A request is a chain: a 16-byte header {le32 type; le32 reserved; le64
+ * sector} at the start of the device-readable part, then data (readable for
+ * writes, writable for reads), and the status byte as the last byte of the
+ * device-writable part.  Nothing may be assumed about how the driver split
+ * that into descriptors (VERSION_1 implies any layout), so the header and
+ * data are gathered with the vq_chain_* helpers.
+ *
+ * Driver errors inside a well-formed chain (bad sector, odd length, unknown
+ * type) are answered with IOERR/UNSUPP; only a chain with no room for the
+ * status byte breaks the device (NEEDS_RESET), since it cannot be answered.
+ * A read-only disk refuses writes, discards and write-zeroes with IOERR and
+ * writes nothing (5.2.6.2).  The used length counts the data and status
+ * bytes written.
+ */
+#include "vmm/virtio/blk.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/virtio/virtio.h"
+
+#define SECTOR 512u
+#define QUEUE_SIZE 256u
+#define SEG_MAX (QUEUE_SIZE - 2)        /* data buffers; + header + status fit a ring */
+#define SIZE_MAX_BYTES (512u << 10)     /* 254 * 512 KiB stays under VQ_MAX_CHAIN_BYTES */
+#define MAX_DISCARD_SECTORS 0x3fffffu
+#define MAX_DISCARD_SEG 32u
+#define DISCARD_ALIGN 8u                /* 4 KiB: the usual hole granularity */
+#define CONFIG_SIZE 60u
+
+struct vblk {
+	struct virtio_device vdev;
+	struct block_backend *be;
+	char id[VIRTIO_BLK_ID_BYTES];
+	struct vq_chain chain;
+	struct iovec iov[VQ_MAX_SEGS];
+};
+
+static struct vblk *to_blk(struct virtio_device *d) { return (struct vblk *)d; }
+
+static void put16(uint8_t *p, uint16_t v) { v = htole16(v); memcpy(p, &v, 2); }
+static void put32(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
+
+static void blk_config_read(struct virtio_device *d, uint32_t off, void *buf, unsigned len)
+{
+	struct vblk *b = to_blk(d);
+	uint8_t c[CONFIG_SIZE] = {0};
+	put64(c + 0, b->be->size / SECTOR);          /* capacity */
+	put32(c + 8, SIZE_MAX_BYTES);                /* size_max */
+	put32(c + 12, SEG_MAX);                      /* seg_max */
+	put32(c + 20, SECTOR);                       /* blk_size */
+	put16(c + 34, 1);                            /* num_queues */
+	if (d->features & VIRTIO_BLK_F_DISCARD) {
+		put32(c + 36, MAX_DISCARD_SECTORS);
+		put32(c + 40, MAX_DISCARD_SEG);
+		put32(c + 44, DISCARD_ALIGN);
+	}
+	if (d->features & VIRTIO_BLK_F_WRITE_ZEROES) {
+		put32(c + 48, MAX_DISCARD_SECTORS);
+		put32(c + 52, MAX_DISCARD_SEG);
+		c[56] = 1;                           /* write_zeroes_may_unmap */
+	}
+	memcpy(buf, c + off, len);
+}
+
+/* Does [sector, sector + bytes/512) lie on the disk? (overflow-safe) */
+static bool in_range(const struct vblk *b, uint64_t sector, uint64_t bytes)
+{
+	uint64_t cap = b->be->size / SECTOR;
+	return sector <= cap && bytes / SECTOR <= cap - sector;
+}
+
+static uint8_t do_rw(struct vblk *b, const struct vq_chain *c, bool write, uint64_t sector,
+		     uint32_t *written)
+{
+	/* Reads: data is the writable part minus the status byte.
+	 * Writes: data is the readable part after the header. */
+	uint64_t len = write ? c->rlen - VIRTIO_BLK_HDR_BYTES : c->wlen - 1;
+	if (len % SECTOR || !in_range(b, sector, len))
+		return VIRTIO_BLK_S_IOERR;
+	if (write && b->be->readonly)
+		return VIRTIO_BLK_S_IOERR;
+	if (len == 0)
+		return VIRTIO_BLK_S_OK;
+	int n = vq_chain_iov(c, !write, write ? VIRTIO_BLK_HDR_BYTES : 0, len, b->iov, VQ_MAX_SEGS);
+	if (n < 0)
+		return VIRTIO_BLK_S_IOERR;
+	int r;
+	if (write) {
+		r = b->be->ops->writev(b->be, sector * SECTOR, b->iov, n);
+	} else {
+		r = b->be->ops->readv(b->be, sector * SECTOR, b->iov, n);
+		/* Even a failed read may have filled part of the buffers. */
+		vq_chain_note_written(c, 0, len);
+		*written += (uint32_t)len;
+	}
+	return r < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+}
+
+/* DISCARD and WRITE_ZEROES: an array of 16-byte segments after the header. */
+static uint8_t do_ranges(struct vblk *b, const struct vq_chain *c, uint32_t type)
+{
+	bool zeroes = type == VIRTIO_BLK_T_WRITE_ZEROES;
+	uint64_t feat = zeroes ? VIRTIO_BLK_F_WRITE_ZEROES : VIRTIO_BLK_F_DISCARD;
+	if (!(b->vdev.features & feat))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (b->be->readonly)
+		return VIRTIO_BLK_S_IOERR;
+	uint64_t bytes = c->rlen - VIRTIO_BLK_HDR_BYTES;
+	uint64_t nseg = bytes / 16;
+	if (bytes % 16 || nseg == 0 || nseg > MAX_DISCARD_SEG)
+		return VIRTIO_BLK_S_IOERR;
+	struct { uint64_t sector; uint32_t num, flags; } seg[MAX_DISCARD_SEG];
+	for (uint64_t i = 0; i < nseg; i++) {
+		uint8_t raw[16];
+		vq_chain_read(c, VIRTIO_BLK_HDR_BYTES + 16 * i, raw, 16);
+		memcpy(&seg[i].sector, raw, 8);
+		memcpy(&seg[i].num, raw + 8, 4);
+		memcpy(&seg[i].flags, raw + 12, 4);
+		seg[i].sector = le64toh(seg[i].sector);
+		seg[i].num = le32toh(seg[i].num);
+		seg[i].flags = le32toh(seg[i].flags);
+		/* 5.2.6.2: unknown flags, or unmap on a discard, are UNSUPP. */
+		if (seg[i].flags & ~VIRTIO_BLK_WZ_F_UNMAP || (!zeroes && seg[i].flags))
+			return VIRTIO_BLK_S_UNSUPP;
+		if (seg[i].num > MAX_DISCARD_SECTORS ||
+		    !in_range(b, seg[i].sector, (uint64_t)seg[i].num * SECTOR))
+			return VIRTIO_BLK_S_IOERR;
+	}
+	for (uint64_t i = 0; i < nseg; i++) {
+		uint64_t off = seg[i].sector * SECTOR, len = (uint64_t)seg[i].num * SECTOR;
+		if (!len)
+			continue;
+		int r = zeroes ? b->be->ops->write_zeroes(b->be, off, len,
+							  seg[i].flags & VIRTIO_BLK_WZ_F_UNMAP)
+			       : b->be->ops->discard(b->be, off, len);
+		if (r < 0)
+			return VIRTIO_BLK_S_IOERR;
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* Handles one chain; returns the used length, or -1 if the device broke. */
+int virtio_blk_handle(struct virtio_device *d, const struct vq_chain *c)
+{
+	struct vblk *b = to_blk(d);
+	if (c->wlen == 0) {
+		virtio_device_fail(d, "queue 0: request at head %u has no status byte", c->head);
+		return -1;
+	}
+	uint32_t written = 0;
+	uint8_t status;
+	uint8_t hdr[VIRTIO_BLK_HDR_BYTES];
+	if (c->rlen < VIRTIO_BLK_HDR_BYTES) {
+		status = VIRTIO_BLK_S_IOERR;
+	} else {
+		vq_chain_read(c, 0, hdr, sizeof hdr);
+		uint32_t type;
+		uint64_t sector;
+		memcpy(&type, hdr, 4);
+		memcpy(&sector, hdr + 8, 8);
+		type = le32toh(type);
+		sector = le64toh(sector);
+		switch (type) {
+		case VIRTIO_BLK_T_IN:
+		case VIRTIO_BLK_T_OUT:
+			status = do_rw(b, c, type == VIRTIO_BLK_T_OUT, sector, &written);
+			break;
+		case VIRTIO_BLK_T_FLUSH:
+			status = b->be->ops->flush(b->be) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+			break;
+		case VIRTIO_BLK_T_GET_ID: {
+			uint64_t n = c->wlen - 1 < VIRTIO_BLK_ID_BYTES ? c->wlen - 1 : VIRTIO_BLK_ID_BYTES;
+			written += (uint32_t)vq_chain_write(c, 0, b->id, n);
+			status = VIRTIO_BLK_S_OK;
+			break;
+		}
+		case VIRTIO_BLK_T_DISCARD:
+		case VIRTIO_BLK_T_WRITE_ZEROES:
+			status = do_ranges(b, c, type);
+			break;
+		default:
+			status = VIRTIO_BLK_S_UNSUPP;
+			break;
+		}
+	}
+	vq_chain_write(c, c->wlen - 1, &status, 1);
+	return (int)(written + 1);
+}
+
+static void blk_notify(struct virtio_device *d, unsigned q)
+{
+	struct vblk *b = to_blk(d);
+	struct virtq *vq = &d->vq[q];
+	/* A bounded batch, so a busy guest cannot keep the device lock forever. */
+	for (unsigned done = 0;; done++) {
+		if (done == QUEUE_SIZE) {
+			virtio_device_requeue(d, q);
+			break;
+		}
+		if (vq_pop(vq, &b->chain) != 1)
+			break;
+		int used = virtio_blk_handle(d, &b->chain);
+		if (used < 0)
+			return;
+		vq_push(vq, b->chain.head, (uint32_t)used);
+	}
+	virtio_device_signal(d, q);
+}
+
+static void blk_destroy(struct virtio_device *d)
+{
+	struct vblk *b = to_blk(d);
+	block_backend_close(b->be);
+	virtio_device_fini(d);
+	free(b);
+}
+
+static const struct virtio_device_ops blk_ops = {
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.num_queues = 1,
+	.queue_max = QUEUE_SIZE,
+	.config_size = CONFIG_SIZE,
+	.config_read = blk_config_read,
+	.notify = blk_notify,
+	.destroy = blk_destroy,
+};
+
+int virtio_blk_create(struct block_backend *be, const char *serial,
+		      struct virtio_device **out, struct err *err)
+{
+	*out = NULL;
+	struct vblk *b = calloc(1, sizeof *b);
+	if (!b) {
+		block_backend_close(be);
+		return err_set(err, -ENOMEM, "virtio-blk: out of memory");
+	}
+	uint64_t f = VIRTIO_BLK_F_SIZE_MAX | VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE |
+		     VIRTIO_BLK_F_FLUSH;
+	if (be->readonly)
+		f |= VIRTIO_BLK_F_RO;
+	else {
+		if (be->ops->discard)
+			f |= VIRTIO_BLK_F_DISCARD;
+		if (be->ops->write_zeroes)
+			f |= VIRTIO_BLK_F_WRITE_ZEROES;
+	}
+	virtio_device_init(&b->vdev, &blk_ops, f);
+	b->be = be;
+	if (serial)   /* NUL-padded, unterminated when 20 bytes long */
+		memcpy(b->id, serial, strnlen(serial, sizeof b->id));
+	*out = &b->vdev;
+	return 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * virtio-blk device model (virtio 1.2, 5.2) over a block backend.  See blk.c.
+ */
+#ifndef NIMBUS_VMM_VIRTIO_BLK_H
+#define NIMBUS_VMM_VIRTIO_BLK_H
+
+#include "lib/err.h"
+#include "vmm/virtio/block.h"
+#include "vmm/virtio/virtio.h"
+
+#define VIRTIO_BLK_F_SIZE_MAX     (1ull << 1)
+#define VIRTIO_BLK_F_SEG_MAX      (1ull << 2)
+#define VIRTIO_BLK_F_GEOMETRY     (1ull << 4)
+#define VIRTIO_BLK_F_RO           (1ull << 5)
+#define VIRTIO_BLK_F_BLK_SIZE     (1ull << 6)
+#define VIRTIO_BLK_F_FLUSH        (1ull << 9)
+#define VIRTIO_BLK_F_TOPOLOGY     (1ull << 10)
+#define VIRTIO_BLK_F_CONFIG_WCE   (1ull << 11)
+#define VIRTIO_BLK_F_MQ           (1ull << 12)
+#define VIRTIO_BLK_F_DISCARD      (1ull << 13)
+#define VIRTIO_BLK_F_WRITE_ZEROES (1ull << 14)
+
+#define VIRTIO_BLK_T_IN           0
+#define VIRTIO_BLK_T_OUT          1
+#define VIRTIO_BLK_T_FLUSH        4
+#define VIRTIO_BLK_T_GET_ID       8
+#define VIRTIO_BLK_T_DISCARD      11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+
+#define VIRTIO_BLK_S_OK     0
+#define VIRTIO_BLK_S_IOERR  1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_WZ_F_UNMAP 1u
+#define VIRTIO_BLK_HDR_BYTES  16u
+#define VIRTIO_BLK_ID_BYTES   20u
+
+/*
+ * Creates a virtio-blk device over be (ownership passes to the device, also
+ * on failure).  serial (may be NULL) is the GET_ID string, at most 20 bytes
+ * used.  A read-only backend gets VIRTIO_BLK_F_RO.
+ */
+int virtio_blk_create(struct block_backend *be, const char *serial,
+		      struct virtio_device **out, struct err *err);
+
+/* Handles one validated request chain (for the fuzzer and tests): returns the
+ * used length, or -1 if the request broke the device.  dev->lock held. */
+int virtio_blk_handle(struct virtio_device *dev, const struct vq_chain *c);
+
+#endif

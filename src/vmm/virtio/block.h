@@ -1,0 +1,65 @@
+/*
+ * Block backends: where a virtio-blk disk's bytes live.  The device model
+ * (blk.c) speaks only this interface, so a raw file, a qcow2 image or a
+ * network export plug in alike.
+ *
+ * Offsets and lengths are in bytes; the device only issues whole 512-byte
+ * sectors inside [0, size).  Every call is synchronous, transfers all or
+ * fails, and returns 0 or -errno.  Calls come from the device's I/O thread;
+ * a backend shared by several devices locks itself.
+ */
+#ifndef NIMBUS_VMM_VIRTIO_BLOCK_H
+#define NIMBUS_VMM_VIRTIO_BLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "lib/err.h"
+
+struct block_backend;
+
+struct block_backend_ops {
+	int (*readv)(struct block_backend *b, uint64_t off, const struct iovec *iov, int cnt);
+	int (*writev)(struct block_backend *b, uint64_t off, const struct iovec *iov, int cnt);
+	/* Makes every completed write durable. */
+	int (*flush)(struct block_backend *b);
+	/* Optional (NULL: the device does not offer the feature).  discard may
+	 * drop the range's contents; write_zeroes makes it read back as zeroes,
+	 * deallocating it if may_unmap. */
+	int (*discard)(struct block_backend *b, uint64_t off, uint64_t len);
+	int (*write_zeroes)(struct block_backend *b, uint64_t off, uint64_t len, bool may_unmap);
+	void (*close)(struct block_backend *b);
+};
+
+struct block_backend {
+	const struct block_backend_ops *ops;
+	uint64_t size;          /* bytes the guest sees */
+	bool readonly;          /* writes, discards and write-zeroes are refused */
+};
+
+enum block_format { BLOCK_FORMAT_RAW, BLOCK_FORMAT_QCOW2 };
+
+struct block_opts {
+	bool readonly;
+	enum block_format format;
+};
+
+/* Opens path in the given format.  0 or -errno with err naming the path. */
+int block_backend_open(const char *path, const struct block_opts *o,
+		       struct block_backend **out, struct err *err);
+
+/* The raw format: the file (or block device) is the disk, byte for byte. */
+int block_raw_open(const char *path, bool readonly, struct block_backend **out,
+		   struct err *err);
+
+/* Parses "raw" / "qcow2"; -EINVAL for anything else. */
+int block_format_parse(const char *name, enum block_format *out);
+
+static inline void block_backend_close(struct block_backend *b)
+{
+	if (b)
+		b->ops->close(b);
+}
+
+#endif
