@@ -1,0 +1,224 @@
+/*
+ * Hart lifecycle, the run loop, WFI sleep, timers, and the thread-safe
+ * inputs (hart_set_irq, hart_set_mtimecmp, hart_request_exit).
+ *
+ * Cross-thread protocol: inputs change the atomic mip word or mtimecmp, set
+ * an `attn` bit if the run loop must act, then bump wake_seq and futex-wake
+ * the hart if it sleeps.  The sleeper publishes `sleeping`, reads wake_seq,
+ * re-checks its wake condition and only then waits on wake_seq, so a change
+ * made after its check makes the wait return at once (no lost wake-up).
+ * WFI sleeps while no interrupt is pending in mip & mie (global enables
+ * ignored, as the spec says), bounded by the earliest enabled timer
+ * deadline: an idle guest costs no host CPU.  Timer comparators are polled
+ * with vclock_now() only every POLL_BLOCKS blocks, and whenever mtimecmp or
+ * stimecmp is written.  Spec: privileged ISA 1.12 sections 3.1.9, 3.3.3;
+ * Sstc 1.0.
+ */
+#include "vmm/cpu/hart_internal.h"
+
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define POLL_BLOCKS 512
+
+static void set_mip_bit(struct hart *h, unsigned bit, bool on)
+{
+	uint64_t m = 1ull << bit;
+	bool cur = (atomic_load_explicit(&h->mip, memory_order_relaxed) & m) != 0;
+	if (cur == on)
+		return;
+	if (on)
+		atomic_fetch_or(&h->mip, m);
+	else
+		atomic_fetch_and(&h->mip, ~m);
+}
+
+void hart_update_stip(struct hart *h, uint64_t now)
+{
+	if (h->menvcfg & MENVCFG_STCE)
+		set_mip_bit(h, HART_IRQ_STIP, now >= h->stimecmp);
+}
+
+void hart_poll_timers(struct hart *h)
+{
+	uint64_t now = vclock_now(h->clock);
+	set_mip_bit(h, HART_IRQ_MTIP, now >= atomic_load(&h->mtimecmp));
+	hart_update_stip(h, now);
+	h->poll_countdown = POLL_BLOCKS;
+}
+
+static void wake(struct hart *h)
+{
+	atomic_fetch_add(&h->wake_seq, 1);
+	if (atomic_load(&h->sleeping))
+		syscall(SYS_futex, (uint32_t *)&h->wake_seq, FUTEX_WAKE_PRIVATE, INT_MAX,
+			NULL, NULL, 0);
+}
+
+struct hart *hart_new(const struct hart_config *cfg)
+{
+	struct hart *h = aligned_alloc(64, (sizeof(struct hart) + 63) & ~(size_t)63);
+	if (!h)
+		return NULL;
+	memset(h, 0, sizeof(*h));
+	h->btab = malloc(BTAB_SIZE * sizeof(*h->btab));
+	h->pool = malloc(POOL_INSNS * sizeof(*h->pool));
+	if (!h->btab || !h->pool) {
+		free(h->btab);
+		free(h->pool);
+		free(h);
+		return NULL;
+	}
+	for (unsigned i = 0; i < BTAB_SIZE; i++)
+		h->btab[i].ppc = UINT64_MAX;
+	h->bus = cfg->bus;
+	h->ram = cfg->bus->ram;
+	h->clock = cfg->clock;
+	h->hartid = cfg->hartid;
+	h->reset_pc = cfg->reset_pc;
+	h->pc = cfg->reset_pc;
+	h->priv = PRV_M;
+	h->stimecmp = UINT64_MAX;
+	atomic_init(&h->mtimecmp, UINT64_MAX);
+	h->poll_countdown = POLL_BLOCKS;
+	tlb_flush_all(h);
+	pmp_recompute(h);
+	hart_update_ctx(h);
+	return h;
+}
+
+void hart_free(struct hart *h)
+{
+	if (!h)
+		return;
+	free(h->btab);
+	free(h->pool);
+	free(h);
+}
+
+static uint64_t next_deadline(const struct hart *h)
+{
+	uint64_t dl = UINT64_MAX;
+	uint64_t mip = atomic_load(&h->mip);
+	if ((h->mie & (1ull << HART_IRQ_MTIP)) && !(mip & (1ull << HART_IRQ_MTIP)))
+		dl = atomic_load(&h->mtimecmp);
+	if ((h->menvcfg & MENVCFG_STCE) && (h->mie & (1ull << HART_IRQ_STIP)) &&
+	    !(mip & (1ull << HART_IRQ_STIP)) && h->stimecmp < dl)
+		dl = h->stimecmp;
+	return dl;
+}
+
+/* Sleeps until an interrupt is pending in mip & mie or an exit is requested. */
+static void wfi_wait(struct hart *h)
+{
+	for (;;) {
+		hart_poll_timers(h);
+		if (hart_pending_irqs(h) || (atomic_load(&h->attn) & ATTN_EXIT))
+			break;
+		atomic_store(&h->sleeping, 1);
+		uint32_t seq = atomic_load(&h->wake_seq);
+		if (hart_pending_irqs(h) || (atomic_load(&h->attn) & ATTN_EXIT)) {
+			atomic_store(&h->sleeping, 0);
+			break;
+		}
+		uint64_t dl = next_deadline(h);
+		struct timespec ts, *tsp = NULL;
+		if (dl != UINT64_MAX) {
+			int64_t ns = vclock_ns_until(h->clock, dl);
+			if (ns <= 0) {
+				atomic_store(&h->sleeping, 0);
+				continue;
+			}
+			ts.tv_sec = ns / 1000000000;
+			ts.tv_nsec = ns % 1000000000;
+			tsp = &ts;
+		}
+		syscall(SYS_futex, (uint32_t *)&h->wake_seq, FUTEX_WAIT_PRIVATE, seq, tsp,
+			NULL, 0);
+		atomic_store(&h->sleeping, 0);
+	}
+	h->wfi = false;
+	h->local_stop = 0;
+}
+
+enum hart_exit hart_run(struct hart *h)
+{
+	for (;;) {
+		if (h->fatal)
+			return HART_EXIT_FATAL;
+		if (atomic_load(&h->attn) & ATTN_EXIT) {
+			atomic_fetch_and(&h->attn, ~(uint32_t)ATTN_EXIT);
+			return HART_EXIT_REQUESTED;
+		}
+		if (h->wfi) {
+			wfi_wait(h);
+			continue;
+		}
+		hart_exec(h, UINT64_MAX);
+	}
+}
+
+uint64_t hart_step(struct hart *h, uint64_t n)
+{
+	uint64_t done = 0;
+	while (done < n && !h->fatal) {
+		if (h->wfi) {
+			hart_poll_timers(h);
+			if (!hart_pending_irqs(h))
+				break;
+			h->wfi = false;
+			h->local_stop = 0;
+		}
+		uint64_t d = hart_exec(h, n - done);
+		done += d;
+		if (d == 0 && !h->wfi)
+			break;
+	}
+	return done;
+}
+
+void hart_request_exit(struct hart *h)
+{
+	atomic_fetch_or(&h->attn, ATTN_EXIT);
+	wake(h);
+}
+
+void hart_set_irq(struct hart *h, unsigned bit, int level)
+{
+	if (bit > HART_IRQ_MEIP || !((0xaaau >> bit) & 1))
+		return;
+	if (level)
+		atomic_fetch_or(&h->mip, 1ull << bit);
+	else
+		atomic_fetch_and(&h->mip, ~(1ull << bit));
+	wake(h);
+}
+
+void hart_set_mtimecmp(struct hart *h, uint64_t ticks)
+{
+	atomic_store(&h->mtimecmp, ticks);
+	atomic_fetch_or(&h->attn, ATTN_TIMER);
+	wake(h);
+}
+
+const char *hart_error(const struct hart *h) { return h->err; }
+uint64_t hart_pc(const struct hart *h) { return h->pc; }
+unsigned hart_id(const struct hart *h) { return h->hartid; }
+uint64_t hart_instret(const struct hart *h) { return h->instret; }
+
+uint64_t hart_get_x(const struct hart *h, unsigned r) { return r < 32 ? h->x[r] : 0; }
+void hart_set_x(struct hart *h, unsigned r, uint64_t v)
+{
+	if (r > 0 && r < 32)
+		h->x[r] = v;
+}
+uint64_t hart_get_f(const struct hart *h, unsigned r) { return h->f[r & 31]; }
+void hart_set_f(struct hart *h, unsigned r, uint64_t v) { h->f[r & 31] = v; }
+void hart_set_pc(struct hart *h, uint64_t pc) { h->pc = pc; }
+unsigned hart_priv(const struct hart *h) { return h->priv; }
+bool hart_in_wfi(const struct hart *h) { return h->wfi; }
+bool hart_is_fatal(const struct hart *h) { return h->fatal; }

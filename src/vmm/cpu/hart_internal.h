@@ -1,0 +1,283 @@
+/*
+ * Internals of the RISC-V hart shared by the files of src/vmm/cpu/, plus the
+ * small API the unit tests use (hart_step, register and CSR accessors).
+ *
+ * Structure: instructions are decoded once into blocks (decode.c) held in a
+ * per-hart cache keyed by guest-physical PC; exec.c runs blocks (the hot
+ * path, including the software-TLB fast path for RAM loads and stores);
+ * mmu.c is the cold page walker / PMP / slow memory path; csr.c the CSR file;
+ * trap.c trap entry, interrupts and xRET; hart.c the lifecycle, run loop,
+ * WFI sleep and the thread-safe interrupt inputs; exec_fp.c the F/D ops.
+ *
+ * Invariants:
+ *  - x[0] is always zero: decode redirects every write to x0 into x[32].
+ *  - A TLB entry exists only for a page wholly in RAM whose PMP outcome is
+ *    uniform and allowing for its (context, access type); store entries only
+ *    once the PTE's D bit is set, load/fetch entries once A is set.
+ *  - TLBs are split by context (U, S, S with SUM, M) so privilege, MPRV and
+ *    SUM changes only switch pointers; satp writes, SFENCE.VMA, MXR changes
+ *    and PMP writes flush.
+ *  - A cached block is valid while its physical page's code generation
+ *    (bus.h) and the hart's FENCE.I epoch are unchanged.
+ * Spec: RISC-V unprivileged ISA 20191213, privileged ISA 1.12 (+ Sstc).
+ */
+#ifndef NIMBUS_VMM_CPU_HART_INTERNAL_H
+#define NIMBUS_VMM_CPU_HART_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/bus.h"
+#include "vmm/clock.h"
+#include "vmm/cpu/hart.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+/* Slow paths: kept out of line so the hot loop stays small. */
+#define COLD __attribute__((cold, noinline))
+
+enum { PRV_U = 0, PRV_S = 1, PRV_M = 3 };
+enum access { ACC_FETCH = 0, ACC_LOAD = 1, ACC_STORE = 2 };
+
+enum {
+	EXC_INSN_MISALIGNED = 0, EXC_INSN_ACCESS = 1, EXC_ILLEGAL = 2,
+	EXC_BREAKPOINT = 3, EXC_LOAD_MISALIGNED = 4, EXC_LOAD_ACCESS = 5,
+	EXC_STORE_MISALIGNED = 6, EXC_STORE_ACCESS = 7, EXC_ECALL_U = 8,
+	EXC_ECALL_S = 9, EXC_ECALL_M = 11, EXC_INSN_PAGE = 12,
+	EXC_LOAD_PAGE = 13, EXC_STORE_PAGE = 15,
+};
+#define CAUSE_IRQ (1ull << 63)
+
+#define MSTATUS_SIE (1ull << 1)
+#define MSTATUS_MIE (1ull << 3)
+#define MSTATUS_SPIE (1ull << 5)
+#define MSTATUS_MPIE (1ull << 7)
+#define MSTATUS_SPP (1ull << 8)
+#define MSTATUS_MPP_SHIFT 11
+#define MSTATUS_MPP (3ull << 11)
+#define MSTATUS_FS_SHIFT 13
+#define MSTATUS_FS (3ull << 13)
+#define MSTATUS_MPRV (1ull << 17)
+#define MSTATUS_SUM (1ull << 18)
+#define MSTATUS_MXR (1ull << 19)
+#define MSTATUS_TVM (1ull << 20)
+#define MSTATUS_TW (1ull << 21)
+#define MSTATUS_TSR (1ull << 22)
+#define MSTATUS_UXL (3ull << 32)
+#define MSTATUS_SXL (3ull << 34)
+#define MSTATUS_SD (1ull << 63)
+#define MSTATUS_XL64 ((2ull << 32) | (2ull << 34))
+
+#define MENVCFG_FIOM 1ull
+#define MENVCFG_STCE (1ull << 63)
+
+/* Software-written SEIP (mip bit 9 written by M-mode) lives in this hidden
+ * bit of the mip word so the external SEIP line and it can be OR-ed. */
+#define MIP_SEIP_SW_BIT 41
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE 4096ull
+#define PAGE_MASK (~(PAGE_SIZE - 1))
+
+#define TLB_BITS 8
+#define TLB_SIZE (1u << TLB_BITS)
+#define TLB_MASK (TLB_SIZE - 1)
+#define TLB_INVALID UINT64_MAX
+
+/* fetch: pa = va + addend; load/store: host pointer = va + addend. */
+struct tlb_entry {
+	uint64_t tag;
+	uint64_t addend;
+};
+
+enum { CTX_U, CTX_S, CTX_SSUM, CTX_M, NCTX };
+
+struct tlb_set {
+	struct tlb_entry fetch[TLB_SIZE];
+	struct tlb_entry load[TLB_SIZE];
+	struct tlb_entry store[TLB_SIZE];
+};
+
+/* One decoded instruction.  rd is 32 when the encoding's rd was x0. */
+struct insn {
+	uint16_t op;
+	uint8_t rd, rs1, rs2, rs3;
+	uint8_t len;       /* 2 or 4 */
+	uint8_t rm;        /* FP rounding mode field */
+	uint16_t pcoff;    /* byte offset from the block's first instruction */
+	uint16_t pad;
+	int32_t imm;       /* immediate, CSR number, or raw bits of an illegal insn */
+};
+
+#define BLOCK_MAX_INSNS 64
+#define BTAB_BITS 13
+#define BTAB_SIZE (1u << BTAB_BITS)
+#define POOL_INSNS (1u << 16)
+
+/*
+ * A basic block: straight-line instructions from one physical page, ending
+ * at the first control transfer or system instruction.  A translator can
+ * later hang host code off `jit` without changing the lookup.
+ */
+struct block {
+	uint64_t ppc;      /* guest-physical PC of insn[0]; UINT64_MAX = empty */
+	struct insn *insn;
+	uint32_t gen;      /* bus_code_gen of the page at decode time */
+	uint32_t epoch;    /* hart's FENCE.I epoch at decode time */
+	uint32_t pfn;      /* RAM page number (relative to ram_base) */
+	uint16_t ninsn;
+	uint16_t pad;
+	void *jit;
+};
+
+enum { ATTN_EXIT = 1, ATTN_TIMER = 2 };
+
+struct hart {
+	/* Hot state first. */
+	uint64_t x[33];
+	uint64_t pc;
+	struct tlb_entry *itlb, *ltlb, *stlb;  /* current context */
+	uint64_t take_mask;        /* mip bits that would be taken now */
+	_Atomic uint64_t mip;
+	_Atomic uint32_t attn;     /* ATTN_* from any thread */
+	uint32_t local_stop;       /* WFI or fatal: leave the exec loop */
+	uint64_t instret;
+	uint32_t poll_countdown;
+	uint32_t epoch;
+	uint8_t *ram;
+	struct bus *bus;
+	struct block *btab;
+	struct insn *pool;
+	uint32_t pool_used;
+
+	uint64_t f[32];
+	uint32_t fflags, frm;
+
+	unsigned priv;
+	uint64_t mstatus;          /* without SD, which reads derive from FS */
+	uint64_t medeleg, mideleg, mie, mtvec, stvec, mscratch, sscratch;
+	uint64_t mepc, sepc, mcause, scause, mtval, stval, satp;
+	uint64_t menvcfg, senvcfg, mcountinhibit, stimecmp;
+	uint32_t mcounteren, scounteren;
+	uint64_t cycle_off;        /* mcycle = instret + cycle_off */
+	_Atomic uint64_t mtimecmp;
+	bool tlb_has_super;        /* some TLB entry came from a superpage */
+
+	/* PMP: config bytes, addresses, and the decoded [lo, hi) ranges. */
+	uint8_t pmpcfg[64];
+	uint64_t pmpaddr[64];
+	uint64_t pmp_lo[64], pmp_hi[64];
+	unsigned pmp_nactive, pmp_end;
+
+	/* LR/SC reservation (guest-physical). */
+	uint64_t resv_pa, resv_val;
+	bool resv_valid;
+
+	/* Exception raised by a slow path, taken by the caller. */
+	uint64_t exc_cause, exc_tval;
+
+	/* Trap-loop detection for HART_EXIT_FATAL. */
+	uint64_t loop_pc, loop_cause;
+	unsigned loop_count;
+	uint64_t first_cause, first_pc, first_tval;
+
+	bool wfi;
+	bool fatal;
+	char err[256];
+
+	_Atomic uint32_t wake_seq;
+	_Atomic uint32_t sleeping;
+
+	unsigned hartid;
+	const struct vclock *clock;
+	uint64_t reset_pc;
+
+	struct block scratch;      /* for code outside RAM, decoded per use */
+	struct insn scratch_insn[BLOCK_MAX_INSNS];
+
+	struct tlb_set tlb[NCTX];
+};
+
+/* decode.c */
+/* Decodes one 32-bit (or expanded 16-bit) instruction; sets op, regs, imm, len. */
+void decode_insn(uint32_t raw, struct insn *out);
+/* Decodes a block at physical ppc whose bytes are read through fetch16. */
+unsigned decode_block(struct hart *h, uint64_t ppc, struct insn *out,
+		      bool (*fetch16)(struct hart *, uint64_t, uint16_t *));
+
+/* exec.c */
+/* Runs until `budget` steps are used or the hart needs the outer loop. */
+uint64_t hart_exec(struct hart *h, uint64_t budget);
+
+/* mmu.c (cold) */
+int mmu_translate(struct hart *h, uint64_t va, unsigned size, enum access acc,
+		  unsigned priv, uint64_t *pa);
+int mem_load_slow(struct hart *h, uint64_t va, unsigned size, uint64_t *out);
+int mem_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t v);
+void *mem_atomic_slow(struct hart *h, uint64_t va, unsigned size, enum access acc,
+		      uint64_t *pa);
+struct block *block_lookup_slow(struct hart *h, uint64_t pc);
+int fetch_insn_slow(struct hart *h, uint64_t pc, uint32_t *raw);
+void tlb_flush_all(struct hart *h);
+void tlb_flush_page(struct hart *h, uint64_t va);
+void tlb_flush_loads(struct hart *h);
+void pmp_recompute(struct hart *h);
+bool pmp_check(const struct hart *h, uint64_t pa, uint64_t len, enum access acc,
+	       unsigned priv);
+void store_hit_code(struct hart *h, const uint8_t *host, unsigned size);
+void block_cache_flush(struct hart *h);
+
+/* csr.c (cold) */
+int csr_access(struct hart *h, unsigned csr, unsigned f3, uint64_t src, bool write,
+	       uint64_t *old);
+uint64_t hart_read_mstatus(const struct hart *h);
+
+/* trap.c (cold) */
+void trap_take(struct hart *h, uint64_t cause, uint64_t tval);
+void trap_interrupt(struct hart *h);
+void hart_update_ctx(struct hart *h);
+int trap_mret(struct hart *h);
+int trap_sret(struct hart *h);
+uint64_t hart_pending_irqs(const struct hart *h);
+
+/* hart.c */
+void hart_poll_timers(struct hart *h);
+void hart_update_stip(struct hart *h, uint64_t now);
+
+/* exec_fp.c: returns 0, or -1 for an illegal instruction. */
+int fp_exec(struct hart *h, const struct insn *in);
+
+static inline unsigned hart_data_priv(const struct hart *h)
+{
+	if (h->priv == PRV_M && (h->mstatus & MSTATUS_MPRV))
+		return (unsigned)((h->mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
+	return h->priv;
+}
+
+static inline uint64_t hart_mip_value(uint64_t raw)
+{
+	return (raw | ((raw >> MIP_SEIP_SW_BIT) & 1) << HART_IRQ_SEIP) & 0xaaa;
+}
+
+/* ---- Test API ---- */
+
+/*
+ * Executes at most n steps (an instruction retired or trapping, or an
+ * interrupt taken) and returns the number done; fewer if the hart waits in
+ * WFI with nothing pending or hit a fatal state.  Never sleeps.
+ */
+uint64_t hart_step(struct hart *h, uint64_t n);
+uint64_t hart_get_x(const struct hart *h, unsigned r);
+void hart_set_x(struct hart *h, unsigned r, uint64_t v);
+uint64_t hart_get_f(const struct hart *h, unsigned r);
+void hart_set_f(struct hart *h, unsigned r, uint64_t v);
+void hart_set_pc(struct hart *h, uint64_t pc);
+unsigned hart_priv(const struct hart *h);
+bool hart_in_wfi(const struct hart *h);
+bool hart_is_fatal(const struct hart *h);
+/* CSR access as M-mode (no privilege checks beyond existence); 0 or -1. */
+int hart_csr_read(struct hart *h, unsigned csr, uint64_t *v);
+int hart_csr_write(struct hart *h, unsigned csr, uint64_t v);
+
+#endif

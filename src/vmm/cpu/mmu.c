@@ -1,0 +1,447 @@
+/*
+ * Cold memory paths: Sv39/Sv48/Sv57 page-table walks with hardware A/D
+ * update, PMP, software-TLB fills and flushes, the slow load/store path
+ * (TLB misses, MMIO, misaligned and page-crossing accesses), and the
+ * block-cache miss path (fetch translation, decode into the pool).
+ *
+ * Invariants: a TLB entry is installed only for a RAM page whose whole
+ * 4 KiB range passes PMP for that context and access type (so per-access
+ * PMP checks are unnecessary on hits); superpages are entered one 4 KiB
+ * page at a time, with tlb_has_super making SFENCE.VMA by address flush all.
+ * A/D bits are set with a compare-and-swap on the PTE in guest RAM, and the
+ * walk restarts if the PTE changed under it.
+ * Spec: privileged ISA 1.12 sections 3.7 (PMP) and 4.3-4.5 (Sv39/48/57).
+ */
+#include "vmm/cpu/hart_internal.h"
+#include "vmm/cpu/ops.h"
+
+#include <string.h>
+
+#define PTE_V (1ull << 0)
+#define PTE_R (1ull << 1)
+#define PTE_W (1ull << 2)
+#define PTE_X (1ull << 3)
+#define PTE_U (1ull << 4)
+#define PTE_A (1ull << 6)
+#define PTE_D (1ull << 7)
+#define PPN_MASK ((1ull << 44) - 1)
+
+#define PMP_R 1
+#define PMP_W 2
+#define PMP_X 4
+#define PMP_A 0x18
+#define PMP_L 0x80
+
+static int page_fault(enum access acc)
+{
+	return acc == ACC_FETCH ? EXC_INSN_PAGE : acc == ACC_LOAD ? EXC_LOAD_PAGE : EXC_STORE_PAGE;
+}
+
+static int access_fault(enum access acc)
+{
+	return acc == ACC_FETCH ? EXC_INSN_ACCESS
+	     : acc == ACC_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS;
+}
+
+void pmp_recompute(struct hart *h)
+{
+	h->pmp_nactive = 0;
+	h->pmp_end = 0;
+	for (unsigned i = 0; i < 64; i++) {
+		uint64_t lo = 0, hi = 0, a = h->pmpaddr[i];
+		switch ((h->pmpcfg[i] & PMP_A) >> 3) {
+		case 1:   /* TOR */
+			lo = i ? h->pmpaddr[i - 1] << 2 : 0;
+			hi = a << 2;
+			break;
+		case 2:   /* NA4 */
+			lo = a << 2;
+			hi = lo + 4;
+			break;
+		case 3: { /* NAPOT: trailing ones give the size */
+			unsigned t = (unsigned)__builtin_ctzll(~a);
+			lo = (a & ~((1ull << t) - 1)) << 2;
+			hi = t + 3 >= 64 ? UINT64_MAX : lo + (1ull << (t + 3));
+			break;
+		}
+		default:
+			break;
+		}
+		h->pmp_lo[i] = lo;
+		h->pmp_hi[i] = hi;
+		if (h->pmpcfg[i] & PMP_A) {
+			h->pmp_nactive++;
+			h->pmp_end = i + 1;
+		}
+	}
+}
+
+/*
+ * The lowest-numbered entry overlapping [pa, pa+len) decides; a partial
+ * overlap fails.  With no active entry every access succeeds (as QEMU does,
+ * so bare-metal code that never programs PMP can still drop to S/U mode).
+ */
+bool pmp_check(const struct hart *h, uint64_t pa, uint64_t len, enum access acc,
+	       unsigned priv)
+{
+	if (h->pmp_nactive == 0)
+		return true;
+	uint64_t end = pa + len;
+	for (unsigned i = 0; i < h->pmp_end; i++) {
+		uint8_t cfg = h->pmpcfg[i];
+		if (!(cfg & PMP_A))
+			continue;
+		uint64_t lo = h->pmp_lo[i], hi = h->pmp_hi[i];
+		if (end <= lo || pa >= hi)
+			continue;
+		if (pa < lo || end > hi)
+			return false;
+		if (priv == PRV_M && !(cfg & PMP_L))
+			return true;
+		unsigned need = acc == ACC_FETCH ? PMP_X : acc == ACC_LOAD ? PMP_R : PMP_W;
+		return (cfg & need) != 0;
+	}
+	return priv == PRV_M;
+}
+
+static int walk(struct hart *h, uint64_t va, enum access acc, unsigned priv, uint64_t *pa)
+{
+	unsigned mode = (unsigned)(h->satp >> 60);
+	int levels = mode == 8 ? 3 : mode == 9 ? 4 : 5;
+	unsigned vabits = 12 + 9 * (unsigned)levels;
+	if ((uint64_t)((int64_t)(va << (64 - vabits)) >> (64 - vabits)) != va)
+		return page_fault(acc);
+restart:;
+	uint64_t base = (h->satp & PPN_MASK) << PAGE_SHIFT;
+	for (int i = levels - 1; i >= 0; i--) {
+		uint64_t pte_pa = base + ((va >> (12 + 9 * i)) & 0x1ff) * 8;
+		if (!pmp_check(h, pte_pa, 8, ACC_LOAD, PRV_S))
+			return access_fault(acc);
+		uint64_t *ptep = bus_guest_ptr(h->bus, pte_pa, 8);
+		if (!ptep)
+			return access_fault(acc);
+		uint64_t pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
+		/* Bits 63:54 are reserved, PBMT and N without Svpbmt/Svnapot. */
+		if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54))
+			return page_fault(acc);
+		if (!(pte & (PTE_R | PTE_X))) {
+			base = ((pte >> 10) & PPN_MASK) << PAGE_SHIFT;
+			continue;
+		}
+		/* A leaf: permissions for this access and privilege. */
+		if (acc == ACC_FETCH) {
+			if (!(pte & PTE_X))
+				return page_fault(acc);
+			if (priv == PRV_U ? !(pte & PTE_U) : (pte & PTE_U) != 0)
+				return page_fault(acc);
+		} else {
+			if (acc == ACC_LOAD && !(pte & PTE_R) &&
+			    !((h->mstatus & MSTATUS_MXR) && (pte & PTE_X)))
+				return page_fault(acc);
+			if (acc == ACC_STORE && !(pte & PTE_W))
+				return page_fault(acc);
+			if (priv == PRV_U && !(pte & PTE_U))
+				return page_fault(acc);
+			if (priv == PRV_S && (pte & PTE_U) && !(h->mstatus & MSTATUS_SUM))
+				return page_fault(acc);
+		}
+		uint64_t ppn = (pte >> 10) & PPN_MASK;
+		uint64_t lowmask = (1ull << (9 * i)) - 1;
+		if (ppn & lowmask)
+			return page_fault(acc);   /* misaligned superpage */
+		uint64_t want = pte | PTE_A | (acc == ACC_STORE ? PTE_D : 0);
+		if (want != pte &&
+		    !__atomic_compare_exchange_n(ptep, &pte, want, false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE))
+			goto restart;
+		if (i > 0)
+			h->tlb_has_super = true;
+		uint64_t off_mask = (1ull << (12 + 9 * i)) - 1;
+		*pa = ((ppn << PAGE_SHIFT) & ~off_mask) | (va & off_mask);
+		return 0;
+	}
+	return page_fault(acc);
+}
+
+int mmu_translate(struct hart *h, uint64_t va, unsigned size, enum access acc,
+		  unsigned priv, uint64_t *pa)
+{
+	uint64_t p = va;
+	if (priv != PRV_M && (h->satp >> 60) != 0) {
+		int c = walk(h, va, acc, priv, &p);
+		if (c)
+			return c;
+	}
+	if (!pmp_check(h, p, size, acc, priv))
+		return access_fault(acc);
+	*pa = p;
+	return 0;
+}
+
+static void tlb_fill(struct hart *h, struct tlb_entry *tab, uint64_t va, uint64_t pa,
+		     enum access acc, unsigned priv)
+{
+	uint64_t ppage = pa & PAGE_MASK, vpage = va & PAGE_MASK;
+	struct bus *bus = h->bus;
+	if (!bus_in_ram(bus, ppage, PAGE_SIZE) || !pmp_check(h, ppage, PAGE_SIZE, acc, priv))
+		return;
+	struct tlb_entry *e = &tab[(va >> PAGE_SHIFT) & TLB_MASK];
+	e->tag = vpage;
+	if (acc == ACC_FETCH)
+		e->addend = ppage - vpage;
+	else
+		e->addend = (uint64_t)(uintptr_t)(bus->ram + (ppage - bus->ram_base)) - vpage;
+}
+
+void tlb_flush_all(struct hart *h)
+{
+	memset(h->tlb, 0xff, sizeof(h->tlb));
+	h->tlb_has_super = false;
+}
+
+void tlb_flush_loads(struct hart *h)
+{
+	for (unsigned c = 0; c < NCTX; c++)
+		memset(h->tlb[c].load, 0xff, sizeof(h->tlb[c].load));
+}
+
+void tlb_flush_page(struct hart *h, uint64_t va)
+{
+	if (h->tlb_has_super) {
+		tlb_flush_all(h);
+		return;
+	}
+	uint64_t tag = va & PAGE_MASK;
+	unsigned idx = (va >> PAGE_SHIFT) & TLB_MASK;
+	for (unsigned c = 0; c < NCTX; c++) {
+		struct tlb_set *s = &h->tlb[c];
+		if (s->fetch[idx].tag == tag) s->fetch[idx].tag = TLB_INVALID;
+		if (s->load[idx].tag == tag) s->load[idx].tag = TLB_INVALID;
+		if (s->store[idx].tag == tag) s->store[idx].tag = TLB_INVALID;
+	}
+}
+
+void store_hit_code(struct hart *h, const uint8_t *host, unsigned size)
+{
+	bus_invalidate_code(h->bus, (uint64_t)(host - h->ram) + h->bus->ram_base, size);
+}
+
+/* Physical access for the slow path: RAM, aligned MMIO, or MMIO byte by byte. */
+static int phys_load(struct hart *h, uint64_t pa, unsigned size, uint64_t *v)
+{
+	if ((pa & (size - 1)) == 0 || bus_in_ram(h->bus, pa, size))
+		return bus_load(h->bus, pa, size, v);
+	uint64_t r = 0;
+	for (unsigned i = 0; i < size; i++) {
+		uint64_t b;
+		if (bus_load(h->bus, pa + i, 1, &b))
+			return -1;
+		r |= (b & 0xff) << (8 * i);
+	}
+	*v = r;
+	return 0;
+}
+
+static int phys_store(struct hart *h, uint64_t pa, unsigned size, uint64_t v)
+{
+	if ((pa & (size - 1)) == 0 || bus_in_ram(h->bus, pa, size))
+		return bus_store(h->bus, pa, size, v);
+	for (unsigned i = 0; i < size; i++)
+		if (bus_store(h->bus, pa + i, 1, (v >> (8 * i)) & 0xff))
+			return -1;
+	return 0;
+}
+
+static int raise(struct hart *h, int cause, uint64_t tval)
+{
+	h->exc_cause = (uint64_t)cause;
+	h->exc_tval = tval;
+	return -1;
+}
+
+/* Translates both parts of a page-crossing access; the second part's fault
+ * reports the address of that part (privileged spec, stval). */
+static int translate_split(struct hart *h, uint64_t va, unsigned size, enum access acc,
+			   uint64_t *pa1, uint64_t *pa2, unsigned *n1)
+{
+	unsigned priv = acc == ACC_FETCH ? h->priv : hart_data_priv(h);
+	*n1 = (unsigned)(PAGE_SIZE - (va & (PAGE_SIZE - 1)));
+	int c = mmu_translate(h, va, *n1, acc, priv, pa1);
+	if (c)
+		return raise(h, c, va);
+	c = mmu_translate(h, va + *n1, size - *n1, acc, priv, pa2);
+	if (c)
+		return raise(h, c, va + *n1);
+	return 0;
+}
+
+int mem_load_slow(struct hart *h, uint64_t va, unsigned size, uint64_t *out)
+{
+	uint64_t pa;
+	if ((va & (PAGE_SIZE - 1)) + size > PAGE_SIZE) {
+		uint64_t pa2, hi;
+		unsigned n1;
+		if (translate_split(h, va, size, ACC_LOAD, &pa, &pa2, &n1))
+			return -1;
+		uint64_t r = 0;
+		for (unsigned i = 0; i < size; i++) {
+			uint64_t a = i < n1 ? pa + i : pa2 + (i - n1);
+			if (bus_load(h->bus, a, 1, &hi))
+				return raise(h, EXC_LOAD_ACCESS, i < n1 ? va : va + n1);
+			r |= (hi & 0xff) << (8 * i);
+		}
+		*out = r;
+		return 0;
+	}
+	unsigned priv = hart_data_priv(h);
+	int c = mmu_translate(h, va, size, ACC_LOAD, priv, &pa);
+	if (c)
+		return raise(h, c, va);
+	tlb_fill(h, h->ltlb, va, pa, ACC_LOAD, priv);
+	if (phys_load(h, pa, size, out))
+		return raise(h, EXC_LOAD_ACCESS, va);
+	return 0;
+}
+
+int mem_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t v)
+{
+	uint64_t pa;
+	if ((va & (PAGE_SIZE - 1)) + size > PAGE_SIZE) {
+		uint64_t pa2;
+		unsigned n1;
+		if (translate_split(h, va, size, ACC_STORE, &pa, &pa2, &n1))
+			return -1;
+		if (!bus_in_ram(h->bus, pa, n1) && !bus_find_region(h->bus, pa))
+			return raise(h, EXC_STORE_ACCESS, va);
+		if (!bus_in_ram(h->bus, pa2, size - n1) && !bus_find_region(h->bus, pa2))
+			return raise(h, EXC_STORE_ACCESS, va + n1);
+		for (unsigned i = 0; i < size; i++) {
+			uint64_t a = i < n1 ? pa + i : pa2 + (i - n1);
+			if (bus_store(h->bus, a, 1, (v >> (8 * i)) & 0xff))
+				return raise(h, EXC_STORE_ACCESS, i < n1 ? va : va + n1);
+		}
+		return 0;
+	}
+	unsigned priv = hart_data_priv(h);
+	int c = mmu_translate(h, va, size, ACC_STORE, priv, &pa);
+	if (c)
+		return raise(h, c, va);
+	tlb_fill(h, h->stlb, va, pa, ACC_STORE, priv);
+	if (phys_store(h, pa, size, v))
+		return raise(h, EXC_STORE_ACCESS, va);
+	return 0;
+}
+
+void *mem_atomic_slow(struct hart *h, uint64_t va, unsigned size, enum access acc,
+		      uint64_t *pa)
+{
+	if (va & (size - 1)) {
+		raise(h, acc == ACC_LOAD ? EXC_LOAD_MISALIGNED : EXC_STORE_MISALIGNED, va);
+		return NULL;
+	}
+	unsigned priv = hart_data_priv(h);
+	int c = mmu_translate(h, va, size, acc, priv, pa);
+	if (c) {
+		raise(h, c, va);
+		return NULL;
+	}
+	void *p = bus_guest_ptr(h->bus, *pa, size);
+	if (!p) {
+		raise(h, acc == ACC_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS, va);
+		return NULL;
+	}
+	tlb_fill(h, acc == ACC_LOAD ? h->ltlb : h->stlb, va, *pa, acc, priv);
+	return p;
+}
+
+int fetch_insn_slow(struct hart *h, uint64_t pc, uint32_t *raw)
+{
+	uint64_t pa, lo, hi;
+	int c = mmu_translate(h, pc, 2, ACC_FETCH, h->priv, &pa);
+	if (c)
+		return raise(h, c, pc);
+	if (bus_load(h->bus, pa, 2, &lo))
+		return raise(h, EXC_INSN_ACCESS, pc);
+	*raw = (uint32_t)lo;
+	if ((lo & 3) != 3)
+		return 0;
+	c = mmu_translate(h, pc + 2, 2, ACC_FETCH, h->priv, &pa);
+	if (c)
+		return raise(h, c, pc + 2);
+	if (bus_load(h->bus, pa, 2, &hi))
+		return raise(h, EXC_INSN_ACCESS, pc + 2);
+	*raw |= (uint32_t)hi << 16;
+	return 0;
+}
+
+static bool fetch16_ram(struct hart *h, uint64_t pa, uint16_t *v)
+{
+	memcpy(v, h->ram + (pa - h->bus->ram_base), 2);
+	return true;
+}
+
+static bool fetch16_bus(struct hart *h, uint64_t pa, uint16_t *v)
+{
+	uint64_t t;
+	if (bus_load(h->bus, pa, 2, &t))
+		return false;
+	*v = (uint16_t)t;
+	return true;
+}
+
+/* Drops every cached block (FENCE.I): bumping the epoch makes them stale. */
+void block_cache_flush(struct hart *h)
+{
+	if (++h->epoch == 0) {
+		for (unsigned i = 0; i < BTAB_SIZE; i++)
+			h->btab[i].ppc = UINT64_MAX;
+		h->pool_used = 0;
+	}
+}
+
+struct block *block_lookup_slow(struct hart *h, uint64_t pc)
+{
+	struct bus *bus = h->bus;
+	uint64_t pa;
+	int c = mmu_translate(h, pc, 2, ACC_FETCH, h->priv, &pa);
+	if (c) {
+		trap_take(h, (uint64_t)c, pc);
+		return NULL;
+	}
+	if (!bus_in_ram(bus, pa, 2)) {
+		/* Outside RAM (a boot ROM): no code tracking, so decode per use. */
+		unsigned n = decode_block(h, pa, h->scratch_insn, fetch16_bus);
+		if (n == 0) {
+			trap_take(h, EXC_INSN_ACCESS, pc);
+			return NULL;
+		}
+		h->scratch.ppc = pa;
+		h->scratch.insn = h->scratch_insn;
+		h->scratch.ninsn = (uint16_t)n;
+		return &h->scratch;
+	}
+	tlb_fill(h, h->itlb, pc, pa, ACC_FETCH, h->priv);
+	struct block *b = &h->btab[(pa >> 1) & (BTAB_SIZE - 1)];
+	uint32_t pfn = (uint32_t)((pa - bus->ram_base) >> PAGE_SHIFT);
+	if (b->ppc == pa && b->epoch == h->epoch && b->gen == bus_code_gen(bus, pfn))
+		return b;
+	if (h->pool_used + BLOCK_MAX_INSNS > POOL_INSNS) {
+		for (unsigned i = 0; i < BTAB_SIZE; i++)
+			h->btab[i].ppc = UINT64_MAX;
+		h->pool_used = 0;
+	}
+	/* bus.h protocol: mark, then read the generation, then read the bytes. */
+	bus_mark_code(bus, pfn);
+	uint32_t gen = bus_code_gen(bus, pfn);
+	struct insn *insn = h->pool + h->pool_used;
+	unsigned n = decode_block(h, pa, insn, fetch16_ram);
+	h->pool_used += n;
+	b->ppc = pa;
+	b->insn = insn;
+	b->gen = gen;
+	b->epoch = h->epoch;
+	b->pfn = pfn;
+	b->ninsn = (uint16_t)n;
+	b->jit = NULL;
+	return b;
+}
