@@ -1,0 +1,324 @@
+/*
+ * Unit tests of the VM object: tiny hand-assembled guests started with
+ * --bios none power off or fail through the test finisher and through
+ * `tohost`, reboot through the finisher, print on the UART, get stopped;
+ * two VMs run at once; vm_create reports bad configurations and files.
+ * Every run has a watchdog that stops a stuck guest after 10 s.
+ */
+#include "vmm/vm.h"
+
+#include <elf.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/testing.h"
+#include "vmm/chardev.h"
+
+enum { ZERO = 0, T0 = 5, T1 = 6, T2 = 7, T3 = 28, T4 = 29 };
+
+static uint32_t lui(unsigned rd, uint32_t imm20) { return imm20 << 12 | rd << 7 | 0x37; }
+static uint32_t auipc(unsigned rd, uint32_t imm20) { return imm20 << 12 | rd << 7 | 0x17; }
+static uint32_t itype(uint32_t op, unsigned f3, unsigned rd, unsigned rs1, int32_t imm)
+{
+	return ((uint32_t)imm & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op;
+}
+static uint32_t addi(unsigned rd, unsigned rs1, int32_t imm) { return itype(0x13, 0, rd, rs1, imm); }
+static uint32_t lw(unsigned rd, unsigned rs1, int32_t imm) { return itype(0x03, 2, rd, rs1, imm); }
+static uint32_t store(unsigned f3, unsigned rs2, unsigned rs1, int32_t imm)
+{
+	uint32_t u = (uint32_t)imm;
+	return (u >> 5 & 0x7f) << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | (u & 0x1f) << 7 | 0x23;
+}
+static uint32_t sb(unsigned rs2, unsigned rs1, int32_t imm) { return store(0, rs2, rs1, imm); }
+static uint32_t sw(unsigned rs2, unsigned rs1, int32_t imm) { return store(2, rs2, rs1, imm); }
+static uint32_t blt(unsigned rs1, unsigned rs2, int32_t off)
+{
+	uint32_t u = (uint32_t)off;
+	return (u >> 12 & 1) << 31 | (u >> 5 & 0x3f) << 25 | rs2 << 20 | rs1 << 15 | 4 << 12 |
+	       (u >> 1 & 0xf) << 8 | (u >> 11 & 1) << 7 | 0x63;
+}
+#define J_SELF 0x0000006fu
+
+/* t3 = finisher; *t3 = value (value < 0x80000 so lui/addi suffice). */
+static int finisher_store(uint32_t *p, uint32_t value)
+{
+	uint32_t lo = value & 0xfff, hi = (value >> 12) + (lo >= 0x800);
+	p[0] = lui(T3, 0x100);
+	p[1] = lui(T4, hi);
+	p[2] = addi(T4, T4, (int32_t)(lo >= 0x800 ? (int32_t)lo - 0x1000 : (int32_t)lo));
+	p[3] = sw(T4, T3, 0);
+	p[4] = J_SELF;
+	return 5;
+}
+
+static void write_file(char *path, const void *data, size_t len)
+{
+	strcpy(path, "/tmp/nimbus-vmtest-XXXXXX");
+	int fd = mkstemp(path);
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		abort();
+	close(fd);
+}
+
+static void *watchdog(void *arg)
+{
+	struct vm *vm = arg;
+	struct timespec ts = { 10, 0 };
+	nanosleep(&ts, NULL);
+	vm_request_stop(vm);
+	return NULL;
+}
+
+static int boot_raw(const uint32_t *prog, unsigned n, struct chardev *con, struct vm_exit *ex,
+		    int stop_after_ms)
+{
+	char path[64];
+	write_file(path, prog, n * 4);
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				 .kernel = path, .console = con };
+	struct vm *vm;
+	struct err e = {0};
+	int rc = vm_create(&cfg, &vm, &e);
+	unlink(path);
+	if (rc) {
+		printf("   vm_create: %s\n", e.msg);
+		return rc;
+	}
+	pthread_t wd;
+	pthread_create(&wd, NULL, watchdog, vm);
+	if (stop_after_ms) {
+		/* A second stopper that fires early. */
+		struct timespec ts = { 0, stop_after_ms * 1000000L };
+		nanosleep(&ts, NULL);
+		vm_request_stop(vm);
+	}
+	vm_run(vm, ex);
+	pthread_cancel(wd);
+	pthread_join(wd, NULL);
+	vm_destroy(vm);
+	return 0;
+}
+
+TEST(vm_finisher_poweroff_and_failure)
+{
+	uint32_t prog[8];
+	struct vm_exit ex;
+	unsigned n = (unsigned)finisher_store(prog, 0x5555);
+	EXPECT_EQ(boot_raw(prog, n, NULL, &ex, 0), 0);
+	EXPECT_EQ(ex.kind, VM_EXIT_POWEROFF);
+	n = (unsigned)finisher_store(prog, 0x3333 | (3u << 16));
+	EXPECT_EQ(boot_raw(prog, n, NULL, &ex, 0), 0);
+	EXPECT_EQ(ex.kind, VM_EXIT_FAILURE);
+	EXPECT_EQ(ex.code, 3);
+}
+
+TEST(vm_reboot_through_finisher)
+{
+	/* Counts boots in RAM outside the image; resets until the third boot. */
+	uint32_t prog[] = {
+		auipc(T0, 1),            /* 0x00: t0 = 0x80001000 */
+		lw(T1, T0, 0),
+		addi(T1, T1, 1),
+		sw(T1, T0, 0),
+		addi(T2, ZERO, 3),       /* 0x10 */
+		lui(T3, 0x100),
+		blt(T1, T2, 0x14),       /* 0x18 -> 0x2c */
+		lui(T4, 0x5),
+		addi(T4, T4, 0x555),     /* 0x20 */
+		sw(T4, T3, 0),
+		J_SELF,
+		lui(T4, 0x7),            /* 0x2c */
+		addi(T4, T4, 0x777),
+		sw(T4, T3, 0),
+		J_SELF,
+	};
+	struct vm_exit ex;
+	EXPECT_EQ(boot_raw(prog, sizeof prog / 4, NULL, &ex, 0), 0);
+	EXPECT_EQ(ex.kind, VM_EXIT_POWEROFF);
+}
+
+struct capture {
+	pthread_mutex_t lock;
+	char buf[64];
+	size_t len;
+};
+
+static void capture_write(void *host, const uint8_t *buf, size_t len)
+{
+	struct capture *c = host;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < len && c->len < sizeof c->buf - 1; i++)
+		c->buf[c->len++] = (char)buf[i];
+	pthread_mutex_unlock(&c->lock);
+}
+
+TEST(vm_uart_output_reaches_console)
+{
+	uint32_t prog[16];
+	unsigned n = 0;
+	prog[n++] = lui(T0, 0x10000);
+	prog[n++] = addi(T1, ZERO, 'o');
+	prog[n++] = sb(T1, T0, 0);
+	prog[n++] = addi(T1, ZERO, 'k');
+	prog[n++] = sb(T1, T0, 0);
+	n += (unsigned)finisher_store(prog + n, 0x5555);
+	struct capture cap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct chardev con = { .write = capture_write, .host = &cap };
+	struct vm_exit ex;
+	EXPECT_EQ(boot_raw(prog, n, &con, &ex, 0), 0);
+	EXPECT_EQ(ex.kind, VM_EXIT_POWEROFF);
+	EXPECT(strcmp(cap.buf, "ok") == 0);
+}
+
+TEST(vm_request_stop_ends_run)
+{
+	uint32_t prog[] = { J_SELF };
+	struct vm_exit ex;
+	EXPECT_EQ(boot_raw(prog, 1, NULL, &ex, 50), 0);
+	EXPECT_EQ(ex.kind, VM_EXIT_STOPPED);
+}
+
+/* An ELF whose code stores `value` to its tohost symbol at 0x80001000. */
+static size_t tohost_elf(uint8_t *buf, uint32_t value)
+{
+	memset(buf, 0, 0x400);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_RISCV;
+	eh->e_version = EV_CURRENT;
+	eh->e_entry = 0x80000000;
+	eh->e_phoff = sizeof(Elf64_Ehdr);
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_phnum = 2;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(buf + eh->e_phoff);
+	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0x200, .p_vaddr = 0x80000000,
+			      .p_paddr = 0x80000000, .p_filesz = 16, .p_memsz = 16 };
+	ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0x210, .p_vaddr = 0x80001000,
+			      .p_paddr = 0x80001000, .p_filesz = 0, .p_memsz = 16 };
+	uint32_t code[4] = { auipc(T0, 1), addi(T1, ZERO, (int32_t)value), sw(T1, T0, 0), J_SELF };
+	memcpy(buf + 0x200, code, sizeof code);
+	memcpy(buf + 0x240, "\0tohost\0", 8);
+	Elf64_Sym *sym = (Elf64_Sym *)(buf + 0x260);
+	sym[1] = (Elf64_Sym){ .st_name = 1, .st_shndx = 1, .st_value = 0x80001000 };
+	eh->e_shoff = 0x300;
+	eh->e_shentsize = sizeof(Elf64_Shdr);
+	eh->e_shnum = 3;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(buf + 0x300);
+	sh[1] = (Elf64_Shdr){ .sh_type = SHT_SYMTAB, .sh_offset = 0x260, .sh_size = 2 * sizeof(Elf64_Sym),
+			      .sh_link = 2, .sh_entsize = sizeof(Elf64_Sym) };
+	sh[2] = (Elf64_Shdr){ .sh_type = SHT_STRTAB, .sh_offset = 0x240, .sh_size = 8 };
+	return 0x300 + 3 * sizeof(Elf64_Shdr);
+}
+
+static int run_elf(const uint8_t *elf, size_t len, int as_bios, struct vm_exit *ex)
+{
+	char path[64];
+	write_file(path, elf, len);
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 2 };
+	if (as_bios)
+		cfg.bios = path;
+	else
+		cfg.bios = "none", cfg.kernel = path;
+	struct vm *vm;
+	struct err e = {0};
+	int rc = vm_create(&cfg, &vm, &e);
+	unlink(path);
+	if (rc) {
+		printf("   vm_create: %s\n", e.msg);
+		return rc;
+	}
+	pthread_t wd;
+	pthread_create(&wd, NULL, watchdog, vm);
+	vm_run(vm, ex);
+	pthread_cancel(wd);
+	pthread_join(wd, NULL);
+	vm_destroy(vm);
+	return 0;
+}
+
+TEST(vm_tohost_pass_and_fail)
+{
+	uint8_t elf[0x400];
+	struct vm_exit ex;
+	size_t len = tohost_elf(elf, 1);
+	EXPECT_EQ(run_elf(elf, len, 0, &ex), 0);
+	EXPECT_EQ(ex.kind, VM_EXIT_POWEROFF);
+	len = tohost_elf(elf, (5 << 1) | 1);
+	EXPECT_EQ(run_elf(elf, len, 1, &ex), 0);   /* as firmware, on two harts */
+	EXPECT_EQ(ex.kind, VM_EXIT_FAILURE);
+	EXPECT_EQ(ex.code, 5);
+}
+
+struct par {
+	uint32_t prog[8];
+	unsigned n;
+	struct vm_exit ex;
+	int rc;
+};
+
+static void *par_main(void *arg)
+{
+	struct par *p = arg;
+	p->rc = boot_raw(p->prog, p->n, NULL, &p->ex, 0);
+	return NULL;
+}
+
+TEST(vm_two_vms_in_one_process)
+{
+	struct par a = {0}, b = {0};
+	a.n = (unsigned)finisher_store(a.prog, 0x5555);
+	b.n = (unsigned)finisher_store(b.prog, 0x3333 | (9u << 16));
+	pthread_t ta, tb;
+	pthread_create(&ta, NULL, par_main, &a);
+	pthread_create(&tb, NULL, par_main, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	EXPECT_EQ(a.rc, 0);
+	EXPECT_EQ(b.rc, 0);
+	EXPECT_EQ(a.ex.kind, VM_EXIT_POWEROFF);
+	EXPECT_EQ(b.ex.kind, VM_EXIT_FAILURE);
+	EXPECT_EQ(b.ex.code, 9);
+}
+
+static int create_fails(const struct vm_config *cfg, const char *want)
+{
+	struct vm *vm = (struct vm *)1;
+	struct err e = {0};
+	int rc = vm_create(cfg, &vm, &e);
+	int ok = rc < 0 && vm == NULL && e.code == rc && strstr(e.msg, want);
+	if (!ok)
+		printf("   rc %d: %s\n", rc, e.msg);
+	return ok;
+}
+
+TEST(vm_create_errors)
+{
+	uint32_t prog[] = { J_SELF };
+	char path[64];
+	write_file(path, prog, sizeof prog);
+	struct vm_config cfg = { .mem_size = (16 << 20) + 100, .ncpus = 1, .bios = "none", .kernel = path };
+	EXPECT(create_fails(&cfg, "not a multiple of 4 KiB"));
+	cfg.mem_size = 16 << 20;
+	cfg.ncpus = 9;
+	EXPECT(create_fails(&cfg, "must be between 1 and 8"));
+	cfg.ncpus = 1;
+	cfg.kernel = "/nonexistent/kernel";
+	EXPECT(create_fails(&cfg, "--kernel /nonexistent/kernel: No such file or directory"));
+	cfg.kernel = NULL;
+	EXPECT(create_fails(&cfg, "nothing to boot"));
+	cfg.kernel = path;
+	cfg.mem_size = 1 << 20;   /* no room for the 1 MiB device tree above the kernel */
+	EXPECT(create_fails(&cfg, "too small"));
+	cfg.mem_size = 16 << 20;
+	cfg.bios = "/nonexistent/fw.bin";
+	EXPECT(create_fails(&cfg, "--bios /nonexistent/fw.bin: No such file"));
+	unlink(path);
+}
