@@ -306,6 +306,30 @@
 	sfence.vma
 .endm
 
+
+/* a zeroed 4 KiB page in the page-table area: PAGE name (at file scope) */
+.macro PAGE name
+	.pushsection .pagetables, "aw", @nobits
+	.balign 4096
+\name:	.space 4096
+	.popsection
+.endm
+/* PAGE_ZERO name: clear it at run time (clobbers t5, t6) */
+.macro PAGE_ZERO name
+	la t5, \name
+	li t6, 4096
+	add t6, t6, t5
+.Lisa_pz\@:
+	sd zero, 0(t5)
+	addi t5, t5, 8
+	bltu t5, t6, .Lisa_pz\@
+.endm
+/* load a PTE for inspection: PTE_GET reg, table, index */
+.macro PTE_GET reg, table, idx
+	la \reg, \table + (\idx) * 8
+	ld \reg, 0(\reg)
+.endm
+
 #else /* C */
 
 #include <stdint.h>
