@@ -1,0 +1,600 @@
+/*
+ * Host detection and the parts common to v1 and v2: paths, creation order,
+ * joining, freezing, killing, removal.  See cgroup.h.
+ */
+#include "ctr/cgroup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctr/config.h"
+#include "ctr/util.h"
+
+const char *cg_mode_name(enum cg_mode m)
+{
+	static const char *n[] = { "none", "v1", "hybrid", "v2" };
+	return n[m];
+}
+
+/* Unescapes mountinfo's octal escapes (\040 for space) in place. */
+static void unescape(char *s)
+{
+	char *d = s;
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
+			*d++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 4;
+		} else {
+			*d++ = *s++;
+		}
+	}
+	*d = 0;
+}
+
+int cg_detect_from(struct cgroup *cg, const char *mi, struct err *e)
+{
+	cg->nh = 0;
+	cg->unified[0] = 0;
+	cg->v2ctrl[0] = 0;
+	const char *line = mi;
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[2048];
+		if (len >= sizeof buf)
+			len = sizeof buf - 1;
+		memcpy(buf, line, len);
+		buf[len] = 0;
+		line = nl ? nl + 1 : NULL;
+		/* id parent maj:min root mountpoint opts [optional...] - fstype source superopts */
+		char *f[6] = { 0 };
+		char *save, *tok = strtok_r(buf, " ", &save);
+		int i = 0;
+		while (tok && i < 6) {
+			f[i++] = tok;
+			tok = strtok_r(NULL, " ", &save);
+		}
+		if (i < 6)
+			continue;
+		char *dash = tok;
+		while (dash && strcmp(dash, "-"))
+			dash = strtok_r(NULL, " ", &save);
+		if (!dash)
+			continue;
+		char *fstype = strtok_r(NULL, " ", &save);
+		strtok_r(NULL, " ", &save); /* source */
+		char *super = strtok_r(NULL, " ", &save);
+		if (!fstype)
+			continue;
+		unescape(f[4]);
+		if (!strcmp(fstype, "cgroup2")) {
+			if (!cg->unified[0])
+				snprintf(cg->unified, sizeof cg->unified, "%s", f[4]);
+			continue;
+		}
+		if (strcmp(fstype, "cgroup") || !super || cg->nh == CG_MAX_HIER)
+			continue;
+		/* Keep only controller names and name=...; drop rw, relatime, etc. */
+		char opts[128] = "";
+		char *s2, *o = strtok_r(super, ",", &s2);
+		while (o) {
+			if (strcmp(o, "rw") && strcmp(o, "ro") && strncmp(o, "release_agent", 13) &&
+			    strcmp(o, "clone_children") && strcmp(o, "noprefix") &&
+			    strcmp(o, "xattr") && strcmp(o, "cpuset_v2_mode") &&
+			    strcmp(o, "favordynmods") && strcmp(o, "nsdelegate") &&
+			    strlen(opts) + strlen(o) + 2 < sizeof opts) {
+				if (*opts)
+					strcat(opts, ",");
+				strcat(opts, o);
+			}
+			o = strtok_r(NULL, ",", &s2);
+		}
+		bool dup = false;
+		for (int k = 0; k < cg->nh; k++)
+			if (!strcmp(cg->h[k].opts, opts))
+				dup = true;   /* same hierarchy mounted twice: keep the first */
+		if (dup || !*opts)
+			continue;
+		snprintf(cg->h[cg->nh].opts, sizeof cg->h[0].opts, "%s", opts);
+		snprintf(cg->h[cg->nh].mnt, sizeof cg->h[0].mnt, "%s", f[4]);
+		cg->nh++;
+	}
+	if (cg->nh && cg->unified[0])
+		cg->mode = CG_HYBRID;
+	else if (cg->nh)
+		cg->mode = CG_V1;
+	else if (cg->unified[0])
+		cg->mode = CG_V2;
+	else
+		return err_set(e, -ENOENT, "no cgroup filesystem is mounted on this host");
+	return 0;
+}
+
+int cg_detect(struct cgroup *cg, struct err *e)
+{
+	char *mi;
+	int rc = read_file("/proc/self/mountinfo", &mi, NULL);
+	if (rc)
+		return err_set(e, rc, "/proc/self/mountinfo: %s", strerror(-rc));
+	rc = cg_detect_from(cg, mi, e);
+	free(mi);
+	if (!rc && cg->unified[0]) {
+		char p[300];
+		snprintf(p, sizeof p, "%s/cgroup.controllers", cg->unified);
+		read_small(p, cg->v2ctrl, sizeof cg->v2ctrl);
+	}
+	return rc;
+}
+
+static bool has_word(const char *list, const char *w, char sep)
+{
+	size_t l = strlen(w);
+	for (const char *p = list; p && *p;) {
+		if (!strncmp(p, w, l) && (p[l] == sep || p[l] == 0))
+			return true;
+		p = strchr(p, sep);
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+bool cg_has_v1(const struct cgroup *cg, const char *ctl)
+{
+	for (int i = 0; i < cg->nh; i++)
+		if (has_word(cg->h[i].opts, ctl, ','))
+			return true;
+	return false;
+}
+
+void cg_v1_dir(const struct cgroup *cg, const char *ctl, char *out, size_t n)
+{
+	out[0] = 0;
+	for (int i = 0; i < cg->nh; i++)
+		if (has_word(cg->h[i].opts, ctl, ',')) {
+			snprintf(out, n, "%s%s", cg->h[i].mnt, cg->path);
+			return;
+		}
+}
+
+void cg_v2_dir(const struct cgroup *cg, char *out, size_t n)
+{
+	out[0] = 0;
+	if (cg->unified[0])
+		snprintf(out, n, "%s%s", cg->unified, cg->path);
+}
+
+static void expand_slice(const char *slice, char *out, size_t n)
+{
+	/* "a-b-c.slice" → "/a.slice/a-b.slice/a-b-c.slice"; "-.slice" is the root. */
+	out[0] = 0;
+	if (!strcmp(slice, "-.slice") || !*slice)
+		return;
+	size_t sl = strlen(slice);
+	const char *base = slice;
+	size_t bl = sl > 6 && !strcmp(slice + sl - 6, ".slice") ? sl - 6 : sl;
+	for (size_t i = 0; i <= bl; i++) {
+		if (i == bl || base[i] == '-') {
+			size_t o = strlen(out);
+			snprintf(out + o, n - o, "/%.*s.slice", (int)i, base);
+		}
+	}
+}
+
+int cg_resolve_path(const char *cp, const char *id, bool systemd, char *out, size_t n,
+		    struct err *e)
+{
+	if (!cp || !*cp) {
+		if (systemd)
+			snprintf(out, n, "/system.slice/nimbus-%s.scope", id);
+		else
+			snprintf(out, n, "/nimbus/%s", id);
+		return 0;
+	}
+	if (systemd && cp[0] != '/') {
+		char slice[256], prefix[256], name[512];
+		const char *c1 = strchr(cp, ':');
+		const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c1 || !c2)
+			return err_set(e, -EINVAL,
+				       "config.json: linux.cgroupsPath: \"%s\" is not slice:prefix:name (--systemd-cgroup)",
+				       cp);
+		snprintf(slice, sizeof slice, "%.*s", (int)(c1 - cp), cp);
+		snprintf(prefix, sizeof prefix, "%.*s", (int)(c2 - c1 - 1), c1 + 1);
+		snprintf(name, sizeof name, "%s", c2 + 1);
+		char sp[512];
+		expand_slice(*slice ? slice : "system.slice", sp, sizeof sp);
+		size_t nl = strlen(name);
+		if (nl > 6 && !strcmp(name + nl - 6, ".slice"))
+			snprintf(out, n, "%s/%s", sp, name);
+		else
+			snprintf(out, n, "%s/%s%s%s.scope", sp, prefix, *prefix ? "-" : "", name);
+		return 0;
+	}
+	/* Relative paths are taken from the hierarchy root too. */
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof tmp, "%s%s", cp[0] == '/' ? "" : "/", cp);
+	if (strstr(tmp, "/../") || (strlen(tmp) >= 3 && !strcmp(tmp + strlen(tmp) - 3, "/..")))
+		return err_set(e, -EINVAL, "config.json: linux.cgroupsPath: \"%s\" contains ..", cp);
+	size_t l = strlen(tmp);
+	while (l > 1 && tmp[l - 1] == '/')
+		tmp[--l] = 0;
+	if (l <= 1)
+		return err_set(e, -EINVAL, "config.json: linux.cgroupsPath: \"%s\" is the root cgroup", cp);
+	snprintf(out, n, "%s", tmp);
+	return 0;
+}
+
+/* All cgroup directories of this container: v1 hierarchies then unified. */
+static int cg_dirs(const struct cgroup *cg, char dirs[][PATH_MAX + 256], int max)
+{
+	int n = 0;
+	for (int i = 0; i < cg->nh && n < max; i++)
+		snprintf(dirs[n++], PATH_MAX + 256, "%s%s", cg->h[i].mnt, cg->path);
+	if (cg->unified[0] && n < max)
+		snprintf(dirs[n++], PATH_MAX + 256, "%s%s", cg->unified, cg->path);
+	return n;
+}
+
+/* mkdir -p, and for v1 cpuset copy cpus/mems down into each new level
+ * (a new cpuset cgroup starts empty and refuses tasks). */
+static int mkdir_cg(const char *mnt, const char *path, bool cpuset)
+{
+	char buf[PATH_MAX + 256];
+	size_t ml = strlen(mnt);
+	snprintf(buf, sizeof buf, "%s%s", mnt, path);
+	if (!cpuset) {
+		if (mkdir(buf, 0755) == 0 || errno == EEXIST)
+			return 0;
+		if (errno != ENOENT)
+			return -errno;
+	}
+	for (char *p = buf + ml + 1;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+		*p = 0;
+		bool made = mkdir(buf, 0755) == 0;
+		if (!made && errno != EEXIST)
+			return -errno;
+		if (cpuset) {
+			char f[PATH_MAX + 300], v[4096], parent[PATH_MAX + 256];
+			snprintf(parent, sizeof parent, "%s", buf);
+			*strrchr(parent, '/') = 0;
+			for (int k = 0; k < 2; k++) {
+				const char *knob = k ? "cpuset.mems" : "cpuset.cpus";
+				snprintf(f, sizeof f, "%s/%s", buf, knob);
+				if (read_small(f, v, sizeof v) == 0 && v[0])
+					continue;
+				snprintf(f, sizeof f, "%s/%s", parent, knob);
+				if (read_small(f, v, sizeof v) == 0) {
+					snprintf(f, sizeof f, "%s/%s", buf, knob);
+					write_str(f, v);
+				}
+			}
+		}
+		if (!c)
+			break;
+		*p = c;
+	}
+	return 0;
+}
+
+static bool dir_has_procs(const char *dir)
+{
+	char f[PATH_MAX + 300], v[64];
+	snprintf(f, sizeof f, "%s/cgroup.procs", dir);
+	return read_small(f, v, sizeof v) == 0 && v[0];
+}
+
+int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e)
+{
+	int rc;
+	for (int i = 0; i < cg->nh; i++) {
+		bool cpuset = has_word(cg->h[i].opts, "cpuset", ',');
+		rc = mkdir_cg(cg->h[i].mnt, cg->path, cpuset);
+		if (rc == -EROFS || rc == -EACCES || rc == -EPERM) {
+			/* A hierarchy we cannot write (say, name=systemd on a read-only
+			 * mount) is skipped, unless a limit needs it. */
+			cg->h[i].opts[0] = 0;
+			continue;
+		}
+		if (rc) {
+			err_set(e, rc, "cgroup %s%s: %s", cg->h[i].mnt, cg->path, strerror(-rc));
+			goto fail;
+		}
+	}
+	if (cg->unified[0]) {
+		if (cg->mode == CG_V2 && (rc = cg2_enable_controllers(cg, e)))
+			goto fail;
+		rc = mkdir_cg(cg->unified, cg->path, false);
+		if (rc && cg->mode == CG_V2) {
+			err_set(e, rc, "cgroup %s%s: %s", cg->unified, cg->path, strerror(-rc));
+			goto fail;
+		}
+		if (rc)
+			cg->unified[0] = 0;   /* hybrid: the unified tree is optional */
+	}
+	char d[PATH_MAX + 256];
+	cg_v1_dir(cg, "pids", d, sizeof d);
+	if (!d[0])
+		cg_v2_dir(cg, d, sizeof d);
+	if (dir_has_procs(d)) {
+		rc = err_set(e, -EEXIST, "cgroup %s is already in use by other processes", cg->path);
+		return rc;   /* not ours: do not remove */
+	}
+	if (r) {
+		if (cg->mode == CG_V2) {
+			cg_v2_dir(cg, d, sizeof d);
+			rc = cg2_apply(d, r, false, cg, e);
+		} else {
+			rc = cg1_apply(cg, r, e);
+		}
+		if (rc)
+			goto fail;
+	}
+	return 0;
+fail:
+	cg_destroy(cg, NULL);
+	return rc;
+}
+
+int cg_enter(const struct cgroup *cg, pid_t pid, struct err *e)
+{
+	char dirs[CG_MAX_HIER + 1][PATH_MAX + 256], v[32];
+	int n = cg_dirs(cg, dirs, CG_MAX_HIER + 1);
+	snprintf(v, sizeof v, "%d", (int)pid);
+	for (int i = 0; i < n; i++) {
+		if (i < cg->nh && !cg->h[i].opts[0])
+			continue;
+		char f[PATH_MAX + 300];
+		path_cat(f, sizeof f, dirs[i], "/cgroup.procs");
+		int rc = write_str(f, v);
+		if (rc && !(i == cg->nh && cg->mode == CG_HYBRID))
+			return err_set(e, rc, "joining cgroup %s: %s", f, strerror(-rc));
+	}
+	return 0;
+}
+
+int cg_pids(const struct cgroup *cg, pid_t **out, size_t *n)
+{
+	char d[PATH_MAX + 256], f[PATH_MAX + 300];
+	cg_v1_dir(cg, "pids", d, sizeof d);
+	if (!d[0])
+		cg_v1_dir(cg, "memory", d, sizeof d);
+	if (!d[0])
+		cg_v2_dir(cg, d, sizeof d);
+	snprintf(f, sizeof f, "%s/cgroup.procs", d);
+	char *txt;
+	*out = NULL;
+	*n = 0;
+	int rc = read_file(f, &txt, NULL);
+	if (rc)
+		return rc;
+	size_t cap = 16;
+	pid_t *v = malloc(cap * sizeof *v);
+	for (char *p = txt; *p;) {
+		char *end;
+		long x = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (*n == cap)
+			v = realloc(v, (cap *= 2) * sizeof *v);
+		v[(*n)++] = (pid_t)x;
+		p = end;
+		while (*p == '\n')
+			p++;
+	}
+	free(txt);
+	*out = v;
+	return 0;
+}
+
+int cg_kill_all(const struct cgroup *cg, int sig)
+{
+	pid_t *p;
+	size_t n;
+	int rc = cg_pids(cg, &p, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		kill(p[i], sig);
+	free(p);
+	return (int)n;
+}
+
+int cg_is_frozen(const struct cgroup *cg)
+{
+	char d[PATH_MAX + 256], f[PATH_MAX + 300], v[256];
+	cg_v1_dir(cg, "freezer", d, sizeof d);
+	if (d[0]) {
+		snprintf(f, sizeof f, "%s/freezer.state", d);
+		if (read_small(f, v, sizeof v))
+			return -errno;
+		return !strcmp(v, "FROZEN") || !strcmp(v, "FREEZING");
+	}
+	cg_v2_dir(cg, d, sizeof d);
+	if (!d[0])
+		return 0;
+	snprintf(f, sizeof f, "%s/cgroup.freeze", d);
+	if (read_small(f, v, sizeof v))
+		return 0;
+	return v[0] == '1';
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+int cg_freeze(const struct cgroup *cg, bool freeze, struct err *e)
+{
+	char d[PATH_MAX + 256], f[PATH_MAX + 300], v[256];
+	int rc;
+	cg_v1_dir(cg, "freezer", d, sizeof d);
+	if (d[0]) {
+		snprintf(f, sizeof f, "%s/freezer.state", d);
+		const char *want = freeze ? "FROZEN" : "THAWED";
+		for (int i = 0; i < 2000; i++) {
+			if ((rc = write_str(f, want)))
+				return err_set(e, rc, "%s: %s", f, strerror(-rc));
+			if (read_small(f, v, sizeof v) == 0 && !strcmp(v, want))
+				return 0;
+			sleep_us(i < 10 ? 100 : 1000);
+		}
+		return err_set(e, -ETIMEDOUT, "%s: did not reach %s", f, want);
+	}
+	cg_v2_dir(cg, d, sizeof d);
+	if (!d[0])
+		return err_set(e, -ENOTSUP, "no freezer cgroup on this host");
+	snprintf(f, sizeof f, "%s/cgroup.freeze", d);
+	if ((rc = write_str(f, freeze ? "1" : "0")))
+		return err_set(e, rc, "%s: %s", f, strerror(-rc));
+	snprintf(f, sizeof f, "%s/cgroup.events", d);
+	for (int i = 0; i < 2000; i++) {
+		char *txt;
+		if (read_file(f, &txt, NULL) == 0) {
+			bool done = strstr(txt, freeze ? "frozen 1" : "frozen 0") != NULL;
+			free(txt);
+			if (done)
+				return 0;
+		}
+		sleep_us(i < 10 ? 100 : 1000);
+	}
+	return err_set(e, -ETIMEDOUT, "%s: freezing timed out", d);
+}
+
+bool cg_exists(const struct cgroup *cg)
+{
+	char dirs[CG_MAX_HIER + 1][PATH_MAX + 256];
+	int n = cg_dirs(cg, dirs, CG_MAX_HIER + 1);
+	for (int i = 0; i < n; i++)
+		if (access(dirs[i], F_OK) == 0)
+			return true;
+	return false;
+}
+
+int cg_destroy(const struct cgroup *cg, struct err *e)
+{
+	char dirs[CG_MAX_HIER + 1][PATH_MAX + 256];
+	int n = cg_dirs(cg, dirs, CG_MAX_HIER + 1);
+	/* Kill stragglers, thawing first: frozen tasks cannot die. */
+	bool any = false;
+	for (int round = 0; round < 400; round++) {
+		int k = cg_kill_all(cg, SIGKILL);
+		if (k <= 0)
+			break;
+		any = true;
+		if (round == 0 && cg_is_frozen(cg) == 1)
+			cg_freeze(cg, false, NULL);
+		sleep_us(round < 20 ? 200 : 5000);
+	}
+	(void)any;
+	int rc = 0;
+	for (int i = 0; i < n; i++) {
+		for (int t = 0; t < 200; t++) {
+			if (rmdir(dirs[i]) == 0 || errno == ENOENT)
+				break;
+			if (errno != EBUSY) {
+				if (!rc)
+					rc = err_set(e, -errno, "removing cgroup %s: %s", dirs[i],
+						     strerror(errno));
+				break;
+			}
+			/* Exited tasks linger in the cgroup for a moment. */
+			sleep_us(t < 20 ? 200 : 5000);
+			if (t == 199 && !rc)
+				rc = err_set(e, -EBUSY, "removing cgroup %s: still busy", dirs[i]);
+		}
+	}
+	return rc;
+}
+
+static uint64_t kv_get(const char *txt, const char *key)
+{
+	size_t l = strlen(key);
+	for (const char *p = txt; p && *p;) {
+		if (!strncmp(p, key, l) && p[l] == ' ')
+			return strtoull(p + l + 1, NULL, 10);
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
+int cg_oom_kills(const struct cgroup *cg, uint64_t *n)
+{
+	char d[PATH_MAX + 256], f[PATH_MAX + 300];
+	*n = 0;
+	cg_v1_dir(cg, "memory", d, sizeof d);
+	if (d[0])
+		snprintf(f, sizeof f, "%s/memory.oom_control", d);
+	else {
+		cg_v2_dir(cg, d, sizeof d);
+		snprintf(f, sizeof f, "%s/memory.events", d);
+	}
+	char *txt;
+	int rc = read_file(f, &txt, NULL);
+	if (rc)
+		return rc;
+	*n = kv_get(txt, "oom_kill");
+	free(txt);
+	return 0;
+}
+
+int cg_stats(const struct cgroup *cg, uint64_t *usage, uint64_t *limit, uint64_t *pids,
+	     uint64_t *cpu)
+{
+	char d[PATH_MAX + 256], f[PATH_MAX + 300], v[4096];
+	*usage = *limit = *pids = *cpu = 0;
+	cg_v1_dir(cg, "memory", d, sizeof d);
+	if (d[0]) {
+		snprintf(f, sizeof f, "%s/memory.usage_in_bytes", d);
+		if (!read_small(f, v, sizeof v))
+			*usage = strtoull(v, NULL, 10);
+		snprintf(f, sizeof f, "%s/memory.limit_in_bytes", d);
+		if (!read_small(f, v, sizeof v))
+			*limit = strtoull(v, NULL, 10);
+	}
+	cg_v1_dir(cg, "pids", d, sizeof d);
+	if (d[0]) {
+		snprintf(f, sizeof f, "%s/pids.current", d);
+		if (!read_small(f, v, sizeof v))
+			*pids = strtoull(v, NULL, 10);
+	}
+	cg_v1_dir(cg, "cpuacct", d, sizeof d);
+	if (d[0]) {
+		snprintf(f, sizeof f, "%s/cpuacct.usage", d);
+		if (!read_small(f, v, sizeof v))
+			*cpu = strtoull(v, NULL, 10);
+	}
+	if (cg->mode == CG_V2) {
+		cg_v2_dir(cg, d, sizeof d);
+		snprintf(f, sizeof f, "%s/memory.current", d);
+		if (!read_small(f, v, sizeof v))
+			*usage = strtoull(v, NULL, 10);
+		snprintf(f, sizeof f, "%s/memory.max", d);
+		if (!read_small(f, v, sizeof v))
+			*limit = strcmp(v, "max") ? strtoull(v, NULL, 10) : UINT64_MAX;
+		snprintf(f, sizeof f, "%s/pids.current", d);
+		if (!read_small(f, v, sizeof v))
+			*pids = strtoull(v, NULL, 10);
+		snprintf(f, sizeof f, "%s/cpu.stat", d);
+		char *txt;
+		if (!read_file(f, &txt, NULL)) {
+			*cpu = kv_get(txt, "usage_usec") * 1000;
+			free(txt);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,93 @@
+/*
+ * Control groups for containers on every kind of host:
+ *   - v1:      controllers mounted one (or a few) per hierarchy under
+ *              /sys/fs/cgroup/NAME, no cgroup2 mount;
+ *   - hybrid:  v1 controllers plus a cgroup2 mount (usually
+ *              /sys/fs/cgroup/unified) holding whatever controllers v1 does
+ *              not (often none, on some hosts hugetlb);
+ *   - v2:      one cgroup2 hierarchy at /sys/fs/cgroup.
+ * cg_detect() reads /proc/self/mountinfo, so nothing is assumed about where
+ * things are mounted.  A container's cgroup is the same relative path in each
+ * hierarchy; limits go to v1 controllers when the host has them and to the
+ * unified hierarchy otherwise (per controller: a hybrid host's hugetlb).
+ * Spec: config-linux.md "Control groups"; kernel Documentation/admin-guide/cgroup-v1 and cgroup-v2.rst.
+ */
+#ifndef NIMBUS_CTR_CGROUP_H
+#define NIMBUS_CTR_CGROUP_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ctr/config.h"
+#include "lib/err.h"
+
+enum cg_mode { CG_NONE, CG_V1, CG_HYBRID, CG_V2 };
+
+#define CG_MAX_HIER 20
+
+struct cg_hier {
+	char opts[128];      /* "cpu,cpuacct", "memory", "name=systemd" */
+	char mnt[256];       /* mount point */
+};
+
+struct cgroup {
+	enum cg_mode mode;
+	char path[PATH_MAX];         /* relative path, starts with '/' */
+	int nh;
+	struct cg_hier h[CG_MAX_HIER];
+	char unified[256];           /* cgroup2 mount point, "" if none */
+	char v2ctrl[256];            /* controllers available in the unified root */
+};
+
+const char *cg_mode_name(enum cg_mode m);
+
+/* Reads mounts from /proc/self/mountinfo and classifies the host. */
+int cg_detect(struct cgroup *cg, struct err *e);
+/* Same, from mountinfo text (unit tests feed fixtures). */
+int cg_detect_from(struct cgroup *cg, const char *mountinfo, struct err *e);
+
+/* linux.cgroupsPath (maybe NULL) to a path below each hierarchy root.
+ * systemd: "slice:prefix:name" → "/slice/prefix-name.scope" (slices
+ * expanded as systemd does: a-b.slice → /a.slice/a-b.slice). */
+int cg_resolve_path(const char *cgroups_path, const char *id, bool systemd, char *out,
+		    size_t n, struct err *e);
+
+/* The directory of this cgroup in a v1 hierarchy owning controller `ctl`
+ * ("memory"), or "" if the host has no such v1 controller. */
+void cg_v1_dir(const struct cgroup *cg, const char *ctl, char *out, size_t n);
+bool cg_has_v1(const struct cgroup *cg, const char *ctl);
+/* The directory in the unified hierarchy, "" if none. */
+void cg_v2_dir(const struct cgroup *cg, char *out, size_t n);
+
+/* Creates the cgroup in every hierarchy and applies the limits; on error
+ * removes what it made.  Fails with -EEXIST if the leaf has processes. */
+int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e);
+/* Moves pid into the cgroup everywhere it was created. */
+int cg_enter(const struct cgroup *cg, pid_t pid, struct err *e);
+/* Kills what is left (SIGKILL), thaws, waits, and removes the cgroup. */
+int cg_destroy(const struct cgroup *cg, struct err *e);
+int cg_freeze(const struct cgroup *cg, bool freeze, struct err *e);
+int cg_is_frozen(const struct cgroup *cg);   /* 1, 0 or -errno */
+/* Pids in the cgroup (malloc'd array). */
+int cg_pids(const struct cgroup *cg, pid_t **out, size_t *n);
+int cg_kill_all(const struct cgroup *cg, int sig);
+/* OOM kills seen so far (memory.oom_control / memory.events oom_kill). */
+int cg_oom_kills(const struct cgroup *cg, uint64_t *n);
+/* Memory usage and pids count, for `events --stats`. */
+int cg_stats(const struct cgroup *cg, uint64_t *mem_usage, uint64_t *mem_limit, uint64_t *pids,
+	     uint64_t *cpu_ns);
+bool cg_exists(const struct cgroup *cg);
+
+/* v1 and v2 halves (cgroup_v1.c / cgroup_v2.c). */
+int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err *e);
+int cg2_apply(const char *dir, const struct oci_resources *r, bool only_missing_v1,
+	      const struct cgroup *cg, struct err *e);
+int cg2_enable_controllers(const struct cgroup *cg, struct err *e);
+/* OCI cpu.shares (2..262144) to cgroup2 cpu.weight (1..10000). */
+uint64_t cg2_shares_to_weight(uint64_t shares);
+/* blkio weight (10..1000) to io.weight (1..10000). */
+uint64_t cg2_blkio_to_io_weight(uint64_t w);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * Small file and string helpers shared by the runtime library: whole-file
+ * writes (cgroup knobs, /proc files), atomic replace, mkdir -p, timestamps.
+ * All return 0 or -errno; none prints.
+ */
+#ifndef NIMBUS_CTR_UTIL_H
+#define NIMBUS_CTR_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes s (no newline added) to path, opened O_WRONLY (no create). */
+int write_str(const char *path, const char *s);
+int write_str_at(int dirfd, const char *name, const char *s);
+/* Writes data to path.tmp and renames it over path. */
+int write_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* Reads a small file into buf (NUL-terminated, trailing newline removed). */
+int read_small(const char *path, char *buf, size_t n);
+int mkdir_p(const char *path, mode_t mode);
+/* Current time as RFC 3339 with nanoseconds, UTC. */
+void now_rfc3339(char *buf, size_t n);
+/* Container ids: 1-1024 of [A-Za-z0-9_.+-], not starting with '.'. */
+bool id_valid(const char *id);
+/* Start time (clock ticks since boot, /proc/PID/stat field 22) and the
+ * one-letter state; returns -ESRCH when the process does not exist. */
+int proc_stat(pid_t pid, unsigned long long *start, char *state);
+/* Signal name or number ("TERM", "SIGKILL", "9") to number, -1 if unknown. */
+int signal_parse(const char *s);
+/* out = a followed by b; -ENAMETOOLONG (out emptied) if it does not fit. */
+int path_cat(char *out, size_t n, const char *a, const char *b);
+/* Full write, retrying on EINTR and short writes. */
+int write_all(int fd, const void *buf, size_t n);
+
+#endif
