@@ -15,10 +15,10 @@ static uint64_t slot_read(void *dev, uint64_t off, unsigned size)
 	if (size != 4)
 		return 0;
 	switch (off) {
-	case 0x000: return VIRTIO_MMIO_MAGIC;
+	case 0x000: return VIRTIO_SLOT_MAGIC;
 	case 0x004: return 2;                        /* Version: virtio 1.x */
 	case 0x008: return 0;                        /* DeviceID 0: no device */
-	case 0x00c: return VIRTIO_MMIO_VENDOR_QEMU;
+	case 0x00c: return VIRTIO_SLOT_VENDOR_QEMU;
 	default:    return 0;
 	}
 }

@@ -7,7 +7,9 @@
  *
  * A virtio transport takes over a slot with one call before the VM runs:
  *     virtio_slot_plug(&slot, &my_transport_ops, my_dev, my_reset);
- * after which the bus region dispatches every access to it, the slot's
+ * (the transport must not register its own bus region: the slot already
+ * owns [base, base + 0x1000)), after which the region dispatches every
+ * access to it with offsets relative to the slot base, the slot's
  * `irq` (its PLIC source) is the line the transport raises, and `reset` is
  * called on VM reset.  The slot itself is immutable while the VM runs, so
  * it needs no lock; the transport locks its own state.
@@ -20,8 +22,8 @@
 #include "vmm/bus.h"
 #include "vmm/irq.h"
 
-#define VIRTIO_MMIO_MAGIC      0x74726976u
-#define VIRTIO_MMIO_VENDOR_QEMU 0x554d4551u
+#define VIRTIO_SLOT_MAGIC       0x74726976u
+#define VIRTIO_SLOT_VENDOR_QEMU 0x554d4551u
 
 struct virtio_slot {
 	uint64_t base;
