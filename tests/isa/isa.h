@@ -330,6 +330,26 @@
 	ld \reg, 0(\reg)
 .endm
 
+/* floating point: load constants by bit pattern, check results (t5 clobbered) */
+#define FFLAG_NX 1
+#define FFLAG_UF 2
+#define FFLAG_OF 4
+#define FFLAG_DZ 8
+#define FFLAG_NV 16
+.macro FLI_S freg, bits
+	li t5, \bits
+	fmv.w.x \freg, t5
+.endm
+.macro FLI_D freg, bits
+	li t5, \bits
+	fmv.d.x \freg, t5
+.endm
+/* a single result must also be NaN-boxed: check all 64 bits */
+#define CHECK_S(freg, bits) fmv.x.d t5, freg; CHECK(t5, 0xffffffff00000000 | (bits))
+#define CHECK_D(freg, bits) fmv.x.d t5, freg; CHECK(t5, bits)
+/* check the accrued flags, then clear them */
+#define CHECK_FFLAGS(f) frflags t5; CHECK(t5, f); fsflags zero
+
 #else /* C */
 
 #include <stdint.h>
