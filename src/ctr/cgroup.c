@@ -312,6 +312,11 @@ int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 			goto fail;
 		}
 	}
+	/* Hybrid: the unified tree is joined only when a limit lives there.
+	 * Migrating a task in cgroup2 waits for an RCU grace period (~5 ms),
+	 * by far the costliest step of starting a container otherwise. */
+	if (cg->mode == CG_HYBRID && !(r && (r->nhuge || r->nunified)))
+		cg->unified[0] = 0;
 	if (cg->unified[0]) {
 		if (cg->mode == CG_V2 && (rc = cg2_enable_controllers(cg, e)))
 			goto fail;

@@ -169,6 +169,14 @@ int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err
 				return rc;
 			rc = 0;
 		}
+		/* The devices every container gets (config-linux.md "Default
+		 * Devices") stay usable whatever the rules said. */
+		static const char *const defaults[] = { "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
+							"c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm",
+							"c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm" };
+		for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+			if ((rc = knob(cg, "devices", "devices.allow", defaults[i], e)))
+				return rc;
 	}
 	if (r->nunified) {
 		if (cg->mode == CG_HYBRID && cg->unified[0]) {

@@ -75,6 +75,19 @@ static int sync_recv(int fd, struct sync_msg *m)
 	}
 }
 
+/* NIMBUS_TIMING=1 prints a timestamp per setup step to stderr. */
+static void tmark(const char *what)
+{
+	static int on = -1;
+	if (on < 0)
+		on = getenv("NIMBUS_TIMING") != NULL;
+	if (!on)
+		return;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	dprintf(2, "[%d] %ld.%06ld %s\n", (int)getpid(), (long)t.tv_sec % 1000, t.tv_nsec / 1000, what);
+}
+
 static void child_fail(int sync, struct err *e)
 {
 	sync_send(sync, SYNC_ERROR, e->code, e->msg);
@@ -169,15 +182,15 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 	const struct oci_config *c = a->c;
 	int rc;
 	char state_json[8192] = "";
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
-		_exit(1);
+	/* No PR_SET_PDEATHSIG: with CLONE_PARENT it would follow C1, which
+	 * exits at once.  A vanished runtime shows as EOF on the sync socket. */
 	setsid();
 	struct rootfs_ctx r = { .c = c, .rootfs = a->rootfs, .bundle = a->bundle,
 				.no_pivot = a->no_pivot, .userns = c->ns[NS_USER].want,
 				.cgroupns = c->ns[NS_CGROUP].want, .cg = a->cg, .cwd = a->p->cwd };
 	if ((rc = rootfs_prepare(&r, &e)))
 		child_fail(a->sync, &e);
+	tmark("c2 prepared");
 	bool pre_hooks = c->nhooks[HOOK_PRESTART] || c->nhooks[HOOK_CREATE_RUNTIME] ||
 			 c->nhooks[HOOK_CREATE_CONTAINER] || c->nhooks[HOOK_START_CONTAINER];
 	if (pre_hooks) {
@@ -191,6 +204,7 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 	}
 	if ((rc = rootfs_pivot(&r, &e)) || (rc = rootfs_finish(&r, &e)))
 		child_fail(a->sync, &e);
+	tmark("c2 pivoted");
 	if (c->hostname && *c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0) {
 		err_set(&e, -errno, "hostname %s: %s", c->hostname, strerror(errno));
 		child_fail(a->sync, &e);
@@ -216,6 +230,7 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 	char exe[PATH_MAX];
 	if ((rc = proc_find_exe(a->p, exe, sizeof exe, &e)))
 		child_fail(a->sync, &e);
+	tmark("c2 ready");
 	if (a->fifo < 0) {
 		/* run: stay tied to the runtime until it says start. */
 		sync_send(a->sync, SYNC_READY, 0, NULL);
@@ -223,7 +238,6 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 		if (sync_recv(a->sync, &m) || m.type != SYNC_START)
 			_exit(1);
 	} else {
-		prctl(PR_SET_PDEATHSIG, 0);
 		sync_send(a->sync, SYNC_READY, 0, NULL);
 		char b;
 		ssize_t n;
@@ -234,7 +248,6 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 			_exit(1);
 		close(a->fifo);
 	}
-	prctl(PR_SET_PDEATHSIG, 0);
 	if (c->nhooks[HOOK_START_CONTAINER] &&
 	    (rc = hooks_run(c, HOOK_START_CONTAINER, state_json, &e))) {
 		dprintf(2, "nimbus-runtime: %s\n", e.msg);
@@ -252,7 +265,6 @@ static __attribute__((noreturn)) void child_exec(struct child_args *a)
 {
 	struct err e = { 0 };
 	int rc;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (a->p->terminal) {
 		setsid();
 		if (a->console >= 0 && (rc = console_setup(a->console, a->p->cons_h, a->p->cons_w, &e)))
@@ -270,7 +282,6 @@ static __attribute__((noreturn)) void child_exec(struct child_args *a)
 	if ((rc = proc_find_exe(a->p, exe, sizeof exe, &e)))
 		child_fail(a->sync, &e);
 	sync_send(a->sync, SYNC_READY, 0, NULL);
-	prctl(PR_SET_PDEATHSIG, 0);
 	proc_exec(a->p, a->seccomp, a->preserve_fds, exe, &e);
 	sync_send(a->sync, SYNC_ERROR, e.code, e.msg);
 	_exit(e.code == -ENOENT ? 127 : 126);
@@ -284,6 +295,7 @@ static __attribute__((noreturn)) void child_setup(struct child_args *a)
 	sigprocmask(SIG_SETMASK, &a->oldmask, NULL);
 	if (sync_recv(a->sync, &m) || m.type != SYNC_GO)
 		_exit(1);
+	tmark("c1 go");
 	if (a->exec_mode) {
 		if ((rc = ns_join(a->nsfds, &e)))
 			child_fail(a->sync, &e);
@@ -322,6 +334,7 @@ static __attribute__((noreturn)) void child_setup(struct child_args *a)
 			child_fail(a->sync, &e);
 		}
 	}
+	tmark("c1 unshared");
 	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
 	if (pid < 0) {
 		err_set(&e, -errno, "clone: %s", strerror(errno));
@@ -430,9 +443,11 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	if ((rc = state_create(x->root, o->id, e)))
 		goto out;
 	made_state = true;
+	tmark("p start");
 	if ((rc = cg_create(&cg, c.has_resources ? &c.res : NULL, e)))
 		goto out;
 	made_cg = true;
+	tmark("p cgroup made");
 	if (!o->run) {
 		snprintf(fifo_path, sizeof fifo_path, "%s/exec.fifo", sdir);
 		if (mkfifo(fifo_path, 0600) < 0 ||
@@ -470,8 +485,10 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	close(sv[1]);
 	sv[1] = -1;
 	ns_close(nsfds);
+	tmark("p forked");
 	if ((rc = cg_enter(&cg, pid1, e)))
 		goto out;
+	tmark("p entered");
 	sync_send(sv[0], SYNC_GO, 0, NULL);
 	struct sync_msg *m = malloc(sizeof *m);
 	for (;;) {
@@ -559,7 +576,9 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 		rc = 0;
 		goto done;
 	}
+	tmark("p started");
 	*exit_status = ctr_wait_forward(pid2);
+	tmark("p exited");
 	pid2 = -1;
 	/* Foreground run removes the container once its process is gone. */
 	cg_destroy(&cg, NULL);
@@ -571,6 +590,7 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 		free(js);
 	}
 	state_remove(x->root, o->id);
+	tmark("p cleaned");
 	rc = 0;
 	goto done;
 out:
