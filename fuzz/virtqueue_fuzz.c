@@ -162,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct virtio_device *dev = make_device(&h, kind, &memfd);
 	struct irq_line irq = { line_set, &h, 1 };
 	struct err e;
-	if (virtio_mmio_create(&h.bus, MMIO, irq, dev, VIRTIO_MMIO_SYNC, &h.t, &e) < 0)
+	if (virtio_mmio_create(&h.bus, MMIO, irq, dev, VIRTIO_MMIO_SYNC | VIRTIO_MMIO_ON_BUS, &h.t, &e) < 0)
 		abort();
 	bring_up(&h);
 	check(&h);

@@ -440,7 +440,8 @@ int virtio_mmio_create(struct bus *bus, uint64_t base, struct irq_line irq,
 		}
 		t->has_thread = true;
 	}
-	r = bus_add_region(bus, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, t, ops->name);
+	r = flags & VIRTIO_MMIO_ON_BUS ?
+	    bus_add_region(bus, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, t, ops->name) : 0;
 	if (r < 0) {
 		err_set(err, r, "%s: cannot map registers at 0x%llx (overlap?)", dev->label,
 			(unsigned long long)base);
@@ -465,8 +466,9 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
 	free(t);
 }
 
-void virtio_mmio_reset(struct virtio_mmio *t)
+void virtio_mmio_reset(void *opaque)
 {
+	struct virtio_mmio *t = opaque;
 	pthread_mutex_lock(&t->dev->lock);
 	reset_locked(t);
 	pthread_mutex_unlock(&t->dev->lock);

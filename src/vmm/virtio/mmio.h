@@ -56,7 +56,10 @@
 #define VIRTIO_MMIO_SIZE    0x1000u
 
 /* virtio_mmio_create flags */
-#define VIRTIO_MMIO_SYNC 1u   /* no I/O thread: notify runs on the writer's thread */
+#define VIRTIO_MMIO_SYNC    1u   /* no I/O thread: notify runs on the writer's thread */
+#define VIRTIO_MMIO_ON_BUS  2u   /* register [base, base + VIRTIO_MMIO_SIZE) on the bus
+				    (tests, fuzzing); on the board the slot owns the
+				    region and forwards to virtio_mmio_ops */
 
 struct virtio_mmio;
 
@@ -64,9 +67,12 @@ struct virtio_mmio;
 extern const struct mmio_ops virtio_mmio_ops;
 
 /*
- * Creates a transport for dev and registers it on the bus at [base,
- * base + VIRTIO_MMIO_SIZE).  Takes ownership of dev in every case (it is
- * destroyed on failure).  0 or -errno with err filled.
+ * Creates a transport for dev at guest-physical base (used in log lines;
+ * with VIRTIO_MMIO_ON_BUS also registered on the bus) raising irq.  Takes
+ * ownership of dev in every case (it is destroyed on failure).  0 or -errno
+ * with err filled.  On the board:
+ *     virtio_mmio_create(bus, slot->base, slot->irq, dev, 0, &t, err);
+ *     virtio_slot_plug(slot, &virtio_mmio_ops, t, virtio_mmio_reset);
  */
 int virtio_mmio_create(struct bus *bus, uint64_t base, struct irq_line irq,
 		       struct virtio_device *dev, unsigned flags,
@@ -76,8 +82,9 @@ int virtio_mmio_create(struct bus *bus, uint64_t base, struct irq_line irq,
  * longer be reachable (vCPUs stopped). */
 void virtio_mmio_destroy(struct virtio_mmio *t);
 
-/* Device reset from the host side (guest reboot). */
-void virtio_mmio_reset(struct virtio_mmio *t);
+/* Device reset from the host side (VM reset); t is a struct virtio_mmio *,
+ * typed void * to fit struct virtio_slot's reset hook. */
+void virtio_mmio_reset(void *t);
 
 struct virtio_device *virtio_mmio_device(struct virtio_mmio *t);
 

@@ -7,7 +7,10 @@
  */
 #include "vmm/virtio/mmio.h"
 
+#include <unistd.h>
+
 #include "lib/testing.h"
+#include "vmm/board/virtio_slot.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/testdrv.h"
 
@@ -192,7 +195,40 @@ TEST(mmio_create_rejects_overlap)
 	struct err e;
 	EXPECT_EQ(virtio_rng_create(&dev, &e), 0);
 	struct irq_line irq = {0};
-	EXPECT(virtio_mmio_create(&d.bus, TD_MMIO, irq, dev, 0, &t2, &e) < 0);
+	EXPECT(virtio_mmio_create(&d.bus, TD_MMIO, irq, dev, VIRTIO_MMIO_ON_BUS, &t2, &e) < 0);
 	EXPECT(t2 == NULL);
+	td_close(&d);
+}
+
+TEST(mmio_plugs_into_board_slot)
+{
+	/* As vm.c does it: the slot owns the region and forwards to the transport. */
+	struct td d;
+	memset(&d, 0, sizeof d);
+	EXPECT_EQ(bus_init(&d.bus, TD_RAM_BASE, TD_RAM_SIZE), 0);
+	struct virtio_slot slot;
+	struct irq_line l = { td_irq_set, &d, 1 };
+	virtio_slot_init(&slot, TD_MMIO, &l);
+	EXPECT_EQ(bus_add_region(&d.bus, TD_MMIO, 0x1000, &virtio_slot_ops, &slot, "virtio-mmio"), 0);
+	EXPECT_EQ(td_rd(&d, VIRTIO_MMIO_DEVICE_ID), 0);   /* empty slot */
+	struct virtio_device *dev;
+	struct err e;
+	EXPECT_EQ(virtio_rng_create(&dev, &e), 0);
+	EXPECT_EQ(virtio_mmio_create(&d.bus, slot.base, slot.irq, dev, 0, &d.t, &e), 0);
+	virtio_slot_plug(&slot, &virtio_mmio_ops, d.t, virtio_mmio_reset);
+	EXPECT_EQ(td_rd(&d, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_RNG);
+	EXPECT(td_negotiate(&d, FEAT) & VIRTIO_STATUS_FEATURES_OK);
+	EXPECT_EQ(td_queue(&d, 0, 16), 1);
+	td_driver_ok(&d);
+	td_desc(&d, 0, 0, TD_DATA, 16, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, 0, 0);
+	td_kick(&d, 0);
+	EXPECT_EQ(td_wait_used(&d, 0, 1, 5000), 0);
+	for (int i = 0; i < 5000 && !atomic_load(&d.level); i++)
+		usleep(100);
+	EXPECT_EQ(atomic_load(&d.level), 1);
+	virtio_slot_reset(&slot);   /* VM reset */
+	EXPECT_EQ(td_rd(&d, VIRTIO_MMIO_STATUS), 0);
+	EXPECT_EQ(atomic_load(&d.level), 0);
 	td_close(&d);
 }

@@ -68,7 +68,7 @@ static inline int td_open(struct td *d, struct virtio_device *dev, unsigned flag
 		return -1;
 	struct irq_line irq = { td_irq_set, d, 1 };
 	struct err e;
-	return virtio_mmio_create(&d->bus, TD_MMIO, irq, dev, flags, &d->t, &e);
+	return virtio_mmio_create(&d->bus, TD_MMIO, irq, dev, flags | VIRTIO_MMIO_ON_BUS, &d->t, &e);
 }
 
 static inline void td_close(struct td *d)
