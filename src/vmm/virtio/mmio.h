@@ -52,7 +52,7 @@
 #define VIRTIO_MMIO_CONFIG             0x100
 
 #define VIRTIO_MMIO_MAGIC   0x74726976u   /* "virt" */
-#define VIRTIO_MMIO_VENDOR  0x4e4d4253u   /* "SBMN": nimbus */
+#define VIRTIO_MMIO_VENDOR  0x424d494eu   /* "NIMB" as little-endian bytes */
 #define VIRTIO_MMIO_SIZE    0x1000u
 
 /* virtio_mmio_create flags */
