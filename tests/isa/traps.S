@@ -6,7 +6,8 @@
  * 16-bit encodings, and 0 for the all-zero word); xRET above the current
  * privilege is illegal.  With C, jumps to 2-byte aligned targets are fine
  * (no instruction-address-misaligned), and JALR to an odd address clears
- * bit 0.
+ * bit 0.  Fetch, load and store at an address with nothing behind it (0x0
+ * on virt) are access faults (causes 1, 5, 7) with mtval = the address.
  */
 #include "isa.h"
 
@@ -120,5 +121,23 @@ TEST_MAIN()
 	li a5, 5
 	.balign 4
 21:	CHECK(a5, 0)
+
+	// access faults: nothing is mapped at physical address 0 (nor 0x18)
+	EXPECT_TRAP_TO 22f
+	li a4, 0
+	jalr a4
+22:	CHECK_MCAUSE(CAUSE_FETCH_ACCESS)
+	LOAD_TRAP a5, ISA_T_EPC
+	CHECK(a5, 0)
+	CHECK_MTVAL(0)
+	li a4, 0x10
+	EXPECT_TRAP
+	ld a5, 8(a4)
+	CHECK_MCAUSE(CAUSE_LOAD_ACCESS)
+	CHECK_MTVAL(0x18)
+	EXPECT_TRAP
+	sw a5, 8(a4)
+	CHECK_MCAUSE(CAUSE_STORE_ACCESS)
+	CHECK_MTVAL(0x18)
 	.option pop
 	PASS()
