@@ -24,6 +24,19 @@ static int overlaps(const struct span *a, const struct span *b)
 	return a->lo < b->hi && b->lo < a->hi;
 }
 
+/* A placed image must lie in RAM; when the board chose the place, say RAM is short. */
+static int check_fit(const struct image *img, uint64_t ram_base, uint64_t ram_size,
+		     struct err *err)
+{
+	uint64_t lo = image_lo(img), hi = image_hi(img);
+	if (image_relocatable(img) && lo >= ram_base && hi > ram_base + ram_size)
+		return err_set(err, -ENOSPC,
+			       "%llu MiB of RAM is too small: %s %s goes at 0x%llx-0x%llx",
+			       (unsigned long long)(ram_size >> 20), img->what, img->path,
+			       (unsigned long long)lo, (unsigned long long)hi);
+	return image_check(img, ram_base, ram_size, err);
+}
+
 int virt_boot_plan(struct image *bios, struct image *kernel, struct image *initrd,
 		   uint64_t ram_base, uint64_t ram_size, uint64_t fdt_size,
 		   struct virt_boot_plan *plan, struct err *err)
@@ -41,7 +54,7 @@ int virt_boot_plan(struct image *bios, struct image *kernel, struct image *initr
 	if (bios) {
 		if (image_relocatable(bios))
 			image_place(bios, ram_base);
-		if ((rc = image_check(bios, ram_base, ram_size, err)))
+		if ((rc = check_fit(bios, ram_base, ram_size, err)))
 			return rc;
 		kernel_at = align_up(image_hi(bios), 2 * MiB);
 		spans[n++] = (struct span){ bios->what, bios->path, image_lo(bios), image_hi(bios) };
@@ -50,7 +63,7 @@ int virt_boot_plan(struct image *bios, struct image *kernel, struct image *initr
 	if (kernel) {
 		if (image_relocatable(kernel))
 			image_place(kernel, kernel_at);
-		if ((rc = image_check(kernel, ram_base, ram_size, err)))
+		if ((rc = check_fit(kernel, ram_base, ram_size, err)))
 			return rc;
 		plan->kernel_entry = kernel->entry;
 		spans[n++] = (struct span){ kernel->what, kernel->path, image_lo(kernel), image_hi(kernel) };
@@ -61,7 +74,7 @@ int virt_boot_plan(struct image *bios, struct image *kernel, struct image *initr
 		uint64_t base = kernel ? plan->kernel_entry : ram_base;
 		uint64_t off = ram_size / 2 < 128 * MiB ? ram_size / 2 : 128 * MiB;
 		image_place(initrd, base + off);
-		if ((rc = image_check(initrd, ram_base, ram_size, err)))
+		if ((rc = check_fit(initrd, ram_base, ram_size, err)))
 			return rc;
 		plan->initrd_start = image_lo(initrd);
 		plan->initrd_end = image_hi(initrd);

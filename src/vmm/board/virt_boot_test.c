@@ -100,7 +100,7 @@ TEST(boot_ram_too_small)
 	struct virt_boot_plan p;
 	struct err e = {0};
 	EXPECT(virt_boot_plan(&fw, &k, NULL, RAM, 16 * MiB, 1 * MiB, &p, &e) < 0);
-	EXPECT(strstr(e.msg, "kernel /x: segment 0x80200000-0x82000000 outside RAM"));
+	EXPECT(strstr(e.msg, "16 MiB of RAM is too small: kernel /x goes at 0x80200000-0x82000000"));
 	struct image k2 = raw("kernel", IMAGE_LINUX, 14 * MiB);
 	EXPECT(virt_boot_plan(&fw, &k2, NULL, RAM, 16 * MiB, 1 * MiB, &p, &e) < 0);
 	EXPECT(strstr(e.msg, "16 MiB of RAM is too small: kernel /x (0x80200000-0x81000000) "
@@ -108,7 +108,10 @@ TEST(boot_ram_too_small)
 	struct image rd = raw("--initrd", IMAGE_RAW, 8 * MiB);
 	struct image k3 = raw("kernel", IMAGE_LINUX, 1 * MiB);
 	EXPECT(virt_boot_plan(&fw, &k3, &rd, RAM, 16 * MiB, 1 * MiB, &p, &e) < 0);
-	EXPECT(strstr(e.msg, "--initrd /x: segment"));
+	EXPECT(strstr(e.msg, "16 MiB of RAM is too small: --initrd /x goes at 0x80a00000-0x81200000"));
+	struct image ek = elf(RAM - 0x1000, 0x2000, RAM);   /* an ELF's own address: its fault */
+	EXPECT(virt_boot_plan(NULL, &ek, NULL, RAM, 16 * MiB, 1 * MiB, &p, &e) < 0);
+	EXPECT(strstr(e.msg, "kernel /x: segment 0x7ffff000-0x80001000 outside RAM"));
 	EXPECT(virt_boot_plan(&fw, NULL, NULL, RAM, 512 * 1024, 1 * MiB, &p, &e) < 0);
 	EXPECT(strstr(e.msg, "too small for the device tree"));
 }
