@@ -445,8 +445,13 @@ static void *vcpu_main(void *arg)
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 	struct hart *h = vm->harts[v->idx];   /* stable while vCPU threads run */
-	if (hart_run(h) == HART_EXIT_FATAL)
-		post_event(vm, false, VM_EXIT_FATAL, 0, "hart %u: %s", v->idx, hart_error(h));
+	if (hart_run(h) == HART_EXIT_FATAL) {
+		const char *why = hart_error(h);
+		if (strncmp(why, "hart ", 5) == 0)   /* already names the hart */
+			post_event(vm, false, VM_EXIT_FATAL, 0, "%s", why);
+		else
+			post_event(vm, false, VM_EXIT_FATAL, 0, "hart %u: %s", v->idx, why);
+	}
 	return NULL;
 }
 

@@ -322,3 +322,14 @@ TEST(vm_create_errors)
 	EXPECT(create_fails(&cfg, "--bios /nonexistent/fw.bin: No such file"));
 	unlink(path);
 }
+
+TEST(vm_fatal_hart_ends_run)
+{
+	/* Jump to address 0: nothing there, and mtvec (0 at reset) faults too. */
+	uint32_t prog[] = { itype(0x67, 0, ZERO, ZERO, 0) };
+	struct vm_exit ex;
+	EXPECT_EQ(boot_raw(prog, 1, NULL, &ex, 0), 0);
+	EXPECT_EQ(ex.kind, VM_EXIT_FATAL);
+	EXPECT(strncmp(ex.message, "hart 0: ", 8) == 0);
+	EXPECT(strncmp(ex.message + 8, "hart 0", 6) != 0);
+}
