@@ -321,7 +321,7 @@ TEST(blk_backend_open_errors)
 	EXPECT(strstr(e.msg, "/nonexistent/disk.img") != NULL);
 	EXPECT_EQ(block_backend_open("/tmp", &o, &be, &e), -EISDIR);
 	o.format = BLOCK_FORMAT_QCOW2;
-	EXPECT_EQ(block_backend_open("/dev/null", &o, &be, &e), -ENOTSUP);
+	EXPECT(block_backend_open("/dev/null", &o, &be, &e) < 0);   /* no qcow2 header */
 	enum block_format f;
 	EXPECT_EQ(block_format_parse("raw", &f), 0);
 	EXPECT_EQ(block_format_parse("vmdk", &f), -EINVAL);

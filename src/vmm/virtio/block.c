@@ -1,7 +1,4 @@
-/*
- * Block backend selection by format.  Only raw exists so far; qcow2 is
- * recognised so the CLI can accept the flag and fail with a clear message.
- */
+/* Block backend selection by format. */
 #include "vmm/virtio/block.h"
 
 #include <errno.h>
@@ -26,8 +23,7 @@ int block_backend_open(const char *path, const struct block_opts *o,
 	case BLOCK_FORMAT_RAW:
 		return block_raw_open(path, o->readonly, out, err);
 	case BLOCK_FORMAT_QCOW2:
-		break;
+		return block_qcow2_open(path, o->readonly, out, err);
 	}
-	return err_set(err, -ENOTSUP, "%s: qcow2 images are not supported yet (use a raw image)",
-		       path);
+	return err_set(err, -EINVAL, "%s: unknown image format", path);
 }

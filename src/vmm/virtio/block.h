@@ -12,6 +12,7 @@
 #define NIMBUS_VMM_VIRTIO_BLOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -52,6 +53,15 @@ int block_backend_open(const char *path, const struct block_opts *o,
 /* The raw format: the file (or block device) is the disk, byte for byte. */
 int block_raw_open(const char *path, bool readonly, struct block_backend **out,
 		   struct err *err);
+
+/* The qcow2 format (block_qcow2.c): reads of v2/v3 images, writes to v3
+ * images without snapshots, backing files or compression. */
+int block_qcow2_open(const char *path, bool readonly, struct block_backend **out,
+		     struct err *err);
+
+/* True if the first bytes of a file look like a qcow2 header (for a
+ * "this raw disk is really qcow2" warning). */
+bool block_qcow2_probe(const void *head, size_t len);
 
 /* Parses "raw" / "qcow2"; -EINVAL for anything else. */
 int block_format_parse(const char *name, enum block_format *out);
