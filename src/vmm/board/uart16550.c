@@ -273,10 +273,7 @@ int uart16550_init(struct uart16550 *u, const struct irq_line *irq, struct chard
 
 void uart16550_destroy(struct uart16550 *u)
 {
-	if (u->cd && u->cd->dev == u) {
-		u->cd->receive = NULL;
-		u->cd->dev = NULL;
-	}
+	/* The chardev may already be gone (the host side owns it): not touched. */
 	pthread_mutex_destroy(&u->lock);
 }
 

@@ -20,7 +20,9 @@
  * output is high exactly when IIR bit 0 is clear.
  *
  * All state is under `lock`, which is held while calling the chardev's
- * write: a host side must not call receive from inside its write.
+ * write: a host side must not call receive from inside its write.  The host
+ * side stops calling receive before uart16550_destroy(), which does not
+ * touch the chardev (it may already be freed).
  */
 #ifndef NIMBUS_VMM_BOARD_UART16550_H
 #define NIMBUS_VMM_BOARD_UART16550_H
