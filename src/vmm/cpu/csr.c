@@ -274,7 +274,14 @@ int csr_access(struct hart *h, unsigned csr, unsigned f3, uint64_t src, bool wri
 	if (csr_read(h, csr, &v))
 		return -1;
 	if (write) {
-		uint64_t nv = (f3 & 3) == 1 ? src : (f3 & 3) == 2 ? (v | src) : (v & ~src);
+		uint64_t base = v;
+		if (csr == 0x344) {
+			/* CSRRS/CSRRC on mip modify only the software-written SEIP,
+			 * never latching the external line into it (priv. 3.1.9). */
+			uint64_t sw = (atomic_load(&h->mip) >> MIP_SEIP_SW_BIT) & 1;
+			base = (v & ~(1ull << HART_IRQ_SEIP)) | sw << HART_IRQ_SEIP;
+		}
+		uint64_t nv = (f3 & 3) == 1 ? src : (f3 & 3) == 2 ? (base | src) : (base & ~src);
 		csr_write(h, csr, nv);
 	}
 	*old = v;

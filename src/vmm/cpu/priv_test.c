@@ -564,3 +564,25 @@ TEST(garbage_with_a_handler_pointing_at_garbage_is_fatal)
 	EXPECT(strstr(hart_error(h), "0x80004000") != NULL);
 	tm_fini(&t);
 }
+
+TEST(csrrs_on_mip_does_not_latch_the_external_seip_line)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	tm_emit(&t, CSRRSI(1, CSR_MIP, 2));   /* set SSIP while SEIP is driven */
+	uint64_t end = stop_here(&t);
+	hart_set_irq(h, HART_IRQ_SEIP, 1);
+	tm_run_to(h, end, 5);
+	EXPECT(x(&t, 1) & (1 << HART_IRQ_SEIP));   /* the read shows the line */
+	hart_set_irq(h, HART_IRQ_SEIP, 0);
+	EXPECT_EQ(csr(&t, CSR_MIP), 1 << HART_IRQ_SSIP);
+	/* The software-written SEIP is OR-ed in and clears independently. */
+	hart_csr_write(h, CSR_MIP, 1 << HART_IRQ_SEIP);
+	hart_set_irq(h, HART_IRQ_SEIP, 1);
+	hart_set_irq(h, HART_IRQ_SEIP, 0);
+	EXPECT(csr(&t, CSR_MIP) & (1 << HART_IRQ_SEIP));
+	hart_csr_write(h, CSR_MIP, 0);
+	EXPECT_EQ(csr(&t, CSR_MIP), 0);
+	tm_fini(&t);
+}
