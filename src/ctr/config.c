@@ -1047,8 +1047,8 @@ int config_load(struct oci_config *c, const char *bundle, struct err *e)
 	snprintf(path, sizeof path, "%s/config.json", bundle);
 	char *text;
 	int rc = read_file(path, &text, NULL);
-	if (rc)
-		return err_set(e, rc, "%s: %s", path, strerror(-rc));
+	if (rc)   /* a bundle without a readable config.json is bad input */
+		return err_set(e, -EINVAL, "%s: %s", path, strerror(-rc));
 	rc = config_parse(c, text, bundle, e);
 	free(text);
 	return rc;

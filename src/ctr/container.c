@@ -175,6 +175,27 @@ static int set_oom_score(const struct oci_process *p, struct err *e)
 	return 0;
 }
 
+/* Closes every descriptor from `from` up except those in keep[]: the
+ * container must not hold the caller's pipes (conmon's, a shell's $(...))
+ * while it waits for `start`. */
+static void close_fds_except(int from, const int *keep, int n)
+{
+	int lo = from;
+	for (;;) {
+		int next = -1;
+		for (int i = 0; i < n; i++)
+			if (keep[i] >= lo && (next < 0 || keep[i] < next))
+				next = keep[i];
+		if (next < 0) {
+			close_range((unsigned)lo, ~0U, 0);
+			return;
+		}
+		if (next > lo)
+			close_range((unsigned)lo, (unsigned)next - 1, 0);
+		lo = next + 1;
+	}
+}
+
 /* The container's init: set up, report READY, wait for start, exec. */
 static __attribute__((noreturn)) void child_init(struct child_args *a)
 {
@@ -185,6 +206,8 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 	/* No PR_SET_PDEATHSIG: with CLONE_PARENT it would follow C1, which
 	 * exits at once.  A vanished runtime shows as EOF on the sync socket. */
 	setsid();
+	int keep[] = { a->sync, a->fifo, a->console };
+	close_fds_except(3 + a->preserve_fds, keep, 3);
 	struct rootfs_ctx r = { .c = c, .rootfs = a->rootfs, .bundle = a->bundle,
 				.no_pivot = a->no_pivot, .userns = c->ns[NS_USER].want,
 				.cgroupns = c->ns[NS_CGROUP].want, .cg = a->cg, .cwd = a->p->cwd };
@@ -202,7 +225,9 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 		if ((rc = hooks_run(c, HOOK_CREATE_CONTAINER, state_json, &e)))
 			child_fail(a->sync, &e);
 	}
-	if ((rc = rootfs_pivot(&r, &e)) || (rc = rootfs_finish(&r, &e)))
+	/* sysctls go in before readonlyPaths makes /proc/sys read-only. */
+	if ((rc = rootfs_pivot(&r, &e)) || (rc = apply_sysctl(c, &e)) ||
+	    (rc = rootfs_finish(&r, &e)))
 		child_fail(a->sync, &e);
 	tmark("c2 pivoted");
 	if (c->hostname && *c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0) {
@@ -214,8 +239,6 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 		err_set(&e, -errno, "domainname %s: %s", c->domainname, strerror(errno));
 		child_fail(a->sync, &e);
 	}
-	if ((rc = apply_sysctl(c, &e)))
-		child_fail(a->sync, &e);
 	if (a->p->terminal && a->console >= 0) {
 		if ((rc = console_setup(a->console, a->p->cons_h, a->p->cons_w, &e)))
 			child_fail(a->sync, &e);
@@ -414,7 +437,7 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	memset(&c, 0, sizeof c);
 
 	if (!realpath(o->bundle, bundle))
-		return err_set(e, -errno, "--bundle %s: %s", o->bundle, strerror(errno));
+		return err_set(e, -EINVAL, "--bundle %s: %s", o->bundle, strerror(errno));
 	if ((rc = state_dir(x->root, o->id, sdir, sizeof sdir, e)))
 		return rc;
 	if ((rc = config_load(&c, bundle, e)))
@@ -491,10 +514,18 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	tmark("p entered");
 	sync_send(sv[0], SYNC_GO, 0, NULL);
 	struct sync_msg *m = malloc(sizeof *m);
+	int deferred = 0;   /* C2's message that overtook C1's PID report */
 	for (;;) {
-		if (sync_recv(sv[0], m) < 0) {
+		if (deferred && pid2 > 0) {
+			m->type = deferred;
+			deferred = 0;
+		} else if (sync_recv(sv[0], m) < 0) {
 			rc = err_set(e, -EIO, "container setup ended without a report");
 			break;
+		}
+		if ((m->type == SYNC_HOOKS || m->type == SYNC_READY) && pid2 <= 0) {
+			deferred = m->type;
+			continue;
 		}
 		if (m->type == SYNC_ERROR) {
 			rc = err_set(e, m->val ? m->val : -EIO, "%s", m->text);
@@ -937,10 +968,17 @@ int ctr_exec(const struct ctr_ctx *x, const struct exec_opts *o, int *exit_statu
 		goto out;
 	sync_send(sv[0], SYNC_GO, 0, NULL);
 	struct sync_msg *m = malloc(sizeof *m);
+	bool ready = false;
 	for (;;) {
+		if (ready && pid2 > 0)
+			break;
 		if (sync_recv(sv[0], m) < 0) {
 			rc = err_set(e, -EIO, "exec setup ended without a report");
 			break;
+		}
+		if (m->type == SYNC_READY) {
+			ready = true;
+			continue;
 		}
 		if (m->type == SYNC_ERROR) {
 			rc = err_set(e, m->val ? m->val : -EIO, "%s", m->text);
