@@ -237,8 +237,8 @@ static int open_images(struct vm *vm, struct err *err)
 	int rc;
 	bool bios_none = c->bios && strcmp(c->bios, "none") == 0;
 	if (!bios_none) {
-		if ((rc = image_open(&vm->bios, "--bios", c->bios ? c->bios : DEFAULT_BIOS, false,
-				     c->mem_size, err)))
+		if ((rc = image_open(&vm->bios, c->bios ? "--bios" : "default firmware",
+				     c->bios ? c->bios : DEFAULT_BIOS, false, c->mem_size, err)))
 			return rc;
 		vm->has_bios = true;
 	}
