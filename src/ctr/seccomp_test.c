@@ -1,0 +1,35 @@
+/* Unit tests for seccomp.c: profiles compile, bad ones are named. */
+#include "ctr/seccomp.h"
+
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "lib/testing.h"
+
+static int build(const char *json, struct err *e)
+{
+	cJSON *j = cJSON_Parse(json);
+	void *ctx = NULL;
+	memset(e, 0, sizeof *e);
+	int rc = seccomp_build(j, &ctx, e);
+	seccomp_free_ctx(ctx);
+	cJSON_Delete(j);
+	return rc;
+}
+
+TEST(seccomp_profiles)
+{
+	struct err e;
+	int rc = build("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\"],"
+			"\"syscalls\":[{\"names\":[\"read\",\"write\",\"not_a_syscall\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+			"{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]},"
+			"{\"names\":[\"clone\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"},"
+			"{\"index\":0,\"value\":2,\"op\":\"SCMP_CMP_EQ\"}]}]}", &e);
+	EXPECT_EQ(rc, 0);
+	EXPECT(build("{\"defaultAction\":\"SCMP_ACT_BOGUS\"}", &e) < 0);
+	EXPECT(strstr(e.msg, "defaultAction") != NULL);
+	EXPECT(build("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}", &e) < 0);
+	EXPECT(strstr(e.msg, "syscalls[0]") != NULL);
+	EXPECT(build("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_VAX\"]}", &e) < 0);
+	EXPECT(build("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":9,\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]}]}", &e) < 0);
+}
