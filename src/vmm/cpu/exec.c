@@ -216,17 +216,48 @@ static int64_t mulhsu64(int64_t a, uint64_t b)
 }
 
 /*
- * Runs the instructions of one block (at most `limit`).  Returns the steps
- * used: instructions retired plus one if an instruction trapped.
+ * The interpreter: looks up the block at pc, runs its instructions (at most
+ * the remaining budget), and goes on to the next block without returning,
+ * checking between blocks for attention requests, timer polls and
+ * takeable interrupts.  Returns the steps used: instructions retired, plus
+ * one per trapping instruction or interrupt taken.
  */
-static uint64_t exec_block(struct hart *h, const struct block *b, uint64_t limit)
+uint64_t hart_exec(struct hart *h, uint64_t budget)
 {
 	uint64_t *x = h->x;
-	const uint64_t pc0 = h->pc;
-	const struct insn *first = b->insn, *in = b->insn;
-	const struct insn *end = in + (b->ninsn < limit ? b->ninsn : limit);
+	uint64_t done = 0, pc0, v;
+	const struct block *b;
+	const struct insn *first, *in, *end;
 	struct insn tmp;
-	uint64_t v;
+	struct block one;
+
+next_block:
+	if (unlikely(done >= budget))
+		return done;
+	if (unlikely(atomic_load_explicit(&h->attn, memory_order_relaxed) | h->local_stop)) {
+		if (atomic_load_explicit(&h->attn, memory_order_relaxed) & ATTN_TIMER) {
+			atomic_fetch_and(&h->attn, ~(uint32_t)ATTN_TIMER);
+			hart_poll_timers(h);
+		}
+		if (h->local_stop || (atomic_load(&h->attn) & ATTN_EXIT))
+			return done;
+	}
+	if (unlikely(--h->poll_countdown == 0))
+		hart_poll_timers(h);
+	if (unlikely(atomic_load_explicit(&h->mip, memory_order_relaxed) & h->take_mask)) {
+		trap_interrupt(h);
+		done++;
+		goto next_block;
+	}
+	b = block_for_pc(h, h->pc);
+	if (unlikely(!b)) {   /* the fetch faulted and the trap is taken */
+		done++;
+		goto next_block;
+	}
+run_block:
+	pc0 = h->pc;
+	first = in = b->insn;
+	end = in + (b->ninsn < budget - done ? b->ninsn : budget - done);
 
 #define PC (pc0 + in->pcoff)
 #define NEXT (PC + in->len)
@@ -430,13 +461,13 @@ static uint64_t exec_block(struct hart *h, const struct block *b, uint64_t limit
 			if (h->priv != PRV_M) goto illegal;
 			h->instret += (uint64_t)(in - first) + 1;
 			trap_mret(h);
-			return (uint64_t)(in - b->insn) + 1;
+			{ done += (uint64_t)(in - b->insn) + 1; goto next_block; }
 		case OP_SRET:
 			if (h->priv < PRV_S || (h->priv == PRV_S && (h->mstatus & MSTATUS_TSR)))
 				goto illegal;
 			h->instret += (uint64_t)(in - first) + 1;
 			trap_sret(h);
-			return (uint64_t)(in - b->insn) + 1;
+			{ done += (uint64_t)(in - b->insn) + 1; goto next_block; }
 		case OP_WFI:
 			if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MSTATUS_TW)))
 				goto illegal;
@@ -458,15 +489,14 @@ static uint64_t exec_block(struct hart *h, const struct block *b, uint64_t limit
 				h->instret += (uint64_t)(in - first);
 				h->pc = pc0 + in->pcoff;
 				trap_take(h, h->exc_cause, h->exc_tval);
-				return (uint64_t)(in - b->insn) + 1;
+				{ done += (uint64_t)(in - b->insn) + 1; goto next_block; }
 			}
-			/* Run the fetched instruction as if it stood here; it ends the block. */
+			/* Run the fetched instruction as a block of its own, here. */
 			h->instret += (uint64_t)(in - first);
-			{
-				uint64_t r = (uint64_t)(in - b->insn);
-				struct block one = { .insn = &tmp, .ninsn = 1 };
-				return r + exec_block(h, &one, 1);
-			}
+			done += (uint64_t)(in - b->insn);
+			one = (struct block){ .insn = &tmp, .ninsn = 1, .ppc = b->ppc + in->pcoff };
+			b = &one;
+			goto run_block;
 
 		case OP_ILLEGAL:
 			goto illegal;
@@ -484,11 +514,11 @@ static uint64_t exec_block(struct hart *h, const struct block *b, uint64_t limit
 	h->pc = NEXT;
 	in++;
 	h->instret += (uint64_t)(in - first);
-	return (uint64_t)(in - b->insn);
+	{ done += (uint64_t)(in - b->insn); goto next_block; }
 
 retire_end:
 	h->instret += (uint64_t)(in - first) + 1;
-	return (uint64_t)(in - b->insn) + 1;
+	{ done += (uint64_t)(in - b->insn) + 1; goto next_block; }
 
 illegal:
 	raise_illegal(h, in, b->ppc + in->pcoff);
@@ -496,37 +526,9 @@ trap:
 	h->instret += (uint64_t)(in - first);
 	h->pc = PC;
 	trap_take(h, h->exc_cause, h->exc_tval);
-	return (uint64_t)(in - b->insn) + 1;
+	{ done += (uint64_t)(in - b->insn) + 1; goto next_block; }
 #undef PC
 #undef NEXT
 #undef RETIRE_JUMP
 }
 
-uint64_t hart_exec(struct hart *h, uint64_t budget)
-{
-	uint64_t done = 0;
-	while (done < budget) {
-		if (unlikely(atomic_load_explicit(&h->attn, memory_order_relaxed) | h->local_stop)) {
-			if (atomic_load_explicit(&h->attn, memory_order_relaxed) & ATTN_TIMER) {
-				atomic_fetch_and(&h->attn, ~(uint32_t)ATTN_TIMER);
-				hart_poll_timers(h);
-			}
-			if (h->local_stop || (atomic_load(&h->attn) & ATTN_EXIT))
-				break;
-		}
-		if (unlikely(--h->poll_countdown == 0))
-			hart_poll_timers(h);
-		if (unlikely(atomic_load_explicit(&h->mip, memory_order_relaxed) & h->take_mask)) {
-			trap_interrupt(h);
-			done++;
-			continue;
-		}
-		struct block *b = block_for_pc(h, h->pc);
-		if (unlikely(!b)) {   /* the fetch faulted and the trap is taken */
-			done++;
-			continue;
-		}
-		done += exec_block(h, b, budget - done);
-	}
-	return done;
-}

@@ -18,7 +18,8 @@
  *    SUM changes only switch pointers; satp writes, SFENCE.VMA, MXR changes
  *    and PMP writes flush.
  *  - A cached block is valid while its physical page's code generation
- *    (bus.h) and the hart's FENCE.I epoch are unchanged.
+ *    (bus.h) and the hart's FENCE.I epoch are unchanged, or once its bytes
+ *    are re-checked against the hash taken at decode.
  * Spec: RISC-V unprivileged ISA 20191213, privileged ISA 1.12 (+ Sstc).
  */
 #ifndef NIMBUS_VMM_CPU_HART_INTERNAL_H
@@ -111,14 +112,17 @@ struct insn {
 };
 
 #define BLOCK_MAX_INSNS 64
-#define BTAB_BITS 13
+#define BTAB_BITS 15
 #define BTAB_SIZE (1u << BTAB_BITS)
-#define POOL_INSNS (1u << 16)
+#define POOL_INSNS (1u << 18)
 
 /*
  * A basic block: straight-line instructions from one physical page, ending
  * at the first control transfer or system instruction.  A translator can
- * later hang host code off `jit` without changing the lookup.
+ * later hang host code off `jit` without changing the lookup.  A block gone
+ * stale by generation or epoch is revalidated, not re-decoded, when its
+ * bytes still hash the same (FENCE.I and data writes to code pages are
+ * frequent under Linux; real changes of code are rare).
  */
 struct block {
 	uint64_t ppc;      /* guest-physical PC of insn[0]; UINT64_MAX = empty */
@@ -127,7 +131,8 @@ struct block {
 	uint32_t epoch;    /* hart's FENCE.I epoch at decode time */
 	uint32_t pfn;      /* RAM page number (relative to ram_base) */
 	uint16_t ninsn;
-	uint16_t pad;
+	uint16_t nbytes;   /* guest bytes covered, for revalidation */
+	uint64_t hash;     /* of those bytes at decode time */
 	void *jit;
 };
 

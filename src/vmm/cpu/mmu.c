@@ -389,7 +389,29 @@ static bool fetch16_bus(struct hart *h, uint64_t pa, uint16_t *v)
 	return true;
 }
 
-/* Drops every cached block (FENCE.I): bumping the epoch makes them stale. */
+/* A 64-bit hash of the bytes a block was decoded from (not cryptographic:
+ * it only has to notice changed code). */
+static uint64_t code_hash(const uint8_t *p, unsigned n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	unsigned i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	if (i < n) {
+		uint64_t w = 0;
+		memcpy(&w, p + i, n - i);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+/* FENCE.I: bumping the epoch makes every block stale; each is re-hashed
+ * against guest memory (and re-decoded if changed) on its next use. */
 void block_cache_flush(struct hart *h)
 {
 	if (++h->epoch == 0) {
@@ -425,14 +447,20 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 	uint32_t pfn = (uint32_t)((pa - bus->ram_base) >> PAGE_SHIFT);
 	if (b->ppc == pa && b->epoch == h->epoch && b->gen == bus_code_gen(bus, pfn))
 		return b;
+	/* bus.h protocol: mark, then read the generation, then read the bytes. */
+	bus_mark_code(bus, pfn);
+	uint32_t gen = bus_code_gen(bus, pfn);
+	const uint8_t *host = h->ram + (pa - bus->ram_base);
+	if (b->ppc == pa && code_hash(host, b->nbytes) == b->hash) {
+		b->gen = gen;
+		b->epoch = h->epoch;
+		return b;
+	}
 	if (h->pool_used + BLOCK_MAX_INSNS > POOL_INSNS) {
 		for (unsigned i = 0; i < BTAB_SIZE; i++)
 			h->btab[i].ppc = UINT64_MAX;
 		h->pool_used = 0;
 	}
-	/* bus.h protocol: mark, then read the generation, then read the bytes. */
-	bus_mark_code(bus, pfn);
-	uint32_t gen = bus_code_gen(bus, pfn);
 	struct insn *insn = h->pool + h->pool_used;
 	unsigned n = decode_block(h, pa, insn, fetch16_ram);
 	h->pool_used += n;
@@ -442,6 +470,10 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 	b->epoch = h->epoch;
 	b->pfn = pfn;
 	b->ninsn = (uint16_t)n;
+	b->nbytes = (uint16_t)(insn[n - 1].pcoff + insn[n - 1].len);
+	if (insn[n - 1].op == OP_CROSS)
+		b->nbytes -= 2;   /* only its first half lies in this page */
+	b->hash = code_hash(host, b->nbytes);
 	b->jit = NULL;
 	return b;
 }
