@@ -150,10 +150,12 @@ restart:;
 		if (ppn & lowmask)
 			return page_fault(acc);   /* misaligned superpage */
 		uint64_t want = pte | PTE_A | (acc == ACC_STORE ? PTE_D : 0);
-		if (want != pte &&
-		    !__atomic_compare_exchange_n(ptep, &pte, want, false, __ATOMIC_ACQ_REL,
-						 __ATOMIC_ACQUIRE))
-			goto restart;
+		if (want != pte) {
+			if (!__atomic_compare_exchange_n(ptep, &pte, want, false, __ATOMIC_ACQ_REL,
+							 __ATOMIC_ACQUIRE))
+				goto restart;
+			bus_note_write(h->bus, pte_pa, 8);   /* a write like any other */
+		}
 		if (i > 0)
 			h->tlb_has_super = true;
 		uint64_t off_mask = (1ull << (12 + 9 * i)) - 1;
