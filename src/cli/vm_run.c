@@ -9,6 +9,7 @@
 #include "lib/size.h"
 #include "vmm/stdio_console.h"
 #include "vmm/vm.h"
+#include "vmm/vm_args.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +44,13 @@ static const char usage[] =
 	"                    kernel itself in M-mode at 0x80000000\n"
 	"  -m, --mem SIZE    guest RAM, e.g. 256M, 1G; a bare number is MiB (default 256M)\n"
 	"  -c, --cpus N      number of vCPUs, 1 to 8 (default 1)\n"
+	"  --disk PATH[,ro][,format=raw|qcow2][,serial=ID]\n"
+	"                    a virtio-blk disk; repeat for more (the first is vda).\n"
+	"                    qcow2 images must be named as such with format=qcow2\n"
+	"  --console uart|virtio\n"
+	"                    where the terminal is attached: UART0 (ttyS0, default) or\n"
+	"                    a virtio-console (hvc0)\n"
+	"  --no-rng          no virtio-rng entropy device (default: one is present)\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 when the guest powers off; the guest's failure code when it\n"
@@ -89,7 +97,7 @@ static int check_file(const char *flag, const char *path)
 		cli_error("%s %s: %s", flag, path, strerror(errno));
 		return -1;
 	}
-	if (!S_ISREG(sb.st_mode)) {
+	if (!S_ISREG(sb.st_mode) && !(S_ISBLK(sb.st_mode) && !strcmp(flag, "--disk"))) {
 		cli_error("%s %s: not a regular file", flag, path);
 		return -1;
 	}
@@ -161,7 +169,7 @@ static int use_default_guest(struct vm_config *cfg, char *kernel, char *initrd, 
 	cfg->kernel = kernel;
 	cfg->initrd = initrd;
 	if (!cfg->append)
-		cfg->append = DEFAULT_APPEND;
+		cfg->append = cfg->virtio_console ? "console=hvc0" : DEFAULT_APPEND;
 	return 0;
 }
 
@@ -196,7 +204,8 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 
 int cmd_vm_run(int argc, char **argv)
 {
-	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS };
+	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
+	       OPT_NO_RNG };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -204,10 +213,14 @@ int cmd_vm_run(int argc, char **argv)
 		{ "bios", required_argument, NULL, OPT_BIOS },
 		{ "mem", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "console", required_argument, NULL, OPT_CONSOLE },
+		{ "no-rng", no_argument, NULL, OPT_NO_RNG },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct vm_config cfg = { .mem_size = DEFAULT_MEM, .ncpus = 1 };
+	struct vm_config cfg = { .mem_size = DEFAULT_MEM, .ncpus = 1, .rng = true };
+	struct err perr = { 0 };
 	char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
 	int c;
 
@@ -226,6 +239,30 @@ int cmd_vm_run(int argc, char **argv)
 		case 'c':
 			if (parse_cpus(optarg, &cfg.ncpus) < 0)
 				return 2;
+			break;
+		case OPT_DISK:
+			if (cfg.ndisks == VM_MAX_DISKS) {
+				cli_error("--disk %s: at most %d disks", optarg, VM_MAX_DISKS);
+				return 2;
+			}
+			if (vm_disk_parse(optarg, &cfg.disks[cfg.ndisks], &perr) < 0) {
+				cli_error("%s", perr.msg);
+				return 2;
+			}
+			if (check_file("--disk", cfg.disks[cfg.ndisks].path) < 0)
+				return 2;
+			cfg.ndisks++;
+			break;
+		case OPT_CONSOLE:
+			if (!strcmp(optarg, "virtio")) {
+				cfg.virtio_console = true;
+			} else if (strcmp(optarg, "uart")) {
+				cli_error("--console %s: must be uart or virtio", optarg);
+				return 2;
+			}
+			break;
+		case OPT_NO_RNG:
+			cfg.rng = false;
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -47,6 +47,7 @@
 #include "vmm/board/virt_boot.h"
 #include "vmm/board/virt_fdt.h"
 #include "vmm/board/virtio_slot.h"
+#include "vmm/vm_virtio.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
 #include "vmm/cpu/hart.h"
@@ -84,6 +85,8 @@ struct vm {
 	struct plic plic;
 	struct uart16550 uart;
 	struct virtio_slot virtio[VIRT_VIRTIO_COUNT];
+	struct vm_virtio vio;
+	bool vio_ok;
 	unsigned devices_ok;   /* how many of the locked devices are initialized */
 
 	/* Boot images and where they go. */
@@ -307,7 +310,9 @@ static int create_devices(struct vm *vm, struct err *err)
 	vm->devices_ok = 2;
 
 	struct irq_line l = plic_source_line(&vm->plic, VIRT_IRQ_UART0);
-	if ((rc = uart16550_init(&vm->uart, &l, vm->cfg.console)))
+	/* The console is the UART's unless it goes to a virtio-console. */
+	struct chardev *uart_con = vm->cfg.virtio_console ? NULL : vm->cfg.console;
+	if ((rc = uart16550_init(&vm->uart, &l, uart_con)))
 		return err_set(err, rc, "board: UART: %s", strerror(-rc));
 	vm->devices_ok = 3;
 
@@ -321,6 +326,9 @@ static int create_devices(struct vm *vm, struct err *err)
 		l = plic_source_line(&vm->plic, VIRT_IRQ_VIRTIO0 + i);
 		virtio_slot_init(&vm->virtio[i], VIRT_VIRTIO_BASE + VIRT_VIRTIO_SIZE * i, &l);
 	}
+	if ((rc = vm_virtio_attach(&vm->vio, &vm->bus, vm->virtio, &vm->cfg, err)))
+		return rc;
+	vm->vio_ok = true;
 
 	if ((rc = add_region(vm, VIRT_MROM_BASE, VIRT_MROM_SIZE, &mrom_ops, &vm->mrom, "mrom", err)) ||
 	    (rc = add_region(vm, VIRT_TEST_BASE, VIRT_TEST_SIZE, &finisher_ops, &vm->finisher,
@@ -537,6 +545,8 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
 		if (vm->harts[i])
 			hart_free(vm->harts[i]);
+	if (vm->vio_ok)
+		vm_virtio_detach(&vm->vio);
 	if (vm->devices_ok >= 4)
 		goldfish_rtc_destroy(&vm->rtc);
 	if (vm->devices_ok >= 3)

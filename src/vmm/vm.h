@@ -12,6 +12,7 @@
 #ifndef NIMBUS_VMM_VM_H
 #define NIMBUS_VMM_VM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/err.h"
@@ -20,6 +21,16 @@ struct chardev;
 struct vm;
 
 #define VM_MAX_CPUS 8
+#define VM_MAX_DISKS 6
+
+/* One virtio-blk disk. */
+struct vm_disk {
+	const char *path;
+	bool readonly;
+	const char *format;        /* "raw" or "qcow2"; NULL = raw, refusing files
+				      that look like qcow2 (no silent format guessing) */
+	const char *serial;        /* VIRTIO_BLK_T_GET_ID; may be NULL */
+};
 
 struct vm_config {
 	uint64_t mem_size;         /* bytes of guest RAM at 0x80000000 */
@@ -29,7 +40,11 @@ struct vm_config {
 	const char *kernel;        /* Image, raw binary or ELF; may be NULL with a bios */
 	const char *initrd;        /* may be NULL */
 	const char *append;        /* kernel command line; may be NULL */
-	struct chardev *console;   /* UART0's host side; may be NULL (output dropped) */
+	struct chardev *console;   /* the console's host side; may be NULL (output dropped) */
+	bool virtio_console;       /* console on a virtio-console (hvc0) instead of UART0 */
+	bool rng;                  /* a virtio-rng device */
+	struct vm_disk disks[VM_MAX_DISKS];
+	unsigned ndisks;           /* in slot order: the first is the guest's vda */
 };
 
 /* Why vm_run() returned. */

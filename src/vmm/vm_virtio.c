@@ -1,0 +1,101 @@
+/* See vm_virtio.h. */
+#include "vmm/vm_virtio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm/virtio/blk.h"
+#include "vmm/virtio/block.h"
+#include "vmm/virtio/console.h"
+#include "vmm/virtio/mmio.h"
+#include "vmm/virtio/rng.h"
+
+/* Takes dev; plugs it into the next free slot. */
+static int plug(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
+		struct virtio_device *dev, struct err *err)
+{
+	if (v->used == VIRT_VIRTIO_COUNT)
+		return err_set(err, -ENOSPC, "too many virtio devices (the board has %d slots)",
+			       VIRT_VIRTIO_COUNT);
+	struct virtio_slot *s = &slots[VIRT_VIRTIO_COUNT - 1 - v->used];
+	struct virtio_mmio *t;
+	int rc = virtio_mmio_create(bus, s->base, s->irq, dev, 0, &t, err);
+	if (rc)
+		return rc;
+	virtio_slot_plug(s, &virtio_mmio_ops, t, virtio_mmio_reset);
+	v->transport[v->used++] = t;
+	return 0;
+}
+
+/* Refuses to treat a qcow2 image as raw unless the user said so. */
+static int check_format(const struct vm_disk *d, enum block_format *fmt, struct err *err)
+{
+	if (d->format) {
+		if (block_format_parse(d->format, fmt) < 0)
+			return err_set(err, -EINVAL, "--disk %s: format=%s: not raw or qcow2",
+				       d->path, d->format);
+		return 0;
+	}
+	*fmt = BLOCK_FORMAT_RAW;
+	int fd = open(d->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, -errno, "--disk %s: %s", d->path, strerror(errno));
+	unsigned char head[512];
+	ssize_t n = pread(fd, head, sizeof head, 0);
+	close(fd);
+	if (n > 0 && block_qcow2_probe(head, (size_t)n))
+		return err_set(err, -EINVAL, "--disk %s: looks like a qcow2 image: add "
+			       "format=qcow2 (or format=raw to use the bytes as they are)", d->path);
+	return 0;
+}
+
+static int attach_disk(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
+		       const struct vm_disk *d, struct err *err)
+{
+	struct block_opts o = { .readonly = d->readonly };
+	int rc = check_format(d, &o.format, err);
+	if (rc)
+		return rc;
+	struct block_backend *be;
+	if ((rc = block_backend_open(d->path, &o, &be, err)))
+		return rc;
+	struct virtio_device *dev;
+	if ((rc = virtio_blk_create(be, d->serial, &dev, err)))
+		return rc;
+	return plug(v, bus, slots, dev, err);
+}
+
+int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
+		     const struct vm_config *cfg, struct err *err)
+{
+	memset(v, 0, sizeof(*v));
+	struct virtio_device *dev;
+	int rc;
+	for (unsigned i = 0; i < cfg->ndisks; i++)
+		if ((rc = attach_disk(v, bus, slots, &cfg->disks[i], err)))
+			goto fail;
+	if (cfg->virtio_console) {
+		if ((rc = virtio_console_create(cfg->console, &dev, err)) ||
+		    (rc = plug(v, bus, slots, dev, err)))
+			goto fail;
+	}
+	if (cfg->rng) {
+		if ((rc = virtio_rng_create(&dev, err)) || (rc = plug(v, bus, slots, dev, err)))
+			goto fail;
+	}
+	return 0;
+fail:
+	vm_virtio_detach(v);
+	for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++)
+		virtio_slot_plug(&slots[i], NULL, NULL, NULL);
+	return rc;
+}
+
+void vm_virtio_detach(struct vm_virtio *v)
+{
+	for (unsigned i = 0; i < v->used; i++)
+		virtio_mmio_destroy(v->transport[i]);
+	memset(v, 0, sizeof(*v));
+}

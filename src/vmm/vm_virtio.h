@@ -1,0 +1,29 @@
+/*
+ * The VM's virtio devices: builds each configured device, wraps it in a
+ * virtio-mmio transport and plugs it into a board slot.  Slots fill from
+ * the highest address down, as QEMU does: the FDT lists the highest slot
+ * first, so Linux names the first disk vda.
+ */
+#ifndef NIMBUS_VMM_VM_VIRTIO_H
+#define NIMBUS_VMM_VM_VIRTIO_H
+
+#include "lib/err.h"
+#include "vmm/board/virt.h"
+#include "vmm/board/virtio_slot.h"
+#include "vmm/bus.h"
+#include "vmm/vm.h"
+
+struct virtio_mmio;
+
+struct vm_virtio {
+	struct virtio_mmio *transport[VIRT_VIRTIO_COUNT];
+	unsigned used;
+};
+
+/* 0, or -errno with err naming the device (e.g. the disk's path). */
+int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
+		     const struct vm_config *cfg, struct err *err);
+/* Stops and frees every device; call after the vCPUs have stopped. */
+void vm_virtio_detach(struct vm_virtio *v);
+
+#endif
