@@ -218,36 +218,36 @@ uint64_t hart_exec(struct hart *h, uint64_t budget);
 /* mmu.c (cold) */
 int mmu_translate(struct hart *h, uint64_t va, unsigned size, enum access acc,
 		  unsigned priv, uint64_t *pa);
-int mem_load_slow(struct hart *h, uint64_t va, unsigned size, uint64_t *out);
-int mem_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t v);
-void *mem_atomic_slow(struct hart *h, uint64_t va, unsigned size, enum access acc,
+COLD int mem_load_slow(struct hart *h, uint64_t va, unsigned size, uint64_t *out);
+COLD int mem_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t v);
+COLD void *mem_atomic_slow(struct hart *h, uint64_t va, unsigned size, enum access acc,
 		      uint64_t *pa);
-struct block *block_lookup_slow(struct hart *h, uint64_t pc);
-int fetch_insn_slow(struct hart *h, uint64_t pc, uint32_t *raw);
+COLD struct block *block_lookup_slow(struct hart *h, uint64_t pc);
+COLD int fetch_insn_slow(struct hart *h, uint64_t pc, uint32_t *raw);
 void tlb_flush_all(struct hart *h);
 void tlb_flush_page(struct hart *h, uint64_t va);
 void tlb_flush_loads(struct hart *h);
 void pmp_recompute(struct hart *h);
 bool pmp_check(const struct hart *h, uint64_t pa, uint64_t len, enum access acc,
 	       unsigned priv);
-void store_hit_code(struct hart *h, const uint8_t *host, unsigned size);
-void block_cache_flush(struct hart *h);
+COLD void store_hit_code(struct hart *h, const uint8_t *host, unsigned size);
+COLD void block_cache_flush(struct hart *h);
 
 /* csr.c (cold) */
-int csr_access(struct hart *h, unsigned csr, unsigned f3, uint64_t src, bool write,
+COLD int csr_access(struct hart *h, unsigned csr, unsigned f3, uint64_t src, bool write,
 	       uint64_t *old);
 uint64_t hart_read_mstatus(const struct hart *h);
 
 /* trap.c (cold) */
-void trap_take(struct hart *h, uint64_t cause, uint64_t tval);
-void trap_interrupt(struct hart *h);
+COLD void trap_take(struct hart *h, uint64_t cause, uint64_t tval);
+COLD void trap_interrupt(struct hart *h);
 void hart_update_ctx(struct hart *h);
 int trap_mret(struct hart *h);
 int trap_sret(struct hart *h);
 uint64_t hart_pending_irqs(const struct hart *h);
 
 /* hart.c */
-void hart_poll_timers(struct hart *h);
+COLD void hart_poll_timers(struct hart *h);
 void hart_update_stip(struct hart *h, uint64_t now);
 
 /* exec_fp.c: returns 0, or -1 for an illegal instruction. */
