@@ -33,7 +33,8 @@ static const char usage[] =
 	"\n"
 	"Boot a RISC-V virtual machine (compatible with QEMU's `virt` board) with\n"
 	"its serial console on this terminal.  Without --kernel and --bios, boots\n"
-	"the default guest built by guest/build.  Type C-a x to quit, C-a h for help.\n"
+	"the default guest built by guest/build, whose root filesystem is then the\n"
+	"first --disk if one is given (root=/dev/vda).  C-a x quits, C-a h helps.\n"
 	"\n"
 	"Options:\n"
 	"  --kernel FILE     kernel to boot: a RISC-V Linux Image, an ELF or a raw binary\n"
@@ -169,7 +170,9 @@ static int use_default_guest(struct vm_config *cfg, char *kernel, char *initrd, 
 	cfg->kernel = kernel;
 	cfg->initrd = initrd;
 	if (!cfg->append)
-		cfg->append = cfg->virtio_console ? "console=hvc0" : DEFAULT_APPEND;
+		cfg->append = cfg->virtio_console
+			? (cfg->ndisks ? "console=hvc0 root=/dev/vda" : "console=hvc0")
+			: (cfg->ndisks ? DEFAULT_APPEND " root=/dev/vda" : DEFAULT_APPEND);
 	return 0;
 }
 
