@@ -84,6 +84,8 @@ bool cg_exists(const struct cgroup *cg);
 int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err *e);
 int cg2_apply(const char *dir, const struct oci_resources *r, bool only_missing_v1,
 	      const struct cgroup *cg, struct err *e);
+/* linux.resources.devices as an eBPF device program on a v2 cgroup. */
+int cg2_devices(const char *dir, const struct oci_resources *r, struct err *e);
 int cg2_enable_controllers(const struct cgroup *cg, struct err *e);
 /* OCI cpu.shares (2..262144) to cgroup2 cpu.weight (1..10000). */
 uint64_t cg2_shares_to_weight(uint64_t shares);

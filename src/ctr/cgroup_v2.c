@@ -4,7 +4,7 @@
  * ancestor.  OCI values are in v1 units and converted: shares → cpu.weight,
  * memory.swap (memory+swap) → memory.swap.max (swap only), blkio weight →
  * io.weight.  linux.resources.unified is written verbatim last.
- * Device rules need an eBPF program on v2 and are not enforced here.
+ * Device rules become an eBPF program (cgroup_devices.c).
  */
 #include "ctr/cgroup.h"
 
@@ -185,6 +185,8 @@ int cg2_apply(const char *d, const struct oci_resources *r, bool only_missing_v1
 			if ((rc = knob(d, "io.max", v, e)))
 				return rc;
 		}
+	if ((rc = cg2_devices(d, r, e)))
+		return rc;
 	for (size_t i = 0; i < r->nunified; i++) {
 		if (strchr(r->unified[i].key, '/'))
 			return err_set(e, -EINVAL, "config.json: linux.resources.unified: \"%s\" is not a file name",
