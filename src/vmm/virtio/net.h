@@ -1,0 +1,56 @@
+/* virtio-net (virtio 1.2, 5.1), one rx/tx queue pair, over a struct
+ * net_backend.  See net.c. */
+#ifndef NIMBUS_VMM_VIRTIO_NET_H
+#define NIMBUS_VMM_VIRTIO_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+#include "vmm/virtio/net_backend.h"
+#include "vmm/virtio/virtio.h"
+
+#define VIRTIO_NET_F_CSUM        (1ull << 0)
+#define VIRTIO_NET_F_GUEST_CSUM  (1ull << 1)
+#define VIRTIO_NET_F_MTU         (1ull << 3)
+#define VIRTIO_NET_F_MAC         (1ull << 5)
+#define VIRTIO_NET_F_MRG_RXBUF   (1ull << 15)
+#define VIRTIO_NET_F_STATUS      (1ull << 16)
+#define VIRTIO_NET_F_CTRL_VQ     (1ull << 17)
+
+#define VIRTIO_NET_S_LINK_UP     1u
+
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
+#define VIRTIO_NET_HDR_F_DATA_VALID 2u
+#define VIRTIO_NET_HDR_GSO_NONE     0u
+
+#define VIRTIO_NET_HDR_BYTES 12u     /* struct virtio_net_hdr with VERSION_1 */
+#define VIRTIO_NET_RXQ 0u
+#define VIRTIO_NET_TXQ 1u
+
+/* Host-side counters, read with virtio_net_stats(). */
+struct virtio_net_stats {
+	uint64_t tx_frames, tx_bytes, tx_dropped;   /* guest -> backend */
+	uint64_t rx_frames, rx_bytes, rx_dropped;   /* backend -> guest */
+};
+
+/*
+ * Creates a virtio-net device with MAC address mac over be (ownership of be
+ * passes to the device, also on failure), installs be->receive and starts
+ * the backend.  Offers MAC, STATUS (link up) and CSUM (the device completes
+ * checksums of outgoing frames itself).
+ */
+int virtio_net_create(struct net_backend *be, const uint8_t mac[6],
+		      struct virtio_device **out, struct err *err);
+
+/* Sets the link state the guest sees (config change interrupt).  Any thread. */
+void virtio_net_set_link(struct virtio_device *dev, bool up);
+
+void virtio_net_stats(struct virtio_device *dev, struct virtio_net_stats *out);
+
+/* Completes an Internet checksum over frame[start, len) into start + off
+ * (NEEDS_CSUM, 5.1.6.2).  -1 if the offsets do not fit the frame.  For
+ * tests and the fuzzer. */
+int virtio_net_complete_csum(uint8_t *frame, size_t len, unsigned start, unsigned off);
+
+#endif

@@ -1,0 +1,418 @@
+/* Unit tests of virtio-net through the mmio transport with a recording
+ * backend: config space, transmit (gathering, checksum completion, drops),
+ * receive (delivery, back-pressure, oversized frames), broken chains. */
+#include "vmm/virtio/net.h"
+
+#include "lib/testing.h"
+#include "vmm/virtio/testdrv.h"
+
+#define FEAT (VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC | VIRTIO_NET_F_MAC | \
+	      VIRTIO_NET_F_STATUS | VIRTIO_NET_F_CSUM)
+#define RX 0
+#define TX 1
+#define HDR VIRTIO_NET_HDR_BYTES
+
+struct tbe {
+	struct net_backend be;
+	_Atomic int sent, rx_ready, closed;
+	int send_rc;
+	uint8_t last[2048];
+	size_t last_len;
+};
+
+static int tbe_start(struct net_backend *be, struct err *err)
+{
+	(void)be;
+	(void)err;
+	return 0;
+}
+
+static int tbe_send(struct net_backend *be, const struct iovec *iov, int cnt)
+{
+	struct tbe *t = (struct tbe *)be;
+	if (t->send_rc)
+		return t->send_rc;
+	size_t n = 0;
+	for (int i = 0; i < cnt; i++) {
+		size_t k = iov[i].iov_len;
+		if (n + k > sizeof t->last)
+			k = sizeof t->last - n;
+		memcpy(t->last + n, iov[i].iov_base, k);
+		n += k;
+	}
+	t->last_len = n;
+	atomic_fetch_add(&t->sent, 1);
+	return 0;
+}
+
+static void tbe_rx_ready(struct net_backend *be) { atomic_fetch_add(&((struct tbe *)be)->rx_ready, 1); }
+static void tbe_close(struct net_backend *be) { atomic_fetch_add(&((struct tbe *)be)->closed, 1); }
+
+static const struct net_backend_ops tbe_ops = { tbe_start, tbe_send, tbe_rx_ready, tbe_close };
+
+static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+static struct virtio_device *make(struct tbe *t)
+{
+	memset(t, 0, sizeof *t);
+	t->be.ops = &tbe_ops;
+	struct virtio_device *dev;
+	struct err e;
+	return virtio_net_create(&t->be, MAC, &dev, &e) ? NULL : dev;
+}
+
+static int start(struct td *d, struct tbe *t, unsigned flags)
+{
+	struct virtio_device *dev = make(t);
+	if (!dev)
+		return -1;
+	return td_start(d, dev, flags, FEAT, 2, 16);
+}
+
+static int deliver(struct tbe *t, const void *frame, size_t len)
+{
+	return t->be.receive(t->be.dev, frame, len);
+}
+
+static void put_hdr(struct td *d, uint64_t gpa, uint8_t flags, uint8_t gso, uint16_t cs, uint16_t co)
+{
+	uint8_t h[HDR] = { flags, gso };
+	memcpy(h + 6, &cs, 2);
+	memcpy(h + 8, &co, 2);
+	memcpy(td_host(d, gpa), h, HDR);
+}
+
+TEST(net_config_and_features)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start(&d, &t, VIRTIO_MMIO_SYNC), 0);
+	EXPECT_EQ(td_rd(&d, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
+	uint64_t f = td_device_features(&d);
+	EXPECT((f & FEAT) == FEAT);
+	EXPECT(!(f & VIRTIO_NET_F_MRG_RXBUF));
+	for (unsigned i = 0; i < 6; i++)
+		EXPECT_EQ(td_rd(&d, VIRTIO_MMIO_CONFIG + i) & 0xff, MAC[i]);
+	uint64_t v = 0;
+	bus_load(&d.bus, TD_MMIO + VIRTIO_MMIO_CONFIG + 6, 2, &v);
+	EXPECT_EQ(v, VIRTIO_NET_S_LINK_UP);
+	bus_load(&d.bus, TD_MMIO + VIRTIO_MMIO_CONFIG + 8, 2, &v);
+	EXPECT_EQ(v, 1);
+	/* Link down: config change interrupt, status 0. */
+	virtio_net_set_link(virtio_mmio_device(d.t), false);
+	EXPECT(td_rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_ISR_CONFIG);
+	bus_load(&d.bus, TD_MMIO + VIRTIO_MMIO_CONFIG + 6, 2, &v);
+	EXPECT_EQ(v, 0);
+	td_close(&d);
+	EXPECT_EQ(atomic_load(&t.closed), 1);
+}
+
+TEST(net_tx_frame_reaches_backend)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start(&d, &t, VIRTIO_MMIO_SYNC), 0);
+	put_hdr(&d, TD_DATA, 0, 0, 0, 0);
+	memcpy(td_host(&d, TD_DATA + 0x1000), "\xff\xff\xff\xff\xff\xff" "ABCDEF\x08\x00", 14);
+	memcpy(td_host(&d, TD_DATA + 0x2000), "payload", 7);
+	/* Header alone, then the frame in two pieces. */
+	td_desc(&d, TX, 0, TD_DATA, HDR, VIRTQ_DESC_F_NEXT, 1);
+	td_desc(&d, TX, 1, TD_DATA + 0x1000, 14, VIRTQ_DESC_F_NEXT, 2);
+	td_desc(&d, TX, 2, TD_DATA + 0x2000, 7, 0, 0);
+	td_post(&d, TX, 0);
+	td_kick(&d, TX);
+	EXPECT_EQ(td_used_idx(&d, TX), 1);
+	uint32_t id, len;
+	td_used_elem(&d, TX, 0, &id, &len);
+	EXPECT_EQ(id, 0);
+	EXPECT_EQ(len, 0);
+	EXPECT_EQ(atomic_load(&t.sent), 1);
+	EXPECT_EQ(t.last_len, 21);
+	EXPECT(memcmp(t.last + 14, "payload", 7) == 0);
+	EXPECT_EQ(atomic_load(&d.level), 1);
+	/* Header and frame in one descriptor. */
+	put_hdr(&d, TD_DATA + 0x3000, 0, 0, 0, 0);
+	memcpy(td_host(&d, TD_DATA + 0x3000 + HDR), "0123456789abcdefgh", 18);
+	td_desc(&d, TX, 3, TD_DATA + 0x3000, HDR + 18, 0, 0);
+	td_post(&d, TX, 3);
+	td_kick(&d, TX);
+	EXPECT_EQ(atomic_load(&t.sent), 2);
+	EXPECT_EQ(t.last_len, 18);
+	EXPECT(memcmp(t.last, "0123456789abcdefgh", 18) == 0);
+	struct virtio_net_stats st;
+	virtio_net_stats(virtio_mmio_device(d.t), &st);
+	EXPECT_EQ(st.tx_frames, 2);
+	EXPECT_EQ(st.tx_bytes, 39);
+	td_close(&d);
+}
+
+/* One's-complement sum of [p, p+n) folded to 16 bits. */
+static uint16_t fold(const uint8_t *p, size_t n, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+TEST(net_tx_checksum_completed)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start(&d, &t, VIRTIO_MMIO_SYNC), 0);
+	/* Ethernet + IPv4 + UDP 10.0.2.15:1000 -> 10.0.2.2:2000, odd payload.
+	 * The driver leaves the pseudo-header sum in the checksum field. */
+	uint8_t f[14 + 20 + 8 + 5] = {0};
+	f[12] = 0x08;
+	uint8_t *ip = f + 14, *udp = ip + 20;
+	ip[0] = 0x45;
+	ip[9] = 17;
+	memcpy(ip + 12, "\x0a\x00\x02\x0f\x0a\x00\x02\x02", 8);
+	udp[0] = 0x03, udp[1] = 0xe8, udp[2] = 0x07, udp[3] = 0xd0;
+	udp[5] = 13;
+	memcpy(udp + 8, "hello", 5);
+	uint8_t pseudo[12] = { 10, 0, 2, 15, 10, 0, 2, 2, 0, 17, 0, 13 };
+	uint16_t ps = fold(pseudo, 12, 0);
+	udp[6] = (uint8_t)(ps >> 8), udp[7] = (uint8_t)ps;
+	put_hdr(&d, TD_DATA, VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 34, 6);
+	memcpy(td_host(&d, TD_DATA + HDR), f, sizeof f);
+	td_desc(&d, TX, 0, TD_DATA, HDR + 20, VIRTQ_DESC_F_NEXT, 1);
+	td_desc(&d, TX, 1, TD_DATA + HDR + 20, sizeof f - 20, 0, 0);
+	td_post(&d, TX, 0);
+	td_kick(&d, TX);
+	EXPECT_EQ(atomic_load(&t.sent), 1);
+	EXPECT_EQ(t.last_len, sizeof f);
+	/* The receiver's check: pseudo header + UDP segment sums to 0xffff. */
+	EXPECT_EQ(fold(t.last + 34, 13, fold(pseudo, 12, 0)), 0xffff);
+	EXPECT(memcmp(td_host(&d, TD_DATA + HDR), f, sizeof f) == 0);   /* guest buffer untouched */
+
+	/* Offsets outside the frame, and a GSO frame (not offered): dropped. */
+	put_hdr(&d, TD_DATA + 0x1000, VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 40, 6);
+	td_desc(&d, TX, 2, TD_DATA + 0x1000, HDR + 47, 0, 0);
+	put_hdr(&d, TD_DATA + 0x2000, 0, 1, 0, 0);
+	td_desc(&d, TX, 3, TD_DATA + 0x2000, HDR + 60, 0, 0);
+	td_post(&d, TX, 2);
+	td_post(&d, TX, 3);
+	td_kick(&d, TX);
+	EXPECT_EQ(td_used_idx(&d, TX), 3);
+	EXPECT_EQ(atomic_load(&t.sent), 1);
+	struct virtio_net_stats st;
+	virtio_net_stats(virtio_mmio_device(d.t), &st);
+	EXPECT_EQ(st.tx_dropped, 2);
+	EXPECT(!(td_rd(&d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET));
+	td_close(&d);
+}
+
+TEST(net_complete_csum_bounds)
+{
+	uint8_t b[8] = { 0x45, 0, 0, 0x1c, 0, 0, 0, 0 };
+	EXPECT_EQ(virtio_net_complete_csum(b, 8, 0, 6), 0);
+	EXPECT_EQ(fold(b, 8, 0), 0xffff);
+	EXPECT_EQ(virtio_net_complete_csum(b, 8, 0, 7), -1);
+	EXPECT_EQ(virtio_net_complete_csum(b, 8, 9, 0), -1);
+	EXPECT_EQ(virtio_net_complete_csum(b, 8, 7, 0xffffu), -1);
+	uint8_t z[4] = { 0, 0, 0, 0 };
+	EXPECT_EQ(virtio_net_complete_csum(z, 4, 0, 2), 0);
+	EXPECT_EQ(z[2], 0xff);   /* sum 0 -> ~0 = 0xffff */
+}
+
+TEST(net_rx_delivers_into_posted_buffers)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start(&d, &t, VIRTIO_MMIO_SYNC), 0);
+	/* Buffer 0: header and data split; buffer 1: one piece. */
+	td_desc(&d, RX, 0, TD_DATA, HDR, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	td_desc(&d, RX, 1, TD_DATA + 0x1000, 1514, VIRTQ_DESC_F_WRITE, 0);
+	td_desc(&d, RX, 2, TD_DATA + 0x2000, HDR + 1514, VIRTQ_DESC_F_WRITE, 0);
+	memset(td_host(&d, TD_DATA), 0xee, HDR);
+	td_post(&d, RX, 0);
+	td_post(&d, RX, 2);
+	int before = atomic_load(&t.rx_ready);
+	td_kick(&d, RX);
+	EXPECT_EQ(atomic_load(&t.rx_ready), before + 1);
+	uint8_t f1[60], f2[1514];
+	memset(f1, 0x11, sizeof f1);
+	memset(f2, 0x22, sizeof f2);
+	EXPECT_EQ(deliver(&t, f1, sizeof f1), 1);
+	EXPECT_EQ(deliver(&t, f2, sizeof f2), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 2);
+	uint32_t id, len;
+	td_used_elem(&d, RX, 0, &id, &len);
+	EXPECT_EQ(id, 0);
+	EXPECT_EQ(len, HDR + 60);
+	uint8_t want[HDR] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+	EXPECT(memcmp(td_host(&d, TD_DATA), want, HDR) == 0);
+	EXPECT(memcmp(td_host(&d, TD_DATA + 0x1000), f1, 60) == 0);
+	td_used_elem(&d, RX, 1, &id, &len);
+	EXPECT_EQ(id, 2);
+	EXPECT_EQ(len, HDR + 1514);
+	EXPECT(memcmp(td_host(&d, TD_DATA + 0x2000 + HDR), f2, 1514) == 0);
+	EXPECT_EQ(atomic_load(&d.level), 1);
+	td_close(&d);
+}
+
+TEST(net_rx_holds_frames_without_buffers)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start(&d, &t, VIRTIO_MMIO_SYNC), 0);
+	uint8_t f[64];
+	memset(f, 0x5a, sizeof f);
+	int before = atomic_load(&t.rx_ready);
+	EXPECT_EQ(deliver(&t, f, sizeof f), 0);   /* no buffer: the backend keeps it */
+	EXPECT_EQ(td_used_idx(&d, RX), 0);
+	td_desc(&d, RX, 0, TD_DATA, 2048, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, RX, 0);
+	td_kick(&d, RX);
+	EXPECT_EQ(atomic_load(&t.rx_ready), before + 1);
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 1);
+	EXPECT_EQ(deliver(&t, f, sizeof f), 0);
+	/* A device reset wakes the backend; frames are then dropped, not held. */
+	td_wr(&d, VIRTIO_MMIO_STATUS, 0);
+	EXPECT_EQ(atomic_load(&t.rx_ready), before + 2);
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	struct virtio_net_stats st;
+	virtio_net_stats(virtio_mmio_device(d.t), &st);
+	EXPECT_EQ(st.rx_frames, 1);
+	EXPECT_EQ(st.rx_dropped, 1);
+	td_close(&d);
+}
+
+TEST(net_rx_oversized_frame_keeps_buffer)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start(&d, &t, VIRTIO_MMIO_SYNC), 0);
+	td_desc(&d, RX, 0, TD_DATA, HDR + 100, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, RX, 0);
+	uint8_t f[200] = {0};
+	EXPECT_EQ(deliver(&t, f, 200), 1);        /* dropped */
+	EXPECT_EQ(td_used_idx(&d, RX), 0);
+	EXPECT_EQ(deliver(&t, f, 100), 1);        /* fits the same buffer */
+	EXPECT_EQ(td_used_idx(&d, RX), 1);
+	uint32_t id, len;
+	td_used_elem(&d, RX, 0, &id, &len);
+	EXPECT_EQ(len, HDR + 100);
+	EXPECT_EQ(deliver(&t, f, 10), 0);
+	EXPECT(!(td_rd(&d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET));
+	td_close(&d);
+}
+
+TEST(net_rx_dropped_before_driver_ok)
+{
+	struct td d;
+	struct tbe t;
+	struct virtio_device *dev = make(&t);
+	EXPECT(dev != NULL);
+	EXPECT_EQ(td_open(&d, dev, VIRTIO_MMIO_SYNC), 0);
+	uint8_t f[64] = {0};
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	EXPECT(td_negotiate(&d, FEAT) & VIRTIO_STATUS_FEATURES_OK);
+	EXPECT_EQ(td_queue(&d, RX, 16), 1);
+	td_desc(&d, RX, 0, TD_DATA, 2048, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, RX, 0);
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 0);
+	td_driver_ok(&d);
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 1);
+	td_close(&d);
+}
+
+static int needs_reset(struct td *d)
+{
+	return (td_rd(d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET) != 0;
+}
+
+TEST(net_bad_chains_need_reset)
+{
+	struct td d;
+	struct tbe t;
+	uint8_t f[64] = {0};
+	EXPECT_EQ(start(&d, &t, VIRTIO_MMIO_SYNC), 0);
+	/* tx chain with a writable buffer */
+	td_desc(&d, TX, 0, TD_DATA, HDR + 20, VIRTQ_DESC_F_NEXT, 1);
+	td_desc(&d, TX, 1, TD_DATA + 0x1000, 10, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, TX, 0);
+	td_kick(&d, TX);
+	EXPECT(needs_reset(&d));
+	EXPECT_EQ(atomic_load(&t.sent), 0);
+	EXPECT(td_rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_ISR_CONFIG);
+
+	td_close(&d);
+
+	/* tx chain shorter than the header */
+
+	EXPECT_EQ(start(&d, &t, VIRTIO_MMIO_SYNC), 0);
+	td_desc(&d, TX, 0, TD_DATA, HDR - 1, 0, 0);
+	td_post(&d, TX, 0);
+	td_kick(&d, TX);
+	EXPECT(needs_reset(&d));
+	td_close(&d);
+
+	/* rx chain with a readable buffer */
+	EXPECT_EQ(start(&d, &t, VIRTIO_MMIO_SYNC), 0);
+	td_desc(&d, RX, 0, TD_DATA, 16, VIRTQ_DESC_F_NEXT, 1);
+	td_desc(&d, RX, 1, TD_DATA + 0x1000, 2048, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, RX, 0);
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	EXPECT(needs_reset(&d));
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);   /* dropped while broken */
+	td_close(&d);
+
+	/* rx buffer too short for the header */
+	EXPECT_EQ(start(&d, &t, VIRTIO_MMIO_SYNC), 0);
+	td_desc(&d, RX, 0, TD_DATA, HDR - 2, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, RX, 0);
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	EXPECT(needs_reset(&d));
+	/* The driver's reset clears it and the device works again. */
+	td_wr(&d, VIRTIO_MMIO_STATUS, 0);
+	EXPECT(td_negotiate(&d, FEAT) & VIRTIO_STATUS_FEATURES_OK);
+	EXPECT_EQ(td_queue(&d, RX, 16), 1);
+	EXPECT_EQ(td_queue(&d, TX, 16), 1);
+	td_driver_ok(&d);
+	EXPECT(!needs_reset(&d));
+	td_desc(&d, RX, 0, TD_DATA, 2048, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, RX, 0);
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 1);
+
+	/* A ring-level violation (head outside the table) also breaks it. */
+	td_put16(&d, d.q[TX].avail + 4, 99);
+	td_put16(&d, d.q[TX].avail + 2, 1);
+	td_kick(&d, TX);
+	EXPECT(needs_reset(&d));
+	td_close(&d);
+}
+
+TEST(net_threaded_tx_and_rx)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start(&d, &t, 0), 0);
+	for (int i = 0; i < 16; i++) {
+		put_hdr(&d, TD_DATA + 128 * i, 0, 0, 0, 0);
+		td_desc(&d, TX, i, TD_DATA + 128 * i, HDR + 60, 0, 0);
+		td_post(&d, TX, i);
+	}
+	td_kick(&d, TX);
+	EXPECT_EQ(td_wait_used(&d, TX, 16, 5000), 0);
+	EXPECT_EQ(atomic_load(&t.sent), 16);
+	for (int i = 0; i < 8; i++) {
+		td_desc(&d, RX, i, TD_DATA + 0x10000 + 0x800 * i, 0x800, VIRTQ_DESC_F_WRITE, 0);
+		td_post(&d, RX, i);
+	}
+	td_kick(&d, RX);
+	uint8_t f[100] = {0};
+	for (int i = 0; i < 8; i++)
+		EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	EXPECT_EQ(deliver(&t, f, sizeof f), 0);
+	EXPECT_EQ(td_used_idx(&d, RX), 8);
+	td_close(&d);
+}
