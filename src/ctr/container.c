@@ -16,10 +16,14 @@
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +132,80 @@ int ctr_wait_forward(pid_t pid)
 		if (sig > 0 && sig != SIGCHLD)
 			kill(pid, sig);
 	}
+}
+
+/* Foreground `run` of a process that wants a terminal but got no
+ * --console-socket: we hold the pty master and copy between it and our own
+ * stdio (our terminal in raw mode), forwarding signals and window size. */
+static int relay_wait(pid_t pid, int master)
+{
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGCHLD);
+	for (size_t i = 0; i < sizeof fwd_signals / sizeof fwd_signals[0]; i++)
+		sigaddset(&s, fwd_signals[i]);
+	sigprocmask(SIG_BLOCK, &s, NULL);
+	int sfd = signalfd(-1, &s, SFD_CLOEXEC);
+	struct termios saved, raw;
+	bool tty = isatty(0) && tcgetattr(0, &saved) == 0;
+	if (tty) {
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(0, TCSANOW, &raw);
+		struct winsize ws;
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+			ioctl(master, TIOCSWINSZ, &ws);
+	}
+	int status = -1;
+	bool in_open = true;
+	char buf[8192];
+	while (status < 0) {
+		struct pollfd pf[3] = { { master, POLLIN, 0 }, { sfd, POLLIN, 0 },
+					{ in_open ? 0 : -1, POLLIN, 0 } };
+		if (poll(pf, 3, -1) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(master, buf, sizeof buf);
+			if (n > 0)
+				write_all(1, buf, (size_t)n);
+		}
+		if (pf[2].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(0, buf, sizeof buf);
+			if (n > 0)
+				write_all(master, buf, (size_t)n);
+			else
+				in_open = false;
+		}
+		if (pf[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) != sizeof si)
+				continue;
+			if (si.ssi_signo == SIGWINCH && tty) {
+				struct winsize ws;
+				if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+					ioctl(master, TIOCSWINSZ, &ws);
+			} else if (si.ssi_signo != SIGCHLD) {
+				kill(pid, (int)si.ssi_signo);
+			}
+			int st;
+			pid_t r;
+			while ((r = waitpid(-1, &st, WNOHANG)) > 0)
+				if (r == pid)
+					status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+	}
+	/* Drain what the process wrote last. */
+	for (;;) {
+		struct pollfd pf = { master, POLLIN, 0 };
+		ssize_t n;
+		if (poll(&pf, 1, 0) <= 0 || (n = read(master, buf, sizeof buf)) <= 0)
+			break;
+		write_all(1, buf, (size_t)n);
+	}
+	if (tty)
+		tcsetattr(0, TCSANOW, &saved);
+	close(sfd);
+	return status < 0 ? 255 : status;
 }
 
 /* ---------------------------------------------------------------- create */
@@ -426,7 +504,7 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	struct cgroup cg = { 0 };
 	struct ctr_state st = { 0 };
 	void *filter = NULL;
-	int rc, sv[2] = { -1, -1 }, fifo = -1, console = -1;
+	int rc, sv[2] = { -1, -1 }, fifo = -1, console = -1, cpair[2] = { -1, -1 }, master = -1;
 	pid_t pid1 = -1, pid2 = -1;
 	bool made_state = false, made_cg = false;
 	char bundle[PATH_MAX], sdir[PATH_MAX], fifo_path[PATH_MAX + 16];
@@ -482,9 +560,18 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	if (c.proc.terminal && o->console_socket &&
 	    (rc = console_connect(o->console_socket, &console, e)))
 		goto out;
-	if (c.proc.terminal && !o->console_socket && !o->run) {
+	if (c.proc.terminal && !o->console_socket && (!o->run || o->detach)) {
 		rc = err_set(e, -EINVAL, "process.terminal is true: --console-socket is required");
 		goto out;
+	}
+	if (c.proc.terminal && !o->console_socket) {
+		/* Foreground run: the pty comes back to us (relay_wait). */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cpair) < 0) {
+			rc = err_set(e, -errno, "socketpair: %s", strerror(errno));
+			goto out;
+		}
+		console = cpair[1];
+		cpair[1] = -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		rc = err_set(e, -errno, "socketpair: %s", strerror(errno));
@@ -608,7 +695,10 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 		goto done;
 	}
 	tmark("p started");
-	*exit_status = ctr_wait_forward(pid2);
+	if (cpair[0] >= 0 && console_recv_fd(cpair[0], &master) == 0)
+		*exit_status = relay_wait(pid2, master);
+	else
+		*exit_status = ctr_wait_forward(pid2);
 	tmark("p exited");
 	pid2 = -1;
 	/* Foreground run removes the container once its process is gone. */
@@ -644,6 +734,10 @@ done:
 		close(fifo);
 	if (console >= 0)
 		close(console);
+	if (cpair[0] >= 0)
+		close(cpair[0]);
+	if (master >= 0)
+		close(master);
 	if (sv[0] >= 0)
 		close(sv[0]);
 	if (sv[1] >= 0)
@@ -832,6 +926,30 @@ int ctr_pause(const struct ctr_ctx *x, const char *id, bool pause, struct err *e
 	if ((rc = ctr_cgroup(&s, &cg, e)))
 		return rc;
 	return cg_freeze(&cg, pause, e);
+}
+
+int ctr_update(const struct ctr_ctx *x, const char *id, const struct oci_resources *r,
+	       struct err *e)
+{
+	struct ctr_state s;
+	int rc = state_load(x->root, id, &s, e);
+	if (rc)
+		return rc;
+	enum ctr_status st = ctr_status(x, &s);
+	struct cgroup cg;
+	if (st == ST_STOPPED)
+		rc = err_set(e, -EINVAL, "container \"%s\" is stopped: nothing to update", id);
+	else if ((rc = ctr_cgroup(&s, &cg, e)) == 0) {
+		if (cg.mode == CG_V2) {
+			char d[PATH_MAX + 256];
+			cg_v2_dir(&cg, d, sizeof d);
+			rc = cg2_apply(d, r, false, &cg, e);
+		} else {
+			rc = cg1_apply(&cg, r, e);
+		}
+	}
+	state_free(&s);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ exec */

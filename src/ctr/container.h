@@ -64,6 +64,9 @@ int ctr_delete(const struct ctr_ctx *x, const char *id, bool force, struct err *
 int ctr_pause(const struct ctr_ctx *x, const char *id, bool pause, struct err *e);
 int ctr_exec(const struct ctr_ctx *x, const struct exec_opts *o, int *exit_status,
 	     struct err *e);
+/* Applies new limits to a running container's cgroup. */
+int ctr_update(const struct ctr_ctx *x, const char *id, const struct oci_resources *r,
+	       struct err *e);
 /* The container's cgroup (host detection + stored path). */
 int ctr_cgroup(const struct ctr_state *s, struct cgroup *cg, struct err *e);
 /* Waits for pid (a child) forwarding signals; returns the shell-style status. */

@@ -32,7 +32,7 @@ static const char help[] =
 "  pause      freeze all processes of a container\n"
 "  resume     thaw a paused container\n"
 "  events     print resource statistics and OOM events\n"
-"  update     (not supported) change a container's resource limits\n"
+"  update     change a running container's resource limits\n"
 "  features   print the features this runtime supports as JSON\n"
 "  spec       write a template config.json\n"
 "  checkpoint, restore  (not supported: no CRIU)\n"
