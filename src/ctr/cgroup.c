@@ -405,6 +405,8 @@ int cg_pids(const struct cgroup *cg, pid_t **out, size_t *n)
 
 int cg_kill_all(const struct cgroup *cg, int sig)
 {
+	if (cg->path[0] != '/' || !cg->path[1])
+		return -EINVAL;   /* the root cgroup holds the whole host */
 	pid_t *p;
 	size_t n;
 	int rc = cg_pids(cg, &p, &n);
@@ -490,6 +492,8 @@ bool cg_exists(const struct cgroup *cg)
 
 int cg_destroy(const struct cgroup *cg, struct err *e)
 {
+	if (cg->path[0] != '/' || !cg->path[1])
+		return err_set(e, -EINVAL, "refusing to remove a root cgroup");
 	char dirs[CG_MAX_HIER + 1][PATH_MAX + 256];
 	int n = cg_dirs(cg, dirs, CG_MAX_HIER + 1);
 	/* Kill stragglers, thawing first: frozen tasks cannot die. */

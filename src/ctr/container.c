@@ -214,7 +214,7 @@ struct child_args {
 	const struct oci_config *c;
 	const struct oci_process *p;
 	const char *rootfs, *bundle;
-	bool no_pivot, exec_mode, run;
+	bool no_pivot, exec_mode, run, new_keyring;
 	int sync, fifo, console, preserve_fds;
 	void *seccomp;
 	const struct cgroup *cg;
@@ -286,6 +286,13 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 	setsid();
 	int keep[] = { a->sync, a->fifo, a->console };
 	close_fds_except(3 + a->preserve_fds, keep, 3);
+	/* A session keyring of its own, so containers do not share keys with
+	 * the runtime's caller or each other (--no-new-keyring keeps it). */
+	if (a->new_keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 &&
+	    errno != ENOSYS && errno != EPERM && errno != EACCES && errno != EDQUOT) {
+		err_set(&e, -errno, "creating the session keyring: %s", strerror(errno));
+		child_fail(a->sync, &e);
+	}
 	struct rootfs_ctx r = { .c = c, .rootfs = a->rootfs, .bundle = a->bundle,
 				.no_pivot = a->no_pivot, .userns = c->ns[NS_USER].want,
 				.cgroupns = c->ns[NS_CGROUP].want, .cg = a->cg, .cwd = a->p->cwd };
@@ -579,7 +586,8 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	}
 	block_signals(&oldmask);
 	struct child_args a = { .c = &c, .p = &c.proc, .rootfs = c.root_abs, .bundle = bundle,
-				.no_pivot = o->no_pivot, .run = o->run, .sync = sv[1], .fifo = fifo,
+				.no_pivot = o->no_pivot, .run = o->run, .new_keyring = !o->no_new_keyring,
+				.sync = sv[1], .fifo = fifo,
 				.console = console, .preserve_fds = o->preserve_fds,
 				.seccomp = filter, .cg = &cg, .oldmask = oldmask, .rootfd = -1 };
 	memcpy(a.nsfds, nsfds, sizeof nsfds);
@@ -754,6 +762,10 @@ done:
 int ctr_cgroup(const struct ctr_state *s, struct cgroup *cg, struct err *e)
 {
 	memset(cg, 0, sizeof *cg);
+	/* Never act on a hierarchy's root: killing "its" processes would kill
+	 * the host's. */
+	if (s->cgroup[0] != '/' || !s->cgroup[1])
+		return err_set(e, -EINVAL, "container \"%s\" has no cgroup recorded", s->id);
 	int rc = cg_detect(cg, e);
 	if (rc)
 		return rc;

@@ -95,6 +95,15 @@ int state_load(const char *root, const char *id, struct ctr_state *s, struct err
 	strcat(d, "/state.json");
 	char *txt;
 	rc = read_file(d, &txt, NULL);
+	if (rc == -ENOENT) {
+		/* A directory without state.json: a create that was killed
+		 * half-way.  It reads as a stopped container so delete works. */
+		*strrchr(d, '/') = 0;
+		if (access(d, F_OK) == 0) {
+			snprintf(s->id, sizeof s->id, "%s", id);
+			return 0;
+		}
+	}
 	if (rc == -ENOENT || rc == -ENOTDIR)
 		return err_set(e, -ENOENT, "container \"%s\" does not exist", id);
 	if (rc)
