@@ -352,10 +352,12 @@ fail:
 	return rc;
 }
 
-int cg_enter(const struct cgroup *cg, pid_t pid, struct err *e)
+int cg_enter(const struct cgroup *cg, pid_t pid, bool skip_unified, struct err *e)
 {
 	char dirs[CG_MAX_HIER + 1][PATH_MAX + 256], v[32];
 	int n = cg_dirs(cg, dirs, CG_MAX_HIER + 1);
+	if (skip_unified && cg->unified[0])
+		n--;
 	snprintf(v, sizeof v, "%d", (int)pid);
 	for (int i = 0; i < n; i++) {
 		if (i < cg->nh && !cg->h[i].opts[0])

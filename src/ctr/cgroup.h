@@ -64,8 +64,9 @@ void cg_v2_dir(const struct cgroup *cg, char *out, size_t n);
 /* Creates the cgroup in every hierarchy and applies the limits; on error
  * removes what it made.  Fails with -EEXIST if the leaf has processes. */
 int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e);
-/* Moves pid into the cgroup everywhere it was created. */
-int cg_enter(const struct cgroup *cg, pid_t pid, struct err *e);
+/* Moves pid into the cgroup everywhere it was created (but the unified
+ * hierarchy when skip_unified: the process was cloned into it). */
+int cg_enter(const struct cgroup *cg, pid_t pid, bool skip_unified, struct err *e);
 /* Kills what is left (SIGKILL), thaws, waits, and removes the cgroup. */
 int cg_destroy(const struct cgroup *cg, struct err *e);
 int cg_freeze(const struct cgroup *cg, bool freeze, struct err *e);

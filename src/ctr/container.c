@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,10 +83,7 @@ static int sync_recv(int fd, struct sync_msg *m)
 /* NIMBUS_TIMING=1 prints a timestamp per setup step to stderr. */
 static void tmark(const char *what)
 {
-	static int on = -1;
-	if (on < 0)
-		on = getenv("NIMBUS_TIMING") != NULL;
-	if (!on)
+	if (!getenv("NIMBUS_TIMING"))
 		return;
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -206,6 +204,36 @@ static int relay_wait(pid_t pid, int master)
 		tcsetattr(0, TCSANOW, &saved);
 	close(sfd);
 	return status < 0 ? 255 : status;
+}
+
+/* fork(), but born inside the container's cgroup2 directory when there is
+ * one (clone3 CLONE_INTO_CGROUP, Linux 5.7): moving a task between cgroup2
+ * cgroups afterwards waits for an RCU grace period, several milliseconds.
+ * *in_unified tells whether that worked. */
+static pid_t fork_into(const struct cgroup *cg, bool *in_unified)
+{
+	*in_unified = false;
+	if (cg->unified[0]) {
+		char d[PATH_MAX + 256];
+		cg_v2_dir(cg, d, sizeof d);
+		int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			struct clone_args ca;
+			memset(&ca, 0, sizeof ca);
+			ca.flags = CLONE_INTO_CGROUP;
+			ca.exit_signal = SIGCHLD;
+			ca.cgroup = (uint64_t)fd;
+			long pid = syscall(SYS_clone3, &ca, sizeof ca);
+			int err = errno;
+			close(fd);
+			if (pid >= 0) {
+				*in_unified = true;
+				return (pid_t)pid;
+			}
+			errno = err;
+		}
+	}
+	return fork();
 }
 
 /* ---------------------------------------------------------------- create */
@@ -591,7 +619,8 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 				.console = console, .preserve_fds = o->preserve_fds,
 				.seccomp = filter, .cg = &cg, .oldmask = oldmask, .rootfd = -1 };
 	memcpy(a.nsfds, nsfds, sizeof nsfds);
-	pid1 = fork();
+	bool in_unified;
+	pid1 = fork_into(&cg, &in_unified);
 	if (pid1 < 0) {
 		rc = err_set(e, -errno, "fork: %s", strerror(errno));
 		goto out;
@@ -604,7 +633,7 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	sv[1] = -1;
 	ns_close(nsfds);
 	tmark("p forked");
-	if ((rc = cg_enter(&cg, pid1, e)))
+	if ((rc = cg_enter(&cg, pid1, in_unified, e)))
 		goto out;
 	tmark("p entered");
 	sync_send(sv[0], SYNC_GO, 0, NULL);
@@ -1083,7 +1112,8 @@ int ctr_exec(const struct ctr_ctx *x, const struct exec_opts *o, int *exit_statu
 				.console = console, .preserve_fds = o->preserve_fds,
 				.seccomp = filter, .cg = &cg, .oldmask = oldmask, .rootfd = rootfd };
 	memcpy(a.nsfds, nsfds, sizeof nsfds);
-	pid1 = fork();
+	bool in_unified;
+	pid1 = fork_into(&cg, &in_unified);
 	if (pid1 < 0) {
 		rc = err_set(e, -errno, "fork: %s", strerror(errno));
 		goto out;
@@ -1094,7 +1124,7 @@ int ctr_exec(const struct ctr_ctx *x, const struct exec_opts *o, int *exit_statu
 	}
 	close(sv[1]);
 	sv[1] = -1;
-	if ((rc = cg_enter(&cg, pid1, e)))
+	if ((rc = cg_enter(&cg, pid1, in_unified, e)))
 		goto out;
 	sync_send(sv[0], SYNC_GO, 0, NULL);
 	struct sync_msg *m = malloc(sizeof *m);
