@@ -73,8 +73,10 @@ struct hart *hart_new(const struct hart_config *cfg)
 		free(h);
 		return NULL;
 	}
-	for (unsigned i = 0; i < BTAB_SIZE; i++)
+	for (unsigned i = 0; i < BTAB_SIZE; i++) {
 		h->btab[i].ppc = UINT64_MAX;
+		h->btab[i].cap = 0;
+	}
 	h->bus = cfg->bus;
 	h->ram = cfg->bus->ram;
 	h->clock = cfg->clock;

@@ -16,7 +16,8 @@
  *    once the PTE's D bit is set, load/fetch entries once A is set.
  *  - TLBs are split by context (U, S, S with SUM, M) so privilege, MPRV and
  *    SUM changes only switch pointers; satp writes, SFENCE.VMA, MXR changes
- *    and PMP writes flush.
+ *    and PMP writes flush.  SFENCE.VMA of one address drops that page only,
+ *    unless the address lies within a superpage some entry came from.
  *  - A cached block is valid while its physical page's code generation
  *    (bus.h) and the hart's FENCE.I epoch are unchanged, or once its bytes
  *    are re-checked against the hash taken at decode.
@@ -132,6 +133,7 @@ struct block {
 	uint32_t pfn;      /* RAM page number (relative to ram_base) */
 	uint16_t ninsn;
 	uint16_t nbytes;   /* guest bytes covered, for revalidation */
+	uint16_t cap;      /* insns allocated at `insn` (reused on re-decode) */
 	uint64_t hash;     /* of those bytes at decode time */
 	void *jit;
 };
@@ -167,7 +169,9 @@ struct hart {
 	uint32_t mcounteren, scounteren;
 	uint64_t cycle_off;        /* mcycle = instret + cycle_off */
 	_Atomic uint64_t mtimecmp;
-	bool tlb_has_super;        /* some TLB entry came from a superpage */
+	/* Virtual bounds of the superpages TLB entries came from since the last
+	 * full flush: SFENCE.VMA of an address inside must flush everything. */
+	uint64_t super_lo, super_hi;
 
 	/* PMP: config bytes, addresses, and the decoded [lo, hi) ranges. */
 	uint8_t pmpcfg[64];

@@ -7,7 +7,8 @@
  * Invariants: a TLB entry is installed only for a RAM page whose whole
  * 4 KiB range passes PMP for that context and access type (so per-access
  * PMP checks are unnecessary on hits); superpages are entered one 4 KiB
- * page at a time, with tlb_has_super making SFENCE.VMA by address flush all.
+ * page at a time; an SFENCE.VMA by address inside the span of superpages
+ * entered since the last full flush flushes all.
  * A/D bits are set with a compare-and-swap on the PTE in guest RAM, and the
  * walk restarts if the PTE changed under it.
  * Spec: privileged ISA 1.12 sections 3.7 (PMP) and 4.3-4.5 (Sv39/48/57).
@@ -156,8 +157,14 @@ restart:;
 				goto restart;
 			bus_note_write(h->bus, pte_pa, 8);   /* a write like any other */
 		}
-		if (i > 0)
-			h->tlb_has_super = true;
+		if (i > 0) {
+			uint64_t lo = va & ~((1ull << (12 + 9 * i)) - 1);
+			uint64_t hi = lo + (1ull << (12 + 9 * i));
+			if (lo < h->super_lo)
+				h->super_lo = lo;
+			if (hi > h->super_hi)
+				h->super_hi = hi;
+		}
 		uint64_t off_mask = (1ull << (12 + 9 * i)) - 1;
 		*pa = ((ppn << PAGE_SHIFT) & ~off_mask) | (va & off_mask);
 		return 0;
@@ -198,7 +205,8 @@ static void tlb_fill(struct hart *h, struct tlb_entry *tab, uint64_t va, uint64_
 void tlb_flush_all(struct hart *h)
 {
 	memset(h->tlb, 0xff, sizeof(h->tlb));
-	h->tlb_has_super = false;
+	h->super_lo = UINT64_MAX;
+	h->super_hi = 0;
 }
 
 void tlb_flush_loads(struct hart *h)
@@ -209,7 +217,7 @@ void tlb_flush_loads(struct hart *h)
 
 void tlb_flush_page(struct hart *h, uint64_t va)
 {
-	if (h->tlb_has_super) {
+	if (va >= h->super_lo && va < h->super_hi) {
 		tlb_flush_all(h);
 		return;
 	}
@@ -417,8 +425,10 @@ static uint64_t code_hash(const uint8_t *p, unsigned n)
 void block_cache_flush(struct hart *h)
 {
 	if (++h->epoch == 0) {
-		for (unsigned i = 0; i < BTAB_SIZE; i++)
+		for (unsigned i = 0; i < BTAB_SIZE; i++) {
 			h->btab[i].ppc = UINT64_MAX;
+			h->btab[i].cap = 0;
+		}
 		h->pool_used = 0;
 	}
 }
@@ -458,16 +468,24 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 		b->epoch = h->epoch;
 		return b;
 	}
-	if (h->pool_used + BLOCK_MAX_INSNS > POOL_INSNS) {
-		for (unsigned i = 0; i < BTAB_SIZE; i++)
-			h->btab[i].ppc = UINT64_MAX;
-		h->pool_used = 0;
+	/* Decode aside, then reuse the slot's old storage if it is big enough:
+	 * collisions and changed code then do not eat the pool. */
+	unsigned n = decode_block(h, pa, h->scratch_insn, fetch16_ram);
+	if (b->cap < n) {
+		if (h->pool_used + n > POOL_INSNS) {
+			for (unsigned i = 0; i < BTAB_SIZE; i++) {
+				h->btab[i].ppc = UINT64_MAX;
+				h->btab[i].cap = 0;
+			}
+			h->pool_used = 0;
+		}
+		b->insn = h->pool + h->pool_used;
+		b->cap = (uint16_t)n;
+		h->pool_used += n;
 	}
-	struct insn *insn = h->pool + h->pool_used;
-	unsigned n = decode_block(h, pa, insn, fetch16_ram);
-	h->pool_used += n;
+	struct insn *insn = b->insn;
+	memcpy(insn, h->scratch_insn, n * sizeof(*insn));
 	b->ppc = pa;
-	b->insn = insn;
 	b->gen = gen;
 	b->epoch = h->epoch;
 	b->pfn = pfn;
