@@ -186,9 +186,10 @@ struct hart {
 	/* Exception raised by a slow path, taken by the caller. */
 	uint64_t exc_cause, exc_tval;
 
-	/* Trap-loop detection for HART_EXIT_FATAL. */
+	/* Trap-loop detection for HART_EXIT_FATAL: exceptions since the last
+	 * xRET, and how often in a row the same one recurred. */
 	uint64_t loop_pc, loop_cause;
-	unsigned loop_count;
+	unsigned loop_count, traps_since_xret;
 	uint64_t first_cause, first_pc, first_tval;
 
 	bool wfi;

@@ -586,3 +586,43 @@ TEST(csrrs_on_mip_does_not_latch_the_external_seip_line)
 	EXPECT_EQ(csr(&t, CSR_MIP), 0);
 	tm_fini(&t);
 }
+
+TEST(a_handler_that_runs_into_a_fault_without_returning_is_fatal)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	/* The handler does some work, then hits junk before any mret. */
+	tm_org(&t, HANDLER);
+	tm_emit(&t, ADDI(5, 5, 1));
+	tm_emit(&t, ADDI(6, 6, 1));
+	tm_emit(&t, 0xffffffffu);
+	tm_org(&t, RAM_BASE);
+	tm_emit(&t, 0);
+	hart_csr_write(h, CSR_MTVEC, HANDLER);
+	hart_step(h, 10000);
+	EXPECT(hart_is_fatal(h));
+	EXPECT(strstr(hart_error(h), "pc 0x80000808") != NULL);
+	EXPECT(strstr(hart_error(h), "first trap: illegal instruction (cause 2) at pc 0x80000000") != NULL);
+	tm_fini(&t);
+}
+
+TEST(an_ecall_loop_whose_handler_returns_is_not_fatal)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	/* Handler: mepc += 4; mret.  Main: ecall; j back to the ecall. */
+	tm_org(&t, HANDLER);
+	tm_emit(&t, CSRR(7, CSR_MEPC));
+	tm_emit(&t, ADDI(7, 7, 4));
+	tm_emit(&t, CSRW(CSR_MEPC, 7));
+	tm_emit(&t, MRET());
+	tm_org(&t, RAM_BASE);
+	tm_emit(&t, ECALL());
+	tm_emit(&t, JAL(0, -4));
+	hart_csr_write(h, CSR_MTVEC, HANDLER);
+	EXPECT_EQ(hart_step(h, 200000), 200000);
+	EXPECT(!hart_is_fatal(h));
+	tm_fini(&t);
+}

@@ -5,9 +5,9 @@
  * per-privilege context (TLB set pointers, the mask of takeable interrupts)
  * that must be recomputed whenever priv, mstatus, mie or mideleg change.
  *
- * A trap whose handler's first instruction traps again at the same address,
- * over and over, is a hopeless state: after TRAP_LOOP_LIMIT repetitions the
- * hart stops with HART_EXIT_FATAL and a one-line report.
+ * Exceptions that recur without the guest ever returning from its handler
+ * are a hopeless state (see trap_loop_check): the hart stops with
+ * HART_EXIT_FATAL and a one-line report.
  * Spec: privileged ISA 1.12 sections 3.1.6-3.1.9, 3.3.2, 4.1.
  */
 #include "vmm/cpu/hart_internal.h"
@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #define TRAP_LOOP_LIMIT 64
+#define TRAP_STORM_LIMIT 100000
 
 void hart_update_ctx(struct hart *h)
 {
@@ -55,17 +56,24 @@ static const char *cause_name(uint64_t cause)
 	return cause < 16 ? names[cause] : "unknown";
 }
 
+/*
+ * A guest that keeps taking exceptions without ever returning from one
+ * (no MRET/SRET in between) is stuck: its handler itself faults, or runs
+ * into junk that faults.  The same exception at the same pc TRAP_LOOP_LIMIT
+ * times in a row, or TRAP_STORM_LIMIT exceptions of any kind, without an
+ * xRET, is reported as fatal.  A guest that handles traps (ecall loops,
+ * emulation) always returns in between, so it is never caught by this.
+ */
 COLD static void trap_loop_check(struct hart *h, uint64_t cause, uint64_t epc, uint64_t tval,
 				 uint64_t tvec)
 {
 	if (cause & CAUSE_IRQ)
 		return;
-	if (h->pc != epc) {   /* the handler is elsewhere: not a loop */
-		h->loop_count = 0;
+	if (h->traps_since_xret++ == 0) {
 		h->first_cause = cause;
 		h->first_pc = epc;
 		h->first_tval = tval;
-		return;
+		h->loop_count = 0;
 	}
 	if (h->loop_count == 0 || h->loop_pc != epc || h->loop_cause != cause) {
 		h->loop_count = 0;
@@ -73,12 +81,12 @@ COLD static void trap_loop_check(struct hart *h, uint64_t cause, uint64_t epc, u
 		h->loop_cause = cause;
 	}
 	h->loop_count++;
-	if (h->loop_count < TRAP_LOOP_LIMIT)
+	if (h->loop_count < TRAP_LOOP_LIMIT && h->traps_since_xret < TRAP_STORM_LIMIT)
 		return;
 	snprintf(h->err, sizeof(h->err),
 		 "hart %u: trap loop: %s (cause %llu) at pc 0x%llx tval 0x%llx, "
-		 "handler %s=0x%llx faults again; first trap: %s (cause %llu) at pc 0x%llx "
-		 "tval 0x%llx",
+		 "handler %s=0x%llx traps again without returning; first trap: %s "
+		 "(cause %llu) at pc 0x%llx tval 0x%llx",
 		 h->hartid, cause_name(cause), (unsigned long long)cause,
 		 (unsigned long long)epc, (unsigned long long)tval,
 		 h->priv == PRV_M ? "mtvec" : "stvec", (unsigned long long)tvec,
@@ -158,6 +166,7 @@ int trap_mret(struct hart *h)
 	h->mstatus = s;
 	h->priv = mpp;
 	h->pc = h->mepc;
+	h->traps_since_xret = 0;
 	hart_update_ctx(h);
 	return 0;
 }
@@ -173,6 +182,7 @@ int trap_sret(struct hart *h)
 	h->mstatus = s;
 	h->priv = spp;
 	h->pc = h->sepc;
+	h->traps_since_xret = 0;
 	hart_update_ctx(h);
 	return 0;
 }
