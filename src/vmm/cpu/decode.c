@@ -31,8 +31,8 @@ static bool writes_xrd(unsigned op)
 	case OP_ILLEGAL: case OP_CROSS:
 	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
 	case OP_SB: case OP_SH: case OP_SW: case OP_SD:
-	case OP_FENCE: case OP_FENCE_I: case OP_ECALL: case OP_EBREAK: case OP_MRET:
-	case OP_SRET: case OP_WFI: case OP_SFENCE_VMA:
+	case OP_FENCE: case OP_PAUSE: case OP_FENCE_I: case OP_ECALL: case OP_EBREAK:
+	case OP_MRET: case OP_SRET: case OP_WFI: case OP_SFENCE_VMA:
 	case OP_FLW: case OP_FLD: case OP_FSW: case OP_FSD:
 		return false;
 	default:
@@ -266,7 +266,11 @@ static unsigned decode32(uint32_t raw, struct insn *in)
 		}
 		return OP_ILLEGAL;
 	case 0x0f:
-		/* FENCE ignores its unused fields (they are hints); FENCE.I too. */
+		/* FENCE ignores its unused fields (they are hints); FENCE.I too.
+		 * PAUSE (Zihintpause) is FENCE with pred = W, succ = 0: spin-wait
+		 * loops (Linux's cpu_relax) use it, so the host may yield. */
+		if (raw == 0x0100000fu)
+			return OP_PAUSE;
 		if (f3 == 0)
 			return OP_FENCE;
 		return f3 == 1 ? OP_FENCE_I : OP_ILLEGAL;

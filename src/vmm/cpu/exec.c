@@ -408,6 +408,11 @@ run_block:
 		case OP_FENCE:
 			atomic_thread_fence(memory_order_seq_cst);
 			break;
+		case OP_PAUSE:
+			/* A guest spinning on a lock held by a vCPU the host has not
+			 * scheduled: give the host CPU away (cold, spin-waits only). */
+			hart_pause(h);
+			break;
 		case OP_FENCE_I:
 			atomic_thread_fence(memory_order_seq_cst);
 			block_cache_flush(h);

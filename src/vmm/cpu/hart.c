@@ -17,6 +17,7 @@
 #include "vmm/cpu/hart_internal.h"
 
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,13 @@ void hart_poll_timers(struct hart *h)
 	set_mip_bit(h, HART_IRQ_MTIP, now >= atomic_load(&h->mtimecmp));
 	hart_update_stip(h, now);
 	h->poll_countdown = POLL_BLOCKS;
+}
+
+void hart_pause(struct hart *h)
+{
+	(void)h;
+	atomic_thread_fence(memory_order_seq_cst);
+	sched_yield();
 }
 
 static void wake(struct hart *h)

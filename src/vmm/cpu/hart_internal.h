@@ -253,6 +253,7 @@ uint64_t hart_pending_irqs(const struct hart *h);
 
 /* hart.c */
 COLD void hart_poll_timers(struct hart *h);
+COLD void hart_pause(struct hart *h);
 void hart_update_stip(struct hart *h, uint64_t now);
 
 /* exec_fp.c: returns 0, or -1 for an illegal instruction. */

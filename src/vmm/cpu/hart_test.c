@@ -704,3 +704,18 @@ TEST(random_instruction_streams_never_crash_the_host)
 	EXPECT(fatal < 300);
 	tm_fini(&t);
 }
+
+TEST(pause_and_fence_variants_retire_as_no_ops)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	tm_emit(&t, 0x0100000fu);          /* pause */
+	tm_emit(&t, FENCE());
+	tm_emit(&t, 0x8330000fu);          /* fence.tso */
+	tm_emit(&t, ADDI(5, 0, 1));
+	uint64_t end = stop_here(&t);
+	EXPECT_EQ(tm_run_to(t.h[0], end, 10), 4);
+	EXPECT_EQ(x(&t, 5), 1);
+	EXPECT_EQ(hart_instret(t.h[0]), 4);
+	tm_fini(&t);
+}
