@@ -126,6 +126,9 @@ restart:;
 		if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54))
 			return page_fault(acc);
 		if (!(pte & (PTE_R | PTE_X))) {
+			/* D, A and U are reserved in a pointer (as Spike and QEMU fault). */
+			if (pte & (PTE_D | PTE_A | PTE_U))
+				return page_fault(acc);
 			base = ((pte >> 10) & PPN_MASK) << PAGE_SHIFT;
 			continue;
 		}

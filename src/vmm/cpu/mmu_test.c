@@ -320,6 +320,17 @@ TEST(non_canonical_addresses_and_reserved_pte_bits_page_fault)
 	EXPECT_EQ(x(&t, 31), 0x4000000000ull);
 	EXPECT_EQ(run_s(&t, CODE_VA + 0x100, stop), EXC_LOAD_PAGE);
 	EXPECT_EQ(run_s(&t, CODE_VA + 0x200, stop), EXC_LOAD_PAGE);
+	/* A pointer PTE with A set (reserved in a non-leaf) faults too. */
+	pt_map(&p, 0x40000000, RAM_BASE + 0x200000, R | W, 0);
+	uint64_t ptr = pt_slot(&p, 0x40000000, 1);
+	tm_w64(&t, ptr, tm_r64(&t, ptr) | A);
+	tm_org(&t, CODE_PA + 0x300);
+	tm_li(&t, 2, 0x40000000);
+	tm_emit(&t, LD(1, 2, 0));
+	tm_emit(&t, ECALL());
+	EXPECT_EQ(run_s(&t, CODE_VA + 0x300, stop), EXC_LOAD_PAGE);
+	tm_w64(&t, ptr, tm_r64(&t, ptr) & ~A);
+	EXPECT_EQ(run_s(&t, CODE_VA + 0x300, stop), EXC_ECALL_S);
 	tm_fini(&t);
 }
 
