@@ -45,6 +45,16 @@ static bool counter_ok(const struct hart *h, unsigned idx)
 	return h->priv != PRV_U || ((h->scounteren >> idx) & 1);
 }
 
+/* A just-written mtimecmp (CLINT store earlier in this block) shows in mip
+ * at once rather than at the next block boundary. */
+static void sync_timers(struct hart *h)
+{
+	if (atomic_load_explicit(&h->attn, memory_order_relaxed) & ATTN_TIMER) {
+		atomic_fetch_and(&h->attn, ~(uint32_t)ATTN_TIMER);
+		hart_poll_timers(h);
+	}
+}
+
 static int csr_read(struct hart *h, unsigned csr, uint64_t *v)
 {
 	if (csr >= 0xc00 && csr <= 0xc1f) {
@@ -89,7 +99,10 @@ static int csr_read(struct hart *h, unsigned csr, uint64_t *v)
 	case 0x141: *v = h->sepc; return 0;
 	case 0x142: *v = h->scause; return 0;
 	case 0x143: *v = h->stval; return 0;
-	case 0x144: *v = hart_mip_value(atomic_load(&h->mip)) & h->mideleg; return 0;
+	case 0x144:
+		sync_timers(h);
+		*v = hart_mip_value(atomic_load(&h->mip)) & h->mideleg;
+		return 0;
 	case 0x14d:
 		if (h->priv < PRV_M &&
 		    (!(h->mcounteren & 2) || !(h->menvcfg & MENVCFG_STCE)))
@@ -116,7 +129,10 @@ static int csr_read(struct hart *h, unsigned csr, uint64_t *v)
 	case 0x341: *v = h->mepc; return 0;
 	case 0x342: *v = h->mcause; return 0;
 	case 0x343: *v = h->mtval; return 0;
-	case 0x344: *v = hart_mip_value(atomic_load(&h->mip)); return 0;
+	case 0x344:
+		sync_timers(h);
+		*v = hart_mip_value(atomic_load(&h->mip));
+		return 0;
 	case 0xb00: *v = h->instret + h->cycle_off; return 0;
 	case 0xb02: *v = h->instret; return 0;
 	default: return -1;

@@ -626,3 +626,15 @@ TEST(an_ecall_loop_whose_handler_returns_is_not_fatal)
 	EXPECT(!hart_is_fatal(h));
 	tm_fini(&t);
 }
+
+TEST(mtimecmp_writes_show_in_mip_on_the_next_csr_read)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	hart_set_mtimecmp(h, 0);
+	EXPECT(csr(&t, CSR_MIP) & (1 << HART_IRQ_MTIP));
+	hart_set_mtimecmp(h, UINT64_MAX);
+	EXPECT_EQ(csr(&t, CSR_MIP) & (1 << HART_IRQ_MTIP), 0);
+	tm_fini(&t);
+}
