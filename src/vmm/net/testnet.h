@@ -174,7 +174,8 @@ static inline size_t tn_udp(uint8_t *f, const uint8_t dmac[6], const uint8_t sma
 	tn_put16(u + 2, dport);
 	tn_put16(u + 4, (uint16_t)(8 + n));
 	tn_put16(u + 6, 0);
-	memcpy(u + 8, data, n);
+	if (n)
+		memcpy(u + 8, data, n);
 	uint16_t c = tn_fold(tn_sum(u, 8 + n, tn_pseudo(src, dst, 17, 8 + n)));
 	tn_put16(u + 6, c ? c : 0xffff);
 	return o + 20 + 8 + n;
@@ -201,7 +202,8 @@ static inline size_t tn_tcp(uint8_t *f, const uint8_t dmac[6], const uint8_t sma
 	t[12] = 5 << 4;
 	t[13] = flags;
 	tn_put16(t + 14, 65535);
-	memcpy(t + 20, data, n);
+	if (n)
+		memcpy(t + 20, data, n);
 	tn_put16(t + 16, tn_fold(tn_sum(t, 20 + n, tn_pseudo(src, dst, 6, 20 + n))));
 	return o + 20 + 20 + n;
 }
