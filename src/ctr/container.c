@@ -386,7 +386,8 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 	}
 	if (c->nhooks[HOOK_START_CONTAINER] &&
 	    (rc = hooks_run(c, HOOK_START_CONTAINER, state_json, &e))) {
-		dprintf(2, "nimbus-runtime: %s\n", e.msg);
+		if (a->fifo >= 0)   /* after `start` nobody reads the sync socket */
+			dprintf(2, "nimbus-runtime: %s\n", e.msg);
 		child_fail(a->sync, &e);
 	}
 	proc_exec(a->p, a->seccomp, a->preserve_fds, exe, &e);

@@ -526,8 +526,11 @@ int rootfs_finish(const struct rootfs_ctx *r, struct err *e)
 		if (rc)
 			return err_set(e, rc, "root.readonly: remounting / read-only: %s", strerror(-rc));
 	}
+	/* Slave and private were applied to the host's mounts before anything
+	 * was mounted; re-applying them recursively here would undo the mounts'
+	 * own propagation options.  Shared/unbindable only make sense now. */
 	unsigned long prop = c->rootfs_propagation;
-	if (prop && !(prop & MS_PRIVATE) && mount(NULL, "/", NULL, prop, NULL) < 0)
+	if ((prop & (MS_SHARED | MS_UNBINDABLE)) && mount(NULL, "/", NULL, prop, NULL) < 0)
 		return err_set(e, -errno, "linux.rootfsPropagation: %s", strerror(errno));
 	return 0;
 }
