@@ -170,6 +170,9 @@ int net_tap_open(const char *ifname, struct net_backend **out, struct err *err)
 		if (e == ENOENT || e == ENODEV || e == ENXIO)
 			rc = err_set(err, -e, "tap %s: no /dev/net/tun (load the tun module: "
 				     "modprobe tun)", shown);
+		else if (e == EACCES || e == EPERM)
+			rc = err_set(err, -e, "tap %s: no permission to open /dev/net/tun (needs "
+				     "read-write access to it, e.g. root or its group)", shown);
 		else
 			rc = err_set(err, -e, "tap %s: cannot open /dev/net/tun: %s", shown, strerror(e));
 		goto fail;
