@@ -17,6 +17,8 @@
 #include "lib/testing.h"
 #include "vmm/net/opts.h"
 #include "vmm/net/testnet.h"
+#include "vmm/virtio/net.h"
+#include "vmm/virtio/testdrv.h"
 
 static const uint8_t GMAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static const uint8_t BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -316,4 +318,48 @@ TEST(slirp_hostfwd_port_in_use)
 	EXPECT(be == NULL);
 	EXPECT(strstr(e.msg, want) != NULL);
 	close(l);
+}
+
+/* The whole path a guest uses: virtio-net (threaded transport) over the
+ * slirp backend; DHCP DISCOVER on the transmit queue, OFFER in a posted
+ * receive buffer. */
+TEST(slirp_through_virtio_net)
+{
+	struct net_opts o;
+	struct err e;
+	struct net_backend *be;
+	struct virtio_device *dev;
+	EXPECT_EQ(net_opts_parse("user", &o, &e), 0);
+	EXPECT_EQ(net_backend_open(&o, &be, &e), 0);
+	EXPECT_EQ(virtio_net_create(be, GMAC, &dev, &e), 0);
+	struct td d;
+	EXPECT_EQ(td_start(&d, dev, 0, VIRTIO_F_VERSION_1 | VIRTIO_NET_F_MAC | VIRTIO_NET_F_CSUM,
+			   2, 16), 0);
+	for (int i = 0; i < 8; i++) {
+		td_desc(&d, 0, i, TD_DATA + 0x1000 * i, 1526, VIRTQ_DESC_F_WRITE, 0);
+		td_post(&d, 0, i);
+	}
+	td_kick(&d, 0);
+	uint8_t f[1024];
+	size_t len = dhcp_discover(f);
+	uint64_t tx = TD_DATA + 0x10000;
+	memset(td_host(&d, tx), 0, VIRTIO_NET_HDR_BYTES);
+	memcpy(td_host(&d, tx + VIRTIO_NET_HDR_BYTES), f, len);
+	td_desc(&d, 1, 0, tx, VIRTIO_NET_HDR_BYTES + len, 0, 0);
+	td_post(&d, 1, 0);
+	td_kick(&d, 1);
+	EXPECT_EQ(td_wait_used(&d, 1, 1, WAIT_MS), 0);
+	bool offered = false;
+	for (int t = 0; t < WAIT_MS && !offered; t += 10) {
+		uint16_t used = td_used_idx(&d, 0);
+		for (uint16_t k = 0; k < used && !offered; k++) {
+			uint32_t id, l;
+			td_used_elem(&d, 0, k, &id, &l);
+			const uint8_t *b = td_host(&d, TD_DATA + 0x1000 * id) + VIRTIO_NET_HDR_BYTES;
+			offered = l > VIRTIO_NET_HDR_BYTES && is_offer(b, l - VIRTIO_NET_HDR_BYTES, NULL);
+		}
+		usleep(10000);
+	}
+	EXPECT(offered);
+	td_close(&d);
 }
