@@ -766,8 +766,6 @@ out:
 	if (made_state)
 		state_remove(x->root, o->id);
 done:
-	if (!rc || !made_state)
-		(void)0;
 	if (fifo >= 0)
 		close(fifo);
 	if (console >= 0)
