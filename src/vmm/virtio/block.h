@@ -4,7 +4,8 @@
  * network export plug in alike.
  *
  * Offsets and lengths are in bytes; the device only issues whole 512-byte
- * sectors inside [0, size).  Every call is synchronous, transfers all or
+ * sectors inside [0, size).  The backends here also accept byte-granular
+ * reads (a qcow2 overlay reads its backing file that way).  Every call is synchronous, transfers all or
  * fails, and returns 0 or -errno.  Calls come from the device's I/O thread;
  * a backend shared by several devices locks itself.
  */
@@ -54,10 +55,23 @@ int block_backend_open(const char *path, const struct block_opts *o,
 int block_raw_open(const char *path, bool readonly, struct block_backend **out,
 		   struct err *err);
 
-/* The qcow2 format (block_qcow2.c): reads of v2/v3 images, writes to v3
- * images without snapshots, backing files or compression. */
+/* The qcow2 format (block_qcow2.c): reads of v2/v3 images (backing files
+ * raw or qcow2, compressed clusters), writes to v3 images without internal
+ * snapshots.  Backing files are always opened read-only. */
 int block_qcow2_open(const char *path, bool readonly, struct block_backend **out,
 		     struct err *err);
+
+struct block_qcow2_opts {
+	bool readonly;
+	/* Tests and fuzzing: a raw file that replaces every backing file the
+	 * image names (the name and format are still parsed and checked), so a
+	 * hostile image cannot make the backend open files of its choosing.
+	 * NULL: the backing file the header names. */
+	const char *backing_override;
+};
+
+int block_qcow2_open_opts(const char *path, const struct block_qcow2_opts *o,
+			  struct block_backend **out, struct err *err);
 
 /* True if the first bytes of a file look like a qcow2 header (for a
  * "this raw disk is really qcow2" warning). */
