@@ -199,6 +199,8 @@ TEST(user_pages_need_sum_in_supervisor_and_supervisor_pages_are_closed_to_user)
 	tm_org(&t, CODE_PA);
 	tm_emit(&t, LUI(2, 0x20000));
 	tm_emit(&t, LD(1, 2, 0));
+	tm_emit(&t, AUIPC(3, 0));
+	tm_emit(&t, LD(3, 3, 0));          /* S reads its own page: cached for S */
 	tm_emit(&t, ECALL());
 	tm_org(&t, RAM_BASE + 0x11000);
 	tm_emit(&t, LUI(2, 0x20000));
@@ -211,6 +213,11 @@ TEST(user_pages_need_sum_in_supervisor_and_supervisor_pages_are_closed_to_user)
 	EXPECT_EQ(x(&t, 31), 0x20000);
 	hart_csr_write(t.h[0], CSR_MSTATUS, MSTATUS_SUM);
 	EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
+	/* The translation cached under SUM = 1 must not serve SUM = 0. */
+	hart_csr_write(t.h[0], CSR_MSTATUS, 0);
+	EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_LOAD_PAGE);
+	hart_csr_write(t.h[0], CSR_MSTATUS, MSTATUS_SUM);
+	EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
 	/* S may never execute a U page, SUM or not. */
 	EXPECT_EQ(run_s(&t, 0x11000, stop), EXC_INSN_PAGE);
 	/* U mode. */
@@ -220,6 +227,8 @@ TEST(user_pages_need_sum_in_supervisor_and_supervisor_pages_are_closed_to_user)
 	EXPECT_EQ(x(&t, 30), EXC_INSN_PAGE);
 	EXPECT_EQ(x(&t, 31), 0);
 	EXPECT_EQ(tm_r64(&t, RAM_BASE + 0x20000), 0x20000);
+	/* Nor may a translation cached for S serve U (the S page at CODE_VA
+	 * was just fetched and loaded by S above). */
 	enter(t.h[0], PRV_U, 0x11100);
 	tm_run_to(t.h[0], stop, 50);
 	EXPECT_EQ(x(&t, 30), EXC_LOAD_PAGE);
