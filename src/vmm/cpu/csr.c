@@ -36,6 +36,17 @@ uint64_t hart_read_mstatus(const struct hart *h)
 	return s;
 }
 
+/* cycle and instret, as held while inhibited (mcountinhibit.CY / IR). */
+static uint64_t read_cycle(const struct hart *h)
+{
+	return (h->mcountinhibit & 1) ? h->cy_frozen : h->instret + h->cycle_off;
+}
+
+static uint64_t read_instret(const struct hart *h)
+{
+	return (h->mcountinhibit & 4) ? h->ir_frozen : h->instret;
+}
+
 static bool counter_ok(const struct hart *h, unsigned idx)
 {
 	if (h->priv == PRV_M)
@@ -61,9 +72,9 @@ static int csr_read(struct hart *h, unsigned csr, uint64_t *v)
 		unsigned idx = csr - 0xc00;
 		if (!counter_ok(h, idx))
 			return -1;
-		*v = idx == 0 ? h->instret + h->cycle_off
+		*v = idx == 0 ? read_cycle(h)
 		   : idx == 1 ? vclock_now(h->clock)
-		   : idx == 2 ? h->instret : 0;
+		   : idx == 2 ? read_instret(h) : 0;
 		return 0;
 	}
 	if (csr >= 0x3a0 && csr <= 0x3af) {
@@ -133,8 +144,8 @@ static int csr_read(struct hart *h, unsigned csr, uint64_t *v)
 		sync_timers(h);
 		*v = hart_mip_value(atomic_load(&h->mip));
 		return 0;
-	case 0xb00: *v = h->instret + h->cycle_off; return 0;
-	case 0xb02: *v = h->instret; return 0;
+	case 0xb00: *v = read_cycle(h); return 0;
+	case 0xb02: *v = read_instret(h); return 0;
 	default: return -1;
 	}
 }
@@ -190,6 +201,25 @@ static void write_pmpaddr(struct hart *h, unsigned idx, uint64_t v)
 	h->pmpaddr[idx] = v & PMPADDR_MASK;
 	pmp_recompute(h);
 	tlb_flush_all(h);
+}
+
+/* Inhibiting freezes a counter at its value after this instruction;
+ * re-enabling resumes from the frozen value. */
+static void write_countinhibit(struct hart *h, uint64_t v)
+{
+	uint64_t old = h->mcountinhibit, on = v & ~old, off = old & ~v;
+	if (on & 1)
+		h->cy_frozen = h->instret + 1 + h->cycle_off;
+	if (off & 1)
+		h->cycle_off = h->cy_frozen - (h->instret + 1);
+	if (on & 4)
+		h->ir_frozen = h->instret + 1;
+	if (off & 4) {
+		uint64_t cyc = h->instret + h->cycle_off;
+		h->instret = h->ir_frozen - 1;
+		h->cycle_off = cyc - h->instret;
+	}
+	h->mcountinhibit = v;
 }
 
 static int csr_write(struct hart *h, unsigned csr, uint64_t v)
@@ -254,7 +284,9 @@ static int csr_write(struct hart *h, unsigned csr, uint64_t v)
 		h->menvcfg = v & (MENVCFG_FIOM | MENVCFG_STCE);
 		hart_update_stip(h, vclock_now(h->clock));
 		return 0;
-	case 0x320: h->mcountinhibit = v & 0xfffffffdull; return 0;
+	case 0x320:
+		write_countinhibit(h, v & 0xfffffffdull);
+		return 0;
 	case 0x340: h->mscratch = v; return 0;
 	case 0x341: h->mepc = v & ~1ull; return 0;
 	case 0x342: h->mcause = v; return 0;
@@ -266,14 +298,23 @@ static int csr_write(struct hart *h, unsigned csr, uint64_t v)
 		write_mip(h, v, mask);
 		return 0;
 	}
-	case 0xb00: h->cycle_off = v - h->instret; return 0;
-	case 0xb02: {
-		/* The write replaces this instruction's own increment. */
-		uint64_t cyc = h->instret + h->cycle_off;
-		h->instret = v - 1;
-		h->cycle_off = cyc - h->instret;
+	/* Writes replace this instruction's own increment (priv. 3.1.11):
+	 * the next instruction reads the value written. */
+	case 0xb00:
+		if (h->mcountinhibit & 1)
+			h->cy_frozen = v;
+		else
+			h->cycle_off = v - (h->instret + 1);
 		return 0;
-	}
+	case 0xb02:
+		if (h->mcountinhibit & 4) {
+			h->ir_frozen = v;
+		} else {
+			uint64_t cyc = h->instret + h->cycle_off;
+			h->instret = v - 1;
+			h->cycle_off = cyc - h->instret;
+		}
+		return 0;
 	default:
 		return 0;   /* read-only ones never get here (checked by number) */
 	}

@@ -168,6 +168,7 @@ struct hart {
 	uint64_t menvcfg, senvcfg, mcountinhibit, stimecmp;
 	uint32_t mcounteren, scounteren;
 	uint64_t cycle_off;        /* mcycle = instret + cycle_off */
+	uint64_t cy_frozen, ir_frozen;   /* values held while mcountinhibit.CY/IR */
 	_Atomic uint64_t mtimecmp;
 	/* Virtual bounds of the superpages TLB entries came from since the last
 	 * full flush: SFENCE.VMA of an address inside must flush everything. */

@@ -719,3 +719,29 @@ TEST(pause_and_fence_variants_retire_as_no_ops)
 	EXPECT_EQ(hart_instret(t.h[0]), 4);
 	tm_fini(&t);
 }
+
+TEST(mcountinhibit_freezes_and_resumes_cycle_and_instret)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	tm_emit(&t, ADDI(1, 0, 5));
+	tm_emit(&t, CSRW(0x320, 1));          /* inhibit CY and IR */
+	tm_emit(&t, CSRR(2, CSR_MINSTRET));   /* 2 retired so far */
+	tm_emit(&t, CSRR(3, CSR_MCYCLE));
+	tm_emit(&t, ADDI(0, 0, 0));
+	tm_emit(&t, ADDI(0, 0, 0));
+	tm_emit(&t, CSRR(4, CSR_MINSTRET));   /* still frozen */
+	tm_emit(&t, CSRR(5, CSR_MCYCLE));
+	tm_emit(&t, CSRW(0x320, 0));          /* resume */
+	tm_emit(&t, CSRR(6, CSR_MINSTRET));   /* frozen value, then counting on */
+	tm_emit(&t, CSRR(7, CSR_INSTRET));
+	uint64_t end = stop_here(&t);
+	tm_run_to(t.h[0], end, 50);
+	EXPECT_EQ(hart_pc(t.h[0]), end);
+	EXPECT_EQ(x(&t, 2), 2);
+	EXPECT_EQ(x(&t, 4), 2);
+	EXPECT_EQ(x(&t, 5), x(&t, 3));
+	EXPECT_EQ(x(&t, 6), 2);
+	EXPECT_EQ(x(&t, 7), 3);
+	tm_fini(&t);
+}
