@@ -6,6 +6,7 @@
  * with test_asm.h into RAM and single-stepped in M-mode.
  */
 #include "lib/testing.h"
+#include "vmm/cpu/fpu.h"
 #include "vmm/cpu/test_asm.h"
 
 #include <pthread.h>
@@ -743,5 +744,59 @@ TEST(mcountinhibit_freezes_and_resumes_cycle_and_instret)
 	EXPECT_EQ(x(&t, 5), x(&t, 3));
 	EXPECT_EQ(x(&t, 6), 2);
 	EXPECT_EQ(x(&t, 7), 3);
+	tm_fini(&t);
+}
+
+static uint64_t dbl(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
+static uint32_t flt(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+#define FMA(opc, fmt, rd, a, b, c) (rv_r(opc, rd, 0, a, b, fmt) | (uint32_t)(c) << 27)
+
+TEST(fp_fused_multiply_add_forms_and_conversions_map_to_the_right_operations)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	hart_csr_write(h, CSR_MSTATUS, 1ull << 13);
+	hart_set_f(h, 1, dbl(2.0));
+	hart_set_f(h, 2, dbl(3.0));
+	hart_set_f(h, 3, dbl(1.0));
+	hart_set_f(h, 11, fp_box32(flt(2.0f)));
+	hart_set_f(h, 12, fp_box32(flt(3.0f)));
+	hart_set_f(h, 13, fp_box32(flt(1.0f)));
+	for (unsigned i = 0; i < 4; i++) {
+		tm_emit(&t, FMA(0x43 + 4 * i, 1, 4 + i, 1, 2, 3));      /* D */
+		tm_emit(&t, FMA(0x43 + 4 * i, 0, 14 + i, 11, 12, 13));  /* S */
+	}
+	tm_emit(&t, FDIV_S(20, 13, 12, 0));          /* 1/3 */
+	tm_emit(&t, FMIN_S(21, 11, 12));             /* 2 */
+	tm_emit(&t, FCVT_S_D(22, 2, 0));             /* 3.0f */
+	tm_emit(&t, FCVT_D_S(23, 12, 0));            /* 3.0 */
+	tm_emit(&t, ADDI(5, 0, -7));
+	tm_emit(&t, FCVT_S_W(24, 5, 0));             /* -7.0f */
+	tm_emit(&t, FCVT_W_S(6, 24, 0));             /* -7, sign-extended */
+	tm_emit(&t, FMV_D_X(25, 5));                 /* raw bits */
+	hart_set_f(h, 26, dbl(-1.5));
+	tm_emit(&t, FCVT_WU_D(7, 26, 1));            /* negative -> 0, NV */
+	tm_emit(&t, CSRR(8, CSR_FFLAGS));
+	uint64_t end = stop_here(&t);
+	tm_run_to(h, end, 50);
+	EXPECT_EQ(hart_pc(h), end);
+	EXPECT_EQ(hart_get_f(h, 4), dbl(7.0));    /* fmadd */
+	EXPECT_EQ(hart_get_f(h, 5), dbl(5.0));    /* fmsub */
+	EXPECT_EQ(hart_get_f(h, 6), dbl(-5.0));   /* fnmsub */
+	EXPECT_EQ(hart_get_f(h, 7), dbl(-7.0));   /* fnmadd */
+	EXPECT_EQ(hart_get_f(h, 14), fp_box32(flt(7.0f)));
+	EXPECT_EQ(hart_get_f(h, 15), fp_box32(flt(5.0f)));
+	EXPECT_EQ(hart_get_f(h, 16), fp_box32(flt(-5.0f)));
+	EXPECT_EQ(hart_get_f(h, 17), fp_box32(flt(-7.0f)));
+	EXPECT_EQ(hart_get_f(h, 20), fp_box32(flt(1.0f / 3.0f)));
+	EXPECT_EQ(hart_get_f(h, 21), fp_box32(flt(2.0f)));
+	EXPECT_EQ(hart_get_f(h, 22), fp_box32(flt(3.0f)));
+	EXPECT_EQ(hart_get_f(h, 23), dbl(3.0));
+	EXPECT_EQ(hart_get_f(h, 24), fp_box32(flt(-7.0f)));
+	EXPECT_EQ(x(&t, 6), (uint64_t)-7);
+	EXPECT_EQ(hart_get_f(h, 25), (uint64_t)-7);
+	EXPECT_EQ(x(&t, 7), 0);
+	EXPECT_EQ(x(&t, 8) & (FP_NV | FP_NX), FP_NV | FP_NX);   /* 1/3 inexact; -1.5 invalid */
 	tm_fini(&t);
 }
