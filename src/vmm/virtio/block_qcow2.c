@@ -356,7 +356,7 @@ static int cache_get(struct qcow2 *q, struct cache *c, uint64_t off, bool fresh,
 static int cache_init(struct qcow2 *q, struct cache *c)
 {
 	uint64_t n = CACHE_BYTES / q->cluster_size;
-	c->n = n < 4 ? 4 : n > 512 ? 512 : (unsigned)n;
+	c->n = n < 4 ? 4 : n > 128 ? 128 : (unsigned)n;
 	c->s = calloc(c->n, sizeof *c->s);
 	return c->s ? 0 : -ENOMEM;
 }
