@@ -146,19 +146,14 @@ static int codes(struct bitin *s, struct out *o, const struct huff *lit, const s
 
 static int stored(struct bitin *s, struct out *o)
 {
-	unsigned len, nlen, b;
-	s->buf >>= s->cnt & 7;   /* to a byte boundary */
-	s->cnt &= ~7u;
+	unsigned len, nlen;
+	/* take() loads a byte only when it needs bits, so the buffer never holds
+	 * a whole unread byte: dropping to a byte boundary empties it, and the
+	 * stored bytes follow at s->pos. */
+	s->buf = 0;
+	s->cnt = 0;
 	if (take(s, 16, &len) || take(s, 16, &nlen) || len != (~nlen & 0xffff))
 		return -EIO;
-	/* Whole bytes may still sit in the bit buffer; then straight from the input. */
-	for (; len && s->cnt; len--) {
-		if (o->pos == o->len)
-			return 1;
-		if (take(s, 8, &b))
-			return -EIO;
-		o->p[o->pos++] = (uint8_t)b;
-	}
 	size_t n = len;
 	if (n > o->len - o->pos)
 		n = o->len - o->pos;
