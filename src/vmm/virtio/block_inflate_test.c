@@ -258,7 +258,7 @@ TEST(inflate_truncated_streams)
 
 /* A little bit writer for hand-made streams. */
 struct bw {
-	uint8_t b[64];
+	uint8_t b[512];
 	unsigned bits;
 };
 
@@ -325,6 +325,8 @@ TEST(inflate_malformed_streams)
 	put(&w, 1, 1), put(&w, 2, 2), put(&w, 0, 5), put(&w, 0, 5), put(&w, 15, 4);
 	for (unsigned i = 0; i < 19; i++)
 		put(&w, 1, 3);
+	for (unsigned i = 0; i < 2000; i++)   /* read as lengths of 1, literals 1: would decode */
+		put(&w, 1, 1);
 	EXPECT_EQ(run_bw(&w), -EIO);
 	/* Dynamic: "repeat the previous length" with no previous length.  The
 	 * code-length code has just 0 and 16, one bit each (code 1 = 16). */
