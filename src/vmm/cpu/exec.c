@@ -61,6 +61,25 @@ static ALWAYS_INLINE void *mem_atomic(struct hart *h, uint64_t va, unsigned size
 	return mem_atomic_slow(h, va, size, acc, pa);
 }
 
+/*
+ * After a branch to t within the same virtual page as the block's start
+ * pc0: the cached successor if still valid, else remember where to record
+ * the one the lookup will find.  Only branches and jumps chain: they change
+ * neither translation nor privilege, so the page's mapping stays current.
+ */
+static ALWAYS_INLINE void chain_to(struct hart *h, struct block *b, uint64_t pc0, uint64_t t,
+				   unsigned k, struct block **cand, struct block ***link)
+{
+	if ((t ^ pc0) & PAGE_MASK)
+		return;
+	struct block *s = b->chain[k];
+	if (s && s->ppc == b->ppc + (t - pc0) && s->epoch == h->epoch &&
+	    s->gen == bus_code_gen(h->bus, s->pfn))
+		*cand = s;
+	else
+		*link = &b->chain[k];
+}
+
 static ALWAYS_INLINE struct block *block_for_pc(struct hart *h, uint64_t pc)
 {
 	const struct tlb_entry *e = &h->itlb[(pc >> PAGE_SHIFT) & TLB_MASK];
@@ -226,7 +245,7 @@ uint64_t hart_exec(struct hart *h, uint64_t budget)
 {
 	uint64_t *x = h->x;
 	uint64_t done = 0, pc0, v;
-	const struct block *b;
+	struct block *b, *cand = NULL, **link = NULL;
 	const struct insn *first, *in, *end;
 	struct insn tmp;
 	struct block one;
@@ -247,13 +266,24 @@ next_block:
 	if (unlikely(atomic_load_explicit(&h->mip, memory_order_relaxed) & h->take_mask)) {
 		trap_interrupt(h);
 		done++;
+		cand = NULL;
+		link = NULL;
 		goto next_block;
 	}
-	b = block_for_pc(h, h->pc);
-	if (unlikely(!b)) {   /* the fetch faulted and the trap is taken */
-		done++;
-		goto next_block;
+	if (cand) {
+		b = cand;
+	} else {
+		b = block_for_pc(h, h->pc);
+		if (unlikely(!b)) {   /* the fetch faulted and the trap is taken */
+			done++;
+			link = NULL;
+			goto next_block;
+		}
+		if (link && b >= h->btab && b < h->btab + BTAB_SIZE)
+			*link = b;
 	}
+	cand = NULL;
+	link = NULL;
 run_block:
 	pc0 = h->pc;
 	first = in = b->insn;
@@ -262,6 +292,12 @@ run_block:
 #define PC (pc0 + in->pcoff)
 #define NEXT (PC + in->len)
 #define RETIRE_JUMP(target) do { h->pc = (target); goto retire_end; } while (0)
+#define BRANCH_TO(target) do {                                              \
+		uint64_t t_ = (target);                                     \
+		h->pc = t_;                                                 \
+		chain_to(h, b, pc0, t_, t_ == NEXT, &cand, &link);          \
+		goto retire_end;                                            \
+	} while (0)
 	for (; in < end; in++) {
 		switch (in->op) {
 		case OP_LUI: x[in->rd] = (uint64_t)(int64_t)in->imm; break;
@@ -269,19 +305,19 @@ run_block:
 		case OP_JAL: {
 			uint64_t t = PC + (int64_t)in->imm;
 			x[in->rd] = NEXT;
-			RETIRE_JUMP(t);
+			BRANCH_TO(t);
 		}
 		case OP_JALR: {
 			uint64_t t = (x[in->rs1] + (int64_t)in->imm) & ~1ull;
 			x[in->rd] = NEXT;
-			RETIRE_JUMP(t);
+			BRANCH_TO(t);
 		}
-		case OP_BEQ: RETIRE_JUMP(x[in->rs1] == x[in->rs2] ? PC + (int64_t)in->imm : NEXT);
-		case OP_BNE: RETIRE_JUMP(x[in->rs1] != x[in->rs2] ? PC + (int64_t)in->imm : NEXT);
-		case OP_BLT: RETIRE_JUMP((int64_t)x[in->rs1] < (int64_t)x[in->rs2] ? PC + (int64_t)in->imm : NEXT);
-		case OP_BGE: RETIRE_JUMP((int64_t)x[in->rs1] >= (int64_t)x[in->rs2] ? PC + (int64_t)in->imm : NEXT);
-		case OP_BLTU: RETIRE_JUMP(x[in->rs1] < x[in->rs2] ? PC + (int64_t)in->imm : NEXT);
-		case OP_BGEU: RETIRE_JUMP(x[in->rs1] >= x[in->rs2] ? PC + (int64_t)in->imm : NEXT);
+		case OP_BEQ: BRANCH_TO(x[in->rs1] == x[in->rs2] ? PC + (int64_t)in->imm : NEXT);
+		case OP_BNE: BRANCH_TO(x[in->rs1] != x[in->rs2] ? PC + (int64_t)in->imm : NEXT);
+		case OP_BLT: BRANCH_TO((int64_t)x[in->rs1] < (int64_t)x[in->rs2] ? PC + (int64_t)in->imm : NEXT);
+		case OP_BGE: BRANCH_TO((int64_t)x[in->rs1] >= (int64_t)x[in->rs2] ? PC + (int64_t)in->imm : NEXT);
+		case OP_BLTU: BRANCH_TO(x[in->rs1] < x[in->rs2] ? PC + (int64_t)in->imm : NEXT);
+		case OP_BGEU: BRANCH_TO(x[in->rs1] >= x[in->rs2] ? PC + (int64_t)in->imm : NEXT);
 
 		case OP_LB:
 			if (mem_ld(h, x[in->rs1] + (int64_t)in->imm, 1, &v)) goto trap;
@@ -535,5 +571,6 @@ trap:
 #undef PC
 #undef NEXT
 #undef RETIRE_JUMP
+#undef BRANCH_TO
 }
 

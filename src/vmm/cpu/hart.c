@@ -84,6 +84,7 @@ struct hart *hart_new(const struct hart_config *cfg)
 	for (unsigned i = 0; i < BTAB_SIZE; i++) {
 		h->btab[i].ppc = UINT64_MAX;
 		h->btab[i].cap = 0;
+		h->btab[i].chain[0] = h->btab[i].chain[1] = NULL;
 	}
 	h->bus = cfg->bus;
 	h->ram = cfg->bus->ram;

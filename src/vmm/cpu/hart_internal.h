@@ -135,6 +135,11 @@ struct block {
 	uint16_t nbytes;   /* guest bytes covered, for revalidation */
 	uint16_t cap;      /* insns allocated at `insn` (reused on re-decode) */
 	uint64_t hash;     /* of those bytes at decode time */
+	/* Last successors reached by the taken [0] / fall-through [1] edge of
+	 * the ending branch, when in the same virtual page (so the same
+	 * translation): the next block is found without the TLB or the table,
+	 * after re-checking its ppc, epoch and generation. */
+	struct block *chain[2];
 	void *jit;
 };
 

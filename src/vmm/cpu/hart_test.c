@@ -800,3 +800,23 @@ TEST(fp_fused_multiply_add_forms_and_conversions_map_to_the_right_operations)
 	EXPECT_EQ(x(&t, 8) & (FP_NV | FP_NX), FP_NV | FP_NX);   /* 1/3 inexact; -1.5 invalid */
 	tm_fini(&t);
 }
+
+TEST(chained_blocks_still_notice_rewritten_code)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	/* A call loop within one page: the blocks chain to each other. */
+	tm_emit(&t, JAL(1, 0x100));          /* loop: call func */
+	tm_emit(&t, JAL(0, -4));             /* j loop */
+	tm_org(&t, RAM_BASE + 0x100);
+	tm_emit(&t, ADDI(5, 5, 1));          /* func */
+	tm_emit(&t, JALR(0, 1, 0));
+	hart_step(h, 40);                    /* 10 calls: 4 steps each */
+	EXPECT_EQ(x(&t, 5), 10);
+	/* A device (or another hart) rewrites func; no FENCE.I on this hart. */
+	EXPECT(bus_store(&t.bus, RAM_BASE + 0x100, 4, ADDI(5, 5, 100)) == 0);
+	hart_step(h, 40);
+	EXPECT_EQ(x(&t, 5), 1010);
+	tm_fini(&t);
+}

@@ -497,6 +497,7 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 	if (insn[n - 1].op == OP_CROSS)
 		b->nbytes -= 2;   /* only its first half lies in this page */
 	b->hash = code_hash(host, b->nbytes);
+	b->chain[0] = b->chain[1] = NULL;
 	b->jit = NULL;
 	return b;
 }
