@@ -30,7 +30,11 @@ static ALWAYS_INLINE int mem_ld(struct hart *h, uint64_t va, unsigned size, uint
 		}
 		return 0;
 	}
-	return mem_load_slow(h, va, size, v);
+	/* A separate slot for the slow path keeps *v in a register above. */
+	uint64_t slow;
+	int r = mem_load_slow(h, va, size, &slow);
+	*v = slow;
+	return r;
 }
 
 static ALWAYS_INLINE int mem_st(struct hart *h, uint64_t va, unsigned size, uint64_t v)
