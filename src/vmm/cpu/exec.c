@@ -8,7 +8,11 @@
  * h->exc_cause/exc_tval; the interpreter then takes the trap with pc set to
  * the faulting instruction.  instret counts retired instructions only.
  * Interrupts are taken between blocks; CSR writes end their block so an
- * unmasked interrupt is seen at once.  Spec: unprivileged ISA ch. 2, 7, 8.
+ * unmasked interrupt is seen at once.  A block ending in a branch or jump
+ * within its page reaches its successor through the block's chain slots.
+ * A dynamic translator would hang host code off struct block's `jit` and
+ * be entered from run_block below, keeping this lookup and chaining.
+ * Spec: unprivileged ISA ch. 2, 7, 8.
  */
 #include "vmm/cpu/hart_internal.h"
 #include "vmm/cpu/ops.h"
