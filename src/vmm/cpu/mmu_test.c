@@ -473,3 +473,28 @@ TEST(pmp_writes_flush_cached_translations)
 	EXPECT_EQ(x(&t, 30), EXC_LOAD_ACCESS);
 	tm_fini(&t);
 }
+
+TEST(an_instruction_straddling_into_an_unmapped_page_faults_at_the_second_page)
+{
+	struct tmach t;
+	struct pt p;
+	EXPECT(tm_init(&t, 1) == 0);
+	uint64_t stop = handler(&t);
+	pt_init(&p, &t, 3);
+	pt_map(&p, CODE_VA, CODE_PA, R | X, 0);     /* CODE_VA + 0x1000 unmapped */
+	hart_csr_write(t.h[0], CSR_SATP, satp_of(&p));
+	uint32_t addi = ADDI(5, 5, 1);
+	tm_w16(&t, CODE_PA + 0xffc, 0x0001);         /* c.nop */
+	tm_w16(&t, CODE_PA + 0xffe, (uint16_t)addi); /* first half of a 32-bit insn */
+	EXPECT_EQ(run_s(&t, CODE_VA + 0xffc, stop), EXC_INSN_PAGE);
+	EXPECT_EQ(x(&t, 31), CODE_VA + 0x1000);
+	EXPECT_EQ(mcsr(&t, CSR_MEPC), CODE_VA + 0xffe);
+	/* Mapped, the same bytes execute as one instruction. */
+	pt_map(&p, CODE_VA + 0x1000, RAM_BASE + 0x30000, R | X, 0);
+	tm_w16(&t, RAM_BASE + 0x30000, (uint16_t)(addi >> 16));
+	tm_w32(&t, RAM_BASE + 0x30002, ECALL());
+	hart_csr_write(t.h[0], CSR_SATP, satp_of(&p));
+	EXPECT_EQ(run_s(&t, CODE_VA + 0xffc, stop), EXC_ECALL_S);
+	EXPECT_EQ(x(&t, 5), 1);
+	tm_fini(&t);
+}
