@@ -211,6 +211,11 @@ struct hart {
 
 	struct block scratch;      /* for code outside RAM, decoded per use */
 	struct insn scratch_insn[BLOCK_MAX_INSNS];
+	/* The guest bytes a RAM block is decoded and hashed from: one copy,
+	 * so the decode and the hash always agree under concurrent writes. */
+	uint8_t snap[BLOCK_MAX_INSNS * 4];
+	uint64_t snap_pa;
+	unsigned snap_len;
 
 	struct tlb_set tlb[NCTX];
 };

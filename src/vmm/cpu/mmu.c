@@ -387,9 +387,12 @@ int fetch_insn_slow(struct hart *h, uint64_t pc, uint32_t *raw)
 	return 0;
 }
 
-static bool fetch16_ram(struct hart *h, uint64_t pa, uint16_t *v)
+static bool fetch16_snap(struct hart *h, uint64_t pa, uint16_t *v)
 {
-	memcpy(v, h->ram + (pa - h->bus->ram_base), 2);
+	uint64_t off = pa - h->snap_pa;
+	if (off + 2 > h->snap_len)
+		return false;
+	memcpy(v, h->snap + off, 2);
 	return true;
 }
 
@@ -473,7 +476,11 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 	}
 	/* Decode aside, then reuse the slot's old storage if it is big enough:
 	 * collisions and changed code then do not eat the pool. */
-	unsigned n = decode_block(h, pa, h->scratch_insn, fetch16_ram);
+	unsigned avail = (unsigned)(PAGE_SIZE - (pa & (PAGE_SIZE - 1)));
+	h->snap_pa = pa;
+	h->snap_len = avail < sizeof(h->snap) ? avail : (unsigned)sizeof(h->snap);
+	memcpy(h->snap, host, h->snap_len);
+	unsigned n = decode_block(h, pa, h->scratch_insn, fetch16_snap);
 	if (b->cap < n) {
 		if (h->pool_used + n > POOL_INSNS) {
 			for (unsigned i = 0; i < BTAB_SIZE; i++) {
@@ -496,7 +503,7 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 	b->nbytes = (uint16_t)(insn[n - 1].pcoff + insn[n - 1].len);
 	if (insn[n - 1].op == OP_CROSS)
 		b->nbytes -= 2;   /* only its first half lies in this page */
-	b->hash = code_hash(host, b->nbytes);
+	b->hash = code_hash(h->snap, b->nbytes);
 	b->chain[0] = b->chain[1] = NULL;
 	b->jit = NULL;
 	return b;
