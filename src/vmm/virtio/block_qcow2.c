@@ -124,7 +124,7 @@ struct qcow2 {
 	bool rt_moved;               /* rt lives at a new place the header does not name yet */
 	bool rt_growing;
 	struct cache l2c, rbc;
-	bool l2_unsynced;            /* L2 tables written since the last fdatasync */
+	bool unsynced;               /* written to since the last fdatasync */
 	uint64_t next_free;          /* where the next cluster is appended */
 	uint64_t *frees;             /* host clusters to unreference after the next L2/L1 sync */
 	size_t nfrees, frees_cap;
@@ -172,6 +172,24 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 static int sync_fd(int fd)
 {
 	return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+/* Every write to the image goes through these, so q_sync knows whether an
+ * fdatasync has anything to do. */
+static int q_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off)
+{
+	q->unsynced = true;
+	return pwrite_all(q->fd, buf, len, off);
+}
+
+static int q_sync(struct qcow2 *q)
+{
+	if (!q->unsynced)
+		return 0;
+	if (fdatasync(q->fd) < 0)
+		return -errno;
+	q->unsynced = false;
+	return 0;
 }
 
 static uint32_t be32_at(const uint8_t *h, size_t off)
@@ -301,9 +319,8 @@ static int slot_writeback(struct qcow2 *q, struct cache *c, struct slot *s)
 		int r = flush_refcounts(q);
 		if (r)
 			return r;
-		q->l2_unsynced = true;
 	}
-	int r = pwrite_all(q->fd, s->data, q->cluster_size, s->off);
+	int r = q_pwrite(q, s->data, q->cluster_size, s->off);
 	if (!r)
 		s->dirty = false;
 	return r;
@@ -414,6 +431,7 @@ static int64_t append(struct qcow2 *q, uint64_t n)
 	if (n > (MAX_OFFSET - off) >> q->cluster_bits)
 		return -ENOSPC;
 	uint64_t end = off + (n << q->cluster_bits);
+	q->unsynced = true;
 	if (ftruncate(q->fd, (off_t)end) < 0)
 		return -errno;
 	q->next_free = end;
@@ -443,7 +461,7 @@ static int rt_write(struct qcow2 *q, uint64_t lo, uint64_t hi)
 		uint64_t k = hi - i < 512 ? hi - i : 512;
 		for (uint64_t j = 0; j < k; j++)
 			buf[j] = htobe64(q->rt[i + j]);
-		int r = pwrite_all(q->fd, buf, k * 8, q->rt_offset + i * 8);
+		int r = q_pwrite(q, buf, k * 8, q->rt_offset + i * 8);
 		if (r)
 			return r;
 		i += k;
@@ -711,19 +729,19 @@ static int flush_refcounts(struct qcow2 *q)
 			return r;
 	if (q->rt_moved || q->rt_lo != q->rt_hi) {
 		/* Blocks before the table entries that name them. */
-		if ((r = sync_fd(q->fd)) ||
+		if ((r = q_sync(q)) ||
 		    (r = q->rt_moved ? rt_write(q, 0, q->rt_entries) : rt_write(q, q->rt_lo, q->rt_hi)))
 			return r;
 		q->rt_lo = q->rt_hi = 0;
 	}
-	if ((r = sync_fd(q->fd)))
+	if ((r = q_sync(q)))
 		return r;
 	if (q->rt_moved) {
 		uint8_t h[12];
 		uint32_t n = htobe32((uint32_t)q->rt_clusters);
 		put_be64(h, 0, q->rt_offset);
 		memcpy(h + 8, &n, 4);
-		if ((r = pwrite_all(q->fd, h, sizeof h, HDR_RT_OFF)) || (r = sync_fd(q->fd)))
+		if ((r = q_pwrite(q, h, sizeof h, HDR_RT_OFF)) || (r = q_sync(q)))
 			return r;
 		q->rt_moved = false;
 	}
@@ -738,22 +756,19 @@ static int flush_all(struct qcow2 *q)
 	for (unsigned i = 0; i < q->l2c.n; i++)
 		if ((r = slot_writeback(q, &q->l2c, &q->l2c.s[i])))
 			return r;
-	if (q->l2_unsynced) {
-		if ((r = sync_fd(q->fd)))
-			return r;
-		q->l2_unsynced = false;
-	}
+	if ((r = q_sync(q)))
+		return r;
 	if (q->l1_lo != q->l1_hi) {
 		uint64_t buf[512];
 		for (uint32_t i = q->l1_lo; i < q->l1_hi;) {
 			uint32_t k = q->l1_hi - i < 512 ? q->l1_hi - i : 512;
 			for (uint32_t j = 0; j < k; j++)
 				buf[j] = htobe64(q->l1[i + j]);
-			if ((r = pwrite_all(q->fd, buf, (size_t)k * 8, q->l1_offset + (uint64_t)i * 8)))
+			if ((r = q_pwrite(q, buf, (size_t)k * 8, q->l1_offset + (uint64_t)i * 8)))
 				return r;
 			i += k;
 		}
-		if ((r = sync_fd(q->fd)))
+		if ((r = q_sync(q)))
 			return r;
 		q->l1_lo = q->l1_hi = 0;
 	}
@@ -870,6 +885,7 @@ static int write_piece(struct qcow2 *q, uint64_t guest, uint64_t in, uint64_t le
 	if (m.kind == DATA) {
 		if (!m.copied)
 			return -EIO;   /* shared cluster: only with snapshots */
+		q->unsynced = true;
 		return xfer(q->fd, m.host + in, part, n, true);
 	}
 	indexes(q, guest, &l1i, &l2i);
@@ -890,6 +906,7 @@ static int write_piece(struct qcow2 *q, uint64_t guest, uint64_t in, uint64_t le
 	bool fill = len < q->cluster_size &&
 		    (!fresh || m.kind == COMPRESSED || (m.kind == UNALLOC && q->backing));
 	if (!fill) {
+		q->unsynced = true;
 		r = xfer(q->fd, host + in, part, n, true);
 	} else {
 		uint8_t *buf = lazy_buf(&q->bounce, q->cluster_size);
@@ -908,7 +925,7 @@ static int write_piece(struct qcow2 *q, uint64_t guest, uint64_t in, uint64_t le
 			memset(buf, 0, q->cluster_size);
 		}
 		iov_to_buf(part, n, buf + in);
-		r = pwrite_all(q->fd, buf, q->cluster_size, host);
+		r = q_pwrite(q, buf, q->cluster_size, host);
 	}
 	if (r || (r = l2_set(q, l2, l2i, host | OFLAG_COPIED)))
 		return r;
@@ -941,6 +958,7 @@ static int q_flush(struct block_backend *b)
 
 static int punch(struct qcow2 *q, uint64_t off, uint64_t len)
 {
+	q->unsynced = true;
 	if (fallocate(q->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0 &&
 	    errno != EOPNOTSUPP)
 		return -errno;
