@@ -54,20 +54,17 @@ static bool writes_xrd(unsigned op)
 
 static unsigned decode_amo(uint32_t raw)
 {
-	static const signed char w_ops[32] = {
+	/* funct5 -> word op; unlisted funct5 values stay OP_ILLEGAL (0). */
+	static const uint8_t w_ops[32] = {
 		[0x02] = OP_LR_W, [0x03] = OP_SC_W, [0x01] = OP_AMOSWAP_W,
 		[0x00] = OP_AMOADD_W, [0x04] = OP_AMOXOR_W, [0x0c] = OP_AMOAND_W,
 		[0x08] = OP_AMOOR_W, [0x10] = OP_AMOMIN_W, [0x14] = OP_AMOMAX_W,
 		[0x18] = OP_AMOMINU_W, [0x1c] = OP_AMOMAXU_W,
 	};
-	unsigned f5 = bits(raw, 31, 27), f3 = bits(raw, 14, 12);
-	if (f3 != 2 && f3 != 3)
+	unsigned f3 = bits(raw, 14, 12);
+	unsigned op = w_ops[bits(raw, 31, 27)];
+	if ((f3 != 2 && f3 != 3) || op == OP_ILLEGAL)
 		return OP_ILLEGAL;
-	unsigned op = (unsigned)w_ops[f5];
-	if (op == 0 && f5 != 0x00)
-		return OP_ILLEGAL;
-	if (f5 == 0x00)
-		op = OP_AMOADD_W;
 	if (op == OP_LR_W && bits(raw, 24, 20) != 0)
 		return OP_ILLEGAL;
 	return f3 == 3 ? op + (OP_LR_D - OP_LR_W) : op;
