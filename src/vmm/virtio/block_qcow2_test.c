@@ -842,3 +842,83 @@ TEST(qcow2_second_writer_locked_out)
 	EXPECT(!block_qcow2_probe("RAW!", 4));
 	tmp_fini(&t);
 }
+
+/* 600 random operations on img (size bytes, currently `want`), checked as they go. */
+static void random_ops(const char *img, uint8_t *want, size_t size, uint32_t seed)
+{
+	uint8_t *got = malloc(size), *buf = malloc(256 << 10);
+	struct block_backend *b;
+	struct err e;
+	EXPECT_EQ(block_qcow2_open(img, false, &b, &e), 0);
+	uint32_t x = seed;
+#define RND(n) (x = x * 1103515245u + 12345u, (uint64_t)(x >> 8) % (n))
+	for (unsigned step = 0; step < 600; step++) {
+		uint64_t op = RND(16), sectors = size / 512;
+		uint64_t off = RND(sectors) * 512, len = (1 + RND(op < 2 ? 512 : 40)) * 512;
+		if (len > size - off)
+			len = size - off;
+		if (op < 9) {
+			pattern(buf, len, step);
+			EXPECT_EQ(wr(b, off, buf, len), 0);
+			memcpy(want + off, buf, len);
+		} else if (op < 12) {
+			EXPECT_EQ(b->ops->write_zeroes(b, off, len, op & 1), 0);
+			memset(want + off, 0, len);
+		} else if (op < 14) {
+			EXPECT_EQ(b->ops->discard(b, off, len), 0);
+			EXPECT_EQ(rd(b, off, want + off, len), 0);   /* undefined: take what we read */
+		} else if (op == 14) {
+			EXPECT_EQ(b->ops->flush(b), 0);
+		} else {
+			block_backend_close(b);
+			EXPECT_EQ(block_qcow2_open(img, false, &b, &e), 0);
+		}
+		if (step % 50 == 0 || op == 15) {
+			EXPECT_EQ(rd(b, 0, got, size), 0);
+			EXPECT(memcmp(got, want, size) == 0);
+		} else {
+			EXPECT_EQ(rd(b, off, got, len), 0);
+			EXPECT(memcmp(got, want + off, len) == 0);
+		}
+	}
+#undef RND
+	EXPECT_EQ(rd(b, 0, got, size), 0);
+	EXPECT(memcmp(got, want, size) == 0);
+	block_backend_close(b);
+	free(got);
+	free(buf);
+}
+
+TEST(qcow2_random_ops_match_a_model)
+{
+	/* An overlay (4 KiB clusters, 8-bit refcounts) over a compressed qcow2
+	 * base; then a compressed image of its own with 512-byte clusters and
+	 * 2-bit refcounts.  Across flushes and reopens; qemu agrees after. */
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	size_t size = 3 << 20, base_len = 2 << 20;
+	char base_q[128];
+	snprintf(base_q, sizeof base_q, "%s/base.qcow2", t.dir);
+	uint8_t *want = calloc(1, size);
+	for (size_t i = 0; i < base_len; i++)
+		want[i] = (uint8_t)("overlay "[i % 8] ^ (i >> 12));
+	EXPECT_EQ(write_file(t.raw, want, base_len), 0);
+	EXPECT_EQ(run("qemu-img convert -c -O qcow2 -o cluster_size=8192 %s %s", t.raw, base_q), 0);
+	EXPECT_EQ(run("qemu-img create -f qcow2 -o cluster_size=4096,refcount_bits=8 -b %s -F qcow2 %s %zu",
+		      base_q, t.img, size), 0);
+	uint64_t h = file_hash(base_q);
+	random_ops(t.img, want, size, 2024);
+	EXPECT(!test_failed_now());
+	EXPECT(qemu_agrees(&t, t.img, want, size));
+	EXPECT_EQ(file_hash(base_q), h);
+	memset(want, 0, size);
+	for (size_t i = 0; i < base_len; i++)
+		want[i] = (uint8_t)("overlay "[i % 8] ^ (i >> 12));
+	EXPECT_EQ(run("rm %s && qemu-img convert -c -O qcow2 -o cluster_size=512,refcount_bits=2 %s %s",
+		      t.img, t.raw, t.img), 0);
+	random_ops(t.img, want, base_len, 77);
+	EXPECT(!test_failed_now());
+	EXPECT(qemu_agrees(&t, t.img, want, base_len));
+	free(want);
+	tmp_fini(&t);
+}
