@@ -217,12 +217,11 @@ static inline bool fs_off(const struct hart *h)
 }
 
 /* A 32-bit instruction straddling a page end: fetch, decode, run alone. */
-COLD static int exec_cross(struct hart *h, uint64_t pc, struct insn *tmp)
+COLD static int exec_cross(struct hart *h, uint64_t pc, struct insn *tmp, uint32_t *raw)
 {
-	uint32_t raw;
-	if (fetch_insn_slow(h, pc, &raw) != 0)
+	if (fetch_insn_slow(h, pc, raw) != 0)
 		return -1;
-	decode_insn(raw, tmp);
+	decode_insn(*raw, tmp);
 	tmp->pcoff = 0;
 	return 0;
 }
@@ -257,6 +256,7 @@ uint64_t hart_exec(struct hart *h, uint64_t budget)
 	const struct insn *first, *in, *end;
 	struct insn tmp;
 	struct block one;
+	uint32_t cross_raw = 0;
 
 next_block:
 	if (unlikely(done >= budget))
@@ -534,7 +534,7 @@ run_block:
 
 		case OP_CROSS:
 			h->pc = PC;
-			if (exec_cross(h, PC, &tmp)) {
+			if (exec_cross(h, PC, &tmp, &cross_raw)) {
 				h->instret += (uint64_t)(in - first);
 				h->pc = pc0 + in->pcoff;
 				trap_take(h, h->exc_cause, h->exc_tval);
@@ -570,7 +570,12 @@ retire_end:
 	{ done += (uint64_t)(in - b->insn) + 1; goto next_block; }
 
 illegal:
-	raise_illegal(h, in, b->ppc + in->pcoff);
+	if (b == &one) {   /* its halves may lie in unrelated physical pages */
+		h->exc_cause = EXC_ILLEGAL;
+		h->exc_tval = cross_raw;
+	} else {
+		raise_illegal(h, in, b->ppc + in->pcoff);
+	}
 trap:
 	h->instret += (uint64_t)(in - first);
 	h->pc = PC;

@@ -496,5 +496,12 @@ TEST(an_instruction_straddling_into_an_unmapped_page_faults_at_the_second_page)
 	hart_csr_write(t.h[0], CSR_SATP, satp_of(&p));
 	EXPECT_EQ(run_s(&t, CODE_VA + 0xffc, stop), EXC_ECALL_S);
 	EXPECT_EQ(x(&t, 5), 1);
+	/* Illegal at run time (an FP op with FS = Off): mtval holds both
+	 * halves, though they lie in unrelated physical pages. */
+	uint32_t fadd = FADD_S(1, 2, 3, 0);
+	tm_w16(&t, CODE_PA + 0xffe, (uint16_t)fadd);
+	tm_w16(&t, RAM_BASE + 0x30000, (uint16_t)(fadd >> 16));
+	EXPECT_EQ(run_s(&t, CODE_VA + 0xffc, stop), EXC_ILLEGAL);
+	EXPECT_EQ(x(&t, 31), fadd);
 	tm_fini(&t);
 }
