@@ -7,10 +7,12 @@
  * error, never a read of padding); the output index never passes out_len
  * (decoding simply stops when the cluster is full); a back-reference must
  * lie inside what was produced so far.  Huffman codes are canonical (3.2.2):
- * decoded a bit at a time against per-length counts, so a table can never
- * be indexed outside the symbols it holds.  Over-subscribed code lengths
- * are rejected; incomplete ones are accepted and fail only if an unused
- * code actually appears.
+ * codes up to FAST_BITS long are found in one lookup of the next FAST_BITS
+ * input bits; longer ones (and the last few bits of the input) are decoded
+ * a bit at a time against per-length counts, so a table can never be
+ * indexed outside the symbols it holds.  Over-subscribed code lengths are
+ * rejected; incomplete ones are accepted and fail only if an unused code
+ * actually appears.
  */
 #include "vmm/virtio/block_inflate.h"
 
@@ -21,6 +23,7 @@
 #define MAX_BITS 15
 #define MAX_LIT 288     /* literal/length alphabet incl. the two unused codes */
 #define MAX_DIST 30
+#define FAST_BITS 9
 
 struct bitin {
 	const uint8_t *in;
@@ -47,6 +50,9 @@ static int take(struct bitin *s, unsigned n, unsigned *v)
 struct huff {
 	uint16_t count[MAX_BITS + 1];   /* how many codes have each length */
 	uint16_t sym[MAX_LIT];          /* symbols in canonical code order */
+	/* The next FAST_BITS input bits (first bit lowest) -> symbol | length << 12,
+	 * 0 when the code there is longer or unused. */
+	uint16_t fast[1 << FAST_BITS];
 };
 
 static int huff_build(struct huff *h, const uint8_t *len, unsigned n)
@@ -68,6 +74,21 @@ static int huff_build(struct huff *h, const uint8_t *len, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		if (len[i])
 			h->sym[next[len[i]]++] = (uint16_t)i;
+	/* Short codes into the lookup table: code values ascend with the
+	 * canonical order; the input holds each code first bit first, so the
+	 * table is indexed by the bit-reversed code, every completion of it. */
+	memset(h->fast, 0, sizeof h->fast);
+	unsigned code = 0, index = 0;
+	for (unsigned b = 1; b <= FAST_BITS; b++) {
+		for (unsigned k = 0; k < h->count[b]; k++, code++, index++) {
+			unsigned rev = 0;
+			for (unsigned j = 0; j < b; j++)
+				rev |= ((code >> j) & 1) << (b - 1 - j);
+			for (unsigned fill = rev; fill < (1u << FAST_BITS); fill += 1u << b)
+				h->fast[fill] = (uint16_t)(h->sym[index] | b << 12);
+		}
+		code <<= 1;
+	}
 	return 0;
 }
 
@@ -78,6 +99,17 @@ static int huff_build(struct huff *h, const uint8_t *len, unsigned n)
  */
 static int huff_decode(struct bitin *s, const struct huff *h, unsigned *sym)
 {
+	while (s->cnt < FAST_BITS && s->pos < s->len) {
+		s->buf |= (uint64_t)s->in[s->pos++] << s->cnt;
+		s->cnt += 8;
+	}
+	unsigned e = h->fast[s->buf & ((1u << FAST_BITS) - 1)];
+	if (e && (e >> 12) <= s->cnt) {
+		*sym = e & 0xfff;
+		s->buf >>= e >> 12;
+		s->cnt -= e >> 12;
+		return 0;
+	}
 	unsigned code = 0, first = 0, index = 0;
 	for (unsigned b = 1; b <= MAX_BITS; b++) {
 		unsigned bit;
@@ -147,9 +179,8 @@ static int codes(struct bitin *s, struct out *o, const struct huff *lit, const s
 static int stored(struct bitin *s, struct out *o)
 {
 	unsigned len, nlen;
-	/* take() loads a byte only when it needs bits, so the buffer never holds
-	 * a whole unread byte: dropping to a byte boundary empties it, and the
-	 * stored bytes follow at s->pos. */
+	/* To a byte boundary; whole bytes the decoder loaded ahead go back. */
+	s->pos -= s->cnt / 8;
 	s->buf = 0;
 	s->cnt = 0;
 	if (take(s, 16, &len) || take(s, 16, &nlen) || len != (~nlen & 0xffff))
