@@ -281,6 +281,31 @@ static int run_bw(const struct bw *w)
 	return block_inflate(w->b, (w->bits + 7) / 8, out, sizeof out);
 }
 
+TEST(inflate_stored_after_huffman_at_every_alignment)
+{
+	/* A fixed block of k literals, then a stored block: the decoder has
+	 * read ahead for its table lookups and must give back whole bytes when
+	 * it aligns to the stored block. */
+	for (unsigned k = 0; k < 16; k++) {
+		struct bw w;
+		char want[32];
+		uint8_t out[32];
+		memset(&w, 0, sizeof w);
+		put(&w, 0, 1), put(&w, 1, 2);
+		for (unsigned i = 0; i < k; i++)
+			put_code(&w, 0x30 + 'a' + i, 8), want[i] = (char)('a' + i);
+		put_code(&w, 0, 7);                          /* end of block */
+		put(&w, 1, 1), put(&w, 0, 2);                /* final, stored */
+		w.bits = (w.bits + 7) & ~7u;
+		put(&w, 5, 16), put(&w, 0xffff ^ 5, 16);
+		for (unsigned i = 0; i < 5; i++)
+			put(&w, "hello"[i], 8), want[k + i] = "hello"[i];
+		memset(out, 0, sizeof out);
+		EXPECT_EQ(block_inflate(w.b, w.bits / 8, out, k + 5), 0);
+		EXPECT(memcmp(out, want, k + 5) == 0);
+	}
+}
+
 TEST(inflate_malformed_streams)
 {
 	struct bw w;
