@@ -75,7 +75,7 @@ static void prop_u64(struct w *w, const char *n, uint64_t v)
 
 static void node_cpus(struct w *w, const struct virt_fdt_config *cfg)
 {
-	static const char exts[] = "i\0m\0a\0f\0d\0c\0zicsr\0zifencei\0zicntr\0zihpm\0sstc";
+	static const char exts[] = "i\0m\0a\0f\0d\0c\0zicsr\0zifencei\0zicntr\0zihintpause\0zihpm\0sstc";
 	char name[32];
 	begin(w, "cpus");
 	prop_u32(w, "#address-cells", 1);

@@ -26,7 +26,7 @@
 #define VIRT_RNG_SEED_LEN 32
 
 /* The ISA the CPU implements, as the device tree states it. */
-#define VIRT_CPU_ISA "rv64imafdc_zicsr_zifencei_zicntr_zihpm_sstc"
+#define VIRT_CPU_ISA "rv64imafdc_zicsr_zifencei_zicntr_zihintpause_zihpm_sstc"
 #define VIRT_CPU_MMU "riscv,sv57"
 
 struct virt_fdt_config {

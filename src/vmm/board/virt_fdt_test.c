@@ -99,10 +99,10 @@ TEST(fdt_cpus)
 		EXPECT_EQ(cell(fdt, p, "reg", 0), i);
 		EXPECT(streq(str(fdt, p, "status"), "okay"));
 		EXPECT(streq(str(fdt, p, "compatible"), "riscv"));
-		EXPECT(streq(str(fdt, p, "riscv,isa"), "rv64imafdc_zicsr_zifencei_zicntr_zihpm_sstc"));
+		EXPECT(streq(str(fdt, p, "riscv,isa"), "rv64imafdc_zicsr_zifencei_zicntr_zihintpause_zihpm_sstc"));
 		EXPECT(streq(str(fdt, p, "mmu-type"), "riscv,sv57"));
 		EXPECT(streq(str(fdt, p, "riscv,isa-base"), "rv64i"));
-		EXPECT_EQ(fdt_stringlist_count(fdt, fdt_path_offset(fdt, p), "riscv,isa-extensions"), 11);
+		EXPECT_EQ(fdt_stringlist_count(fdt, fdt_path_offset(fdt, p), "riscv,isa-extensions"), 12);
 		uint32_t cpu_ph = cell(fdt, p, "phandle", 0);
 		snprintf(p, sizeof p, "/cpus/cpu@%u/interrupt-controller", i);
 		EXPECT(streq(str(fdt, p, "compatible"), "riscv,cpu-intc"));
