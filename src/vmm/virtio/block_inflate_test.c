@@ -304,6 +304,38 @@ TEST(inflate_stored_after_huffman_at_every_alignment)
 		EXPECT_EQ(block_inflate(w.b, w.bits / 8, out, k + 5), 0);
 		EXPECT(memcmp(out, want, k + 5) == 0);
 	}
+	/* The same after a dynamic block whose codes are one bit long ('a' = 0,
+	 * end of block = 1), so the decoder is up to 15 bits ahead. */
+	for (unsigned k = 0; k < 16; k++) {
+		struct bw w;
+		char want[32];
+		uint8_t out[32];
+		memset(&w, 0, sizeof w);
+		put(&w, 0, 1), put(&w, 2, 2);
+		put(&w, 0, 5), put(&w, 0, 5), put(&w, 14, 4);   /* 257 lengths, 1 distance, 18 */
+		/* Code-length code in the order 16 17 18 0 8 7 9 6 10 5 11 4 12 3 13 2 14 1:
+		 * 18 -> 1 bit ("0"), 0 -> "10", 1 -> "11". */
+		unsigned cl[18] = { 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
+		for (unsigned i = 0; i < 18; i++)
+			put(&w, cl[i], 3);
+		put_code(&w, 0, 1), put(&w, 97 - 11, 7);        /* 97 zeros */
+		put_code(&w, 3, 2);                             /* 'a': length 1 */
+		put_code(&w, 0, 1), put(&w, 127, 7);            /* 138 zeros */
+		put_code(&w, 0, 1), put(&w, 20 - 11, 7);        /* 20 zeros */
+		put_code(&w, 3, 2);                             /* 256: length 1 */
+		put_code(&w, 2, 2);                             /* the distance: none */
+		for (unsigned i = 0; i < k; i++)
+			put_code(&w, 0, 1), want[i] = 'a';
+		put_code(&w, 1, 1);
+		put(&w, 1, 1), put(&w, 0, 2);
+		w.bits = (w.bits + 7) & ~7u;
+		put(&w, 5, 16), put(&w, 0xffff ^ 5, 16);
+		for (unsigned i = 0; i < 5; i++)
+			put(&w, "hello"[i], 8), want[k + i] = "hello"[i];
+		memset(out, 0, sizeof out);
+		EXPECT_EQ(block_inflate(w.b, w.bits / 8, out, k + 5), 0);
+		EXPECT(memcmp(out, want, k + 5) == 0);
+	}
 }
 
 TEST(inflate_malformed_streams)
