@@ -55,6 +55,10 @@ int block_backend_open(const char *path, const struct block_opts *o,
 int block_raw_open(const char *path, bool readonly, struct block_backend **out,
 		   struct err *err);
 
+/* A raw file as a qcow2 overlay's backing file: read-only, and its size
+ * exactly the file's (any number of bytes, even none). */
+int block_raw_open_backing(const char *path, struct block_backend **out, struct err *err);
+
 /* The qcow2 format (block_qcow2.c): reads of v2/v3 images (backing files
  * raw or qcow2, compressed clusters), writes to v3 images without internal
  * snapshots.  Backing files are always opened read-only. */

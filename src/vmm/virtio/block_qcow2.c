@@ -1197,7 +1197,7 @@ static int open_backing(struct qcow2 *q, const char *path, const struct extras *
 		err_set(err, r, "%s: backing file %s: %s", path, name, strerror(-r));
 	} else if (!strcmp(fmt, "raw")) {
 		if (!(r = chain_check(ch, &st, name, false, &inner)))
-			r = block_raw_open(name, true, &q->backing, &inner);
+			r = block_raw_open_backing(name, &q->backing, &inner);
 		if (r)
 			wrap_err(err, r, path, &inner);
 	} else {

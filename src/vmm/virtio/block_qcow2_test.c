@@ -409,6 +409,42 @@ TEST(qcow2_overlay_small_clusters_on_compressed_base)
 	tmp_fini(&t);
 }
 
+TEST(qcow2_overlay_on_odd_sized_and_empty_raw_bases)
+{
+	/* Every byte of a base that is not a whole number of sectors counts
+	 * (qemu-img rounds the overlay up), and an empty base is just zeroes. */
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	uint8_t base[1000], want[4096] = {0}, got[4096];
+	pattern(base, sizeof base, 23);
+	memcpy(want, base, sizeof base);
+	EXPECT_EQ(write_file(t.raw, base, sizeof base), 0);
+	EXPECT_EQ(run("qemu-img create -f qcow2 -o cluster_size=512 -b %s -F raw %s", t.raw, t.img), 0);
+	struct block_backend *b;
+	struct err e;
+	EXPECT_EQ(block_qcow2_open(t.img, false, &b, &e), 0);
+	EXPECT_EQ(b->size, 1024);
+	EXPECT_EQ(rd(b, 0, got, 1024), 0);
+	EXPECT(memcmp(got, want, 1024) == 0);
+	EXPECT_EQ(wr(b, 0, "x", 0), 0);
+	EXPECT_EQ(b->ops->write_zeroes(b, 0, 512, false), 0);   /* zero flag over the base */
+	memset(want, 0, 512);
+	EXPECT_EQ(rd(b, 0, got, 1024), 0);
+	EXPECT(memcmp(got, want, 1024) == 0);
+	block_backend_close(b);
+	EXPECT(qemu_agrees(&t, t.img, want, 1024));
+	EXPECT(file_equal(t.raw, base, sizeof base));
+	EXPECT_EQ(run("rm %s && : > %s && qemu-img create -f qcow2 -b %s -F raw %s 4K", t.img, t.raw, t.raw,
+		      t.img), 0);
+	EXPECT_EQ(block_qcow2_open(t.img, true, &b, &e), 0);
+	memset(got, 1, sizeof got);
+	EXPECT_EQ(rd(b, 0, got, 4096), 0);
+	memset(want, 0, sizeof want);
+	EXPECT(memcmp(got, want, 4096) == 0);
+	block_backend_close(b);
+	tmp_fini(&t);
+}
+
 TEST(qcow2_backing_relative_names)
 {
 	/* Relative backing names are relative to the overlay's directory, not

@@ -5,7 +5,8 @@
  * FALLOC_FL_ZERO_RANGE (or a hole when unmapping is allowed) and falls back
  * to writing zeroes where the filesystem cannot.  A read-only disk is opened
  * O_RDONLY, so even a bug above cannot write it.  The size is fixed at open;
- * a file whose size is not a multiple of 512 exposes only whole sectors.
+ * a file whose size is not a multiple of 512 exposes only whole sectors to a
+ * guest, but all its bytes when it is a qcow2 overlay's backing file.
  */
 #include "vmm/virtio/block.h"
 
@@ -135,8 +136,8 @@ static const struct block_backend_ops raw_ops = {
 	.close = raw_close,
 };
 
-int block_raw_open(const char *path, bool readonly, struct block_backend **out,
-		   struct err *err)
+static int raw_open(const char *path, bool readonly, bool exact, struct block_backend **out,
+		    struct err *err)
 {
 	*out = NULL;
 	int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -164,8 +165,9 @@ int block_raw_open(const char *path, bool readonly, struct block_backend **out,
 		close(fd);
 		return err_set(err, -EINVAL, "%s: not a regular file or block device", path);
 	}
-	size &= ~511ull;
-	if (size == 0) {
+	if (!exact)
+		size &= ~511ull;
+	if (size == 0 && !exact) {
 		close(fd);
 		return err_set(err, -EINVAL, "%s: smaller than one 512-byte sector", path);
 	}
@@ -180,4 +182,15 @@ int block_raw_open(const char *path, bool readonly, struct block_backend **out,
 	r->fd = fd;
 	*out = &r->b;
 	return 0;
+}
+
+int block_raw_open(const char *path, bool readonly, struct block_backend **out,
+		   struct err *err)
+{
+	return raw_open(path, readonly, false, out, err);
+}
+
+int block_raw_open_backing(const char *path, struct block_backend **out, struct err *err)
+{
+	return raw_open(path, true, true, out, err);
 }
