@@ -27,7 +27,11 @@
  * cluster reuse it.  Compressed clusters that are overwritten are freed
  * (their host clusters' refcounts dropped) only once the L2 tables no
  * longer naming them are on disk.  The refcount table grows (moves to the
- * end of the file) when a new refcount block would not fit.
+ * end of the file) when a new refcount block would not fit.  Clusters and
+ * L2 tables without OFLAG_COPIED (shared, which needs snapshots) are never
+ * written in place: such writes fail.  Writable opens refuse images marked
+ * dirty (QEMU's lazy refcounts) or corrupt, and clear the auto-clear
+ * feature bits (bitmaps we do not maintain) first, as the spec requires.
  *
  * Crash consistency without a dirty bit: L2 tables and refcount blocks live
  * in small write-back caches, L1 and the refcount table in memory.  Data is
