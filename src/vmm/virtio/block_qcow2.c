@@ -30,8 +30,10 @@
  * end of the file) when a new refcount block would not fit.  Clusters and
  * L2 tables without OFLAG_COPIED (shared, which needs snapshots) are never
  * written in place: such writes fail.  Writable opens refuse images marked
- * dirty (QEMU's lazy refcounts) or corrupt, and clear the auto-clear
- * feature bits (bitmaps we do not maintain) first, as the spec requires.
+ * dirty (QEMU's lazy refcounts) or corrupt, and images with persistent
+ * bitmaps (which we would have to invalidate: clearing their auto-clear bit
+ * turns their clusters into leaks); other auto-clear bits are cleared
+ * first, as the spec requires.
  *
  * Crash consistency without a dirty bit: L2 tables and refcount blocks live
  * in small write-back caches, L1 and the refcount table in memory.  Data is
@@ -87,6 +89,8 @@
 #define EXT_END         0x00000000u
 #define EXT_BACKING_FMT 0xe2792acau
 #define EXT_FEATURES    0x6803f857u
+
+#define AUTOCLEAR_BITMAPS     (1ull << 0)
 
 #define HDR_RT_OFF        48
 #define HDR_AUTOCLEAR_OFF 88
@@ -1249,11 +1253,12 @@ static int qcow2_parse(struct qcow2 *q, const uint8_t *h, size_t hlen_read, uint
 	q->rt_offset = be64_at(h, 48);
 	q->rt_clusters = be32_at(h, 56);
 	uint32_t nb_snapshots = be32_at(h, 60);
-	uint64_t incompat = 0;
+	uint64_t incompat = 0, autoclear = 0;
 	size_t hdr_len = 72;
 	q->refcount_order = 4;
 	if (q->version >= 3) {
 		incompat = be64_at(h, 72);
+		autoclear = be64_at(h, HDR_AUTOCLEAR_OFF);
 		q->refcount_order = be32_at(h, 96);
 		hdr_len = be32_at(h, 100);
 		if (q->refcount_order > 6 || hdr_len < 104 || hdr_len % 8 || hdr_len > q->cluster_size)
@@ -1295,6 +1300,8 @@ static int qcow2_parse(struct qcow2 *q, const uint8_t *h, size_t hlen_read, uint
 				  nb_snapshots ? "images with internal snapshots" :
 				  (incompat & INCOMPAT_CORRUPT) ? "images marked corrupt" :
 				  (incompat & INCOMPAT_DIRTY) ? "dirty images (run qemu-img check -r all)" :
+				  (autoclear & AUTOCLEAR_BITMAPS) ?
+					"images with persistent bitmaps (qemu-img bitmap --remove)" :
 				  NULL;
 		if (why)
 			return err_set(err, -ENOTSUP, "%s: cannot write qcow2 %s; add ,ro", path, why);
@@ -1392,7 +1399,7 @@ static int qcow2_open_in(const char *path, bool readonly, struct chain *ch,
 			err_set(err, r, "%s: cannot read the qcow2 refcount table", path);
 			goto fail;
 		}
-		/* Auto-clear features (bitmaps) are not maintained here: clear them
+		/* Unknown auto-clear features are not maintained here: clear them
 		 * before writing, as the specification demands. */
 		if (q->version >= 3 && be64_at(h, HDR_AUTOCLEAR_OFF)) {
 			uint8_t z[8] = {0};

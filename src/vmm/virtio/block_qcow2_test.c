@@ -839,6 +839,21 @@ TEST(qcow2_refusals)
 	EXPECT(strstr(e.msg, "snapshots") != NULL);
 	EXPECT_EQ(block_qcow2_open(t.img, true, &b, &e), 0);
 	block_backend_close(b);
+	/* Persistent bitmaps: readable, not writable (they would go stale); an
+	 * unknown auto-clear bit is cleared by a writer. */
+	EXPECT_EQ(sh(&t, "rm -f %s && qemu-img create -f qcow2 %s 1M", t.img, t.img), 0);
+	EXPECT_EQ(sh(&t, "qemu-img bitmap --add %s b0", t.img, ""), 0);
+	EXPECT_EQ(block_qcow2_open(t.img, false, &b, &e), -ENOTSUP);
+	EXPECT(strstr(e.msg, "bitmaps") != NULL);
+	EXPECT_EQ(block_qcow2_open(t.img, true, &b, &e), 0);
+	block_backend_close(b);
+	EXPECT_EQ(get_be(t.img, 88, 8), 1);
+	EXPECT_EQ(sh(&t, "rm -f %s && qemu-img create -f qcow2 %s 1M", t.img, t.img), 0);
+	set_be(t.img, 88, 1ull << 33, 8);
+	EXPECT_EQ(block_qcow2_open(t.img, false, &b, &e), 0);
+	block_backend_close(b);
+	EXPECT_EQ(get_be(t.img, 88, 8), 0);
+	EXPECT_EQ(sh(&t, "qemu-img check %s", t.img, ""), 0);
 	/* A raw file. */
 	EXPECT_EQ(sh(&t, "rm -f %s && truncate -s 1M %s", t.raw, t.raw), 0);
 	EXPECT_EQ(block_qcow2_open(t.raw, true, &b, &e), -EINVAL);
