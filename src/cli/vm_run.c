@@ -10,6 +10,7 @@
 #include "vmm/stdio_console.h"
 #include "vmm/vm.h"
 #include "vmm/vm_args.h"
+#include "vmm/virtio/balloon.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -52,6 +53,12 @@ static const char usage[] =
 	"                    where the terminal is attached: UART0 (ttyS0, default) or\n"
 	"                    a virtio-console (hvc0)\n"
 	"  --no-rng          no virtio-rng entropy device (default: one is present)\n"
+	"  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=MAC]\n"
+	"  --net tap[,ifname=NAME][,mac=MAC]\n"
+	"                    a virtio-net device: user-mode NAT (DHCP gives 10.0.2.15,\n"
+	"                    the host is 10.0.2.2) or a TAP interface; repeatable\n"
+	"  --balloon[=deflate-on-oom]\n"
+	"                    a virtio-balloon device (memory the host can take back)\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 when the guest powers off; the guest's failure code when it\n"
@@ -208,7 +215,7 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
-	       OPT_NO_RNG };
+	       OPT_NO_RNG, OPT_NET, OPT_BALLOON };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -219,6 +226,8 @@ int cmd_vm_run(int argc, char **argv)
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "no-rng", no_argument, NULL, OPT_NO_RNG },
+		{ "net", required_argument, NULL, OPT_NET },
+		{ "balloon", optional_argument, NULL, OPT_BALLOON },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -266,6 +275,26 @@ int cmd_vm_run(int argc, char **argv)
 			break;
 		case OPT_NO_RNG:
 			cfg.rng = false;
+			break;
+		case OPT_NET:
+			if (cfg.nnets == VM_MAX_NETS) {
+				cli_error("--net %s: at most %d network devices", optarg, VM_MAX_NETS);
+				return 2;
+			}
+			if (net_opts_parse(optarg, &cfg.nets[cfg.nnets], &perr) < 0) {
+				cli_error("%s", perr.msg);
+				return 2;
+			}
+			cfg.nnets++;
+			break;
+		case OPT_BALLOON:
+			cfg.balloon = true;
+			if (optarg && !strcmp(optarg, "deflate-on-oom")) {
+				cfg.balloon_flags |= VIRTIO_BALLOON_DEFLATE_ON_OOM;
+			} else if (optarg) {
+				cli_error("--balloon=%s: the only option is deflate-on-oom", optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			fputs(usage, stdout);

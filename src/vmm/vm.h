@@ -16,12 +16,14 @@
 #include <stdint.h>
 
 #include "lib/err.h"
+#include "vmm/net/opts.h"
 
 struct chardev;
 struct vm;
 
 #define VM_MAX_CPUS 8
 #define VM_MAX_DISKS 6
+#define VM_MAX_NETS 4
 
 /* One virtio-blk disk. */
 struct vm_disk {
@@ -45,6 +47,10 @@ struct vm_config {
 	bool rng;                  /* a virtio-rng device */
 	struct vm_disk disks[VM_MAX_DISKS];
 	unsigned ndisks;           /* in slot order: the first is the guest's vda */
+	struct net_opts nets[VM_MAX_NETS];   /* virtio-net devices, eth0 first */
+	unsigned nnets;
+	bool balloon;              /* a virtio-balloon device */
+	unsigned balloon_flags;    /* VIRTIO_BALLOON_* create flags */
 };
 
 /* Why vm_run() returned. */

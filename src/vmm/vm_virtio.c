@@ -6,7 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/net/opts.h"
+#include "vmm/virtio/balloon.h"
 #include "vmm/virtio/blk.h"
+#include "vmm/virtio/net.h"
 #include "vmm/virtio/block.h"
 #include "vmm/virtio/console.h"
 #include "vmm/virtio/mmio.h"
@@ -76,6 +79,19 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 	for (unsigned i = 0; i < cfg->ndisks; i++)
 		if ((rc = attach_disk(v, bus, slots, &cfg->disks[i], err)))
 			goto fail;
+	for (unsigned i = 0; i < cfg->nnets; i++) {
+		const struct net_opts *no = &cfg->nets[i];
+		uint8_t mac[6];
+		struct net_backend *be;
+		if (no->has_mac)
+			memcpy(mac, no->mac, 6);
+		else
+			net_default_mac(i, mac);
+		if ((rc = net_backend_open(no, &be, err)) ||
+		    (rc = virtio_net_create(be, mac, &dev, err)) ||   /* takes be */
+		    (rc = plug(v, bus, slots, dev, err)))
+			goto fail;
+	}
 	if (cfg->virtio_console) {
 		if ((rc = virtio_console_create(cfg->console, &dev, err)) ||
 		    (rc = plug(v, bus, slots, dev, err)))
@@ -84,6 +100,12 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 	if (cfg->rng) {
 		if ((rc = virtio_rng_create(&dev, err)) || (rc = plug(v, bus, slots, dev, err)))
 			goto fail;
+	}
+	if (cfg->balloon) {
+		if ((rc = virtio_balloon_create(cfg->balloon_flags, &dev, err)) ||
+		    (rc = plug(v, bus, slots, dev, err)))
+			goto fail;
+		v->balloon = dev;
 	}
 	return 0;
 fail:

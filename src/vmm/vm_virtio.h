@@ -14,10 +14,12 @@
 #include "vmm/vm.h"
 
 struct virtio_mmio;
+struct virtio_device;
 
 struct vm_virtio {
 	struct virtio_mmio *transport[VIRT_VIRTIO_COUNT];
 	unsigned used;
+	struct virtio_device *balloon;   /* for balloon_set_target/get_stats; NULL if none */
 };
 
 /* 0, or -errno with err naming the device (e.g. the disk's path). */
