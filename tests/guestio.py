@@ -14,8 +14,8 @@ def nimbus_binary():
 
 
 class Guest:
-    def __init__(self, args, log_path=None):
-        self.proc = subprocess.Popen([nimbus_binary(), "vm", "run"] + args,
+    def __init__(self, args, log_path=None, prefix=()):
+        self.proc = subprocess.Popen(list(prefix) + [nimbus_binary(), "vm", "run"] + args,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         self.out = b""

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "vmm/net/opts.h"
@@ -83,10 +84,18 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 		const struct net_opts *no = &cfg->nets[i];
 		uint8_t mac[6];
 		struct net_backend *be;
-		if (no->has_mac)
+		if (no->has_mac) {
 			memcpy(mac, no->mac, 6);
-		else
+		} else {
 			net_default_mac(i, mac);
+			/* Behind a private NAT the fixed default is harmless, but VMs
+			 * sharing a bridge must not all answer to one MAC. */
+			if (no->kind == NET_TAP && getrandom(mac + 3, 3, 0) != 3) {
+				rc = err_set(err, -EIO, "--net tap: no random MAC: %s",
+					     strerror(errno));
+				goto fail;
+			}
+		}
 		if ((rc = net_backend_open(no, &be, err)) ||
 		    (rc = virtio_net_create(be, mac, &dev, err)) ||   /* takes be */
 		    (rc = plug(v, bus, slots, dev, err)))
