@@ -15,5 +15,6 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *cli_default_guest_dir(char *buf, unsigned long len);
 
 int cmd_vm_run(int argc, char **argv);
+int cmd_vm_control(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  vm run       boot a virtual machine on this terminal\n"
+	"  vm control   send a request to a running VM's control socket\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help   show this help\n"
@@ -78,6 +79,8 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[2], "run"))
 			return cmd_vm_run(argc - 2, argv + 2);
+		if (!strcmp(argv[2], "control"))
+			return cmd_vm_control(argc - 2, argv + 2);
 		cli_error("vm %s: unknown verb (try `nimbus --help`)", argv[2]);
 		return 2;
 	}

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "lib/err.h"
 #include "lib/size.h"
+#include "vmm/control.h"
 #include "vmm/stdio_console.h"
 #include "vmm/vm.h"
 #include "vmm/vm_args.h"
@@ -57,8 +58,11 @@ static const char usage[] =
 	"  --net tap[,ifname=NAME][,mac=MAC]\n"
 	"                    a virtio-net device: user-mode NAT (DHCP gives 10.0.2.15,\n"
 	"                    the host is 10.0.2.2) or a TAP interface; repeatable\n"
-	"  --balloon[=deflate-on-oom]\n"
-	"                    a virtio-balloon device (memory the host can take back)\n"
+	"  --balloon[=deflate-on-oom][,no-reporting]\n"
+	"                    a virtio-balloon device: memory the host can take back\n"
+	"                    (`nimbus vm control`), and free pages the guest reports\n"
+	"                    returned to the host unless no-reporting\n"
+	"  --control PATH    serve requests on this Unix socket (`nimbus vm control`)\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 when the guest powers off; the guest's failure code when it\n"
@@ -215,7 +219,7 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
-	       OPT_NO_RNG, OPT_NET, OPT_BALLOON };
+	       OPT_NO_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -228,11 +232,13 @@ int cmd_vm_run(int argc, char **argv)
 		{ "no-rng", no_argument, NULL, OPT_NO_RNG },
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "balloon", optional_argument, NULL, OPT_BALLOON },
+		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct vm_config cfg = { .mem_size = DEFAULT_MEM, .ncpus = 1, .rng = true };
 	struct err perr = { 0 };
+	const char *control_path = NULL;
 	char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
 	int c;
 
@@ -287,13 +293,22 @@ int cmd_vm_run(int argc, char **argv)
 			}
 			cfg.nnets++;
 			break;
+		case OPT_CONTROL:
+			control_path = optarg;
+			break;
 		case OPT_BALLOON:
 			cfg.balloon = true;
-			if (optarg && !strcmp(optarg, "deflate-on-oom")) {
-				cfg.balloon_flags |= VIRTIO_BALLOON_DEFLATE_ON_OOM;
-			} else if (optarg) {
-				cli_error("--balloon=%s: the only option is deflate-on-oom", optarg);
-				return 2;
+			for (char *save = NULL, *o = optarg ? strtok_r(optarg, ",", &save) : NULL; o;
+			     o = strtok_r(NULL, ",", &save)) {
+				if (!strcmp(o, "deflate-on-oom")) {
+					cfg.balloon_flags |= VIRTIO_BALLOON_DEFLATE_ON_OOM;
+				} else if (!strcmp(o, "no-reporting")) {
+					cfg.balloon_flags |= VIRTIO_BALLOON_NO_REPORTING;
+				} else {
+					cli_error("--balloon=%s: unknown option (known: deflate-on-oom, "
+						  "no-reporting)", o);
+					return 2;
+				}
 			}
 			break;
 		case 'h':
@@ -358,6 +373,14 @@ int cmd_vm_run(int argc, char **argv)
 		return err.code == -ENOMEM || err.code == -EAGAIN ? 1 : 2;
 	}
 
+	struct vm_control *control = NULL;
+	if (control_path && vm_control_start(st.vm, control_path, &control, &err) < 0) {
+		vm_destroy(st.vm);
+		stdio_console_free(con);
+		cli_error("%s", err.msg);
+		return 2;
+	}
+
 	pthread_t sig_thread;
 	bool sig_thread_ok = pthread_create(&sig_thread, NULL, signal_thread, &st) == 0;
 	if (stdio_console_start(con) < 0)
@@ -372,6 +395,7 @@ int cmd_vm_run(int argc, char **argv)
 		pthread_join(sig_thread, NULL);
 	}
 	int status = exit_status(&ex, &st);
+	vm_control_stop(control);
 	vm_destroy(st.vm);
 	return status;
 }

@@ -570,3 +570,8 @@ void vm_destroy(struct vm *vm)
 	pthread_rwlock_destroy(&vm->harts_lock);
 	free(vm);
 }
+
+struct virtio_device *vm_balloon(struct vm *vm)
+{
+	return vm->vio.balloon;
+}

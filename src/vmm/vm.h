@@ -73,4 +73,8 @@ void vm_run(struct vm *vm, struct vm_exit *exit);
 void vm_request_stop(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
+struct virtio_device;
+/* The VM's virtio-balloon (balloon.h's host API), or NULL without --balloon. */
+struct virtio_device *vm_balloon(struct vm *vm);
+
 #endif
