@@ -35,8 +35,9 @@ static const char usage[] =
 	"\n"
 	"Boot a RISC-V virtual machine (compatible with QEMU's `virt` board) with\n"
 	"its serial console on this terminal.  Without --kernel and --bios, boots\n"
-	"the default guest built by guest/build, whose root filesystem is then the\n"
-	"first --disk if one is given (root=/dev/vda).  C-a x quits, C-a h helps.\n"
+	"the default guest built by guest/build: its root filesystem is the first\n"
+	"--disk, else its own persistent root disk, and it has user-mode networking.\n"
+	"C-a x quits, C-a h helps.\n"
 	"\n"
 	"Options:\n"
 	"  --kernel FILE     kernel to boot: a RISC-V Linux Image, an ELF or a raw binary\n"
@@ -47,6 +48,8 @@ static const char usage[] =
 	"                    kernel itself in M-mode at 0x80000000\n"
 	"  -m, --mem SIZE    guest RAM, e.g. 256M, 1G; a bare number is MiB (default 256M)\n"
 	"  -c, --cpus N      number of vCPUs, 1 to 8 (default 1)\n"
+	"  --ephemeral       boot the default guest from its initramfs only, without its\n"
+	"                    persistent root disk (~/.local/share/nimbus/default-root.img)\n"
 	"  --disk PATH[,ro][,format=raw|qcow2][,serial=ID]\n"
 	"                    a virtio-blk disk; repeat for more (the first is vda).\n"
 	"                    qcow2 images must be named as such with format=qcow2\n"
@@ -57,7 +60,8 @@ static const char usage[] =
 	"  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=MAC]\n"
 	"  --net tap[,ifname=NAME][,mac=MAC]\n"
 	"                    a virtio-net device: user-mode NAT (DHCP gives 10.0.2.15,\n"
-	"                    the host is 10.0.2.2) or a TAP interface; repeatable\n"
+	"                    the host is 10.0.2.2) or a TAP interface; repeatable.\n"
+	"                    The default guest gets `--net user` unless `--net none`\n"
 	"  --balloon[=deflate-on-oom][,no-reporting]\n"
 	"                    a virtio-balloon device: memory the host can take back\n"
 	"                    (`nimbus vm control`), and free pages the guest reports\n"
@@ -166,7 +170,15 @@ static int parse_cpus(const char *s, unsigned *out)
 }
 
 /* Fills in the default guest's kernel and initrd; -1 (reported) if absent. */
-static int use_default_guest(struct vm_config *cfg, char *kernel, char *initrd, size_t len)
+/* What the default guest gets unless told otherwise. */
+struct defaults {
+	bool ephemeral;            /* --ephemeral: no default root disk */
+	bool no_net;               /* --net none */
+	char disk[PATH_MAX];
+};
+
+static int use_default_guest(struct vm_config *cfg, struct defaults *d, char *kernel,
+			     char *initrd, size_t len)
 {
 	char dir[PATH_MAX];
 	cli_default_guest_dir(dir, sizeof dir);
@@ -180,6 +192,19 @@ static int use_default_guest(struct vm_config *cfg, char *kernel, char *initrd, 
 	}
 	cfg->kernel = kernel;
 	cfg->initrd = initrd;
+	if (!cfg->ndisks && !d->ephemeral) {
+		if (!cli_default_root_disk(dir, d->disk, sizeof d->disk))
+			return -1;
+		cfg->disks[cfg->ndisks++] = (struct vm_disk){ .path = d->disk };
+	}
+	if (!cfg->nnets && !d->no_net) {
+		struct err e = { 0 };
+		if (net_opts_parse("user", &cfg->nets[cfg->nnets], &e) < 0) {
+			cli_error("%s", e.msg);
+			return -1;
+		}
+		cfg->nnets++;
+	}
 	if (!cfg->append)
 		cfg->append = cfg->virtio_console
 			? (cfg->ndisks ? "console=hvc0 root=/dev/vda" : "console=hvc0")
@@ -219,7 +244,7 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
-	       OPT_NO_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL };
+	       OPT_NO_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -233,12 +258,14 @@ int cmd_vm_run(int argc, char **argv)
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "balloon", optional_argument, NULL, OPT_BALLOON },
 		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "ephemeral", no_argument, NULL, OPT_EPHEMERAL },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct vm_config cfg = { .mem_size = DEFAULT_MEM, .ncpus = 1, .rng = true };
 	struct err perr = { 0 };
 	const char *control_path = NULL;
+	struct defaults defaults = { 0 };
 	char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
 	int c;
 
@@ -283,6 +310,10 @@ int cmd_vm_run(int argc, char **argv)
 			cfg.rng = false;
 			break;
 		case OPT_NET:
+			if (!strcmp(optarg, "none")) {
+				defaults.no_net = true;
+				break;
+			}
 			if (cfg.nnets == VM_MAX_NETS) {
 				cli_error("--net %s: at most %d network devices", optarg, VM_MAX_NETS);
 				return 2;
@@ -292,6 +323,9 @@ int cmd_vm_run(int argc, char **argv)
 				return 2;
 			}
 			cfg.nnets++;
+			break;
+		case OPT_EPHEMERAL:
+			defaults.ephemeral = true;
 			break;
 		case OPT_CONTROL:
 			control_path = optarg;
@@ -333,7 +367,7 @@ int cmd_vm_run(int argc, char **argv)
 			cli_error("--initrd needs --kernel");
 			return 2;
 		}
-		if (use_default_guest(&cfg, kernel_buf, initrd_buf, sizeof kernel_buf) < 0)
+		if (use_default_guest(&cfg, &defaults, kernel_buf, initrd_buf, sizeof kernel_buf) < 0)
 			return 2;
 	} else if (bios_none && !cfg.kernel) {
 		cli_error("--bios none needs --kernel (the program to start in M-mode)");

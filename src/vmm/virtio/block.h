@@ -81,6 +81,13 @@ int block_qcow2_open_opts(const char *path, const struct block_qcow2_opts *o,
  * "this raw disk is really qcow2" warning). */
 bool block_qcow2_probe(const void *head, size_t len);
 
+/*
+ * Locks an image file against other nimbus processes for as long as fd is
+ * open: a writer excludes everyone, readers exclude only writers.  -EBUSY if
+ * it is in use; 0 also where the filesystem has no locks.
+ */
+int block_lock_fd(int fd, bool readonly);
+
 /* Parses "raw" / "qcow2"; -EINVAL for anything else. */
 int block_format_parse(const char *name, enum block_format *out);
 

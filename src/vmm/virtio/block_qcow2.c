@@ -101,8 +101,6 @@
 #define CACHE_BYTES      (4u << 20)      /* per cache (L2 tables, refcount blocks) */
 #define MAX_FREES        65536           /* deferred frees before a forced flush */
 #define SLICE_MAX        1024
-/* Readers share-lock one byte far past any data, away from QEMU's lock bytes. */
-#define READER_LOCK_BYTE (1ll << 62)
 
 struct slot {
 	uint64_t off;            /* file offset of the cached cluster; 0: empty */
@@ -1217,20 +1215,6 @@ static int open_backing(struct qcow2 *q, const char *path, const struct extras *
 	return r;
 }
 
-static int lock_file(int fd, bool readonly)
-{
-	struct flock fl = { .l_type = readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
-	if (readonly) {
-		fl.l_start = READER_LOCK_BYTE;
-		fl.l_len = 1;
-	}
-	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
-		return 0;
-	if (errno == EAGAIN || errno == EACCES)
-		return -EBUSY;
-	return 0;   /* no locks on this filesystem: carry on unprotected */
-}
-
 static int qcow2_parse(struct qcow2 *q, const uint8_t *h, size_t hlen_read, uint64_t file_size,
 		       bool readonly, struct extras *x, const char *path, struct err *err)
 {
@@ -1358,7 +1342,7 @@ static int qcow2_open_in(const char *path, bool readonly, struct chain *ch,
 	}
 	if ((r = chain_check(ch, &st, path, true, err)))
 		goto fail;
-	if ((r = lock_file(fd, readonly))) {
+	if ((r = block_lock_fd(fd, readonly))) {
 		err_set(err, r, "%s: in use by another process (locked)", path);
 		goto fail;
 	}

@@ -146,6 +146,11 @@ static int raw_open(const char *path, bool readonly, bool exact, struct block_ba
 		return err_set(err, -e, "%s: %s%s", path, strerror(e),
 			       e == EACCES || e == EROFS ? " (add ,ro for a read-only disk)" : "");
 	}
+	int lr = block_lock_fd(fd, readonly);
+	if (lr) {
+		close(fd);
+		return err_set(err, lr, "%s: in use by another process (locked)", path);
+	}
 	struct stat st;
 	uint64_t size;
 	if (fstat(fd, &st) < 0) {
