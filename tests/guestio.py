@@ -7,6 +7,8 @@ import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Tests keep the default guest's persistent root disk out of the user's data directory.
+os.environ.setdefault("NIMBUS_DATA", os.path.join(TOP, "build", "tests-data"))
 
 
 def nimbus_binary():
