@@ -15,7 +15,7 @@ ISA_CFLAGS  := -march=rv64gc -mabi=lp64d -mcmodel=medany -mno-relax -static \
 ISA_LDFLAGS := -T $(ISA_DIR)/lib/link.ld -Wl,--no-relax -Wl,--build-id=none \
                -Wl,--no-warn-rwx-segments
 ISA_LIB     := $(ISA_DIR)/lib/runtime.S
-ISA_DEPS    := $(ISA_LIB) $(ISA_DIR)/isa.h $(ISA_DIR)/lib/link.ld $(ISA_DIR)/rules.mk
+ISA_DEPS    := $(ISA_LIB) $(ISA_DIR)/isa.h $(wildcard $(ISA_DIR)/*.inc) $(ISA_DIR)/lib/link.ld $(ISA_DIR)/rules.mk
 ISA_SRC     := $(sort $(wildcard $(ISA_DIR)/*.S $(ISA_DIR)/*.c $(ISA_DIR)/bad/*.S))
 ISA_ELF     := $(patsubst $(ISA_DIR)/%,$(ISA_OUT)/%.elf,$(basename $(ISA_SRC)))
 
