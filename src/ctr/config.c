@@ -99,6 +99,14 @@ static int get_obj(const cJSON *p, const char *where, const char *key, const cJS
 	return 0;
 }
 
+/*
+ * Gives ptr a zeroed table for the n items of a JSON array, plus one zeroed
+ * element so NULL-terminated walks also work; 0, or -ENOMEM reported in e.
+ */
+#define ALLOC_TABLE(ptr, n, e)                                              \
+	(((ptr) = calloc((size_t)(n) + 1, sizeof *(ptr))) ? 0                \
+							   : err_set((e), -ENOMEM, "config.json: out of memory"))
+
 static int get_arr(const cJSON *p, const char *where, const char *key, const cJSON **out,
 		   struct err *e)
 {
@@ -321,7 +329,8 @@ int config_parse_process(struct oci_process *p, const cJSON *o, const char *wher
 			return rc;
 		if (g) {
 			p->ngids = (size_t)cJSON_GetArraySize(g);
-			p->gids = calloc(p->ngids + 1, sizeof *p->gids);
+			if (ALLOC_TABLE(p->gids, p->ngids, e))
+				return -ENOMEM;
 			size_t i = 0;
 			const cJSON *it;
 			cJSON_ArrayForEach(it, g) {
@@ -379,7 +388,8 @@ int config_parse_process(struct oci_process *p, const cJSON *o, const char *wher
 		return rc;
 	if (x) {
 		n = (size_t)cJSON_GetArraySize(x);
-		p->rlimits = calloc(n + 1, sizeof *p->rlimits);
+		if (ALLOC_TABLE(p->rlimits, n, e))
+			return -ENOMEM;
 		size_t i = 0;
 		const cJSON *it;
 		cJSON_ArrayForEach(it, x) {
@@ -495,7 +505,8 @@ static int parse_mounts(struct oci_config *c, struct err *e)
 	if (rc || !a)
 		return rc;
 	size_t n = (size_t)cJSON_GetArraySize(a), i = 0;
-	c->mounts = calloc(n + 1, sizeof *c->mounts);
+	if (ALLOC_TABLE(c->mounts, n, e))
+		return -ENOMEM;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, a) {
 		char w[48];
@@ -539,7 +550,8 @@ static int parse_idmaps(const cJSON *lx, const char *key, struct oci_idmap **out
 	if (rc || !a)
 		return rc;
 	*n = (size_t)cJSON_GetArraySize(a);
-	*out = calloc(*n + 1, sizeof **out);
+	if (ALLOC_TABLE(*out, *n, e))
+		return -ENOMEM;
 	size_t i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, a) {
@@ -581,7 +593,8 @@ static int parse_devices(struct oci_config *c, const cJSON *lx, struct err *e)
 	if (rc || !a)
 		return rc;
 	c->ndevices = (size_t)cJSON_GetArraySize(a);
-	c->devices = calloc(c->ndevices + 1, sizeof *c->devices);
+	if (ALLOC_TABLE(c->devices, c->ndevices, e))
+		return -ENOMEM;
 	size_t i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, a) {
@@ -635,7 +648,8 @@ static int parse_devices(struct oci_config *c, const cJSON *lx, struct err *e)
 static int parse_kv(const cJSON *o, const char *where, struct oci_kv **out, size_t *n, struct err *e)
 {
 	*n = (size_t)cJSON_GetArraySize(o);
-	*out = calloc(*n + 1, sizeof **out);
+	if (ALLOC_TABLE(*out, *n, e))
+		return -ENOMEM;
 	size_t i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, o) {
@@ -656,7 +670,8 @@ static int parse_ratedevs(const cJSON *b, const char *key, struct oci_ratedev **
 	if (rc || !a)
 		return rc;
 	*n = (size_t)cJSON_GetArraySize(a);
-	*out = calloc(*n + 1, sizeof **out);
+	if (ALLOC_TABLE(*out, *n, e))
+		return -ENOMEM;
 	size_t i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, a) {
@@ -759,7 +774,8 @@ static int parse_resources(struct oci_config *c, const cJSON *r, struct err *e)
 			return rc;
 		if (a) {
 			s->nwdev = (size_t)cJSON_GetArraySize(a);
-			s->wdev = calloc(s->nwdev + 1, sizeof *s->wdev);
+			if (ALLOC_TABLE(s->wdev, s->nwdev, e))
+				return -ENOMEM;
 			size_t i = 0;
 			const cJSON *it;
 			cJSON_ArrayForEach(it, a) {
@@ -782,7 +798,8 @@ static int parse_resources(struct oci_config *c, const cJSON *r, struct err *e)
 		return rc;
 	if (a) {
 		s->nhuge = (size_t)cJSON_GetArraySize(a);
-		s->huge = calloc(s->nhuge + 1, sizeof *s->huge);
+		if (ALLOC_TABLE(s->huge, s->nhuge, e))
+			return -ENOMEM;
 		size_t i = 0;
 		const cJSON *it;
 		cJSON_ArrayForEach(it, a) {
@@ -798,7 +815,8 @@ static int parse_resources(struct oci_config *c, const cJSON *r, struct err *e)
 		return rc;
 	if (a) {
 		s->ndevs = (size_t)cJSON_GetArraySize(a);
-		s->devs = calloc(s->ndevs + 1, sizeof *s->devs);
+		if (ALLOC_TABLE(s->devs, s->ndevs, e))
+			return -ENOMEM;
 		size_t i = 0;
 		const cJSON *it;
 		cJSON_ArrayForEach(it, a) {
@@ -849,7 +867,8 @@ static int parse_hooks(struct oci_config *c, struct err *e)
 		if (!a)
 			continue;
 		size_t n = (size_t)cJSON_GetArraySize(a), i = 0;
-		c->hooks[k] = calloc(n + 1, sizeof *c->hooks[k]);
+		if (ALLOC_TABLE(c->hooks[k], n, e))
+			return -ENOMEM;
 		c->nhooks[k] = n;
 		const cJSON *it;
 		cJSON_ArrayForEach(it, a) {
