@@ -67,6 +67,10 @@ static const char usage[] =
 	"                    (`nimbus vm control`), and free pages the guest reports\n"
 	"                    returned to the host unless no-reporting\n"
 	"  --control PATH    serve requests on this Unix socket (`nimbus vm control`)\n"
+	"  --jit on|off      translate guest code to host code (default on), or run\n"
+	"                    it in the interpreter only (slower; the reference)\n"
+	"  --jit-cache SIZE  translated-code cache of the VM, shared by its vCPUs\n"
+	"                    (default 64M; 1M to 1G)\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 when the guest powers off; the guest's failure code when it\n"
@@ -119,6 +123,16 @@ static int check_file(const char *flag, const char *path)
 	}
 	if (access(path, R_OK) < 0) {
 		cli_error("%s %s: %s", flag, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_jit_cache(const char *s, uint64_t *out)
+{
+	int rc = parse_size(s, 1ull << 20, out);
+	if (rc < 0 || *out < (1ull << 20) || *out > (1ull << 30)) {
+		cli_error("--jit-cache %s: must be a size from 1M to 1G", s);
 		return -1;
 	}
 	return 0;
@@ -244,7 +258,8 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
-	       OPT_NO_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL };
+	       OPT_NO_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL, OPT_JIT,
+	       OPT_JIT_CACHE };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -259,6 +274,8 @@ int cmd_vm_run(int argc, char **argv)
 		{ "balloon", optional_argument, NULL, OPT_BALLOON },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "ephemeral", no_argument, NULL, OPT_EPHEMERAL },
+		{ "jit", required_argument, NULL, OPT_JIT },
+		{ "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -329,6 +346,18 @@ int cmd_vm_run(int argc, char **argv)
 			break;
 		case OPT_CONTROL:
 			control_path = optarg;
+			break;
+		case OPT_JIT:
+			if (!strcmp(optarg, "off")) {
+				cfg.jit_off = true;
+			} else if (strcmp(optarg, "on")) {
+				cli_error("--jit %s: must be on or off", optarg);
+				return 2;
+			}
+			break;
+		case OPT_JIT_CACHE:
+			if (parse_jit_cache(optarg, &cfg.jit_cache) < 0)
+				return 2;
 			break;
 		case OPT_BALLOON:
 			cfg.balloon = true;

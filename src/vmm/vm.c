@@ -51,6 +51,7 @@
 #include "vmm/bus.h"
 #include "vmm/clock.h"
 #include "vmm/cpu/hart.h"
+#include "vmm/cpu/jit/jit.h"
 
 #define DEFAULT_BIOS "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
 #define TOHOST_POLL_NS 1000000      /* 1 ms */
@@ -364,8 +365,12 @@ static int new_harts(struct vm *vm, struct err *err)
 {
 	struct hart *fresh[VM_MAX_CPUS] = {0};
 	for (unsigned i = 0; i < vm->cfg.ncpus; i++) {
+		uint64_t cache = vm->cfg.jit_cache ? vm->cfg.jit_cache
+				: (uint64_t)JIT_DEFAULT_CACHE_MB << 20;
 		struct hart_config hc = {
 			.hartid = i, .bus = &vm->bus, .clock = &vm->clock, .reset_pc = VIRT_MROM_BASE,
+			/* The VM's cache budget is shared by its harts. */
+			.jit_cache_bytes = vm->cfg.jit_off ? 0 : (size_t)(cache / vm->cfg.ncpus),
 		};
 		fresh[i] = hart_new(&hc);
 		if (!fresh[i]) {

@@ -49,6 +49,8 @@ struct vm_config {
 	unsigned ndisks;           /* in slot order: the first is the guest's vda */
 	struct net_opts nets[VM_MAX_NETS];   /* virtio-net devices, eth0 first */
 	unsigned nnets;
+	bool jit_off;              /* run guest code in the interpreter only */
+	uint64_t jit_cache;        /* translated-code cache of the VM, bytes; 0 = default */
 	bool balloon;              /* a virtio-balloon device */
 	unsigned balloon_flags;    /* VIRTIO_BALLOON_* create flags */
 };

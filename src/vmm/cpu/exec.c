@@ -15,6 +15,7 @@
  * Spec: unprivileged ISA ch. 2, 7, 8.
  */
 #include "vmm/cpu/hart_internal.h"
+#include "vmm/cpu/jit/jit.h"
 #include "vmm/cpu/ops.h"
 
 #include <string.h>
@@ -153,8 +154,7 @@ static uint64_t amo_d(unsigned op, uint64_t *p, uint64_t v)
 	}
 }
 
-/* LR/SC/AMO: 0, or -1 with the exception set. */
-COLD static int exec_atomic(struct hart *h, const struct insn *in)
+int hart_exec_atomic(struct hart *h, const struct insn *in)
 {
 	uint64_t *x = h->x;
 	unsigned op = in->op;
@@ -292,6 +292,14 @@ next_block:
 	}
 	cand = NULL;
 	link = NULL;
+	if (h->jit && b != &h->scratch && b->ninsn <= budget - done) {
+		uint64_t n;
+		if (!h->jit_skip && jit_run(h, b, budget - done, &n)) {
+			done += n;
+			goto next_block;
+		}
+		h->jit_skip = false;
+	}
 run_block:
 	pc0 = h->pc;
 	first = in = b->insn;
@@ -446,7 +454,7 @@ run_block:
 		case OP_LR_D: case OP_SC_D: case OP_AMOSWAP_D: case OP_AMOADD_D:
 		case OP_AMOXOR_D: case OP_AMOAND_D: case OP_AMOOR_D: case OP_AMOMIN_D:
 		case OP_AMOMAX_D: case OP_AMOMINU_D: case OP_AMOMAXU_D:
-			if (exec_atomic(h, in)) goto trap;
+			if (hart_exec_atomic(h, in)) goto trap;
 			break;
 
 		case OP_FENCE:

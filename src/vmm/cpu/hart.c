@@ -15,6 +15,7 @@
  * Sstc 1.0.
  */
 #include "vmm/cpu/hart_internal.h"
+#include "vmm/cpu/jit/jit.h"
 
 #include <limits.h>
 #include <sched.h>
@@ -88,6 +89,13 @@ struct hart *hart_new(const struct hart_config *cfg)
 	}
 	h->bus = cfg->bus;
 	h->ram = cfg->bus->ram;
+	h->code_bitmap = cfg->bus->code_bitmap;
+	if (cfg->jit_cache_bytes && !(h->jit = jit_new(h, cfg->jit_cache_bytes))) {
+		free(h->btab);
+		free(h->pool);
+		free(h);
+		return NULL;
+	}
 	h->clock = cfg->clock;
 	h->hartid = cfg->hartid;
 	h->reset_pc = cfg->reset_pc;
@@ -106,6 +114,7 @@ void hart_free(struct hart *h)
 {
 	if (!h)
 		return;
+	jit_free(h->jit);
 	free(h->btab);
 	free(h->pool);
 	free(h);
@@ -220,6 +229,14 @@ const char *hart_error(const struct hart *h) { return h->err; }
 uint64_t hart_pc(const struct hart *h) { return h->pc; }
 unsigned hart_id(const struct hart *h) { return h->hartid; }
 uint64_t hart_instret(const struct hart *h) { return h->instret; }
+
+bool hart_jit_stats(const struct hart *h, struct jit_stats *out)
+{
+	if (!h->jit)
+		return false;
+	jit_get_stats(h->jit, out);
+	return true;
+}
 
 uint64_t hart_get_x(const struct hart *h, unsigned r) { return r < 32 ? h->x[r] : 0; }
 void hart_set_x(struct hart *h, unsigned r, uint64_t v)

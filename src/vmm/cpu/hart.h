@@ -12,6 +12,7 @@
 #define NIMBUS_VMM_CPU_HART_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct bus;
@@ -33,6 +34,7 @@ struct hart_config {
 	struct bus *bus;           /* shared by all harts of the VM */
 	const struct vclock *clock;/* the `time` CSR; shared, read-only */
 	uint64_t reset_pc;         /* M-mode, all registers zero */
+	size_t jit_cache_bytes;    /* translated-code cache; 0 = interpreter only */
 };
 
 enum hart_exit {
@@ -65,5 +67,9 @@ const char *hart_error(const struct hart *h);
 uint64_t hart_pc(const struct hart *h);
 unsigned hart_id(const struct hart *h);
 uint64_t hart_instret(const struct hart *h);
+
+struct jit_stats;
+/* Translator statistics; false if the hart runs the interpreter only. */
+bool hart_jit_stats(const struct hart *h, struct jit_stats *out);
 
 #endif

@@ -163,6 +163,16 @@ struct hart {
 	struct insn *pool;
 	uint32_t pool_used;
 
+	/* The translator (jit/jit.h); NULL runs the interpreter only.  The
+	 * jit_* fields are read and written by translated code. */
+	struct jit *jit;
+	int64_t jit_budget;          /* instructions translated code may still run */
+	struct jit_exit *jit_link;   /* exit to link to the next block run */
+	uint64_t jit_delta;          /* virtual - physical PC, from jit_lookup */
+	uint64_t jit_tmp;            /* the slow load path's result */
+	_Atomic uint64_t *code_bitmap;   /* bus->code_bitmap, one load nearer */
+	bool jit_skip;               /* interpret the next block (a helper bailed) */
+
 	uint64_t f[32];
 	uint32_t fflags, frm;
 
@@ -230,6 +240,8 @@ unsigned decode_block(struct hart *h, uint64_t ppc, struct insn *out,
 /* exec.c */
 /* Runs until `budget` steps are used or the hart needs the outer loop. */
 uint64_t hart_exec(struct hart *h, uint64_t budget);
+/* LR/SC/AMO: 0, or -1 with the exception set (also the translator's helper). */
+int hart_exec_atomic(struct hart *h, const struct insn *in);
 
 /* mmu.c (cold) */
 int mmu_translate(struct hart *h, uint64_t va, unsigned size, enum access acc,

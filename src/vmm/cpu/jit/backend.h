@@ -1,0 +1,101 @@
+/*
+ * The contract between the translator's front end (translate.c: RISC-V
+ * semantics, block structure, exits and chaining) and a host back end
+ * (x86_64.c today).  The front end lowers each guest instruction to a few
+ * operations on guest registers x0..x31 (x32 is the write sink for rd = x0,
+ * see hart_internal.h); a back end turns them into host code and owns the
+ * host registers, the guest-register cache, the inline TLB path and the
+ * exit stubs.  An aarch64 back end implements the same functions.
+ *
+ * Guest PCs: translated code is tied to guest-physical addresses only.  The
+ * back end keeps `delta` = (virtual PC - physical PC) of the running code
+ * in a host register, so the same translation serves every virtual alias of
+ * a page; a value derived from the PC is `ppc + delta`.
+ *
+ * Exits: every way out of a translation leaves the hart exactly as the
+ * interpreter would at that instruction boundary: guest registers in
+ * h->x, h->pc set, h->instret counting the instructions retired.
+ */
+#ifndef NIMBUS_VMM_CPU_JIT_BACKEND_H
+#define NIMBUS_VMM_CPU_JIT_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct hart;
+struct insn;
+struct jit;
+struct jit_tb;
+struct jit_exit;
+
+/* Why translated code returned to the dispatcher (jit_enter's result). */
+enum jit_status {
+	JIT_ST_EXIT = 0,   /* h->pc is the next instruction; nothing pending */
+	JIT_ST_TRAP,       /* take h->exc_cause/exc_tval at h->pc */
+	JIT_ST_INTERP,     /* run the instruction at h->pc in the interpreter */
+	JIT_ST_CHAIN,      /* like EXIT, and h->jit_link names an exit to patch */
+	JIT_ST_CHECK,      /* a block's entry checks failed (stale, budget, irq) */
+};
+
+enum be_alu {
+	BE_ADD, BE_SUB, BE_AND, BE_OR, BE_XOR, BE_SLL, BE_SRL, BE_SRA, BE_SLT, BE_SLTU,
+	BE_MUL, BE_MULH, BE_MULHU,
+};
+
+enum be_cond { BE_EQ, BE_NE, BE_LT, BE_GE, BE_LTU, BE_GEU };
+
+/* A helper called with (h, insn copy): 0 done, -1 trap set, 1 run in the interpreter. */
+typedef int (*be_helper_fn)(struct hart *h, const struct insn *in);
+/* A pure helper on two 64-bit values (division and friends). */
+typedef uint64_t (*be_pure_fn)(uint64_t a, uint64_t b);
+
+struct be;   /* the back end's per-translation state */
+
+/* Starts translating `tb` into the code cache; NULL if the cache is full. */
+struct be *be_begin(struct jit *j, struct jit_tb *tb);
+/* Finishes; returns false (nothing kept) if the code did not fit. */
+bool be_end(struct be *be);
+
+/* Instruction `idx` of the block begins (its ppc); for exits and traps. */
+void be_insn(struct be *be, unsigned idx, uint64_t ppc);
+
+/* rd = rs1 op rs2 (w32: 32-bit op, result sign-extended: the *W forms). */
+void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, unsigned rs2);
+/* rd = rs1 op imm (no BE_MUL*). Shifts take imm as the shift amount. */
+void be_alu_imm(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, int64_t imm);
+/* rd = f(rs1, rs2) through a pure C helper (div/rem/mulhsu). */
+void be_pure(struct be *be, be_pure_fn fn, unsigned rd, unsigned rs1, unsigned rs2);
+/* rd = v */
+void be_const(struct be *be, unsigned rd, uint64_t v);
+/* rd = ppc + delta (a virtual PC value) */
+void be_pc_value(struct be *be, unsigned rd, uint64_t ppc);
+
+/* Loads/stores of 1/2/4/8 bytes at x[rs1] + imm through the TLB. */
+void be_load(struct be *be, unsigned size, bool sign, unsigned rd, unsigned rs1, int32_t imm);
+void be_store(struct be *be, unsigned size, unsigned rs2, unsigned rs1, int32_t imm);
+/* FP loads/stores: illegal (interpreter) when mstatus.FS is Off. */
+void be_fload(struct be *be, unsigned size, unsigned frd, unsigned rs1, int32_t imm);
+void be_fstore(struct be *be, unsigned size, unsigned frs2, unsigned rs1, int32_t imm);
+
+/* Calls fn(h, copy of in); guest registers may change. */
+void be_helper(struct be *be, be_helper_fn fn, const struct insn *in);
+void be_fence(struct be *be);
+
+/* Block ends.  Targets are physical PCs; `chain` says the target lies in the
+ * block's own page (same translation), so the exit may be linked directly. */
+void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64_t taken_ppc,
+	       uint64_t fall_ppc, bool taken_chain, bool fall_chain, unsigned ninsn);
+void be_jump(struct be *be, uint64_t target_ppc, bool chain, unsigned ninsn);
+/* pc = (x[rs1] + imm) & ~1 after rd = link (a PC value); an indirect jump. */
+void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t link_ppc,
+		 unsigned ninsn);
+/* Leaves with `st` at ppc after `ninsn` retired (ends the block). */
+void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st);
+
+/* Host-side plumbing the front end needs. */
+struct be *be_state_new(void);
+int be_init_stubs(struct jit *j);
+enum jit_status be_enter(struct jit *j, struct hart *h, const void *code, uint64_t delta);
+void be_link(struct jit *j, struct jit_exit *e, const void *target_code);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * The dynamic translator as the hart sees it.  A hart with a JIT runs each
+ * RAM block it looks up through jit_run(): translated on first use,
+ * entered with the guest PC's page delta, and left at an instruction
+ * boundary with the hart's state exactly as the interpreter would leave it.
+ * The interpreter stays the reference and runs everything the translator
+ * declines (system instructions, ROM code, single steps shorter than a block).
+ *
+ * Fields of struct hart that translated code reads or writes: x[], f[],
+ * pc, instret, attn, mip, take_mask, epoch, ltlb, stlb, ram, code_bitmap,
+ * mstatus (FS only), exc_cause/exc_tval (through the slow paths), and the
+ * jit_* fields.  Slow paths it calls: mem_load_slow, mem_store_slow,
+ * store_hit_code, fp_exec, the atomic and PAUSE helpers, jit_lookup.
+ * Everything else (CSRs, traps, xRET, WFI, SFENCE.VMA, FENCE.I) returns to
+ * the dispatcher, so privilege and translation never change under
+ * translated code.
+ */
+#ifndef NIMBUS_VMM_CPU_JIT_JIT_H
+#define NIMBUS_VMM_CPU_JIT_JIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hart;
+struct block;
+struct jit;
+
+/* Default code-cache size of one VM, split among its harts. */
+#define JIT_DEFAULT_CACHE_MB 64
+
+struct jit_stats {
+	uint64_t translations;     /* blocks translated */
+	uint64_t code_bytes;       /* host code bytes emitted */
+	uint64_t translate_ns;     /* time spent translating */
+	uint64_t resets;           /* whole-cache evictions */
+	uint64_t entries;          /* dispatcher entries into translated code */
+};
+
+/* A translator with a code cache of cache_bytes for hart h; NULL on failure. */
+struct jit *jit_new(struct hart *h, size_t cache_bytes);
+void jit_free(struct jit *j);
+
+/*
+ * Runs block b (just looked up and valid at h->pc) as translated code,
+ * following chained blocks for at most `budget` instructions.  Returns
+ * false if the block is not translatable (the caller interprets it);
+ * else true with *steps = instructions retired plus one for a trap taken.
+ */
+bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps);
+
+/* Drops every translation (a block's bytes changed under a flush, tests). */
+void jit_flush(struct jit *j);
+
+void jit_get_stats(const struct jit *j, struct jit_stats *out);
+
+#endif

@@ -1,0 +1,436 @@
+/*
+ * The translator's front end: RISC-V semantics over decoded blocks, lowered
+ * to the back end's operations (backend.h), and the glue between the
+ * interpreter's dispatcher and translated code.
+ *
+ * What is translated: RV64IM, loads and stores (the soft-TLB fast path
+ * inline), A (through the interpreter's atomic helper, atomic across
+ * harts), F/D (loads/stores inline, arithmetic through fp_exec, so rounding
+ * and flags are the interpreter's own), FENCE and PAUSE.  Everything that
+ * changes privilege, translation or CSRs ends the translation one
+ * instruction early and hands that instruction to the interpreter.
+ *
+ * Chaining: a branch or jump to the block's own page is linked on first
+ * use straight to the target's translation (the page delta is the same);
+ * other targets go through jit_lookup, a C probe of the fetch TLB and the
+ * block table that never translates (so code is never emitted while
+ * translated code runs).  Spec: unprivileged ISA ch. 2, 7, 8, 11, 12.
+ */
+#include "vmm/cpu/jit/backend.h"
+#include "vmm/cpu/jit/jit_internal.h"
+#include "vmm/cpu/ops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* Instructions a translation may run before returning to the dispatcher to
+ * poll timers (the interpreter polls every 512 blocks). */
+#define JIT_SLICE 8192
+
+/* ---- helpers called from translated code ---- */
+
+static int helper_atomic(struct hart *h, const struct insn *in)
+{
+	return hart_exec_atomic(h, in);
+}
+
+static int helper_fp(struct hart *h, const struct insn *in)
+{
+	return fp_exec(h, in) ? 1 : 0;   /* illegal: let the interpreter raise it */
+}
+
+static int helper_pause(struct hart *h, const struct insn *in)
+{
+	(void)in;
+	hart_pause(h);
+	return 0;
+}
+
+static uint64_t pure_div(uint64_t a, uint64_t d)
+{
+	if (d == 0)
+		return UINT64_MAX;
+	if ((int64_t)a == INT64_MIN && (int64_t)d == -1)
+		return a;
+	return (uint64_t)((int64_t)a / (int64_t)d);
+}
+
+static uint64_t pure_divu(uint64_t a, uint64_t d) { return d ? a / d : UINT64_MAX; }
+
+static uint64_t pure_rem(uint64_t a, uint64_t d)
+{
+	if (d == 0)
+		return a;
+	if ((int64_t)a == INT64_MIN && (int64_t)d == -1)
+		return 0;
+	return (uint64_t)((int64_t)a % (int64_t)d);
+}
+
+static uint64_t pure_remu(uint64_t a, uint64_t d) { return d ? a % d : a; }
+
+static uint64_t sx32(uint64_t v) { return (uint64_t)(int64_t)(int32_t)v; }
+
+static uint64_t pure_divw(uint64_t x, uint64_t y)
+{
+	int32_t a = (int32_t)x, d = (int32_t)y;
+	return sx32((uint32_t)(d == 0 ? -1 : (a == INT32_MIN && d == -1) ? a : a / d));
+}
+
+static uint64_t pure_divuw(uint64_t x, uint64_t y)
+{
+	uint32_t a = (uint32_t)x, d = (uint32_t)y;
+	return sx32(d == 0 ? UINT32_MAX : a / d);
+}
+
+static uint64_t pure_remw(uint64_t x, uint64_t y)
+{
+	int32_t a = (int32_t)x, d = (int32_t)y;
+	return sx32((uint32_t)(d == 0 ? a : (a == INT32_MIN && d == -1) ? 0 : a % d));
+}
+
+static uint64_t pure_remuw(uint64_t x, uint64_t y)
+{
+	uint32_t a = (uint32_t)x, d = (uint32_t)y;
+	return sx32(d == 0 ? a : a % d);
+}
+
+static uint64_t pure_mulhsu(uint64_t a, uint64_t b)
+{
+	return (uint64_t)(int64_t)(((__int128)(int64_t)a * (__int128)(unsigned __int128)b) >> 64);
+}
+
+/* ---- translation ---- */
+
+/* Ops the translator hands to the interpreter (and that end a block). */
+static bool interp_only(unsigned op)
+{
+	switch (op) {
+	case OP_ILLEGAL: case OP_CROSS: case OP_FENCE_I: case OP_ECALL: case OP_EBREAK:
+	case OP_MRET: case OP_SRET: case OP_WFI: case OP_SFENCE_VMA:
+	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC:
+	case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool same_page(uint64_t a, uint64_t b) { return ((a ^ b) & PAGE_MASK) == 0; }
+
+/* Lowers one non-ending instruction; false if it must end the translation. */
+static void lower(struct be *be, const struct insn *in, uint64_t pc)
+{
+	unsigned rd = in->rd, rs1 = in->rs1, rs2 = in->rs2;
+	int64_t imm = in->imm;
+	switch (in->op) {
+	case OP_LUI: be_const(be, rd, (uint64_t)imm); break;
+	case OP_AUIPC: be_pc_value(be, rd, pc + (uint64_t)imm); break;
+
+	case OP_LB: be_load(be, 1, true, rd, rs1, (int32_t)imm); break;
+	case OP_LH: be_load(be, 2, true, rd, rs1, (int32_t)imm); break;
+	case OP_LW: be_load(be, 4, true, rd, rs1, (int32_t)imm); break;
+	case OP_LD: be_load(be, 8, false, rd, rs1, (int32_t)imm); break;
+	case OP_LBU: be_load(be, 1, false, rd, rs1, (int32_t)imm); break;
+	case OP_LHU: be_load(be, 2, false, rd, rs1, (int32_t)imm); break;
+	case OP_LWU: be_load(be, 4, false, rd, rs1, (int32_t)imm); break;
+	case OP_SB: be_store(be, 1, rs2, rs1, (int32_t)imm); break;
+	case OP_SH: be_store(be, 2, rs2, rs1, (int32_t)imm); break;
+	case OP_SW: be_store(be, 4, rs2, rs1, (int32_t)imm); break;
+	case OP_SD: be_store(be, 8, rs2, rs1, (int32_t)imm); break;
+	case OP_FLW: be_fload(be, 4, rd, rs1, (int32_t)imm); break;
+	case OP_FLD: be_fload(be, 8, rd, rs1, (int32_t)imm); break;
+	case OP_FSW: be_fstore(be, 4, rs2, rs1, (int32_t)imm); break;
+	case OP_FSD: be_fstore(be, 8, rs2, rs1, (int32_t)imm); break;
+
+	case OP_ADDI: if (rs1 == 0) be_const(be, rd, (uint64_t)imm);
+		      else be_alu_imm(be, BE_ADD, false, rd, rs1, imm);
+		      break;
+	case OP_SLTI: be_alu_imm(be, BE_SLT, false, rd, rs1, imm); break;
+	case OP_SLTIU: be_alu_imm(be, BE_SLTU, false, rd, rs1, imm); break;
+	case OP_XORI: be_alu_imm(be, BE_XOR, false, rd, rs1, imm); break;
+	case OP_ORI: be_alu_imm(be, BE_OR, false, rd, rs1, imm); break;
+	case OP_ANDI: be_alu_imm(be, BE_AND, false, rd, rs1, imm); break;
+	case OP_SLLI: be_alu_imm(be, BE_SLL, false, rd, rs1, imm); break;
+	case OP_SRLI: be_alu_imm(be, BE_SRL, false, rd, rs1, imm); break;
+	case OP_SRAI: be_alu_imm(be, BE_SRA, false, rd, rs1, imm); break;
+	case OP_ADDIW: be_alu_imm(be, BE_ADD, true, rd, rs1, imm); break;
+	case OP_SLLIW: be_alu_imm(be, BE_SLL, true, rd, rs1, imm); break;
+	case OP_SRLIW: be_alu_imm(be, BE_SRL, true, rd, rs1, imm); break;
+	case OP_SRAIW: be_alu_imm(be, BE_SRA, true, rd, rs1, imm); break;
+
+	case OP_ADD: be_alu(be, BE_ADD, false, rd, rs1, rs2); break;
+	case OP_SUB: be_alu(be, BE_SUB, false, rd, rs1, rs2); break;
+	case OP_SLL: be_alu(be, BE_SLL, false, rd, rs1, rs2); break;
+	case OP_SLT: be_alu(be, BE_SLT, false, rd, rs1, rs2); break;
+	case OP_SLTU: be_alu(be, BE_SLTU, false, rd, rs1, rs2); break;
+	case OP_XOR: be_alu(be, BE_XOR, false, rd, rs1, rs2); break;
+	case OP_SRL: be_alu(be, BE_SRL, false, rd, rs1, rs2); break;
+	case OP_SRA: be_alu(be, BE_SRA, false, rd, rs1, rs2); break;
+	case OP_OR: be_alu(be, BE_OR, false, rd, rs1, rs2); break;
+	case OP_AND: be_alu(be, BE_AND, false, rd, rs1, rs2); break;
+	case OP_ADDW: be_alu(be, BE_ADD, true, rd, rs1, rs2); break;
+	case OP_SUBW: be_alu(be, BE_SUB, true, rd, rs1, rs2); break;
+	case OP_SLLW: be_alu(be, BE_SLL, true, rd, rs1, rs2); break;
+	case OP_SRLW: be_alu(be, BE_SRL, true, rd, rs1, rs2); break;
+	case OP_SRAW: be_alu(be, BE_SRA, true, rd, rs1, rs2); break;
+
+	case OP_MUL: be_alu(be, BE_MUL, false, rd, rs1, rs2); break;
+	case OP_MULW: be_alu(be, BE_MUL, true, rd, rs1, rs2); break;
+	case OP_MULH: be_alu(be, BE_MULH, false, rd, rs1, rs2); break;
+	case OP_MULHU: be_alu(be, BE_MULHU, false, rd, rs1, rs2); break;
+	case OP_MULHSU: be_pure(be, pure_mulhsu, rd, rs1, rs2); break;
+	case OP_DIV: be_pure(be, pure_div, rd, rs1, rs2); break;
+	case OP_DIVU: be_pure(be, pure_divu, rd, rs1, rs2); break;
+	case OP_REM: be_pure(be, pure_rem, rd, rs1, rs2); break;
+	case OP_REMU: be_pure(be, pure_remu, rd, rs1, rs2); break;
+	case OP_DIVW: be_pure(be, pure_divw, rd, rs1, rs2); break;
+	case OP_DIVUW: be_pure(be, pure_divuw, rd, rs1, rs2); break;
+	case OP_REMW: be_pure(be, pure_remw, rd, rs1, rs2); break;
+	case OP_REMUW: be_pure(be, pure_remuw, rd, rs1, rs2); break;
+
+	case OP_FENCE: be_fence(be); break;
+	case OP_PAUSE: be_helper(be, helper_pause, in); break;
+	default:
+		if (in->op >= OP_LR_W && in->op <= OP_AMOMAXU_D)
+			be_helper(be, helper_atomic, in);
+		else
+			be_helper(be, helper_fp, in);   /* OP_FP_FIRST..OP_FP_LAST */
+		break;
+	}
+}
+
+static enum be_cond branch_cond(unsigned op)
+{
+	switch (op) {
+	case OP_BEQ: return BE_EQ;
+	case OP_BNE: return BE_NE;
+	case OP_BLT: return BE_LT;
+	case OP_BGE: return BE_GE;
+	case OP_BLTU: return BE_LTU;
+	default: return BE_GEU;
+	}
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Translates block b; NULL if it cannot be (caller marks it declined) or
+ * the cache is full (then *full is set). */
+static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full)
+{
+	*full = false;
+	if (b->ninsn == 0 || interp_only(b->insn[0].op))
+		return NULL;
+	if (j->ntbs == j->max_tbs) {
+		*full = true;
+		return NULL;
+	}
+	uint64_t t0 = now_ns();
+	struct jit_tb *tb = &j->tbs[j->ntbs];
+	*tb = (struct jit_tb){ .ppc = b->ppc, .pfn = b->pfn, .ninsn = b->ninsn,
+			       .gen = b->gen, .epoch = b->epoch };
+	unsigned insns_before = j->ninsns;
+	struct be *be = be_begin(j, tb);
+	if (!be) {
+		*full = true;
+		return NULL;
+	}
+	unsigned i;
+	bool ended = false;
+	for (i = 0; i < b->ninsn && !ended; i++) {
+		const struct insn *in = &b->insn[i];
+		uint64_t pc = b->ppc + in->pcoff, next = pc + in->len;
+		be_insn(be, i, pc);
+		if (interp_only(in->op)) {
+			be_exit(be, pc, i, JIT_ST_INTERP);
+			ended = true;
+			break;
+		}
+		switch (in->op) {
+		case OP_JAL: {
+			uint64_t t = pc + (uint64_t)(int64_t)in->imm;
+			be_pc_value(be, in->rd, next);
+			be_jump(be, t, same_page(t, b->ppc), i + 1);
+			ended = true;
+			break;
+		}
+		case OP_JALR:
+			be_jump_reg(be, in->rs1, in->imm, in->rd, next, i + 1);
+			ended = true;
+			break;
+		case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
+			uint64_t t = pc + (uint64_t)(int64_t)in->imm;
+			be_branch(be, branch_cond(in->op), in->rs1, in->rs2, t, next,
+				  same_page(t, b->ppc), same_page(next, b->ppc), i + 1);
+			ended = true;
+			break;
+		}
+		default:
+			lower(be, in, pc);
+			break;
+		}
+	}
+	if (!ended) {   /* the block stopped at its size limit or the page end */
+		const struct insn *last = &b->insn[b->ninsn - 1];
+		uint64_t next = b->ppc + last->pcoff + last->len;
+		be_jump(be, next, same_page(next, b->ppc), b->ninsn);
+	}
+	if (!be_end(be)) {
+		j->ninsns = insns_before;
+		*full = true;
+		return NULL;
+	}
+	j->ntbs++;
+	j->stats.translations++;
+	j->stats.translate_ns += now_ns() - t0;
+	return tb;
+}
+
+/* ---- lifecycle ---- */
+
+struct jit *jit_new(struct hart *h, size_t cache_bytes)
+{
+	struct jit *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->h = h;
+	/* One translation per ~256 bytes of code is far more than blocks use. */
+	j->max_tbs = (unsigned)(cache_bytes / 256);
+	j->max_insns = j->max_tbs;
+	j->tbs = calloc(j->max_tbs, sizeof(*j->tbs));
+	j->insns = calloc(j->max_insns, sizeof(*j->insns));
+	j->be = be_state_new();
+	if (!j->tbs || !j->insns || !j->be || code_cache_init(&j->cc, cache_bytes) != 0 ||
+	    be_init_stubs(j) != 0) {
+		jit_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+void jit_free(struct jit *j)
+{
+	if (!j)
+		return;
+	if (getenv("NIMBUS_JIT_STATS"))
+		fprintf(stderr, "jit: hart %u: %llu translations, %llu KiB code, %.1f ms translating, "
+			"%llu entries, %llu resets\n", j->h->hartid,
+			(unsigned long long)j->stats.translations,
+			(unsigned long long)j->stats.code_bytes >> 10, j->stats.translate_ns / 1e6,
+			(unsigned long long)j->stats.entries, (unsigned long long)j->stats.resets);
+	code_cache_destroy(&j->cc);
+	free(j->tbs);
+	free(j->insns);
+	free(j->be);
+	free(j);
+}
+
+void jit_flush(struct jit *j)
+{
+	struct hart *h = j->h;
+	for (unsigned i = 0; i < BTAB_SIZE; i++)
+		h->btab[i].jit = NULL;
+	h->jit_link = NULL;
+	j->ntbs = 0;
+	j->ninsns = 0;
+	code_cache_reset(&j->cc);
+	j->stats.resets++;
+	if (be_init_stubs(j) != 0)
+		abort();   /* the stubs fit in any cache jit_new accepted */
+}
+
+void jit_get_stats(const struct jit *j, struct jit_stats *out)
+{
+	*out = j->stats;
+}
+
+/* ---- running ---- */
+
+const void *jit_lookup(struct hart *h)
+{
+	uint64_t pc = h->pc;
+	const struct tlb_entry *e = &h->itlb[(pc >> PAGE_SHIFT) & TLB_MASK];
+	if (e->tag != (pc & PAGE_MASK))
+		return NULL;
+	uint64_t pa = pc + e->addend;
+	struct block *b = &h->btab[(pa >> 1) & (BTAB_SIZE - 1)];
+	if (b->ppc != pa || b->epoch != h->epoch || b->gen != bus_code_gen(h->bus, b->pfn))
+		return NULL;
+	struct jit_tb *tb = b->jit;
+	if (!tb || tb == JIT_DECLINED)
+		return NULL;
+	tb->gen = b->gen;
+	tb->epoch = b->epoch;
+	h->jit_delta = pc - pa;
+	return tb->code;
+}
+
+/* Links the exit that just returned JIT_ST_CHAIN to tb, if it leads there. */
+static void link_pending(struct jit *j, struct hart *h, const struct jit_tb *tb)
+{
+	struct jit_exit *e = h->jit_link;
+	h->jit_link = NULL;
+	if (e && e->target_ppc == tb->ppc && same_page(e->from->ppc, tb->ppc))
+		be_link(j, e, tb->code);
+}
+
+bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
+{
+	struct jit *j = h->jit;
+	struct jit_tb *tb = b->jit;
+	if (tb == JIT_DECLINED) {
+		h->jit_link = NULL;
+		return false;
+	}
+	if (!tb) {
+		bool full;
+		tb = translate(j, b, &full);
+		if (!tb && full) {
+			jit_flush(j);
+			tb = translate(j, b, &full);
+		}
+		if (!tb) {
+			b->jit = JIT_DECLINED;
+			h->jit_link = NULL;
+			return false;
+		}
+		b->jit = tb;
+	}
+	/* b was just validated at h->pc: its translation is current. */
+	tb->gen = b->gen;
+	tb->epoch = b->epoch;
+	if (h->jit_link)
+		link_pending(j, h, tb);
+
+	uint64_t ir0 = h->instret;
+	h->jit_budget = (int64_t)(budget < JIT_SLICE ? budget : JIT_SLICE);
+	j->stats.entries++;
+	enum jit_status st = be_enter(j, h, tb->code, h->pc - b->ppc);
+	uint64_t n = h->instret - ir0;
+	switch (st) {
+	case JIT_ST_TRAP:
+		trap_take(h, h->exc_cause, h->exc_tval);
+		n++;
+		break;
+	case JIT_ST_INTERP:
+		h->jit_skip = true;
+		break;
+	case JIT_ST_CHECK:
+		/* Out of budget, an interrupt or attention request, or stale
+		 * code: the dispatcher sorts it out; poll timers meanwhile. */
+		hart_poll_timers(h);
+		break;
+	case JIT_ST_CHAIN:
+	case JIT_ST_EXIT:
+		break;
+	}
+	if (st != JIT_ST_CHAIN)
+		h->jit_link = NULL;
+	*steps = n;
+	return true;
+}

@@ -1,0 +1,639 @@
+/*
+ * The x86-64 back end of the translator (see backend.h for the contract).
+ *
+ * Host registers: rbx holds the struct hart, r15 the page delta (virtual
+ * minus physical PC) of the running code; both are callee-saved, so they
+ * survive every helper call.  Guest registers live in h->x and are
+ * accessed as [rbx + disp]; rax, rcx, rdx, rsi, rdi are scratch.  The stack
+ * stays 16-byte aligned inside translated code (enter pushes six registers
+ * and reserves 8 bytes), so helpers are plain SysV calls.
+ *
+ * Layout of a translation: the entry checks, the straight-line body with
+ * its fast paths inline, the exit stubs, then the cold slow paths (TLB
+ * misses, code-page stores, helper failures) after everything else.
+ * Entry checks, in order: the hart's FENCE.I epoch and the page's code
+ * generation against tb->epoch/gen (stale code never runs), the attention
+ * word and takeable interrupts (a chained loop cannot starve timers, IPIs
+ * or pause), and the instruction budget (timer polls, single stepping).
+ */
+#include "vmm/cpu/jit/backend.h"
+#include "vmm/cpu/jit/jit_internal.h"
+#include "vmm/cpu/jit/x86_emit.h"
+#include "vmm/cpu/ops.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#define HOFF(f) ((int32_t)offsetof(struct hart, f))
+#define XOFF(r) (HOFF(x) + 8 * (int32_t)(r))
+#define FOFF(r) (HOFF(f) + 8 * (int32_t)(r))
+
+/* Emitted size of the longest translation: 64 instructions of at most ~110
+ * bytes inline plus slow paths; the reservation is checked, not trusted. */
+#define MAX_TB_BYTES 24576
+#define MAX_SLOW (BLOCK_MAX_INSNS * 2)
+
+enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_FS_OFF };
+
+struct slow {
+	enum slow_kind kind;
+	uint8_t *jcc;              /* rel32 of the jump into the slow path */
+	uint8_t *resume;           /* where the slow path rejoins */
+	unsigned idx, size, reg;   /* reg: rd for loads, rs2 for stores */
+	bool sign, fp;
+	uint64_t ppc;
+};
+
+struct be {
+	struct jit *j;
+	struct jit_tb *tb;
+	struct x86_buf b;
+	uint8_t *start;
+	unsigned idx;
+	uint64_t ppc;
+	struct slow slow[MAX_SLOW];
+	unsigned nslow;
+	bool failed;
+};
+
+/* ---- small emit helpers ---- */
+
+static uint8_t *rx(const struct be *be, const uint8_t *w)
+{
+	return code_cache_exec_addr(&be->j->cc, w);
+}
+
+/* jmp / jcc to an executable address outside this translation (the stubs). */
+static void jmp_to(struct be *be, const uint8_t *target_rx)
+{
+	uint8_t *at = x_jmp32(&be->b);
+	if (!be->b.full) {
+		int32_t rel = (int32_t)(target_rx - (rx(be, at) + 4));
+		memcpy(at, &rel, 4);
+	}
+}
+
+static void jcc_to(struct be *be, enum x86_cc cc, const uint8_t *target_rx)
+{
+	uint8_t *at = x_jcc32(&be->b, cc);
+	if (!be->b.full) {
+		int32_t rel = (int32_t)(target_rx - (rx(be, at) + 4));
+		memcpy(at, &rel, 4);
+	}
+}
+
+static void call_abs(struct x86_buf *b, const void *fn)
+{
+	x_mov_imm(b, RAX, (uint64_t)(uintptr_t)fn);
+	x_call_r(b, RAX);
+}
+
+/* host = guest register g (x0 reads as zero). */
+static void ld_x(struct be *be, unsigned host, unsigned g)
+{
+	if (g == 0)
+		x_mov_imm(&be->b, host, 0);
+	else
+		x_load(&be->b, true, host, RBX, XOFF(g));
+}
+
+static void st_x(struct be *be, unsigned g, unsigned host)
+{
+	if (g != 0 && g != 32)
+		x_store(&be->b, true, RBX, XOFF(g), host);
+}
+
+static struct slow *add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
+{
+	if (be->nslow == MAX_SLOW) {
+		be->failed = true;
+		be->nslow = 0;
+	}
+	struct slow *s = &be->slow[be->nslow++];
+	*s = (struct slow){ .kind = k, .jcc = jcc, .idx = be->idx, .ppc = be->ppc };
+	return s;
+}
+
+/* Leaves translated code: `retired` instructions done, pc = ppc + delta. */
+static void emit_exit(struct be *be, uint64_t ppc, unsigned retired, enum jit_status st)
+{
+	struct x86_buf *b = &be->b;
+	if (retired)
+		x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)retired);
+	x_mov_imm(b, RAX, ppc);
+	x_alu_rr(b, true, ALU_ADD, RAX, R15);
+	x_store(b, true, RBX, HOFF(pc), RAX);
+	x_mov_imm(b, RAX, (uint64_t)st);
+	jmp_to(be, be->j->epilogue);
+}
+
+/* ---- stubs shared by all translations ---- */
+
+int be_init_stubs(struct jit *j)
+{
+	struct code_cache *cc = &j->cc;
+	uint8_t *w = code_cache_reserve(cc, 256);
+	if (!w)
+		return -1;
+	struct x86_buf b = { .p = w, .end = w + 256 };
+	j->enter = code_cache_exec_addr(cc, b.p);
+	static const unsigned saved[] = { RBX, RBP, R12, R13, R14, R15 };
+	for (unsigned i = 0; i < 6; i++)
+		x_push(&b, saved[i]);
+	x_alu_ri(&b, true, ALU_SUB, RSP, 8);
+	x_mov_rr(&b, true, RBX, RDI);
+	x_mov_rr(&b, true, R15, RDX);
+	x_jmp_r(&b, RSI);
+
+	j->epilogue = code_cache_exec_addr(cc, b.p);
+	x_alu_ri(&b, true, ALU_ADD, RSP, 8);
+	for (unsigned i = 6; i-- > 0;)
+		x_pop(&b, saved[i]);
+	x_ret(&b);
+
+	j->check_fail = code_cache_exec_addr(cc, b.p);
+	x_mov_imm(&b, RAX, JIT_ST_CHECK);
+	{
+		uint8_t *at = x_jmp32(&b);
+		int32_t rel = (int32_t)(j->epilogue - (code_cache_exec_addr(cc, at) + 4));
+		memcpy(at, &rel, 4);
+	}
+	if (b.full)
+		return -1;
+	code_cache_commit(cc, w, (size_t)(b.p - w));
+	j->stubs_end = b.p;
+	return 0;
+}
+
+enum jit_status be_enter(struct jit *j, struct hart *h, const void *code, uint64_t delta)
+{
+	int (*fn)(struct hart *, const void *, uint64_t);
+	const void *p = j->enter;
+	memcpy(&fn, &p, sizeof(fn));
+	return (enum jit_status)fn(h, code, delta);
+}
+
+void be_link(struct jit *j, struct jit_exit *e, const void *target_code)
+{
+	const uint8_t *site = code_cache_exec_addr(&j->cc, e->jump_rel32);
+	int32_t rel = (int32_t)((const uint8_t *)target_code - (site + 4));
+	memcpy(e->jump_rel32, &rel, 4);
+}
+
+/* ---- a translation ---- */
+
+struct be *be_begin(struct jit *j, struct jit_tb *tb)
+{
+	struct be *be = j->be;
+	uint8_t *w = code_cache_reserve(&j->cc, MAX_TB_BYTES);
+	if (!w)
+		return NULL;
+	*be = (struct be){ .j = j, .tb = tb, .b = { .p = w, .end = w + MAX_TB_BYTES }, .start = w };
+	tb->code = rx(be, w);
+	tb->nexits = 0;
+
+	struct x86_buf *b = &be->b;
+	struct hart *h = j->h;
+	x_mov_imm(b, RCX, (uint64_t)(uintptr_t)tb);
+	x_load(b, false, RAX, RBX, HOFF(epoch));
+	x_alu_rm(b, false, ALU_CMP, RAX, RCX, (int32_t)offsetof(struct jit_tb, epoch));
+	jcc_to(be, CC_NE, j->check_fail);
+	x_mov_imm(b, RAX, (uint64_t)(uintptr_t)&h->bus->code_gen[tb->pfn]);
+	x_load(b, false, RAX, RAX, 0);
+	x_alu_rm(b, false, ALU_CMP, RAX, RCX, (int32_t)offsetof(struct jit_tb, gen));
+	jcc_to(be, CC_NE, j->check_fail);
+	x_load(b, false, RAX, RBX, HOFF(attn));
+	x_test_rr(b, false, RAX, RAX);
+	jcc_to(be, CC_NE, j->check_fail);
+	x_load(b, true, RAX, RBX, HOFF(mip));
+	x_alu_rm(b, true, ALU_AND, RAX, RBX, HOFF(take_mask));
+	jcc_to(be, CC_NE, j->check_fail);
+	x_alu_mi(b, true, ALU_CMP, RBX, HOFF(jit_budget), tb->ninsn);
+	jcc_to(be, CC_L, j->check_fail);
+	x_alu_mi(b, true, ALU_SUB, RBX, HOFF(jit_budget), tb->ninsn);
+	return be;
+}
+
+void be_insn(struct be *be, unsigned idx, uint64_t ppc)
+{
+	be->idx = idx;
+	be->ppc = ppc;
+}
+
+void be_const(struct be *be, unsigned rd, uint64_t v)
+{
+	if (rd == 0 || rd == 32)
+		return;
+	if (fits_i32((int64_t)v)) {
+		x_store_imm32(&be->b, RBX, XOFF(rd), (int32_t)v);
+	} else {
+		x_mov_imm(&be->b, RAX, v);
+		st_x(be, rd, RAX);
+	}
+}
+
+void be_pc_value(struct be *be, unsigned rd, uint64_t ppc)
+{
+	if (rd == 0 || rd == 32)
+		return;
+	x_mov_imm(&be->b, RAX, ppc);
+	x_alu_rr(&be->b, true, ALU_ADD, RAX, R15);
+	st_x(be, rd, RAX);
+}
+
+static void finish_w32(struct be *be, bool w32, unsigned rd)
+{
+	if (w32)
+		x_movsxd(&be->b, RAX, RAX);
+	st_x(be, rd, RAX);
+}
+
+static const enum x86_alu simple_alu[] = {
+	[BE_ADD] = ALU_ADD, [BE_SUB] = ALU_SUB, [BE_AND] = ALU_AND,
+	[BE_OR] = ALU_OR, [BE_XOR] = ALU_XOR,
+};
+
+static const enum x86_shift shift_op[] = {
+	[BE_SLL] = SH_SHL, [BE_SRL] = SH_SHR, [BE_SRA] = SH_SAR,
+};
+
+void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, unsigned rs2)
+{
+	struct x86_buf *b = &be->b;
+	if (rd == 0 || rd == 32)
+		return;
+	ld_x(be, RAX, rs1);
+	switch (op) {
+	case BE_ADD: case BE_SUB: case BE_AND: case BE_OR: case BE_XOR:
+		if (rs2 == 0)
+			x_alu_ri(b, !w32, simple_alu[op], RAX, 0);
+		else
+			x_alu_rm(b, !w32, simple_alu[op], RAX, RBX, XOFF(rs2));
+		break;
+	case BE_SLL: case BE_SRL: case BE_SRA:
+		ld_x(be, RCX, rs2);
+		x_shift_cl(b, !w32, shift_op[op], RAX);
+		break;
+	case BE_SLT: case BE_SLTU:
+		ld_x(be, RCX, rs2);
+		x_alu_rr(b, true, ALU_CMP, RAX, RCX);
+		x_setcc(b, op == BE_SLT ? CC_L : CC_B, RAX);
+		break;
+	case BE_MUL:
+		ld_x(be, RCX, rs2);
+		x_imul_rr(b, !w32, RAX, RCX);
+		break;
+	case BE_MULH: case BE_MULHU:
+		ld_x(be, RCX, rs2);
+		x_f7(b, true, op == BE_MULH ? 5 : 4, RCX);
+		x_mov_rr(b, true, RAX, RDX);
+		break;
+	}
+	finish_w32(be, w32, rd);
+}
+
+void be_alu_imm(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, int64_t imm)
+{
+	struct x86_buf *b = &be->b;
+	if (rd == 0 || rd == 32)
+		return;
+	ld_x(be, RAX, rs1);
+	switch (op) {
+	case BE_ADD: case BE_SUB: case BE_AND: case BE_OR: case BE_XOR:
+		x_alu_ri(b, !w32, simple_alu[op], RAX, (int32_t)imm);
+		break;
+	case BE_SLL: case BE_SRL: case BE_SRA:
+		if (imm)
+			x_shift_ri(b, !w32, shift_op[op], RAX, (unsigned)imm);
+		break;
+	case BE_SLT: case BE_SLTU:
+		x_alu_ri(b, true, ALU_CMP, RAX, (int32_t)imm);
+		x_setcc(b, op == BE_SLT ? CC_L : CC_B, RAX);
+		break;
+	default:
+		be->failed = true;
+		return;
+	}
+	finish_w32(be, w32, rd);
+}
+
+void be_pure(struct be *be, be_pure_fn fn, unsigned rd, unsigned rs1, unsigned rs2)
+{
+	if (rd == 0 || rd == 32)
+		return;
+	ld_x(be, RDI, rs1);
+	ld_x(be, RSI, rs2);
+	call_abs(&be->b, (const void *)fn);
+	st_x(be, rd, RAX);
+}
+
+/* rsi = x[rs1] + imm: the virtual address of a load or store. */
+static void emit_va(struct be *be, unsigned rs1, int32_t imm)
+{
+	if (rs1 == 0) {
+		x_mov_imm(&be->b, RSI, (uint64_t)(int64_t)imm);
+		return;
+	}
+	x_load(&be->b, true, RSI, RBX, XOFF(rs1));
+	if (imm)
+		x_alu_ri(&be->b, true, ALU_ADD, RSI, imm);
+}
+
+/* The soft-TLB probe for the va in rsi: falls through on a hit with rsi
+ * turned into the host address; the returned jump goes to the slow path. */
+static uint8_t *emit_tlb(struct be *be, bool store, unsigned size)
+{
+	struct x86_buf *b = &be->b;
+	x_mov_rr(b, true, RAX, RSI);
+	x_shift_ri(b, true, SH_SHR, RAX, PAGE_SHIFT);
+	x_alu_ri(b, false, ALU_AND, RAX, TLB_MASK);
+	x_shift_ri(b, false, SH_SHL, RAX, 4);   /* sizeof(struct tlb_entry) */
+	x_alu_rm(b, true, ALU_ADD, RAX, RBX, store ? HOFF(stlb) : HOFF(ltlb));
+	x_mov_rr(b, true, RCX, RSI);
+	/* tag = va & (PAGE_MASK | (size - 1)): a misaligned access misses. */
+	x_alu_ri(b, true, ALU_AND, RCX, (int32_t)(-(int32_t)PAGE_SIZE | (int32_t)(size - 1)));
+	x_alu_rm(b, true, ALU_CMP, RCX, RAX, 0);
+	uint8_t *miss = x_jcc32(b, CC_NE);
+	x_alu_rm(b, true, ALU_ADD, RSI, RAX, 8);
+	return miss;
+}
+
+static void emit_fs_check(struct be *be)
+{
+	struct x86_buf *b = &be->b;
+	x_load(b, true, RAX, RBX, HOFF(mstatus));
+	x_rex(b, false, 0, 0, RAX, false);
+	x_byte(b, 0xa9);   /* test eax, imm32 */
+	x_u32(b, (uint32_t)MSTATUS_FS);
+	add_slow(be, SL_FS_OFF, x_jcc32(b, CC_E));
+}
+
+static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, unsigned rs1,
+		      int32_t imm, bool fp)
+{
+	struct x86_buf *b = &be->b;
+	emit_va(be, rs1, imm);
+	uint8_t *miss = emit_tlb(be, false, size);
+	x_load_ext(b, size, sign, RAX, RSI, 0);
+	struct slow *s = add_slow(be, SL_LOAD, miss);
+	s->resume = b->p;
+	s->size = size;
+	s->sign = sign;
+	s->reg = reg;
+	s->fp = fp;
+	if (fp) {
+		if (size == 4) {   /* NaN-box */
+			x_mov_imm(b, RCX, 0xffffffff00000000ull);
+			x_alu_rr(b, true, ALU_OR, RAX, RCX);
+		}
+		x_store(b, true, RBX, FOFF(reg), RAX);
+		x_alu_mi(b, true, ALU_OR, RBX, HOFF(mstatus), (int32_t)MSTATUS_FS);
+	} else {
+		st_x(be, reg, RAX);
+	}
+}
+
+void be_load(struct be *be, unsigned size, bool sign, unsigned rd, unsigned rs1, int32_t imm)
+{
+	emit_load(be, size, sign, rd, rs1, imm, false);
+}
+
+void be_fload(struct be *be, unsigned size, unsigned frd, unsigned rs1, int32_t imm)
+{
+	emit_fs_check(be);
+	emit_load(be, size, false, frd, rs1, imm, true);
+}
+
+static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1, int32_t imm,
+		       bool fp)
+{
+	struct x86_buf *b = &be->b;
+	emit_va(be, rs1, imm);
+	uint8_t *miss = emit_tlb(be, true, size);
+	if (fp)
+		x_load(b, true, RDX, RBX, FOFF(reg));
+	else
+		ld_x(be, RDX, reg);
+	x_store_sz(b, size, RSI, 0, RDX);
+	/* Code-page check: bit (host - ram) >> 12 of the code bitmap. */
+	x_mov_rr(b, true, RAX, RSI);
+	x_alu_rm(b, true, ALU_SUB, RAX, RBX, HOFF(ram));
+	x_shift_ri(b, true, SH_SHR, RAX, PAGE_SHIFT);
+	x_load(b, true, RCX, RBX, HOFF(code_bitmap));
+	x_mov_rr(b, true, RDX, RAX);
+	x_shift_ri(b, true, SH_SHR, RDX, 6);
+	x_rex(b, true, RDX, RDX, RCX, false);      /* mov rdx, [rcx + rdx*8] */
+	x_byte(b, 0x8b);
+	x_mem_idx(b, RDX, RCX, RDX, 3, 0);
+	x_rex(b, true, RAX, 0, RDX, false);        /* bt rdx, rax */
+	x_byte(b, 0x0f);
+	x_byte(b, 0xa3);
+	x_modrm_rr(b, RAX, RDX);
+	struct slow *code = add_slow(be, SL_CODE, x_jcc32(b, CC_B));
+	code->size = size;
+	code->resume = b->p;
+	struct slow *s = add_slow(be, SL_STORE, miss);
+	s->resume = b->p;
+	s->size = size;
+	s->reg = reg;
+	s->fp = fp;
+}
+
+void be_store(struct be *be, unsigned size, unsigned rs2, unsigned rs1, int32_t imm)
+{
+	emit_store(be, size, rs2, rs1, imm, false);
+}
+
+void be_fstore(struct be *be, unsigned size, unsigned frs2, unsigned rs1, int32_t imm)
+{
+	emit_fs_check(be);
+	emit_store(be, size, frs2, rs1, imm, true);
+}
+
+void be_helper(struct be *be, be_helper_fn fn, const struct insn *in)
+{
+	struct jit *j = be->j;
+	struct x86_buf *b = &be->b;
+	if (j->ninsns == j->max_insns) {
+		be->failed = true;
+		return;
+	}
+	struct insn *copy = &j->insns[j->ninsns++];
+	*copy = *in;
+	x_mov_rr(b, true, RDI, RBX);
+	x_mov_imm(b, RSI, (uint64_t)(uintptr_t)copy);
+	call_abs(b, (const void *)fn);
+	x_test_rr(b, false, RAX, RAX);
+	struct slow *s = add_slow(be, SL_HELPER, x_jcc32(b, CC_NE));
+	s->resume = b->p;
+}
+
+void be_fence(struct be *be)
+{
+	x_byte(&be->b, 0x0f);   /* mfence */
+	x_byte(&be->b, 0xae);
+	x_byte(&be->b, 0xf0);
+}
+
+/* The end of a path out of the block towards virtual PC ppc + delta. */
+static void emit_goto(struct be *be, uint64_t target_ppc, bool chain, unsigned ninsn)
+{
+	struct x86_buf *b = &be->b;
+	struct jit *j = be->j;
+	struct jit_tb *tb = be->tb;
+	x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)ninsn);
+	x_mov_imm(b, RAX, target_ppc);
+	x_alu_rr(b, true, ALU_ADD, RAX, R15);
+	x_store(b, true, RBX, HOFF(pc), RAX);
+	if (chain && tb->nexits < 2) {
+		struct jit_exit *e = &tb->exit[tb->nexits++];
+		e->target_ppc = target_ppc;
+		e->from = tb;
+		uint8_t *rel = x_jmp32(b);
+		e->jump_rel32 = rel;
+		x_patch(b, rel, b->p);   /* unlinked: falls into the tail below */
+		x_mov_imm(b, RAX, (uint64_t)(uintptr_t)e);
+		x_store(b, true, RBX, HOFF(jit_link), RAX);
+		x_mov_imm(b, RAX, JIT_ST_CHAIN);
+		jmp_to(be, j->epilogue);
+		return;
+	}
+	/* Another page or an unknown target: find its translation in C. */
+	x_mov_rr(b, true, RDI, RBX);
+	call_abs(b, (const void *)jit_lookup);
+	x_test_rr(b, true, RAX, RAX);
+	uint8_t *none = x_jcc32(b, CC_E);
+	x_load(b, true, R15, RBX, HOFF(jit_delta));
+	x_jmp_r(b, RAX);
+	x_patch(b, none, b->p);
+	x_mov_imm(b, RAX, JIT_ST_EXIT);
+	jmp_to(be, j->epilogue);
+}
+
+static const enum x86_cc cond_cc[] = {
+	[BE_EQ] = CC_E, [BE_NE] = CC_NE, [BE_LT] = CC_L, [BE_GE] = CC_GE,
+	[BE_LTU] = CC_B, [BE_GEU] = CC_AE,
+};
+
+void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64_t taken_ppc,
+	       uint64_t fall_ppc, bool taken_chain, bool fall_chain, unsigned ninsn)
+{
+	struct x86_buf *b = &be->b;
+	ld_x(be, RAX, rs1);
+	if (rs2 == 0)
+		x_test_rr(b, true, RAX, RAX);
+	else
+		x_alu_rm(b, true, ALU_CMP, RAX, RBX, XOFF(rs2));
+	uint8_t *taken = x_jcc32(b, cond_cc[c]);
+	emit_goto(be, fall_ppc, fall_chain, ninsn);
+	x_patch(b, taken, b->p);
+	emit_goto(be, taken_ppc, taken_chain, ninsn);
+}
+
+void be_jump(struct be *be, uint64_t target_ppc, bool chain, unsigned ninsn)
+{
+	emit_goto(be, target_ppc, chain, ninsn);
+}
+
+void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t link_ppc,
+		 unsigned ninsn)
+{
+	struct x86_buf *b = &be->b;
+	ld_x(be, RAX, rs1);
+	if (imm)
+		x_alu_ri(b, true, ALU_ADD, RAX, imm);
+	x_alu_ri(b, true, ALU_AND, RAX, -2);
+	x_store(b, true, RBX, HOFF(pc), RAX);
+	if (rd != 0 && rd != 32) {
+		x_mov_imm(b, RCX, link_ppc);
+		x_alu_rr(b, true, ALU_ADD, RCX, R15);
+		st_x(be, rd, RCX);
+	}
+	x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)ninsn);
+	x_mov_rr(b, true, RDI, RBX);
+	call_abs(b, (const void *)jit_lookup);
+	x_test_rr(b, true, RAX, RAX);
+	uint8_t *none = x_jcc32(b, CC_E);
+	x_load(b, true, R15, RBX, HOFF(jit_delta));
+	x_jmp_r(b, RAX);
+	x_patch(b, none, b->p);
+	x_mov_imm(b, RAX, JIT_ST_EXIT);
+	jmp_to(be, be->j->epilogue);
+}
+
+void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st)
+{
+	emit_exit(be, ppc, ninsn, st);
+}
+
+static void emit_slow(struct be *be, struct slow *s)
+{
+	struct x86_buf *b = &be->b;
+	x_patch(b, s->jcc, b->p);
+	switch (s->kind) {
+	case SL_LOAD: {
+		/* rsi = va */
+		x_mov_rr(b, true, RDI, RBX);
+		x_mov_imm(b, RDX, s->size);
+		x_lea(b, RCX, RBX, HOFF(jit_tmp));
+		call_abs(b, (const void *)mem_load_slow);
+		x_test_rr(b, false, RAX, RAX);
+		uint8_t *fault = x_jcc32(b, CC_NE);
+		x_load_ext(b, s->size, s->sign, RAX, RBX, HOFF(jit_tmp));
+		x_patch(b, x_jmp32(b), s->resume);
+		x_patch(b, fault, b->p);
+		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP);
+		break;
+	}
+	case SL_STORE: {
+		x_mov_rr(b, true, RDI, RBX);
+		x_mov_imm(b, RDX, s->size);
+		if (s->fp)
+			x_load(b, true, RCX, RBX, FOFF(s->reg));
+		else
+			ld_x(be, RCX, s->reg);
+		call_abs(b, (const void *)mem_store_slow);
+		x_test_rr(b, false, RAX, RAX);
+		uint8_t *fault = x_jcc32(b, CC_NE);
+		x_patch(b, x_jmp32(b), s->resume);
+		x_patch(b, fault, b->p);
+		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP);
+		break;
+	}
+	case SL_CODE:
+		/* rsi = host address just written */
+		x_mov_rr(b, true, RDI, RBX);
+		x_mov_imm(b, RDX, s->size);
+		call_abs(b, (const void *)store_hit_code);
+		x_patch(b, x_jmp32(b), s->resume);
+		break;
+	case SL_HELPER: {
+		x_alu_ri(b, false, ALU_CMP, RAX, 1);
+		uint8_t *trap = x_jcc32(b, CC_NE);
+		emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP);
+		x_patch(b, trap, b->p);
+		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP);
+		break;
+	}
+	case SL_FS_OFF:
+		emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP);
+		break;
+	}
+}
+
+bool be_end(struct be *be)
+{
+	for (unsigned i = 0; i < be->nslow; i++)
+		emit_slow(be, &be->slow[i]);
+	if (be->b.full || be->failed)
+		return false;
+	size_t n = (size_t)(be->b.p - be->start);
+	code_cache_commit(&be->j->cc, be->start, n);
+	be->j->stats.code_bytes += n;
+	return true;
+}
+
+struct be *be_state_new(void)
+{
+	return calloc(1, sizeof(struct be));
+}
