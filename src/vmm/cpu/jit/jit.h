@@ -18,6 +18,7 @@
 #ifndef NIMBUS_VMM_CPU_JIT_JIT_H
 #define NIMBUS_VMM_CPU_JIT_JIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,0 +1,355 @@
+/*
+ * Differential tests of the translator against the interpreter (the
+ * reference): two identical machines, one with the JIT and one without,
+ * run the same random instruction streams from the same state, and their
+ * architectural state is compared after every chunk of steps (registers,
+ * pc, privilege, instret, FP state, trap CSRs), and their memory after
+ * every round.  Streams mix every translated instruction class with the
+ * ones that return to the interpreter (CSRs, ECALL, FENCE.I), traps (bad
+ * addresses, misaligned and page-crossing accesses), loops, indirect
+ * jumps, cross-page jumps and self-modifying code.
+ */
+#include "lib/testing.h"
+#include "vmm/cpu/jit/jit.h"
+#include "vmm/cpu/test_asm.h"
+
+#define CODE_BASE RAM_BASE                 /* two pages of random code */
+#define HANDLER (RAM_BASE + 0x3000)        /* skips the trapping instruction */
+#define DATA_BASE (RAM_BASE + 0x100000)    /* 64 KiB the streams load and store */
+#define DATA_SIZE 0x10000
+#define NCODE (8192 / 4)
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dull;
+}
+
+static unsigned reg(uint64_t *s) { return (unsigned)(rnd(s) % 32); }
+/* Registers 8..15 hold pointers into the data area. */
+static unsigned ptr(uint64_t *s) { return 8 + (unsigned)(rnd(s) % 8); }
+static int32_t simm12(uint64_t *s) { return (int32_t)(rnd(s) % 4096) - 2048; }
+
+/* Offsets near the pointers, mostly aligned to `size`, sometimes not. */
+static int32_t mem_off(uint64_t *s, unsigned size)
+{
+	int32_t off = (int32_t)(rnd(s) % 512) - 256;
+	if (rnd(s) % 8)
+		off &= ~(int32_t)(size - 1);
+	return off;
+}
+
+static uint32_t random_insn(uint64_t *s, unsigned i)
+{
+	unsigned rd = reg(s), a = reg(s), b = reg(s);
+	/* Never clobber the pointer registers or x30/x31 (the handler's). */
+	if ((rd >= 8 && rd <= 15) || rd >= 30)
+		rd = 5 + rd % 3;
+	switch (rnd(s) % 32) {
+	case 0: return LUI(rd, (uint32_t)rnd(s));
+	case 1: return AUIPC(rd, (uint32_t)rnd(s) & 0xff000);
+	case 2: {   /* a short branch, forward or back: loops and both edges */
+		int32_t off = ((int32_t)(rnd(s) % 64) - 24) * 4;
+		if (off == 0)
+			off = 8;
+		unsigned f3 = (unsigned)(rnd(s) % 6);
+		f3 = f3 < 2 ? f3 : f3 + 2;
+		return rv_b(f3, a, b, off);
+	}
+	case 3: {   /* jal, sometimes to the other page */
+		int32_t off = ((int32_t)(rnd(s) % 128) - 32) * 4;
+		if (rnd(s) % 4 == 0)
+			off += i < NCODE / 2 ? 4096 : -4096;
+		return JAL(rnd(s) % 2 ? 1 : 0, off ? off : 4);
+	}
+	case 4: return LD(rd, ptr(s), mem_off(s, 8));
+	case 5: return LW(rd, ptr(s), mem_off(s, 4));
+	case 6: return rnd(s) % 2 ? LBU(rd, ptr(s), mem_off(s, 1)) : LH(rd, ptr(s), mem_off(s, 2));
+	case 7: return rnd(s) % 2 ? LWU(rd, ptr(s), mem_off(s, 4)) : LHU(rd, ptr(s), mem_off(s, 2));
+	case 8: return SD(b, ptr(s), mem_off(s, 8));
+	case 9: return SW(b, ptr(s), mem_off(s, 4));
+	case 10: return rnd(s) % 2 ? SB(b, ptr(s), mem_off(s, 1)) : SH(b, ptr(s), mem_off(s, 2));
+	case 11: {  /* a load or store through any register: faults */
+		return rnd(s) % 2 ? LD(rd, a, simm12(s)) : SW(b, a, simm12(s));
+	}
+	case 12: {
+		static const unsigned f3s[] = { 0, 2, 3, 4, 6, 7 };
+		return rv_i(0x13, rd, f3s[rnd(s) % 6], a, simm12(s));
+	}
+	case 13: {  /* shifts by immediate, 64 and 32-bit */
+		unsigned sh = (unsigned)(rnd(s) % 64);
+		switch (rnd(s) % 6) {
+		case 0: return SLLI(rd, a, sh);
+		case 1: return SRLI(rd, a, sh);
+		case 2: return SRAI(rd, a, sh);
+		case 3: return SLLIW(rd, a, sh % 32);
+		case 4: return SRLIW(rd, a, sh % 32);
+		default: return SRAIW(rd, a, sh % 32);
+		}
+	}
+	case 14: case 15: {
+		static const uint32_t f7f3[][2] = {
+			{ 0, 0 }, { 0x20, 0 }, { 0, 1 }, { 0, 2 }, { 0, 3 }, { 0, 4 },
+			{ 0, 5 }, { 0x20, 5 }, { 0, 6 }, { 0, 7 },
+		};
+		unsigned k = (unsigned)(rnd(s) % 10);
+		return rv_r(0x33, rd, f7f3[k][1], a, b, f7f3[k][0]);
+	}
+	case 16: {  /* *W register ops */
+		static const uint32_t f7f3[][2] = { { 0, 0 }, { 0x20, 0 }, { 0, 1 }, { 0, 5 }, { 0x20, 5 } };
+		unsigned k = (unsigned)(rnd(s) % 5);
+		return rv_r(0x3b, rd, f7f3[k][1], a, b, f7f3[k][0]);
+	}
+	case 17: return ADDIW(rd, a, simm12(s));
+	case 18: case 19:  /* M: all of MUL/DIV/REM and the W forms */
+		return rnd(s) % 2 ? rv_r(0x33, rd, (unsigned)(rnd(s) % 8), a, b, 1)
+				  : rv_r(0x3b, rd, (unsigned)(rnd(s) % 8 < 1 ? 0 : 4 + rnd(s) % 4), a, b, 1);
+	case 20: {  /* atomics on aligned data addresses (and sometimes not) */
+		unsigned p = ptr(s);
+		switch (rnd(s) % 6) {
+		case 0: return LR_D(rd, p);
+		case 1: return SC_D(rd, p, b);
+		case 2: return AMOADD_D(rd, p, b);
+		case 3: return AMOSWAP_W(rd, p, b);
+		case 4: return AMOMIN_W(rd, p, b);
+		default: return AMOMAXU_D(rd, p, b);
+		}
+	}
+	case 21: {  /* FP loads/stores and arithmetic */
+		unsigned fd = reg(s), fa = reg(s), fb = reg(s);
+		switch (rnd(s) % 10) {
+		case 0: return FLD(fd, ptr(s), mem_off(s, 8));
+		case 1: return FLW(fd, ptr(s), mem_off(s, 4));
+		case 2: return FSD(fb, ptr(s), mem_off(s, 8));
+		case 3: return FSW(fb, ptr(s), mem_off(s, 4));
+		case 4: return FADD_D(fd, fa, fb, (unsigned)(rnd(s) % 8));
+		case 5: return FMUL_D(fd, fa, fb, 7);
+		case 6: return FDIV_S(fd, fa, fb, (unsigned)(rnd(s) % 5));
+		case 7: return FCVT_L_D(rd, fa, (unsigned)(rnd(s) % 5));
+		case 8: return FMV_D_X(fd, a);
+		default: return FEQ_S(rd, fa, fb);
+		}
+	}
+	case 22: {  /* CSRs the interpreter handles (deterministic ones only) */
+		static const unsigned csrs[] = { CSR_MSCRATCH, CSR_MINSTRET, CSR_MCYCLE, 0x001, 0x002, 0x003 };
+		return CSRRW(rd, csrs[rnd(s) % 6], rnd(s) % 4 ? 0 : a);
+	}
+	case 23:
+		switch (rnd(s) % 8) {
+		case 0: return ECALL();
+		case 1: return FENCE_I();
+		case 2: return FENCE();
+		case 3: return 0x0100000fu;   /* pause */
+		case 4: return (uint32_t)rnd(s);   /* anything, often illegal */
+		default: return SW(b, 7, (int32_t)(rnd(s) % 2048) & ~3);   /* code! */
+		}
+	case 24: return JALR(rnd(s) % 2 ? 1 : 0, 29, (int32_t)((rnd(s) % 64) * 4));
+	default: {
+		static const unsigned f3s[] = { 0, 4, 6, 7 };
+		return rv_i(0x13, rd, f3s[rnd(s) % 4], a, simm12(s));
+	}
+	}
+}
+
+struct pair {
+	struct tmach m[2];   /* [0] interpreter, [1] translator */
+};
+
+static int pair_init(struct pair *p)
+{
+	for (int k = 0; k < 2; k++) {
+		if (tm_init(&p->m[k], 1))
+			return -1;
+		hart_free(p->m[k].h[0]);
+		struct hart_config cfg = {
+			.hartid = 0, .bus = &p->m[k].bus, .clock = &p->m[k].clk,
+			.reset_pc = CODE_BASE, .jit_cache_bytes = k ? (1u << 20) : 0,
+		};
+		p->m[k].h[0] = hart_new(&cfg);
+		if (!p->m[k].h[0])
+			return -1;
+	}
+	return 0;
+}
+
+static void pair_fini(struct pair *p)
+{
+	tm_fini(&p->m[0]);
+	tm_fini(&p->m[1]);
+}
+
+/* The first difference between the two harts, or NULL. */
+static const char *diff(struct hart *a, struct hart *b, char *buf, size_t n)
+{
+	for (unsigned r = 0; r < 32; r++)
+		if (a->x[r] != b->x[r]) {
+			snprintf(buf, n, "x%u: interp %#llx jit %#llx (pc %#llx)", r,
+				 (unsigned long long)a->x[r], (unsigned long long)b->x[r],
+				 (unsigned long long)a->pc);
+			return buf;
+		}
+	for (unsigned r = 0; r < 32; r++)
+		if (a->f[r] != b->f[r]) {
+			snprintf(buf, n, "f%u: interp %#llx jit %#llx", r,
+				 (unsigned long long)a->f[r], (unsigned long long)b->f[r]);
+			return buf;
+		}
+#define CMP(f)                                                                       \
+	if (a->f != b->f) {                                                          \
+		snprintf(buf, n, #f ": interp %#llx jit %#llx (pc %#llx)",           \
+			 (unsigned long long)a->f, (unsigned long long)b->f,          \
+			 (unsigned long long)a->pc);                                  \
+		return buf;                                                          \
+	}
+	CMP(pc) CMP(priv) CMP(instret) CMP(fflags) CMP(frm) CMP(mstatus) CMP(mepc)
+	CMP(mcause) CMP(mtval) CMP(resv_valid) CMP(mscratch)
+#undef CMP
+	return NULL;
+}
+
+static void load_program(struct pair *p, uint64_t *seed)
+{
+	for (int k = 0; k < 2; k++)
+		tm_org(&p->m[k], CODE_BASE);
+	for (unsigned i = 0; i < NCODE; i++) {
+		uint32_t w = random_insn(seed, i);
+		for (int k = 0; k < 2; k++)
+			tm_emit(&p->m[k], w);
+	}
+	/* Trap handler: mepc += 4, then return (x31 is its scratch). */
+	static const uint32_t handler[4] = {
+		0x34102ff3u,   /* csrr x31, mepc */
+		0x004f8f93u,   /* addi x31, x31, 4 */
+		0x341f9073u,   /* csrw mepc, x31 */
+		0x30200073u,   /* mret */
+	};
+	for (int k = 0; k < 2; k++) {
+		tm_org(&p->m[k], HANDLER);
+		for (unsigned i = 0; i < 4; i++)
+			tm_emit(&p->m[k], handler[i]);
+	}
+	uint8_t data[DATA_SIZE];
+	for (unsigned i = 0; i < DATA_SIZE; i += 8) {
+		uint64_t v = rnd(seed);
+		memcpy(data + i, &v, 8);
+	}
+	for (int k = 0; k < 2; k++)
+		bus_write_guest(&p->m[k].bus, DATA_BASE, data, DATA_SIZE);
+}
+
+static void reset_state(struct pair *p, uint64_t *seed)
+{
+	uint64_t regs[32], fregs[32];
+	for (unsigned r = 1; r < 32; r++)
+		regs[r] = rnd(seed) % 4 ? rnd(seed) % 4096 : rnd(seed);
+	for (unsigned r = 8; r < 16; r++)
+		regs[r] = DATA_BASE + 512 + (rnd(seed) % (DATA_SIZE - 1024));
+	regs[7] = CODE_BASE + (rnd(seed) % 2) * 4096;   /* self-modifying stores */
+	regs[29] = CODE_BASE + (rnd(seed) % (8192 - 256) & ~3ull);   /* jalr base */
+	for (unsigned r = 0; r < 32; r++)
+		fregs[r] = rnd(seed);
+	uint64_t pc = CODE_BASE + (rnd(seed) % NCODE) * 4;
+	for (int k = 0; k < 2; k++) {
+		struct hart *h = p->m[k].h[0];
+		for (unsigned r = 1; r < 32; r++)
+			hart_set_x(h, r, regs[r]);
+		for (unsigned r = 0; r < 32; r++)
+			hart_set_f(h, r, fregs[r]);
+		hart_set_pc(h, pc);
+		hart_csr_write(h, CSR_MTVEC, HANDLER);
+		hart_csr_write(h, CSR_MSTATUS, 1ull << 13);   /* FS = Initial */
+	}
+}
+
+static void run_rounds(unsigned rounds, unsigned steps, uint64_t seed)
+{
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	char buf[200];
+	uint64_t total = 0;
+	for (unsigned round = 0; round < rounds; round++) {
+		load_program(&p, &seed);
+		reset_state(&p, &seed);
+		for (unsigned done = 0; done < steps;) {
+			uint64_t chunk = 1 + rnd(&seed) % 300;
+			uint64_t na = hart_step(p.m[0].h[0], chunk);
+			uint64_t nb = hart_step(p.m[1].h[0], chunk);
+			const char *d = diff(p.m[0].h[0], p.m[1].h[0], buf, sizeof buf);
+			if (d || na != nb) {
+				char what[300];
+				snprintf(what, sizeof what, "round %u after %u steps: %s (steps %llu vs %llu)",
+					 round, done, d ? d : "step counts differ",
+					 (unsigned long long)na, (unsigned long long)nb);
+				test_fail(__FILE__, __LINE__, what);
+				pair_fini(&p);
+				return;
+			}
+			if (na == 0)
+				break;   /* both stuck (fatal trap loop) */
+			done += (unsigned)na;
+			total += na;
+		}
+		uint8_t *ra = bus_guest_ptr(&p.m[0].bus, RAM_BASE, 0x200000);
+		uint8_t *rb = bus_guest_ptr(&p.m[1].bus, RAM_BASE, 0x200000);
+		if (memcmp(ra, rb, 0x200000) != 0) {
+			size_t i = 0;
+			while (ra[i] == rb[i])
+				i++;
+			snprintf(buf, sizeof buf, "round %u: memory differs at %#llx", round,
+				 (unsigned long long)(RAM_BASE + i));
+			test_fail(__FILE__, __LINE__, buf);
+			pair_fini(&p);
+			return;
+		}
+	}
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(p.m[1].h[0], &st));
+	EXPECT(st.translations > rounds);   /* the translator really ran */
+	EXPECT(total > (uint64_t)rounds * steps / 4);
+	pair_fini(&p);
+}
+
+TEST(jit_matches_interpreter_on_random_streams)
+{
+	run_rounds(150, 4000, 0x9e3779b97f4a7c15ull);
+}
+
+TEST(jit_matches_interpreter_on_long_runs_of_few_programs)
+{
+	run_rounds(8, 60000, 0x243f6a8885a308d3ull);
+}
+
+TEST(jit_code_cache_overflow_flushes_and_keeps_running)
+{
+	/* A tiny cache: every few translations evict everything. */
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	hart_free(p.m[1].h[0]);
+	struct hart_config cfg = {
+		.hartid = 0, .bus = &p.m[1].bus, .clock = &p.m[1].clk,
+		.reset_pc = CODE_BASE, .jit_cache_bytes = 64 << 10,
+	};
+	p.m[1].h[0] = hart_new(&cfg);
+	EXPECT(p.m[1].h[0] != NULL);
+	uint64_t seed = 42;
+	char buf[200];
+	for (unsigned round = 0; round < 20; round++) {
+		load_program(&p, &seed);
+		reset_state(&p, &seed);
+		for (unsigned i = 0; i < 40; i++) {
+			uint64_t na = hart_step(p.m[0].h[0], 250);
+			uint64_t nb = hart_step(p.m[1].h[0], 250);
+			const char *d = diff(p.m[0].h[0], p.m[1].h[0], buf, sizeof buf);
+			if (d)
+				test_fail(__FILE__, __LINE__, d);
+			EXPECT(!d);
+			EXPECT_EQ(na, nb);
+		}
+	}
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(p.m[1].h[0], &st));
+	EXPECT(st.resets > 0);
+	pair_fini(&p);
+}
