@@ -22,6 +22,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* Instructions a translation may run before returning to the dispatcher to
@@ -212,6 +213,71 @@ static enum be_cond branch_cond(unsigned op)
 	}
 }
 
+/*
+ * Which integer registers an instruction reads, and whether it certainly
+ * writes x[rd].  Conservative where an encoding's fields may name f
+ * registers: those count as reads (an extra load) and never as writes (a
+ * missing load would be a wrong value).
+ */
+static void insn_regs(const struct insn *in, uint32_t *reads, bool *writes_rd)
+{
+	unsigned op = in->op;
+	*reads = 0;
+	*writes_rd = false;
+	switch (op) {
+	case OP_LUI: case OP_AUIPC: case OP_JAL:
+		*writes_rd = true;
+		return;
+	case OP_FENCE: case OP_PAUSE:
+		return;
+	case OP_JALR:
+	case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
+	case OP_ADDI: case OP_SLTI: case OP_SLTIU: case OP_XORI: case OP_ORI: case OP_ANDI:
+	case OP_SLLI: case OP_SRLI: case OP_SRAI:
+	case OP_ADDIW: case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
+		*reads = 1u << in->rs1;
+		*writes_rd = true;
+		return;
+	case OP_FLW: case OP_FLD: case OP_FSW: case OP_FSD:
+		*reads = 1u << in->rs1;
+		return;
+	case OP_SB: case OP_SH: case OP_SW: case OP_SD:
+	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+		*reads = 1u << in->rs1 | 1u << in->rs2;
+		return;
+	default:
+		break;
+	}
+	if (op >= OP_FP_FIRST && op <= OP_FP_LAST) {
+		*reads = 1u << in->rs1;
+		return;
+	}
+	/* register-register ALU, M and A: rd = f(rs1, rs2) */
+	*reads = 1u << in->rs1 | 1u << in->rs2;
+	*writes_rd = true;
+}
+
+/* Use counts per integer register and the set read before written. */
+static void reg_usage(const struct block *b, unsigned uses[32], uint32_t *live_in)
+{
+	uint32_t written = 0, live = 0;
+	memset(uses, 0, 32 * sizeof(*uses));
+	for (unsigned i = 0; i < b->ninsn && !interp_only(b->insn[i].op); i++) {
+		const struct insn *in = &b->insn[i];
+		uint32_t rd_mask;
+		bool w;
+		insn_regs(in, &rd_mask, &w);
+		live |= rd_mask & ~written;
+		for (unsigned r = 1; r < 32; r++)
+			uses[r] += (rd_mask >> r) & 1;
+		if (w && in->rd != 0 && in->rd < 32) {
+			written |= 1u << in->rd;
+			uses[in->rd]++;
+		}
+	}
+	*live_in = live & ~1u;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -240,6 +306,10 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 		*full = true;
 		return NULL;
 	}
+	unsigned uses[32];
+	uint32_t live_in;
+	reg_usage(b, uses, &live_in);
+	be_regs(be, uses, live_in);
 	unsigned i;
 	bool ended = false;
 	for (i = 0; i < b->ninsn && !ended; i++) {

@@ -3,10 +3,15 @@
  *
  * Host registers: rbx holds the struct hart, r15 the page delta (virtual
  * minus physical PC) of the running code; both are callee-saved, so they
- * survive every helper call.  Guest registers live in h->x and are
- * accessed as [rbx + disp]; rax, rcx, rdx, rsi, rdi are scratch.  The stack
- * stays 16-byte aligned inside translated code (enter pushes six registers
- * and reserves 8 bytes), so helpers are plain SysV calls.
+ * survive every helper call.  rax, rcx, rdx, rsi, rdi are scratch.  Guest
+ * registers live in h->x between translations; within one, the most used
+ * are cached in rbp, r12-r14 (callee-saved) and r8-r11 (caller-saved: the
+ * cold paths that call C spill the dirty ones first and reload them after).
+ * A cached register written in the block is "dirty" until written back;
+ * every exit writes back exactly the registers dirty at that instruction,
+ * so a trap leaves h->x as the interpreter would.  The stack stays 16-byte
+ * aligned inside translated code (enter pushes six registers and reserves
+ * 8 bytes), so helpers are plain SysV calls.
  *
  * Layout of a translation: the entry checks, the straight-line body with
  * its fast paths inline, the exit stubs, then the cold slow paths (TLB
@@ -37,6 +42,7 @@ enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_FS_OFF };
 
 struct slow {
 	enum slow_kind kind;
+	uint32_t dirty;            /* guest registers dirty at the instruction */
 	uint8_t *jcc;              /* rel32 of the jump into the slow path */
 	uint8_t *resume;           /* where the slow path rejoins */
 	unsigned idx, size, reg;   /* reg: rd for loads, rs2 for stores */
@@ -54,7 +60,18 @@ struct be {
 	struct slow slow[MAX_SLOW];
 	unsigned nslow;
 	bool failed;
+	int8_t host[33];           /* host register caching guest x[i], or -1 */
+	uint32_t cached, dirty;    /* guest register masks */
 };
+
+/* Cache registers, hottest first; the first four survive calls. */
+static const uint8_t cache_regs[] = { RBP, R12, R13, R14, R8, R9, R10, R11 };
+#define CALLEE_SAVED_SLOTS 4
+
+static bool caller_saved(unsigned host) { return host >= R8 && host <= R11; }
+
+struct be;
+static uint32_t caller_saved_mask(const struct be *be);
 
 /* ---- small emit helpers ---- */
 
@@ -93,14 +110,68 @@ static void ld_x(struct be *be, unsigned host, unsigned g)
 {
 	if (g == 0)
 		x_mov_imm(&be->b, host, 0);
+	else if (be->host[g] >= 0)
+		x_mov_rr(&be->b, true, host, (unsigned)be->host[g]);
 	else
 		x_load(&be->b, true, host, RBX, XOFF(g));
 }
 
+/* A host register holding guest g: its cache register, else `tmp` loaded. */
+static unsigned xreg(struct be *be, unsigned g, unsigned tmp)
+{
+	if (g != 0 && be->host[g] >= 0)
+		return (unsigned)be->host[g];
+	ld_x(be, tmp, g);
+	return tmp;
+}
+
 static void st_x(struct be *be, unsigned g, unsigned host)
 {
-	if (g != 0 && g != 32)
+	if (g == 0 || g == 32)
+		return;
+	if (be->host[g] >= 0) {
+		if ((unsigned)be->host[g] != host)
+			x_mov_rr(&be->b, true, (unsigned)be->host[g], host);
+		be->dirty |= 1u << g;
+	} else {
 		x_store(&be->b, true, RBX, XOFF(g), host);
+	}
+}
+
+/* dst = dst op x[g], from the cache register or memory. */
+static void alu_x(struct be *be, bool w, enum x86_alu op, unsigned dst, unsigned g)
+{
+	if (be->host[g] >= 0)
+		x_alu_rr(&be->b, w, op, dst, (unsigned)be->host[g]);
+	else
+		x_alu_rm(&be->b, w, op, dst, RBX, XOFF(g));
+}
+
+/* Writes back the cached registers in `mask` whose host register is in `which`
+ * (0: all, 1: callee-saved only, 2: caller-saved only). */
+static void write_back(struct be *be, uint32_t mask, int which)
+{
+	for (unsigned g = 1; g < 32; g++) {
+		if (!(mask & (1u << g)) || be->host[g] < 0)
+			continue;
+		bool cs = caller_saved((unsigned)be->host[g]);
+		if ((which == 1 && cs) || (which == 2 && !cs))
+			continue;
+		x_store(&be->b, true, RBX, XOFF(g), (unsigned)be->host[g]);
+	}
+}
+
+/* Reloads cached registers (which: as for write_back). */
+static void reload(struct be *be, int which)
+{
+	for (unsigned g = 1; g < 32; g++) {
+		if (be->host[g] < 0)
+			continue;
+		bool cs = caller_saved((unsigned)be->host[g]);
+		if ((which == 1 && cs) || (which == 2 && !cs))
+			continue;
+		x_load(&be->b, true, (unsigned)be->host[g], RBX, XOFF(g));
+	}
 }
 
 static struct slow *add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
@@ -110,14 +181,18 @@ static struct slow *add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
 		be->nslow = 0;
 	}
 	struct slow *s = &be->slow[be->nslow++];
-	*s = (struct slow){ .kind = k, .jcc = jcc, .idx = be->idx, .ppc = be->ppc };
+	*s = (struct slow){ .kind = k, .jcc = jcc, .idx = be->idx, .ppc = be->ppc,
+			    .dirty = be->dirty };
 	return s;
 }
 
-/* Leaves translated code: `retired` instructions done, pc = ppc + delta. */
-static void emit_exit(struct be *be, uint64_t ppc, unsigned retired, enum jit_status st)
+/* Leaves translated code: `retired` instructions done, pc = ppc + delta,
+ * guest registers in `dirty` written back first. */
+static void emit_exit(struct be *be, uint64_t ppc, unsigned retired, enum jit_status st,
+		      uint32_t dirty)
 {
 	struct x86_buf *b = &be->b;
+	write_back(be, dirty, 0);
 	if (retired)
 		x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)retired);
 	x_mov_imm(b, RAX, ppc);
@@ -189,6 +264,7 @@ struct be *be_begin(struct jit *j, struct jit_tb *tb)
 	if (!w)
 		return NULL;
 	*be = (struct be){ .j = j, .tb = tb, .b = { .p = w, .end = w + MAX_TB_BYTES }, .start = w };
+	memset(be->host, -1, sizeof(be->host));
 	tb->code = rx(be, w);
 	tb->nexits = 0;
 
@@ -214,6 +290,24 @@ struct be *be_begin(struct jit *j, struct jit_tb *tb)
 	return be;
 }
 
+void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in)
+{
+	bool taken[32] = { false };
+	for (unsigned slot = 0; slot < sizeof(cache_regs); slot++) {
+		unsigned best = 0;
+		for (unsigned g = 1; g < 32; g++)
+			if (!taken[g] && uses[g] > uses[best])
+				best = g;
+		if (best == 0 || uses[best] < 2)
+			break;
+		taken[best] = true;
+		be->host[best] = (int8_t)cache_regs[slot];
+		be->cached |= 1u << best;
+		if (live_in & (1u << best))
+			x_load(&be->b, true, cache_regs[slot], RBX, XOFF(best));
+	}
+}
+
 void be_insn(struct be *be, unsigned idx, uint64_t ppc)
 {
 	be->idx = idx;
@@ -224,7 +318,10 @@ void be_const(struct be *be, unsigned rd, uint64_t v)
 {
 	if (rd == 0 || rd == 32)
 		return;
-	if (fits_i32((int64_t)v)) {
+	if (be->host[rd] >= 0) {
+		x_mov_imm(&be->b, (unsigned)be->host[rd], v);
+		be->dirty |= 1u << rd;
+	} else if (fits_i32((int64_t)v)) {
 		x_store_imm32(&be->b, RBX, XOFF(rd), (int32_t)v);
 	} else {
 		x_mov_imm(&be->b, RAX, v);
@@ -268,20 +365,18 @@ void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, 
 		if (rs2 == 0)
 			x_alu_ri(b, !w32, simple_alu[op], RAX, 0);
 		else
-			x_alu_rm(b, !w32, simple_alu[op], RAX, RBX, XOFF(rs2));
+			alu_x(be, !w32, simple_alu[op], RAX, rs2);
 		break;
 	case BE_SLL: case BE_SRL: case BE_SRA:
 		ld_x(be, RCX, rs2);
 		x_shift_cl(b, !w32, shift_op[op], RAX);
 		break;
 	case BE_SLT: case BE_SLTU:
-		ld_x(be, RCX, rs2);
-		x_alu_rr(b, true, ALU_CMP, RAX, RCX);
+		x_alu_rr(b, true, ALU_CMP, RAX, xreg(be, rs2, RCX));
 		x_setcc(b, op == BE_SLT ? CC_L : CC_B, RAX);
 		break;
 	case BE_MUL:
-		ld_x(be, RCX, rs2);
-		x_imul_rr(b, !w32, RAX, RCX);
+		x_imul_rr(b, !w32, RAX, xreg(be, rs2, RCX));
 		break;
 	case BE_MULH: case BE_MULHU:
 		ld_x(be, RCX, rs2);
@@ -323,8 +418,20 @@ void be_pure(struct be *be, be_pure_fn fn, unsigned rd, unsigned rs1, unsigned r
 		return;
 	ld_x(be, RDI, rs1);
 	ld_x(be, RSI, rs2);
+	write_back(be, be->dirty, 2);
+	be->dirty &= ~caller_saved_mask(be);
 	call_abs(&be->b, (const void *)fn);
+	reload(be, 2);
 	st_x(be, rd, RAX);
+}
+
+static uint32_t caller_saved_mask(const struct be *be)
+{
+	uint32_t m = 0;
+	for (unsigned g = 1; g < 32; g++)
+		if (be->host[g] >= 0 && caller_saved((unsigned)be->host[g]))
+			m |= 1u << g;
+	return m;
 }
 
 /* rsi = x[rs1] + imm: the virtual address of a load or store. */
@@ -332,6 +439,10 @@ static void emit_va(struct be *be, unsigned rs1, int32_t imm)
 {
 	if (rs1 == 0) {
 		x_mov_imm(&be->b, RSI, (uint64_t)(int64_t)imm);
+		return;
+	}
+	if (be->host[rs1] >= 0) {
+		x_lea(&be->b, RSI, (unsigned)be->host[rs1], imm);
 		return;
 	}
 	x_load(&be->b, true, RSI, RBX, XOFF(rs1));
@@ -460,12 +571,16 @@ void be_helper(struct be *be, be_helper_fn fn, const struct insn *in)
 	}
 	struct insn *copy = &j->insns[j->ninsns++];
 	*copy = *in;
+	/* Helpers read and write h->x: everything goes back before, comes back after. */
+	write_back(be, be->dirty, 0);
+	be->dirty = 0;
 	x_mov_rr(b, true, RDI, RBX);
 	x_mov_imm(b, RSI, (uint64_t)(uintptr_t)copy);
 	call_abs(b, (const void *)fn);
 	x_test_rr(b, false, RAX, RAX);
 	struct slow *s = add_slow(be, SL_HELPER, x_jcc32(b, CC_NE));
 	s->resume = b->p;
+	reload(be, 0);
 }
 
 void be_fence(struct be *be)
@@ -481,6 +596,7 @@ static void emit_goto(struct be *be, uint64_t target_ppc, bool chain, unsigned n
 	struct x86_buf *b = &be->b;
 	struct jit *j = be->j;
 	struct jit_tb *tb = be->tb;
+	write_back(be, be->dirty, 0);
 	x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)ninsn);
 	x_mov_imm(b, RAX, target_ppc);
 	x_alu_rr(b, true, ALU_ADD, RAX, R15);
@@ -519,11 +635,18 @@ void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64
 	       uint64_t fall_ppc, bool taken_chain, bool fall_chain, unsigned ninsn)
 {
 	struct x86_buf *b = &be->b;
-	ld_x(be, RAX, rs1);
+	/* Write-back first: both edges need it, and stores keep the flags. */
+	write_back(be, be->dirty, 0);
+	uint32_t dirty = be->dirty;
+	be->dirty = 0;
+	unsigned a = xreg(be, rs1, RAX);
 	if (rs2 == 0)
-		x_test_rr(b, true, RAX, RAX);
+		x_test_rr(b, true, a, a);
+	else if (be->host[rs2] >= 0)
+		x_alu_rr(b, true, ALU_CMP, a, (unsigned)be->host[rs2]);
 	else
-		x_alu_rm(b, true, ALU_CMP, RAX, RBX, XOFF(rs2));
+		x_alu_rm(b, true, ALU_CMP, a, RBX, XOFF(rs2));
+	(void)dirty;
 	uint8_t *taken = x_jcc32(b, cond_cc[c]);
 	emit_goto(be, fall_ppc, fall_chain, ninsn);
 	x_patch(b, taken, b->p);
@@ -549,6 +672,7 @@ void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t
 		x_alu_rr(b, true, ALU_ADD, RCX, R15);
 		st_x(be, rd, RCX);
 	}
+	write_back(be, be->dirty, 0);
 	x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)ninsn);
 	x_mov_rr(b, true, RDI, RBX);
 	call_abs(b, (const void *)jit_lookup);
@@ -563,60 +687,74 @@ void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t
 
 void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st)
 {
-	emit_exit(be, ppc, ninsn, st);
+	emit_exit(be, ppc, ninsn, st, be->dirty);
 }
 
 static void emit_slow(struct be *be, struct slow *s)
 {
 	struct x86_buf *b = &be->b;
 	x_patch(b, s->jcc, b->p);
+	/* C calls clobber r8-r11: the dirty ones go to h->x first, and the
+	 * cached caller-saved registers are reloaded from there after. */
+	uint32_t spill = s->dirty & caller_saved_mask(be);
 	switch (s->kind) {
 	case SL_LOAD: {
 		/* rsi = va */
+		write_back(be, spill, 0);
 		x_mov_rr(b, true, RDI, RBX);
 		x_mov_imm(b, RDX, s->size);
 		x_lea(b, RCX, RBX, HOFF(jit_tmp));
 		call_abs(b, (const void *)mem_load_slow);
 		x_test_rr(b, false, RAX, RAX);
 		uint8_t *fault = x_jcc32(b, CC_NE);
+		reload(be, 2);
 		x_load_ext(b, s->size, s->sign, RAX, RBX, HOFF(jit_tmp));
 		x_patch(b, x_jmp32(b), s->resume);
 		x_patch(b, fault, b->p);
-		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP);
+		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, s->dirty & ~spill);
 		break;
 	}
 	case SL_STORE: {
-		x_mov_rr(b, true, RDI, RBX);
-		x_mov_imm(b, RDX, s->size);
 		if (s->fp)
 			x_load(b, true, RCX, RBX, FOFF(s->reg));
 		else
 			ld_x(be, RCX, s->reg);
+		write_back(be, spill, 0);
+		x_mov_rr(b, true, RDI, RBX);
+		x_mov_imm(b, RDX, s->size);
 		call_abs(b, (const void *)mem_store_slow);
 		x_test_rr(b, false, RAX, RAX);
 		uint8_t *fault = x_jcc32(b, CC_NE);
+		reload(be, 2);
 		x_patch(b, x_jmp32(b), s->resume);
 		x_patch(b, fault, b->p);
-		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP);
+		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, s->dirty & ~spill);
 		break;
 	}
 	case SL_CODE:
-		/* rsi = host address just written */
+		/* rsi = host address just written.  The rest of this block
+		 * runs as decoded (as in the interpreter); a zero budget then
+		 * sends the next block through the dispatcher, which sees
+		 * the new code generation. */
+		write_back(be, spill, 0);
 		x_mov_rr(b, true, RDI, RBX);
 		x_mov_imm(b, RDX, s->size);
 		call_abs(b, (const void *)store_hit_code);
+		x_store_imm32(b, RBX, HOFF(jit_budget), 0);
+		reload(be, 2);
 		x_patch(b, x_jmp32(b), s->resume);
 		break;
 	case SL_HELPER: {
+		/* everything was written back before the call */
 		x_alu_ri(b, false, ALU_CMP, RAX, 1);
 		uint8_t *trap = x_jcc32(b, CC_NE);
-		emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP);
+		emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, 0);
 		x_patch(b, trap, b->p);
-		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP);
+		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, 0);
 		break;
 	}
 	case SL_FS_OFF:
-		emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP);
+		emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, s->dirty);
 		break;
 	}
 }
