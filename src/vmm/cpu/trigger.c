@@ -206,8 +206,10 @@ static bool trigger_matches(const struct hart *h, unsigned i, unsigned kind, uin
 	}
 }
 
-/* Trigger chains (spec 5.x, mcontrol6.chain): the last trigger of a chain
- * fires when every trigger in it matches this access. */
+/* Trigger chains (the chain field of mcontrol/mcontrol6): a chain is a run
+ * of triggers with chain = 1 ended by one with chain = 0, and its last
+ * trigger fires when every trigger in it matches this access.  mtval is the
+ * address that made the first of them match. */
 static bool trigger_fires(struct hart *h, unsigned kind, uint64_t addr, unsigned len,
 			  uint64_t *tval)
 {
