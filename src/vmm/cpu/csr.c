@@ -95,6 +95,8 @@ static int csr_read(struct hart *h, unsigned csr, uint64_t *v)
 		*v = 0;   /* mhpmevent / mhpmcounter: no events, WARL 0 */
 		return 0;
 	}
+	if (trigger_is_csr(csr))
+		return trigger_csr_read(h, csr, v);
 	switch (csr) {
 	case 0x001: case 0x002: case 0x003:
 		if (!(h->mstatus & MSTATUS_FS))
@@ -234,6 +236,10 @@ static int csr_write(struct hart *h, unsigned csr, uint64_t v)
 	}
 	if ((csr >= 0x323 && csr <= 0x33f) || (csr >= 0xb03 && csr <= 0xb1f))
 		return 0;
+	if (trigger_is_csr(csr)) {
+		trigger_csr_write(h, csr, v);
+		return 0;
+	}
 	switch (csr) {
 	case 0x001: h->fflags = v & 0x1f; h->mstatus |= MSTATUS_FS; return 0;
 	case 0x002: h->frm = v & 7; h->mstatus |= MSTATUS_FS; return 0;

@@ -162,6 +162,11 @@ int hart_exec_atomic(struct hart *h, const struct insn *in)
 	unsigned size = dw ? 8 : 4;
 	unsigned wop = dw ? op - (OP_LR_D - OP_LR_W) : op;
 	uint64_t va = x[in->rs1], pa;
+	/* Debug triggers: LR is a load, SC a store, an AMO both. */
+	if (unlikely(h->trig_armed & TRIG_ARMED_MEM) &&
+	    trigger_check_mem(h, va, size, wop == OP_LR_W ? TRIG_LOAD : wop == OP_SC_W ? TRIG_STORE
+						  : TRIG_LOAD | TRIG_STORE))
+		return -1;
 	void *p = mem_atomic(h, va, size, wop == OP_LR_W ? ACC_LOAD : ACC_STORE, &pa);
 	if (!p)
 		return -1;

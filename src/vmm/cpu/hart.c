@@ -106,6 +106,7 @@ struct hart *hart_new(const struct hart_config *cfg)
 	h->poll_countdown = POLL_BLOCKS;
 	tlb_flush_all(h);
 	pmp_recompute(h);
+	trigger_reset(h);
 	hart_update_ctx(h);
 	return h;
 }

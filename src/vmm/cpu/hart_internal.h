@@ -33,6 +33,7 @@
 #include "vmm/bus.h"
 #include "vmm/clock.h"
 #include "vmm/cpu/hart.h"
+#include "vmm/cpu/trigger.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -201,6 +202,10 @@ struct hart {
 
 	/* Exception raised by a slow path, taken by the caller. */
 	uint64_t exc_cause, exc_tval;
+
+	/* Debug triggers (trigger.h); trig_armed is TRIG_ARMED_* or 0. */
+	struct trigger_state trig;
+	uint32_t trig_armed;
 
 	/* Trap-loop detection for HART_EXIT_FATAL: exceptions since the last
 	 * xRET, and how often in a row the same one recurred. */

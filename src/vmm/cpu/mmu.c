@@ -197,6 +197,8 @@ static void tlb_fill(struct hart *h, struct tlb_entry *tab, uint64_t va, uint64_
 	struct bus *bus = h->bus;
 	if (!bus_in_ram(bus, ppage, PAGE_SIZE) || !pmp_check(h, ppage, PAGE_SIZE, acc, priv))
 		return;
+	if (unlikely(h->trig_armed & TRIG_ARMED_MEM) && acc != ACC_FETCH)
+		return;   /* keep accesses on the slow path, where triggers are checked */
 	struct tlb_entry *e = &tab[(va >> PAGE_SHIFT) & TLB_MASK];
 	e->tag = vpage;
 	if (acc == ACC_FETCH)
@@ -291,6 +293,8 @@ static int translate_split(struct hart *h, uint64_t va, unsigned size, enum acce
 int mem_load_slow(struct hart *h, uint64_t va, unsigned size, uint64_t *out)
 {
 	uint64_t pa;
+	if (unlikely(h->trig_armed & TRIG_ARMED_MEM) && trigger_check_mem(h, va, size, TRIG_LOAD))
+		return -1;
 	if ((va & (PAGE_SIZE - 1)) + size > PAGE_SIZE) {
 		uint64_t pa2, hi;
 		unsigned n1;
@@ -319,6 +323,8 @@ int mem_load_slow(struct hart *h, uint64_t va, unsigned size, uint64_t *out)
 int mem_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t v)
 {
 	uint64_t pa;
+	if (unlikely(h->trig_armed & TRIG_ARMED_MEM) && trigger_check_mem(h, va, size, TRIG_STORE))
+		return -1;
 	if ((va & (PAGE_SIZE - 1)) + size > PAGE_SIZE) {
 		uint64_t pa2;
 		unsigned n1;
@@ -443,6 +449,8 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 {
 	struct bus *bus = h->bus;
 	uint64_t pa;
+	if (unlikely(h->trig_armed & TRIG_ARMED_EXEC))
+		return trigger_fetch_block(h, pc);
 	int c = mmu_translate(h, pc, 2, ACC_FETCH, h->priv, &pa);
 	if (c) {
 		trap_take(h, (uint64_t)c, pc);
