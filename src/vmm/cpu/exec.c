@@ -297,7 +297,9 @@ next_block:
 	}
 	cand = NULL;
 	link = NULL;
-	if (h->jit && b != &h->scratch && b->ninsn <= budget - done) {
+	/* Translated code runs only where it cannot miss an armed debug
+	 * trigger (trigger.h) and the block fits the remaining budget. */
+	if (h->jit && !h->trig_armed && b != &h->scratch && b->ninsn <= budget - done) {
 		uint64_t n;
 		if (!h->jit_skip && jit_run(h, b, budget - done, &n)) {
 			done += n;
