@@ -34,7 +34,7 @@ enum jit_status {
 	JIT_ST_TRAP,       /* take h->exc_cause/exc_tval at h->pc */
 	JIT_ST_INTERP,     /* run the instruction at h->pc in the interpreter */
 	JIT_ST_CHAIN,      /* like EXIT, and h->jit_link names an exit to patch */
-	JIT_ST_CHECK,      /* a block's entry checks failed (stale, budget, irq) */
+	JIT_ST_CHECK,      /* a block's entry checks failed (budget, irq, attention) */
 };
 
 enum be_alu {
@@ -101,5 +101,7 @@ struct be *be_state_new(void);
 int be_init_stubs(struct jit *j);
 enum jit_status be_enter(struct jit *j, struct hart *h, const void *code, uint64_t delta);
 void be_link(struct jit *j, struct jit_exit *e, const void *target_code);
+/* Points a linked exit back at its own return to the dispatcher. */
+void be_unlink(struct jit_exit *e);
 
 #endif

@@ -353,3 +353,37 @@ TEST(jit_code_cache_overflow_flushes_and_keeps_running)
 	EXPECT(st.resets > 0);
 	pair_fini(&p);
 }
+
+TEST(jit_links_into_rewritten_code_are_dropped)
+{
+	/* A two-block loop in one page, linked block to block; then its second
+	 * block is rewritten from outside (DMA, or another hart) and both
+	 * machines must run the new code from their next entry on. */
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		tm_emit(t, ADDI(5, 5, 1));       /* A */
+		tm_emit(t, BEQ(0, 0, 8));
+		tm_emit(t, ADDI(0, 0, 0));
+		tm_emit(t, ADDI(6, 6, 1));       /* B at +12 */
+		tm_emit(t, JAL(0, -16));
+	}
+	char buf[200];
+	for (unsigned round = 0; round < 4; round++) {
+		for (int k = 0; k < 2; k++)
+			hart_step(p.m[k].h[0], 1000 + round * 7);
+		const char *d = diff(p.m[0].h[0], p.m[1].h[0], buf, sizeof buf);
+		if (d)
+			test_fail(__FILE__, __LINE__, d);
+		EXPECT(!d);
+		uint32_t w = ADDI(6, 6, (int32_t)(100 * (round + 1)));
+		for (int k = 0; k < 2; k++)
+			bus_write_guest(&p.m[k].bus, CODE_BASE + 12, &w, 4);
+	}
+	uint64_t before = hart_get_x(p.m[1].h[0], 6);
+	hart_step(p.m[1].h[0], 300);
+	EXPECT(hart_get_x(p.m[1].h[0], 6) - before >= 400 * 50);
+	pair_fini(&p);
+}

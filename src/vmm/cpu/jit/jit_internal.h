@@ -5,11 +5,21 @@
  *
  * A translation is immutable once emitted, apart from its exits' jumps,
  * which are patched to link straight into another translation of the same
- * guest page.  Its entry re-checks the page's code generation and the
- * hart's FENCE.I epoch against tb->gen/epoch (refreshed by the dispatcher
- * each time the block is validated), so a link into code that went stale
- * falls back to the dispatcher instead of running it.  Translations and
- * code are only ever dropped all together (jit_flush), so no link dangles.
+ * guest page.  Translations and code are only ever dropped all together
+ * (jit_flush), so no link points into reused memory.
+ *
+ * Staleness: translated code never checks whether its guest code changed.
+ * Every way into it validates the block first (the dispatcher and
+ * jit_lookup compare the page's code generation and the FENCE.I epoch, and
+ * re-hash or re-decode), except links, which are only ever made from and to
+ * blocks validated in the current generation of their one page.  When a
+ * page's generation or the epoch moves, a translation of that page is
+ * next entered through validation, which finds tb->gen/epoch behind and
+ * unlinks its exits first (tb_refresh); so by induction every chain of
+ * links is as fresh as its first block.  A chain running while another hart
+ * rewrites the page sees the old code until it leaves (at most a budget
+ * slice), as the ISA allows before FENCE.I; a store that hits code ends the
+ * chain at once (the budget is zeroed).
  */
 #ifndef NIMBUS_VMM_CPU_JIT_JIT_INTERNAL_H
 #define NIMBUS_VMM_CPU_JIT_JIT_INTERNAL_H
@@ -30,11 +40,12 @@ struct jit_tb;
 struct jit_exit {
 	uint64_t target_ppc;
 	uint8_t *jump_rel32;       /* writable address of the jump to patch */
+	uint8_t *tail;             /* writable address of its return to the dispatcher */
 	const struct jit_tb *from;
 };
 
 struct jit_tb {
-	uint32_t gen, epoch;       /* read by the entry checks */
+	uint32_t gen, epoch;       /* of the block when last validated */
 	uint64_t ppc;
 	uint32_t pfn;
 	uint16_t ninsn;

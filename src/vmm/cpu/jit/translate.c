@@ -421,6 +421,18 @@ void jit_get_stats(const struct jit *j, struct jit_stats *out)
 
 /* ---- running ---- */
 
+/* b was just validated: if that moved its generation or epoch on, links
+ * made from tb before may lead to stale code, so they go (see jit_internal.h). */
+static void tb_refresh(struct jit_tb *tb, const struct block *b)
+{
+	if (tb->gen == b->gen && tb->epoch == b->epoch)
+		return;
+	for (unsigned k = 0; k < tb->nexits; k++)
+		be_unlink(&tb->exit[k]);
+	tb->gen = b->gen;
+	tb->epoch = b->epoch;
+}
+
 const void *jit_lookup(struct hart *h)
 {
 	uint64_t pc = h->pc;
@@ -434,8 +446,7 @@ const void *jit_lookup(struct hart *h)
 	struct jit_tb *tb = b->jit;
 	if (!tb || tb == JIT_DECLINED)
 		return NULL;
-	tb->gen = b->gen;
-	tb->epoch = b->epoch;
+	tb_refresh(tb, b);
 	h->jit_delta = pc - pa;
 	return tb->code;
 }
@@ -471,9 +482,7 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 		}
 		b->jit = tb;
 	}
-	/* b was just validated at h->pc: its translation is current. */
-	tb->gen = b->gen;
-	tb->epoch = b->epoch;
+	tb_refresh(tb, b);
 	if (h->jit_link)
 		link_pending(j, h, tb);
 
@@ -491,8 +500,8 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 		h->jit_skip = true;
 		break;
 	case JIT_ST_CHECK:
-		/* Out of budget, an interrupt or attention request, or stale
-		 * code: the dispatcher sorts it out; poll timers meanwhile. */
+		/* Out of budget, an interrupt or an attention request: the
+		 * dispatcher sorts it out; poll timers meanwhile. */
 		hart_poll_timers(h);
 		break;
 	case JIT_ST_CHAIN:

@@ -16,10 +16,10 @@
  * Layout of a translation: the entry checks, the straight-line body with
  * its fast paths inline, the exit stubs, then the cold slow paths (TLB
  * misses, code-page stores, helper failures) after everything else.
- * Entry checks, in order: the hart's FENCE.I epoch and the page's code
- * generation against tb->epoch/gen (stale code never runs), the attention
- * word and takeable interrupts (a chained loop cannot starve timers, IPIs
- * or pause), and the instruction budget (timer polls, single stepping).
+ * Entry checks: the attention word and takeable interrupts (a chained loop
+ * cannot starve timers, IPIs or pause), and the instruction budget (timer
+ * polls, single stepping).  Staleness is not checked here: every way in
+ * validates the block first (jit_internal.h).
  */
 #include "vmm/cpu/jit/backend.h"
 #include "vmm/cpu/jit/jit_internal.h"
@@ -255,6 +255,12 @@ void be_link(struct jit *j, struct jit_exit *e, const void *target_code)
 	memcpy(e->jump_rel32, &rel, 4);
 }
 
+void be_unlink(struct jit_exit *e)
+{
+	int32_t rel = (int32_t)(e->tail - (e->jump_rel32 + 4));
+	memcpy(e->jump_rel32, &rel, 4);
+}
+
 /* ---- a translation ---- */
 
 struct be *be_begin(struct jit *j, struct jit_tb *tb)
@@ -269,15 +275,6 @@ struct be *be_begin(struct jit *j, struct jit_tb *tb)
 	tb->nexits = 0;
 
 	struct x86_buf *b = &be->b;
-	struct hart *h = j->h;
-	x_mov_imm(b, RCX, (uint64_t)(uintptr_t)tb);
-	x_load(b, false, RAX, RBX, HOFF(epoch));
-	x_alu_rm(b, false, ALU_CMP, RAX, RCX, (int32_t)offsetof(struct jit_tb, epoch));
-	jcc_to(be, CC_NE, j->check_fail);
-	x_mov_imm(b, RAX, (uint64_t)(uintptr_t)&h->bus->code_gen[tb->pfn]);
-	x_load(b, false, RAX, RAX, 0);
-	x_alu_rm(b, false, ALU_CMP, RAX, RCX, (int32_t)offsetof(struct jit_tb, gen));
-	jcc_to(be, CC_NE, j->check_fail);
 	x_load(b, false, RAX, RBX, HOFF(attn));
 	x_test_rr(b, false, RAX, RAX);
 	jcc_to(be, CC_NE, j->check_fail);
@@ -607,6 +604,7 @@ static void emit_goto(struct be *be, uint64_t target_ppc, bool chain, unsigned n
 		e->from = tb;
 		uint8_t *rel = x_jmp32(b);
 		e->jump_rel32 = rel;
+		e->tail = b->p;
 		x_patch(b, rel, b->p);   /* unlinked: falls into the tail below */
 		x_mov_imm(b, RAX, (uint64_t)(uintptr_t)e);
 		x_store(b, true, RBX, HOFF(jit_link), RAX);
