@@ -110,8 +110,10 @@ static void ld_x(struct be *be, unsigned host, unsigned g)
 {
 	if (g == 0)
 		x_mov_imm(&be->b, host, 0);
-	else if (be->host[g] >= 0)
-		x_mov_rr(&be->b, true, host, (unsigned)be->host[g]);
+	else if (be->host[g] >= 0) {
+		if ((unsigned)be->host[g] != host)
+			x_mov_rr(&be->b, true, host, (unsigned)be->host[g]);
+	}
 	else
 		x_load(&be->b, true, host, RBX, XOFF(g));
 }
@@ -335,11 +337,31 @@ void be_pc_value(struct be *be, unsigned rd, uint64_t ppc)
 	st_x(be, rd, RAX);
 }
 
-static void finish_w32(struct be *be, bool w32, unsigned rd)
+/*
+ * Two-address arithmetic: the result is computed where rd lives when rd is
+ * cached and not also the second source (which the op still has to read),
+ * else in rax.  dest_begin copies rs1 there; dest_end sign-extends *W
+ * results and files the value under rd.
+ */
+static unsigned dest_begin(struct be *be, unsigned rd, unsigned rs1, unsigned second)
+{
+	unsigned t = RAX;
+	if (rd < 32 && be->host[rd] >= 0 && rd != second)
+		t = (unsigned)be->host[rd];
+	ld_x(be, t, rs1);
+	return t;
+}
+
+static void dest_end(struct be *be, bool w32, unsigned rd, unsigned t)
 {
 	if (w32)
-		x_movsxd(&be->b, RAX, RAX);
-	st_x(be, rd, RAX);
+		x_movsxd(&be->b, t, t);
+	st_x(be, rd, t);
+}
+
+static void finish_w32(struct be *be, bool w32, unsigned rd)
+{
+	dest_end(be, w32, rd, RAX);
 }
 
 static const enum x86_alu simple_alu[] = {
@@ -356,29 +378,42 @@ void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, 
 	struct x86_buf *b = &be->b;
 	if (rd == 0 || rd == 32)
 		return;
-	ld_x(be, RAX, rs1);
+	unsigned t;
 	switch (op) {
 	case BE_ADD: case BE_SUB: case BE_AND: case BE_OR: case BE_XOR:
+		t = dest_begin(be, rd, rs1, rs2);
 		if (rs2 == 0)
-			x_alu_ri(b, !w32, simple_alu[op], RAX, 0);
+			x_alu_ri(b, !w32, simple_alu[op], t, 0);
 		else
-			alu_x(be, !w32, simple_alu[op], RAX, rs2);
-		break;
+			alu_x(be, !w32, simple_alu[op], t, rs2);
+		dest_end(be, w32, rd, t);
+		return;
 	case BE_SLL: case BE_SRL: case BE_SRA:
 		ld_x(be, RCX, rs2);
-		x_shift_cl(b, !w32, shift_op[op], RAX);
+		t = dest_begin(be, rd, rs1, rs2);
+		x_shift_cl(b, !w32, shift_op[op], t);
+		dest_end(be, w32, rd, t);
+		return;
+	case BE_MUL:
+		t = dest_begin(be, rd, rs1, rs2);
+		x_imul_rr(b, !w32, t, xreg(be, rs2, RCX));
+		dest_end(be, w32, rd, t);
+		return;
+	default:
 		break;
+	}
+	ld_x(be, RAX, rs1);
+	switch (op) {
 	case BE_SLT: case BE_SLTU:
 		x_alu_rr(b, true, ALU_CMP, RAX, xreg(be, rs2, RCX));
 		x_setcc(b, op == BE_SLT ? CC_L : CC_B, RAX);
-		break;
-	case BE_MUL:
-		x_imul_rr(b, !w32, RAX, xreg(be, rs2, RCX));
 		break;
 	case BE_MULH: case BE_MULHU:
 		ld_x(be, RCX, rs2);
 		x_f7(b, true, op == BE_MULH ? 5 : 4, RCX);
 		x_mov_rr(b, true, RAX, RDX);
+		break;
+	default:
 		break;
 	}
 	finish_w32(be, w32, rd);
@@ -389,15 +424,25 @@ void be_alu_imm(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned r
 	struct x86_buf *b = &be->b;
 	if (rd == 0 || rd == 32)
 		return;
-	ld_x(be, RAX, rs1);
+	unsigned t;
 	switch (op) {
 	case BE_ADD: case BE_SUB: case BE_AND: case BE_OR: case BE_XOR:
-		x_alu_ri(b, !w32, simple_alu[op], RAX, (int32_t)imm);
-		break;
+		t = dest_begin(be, rd, rs1, 0);
+		if (imm || w32)
+			x_alu_ri(b, !w32, simple_alu[op], t, (int32_t)imm);
+		dest_end(be, w32, rd, t);
+		return;
 	case BE_SLL: case BE_SRL: case BE_SRA:
+		t = dest_begin(be, rd, rs1, 0);
 		if (imm)
-			x_shift_ri(b, !w32, shift_op[op], RAX, (unsigned)imm);
+			x_shift_ri(b, !w32, shift_op[op], t, (unsigned)imm);
+		dest_end(be, w32, rd, t);
+		return;
+	default:
 		break;
+	}
+	ld_x(be, RAX, rs1);
+	switch (op) {
 	case BE_SLT: case BE_SLTU:
 		x_alu_ri(b, true, ALU_CMP, RAX, (int32_t)imm);
 		x_setcc(b, op == BE_SLT ? CC_L : CC_B, RAX);
