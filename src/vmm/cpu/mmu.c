@@ -514,5 +514,6 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 	b->hash = code_hash(h->snap, b->nbytes);
 	b->chain[0] = b->chain[1] = NULL;
 	b->jit = NULL;
+	b->heat = 0;
 	return b;
 }

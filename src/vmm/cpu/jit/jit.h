@@ -54,4 +54,7 @@ void jit_flush(struct jit *j);
 
 void jit_get_stats(const struct jit *j, struct jit_stats *out);
 
+/* How often a block runs interpreted before it is translated (tests: 1). */
+void jit_set_hot(struct jit *j, unsigned runs);
+
 #endif

@@ -66,6 +66,7 @@ struct jit {
 	const uint8_t *check_fail; /* entry checks failed */
 	uint8_t *stubs_end;        /* first byte after the stubs */
 	struct be *be;             /* the back end's state for one translation */
+	unsigned hot;              /* runs before a block is translated */
 	struct jit_stats stats;
 };
 

@@ -29,6 +29,11 @@
  * poll timers (the interpreter polls every 512 blocks). */
 #define JIT_SLICE 8192
 
+/* Runs of a block in the interpreter before it is translated: most code
+ * runs once (boot, initialisation), and interpreting it is cheaper than
+ * translating it. */
+#define JIT_HOT 32
+
 /* ---- helpers called from translated code ---- */
 
 static int helper_atomic(struct hart *h, const struct insn *in)
@@ -278,10 +283,11 @@ static void reg_usage(const struct block *b, unsigned uses[32], uint32_t *live_i
 	*live_in = live & ~1u;
 }
 
+/* CPU time of this vCPU thread: translation cost, not time preempted. */
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -369,6 +375,7 @@ struct jit *jit_new(struct hart *h, size_t cache_bytes)
 	if (!j)
 		return NULL;
 	j->h = h;
+	j->hot = JIT_HOT;
 	/* One translation per ~256 bytes of code is far more than blocks use. */
 	j->max_tbs = (unsigned)(cache_bytes / 256);
 	j->max_insns = j->max_tbs;
@@ -412,6 +419,11 @@ void jit_flush(struct jit *j)
 	j->stats.resets++;
 	if (be_init_stubs(j) != 0)
 		abort();   /* the stubs fit in any cache jit_new accepted */
+}
+
+void jit_set_hot(struct jit *j, unsigned runs)
+{
+	j->hot = runs ? runs : 1;
 }
 
 void jit_get_stats(const struct jit *j, struct jit_stats *out)
@@ -469,6 +481,10 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 		return false;
 	}
 	if (!tb) {
+		if (++b->heat < j->hot) {
+			h->jit_link = NULL;
+			return false;
+		}
 		bool full;
 		tb = translate(j, b, &full);
 		if (!tb && full) {
