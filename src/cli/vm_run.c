@@ -48,8 +48,12 @@ static const char usage[] =
 	"                    kernel itself in M-mode at 0x80000000\n"
 	"  -m, --mem SIZE    guest RAM, e.g. 256M, 1G; a bare number is MiB (default 256M)\n"
 	"  -c, --cpus N      number of vCPUs, 1 to 8 (default 1)\n"
-	"  --ephemeral       boot the default guest from its initramfs only, without its\n"
-	"                    persistent root disk (~/.local/share/nimbus/default-root.img)\n"
+	"  --ephemeral       nothing the guest writes lasts: the default guest boots from\n"
+	"                    its initramfs only, without its persistent root disk\n"
+	"                    (~/.local/share/nimbus/default-root.img), and every --disk\n"
+	"                    is opened read-only under a throwaway copy-on-write layer\n"
+	"                    (writes go to an unlinked file in $TMPDIR or /var/tmp and\n"
+	"                    are gone when the VM ends, like QEMU's -snapshot)\n"
 	"  --disk PATH[,ro][,format=raw|qcow2][,serial=ID]\n"
 	"                    a virtio-blk disk; repeat for more (the first is vda).\n"
 	"                    qcow2 images must be named as such with format=qcow2\n"
@@ -362,6 +366,8 @@ int cmd_vm_run(int argc, char **argv)
 		return 2;
 	}
 
+	for (unsigned i = 0; i < cfg.ndisks && defaults.ephemeral; i++)
+		cfg.disks[i].ephemeral = true;
 	bool bios_none = cfg.bios && !strcmp(cfg.bios, "none");
 	if (!cfg.kernel && !cfg.bios) {
 		if (cfg.initrd) {
@@ -375,6 +381,10 @@ int cmd_vm_run(int argc, char **argv)
 		return 2;
 	} else if (!cfg.kernel && (cfg.initrd || cfg.append)) {
 		cli_error("%s needs --kernel", cfg.initrd ? "--initrd" : "--append");
+		return 2;
+	}
+	if (vm_append_check(cfg.append, &perr) < 0) {
+		cli_error("%s", perr.msg);
 		return 2;
 	}
 	if ((cfg.bios && !bios_none && check_file("--bios", cfg.bios) < 0) ||

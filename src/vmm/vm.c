@@ -47,6 +47,7 @@
 #include "vmm/board/virt_boot.h"
 #include "vmm/board/virt_fdt.h"
 #include "vmm/board/virtio_slot.h"
+#include "vmm/vm_args.h"
 #include "vmm/vm_virtio.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
@@ -408,6 +409,10 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	if (cfg->mem_size > UINT64_MAX - VIRT_DRAM_BASE)
 		return err_set(err, -EINVAL, "memory size %llu bytes: too large",
 			       (unsigned long long)cfg->mem_size);
+
+	int vrc = vm_append_check(cfg->append, err);
+	if (vrc)
+		return vrc;
 
 	struct vm *vm = calloc(1, sizeof(*vm));
 	if (!vm)

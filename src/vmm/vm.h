@@ -32,6 +32,8 @@ struct vm_disk {
 	const char *format;        /* "raw" or "qcow2"; NULL = raw, refusing files
 				      that look like qcow2 (no silent format guessing) */
 	const char *serial;        /* VIRTIO_BLK_T_GET_ID; may be NULL */
+	bool ephemeral;            /* the image is opened read-only; guest writes go to a
+				      throwaway overlay, gone when the VM ends (QEMU -snapshot) */
 };
 
 struct vm_config {

@@ -34,3 +34,13 @@ int vm_disk_parse(char *spec, struct vm_disk *out, struct err *err)
 	}
 	return 0;
 }
+
+int vm_append_check(const char *append, struct err *err)
+{
+	size_t n = append ? strlen(append) : 0;
+	if (n > VM_APPEND_MAX)
+		return err_set(err, -E2BIG, "--append: %zu bytes: longer than the riscv64 kernel's "
+			       "command-line limit of %d bytes (it would cut the rest silently)",
+			       n, VM_APPEND_MAX);
+	return 0;
+}

@@ -15,4 +15,12 @@
  */
 int vm_disk_parse(char *spec, struct vm_disk *out, struct err *err);
 
+/*
+ * The riscv64 Linux kernel keeps at most COMMAND_LINE_SIZE (1024) bytes of
+ * its command line, NUL included, and silently drops the rest: a longer
+ * --append is refused instead.  0, or -E2BIG with err giving both lengths.
+ */
+#define VM_APPEND_MAX 1023
+int vm_append_check(const char *append, struct err *err);
+
 #endif

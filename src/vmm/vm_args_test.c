@@ -42,3 +42,18 @@ TEST(disk_spec_errors_name_the_bad_part)
 	char l[] = "x.img,serial=123456789012345678901";
 	EXPECT(vm_disk_parse(l, &d, &e) < 0);
 }
+
+TEST(append_longer_than_the_kernel_limit_refused)
+{
+	static char s[100 * 1024 + 1];
+	struct err e = { 0 };
+	EXPECT_EQ(vm_append_check(NULL, &e), 0);
+	memset(s, 'x', VM_APPEND_MAX);
+	EXPECT_EQ(vm_append_check(s, &e), 0);
+	s[VM_APPEND_MAX] = 'x';
+	EXPECT(vm_append_check(s, &e) < 0);
+	EXPECT(strstr(e.msg, "--append: 1024 bytes") && strstr(e.msg, "1023"));
+	memset(s, 'x', sizeof s - 1);
+	EXPECT(vm_append_check(s, &e) < 0);
+	EXPECT(strstr(e.msg, "102400 bytes") && !strstr(e.msg, "FDT"));
+}

@@ -58,12 +58,14 @@ static int check_format(const struct vm_disk *d, enum block_format *fmt, struct 
 static int attach_disk(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
 		       const struct vm_disk *d, struct err *err)
 {
-	struct block_opts o = { .readonly = d->readonly };
+	struct block_opts o = { .readonly = d->readonly || d->ephemeral };
 	int rc = check_format(d, &o.format, err);
 	if (rc)
 		return rc;
 	struct block_backend *be;
 	if ((rc = block_backend_open(d->path, &o, &be, err)))
+		return rc;
+	if (d->ephemeral && (rc = block_snapshot_wrap(be, d->readonly, &be, err)))   /* takes be */
 		return rc;
 	struct virtio_device *dev;
 	if ((rc = virtio_blk_create(be, d->serial, &dev, err)))

@@ -264,6 +264,12 @@ int virt_fdt_build(const struct virt_fdt_config *cfg, void **out, struct err *er
 	free(work);
 	if (w.rc < 0) {
 		free(blob);
+		/* Everything but bootargs has a fixed size, so running out of room
+		 * means the command line is too long: say so, not only libfdt's code. */
+		if (w.rc == -FDT_ERR_NOSPACE && cfg->bootargs)
+			return err_set(err, -E2BIG, "device tree: the kernel command line (%zu bytes) "
+				       "does not fit in the %u KiB tree", strlen(cfg->bootargs),
+				       WORK_SIZE >> 10);
 		return err_set(err, -EINVAL, "device tree: libfdt: %s", fdt_strerror(w.rc));
 	}
 	*out = blob;

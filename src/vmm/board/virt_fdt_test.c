@@ -232,3 +232,22 @@ TEST(fdt_rejects_bad_cpu_count)
 	c.ncpus = 9;
 	EXPECT(virt_fdt_build(&c, &fdt, &e) < 0);
 }
+
+TEST(fdt_oversized_bootargs_named_not_fdt_err_nospace)
+{
+	char *args = malloc(100 * 1024 + 1);
+	EXPECT(args != NULL);
+	memset(args, 'a', 100 * 1024);
+	args[100 * 1024] = 0;
+	struct virt_fdt_config c = {
+		.ncpus = 1, .ram_base = 0x80000000, .ram_size = 256u << 20, .bootargs = args,
+	};
+	void *fdt = NULL;
+	struct err e = {0};
+	int rc = virt_fdt_build(&c, &fdt, &e);
+	free(args);
+	free(fdt);
+	EXPECT(rc < 0);
+	EXPECT(strstr(e.msg, "command line (102400 bytes)") != NULL);
+	EXPECT(strstr(e.msg, "FDT_ERR") == NULL);
+}

@@ -77,6 +77,15 @@ struct block_qcow2_opts {
 int block_qcow2_open_opts(const char *path, const struct block_qcow2_opts *o,
 			  struct block_backend **out, struct err *err);
 
+/*
+ * A throwaway copy-on-write view of base (block_snapshot.c; QEMU's
+ * -snapshot): base, which the caller opened read-only, is never written;
+ * writes go to an unlinked temporary file and are gone at close.  Takes
+ * base, also on failure.  Whole 512-byte sectors only.
+ */
+int block_snapshot_wrap(struct block_backend *base, bool readonly, struct block_backend **out,
+			struct err *err);
+
 /* True if the first bytes of a file look like a qcow2 header (for a
  * "this raw disk is really qcow2" warning). */
 bool block_qcow2_probe(const void *head, size_t len);

@@ -1081,14 +1081,31 @@ struct chain {
 	const char *backing_override;
 };
 
+/*
+ * A name for a one-line message: long ones (a backing name may be 1023
+ * bytes, a path 4095) keep their start and end, so the reason after them
+ * still fits in struct err.  buf holds at least ELIDE_BUF bytes.
+ */
+#define ELIDE_BUF 128
+static const char *elide(const char *s, char *buf)
+{
+	size_t n = strlen(s);
+	if (n < ELIDE_BUF)
+		return s;
+	snprintf(buf, ELIDE_BUF, "%.40s...%s", s, s + n - 80);
+	return buf;
+}
+
 static int chain_check(struct chain *c, const struct stat *st, const char *path, bool push,
 		       struct err *err)
 {
+	char eb[ELIDE_BUF];
 	for (unsigned i = 0; i < c->depth; i++)
 		if (c->dev[i] == st->st_dev && c->ino[i] == st->st_ino)
-			return err_set(err, -ELOOP, "%s: backing file loop (already in the chain)", path);
+			return err_set(err, -ELOOP, "%s: backing file loop (already in the chain)",
+				       elide(path, eb));
 	if (c->depth == MAX_CHAIN)
-		return err_set(err, -ELOOP, "%s: backing chain deeper than %d", path, MAX_CHAIN);
+		return err_set(err, -ELOOP, "%s: backing chain deeper than %d", elide(path, eb), MAX_CHAIN);
 	if (push) {
 		c->dev[c->depth] = st->st_dev;
 		c->ino[c->depth] = st->st_ino;
@@ -1157,6 +1174,8 @@ static int parse_extensions(const uint8_t *h, size_t start, size_t end, struct e
 /* "path: backing file: inner", keeping the end of inner (the cause) if long. */
 static int wrap_err(struct err *err, int r, const char *path, const struct err *inner)
 {
+	char ep[ELIDE_BUF];
+	path = elide(path, ep);
 	size_t room = sizeof err->msg - 1, plen = strlen(path) + strlen(": backing file: ");
 	const char *tail = inner->msg;
 	size_t tlen = strlen(tail);
@@ -1172,16 +1191,16 @@ static int open_backing(struct qcow2 *q, const char *path, const struct extras *
 {
 	struct err inner = { 0 };
 	const char *name = x->backing, *fmt = x->format;
-	char *full = NULL;
+	char *full = NULL, eb[ELIDE_BUF], ep[ELIDE_BUF];
 	int r;
 	if (!x->has_format)
 		return err_set(err, -ENOTSUP,
 			       "%s: qcow2 backing file %s has no recorded format "
-			       "(set it: qemu-img rebase -u -b %s -F raw|qcow2 %s)",
-			       path, name, name, path);
+			       "(set it: qemu-img rebase -u -b NAME -F raw|qcow2 IMAGE)",
+			       elide(path, ep), elide(name, eb));
 	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2"))
 		return err_set(err, -ENOTSUP, "%s: backing file %s: format '%s' is not supported",
-			       path, name, fmt);
+			       elide(path, ep), elide(name, eb), fmt);
 	if (ch->backing_override) {
 		name = ch->backing_override;
 		fmt = "raw";
@@ -1200,7 +1219,7 @@ static int open_backing(struct qcow2 *q, const char *path, const struct extras *
 	struct stat st;
 	if (stat(name, &st) < 0) {
 		r = -errno;
-		err_set(err, r, "%s: backing file %s: %s", path, name, strerror(-r));
+		err_set(err, r, "%s: backing file %s: %s", elide(path, ep), elide(name, eb), strerror(-r));
 	} else if (!strcmp(fmt, "raw")) {
 		if (!(r = chain_check(ch, &st, name, false, &inner)))
 			r = block_raw_open_backing(name, &q->backing, &inner);

@@ -518,6 +518,31 @@ TEST(qcow2_backing_missing_named_in_one_line)
 	tmp_fini(&t);
 }
 
+TEST(qcow2_backing_long_name_keeps_the_reason)
+{
+	/* A 1000-byte backing name (the format allows 1023) that does not
+	 * exist: the message must still end with the reason. */
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	char name[1001];
+	for (int i = 0; i < 1000; i++)
+		name[i] = i % 100 == 99 ? '/' : 'n';
+	name[1000] = 0;
+	EXPECT_EQ(run("cd %s && qemu-img create -f qcow2 -u -b %s -F raw a.qcow2 1M", t.dir, name), 0);
+	struct block_backend *b;
+	struct err e;
+	EXPECT_EQ(block_qcow2_open(t.img, true, &b, &e), -ENOENT);
+	size_t n = strlen(e.msg), k = strlen("No such file or directory");
+	EXPECT(n > k && strcmp(e.msg + n - k, "No such file or directory") == 0);
+	EXPECT(strstr(e.msg, "a.qcow2") != NULL);
+	/* and with no recorded format, the advice is not cut either */
+	EXPECT_EQ(get_be(t.img, 112, 4), 0xe2792aca);   /* the backing format extension */
+	set_be(t.img, 112, 0x12345678, 4);
+	EXPECT_EQ(block_qcow2_open(t.img, true, &b, &e), -ENOTSUP);
+	EXPECT(strstr(e.msg, "no recorded format") && strstr(e.msg, "-F raw|qcow2"));
+	tmp_fini(&t);
+}
+
 TEST(qcow2_backing_loops_and_depth)
 {
 	struct tmp t;
