@@ -54,19 +54,23 @@ static const char usage[] =
 	"                    is opened read-only under a throwaway copy-on-write layer\n"
 	"                    (writes go to an unlinked file in $TMPDIR or /var/tmp and\n"
 	"                    are gone when the VM ends, like QEMU's -snapshot)\n"
-	"  --disk PATH[,ro][,format=raw|qcow2][,serial=ID]\n"
+	"  --disk PATH[,ro][,format=raw|qcow2][,serial=ID][,slot=N]\n"
 	"                    a virtio-blk disk; repeat for more (the first is vda).\n"
 	"                    qcow2 images must be named as such with format=qcow2\n"
-	"  --console uart|virtio\n"
+	"  --console uart|virtio[,slot=N]\n"
 	"                    where the terminal is attached: UART0 (ttyS0, default) or\n"
 	"                    a virtio-console (hvc0)\n"
 	"  --no-rng          no virtio-rng entropy device (default: one is present)\n"
-	"  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=MAC]\n"
-	"  --net tap[,ifname=NAME][,mac=MAC]\n"
+	"  --rng slot=N|none the virtio-rng device in slot N, or none (= --no-rng)\n"
+	"  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=MAC][,slot=N]\n"
+	"  --net tap[,ifname=NAME][,mac=MAC][,slot=N]\n"
 	"                    a virtio-net device: user-mode NAT (DHCP gives 10.0.2.15,\n"
 	"                    the host is 10.0.2.2) or a TAP interface; repeatable.\n"
 	"                    The default guest gets `--net user` unless `--net none`\n"
-	"  --balloon[=deflate-on-oom][,no-reporting]\n"
+	"  slot=N            on any virtio device: put it in virtio-mmio slot N (0-7,\n"
+	"                    at 0x10001000 + N*0x1000, like QEMU's bus=virtio-mmio-bus.N);\n"
+	"                    without it devices fill the free slots from 7 down\n"
+	"  --balloon[=deflate-on-oom][,no-reporting][,slot=N]\n"
 	"                    a virtio-balloon device: memory the host can take back\n"
 	"                    (`nimbus vm control`), and free pages the guest reports\n"
 	"                    returned to the host unless no-reporting\n"
@@ -249,7 +253,7 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
-	       OPT_NO_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL };
+	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -260,6 +264,7 @@ int cmd_vm_run(int argc, char **argv)
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "no-rng", no_argument, NULL, OPT_NO_RNG },
+		{ "rng", required_argument, NULL, OPT_RNG },
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "balloon", optional_argument, NULL, OPT_BALLOON },
 		{ "control", required_argument, NULL, OPT_CONTROL },
@@ -303,16 +308,37 @@ int cmd_vm_run(int argc, char **argv)
 				return 2;
 			cfg.ndisks++;
 			break;
-		case OPT_CONSOLE:
+		case OPT_CONSOLE: {
+			char flag[80];
+			snprintf(flag, sizeof flag, "--console %.64s", optarg);
+			if (vm_slot_take(flag, optarg, &cfg.console_slot, &perr) < 0) {
+				cli_error("%s", perr.msg);
+				return 2;
+			}
 			if (!strcmp(optarg, "virtio")) {
 				cfg.virtio_console = true;
-			} else if (strcmp(optarg, "uart")) {
-				cli_error("--console %s: must be uart or virtio", optarg);
+			} else if (strcmp(optarg, "uart") || cfg.console_slot.set) {
+				cli_error("%s: must be uart or virtio[,slot=N]", flag);
 				return 2;
 			}
 			break;
+		}
 		case OPT_NO_RNG:
 			cfg.rng = false;
+			break;
+		case OPT_RNG:
+			if (!strcmp(optarg, "none")) {
+				cfg.rng = false;
+				break;
+			}
+			int rc = vm_slot_parse("--rng", optarg, &cfg.rng_slot, &perr);
+			if (rc == -ENOENT)
+				cli_error("--rng %s: expected slot=N or none", optarg);
+			else if (rc < 0)
+				cli_error("%s", perr.msg);
+			if (rc < 0)
+				return 2;
+			cfg.rng = true;
 			break;
 		case OPT_NET:
 			if (!strcmp(optarg, "none")) {
@@ -323,7 +349,10 @@ int cmd_vm_run(int argc, char **argv)
 				cli_error("--net %s: at most %d network devices", optarg, VM_MAX_NETS);
 				return 2;
 			}
-			if (net_opts_parse(optarg, &cfg.nets[cfg.nnets], &perr) < 0) {
+			char flag[80];
+			snprintf(flag, sizeof flag, "--net %.64s", optarg);
+			if (vm_slot_take(flag, optarg, &cfg.net_slot[cfg.nnets], &perr) < 0 ||
+			    net_opts_parse(optarg, &cfg.nets[cfg.nnets], &perr) < 0) {
 				cli_error("%s", perr.msg);
 				return 2;
 			}
@@ -343,9 +372,14 @@ int cmd_vm_run(int argc, char **argv)
 					cfg.balloon_flags |= VIRTIO_BALLOON_DEFLATE_ON_OOM;
 				} else if (!strcmp(o, "no-reporting")) {
 					cfg.balloon_flags |= VIRTIO_BALLOON_NO_REPORTING;
+				} else if (!strncmp(o, "slot=", 5)) {
+					if (vm_slot_parse("--balloon", o, &cfg.balloon_slot, &perr) < 0) {
+						cli_error("%s", perr.msg);
+						return 2;
+					}
 				} else {
 					cli_error("--balloon=%s: unknown option (known: deflate-on-oom, "
-						  "no-reporting)", o);
+						  "no-reporting, slot=N)", o);
 					return 2;
 				}
 			}
