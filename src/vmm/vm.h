@@ -44,6 +44,8 @@ struct vm_disk {
 				      that look like qcow2 (no silent format guessing) */
 	const char *serial;        /* VIRTIO_BLK_T_GET_ID; may be NULL */
 	struct vm_slot slot;
+	bool confine_backing;      /* backing=confined: a qcow2's backing files must lie in
+				      its own directory (for untrusted images) */
 	bool ephemeral;            /* the image is opened read-only; guest writes go to a
 				      throwaway overlay, gone when the VM ends (QEMU -snapshot) */
 };

@@ -73,6 +73,13 @@ int vm_disk_parse(char *spec, struct vm_disk *out, struct err *err)
 				return err_set(err, -EINVAL, "--disk %s: %s: at most %d characters",
 					       path, opt, VIRTIO_BLK_ID_BYTES);
 			out->serial = opt + 7;
+		} else if (!strcmp(opt, "backing=confined")) {
+			out->confine_backing = true;
+		} else if (!strcmp(opt, "backing=any")) {
+			out->confine_backing = false;
+		} else if (!strncmp(opt, "backing=", 8)) {
+			return err_set(err, -EINVAL, "--disk %s: %s: must be backing=confined or "
+				       "backing=any", path, opt);
 		} else if (!strncmp(opt, "slot=", 5)) {
 			char flag[64];
 			snprintf(flag, sizeof flag, "--disk %.50s", path);
@@ -81,7 +88,7 @@ int vm_disk_parse(char *spec, struct vm_disk *out, struct err *err)
 				return rc;
 		} else {
 			return err_set(err, -EINVAL, "--disk %s: unknown option '%s' "
-				       "(known: ro, format=raw|qcow2, serial=ID, slot=N)", path, opt);
+				       "(known: ro, format=raw|qcow2, serial=ID, slot=N, backing=confined|any)", path, opt);
 		}
 	}
 	return 0;

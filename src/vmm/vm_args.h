@@ -23,7 +23,8 @@ int vm_slot_parse(const char *flag, const char *opt, struct vm_slot *out, struct
 int vm_slot_take(const char *flag, char *spec, struct vm_slot *out, struct err *err);
 
 /*
- * Parses "PATH[,ro][,format=raw|qcow2][,serial=STRING][,slot=N]" in place (the string
+ * Parses "PATH[,ro][,format=raw|qcow2][,serial=STRING][,slot=N]
+ * [,backing=confined|any]" in place (the string
  * is cut at the commas and must outlive the VM).  0, or -EINVAL with err
  * naming the bad part.
  */

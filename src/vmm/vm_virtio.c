@@ -129,7 +129,8 @@ static int check_format(const struct vm_disk *d, enum block_format *fmt, struct 
 static int attach_disk(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
 		       unsigned at, const struct vm_disk *d, struct err *err)
 {
-	struct block_opts o = { .readonly = d->readonly || d->ephemeral };
+	struct block_opts o = { .readonly = d->readonly || d->ephemeral,
+				.confine_backing = d->confine_backing };
 	int rc = check_format(d, &o.format, err);
 	if (rc)
 		return rc;

@@ -14,9 +14,12 @@
  * the name in the first cluster, resolved against the overlay's directory
  * when relative, in the format named by the backing-format header extension
  * (raw or qcow2; an image without it is refused rather than probed), opened
- * read-only (O_RDONLY: nothing here can write it).  Chains of qcow2
- * overlays work up to MAX_CHAIN deep; a file met twice (by device and
- * inode) is a loop and refused.
+ * read-only (O_RDONLY: nothing here can write it).  A chain holds at most
+ * MAX_CHAIN images, the top one and the base included (so 15 overlays on a
+ * base); a file met twice (by device and inode) is a loop and refused.
+ * Every file in the chain is opened without blocking and must be a regular
+ * file (block_open_file); with confine_backing each must resolve to a path
+ * inside the top image's directory.
  *
  * Writing allocates only at the end of the file, which is extended at once
  * (new clusters read as zeroes), and gives every new cluster refcount 1, so
@@ -1079,6 +1082,7 @@ struct chain {
 	dev_t dev[MAX_CHAIN];
 	ino_t ino[MAX_CHAIN];
 	const char *backing_override;
+	char *confine_dir;           /* realpath of the top image's directory, or NULL */
 };
 
 /*
@@ -1105,7 +1109,9 @@ static int chain_check(struct chain *c, const struct stat *st, const char *path,
 			return err_set(err, -ELOOP, "%s: backing file loop (already in the chain)",
 				       elide(path, eb));
 	if (c->depth == MAX_CHAIN)
-		return err_set(err, -ELOOP, "%s: backing chain deeper than %d", elide(path, eb), MAX_CHAIN);
+		return err_set(err, -ELOOP, "%s: backing chain longer than %d images (counting the "
+			       "top image and the base: at most %d overlays on a base)", elide(path, eb),
+			       MAX_CHAIN, MAX_CHAIN - 1);
 	if (push) {
 		c->dev[c->depth] = st->st_dev;
 		c->ino[c->depth] = st->st_ino;
@@ -1215,6 +1221,28 @@ static int open_backing(struct qcow2 *q, const char *path, const struct extras *
 		memcpy(full, path, dir);
 		strcpy(full + dir, name);
 		name = full;
+	}
+	if (ch->confine_dir && !ch->backing_override) {
+		/* Resolved, so neither "../" nor a symlink leads out; the resolved
+		 * name is what gets opened. */
+		char *real = realpath(name, NULL);
+		size_t dl = strlen(ch->confine_dir);
+		if (!real) {
+			r = -errno;
+			err_set(err, r, "%s: backing file %s: %s", elide(path, ep), elide(name, eb),
+				strerror(-r));
+			free(full);
+			return r;
+		}
+		if (strncmp(real, ch->confine_dir, dl) || real[dl] != '/') {
+			err_set(err, -EPERM, "%s: backing file %s is outside the image's directory %s "
+				"(backing=confined)", elide(path, ep), elide(name, eb), ch->confine_dir);
+			free(real);
+			free(full);
+			return -EPERM;
+		}
+		free(full);
+		name = full = real;
 	}
 	struct stat st;
 	if (stat(name, &st) < 0) {
@@ -1335,11 +1363,9 @@ static int qcow2_open_in(const char *path, bool readonly, struct chain *ch,
 			 struct block_backend **out, struct err *err)
 {
 	*out = NULL;
-	int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		return err_set(err, -e, "%s: %s", path, strerror(e));
-	}
+	int fd = block_open_file(path, readonly, false, err);
+	if (fd < 0)
+		return fd;
 	struct qcow2 *q = calloc(1, sizeof *q);
 	struct extras *x = calloc(1, sizeof *x);
 	uint8_t *h = NULL;
@@ -1431,7 +1457,16 @@ int block_qcow2_open_opts(const char *path, const struct block_qcow2_opts *o,
 			  struct block_backend **out, struct err *err)
 {
 	struct chain ch = { .backing_override = o->backing_override };
-	return qcow2_open_in(path, o->readonly, &ch, out, err);
+	if (o->confine_backing) {
+		char *top = realpath(path, NULL), *slash = top ? strrchr(top, '/') : NULL;
+		if (!top)
+			return err_set(err, -errno, "%s: %s", path, strerror(errno));
+		*slash = 0;   /* realpath is absolute: there is a '/'; "/" becomes "" */
+		ch.confine_dir = top;
+	}
+	int r = qcow2_open_in(path, o->readonly, &ch, out, err);
+	free(ch.confine_dir);
+	return r;
 }
 
 int block_qcow2_open(const char *path, bool readonly, struct block_backend **out,

@@ -543,6 +543,79 @@ TEST(qcow2_backing_long_name_keeps_the_reason)
 	tmp_fini(&t);
 }
 
+TEST(qcow2_backing_fifo_socket_device_directory_refused_without_hanging)
+{
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	struct block_backend *b;
+	struct err e;
+	alarm(20);   /* a hang is a failure, not a stuck suite */
+	struct { const char *make, *fmt, *kind; } c[] = {
+		{ "mkfifo %s", "raw", "a FIFO" },
+		{ "mkfifo %s", "qcow2", "a FIFO" },
+		{ "python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' %s",
+		  "raw", "a socket" },
+		{ "mkdir %s", "qcow2", "a directory" },
+		{ "ln -s /dev/zero %s", "raw", "a character device" },
+		{ "ln -s /dev/tty %s", "qcow2", "a character device" },
+	};
+	for (unsigned i = 0; i < sizeof c / sizeof c[0]; i++) {
+		EXPECT_EQ(run("rm -rf %s %s", t.raw, t.img), 0);
+		EXPECT_EQ(run(c[i].make, t.raw), 0);
+		EXPECT_EQ(run("qemu-img create -f qcow2 -u -b %s -F %s %s 1M", t.raw, c[i].fmt, t.img), 0);
+		for (int rw = 0; rw < 2; rw++) {
+			int r = block_qcow2_open(t.img, !rw, &b, &e);
+			if (r == 0)
+				block_backend_close(b);
+			EXPECT_EQ(r, -EINVAL);
+			EXPECT(strstr(e.msg, t.raw) && strstr(e.msg, c[i].kind));
+		}
+	}
+	/* The top image itself, as a raw disk. */
+	EXPECT_EQ(run("rm -rf %s && mkfifo %s", t.raw, t.raw), 0);
+	EXPECT_EQ(block_raw_open(t.raw, false, &b, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "a FIFO"));
+	alarm(0);
+	tmp_fini(&t);
+}
+
+TEST(qcow2_backing_confined_to_the_image_directory)
+{
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	struct block_backend *b;
+	struct err e;
+	struct block_qcow2_opts conf = { .readonly = true, .confine_backing = true };
+	/* Inside: beside it and in a subdirectory, relative or absolute. */
+	EXPECT_EQ(run("cd %s && mkdir -p sub out && truncate -s 1M base.raw sub/b.raw out/o.raw && "
+		      "qemu-img create -q -f qcow2 -b base.raw -F raw a.qcow2", t.dir), 0);
+	EXPECT_EQ(block_qcow2_open_opts(t.img, &conf, &b, &e), 0);
+	block_backend_close(b);
+	EXPECT_EQ(run("cd %s && rm a.qcow2 && qemu-img create -q -f qcow2 -b %s/sub/b.raw -F raw a.qcow2",
+		      t.dir, t.dir), 0);
+	EXPECT_EQ(block_qcow2_open_opts(t.img, &conf, &b, &e), 0);
+	block_backend_close(b);
+	/* Outside: an absolute host file, "..", a symlink out; the default still allows them. */
+	const char *outside[] = { "/etc/passwd", "../../../etc/passwd", "link.raw" };
+	EXPECT_EQ(run("cd %s && mkdir img && ln -s ../out/o.raw img/link.raw", t.dir), 0);
+	char top[128];
+	snprintf(top, sizeof top, "%s/img/a.qcow2", t.dir);
+	for (unsigned i = 0; i < 3; i++) {
+		EXPECT_EQ(run("rm -f %s && qemu-img create -q -f qcow2 -u -b %s -F raw %s 1M", top,
+			      outside[i], top), 0);
+		EXPECT_EQ(block_qcow2_open_opts(top, &conf, &b, &e), -EPERM);
+		EXPECT(strstr(e.msg, "outside the image's directory") && strstr(e.msg, outside[i]));
+		EXPECT_EQ(block_qcow2_open(top, true, &b, &e), 0);
+		block_backend_close(b);
+	}
+	/* Deeper in a chain: the base of a confined overlay's backing file. */
+	EXPECT_EQ(run("cd %s/img && rm a.qcow2 && qemu-img create -q -f qcow2 -u -b ../out/o.raw -F raw "
+		      "mid.qcow2 1M && qemu-img create -q -f qcow2 -b mid.qcow2 -F qcow2 a.qcow2", t.dir), 0);
+	EXPECT_EQ(block_qcow2_open_opts(top, &conf, &b, &e), -EPERM);
+	EXPECT(strstr(e.msg, "o.raw") && strstr(e.msg, "outside"));
+	tmp_fini(&t);
+}
+
 TEST(qcow2_backing_loops_and_depth)
 {
 	struct tmp t;
@@ -559,7 +632,7 @@ TEST(qcow2_backing_loops_and_depth)
 	/* The same file as raw backing of itself. */
 	EXPECT_EQ(run("cd %s && rm a.qcow2 && qemu-img create -f qcow2 -u -b ./a.qcow2 -F raw a.qcow2 1M", t.dir), 0);
 	EXPECT_EQ(block_qcow2_open(t.img, true, &b, &e), -ELOOP);
-	/* A chain of 16 images opens, 17 do not. */
+	/* A chain of 16 images (15 overlays on a raw base) opens, 17 do not. */
 	EXPECT_EQ(run("cd %s && truncate -s 1M c0 && for i in $(seq 1 16); do "
 		      "qemu-img create -f qcow2 -u -b c$((i-1)) -F $([ $i = 1 ] && echo raw || echo qcow2) c$i 1M "
 		      "|| exit 1; done", t.dir), 0);
@@ -569,7 +642,7 @@ TEST(qcow2_backing_loops_and_depth)
 	block_backend_close(b);
 	snprintf(p, sizeof p, "%s/c16", t.dir);
 	EXPECT_EQ(block_qcow2_open(p, true, &b, &e), -ELOOP);
-	EXPECT(strstr(e.msg, "deeper") != NULL);
+	EXPECT(strstr(e.msg, "longer than 16 images") && strstr(e.msg, "at most 15 overlays on a base"));
 	tmp_fini(&t);
 }
 
