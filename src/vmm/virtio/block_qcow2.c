@@ -59,6 +59,12 @@
  * lengths are bounded, offsets checked for cluster alignment and the 2^56
  * limit, tables for size, refcounts for overflow, compressed data decoded
  * with bounds.  A hostile image is refused at open or answers I/O errors.
+ * Before any offset from the image is used, it is checked against the end
+ * of the file and against the metadata map (block_qcow2_meta.h, QEMU's
+ * overlap checks): data or an L2 table on the header, the L1 or refcount
+ * table, an L2 table or a refcount block marks the image corrupt (the
+ * header's corrupt bit when writable), and from then on every I/O fails;
+ * nothing is written through such a pointer.
  * Calls come from one I/O thread; a mutex covers the state anyway.
  */
 #include "vmm/virtio/block.h"
@@ -68,6 +74,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +82,7 @@
 #include <unistd.h>
 
 #include "vmm/virtio/block_inflate.h"
+#include "vmm/virtio/block_qcow2_meta.h"
 
 #define QCOW_MAGIC 0x514649fbu          /* "QFI\xfb" */
 #define OFLAG_COPIED     (1ull << 63)
@@ -142,6 +150,9 @@ struct qcow2 {
 	uint8_t *zeroes;             /* one zeroed cluster */
 	uint8_t *zin, *zout;         /* compressed input (2 clusters) and its decoded cluster */
 	uint64_t zkey;               /* L2 entry zout holds; 0: none */
+	struct qmeta meta;           /* which host clusters are metadata */
+	bool corrupt;                /* an impossible offset was met: every I/O fails */
+	char *path;                  /* for the corruption message */
 };
 
 /* ---- file helpers ------------------------------------------------------ */
@@ -224,6 +235,64 @@ static void put_be64(uint8_t *h, size_t off, uint64_t v)
 static bool aligned(const struct qcow2 *q, uint64_t off)
 {
 	return (off & (q->cluster_size - 1)) == 0;
+}
+
+/*
+ * The image points somewhere it must not (data at metadata, past the end
+ * of the file): from now on every I/O fails, as QEMU does, and a writable
+ * v3 image gets the corrupt bit in its header so no one writes it again
+ * before `qemu-img check -r all`.  One line on stderr, the first time.
+ */
+__attribute__((format(printf, 2, 3), cold))
+static int corrupt(struct qcow2 *q, const char *fmt, ...)
+{
+	if (q->corrupt)
+		return -EIO;
+	q->corrupt = true;
+	char why[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	bool marked = false;
+	if (!q->b.readonly && q->version >= 3) {
+		uint8_t f[8];
+		if (pread_all(q->fd, f, 8, 72) == 0) {
+			put_be64(f, 0, be64_at(f, 0) | INCOMPAT_CORRUPT);
+			marked = pwrite_all(q->fd, f, 8, 72) == 0 && sync_fd(q->fd) == 0;
+		}
+	}
+	fprintf(stderr, "nimbus: %s: corrupt qcow2 image: %s; I/O to it fails%s\n", q->path, why,
+		marked ? " (marked corrupt in its header: qemu-img check -r all)" : "");
+	return -EIO;
+}
+
+/* A host offset of a data cluster (standard, or a preallocated zero cluster):
+ * inside the file and not one of the metadata clusters. */
+static int check_data(struct qcow2 *q, uint64_t guest, uint64_t host)
+{
+	if (host >= q->next_free)
+		return corrupt(q, "data for guest offset 0x%llx at 0x%llx, past the end of the file "
+			       "(0x%llx)", (unsigned long long)guest, (unsigned long long)host,
+			       (unsigned long long)q->next_free);
+	unsigned k = qmeta_kinds(&q->meta, host >> q->cluster_bits);
+	if (k)
+		return corrupt(q, "data for guest offset 0x%llx at 0x%llx, which is %s",
+			       (unsigned long long)guest, (unsigned long long)host, qmeta_name(k));
+	return 0;
+}
+
+/* A metadata cluster of `kind` named by the image: inside the file, and no other kind of metadata. */
+static int check_meta(struct qcow2 *q, uint64_t off, unsigned kind, const char *what)
+{
+	if (!aligned(q, off) || off >= q->next_free)
+		return corrupt(q, "%s at 0x%llx, %s", what, (unsigned long long)off,
+			       aligned(q, off) ? "past the end of the file" : "not cluster-aligned");
+	unsigned k = qmeta_kinds(&q->meta, off >> q->cluster_bits) & ~kind;
+	if (k)
+		return corrupt(q, "%s at 0x%llx, which is %s", what, (unsigned long long)off,
+			       qmeta_name(k));
+	return 0;
 }
 
 /* ---- iovec helpers ----------------------------------------------------- */
@@ -519,7 +588,7 @@ static int rt_grow(struct qcow2 *q, uint64_t need, unsigned depth)
 	q->rt_moved = true;
 	q->rt_lo = q->rt_hi = 0;
 	q->rt_growing = true;
-	int r = 0;
+	int r = qmeta_add(&q->meta, (uint64_t)tbl >> q->cluster_bits, tclusters, QMETA_RT);
 	for (uint64_t i = 0; i < tclusters && !r; i++)
 		r = refcount_update(q, ((uint64_t)tbl >> q->cluster_bits) + i, 1, depth + 1);
 	q->rt_growing = false;
@@ -556,12 +625,13 @@ static int refcount_update(struct qcow2 *q, uint64_t cluster, int delta, unsigne
 		rb = (uint64_t)nb;
 		q->rt[rti] = rb;
 		rt_mark(q, rti);
-		if ((r = cache_get(q, &q->rbc, rb, true, &s)) ||
+		if ((r = qmeta_add(&q->meta, rb >> q->cluster_bits, 1, QMETA_RB)) ||
+		    (r = cache_get(q, &q->rbc, rb, true, &s)) ||
 		    (r = refcount_update(q, rb >> q->cluster_bits, 1, depth + 1)))
 			return r;
 	}
-	if (!aligned(q, rb))
-		return -EIO;
+	if ((r = check_meta(q, rb, QMETA_RB, "refcount block")))
+		return r;
 	if ((r = cache_get(q, &q->rbc, rb, false, &s)))
 		return r;
 	uint64_t i = cluster & ((1ull << q->rb_shift) - 1);
@@ -615,9 +685,11 @@ static int decompress(struct qcow2 *q, uint64_t entry)
 		return 0;
 	uint64_t off, len;
 	compressed_extent(q, entry, &off, &len);
-	if (off >= MAX_OFFSET || !lazy_buf(&q->zin, 2 * q->cluster_size) ||
-	    !lazy_buf(&q->zout, q->cluster_size))
-		return off >= MAX_OFFSET ? -EIO : -ENOMEM;
+	if (off >= q->next_free)
+		return corrupt(q, "compressed data at 0x%llx, past the end of the file",
+			       (unsigned long long)off);
+	if (!lazy_buf(&q->zin, 2 * q->cluster_size) || !lazy_buf(&q->zout, q->cluster_size))
+		return -ENOMEM;
 	/* The last sector may be cut short by the end of the file. */
 	size_t got = 0;
 	while (got < len) {
@@ -660,15 +732,16 @@ static int get_map(struct qcow2 *q, uint64_t guest, struct map *m)
 	uint64_t l1i, l2i;
 	indexes(q, guest, &l1i, &l2i);
 	memset(m, 0, sizeof *m);
-	if (l1i >= q->l1_size)
+	if (q->corrupt || l1i >= q->l1_size)
 		return -EIO;
 	uint64_t l2 = q->l1[l1i] & OFFSET_MASK;
 	if (!l2)
 		return 0;
-	if (!aligned(q, l2))
-		return -EIO;
+	int r = check_meta(q, l2, QMETA_L2, "L2 table");
+	if (r)
+		return r;
 	struct slot *s;
-	int r = cache_get(q, &q->l2c, l2, false, &s);
+	r = cache_get(q, &q->l2c, l2, false, &s);
 	if (r)
 		return r;
 	uint64_t e = be64_at(s->data, l2i * 8);
@@ -680,7 +753,10 @@ static int get_map(struct qcow2 *q, uint64_t guest, struct map *m)
 	m->host = e & OFFSET_MASK;
 	m->copied = (e & OFLAG_COPIED) != 0;
 	if (m->host && !aligned(q, m->host))
-		return -EIO;
+		return corrupt(q, "data for guest offset 0x%llx at 0x%llx, not cluster-aligned",
+			       (unsigned long long)guest, (unsigned long long)m->host);
+	if (m->host && (r = check_data(q, guest, m->host)))
+		return r;
 	if (q->version >= 3 && (e & OFLAG_ZERO))
 		m->kind = ZERO;
 	else
@@ -693,13 +769,17 @@ static int ensure_l2(struct qcow2 *q, uint64_t l1i, uint64_t *l2)
 {
 	uint64_t e = q->l1[l1i];
 	*l2 = e & OFFSET_MASK;
-	if (*l2)
-		return (e & OFLAG_COPIED) && aligned(q, *l2) ? 0 : -EIO;   /* shared: snapshots */
+	if (*l2) {
+		int r = check_meta(q, *l2, QMETA_L2, "L2 table");
+		return r ? r : (e & OFLAG_COPIED) ? 0 : -EIO;   /* shared: snapshots */
+	}
 	int64_t n = alloc_cluster(q);
 	if (n < 0)
 		return (int)n;
 	struct slot *s;
-	int r = cache_get(q, &q->l2c, (uint64_t)n, true, &s);
+	int r = qmeta_add(&q->meta, (uint64_t)n >> q->cluster_bits, 1, QMETA_L2);
+	if (!r)
+		r = cache_get(q, &q->l2c, (uint64_t)n, true, &s);
 	if (r)
 		return r;
 	q->l1[l1i] = (uint64_t)n | OFLAG_COPIED;
@@ -1056,6 +1136,8 @@ static void q_close(struct block_backend *b)
 	free(q->zeroes);
 	free(q->zin);
 	free(q->zout);
+	qmeta_free(&q->meta);
+	free(q->path);
 	pthread_mutex_destroy(&q->lock);
 	free(q);
 }
@@ -1359,6 +1441,47 @@ static int load_table(int fd, uint64_t off, uint64_t entries, uint64_t **out)
 	return r;
 }
 
+/*
+ * The metadata map for the overlap checks: header cluster, L1 table,
+ * refcount table, and every L2 table and refcount block they name.  A
+ * read-only open does not keep the refcount table, so it is read here only
+ * for its blocks, and only if the header's fields are sane (an image that
+ * is never written cannot hurt its refcounts).
+ */
+static int map_metadata(struct qcow2 *q, int fd, uint64_t file_size)
+{
+	unsigned cb = q->cluster_bits;
+	uint64_t l1_bytes = (uint64_t)q->l1_size * 8;
+	int r = qmeta_add(&q->meta, 0, 1, QMETA_HEADER);
+	if (!r && l1_bytes)
+		r = qmeta_add(&q->meta, q->l1_offset >> cb,
+			      ((q->l1_offset + l1_bytes - 1) >> cb) - (q->l1_offset >> cb) + 1, QMETA_L1);
+	for (uint32_t i = 0; i < q->l1_size && !r; i++) {
+		uint64_t l2 = q->l1[i] & OFFSET_MASK;
+		if (l2 && aligned(q, l2))
+			r = qmeta_add(&q->meta, l2 >> cb, 1, QMETA_L2);
+	}
+	uint64_t *rt = q->rt, entries = q->rt_entries;
+	bool sane = aligned(q, q->rt_offset) && q->rt_clusters &&
+		    q->rt_clusters <= (MAX_RT_BYTES >> cb) && q->rt_offset < file_size &&
+		    (q->rt_clusters << cb) <= file_size - q->rt_offset;
+	if (!r && sane) {
+		r = qmeta_add(&q->meta, q->rt_offset >> cb, q->rt_clusters, QMETA_RT);
+		if (!r && !rt) {
+			entries = (q->rt_clusters << cb) / 8;
+			r = load_table(fd, q->rt_offset, entries, &rt);
+		}
+	}
+	for (uint64_t i = 0; rt && i < entries && !r; i++) {
+		uint64_t rb = rt[i] & OFFSET_MASK;
+		if (rb && aligned(q, rb))
+			r = qmeta_add(&q->meta, rb >> cb, 1, QMETA_RB);
+	}
+	if (rt != q->rt)
+		free(rt);
+	return r;
+}
+
 static int qcow2_open_in(const char *path, bool readonly, struct chain *ch,
 			 struct block_backend **out, struct err *err)
 {
@@ -1378,6 +1501,7 @@ static int qcow2_open_in(const char *path, bool readonly, struct chain *ch,
 		return err_set(err, -ENOMEM, "%s: out of memory", path);
 	}
 	q->fd = fd;
+	q->path = strdup(path);
 	pthread_mutex_init(&q->lock, NULL);
 	q->b.ops = &qcow2_ops;
 	q->b.readonly = true;   /* until fully open: close must not flush */
@@ -1437,6 +1561,11 @@ static int qcow2_open_in(const char *path, bool readonly, struct chain *ch,
 				goto fail;
 			}
 		}
+	}
+	if ((r = map_metadata(q, fd, (uint64_t)st.st_size))) {
+		err_set(err, r, "%s: %s", path, r == -ENOMEM ? "out of memory" :
+			"cannot read the qcow2 refcount table");
+		goto fail;
 	}
 	q->b.readonly = readonly;
 	free(h);

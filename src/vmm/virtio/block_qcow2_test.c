@@ -686,6 +686,112 @@ TEST(qcow2_backing_hostile_headers)
 	tmp_fini(&t);
 }
 
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* 64 KiB of 0x11 at guest 0 in a fresh 1 MiB image; fills the offsets. */
+static int corrupt_base(struct tmp *t, uint64_t *l1, uint64_t *rt, uint64_t *l2, uint64_t *data)
+{
+	if (run("rm -f %s && qemu-img create -q -f qcow2 %s 1M && qemu-io -c 'write -P 0x11 0 64k' %s",
+		t->img, t->img, t->img))
+		return -1;
+	*l1 = get_be(t->img, 40, 8);
+	*rt = get_be(t->img, 48, 8);
+	*l2 = get_be(t->img, (off_t)*l1, 8) & 0x00fffffffffffe00ull;
+	*data = get_be(t->img, (off_t)*l2, 8) & 0x00fffffffffffe00ull;
+	return *l2 && *data ? 0 : -1;
+}
+
+TEST(qcow2_data_at_metadata_or_past_the_file_marks_corrupt_and_fails)
+{
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	uint64_t l1, rt, l2, data, copied = 1ull << 63;
+	uint8_t buf[4096], l1_before[4096], l1_after[4096];
+	memset(buf, 0x77, sizeof buf);
+	struct block_backend *b;
+	struct err e;
+	/* Each case: an L2 entry for guest cluster 0 (or 1) pointing where it must not. */
+	struct { const char *what; int entry; int target; } c[] = {
+		{ "data on the L1 table", 0, 0 },
+		{ "data on a refcount block", 0, 1 },
+		{ "data on the refcount table", 0, 2 },
+		{ "data on its own L2 table", 1, 3 },
+		{ "data 10 TiB out", 0, 4 },
+	};
+	for (unsigned i = 0; i < sizeof c / sizeof c[0]; i++) {
+		EXPECT_EQ(corrupt_base(&t, &l1, &rt, &l2, &data), 0);
+		uint64_t target[] = { l1, get_be(t.img, (off_t)rt, 8), rt, l2, 10ull << 40 };
+		set_be(t.img, (off_t)(l2 + 8 * (uint64_t)c[i].entry), target[c[i].target] | copied, 8);
+		uint64_t size = file_size(t.img);
+		int fd = open(t.img, O_RDONLY);
+		EXPECT(fd >= 0 && pread(fd, l1_before, sizeof l1_before, (off_t)l1) == sizeof l1_before);
+		close(fd);
+		EXPECT_EQ(block_qcow2_open(t.img, false, &b, &e), 0);
+		uint64_t guest = 65536ull * (uint64_t)c[i].entry;
+		EXPECT_EQ(wr(b, guest, buf, sizeof buf), -EIO);
+		EXPECT_EQ(rd(b, guest, buf, sizeof buf), -EIO);
+		EXPECT_EQ(rd(b, 65536 * 8, buf, sizeof buf), -EIO);   /* and every later I/O */
+		block_backend_close(b);
+		fd = open(t.img, O_RDONLY);
+		EXPECT(fd >= 0 && pread(fd, l1_after, sizeof l1_after, (off_t)l1) == sizeof l1_after);
+		close(fd);
+		if (memcmp(l1_before, l1_after, sizeof l1_after))
+			printf("   case %s: the L1 table changed\n", c[i].what);
+		EXPECT(memcmp(l1_before, l1_after, sizeof l1_after) == 0);
+		EXPECT_EQ(file_size(t.img), size);   /* nothing grew a 10 TiB file */
+		EXPECT(get_be(t.img, 72, 8) & 2);    /* the corrupt bit */
+		EXPECT_EQ(block_qcow2_open(t.img, false, &b, &e), -ENOTSUP);
+		EXPECT(strstr(e.msg, "marked corrupt"));
+		/* Read-only, the same image still fails its I/O there. */
+		EXPECT_EQ(block_qcow2_open(t.img, true, &b, &e), 0);
+		EXPECT_EQ(rd(b, guest, buf, sizeof buf), -EIO);
+		block_backend_close(b);
+	}
+	tmp_fini(&t);
+}
+
+TEST(qcow2_metadata_pointing_at_other_metadata_marks_corrupt)
+{
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	uint64_t l1, rt, l2, data, copied = 1ull << 63;
+	uint8_t buf[4096];
+	struct block_backend *b;
+	struct err e;
+	/* An L1 entry naming the refcount table as an L2 table. */
+	EXPECT_EQ(corrupt_base(&t, &l1, &rt, &l2, &data), 0);
+	set_be(t.img, (off_t)l1, rt | copied, 8);
+	EXPECT_EQ(block_qcow2_open(t.img, false, &b, &e), 0);
+	EXPECT_EQ(rd(b, 0, buf, sizeof buf), -EIO);
+	EXPECT_EQ(wr(b, 0, buf, sizeof buf), -EIO);
+	block_backend_close(b);
+	EXPECT(get_be(t.img, 72, 8) & 2);
+	/* A refcount table entry naming the L1 table as a refcount block:
+	 * allocating a cluster must not count it into the L1 table. */
+	EXPECT_EQ(corrupt_base(&t, &l1, &rt, &l2, &data), 0);
+	set_be(t.img, (off_t)rt, l1, 8);
+	uint64_t l1_0 = get_be(t.img, (off_t)l1, 8);
+	EXPECT_EQ(block_qcow2_open(t.img, false, &b, &e), 0);
+	EXPECT_EQ(wr(b, 65536 * 4, buf, sizeof buf), -EIO);   /* a new cluster */
+	block_backend_close(b);
+	EXPECT_EQ(get_be(t.img, (off_t)l1, 8), l1_0);
+	EXPECT(get_be(t.img, 72, 8) & 2);
+	/* A clean image is untouched by all this: no false alarms. */
+	EXPECT_EQ(corrupt_base(&t, &l1, &rt, &l2, &data), 0);
+	EXPECT_EQ(block_qcow2_open(t.img, false, &b, &e), 0);
+	EXPECT_EQ(wr(b, 0, buf, sizeof buf), 0);
+	EXPECT_EQ(wr(b, 65536 * 5, buf, sizeof buf), 0);
+	EXPECT_EQ(rd(b, 0, buf, sizeof buf), 0);
+	block_backend_close(b);
+	EXPECT_EQ(get_be(t.img, 72, 8) & 2, 0);
+	EXPECT_EQ(run("qemu-img check %s", t.img), 0);
+	tmp_fini(&t);
+}
+
 TEST(qcow2_zero_clusters)
 {
 	/* v3 zero flags, with and without a preallocated cluster, in a plain
