@@ -76,13 +76,22 @@ static const char usage[] =
 	"                    a virtio-balloon device: memory the host can take back\n"
 	"                    (`nimbus vm control`), and free pages the guest reports\n"
 	"                    returned to the host unless no-reporting\n"
+	"  --no-reboot       a guest reboot ends nimbus (status 0) instead, as QEMU's\n"
+	"                    -no-reboot: with panic=N a panicking Linux reboots, so this\n"
+	"                    also ends an unattended VM whose kernel panicked\n"
+	"  --on-panic=exit|none\n"
+	"                    exit (default): the board has a pvpanic device\n"
+	"                    (qemu,pvpanic-mmio at 0x102000) and a guest kernel panic,\n"
+	"                    even with panic=0, ends nimbus with status 1 and a message;\n"
+	"                    none: no such device (QEMU's device tree), the guest's\n"
+	"                    panic= decides\n"
 	"  --control PATH    serve requests on this Unix socket (`nimbus vm control`);\n"
 	"                    a stale socket a killed VM left is replaced, a live one refused\n"
 	"  -h, --help        show this help\n"
 	"\n"
-	"Exit status: 0 when the guest powers off; the guest's failure code when it\n"
-	"reports one (SiFive test finisher or `tohost`); 1 on a fatal VM error;\n"
-	"2 for bad usage or input.\n";
+	"Exit status: 0 when the guest powers off (or reboots, with --no-reboot); the\n"
+	"guest's failure code when it reports one (SiFive test finisher or `tohost`);\n"
+	"1 on a fatal VM error or a guest panic; 2 for bad usage or input.\n";
 
 struct run_state {
 	struct vm *vm;
@@ -237,6 +246,12 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 	case VM_EXIT_FATAL:
 		cli_error("%s", ex->message[0] ? ex->message : "fatal VM error");
 		return 1;
+	case VM_EXIT_PANIC:
+		cli_error("%s; stopped (--on-panic=exit)", ex->message);
+		return 1;
+	case VM_EXIT_REBOOT:
+		cli_error("guest asked to reboot; stopped (--no-reboot)");
+		return 0;
 	case VM_EXIT_STOPPED:
 		if (atomic_load(&st->user_quit)) {
 			cli_error("stopped (C-a x)");
@@ -255,7 +270,8 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
-	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL };
+	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
+	       OPT_NO_REBOOT, OPT_ON_PANIC };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -271,6 +287,8 @@ int cmd_vm_run(int argc, char **argv)
 		{ "balloon", optional_argument, NULL, OPT_BALLOON },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "ephemeral", no_argument, NULL, OPT_EPHEMERAL },
+		{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+		{ "on-panic", required_argument, NULL, OPT_ON_PANIC },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -362,6 +380,19 @@ int cmd_vm_run(int argc, char **argv)
 			break;
 		case OPT_EPHEMERAL:
 			defaults.ephemeral = true;
+			break;
+		case OPT_NO_REBOOT:
+			cfg.no_reboot = true;
+			break;
+		case OPT_ON_PANIC:
+			if (!strcmp(optarg, "exit")) {
+				cfg.on_panic = VM_PANIC_EXIT;
+			} else if (!strcmp(optarg, "none")) {
+				cfg.on_panic = VM_PANIC_NONE;
+			} else {
+				cli_error("--on-panic %s: must be exit or none", optarg);
+				return 2;
+			}
 			break;
 		case OPT_CONTROL:
 			control_path = optarg;

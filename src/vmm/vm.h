@@ -67,6 +67,11 @@ struct vm_config {
 	unsigned nnets;
 	bool balloon;              /* a virtio-balloon device */
 	unsigned balloon_flags;    /* VIRTIO_BALLOON_* create flags */
+	bool no_reboot;            /* a guest reboot ends vm_run (VM_EXIT_REBOOT), as QEMU -no-reboot */
+	enum vm_panic_action {
+		VM_PANIC_EXIT,     /* a pvpanic device; a guest panic ends vm_run (VM_EXIT_PANIC) */
+		VM_PANIC_NONE,     /* no pvpanic device: the guest's panic= decides (QEMU's tree) */
+	} on_panic;
 	/* Slots of the other virtio devices (disks carry their own). */
 	struct vm_slot net_slot[VM_MAX_NETS], console_slot, rng_slot, balloon_slot;
 };
@@ -77,6 +82,8 @@ enum vm_exit_kind {
 	VM_EXIT_FAILURE,           /* finisher FAIL / tohost failure code: see `code` */
 	VM_EXIT_STOPPED,           /* vm_request_stop() */
 	VM_EXIT_FATAL,             /* a hart hit an unrecoverable state: see `message` */
+	VM_EXIT_PANIC,             /* the guest reported a panic (pvpanic), VM_PANIC_EXIT */
+	VM_EXIT_REBOOT,            /* the guest asked to reboot, with no_reboot */
 };
 
 struct vm_exit {

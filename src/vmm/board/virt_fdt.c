@@ -155,6 +155,14 @@ static void node_soc(struct w *w, const struct virt_fdt_config *cfg)
 	prop_strs(w, "compatible", test_compat, sizeof test_compat);
 	end(w);
 
+	if (cfg->pvpanic) {
+		snprintf(name, sizeof name, "pvpanic@%llx", VIRT_PVPANIC_BASE);
+		begin(w, name);
+		prop_reg64(w, VIRT_PVPANIC_BASE, VIRT_PVPANIC_SIZE);
+		prop_str(w, "compatible", "qemu,pvpanic-mmio");
+		end(w);
+	}
+
 	for (int i = VIRT_VIRTIO_COUNT - 1; i >= 0; i--) {
 		uint64_t base = VIRT_VIRTIO_BASE + VIRT_VIRTIO_SIZE * (unsigned)i;
 		snprintf(name, sizeof name, "virtio_mmio@%llx", (unsigned long long)base);
