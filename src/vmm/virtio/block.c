@@ -68,7 +68,8 @@ int block_open_file(const char *path, bool readonly, bool allow_blkdev, struct e
 		return err_set(err, -e, "%s: %s", path, strerror(e));
 	}
 	if (!S_ISREG(st.st_mode) && !(allow_blkdev && S_ISBLK(st.st_mode)))
-		return err_set(err, -EINVAL, "%s: is %s, not an image file", path, file_kind(st.st_mode));
+		return err_set(err, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL, "%s: is %s, not an image file",
+			       path, file_kind(st.st_mode));
 	int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -77,7 +78,8 @@ int block_open_file(const char *path, bool readonly, bool allow_blkdev, struct e
 	}
 	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !(allow_blkdev && S_ISBLK(st.st_mode)))) {
 		close(fd);
-		return err_set(err, -EINVAL, "%s: is %s, not an image file", path, file_kind(st.st_mode));
+		return err_set(err, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL, "%s: is %s, not an image file",
+			       path, file_kind(st.st_mode));
 	}
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
