@@ -346,7 +346,7 @@ int cmd_vm_run(int argc, char **argv)
 		case OPT_NO_RNG:
 			cfg.rng = false;
 			break;
-		case OPT_RNG:
+		case OPT_RNG: {
 			if (!strcmp(optarg, "none")) {
 				cfg.rng = false;
 				break;
@@ -360,6 +360,7 @@ int cmd_vm_run(int argc, char **argv)
 				return 2;
 			cfg.rng = true;
 			break;
+		}
 		case OPT_NET:
 			if (!strcmp(optarg, "none")) {
 				defaults.no_net = true;
@@ -369,9 +370,9 @@ int cmd_vm_run(int argc, char **argv)
 				cli_error("--net %s: at most %d network devices", optarg, VM_MAX_NETS);
 				return 2;
 			}
-			char flag[80];
-			snprintf(flag, sizeof flag, "--net %.64s", optarg);
-			if (vm_slot_take(flag, optarg, &cfg.net_slot[cfg.nnets], &perr) < 0 ||
+			char net_flag[80];
+			snprintf(net_flag, sizeof net_flag, "--net %.64s", optarg);
+			if (vm_slot_take(net_flag, optarg, &cfg.net_slot[cfg.nnets], &perr) < 0 ||
 			    net_opts_parse(optarg, &cfg.nets[cfg.nnets], &perr) < 0) {
 				cli_error("%s", perr.msg);
 				return 2;
