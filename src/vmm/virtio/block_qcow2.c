@@ -1479,6 +1479,7 @@ static int map_metadata(struct qcow2 *q, int fd, uint64_t file_size)
 	}
 	if (rt != q->rt)
 		free(rt);
+	qmeta_seal(&q->meta);
 	return r;
 }
 

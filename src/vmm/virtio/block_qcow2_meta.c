@@ -24,8 +24,8 @@ static size_t lower_bound(const struct qmeta *m, uint64_t c)
 
 static int add_one(struct qmeta *m, uint64_t c, unsigned kind)
 {
-	size_t i = m->n && m->e[m->n - 1] >> KIND_BITS < c ? m->n : lower_bound(m, c);
-	if (i < m->n && m->e[i] >> KIND_BITS == c) {
+	size_t i = !m->sealed || (m->n && m->e[m->n - 1] >> KIND_BITS < c) ? m->n : lower_bound(m, c);
+	if (m->sealed && i < m->n && m->e[i] >> KIND_BITS == c) {
 		m->e[i] |= kind;
 		return 0;
 	}
@@ -52,6 +52,28 @@ int qmeta_add(struct qmeta *m, uint64_t first, uint64_t count, unsigned kind)
 			return r;
 	}
 	return 0;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void qmeta_seal(struct qmeta *m)
+{
+	if (m->sealed)
+		return;
+	qsort(m->e, m->n, sizeof *m->e, cmp);
+	size_t w = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		if (w && m->e[w - 1] >> KIND_BITS == m->e[i] >> KIND_BITS)
+			m->e[w - 1] |= m->e[i] & KIND_MASK;
+		else
+			m->e[w++] = m->e[i];
+	}
+	m->n = w;
+	m->sealed = true;
 }
 
 unsigned qmeta_kinds(const struct qmeta *m, uint64_t c)

@@ -7,12 +7,16 @@
  * hostile image, and guest data must never be written there.
  *
  * A sorted array of (cluster, kinds) pairs, 8 bytes per metadata cluster:
- * lookups are a binary search; clusters added while the image is in use
- * are appended at the end of the file, so they usually append here too.
+ * lookups are a binary search.  While the image is opened, clusters are
+ * collected unsorted and qmeta_seal() sorts them once (a hostile L1 table
+ * of 4 million entries in random order must not cost quadratic time);
+ * after that each addition is put in place, which for clusters appended
+ * at the end of the file is at the end of the array.
  */
 #ifndef NIMBUS_VMM_VIRTIO_BLOCK_QCOW2_META_H
 #define NIMBUS_VMM_VIRTIO_BLOCK_QCOW2_META_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,12 +29,15 @@ enum qmeta_kind {
 };
 
 struct qmeta {
-	uint64_t *e;            /* cluster << 5 | kinds, sorted by cluster, one per cluster */
+	uint64_t *e;            /* cluster << 5 | kinds; once sealed sorted, one per cluster */
 	size_t n, cap;
+	bool sealed;
 };
 
 /* Marks count clusters from first as kind.  0 or -ENOMEM. */
 int qmeta_add(struct qmeta *m, uint64_t first, uint64_t count, unsigned kind);
+/* Sorts and merges what was added so far; lookups need a sealed map. */
+void qmeta_seal(struct qmeta *m);
 /* The kinds of metadata in cluster c (0: none). */
 unsigned qmeta_kinds(const struct qmeta *m, uint64_t c);
 /* "the L1 table" etc., for messages: the first kind in kinds. */
