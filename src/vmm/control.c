@@ -198,7 +198,7 @@ static int replace_stale(int fd, const struct sockaddr_un *sa, struct err *err)
 		return err_set(err, -errno, "--control %s: %s", path, strerror(errno));
 	if (!S_ISSOCK(st.st_mode))
 		return err_set(err, -EEXIST, "--control %s: exists and is not a socket", path);
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);   /* a full backlog: EAGAIN, not a wait */
 	if (probe < 0)
 		return err_set(err, -errno, "--control %s: socket: %s", path, strerror(errno));
 	int r = connect(probe, (const struct sockaddr *)sa, sizeof *sa), e = errno;
