@@ -48,34 +48,54 @@ static const char usage[] =
 	"                    kernel itself in M-mode at 0x80000000\n"
 	"  -m, --mem SIZE    guest RAM, e.g. 256M, 1G; a bare number is MiB (default 256M)\n"
 	"  -c, --cpus N      number of vCPUs, 1 to 8 (default 1)\n"
-	"  --ephemeral       boot the default guest from its initramfs only, without its\n"
-	"                    persistent root disk (~/.local/share/nimbus/default-root.img)\n"
-	"  --disk PATH[,ro][,format=raw|qcow2][,serial=ID]\n"
+	"  --ephemeral       nothing the guest writes lasts: the default guest boots from\n"
+	"                    its initramfs only, without its persistent root disk\n"
+	"                    (~/.local/share/nimbus/default-root.img), and every --disk\n"
+	"                    is opened read-only under a throwaway copy-on-write layer\n"
+	"                    (writes go to an unlinked file in $TMPDIR or /var/tmp and\n"
+	"                    are gone when the VM ends, like QEMU's -snapshot)\n"
+	"  --disk PATH[,ro][,format=raw|qcow2][,serial=ID][,slot=N][,backing=confined]\n"
 	"                    a virtio-blk disk; repeat for more (the first is vda).\n"
-	"                    qcow2 images must be named as such with format=qcow2\n"
-	"  --console uart|virtio\n"
+	"                    qcow2 images must be named as such with format=qcow2;\n"
+	"                    backing=confined refuses backing files outside the image's\n"
+	"                    own directory (for images you did not make)\n"
+	"  --console uart|virtio[,slot=N]\n"
 	"                    where the terminal is attached: UART0 (ttyS0, default) or\n"
 	"                    a virtio-console (hvc0)\n"
 	"  --no-rng          no virtio-rng entropy device (default: one is present)\n"
-	"  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=MAC]\n"
-	"  --net tap[,ifname=NAME][,mac=MAC]\n"
+	"  --rng slot=N|none the virtio-rng device in slot N, or none (= --no-rng)\n"
+	"  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=MAC][,slot=N]\n"
+	"  --net tap[,ifname=NAME][,mac=MAC][,slot=N]\n"
 	"                    a virtio-net device: user-mode NAT (DHCP gives 10.0.2.15,\n"
 	"                    the host is 10.0.2.2) or a TAP interface; repeatable.\n"
 	"                    The default guest gets `--net user` unless `--net none`\n"
-	"  --balloon[=deflate-on-oom][,no-reporting]\n"
+	"  slot=N            on any virtio device: put it in virtio-mmio slot N (0-7,\n"
+	"                    at 0x10001000 + N*0x1000, like QEMU's bus=virtio-mmio-bus.N);\n"
+	"                    without it devices fill the free slots from 7 down\n"
+	"  --balloon[=deflate-on-oom][,no-reporting][,slot=N]\n"
 	"                    a virtio-balloon device: memory the host can take back\n"
 	"                    (`nimbus vm control`), and free pages the guest reports\n"
 	"                    returned to the host unless no-reporting\n"
-	"  --control PATH    serve requests on this Unix socket (`nimbus vm control`)\n"
+	"  --no-reboot       a guest reboot ends nimbus (status 0) instead, as QEMU's\n"
+	"                    -no-reboot: with panic=N a panicking Linux reboots, so this\n"
+	"                    also ends an unattended VM whose kernel panicked\n"
+	"  --on-panic=exit|none\n"
+	"                    exit (default): the board has a pvpanic device\n"
+	"                    (qemu,pvpanic-mmio at 0x102000) and a guest kernel panic,\n"
+	"                    even with panic=0, ends nimbus with status 1 and a message;\n"
+	"                    none: no such device (QEMU's device tree), the guest's\n"
+	"                    panic= decides\n"
+	"  --control PATH    serve requests on this Unix socket (`nimbus vm control`);\n"
+	"                    a stale socket a killed VM left is replaced, a live one refused\n"
 	"  --jit on|off      translate guest code to host code (default on), or run\n"
 	"                    it in the interpreter only (slower; the reference)\n"
 	"  --jit-cache SIZE  translated-code cache of the VM, shared by its vCPUs\n"
 	"                    (default 64M; 1M to 1G)\n"
 	"  -h, --help        show this help\n"
 	"\n"
-	"Exit status: 0 when the guest powers off; the guest's failure code when it\n"
-	"reports one (SiFive test finisher or `tohost`); 1 on a fatal VM error;\n"
-	"2 for bad usage or input.\n";
+	"Exit status: 0 when the guest powers off (or reboots, with --no-reboot); the\n"
+	"guest's failure code when it reports one (SiFive test finisher or `tohost`);\n"
+	"1 on a fatal VM error or a guest panic; 2 for bad usage or input.\n";
 
 struct run_state {
 	struct vm *vm;
@@ -240,6 +260,12 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 	case VM_EXIT_FATAL:
 		cli_error("%s", ex->message[0] ? ex->message : "fatal VM error");
 		return 1;
+	case VM_EXIT_PANIC:
+		cli_error("%s; stopped (--on-panic=exit)", ex->message);
+		return 1;
+	case VM_EXIT_REBOOT:
+		cli_error("guest asked to reboot; stopped (--no-reboot)");
+		return 0;
 	case VM_EXIT_STOPPED:
 		if (atomic_load(&st->user_quit)) {
 			cli_error("stopped (C-a x)");
@@ -258,8 +284,8 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
-	       OPT_NO_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL, OPT_JIT,
-	       OPT_JIT_CACHE };
+	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
+	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -270,10 +296,13 @@ int cmd_vm_run(int argc, char **argv)
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "no-rng", no_argument, NULL, OPT_NO_RNG },
+		{ "rng", required_argument, NULL, OPT_RNG },
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "balloon", optional_argument, NULL, OPT_BALLOON },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "ephemeral", no_argument, NULL, OPT_EPHEMERAL },
+		{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+		{ "on-panic", required_argument, NULL, OPT_ON_PANIC },
 		{ "jit", required_argument, NULL, OPT_JIT },
 		{ "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
 		{ "help", no_argument, NULL, 'h' },
@@ -315,17 +344,39 @@ int cmd_vm_run(int argc, char **argv)
 				return 2;
 			cfg.ndisks++;
 			break;
-		case OPT_CONSOLE:
+		case OPT_CONSOLE: {
+			char flag[80];
+			snprintf(flag, sizeof flag, "--console %.64s", optarg);
+			if (vm_slot_take(flag, optarg, &cfg.console_slot, &perr) < 0) {
+				cli_error("%s", perr.msg);
+				return 2;
+			}
 			if (!strcmp(optarg, "virtio")) {
 				cfg.virtio_console = true;
-			} else if (strcmp(optarg, "uart")) {
-				cli_error("--console %s: must be uart or virtio", optarg);
+			} else if (strcmp(optarg, "uart") || cfg.console_slot.set) {
+				cli_error("%s: must be uart or virtio[,slot=N]", flag);
 				return 2;
 			}
 			break;
+		}
 		case OPT_NO_RNG:
 			cfg.rng = false;
 			break;
+		case OPT_RNG: {
+			if (!strcmp(optarg, "none")) {
+				cfg.rng = false;
+				break;
+			}
+			int rc = vm_slot_parse("--rng", optarg, &cfg.rng_slot, &perr);
+			if (rc == -ENOENT)
+				cli_error("--rng %s: expected slot=N or none", optarg);
+			else if (rc < 0)
+				cli_error("%s", perr.msg);
+			if (rc < 0)
+				return 2;
+			cfg.rng = true;
+			break;
+		}
 		case OPT_NET:
 			if (!strcmp(optarg, "none")) {
 				defaults.no_net = true;
@@ -335,7 +386,10 @@ int cmd_vm_run(int argc, char **argv)
 				cli_error("--net %s: at most %d network devices", optarg, VM_MAX_NETS);
 				return 2;
 			}
-			if (net_opts_parse(optarg, &cfg.nets[cfg.nnets], &perr) < 0) {
+			char net_flag[80];
+			snprintf(net_flag, sizeof net_flag, "--net %.64s", optarg);
+			if (vm_slot_take(net_flag, optarg, &cfg.net_slot[cfg.nnets], &perr) < 0 ||
+			    net_opts_parse(optarg, &cfg.nets[cfg.nnets], &perr) < 0) {
 				cli_error("%s", perr.msg);
 				return 2;
 			}
@@ -343,6 +397,19 @@ int cmd_vm_run(int argc, char **argv)
 			break;
 		case OPT_EPHEMERAL:
 			defaults.ephemeral = true;
+			break;
+		case OPT_NO_REBOOT:
+			cfg.no_reboot = true;
+			break;
+		case OPT_ON_PANIC:
+			if (!strcmp(optarg, "exit")) {
+				cfg.on_panic = VM_PANIC_EXIT;
+			} else if (!strcmp(optarg, "none")) {
+				cfg.on_panic = VM_PANIC_NONE;
+			} else {
+				cli_error("--on-panic %s: must be exit or none", optarg);
+				return 2;
+			}
 			break;
 		case OPT_CONTROL:
 			control_path = optarg;
@@ -367,9 +434,14 @@ int cmd_vm_run(int argc, char **argv)
 					cfg.balloon_flags |= VIRTIO_BALLOON_DEFLATE_ON_OOM;
 				} else if (!strcmp(o, "no-reporting")) {
 					cfg.balloon_flags |= VIRTIO_BALLOON_NO_REPORTING;
+				} else if (!strncmp(o, "slot=", 5)) {
+					if (vm_slot_parse("--balloon", o, &cfg.balloon_slot, &perr) < 0) {
+						cli_error("%s", perr.msg);
+						return 2;
+					}
 				} else {
 					cli_error("--balloon=%s: unknown option (known: deflate-on-oom, "
-						  "no-reporting)", o);
+						  "no-reporting, slot=N)", o);
 					return 2;
 				}
 			}
@@ -390,6 +462,8 @@ int cmd_vm_run(int argc, char **argv)
 		return 2;
 	}
 
+	for (unsigned i = 0; i < cfg.ndisks && defaults.ephemeral; i++)
+		cfg.disks[i].ephemeral = true;
 	bool bios_none = cfg.bios && !strcmp(cfg.bios, "none");
 	if (!cfg.kernel && !cfg.bios) {
 		if (cfg.initrd) {
@@ -403,6 +477,10 @@ int cmd_vm_run(int argc, char **argv)
 		return 2;
 	} else if (!cfg.kernel && (cfg.initrd || cfg.append)) {
 		cli_error("%s needs --kernel", cfg.initrd ? "--initrd" : "--append");
+		return 2;
+	}
+	if (vm_append_check(cfg.append, &perr) < 0) {
+		cli_error("%s", perr.msg);
 		return 2;
 	}
 	if ((cfg.bios && !bios_none && check_file("--bios", cfg.bios) < 0) ||

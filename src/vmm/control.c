@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -182,6 +183,39 @@ static void *control_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The path exists.  A socket nobody listens on (its VM was killed, so it
+ * could not remove it) is replaced; anything else is refused: a live
+ * socket is another VM's, and a file that is not a socket is not ours.
+ * Only ECONNREFUSED proves a socket dead; any other failure to connect
+ * (EACCES, EAGAIN from a full backlog) leaves it alone.
+ */
+static int replace_stale(int fd, const struct sockaddr_un *sa, struct err *err)
+{
+	const char *path = sa->sun_path;
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return err_set(err, -errno, "--control %s: %s", path, strerror(errno));
+	if (!S_ISSOCK(st.st_mode))
+		return err_set(err, -EEXIST, "--control %s: exists and is not a socket", path);
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);   /* a full backlog: EAGAIN, not a wait */
+	if (probe < 0)
+		return err_set(err, -errno, "--control %s: socket: %s", path, strerror(errno));
+	int r = connect(probe, (const struct sockaddr *)sa, sizeof *sa), e = errno;
+	close(probe);
+	if (r == 0)
+		return err_set(err, -EADDRINUSE, "--control %s: in use by a running VM", path);
+	if (e != ECONNREFUSED)
+		return err_set(err, -e, "--control %s: exists and cannot be probed: %s", path,
+			       strerror(e));
+	if (unlink(path) < 0 && errno != ENOENT)
+		return err_set(err, -errno, "--control %s: cannot remove the stale socket: %s", path,
+			       strerror(errno));
+	if (bind(fd, (const struct sockaddr *)sa, sizeof *sa) < 0)
+		return err_set(err, -errno, "--control %s: %s", path, strerror(errno));
+	return 0;
+}
+
 int vm_control_start(struct vm *vm, const char *path, struct vm_control **out, struct err *err)
 {
 	*out = NULL;
@@ -202,11 +236,11 @@ int vm_control_start(struct vm *vm, const char *path, struct vm_control **out, s
 		rc = err_set(err, -errno, "--control %s: socket: %s", path, strerror(errno));
 		goto fail;
 	}
-	/* An existing file is refused rather than replaced: it may be another VM's socket. */
 	if (bind(c->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		rc = err_set(err, -errno, "--control %s: %s", path,
-			     errno == EADDRINUSE ? "already exists (another VM's socket?)" : strerror(errno));
-		goto fail;
+		rc = errno == EADDRINUSE ? replace_stale(c->listen_fd, &sa, err)
+					 : err_set(err, -errno, "--control %s: %s", path, strerror(errno));
+		if (rc)
+			goto fail;
 	}
 	if (listen(c->listen_fd, 8) < 0 || pipe2(c->wake, O_CLOEXEC) < 0) {
 		rc = err_set(err, -errno, "--control %s: %s", path, strerror(errno));

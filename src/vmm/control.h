@@ -18,7 +18,9 @@
 struct vm;
 struct vm_control;
 
-/* Listens on path (which must not exist) and serves requests on a thread. */
+/* Listens on path and serves requests on a thread.  An existing path is
+ * refused, unless it is a stale socket (no one listens: a killed VM's),
+ * which is replaced. */
 int vm_control_start(struct vm *vm, const char *path, struct vm_control **out, struct err *err);
 void vm_control_stop(struct vm_control *c);
 

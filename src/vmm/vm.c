@@ -12,12 +12,13 @@
  * harts_lock -> hart.
  *
  * vm_run: the calling thread is the monitor.  It sleeps in ppoll() on an
- * eventfd that exit events (finisher, fatal hart), RTC alarm changes and
+ * eventfd that exit events (finisher, pvpanic, fatal hart), RTC alarm changes and
  * vm_request_stop() write to (write(2) on an eventfd is async-signal-safe,
  * a condition variable is not), waking at the RTC alarm deadline and, when
  * a loaded ELF defines `tohost`, every millisecond to poll it.  The first
  * event wins.  Then every hart is asked to exit and joined; a reset event
- * resets the devices, replaces the harts, reloads the images and runs again.
+ * resets the devices, replaces the harts, reloads the images and runs again
+ * (unless no_reboot: then it ends the run as VM_EXIT_REBOOT).
  */
 #include "vmm/vm.h"
 
@@ -41,12 +42,14 @@
 #include "vmm/board/loader.h"
 #include "vmm/board/mrom.h"
 #include "vmm/board/plic.h"
+#include "vmm/board/pvpanic.h"
 #include "vmm/board/tohost.h"
 #include "vmm/board/uart16550.h"
 #include "vmm/board/virt.h"
 #include "vmm/board/virt_boot.h"
 #include "vmm/board/virt_fdt.h"
 #include "vmm/board/virtio_slot.h"
+#include "vmm/vm_args.h"
 #include "vmm/vm_virtio.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
@@ -81,6 +84,7 @@ struct vm {
 	/* Devices. */
 	struct mrom mrom;
 	struct finisher finisher;
+	struct pvpanic pvpanic;
 	struct goldfish_rtc rtc;
 	struct clint clint;
 	struct plic plic;
@@ -171,9 +175,20 @@ static void finisher_event(void *ctx, enum finisher_event ev, int code)
 		post_event(vm, false, VM_EXIT_FAILURE, code, "SiFive test finisher");
 		break;
 	case FINISHER_RESET:
-		post_event(vm, true, VM_EXIT_POWEROFF, 0, "%s", "");
+		if (vm->cfg.no_reboot)
+			post_event(vm, false, VM_EXIT_REBOOT, 0, "%s", "");
+		else
+			post_event(vm, true, VM_EXIT_POWEROFF, 0, "%s", "");
 		break;
 	}
+}
+
+static void pvpanic_event(void *ctx, unsigned events)
+{
+	struct vm *vm = ctx;
+	/* A crash kernel starting is not the end: only a panic is. */
+	if (events & PVPANIC_PANICKED)
+		post_event(vm, false, VM_EXIT_PANIC, 0, "guest panicked (pvpanic)");
 }
 
 void vm_request_stop(struct vm *vm)
@@ -221,6 +236,7 @@ static int load_images(struct vm *vm, struct err *err)
 		.has_initrd = vm->has_initrd,
 		.initrd_start = vm->plan.initrd_start,
 		.initrd_end = vm->plan.initrd_end,
+		.pvpanic = vm->cfg.on_panic == VM_PANIC_EXIT,
 	};
 	random_seed(fc.rng_seed, sizeof fc.rng_seed);
 	void *fdt;
@@ -323,6 +339,7 @@ static int create_devices(struct vm *vm, struct err *err)
 	vm->devices_ok = 4;
 
 	finisher_init(&vm->finisher, finisher_event, vm);
+	pvpanic_init(&vm->pvpanic, pvpanic_event, vm);
 	for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++) {
 		l = plic_source_line(&vm->plic, VIRT_IRQ_VIRTIO0 + i);
 		virtio_slot_init(&vm->virtio[i], VIRT_VIRTIO_BASE + VIRT_VIRTIO_SIZE * i, &l);
@@ -336,6 +353,9 @@ static int create_devices(struct vm *vm, struct err *err)
 			     "test", err)) ||
 	    (rc = add_region(vm, VIRT_RTC_BASE, VIRT_RTC_SIZE, &goldfish_rtc_ops, &vm->rtc,
 			     "rtc", err)) ||
+	    (vm->cfg.on_panic == VM_PANIC_EXIT &&
+	     (rc = add_region(vm, VIRT_PVPANIC_BASE, VIRT_PVPANIC_SIZE, &pvpanic_ops, &vm->pvpanic,
+			      "pvpanic", err))) ||
 	    (rc = add_region(vm, VIRT_CLINT_BASE, VIRT_CLINT_SIZE, &clint_ops, &vm->clint,
 			     "clint", err)) ||
 	    (rc = add_region(vm, VIRT_PLIC_BASE, VIRT_PLIC_SIZE, &plic_ops, &vm->plic, "plic", err)) ||
@@ -413,6 +433,10 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	if (cfg->mem_size > UINT64_MAX - VIRT_DRAM_BASE)
 		return err_set(err, -EINVAL, "memory size %llu bytes: too large",
 			       (unsigned long long)cfg->mem_size);
+
+	int vrc = vm_append_check(cfg->append, err);
+	if (vrc)
+		return vrc;
 
 	struct vm *vm = calloc(1, sizeof(*vm));
 	if (!vm)

@@ -25,6 +25,17 @@ struct vm;
 #define VM_MAX_DISKS 6
 #define VM_MAX_NETS 4
 
+/*
+ * Where a virtio device sits on the board: a fixed virtio-mmio slot n
+ * (0..7 at 0x10001000 + 0x1000*n, PLIC source 1+n; QEMU's
+ * bus=virtio-mmio-bus.n), or, when not set, the highest slot no device
+ * claimed, in the order the devices are listed (QEMU's order without bus=).
+ */
+struct vm_slot {
+	bool set;
+	unsigned n;
+};
+
 /* One virtio-blk disk. */
 struct vm_disk {
 	const char *path;
@@ -32,6 +43,11 @@ struct vm_disk {
 	const char *format;        /* "raw" or "qcow2"; NULL = raw, refusing files
 				      that look like qcow2 (no silent format guessing) */
 	const char *serial;        /* VIRTIO_BLK_T_GET_ID; may be NULL */
+	struct vm_slot slot;
+	bool confine_backing;      /* backing=confined: a qcow2's backing files must lie in
+				      its own directory (for untrusted images) */
+	bool ephemeral;            /* the image is opened read-only; guest writes go to a
+				      throwaway overlay, gone when the VM ends (QEMU -snapshot) */
 };
 
 struct vm_config {
@@ -46,13 +62,20 @@ struct vm_config {
 	bool virtio_console;       /* console on a virtio-console (hvc0) instead of UART0 */
 	bool rng;                  /* a virtio-rng device */
 	struct vm_disk disks[VM_MAX_DISKS];
-	unsigned ndisks;           /* in slot order: the first is the guest's vda */
+	unsigned ndisks;           /* without slot=, in slot order: the first is vda */
 	struct net_opts nets[VM_MAX_NETS];   /* virtio-net devices, eth0 first */
 	unsigned nnets;
 	bool jit_off;              /* run guest code in the interpreter only */
 	uint64_t jit_cache;        /* translated-code cache of the VM, bytes; 0 = default */
 	bool balloon;              /* a virtio-balloon device */
 	unsigned balloon_flags;    /* VIRTIO_BALLOON_* create flags */
+	bool no_reboot;            /* a guest reboot ends vm_run (VM_EXIT_REBOOT), as QEMU -no-reboot */
+	enum vm_panic_action {
+		VM_PANIC_EXIT,     /* a pvpanic device; a guest panic ends vm_run (VM_EXIT_PANIC) */
+		VM_PANIC_NONE,     /* no pvpanic device: the guest's panic= decides (QEMU's tree) */
+	} on_panic;
+	/* Slots of the other virtio devices (disks carry their own). */
+	struct vm_slot net_slot[VM_MAX_NETS], console_slot, rng_slot, balloon_slot;
 };
 
 /* Why vm_run() returned. */
@@ -61,6 +84,8 @@ enum vm_exit_kind {
 	VM_EXIT_FAILURE,           /* finisher FAIL / tohost failure code: see `code` */
 	VM_EXIT_STOPPED,           /* vm_request_stop() */
 	VM_EXIT_FATAL,             /* a hart hit an unrecoverable state: see `message` */
+	VM_EXIT_PANIC,             /* the guest reported a panic (pvpanic), VM_PANIC_EXIT */
+	VM_EXIT_REBOOT,            /* the guest asked to reboot, with no_reboot */
 };
 
 struct vm_exit {

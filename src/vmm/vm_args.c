@@ -2,9 +2,55 @@
 #include "vmm/vm_args.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "vmm/board/virt.h"
+
 #define VIRTIO_BLK_ID_BYTES 20   /* virtio 1.2, 5.2.6: GET_ID returns at most 20 bytes */
+
+int vm_slot_parse(const char *flag, const char *opt, struct vm_slot *out, struct err *err)
+{
+	if (strncmp(opt, "slot=", 5))
+		return -ENOENT;
+	const char *v = opt + 5;
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end || errno)
+		return err_set(err, -EINVAL, "%s: %s: not a slot number (0 to %d)", flag, opt,
+			       VIRT_VIRTIO_COUNT - 1);
+	if (n >= VIRT_VIRTIO_COUNT)
+		return err_set(err, -EINVAL, "%s: %s: out of range: the board has virtio-mmio "
+			       "slots 0 to %d", flag, opt, VIRT_VIRTIO_COUNT - 1);
+	*out = (struct vm_slot){ .set = true, .n = (unsigned)n };
+	return 0;
+}
+
+int vm_slot_take(const char *flag, char *spec, struct vm_slot *out, struct err *err)
+{
+	char *w = spec;   /* where the next kept element goes */
+	for (char *p = spec; *p;) {
+		char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char save = p[len];
+		p[len] = 0;
+		int rc = vm_slot_parse(flag, p, out, err);
+		p[len] = save;
+		if (rc && rc != -ENOENT)
+			return rc;
+		if (rc == -ENOENT) {
+			if (w != spec)
+				*w++ = ',';
+			memmove(w, p, len);
+			w += len;
+		}
+		p += len + (comma ? 1 : 0);
+	}
+	*w = 0;
+	return 0;
+}
 
 int vm_disk_parse(char *spec, struct vm_disk *out, struct err *err)
 {
@@ -27,10 +73,33 @@ int vm_disk_parse(char *spec, struct vm_disk *out, struct err *err)
 				return err_set(err, -EINVAL, "--disk %s: %s: at most %d characters",
 					       path, opt, VIRTIO_BLK_ID_BYTES);
 			out->serial = opt + 7;
+		} else if (!strcmp(opt, "backing=confined")) {
+			out->confine_backing = true;
+		} else if (!strcmp(opt, "backing=any")) {
+			out->confine_backing = false;
+		} else if (!strncmp(opt, "backing=", 8)) {
+			return err_set(err, -EINVAL, "--disk %s: %s: must be backing=confined or "
+				       "backing=any", path, opt);
+		} else if (!strncmp(opt, "slot=", 5)) {
+			char flag[64];
+			snprintf(flag, sizeof flag, "--disk %.50s", path);
+			int rc = vm_slot_parse(flag, opt, &out->slot, err);
+			if (rc)
+				return rc;
 		} else {
 			return err_set(err, -EINVAL, "--disk %s: unknown option '%s' "
-				       "(known: ro, format=raw|qcow2, serial=ID)", path, opt);
+				       "(known: ro, format=raw|qcow2, serial=ID, slot=N, backing=confined|any)", path, opt);
 		}
 	}
+	return 0;
+}
+
+int vm_append_check(const char *append, struct err *err)
+{
+	size_t n = append ? strlen(append) : 0;
+	if (n > VM_APPEND_MAX)
+		return err_set(err, -E2BIG, "--append: %zu bytes: longer than the riscv64 kernel's "
+			       "command-line limit of %d bytes (it would cut the rest silently)",
+			       n, VM_APPEND_MAX);
 	return 0;
 }

@@ -9,10 +9,33 @@
 #include "vmm/vm.h"
 
 /*
- * Parses "PATH[,ro][,format=raw|qcow2][,serial=STRING]" in place (the string
+ * "slot=N" (N a virtio-mmio slot, 0..7) of the option `flag` into out.  0,
+ * -EINVAL naming flag and N when bad or out of range, or -ENOENT (err
+ * untouched) when opt is not a slot= option.
+ */
+int vm_slot_parse(const char *flag, const char *opt, struct vm_slot *out, struct err *err);
+
+/*
+ * Removes every "slot=N" element from a comma-separated option string, in
+ * place ("user,slot=2,mac=M" -> "user,mac=M"), for options whose own parser
+ * knows nothing of slots.  0 or -EINVAL as vm_slot_parse.
+ */
+int vm_slot_take(const char *flag, char *spec, struct vm_slot *out, struct err *err);
+
+/*
+ * Parses "PATH[,ro][,format=raw|qcow2][,serial=STRING][,slot=N]
+ * [,backing=confined|any]" in place (the string
  * is cut at the commas and must outlive the VM).  0, or -EINVAL with err
  * naming the bad part.
  */
 int vm_disk_parse(char *spec, struct vm_disk *out, struct err *err);
+
+/*
+ * The riscv64 Linux kernel keeps at most COMMAND_LINE_SIZE (1024) bytes of
+ * its command line, NUL included, and silently drops the rest: a longer
+ * --append is refused instead.  0, or -E2BIG with err giving both lengths.
+ */
+#define VM_APPEND_MAX 1023
+int vm_append_check(const char *append, struct err *err);
 
 #endif

@@ -1,6 +1,7 @@
 #include "vmm/vm_args.h"
 #include "lib/testing.h"
 
+#include <errno.h>
 #include <string.h>
 
 TEST(disk_spec_path_only_is_writable_raw)
@@ -41,4 +42,65 @@ TEST(disk_spec_errors_name_the_bad_part)
 	EXPECT(vm_disk_parse(z, &d, &e) < 0);
 	char l[] = "x.img,serial=123456789012345678901";
 	EXPECT(vm_disk_parse(l, &d, &e) < 0);
+}
+
+TEST(append_longer_than_the_kernel_limit_refused)
+{
+	static char s[100 * 1024 + 1];
+	struct err e = { 0 };
+	EXPECT_EQ(vm_append_check(NULL, &e), 0);
+	memset(s, 'x', VM_APPEND_MAX);
+	EXPECT_EQ(vm_append_check(s, &e), 0);
+	s[VM_APPEND_MAX] = 'x';
+	EXPECT(vm_append_check(s, &e) < 0);
+	EXPECT(strstr(e.msg, "--append: 1024 bytes") && strstr(e.msg, "1023"));
+	memset(s, 'x', sizeof s - 1);
+	EXPECT(vm_append_check(s, &e) < 0);
+	EXPECT(strstr(e.msg, "102400 bytes") && !strstr(e.msg, "FDT"));
+}
+
+TEST(slot_option_parsed_and_range_checked)
+{
+	struct err e = { 0 };
+	struct vm_slot sl = { 0 };
+	EXPECT_EQ(vm_slot_parse("--rng", "slot=0", &sl, &e), 0);
+	EXPECT(sl.set && sl.n == 0);
+	EXPECT_EQ(vm_slot_parse("--rng", "slot=7", &sl, &e), 0);
+	EXPECT_EQ(sl.n, 7);
+	EXPECT_EQ(vm_slot_parse("--rng", "mac=x", &sl, &e), -ENOENT);
+	EXPECT_EQ(vm_slot_parse("--rng", "slot=8", &sl, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "--rng: slot=8: out of range"));
+	const char *bad[] = { "slot=", "slot=-1", "slot= 1", "slot=1x", "slot=99999999999999999999" };
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		EXPECT_EQ(vm_slot_parse("--rng", bad[i], &sl, &e), -EINVAL);
+	char d[] = "x.img,ro,slot=0";
+	struct vm_disk disk;
+	EXPECT_EQ(vm_disk_parse(d, &disk, &e), 0);
+	EXPECT(disk.readonly && disk.slot.set && disk.slot.n == 0);
+	char d2[] = "x.img,slot=9";
+	EXPECT_EQ(vm_disk_parse(d2, &disk, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "--disk x.img: slot=9"));
+}
+
+TEST(slot_taken_out_of_other_options)
+{
+	struct err e = { 0 };
+	struct vm_slot sl = { 0 };
+	char a[] = "user,slot=2,mac=52:54:00:12:34:99";
+	EXPECT_EQ(vm_slot_take("--net", a, &sl, &e), 0);
+	EXPECT(!strcmp(a, "user,mac=52:54:00:12:34:99") && sl.set && sl.n == 2);
+	char b[] = "virtio,slot=0";
+	sl = (struct vm_slot){ 0 };
+	EXPECT_EQ(vm_slot_take("--console", b, &sl, &e), 0);
+	EXPECT(!strcmp(b, "virtio") && sl.set && sl.n == 0);
+	char c[] = "slot=1,tap";
+	EXPECT_EQ(vm_slot_take("--net", c, &sl, &e), 0);
+	EXPECT(!strcmp(c, "tap") && sl.n == 1);
+	char d[] = "tap,ifname=t0";
+	sl = (struct vm_slot){ 0 };
+	EXPECT_EQ(vm_slot_take("--net", d, &sl, &e), 0);
+	EXPECT(!strcmp(d, "tap,ifname=t0") && !sl.set);
+	char f[] = "user,slot=12";
+	EXPECT_EQ(vm_slot_take("--net user,slot=12", f, &sl, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "slot=12: out of range"));
 }

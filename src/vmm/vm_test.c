@@ -73,13 +73,20 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
-static int boot_raw(const uint32_t *prog, unsigned n, struct chardev *con, struct vm_exit *ex,
-		    int stop_after_ms)
+/* Options beyond the program for boot_raw_opts. */
+struct boot_opts {
+	bool no_reboot;
+	enum vm_panic_action on_panic;
+};
+
+static int boot_raw_opts(const uint32_t *prog, unsigned n, struct chardev *con, struct vm_exit *ex,
+			 int stop_after_ms, const struct boot_opts *o)
 {
 	char path[64];
 	write_file(path, prog, n * 4);
 	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
-				 .kernel = path, .console = con };
+				 .kernel = path, .console = con,
+				 .no_reboot = o->no_reboot, .on_panic = o->on_panic };
 	struct vm *vm;
 	struct err e = {0};
 	int rc = vm_create(&cfg, &vm, &e);
@@ -101,6 +108,44 @@ static int boot_raw(const uint32_t *prog, unsigned n, struct chardev *con, struc
 	pthread_join(wd, NULL);
 	vm_destroy(vm);
 	return 0;
+}
+
+static int boot_raw(const uint32_t *prog, unsigned n, struct chardev *con, struct vm_exit *ex,
+		    int stop_after_ms)
+{
+	struct boot_opts o = { 0 };
+	return boot_raw_opts(prog, n, con, ex, stop_after_ms, &o);
+}
+
+TEST(vm_no_reboot_turns_a_reboot_into_an_exit)
+{
+	uint32_t prog[8];
+	struct vm_exit ex;
+	unsigned n = (unsigned)finisher_store(prog, 0x7777);
+	struct boot_opts o = { .no_reboot = true };
+	EXPECT_EQ(boot_raw_opts(prog, n, NULL, &ex, 0, &o), 0);
+	EXPECT_EQ(ex.kind, VM_EXIT_REBOOT);
+}
+
+TEST(vm_pvpanic_ends_run_unless_on_panic_none)
+{
+	/* What Linux's pvpanic-mmio driver does from its panic notifier (panic=0
+	 * then spins forever): store PVPANIC_PANICKED at 0x102000. */
+	uint32_t prog[] = { lui(T3, 0x102), addi(T4, ZERO, 1), sb(T4, T3, 0), J_SELF };
+	struct vm_exit ex;
+	struct boot_opts o = { .on_panic = VM_PANIC_EXIT };
+	EXPECT_EQ(boot_raw_opts(prog, 4, NULL, &ex, 0, &o), 0);
+	EXPECT_EQ(ex.kind, VM_EXIT_PANIC);
+	EXPECT(strstr(ex.message, "panicked") != NULL);
+	/* Without the device the store hits nothing: no panic is reported. */
+	o.on_panic = VM_PANIC_NONE;
+	EXPECT_EQ(boot_raw_opts(prog, 4, NULL, &ex, 200, &o), 0);
+	EXPECT(ex.kind != VM_EXIT_PANIC);
+	/* A crash kernel being loaded is not an exit. */
+	uint32_t crash[] = { lui(T3, 0x102), addi(T4, ZERO, 2), sb(T4, T3, 0), J_SELF };
+	o.on_panic = VM_PANIC_EXIT;
+	EXPECT_EQ(boot_raw_opts(crash, 4, NULL, &ex, 200, &o), 0);
+	EXPECT_EQ(ex.kind, VM_EXIT_STOPPED);
 }
 
 TEST(vm_finisher_poweroff_and_failure)

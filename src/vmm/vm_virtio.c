@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -16,20 +17,90 @@
 #include "vmm/virtio/mmio.h"
 #include "vmm/virtio/rng.h"
 
-/* Takes dev; plugs it into the next free slot. */
-static int plug(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
+/* Takes dev; plugs it into slot n (chosen by place()). */
+static int plug(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots, unsigned n,
 		struct virtio_device *dev, struct err *err)
 {
-	if (v->used == VIRT_VIRTIO_COUNT)
-		return err_set(err, -ENOSPC, "too many virtio devices (the board has %d slots)",
-			       VIRT_VIRTIO_COUNT);
-	struct virtio_slot *s = &slots[VIRT_VIRTIO_COUNT - 1 - v->used];
+	struct virtio_slot *s = &slots[n];
 	struct virtio_mmio *t;
 	int rc = virtio_mmio_create(bus, s->base, s->irq, dev, 0, &t, err);
 	if (rc)
 		return rc;
 	virtio_slot_plug(s, &virtio_mmio_ops, t, virtio_mmio_reset);
 	v->transport[v->used++] = t;
+	return 0;
+}
+
+/* The virtio devices of a config, in the order they are created. */
+struct wanted {
+	char label[80];            /* the option that asked for it, for messages */
+	struct vm_slot slot;
+	unsigned at;               /* the slot it gets */
+};
+
+static unsigned list_devices(const struct vm_config *cfg, struct wanted *w)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < cfg->ndisks; i++, n++) {
+		snprintf(w[n].label, sizeof w[n].label, "--disk %.64s", cfg->disks[i].path);
+		w[n].slot = cfg->disks[i].slot;
+	}
+	for (unsigned i = 0; i < cfg->nnets; i++, n++) {
+		snprintf(w[n].label, sizeof w[n].label, "--net %s",
+			 cfg->nets[i].kind == NET_TAP ? "tap" : "user");
+		w[n].slot = cfg->net_slot[i];
+	}
+	if (cfg->virtio_console) {
+		snprintf(w[n].label, sizeof w[n].label, "--console virtio");
+		w[n++].slot = cfg->console_slot;
+	}
+	if (cfg->rng) {
+		snprintf(w[n].label, sizeof w[n].label, "--rng");
+		w[n++].slot = cfg->rng_slot;
+	}
+	if (cfg->balloon) {
+		snprintf(w[n].label, sizeof w[n].label, "--balloon");
+		w[n++].slot = cfg->balloon_slot;
+	}
+	return n;
+}
+
+/*
+ * Chooses every device's slot before any is built: those with slot= first
+ * (a slot asked for twice, or past the board's last, is refused naming
+ * both), then the rest from the highest free slot down, in list order, as
+ * QEMU fills its virtio-mmio buses when no bus= is given.
+ */
+static int place(struct wanted *w, unsigned n, struct err *err)
+{
+	int owner[VIRT_VIRTIO_COUNT];
+	for (unsigned s = 0; s < VIRT_VIRTIO_COUNT; s++)
+		owner[s] = -1;
+	for (unsigned i = 0; i < n; i++) {
+		if (!w[i].slot.set)
+			continue;
+		unsigned s = w[i].slot.n;
+		if (s >= VIRT_VIRTIO_COUNT)
+			return err_set(err, -EINVAL, "%s: slot=%u: out of range: the board has "
+				       "virtio-mmio slots 0 to %d", w[i].label, s, VIRT_VIRTIO_COUNT - 1);
+		if (owner[s] >= 0)
+			return err_set(err, -EBUSY, "%s: slot=%u: taken by %s", w[i].label, s,
+				       w[owner[s]].label);
+		owner[s] = (int)i;
+		w[i].at = s;
+	}
+	int next = VIRT_VIRTIO_COUNT - 1;
+	for (unsigned i = 0; i < n; i++) {
+		if (w[i].slot.set)
+			continue;
+		while (next >= 0 && owner[next] >= 0)
+			next--;
+		if (next < 0)
+			return err_set(err, -ENOSPC, "%s: no free virtio-mmio slot (the board has %d; "
+				       "%u virtio devices asked for)", w[i].label, VIRT_VIRTIO_COUNT, n);
+		owner[next] = (int)i;
+		w[i].at = (unsigned)next;
+	}
 	return 0;
 }
 
@@ -56,19 +127,22 @@ static int check_format(const struct vm_disk *d, enum block_format *fmt, struct 
 }
 
 static int attach_disk(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
-		       const struct vm_disk *d, struct err *err)
+		       unsigned at, const struct vm_disk *d, struct err *err)
 {
-	struct block_opts o = { .readonly = d->readonly };
+	struct block_opts o = { .readonly = d->readonly || d->ephemeral,
+				.confine_backing = d->confine_backing };
 	int rc = check_format(d, &o.format, err);
 	if (rc)
 		return rc;
 	struct block_backend *be;
 	if ((rc = block_backend_open(d->path, &o, &be, err)))
 		return rc;
+	if (d->ephemeral && (rc = block_snapshot_wrap(be, d->readonly, &be, err)))   /* takes be */
+		return rc;
 	struct virtio_device *dev;
 	if ((rc = virtio_blk_create(be, d->serial, &dev, err)))
 		return rc;
-	return plug(v, bus, slots, dev, err);
+	return plug(v, bus, slots, at, dev, err);
 }
 
 int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
@@ -76,9 +150,13 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 {
 	memset(v, 0, sizeof(*v));
 	struct virtio_device *dev;
-	int rc;
+	struct wanted w[VM_MAX_DISKS + VM_MAX_NETS + 3];
+	unsigned k = 0, n = list_devices(cfg, w);
+	int rc = place(w, n, err);
+	if (rc)
+		return rc;
 	for (unsigned i = 0; i < cfg->ndisks; i++)
-		if ((rc = attach_disk(v, bus, slots, &cfg->disks[i], err)))
+		if ((rc = attach_disk(v, bus, slots, w[k++].at, &cfg->disks[i], err)))
 			goto fail;
 	for (unsigned i = 0; i < cfg->nnets; i++) {
 		const struct net_opts *no = &cfg->nets[i];
@@ -98,21 +176,22 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 		}
 		if ((rc = net_backend_open(no, &be, err)) ||
 		    (rc = virtio_net_create(be, mac, &dev, err)) ||   /* takes be */
-		    (rc = plug(v, bus, slots, dev, err)))
+		    (rc = plug(v, bus, slots, w[k++].at, dev, err)))
 			goto fail;
 	}
 	if (cfg->virtio_console) {
 		if ((rc = virtio_console_create(cfg->console, &dev, err)) ||
-		    (rc = plug(v, bus, slots, dev, err)))
+		    (rc = plug(v, bus, slots, w[k++].at, dev, err)))
 			goto fail;
 	}
 	if (cfg->rng) {
-		if ((rc = virtio_rng_create(&dev, err)) || (rc = plug(v, bus, slots, dev, err)))
+		if ((rc = virtio_rng_create(&dev, err)) ||
+		    (rc = plug(v, bus, slots, w[k++].at, dev, err)))
 			goto fail;
 	}
 	if (cfg->balloon) {
 		if ((rc = virtio_balloon_create(cfg->balloon_flags, &dev, err)) ||
-		    (rc = plug(v, bus, slots, dev, err)))
+		    (rc = plug(v, bus, slots, w[k++].at, dev, err)))
 			goto fail;
 		v->balloon = dev;
 	}

@@ -1,8 +1,10 @@
 /*
  * The VM's virtio devices: builds each configured device, wraps it in a
- * virtio-mmio transport and plugs it into a board slot.  Slots fill from
- * the highest address down, as QEMU does: the FDT lists the highest slot
- * first, so Linux names the first disk vda.
+ * virtio-mmio transport and plugs it into a board slot.  A device with
+ * slot=N gets slot N (QEMU's bus=virtio-mmio-bus.N); the others fill the
+ * remaining slots from the highest address down, as QEMU does: the FDT
+ * lists the highest slot first, so Linux names the first disk vda.  The
+ * slot map is in docs/virtio.md.
  */
 #ifndef NIMBUS_VMM_VM_VIRTIO_H
 #define NIMBUS_VMM_VM_VIRTIO_H

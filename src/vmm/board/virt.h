@@ -15,6 +15,8 @@
 #define VIRT_TEST_SIZE      0x1000ull
 #define VIRT_RTC_BASE       0x101000ull
 #define VIRT_RTC_SIZE       0x1000ull
+#define VIRT_PVPANIC_BASE   0x102000ull   /* nimbus only: QEMU's riscv virt has no pvpanic */
+#define VIRT_PVPANIC_SIZE   0x1000ull
 #define VIRT_CLINT_BASE     0x2000000ull
 #define VIRT_CLINT_SIZE     0x10000ull
 #define VIRT_PLIC_BASE      0xc000000ull

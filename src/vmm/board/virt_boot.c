@@ -17,6 +17,7 @@ static uint64_t align_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
 struct span {
 	const char *what, *path;
 	uint64_t lo, hi;
+	bool fixed;        /* at the address it was linked for (an ELF), not placed by us */
 };
 
 static int overlaps(const struct span *a, const struct span *b)
@@ -57,7 +58,8 @@ int virt_boot_plan(struct image *bios, struct image *kernel, struct image *initr
 		if ((rc = check_fit(bios, ram_base, ram_size, err)))
 			return rc;
 		kernel_at = align_up(image_hi(bios), 2 * MiB);
-		spans[n++] = (struct span){ bios->what, bios->path, image_lo(bios), image_hi(bios) };
+		spans[n++] = (struct span){ bios->what, bios->path, image_lo(bios), image_hi(bios),
+					    !image_relocatable(bios) };
 		plan->start = ram_base;
 	}
 	if (kernel) {
@@ -66,7 +68,8 @@ int virt_boot_plan(struct image *bios, struct image *kernel, struct image *initr
 		if ((rc = check_fit(kernel, ram_base, ram_size, err)))
 			return rc;
 		plan->kernel_entry = kernel->entry;
-		spans[n++] = (struct span){ kernel->what, kernel->path, image_lo(kernel), image_hi(kernel) };
+		spans[n++] = (struct span){ kernel->what, kernel->path, image_lo(kernel), image_hi(kernel),
+					    !image_relocatable(kernel) };
 		if (!bios)
 			plan->start = kernel->entry;
 	}
@@ -78,7 +81,7 @@ int virt_boot_plan(struct image *bios, struct image *kernel, struct image *initr
 			return rc;
 		plan->initrd_start = image_lo(initrd);
 		plan->initrd_end = image_hi(initrd);
-		spans[n++] = (struct span){ initrd->what, initrd->path, plan->initrd_start, plan->initrd_end };
+		spans[n++] = (struct span){ initrd->what, initrd->path, plan->initrd_start, plan->initrd_end, false };
 	}
 
 	uint64_t top = ram_base < 3 * GiB ? (ram_end < 3 * GiB ? ram_end : 3 * GiB) : ram_end;
@@ -88,12 +91,28 @@ int virt_boot_plan(struct image *bios, struct image *kernel, struct image *initr
 	plan->fdt_addr = align_down(top - fdt_size, 2 * MiB);
 	if (plan->fdt_addr < ram_base)
 		plan->fdt_addr = ram_base;
-	spans[n++] = (struct span){ "device tree", NULL, plan->fdt_addr, plan->fdt_addr + fdt_size };
+	spans[n++] = (struct span){ "device tree", NULL, plan->fdt_addr, plan->fdt_addr + fdt_size, false };
 
 	for (unsigned i = 0; i < n; i++)
-		for (unsigned j = i + 1; j < n; j++)
-			if (overlaps(&spans[i], &spans[j]))
-				return err_set(err, -ENOSPC,
+		for (unsigned j = i + 1; j < n; j++) {
+			if (!overlaps(&spans[i], &spans[j]))
+				continue;
+			/* An ELF sits where it was linked: more RAM would not help. */
+			if (spans[i].fixed || spans[j].fixed) {
+				const struct span *f = spans[j].fixed ? &spans[j] : &spans[i];
+				const struct span *o = f == &spans[j] ? &spans[i] : &spans[j];
+				return err_set(err, -EINVAL,
+					       "%s %s (0x%llx-0x%llx) is an ELF linked over %s%s%s "
+					       "(0x%llx-0x%llx)%s",
+					       f->what, f->path, (unsigned long long)f->lo,
+					       (unsigned long long)f->hi, o->what, o->path ? " " : "",
+					       o->path ? o->path : "", (unsigned long long)o->lo,
+					       (unsigned long long)o->hi,
+					       bios && o->what == bios->what ?
+					       ": link it above the firmware (0x80200000) or boot "
+					       "it with --bios none" : "");
+			}
+			return err_set(err, -ENOSPC,
 					       "%llu MiB of RAM is too small: %s%s%s (0x%llx-0x%llx) "
 					       "overlaps %s%s%s (0x%llx-0x%llx)",
 					       (unsigned long long)(ram_size >> 20),
@@ -103,6 +122,7 @@ int virt_boot_plan(struct image *bios, struct image *kernel, struct image *initr
 					       spans[j].what, spans[j].path ? " " : "",
 					       spans[j].path ? spans[j].path : "",
 					       (unsigned long long)spans[j].lo, (unsigned long long)spans[j].hi);
+		}
 
 	plan->info = (struct fw_dynamic_info){
 		.magic = FW_DYNAMIC_INFO_MAGIC,

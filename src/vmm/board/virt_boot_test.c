@@ -5,6 +5,7 @@
  */
 #include "vmm/board/virt_boot.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "lib/testing.h"
@@ -114,4 +115,18 @@ TEST(boot_ram_too_small)
 	EXPECT(strstr(e.msg, "kernel /x: segment 0x7ffff000-0x80001000 outside RAM"));
 	EXPECT(virt_boot_plan(&fw, NULL, NULL, RAM, 512 * 1024, 1 * MiB, &p, &e) < 0);
 	EXPECT(strstr(e.msg, "too small for the device tree"));
+}
+
+TEST(boot_elf_at_firmware_address_is_not_ram_too_small)
+{
+	struct image fw = raw("--bios", IMAGE_RAW, 115328);
+	struct image k = elf(RAM, 0x3000, RAM);   /* linked at 0x80000000, like an M-mode program */
+	struct virt_boot_plan p;
+	struct err e = {0};
+	EXPECT_EQ(virt_boot_plan(&fw, &k, NULL, RAM, 256 * MiB, 1 * MiB, &p, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "too small") == NULL);
+	EXPECT(strstr(e.msg, "kernel /x (0x80000000-0x80003000) is an ELF linked over --bios /x"));
+	EXPECT(strstr(e.msg, "--bios none"));
+	/* The same program with --bios none boots. */
+	EXPECT_EQ(virt_boot_plan(NULL, &k, NULL, RAM, 256 * MiB, 1 * MiB, &p, &e), 0);
 }

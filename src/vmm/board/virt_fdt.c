@@ -155,6 +155,14 @@ static void node_soc(struct w *w, const struct virt_fdt_config *cfg)
 	prop_strs(w, "compatible", test_compat, sizeof test_compat);
 	end(w);
 
+	if (cfg->pvpanic) {
+		snprintf(name, sizeof name, "pvpanic@%llx", VIRT_PVPANIC_BASE);
+		begin(w, name);
+		prop_reg64(w, VIRT_PVPANIC_BASE, VIRT_PVPANIC_SIZE);
+		prop_str(w, "compatible", "qemu,pvpanic-mmio");
+		end(w);
+	}
+
 	for (int i = VIRT_VIRTIO_COUNT - 1; i >= 0; i--) {
 		uint64_t base = VIRT_VIRTIO_BASE + VIRT_VIRTIO_SIZE * (unsigned)i;
 		snprintf(name, sizeof name, "virtio_mmio@%llx", (unsigned long long)base);
@@ -264,6 +272,12 @@ int virt_fdt_build(const struct virt_fdt_config *cfg, void **out, struct err *er
 	free(work);
 	if (w.rc < 0) {
 		free(blob);
+		/* Everything but bootargs has a fixed size, so running out of room
+		 * means the command line is too long: say so, not only libfdt's code. */
+		if (w.rc == -FDT_ERR_NOSPACE && cfg->bootargs)
+			return err_set(err, -E2BIG, "device tree: the kernel command line (%zu bytes) "
+				       "does not fit in the %u KiB tree", strlen(cfg->bootargs),
+				       WORK_SIZE >> 10);
 		return err_set(err, -EINVAL, "device tree: libfdt: %s", fdt_strerror(w.rc));
 	}
 	*out = blob;

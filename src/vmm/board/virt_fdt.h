@@ -36,6 +36,7 @@ struct virt_fdt_config {
 	bool has_initrd;
 	uint64_t initrd_start, initrd_end;
 	uint8_t rng_seed[VIRT_RNG_SEED_LEN];
+	bool pvpanic;                         /* a pvpanic@102000 node (not in QEMU's tree) */
 };
 
 /* Builds the tree into a malloc'ed VIRT_FDT_TOTAL-byte buffer. */

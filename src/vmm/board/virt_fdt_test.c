@@ -232,3 +232,40 @@ TEST(fdt_rejects_bad_cpu_count)
 	c.ncpus = 9;
 	EXPECT(virt_fdt_build(&c, &fdt, &e) < 0);
 }
+
+TEST(fdt_oversized_bootargs_named_not_fdt_err_nospace)
+{
+	char *args = malloc(100 * 1024 + 1);
+	EXPECT(args != NULL);
+	memset(args, 'a', 100 * 1024);
+	args[100 * 1024] = 0;
+	struct virt_fdt_config c = {
+		.ncpus = 1, .ram_base = 0x80000000, .ram_size = 256u << 20, .bootargs = args,
+	};
+	void *fdt = NULL;
+	struct err e = {0};
+	int rc = virt_fdt_build(&c, &fdt, &e);
+	free(args);
+	free(fdt);
+	EXPECT(rc < 0);
+	EXPECT(strstr(e.msg, "command line (102400 bytes)") != NULL);
+	EXPECT(strstr(e.msg, "FDT_ERR") == NULL);
+}
+
+TEST(fdt_pvpanic_node_only_when_present)
+{
+	struct virt_fdt_config c = { .ncpus = 1, .ram_base = 0x80000000, .ram_size = 256u << 20 };
+	void *fdt = NULL;
+	struct err e = {0};
+	EXPECT_EQ(virt_fdt_build(&c, &fdt, &e), 0);
+	EXPECT(fdt_path_offset(fdt, "/soc/pvpanic@102000") < 0);   /* QEMU's tree */
+	free(fdt);
+	c.pvpanic = true;
+	EXPECT_EQ(virt_fdt_build(&c, &fdt, &e), 0);
+	int n = fdt_path_offset(fdt, "/soc/pvpanic@102000");
+	EXPECT(n >= 0);
+	EXPECT_EQ(fdt_node_check_compatible(fdt, n, "qemu,pvpanic-mmio"), 0);
+	EXPECT_EQ(cell(fdt, "/soc/pvpanic@102000", "reg", 1), 0x102000);
+	EXPECT_EQ(cell(fdt, "/soc/pvpanic@102000", "reg", 3), 0x1000);
+	free(fdt);
+}

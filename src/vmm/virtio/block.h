@@ -45,6 +45,9 @@ enum block_format { BLOCK_FORMAT_RAW, BLOCK_FORMAT_QCOW2 };
 struct block_opts {
 	bool readonly;
 	enum block_format format;
+	/* qcow2: refuse backing files outside the image's own directory (after
+	 * resolving symlinks and ".."), for images from someone untrusted. */
+	bool confine_backing;
 };
 
 /* Opens path in the given format.  0 or -errno with err naming the path. */
@@ -72,14 +75,35 @@ struct block_qcow2_opts {
 	 * hostile image cannot make the backend open files of its choosing.
 	 * NULL: the backing file the header names. */
 	const char *backing_override;
+	/* Every backing file in the chain must resolve (realpath) to a file
+	 * inside the directory of the image at path. */
+	bool confine_backing;
 };
 
 int block_qcow2_open_opts(const char *path, const struct block_qcow2_opts *o,
 			  struct block_backend **out, struct err *err);
 
+/*
+ * A throwaway copy-on-write view of base (block_snapshot.c; QEMU's
+ * -snapshot): base, which the caller opened read-only, is never written;
+ * writes go to an unlinked temporary file and are gone at close.  Takes
+ * base, also on failure.  Whole 512-byte sectors only.
+ */
+int block_snapshot_wrap(struct block_backend *base, bool readonly, struct block_backend **out,
+			struct err *err);
+
 /* True if the first bytes of a file look like a qcow2 header (for a
  * "this raw disk is really qcow2" warning). */
 bool block_qcow2_probe(const void *head, size_t len);
+
+/*
+ * Opens an image file without ever blocking: O_NONBLOCK (a FIFO would wait
+ * for a writer, a tty or device might hang) until fstat shows a regular
+ * file, or a block device where allow_blkdev, then the flag is cleared.  A
+ * FIFO, socket, character device or directory is refused by name.  The fd,
+ * or -errno with err naming path.
+ */
+int block_open_file(const char *path, bool readonly, bool allow_blkdev, struct err *err);
 
 /*
  * Locks an image file against other nimbus processes for as long as fd is

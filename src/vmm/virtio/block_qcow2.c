@@ -14,9 +14,12 @@
  * the name in the first cluster, resolved against the overlay's directory
  * when relative, in the format named by the backing-format header extension
  * (raw or qcow2; an image without it is refused rather than probed), opened
- * read-only (O_RDONLY: nothing here can write it).  Chains of qcow2
- * overlays work up to MAX_CHAIN deep; a file met twice (by device and
- * inode) is a loop and refused.
+ * read-only (O_RDONLY: nothing here can write it).  A chain holds at most
+ * MAX_CHAIN images, the top one and the base included (so 15 overlays on a
+ * base); a file met twice (by device and inode) is a loop and refused.
+ * Every file in the chain is opened without blocking and must be a regular
+ * file (block_open_file); with confine_backing each must resolve to a path
+ * inside the top image's directory.
  *
  * Writing allocates only at the end of the file, which is extended at once
  * (new clusters read as zeroes), and gives every new cluster refcount 1, so
@@ -56,6 +59,12 @@
  * lengths are bounded, offsets checked for cluster alignment and the 2^56
  * limit, tables for size, refcounts for overflow, compressed data decoded
  * with bounds.  A hostile image is refused at open or answers I/O errors.
+ * Before any offset from the image is used, it is checked against the end
+ * of the file and against the metadata map (block_qcow2_meta.h, QEMU's
+ * overlap checks): data or an L2 table on the header, the L1 or refcount
+ * table, an L2 table or a refcount block marks the image corrupt (the
+ * header's corrupt bit when writable), and from then on every I/O fails;
+ * nothing is written through such a pointer.
  * Calls come from one I/O thread; a mutex covers the state anyway.
  */
 #include "vmm/virtio/block.h"
@@ -65,6 +74,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +82,7 @@
 #include <unistd.h>
 
 #include "vmm/virtio/block_inflate.h"
+#include "vmm/virtio/block_qcow2_meta.h"
 
 #define QCOW_MAGIC 0x514649fbu          /* "QFI\xfb" */
 #define OFLAG_COPIED     (1ull << 63)
@@ -139,6 +150,9 @@ struct qcow2 {
 	uint8_t *zeroes;             /* one zeroed cluster */
 	uint8_t *zin, *zout;         /* compressed input (2 clusters) and its decoded cluster */
 	uint64_t zkey;               /* L2 entry zout holds; 0: none */
+	struct qmeta meta;           /* which host clusters are metadata */
+	bool corrupt;                /* an impossible offset was met: every I/O fails */
+	char *path;                  /* for the corruption message */
 };
 
 /* ---- file helpers ------------------------------------------------------ */
@@ -221,6 +235,64 @@ static void put_be64(uint8_t *h, size_t off, uint64_t v)
 static bool aligned(const struct qcow2 *q, uint64_t off)
 {
 	return (off & (q->cluster_size - 1)) == 0;
+}
+
+/*
+ * The image points somewhere it must not (data at metadata, past the end
+ * of the file): from now on every I/O fails, as QEMU does, and a writable
+ * v3 image gets the corrupt bit in its header so no one writes it again
+ * before `qemu-img check -r all`.  One line on stderr, the first time.
+ */
+__attribute__((format(printf, 2, 3), cold))
+static int corrupt(struct qcow2 *q, const char *fmt, ...)
+{
+	if (q->corrupt)
+		return -EIO;
+	q->corrupt = true;
+	char why[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	bool marked = false;
+	if (!q->b.readonly && q->version >= 3) {
+		uint8_t f[8];
+		if (pread_all(q->fd, f, 8, 72) == 0) {
+			put_be64(f, 0, be64_at(f, 0) | INCOMPAT_CORRUPT);
+			marked = pwrite_all(q->fd, f, 8, 72) == 0 && sync_fd(q->fd) == 0;
+		}
+	}
+	fprintf(stderr, "nimbus: %s: corrupt qcow2 image: %s; I/O to it fails%s\n", q->path, why,
+		marked ? " (marked corrupt in its header: qemu-img check -r all)" : "");
+	return -EIO;
+}
+
+/* A host offset of a data cluster (standard, or a preallocated zero cluster):
+ * inside the file and not one of the metadata clusters. */
+static int check_data(struct qcow2 *q, uint64_t guest, uint64_t host)
+{
+	if (host >= q->next_free)
+		return corrupt(q, "data for guest offset 0x%llx at 0x%llx, past the end of the file "
+			       "(0x%llx)", (unsigned long long)guest, (unsigned long long)host,
+			       (unsigned long long)q->next_free);
+	unsigned k = qmeta_kinds(&q->meta, host >> q->cluster_bits);
+	if (k)
+		return corrupt(q, "data for guest offset 0x%llx at 0x%llx, which is %s",
+			       (unsigned long long)guest, (unsigned long long)host, qmeta_name(k));
+	return 0;
+}
+
+/* A metadata cluster of `kind` named by the image: inside the file, and no other kind of metadata. */
+static int check_meta(struct qcow2 *q, uint64_t off, unsigned kind, const char *what)
+{
+	if (!aligned(q, off) || off >= q->next_free)
+		return corrupt(q, "%s at 0x%llx, %s", what, (unsigned long long)off,
+			       aligned(q, off) ? "past the end of the file" : "not cluster-aligned");
+	unsigned k = qmeta_kinds(&q->meta, off >> q->cluster_bits) & ~kind;
+	if (k)
+		return corrupt(q, "%s at 0x%llx, which is %s", what, (unsigned long long)off,
+			       qmeta_name(k));
+	return 0;
 }
 
 /* ---- iovec helpers ----------------------------------------------------- */
@@ -516,7 +588,7 @@ static int rt_grow(struct qcow2 *q, uint64_t need, unsigned depth)
 	q->rt_moved = true;
 	q->rt_lo = q->rt_hi = 0;
 	q->rt_growing = true;
-	int r = 0;
+	int r = qmeta_add(&q->meta, (uint64_t)tbl >> q->cluster_bits, tclusters, QMETA_RT);
 	for (uint64_t i = 0; i < tclusters && !r; i++)
 		r = refcount_update(q, ((uint64_t)tbl >> q->cluster_bits) + i, 1, depth + 1);
 	q->rt_growing = false;
@@ -553,12 +625,13 @@ static int refcount_update(struct qcow2 *q, uint64_t cluster, int delta, unsigne
 		rb = (uint64_t)nb;
 		q->rt[rti] = rb;
 		rt_mark(q, rti);
-		if ((r = cache_get(q, &q->rbc, rb, true, &s)) ||
+		if ((r = qmeta_add(&q->meta, rb >> q->cluster_bits, 1, QMETA_RB)) ||
+		    (r = cache_get(q, &q->rbc, rb, true, &s)) ||
 		    (r = refcount_update(q, rb >> q->cluster_bits, 1, depth + 1)))
 			return r;
 	}
-	if (!aligned(q, rb))
-		return -EIO;
+	if ((r = check_meta(q, rb, QMETA_RB, "refcount block")))
+		return r;
 	if ((r = cache_get(q, &q->rbc, rb, false, &s)))
 		return r;
 	uint64_t i = cluster & ((1ull << q->rb_shift) - 1);
@@ -612,9 +685,11 @@ static int decompress(struct qcow2 *q, uint64_t entry)
 		return 0;
 	uint64_t off, len;
 	compressed_extent(q, entry, &off, &len);
-	if (off >= MAX_OFFSET || !lazy_buf(&q->zin, 2 * q->cluster_size) ||
-	    !lazy_buf(&q->zout, q->cluster_size))
-		return off >= MAX_OFFSET ? -EIO : -ENOMEM;
+	if (off >= q->next_free)
+		return corrupt(q, "compressed data at 0x%llx, past the end of the file",
+			       (unsigned long long)off);
+	if (!lazy_buf(&q->zin, 2 * q->cluster_size) || !lazy_buf(&q->zout, q->cluster_size))
+		return -ENOMEM;
 	/* The last sector may be cut short by the end of the file. */
 	size_t got = 0;
 	while (got < len) {
@@ -657,15 +732,16 @@ static int get_map(struct qcow2 *q, uint64_t guest, struct map *m)
 	uint64_t l1i, l2i;
 	indexes(q, guest, &l1i, &l2i);
 	memset(m, 0, sizeof *m);
-	if (l1i >= q->l1_size)
+	if (q->corrupt || l1i >= q->l1_size)
 		return -EIO;
 	uint64_t l2 = q->l1[l1i] & OFFSET_MASK;
 	if (!l2)
 		return 0;
-	if (!aligned(q, l2))
-		return -EIO;
+	int r = check_meta(q, l2, QMETA_L2, "L2 table");
+	if (r)
+		return r;
 	struct slot *s;
-	int r = cache_get(q, &q->l2c, l2, false, &s);
+	r = cache_get(q, &q->l2c, l2, false, &s);
 	if (r)
 		return r;
 	uint64_t e = be64_at(s->data, l2i * 8);
@@ -677,7 +753,10 @@ static int get_map(struct qcow2 *q, uint64_t guest, struct map *m)
 	m->host = e & OFFSET_MASK;
 	m->copied = (e & OFLAG_COPIED) != 0;
 	if (m->host && !aligned(q, m->host))
-		return -EIO;
+		return corrupt(q, "data for guest offset 0x%llx at 0x%llx, not cluster-aligned",
+			       (unsigned long long)guest, (unsigned long long)m->host);
+	if (m->host && (r = check_data(q, guest, m->host)))
+		return r;
 	if (q->version >= 3 && (e & OFLAG_ZERO))
 		m->kind = ZERO;
 	else
@@ -690,13 +769,17 @@ static int ensure_l2(struct qcow2 *q, uint64_t l1i, uint64_t *l2)
 {
 	uint64_t e = q->l1[l1i];
 	*l2 = e & OFFSET_MASK;
-	if (*l2)
-		return (e & OFLAG_COPIED) && aligned(q, *l2) ? 0 : -EIO;   /* shared: snapshots */
+	if (*l2) {
+		int r = check_meta(q, *l2, QMETA_L2, "L2 table");
+		return r ? r : (e & OFLAG_COPIED) ? 0 : -EIO;   /* shared: snapshots */
+	}
 	int64_t n = alloc_cluster(q);
 	if (n < 0)
 		return (int)n;
 	struct slot *s;
-	int r = cache_get(q, &q->l2c, (uint64_t)n, true, &s);
+	int r = qmeta_add(&q->meta, (uint64_t)n >> q->cluster_bits, 1, QMETA_L2);
+	if (!r)
+		r = cache_get(q, &q->l2c, (uint64_t)n, true, &s);
 	if (r)
 		return r;
 	q->l1[l1i] = (uint64_t)n | OFLAG_COPIED;
@@ -1053,6 +1136,8 @@ static void q_close(struct block_backend *b)
 	free(q->zeroes);
 	free(q->zin);
 	free(q->zout);
+	qmeta_free(&q->meta);
+	free(q->path);
 	pthread_mutex_destroy(&q->lock);
 	free(q);
 }
@@ -1079,16 +1164,36 @@ struct chain {
 	dev_t dev[MAX_CHAIN];
 	ino_t ino[MAX_CHAIN];
 	const char *backing_override;
+	char *confine_dir;           /* realpath of the top image's directory, or NULL */
 };
+
+/*
+ * A name for a one-line message: long ones (a backing name may be 1023
+ * bytes, a path 4095) keep their start and end, so the reason after them
+ * still fits in struct err.  buf holds at least ELIDE_BUF bytes.
+ */
+#define ELIDE_BUF 128
+static const char *elide(const char *s, char *buf)
+{
+	size_t n = strlen(s);
+	if (n < ELIDE_BUF)
+		return s;
+	snprintf(buf, ELIDE_BUF, "%.40s...%s", s, s + n - 80);
+	return buf;
+}
 
 static int chain_check(struct chain *c, const struct stat *st, const char *path, bool push,
 		       struct err *err)
 {
+	char eb[ELIDE_BUF];
 	for (unsigned i = 0; i < c->depth; i++)
 		if (c->dev[i] == st->st_dev && c->ino[i] == st->st_ino)
-			return err_set(err, -ELOOP, "%s: backing file loop (already in the chain)", path);
+			return err_set(err, -ELOOP, "%s: backing file loop (already in the chain)",
+				       elide(path, eb));
 	if (c->depth == MAX_CHAIN)
-		return err_set(err, -ELOOP, "%s: backing chain deeper than %d", path, MAX_CHAIN);
+		return err_set(err, -ELOOP, "%s: backing chain longer than %d images (counting the "
+			       "top image and the base: at most %d overlays on a base)", elide(path, eb),
+			       MAX_CHAIN, MAX_CHAIN - 1);
 	if (push) {
 		c->dev[c->depth] = st->st_dev;
 		c->ino[c->depth] = st->st_ino;
@@ -1157,6 +1262,8 @@ static int parse_extensions(const uint8_t *h, size_t start, size_t end, struct e
 /* "path: backing file: inner", keeping the end of inner (the cause) if long. */
 static int wrap_err(struct err *err, int r, const char *path, const struct err *inner)
 {
+	char ep[ELIDE_BUF];
+	path = elide(path, ep);
 	size_t room = sizeof err->msg - 1, plen = strlen(path) + strlen(": backing file: ");
 	const char *tail = inner->msg;
 	size_t tlen = strlen(tail);
@@ -1172,16 +1279,16 @@ static int open_backing(struct qcow2 *q, const char *path, const struct extras *
 {
 	struct err inner = { 0 };
 	const char *name = x->backing, *fmt = x->format;
-	char *full = NULL;
+	char *full = NULL, eb[ELIDE_BUF], ep[ELIDE_BUF];
 	int r;
 	if (!x->has_format)
 		return err_set(err, -ENOTSUP,
 			       "%s: qcow2 backing file %s has no recorded format "
-			       "(set it: qemu-img rebase -u -b %s -F raw|qcow2 %s)",
-			       path, name, name, path);
+			       "(set it: qemu-img rebase -u -b NAME -F raw|qcow2 IMAGE)",
+			       elide(path, ep), elide(name, eb));
 	if (strcmp(fmt, "raw") && strcmp(fmt, "qcow2"))
 		return err_set(err, -ENOTSUP, "%s: backing file %s: format '%s' is not supported",
-			       path, name, fmt);
+			       elide(path, ep), elide(name, eb), fmt);
 	if (ch->backing_override) {
 		name = ch->backing_override;
 		fmt = "raw";
@@ -1197,10 +1304,32 @@ static int open_backing(struct qcow2 *q, const char *path, const struct extras *
 		strcpy(full + dir, name);
 		name = full;
 	}
+	if (ch->confine_dir && !ch->backing_override) {
+		/* Resolved, so neither "../" nor a symlink leads out; the resolved
+		 * name is what gets opened. */
+		char *real = realpath(name, NULL);
+		size_t dl = strlen(ch->confine_dir);
+		if (!real) {
+			r = -errno;
+			err_set(err, r, "%s: backing file %s: %s", elide(path, ep), elide(name, eb),
+				strerror(-r));
+			free(full);
+			return r;
+		}
+		if (strncmp(real, ch->confine_dir, dl) || real[dl] != '/') {
+			err_set(err, -EPERM, "%s: backing file %s is outside the image's directory %s "
+				"(backing=confined)", elide(path, ep), elide(name, eb), ch->confine_dir);
+			free(real);
+			free(full);
+			return -EPERM;
+		}
+		free(full);
+		name = full = real;
+	}
 	struct stat st;
 	if (stat(name, &st) < 0) {
 		r = -errno;
-		err_set(err, r, "%s: backing file %s: %s", path, name, strerror(-r));
+		err_set(err, r, "%s: backing file %s: %s", elide(path, ep), elide(name, eb), strerror(-r));
 	} else if (!strcmp(fmt, "raw")) {
 		if (!(r = chain_check(ch, &st, name, false, &inner)))
 			r = block_raw_open_backing(name, &q->backing, &inner);
@@ -1312,15 +1441,55 @@ static int load_table(int fd, uint64_t off, uint64_t entries, uint64_t **out)
 	return r;
 }
 
+/*
+ * The metadata map for the overlap checks: header cluster, L1 table,
+ * refcount table, and every L2 table and refcount block they name.  A
+ * read-only open does not keep the refcount table, so it is read here only
+ * for its blocks, and only if the header's fields are sane (an image that
+ * is never written cannot hurt its refcounts).
+ */
+static int map_metadata(struct qcow2 *q, int fd, uint64_t file_size)
+{
+	unsigned cb = q->cluster_bits;
+	uint64_t l1_bytes = (uint64_t)q->l1_size * 8;
+	int r = qmeta_add(&q->meta, 0, 1, QMETA_HEADER);
+	if (!r && l1_bytes)
+		r = qmeta_add(&q->meta, q->l1_offset >> cb,
+			      ((q->l1_offset + l1_bytes - 1) >> cb) - (q->l1_offset >> cb) + 1, QMETA_L1);
+	for (uint32_t i = 0; i < q->l1_size && !r; i++) {
+		uint64_t l2 = q->l1[i] & OFFSET_MASK;
+		if (l2 && aligned(q, l2))
+			r = qmeta_add(&q->meta, l2 >> cb, 1, QMETA_L2);
+	}
+	uint64_t *rt = q->rt, entries = q->rt_entries;
+	bool sane = aligned(q, q->rt_offset) && q->rt_clusters &&
+		    q->rt_clusters <= (MAX_RT_BYTES >> cb) && q->rt_offset < file_size &&
+		    (q->rt_clusters << cb) <= file_size - q->rt_offset;
+	if (!r && sane) {
+		r = qmeta_add(&q->meta, q->rt_offset >> cb, q->rt_clusters, QMETA_RT);
+		if (!r && !rt) {
+			entries = (q->rt_clusters << cb) / 8;
+			r = load_table(fd, q->rt_offset, entries, &rt);
+		}
+	}
+	for (uint64_t i = 0; rt && i < entries && !r; i++) {
+		uint64_t rb = rt[i] & OFFSET_MASK;
+		if (rb && aligned(q, rb))
+			r = qmeta_add(&q->meta, rb >> cb, 1, QMETA_RB);
+	}
+	if (rt != q->rt)
+		free(rt);
+	qmeta_seal(&q->meta);
+	return r;
+}
+
 static int qcow2_open_in(const char *path, bool readonly, struct chain *ch,
 			 struct block_backend **out, struct err *err)
 {
 	*out = NULL;
-	int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		return err_set(err, -e, "%s: %s", path, strerror(e));
-	}
+	int fd = block_open_file(path, readonly, false, err);
+	if (fd < 0)
+		return fd;
 	struct qcow2 *q = calloc(1, sizeof *q);
 	struct extras *x = calloc(1, sizeof *x);
 	uint8_t *h = NULL;
@@ -1333,6 +1502,7 @@ static int qcow2_open_in(const char *path, bool readonly, struct chain *ch,
 		return err_set(err, -ENOMEM, "%s: out of memory", path);
 	}
 	q->fd = fd;
+	q->path = strdup(path);
 	pthread_mutex_init(&q->lock, NULL);
 	q->b.ops = &qcow2_ops;
 	q->b.readonly = true;   /* until fully open: close must not flush */
@@ -1393,6 +1563,11 @@ static int qcow2_open_in(const char *path, bool readonly, struct chain *ch,
 			}
 		}
 	}
+	if ((r = map_metadata(q, fd, (uint64_t)st.st_size))) {
+		err_set(err, r, "%s: %s", path, r == -ENOMEM ? "out of memory" :
+			"cannot read the qcow2 refcount table");
+		goto fail;
+	}
 	q->b.readonly = readonly;
 	free(h);
 	free(x);
@@ -1412,7 +1587,16 @@ int block_qcow2_open_opts(const char *path, const struct block_qcow2_opts *o,
 			  struct block_backend **out, struct err *err)
 {
 	struct chain ch = { .backing_override = o->backing_override };
-	return qcow2_open_in(path, o->readonly, &ch, out, err);
+	if (o->confine_backing) {
+		char *top = realpath(path, NULL), *slash = top ? strrchr(top, '/') : NULL;
+		if (!top)
+			return err_set(err, -errno, "%s: %s", path, strerror(errno));
+		*slash = 0;   /* realpath is absolute: there is a '/'; "/" becomes "" */
+		ch.confine_dir = top;
+	}
+	int r = qcow2_open_in(path, o->readonly, &ch, out, err);
+	free(ch.confine_dir);
+	return r;
 }
 
 int block_qcow2_open(const char *path, bool readonly, struct block_backend **out,

@@ -518,6 +518,104 @@ TEST(qcow2_backing_missing_named_in_one_line)
 	tmp_fini(&t);
 }
 
+TEST(qcow2_backing_long_name_keeps_the_reason)
+{
+	/* A 1000-byte backing name (the format allows 1023) that does not
+	 * exist: the message must still end with the reason. */
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	char name[1001];
+	for (int i = 0; i < 1000; i++)
+		name[i] = i % 100 == 99 ? '/' : 'n';
+	name[1000] = 0;
+	EXPECT_EQ(run("cd %s && qemu-img create -f qcow2 -u -b %s -F raw a.qcow2 1M", t.dir, name), 0);
+	struct block_backend *b;
+	struct err e;
+	EXPECT_EQ(block_qcow2_open(t.img, true, &b, &e), -ENOENT);
+	size_t n = strlen(e.msg), k = strlen("No such file or directory");
+	EXPECT(n > k && strcmp(e.msg + n - k, "No such file or directory") == 0);
+	EXPECT(strstr(e.msg, "a.qcow2") != NULL);
+	/* and with no recorded format, the advice is not cut either */
+	EXPECT_EQ(get_be(t.img, 112, 4), 0xe2792aca);   /* the backing format extension */
+	set_be(t.img, 112, 0x12345678, 4);
+	EXPECT_EQ(block_qcow2_open(t.img, true, &b, &e), -ENOTSUP);
+	EXPECT(strstr(e.msg, "no recorded format") && strstr(e.msg, "-F raw|qcow2"));
+	tmp_fini(&t);
+}
+
+TEST(qcow2_backing_fifo_socket_device_directory_refused_without_hanging)
+{
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	struct block_backend *b;
+	struct err e;
+	alarm(20);   /* a hang is a failure, not a stuck suite */
+	struct { const char *make, *fmt, *kind; } c[] = {
+		{ "mkfifo %s", "raw", "a FIFO" },
+		{ "mkfifo %s", "qcow2", "a FIFO" },
+		{ "python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' %s",
+		  "raw", "a socket" },
+		{ "mkdir %s", "qcow2", "a directory" },
+		{ "ln -s /dev/zero %s", "raw", "a character device" },
+		{ "ln -s /dev/tty %s", "qcow2", "a character device" },
+	};
+	for (unsigned i = 0; i < sizeof c / sizeof c[0]; i++) {
+		EXPECT_EQ(run("rm -rf %s %s", t.raw, t.img), 0);
+		EXPECT_EQ(run(c[i].make, t.raw), 0);
+		EXPECT_EQ(run("qemu-img create -f qcow2 -u -b %s -F %s %s 1M", t.raw, c[i].fmt, t.img), 0);
+		for (int rw = 0; rw < 2; rw++) {
+			int r = block_qcow2_open(t.img, !rw, &b, &e);
+			if (r == 0)
+				block_backend_close(b);
+			EXPECT_EQ(r, strstr(c[i].kind, "directory") ? -EISDIR : -EINVAL);
+			EXPECT(strstr(e.msg, t.raw) && strstr(e.msg, c[i].kind));
+		}
+	}
+	/* The top image itself, as a raw disk. */
+	EXPECT_EQ(run("rm -rf %s && mkfifo %s", t.raw, t.raw), 0);
+	EXPECT_EQ(block_raw_open(t.raw, false, &b, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "a FIFO"));
+	alarm(0);
+	tmp_fini(&t);
+}
+
+TEST(qcow2_backing_confined_to_the_image_directory)
+{
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	struct block_backend *b;
+	struct err e;
+	struct block_qcow2_opts conf = { .readonly = true, .confine_backing = true };
+	/* Inside: beside it and in a subdirectory, relative or absolute. */
+	EXPECT_EQ(run("cd %s && mkdir -p sub out && truncate -s 1M base.raw sub/b.raw out/o.raw && "
+		      "qemu-img create -q -f qcow2 -b base.raw -F raw a.qcow2", t.dir), 0);
+	EXPECT_EQ(block_qcow2_open_opts(t.img, &conf, &b, &e), 0);
+	block_backend_close(b);
+	EXPECT_EQ(run("cd %s && rm a.qcow2 && qemu-img create -q -f qcow2 -b %s/sub/b.raw -F raw a.qcow2",
+		      t.dir, t.dir), 0);
+	EXPECT_EQ(block_qcow2_open_opts(t.img, &conf, &b, &e), 0);
+	block_backend_close(b);
+	/* Outside: an absolute host file, "..", a symlink out; the default still allows them. */
+	const char *outside[] = { "/etc/passwd", "../../../etc/passwd", "link.raw" };
+	EXPECT_EQ(run("cd %s && mkdir img && ln -s ../out/o.raw img/link.raw", t.dir), 0);
+	char top[128];
+	snprintf(top, sizeof top, "%s/img/a.qcow2", t.dir);
+	for (unsigned i = 0; i < 3; i++) {
+		EXPECT_EQ(run("rm -f %s && qemu-img create -q -f qcow2 -u -b %s -F raw %s 1M", top,
+			      outside[i], top), 0);
+		EXPECT_EQ(block_qcow2_open_opts(top, &conf, &b, &e), -EPERM);
+		EXPECT(strstr(e.msg, "outside the image's directory") && strstr(e.msg, outside[i]));
+		EXPECT_EQ(block_qcow2_open(top, true, &b, &e), 0);
+		block_backend_close(b);
+	}
+	/* Deeper in a chain: the base of a confined overlay's backing file. */
+	EXPECT_EQ(run("cd %s/img && rm a.qcow2 && qemu-img create -q -f qcow2 -u -b ../out/o.raw -F raw "
+		      "mid.qcow2 1M && qemu-img create -q -f qcow2 -b mid.qcow2 -F qcow2 a.qcow2", t.dir), 0);
+	EXPECT_EQ(block_qcow2_open_opts(top, &conf, &b, &e), -EPERM);
+	EXPECT(strstr(e.msg, "o.raw") && strstr(e.msg, "outside"));
+	tmp_fini(&t);
+}
+
 TEST(qcow2_backing_loops_and_depth)
 {
 	struct tmp t;
@@ -534,7 +632,7 @@ TEST(qcow2_backing_loops_and_depth)
 	/* The same file as raw backing of itself. */
 	EXPECT_EQ(run("cd %s && rm a.qcow2 && qemu-img create -f qcow2 -u -b ./a.qcow2 -F raw a.qcow2 1M", t.dir), 0);
 	EXPECT_EQ(block_qcow2_open(t.img, true, &b, &e), -ELOOP);
-	/* A chain of 16 images opens, 17 do not. */
+	/* A chain of 16 images (15 overlays on a raw base) opens, 17 do not. */
 	EXPECT_EQ(run("cd %s && truncate -s 1M c0 && for i in $(seq 1 16); do "
 		      "qemu-img create -f qcow2 -u -b c$((i-1)) -F $([ $i = 1 ] && echo raw || echo qcow2) c$i 1M "
 		      "|| exit 1; done", t.dir), 0);
@@ -544,7 +642,7 @@ TEST(qcow2_backing_loops_and_depth)
 	block_backend_close(b);
 	snprintf(p, sizeof p, "%s/c16", t.dir);
 	EXPECT_EQ(block_qcow2_open(p, true, &b, &e), -ELOOP);
-	EXPECT(strstr(e.msg, "deeper") != NULL);
+	EXPECT(strstr(e.msg, "longer than 16 images") && strstr(e.msg, "at most 15 overlays on a base"));
 	tmp_fini(&t);
 }
 
@@ -585,6 +683,112 @@ TEST(qcow2_backing_hostile_headers)
 	uint64_t noff = get_be(t.img, 8, 8);
 	set_be(t.img, (off_t)noff + 2, 0, 1);
 	EXPECT_EQ(block_qcow2_open(t.img, true, &b, &e), -EINVAL);
+	tmp_fini(&t);
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* 64 KiB of 0x11 at guest 0 in a fresh 1 MiB image; fills the offsets. */
+static int corrupt_base(struct tmp *t, uint64_t *l1, uint64_t *rt, uint64_t *l2, uint64_t *data)
+{
+	if (run("rm -f %s && qemu-img create -q -f qcow2 %s 1M && qemu-io -c 'write -P 0x11 0 64k' %s",
+		t->img, t->img, t->img))
+		return -1;
+	*l1 = get_be(t->img, 40, 8);
+	*rt = get_be(t->img, 48, 8);
+	*l2 = get_be(t->img, (off_t)*l1, 8) & 0x00fffffffffffe00ull;
+	*data = get_be(t->img, (off_t)*l2, 8) & 0x00fffffffffffe00ull;
+	return *l2 && *data ? 0 : -1;
+}
+
+TEST(qcow2_data_at_metadata_or_past_the_file_marks_corrupt_and_fails)
+{
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	uint64_t l1, rt, l2, data, copied = 1ull << 63;
+	uint8_t buf[4096], l1_before[4096], l1_after[4096];
+	memset(buf, 0x77, sizeof buf);
+	struct block_backend *b;
+	struct err e;
+	/* Each case: an L2 entry for guest cluster 0 (or 1) pointing where it must not. */
+	struct { const char *what; int entry; int target; } c[] = {
+		{ "data on the L1 table", 0, 0 },
+		{ "data on a refcount block", 0, 1 },
+		{ "data on the refcount table", 0, 2 },
+		{ "data on its own L2 table", 1, 3 },
+		{ "data 10 TiB out", 0, 4 },
+	};
+	for (unsigned i = 0; i < sizeof c / sizeof c[0]; i++) {
+		EXPECT_EQ(corrupt_base(&t, &l1, &rt, &l2, &data), 0);
+		uint64_t target[] = { l1, get_be(t.img, (off_t)rt, 8), rt, l2, 10ull << 40 };
+		set_be(t.img, (off_t)(l2 + 8 * (uint64_t)c[i].entry), target[c[i].target] | copied, 8);
+		uint64_t size = file_size(t.img);
+		int fd = open(t.img, O_RDONLY);
+		EXPECT(fd >= 0 && pread(fd, l1_before, sizeof l1_before, (off_t)l1) == sizeof l1_before);
+		close(fd);
+		EXPECT_EQ(block_qcow2_open(t.img, false, &b, &e), 0);
+		uint64_t guest = 65536ull * (uint64_t)c[i].entry;
+		EXPECT_EQ(wr(b, guest, buf, sizeof buf), -EIO);
+		EXPECT_EQ(rd(b, guest, buf, sizeof buf), -EIO);
+		EXPECT_EQ(rd(b, 65536 * 8, buf, sizeof buf), -EIO);   /* and every later I/O */
+		block_backend_close(b);
+		fd = open(t.img, O_RDONLY);
+		EXPECT(fd >= 0 && pread(fd, l1_after, sizeof l1_after, (off_t)l1) == sizeof l1_after);
+		close(fd);
+		if (memcmp(l1_before, l1_after, sizeof l1_after))
+			printf("   case %s: the L1 table changed\n", c[i].what);
+		EXPECT(memcmp(l1_before, l1_after, sizeof l1_after) == 0);
+		EXPECT_EQ(file_size(t.img), size);   /* nothing grew a 10 TiB file */
+		EXPECT(get_be(t.img, 72, 8) & 2);    /* the corrupt bit */
+		EXPECT_EQ(block_qcow2_open(t.img, false, &b, &e), -ENOTSUP);
+		EXPECT(strstr(e.msg, "marked corrupt"));
+		/* Read-only, the same image still fails its I/O there. */
+		EXPECT_EQ(block_qcow2_open(t.img, true, &b, &e), 0);
+		EXPECT_EQ(rd(b, guest, buf, sizeof buf), -EIO);
+		block_backend_close(b);
+	}
+	tmp_fini(&t);
+}
+
+TEST(qcow2_metadata_pointing_at_other_metadata_marks_corrupt)
+{
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	uint64_t l1, rt, l2, data, copied = 1ull << 63;
+	uint8_t buf[4096];
+	struct block_backend *b;
+	struct err e;
+	/* An L1 entry naming the refcount table as an L2 table. */
+	EXPECT_EQ(corrupt_base(&t, &l1, &rt, &l2, &data), 0);
+	set_be(t.img, (off_t)l1, rt | copied, 8);
+	EXPECT_EQ(block_qcow2_open(t.img, false, &b, &e), 0);
+	EXPECT_EQ(rd(b, 0, buf, sizeof buf), -EIO);
+	EXPECT_EQ(wr(b, 0, buf, sizeof buf), -EIO);
+	block_backend_close(b);
+	EXPECT(get_be(t.img, 72, 8) & 2);
+	/* A refcount table entry naming the L1 table as a refcount block:
+	 * allocating a cluster must not count it into the L1 table. */
+	EXPECT_EQ(corrupt_base(&t, &l1, &rt, &l2, &data), 0);
+	set_be(t.img, (off_t)rt, l1, 8);
+	uint64_t l1_0 = get_be(t.img, (off_t)l1, 8);
+	EXPECT_EQ(block_qcow2_open(t.img, false, &b, &e), 0);
+	EXPECT_EQ(wr(b, 65536 * 4, buf, sizeof buf), -EIO);   /* a new cluster */
+	block_backend_close(b);
+	EXPECT_EQ(get_be(t.img, (off_t)l1, 8), l1_0);
+	EXPECT(get_be(t.img, 72, 8) & 2);
+	/* A clean image is untouched by all this: no false alarms. */
+	EXPECT_EQ(corrupt_base(&t, &l1, &rt, &l2, &data), 0);
+	EXPECT_EQ(block_qcow2_open(t.img, false, &b, &e), 0);
+	EXPECT_EQ(wr(b, 0, buf, sizeof buf), 0);
+	EXPECT_EQ(wr(b, 65536 * 5, buf, sizeof buf), 0);
+	EXPECT_EQ(rd(b, 0, buf, sizeof buf), 0);
+	block_backend_close(b);
+	EXPECT_EQ(get_be(t.img, 72, 8) & 2, 0);
+	EXPECT_EQ(run("qemu-img check %s", t.img), 0);
 	tmp_fini(&t);
 }
 

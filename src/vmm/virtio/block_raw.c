@@ -140,12 +140,10 @@ static int raw_open(const char *path, bool readonly, bool exact, struct block_ba
 		    struct err *err)
 {
 	*out = NULL;
-	int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		return err_set(err, -e, "%s: %s%s", path, strerror(e),
-			       e == EACCES || e == EROFS ? " (add ,ro for a read-only disk)" : "");
-	}
+	/* A backing file must be a regular file; a disk may be a block device. */
+	int fd = block_open_file(path, readonly, !exact, err);
+	if (fd < 0)
+		return fd;
 	int lr = block_lock_fd(fd, readonly);
 	if (lr) {
 		close(fd);

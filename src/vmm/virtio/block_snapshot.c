@@ -1,0 +1,212 @@
+/*
+ * A throwaway copy-on-write view of another block backend, QEMU's
+ * `-snapshot`: what `--ephemeral` makes of every --disk.  The base is opened
+ * read-only by the caller and never written; guest writes go to an unlinked
+ * temporary file of the same size (in $TMPDIR, else /var/tmp, as QEMU:
+ * disk-backed, since a guest may rewrite its whole disk), and a bitmap with
+ * one bit per 512-byte sector says which sectors live there.  Nothing the
+ * guest writes survives the backend's close, or the process: the file has
+ * no name.
+ *
+ * Only whole sectors are accepted (the virtio-blk device issues nothing
+ * else).  Flush has nothing to make durable.  Discard and write-zeroes are
+ * not offered.  A mutex covers the bitmap (calls come from one I/O thread).
+ */
+#include "vmm/virtio/block.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SECTOR 512u
+#define SLICE_MAX 1024
+
+struct snapshot {
+	struct block_backend b;
+	struct block_backend *base;
+	int fd;                      /* the unlinked overlay */
+	uint64_t *dirty;             /* bit s: sector s is in the overlay */
+	pthread_mutex_t lock;
+};
+
+static bool is_dirty(const struct snapshot *s, uint64_t sec)
+{
+	return s->dirty[sec / 64] >> (sec % 64) & 1;
+}
+
+/* The slice [off, off+len) of an iovec array into out; its count or -1. */
+static int slice(const struct iovec *iov, int cnt, uint64_t off, uint64_t len,
+		 struct iovec *out, int max)
+{
+	int n = 0;
+	for (int i = 0; i < cnt && len; i++) {
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		uint64_t take = iov[i].iov_len - off < len ? iov[i].iov_len - off : len;
+		if (n == max)
+			return -1;
+		out[n++] = (struct iovec){ (uint8_t *)iov[i].iov_base + off, take };
+		len -= take;
+		off = 0;
+	}
+	return len ? -1 : n;
+}
+
+/* Transfers a whole iovec array (which it consumes) to or from the overlay. */
+static int overlay_xfer(int fd, uint64_t off, struct iovec *iov, int cnt, bool write)
+{
+	while (cnt > 0) {
+		ssize_t r = write ? pwritev(fd, iov, cnt, (off_t)off) : preadv(fd, iov, cnt, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EIO;
+		off += (uint64_t)r;
+		while (cnt > 0 && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
+static int check_range(const struct snapshot *s, uint64_t off, const struct iovec *iov, int cnt,
+		       uint64_t *total)
+{
+	uint64_t t = 0;
+	for (int i = 0; i < cnt; i++)
+		t += iov[i].iov_len;
+	if (off % SECTOR || t % SECTOR || off > s->b.size || t > s->b.size - off)
+		return -EINVAL;
+	*total = t;
+	return 0;
+}
+
+static int snap_readv(struct block_backend *b, uint64_t off, const struct iovec *iov, int cnt)
+{
+	struct snapshot *s = (struct snapshot *)b;
+	struct iovec part[SLICE_MAX];
+	uint64_t total;
+	int r = check_range(s, off, iov, cnt, &total);
+	pthread_mutex_lock(&s->lock);
+	/* Runs of sectors from the same side. */
+	for (uint64_t done = 0; !r && done < total;) {
+		uint64_t sec = (off + done) / SECTOR, len = SECTOR;
+		bool mine = is_dirty(s, sec);
+		while (done + len < total && is_dirty(s, sec + len / SECTOR) == mine)
+			len += SECTOR;
+		int n = slice(iov, cnt, done, len, part, SLICE_MAX);
+		if (n < 0)
+			r = -EINVAL;
+		else if (mine)
+			r = overlay_xfer(s->fd, off + done, part, n, false);
+		else
+			r = s->base->ops->readv(s->base, off + done, part, n);
+		done += len;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int snap_writev(struct block_backend *b, uint64_t off, const struct iovec *iov, int cnt)
+{
+	struct snapshot *s = (struct snapshot *)b;
+	struct iovec part[SLICE_MAX];
+	uint64_t total;
+	if (b->readonly)
+		return -EROFS;
+	int r = check_range(s, off, iov, cnt, &total);
+	int n = r ? -1 : slice(iov, cnt, 0, total, part, SLICE_MAX);
+	if (n < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	r = overlay_xfer(s->fd, off, part, n, true);
+	/* Marked only once written: a failed write leaves the base's bytes visible. */
+	for (uint64_t sec = off / SECTOR; !r && sec < (off + total) / SECTOR; sec++)
+		s->dirty[sec / 64] |= 1ull << (sec % 64);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int snap_flush(struct block_backend *b)
+{
+	(void)b;
+	return 0;   /* nothing here is meant to last */
+}
+
+static void snap_close(struct block_backend *b)
+{
+	struct snapshot *s = (struct snapshot *)b;
+	block_backend_close(s->base);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->dirty);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static const struct block_backend_ops snapshot_ops = {
+	.readv = snap_readv,
+	.writev = snap_writev,
+	.flush = snap_flush,
+	.close = snap_close,
+};
+
+/* An unlinked file in dir: O_TMPFILE, or a named one removed at once. */
+static int tmp_file(const char *dir)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/nimbus-ephemeral-XXXXXX", dir) >= (int)sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+int block_snapshot_wrap(struct block_backend *base, bool readonly, struct block_backend **out,
+			struct err *err)
+{
+	*out = NULL;
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/var/tmp";
+	struct snapshot *s = calloc(1, sizeof *s);
+	uint64_t sectors = base->size / SECTOR;
+	if (!s || !(s->dirty = calloc(sectors / 64 + 1, 8))) {
+		free(s);
+		block_backend_close(base);
+		return err_set(err, -ENOMEM, "ephemeral disk: out of memory");
+	}
+	s->b = (struct block_backend){ .ops = &snapshot_ops, .size = sectors * SECTOR,
+				       .readonly = readonly };
+	s->base = base;
+	pthread_mutex_init(&s->lock, NULL);
+	s->fd = tmp_file(dir);
+	if (s->fd < 0 || ftruncate(s->fd, (off_t)s->b.size) < 0) {
+		int e = errno;
+		snap_close(&s->b);
+		return err_set(err, -e, "ephemeral disk: temporary file in %s: %s", dir, strerror(e));
+	}
+	*out = &s->b;
+	return 0;
+}

@@ -1,0 +1,126 @@
+/*
+ * Placement of virtio devices on the board's slots: slot= puts a device
+ * where it was asked (QEMU's bus=virtio-mmio-bus.N), the others fill the
+ * free slots from the top down in list order (today's order when nobody
+ * asks), and a taken or out-of-range slot is refused naming both devices.
+ * The DeviceID register of each slot shows what sits there.
+ */
+#include "vmm/vm_virtio.h"
+#include "lib/testing.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct board {
+	struct bus bus;
+	struct virtio_slot slots[VIRT_VIRTIO_COUNT];
+	struct vm_virtio v;
+};
+
+static int board_init(struct board *b)
+{
+	memset(b, 0, sizeof *b);
+	if (bus_init(&b->bus, 0x80000000, 16u << 20))
+		return -1;
+	struct irq_line l = { 0 };
+	for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++)
+		virtio_slot_init(&b->slots[i], VIRT_VIRTIO_BASE + VIRT_VIRTIO_SIZE * i, &l);
+	return 0;
+}
+
+static void board_fini(struct board *b)
+{
+	vm_virtio_detach(&b->v);
+	bus_destroy(&b->bus);
+}
+
+/* The device ids in slots 0..7 as a string of digits ("0" = empty). */
+static void ids(struct board *b, char *out)
+{
+	for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++)
+		out[i] = (char)('0' + virtio_slot_ops.read(&b->slots[i], 0x008, 4));
+	out[VIRT_VIRTIO_COUNT] = 0;
+}
+
+static char disk_a[64], disk_b[64];
+
+static void make_disks(void)
+{
+	strcpy(disk_a, "/tmp/nimbus-slot-a-XXXXXX");
+	strcpy(disk_b, "/tmp/nimbus-slot-b-XXXXXX");
+	int a = mkstemp(disk_a), b = mkstemp(disk_b);
+	if (a < 0 || b < 0 || ftruncate(a, 1 << 20) || ftruncate(b, 1 << 20))
+		abort();
+	close(a);
+	close(b);
+}
+
+TEST(virtio_slots_fill_from_the_top_without_slot)
+{
+	struct board b;
+	char got[16];
+	EXPECT_EQ(board_init(&b), 0);
+	make_disks();
+	struct vm_config cfg = { .ndisks = 2, .rng = true, .balloon = true };
+	cfg.disks[0].path = disk_a;
+	cfg.disks[1].path = disk_b;
+	struct err e = { 0 };
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, &e), 0);
+	ids(&b, got);
+	EXPECT(!strcmp(got, "00005422"));   /* vda in 7, vdb in 6, rng (4) in 5, balloon (5) in 4 */
+	board_fini(&b);
+	unlink(disk_a);
+	unlink(disk_b);
+}
+
+TEST(virtio_slot_option_places_device_and_others_fill_around_it)
+{
+	struct board b;
+	char got[16];
+	EXPECT_EQ(board_init(&b), 0);
+	make_disks();
+	struct vm_config cfg = { .ndisks = 2, .rng = true };
+	cfg.disks[0].path = disk_a;
+	cfg.disks[1].path = disk_b;
+	cfg.disks[1].slot = (struct vm_slot){ .set = true, .n = 0 };
+	cfg.rng_slot = (struct vm_slot){ .set = true, .n = 7 };
+	struct err e = { 0 };
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, &e), 0);
+	ids(&b, got);
+	EXPECT(!strcmp(got, "20000024"));   /* disk b in 0, rng in 7, disk a in the next free: 6 */
+	board_fini(&b);
+	unlink(disk_a);
+	unlink(disk_b);
+}
+
+TEST(virtio_slot_taken_or_out_of_range_refused_by_name)
+{
+	struct board b;
+	char got[16];
+	EXPECT_EQ(board_init(&b), 0);
+	make_disks();
+	struct vm_config cfg = { .ndisks = 2, .rng = true };
+	cfg.disks[0].path = disk_a;
+	cfg.disks[1].path = disk_b;
+	cfg.disks[0].slot = (struct vm_slot){ .set = true, .n = 3 };
+	cfg.rng_slot = (struct vm_slot){ .set = true, .n = 3 };
+	struct err e = { 0 };
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, &e), -EBUSY);
+	EXPECT(strstr(e.msg, "--rng: slot=3: taken by --disk ") && strstr(e.msg, disk_a));
+	ids(&b, got);
+	EXPECT(!strcmp(got, "00000000"));   /* nothing left plugged */
+	cfg.rng_slot.n = 8;
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "--rng: slot=8: out of range"));
+	/* Nine devices for eight slots. */
+	struct vm_config many = { .ndisks = 6, .rng = true, .balloon = true, .virtio_console = true };
+	for (unsigned i = 0; i < 6; i++)
+		many.disks[i].path = i % 2 ? disk_b : disk_a;
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &many, &e), -ENOSPC);
+	EXPECT(strstr(e.msg, "no free virtio-mmio slot"));
+	board_fini(&b);
+	unlink(disk_a);
+	unlink(disk_b);
+}
