@@ -271,6 +271,10 @@ next_block:
 			atomic_fetch_and(&h->attn, ~(uint32_t)ATTN_TIMER);
 			hart_poll_timers(h);
 		}
+		/* Cleared before mip is read below, so a line raised after
+		 * this sets it again. */
+		if (atomic_load_explicit(&h->attn, memory_order_relaxed) & ATTN_IRQ)
+			atomic_fetch_and(&h->attn, ~(uint32_t)ATTN_IRQ);
 		if (h->local_stop || (atomic_load(&h->attn) & ATTN_EXIT))
 			return done;
 	}

@@ -212,10 +212,12 @@ void hart_set_irq(struct hart *h, unsigned bit, int level)
 {
 	if (bit > HART_IRQ_MEIP || !((0xaaau >> bit) & 1))
 		return;
-	if (level)
+	if (level) {
 		atomic_fetch_or(&h->mip, 1ull << bit);
-	else
+		atomic_fetch_or(&h->attn, ATTN_IRQ);   /* after mip: see hart_internal.h */
+	} else {
 		atomic_fetch_and(&h->mip, ~(1ull << bit));
+	}
 	wake(h);
 }
 

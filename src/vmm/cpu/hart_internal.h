@@ -145,7 +145,10 @@ struct block {
 	void *jit;
 };
 
-enum { ATTN_EXIT = 1, ATTN_TIMER = 2 };
+/* attn bits, set from any thread.  ATTN_IRQ: an interrupt line was raised
+ * (the dispatcher re-checks mip & take_mask), so translated code need test
+ * only this word to notice new interrupts. */
+enum { ATTN_EXIT = 1, ATTN_TIMER = 2, ATTN_IRQ = 4 };
 
 struct hart {
 	/* Hot state first. */

@@ -16,9 +16,9 @@
  * Layout of a translation: the entry checks, the straight-line body with
  * its fast paths inline, the exit stubs, then the cold slow paths (TLB
  * misses, code-page stores, helper failures) after everything else.
- * Entry checks: the attention word and takeable interrupts (a chained loop
- * cannot starve timers, IPIs or pause), and the instruction budget (timer
- * polls, single stepping).  Staleness is not checked here: every way in
+ * Entry checks: the attention word, which also flags newly raised
+ * interrupt lines (a chained loop cannot starve timers, IPIs or pause), and
+ * the instruction budget (timer polls, single stepping).  Staleness is not checked here: every way in
  * validates the block first (jit_internal.h).
  */
 #include "vmm/cpu/jit/backend.h"
@@ -277,15 +277,14 @@ struct be *be_begin(struct jit *j, struct jit_tb *tb)
 	tb->nexits = 0;
 
 	struct x86_buf *b = &be->b;
+	/* attn covers new interrupts (ATTN_IRQ): the dispatcher entered with
+	 * none takeable, and only it changes the interrupt mask.  A budget
+	 * that goes negative is not restored: the dispatcher sets a new one. */
 	x_load(b, false, RAX, RBX, HOFF(attn));
 	x_test_rr(b, false, RAX, RAX);
 	jcc_to(be, CC_NE, j->check_fail);
-	x_load(b, true, RAX, RBX, HOFF(mip));
-	x_alu_rm(b, true, ALU_AND, RAX, RBX, HOFF(take_mask));
-	jcc_to(be, CC_NE, j->check_fail);
-	x_alu_mi(b, true, ALU_CMP, RBX, HOFF(jit_budget), tb->ninsn);
-	jcc_to(be, CC_L, j->check_fail);
 	x_alu_mi(b, true, ALU_SUB, RBX, HOFF(jit_budget), tb->ninsn);
+	jcc_to(be, CC_L, j->check_fail);
 	return be;
 }
 
