@@ -60,6 +60,7 @@ struct be {
 	struct slow slow[MAX_SLOW];
 	unsigned nslow;
 	bool failed;
+	uint8_t *check_jcc[2];     /* entry-check failures, to this block's stub */
 	int8_t host[33];           /* host register caching guest x[i], or -1 */
 	uint32_t cached, dirty;    /* guest register masks */
 };
@@ -80,19 +81,10 @@ static uint8_t *rx(const struct be *be, const uint8_t *w)
 	return code_cache_exec_addr(&be->j->cc, w);
 }
 
-/* jmp / jcc to an executable address outside this translation (the stubs). */
+/* jmp to an executable address outside this translation (the stubs). */
 static void jmp_to(struct be *be, const uint8_t *target_rx)
 {
 	uint8_t *at = x_jmp32(&be->b);
-	if (!be->b.full) {
-		int32_t rel = (int32_t)(target_rx - (rx(be, at) + 4));
-		memcpy(at, &rel, 4);
-	}
-}
-
-static void jcc_to(struct be *be, enum x86_cc cc, const uint8_t *target_rx)
-{
-	uint8_t *at = x_jcc32(&be->b, cc);
 	if (!be->b.full) {
 		int32_t rel = (int32_t)(target_rx - (rx(be, at) + 4));
 		memcpy(at, &rel, 4);
@@ -188,6 +180,14 @@ static struct slow *add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
 	return s;
 }
 
+/* h->pc = ppc + delta */
+static void emit_set_pc(struct be *be, uint64_t ppc)
+{
+	x_mov_imm(&be->b, RAX, ppc);
+	x_alu_rr(&be->b, true, ALU_ADD, RAX, R15);
+	x_store(&be->b, true, RBX, HOFF(pc), RAX);
+}
+
 /* Leaves translated code: `retired` instructions done, pc = ppc + delta,
  * guest registers in `dirty` written back first. */
 static void emit_exit(struct be *be, uint64_t ppc, unsigned retired, enum jit_status st,
@@ -197,9 +197,7 @@ static void emit_exit(struct be *be, uint64_t ppc, unsigned retired, enum jit_st
 	write_back(be, dirty, 0);
 	if (retired)
 		x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)retired);
-	x_mov_imm(b, RAX, ppc);
-	x_alu_rr(b, true, ALU_ADD, RAX, R15);
-	x_store(b, true, RBX, HOFF(pc), RAX);
+	emit_set_pc(be, ppc);
 	x_mov_imm(b, RAX, (uint64_t)st);
 	jmp_to(be, be->j->epilogue);
 }
@@ -282,9 +280,9 @@ struct be *be_begin(struct jit *j, struct jit_tb *tb)
 	 * that goes negative is not restored: the dispatcher sets a new one. */
 	x_load(b, false, RAX, RBX, HOFF(attn));
 	x_test_rr(b, false, RAX, RAX);
-	jcc_to(be, CC_NE, j->check_fail);
+	be->check_jcc[0] = x_jcc32(b, CC_NE);
 	x_alu_mi(b, true, ALU_SUB, RBX, HOFF(jit_budget), tb->ninsn);
-	jcc_to(be, CC_L, j->check_fail);
+	be->check_jcc[1] = x_jcc32(b, CC_L);
 	return be;
 }
 
@@ -639,10 +637,10 @@ static void emit_goto(struct be *be, uint64_t target_ppc, bool chain, unsigned n
 	struct jit_tb *tb = be->tb;
 	write_back(be, be->dirty, 0);
 	x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)ninsn);
-	x_mov_imm(b, RAX, target_ppc);
-	x_alu_rr(b, true, ALU_ADD, RAX, R15);
-	x_store(b, true, RBX, HOFF(pc), RAX);
 	if (chain && tb->nexits < 2) {
+		/* h->pc is not stored on a linked path: nothing reads it before
+		 * code leaves for the dispatcher, and every way out stores it
+		 * (the tail below, each block's own entry-check failure). */
 		struct jit_exit *e = &tb->exit[tb->nexits++];
 		e->target_ppc = target_ppc;
 		e->from = tb;
@@ -650,6 +648,7 @@ static void emit_goto(struct be *be, uint64_t target_ppc, bool chain, unsigned n
 		e->jump_rel32 = rel;
 		e->tail = b->p;
 		x_patch(b, rel, b->p);   /* unlinked: falls into the tail below */
+		emit_set_pc(be, target_ppc);
 		x_mov_imm(b, RAX, (uint64_t)(uintptr_t)e);
 		x_store(b, true, RBX, HOFF(jit_link), RAX);
 		x_mov_imm(b, RAX, JIT_ST_CHAIN);
@@ -657,6 +656,7 @@ static void emit_goto(struct be *be, uint64_t target_ppc, bool chain, unsigned n
 		return;
 	}
 	/* Another page or an unknown target: find its translation in C. */
+	emit_set_pc(be, target_ppc);
 	x_mov_rr(b, true, RDI, RBX);
 	call_abs(b, (const void *)jit_lookup);
 	x_test_rr(b, true, RAX, RAX);
@@ -805,6 +805,11 @@ bool be_end(struct be *be)
 {
 	for (unsigned i = 0; i < be->nslow; i++)
 		emit_slow(be, &be->slow[i]);
+	/* Entry checks failed: nothing ran; the dispatcher needs this block's pc. */
+	x_patch(&be->b, be->check_jcc[0], be->b.p);
+	x_patch(&be->b, be->check_jcc[1], be->b.p);
+	emit_set_pc(be, be->tb->ppc);
+	jmp_to(be, be->j->check_fail);
 	if (be->b.full || be->failed)
 		return false;
 	size_t n = (size_t)(be->b.p - be->start);
