@@ -21,10 +21,10 @@ int bus_init(struct bus *bus, uint64_t ram_base, uint64_t ram_size)
 	if (ram == MAP_FAILED)
 		return -errno;
 	uint64_t pages = ram_size >> BUS_PAGE_SHIFT;
-	bus->code_bitmap = calloc((pages + 63) / 64, sizeof(*bus->code_bitmap));
+	bus->watch = calloc(pages, sizeof(*bus->watch));
 	bus->code_gen = calloc(pages, sizeof(*bus->code_gen));
-	if (!bus->code_bitmap || !bus->code_gen) {
-		free(bus->code_bitmap);
+	if (!bus->watch || !bus->code_gen) {
+		free(bus->watch);
 		free(bus->code_gen);
 		munmap(ram, ram_size);
 		return -ENOMEM;
@@ -39,7 +39,7 @@ void bus_destroy(struct bus *bus)
 {
 	if (bus->ram)
 		munmap(bus->ram, bus->ram_size);
-	free(bus->code_bitmap);
+	free(bus->watch);
 	free(bus->code_gen);
 	memset(bus, 0, sizeof(*bus));
 }
@@ -138,9 +138,8 @@ void bus_invalidate_code(struct bus *bus, uint64_t gpa, uint64_t len)
 	uint64_t first = (gpa - bus->ram_base) >> BUS_PAGE_SHIFT;
 	uint64_t last = (gpa - bus->ram_base + len - 1) >> BUS_PAGE_SHIFT;
 	for (uint64_t p = first; p <= last; p++) {
-		uint64_t bit = 1ull << (p & 63);
-		uint64_t old = atomic_fetch_and(&bus->code_bitmap[p >> 6], ~bit);
-		if (old & bit)
+		uint8_t old = atomic_fetch_and(&bus->watch[p], (uint8_t)~BUS_WATCH_CODE);
+		if (old & BUS_WATCH_CODE)
 			atomic_fetch_add(&bus->code_gen[p], 1);
 	}
 }

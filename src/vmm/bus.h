@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #define BUS_PAGE_SHIFT 12
+#define BUS_WATCH_CODE 1u
 #define BUS_MAX_REGIONS 32
 
 struct mmio_ops {
@@ -49,8 +50,11 @@ struct bus {
 	uint64_t ram_base;     /* guest-physical address of ram[0] */
 	uint64_t ram_size;     /* bytes, a multiple of the page size */
 
-	/* One bit per RAM page: set while some hart holds blocks decoded from it. */
-	_Atomic uint64_t *code_bitmap;
+	/* The watch map: one byte per RAM page, a bit per client watching
+	 * writes to it.  BUS_WATCH_CODE is set while some hart holds blocks
+	 * decoded from the page.  A byte, not a bit, so a store's check is
+	 * one byte test (the JIT inlines it). */
+	_Atomic uint8_t *watch;
 	/* One counter per RAM page: bumped by every write to a code page. */
 	_Atomic uint32_t *code_gen;
 
@@ -104,8 +108,7 @@ static inline void bus_note_write(struct bus *bus, uint64_t gpa, uint64_t len)
 	uint64_t first = (gpa - bus->ram_base) >> BUS_PAGE_SHIFT;
 	uint64_t last = (gpa - bus->ram_base + len - 1) >> BUS_PAGE_SHIFT;
 	for (uint64_t p = first; p <= last; p++) {
-		if (atomic_load_explicit(&bus->code_bitmap[p >> 6], memory_order_relaxed) &
-		    (1ull << (p & 63))) {
+		if (atomic_load_explicit(&bus->watch[p], memory_order_relaxed) & BUS_WATCH_CODE) {
 			bus_invalidate_code(bus, gpa, len);
 			return;
 		}
@@ -115,14 +118,12 @@ static inline void bus_note_write(struct bus *bus, uint64_t gpa, uint64_t len)
 /* Marks RAM page number pfn (relative to ram_base) as holding decoded code. */
 static inline void bus_mark_code(struct bus *bus, uint64_t pfn)
 {
-	atomic_fetch_or_explicit(&bus->code_bitmap[pfn >> 6], 1ull << (pfn & 63),
-				 memory_order_relaxed);
+	atomic_fetch_or_explicit(&bus->watch[pfn], BUS_WATCH_CODE, memory_order_relaxed);
 }
 
 static inline bool bus_page_is_code(const struct bus *bus, uint64_t pfn)
 {
-	return atomic_load_explicit(&bus->code_bitmap[pfn >> 6], memory_order_relaxed) &
-	       (1ull << (pfn & 63));
+	return atomic_load_explicit(&bus->watch[pfn], memory_order_relaxed) & BUS_WATCH_CODE;
 }
 
 static inline uint32_t bus_code_gen(const struct bus *bus, uint64_t pfn)

@@ -89,7 +89,7 @@ struct hart *hart_new(const struct hart_config *cfg)
 	}
 	h->bus = cfg->bus;
 	h->ram = cfg->bus->ram;
-	h->code_bitmap = cfg->bus->code_bitmap;
+	h->watch = cfg->bus->watch;
 	if (cfg->jit_cache_bytes && !(h->jit = jit_new(h, cfg->jit_cache_bytes))) {
 		free(h->btab);
 		free(h->pool);

@@ -175,7 +175,7 @@ struct hart {
 	struct jit_exit *jit_link;   /* exit to link to the next block run */
 	uint64_t jit_delta;          /* virtual - physical PC, from jit_lookup */
 	uint64_t jit_tmp;            /* the slow load path's result */
-	_Atomic uint64_t *code_bitmap;   /* bus->code_bitmap, one load nearer */
+	_Atomic uint8_t *watch;      /* bus->watch, one load nearer */
 	bool jit_skip;               /* interpret the next block (a helper bailed) */
 
 	uint64_t f[32];

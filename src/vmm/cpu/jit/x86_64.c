@@ -565,21 +565,15 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 	else
 		ld_x(be, RDX, reg);
 	x_store_sz(b, size, RSI, 0, RDX);
-	/* Code-page check: bit (host - ram) >> 12 of the code bitmap. */
+	/* Code-page check: the watch byte of page (host - ram) >> 12. */
 	x_mov_rr(b, true, RAX, RSI);
 	x_alu_rm(b, true, ALU_SUB, RAX, RBX, HOFF(ram));
 	x_shift_ri(b, true, SH_SHR, RAX, PAGE_SHIFT);
-	x_load(b, true, RCX, RBX, HOFF(code_bitmap));
-	x_mov_rr(b, true, RDX, RAX);
-	x_shift_ri(b, true, SH_SHR, RDX, 6);
-	x_rex(b, true, RDX, RDX, RCX, false);      /* mov rdx, [rcx + rdx*8] */
-	x_byte(b, 0x8b);
-	x_mem_idx(b, RDX, RCX, RDX, 3, 0);
-	x_rex(b, true, RAX, 0, RDX, false);        /* bt rdx, rax */
-	x_byte(b, 0x0f);
-	x_byte(b, 0xa3);
-	x_modrm_rr(b, RAX, RDX);
-	struct slow *code = add_slow(be, SL_CODE, x_jcc32(b, CC_B));
+	x_alu_rm(b, true, ALU_ADD, RAX, RBX, HOFF(watch));
+	x_byte(b, 0xf6);                           /* test byte [rax], BUS_WATCH_CODE */
+	x_mem(b, 0, RAX, 0);
+	x_byte(b, BUS_WATCH_CODE);
+	struct slow *code = add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
 	code->size = size;
 	code->resume = b->p;
 	struct slow *s = add_slow(be, SL_STORE, miss);
