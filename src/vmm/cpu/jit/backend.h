@@ -57,8 +57,10 @@ struct be *be_begin(struct jit *j, struct jit_tb *tb);
 bool be_end(struct be *be);
 
 /* Register hints, once before the first instruction: how often each guest
- * register is used, and which are read before being written (live in). */
-void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in);
+ * register is used, which are read before being written (live in), which
+ * are written, and whether the block branches back to its own start. */
+void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in, uint32_t written,
+	     bool loops);
 
 /* Instruction `idx` of the block begins (its ppc); for exits and traps. */
 void be_insn(struct be *be, unsigned idx, uint64_t ppc);

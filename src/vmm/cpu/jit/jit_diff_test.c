@@ -390,3 +390,53 @@ TEST(jit_links_into_rewritten_code_are_dropped)
 	EXPECT(hart_get_x(p.m[1].h[0], 6) - before >= 400 * 50);
 	pair_fini(&p);
 }
+
+TEST(jit_self_loop_faulting_mid_iteration_writes_back_every_register)
+{
+	/* A block that branches to its own start keeps registers in host
+	 * registers around the loop; here its load starts faulting (the walk
+	 * leaves RAM) with other registers written by earlier iterations, and
+	 * each trap must see them all in h->x, as the interpreter does. */
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		tm_emit(t, ADD(6, 6, 8));        /* loop: sum += last value */
+		tm_emit(t, ADDI(7, 7, 1));       /* count */
+		tm_emit(t, LD(8, 5, 0));         /* faults once x5 leaves RAM */
+		tm_emit(t, ADDI(5, 5, 8));
+		tm_emit(t, BNE(5, 9, -16));
+		tm_emit(t, JAL(0, 0));
+		tm_org(t, HANDLER);
+		tm_emit(t, 0x34102ff3u);         /* csrr x31, mepc */
+		tm_emit(t, 0x004f8f93u);         /* addi x31, x31, 4 */
+		tm_emit(t, 0x341f9073u);         /* csrw mepc, x31 */
+		tm_emit(t, 0x30200073u);         /* mret */
+		struct hart *h = t->h[0];
+		hart_set_x(h, 5, RAM_BASE + RAM_SIZE - 400);
+		hart_set_x(h, 9, RAM_BASE + RAM_SIZE + 400);
+		hart_set_pc(h, CODE_BASE);
+		hart_csr_write(h, CSR_MTVEC, HANDLER);
+	}
+	char buf[200];
+	for (unsigned i = 0; i < 60; i++) {
+		uint64_t n0 = hart_step(p.m[0].h[0], 7 + i % 5);
+		uint64_t n1 = hart_step(p.m[1].h[0], 7 + i % 5);
+		const char *d = diff(p.m[0].h[0], p.m[1].h[0], buf, sizeof buf);
+		if (d)
+			test_fail(__FILE__, __LINE__, d);
+		EXPECT(!d);
+		EXPECT_EQ(n0, n1);
+	}
+	uint64_t n0 = hart_step(p.m[0].h[0], 5000);
+	uint64_t n1 = hart_step(p.m[1].h[0], 5000);
+	const char *d = diff(p.m[0].h[0], p.m[1].h[0], buf, sizeof buf);
+	if (d)
+		test_fail(__FILE__, __LINE__, d);
+	EXPECT(!d);
+	EXPECT_EQ(n0, n1);
+	EXPECT_EQ(hart_get_x(p.m[1].h[0], 7), 100);   /* 50 in RAM, 50 faulting */
+	EXPECT(hart_get_x(p.m[1].h[0], 5) == RAM_BASE + RAM_SIZE + 400);
+	pair_fini(&p);
+}

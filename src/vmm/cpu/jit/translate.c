@@ -262,8 +262,9 @@ static void insn_regs(const struct insn *in, uint32_t *reads, bool *writes_rd)
 	*writes_rd = true;
 }
 
-/* Use counts per integer register and the set read before written. */
-static void reg_usage(const struct block *b, unsigned uses[32], uint32_t *live_in)
+/* Use counts per integer register, the set read before written, the set written. */
+static void reg_usage(const struct block *b, unsigned uses[32], uint32_t *live_in,
+		      uint32_t *written_out)
 {
 	uint32_t written = 0, live = 0;
 	memset(uses, 0, 32 * sizeof(*uses));
@@ -281,6 +282,19 @@ static void reg_usage(const struct block *b, unsigned uses[32], uint32_t *live_i
 		}
 	}
 	*live_in = live & ~1u;
+	*written_out = written;
+}
+
+/* Does the block end in a branch or jump back to its own first instruction? */
+static bool loops_to_itself(const struct block *b)
+{
+	const struct insn *last = &b->insn[b->ninsn - 1];
+	switch (last->op) {
+	case OP_JAL: case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+		return last->pcoff + (int64_t)last->imm == 0;
+	default:
+		return false;
+	}
 }
 
 /* CPU time of this vCPU thread: translation cost, not time preempted. */
@@ -313,9 +327,9 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 		return NULL;
 	}
 	unsigned uses[32];
-	uint32_t live_in;
-	reg_usage(b, uses, &live_in);
-	be_regs(be, uses, live_in);
+	uint32_t live_in, written;
+	reg_usage(b, uses, &live_in, &written);
+	be_regs(be, uses, live_in, written, loops_to_itself(b));
 	unsigned i;
 	bool ended = false;
 	for (i = 0; i < b->ninsn && !ended; i++) {

@@ -61,6 +61,9 @@ struct be {
 	unsigned nslow;
 	bool failed;
 	uint8_t *check_jcc[2];     /* entry-check failures, to this block's stub */
+	uint8_t *body;             /* after the entry checks and register loads */
+	bool loops;                /* branches back to its own start */
+	uint32_t loop_dirty;       /* a looping block's registers dirty on entry to the body */
 	int8_t host[33];           /* host register caching guest x[i], or -1 */
 	uint32_t cached, dirty;    /* guest register masks */
 };
@@ -286,8 +289,18 @@ struct be *be_begin(struct jit *j, struct jit_tb *tb)
 	return be;
 }
 
-void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in)
+/*
+ * A block that branches back to its own start keeps its registers in host
+ * registers around the loop: all its cached registers are loaded on entry
+ * and those it writes count as dirty from the start of the body, so every
+ * exit writes them back and the back edge need not (see emit_loop_back).
+ */
+void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in, uint32_t written,
+	     bool loops)
 {
+	be->loops = loops;
+	if (loops)
+		live_in = ~0u;
 	bool taken[32] = { false };
 	for (unsigned slot = 0; slot < sizeof(cache_regs); slot++) {
 		unsigned best = 0;
@@ -302,6 +315,30 @@ void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in)
 		if (live_in & (1u << best))
 			x_load(&be->b, true, cache_regs[slot], RBX, XOFF(best));
 	}
+	be->body = be->b.p;
+	if (loops) {
+		be->loop_dirty = be->cached & written;
+		be->dirty = be->loop_dirty;
+	}
+}
+
+/* The back edge of a looping block: registers stay put; the entry checks
+ * run again (a loop must still see interrupts and its budget). */
+static void emit_loop_back(struct be *be, unsigned ninsn)
+{
+	struct x86_buf *b = &be->b;
+	x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)ninsn);
+	x_load(b, false, RAX, RBX, HOFF(attn));
+	x_test_rr(b, false, RAX, RAX);
+	uint8_t *f1 = x_jcc32(b, CC_NE);
+	x_alu_mi(b, true, ALU_SUB, RBX, HOFF(jit_budget), be->tb->ninsn);
+	uint8_t *f2 = x_jcc32(b, CC_L);
+	x_patch(b, x_jmp32(b), be->body);
+	x_patch(b, f1, b->p);
+	x_patch(b, f2, b->p);
+	write_back(be, be->loop_dirty, 0);
+	emit_set_pc(be, be->tb->ppc);
+	jmp_to(be, be->j->check_fail);
 }
 
 void be_insn(struct be *be, unsigned idx, uint64_t ppc)
@@ -458,7 +495,7 @@ void be_pure(struct be *be, be_pure_fn fn, unsigned rd, unsigned rs1, unsigned r
 	ld_x(be, RDI, rs1);
 	ld_x(be, RSI, rs2);
 	write_back(be, be->dirty, 2);
-	be->dirty &= ~caller_saved_mask(be);
+	be->dirty &= ~caller_saved_mask(be) | be->loop_dirty;
 	call_abs(&be->b, (const void *)fn);
 	reload(be, 2);
 	st_x(be, rd, RAX);
@@ -606,7 +643,7 @@ void be_helper(struct be *be, be_helper_fn fn, const struct insn *in)
 	*copy = *in;
 	/* Helpers read and write h->x: everything goes back before, comes back after. */
 	write_back(be, be->dirty, 0);
-	be->dirty = 0;
+	be->dirty = be->loop_dirty;
 	x_mov_rr(b, true, RDI, RBX);
 	x_mov_imm(b, RSI, (uint64_t)(uintptr_t)copy);
 	call_abs(b, (const void *)fn);
@@ -629,6 +666,10 @@ static void emit_goto(struct be *be, uint64_t target_ppc, bool chain, unsigned n
 	struct x86_buf *b = &be->b;
 	struct jit *j = be->j;
 	struct jit_tb *tb = be->tb;
+	if (be->loops && target_ppc == tb->ppc) {
+		emit_loop_back(be, ninsn);
+		return;
+	}
 	write_back(be, be->dirty, 0);
 	x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)ninsn);
 	if (chain && tb->nexits < 2) {
@@ -671,10 +712,6 @@ void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64
 	       uint64_t fall_ppc, bool taken_chain, bool fall_chain, unsigned ninsn)
 {
 	struct x86_buf *b = &be->b;
-	/* Write-back first: both edges need it, and stores keep the flags. */
-	write_back(be, be->dirty, 0);
-	uint32_t dirty = be->dirty;
-	be->dirty = 0;
 	unsigned a = xreg(be, rs1, RAX);
 	if (rs2 == 0)
 		x_test_rr(b, true, a, a);
@@ -682,10 +719,11 @@ void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64
 		x_alu_rr(b, true, ALU_CMP, a, (unsigned)be->host[rs2]);
 	else
 		x_alu_rm(b, true, ALU_CMP, a, RBX, XOFF(rs2));
-	(void)dirty;
 	uint8_t *taken = x_jcc32(b, cond_cc[c]);
+	uint32_t dirty = be->dirty;   /* each edge writes back what is dirty here */
 	emit_goto(be, fall_ppc, fall_chain, ninsn);
 	x_patch(b, taken, b->p);
+	be->dirty = dirty;
 	emit_goto(be, taken_ppc, taken_chain, ninsn);
 }
 
