@@ -96,6 +96,32 @@ struct tlb_entry {
 
 enum { CTX_U, CTX_S, CTX_SSUM, CTX_M, NCTX };
 
+/*
+ * The translator's jump cache: virtual PC -> translated code and its page
+ * delta, per fetch context, probed inline by translated code at indirect
+ * and cross-page jumps (jit/jit.h).  An entry is only as fresh as the fetch
+ * TLB and the block it came from, so it is flushed with the fetch TLB
+ * (satp, SFENCE.VMA, PMP), on FENCE.I, when this hart stores into a page
+ * holding code, and when the translations are dropped.  Empty: vpc odd.
+ */
+#define JCACHE_BITS 8
+#define JCACHE_SIZE (1u << JCACHE_BITS)
+/* Bits of the filter of virtual pages with jump-cache entries (SFENCE.VMA of
+ * a page no entry came from skips the scan). */
+#define JCACHE_FILTER_BITS 1024
+
+static inline unsigned jcache_filter_bit(uint64_t vpc)
+{
+	uint64_t page = vpc >> 12;
+	return (unsigned)((page ^ (page >> 10) ^ (page >> 20)) & (JCACHE_FILTER_BITS - 1));
+}
+struct jcache_entry {
+	uint64_t vpc;
+	const void *code;
+	uint64_t delta;
+	uint64_t pad;       /* 32 bytes: the index scales by a shift */
+};
+
 struct tlb_set {
 	struct tlb_entry fetch[TLB_SIZE];
 	struct tlb_entry load[TLB_SIZE];
@@ -176,6 +202,7 @@ struct hart {
 	uint64_t jit_delta;          /* virtual - physical PC, from jit_lookup */
 	uint64_t jit_tmp;            /* the slow load path's result */
 	_Atomic uint8_t *watch;      /* bus->watch, one load nearer */
+	struct jcache_entry *jc;     /* the current fetch context's jump cache */
 	bool jit_skip;               /* interpret the next block (a helper bailed) */
 
 	uint64_t f[32];
@@ -237,6 +264,8 @@ struct hart {
 	unsigned snap_len;
 
 	struct tlb_set tlb[NCTX];
+	struct jcache_entry jcache[NCTX][JCACHE_SIZE];
+	uint64_t jcache_pages[JCACHE_FILTER_BITS / 64];
 };
 
 /* decode.c */
@@ -261,9 +290,13 @@ COLD void *mem_atomic_slow(struct hart *h, uint64_t va, unsigned size, enum acce
 		      uint64_t *pa);
 COLD struct block *block_lookup_slow(struct hart *h, uint64_t pc);
 COLD int fetch_insn_slow(struct hart *h, uint64_t pc, uint32_t *raw);
+/* The physical address of a fetch at pc in RAM, refilling the fetch TLB;
+ * false (nothing raised) if it faults or is not RAM. */
+COLD bool fetch_translate(struct hart *h, uint64_t pc, uint64_t *pa);
 void tlb_flush_all(struct hart *h);
 void tlb_flush_page(struct hart *h, uint64_t va);
 void tlb_flush_loads(struct hart *h);
+void jcache_flush(struct hart *h);
 void pmp_recompute(struct hart *h);
 bool pmp_check(const struct hart *h, uint64_t pa, uint64_t len, enum access acc,
 	       unsigned priv);

@@ -207,9 +207,16 @@ static void tlb_fill(struct hart *h, struct tlb_entry *tab, uint64_t va, uint64_
 		e->addend = (uint64_t)(uintptr_t)(bus->ram + (ppage - bus->ram_base)) - vpage;
 }
 
+void jcache_flush(struct hart *h)
+{
+	memset(h->jcache, 0xff, sizeof(h->jcache));
+	memset(h->jcache_pages, 0, sizeof(h->jcache_pages));
+}
+
 void tlb_flush_all(struct hart *h)
 {
 	memset(h->tlb, 0xff, sizeof(h->tlb));
+	jcache_flush(h);
 	h->super_lo = UINT64_MAX;
 	h->super_hi = 0;
 }
@@ -228,6 +235,12 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 	}
 	uint64_t tag = va & PAGE_MASK;
 	unsigned idx = (va >> PAGE_SHIFT) & TLB_MASK;
+	unsigned fb = jcache_filter_bit(va);
+	if (h->jcache_pages[fb / 64] & (1ull << (fb % 64)))
+		for (unsigned c = 0; c < NCTX; c++)
+			for (unsigned i = 0; i < JCACHE_SIZE; i++)
+				if ((h->jcache[c][i].vpc & PAGE_MASK) == tag)
+					h->jcache[c][i].vpc = UINT64_MAX;
 	for (unsigned c = 0; c < NCTX; c++) {
 		struct tlb_set *s = &h->tlb[c];
 		if (s->fetch[idx].tag == tag) s->fetch[idx].tag = TLB_INVALID;
@@ -238,6 +251,7 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 
 void store_hit_code(struct hart *h, const uint8_t *host, unsigned size)
 {
+	jcache_flush(h);   /* this hart sees its own code changes at once */
 	bus_invalidate_code(h->bus, (uint64_t)(host - h->ram) + h->bus->ram_base, size);
 }
 
@@ -373,6 +387,14 @@ void *mem_atomic_slow(struct hart *h, uint64_t va, unsigned size, enum access ac
 	return p;
 }
 
+bool fetch_translate(struct hart *h, uint64_t pc, uint64_t *pa)
+{
+	if (mmu_translate(h, pc, 2, ACC_FETCH, h->priv, pa) != 0 || !bus_in_ram(h->bus, *pa, 2))
+		return false;
+	tlb_fill(h, h->itlb, pc, *pa, ACC_FETCH, h->priv);
+	return true;
+}
+
 int fetch_insn_slow(struct hart *h, uint64_t pc, uint32_t *raw)
 {
 	uint64_t pa, lo, hi;
@@ -436,6 +458,7 @@ static uint64_t code_hash(const uint8_t *p, unsigned n)
  * against guest memory (and re-decoded if changed) on its next use. */
 void block_cache_flush(struct hart *h)
 {
+	jcache_flush(h);
 	if (++h->epoch == 0) {
 		for (unsigned i = 0; i < BTAB_SIZE; i++) {
 			h->btab[i].ppc = UINT64_MAX;

@@ -24,6 +24,7 @@ void hart_update_ctx(struct hart *h)
 		      : (h->mstatus & MSTATUS_SUM) ? CTX_SSUM : CTX_S;
 	unsigned ictx = h->priv == PRV_M ? CTX_M : h->priv == PRV_U ? CTX_U : CTX_S;
 	h->itlb = h->tlb[ictx].fetch;
+	h->jc = h->jcache[ictx];
 	h->ltlb = h->tlb[dctx].load;
 	h->stlb = h->tlb[dctx].store;
 

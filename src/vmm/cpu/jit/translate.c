@@ -427,6 +427,7 @@ void jit_flush(struct jit *j)
 	for (unsigned i = 0; i < BTAB_SIZE; i++)
 		h->btab[i].jit = NULL;
 	h->jit_link = NULL;
+	jcache_flush(h);
 	j->ntbs = 0;
 	j->ninsns = 0;
 	code_cache_reset(&j->cc);
@@ -463,9 +464,11 @@ const void *jit_lookup(struct hart *h)
 {
 	uint64_t pc = h->pc;
 	const struct tlb_entry *e = &h->itlb[(pc >> PAGE_SHIFT) & TLB_MASK];
-	if (e->tag != (pc & PAGE_MASK))
+	uint64_t pa;
+	if (e->tag == (pc & PAGE_MASK))
+		pa = pc + e->addend;
+	else if (!fetch_translate(h, pc, &pa))   /* a conflict miss; faults go to the dispatcher */
 		return NULL;
-	uint64_t pa = pc + e->addend;
 	struct block *b = &h->btab[(pa >> 1) & (BTAB_SIZE - 1)];
 	if (b->ppc != pa || b->epoch != h->epoch || b->gen != bus_code_gen(h->bus, b->pfn))
 		return NULL;
@@ -474,6 +477,12 @@ const void *jit_lookup(struct hart *h)
 		return NULL;
 	tb_refresh(tb, b);
 	h->jit_delta = pc - pa;
+	struct jcache_entry *jc = &h->jc[(pc >> 1) & (JCACHE_SIZE - 1)];
+	jc->vpc = pc;
+	jc->code = tb->code;
+	jc->delta = pc - pa;
+	unsigned fb = jcache_filter_bit(pc);
+	h->jcache_pages[fb / 64] |= 1ull << (fb % 64);
 	return tb->code;
 }
 

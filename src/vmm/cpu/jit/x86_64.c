@@ -660,6 +660,36 @@ void be_fence(struct be *be)
 	x_byte(&be->b, 0xf0);
 }
 
+/*
+ * With h->pc stored and still in rax: jump to its translation through the
+ * jump cache (hart_internal.h), else through jit_lookup in C (which fills
+ * the cache), else return to the dispatcher.
+ */
+static void emit_lookup_jump(struct be *be)
+{
+	struct x86_buf *b = &be->b;
+	x_mov_rr(b, true, RCX, RAX);
+	x_shift_ri(b, true, SH_SHR, RCX, 1);
+	x_alu_ri(b, false, ALU_AND, RCX, JCACHE_SIZE - 1);
+	x_shift_ri(b, false, SH_SHL, RCX, 5);   /* sizeof(struct jcache_entry) */
+	x_alu_rm(b, true, ALU_ADD, RCX, RBX, HOFF(jc));
+	x_alu_rm(b, true, ALU_CMP, RAX, RCX, (int32_t)offsetof(struct jcache_entry, vpc));
+	uint8_t *miss = x_jcc32(b, CC_NE);
+	x_load(b, true, R15, RCX, (int32_t)offsetof(struct jcache_entry, delta));
+	x_byte(b, 0xff);                         /* jmp [rcx + code] */
+	x_mem(b, 4, RCX, (int32_t)offsetof(struct jcache_entry, code));
+	x_patch(b, miss, b->p);
+	x_mov_rr(b, true, RDI, RBX);
+	call_abs(b, (const void *)jit_lookup);
+	x_test_rr(b, true, RAX, RAX);
+	uint8_t *none = x_jcc32(b, CC_E);
+	x_load(b, true, R15, RBX, HOFF(jit_delta));
+	x_jmp_r(b, RAX);
+	x_patch(b, none, b->p);
+	x_mov_imm(b, RAX, JIT_ST_EXIT);
+	jmp_to(be, be->j->epilogue);
+}
+
 /* The end of a path out of the block towards virtual PC ppc + delta. */
 static void emit_goto(struct be *be, uint64_t target_ppc, bool chain, unsigned ninsn)
 {
@@ -690,17 +720,9 @@ static void emit_goto(struct be *be, uint64_t target_ppc, bool chain, unsigned n
 		jmp_to(be, j->epilogue);
 		return;
 	}
-	/* Another page or an unknown target: find its translation in C. */
+	/* Another page or an unknown target: the jump cache, else C. */
 	emit_set_pc(be, target_ppc);
-	x_mov_rr(b, true, RDI, RBX);
-	call_abs(b, (const void *)jit_lookup);
-	x_test_rr(b, true, RAX, RAX);
-	uint8_t *none = x_jcc32(b, CC_E);
-	x_load(b, true, R15, RBX, HOFF(jit_delta));
-	x_jmp_r(b, RAX);
-	x_patch(b, none, b->p);
-	x_mov_imm(b, RAX, JIT_ST_EXIT);
-	jmp_to(be, j->epilogue);
+	emit_lookup_jump(be);
 }
 
 static const enum x86_cc cond_cc[] = {
@@ -748,15 +770,7 @@ void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t
 	}
 	write_back(be, be->dirty, 0);
 	x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)ninsn);
-	x_mov_rr(b, true, RDI, RBX);
-	call_abs(b, (const void *)jit_lookup);
-	x_test_rr(b, true, RAX, RAX);
-	uint8_t *none = x_jcc32(b, CC_E);
-	x_load(b, true, R15, RBX, HOFF(jit_delta));
-	x_jmp_r(b, RAX);
-	x_patch(b, none, b->p);
-	x_mov_imm(b, RAX, JIT_ST_EXIT);
-	jmp_to(be, be->j->epilogue);
+	emit_lookup_jump(be);
 }
 
 void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st)
