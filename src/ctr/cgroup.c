@@ -288,6 +288,37 @@ static int mkdir_cg(const char *mnt, const char *path, bool cpuset)
 	return 0;
 }
 
+void cg_note_ignored(struct cgroup *cg, const char *what, const char *why)
+{
+	size_t l = strlen(cg->warn);
+	if (!strstr(cg->warn, what))
+		snprintf(cg->warn + l, sizeof cg->warn - l, "%s%s ignored: %s", l ? "; " : "", what,
+			 why);
+}
+
+bool cg_host_has_hugepages(const char *size)
+{
+	char *end;
+	unsigned long long n = strtoull(size, &end, 10);
+	static const char units[] = "KMGTPE";
+	const char *u = *end ? strchr(units, *end) : NULL;
+	if (end == size || !u || strcmp(end + 1, "B"))
+		return false;
+	for (long k = u - units; k > 0; k--)
+		n *= 1024;
+	char d[96];
+	snprintf(d, sizeof d, "/sys/kernel/mm/hugepages/hugepages-%llukB", n);
+	return access(d, F_OK) == 0;
+}
+
+bool cg_knob_exists(const char *dir, const char *file)
+{
+	char f[PATH_MAX + 400];
+	if (!dir[0] || (size_t)snprintf(f, sizeof f, "%s/%s", dir, file) >= sizeof f)
+		return false;
+	return access(f, F_OK) == 0;
+}
+
 static bool dir_has_procs(const char *dir)
 {
 	char f[PATH_MAX + 300], v[64];
@@ -350,6 +381,25 @@ int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 fail:
 	cg_destroy(cg, NULL);
 	return rc;
+}
+
+int cg_set_pids_limit(const struct cgroup *cg, int64_t limit, struct err *e)
+{
+	char d[PATH_MAX + 256], f[PATH_MAX + 300], v[32];
+	cg_v1_dir(cg, "pids", d, sizeof d);
+	if (!d[0] && cg->mode == CG_V2)
+		cg_v2_dir(cg, d, sizeof d);
+	if (!d[0])
+		return err_set(e, -ENOTSUP, "cgroup: linux.resources.pids.limit: the host has no pids controller");
+	if (limit < 0)
+		snprintf(v, sizeof v, "max");
+	else
+		snprintf(v, sizeof v, "%lld", (long long)limit);
+	path_cat(f, sizeof f, d, "/pids.max");
+	int rc = write_str(f, v);
+	if (rc)
+		return err_set(e, rc, "cgroup: writing %s to %s: %s", v, f, strerror(-rc));
+	return 0;
 }
 
 int cg_enter(const struct cgroup *cg, pid_t pid, bool skip_unified, struct err *e)

@@ -52,9 +52,23 @@ static void devnum(char *out, size_t n, int64_t major, int64_t minor)
 	snprintf(out, n, "%s:%s", a, b);
 }
 
-int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err *e)
+/* Writes an optional knob if this kernel has it, else notes it as ignored. */
+static int optional_knob(struct cgroup *cg, const char *ctl, const char *file, const char *val,
+			 const char *what, struct err *e)
+{
+	char d[PATH_MAX + 256], why[PATH_MAX + 64];
+	cg_v1_dir(cg, ctl, d, sizeof d);
+	if (cg_knob_exists(d, file))
+		return knob(cg, ctl, file, val, e);
+	snprintf(why, sizeof why, "this host's kernel has no %s", file);
+	cg_note_ignored(cg, what, why);
+	return 0;
+}
+
+int cg1_apply(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 {
 	int rc = 0;
+	char num[32];
 	if (r->mem_limit.set && (rc = knob_i64(cg, "memory", "memory.limit_in_bytes",
 					       r->mem_limit.v, e)))
 		return rc;
@@ -77,6 +91,18 @@ int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err
 		return rc;
 	if (r->mem_disable_oom && (rc = knob(cg, "memory", "memory.oom_control", "1", e)))
 		return rc;
+	if (r->mem_kernel.set) {
+		snprintf(num, sizeof num, "%" PRId64, r->mem_kernel.v);
+		if ((rc = optional_knob(cg, "memory", "memory.kmem.limit_in_bytes", num,
+					"linux.resources.memory.kernel", e)))
+			return rc;
+	}
+	if (r->mem_kernel_tcp.set) {
+		snprintf(num, sizeof num, "%" PRId64, r->mem_kernel_tcp.v);
+		if ((rc = optional_knob(cg, "memory", "memory.kmem.tcp.limit_in_bytes", num,
+					"linux.resources.memory.kernelTCP", e)))
+			return rc;
+	}
 	if (r->cpu_shares.set && (rc = knob_i64(cg, "cpu", "cpu.shares", r->cpu_shares.v, e)))
 		return rc;
 	if (r->cpu_period.set && (rc = knob_i64(cg, "cpu", "cpu.cfs_period_us", r->cpu_period.v, e)))
@@ -105,9 +131,12 @@ int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err
 		if ((rc = knob_i64(cg, "blkio", file, r->blkio_weight.v, e)))
 			return rc;
 	}
-	if (r->blkio_leaf_weight.set && r->blkio_leaf_weight.v &&
-	    (rc = knob_i64(cg, "blkio", "blkio.leaf_weight", r->blkio_leaf_weight.v, e)))
-		return rc;
+	if (r->blkio_leaf_weight.set && r->blkio_leaf_weight.v) {
+		snprintf(num, sizeof num, "%" PRId64, r->blkio_leaf_weight.v);
+		if ((rc = optional_knob(cg, "blkio", "blkio.leaf_weight", num,
+					"linux.resources.blockIO.leafWeight", e)))
+			return rc;
+	}
 	for (size_t i = 0; i < r->nwdev; i++) {
 		char v[64], dn[48];
 		devnum(dn, sizeof dn, r->wdev[i].major, r->wdev[i].minor);
@@ -118,7 +147,8 @@ int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err
 		}
 		if (r->wdev[i].leaf.set) {
 			snprintf(v, sizeof v, "%s %" PRId64, dn, r->wdev[i].leaf.v);
-			if ((rc = knob(cg, "blkio", "blkio.leaf_weight_device", v, e)))
+			if ((rc = optional_knob(cg, "blkio", "blkio.leaf_weight_device", v,
+						"linux.resources.blockIO.weightDevice[].leafWeight", e)))
 				return rc;
 		}
 	}
@@ -133,11 +163,15 @@ int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err
 				return rc;
 		}
 	for (size_t i = 0; i < r->nhuge; i++) {
-		char file[128], v[32];
+		char file[128], v[32], what[96];
 		snprintf(v, sizeof v, "%" PRIu64, r->huge[i].limit);
 		if (cg_has_v1(cg, "hugetlb")) {
 			snprintf(file, sizeof file, "hugetlb.%s.limit_in_bytes", r->huge[i].size);
-			if ((rc = knob(cg, "hugetlb", file, v, e)))
+			snprintf(what, sizeof what, "linux.resources.hugepageLimits[%zu] (%s)", i,
+				 r->huge[i].size);
+			if (!cg_host_has_hugepages(r->huge[i].size))
+				cg_note_ignored(cg, what, "this host has no hugepages of that size");
+			else if ((rc = knob(cg, "hugetlb", file, v, e)))
 				return rc;
 		}
 	}
@@ -148,7 +182,7 @@ int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err
 		if ((rc = cg2_apply(d, r, true, cg, e)))
 			return rc;
 	} else if (r->nhuge && !cg_has_v1(cg, "hugetlb")) {
-		return err_set(e, -ENOTSUP, "cgroup: linux.resources.hugepageLimits: no hugetlb controller on this host");
+		cg_note_ignored(cg, "linux.resources.hugepageLimits", "this host has no hugetlb controller");
 	}
 	if (r->ndevs) {
 		if (!cg_has_v1(cg, "devices"))

@@ -324,7 +324,8 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 	struct rootfs_ctx r = { .c = c, .rootfs = a->rootfs, .bundle = a->bundle,
 				.no_pivot = a->no_pivot, .userns = c->ns[NS_USER].want,
 				.cgroupns = c->ns[NS_CGROUP].want, .cg = a->cg, .cwd = a->p->cwd };
-	if ((rc = rootfs_prepare(&r, &e)))
+	bool own_mounts = c->ns[NS_MNT].want;
+	if (own_mounts && (rc = rootfs_prepare(&r, &e)))
 		child_fail(a->sync, &e);
 	tmark("c2 prepared");
 	bool pre_hooks = c->nhooks[HOOK_PRESTART] || c->nhooks[HOOK_CREATE_RUNTIME] ||
@@ -338,9 +339,12 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 		if ((rc = hooks_run(c, HOOK_CREATE_CONTAINER, state_json, &e)))
 			child_fail(a->sync, &e);
 	}
-	/* sysctls go in before readonlyPaths makes /proc/sys read-only. */
-	if ((rc = rootfs_pivot(&r, &e)) || (rc = apply_sysctl(c, &e)) ||
-	    (rc = rootfs_finish(&r, &e)))
+	/* sysctls go in before readonlyPaths makes /proc/sys read-only; in
+	 * the runtime's mount namespace, before chroot hides /proc. */
+	if (own_mounts && ((rc = rootfs_pivot(&r, &e)) || (rc = apply_sysctl(c, &e)) ||
+			   (rc = rootfs_finish(&r, &e))))
+		child_fail(a->sync, &e);
+	if (!own_mounts && ((rc = apply_sysctl(c, &e)) || (rc = rootfs_chroot(&r, &e))))
 		child_fail(a->sync, &e);
 	tmark("c2 pivoted");
 	if (c->hostname && *c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0) {
@@ -462,10 +466,6 @@ static __attribute__((noreturn)) void child_setup(struct child_args *a)
 			}
 		}
 		int flags = ns_unshare_flags(c);
-		if (!c->ns[NS_MNT].want) {
-			err_set(&e, -EINVAL, "config.json: linux.namespaces: a mount namespace is required");
-			child_fail(a->sync, &e);
-		}
 		if (flags && unshare(flags) < 0) {
 			err_set(&e, -errno, "unshare(0x%x): %s", flags, strerror(errno));
 			child_fail(a->sync, &e);
@@ -560,10 +560,10 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 		rc = err_set(e, -EINVAL, "config.json: process: required to create a container");
 		goto out;
 	}
-	if (!c.ns[NS_MNT].want) {
-		rc = err_set(e, -EINVAL, "config.json: linux.namespaces: a mount namespace is required");
-		goto out;
-	}
+	if (!c.ns[NS_MNT].want && (c.nmounts || c.ndevices || c.nmasked || c.nreadonly || c.root_ro))
+		log_msg(x->log, LOG_WARN,
+			"mounts, linux.devices, maskedPaths, readonlyPaths and root.readonly ignored: "
+			"there is no mount namespace in linux.namespaces, and they would change the host's mounts");
 	struct stat sb;
 	if (stat(c.root_abs, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
 		rc = err_set(e, -ENOENT, "config.json: root.path: %s is not a directory", c.root_abs);
@@ -581,9 +581,25 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 		goto out;
 	made_state = true;
 	tmark("p start");
-	if ((rc = cg_create(&cg, c.has_resources ? &c.res : NULL, e)))
+	/* Record intent before acting: if we are killed from here on, the
+	 * state names the cgroup, so `delete --force` finds and removes it. */
+	snprintf(st.id, sizeof st.id, "%s", o->id);
+	snprintf(st.bundle, sizeof st.bundle, "%s", bundle);
+	snprintf(st.rootfs, sizeof st.rootfs, "%s", c.root_abs);
+	snprintf(st.cgroup, sizeof st.cgroup, "%s", cg.path);
+	st.systemd_cgroup = x->systemd_cgroup;
+	st.userns = c.ns[NS_USER].want;
+	if ((rc = state_save(x->root, &st, e)))
+		goto out;
+	/* The pids limit waits until the setup helper (C1) is gone: while it
+	 * clones the init both count, and pids.limit 1 must still run. */
+	struct oci_resources res = c.res;
+	res.pids_limit.set = false;
+	if ((rc = cg_create(&cg, c.has_resources ? &res : NULL, e)))
 		goto out;
 	made_cg = true;
+	if (cg.warn[0])
+		log_msg(x->log, LOG_WARN, "%s", cg.warn);
 	tmark("p cgroup made");
 	if (!o->run) {
 		snprintf(fifo_path, sizeof fifo_path, "%s/exec.fifo", sdir);
@@ -666,6 +682,9 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 			pid2 = m->val;
 			waitpid(pid1, NULL, 0);
 			pid1 = -1;
+			if (c.res.pids_limit.set &&
+			    (rc = cg_set_pids_limit(&cg, c.res.pids_limit.v, e)))
+				break;
 			continue;
 		}
 		if (m->type == SYNC_HOOKS) {
@@ -915,10 +934,12 @@ int ctr_delete(const struct ctr_ctx *x, const char *id, bool force, struct err *
 	if (rc)
 		return rc;
 	enum ctr_status st = ctr_status(x, &s);
-	if ((st == ST_RUNNING || st == ST_PAUSED) && !force) {
+	/* runtime.md "Delete": deleting a container that is not stopped MUST
+	 * fail and leave it as it is; that includes one only created. */
+	if (st != ST_STOPPED && !force) {
 		state_free(&s);
-		return err_set(e, -EBUSY, "container \"%s\" is %s: stop it first or use --force", id,
-			       status_name(st));
+		return err_set(e, -EBUSY, "container \"%s\" is %s, not stopped: kill it first or use --force",
+			       id, status_name(st));
 	}
 	struct cgroup cg;
 	bool have_cg = ctr_cgroup(&s, &cg, NULL) == 0;
@@ -987,6 +1008,8 @@ int ctr_update(const struct ctr_ctx *x, const char *id, const struct oci_resourc
 		} else {
 			rc = cg1_apply(&cg, r, e);
 		}
+		if (rc == 0 && cg.warn[0])
+			log_msg(x->log, LOG_WARN, "%s", cg.warn);
 	}
 	state_free(&s);
 	return rc;
@@ -1032,7 +1055,7 @@ int ctr_exec(const struct ctr_ctx *x, const struct exec_opts *o, int *exit_statu
 			goto out;
 		}
 		if ((rc = config_parse_process(&fp, pj, "process", e))) {
-			rc = err_set(e, rc, "--process %s: %s", o->process_file, e->msg);
+			rc = ctr_err_wrap(e, "--process %s", o->process_file);
 			goto out;
 		}
 		if (o->tty_set)

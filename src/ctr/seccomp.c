@@ -4,7 +4,10 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
@@ -69,6 +72,28 @@ static int op(const char *name, enum scmp_compare *out)
 	return -1;
 }
 
+/* The kernel loads at most BPF_MAXINSNS (4096) instructions per filter and
+ * answers more with EINVAL, which libseccomp reports as ECANCELED ("Operation
+ * canceled").  Compile it here, in the runtime, and say what went wrong. */
+static int check_size(scmp_filter_ctx ctx, struct err *e)
+{
+	int fd = memfd_create("nimbus-seccomp", MFD_CLOEXEC);
+	if (fd < 0)
+		return 0;   /* cannot measure: loading will tell */
+	int rc = seccomp_export_bpf(ctx, fd);
+	off_t bytes = lseek(fd, 0, SEEK_END);
+	close(fd);
+	if (rc)
+		return err_set(e, rc, "linux.seccomp: libseccomp could not compile the filter: %s",
+			       strerror(-rc));
+	long insns = (long)bytes / (long)sizeof(struct sock_filter);
+	if (insns > BPF_MAXINSNS)
+		return err_set(e, -E2BIG,
+			       "linux.seccomp: the filter compiles to %ld BPF instructions, above the kernel's limit of %d: too many syscall rules",
+			       insns, BPF_MAXINSNS);
+	return 0;
+}
+
 int seccomp_build(const cJSON *s, void **out, struct err *e)
 {
 	*out = NULL;
@@ -88,6 +113,8 @@ int seccomp_build(const cJSON *s, void **out, struct err *e)
 	scmp_filter_ctx ctx = seccomp_init(defact);
 	if (!ctx)
 		return err_set(e, -ENOMEM, "seccomp_init failed");
+	/* The kernel's own errno on load, not libseccomp's catch-all ECANCELED. */
+	seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
 	/* Let unknown-arch syscalls fail rather than kill: matches engines. */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	const cJSON *archs = cJSON_GetObjectItemCaseSensitive(s, "architectures"), *it;
@@ -207,6 +234,8 @@ int seccomp_build(const cJSON *s, void **out, struct err *e)
 			}
 		}
 	}
+	if ((rc = check_size(ctx, e)))
+		goto fail;
 	*out = ctx;
 	return 0;
 fail:

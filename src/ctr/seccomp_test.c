@@ -2,6 +2,8 @@
 #include "ctr/seccomp.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/testing.h"
@@ -32,4 +34,23 @@ TEST(seccomp_profiles)
 	EXPECT(strstr(e.msg, "syscalls[0]") != NULL);
 	EXPECT(build("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_VAX\"]}", &e) < 0);
 	EXPECT(build("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":9,\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]}]}", &e) < 0);
+}
+
+TEST(seccomp_oversized_filter_is_named)
+{
+	/* 5000 argument rules compile to far more than the kernel's 4096
+	 * instructions; libseccomp alone reports "Operation canceled". */
+	size_t cap = 5000 * 160 + 256, l = 0;
+	char *j = malloc(cap);
+	l += (size_t)snprintf(j + l, cap - l, "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[");
+	for (int i = 0; i < 5000; i++)
+		l += (size_t)snprintf(j + l, cap - l,
+				      "%s{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":%d,\"op\":\"SCMP_CMP_EQ\"}]}",
+				      i ? "," : "", i + 1);
+	snprintf(j + l, cap - l, "]}");
+	struct err e;
+	int rc = build(j, &e);
+	free(j);
+	EXPECT(rc < 0);
+	EXPECT(strstr(e.msg, "BPF instructions, above the kernel's limit of 4096") != NULL);
 }

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -205,4 +206,15 @@ int path_cat(char *out, size_t n, const char *a, const char *b)
 	memmove(out, a, la);
 	memcpy(out + la, b, lb + 1);
 	return 0;
+}
+
+int ctr_err_wrap(struct err *e, const char *fmt, ...)
+{
+	char prefix[sizeof e->msg], old[sizeof e->msg];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof prefix, fmt, ap);
+	va_end(ap);
+	memcpy(old, e->msg, sizeof old);
+	return err_set(e, e->code, "%s: %s", prefix, old);
 }

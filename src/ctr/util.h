@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "lib/err.h"
+
 /* Writes s (no newline added) to path, opened O_WRONLY (no create). */
 int write_str(const char *path, const char *s);
 int write_str_at(int dirfd, const char *name, const char *s);
@@ -29,6 +31,9 @@ int proc_stat(pid_t pid, unsigned long long *start, char *state);
 int signal_parse(const char *s);
 /* out = a followed by b; -ENAMETOOLONG (out emptied) if it does not fit. */
 int path_cat(char *out, size_t n, const char *a, const char *b);
+/* Puts "PREFIX: " before e's message (the message is copied first: it may
+ * not be an argument of err_set on the same object); returns e->code. */
+int ctr_err_wrap(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Full write, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t n);
 
