@@ -193,10 +193,12 @@ int cg_resolve_path(const char *cp, const char *id, bool systemd, char *out, siz
 		    struct err *e)
 {
 	if (!cp || !*cp) {
+		char name[NAME_MAX + 1];
+		id_file_name(id, name, sizeof name);   /* a directory: at most 255 characters */
 		if (systemd)
-			snprintf(out, n, "/system.slice/nimbus-%s.scope", id);
+			snprintf(out, n, "/system.slice/nimbus-%.200s.scope", name);
 		else
-			snprintf(out, n, "/nimbus/%s", id);
+			snprintf(out, n, "/nimbus/%s", name);
 		return 0;
 	}
 	if (systemd && cp[0] != '/') {
@@ -381,6 +383,15 @@ int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 fail:
 	cg_destroy(cg, NULL);
 	return rc;
+}
+
+int cg_apply_devices(const struct cgroup *cg, const struct oci_resources *r, struct err *e)
+{
+	if (cg->mode != CG_V2)
+		return cg1_devices(cg, r, e);
+	char d[PATH_MAX + 256];
+	cg_v2_dir(cg, d, sizeof d);
+	return cg2_devices(d, r, e);
 }
 
 int cg_set_pids_limit(const struct cgroup *cg, int64_t limit, struct err *e)

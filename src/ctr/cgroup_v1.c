@@ -52,6 +52,40 @@ static void devnum(char *out, size_t n, int64_t major, int64_t minor)
 	snprintf(out, n, "%s:%s", a, b);
 }
 
+int cg1_devices(const struct cgroup *cg, const struct oci_resources *r, struct err *e)
+{
+	int rc = 0;
+	if (!r->ndevs)
+		return 0;
+	if (!cg_has_v1(cg, "devices"))
+		return err_set(e, -ENOTSUP, "cgroup: linux.resources.devices: no devices controller on this host");
+	for (size_t i = 0; i < r->ndevs; i++) {
+		const struct oci_devrule *d = &r->devs[i];
+		char v[96], dn[48];
+		if (d->type == 'a' && d->major < 0 && d->minor < 0)
+			snprintf(v, sizeof v, "a");
+		else {
+			devnum(dn, sizeof dn, d->major, d->minor);
+			snprintf(v, sizeof v, "%c %s %s", d->type, dn, d->access);
+		}
+		rc = knob(cg, "devices", d->allow ? "devices.allow" : "devices.deny", v, e);
+		/* Allowing "a" fails once the parent restricts devices; the
+		 * rules after it still apply. */
+		if (rc && !(d->allow && d->type == 'a'))
+			return rc;
+		rc = 0;
+	}
+	/* The devices every container gets (config-linux.md "Default
+	 * Devices") stay usable whatever the rules said. */
+	static const char *const defaults[] = { "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
+						"c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm",
+						"c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm" };
+	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+		if ((rc = knob(cg, "devices", "devices.allow", defaults[i], e)))
+			return rc;
+	return 0;
+}
+
 /* Writes an optional knob if this kernel has it, else notes it as ignored. */
 static int optional_knob(struct cgroup *cg, const char *ctl, const char *file, const char *val,
 			 const char *what, struct err *e)
@@ -184,34 +218,8 @@ int cg1_apply(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 	} else if (r->nhuge && !cg_has_v1(cg, "hugetlb")) {
 		cg_note_ignored(cg, "linux.resources.hugepageLimits", "this host has no hugetlb controller");
 	}
-	if (r->ndevs) {
-		if (!cg_has_v1(cg, "devices"))
-			return err_set(e, -ENOTSUP, "cgroup: linux.resources.devices: no devices controller on this host");
-		for (size_t i = 0; i < r->ndevs; i++) {
-			const struct oci_devrule *d = &r->devs[i];
-			char v[96], dn[48];
-			if (d->type == 'a' && d->major < 0 && d->minor < 0)
-				snprintf(v, sizeof v, "a");
-			else {
-				devnum(dn, sizeof dn, d->major, d->minor);
-				snprintf(v, sizeof v, "%c %s %s", d->type, dn, d->access);
-			}
-			rc = knob(cg, "devices", d->allow ? "devices.allow" : "devices.deny", v, e);
-			/* Allowing "a" fails once the parent restricts devices; the
-			 * rules after it still apply. */
-			if (rc && !(d->allow && d->type == 'a'))
-				return rc;
-			rc = 0;
-		}
-		/* The devices every container gets (config-linux.md "Default
-		 * Devices") stay usable whatever the rules said. */
-		static const char *const defaults[] = { "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
-							"c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm",
-							"c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm" };
-		for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
-			if ((rc = knob(cg, "devices", "devices.allow", defaults[i], e)))
-				return rc;
-	}
+	if ((rc = cg1_devices(cg, r, e)))
+		return rc;
 	if (r->nunified) {
 		if (cg->mode == CG_HYBRID && cg->unified[0]) {
 			char d[PATH_MAX + 256];

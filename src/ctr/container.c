@@ -595,6 +595,7 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	 * clones the init both count, and pids.limit 1 must still run. */
 	struct oci_resources res = c.res;
 	res.pids_limit.set = false;
+	res.ndevs = 0;   /* after the rootfs is made: see cg_apply_devices() */
 	if ((rc = cg_create(&cg, c.has_resources ? &res : NULL, e)))
 		goto out;
 	made_cg = true;
@@ -709,6 +710,8 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 			break;
 	}
 	free(m);
+	if (!rc && c.has_resources)
+		rc = cg_apply_devices(&cg, &c.res, e);
 	if (rc)
 		goto out;
 	/* Record the container. */
@@ -828,7 +831,8 @@ enum ctr_status ctr_status(const struct ctr_ctx *x, const struct ctr_state *s)
 	    ps == 'X')
 		return ST_STOPPED;
 	char f[PATH_MAX + 32];
-	snprintf(f, sizeof f, "%s/%s/exec.fifo", x->root, s->id);
+	if (state_file(x->root, s->id, "exec.fifo", f, sizeof f))
+		return ST_STOPPED;
 	if (access(f, F_OK) == 0)
 		return ST_CREATED;
 	struct cgroup cg;
@@ -866,7 +870,7 @@ int ctr_start(const struct ctr_ctx *x, const char *id, struct err *e)
 			       status_name(st));
 	}
 	char f[PATH_MAX + 32];
-	snprintf(f, sizeof f, "%s/%s/exec.fifo", x->root, id);
+	state_file(x->root, id, "exec.fifo", f, sizeof f);
 	int fd = open(f, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		rc = err_set(e, -errno, "container \"%s\": its init is gone (%s)", id, strerror(errno));

@@ -2,8 +2,11 @@
 #include "ctr/rlimits.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+
+#include "ctr/util.h"
 
 int rlimits_apply(const struct oci_process *p, struct err *e)
 {
@@ -16,6 +19,14 @@ int rlimits_apply(const struct oci_process *p, struct err *e)
 		int err = errno;
 		struct rlimit cur;
 		getrlimit(r->resource, &cur);
+		/* Even root cannot pass the kernel's own ceiling for open files. */
+		char nr_open[32];
+		if (err == EPERM && r->resource == RLIMIT_NOFILE &&
+		    read_small("/proc/sys/fs/nr_open", nr_open, sizeof nr_open) == 0 &&
+		    r->hard != UINT64_MAX && r->hard > strtoull(nr_open, NULL, 10))
+			return err_set(e, -err,
+				       "setrlimit RLIMIT_NOFILE hard=%llu: above the kernel's maximum fs.nr_open %s",
+				       (unsigned long long)r->hard, nr_open);
 		if (err == EPERM)
 			return err_set(e, -err,
 				       "setrlimit %s soft=%llu hard=%llu: above the current hard limit %llu and CAP_SYS_RESOURCE is not available",

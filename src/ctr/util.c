@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,19 @@ bool id_valid(const char *id)
 		if (!isalnum((unsigned char)id[i]) && !strchr("_.+-", id[i]))
 			return false;
 	return true;
+}
+
+void id_file_name(const char *id, char *out, size_t n)
+{
+	size_t len = strlen(id);
+	if (len <= NAME_MAX) {
+		snprintf(out, n, "%s", id);
+		return;
+	}
+	uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)id[i]) * 0x100000001b3ULL;
+	snprintf(out, n, "%.200s-%016llx", id, (unsigned long long)h);
 }
 
 int proc_stat(pid_t pid, unsigned long long *start, char *state)

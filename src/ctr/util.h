@@ -24,6 +24,11 @@ int mkdir_p(const char *path, mode_t mode);
 void now_rfc3339(char *buf, size_t n);
 /* Container ids: 1-1024 of [A-Za-z0-9_.+-], not starting with '.'. */
 bool id_valid(const char *id);
+/* The file name that stands for a valid id in the state root and the
+ * default cgroup path: the id itself up to NAME_MAX (255) characters,
+ * longer ids as their first 200 characters, '-' and a 64-bit hash (the
+ * full id is kept in state.json).  out needs 256 bytes. */
+void id_file_name(const char *id, char *out, size_t n);
 /* Start time (clock ticks since boot, /proc/PID/stat field 22) and the
  * one-letter state; returns -ESRCH when the process does not exist. */
 int proc_stat(pid_t pid, unsigned long long *start, char *state);
