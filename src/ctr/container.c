@@ -935,6 +935,11 @@ int ctr_delete(const struct ctr_ctx *x, const char *id, bool force, struct err *
 {
 	struct ctr_state s;
 	int rc = state_load(x->root, id, &s, e);
+	/* Engines clean up with `delete --force` whatever happened before
+	 * (containerd's shim after its own delete); like runc, a container
+	 * that is already gone is then no error. */
+	if (rc == -ENOENT && force && id_valid(id))
+		return 0;
 	if (rc)
 		return rc;
 	enum ctr_status st = ctr_status(x, &s);
