@@ -336,8 +336,11 @@ int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 		rc = mkdir_cg(cg->h[i].mnt, cg->path, cpuset);
 		if (rc == -EROFS || rc == -EACCES || rc == -EPERM) {
 			/* A hierarchy we cannot write (say, name=systemd on a read-only
-			 * mount) is skipped, unless a limit needs it. */
+			 * mount, or any of them for a rootless user on v1) is skipped,
+			 * unless a limit needs it; rootless, such limits are ignored. */
 			cg->h[i].opts[0] = 0;
+			if (running_rootless())
+				cg->rootless = true;
 			continue;
 		}
 		if (rc) {
@@ -385,7 +388,7 @@ fail:
 	return rc;
 }
 
-int cg_apply_devices(const struct cgroup *cg, const struct oci_resources *r, struct err *e)
+int cg_apply_devices(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 {
 	if (cg->mode != CG_V2)
 		return cg1_devices(cg, r, e);
@@ -426,6 +429,9 @@ int cg_enter(const struct cgroup *cg, pid_t pid, bool skip_unified, struct err *
 		char f[PATH_MAX + 300];
 		path_cat(f, sizeof f, dirs[i], "/cgroup.procs");
 		int rc = write_str(f, v);
+		/* A hierarchy create skipped (not writable) has no directory. */
+		if (rc == -ENOENT && i < cg->nh && access(dirs[i], F_OK) != 0)
+			continue;
 		if (rc && !(i == cg->nh && cg->mode == CG_HYBRID))
 			return err_set(e, rc, "joining cgroup %s: %s", f, strerror(-rc));
 	}

@@ -42,6 +42,9 @@ struct cgroup {
 	/* Limits whose kernel knob this host lacks: ignored, as crun does, and
 	 * listed here ("; " separated) for the caller to warn about. */
 	char warn[512];
+	/* Rootless (see running_rootless()) and some hierarchy was not ours to
+	 * write: its limits are ignored with a warning instead of failing. */
+	bool rootless;
 };
 
 const char *cg_mode_name(enum cg_mode m);
@@ -101,11 +104,11 @@ bool cg_host_has_hugepages(const char *size);
 /* True if DIR/FILE exists (a knob this kernel has). */
 bool cg_knob_exists(const char *dir, const char *file);
 /* linux.resources.devices in order to devices.allow/devices.deny (v1). */
-int cg1_devices(const struct cgroup *cg, const struct oci_resources *r, struct err *e);
+int cg1_devices(struct cgroup *cg, const struct oci_resources *r, struct err *e);
 /* Device rules where the host keeps them (v1 devices or the v2 eBPF
  * program).  create applies them after the rootfs is populated, as runc
  * does: the rules govern mknod too, and linux.devices must be made. */
-int cg_apply_devices(const struct cgroup *cg, const struct oci_resources *r, struct err *e);
+int cg_apply_devices(struct cgroup *cg, const struct oci_resources *r, struct err *e);
 /* linux.resources.devices as an eBPF device program on a v2 cgroup. */
 int cg2_devices(const char *dir, const struct oci_resources *r, struct err *e);
 int cg2_enable_controllers(const struct cgroup *cg, struct err *e);

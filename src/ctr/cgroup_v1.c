@@ -15,11 +15,18 @@
 
 #include "ctr/util.h"
 
-static int knob(const struct cgroup *cg, const char *ctl, const char *file, const char *val,
+static int knob(struct cgroup *cg, const char *ctl, const char *file, const char *val,
 		struct err *e)
 {
 	char d[PATH_MAX + 256], f[PATH_MAX + 400];
 	cg_v1_dir(cg, ctl, d, sizeof d);
+	if (!d[0] && cg->rootless) {
+		char why[128];
+		snprintf(why, sizeof why, "a rootless container cannot write the %s cgroup on this host",
+			 ctl);
+		cg_note_ignored(cg, file, why);
+		return 0;
+	}
 	if (!d[0])
 		return err_set(e, -ENOTSUP, "cgroup: the host has no %s controller (needed for %s)",
 			       ctl, file);
@@ -30,7 +37,7 @@ static int knob(const struct cgroup *cg, const char *ctl, const char *file, cons
 	return 0;
 }
 
-static int knob_i64(const struct cgroup *cg, const char *ctl, const char *file, int64_t v,
+static int knob_i64(struct cgroup *cg, const char *ctl, const char *file, int64_t v,
 		    struct err *e)
 {
 	char s[32];
@@ -52,11 +59,16 @@ static void devnum(char *out, size_t n, int64_t major, int64_t minor)
 	snprintf(out, n, "%s:%s", a, b);
 }
 
-int cg1_devices(const struct cgroup *cg, const struct oci_resources *r, struct err *e)
+int cg1_devices(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 {
 	int rc = 0;
 	if (!r->ndevs)
 		return 0;
+	if (!cg_has_v1(cg, "devices") && cg->rootless) {
+		cg_note_ignored(cg, "linux.resources.devices",
+				"a rootless container cannot write the devices cgroup on this host");
+		return 0;
+	}
 	if (!cg_has_v1(cg, "devices"))
 		return err_set(e, -ENOTSUP, "cgroup: linux.resources.devices: no devices controller on this host");
 	for (size_t i = 0; i < r->ndevs; i++) {

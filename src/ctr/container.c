@@ -599,6 +599,14 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	if ((rc = cg_create(&cg, c.has_resources ? &res : NULL, e)))
 		goto out;
 	made_cg = true;
+	char pids_dir[PATH_MAX + 256];
+	cg_v1_dir(&cg, "pids", pids_dir, sizeof pids_dir);
+	bool defer_pids = c.res.pids_limit.set;
+	if (defer_pids && !pids_dir[0] && cg.mode != CG_V2 && cg.rootless) {
+		cg_note_ignored(&cg, "linux.resources.pids.limit",
+				"a rootless container cannot write the pids cgroup on this host");
+		defer_pids = false;
+	}
 	if (cg.warn[0])
 		log_msg(x->log, LOG_WARN, "%s", cg.warn);
 	tmark("p cgroup made");
@@ -683,8 +691,7 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 			pid2 = m->val;
 			waitpid(pid1, NULL, 0);
 			pid1 = -1;
-			if (c.res.pids_limit.set &&
-			    (rc = cg_set_pids_limit(&cg, c.res.pids_limit.v, e)))
+			if (defer_pids && (rc = cg_set_pids_limit(&cg, c.res.pids_limit.v, e)))
 				break;
 			continue;
 		}
@@ -710,8 +717,11 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 			break;
 	}
 	free(m);
-	if (!rc && c.has_resources)
-		rc = cg_apply_devices(&cg, &c.res, e);
+	if (!rc && c.has_resources) {
+		cg.warn[0] = 0;
+		if ((rc = cg_apply_devices(&cg, &c.res, e)) == 0 && cg.warn[0])
+			log_msg(x->log, LOG_WARN, "%s", cg.warn);
+	}
 	if (rc)
 		goto out;
 	/* Record the container. */

@@ -232,3 +232,23 @@ int ctr_err_wrap(struct err *e, const char *fmt, ...)
 	memcpy(old, e->msg, sizeof old);
 	return err_set(e, e->code, "%s: %s", prefix, old);
 }
+
+bool running_rootless(void)
+{
+	if (geteuid() != 0)
+		return true;
+	char map[128];
+	if (read_small("/proc/self/uid_map", map, sizeof map))
+		return false;
+	unsigned long a, b, c;
+	return sscanf(map, "%lu %lu %lu", &a, &b, &c) != 3 || a != 0 || b != 0 || c != 4294967295UL;
+}
+
+const char *default_state_root(char *buf, size_t n)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR"), *user = getenv("USER");
+	if (xdg && *xdg && running_rootless() && (geteuid() != 0 || !user || strcmp(user, "root")) &&
+	    (size_t)snprintf(buf, n, "%s/nimbus-runtime", xdg) < n)
+		return buf;
+	return "/run/nimbus-runtime";
+}

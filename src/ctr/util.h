@@ -39,6 +39,13 @@ int path_cat(char *out, size_t n, const char *a, const char *b);
 /* Puts "PREFIX: " before e's message (the message is copied first: it may
  * not be an argument of err_set on the same object); returns e->code. */
 int ctr_err_wrap(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True unless we are root in the initial user namespace (uid_map
+ * "0 0 4294967295"): rootless, or root inside an engine's user namespace. */
+bool running_rootless(void);
+/* The state root when --root is not given: /run/nimbus-runtime, or
+ * $XDG_RUNTIME_DIR/nimbus-runtime for a rootless user (runc's rule: also
+ * as root of a user namespace unless $USER is root). */
+const char *default_state_root(char *buf, size_t n);
 /* Full write, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t n);
 
