@@ -125,7 +125,8 @@ int state_load(const char *root, const char *id, struct ctr_state *s, struct err
 	free(txt);
 	if (!o)
 		return err_set(e, -EIO, "%s: corrupt state file", d);
-	/* `list` passes directory names: a long id's stands for the id kept here. */
+	/* `list` passes directory names; a long id's directory name stands for
+	 * the full id, which is kept here. */
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "id");
 	snprintf(s->id, sizeof s->id, "%s", cJSON_IsString(v) && id_valid(v->valuestring) ? v->valuestring : id);
 	char mine[NAME_MAX + 1], asked[NAME_MAX + 1];

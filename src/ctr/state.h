@@ -40,7 +40,8 @@ int state_file(const char *root, const char *id, const char *file, char *buf, si
 /* mkdir root (if needed) and root/id; -EEXIST "container "id" already exists". */
 int state_create(const char *root, const char *id, struct err *e);
 int state_save(const char *root, const struct ctr_state *s, struct err *e);
-/* -ENOENT "container "id" does not exist". */
+/* -ENOENT "container "id" does not exist".  id may also be the directory
+ * name that stands for a long id; s->id is then the full id. */
 int state_load(const char *root, const char *id, struct ctr_state *s, struct err *e);
 /* Removes root/id and everything in it. */
 int state_remove(const char *root, const char *id);
