@@ -587,6 +587,7 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	snprintf(st.bundle, sizeof st.bundle, "%s", bundle);
 	snprintf(st.rootfs, sizeof st.rootfs, "%s", c.root_abs);
 	snprintf(st.cgroup, sizeof st.cgroup, "%s", cg.path);
+	now_rfc3339(st.created, sizeof st.created);   /* hooks see it too */
 	st.systemd_cgroup = x->systemd_cgroup;
 	st.userns = c.ns[NS_USER].want;
 	if ((rc = state_save(x->root, &st, e)))
@@ -733,7 +734,6 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	}
 	snprintf(st.bundle, sizeof st.bundle, "%s", bundle);
 	snprintf(st.rootfs, sizeof st.rootfs, "%s", c.root_abs);
-	now_rfc3339(st.created, sizeof st.created);
 	snprintf(st.cgroup, sizeof st.cgroup, "%s", cg.path);
 	st.systemd_cgroup = x->systemd_cgroup;
 	st.userns = c.ns[NS_USER].want;
