@@ -330,7 +330,7 @@ static bool dir_has_procs(const char *dir)
 
 int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 {
-	int rc;
+	int rc = 0;
 	for (int i = 0; i < cg->nh; i++) {
 		bool cpuset = has_word(cg->h[i].opts, "cpuset", ',');
 		rc = mkdir_cg(cg->h[i].mnt, cg->path, cpuset);
@@ -357,6 +357,13 @@ int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 		if (cg->mode == CG_V2 && (rc = cg2_enable_controllers(cg, e)))
 			goto fail;
 		rc = mkdir_cg(cg->unified, cg->path, false);
+		if ((rc == -EROFS || rc == -EACCES || rc == -EPERM) && cg->mode == CG_V2 &&
+		    running_rootless()) {
+			/* Rootless without a delegated cgroup2 subtree: no cgroup. */
+			cg->rootless = true;
+			cg->unified[0] = 0;
+			rc = 0;
+		}
 		if (rc && cg->mode == CG_V2) {
 			err_set(e, rc, "cgroup %s%s: %s", cg->unified, cg->path, strerror(-rc));
 			goto fail;
@@ -373,7 +380,10 @@ int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 		return rc;   /* not ours: do not remove */
 	}
 	if (r) {
-		if (cg->mode == CG_V2) {
+		if (cg->mode == CG_V2 && !cg->unified[0]) {
+			cg_note_ignored(cg, "linux.resources",
+					"a rootless container cannot write the cgroup2 hierarchy here (no delegated subtree)");
+		} else if (cg->mode == CG_V2) {
 			cg_v2_dir(cg, d, sizeof d);
 			rc = cg2_apply(d, r, false, cg, e);
 		} else {
@@ -392,6 +402,12 @@ int cg_apply_devices(struct cgroup *cg, const struct oci_resources *r, struct er
 {
 	if (cg->mode != CG_V2)
 		return cg1_devices(cg, r, e);
+	if (!cg->unified[0]) {   /* rootless, no cgroup (see cg_create) */
+		if (r->ndevs)
+			cg_note_ignored(cg, "linux.resources.devices",
+					"a rootless container cannot write the cgroup2 hierarchy here (no delegated subtree)");
+		return 0;
+	}
 	char d[PATH_MAX + 256];
 	cg_v2_dir(cg, d, sizeof d);
 	return cg2_devices(d, r, e);
@@ -430,7 +446,7 @@ int cg_enter(const struct cgroup *cg, pid_t pid, bool skip_unified, struct err *
 		path_cat(f, sizeof f, dirs[i], "/cgroup.procs");
 		int rc = write_str(f, v);
 		/* A hierarchy create skipped (not writable) has no directory. */
-		if (rc == -ENOENT && i < cg->nh && access(dirs[i], F_OK) != 0)
+		if (rc == -ENOENT && access(dirs[i], F_OK) != 0)
 			continue;
 		if (rc && !(i == cg->nh && cg->mode == CG_HYBRID))
 			return err_set(e, rc, "joining cgroup %s: %s", f, strerror(-rc));

@@ -603,7 +603,7 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	char pids_dir[PATH_MAX + 256];
 	cg_v1_dir(&cg, "pids", pids_dir, sizeof pids_dir);
 	bool defer_pids = c.res.pids_limit.set;
-	if (defer_pids && !pids_dir[0] && cg.mode != CG_V2 && cg.rootless) {
+	if (defer_pids && !pids_dir[0] && (cg.mode != CG_V2 || !cg.unified[0]) && cg.rootless) {
 		cg_note_ignored(&cg, "linux.resources.pids.limit",
 				"a rootless container cannot write the pids cgroup on this host");
 		defer_pids = false;
