@@ -193,10 +193,12 @@ int cg_resolve_path(const char *cp, const char *id, bool systemd, char *out, siz
 		    struct err *e)
 {
 	if (!cp || !*cp) {
+		char name[NAME_MAX + 1];
+		id_file_name(id, name, sizeof name);   /* a directory: at most 255 characters */
 		if (systemd)
-			snprintf(out, n, "/system.slice/nimbus-%s.scope", id);
+			snprintf(out, n, "/system.slice/nimbus-%.200s.scope", name);
 		else
-			snprintf(out, n, "/nimbus/%s", id);
+			snprintf(out, n, "/nimbus/%s", name);
 		return 0;
 	}
 	if (systemd && cp[0] != '/') {
@@ -288,6 +290,37 @@ static int mkdir_cg(const char *mnt, const char *path, bool cpuset)
 	return 0;
 }
 
+void cg_note_ignored(struct cgroup *cg, const char *what, const char *why)
+{
+	size_t l = strlen(cg->warn);
+	if (!strstr(cg->warn, what))
+		snprintf(cg->warn + l, sizeof cg->warn - l, "%s%s ignored: %s", l ? "; " : "", what,
+			 why);
+}
+
+bool cg_host_has_hugepages(const char *size)
+{
+	char *end;
+	unsigned long long n = strtoull(size, &end, 10);
+	static const char units[] = "KMGTPE";
+	const char *u = *end ? strchr(units, *end) : NULL;
+	if (end == size || !u || strcmp(end + 1, "B"))
+		return false;
+	for (long k = u - units; k > 0; k--)
+		n *= 1024;
+	char d[96];
+	snprintf(d, sizeof d, "/sys/kernel/mm/hugepages/hugepages-%llukB", n);
+	return access(d, F_OK) == 0;
+}
+
+bool cg_knob_exists(const char *dir, const char *file)
+{
+	char f[PATH_MAX + 400];
+	if (!dir[0] || (size_t)snprintf(f, sizeof f, "%s/%s", dir, file) >= sizeof f)
+		return false;
+	return access(f, F_OK) == 0;
+}
+
 static bool dir_has_procs(const char *dir)
 {
 	char f[PATH_MAX + 300], v[64];
@@ -297,14 +330,17 @@ static bool dir_has_procs(const char *dir)
 
 int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 {
-	int rc;
+	int rc = 0;
 	for (int i = 0; i < cg->nh; i++) {
 		bool cpuset = has_word(cg->h[i].opts, "cpuset", ',');
 		rc = mkdir_cg(cg->h[i].mnt, cg->path, cpuset);
 		if (rc == -EROFS || rc == -EACCES || rc == -EPERM) {
 			/* A hierarchy we cannot write (say, name=systemd on a read-only
-			 * mount) is skipped, unless a limit needs it. */
+			 * mount, or any of them for a rootless user on v1) is skipped,
+			 * unless a limit needs it; rootless, such limits are ignored. */
 			cg->h[i].opts[0] = 0;
+			if (running_rootless())
+				cg->rootless = true;
 			continue;
 		}
 		if (rc) {
@@ -321,6 +357,13 @@ int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 		if (cg->mode == CG_V2 && (rc = cg2_enable_controllers(cg, e)))
 			goto fail;
 		rc = mkdir_cg(cg->unified, cg->path, false);
+		if ((rc == -EROFS || rc == -EACCES || rc == -EPERM) && cg->mode == CG_V2 &&
+		    running_rootless()) {
+			/* Rootless without a delegated cgroup2 subtree: no cgroup. */
+			cg->rootless = true;
+			cg->unified[0] = 0;
+			rc = 0;
+		}
 		if (rc && cg->mode == CG_V2) {
 			err_set(e, rc, "cgroup %s%s: %s", cg->unified, cg->path, strerror(-rc));
 			goto fail;
@@ -337,7 +380,10 @@ int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 		return rc;   /* not ours: do not remove */
 	}
 	if (r) {
-		if (cg->mode == CG_V2) {
+		if (cg->mode == CG_V2 && !cg->unified[0]) {
+			cg_note_ignored(cg, "linux.resources",
+					"a rootless container cannot write the cgroup2 hierarchy here (no delegated subtree)");
+		} else if (cg->mode == CG_V2) {
 			cg_v2_dir(cg, d, sizeof d);
 			rc = cg2_apply(d, r, false, cg, e);
 		} else {
@@ -350,6 +396,40 @@ int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 fail:
 	cg_destroy(cg, NULL);
 	return rc;
+}
+
+int cg_apply_devices(struct cgroup *cg, const struct oci_resources *r, struct err *e)
+{
+	if (cg->mode != CG_V2)
+		return cg1_devices(cg, r, e);
+	if (!cg->unified[0]) {   /* rootless, no cgroup (see cg_create) */
+		if (r->ndevs)
+			cg_note_ignored(cg, "linux.resources.devices",
+					"a rootless container cannot write the cgroup2 hierarchy here (no delegated subtree)");
+		return 0;
+	}
+	char d[PATH_MAX + 256];
+	cg_v2_dir(cg, d, sizeof d);
+	return cg2_devices(d, r, e);
+}
+
+int cg_set_pids_limit(const struct cgroup *cg, int64_t limit, struct err *e)
+{
+	char d[PATH_MAX + 256], f[PATH_MAX + 300], v[32];
+	cg_v1_dir(cg, "pids", d, sizeof d);
+	if (!d[0] && cg->mode == CG_V2)
+		cg_v2_dir(cg, d, sizeof d);
+	if (!d[0])
+		return err_set(e, -ENOTSUP, "cgroup: linux.resources.pids.limit: the host has no pids controller");
+	if (limit < 0)
+		snprintf(v, sizeof v, "max");
+	else
+		snprintf(v, sizeof v, "%lld", (long long)limit);
+	path_cat(f, sizeof f, d, "/pids.max");
+	int rc = write_str(f, v);
+	if (rc)
+		return err_set(e, rc, "cgroup: writing %s to %s: %s", v, f, strerror(-rc));
+	return 0;
 }
 
 int cg_enter(const struct cgroup *cg, pid_t pid, bool skip_unified, struct err *e)
@@ -365,6 +445,9 @@ int cg_enter(const struct cgroup *cg, pid_t pid, bool skip_unified, struct err *
 		char f[PATH_MAX + 300];
 		path_cat(f, sizeof f, dirs[i], "/cgroup.procs");
 		int rc = write_str(f, v);
+		/* A hierarchy create skipped (not writable) has no directory. */
+		if (rc == -ENOENT && access(dirs[i], F_OK) != 0)
+			continue;
 		if (rc && !(i == cg->nh && cg->mode == CG_HYBRID))
 			return err_set(e, rc, "joining cgroup %s: %s", f, strerror(-rc));
 	}

@@ -39,6 +39,12 @@ struct cgroup {
 	struct cg_hier h[CG_MAX_HIER];
 	char unified[256];           /* cgroup2 mount point, "" if none */
 	char v2ctrl[256];            /* controllers available in the unified root */
+	/* Limits whose kernel knob this host lacks: ignored, as crun does, and
+	 * listed here ("; " separated) for the caller to warn about. */
+	char warn[512];
+	/* Rootless (see running_rootless()) and some hierarchy was not ours to
+	 * write: its limits are ignored with a warning instead of failing. */
+	bool rootless;
 };
 
 const char *cg_mode_name(enum cg_mode m);
@@ -67,6 +73,8 @@ int cg_create(struct cgroup *cg, const struct oci_resources *r, struct err *e);
 /* Moves pid into the cgroup everywhere it was created (but the unified
  * hierarchy when skip_unified: the process was cloned into it). */
 int cg_enter(const struct cgroup *cg, pid_t pid, bool skip_unified, struct err *e);
+/* Writes pids.max (limit < 0: "max") where the pids controller is. */
+int cg_set_pids_limit(const struct cgroup *cg, int64_t limit, struct err *e);
 /* Kills what is left (SIGKILL), thaws, waits, and removes the cgroup. */
 int cg_destroy(const struct cgroup *cg, struct err *e);
 int cg_freeze(const struct cgroup *cg, bool freeze, struct err *e);
@@ -81,10 +89,26 @@ int cg_stats(const struct cgroup *cg, uint64_t *mem_usage, uint64_t *mem_limit, 
 	     uint64_t *cpu_ns);
 bool cg_exists(const struct cgroup *cg);
 
-/* v1 and v2 halves (cgroup_v1.c / cgroup_v2.c). */
-int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err *e);
+/* v1 and v2 halves (cgroup_v1.c / cgroup_v2.c).  A limit whose knob the
+ * host's kernel does not have (v1 kernel/kernelTCP memory, blkio leaf
+ * weights, a hugepage size the host lacks, or any of them on v2) is skipped
+ * and noted in cg->warn; a knob that exists but refuses the value fails. */
+int cg1_apply(struct cgroup *cg, const struct oci_resources *r, struct err *e);
 int cg2_apply(const char *dir, const struct oci_resources *r, bool only_missing_v1,
-	      const struct cgroup *cg, struct err *e);
+	      struct cgroup *cg, struct err *e);
+/* Appends "WHAT ignored: WHY" to cg->warn. */
+void cg_note_ignored(struct cgroup *cg, const char *what, const char *why);
+/* True if the host has hugepages of this size ("2MB", "1GB", "64KB"):
+ * /sys/kernel/mm/hugepages/hugepages-<kB>kB exists. */
+bool cg_host_has_hugepages(const char *size);
+/* True if DIR/FILE exists (a knob this kernel has). */
+bool cg_knob_exists(const char *dir, const char *file);
+/* linux.resources.devices in order to devices.allow/devices.deny (v1). */
+int cg1_devices(struct cgroup *cg, const struct oci_resources *r, struct err *e);
+/* Device rules where the host keeps them (v1 devices or the v2 eBPF
+ * program).  create applies them after the rootfs is populated, as runc
+ * does: the rules govern mknod too, and linux.devices must be made. */
+int cg_apply_devices(struct cgroup *cg, const struct oci_resources *r, struct err *e);
 /* linux.resources.devices as an eBPF device program on a v2 cgroup. */
 int cg2_devices(const char *dir, const struct oci_resources *r, struct err *e);
 int cg2_enable_controllers(const struct cgroup *cg, struct err *e);

@@ -2,6 +2,7 @@
 #include "ctr/cgroup.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/testing.h"
 
@@ -65,4 +66,14 @@ TEST(cgroup_v2_conversions)
 	EXPECT_EQ(cg2_shares_to_weight(262144), 10000);
 	EXPECT_EQ(cg2_blkio_to_io_weight(10), 1);
 	EXPECT_EQ(cg2_blkio_to_io_weight(1000), 10000);
+}
+
+TEST(cgroup_hugepage_sizes_read_from_the_host)
+{
+	/* Sizes are checked against /sys/kernel/mm/hugepages, never guessed. */
+	EXPECT(!cg_host_has_hugepages("3KB"));
+	EXPECT(!cg_host_has_hugepages("2MiB"));
+	EXPECT(!cg_host_has_hugepages("MB"));
+	EXPECT(!cg_host_has_hugepages("16EB"));
+	EXPECT_EQ(cg_host_has_hugepages("2MB"), access("/sys/kernel/mm/hugepages/hugepages-2048kB", F_OK) == 0);
 }

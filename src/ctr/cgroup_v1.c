@@ -15,11 +15,18 @@
 
 #include "ctr/util.h"
 
-static int knob(const struct cgroup *cg, const char *ctl, const char *file, const char *val,
+static int knob(struct cgroup *cg, const char *ctl, const char *file, const char *val,
 		struct err *e)
 {
 	char d[PATH_MAX + 256], f[PATH_MAX + 400];
 	cg_v1_dir(cg, ctl, d, sizeof d);
+	if (!d[0] && cg->rootless) {
+		char why[128];
+		snprintf(why, sizeof why, "a rootless container cannot write the %s cgroup on this host",
+			 ctl);
+		cg_note_ignored(cg, file, why);
+		return 0;
+	}
 	if (!d[0])
 		return err_set(e, -ENOTSUP, "cgroup: the host has no %s controller (needed for %s)",
 			       ctl, file);
@@ -30,7 +37,7 @@ static int knob(const struct cgroup *cg, const char *ctl, const char *file, cons
 	return 0;
 }
 
-static int knob_i64(const struct cgroup *cg, const char *ctl, const char *file, int64_t v,
+static int knob_i64(struct cgroup *cg, const char *ctl, const char *file, int64_t v,
 		    struct err *e)
 {
 	char s[32];
@@ -52,9 +59,62 @@ static void devnum(char *out, size_t n, int64_t major, int64_t minor)
 	snprintf(out, n, "%s:%s", a, b);
 }
 
-int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err *e)
+int cg1_devices(struct cgroup *cg, const struct oci_resources *r, struct err *e)
 {
 	int rc = 0;
+	if (!r->ndevs)
+		return 0;
+	if (!cg_has_v1(cg, "devices") && cg->rootless) {
+		cg_note_ignored(cg, "linux.resources.devices",
+				"a rootless container cannot write the devices cgroup on this host");
+		return 0;
+	}
+	if (!cg_has_v1(cg, "devices"))
+		return err_set(e, -ENOTSUP, "cgroup: linux.resources.devices: no devices controller on this host");
+	for (size_t i = 0; i < r->ndevs; i++) {
+		const struct oci_devrule *d = &r->devs[i];
+		char v[96], dn[48];
+		if (d->type == 'a' && d->major < 0 && d->minor < 0)
+			snprintf(v, sizeof v, "a");
+		else {
+			devnum(dn, sizeof dn, d->major, d->minor);
+			snprintf(v, sizeof v, "%c %s %s", d->type, dn, d->access);
+		}
+		rc = knob(cg, "devices", d->allow ? "devices.allow" : "devices.deny", v, e);
+		/* Allowing "a" fails once the parent restricts devices; the
+		 * rules after it still apply. */
+		if (rc && !(d->allow && d->type == 'a'))
+			return rc;
+		rc = 0;
+	}
+	/* The devices every container gets (config-linux.md "Default
+	 * Devices") stay usable whatever the rules said. */
+	static const char *const defaults[] = { "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
+						"c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm",
+						"c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm" };
+	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+		if ((rc = knob(cg, "devices", "devices.allow", defaults[i], e)))
+			return rc;
+	return 0;
+}
+
+/* Writes an optional knob if this kernel has it, else notes it as ignored. */
+static int optional_knob(struct cgroup *cg, const char *ctl, const char *file, const char *val,
+			 const char *what, struct err *e)
+{
+	char d[PATH_MAX + 256], why[PATH_MAX + 64];
+	cg_v1_dir(cg, ctl, d, sizeof d);
+	if (cg_knob_exists(d, file))
+		return knob(cg, ctl, file, val, e);
+	snprintf(why, sizeof why, "this host's kernel has no %s", file);
+	cg_note_ignored(cg, what, why);
+	return 0;
+}
+
+int cg1_apply(struct cgroup *cg, const struct oci_resources *r, struct err *e)
+{
+	int rc = 0;
+	char num[32];
 	if (r->mem_limit.set && (rc = knob_i64(cg, "memory", "memory.limit_in_bytes",
 					       r->mem_limit.v, e)))
 		return rc;
@@ -77,6 +137,18 @@ int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err
 		return rc;
 	if (r->mem_disable_oom && (rc = knob(cg, "memory", "memory.oom_control", "1", e)))
 		return rc;
+	if (r->mem_kernel.set) {
+		snprintf(num, sizeof num, "%" PRId64, r->mem_kernel.v);
+		if ((rc = optional_knob(cg, "memory", "memory.kmem.limit_in_bytes", num,
+					"linux.resources.memory.kernel", e)))
+			return rc;
+	}
+	if (r->mem_kernel_tcp.set) {
+		snprintf(num, sizeof num, "%" PRId64, r->mem_kernel_tcp.v);
+		if ((rc = optional_knob(cg, "memory", "memory.kmem.tcp.limit_in_bytes", num,
+					"linux.resources.memory.kernelTCP", e)))
+			return rc;
+	}
 	if (r->cpu_shares.set && (rc = knob_i64(cg, "cpu", "cpu.shares", r->cpu_shares.v, e)))
 		return rc;
 	if (r->cpu_period.set && (rc = knob_i64(cg, "cpu", "cpu.cfs_period_us", r->cpu_period.v, e)))
@@ -105,9 +177,12 @@ int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err
 		if ((rc = knob_i64(cg, "blkio", file, r->blkio_weight.v, e)))
 			return rc;
 	}
-	if (r->blkio_leaf_weight.set && r->blkio_leaf_weight.v &&
-	    (rc = knob_i64(cg, "blkio", "blkio.leaf_weight", r->blkio_leaf_weight.v, e)))
-		return rc;
+	if (r->blkio_leaf_weight.set && r->blkio_leaf_weight.v) {
+		snprintf(num, sizeof num, "%" PRId64, r->blkio_leaf_weight.v);
+		if ((rc = optional_knob(cg, "blkio", "blkio.leaf_weight", num,
+					"linux.resources.blockIO.leafWeight", e)))
+			return rc;
+	}
 	for (size_t i = 0; i < r->nwdev; i++) {
 		char v[64], dn[48];
 		devnum(dn, sizeof dn, r->wdev[i].major, r->wdev[i].minor);
@@ -118,7 +193,8 @@ int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err
 		}
 		if (r->wdev[i].leaf.set) {
 			snprintf(v, sizeof v, "%s %" PRId64, dn, r->wdev[i].leaf.v);
-			if ((rc = knob(cg, "blkio", "blkio.leaf_weight_device", v, e)))
+			if ((rc = optional_knob(cg, "blkio", "blkio.leaf_weight_device", v,
+						"linux.resources.blockIO.weightDevice[].leafWeight", e)))
 				return rc;
 		}
 	}
@@ -133,11 +209,15 @@ int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err
 				return rc;
 		}
 	for (size_t i = 0; i < r->nhuge; i++) {
-		char file[128], v[32];
+		char file[128], v[32], what[96];
 		snprintf(v, sizeof v, "%" PRIu64, r->huge[i].limit);
 		if (cg_has_v1(cg, "hugetlb")) {
 			snprintf(file, sizeof file, "hugetlb.%s.limit_in_bytes", r->huge[i].size);
-			if ((rc = knob(cg, "hugetlb", file, v, e)))
+			snprintf(what, sizeof what, "linux.resources.hugepageLimits[%zu] (%s)", i,
+				 r->huge[i].size);
+			if (!cg_host_has_hugepages(r->huge[i].size))
+				cg_note_ignored(cg, what, "this host has no hugepages of that size");
+			else if ((rc = knob(cg, "hugetlb", file, v, e)))
 				return rc;
 		}
 	}
@@ -148,36 +228,10 @@ int cg1_apply(const struct cgroup *cg, const struct oci_resources *r, struct err
 		if ((rc = cg2_apply(d, r, true, cg, e)))
 			return rc;
 	} else if (r->nhuge && !cg_has_v1(cg, "hugetlb")) {
-		return err_set(e, -ENOTSUP, "cgroup: linux.resources.hugepageLimits: no hugetlb controller on this host");
+		cg_note_ignored(cg, "linux.resources.hugepageLimits", "this host has no hugetlb controller");
 	}
-	if (r->ndevs) {
-		if (!cg_has_v1(cg, "devices"))
-			return err_set(e, -ENOTSUP, "cgroup: linux.resources.devices: no devices controller on this host");
-		for (size_t i = 0; i < r->ndevs; i++) {
-			const struct oci_devrule *d = &r->devs[i];
-			char v[96], dn[48];
-			if (d->type == 'a' && d->major < 0 && d->minor < 0)
-				snprintf(v, sizeof v, "a");
-			else {
-				devnum(dn, sizeof dn, d->major, d->minor);
-				snprintf(v, sizeof v, "%c %s %s", d->type, dn, d->access);
-			}
-			rc = knob(cg, "devices", d->allow ? "devices.allow" : "devices.deny", v, e);
-			/* Allowing "a" fails once the parent restricts devices; the
-			 * rules after it still apply. */
-			if (rc && !(d->allow && d->type == 'a'))
-				return rc;
-			rc = 0;
-		}
-		/* The devices every container gets (config-linux.md "Default
-		 * Devices") stay usable whatever the rules said. */
-		static const char *const defaults[] = { "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
-							"c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm",
-							"c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm" };
-		for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
-			if ((rc = knob(cg, "devices", "devices.allow", defaults[i], e)))
-				return rc;
-	}
+	if ((rc = cg1_devices(cg, r, e)))
+		return rc;
 	if (r->nunified) {
 		if (cg->mode == CG_HYBRID && cg->unified[0]) {
 			char d[PATH_MAX + 256];

@@ -101,18 +101,30 @@ static int knob_u(const char *dir, const char *file, int64_t v, struct err *e)
 }
 
 int cg2_apply(const char *d, const struct oci_resources *r, bool only_missing_v1,
-	      const struct cgroup *cg, struct err *e)
+	      struct cgroup *cg, struct err *e)
 {
 	int rc;
 	for (size_t i = 0; i < r->nhuge; i++) {
-		char file[128];
+		char file[128], what[96];
 		snprintf(file, sizeof file, "hugetlb.%s.max", r->huge[i].size);
+		snprintf(what, sizeof what, "linux.resources.hugepageLimits[%zu] (%s)", i,
+			 r->huge[i].size);
+		if (!cg_host_has_hugepages(r->huge[i].size)) {
+			cg_note_ignored(cg, what, "this host has no hugepages of that size");
+			continue;
+		}
 		if ((rc = knob_u(d, file, (int64_t)r->huge[i].limit, e)))
 			return rc;
 	}
 	if (only_missing_v1)
 		return 0;
-	(void)cg;
+	/* Kernel memory and leaf weights have no cgroup2 counterpart. */
+	if (r->mem_kernel.set)
+		cg_note_ignored(cg, "linux.resources.memory.kernel", "cgroup v2 has no kernel memory limit");
+	if (r->mem_kernel_tcp.set)
+		cg_note_ignored(cg, "linux.resources.memory.kernelTCP", "cgroup v2 has no kernel TCP memory limit");
+	if (r->blkio_leaf_weight.set && r->blkio_leaf_weight.v)
+		cg_note_ignored(cg, "linux.resources.blockIO.leafWeight", "cgroup v2 has no leaf weight");
 	if (r->mem_limit.set && (rc = knob_u(d, "memory.max", r->mem_limit.v, e)))
 		return rc;
 	if (r->mem_reservation.set && (rc = knob_u(d, "memory.low", r->mem_reservation.v, e)))

@@ -7,9 +7,11 @@
 #include "ctr/config.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,8 +188,36 @@ static int get_u64(const cJSON *p, const char *where, const char *key, uint64_t 
 	}
 	if (!cJSON_IsNumber(v) || v->valuedouble < 0)
 		return BAD(e, where, key, "expected a non-negative integer");
-	*out = v->valuedouble >= 1.8e19 ? UINT64_MAX : (uint64_t)v->valuedouble;
+	/* cJSON keeps a double: 18446744073709551615 ("unlimited") arrives as
+	 * exactly 2^64, which is allowed; anything beyond it (1e30) or with a
+	 * fraction is not a value the kernel could be given. */
+	double d = v->valuedouble;
+	if (d != floor(d))
+		return err_set(e, -EINVAL, "config.json: %s%s%s: %.17g is not an integer", where,
+			       *where ? "." : "", key, d);
+	if (d > 18446744073709551616.0)
+		return err_set(e, -EINVAL, "config.json: %s%s%s: %.17g is above 18446744073709551615",
+			       where, *where ? "." : "", key, d);
+	*out = d >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)d;
 	return 0;
+}
+
+/* User and group ids: the kernel's uid_t is 32 bits but (uid_t)-1 means
+ * "unchanged" to setresuid(2), so 4294967295 would silently keep the
+ * runtime's root.  Like runc, only 0..2147483647 is accepted. */
+#define ID_MAX 2147483647
+
+static int get_id(const cJSON *p, const char *where, const char *key, uint32_t *out,
+		  struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, key);
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	int64_t x;
+	int rc = num_i64(v, where, key, 0, ID_MAX, &x, e);
+	if (rc == 0)
+		*out = (uint32_t)x;
+	return rc;
 }
 
 static int get_u32(const cJSON *p, const char *where, const char *key, uint32_t *out,
@@ -244,6 +274,17 @@ int cap_from_name_str(const char *name)
 	return (int)v;
 }
 
+/* The highest capability this kernel knows (/proc/sys/kernel/cap_last_cap). */
+static int cap_last(void)
+{
+	char buf[16] = "";
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	return n > 0 ? atoi(buf) : 63;
+}
+
 static int parse_capset(const cJSON *caps, const char *key, uint64_t *out, char *warn, size_t wsz,
 			struct err *e)
 {
@@ -254,11 +295,21 @@ static int parse_capset(const cJSON *caps, const char *key, uint64_t *out, char 
 		return rc;
 	*out = 0;
 	for (size_t i = 0; i < n; i++) {
+		/* A name nobody knows is a mistake in the config (the spec's
+		 * validation suite expects create to fail); a real capability
+		 * this kernel predates is dropped with a warning, so configs
+		 * written for newer kernels still run. */
 		int c = cap_from_name_str(v[i]);
-		if (c < 0 || c > 63) {
+		if (c < 0 || c > 63 || strncmp(v[i], "CAP_", 4)) {
+			int rc = err_set(e, -EINVAL, "config.json: process.capabilities.%s[%zu]: unknown capability \"%s\"",
+					 key, i, v[i]);
+			free(v);
+			return rc;
+		}
+		if (c > cap_last()) {
 			size_t l = strlen(warn);
 			if (!strstr(warn, v[i]))
-				snprintf(warn + l, wsz - l, "%sunknown capability %s ignored",
+				snprintf(warn + l, wsz - l, "%scapability %s ignored: this kernel does not have it",
 					 l ? "; " : "", v[i]);
 			continue;
 		}
@@ -314,8 +365,7 @@ int config_parse_process(struct oci_process *p, const cJSON *o, const char *wher
 		return rc;
 	if (x) {
 		snprintf(w, sizeof w, "%s.user", where);
-		if ((rc = get_u32(x, w, "uid", &p->uid, false, e)) ||
-		    (rc = get_u32(x, w, "gid", &p->gid, false, e)))
+		if ((rc = get_id(x, w, "uid", &p->uid, e)) || (rc = get_id(x, w, "gid", &p->gid, e)))
 			return rc;
 		uint32_t um;
 		if (cJSON_GetObjectItemCaseSensitive(x, "umask")) {
@@ -337,7 +387,7 @@ int config_parse_process(struct oci_process *p, const cJSON *o, const char *wher
 				int64_t v;
 				char k[32];
 				snprintf(k, sizeof k, "additionalGids[%zu]", i);
-				if ((rc = num_i64(it, w, k, 0, UINT32_MAX, &v, e)))
+				if ((rc = num_i64(it, w, k, 0, ID_MAX, &v, e)))
 					return rc;
 				p->gids[i++] = (uint32_t)v;
 			}
@@ -413,6 +463,11 @@ int config_parse_process(struct oci_process *p, const cJSON *o, const char *wher
 				if (p->rlimits[k].resource == r->resource)
 					return err_set(e, -EINVAL, "config.json: %s.type: %s given twice",
 						       w, type);
+			/* setrlimit(2) refuses it with a bare EINVAL; say why here. */
+			if (r->soft > r->hard)
+				return err_set(e, -EINVAL, "config.json: %s: %s soft limit %llu is above its hard limit %llu",
+					       w, type, (unsigned long long)r->soft,
+					       (unsigned long long)r->hard);
 			r->name = type;
 			i++;
 		}
@@ -566,6 +621,13 @@ static int parse_idmaps(const cJSON *lx, const char *key, struct oci_idmap **out
 			return rc;
 		if (m->size == 0)
 			return err_set(e, -EINVAL, "config.json: %s.size: must be at least 1", w);
+		/* Ids are 0..ID_MAX (see get_id); a range may not run past it. */
+		if (m->ctr > ID_MAX || m->host > ID_MAX)
+			return err_set(e, -EINVAL, "config.json: %s: id %u is not a valid id (0..%d)", w,
+				       m->ctr > ID_MAX ? m->ctr : m->host, ID_MAX);
+		if ((uint64_t)m->ctr + m->size - 1 > ID_MAX || (uint64_t)m->host + m->size - 1 > ID_MAX)
+			return err_set(e, -EINVAL, "config.json: %s.size: %u ids from %u run past the largest id %d",
+				       w, m->size, m->ctr > m->host ? m->ctr : m->host, ID_MAX);
 	}
 	return 0;
 }
@@ -630,13 +692,13 @@ static int parse_devices(struct oci_config *c, const cJSON *lx, struct err *e)
 			d->mode = u & 07777;
 		}
 		if (cJSON_GetObjectItemCaseSensitive(it, "uid")) {
-			if ((rc = get_u32(it, w, "uid", &u, false, e)))
+			if ((rc = get_id(it, w, "uid", &u, e)))
 				return rc;
 			d->has_uid = true;
 			d->uid = u;
 		}
 		if (cJSON_GetObjectItemCaseSensitive(it, "gid")) {
-			if ((rc = get_u32(it, w, "gid", &u, false, e)))
+			if ((rc = get_id(it, w, "gid", &u, e)))
 				return rc;
 			d->has_gid = true;
 			d->gid = u;
@@ -703,6 +765,7 @@ static int parse_resources(struct oci_config *c, const cJSON *r, struct err *e)
 		    (rc = get_i64(x, w, "reservation", -1, INT64_MAX, &s->mem_reservation, e)) ||
 		    (rc = get_i64(x, w, "swap", -1, INT64_MAX, &s->mem_swap, e)) ||
 		    (rc = get_i64(x, w, "kernel", -1, INT64_MAX, &s->mem_kernel, e)) ||
+		    (rc = get_i64(x, w, "kernelTCP", -1, INT64_MAX, &s->mem_kernel_tcp, e)) ||
 		    (rc = get_i64(x, w, "swappiness", 0, 100, &s->mem_swappiness, e)) ||
 		    (rc = get_bool(x, w, "disableOOMKiller", &s->mem_disable_oom, e)))
 			return rc;
@@ -809,6 +872,11 @@ static int parse_resources(struct oci_config *c, const cJSON *r, struct err *e)
 			if ((rc = get_str(it, w, "pageSize", &h->size, true, e)) ||
 			    (rc = get_u64(it, w, "limit", &h->limit, true, e)))
 				return rc;
+			/* It becomes part of a cgroup file name: digits and a unit only. */
+			size_t dl = strspn(h->size, "0123456789");
+			if (!dl || !h->size[dl] || !strchr("KMGTPE", h->size[dl]) || strcmp(h->size + dl + 1, "B"))
+				return err_set(e, -EINVAL, "config.json: %s.pageSize: \"%s\" is not a size like 2MB or 1GB",
+					       w, h->size);
 		}
 	}
 	if ((rc = get_arr(r, "linux.resources", "devices", &a, e)))
@@ -996,6 +1064,58 @@ static int parse_linux(struct oci_config *c, struct err *e)
 	return 0;
 }
 
+/* Digits only, no leading zero (SemVer 2.0.0 numeric identifiers); returns
+ * the end, or NULL. */
+static const char *semver_number(const char *p)
+{
+	if (!isdigit((unsigned char)*p) || (p[0] == '0' && isdigit((unsigned char)p[1])))
+		return NULL;
+	while (isdigit((unsigned char)*p))
+		p++;
+	return p;
+}
+
+/* Dot-separated non-empty identifiers of [0-9A-Za-z-]; returns the end, or NULL. */
+static const char *semver_idents(const char *p)
+{
+	for (;;) {
+		const char *start = p;
+		while (isalnum((unsigned char)*p) || *p == '-')
+			p++;
+		if (p == start)
+			return NULL;
+		if (*p != '.')
+			return p;
+		p++;
+	}
+}
+
+/* ociVersion is SemVer (config.md): this runtime implements every 1.x.y
+ * release, pre-releases ("1.0.2-dev") and build metadata included. */
+static int check_oci_version(const char *v, struct err *e)
+{
+	const char *major_end = semver_number(v), *p = major_end;
+	if (p && *p == '.')
+		p = semver_number(p + 1);
+	else
+		p = NULL;
+	if (p && *p == '.')
+		p = semver_number(p + 1);
+	else
+		p = NULL;
+	if (p && *p == '-')
+		p = semver_idents(p + 1);
+	if (p && *p == '+')
+		p = semver_idents(p + 1);
+	if (!p || *p)
+		return err_set(e, -EINVAL, "config.json: ociVersion: \"%s\" is not a version (MAJOR.MINOR.PATCH)",
+			       v);
+	if (major_end - v != 1 || v[0] != '1')
+		return err_set(e, -EINVAL, "config.json: ociVersion: \"%s\": major version %.*s is not supported (this runtime implements 1.x.y)",
+			       v, (int)(major_end - v), v);
+	return 0;
+}
+
 int config_parse(struct oci_config *c, const char *text, const char *bundle, struct err *e)
 {
 	int rc;
@@ -1013,9 +1133,8 @@ int config_parse(struct oci_config *c, const char *text, const char *bundle, str
 		return err_set(e, -EINVAL, "config.json: top level must be an object");
 	if ((rc = get_str(c->root, "", "ociVersion", &c->oci_version, true, e)))
 		return rc;
-	if (strncmp(c->oci_version, "1.", 2) && strncmp(c->oci_version, "0.", 2))
-		return err_set(e, -EINVAL, "config.json: ociVersion: \"%s\" is not a 1.x version",
-			       c->oci_version);
+	if ((rc = check_oci_version(c->oci_version, e)))
+		return rc;
 	const cJSON *x;
 	if ((rc = get_obj(c->root, "", "root", &x, e)))
 		return rc;

@@ -74,7 +74,7 @@ struct oci_hugepage { const char *size; uint64_t limit; };
 struct oci_kv { const char *key, *value; };
 
 struct oci_resources {
-	struct opt_i64 mem_limit, mem_reservation, mem_swap, mem_kernel, mem_swappiness;
+	struct opt_i64 mem_limit, mem_reservation, mem_swap, mem_kernel, mem_kernel_tcp, mem_swappiness;
 	bool mem_disable_oom;
 	struct opt_i64 cpu_shares, cpu_quota, cpu_period, cpu_rt_runtime, cpu_rt_period, cpu_idle;
 	const char *cpus, *mems;

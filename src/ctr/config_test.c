@@ -31,7 +31,7 @@ TEST(config_process_and_linux)
 	struct err e;
 	const char *j = "{" MIN ",\"process\":{\"args\":[\"sh\",\"-c\",\"x\"],\"env\":[\"A=1\"],"
 			"\"cwd\":\"/w\",\"user\":{\"uid\":5,\"gid\":6,\"additionalGids\":[7]},"
-			"\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_NOPE\"]},"
+			"\"capabilities\":{\"bounding\":[\"CAP_KILL\"]},"
 			"\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":20}],"
 			"\"noNewPrivileges\":true,\"oomScoreAdj\":100},"
 			"\"hostname\":\"h\",\"mounts\":[{\"destination\":\"/p\",\"type\":\"proc\",\"source\":\"proc\","
@@ -46,7 +46,6 @@ TEST(config_process_and_linux)
 	EXPECT_EQ(c.proc.uid, 5);
 	EXPECT_EQ(c.proc.ngids, 1);
 	EXPECT_EQ(c.proc.caps.bounding, 1ULL << 5);
-	EXPECT(strstr(c.proc.warn, "CAP_NOPE") != NULL);
 	EXPECT_EQ(c.proc.rlimits[0].resource, RLIMIT_NOFILE);
 	EXPECT_EQ(c.proc.rlimits[0].hard, 20);
 	EXPECT(c.proc.nnp);
@@ -104,4 +103,88 @@ TEST(config_bad_fields_are_named)
 	expect_bad("{" MIN ",\"linux\":{\"rootfsPropagation\":\"sideways\"}}", "linux.rootfsPropagation");
 	expect_bad("{" MIN ",\"hooks\":{\"prestart\":[{\"path\":\"rel\"}]}}", "hooks.prestart[0].path");
 	expect_bad("{" MIN ",\"hostname\":\"h\"}", "hostname");
+}
+
+#define PROC(x) "{" MIN ",\"process\":{\"args\":[\"a\"]," x "}}"
+
+TEST(config_ids_outside_0_to_2147483647_refused)
+{
+	/* (uid_t)-1 tells setresuid "unchanged": the container would stay root. */
+	expect_bad(PROC("\"user\":{\"uid\":4294967295}"), "process.user.uid");
+	expect_bad(PROC("\"user\":{\"uid\":2147483648}"), "2147483647");
+	expect_bad(PROC("\"user\":{\"uid\":0,\"gid\":4294967295}"), "process.user.gid");
+	expect_bad(PROC("\"user\":{\"uid\":0,\"gid\":0,\"additionalGids\":[5,4294967295]}"),
+		   "process.user.additionalGids[1]");
+	expect_bad("{" MIN ",\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"c\",\"major\":1,\"minor\":3,\"uid\":4294967295}]}}",
+		   "linux.devices[0].uid");
+	expect_bad("{" MIN ",\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"c\",\"major\":1,\"minor\":3,\"gid\":4294967295}]}}",
+		   "linux.devices[0].gid");
+	expect_bad("{" MIN ",\"linux\":{\"namespaces\":[{\"type\":\"user\"}],\"uidMappings\":[{\"containerID\":0,\"hostID\":4294967295,\"size\":1}],"
+		   "\"gidMappings\":[{\"containerID\":0,\"hostID\":0,\"size\":1}]}}", "linux.uidMappings[0]");
+	expect_bad("{" MIN ",\"linux\":{\"namespaces\":[{\"type\":\"user\"}],\"uidMappings\":[{\"containerID\":0,\"hostID\":0,\"size\":1}],"
+		   "\"gidMappings\":[{\"containerID\":0,\"hostID\":2147483000,\"size\":65536}]}}", "linux.gidMappings[0].size");
+	struct oci_config c;
+	struct err e;
+	EXPECT_EQ(parse(&c, PROC("\"user\":{\"uid\":2147483647,\"gid\":2147483647}"), &e), 0);
+	EXPECT_EQ(c.proc.uid, 2147483647);
+	config_free(&c);
+}
+
+TEST(config_rlimits_must_be_integers_the_kernel_takes)
+{
+	expect_bad(PROC("\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1e30,\"hard\":1e30}]"),
+		   "process.rlimits[0].soft");
+	expect_bad(PROC("\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":20.5}]"),
+		   "process.rlimits[0].hard: 20.5 is not an integer");
+	expect_bad(PROC("\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":20,\"hard\":10}]"),
+		   "soft limit 20 is above its hard limit 10");
+	struct oci_config c;
+	struct err e;
+	/* "unlimited" as engines write it. */
+	EXPECT_EQ(parse(&c, PROC("\"rlimits\":[{\"type\":\"RLIMIT_CORE\",\"soft\":18446744073709551615,\"hard\":18446744073709551615}]"), &e), 0);
+	EXPECT_EQ(c.proc.rlimits[0].soft, UINT64_MAX);
+	config_free(&c);
+}
+
+TEST(config_unknown_capability_refused)
+{
+	expect_bad(PROC("\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_NOPE\"]}"),
+		   "process.capabilities.bounding[1]: unknown capability \"CAP_NOPE\"");
+	expect_bad(PROC("\"capabilities\":{\"ambient\":[\"7\"]}"), "process.capabilities.ambient[0]");
+}
+
+TEST(config_oci_version_accepts_every_1_x_y)
+{
+	static const char *good[] = { "1.0.0", "1.0.2-dev", "1.1.0", "1.2.0-rc.1", "1.0.1+build.5",
+				      "1.10.3-alpha-2+exp.sha.5114f85" };
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		char j[256];
+		struct oci_config c;
+		struct err e;
+		snprintf(j, sizeof j, "{\"ociVersion\":\"%s\",\"root\":{\"path\":\"r\"}}", good[i]);
+		int rc = parse(&c, j, &e);
+		config_free(&c);
+		if (rc) {
+			test_fail(__FILE__, __LINE__, e.msg);
+			return;
+		}
+	}
+	expect_bad("{\"ociVersion\":\"2.0.0\",\"root\":{\"path\":\"r\"}}", "major version 2 is not supported");
+	expect_bad("{\"ociVersion\":\"0.6.0\",\"root\":{\"path\":\"r\"}}", "major version 0 is not supported");
+	expect_bad("{\"ociVersion\":\"1.0\",\"root\":{\"path\":\"r\"}}", "\"1.0\" is not a version");
+	expect_bad("{\"ociVersion\":\"1.0.2-\",\"root\":{\"path\":\"r\"}}", "is not a version");
+	expect_bad("{\"ociVersion\":\"1.01.0\",\"root\":{\"path\":\"r\"}}", "is not a version");
+	expect_bad("{\"ociVersion\":\"v1.0.0\",\"root\":{\"path\":\"r\"}}", "is not a version");
+}
+
+TEST(config_hugepage_size_is_a_size)
+{
+	expect_bad("{" MIN ",\"linux\":{\"resources\":{\"hugepageLimits\":[{\"pageSize\":\"2MB/../x\",\"limit\":1}]}}}",
+		   "linux.resources.hugepageLimits[0].pageSize");
+	struct oci_config c;
+	struct err e;
+	EXPECT_EQ(parse(&c, "{" MIN ",\"linux\":{\"resources\":{\"memory\":{\"kernel\":1048576,\"kernelTCP\":1048576},"
+			"\"hugepageLimits\":[{\"pageSize\":\"64KB\",\"limit\":0}]}}}", &e), 0);
+	EXPECT(c.res.mem_kernel_tcp.set);
+	config_free(&c);
 }

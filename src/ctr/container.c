@@ -324,7 +324,8 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 	struct rootfs_ctx r = { .c = c, .rootfs = a->rootfs, .bundle = a->bundle,
 				.no_pivot = a->no_pivot, .userns = c->ns[NS_USER].want,
 				.cgroupns = c->ns[NS_CGROUP].want, .cg = a->cg, .cwd = a->p->cwd };
-	if ((rc = rootfs_prepare(&r, &e)))
+	bool own_mounts = c->ns[NS_MNT].want;
+	if (own_mounts && (rc = rootfs_prepare(&r, &e)))
 		child_fail(a->sync, &e);
 	tmark("c2 prepared");
 	bool pre_hooks = c->nhooks[HOOK_PRESTART] || c->nhooks[HOOK_CREATE_RUNTIME] ||
@@ -338,9 +339,12 @@ static __attribute__((noreturn)) void child_init(struct child_args *a)
 		if ((rc = hooks_run(c, HOOK_CREATE_CONTAINER, state_json, &e)))
 			child_fail(a->sync, &e);
 	}
-	/* sysctls go in before readonlyPaths makes /proc/sys read-only. */
-	if ((rc = rootfs_pivot(&r, &e)) || (rc = apply_sysctl(c, &e)) ||
-	    (rc = rootfs_finish(&r, &e)))
+	/* sysctls go in before readonlyPaths makes /proc/sys read-only; in
+	 * the runtime's mount namespace, before chroot hides /proc. */
+	if (own_mounts && ((rc = rootfs_pivot(&r, &e)) || (rc = apply_sysctl(c, &e)) ||
+			   (rc = rootfs_finish(&r, &e))))
+		child_fail(a->sync, &e);
+	if (!own_mounts && ((rc = apply_sysctl(c, &e)) || (rc = rootfs_chroot(&r, &e))))
 		child_fail(a->sync, &e);
 	tmark("c2 pivoted");
 	if (c->hostname && *c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0) {
@@ -462,10 +466,6 @@ static __attribute__((noreturn)) void child_setup(struct child_args *a)
 			}
 		}
 		int flags = ns_unshare_flags(c);
-		if (!c->ns[NS_MNT].want) {
-			err_set(&e, -EINVAL, "config.json: linux.namespaces: a mount namespace is required");
-			child_fail(a->sync, &e);
-		}
 		if (flags && unshare(flags) < 0) {
 			err_set(&e, -errno, "unshare(0x%x): %s", flags, strerror(errno));
 			child_fail(a->sync, &e);
@@ -560,10 +560,10 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 		rc = err_set(e, -EINVAL, "config.json: process: required to create a container");
 		goto out;
 	}
-	if (!c.ns[NS_MNT].want) {
-		rc = err_set(e, -EINVAL, "config.json: linux.namespaces: a mount namespace is required");
-		goto out;
-	}
+	if (!c.ns[NS_MNT].want && (c.nmounts || c.ndevices || c.nmasked || c.nreadonly || c.root_ro))
+		log_msg(x->log, LOG_WARN,
+			"mounts, linux.devices, maskedPaths, readonlyPaths and root.readonly ignored: "
+			"there is no mount namespace in linux.namespaces, and they would change the host's mounts");
 	struct stat sb;
 	if (stat(c.root_abs, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
 		rc = err_set(e, -ENOENT, "config.json: root.path: %s is not a directory", c.root_abs);
@@ -581,9 +581,35 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 		goto out;
 	made_state = true;
 	tmark("p start");
-	if ((rc = cg_create(&cg, c.has_resources ? &c.res : NULL, e)))
+	/* Record intent before acting: if we are killed from here on, the
+	 * state names the cgroup, so `delete --force` finds and removes it. */
+	snprintf(st.id, sizeof st.id, "%s", o->id);
+	snprintf(st.bundle, sizeof st.bundle, "%s", bundle);
+	snprintf(st.rootfs, sizeof st.rootfs, "%s", c.root_abs);
+	snprintf(st.cgroup, sizeof st.cgroup, "%s", cg.path);
+	now_rfc3339(st.created, sizeof st.created);   /* hooks see it too */
+	st.systemd_cgroup = x->systemd_cgroup;
+	st.userns = c.ns[NS_USER].want;
+	if ((rc = state_save(x->root, &st, e)))
+		goto out;
+	/* The pids limit waits until the setup helper (C1) is gone: while it
+	 * clones the init both count, and pids.limit 1 must still run. */
+	struct oci_resources res = c.res;
+	res.pids_limit.set = false;
+	res.ndevs = 0;   /* after the rootfs is made: see cg_apply_devices() */
+	if ((rc = cg_create(&cg, c.has_resources ? &res : NULL, e)))
 		goto out;
 	made_cg = true;
+	char pids_dir[PATH_MAX + 256];
+	cg_v1_dir(&cg, "pids", pids_dir, sizeof pids_dir);
+	bool defer_pids = c.res.pids_limit.set;
+	if (defer_pids && !pids_dir[0] && (cg.mode != CG_V2 || !cg.unified[0]) && cg.rootless) {
+		cg_note_ignored(&cg, "linux.resources.pids.limit",
+				"a rootless container cannot write the pids cgroup on this host");
+		defer_pids = false;
+	}
+	if (cg.warn[0])
+		log_msg(x->log, LOG_WARN, "%s", cg.warn);
 	tmark("p cgroup made");
 	if (!o->run) {
 		snprintf(fifo_path, sizeof fifo_path, "%s/exec.fifo", sdir);
@@ -666,6 +692,8 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 			pid2 = m->val;
 			waitpid(pid1, NULL, 0);
 			pid1 = -1;
+			if (defer_pids && (rc = cg_set_pids_limit(&cg, c.res.pids_limit.v, e)))
+				break;
 			continue;
 		}
 		if (m->type == SYNC_HOOKS) {
@@ -690,6 +718,11 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 			break;
 	}
 	free(m);
+	if (!rc && c.has_resources) {
+		cg.warn[0] = 0;
+		if ((rc = cg_apply_devices(&cg, &c.res, e)) == 0 && cg.warn[0])
+			log_msg(x->log, LOG_WARN, "%s", cg.warn);
+	}
 	if (rc)
 		goto out;
 	/* Record the container. */
@@ -701,7 +734,6 @@ int ctr_create(const struct ctr_ctx *x, const struct create_opts *o, int *exit_s
 	}
 	snprintf(st.bundle, sizeof st.bundle, "%s", bundle);
 	snprintf(st.rootfs, sizeof st.rootfs, "%s", c.root_abs);
-	now_rfc3339(st.created, sizeof st.created);
 	snprintf(st.cgroup, sizeof st.cgroup, "%s", cg.path);
 	st.systemd_cgroup = x->systemd_cgroup;
 	st.userns = c.ns[NS_USER].want;
@@ -809,7 +841,8 @@ enum ctr_status ctr_status(const struct ctr_ctx *x, const struct ctr_state *s)
 	    ps == 'X')
 		return ST_STOPPED;
 	char f[PATH_MAX + 32];
-	snprintf(f, sizeof f, "%s/%s/exec.fifo", x->root, s->id);
+	if (state_file(x->root, s->id, "exec.fifo", f, sizeof f))
+		return ST_STOPPED;
 	if (access(f, F_OK) == 0)
 		return ST_CREATED;
 	struct cgroup cg;
@@ -847,7 +880,7 @@ int ctr_start(const struct ctr_ctx *x, const char *id, struct err *e)
 			       status_name(st));
 	}
 	char f[PATH_MAX + 32];
-	snprintf(f, sizeof f, "%s/%s/exec.fifo", x->root, id);
+	state_file(x->root, id, "exec.fifo", f, sizeof f);
 	int fd = open(f, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		rc = err_set(e, -errno, "container \"%s\": its init is gone (%s)", id, strerror(errno));
@@ -912,13 +945,20 @@ int ctr_delete(const struct ctr_ctx *x, const char *id, bool force, struct err *
 {
 	struct ctr_state s;
 	int rc = state_load(x->root, id, &s, e);
+	/* Engines clean up with `delete --force` whatever happened before
+	 * (containerd's shim after its own delete); like runc, a container
+	 * that is already gone is then no error. */
+	if (rc == -ENOENT && force && id_valid(id))
+		return 0;
 	if (rc)
 		return rc;
 	enum ctr_status st = ctr_status(x, &s);
-	if ((st == ST_RUNNING || st == ST_PAUSED) && !force) {
+	/* runtime.md "Delete": deleting a container that is not stopped MUST
+	 * fail and leave it as it is; that includes one only created. */
+	if (st != ST_STOPPED && !force) {
 		state_free(&s);
-		return err_set(e, -EBUSY, "container \"%s\" is %s: stop it first or use --force", id,
-			       status_name(st));
+		return err_set(e, -EBUSY, "container \"%s\" is %s, not stopped: kill it first or use --force",
+			       id, status_name(st));
 	}
 	struct cgroup cg;
 	bool have_cg = ctr_cgroup(&s, &cg, NULL) == 0;
@@ -987,6 +1027,8 @@ int ctr_update(const struct ctr_ctx *x, const char *id, const struct oci_resourc
 		} else {
 			rc = cg1_apply(&cg, r, e);
 		}
+		if (rc == 0 && cg.warn[0])
+			log_msg(x->log, LOG_WARN, "%s", cg.warn);
 	}
 	state_free(&s);
 	return rc;
@@ -1032,7 +1074,7 @@ int ctr_exec(const struct ctr_ctx *x, const struct exec_opts *o, int *exit_statu
 			goto out;
 		}
 		if ((rc = config_parse_process(&fp, pj, "process", e))) {
-			rc = err_set(e, rc, "--process %s: %s", o->process_file, e->msg);
+			rc = ctr_err_wrap(e, "--process %s", o->process_file);
 			goto out;
 		}
 		if (o->tty_set)

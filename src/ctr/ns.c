@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctr/idmap_helper.h"
 #include "ctr/util.h"
 
 void ns_close(int fds[NS_COUNT])
@@ -116,10 +117,42 @@ static int write_map(pid_t pid, const char *file, const struct oci_idmap *m, siz
 	return 0;
 }
 
+/* One map, written directly when we may (root of the parent namespace);
+ * unprivileged, through newuidmap/newgidmap, and without them only the
+ * single line "ID OUR-ID 1" that the kernel lets anyone write (for gid_map
+ * after setgroups is denied, as user_namespaces(7) requires). */
+static int write_map_any(pid_t pid, const char *file, const struct oci_idmap *m, size_t n,
+			 struct err *e)
+{
+	int rc = write_map(pid, file, m, n, e);
+	if (rc != -EPERM || !running_rootless())
+		return rc;
+	bool uid = !strcmp(file, "uid_map");
+	struct err he = { 0 };
+	rc = idmap_helper_run(uid ? "newuidmap" : "newgidmap", pid, m, n, &he);
+	if (rc == 0)
+		return 0;
+	bool own = n == 1 && m[0].size == 1 && m[0].host == (uid ? geteuid() : getegid());
+	if (own && !uid) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+		write_str(path, "deny");
+	}
+	if (own && write_map(pid, file, m, n, e) == 0)
+		return 0;
+	if (rc == -ENOENT)
+		return err_set(e, -EPERM,
+			       "config.json: linux.%s: mapping more than your own id needs %s (apt-get install uidmap) and a range in %s",
+			       uid ? "uidMappings" : "gidMappings", uid ? "newuidmap" : "newgidmap",
+			       uid ? "/etc/subuid" : "/etc/subgid");
+	return err_set(e, rc, "config.json: linux.%s: %s", uid ? "uidMappings" : "gidMappings",
+		       he.msg);
+}
+
 int ns_write_maps(pid_t pid, const struct oci_config *c, struct err *e)
 {
-	int rc = write_map(pid, "uid_map", c->uidmap, c->nuidmap, e);
+	int rc = write_map_any(pid, "uid_map", c->uidmap, c->nuidmap, e);
 	if (!rc)
-		rc = write_map(pid, "gid_map", c->gidmap, c->ngidmap, e);
+		rc = write_map_any(pid, "gid_map", c->gidmap, c->ngidmap, e);
 	return rc;
 }

@@ -263,7 +263,7 @@ static int mount_one(const struct rootfs_ctx *r, int rootfd, size_t idx, struct 
 		file = !S_ISDIR(st.st_mode);
 	}
 	if ((rc = mkdir_in_root(rootfd, m->dest, file, &tfd, e)))
-		return err_set(e, rc, "%s: destination %s", w, e->msg);
+		return ctr_err_wrap(e, "%s: destination", w);
 	FDPATH(tp, tfd);
 	if (m->bind) {
 		if (mount(source, tp, NULL, MS_BIND | (m->rbind ? MS_REC : 0), NULL) < 0) {
@@ -453,10 +453,28 @@ int rootfs_prepare(const struct rootfs_ctx *r, struct err *e)
 		if ((rc = mkdir_in_root(rootfd, r->cwd, false, &cfd, e)) == 0)
 			close(cfd);
 		else
-			rc = err_set(e, rc, "process.cwd: %s", e->msg);
+			ctr_err_wrap(e, "process.cwd");
 	}
 	close(rootfd);
 	return rc;
+}
+
+int rootfs_chroot(const struct rootfs_ctx *r, struct err *e)
+{
+	int rootfd = open(r->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return err_set(e, -errno, "root.path %s: %s", r->rootfs, strerror(errno));
+	int cfd, rc = 0;
+	if (r->cwd && (rc = mkdir_in_root(rootfd, r->cwd, false, &cfd, e)) == 0)
+		close(cfd);
+	else if (r->cwd)
+		ctr_err_wrap(e, "process.cwd");
+	close(rootfd);
+	if (rc)
+		return rc;
+	if (chdir(r->rootfs) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return err_set(e, -errno, "root.path %s: chroot: %s", r->rootfs, strerror(errno));
+	return 0;
 }
 
 int rootfs_pivot(const struct rootfs_ctx *r, struct err *e)

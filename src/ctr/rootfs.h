@@ -37,6 +37,10 @@ struct rootfs_ctx {
 int rootfs_prepare(const struct rootfs_ctx *r, struct err *e);
 int rootfs_pivot(const struct rootfs_ctx *r, struct err *e);
 int rootfs_finish(const struct rootfs_ctx *r, struct err *e);
+/* Without a mount namespace of its own the container shares the runtime's
+ * mounts, so nothing may be mounted: it only chroots into the rootfs (as
+ * runc does) after creating process.cwd there. */
+int rootfs_chroot(const struct rootfs_ctx *r, struct err *e);
 
 /* O_PATH fd of path resolved inside the directory rootfd, or -errno. */
 int open_in_root(int rootfd, const char *path, int flags);

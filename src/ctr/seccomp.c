@@ -4,7 +4,13 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
@@ -69,6 +75,54 @@ static int op(const char *name, enum scmp_compare *out)
 	return -1;
 }
 
+/* The compiled filter: libseccomp's BPF program and the seccomp(2) flags
+ * its attributes stand for.  Generating BPF is the slow part (tens of ms for
+ * an engine's default profile), so it is done once, in the runtime, and the
+ * container process only hands the program to the kernel. */
+struct seccomp_filter {
+	struct sock_filter *insns;
+	unsigned short len;
+	unsigned flags;   /* SECCOMP_FILTER_FLAG_* */
+};
+
+/* The kernel loads at most BPF_MAXINSNS (4096) instructions per filter and
+ * answers more with EINVAL, which libseccomp's own loader reports as
+ * ECANCELED ("Operation canceled"); here the size is known and named. */
+static int compile(scmp_filter_ctx ctx, unsigned flags, struct seccomp_filter **out,
+		   struct err *e)
+{
+	int fd = memfd_create("nimbus-seccomp", MFD_CLOEXEC);
+	if (fd < 0)
+		return err_set(e, -errno, "linux.seccomp: memfd_create: %s", strerror(errno));
+	int rc = seccomp_export_bpf(ctx, fd);
+	off_t bytes = lseek(fd, 0, SEEK_END);
+	if (rc) {
+		close(fd);
+		return err_set(e, rc, "linux.seccomp: libseccomp could not compile the filter: %s",
+			       strerror(-rc));
+	}
+	long insns = (long)bytes / (long)sizeof(struct sock_filter);
+	if (insns > BPF_MAXINSNS) {
+		close(fd);
+		return err_set(e, -E2BIG,
+			       "linux.seccomp: the filter compiles to %ld BPF instructions, above the kernel's limit of %d: too many syscall rules",
+			       insns, BPF_MAXINSNS);
+	}
+	struct seccomp_filter *f = calloc(1, sizeof *f);
+	if (f)
+		f->insns = malloc((size_t)bytes ? (size_t)bytes : 1);
+	if (!f || !f->insns || pread(fd, f->insns, (size_t)bytes, 0) != bytes) {
+		close(fd);
+		seccomp_free_ctx(f);
+		return err_set(e, -ENOMEM, "linux.seccomp: reading the compiled filter failed");
+	}
+	close(fd);
+	f->len = (unsigned short)insns;
+	f->flags = flags;
+	*out = f;
+	return 0;
+}
+
 int seccomp_build(const cJSON *s, void **out, struct err *e)
 {
 	*out = NULL;
@@ -93,13 +147,13 @@ int seccomp_build(const cJSON *s, void **out, struct err *e)
 	const cJSON *archs = cJSON_GetObjectItemCaseSensitive(s, "architectures"), *it;
 	if (archs && !cJSON_IsArray(archs)) {
 		rc = err_set(e, -EINVAL, "config.json: linux.seccomp.architectures: expected an array");
-		goto fail;
+		goto out;
 	}
 	cJSON_ArrayForEach(it, archs) {
 		if (!cJSON_IsString(it) || strncmp(it->valuestring, "SCMP_ARCH_", 10)) {
 			rc = err_set(e, -EINVAL, "config.json: linux.seccomp.architectures: \"%s\" is not SCMP_ARCH_*",
 				     cJSON_IsString(it) ? it->valuestring : "?");
-			goto fail;
+			goto out;
 		}
 		char low[32];
 		size_t i;
@@ -110,35 +164,36 @@ int seccomp_build(const cJSON *s, void **out, struct err *e)
 		if (!a) {
 			rc = err_set(e, -EINVAL, "config.json: linux.seccomp.architectures: unknown \"%s\"",
 				     it->valuestring);
-			goto fail;
+			goto out;
 		}
 		rc = seccomp_arch_add(ctx, a);
 		if (rc && rc != -EEXIST) {
 			rc = err_set(e, rc, "seccomp: adding architecture %s: %s", it->valuestring,
 				     strerror(-rc));
-			goto fail;
+			goto out;
 		}
 	}
 	const cJSON *flags = cJSON_GetObjectItemCaseSensitive(s, "flags");
+	unsigned load_flags = 0;
 	cJSON_ArrayForEach(it, flags) {
 		if (!cJSON_IsString(it))
 			continue;
 		if (!strcmp(it->valuestring, "SECCOMP_FILTER_FLAG_LOG"))
-			seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
+			load_flags |= SECCOMP_FILTER_FLAG_LOG;
 		else if (!strcmp(it->valuestring, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"))
-			seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
+			load_flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
 		else if (!strcmp(it->valuestring, "SECCOMP_FILTER_FLAG_TSYNC"))
-			seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+			load_flags |= SECCOMP_FILTER_FLAG_TSYNC;
 		else {
 			rc = err_set(e, -EINVAL, "config.json: linux.seccomp.flags: unknown \"%s\"",
 				     it->valuestring);
-			goto fail;
+			goto out;
 		}
 	}
 	const cJSON *sys = cJSON_GetObjectItemCaseSensitive(s, "syscalls");
 	if (sys && !cJSON_IsArray(sys)) {
 		rc = err_set(e, -EINVAL, "config.json: linux.seccomp.syscalls: expected an array");
-		goto fail;
+		goto out;
 	}
 	int idx = 0;
 	cJSON_ArrayForEach(it, sys) {
@@ -149,12 +204,12 @@ int seccomp_build(const cJSON *s, void **out, struct err *e)
 		const cJSON *args = cJSON_GetObjectItemCaseSensitive(it, "args");
 		if (!cJSON_IsArray(names) || !cJSON_IsString(act)) {
 			rc = err_set(e, -EINVAL, "config.json: %s: needs names (array) and action (string)", w);
-			goto fail;
+			goto out;
 		}
 		uint32_t a;
 		if ((rc = action(act->valuestring, cJSON_GetObjectItemCaseSensitive(it, "errnoRet"),
 				 def_errno, &a, w, e)))
-			goto fail;
+			goto out;
 		if (a == defact)
 			continue;
 		struct scmp_arg_cmp cmp[6];
@@ -172,7 +227,7 @@ int seccomp_build(const cJSON *s, void **out, struct err *e)
 			    ncmp == 6) {
 				rc = err_set(e, -EINVAL, "config.json: %s.args: each needs index 0-5, value and a known op",
 					     w);
-				goto fail;
+				goto out;
 			}
 			for (unsigned k = 0; k < ncmp; k++)
 				if (cmp[k].arg == (unsigned)ix->valueint)
@@ -185,7 +240,7 @@ int seccomp_build(const cJSON *s, void **out, struct err *e)
 		cJSON_ArrayForEach(nm, names) {
 			if (!cJSON_IsString(nm)) {
 				rc = err_set(e, -EINVAL, "config.json: %s.names: expected strings", w);
-				goto fail;
+				goto out;
 			}
 			int nr = seccomp_syscall_resolve_name(nm->valuestring);
 			if (nr == __NR_SCMP_ERROR)
@@ -203,29 +258,33 @@ int seccomp_build(const cJSON *s, void **out, struct err *e)
 			if (rc) {
 				rc = err_set(e, rc, "seccomp: rule for %s: %s", nm->valuestring,
 					     strerror(-rc));
-				goto fail;
+				goto out;
 			}
 		}
 	}
-	*out = ctx;
-	return 0;
-fail:
-	seccomp_release((scmp_filter_ctx)ctx);
+	rc = compile(ctx, load_flags, (struct seccomp_filter **)out, e);
+out:
+	seccomp_release(ctx);
 	return rc;
 }
 
-int seccomp_apply(void *ctx, struct err *e)
+int seccomp_apply(void *filter, struct err *e)
 {
-	if (!ctx)
+	const struct seccomp_filter *f = filter;
+	if (!f)
 		return 0;
-	int rc = seccomp_load(ctx);
-	if (rc)
-		return err_set(e, rc, "loading the seccomp filter: %s", strerror(-rc));
+	struct sock_fprog prog = { .len = f->len, .filter = f->insns };
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog) != 0)
+		return err_set(e, -errno, "loading the seccomp filter (%u instructions): %s",
+			       (unsigned)f->len, strerror(errno));
 	return 0;
 }
 
-void seccomp_free_ctx(void *ctx)
+void seccomp_free_ctx(void *filter)
 {
-	if (ctx)
-		seccomp_release((scmp_filter_ctx)ctx);
+	struct seccomp_filter *f = filter;
+	if (f) {
+		free(f->insns);
+		free(f);
+	}
 }

@@ -25,8 +25,18 @@ int state_dir(const char *root, const char *id, char *buf, size_t n, struct err 
 	if (!id_valid(id))
 		return err_set(e, -EINVAL, "container id \"%s\": use 1-1024 letters, digits, _ . + -",
 			       id);
-	if ((size_t)snprintf(buf, n, "%s/%s", root, id) >= n)
-		return err_set(e, -ENAMETOOLONG, "%s/%s: path too long", root, id);
+	char name[NAME_MAX + 1];
+	id_file_name(id, name, sizeof name);
+	if ((size_t)snprintf(buf, n, "%s/%s", root, name) >= n)
+		return err_set(e, -ENAMETOOLONG, "%s/%s: path too long", root, name);
+	return 0;
+}
+
+int state_file(const char *root, const char *id, const char *file, char *buf, size_t n)
+{
+	char d[PATH_MAX];
+	if (state_dir(root, id, d, sizeof d, NULL) || (size_t)snprintf(buf, n, "%s/%s", d, file) >= n)
+		return -ENAMETOOLONG;
 	return 0;
 }
 
@@ -52,7 +62,10 @@ int state_create(const char *root, const char *id, struct err *e)
 int state_save(const char *root, const struct ctr_state *s, struct err *e)
 {
 	char d[PATH_MAX + 16];
-	snprintf(d, sizeof d, "%s/%s/state.json", root, s->id);
+	int drc = state_dir(root, s->id, d, PATH_MAX, e);
+	if (drc)
+		return drc;
+	strcat(d, "/state.json");
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", s->id);
 	cJSON_AddNumberToObject(o, "pid", s->pid);
@@ -112,8 +125,18 @@ int state_load(const char *root, const char *id, struct ctr_state *s, struct err
 	free(txt);
 	if (!o)
 		return err_set(e, -EIO, "%s: corrupt state file", d);
-	snprintf(s->id, sizeof s->id, "%s", id);
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "pid");
+	/* `list` passes directory names; a long id's directory name stands for
+	 * the full id, which is kept here. */
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "id");
+	snprintf(s->id, sizeof s->id, "%s", cJSON_IsString(v) && id_valid(v->valuestring) ? v->valuestring : id);
+	char mine[NAME_MAX + 1], asked[NAME_MAX + 1];
+	id_file_name(s->id, mine, sizeof mine);
+	id_file_name(id, asked, sizeof asked);
+	if (strcmp(mine, asked)) {
+		cJSON_Delete(o);
+		return err_set(e, -ENOENT, "container \"%s\" does not exist", id);
+	}
+	v = cJSON_GetObjectItemCaseSensitive(o, "pid");
 	s->pid = cJSON_IsNumber(v) ? (pid_t)v->valuedouble : 0;
 	v = cJSON_GetObjectItemCaseSensitive(o, "start");
 	s->start_time = cJSON_IsNumber(v) ? (unsigned long long)v->valuedouble : 0;
@@ -139,7 +162,7 @@ void state_free(struct ctr_state *s)
 int state_remove(const char *root, const char *id)
 {
 	char d[PATH_MAX];
-	if (!id_valid(id) || snprintf(d, sizeof d, "%s/%s", root, id) >= (int)sizeof d)
+	if (state_dir(root, id, d, sizeof d, NULL))
 		return -EINVAL;
 	int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)

@@ -35,10 +35,13 @@ const char *status_name(enum ctr_status s);
 
 /* root/id into buf. */
 int state_dir(const char *root, const char *id, char *buf, size_t n, struct err *e);
+/* root/DIR/file where DIR stands for id (see id_file_name()). */
+int state_file(const char *root, const char *id, const char *file, char *buf, size_t n);
 /* mkdir root (if needed) and root/id; -EEXIST "container "id" already exists". */
 int state_create(const char *root, const char *id, struct err *e);
 int state_save(const char *root, const struct ctr_state *s, struct err *e);
-/* -ENOENT "container "id" does not exist". */
+/* -ENOENT "container "id" does not exist".  id may also be the directory
+ * name that stands for a long id; s->id is then the full id. */
 int state_load(const char *root, const char *id, struct ctr_state *s, struct err *e);
 /* Removes root/id and everything in it. */
 int state_remove(const char *root, const char *id);

@@ -3,9 +3,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +125,19 @@ bool id_valid(const char *id)
 	return true;
 }
 
+void id_file_name(const char *id, char *out, size_t n)
+{
+	size_t len = strlen(id);
+	if (len <= NAME_MAX) {
+		snprintf(out, n, "%s", id);
+		return;
+	}
+	uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)id[i]) * 0x100000001b3ULL;
+	snprintf(out, n, "%.200s-%016llx", id, (unsigned long long)h);
+}
+
 int proc_stat(pid_t pid, unsigned long long *start, char *state)
 {
 	char path[64], buf[1024];
@@ -205,4 +220,35 @@ int path_cat(char *out, size_t n, const char *a, const char *b)
 	memmove(out, a, la);
 	memcpy(out + la, b, lb + 1);
 	return 0;
+}
+
+int ctr_err_wrap(struct err *e, const char *fmt, ...)
+{
+	char prefix[sizeof e->msg], old[sizeof e->msg];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof prefix, fmt, ap);
+	va_end(ap);
+	memcpy(old, e->msg, sizeof old);
+	return err_set(e, e->code, "%s: %s", prefix, old);
+}
+
+bool running_rootless(void)
+{
+	if (geteuid() != 0)
+		return true;
+	char map[128];
+	if (read_small("/proc/self/uid_map", map, sizeof map))
+		return false;
+	unsigned long a, b, c;
+	return sscanf(map, "%lu %lu %lu", &a, &b, &c) != 3 || a != 0 || b != 0 || c != 4294967295UL;
+}
+
+const char *default_state_root(char *buf, size_t n)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR"), *user = getenv("USER");
+	if (xdg && *xdg && running_rootless() && (geteuid() != 0 || !user || strcmp(user, "root")) &&
+	    (size_t)snprintf(buf, n, "%s/nimbus-runtime", xdg) < n)
+		return buf;
+	return "/run/nimbus-runtime";
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "lib/err.h"
+
 /* Writes s (no newline added) to path, opened O_WRONLY (no create). */
 int write_str(const char *path, const char *s);
 int write_str_at(int dirfd, const char *name, const char *s);
@@ -22,6 +24,11 @@ int mkdir_p(const char *path, mode_t mode);
 void now_rfc3339(char *buf, size_t n);
 /* Container ids: 1-1024 of [A-Za-z0-9_.+-], not starting with '.'. */
 bool id_valid(const char *id);
+/* The file name that stands for a valid id in the state root and the
+ * default cgroup path: the id itself up to NAME_MAX (255) characters,
+ * longer ids as their first 200 characters, '-' and a 64-bit hash (the
+ * full id is kept in state.json).  out needs 256 bytes. */
+void id_file_name(const char *id, char *out, size_t n);
 /* Start time (clock ticks since boot, /proc/PID/stat field 22) and the
  * one-letter state; returns -ESRCH when the process does not exist. */
 int proc_stat(pid_t pid, unsigned long long *start, char *state);
@@ -29,6 +36,16 @@ int proc_stat(pid_t pid, unsigned long long *start, char *state);
 int signal_parse(const char *s);
 /* out = a followed by b; -ENAMETOOLONG (out emptied) if it does not fit. */
 int path_cat(char *out, size_t n, const char *a, const char *b);
+/* Puts "PREFIX: " before e's message (the message is copied first: it may
+ * not be an argument of err_set on the same object); returns e->code. */
+int ctr_err_wrap(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True unless we are root in the initial user namespace (uid_map
+ * "0 0 4294967295"): rootless, or root inside an engine's user namespace. */
+bool running_rootless(void);
+/* The state root when --root is not given: /run/nimbus-runtime, or
+ * $XDG_RUNTIME_DIR/nimbus-runtime for a rootless user (runc's rule: also
+ * as root of a user namespace unless $USER is root). */
+const char *default_state_root(char *buf, size_t n);
 /* Full write, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t n);
 

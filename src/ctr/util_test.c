@@ -1,6 +1,7 @@
 /* Unit tests for util.c and log.c. */
 #include "ctr/util.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,4 +56,34 @@ TEST(util_path_cat)
 	EXPECT_EQ(path_cat(b, sizeof b, "ab", "cd"), 0);
 	EXPECT(!strcmp(b, "abcd"));
 	EXPECT(path_cat(b, sizeof b, "abcd", "efgh") < 0);
+}
+
+TEST(util_err_wrap_keeps_the_message_once)
+{
+	/* err_set(e, ..., e->msg) overlapped source and destination: the
+	 * prefix came out repeated and the path lost. */
+	struct err e = { 0 };
+	err_set(&e, -ENOTDIR, "/etc/passwd/sub: Not a directory");
+	EXPECT_EQ(ctr_err_wrap(&e, "mounts[%d]: destination", 8), -ENOTDIR);
+	EXPECT(!strcmp(e.msg, "mounts[8]: destination: /etc/passwd/sub: Not a directory"));
+}
+
+TEST(util_id_file_name_fits_a_directory)
+{
+	char id[1025], name[256], other[256];
+	memset(id, 'a', 1024);
+	id[1024] = 0;
+	id_file_name("short-id", name, sizeof name);
+	EXPECT(!strcmp(name, "short-id"));
+	id_file_name(id, name, sizeof name);
+	EXPECT(strlen(name) <= 255);
+	EXPECT(!strncmp(name, id, 200));
+	id[1023] = 'b';   /* same 200-character prefix, another id */
+	id_file_name(id, other, sizeof other);
+	EXPECT(strcmp(name, other) != 0);
+	EXPECT(id_valid(id));
+	char longer[1030];
+	memset(longer, 'a', 1025);
+	longer[1025] = 0;
+	EXPECT(!id_valid(longer));
 }

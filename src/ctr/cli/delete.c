@@ -8,11 +8,12 @@ static const char help[] =
 "Usage: nimbus-runtime delete [--force] ID\n"
 "\n"
 "Deletes container ID: kills what is left of it, removes its cgroup, runs\n"
-"the poststop hooks and removes its state.  A created container is deleted\n"
-"without --force; a running or paused one needs it.\n"
+"the poststop hooks and removes its state.  Only a stopped container is\n"
+"deleted without --force; a created, running or paused one needs it.\n"
 "\n"
 "Options:\n"
-"  --force, -f   delete even if running (SIGKILL first)\n";
+"  --force, -f   delete even if not stopped (SIGKILL first); a container\n"
+"                that does not exist is then no error\n";
 
 int cmd_delete(struct cli *g, int argc, char **argv)
 {

@@ -33,6 +33,19 @@ static const char help[] =
 "  --cgroup PATH             join this sub-cgroup of the container\n"
 "  --apparmor, --process-label PROFILE  accepted; ignored with a warning\n";
 
+/* A user or group id as config.json accepts it: decimal 0..2147483647
+ * ((uid_t)-1 would mean "leave unchanged", i.e. stay root). */
+static int parse_id(const char *s, uint32_t *out)
+{
+	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 10)
+		return -1;
+	unsigned long long v = strtoull(s, NULL, 10);
+	if (v > 2147483647ULL)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 int cmd_exec(struct cli *g, int argc, char **argv)
 {
 	struct exec_opts o = { 0 };
@@ -85,15 +98,22 @@ int cmd_exec(struct cli *g, int argc, char **argv)
 		p.terminal = tty;
 		p.nnp = nnp;
 		if (user) {
-			char *end;
-			p.uid = (uint32_t)strtoul(user, &end, 10);
-			if (*end == ':')
-				p.gid = (uint32_t)strtoul(end + 1, &end, 10);
-			if (*end || !*user)
-				return cli_usage(g, "--user %s: expected UID[:GID]", user);
+			const char *gid = strchr(user, ':');
+			char uid[24];
+			snprintf(uid, sizeof uid, "%.*s", gid ? (int)(gid - user) : (int)strlen(user), user);
+			if (parse_id(uid, &p.uid) || (gid && parse_id(gid + 1, &p.gid)))
+				return cli_usage(g, "--user %s: expected UID[:GID], each 0..2147483647", user);
 		}
+		if (gids.n > (int)(sizeof gidv / sizeof gidv[0]))
+			return cli_usage(g, "--additional-gids: at most %zu groups",
+					 sizeof gidv / sizeof gidv[0]);
 		for (int k = 0; k < gids.n; k++)
-			gidv[k] = (uint32_t)strtoul(gids.v[k], NULL, 10);
+			if (parse_id(gids.v[k], &gidv[k]))
+				return cli_usage(g, "--additional-gids %s: expected a group id 0..2147483647",
+						 gids.v[k]);
+		for (int k = 0; k < env.n; k++)
+			if (!strchr(env.v[k], '='))
+				return cli_usage(g, "--env %s: expected NAME=VALUE", env.v[k]);
 		p.gids = gids.n ? gidv : NULL;
 		p.ngids = (size_t)gids.n;
 		if (env.n) {

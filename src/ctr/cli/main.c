@@ -2,6 +2,7 @@
  * nimbus-runtime: an OCI runtime (runtime-spec 1.x).  Global flags come
  * before the verb, as with runc and crun; see cli.h and docs/ctr-runtime.md.
  */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "ctr/cli/cli.h"
+#include "ctr/util.h"
 
 #define VERSION "0.1.0"
 
@@ -97,7 +99,8 @@ int main(int argc, char **argv)
 		fputs(help, stderr);
 		return 2;
 	}
-	g.ctx.root = root && *root ? root : DEFAULT_ROOT;
+	char xdg_root[PATH_MAX];
+	g.ctx.root = root && *root ? root : default_state_root(xdg_root, sizeof xdg_root);
 	g.ctx.log = &g.log;
 	g.ctx.systemd_cgroup = sysd;
 	g.verb = argv[i];

@@ -50,7 +50,7 @@ static const char tmpl_a[] =
 "    { \"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\", \"options\": [ \"nosuid\", \"noexec\", \"nodev\", \"relatime\", \"ro\" ] }\n"
 "  ],\n"
 "  \"linux\": {\n"
-"    \"resources\": { \"devices\": [ { \"allow\": false, \"access\": \"rwm\" } ] },\n"
+"%s"
 "    \"namespaces\": [ { \"type\": \"pid\" }, { \"type\": \"network\" }, { \"type\": \"ipc\" }, { \"type\": \"uts\" }, { \"type\": \"mount\" }, { \"type\": \"cgroup\" }%s ],\n"
 "%s"
 "    \"maskedPaths\": [ \"/proc/acpi\", \"/proc/asound\", \"/proc/kcore\", \"/proc/keys\", \"/proc/latency_stats\", \"/proc/timer_list\", \"/proc/timer_stats\", \"/proc/sched_debug\", \"/sys/firmware\", \"/proc/scsi\" ],\n"
@@ -76,7 +76,10 @@ int cmd_spec(struct cli *g, int argc, char **argv)
 			 "    \"gidMappings\": [ { \"containerID\": 0, \"hostID\": %u, \"size\": 1 } ],\n",
 			 (unsigned)getuid(), (unsigned)getgid());
 	char buf[8192];
+	/* Rootless: no device cgroup rules, which an ordinary user cannot
+	 * write (runc's spec --rootless drops linux.resources too). */
 	snprintf(buf, sizeof buf, tmpl_a, rootless ? "" : ", \"gid=5\"",
+		 rootless ? "" : "    \"resources\": { \"devices\": [ { \"allow\": false, \"access\": \"rwm\" } ] },\n",
 		 rootless ? ", { \"type\": \"user\" }" : "", maps);
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/config.json", bundle);
