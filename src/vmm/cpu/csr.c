@@ -270,7 +270,7 @@ static int csr_write(struct hart *h, unsigned csr, uint64_t v)
 		if (mode != 0 && mode != 8 && mode != 9 && mode != 10)
 			return 0;   /* unsupported MODE: the whole write is ignored */
 		h->satp = v & SATP_MASK;
-		tlb_flush_all(h);
+		tlb_switch_space(h);
 		return 0;
 	}
 	case 0x300: write_mstatus(h, v, MSTATUS_WMASK); return 0;

@@ -104,6 +104,7 @@ struct hart *hart_new(const struct hart_config *cfg)
 	h->stimecmp = UINT64_MAX;
 	atomic_init(&h->mtimecmp, UINT64_MAX);
 	h->poll_countdown = POLL_BLOCKS;
+	h->space_key[0] = h->satp;   /* zeroed: Bare */
 	tlb_flush_all(h);
 	pmp_recompute(h);
 	trigger_reset(h);

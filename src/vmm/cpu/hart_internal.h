@@ -15,9 +15,15 @@
  *    uniform and allowing for its (context, access type); store entries only
  *    once the PTE's D bit is set, load/fetch entries once A is set.
  *  - TLBs are split by context (U, S, S with SUM, M) so privilege, MPRV and
- *    SUM changes only switch pointers; satp writes, SFENCE.VMA, MXR changes
- *    and PMP writes flush.  SFENCE.VMA of one address drops that page only,
- *    unless the address lies within a superpage some entry came from.
+ *    SUM changes only switch pointers, and kept per address space (a
+ *    "space", keyed by the whole satp value: mode, ASID and root), so a satp
+ *    write switches to that space's TLB (or recycles the oldest) instead of
+ *    flushing: entries of one ASID are never used under another.  A global
+ *    SFENCE.VMA, MXR changes and PMP writes flush the current space and
+ *    retire the others; SFENCE.VMA of one address drops that page from every
+ *    space, unless it lies within a superpage some entry came from (then all
+ *    go).  (SFENCE.VMA's ASID operand is not needed for correctness: it only
+ *    narrows what may be flushed.)
  *  - A cached block is valid while its physical page's code generation
  *    (bus.h) and the hart's FENCE.I epoch are unchanged, or once its bytes
  *    are re-checked against the hash taken at decode.
@@ -95,6 +101,9 @@ struct tlb_entry {
 };
 
 enum { CTX_U, CTX_S, CTX_SSUM, CTX_M, NCTX };
+
+#define TLB_SPACES 4
+#define TLB_NO_SPACE UINT64_MAX   /* no satp has the reserved MODE 15 */
 
 /*
  * The translator's jump cache: virtual PC -> translated code and its page
@@ -263,7 +272,9 @@ struct hart {
 	uint64_t snap_pa;
 	unsigned snap_len;
 
-	struct tlb_set tlb[NCTX];
+	uint64_t space_key[TLB_SPACES];   /* the satp each space translates for */
+	unsigned space, space_victim;     /* current space, next to recycle */
+	struct tlb_set tlb[TLB_SPACES][NCTX];
 	struct jcache_entry jcache[NCTX][JCACHE_SIZE];
 	uint64_t jcache_pages[JCACHE_FILTER_BITS / 64];
 };
@@ -296,6 +307,8 @@ COLD bool fetch_translate(struct hart *h, uint64_t pc, uint64_t *pa);
 void tlb_flush_all(struct hart *h);
 void tlb_flush_page(struct hart *h, uint64_t va);
 void tlb_flush_loads(struct hart *h);
+/* After a satp write: the TLB space for the new satp (no flush). */
+void tlb_switch_space(struct hart *h);
 void jcache_flush(struct hart *h);
 void pmp_recompute(struct hart *h);
 bool pmp_check(const struct hart *h, uint64_t pa, uint64_t len, enum access acc,

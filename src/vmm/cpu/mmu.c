@@ -213,9 +213,18 @@ void jcache_flush(struct hart *h)
 	memset(h->jcache_pages, 0, sizeof(h->jcache_pages));
 }
 
+/* Spaces other than the current one are flushed when next used. */
+static void retire_other_spaces(struct hart *h)
+{
+	for (unsigned s = 0; s < TLB_SPACES; s++)
+		if (s != h->space)
+			h->space_key[s] = TLB_NO_SPACE;
+}
+
 void tlb_flush_all(struct hart *h)
 {
-	memset(h->tlb, 0xff, sizeof(h->tlb));
+	memset(h->tlb[h->space], 0xff, sizeof(h->tlb[h->space]));
+	retire_other_spaces(h);
 	jcache_flush(h);
 	h->super_lo = UINT64_MAX;
 	h->super_hi = 0;
@@ -224,7 +233,28 @@ void tlb_flush_all(struct hart *h)
 void tlb_flush_loads(struct hart *h)
 {
 	for (unsigned c = 0; c < NCTX; c++)
-		memset(h->tlb[c].load, 0xff, sizeof(h->tlb[c].load));
+		memset(h->tlb[h->space][c].load, 0xff, sizeof(h->tlb[h->space][c].load));
+	retire_other_spaces(h);
+}
+
+void tlb_switch_space(struct hart *h)
+{
+	uint64_t key = h->satp;
+	if (h->space_key[h->space] == key)
+		return;
+	unsigned s = 0;
+	while (s < TLB_SPACES && h->space_key[s] != key)
+		s++;
+	if (s == TLB_SPACES) {   /* recycle, round robin, never the current one */
+		s = h->space_victim == h->space ? (h->space_victim + 1) % TLB_SPACES
+						 : h->space_victim;
+		h->space_victim = (s + 1) % TLB_SPACES;
+		memset(h->tlb[s], 0xff, sizeof(h->tlb[s]));
+		h->space_key[s] = key;
+	}
+	h->space = s;
+	hart_update_ctx(h);
+	jcache_flush(h);   /* it maps virtual PCs of the old space */
 }
 
 void tlb_flush_page(struct hart *h, uint64_t va)
@@ -241,11 +271,15 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 			for (unsigned i = 0; i < JCACHE_SIZE; i++)
 				if ((h->jcache[c][i].vpc & PAGE_MASK) == tag)
 					h->jcache[c][i].vpc = UINT64_MAX;
-	for (unsigned c = 0; c < NCTX; c++) {
-		struct tlb_set *s = &h->tlb[c];
-		if (s->fetch[idx].tag == tag) s->fetch[idx].tag = TLB_INVALID;
-		if (s->load[idx].tag == tag) s->load[idx].tag = TLB_INVALID;
-		if (s->store[idx].tag == tag) s->store[idx].tag = TLB_INVALID;
+	for (unsigned sp = 0; sp < TLB_SPACES; sp++) {
+		if (h->space_key[sp] == TLB_NO_SPACE)
+			continue;
+		for (unsigned c = 0; c < NCTX; c++) {
+			struct tlb_set *s = &h->tlb[sp][c];
+			if (s->fetch[idx].tag == tag) s->fetch[idx].tag = TLB_INVALID;
+			if (s->load[idx].tag == tag) s->load[idx].tag = TLB_INVALID;
+			if (s->store[idx].tag == tag) s->store[idx].tag = TLB_INVALID;
+		}
 	}
 }
 

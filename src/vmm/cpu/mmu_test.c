@@ -343,7 +343,7 @@ TEST(non_canonical_addresses_and_reserved_pte_bits_page_fault)
 	tm_fini(&t);
 }
 
-TEST(tlb_keeps_a_stale_translation_until_sfence_vma_or_satp_write)
+TEST(tlb_keeps_a_stale_translation_until_sfence_vma_and_apart_per_asid)
 {
 	struct tmach t;
 	struct pt p;
@@ -374,9 +374,58 @@ TEST(tlb_keeps_a_stale_translation_until_sfence_vma_or_satp_write)
 	tm_w64(&t, slot, ((RAM_BASE + 0x20000) >> 12) << 10 | R | A | V);
 	EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
 	EXPECT_EQ(x(&t, 1), 2);
+	/* A satp write implies no invalidation (privileged spec 4.1.11):
+	 * rewriting the same value keeps the stale entry, as QEMU does. */
 	hart_csr_write(t.h[0], CSR_SATP, satp_of(&p));
 	EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
-	EXPECT_EQ(x(&t, 1), 1);     /* a satp write flushes */
+	EXPECT_EQ(x(&t, 1), 2);
+	/* Another ASID translates afresh, and never sees ASID 0's entries... */
+	hart_csr_write(t.h[0], CSR_SATP, satp_of(&p) | 5ull << 44);
+	EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
+	EXPECT_EQ(x(&t, 1), 1);
+	/* ...which are still there when ASID 0 comes back (no flush on switch)... */
+	hart_csr_write(t.h[0], CSR_SATP, satp_of(&p));
+	EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
+	EXPECT_EQ(x(&t, 1), 2);
+	/* ...until SFENCE.VMA. */
+	EXPECT_EQ(run_s(&t, CODE_VA + 0x100, stop), EXC_ECALL_S);
+	EXPECT_EQ(x(&t, 1), 1);
+	tm_fini(&t);
+}
+
+TEST(tlb_spaces_are_recycled_and_a_global_sfence_reaches_every_space)
+{
+	/* More address spaces than TLB spaces: each satp still translates
+	 * through its own page table, and after a global SFENCE.VMA no space
+	 * keeps an entry for a remapped page. */
+	struct tmach t;
+	struct pt p;
+	EXPECT(tm_init(&t, 1) == 0);
+	uint64_t stop = handler(&t);
+	pt_init(&p, &t, 3);
+	pt_map(&p, CODE_VA, CODE_PA, R | X | A, 0);
+	uint64_t slot = pt_map(&p, 0x20000, RAM_BASE + 0x20000, R | A, 0);
+	tm_w64(&t, RAM_BASE + 0x20000, 1);
+	tm_w64(&t, RAM_BASE + 0x30000, 2);
+	tm_org(&t, CODE_PA);
+	tm_emit(&t, LUI(2, 0x20000));
+	tm_emit(&t, LD(1, 2, 0));
+	tm_emit(&t, ECALL());
+	tm_org(&t, CODE_PA + 0x100);
+	tm_emit(&t, SFENCE_VMA(0, 0));
+	tm_emit(&t, ECALL());
+	for (uint64_t asid = 1; asid <= 2 * TLB_SPACES + 1; asid++) {
+		hart_csr_write(t.h[0], CSR_SATP, satp_of(&p) | asid << 44);
+		EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
+		EXPECT_EQ(x(&t, 1), 1);
+	}
+	tm_w64(&t, slot, ((RAM_BASE + 0x30000) >> 12) << 10 | R | A | V);
+	EXPECT_EQ(run_s(&t, CODE_VA + 0x100, stop), EXC_ECALL_S);   /* sfence.vma x0, x0 */
+	for (uint64_t asid = 2 * TLB_SPACES + 1; asid >= 2 * TLB_SPACES - 2; asid--) {
+		hart_csr_write(t.h[0], CSR_SATP, satp_of(&p) | asid << 44);
+		EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
+		EXPECT_EQ(x(&t, 1), 2);
+	}
 	tm_fini(&t);
 }
 

@@ -23,10 +23,11 @@ void hart_update_ctx(struct hart *h)
 	unsigned dctx = dp == PRV_M ? CTX_M : dp == PRV_U ? CTX_U
 		      : (h->mstatus & MSTATUS_SUM) ? CTX_SSUM : CTX_S;
 	unsigned ictx = h->priv == PRV_M ? CTX_M : h->priv == PRV_U ? CTX_U : CTX_S;
-	h->itlb = h->tlb[ictx].fetch;
+	struct tlb_set *sp = h->tlb[h->space];
+	h->itlb = sp[ictx].fetch;
 	h->jc = h->jcache[ictx];
-	h->ltlb = h->tlb[dctx].load;
-	h->stlb = h->tlb[dctx].store;
+	h->ltlb = sp[dctx].load;
+	h->stlb = sp[dctx].store;
 
 	uint64_t m = 0;
 	if (h->priv < PRV_M || (h->mstatus & MSTATUS_MIE))
