@@ -87,8 +87,11 @@ static const char usage[] =
 	"                    panic= decides\n"
 	"  --control PATH    serve requests on this Unix socket (`nimbus vm control`);\n"
 	"                    a stale socket a killed VM left is replaced, a live one refused\n"
-	"  --jit on|off      translate guest code to host code (default on), or run\n"
-	"                    it in the interpreter only (slower; the reference)\n"
+	"  --jit on|off|verify\n"
+	"                    translate guest code to host code (default on); off: the\n"
+	"                    interpreter only (slower; the reference); verify: run\n"
+	"                    each translated block again in the interpreter, compare,\n"
+	"                    and stop at the first divergence (slow; needs --cpus 1)\n"
 	"  --jit-cache SIZE  translated-code cache of the VM, shared by its vCPUs\n"
 	"                    (default 64M; 1M to 1G)\n"
 	"  -h, --help        show this help\n"
@@ -417,8 +420,10 @@ int cmd_vm_run(int argc, char **argv)
 		case OPT_JIT:
 			if (!strcmp(optarg, "off")) {
 				cfg.jit_off = true;
+			} else if (!strcmp(optarg, "verify")) {
+				cfg.jit_verify = true;
 			} else if (strcmp(optarg, "on")) {
-				cli_error("--jit %s: must be on or off", optarg);
+				cli_error("--jit %s: must be on, off or verify", optarg);
 				return 2;
 			}
 			break;
@@ -459,6 +464,11 @@ int cmd_vm_run(int argc, char **argv)
 	}
 	if (optind < argc) {
 		cli_error("vm run: unexpected argument %s (try --help)", argv[optind]);
+		return 2;
+	}
+	if (cfg.jit_verify && cfg.ncpus > 1) {
+		cli_error("--jit verify: needs --cpus 1 (another vCPU's stores between a block's two "
+			  "runs would look like a divergence)");
 		return 2;
 	}
 

@@ -391,6 +391,7 @@ static int new_harts(struct vm *vm, struct err *err)
 			.hartid = i, .bus = &vm->bus, .clock = &vm->clock, .reset_pc = VIRT_MROM_BASE,
 			/* The VM's cache budget is shared by its harts. */
 			.jit_cache_bytes = vm->cfg.jit_off ? 0 : (size_t)(cache / vm->cfg.ncpus),
+			.jit_verify = vm->cfg.jit_verify,
 		};
 		fresh[i] = hart_new(&hc);
 		if (!fresh[i]) {

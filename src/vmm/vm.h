@@ -66,6 +66,7 @@ struct vm_config {
 	struct net_opts nets[VM_MAX_NETS];   /* virtio-net devices, eth0 first */
 	unsigned nnets;
 	bool jit_off;              /* run guest code in the interpreter only */
+	bool jit_verify;           /* check every translated block against the interpreter */
 	uint64_t jit_cache;        /* translated-code cache of the VM, bytes; 0 = default */
 	bool balloon;              /* a virtio-balloon device */
 	unsigned balloon_flags;    /* VIRTIO_BALLOON_* create flags */

@@ -179,6 +179,8 @@ int hart_exec_atomic(struct hart *h, const struct insn *in)
 		x[in->rd] = v;
 		return 0;
 	}
+	if (unlikely(h->vlog) && wop != OP_LR_W)
+		verify_log_store(h, pa, size);   /* --jit verify: before any write */
 	if (wop == OP_SC_W) {
 		bool ok = false;
 		if (h->resv_valid && h->resv_pa == pa) {

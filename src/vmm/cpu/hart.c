@@ -90,7 +90,9 @@ struct hart *hart_new(const struct hart_config *cfg)
 	h->bus = cfg->bus;
 	h->ram = cfg->bus->ram;
 	h->watch = cfg->bus->watch;
-	if (cfg->jit_cache_bytes && !(h->jit = jit_new(h, cfg->jit_cache_bytes))) {
+	if (cfg->jit_cache_bytes && (!(h->jit = jit_new(h, cfg->jit_cache_bytes)) ||
+				     (cfg->jit_verify && jit_set_verify(h->jit) != 0))) {
+		jit_free(h->jit);
 		free(h->btab);
 		free(h->pool);
 		free(h);

@@ -35,6 +35,7 @@ struct hart_config {
 	const struct vclock *clock;/* the `time` CSR; shared, read-only */
 	uint64_t reset_pc;         /* M-mode, all registers zero */
 	size_t jit_cache_bytes;    /* translated-code cache; 0 = interpreter only */
+	bool jit_verify;           /* rerun every translated block in the interpreter */
 };
 
 enum hart_exit {

@@ -213,6 +213,7 @@ struct hart {
 	_Atomic uint8_t *watch;      /* bus->watch, one load nearer */
 	struct jcache_entry *jc;     /* the current fetch context's jump cache */
 	bool jit_skip;               /* interpret the next block (a helper bailed) */
+	struct verify_log *vlog;     /* --jit verify: stores of the block being checked */
 
 	uint64_t f[32];
 	uint32_t fflags, frm;
@@ -348,6 +349,25 @@ static inline uint64_t hart_mip_value(uint64_t raw)
 {
 	return (raw | ((raw >> MIP_SEIP_SW_BIT) & 1) << HART_IRQ_SEIP) & 0xaaa;
 }
+
+/*
+ * --jit verify's store log (jit/verify.c): while a translated block is being
+ * checked, the slow paths record the old bytes of every RAM store, and flag
+ * anything that cannot be repeated (MMIO, page-crossing accesses).
+ */
+#define VERIFY_LOG_MAX 256
+struct verify_write {
+	uint64_t pa;
+	uint8_t size, old[8], now[8];
+};
+struct verify_log {
+	unsigned n;
+	bool unsafe;
+	struct verify_write w[VERIFY_LOG_MAX];
+};
+/* Both only when h->vlog is set. */
+void verify_log_store(struct hart *h, uint64_t pa, unsigned size);
+static inline void verify_unsafe(struct hart *h) { h->vlog->unsafe = true; }
 
 /* ---- Test API ---- */
 

@@ -349,6 +349,8 @@ int mem_load_slow(struct hart *h, uint64_t va, unsigned size, uint64_t *out)
 		if (translate_split(h, va, size, ACC_LOAD, &pa, &pa2, &n1))
 			return -1;
 		uint64_t r = 0;
+		if (unlikely(h->vlog))
+			verify_unsafe(h);
 		for (unsigned i = 0; i < size; i++) {
 			uint64_t a = i < n1 ? pa + i : pa2 + (i - n1);
 			if (bus_load(h->bus, a, 1, &hi))
@@ -363,6 +365,8 @@ int mem_load_slow(struct hart *h, uint64_t va, unsigned size, uint64_t *out)
 	if (c)
 		return raise(h, c, va);
 	tlb_fill(h, h->ltlb, va, pa, ACC_LOAD, priv);
+	if (unlikely(h->vlog) && !bus_in_ram(h->bus, pa, size))
+		verify_unsafe(h);   /* a device read cannot be repeated */
 	if (phys_load(h, pa, size, out))
 		return raise(h, EXC_LOAD_ACCESS, va);
 	return 0;
@@ -382,6 +386,8 @@ int mem_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t v)
 			return raise(h, EXC_STORE_ACCESS, va);
 		if (!bus_in_ram(h->bus, pa2, size - n1) && !bus_find_region(h->bus, pa2))
 			return raise(h, EXC_STORE_ACCESS, va + n1);
+		if (unlikely(h->vlog))
+			verify_unsafe(h);
 		for (unsigned i = 0; i < size; i++) {
 			uint64_t a = i < n1 ? pa + i : pa2 + (i - n1);
 			if (bus_store(h->bus, a, 1, (v >> (8 * i)) & 0xff))
@@ -394,6 +400,8 @@ int mem_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t v)
 	if (c)
 		return raise(h, c, va);
 	tlb_fill(h, h->stlb, va, pa, ACC_STORE, priv);
+	if (unlikely(h->vlog))
+		verify_log_store(h, pa, size);   /* marks MMIO unsafe */
 	if (phys_store(h, pa, size, v))
 		return raise(h, EXC_STORE_ACCESS, va);
 	return 0;

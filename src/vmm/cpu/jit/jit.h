@@ -54,6 +54,10 @@ void jit_flush(struct jit *j);
 
 void jit_get_stats(const struct jit *j, struct jit_stats *out);
 
+/* --jit verify: each translated block is rerun in the interpreter and
+ * compared (jit/verify.c); 0 or -1 (out of memory). */
+int jit_set_verify(struct jit *j);
+
 /* How often a block runs interpreted before it is translated (tests: 1). */
 void jit_set_hot(struct jit *j, unsigned runs);
 

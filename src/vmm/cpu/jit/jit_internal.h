@@ -67,8 +67,16 @@ struct jit {
 	uint8_t *stubs_end;        /* first byte after the stubs */
 	struct be *be;             /* the back end's state for one translation */
 	unsigned hot;              /* runs before a block is translated */
+	struct jit_verify *verify; /* --jit verify, else NULL */
 	struct jit_stats stats;
 };
+
+/* --jit verify (verify.c): around one translated block run by jit_run. */
+struct jit_verify;
+struct jit_verify *jit_verify_new(void);
+void jit_verify_begin(struct hart *h, struct jit_verify *v);
+/* Reruns the block in the interpreter and compares; false (hart fatal) on divergence. */
+bool jit_verify_end(struct hart *h, struct jit_verify *v, uint64_t steps);
 
 /* Called from translated code: the entry for the block at h->pc, or NULL. */
 const void *jit_lookup(struct hart *h);

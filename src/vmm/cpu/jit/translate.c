@@ -418,6 +418,7 @@ void jit_free(struct jit *j)
 	free(j->tbs);
 	free(j->insns);
 	free(j->be);
+	free(j->verify);
 	free(j);
 }
 
@@ -434,6 +435,13 @@ void jit_flush(struct jit *j)
 	j->stats.resets++;
 	if (be_init_stubs(j) != 0)
 		abort();   /* the stubs fit in any cache jit_new accepted */
+}
+
+int jit_set_verify(struct jit *j)
+{
+	if (!j->verify && !(j->verify = jit_verify_new()))
+		return -1;
+	return 0;
 }
 
 void jit_set_hot(struct jit *j, unsigned runs)
@@ -527,6 +535,10 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 
 	uint64_t ir0 = h->instret;
 	h->jit_budget = (int64_t)(budget < JIT_SLICE ? budget : JIT_SLICE);
+	if (j->verify) {   /* one block at a time, then the interpreter's opinion */
+		h->jit_budget = tb->ninsn;
+		jit_verify_begin(h, j->verify);
+	}
 	j->stats.entries++;
 	enum jit_status st = be_enter(j, h, tb->code, h->pc - b->ppc);
 	uint64_t n = h->instret - ir0;
@@ -549,6 +561,8 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 	}
 	if (st != JIT_ST_CHAIN)
 		h->jit_link = NULL;
+	if (j->verify)
+		jit_verify_end(h, j->verify, n);
 	*steps = n;
 	return true;
 }

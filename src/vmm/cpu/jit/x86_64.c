@@ -596,6 +596,14 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 {
 	struct x86_buf *b = &be->b;
 	emit_va(be, rs1, imm);
+	if (be->j->verify) {   /* the slow path logs what it overwrites */
+		struct slow *s = add_slow(be, SL_STORE, x_jmp32(b));
+		s->resume = b->p;
+		s->size = size;
+		s->reg = reg;
+		s->fp = fp;
+		return;
+	}
 	uint8_t *miss = emit_tlb(be, true, size);
 	if (fp)
 		x_load(b, true, RDX, RBX, FOFF(reg));
