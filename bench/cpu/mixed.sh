@@ -13,6 +13,7 @@
 #   findgrep   find over DISK/tree, then grep -r for a word in every file;
 #              page cache dropped first
 # Output lines are those of workloads.sh (@@S/@@R/@@E, @@DONE@@).
+# shellcheck disable=SC2016 # the inner sh -c scripts expand their own "$1"...
 set -u
 disk=$1 tmp=$2 runs=$3 scale=$4
 shift 4

@@ -7,12 +7,14 @@
 # BIN holds timeit and kernels (built for the side it runs on), INPUT is the
 # 64 MiB text input, BB the busybox binary, TMP a scratch directory (tmpfs in
 # the guest).  RUNS rounds over the WORKLOADs (gzip bzip2 sha256 int branch
-# mem fp); SCALE 8 is the full size of the C kernels, 1 is --quick.
+# mem fp 7z); SCALE 8 is the full size of the C kernels, 1 is --quick.
 # For each workload and round it prints
 #   @@S NAME ROUND@@                                   before it starts
 #   @@R NAME ROUND REAL USER SYS CHECK@@               when it is done
 # where CHECK is the output size (compressors), the digest or the kernel's
-# checksum: it must be the same on every side.  Errors print @@E text@@.
+# checksum: it must be the same on every side; for 7z, whose benchmark sizes
+# its own work, it is rating=MIPS (7-Zip's total rating, from the Tot: line).
+# Errors print @@E text@@.
 set -u
 bin=$1 input=$2 bb=$3 tmp=$4 runs=$5 scale=$6
 shift 6
@@ -34,6 +36,7 @@ one() { # one NAME ROUND
 	branch) "$bin/timeit" -o "$out" "$bin/kernels" branch "$(n 12)" 2>"$tf" ;;
 	mem) "$bin/timeit" -o "$out" "$bin/kernels" mem "$(n 2)" 2>"$tf" ;;
 	fp) "$bin/timeit" -o "$out" "$bin/kernels" fp "$(n 100)" 2>"$tf" ;;
+	7z) "$bin/timeit" -o "$out" "$bin/7zz" b -mmt1 -md22 2>"$tf" ;;
 	*) echo "@@E no workload $1@@"; return 1 ;;
 	esac
 	st=$?
@@ -46,6 +49,7 @@ one() { # one NAME ROUND
 	case $1 in
 	gzip | bzip2) c=$(wc -c <"$out" | tr -d ' ') ;;
 	sha256) c=$(cut -d' ' -f1 <"$out") ;;
+	7z) c=rating=$(sed -n 's/^Tot: .* \([0-9][0-9]*\) *$/\1/p' "$out") ;;
 	*) c=$(cut -d' ' -f2 <"$out") ;;
 	esac
 	rm -f "$out" "$tf"
