@@ -12,7 +12,7 @@
 #              disk, then sync; the page cache is dropped first
 #   findgrep   find over DISK/tree, then grep -r for a word in every file;
 #              page cache dropped first
-# Output lines are those of workloads.sh (@@S/@@R/@@E, @@DONE@@).
+# Output lines are those of workloads.sh (@@S/@@F/@@R/@@E, @@DONE@@).
 # shellcheck disable=SC2016 # the inner sh -c scripts expand their own "$1"...
 set -u
 disk=$1 tmp=$2 runs=$3 scale=$4
@@ -53,6 +53,7 @@ one() { # one NAME ROUND
 		;;
 	esac
 	st=$?
+	echo "@@F $1 $2@@"
 	t=$(sed -n 's/^timeit real \([^ ]*\) user \([^ ]*\) sys \([^ ]*\)$/\1 \2 \3/p' "$tf")
 	c=$(tr -d ' \n' <"$out")
 	rm -f "$out" "$tf" "$disk/out.gz"

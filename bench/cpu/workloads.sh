@@ -10,7 +10,8 @@
 # mem fp 7z); SCALE 8 is the full size of the C kernels, 1 is --quick.
 # For each workload and round it prints
 #   @@S NAME ROUND@@                                   before it starts
-#   @@R NAME ROUND REAL USER SYS CHECK@@               when it is done
+#   @@F NAME ROUND@@                                   as soon as it ends
+#   @@R NAME ROUND REAL USER SYS CHECK@@               with its results
 # where CHECK is the output size (compressors), the digest or the kernel's
 # checksum: it must be the same on every side; for 7z, whose benchmark sizes
 # its own work, it is rating=MIPS (7-Zip's total rating, from the Tot: line).
@@ -40,6 +41,7 @@ one() { # one NAME ROUND
 	*) echo "@@E no workload $1@@"; return 1 ;;
 	esac
 	st=$?
+	echo "@@F $1 $2@@"
 	t=$(sed -n 's/^timeit real \([^ ]*\) user \([^ ]*\) sys \([^ ]*\)$/\1 \2 \3/p' "$tf")
 	if [ "$st" -ne 0 ] || [ -z "$t" ]; then
 		echo "@@E $1 failed (status $st): $(tr '\n' ' ' <"$tf")@@"
