@@ -67,6 +67,7 @@
  * nothing is written through such a pointer.
  * Calls come from one I/O thread; a mutex covers the state anyway.
  */
+#include "lib/io.h"
 #include "vmm/virtio/block.h"
 
 #include <endian.h>
@@ -347,31 +348,6 @@ static void buf_to_iov(const uint8_t *buf, const struct iovec *iov, int cnt)
 		memcpy(iov[i].iov_base, buf, iov[i].iov_len);
 		buf += iov[i].iov_len;
 	}
-}
-
-/* Transfers a whole iovec array (which it consumes) at off. */
-static int xfer(int fd, uint64_t off, struct iovec *iov, int cnt, bool write)
-{
-	while (cnt > 0) {
-		ssize_t r = write ? pwritev(fd, iov, cnt, (off_t)off) : preadv(fd, iov, cnt, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -EIO;
-		off += (uint64_t)r;
-		while (cnt > 0 && (size_t)r >= iov->iov_len) {
-			r -= (ssize_t)iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + r;
-			iov->iov_len -= (size_t)r;
-		}
-	}
-	return 0;
 }
 
 /* ---- lazily allocated buffers ------------------------------------------ */
@@ -917,7 +893,7 @@ static int read_piece(struct qcow2 *q, uint64_t guest, uint64_t in, uint64_t len
 		iov_zero(part, n);
 		return 0;
 	case DATA:
-		return xfer(q->fd, m.host + in, part, n, false);
+		return io_pxferv(q->fd, m.host + in, part, n, false);
 	case COMPRESSED:
 		if ((r = decompress(q, m.entry)))
 			return r;
@@ -975,7 +951,7 @@ static int write_piece(struct qcow2 *q, uint64_t guest, uint64_t in, uint64_t le
 		if (!m.copied)
 			return -EIO;   /* shared cluster: only with snapshots */
 		q->unsynced = true;
-		return xfer(q->fd, m.host + in, part, n, true);
+		return io_pxferv(q->fd, m.host + in, part, n, true);
 	}
 	indexes(q, guest, &l1i, &l2i);
 	if ((r = ensure_l2(q, l1i, &l2)))
@@ -996,7 +972,7 @@ static int write_piece(struct qcow2 *q, uint64_t guest, uint64_t in, uint64_t le
 		    (!fresh || m.kind == COMPRESSED || (m.kind == UNALLOC && q->backing));
 	if (!fill) {
 		q->unsynced = true;
-		r = xfer(q->fd, host + in, part, n, true);
+		r = io_pxferv(q->fd, host + in, part, n, true);
 	} else {
 		uint8_t *buf = lazy_buf(&q->bounce, q->cluster_size);
 		uint64_t start = guest - in;

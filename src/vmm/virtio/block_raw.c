@@ -8,6 +8,7 @@
  * a file whose size is not a multiple of 512 exposes only whole sectors to a
  * guest, but all its bytes when it is a qcow2 overlay's backing file.
  */
+#include "lib/io.h"
 #include "vmm/virtio/block.h"
 
 #include <errno.h>
@@ -28,36 +29,21 @@ struct raw {
 
 static struct raw *to_raw(struct block_backend *b) { return (struct raw *)b; }
 
-/* Transfers the whole iovec array, advancing over short transfers. */
+/* Transfers the whole iovec array (the caller's stays untouched: a copy is
+ * advanced over short transfers, 64 entries at a time). */
 static int xfer(int fd, uint64_t off, const struct iovec *iov_in, int cnt, bool write)
 {
 	struct iovec local[64];
 	while (cnt > 0) {
 		int n = cnt < 64 ? cnt : 64;
+		uint64_t len = 0;
 		memcpy(local, iov_in, (size_t)n * sizeof *local);
-		struct iovec *iov = local;
-		int left = n;
-		while (left > 0) {
-			ssize_t r = write ? pwritev(fd, iov, left, (off_t)off)
-					  : preadv(fd, iov, left, (off_t)off);
-			if (r < 0) {
-				if (errno == EINTR)
-					continue;
-				return -errno;
-			}
-			if (r == 0)
-				return -EIO;   /* the file shrank under us */
-			off += (uint64_t)r;
-			while (left > 0 && (size_t)r >= iov->iov_len) {
-				r -= (ssize_t)iov->iov_len;
-				iov++;
-				left--;
-			}
-			if (left > 0) {
-				iov->iov_base = (uint8_t *)iov->iov_base + r;
-				iov->iov_len -= (size_t)r;
-			}
-		}
+		for (int i = 0; i < n; i++)
+			len += local[i].iov_len;
+		int r = io_pxferv(fd, off, local, n, write);
+		if (r < 0)
+			return r;
+		off += len;
 		iov_in += n;
 		cnt -= n;
 	}

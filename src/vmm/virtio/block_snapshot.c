@@ -12,6 +12,7 @@
  * else).  Flush has nothing to make durable.  Discard and write-zeroes are
  * not offered.  A mutex covers the bitmap (calls come from one I/O thread).
  */
+#include "lib/io.h"
 #include "vmm/virtio/block.h"
 
 #include <errno.h>
@@ -59,31 +60,6 @@ static int slice(const struct iovec *iov, int cnt, uint64_t off, uint64_t len,
 	return len ? -1 : n;
 }
 
-/* Transfers a whole iovec array (which it consumes) to or from the overlay. */
-static int overlay_xfer(int fd, uint64_t off, struct iovec *iov, int cnt, bool write)
-{
-	while (cnt > 0) {
-		ssize_t r = write ? pwritev(fd, iov, cnt, (off_t)off) : preadv(fd, iov, cnt, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -EIO;
-		off += (uint64_t)r;
-		while (cnt > 0 && (size_t)r >= iov->iov_len) {
-			r -= (ssize_t)iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + r;
-			iov->iov_len -= (size_t)r;
-		}
-	}
-	return 0;
-}
-
 static int check_range(const struct snapshot *s, uint64_t off, const struct iovec *iov, int cnt,
 		       uint64_t *total)
 {
@@ -113,7 +89,7 @@ static int snap_readv(struct block_backend *b, uint64_t off, const struct iovec 
 		if (n < 0)
 			r = -EINVAL;
 		else if (mine)
-			r = overlay_xfer(s->fd, off + done, part, n, false);
+			r = io_pxferv(s->fd, off + done, part, n, false);
 		else
 			r = s->base->ops->readv(s->base, off + done, part, n);
 		done += len;
@@ -134,7 +110,7 @@ static int snap_writev(struct block_backend *b, uint64_t off, const struct iovec
 	if (n < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
-	r = overlay_xfer(s->fd, off, part, n, true);
+	r = io_pxferv(s->fd, off, part, n, true);
 	/* Marked only once written: a failed write leaves the base's bytes visible. */
 	for (uint64_t sec = off / SECTOR; !r && sec < (off + total) / SECTOR; sec++)
 		s->dirty[sec / 64] |= 1ull << (sec % 64);

@@ -1,0 +1,28 @@
+/* Whole transfers over file descriptors (io.h). */
+#include "lib/io.h"
+
+#include <errno.h>
+
+int io_pxferv(int fd, uint64_t off, struct iovec *iov, int cnt, bool write)
+{
+	while (cnt > 0) {
+		ssize_t r = write ? pwritev(fd, iov, cnt, (off_t)off) : preadv(fd, iov, cnt, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EIO;   /* the file ended (or shrank under us) */
+		off += (uint64_t)r;
+		while (cnt > 0 && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
