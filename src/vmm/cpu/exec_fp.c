@@ -10,6 +10,7 @@
  * every other single-precision operand is unboxed (improperly boxed values
  * read as the canonical NaN).  Spec: unprivileged ISA ch. 11-12.
  */
+#include "vmm/cpu/fp_host.h"
 #include "vmm/cpu/fpu.h"
 #include "vmm/cpu/hart_internal.h"
 #include "vmm/cpu/ops.h"
@@ -59,6 +60,15 @@ int fp_exec(struct hart *h, const struct insn *in)
 
 	if (rm > FP_RMM)
 		return -1;
+	if (!h->fp_soft) {
+		/* Operands as fpu.c takes them: single precision unboxed. */
+		bool sp = in->op <= OP_FMV_W_X;
+		uint64_t r;
+		if (fp_host(in->op, sp ? sa : a, sp ? sb : b, sp ? sc : c, rm, &r, &fl)) {
+			fr = sp ? fp_box32((uint32_t)r) : r;
+			goto write;
+		}
+	}
 	switch (in->op) {
 	case OP_FMADD_S: fr = fp_box32(f32_muladd(sa, sb, sc, 0, 0, rm, &fl)); break;
 	case OP_FMSUB_S: fr = fp_box32(f32_muladd(sa, sb, sc, 0, 1, rm, &fl)); break;

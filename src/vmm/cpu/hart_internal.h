@@ -217,6 +217,7 @@ struct hart {
 
 	uint64_t f[32];
 	uint32_t fflags, frm;
+	bool fp_soft;      /* F/D arithmetic in fpu.c only (tests); else the host FPU where exact */
 
 	unsigned priv;
 	uint64_t mstatus;          /* without SD, which reads derive from FS */

@@ -1,0 +1,24 @@
+/*
+ * The host's floating-point unit as a fast path for F/D arithmetic (x86-64:
+ * SSE2, and FMA3 where the CPU has it).  fpu.c stays the definition: its
+ * tests check it against this same host unit on random operands, with one
+ * adjustment applied here too (a NaN result becomes RISC-V's canonical NaN)
+ * and MXCSR's sticky flags mapped to fflags.  Only the rounding modes SSE
+ * has (RNE, RTZ, RDN, RUP) take this path; RMM stays in fpu.c.
+ */
+#ifndef NIMBUS_VMM_CPU_FP_HOST_H
+#define NIMBUS_VMM_CPU_FP_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * Computes decoded F/D op `op` (ops.h) on the operands (a, b, c as 64-bit
+ * register values, already unboxed for single precision) under rounding
+ * mode rm; true with the f-register result and the flags, false if the
+ * host path does not do this op or mode (the caller uses fpu.c).
+ */
+bool fp_host(unsigned op, uint64_t a, uint64_t b, uint64_t c, unsigned rm, uint64_t *result,
+	     unsigned *flags);
+
+#endif
