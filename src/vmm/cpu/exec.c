@@ -275,8 +275,8 @@ next_block:
 		}
 		/* Cleared before mip is read below, so a line raised after
 		 * this sets it again. */
-		if (atomic_load_explicit(&h->attn, memory_order_relaxed) & ATTN_IRQ)
-			atomic_fetch_and(&h->attn, ~(uint32_t)ATTN_IRQ);
+		if (atomic_load_explicit(&h->attn, memory_order_relaxed) & (ATTN_IRQ | ATTN_RECHECK))
+			atomic_fetch_and(&h->attn, ~(uint32_t)(ATTN_IRQ | ATTN_RECHECK));
 		if (h->local_stop || (atomic_load(&h->attn) & ATTN_EXIT))
 			return done;
 	}

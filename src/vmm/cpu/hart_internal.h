@@ -182,8 +182,10 @@ struct block {
 
 /* attn bits, set from any thread.  ATTN_IRQ: an interrupt line was raised
  * (the dispatcher re-checks mip & take_mask), so translated code need test
- * only this word to notice new interrupts. */
-enum { ATTN_EXIT = 1, ATTN_TIMER = 2, ATTN_IRQ = 4 };
+ * only this word to notice new interrupts.  ATTN_RECHECK: this hart stored
+ * into code; translated code must go back to the dispatcher, which
+ * revalidates blocks (set and cleared by the hart itself). */
+enum { ATTN_EXIT = 1, ATTN_TIMER = 2, ATTN_IRQ = 4, ATTN_RECHECK = 8 };
 
 struct hart {
 	/* Hot state first. */
@@ -207,6 +209,7 @@ struct hart {
 	 * jit_* fields are read and written by translated code. */
 	struct jit *jit;
 	int64_t jit_budget;          /* instructions translated code may still run */
+	int64_t jit_unretired;       /* of the last block's count, not retired at exit */
 	struct jit_exit *jit_link;   /* exit to link to the next block run */
 	uint64_t jit_delta;          /* virtual - physical PC, from jit_lookup */
 	uint64_t jit_tmp;            /* the slow load path's result */

@@ -87,14 +87,14 @@ void be_fstore(struct be *be, unsigned size, unsigned frs2, unsigned rs1, int32_
 void be_helper(struct be *be, be_helper_fn fn, const struct insn *in);
 void be_fence(struct be *be);
 
-/* Block ends.  Targets are physical PCs; `chain` says the target lies in the
- * block's own page (same translation), so the exit may be linked directly. */
+/* Block ends (the whole block retired).  Targets are physical PCs; `chain`
+ * says the target lies in the block's own page (same translation), so the
+ * exit may be linked directly. */
 void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64_t taken_ppc,
-	       uint64_t fall_ppc, bool taken_chain, bool fall_chain, unsigned ninsn);
-void be_jump(struct be *be, uint64_t target_ppc, bool chain, unsigned ninsn);
+	       uint64_t fall_ppc, bool taken_chain, bool fall_chain);
+void be_jump(struct be *be, uint64_t target_ppc, bool chain);
 /* pc = (x[rs1] + imm) & ~1 after rd = link (a PC value); an indirect jump. */
-void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t link_ppc,
-		 unsigned ninsn);
+void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t link_ppc);
 /* Leaves with `st` at ppc after `ninsn` retired (ends the block). */
 void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st);
 

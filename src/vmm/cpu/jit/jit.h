@@ -7,7 +7,7 @@
  * declines (system instructions, ROM code, single steps shorter than a block).
  *
  * Fields of struct hart that translated code reads or writes: x[], f[],
- * pc, instret, attn, mip, take_mask, epoch, ltlb, stlb, ram, watch,
+ * pc, attn, mip, take_mask, epoch, ltlb, stlb, ram, watch,
  * mstatus (FS only), exc_cause/exc_tval (through the slow paths), and the
  * jit_* fields.  Slow paths it calls: mem_load_slow, mem_store_slow,
  * store_hit_code, fp_exec, the atomic and PAUSE helpers, jit_lookup.

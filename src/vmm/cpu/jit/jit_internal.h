@@ -19,7 +19,7 @@
  * links is as fresh as its first block.  A chain running while another hart
  * rewrites the page sees the old code until it leaves (at most a budget
  * slice), as the ISA allows before FENCE.I; a store that hits code ends the
- * chain at once (the budget is zeroed).
+ * chain at once (ATTN_RECHECK).
  */
 #ifndef NIMBUS_VMM_CPU_JIT_JIT_INTERNAL_H
 #define NIMBUS_VMM_CPU_JIT_JIT_INTERNAL_H

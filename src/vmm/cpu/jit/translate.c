@@ -345,18 +345,18 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 		case OP_JAL: {
 			uint64_t t = pc + (uint64_t)(int64_t)in->imm;
 			be_pc_value(be, in->rd, next);
-			be_jump(be, t, same_page(t, b->ppc), i + 1);
+			be_jump(be, t, same_page(t, b->ppc));
 			ended = true;
 			break;
 		}
 		case OP_JALR:
-			be_jump_reg(be, in->rs1, in->imm, in->rd, next, i + 1);
+			be_jump_reg(be, in->rs1, in->imm, in->rd, next);
 			ended = true;
 			break;
 		case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
 			uint64_t t = pc + (uint64_t)(int64_t)in->imm;
 			be_branch(be, branch_cond(in->op), in->rs1, in->rs2, t, next,
-				  same_page(t, b->ppc), same_page(next, b->ppc), i + 1);
+				  same_page(t, b->ppc), same_page(next, b->ppc));
 			ended = true;
 			break;
 		}
@@ -368,7 +368,7 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	if (!ended) {   /* the block stopped at its size limit or the page end */
 		const struct insn *last = &b->insn[b->ninsn - 1];
 		uint64_t next = b->ppc + last->pcoff + last->len;
-		be_jump(be, next, same_page(next, b->ppc), b->ninsn);
+		be_jump(be, next, same_page(next, b->ppc));
 	}
 	if (!be_end(be)) {
 		j->ninsns = insns_before;
@@ -533,15 +533,18 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 	if (h->jit_link)
 		link_pending(j, h, tb);
 
-	uint64_t ir0 = h->instret;
 	h->jit_budget = (int64_t)(budget < JIT_SLICE ? budget : JIT_SLICE);
 	if (j->verify) {   /* one block at a time, then the interpreter's opinion */
 		h->jit_budget = tb->ninsn;
 		jit_verify_begin(h, j->verify);
 	}
+	int64_t budget0 = h->jit_budget;
+	h->jit_unretired = 0;
 	j->stats.entries++;
 	enum jit_status st = be_enter(j, h, tb->code, h->pc - b->ppc);
-	uint64_t n = h->instret - ir0;
+	/* Translated code counts instructions only off the budget. */
+	uint64_t n = (uint64_t)(budget0 - h->jit_budget - h->jit_unretired);
+	h->instret += n;
 	switch (st) {
 	case JIT_ST_TRAP:
 		trap_take(h, h->exc_cause, h->exc_tval);

@@ -2,10 +2,16 @@
  * The x86-64 back end of the translator (see backend.h for the contract).
  *
  * Host registers: rbx holds the struct hart, r15 the page delta (virtual
- * minus physical PC) of the running code; both are callee-saved, so they
- * survive every helper call.  rax, rcx, rdx, rsi, rdi are scratch.  Guest
- * registers live in h->x between translations; within one, the most used
- * are cached in rbp, r12-r14 (callee-saved) and r8-r11 (caller-saved: the
+ * minus physical PC) of the running code, r14 the instruction budget
+ * (h->jit_budget while translated code runs; enter loads it, the epilogue
+ * stores it); all callee-saved, so they survive every helper call.
+ * instret is not counted in translated code at all: the dispatcher derives
+ * it from the budget used, less the instructions an exit did not retire
+ * (h->jit_unretired, stored only by exits in the middle of a block), so
+ * going from block to block touches no counter in memory.  rax, rcx, rdx,
+ * rsi, rdi are scratch.  Guest registers live in h->x between
+ * translations; within one, the most used are cached in rbp, r12, r13
+ * (callee-saved) and r8-r11 (caller-saved: the
  * cold paths that call C spill the dirty ones first and reload them after).
  * A cached register written in the block is "dirty" until written back;
  * every exit writes back exactly the registers dirty at that instruction,
@@ -69,8 +75,7 @@ struct be {
 };
 
 /* Cache registers, hottest first; the first four survive calls. */
-static const uint8_t cache_regs[] = { RBP, R12, R13, R14, R8, R9, R10, R11 };
-#define CALLEE_SAVED_SLOTS 4
+static const uint8_t cache_regs[] = { RBP, R12, R13, R8, R9, R10, R11 };
 
 static bool caller_saved(unsigned host) { return host >= R8 && host <= R11; }
 
@@ -183,6 +188,14 @@ static struct slow *add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
 	return s;
 }
 
+/* The instructions of the block (counted off the budget at its entry) that
+ * this exit leaves unretired. */
+static void emit_unretired(struct be *be, unsigned n)
+{
+	if (n)
+		x_store_imm32(&be->b, RBX, HOFF(jit_unretired), (int32_t)n);
+}
+
 /* h->pc = ppc + delta */
 static void emit_set_pc(struct be *be, uint64_t ppc)
 {
@@ -198,8 +211,7 @@ static void emit_exit(struct be *be, uint64_t ppc, unsigned retired, enum jit_st
 {
 	struct x86_buf *b = &be->b;
 	write_back(be, dirty, 0);
-	if (retired)
-		x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)retired);
+	emit_unretired(be, be->tb->ninsn - retired);
 	emit_set_pc(be, ppc);
 	x_mov_imm(b, RAX, (uint64_t)st);
 	jmp_to(be, be->j->epilogue);
@@ -221,9 +233,11 @@ int be_init_stubs(struct jit *j)
 	x_alu_ri(&b, true, ALU_SUB, RSP, 8);
 	x_mov_rr(&b, true, RBX, RDI);
 	x_mov_rr(&b, true, R15, RDX);
+	x_load(&b, true, R14, RBX, HOFF(jit_budget));
 	x_jmp_r(&b, RSI);
 
 	j->epilogue = code_cache_exec_addr(cc, b.p);
+	x_store(&b, true, RBX, HOFF(jit_budget), R14);
 	x_alu_ri(&b, true, ALU_ADD, RSP, 8);
 	for (unsigned i = 6; i-- > 0;)
 		x_pop(&b, saved[i]);
@@ -284,7 +298,7 @@ struct be *be_begin(struct jit *j, struct jit_tb *tb)
 	x_load(b, false, RAX, RBX, HOFF(attn));
 	x_test_rr(b, false, RAX, RAX);
 	be->check_jcc[0] = x_jcc32(b, CC_NE);
-	x_alu_mi(b, true, ALU_SUB, RBX, HOFF(jit_budget), tb->ninsn);
+	x_alu_ri(b, true, ALU_SUB, R14, tb->ninsn);
 	be->check_jcc[1] = x_jcc32(b, CC_L);
 	return be;
 }
@@ -324,18 +338,18 @@ void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in, uint32_t 
 
 /* The back edge of a looping block: registers stay put; the entry checks
  * run again (a loop must still see interrupts and its budget). */
-static void emit_loop_back(struct be *be, unsigned ninsn)
+static void emit_loop_back(struct be *be)
 {
 	struct x86_buf *b = &be->b;
-	x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)ninsn);
 	x_load(b, false, RAX, RBX, HOFF(attn));
 	x_test_rr(b, false, RAX, RAX);
 	uint8_t *f1 = x_jcc32(b, CC_NE);
-	x_alu_mi(b, true, ALU_SUB, RBX, HOFF(jit_budget), be->tb->ninsn);
+	x_alu_ri(b, true, ALU_SUB, R14, be->tb->ninsn);
 	uint8_t *f2 = x_jcc32(b, CC_L);
 	x_patch(b, x_jmp32(b), be->body);
+	x_patch(b, f2, b->p);   /* out of budget: the next round did not run */
+	emit_unretired(be, be->tb->ninsn);
 	x_patch(b, f1, b->p);
-	x_patch(b, f2, b->p);
 	write_back(be, be->loop_dirty, 0);
 	emit_set_pc(be, be->tb->ppc);
 	jmp_to(be, be->j->check_fail);
@@ -699,17 +713,16 @@ static void emit_lookup_jump(struct be *be)
 }
 
 /* The end of a path out of the block towards virtual PC ppc + delta. */
-static void emit_goto(struct be *be, uint64_t target_ppc, bool chain, unsigned ninsn)
+static void emit_goto(struct be *be, uint64_t target_ppc, bool chain)
 {
 	struct x86_buf *b = &be->b;
 	struct jit *j = be->j;
 	struct jit_tb *tb = be->tb;
 	if (be->loops && target_ppc == tb->ppc) {
-		emit_loop_back(be, ninsn);
+		emit_loop_back(be);
 		return;
 	}
 	write_back(be, be->dirty, 0);
-	x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)ninsn);
 	if (chain && tb->nexits < 2) {
 		/* h->pc is not stored on a linked path: nothing reads it before
 		 * code leaves for the dispatcher, and every way out stores it
@@ -739,7 +752,7 @@ static const enum x86_cc cond_cc[] = {
 };
 
 void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64_t taken_ppc,
-	       uint64_t fall_ppc, bool taken_chain, bool fall_chain, unsigned ninsn)
+	       uint64_t fall_ppc, bool taken_chain, bool fall_chain)
 {
 	struct x86_buf *b = &be->b;
 	unsigned a = xreg(be, rs1, RAX);
@@ -751,19 +764,18 @@ void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64
 		x_alu_rm(b, true, ALU_CMP, a, RBX, XOFF(rs2));
 	uint8_t *taken = x_jcc32(b, cond_cc[c]);
 	uint32_t dirty = be->dirty;   /* each edge writes back what is dirty here */
-	emit_goto(be, fall_ppc, fall_chain, ninsn);
+	emit_goto(be, fall_ppc, fall_chain);
 	x_patch(b, taken, b->p);
 	be->dirty = dirty;
-	emit_goto(be, taken_ppc, taken_chain, ninsn);
+	emit_goto(be, taken_ppc, taken_chain);
 }
 
-void be_jump(struct be *be, uint64_t target_ppc, bool chain, unsigned ninsn)
+void be_jump(struct be *be, uint64_t target_ppc, bool chain)
 {
-	emit_goto(be, target_ppc, chain, ninsn);
+	emit_goto(be, target_ppc, chain);
 }
 
-void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t link_ppc,
-		 unsigned ninsn)
+void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t link_ppc)
 {
 	struct x86_buf *b = &be->b;
 	ld_x(be, RAX, rs1);
@@ -777,7 +789,6 @@ void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t
 		st_x(be, rd, RCX);
 	}
 	write_back(be, be->dirty, 0);
-	x_alu_mi(b, true, ALU_ADD, RBX, HOFF(instret), (int32_t)ninsn);
 	emit_lookup_jump(be);
 }
 
@@ -829,14 +840,15 @@ static void emit_slow(struct be *be, struct slow *s)
 	}
 	case SL_CODE:
 		/* rsi = host address just written.  The rest of this block
-		 * runs as decoded (as in the interpreter); a zero budget then
+		 * runs as decoded (as in the interpreter); ATTN_RECHECK then
 		 * sends the next block through the dispatcher, which sees
 		 * the new code generation. */
 		write_back(be, spill, 0);
 		x_mov_rr(b, true, RDI, RBX);
 		x_mov_imm(b, RDX, s->size);
 		call_abs(b, (const void *)store_hit_code);
-		x_store_imm32(b, RBX, HOFF(jit_budget), 0);
+		x_byte(b, 0xf0);   /* lock or dword [rbx + attn], ATTN_RECHECK */
+		x_alu_mi(b, false, ALU_OR, RBX, HOFF(attn), ATTN_RECHECK);
 		reload(be, 2);
 		x_patch(b, x_jmp32(b), s->resume);
 		break;
@@ -859,9 +871,11 @@ bool be_end(struct be *be)
 {
 	for (unsigned i = 0; i < be->nslow; i++)
 		emit_slow(be, &be->slow[i]);
-	/* Entry checks failed: nothing ran; the dispatcher needs this block's pc. */
-	x_patch(&be->b, be->check_jcc[0], be->b.p);
+	/* Entry checks failed: nothing ran; the dispatcher needs this block's
+	 * pc (and, out of budget, to know the block's count was taken off it). */
 	x_patch(&be->b, be->check_jcc[1], be->b.p);
+	emit_unretired(be, be->tb->ninsn);
+	x_patch(&be->b, be->check_jcc[0], be->b.p);
 	emit_set_pc(be, be->tb->ppc);
 	jmp_to(be, be->j->check_fail);
 	if (be->b.full || be->failed)
