@@ -69,7 +69,11 @@ void be_insn(struct be *be, unsigned idx, uint64_t ppc);
 void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, unsigned rs2);
 /* rd = rs1 op imm (no BE_MUL*). Shifts take imm as the shift amount. */
 void be_alu_imm(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, int64_t imm);
-/* rd = f(rs1, rs2) through a pure C helper (div/rem/mulhsu). */
+/* rd = rs1 / rs2 or rs1 % rs2 (signed or not; w32: the *W forms), with
+ * RISC-V's results for division by zero and overflow (no trap). */
+void be_divrem(struct be *be, bool sign, bool rem, bool w32, unsigned rd, unsigned rs1,
+	       unsigned rs2);
+/* rd = f(rs1, rs2) through a pure C helper (mulhsu). */
 void be_pure(struct be *be, be_pure_fn fn, unsigned rd, unsigned rs1, unsigned rs2);
 /* rd = v */
 void be_const(struct be *be, unsigned rd, uint64_t v);

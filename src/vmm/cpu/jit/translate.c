@@ -53,54 +53,6 @@ static int helper_pause(struct hart *h, const struct insn *in)
 	return 0;
 }
 
-static uint64_t pure_div(uint64_t a, uint64_t d)
-{
-	if (d == 0)
-		return UINT64_MAX;
-	if ((int64_t)a == INT64_MIN && (int64_t)d == -1)
-		return a;
-	return (uint64_t)((int64_t)a / (int64_t)d);
-}
-
-static uint64_t pure_divu(uint64_t a, uint64_t d) { return d ? a / d : UINT64_MAX; }
-
-static uint64_t pure_rem(uint64_t a, uint64_t d)
-{
-	if (d == 0)
-		return a;
-	if ((int64_t)a == INT64_MIN && (int64_t)d == -1)
-		return 0;
-	return (uint64_t)((int64_t)a % (int64_t)d);
-}
-
-static uint64_t pure_remu(uint64_t a, uint64_t d) { return d ? a % d : a; }
-
-static uint64_t sx32(uint64_t v) { return (uint64_t)(int64_t)(int32_t)v; }
-
-static uint64_t pure_divw(uint64_t x, uint64_t y)
-{
-	int32_t a = (int32_t)x, d = (int32_t)y;
-	return sx32((uint32_t)(d == 0 ? -1 : (a == INT32_MIN && d == -1) ? a : a / d));
-}
-
-static uint64_t pure_divuw(uint64_t x, uint64_t y)
-{
-	uint32_t a = (uint32_t)x, d = (uint32_t)y;
-	return sx32(d == 0 ? UINT32_MAX : a / d);
-}
-
-static uint64_t pure_remw(uint64_t x, uint64_t y)
-{
-	int32_t a = (int32_t)x, d = (int32_t)y;
-	return sx32((uint32_t)(d == 0 ? a : (a == INT32_MIN && d == -1) ? 0 : a % d));
-}
-
-static uint64_t pure_remuw(uint64_t x, uint64_t y)
-{
-	uint32_t a = (uint32_t)x, d = (uint32_t)y;
-	return sx32(d == 0 ? a : a % d);
-}
-
 static uint64_t pure_mulhsu(uint64_t a, uint64_t b)
 {
 	return (uint64_t)(int64_t)(((__int128)(int64_t)a * (__int128)(unsigned __int128)b) >> 64);
@@ -186,14 +138,14 @@ static void lower(struct be *be, const struct insn *in, uint64_t pc)
 	case OP_MULH: be_alu(be, BE_MULH, false, rd, rs1, rs2); break;
 	case OP_MULHU: be_alu(be, BE_MULHU, false, rd, rs1, rs2); break;
 	case OP_MULHSU: be_pure(be, pure_mulhsu, rd, rs1, rs2); break;
-	case OP_DIV: be_pure(be, pure_div, rd, rs1, rs2); break;
-	case OP_DIVU: be_pure(be, pure_divu, rd, rs1, rs2); break;
-	case OP_REM: be_pure(be, pure_rem, rd, rs1, rs2); break;
-	case OP_REMU: be_pure(be, pure_remu, rd, rs1, rs2); break;
-	case OP_DIVW: be_pure(be, pure_divw, rd, rs1, rs2); break;
-	case OP_DIVUW: be_pure(be, pure_divuw, rd, rs1, rs2); break;
-	case OP_REMW: be_pure(be, pure_remw, rd, rs1, rs2); break;
-	case OP_REMUW: be_pure(be, pure_remuw, rd, rs1, rs2); break;
+	case OP_DIV: be_divrem(be, true, false, false, rd, rs1, rs2); break;
+	case OP_DIVU: be_divrem(be, false, false, false, rd, rs1, rs2); break;
+	case OP_REM: be_divrem(be, true, true, false, rd, rs1, rs2); break;
+	case OP_REMU: be_divrem(be, false, true, false, rd, rs1, rs2); break;
+	case OP_DIVW: be_divrem(be, true, false, true, rd, rs1, rs2); break;
+	case OP_DIVUW: be_divrem(be, false, false, true, rd, rs1, rs2); break;
+	case OP_REMW: be_divrem(be, true, true, true, rd, rs1, rs2); break;
+	case OP_REMUW: be_divrem(be, false, true, true, rd, rs1, rs2); break;
 
 	case OP_FENCE: be_fence(be); break;
 	case OP_PAUSE: be_helper(be, helper_pause, in); break;

@@ -524,6 +524,52 @@ static uint32_t caller_saved_mask(const struct be *be)
 	return m;
 }
 
+/*
+ * Division inline: x86 div/idiv trap where RISC-V defines results
+ * (unprivileged ISA 7.2): by zero, the quotient is all ones and the
+ * remainder the dividend; the most negative number by -1 overflows to
+ * itself with remainder 0.  Both go round the instruction.
+ */
+void be_divrem(struct be *be, bool sign, bool rem, bool w32, unsigned rd, unsigned rs1,
+	       unsigned rs2)
+{
+	struct x86_buf *b = &be->b;
+	bool w = !w32;
+	ld_x(be, RAX, rs1);
+	ld_x(be, RCX, rs2);
+	x_test_rr(b, w, RCX, RCX);
+	uint8_t *by_zero = x_jcc32(b, CC_E);
+	uint8_t *overflow = NULL;
+	if (sign) {
+		x_alu_ri(b, w, ALU_CMP, RCX, -1);
+		uint8_t *normal = x_jcc32(b, CC_NE);
+		x_mov_imm(b, RDX, w32 ? 0x80000000u : 1ull << 63);
+		x_alu_rr(b, w, ALU_CMP, RAX, RDX);
+		overflow = x_jcc32(b, CC_E);
+		x_patch(b, normal, b->p);
+		x_rex(b, w, 0, 0, 0, false);   /* cqo / cdq */
+		x_byte(b, 0x99);
+	} else {
+		x_mov_imm(b, RDX, 0);
+	}
+	x_f7(b, w, sign ? 7 : 6, RCX);     /* idiv / div rcx */
+	if (rem)
+		x_mov_rr(b, true, RAX, RDX);
+	uint8_t *done = x_jmp32(b);
+	x_patch(b, by_zero, b->p);         /* quotient all ones, remainder the dividend */
+	if (!rem)
+		x_mov_imm(b, RAX, UINT64_MAX);
+	if (overflow) {
+		uint8_t *done2 = x_jmp32(b);
+		x_patch(b, overflow, b->p);    /* quotient the dividend, remainder 0 */
+		if (rem)
+			x_mov_imm(b, RAX, 0);
+		x_patch(b, done2, b->p);
+	}
+	x_patch(b, done, b->p);
+	dest_end(be, w32, rd, RAX);        /* *W results sign-extend from 32 bits */
+}
+
 /* rsi = x[rs1] + imm: the virtual address of a load or store. */
 static void emit_va(struct be *be, unsigned rs1, int32_t imm)
 {
