@@ -2,8 +2,9 @@
  * The hot path: block lookup by PC and the interpreter over decoded blocks.
  *
  * RAM loads and stores hit the per-context software TLB inline (tag compare,
- * add, host access); a store then tests the page's code bit (one load, one
- * predictable branch).  Everything else (TLB miss, MMIO, misaligned,
+ * add, host access), aligned or not as long as they stay within one page;
+ * a store then tests the page's watch byte (one load, one predictable
+ * branch).  Everything else (TLB miss, MMIO, misaligned,
  * page-crossing) calls the cold mmu.c paths, which report an exception in
  * h->exc_cause/exc_tval; the interpreter then takes the trap with pc set to
  * the faulting instruction.  instret counts retired instructions only.
@@ -25,7 +26,7 @@
 static ALWAYS_INLINE int mem_ld(struct hart *h, uint64_t va, unsigned size, uint64_t *v)
 {
 	const struct tlb_entry *e = &h->ltlb[(va >> PAGE_SHIFT) & TLB_MASK];
-	if (likely(e->tag == (va & (PAGE_MASK | (size - 1))))) {
+	if (likely(e->tag == ((va + size - 1) & PAGE_MASK))) {   /* within one page */
 		const void *p = (const void *)(uintptr_t)(va + e->addend);
 		switch (size) {
 		case 1: *v = *(const uint8_t *)p; break;
@@ -45,7 +46,7 @@ static ALWAYS_INLINE int mem_ld(struct hart *h, uint64_t va, unsigned size, uint
 static ALWAYS_INLINE int mem_st(struct hart *h, uint64_t va, unsigned size, uint64_t v)
 {
 	const struct tlb_entry *e = &h->stlb[(va >> PAGE_SHIFT) & TLB_MASK];
-	if (likely(e->tag == (va & (PAGE_MASK | (size - 1))))) {
+	if (likely(e->tag == ((va + size - 1) & PAGE_MASK))) {   /* within one page */
 		uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);
 		memcpy(p, &v, size);
 		uint64_t pfn = (uint64_t)(p - h->ram) >> PAGE_SHIFT;

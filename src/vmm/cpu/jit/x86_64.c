@@ -596,9 +596,11 @@ static uint8_t *emit_tlb(struct be *be, bool store, unsigned size)
 	x_alu_ri(b, false, ALU_AND, RAX, TLB_MASK);
 	x_shift_ri(b, false, SH_SHL, RAX, 4);   /* sizeof(struct tlb_entry) */
 	x_alu_rm(b, true, ALU_ADD, RAX, RBX, store ? HOFF(stlb) : HOFF(ltlb));
-	x_mov_rr(b, true, RCX, RSI);
-	/* tag = va & (PAGE_MASK | (size - 1)): a misaligned access misses. */
-	x_alu_ri(b, true, ALU_AND, RCX, (int32_t)(-(int32_t)PAGE_SIZE | (int32_t)(size - 1)));
+	/* The page of the access's last byte against the entry of its first:
+	 * equal only for an access within one page, aligned or not (an entry
+	 * of the next page never sits in this slot). */
+	x_lea(b, RCX, RSI, (int32_t)(size - 1));
+	x_alu_ri(b, true, ALU_AND, RCX, (int32_t)-(int32_t)PAGE_SIZE);
 	x_alu_rm(b, true, ALU_CMP, RCX, RAX, 0);
 	uint8_t *miss = x_jcc32(b, CC_NE);
 	x_alu_rm(b, true, ALU_ADD, RSI, RAX, 8);
