@@ -10,6 +10,7 @@
  * deliberately absent, so firmware never assumes MML semantics we lack.
  * Spec: privileged ISA 1.12 ch. 2 (CSR listing) and ch. 3-4; Sstc 1.0.
  */
+#include "vmm/cpu/fp_host.h"
 #include "vmm/cpu/hart_internal.h"
 
 #define SSTATUS_MASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | \
@@ -241,10 +242,11 @@ static int csr_write(struct hart *h, unsigned csr, uint64_t v)
 		return 0;
 	}
 	switch (csr) {
-	case 0x001: h->fflags = v & 0x1f; h->mstatus |= MSTATUS_FS; return 0;
+	case 0x001: h->fflags = v & 0x1f; h->mstatus |= MSTATUS_FS; fp_host_forget(); return 0;
 	case 0x002: h->frm = v & 7; h->mstatus |= MSTATUS_FS; return 0;
 	case 0x003:
 		h->fflags = v & 0x1f;
+		fp_host_forget();   /* flags the host FPU held are now stale */
 		h->frm = (v >> 5) & 7;
 		h->mstatus |= MSTATUS_FS;
 		return 0;

@@ -64,7 +64,8 @@ int fp_exec(struct hart *h, const struct insn *in)
 		/* Operands as fpu.c takes them: single precision unboxed. */
 		bool sp = in->op <= OP_FMV_W_X;
 		uint64_t r;
-		if (fp_host(in->op, sp ? sa : a, sp ? sb : b, sp ? sc : c, rm, &r, &fl)) {
+		if (fp_host(h->fp_owner, in->op, sp ? sa : a, sp ? sb : b, sp ? sc : c, rm, &r,
+			    &fl)) {
 			fr = sp ? fp_box32((uint32_t)r) : r;
 			goto write;
 		}

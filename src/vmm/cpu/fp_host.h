@@ -15,10 +15,16 @@
 /*
  * Computes decoded F/D op `op` (ops.h) on the operands (a, b, c as 64-bit
  * register values, already unboxed for single precision) under rounding
- * mode rm; true with the f-register result and the flags, false if the
+ * mode rm for hart `owner`; true with the f-register result and the flags
+ * to OR into fflags (they may repeat flags already there), false if the
  * host path does not do this op or mode (the caller uses fpu.c).
  */
-bool fp_host(unsigned op, uint64_t a, uint64_t b, uint64_t c, unsigned rm, uint64_t *result,
-	     unsigned *flags);
+bool fp_host(uint64_t owner, unsigned op, uint64_t a, uint64_t b, uint64_t c, unsigned rm,
+	     uint64_t *result, unsigned *flags);
+
+/* A unique owner id for a hart (never 0). */
+uint64_t fp_host_new_owner(void);
+/* The guest wrote fflags: flags the host unit holds for this thread's hart go. */
+void fp_host_forget(void);
 
 #endif

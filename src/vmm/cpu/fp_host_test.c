@@ -94,7 +94,8 @@ TEST(host_fpu_path_matches_fpu_c_in_results_and_flags)
 			uint64_t c = sp ? operand32(&seed) : operand64(&seed);
 			uint64_t hr = 0;
 			unsigned hf = 0, sf = 0;
-			if (!fp_host(op, a, b, c, rm, &hr, &hf))
+			fp_host_forget();   /* exact flags of this one operation */
+			if (!fp_host(1, op, a, b, c, rm, &hr, &hf))
 				continue;   /* no host FMA: fpu.c is used, nothing to compare */
 			uint64_t sr = soft(op, a, b, c, rm, &sf);
 			if (hr != sr || hf != sf) {
@@ -117,6 +118,57 @@ TEST(host_fpu_path_leaves_rmm_to_fpu_c)
 {
 	uint64_t r;
 	unsigned fl;
-	EXPECT(!fp_host(OP_FADD_D, 0, 0, 0, FP_RMM, &r, &fl));
-	EXPECT(!fp_host(OP_FCVT_W_D, 0, 0, 0, FP_RNE, &r, &fl));
+	EXPECT(!fp_host(1, OP_FADD_D, 0, 0, 0, FP_RMM, &r, &fl));
+	EXPECT(!fp_host(1, OP_FCVT_W_D, 0, 0, 0, FP_RNE, &r, &fl));
+}
+
+#include "vmm/cpu/test_asm.h"
+
+/* f1 = 0.1, f2 = 1.0 (through x registers); then the program at `at`. */
+static uint64_t fp_prog(struct tmach *t, uint64_t at, bool inexact)
+{
+	tm_org(t, at);
+	tm_li(t, 1, 0x3fb999999999999aull);            /* 0.1 */
+	tm_li(t, 2, 0x3ff0000000000000ull);            /* 1.0 */
+	tm_emit(t, FMV_D_X(1, 1));
+	tm_emit(t, FMV_D_X(2, 2));
+	if (inexact)
+		tm_emit(t, FMUL_D(3, 1, 1, 0));        /* 0.1 * 0.1: NX */
+	else
+		tm_emit(t, FADD_D(3, 2, 2, 0));        /* 1 + 1: exact */
+	tm_emit(t, CSRR(5, 0x001));                    /* x5 = fflags */
+	uint64_t stop = t->at;
+	tm_emit(t, JAL(0, 0));
+	return stop;
+}
+
+TEST(host_fpu_flags_are_each_harts_own_and_a_cleared_fflags_stays_clear)
+{
+	/* Two harts on one thread (as here) share the host's MXCSR: the flags
+	 * one raises must never show in the other's fflags, and flags the
+	 * guest cleared must not come back with the next exact operation. */
+	struct tmach t;
+	EXPECT(tm_init(&t, 2) == 0);
+	for (int k = 0; k < 2; k++)
+		hart_csr_write(t.h[k], 0x300, 1ull << 13);   /* mstatus.FS = Initial */
+	/* A: inexact, then the guest clears fflags, then exact: still clear. */
+	uint64_t stop_a = fp_prog(&t, RAM_BASE, true);
+	hart_set_pc(t.h[0], RAM_BASE);
+	tm_run_to(t.h[0], stop_a, 100);
+	EXPECT_EQ(hart_get_x(t.h[0], 5), FP_NX);
+	hart_csr_write(t.h[0], 0x001, 0);
+	stop_a = fp_prog(&t, RAM_BASE + 0x2000, false);
+	hart_set_pc(t.h[0], RAM_BASE + 0x2000);
+	tm_run_to(t.h[0], stop_a, 100);
+	EXPECT_EQ(hart_get_x(t.h[0], 5), 0);
+
+	/* A inexact again, then B exact on the same thread: B's stay clear. */
+	stop_a = fp_prog(&t, RAM_BASE, true);
+	hart_set_pc(t.h[0], RAM_BASE);
+	tm_run_to(t.h[0], stop_a, 100);
+	uint64_t stop_b = fp_prog(&t, RAM_BASE + 0x1000, false);
+	hart_set_pc(t.h[1], RAM_BASE + 0x1000);
+	tm_run_to(t.h[1], stop_b, 100);
+	EXPECT_EQ(hart_get_x(t.h[1], 5), 0);
+	tm_fini(&t);
 }

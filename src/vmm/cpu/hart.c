@@ -14,6 +14,7 @@
  * stimecmp is written.  Spec: privileged ISA 1.12 sections 3.1.9, 3.3.3;
  * Sstc 1.0.
  */
+#include "vmm/cpu/fp_host.h"
 #include "vmm/cpu/hart_internal.h"
 #include "vmm/cpu/jit/jit.h"
 
@@ -90,6 +91,7 @@ struct hart *hart_new(const struct hart_config *cfg)
 	h->bus = cfg->bus;
 	h->ram = cfg->bus->ram;
 	h->watch = cfg->bus->watch;
+	h->fp_owner = fp_host_new_owner();
 	if (cfg->jit_cache_bytes && (!(h->jit = jit_new(h, cfg->jit_cache_bytes)) ||
 				     (cfg->jit_verify && jit_set_verify(h->jit) != 0))) {
 		jit_free(h->jit);

@@ -221,6 +221,7 @@ struct hart {
 	uint64_t f[32];
 	uint32_t fflags, frm;
 	bool fp_soft;      /* F/D arithmetic in fpu.c only (tests); else the host FPU where exact */
+	uint64_t fp_owner; /* this hart's id for the host FPU's flags (fp_host.h) */
 
 	unsigned priv;
 	uint64_t mstatus;          /* without SD, which reads derive from FS */
