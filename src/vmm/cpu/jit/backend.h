@@ -87,8 +87,9 @@ void be_store(struct be *be, unsigned size, unsigned rs2, unsigned rs1, int32_t 
 void be_fload(struct be *be, unsigned size, unsigned frd, unsigned rs1, int32_t imm);
 void be_fstore(struct be *be, unsigned size, unsigned frs2, unsigned rs1, int32_t imm);
 
-/* Calls fn(h, copy of in); guest registers may change. */
-void be_helper(struct be *be, be_helper_fn fn, const struct insn *in);
+/* Calls fn(h, copy of in); guest registers may change (touches_x), or the
+ * helper neither reads nor writes x[] (F/D arithmetic on f registers). */
+void be_helper(struct be *be, be_helper_fn fn, const struct insn *in, bool touches_x);
 void be_fence(struct be *be);
 
 /* Block ends (the whole block retired).  Targets are physical PCs; `chain`

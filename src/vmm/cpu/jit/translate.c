@@ -76,6 +76,23 @@ static bool interp_only(unsigned op)
 
 static bool same_page(uint64_t a, uint64_t b) { return ((a ^ b) & PAGE_MASK) == 0; }
 
+/* F/D ops that read or write an integer register (conversions, moves,
+ * compares, classify); the others touch only f registers and fflags. */
+static bool fp_touches_x(unsigned op)
+{
+	switch (op) {
+	case OP_FCVT_W_S: case OP_FCVT_WU_S: case OP_FCVT_L_S: case OP_FCVT_LU_S:
+	case OP_FMV_X_W: case OP_FEQ_S: case OP_FLT_S: case OP_FLE_S: case OP_FCLASS_S:
+	case OP_FCVT_S_W: case OP_FCVT_S_WU: case OP_FCVT_S_L: case OP_FCVT_S_LU: case OP_FMV_W_X:
+	case OP_FCVT_W_D: case OP_FCVT_WU_D: case OP_FCVT_L_D: case OP_FCVT_LU_D:
+	case OP_FMV_X_D: case OP_FEQ_D: case OP_FLT_D: case OP_FLE_D: case OP_FCLASS_D:
+	case OP_FCVT_D_W: case OP_FCVT_D_WU: case OP_FCVT_D_L: case OP_FCVT_D_LU: case OP_FMV_D_X:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Lowers one non-ending instruction; false if it must end the translation. */
 static void lower(struct be *be, const struct insn *in, uint64_t pc)
 {
@@ -148,12 +165,12 @@ static void lower(struct be *be, const struct insn *in, uint64_t pc)
 	case OP_REMUW: be_divrem(be, false, true, true, rd, rs1, rs2); break;
 
 	case OP_FENCE: be_fence(be); break;
-	case OP_PAUSE: be_helper(be, helper_pause, in); break;
+	case OP_PAUSE: be_helper(be, helper_pause, in, false); break;
 	default:
 		if (in->op >= OP_LR_W && in->op <= OP_AMOMAXU_D)
-			be_helper(be, helper_atomic, in);
-		else
-			be_helper(be, helper_fp, in);   /* OP_FP_FIRST..OP_FP_LAST */
+			be_helper(be, helper_atomic, in, true);
+		else   /* OP_FP_FIRST..OP_FP_LAST */
+			be_helper(be, helper_fp, in, fp_touches_x(in->op));
 		break;
 	}
 }

@@ -701,7 +701,7 @@ void be_fstore(struct be *be, unsigned size, unsigned frs2, unsigned rs1, int32_
 	emit_store(be, size, frs2, rs1, imm, true);
 }
 
-void be_helper(struct be *be, be_helper_fn fn, const struct insn *in)
+void be_helper(struct be *be, be_helper_fn fn, const struct insn *in, bool touches_x)
 {
 	struct jit *j = be->j;
 	struct x86_buf *b = &be->b;
@@ -711,16 +711,19 @@ void be_helper(struct be *be, be_helper_fn fn, const struct insn *in)
 	}
 	struct insn *copy = &j->insns[j->ninsns++];
 	*copy = *in;
-	/* Helpers read and write h->x: everything goes back before, comes back after. */
-	write_back(be, be->dirty, 0);
-	be->dirty = be->loop_dirty;
+	/* A helper that reads and writes h->x gets everything written back
+	 * before and reloaded after; one that does not only costs the
+	 * caller-saved cache registers the call clobbers. */
+	uint32_t kept = touches_x ? 0 : be->dirty & ~caller_saved_mask(be);
+	write_back(be, be->dirty, touches_x ? 0 : 2);
+	be->dirty = be->loop_dirty | kept;
 	x_mov_rr(b, true, RDI, RBX);
 	x_mov_imm(b, RSI, (uint64_t)(uintptr_t)copy);
 	call_abs(b, (const void *)fn);
 	x_test_rr(b, false, RAX, RAX);
 	struct slow *s = add_slow(be, SL_HELPER, x_jcc32(b, CC_NE));
 	s->resume = b->p;
-	reload(be, 0);
+	reload(be, touches_x ? 0 : 2);
 }
 
 void be_fence(struct be *be)
@@ -901,12 +904,14 @@ static void emit_slow(struct be *be, struct slow *s)
 		x_patch(b, x_jmp32(b), s->resume);
 		break;
 	case SL_HELPER: {
-		/* everything was written back before the call */
+		/* Caller-saved registers were written back before the call
+		 * (which clobbered them); callee-saved ones may still be dirty. */
+		uint32_t live = s->dirty & ~caller_saved_mask(be);
 		x_alu_ri(b, false, ALU_CMP, RAX, 1);
 		uint8_t *trap = x_jcc32(b, CC_NE);
-		emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, 0);
+		emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, live);
 		x_patch(b, trap, b->p);
-		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, 0);
+		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, live);
 		break;
 	}
 	case SL_FS_OFF:
