@@ -1,0 +1,321 @@
+/*
+ * Containers: nimbus-runtime supervised by Debian's conmon, as Podman does.
+ * conmon runs `nimbus-runtime create`, then stays as the container's parent:
+ * it holds its stdio (written to console.log in the k8s log format), reaps it
+ * and writes its exit status to exits/NAME.  It daemonizes, so it survives
+ * the daemon; conmon alive means the container is running.  The runtime's
+ * state lives in state_dir/runtime, apart from any other user of the runtime.
+ *
+ * The rootfs is the image's directory, shared by every container of that
+ * image and mounted read-only (with a tmpfs on /tmp); a writable layer per
+ * container is future work (overlayfs, with image import).
+ *
+ * conmon reports the created container's pid (or the runtime's error)
+ * through the pipe named by _OCI_SYNCPIPE as `{"data": PID}` or
+ * `{"data": -1, "message": "..."}`; that is how an error of the runtime
+ * reaches the API.
+ */
+#include "daemon/driver.h"
+#include "daemon/fsutil.h"
+#include "daemon/proc.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RUNTIME_TIMEOUT_MS 20000
+
+int instance_path(const struct driver_ctx *c, const char *name, const char *leaf,
+		  char *buf, unsigned long len, struct err *e)
+{
+	int n = snprintf(buf, len, "%s/instances/%s%s%s", c->state_dir, name,
+			 leaf ? "/" : "", leaf ? leaf : "");
+	if (n < 0 || (unsigned long)n >= len)
+		return err_set(e, -ENAMETOOLONG, "instance \"%s\": state path too long", name);
+	return 0;
+}
+
+/* Runs `nimbus-runtime --root STATE/runtime ARGS...`; its output goes to out. */
+static int runtime(const struct driver_ctx *c, char *out, size_t outlen, struct err *e,
+		   const char *a1, const char *a2, const char *a3, const char *a4)
+{
+	char root[4096];
+	snprintf(root, sizeof root, "%s/runtime", c->state_dir);
+	char *argv[] = { (char *)c->runtime, "--root", root, (char *)a1, (char *)a2,
+			 (char *)a3, (char *)a4, NULL };
+	return proc_run(argv, RUNTIME_TIMEOUT_MS, out, outlen, e);
+}
+
+static void strip(char *s)
+{
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = 0;
+}
+
+static cJSON *strings(const char *const *v)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (; *v; v++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+	return a;
+}
+
+static cJSON *mount(const char *dst, const char *type, const char *src, const char *const *opts)
+{
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "destination", dst);
+	cJSON_AddStringToObject(m, "type", type);
+	cJSON_AddStringToObject(m, "source", src);
+	if (opts)
+		cJSON_AddItemToObject(m, "options", strings(opts));
+	return m;
+}
+
+/* The OCI config of a container of im: the image's shell as pid 1, waiting
+ * for SIGTERM (a pid 1 has no default action for it, so it traps it). */
+static char *make_config(const struct instance *in, const struct image *im)
+{
+	static const char *const caps[] = {
+		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+		"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+		"CAP_NET_RAW", "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP", NULL,
+	};
+	static const char *const args[] = {
+		"/bin/sh", "-c", "trap 'exit 0' TERM; sleep 2147483647 & wait", NULL,
+	};
+	static const char *const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", NULL };
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "ociVersion", "1.0.2");
+	cJSON *p = cJSON_AddObjectToObject(c, "process");
+	cJSON_AddBoolToObject(p, "terminal", 0);
+	cJSON *u = cJSON_AddObjectToObject(p, "user");
+	cJSON_AddNumberToObject(u, "uid", 0);
+	cJSON_AddNumberToObject(u, "gid", 0);
+	cJSON_AddItemToObject(p, "args", strings(args));
+	cJSON_AddItemToObject(p, "env", strings(env));
+	cJSON_AddStringToObject(p, "cwd", "/");
+	cJSON *cp = cJSON_AddObjectToObject(p, "capabilities");
+	cJSON_AddItemToObject(cp, "bounding", strings(caps));
+	cJSON_AddItemToObject(cp, "effective", strings(caps));
+	cJSON_AddItemToObject(cp, "permitted", strings(caps));
+	cJSON_AddBoolToObject(p, "noNewPrivileges", 1);
+	cJSON *r = cJSON_AddObjectToObject(c, "root");
+	cJSON_AddStringToObject(r, "path", im->path);
+	cJSON_AddBoolToObject(r, "readonly", 1);
+	cJSON_AddStringToObject(c, "hostname", in->name);
+	static const char *const dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
+	static const char *const pts[] = { "nosuid", "noexec", "newinstance", "ptmxmode=0666",
+					   "mode=0620", NULL };
+	static const char *const shm[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL };
+	static const char *const sys[] = { "nosuid", "noexec", "nodev", "ro", NULL };
+	static const char *const tmp[] = { "nosuid", "nodev", "mode=1777", NULL };
+	cJSON *m = cJSON_AddArrayToObject(c, "mounts");
+	cJSON_AddItemToArray(m, mount("/proc", "proc", "proc", NULL));
+	cJSON_AddItemToArray(m, mount("/dev", "tmpfs", "tmpfs", dev));
+	cJSON_AddItemToArray(m, mount("/dev/pts", "devpts", "devpts", pts));
+	cJSON_AddItemToArray(m, mount("/dev/shm", "tmpfs", "shm", shm));
+	cJSON_AddItemToArray(m, mount("/sys", "sysfs", "sysfs", sys));
+	cJSON_AddItemToArray(m, mount("/tmp", "tmpfs", "tmpfs", tmp));
+	cJSON *lx = cJSON_AddObjectToObject(c, "linux");
+	cJSON *ns = cJSON_AddArrayToObject(lx, "namespaces");
+	static const char *const nss[] = { "pid", "network", "ipc", "uts", "mount", "cgroup", NULL };
+	for (const char *const *t = nss; *t; t++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "type", *t);
+		cJSON_AddItemToArray(ns, o);
+	}
+	static const char *const masked[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list",
+					      "/sys/firmware", "/proc/acpi", NULL };
+	static const char *const ro[] = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+					  "/proc/sysrq-trigger", NULL };
+	cJSON_AddItemToObject(lx, "maskedPaths", strings(masked));
+	cJSON_AddItemToObject(lx, "readonlyPaths", strings(ro));
+	char *s = cJSON_Print(c);
+	cJSON_Delete(c);
+	return s;
+}
+
+/* Reads conmon's one sync message; the created pid or -errno with e set. */
+static int read_sync(int fd, const char *name, struct err *e)
+{
+	char buf[4096];
+	size_t have = 0;
+	while (have + 1 < sizeof buf) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int r = poll(&pf, 1, RUNTIME_TIMEOUT_MS);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			return err_set(e, -ETIMEDOUT, "container \"%s\": conmon did not report "
+				       "within %d s", name, RUNTIME_TIMEOUT_MS / 1000);
+		ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		if (memchr(buf, '\n', have) || memchr(buf, '}', have))
+			break;
+	}
+	buf[have] = 0;
+	cJSON *j = cJSON_Parse(buf);
+	cJSON *data = cJSON_GetObjectItemCaseSensitive(j, "data");
+	cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+	int rc;
+	if (cJSON_IsNumber(data) && data->valuedouble > 0) {
+		rc = (int)data->valuedouble;
+	} else if (cJSON_IsString(msg)) {
+		char m[400];
+		snprintf(m, sizeof m, "%s", msg->valuestring);
+		strip(m);
+		rc = err_set(e, -EIO, "container \"%s\": %s", name, m);
+	} else {
+		rc = err_set(e, -EIO, "container \"%s\": conmon failed before creating it "
+			     "(see its conmon.log)", name);
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+static int ctr_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
+		     struct err *e)
+{
+	char dir[4096], path[8192], log[8192], exits[8192], sock[8192];
+	char cpid[8192], pidfile[8192], root[8192], conlog[8192];
+	int rc;
+	if ((rc = instance_path(c, in->name, NULL, dir, sizeof dir, e)) < 0 ||
+	    (rc = mkdir_p(dir, 0700, e)) < 0)
+		return rc;
+	snprintf(exits, sizeof exits, "%s/exits", dir);
+	snprintf(sock, sizeof sock, "%s/sockets", dir);
+	if ((rc = mkdir_p(exits, 0700, e)) < 0 || (rc = mkdir_p(sock, 0700, e)) < 0)
+		return rc;
+	char *cfg = make_config(in, im);
+	if (!cfg)
+		return err_set(e, -ENOMEM, "container \"%s\": out of memory", in->name);
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	rc = write_file(path, cfg, strlen(cfg), 0600, e);
+	cJSON_free(cfg);
+	if (rc < 0)
+		return rc;
+	/* A container that ended while we were away is still known to the runtime. */
+	runtime(c, NULL, 0, NULL, "delete", "--force", in->name, NULL);
+	snprintf(pidfile, sizeof pidfile, "%s/pid", dir);
+	snprintf(cpid, sizeof cpid, "%s/conmon.pid", dir);
+	snprintf(log, sizeof log, "%s/console.log", dir);
+	snprintf(conlog, sizeof conlog, "%s/conmon.log", dir);
+	snprintf(path, sizeof path, "%s/exits/%s", dir, in->name);
+	unlink(pidfile);
+	unlink(cpid);
+	unlink(path);
+	snprintf(root, sizeof root, "%s/runtime", c->state_dir);
+
+	int sync[2];
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return err_set(e, -errno, "container \"%s\": pipe: %s", in->name, strerror(errno));
+	char logopt[8300], env_sync[32];
+	snprintf(logopt, sizeof logopt, "k8s-file:%s", log);
+	snprintf(env_sync, sizeof env_sync, "_OCI_SYNCPIPE=%d", sync[1]);
+	const char *env[] = { env_sync, NULL };
+	char *argv[] = {
+		(char *)c->conmon, "--api-version", "1", "-c", in->name, "-u", in->name,
+		"-n", in->name, "-r", (char *)c->runtime, "-b", dir, "-p", pidfile,
+		"--conmon-pidfile", cpid, "--exit-dir", exits, "-l", logopt,
+		"--socket-dir-path", sock, "--log-level", "error",
+		"--runtime-arg", "--root", "--runtime-arg", root, NULL,
+	};
+	struct spawn_opts o = { .log_path = conlog, .env = env, .keep_fd = sync[1],
+				.new_session = true };
+	pid_t parent;
+	rc = proc_spawn(argv, &o, &parent, e);
+	close(sync[1]);
+	if (rc < 0) {
+		close(sync[0]);
+		return rc;
+	}
+	/* conmon forks into the background; the process we started returns at once. */
+	waitpid(parent, NULL, 0);
+	rc = read_sync(sync[0], in->name, e);
+	close(sync[0]);
+	if (rc < 0)
+		goto fail;
+	char buf[64];
+	pid_t mon = 0;
+	if (read_file(cpid, buf, sizeof buf) > 0)
+		mon = (pid_t)atoi(buf);
+	long long mon_start = mon > 0 ? proc_start_time(mon) : -1;
+	if (mon_start < 0) {
+		rc = err_set(e, -ESRCH, "container \"%s\": conmon is gone after creating it "
+			     "(see %s)", in->name, conlog);
+		goto fail;
+	}
+	char out[1024];
+	int st = runtime(c, out, sizeof out, e, "start", in->name, NULL, NULL);
+	if (st != 0) {
+		if (st > 0) {
+			strip(out);
+			rc = err_set(e, -EIO, "container \"%s\": %s start: %s", in->name,
+				     c->runtime, *out ? out : "failed");
+		} else {
+			rc = st;
+		}
+		goto fail;
+	}
+	in->pid = mon;
+	in->pid_start = mon_start;
+	return 0;
+fail:
+	runtime(c, NULL, 0, NULL, "delete", "--force", in->name, NULL);
+	return rc;
+}
+
+static int ctr_stop(const struct driver_ctx *c, const struct instance *in, int timeout_s,
+		    bool force, struct err *e)
+{
+	pid_t mon = (pid_t)in->pid;
+	if (!force) {
+		runtime(c, NULL, 0, NULL, "kill", in->name, "TERM", NULL);
+		if (proc_wait_gone(mon, in->pid_start, timeout_s * 1000))
+			goto gone;
+	}
+	runtime(c, NULL, 0, NULL, "kill", in->name, "KILL", NULL);
+	if (!proc_wait_gone(mon, in->pid_start, 10000)) {
+		/* The runtime could not reach it: end the monitor, and the
+		 * container's pid namespace goes with its init. */
+		if (proc_alive(mon, in->pid_start))
+			kill(mon, SIGKILL);
+		if (!proc_wait_gone(mon, in->pid_start, 5000))
+			return err_set(e, -EBUSY, "container \"%s\": conmon (pid %d) still "
+				       "running after SIGKILL", in->name, (int)mon);
+	}
+gone:;
+	char out[1024];
+	int st = runtime(c, out, sizeof out, e, "delete", "--force", in->name, NULL);
+	if (st < 0)
+		return st;
+	return 0;
+}
+
+static int ctr_remove(const struct driver_ctx *c, const struct instance *in, struct err *e)
+{
+	char dir[4096];
+	int rc = instance_path(c, in->name, NULL, dir, sizeof dir, e);
+	if (rc < 0)
+		return rc;
+	runtime(c, NULL, 0, NULL, "delete", "--force", in->name, NULL);
+	return rm_rf(dir, e);
+}
+
+const struct driver ctr_driver = {
+	.start = ctr_start,
+	.stop = ctr_stop,
+	.remove = ctr_remove,
+};
