@@ -243,7 +243,7 @@ static bool match(const char *pattern, const char *path, char *name, size_t len)
 void api_dispatch(struct service *s, const struct api_req *r, struct api_resp *out)
 {
 	memset(out, 0, sizeof *out);
-	char msg[400];
+	char msg[512];
 	const char *path = r->path;
 	size_t plen = strlen(path);
 	while (plen > 1 && path[plen - 1] == '/')   /* /1.0/instances/ is /1.0/instances */
