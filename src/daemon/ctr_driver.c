@@ -304,6 +304,52 @@ gone:;
 	return 0;
 }
 
+int instance_kill_all(const struct driver_ctx *c, const char *name,
+		      void (*between)(const struct driver_ctx *c, const char *name),
+		      struct err *e)
+{
+	char dir[4096], tag[4096 + 2];
+	int rc = instance_path(c, name, NULL, dir, sizeof dir, e);
+	if (rc < 0)
+		return rc;
+	/* "DIR/": instance c1's tag must not match c10's processes. */
+	snprintf(tag, sizeof tag, "%s/", dir);
+	int total = 0, quiet = 0;
+	/* Two quiet rounds in a row: a process forked by the dead daemon just
+	 * before it died gets the time to exec and show its tag. */
+	for (int round = 0; round < 100; round++) {
+		int n = proc_kill_tagged(tag);
+		if (between)
+			between(c, name);
+		total += n;
+		quiet = n ? 0 : quiet + 1;
+		if (quiet == 2)
+			return total;
+		usleep(20000);
+	}
+	return err_set(e, -EBUSY, "instance \"%s\": its processes keep coming back", name);
+}
+
+static void runtime_forget(const struct driver_ctx *c, const char *name)
+{
+	runtime(c, NULL, 0, NULL, "kill", name, "KILL", NULL);
+	runtime(c, NULL, 0, NULL, "delete", "--force", name, NULL);
+}
+
+static int ctr_rollback(const struct driver_ctx *c, const struct instance *in, struct err *e)
+{
+	/* A container the runtime still knows: its state directory is there. */
+	char known[8192];
+	snprintf(known, sizeof known, "%s/runtime/%s", c->state_dir, in->name);
+	int killed = instance_kill_all(c, in->name, NULL, e);
+	if (killed < 0)
+		return killed;
+	if (killed == 0 && access(known, F_OK) != 0)
+		return 0;
+	int again = instance_kill_all(c, in->name, runtime_forget, e);
+	return again < 0 ? again : killed + again;
+}
+
 static int ctr_remove(const struct driver_ctx *c, const struct instance *in, struct err *e)
 {
 	char dir[4096];
@@ -317,5 +363,6 @@ static int ctr_remove(const struct driver_ctx *c, const struct instance *in, str
 const struct driver ctr_driver = {
 	.start = ctr_start,
 	.stop = ctr_stop,
+	.rollback = ctr_rollback,
 	.remove = ctr_remove,
 };

@@ -31,6 +31,11 @@ struct driver {
 	 * timeout_s; then kills.  Returns once the supervisor is gone. */
 	int (*stop)(const struct driver_ctx *c, const struct instance *in, int timeout_s,
 		    bool force, struct err *e);
+	/* Makes a stopped instance really stopped: anything a daemon killed in
+	 * the middle of a start or stop left running for it (a monitor, a VMM,
+	 * a half-created container) is killed and forgotten.  Returns how many
+	 * processes it killed, or a negative errno with e set. */
+	int (*rollback)(const struct driver_ctx *c, const struct instance *in, struct err *e);
 	/* Removes the stopped instance's files. */
 	int (*remove)(const struct driver_ctx *c, const struct instance *in, struct err *e);
 };
@@ -42,6 +47,14 @@ static inline const struct driver *driver_for(enum instance_kind k)
 {
 	return k == KIND_VM ? &vmm_driver : &ctr_driver;
 }
+
+/* Kills, until none is left, every process whose command line names the
+ * instance's directory: the monitor, the VMM, a runtime command in flight.
+ * Each round calls between(arg) (may be NULL) after the kills.  Returns
+ * how many it killed, or -EBUSY (e set) if they keep coming back. */
+int instance_kill_all(const struct driver_ctx *c, const char *name,
+		      void (*between)(const struct driver_ctx *c, const char *name),
+		      struct err *e);
 
 /* state_dir/instances/NAME[/leaf] into buf; -ENAMETOOLONG if it does not fit. */
 int instance_path(const struct driver_ctx *c, const char *name, const char *leaf,

@@ -1,6 +1,7 @@
 /* See proc.h. */
 #include "daemon/proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -69,6 +70,40 @@ bool proc_wait_gone(pid_t pid, long long start, int timeout_ms)
 			return false;
 		usleep(20000);
 	}
+}
+
+int proc_kill_tagged(const char *tag)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	int killed = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 1 || pid == (long)getpid())
+			continue;
+		char path[64], cmd[8192];
+		snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, cmd, sizeof cmd - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		for (ssize_t i = 0; i < n; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+		cmd[n] = 0;
+		if (strstr(cmd, tag) && kill((pid_t)pid, SIGKILL) == 0) {
+			killed++;
+			waitpid((pid_t)pid, NULL, WNOHANG);
+		}
+	}
+	closedir(d);
+	return killed;
 }
 
 /* In the child between fork and exec: only async-signal-safe calls. */

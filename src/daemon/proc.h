@@ -25,6 +25,10 @@ bool proc_alive(pid_t pid, long long start);
 /* Waits up to timeout_ms for (pid, start) to end; true if it did. */
 bool proc_wait_gone(pid_t pid, long long start, int timeout_ms);
 
+/* Sends SIGKILL to every live process (other than this one) whose command
+ * line contains tag; returns how many. */
+int proc_kill_tagged(const char *tag);
+
 struct spawn_opts {
 	const char *log_path;      /* stdout+stderr (appended), or NULL for /dev/null */
 	const char *const *env;    /* extra NAME=VALUE entries, NULL-terminated, or NULL */

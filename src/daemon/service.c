@@ -20,7 +20,7 @@ struct service {
 	struct db *db;
 	pthread_mutex_t lock;
 	char busy[BUSY_MAX][INSTANCE_NAME_MAX + 1];   /* names with an operation running */
-	int adopted, lost;
+	int adopted, lost, rolled_back;
 };
 
 /* Corrects a row whose supervisor is gone.  Called with the lock held. */
@@ -42,13 +42,23 @@ static int reconcile(struct service *s, struct err *e)
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (v[i].state != STATE_RUNNING)
-			continue;
-		rc = refresh(s, &v[i], e);
-		if (v[i].state == STATE_RUNNING)
-			s->adopted++;
-		else
+		if (v[i].state == STATE_RUNNING) {
+			if ((rc = refresh(s, &v[i], e)) < 0)
+				break;
+			if (v[i].state == STATE_RUNNING) {
+				s->adopted++;
+				continue;
+			}
 			s->lost++;
+		}
+		/* Stopped must mean nothing runs: a start or stop the last daemon
+		 * did not finish, or a monitor killed while its container ran,
+		 * leaves processes behind; they are killed and forgotten. */
+		int killed = driver_for(v[i].kind)->rollback(&s->ctx, &v[i], e);
+		if (killed < 0)
+			rc = killed;
+		else
+			s->rolled_back += killed > 0;
 	}
 	free(v);
 	return rc;
@@ -96,10 +106,12 @@ void service_close(struct service *s)
 	free(s);
 }
 
-void service_reconcile_counts(const struct service *s, int *adopted, int *lost)
+void service_reconcile_counts(const struct service *s, int *adopted, int *lost,
+			      int *rolled_back)
 {
 	*adopted = s->adopted;
 	*lost = s->lost;
+	*rolled_back = s->rolled_back;
 }
 
 /* Marks name busy; -EBUSY if another operation holds it.  Lock held. */

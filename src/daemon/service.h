@@ -38,8 +38,11 @@ struct service;
 int service_open(const struct service_cfg *cfg, struct service **out, struct err *e);
 void service_close(struct service *s);
 
-/* How many instances were found running / marked stopped by the last reconcile. */
-void service_reconcile_counts(const struct service *s, int *adopted, int *lost);
+/* What the start-up reconciliation did: instances found running
+ * (re-adopted), found dead (marked stopped), and half-started ones whose
+ * process was killed (rolled back to stopped). */
+void service_reconcile_counts(const struct service *s, int *adopted, int *lost,
+			      int *rolled_back);
 
 int service_create(struct service *s, const struct create_req *r, struct instance *out,
 		   struct err *e);

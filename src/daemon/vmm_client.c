@@ -136,6 +136,11 @@ static int vmm_stop(const struct driver_ctx *c, const struct instance *in, int t
 	return 0;
 }
 
+static int vmm_rollback(const struct driver_ctx *c, const struct instance *in, struct err *e)
+{
+	return instance_kill_all(c, in->name, NULL, e);
+}
+
 static int vmm_remove(const struct driver_ctx *c, const struct instance *in, struct err *e)
 {
 	char dir[4096];
@@ -148,5 +153,6 @@ static int vmm_remove(const struct driver_ctx *c, const struct instance *in, str
 const struct driver vmm_driver = {
 	.start = vmm_start,
 	.stop = vmm_stop,
+	.rollback = vmm_rollback,
 	.remove = vmm_remove,
 };
