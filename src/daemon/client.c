@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const char *client_socket_path(const char *opt)
 {
@@ -55,6 +56,9 @@ int client_call(const char *sock, const char *method, const char *path, const ch
 	if (stat(sock, &st) < 0)
 		return errno == ENOENT ? not_running(sock, "no such socket", e)
 				       : err_set(e, -errno, "%s: %s", sock, strerror(errno));
+	if (access(sock, R_OK | W_OK) < 0 && errno == EACCES)
+		return err_set(e, -EACCES, "%s: permission denied (the daemon's socket is root-only)",
+			       sock);
 	CURL *c = curl_easy_init();
 	if (!c)
 		return err_set(e, -ENOMEM, "libcurl: cannot start a request");
