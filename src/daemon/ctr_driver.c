@@ -6,15 +6,18 @@
  * the daemon; conmon alive means the container is running.  The runtime's
  * state lives in state_dir/runtime, apart from any other user of the runtime.
  *
- * The rootfs is the image's directory, shared by every container of that
- * image and mounted read-only (with a tmpfs on /tmp); a writable layer per
- * container is future work (overlayfs, with image import).
+ * The root filesystem is an overlayfs mounted at DIR/rootfs: the image's
+ * directory (shared by every container of that image, never written) under
+ * the container's own writable layer DIR/upper, which lasts until the
+ * container is deleted.  It is mounted for each start and unmounted after
+ * each stop.  (Layered OCI images will give more lower layers.)
  *
  * conmon reports the created container's pid (or the runtime's error)
  * through the pipe named by _OCI_SYNCPIPE as `{"data": PID}` or
  * `{"data": -1, "message": "..."}`; that is how an error of the runtime
  * reaches the API.
  */
+#include "daemon/ctr_config.h"
 #include "daemon/driver.h"
 #include "daemon/fsutil.h"
 #include "daemon/proc.h"
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,89 +62,6 @@ static void strip(char *s)
 	size_t n = strlen(s);
 	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
 		s[--n] = 0;
-}
-
-static cJSON *strings(const char *const *v)
-{
-	cJSON *a = cJSON_CreateArray();
-	for (; *v; v++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
-	return a;
-}
-
-static cJSON *mount(const char *dst, const char *type, const char *src, const char *const *opts)
-{
-	cJSON *m = cJSON_CreateObject();
-	cJSON_AddStringToObject(m, "destination", dst);
-	cJSON_AddStringToObject(m, "type", type);
-	cJSON_AddStringToObject(m, "source", src);
-	if (opts)
-		cJSON_AddItemToObject(m, "options", strings(opts));
-	return m;
-}
-
-/* The OCI config of a container of im: the image's shell as pid 1, waiting
- * for SIGTERM (a pid 1 has no default action for it, so it traps it). */
-static char *make_config(const struct instance *in, const struct image *im)
-{
-	static const char *const caps[] = {
-		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-		"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-		"CAP_NET_RAW", "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP", NULL,
-	};
-	static const char *const args[] = {
-		"/bin/sh", "-c", "trap 'exit 0' TERM; sleep 2147483647 & wait", NULL,
-	};
-	static const char *const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", NULL };
-	cJSON *c = cJSON_CreateObject();
-	cJSON_AddStringToObject(c, "ociVersion", "1.0.2");
-	cJSON *p = cJSON_AddObjectToObject(c, "process");
-	cJSON_AddBoolToObject(p, "terminal", 0);
-	cJSON *u = cJSON_AddObjectToObject(p, "user");
-	cJSON_AddNumberToObject(u, "uid", 0);
-	cJSON_AddNumberToObject(u, "gid", 0);
-	cJSON_AddItemToObject(p, "args", strings(args));
-	cJSON_AddItemToObject(p, "env", strings(env));
-	cJSON_AddStringToObject(p, "cwd", "/");
-	cJSON *cp = cJSON_AddObjectToObject(p, "capabilities");
-	cJSON_AddItemToObject(cp, "bounding", strings(caps));
-	cJSON_AddItemToObject(cp, "effective", strings(caps));
-	cJSON_AddItemToObject(cp, "permitted", strings(caps));
-	cJSON_AddBoolToObject(p, "noNewPrivileges", 1);
-	cJSON *r = cJSON_AddObjectToObject(c, "root");
-	cJSON_AddStringToObject(r, "path", im->path);
-	cJSON_AddBoolToObject(r, "readonly", 1);
-	cJSON_AddStringToObject(c, "hostname", in->name);
-	static const char *const dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
-	static const char *const pts[] = { "nosuid", "noexec", "newinstance", "ptmxmode=0666",
-					   "mode=0620", NULL };
-	static const char *const shm[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL };
-	static const char *const sys[] = { "nosuid", "noexec", "nodev", "ro", NULL };
-	static const char *const tmp[] = { "nosuid", "nodev", "mode=1777", NULL };
-	cJSON *m = cJSON_AddArrayToObject(c, "mounts");
-	cJSON_AddItemToArray(m, mount("/proc", "proc", "proc", NULL));
-	cJSON_AddItemToArray(m, mount("/dev", "tmpfs", "tmpfs", dev));
-	cJSON_AddItemToArray(m, mount("/dev/pts", "devpts", "devpts", pts));
-	cJSON_AddItemToArray(m, mount("/dev/shm", "tmpfs", "shm", shm));
-	cJSON_AddItemToArray(m, mount("/sys", "sysfs", "sysfs", sys));
-	cJSON_AddItemToArray(m, mount("/tmp", "tmpfs", "tmpfs", tmp));
-	cJSON *lx = cJSON_AddObjectToObject(c, "linux");
-	cJSON *ns = cJSON_AddArrayToObject(lx, "namespaces");
-	static const char *const nss[] = { "pid", "network", "ipc", "uts", "mount", "cgroup", NULL };
-	for (const char *const *t = nss; *t; t++) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "type", *t);
-		cJSON_AddItemToArray(ns, o);
-	}
-	static const char *const masked[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list",
-					      "/sys/firmware", "/proc/acpi", NULL };
-	static const char *const ro[] = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-					  "/proc/sysrq-trigger", NULL };
-	cJSON_AddItemToObject(lx, "maskedPaths", strings(masked));
-	cJSON_AddItemToObject(lx, "readonlyPaths", strings(ro));
-	char *s = cJSON_Print(c);
-	cJSON_Delete(c);
-	return s;
 }
 
 /* Reads conmon's one sync message; the created pid or -errno with e set. */
@@ -185,6 +106,40 @@ static int read_sync(int fd, const char *name, struct err *e)
 	return rc;
 }
 
+/* Unmounts DIR/rootfs if it is mounted; quiet if it is not. */
+static void unmount_root(const char *dir)
+{
+	char root[8192];
+	snprintf(root, sizeof root, "%s/rootfs", dir);
+	while (umount2(root, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+		;
+}
+
+static int mount_root(const char *dir, const struct image *im, char *root, size_t len,
+		      struct err *e)
+{
+	char upper[8192], work[8192], opts[4096];
+	snprintf(root, len, "%s/rootfs", dir);
+	snprintf(upper, sizeof upper, "%s/upper", dir);
+	snprintf(work, sizeof work, "%s/work", dir);
+	int rc;
+	if ((rc = mkdir_p(root, 0755, e)) < 0 || (rc = mkdir_p(upper, 0755, e)) < 0 ||
+	    (rc = mkdir_p(work, 0700, e)) < 0)
+		return rc;
+	/* overlayfs splits its options at ',' and lowerdir at ':'. */
+	if (strpbrk(im->path, ",:") || strpbrk(dir, ",:"))
+		return err_set(e, -EINVAL, "%s: a ',' or ':' in the path cannot go into an overlay "
+			       "mount", strpbrk(im->path, ",:") ? im->path : dir);
+	int n = snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", im->path, upper,
+			 work);
+	if (n < 0 || (size_t)n >= sizeof opts)
+		return err_set(e, -ENAMETOOLONG, "%s: paths too long for an overlay mount", dir);
+	unmount_root(dir);
+	if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0)
+		return err_set(e, -errno, "%s: overlay mount: %s", root, strerror(errno));
+	return 0;
+}
+
 static int ctr_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
 		     struct err *e)
 {
@@ -198,14 +153,21 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 	snprintf(sock, sizeof sock, "%s/sockets", dir);
 	if ((rc = mkdir_p(exits, 0700, e)) < 0 || (rc = mkdir_p(sock, 0700, e)) < 0)
 		return rc;
-	char *cfg = make_config(in, im);
-	if (!cfg)
+	char rootfs[8192];
+	if ((rc = mount_root(dir, im, rootfs, sizeof rootfs, e)) < 0)
+		return rc;
+	char *cfg = ctr_config(in, rootfs);
+	if (!cfg) {
+		unmount_root(dir);
 		return err_set(e, -ENOMEM, "container \"%s\": out of memory", in->name);
+	}
 	snprintf(path, sizeof path, "%s/config.json", dir);
 	rc = write_file(path, cfg, strlen(cfg), 0600, e);
 	cJSON_free(cfg);
-	if (rc < 0)
+	if (rc < 0) {
+		unmount_root(dir);
 		return rc;
+	}
 	/* A container that ended while we were away is still known to the runtime. */
 	runtime(c, NULL, 0, NULL, "delete", "--force", in->name, NULL);
 	snprintf(pidfile, sizeof pidfile, "%s/pid", dir);
@@ -219,8 +181,11 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 	snprintf(root, sizeof root, "%s/runtime", c->state_dir);
 
 	int sync[2];
-	if (pipe2(sync, O_CLOEXEC) < 0)
-		return err_set(e, -errno, "container \"%s\": pipe: %s", in->name, strerror(errno));
+	if (pipe2(sync, O_CLOEXEC) < 0) {
+		rc = err_set(e, -errno, "container \"%s\": pipe: %s", in->name, strerror(errno));
+		unmount_root(dir);
+		return rc;
+	}
 	char logopt[8300], env_sync[32];
 	snprintf(logopt, sizeof logopt, "k8s-file:%s", log);
 	snprintf(env_sync, sizeof env_sync, "_OCI_SYNCPIPE=%d", sync[1]);
@@ -239,6 +204,7 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 	close(sync[1]);
 	if (rc < 0) {
 		close(sync[0]);
+		unmount_root(dir);
 		return rc;
 	}
 	/* conmon forks into the background; the process we started returns at once. */
@@ -274,6 +240,7 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 	return 0;
 fail:
 	runtime(c, NULL, 0, NULL, "delete", "--force", in->name, NULL);
+	unmount_root(dir);
 	return rc;
 }
 
@@ -297,10 +264,12 @@ static int ctr_stop(const struct driver_ctx *c, const struct instance *in, int t
 				       "running after SIGKILL", in->name, (int)mon);
 	}
 gone:;
-	char out[1024];
+	char out[1024], dir[4096];
 	int st = runtime(c, out, sizeof out, e, "delete", "--force", in->name, NULL);
 	if (st < 0)
 		return st;
+	if (instance_path(c, in->name, NULL, dir, sizeof dir, NULL) == 0)
+		unmount_root(dir);
 	return 0;
 }
 
@@ -347,6 +316,9 @@ static int ctr_rollback(const struct driver_ctx *c, const struct instance *in, s
 	if (killed == 0 && access(known, F_OK) != 0)
 		return 0;
 	int again = instance_kill_all(c, in->name, runtime_forget, e);
+	char dir[4096];
+	if (again >= 0 && instance_path(c, in->name, NULL, dir, sizeof dir, NULL) == 0)
+		unmount_root(dir);
 	return again < 0 ? again : killed + again;
 }
 
@@ -357,6 +329,7 @@ static int ctr_remove(const struct driver_ctx *c, const struct instance *in, str
 	if (rc < 0)
 		return rc;
 	runtime(c, NULL, 0, NULL, "delete", "--force", in->name, NULL);
+	unmount_root(dir);
 	return rm_rf(dir, e);
 }
 
