@@ -206,16 +206,18 @@ static int h_delete(struct service *s, const struct api_req *r, const char *name
 	return 0;
 }
 
+static const char *const force_only[] = { "force", NULL };
+
 const struct route api_routes[] = {
-	{ "GET", "/1.0", h_root },
-	{ "GET", "/1.0/openapi.json", h_openapi },
-	{ "GET", "/1.0/images", h_images },
-	{ "GET", "/1.0/instances", h_list },
-	{ "POST", "/1.0/instances", h_create },
-	{ "GET", "/1.0/instances/{name}", h_info },
-	{ "DELETE", "/1.0/instances/{name}", h_delete },
-	{ "POST", "/1.0/instances/{name}/start", h_start },
-	{ "POST", "/1.0/instances/{name}/stop", h_stop },
+	{ "GET", "/1.0", NULL, h_root },
+	{ "GET", "/1.0/openapi.json", NULL, h_openapi },
+	{ "GET", "/1.0/images", NULL, h_images },
+	{ "GET", "/1.0/instances", NULL, h_list },
+	{ "POST", "/1.0/instances", NULL, h_create },
+	{ "GET", "/1.0/instances/{name}", NULL, h_info },
+	{ "DELETE", "/1.0/instances/{name}", force_only, h_delete },
+	{ "POST", "/1.0/instances/{name}/start", NULL, h_start },
+	{ "POST", "/1.0/instances/{name}/stop", NULL, h_stop },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 
@@ -227,9 +229,8 @@ static bool match(const char *pattern, const char *path, char *name, size_t len)
 			size_t n = strcspn(path, "/");
 			if (n == 0)
 				return false;
+			/* A longer one is cut, still too long for name_check. */
 			snprintf(name, len, "%.*s", (int)(n < len ? n : len - 1), path);
-			if (n >= len)
-				name[0] = '/';   /* too long: made invalid for name_check */
 			pattern += 6;
 			path += n;
 			continue;
@@ -262,7 +263,7 @@ void api_dispatch(struct service *s, const struct api_req *r, struct api_resp *o
 		}
 	char allow[64] = "";
 	for (size_t i = 0; i < api_nroutes; i++) {
-		char name[INSTANCE_NAME_MAX + 2] = "";
+		char name[256] = "";
 		if (!match(api_routes[i].pattern, p, name, sizeof name))
 			continue;
 		if (strcmp(api_routes[i].method, r->method)) {
@@ -270,6 +271,15 @@ void api_dispatch(struct service *s, const struct api_req *r, struct api_resp *o
 			snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "",
 				 api_routes[i].method);
 			continue;
+		}
+		static const char *const none[] = { NULL };
+		const char *unknown = r->query_unknown
+			? r->query_unknown(r->q, api_routes[i].query ? api_routes[i].query : none)
+			: NULL;
+		if (unknown) {
+			snprintf(msg, sizeof msg, "query %.64s: unknown parameter", unknown);
+			api_error(out, 400, "bad_request", msg);
+			return;
 		}
 		if (strstr(api_routes[i].pattern, "{name}")) {
 			struct err e = { 0 };

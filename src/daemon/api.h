@@ -20,8 +20,10 @@ struct api_req {
 	const char *path;            /* decoded, without the query */
 	const char *body;            /* may be NULL */
 	size_t body_len;
-	/* The value of a query argument, or NULL. */
+	/* The value of a query argument, or NULL; and the first argument whose
+	 * key is not in allowed (NULL-terminated), or NULL. */
 	const char *(*query)(void *q, const char *key);
+	const char *(*query_unknown)(void *q, const char *const *allowed);
 	void *q;
 };
 
@@ -36,6 +38,7 @@ struct api_resp {
 struct route {
 	const char *method;
 	const char *pattern;         /* "{name}" matches one path segment */
+	const char *const *query;    /* the query arguments it takes (NULL: none) */
 	int (*handler)(struct service *s, const struct api_req *r, const char *name,
 		       struct api_resp *out);
 };

@@ -73,7 +73,8 @@ int client_call(const char *sock, const char *method, const char *path, const ch
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
+	/* Longer than the longest stop a request may ask for (an hour). */
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 3700L);
 	if (body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));

@@ -32,6 +32,30 @@ static const char *query(void *q, const char *key)
 	return MHD_lookup_connection_value(q, MHD_GET_ARGUMENT_KIND, key);
 }
 
+struct unknown_scan {
+	const char *const *allowed;
+	const char *found;
+};
+
+static enum MHD_Result scan_key(void *cls, enum MHD_ValueKind kind, const char *key,
+				const char *value)
+{
+	(void)kind, (void)value;
+	struct unknown_scan *u = cls;
+	for (const char *const *a = u->allowed; *a; a++)
+		if (!strcmp(*a, key))
+			return MHD_YES;
+	u->found = key;
+	return MHD_NO;
+}
+
+static const char *query_unknown(void *q, const char *const *allowed)
+{
+	struct unknown_scan u = { allowed, NULL };
+	MHD_get_connection_values(q, MHD_GET_ARGUMENT_KIND, scan_key, &u);
+	return u.found;
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
 {
 	struct MHD_Response *resp;
@@ -104,7 +128,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		api_error(&r, 413, "payload_too_large", msg);
 	} else {
 		struct api_req req = { .method = method, .path = url, .body = p->body,
-				       .body_len = p->len, .query = query, .q = c };
+				       .body_len = p->len, .query = query,
+				       .query_unknown = query_unknown, .q = c };
 		api_dispatch(h->svc, &req, &r);
 	}
 	return send_resp(c, &r);
