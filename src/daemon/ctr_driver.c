@@ -65,7 +65,7 @@ static void strip(char *s)
 }
 
 /* Reads conmon's one sync message; the created pid or -errno with e set. */
-static int read_sync(int fd, const char *name, struct err *e)
+static int read_sync(int fd, const char *name, const char *conlog, struct err *e)
 {
 	char buf[4096];
 	size_t have = 0;
@@ -99,8 +99,13 @@ static int read_sync(int fd, const char *name, struct err *e)
 		strip(m);
 		rc = err_set(e, -EIO, "container \"%s\": %s", name, m);
 	} else {
-		rc = err_set(e, -EIO, "container \"%s\": conmon failed before creating it "
-			     "(see its conmon.log)", name);
+		/* Its log goes with the instance when a launch fails: quote it. */
+		char tail[8192] = "";
+		ssize_t n = read_file(conlog, tail, sizeof tail);
+		strip(tail);
+		char *last = n > 0 ? strrchr(tail, '\n') : NULL;
+		rc = err_set(e, -EIO, "container \"%s\": conmon ended before creating it (%.200s)",
+			     name, n <= 0 || !*tail ? "no output" : last ? last + 1 : tail);
 	}
 	cJSON_Delete(j);
 	return rc;
@@ -209,7 +214,7 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 	}
 	/* conmon forks into the background; the process we started returns at once. */
 	waitpid(parent, NULL, 0);
-	rc = read_sync(sync[0], in->name, e);
+	rc = read_sync(sync[0], in->name, conlog, e);
 	close(sync[0]);
 	if (rc < 0)
 		goto fail;
