@@ -68,6 +68,7 @@ static const struct {
 	{ "start", cmd_start },
 	{ "stop", cmd_stop },
 	{ "delete", cmd_delete },
+	{ "logs", cmd_logs },
 };
 
 int main(int argc, char **argv)

@@ -105,8 +105,10 @@ static int h_images(struct service *s, const struct api_req *r, const char *name
 	struct image *v;
 	size_t n;
 	int rc = service_images(s, &v, &n, &e);
-	if (rc < 0)
-		return api_error_from(out, &e), 0;
+	if (rc < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
 	out->status = 200;
 	out->json = cJSON_CreateArray();
 	for (size_t i = 0; i < n; i++) {
@@ -126,8 +128,10 @@ static int h_list(struct service *s, const struct api_req *r, const char *name,
 	struct err e = { 0 };
 	struct instance *v;
 	size_t n;
-	if (service_list(s, &v, &n, &e) < 0)
-		return api_error_from(out, &e), 0;
+	if (service_list(s, &v, &n, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
 	out->status = 200;
 	out->json = cJSON_CreateArray();
 	for (size_t i = 0; i < n; i++)
@@ -144,8 +148,10 @@ static int h_create(struct service *s, const struct api_req *r, const char *name
 	struct create_req cr;
 	struct instance in;
 	if (request_parse_create(r->body, r->body_len, &cr, &e) < 0 ||
-	    service_create(s, &cr, &in, &e) < 0)
-		return api_error_from(out, &e), 0;
+	    service_create(s, &cr, &in, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
 	ok_instance(out, 201, &in);
 	return 0;
 }
@@ -156,8 +162,10 @@ static int h_info(struct service *s, const struct api_req *r, const char *name,
 	(void)r;
 	struct err e = { 0 };
 	struct instance in;
-	if (service_get(s, name, &in, &e) < 0)
-		return api_error_from(out, &e), 0;
+	if (service_get(s, name, &in, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
 	ok_instance(out, 200, &in);
 	return 0;
 }
@@ -167,8 +175,10 @@ static int h_start(struct service *s, const struct api_req *r, const char *name,
 {
 	struct err e = { 0 };
 	struct instance in;
-	if (request_parse_empty(r->body, r->body_len, &e) < 0 || service_start(s, name, &in, &e) < 0)
-		return api_error_from(out, &e), 0;
+	if (request_parse_empty(r->body, r->body_len, &e) < 0 || service_start(s, name, &in, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
 	ok_instance(out, 200, &in);
 	return 0;
 }
@@ -180,8 +190,10 @@ static int h_stop(struct service *s, const struct api_req *r, const char *name,
 	struct stop_req sr;
 	struct instance in;
 	if (request_parse_stop(r->body, r->body_len, &sr, &e) < 0 ||
-	    service_stop(s, name, &sr, &in, &e) < 0)
-		return api_error_from(out, &e), 0;
+	    service_stop(s, name, &sr, &in, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
 	ok_instance(out, 200, &in);
 	return 0;
 }
@@ -196,13 +208,34 @@ static int h_delete(struct service *s, const struct api_req *r, const char *name
 		force = true;
 	else if (f && strcmp(f, "false") && strcmp(f, "0")) {
 		err_set(&e, -EINVAL, "query force=%.32s: expected true or false", f);
-		return api_error_from(out, &e), 0;
+		api_error_from(out, &e);
+		return 0;
 	}
 	if (request_parse_empty(r->body, r->body_len, &e) < 0 ||
-	    service_delete(s, name, force, &e) < 0)
-		return api_error_from(out, &e), 0;
+	    service_delete(s, name, force, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
 	out->status = 200;
 	out->json = cJSON_CreateObject();
+	return 0;
+}
+
+static int h_logs(struct service *s, const struct api_req *r, const char *name,
+		  struct api_resp *out)
+{
+	(void)r;
+	struct err e = { 0 };
+	char *text;
+	if (service_logs(s, name, &text, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	cJSON_AddStringToObject(out->json, "name", name);
+	cJSON_AddStringToObject(out->json, "log", text);
+	free(text);
 	return 0;
 }
 
@@ -216,6 +249,7 @@ const struct route api_routes[] = {
 	{ "POST", "/1.0/instances", NULL, h_create },
 	{ "GET", "/1.0/instances/{name}", NULL, h_info },
 	{ "DELETE", "/1.0/instances/{name}", force_only, h_delete },
+	{ "GET", "/1.0/instances/{name}/logs", NULL, h_logs },
 	{ "POST", "/1.0/instances/{name}/start", NULL, h_start },
 	{ "POST", "/1.0/instances/{name}/stop", NULL, h_stop },
 };

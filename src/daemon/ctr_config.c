@@ -36,7 +36,8 @@ char *ctr_config(const struct instance *in, const char *rootfs)
 		"CAP_NET_RAW", "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP", NULL,
 	};
 	static const char *const args[] = {
-		"/bin/sh", "-c", "trap 'exit 0' TERM; sleep 2147483647 & wait", NULL,
+		"/bin/sh", "-c",
+		"trap 'exit 0' TERM; echo \"$(hostname): started\"; sleep 2147483647 & wait", NULL,
 	};
 	static const char *const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", NULL };
 	cJSON *c = cJSON_CreateObject();

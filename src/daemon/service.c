@@ -3,6 +3,7 @@
 #include "daemon/driver.h"
 #include "daemon/fsutil.h"
 #include "daemon/images.h"
+#include "daemon/logs.h"
 #include "daemon/proc.h"
 
 #include <errno.h>
@@ -308,6 +309,20 @@ int service_list(struct service *s, struct instance **out, size_t *n, struct err
 		*out = NULL;
 	}
 	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int service_logs(struct service *s, const char *name, char **out, struct err *e)
+{
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	int rc = db_instance_get(s->db, name, &in, e);
+	pthread_mutex_unlock(&s->lock);
+	char path[4096];
+	if (rc == 0)
+		rc = instance_path(&s->ctx, name, "console.log", path, sizeof path, e);
+	if (rc == 0)
+		rc = logs_read(path, in.kind == KIND_CONTAINER, LOGS_TAIL_MAX, out, e);
 	return rc;
 }
 

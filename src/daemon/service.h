@@ -52,6 +52,8 @@ int service_stop(struct service *s, const char *name, const struct stop_req *r,
 int service_delete(struct service *s, const char *name, bool force, struct err *e);
 int service_get(struct service *s, const char *name, struct instance *out, struct err *e);
 int service_list(struct service *s, struct instance **out, size_t *n, struct err *e);
+/* The tail of the instance's console log (see logs.h), owned by the caller. */
+int service_logs(struct service *s, const char *name, char **out, struct err *e);
 int service_images(struct service *s, struct image **out, size_t *n, struct err *e);
 
 #endif
