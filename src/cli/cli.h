@@ -31,6 +31,7 @@ int cmd_start(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
 
 /* Daemon-backed verbs (remote.c).  cli_call sends one request to the
  * daemon at sock (NULL: $NIMBUS_SOCKET or the default) and returns the exit
@@ -41,6 +42,8 @@ int cli_call(const char *verb, const char *sock, const char *method, const char 
 bool cli_is_help(const char *arg);
 const char *cli_json_str(const struct cJSON *o, const char *key);
 long long cli_json_num(const struct cJSON *o, const char *key);
+/* stop and restart (verb is also the API's action): options, then each NAME. */
+int cli_stop_verb(const char *verb, const char *usage, int argc, char **argv);
 /* "/1.0/instances/NAME" + suffix into buf; 2 (printed) for a bad name. */
 int cli_instance_path(const char *verb, const char *name, const char *suffix, char *buf,
 		      size_t len);

@@ -69,6 +69,7 @@ static const struct {
 	{ "stop", cmd_stop },
 	{ "delete", cmd_delete },
 	{ "logs", cmd_logs },
+	{ "restart", cmd_restart },
 };
 
 int main(int argc, char **argv)

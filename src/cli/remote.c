@@ -8,6 +8,8 @@
 #include "daemon/instance.h"
 
 #include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,4 +53,60 @@ int cli_instance_path(const char *verb, const char *name, const char *suffix, ch
 	}
 	snprintf(buf, len, "/1.0/instances/%s%s", name, suffix ? suffix : "");
 	return 0;
+}
+
+/* stop and restart: the same options and body ({"timeout"?, "force"}), each
+ * NAME in turn; the status of the first failure. */
+int cli_stop_verb(const char *verb, const char *usage, int argc, char **argv)
+{
+	enum { OPT_SOCKET = 256, OPT_TIMEOUT };
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *sock = NULL;
+	long timeout = -1;
+	int force = 0, c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SOCKET: sock = optarg; break;
+		case OPT_TIMEOUT: {
+			char *end;
+			timeout = strtol(optarg, &end, 10);
+			if (*end || end == optarg || timeout < 0 || timeout > 3600) {
+				cli_error("%s: --timeout %s: expected whole seconds from 0 to 3600",
+					  verb, optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'f': force = 1; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: return 2;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("%s: need a NAME (try `nimbus %s --help`)", verb, verb);
+		return 2;
+	}
+	cJSON *body = cJSON_CreateObject();
+	if (timeout >= 0)
+		cJSON_AddNumberToObject(body, "timeout", (double)timeout);
+	cJSON_AddBoolToObject(body, "force", force);
+	int status = 0;
+	for (int i = optind; i < argc; i++) {
+		char path[256], suffix[32];
+		snprintf(suffix, sizeof suffix, "/%s", verb);
+		int rc = cli_instance_path(verb, argv[i], suffix, path, sizeof path);
+		if (rc == 0)
+			rc = cli_call(verb, sock, "POST", path, body, NULL);
+		if (rc && !status)
+			status = rc;
+	}
+	cJSON_Delete(body);
+	return status;
 }

@@ -198,6 +198,21 @@ static int h_stop(struct service *s, const struct api_req *r, const char *name,
 	return 0;
 }
 
+static int h_restart(struct service *s, const struct api_req *r, const char *name,
+		     struct api_resp *out)
+{
+	struct err e = { 0 };
+	struct stop_req sr;
+	struct instance in;
+	if (request_parse_stop(r->body, r->body_len, &sr, &e) < 0 ||
+	    service_restart(s, name, &sr, &in, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	ok_instance(out, 200, &in);
+	return 0;
+}
+
 static int h_delete(struct service *s, const struct api_req *r, const char *name,
 		    struct api_resp *out)
 {
@@ -252,6 +267,7 @@ const struct route api_routes[] = {
 	{ "GET", "/1.0/instances/{name}/logs", NULL, h_logs },
 	{ "POST", "/1.0/instances/{name}/start", NULL, h_start },
 	{ "POST", "/1.0/instances/{name}/stop", NULL, h_stop },
+	{ "POST", "/1.0/instances/{name}/restart", NULL, h_restart },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 

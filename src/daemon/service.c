@@ -261,6 +261,26 @@ out:
 	return rc;
 }
 
+int service_restart(struct service *s, const char *name, const struct stop_req *r,
+		    struct instance *out, struct err *e)
+{
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	int rc = get_claimed(s, name, &in, e);
+	if (rc < 0)
+		goto out;
+	if (in.state == STATE_RUNNING)
+		rc = stop_locked(s, &in, r->timeout_s, r->force, e);
+	if (rc == 0)
+		rc = start_locked(s, &in, e);
+	release(s, name);
+	if (rc == 0)
+		*out = in;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 int service_delete(struct service *s, const char *name, bool force, struct err *e)
 {
 	struct instance in;

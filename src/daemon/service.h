@@ -49,6 +49,9 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 int service_start(struct service *s, const char *name, struct instance *out, struct err *e);
 int service_stop(struct service *s, const char *name, const struct stop_req *r,
 		 struct instance *out, struct err *e);
+/* Stops (as service_stop, if running) and starts again, as one operation. */
+int service_restart(struct service *s, const char *name, const struct stop_req *r,
+		    struct instance *out, struct err *e);
 int service_delete(struct service *s, const char *name, bool force, struct err *e);
 int service_get(struct service *s, const char *name, struct instance *out, struct err *e);
 int service_list(struct service *s, struct instance **out, size_t *n, struct err *e);
