@@ -1,5 +1,6 @@
 /*
- * libFuzzer target: the daemon's request-body parsers (create, stop, empty)
+ * libFuzzer target: the daemon's request-body parsers (create, stop, exec,
+ * empty)
  * on arbitrary bytes, as any local client can send them.  Checked besides
  * ASan/UBSan: each parser either accepts and yields valid fields (names
  * that pass name_check, a timeout in range) or refuses with -EINVAL/-E2BIG
@@ -31,6 +32,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sr.timeout_s < 0 || sr.timeout_s > STOP_TIMEOUT_MAX)
 			abort();
 	} else if ((rc != -EINVAL && rc != -E2BIG) || !e.msg[0]) {
+		abort();
+	}
+	struct exec_req xr;
+	memset(&e, 0, sizeof e);
+	rc = request_parse_exec(body, size, &xr, &e);
+	if (rc == 0) {
+		if (!xr.argv[0] || !xr.argv[0][0] || xr.timeout_s < 0)
+			abort();
+		request_exec_free(&xr);
+	} else if ((rc != -EINVAL && rc != -E2BIG) || !e.msg[0] || xr.argv[0]) {
 		abort();
 	}
 	memset(&e, 0, sizeof e);

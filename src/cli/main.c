@@ -70,6 +70,7 @@ static const struct {
 	{ "delete", cmd_delete },
 	{ "logs", cmd_logs },
 	{ "restart", cmd_restart },
+	{ "exec", cmd_exec },
 };
 
 int main(int argc, char **argv)

@@ -23,6 +23,10 @@ int api_status_for(int neg_errno)
 		return 413;
 	case EAGAIN:
 		return 503;
+	case ENOSYS:
+		return 501;
+	case ETIMEDOUT:
+		return 504;
 	default:
 		return 500;
 	}
@@ -36,7 +40,9 @@ static const char *code_for(int status)
 	case 405: return "method_not_allowed";
 	case 409: return "conflict";
 	case 413: return "payload_too_large";
+	case 501: return "not_implemented";
 	case 503: return "unavailable";
+	case 504: return "timeout";
 	default: return "internal";
 	}
 }
@@ -254,6 +260,31 @@ static int h_logs(struct service *s, const struct api_req *r, const char *name,
 	return 0;
 }
 
+static int h_exec(struct service *s, const struct api_req *r, const char *name,
+		  struct api_resp *out)
+{
+	struct err e = { 0 };
+	struct exec_req xr;
+	int status;
+	char *output;
+	if (request_parse_exec(r->body, r->body_len, &xr, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	int rc = service_exec(s, name, &xr, &status, &output, &e);
+	request_exec_free(&xr);
+	if (rc < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	cJSON_AddNumberToObject(out->json, "exit_code", status);
+	cJSON_AddStringToObject(out->json, "output", output);
+	free(output);
+	return 0;
+}
+
 static const char *const force_only[] = { "force", NULL };
 
 const struct route api_routes[] = {
@@ -265,6 +296,7 @@ const struct route api_routes[] = {
 	{ "GET", "/1.0/instances/{name}", NULL, h_info },
 	{ "DELETE", "/1.0/instances/{name}", force_only, h_delete },
 	{ "GET", "/1.0/instances/{name}/logs", NULL, h_logs },
+	{ "POST", "/1.0/instances/{name}/exec", NULL, h_exec },
 	{ "POST", "/1.0/instances/{name}/start", NULL, h_start },
 	{ "POST", "/1.0/instances/{name}/stop", NULL, h_stop },
 	{ "POST", "/1.0/instances/{name}/restart", NULL, h_restart },

@@ -21,6 +21,7 @@
 #include "daemon/driver.h"
 #include "daemon/fsutil.h"
 #include "daemon/proc.h"
+#include "daemon/request.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -327,6 +328,25 @@ static int ctr_rollback(const struct driver_ctx *c, const struct instance *in, s
 	return again < 0 ? again : killed + again;
 }
 
+static int ctr_exec(const struct driver_ctx *c, const struct instance *in, char *const argv[],
+		    int timeout_s, char *out, size_t outlen, struct err *e)
+{
+	char root[8192];
+	snprintf(root, sizeof root, "%s/runtime", c->state_dir);
+	char *args[EXEC_ARGS_MAX + 8] = { (char *)c->runtime, "--root", root, "exec", "--",
+					   (char *)in->name };
+	int n = 6;
+	for (int i = 0; argv[i] && n < EXEC_ARGS_MAX + 7; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	/* A timeout of 0 means none worth the name: an hour, the longest a request may ask. */
+	int rc = proc_run(args, (timeout_s ? timeout_s : STOP_TIMEOUT_MAX) * 1000, out, outlen, e);
+	if (rc == -ETIMEDOUT)
+		return err_set(e, -ETIMEDOUT, "container \"%s\": %s did not end within %d s",
+			       in->name, argv[0], timeout_s);
+	return rc;
+}
+
 static int ctr_remove(const struct driver_ctx *c, const struct instance *in, struct err *e)
 {
 	char dir[4096];
@@ -342,5 +362,6 @@ const struct driver ctr_driver = {
 	.start = ctr_start,
 	.stop = ctr_stop,
 	.rollback = ctr_rollback,
+	.exec = ctr_exec,
 	.remove = ctr_remove,
 };

@@ -11,6 +11,7 @@
 #define NIMBUS_DAEMON_DRIVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "daemon/db.h"
 #include "daemon/instance.h"
@@ -36,6 +37,10 @@ struct driver {
 	 * a half-created container) is killed and forgotten.  Returns how many
 	 * processes it killed, or a negative errno with e set. */
 	int (*rollback)(const struct driver_ctx *c, const struct instance *in, struct err *e);
+	/* Runs argv in the running instance within timeout_s; its exit status,
+	 * with stdout and stderr (merged) in out.  -ENOSYS where not possible. */
+	int (*exec)(const struct driver_ctx *c, const struct instance *in, char *const argv[],
+		    int timeout_s, char *out, size_t outlen, struct err *e);
 	/* Removes the stopped instance's files. */
 	int (*remove)(const struct driver_ctx *c, const struct instance *in, struct err *e);
 };

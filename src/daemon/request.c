@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool blank(const char *s, size_t len)
@@ -85,6 +86,20 @@ static int get_bool(const cJSON *j, const char *field, bool *out, struct err *e)
 	return 0;
 }
 
+/* "timeout": whole seconds from 0 to STOP_TIMEOUT_MAX, if present. */
+static int get_timeout(const cJSON *j, int *out, struct err *e)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "timeout");
+	if (!t)
+		return 0;
+	double v = cJSON_IsNumber(t) ? t->valuedouble : -1;
+	if (!cJSON_IsNumber(t) || v != floor(v) || v < 0 || v > STOP_TIMEOUT_MAX)
+		return err_set(e, -EINVAL, "field \"timeout\": expected whole seconds from 0 to %d",
+			       STOP_TIMEOUT_MAX);
+	*out = (int)v;
+	return 0;
+}
+
 int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e)
 {
 	static const char *const fields[] = { "name", "image", "type", "start", NULL };
@@ -123,19 +138,63 @@ int request_parse_stop(const char *body, size_t len, struct stop_req *out, struc
 	int rc = parse_object(body, len, &j, e);
 	if (rc < 0 || !j)
 		return rc;
-	if ((rc = known_fields(j, fields, e)) < 0 || (rc = get_bool(j, "force", &out->force, e)) < 0)
+	if ((rc = known_fields(j, fields, e)) == 0 && (rc = get_bool(j, "force", &out->force, e)) == 0)
+		rc = get_timeout(j, &out->timeout_s, e);
+	cJSON_Delete(j);
+	return rc;
+}
+
+void request_exec_free(struct exec_req *r)
+{
+	for (int i = 0; i < EXEC_ARGS_MAX && r->argv[i]; i++)
+		free(r->argv[i]);
+	r->argv[0] = NULL;
+}
+
+int request_parse_exec(const char *body, size_t len, struct exec_req *out, struct err *e)
+{
+	static const char *const fields[] = { "command", "timeout", NULL };
+	memset(out, 0, sizeof *out);
+	out->timeout_s = EXEC_TIMEOUT_DEFAULT;
+	cJSON *j;
+	int rc = parse_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (command)");
+	if ((rc = known_fields(j, fields, e)) < 0 || (rc = get_timeout(j, &out->timeout_s, e)) < 0)
 		goto out;
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "timeout");
-	if (t) {
-		double v = cJSON_IsNumber(t) ? t->valuedouble : -1;
-		if (!cJSON_IsNumber(t) || v != floor(v) || v < 0 || v > STOP_TIMEOUT_MAX) {
-			rc = err_set(e, -EINVAL, "field \"timeout\": expected whole seconds from 0 to %d",
-				     STOP_TIMEOUT_MAX);
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(j, "command");
+	if (!cmd) {
+		rc = err_set(e, -EINVAL, "field \"command\": required");
+		goto out;
+	}
+	int n = cJSON_IsArray(cmd) ? cJSON_GetArraySize(cmd) : -1;
+	if (n < 1 || n > EXEC_ARGS_MAX) {
+		rc = err_set(e, -EINVAL, "field \"command\": expected an array of 1 to %d strings",
+			     EXEC_ARGS_MAX);
+		goto out;
+	}
+	int i = 0;
+	const cJSON *a;
+	cJSON_ArrayForEach(a, cmd) {
+		if (!cJSON_IsString(a) || strlen(a->valuestring) > EXEC_ARG_MAX) {
+			rc = err_set(e, -EINVAL, "field \"command\": item %d: expected a string of at "
+				     "most %d bytes", i, EXEC_ARG_MAX);
 			goto out;
 		}
-		out->timeout_s = (int)v;
+		if (i == 0 && !*a->valuestring) {
+			rc = err_set(e, -EINVAL, "field \"command\": item 0: empty program name");
+			goto out;
+		}
+		if (!(out->argv[i++] = strdup(a->valuestring))) {
+			rc = err_set(e, -ENOMEM, "request body: out of memory");
+			goto out;
+		}
 	}
 out:
+	if (rc < 0)
+		request_exec_free(out);
 	cJSON_Delete(j);
 	return rc;
 }

@@ -34,6 +34,19 @@ struct stop_req {
 #define STOP_TIMEOUT_DEFAULT 10
 #define STOP_TIMEOUT_MAX 3600
 
+/* POST /1.0/instances/NAME/exec: {"command": [ARG...], "timeout"?} */
+#define EXEC_ARGS_MAX 64
+#define EXEC_ARG_MAX 4096
+#define EXEC_TIMEOUT_DEFAULT 60
+
+struct exec_req {
+	char *argv[EXEC_ARGS_MAX + 1];   /* NULL-terminated; free with request_exec_free */
+	int timeout_s;
+};
+
+int request_parse_exec(const char *body, size_t len, struct exec_req *out, struct err *e);
+void request_exec_free(struct exec_req *r);
+
 int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e);
 int request_parse_stop(const char *body, size_t len, struct stop_req *out, struct err *e);
 /* A body that must be empty or {} (start). */

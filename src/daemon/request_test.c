@@ -87,3 +87,40 @@ TEST(request_stop_defaults_and_limits)
 	EXPECT(request_parse_empty(B("{}"), &e) == 0);
 	EXPECT(request_parse_empty(B("{\"a\":1}"), &e) == -EINVAL);
 }
+
+TEST(request_exec_reads_the_command_and_refuses_bad_ones)
+{
+	struct exec_req x;
+	struct err e = { 0 };
+	EXPECT(request_parse_exec(B("{\"command\":[\"uname\",\"-a\"],\"timeout\":5}"), &x, &e) == 0);
+	EXPECT(!strcmp(x.argv[0], "uname") && !strcmp(x.argv[1], "-a") && !x.argv[2]);
+	EXPECT_EQ(x.timeout_s, 5);
+	request_exec_free(&x);
+	EXPECT(request_parse_exec(B("{\"command\":[\"true\"]}"), &x, &e) == 0);
+	EXPECT_EQ(x.timeout_s, EXEC_TIMEOUT_DEFAULT);
+	request_exec_free(&x);
+	static const struct {
+		const char *body, *says;
+	} bad[] = {
+		{ "{}", "\"command\": required" },
+		{ "{\"command\":\"ls\"}", "an array" },
+		{ "{\"command\":[]}", "an array of 1" },
+		{ "{\"command\":[\"ls\",1]}", "item 1" },
+		{ "{\"command\":[\"\"]}", "empty program" },
+		{ "{\"command\":[\"ls\"],\"tty\":true}", "\"tty\": unknown field" },
+		{ "{\"command\":[\"ls\"],\"timeout\":true}", "whole seconds" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int rc = request_parse_exec(bad[i].body, strlen(bad[i].body), &x, &e);
+		if (rc != -EINVAL || !strstr(e.msg, bad[i].says)) {
+			printf("   body %s: rc %d, \"%s\"\n", bad[i].body, rc, e.msg);
+			EXPECT(!"the expected refusal");
+		}
+		EXPECT(x.argv[0] == NULL);
+	}
+	char many[1024] = "{\"command\":[";
+	for (int i = 0; i <= EXEC_ARGS_MAX; i++)
+		strcat(many, i ? ",\"a\"" : "\"a\"");
+	strcat(many, "]}");
+	EXPECT(request_parse_exec(many, strlen(many), &x, &e) == -EINVAL);
+}

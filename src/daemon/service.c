@@ -332,6 +332,36 @@ int service_list(struct service *s, struct instance **out, size_t *n, struct err
 	return rc;
 }
 
+int service_exec(struct service *s, const char *name, const struct exec_req *r, int *status,
+		 char **output, struct err *e)
+{
+	*output = NULL;
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	int rc = db_instance_get(s->db, name, &in, e);
+	if (rc == 0)
+		rc = refresh(s, &in, e);
+	pthread_mutex_unlock(&s->lock);
+	if (rc < 0)
+		return rc;
+	if (in.state != STATE_RUNNING)
+		return err_set(e, -EALREADY, "instance \"%s\": not running", name);
+	char *out = malloc(EXEC_OUTPUT_MAX + 1);
+	if (!out)
+		return err_set(e, -ENOMEM, "instance \"%s\": out of memory", name);
+	/* Not claimed: an exec may run beside a stop, which then ends it. */
+	rc = driver_for(in.kind)->exec(&s->ctx, &in, r->argv, r->timeout_s, out,
+				       EXEC_OUTPUT_MAX + 1, e);
+	if (rc < 0) {
+		free(out);
+		return rc;
+	}
+	logs_make_utf8(out, strlen(out));
+	*status = rc;
+	*output = out;
+	return 0;
+}
+
 int service_logs(struct service *s, const char *name, char **out, struct err *e)
 {
 	struct instance in;

@@ -55,6 +55,13 @@ int service_restart(struct service *s, const char *name, const struct stop_req *
 int service_delete(struct service *s, const char *name, bool force, struct err *e);
 int service_get(struct service *s, const char *name, struct instance *out, struct err *e);
 int service_list(struct service *s, struct instance **out, size_t *n, struct err *e);
+/* Runs r's command in the running instance; its exit status in *status and
+ * its output (stdout and stderr merged, at most EXEC_OUTPUT_MAX bytes,
+ * valid UTF-8) in *output, owned by the caller. */
+#define EXEC_OUTPUT_MAX (1024 * 1024)
+int service_exec(struct service *s, const char *name, const struct exec_req *r, int *status,
+		 char **output, struct err *e);
+
 /* The tail of the instance's console log (see logs.h), owned by the caller. */
 int service_logs(struct service *s, const char *name, char **out, struct err *e);
 int service_images(struct service *s, struct image **out, size_t *n, struct err *e);

@@ -141,6 +141,14 @@ static int vmm_rollback(const struct driver_ctx *c, const struct instance *in, s
 	return instance_kill_all(c, in->name, NULL, e);
 }
 
+static int vmm_exec(const struct driver_ctx *c, const struct instance *in, char *const argv[],
+		    int timeout_s, char *out, size_t outlen, struct err *e)
+{
+	(void)c, (void)argv, (void)timeout_s, (void)out, (void)outlen;
+	return err_set(e, -ENOSYS, "vm \"%s\": exec in a VM needs a guest agent, which the "
+		       "default guest does not have yet", in->name);
+}
+
 static int vmm_remove(const struct driver_ctx *c, const struct instance *in, struct err *e)
 {
 	char dir[4096];
@@ -154,5 +162,6 @@ const struct driver vmm_driver = {
 	.start = vmm_start,
 	.stop = vmm_stop,
 	.rollback = vmm_rollback,
+	.exec = vmm_exec,
 	.remove = vmm_remove,
 };
