@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,19 +332,33 @@ static int ctr_rollback(const struct driver_ctx *c, const struct instance *in, s
 static int ctr_exec(const struct driver_ctx *c, const struct instance *in, char *const argv[],
 		    int timeout_s, char *out, size_t outlen, struct err *e)
 {
-	char root[8192];
+	char root[8192], dir[4096], pidfile[8192];
+	int rc = instance_path(c, in->name, NULL, dir, sizeof dir, e);
+	if (rc < 0)
+		return rc;
 	snprintf(root, sizeof root, "%s/runtime", c->state_dir);
-	char *args[EXEC_ARGS_MAX + 8] = { (char *)c->runtime, "--root", root, "exec", "--",
-					   (char *)in->name };
-	int n = 6;
-	for (int i = 0; argv[i] && n < EXEC_ARGS_MAX + 7; i++)
+	/* Each exec its own pid file (execs may run side by side), so a timeout
+	 * can end the process in the container, not only the runtime. */
+	static atomic_uint seq;
+	snprintf(pidfile, sizeof pidfile, "%s/exec-%d-%u.pid", dir, (int)getpid(),
+		 atomic_fetch_add(&seq, 1));
+	char *args[EXEC_ARGS_MAX + 10] = { (char *)c->runtime, "--root", root, "exec",
+					   "--pid-file", pidfile, "--", (char *)in->name };
+	int n = 8;
+	for (int i = 0; argv[i] && n < EXEC_ARGS_MAX + 9; i++)
 		args[n++] = argv[i];
 	args[n] = NULL;
 	/* A timeout of 0 means none worth the name: an hour, the longest a request may ask. */
-	int rc = proc_run(args, (timeout_s ? timeout_s : STOP_TIMEOUT_MAX) * 1000, out, outlen, e);
-	if (rc == -ETIMEDOUT)
-		return err_set(e, -ETIMEDOUT, "container \"%s\": %s did not end within %d s",
-			       in->name, argv[0], timeout_s);
+	rc = proc_run(args, (timeout_s ? timeout_s : STOP_TIMEOUT_MAX) * 1000, out, outlen, e);
+	if (rc == -ETIMEDOUT) {
+		char buf[32];
+		pid_t pid = read_file(pidfile, buf, sizeof buf) > 0 ? (pid_t)atoi(buf) : 0;
+		if (pid > 1)
+			kill(pid, SIGKILL);
+		rc = err_set(e, -ETIMEDOUT, "container \"%s\": %s did not end within %d s (killed)",
+			     in->name, argv[0], timeout_s);
+	}
+	unlink(pidfile);
 	return rc;
 }
 
