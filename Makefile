@@ -5,6 +5,8 @@
 #   src/vmm/**.c                     the VMM library (cpu, board, virtio, vm)
 #   src/cli/*.c                      the `nimbus` command (one file per verb)
 #   src/ctr/*.c, src/ctr/cli/*.c     the OCI runtime library and `nimbus-runtime`
+#   src/daemon/*.c                   the management daemon and its API client
+#                                    (`nimbus daemon`, also `nimbusd`)
 #   **/*_test.c                      unit tests: each one a program in build/tests/
 #
 # `make SAN=1` builds everything with ASan+UBSan into build-san/.
@@ -25,6 +27,7 @@ LDFLAGS  += -pthread $(filter -fsanitize%,$(OPT))
 
 VMM_LIBS := -lfdt
 CTR_LIBS := -lcjson -lseccomp -lcap
+DAEMON_LIBS := -lmicrohttpd -lsqlite3 -lcurl -lcjson -lm
 
 ALL_SRC   = $(shell find src -name '*.c' | sort)
 TEST_SRC  = $(filter %_test.c %_fuzz.c,$(ALL_SRC))
@@ -33,6 +36,7 @@ VMM_SRC   = $(filter-out $(TEST_SRC),$(filter src/vmm/%,$(ALL_SRC)))
 CLI_SRC   = $(filter-out $(TEST_SRC),$(wildcard src/cli/*.c))
 CTR_SRC   = $(filter-out $(TEST_SRC),$(wildcard src/ctr/*.c))
 CTRCLI_SRC= $(filter-out $(TEST_SRC),$(wildcard src/ctr/cli/*.c))
+DAEMON_SRC= $(filter-out $(TEST_SRC),$(wildcard src/daemon/*.c))
 UNIT_SRC  = $(filter %_test.c,$(ALL_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -40,9 +44,10 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJ   = $(call obj,$(LIB_SRC))
 VMM_OBJ   = $(call obj,$(VMM_SRC))
 CTR_OBJ   = $(call obj,$(CTR_SRC))
+DAEMON_OBJ= $(call obj,$(DAEMON_SRC))
 UNIT_BIN  = $(patsubst src/%_test.c,$(BUILD)/tests/%_test,$(UNIT_SRC))
 
-BINS := $(BUILD)/nimbus
+BINS := $(BUILD)/nimbus $(BUILD)/nimbusd
 ifneq ($(CTRCLI_SRC),)
 BINS += $(BUILD)/nimbus-runtime
 endif
@@ -60,24 +65,33 @@ $(BUILD)/%.o: %.c
 VMM_A = $(BUILD)/libnimbus-vmm.a
 CTR_A = $(BUILD)/libnimbus-ctr.a
 LIB_A = $(BUILD)/libnimbus-lib.a
+DAEMON_A = $(BUILD)/libnimbus-daemon.a
 
 $(VMM_A): $(VMM_OBJ)
 $(CTR_A): $(CTR_OBJ)
 $(LIB_A): $(LIB_OBJ)
-$(VMM_A) $(CTR_A) $(LIB_A):
+$(DAEMON_A): $(DAEMON_OBJ)
+$(VMM_A) $(CTR_A) $(LIB_A) $(DAEMON_A):
 	@mkdir -p $(dir $@)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/nimbus: $(call obj,$(CLI_SRC)) $(VMM_A) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
+$(BUILD)/nimbus: $(call obj,$(CLI_SRC)) $(DAEMON_A) $(VMM_A) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS) $(DAEMON_LIBS)
+
+# The daemon's own name: `nimbus` run as `nimbusd` is `nimbus daemon`.
+$(BUILD)/nimbusd: $(BUILD)/nimbus
+	ln -sf nimbus $@
+
+# The OpenAPI document is built into the daemon (.incbin).
+$(BUILD)/src/daemon/openapi_doc.o: src/daemon/openapi.json
 
 $(BUILD)/nimbus-runtime: $(call obj,$(CTRCLI_SRC)) $(CTR_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CTR_LIBS)
 
-$(BUILD)/tests/%_test: $(BUILD)/src/%_test.o $(BUILD)/tests/unit_main.o $(VMM_A) $(CTR_A) $(LIB_A)
+$(BUILD)/tests/%_test: $(BUILD)/src/%_test.o $(BUILD)/tests/unit_main.o $(DAEMON_A) $(VMM_A) $(CTR_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS) $(CTR_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS) $(CTR_LIBS) $(DAEMON_LIBS)
 
 # Build every unit-test program (tests/run runs them).
 unit: $(UNIT_BIN)

@@ -6,6 +6,7 @@
 #ifndef NIMBUS_CLI_CLI_H
 #define NIMBUS_CLI_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define NIMBUS_VERSION "0.1.0"
@@ -22,5 +23,30 @@ const char *cli_default_root_disk(const char *guest_dir, char *buf, size_t len);
 
 int cmd_vm_run(int argc, char **argv);
 int cmd_vm_control(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_launch(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+
+/* Daemon-backed verbs (remote.c).  cli_call sends one request to the
+ * daemon at sock (NULL: $NIMBUS_SOCKET or the default) and returns the exit
+ * status: 0, or 1/2 with the daemon's error printed as "nimbus: VERB: ...". */
+struct cJSON;
+int cli_call(const char *verb, const char *sock, const char *method, const char *path,
+	     const struct cJSON *body, struct cJSON **reply);
+bool cli_is_help(const char *arg);
+const char *cli_json_str(const struct cJSON *o, const char *key);
+long long cli_json_num(const struct cJSON *o, const char *key);
+/* stop and restart (verb is also the API's action): options, then each NAME. */
+int cli_stop_verb(const char *verb, const char *usage, int argc, char **argv);
+/* "/1.0/instances/NAME" + suffix into buf; 2 (printed) for a bad name. */
+int cli_instance_path(const char *verb, const char *name, const char *suffix, char *buf,
+		      size_t len);
 
 #endif

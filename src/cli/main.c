@@ -57,8 +57,27 @@ const char *cli_default_guest_dir(char *buf, unsigned long len)
 	return buf;
 }
 
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} verbs[] = {
+	{ "daemon", cmd_daemon },
+	{ "launch", cmd_launch },
+	{ "list", cmd_list },
+	{ "info", cmd_info },
+	{ "start", cmd_start },
+	{ "stop", cmd_stop },
+	{ "delete", cmd_delete },
+	{ "logs", cmd_logs },
+	{ "restart", cmd_restart },
+	{ "exec", cmd_exec },
+};
+
 int main(int argc, char **argv)
 {
+	const char *base = strrchr(argv[0], '/');
+	if (!strcmp(base ? base + 1 : argv[0], "nimbusd"))
+		return cmd_daemon(argc, argv);
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return 2;
@@ -84,6 +103,9 @@ int main(int argc, char **argv)
 		cli_error("vm %s: unknown verb (try `nimbus --help`)", argv[2]);
 		return 2;
 	}
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (!strcmp(cmd, verbs[i].name))
+			return verbs[i].fn(argc - 1, argv + 1);
 	cli_error("%s: unknown command (try `nimbus --help`)", cmd);
 	return 2;
 }

@@ -1,0 +1,91 @@
+/*
+ * `nimbus daemon` (also run as `nimbusd`): the management daemon in the
+ * foreground.  See src/daemon/daemon.h and docs/daemon.md.
+ */
+#include "cli/cli.h"
+#include "daemon/client.h"
+#include "daemon/daemon.h"
+
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"Usage: nimbus daemon [OPTIONS]    (or: nimbusd [OPTIONS])\n"
+	"\n"
+	"Run the management daemon in the foreground: it owns this host's VMs and\n"
+	"containers and serves the REST API (GET /1.0/openapi.json) on a Unix socket.\n"
+	"Instances keep running when it stops; the next daemon re-adopts them.\n"
+	"\n"
+	"Options:\n"
+	"  --socket PATH     the API socket, mode 0600 (default " NIMBUS_SOCKET_DEFAULT ")\n"
+	"  --state-dir DIR   the database, images and instances (default " NIMBUS_STATE_DIR_DEFAULT ")\n"
+	"  --runtime PATH    the OCI runtime (default: nimbus-runtime beside this binary)\n"
+	"  --conmon PATH     the container monitor (default /usr/bin/conmon)\n"
+	"  -h, --help        show this help\n";
+
+int cmd_daemon(int argc, char **argv)
+{
+	enum { OPT_SOCKET = 256, OPT_STATE, OPT_RUNTIME, OPT_CONMON };
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "runtime", required_argument, NULL, OPT_RUNTIME },
+		{ "conmon", required_argument, NULL, OPT_CONMON },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static char self[PATH_MAX], runtime[PATH_MAX + 32], guest[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0) {
+		cli_error("daemon: cannot find its own binary (/proc/self/exe)");
+		return 1;
+	}
+	self[n] = 0;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", self);
+	snprintf(runtime, sizeof runtime, "%s/nimbus-runtime", dirname(dir));
+	struct daemon_opts o = {
+		.svc = {
+			.state_dir = NIMBUS_STATE_DIR_DEFAULT,
+			.guest_dir = cli_default_guest_dir(guest, sizeof guest),
+			.runtime = runtime,
+			.conmon = "/usr/bin/conmon",
+			.self_exe = self,
+		},
+		.socket_path = NIMBUS_SOCKET_DEFAULT,
+	};
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SOCKET: o.socket_path = optarg; break;
+		case OPT_STATE: o.svc.state_dir = optarg; break;
+		case OPT_RUNTIME: o.svc.runtime = optarg; break;
+		case OPT_CONMON: o.svc.conmon = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: return 2;
+		}
+	}
+	if (optind < argc) {
+		cli_error("daemon: unexpected argument %s (try --help)", argv[optind]);
+		return 2;
+	}
+	if (access(o.svc.runtime, X_OK) != 0) {
+		cli_error("daemon: --runtime %s: not an executable (build it with `make`)", o.svc.runtime);
+		return 2;
+	}
+	if (access(o.svc.conmon, X_OK) != 0) {
+		cli_error("daemon: --conmon %s: not an executable (apt-get install conmon)", o.svc.conmon);
+		return 2;
+	}
+	struct err e = { 0 };
+	if (daemon_run(&o, &e) < 0) {
+		cli_error("daemon: %s", e.msg);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,112 @@
+/*
+ * What the daemon-backed verbs (launch, list, info, start, stop, delete)
+ * share: the --socket option, one call to the daemon with the error printed
+ * as one line, and the exit status for it.
+ */
+#include "cli/cli.h"
+#include "daemon/client.h"
+#include "daemon/instance.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+int cli_call(const char *verb, const char *sock, const char *method, const char *path,
+	     const cJSON *body, cJSON **reply)
+{
+	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+	struct err e = { 0 };
+	int rc = client_call(client_socket_path(sock), method, path, text, NULL, reply, &e);
+	cJSON_free(text);
+	if (rc == 0)
+		return 0;
+	cli_error("%s: %s", verb, e.msg);
+	return rc == -EINVAL ? 2 : 1;
+}
+
+bool cli_is_help(const char *arg)
+{
+	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
+}
+
+const char *cli_json_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+long long cli_json_num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+}
+
+int cli_instance_path(const char *verb, const char *name, const char *suffix, char *buf,
+		      size_t len)
+{
+	struct err e = { 0 };
+	if (name_check("instance", name, &e) < 0) {
+		cli_error("%s: %s", verb, e.msg);
+		return 2;
+	}
+	snprintf(buf, len, "/1.0/instances/%s%s", name, suffix ? suffix : "");
+	return 0;
+}
+
+/* stop and restart: the same options and body ({"timeout"?, "force"}), each
+ * NAME in turn; the status of the first failure. */
+int cli_stop_verb(const char *verb, const char *usage, int argc, char **argv)
+{
+	enum { OPT_SOCKET = 256, OPT_TIMEOUT };
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *sock = NULL;
+	long timeout = -1;
+	int force = 0, c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SOCKET: sock = optarg; break;
+		case OPT_TIMEOUT: {
+			char *end;
+			timeout = strtol(optarg, &end, 10);
+			if (*end || end == optarg || timeout < 0 || timeout > 3600) {
+				cli_error("%s: --timeout %s: expected whole seconds from 0 to 3600",
+					  verb, optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'f': force = 1; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: return 2;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("%s: need a NAME (try `nimbus %s --help`)", verb, verb);
+		return 2;
+	}
+	cJSON *body = cJSON_CreateObject();
+	if (timeout >= 0)
+		cJSON_AddNumberToObject(body, "timeout", (double)timeout);
+	cJSON_AddBoolToObject(body, "force", force);
+	int status = 0;
+	for (int i = optind; i < argc; i++) {
+		char path[256], suffix[32];
+		snprintf(suffix, sizeof suffix, "/%s", verb);
+		int rc = cli_instance_path(verb, argv[i], suffix, path, sizeof path);
+		if (rc == 0)
+			rc = cli_call(verb, sock, "POST", path, body, NULL);
+		if (rc && !status)
+			status = rc;
+	}
+	cJSON_Delete(body);
+	return status;
+}

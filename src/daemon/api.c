@@ -1,0 +1,385 @@
+/* See api.h.  The handlers: each parses its input strictly, calls the
+ * service and turns the result into JSON. */
+#include "daemon/api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int api_status_for(int neg_errno)
+{
+	switch (-neg_errno) {
+	case EINVAL:
+	case ENAMETOOLONG:
+		return 400;
+	case ENOENT:
+		return 404;
+	case EEXIST:
+	case EBUSY:
+	case EALREADY:
+		return 409;
+	case E2BIG:
+		return 413;
+	case EAGAIN:
+		return 503;
+	case ENOSYS:
+		return 501;
+	case ETIMEDOUT:
+		return 504;
+	default:
+		return 500;
+	}
+}
+
+static const char *code_for(int status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 409: return "conflict";
+	case 413: return "payload_too_large";
+	case 501: return "not_implemented";
+	case 503: return "unavailable";
+	case 504: return "timeout";
+	default: return "internal";
+	}
+}
+
+void api_error(struct api_resp *out, int status, const char *code, const char *message)
+{
+	cJSON_Delete(out->json);
+	out->status = status;
+	out->json = cJSON_CreateObject();
+	cJSON *e = cJSON_AddObjectToObject(out->json, "error");
+	cJSON_AddStringToObject(e, "code", code ? code : code_for(status));
+	cJSON_AddStringToObject(e, "message", message);
+}
+
+void api_error_from(struct api_resp *out, const struct err *e)
+{
+	int status = api_status_for(e->code);
+	api_error(out, status, code_for(status), e->msg[0] ? e->msg : "internal error");
+}
+
+cJSON *api_instance_json(const struct instance *in)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "name", in->name);
+	cJSON_AddStringToObject(j, "type", kind_str(in->kind));
+	cJSON_AddStringToObject(j, "image", in->image);
+	cJSON_AddStringToObject(j, "status", state_str(in->state));
+	cJSON_AddNumberToObject(j, "pid", (double)in->pid);
+	cJSON_AddNumberToObject(j, "created_at", (double)in->created_at);
+	cJSON_AddNumberToObject(j, "started_at", (double)in->started_at);
+	return j;
+}
+
+static void ok_instance(struct api_resp *out, int status, const struct instance *in)
+{
+	out->status = status;
+	out->json = api_instance_json(in);
+}
+
+static int h_root(struct service *s, const struct api_req *r, const char *name,
+		  struct api_resp *out)
+{
+	(void)s, (void)r, (void)name;
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	cJSON_AddStringToObject(out->json, "api_version", "1.0");
+	cJSON_AddNumberToObject(out->json, "schema_version", db_schema_version());
+	return 0;
+}
+
+static int h_openapi(struct service *s, const struct api_req *r, const char *name,
+		     struct api_resp *out)
+{
+	(void)s, (void)r, (void)name;
+	out->status = 200;
+	out->raw = api_openapi_doc;
+	out->raw_len = api_openapi_len;
+	return 0;
+}
+
+static int h_images(struct service *s, const struct api_req *r, const char *name,
+		    struct api_resp *out)
+{
+	(void)r, (void)name;
+	struct err e = { 0 };
+	struct image *v;
+	size_t n;
+	int rc = service_images(s, &v, &n, &e);
+	if (rc < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	out->status = 200;
+	out->json = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "name", v[i].name);
+		cJSON_AddStringToObject(j, "type", kind_str(v[i].kind));
+		cJSON_AddItemToArray(out->json, j);
+	}
+	free(v);
+	return 0;
+}
+
+static int h_list(struct service *s, const struct api_req *r, const char *name,
+		  struct api_resp *out)
+{
+	(void)r, (void)name;
+	struct err e = { 0 };
+	struct instance *v;
+	size_t n;
+	if (service_list(s, &v, &n, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	out->status = 200;
+	out->json = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(out->json, api_instance_json(&v[i]));
+	free(v);
+	return 0;
+}
+
+static int h_create(struct service *s, const struct api_req *r, const char *name,
+		    struct api_resp *out)
+{
+	(void)name;
+	struct err e = { 0 };
+	struct create_req cr;
+	struct instance in;
+	if (request_parse_create(r->body, r->body_len, &cr, &e) < 0 ||
+	    service_create(s, &cr, &in, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	ok_instance(out, 201, &in);
+	return 0;
+}
+
+static int h_info(struct service *s, const struct api_req *r, const char *name,
+		  struct api_resp *out)
+{
+	(void)r;
+	struct err e = { 0 };
+	struct instance in;
+	if (service_get(s, name, &in, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	ok_instance(out, 200, &in);
+	return 0;
+}
+
+static int h_start(struct service *s, const struct api_req *r, const char *name,
+		   struct api_resp *out)
+{
+	struct err e = { 0 };
+	struct instance in;
+	if (request_parse_empty(r->body, r->body_len, &e) < 0 || service_start(s, name, &in, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	ok_instance(out, 200, &in);
+	return 0;
+}
+
+static int h_stop(struct service *s, const struct api_req *r, const char *name,
+		  struct api_resp *out)
+{
+	struct err e = { 0 };
+	struct stop_req sr;
+	struct instance in;
+	if (request_parse_stop(r->body, r->body_len, &sr, &e) < 0 ||
+	    service_stop(s, name, &sr, &in, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	ok_instance(out, 200, &in);
+	return 0;
+}
+
+static int h_restart(struct service *s, const struct api_req *r, const char *name,
+		     struct api_resp *out)
+{
+	struct err e = { 0 };
+	struct stop_req sr;
+	struct instance in;
+	if (request_parse_stop(r->body, r->body_len, &sr, &e) < 0 ||
+	    service_restart(s, name, &sr, &in, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	ok_instance(out, 200, &in);
+	return 0;
+}
+
+static int h_delete(struct service *s, const struct api_req *r, const char *name,
+		    struct api_resp *out)
+{
+	struct err e = { 0 };
+	const char *f = r->query ? r->query(r->q, "force") : NULL;
+	bool force = false;
+	if (f && (!strcmp(f, "true") || !strcmp(f, "1")))
+		force = true;
+	else if (f && strcmp(f, "false") && strcmp(f, "0")) {
+		err_set(&e, -EINVAL, "query force=%.32s: expected true or false", f);
+		api_error_from(out, &e);
+		return 0;
+	}
+	if (request_parse_empty(r->body, r->body_len, &e) < 0 ||
+	    service_delete(s, name, force, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	return 0;
+}
+
+static int h_logs(struct service *s, const struct api_req *r, const char *name,
+		  struct api_resp *out)
+{
+	(void)r;
+	struct err e = { 0 };
+	char *text;
+	if (service_logs(s, name, &text, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	cJSON_AddStringToObject(out->json, "name", name);
+	cJSON_AddStringToObject(out->json, "log", text);
+	free(text);
+	return 0;
+}
+
+static int h_exec(struct service *s, const struct api_req *r, const char *name,
+		  struct api_resp *out)
+{
+	struct err e = { 0 };
+	struct exec_req xr;
+	int status;
+	char *output;
+	if (request_parse_exec(r->body, r->body_len, &xr, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	int rc = service_exec(s, name, &xr, &status, &output, &e);
+	request_exec_free(&xr);
+	if (rc < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	cJSON_AddNumberToObject(out->json, "exit_code", status);
+	cJSON_AddStringToObject(out->json, "output", output);
+	free(output);
+	return 0;
+}
+
+static const char *const force_only[] = { "force", NULL };
+
+const struct route api_routes[] = {
+	{ "GET", "/1.0", NULL, h_root },
+	{ "GET", "/1.0/openapi.json", NULL, h_openapi },
+	{ "GET", "/1.0/images", NULL, h_images },
+	{ "GET", "/1.0/instances", NULL, h_list },
+	{ "POST", "/1.0/instances", NULL, h_create },
+	{ "GET", "/1.0/instances/{name}", NULL, h_info },
+	{ "DELETE", "/1.0/instances/{name}", force_only, h_delete },
+	{ "GET", "/1.0/instances/{name}/logs", NULL, h_logs },
+	{ "POST", "/1.0/instances/{name}/exec", NULL, h_exec },
+	{ "POST", "/1.0/instances/{name}/start", NULL, h_start },
+	{ "POST", "/1.0/instances/{name}/stop", NULL, h_stop },
+	{ "POST", "/1.0/instances/{name}/restart", NULL, h_restart },
+};
+const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
+
+/* Whether path matches pattern; the {name} segment is copied to name. */
+static bool match(const char *pattern, const char *path, char *name, size_t len)
+{
+	while (*pattern && *path) {
+		if (!strncmp(pattern, "{name}", 6)) {
+			size_t n = strcspn(path, "/");
+			if (n == 0)
+				return false;
+			/* A longer one is cut, still too long for name_check. */
+			snprintf(name, len, "%.*s", (int)(n < len ? n : len - 1), path);
+			pattern += 6;
+			path += n;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return false;
+	}
+	return !*pattern && !*path;
+}
+
+void api_dispatch(struct service *s, const struct api_req *r, struct api_resp *out)
+{
+	memset(out, 0, sizeof *out);
+	char msg[512];
+	const char *path = r->path;
+	size_t plen = strlen(path);
+	while (plen > 1 && path[plen - 1] == '/')   /* /1.0/instances/ is /1.0/instances */
+		plen--;
+	char p[1024];
+	if (plen >= sizeof p) {
+		api_error(out, 404, "not_found", "path: too long");
+		return;
+	}
+	memcpy(p, path, plen);
+	p[plen] = 0;
+	for (const char *seg = p; (seg = strstr(seg, "/..")); seg += 3)
+		if (seg[3] == '/' || seg[3] == 0) {
+			api_error(out, 400, "bad_request", "path: '..' segments are not allowed");
+			return;
+		}
+	char allow[64] = "";
+	for (size_t i = 0; i < api_nroutes; i++) {
+		char name[256] = "";
+		if (!match(api_routes[i].pattern, p, name, sizeof name))
+			continue;
+		if (strcmp(api_routes[i].method, r->method)) {
+			size_t used = strlen(allow);
+			snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "",
+				 api_routes[i].method);
+			continue;
+		}
+		static const char *const none[] = { NULL };
+		const char *unknown = r->query_unknown
+			? r->query_unknown(r->q, api_routes[i].query ? api_routes[i].query : none)
+			: NULL;
+		if (unknown) {
+			snprintf(msg, sizeof msg, "query %.64s: unknown parameter", unknown);
+			api_error(out, 400, "bad_request", msg);
+			return;
+		}
+		if (strstr(api_routes[i].pattern, "{name}")) {
+			struct err e = { 0 };
+			if (name_check("instance", name, &e) < 0) {
+				api_error_from(out, &e);
+				return;
+			}
+		}
+		api_routes[i].handler(s, r, name, out);
+		return;
+	}
+	if (allow[0]) {
+		snprintf(msg, sizeof msg, "%.16s %.300s: method not allowed (allowed: %s)", r->method, p,
+			 allow);
+		api_error(out, 405, "method_not_allowed", msg);
+		snprintf(out->allow, sizeof out->allow, "%s", allow);
+		return;
+	}
+	snprintf(msg, sizeof msg, "%.300s: no such endpoint (see GET /1.0/openapi.json)", p);
+	api_error(out, 404, "not_found", msg);
+}

@@ -1,0 +1,64 @@
+/*
+ * The REST API, independent of the HTTP server: a request (method, path,
+ * query, body) goes in, a status and a JSON document come out.  http.c
+ * feeds it from libmicrohttpd; tests call api_dispatch directly.
+ *
+ * Every error is {"error": {"code": "...", "message": "..."}} with the HTTP
+ * status that fits (api_status_for maps a library errno to it).  The route
+ * table is public so a test can hold it against the OpenAPI document.
+ */
+#ifndef NIMBUS_DAEMON_API_H
+#define NIMBUS_DAEMON_API_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "daemon/service.h"
+
+struct api_req {
+	const char *method;
+	const char *path;            /* decoded, without the query */
+	const char *body;            /* may be NULL */
+	size_t body_len;
+	/* The value of a query argument, or NULL; and the first argument whose
+	 * key is not in allowed (NULL-terminated), or NULL. */
+	const char *(*query)(void *q, const char *key);
+	const char *(*query_unknown)(void *q, const char *const *allowed);
+	void *q;
+};
+
+struct api_resp {
+	int status;
+	cJSON *json;                 /* owned; or NULL with raw set */
+	const char *raw;             /* static bytes (the OpenAPI document) */
+	size_t raw_len;
+	char allow[64];              /* the Allow header of a 405 */
+};
+
+struct route {
+	const char *method;
+	const char *pattern;         /* "{name}" matches one path segment */
+	const char *const *query;    /* the query arguments it takes (NULL: none) */
+	int (*handler)(struct service *s, const struct api_req *r, const char *name,
+		       struct api_resp *out);
+};
+
+extern const struct route api_routes[];
+extern const size_t api_nroutes;
+
+/* Routes r and fills out (always: an error becomes an error document). */
+void api_dispatch(struct service *s, const struct api_req *r, struct api_resp *out);
+
+/* An error document and status from a library error. */
+void api_error(struct api_resp *out, int status, const char *code, const char *message);
+void api_error_from(struct api_resp *out, const struct err *e);
+int api_status_for(int neg_errno);
+
+/* The JSON form of an instance (the API's and `nimbus list --format json`'s). */
+cJSON *api_instance_json(const struct instance *in);
+
+/* The OpenAPI document (openapi.json, built in). */
+extern const char api_openapi_doc[];
+extern const size_t api_openapi_len;
+
+#endif

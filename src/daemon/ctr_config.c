@@ -1,0 +1,92 @@
+/*
+ * The OCI runtime configuration (config.json) of a daemon container: the
+ * image's shell as pid 1 waiting for SIGTERM (a pid 1 has no default action
+ * for it, so it traps it), the default capabilities, private namespaces
+ * (pid, network, ipc, uts, mount, cgroup), tmpfs on /dev and /tmp, and the
+ * usual masked and read-only /proc and /sys paths.
+ */
+#include "daemon/ctr_config.h"
+
+#include <cjson/cJSON.h>
+
+static cJSON *strings(const char *const *v)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (; *v; v++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+	return a;
+}
+
+static cJSON *oci_mount(const char *dst, const char *type, const char *src, const char *const *opts)
+{
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "destination", dst);
+	cJSON_AddStringToObject(m, "type", type);
+	cJSON_AddStringToObject(m, "source", src);
+	if (opts)
+		cJSON_AddItemToObject(m, "options", strings(opts));
+	return m;
+}
+
+char *ctr_config(const struct instance *in, const char *rootfs)
+{
+	static const char *const caps[] = {
+		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+		"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+		"CAP_NET_RAW", "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP", NULL,
+	};
+	static const char *const args[] = {
+		"/bin/sh", "-c",
+		"trap 'exit 0' TERM; echo \"$(hostname): started\"; sleep 2147483647 & wait", NULL,
+	};
+	static const char *const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", NULL };
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "ociVersion", "1.0.2");
+	cJSON *p = cJSON_AddObjectToObject(c, "process");
+	cJSON_AddBoolToObject(p, "terminal", 0);
+	cJSON *u = cJSON_AddObjectToObject(p, "user");
+	cJSON_AddNumberToObject(u, "uid", 0);
+	cJSON_AddNumberToObject(u, "gid", 0);
+	cJSON_AddItemToObject(p, "args", strings(args));
+	cJSON_AddItemToObject(p, "env", strings(env));
+	cJSON_AddStringToObject(p, "cwd", "/");
+	cJSON *cp = cJSON_AddObjectToObject(p, "capabilities");
+	cJSON_AddItemToObject(cp, "bounding", strings(caps));
+	cJSON_AddItemToObject(cp, "effective", strings(caps));
+	cJSON_AddItemToObject(cp, "permitted", strings(caps));
+	cJSON_AddBoolToObject(p, "noNewPrivileges", 1);
+	cJSON *r = cJSON_AddObjectToObject(c, "root");
+	cJSON_AddStringToObject(r, "path", rootfs);
+	cJSON_AddBoolToObject(r, "readonly", 0);
+	cJSON_AddStringToObject(c, "hostname", in->name);
+	static const char *const dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
+	static const char *const pts[] = { "nosuid", "noexec", "newinstance", "ptmxmode=0666",
+					   "mode=0620", NULL };
+	static const char *const shm[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL };
+	static const char *const sys[] = { "nosuid", "noexec", "nodev", "ro", NULL };
+	static const char *const tmp[] = { "nosuid", "nodev", "mode=1777", NULL };
+	cJSON *m = cJSON_AddArrayToObject(c, "mounts");
+	cJSON_AddItemToArray(m, oci_mount("/proc", "proc", "proc", NULL));
+	cJSON_AddItemToArray(m, oci_mount("/dev", "tmpfs", "tmpfs", dev));
+	cJSON_AddItemToArray(m, oci_mount("/dev/pts", "devpts", "devpts", pts));
+	cJSON_AddItemToArray(m, oci_mount("/dev/shm", "tmpfs", "shm", shm));
+	cJSON_AddItemToArray(m, oci_mount("/sys", "sysfs", "sysfs", sys));
+	cJSON_AddItemToArray(m, oci_mount("/tmp", "tmpfs", "tmpfs", tmp));
+	cJSON *lx = cJSON_AddObjectToObject(c, "linux");
+	cJSON *ns = cJSON_AddArrayToObject(lx, "namespaces");
+	static const char *const nss[] = { "pid", "network", "ipc", "uts", "mount", "cgroup", NULL };
+	for (const char *const *t = nss; *t; t++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "type", *t);
+		cJSON_AddItemToArray(ns, o);
+	}
+	static const char *const masked[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list",
+					      "/sys/firmware", "/proc/acpi", NULL };
+	static const char *const ro[] = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+					  "/proc/sysrq-trigger", NULL };
+	cJSON_AddItemToObject(lx, "maskedPaths", strings(masked));
+	cJSON_AddItemToObject(lx, "readonlyPaths", strings(ro));
+	char *s = cJSON_Print(c);
+	cJSON_Delete(c);
+	return s;
+}

@@ -1,0 +1,10 @@
+/* A daemon container's OCI config.json (see ctr_config.c). */
+#ifndef NIMBUS_DAEMON_CTR_CONFIG_H
+#define NIMBUS_DAEMON_CTR_CONFIG_H
+
+#include "daemon/instance.h"
+
+/* The config's JSON text (free with cJSON_free), or NULL when out of memory. */
+char *ctr_config(const struct instance *in, const char *rootfs);
+
+#endif

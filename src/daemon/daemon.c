@@ -1,0 +1,52 @@
+/* See daemon.h. */
+#include "daemon/daemon.h"
+#include "daemon/fsutil.h"
+#include "daemon/http.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+int daemon_run(const struct daemon_opts *o, struct err *e)
+{
+	/* Signals are taken by sigwait below, never by a server thread. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* conmon daemonizes: as a subreaper we get its orphans and can reap them. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", o->socket_path);
+	int rc = mkdir_p(dirname(dir), 0700, e);
+	if (rc < 0)
+		return rc;
+	struct service *s;
+	if ((rc = service_open(&o->svc, &s, e)) < 0)
+		return rc;
+	struct http_server *h;
+	if ((rc = http_start(s, o->socket_path, &h, e)) < 0) {
+		service_close(s);
+		return rc;
+	}
+	int adopted, lost, rolled_back;
+	service_reconcile_counts(s, &adopted, &lost, &rolled_back);
+	fprintf(stderr, "nimbus daemon: listening on %s (state %s; %d running instance%s "
+		"re-adopted, %d found stopped, %d unfinished start%s rolled back)\n",
+		o->socket_path, o->svc.state_dir, adopted, adopted == 1 ? "" : "s", lost,
+		rolled_back, rolled_back == 1 ? "" : "s");
+	int sig = 0;
+	while (sigwait(&stop, &sig) != 0)
+		;
+	fprintf(stderr, "nimbus daemon: %s, stopping (instances keep running)\n", strsignal(sig));
+	http_stop(h);
+	service_close(s);
+	return 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * The daemon's state in SQLite (state-dir/nimbus.db): images and instances.
+ * Opened in WAL mode with foreign keys on; the schema is versioned by
+ * `PRAGMA user_version` and brought up to date at open by applying the
+ * migrations in db_migrations.c in order, each in its own transaction, so a
+ * database from any earlier version opens and one from a newer daemon is
+ * refused rather than misread.
+ */
+#ifndef NIMBUS_DAEMON_DB_H
+#define NIMBUS_DAEMON_DB_H
+
+#include <stddef.h>
+
+#include "daemon/instance.h"
+#include "lib/err.h"
+
+struct db;
+
+struct image {
+	char name[INSTANCE_NAME_MAX + 1];
+	enum instance_kind kind;   /* which instances it can back */
+	char path[512];            /* a rootfs directory or a guest directory */
+};
+
+/* The schema version this daemon writes (the number of migrations). */
+int db_schema_version(void);
+
+int db_open(const char *path, struct db **out, struct err *e);
+void db_close(struct db *db);
+
+int db_image_put(struct db *db, const struct image *im, struct err *e);
+int db_image_get(struct db *db, const char *name, struct image *out, struct err *e);
+int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e);
+
+/* -EEXIST if the name is taken, -ENOENT (e set) if its image is unknown. */
+int db_instance_insert(struct db *db, const struct instance *in, struct err *e);
+/* -ENOENT if there is no such instance. */
+int db_instance_get(struct db *db, const char *name, struct instance *out, struct err *e);
+int db_instance_list(struct db *db, struct instance **out, size_t *n, struct err *e);
+/* Writes state, pid, pid_start and started_at. */
+int db_instance_update(struct db *db, const struct instance *in, struct err *e);
+int db_instance_delete(struct db *db, const char *name, struct err *e);
+
+#endif

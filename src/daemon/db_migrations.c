@@ -1,0 +1,27 @@
+/*
+ * The schema, as the list of migrations that build it.  Migration N takes a
+ * database from user_version N to N+1.  Never edit a migration that has
+ * shipped: append a new one.
+ */
+#include "daemon/db_migrations.h"
+
+const char *const db_migrations[] = {
+	/* 1: images and instances. */
+	"CREATE TABLE images ("
+	"  name TEXT PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('container', 'vm')),"
+	"  path TEXT NOT NULL"
+	");"
+	"CREATE TABLE instances ("
+	"  name TEXT PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('container', 'vm')),"
+	"  image TEXT NOT NULL REFERENCES images(name) ON DELETE RESTRICT,"
+	"  state TEXT NOT NULL CHECK (state IN ('stopped', 'running')),"
+	"  pid INTEGER NOT NULL DEFAULT 0,"
+	"  pid_start INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  started_at INTEGER NOT NULL DEFAULT 0"
+	");",
+};
+
+const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

@@ -1,0 +1,211 @@
+/* See request.h. */
+#include "daemon/request.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!strchr(" \t\r\n", s[i]))
+			return false;
+	return true;
+}
+
+/* Parses body as one JSON object into *out (NULL for an empty body). */
+static int parse_object(const char *body, size_t len, cJSON **out, struct err *e)
+{
+	*out = NULL;
+	if (!body || blank(body, len))
+		return 0;
+	if (len > REQUEST_BODY_MAX)
+		return err_set(e, -E2BIG, "request body: larger than %d bytes", REQUEST_BODY_MAX);
+	if (memchr(body, 0, len))
+		return err_set(e, -EINVAL, "request body: contains a NUL byte");
+	const char *end = NULL;
+	cJSON *j = cJSON_ParseWithLengthOpts(body, len, &end, false);
+	if (!j) {
+		const char *at = cJSON_GetErrorPtr();
+		long off = at && at >= body && at <= body + len ? (long)(at - body) : -1;
+		return err_set(e, -EINVAL, "request body: malformed JSON (at byte %ld)", off);
+	}
+	if (end && !blank(end, len - (size_t)(end - body))) {
+		cJSON_Delete(j);
+		return err_set(e, -EINVAL, "request body: text after the JSON value (at byte %ld)",
+			       (long)(end - body));
+	}
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return err_set(e, -EINVAL, "request body: expected a JSON object");
+	}
+	*out = j;
+	return 0;
+}
+
+static int known_fields(const cJSON *j, const char *const *names, struct err *e)
+{
+	for (const cJSON *f = j ? j->child : NULL; f; f = f->next) {
+		bool ok = false;
+		for (const char *const *n = names; *n && !ok; n++)
+			ok = !strcmp(f->string, *n);
+		if (!ok)
+			return err_set(e, -EINVAL, "field \"%.64s\": unknown field", f->string);
+		for (const cJSON *g = f->next; g; g = g->next)
+			if (!strcmp(f->string, g->string))
+				return err_set(e, -EINVAL, "field \"%.64s\": given twice", f->string);
+	}
+	return 0;
+}
+
+static int get_name(const cJSON *j, const char *field, char *out, struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, field);
+	if (!v)
+		return err_set(e, -EINVAL, "field \"%s\": required", field);
+	if (!cJSON_IsString(v))
+		return err_set(e, -EINVAL, "field \"%s\": expected a string", field);
+	int rc = name_check(field, v->valuestring, e);
+	if (rc < 0)
+		return rc;
+	snprintf(out, INSTANCE_NAME_MAX + 1, "%s", v->valuestring);
+	return 0;
+}
+
+static int get_bool(const cJSON *j, const char *field, bool *out, struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, field);
+	if (!v)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return err_set(e, -EINVAL, "field \"%s\": expected true or false", field);
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+/* "timeout": whole seconds from 0 to STOP_TIMEOUT_MAX, if present. */
+static int get_timeout(const cJSON *j, int *out, struct err *e)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "timeout");
+	if (!t)
+		return 0;
+	double v = cJSON_IsNumber(t) ? t->valuedouble : -1;
+	if (!cJSON_IsNumber(t) || v != floor(v) || v < 0 || v > STOP_TIMEOUT_MAX)
+		return err_set(e, -EINVAL, "field \"timeout\": expected whole seconds from 0 to %d",
+			       STOP_TIMEOUT_MAX);
+	*out = (int)v;
+	return 0;
+}
+
+int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e)
+{
+	static const char *const fields[] = { "name", "image", "type", "start", NULL };
+	memset(out, 0, sizeof *out);
+	out->start = true;
+	cJSON *j;
+	int rc = parse_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (name and image)");
+	if ((rc = known_fields(j, fields, e)) < 0 ||
+	    (rc = get_name(j, "name", out->name, e)) < 0 ||
+	    (rc = get_name(j, "image", out->image, e)) < 0 ||
+	    (rc = get_bool(j, "start", &out->start, e)) < 0)
+		goto out;
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
+	if (t) {
+		if (!cJSON_IsString(t) || kind_parse(t->valuestring, &out->kind) < 0) {
+			rc = err_set(e, -EINVAL, "field \"type\": expected \"container\" or \"vm\"");
+			goto out;
+		}
+		out->has_kind = true;
+	}
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+int request_parse_stop(const char *body, size_t len, struct stop_req *out, struct err *e)
+{
+	static const char *const fields[] = { "timeout", "force", NULL };
+	out->timeout_s = STOP_TIMEOUT_DEFAULT;
+	out->force = false;
+	cJSON *j;
+	int rc = parse_object(body, len, &j, e);
+	if (rc < 0 || !j)
+		return rc;
+	if ((rc = known_fields(j, fields, e)) == 0 && (rc = get_bool(j, "force", &out->force, e)) == 0)
+		rc = get_timeout(j, &out->timeout_s, e);
+	cJSON_Delete(j);
+	return rc;
+}
+
+void request_exec_free(struct exec_req *r)
+{
+	for (int i = 0; i < EXEC_ARGS_MAX && r->argv[i]; i++)
+		free(r->argv[i]);
+	r->argv[0] = NULL;
+}
+
+int request_parse_exec(const char *body, size_t len, struct exec_req *out, struct err *e)
+{
+	static const char *const fields[] = { "command", "timeout", NULL };
+	memset(out, 0, sizeof *out);
+	out->timeout_s = EXEC_TIMEOUT_DEFAULT;
+	cJSON *j;
+	int rc = parse_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (command)");
+	if ((rc = known_fields(j, fields, e)) < 0 || (rc = get_timeout(j, &out->timeout_s, e)) < 0)
+		goto out;
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(j, "command");
+	if (!cmd) {
+		rc = err_set(e, -EINVAL, "field \"command\": required");
+		goto out;
+	}
+	int n = cJSON_IsArray(cmd) ? cJSON_GetArraySize(cmd) : -1;
+	if (n < 1 || n > EXEC_ARGS_MAX) {
+		rc = err_set(e, -EINVAL, "field \"command\": expected an array of 1 to %d strings",
+			     EXEC_ARGS_MAX);
+		goto out;
+	}
+	int i = 0;
+	const cJSON *a;
+	cJSON_ArrayForEach(a, cmd) {
+		if (!cJSON_IsString(a) || strlen(a->valuestring) > EXEC_ARG_MAX) {
+			rc = err_set(e, -EINVAL, "field \"command\": item %d: expected a string of at "
+				     "most %d bytes", i, EXEC_ARG_MAX);
+			goto out;
+		}
+		if (i == 0 && !*a->valuestring) {
+			rc = err_set(e, -EINVAL, "field \"command\": item 0: empty program name");
+			goto out;
+		}
+		if (!(out->argv[i++] = strdup(a->valuestring))) {
+			rc = err_set(e, -ENOMEM, "request body: out of memory");
+			goto out;
+		}
+	}
+out:
+	if (rc < 0)
+		request_exec_free(out);
+	cJSON_Delete(j);
+	return rc;
+}
+
+int request_parse_empty(const char *body, size_t len, struct err *e)
+{
+	static const char *const none[] = { NULL };
+	cJSON *j;
+	int rc = parse_object(body, len, &j, e);
+	if (rc == 0)
+		rc = known_fields(j, none, e);
+	cJSON_Delete(j);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/*
+ * Request bodies of the API, parsed strictly: a body is one JSON object
+ * whose fields are all known and of the right type, else one error naming
+ * the field and the rule ("field \"start\": expected true or false").  The
+ * same parsers serve the daemon and the fuzz/unit tests.
+ */
+#ifndef NIMBUS_DAEMON_REQUEST_H
+#define NIMBUS_DAEMON_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "daemon/instance.h"
+#include "lib/err.h"
+
+/* The largest body any request may carry; more is refused (413). */
+#define REQUEST_BODY_MAX 65536
+
+/* POST /1.0/instances: {"name", "image", "type"?, "start"?} */
+struct create_req {
+	char name[INSTANCE_NAME_MAX + 1];
+	char image[INSTANCE_NAME_MAX + 1];
+	bool has_kind;             /* "type" given; else the image's kind */
+	enum instance_kind kind;
+	bool start;                /* default true (launch) */
+};
+
+/* POST /1.0/instances/NAME/stop: {"timeout"?, "force"?}; an empty body is {} */
+struct stop_req {
+	int timeout_s;             /* default STOP_TIMEOUT_DEFAULT */
+	bool force;
+};
+
+#define STOP_TIMEOUT_DEFAULT 10
+#define STOP_TIMEOUT_MAX 3600
+
+/* POST /1.0/instances/NAME/exec: {"command": [ARG...], "timeout"?} */
+#define EXEC_ARGS_MAX 64
+#define EXEC_ARG_MAX 4096
+#define EXEC_TIMEOUT_DEFAULT 60
+
+struct exec_req {
+	char *argv[EXEC_ARGS_MAX + 1];   /* NULL-terminated; free with request_exec_free */
+	int timeout_s;
+};
+
+int request_parse_exec(const char *body, size_t len, struct exec_req *out, struct err *e);
+void request_exec_free(struct exec_req *r);
+
+int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e);
+int request_parse_stop(const char *body, size_t len, struct stop_req *out, struct err *e);
+/* A body that must be empty or {} (start). */
+int request_parse_empty(const char *body, size_t len, struct err *e);
+
+#endif

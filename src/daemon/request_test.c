@@ -1,0 +1,126 @@
+#include "daemon/request.h"
+#include "lib/testing.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define B(s) s, sizeof s - 1
+
+static int create(const char *body, struct create_req *r, struct err *e)
+{
+	return request_parse_create(body, body ? strlen(body) : 0, r, e);
+}
+
+TEST(request_create_reads_fields_and_defaults)
+{
+	struct create_req r;
+	struct err e = { 0 };
+	EXPECT(create("{\"name\":\"web-1\",\"image\":\"bb\"}", &r, &e) == 0);
+	EXPECT(!strcmp(r.name, "web-1") && !strcmp(r.image, "bb"));
+	EXPECT(r.start && !r.has_kind);
+	EXPECT(create(" {\"name\":\"a\",\"image\":\"default\",\"type\":\"vm\",\"start\":false}\n",
+		      &r, &e) == 0);
+	EXPECT(r.has_kind && r.kind == KIND_VM && !r.start);
+}
+
+TEST(request_create_refuses_each_bad_input_with_one_reason)
+{
+	static const struct {
+		const char *body, *says;
+	} cases[] = {
+		{ NULL, "required" },
+		{ "", "required" },
+		{ "{", "malformed JSON" },
+		{ "[1]", "expected a JSON object" },
+		{ "{\"name\":\"a\",\"image\":\"bb\"} {}", "text after" },
+		{ "{\"image\":\"bb\"}", "\"name\": required" },
+		{ "{\"name\":\"a\"}", "\"image\": required" },
+		{ "{\"name\":1,\"image\":\"bb\"}", "expected a string" },
+		{ "{\"name\":\"a\",\"image\":\"bb\",\"nme\":1}", "\"nme\": unknown field" },
+		{ "{\"name\":\"a\",\"name\":\"b\",\"image\":\"bb\"}", "given twice" },
+		{ "{\"name\":\"a/b\",\"image\":\"bb\"}", "'/'" },
+		{ "{\"name\":\"..\",\"image\":\"bb\"}", "'..'" },
+		{ "{\"name\":\"a\",\"image\":\"../etc\"}", "'/'" },
+		{ "{\"name\":\"a\",\"image\":\"bb\",\"start\":1}", "true or false" },
+		{ "{\"name\":\"a\",\"image\":\"bb\",\"type\":\"pod\"}", "\"container\" or \"vm\"" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct create_req r;
+		struct err e = { 0 };
+		int rc = create(cases[i].body, &r, &e);
+		if (rc != -EINVAL || !strstr(e.msg, cases[i].says)) {
+			printf("   body %s: rc %d, \"%s\"\n", cases[i].body ? cases[i].body : "(none)",
+			       rc, e.msg);
+			EXPECT(!"the expected refusal");
+		}
+	}
+}
+
+TEST(request_create_refuses_huge_body)
+{
+	size_t n = REQUEST_BODY_MAX + 10;
+	char *big = malloc(n);
+	memset(big, ' ', n);
+	big[0] = '{';
+	big[n - 1] = '}';
+	struct create_req r;
+	struct err e = { 0 };
+	int rc = request_parse_create(big, n, &r, &e);
+	free(big);
+	EXPECT_EQ(rc, -E2BIG);
+}
+
+TEST(request_stop_defaults_and_limits)
+{
+	struct stop_req s;
+	struct err e = { 0 };
+	EXPECT(request_parse_stop(NULL, 0, &s, &e) == 0);
+	EXPECT_EQ(s.timeout_s, STOP_TIMEOUT_DEFAULT);
+	EXPECT(!s.force);
+	EXPECT(request_parse_stop(B("{\"timeout\":0,\"force\":true}"), &s, &e) == 0);
+	EXPECT(s.timeout_s == 0 && s.force);
+	EXPECT(request_parse_stop(B("{\"timeout\":1.5}"), &s, &e) == -EINVAL);
+	EXPECT(request_parse_stop(B("{\"timeout\":-1}"), &s, &e) == -EINVAL);
+	EXPECT(request_parse_stop(B("{\"timeout\":99999}"), &s, &e) == -EINVAL);
+	EXPECT(request_parse_stop(B("{\"force\":\"yes\"}"), &s, &e) == -EINVAL);
+	EXPECT(request_parse_empty(B("{}"), &e) == 0);
+	EXPECT(request_parse_empty(B("{\"a\":1}"), &e) == -EINVAL);
+}
+
+TEST(request_exec_reads_the_command_and_refuses_bad_ones)
+{
+	struct exec_req x;
+	struct err e = { 0 };
+	EXPECT(request_parse_exec(B("{\"command\":[\"uname\",\"-a\"],\"timeout\":5}"), &x, &e) == 0);
+	EXPECT(!strcmp(x.argv[0], "uname") && !strcmp(x.argv[1], "-a") && !x.argv[2]);
+	EXPECT_EQ(x.timeout_s, 5);
+	request_exec_free(&x);
+	EXPECT(request_parse_exec(B("{\"command\":[\"true\"]}"), &x, &e) == 0);
+	EXPECT_EQ(x.timeout_s, EXEC_TIMEOUT_DEFAULT);
+	request_exec_free(&x);
+	static const struct {
+		const char *body, *says;
+	} bad[] = {
+		{ "{}", "\"command\": required" },
+		{ "{\"command\":\"ls\"}", "an array" },
+		{ "{\"command\":[]}", "an array of 1" },
+		{ "{\"command\":[\"ls\",1]}", "item 1" },
+		{ "{\"command\":[\"\"]}", "empty program" },
+		{ "{\"command\":[\"ls\"],\"tty\":true}", "\"tty\": unknown field" },
+		{ "{\"command\":[\"ls\"],\"timeout\":true}", "whole seconds" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int rc = request_parse_exec(bad[i].body, strlen(bad[i].body), &x, &e);
+		if (rc != -EINVAL || !strstr(e.msg, bad[i].says)) {
+			printf("   body %s: rc %d, \"%s\"\n", bad[i].body, rc, e.msg);
+			EXPECT(!"the expected refusal");
+		}
+		EXPECT(x.argv[0] == NULL);
+	}
+	char many[1024] = "{\"command\":[";
+	for (int i = 0; i <= EXEC_ARGS_MAX; i++)
+		strcat(many, i ? ",\"a\"" : "\"a\"");
+	strcat(many, "]}");
+	EXPECT(request_parse_exec(many, strlen(many), &x, &e) == -EINVAL);
+}

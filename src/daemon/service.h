@@ -1,0 +1,69 @@
+/*
+ * The instance lifecycle, one for VMs and containers: create, start, stop,
+ * delete, get, list, and the reconciliation that runs when the daemon
+ * starts.  This is the daemon's logic without HTTP: the API handlers
+ * (routes.c) translate requests into these calls, and tests can call them
+ * directly.
+ *
+ * The truth about whether an instance runs is its supervisor process: the
+ * database records (pid, start time), and every read checks that process,
+ * so an instance that died (or a daemon that was killed) is noticed and its
+ * row corrected.  One lock guards the database; slow work (starting,
+ * stopping) runs outside it with the instance marked busy, and another
+ * operation on a busy instance is refused (-EBUSY) rather than queued.
+ */
+#ifndef NIMBUS_DAEMON_SERVICE_H
+#define NIMBUS_DAEMON_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "daemon/db.h"
+#include "daemon/instance.h"
+#include "daemon/request.h"
+#include "lib/err.h"
+
+struct service_cfg {
+	const char *state_dir;
+	const char *guest_dir;     /* the `default` image, or NULL */
+	const char *runtime;       /* nimbus-runtime */
+	const char *conmon;        /* conmon */
+	const char *self_exe;      /* nimbus, for `vm run` */
+};
+
+struct service;
+
+/* Opens state_dir (creating it, 0700), its database and images, and
+ * reconciles instances with the live processes. */
+int service_open(const struct service_cfg *cfg, struct service **out, struct err *e);
+void service_close(struct service *s);
+
+/* What the start-up reconciliation did: instances found running
+ * (re-adopted), found dead (marked stopped), and half-started ones whose
+ * process was killed (rolled back to stopped). */
+void service_reconcile_counts(const struct service *s, int *adopted, int *lost,
+			      int *rolled_back);
+
+int service_create(struct service *s, const struct create_req *r, struct instance *out,
+		   struct err *e);
+int service_start(struct service *s, const char *name, struct instance *out, struct err *e);
+int service_stop(struct service *s, const char *name, const struct stop_req *r,
+		 struct instance *out, struct err *e);
+/* Stops (as service_stop, if running) and starts again, as one operation. */
+int service_restart(struct service *s, const char *name, const struct stop_req *r,
+		    struct instance *out, struct err *e);
+int service_delete(struct service *s, const char *name, bool force, struct err *e);
+int service_get(struct service *s, const char *name, struct instance *out, struct err *e);
+int service_list(struct service *s, struct instance **out, size_t *n, struct err *e);
+/* Runs r's command in the running instance; its exit status in *status and
+ * its output (stdout and stderr merged, at most EXEC_OUTPUT_MAX bytes,
+ * valid UTF-8) in *output, owned by the caller. */
+#define EXEC_OUTPUT_MAX (1024 * 1024)
+int service_exec(struct service *s, const char *name, const struct exec_req *r, int *status,
+		 char **output, struct err *e);
+
+/* The tail of the instance's console log (see logs.h), owned by the caller. */
+int service_logs(struct service *s, const char *name, char **out, struct err *e);
+int service_images(struct service *s, struct image **out, size_t *n, struct err *e);
+
+#endif
