@@ -45,12 +45,11 @@ static ALWAYS_INLINE int mem_ld(struct hart *h, uint64_t va, unsigned size, uint
 
 static ALWAYS_INLINE int mem_st(struct hart *h, uint64_t va, unsigned size, uint64_t v)
 {
-	const struct tlb_entry *e = &h->stlb[(va >> PAGE_SHIFT) & TLB_MASK];
+	const struct tlb_store_entry *e = &h->stlb[(va >> PAGE_SHIFT) & TLB_MASK];
 	if (likely(e->tag == ((va + size - 1) & PAGE_MASK))) {   /* within one page */
 		uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);
 		memcpy(p, &v, size);
-		uint64_t pfn = (uint64_t)(p - h->ram) >> PAGE_SHIFT;
-		if (unlikely(bus_page_is_code(h->bus, pfn)))
+		if (unlikely(atomic_load_explicit(e->watch, memory_order_relaxed) & BUS_WATCH_CODE))
 			store_hit_code(h, p, size);
 		return 0;
 	}
@@ -61,10 +60,11 @@ static ALWAYS_INLINE int mem_st(struct hart *h, uint64_t va, unsigned size, uint
 static ALWAYS_INLINE void *mem_atomic(struct hart *h, uint64_t va, unsigned size,
 				      enum access acc, uint64_t *pa)
 {
-	const struct tlb_entry *e = acc == ACC_STORE ? &h->stlb[(va >> PAGE_SHIFT) & TLB_MASK]
-						     : &h->ltlb[(va >> PAGE_SHIFT) & TLB_MASK];
-	if (likely(e->tag == (va & (PAGE_MASK | (size - 1))))) {
-		uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);
+	unsigned i = (va >> PAGE_SHIFT) & TLB_MASK;
+	uint64_t tag = acc == ACC_STORE ? h->stlb[i].tag : h->ltlb[i].tag;
+	uint64_t addend = acc == ACC_STORE ? h->stlb[i].addend : h->ltlb[i].addend;
+	if (likely(tag == (va & (PAGE_MASK | (size - 1))))) {
+		uint8_t *p = (uint8_t *)(uintptr_t)(va + addend);
 		*pa = (uint64_t)(p - h->ram) + h->bus->ram_base;
 		return p;
 	}

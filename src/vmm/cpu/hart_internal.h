@@ -131,10 +131,19 @@ struct jcache_entry {
 	uint64_t pad;       /* 32 bytes: the index scales by a shift */
 };
 
+/* A store entry also points at its page's watch byte (bus.h), so a store's
+ * code-page check is one load and one test. */
+struct tlb_store_entry {
+	uint64_t tag;
+	uint64_t addend;
+	const _Atomic uint8_t *watch;
+	uint64_t pad;       /* 32 bytes: the index scales by a shift */
+};
+
 struct tlb_set {
 	struct tlb_entry fetch[TLB_SIZE];
 	struct tlb_entry load[TLB_SIZE];
-	struct tlb_entry store[TLB_SIZE];
+	struct tlb_store_entry store[TLB_SIZE];
 };
 
 /* One decoded instruction.  rd is 32 when the encoding's rd was x0. */
@@ -191,7 +200,8 @@ struct hart {
 	/* Hot state first. */
 	uint64_t x[33];
 	uint64_t pc;
-	struct tlb_entry *itlb, *ltlb, *stlb;  /* current context */
+	struct tlb_entry *itlb, *ltlb;         /* current context */
+	struct tlb_store_entry *stlb;
 	uint64_t take_mask;        /* mip bits that would be taken now */
 	_Atomic uint64_t mip;
 	_Atomic uint32_t attn;     /* ATTN_* from any thread */

@@ -190,6 +190,8 @@ int mmu_translate(struct hart *h, uint64_t va, unsigned size, enum access acc,
 	return 0;
 }
 
+/* Fills the current context's entry for va (tab: the fetch or load table;
+ * stores always go to h->stlb). */
 static void tlb_fill(struct hart *h, struct tlb_entry *tab, uint64_t va, uint64_t pa,
 		     enum access acc, unsigned priv)
 {
@@ -199,12 +201,19 @@ static void tlb_fill(struct hart *h, struct tlb_entry *tab, uint64_t va, uint64_
 		return;
 	if (unlikely(h->trig_armed & TRIG_ARMED_MEM) && acc != ACC_FETCH)
 		return;   /* keep accesses on the slow path, where triggers are checked */
-	struct tlb_entry *e = &tab[(va >> PAGE_SHIFT) & TLB_MASK];
-	e->tag = vpage;
-	if (acc == ACC_FETCH)
-		e->addend = ppage - vpage;
-	else
-		e->addend = (uint64_t)(uintptr_t)(bus->ram + (ppage - bus->ram_base)) - vpage;
+	unsigned i = (va >> PAGE_SHIFT) & TLB_MASK;
+	uint64_t addend = acc == ACC_FETCH ? ppage - vpage
+			: (uint64_t)(uintptr_t)(bus->ram + (ppage - bus->ram_base)) - vpage;
+	if (acc == ACC_STORE) {
+		struct tlb_store_entry *e = &h->stlb[i];
+		e->tag = vpage;
+		e->addend = addend;
+		e->watch = &bus->watch[(ppage - bus->ram_base) >> PAGE_SHIFT];
+	} else {
+		struct tlb_entry *e = &tab[i];
+		e->tag = vpage;
+		e->addend = addend;
+	}
 }
 
 void jcache_flush(struct hart *h)
@@ -399,7 +408,7 @@ int mem_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t v)
 	int c = mmu_translate(h, va, size, ACC_STORE, priv, &pa);
 	if (c)
 		return raise(h, c, va);
-	tlb_fill(h, h->stlb, va, pa, ACC_STORE, priv);
+	tlb_fill(h, NULL, va, pa, ACC_STORE, priv);
 	if (unlikely(h->vlog))
 		verify_log_store(h, pa, size);   /* marks MMIO unsafe */
 	if (phys_store(h, pa, size, v))
@@ -425,7 +434,7 @@ void *mem_atomic_slow(struct hart *h, uint64_t va, unsigned size, enum access ac
 		raise(h, acc == ACC_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS, va);
 		return NULL;
 	}
-	tlb_fill(h, acc == ACC_LOAD ? h->ltlb : h->stlb, va, *pa, acc, priv);
+	tlb_fill(h, acc == ACC_LOAD ? h->ltlb : NULL, va, *pa, acc, priv);
 	return p;
 }
 

@@ -36,6 +36,11 @@
 #include <stdlib.h>
 
 #define HOFF(f) ((int32_t)offsetof(struct hart, f))
+
+/* The generated code scales TLB and jump-cache indices by shifts. */
+_Static_assert(sizeof(struct tlb_entry) == 16, "fetch/load TLB entries are 16 bytes");
+_Static_assert(sizeof(struct tlb_store_entry) == 32, "store TLB entries are 32 bytes");
+_Static_assert(sizeof(struct jcache_entry) == 32, "jump-cache entries are 32 bytes");
 #define XOFF(r) (HOFF(x) + 8 * (int32_t)(r))
 #define FOFF(r) (HOFF(f) + 8 * (int32_t)(r))
 
@@ -594,7 +599,7 @@ static uint8_t *emit_tlb(struct be *be, bool store, unsigned size)
 	x_mov_rr(b, true, RAX, RSI);
 	x_shift_ri(b, true, SH_SHR, RAX, PAGE_SHIFT);
 	x_alu_ri(b, false, ALU_AND, RAX, TLB_MASK);
-	x_shift_ri(b, false, SH_SHL, RAX, 4);   /* sizeof(struct tlb_entry) */
+	x_shift_ri(b, false, SH_SHL, RAX, store ? 5 : 4);   /* sizeof the entry */
 	x_alu_rm(b, true, ALU_ADD, RAX, RBX, store ? HOFF(stlb) : HOFF(ltlb));
 	/* The page of the access's last byte against the entry of its first:
 	 * equal only for an access within one page, aligned or not (an entry
@@ -672,13 +677,10 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 	else
 		ld_x(be, RDX, reg);
 	x_store_sz(b, size, RSI, 0, RDX);
-	/* Code-page check: the watch byte of page (host - ram) >> 12. */
-	x_mov_rr(b, true, RAX, RSI);
-	x_alu_rm(b, true, ALU_SUB, RAX, RBX, HOFF(ram));
-	x_shift_ri(b, true, SH_SHR, RAX, PAGE_SHIFT);
-	x_alu_rm(b, true, ALU_ADD, RAX, RBX, HOFF(watch));
-	x_byte(b, 0xf6);                           /* test byte [rax], BUS_WATCH_CODE */
-	x_mem(b, 0, RAX, 0);
+	/* Code-page check: the page's watch byte, through the TLB entry (rax). */
+	x_load(b, true, RCX, RAX, (int32_t)offsetof(struct tlb_store_entry, watch));
+	x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_CODE */
+	x_mem(b, 0, RCX, 0);
 	x_byte(b, BUS_WATCH_CODE);
 	struct slow *code = add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
 	code->size = size;
