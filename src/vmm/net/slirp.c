@@ -444,6 +444,9 @@ int net_slirp_open(const struct net_hostfwd *fwd, unsigned nfwd,
 	if (!s)
 		return err_set(err, -ENOMEM, "--net user: out of memory");
 	s->be.ops = &sl_ops;
+	/* slirp_input takes whole IP packets (up to 64 KiB) and slirp makes
+	 * every checksum of what it sends. */
+	s->be.caps = NET_BE_CAP_LARGE | NET_BE_CAP_RX_CSUM_VALID;
 	snprintf(s->be.label, sizeof s->be.label, "net user");
 	pthread_mutex_init(&s->mu, NULL);
 	s->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

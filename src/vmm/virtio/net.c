@@ -9,25 +9,34 @@
  *
  * Transmit (I/O thread, dev->lock held): the frame is the readable part
  * after the header, handed to the backend as iovecs over guest memory
- * (nothing is copied) unless the driver asked for a checksum
- * (VIRTIO_NET_F_CSUM, flags & NEEDS_CSUM): then it is copied into a bounce
- * buffer and the device sums [csum_start, end) into csum_start +
- * csum_offset (5.1.6.2), so backends never see partial checksums.  No GSO
- * feature is offered, so a gso_type other than NONE, an oversized frame or
- * checksum offsets outside the frame drop the frame (counted), as does a
- * full backend.  A chain with device-writable buffers or shorter than the
+ * (nothing is copied) when the header asks for nothing.  Otherwise it is
+ * copied into a bounce buffer (the guest cannot change it behind the
+ * checks) and the header is checked against it (net_hdr.c: every offset
+ * inside the frame, a GSO frame really the TCP packet it claims to be);
+ * a refused header drops the frame and counts it (tx_bad_hdr).  NEEDS_CSUM
+ * (VIRTIO_NET_F_CSUM): the device sums [csum_start, end) into csum_start +
+ * csum_offset (5.1.6.2), so backends never see partial checksums.  A GSO
+ * frame (HOST_TSO4/TSO6, HOST_ECN): a backend with NET_BE_CAP_LARGE takes
+ * it whole, checksum completed; any other gets MTU-sized segments cut by
+ * net_gso.c.  An oversized frame or a full backend drops the frame
+ * (counted).  A chain with device-writable buffers or shorter than the
  * header breaks the device (NEEDS_RESET): the driver broke 5.1.6.2.
  *
- * Receive (backend thread, takes dev->lock): one frame per buffer (no
- * MRG_RXBUF), header with flags 0, GSO_NONE, num_buffers 1 (5.1.6.4).  No
- * buffer posted: the frame stays with the backend (back-pressure) until
- * the driver kicks the receive queue, which calls be->ops->rx_ready.  A
- * frame larger than the posted buffer is dropped and the buffer goes back
- * to the ring unused (the driver violated the 1526-byte minimum of
- * 5.1.6.3.1, or the host sent a jumbo frame).  A receive chain with
- * device-readable buffers or no room for the header breaks the device.
- * Before DRIVER_OK and after a fault frames are dropped, so a guest without
- * a driver cannot stall the backend.
+ * Receive (backend thread, takes dev->lock): the header has num_buffers
+ * and, with GUEST_CSUM negotiated and a backend that vouches for its
+ * checksums (NET_BE_CAP_RX_CSUM_VALID), DATA_VALID, so the guest skips
+ * verifying them (5.1.6.4.1); GSO_NONE always (no GUEST_TSO: no backend
+ * delivers large frames yet).  Without MRG_RXBUF, one frame per buffer; a
+ * frame larger than the buffer is dropped and the buffer goes back to the
+ * ring unused (the driver violated the 1526-byte minimum of 5.1.6.3.1, or
+ * the host sent a jumbo frame).  With MRG_RXBUF the frame fills as many
+ * buffers as it needs, all published with one used->idx update, and
+ * num_buffers says how many.  No buffer (or not enough) posted: the frame
+ * stays with the backend (back-pressure) and the buffers taken go back,
+ * until the driver kicks the receive queue, which calls be->ops->rx_ready.
+ * A receive chain with device-readable buffers or no room for the header
+ * breaks the device.  Before DRIVER_OK and after a fault frames are
+ * dropped, so a guest without a driver cannot stall the backend.
  *
  * Config space (5.1.4): mac, status (LINK_UP unless the host set the link
  * down), max_virtqueue_pairs = 1.  The driver cannot change the MAC: with
@@ -40,9 +49,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/virtio/net_csum.h"
+#include "vmm/virtio/net_gso.h"
+#include "vmm/virtio/net_hdr.h"
+
 #define QUEUE_SIZE 256u
 #define CONFIG_SIZE 10u              /* mac[6], status, max_virtqueue_pairs */
-#define OFFERED (VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_CSUM)
+/* As QEMU offers them with a backend that takes vnet headers; we complete
+ * and segment in the device, so every backend gets them. */
+#define OFFERED (VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_CSUM | \
+		 VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6 | \
+		 VIRTIO_NET_F_HOST_ECN | VIRTIO_NET_F_MRG_RXBUF)
 
 struct vnet {
 	struct virtio_device vdev;
@@ -51,37 +68,21 @@ struct vnet {
 	uint16_t status;
 	struct virtio_net_stats st;
 	/* Under vdev.lock: */
-	struct vq_chain txc, rxc;
+	struct vq_chain txc, rxc, rxc2;   /* rxc2: mergeable buffers after the first */
 	struct iovec iov[VQ_MAX_SEGS];
 	uint8_t bounce[NET_MAX_FRAME];
 };
 
 static struct vnet *to_net(struct virtio_device *d) { return (struct vnet *)d; }
 
-static uint16_t ld16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, 2);
-	return le16toh(v);
-}
-
 int virtio_net_complete_csum(uint8_t *frame, size_t len, unsigned start, unsigned off)
 {
 	if (start > len || off > len - start || len - start - off < 2)
 		return -1;
-	uint64_t sum = 0;
-	size_t i = start;
-	for (; i + 1 < len; i += 2)
-		sum += (uint32_t)frame[i] << 8 | frame[i + 1];
-	if (i < len)
-		sum += (uint32_t)frame[i] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	uint16_t c = (uint16_t)~sum;
+	uint16_t c = net_csum_fold(net_csum_add(0, frame + start, len - start));
 	if (c == 0)
 		c = 0xffff;   /* same value in one's complement; UDP reserves 0 for "none" */
-	frame[start + off] = (uint8_t)(c >> 8);
-	frame[start + off + 1] = (uint8_t)c;
+	net_put_be16(frame + start + off, c);
 	return 0;
 }
 
@@ -105,6 +106,43 @@ static void net_config_write(struct virtio_device *d, uint32_t off, const void *
 	(void)len;
 }
 
+static unsigned tx_allowed(const struct virtio_device *d)
+{
+	return (virtio_has_feature(d, VIRTIO_NET_F_HOST_TSO4) ? VNET_TX_TSO4 : 0) |
+	       (virtio_has_feature(d, VIRTIO_NET_F_HOST_TSO6) ? VNET_TX_TSO6 : 0) |
+	       (virtio_has_feature(d, VIRTIO_NET_F_HOST_ECN) ? VNET_TX_ECN : 0);
+}
+
+static int send_segment(void *ctx, const struct iovec *iov, int cnt)
+{
+	struct vnet *n = ctx;
+	n->st.tx_segments++;
+	return n->be->ops->send(n->be, iov, cnt);
+}
+
+/* A frame with offloads, already in n->bounce: checked, completed, sent. */
+static int tx_offloaded(struct vnet *n, const struct vnet_hdr *h, size_t len)
+{
+	struct vnet_gso g;
+	if (vnet_tx_check(h, tx_allowed(&n->vdev), n->bounce, len, &g) != VNET_TX_OK) {
+		n->st.tx_bad_hdr++;
+		return -EINVAL;
+	}
+	bool gso = h->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+	if (gso) {
+		n->st.tx_gso++;
+		if (!(n->be->caps & NET_BE_CAP_LARGE) && len - g.hdrs > g.mss) {
+			int r = net_gso_segment(n->bounce, len, &g, send_segment, n);
+			return r < 0 ? r : 0;
+		}
+	}
+	/* Checked by vnet_tx_check: cannot fail. */
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		virtio_net_complete_csum(n->bounce, len, h->csum_start, h->csum_offset);
+	struct iovec v = { n->bounce, len };
+	return n->be->ops->send(n->be, &v, 1);
+}
+
 /* One transmit chain; false if it broke the device. */
 static bool tx_one(struct vnet *n, struct vq_chain *c)
 {
@@ -115,18 +153,17 @@ static bool tx_one(struct vnet *n, struct vq_chain *c)
 		return virtio_device_fail(d, "transmit chain of %llu bytes is shorter than the "
 					  "%u-byte header", (unsigned long long)c->rlen,
 					  VIRTIO_NET_HDR_BYTES), false;
-	uint8_t h[VIRTIO_NET_HDR_BYTES];
-	vq_chain_read(c, 0, h, sizeof h);
+	uint8_t raw[VIRTIO_NET_HDR_BYTES];
+	vq_chain_read(c, 0, raw, sizeof raw);
+	struct vnet_hdr h;
+	vnet_hdr_decode(raw, &h);
 	uint64_t len = c->rlen - VIRTIO_NET_HDR_BYTES;
 	int rc = -EINVAL;
-	if (h[1] != VIRTIO_NET_HDR_GSO_NONE || len > NET_MAX_FRAME) {
+	if (len > NET_MAX_FRAME) {
 		/* dropped below */
-	} else if (h[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+	} else if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
 		vq_chain_read(c, VIRTIO_NET_HDR_BYTES, n->bounce, len);
-		if (virtio_net_complete_csum(n->bounce, len, ld16(h + 6), ld16(h + 8)) == 0) {
-			struct iovec v = { n->bounce, len };
-			rc = n->be->ops->send(n->be, &v, 1);
-		}
+		rc = tx_offloaded(n, &h, len);
 	} else {
 		int cnt = vq_chain_iov(c, false, VIRTIO_NET_HDR_BYTES, len, n->iov, VQ_MAX_SEGS);
 		if (cnt >= 0)
@@ -164,6 +201,53 @@ static void net_notify(struct virtio_device *d, unsigned q)
 	virtio_device_signal(d, q);
 }
 
+/* Checks a popped receive chain; false if it broke the device. */
+static bool rx_chain_ok(struct virtio_device *d, const struct vq_chain *c, uint64_t need)
+{
+	if (c->nr) {
+		virtio_device_fail(d, "receive chain has device-readable buffers");
+		return false;
+	}
+	if (c->wlen < need) {
+		virtio_device_fail(d, "receive buffer of %llu bytes cannot hold the %u-byte header",
+				   (unsigned long long)c->wlen, VIRTIO_NET_HDR_BYTES);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Spreads hdr + frame over as many buffers as it takes (MRG_RXBUF).  1:
+ * delivered; 0: not enough buffers (those taken go back); -1: broken.
+ */
+static int rx_merge(struct vnet *n, struct virtq *vq, uint8_t *h, const uint8_t *frame,
+		    size_t len)
+{
+	struct virtio_device *d = &n->vdev;
+	uint64_t need = VIRTIO_NET_HDR_BYTES + len, done = 0;
+	uint16_t nbuf = 0;
+	while (done < need) {
+		struct vq_chain *c = nbuf ? &n->rxc2 : &n->rxc;
+		int r = vq_pop(vq, c);
+		if (r <= 0 || !rx_chain_ok(d, c, nbuf ? 1 : VIRTIO_NET_HDR_BYTES)) {
+			if (r == 0)   /* give back what was taken: nothing was published */
+				vq->s.last_avail = (uint16_t)(vq->s.last_avail - nbuf);
+			return r == 0 ? 0 : -1;
+		}
+		uint64_t take = c->wlen < need - done ? c->wlen : need - done;
+		uint64_t skip = nbuf ? 0 : VIRTIO_NET_HDR_BYTES;   /* header written last */
+		vq_chain_write(c, skip, frame + (done + skip - VIRTIO_NET_HDR_BYTES), take - skip);
+		vq_fill(vq, nbuf, c->head, (uint32_t)take);
+		nbuf++;
+		done += take;
+	}
+	h[10] = (uint8_t)nbuf;
+	h[11] = (uint8_t)(nbuf >> 8);
+	vq_chain_write(&n->rxc, 0, h, VIRTIO_NET_HDR_BYTES);
+	vq_flush(vq, nbuf);
+	return 1;
+}
+
 static int net_receive(void *opaque, const uint8_t *frame, size_t len)
 {
 	struct vnet *n = opaque;
@@ -175,39 +259,39 @@ static int net_receive(void *opaque, const uint8_t *frame, size_t len)
 		n->st.rx_dropped++;
 		goto out;
 	}
-	int r = vq_pop(vq, &n->rxc);
-	if (r == 0) {
-		taken = 0;
-		goto out;
-	}
-	if (r < 0) {
-		n->st.rx_dropped++;
-		goto out;
-	}
-	struct vq_chain *c = &n->rxc;
-	if (c->nr) {
-		virtio_device_fail(d, "receive chain has device-readable buffers");
-		n->st.rx_dropped++;
-		goto out;
-	}
-	if (c->wlen < VIRTIO_NET_HDR_BYTES) {
-		virtio_device_fail(d, "receive buffer of %llu bytes cannot hold the %u-byte header",
-				   (unsigned long long)c->wlen, VIRTIO_NET_HDR_BYTES);
-		n->st.rx_dropped++;
-		goto out;
-	}
-	if (c->wlen - VIRTIO_NET_HDR_BYTES < len) {
-		/* vq_pop only advanced last_avail: step back so the buffer is
-		 * offered again to the next (smaller) frame. */
-		vq->s.last_avail--;
-		n->st.rx_dropped++;
-		goto out;
-	}
 	uint8_t h[VIRTIO_NET_HDR_BYTES] = {0};
-	h[10] = 1;   /* num_buffers, le16 */
-	vq_chain_write(c, 0, h, sizeof h);
-	vq_chain_write(c, VIRTIO_NET_HDR_BYTES, frame, len);
-	vq_push(vq, c->head, (uint32_t)(VIRTIO_NET_HDR_BYTES + len));
+	if (virtio_has_feature(d, VIRTIO_NET_F_GUEST_CSUM) && (n->be->caps & NET_BE_CAP_RX_CSUM_VALID))
+		h[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+	if (virtio_has_feature(d, VIRTIO_NET_F_MRG_RXBUF)) {
+		int r = rx_merge(n, vq, h, frame, len);
+		if (r <= 0) {
+			taken = r == 0 ? 0 : 1;
+			n->st.rx_dropped += r < 0;
+			goto out;
+		}
+	} else {
+		int r = vq_pop(vq, &n->rxc);
+		if (r == 0) {
+			taken = 0;
+			goto out;
+		}
+		struct vq_chain *c = &n->rxc;
+		if (r < 0 || !rx_chain_ok(d, c, VIRTIO_NET_HDR_BYTES)) {
+			n->st.rx_dropped++;
+			goto out;
+		}
+		if (c->wlen - VIRTIO_NET_HDR_BYTES < len) {
+			/* vq_pop only advanced last_avail: step back so the buffer is
+			 * offered again to the next (smaller) frame. */
+			vq->s.last_avail--;
+			n->st.rx_dropped++;
+			goto out;
+		}
+		h[10] = 1;   /* num_buffers, le16 */
+		vq_chain_write(c, 0, h, sizeof h);
+		vq_chain_write(c, VIRTIO_NET_HDR_BYTES, frame, len);
+		vq_push(vq, c->head, (uint32_t)(VIRTIO_NET_HDR_BYTES + len));
+	}
 	n->st.rx_frames++;
 	n->st.rx_bytes += len;
 	virtio_device_signal(d, VIRTIO_NET_RXQ);

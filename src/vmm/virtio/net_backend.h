@@ -4,8 +4,13 @@
  * src/vmm/net/tap.c, a recording stub in tests and fuzzing).
  *
  * Frames are plain Ethernet frames (no virtio_net_hdr, no FCS): the device
- * model strips and fills headers, completes checksums, and never passes
- * offloaded (GSO) frames, so a backend needs no offload support.
+ * model strips and fills headers and completes checksums, so a backend
+ * needs no offload support.  What a backend can take or promises is in
+ * `caps` (NET_BE_CAP_*), set before the device is created: the device
+ * segments large TCP frames from the guest itself unless the backend takes
+ * whole IP packets, and tells the guest that received checksums are valid
+ * only when the backend vouches for them.  The device model reads only the
+ * capabilities, never which backend it has.
  *
  * Directions and threads:
  *   guest -> host: the device calls ops->send() on its I/O thread with its
@@ -37,6 +42,14 @@
 
 struct net_backend;
 
+/* Takes frames up to NET_MAX_FRAME (whole IP packets, as a host TCP/IP
+ * stack does) instead of MTU-sized ones: large TCP frames from the guest
+ * are passed as they are, with their checksum completed. */
+#define NET_BE_CAP_LARGE         1u
+/* Every frame it delivers carries correct IP/TCP/UDP checksums (it made
+ * them itself): the guest may skip verifying them (DATA_VALID). */
+#define NET_BE_CAP_RX_CSUM_VALID 2u
+
 struct net_backend_ops {
 	/* Starts delivering host frames to be->receive (creates the thread). */
 	int (*start)(struct net_backend *be, struct err *err);
@@ -51,6 +64,7 @@ struct net_backend_ops {
 struct net_backend {
 	const struct net_backend_ops *ops;
 	char label[64];                  /* "user", "tap nimbus0": for log lines */
+	unsigned caps;                   /* NET_BE_CAP_* */
 	/* Set by the device before start: see the top of this file. */
 	int (*receive)(void *dev, const uint8_t *frame, size_t len);
 	void *dev;

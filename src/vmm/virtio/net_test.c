@@ -90,7 +90,9 @@ TEST(net_config_and_features)
 	EXPECT_EQ(td_rd(&d, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
 	uint64_t f = td_device_features(&d);
 	EXPECT((f & FEAT) == FEAT);
-	EXPECT(!(f & VIRTIO_NET_F_MRG_RXBUF));
+	EXPECT(f & VIRTIO_NET_F_MRG_RXBUF);
+	EXPECT(f & VIRTIO_NET_F_HOST_TSO4);
+	EXPECT(f & VIRTIO_NET_F_GUEST_CSUM);
 	for (unsigned i = 0; i < 6; i++)
 		EXPECT_EQ(td_rd(&d, VIRTIO_MMIO_CONFIG + i) & 0xff, MAC[i]);
 	uint64_t v = 0;
