@@ -418,3 +418,197 @@ TEST(net_threaded_tx_and_rx)
 	EXPECT_EQ(td_used_idx(&d, RX), 8);
 	td_close(&d);
 }
+
+/* --- offloads --- */
+
+#include "vmm/virtio/net_testframe.h"
+
+#define OFFLOADS (VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6 | VIRTIO_NET_F_HOST_ECN | \
+		  VIRTIO_NET_F_GUEST_CSUM)
+
+static int start_caps(struct td *d, struct tbe *t, unsigned caps, uint64_t extra)
+{
+	memset(t, 0, sizeof *t);
+	t->be.ops = &tbe_ops;
+	t->be.caps = caps;
+	struct virtio_device *dev;
+	struct err e;
+	if (virtio_net_create(&t->be, MAC, &dev, &e))
+		return -1;
+	return td_start(d, dev, VIRTIO_MMIO_SYNC, FEAT | extra, 2, 16);
+}
+
+/* Posts a TSO frame (header + frame in one descriptor) at slot i and kicks. */
+static size_t post_tso(struct td *d, unsigned i, bool v6, size_t payload, uint8_t gso_type,
+		       uint16_t mss)
+{
+	uint64_t at = TD_DATA + 0x20000ull * i;
+	uint8_t *p = td_host(d, at);
+	size_t len = tf_build(p + HDR, v6, false, payload, 0x18);
+	size_t l4 = 14 + (v6 ? 40 : 20);
+	uint8_t h[HDR] = { VIRTIO_NET_HDR_F_NEEDS_CSUM, gso_type };
+	net_put_be16(h + 2, 0), h[2] = (uint8_t)(l4 + TF_TCP_HLEN);   /* le16 hdr_len */
+	h[4] = (uint8_t)mss, h[5] = (uint8_t)(mss >> 8);
+	h[6] = (uint8_t)l4;
+	h[8] = 16;
+	memcpy(p, h, HDR);
+	td_desc(d, TX, i, at, (uint32_t)(HDR + len), 0, 0);
+	td_post(d, TX, (uint16_t)i);
+	td_kick(d, TX);
+	return len;
+}
+
+TEST(net_tso_segmented_for_a_backend_of_mtu_frames)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_caps(&d, &t, 0, OFFLOADS), 0);
+	post_tso(&d, 0, false, 4000, VIRTIO_NET_HDR_GSO_TCPV4, 1448);
+	EXPECT_EQ(td_used_idx(&d, TX), 1);
+	EXPECT_EQ(atomic_load(&t.sent), 3);
+	size_t hdrs = 14 + 20 + TF_TCP_HLEN;
+	EXPECT_EQ(t.last_len, hdrs + 4000 - 2 * 1448);
+	EXPECT(tf_csum_ok(t.last, t.last_len, false, 14));
+	EXPECT_EQ(t.last[14 + 20 + 13], 0x18);   /* PSH kept on the last segment */
+	/* IPv6 with ECN. */
+	post_tso(&d, 1, true, 3000, VIRTIO_NET_HDR_GSO_TCPV6 | VIRTIO_NET_HDR_GSO_ECN, 1000);
+	EXPECT_EQ(atomic_load(&t.sent), 6);
+	EXPECT(tf_csum_ok(t.last, t.last_len, true, 14));
+	struct virtio_net_stats st;
+	virtio_net_stats(virtio_mmio_device(d.t), &st);
+	EXPECT_EQ(st.tx_frames, 2);
+	EXPECT_EQ(st.tx_gso, 2);
+	EXPECT_EQ(st.tx_segments, 6);
+	EXPECT_EQ(st.tx_dropped, 0);
+	td_close(&d);
+}
+
+/* A backend that takes whole packets gets the frame at once, summed. */
+static uint8_t big[70000];
+static size_t big_len;
+static int big_send(struct net_backend *be, const struct iovec *iov, int cnt)
+{
+	struct tbe *t = (struct tbe *)be;
+	big_len = 0;
+	for (int i = 0; i < cnt; i++) {
+		memcpy(big + big_len, iov[i].iov_base, iov[i].iov_len);
+		big_len += iov[i].iov_len;
+	}
+	atomic_fetch_add(&t->sent, 1);
+	return 0;
+}
+
+TEST(net_tso_passed_whole_to_a_backend_of_large_frames)
+{
+	static const struct net_backend_ops ops = { tbe_start, big_send, tbe_rx_ready, tbe_close };
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_caps(&d, &t, NET_BE_CAP_LARGE, OFFLOADS), 0);
+	t.be.ops = &ops;
+	size_t len = post_tso(&d, 0, false, 60000, VIRTIO_NET_HDR_GSO_TCPV4, 1448);
+	EXPECT_EQ(atomic_load(&t.sent), 1);
+	EXPECT_EQ(big_len, len);
+	EXPECT(tf_csum_ok(big, big_len, false, 14));
+	t.be.ops = &tbe_ops;
+	td_close(&d);
+}
+
+TEST(net_tso_bad_headers_dropped_and_counted)
+{
+	struct td d;
+	struct tbe t;
+	/* TSO6 not negotiated: a TCPV6 frame is refused. */
+	EXPECT_EQ(start_caps(&d, &t, 0, VIRTIO_NET_F_HOST_TSO4), 0);
+	post_tso(&d, 0, true, 3000, VIRTIO_NET_HDR_GSO_TCPV6, 1000);
+	/* gso_size 0. */
+	post_tso(&d, 1, false, 3000, VIRTIO_NET_HDR_GSO_TCPV4, 0);
+	/* csum_start past the frame. */
+	post_tso(&d, 2, false, 3000, VIRTIO_NET_HDR_GSO_TCPV4, 1000);
+	uint8_t *h = td_host(&d, TD_DATA + 0x40000);
+	h[6] = 0xff, h[7] = 0xff;
+	td_post(&d, TX, 2);   /* again, with the broken header */
+	td_kick(&d, TX);
+	EXPECT_EQ(td_used_idx(&d, TX), 4);
+	EXPECT_EQ(atomic_load(&t.sent), 3);   /* only the first post of slot 2 */
+	struct virtio_net_stats st;
+	virtio_net_stats(virtio_mmio_device(d.t), &st);
+	EXPECT_EQ(st.tx_bad_hdr, 3);
+	EXPECT_EQ(st.tx_dropped, 3);
+	EXPECT_EQ(virtio_device_live(virtio_mmio_device(d.t)), 1);   /* not a device fault */
+	td_close(&d);
+}
+
+TEST(net_rx_data_valid_only_from_a_backend_that_vouches)
+{
+	for (unsigned caps = 0; caps < 2; caps++) {
+		struct td d;
+		struct tbe t;
+		EXPECT_EQ(start_caps(&d, &t, caps ? NET_BE_CAP_RX_CSUM_VALID : 0, OFFLOADS), 0);
+		td_desc(&d, RX, 0, TD_DATA, HDR + 1514, VIRTQ_DESC_F_WRITE, 0);
+		td_post(&d, RX, 0);
+		uint8_t f[60] = {0};
+		EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+		EXPECT_EQ(td_used_idx(&d, RX), 1);
+		EXPECT_EQ(*(uint8_t *)td_host(&d, TD_DATA), caps ? VIRTIO_NET_HDR_F_DATA_VALID : 0);
+		td_close(&d);
+	}
+	/* Without GUEST_CSUM negotiated: flags stay 0. */
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_caps(&d, &t, NET_BE_CAP_RX_CSUM_VALID, 0), 0);
+	td_desc(&d, RX, 0, TD_DATA, HDR + 1514, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, RX, 0);
+	uint8_t f[60] = {0};
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	EXPECT_EQ(*(uint8_t *)td_host(&d, TD_DATA), 0);
+	td_close(&d);
+}
+
+TEST(net_rx_mergeable_buffers_spread_a_frame)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_caps(&d, &t, 0, VIRTIO_NET_F_MRG_RXBUF), 0);
+	/* Three 1000-byte buffers; a 2500-byte frame needs all three (12 + 2500). */
+	for (unsigned i = 0; i < 2; i++) {
+		td_desc(&d, RX, i, TD_DATA + 0x1000ull * i, 1000, VIRTQ_DESC_F_WRITE, 0);
+		td_post(&d, RX, (uint16_t)i);
+	}
+	static uint8_t f[2500];
+	for (size_t i = 0; i < sizeof f; i++)
+		f[i] = (uint8_t)(i * 7);
+	/* Only two posted: not enough, the frame stays with the backend and
+	 * nothing is published. */
+	EXPECT_EQ(deliver(&t, f, sizeof f), 0);
+	EXPECT_EQ(td_used_idx(&d, RX), 0);
+	td_desc(&d, RX, 2, TD_DATA + 0x2000, 1000, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, RX, 2);
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 3);
+	uint32_t id, len;
+	td_used_elem(&d, RX, 0, &id, &len);
+	EXPECT_EQ(id, 0);
+	EXPECT_EQ(len, 1000);
+	td_used_elem(&d, RX, 2, &id, &len);
+	EXPECT_EQ(id, 2);
+	EXPECT_EQ(len, HDR + 2500 - 2000);
+	EXPECT_EQ(td_get16(&d, TD_DATA + 10), 3);   /* num_buffers */
+	EXPECT(memcmp(td_host(&d, TD_DATA + HDR), f, 1000 - HDR) == 0);
+	EXPECT(memcmp(td_host(&d, TD_DATA + 0x1000), f + 1000 - HDR, 1000) == 0);
+	EXPECT(memcmp(td_host(&d, TD_DATA + 0x2000), f + 2000 - HDR, 500 + HDR) == 0);
+	/* A small frame takes one buffer: num_buffers 1. */
+	td_desc(&d, RX, 3, TD_DATA + 0x3000, 1000, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, RX, 3);
+	EXPECT_EQ(deliver(&t, f, 100), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 4);
+	EXPECT_EQ(td_get16(&d, TD_DATA + 0x3000 + 10), 1);
+	/* A later buffer with device-readable parts breaks the device. */
+	td_desc(&d, RX, 4, TD_DATA + 0x4000, 20, VIRTQ_DESC_F_WRITE, 0);
+	td_desc(&d, RX, 5, TD_DATA + 0x5000, 1000, 0, 0);
+	td_post(&d, RX, 4);
+	td_post(&d, RX, 5);
+	EXPECT_EQ(deliver(&t, f, 100), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 4);
+	EXPECT_EQ(virtio_device_live(virtio_mmio_device(d.t)), 0);
+	td_close(&d);
+}
