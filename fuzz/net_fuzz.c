@@ -63,7 +63,9 @@ static int fbe_send(struct net_backend *be, const struct iovec *iov, int cnt)
 static void fbe_rx_ready(struct net_backend *be) { (void)be; }
 static void fbe_close(struct net_backend *be) { (void)be; }
 
-static const struct net_backend_ops fbe_ops = { fbe_start, fbe_send, fbe_rx_ready, fbe_close };
+static const struct net_backend_ops fbe_ops = {
+	.start = fbe_start, .send = fbe_send, .rx_ready = fbe_rx_ready, .close = fbe_close,
+};
 
 struct harness {
 	struct bus bus;

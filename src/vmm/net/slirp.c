@@ -392,7 +392,9 @@ static void sl_close(struct net_backend *be)
 	free(s);
 }
 
-static const struct net_backend_ops sl_ops = { sl_start, sl_send, sl_rx_ready, sl_close };
+static const struct net_backend_ops sl_ops = {
+	.start = sl_start, .send = sl_send, .rx_ready = sl_rx_ready, .close = sl_close,
+};
 
 static int load(struct sl *s, struct err *err)
 {

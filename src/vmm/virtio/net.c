@@ -66,6 +66,7 @@ struct vnet {
 	struct net_backend *be;
 	uint8_t mac[6];
 	uint16_t status;
+	unsigned offloads;               /* NET_OFFLOAD_* the backend was last told */
 	struct virtio_net_stats st;
 	/* Under vdev.lock: */
 	struct vq_chain txc, rxc, rxc2;   /* rxc2: mergeable buffers after the first */
@@ -74,6 +75,8 @@ struct vnet {
 };
 
 static struct vnet *to_net(struct virtio_device *d) { return (struct vnet *)d; }
+
+static void apply_offloads(struct vnet *n);
 
 int virtio_net_complete_csum(uint8_t *frame, size_t len, unsigned start, unsigned off)
 {
@@ -129,6 +132,21 @@ static int tx_offloaded(struct vnet *n, const struct vnet_hdr *h, size_t len)
 		return -EINVAL;
 	}
 	bool gso = h->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+	if (n->be->caps & NET_BE_CAP_VNET_HDR) {
+		/* The host kernel segments and sums: hand it our checked copy of
+		 * the header (the guest's hdr_len was only a hint). */
+		struct vnet_hdr k = *h;
+		k.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		k.hdr_len = gso ? g.hdrs : 0;
+		k.num_buffers = 0;
+		if (!gso)
+			k.gso_size = 0;
+		uint8_t raw[NET_VNET_HDR_BYTES];
+		vnet_hdr_encode(&k, raw);
+		struct iovec v = { n->bounce, len };
+		n->st.tx_gso += gso;
+		return n->be->ops->send_vnet(n->be, raw, &v, 1);
+	}
 	if (gso) {
 		n->st.tx_gso++;
 		if (!(n->be->caps & NET_BE_CAP_LARGE) && len - g.hdrs > g.mss) {
@@ -182,6 +200,7 @@ static void net_notify(struct virtio_device *d, unsigned q)
 {
 	struct vnet *n = to_net(d);
 	if (q == VIRTIO_NET_RXQ) {
+		apply_offloads(n);
 		n->be->ops->rx_ready(n->be);
 		return;
 	}
@@ -248,62 +267,153 @@ static int rx_merge(struct vnet *n, struct virtq *vq, uint8_t *h, const uint8_t 
 	return 1;
 }
 
-static int net_receive(void *opaque, const uint8_t *frame, size_t len)
+/* Puts hdr (num_buffers filled here) + frame into the receive queue;
+ * returns what be->receive returns.  dev->lock held, device live. */
+static int rx_deliver(struct vnet *n, uint8_t *h, const uint8_t *frame, size_t len)
 {
-	struct vnet *n = opaque;
 	struct virtio_device *d = &n->vdev;
 	struct virtq *vq = &d->vq[VIRTIO_NET_RXQ];
-	pthread_mutex_lock(&d->lock);
-	int taken = 1;
-	if (!virtio_device_live(d) || !vq->s.ready || vq->s.broken || len > NET_MAX_FRAME) {
-		n->st.rx_dropped++;
-		goto out;
-	}
-	uint8_t h[VIRTIO_NET_HDR_BYTES] = {0};
-	if (virtio_has_feature(d, VIRTIO_NET_F_GUEST_CSUM) && (n->be->caps & NET_BE_CAP_RX_CSUM_VALID))
-		h[0] = VIRTIO_NET_HDR_F_DATA_VALID;
 	if (virtio_has_feature(d, VIRTIO_NET_F_MRG_RXBUF)) {
 		int r = rx_merge(n, vq, h, frame, len);
 		if (r <= 0) {
-			taken = r == 0 ? 0 : 1;
 			n->st.rx_dropped += r < 0;
-			goto out;
+			return r == 0 ? 0 : 1;
 		}
 	} else {
 		int r = vq_pop(vq, &n->rxc);
-		if (r == 0) {
-			taken = 0;
-			goto out;
-		}
+		if (r == 0)
+			return 0;
 		struct vq_chain *c = &n->rxc;
 		if (r < 0 || !rx_chain_ok(d, c, VIRTIO_NET_HDR_BYTES)) {
 			n->st.rx_dropped++;
-			goto out;
+			return 1;
 		}
 		if (c->wlen - VIRTIO_NET_HDR_BYTES < len) {
 			/* vq_pop only advanced last_avail: step back so the buffer is
 			 * offered again to the next (smaller) frame. */
 			vq->s.last_avail--;
 			n->st.rx_dropped++;
-			goto out;
+			return 1;
 		}
 		h[10] = 1;   /* num_buffers, le16 */
-		vq_chain_write(c, 0, h, sizeof h);
+		h[11] = 0;
+		vq_chain_write(c, 0, h, VIRTIO_NET_HDR_BYTES);
 		vq_chain_write(c, VIRTIO_NET_HDR_BYTES, frame, len);
 		vq_push(vq, c->head, (uint32_t)(VIRTIO_NET_HDR_BYTES + len));
 	}
 	n->st.rx_frames++;
 	n->st.rx_bytes += len;
 	virtio_device_signal(d, VIRTIO_NET_RXQ);
+	return 1;
+}
+
+/* Can the device take a frame now?  dev->lock held. */
+static bool rx_live(struct vnet *n, size_t len)
+{
+	struct virtq *vq = &n->vdev.vq[VIRTIO_NET_RXQ];
+	return virtio_device_live(&n->vdev) && vq->s.ready && !vq->s.broken && len <= NET_MAX_FRAME;
+}
+
+static int net_receive(void *opaque, const uint8_t *frame, size_t len)
+{
+	struct vnet *n = opaque;
+	struct virtio_device *d = &n->vdev;
+	pthread_mutex_lock(&d->lock);
+	int taken = 1;
+	if (!rx_live(n, len)) {
+		n->st.rx_dropped++;
+	} else {
+		uint8_t h[VIRTIO_NET_HDR_BYTES] = {0};
+		if (virtio_has_feature(d, VIRTIO_NET_F_GUEST_CSUM) &&
+		    (n->be->caps & NET_BE_CAP_RX_CSUM_VALID))
+			h[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+		taken = rx_deliver(n, h, frame, len);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return taken;
+}
+
+/*
+ * A frame from a VNET_HDR backend: the host kernel's header first.  It is
+ * checked as a guest's would be (offsets inside the frame, a GSO frame the
+ * TCP packet it claims) against what the driver negotiated: a GSO type it
+ * did not is dropped (the backend was told not to send them, but a frame
+ * may predate that), a partial checksum it cannot take is completed here.
+ */
+static int net_receive_vnet(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct vnet *n = opaque;
+	struct virtio_device *d = &n->vdev;
+	pthread_mutex_lock(&d->lock);
+	int taken = 1;
+	if (len < VIRTIO_NET_HDR_BYTES || !rx_live(n, len - VIRTIO_NET_HDR_BYTES)) {
+		n->st.rx_dropped++;
+		goto out;
+	}
+	struct vnet_hdr k;
+	vnet_hdr_decode(buf, &k);
+	const uint8_t *frame = buf + VIRTIO_NET_HDR_BYTES;
+	size_t flen = len - VIRTIO_NET_HDR_BYTES;
+	bool csum = virtio_has_feature(d, VIRTIO_NET_F_GUEST_CSUM);
+	unsigned allowed = (virtio_has_feature(d, VIRTIO_NET_F_GUEST_TSO4) ? VNET_TX_TSO4 : 0) |
+			   (virtio_has_feature(d, VIRTIO_NET_F_GUEST_TSO6) ? VNET_TX_TSO6 : 0) |
+			   (virtio_has_feature(d, VIRTIO_NET_F_GUEST_ECN) ? VNET_TX_ECN : 0);
+	struct vnet_gso g;
+	if (vnet_tx_check(&k, allowed, frame, flen, &g) != VNET_TX_OK ||
+	    (k.gso_type != VIRTIO_NET_HDR_GSO_NONE && !csum)) {
+		n->st.rx_dropped++;
+		n->st.rx_bad_hdr++;
+		goto out;
+	}
+	struct vnet_hdr out = { .flags = k.flags & (csum ? VIRTIO_NET_HDR_F_NEEDS_CSUM |
+						     VIRTIO_NET_HDR_F_DATA_VALID : 0) };
+	if (out.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		out.csum_start = k.csum_start;
+		out.csum_offset = k.csum_offset;
+		out.flags &= (uint8_t)~VIRTIO_NET_HDR_F_DATA_VALID;
+	} else if (k.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		/* The driver takes only complete checksums. */
+		memcpy(n->bounce, frame, flen);
+		virtio_net_complete_csum(n->bounce, flen, k.csum_start, k.csum_offset);
+		frame = n->bounce;
+	}
+	if (k.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		out.gso_type = k.gso_type;
+		out.gso_size = k.gso_size;
+		out.hdr_len = g.hdrs;
+	}
+	uint8_t h[VIRTIO_NET_HDR_BYTES];
+	vnet_hdr_encode(&out, h);
+	taken = rx_deliver(n, h, frame, flen);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return taken;
+}
+
+/* A VNET_HDR backend may use what the driver accepts (5.1.6.4). */
+static void apply_offloads(struct vnet *n)
+{
+	struct virtio_device *d = &n->vdev;
+	if (!(n->be->caps & NET_BE_CAP_VNET_HDR))
+		return;
+	unsigned want = 0;
+	if (virtio_device_live(d) && virtio_has_feature(d, VIRTIO_NET_F_GUEST_CSUM)) {
+		want = NET_OFFLOAD_CSUM |
+		       (virtio_has_feature(d, VIRTIO_NET_F_GUEST_TSO4) ? NET_OFFLOAD_TSO4 : 0) |
+		       (virtio_has_feature(d, VIRTIO_NET_F_GUEST_TSO6) ? NET_OFFLOAD_TSO6 : 0) |
+		       (virtio_has_feature(d, VIRTIO_NET_F_GUEST_ECN) ? NET_OFFLOAD_ECN : 0);
+	}
+	if (want != n->offloads) {
+		n->offloads = want;
+		n->be->ops->set_offloads(n->be, want);
+	}
 }
 
 static void net_reset(struct virtio_device *d)
 {
 	/* A frame the backend holds for us is now dropped by net_receive. */
 	struct vnet *n = to_net(d);
+	apply_offloads(n);   /* not live: none */
 	n->be->ops->rx_ready(n->be);
 }
 
@@ -337,7 +447,13 @@ int virtio_net_create(struct net_backend *be, const uint8_t mac[6],
 		be->ops->close(be);
 		return err_set(err, -ENOMEM, "virtio-net: out of memory");
 	}
-	virtio_device_init(&n->vdev, &net_ops, OFFERED);
+	uint64_t f = OFFERED;
+	if (be->caps & NET_BE_CAP_VNET_HDR) {
+		/* The host kernel hands over large TCP frames: the guest may take them. */
+		f |= VIRTIO_NET_F_GUEST_TSO4 | VIRTIO_NET_F_GUEST_TSO6 | VIRTIO_NET_F_GUEST_ECN;
+		be->receive_vnet = net_receive_vnet;
+	}
+	virtio_device_init(&n->vdev, &net_ops, f);
 	n->be = be;
 	memcpy(n->mac, mac, 6);
 	n->status = VIRTIO_NET_S_LINK_UP;

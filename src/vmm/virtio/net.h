@@ -43,6 +43,7 @@ struct virtio_net_stats {
 	uint64_t tx_bad_hdr;                        /* of tx_dropped: a refused virtio_net_hdr */
 	uint64_t tx_gso, tx_segments;               /* large frames, and segments cut from them */
 	uint64_t rx_frames, rx_bytes, rx_dropped;   /* backend -> guest */
+	uint64_t rx_bad_hdr;                        /* of rx_dropped: a host header refused */
 };
 
 /*

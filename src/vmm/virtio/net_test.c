@@ -48,7 +48,9 @@ static int tbe_send(struct net_backend *be, const struct iovec *iov, int cnt)
 static void tbe_rx_ready(struct net_backend *be) { atomic_fetch_add(&((struct tbe *)be)->rx_ready, 1); }
 static void tbe_close(struct net_backend *be) { atomic_fetch_add(&((struct tbe *)be)->closed, 1); }
 
-static const struct net_backend_ops tbe_ops = { tbe_start, tbe_send, tbe_rx_ready, tbe_close };
+static const struct net_backend_ops tbe_ops = {
+	.start = tbe_start, .send = tbe_send, .rx_ready = tbe_rx_ready, .close = tbe_close,
+};
 
 static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
@@ -421,6 +423,7 @@ TEST(net_threaded_tx_and_rx)
 
 /* --- offloads --- */
 
+#include "vmm/virtio/net_hdr.h"
 #include "vmm/virtio/net_testframe.h"
 
 #define OFFLOADS (VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6 | VIRTIO_NET_F_HOST_ECN | \
@@ -500,7 +503,9 @@ static int big_send(struct net_backend *be, const struct iovec *iov, int cnt)
 
 TEST(net_tso_passed_whole_to_a_backend_of_large_frames)
 {
-	static const struct net_backend_ops ops = { tbe_start, big_send, tbe_rx_ready, tbe_close };
+	static const struct net_backend_ops ops = {
+		.start = tbe_start, .send = big_send, .rx_ready = tbe_rx_ready, .close = tbe_close,
+	};
 	struct td d;
 	struct tbe t;
 	EXPECT_EQ(start_caps(&d, &t, NET_BE_CAP_LARGE, OFFLOADS), 0);
@@ -610,5 +615,154 @@ TEST(net_rx_mergeable_buffers_spread_a_frame)
 	EXPECT_EQ(deliver(&t, f, 100), 1);
 	EXPECT_EQ(td_used_idx(&d, RX), 4);
 	EXPECT_EQ(virtio_device_live(virtio_mmio_device(d.t)), 0);
+	td_close(&d);
+}
+
+/* --- a backend that speaks virtio_net_hdr (TAP with IFF_VNET_HDR) --- */
+
+static uint8_t vhdr[HDR];
+static _Atomic int offl_calls;
+static _Atomic unsigned offl_last;
+
+static int vnet_send(struct net_backend *be, const uint8_t hdr[NET_VNET_HDR_BYTES],
+		     const struct iovec *iov, int cnt)
+{
+	memcpy(vhdr, hdr, HDR);
+	return big_send(be, iov, cnt);
+}
+
+static void vnet_set_offloads(struct net_backend *be, unsigned o)
+{
+	(void)be;
+	atomic_store(&offl_last, o);
+	atomic_fetch_add(&offl_calls, 1);
+}
+
+static const struct net_backend_ops vnet_ops = {
+	.start = tbe_start, .send = big_send, .rx_ready = tbe_rx_ready, .close = tbe_close,
+	.send_vnet = vnet_send, .set_offloads = vnet_set_offloads,
+};
+
+static int start_vnet(struct td *d, struct tbe *t, uint64_t extra)
+{
+	memset(t, 0, sizeof *t);
+	t->be.ops = &vnet_ops;
+	t->be.caps = NET_BE_CAP_VNET_HDR;
+	atomic_store(&offl_calls, 0);
+	struct virtio_device *dev;
+	struct err e;
+	if (virtio_net_create(&t->be, MAC, &dev, &e))
+		return -1;
+	return td_start(d, dev, VIRTIO_MMIO_SYNC, FEAT | extra, 2, 16);
+}
+
+TEST(net_vnet_backend_takes_gso_whole_with_a_checked_header)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_vnet(&d, &t, VIRTIO_NET_F_HOST_TSO4), 0);
+	EXPECT(td_device_features(&d) & VIRTIO_NET_F_GUEST_TSO4);
+	size_t len = post_tso(&d, 0, false, 30000, VIRTIO_NET_HDR_GSO_TCPV4, 1448);
+	EXPECT_EQ(atomic_load(&t.sent), 1);
+	EXPECT_EQ(big_len, len);
+	struct vnet_hdr h;
+	vnet_hdr_decode(vhdr, &h);
+	EXPECT_EQ(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	EXPECT_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	EXPECT_EQ(h.gso_size, 1448);
+	EXPECT_EQ(h.hdr_len, 34 + TF_TCP_HLEN);   /* parsed, not the guest's hint */
+	EXPECT_EQ(h.csum_start, 34);
+	EXPECT_EQ(h.csum_offset, 16);
+	/* A refused header never reaches the backend. */
+	post_tso(&d, 1, true, 3000, VIRTIO_NET_HDR_GSO_TCPV6, 1000);
+	EXPECT_EQ(atomic_load(&t.sent), 1);
+	td_close(&d);
+}
+
+TEST(net_vnet_offloads_follow_what_the_driver_accepts)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_vnet(&d, &t, VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_GUEST_TSO4 |
+					 VIRTIO_NET_F_GUEST_ECN), 0);
+	td_kick(&d, RX);
+	EXPECT_EQ(atomic_load(&offl_last), NET_OFFLOAD_CSUM | NET_OFFLOAD_TSO4 | NET_OFFLOAD_ECN);
+	int calls = atomic_load(&offl_calls);
+	td_kick(&d, RX);
+	EXPECT_EQ(atomic_load(&offl_calls), calls);   /* unchanged: not told again */
+	td_wr(&d, VIRTIO_MMIO_STATUS, 0);             /* reset: none */
+	EXPECT_EQ(atomic_load(&offl_last), 0);
+	td_close(&d);
+}
+
+static size_t vnet_frame(uint8_t *buf, uint8_t flags, uint8_t gso, uint16_t mss, size_t payload)
+{
+	size_t len = tf_build(buf + HDR, false, false, payload, 0x10);
+	struct vnet_hdr h = { .flags = flags, .gso_type = gso, .gso_size = mss, .hdr_len = 66,
+			      .csum_start = 34, .csum_offset = 16 };
+	vnet_hdr_encode(&h, buf);
+	return HDR + len;
+}
+
+TEST(net_vnet_rx_large_frames_reach_a_driver_that_takes_them)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_vnet(&d, &t, VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_GUEST_TSO4 |
+					 VIRTIO_NET_F_MRG_RXBUF), 0);
+	for (unsigned i = 0; i < 8; i++) {
+		td_desc(&d, RX, i, TD_DATA + 0x1000ull * i, 4096, VIRTQ_DESC_F_WRITE, 0);
+		td_post(&d, RX, (uint16_t)i);
+	}
+	static uint8_t buf[HDR + 20000];
+	size_t n = vnet_frame(buf, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 10000);
+	EXPECT_EQ(t.be.receive_vnet(t.be.dev, buf, n), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 3);   /* 12 + 10066 bytes in 4 KiB buffers */
+	struct vnet_hdr h;
+	vnet_hdr_decode(td_host(&d, TD_DATA), &h);
+	EXPECT_EQ(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	EXPECT_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	EXPECT_EQ(h.gso_size, 1448);
+	EXPECT_EQ(h.csum_start, 34);
+	EXPECT_EQ(h.num_buffers, 3);
+	EXPECT(memcmp(td_host(&d, TD_DATA + HDR), buf + HDR, 4096 - HDR) == 0);
+	/* DATA_VALID from the kernel passes through. */
+	n = vnet_frame(buf, VIRTIO_NET_HDR_F_DATA_VALID, 0, 0, 100);
+	EXPECT_EQ(t.be.receive_vnet(t.be.dev, buf, n), 1);
+	EXPECT_EQ(*(uint8_t *)td_host(&d, TD_DATA + 0x3000), VIRTIO_NET_HDR_F_DATA_VALID);
+	/* A hostile header: csum_start past the frame. */
+	n = vnet_frame(buf, VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 100);
+	buf[6] = 0xff, buf[7] = 0x7f;
+	EXPECT_EQ(t.be.receive_vnet(t.be.dev, buf, n), 1);
+	EXPECT_EQ(t.be.receive_vnet(t.be.dev, buf, 5), 1);   /* shorter than a header */
+	EXPECT_EQ(td_used_idx(&d, RX), 4);
+	struct virtio_net_stats st;
+	virtio_net_stats(virtio_mmio_device(d.t), &st);
+	EXPECT_EQ(st.rx_bad_hdr, 1);
+	EXPECT_EQ(st.rx_dropped, 2);
+	td_close(&d);
+}
+
+TEST(net_vnet_rx_offloads_the_driver_refused_are_undone_or_dropped)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_vnet(&d, &t, 0), 0);   /* no GUEST_CSUM, no GUEST_TSO4 */
+	for (unsigned i = 0; i < 2; i++) {
+		td_desc(&d, RX, i, TD_DATA + 0x10000ull * i, 0x10000, VIRTQ_DESC_F_WRITE, 0);
+		td_post(&d, RX, (uint16_t)i);
+	}
+	static uint8_t buf[HDR + 20000];
+	size_t n = vnet_frame(buf, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 10000);
+	EXPECT_EQ(t.be.receive_vnet(t.be.dev, buf, n), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 0);   /* a GSO frame it cannot take: dropped */
+	/* A partial checksum is completed; the header says nothing. */
+	n = vnet_frame(buf, VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID, 0, 0, 1000);
+	EXPECT_EQ(t.be.receive_vnet(t.be.dev, buf, n), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 1);
+	uint8_t *g = td_host(&d, TD_DATA);
+	EXPECT_EQ(g[0], 0);
+	EXPECT_EQ(g[1], 0);
+	EXPECT(tf_csum_ok(g + HDR, n - HDR, false, 14));
 	td_close(&d);
 }
