@@ -17,7 +17,9 @@
  * (VIRTIO_NET_F_CSUM): the device sums [csum_start, end) into csum_start +
  * csum_offset (5.1.6.2), so backends never see partial checksums.  A GSO
  * frame (HOST_TSO4/TSO6, HOST_ECN): a backend with NET_BE_CAP_LARGE takes
- * it whole, checksum completed; any other gets MTU-sized segments cut by
+ * it whole, checksum completed; a VNET_HDR backend takes it whole with a
+ * header rebuilt from the checked fields (partial checksums too: the host
+ * kernel completes them); any other gets MTU-sized segments cut by
  * net_gso.c.  An oversized frame or a full backend drops the frame
  * (counted).  A chain with device-writable buffers or shorter than the
  * header breaks the device (NEEDS_RESET): the driver broke 5.1.6.2.
@@ -25,8 +27,12 @@
  * Receive (backend thread, takes dev->lock): the header has num_buffers
  * and, with GUEST_CSUM negotiated and a backend that vouches for its
  * checksums (NET_BE_CAP_RX_CSUM_VALID), DATA_VALID, so the guest skips
- * verifying them (5.1.6.4.1); GSO_NONE always (no GUEST_TSO: no backend
- * delivers large frames yet).  Without MRG_RXBUF, one frame per buffer; a
+ * verifying them (5.1.6.4.1).  A backend that speaks virtio_net_hdr (TAP
+ * with IFF_VNET_HDR) delivers the host kernel's header too: it is checked
+ * like a guest's, against the GUEST_* offloads the driver took (which the
+ * backend is told, apply_offloads), and what the driver cannot take is
+ * dropped (GSO) or undone (a partial checksum is completed).  Without
+ * MRG_RXBUF, one frame per buffer; a
  * frame larger than the buffer is dropped and the buffer goes back to the
  * ring unused (the driver violated the 1526-byte minimum of 5.1.6.3.1, or
  * the host sent a jumbo frame).  With MRG_RXBUF the frame fills as many
