@@ -6,7 +6,12 @@
  * RAM_BASE; the rings sit at fixed places so descriptor tables, avail
  * rings and buffers all come from the fuzzer and chains get past setup):
  *   hdr[0]  bit 0 EVENT_IDX, bit 1 INDIRECT_DESC, bit 2 CSUM, bit 3 skip
- *           DRIVER_OK
+ *           DRIVER_OK, bit 4 HOST_TSO4/TSO6/HOST_ECN, bit 5 MRG_RXBUF,
+ *           bit 6 GUEST_CSUM, bit 7 a backend with NET_BE_CAP_LARGE and
+ *           RX_CSUM_VALID (else one that needs the device to segment)
+ *   hdr[2]  bit 0: a backend that speaks virtio_net_hdr (VNET_HDR: host
+ *           frames arrive with a hostile header via receive_vnet), with
+ *           GUEST_CSUM/GUEST_TSO4/TSO6/GUEST_ECN negotiated when bit 1
  *   hdr[1]  queue size 1 << (v % 5)
  *   ops[i]  low 3 bits opcode, high 5 bits argument: kick rx, kick tx, bump
  *           an avail idx and kick, deliver a host frame (bytes from the
@@ -58,10 +63,27 @@ static int fbe_send(struct net_backend *be, const struct iovec *iov, int cnt)
 	return f->fail ? -ENOBUFS : 0;
 }
 
+static int fbe_send_vnet(struct net_backend *be, const uint8_t hdr[NET_VNET_HDR_BYTES],
+			 const struct iovec *iov, int cnt)
+{
+	struct fbe *f = (struct fbe *)be;
+	for (unsigned i = 0; i < NET_VNET_HDR_BYTES; i++)
+		f->sum += hdr[i];
+	return fbe_send(be, iov, cnt);
+}
+
+static void fbe_set_offloads(struct net_backend *be, unsigned o)
+{
+	((struct fbe *)be)->sum += o;
+}
+
 static void fbe_rx_ready(struct net_backend *be) { (void)be; }
 static void fbe_close(struct net_backend *be) { (void)be; }
 
-static const struct net_backend_ops fbe_ops = { fbe_start, fbe_send, fbe_rx_ready, fbe_close };
+static const struct net_backend_ops fbe_ops = {
+	.start = fbe_start, .send = fbe_send, .rx_ready = fbe_rx_ready, .close = fbe_close,
+	.send_vnet = fbe_send_vnet, .set_offloads = fbe_set_offloads,
+};
 
 struct harness {
 	struct bus bus;
@@ -134,11 +156,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t body = size - 24 < RAM_SIZE ? size - 24 : RAM_SIZE;
 	bus_write_guest(&h.bus, RAM_BASE, data + 24, body);
 	h.features = (hdr[0] & 1 ? VIRTIO_F_EVENT_IDX : 0) | (hdr[0] & 2 ? VIRTIO_F_INDIRECT_DESC : 0) |
-		     (hdr[0] & 4 ? VIRTIO_NET_F_CSUM : 0);
+		     (hdr[0] & 4 ? VIRTIO_NET_F_CSUM : 0) |
+		     (hdr[0] & 16 ? VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6 |
+				    VIRTIO_NET_F_HOST_ECN : 0) |
+		     (hdr[0] & 32 ? VIRTIO_NET_F_MRG_RXBUF : 0) |
+		     (hdr[0] & 64 ? VIRTIO_NET_F_GUEST_CSUM : 0);
 	h.no_driver_ok = hdr[0] & 8;
 	h.num = (uint16_t)(1u << (hdr[1] % 5));
 
 	struct fbe be = { .be.ops = &fbe_ops };
+	be.be.caps = hdr[0] & 128 ? NET_BE_CAP_LARGE | NET_BE_CAP_RX_CSUM_VALID : 0;
+	if (hdr[2] & 1)
+		be.be.caps = NET_BE_CAP_VNET_HDR;
+	if (hdr[2] & 2)
+		h.features |= VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_GUEST_TSO4 |
+			      VIRTIO_NET_F_GUEST_TSO6 | VIRTIO_NET_F_GUEST_ECN;
 	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
 	struct virtio_device *dev;
 	struct err e;
@@ -169,7 +201,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 3: {
 			size_t len = arg * 53u < size ? arg * 53u : size;
-			be.be.receive(be.be.dev, data, len);
+			if (be.be.receive_vnet)
+				be.be.receive_vnet(be.be.dev, data, len);
+			else
+				be.be.receive(be.be.dev, data, len);
 			break;
 		}
 		case 4:

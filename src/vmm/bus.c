@@ -35,6 +35,14 @@ int bus_init(struct bus *bus, uint64_t ram_base, uint64_t ram_size)
 	return 0;
 }
 
+void bus_ram_hugepages(struct bus *bus)
+{
+	/* The balloon's MADV_DONTNEED of 4 KiB pieces still frees them: the
+	 * kernel splits a huge page that is only partly discarded. */
+	if (bus->ram)
+		(void)madvise(bus->ram, bus->ram_size, MADV_HUGEPAGE);
+}
+
 void bus_destroy(struct bus *bus)
 {
 	if (bus->ram)

@@ -66,6 +66,14 @@ struct bus {
 int bus_init(struct bus *bus, uint64_t ram_base, uint64_t ram_size);
 void bus_destroy(struct bus *bus);
 
+/*
+ * Asks the host for transparent huge pages under guest RAM (as QEMU does
+ * for its RAM): the first touch of RAM, by the guest or by a device
+ * reading a disk into it, then faults once per 2 MiB instead of once per
+ * 4 KiB.  The price: RAM becomes resident in 2 MiB pieces.  Best effort.
+ */
+void bus_ram_hugepages(struct bus *bus);
+
 /* Adds an MMIO region; fails with -EINVAL if it overlaps RAM or another region. */
 int bus_add_region(struct bus *bus, uint64_t base, uint64_t size,
 		   const struct mmio_ops *ops, void *dev, const char *name);

@@ -468,6 +468,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		goto fail;
 	}
 	vm->bus_ok = true;
+	bus_ram_hugepages(&vm->bus);
 	vclock_init(&vm->clock, VIRT_TIMEBASE_HZ);
 	if ((rc = create_devices(vm, err)) || (rc = power_on(vm, err)))
 		goto fail;

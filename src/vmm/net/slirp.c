@@ -392,7 +392,9 @@ static void sl_close(struct net_backend *be)
 	free(s);
 }
 
-static const struct net_backend_ops sl_ops = { sl_start, sl_send, sl_rx_ready, sl_close };
+static const struct net_backend_ops sl_ops = {
+	.start = sl_start, .send = sl_send, .rx_ready = sl_rx_ready, .close = sl_close,
+};
 
 static int load(struct sl *s, struct err *err)
 {
@@ -444,6 +446,9 @@ int net_slirp_open(const struct net_hostfwd *fwd, unsigned nfwd,
 	if (!s)
 		return err_set(err, -ENOMEM, "--net user: out of memory");
 	s->be.ops = &sl_ops;
+	/* slirp_input takes whole IP packets (up to 64 KiB) and slirp makes
+	 * every checksum of what it sends. */
+	s->be.caps = NET_BE_CAP_LARGE | NET_BE_CAP_RX_CSUM_VALID;
 	snprintf(s->be.label, sizeof s->be.label, "net user");
 	pthread_mutex_init(&s->mu, NULL);
 	s->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

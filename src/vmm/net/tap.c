@@ -1,8 +1,16 @@
 /*
- * TAP backend: one /dev/net/tun file descriptor set to IFF_TAP | IFF_NO_PI,
- * so each read() is one Ethernet frame from the host kernel and each
- * write() one frame into it.  No IFF_VNET_HDR: the device model completes
- * checksums and never offloads, so plain frames suffice.
+ * TAP backend: one /dev/net/tun file descriptor set to IFF_TAP | IFF_NO_PI |
+ * IFF_VNET_HDR, so each read() is one Ethernet frame from the host kernel
+ * and each write() one frame into it, each after a 12-byte virtio_net_hdr
+ * (TUNSETVNETHDRSZ; the layout of virtio 1.x, num_buffers included).  The
+ * kernel takes GSO frames and partial checksums from the guest as they are
+ * (send_vnet: it segments or passes them on whole to a bridge or a local
+ * socket), and hands us large frames and partial checksums only as far as
+ * set_offloads (TUNSETOFFLOAD, from what the driver negotiated) allows.
+ * Plain send/receive put a zero header in front / drop the kernel's (no
+ * offloads are allowed until set_offloads says so).  A kernel or a
+ * persistent tap that refuses IFF_VNET_HDR gets plain frames, and the
+ * device segments for it (no NET_BE_CAP_VNET_HDR).
  *
  * Guest frames are written directly from the device's I/O thread
  * (non-blocking: a full kernel queue drops the frame, -EAGAIN).  Our
@@ -34,14 +42,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define MAX_IOV 1024   /* the device's most segments per frame (VQ_MAX_SEGS) */
+
 struct tap {
 	struct net_backend be;
 	int fd, wake;
 	char ifname[IFNAMSIZ];
 	pthread_t thread;
-	bool started;
+	bool started, vnet;          /* vnet: IFF_VNET_HDR took */
 	_Atomic bool stop;
-	uint8_t buf[NET_MAX_FRAME];   /* our thread's */
+	uint8_t buf[NET_VNET_HDR_BYTES + NET_MAX_FRAME];   /* our thread's */
 };
 
 static void kick(struct tap *t)
@@ -51,6 +61,18 @@ static void kick(struct tap *t)
 		;
 }
 
+/* One frame read from the tap (with its header when vnet) to the device. */
+static int deliver(struct tap *t, size_t n)
+{
+	if (!t->vnet)
+		return t->be.receive(t->be.dev, t->buf, n);
+	if (t->be.receive_vnet)
+		return t->be.receive_vnet(t->be.dev, t->buf, n);
+	if (n < NET_VNET_HDR_BYTES)
+		return 1;   /* cannot happen with a vnet tap: drop */
+	return t->be.receive(t->be.dev, t->buf + NET_VNET_HDR_BYTES, n - NET_VNET_HDR_BYTES);
+}
+
 static void *thread_main(void *opaque)
 {
 	struct tap *t = opaque;
@@ -58,7 +80,7 @@ static void *thread_main(void *opaque)
 	bool dead = false;   /* the interface went away: stop polling it */
 	while (!atomic_load(&t->stop)) {
 		if (held >= 0) {
-			if (!t->be.receive(t->be.dev, t->buf, (size_t)held)) {
+			if (!deliver(t, (size_t)held)) {
 				/* still no room: wait for rx_ready */
 			} else {
 				held = -1;
@@ -70,7 +92,7 @@ static void *thread_main(void *opaque)
 				ssize_t n = read(t->fd, t->buf, sizeof t->buf);
 				if (n < 0)
 					break;   /* EAGAIN, or the interface went down (EIO) */
-				if (!t->be.receive(t->be.dev, t->buf, (size_t)n)) {
+				if (!deliver(t, (size_t)n)) {
 					held = n;
 					break;
 				}
@@ -106,13 +128,44 @@ static int tap_start(struct net_backend *be, struct err *err)
 	return 0;
 }
 
-static int tap_send(struct net_backend *be, const struct iovec *iov, int cnt)
+static int tap_send_vnet(struct net_backend *be, const uint8_t hdr[NET_VNET_HDR_BYTES],
+			 const struct iovec *iov, int cnt)
 {
 	struct tap *t = (struct tap *)be;
+	struct iovec v[1 + MAX_IOV];
+	if (cnt < 0 || cnt > MAX_IOV)
+		return -EMSGSIZE;
+	int k = 0;
+	if (t->vnet)
+		v[k++] = (struct iovec){ (void *)hdr, NET_VNET_HDR_BYTES };
+	for (int i = 0; i < cnt; i++)
+		v[k++] = iov[i];
 	ssize_t n;
-	while ((n = writev(t->fd, iov, cnt)) < 0 && errno == EINTR)
+	while ((n = writev(t->fd, v, k)) < 0 && errno == EINTR)
 		;
 	return n < 0 ? -errno : 0;
+}
+
+static int tap_send(struct net_backend *be, const struct iovec *iov, int cnt)
+{
+	static const uint8_t none[NET_VNET_HDR_BYTES];   /* no offload asked */
+	return tap_send_vnet(be, none, iov, cnt);
+}
+
+static void tap_set_offloads(struct net_backend *be, unsigned offloads)
+{
+	struct tap *t = (struct tap *)be;
+	if (!t->vnet)
+		return;
+	unsigned long f = 0;
+	if (offloads & NET_OFFLOAD_CSUM) {
+		f |= TUN_F_CSUM;
+		f |= offloads & NET_OFFLOAD_TSO4 ? TUN_F_TSO4 : 0;
+		f |= offloads & NET_OFFLOAD_TSO6 ? TUN_F_TSO6 : 0;
+		f |= offloads & NET_OFFLOAD_ECN ? TUN_F_TSO_ECN : 0;
+	}
+	/* Refused (an old kernel): the kernel keeps sending complete frames. */
+	(void)ioctl(t->fd, TUNSETOFFLOAD, f);
 }
 
 static void tap_rx_ready(struct net_backend *be) { kick((struct tap *)be); }
@@ -132,7 +185,10 @@ static void tap_close(struct net_backend *be)
 	free(t);
 }
 
-static const struct net_backend_ops tap_ops = { tap_start, tap_send, tap_rx_ready, tap_close };
+static const struct net_backend_ops tap_ops = {
+	.start = tap_start, .send = tap_send, .rx_ready = tap_rx_ready, .close = tap_close,
+	.send_vnet = tap_send_vnet, .set_offloads = tap_set_offloads,
+};
 
 /* Sets IFF_UP if it is not; failure (no CAP_NET_ADMIN) is not an error. */
 static void bring_up(const char *name)
@@ -178,9 +234,16 @@ int net_tap_open(const char *ifname, struct net_backend **out, struct err *err)
 		goto fail;
 	}
 	struct ifreq ifr = {0};
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
-	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
+	t->vnet = true;
+	int r = ioctl(t->fd, TUNSETIFF, &ifr);
+	if (r < 0 && errno == EINVAL) {
+		ifr.ifr_flags = IFF_TAP | IFF_NO_PI;   /* flags the tap refuses: plain frames */
+		t->vnet = false;
+		r = ioctl(t->fd, TUNSETIFF, &ifr);
+	}
+	if (r < 0) {
 		int e = errno;
 		if (e == EPERM || e == EACCES)
 			rc = err_set(err, -e, "tap %s: no permission to create or attach it (needs "
@@ -194,6 +257,15 @@ int net_tap_open(const char *ifname, struct net_backend **out, struct err *err)
 		else
 			rc = err_set(err, -e, "tap %s: TUNSETIFF: %s", shown, strerror(e));
 		goto fail;
+	}
+	if (t->vnet) {
+		int sz = NET_VNET_HDR_BYTES;
+		if (ioctl(t->fd, TUNSETVNETHDRSZ, &sz) < 0 || ioctl(t->fd, TUNSETOFFLOAD, 0ul) < 0) {
+			rc = err_set(err, -errno, "tap %s: cannot set its virtio-net header: %s",
+				     ifr.ifr_name, strerror(errno));
+			goto fail;
+		}
+		t->be.caps = NET_BE_CAP_VNET_HDR;
 	}
 	snprintf(t->ifname, sizeof t->ifname, "%s", ifr.ifr_name);
 	snprintf(t->be.label, sizeof t->be.label, "tap %s", t->ifname);

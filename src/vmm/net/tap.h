@@ -10,7 +10,8 @@
 
 /*
  * Creates or attaches the tap interface ifname ("" or NULL: the kernel
- * picks tapN) with IFF_TAP | IFF_NO_PI and tries to bring it up (a
+ * picks tapN) with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR (plain frames if the
+ * tap refuses the header) and tries to bring it up (a
  * persistent tap prepared by an administrator may already be up and
  * bridged; we do not touch addresses or bridges).  0, or -errno with a
  * message: no /dev/net/tun, no permission, device busy, not a tap.

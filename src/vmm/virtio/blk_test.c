@@ -108,6 +108,11 @@ TEST(blk_config_space)
 	EXPECT_EQ(td_rd(&b.d, VIRTIO_MMIO_CONFIG + 4), 0);
 	EXPECT_EQ(td_rd(&b.d, VIRTIO_MMIO_CONFIG + 12), 254);      /* seg_max */
 	EXPECT_EQ(td_rd(&b.d, VIRTIO_MMIO_CONFIG + 20), 512);      /* blk_size */
+	/* TOPOLOGY: 4 KiB physical blocks, 4 KiB minimum, 512 KiB optimal I/O
+	 * (Linux reads ahead twice that: fewer, larger requests). */
+	EXPECT(f & VIRTIO_BLK_F_TOPOLOGY);
+	EXPECT_EQ(td_rd(&b.d, VIRTIO_MMIO_CONFIG + 24), 3u | 8u << 16);
+	EXPECT_EQ(td_rd(&b.d, VIRTIO_MMIO_CONFIG + 28), 1024);     /* opt_io_size */
 	uint64_t one = 0;
 	bus_load(&b.d.bus, TD_MMIO + VIRTIO_MMIO_CONFIG + 56, 1, &one);
 	EXPECT_EQ(one, 1);                                          /* write_zeroes_may_unmap */

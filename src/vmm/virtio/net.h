@@ -14,6 +14,12 @@
 #define VIRTIO_NET_F_GUEST_CSUM  (1ull << 1)
 #define VIRTIO_NET_F_MTU         (1ull << 3)
 #define VIRTIO_NET_F_MAC         (1ull << 5)
+#define VIRTIO_NET_F_GUEST_TSO4  (1ull << 7)
+#define VIRTIO_NET_F_GUEST_TSO6  (1ull << 8)
+#define VIRTIO_NET_F_GUEST_ECN   (1ull << 9)
+#define VIRTIO_NET_F_HOST_TSO4   (1ull << 11)
+#define VIRTIO_NET_F_HOST_TSO6   (1ull << 12)
+#define VIRTIO_NET_F_HOST_ECN    (1ull << 13)
 #define VIRTIO_NET_F_MRG_RXBUF   (1ull << 15)
 #define VIRTIO_NET_F_STATUS      (1ull << 16)
 #define VIRTIO_NET_F_CTRL_VQ     (1ull << 17)
@@ -23,6 +29,9 @@
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
 #define VIRTIO_NET_HDR_F_DATA_VALID 2u
 #define VIRTIO_NET_HDR_GSO_NONE     0u
+#define VIRTIO_NET_HDR_GSO_TCPV4    1u
+#define VIRTIO_NET_HDR_GSO_TCPV6    4u
+#define VIRTIO_NET_HDR_GSO_ECN      0x80u
 
 #define VIRTIO_NET_HDR_BYTES 12u     /* struct virtio_net_hdr with VERSION_1 */
 #define VIRTIO_NET_RXQ 0u
@@ -31,14 +40,20 @@
 /* Host-side counters, read with virtio_net_stats(). */
 struct virtio_net_stats {
 	uint64_t tx_frames, tx_bytes, tx_dropped;   /* guest -> backend */
+	uint64_t tx_bad_hdr;                        /* of tx_dropped: a refused virtio_net_hdr */
+	uint64_t tx_gso, tx_segments;               /* large frames, and segments cut from them */
 	uint64_t rx_frames, rx_bytes, rx_dropped;   /* backend -> guest */
+	uint64_t rx_bad_hdr;                        /* of rx_dropped: a host header refused */
 };
 
 /*
  * Creates a virtio-net device with MAC address mac over be (ownership of be
  * passes to the device, also on failure), installs be->receive and starts
- * the backend.  Offers MAC, STATUS (link up) and CSUM (the device completes
- * checksums of outgoing frames itself).
+ * the backend.  Offers MAC, STATUS (link up), CSUM (the device completes
+ * checksums of outgoing frames itself), HOST_TSO4/TSO6/HOST_ECN (it takes
+ * large TCP frames, segmenting them unless the backend takes whole
+ * packets), GUEST_CSUM (received frames from a backend with
+ * NET_BE_CAP_RX_CSUM_VALID are marked DATA_VALID) and MRG_RXBUF.
  */
 int virtio_net_create(struct net_backend *be, const uint8_t mac[6],
 		      struct virtio_device **out, struct err *err);

@@ -48,7 +48,9 @@ static int tbe_send(struct net_backend *be, const struct iovec *iov, int cnt)
 static void tbe_rx_ready(struct net_backend *be) { atomic_fetch_add(&((struct tbe *)be)->rx_ready, 1); }
 static void tbe_close(struct net_backend *be) { atomic_fetch_add(&((struct tbe *)be)->closed, 1); }
 
-static const struct net_backend_ops tbe_ops = { tbe_start, tbe_send, tbe_rx_ready, tbe_close };
+static const struct net_backend_ops tbe_ops = {
+	.start = tbe_start, .send = tbe_send, .rx_ready = tbe_rx_ready, .close = tbe_close,
+};
 
 static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
@@ -90,7 +92,9 @@ TEST(net_config_and_features)
 	EXPECT_EQ(td_rd(&d, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
 	uint64_t f = td_device_features(&d);
 	EXPECT((f & FEAT) == FEAT);
-	EXPECT(!(f & VIRTIO_NET_F_MRG_RXBUF));
+	EXPECT(f & VIRTIO_NET_F_MRG_RXBUF);
+	EXPECT(f & VIRTIO_NET_F_HOST_TSO4);
+	EXPECT(f & VIRTIO_NET_F_GUEST_CSUM);
 	for (unsigned i = 0; i < 6; i++)
 		EXPECT_EQ(td_rd(&d, VIRTIO_MMIO_CONFIG + i) & 0xff, MAC[i]);
 	uint64_t v = 0;
@@ -414,5 +418,351 @@ TEST(net_threaded_tx_and_rx)
 		EXPECT_EQ(deliver(&t, f, sizeof f), 1);
 	EXPECT_EQ(deliver(&t, f, sizeof f), 0);
 	EXPECT_EQ(td_used_idx(&d, RX), 8);
+	td_close(&d);
+}
+
+/* --- offloads --- */
+
+#include "vmm/virtio/net_hdr.h"
+#include "vmm/virtio/net_testframe.h"
+
+#define OFFLOADS (VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6 | VIRTIO_NET_F_HOST_ECN | \
+		  VIRTIO_NET_F_GUEST_CSUM)
+
+static int start_caps(struct td *d, struct tbe *t, unsigned caps, uint64_t extra)
+{
+	memset(t, 0, sizeof *t);
+	t->be.ops = &tbe_ops;
+	t->be.caps = caps;
+	struct virtio_device *dev;
+	struct err e;
+	if (virtio_net_create(&t->be, MAC, &dev, &e))
+		return -1;
+	return td_start(d, dev, VIRTIO_MMIO_SYNC, FEAT | extra, 2, 16);
+}
+
+/* Posts a TSO frame (header + frame in one descriptor) at slot i and kicks. */
+static size_t post_tso(struct td *d, unsigned i, bool v6, size_t payload, uint8_t gso_type,
+		       uint16_t mss)
+{
+	uint64_t at = TD_DATA + 0x20000ull * i;
+	uint8_t *p = td_host(d, at);
+	size_t len = tf_build(p + HDR, v6, false, payload, 0x18);
+	size_t l4 = 14 + (v6 ? 40 : 20);
+	uint8_t h[HDR] = { VIRTIO_NET_HDR_F_NEEDS_CSUM, gso_type };
+	net_put_be16(h + 2, 0), h[2] = (uint8_t)(l4 + TF_TCP_HLEN);   /* le16 hdr_len */
+	h[4] = (uint8_t)mss, h[5] = (uint8_t)(mss >> 8);
+	h[6] = (uint8_t)l4;
+	h[8] = 16;
+	memcpy(p, h, HDR);
+	td_desc(d, TX, i, at, (uint32_t)(HDR + len), 0, 0);
+	td_post(d, TX, (uint16_t)i);
+	td_kick(d, TX);
+	return len;
+}
+
+TEST(net_tso_segmented_for_a_backend_of_mtu_frames)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_caps(&d, &t, 0, OFFLOADS), 0);
+	post_tso(&d, 0, false, 4000, VIRTIO_NET_HDR_GSO_TCPV4, 1448);
+	EXPECT_EQ(td_used_idx(&d, TX), 1);
+	EXPECT_EQ(atomic_load(&t.sent), 3);
+	size_t hdrs = 14 + 20 + TF_TCP_HLEN;
+	EXPECT_EQ(t.last_len, hdrs + 4000 - 2 * 1448);
+	EXPECT(tf_csum_ok(t.last, t.last_len, false, 14));
+	EXPECT_EQ(t.last[14 + 20 + 13], 0x18);   /* PSH kept on the last segment */
+	/* IPv6 with ECN. */
+	post_tso(&d, 1, true, 3000, VIRTIO_NET_HDR_GSO_TCPV6 | VIRTIO_NET_HDR_GSO_ECN, 1000);
+	EXPECT_EQ(atomic_load(&t.sent), 6);
+	EXPECT(tf_csum_ok(t.last, t.last_len, true, 14));
+	struct virtio_net_stats st;
+	virtio_net_stats(virtio_mmio_device(d.t), &st);
+	EXPECT_EQ(st.tx_frames, 2);
+	EXPECT_EQ(st.tx_gso, 2);
+	EXPECT_EQ(st.tx_segments, 6);
+	EXPECT_EQ(st.tx_dropped, 0);
+	td_close(&d);
+}
+
+/* A backend that takes whole packets gets the frame at once, summed. */
+static uint8_t big[70000];
+static size_t big_len;
+static int big_send(struct net_backend *be, const struct iovec *iov, int cnt)
+{
+	struct tbe *t = (struct tbe *)be;
+	big_len = 0;
+	for (int i = 0; i < cnt; i++) {
+		memcpy(big + big_len, iov[i].iov_base, iov[i].iov_len);
+		big_len += iov[i].iov_len;
+	}
+	atomic_fetch_add(&t->sent, 1);
+	return 0;
+}
+
+TEST(net_tso_passed_whole_to_a_backend_of_large_frames)
+{
+	static const struct net_backend_ops ops = {
+		.start = tbe_start, .send = big_send, .rx_ready = tbe_rx_ready, .close = tbe_close,
+	};
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_caps(&d, &t, NET_BE_CAP_LARGE, OFFLOADS), 0);
+	t.be.ops = &ops;
+	size_t len = post_tso(&d, 0, false, 60000, VIRTIO_NET_HDR_GSO_TCPV4, 1448);
+	EXPECT_EQ(atomic_load(&t.sent), 1);
+	EXPECT_EQ(big_len, len);
+	EXPECT(tf_csum_ok(big, big_len, false, 14));
+	t.be.ops = &tbe_ops;
+	td_close(&d);
+}
+
+TEST(net_tso_bad_headers_dropped_and_counted)
+{
+	struct td d;
+	struct tbe t;
+	/* TSO6 not negotiated: a TCPV6 frame is refused. */
+	EXPECT_EQ(start_caps(&d, &t, 0, VIRTIO_NET_F_HOST_TSO4), 0);
+	post_tso(&d, 0, true, 3000, VIRTIO_NET_HDR_GSO_TCPV6, 1000);
+	/* gso_size 0. */
+	post_tso(&d, 1, false, 3000, VIRTIO_NET_HDR_GSO_TCPV4, 0);
+	/* csum_start past the frame. */
+	post_tso(&d, 2, false, 3000, VIRTIO_NET_HDR_GSO_TCPV4, 1000);
+	uint8_t *h = td_host(&d, TD_DATA + 0x40000);
+	h[6] = 0xff, h[7] = 0xff;
+	td_post(&d, TX, 2);   /* again, with the broken header */
+	td_kick(&d, TX);
+	EXPECT_EQ(td_used_idx(&d, TX), 4);
+	EXPECT_EQ(atomic_load(&t.sent), 3);   /* only the first post of slot 2 */
+	struct virtio_net_stats st;
+	virtio_net_stats(virtio_mmio_device(d.t), &st);
+	EXPECT_EQ(st.tx_bad_hdr, 3);
+	EXPECT_EQ(st.tx_dropped, 3);
+	EXPECT_EQ(virtio_device_live(virtio_mmio_device(d.t)), 1);   /* not a device fault */
+	td_close(&d);
+}
+
+TEST(net_rx_data_valid_only_from_a_backend_that_vouches)
+{
+	for (unsigned caps = 0; caps < 2; caps++) {
+		struct td d;
+		struct tbe t;
+		EXPECT_EQ(start_caps(&d, &t, caps ? NET_BE_CAP_RX_CSUM_VALID : 0, OFFLOADS), 0);
+		td_desc(&d, RX, 0, TD_DATA, HDR + 1514, VIRTQ_DESC_F_WRITE, 0);
+		td_post(&d, RX, 0);
+		uint8_t f[60] = {0};
+		EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+		EXPECT_EQ(td_used_idx(&d, RX), 1);
+		EXPECT_EQ(*(uint8_t *)td_host(&d, TD_DATA), caps ? VIRTIO_NET_HDR_F_DATA_VALID : 0);
+		td_close(&d);
+	}
+	/* Without GUEST_CSUM negotiated: flags stay 0. */
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_caps(&d, &t, NET_BE_CAP_RX_CSUM_VALID, 0), 0);
+	td_desc(&d, RX, 0, TD_DATA, HDR + 1514, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, RX, 0);
+	uint8_t f[60] = {0};
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	EXPECT_EQ(*(uint8_t *)td_host(&d, TD_DATA), 0);
+	td_close(&d);
+}
+
+TEST(net_rx_mergeable_buffers_spread_a_frame)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_caps(&d, &t, 0, VIRTIO_NET_F_MRG_RXBUF), 0);
+	/* Three 1000-byte buffers; a 2500-byte frame needs all three (12 + 2500). */
+	for (unsigned i = 0; i < 2; i++) {
+		td_desc(&d, RX, i, TD_DATA + 0x1000ull * i, 1000, VIRTQ_DESC_F_WRITE, 0);
+		td_post(&d, RX, (uint16_t)i);
+	}
+	static uint8_t f[2500];
+	for (size_t i = 0; i < sizeof f; i++)
+		f[i] = (uint8_t)(i * 7);
+	/* Only two posted: not enough, the frame stays with the backend and
+	 * nothing is published. */
+	EXPECT_EQ(deliver(&t, f, sizeof f), 0);
+	EXPECT_EQ(td_used_idx(&d, RX), 0);
+	td_desc(&d, RX, 2, TD_DATA + 0x2000, 1000, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, RX, 2);
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 3);
+	uint32_t id, len;
+	td_used_elem(&d, RX, 0, &id, &len);
+	EXPECT_EQ(id, 0);
+	EXPECT_EQ(len, 1000);
+	td_used_elem(&d, RX, 2, &id, &len);
+	EXPECT_EQ(id, 2);
+	EXPECT_EQ(len, HDR + 2500 - 2000);
+	EXPECT_EQ(td_get16(&d, TD_DATA + 10), 3);   /* num_buffers */
+	EXPECT(memcmp(td_host(&d, TD_DATA + HDR), f, 1000 - HDR) == 0);
+	EXPECT(memcmp(td_host(&d, TD_DATA + 0x1000), f + 1000 - HDR, 1000) == 0);
+	EXPECT(memcmp(td_host(&d, TD_DATA + 0x2000), f + 2000 - HDR, 500 + HDR) == 0);
+	/* A small frame takes one buffer: num_buffers 1. */
+	td_desc(&d, RX, 3, TD_DATA + 0x3000, 1000, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, RX, 3);
+	EXPECT_EQ(deliver(&t, f, 100), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 4);
+	EXPECT_EQ(td_get16(&d, TD_DATA + 0x3000 + 10), 1);
+	/* A later buffer with device-readable parts breaks the device. */
+	td_desc(&d, RX, 4, TD_DATA + 0x4000, 20, VIRTQ_DESC_F_WRITE, 0);
+	td_desc(&d, RX, 5, TD_DATA + 0x5000, 1000, 0, 0);
+	td_post(&d, RX, 4);
+	td_post(&d, RX, 5);
+	EXPECT_EQ(deliver(&t, f, 100), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 4);
+	EXPECT_EQ(virtio_device_live(virtio_mmio_device(d.t)), 0);
+	td_close(&d);
+}
+
+/* --- a backend that speaks virtio_net_hdr (TAP with IFF_VNET_HDR) --- */
+
+static uint8_t vhdr[HDR];
+static _Atomic int offl_calls;
+static _Atomic unsigned offl_last;
+
+static int vnet_send(struct net_backend *be, const uint8_t hdr[NET_VNET_HDR_BYTES],
+		     const struct iovec *iov, int cnt)
+{
+	memcpy(vhdr, hdr, HDR);
+	return big_send(be, iov, cnt);
+}
+
+static void vnet_set_offloads(struct net_backend *be, unsigned o)
+{
+	(void)be;
+	atomic_store(&offl_last, o);
+	atomic_fetch_add(&offl_calls, 1);
+}
+
+static const struct net_backend_ops vnet_ops = {
+	.start = tbe_start, .send = big_send, .rx_ready = tbe_rx_ready, .close = tbe_close,
+	.send_vnet = vnet_send, .set_offloads = vnet_set_offloads,
+};
+
+static int start_vnet(struct td *d, struct tbe *t, uint64_t extra)
+{
+	memset(t, 0, sizeof *t);
+	t->be.ops = &vnet_ops;
+	t->be.caps = NET_BE_CAP_VNET_HDR;
+	atomic_store(&offl_calls, 0);
+	struct virtio_device *dev;
+	struct err e;
+	if (virtio_net_create(&t->be, MAC, &dev, &e))
+		return -1;
+	return td_start(d, dev, VIRTIO_MMIO_SYNC, FEAT | extra, 2, 16);
+}
+
+TEST(net_vnet_backend_takes_gso_whole_with_a_checked_header)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_vnet(&d, &t, VIRTIO_NET_F_HOST_TSO4), 0);
+	EXPECT(td_device_features(&d) & VIRTIO_NET_F_GUEST_TSO4);
+	size_t len = post_tso(&d, 0, false, 30000, VIRTIO_NET_HDR_GSO_TCPV4, 1448);
+	EXPECT_EQ(atomic_load(&t.sent), 1);
+	EXPECT_EQ(big_len, len);
+	struct vnet_hdr h;
+	vnet_hdr_decode(vhdr, &h);
+	EXPECT_EQ(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	EXPECT_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	EXPECT_EQ(h.gso_size, 1448);
+	EXPECT_EQ(h.hdr_len, 34 + TF_TCP_HLEN);   /* parsed, not the guest's hint */
+	EXPECT_EQ(h.csum_start, 34);
+	EXPECT_EQ(h.csum_offset, 16);
+	/* A refused header never reaches the backend. */
+	post_tso(&d, 1, true, 3000, VIRTIO_NET_HDR_GSO_TCPV6, 1000);
+	EXPECT_EQ(atomic_load(&t.sent), 1);
+	td_close(&d);
+}
+
+TEST(net_vnet_offloads_follow_what_the_driver_accepts)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_vnet(&d, &t, VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_GUEST_TSO4 |
+					 VIRTIO_NET_F_GUEST_ECN), 0);
+	td_kick(&d, RX);
+	EXPECT_EQ(atomic_load(&offl_last), NET_OFFLOAD_CSUM | NET_OFFLOAD_TSO4 | NET_OFFLOAD_ECN);
+	int calls = atomic_load(&offl_calls);
+	td_kick(&d, RX);
+	EXPECT_EQ(atomic_load(&offl_calls), calls);   /* unchanged: not told again */
+	td_wr(&d, VIRTIO_MMIO_STATUS, 0);             /* reset: none */
+	EXPECT_EQ(atomic_load(&offl_last), 0);
+	td_close(&d);
+}
+
+static size_t vnet_frame(uint8_t *buf, uint8_t flags, uint8_t gso, uint16_t mss, size_t payload)
+{
+	size_t len = tf_build(buf + HDR, false, false, payload, 0x10);
+	struct vnet_hdr h = { .flags = flags, .gso_type = gso, .gso_size = mss, .hdr_len = 66,
+			      .csum_start = 34, .csum_offset = 16 };
+	vnet_hdr_encode(&h, buf);
+	return HDR + len;
+}
+
+TEST(net_vnet_rx_large_frames_reach_a_driver_that_takes_them)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_vnet(&d, &t, VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_GUEST_TSO4 |
+					 VIRTIO_NET_F_MRG_RXBUF), 0);
+	for (unsigned i = 0; i < 8; i++) {
+		td_desc(&d, RX, i, TD_DATA + 0x1000ull * i, 4096, VIRTQ_DESC_F_WRITE, 0);
+		td_post(&d, RX, (uint16_t)i);
+	}
+	static uint8_t buf[HDR + 20000];
+	size_t n = vnet_frame(buf, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 10000);
+	EXPECT_EQ(t.be.receive_vnet(t.be.dev, buf, n), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 3);   /* 12 + 10066 bytes in 4 KiB buffers */
+	struct vnet_hdr h;
+	vnet_hdr_decode(td_host(&d, TD_DATA), &h);
+	EXPECT_EQ(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	EXPECT_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	EXPECT_EQ(h.gso_size, 1448);
+	EXPECT_EQ(h.csum_start, 34);
+	EXPECT_EQ(h.num_buffers, 3);
+	EXPECT(memcmp(td_host(&d, TD_DATA + HDR), buf + HDR, 4096 - HDR) == 0);
+	/* DATA_VALID from the kernel passes through. */
+	n = vnet_frame(buf, VIRTIO_NET_HDR_F_DATA_VALID, 0, 0, 100);
+	EXPECT_EQ(t.be.receive_vnet(t.be.dev, buf, n), 1);
+	EXPECT_EQ(*(uint8_t *)td_host(&d, TD_DATA + 0x3000), VIRTIO_NET_HDR_F_DATA_VALID);
+	/* A hostile header: csum_start past the frame. */
+	n = vnet_frame(buf, VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 100);
+	buf[6] = 0xff, buf[7] = 0x7f;
+	EXPECT_EQ(t.be.receive_vnet(t.be.dev, buf, n), 1);
+	EXPECT_EQ(t.be.receive_vnet(t.be.dev, buf, 5), 1);   /* shorter than a header */
+	EXPECT_EQ(td_used_idx(&d, RX), 4);
+	struct virtio_net_stats st;
+	virtio_net_stats(virtio_mmio_device(d.t), &st);
+	EXPECT_EQ(st.rx_bad_hdr, 1);
+	EXPECT_EQ(st.rx_dropped, 2);
+	td_close(&d);
+}
+
+TEST(net_vnet_rx_offloads_the_driver_refused_are_undone_or_dropped)
+{
+	struct td d;
+	struct tbe t;
+	EXPECT_EQ(start_vnet(&d, &t, 0), 0);   /* no GUEST_CSUM, no GUEST_TSO4 */
+	for (unsigned i = 0; i < 2; i++) {
+		td_desc(&d, RX, i, TD_DATA + 0x10000ull * i, 0x10000, VIRTQ_DESC_F_WRITE, 0);
+		td_post(&d, RX, (uint16_t)i);
+	}
+	static uint8_t buf[HDR + 20000];
+	size_t n = vnet_frame(buf, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 10000);
+	EXPECT_EQ(t.be.receive_vnet(t.be.dev, buf, n), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 0);   /* a GSO frame it cannot take: dropped */
+	/* A partial checksum is completed; the header says nothing. */
+	n = vnet_frame(buf, VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID, 0, 0, 1000);
+	EXPECT_EQ(t.be.receive_vnet(t.be.dev, buf, n), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 1);
+	uint8_t *g = td_host(&d, TD_DATA);
+	EXPECT_EQ(g[0], 0);
+	EXPECT_EQ(g[1], 0);
+	EXPECT(tf_csum_ok(g + HDR, n - HDR, false, 14));
 	td_close(&d);
 }

@@ -235,19 +235,32 @@ int vq_pop(struct virtq *vq, struct vq_chain *c)
 	return 1;
 }
 
-void vq_push(struct virtq *vq, uint16_t head, uint32_t written)
+void vq_fill(struct virtq *vq, uint16_t i, uint16_t head, uint32_t written)
 {
 	struct virtq_state *s = &vq->s;
 	if (!s->ready)
 		return;
-	uint64_t off = 4 + 8ull * (s->used_idx & (s->num - 1));
+	uint64_t off = 4 + 8ull * ((uint16_t)(s->used_idx + i) & (s->num - 1));
 	st32(vq->used + off, head);
 	st32(vq->used + off + 4, written);
 	bus_note_write(vq->dev->bus, s->used + off, 8);
+}
+
+void vq_flush(struct virtq *vq, uint16_t n)
+{
+	struct virtq_state *s = &vq->s;
+	if (!s->ready)
+		return;
 	atomic_thread_fence(memory_order_release);
-	s->used_idx++;
+	s->used_idx = (uint16_t)(s->used_idx + n);
 	st16(vq->used + 2, s->used_idx);
 	bus_note_write(vq->dev->bus, s->used + 2, 2);
+}
+
+void vq_push(struct virtq *vq, uint16_t head, uint32_t written)
+{
+	vq_fill(vq, 0, head, written);
+	vq_flush(vq, 1);
 }
 
 bool vq_should_signal(struct virtq *vq)

@@ -103,6 +103,15 @@ int vq_pop(struct virtq *vq, struct vq_chain *c);
 /* Returns chain `head` on the used ring with `written` bytes written. */
 void vq_push(struct virtq *vq, uint16_t head, uint32_t written);
 
+/*
+ * The same in two steps, for several chains the driver must see at once
+ * (a received frame spread over mergeable buffers, 5.1.6.4): vq_fill
+ * writes used element used_idx + i without publishing it; vq_flush then
+ * makes the first n filled elements visible with one used->idx store.
+ */
+void vq_fill(struct virtq *vq, uint16_t i, uint16_t head, uint32_t written);
+void vq_flush(struct virtq *vq, uint16_t n);
+
 /* True if the driver wants an interrupt for what was pushed since the last one. */
 bool vq_should_signal(struct virtq *vq);
 

@@ -437,3 +437,34 @@ TEST(queue_event_idx_suppression)
 	EXPECT_EQ(atomic_load(&d.raises), 3);
 	td_close(&d);
 }
+
+TEST(queue_fill_then_flush_publishes_several_at_once)
+{
+	struct td d;
+	struct rec *r;
+	EXPECT_EQ(start(&d, &r, FEAT), 0);
+	struct virtq *vq = &r->vdev.vq[0];
+	/* Start near the 16-bit wrap of a 16-entry ring's used index. */
+	vq->s.used_idx = 0xfffe;
+	td_put16(&d, d.q[0].used + 2, 0xfffe);
+	pthread_mutex_lock(&r->vdev.lock);
+	vq_fill(vq, 0, 7, 100);
+	vq_fill(vq, 1, 8, 200);
+	vq_fill(vq, 2, 9, 300);
+	pthread_mutex_unlock(&r->vdev.lock);
+	EXPECT_EQ(td_used_idx(&d, 0), 0xfffe);   /* nothing visible before the flush */
+	pthread_mutex_lock(&r->vdev.lock);
+	vq_flush(vq, 3);
+	pthread_mutex_unlock(&r->vdev.lock);
+	EXPECT_EQ(td_used_idx(&d, 0), 1);
+	uint32_t id, len;
+	td_used_elem(&d, 0, 0xfffe, &id, &len);
+	EXPECT_EQ(id, 7);
+	EXPECT_EQ(len, 100);
+	td_used_elem(&d, 0, 0xffff, &id, &len);
+	EXPECT_EQ(id, 8);
+	td_used_elem(&d, 0, 0, &id, &len);
+	EXPECT_EQ(id, 9);
+	EXPECT_EQ(len, 300);
+	td_close(&d);
+}
