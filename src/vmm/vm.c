@@ -32,27 +32,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/board/clint.h"
 #include "vmm/board/finisher.h"
-#include "vmm/board/goldfish_rtc.h"
 #include "vmm/board/loader.h"
-#include "vmm/board/mrom.h"
-#include "vmm/board/plic.h"
 #include "vmm/board/pvpanic.h"
 #include "vmm/board/tohost.h"
-#include "vmm/board/uart16550.h"
 #include "vmm/board/virt.h"
 #include "vmm/board/virt_boot.h"
 #include "vmm/board/virt_fdt.h"
-#include "vmm/board/virtio_slot.h"
+#include "vmm/device.h"
 #include "vmm/vm_args.h"
-#include "vmm/vm_virtio.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
+#include "vmm/irq.h"
 #include "vmm/cpu/hart.h"
 #include "vmm/cpu/jit/jit.h"
 
@@ -81,18 +75,9 @@ struct vm {
 	struct hart *harts[VM_MAX_CPUS];
 	struct vcpu vcpu[VM_MAX_CPUS];
 
-	/* Devices. */
-	struct mrom mrom;
-	struct finisher finisher;
-	struct pvpanic pvpanic;
-	struct goldfish_rtc rtc;
-	struct clint clint;
-	struct plic plic;
-	struct uart16550 uart;
-	struct virtio_slot virtio[VIRT_VIRTIO_COUNT];
-	struct vm_virtio vio;
-	bool vio_ok;
-	unsigned devices_ok;   /* how many of the locked devices are initialized */
+	/* The board's devices (board/virt.c creates them; the list owns them). */
+	struct virt_board *board;
+	struct device_list devs;
 
 	/* Boot images and where they go. */
 	struct image bios, kernel, initrd;
@@ -131,9 +116,9 @@ static void hart_timer_line(void *ctx, unsigned idx, uint64_t ticks)
 	pthread_rwlock_unlock(&vm->harts_lock);
 }
 
-static struct irq_line hart_line(struct vm *vm, unsigned hart, unsigned bit)
+static struct irq_line hart_line(void *ctx, unsigned hart, unsigned bit)
 {
-	return (struct irq_line){ .set = hart_irq_line, .ctx = vm, .line = hart * HART_LINES + bit };
+	return (struct irq_line){ .set = hart_irq_line, .ctx = ctx, .line = hart * HART_LINES + bit };
 }
 
 /* ---- events ------------------------------------------------------------ */
@@ -164,10 +149,10 @@ static void post_event(struct vm *vm, bool reset, enum vm_exit_kind kind, int co
 	kick(vm);
 }
 
-static void finisher_event(void *ctx, enum finisher_event ev, int code)
+static void finisher_event(void *ctx, int ev, int code)
 {
 	struct vm *vm = ctx;
-	switch (ev) {
+	switch ((enum finisher_event)ev) {
 	case FINISHER_PASS:
 		post_event(vm, false, VM_EXIT_POWEROFF, 0, "%s", "");
 		break;
@@ -199,24 +184,6 @@ void vm_request_stop(struct vm *vm)
 
 /* ---- boot -------------------------------------------------------------- */
 
-static void random_seed(uint8_t *buf, size_t len)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = getrandom(buf + got, len - got, GRND_NONBLOCK);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got < len) {   /* no entropy yet: still vary per boot */
-		uint64_t x = (uint64_t)vclock_host_ns() ^ (uint64_t)(uintptr_t)buf;
-		for (size_t i = got; i < len; i++) {
-			x = x * 6364136223846793005ull + 1442695040888963407ull;
-			buf[i] = (uint8_t)(x >> 56);
-		}
-	}
-}
-
 /* Copies the images, a fresh FDT and the reset ROM in: the state at power-on. */
 static int load_images(struct vm *vm, struct err *err)
 {
@@ -228,27 +195,7 @@ static int load_images(struct vm *vm, struct err *err)
 	if (vm->has_initrd && (rc = image_load(&vm->initrd, &vm->bus, err)))
 		return rc;
 
-	struct virt_fdt_config fc = {
-		.ncpus = vm->cfg.ncpus,
-		.ram_base = vm->bus.ram_base,
-		.ram_size = vm->bus.ram_size,
-		.bootargs = vm->append,
-		.has_initrd = vm->has_initrd,
-		.initrd_start = vm->plan.initrd_start,
-		.initrd_end = vm->plan.initrd_end,
-		.pvpanic = vm->cfg.on_panic == VM_PANIC_EXIT,
-	};
-	random_seed(fc.rng_seed, sizeof fc.rng_seed);
-	void *fdt;
-	if ((rc = virt_fdt_build(&fc, &fdt, err)))
-		return rc;
-	rc = bus_write_guest(&vm->bus, vm->plan.fdt_addr, fdt, VIRT_FDT_TOTAL);
-	free(fdt);
-	if (rc)
-		return err_set(err, -ENOSPC, "device tree at 0x%llx does not fit in RAM",
-			       (unsigned long long)vm->plan.fdt_addr);
-	mrom_setup(&vm->mrom, vm->plan.start, vm->plan.fdt_addr, &vm->plan.info);
-	return 0;
+	return virt_board_boot(vm->board, &vm->bus, &vm->plan, vm->append, vm->has_initrd, err);
 }
 
 static int open_images(struct vm *vm, struct err *err)
@@ -292,92 +239,18 @@ static int open_images(struct vm *vm, struct err *err)
 
 /* ---- devices ----------------------------------------------------------- */
 
-static int add_region(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
-		      void *dev, const char *name, struct err *err)
-{
-	int rc = bus_add_region(&vm->bus, base, size, ops, dev, name);
-	if (rc)
-		return err_set(err, rc, "board: cannot map %s at 0x%llx", name,
-			       (unsigned long long)base);
-	return 0;
-}
-
 static int create_devices(struct vm *vm, struct err *err)
 {
-	unsigned n = vm->cfg.ncpus;
-	int rc;
-
-	struct irq_line ctx_out[PLIC_MAX_CONTEXTS] = {0};
-	for (unsigned h = 0; h < n; h++) {
-		ctx_out[2 * h] = hart_line(vm, h, HART_IRQ_MEIP);
-		ctx_out[2 * h + 1] = hart_line(vm, h, HART_IRQ_SEIP);
-	}
-	if ((rc = plic_init(&vm->plic, 2 * n, ctx_out)))
-		return err_set(err, rc, "board: PLIC: %s", strerror(-rc));
-	vm->devices_ok = 1;
-
-	struct irq_line msip[VM_MAX_CPUS] = {0};
-	struct timer_line cmp[VM_MAX_CPUS] = {0};
-	for (unsigned h = 0; h < n; h++) {
-		msip[h] = hart_line(vm, h, HART_IRQ_MSIP);
-		cmp[h] = (struct timer_line){ .set = hart_timer_line, .ctx = vm, .idx = h };
-	}
-	if ((rc = clint_init(&vm->clint, n, &vm->clock, msip, cmp)))
-		return err_set(err, rc, "board: CLINT: %s", strerror(-rc));
-	vm->devices_ok = 2;
-
-	struct irq_line l = plic_source_line(&vm->plic, VIRT_IRQ_UART0);
-	/* The console is the UART's unless it goes to a virtio-console. */
-	struct chardev *uart_con = vm->cfg.virtio_console ? NULL : vm->cfg.console;
-	if ((rc = uart16550_init(&vm->uart, &l, uart_con)))
-		return err_set(err, rc, "board: UART: %s", strerror(-rc));
-	vm->devices_ok = 3;
-
-	l = plic_source_line(&vm->plic, VIRT_IRQ_RTC);
-	if ((rc = goldfish_rtc_init(&vm->rtc, &l, kick, vm)))
-		return err_set(err, rc, "board: RTC: %s", strerror(-rc));
-	vm->devices_ok = 4;
-
-	finisher_init(&vm->finisher, finisher_event, vm);
-	pvpanic_init(&vm->pvpanic, pvpanic_event, vm);
-	for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++) {
-		l = plic_source_line(&vm->plic, VIRT_IRQ_VIRTIO0 + i);
-		virtio_slot_init(&vm->virtio[i], VIRT_VIRTIO_BASE + VIRT_VIRTIO_SIZE * i, &l);
-	}
-	if ((rc = vm_virtio_attach(&vm->vio, &vm->bus, vm->virtio, &vm->cfg, err)))
-		return rc;
-	vm->vio_ok = true;
-
-	if ((rc = add_region(vm, VIRT_MROM_BASE, VIRT_MROM_SIZE, &mrom_ops, &vm->mrom, "mrom", err)) ||
-	    (rc = add_region(vm, VIRT_TEST_BASE, VIRT_TEST_SIZE, &finisher_ops, &vm->finisher,
-			     "test", err)) ||
-	    (rc = add_region(vm, VIRT_RTC_BASE, VIRT_RTC_SIZE, &goldfish_rtc_ops, &vm->rtc,
-			     "rtc", err)) ||
-	    (vm->cfg.on_panic == VM_PANIC_EXIT &&
-	     (rc = add_region(vm, VIRT_PVPANIC_BASE, VIRT_PVPANIC_SIZE, &pvpanic_ops, &vm->pvpanic,
-			      "pvpanic", err))) ||
-	    (rc = add_region(vm, VIRT_CLINT_BASE, VIRT_CLINT_SIZE, &clint_ops, &vm->clint,
-			     "clint", err)) ||
-	    (rc = add_region(vm, VIRT_PLIC_BASE, VIRT_PLIC_SIZE, &plic_ops, &vm->plic, "plic", err)) ||
-	    (rc = add_region(vm, VIRT_UART0_BASE, VIRT_UART0_SIZE, &uart16550_ops, &vm->uart,
-			     "uart0", err)))
-		return rc;
-	for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++)
-		if ((rc = add_region(vm, vm->virtio[i].base, VIRT_VIRTIO_SIZE, &virtio_slot_ops,
-				     &vm->virtio[i], "virtio-mmio", err)))
-			return rc;
-	return 0;
-}
-
-static void reset_devices(struct vm *vm)
-{
-	finisher_reset(&vm->finisher);
-	for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++)
-		virtio_slot_reset(&vm->virtio[i]);
-	uart16550_reset(&vm->uart);
-	goldfish_rtc_reset(&vm->rtc);
-	plic_reset(&vm->plic);
-	clint_reset(&vm->clint);   /* tells the (new) harts their timer and msip */
+	const struct virt_hooks hooks = {
+		.ctx = vm,
+		.hart_line = hart_line,
+		.hart_timer = hart_timer_line,
+		.finisher = finisher_event,
+		.panic = pvpanic_event,
+		.rtc_kick = kick,
+	};
+	return virt_board_create(&vm->cfg, &vm->bus, &vm->clock, &hooks, &vm->devs, &vm->board,
+				 err);
 }
 
 /* Creates a fresh set of harts in reset state and retires the old ones. */
@@ -415,7 +288,7 @@ static int power_on(struct vm *vm, struct err *err)
 	int rc = new_harts(vm, err);
 	if (rc)
 		return rc;
-	reset_devices(vm);
+	device_list_reset(&vm->devs);   /* the CLINT tells the (new) harts their timer and msip */
 	return load_images(vm, err);
 }
 
@@ -518,7 +391,7 @@ static void wait_for_event(struct vm *vm)
 			return;
 
 		int64_t wait = vm->has_tohost ? TOHOST_POLL_NS : IDLE_POLL_NS;
-		int64_t alarm = goldfish_rtc_poll(&vm->rtc);
+		int64_t alarm = virt_board_rtc_poll(vm->board);
 		if (alarm >= 0 && alarm < wait)
 			wait = alarm;
 		struct timespec ts = { .tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000 };
@@ -574,16 +447,8 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
 		if (vm->harts[i])
 			hart_free(vm->harts[i]);
-	if (vm->vio_ok)
-		vm_virtio_detach(&vm->vio);
-	if (vm->devices_ok >= 4)
-		goldfish_rtc_destroy(&vm->rtc);
-	if (vm->devices_ok >= 3)
-		uart16550_destroy(&vm->uart);
-	if (vm->devices_ok >= 2)
-		clint_destroy(&vm->clint);
-	if (vm->devices_ok >= 1)
-		plic_destroy(&vm->plic);
+	device_list_destroy(&vm->devs);
+	virt_board_free(vm->board);
 	if (vm->bus_ok)
 		bus_destroy(&vm->bus);
 	if (vm->event_fd >= 0)
@@ -602,5 +467,5 @@ void vm_destroy(struct vm *vm)
 
 struct virtio_device *vm_balloon(struct vm *vm)
 {
-	return vm->vio.balloon;
+	return virt_board_balloon(vm->board);
 }

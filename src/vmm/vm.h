@@ -16,12 +16,12 @@
 #include <stdint.h>
 
 #include "lib/err.h"
+#include "vmm/board/virt.h"   /* VM_MAX_CPUS */
 #include "vmm/net/opts.h"
 
 struct chardev;
 struct vm;
 
-#define VM_MAX_CPUS 8
 #define VM_MAX_DISKS 6
 #define VM_MAX_NETS 4
 

@@ -174,3 +174,23 @@ void goldfish_rtc_reset(struct goldfish_rtc *r)
 	irq_set(&r->irq, 0);
 	pthread_mutex_unlock(&r->lock);
 }
+
+/* ---- the device type (device.h) ---- */
+
+static void dev_reset(void *obj)
+{
+	goldfish_rtc_reset(obj);
+}
+
+static void dev_destroy(void *obj)
+{
+	goldfish_rtc_destroy(obj);
+}
+
+const struct device_ops goldfish_rtc_device = {
+	.name = "goldfish-rtc",
+	.reset = dev_reset,
+	.save = device_no_save,
+	.load = device_no_load,
+	.destroy = dev_destroy,
+};

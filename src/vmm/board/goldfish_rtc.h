@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/device.h"
 #include "vmm/irq.h"
 
 #define GOLDFISH_RTC_TIME_LOW        0x00
@@ -59,6 +60,8 @@ struct goldfish_rtc {
 };
 
 extern const struct mmio_ops goldfish_rtc_ops;
+/* The device type (device.h); obj is the struct goldfish_rtc. */
+extern const struct device_ops goldfish_rtc_device;
 
 int goldfish_rtc_init(struct goldfish_rtc *r, const struct irq_line *irq,
 		      void (*kick)(void *ctx), void *kick_ctx);

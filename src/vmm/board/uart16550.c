@@ -286,3 +286,23 @@ void uart16550_reset(struct uart16550 *u)
 	irq_set(&u->irq, 0);
 	pthread_mutex_unlock(&u->lock);
 }
+
+/* ---- the device type (device.h) ---- */
+
+static void dev_reset(void *obj)
+{
+	uart16550_reset(obj);
+}
+
+static void dev_destroy(void *obj)
+{
+	uart16550_destroy(obj);
+}
+
+const struct device_ops uart16550_device = {
+	.name = "uart16550",
+	.reset = dev_reset,
+	.save = device_no_save,
+	.load = device_no_load,
+	.destroy = dev_destroy,
+};

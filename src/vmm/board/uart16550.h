@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/device.h"
 #include "vmm/chardev.h"
 #include "vmm/irq.h"
 
@@ -55,6 +56,8 @@ struct uart16550 {
 };
 
 extern const struct mmio_ops uart16550_ops;
+/* The device type (device.h); obj is the struct uart16550. */
+extern const struct device_ops uart16550_device;
 
 /* Attaches to cd (sets cd->receive and cd->dev) when cd is not NULL. */
 int uart16550_init(struct uart16550 *u, const struct irq_line *irq, struct chardev *cd);

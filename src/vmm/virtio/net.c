@@ -171,6 +171,10 @@ static int net_receive(void *opaque, const uint8_t *frame, size_t len)
 	struct virtq *vq = &d->vq[VIRTIO_NET_RXQ];
 	pthread_mutex_lock(&d->lock);
 	int taken = 1;
+	if (d->quiesced) {   /* paused: held by the backend until resume's rx_ready */
+		taken = 0;
+		goto out;
+	}
 	if (!virtio_device_live(d) || !vq->s.ready || vq->s.broken || len > NET_MAX_FRAME) {
 		n->st.rx_dropped++;
 		goto out;

@@ -106,6 +106,7 @@ struct virtio_device {
 	uint64_t negotiated;         /* driver features accepted at FEATURES_OK */
 	uint32_t status;             /* device status register */
 	bool failed;                 /* a fault was logged since the last reset */
+	bool quiesced;               /* the VM is paused (device.h): host input waits */
 	char label[64];              /* "virtio-blk@0x10001000", for log lines */
 	struct virtq vq[VIRTIO_MAX_QUEUES];
 	struct bus *bus;
