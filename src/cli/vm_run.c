@@ -276,6 +276,8 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 			cli_error("stopped by signal %s", strsignal(sig));
 			return 128 + sig;
 		}
+		if (ex->message[0])   /* e.g. a shutdown the guest did not honour in time */
+			cli_error("stopped: %s", ex->message);
 		return 0;
 	}
 	return 1;

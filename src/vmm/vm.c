@@ -43,6 +43,7 @@
 #include "vmm/board/virt_boot.h"
 #include "vmm/board/virt_fdt.h"
 #include "vmm/device.h"
+#include "vmm/virtio/balloon.h"
 #include "vmm/vm_args.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
@@ -89,10 +90,34 @@ struct vm {
 	/* Monitor. */
 	int event_fd;
 	atomic_bool stop_requested;
+	atomic_bool reboot_requested;
+	_Atomic int64_t shutdown_deadline_ns;   /* host monotonic; 0 = no shutdown asked */
 	pthread_mutex_t ev_lock;
 	bool ev_pending;
 	bool ev_reset;
 	struct vm_exit ev;
+
+	/*
+	 * Run state, under run_lock; run_cond signals every change.  A vCPU
+	 * thread parks (parked++) while pause_wanted, and leaves when
+	 * vcpus_exit; `alive` counts the threads of the current round.  The
+	 * clock and the devices change only while every live vCPU is parked.
+	 */
+	pthread_mutex_t run_lock;
+	pthread_cond_t run_cond;
+	enum vm_state state;
+	bool vcpus_exit, pause_wanted, paused;
+	unsigned alive, parked;
+	int64_t run_start_ns, paused_at_ns, paused_total_ns;
+	unsigned reboots;
+	bool has_exit;
+	struct vm_exit last_exit;
+	pthread_mutex_t api_lock;   /* one pause or resume at a time */
+
+	/* Listeners (vm_add_listener) and the devices' log sink. */
+	pthread_mutex_t listen_lock;
+	struct { vm_listener_fn *fn; void *ctx; } listeners[8];
+	struct log_sink dev_log;
 };
 
 /* ---- wiring ------------------------------------------------------------ */
@@ -129,6 +154,35 @@ static void kick(void *ctx)
 	uint64_t one = 1;
 	ssize_t n = write(vm->event_fd, &one, sizeof one);
 	(void)n;   /* EAGAIN: the counter is already non-zero, the monitor wakes anyway */
+}
+
+static void emit(struct vm *vm, enum vm_event_kind kind, const char *source,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void emit(struct vm *vm, enum vm_event_kind kind, const char *source,
+		 const char *fmt, ...)
+{
+	struct vm_event ev = { .kind = kind };
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	snprintf(ev.source, sizeof ev.source, "%s", source ? source : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ev.detail, sizeof ev.detail, fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&vm->listen_lock);
+	for (unsigned i = 0; i < sizeof vm->listeners / sizeof vm->listeners[0]; i++)
+		if (vm->listeners[i].fn)
+			vm->listeners[i].fn(vm->listeners[i].ctx, &ev);
+	pthread_mutex_unlock(&vm->listen_lock);
+}
+
+/* The sink the devices log to: an event, then the configured sink (stderr). */
+static void device_log(void *ctx, const char *source, const char *msg)
+{
+	struct vm *vm = ctx;
+	emit(vm, VM_EVENT_DEVICE_ERROR, source, "%s", msg);
+	log_emit(&vm->cfg.log, source, msg);
 }
 
 static void post_event(struct vm *vm, bool reset, enum vm_exit_kind kind, int code,
@@ -172,8 +226,10 @@ static void pvpanic_event(void *ctx, unsigned events)
 {
 	struct vm *vm = ctx;
 	/* A crash kernel starting is not the end: only a panic is. */
-	if (events & PVPANIC_PANICKED)
+	if (events & PVPANIC_PANICKED) {
+		emit(vm, VM_EVENT_GUEST_PANIC, NULL, "guest panicked (pvpanic)");
 		post_event(vm, false, VM_EXIT_PANIC, 0, "guest panicked (pvpanic)");
+	}
 }
 
 void vm_request_stop(struct vm *vm)
@@ -248,6 +304,7 @@ static int create_devices(struct vm *vm, struct err *err)
 		.finisher = finisher_event,
 		.panic = pvpanic_event,
 		.rtc_kick = kick,
+		.log = &vm->dev_log,
 	};
 	return virt_board_create(&vm->cfg, &vm->bus, &vm->clock, &hooks, &vm->devs, &vm->board,
 				 err);
@@ -318,6 +375,11 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	vm->event_fd = -1;
 	pthread_rwlock_init(&vm->harts_lock, NULL);
 	pthread_mutex_init(&vm->ev_lock, NULL);
+	pthread_mutex_init(&vm->run_lock, NULL);
+	pthread_cond_init(&vm->run_cond, NULL);
+	pthread_mutex_init(&vm->api_lock, NULL);
+	pthread_mutex_init(&vm->listen_lock, NULL);
+	vm->dev_log = (struct log_sink){ .log = device_log, .ctx = vm };
 	int rc = 0;
 	if (cfg->append && !(vm->append = strdup(cfg->append))) {
 		rc = err_set(err, -ENOMEM, "out of memory");
@@ -350,18 +412,47 @@ fail:
 	return rc;
 }
 
+/*
+ * A vCPU thread: runs its hart until the round ends (vcpus_exit), parking
+ * whenever a pause is wanted.  hart_run returns only at an instruction
+ * boundary, so a parked hart is exactly between two instructions.  A
+ * return without a reason (the exit request of a pause that was already
+ * withdrawn) just runs on.
+ */
 static void *vcpu_main(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 	struct hart *h = vm->harts[v->idx];   /* stable while vCPU threads run */
-	if (hart_run(h) == HART_EXIT_FATAL) {
-		const char *why = hart_error(h);
-		if (strncmp(why, "hart ", 5) == 0)   /* already names the hart */
-			post_event(vm, false, VM_EXIT_FATAL, 0, "%s", why);
-		else
-			post_event(vm, false, VM_EXIT_FATAL, 0, "hart %u: %s", v->idx, why);
+	pthread_mutex_lock(&vm->run_lock);
+	for (;;) {
+		if (vm->vcpus_exit)
+			break;
+		if (vm->pause_wanted) {
+			vm->parked++;
+			pthread_cond_broadcast(&vm->run_cond);
+			while (vm->pause_wanted && !vm->vcpus_exit)
+				pthread_cond_wait(&vm->run_cond, &vm->run_lock);
+			vm->parked--;
+			continue;
+		}
+		pthread_mutex_unlock(&vm->run_lock);
+		enum hart_exit r = hart_run(h);
+		pthread_mutex_lock(&vm->run_lock);
+		if (r == HART_EXIT_FATAL) {
+			pthread_mutex_unlock(&vm->run_lock);
+			const char *why = hart_error(h);
+			if (strncmp(why, "hart ", 5) == 0)   /* already names the hart */
+				post_event(vm, false, VM_EXIT_FATAL, 0, "%s", why);
+			else
+				post_event(vm, false, VM_EXIT_FATAL, 0, "hart %u: %s", v->idx, why);
+			pthread_mutex_lock(&vm->run_lock);
+			break;
+		}
 	}
+	vm->alive--;
+	pthread_cond_broadcast(&vm->run_cond);
+	pthread_mutex_unlock(&vm->run_lock);
 	return NULL;
 }
 
@@ -372,6 +463,12 @@ static void wait_for_event(struct vm *vm)
 		int code;
 		if (atomic_exchange(&vm->stop_requested, false))
 			post_event(vm, false, VM_EXIT_STOPPED, 0, "%s", "");
+		if (atomic_exchange(&vm->reboot_requested, false))
+			post_event(vm, true, VM_EXIT_POWEROFF, 0, "%s", "");
+		int64_t deadline = atomic_load(&vm->shutdown_deadline_ns);
+		if (deadline && vclock_host_ns() >= deadline)
+			post_event(vm, false, VM_EXIT_STOPPED, 0,
+				   "shutdown: the guest did not power off in time");
 		if (vm->has_tohost) {
 			switch (tohost_poll(&vm->bus, vm->tohost, &code)) {
 			case TOHOST_PASS:
@@ -394,6 +491,11 @@ static void wait_for_event(struct vm *vm)
 		int64_t alarm = virt_board_rtc_poll(vm->board);
 		if (alarm >= 0 && alarm < wait)
 			wait = alarm;
+		if (deadline) {
+			int64_t left = deadline - vclock_host_ns();
+			if (left < wait)
+				wait = left > 0 ? left : 0;
+		}
 		struct timespec ts = { .tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000 };
 		if (ppoll(&pfd, 1, &ts, NULL) > 0) {
 			uint64_t count;
@@ -403,19 +505,49 @@ static void wait_for_event(struct vm *vm)
 	}
 }
 
+/* The event a run's end is to listeners. */
+static void emit_exit(struct vm *vm, const struct vm_exit *ex)
+{
+	switch (ex->kind) {
+	case VM_EXIT_POWEROFF:
+		emit(vm, VM_EVENT_POWERED_OFF, NULL, "%s", "");
+		break;
+	case VM_EXIT_FAILURE:
+		emit(vm, VM_EVENT_STOPPED, NULL, "failure %d: %s", ex->code, ex->message);
+		break;
+	default:
+		emit(vm, VM_EVENT_STOPPED, NULL, "%s%s%s", vm_exit_kind_name(ex->kind),
+		     ex->message[0] ? ": " : "", ex->message);
+		break;
+	}
+}
+
 void vm_run(struct vm *vm, struct vm_exit *exit)
 {
+	pthread_mutex_lock(&vm->run_lock);
+	vm->run_start_ns = vclock_host_ns();
+	vm->state = vm->pause_wanted ? VM_STATE_PAUSED : VM_STATE_RUNNING;
+	pthread_mutex_unlock(&vm->run_lock);
 	for (;;) {
 		unsigned started = 0;
+		pthread_mutex_lock(&vm->run_lock);
+		vm->vcpus_exit = false;
+		vm->alive = vm->cfg.ncpus;
 		for (unsigned i = 0; i < vm->cfg.ncpus; i++) {
 			vm->vcpu[i] = (struct vcpu){ .vm = vm, .idx = i };
 			if (pthread_create(&vm->vcpu[i].thread, NULL, vcpu_main, &vm->vcpu[i])) {
+				vm->alive = started;
 				post_event(vm, false, VM_EXIT_FATAL, 0, "cannot start the thread of hart %u", i);
 				break;
 			}
 			started++;
 		}
+		pthread_mutex_unlock(&vm->run_lock);
 		wait_for_event(vm);
+		pthread_mutex_lock(&vm->run_lock);
+		vm->vcpus_exit = true;
+		pthread_cond_broadcast(&vm->run_cond);
+		pthread_mutex_unlock(&vm->run_lock);
 		for (unsigned i = 0; i < started; i++)
 			hart_request_exit(vm->harts[i]);
 		for (unsigned i = 0; i < started; i++)
@@ -428,15 +560,29 @@ void vm_run(struct vm *vm, struct vm_exit *exit)
 		vm->ev_reset = false;
 		memset(&vm->ev, 0, sizeof vm->ev);
 		pthread_mutex_unlock(&vm->ev_lock);
-		if (!reset)
-			return;
 
 		struct err e = {0};
-		if (power_on(vm, &e)) {
+		if (reset && power_on(vm, &e)) {
 			*exit = (struct vm_exit){ .kind = VM_EXIT_FATAL };
 			snprintf(exit->message, sizeof exit->message, "reboot: %.240s", e.msg);
-			return;
+			reset = false;
 		}
+		if (reset) {
+			pthread_mutex_lock(&vm->run_lock);
+			vm->reboots++;
+			pthread_mutex_unlock(&vm->run_lock);
+			emit(vm, VM_EVENT_RESET, NULL, "%s", "");
+			continue;
+		}
+		atomic_store(&vm->shutdown_deadline_ns, 0);
+		pthread_mutex_lock(&vm->run_lock);
+		vm->state = VM_STATE_STOPPED;
+		vm->has_exit = true;
+		vm->last_exit = *exit;
+		pthread_cond_broadcast(&vm->run_cond);
+		pthread_mutex_unlock(&vm->run_lock);
+		emit_exit(vm, exit);
+		return;
 	}
 }
 
@@ -461,6 +607,10 @@ void vm_destroy(struct vm *vm)
 		image_free(&vm->initrd);
 	free(vm->append);
 	pthread_mutex_destroy(&vm->ev_lock);
+	pthread_mutex_destroy(&vm->run_lock);
+	pthread_cond_destroy(&vm->run_cond);
+	pthread_mutex_destroy(&vm->api_lock);
+	pthread_mutex_destroy(&vm->listen_lock);
 	pthread_rwlock_destroy(&vm->harts_lock);
 	free(vm);
 }
@@ -468,4 +618,256 @@ void vm_destroy(struct vm *vm)
 struct virtio_device *vm_balloon(struct vm *vm)
 {
 	return virt_board_balloon(vm->board);
+}
+
+/* ---- the VM API -------------------------------------------------------- */
+
+const char *vm_state_name(enum vm_state st)
+{
+	switch (st) {
+	case VM_STATE_CREATED: return "created";
+	case VM_STATE_RUNNING: return "running";
+	case VM_STATE_PAUSED: return "paused";
+	case VM_STATE_STOPPED: return "stopped";
+	}
+	return "unknown";
+}
+
+const char *vm_exit_kind_name(enum vm_exit_kind k)
+{
+	switch (k) {
+	case VM_EXIT_POWEROFF: return "poweroff";
+	case VM_EXIT_FAILURE: return "failure";
+	case VM_EXIT_STOPPED: return "stopped";
+	case VM_EXIT_FATAL: return "fatal";
+	case VM_EXIT_PANIC: return "panic";
+	case VM_EXIT_REBOOT: return "reboot";
+	}
+	return "unknown";
+}
+
+const char *vm_event_name(enum vm_event_kind k)
+{
+	switch (k) {
+	case VM_EVENT_PAUSED: return "paused";
+	case VM_EVENT_RESUMED: return "resumed";
+	case VM_EVENT_RESET: return "reset";
+	case VM_EVENT_SHUTDOWN_REQUESTED: return "shutdown-requested";
+	case VM_EVENT_GUEST_PANIC: return "guest-panic";
+	case VM_EVENT_POWERED_OFF: return "powered-off";
+	case VM_EVENT_STOPPED: return "stopped";
+	case VM_EVENT_DEVICE_ERROR: return "device-error";
+	}
+	return "unknown";
+}
+
+void vm_query(struct vm *vm, struct vm_status *out)
+{
+	memset(out, 0, sizeof *out);
+	out->ncpus = vm->cfg.ncpus;
+	out->mem_bytes = vm->cfg.mem_size;
+	out->timebase_hz = vm->clock.hz;
+	pthread_mutex_lock(&vm->run_lock);
+	int64_t now = vclock_host_ns();
+	out->state = vm->state;
+	if (vm->state != VM_STATE_CREATED)
+		out->uptime_ns = now - vm->run_start_ns;
+	out->paused_ns = vm->paused_total_ns + (vm->paused ? now - vm->paused_at_ns : 0);
+	/* The clock changes under run_lock only; paused, it stands still. */
+	out->guest_ticks = vclock_at(&vm->clock, vm->paused ? vm->paused_at_ns : now);
+	out->reboots = vm->reboots;
+	out->has_exit = vm->has_exit;
+	out->exit = vm->last_exit;
+	pthread_mutex_unlock(&vm->run_lock);
+	out->shutdown_pending = atomic_load(&vm->shutdown_deadline_ns) != 0;
+	pthread_rwlock_rdlock(&vm->harts_lock);
+	for (unsigned i = 0; i < vm->cfg.ncpus; i++)
+		if (vm->harts[i])
+			out->instret[i] = hart_instret(vm->harts[i]);
+	pthread_rwlock_unlock(&vm->harts_lock);
+	for (unsigned i = 0; i < vm->devs.n && i < VM_STATUS_MAX_DEVICES; i++)
+		snprintf(out->devices[out->ndevices++], sizeof out->devices[0], "%s",
+			 vm->devs.dev[i].name);
+}
+
+#define PAUSE_TIMEOUT_S 5
+
+int vm_pause(struct vm *vm, struct err *err)
+{
+	pthread_mutex_lock(&vm->api_lock);
+	pthread_mutex_lock(&vm->run_lock);
+	int rc = 0;
+	if (vm->state == VM_STATE_PAUSED) {
+		rc = err_set(err, -EALREADY, "the VM is already paused");
+		goto out;
+	}
+	if (vm->state != VM_STATE_RUNNING || atomic_load(&vm->stop_requested)) {
+		rc = err_set(err, -ESRCH, "the VM is not running (%s)", vm_state_name(vm->state));
+		goto out;
+	}
+	vm->pause_wanted = true;
+	pthread_mutex_unlock(&vm->run_lock);
+	pthread_rwlock_rdlock(&vm->harts_lock);
+	for (unsigned i = 0; i < vm->cfg.ncpus; i++)
+		if (vm->harts[i])
+			hart_request_exit(vm->harts[i]);
+	pthread_rwlock_unlock(&vm->harts_lock);
+	pthread_mutex_lock(&vm->run_lock);
+
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += PAUSE_TIMEOUT_S;
+	/* A round that ends (a reboot) starts its threads parked: wait for them. */
+	while (vm->state == VM_STATE_RUNNING && (vm->parked < vm->alive || vm->vcpus_exit))
+		if (pthread_cond_timedwait(&vm->run_cond, &vm->run_lock, &dl) == ETIMEDOUT)
+			break;
+	if (vm->state != VM_STATE_RUNNING) {
+		vm->pause_wanted = false;
+		rc = err_set(err, -ESRCH, "the VM stopped while pausing");
+		goto out;
+	}
+	if (vm->parked < vm->alive || vm->vcpus_exit) {
+		vm->pause_wanted = false;
+		pthread_cond_broadcast(&vm->run_cond);
+		rc = err_set(err, -ETIMEDOUT, "a vCPU did not stop within %d s; still running",
+			     PAUSE_TIMEOUT_S);
+		goto out;
+	}
+	/* Every vCPU is parked: now the devices, whose work the vCPUs started. */
+	device_list_quiesce(&vm->devs);
+	vm->paused = true;
+	vm->paused_at_ns = vclock_host_ns();
+	vm->state = VM_STATE_PAUSED;
+out:
+	pthread_mutex_unlock(&vm->run_lock);
+	pthread_mutex_unlock(&vm->api_lock);
+	if (!rc)
+		emit(vm, VM_EVENT_PAUSED, NULL, "%s", "");
+	return rc;
+}
+
+int vm_resume(struct vm *vm, bool catch_up, struct err *err)
+{
+	pthread_mutex_lock(&vm->api_lock);
+	pthread_mutex_lock(&vm->run_lock);
+	int rc = 0;
+	int64_t len = 0;
+	if (vm->state != VM_STATE_PAUSED) {
+		rc = vm->state == VM_STATE_RUNNING
+			? err_set(err, -EALREADY, "the VM is not paused")
+			: err_set(err, -ESRCH, "the VM is not running (%s)", vm_state_name(vm->state));
+		goto out;
+	}
+	len = vclock_host_ns() - vm->paused_at_ns;
+	/* No vCPU runs: nobody reads the clock but under run_lock (vm_query). */
+	if (!catch_up) {
+		vm->clock.base_ns += len;
+		vm->paused_total_ns += len;
+	}
+	device_list_resume(&vm->devs);
+	vm->paused = false;
+	vm->pause_wanted = false;
+	vm->state = VM_STATE_RUNNING;
+	pthread_cond_broadcast(&vm->run_cond);
+out:
+	pthread_mutex_unlock(&vm->run_lock);
+	pthread_mutex_unlock(&vm->api_lock);
+	if (!rc)
+		emit(vm, VM_EVENT_RESUMED, NULL, "after %lld ms%s", (long long)(len / 1000000),
+		     catch_up ? ", clock caught up" : "");
+	return rc;
+}
+
+static int check_live(struct vm *vm, struct err *err)
+{
+	pthread_mutex_lock(&vm->run_lock);
+	enum vm_state st = vm->state;
+	pthread_mutex_unlock(&vm->run_lock);
+	if (st == VM_STATE_STOPPED)
+		return err_set(err, -ESRCH, "the VM is not running (stopped)");
+	return 0;
+}
+
+int vm_shutdown(struct vm *vm, unsigned timeout_ms, struct err *err)
+{
+	int rc = check_live(vm, err);
+	if (rc)
+		return rc;
+	int64_t deadline = vclock_host_ns() + (int64_t)timeout_ms * 1000000;
+	if (deadline == 0)
+		deadline = 1;
+	int64_t cur = atomic_load(&vm->shutdown_deadline_ns);
+	if (!cur || deadline < cur)   /* an earlier deadline wins */
+		atomic_store(&vm->shutdown_deadline_ns, deadline);
+	emit(vm, VM_EVENT_SHUTDOWN_REQUESTED, NULL, "stop in %u ms unless the guest powers off",
+	     timeout_ms);
+	kick(vm);
+	return 0;
+}
+
+int vm_reboot(struct vm *vm, struct err *err)
+{
+	int rc = check_live(vm, err);
+	if (rc)
+		return rc;
+	atomic_store(&vm->reboot_requested, true);
+	kick(vm);
+	return 0;
+}
+
+int vm_balloon_set(struct vm *vm, uint64_t bytes, struct err *err)
+{
+	struct virtio_device *b = vm_balloon(vm);
+	if (!b)
+		return err_set(err, -ENODEV, "this VM has no balloon (start it with --balloon)");
+	int rc = balloon_set_target(b, bytes);
+	if (rc == -ERANGE)
+		return err_set(err, rc, "balloon %llu bytes: larger than guest RAM",
+			       (unsigned long long)bytes);
+	if (rc)
+		return err_set(err, rc, "balloon: %s", strerror(-rc));
+	return 0;
+}
+
+int vm_balloon_stats(struct vm *vm, struct balloon_stats *out, int wait_ms, bool *stale,
+		     struct err *err)
+{
+	struct virtio_device *b = vm_balloon(vm);
+	*stale = false;
+	if (!b)
+		return err_set(err, -ENODEV, "this VM has no balloon (start it with --balloon)");
+	pthread_mutex_lock(&vm->run_lock);
+	if (vm->paused)
+		wait_ms = 0;   /* the guest cannot answer */
+	pthread_mutex_unlock(&vm->run_lock);
+	int rc = balloon_get_stats(b, out, wait_ms);
+	if (rc && rc != -ETIMEDOUT && rc != -ENODEV)
+		return err_set(err, rc, "balloon-stats: %s", strerror(-rc));
+	*stale = rc != 0 || wait_ms == 0;
+	return 0;
+}
+
+int vm_add_listener(struct vm *vm, vm_listener_fn *fn, void *ctx)
+{
+	int id = -ENOSPC;
+	pthread_mutex_lock(&vm->listen_lock);
+	for (unsigned i = 0; i < sizeof vm->listeners / sizeof vm->listeners[0]; i++)
+		if (!vm->listeners[i].fn) {
+			vm->listeners[i].fn = fn;
+			vm->listeners[i].ctx = ctx;
+			id = (int)i;
+			break;
+		}
+	pthread_mutex_unlock(&vm->listen_lock);
+	return id;
+}
+
+void vm_remove_listener(struct vm *vm, int id)
+{
+	if (id < 0 || (unsigned)id >= sizeof vm->listeners / sizeof vm->listeners[0])
+		return;
+	pthread_mutex_lock(&vm->listen_lock);
+	vm->listeners[id].fn = NULL;
+	vm->listeners[id].ctx = NULL;
+	pthread_mutex_unlock(&vm->listen_lock);
 }

@@ -85,6 +85,7 @@ static int add_virtio(struct virt_board *b, struct device_list *devs, struct err
 	unsigned used = v->used;
 	for (unsigned i = 0; i < used; i++) {
 		struct virtio_device *d = virtio_mmio_device(v->transport[i]);
+		d->log = b->hooks.log;
 		if (device_list_add(devs, &virtio_mmio_devtype, v->transport[i], d->label)) {
 			/* The rest are still the vio's: let it free them. */
 			memmove(v->transport, v->transport + i, (used - i) * sizeof v->transport[0]);

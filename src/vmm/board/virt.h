@@ -72,6 +72,8 @@ struct virt_hooks {
 	void (*panic)(void *ctx, unsigned events);
 	/* The RTC's alarm deadline changed: poll virt_board_rtc_poll again. */
 	void (*rtc_kick)(void *ctx);
+	/* Where devices log (log.h); must outlive the board. */
+	const struct log_sink *log;
 };
 
 /* 0, or -errno with err naming the device.  On failure the devices created

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/log.h"
+
 #include "vmm/virtio/queue.h"
 
 /* Transport-level feature bits (2.2 / 6). */
@@ -113,6 +115,7 @@ struct virtio_device {
 
 	const struct virtio_transport_ops *t_ops;
 	void *t;
+	const struct log_sink *log;  /* where faults are reported; NULL = stderr */
 };
 
 /* Called by a model's constructor before handing the device to a transport. */
