@@ -310,6 +310,7 @@ int cmd_vm_control(int argc, char **argv)
 			cli_error("vm control %s: no reply", path);
 	} else {
 		status = show_reply(verb, reply, json);
+		fflush(stdout);   /* before a stream: a reader may wait for this line */
 		free(reply);
 	}
 	if (status == 0 && !strcmp(verb, "events")) {
