@@ -538,6 +538,22 @@ static int free_slot(struct vm_control *c)
 	return idle;
 }
 
+/*
+ * Sends a refusal line and closes.  Pending input is read first: closing a
+ * Unix socket with unread data makes the peer's next read fail with
+ * ECONNRESET before it sees the refusal.
+ */
+static void refuse(int fd, const char *line, size_t len)
+{
+	ssize_t n = send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)n;
+	shutdown(fd, SHUT_WR);
+	char scratch[512];
+	while (recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0)
+		;
+	close(fd);
+}
+
 static void accept_one(struct vm_control *c)
 {
 	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -546,9 +562,7 @@ static void accept_one(struct vm_control *c)
 	if (!peer_is_owner(fd)) {
 		static const char denied[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":"
 			"\"permission-denied\",\"message\":\"only the VM's owner may connect\"}}\n";
-		ssize_t n = send(fd, denied, sizeof denied - 1, MSG_NOSIGNAL);
-		(void)n;
-		close(fd);
+		refuse(fd, denied, sizeof denied - 1);
 		return;
 	}
 	pthread_mutex_lock(&c->lock);
@@ -559,9 +573,7 @@ static void accept_one(struct vm_control *c)
 		free(out);
 		static const char full[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":"
 			"\"too-many-clients\",\"message\":\"every control connection is busy\"}}\n";
-		ssize_t n = send(fd, full, sizeof full - 1, MSG_NOSIGNAL);
-		(void)n;
-		close(fd);
+		refuse(fd, full, sizeof full - 1);
 		return;
 	}
 	struct conn *k = &c->conn[s];

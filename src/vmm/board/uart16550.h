@@ -28,6 +28,7 @@
 #define NIMBUS_VMM_BOARD_UART16550_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vmm/bus.h"
@@ -52,6 +53,7 @@ struct uart16550 {
 	pthread_mutex_t lock;
 	struct irq_line irq;
 	struct chardev *cd;     /* may be NULL: output dropped, no input */
+	bool quiesced;          /* the VM is paused: host input waits (device.h) */
 	struct uart16550_state s;
 };
 
