@@ -85,7 +85,6 @@ static int add_virtio(struct virt_board *b, struct device_list *devs, struct err
 	unsigned used = v->used;
 	for (unsigned i = 0; i < used; i++) {
 		struct virtio_device *d = virtio_mmio_device(v->transport[i]);
-		d->log = b->hooks.log;
 		if (device_list_add(devs, &virtio_mmio_devtype, v->transport[i], d->label)) {
 			/* The rest are still the vio's: let it free them. */
 			memmove(v->transport, v->transport + i, (used - i) * sizeof v->transport[0]);
@@ -167,7 +166,7 @@ int virt_board_create(const struct vm_config *cfg, struct bus *bus, const struct
 		l = plic_source_line(&b->plic, VIRT_IRQ_VIRTIO0 + i);
 		virtio_slot_init(&b->virtio[i], VIRT_VIRTIO_BASE + VIRT_VIRTIO_SIZE * i, &l);
 	}
-	if ((rc = vm_virtio_attach(&b->vio, bus, b->virtio, cfg, err)) ||
+	if ((rc = vm_virtio_attach(&b->vio, bus, b->virtio, cfg, hooks->log, err)) ||
 	    (rc = add_virtio(b, devs, err)))
 		return rc;
 
