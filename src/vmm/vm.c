@@ -4,9 +4,10 @@
  * the images it boots (see board/virt.h for the map, board/virt_boot.h for
  * the placement).  Implements vm.h.
  *
- * Wiring: the CLINT's msip and the PLIC's context outputs reach the harts'
- * mip bits, and each mtimecmp reaches its hart's timer, through the
- * adapters below, which look the hart up under `harts_lock` (a reboot
+ * Devices: board/virt.c creates them and puts each on `devs` (device.h),
+ * which power_on resets and vm_destroy destroys.  Wiring: the CLINT's msip
+ * and the PLIC's context outputs reach the harts' mip bits, and each
+ * mtimecmp reaches its hart's timer, through the adapters below, which look the hart up under `harts_lock` (a reboot
  * replaces the harts while a host input thread may still raise a UART
  * interrupt).  Devices lock themselves; the lock order is device -> PLIC ->
  * harts_lock -> hart.
@@ -18,7 +19,18 @@
  * a loaded ELF defines `tohost`, every millisecond to poll it.  The first
  * event wins.  Then every hart is asked to exit and joined; a reset event
  * resets the devices, replaces the harts, reloads the images and runs again
- * (unless no_reboot: then it ends the run as VM_EXIT_REBOOT).
+ * (unless no_reboot: then it ends the run as VM_EXIT_REBOOT).  vm_reboot,
+ * vm_shutdown's deadline and vm_request_stop reach the monitor the same way.
+ *
+ * Pause (vm_pause/vm_resume, any thread): under run_lock, pause_wanted is
+ * set and every hart asked to exit; hart_run returns at an instruction
+ * boundary and the vCPU thread parks on run_cond instead of ending.  Once
+ * every live vCPU is parked the devices are quiesced.  Resume moves the
+ * clock's base by the pause length (unless catch_up) while every vCPU is
+ * still parked, resumes the devices, and wakes the vCPUs.  A round that
+ * ends (stop, reboot) wakes parked vCPUs to leave; a reboot while paused
+ * starts the new harts parked.  Lock order: api_lock -> run_lock ->
+ * harts_lock; listeners are called under listen_lock, never under run_lock.
  */
 #include "vmm/vm.h"
 

@@ -24,6 +24,7 @@
 #define NIMBUS_VMM_BOARD_GOLDFISH_RTC_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vmm/bus.h"
@@ -56,6 +57,7 @@ struct goldfish_rtc {
 	int64_t (*host_ns)(void);  /* host wall clock; replaceable in tests */
 	void (*kick)(void *ctx);   /* the alarm deadline changed; may be NULL */
 	void *kick_ctx;
+	bool quiesced;             /* the VM is paused: alarms wait (device.h) */
 	struct goldfish_rtc_state s;
 };
 
