@@ -1,56 +1,55 @@
 /*
- * `nimbus vm control SOCKET REQUEST...`: sends one request line to a VM
- * started with `--control SOCKET` and prints the reply.  Exit status 0 for
- * "ok ...", 1 for an error reply or a VM that does not answer, 2 for usage.
+ * `nimbus vm control [--json] SOCKET VERB [ARGS]`: the command-line client of
+ * the control protocol (docs/control.md).  Sends one request, prints the
+ * reply readably (or, with --json, as the raw line), and for `events` prints
+ * the stream until the VM ends.  Exit status 0 for an ok reply, 1 for an
+ * error reply or a VM that does not answer, 2 for usage.
  */
 #include "cli/cli.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "lib/size.h"
+
+#define REPLY_TIMEOUT_MS 15000
+#define MAX_REPLY (256 * 1024)
+
 static const char usage[] =
-	"Usage: nimbus vm control SOCKET REQUEST\n"
+	"Usage: nimbus vm control [--json] SOCKET VERB [ARGS]\n"
 	"\n"
-	"Send a request to a VM started with `nimbus vm run --control SOCKET`.\n"
+	"Send a request to a VM started with `nimbus vm run --control SOCKET`\n"
+	"(the protocol is in docs/control.md; --json prints its raw replies).\n"
 	"\n"
-	"Requests:\n"
-	"  balloon SIZE     ask the guest to give SIZE of its RAM back to the host\n"
-	"                   (needs --balloon; 0 returns it all to the guest)\n"
-	"  balloon-stats    the balloon's size and the guest's memory statistics\n"
-	"  stop             stop the VM\n";
+	"Verbs:\n"
+	"  status                 state, vCPUs, memory, devices, uptime, exit reason\n"
+	"  pause                  stop every vCPU and device; the guest's clock stops too\n"
+	"  resume [--catch-up]    run again; --catch-up moves the guest's clock by the\n"
+	"                         pause length instead of continuing where it stopped\n"
+	"  stop                   end the VM now\n"
+	"  shutdown [--timeout S] ask the guest to power off; stop it after S seconds\n"
+	"                         (default 30)\n"
+	"  reboot                 reset the VM, as a reset button\n"
+	"  balloon SIZE           ask the guest to give SIZE of its RAM back to the host\n"
+	"                         (needs --balloon; 0 returns it all to the guest)\n"
+	"  balloon-stats          the balloon's size and the guest's memory statistics\n"
+	"  events                 print the VM's events as they happen, until it ends\n";
 
-int cmd_vm_control(int argc, char **argv)
+static int connect_to(const char *path)
 {
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (argc < 3) {
-		cli_error("vm control: need SOCKET and REQUEST (try --help)");
-		return 2;
-	}
-	const char *path = argv[1];
-	char req[512] = "";
-	size_t used = 0;
-	for (int i = 2; i < argc; i++) {
-		int n = snprintf(req + used, sizeof req - used, "%s%s", i > 2 ? " " : "", argv[i]);
-		if (n < 0 || (size_t)n >= sizeof req - used - 1) {
-			cli_error("vm control: request too long");
-			return 2;
-		}
-		used += (size_t)n;
-	}
-	req[used++] = '\n';
-
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof sa.sun_path) {
 		cli_error("vm control %s: path too long", path);
-		return 2;
+		return -2;
 	}
 	strcpy(sa.sun_path, path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -58,36 +57,278 @@ int cmd_vm_control(int argc, char **argv)
 		cli_error("vm control %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads one line into a malloc'ed string; NULL at EOF or timeout (reported). */
+struct reader {
+	int fd;
+	char *buf;
+	size_t len;
+};
+
+static char *read_line(struct reader *r, const char *path, int timeout_ms)
+{
+	for (;;) {
+		char *nl = r->len ? memchr(r->buf, '\n', r->len) : NULL;
+		if (nl) {
+			size_t n = (size_t)(nl - r->buf);
+			char *line = strndup(r->buf, n);
+			r->len -= n + 1;
+			memmove(r->buf, nl + 1, r->len);
+			return line;
+		}
+		if (r->len >= MAX_REPLY) {
+			cli_error("vm control %s: reply longer than %d bytes", path, MAX_REPLY);
+			return NULL;
+		}
+		struct pollfd pf = { .fd = r->fd, .events = POLLIN };
+		int p = poll(&pf, 1, timeout_ms);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p == 0) {
+			cli_error("vm control %s: no reply within %d s", path, timeout_ms / 1000);
+			return NULL;
+		}
+		char *nb = realloc(r->buf, MAX_REPLY + 1);
+		if (!nb)
+			return NULL;
+		r->buf = nb;
+		ssize_t n = read(r->fd, r->buf + r->len, MAX_REPLY - r->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return NULL;
+		r->len += (size_t)n;
+	}
+}
+
+static double num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void print_status(const cJSON *o)
+{
+	char sz[32];
+	printf("state: %s\n", str(o, "state"));
+	printf("vcpus: %.0f\n", num(o, "vcpus"));
+	printf("memory: %s\n", format_size((uint64_t)num(o, "memory_bytes"), sz, sizeof sz));
+	printf("uptime: %.1f s (paused %.1f s)\n", num(o, "uptime_ms") / 1000,
+	       num(o, "paused_ms") / 1000);
+	printf("guest time: %.3f s\n", num(o, "guest_time_ns") / 1e9);
+	printf("instructions retired:");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "instret"))
+		printf(" %.0f", it->valuedouble);
+	printf("\nreboots: %.0f\n", num(o, "reboots"));
+	printf("devices:");
+	bool first = true;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "devices")) {
+		printf("%s %s", first ? "" : ",", cJSON_IsString(it) ? it->valuestring : "?");
+		first = false;
+	}
+	printf("\n");
+	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(o, "shutdown_pending");
+	if (cJSON_IsTrue(sp))
+		printf("shutdown: pending\n");
+	const cJSON *ex = cJSON_GetObjectItemCaseSensitive(o, "exit");
+	if (cJSON_IsObject(ex)) {
+		const char *m = str(ex, "message");
+		printf("exit: %s%s%s\n", str(ex, "reason"), m[0] ? ": " : "", m);
+	}
+}
+
+/* The old key=value form, which scripts (and tests/virtio) parse. */
+static void print_balloon_stats(const cJSON *o)
+{
+	printf("ram=%.0f target=%.0f actual=%.0f inflated=%.0f reported=%.0f",
+	       num(o, "ram_bytes"), num(o, "target_bytes"), num(o, "actual_bytes"),
+	       num(o, "inflated_bytes"), num(o, "reported_bytes"));
+	static const char *const g[][2] = { { "free_bytes", "free" }, { "total_bytes", "total" },
+		{ "available_bytes", "available" }, { "caches_bytes", "caches" } };
+	const cJSON *guest = cJSON_GetObjectItemCaseSensitive(o, "guest");
+	for (unsigned i = 0; i < sizeof g / sizeof g[0]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(guest, g[i][0]))
+			printf(" %s=%.0f", g[i][1], num(guest, g[i][0]));
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "stale")))
+		printf(" stale=1");
+	printf("\n");
+}
+
+static void print_event(const cJSON *o)
+{
+	double ns = num(o, "time_ns");
+	time_t secs = (time_t)(ns / 1e9);
+	struct tm tm;
+	localtime_r(&secs, &tm);
+	char when[32];
+	strftime(when, sizeof when, "%H:%M:%S", &tm);
+	const char *src = str(o, "source"), *detail = str(o, "detail");
+	printf("%s.%03d %s%s%s%s%s\n", when, (int)((ns - (double)secs * 1e9) / 1e6),
+	       str(o, "event"), src[0] || detail[0] ? " " : "", src, src[0] ? ": " : "", detail);
+	fflush(stdout);
+}
+
+/* Prints an ok reply; 0, or 1 for an error reply (reported). */
+static int show_reply(const char *verb, const char *line, bool json)
+{
+	cJSON *o = cJSON_Parse(line);
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
+	if (!cJSON_IsBool(ok)) {
+		cli_error("vm control: not a reply: %.200s", line);
+		cJSON_Delete(o);
 		return 1;
 	}
-	if (send(fd, req, used, MSG_NOSIGNAL) != (ssize_t)used) {
+	if (json)
+		printf("%s\n", line);
+	if (cJSON_IsFalse(ok)) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+		if (!json)
+			cli_error("%s", str(e, "message"));
+		cJSON_Delete(o);
+		return 1;
+	}
+	if (json) {
+		cJSON_Delete(o);
+		return 0;
+	}
+	if (!strcmp(verb, "status")) {
+		print_status(o);
+	} else if (!strcmp(verb, "balloon-stats")) {
+		print_balloon_stats(o);
+	} else if (!strcmp(verb, "balloon")) {
+		printf("target=%.0f\n", num(o, "target_bytes"));
+	} else if (!strcmp(verb, "pause") || !strcmp(verb, "resume")) {
+		bool ch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "changed"));
+		printf("%s%s\n", ch ? "" : "already ", !strcmp(verb, "pause") ? "paused" : "running");
+	} else if (!strcmp(verb, "shutdown")) {
+		printf("shutdown asked; stop in %.0f s unless the guest powers off\n",
+		       num(o, "timeout_ms") / 1000);
+	} else if (strcmp(verb, "events")) {
+		printf("ok\n");
+	}
+	cJSON_Delete(o);
+	return 0;
+}
+
+int cmd_vm_control(int argc, char **argv)
+{
+	bool json = false, catch_up = false;
+	double timeout_s = -1;
+	const char *pos[3] = { 0 };
+	unsigned npos = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(a, "--json")) {
+			json = true;
+		} else if (!strcmp(a, "--catch-up")) {
+			catch_up = true;
+		} else if (!strcmp(a, "--timeout")) {
+			char *end;
+			if (i + 1 >= argc || (timeout_s = strtod(argv[i + 1], &end), *end) ||
+			    !(timeout_s >= 0 && timeout_s <= 3600)) {
+				cli_error("vm control: --timeout: needs seconds, 0 to 3600");
+				return 2;
+			}
+			i++;
+		} else if (a[0] == '-' && a[1] == '-') {
+			cli_error("vm control: %s: unknown option (try --help)", a);
+			return 2;
+		} else if (npos < 3) {
+			pos[npos++] = a;
+		} else {
+			cli_error("vm control: %s: too many arguments (try --help)", a);
+			return 2;
+		}
+	}
+	if (npos < 2) {
+		cli_error("vm control: need SOCKET and VERB (try --help)");
+		return 2;
+	}
+	const char *path = pos[0], *verb = pos[1], *arg = pos[2];
+	bool takes_arg = !strcmp(verb, "balloon");
+	if (takes_arg != (arg != NULL)) {
+		cli_error(takes_arg ? "vm control: %s: needs an argument (try --help)"
+				    : "vm control: %s: takes no argument (try --help)", verb);
+		return 2;
+	}
+	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown"))) {
+		cli_error("vm control: %s: option not for this verb (try --help)",
+			  catch_up ? "--catch-up" : "--timeout");
+		return 2;
+	}
+
+	/* Unknown verbs go to the VM, which names the ones it knows. */
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddNumberToObject(req, "id", 1);
+	cJSON_AddStringToObject(req, "verb", verb);
+	if (arg)
+		cJSON_AddStringToObject(req, "size", arg);
+	if (catch_up)
+		cJSON_AddTrueToObject(req, "catch_up");
+	if (timeout_s >= 0)
+		cJSON_AddNumberToObject(req, "timeout_ms", (double)(long long)(timeout_s * 1000));
+	char *line = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	if (!line) {
+		cli_error("vm control: out of memory");
+		return 1;
+	}
+
+	int fd = connect_to(path);
+	if (fd < 0) {
+		free(line);
+		return fd == -2 ? 2 : 1;
+	}
+	size_t n = strlen(line);
+	line[n] = '\n';   /* over the terminator: send n + 1 bytes */
+	ssize_t w = send(fd, line, n + 1, MSG_NOSIGNAL);
+	free(line);
+	if (w != (ssize_t)(n + 1)) {
 		cli_error("vm control %s: %s", path, strerror(errno));
 		close(fd);
 		return 1;
 	}
-	char reply[1024];
-	size_t have = 0;
-	while (have < sizeof reply - 1 && !memchr(reply, '\n', have)) {
-		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		if (poll(&pf, 1, 10000) <= 0) {
-			cli_error("vm control %s: no reply within 10 s", path);
-			close(fd);
-			return 1;
+	struct reader r = { .fd = fd };
+	char *reply = read_line(&r, path, REPLY_TIMEOUT_MS);
+	int status = 1;
+	if (!reply) {
+		if (!r.len)
+			cli_error("vm control %s: no reply", path);
+	} else {
+		status = show_reply(verb, reply, json);
+		fflush(stdout);   /* before a stream: a reader may wait for this line */
+		free(reply);
+	}
+	if (status == 0 && !strcmp(verb, "events")) {
+		char *ev;
+		while ((ev = read_line(&r, path, -1))) {
+			if (json) {
+				printf("%s\n", ev);
+				fflush(stdout);
+			} else {
+				cJSON *o = cJSON_Parse(ev);
+				if (cJSON_GetObjectItemCaseSensitive(o, "event"))
+					print_event(o);
+				cJSON_Delete(o);
+			}
+			free(ev);
 		}
-		ssize_t r = read(fd, reply + have, sizeof reply - 1 - have);
-		if (r <= 0)
-			break;
-		have += (size_t)r;
 	}
+	free(r.buf);
 	close(fd);
-	reply[have] = 0;
-	char *nl = strchr(reply, '\n');
-	if (nl)
-		*nl = 0;
-	if (!strncmp(reply, "ok", 2)) {
-		printf("%s\n", reply[2] == ' ' ? reply + 3 : reply + 2);
-		return 0;
-	}
-	cli_error("%s", !strncmp(reply, "error: ", 7) ? reply + 7 : (have ? reply : "no reply"));
-	return 1;
+	return status;
 }

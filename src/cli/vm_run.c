@@ -85,8 +85,10 @@ static const char usage[] =
 	"                    even with panic=0, ends nimbus with status 1 and a message;\n"
 	"                    none: no such device (QEMU's device tree), the guest's\n"
 	"                    panic= decides\n"
-	"  --control PATH    serve requests on this Unix socket (`nimbus vm control`);\n"
-	"                    a stale socket a killed VM left is replaced, a live one refused\n"
+	"  --control PATH    serve the control protocol on this Unix socket (status,\n"
+	"                    pause, resume, stop, shutdown, reboot, balloon, events:\n"
+	"                    `nimbus vm control`, docs/control.md); owner only; a stale\n"
+	"                    socket a killed VM left is replaced, a live one refused\n"
 	"  --jit on|off|verify\n"
 	"                    translate guest code to host code (default on); off: the\n"
 	"                    interpreter only (slower; the reference); verify: run\n"
@@ -279,6 +281,8 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 			cli_error("stopped by signal %s", strsignal(sig));
 			return 128 + sig;
 		}
+		if (ex->message[0])   /* e.g. a shutdown the guest did not honour in time */
+			cli_error("stopped: %s", ex->message);
 		return 0;
 	}
 	return 1;

@@ -3,8 +3,10 @@
  * mtime, derived from the host monotonic clock at a fixed frequency (10 MHz,
  * as QEMU's virt board advertises in the FDT's timebase-frequency).
  *
- * Read-only after init, so every hart and device thread may read it without
- * locks.  `offset_ticks` lets a restored snapshot continue where it stopped.
+ * Every hart and device thread reads it without locks, so it changes only
+ * while no vCPU runs: vm_resume moves base_ns forward by the pause length
+ * (the guest's time does not jump), with every vCPU parked.  `offset_ticks`
+ * lets a restored snapshot continue where it stopped.
  */
 #ifndef NIMBUS_VMM_CLOCK_H
 #define NIMBUS_VMM_CLOCK_H
@@ -50,6 +52,13 @@ static inline int64_t vclock_ns_until(const struct vclock *c, uint64_t ticks)
 	if (at > (unsigned __int128)INT64_MAX)
 		return INT64_MAX;
 	return (int64_t)at - now;
+}
+
+/* The clock's reading at host monotonic time host_ns (>= base_ns). */
+static inline uint64_t vclock_at(const struct vclock *c, int64_t host_ns)
+{
+	int64_t d = host_ns - c->base_ns;
+	return c->offset_ticks + vclock_ns_to_ticks(c, d > 0 ? d : 0);
 }
 
 static inline uint64_t vclock_now(const struct vclock *c)

@@ -1,184 +1,704 @@
 /*
- * The control socket (see control.h).  One thread polls the listening socket
- * and a wake-up pipe; a connection is served to its end before the next is
- * accepted (requests are rare and short, so no thread per client).  A client
- * that stops reading cannot stall the VM: only this thread waits on it, with
- * a timeout on every read and write.
+ * The control socket (see control.h and docs/control.md).
+ *
+ * One thread polls the listening socket, an eventfd (wake-ups: a worker
+ * finished, an event is queued, stop) and every connection, all
+ * non-blocking.  A connection has a bounded input buffer (one request line,
+ * VM_CONTROL_MAX_LINE) and a bounded output buffer (OUT_MAX): a line that
+ * does not fit in the input is answered "too-long" and the connection
+ * closed; a client that stops reading until its output fills is closed.
+ * Requests on one connection run one at a time, in order (the next line
+ * waits in the input buffer), each on a short-lived worker thread, because
+ * some VM calls wait (vm_pause up to 5 s, balloon-stats up to 2 s).  When
+ * every slot is taken, the connection idle longest (no request running, not
+ * streaming events) is closed to make room; if none is idle the newcomer
+ * gets a "too-many-clients" error line.
+ *
+ * Locking: `lock` guards the connection table and output buffers.  Workers
+ * and the VM's event listener take it only to queue output; neither holds
+ * it while calling into the VM (the VM calls the listener under its own
+ * listener lock, so the order is VM listener lock -> lock).
  */
 #include "vmm/control.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/size.h"
+#include "vmm/clock.h"
 #include "vmm/virtio/balloon.h"
 #include "vmm/vm.h"
 
-#define CLIENT_TIMEOUT_MS 5000
-#define MAX_LINE 512
+#define OUT_MAX (64 * 1024)
+#define STATS_WAIT_MS 2000
+#define DEFAULT_SHUTDOWN_MS 30000
+#define MAX_SHUTDOWN_MS 3600000
+
+struct conn {
+	int fd;                       /* -1: free slot */
+	uint64_t gen;                 /* tells a worker its connection from a reuse */
+	char in[VM_CONTROL_MAX_LINE];
+	size_t in_len;
+	char *out;                    /* OUT_MAX bytes */
+	size_t out_len;
+	bool busy;                    /* a worker runs its request */
+	bool events;                  /* subscribed to the event stream */
+	bool closing;                 /* close once out is flushed */
+	int64_t last_ns;              /* last request or reply */
+};
 
 struct vm_control {
 	struct vm *vm;
 	int listen_fd;
-	int wake[2];
+	int wake_fd;
+	int listener;                 /* vm_add_listener id, or -1 */
 	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t idle;          /* workers == 0 */
+	unsigned workers;
+	bool stopping;
+	uint64_t next_gen;
+	struct conn conn[VM_CONTROL_MAX_CLIENTS];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
-static void balloon_request(struct vm *vm, const char *arg, char *reply, unsigned long len)
+static void wake(struct vm_control *c)
 {
-	struct virtio_device *b = vm_balloon(vm);
-	uint64_t bytes;
-	if (!b) {
-		snprintf(reply, len, "error: this VM has no balloon (start it with --balloon)");
-		return;
-	}
-	if (!arg || parse_size(arg, 1ull << 20, &bytes) < 0) {
-		snprintf(reply, len, "error: balloon %s: not a size (examples: 64M, 1G, 0)",
-			 arg ? arg : "");
-		return;
-	}
-	int rc = balloon_set_target(b, bytes);
-	if (rc == -ERANGE)
-		snprintf(reply, len, "error: balloon %s: larger than guest RAM", arg);
-	else if (rc)
-		snprintf(reply, len, "error: balloon %s: %s", arg, strerror(-rc));
-	else
-		snprintf(reply, len, "ok target=%llu", (unsigned long long)(bytes & ~4095ull));
+	uint64_t one = 1;
+	ssize_t n = write(c->wake_fd, &one, sizeof one);
+	(void)n;   /* EAGAIN: already pending */
 }
 
-static void stats_request(struct vm *vm, char *reply, unsigned long len)
+/* ---- replies ----------------------------------------------------------- */
+
+static char *print(cJSON *o)
 {
-	struct virtio_device *b = vm_balloon(vm);
-	if (!b) {
-		snprintf(reply, len, "error: this VM has no balloon (start it with --balloon)");
-		return;
-	}
-	struct balloon_stats st;
-	int rc = balloon_get_stats(b, &st, 2000);
-	if (rc && rc != -ETIMEDOUT && rc != -ENODEV) {
-		snprintf(reply, len, "error: balloon-stats: %s", strerror(-rc));
-		return;
-	}
-	int n = snprintf(reply, len, "ok ram=%llu target=%llu actual=%llu inflated=%llu reported=%llu",
-			 (unsigned long long)st.ram_bytes, (unsigned long long)st.target_bytes,
-			 (unsigned long long)st.actual_bytes, (unsigned long long)st.inflated_bytes,
-			 (unsigned long long)st.reported_bytes);
-	static const struct { unsigned idx; const char *name; } fields[] = {
-		{ VIRTIO_BALLOON_S_MEMFREE, "free" },
-		{ VIRTIO_BALLOON_S_MEMTOT, "total" },
-		{ VIRTIO_BALLOON_S_AVAIL, "available" },
-		{ VIRTIO_BALLOON_S_CACHES, "caches" },
-	};
-	for (unsigned i = 0; i < sizeof fields / sizeof fields[0] && n > 0 && (unsigned long)n < len; i++)
-		if (st.have & (1u << fields[i].idx))
-			n += snprintf(reply + n, len - (unsigned long)n, " %s=%llu", fields[i].name,
-				      (unsigned long long)st.val[fields[i].idx]);
-	if (rc && n > 0 && (unsigned long)n < len)
-		snprintf(reply + n, len - (unsigned long)n, " stale=1");
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
 }
 
-void vm_control_handle(struct vm *vm, const char *request, char *reply, unsigned long len)
+static cJSON *reply_ok(const cJSON *id)
 {
-	char buf[MAX_LINE];
-	snprintf(buf, sizeof buf, "%s", request);
-	char *save = NULL;
-	char *verb = strtok_r(buf, " \t", &save);
-	char *arg = strtok_r(NULL, " \t", &save);
-	char *extra = strtok_r(NULL, " \t", &save);
-	if (!verb) {
-		snprintf(reply, len, "error: empty request");
-	} else if (!strcmp(verb, "balloon") && !extra) {
-		balloon_request(vm, arg, reply, len);
-	} else if (!strcmp(verb, "balloon-stats") && !arg) {
-		stats_request(vm, reply, len);
-	} else if (!strcmp(verb, "stop") && !arg) {
-		vm_request_stop(vm);
-		snprintf(reply, len, "ok");
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "id", id ? cJSON_Duplicate(id, true) : cJSON_CreateNull());
+	cJSON_AddTrueToObject(o, "ok");
+	return o;
+}
+
+static char *reply_error(const cJSON *id, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static char *reply_error(const cJSON *id, const char *code, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "id", id ? cJSON_Duplicate(id, true) : cJSON_CreateNull());
+	cJSON_AddFalseToObject(o, "ok");
+	cJSON *e = cJSON_AddObjectToObject(o, "error");
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", msg);
+	return print(o);
+}
+
+/* The error code of a VM API failure. */
+static const char *api_code(int rc)
+{
+	switch (rc) {
+	case -ESRCH: return "not-running";
+	case -ENODEV: return "no-balloon";
+	case -ERANGE: return "bad-argument";
+	case -ETIMEDOUT: return "timeout";
+	default: return "internal";
+	}
+}
+
+/* ---- verbs ------------------------------------------------------------- */
+
+static char *verb_status(struct vm *vm, const cJSON *id)
+{
+	struct vm_status st;
+	vm_query(vm, &st);
+	cJSON *o = reply_ok(id);
+	cJSON_AddNumberToObject(o, "protocol", VM_CONTROL_PROTOCOL);
+	cJSON_AddStringToObject(o, "state", vm_state_name(st.state));
+	cJSON_AddNumberToObject(o, "vcpus", st.ncpus);
+	cJSON_AddNumberToObject(o, "memory_bytes", (double)st.mem_bytes);
+	cJSON_AddNumberToObject(o, "uptime_ms", (double)(st.uptime_ns / 1000000));
+	cJSON_AddNumberToObject(o, "paused_ms", (double)(st.paused_ns / 1000000));
+	cJSON_AddNumberToObject(o, "guest_time_ns",
+				(double)((unsigned __int128)st.guest_ticks * 1000000000u /
+					 (st.timebase_hz ? st.timebase_hz : 1)));
+	cJSON *ir = cJSON_AddArrayToObject(o, "instret");
+	for (unsigned i = 0; i < st.ncpus; i++)
+		cJSON_AddItemToArray(ir, cJSON_CreateNumber((double)st.instret[i]));
+	cJSON *dv = cJSON_AddArrayToObject(o, "devices");
+	for (unsigned i = 0; i < st.ndevices; i++)
+		cJSON_AddItemToArray(dv, cJSON_CreateString(st.devices[i]));
+	cJSON_AddNumberToObject(o, "reboots", st.reboots);
+	cJSON_AddBoolToObject(o, "shutdown_pending", st.shutdown_pending);
+	if (st.has_exit) {
+		cJSON *ex = cJSON_AddObjectToObject(o, "exit");
+		cJSON_AddStringToObject(ex, "reason", vm_exit_kind_name(st.exit.kind));
+		cJSON_AddNumberToObject(ex, "code", st.exit.code);
+		cJSON_AddStringToObject(ex, "message", st.exit.message);
 	} else {
-		snprintf(reply, len, "error: %.64s: unknown request (known: balloon SIZE, "
-			 "balloon-stats, stop)", request);
+		cJSON_AddNullToObject(o, "exit");
 	}
+	return print(o);
 }
 
-static int write_all_timeout(int fd, const char *p, size_t n)
+static char *changed(const cJSON *id, bool yes)
 {
-	while (n) {
-		struct pollfd pf = { .fd = fd, .events = POLLOUT };
-		if (poll(&pf, 1, CLIENT_TIMEOUT_MS) <= 0)
-			return -1;
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	cJSON *o = reply_ok(id);
+	cJSON_AddBoolToObject(o, "changed", yes);
+	return print(o);
 }
 
-static void serve_client(struct vm_control *c, int fd)
+static char *verb_pause(struct vm *vm, const cJSON *id)
 {
-	char line[MAX_LINE], reply[1024];
-	size_t have = 0;
-	for (;;) {
-		struct pollfd pf[2] = { { .fd = fd, .events = POLLIN }, { .fd = c->wake[0], .events = POLLIN } };
-		if (poll(pf, 2, CLIENT_TIMEOUT_MS) <= 0 || pf[1].revents)
+	struct err e = {0};
+	int rc = vm_pause(vm, &e);
+	if (rc == -EALREADY)
+		return changed(id, false);
+	if (rc)
+		return reply_error(id, api_code(rc), "pause: %s", e.msg);
+	return changed(id, true);
+}
+
+static char *verb_resume(struct vm *vm, const cJSON *id, const cJSON *req)
+{
+	const cJSON *cu = cJSON_GetObjectItemCaseSensitive(req, "catch_up");
+	if (cu && !cJSON_IsBool(cu))
+		return reply_error(id, "bad-argument", "resume: catch_up: not true or false");
+	struct err e = {0};
+	int rc = vm_resume(vm, cu && cJSON_IsTrue(cu), &e);
+	if (rc == -EALREADY)
+		return changed(id, false);
+	if (rc)
+		return reply_error(id, api_code(rc), "resume: %s", e.msg);
+	return changed(id, true);
+}
+
+static char *verb_shutdown(struct vm *vm, const cJSON *id, const cJSON *req)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "timeout_ms");
+	double ms = DEFAULT_SHUTDOWN_MS;
+	if (t) {
+		if (!cJSON_IsNumber(t) || !(t->valuedouble >= 0 && t->valuedouble <= MAX_SHUTDOWN_MS))
+			return reply_error(id, "bad-argument",
+					   "shutdown: timeout_ms: not a number from 0 to %d",
+					   MAX_SHUTDOWN_MS);
+		ms = t->valuedouble;
+	}
+	struct err e = {0};
+	int rc = vm_shutdown(vm, (unsigned)ms, &e);
+	if (rc)
+		return reply_error(id, api_code(rc), "shutdown: %s", e.msg);
+	cJSON *o = reply_ok(id);
+	cJSON_AddNumberToObject(o, "timeout_ms", (unsigned)ms);
+	return print(o);
+}
+
+static char *verb_balloon(struct vm *vm, const cJSON *id, const cJSON *req)
+{
+	const cJSON *sz = cJSON_GetObjectItemCaseSensitive(req, "size");
+	uint64_t bytes;
+	if (cJSON_IsString(sz)) {
+		if (parse_size(sz->valuestring, 1ull << 20, &bytes) < 0)
+			return reply_error(id, "bad-argument",
+					   "balloon %.64s: not a size (examples: 64M, 1G, 0)",
+					   sz->valuestring);
+	} else if (cJSON_IsNumber(sz)) {
+		if (!(sz->valuedouble >= 0 && sz->valuedouble < 18446744073709551616.0) ||
+		    sz->valuedouble != (double)(uint64_t)sz->valuedouble)
+			return reply_error(id, "bad-argument",
+					   "balloon: size: not a whole number of bytes");
+		bytes = (uint64_t)sz->valuedouble;
+	} else {
+		return reply_error(id, "bad-argument",
+				   "balloon: needs \"size\": bytes, or a string such as \"64M\"");
+	}
+	struct err e = {0};
+	int rc = vm_balloon_set(vm, bytes, &e);
+	if (rc)
+		return reply_error(id, api_code(rc), "%s", e.msg);
+	cJSON *o = reply_ok(id);
+	cJSON_AddNumberToObject(o, "target_bytes", (double)(bytes & ~4095ull));
+	return print(o);
+}
+
+static char *verb_balloon_stats(struct vm *vm, const cJSON *id)
+{
+	struct balloon_stats st;
+	bool stale;
+	struct err e = {0};
+	int rc = vm_balloon_stats(vm, &st, STATS_WAIT_MS, &stale, &e);
+	if (rc)
+		return reply_error(id, api_code(rc), "%s", e.msg);
+	cJSON *o = reply_ok(id);
+	cJSON_AddNumberToObject(o, "ram_bytes", (double)st.ram_bytes);
+	cJSON_AddNumberToObject(o, "target_bytes", (double)st.target_bytes);
+	cJSON_AddNumberToObject(o, "actual_bytes", (double)st.actual_bytes);
+	cJSON_AddNumberToObject(o, "inflated_bytes", (double)st.inflated_bytes);
+	cJSON_AddNumberToObject(o, "reported_bytes", (double)st.reported_bytes);
+	static const struct { unsigned idx; const char *name; } fields[] = {
+		{ VIRTIO_BALLOON_S_MEMFREE, "free_bytes" },
+		{ VIRTIO_BALLOON_S_MEMTOT, "total_bytes" },
+		{ VIRTIO_BALLOON_S_AVAIL, "available_bytes" },
+		{ VIRTIO_BALLOON_S_CACHES, "caches_bytes" },
+	};
+	cJSON *g = cJSON_AddObjectToObject(o, "guest");
+	for (unsigned i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if (st.have & (1u << fields[i].idx))
+			cJSON_AddNumberToObject(g, fields[i].name, (double)st.val[fields[i].idx]);
+	cJSON_AddBoolToObject(o, "stale", stale);
+	return print(o);
+}
+
+static const char known[] = "status, pause, resume, stop, shutdown, reboot, balloon, "
+			    "balloon-stats, events";
+
+/* Parses and checks the envelope; *verb set on success, else the error reply. */
+static char *parse_request(const char *line, unsigned long len, cJSON **req, const cJSON **id,
+			   const char **verb)
+{
+	*req = NULL;
+	*id = NULL;
+	cJSON *r = cJSON_ParseWithLength(line, len);
+	if (!r)
+		return reply_error(NULL, "parse-error", "request is not valid JSON");
+	*req = r;
+	if (!cJSON_IsObject(r))
+		return reply_error(NULL, "invalid-request", "request is not a JSON object");
+	const cJSON *i = cJSON_GetObjectItemCaseSensitive(r, "id");
+	if (i && !cJSON_IsNumber(i) && !cJSON_IsString(i) && !cJSON_IsNull(i))
+		return reply_error(NULL, "invalid-request", "id: must be a number, a string or null");
+	*id = i;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "version");
+	if (v && !(cJSON_IsNumber(v) && v->valuedouble == VM_CONTROL_PROTOCOL))
+		return reply_error(i, "unsupported-version",
+				   "this VM speaks version %d of the control protocol",
+				   VM_CONTROL_PROTOCOL);
+	const cJSON *vb = cJSON_GetObjectItemCaseSensitive(r, "verb");
+	if (!cJSON_IsString(vb))
+		return reply_error(i, "invalid-request", "request has no \"verb\" string");
+	*verb = vb->valuestring;
+	return NULL;
+}
+
+char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
+{
+	cJSON *req;
+	const cJSON *id;
+	const char *verb = NULL;
+	char *out = parse_request(line, len, &req, &id, &verb);
+	if (out) {
+		cJSON_Delete(req);
+		return out;
+	}
+	bool vm_verb = true;
+	if (!strcmp(verb, "status") || !strcmp(verb, "pause") || !strcmp(verb, "resume") ||
+	    !strcmp(verb, "stop") || !strcmp(verb, "shutdown") || !strcmp(verb, "reboot") ||
+	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats"))
+		vm_verb = true;
+	else if (!strcmp(verb, "events"))
+		vm_verb = false;
+	else {
+		out = reply_error(id, "unknown-verb", "%.64s: unknown verb (known: %s)", verb, known);
+		cJSON_Delete(req);
+		return out;
+	}
+	if (!vm_verb)
+		out = reply_error(id, "invalid-request", "events: only on a control socket");
+	else if (!vm)
+		out = reply_error(id, "not-running", "%s: no VM", verb);
+	else if (!strcmp(verb, "status"))
+		out = verb_status(vm, id);
+	else if (!strcmp(verb, "pause"))
+		out = verb_pause(vm, id);
+	else if (!strcmp(verb, "resume"))
+		out = verb_resume(vm, id, req);
+	else if (!strcmp(verb, "stop")) {
+		vm_request_stop(vm);
+		out = print(reply_ok(id));
+	} else if (!strcmp(verb, "shutdown"))
+		out = verb_shutdown(vm, id, req);
+	else if (!strcmp(verb, "reboot")) {
+		struct err e = {0};
+		int rc = vm_reboot(vm, &e);
+		out = rc ? reply_error(id, api_code(rc), "reboot: %s", e.msg) : print(reply_ok(id));
+	} else if (!strcmp(verb, "balloon"))
+		out = verb_balloon(vm, id, req);
+	else
+		out = verb_balloon_stats(vm, id);
+	cJSON_Delete(req);
+	return out;
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static void conn_close(struct conn *k)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	free(k->out);
+	k->out = NULL;
+	k->fd = -1;
+	k->in_len = k->out_len = 0;
+	k->busy = k->events = k->closing = false;
+}
+
+/* Queues a line (adds the newline); lock held.  A full buffer closes it. */
+static void conn_queue(struct conn *k, const char *line)
+{
+	size_t n = strlen(line);
+	if (k->fd < 0 || k->closing)
+		return;
+	if (n + 1 > OUT_MAX - k->out_len) {
+		/* The client does not read: it cannot block anyone, so it goes. */
+		shutdown(k->fd, SHUT_RDWR);
+		k->closing = true;
+		k->out_len = 0;
+		return;
+	}
+	memcpy(k->out + k->out_len, line, n);
+	k->out[k->out_len + n] = '\n';
+	k->out_len += n + 1;
+}
+
+struct job {
+	struct vm_control *c;
+	unsigned slot;
+	uint64_t gen;
+	size_t len;
+	char line[];
+};
+
+static void *worker(void *arg)
+{
+	struct job *j = arg;
+	struct vm_control *c = j->c;
+	char *reply = vm_control_handle(c->vm, j->line, j->len);
+	pthread_mutex_lock(&c->lock);
+	struct conn *k = &c->conn[j->slot];
+	if (k->fd >= 0 && k->gen == j->gen) {
+		if (reply)
+			conn_queue(k, reply);
+		else   /* out of memory: still one reply per request */
+			conn_queue(k, "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"internal\","
+				      "\"message\":\"out of memory\"}}");
+		k->busy = false;
+		k->last_ns = vclock_host_ns();
+	}
+	if (--c->workers == 0)
+		pthread_cond_broadcast(&c->idle);
+	pthread_mutex_unlock(&c->lock);
+	wake(c);
+	free(reply);
+	free(j);
+	return NULL;
+}
+
+/* Is this line {"verb":"events",...}?  Answers it here; lock held. */
+static bool take_events(struct vm_control *c, struct conn *k, const char *line, size_t len)
+{
+	cJSON *req;
+	const cJSON *id;
+	const char *verb = NULL;
+	char *err = parse_request(line, len, &req, &id, &verb);
+	bool mine = !err && !strcmp(verb, "events");
+	if (mine) {
+		char *ok = print(reply_ok(id));
+		if (ok) {
+			conn_queue(k, ok);
+			k->events = c->vm != NULL;
+		}
+		free(ok);
+	}
+	free(err);
+	cJSON_Delete(req);
+	return mine;
+}
+
+/* Starts the next complete request line of k, if any and none runs; lock held. */
+static void dispatch(struct vm_control *c, unsigned slot)
+{
+	struct conn *k = &c->conn[slot];
+	while (k->fd >= 0 && !k->busy && !k->closing) {
+		char *nl = memchr(k->in, '\n', k->in_len);
+		if (!nl) {
+			if (k->in_len == sizeof k->in) {
+				char *e = reply_error(NULL, "too-long", "request longer than %d bytes",
+						      VM_CONTROL_MAX_LINE - 1);
+				if (e)
+					conn_queue(k, e);
+				free(e);
+				k->closing = true;
+			}
 			return;
-		ssize_t r = read(fd, line + have, sizeof line - 1 - have);
+		}
+		size_t len = (size_t)(nl - k->in);
+		if (len && k->in[len - 1] == '\r')
+			len--;
+		k->last_ns = vclock_host_ns();
+		bool blank = len == 0;
+		bool handled = blank || take_events(c, k, k->in, len);
+		if (!handled) {
+			struct job *j = malloc(sizeof *j + len + 1);
+			pthread_t t;
+			pthread_attr_t at;
+			bool started = false;
+			if (j) {
+				*j = (struct job){ .c = c, .slot = slot, .gen = k->gen, .len = len };
+				memcpy(j->line, k->in, len);
+				j->line[len] = 0;
+				pthread_attr_init(&at);
+				pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+				started = pthread_create(&t, &at, worker, j) == 0;
+				pthread_attr_destroy(&at);
+			}
+			if (!started) {
+				free(j);
+				char *e = reply_error(NULL, "internal", "cannot start a worker thread");
+				if (e)
+					conn_queue(k, e);
+				free(e);
+			} else {
+				k->busy = true;
+				c->workers++;
+			}
+		}
+		size_t used = (size_t)(nl - k->in) + 1;
+		k->in_len -= used;
+		memmove(k->in, k->in + used, k->in_len);
+	}
+}
+
+/* The VM's events, to every subscriber (any thread, VM listener lock held). */
+static void on_event(void *ctx, const struct vm_event *ev)
+{
+	struct vm_control *c = ctx;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "event", vm_event_name(ev->kind));
+	cJSON_AddNumberToObject(o, "time_ns", (double)ev->time_ns);
+	if (ev->source[0])
+		cJSON_AddStringToObject(o, "source", ev->source);
+	cJSON_AddStringToObject(o, "detail", ev->detail);
+	char *line = print(o);
+	if (!line)
+		return;
+	pthread_mutex_lock(&c->lock);
+	for (unsigned i = 0; i < VM_CONTROL_MAX_CLIENTS; i++)
+		if (c->conn[i].fd >= 0 && c->conn[i].events)
+			conn_queue(&c->conn[i], line);
+	pthread_mutex_unlock(&c->lock);
+	free(line);
+	wake(c);
+}
+
+static bool peer_is_owner(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.uid == geteuid();
+}
+
+/* A free slot for a new connection, making room if all are taken; lock held. */
+static int free_slot(struct vm_control *c)
+{
+	int idle = -1;
+	for (unsigned i = 0; i < VM_CONTROL_MAX_CLIENTS; i++) {
+		struct conn *k = &c->conn[i];
+		if (k->fd < 0)
+			return (int)i;
+		if (!k->busy && !k->events && !k->in_len && !k->out_len &&
+		    (idle < 0 || k->last_ns < c->conn[idle].last_ns))
+			idle = (int)i;
+	}
+	if (idle >= 0)
+		conn_close(&c->conn[idle]);
+	return idle;
+}
+
+/*
+ * Sends a refusal line and closes.  Pending input is read first: closing a
+ * Unix socket with unread data makes the peer's next read fail with
+ * ECONNRESET before it sees the refusal.
+ */
+static void refuse(int fd, const char *line, size_t len)
+{
+	ssize_t n = send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)n;
+	shutdown(fd, SHUT_WR);
+	char scratch[512];
+	while (recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0)
+		;
+	close(fd);
+}
+
+static void accept_one(struct vm_control *c)
+{
+	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (!peer_is_owner(fd)) {
+		static const char denied[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":"
+			"\"permission-denied\",\"message\":\"only the VM's owner may connect\"}}\n";
+		refuse(fd, denied, sizeof denied - 1);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	int s = free_slot(c);
+	char *out = s >= 0 ? malloc(OUT_MAX) : NULL;
+	if (s < 0 || !out) {
+		pthread_mutex_unlock(&c->lock);
+		free(out);
+		static const char full[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":"
+			"\"too-many-clients\",\"message\":\"every control connection is busy\"}}\n";
+		refuse(fd, full, sizeof full - 1);
+		return;
+	}
+	struct conn *k = &c->conn[s];
+	*k = (struct conn){ .fd = fd, .gen = ++c->next_gen, .out = out,
+			    .last_ns = vclock_host_ns() };
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Reads what k has sent; lock held. */
+static void conn_read(struct vm_control *c, unsigned slot)
+{
+	struct conn *k = &c->conn[slot];
+	for (;;) {
+		if (k->in_len == sizeof k->in) {
+			dispatch(c, slot);
+			if (k->in_len == sizeof k->in)   /* a request runs: read later */
+				return;
+		}
+		ssize_t r = recv(k->fd, k->in + k->in_len, sizeof k->in - k->in_len, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			return;
-		have += (size_t)r;
-		char *nl;
-		while ((nl = memchr(line, '\n', have))) {
-			*nl = 0;
-			if (nl > line && nl[-1] == '\r')
-				nl[-1] = 0;
-			vm_control_handle(c->vm, line, reply, sizeof reply - 1);
-			strcat(reply, "\n");
-			if (write_all_timeout(fd, reply, strlen(reply)) < 0)
-				return;
-			have -= (size_t)(nl + 1 - line);
-			memmove(line, nl + 1, have);
-		}
-		if (have == sizeof line - 1) {
-			static const char too_long[] = "error: request longer than 511 bytes\n";
-			write_all_timeout(fd, too_long, sizeof too_long - 1);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (r <= 0) {   /* EOF or error: replies still owed are dropped */
+			if (k->busy)
+				k->closing = true;   /* the worker's reply is discarded */
+			else
+				conn_close(k);
 			return;
 		}
+		k->in_len += (size_t)r;
+		dispatch(c, slot);
+	}
+}
+
+static void conn_write(struct conn *k)
+{
+	while (k->out_len) {
+		ssize_t w = send(k->fd, k->out, k->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (w <= 0) {
+			k->out_len = 0;
+			k->closing = true;
+			return;
+		}
+		k->out_len -= (size_t)w;
+		memmove(k->out, k->out + w, k->out_len);
+		k->last_ns = vclock_host_ns();
 	}
 }
 
 static void *control_thread(void *arg)
 {
 	struct vm_control *c = arg;
+	struct pollfd pf[2 + VM_CONTROL_MAX_CLIENTS];
+	int slot_of[2 + VM_CONTROL_MAX_CLIENTS];
 	for (;;) {
-		struct pollfd pf[2] = { { .fd = c->listen_fd, .events = POLLIN },
-					{ .fd = c->wake[0], .events = POLLIN } };
-		if (poll(pf, 2, -1) < 0) {
+		unsigned n = 0;
+		pf[n++] = (struct pollfd){ .fd = c->wake_fd, .events = POLLIN };
+		pf[n++] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
+		pthread_mutex_lock(&c->lock);
+		if (c->stopping) {
+			pthread_mutex_unlock(&c->lock);
+			break;
+		}
+		for (unsigned i = 0; i < VM_CONTROL_MAX_CLIENTS; i++) {
+			struct conn *k = &c->conn[i];
+			if (k->fd < 0)
+				continue;
+			if (k->closing && !k->out_len && !k->busy) {
+				conn_close(k);
+				continue;
+			}
+			if (k->closing && k->busy)   /* closed when its worker is done */
+				continue;
+			short ev = 0;
+			if (!k->closing && k->in_len < sizeof k->in)
+				ev |= POLLIN;
+			if (k->out_len)
+				ev |= POLLOUT;
+			slot_of[n] = (int)i;
+			pf[n++] = (struct pollfd){ .fd = k->fd, .events = ev };
+		}
+		pthread_mutex_unlock(&c->lock);
+
+		if (poll(pf, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (pf[1].revents)
-			break;
-		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		serve_client(c, fd);
-		close(fd);
+		if (pf[0].revents) {
+			uint64_t v;
+			ssize_t r = read(c->wake_fd, &v, sizeof v);
+			(void)r;
+		}
+		pthread_mutex_lock(&c->lock);
+		for (unsigned p = 2; p < n; p++) {
+			struct conn *k = &c->conn[slot_of[p]];
+			if (k->fd != pf[p].fd)
+				continue;
+			short re = pf[p].revents;
+			if (re & POLLOUT)
+				conn_write(k);
+			if (re & POLLIN)
+				conn_read(c, (unsigned)slot_of[p]);
+			else if (k->fd >= 0 && (re & (POLLHUP | POLLERR))) {
+				if (k->busy)
+					k->closing = true;
+				else
+					conn_close(k);
+			}
+		}
+		/* Workers finished: their connections may hold the next request. */
+		for (unsigned i = 0; i < VM_CONTROL_MAX_CLIENTS; i++)
+			if (c->conn[i].fd >= 0) {
+				dispatch(c, i);
+				if (c->conn[i].out_len)
+					conn_write(&c->conn[i]);
+			}
+		pthread_mutex_unlock(&c->lock);
+		if (pf[1].revents & POLLIN)
+			accept_one(c);
 	}
 	return NULL;
 }
@@ -227,11 +747,17 @@ int vm_control_start(struct vm *vm, const char *path, struct vm_control **out, s
 	if (!c)
 		return err_set(err, -ENOMEM, "out of memory");
 	c->vm = vm;
-	c->wake[0] = c->wake[1] = -1;
+	c->wake_fd = -1;
+	c->listener = -1;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->idle, NULL);
+	for (unsigned i = 0; i < VM_CONTROL_MAX_CLIENTS; i++)
+		c->conn[i].fd = -1;
 	strcpy(c->path, path);
 	strcpy(sa.sun_path, path);
 	int rc;
-	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool bound = false;
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->listen_fd < 0) {
 		rc = err_set(err, -errno, "--control %s: socket: %s", path, strerror(errno));
 		goto fail;
@@ -242,25 +768,39 @@ int vm_control_start(struct vm *vm, const char *path, struct vm_control **out, s
 		if (rc)
 			goto fail;
 	}
-	if (listen(c->listen_fd, 8) < 0 || pipe2(c->wake, O_CLOEXEC) < 0) {
+	bound = true;
+	/* The owner only (SO_PEERCRED is checked too: this closes the window
+	 * between bind and chmod, and covers filesystems that ignore modes). */
+	if (chmod(path, 0600) < 0 || listen(c->listen_fd, 64) < 0) {
 		rc = err_set(err, -errno, "--control %s: %s", path, strerror(errno));
-		unlink(path);
+		goto fail;
+	}
+	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->wake_fd < 0) {
+		rc = err_set(err, -errno, "--control %s: eventfd: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (vm && (c->listener = vm_add_listener(vm, on_event, c)) < 0) {
+		rc = err_set(err, c->listener, "--control %s: too many event listeners", path);
 		goto fail;
 	}
 	if ((rc = -pthread_create(&c->thread, NULL, control_thread, c))) {
 		err_set(err, rc, "--control %s: thread: %s", path, strerror(-rc));
-		unlink(path);
 		goto fail;
 	}
 	*out = c;
 	return 0;
 fail:
+	if (vm && c->listener >= 0)
+		vm_remove_listener(vm, c->listener);
+	if (bound)
+		unlink(path);
 	if (c->listen_fd >= 0)
 		close(c->listen_fd);
-	if (c->wake[0] >= 0) {
-		close(c->wake[0]);
-		close(c->wake[1]);
-	}
+	if (c->wake_fd >= 0)
+		close(c->wake_fd);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->idle);
 	free(c);
 	return rc;
 }
@@ -269,12 +809,26 @@ void vm_control_stop(struct vm_control *c)
 {
 	if (!c)
 		return;
-	ssize_t ignored = write(c->wake[1], "", 1);
-	(void)ignored;
+	if (c->vm && c->listener >= 0)
+		vm_remove_listener(c->vm, c->listener);   /* no on_event after this */
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	pthread_mutex_unlock(&c->lock);
+	wake(c);
 	pthread_join(c->thread, NULL);
+	pthread_mutex_lock(&c->lock);
+	while (c->workers)   /* they hold c; their replies go nowhere now */
+		pthread_cond_wait(&c->idle, &c->lock);
+	for (unsigned i = 0; i < VM_CONTROL_MAX_CLIENTS; i++)
+		if (c->conn[i].fd >= 0) {
+			conn_write(&c->conn[i]);   /* what is ready, without waiting */
+			conn_close(&c->conn[i]);
+		}
+	pthread_mutex_unlock(&c->lock);
 	close(c->listen_fd);
-	close(c->wake[0]);
-	close(c->wake[1]);
+	close(c->wake_fd);
 	unlink(c->path);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->idle);
 	free(c);
 }

@@ -4,9 +4,10 @@
  * the images it boots (see board/virt.h for the map, board/virt_boot.h for
  * the placement).  Implements vm.h.
  *
- * Wiring: the CLINT's msip and the PLIC's context outputs reach the harts'
- * mip bits, and each mtimecmp reaches its hart's timer, through the
- * adapters below, which look the hart up under `harts_lock` (a reboot
+ * Devices: board/virt.c creates them and puts each on `devs` (device.h),
+ * which power_on resets and vm_destroy destroys.  Wiring: the CLINT's msip
+ * and the PLIC's context outputs reach the harts' mip bits, and each
+ * mtimecmp reaches its hart's timer, through the adapters below, which look the hart up under `harts_lock` (a reboot
  * replaces the harts while a host input thread may still raise a UART
  * interrupt).  Devices lock themselves; the lock order is device -> PLIC ->
  * harts_lock -> hart.
@@ -18,7 +19,18 @@
  * a loaded ELF defines `tohost`, every millisecond to poll it.  The first
  * event wins.  Then every hart is asked to exit and joined; a reset event
  * resets the devices, replaces the harts, reloads the images and runs again
- * (unless no_reboot: then it ends the run as VM_EXIT_REBOOT).
+ * (unless no_reboot: then it ends the run as VM_EXIT_REBOOT).  vm_reboot,
+ * vm_shutdown's deadline and vm_request_stop reach the monitor the same way.
+ *
+ * Pause (vm_pause/vm_resume, any thread): under run_lock, pause_wanted is
+ * set and every hart asked to exit; hart_run returns at an instruction
+ * boundary and the vCPU thread parks on run_cond instead of ending.  Once
+ * every live vCPU is parked the devices are quiesced.  Resume moves the
+ * clock's base by the pause length (unless catch_up) while every vCPU is
+ * still parked, resumes the devices, and wakes the vCPUs.  A round that
+ * ends (stop, reboot) wakes parked vCPUs to leave; a reboot while paused
+ * starts the new harts parked.  Lock order: api_lock -> run_lock ->
+ * harts_lock; listeners are called under listen_lock, never under run_lock.
  */
 #include "vmm/vm.h"
 
@@ -32,27 +44,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/board/clint.h"
 #include "vmm/board/finisher.h"
-#include "vmm/board/goldfish_rtc.h"
 #include "vmm/board/loader.h"
-#include "vmm/board/mrom.h"
-#include "vmm/board/plic.h"
 #include "vmm/board/pvpanic.h"
 #include "vmm/board/tohost.h"
-#include "vmm/board/uart16550.h"
 #include "vmm/board/virt.h"
 #include "vmm/board/virt_boot.h"
 #include "vmm/board/virt_fdt.h"
-#include "vmm/board/virtio_slot.h"
+#include "vmm/device.h"
+#include "vmm/virtio/balloon.h"
 #include "vmm/vm_args.h"
-#include "vmm/vm_virtio.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
+#include "vmm/irq.h"
 #include "vmm/cpu/hart.h"
 #include "vmm/cpu/jit/jit.h"
 
@@ -81,18 +88,9 @@ struct vm {
 	struct hart *harts[VM_MAX_CPUS];
 	struct vcpu vcpu[VM_MAX_CPUS];
 
-	/* Devices. */
-	struct mrom mrom;
-	struct finisher finisher;
-	struct pvpanic pvpanic;
-	struct goldfish_rtc rtc;
-	struct clint clint;
-	struct plic plic;
-	struct uart16550 uart;
-	struct virtio_slot virtio[VIRT_VIRTIO_COUNT];
-	struct vm_virtio vio;
-	bool vio_ok;
-	unsigned devices_ok;   /* how many of the locked devices are initialized */
+	/* The board's devices (board/virt.c creates them; the list owns them). */
+	struct virt_board *board;
+	struct device_list devs;
 
 	/* Boot images and where they go. */
 	struct image bios, kernel, initrd;
@@ -104,10 +102,34 @@ struct vm {
 	/* Monitor. */
 	int event_fd;
 	atomic_bool stop_requested;
+	atomic_bool reboot_requested;
+	_Atomic int64_t shutdown_deadline_ns;   /* host monotonic; 0 = no shutdown asked */
 	pthread_mutex_t ev_lock;
 	bool ev_pending;
 	bool ev_reset;
 	struct vm_exit ev;
+
+	/*
+	 * Run state, under run_lock; run_cond signals every change.  A vCPU
+	 * thread parks (parked++) while pause_wanted, and leaves when
+	 * vcpus_exit; `alive` counts the threads of the current round.  The
+	 * clock and the devices change only while every live vCPU is parked.
+	 */
+	pthread_mutex_t run_lock;
+	pthread_cond_t run_cond;
+	enum vm_state state;
+	bool vcpus_exit, pause_wanted, paused;
+	unsigned alive, parked;
+	int64_t run_start_ns, paused_at_ns, paused_total_ns;
+	unsigned reboots;
+	bool has_exit;
+	struct vm_exit last_exit;
+	pthread_mutex_t api_lock;   /* one pause or resume at a time */
+
+	/* Listeners (vm_add_listener) and the devices' log sink. */
+	pthread_mutex_t listen_lock;
+	struct { vm_listener_fn *fn; void *ctx; } listeners[8];
+	struct log_sink dev_log;
 };
 
 /* ---- wiring ------------------------------------------------------------ */
@@ -131,9 +153,9 @@ static void hart_timer_line(void *ctx, unsigned idx, uint64_t ticks)
 	pthread_rwlock_unlock(&vm->harts_lock);
 }
 
-static struct irq_line hart_line(struct vm *vm, unsigned hart, unsigned bit)
+static struct irq_line hart_line(void *ctx, unsigned hart, unsigned bit)
 {
-	return (struct irq_line){ .set = hart_irq_line, .ctx = vm, .line = hart * HART_LINES + bit };
+	return (struct irq_line){ .set = hart_irq_line, .ctx = ctx, .line = hart * HART_LINES + bit };
 }
 
 /* ---- events ------------------------------------------------------------ */
@@ -144,6 +166,35 @@ static void kick(void *ctx)
 	uint64_t one = 1;
 	ssize_t n = write(vm->event_fd, &one, sizeof one);
 	(void)n;   /* EAGAIN: the counter is already non-zero, the monitor wakes anyway */
+}
+
+static void emit(struct vm *vm, enum vm_event_kind kind, const char *source,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void emit(struct vm *vm, enum vm_event_kind kind, const char *source,
+		 const char *fmt, ...)
+{
+	struct vm_event ev = { .kind = kind };
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	snprintf(ev.source, sizeof ev.source, "%s", source ? source : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ev.detail, sizeof ev.detail, fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&vm->listen_lock);
+	for (unsigned i = 0; i < sizeof vm->listeners / sizeof vm->listeners[0]; i++)
+		if (vm->listeners[i].fn)
+			vm->listeners[i].fn(vm->listeners[i].ctx, &ev);
+	pthread_mutex_unlock(&vm->listen_lock);
+}
+
+/* The sink the devices log to: an event, then the configured sink (stderr). */
+static void device_log(void *ctx, const char *source, const char *msg)
+{
+	struct vm *vm = ctx;
+	emit(vm, VM_EVENT_DEVICE_ERROR, source, "%s", msg);
+	log_emit(&vm->cfg.log, source, msg);
 }
 
 static void post_event(struct vm *vm, bool reset, enum vm_exit_kind kind, int code,
@@ -164,10 +215,10 @@ static void post_event(struct vm *vm, bool reset, enum vm_exit_kind kind, int co
 	kick(vm);
 }
 
-static void finisher_event(void *ctx, enum finisher_event ev, int code)
+static void finisher_event(void *ctx, int ev, int code)
 {
 	struct vm *vm = ctx;
-	switch (ev) {
+	switch ((enum finisher_event)ev) {
 	case FINISHER_PASS:
 		post_event(vm, false, VM_EXIT_POWEROFF, 0, "%s", "");
 		break;
@@ -187,8 +238,10 @@ static void pvpanic_event(void *ctx, unsigned events)
 {
 	struct vm *vm = ctx;
 	/* A crash kernel starting is not the end: only a panic is. */
-	if (events & PVPANIC_PANICKED)
+	if (events & PVPANIC_PANICKED) {
+		emit(vm, VM_EVENT_GUEST_PANIC, NULL, "guest panicked (pvpanic)");
 		post_event(vm, false, VM_EXIT_PANIC, 0, "guest panicked (pvpanic)");
+	}
 }
 
 void vm_request_stop(struct vm *vm)
@@ -198,24 +251,6 @@ void vm_request_stop(struct vm *vm)
 }
 
 /* ---- boot -------------------------------------------------------------- */
-
-static void random_seed(uint8_t *buf, size_t len)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = getrandom(buf + got, len - got, GRND_NONBLOCK);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got < len) {   /* no entropy yet: still vary per boot */
-		uint64_t x = (uint64_t)vclock_host_ns() ^ (uint64_t)(uintptr_t)buf;
-		for (size_t i = got; i < len; i++) {
-			x = x * 6364136223846793005ull + 1442695040888963407ull;
-			buf[i] = (uint8_t)(x >> 56);
-		}
-	}
-}
 
 /* Copies the images, a fresh FDT and the reset ROM in: the state at power-on. */
 static int load_images(struct vm *vm, struct err *err)
@@ -228,27 +263,7 @@ static int load_images(struct vm *vm, struct err *err)
 	if (vm->has_initrd && (rc = image_load(&vm->initrd, &vm->bus, err)))
 		return rc;
 
-	struct virt_fdt_config fc = {
-		.ncpus = vm->cfg.ncpus,
-		.ram_base = vm->bus.ram_base,
-		.ram_size = vm->bus.ram_size,
-		.bootargs = vm->append,
-		.has_initrd = vm->has_initrd,
-		.initrd_start = vm->plan.initrd_start,
-		.initrd_end = vm->plan.initrd_end,
-		.pvpanic = vm->cfg.on_panic == VM_PANIC_EXIT,
-	};
-	random_seed(fc.rng_seed, sizeof fc.rng_seed);
-	void *fdt;
-	if ((rc = virt_fdt_build(&fc, &fdt, err)))
-		return rc;
-	rc = bus_write_guest(&vm->bus, vm->plan.fdt_addr, fdt, VIRT_FDT_TOTAL);
-	free(fdt);
-	if (rc)
-		return err_set(err, -ENOSPC, "device tree at 0x%llx does not fit in RAM",
-			       (unsigned long long)vm->plan.fdt_addr);
-	mrom_setup(&vm->mrom, vm->plan.start, vm->plan.fdt_addr, &vm->plan.info);
-	return 0;
+	return virt_board_boot(vm->board, &vm->bus, &vm->plan, vm->append, vm->has_initrd, err);
 }
 
 static int open_images(struct vm *vm, struct err *err)
@@ -292,92 +307,19 @@ static int open_images(struct vm *vm, struct err *err)
 
 /* ---- devices ----------------------------------------------------------- */
 
-static int add_region(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
-		      void *dev, const char *name, struct err *err)
-{
-	int rc = bus_add_region(&vm->bus, base, size, ops, dev, name);
-	if (rc)
-		return err_set(err, rc, "board: cannot map %s at 0x%llx", name,
-			       (unsigned long long)base);
-	return 0;
-}
-
 static int create_devices(struct vm *vm, struct err *err)
 {
-	unsigned n = vm->cfg.ncpus;
-	int rc;
-
-	struct irq_line ctx_out[PLIC_MAX_CONTEXTS] = {0};
-	for (unsigned h = 0; h < n; h++) {
-		ctx_out[2 * h] = hart_line(vm, h, HART_IRQ_MEIP);
-		ctx_out[2 * h + 1] = hart_line(vm, h, HART_IRQ_SEIP);
-	}
-	if ((rc = plic_init(&vm->plic, 2 * n, ctx_out)))
-		return err_set(err, rc, "board: PLIC: %s", strerror(-rc));
-	vm->devices_ok = 1;
-
-	struct irq_line msip[VM_MAX_CPUS] = {0};
-	struct timer_line cmp[VM_MAX_CPUS] = {0};
-	for (unsigned h = 0; h < n; h++) {
-		msip[h] = hart_line(vm, h, HART_IRQ_MSIP);
-		cmp[h] = (struct timer_line){ .set = hart_timer_line, .ctx = vm, .idx = h };
-	}
-	if ((rc = clint_init(&vm->clint, n, &vm->clock, msip, cmp)))
-		return err_set(err, rc, "board: CLINT: %s", strerror(-rc));
-	vm->devices_ok = 2;
-
-	struct irq_line l = plic_source_line(&vm->plic, VIRT_IRQ_UART0);
-	/* The console is the UART's unless it goes to a virtio-console. */
-	struct chardev *uart_con = vm->cfg.virtio_console ? NULL : vm->cfg.console;
-	if ((rc = uart16550_init(&vm->uart, &l, uart_con)))
-		return err_set(err, rc, "board: UART: %s", strerror(-rc));
-	vm->devices_ok = 3;
-
-	l = plic_source_line(&vm->plic, VIRT_IRQ_RTC);
-	if ((rc = goldfish_rtc_init(&vm->rtc, &l, kick, vm)))
-		return err_set(err, rc, "board: RTC: %s", strerror(-rc));
-	vm->devices_ok = 4;
-
-	finisher_init(&vm->finisher, finisher_event, vm);
-	pvpanic_init(&vm->pvpanic, pvpanic_event, vm);
-	for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++) {
-		l = plic_source_line(&vm->plic, VIRT_IRQ_VIRTIO0 + i);
-		virtio_slot_init(&vm->virtio[i], VIRT_VIRTIO_BASE + VIRT_VIRTIO_SIZE * i, &l);
-	}
-	if ((rc = vm_virtio_attach(&vm->vio, &vm->bus, vm->virtio, &vm->cfg, err)))
-		return rc;
-	vm->vio_ok = true;
-
-	if ((rc = add_region(vm, VIRT_MROM_BASE, VIRT_MROM_SIZE, &mrom_ops, &vm->mrom, "mrom", err)) ||
-	    (rc = add_region(vm, VIRT_TEST_BASE, VIRT_TEST_SIZE, &finisher_ops, &vm->finisher,
-			     "test", err)) ||
-	    (rc = add_region(vm, VIRT_RTC_BASE, VIRT_RTC_SIZE, &goldfish_rtc_ops, &vm->rtc,
-			     "rtc", err)) ||
-	    (vm->cfg.on_panic == VM_PANIC_EXIT &&
-	     (rc = add_region(vm, VIRT_PVPANIC_BASE, VIRT_PVPANIC_SIZE, &pvpanic_ops, &vm->pvpanic,
-			      "pvpanic", err))) ||
-	    (rc = add_region(vm, VIRT_CLINT_BASE, VIRT_CLINT_SIZE, &clint_ops, &vm->clint,
-			     "clint", err)) ||
-	    (rc = add_region(vm, VIRT_PLIC_BASE, VIRT_PLIC_SIZE, &plic_ops, &vm->plic, "plic", err)) ||
-	    (rc = add_region(vm, VIRT_UART0_BASE, VIRT_UART0_SIZE, &uart16550_ops, &vm->uart,
-			     "uart0", err)))
-		return rc;
-	for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++)
-		if ((rc = add_region(vm, vm->virtio[i].base, VIRT_VIRTIO_SIZE, &virtio_slot_ops,
-				     &vm->virtio[i], "virtio-mmio", err)))
-			return rc;
-	return 0;
-}
-
-static void reset_devices(struct vm *vm)
-{
-	finisher_reset(&vm->finisher);
-	for (unsigned i = 0; i < VIRT_VIRTIO_COUNT; i++)
-		virtio_slot_reset(&vm->virtio[i]);
-	uart16550_reset(&vm->uart);
-	goldfish_rtc_reset(&vm->rtc);
-	plic_reset(&vm->plic);
-	clint_reset(&vm->clint);   /* tells the (new) harts their timer and msip */
+	const struct virt_hooks hooks = {
+		.ctx = vm,
+		.hart_line = hart_line,
+		.hart_timer = hart_timer_line,
+		.finisher = finisher_event,
+		.panic = pvpanic_event,
+		.rtc_kick = kick,
+		.log = &vm->dev_log,
+	};
+	return virt_board_create(&vm->cfg, &vm->bus, &vm->clock, &hooks, &vm->devs, &vm->board,
+				 err);
 }
 
 /* Creates a fresh set of harts in reset state and retires the old ones. */
@@ -416,7 +358,7 @@ static int power_on(struct vm *vm, struct err *err)
 	int rc = new_harts(vm, err);
 	if (rc)
 		return rc;
-	reset_devices(vm);
+	device_list_reset(&vm->devs);   /* the CLINT tells the (new) harts their timer and msip */
 	return load_images(vm, err);
 }
 
@@ -446,6 +388,11 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	vm->event_fd = -1;
 	pthread_rwlock_init(&vm->harts_lock, NULL);
 	pthread_mutex_init(&vm->ev_lock, NULL);
+	pthread_mutex_init(&vm->run_lock, NULL);
+	pthread_cond_init(&vm->run_cond, NULL);
+	pthread_mutex_init(&vm->api_lock, NULL);
+	pthread_mutex_init(&vm->listen_lock, NULL);
+	vm->dev_log = (struct log_sink){ .log = device_log, .ctx = vm };
 	int rc = 0;
 	if (cfg->append && !(vm->append = strdup(cfg->append))) {
 		rc = err_set(err, -ENOMEM, "out of memory");
@@ -479,18 +426,47 @@ fail:
 	return rc;
 }
 
+/*
+ * A vCPU thread: runs its hart until the round ends (vcpus_exit), parking
+ * whenever a pause is wanted.  hart_run returns only at an instruction
+ * boundary, so a parked hart is exactly between two instructions.  A
+ * return without a reason (the exit request of a pause that was already
+ * withdrawn) just runs on.
+ */
 static void *vcpu_main(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 	struct hart *h = vm->harts[v->idx];   /* stable while vCPU threads run */
-	if (hart_run(h) == HART_EXIT_FATAL) {
-		const char *why = hart_error(h);
-		if (strncmp(why, "hart ", 5) == 0)   /* already names the hart */
-			post_event(vm, false, VM_EXIT_FATAL, 0, "%s", why);
-		else
-			post_event(vm, false, VM_EXIT_FATAL, 0, "hart %u: %s", v->idx, why);
+	pthread_mutex_lock(&vm->run_lock);
+	for (;;) {
+		if (vm->vcpus_exit)
+			break;
+		if (vm->pause_wanted) {
+			vm->parked++;
+			pthread_cond_broadcast(&vm->run_cond);
+			while (vm->pause_wanted && !vm->vcpus_exit)
+				pthread_cond_wait(&vm->run_cond, &vm->run_lock);
+			vm->parked--;
+			continue;
+		}
+		pthread_mutex_unlock(&vm->run_lock);
+		enum hart_exit r = hart_run(h);
+		pthread_mutex_lock(&vm->run_lock);
+		if (r == HART_EXIT_FATAL) {
+			pthread_mutex_unlock(&vm->run_lock);
+			const char *why = hart_error(h);
+			if (strncmp(why, "hart ", 5) == 0)   /* already names the hart */
+				post_event(vm, false, VM_EXIT_FATAL, 0, "%s", why);
+			else
+				post_event(vm, false, VM_EXIT_FATAL, 0, "hart %u: %s", v->idx, why);
+			pthread_mutex_lock(&vm->run_lock);
+			break;
+		}
 	}
+	vm->alive--;
+	pthread_cond_broadcast(&vm->run_cond);
+	pthread_mutex_unlock(&vm->run_lock);
 	return NULL;
 }
 
@@ -501,6 +477,12 @@ static void wait_for_event(struct vm *vm)
 		int code;
 		if (atomic_exchange(&vm->stop_requested, false))
 			post_event(vm, false, VM_EXIT_STOPPED, 0, "%s", "");
+		if (atomic_exchange(&vm->reboot_requested, false))
+			post_event(vm, true, VM_EXIT_POWEROFF, 0, "%s", "");
+		int64_t deadline = atomic_load(&vm->shutdown_deadline_ns);
+		if (deadline && vclock_host_ns() >= deadline)
+			post_event(vm, false, VM_EXIT_STOPPED, 0,
+				   "shutdown: the guest did not power off in time");
 		if (vm->has_tohost) {
 			switch (tohost_poll(&vm->bus, vm->tohost, &code)) {
 			case TOHOST_PASS:
@@ -520,9 +502,14 @@ static void wait_for_event(struct vm *vm)
 			return;
 
 		int64_t wait = vm->has_tohost ? TOHOST_POLL_NS : IDLE_POLL_NS;
-		int64_t alarm = goldfish_rtc_poll(&vm->rtc);
+		int64_t alarm = virt_board_rtc_poll(vm->board);
 		if (alarm >= 0 && alarm < wait)
 			wait = alarm;
+		if (deadline) {
+			int64_t left = deadline - vclock_host_ns();
+			if (left < wait)
+				wait = left > 0 ? left : 0;
+		}
 		struct timespec ts = { .tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000 };
 		if (ppoll(&pfd, 1, &ts, NULL) > 0) {
 			uint64_t count;
@@ -532,19 +519,49 @@ static void wait_for_event(struct vm *vm)
 	}
 }
 
+/* The event a run's end is to listeners. */
+static void emit_exit(struct vm *vm, const struct vm_exit *ex)
+{
+	switch (ex->kind) {
+	case VM_EXIT_POWEROFF:
+		emit(vm, VM_EVENT_POWERED_OFF, NULL, "%s", "");
+		break;
+	case VM_EXIT_FAILURE:
+		emit(vm, VM_EVENT_STOPPED, NULL, "failure %d: %s", ex->code, ex->message);
+		break;
+	default:
+		emit(vm, VM_EVENT_STOPPED, NULL, "%s%s%s", vm_exit_kind_name(ex->kind),
+		     ex->message[0] ? ": " : "", ex->message);
+		break;
+	}
+}
+
 void vm_run(struct vm *vm, struct vm_exit *exit)
 {
+	pthread_mutex_lock(&vm->run_lock);
+	vm->run_start_ns = vclock_host_ns();
+	vm->state = vm->pause_wanted ? VM_STATE_PAUSED : VM_STATE_RUNNING;
+	pthread_mutex_unlock(&vm->run_lock);
 	for (;;) {
 		unsigned started = 0;
+		pthread_mutex_lock(&vm->run_lock);
+		vm->vcpus_exit = false;
+		vm->alive = vm->cfg.ncpus;
 		for (unsigned i = 0; i < vm->cfg.ncpus; i++) {
 			vm->vcpu[i] = (struct vcpu){ .vm = vm, .idx = i };
 			if (pthread_create(&vm->vcpu[i].thread, NULL, vcpu_main, &vm->vcpu[i])) {
+				vm->alive = started;
 				post_event(vm, false, VM_EXIT_FATAL, 0, "cannot start the thread of hart %u", i);
 				break;
 			}
 			started++;
 		}
+		pthread_mutex_unlock(&vm->run_lock);
 		wait_for_event(vm);
+		pthread_mutex_lock(&vm->run_lock);
+		vm->vcpus_exit = true;
+		pthread_cond_broadcast(&vm->run_cond);
+		pthread_mutex_unlock(&vm->run_lock);
 		for (unsigned i = 0; i < started; i++)
 			hart_request_exit(vm->harts[i]);
 		for (unsigned i = 0; i < started; i++)
@@ -557,15 +574,29 @@ void vm_run(struct vm *vm, struct vm_exit *exit)
 		vm->ev_reset = false;
 		memset(&vm->ev, 0, sizeof vm->ev);
 		pthread_mutex_unlock(&vm->ev_lock);
-		if (!reset)
-			return;
 
 		struct err e = {0};
-		if (power_on(vm, &e)) {
+		if (reset && power_on(vm, &e)) {
 			*exit = (struct vm_exit){ .kind = VM_EXIT_FATAL };
 			snprintf(exit->message, sizeof exit->message, "reboot: %.240s", e.msg);
-			return;
+			reset = false;
 		}
+		if (reset) {
+			pthread_mutex_lock(&vm->run_lock);
+			vm->reboots++;
+			pthread_mutex_unlock(&vm->run_lock);
+			emit(vm, VM_EVENT_RESET, NULL, "%s", "");
+			continue;
+		}
+		atomic_store(&vm->shutdown_deadline_ns, 0);
+		pthread_mutex_lock(&vm->run_lock);
+		vm->state = VM_STATE_STOPPED;
+		vm->has_exit = true;
+		vm->last_exit = *exit;
+		pthread_cond_broadcast(&vm->run_cond);
+		pthread_mutex_unlock(&vm->run_lock);
+		emit_exit(vm, exit);
+		return;
 	}
 }
 
@@ -576,16 +607,8 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
 		if (vm->harts[i])
 			hart_free(vm->harts[i]);
-	if (vm->vio_ok)
-		vm_virtio_detach(&vm->vio);
-	if (vm->devices_ok >= 4)
-		goldfish_rtc_destroy(&vm->rtc);
-	if (vm->devices_ok >= 3)
-		uart16550_destroy(&vm->uart);
-	if (vm->devices_ok >= 2)
-		clint_destroy(&vm->clint);
-	if (vm->devices_ok >= 1)
-		plic_destroy(&vm->plic);
+	device_list_destroy(&vm->devs);
+	virt_board_free(vm->board);
 	if (vm->bus_ok)
 		bus_destroy(&vm->bus);
 	if (vm->event_fd >= 0)
@@ -598,11 +621,267 @@ void vm_destroy(struct vm *vm)
 		image_free(&vm->initrd);
 	free(vm->append);
 	pthread_mutex_destroy(&vm->ev_lock);
+	pthread_mutex_destroy(&vm->run_lock);
+	pthread_cond_destroy(&vm->run_cond);
+	pthread_mutex_destroy(&vm->api_lock);
+	pthread_mutex_destroy(&vm->listen_lock);
 	pthread_rwlock_destroy(&vm->harts_lock);
 	free(vm);
 }
 
 struct virtio_device *vm_balloon(struct vm *vm)
 {
-	return vm->vio.balloon;
+	return virt_board_balloon(vm->board);
+}
+
+/* ---- the VM API -------------------------------------------------------- */
+
+const char *vm_state_name(enum vm_state st)
+{
+	switch (st) {
+	case VM_STATE_CREATED: return "created";
+	case VM_STATE_RUNNING: return "running";
+	case VM_STATE_PAUSED: return "paused";
+	case VM_STATE_STOPPED: return "stopped";
+	}
+	return "unknown";
+}
+
+const char *vm_exit_kind_name(enum vm_exit_kind k)
+{
+	switch (k) {
+	case VM_EXIT_POWEROFF: return "poweroff";
+	case VM_EXIT_FAILURE: return "failure";
+	case VM_EXIT_STOPPED: return "stopped";
+	case VM_EXIT_FATAL: return "fatal";
+	case VM_EXIT_PANIC: return "panic";
+	case VM_EXIT_REBOOT: return "reboot";
+	}
+	return "unknown";
+}
+
+const char *vm_event_name(enum vm_event_kind k)
+{
+	switch (k) {
+	case VM_EVENT_PAUSED: return "paused";
+	case VM_EVENT_RESUMED: return "resumed";
+	case VM_EVENT_RESET: return "reset";
+	case VM_EVENT_SHUTDOWN_REQUESTED: return "shutdown-requested";
+	case VM_EVENT_GUEST_PANIC: return "guest-panic";
+	case VM_EVENT_POWERED_OFF: return "powered-off";
+	case VM_EVENT_STOPPED: return "stopped";
+	case VM_EVENT_DEVICE_ERROR: return "device-error";
+	}
+	return "unknown";
+}
+
+void vm_query(struct vm *vm, struct vm_status *out)
+{
+	memset(out, 0, sizeof *out);
+	out->ncpus = vm->cfg.ncpus;
+	out->mem_bytes = vm->cfg.mem_size;
+	out->timebase_hz = vm->clock.hz;
+	pthread_mutex_lock(&vm->run_lock);
+	int64_t now = vclock_host_ns();
+	out->state = vm->state;
+	if (vm->state != VM_STATE_CREATED)
+		out->uptime_ns = now - vm->run_start_ns;
+	out->paused_ns = vm->paused_total_ns + (vm->paused ? now - vm->paused_at_ns : 0);
+	/* The clock changes under run_lock only; paused, it stands still. */
+	out->guest_ticks = vclock_at(&vm->clock, vm->paused ? vm->paused_at_ns : now);
+	out->reboots = vm->reboots;
+	out->has_exit = vm->has_exit;
+	out->exit = vm->last_exit;
+	pthread_mutex_unlock(&vm->run_lock);
+	out->shutdown_pending = atomic_load(&vm->shutdown_deadline_ns) != 0;
+	pthread_rwlock_rdlock(&vm->harts_lock);
+	for (unsigned i = 0; i < vm->cfg.ncpus; i++)
+		if (vm->harts[i])
+			out->instret[i] = hart_instret(vm->harts[i]);
+	pthread_rwlock_unlock(&vm->harts_lock);
+	for (unsigned i = 0; i < vm->devs.n && i < VM_STATUS_MAX_DEVICES; i++)
+		snprintf(out->devices[out->ndevices++], sizeof out->devices[0], "%s",
+			 vm->devs.dev[i].name);
+}
+
+#define PAUSE_TIMEOUT_S 5
+
+int vm_pause(struct vm *vm, struct err *err)
+{
+	pthread_mutex_lock(&vm->api_lock);
+	pthread_mutex_lock(&vm->run_lock);
+	int rc = 0;
+	if (vm->state == VM_STATE_PAUSED) {
+		rc = err_set(err, -EALREADY, "the VM is already paused");
+		goto out;
+	}
+	if (vm->state != VM_STATE_RUNNING || atomic_load(&vm->stop_requested)) {
+		rc = err_set(err, -ESRCH, "the VM is not running (%s)", vm_state_name(vm->state));
+		goto out;
+	}
+	vm->pause_wanted = true;
+	pthread_mutex_unlock(&vm->run_lock);
+	pthread_rwlock_rdlock(&vm->harts_lock);
+	for (unsigned i = 0; i < vm->cfg.ncpus; i++)
+		if (vm->harts[i])
+			hart_request_exit(vm->harts[i]);
+	pthread_rwlock_unlock(&vm->harts_lock);
+	pthread_mutex_lock(&vm->run_lock);
+
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += PAUSE_TIMEOUT_S;
+	/* A round that ends (a reboot) starts its threads parked: wait for them. */
+	while (vm->state == VM_STATE_RUNNING && (vm->parked < vm->alive || vm->vcpus_exit))
+		if (pthread_cond_timedwait(&vm->run_cond, &vm->run_lock, &dl) == ETIMEDOUT)
+			break;
+	if (vm->state != VM_STATE_RUNNING) {
+		vm->pause_wanted = false;
+		rc = err_set(err, -ESRCH, "the VM stopped while pausing");
+		goto out;
+	}
+	if (vm->parked < vm->alive || vm->vcpus_exit) {
+		vm->pause_wanted = false;
+		pthread_cond_broadcast(&vm->run_cond);
+		rc = err_set(err, -ETIMEDOUT, "a vCPU did not stop within %d s; still running",
+			     PAUSE_TIMEOUT_S);
+		goto out;
+	}
+	/* Every vCPU is parked: now the devices, whose work the vCPUs started. */
+	device_list_quiesce(&vm->devs);
+	vm->paused = true;
+	vm->paused_at_ns = vclock_host_ns();
+	vm->state = VM_STATE_PAUSED;
+out:
+	pthread_mutex_unlock(&vm->run_lock);
+	pthread_mutex_unlock(&vm->api_lock);
+	if (!rc)
+		emit(vm, VM_EVENT_PAUSED, NULL, "%s", "");
+	return rc;
+}
+
+int vm_resume(struct vm *vm, bool catch_up, struct err *err)
+{
+	pthread_mutex_lock(&vm->api_lock);
+	pthread_mutex_lock(&vm->run_lock);
+	int rc = 0;
+	int64_t len = 0;
+	if (vm->state != VM_STATE_PAUSED) {
+		rc = vm->state == VM_STATE_RUNNING
+			? err_set(err, -EALREADY, "the VM is not paused")
+			: err_set(err, -ESRCH, "the VM is not running (%s)", vm_state_name(vm->state));
+		goto out;
+	}
+	len = vclock_host_ns() - vm->paused_at_ns;
+	/* No vCPU runs: nobody reads the clock but under run_lock (vm_query). */
+	if (!catch_up) {
+		vm->clock.base_ns += len;
+		vm->paused_total_ns += len;
+	}
+	device_list_resume(&vm->devs);
+	vm->paused = false;
+	vm->pause_wanted = false;
+	vm->state = VM_STATE_RUNNING;
+	pthread_cond_broadcast(&vm->run_cond);
+out:
+	pthread_mutex_unlock(&vm->run_lock);
+	pthread_mutex_unlock(&vm->api_lock);
+	if (!rc)
+		emit(vm, VM_EVENT_RESUMED, NULL, "after %lld ms%s", (long long)(len / 1000000),
+		     catch_up ? ", clock caught up" : "");
+	return rc;
+}
+
+static int check_live(struct vm *vm, struct err *err)
+{
+	pthread_mutex_lock(&vm->run_lock);
+	enum vm_state st = vm->state;
+	pthread_mutex_unlock(&vm->run_lock);
+	if (st == VM_STATE_STOPPED)
+		return err_set(err, -ESRCH, "the VM is not running (stopped)");
+	return 0;
+}
+
+int vm_shutdown(struct vm *vm, unsigned timeout_ms, struct err *err)
+{
+	int rc = check_live(vm, err);
+	if (rc)
+		return rc;
+	int64_t deadline = vclock_host_ns() + (int64_t)timeout_ms * 1000000;
+	if (deadline == 0)
+		deadline = 1;
+	int64_t cur = atomic_load(&vm->shutdown_deadline_ns);
+	if (!cur || deadline < cur)   /* an earlier deadline wins */
+		atomic_store(&vm->shutdown_deadline_ns, deadline);
+	emit(vm, VM_EVENT_SHUTDOWN_REQUESTED, NULL, "stop in %u ms unless the guest powers off",
+	     timeout_ms);
+	kick(vm);
+	return 0;
+}
+
+int vm_reboot(struct vm *vm, struct err *err)
+{
+	int rc = check_live(vm, err);
+	if (rc)
+		return rc;
+	atomic_store(&vm->reboot_requested, true);
+	kick(vm);
+	return 0;
+}
+
+int vm_balloon_set(struct vm *vm, uint64_t bytes, struct err *err)
+{
+	struct virtio_device *b = vm_balloon(vm);
+	if (!b)
+		return err_set(err, -ENODEV, "this VM has no balloon (start it with --balloon)");
+	int rc = balloon_set_target(b, bytes);
+	if (rc == -ERANGE)
+		return err_set(err, rc, "balloon %llu bytes: larger than guest RAM",
+			       (unsigned long long)bytes);
+	if (rc)
+		return err_set(err, rc, "balloon: %s", strerror(-rc));
+	return 0;
+}
+
+int vm_balloon_stats(struct vm *vm, struct balloon_stats *out, int wait_ms, bool *stale,
+		     struct err *err)
+{
+	struct virtio_device *b = vm_balloon(vm);
+	*stale = false;
+	if (!b)
+		return err_set(err, -ENODEV, "this VM has no balloon (start it with --balloon)");
+	pthread_mutex_lock(&vm->run_lock);
+	if (vm->paused)
+		wait_ms = 0;   /* the guest cannot answer */
+	pthread_mutex_unlock(&vm->run_lock);
+	int rc = balloon_get_stats(b, out, wait_ms);
+	if (rc && rc != -ETIMEDOUT && rc != -ENODEV)
+		return err_set(err, rc, "balloon-stats: %s", strerror(-rc));
+	*stale = rc != 0 || wait_ms == 0;
+	return 0;
+}
+
+int vm_add_listener(struct vm *vm, vm_listener_fn *fn, void *ctx)
+{
+	int id = -ENOSPC;
+	pthread_mutex_lock(&vm->listen_lock);
+	for (unsigned i = 0; i < sizeof vm->listeners / sizeof vm->listeners[0]; i++)
+		if (!vm->listeners[i].fn) {
+			vm->listeners[i].fn = fn;
+			vm->listeners[i].ctx = ctx;
+			id = (int)i;
+			break;
+		}
+	pthread_mutex_unlock(&vm->listen_lock);
+	return id;
+}
+
+void vm_remove_listener(struct vm *vm, int id)
+{
+	if (id < 0 || (unsigned)id >= sizeof vm->listeners / sizeof vm->listeners[0])
+		return;
+	pthread_mutex_lock(&vm->listen_lock);
+	vm->listeners[id].fn = NULL;
+	vm->listeners[id].ctx = NULL;
+	pthread_mutex_unlock(&vm->listen_lock);
 }

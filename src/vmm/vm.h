@@ -8,6 +8,15 @@
  * vCPU threads and returns when the guest powers off, fails, or a stop is
  * requested; a guest reboot resets harts and devices and reloads the images
  * inside vm_run().
+ *
+ * The VM API (what the control socket and the daemon call, from any thread
+ * while vm_run() runs): vm_pause/vm_resume, vm_query, vm_request_stop,
+ * vm_shutdown, vm_reboot, the balloon, and listeners for the VM's events.
+ * Pause is exact: every vCPU parks at an instruction boundary (hart_run
+ * returns, nothing is retired until resume), every device finishes its
+ * request in flight and holds new work (device.h), and the guest's clock
+ * stops with it: on resume it continues from where it stopped, unless
+ * catch_up asks it to jump by the pause length.
  */
 #ifndef NIMBUS_VMM_VM_H
 #define NIMBUS_VMM_VM_H
@@ -16,12 +25,14 @@
 #include <stdint.h>
 
 #include "lib/err.h"
+#include "vmm/board/virt.h"   /* VM_MAX_CPUS */
+#include "vmm/log.h"
 #include "vmm/net/opts.h"
 
 struct chardev;
 struct vm;
 
-#define VM_MAX_CPUS 8
+
 #define VM_MAX_DISKS 6
 #define VM_MAX_NETS 4
 
@@ -75,6 +86,8 @@ struct vm_config {
 		VM_PANIC_EXIT,     /* a pvpanic device; a guest panic ends vm_run (VM_EXIT_PANIC) */
 		VM_PANIC_NONE,     /* no pvpanic device: the guest's panic= decides (QEMU's tree) */
 	} on_panic;
+	struct log_sink log;       /* where device messages go (log.h); zero = stderr.
+				      Each is also a VM_EVENT_DEVICE_ERROR event. */
 	/* Slots of the other virtio devices (disks carry their own). */
 	struct vm_slot net_slot[VM_MAX_NETS], console_slot, rng_slot, balloon_slot;
 };
@@ -104,5 +117,99 @@ void vm_destroy(struct vm *vm);
 struct virtio_device;
 /* The VM's virtio-balloon (balloon.h's host API), or NULL without --balloon. */
 struct virtio_device *vm_balloon(struct vm *vm);
+
+/* ---- the VM API ---------------------------------------------------------- */
+
+enum vm_state {
+	VM_STATE_CREATED,          /* vm_run not called yet */
+	VM_STATE_RUNNING,
+	VM_STATE_PAUSED,
+	VM_STATE_STOPPED,          /* vm_run returned: see vm_status.exit */
+};
+const char *vm_state_name(enum vm_state s);      /* "created", "running", ... */
+const char *vm_exit_kind_name(enum vm_exit_kind k); /* "poweroff", "failure", ... */
+
+#define VM_STATUS_MAX_DEVICES 32
+
+struct vm_status {
+	enum vm_state state;
+	unsigned ncpus;
+	uint64_t mem_bytes;
+	int64_t uptime_ns;         /* host time since vm_run started (0 before) */
+	int64_t paused_ns;         /* of which paused, not caught up */
+	uint64_t guest_ticks;      /* the guest's clock (mtime) now */
+	uint64_t timebase_hz;
+	uint64_t instret[VM_MAX_CPUS];   /* instructions each hart retired (since its reset) */
+	unsigned reboots;          /* resets since vm_run started */
+	bool shutdown_pending;     /* vm_shutdown asked; the guest has not powered off yet */
+	bool has_exit;             /* state STOPPED: why */
+	struct vm_exit exit;
+	unsigned ndevices;
+	char devices[VM_STATUS_MAX_DEVICES][48];   /* the device list's names */
+};
+
+/* Any thread; consistent enough for a status display. */
+void vm_query(struct vm *vm, struct vm_status *out);
+
+/*
+ * Pauses the running VM and returns once it is still (see above).  0, or
+ * -EALREADY (already paused: not an error to most callers), -ESRCH (not
+ * running: created, stopped, or stopping), -ETIMEDOUT (a vCPU did not stop
+ * within 5 s: the VM is left running).
+ */
+int vm_pause(struct vm *vm, struct err *err);
+/* Resumes a paused VM.  catch_up: the guest's clock jumps by the pause
+ * length (as if it had run).  0, -EALREADY (not paused), -ESRCH. */
+int vm_resume(struct vm *vm, bool catch_up, struct err *err);
+
+/*
+ * Asks the guest to power off, and stops the VM (VM_EXIT_STOPPED) if it has
+ * not within timeout_ms.  Returns at once.  The board has no channel a guest
+ * honours for this yet (no ACPI power button on virt; see docs/control.md):
+ * today a guest that powers off itself in the window ends as POWEROFF.
+ * 0 or -ESRCH.
+ */
+int vm_shutdown(struct vm *vm, unsigned timeout_ms, struct err *err);
+/* A host-side reset (QEMU's system_reset): as if the guest rebooted, even
+ * with no_reboot.  A paused VM stays paused after it.  0 or -ESRCH. */
+int vm_reboot(struct vm *vm, struct err *err);
+
+/* The balloon: 0, or -ENODEV without one, -ERANGE larger than RAM. */
+int vm_balloon_set(struct vm *vm, uint64_t bytes, struct err *err);
+struct balloon_stats;
+/* wait_ms: how long to wait for a fresh guest report (0 while paused);
+ * 0 or -ENODEV; *stale set when the report is not fresh. */
+int vm_balloon_stats(struct vm *vm, struct balloon_stats *out, int wait_ms, bool *stale,
+		     struct err *err);
+
+enum vm_event_kind {
+	VM_EVENT_PAUSED,
+	VM_EVENT_RESUMED,
+	VM_EVENT_RESET,            /* the guest or vm_reboot reset the machine */
+	VM_EVENT_SHUTDOWN_REQUESTED,
+	VM_EVENT_GUEST_PANIC,      /* pvpanic: the guest says it panicked */
+	VM_EVENT_POWERED_OFF,      /* the guest powered off (the run ends) */
+	VM_EVENT_STOPPED,          /* the run ended otherwise: detail says why */
+	VM_EVENT_DEVICE_ERROR,     /* a device logged a problem: source, detail */
+};
+const char *vm_event_name(enum vm_event_kind k);  /* "paused", "guest-panic", ... */
+
+struct vm_event {
+	enum vm_event_kind kind;
+	int64_t time_ns;           /* host CLOCK_REALTIME */
+	char source[48];           /* the device, for DEVICE_ERROR; else "" */
+	char detail[256];
+};
+
+/*
+ * Listeners are called on whichever thread the event happens (a vCPU, a
+ * device's I/O thread, the monitor, an API caller), under the VM's listener
+ * lock: they must not block and must not call back into the VM.  Returns
+ * an id >= 0, or -ENOSPC (at most 8).
+ */
+typedef void vm_listener_fn(void *ctx, const struct vm_event *ev);
+int vm_add_listener(struct vm *vm, vm_listener_fn *fn, void *ctx);
+/* After it returns the listener is not running and will not be called. */
+void vm_remove_listener(struct vm *vm, int id);
 
 #endif

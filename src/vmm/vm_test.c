@@ -8,6 +8,7 @@
 #include "vmm/vm.h"
 
 #include <elf.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,4 +378,154 @@ TEST(vm_fatal_hart_ends_run)
 	EXPECT_EQ(ex.kind, VM_EXIT_FATAL);
 	EXPECT(strncmp(ex.message, "hart 0: ", 8) == 0);
 	EXPECT(strncmp(ex.message + 8, "hart 0", 6) != 0);
+}
+
+/* ---- the VM API: exact pause ------------------------------------------- */
+
+struct runner {
+	struct vm *vm;
+	struct vm_exit ex;
+	pthread_t t;
+};
+
+static void *run_thread(void *arg)
+{
+	struct runner *r = arg;
+	vm_run(r->vm, &r->ex);
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+struct counts {
+	pthread_mutex_t lock;
+	unsigned paused, resumed, stopped;
+};
+
+static void count_event(void *ctx, const struct vm_event *ev)
+{
+	struct counts *c = ctx;
+	pthread_mutex_lock(&c->lock);
+	c->paused += ev->kind == VM_EVENT_PAUSED;
+	c->resumed += ev->kind == VM_EVENT_RESUMED;
+	c->stopped += ev->kind == VM_EVENT_STOPPED;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Two harts spinning on `addi t0, t0, 1; j -4`, running on a thread. */
+static int start_spinner(struct runner *r)
+{
+	uint32_t prog[] = { addi(T0, T0, 1), 0xffdff06fu /* j -4 */ };
+	char path[64];
+	write_file(path, prog, sizeof prog);
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 2, .bios = "none", .kernel = path };
+	struct err e = {0};
+	int rc = vm_create(&cfg, &r->vm, &e);
+	unlink(path);
+	if (rc) {
+		printf("   vm_create: %s\n", e.msg);
+		return rc;
+	}
+	return pthread_create(&r->t, NULL, run_thread, r);
+}
+
+static uint64_t ticks_to_ms(uint64_t t)
+{
+	return t / (VIRT_TIMEBASE_HZ / 1000);
+}
+
+TEST(vm_pause_is_exact_and_the_clock_holds_unless_catch_up)
+{
+	struct runner r = {0};
+	struct counts cnt = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	EXPECT_EQ(start_spinner(&r), 0);
+	EXPECT(vm_add_listener(r.vm, count_event, &cnt) >= 0);
+	struct err e = {0};
+	struct vm_status s0, s1, s2, s3;
+	for (int i = 0; i < 200; i++) {   /* vm_run has started */
+		vm_query(r.vm, &s0);
+		if (s0.state == VM_STATE_RUNNING && s0.instret[1] > 1000)
+			break;
+		sleep_ms(5);
+	}
+	EXPECT_EQ(s0.state, VM_STATE_RUNNING);
+
+	EXPECT_EQ(vm_pause(r.vm, &e), 0);
+	EXPECT_EQ(vm_pause(r.vm, &e), -EALREADY);
+	vm_query(r.vm, &s1);
+	sleep_ms(300);
+	vm_query(r.vm, &s2);
+	EXPECT_EQ(s2.state, VM_STATE_PAUSED);
+	EXPECT(s1.instret[0] == s2.instret[0] && s1.instret[1] == s2.instret[1]);
+	EXPECT_EQ(s1.guest_ticks, s2.guest_ticks);
+	EXPECT(s2.paused_ns >= 300000000);
+
+	EXPECT_EQ(vm_resume(r.vm, false, &e), 0);
+	EXPECT_EQ(vm_resume(r.vm, false, &e), -EALREADY);
+	sleep_ms(100);
+	vm_query(r.vm, &s3);
+	EXPECT(s3.instret[0] > s2.instret[0] && s3.instret[1] > s2.instret[1]);
+	/* ~100 ms of guest time passed, not the 400 ms of host time. */
+	uint64_t ms = ticks_to_ms(s3.guest_ticks - s2.guest_ticks);
+	EXPECT(ms >= 90 && ms < 250);
+
+	/* --catch-up: the guest's clock jumps by the pause. */
+	EXPECT_EQ(vm_pause(r.vm, &e), 0);
+	vm_query(r.vm, &s1);
+	sleep_ms(300);
+	EXPECT_EQ(vm_resume(r.vm, true, &e), 0);
+	vm_query(r.vm, &s2);
+	EXPECT(ticks_to_ms(s2.guest_ticks - s1.guest_ticks) >= 290);
+
+	/* A stop while paused ends the run: parked vCPUs leave. */
+	EXPECT_EQ(vm_pause(r.vm, &e), 0);
+	vm_request_stop(r.vm);
+	pthread_join(r.t, NULL);
+	EXPECT_EQ(r.ex.kind, VM_EXIT_STOPPED);
+	vm_query(r.vm, &s3);
+	EXPECT_EQ(s3.state, VM_STATE_STOPPED);
+	EXPECT(s3.has_exit && s3.exit.kind == VM_EXIT_STOPPED);
+	EXPECT_EQ(vm_pause(r.vm, &e), -ESRCH);
+	EXPECT(strstr(e.msg, "not running"));
+	EXPECT_EQ(vm_resume(r.vm, false, &e), -ESRCH);
+	pthread_mutex_lock(&cnt.lock);
+	EXPECT(cnt.paused == 3 && cnt.resumed == 2 && cnt.stopped == 1);
+	pthread_mutex_unlock(&cnt.lock);
+	vm_destroy(r.vm);
+}
+
+TEST(vm_reboot_while_paused_stays_paused_and_shutdown_times_out)
+{
+	struct runner r = {0};
+	EXPECT_EQ(start_spinner(&r), 0);
+	struct err e = {0};
+	struct vm_status s;
+	for (int i = 0; i < 200; i++) {
+		vm_query(r.vm, &s);
+		if (s.state == VM_STATE_RUNNING)
+			break;
+		sleep_ms(5);
+	}
+	EXPECT_EQ(vm_pause(r.vm, &e), 0);
+	EXPECT_EQ(vm_reboot(r.vm, &e), 0);
+	for (int i = 0; i < 200 && s.reboots == 0; i++) {
+		sleep_ms(5);
+		vm_query(r.vm, &s);
+	}
+	EXPECT_EQ(s.reboots, 1u);
+	EXPECT_EQ(s.state, VM_STATE_PAUSED);
+	sleep_ms(50);
+	struct vm_status s2;
+	vm_query(r.vm, &s2);
+	EXPECT(s2.instret[0] == s.instret[0]);   /* the new harts start parked */
+	EXPECT_EQ(vm_resume(r.vm, false, &e), 0);
+	EXPECT_EQ(vm_shutdown(r.vm, 100, &e), 0);   /* the spinner never powers off */
+	pthread_join(r.t, NULL);
+	EXPECT_EQ(r.ex.kind, VM_EXIT_STOPPED);
+	EXPECT(strstr(r.ex.message, "did not power off"));
+	vm_destroy(r.vm);
 }

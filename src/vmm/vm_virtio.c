@@ -19,8 +19,9 @@
 
 /* Takes dev; plugs it into slot n (chosen by place()). */
 static int plug(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots, unsigned n,
-		struct virtio_device *dev, struct err *err)
+		struct virtio_device *dev, const struct log_sink *log, struct err *err)
 {
+	dev->log = log;
 	struct virtio_slot *s = &slots[n];
 	struct virtio_mmio *t;
 	int rc = virtio_mmio_create(bus, s->base, s->irq, dev, 0, &t, err);
@@ -127,7 +128,8 @@ static int check_format(const struct vm_disk *d, enum block_format *fmt, struct 
 }
 
 static int attach_disk(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
-		       unsigned at, const struct vm_disk *d, struct err *err)
+		       unsigned at, const struct vm_disk *d, const struct log_sink *log,
+		       struct err *err)
 {
 	struct block_opts o = { .readonly = d->readonly || d->ephemeral,
 				.confine_backing = d->confine_backing };
@@ -137,16 +139,17 @@ static int attach_disk(struct vm_virtio *v, struct bus *bus, struct virtio_slot 
 	struct block_backend *be;
 	if ((rc = block_backend_open(d->path, &o, &be, err)))
 		return rc;
+	be->log = log;
 	if (d->ephemeral && (rc = block_snapshot_wrap(be, d->readonly, &be, err)))   /* takes be */
 		return rc;
 	struct virtio_device *dev;
 	if ((rc = virtio_blk_create(be, d->serial, &dev, err)))
 		return rc;
-	return plug(v, bus, slots, at, dev, err);
+	return plug(v, bus, slots, at, dev, log, err);
 }
 
 int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
-		     const struct vm_config *cfg, struct err *err)
+		     const struct vm_config *cfg, const struct log_sink *log, struct err *err)
 {
 	memset(v, 0, sizeof(*v));
 	struct virtio_device *dev;
@@ -156,7 +159,7 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 	if (rc)
 		return rc;
 	for (unsigned i = 0; i < cfg->ndisks; i++)
-		if ((rc = attach_disk(v, bus, slots, w[k++].at, &cfg->disks[i], err)))
+		if ((rc = attach_disk(v, bus, slots, w[k++].at, &cfg->disks[i], log, err)))
 			goto fail;
 	for (unsigned i = 0; i < cfg->nnets; i++) {
 		const struct net_opts *no = &cfg->nets[i];
@@ -174,24 +177,27 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 				goto fail;
 			}
 		}
-		if ((rc = net_backend_open(no, &be, err)) ||
+		if ((rc = net_backend_open(no, &be, err)))
+			goto fail;
+		be->log = log;
+		if (
 		    (rc = virtio_net_create(be, mac, &dev, err)) ||   /* takes be */
-		    (rc = plug(v, bus, slots, w[k++].at, dev, err)))
+		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
 			goto fail;
 	}
 	if (cfg->virtio_console) {
 		if ((rc = virtio_console_create(cfg->console, &dev, err)) ||
-		    (rc = plug(v, bus, slots, w[k++].at, dev, err)))
+		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
 			goto fail;
 	}
 	if (cfg->rng) {
 		if ((rc = virtio_rng_create(&dev, err)) ||
-		    (rc = plug(v, bus, slots, w[k++].at, dev, err)))
+		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
 			goto fail;
 	}
 	if (cfg->balloon) {
 		if ((rc = virtio_balloon_create(cfg->balloon_flags, &dev, err)) ||
-		    (rc = plug(v, bus, slots, w[k++].at, dev, err)))
+		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
 			goto fail;
 		v->balloon = dev;
 	}

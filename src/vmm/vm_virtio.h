@@ -25,8 +25,9 @@ struct vm_virtio {
 };
 
 /* 0, or -errno with err naming the device (e.g. the disk's path). */
+/* log: where the devices and their backends report problems (NULL = stderr). */
 int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
-		     const struct vm_config *cfg, struct err *err);
+		     const struct vm_config *cfg, const struct log_sink *log, struct err *err);
 /* Stops and frees every device; call after the vCPUs have stopped. */
 void vm_virtio_detach(struct vm_virtio *v);
 

@@ -67,7 +67,7 @@ TEST(virtio_slots_fill_from_the_top_without_slot)
 	cfg.disks[0].path = disk_a;
 	cfg.disks[1].path = disk_b;
 	struct err e = { 0 };
-	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, &e), 0);
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, NULL, &e), 0);
 	ids(&b, got);
 	EXPECT(!strcmp(got, "00005422"));   /* vda in 7, vdb in 6, rng (4) in 5, balloon (5) in 4 */
 	board_fini(&b);
@@ -87,7 +87,7 @@ TEST(virtio_slot_option_places_device_and_others_fill_around_it)
 	cfg.disks[1].slot = (struct vm_slot){ .set = true, .n = 0 };
 	cfg.rng_slot = (struct vm_slot){ .set = true, .n = 7 };
 	struct err e = { 0 };
-	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, &e), 0);
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, NULL, &e), 0);
 	ids(&b, got);
 	EXPECT(!strcmp(got, "20000024"));   /* disk b in 0, rng in 7, disk a in the next free: 6 */
 	board_fini(&b);
@@ -107,18 +107,18 @@ TEST(virtio_slot_taken_or_out_of_range_refused_by_name)
 	cfg.disks[0].slot = (struct vm_slot){ .set = true, .n = 3 };
 	cfg.rng_slot = (struct vm_slot){ .set = true, .n = 3 };
 	struct err e = { 0 };
-	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, &e), -EBUSY);
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, NULL, &e), -EBUSY);
 	EXPECT(strstr(e.msg, "--rng: slot=3: taken by --disk ") && strstr(e.msg, disk_a));
 	ids(&b, got);
 	EXPECT(!strcmp(got, "00000000"));   /* nothing left plugged */
 	cfg.rng_slot.n = 8;
-	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, &e), -EINVAL);
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, NULL, &e), -EINVAL);
 	EXPECT(strstr(e.msg, "--rng: slot=8: out of range"));
 	/* Nine devices for eight slots. */
 	struct vm_config many = { .ndisks = 6, .rng = true, .balloon = true, .virtio_console = true };
 	for (unsigned i = 0; i < 6; i++)
 		many.disks[i].path = i % 2 ? disk_b : disk_a;
-	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &many, &e), -ENOSPC);
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &many, NULL, &e), -ENOSPC);
 	EXPECT(strstr(e.msg, "no free virtio-mmio slot"));
 	board_fini(&b);
 	unlink(disk_a);

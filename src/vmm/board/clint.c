@@ -101,3 +101,23 @@ void clint_reset(struct clint *c)
 	}
 	pthread_mutex_unlock(&c->lock);
 }
+
+/* ---- the device type (device.h) ---- */
+
+static void dev_reset(void *obj)
+{
+	clint_reset(obj);
+}
+
+static void dev_destroy(void *obj)
+{
+	clint_destroy(obj);
+}
+
+const struct device_ops clint_device = {
+	.name = "clint",
+	.reset = dev_reset,
+	.save = device_no_save,
+	.load = device_no_load,
+	.destroy = dev_destroy,
+};

@@ -22,7 +22,8 @@
 
 #include "vmm/bus.h"
 #include "vmm/irq.h"
-#include "vmm/vm.h"
+#include "vmm/board/virt.h"
+#include "vmm/device.h"
 
 struct vclock;
 
@@ -46,6 +47,8 @@ struct clint {
 };
 
 extern const struct mmio_ops clint_ops;
+/* The device type (device.h); obj is the struct clint. */
+extern const struct device_ops clint_device;
 
 /* msip and mtimecmp each hold nharts lines. Returns 0 or -EINVAL. */
 int clint_init(struct clint *c, unsigned nharts, const struct vclock *clock,

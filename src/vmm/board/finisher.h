@@ -10,6 +10,7 @@
 #define NIMBUS_VMM_BOARD_FINISHER_H
 
 #include "vmm/bus.h"
+#include "vmm/device.h"
 
 enum finisher_event {
 	FINISHER_PASS,
@@ -28,6 +29,8 @@ struct finisher {
 };
 
 extern const struct mmio_ops finisher_ops;
+/* The device type (device.h); obj is the struct finisher. */
+extern const struct device_ops finisher_device;
 
 void finisher_init(struct finisher *t,
 		      void (*notify)(void *ctx, enum finisher_event ev, int code),

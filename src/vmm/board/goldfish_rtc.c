@@ -140,7 +140,8 @@ const struct mmio_ops goldfish_rtc_ops = {
 int64_t goldfish_rtc_poll(struct goldfish_rtc *r)
 {
 	pthread_mutex_lock(&r->lock);
-	int64_t left = check_alarm(r);
+	/* Paused: a due alarm fires on resume, not into a still machine. */
+	int64_t left = r->quiesced ? -1 : check_alarm(r);
 	pthread_mutex_unlock(&r->lock);
 	return left;
 }
@@ -174,3 +175,43 @@ void goldfish_rtc_reset(struct goldfish_rtc *r)
 	irq_set(&r->irq, 0);
 	pthread_mutex_unlock(&r->lock);
 }
+
+/* ---- the device type (device.h) ---- */
+
+static void dev_reset(void *obj)
+{
+	goldfish_rtc_reset(obj);
+}
+
+static void dev_destroy(void *obj)
+{
+	goldfish_rtc_destroy(obj);
+}
+
+static void dev_quiesce(void *obj)
+{
+	struct goldfish_rtc *r = obj;
+	pthread_mutex_lock(&r->lock);
+	r->quiesced = true;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void dev_resume(void *obj)
+{
+	struct goldfish_rtc *r = obj;
+	pthread_mutex_lock(&r->lock);
+	r->quiesced = false;
+	pthread_mutex_unlock(&r->lock);
+	if (r->kick)   /* poll again: an alarm may have come due meanwhile */
+		r->kick(r->kick_ctx);
+}
+
+const struct device_ops goldfish_rtc_device = {
+	.name = "goldfish-rtc",
+	.reset = dev_reset,
+	.quiesce = dev_quiesce,
+	.resume = dev_resume,
+	.save = device_no_save,
+	.load = device_no_load,
+	.destroy = dev_destroy,
+};

@@ -24,9 +24,11 @@
 #define NIMBUS_VMM_BOARD_GOLDFISH_RTC_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/device.h"
 #include "vmm/irq.h"
 
 #define GOLDFISH_RTC_TIME_LOW        0x00
@@ -55,10 +57,13 @@ struct goldfish_rtc {
 	int64_t (*host_ns)(void);  /* host wall clock; replaceable in tests */
 	void (*kick)(void *ctx);   /* the alarm deadline changed; may be NULL */
 	void *kick_ctx;
+	bool quiesced;             /* the VM is paused: alarms wait (device.h) */
 	struct goldfish_rtc_state s;
 };
 
 extern const struct mmio_ops goldfish_rtc_ops;
+/* The device type (device.h); obj is the struct goldfish_rtc. */
+extern const struct device_ops goldfish_rtc_device;
 
 int goldfish_rtc_init(struct goldfish_rtc *r, const struct irq_line *irq,
 		      void (*kick)(void *ctx), void *kick_ctx);

@@ -112,3 +112,30 @@ TEST(rtc_future_alarm_fires_on_poll_and_gating)
 	EXPECT_EQ(e.irq, 0);
 	goldfish_rtc_destroy(&r);
 }
+
+static int64_t fixed_now;
+static int64_t fixed_ns(void) { return fixed_now; }
+
+TEST(rtc_alarm_due_while_paused_fires_on_resume)
+{
+	struct env e;
+	struct goldfish_rtc r;
+	setup(&r, &e);
+	fixed_now = 1000000000;
+	r.host_ns = fixed_ns;
+	goldfish_rtc_ops.write(&r, GOLDFISH_RTC_IRQ_ENABLED, 4, 1);
+	uint64_t at = read_time(&r) + 1000;
+	goldfish_rtc_ops.write(&r, GOLDFISH_RTC_ALARM_HIGH, 4, at >> 32);
+	goldfish_rtc_ops.write(&r, GOLDFISH_RTC_ALARM_LOW, 4, at & 0xffffffffu);
+	EXPECT_EQ(e.irq, 0);
+	goldfish_rtc_device.quiesce(&r);
+	fixed_now += 5000;   /* due now, but the VM is paused */
+	EXPECT_EQ(goldfish_rtc_poll(&r), -1);
+	EXPECT_EQ(e.irq, 0);
+	int kicks = e.kicks;
+	goldfish_rtc_device.resume(&r);
+	EXPECT_EQ(e.kicks, kicks + 1);   /* the monitor polls again */
+	goldfish_rtc_poll(&r);
+	EXPECT_EQ(e.irq, 1);
+	goldfish_rtc_destroy(&r);
+}

@@ -74,3 +74,11 @@ const struct mmio_ops mrom_ops = {
 	.read = mrom_read,
 	.write = mrom_write,
 };
+
+/* ---- the device type (device.h) ---- */
+
+const struct device_ops mrom_device = {
+	.name = "mrom",
+	.save = device_no_save,
+	.load = device_no_load,
+};

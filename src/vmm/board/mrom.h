@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/device.h"
 
 #define FW_DYNAMIC_INFO_MAGIC   0x4942534full   /* "OSBI" */
 #define FW_DYNAMIC_INFO_VERSION 2
@@ -45,6 +46,8 @@ struct mrom {
 };
 
 extern const struct mmio_ops mrom_ops;
+/* The device type (device.h); obj is the struct mrom. */
+extern const struct device_ops mrom_device;
 
 /* Writes the reset program: harts jump to `start` with a1 = fdt. */
 void mrom_setup(struct mrom *m, uint64_t start, uint64_t fdt,

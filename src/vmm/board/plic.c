@@ -237,3 +237,23 @@ void plic_reset(struct plic *p)
 		irq_set(&p->out[ctx], 0);
 	pthread_mutex_unlock(&p->lock);
 }
+
+/* ---- the device type (device.h) ---- */
+
+static void dev_reset(void *obj)
+{
+	plic_reset(obj);
+}
+
+static void dev_destroy(void *obj)
+{
+	plic_destroy(obj);
+}
+
+const struct device_ops plic_device = {
+	.name = "plic",
+	.reset = dev_reset,
+	.save = device_no_save,
+	.load = device_no_load,
+	.destroy = dev_destroy,
+};

@@ -32,7 +32,8 @@
 
 #include "vmm/bus.h"
 #include "vmm/irq.h"
-#include "vmm/vm.h"
+#include "vmm/board/virt.h"
+#include "vmm/device.h"
 
 #define PLIC_NSOURCES     97         /* ids 0..96; VIRT_PLIC_NDEV == 96 */
 #define PLIC_WORDS        ((PLIC_NSOURCES + 31) / 32)
@@ -65,6 +66,8 @@ struct plic {
 };
 
 extern const struct mmio_ops plic_ops;
+/* The device type (device.h); obj is the struct plic. */
+extern const struct device_ops plic_device;
 
 /* out[] holds ncontexts lines (2 per hart: M, then S).  0 or -EINVAL. */
 int plic_init(struct plic *p, unsigned ncontexts, const struct irq_line *out);

@@ -27,3 +27,11 @@ void pvpanic_init(struct pvpanic *p, void (*notify)(void *ctx, unsigned events),
 	p->notify = notify;
 	p->ctx = ctx;
 }
+
+/* ---- the device type (device.h) ---- */
+
+const struct device_ops pvpanic_device = {
+	.name = "pvpanic",
+	.save = device_no_save,
+	.load = device_no_load,
+};

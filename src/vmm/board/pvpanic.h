@@ -16,6 +16,7 @@
 #define NIMBUS_VMM_BOARD_PVPANIC_H
 
 #include "vmm/bus.h"
+#include "vmm/device.h"
 
 #define PVPANIC_PANICKED     (1u << 0)
 #define PVPANIC_CRASH_LOADED (1u << 1)
@@ -27,6 +28,8 @@ struct pvpanic {
 };
 
 extern const struct mmio_ops pvpanic_ops;
+/* The device type (device.h); obj is the struct pvpanic. */
+extern const struct device_ops pvpanic_device;
 
 void pvpanic_init(struct pvpanic *p, void (*notify)(void *ctx, unsigned events), void *ctx);
 

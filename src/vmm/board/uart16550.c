@@ -246,8 +246,9 @@ size_t uart16550_receive(void *uart, const uint8_t *buf, size_t len)
 	struct uart16550 *u = uart;
 	size_t n = 0;
 	pthread_mutex_lock(&u->lock);
-	/* In loopback the serial input is disconnected: input waits. */
-	if (!(u->s.mcr & MCR_LOOP))
+	/* In loopback the serial input is disconnected: input waits; so it
+	 * does while the VM is paused (the host side retries). */
+	if (!(u->s.mcr & MCR_LOOP) && !u->quiesced)
 		while (n < len && rx_push(&u->s, buf[n]) == 0)
 			n++;
 	update_irq(u);
@@ -286,3 +287,41 @@ void uart16550_reset(struct uart16550 *u)
 	irq_set(&u->irq, 0);
 	pthread_mutex_unlock(&u->lock);
 }
+
+/* ---- the device type (device.h) ---- */
+
+static void dev_reset(void *obj)
+{
+	uart16550_reset(obj);
+}
+
+static void dev_destroy(void *obj)
+{
+	uart16550_destroy(obj);
+}
+
+static void dev_quiesce(void *obj)
+{
+	struct uart16550 *u = obj;
+	pthread_mutex_lock(&u->lock);
+	u->quiesced = true;
+	pthread_mutex_unlock(&u->lock);
+}
+
+static void dev_resume(void *obj)
+{
+	struct uart16550 *u = obj;
+	pthread_mutex_lock(&u->lock);
+	u->quiesced = false;
+	pthread_mutex_unlock(&u->lock);
+}
+
+const struct device_ops uart16550_device = {
+	.name = "uart16550",
+	.reset = dev_reset,
+	.quiesce = dev_quiesce,
+	.resume = dev_resume,
+	.save = device_no_save,
+	.load = device_no_load,
+	.destroy = dev_destroy,
+};

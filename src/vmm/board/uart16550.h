@@ -28,9 +28,11 @@
 #define NIMBUS_VMM_BOARD_UART16550_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/device.h"
 #include "vmm/chardev.h"
 #include "vmm/irq.h"
 
@@ -51,10 +53,13 @@ struct uart16550 {
 	pthread_mutex_t lock;
 	struct irq_line irq;
 	struct chardev *cd;     /* may be NULL: output dropped, no input */
+	bool quiesced;          /* the VM is paused: host input waits (device.h) */
 	struct uart16550_state s;
 };
 
 extern const struct mmio_ops uart16550_ops;
+/* The device type (device.h); obj is the struct uart16550. */
+extern const struct device_ops uart16550_device;
 
 /* Attaches to cd (sets cd->receive and cd->dev) when cd is not NULL. */
 int uart16550_init(struct uart16550 *u, const struct irq_line *irq, struct chardev *cd);

@@ -174,3 +174,20 @@ TEST(uart_loopback_overrun_and_modem_status)
 	EXPECT_EQ(R(6), 0xb0);
 	uart16550_destroy(&u);
 }
+
+TEST(uart_quiesced_holds_host_input_until_resume)
+{
+	struct host h;
+	struct chardev cd;
+	struct uart16550 u;
+	setup(&u, &h, &cd);
+	W(1, 0x01);                /* ERBFI */
+	uart16550_device.quiesce(&u);
+	EXPECT_EQ(cd.receive(cd.dev, (const uint8_t *)"a", 1), 0);
+	EXPECT_EQ(h.irq, 0);
+	EXPECT_EQ(R(5) & 1, 0);
+	uart16550_device.resume(&u);
+	EXPECT_EQ(cd.receive(cd.dev, (const uint8_t *)"a", 1), 1);
+	EXPECT_EQ(h.irq, 1);
+	uart16550_destroy(&u);
+}

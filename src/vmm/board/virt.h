@@ -9,6 +9,11 @@
 #ifndef NIMBUS_VMM_BOARD_VIRT_H
 #define NIMBUS_VMM_BOARD_VIRT_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+
 #define VIRT_MROM_BASE      0x1000ull
 #define VIRT_MROM_SIZE      0xf000ull
 #define VIRT_TEST_BASE      0x100000ull
@@ -28,6 +33,9 @@
 #define VIRT_VIRTIO_COUNT   8
 #define VIRT_DRAM_BASE      0x80000000ull
 
+/* Harts the board wires (CLINT lines, PLIC contexts, FDT cpu nodes). */
+#define VM_MAX_CPUS 8
+
 /* PLIC source numbers. */
 #define VIRT_IRQ_VIRTIO0    1             /* slot i raises source 1 + i */
 #define VIRT_IRQ_UART0      10
@@ -36,5 +44,54 @@
 
 #define VIRT_UART0_CLOCK    3686400u
 #define VIRT_TIMEBASE_HZ    10000000u
+
+/*
+ * The board's wiring (virt.c): creates the devices of the map above, maps
+ * them on the bus, connects their interrupt lines, and adds each to the VM's
+ * device list (device.h), which then resets and destroys them.  The harts are
+ * the VM's: the board reaches them only through the lines in `hooks`.
+ */
+struct bus;
+struct vclock;
+struct vm_config;
+struct device_list;
+struct virt_board;
+struct virtio_device;
+struct virt_boot_plan;
+struct irq_line;
+
+struct virt_hooks {
+	void *ctx;
+	/* The line driving mip bit `bit` (HART_IRQ_*) of hart `hart`. */
+	struct irq_line (*hart_line)(void *ctx, unsigned hart, unsigned bit);
+	/* mtimecmp of hart `hart` (the CLINT's timer line). */
+	void (*hart_timer)(void *ctx, unsigned hart, uint64_t ticks);
+	/* The test finisher was written: event is a enum finisher_event. */
+	void (*finisher)(void *ctx, int event, int code);
+	/* pvpanic events (PVPANIC_*). */
+	void (*panic)(void *ctx, unsigned events);
+	/* The RTC's alarm deadline changed: poll virt_board_rtc_poll again. */
+	void (*rtc_kick)(void *ctx);
+	/* Where devices log (log.h); must outlive the board. */
+	const struct log_sink *log;
+};
+
+/* 0, or -errno with err naming the device.  On failure the devices created
+ * so far are on `devs` (destroy them with the list), and *out is the board
+ * to free after that (or NULL). */
+int virt_board_create(const struct vm_config *cfg, struct bus *bus, const struct vclock *clock,
+		      const struct virt_hooks *hooks, struct device_list *devs,
+		      struct virt_board **out, struct err *err);
+/* Frees the board's memory; its devices must already be destroyed (the list). */
+void virt_board_free(struct virt_board *b);
+
+/* Power-on: writes a fresh FDT (bootargs may be NULL) and the reset ROM. */
+int virt_board_boot(struct virt_board *b, struct bus *bus, const struct virt_boot_plan *plan,
+		    const char *bootargs, bool has_initrd, struct err *err);
+
+/* Fires a due RTC alarm; host ns until the next one, or -1. */
+int64_t virt_board_rtc_poll(struct virt_board *b);
+/* The virtio-balloon, or NULL. */
+struct virtio_device *virt_board_balloon(struct virt_board *b);
 
 #endif

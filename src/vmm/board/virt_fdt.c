@@ -16,7 +16,6 @@
 
 #include "vmm/board/finisher.h"
 #include "vmm/board/virt.h"
-#include "vmm/vm.h"
 
 #define WORK_SIZE (64u << 10)
 

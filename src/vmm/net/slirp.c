@@ -133,7 +133,10 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 
 static void cb_guest_error(const char *msg, void *opaque)
 {
-	fprintf(stderr, "nimbus: %s: guest error: %s\n", ((struct sl *)opaque)->be.label, msg);
+	struct net_backend *be = &((struct sl *)opaque)->be;
+	char line[320];
+	snprintf(line, sizeof line, "guest error: %s", msg);
+	log_emit(be->log, be->label, line);
 }
 
 static int64_t cb_clock_get_ns(void *opaque)

@@ -110,8 +110,7 @@ static void *thread_main(void *opaque)
 				break;
 		}
 		if (p[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			fprintf(stderr, "nimbus: %s: interface gone; no more input from it\n",
-				t->be.label);
+			log_emit(t->be.log, t->be.label, "interface gone; no more input from it");
 			dead = true;
 		}
 	}

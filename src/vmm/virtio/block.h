@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 #include "lib/err.h"
+#include "vmm/log.h"
 
 struct block_backend;
 
@@ -38,6 +39,7 @@ struct block_backend {
 	const struct block_backend_ops *ops;
 	uint64_t size;          /* bytes the guest sees */
 	bool readonly;          /* writes, discards and write-zeroes are refused */
+	const struct log_sink *log;   /* where problems are reported (log.h); NULL = stderr */
 };
 
 enum block_format { BLOCK_FORMAT_RAW, BLOCK_FORMAT_QCOW2 };

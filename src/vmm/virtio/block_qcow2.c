@@ -242,7 +242,7 @@ static bool aligned(const struct qcow2 *q, uint64_t off)
  * The image points somewhere it must not (data at metadata, past the end
  * of the file): from now on every I/O fails, as QEMU does, and a writable
  * v3 image gets the corrupt bit in its header so no one writes it again
- * before `qemu-img check -r all`.  One line on stderr, the first time.
+ * before `qemu-img check -r all`.  One line to the log (stderr by default), the first time.
  */
 __attribute__((format(printf, 2, 3), cold))
 static int corrupt(struct qcow2 *q, const char *fmt, ...)
@@ -263,8 +263,10 @@ static int corrupt(struct qcow2 *q, const char *fmt, ...)
 			marked = pwrite_all(q->fd, f, 8, 72) == 0 && sync_fd(q->fd) == 0;
 		}
 	}
-	fprintf(stderr, "nimbus: %s: corrupt qcow2 image: %s; I/O to it fails%s\n", q->path, why,
-		marked ? " (marked corrupt in its header: qemu-img check -r all)" : "");
+	char line[512];
+	snprintf(line, sizeof line, "corrupt qcow2 image: %s; I/O to it fails%s", why,
+		 marked ? " (marked corrupt in its header: qemu-img check -r all)" : "");
+	log_emit(q->b.log, q->path, line);
 	return -EIO;
 }
 

@@ -74,6 +74,10 @@ static size_t cons_receive(void *opaque, const uint8_t *buf, size_t len)
 	struct virtio_device *d = &c->vdev;
 	size_t done = 0;
 	pthread_mutex_lock(&d->lock);
+	if (d->quiesced) {   /* paused: the host retries, as with no buffer */
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
 	if (!virtio_device_live(d) || !d->vq[RXQ].s.ready || d->vq[RXQ].s.broken) {
 		pthread_mutex_unlock(&d->lock);
 		return len;   /* nobody listening: drop */

@@ -123,6 +123,8 @@ static void wake(struct virtio_mmio *t)
 static void drain_locked(struct virtio_mmio *t)
 {
 	uint32_t mask;
+	if (t->dev->quiesced)
+		return;
 	while ((mask = atomic_exchange(&t->pending, 0)) != 0)
 		for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 			if (mask & (1u << q))
@@ -173,9 +175,12 @@ static void *io_thread(void *opaque)
 		if (!mask)
 			continue;
 		pthread_mutex_lock(&t->dev->lock);
-		for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
-			if (mask & (1u << q))
-				run_queue_locked(t, q);
+		if (t->dev->quiesced)   /* paused: virtio_mmio_resume runs it */
+			atomic_fetch_or(&t->pending, mask);
+		else
+			for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+				if (mask & (1u << q))
+					run_queue_locked(t, q);
 		pthread_mutex_unlock(&t->dev->lock);
 	}
 	return NULL;
@@ -532,3 +537,50 @@ int virtio_mmio_load(struct virtio_mmio *t, const struct virtio_mmio_state *st, 
 	pthread_mutex_unlock(&t->irq_lock);
 	return r;
 }
+
+/* --- the device type (device.h) --- */
+
+/* Waits out the batch in flight (it runs under dev->lock), then holds work. */
+void virtio_mmio_quiesce(void *opaque)
+{
+	struct virtio_mmio *t = opaque;
+	pthread_mutex_lock(&t->dev->lock);
+	t->dev->quiesced = true;
+	pthread_mutex_unlock(&t->dev->lock);
+}
+
+/*
+ * Runs every ready queue once: kicks held during the pause run, and a model
+ * whose host input waited (virtio-net's backend holds a frame) hears of it
+ * through its notify (net_notify on the receive queue calls rx_ready).  A
+ * notify with nothing new on its queue does nothing.
+ */
+void virtio_mmio_resume(void *opaque)
+{
+	struct virtio_mmio *t = opaque;
+	struct virtio_device *dev = t->dev;
+	pthread_mutex_lock(&dev->lock);
+	dev->quiesced = false;
+	uint32_t mask = 0;
+	for (unsigned q = 0; q < dev->ops->num_queues; q++)
+		if (dev->vq[q].s.ready)
+			mask |= 1u << q;
+	if (mask)
+		schedule_locked(t, mask);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+static void dev_destroy(void *opaque)
+{
+	virtio_mmio_destroy(opaque);
+}
+
+const struct device_ops virtio_mmio_devtype = {
+	.name = "virtio-mmio",
+	.reset = virtio_mmio_reset,
+	.save = device_no_save,
+	.load = device_no_load,
+	.quiesce = virtio_mmio_quiesce,
+	.resume = virtio_mmio_resume,
+	.destroy = dev_destroy,
+};

@@ -16,6 +16,7 @@
 
 #include "lib/err.h"
 #include "vmm/bus.h"
+#include "vmm/device.h"
 #include "vmm/irq.h"
 #include "vmm/virtio/virtio.h"
 
@@ -87,6 +88,14 @@ void virtio_mmio_destroy(struct virtio_mmio *t);
 void virtio_mmio_reset(void *t);
 
 struct virtio_device *virtio_mmio_device(struct virtio_mmio *t);
+
+/* Pause (device.h): the batch in flight finishes, then queue work and host
+ * input (received frames, console input) wait until resume, which runs every
+ * ready queue once.  t is a struct virtio_mmio *. */
+void virtio_mmio_quiesce(void *t);
+void virtio_mmio_resume(void *t);
+/* The device type of a transport and its device (obj = the struct virtio_mmio). */
+extern const struct device_ops virtio_mmio_devtype;
 
 /* Plain-data transport state for snapshots (the device's own state apart). */
 struct virtio_mmio_state {

@@ -7,6 +7,7 @@
  */
 #include "vmm/virtio/mmio.h"
 
+#include <stdio.h>
 #include <unistd.h>
 
 #include "lib/testing.h"
@@ -230,5 +231,57 @@ TEST(mmio_plugs_into_board_slot)
 	virtio_slot_reset(&slot);   /* VM reset */
 	EXPECT_EQ(td_rd(&d, VIRTIO_MMIO_STATUS), 0);
 	EXPECT_EQ(atomic_load(&d.level), 0);
+	td_close(&d);
+}
+
+TEST(mmio_quiesce_holds_kicks_until_resume)
+{
+	struct td d;
+	EXPECT_EQ(open_rng(&d, 0), 0);
+	EXPECT(td_negotiate(&d, FEAT) & VIRTIO_STATUS_FEATURES_OK);
+	EXPECT_EQ(td_queue(&d, 0, 64), 1);
+	td_driver_ok(&d);
+	virtio_mmio_quiesce(d.t);
+	td_desc(&d, 0, 0, TD_DATA, 64, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, 0, 0);
+	td_kick(&d, 0);
+	usleep(100000);
+	/* Paused: the request waits, no interrupt is raised. */
+	EXPECT_EQ(td_used_idx(&d, 0), 0);
+	EXPECT_EQ(atomic_load(&d.level), 0);
+	virtio_mmio_resume(d.t);
+	EXPECT_EQ(td_wait_used(&d, 0, 1, 5000), 0);
+	EXPECT_EQ(atomic_load(&d.level), 1);
+	td_close(&d);
+}
+
+struct sink_rec {
+	char source[64], msg[256];
+	int n;
+};
+
+static void sink_log(void *ctx, const char *source, const char *msg)
+{
+	struct sink_rec *r = ctx;
+	snprintf(r->source, sizeof r->source, "%s", source);
+	snprintf(r->msg, sizeof r->msg, "%s", msg);
+	r->n++;
+}
+
+TEST(mmio_device_faults_go_to_the_log_sink_once)
+{
+	struct td d;
+	EXPECT_EQ(open_rng(&d, 0), 0);
+	struct sink_rec r = {0};
+	struct log_sink sink = { .log = sink_log, .ctx = &r };
+	struct virtio_device *dev = virtio_mmio_device(d.t);
+	dev->log = &sink;
+	pthread_mutex_lock(&dev->lock);
+	virtio_device_fail(dev, "ring at %d is bad", 7);
+	virtio_device_fail(dev, "again");
+	pthread_mutex_unlock(&dev->lock);
+	EXPECT_EQ(r.n, 1);
+	EXPECT(!strcmp(r.source, dev->label));
+	EXPECT(!strcmp(r.msg, "ring at 7 is bad; device needs reset"));
 	td_close(&d);
 }

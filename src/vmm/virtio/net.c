@@ -325,6 +325,10 @@ static int net_receive(void *opaque, const uint8_t *frame, size_t len)
 	struct vnet *n = opaque;
 	struct virtio_device *d = &n->vdev;
 	pthread_mutex_lock(&d->lock);
+	if (d->quiesced) {   /* paused: held by the backend until resume's rx_ready */
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
 	int taken = 1;
 	if (!rx_live(n, len)) {
 		n->st.rx_dropped++;
@@ -351,6 +355,10 @@ static int net_receive_vnet(void *opaque, const uint8_t *buf, size_t len)
 	struct vnet *n = opaque;
 	struct virtio_device *d = &n->vdev;
 	pthread_mutex_lock(&d->lock);
+	if (d->quiesced) {   /* paused: held by the backend until resume's rx_ready */
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
 	int taken = 1;
 	if (len < VIRTIO_NET_HDR_BYTES || !rx_live(n, len - VIRTIO_NET_HDR_BYTES)) {
 		n->st.rx_dropped++;

@@ -35,6 +35,7 @@
 #include <sys/uio.h>
 
 #include "lib/err.h"
+#include "vmm/log.h"
 
 /* The largest frame either direction carries: 64 KiB of IP plus Ethernet
  * and a VLAN tag.  Bigger frames are dropped. */
@@ -85,6 +86,7 @@ struct net_backend {
 	const struct net_backend_ops *ops;
 	char label[64];                  /* "user", "tap nimbus0": for log lines */
 	unsigned caps;                   /* NET_BE_CAP_* */
+	const struct log_sink *log;      /* where they go (log.h); NULL = stderr */
 	/* Set by the device before start: see the top of this file. */
 	int (*receive)(void *dev, const uint8_t *frame, size_t len);
 	/* The same for a NET_BE_CAP_VNET_HDR backend: buf is the host's

@@ -1,7 +1,7 @@
 /*
  * Device-side services common to every transport: see virtio.h.  A fault
  * (virtio 1.2, 2.1.2: DEVICE_NEEDS_RESET) is logged once per reset cycle so a
- * misbehaving guest cannot flood the host's stderr.
+ * misbehaving guest cannot flood the VM's log (dev->log, log.h).
  */
 #include "vmm/virtio/virtio.h"
 
@@ -36,7 +36,9 @@ void virtio_device_fail(struct virtio_device *dev, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(msg, sizeof msg, fmt, ap);
 		va_end(ap);
-		fprintf(stderr, "nimbus: %s: %s; device needs reset\n", dev->label, msg);
+		size_t n = strlen(msg);
+		snprintf(msg + n, sizeof msg - n, "; device needs reset");
+		log_emit(dev->log, dev->label, msg);
 		dev->failed = true;
 	}
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/log.h"
+
 #include "vmm/virtio/queue.h"
 
 /* Transport-level feature bits (2.2 / 6). */
@@ -106,12 +108,14 @@ struct virtio_device {
 	uint64_t negotiated;         /* driver features accepted at FEATURES_OK */
 	uint32_t status;             /* device status register */
 	bool failed;                 /* a fault was logged since the last reset */
+	bool quiesced;               /* the VM is paused (device.h): host input waits */
 	char label[64];              /* "virtio-blk@0x10001000", for log lines */
 	struct virtq vq[VIRTIO_MAX_QUEUES];
 	struct bus *bus;
 
 	const struct virtio_transport_ops *t_ops;
 	void *t;
+	const struct log_sink *log;  /* where faults are reported; NULL = stderr */
 };
 
 /* Called by a model's constructor before handing the device to a transport. */
