@@ -90,7 +90,6 @@ struct hart *hart_new(const struct hart_config *cfg)
 	}
 	h->bus = cfg->bus;
 	h->ram = cfg->bus->ram;
-	h->watch = cfg->bus->watch;
 	h->fp_owner = fp_host_new_owner();
 	if (cfg->jit_cache_bytes && (!(h->jit = jit_new(h, cfg->jit_cache_bytes)) ||
 				     (cfg->jit_verify && jit_set_verify(h->jit) != 0))) {

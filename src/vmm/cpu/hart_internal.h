@@ -223,7 +223,6 @@ struct hart {
 	struct jit_exit *jit_link;   /* exit to link to the next block run */
 	uint64_t jit_delta;          /* virtual - physical PC, from jit_lookup */
 	uint64_t jit_tmp;            /* the slow load path's result */
-	_Atomic uint8_t *watch;      /* bus->watch, one load nearer */
 	struct jcache_entry *jc;     /* the current fetch context's jump cache */
 	bool jit_skip;               /* interpret the next block (a helper bailed) */
 	struct verify_log *vlog;     /* --jit verify: stores of the block being checked */

@@ -7,10 +7,11 @@
  * declines (system instructions, ROM code, single steps shorter than a block).
  *
  * Fields of struct hart that translated code reads or writes: x[], f[],
- * pc, attn, mip, take_mask, epoch, ltlb, stlb, ram, watch,
- * mstatus (FS only), exc_cause/exc_tval (through the slow paths), and the
- * jit_* fields.  Slow paths it calls: mem_load_slow, mem_store_slow,
- * store_hit_code, fp_exec, the atomic and PAUSE helpers, jit_lookup.
+ * pc, attn, ltlb, stlb (and through a store entry the page's watch byte),
+ * jc (the jump cache), mstatus (FS only), and the jit_* fields (jit_budget
+ * is in r14 while translated code runs).  Slow paths it calls:
+ * mem_load_slow, mem_store_slow, store_hit_code, fp_exec, the atomic and
+ * PAUSE helpers, jit_lookup; they set exc_cause/exc_tval on a fault.
  * Everything else (CSRs, traps, xRET, WFI, SFENCE.VMA, FENCE.I) returns to
  * the dispatcher, so privilege and translation never change under
  * translated code.
