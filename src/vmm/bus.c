@@ -145,9 +145,14 @@ void bus_invalidate_code(struct bus *bus, uint64_t gpa, uint64_t len)
 {
 	uint64_t first = (gpa - bus->ram_base) >> BUS_PAGE_SHIFT;
 	uint64_t last = (gpa - bus->ram_base + len - 1) >> BUS_PAGE_SHIFT;
+	bool changed = false;
 	for (uint64_t p = first; p <= last; p++) {
 		uint8_t old = atomic_fetch_and(&bus->watch[p], (uint8_t)~BUS_WATCH_CODE);
-		if (old & BUS_WATCH_CODE)
+		if (old & BUS_WATCH_CODE) {
 			atomic_fetch_add(&bus->code_gen[p], 1);
+			changed = true;
+		}
 	}
+	if (changed)
+		atomic_fetch_add(&bus->code_changes, 1);
 }

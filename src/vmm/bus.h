@@ -57,6 +57,9 @@ struct bus {
 	_Atomic uint8_t *watch;
 	/* One counter per RAM page: bumped by every write to a code page. */
 	_Atomic uint32_t *code_gen;
+	/* Bumped with any page's code_gen: a hart that cached jump targets
+	 * (the JIT's jump cache) drops them when this moved. */
+	_Atomic uint64_t code_changes;
 
 	struct bus_region regions[BUS_MAX_REGIONS];
 	unsigned nregions;
