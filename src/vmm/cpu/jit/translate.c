@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Instructions a translation may run before returning to the dispatcher to
  * poll timers (the interpreter polls every 512 blocks). */
@@ -316,6 +317,34 @@ static uint64_t now_ns(void)
 
 /* Translates block b; NULL if it cannot be (caller marks it declined) or
  * the cache is full (then *full is set). */
+/* NIMBUS_JIT_DUMP=DIR (a developers' tool): DIR/code.bin holds each
+ * translation as a 16-byte header (guest physical PC, host code size, both
+ * little-endian u64) and its host code, for `objdump -D -b binary -m
+ * i386:x86-64`; /tmp/perf-PID.map names JIT samples in `perf report`. */
+static void dump_open(struct jit *j)
+{
+	const char *dir = getenv("NIMBUS_JIT_DUMP");
+	if (!dir)
+		return;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/code.bin", dir);
+	j->dump = fopen(path, "wb");
+	snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
+	j->perf_map = fopen(path, "a");
+}
+
+static void dump_translation(const struct jit *j, const struct jit_tb *tb)
+{
+	if (j->dump) {
+		uint64_t hdr[2] = { tb->ppc, tb->code_bytes };
+		fwrite(hdr, sizeof hdr, 1, j->dump);
+		fwrite(tb->code, 1, tb->code_bytes, j->dump);
+	}
+	if (j->perf_map)
+		fprintf(j->perf_map, "%llx %x guest_%llx\n", (unsigned long long)(uintptr_t)tb->code,
+			tb->code_bytes, (unsigned long long)tb->ppc);
+}
+
 static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full)
 {
 	*full = false;
@@ -384,6 +413,8 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 		*full = true;
 		return NULL;
 	}
+	if (unlikely(j->dump || j->perf_map))
+		dump_translation(j, tb);
 	j->ntbs++;
 	j->stats.translations++;
 	j->stats.translate_ns += now_ns() - t0;
@@ -399,6 +430,7 @@ struct jit *jit_new(struct hart *h, size_t cache_bytes)
 		return NULL;
 	j->h = h;
 	j->hot = JIT_HOT;
+	dump_open(j);
 	/* One translation per ~256 bytes of code is far more than blocks use. */
 	j->max_tbs = (unsigned)(cache_bytes / 256);
 	j->max_insns = j->max_tbs;
@@ -417,6 +449,10 @@ void jit_free(struct jit *j)
 {
 	if (!j)
 		return;
+	if (j->dump)
+		fclose(j->dump);
+	if (j->perf_map)
+		fclose(j->perf_map);
 	if (getenv("NIMBUS_JIT_STATS"))
 		fprintf(stderr, "jit: hart %u: %llu translations, %llu KiB code, %.1f ms translating, "
 			"%llu entries, %llu resets\n", j->h->hartid,

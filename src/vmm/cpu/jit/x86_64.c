@@ -281,7 +281,9 @@ void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in, uint32_t 
 		for (unsigned g = 1; g < 32; g++)
 			if (!taken[g] && uses[g] > uses[best])
 				best = g;
-		if (best == 0 || uses[best] < 2)
+		/* A register used once is worth a host register only in a
+		 * loop, where it is loaded once instead of every time round. */
+		if (best == 0 || uses[best] < (loops ? 1u : 2u))
 			break;
 		taken[best] = true;
 		be->host[best] = (int8_t)cache_regs[slot];
@@ -437,8 +439,8 @@ void be_alu_imm(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned r
 	switch (op) {
 	case BE_ADD: case BE_SUB: case BE_AND: case BE_OR: case BE_XOR:
 		t = dest_begin(be, rd, rs1, 0);
-		/* x op 0 is x, except for AND (and *W forms, which sign-extend). */
-		if (imm || w32 || op == BE_AND)
+		/* x op 0 is x, except for AND (*W forms: dest_end sign-extends). */
+		if (imm || op == BE_AND)
 			x_alu_ri(b, !w32, simple_alu[op], t, (int32_t)imm);
 		dest_end(be, w32, rd, t);
 		return;
@@ -921,6 +923,7 @@ bool be_end(struct be *be)
 		return false;
 	size_t n = (size_t)(be->b.p - be->start);
 	code_cache_commit(&be->j->cc, be->start, n);
+	be->tb->code_bytes = (uint32_t)n;
 	be->j->stats.code_bytes += n;
 	return true;
 }
