@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "lib/size.h"
 
 #define REPLY_TIMEOUT_MS 15000
+#define SNAPSHOT_TIMEOUT_MS 600000
 #define MAX_REPLY (256 * 1024)
 
 static const char usage[] =
@@ -42,6 +44,10 @@ static const char usage[] =
 	"  balloon SIZE           ask the guest to give SIZE of its RAM back to the host\n"
 	"                         (needs --balloon; 0 returns it all to the guest)\n"
 	"  balloon-stats          the balloon's size and the guest's memory statistics\n"
+	"  snapshot DIR [--paused]\n"
+	"                         save the whole VM to directory DIR (docs/snapshot.md),\n"
+	"                         pausing it meanwhile; --paused leaves it paused after;\n"
+	"                         `nimbus vm run --restore DIR` continues from it\n"
 	"  events                 print the VM's events as they happen, until it ends\n";
 
 static int connect_to(const char *path)
@@ -211,6 +217,10 @@ static int show_reply(const char *verb, const char *line, bool json)
 	} else if (!strcmp(verb, "pause") || !strcmp(verb, "resume")) {
 		bool ch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "changed"));
 		printf("%s%s\n", ch ? "" : "already ", !strcmp(verb, "pause") ? "paused" : "running");
+	} else if (!strcmp(verb, "snapshot")) {
+		printf("snapshot %s: state %.0f KiB, memory %.1f MiB written, guest paused %.1f ms\n",
+		       str(o, "dir"), num(o, "state_bytes") / 1024,
+		       num(o, "memory_bytes_written") / 1048576, num(o, "pause_ms"));
 	} else if (!strcmp(verb, "shutdown")) {
 		printf("shutdown asked; stop in %.0f s unless the guest powers off\n",
 		       num(o, "timeout_ms") / 1000);
@@ -223,7 +233,7 @@ static int show_reply(const char *verb, const char *line, bool json)
 
 int cmd_vm_control(int argc, char **argv)
 {
-	bool json = false, catch_up = false;
+	bool json = false, catch_up = false, paused = false;
 	double timeout_s = -1;
 	const char *pos[3] = { 0 };
 	unsigned npos = 0;
@@ -236,6 +246,8 @@ int cmd_vm_control(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(a, "--catch-up")) {
 			catch_up = true;
+		} else if (!strcmp(a, "--paused")) {
+			paused = true;
 		} else if (!strcmp(a, "--timeout")) {
 			char *end;
 			if (i + 1 >= argc || (timeout_s = strtod(argv[i + 1], &end), *end) ||
@@ -259,24 +271,44 @@ int cmd_vm_control(int argc, char **argv)
 		return 2;
 	}
 	const char *path = pos[0], *verb = pos[1], *arg = pos[2];
-	bool takes_arg = !strcmp(verb, "balloon");
+	bool takes_arg = !strcmp(verb, "balloon") || !strcmp(verb, "snapshot");
 	if (takes_arg != (arg != NULL)) {
 		cli_error(takes_arg ? "vm control: %s: needs an argument (try --help)"
 				    : "vm control: %s: takes no argument (try --help)", verb);
 		return 2;
 	}
-	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown"))) {
+	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown")) ||
+	    (paused && strcmp(verb, "snapshot"))) {
 		cli_error("vm control: %s: option not for this verb (try --help)",
-			  catch_up ? "--catch-up" : "--timeout");
+			  catch_up ? "--catch-up" : timeout_s >= 0 ? "--timeout" : "--paused");
 		return 2;
+	}
+	/* The VM resolves paths from its own working directory, not ours. */
+	char dir[PATH_MAX];
+	if (!strcmp(verb, "snapshot")) {
+		if (arg[0] == '/') {
+			snprintf(dir, sizeof dir, "%s", arg);
+		} else {
+			char cwd[PATH_MAX];
+			if (!getcwd(cwd, sizeof cwd) ||
+			    snprintf(dir, sizeof dir, "%s/%s", cwd, arg) >= (int)sizeof dir) {
+				cli_error("vm control: snapshot %s: cannot make the path absolute", arg);
+				return 2;
+			}
+		}
 	}
 
 	/* Unknown verbs go to the VM, which names the ones it knows. */
 	cJSON *req = cJSON_CreateObject();
 	cJSON_AddNumberToObject(req, "id", 1);
 	cJSON_AddStringToObject(req, "verb", verb);
-	if (arg)
+	if (arg && !strcmp(verb, "snapshot")) {
+		cJSON_AddStringToObject(req, "dir", dir);
+		if (paused)
+			cJSON_AddTrueToObject(req, "paused");
+	} else if (arg) {
 		cJSON_AddStringToObject(req, "size", arg);
+	}
 	if (catch_up)
 		cJSON_AddTrueToObject(req, "catch_up");
 	if (timeout_s >= 0)
@@ -303,7 +335,9 @@ int cmd_vm_control(int argc, char **argv)
 		return 1;
 	}
 	struct reader r = { .fd = fd };
-	char *reply = read_line(&r, path, REPLY_TIMEOUT_MS);
+	/* A snapshot writes all of guest RAM: give it time. */
+	char *reply = read_line(&r, path, strcmp(verb, "snapshot") ? REPLY_TIMEOUT_MS
+								    : SNAPSHOT_TIMEOUT_MS);
 	int status = 1;
 	if (!reply) {
 		if (!r.len)

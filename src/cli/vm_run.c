@@ -96,6 +96,11 @@ static const char usage[] =
 	"                    and stop at the first divergence (slow; needs --cpus 1)\n"
 	"  --jit-cache SIZE  translated-code cache of the VM, shared by its vCPUs\n"
 	"                    (default 64M; 1M to 1G)\n"
+	"  --restore DIR     continue the VM saved in DIR (`nimbus vm control SOCKET\n"
+	"                    snapshot DIR`) instead of booting: give the options it was\n"
+	"                    started with (CPUs, memory, disks, devices); a snapshot\n"
+	"                    that does not match them, or whose disks changed since, is\n"
+	"                    refused (docs/snapshot.md)\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 when the guest powers off (or reboots, with --no-reboot); the\n"
@@ -292,7 +297,7 @@ int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
 	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
-	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE };
+	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -312,6 +317,7 @@ int cmd_vm_run(int argc, char **argv)
 		{ "on-panic", required_argument, NULL, OPT_ON_PANIC },
 		{ "jit", required_argument, NULL, OPT_JIT },
 		{ "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
+		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -435,6 +441,17 @@ int cmd_vm_run(int argc, char **argv)
 			if (parse_jit_cache(optarg, &cfg.jit_cache) < 0)
 				return 2;
 			break;
+		case OPT_RESTORE: {
+			struct stat rst;
+			if (stat(optarg, &rst) < 0 || !S_ISDIR(rst.st_mode)) {
+				cli_error("--restore %s: %s", optarg,
+					  errno && stat(optarg, &rst) < 0 ? strerror(errno)
+									  : "not a directory");
+				return 2;
+			}
+			cfg.restore = optarg;
+			break;
+		}
 		case OPT_BALLOON:
 			cfg.balloon = true;
 			for (char *save = NULL, *o = optarg ? strtok_r(optarg, ",", &save) : NULL; o;

@@ -43,6 +43,17 @@ void bus_ram_hugepages(struct bus *bus)
 		(void)madvise(bus->ram, bus->ram_size, MADV_HUGEPAGE);
 }
 
+int bus_map_ram_file(struct bus *bus, int fd)
+{
+	/* MAP_FIXED over the anonymous mapping: the address the harts and
+	 * devices hold stays valid, and the old pages are gone in the same step. */
+	void *p = mmap(bus->ram, bus->ram_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
 void bus_destroy(struct bus *bus)
 {
 	if (bus->ram)

@@ -67,6 +67,14 @@ int bus_init(struct bus *bus, uint64_t ram_base, uint64_t ram_size);
 void bus_destroy(struct bus *bus);
 
 /*
+ * Replaces guest RAM by a private copy-on-write mapping of fd (a snapshot's
+ * memory file, at least ram_size bytes), at the same host address: pages
+ * fault in from the file on first touch, writes stay in this process.
+ * 0 or -errno (RAM is then unchanged).
+ */
+int bus_map_ram_file(struct bus *bus, int fd);
+
+/*
  * Asks the host for transparent huge pages under guest RAM (as QEMU does
  * for its RAM): the first touch of RAM, by the guest or by a device
  * reading a disk into it, then faults once per 2 MiB instead of once per

@@ -273,8 +273,32 @@ static char *verb_balloon_stats(struct vm *vm, const cJSON *id)
 	return print(o);
 }
 
+/* {"verb":"snapshot","dir":PATH[,"paused":true]}: PATH absolute (the VM's
+ * working directory is not the client's). */
+static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(req, "dir");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(req, "paused");
+	if (!cJSON_IsString(d) || d->valuestring[0] != '/' || strlen(d->valuestring) > 3000)
+		return reply_error(id, "bad-argument",
+				   "snapshot: needs \"dir\": an absolute directory path");
+	if (p && !cJSON_IsBool(p))
+		return reply_error(id, "bad-argument", "snapshot: paused: not true or false");
+	struct err e = {0};
+	struct vm_snapshot_info info = {0};
+	int rc = vm_snapshot(vm, d->valuestring, p && cJSON_IsTrue(p), &info, &e);
+	if (rc)
+		return reply_error(id, rc == -ESRCH ? "not-running" : "snapshot-failed", "%s", e.msg);
+	cJSON *o = reply_ok(id);
+	cJSON_AddStringToObject(o, "dir", d->valuestring);
+	cJSON_AddNumberToObject(o, "state_bytes", (double)info.state_bytes);
+	cJSON_AddNumberToObject(o, "memory_bytes_written", (double)info.mem_bytes_written);
+	cJSON_AddNumberToObject(o, "pause_ms", (double)info.pause_ns / 1e6);
+	return print(o);
+}
+
 static const char known[] = "status, pause, resume, stop, shutdown, reboot, balloon, "
-			    "balloon-stats, events";
+			    "balloon-stats, snapshot, events";
 
 /* Parses and checks the envelope; *verb set on success, else the error reply. */
 static char *parse_request(const char *line, unsigned long len, cJSON **req, const cJSON **id,
@@ -317,7 +341,8 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 	bool vm_verb = true;
 	if (!strcmp(verb, "status") || !strcmp(verb, "pause") || !strcmp(verb, "resume") ||
 	    !strcmp(verb, "stop") || !strcmp(verb, "shutdown") || !strcmp(verb, "reboot") ||
-	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats"))
+	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats") ||
+	    !strcmp(verb, "snapshot"))
 		vm_verb = true;
 	else if (!strcmp(verb, "events"))
 		vm_verb = false;
@@ -347,6 +372,8 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 		out = rc ? reply_error(id, api_code(rc), "reboot: %s", e.msg) : print(reply_ok(id));
 	} else if (!strcmp(verb, "balloon"))
 		out = verb_balloon(vm, id, req);
+	else if (!strcmp(verb, "snapshot"))
+		out = verb_snapshot(vm, id, req);
 	else
 		out = verb_balloon_stats(vm, id);
 	cJSON_Delete(req);

@@ -33,6 +33,7 @@
  * harts_lock; listeners are called under listen_lock, never under run_lock.
  */
 #include "vmm/vm.h"
+#include "vmm/vm_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -417,8 +418,19 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	vm->bus_ok = true;
 	bus_ram_hugepages(&vm->bus);
 	vclock_init(&vm->clock, VIRT_TIMEBASE_HZ);
-	if ((rc = create_devices(vm, err)) || (rc = power_on(vm, err)))
+	if ((rc = create_devices(vm, err)))
 		goto fail;
+	/* A restore takes the place of the boot images (vm_snapshot.c). */
+	if (cfg->restore) {
+		if ((rc = new_harts(vm, err)))
+			goto fail;
+		device_list_reset(&vm->devs);
+		if ((rc = vm_restore_state(vm, cfg->restore, err)))
+			goto fail;
+		vm->cfg.restore = NULL;
+	} else if ((rc = power_on(vm, err))) {
+		goto fail;
+	}
 	*out = vm;
 	return 0;
 fail:
@@ -629,6 +641,16 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
+void vm_parts(struct vm *vm, struct vm_parts *out)
+{
+	pthread_mutex_lock(&vm->run_lock);
+	*out = (struct vm_parts){
+		.bus = &vm->bus, .clock = &vm->clock, .harts = vm->harts, .ncpus = vm->cfg.ncpus,
+		.devs = &vm->devs, .cfg = &vm->cfg, .paused_at_ns = vm->paused_at_ns,
+	};
+	pthread_mutex_unlock(&vm->run_lock);
+}
+
 struct virtio_device *vm_balloon(struct vm *vm)
 {
 	return virt_board_balloon(vm->board);
@@ -789,6 +811,31 @@ out:
 	if (!rc)
 		emit(vm, VM_EVENT_RESUMED, NULL, "after %lld ms%s", (long long)(len / 1000000),
 		     catch_up ? ", clock caught up" : "");
+	return rc;
+}
+
+int vm_snapshot(struct vm *vm, const char *dir, bool stay_paused,
+		struct vm_snapshot_info *info, struct err *err)
+{
+	int64_t t0 = vclock_host_ns();
+	int rc = vm_pause(vm, err);
+	bool was_paused = rc == -EALREADY;
+	if (rc && !was_paused)
+		return rc;
+	/* api_lock: no other client resumes the VM while its state is written. */
+	pthread_mutex_lock(&vm->api_lock);
+	pthread_mutex_lock(&vm->run_lock);
+	bool paused = vm->state == VM_STATE_PAUSED;
+	pthread_mutex_unlock(&vm->run_lock);
+	if (!paused)
+		rc = err_set(err, -EBUSY, "snapshot: the VM was resumed or stopped meanwhile");
+	else
+		rc = vm_snapshot_write(vm, dir, info, err);
+	pthread_mutex_unlock(&vm->api_lock);
+	if (paused && !was_paused && !stay_paused)
+		vm_resume(vm, false, NULL);
+	if (info)
+		info->pause_ns = vclock_host_ns() - t0;
 	return rc;
 }
 

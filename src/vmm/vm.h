@@ -90,6 +90,10 @@ struct vm_config {
 				      Each is also a VM_EVENT_DEVICE_ERROR event. */
 	/* Slots of the other virtio devices (disks carry their own). */
 	struct vm_slot net_slot[VM_MAX_NETS], console_slot, rng_slot, balloon_slot;
+	/* A snapshot directory to continue from (vm_snapshot) instead of
+	 * booting: the same board (CPUs, memory, devices and disks) must be
+	 * configured; NULL boots. */
+	const char *restore;
 };
 
 /* Why vm_run() returned. */
@@ -211,5 +215,25 @@ typedef void vm_listener_fn(void *ctx, const struct vm_event *ev);
 int vm_add_listener(struct vm *vm, vm_listener_fn *fn, void *ctx);
 /* After it returns the listener is not running and will not be called. */
 void vm_remove_listener(struct vm *vm, int id);
+
+/* ---- snapshots (vm_snapshot.c, docs/snapshot.md) ------------------------ */
+
+struct vm_snapshot_info {
+	uint64_t state_bytes;       /* of DIR/state */
+	uint64_t mem_bytes_written; /* data written to DIR/memory (zero pages are holes) */
+	int64_t pause_ns;           /* how long the guest stood still for it */
+};
+
+/*
+ * Writes the whole VM to directory dir (created if missing, mode 0700):
+ * DIR/state (harts, devices, disk identities) and DIR/memory (guest RAM,
+ * sparse).  A running VM is paused for it, and resumed after unless
+ * stay_paused; a paused one stays paused.  Existing files in dir are
+ * replaced atomically (a crash leaves the old snapshot or the new one).
+ * 0, or -ESRCH (not running) / -errno with err set; the VM keeps running
+ * (or stays paused) on failure.
+ */
+int vm_snapshot(struct vm *vm, const char *dir, bool stay_paused,
+		struct vm_snapshot_info *info, struct err *err);
 
 #endif

@@ -1,0 +1,36 @@
+/*
+ * What the VM's own modules beyond vm.c (vm_snapshot.c) see of a struct vm:
+ * its parts, lent for the duration of a call made while every vCPU is
+ * parked or not started.  Not for devices or the CLI.
+ */
+#ifndef NIMBUS_VMM_VM_INTERNAL_H
+#define NIMBUS_VMM_VM_INTERNAL_H
+
+#include "vmm/vm.h"
+
+struct bus;
+struct vclock;
+struct hart;
+struct device_list;
+
+struct vm_parts {
+	struct bus *bus;
+	struct vclock *clock;
+	struct hart **harts;          /* ncpus of them */
+	unsigned ncpus;
+	struct device_list *devs;
+	const struct vm_config *cfg;
+	int64_t paused_at_ns;         /* host monotonic time of the pause (paused VM) */
+};
+
+void vm_parts(struct vm *vm, struct vm_parts *out);
+
+/* vm_snapshot.c: loads a snapshot into a VM just created (harts and devices
+ * reset, nothing run yet), in place of loading its boot images. */
+int vm_restore_state(struct vm *vm, const char *dir, struct err *err);
+/* vm_snapshot.c: writes the snapshot of a paused VM (vm_snapshot holds it
+ * paused). */
+int vm_snapshot_write(struct vm *vm, const char *dir, struct vm_snapshot_info *info,
+		      struct err *err);
+
+#endif
