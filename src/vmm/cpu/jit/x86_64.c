@@ -677,11 +677,12 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 	else
 		ld_x(be, RDX, reg);
 	x_store_sz(b, size, RSI, 0, RDX);
-	/* Code-page check: the page's watch byte, through the TLB entry (rax). */
+	/* Watched-page check (code or dirty logging): the page's watch byte,
+	 * through the TLB entry (rax); store_hit_code dispatches. */
 	x_load(b, true, RCX, RAX, (int32_t)offsetof(struct tlb_store_entry, watch));
-	x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_CODE */
+	x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_ANY */
 	x_mem(b, 0, RCX, 0);
-	x_byte(b, BUS_WATCH_CODE);
+	x_byte(b, BUS_WATCH_ANY);
 	struct slow *code = add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
 	code->size = size;
 	code->resume = b->p;
