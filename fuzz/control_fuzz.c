@@ -46,6 +46,12 @@ int vm_snapshot(struct vm *vm, const char *d, bool p, struct vm_snapshot_info *i
 	(void)vm; (void)d; (void)p; (void)i; (void)e;
 	abort();
 }
+int vm_snapshot_incremental(struct vm *vm, const char *d, bool p, struct vm_snapshot_info *i,
+			    struct err *e)
+{
+	(void)vm; (void)d; (void)p; (void)i; (void)e;
+	abort();
+}
 const char *vm_state_name(enum vm_state s) { (void)s; abort(); }
 const char *vm_exit_kind_name(enum vm_exit_kind k) { (void)k; abort(); }
 const char *vm_event_name(enum vm_event_kind k) { (void)k; abort(); }

@@ -44,9 +44,11 @@ static const char usage[] =
 	"  balloon SIZE           ask the guest to give SIZE of its RAM back to the host\n"
 	"                         (needs --balloon; 0 returns it all to the guest)\n"
 	"  balloon-stats          the balloon's size and the guest's memory statistics\n"
-	"  snapshot DIR [--paused]\n"
+	"  snapshot DIR [--paused] [--incremental]\n"
 	"                         save the whole VM to directory DIR (docs/snapshot.md),\n"
 	"                         pausing it meanwhile; --paused leaves it paused after;\n"
+	"                         --incremental writes only the pages changed since the\n"
+	"                         VM's last snapshot, which must stay in place;\n"
 	"                         `nimbus vm run --restore DIR` continues from it\n"
 	"  events                 print the VM's events as they happen, until it ends\n";
 
@@ -218,8 +220,9 @@ static int show_reply(const char *verb, const char *line, bool json)
 		bool ch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "changed"));
 		printf("%s%s\n", ch ? "" : "already ", !strcmp(verb, "pause") ? "paused" : "running");
 	} else if (!strcmp(verb, "snapshot")) {
-		printf("snapshot %s: state %.0f KiB, memory %.1f MiB written, guest paused %.1f ms\n",
-		       str(o, "dir"), num(o, "state_bytes") / 1024,
+		printf("%s %s: state %.0f KiB, memory %.1f MiB written, guest paused %.1f ms\n",
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "incremental"))
+		       ? "incremental snapshot" : "snapshot", str(o, "dir"), num(o, "state_bytes") / 1024,
 		       num(o, "memory_bytes_written") / 1048576, num(o, "pause_ms"));
 	} else if (!strcmp(verb, "shutdown")) {
 		printf("shutdown asked; stop in %.0f s unless the guest powers off\n",
@@ -233,7 +236,7 @@ static int show_reply(const char *verb, const char *line, bool json)
 
 int cmd_vm_control(int argc, char **argv)
 {
-	bool json = false, catch_up = false, paused = false;
+	bool json = false, catch_up = false, paused = false, incremental = false;
 	double timeout_s = -1;
 	const char *pos[3] = { 0 };
 	unsigned npos = 0;
@@ -248,6 +251,8 @@ int cmd_vm_control(int argc, char **argv)
 			catch_up = true;
 		} else if (!strcmp(a, "--paused")) {
 			paused = true;
+		} else if (!strcmp(a, "--incremental")) {
+			incremental = true;
 		} else if (!strcmp(a, "--timeout")) {
 			char *end;
 			if (i + 1 >= argc || (timeout_s = strtod(argv[i + 1], &end), *end) ||
@@ -278,9 +283,10 @@ int cmd_vm_control(int argc, char **argv)
 		return 2;
 	}
 	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown")) ||
-	    (paused && strcmp(verb, "snapshot"))) {
+	    ((paused || incremental) && strcmp(verb, "snapshot"))) {
 		cli_error("vm control: %s: option not for this verb (try --help)",
-			  catch_up ? "--catch-up" : timeout_s >= 0 ? "--timeout" : "--paused");
+			  catch_up ? "--catch-up" : timeout_s >= 0 ? "--timeout"
+			  : paused ? "--paused" : "--incremental");
 		return 2;
 	}
 	/* The VM resolves paths from its own working directory, not ours. */
@@ -306,6 +312,8 @@ int cmd_vm_control(int argc, char **argv)
 		cJSON_AddStringToObject(req, "dir", dir);
 		if (paused)
 			cJSON_AddTrueToObject(req, "paused");
+		if (incremental)
+			cJSON_AddTrueToObject(req, "incremental");
 	} else if (arg) {
 		cJSON_AddStringToObject(req, "size", arg);
 	}

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -53,6 +54,39 @@ int bus_map_ram_file(struct bus *bus, int fd)
 		       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
+	bus->ram_from_file = true;
+	return 0;
+}
+
+int bus_ram_touched(const struct bus *bus, uint64_t first, uint64_t n, uint8_t *out)
+{
+	uint64_t pages = bus->ram_size >> BUS_PAGE_SHIFT;
+	if (first > pages || n > pages - first)
+		return -EINVAL;
+	if (bus->ram_from_file) {
+		memset(out, 1, n);
+		return 0;
+	}
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		memset(out, 1, n);   /* no pagemap: every page may hold data */
+		return 0;
+	}
+	uint64_t vpn = ((uintptr_t)bus->ram >> BUS_PAGE_SHIFT) + first;
+	uint64_t buf[512];
+	for (uint64_t done = 0; done < n;) {
+		uint64_t k = n - done < 512 ? n - done : 512;
+		ssize_t r = pread(fd, buf, k * 8, (off_t)((vpn + done) * 8));
+		if (r != (ssize_t)(k * 8)) {
+			memset(out + done, 1, n - done);
+			break;
+		}
+		/* Bit 63: present in RAM; bit 62: in swap. */
+		for (uint64_t i = 0; i < k; i++)
+			out[done + i] = (buf[i] >> 62) != 0;
+		done += k;
+	}
+	close(fd);
 	return 0;
 }
 

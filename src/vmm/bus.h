@@ -76,6 +76,7 @@ struct bus {
 	 * bus_dirty_start and kept until bus_destroy (a device may still look
 	 * at them as logging stops). */
 	atomic_bool logging;
+	bool ram_from_file;    /* bus_map_ram_file: absent pages are the file's, not zero */
 	_Atomic uint64_t *dirty;
 	_Atomic uint64_t *dev_dirty;
 
@@ -94,6 +95,15 @@ void bus_destroy(struct bus *bus);
  * 0 or -errno (RAM is then unchanged).
  */
 int bus_map_ram_file(struct bus *bus, int fd);
+
+/*
+ * Which of the n RAM pages from page `first` the guest (or anyone) ever
+ * touched: out[i] = 0 only for a page that is certainly zero and was never
+ * allocated (so a snapshot need not read it: reading would allocate it).
+ * From the kernel's page map; without one, or with RAM from a file, every
+ * page counts as touched.  0 or -EINVAL.
+ */
+int bus_ram_touched(const struct bus *bus, uint64_t first, uint64_t n, uint8_t *out);
 
 /*
  * Asks the host for transparent huge pages under guest RAM (as QEMU does

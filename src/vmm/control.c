@@ -282,17 +282,25 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
 	if (!cJSON_IsString(d) || d->valuestring[0] != '/' || strlen(d->valuestring) > 3000)
 		return reply_error(id, "bad-argument",
 				   "snapshot: needs \"dir\": an absolute directory path");
+	const cJSON *inc = cJSON_GetObjectItemCaseSensitive(req, "incremental");
 	if (p && !cJSON_IsBool(p))
 		return reply_error(id, "bad-argument", "snapshot: paused: not true or false");
+	if (inc && !cJSON_IsBool(inc))
+		return reply_error(id, "bad-argument", "snapshot: incremental: not true or false");
 	struct err e = {0};
 	struct vm_snapshot_info info = {0};
-	int rc = vm_snapshot(vm, d->valuestring, p && cJSON_IsTrue(p), &info, &e);
+	bool stay = p && cJSON_IsTrue(p);
+	int rc = inc && cJSON_IsTrue(inc)
+		? vm_snapshot_incremental(vm, d->valuestring, stay, &info, &e)
+		: vm_snapshot(vm, d->valuestring, stay, &info, &e);
 	if (rc)
-		return reply_error(id, rc == -ESRCH ? "not-running" : "snapshot-failed", "%s", e.msg);
+		return reply_error(id, rc == -ESRCH ? "not-running" : rc == -ENOENT ? "no-base"
+				   : "snapshot-failed", "%s", e.msg);
 	cJSON *o = reply_ok(id);
 	cJSON_AddStringToObject(o, "dir", d->valuestring);
 	cJSON_AddNumberToObject(o, "state_bytes", (double)info.state_bytes);
 	cJSON_AddNumberToObject(o, "memory_bytes_written", (double)info.mem_bytes_written);
+	cJSON_AddBoolToObject(o, "incremental", info.incremental);
 	cJSON_AddNumberToObject(o, "pause_ms", (double)info.pause_ns / 1e6);
 	return print(o);
 }

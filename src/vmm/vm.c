@@ -131,6 +131,9 @@ struct vm {
 	pthread_mutex_t listen_lock;
 	struct { vm_listener_fn *fn; void *ctx; } listeners[8];
 	struct log_sink dev_log;
+
+	/* Snapshots and migration (vm_snapshot.c, vm_migrate.c). */
+	struct vm_snap_chain chain;
 };
 
 /* ---- wiring ------------------------------------------------------------ */
@@ -647,6 +650,7 @@ void vm_parts(struct vm *vm, struct vm_parts *out)
 	*out = (struct vm_parts){
 		.bus = &vm->bus, .clock = &vm->clock, .harts = vm->harts, .ncpus = vm->cfg.ncpus,
 		.devs = &vm->devs, .cfg = &vm->cfg, .paused_at_ns = vm->paused_at_ns,
+		.chain = &vm->chain,
 	};
 	pthread_mutex_unlock(&vm->run_lock);
 }
@@ -814,8 +818,8 @@ out:
 	return rc;
 }
 
-int vm_snapshot(struct vm *vm, const char *dir, bool stay_paused,
-		struct vm_snapshot_info *info, struct err *err)
+static int snapshot(struct vm *vm, const char *dir, bool stay_paused, bool incremental,
+		    struct vm_snapshot_info *info, struct err *err)
 {
 	int64_t t0 = vclock_host_ns();
 	int rc = vm_pause(vm, err);
@@ -830,13 +834,25 @@ int vm_snapshot(struct vm *vm, const char *dir, bool stay_paused,
 	if (!paused)
 		rc = err_set(err, -EBUSY, "snapshot: the VM was resumed or stopped meanwhile");
 	else
-		rc = vm_snapshot_write(vm, dir, info, err);
+		rc = vm_snapshot_write(vm, dir, incremental, info, err);
 	pthread_mutex_unlock(&vm->api_lock);
 	if (paused && !was_paused && !stay_paused)
 		vm_resume(vm, false, NULL);
 	if (info)
 		info->pause_ns = vclock_host_ns() - t0;
 	return rc;
+}
+
+int vm_snapshot(struct vm *vm, const char *dir, bool stay_paused,
+		struct vm_snapshot_info *info, struct err *err)
+{
+	return snapshot(vm, dir, stay_paused, false, info, err);
+}
+
+int vm_snapshot_incremental(struct vm *vm, const char *dir, bool stay_paused,
+			    struct vm_snapshot_info *info, struct err *err)
+{
+	return snapshot(vm, dir, stay_paused, true, info, err);
 }
 
 static int check_live(struct vm *vm, struct err *err)

@@ -220,7 +220,9 @@ void vm_remove_listener(struct vm *vm, int id);
 
 struct vm_snapshot_info {
 	uint64_t state_bytes;       /* of DIR/state */
-	uint64_t mem_bytes_written; /* data written to DIR/memory (zero pages are holes) */
+	uint64_t mem_bytes_written; /* data written to DIR/memory (zero pages are holes),
+				       or to DIR/memory.diff */
+	bool incremental;
 	int64_t pause_ns;           /* how long the guest stood still for it */
 };
 
@@ -235,5 +237,13 @@ struct vm_snapshot_info {
  */
 int vm_snapshot(struct vm *vm, const char *dir, bool stay_paused,
 		struct vm_snapshot_info *info, struct err *err);
+/*
+ * The same, incremental: DIR/memory.diff holds only the pages written since
+ * the VM's last snapshot (or the one it was restored from), which becomes
+ * DIR's base (restore needs it in place).  -ENOENT with err set when there
+ * is no such snapshot to build on.
+ */
+int vm_snapshot_incremental(struct vm *vm, const char *dir, bool stay_paused,
+			    struct vm_snapshot_info *info, struct err *err);
 
 #endif

@@ -6,12 +6,26 @@
 #ifndef NIMBUS_VMM_VM_INTERNAL_H
 #define NIMBUS_VMM_VM_INTERNAL_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "vmm/vm.h"
 
 struct bus;
 struct vclock;
 struct hart;
 struct device_list;
+
+/*
+ * What an incremental snapshot builds on: the last snapshot this VM wrote
+ * (or was restored from), whose pages dirty logging has tracked since.
+ * Under the VM's api_lock.
+ */
+struct vm_snap_chain {
+	bool valid;                   /* dirty logging has run since `dir` was written */
+	uint64_t id;                  /* that snapshot's random id */
+	char dir[4096];
+};
 
 struct vm_parts {
 	struct bus *bus;
@@ -21,6 +35,7 @@ struct vm_parts {
 	struct device_list *devs;
 	const struct vm_config *cfg;
 	int64_t paused_at_ns;         /* host monotonic time of the pause (paused VM) */
+	struct vm_snap_chain *chain;
 };
 
 void vm_parts(struct vm *vm, struct vm_parts *out);
@@ -30,7 +45,7 @@ void vm_parts(struct vm *vm, struct vm_parts *out);
 int vm_restore_state(struct vm *vm, const char *dir, struct err *err);
 /* vm_snapshot.c: writes the snapshot of a paused VM (vm_snapshot holds it
  * paused). */
-int vm_snapshot_write(struct vm *vm, const char *dir, struct vm_snapshot_info *info,
-		      struct err *err);
+int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental,
+		      struct vm_snapshot_info *info, struct err *err);
 
 #endif

@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +38,9 @@
 #include "vmm/snap_stream.h"
 
 #define VM_SNAP_VERSION 1u
+#define DIFF_MAGIC "NIMBDIFF"
+#define DIFF_HEADER_BYTES 24u
+#define MAX_CHAIN 64              /* incremental snapshots on one full one */
 #define STATE_MAX_BYTES (64u << 20)   /* far above any real state file */
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -100,6 +105,17 @@ static int disk_identify(const char *path, struct disk_id *d)
 	return 0;
 }
 
+/* ---- the chain of incremental snapshots -------------------------------- */
+
+/* With the VM paused (or not yet run): pages written from now on are logged. */
+static void chain_start(struct vm_parts *p, const char *dir, uint64_t id)
+{
+	struct vm_snap_chain *ch = p->chain;
+	ch->valid = bus_dirty_start(p->bus) == 0;
+	ch->id = id;
+	snprintf(ch->dir, sizeof ch->dir, "%s", dir);
+}
+
 /* ---- save -------------------------------------------------------------- */
 
 static void save_vm_section(struct snap_out *o, const struct vm_parts *p, uint64_t ticks,
@@ -147,21 +163,25 @@ static int write_memory(int fd, const struct bus *bus, uint64_t *written)
 	*written = 0;
 	if (ftruncate(fd, (off_t)bus->ram_size) < 0)
 		return -errno;
-	for (uint64_t i = 0; i < n;) {
-		if (page_is_zero(bus->ram + i * page)) {
+	uint8_t *touched = malloc(n);
+	if (!touched)
+		return -ENOMEM;
+	bus_ram_touched(bus, 0, n, touched);
+	int rc = 0;
+	for (uint64_t i = 0; i < n && !rc;) {
+		if (!touched[i] || page_is_zero(bus->ram + i * page)) {
 			i++;
 			continue;
 		}
 		uint64_t j = i + 1;
-		while (j < n && j - i < 256 && !page_is_zero(bus->ram + j * page))
+		while (j < n && j - i < 256 && touched[j] && !page_is_zero(bus->ram + j * page))
 			j++;
-		int rc = write_full(fd, bus->ram + i * page, (j - i) * page, (off_t)(i * page));
-		if (rc)
-			return rc;
+		rc = write_full(fd, bus->ram + i * page, (j - i) * page, (off_t)(i * page));
 		*written += (j - i) * page;
 		i = j;
 	}
-	return 0;
+	free(touched);
+	return rc;
 }
 
 static int write_file(const char *dir, const char *name, const void *buf, size_t len,
@@ -186,13 +206,52 @@ static int write_file(const char *dir, const char *name, const void *buf, size_t
 	return 0;
 }
 
-int vm_snapshot_write(struct vm *vm, const char *dir, struct vm_snapshot_info *info,
-		      struct err *err)
+/* DIR/memory.diff: the pages in `pages` (a bitmap), as (u64 pfn, 4 KiB) records. */
+static int write_diff(int fd, const struct bus *bus, const uint64_t *pages, uint64_t *written)
+{
+	const uint64_t page = 1u << BUS_PAGE_SHIFT;
+	uint8_t hdr[DIFF_HEADER_BYTES] = DIFF_MAGIC;
+	hdr[8] = 1;   /* version, u32 LE */
+	for (unsigned i = 0; i < 8; i++)
+		hdr[16 + i] = (uint8_t)(bus->ram_size >> (8 * i));
+	int rc = write_full(fd, hdr, sizeof hdr, 0);
+	off_t off = sizeof hdr;
+	*written = 0;
+	uint64_t n = bus->ram_size / page;
+	for (uint64_t pfn = 0; pfn < n && !rc; pfn++) {
+		if (!(pages[pfn / 64] >> (pfn % 64) & 1))
+			continue;
+		uint8_t rec[8];
+		for (unsigned i = 0; i < 8; i++)
+			rec[i] = (uint8_t)(pfn >> (8 * i));
+		if (!(rc = write_full(fd, rec, 8, off)))
+			rc = write_full(fd, bus->ram + pfn * page, page, off + 8);
+		off += 8 + (off_t)page;
+		*written += page;
+	}
+	return rc;
+}
+
+int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental,
+		      struct vm_snapshot_info *info, struct err *err)
 {
 	struct vm_parts p;
 	vm_parts(vm, &p);
+	struct vm_snap_chain *ch = p.chain;
+	if (incremental && (!ch->valid || !atomic_load(&p.bus->logging)))
+		return err_set(err, -ENOENT, "snapshot: no earlier snapshot of this VM to build an "
+			       "incremental one on (take a full one first)");
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return err_set(err, -errno, "snapshot: %s: %s", dir, strerror(errno));
+	char absdir[PATH_MAX];
+	if (!realpath(dir, absdir))
+		return err_set(err, -errno, "snapshot: %s: %s", dir, strerror(errno));
+	if (incremental && !strcmp(absdir, ch->dir))
+		return err_set(err, -EINVAL, "snapshot: %s is the base of this incremental "
+			       "snapshot: write it to another directory", dir);
+	uint64_t id = 0;
+	if (getrandom(&id, sizeof id, 0) != sizeof id)
+		id = (uint64_t)vclock_host_ns() * 0x9e3779b97f4a7c15ull;
 
 	struct disk_id *disks = calloc(VM_MAX_DISKS, sizeof *disks);
 	if (!disks)
@@ -210,6 +269,14 @@ int vm_snapshot_write(struct vm *vm, const char *dir, struct vm_snapshot_info *i
 	snap_out_init(&o);
 	save_vm_section(&o, &p, vclock_at(p.clock, p.paused_at_ns), disks);
 	free(disks);
+	snap_begin(&o, "memory", 1);
+	snap_put_u64(&o, id);
+	snap_put_u8(&o, incremental);
+	if (incremental) {
+		snap_put_str(&o, ch->dir);
+		snap_put_u64(&o, ch->id);
+	}
+	snap_end(&o);
 	for (unsigned i = 0; i < p.ncpus; i++) {
 		char name[16];
 		snprintf(name, sizeof name, "hart%u", i);
@@ -233,9 +300,11 @@ int vm_snapshot_write(struct vm *vm, const char *dir, struct vm_snapshot_info *i
 		return err_set(err, -ENOMEM, "snapshot: out of memory");
 	}
 
+	const char *memname = incremental ? "memory.diff" : "memory";
 	char tmp[4200], path[4200];
-	snprintf(tmp, sizeof tmp, "%s/.memory.tmp", dir);
-	snprintf(path, sizeof path, "%s/memory", dir);
+	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, memname);
+	snprintf(path, sizeof path, "%s/%s", dir, memname);
+	uint64_t *pages = NULL;
 	int rc = 0;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -243,7 +312,20 @@ int vm_snapshot_write(struct vm *vm, const char *dir, struct vm_snapshot_info *i
 		goto out;
 	}
 	uint64_t written = 0;
-	rc = write_memory(fd, p.bus, &written);
+	if (incremental) {
+		/* The VM is paused: the final collect, devices' pages included. */
+		pages = calloc((p.bus->ram_size >> BUS_PAGE_SHIFT) / 64 + 1, sizeof *pages);
+		if (!pages) {
+			close(fd);
+			unlink(tmp);
+			rc = err_set(err, -ENOMEM, "snapshot: out of memory");
+			goto out;
+		}
+		bus_dirty_collect(p.bus, pages, true);
+		rc = write_diff(fd, p.bus, pages, &written);
+	} else {
+		rc = write_memory(fd, p.bus, &written);
+	}
 	if (!rc && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
@@ -259,8 +341,14 @@ int vm_snapshot_write(struct vm *vm, const char *dir, struct vm_snapshot_info *i
 	if (info) {
 		info->state_bytes = o.len;
 		info->mem_bytes_written = written;
+		info->incremental = incremental;
 	}
+	/* The next incremental snapshot builds on this one: log from here. */
+	chain_start(&p, absdir, id);
 out:
+	if (rc && pages)   /* those pages were taken from the log: the chain is broken */
+		ch->valid = false;
+	free(pages);
 	snap_out_free(&o);
 	return rc;
 }
@@ -369,6 +457,113 @@ static int read_state(const char *path, uint8_t **buf, size_t *len, struct err *
 	return rc;
 }
 
+/* Maps dir/memory over guest RAM. */
+static int map_full(struct vm_parts *p, const char *dir, struct err *err)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/memory", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return err_set(err, -errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != p->bus->ram_size) {
+		close(fd);
+		return err_set(err, -EINVAL, "%s: %lld bytes, expected %llu (truncated?)", path,
+			       (long long)st.st_size, (unsigned long long)p->bus->ram_size);
+	}
+	int rc = bus_map_ram_file(p->bus, fd);
+	close(fd);   /* the mapping holds the file */
+	if (rc)
+		return err_set(err, rc, "%s: cannot map: %s", path, strerror(-rc));
+	return 0;
+}
+
+/* Copies the pages of dir/memory.diff into guest RAM. */
+static int apply_diff(struct vm_parts *p, const char *dir, struct err *err)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/memory.diff", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, -errno, "%s: %s", path, strerror(errno));
+	const uint64_t page = 1u << BUS_PAGE_SHIFT;
+	uint8_t hdr[DIFF_HEADER_BYTES];
+	int rc = read_full(fd, hdr, sizeof hdr);
+	uint64_t size = 0;
+	for (unsigned i = 0; i < 8 && !rc; i++)
+		size |= (uint64_t)hdr[16 + i] << (8 * i);
+	if (rc || memcmp(hdr, DIFF_MAGIC, 8) || hdr[8] != 1 || size != p->bus->ram_size) {
+		close(fd);
+		return err_set(err, -EINVAL, "%s: not a memory diff of this VM's RAM size", path);
+	}
+	for (;;) {
+		uint8_t rec[8];
+		ssize_t n = read(fd, rec, 8);
+		if (n == 0)
+			break;
+		uint64_t pfn = 0;
+		for (unsigned i = 0; i < 8; i++)
+			pfn |= (uint64_t)rec[i] << (8 * i);
+		if (n != 8 || pfn >= p->bus->ram_size / page ||
+		    read_full(fd, p->bus->ram + pfn * page, page)) {
+			close(fd);
+			return err_set(err, -EINVAL, "%s: truncated or corrupt", path);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Guest RAM from the snapshot in dir, whose state is open in `in`: its
+ * memory file, or its base's RAM (recursively) with its diff on top.
+ */
+static int restore_memory(struct vm_parts *p, const char *dir, struct snap_in *in,
+			  unsigned depth, uint64_t *id, struct err *err)
+{
+	int rc = snap_in_section(in, "memory", 1, err);
+	if (rc)
+		return prefix(err, rc, dir);
+	*id = snap_get_u64(in);
+	bool incremental = snap_get_u8(in) != 0;
+	char base[4096] = "";
+	uint64_t base_id = 0;
+	if (incremental) {
+		snap_get_str(in, base, sizeof base);
+		base_id = snap_get_u64(in);
+	}
+	if ((rc = snap_in_end(in, err)))
+		return prefix(err, rc, dir);
+	if (!incremental)
+		return map_full(p, dir, err);
+	if (depth >= MAX_CHAIN)
+		return err_set(err, -ELOOP, "%s: more than %d incremental snapshots in a row", dir,
+			       MAX_CHAIN);
+
+	char path[4200];
+	snprintf(path, sizeof path, "%s/state", base);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct snap_in *bin = malloc(sizeof *bin);
+	if (!bin)
+		return err_set(err, -ENOMEM, "out of memory");
+	uint64_t got = 0;
+	if ((rc = read_state(path, &buf, &len, err)) ||
+	    (rc = snap_in_open(bin, buf, len, path, err)) ||
+	    (rc = restore_memory(p, base, bin, depth + 1, &got, err)))
+		goto out;
+	if (got != base_id) {
+		rc = err_set(err, -EINVAL, "%s: its base %s is not the snapshot it was taken on "
+			     "(overwritten since?)", dir, base);
+		goto out;
+	}
+	rc = apply_diff(p, dir, err);
+out:
+	free(bin);
+	free(buf);
+	return rc;
+}
+
 int vm_restore_state(struct vm *vm, const char *dir, struct err *err)
 {
 	struct vm_parts p;
@@ -390,25 +585,9 @@ int vm_restore_state(struct vm *vm, const char *dir, struct err *err)
 	    (rc = check_vm_section(in, &p, dir, &ticks, err)))
 		goto out;
 
-	snprintf(path, sizeof path, "%s/memory", dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0) {
-		rc = err_set(err, -errno, "%s: %s", path, strerror(errno));
+	uint64_t id;
+	if ((rc = restore_memory(&p, dir, in, 0, &id, err)))
 		goto out;
-	}
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != p.bus->ram_size) {
-		rc = err_set(err, -EINVAL, "%s: %lld bytes, expected %llu (truncated?)", path,
-			     (long long)st.st_size, (unsigned long long)p.bus->ram_size);
-		close(fd);
-		goto out;
-	}
-	rc = bus_map_ram_file(p.bus, fd);
-	close(fd);   /* the mapping holds the file */
-	if (rc) {
-		err_set(err, rc, "%s: cannot map: %s", path, strerror(-rc));
-		goto out;
-	}
 
 	for (unsigned i = 0; i < p.devs->n; i++) {
 		const struct device *d = &p.devs->dev[i];
@@ -442,6 +621,9 @@ int vm_restore_state(struct vm *vm, const char *dir, struct err *err)
 	 * held) runs now: quiesce and resume pass over every ready queue. */
 	device_list_quiesce(p.devs);
 	device_list_resume(p.devs);
+	char absdir[PATH_MAX];
+	if (realpath(dir, absdir))
+		chain_start(&p, absdir, id);
 	goto out;
 fail:
 	prefix(err, rc, dir);
