@@ -14,6 +14,7 @@
 #include "vmm/control.h"
 #include "vmm/virtio/balloon.h"
 #include "vmm/vm.h"
+#include "vmm/vm_migrate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -50,6 +51,11 @@ int vm_snapshot_incremental(struct vm *vm, const char *d, bool p, struct vm_snap
 			    struct err *e)
 {
 	(void)vm; (void)d; (void)p; (void)i; (void)e;
+	abort();
+}
+int vm_migrate(struct vm *vm, const char *u, struct vm_migrate_info *i, struct err *e)
+{
+	(void)vm; (void)u; (void)i; (void)e;
 	abort();
 }
 const char *vm_state_name(enum vm_state s) { (void)s; abort(); }

@@ -50,6 +50,10 @@ static const char usage[] =
 	"                         --incremental writes only the pages changed since the\n"
 	"                         VM's last snapshot, which must stay in place;\n"
 	"                         `nimbus vm run --restore DIR` continues from it\n"
+	"  migrate URI            move the running VM to a nimbus started with\n"
+	"                         `vm run --incoming URI` and the same options\n"
+	"                         (URI: unix:PATH or tcp:HOST:PORT); this VM then ends,\n"
+	"                         or runs on if the migration fails\n"
 	"  events                 print the VM's events as they happen, until it ends\n";
 
 static int connect_to(const char *path)
@@ -224,6 +228,10 @@ static int show_reply(const char *verb, const char *line, bool json)
 		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "incremental"))
 		       ? "incremental snapshot" : "snapshot", str(o, "dir"), num(o, "state_bytes") / 1024,
 		       num(o, "memory_bytes_written") / 1048576, num(o, "pause_ms"));
+	} else if (!strcmp(verb, "migrate")) {
+		printf("migrated to %s: %.0f rounds, %.1f MiB sent, %.0f ms in total, "
+		       "downtime %.1f ms\n", str(o, "uri"), num(o, "rounds"),
+		       num(o, "bytes_sent") / 1048576, num(o, "total_ms"), num(o, "downtime_ms"));
 	} else if (!strcmp(verb, "shutdown")) {
 		printf("shutdown asked; stop in %.0f s unless the guest powers off\n",
 		       num(o, "timeout_ms") / 1000);
@@ -276,7 +284,8 @@ int cmd_vm_control(int argc, char **argv)
 		return 2;
 	}
 	const char *path = pos[0], *verb = pos[1], *arg = pos[2];
-	bool takes_arg = !strcmp(verb, "balloon") || !strcmp(verb, "snapshot");
+	bool takes_arg = !strcmp(verb, "balloon") || !strcmp(verb, "snapshot") ||
+			 !strcmp(verb, "migrate");
 	if (takes_arg != (arg != NULL)) {
 		cli_error(takes_arg ? "vm control: %s: needs an argument (try --help)"
 				    : "vm control: %s: takes no argument (try --help)", verb);
@@ -314,6 +323,8 @@ int cmd_vm_control(int argc, char **argv)
 			cJSON_AddTrueToObject(req, "paused");
 		if (incremental)
 			cJSON_AddTrueToObject(req, "incremental");
+	} else if (arg && !strcmp(verb, "migrate")) {
+		cJSON_AddStringToObject(req, "uri", arg);
 	} else if (arg) {
 		cJSON_AddStringToObject(req, "size", arg);
 	}
@@ -344,8 +355,8 @@ int cmd_vm_control(int argc, char **argv)
 	}
 	struct reader r = { .fd = fd };
 	/* A snapshot writes all of guest RAM: give it time. */
-	char *reply = read_line(&r, path, strcmp(verb, "snapshot") ? REPLY_TIMEOUT_MS
-								    : SNAPSHOT_TIMEOUT_MS);
+	char *reply = read_line(&r, path, strcmp(verb, "snapshot") && strcmp(verb, "migrate")
+					  ? REPLY_TIMEOUT_MS : SNAPSHOT_TIMEOUT_MS);
 	int status = 1;
 	if (!reply) {
 		if (!r.len)

@@ -11,6 +11,7 @@
 #include "vmm/stdio_console.h"
 #include "vmm/vm.h"
 #include "vmm/vm_args.h"
+#include "vmm/vm_migrate.h"
 #include "vmm/virtio/balloon.h"
 
 #include <errno.h>
@@ -101,6 +102,9 @@ static const char usage[] =
 	"                    started with (CPUs, memory, disks, devices); a snapshot\n"
 	"                    that does not match them, or whose disks changed since, is\n"
 	"                    refused (docs/snapshot.md)\n"
+	"  --incoming URI    wait for a VM sent by `nimbus vm control SOCKET migrate URI`\n"
+	"                    (URI: unix:PATH or tcp:[HOST]:PORT) and run it instead of\n"
+	"                    booting; give the options the source was started with\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 when the guest powers off (or reboots, with --no-reboot); the\n"
@@ -297,7 +301,7 @@ int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
 	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
-	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE };
+	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -318,12 +322,14 @@ int cmd_vm_run(int argc, char **argv)
 		{ "jit", required_argument, NULL, OPT_JIT },
 		{ "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
 		{ "restore", required_argument, NULL, OPT_RESTORE },
+		{ "incoming", required_argument, NULL, OPT_INCOMING },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct vm_config cfg = { .mem_size = DEFAULT_MEM, .ncpus = 1, .rng = true };
 	struct err perr = { 0 };
 	const char *control_path = NULL;
+	const char *incoming_uri = NULL;
 	struct defaults defaults = { 0 };
 	char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
 	int c;
@@ -452,6 +458,13 @@ int cmd_vm_run(int argc, char **argv)
 			cfg.restore = optarg;
 			break;
 		}
+		case OPT_INCOMING:
+			if (vm_migrate_uri_check(optarg, &perr) < 0) {
+				cli_error("--incoming %s", perr.msg);
+				return 2;
+			}
+			incoming_uri = optarg;
+			break;
 		case OPT_BALLOON:
 			cfg.balloon = true;
 			for (char *save = NULL, *o = optarg ? strtok_r(optarg, ",", &save) : NULL; o;
@@ -538,7 +551,26 @@ int cmd_vm_run(int argc, char **argv)
 	cfg.console = stdio_console_chardev(con);
 
 	struct err err = { 0 };
-	if (vm_create(&cfg, &st.vm, &err) < 0) {
+	struct vm_incoming incoming = { 0 };
+	int mconn = -1;
+	if (incoming_uri && cfg.restore) {
+		stdio_console_free(con);
+		cli_error("--incoming and --restore: pick one");
+		return 2;
+	}
+	if (incoming_uri) {
+		if (vm_migrate_receive(incoming_uri, cfg.mem_size, &incoming, &mconn, &err) < 0) {
+			vm_migrate_answer(mconn, -1, err.msg, &incoming);
+			stdio_console_free(con);
+			cli_error("%s", err.msg);
+			return 1;
+		}
+		cfg.incoming = &incoming;
+	}
+	int crc = vm_create(&cfg, &st.vm, &err);
+	if (incoming_uri)
+		vm_migrate_answer(mconn, crc, err.msg, &incoming);
+	if (crc < 0) {
 		stdio_console_free(con);
 		cli_error("%s", err.msg);
 		/* Bad images are the user's input; anything else is ours. */

@@ -20,6 +20,7 @@
  * listener lock, so the order is VM listener lock -> lock).
  */
 #include "vmm/control.h"
+#include "vmm/vm_migrate.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -305,8 +306,32 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
 	return print(o);
 }
 
+/* {"verb":"migrate","uri":"unix:PATH"|"tcp:HOST:PORT"} */
+static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
+{
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(req, "uri");
+	struct err e = {0};
+	if (!cJSON_IsString(u))
+		return reply_error(id, "bad-argument",
+				   "migrate: needs \"uri\": unix:PATH or tcp:HOST:PORT");
+	if (vm_migrate_uri_check(u->valuestring, &e))
+		return reply_error(id, "bad-argument", "migrate: %s", e.msg);
+	struct vm_migrate_info info;
+	int rc = vm_migrate(vm, u->valuestring, &info, &e);
+	if (rc)
+		return reply_error(id, rc == -ESRCH ? "not-running" : "migrate-failed", "%s", e.msg);
+	cJSON *o = reply_ok(id);
+	cJSON_AddStringToObject(o, "uri", u->valuestring);
+	cJSON_AddNumberToObject(o, "rounds", info.rounds);
+	cJSON_AddNumberToObject(o, "pages_sent", (double)info.pages_sent);
+	cJSON_AddNumberToObject(o, "bytes_sent", (double)info.bytes_sent);
+	cJSON_AddNumberToObject(o, "total_ms", (double)info.total_ns / 1e6);
+	cJSON_AddNumberToObject(o, "downtime_ms", (double)info.downtime_ns / 1e6);
+	return print(o);
+}
+
 static const char known[] = "status, pause, resume, stop, shutdown, reboot, balloon, "
-			    "balloon-stats, snapshot, events";
+			    "balloon-stats, snapshot, migrate, events";
 
 /* Parses and checks the envelope; *verb set on success, else the error reply. */
 static char *parse_request(const char *line, unsigned long len, cJSON **req, const cJSON **id,
@@ -350,7 +375,7 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 	if (!strcmp(verb, "status") || !strcmp(verb, "pause") || !strcmp(verb, "resume") ||
 	    !strcmp(verb, "stop") || !strcmp(verb, "shutdown") || !strcmp(verb, "reboot") ||
 	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats") ||
-	    !strcmp(verb, "snapshot"))
+	    !strcmp(verb, "snapshot") || !strcmp(verb, "migrate"))
 		vm_verb = true;
 	else if (!strcmp(verb, "events"))
 		vm_verb = false;
@@ -382,6 +407,8 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 		out = verb_balloon(vm, id, req);
 	else if (!strcmp(verb, "snapshot"))
 		out = verb_snapshot(vm, id, req);
+	else if (!strcmp(verb, "migrate"))
+		out = verb_migrate(vm, id, req);
 	else
 		out = verb_balloon_stats(vm, id);
 	cJSON_Delete(req);

@@ -254,6 +254,11 @@ void vm_request_stop(struct vm *vm)
 	kick(vm);
 }
 
+void vm_request_stop_reason(struct vm *vm, const char *why)
+{
+	post_event(vm, false, VM_EXIT_STOPPED, 0, "%s", why);
+}
+
 /* ---- boot -------------------------------------------------------------- */
 
 /* Copies the images, a fresh FDT and the reset ROM in: the state at power-on. */
@@ -424,13 +429,15 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	if ((rc = create_devices(vm, err)))
 		goto fail;
 	/* A restore takes the place of the boot images (vm_snapshot.c). */
-	if (cfg->restore) {
+	if (cfg->restore || cfg->incoming) {
 		if ((rc = new_harts(vm, err)))
 			goto fail;
 		device_list_reset(&vm->devs);
-		if ((rc = vm_restore_state(vm, cfg->restore, err)))
+		if ((rc = cfg->restore ? vm_restore_state(vm, cfg->restore, err)
+				       : vm_restore_incoming(vm, cfg->incoming, err)))
 			goto fail;
 		vm->cfg.restore = NULL;
+		vm->cfg.incoming = NULL;
 	} else if ((rc = power_on(vm, err))) {
 		goto fail;
 	}

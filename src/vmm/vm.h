@@ -94,6 +94,18 @@ struct vm_config {
 	 * booting: the same board (CPUs, memory, devices and disks) must be
 	 * configured; NULL boots. */
 	const char *restore;
+	/* A VM received by live migration (vm_migrate.h) instead of booting. */
+	struct vm_incoming *incoming;
+};
+
+/* What a migration stream delivered (vm_migrate_receive). */
+struct vm_incoming {
+	const char *what;          /* the source, for messages */
+	void *ram;                 /* ram_size bytes, an anonymous mapping: vm_create takes
+				      it (and sets ram to NULL) */
+	uint64_t ram_size;
+	uint8_t *state;            /* the state file's bytes */
+	size_t state_len;
 };
 
 /* Why vm_run() returned. */
@@ -116,6 +128,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err);
 void vm_run(struct vm *vm, struct vm_exit *exit);
 /* Thread-safe and async-signal-safe enough for a console thread: asks vm_run to return. */
 void vm_request_stop(struct vm *vm);
+/* The same, with the reason vm_run's exit carries (e.g. "migrated to ..."). */
+void vm_request_stop_reason(struct vm *vm, const char *why);
 void vm_destroy(struct vm *vm);
 
 struct virtio_device;

@@ -43,6 +43,15 @@ void vm_parts(struct vm *vm, struct vm_parts *out);
 /* vm_snapshot.c: loads a snapshot into a VM just created (harts and devices
  * reset, nothing run yet), in place of loading its boot images. */
 int vm_restore_state(struct vm *vm, const char *dir, struct err *err);
+/* vm_snapshot.c: the same for a VM migrated in: RAM and state from the
+ * stream (cfg->incoming); the RAM mapping moves into the VM. */
+int vm_restore_incoming(struct vm *vm, struct vm_incoming *inc, struct err *err);
+/* The state file of a paused VM into o (snap_out_init'd here): base NULL
+ * for a full snapshot. */
+struct snap_out;
+int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_id,
+		   struct snap_out *o, struct err *err);
+uint64_t vm_snapshot_new_id(void);
 /* vm_snapshot.c: writes the snapshot of a paused VM (vm_snapshot holds it
  * paused). */
 int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental,

@@ -206,6 +206,66 @@ static int write_file(const char *dir, const char *name, const void *buf, size_t
 	return 0;
 }
 
+uint64_t vm_snapshot_new_id(void)
+{
+	uint64_t id = 0;
+	if (getrandom(&id, sizeof id, 0) != sizeof id)
+		id = (uint64_t)vclock_host_ns() * 0x9e3779b97f4a7c15ull;
+	return id;
+}
+
+int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_id,
+		   struct snap_out *o, struct err *err)
+{
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	struct disk_id *disks = calloc(VM_MAX_DISKS, sizeof *disks);
+	if (!disks)
+		return err_set(err, -ENOMEM, "snapshot: out of memory");
+	for (unsigned i = 0; i < p.cfg->ndisks; i++) {
+		int rc = disk_identify(p.cfg->disks[i].path, &disks[i]);
+		if (rc) {
+			free(disks);
+			return err_set(err, rc, "snapshot: disk %s: %s", p.cfg->disks[i].path,
+				       strerror(-rc));
+		}
+	}
+	snap_out_init(o);
+	save_vm_section(o, &p, vclock_at(p.clock, p.paused_at_ns), disks);
+	free(disks);
+	snap_begin(o, "memory", 1);
+	snap_put_u64(o, id);
+	snap_put_u8(o, base != NULL);
+	if (base) {
+		snap_put_str(o, base);
+		snap_put_u64(o, base_id);
+	}
+	snap_end(o);
+	for (unsigned i = 0; i < p.ncpus; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "hart%u", i);
+		snap_begin(o, name, 1);
+		hart_save(p.harts[i], o);
+		snap_end(o);
+	}
+	for (unsigned i = 0; i < p.devs->n; i++) {
+		const struct device *d = &p.devs->dev[i];
+		snap_begin(o, d->name, 1);
+		int rc = d->ops->save(d->obj, o);
+		snap_end(o);
+		if (rc) {
+			snap_out_free(o);
+			return err_set(err, rc, "snapshot: device %s cannot be saved: %s", d->name,
+				       strerror(-rc));
+		}
+	}
+	if (snap_out_finish(o)) {
+		snap_out_free(o);
+		return err_set(err, -ENOMEM, "snapshot: out of memory");
+	}
+	return 0;
+}
+
 /* DIR/memory.diff: the pages in `pages` (a bitmap), as (u64 pfn, 4 KiB) records. */
 static int write_diff(int fd, const struct bus *bus, const uint64_t *pages, uint64_t *written)
 {
@@ -249,56 +309,11 @@ int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental,
 	if (incremental && !strcmp(absdir, ch->dir))
 		return err_set(err, -EINVAL, "snapshot: %s is the base of this incremental "
 			       "snapshot: write it to another directory", dir);
-	uint64_t id = 0;
-	if (getrandom(&id, sizeof id, 0) != sizeof id)
-		id = (uint64_t)vclock_host_ns() * 0x9e3779b97f4a7c15ull;
-
-	struct disk_id *disks = calloc(VM_MAX_DISKS, sizeof *disks);
-	if (!disks)
-		return err_set(err, -ENOMEM, "snapshot: out of memory");
-	for (unsigned i = 0; i < p.cfg->ndisks; i++) {
-		int rc = disk_identify(p.cfg->disks[i].path, &disks[i]);
-		if (rc) {
-			free(disks);
-			return err_set(err, rc, "snapshot: disk %s: %s", p.cfg->disks[i].path,
-				       strerror(-rc));
-		}
-	}
-
+	uint64_t id = vm_snapshot_new_id();
 	struct snap_out o;
-	snap_out_init(&o);
-	save_vm_section(&o, &p, vclock_at(p.clock, p.paused_at_ns), disks);
-	free(disks);
-	snap_begin(&o, "memory", 1);
-	snap_put_u64(&o, id);
-	snap_put_u8(&o, incremental);
-	if (incremental) {
-		snap_put_str(&o, ch->dir);
-		snap_put_u64(&o, ch->id);
-	}
-	snap_end(&o);
-	for (unsigned i = 0; i < p.ncpus; i++) {
-		char name[16];
-		snprintf(name, sizeof name, "hart%u", i);
-		snap_begin(&o, name, 1);
-		hart_save(p.harts[i], &o);
-		snap_end(&o);
-	}
-	for (unsigned i = 0; i < p.devs->n; i++) {
-		const struct device *d = &p.devs->dev[i];
-		snap_begin(&o, d->name, 1);
-		int rc = d->ops->save(d->obj, &o);
-		snap_end(&o);
-		if (rc) {
-			snap_out_free(&o);
-			return err_set(err, rc, "snapshot: device %s cannot be saved: %s", d->name,
-				       strerror(-rc));
-		}
-	}
-	if (snap_out_finish(&o)) {
-		snap_out_free(&o);
-		return err_set(err, -ENOMEM, "snapshot: out of memory");
-	}
+	int brc = vm_state_build(vm, id, incremental ? ch->dir : NULL, ch->id, &o, err);
+	if (brc)
+		return brc;
 
 	const char *memname = incremental ? "memory.diff" : "memory";
 	char tmp[4200], path[4200];
@@ -564,30 +579,33 @@ out:
 	return rc;
 }
 
-int vm_restore_state(struct vm *vm, const char *dir, struct err *err)
+/*
+ * Loads state file bytes buf into a VM just created.  dir: the snapshot
+ * directory whose memory to map, or NULL when RAM is already in place
+ * (migration).  what names the source in messages.
+ */
+static int load_state(struct vm *vm, const char *dir, const char *what, const uint8_t *buf,
+		      size_t len, struct err *err)
 {
 	struct vm_parts p;
 	vm_parts(vm, &p);
 	char path[4200];
-	snprintf(path, sizeof path, "%s/state", dir);
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc = read_state(path, &buf, &len, err);
-	if (rc)
-		return rc;
+	snprintf(path, sizeof path, "%s/state", dir ? dir : what);
+	if (!dir)
+		snprintf(path, sizeof path, "%s", what);
 	struct snap_in *in = malloc(sizeof *in);
-	if (!in) {
-		free(buf);
+	if (!in)
 		return err_set(err, -ENOMEM, "out of memory");
-	}
 	uint64_t ticks = 0;
+	int rc;
 	if ((rc = snap_in_open(in, buf, len, path, err)) ||
-	    (rc = check_vm_section(in, &p, dir, &ticks, err)))
+	    (rc = check_vm_section(in, &p, dir ? dir : what, &ticks, err)))
 		goto out;
 
-	uint64_t id;
-	if ((rc = restore_memory(&p, dir, in, 0, &id, err)))
+	uint64_t id = 0;
+	if (dir && (rc = restore_memory(&p, dir, in, 0, &id, err)))
 		goto out;
+	dir = dir ? dir : what;
 
 	for (unsigned i = 0; i < p.devs->n; i++) {
 		const struct device *d = &p.devs->dev[i];
@@ -622,13 +640,43 @@ int vm_restore_state(struct vm *vm, const char *dir, struct err *err)
 	device_list_quiesce(p.devs);
 	device_list_resume(p.devs);
 	char absdir[PATH_MAX];
-	if (realpath(dir, absdir))
+	if (id && realpath(dir, absdir))
 		chain_start(&p, absdir, id);
 	goto out;
 fail:
 	prefix(err, rc, dir);
 out:
 	free(in);
+	return rc;
+}
+
+int vm_restore_state(struct vm *vm, const char *dir, struct err *err)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/state", dir);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = read_state(path, &buf, &len, err);
+	if (rc)
+		return rc;
+	rc = load_state(vm, dir, path, buf, len, err);
 	free(buf);
 	return rc;
+}
+
+int vm_restore_incoming(struct vm *vm, struct vm_incoming *inc, struct err *err)
+{
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	if (inc->ram_size != p.bus->ram_size)
+		return err_set(err, -EINVAL, "%s: %llu MiB of RAM, this VM has %llu (--mem)",
+			       inc->what, (unsigned long long)(inc->ram_size >> 20),
+			       (unsigned long long)(p.bus->ram_size >> 20));
+	/* Move the received pages under the guest-physical map, no copy. */
+	if (mremap(inc->ram, inc->ram_size, inc->ram_size, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   p.bus->ram) == MAP_FAILED)
+		return err_set(err, -errno, "%s: cannot place guest RAM: %s", inc->what,
+			       strerror(errno));
+	inc->ram = NULL;   /* the VM's now */
+	return load_state(vm, NULL, inc->what, inc->state, inc->state_len, err);
 }
