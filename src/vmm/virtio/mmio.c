@@ -625,6 +625,9 @@ static int dev_save(void *opaque, struct snap_out *o)
 		pthread_mutex_unlock(&dev->lock);
 		snap_put_bytes(o, buf, n);
 	}
+	snap_put_u8(o, dev->ops->save_extra != NULL);
+	if (dev->ops->save_extra)
+		return dev->ops->save_extra(dev, o);
 	return 0;
 }
 
@@ -675,7 +678,11 @@ static int dev_load(void *opaque, struct snap_in *in)
 		rc = dev->ops->load(dev, buf);
 		pthread_mutex_unlock(&dev->lock);
 	}
-	return rc ? -EINVAL : 0;
+	if (rc)
+		return -EINVAL;
+	if ((snap_get_u8(in) != 0) != (dev->ops->load_extra != NULL))
+		return -EINVAL;
+	return dev->ops->load_extra ? dev->ops->load_extra(dev, in) : 0;
 }
 
 const struct device_ops virtio_mmio_devtype = {
