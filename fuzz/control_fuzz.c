@@ -53,6 +53,12 @@ int vm_snapshot_incremental(struct vm *vm, const char *d, bool p, struct vm_snap
 	(void)vm; (void)d; (void)p; (void)i; (void)e;
 	abort();
 }
+int vm_migrate_uri_check(const char *u, struct err *e)
+{
+	(void)u;
+	(void)e;
+	return 0;
+}
 int vm_migrate(struct vm *vm, const char *u, struct vm_migrate_info *i, struct err *e)
 {
 	(void)vm; (void)u; (void)i; (void)e;
