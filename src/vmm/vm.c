@@ -96,6 +96,10 @@ struct vm {
 	/* Boot images and where they go. */
 	struct image bios, kernel, initrd;
 	bool has_bios, has_kernel, has_initrd;
+	/* A restored or migrated VM opens its boot images only when it first
+	 * reboots: restoring needs none of them (copies of the paths here). */
+	bool images_deferred;
+	char *image_path[3];
 	struct virt_boot_plan plan;
 	bool has_tohost;
 	uint64_t tohost;
@@ -364,7 +368,13 @@ static int new_harts(struct vm *vm, struct err *err)
 
 static int power_on(struct vm *vm, struct err *err)
 {
-	int rc = new_harts(vm, err);
+	int rc;
+	if (vm->images_deferred) {
+		if ((rc = open_images(vm, err)))
+			return rc;
+		vm->images_deferred = false;
+	}
+	rc = new_harts(vm, err);
 	if (rc)
 		return rc;
 	device_list_reset(&vm->devs);   /* the CLINT tells the (new) harts their timer and msip */
@@ -408,10 +418,20 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		goto fail;
 	}
 	vm->cfg.append = vm->append;
-	/* Paths are only used here; the images keep their own copies. */
-	if ((rc = open_images(vm, err)))
-		goto fail;
-	vm->cfg.bios = vm->cfg.kernel = vm->cfg.initrd = NULL;
+	if (cfg->restore || cfg->incoming) {
+		const char **p[3] = { &vm->cfg.bios, &vm->cfg.kernel, &vm->cfg.initrd };
+		for (unsigned i = 0; i < 3; i++)
+			if (*p[i] && !(*p[i] = vm->image_path[i] = strdup(*p[i]))) {
+				rc = err_set(err, -ENOMEM, "out of memory");
+				goto fail;
+			}
+		vm->images_deferred = true;
+	} else {
+		/* Paths are only used here; the images keep their own copies. */
+		if ((rc = open_images(vm, err)))
+			goto fail;
+		vm->cfg.bios = vm->cfg.kernel = vm->cfg.initrd = NULL;
+	}
 
 	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->event_fd < 0) {
@@ -642,6 +662,8 @@ void vm_destroy(struct vm *vm)
 	if (vm->has_initrd)
 		image_free(&vm->initrd);
 	free(vm->append);
+	for (unsigned i = 0; i < 3; i++)
+		free(vm->image_path[i]);
 	pthread_mutex_destroy(&vm->ev_lock);
 	pthread_mutex_destroy(&vm->run_lock);
 	pthread_cond_destroy(&vm->run_cond);
