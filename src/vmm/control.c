@@ -327,6 +327,7 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 	cJSON_AddNumberToObject(o, "bytes_sent", (double)info.bytes_sent);
 	cJSON_AddNumberToObject(o, "total_ms", (double)info.total_ns / 1e6);
 	cJSON_AddNumberToObject(o, "downtime_ms", (double)info.downtime_ns / 1e6);
+	cJSON_AddNumberToObject(o, "stop_copy_ms", (double)info.stop_copy_ns / 1e6);
 	return print(o);
 }
 

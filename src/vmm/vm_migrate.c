@@ -430,6 +430,7 @@ int vm_migrate(struct vm *vm, const char *uri, struct vm_migrate_info *info, str
 	snap_out_free(&o);
 	if (rc)
 		goto io;
+	info->stop_copy_ns = vclock_host_ns() - down0;
 	if ((rc = read_answer(fd, err)))
 		goto out;
 	info->downtime_ns = vclock_host_ns() - down0;

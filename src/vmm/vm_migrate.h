@@ -28,6 +28,8 @@ struct vm_migrate_info {
 	uint64_t bytes_sent;
 	int64_t total_ns;
 	int64_t downtime_ns;        /* paused: last pages, state, the target's answer */
+	int64_t stop_copy_ns;       /* of which: pausing and sending the rest (what QEMU
+				       reports as its downtime) */
 };
 
 /* 0 (the VM is stopping: it lives on in the target), or -errno with err set
