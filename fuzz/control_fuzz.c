@@ -53,6 +53,12 @@ int vm_snapshot_incremental(struct vm *vm, const char *d, bool p, struct vm_snap
 	(void)vm; (void)d; (void)p; (void)i; (void)e;
 	abort();
 }
+int vm_fork(struct vm *vm, const char *d, unsigned n, struct vm_fork_child *o, unsigned *s,
+	    struct err *e)
+{
+	(void)vm; (void)d; (void)n; (void)o; (void)s; (void)e;
+	abort();
+}
 int vm_migrate_uri_check(const char *u, struct err *e)
 {
 	(void)u;

@@ -50,6 +50,10 @@ static const char usage[] =
 	"                         --incremental writes only the pages changed since the\n"
 	"                         VM's last snapshot, which must stay in place;\n"
 	"                         `nimbus vm run --restore DIR` continues from it\n"
+	"  fork DIR [--count N]   clone the running VM into N (default 1) children,\n"
+	"                         each a paused process restored from one snapshot in DIR\n"
+	"                         sharing its memory copy-on-write; prints one line per\n"
+	"                         child with its control socket (resume it to run it)\n"
 	"  migrate URI            move the running VM to a nimbus started with\n"
 	"                         `vm run --incoming URI` and the same options\n"
 	"                         (URI: unix:PATH or tcp:HOST:PORT); this VM then ends,\n"
@@ -228,6 +232,11 @@ static int show_reply(const char *verb, const char *line, bool json)
 		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "incremental"))
 		       ? "incremental snapshot" : "snapshot", str(o, "dir"), num(o, "state_bytes") / 1024,
 		       num(o, "memory_bytes_written") / 1048576, num(o, "pause_ms"));
+	} else if (!strcmp(verb, "fork")) {
+		const cJSON *k;
+		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(o, "children"))
+			printf("child pid %.0f: control %s, console %s (paused)\n", num(k, "pid"),
+			       str(k, "control"), str(k, "console"));
 	} else if (!strcmp(verb, "migrate")) {
 		printf("migrated to %s: %.0f rounds, %.1f MiB sent, %.0f ms in total, "
 		       "downtime %.1f ms\n", str(o, "uri"), num(o, "rounds"),
@@ -245,6 +254,7 @@ static int show_reply(const char *verb, const char *line, bool json)
 int cmd_vm_control(int argc, char **argv)
 {
 	bool json = false, catch_up = false, paused = false, incremental = false;
+	long count = 0;
 	double timeout_s = -1;
 	const char *pos[3] = { 0 };
 	unsigned npos = 0;
@@ -261,6 +271,14 @@ int cmd_vm_control(int argc, char **argv)
 			paused = true;
 		} else if (!strcmp(a, "--incremental")) {
 			incremental = true;
+		} else if (!strcmp(a, "--count")) {
+			char *end;
+			if (i + 1 >= argc || (count = strtol(argv[i + 1], &end, 10), *end) ||
+			    count < 1 || count > 16) {
+				cli_error("vm control: --count: needs a number from 1 to 16");
+				return 2;
+			}
+			i++;
 		} else if (!strcmp(a, "--timeout")) {
 			char *end;
 			if (i + 1 >= argc || (timeout_s = strtod(argv[i + 1], &end), *end) ||
@@ -285,22 +303,23 @@ int cmd_vm_control(int argc, char **argv)
 	}
 	const char *path = pos[0], *verb = pos[1], *arg = pos[2];
 	bool takes_arg = !strcmp(verb, "balloon") || !strcmp(verb, "snapshot") ||
-			 !strcmp(verb, "migrate");
+			 !strcmp(verb, "migrate") || !strcmp(verb, "fork");
 	if (takes_arg != (arg != NULL)) {
 		cli_error(takes_arg ? "vm control: %s: needs an argument (try --help)"
 				    : "vm control: %s: takes no argument (try --help)", verb);
 		return 2;
 	}
 	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown")) ||
-	    ((paused || incremental) && strcmp(verb, "snapshot"))) {
+	    ((paused || incremental) && strcmp(verb, "snapshot")) ||
+	    (count && strcmp(verb, "fork"))) {
 		cli_error("vm control: %s: option not for this verb (try --help)",
 			  catch_up ? "--catch-up" : timeout_s >= 0 ? "--timeout"
-			  : paused ? "--paused" : "--incremental");
+			  : paused ? "--paused" : incremental ? "--incremental" : "--count");
 		return 2;
 	}
 	/* The VM resolves paths from its own working directory, not ours. */
 	char dir[PATH_MAX];
-	if (!strcmp(verb, "snapshot")) {
+	if (!strcmp(verb, "snapshot") || !strcmp(verb, "fork")) {
 		if (arg[0] == '/') {
 			snprintf(dir, sizeof dir, "%s", arg);
 		} else {
@@ -323,6 +342,10 @@ int cmd_vm_control(int argc, char **argv)
 			cJSON_AddTrueToObject(req, "paused");
 		if (incremental)
 			cJSON_AddTrueToObject(req, "incremental");
+	} else if (arg && !strcmp(verb, "fork")) {
+		cJSON_AddStringToObject(req, "dir", dir);
+		if (count)
+			cJSON_AddNumberToObject(req, "count", (double)count);
 	} else if (arg && !strcmp(verb, "migrate")) {
 		cJSON_AddStringToObject(req, "uri", arg);
 	} else if (arg) {
@@ -355,7 +378,8 @@ int cmd_vm_control(int argc, char **argv)
 	}
 	struct reader r = { .fd = fd };
 	/* A snapshot writes all of guest RAM: give it time. */
-	char *reply = read_line(&r, path, strcmp(verb, "snapshot") && strcmp(verb, "migrate")
+	char *reply = read_line(&r, path, strcmp(verb, "snapshot") && strcmp(verb, "migrate") &&
+					  strcmp(verb, "fork")
 					  ? REPLY_TIMEOUT_MS : SNAPSHOT_TIMEOUT_MS);
 	int status = 1;
 	if (!reply) {

@@ -12,6 +12,7 @@
 #include "vmm/vm.h"
 #include "vmm/vm_args.h"
 #include "vmm/vm_migrate.h"
+#include "cli/vm_fork_child.h"
 #include "vmm/virtio/balloon.h"
 
 #include <errno.h>
@@ -105,6 +106,8 @@ static const char usage[] =
 	"  --incoming URI    wait for a VM sent by `nimbus vm control SOCKET migrate URI`\n"
 	"                    (URI: unix:PATH or tcp:[HOST]:PORT) and run it instead of\n"
 	"                    booting; give the options the source was started with\n"
+	"  --paused          start paused (`nimbus vm control SOCKET resume` runs it);\n"
+	"                    the children of the `fork` verb start so\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 when the guest powers off (or reboots, with --no-reboot); the\n"
@@ -301,7 +304,7 @@ int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
 	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
-	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING };
+	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING, OPT_PAUSED };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -323,6 +326,7 @@ int cmd_vm_run(int argc, char **argv)
 		{ "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
 		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ "incoming", required_argument, NULL, OPT_INCOMING },
+		{ "paused", no_argument, NULL, OPT_PAUSED },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -333,6 +337,13 @@ int cmd_vm_run(int argc, char **argv)
 	struct defaults defaults = { 0 };
 	char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
 	int c;
+
+	/* For the fork verb's children, before getopt (and strtok) touch argv. */
+	__attribute__((cleanup(vm_fork_ctx_free))) struct vm_fork_ctx fork_ctx = { 0 };
+	if (vm_fork_ctx_init(&fork_ctx, argc, argv) == 0) {
+		cfg.fork_child = vm_fork_child_start;
+		cfg.fork_ctx = &fork_ctx;
+	}
 
 	opterr = 0;
 	optind = 1;
@@ -458,6 +469,9 @@ int cmd_vm_run(int argc, char **argv)
 			cfg.restore = optarg;
 			break;
 		}
+		case OPT_PAUSED:
+			cfg.start_paused = true;
+			break;
 		case OPT_INCOMING:
 			if (vm_migrate_uri_check(optarg, &perr) < 0) {
 				cli_error("--incoming %s", perr.msg);

@@ -331,8 +331,44 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 	return print(o);
 }
 
+/* {"verb":"fork","dir":ABS[,"count":N]} */
+static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(req, "dir");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(req, "count");
+	if (!cJSON_IsString(d) || d->valuestring[0] != '/' || strlen(d->valuestring) > 200)
+		return reply_error(id, "bad-argument",
+				   "fork: needs \"dir\": an absolute directory path (at most 200 bytes)");
+	double n = 1;
+	if (c && (!cJSON_IsNumber(c) || !(c->valuedouble >= 1 && c->valuedouble <= VM_FORK_MAX) ||
+		  c->valuedouble != (double)(unsigned)c->valuedouble))
+		return reply_error(id, "bad-argument", "fork: count: a whole number from 1 to %d",
+				   VM_FORK_MAX);
+	if (c)
+		n = c->valuedouble;
+	struct vm_fork_child kids[VM_FORK_MAX];
+	unsigned started = 0;
+	struct err e = {0};
+	int rc = vm_fork(vm, d->valuestring, (unsigned)n, kids, &started, &e);
+	cJSON *o = rc ? NULL : reply_ok(id);
+	if (rc) {
+		char *out = reply_error(id, rc == -ESRCH ? "not-running" : "fork-failed",
+					"%s%s", e.msg, started ? " (some children were started)" : "");
+		return out;
+	}
+	cJSON *arr = cJSON_AddArrayToObject(o, "children");
+	for (unsigned i = 0; i < started; i++) {
+		cJSON *k = cJSON_CreateObject();
+		cJSON_AddNumberToObject(k, "pid", kids[i].pid);
+		cJSON_AddStringToObject(k, "control", kids[i].control);
+		cJSON_AddStringToObject(k, "console", kids[i].console);
+		cJSON_AddItemToArray(arr, k);
+	}
+	return print(o);
+}
+
 static const char known[] = "status, pause, resume, stop, shutdown, reboot, balloon, "
-			    "balloon-stats, snapshot, migrate, events";
+			    "balloon-stats, snapshot, migrate, fork, events";
 
 /* Parses and checks the envelope; *verb set on success, else the error reply. */
 static char *parse_request(const char *line, unsigned long len, cJSON **req, const cJSON **id,
@@ -376,7 +412,7 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 	if (!strcmp(verb, "status") || !strcmp(verb, "pause") || !strcmp(verb, "resume") ||
 	    !strcmp(verb, "stop") || !strcmp(verb, "shutdown") || !strcmp(verb, "reboot") ||
 	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats") ||
-	    !strcmp(verb, "snapshot") || !strcmp(verb, "migrate"))
+	    !strcmp(verb, "snapshot") || !strcmp(verb, "migrate") || !strcmp(verb, "fork"))
 		vm_verb = true;
 	else if (!strcmp(verb, "events"))
 		vm_verb = false;
@@ -410,6 +446,8 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 		out = verb_snapshot(vm, id, req);
 	else if (!strcmp(verb, "migrate"))
 		out = verb_migrate(vm, id, req);
+	else if (!strcmp(verb, "fork"))
+		out = verb_fork(vm, id, req);
 	else
 		out = verb_balloon_stats(vm, id);
 	cJSON_Delete(req);

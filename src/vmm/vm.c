@@ -582,6 +582,13 @@ void vm_run(struct vm *vm, struct vm_exit *exit)
 {
 	pthread_mutex_lock(&vm->run_lock);
 	vm->run_start_ns = vclock_host_ns();
+	if (vm->cfg.start_paused) {
+		/* As if paused at once: vCPUs park, the clock holds, devices wait. */
+		vm->cfg.start_paused = false;
+		vm->pause_wanted = vm->paused = true;
+		vm->paused_at_ns = vm->run_start_ns;
+		device_list_quiesce(&vm->devs);
+	}
 	vm->state = vm->pause_wanted ? VM_STATE_PAUSED : VM_STATE_RUNNING;
 	pthread_mutex_unlock(&vm->run_lock);
 	for (;;) {
@@ -882,6 +889,33 @@ int vm_snapshot_incremental(struct vm *vm, const char *dir, bool stay_paused,
 			    struct vm_snapshot_info *info, struct err *err)
 {
 	return snapshot(vm, dir, stay_paused, true, info, err);
+}
+
+int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
+	    unsigned *started, struct err *err)
+{
+	*started = 0;
+	if (!vm->cfg.fork_child)
+		return err_set(err, -ENOTSUP, "fork: this VM was not started by `nimbus vm run`");
+	if (n < 1 || n > VM_FORK_MAX)
+		return err_set(err, -EINVAL, "fork: %u children: must be 1 to %d", n, VM_FORK_MAX);
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+		const struct vm_disk *d = &vm->cfg.disks[i];
+		if (!d->readonly && !d->ephemeral)
+			return err_set(err, -EINVAL, "fork: disk %s is writable: the children would "
+				       "share it (start the VM with --ephemeral or the disk ro)",
+				       d->path);
+	}
+	struct vm_snapshot_info info;
+	int rc = vm_snapshot(vm, dir, false, &info, err);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < n; i++) {
+		if ((rc = vm->cfg.fork_child(vm->cfg.fork_ctx, dir, i, &out[i], err)))
+			return rc;
+		(*started)++;
+	}
+	return 0;
 }
 
 static int check_live(struct vm *vm, struct err *err)

@@ -31,6 +31,7 @@
 
 struct chardev;
 struct vm;
+struct vm_fork_child;
 
 
 #define VM_MAX_DISKS 6
@@ -96,6 +97,20 @@ struct vm_config {
 	const char *restore;
 	/* A VM received by live migration (vm_migrate.h) instead of booting. */
 	struct vm_incoming *incoming;
+	/* vm_run starts with the VM paused (vm_resume runs it). */
+	bool start_paused;
+	/* How vm_fork starts a child process from a snapshot directory (the
+	 * CLI re-executes itself with --restore); NULL: this VM cannot fork. */
+	int (*fork_child)(void *ctx, const char *dir, unsigned idx, struct vm_fork_child *out,
+			  struct err *err);
+	void *fork_ctx;
+};
+
+/* One child of vm_fork. */
+struct vm_fork_child {
+	int pid;
+	char control[256];         /* its control socket */
+	char console[256];         /* where its console goes */
 };
 
 /* What a migration stream delivered (vm_migrate_receive). */
@@ -229,6 +244,22 @@ typedef void vm_listener_fn(void *ctx, const struct vm_event *ev);
 int vm_add_listener(struct vm *vm, vm_listener_fn *fn, void *ctx);
 /* After it returns the listener is not running and will not be called. */
 void vm_remove_listener(struct vm *vm, int id);
+
+/* ---- live fork -------------------------------------------------------------- */
+
+#define VM_FORK_MAX 16
+
+/*
+ * Clones the running VM into n children (1..VM_FORK_MAX), each its own
+ * process started paused from one snapshot in dir (their RAM a private
+ * mapping of its memory file, so unchanged pages are shared through the page
+ * cache and each child pays only for what it writes).  The VM itself runs on
+ * (it is paused only for the snapshot).  Disks must not be writable (they
+ * would be shared): -EINVAL naming the disk.  0, or -errno with err set;
+ * children started before a failure keep running (out[0..*started)).
+ */
+int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
+	    unsigned *started, struct err *err);
 
 /* ---- snapshots (vm_snapshot.c, docs/snapshot.md) ------------------------ */
 
