@@ -65,9 +65,10 @@ int vm_migrate_uri_check(const char *u, struct err *e)
 	(void)e;
 	return 0;
 }
-int vm_migrate(struct vm *vm, const char *u, struct vm_migrate_info *i, struct err *e)
+int vm_migrate(struct vm *vm, const char *u, unsigned d, struct vm_migrate_info *i,
+	       struct err *e)
 {
-	(void)vm; (void)u; (void)i; (void)e;
+	(void)vm; (void)u; (void)d; (void)i; (void)e;
 	abort();
 }
 const char *vm_state_name(enum vm_state s) { (void)s; abort(); }

@@ -54,10 +54,12 @@ static const char usage[] =
 	"                         each a paused process restored from one snapshot in DIR\n"
 	"                         sharing its memory copy-on-write; prints one line per\n"
 	"                         child with its control socket (resume it to run it)\n"
-	"  migrate URI            move the running VM to a nimbus started with\n"
+	"  migrate URI [--downtime-ms MS]\n"
+	"                         move the running VM to a nimbus started with\n"
 	"                         `vm run --incoming URI` and the same options\n"
 	"                         (URI: unix:PATH or tcp:HOST:PORT); this VM then ends,\n"
-	"                         or runs on if the migration fails\n"
+	"                         or runs on if the migration fails; MS: what the last,\n"
+	"                         paused round may take at the measured rate (default 30)\n"
 	"  events                 print the VM's events as they happen, until it ends\n";
 
 static int connect_to(const char *path)
@@ -254,7 +256,7 @@ static int show_reply(const char *verb, const char *line, bool json)
 int cmd_vm_control(int argc, char **argv)
 {
 	bool json = false, catch_up = false, paused = false, incremental = false;
-	long count = 0;
+	long count = 0, downtime = 0;
 	double timeout_s = -1;
 	const char *pos[3] = { 0 };
 	unsigned npos = 0;
@@ -271,6 +273,14 @@ int cmd_vm_control(int argc, char **argv)
 			paused = true;
 		} else if (!strcmp(a, "--incremental")) {
 			incremental = true;
+		} else if (!strcmp(a, "--downtime-ms")) {
+			char *end;
+			if (i + 1 >= argc || (downtime = strtol(argv[i + 1], &end, 10), *end) ||
+			    downtime < 1 || downtime > 60000) {
+				cli_error("vm control: --downtime-ms: needs a number from 1 to 60000");
+				return 2;
+			}
+			i++;
 		} else if (!strcmp(a, "--count")) {
 			char *end;
 			if (i + 1 >= argc || (count = strtol(argv[i + 1], &end, 10), *end) ||
@@ -311,10 +321,11 @@ int cmd_vm_control(int argc, char **argv)
 	}
 	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown")) ||
 	    ((paused || incremental) && strcmp(verb, "snapshot")) ||
-	    (count && strcmp(verb, "fork"))) {
+	    (count && strcmp(verb, "fork")) || (downtime && strcmp(verb, "migrate"))) {
 		cli_error("vm control: %s: option not for this verb (try --help)",
 			  catch_up ? "--catch-up" : timeout_s >= 0 ? "--timeout"
-			  : paused ? "--paused" : incremental ? "--incremental" : "--count");
+			  : paused ? "--paused" : incremental ? "--incremental"
+			  : count ? "--count" : "--downtime-ms");
 		return 2;
 	}
 	/* The VM resolves paths from its own working directory, not ours. */
@@ -348,6 +359,8 @@ int cmd_vm_control(int argc, char **argv)
 			cJSON_AddNumberToObject(req, "count", (double)count);
 	} else if (arg && !strcmp(verb, "migrate")) {
 		cJSON_AddStringToObject(req, "uri", arg);
+		if (downtime)
+			cJSON_AddNumberToObject(req, "downtime_ms", (double)downtime);
 	} else if (arg) {
 		cJSON_AddStringToObject(req, "size", arg);
 	}

@@ -316,8 +316,11 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 				   "migrate: needs \"uri\": unix:PATH or tcp:HOST:PORT");
 	if (vm_migrate_uri_check(u->valuestring, &e))
 		return reply_error(id, "bad-argument", "migrate: %s", e.msg);
+	const cJSON *dt = cJSON_GetObjectItemCaseSensitive(req, "downtime_ms");
+	if (dt && (!cJSON_IsNumber(dt) || !(dt->valuedouble >= 1 && dt->valuedouble <= 60000)))
+		return reply_error(id, "bad-argument", "migrate: downtime_ms: a number from 1 to 60000");
 	struct vm_migrate_info info;
-	int rc = vm_migrate(vm, u->valuestring, &info, &e);
+	int rc = vm_migrate(vm, u->valuestring, dt ? (unsigned)dt->valuedouble : 0, &info, &e);
 	if (rc)
 		return reply_error(id, rc == -ESRCH ? "not-running" : "migrate-failed", "%s", e.msg);
 	cJSON *o = reply_ok(id);

@@ -48,7 +48,7 @@
 #define REC (8u + PAGE)
 #define PAGES_PER_FRAME 64u
 #define MAX_ROUNDS 30
-#define DONE_PAGES 256u             /* what may be left for the paused round (1 MiB) */
+#define DONE_PAGES 256u             /* always small enough for the paused round (1 MiB) */
 #define IO_TIMEOUT_S 30
 #define ANSWER_TIMEOUT_S 120        /* the target builds the VM before it answers */
 #define STATE_MAX (64u << 20)
@@ -349,7 +349,8 @@ static int read_answer(int fd, struct err *err)
 		       msg[0] ? msg : "no reason given");
 }
 
-int vm_migrate(struct vm *vm, const char *uri, struct vm_migrate_info *info, struct err *err)
+int vm_migrate(struct vm *vm, const char *uri, unsigned downtime_ms,
+	       struct vm_migrate_info *info, struct err *err)
 {
 	struct vm_migrate_info local = {0};
 	info = info ? info : &local;
@@ -398,15 +399,25 @@ int vm_migrate(struct vm *vm, const char *uri, struct vm_migrate_info *info, str
 	if (rc || (rc = flush_pages(&s)))
 		goto io;
 
-	uint64_t left = 0;
+	/* The rate so far says how many pages the paused round may take. */
+	if (!downtime_ms)
+		downtime_ms = VM_MIGRATE_DOWNTIME_MS;
 	for (unsigned r = 0; r < MAX_ROUNDS; r++) {
+		int64_t el = vclock_host_ns() - t0;
+		double pages_per_ms = el > 0 ? (double)info->bytes_sent / REC / ((double)el / 1e6) : 0;
+		uint64_t budget = (uint64_t)(pages_per_ms * downtime_ms);
+		if (budget < DONE_PAGES)
+			budget = DONE_PAGES;
 		memset(bm, 0, (npages + 63) / 64 * 8);
-		left = bus_dirty_collect(p.bus, bm, false);
+		uint64_t left = 0;
+		for (uint64_t w = 0; w < (npages + 63) / 64; w++)
+			left += (uint64_t)__builtin_popcountll(atomic_load(&p.bus->dirty[w]));
+		if (left <= budget)
+			break;   /* the paused round takes the rest */
+		bus_dirty_collect(p.bus, bm, false);
 		info->rounds++;
 		if ((rc = send_bitmap(&s, bm, npages)))
 			goto io;
-		if (left <= DONE_PAGES)
-			break;
 	}
 
 	/* Stop and copy. */

@@ -3,7 +3,9 @@
  * nimbus started with `vm run --incoming URI` and the same options.
  *
  * Source (vm_migrate): pre-copy rounds send guest RAM while the guest runs,
- * then the pages dirtied since, until what is left is small; then the VM is
+ * then the pages dirtied since, until what is left would take no longer
+ * than downtime_ms to send at the rate measured so far (or 30 rounds ran:
+ * a guest dirtying faster than the link converges no further); then the VM is
  * paused, the last pages and the device state (the snapshot state file) go,
  * the disks' locks are handed over, and the target's answer decides: the
  * source stops (the VM lives on there) or resumes as if nothing happened.
@@ -34,7 +36,9 @@ struct vm_migrate_info {
 
 /* 0 (the VM is stopping: it lives on in the target), or -errno with err set
  * (the VM runs on here). */
-int vm_migrate(struct vm *vm, const char *uri, struct vm_migrate_info *info, struct err *err);
+int vm_migrate(struct vm *vm, const char *uri, unsigned downtime_ms,
+	       struct vm_migrate_info *info, struct err *err);
+#define VM_MIGRATE_DOWNTIME_MS 30   /* the default budget for the paused round */
 
 /* Target: listens on uri, accepts one source and reads the stream up to the
  * state.  *conn is the connection to answer on.  0 or -errno. */

@@ -448,7 +448,7 @@ static int check_vm_section(struct snap_in *in, const struct vm_parts *p, const 
 
 static int read_state(const char *path, uint8_t **buf, size_t *len, struct err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return err_set(err, -errno, "%s: %s", path, strerror(errno));
 	struct stat st;
@@ -477,7 +477,7 @@ static int map_full(struct vm_parts *p, const char *dir, struct err *err)
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s/memory", dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 	if (fd < 0)
 		return err_set(err, -errno, "%s: %s", path, strerror(errno));
@@ -498,7 +498,7 @@ static int apply_diff(struct vm_parts *p, const char *dir, struct err *err)
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s/memory.diff", dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return err_set(err, -errno, "%s: %s", path, strerror(errno));
 	const uint64_t page = 1u << BUS_PAGE_SHIFT;
