@@ -6,6 +6,7 @@
 #ifndef NIMBUS_VMM_VM_INTERNAL_H
 #define NIMBUS_VMM_VM_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,6 +23,9 @@ struct device_list;
  * Under the VM's api_lock.
  */
 struct vm_snap_chain {
+	/* A migration owns the dirty log: snapshots (which restart it) and a
+	 * second migration wait their turn. */
+	atomic_bool migrating;
 	bool valid;                   /* dirty logging has run since `dir` was written */
 	uint64_t id;                  /* that snapshot's random id */
 	char dir[4096];

@@ -361,12 +361,16 @@ int vm_migrate(struct vm *vm, const char *uri, unsigned downtime_ms,
 	if (st.state != VM_STATE_RUNNING && st.state != VM_STATE_PAUSED)
 		return err_set(err, -ESRCH, "migrate: the VM is not running (%s)",
 			       vm_state_name(st.state));
-	int fd = open_socket(uri, false, err);
-	if (fd < 0)
-		return fd;
-	set_timeouts(fd, IO_TIMEOUT_S);
 	struct vm_parts p;
 	vm_parts(vm, &p);
+	if (atomic_exchange(&p.chain->migrating, true))
+		return err_set(err, -EBUSY, "migrate: a migration of this VM is already running");
+	int fd = open_socket(uri, false, err);
+	if (fd < 0) {
+		atomic_store(&p.chain->migrating, false);
+		return fd;
+	}
+	set_timeouts(fd, IO_TIMEOUT_S);
 	uint64_t npages = p.bus->ram_size / PAGE;
 	struct sender s = { .fd = fd, .bus = p.bus, .info = info };
 	uint64_t *bm = calloc((npages + 63) / 64, 8);
@@ -460,6 +464,7 @@ out:
 	if (paused_here)
 		vm_resume(vm, false, NULL);
 done:
+	atomic_store(&p.chain->migrating, false);
 	free(bm);
 	free(touched);
 	free(s.buf);

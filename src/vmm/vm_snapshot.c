@@ -298,6 +298,8 @@ int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental,
 	struct vm_parts p;
 	vm_parts(vm, &p);
 	struct vm_snap_chain *ch = p.chain;
+	if (atomic_load(&ch->migrating))
+		return err_set(err, -EBUSY, "snapshot: the VM is being migrated");
 	if (incremental && (!ch->valid || !atomic_load(&p.bus->logging)))
 		return err_set(err, -ENOENT, "snapshot: no earlier snapshot of this VM to build an "
 			       "incremental one on (take a full one first)");
