@@ -49,7 +49,7 @@ static ALWAYS_INLINE int mem_st(struct hart *h, uint64_t va, unsigned size, uint
 	if (likely(e->tag == ((va + size - 1) & PAGE_MASK))) {   /* within one page */
 		uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);
 		memcpy(p, &v, size);
-		if (unlikely(atomic_load_explicit(e->watch, memory_order_relaxed) & BUS_WATCH_CODE))
+		if (unlikely(atomic_load_explicit(e->watch, memory_order_relaxed) & BUS_WATCH_ANY))
 			return store_hit_code(h, p, size);
 		return 0;
 	}
@@ -197,13 +197,13 @@ int hart_exec_atomic(struct hart *h, const struct insn *in)
 		}
 		h->resv_valid = false;
 		x[in->rd] = !ok;
-		if (ok && bus_page_is_code(h->bus, (uint64_t)((uint8_t *)p - h->ram) >> PAGE_SHIFT))
+		if (ok && bus_page_watched(h->bus, (uint64_t)((uint8_t *)p - h->ram) >> PAGE_SHIFT))
 			return store_hit_code(h, p, size);
 		return 0;
 	}
 	uint64_t old = dw ? amo_d(op, p, x[in->rs2]) : amo_w(op, p, (uint32_t)x[in->rs2]);
 	x[in->rd] = old;
-	if (bus_page_is_code(h->bus, (uint64_t)((uint8_t *)p - h->ram) >> PAGE_SHIFT))
+	if (bus_page_watched(h->bus, (uint64_t)((uint8_t *)p - h->ram) >> PAGE_SHIFT))
 		return store_hit_code(h, p, size);
 	return 0;
 }

@@ -118,7 +118,8 @@ restart:;
 		uint64_t pte_pa = base + ((va >> (12 + 9 * i)) & 0x1ff) * 8;
 		if (!pmp_check(h, pte_pa, 8, ACC_LOAD, PRV_S))
 			return access_fault(acc);
-		uint64_t *ptep = bus_guest_ptr(h->bus, pte_pa, 8);
+		/* The hart's own A/D update: noted after the write, as a store. */
+		uint64_t *ptep = (uint64_t *)(uintptr_t)bus_guest_ptr(h->bus, pte_pa, 8);
 		if (!ptep)
 			return access_fault(acc);
 		uint64_t pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
@@ -300,10 +301,13 @@ static void own_code_changed(struct hart *h)
 	atomic_fetch_or(&h->attn, ATTN_RECHECK);
 }
 
+/* A store hit a watched page (any BUS_WATCH_* bit): the bus logs it dirty
+ * and/or invalidates its code; code tells the caller to end the block. */
 int store_hit_code(struct hart *h, const uint8_t *host, unsigned size)
 {
+	if (!(bus_store_hit(h->bus, host, size) & BUS_WATCH_CODE))
+		return 0;
 	own_code_changed(h);
-	bus_invalidate_code(h->bus, (uint64_t)(host - h->ram) + h->bus->ram_base, size);
 	return STORE_HIT_CODE;
 }
 
@@ -460,7 +464,9 @@ void *mem_atomic_slow(struct hart *h, uint64_t va, unsigned size, enum access ac
 		raise(h, c, va);
 		return NULL;
 	}
-	void *p = bus_guest_ptr(h->bus, *pa, size);
+	/* The hart's own access: a write is checked against the watch map
+	 * after it is made (hart_exec_atomic), as every store. */
+	void *p = (void *)(uintptr_t)bus_guest_ptr(h->bus, *pa, size);
 	if (!p) {
 		raise(h, acc == ACC_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS, va);
 		return NULL;

@@ -381,8 +381,8 @@ static void run_rounds(unsigned rounds, unsigned steps, uint64_t seed, bool fp)
 			done += (unsigned)na;
 			total += na;
 		}
-		uint8_t *ra = bus_guest_ptr(&p.m[0].bus, RAM_BASE, 0x200000);
-		uint8_t *rb = bus_guest_ptr(&p.m[1].bus, RAM_BASE, 0x200000);
+		const uint8_t *ra = bus_guest_ptr(&p.m[0].bus, RAM_BASE, 0x200000);
+		const uint8_t *rb = bus_guest_ptr(&p.m[1].bus, RAM_BASE, 0x200000);
 		if (memcmp(ra, rb, 0x200000) != 0) {
 			size_t i = 0;
 			while (ra[i] == rb[i])

@@ -108,7 +108,7 @@ static void undo(struct hart *h, struct verify_log *l)
 	}
 	for (unsigned k = l->n; k-- > 0;) {
 		struct verify_write *w = &l->w[k];
-		memcpy(bus_guest_ptr(h->bus, w->pa, w->size), w->old, w->size);
+		memcpy(bus_guest_ptr_w(h->bus, w->pa, w->size), w->old, w->size);
 		bus_note_write(h->bus, w->pa, w->size);
 	}
 }
@@ -118,7 +118,7 @@ static void redo(struct hart *h, const struct verify_log *l)
 {
 	for (unsigned k = 0; k < l->n; k++) {
 		const struct verify_write *w = &l->w[k];
-		memcpy(bus_guest_ptr(h->bus, w->pa, w->size), w->now, w->size);
+		memcpy(bus_guest_ptr_w(h->bus, w->pa, w->size), w->now, w->size);
 		bus_note_write(h->bus, w->pa, w->size);
 	}
 }

@@ -636,11 +636,12 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 	else
 		x64_ld_x(be, RDX, reg);
 	x_store_sz(b, size, RSI, 0, RDX);
-	/* Code-page check: the page's watch byte, through the TLB entry (rax). */
+	/* Watched-page check (code or dirty logging): the page's watch byte,
+	 * through the TLB entry (rax); store_hit_code dispatches. */
 	x_load(b, true, RCX, RAX, (int32_t)offsetof(struct tlb_store_entry, watch));
-	x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_CODE */
+	x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_ANY */
 	x_mem(b, 0, RCX, 0);
-	x_byte(b, BUS_WATCH_CODE);
+	x_byte(b, BUS_WATCH_ANY);
 	struct slow *code = x64_add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
 	code->size = size;
 	code->resume = b->p;
@@ -864,16 +865,23 @@ static void emit_slow(struct be *be, struct slow *s)
 		x64_emit_exit(be, s->next_ppc, s->idx + 1, JIT_ST_EXIT, s->dirty & ~spill);
 		break;
 	}
-	case SL_CODE:
-		/* rsi = host address just written.  The block ends after the
-		 * store (as in the interpreter): the dispatcher fetches the
-		 * next instruction anew, under the new code generation. */
+	case SL_CODE: {
+		/* rsi = host address just written to a watched page.  Dirty
+		 * logging only: on with the block.  Code: the block ends after
+		 * the store (as in the interpreter), and the dispatcher fetches
+		 * the next instruction anew, under the new code generation. */
 		x64_write_back(be, spill, 0);
 		x_mov_rr(b, true, RDI, RBX);
 		x_mov_imm(b, RDX, s->size);
 		x64_call_abs(b, (const void *)store_hit_code);
+		x_test_rr(b, false, RAX, RAX);
+		uint8_t *code = x_jcc32(b, CC_NE);
+		x64_reload(be, 2);
+		x_patch(b, x_jmp32(b), s->resume);
+		x_patch(b, code, b->p);
 		x64_emit_exit(be, s->next_ppc, s->idx + 1, JIT_ST_EXIT, s->dirty & ~spill);
 		break;
+	}
 	case SL_HELPER: {
 		/* Caller-saved registers were written back before the call
 		 * (which clobbered them); callee-saved ones may still be dirty. */
