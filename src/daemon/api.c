@@ -69,10 +69,14 @@ cJSON *api_instance_json(const struct instance *in)
 	cJSON_AddStringToObject(j, "name", in->name);
 	cJSON_AddStringToObject(j, "type", kind_str(in->kind));
 	cJSON_AddStringToObject(j, "image", in->image);
-	cJSON_AddStringToObject(j, "status", state_str(in->state));
+	cJSON_AddStringToObject(j, "status", in->state == STATE_RUNNING && in->paused
+					     ? "paused" : state_str(in->state));
 	cJSON_AddNumberToObject(j, "pid", (double)in->pid);
 	cJSON_AddNumberToObject(j, "created_at", (double)in->created_at);
 	cJSON_AddNumberToObject(j, "started_at", (double)in->started_at);
+	cJSON *cfg = cJSON_AddObjectToObject(j, "config");
+	cJSON_AddNumberToObject(cfg, "cpus", in->cpus);
+	cJSON_AddNumberToObject(cfg, "memory_mib", (double)in->memory_mib);
 	return j;
 }
 
@@ -286,6 +290,7 @@ static int h_exec(struct service *s, const struct api_req *r, const char *name,
 }
 
 static const char *const force_only[] = { "force", NULL };
+static const char *const api_events_query[] = { "since", NULL };
 
 const struct route api_routes[] = {
 	{ "GET", "/1.0", NULL, h_root },
@@ -300,6 +305,10 @@ const struct route api_routes[] = {
 	{ "POST", "/1.0/instances/{name}/start", NULL, h_start },
 	{ "POST", "/1.0/instances/{name}/stop", NULL, h_stop },
 	{ "POST", "/1.0/instances/{name}/restart", NULL, h_restart },
+	{ "GET", "/1.0/events", api_events_query, api_h_events },
+	{ "POST", "/1.0/instances/{name}/pause", NULL, api_h_pause },
+	{ "POST", "/1.0/instances/{name}/resume", NULL, api_h_resume },
+	{ "PATCH", "/1.0/instances/{name}", NULL, api_h_config },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 

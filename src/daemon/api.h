@@ -25,6 +25,7 @@ struct api_req {
 	const char *(*query)(void *q, const char *key);
 	const char *(*query_unknown)(void *q, const char *const *allowed);
 	void *q;
+	const char *last_event_id;   /* the Last-Event-ID header, or NULL */
 };
 
 struct api_resp {
@@ -33,6 +34,10 @@ struct api_resp {
 	const char *raw;             /* static bytes (the OpenAPI document) */
 	size_t raw_len;
 	char allow[64];              /* the Allow header of a 405 */
+	/* GET /1.0/events: instead of json, a server-sent event stream of bus
+	 * from the event numbered events_from. */
+	struct events *events;
+	unsigned long long events_from;
 };
 
 struct route {
@@ -53,6 +58,16 @@ void api_dispatch(struct service *s, const struct api_req *r, struct api_resp *o
 void api_error(struct api_resp *out, int status, const char *code, const char *message);
 void api_error_from(struct api_resp *out, const struct err *e);
 int api_status_for(int neg_errno);
+
+/* Handlers in their own files, one per resource (api_events.c, ...). */
+int api_h_events(struct service *s, const struct api_req *r, const char *name,
+		 struct api_resp *out);
+int api_h_pause(struct service *s, const struct api_req *r, const char *name,
+		struct api_resp *out);
+int api_h_resume(struct service *s, const struct api_req *r, const char *name,
+		 struct api_resp *out);
+int api_h_config(struct service *s, const struct api_req *r, const char *name,
+		 struct api_resp *out);
 
 /* The JSON form of an instance (the API's and `nimbus list --format json`'s). */
 cJSON *api_instance_json(const struct instance *in);

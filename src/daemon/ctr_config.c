@@ -86,6 +86,19 @@ char *ctr_config(const struct instance *in, const char *rootfs)
 					  "/proc/sysrq-trigger", NULL };
 	cJSON_AddItemToObject(lx, "maskedPaths", strings(masked));
 	cJSON_AddItemToObject(lx, "readonlyPaths", strings(ro));
+	/* `config set`: cpus as a CFS quota of that many CPUs, memory as a hard limit. */
+	if (in->cpus > 0 || in->memory_mib > 0) {
+		cJSON *res = cJSON_AddObjectToObject(lx, "resources");
+		if (in->cpus > 0) {
+			cJSON *cpu = cJSON_AddObjectToObject(res, "cpu");
+			cJSON_AddNumberToObject(cpu, "period", 100000);
+			cJSON_AddNumberToObject(cpu, "quota", 100000.0 * in->cpus);
+		}
+		if (in->memory_mib > 0) {
+			cJSON *mem = cJSON_AddObjectToObject(res, "memory");
+			cJSON_AddNumberToObject(mem, "limit", (double)in->memory_mib * 1048576.0);
+		}
+	}
 	char *s = cJSON_Print(c);
 	cJSON_Delete(c);
 	return s;

@@ -22,6 +22,7 @@
 #include "daemon/fsutil.h"
 #include "daemon/proc.h"
 #include "daemon/request.h"
+#include "daemon/watch.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -147,6 +148,16 @@ static int mount_root(const char *dir, const struct image *im, char *root, size_
 	return 0;
 }
 
+/* Tells the daemon when conmon (and so the container) ends. */
+static void ctr_watch(const struct driver_ctx *c, const struct instance *in)
+{
+	if (!c->watches)
+		return;
+	int fd = watch_pidfd((pid_t)in->pid, in->pid_start);
+	if (fd >= 0)
+		watches_add(c->watches, in->name, in->pid, in->pid_start, fd, 0);
+}
+
 static int ctr_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
 		     struct err *e)
 {
@@ -244,6 +255,7 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 	}
 	in->pid = mon;
 	in->pid_start = mon_start;
+	ctr_watch(c, in);
 	return 0;
 fail:
 	runtime(c, NULL, 0, NULL, "delete", "--force", in->name, NULL);
@@ -368,9 +380,24 @@ static int ctr_remove(const struct driver_ctx *c, const struct instance *in, str
 	int rc = instance_path(c, in->name, NULL, dir, sizeof dir, e);
 	if (rc < 0)
 		return rc;
+	watches_cancel(c->watches, in->name);
 	runtime(c, NULL, 0, NULL, "delete", "--force", in->name, NULL);
 	unmount_root(dir);
 	return rm_rf(dir, e);
+}
+
+/* The runtime freezes the container's cgroup (docs/ctr-runtime.md). */
+static int ctr_pause(const struct driver_ctx *c, const struct instance *in, bool pause,
+		     struct err *e)
+{
+	char out[1024];
+	int st = runtime(c, out, sizeof out, e, pause ? "pause" : "resume", in->name, NULL, NULL);
+	if (st > 0) {
+		strip(out);
+		return err_set(e, -EIO, "container \"%s\": %s %s: %s", in->name, c->runtime,
+			       pause ? "pause" : "resume", *out ? out : "failed");
+	}
+	return st;
 }
 
 const struct driver ctr_driver = {
@@ -379,4 +406,6 @@ const struct driver ctr_driver = {
 	.rollback = ctr_rollback,
 	.exec = ctr_exec,
 	.remove = ctr_remove,
+	.pause = ctr_pause,
+	.watch = ctr_watch,
 };

@@ -46,6 +46,7 @@ int daemon_run(const struct daemon_opts *o, struct err *e)
 	while (sigwait(&stop, &sig) != 0)
 		;
 	fprintf(stderr, "nimbus daemon: %s, stopping (instances keep running)\n", strsignal(sig));
+	service_shutdown(s);   /* ends the event streams, or the server would wait on them */
 	http_stop(h);
 	service_close(s);
 	return 0;

@@ -37,7 +37,7 @@ int db_instance_insert(struct db *db, const struct instance *in, struct err *e);
 /* -ENOENT if there is no such instance. */
 int db_instance_get(struct db *db, const char *name, struct instance *out, struct err *e);
 int db_instance_list(struct db *db, struct instance **out, size_t *n, struct err *e);
-/* Writes state, pid, pid_start and started_at. */
+/* Writes state, pid, pid_start, started_at, paused, cpus and memory_mib. */
 int db_instance_update(struct db *db, const struct instance *in, struct err *e);
 int db_instance_delete(struct db *db, const char *name, struct err *e);
 

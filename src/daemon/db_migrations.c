@@ -22,6 +22,11 @@ const char *const db_migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  started_at INTEGER NOT NULL DEFAULT 0"
 	");",
+	/* 2 (daemon2): pause and `config set` (cpus, memory) as columns, so the
+	 * instances table keeps its identity for tables that reference it. */
+	"ALTER TABLE instances ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN cpus INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN memory_mib INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

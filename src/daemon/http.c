@@ -1,6 +1,7 @@
 /* See http.h. */
 #include "daemon/http.h"
 #include "daemon/api.h"
+#include "daemon/events.h"
 #include "daemon/request.h"
 
 #include <errno.h>
@@ -56,9 +57,76 @@ static const char *query_unknown(void *q, const char *const *allowed)
 	return u.found;
 }
 
+/* One event stream: the events are formatted into buf one at a time. */
+struct sse {
+	struct events *bus;
+	uint64_t cursor;
+	char buf[EVENT_DETAIL_MAX * 2 + 512];
+	size_t len, off;
+};
+
+/* Waits at most this long for an event before a comment line keeps the
+ * connection (and proxies, and the client's idle timeout) alive. */
+#define SSE_KEEPALIVE_MS 15000
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	(void)pos;
+	struct sse *x = cls;
+	while (x->off == x->len) {
+		struct event ev;
+		uint64_t lost;
+		int r = events_wait(x->bus, &x->cursor, &ev, &lost, SSE_KEEPALIVE_MS);
+		if (r < 0)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		x->off = x->len = 0;
+		if (r == 0) {
+			x->len = (size_t)snprintf(x->buf, sizeof x->buf, ": keep-alive\n\n");
+			break;
+		}
+		if (lost)
+			x->len = (size_t)snprintf(x->buf, sizeof x->buf, "event: lost\ndata: "
+						  "{\"lost\":%llu}\n\n", (unsigned long long)lost);
+		int n = snprintf(x->buf + x->len, sizeof x->buf - x->len,
+				 "id: %llu\nevent: %s\ndata: ", (unsigned long long)ev.seq, ev.type);
+		x->len += (size_t)n;
+		x->len += event_json(&ev, x->buf + x->len, sizeof x->buf - x->len - 3);
+		x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len, "\n\n");
+	}
+	size_t n = x->len - x->off < max ? x->len - x->off : max;
+	memcpy(out, x->buf + x->off, n);
+	x->off += n;
+	return (ssize_t)n;
+}
+
+static enum MHD_Result send_events(struct MHD_Connection *c, struct api_resp *r)
+{
+	struct sse *x = calloc(1, sizeof *x);
+	if (!x)
+		return MHD_NO;
+	x->bus = r->events;
+	x->cursor = r->events_from;
+	/* A first comment, so the client sees the stream open at once. */
+	x->len = (size_t)snprintf(x->buf, sizeof x->buf, ": nimbus events from %llu\n\n",
+				  (unsigned long long)x->cursor);
+	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024,
+								      sse_read, x, free);
+	if (!resp) {
+		free(x);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	enum MHD_Result ret = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
 {
 	struct MHD_Response *resp;
+	if (r->events && !r->json)
+		return send_events(c, r);
 	if (r->raw) {
 		resp = MHD_create_response_from_buffer(r->raw_len, (void *)r->raw,
 						       MHD_RESPMEM_PERSISTENT);
@@ -129,7 +197,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	} else {
 		struct api_req req = { .method = method, .path = url, .body = p->body,
 				       .body_len = p->len, .query = query,
-				       .query_unknown = query_unknown, .q = c };
+				       .query_unknown = query_unknown, .q = c,
+				       .last_event_id = MHD_lookup_connection_value(
+					       c, MHD_HEADER_KIND, "Last-Event-ID") };
 		api_dispatch(h->svc, &req, &r);
 	}
 	return send_resp(c, &r);

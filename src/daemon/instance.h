@@ -27,6 +27,9 @@ struct instance {
 	long long pid_start;    /* its start time in clock ticks since boot */
 	long long created_at;   /* Unix seconds */
 	long long started_at;   /* Unix seconds of the last start, or 0 */
+	bool paused;            /* running but frozen (pause); cleared by every start */
+	int cpus;               /* `config set`: vCPUs / CPU limit, 0 = the default */
+	long long memory_mib;   /* `config set`: RAM / memory limit in MiB, 0 = the default */
 };
 
 /* Instance and image names: 1-63 of [a-z0-9-], starting with a letter or

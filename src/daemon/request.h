@@ -47,6 +47,21 @@ struct exec_req {
 int request_parse_exec(const char *body, size_t len, struct exec_req *out, struct err *e);
 void request_exec_free(struct exec_req *r);
 
+/* PATCH /1.0/instances/NAME: {"cpus"?: N, "memory"?: "512M" | BYTES}; 0 or
+ * "0" puts the default back.  Memory is whole MiB, at least 16 MiB. */
+#define CONFIG_CPUS_MAX 64
+#define CONFIG_MEMORY_MIN_MIB 16
+#define CONFIG_MEMORY_MAX_MIB (1024LL * 1024)
+struct config_req {
+	bool has_cpus, has_memory;
+	int cpus;
+	long long memory_mib;
+};
+
+int request_parse_config(const char *body, size_t len, struct config_req *out, struct err *e);
+/* "512M", "1G", "2048" (MiB), "0" -> MiB; -EINVAL with e naming what. */
+int request_parse_size_mib(const char *what, const char *s, long long *mib, struct err *e);
+
 int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e);
 int request_parse_stop(const char *body, size_t len, struct stop_req *out, struct err *e);
 /* A body that must be empty or {} (start). */

@@ -1,10 +1,12 @@
 /* See service.h. */
 #include "daemon/service.h"
 #include "daemon/driver.h"
+#include "daemon/events.h"
 #include "daemon/fsutil.h"
 #include "daemon/images.h"
 #include "daemon/logs.h"
 #include "daemon/proc.h"
+#include "vmm/board/virt.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -22,17 +24,79 @@ struct service {
 	pthread_mutex_t lock;
 	char busy[BUSY_MAX][INSTANCE_NAME_MAX + 1];   /* names with an operation running */
 	int adopted, lost, rolled_back;
+	struct events *events;
+	struct watches *watches;
 };
 
-/* Corrects a row whose supervisor is gone.  Called with the lock held. */
-static int refresh(struct service *s, struct instance *in, struct err *e)
+/* Corrects a row whose supervisor is gone, saying why in the event.
+ * Called with the lock held. */
+static int refresh_why(struct service *s, struct instance *in, const char *why, struct err *e)
 {
 	if (in->state != STATE_RUNNING || proc_alive((pid_t)in->pid, in->pid_start))
 		return 0;
 	in->state = STATE_STOPPED;
 	in->pid = 0;
 	in->pid_start = 0;
+	in->paused = false;
+	events_publish(s->events, "instance-stopped", in->name, "%s",
+		       why && *why ? why : "its supervisor ended");
 	return db_instance_update(s->db, in, e);
+}
+
+static int refresh(struct service *s, struct instance *in, struct err *e)
+{
+	return refresh_why(s, in, NULL, e);
+}
+
+static bool is_busy(struct service *s, const char *name)
+{
+	for (int i = 0; i < BUSY_MAX; i++)
+		if (!strcmp(s->busy[i], name))
+			return true;
+	return false;
+}
+
+/* Records a pause or resume, whoever made it (the API, or someone at the
+ * VMM's control socket); publishes it once.  Lock held. */
+static void note_paused(struct service *s, const char *name, bool paused)
+{
+	struct instance in;
+	if (db_instance_get(s->db, name, &in, NULL) < 0 || in.state != STATE_RUNNING ||
+	    in.paused == paused)
+		return;
+	in.paused = paused;
+	if (db_instance_update(s->db, &in, NULL) == 0)
+		events_publish(s->events, paused ? "instance-paused" : "instance-resumed", name, "%s",
+			       "");
+}
+
+/* Watcher callbacks (watch.h), on the watcher's thread. */
+static void on_vmm_event(void *cookie, const char *name, const char *type, const char *detail)
+{
+	struct service *s = cookie;
+	pthread_mutex_lock(&s->lock);
+	if (!strcmp(type, "paused") || !strcmp(type, "resumed"))
+		note_paused(s, name, !strcmp(type, "paused"));
+	else if (!strcmp(type, "reset") || !strcmp(type, "guest-panic") ||
+		 !strcmp(type, "device-error"))
+		events_publish(s->events, !strcmp(type, "reset") ? "instance-reset"
+					  : !strcmp(type, "guest-panic") ? "instance-guest-panic"
+									 : "instance-device-error",
+			       name, "%s", detail);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void on_ended(void *cookie, const char *name, long long pid, long long pid_start,
+		     const char *why)
+{
+	struct service *s = cookie;
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	/* An operation in progress (a stop) reports the end itself. */
+	if (!is_busy(s, name) && db_instance_get(s->db, name, &in, NULL) == 0 &&
+	    in.pid == pid && in.pid_start == pid_start)
+		refresh_why(s, &in, why, NULL);
+	pthread_mutex_unlock(&s->lock);
 }
 
 static int reconcile(struct service *s, struct err *e)
@@ -44,10 +108,11 @@ static int reconcile(struct service *s, struct err *e)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (v[i].state == STATE_RUNNING) {
-			if ((rc = refresh(s, &v[i], e)) < 0)
+			if ((rc = refresh_why(s, &v[i], "it ended while the daemon was away", e)) < 0)
 				break;
 			if (v[i].state == STATE_RUNNING) {
 				s->adopted++;
+				driver_for(v[i].kind)->watch(&s->ctx, &v[i]);
 				continue;
 			}
 			s->lost++;
@@ -74,10 +139,18 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	snprintf(s->runtime, sizeof s->runtime, "%s", cfg->runtime);
 	snprintf(s->conmon, sizeof s->conmon, "%s", cfg->conmon);
 	snprintf(s->self_exe, sizeof s->self_exe, "%s", cfg->self_exe);
-	s->ctx = (struct driver_ctx){ s->state_dir, s->runtime, s->conmon, s->self_exe };
 	pthread_mutex_init(&s->lock, NULL);
 	char path[8192];
 	int rc;
+	struct watch_sink sink = { on_vmm_event, on_ended, s };
+	s->events = events_new();
+	s->watches = watches_new(&sink);
+	if (!s->events || !s->watches) {
+		rc = err_set(e, -ENOMEM, "daemon: out of memory");
+		goto fail;
+	}
+	s->ctx = (struct driver_ctx){ s->state_dir, s->runtime, s->conmon, s->self_exe,
+				      s->watches };
 	if ((rc = mkdir_p(cfg->state_dir, 0700, e)) < 0)
 		goto fail;
 	static const char *const subdirs[] = { "instances", "images", "runtime", NULL };
@@ -102,9 +175,23 @@ void service_close(struct service *s)
 {
 	if (!s)
 		return;
+	events_close(s->events);
+	/* Watchers take the lock in their callbacks: end them before anything goes. */
+	watches_free(s->watches);
 	db_close(s->db);
+	events_free(s->events);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+void service_shutdown(struct service *s)
+{
+	events_close(s->events);
+}
+
+struct events *service_events(struct service *s)
+{
+	return s->events;
 }
 
 void service_reconcile_counts(const struct service *s, int *adopted, int *lost,
@@ -156,8 +243,12 @@ static int start_locked(struct service *s, struct instance *in, struct err *e)
 	if (rc < 0)
 		return rc;
 	in->state = STATE_RUNNING;
+	in->paused = false;
 	in->started_at = (long long)time(NULL);
-	return db_instance_update(s->db, in, e);
+	rc = db_instance_update(s->db, in, e);
+	if (rc == 0)
+		events_publish(s->events, "instance-started", in->name, "pid %lld", in->pid);
+	return rc;
 }
 
 int service_create(struct service *s, const struct create_req *r, struct instance *out,
@@ -181,12 +272,16 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	if ((rc = claim(s, in.name, e)) < 0)
 		goto out;
 	rc = db_instance_insert(s->db, &in, e);
+	if (rc == 0)
+		events_publish(s->events, "instance-created", in.name, "%s %s", kind_str(in.kind),
+			       in.image);
 	if (rc == 0 && r->start) {
 		rc = start_locked(s, &in, e);
 		if (rc < 0) {
 			/* A launch that cannot start leaves nothing behind. */
 			driver_for(in.kind)->remove(&s->ctx, &in, NULL);
 			db_instance_delete(s->db, in.name, NULL);
+			events_publish(s->events, "instance-deleted", in.name, "it could not start");
 		}
 	}
 	release(s, in.name);
@@ -230,15 +325,25 @@ out:
 static int stop_locked(struct service *s, struct instance *in, int timeout_s, bool force,
 		       struct err *e)
 {
+	const struct driver *d = driver_for(in->kind);
 	pthread_mutex_unlock(&s->lock);
-	int rc = driver_for(in->kind)->stop(&s->ctx, in, timeout_s, force, e);
+	/* A frozen container would take neither SIGTERM nor SIGKILL, nor a
+	 * paused guest a shutdown: thaw it first. */
+	if (in->paused)
+		d->pause(&s->ctx, in, false, NULL);
+	int rc = d->stop(&s->ctx, in, timeout_s, force, e);
 	pthread_mutex_lock(&s->lock);
 	if (rc < 0)
 		return rc;
 	in->state = STATE_STOPPED;
 	in->pid = 0;
 	in->pid_start = 0;
-	return db_instance_update(s->db, in, e);
+	in->paused = false;
+	rc = db_instance_update(s->db, in, e);
+	if (rc == 0)
+		events_publish(s->events, "instance-stopped", in->name, "%s",
+			       force ? "forced" : "stopped");
+	return rc;
 }
 
 int service_stop(struct service *s, const char *name, const struct stop_req *r,
@@ -300,6 +405,8 @@ int service_delete(struct service *s, const char *name, bool force, struct err *
 	}
 	if (rc == 0)
 		rc = db_instance_delete(s->db, name, e);
+	if (rc == 0)
+		events_publish(s->events, "instance-deleted", name, "%s", "");
 	release(s, name);
 out:
 	pthread_mutex_unlock(&s->lock);
@@ -380,6 +487,67 @@ int service_images(struct service *s, struct image **out, size_t *n, struct err 
 {
 	pthread_mutex_lock(&s->lock);
 	int rc = db_image_list(s->db, out, n, e);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int service_pause(struct service *s, const char *name, bool pause, struct instance *out,
+		  struct err *e)
+{
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	int rc = get_claimed(s, name, &in, e);
+	if (rc < 0)
+		goto out;
+	if (in.state != STATE_RUNNING)
+		rc = err_set(e, -EALREADY, "instance \"%s\": not running", name);
+	else if (in.paused == pause)
+		rc = err_set(e, -EALREADY, "instance \"%s\": %s", name,
+			     pause ? "already paused" : "not paused");
+	if (rc == 0) {
+		pthread_mutex_unlock(&s->lock);
+		rc = driver_for(in.kind)->pause(&s->ctx, &in, pause, e);
+		pthread_mutex_lock(&s->lock);
+	}
+	if (rc == 0) {
+		note_paused(s, name, pause);
+		rc = db_instance_get(s->db, name, &in, e);
+	}
+	release(s, name);
+	if (rc == 0)
+		*out = in;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int service_config(struct service *s, const char *name, const struct config_req *r,
+		   struct instance *out, struct err *e)
+{
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	int rc = get_claimed(s, name, &in, e);
+	if (rc < 0)
+		goto out;
+	if (r->has_cpus && in.kind == KIND_VM && r->cpus > VM_MAX_CPUS) {
+		rc = err_set(e, -EINVAL, "instance \"%s\": cpus %d: a VM has at most %d", name,
+			     r->cpus, VM_MAX_CPUS);
+		release(s, name);
+		goto out;
+	}
+	if (r->has_cpus)
+		in.cpus = r->cpus;
+	if (r->has_memory)
+		in.memory_mib = r->memory_mib;
+	rc = db_instance_update(s->db, &in, e);
+	if (rc == 0)
+		events_publish(s->events, "instance-updated", name, "cpus %d, memory %lld MiB%s",
+			       in.cpus, in.memory_mib,
+			       in.state == STATE_RUNNING ? " (from the next start)" : "");
+	release(s, name);
+	if (rc == 0)
+		*out = in;
+out:
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

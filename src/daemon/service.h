@@ -66,4 +66,17 @@ int service_exec(struct service *s, const char *name, const struct exec_req *r, 
 int service_logs(struct service *s, const char *name, char **out, struct err *e);
 int service_images(struct service *s, struct image **out, size_t *n, struct err *e);
 
+/* Freezes (pause) or thaws a running instance: -EALREADY if it is not
+ * running or already in that state. */
+int service_pause(struct service *s, const char *name, bool pause, struct instance *out,
+		  struct err *e);
+/* `config set`: records cpus and memory, used from the next start. */
+int service_config(struct service *s, const char *name, const struct config_req *r,
+		   struct instance *out, struct err *e);
+
+/* The event bus (events.h) for GET /1.0/events. */
+struct events *service_events(struct service *s);
+/* Ends the event streams (before the HTTP server stops). */
+void service_shutdown(struct service *s);
+
 #endif
