@@ -219,18 +219,18 @@ int request_parse_size_mib(const char *what, const char *s, long long *mib, stru
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (end == s || *s == '-' || errno)
-		return err_set(e, -EINVAL, "%s %.32s: expected a size such as 512M or 2G", what, s);
+		return err_set(e, -EINVAL, "%s%.32s: expected a size such as 512M or 2G", what, s);
 	static const char units[] = "KMGT";
 	const char *u = *end ? strchr(units, *end == 'k' ? 'K' : *end) : NULL;
 	unsigned long long bytes;
 	if (!*end)
 		bytes = v << 20;   /* a bare number is MiB, as everywhere in nimbus */
 	else if (!u || (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B")))
-		return err_set(e, -EINVAL, "%s %.32s: unknown unit (use K, M, G or T)", what, s);
+		return err_set(e, -EINVAL, "%s%.32s: unknown unit (use K, M, G or T)", what, s);
 	else
 		bytes = v << (10 * (u - units + 1));
 	if (v > (1ULL << 40) || (bytes >> (10 * (u ? u - units + 1 : 2))) != v)
-		return err_set(e, -EINVAL, "%s %.32s: too large", what, s);
+		return err_set(e, -EINVAL, "%s%.32s: too large", what, s);
 	return mib_from_bytes(what, s, bytes, mib, e);
 }
 
@@ -238,10 +238,10 @@ static int mib_from_bytes(const char *what, const char *s, unsigned long long by
 			  long long *mib, struct err *e)
 {
 	if (bytes % (1 << 20))
-		return err_set(e, -EINVAL, "%s %.32s: not a whole number of MiB", what, s);
+		return err_set(e, -EINVAL, "%s%.32s: not a whole number of MiB", what, s);
 	*mib = (long long)(bytes >> 20);
 	if (*mib && (*mib < CONFIG_MEMORY_MIN_MIB || *mib > CONFIG_MEMORY_MAX_MIB))
-		return err_set(e, -EINVAL, "%s %.32s: expected 0 (the default) or %dM to %lldM", what,
+		return err_set(e, -EINVAL, "%s%.32s: expected 0 (the default) or %dM to %lldM", what,
 			       s, CONFIG_MEMORY_MIN_MIB, CONFIG_MEMORY_MAX_MIB);
 	return 0;
 }
@@ -273,13 +273,13 @@ int request_parse_config(const char *body, size_t len, struct config_req *out, s
 	if (m) {
 		out->has_memory = true;
 		if (cJSON_IsString(m)) {
-			rc = request_parse_size_mib("field \"memory\":", m->valuestring,
+			rc = request_parse_size_mib("field \"memory\": ", m->valuestring,
 						    &out->memory_mib, e);
 		} else if (cJSON_IsNumber(m) && m->valuedouble == floor(m->valuedouble) &&
 			   m->valuedouble >= 0 && m->valuedouble <= 1e15) {
 			char s[32];
 			snprintf(s, sizeof s, "%.0f", m->valuedouble);
-			rc = mib_from_bytes("field \"memory\":", s, (unsigned long long)m->valuedouble,
+			rc = mib_from_bytes("field \"memory\": ", s, (unsigned long long)m->valuedouble,
 					    &out->memory_mib, e);
 		} else {
 			rc = err_set(e, -EINVAL, "field \"memory\": expected a size such as \"512M\" "
