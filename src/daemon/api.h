@@ -38,6 +38,7 @@ struct api_resp {
 	 * from the event numbered events_from. */
 	struct events *events;
 	unsigned long long events_from;
+	char location[128];          /* a Location header (a 202's operation), or "" */
 };
 
 struct route {
@@ -68,6 +69,17 @@ int api_h_resume(struct service *s, const struct api_req *r, const char *name,
 		 struct api_resp *out);
 int api_h_config(struct service *s, const struct api_req *r, const char *name,
 		 struct api_resp *out);
+
+int api_h_image_import(struct service *s, const struct api_req *r, const char *name,
+		       struct api_resp *out);
+int api_h_image_delete(struct service *s, const struct api_req *r, const char *name,
+		       struct api_resp *out);
+int api_h_operations(struct service *s, const struct api_req *r, const char *name,
+		     struct api_resp *out);
+int api_h_operation(struct service *s, const struct api_req *r, const char *name,
+		    struct api_resp *out);
+struct operation;
+cJSON *api_operation_json(const struct operation *op);
 
 /* The JSON form of an instance (the API's and `nimbus list --format json`'s). */
 cJSON *api_instance_json(const struct instance *in);

@@ -134,11 +134,22 @@ static int mount_root(const char *dir, const struct image *im, char *root, size_
 	if ((rc = mkdir_p(root, 0755, e)) < 0 || (rc = mkdir_p(upper, 0755, e)) < 0 ||
 	    (rc = mkdir_p(work, 0700, e)) < 0)
 		return rc;
+	/* An imported image lists its layers' directories, top first, in
+	 * `lower` (image_import.h); a plain one is a single directory. */
+	char lower[sizeof opts], lowerf[8192];
+	snprintf(lowerf, sizeof lowerf, "%s/lower", im->path);
+	ssize_t ln = read_file(lowerf, lower, sizeof lower);
+	if (ln >= (ssize_t)sizeof lower)
+		return err_set(e, -E2BIG, "%s: too many layers for one overlay mount", lowerf);
+	if (ln > 0)
+		lower[ln] = 0;
+	else
+		snprintf(lower, sizeof lower, "%s", im->path);
 	/* overlayfs splits its options at ',' and lowerdir at ':'. */
-	if (strpbrk(im->path, ",:") || strpbrk(dir, ",:"))
+	if (strchr(lower, ',') || (ln <= 0 && strchr(lower, ':')) || strpbrk(dir, ",:"))
 		return err_set(e, -EINVAL, "%s: a ',' or ':' in the path cannot go into an overlay "
-			       "mount", strpbrk(im->path, ",:") ? im->path : dir);
-	int n = snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", im->path, upper,
+			       "mount", strpbrk(dir, ",:") ? dir : im->path);
+	int n = snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper,
 			 work);
 	if (n < 0 || (size_t)n >= sizeof opts)
 		return err_set(e, -ENAMETOOLONG, "%s: paths too long for an overlay mount", dir);
@@ -174,7 +185,9 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 	char rootfs[8192];
 	if ((rc = mount_root(dir, im, rootfs, sizeof rootfs, e)) < 0)
 		return rc;
-	char *cfg = ctr_config(in, rootfs);
+	char imcfg[8192];
+	snprintf(imcfg, sizeof imcfg, "%s/config.json", im->path);
+	char *cfg = ctr_config(in, rootfs, access(imcfg, R_OK) == 0 ? imcfg : NULL);
 	if (!cfg) {
 		unmount_root(dir);
 		return err_set(e, -ENOMEM, "container \"%s\": out of memory", in->name);

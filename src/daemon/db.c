@@ -14,6 +14,16 @@ struct db {
 	char path[512];
 };
 
+struct sqlite3 *db_sqlite(struct db *db)
+{
+	return db->h;
+}
+
+const char *db_file(struct db *db)
+{
+	return db->path;
+}
+
 int db_schema_version(void)
 {
 	return db_nmigrations;

@@ -152,6 +152,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	if (r->allow[0])
 		MHD_add_response_header(resp, "Allow", r->allow);
+	if (r->location[0])
+		MHD_add_response_header(resp, "Location", r->location);
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;

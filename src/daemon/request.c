@@ -290,3 +290,32 @@ out:
 	cJSON_Delete(j);
 	return rc;
 }
+
+int request_parse_image_import(const char *body, size_t len, struct image_import_req *out,
+			       struct err *e)
+{
+	static const char *const fields[] = { "source", "name", NULL };
+	memset(out, 0, sizeof *out);
+	cJSON *j;
+	int rc = parse_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (source and name)");
+	if ((rc = known_fields(j, fields, e)) < 0 || (rc = get_name(j, "name", out->name, e)) < 0)
+		goto out;
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(j, "source");
+	if (!cJSON_IsString(src) || !*src->valuestring)
+		rc = err_set(e, -EINVAL, "field \"source\": %s", src ? "expected a path" : "required");
+	else if (src->valuestring[0] != '/')
+		rc = err_set(e, -EINVAL, "field \"source\": %.200s: expected an absolute path on the "
+			     "daemon's host", src->valuestring);
+	else if (strlen(src->valuestring) >= sizeof out->source)
+		rc = err_set(e, -EINVAL, "field \"source\": longer than %zu bytes",
+			     sizeof out->source - 1);
+	else
+		strcpy(out->source, src->valuestring);
+out:
+	cJSON_Delete(j);
+	return rc;
+}

@@ -62,6 +62,14 @@ int request_parse_config(const char *body, size_t len, struct config_req *out, s
 /* "512M", "1G", "2048" (MiB), "0" -> MiB; -EINVAL with e naming what. */
 int request_parse_size_mib(const char *what, const char *s, long long *mib, struct err *e);
 
+/* POST /1.0/images: {"source": "/abs/path", "name"} */
+struct image_import_req {
+	char source[4096];
+	char name[INSTANCE_NAME_MAX + 1];
+};
+int request_parse_image_import(const char *body, size_t len, struct image_import_req *out,
+			       struct err *e);
+
 int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e);
 int request_parse_stop(const char *body, size_t len, struct stop_req *out, struct err *e);
 /* A body that must be empty or {} (start). */

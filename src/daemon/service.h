@@ -74,6 +74,15 @@ int service_pause(struct service *s, const char *name, bool pause, struct instan
 int service_config(struct service *s, const char *name, const struct config_req *r,
 		   struct instance *out, struct err *e);
 
+/* Starts importing source (an absolute path on this host) as image name:
+ * the operation (operations.h) that does it, in *out. */
+struct operation;
+int service_image_import(struct service *s, const char *source, const char *name,
+			 struct operation *out, struct err *e);
+/* Deletes an image no instance uses, and its files once no name has them. */
+int service_image_delete(struct service *s, const char *name, struct err *e);
+struct operations *service_operations(struct service *s);
+
 /* The event bus (events.h) for GET /1.0/events. */
 struct events *service_events(struct service *s);
 /* Ends the event streams (before the HTTP server stops). */
