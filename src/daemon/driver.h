@@ -24,6 +24,7 @@ struct driver_ctx {
 	const char *conmon;      /* conmon */
 	const char *self_exe;    /* the `nimbus` binary, for `vm run` */
 	struct watches *watches; /* the service's watchers (watch.h), or NULL */
+	const char *guest_dir;   /* the default guest: the kernel for disk images, or NULL */
 };
 
 struct driver {

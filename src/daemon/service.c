@@ -27,7 +27,7 @@
 #define SERVICE_IMPORTS_MAX 8
 
 struct service {
-	char state_dir[4096], runtime[4096], conmon[4096], self_exe[4096];
+	char state_dir[4096], runtime[4096], conmon[4096], self_exe[4096], guest_dir[4096];
 	struct driver_ctx ctx;
 	struct db *db;
 	pthread_mutex_t lock;
@@ -196,8 +196,9 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 		rc = err_set(e, -ENOMEM, "daemon: out of memory");
 		goto fail;
 	}
+	snprintf(s->guest_dir, sizeof s->guest_dir, "%s", cfg->guest_dir ? cfg->guest_dir : "");
 	s->ctx = (struct driver_ctx){ s->state_dir, s->runtime, s->conmon, s->self_exe,
-				      s->watches };
+				      s->watches, cfg->guest_dir ? s->guest_dir : NULL };
 	if ((rc = mkdir_p(cfg->state_dir, 0700, e)) < 0)
 		goto fail;
 	static const char *const subdirs[] = { "instances", "images", "runtime", NULL };

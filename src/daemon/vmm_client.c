@@ -22,6 +22,7 @@
 #include "daemon/watch.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -131,6 +132,29 @@ static void watch_vm(const struct driver_ctx *c, const struct instance *in, cons
 	watches_add(c->watches, in->name, in->pid, in->pid_start, fd, 1);
 }
 
+/* The instance's qcow2 overlay on the image's disk, unless it has one:
+ * qemu-img writes it (the reference tool for the format); nimbus's qcow2
+ * backend reads the backing file from its header. */
+static int make_overlay(const char *name, const char *base, const char *overlay, struct err *e)
+{
+	if (access(overlay, F_OK) == 0)
+		return 0;
+	size_t n = strlen(base);
+	const char *fmt = n > 6 && !strcmp(base + n - 6, ".qcow2") ? "qcow2" : "raw";
+	char tmp[8300], out[1024];
+	snprintf(tmp, sizeof tmp, "%s.tmp", overlay);
+	unlink(tmp);
+	char *argv[] = { "/usr/bin/qemu-img", "create", "-q", "-f", "qcow2", "-b", (char *)base, "-F",
+			 (char *)fmt, tmp, NULL };
+	int st = proc_run(argv, 30000, out, sizeof out, e);
+	if (st > 0 || (st == 0 && rename(tmp, overlay) < 0)) {
+		unlink(tmp);
+		return err_set(e, -EIO, "vm \"%s\": qemu-img create of its overlay: %.300s", name,
+			       st > 0 ? out : strerror(errno));
+	}
+	return st;
+}
+
 static int vmm_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
 		     struct err *e)
 {
@@ -146,15 +170,35 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 		return err_set(e, -ENAMETOOLONG, "vm \"%s\": control socket path %s: longer than "
 			       "%zu bytes (use a shorter --state-dir)", in->name, sock,
 			       sizeof sa.sun_path - 1);
-	snprintf(env_guest, sizeof env_guest, "NIMBUS_GUEST_DIR=%s", im->path);
+	/* An imported disk image boots with the default guest's kernel and
+	 * initramfs, on its own qcow2 overlay (made at the first start and kept
+	 * until the instance is deleted); a guest directory boots ephemeral. */
+	struct stat ist;
+	bool disk = stat(im->path, &ist) == 0 && S_ISREG(ist.st_mode);
+	char overlay[8192], diskopt[8300];
+	if (disk) {
+		if (!c->guest_dir)
+			return err_set(e, -ENOENT, "vm \"%s\": image %s is a disk and there is no default "
+				       "guest to boot it with (build it: guest/build)", in->name, im->name);
+		snprintf(overlay, sizeof overlay, "%s/root.qcow2", dir);
+		if ((rc = make_overlay(in->name, im->path, overlay, e)) < 0)
+			return rc;
+		snprintf(diskopt, sizeof diskopt, "%s,format=qcow2", overlay);
+	}
+	snprintf(env_guest, sizeof env_guest, "NIMBUS_GUEST_DIR=%s", disk ? c->guest_dir : im->path);
 	const char *env[] = { env_guest, NULL };
 	/* `config set` values; unset (0) leaves the VMM's defaults. */
 	char cpus[16], mem[32];
 	snprintf(cpus, sizeof cpus, "%d", in->cpus);
 	snprintf(mem, sizeof mem, "%lldM", in->memory_mib);
-	char *argv[16] = { (char *)c->self_exe, "vm", "run", "--ephemeral", "--net", "none",
-			   "--control", sock };
-	int argc = 8;
+	char *argv[16] = { (char *)c->self_exe, "vm", "run", "--net", "none", "--control", sock };
+	int argc = 7;
+	if (disk) {
+		argv[argc++] = "--disk";
+		argv[argc++] = diskopt;
+	} else {
+		argv[argc++] = "--ephemeral";
+	}
 	if (in->cpus > 0) {
 		argv[argc++] = "--cpus";
 		argv[argc++] = cpus;
