@@ -52,6 +52,7 @@ static void image_scratch_cleanup(const char *state_dir)
 	char path[8192];
 	snprintf(path, sizeof path, "%s/images/tmp", state_dir);
 	rm_rf(path, NULL);
+	mkdir_p(path, 0700, NULL);
 	static const char *const dirs[] = { "layers", "disk", NULL };
 	for (const char *const *d = dirs; *d; d++) {
 		snprintf(path, sizeof path, "%s/images/%s", state_dir, *d);
