@@ -20,7 +20,7 @@ static const char usage[] =
 	"  vm control   send a request to a running VM's control socket\n"
 	"  daemon       the management daemon (nimbusd); its clients:\n"
 	"  launch, list, info, start, stop, restart, pause, resume, delete,\n"
-	"  exec, logs, config, monitor, image\n"
+	"  exec, console, logs, config, monitor, image\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help   show this help\n"
@@ -80,6 +80,8 @@ static const struct {
 	{ "config", cmd_config },
 	{ "image", cmd_image },
 	{ "image-import-helper", cmd_image_import_helper },
+	{ "console-relay", cmd_console_relay },
+	{ "console", cmd_console },
 };
 
 int main(int argc, char **argv)

@@ -320,6 +320,7 @@ const struct route api_routes[] = {
 	{ "DELETE", "/1.0/images/{name}", NULL, api_h_image_delete },
 	{ "GET", "/1.0/operations", NULL, api_h_operations },
 	{ "GET", "/1.0/operations/{name}", api_wait_query, api_h_operation },
+	{ "GET", "/1.0/instances/{name}/console", NULL, api_h_console },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 

@@ -26,6 +26,7 @@ struct api_req {
 	const char *(*query_unknown)(void *q, const char *const *allowed);
 	void *q;
 	const char *last_event_id;   /* the Last-Event-ID header, or NULL */
+	const char *upgrade;         /* the Upgrade header, or NULL */
 };
 
 struct api_resp {
@@ -39,6 +40,8 @@ struct api_resp {
 	struct events *events;
 	unsigned long long events_from;
 	char location[128];          /* a Location header (a 202's operation), or "" */
+	/* GET .../console: 101, then the connection is joined to this Unix socket. */
+	char console_sock[108];
 };
 
 struct route {
@@ -78,6 +81,8 @@ int api_h_operations(struct service *s, const struct api_req *r, const char *nam
 		     struct api_resp *out);
 int api_h_operation(struct service *s, const struct api_req *r, const char *name,
 		    struct api_resp *out);
+int api_h_console(struct service *s, const struct api_req *r, const char *name,
+		  struct api_resp *out);
 struct operation;
 cJSON *api_operation_json(const struct operation *op);
 

@@ -1,7 +1,8 @@
 /*
  * VMs: each one a `nimbus vm run` process (the daemon's own binary) in its
- * own session, with its serial console written to console.log and a control
- * socket in the instance's directory.  This file is the only place that
+ * own session under a console relay (console_relay.h: the serial console on
+ * a pty, its last MiB in console.log, attachable on console.sock), with a
+ * control socket in the instance's directory.  This file is the only place that
  * knows how the daemon talks to a VMM: control protocol version 1
  * (docs/control.md), one JSON object per line.  A running VM is watched
  * through a second connection subscribed to its `events` stream (watch.h),
@@ -191,8 +192,13 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	char cpus[16], mem[32];
 	snprintf(cpus, sizeof cpus, "%d", in->cpus);
 	snprintf(mem, sizeof mem, "%lldM", in->memory_mib);
-	char *argv[16] = { (char *)c->self_exe, "vm", "run", "--net", "none", "--control", sock };
-	int argc = 7;
+	/* The VMM runs under its console relay (console_relay.h), which holds
+	 * its terminal and its log. */
+	char consock[8192];
+	snprintf(consock, sizeof consock, "%s/console.sock", dir);
+	char *argv[24] = { (char *)c->self_exe, "console-relay", consock, log, "--",
+			   (char *)c->self_exe, "vm", "run", "--net", "none", "--control", sock };
+	int argc = 12;
 	if (disk) {
 		argv[argc++] = "--disk";
 		argv[argc++] = diskopt;
@@ -210,6 +216,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	argv[argc] = NULL;
 	struct spawn_opts o = { .log_path = log, .env = env, .keep_fd = -1, .new_session = true };
 	unlink(sock);
+	unlink(consock);
 	pid_t pid;
 	if ((rc = proc_spawn(argv, &o, &pid, e)) < 0)
 		return rc;
