@@ -47,8 +47,9 @@ static int connect_daemon(const char *path)
 	return fd;
 }
 
-/* Reads the response head; its status, and in body what followed (up to len). */
-static int read_head(int fd, char *body, size_t len, size_t *got)
+/* Reads the response head; its status, and in body what followed (up to
+ * len); its Content-Length in *clen (-1 if none). */
+static int read_head(int fd, char *body, size_t len, size_t *got, long *clen)
 {
 	char buf[8192];
 	size_t have = 0;
@@ -66,6 +67,10 @@ static int read_head(int fd, char *body, size_t len, size_t *got)
 	int status = 0;
 	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
 		return -1;
+	*clen = -1;
+	*end = 0;
+	for (char *h = strcasestr(buf, "\r\ncontent-length:"); h; h = NULL)
+		*clen = strtol(h + 17, NULL, 10);
 	size_t rest = have - (size_t)(end + 4 - buf);
 	*got = rest < len ? rest : len;
 	memcpy(body, end + 4, *got);
@@ -124,11 +129,14 @@ int cmd_console(int argc, char **argv)
 			 "Upgrade: nimbus-console\r\n\r\n", path);
 	char body[8192];
 	size_t got = 0;
-	int status = write_all(fd, req, (size_t)n) < 0 ? -1 : read_head(fd, body, sizeof body - 1, &got);
+	long clen = -1;
+	int status = write_all(fd, req, (size_t)n) < 0
+		? -1 : read_head(fd, body, sizeof body - 1, &got, &clen);
 	if (status != 101) {
 		if (status > 0) {
 			ssize_t more;
-			while (got < sizeof body - 1 &&
+			/* The connection stays open: read the body's length, no more. */
+			while (got < sizeof body - 1 && (clen < 0 || (long)got < clen) &&
 			       (more = read(fd, body + got, sizeof body - 1 - got)) > 0)
 				got += (size_t)more;
 			body[got] = 0;

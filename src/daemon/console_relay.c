@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -91,7 +92,7 @@ int console_relay_run(const char *sock_path, const char *log_path, char *const a
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	r.sig = signalfd(-1, &sigs, SFD_CLOEXEC);
-	r.log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	r.log = open(log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (r.log >= 0) {
 		struct stat st;
 		r.log_size = fstat(r.log, &st) == 0 ? st.st_size : 0;
@@ -108,6 +109,11 @@ int console_relay_run(const char *sock_path, const char *log_path, char *const a
 	if (child < 0)
 		return err_set(e, -errno, "fork: %s", strerror(errno));
 	if (child == 0) {
+		/* The relay is the VM's supervisor: when it dies (kill -9), the VM
+		 * must not run on unsupervised. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
 		sigprocmask(SIG_UNBLOCK, &sigs, NULL);
 		setsid();
 		ioctl(slave, TIOCSCTTY, 0);

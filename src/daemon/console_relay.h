@@ -6,7 +6,8 @@
  * `nimbus console` reaches through the daemon: bytes in are typed into the
  * console, the console's output goes to every attached client.  It outlives
  * the daemon, so a console can be re-attached after a daemon restart, and
- * ends when the VMM does, with its exit status.  SIGTERM, SIGINT and SIGHUP
+ * ends when the VMM does, with its exit status (the VMM is killed if the
+ * relay is: it is the VM's supervisor).  SIGTERM, SIGINT and SIGHUP
  * are passed to the VMM (which stops cleanly on them).
  *
  * A client that does not keep up loses output rather than holding up the
