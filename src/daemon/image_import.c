@@ -55,7 +55,7 @@ static int hash_file(const char *path, char *dig, long long *size, struct err *e
 		return err_set(e, -errno, "%s: %s", path, strerror(errno));
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(m, EVP_sha256(), NULL);
-	static __thread char buf[1 << 16];
+	char buf[1 << 14];
 	ssize_t n;
 	long long total = 0;
 	while ((n = read(fd, buf, sizeof buf)) > 0) {
@@ -477,7 +477,7 @@ static int import_disk(struct ctx *x, const char *source, bool qcow2)
 		if (in < 0 || out < 0) {
 			rc = err_set(x->e, -errno, "%s: %s", in < 0 ? source : tmp, strerror(errno));
 		} else {
-			static __thread char buf[1 << 16];
+			char buf[1 << 14];
 			ssize_t n;
 			while ((n = read(in, buf, sizeof buf)) > 0)
 				if (write(out, buf, (size_t)n) != n) {

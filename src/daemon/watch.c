@@ -187,12 +187,17 @@ int watches_add(struct watches *w, const char *name, long long pid, long long pi
 		rc = -errno;
 		goto fail;
 	}
-	/* Small stacks: a watcher only polls and parses a line. */
+	/* Small stacks: a watcher only polls and parses a line.  (Static TLS
+	 * comes out of the same stack: keep thread-locals small in this
+	 * program, or this fails.) */
 	pthread_attr_t a;
 	pthread_attr_init(&a);
-	pthread_attr_setstacksize(&a, 64 * 1024);
+	pthread_attr_setstacksize(&a, 128 * 1024);
 	rc = -pthread_create(&x->thread, &a, run, x);
 	pthread_attr_destroy(&a);
+	if (rc < 0)
+		fprintf(stderr, "nimbus daemon: instance \"%s\": cannot watch it (%s); its end is "
+			"noticed when it is next read\n", name, strerror(-rc));
 	if (rc < 0)
 		goto fail;
 	pthread_mutex_lock(&w->lock);
