@@ -254,8 +254,10 @@ int request_parse_config(const char *body, size_t len, struct config_req *out, s
 	int rc = parse_object(body, len, &j, e);
 	if (rc < 0)
 		return rc;
-	if (!j || !j->child)
+	if (!j || !j->child) {
+		cJSON_Delete(j);
 		return err_set(e, -EINVAL, "request body: nothing to set (cpus, memory)");
+	}
 	if ((rc = known_fields(j, fields, e)) < 0)
 		goto out;
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "cpus");
