@@ -42,6 +42,7 @@ struct api_resp {
 	char location[128];          /* a Location header (a 202's operation), or "" */
 	/* GET .../console: 101, then the connection is joined to this Unix socket. */
 	char console_sock[108];
+	bool console_seqpacket;      /* a conmon attach socket (see service.h) */
 };
 
 struct route {

@@ -12,6 +12,11 @@
  * container is deleted.  It is mounted for each start and unmounted after
  * each stop.  (Layered OCI images will give more lower layers.)
  *
+ * conmon also serves the container's stdio on DIR/attach (SOCK_SEQPACKET:
+ * each message read is a stream byte, 1 stdout or 2 stderr, then data;
+ * what is written goes to its stdin, a pipe kept open across attaches):
+ * that is the container's console.
+ *
  * conmon reports the created container's pid (or the runtime's error)
  * through the pipe named by _OCI_SYNCPIPE as `{"data": PID}` or
  * `{"data": -1, "message": "..."}`; that is how an error of the runtime
@@ -226,6 +231,8 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 		"-n", in->name, "-r", (char *)c->runtime, "-b", dir, "-p", pidfile,
 		"--conmon-pidfile", cpid, "--exit-dir", exits, "-l", logopt,
 		"--socket-dir-path", sock, "--log-level", "error",
+		/* stdin a pipe conmon holds, for `nimbus console` on its attach socket */
+		"-i", "--leave-stdin-open",
 		"--runtime-arg", "--root", "--runtime-arg", root, NULL,
 	};
 	struct spawn_opts o = { .log_path = conlog, .env = env, .keep_fd = sync[1],

@@ -136,20 +136,22 @@ struct joined {
 	struct MHD_UpgradeResponseHandle *urh;
 	MHD_socket client;
 	int console;
+	bool seqpacket;              /* console: conmon's attach socket, a stream byte per message */
 	char *pending;               /* bytes the client sent along with the request */
 	size_t pending_len;
 };
 
-/* Copies what is readable on from to to; false when from has closed. */
-static bool pass(int from, int to)
+/* Copies what is readable on from to to; false when from has closed.  skip:
+ * bytes to drop from the front of what is read (conmon's stream byte). */
+static bool pass(int from, int to, int skip)
 {
-	char buf[4096];
+	char buf[8192];
 	ssize_t n = recv(from, buf, sizeof buf, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR;
 	if (n == 0)
 		return false;
-	for (ssize_t off = 0; off < n;) {
+	for (ssize_t off = skip < n ? skip : n; off < n;) {
 		ssize_t w = send(to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -178,9 +180,9 @@ static void *join_thread(void *arg)
 			break;
 		if (pf[2].revents)
 			break;
-		if (pf[0].revents && !pass(j->client, j->console))
+		if (pf[0].revents && !pass(j->client, j->console, 0))
 			break;
-		if (pf[1].revents && !pass(j->console, j->client))
+		if (pf[1].revents && !pass(j->console, j->client, j->seqpacket ? 1 : 0))
 			break;
 	}
 	close(j->console);
@@ -229,10 +231,11 @@ static enum MHD_Result send_console(struct http_server *h, struct MHD_Connection
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", r->console_sock);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, (r->console_seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
 		char msg[300];
-		snprintf(msg, sizeof msg, "console: its relay does not answer (%s)", strerror(errno));
+		snprintf(msg, sizeof msg, "console: %s does not answer (%s)",
+			 r->console_seqpacket ? "its conmon" : "its relay", strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		r->status = 0;
@@ -249,6 +252,7 @@ static enum MHD_Result send_console(struct http_server *h, struct MHD_Connection
 	}
 	j->h = h;
 	j->console = fd;
+	j->seqpacket = r->console_seqpacket;
 	pthread_mutex_lock(&h->lock);
 	h->upgraded++;
 	pthread_mutex_unlock(&h->lock);

@@ -318,11 +318,13 @@ static int store_image(struct ctx *x, const char *config, char *const blobs[],
 		if ((rc = layer_store(x, blobs[i], got, ldir, sizeof ldir)) < 0)
 			return rc;
 		/* overlayfs lists the top layer first. */
-		char tmp[sizeof lower];
-		snprintf(tmp, sizeof tmp, "%s%s%s", ldir, *lower ? ":" : "", lower);
-		if (strlen(tmp) >= sizeof lower - 1)
+		size_t ll = strlen(lower), dl = strlen(ldir);
+		if (dl + 1 + ll + 1 > sizeof lower)
 			return err_set(x->e, -E2BIG, "image: too many layers for one overlay mount");
-		strcpy(lower, tmp);
+		memmove(lower + dl + (ll ? 1 : 0), lower, ll + 1);
+		memcpy(lower, ldir, dl);
+		if (ll)
+			lower[dl] = ':';
 		size_t used = strlen(list);
 		snprintf(list + used, sizeof list - used, "%s\n", got);
 	}

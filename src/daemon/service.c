@@ -892,7 +892,7 @@ struct operations *service_operations(struct service *s)
 }
 
 int service_console_socket(struct service *s, const char *name, char *path, size_t len,
-			   struct err *e)
+			   bool *seqpacket, struct err *e)
 {
 	struct instance in;
 	pthread_mutex_lock(&s->lock);
@@ -905,10 +905,8 @@ int service_console_socket(struct service *s, const char *name, char *path, size
 	if (in.state != STATE_RUNNING)
 		return err_set(e, -EALREADY, "instance \"%s\": not running (its last output: "
 			       "`nimbus logs %s`)", name, name);
-	if (in.kind != KIND_VM)
-		return err_set(e, -ENOSYS, "instance \"%s\": a container's console is not served "
-			       "yet (use exec, or logs)", name);
-	rc = instance_path(&s->ctx, name, "console.sock", path, len, e);
+	*seqpacket = in.kind == KIND_CONTAINER;
+	rc = instance_path(&s->ctx, name, *seqpacket ? "attach" : "console.sock", path, len, e);
 	if (rc == 0 && access(path, F_OK) < 0)
 		rc = err_set(e, -ENOSYS, "instance \"%s\": started before consoles were served "
 			     "(restart it to get one)", name);

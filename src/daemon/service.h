@@ -83,9 +83,11 @@ int service_image_import(struct service *s, const char *source, const char *name
 int service_image_delete(struct service *s, const char *name, struct err *e);
 struct operations *service_operations(struct service *s);
 
-/* The Unix socket of the running instance's console (a VM's console relay). */
+/* The Unix socket of the running instance's console: a VM's console relay
+ * (a byte stream), or a container's conmon attach socket (*seqpacket set:
+ * messages of a stream byte and data). */
 int service_console_socket(struct service *s, const char *name, char *path, size_t len,
-			   struct err *e);
+			   bool *seqpacket, struct err *e);
 
 /* The event bus (events.h) for GET /1.0/events. */
 struct events *service_events(struct service *s);
