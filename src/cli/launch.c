@@ -4,14 +4,15 @@
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char usage[] =
-	"Usage: nimbus launch [--container|--vm] [OPTIONS] IMAGE NAME\n"
+	"Usage: nimbus launch [--container|--vm] [OPTIONS] IMAGE NAME [-- COMMAND...]\n"
 	"\n"
 	"Create the instance NAME from IMAGE and start it: a VM or a container, as the\n"
 	"image is.  Built-in images: `default` (the default guest, VMs) and `bb`\n"
 	"(busybox, containers); `nimbus image import` adds more.  Names: 1-63 of a-z,\n"
-	"0-9 and '-'.\n"
+	"0-9 and '-'.  A container runs COMMAND in place of the image's.\n"
 	"\n"
 	"Options:\n"
 	"  --container      insist on a container (an error if IMAGE is a VM image)\n"
@@ -44,8 +45,14 @@ int cmd_launch(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (argc - optind != 2) {
-		cli_error("launch: need IMAGE and NAME (try `nimbus launch --help`)");
+	/* getopt stops at "--" (and "+" stops it at the first operand): what
+	 * follows IMAGE NAME is the command. */
+	int cmd_at = optind + 2;
+	if (cmd_at < argc && !strcmp(argv[cmd_at], "--"))
+		cmd_at++;
+	if (argc - optind < 2 || (cmd_at == optind + 2 && argc > cmd_at)) {
+		cli_error("launch: need IMAGE and NAME, then optionally -- COMMAND (try `nimbus launch "
+			  "--help`)");
 		return 2;
 	}
 	if (container && vm) {
@@ -59,6 +66,11 @@ int cmd_launch(int argc, char **argv)
 	if (container || vm)
 		cJSON_AddStringToObject(body, "type", container ? "container" : "vm");
 	cJSON_AddBoolToObject(body, "start", start);
+	if (cmd_at < argc) {
+		cJSON *cmd = cJSON_AddArrayToObject(body, "command");
+		for (int i = cmd_at; i < argc; i++)
+			cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));
+	}
 	cJSON *reply = NULL;
 	int rc = cli_call("launch", sock, "POST", "/1.0/instances", body, &reply);
 	cJSON_Delete(body);

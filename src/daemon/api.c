@@ -74,6 +74,9 @@ cJSON *api_instance_json(const struct instance *in)
 	cJSON_AddNumberToObject(j, "pid", (double)in->pid);
 	cJSON_AddNumberToObject(j, "created_at", (double)in->created_at);
 	cJSON_AddNumberToObject(j, "started_at", (double)in->started_at);
+	cJSON *cmd = in->command[0] ? cJSON_Parse(in->command) : NULL;
+	if (cmd)
+		cJSON_AddItemToObject(j, "command", cmd);
 	cJSON *cfg = cJSON_AddObjectToObject(j, "config");
 	cJSON_AddNumberToObject(cfg, "cpus", in->cpus);
 	cJSON_AddNumberToObject(cfg, "memory_mib", (double)in->memory_mib);

@@ -117,6 +117,12 @@ char *ctr_config(const struct instance *in, const char *rootfs, const char *imag
 		cJSON_AddItemToObject(p, "env", strings(env));
 		cJSON_AddStringToObject(p, "cwd", "/");
 	}
+	/* launch -- COMMAND: in place of the image's (its env and cwd stay). */
+	cJSON *cmd = in->command[0] ? cJSON_Parse(in->command) : NULL;
+	if (cJSON_IsArray(cmd))
+		cJSON_ReplaceItemInObjectCaseSensitive(p, "args", cmd);
+	else
+		cJSON_Delete(cmd);
 	cJSON *cp = cJSON_AddObjectToObject(p, "capabilities");
 	cJSON_AddItemToObject(cp, "bounding", strings(caps));
 	cJSON_AddItemToObject(cp, "effective", strings(caps));

@@ -200,7 +200,7 @@ int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e)
 }
 
 #define INSTANCE_COLS "name, kind, image, state, pid, pid_start, created_at, started_at, " \
-	"paused, cpus, memory_mib"
+	"paused, cpus, memory_mib, command"
 
 static void read_instance(sqlite3_stmt *st, struct instance *in)
 {
@@ -219,13 +219,14 @@ static void read_instance(sqlite3_stmt *st, struct instance *in)
 	in->paused = sqlite3_column_int(st, 8) != 0;
 	in->cpus = sqlite3_column_int(st, 9);
 	in->memory_mib = sqlite3_column_int64(st, 10);
+	copy_text(in->command, sizeof in->command, st, 11);
 }
 
 int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc = prepare(db, "INSERT INTO instances (" INSTANCE_COLS ") "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &st, e);
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
@@ -239,6 +240,7 @@ int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 	sqlite3_bind_int(st, 9, in->paused);
 	sqlite3_bind_int(st, 10, in->cpus);
 	sqlite3_bind_int64(st, 11, in->memory_mib);
+	sqlite3_bind_text(st, 12, in->command, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	int ext = sqlite3_extended_errcode(db->h);
 	sqlite3_finalize(st);

@@ -39,6 +39,8 @@ const char *const db_migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  updated_at INTEGER NOT NULL"
 	");",
+	/* 4 (daemon2): a container's command given at launch (a JSON array). */
+	"ALTER TABLE instances ADD COLUMN command TEXT NOT NULL DEFAULT '';",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

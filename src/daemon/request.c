@@ -102,7 +102,7 @@ static int get_timeout(const cJSON *j, int *out, struct err *e)
 
 int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e)
 {
-	static const char *const fields[] = { "name", "image", "type", "start", NULL };
+	static const char *const fields[] = { "name", "image", "type", "start", "command", NULL };
 	memset(out, 0, sizeof *out);
 	out->start = true;
 	cJSON *j;
@@ -123,6 +123,23 @@ int request_parse_create(const char *body, size_t len, struct create_req *out, s
 			goto out;
 		}
 		out->has_kind = true;
+	}
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(j, "command");
+	if (cmd) {
+		int n = cJSON_IsArray(cmd) ? cJSON_GetArraySize(cmd) : -1;
+		const cJSON *a;
+		bool ok = n >= 1 && n <= EXEC_ARGS_MAX;
+		const cJSON *items = ok ? cmd : NULL;
+		cJSON_ArrayForEach(a, items)
+			ok = ok && cJSON_IsString(a) && strlen(a->valuestring) <= EXEC_ARG_MAX;
+		char *text = ok ? cJSON_PrintUnformatted(cmd) : NULL;
+		if (!ok || !text || strlen(text) >= sizeof out->command || !*cmd->child->valuestring)
+			rc = err_set(e, -EINVAL, "field \"command\": expected an array of 1 to %d strings, "
+				     "a program first, %d bytes in all at most", EXEC_ARGS_MAX,
+				     INSTANCE_COMMAND_MAX - 1);
+		else
+			strcpy(out->command, text);
+		cJSON_free(text);
 	}
 out:
 	cJSON_Delete(j);

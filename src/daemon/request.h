@@ -23,6 +23,7 @@ struct create_req {
 	bool has_kind;             /* "type" given; else the image's kind */
 	enum instance_kind kind;
 	bool start;                /* default true (launch) */
+	char command[INSTANCE_COMMAND_MAX];   /* "command": a JSON array of strings, or "" */
 };
 
 /* POST /1.0/instances/NAME/stop: {"timeout"?, "force"?}; an empty body is {} */

@@ -154,3 +154,20 @@ TEST(request_config_refuses_bad_values_naming_the_field)
 	EXPECT(request_parse_config(B("{\"disk\": 1}"), &r, &e) == -EINVAL &&
 	       strstr(e.msg, "unknown field"));
 }
+
+TEST(request_create_takes_a_command_array_only)
+{
+	struct create_req r;
+	struct err e = { 0 };
+	EXPECT(request_parse_create(B("{\"name\": \"a\", \"image\": \"bb\", \"command\": [\"sleep\", \"5\"]}"),
+				    &r, &e) == 0);
+	EXPECT(!strcmp(r.command, "[\"sleep\",\"5\"]"));
+	EXPECT(request_parse_create(B("{\"name\": \"a\", \"image\": \"bb\", \"command\": \"sleep 5\"}"),
+				    &r, &e) == -EINVAL && strstr(e.msg, "\"command\""));
+	EXPECT(request_parse_create(B("{\"name\": \"a\", \"image\": \"bb\", \"command\": []}"), &r, &e) ==
+	       -EINVAL);
+	EXPECT(request_parse_create(B("{\"name\": \"a\", \"image\": \"bb\", \"command\": [\"\"]}"), &r, &e) ==
+	       -EINVAL);
+	EXPECT(request_parse_create(B("{\"name\": \"a\", \"image\": \"bb\", \"command\": [1]}"), &r, &e) ==
+	       -EINVAL);
+}

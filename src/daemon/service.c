@@ -334,8 +334,14 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 			     kind_str(im.kind), kind_str(r->kind));
 		goto out;
 	}
+	if (r->command[0] && im.kind != KIND_CONTAINER) {
+		rc = err_set(e, -EINVAL, "image \"%s\": a VM image; a command is for containers",
+			     im.name);
+		goto out;
+	}
 	snprintf(in.name, sizeof in.name, "%s", r->name);
 	snprintf(in.image, sizeof in.image, "%s", r->image);
+	snprintf(in.command, sizeof in.command, "%s", r->command);
 	in.kind = im.kind;
 	in.created_at = (long long)time(NULL);
 	if ((rc = claim(s, in.name, e)) < 0)
