@@ -918,3 +918,8 @@ int service_console_socket(struct service *s, const char *name, char *path, size
 			     "(restart it to get one)", name);
 	return rc;
 }
+
+int service_interrupted_operations(const struct service *s)
+{
+	return s->ops_interrupted;
+}

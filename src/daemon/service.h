@@ -43,6 +43,8 @@ void service_close(struct service *s);
  * process was killed (rolled back to stopped). */
 void service_reconcile_counts(const struct service *s, int *adopted, int *lost,
 			      int *rolled_back);
+/* Operations a killed daemon left running, marked failed at this start. */
+int service_interrupted_operations(const struct service *s);
 
 int service_create(struct service *s, const struct create_req *r, struct instance *out,
 		   struct err *e);
