@@ -33,6 +33,14 @@ int cmd_delete(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_restart(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_image(int argc, char **argv);
+int cmd_image_import_helper(int argc, char **argv);
+int cmd_console_relay(int argc, char **argv);
+int cmd_console(int argc, char **argv);
 
 /* Daemon-backed verbs (remote.c).  cli_call sends one request to the
  * daemon at sock (NULL: $NIMBUS_SOCKET or the default) and returns the exit

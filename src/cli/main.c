@@ -18,6 +18,9 @@ static const char usage[] =
 	"Commands:\n"
 	"  vm run       boot a virtual machine on this terminal\n"
 	"  vm control   send a request to a running VM's control socket\n"
+	"  daemon       the management daemon (nimbusd); its clients:\n"
+	"  launch, list, info, start, stop, restart, pause, resume, delete,\n"
+	"  exec, console, logs, config, monitor, image\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help   show this help\n"
@@ -71,6 +74,14 @@ static const struct {
 	{ "logs", cmd_logs },
 	{ "restart", cmd_restart },
 	{ "exec", cmd_exec },
+	{ "pause", cmd_pause },
+	{ "resume", cmd_resume },
+	{ "monitor", cmd_monitor },
+	{ "config", cmd_config },
+	{ "image", cmd_image },
+	{ "image-import-helper", cmd_image_import_helper },
+	{ "console-relay", cmd_console_relay },
+	{ "console", cmd_console },
 };
 
 int main(int argc, char **argv)

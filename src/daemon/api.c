@@ -69,10 +69,17 @@ cJSON *api_instance_json(const struct instance *in)
 	cJSON_AddStringToObject(j, "name", in->name);
 	cJSON_AddStringToObject(j, "type", kind_str(in->kind));
 	cJSON_AddStringToObject(j, "image", in->image);
-	cJSON_AddStringToObject(j, "status", state_str(in->state));
+	cJSON_AddStringToObject(j, "status", in->state == STATE_RUNNING && in->paused
+					     ? "paused" : state_str(in->state));
 	cJSON_AddNumberToObject(j, "pid", (double)in->pid);
 	cJSON_AddNumberToObject(j, "created_at", (double)in->created_at);
 	cJSON_AddNumberToObject(j, "started_at", (double)in->started_at);
+	cJSON *cmd = in->command[0] ? cJSON_Parse(in->command) : NULL;
+	if (cmd)
+		cJSON_AddItemToObject(j, "command", cmd);
+	cJSON *cfg = cJSON_AddObjectToObject(j, "config");
+	cJSON_AddNumberToObject(cfg, "cpus", in->cpus);
+	cJSON_AddNumberToObject(cfg, "memory_mib", (double)in->memory_mib);
 	return j;
 }
 
@@ -121,6 +128,12 @@ static int h_images(struct service *s, const struct api_req *r, const char *name
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "name", v[i].name);
 		cJSON_AddStringToObject(j, "type", kind_str(v[i].kind));
+		/* Imported images live under their content's digest. */
+		const char *d = strstr(v[i].path, "/sha256-");
+		char digest[72] = "";
+		if (d && strlen(d + 8) >= 64)
+			snprintf(digest, sizeof digest, "sha256:%.64s", d + 8);
+		cJSON_AddStringToObject(j, "digest", digest);
 		cJSON_AddItemToArray(out->json, j);
 	}
 	free(v);
@@ -286,6 +299,8 @@ static int h_exec(struct service *s, const struct api_req *r, const char *name,
 }
 
 static const char *const force_only[] = { "force", NULL };
+static const char *const api_events_query[] = { "since", NULL };
+static const char *const api_wait_query[] = { "wait", NULL };
 
 const struct route api_routes[] = {
 	{ "GET", "/1.0", NULL, h_root },
@@ -300,6 +315,15 @@ const struct route api_routes[] = {
 	{ "POST", "/1.0/instances/{name}/start", NULL, h_start },
 	{ "POST", "/1.0/instances/{name}/stop", NULL, h_stop },
 	{ "POST", "/1.0/instances/{name}/restart", NULL, h_restart },
+	{ "GET", "/1.0/events", api_events_query, api_h_events },
+	{ "POST", "/1.0/instances/{name}/pause", NULL, api_h_pause },
+	{ "POST", "/1.0/instances/{name}/resume", NULL, api_h_resume },
+	{ "PATCH", "/1.0/instances/{name}", NULL, api_h_config },
+	{ "POST", "/1.0/images", NULL, api_h_image_import },
+	{ "DELETE", "/1.0/images/{name}", NULL, api_h_image_delete },
+	{ "GET", "/1.0/operations", NULL, api_h_operations },
+	{ "GET", "/1.0/operations/{name}", api_wait_query, api_h_operation },
+	{ "GET", "/1.0/instances/{name}/console", NULL, api_h_console },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 
@@ -365,7 +389,10 @@ void api_dispatch(struct service *s, const struct api_req *r, struct api_resp *o
 		}
 		if (strstr(api_routes[i].pattern, "{name}")) {
 			struct err e = { 0 };
-			if (name_check("instance", name, &e) < 0) {
+			const char *what = !strncmp(api_routes[i].pattern, "/1.0/images", 11) ? "image"
+					 : !strncmp(api_routes[i].pattern, "/1.0/operations", 15) ? "operation"
+					 : "instance";
+			if (name_check(what, name, &e) < 0) {
 				api_error_from(out, &e);
 				return;
 			}

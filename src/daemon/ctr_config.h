@@ -4,7 +4,9 @@
 
 #include "daemon/instance.h"
 
-/* The config's JSON text (free with cJSON_free), or NULL when out of memory. */
-char *ctr_config(const struct instance *in, const char *rootfs);
+/* The config's JSON text (free with cJSON_free), or NULL when out of memory.
+ * image_config: an imported image's OCI image config (its Entrypoint, Cmd,
+ * Env, WorkingDir and numeric User are the process's), or NULL. */
+char *ctr_config(const struct instance *in, const char *rootfs, const char *image_config);
 
 #endif

@@ -14,6 +14,8 @@
 #include "lib/err.h"
 
 #define INSTANCE_NAME_MAX 63
+/* A container's command (launch -- COMMAND) as a JSON array of strings. */
+#define INSTANCE_COMMAND_MAX 4096
 
 enum instance_kind { KIND_CONTAINER, KIND_VM };
 enum instance_state { STATE_STOPPED, STATE_RUNNING };
@@ -27,6 +29,10 @@ struct instance {
 	long long pid_start;    /* its start time in clock ticks since boot */
 	long long created_at;   /* Unix seconds */
 	long long started_at;   /* Unix seconds of the last start, or 0 */
+	bool paused;            /* running but frozen (pause); cleared by every start */
+	int cpus;               /* `config set`: vCPUs / CPU limit, 0 = the default */
+	long long memory_mib;   /* `config set`: RAM / memory limit in MiB, 0 = the default */
+	char command[INSTANCE_COMMAND_MAX];   /* a container's command, or "": the image's */
 };
 
 /* Instance and image names: 1-63 of [a-z0-9-], starting with a letter or
