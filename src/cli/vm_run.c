@@ -8,6 +8,7 @@
 #include "lib/err.h"
 #include "lib/size.h"
 #include "vmm/control.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/stdio_console.h"
 #include "vmm/vm.h"
 #include "vmm/vm_args.h"
@@ -96,6 +97,14 @@ static const char usage[] =
 	"                    and stop at the first divergence (slow; needs --cpus 1)\n"
 	"  --jit-cache SIZE  translated-code cache of the VM, shared by its vCPUs\n"
 	"                    (default 64M; 1M to 1G)\n"
+	"  --sandbox         run the VMM jailed (docs/sandbox.md): new PID, mount, IPC\n"
+	"                    and UTS namespaces (and network, without --net devices),\n"
+	"                    a read-only root holding only its images, an unprivileged\n"
+	"                    uid/gid, no capabilities, and a seccomp allow-list per\n"
+	"                    thread kind; a forbidden system call kills the VMM.  Root only\n"
+	"  --sandbox-uid N, --sandbox-gid N\n"
+	"                    the sandbox's user and group (default: a fresh id,\n"
+	"                    2000000000 + the launcher's PID); not 0\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 when the guest powers off (or reboots, with --no-reboot); the\n"
@@ -208,6 +217,59 @@ static int parse_cpus(const char *s, unsigned *out)
 	return 0;
 }
 
+static int parse_sandbox_id(const char *flag, const char *s, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v > 4294967294ull) {
+		cli_error("%s %s: not a user or group id", flag, s);
+		return -1;
+	}
+	if (v == 0) {
+		cli_error("%s 0: the sandbox needs an unprivileged id", flag);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/*
+ * The files the jail shows (each at its own absolute path) and the socket
+ * the launcher removes afterwards.  0, or 2 after reporting a bad path.
+ */
+static int sandbox_prepare(struct sandbox *sb, const struct vm_config *cfg, bool bios_none,
+			   const char *control_path, char (*buf)[PATH_MAX])
+{
+	const char *files[3 + VM_MAX_DISKS];
+	bool rw[3 + VM_MAX_DISKS] = { 0 };
+	unsigned n = 0;
+	if (cfg->bios && !bios_none)
+		files[n++] = cfg->bios;
+	if (cfg->kernel)
+		files[n++] = cfg->kernel;
+	if (cfg->initrd)
+		files[n++] = cfg->initrd;
+	for (unsigned i = 0; i < cfg->ndisks; i++) {
+		rw[n] = !cfg->disks[i].readonly && !cfg->disks[i].ephemeral;
+		files[n++] = cfg->disks[i].path;
+	}
+	struct err e = { 0 };
+	for (unsigned i = 0; i < n; i++) {
+		if (!realpath(files[i], buf[i])) {
+			cli_error("--sandbox: %s: %s", files[i], strerror(errno));
+			return 2;
+		}
+		if (sandbox_add_path(sb, buf[i], rw[i], &e) < 0) {
+			cli_error("%s", e.msg);
+			return 2;
+		}
+	}
+	sb->new_net = cfg->nnets == 0;
+	sb->unlink_after = control_path;
+	return 0;
+}
+
 /* Fills in the default guest's kernel and initrd; -1 (reported) if absent. */
 /* What the default guest gets unless told otherwise. */
 struct defaults {
@@ -292,7 +354,8 @@ int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
 	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
-	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE };
+	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE,
+	       OPT_SANDBOX, OPT_SANDBOX_UID, OPT_SANDBOX_GID };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -312,6 +375,9 @@ int cmd_vm_run(int argc, char **argv)
 		{ "on-panic", required_argument, NULL, OPT_ON_PANIC },
 		{ "jit", required_argument, NULL, OPT_JIT },
 		{ "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
+		{ "sandbox", no_argument, NULL, OPT_SANDBOX },
+		{ "sandbox-uid", required_argument, NULL, OPT_SANDBOX_UID },
+		{ "sandbox-gid", required_argument, NULL, OPT_SANDBOX_GID },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -320,6 +386,8 @@ int cmd_vm_run(int argc, char **argv)
 	const char *control_path = NULL;
 	struct defaults defaults = { 0 };
 	char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
+	bool sandboxed = false;
+	struct sandbox sb = { 0 };
 	int c;
 
 	opterr = 0;
@@ -455,6 +523,24 @@ int cmd_vm_run(int argc, char **argv)
 				}
 			}
 			break;
+		case OPT_SANDBOX:
+			sandboxed = true;
+			break;
+		case OPT_SANDBOX_UID:
+		case OPT_SANDBOX_GID: {
+			bool is_uid = c == OPT_SANDBOX_UID;
+			unsigned id;
+			if (parse_sandbox_id(is_uid ? "--sandbox-uid" : "--sandbox-gid", optarg, &id) < 0)
+				return 2;
+			if (is_uid) {
+				sb.have_uid = true;
+				sb.uid = id;
+			} else {
+				sb.have_gid = true;
+				sb.gid = id;
+			}
+			break;
+		}
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -468,6 +554,10 @@ int cmd_vm_run(int argc, char **argv)
 	}
 	if (optind < argc) {
 		cli_error("vm run: unexpected argument %s (try --help)", argv[optind]);
+		return 2;
+	}
+	if ((sb.have_uid || sb.have_gid) && !sandboxed) {
+		cli_error("%s needs --sandbox", sb.have_uid ? "--sandbox-uid" : "--sandbox-gid");
 		return 2;
 	}
 	if (cfg.jit_verify && cfg.ncpus > 1) {
@@ -502,6 +592,27 @@ int cmd_vm_run(int argc, char **argv)
 	    (cfg.initrd && check_file("--initrd", cfg.initrd) < 0))
 		return 2;
 
+	char sandbox_paths[3 + VM_MAX_DISKS][PATH_MAX];
+	if (sandboxed) {
+		int rc = sandbox_prepare(&sb, &cfg, bios_none, control_path, sandbox_paths);
+		if (rc)
+			return rc;
+		int status;
+		rc = sandbox_fork(&sb, &status, &perr);
+		if (rc < 0) {
+			cli_error("%s", perr.msg);
+			return rc == -EPERM ? 2 : 1;
+		}
+		if (rc == 1)
+			return status;   /* the launcher: the VMM has ended */
+		if (sandbox_isolate(&sb, &perr) < 0) {
+			cli_error("%s", perr.msg);
+			return 1;
+		}
+		cfg.vcpu_thread_init = sandbox_vcpu_thread_init;
+		cfg.vcpu_thread_ctx = &sb;
+	}
+
 	struct run_state st = { 0 };
 	sigemptyset(&st.signals);
 	sigaddset(&st.signals, SIGINT);
@@ -534,6 +645,15 @@ int cmd_vm_run(int argc, char **argv)
 		stdio_console_free(con);
 		cli_error("%s", err.msg);
 		return 2;
+	}
+
+	/* Everything the VM needs is open: lock the door behind us. */
+	if (sandboxed && sandbox_enter(&sb, &err) < 0) {
+		vm_control_stop(control);
+		vm_destroy(st.vm);
+		stdio_console_free(con);
+		cli_error("%s", err.msg);
+		return 1;
 	}
 
 	pthread_t sig_thread;

@@ -74,6 +74,7 @@ struct vm_control {
 	uint64_t next_gen;
 	struct conn conn[VM_CONTROL_MAX_CLIENTS];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	uid_t owner;                  /* who started us: a sandbox changes our uid later */
 };
 
 static void wake(struct vm_control *c)
@@ -514,11 +515,11 @@ static void on_event(void *ctx, const struct vm_event *ev)
 	wake(c);
 }
 
-static bool peer_is_owner(int fd)
+static bool peer_is_owner(const struct vm_control *c, int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof cr;
-	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.uid == geteuid();
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.uid == c->owner;
 }
 
 /* A free slot for a new connection, making room if all are taken; lock held. */
@@ -559,7 +560,7 @@ static void accept_one(struct vm_control *c)
 	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
-	if (!peer_is_owner(fd)) {
+	if (!peer_is_owner(c, fd)) {
 		static const char denied[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":"
 			"\"permission-denied\",\"message\":\"only the VM's owner may connect\"}}\n";
 		refuse(fd, denied, sizeof denied - 1);
@@ -755,6 +756,7 @@ int vm_control_start(struct vm *vm, const char *path, struct vm_control **out, s
 		c->conn[i].fd = -1;
 	strcpy(c->path, path);
 	strcpy(sa.sun_path, path);
+	c->owner = geteuid();
 	int rc;
 	bool bound = false;
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -438,6 +438,8 @@ static void *vcpu_main(void *arg)
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 	struct hart *h = vm->harts[v->idx];   /* stable while vCPU threads run */
+	if (vm->cfg.vcpu_thread_init)
+		vm->cfg.vcpu_thread_init(vm->cfg.vcpu_thread_ctx);
 	pthread_mutex_lock(&vm->run_lock);
 	for (;;) {
 		if (vm->vcpus_exit)

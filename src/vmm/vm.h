@@ -90,6 +90,10 @@ struct vm_config {
 				      Each is also a VM_EVENT_DEVICE_ERROR event. */
 	/* Slots of the other virtio devices (disks carry their own). */
 	struct vm_slot net_slot[VM_MAX_NETS], console_slot, rng_slot, balloon_slot;
+	/* Called first thing on each vCPU thread, before it runs guest code (the
+	   sandbox installs the vCPU seccomp filter there); NULL = nothing. */
+	void (*vcpu_thread_init)(void *ctx);
+	void *vcpu_thread_ctx;
 };
 
 /* Why vm_run() returned. */
