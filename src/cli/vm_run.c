@@ -10,6 +10,7 @@
 #include "vmm/control.h"
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/stdio_console.h"
+#include "vmm/vm_cgroup.h"
 #include "vmm/vm.h"
 #include "vmm/vm_args.h"
 #include "vmm/virtio/balloon.h"
@@ -30,6 +31,10 @@
 #define DEFAULT_MEM (256ull << 20)
 #define MIN_MEM (16ull << 20)
 #define DEFAULT_APPEND "console=ttyS0"
+/* The VMM's own memory beside guest RAM and the JIT cache, for the default
+   --mem-limit: threads, device queues, slirp, images kept for reboots. */
+#define VMM_OVERHEAD (64ull << 20)
+#define DEFAULT_JIT_CACHE (64ull << 20)
 
 static const char usage[] =
 	"Usage: nimbus vm run [OPTIONS]\n"
@@ -105,6 +110,18 @@ static const char usage[] =
 	"  --sandbox-uid N, --sandbox-gid N\n"
 	"                    the sandbox's user and group (default: a fresh id,\n"
 	"                    2000000000 + the launcher's PID); not 0\n"
+	"  --cpu-weight N    the VM's CPU share against other cgroups, 1 to 10000\n"
+	"                    (default 100; cgroup v2 cpu.weight, v1 cpu.shares N*1024/100)\n"
+	"  --cpu-max CPUS|QUOTA/PERIOD|max\n"
+	"                    a hard CPU cap: 0.5 = half a CPU, 2 = two; or microseconds\n"
+	"                    of CPU per period (50000/100000), as cgroup v2's cpu.max\n"
+	"  --mem-limit SIZE|none\n"
+	"                    memory limit of the whole VMM process; with any cgroup option\n"
+	"                    the default is guest RAM + JIT cache + 64M\n"
+	"  --io-weight N     block I/O share, 1 to 10000 (default 100; io.weight,\n"
+	"                    v1 blkio.weight N/10); needs an I/O scheduler with weights\n"
+	"                    Any of these puts the VMM in its own cgroup, below the\n"
+	"                    caller's (docs/vm-cgroup.md)\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 when the guest powers off (or reboots, with --no-reboot); the\n"
@@ -214,6 +231,19 @@ static int parse_cpus(const char *s, unsigned *out)
 		return -1;
 	}
 	*out = (unsigned)n;
+	return 0;
+}
+
+static int parse_weight(const char *flag, const char *s, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 10000) {
+		cli_error("%s %s: must be a number from 1 to 10000", flag, s);
+		return -1;
+	}
+	*out = (unsigned)v;
 	return 0;
 }
 
@@ -350,12 +380,78 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 	return 1;
 }
 
+/* Builds the VM, serves it until it ends; the CLI's exit status. */
+static int boot_and_run(struct vm_config *cfg, const char *control_path, struct sandbox *sb)
+{
+	struct run_state st = { 0 };
+	sigemptyset(&st.signals);
+	sigaddset(&st.signals, SIGINT);
+	sigaddset(&st.signals, SIGTERM);
+	sigaddset(&st.signals, SIGHUP);
+	sigaddset(&st.signals, SIGUSR1);   /* only to end the signal thread */
+	/* Block before any thread starts so every thread inherits the mask. */
+	pthread_sigmask(SIG_BLOCK, &st.signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct stdio_console *con = stdio_console_new(STDIN_FILENO, STDOUT_FILENO,
+						      quit_from_console, &st);
+	if (!con) {
+		cli_error("cannot set up the console: %s", strerror(errno));
+		return 1;
+	}
+	cfg->console = stdio_console_chardev(con);
+
+	struct err err = { 0 };
+	if (vm_create(cfg, &st.vm, &err) < 0) {
+		stdio_console_free(con);
+		cli_error("%s", err.msg);
+		/* Bad images are the user's input; anything else is ours. */
+		return err.code == -ENOMEM || err.code == -EAGAIN ? 1 : 2;
+	}
+
+	struct vm_control *control = NULL;
+	if (control_path && vm_control_start(st.vm, control_path, &control, &err) < 0) {
+		vm_destroy(st.vm);
+		stdio_console_free(con);
+		cli_error("%s", err.msg);
+		return 2;
+	}
+
+	/* Everything the VM needs is open: lock the door behind us. */
+	if (sb && sandbox_enter(sb, &err) < 0) {
+		vm_control_stop(control);
+		vm_destroy(st.vm);
+		stdio_console_free(con);
+		cli_error("%s", err.msg);
+		return 1;
+	}
+
+	pthread_t sig_thread;
+	bool sig_thread_ok = pthread_create(&sig_thread, NULL, signal_thread, &st) == 0;
+	if (stdio_console_start(con) < 0)
+		cli_error("console input unavailable; the guest runs without it");
+
+	struct vm_exit ex = { 0 };
+	vm_run(st.vm, &ex);
+
+	stdio_console_free(con);   /* restores the terminal before we print */
+	if (sig_thread_ok) {
+		pthread_kill(sig_thread, SIGUSR1);
+		pthread_join(sig_thread, NULL);
+	}
+	int status = exit_status(&ex, &st);
+	vm_control_stop(control);
+	vm_destroy(st.vm);
+	return status;
+}
+
 int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
 	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
 	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE,
-	       OPT_SANDBOX, OPT_SANDBOX_UID, OPT_SANDBOX_GID };
+	       OPT_SANDBOX, OPT_SANDBOX_UID, OPT_SANDBOX_GID,
+	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -378,6 +474,10 @@ int cmd_vm_run(int argc, char **argv)
 		{ "sandbox", no_argument, NULL, OPT_SANDBOX },
 		{ "sandbox-uid", required_argument, NULL, OPT_SANDBOX_UID },
 		{ "sandbox-gid", required_argument, NULL, OPT_SANDBOX_GID },
+		{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },
+		{ "cpu-max", required_argument, NULL, OPT_CPU_MAX },
+		{ "mem-limit", required_argument, NULL, OPT_MEM_LIMIT },
+		{ "io-weight", required_argument, NULL, OPT_IO_WEIGHT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -388,6 +488,8 @@ int cmd_vm_run(int argc, char **argv)
 	char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
 	bool sandboxed = false;
 	struct sandbox sb = { 0 };
+	struct vm_cgroup_limits limits = { 0 };
+	bool mem_limit_set = false;
 	int c;
 
 	opterr = 0;
@@ -541,6 +643,31 @@ int cmd_vm_run(int argc, char **argv)
 			}
 			break;
 		}
+		case OPT_CPU_WEIGHT:
+		case OPT_IO_WEIGHT: {
+			const char *flag = c == OPT_CPU_WEIGHT ? "--cpu-weight" : "--io-weight";
+			unsigned w;
+			if (parse_weight(flag, optarg, &w) < 0)
+				return 2;
+			*(c == OPT_CPU_WEIGHT ? &limits.cpu_weight : &limits.io_weight) = w;
+			break;
+		}
+		case OPT_CPU_MAX:
+			if (vm_cgroup_parse_cpu_max(optarg, &limits, &perr) < 0) {
+				cli_error("%s", perr.msg);
+				return 2;
+			}
+			break;
+		case OPT_MEM_LIMIT:
+			mem_limit_set = true;
+			if (!strcmp(optarg, "none")) {
+				limits.mem_max = 0;
+			} else if (parse_size(optarg, 1ull << 20, &limits.mem_max) < 0 ||
+				   limits.mem_max < (16ull << 20)) {
+				cli_error("--mem-limit %s: must be a size of at least 16M, or none", optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -592,19 +719,48 @@ int cmd_vm_run(int argc, char **argv)
 	    (cfg.initrd && check_file("--initrd", cfg.initrd) < 0))
 		return 2;
 
+	/* A cgroup for the VM: made by the launcher, joined by the VMM itself. */
+	struct vm_cgroup vcg;
+	bool cgroup = vm_cgroup_wanted(&limits);
+	if (cgroup) {
+		if (!mem_limit_set)
+			limits.mem_max = cfg.mem_size + VMM_OVERHEAD +
+				(cfg.jit_off ? 0 : cfg.jit_cache ? cfg.jit_cache : DEFAULT_JIT_CACHE);
+		char name[64];
+		snprintf(name, sizeof name, "nimbus-vm-%d", (int)getpid());
+		if (vm_cgroup_create(&vcg, &limits, name, &perr) < 0) {
+			cli_error("%s", perr.msg);
+			return 1;
+		}
+		if (vcg.host.warn[0])
+			cli_error("warning: %s", vcg.host.warn);
+		if (!sandboxed && vm_cgroup_enter_self(&vcg, &perr) < 0) {
+			vm_cgroup_destroy(&vcg, false);
+			cli_error("%s", perr.msg);
+			return 1;
+		}
+	}
+
 	char sandbox_paths[3 + VM_MAX_DISKS][PATH_MAX];
 	if (sandboxed) {
 		int rc = sandbox_prepare(&sb, &cfg, bios_none, control_path, sandbox_paths);
-		if (rc)
-			return rc;
 		int status;
-		rc = sandbox_fork(&sb, &status, &perr);
-		if (rc < 0) {
+		if (!rc && (rc = sandbox_fork(&sb, &status, &perr)) < 0)
 			cli_error("%s", perr.msg);
-			return rc == -EPERM ? 2 : 1;
+		if (rc < 0 || rc == 2) {
+			if (cgroup)
+				vm_cgroup_destroy(&vcg, false);
+			return rc == 2 || rc == -EPERM ? 2 : 1;
 		}
-		if (rc == 1)
-			return status;   /* the launcher: the VMM has ended */
+		if (rc == 1) {   /* the launcher: the VMM has ended */
+			if (cgroup)
+				vm_cgroup_destroy(&vcg, false);
+			return status;
+		}
+		if (cgroup && vm_cgroup_enter_self(&vcg, &perr) < 0) {
+			cli_error("%s", perr.msg);
+			return 1;
+		}
 		if (sandbox_isolate(&sb, &perr) < 0) {
 			cli_error("%s", perr.msg);
 			return 1;
@@ -613,64 +769,8 @@ int cmd_vm_run(int argc, char **argv)
 		cfg.vcpu_thread_ctx = &sb;
 	}
 
-	struct run_state st = { 0 };
-	sigemptyset(&st.signals);
-	sigaddset(&st.signals, SIGINT);
-	sigaddset(&st.signals, SIGTERM);
-	sigaddset(&st.signals, SIGHUP);
-	sigaddset(&st.signals, SIGUSR1);   /* only to end the signal thread */
-	/* Block before any thread starts so every thread inherits the mask. */
-	pthread_sigmask(SIG_BLOCK, &st.signals, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	struct stdio_console *con = stdio_console_new(STDIN_FILENO, STDOUT_FILENO,
-						      quit_from_console, &st);
-	if (!con) {
-		cli_error("cannot set up the console: %s", strerror(errno));
-		return 1;
-	}
-	cfg.console = stdio_console_chardev(con);
-
-	struct err err = { 0 };
-	if (vm_create(&cfg, &st.vm, &err) < 0) {
-		stdio_console_free(con);
-		cli_error("%s", err.msg);
-		/* Bad images are the user's input; anything else is ours. */
-		return err.code == -ENOMEM || err.code == -EAGAIN ? 1 : 2;
-	}
-
-	struct vm_control *control = NULL;
-	if (control_path && vm_control_start(st.vm, control_path, &control, &err) < 0) {
-		vm_destroy(st.vm);
-		stdio_console_free(con);
-		cli_error("%s", err.msg);
-		return 2;
-	}
-
-	/* Everything the VM needs is open: lock the door behind us. */
-	if (sandboxed && sandbox_enter(&sb, &err) < 0) {
-		vm_control_stop(control);
-		vm_destroy(st.vm);
-		stdio_console_free(con);
-		cli_error("%s", err.msg);
-		return 1;
-	}
-
-	pthread_t sig_thread;
-	bool sig_thread_ok = pthread_create(&sig_thread, NULL, signal_thread, &st) == 0;
-	if (stdio_console_start(con) < 0)
-		cli_error("console input unavailable; the guest runs without it");
-
-	struct vm_exit ex = { 0 };
-	vm_run(st.vm, &ex);
-
-	stdio_console_free(con);   /* restores the terminal before we print */
-	if (sig_thread_ok) {
-		pthread_kill(sig_thread, SIGUSR1);
-		pthread_join(sig_thread, NULL);
-	}
-	int status = exit_status(&ex, &st);
-	vm_control_stop(control);
-	vm_destroy(st.vm);
+	int status = boot_and_run(&cfg, control_path, sandboxed ? &sb : NULL);
+	if (cgroup && !sandboxed)
+		vm_cgroup_destroy(&vcg, true);
 	return status;
 }

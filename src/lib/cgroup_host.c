@@ -26,8 +26,7 @@ int cg_read_small(const char *path, char *buf, size_t n)
 	return 0;
 }
 
-/* A whole (procfs) file, malloc'd and NUL-terminated. */
-static int read_whole(const char *path, char **out)
+int cg_read_whole(const char *path, char **out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -168,7 +167,7 @@ int cg_detect_from(struct cgroup *cg, const char *mi, struct err *e)
 int cg_detect(struct cgroup *cg, struct err *e)
 {
 	char *mi = NULL;
-	int rc = read_whole("/proc/self/mountinfo", &mi);
+	int rc = cg_read_whole("/proc/self/mountinfo", &mi);
 	if (rc)
 		return err_set(e, rc, "/proc/self/mountinfo: %s", strerror(-rc));
 	rc = cg_detect_from(cg, mi, e);

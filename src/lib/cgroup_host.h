@@ -60,6 +60,8 @@ void cg_v2_dir(const struct cgroup *cg, char *out, size_t n);
 
 /* True if w is one of the sep-separated words of list ("cpu,cpuacct"). */
 bool cg_has_word(const char *list, const char *w, char sep);
+/* A whole (procfs) file, malloc'd and NUL-terminated, into *out; 0 or -errno. */
+int cg_read_whole(const char *path, char **out);
 /* Reads a small file into buf (NUL-terminated, trailing newlines removed). */
 int cg_read_small(const char *path, char *buf, size_t n);
 
