@@ -61,6 +61,7 @@ static const char usage[] =
 	"                    (writes go to an unlinked file in $TMPDIR or /var/tmp and\n"
 	"                    are gone when the VM ends, like QEMU's -snapshot)\n"
 	"  --disk PATH[,ro][,format=raw|qcow2][,serial=ID][,slot=N][,backing=confined]\n"
+	"       [,bw=RATE[:BURST]][,ops=RATE[:BURST]]\n"
 	"                    a virtio-blk disk; repeat for more (the first is vda).\n"
 	"                    qcow2 images must be named as such with format=qcow2;\n"
 	"                    backing=confined refuses backing files outside the image's\n"
@@ -74,6 +75,11 @@ static const char usage[] =
 	"  --net tap[,ifname=NAME][,mac=MAC][,slot=N]\n"
 	"                    a virtio-net device: user-mode NAT (DHCP gives 10.0.2.15,\n"
 	"                    the host is 10.0.2.2) or a TAP interface; repeatable.\n"
+	"  bw=RATE[:BURST], ops=RATE[:BURST]\n"
+	"                    on --disk and --net: token-bucket limits in bytes/s (10M)\n"
+	"                    and requests (frames)/s, burst default a tenth of a second\n"
+	"                    (docs/rate-limit.md); --net limits each direction; change\n"
+	"                    them at run time with `nimbus vm control SOCK rate-limit`\n"
 	"                    The default guest gets `--net user` unless `--net none`\n"
 	"  slot=N            on any virtio device: put it in virtio-mmio slot N (0-7,\n"
 	"                    at 0x10001000 + N*0x1000, like QEMU's bus=virtio-mmio-bus.N);\n"
@@ -566,6 +572,7 @@ int cmd_vm_run(int argc, char **argv)
 			char net_flag[80];
 			snprintf(net_flag, sizeof net_flag, "--net %.64s", optarg);
 			if (vm_slot_take(net_flag, optarg, &cfg.net_slot[cfg.nnets], &perr) < 0 ||
+			    rate_limit_take(net_flag, optarg, &cfg.net_limit[cfg.nnets], &perr) < 0 ||
 			    net_opts_parse(optarg, &cfg.nets[cfg.nnets], &perr) < 0) {
 				cli_error("%s", perr.msg);
 				return 2;

@@ -274,8 +274,43 @@ static char *verb_balloon_stats(struct vm *vm, const cJSON *id)
 	return print(o);
 }
 
+/* rate-limit: sets a device's limit ("limit" given) and/or reports it. */
+static char *verb_rate_limit(struct vm *vm, const cJSON *id, const cJSON *req)
+{
+	const cJSON *dev = cJSON_GetObjectItemCaseSensitive(req, "device");
+	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(req, "limit");
+	if (!cJSON_IsString(dev))
+		return reply_error(id, "bad-argument", "rate-limit: needs \"device\": "
+				   "\"disk0\", \"net0\", ...");
+	if (lim && !cJSON_IsString(lim))
+		return reply_error(id, "bad-argument", "rate-limit: \"limit\" must be a string "
+				   "such as \"bw=10M,ops=500\" or \"none\"");
+	struct err e = {0};
+	struct rate_limit l;
+	int rc;
+	if (lim) {
+		char flag[96];
+		snprintf(flag, sizeof flag, "rate-limit %.64s", dev->valuestring);
+		if (rate_limit_parse(flag, lim->valuestring, &l, &e) < 0)
+			return reply_error(id, "bad-argument", "%s", e.msg);
+		rc = vm_rate_limit_set(vm, dev->valuestring, &l, &e);
+	} else {
+		rc = vm_rate_limit_get(vm, dev->valuestring, &l, &e);
+	}
+	if (rc)
+		return reply_error(id, rc == -ENODEV ? "no-device" : api_code(rc), "rate-limit: %s",
+				   e.msg);
+	vm_rate_limit_get(vm, dev->valuestring, &l, &e);
+	char buf[128];
+	rate_limit_format(&l, buf, sizeof buf);
+	cJSON *o = reply_ok(id);
+	cJSON_AddStringToObject(o, "device", dev->valuestring);
+	cJSON_AddStringToObject(o, "limit", buf);
+	return print(o);
+}
+
 static const char known[] = "status, pause, resume, stop, shutdown, reboot, balloon, "
-			    "balloon-stats, events";
+			    "balloon-stats, rate-limit, events";
 
 /* Parses and checks the envelope; *verb set on success, else the error reply. */
 static char *parse_request(const char *line, unsigned long len, cJSON **req, const cJSON **id,
@@ -318,7 +353,8 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 	bool vm_verb = true;
 	if (!strcmp(verb, "status") || !strcmp(verb, "pause") || !strcmp(verb, "resume") ||
 	    !strcmp(verb, "stop") || !strcmp(verb, "shutdown") || !strcmp(verb, "reboot") ||
-	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats"))
+	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats") ||
+	    !strcmp(verb, "rate-limit"))
 		vm_verb = true;
 	else if (!strcmp(verb, "events"))
 		vm_verb = false;
@@ -348,6 +384,8 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 		out = rc ? reply_error(id, api_code(rc), "reboot: %s", e.msg) : print(reply_ok(id));
 	} else if (!strcmp(verb, "balloon"))
 		out = verb_balloon(vm, id, req);
+	else if (!strcmp(verb, "rate-limit"))
+		out = verb_rate_limit(vm, id, req);
 	else
 		out = verb_balloon_stats(vm, id);
 	cJSON_Delete(req);

@@ -56,6 +56,8 @@
 #include "vmm/board/virt_fdt.h"
 #include "vmm/device.h"
 #include "vmm/virtio/balloon.h"
+#include "vmm/virtio/blk.h"
+#include "vmm/virtio/net.h"
 #include "vmm/vm_args.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
@@ -828,6 +830,52 @@ int vm_reboot(struct vm *vm, struct err *err)
 		return rc;
 	atomic_store(&vm->reboot_requested, true);
 	kick(vm);
+	return 0;
+}
+
+/* "disk2" -> the third disk; *is_net set for "netN". */
+static struct virtio_device *limited_device(struct vm *vm, const char *name, bool *is_net,
+					    struct err *err)
+{
+	*is_net = !strncmp(name, "net", 3);
+	const char *num = *is_net ? name + 3 : !strncmp(name, "disk", 4) ? name + 4 : NULL;
+	char *end;
+	unsigned long i = num && *num >= '0' && *num <= '9' ? strtoul(num, &end, 10) : 0;
+	struct virtio_device *d = NULL;
+	if (num && *num >= '0' && *num <= '9' && !*end && i < 16)
+		d = *is_net ? virt_board_net(vm->board, (unsigned)i)
+			    : virt_board_disk(vm->board, (unsigned)i);
+	if (!d)
+		err_set(err, -ENODEV, "no device %s (disk0.. are the --disk devices in order, "
+			"net0.. the --net devices)", name);
+	return d;
+}
+
+int vm_rate_limit_set(struct vm *vm, const char *device, const struct rate_limit *l,
+		      struct err *err)
+{
+	bool is_net;
+	struct virtio_device *d = limited_device(vm, device, &is_net, err);
+	if (!d)
+		return -ENODEV;
+	if (is_net)
+		virtio_net_set_rate_limit(d, l);
+	else
+		virtio_blk_set_rate_limit(d, l);
+	return 0;
+}
+
+int vm_rate_limit_get(struct vm *vm, const char *device, struct rate_limit *out,
+		      struct err *err)
+{
+	bool is_net;
+	struct virtio_device *d = limited_device(vm, device, &is_net, err);
+	if (!d)
+		return -ENODEV;
+	if (is_net)
+		virtio_net_get_rate_limit(d, out);
+	else
+		virtio_blk_get_rate_limit(d, out);
 	return 0;
 }
 

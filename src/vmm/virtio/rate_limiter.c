@@ -114,6 +114,11 @@ bool rate_limiter_hold(struct rate_limiter *rl)
 	return true;
 }
 
+bool rate_limiter_blocked(struct rate_limiter *rl)
+{
+	return rl->active && rate_limiter_wait(rl, now_ns()) > 0;
+}
+
 void rate_limiter_get(const struct rate_limiter *rl, struct rate_limit *out)
 {
 	memset(out, 0, sizeof *out);

@@ -61,6 +61,10 @@ void rate_limiter_charge(struct rate_limiter *rl, uint64_t bytes, uint64_t ops);
  */
 bool rate_limiter_hold(struct rate_limiter *rl);
 
+/* True when a request must wait now (no sleep: for callers that can refuse,
+   as a receive path returning its frame to the backend). */
+bool rate_limiter_blocked(struct rate_limiter *rl);
+
 /* The current settings, as parsed. */
 void rate_limiter_get(const struct rate_limiter *rl, struct rate_limit *out);
 
