@@ -53,6 +53,9 @@ static const char usage[] =
 	"                    (default: Debian's OpenSBI fw_dynamic); `none` starts the\n"
 	"                    kernel itself in M-mode at 0x80000000\n"
 	"  -m, --mem SIZE    guest RAM, e.g. 256M, 1G; a bare number is MiB (default 256M)\n"
+	"  --mem-merge       offer guest RAM to the kernel's same-page merging (KSM):\n"
+	"                    identical pages of many guests are kept once (needs\n"
+	"                    /sys/kernel/mm/ksm/run = 1; no huge pages then)\n"
 	"  -c, --cpus N      number of vCPUs, 1 to 8 (default 1)\n"
 	"  --ephemeral       nothing the guest writes lasts: the default guest boots from\n"
 	"                    its initramfs only, without its persistent root disk\n"
@@ -457,7 +460,7 @@ int cmd_vm_run(int argc, char **argv)
 	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
 	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE,
 	       OPT_SANDBOX, OPT_SANDBOX_UID, OPT_SANDBOX_GID,
-	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT };
+	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT, OPT_MEM_MERGE };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -484,6 +487,7 @@ int cmd_vm_run(int argc, char **argv)
 		{ "cpu-max", required_argument, NULL, OPT_CPU_MAX },
 		{ "mem-limit", required_argument, NULL, OPT_MEM_LIMIT },
 		{ "io-weight", required_argument, NULL, OPT_IO_WEIGHT },
+		{ "mem-merge", no_argument, NULL, OPT_MEM_MERGE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -659,6 +663,9 @@ int cmd_vm_run(int argc, char **argv)
 			*(c == OPT_CPU_WEIGHT ? &limits.cpu_weight : &limits.io_weight) = w;
 			break;
 		}
+		case OPT_MEM_MERGE:
+			cfg.mem_merge = true;
+			break;
 		case OPT_CPU_MAX:
 			if (vm_cgroup_parse_cpu_max(optarg, &limits, &perr) < 0) {
 				cli_error("%s", perr.msg);
@@ -725,6 +732,13 @@ int cmd_vm_run(int argc, char **argv)
 	    (cfg.kernel && check_file("--kernel", cfg.kernel) < 0) ||
 	    (cfg.initrd && check_file("--initrd", cfg.initrd) < 0))
 		return 2;
+
+	if (cfg.mem_merge) {
+		char run[8] = "";
+		if (cg_read_small("/sys/kernel/mm/ksm/run", run, sizeof run) < 0 || strcmp(run, "1"))
+			cli_error("warning: --mem-merge: KSM is not running, nothing will be merged "
+				  "(as root: echo 1 > /sys/kernel/mm/ksm/run)");
+	}
 
 	/* A cgroup for the VM: made by the launcher, joined by the VMM itself. */
 	struct vm_cgroup vcg;

@@ -43,6 +43,14 @@ void bus_ram_hugepages(struct bus *bus)
 		(void)madvise(bus->ram, bus->ram_size, MADV_HUGEPAGE);
 }
 
+int bus_ram_mergeable(struct bus *bus)
+{
+	/* KSM scans base pages only: huge pages would hide the guests' identical
+	 * kernel and page-cache pages from it. */
+	(void)madvise(bus->ram, bus->ram_size, MADV_NOHUGEPAGE);
+	return madvise(bus->ram, bus->ram_size, MADV_MERGEABLE) < 0 ? -errno : 0;
+}
+
 void bus_destroy(struct bus *bus)
 {
 	if (bus->ram)

@@ -66,6 +66,9 @@ struct bus {
 int bus_init(struct bus *bus, uint64_t ram_base, uint64_t ram_size);
 void bus_destroy(struct bus *bus);
 
+/* Offers guest RAM to the kernel's same-page merging (KSM, MADV_MERGEABLE)
+ * instead of huge pages.  0 or -errno (-EINVAL: a kernel without KSM). */
+int bus_ram_mergeable(struct bus *bus);
 /*
  * Asks the host for transparent huge pages under guest RAM (as QEMU does
  * for its RAM): the first touch of RAM, by the guest or by a device

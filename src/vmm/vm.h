@@ -95,6 +95,7 @@ struct vm_config {
 	/* Called first thing on each vCPU thread, before it runs guest code (the
 	   sandbox installs the vCPU seccomp filter there); NULL = nothing. */
 	void (*vcpu_thread_init)(void *ctx);
+	bool mem_merge;            /* guest RAM MADV_MERGEABLE (KSM), not huge pages */
 	/* bw=/ops= of each --net: one limiter per direction, same settings. */
 	struct rate_limit net_limit[VM_MAX_NETS];
 	void *vcpu_thread_ctx;
