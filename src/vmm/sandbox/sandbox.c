@@ -231,7 +231,8 @@ static int drop_privileges(struct sandbox *sb, struct err *err)
 /*
  * The test-only hook: a "compromised" thread tries one escape after its filter
  * is on.  NIMBUS_SANDBOX_TEST_ESCAPE=KIND:CALL, KIND vcpu or control, CALL
- * open (/etc/shadow), execve, ptrace or rawsocket.  Each must kill the VMM.
+ * open (/etc/shadow), execve, ptrace, rawsocket or udpsocket.  Each must kill
+ * the VMM.
  */
 static void test_escape(const struct sandbox *sb, const char *kind)
 {
@@ -248,26 +249,31 @@ static void test_escape(const struct sandbox *sb, const char *kind)
 		r = ptrace(PTRACE_ATTACH, 1, NULL, NULL);
 	else if (!strcmp(call, "rawsocket"))
 		r = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	else if (!strcmp(call, "udpsocket"))   /* I/O threads may; control and vCPU may not */
+		r = socket(AF_INET, SOCK_DGRAM, 0);
 	/* Still alive: the sandbox failed; say so loudly where the test looks. */
 	fprintf(stderr, "nimbus: sandbox test: %s %s was allowed (returned %ld)\n", kind, call, r);
 }
 
 int sandbox_enter(struct sandbox *sb, struct err *err)
 {
-	struct sock_fprog *base = NULL;
+	struct sock_fprog *io = NULL, *control = NULL;
 	pid_t self = getpid();
 	int rc;
-	/* Compile both filters while allocation and files are still unrestricted. */
-	if ((rc = sandbox_policy_build(SANDBOX_THREAD_CONTROL_IO, self, &base, err)) < 0 ||
+	/* Compile every filter while allocation and files are still unrestricted. */
+	if ((rc = sandbox_policy_build(SANDBOX_THREAD_IO, self, &io, err)) < 0 ||
+	    (rc = sandbox_policy_build(SANDBOX_THREAD_CONTROL, self, &control, err)) < 0 ||
 	    (rc = sandbox_policy_build(SANDBOX_THREAD_VCPU, self, &sb->vcpu_prog, err)) < 0)
 		goto out;
 	if ((rc = pivot_into_jail(sb, err)) < 0 || (rc = drop_privileges(sb, err)) < 0)
 		goto out;
-	if ((rc = sandbox_prog_load(base, true, err)) < 0)
+	if ((rc = sandbox_prog_load(io, true, err)) < 0 ||
+	    (rc = sandbox_prog_load(control, false, err)) < 0)
 		goto out;
 	test_escape(sb, "control");
 out:
-	sandbox_prog_free(base);
+	sandbox_prog_free(io);
+	sandbox_prog_free(control);
 	return rc;
 }
 

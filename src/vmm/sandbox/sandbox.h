@@ -81,9 +81,17 @@ void sandbox_vcpu_thread_init(void *ctx);
 
 /* ---- seccomp_policy.c ---------------------------------------------------- */
 
+/*
+ * Filters stack: every thread gets the I/O list (loaded with TSYNC, since
+ * device threads exist before the sandbox); the main thread then adds the
+ * control list, which the threads it starts later inherit (signal, console,
+ * vCPUs); each vCPU thread adds the vCPU list.  A thread may do only what
+ * all its filters allow.
+ */
 enum sandbox_thread_kind {
 	SANDBOX_THREAD_VCPU,           /* runs guest code: memory, futex, write an fd */
-	SANDBOX_THREAD_CONTROL_IO,     /* main, control socket, device I/O, network */
+	SANDBOX_THREAD_CONTROL,        /* main, signal and console threads: no sockets */
+	SANDBOX_THREAD_IO,             /* device I/O, slirp, TAP, the control socket */
 };
 
 /*

@@ -34,6 +34,7 @@
 enum arg_rule {
 	ANY,
 	NO_EXEC,        /* mmap/mprotect: PROT_EXEC clear (arg 2) */
+	NO_EXEC_ANON,   /* mmap: PROT_EXEC clear, or a shared (file/memfd) mapping */
 	TO_SELF,        /* tgkill: only our own thread group (arg 0) */
 	THREAD_ONLY,    /* clone: CLONE_THREAD set (arg 0) */
 	INET_STREAM_DGRAM,   /* socket: AF_INET/AF_INET6, SOCK_STREAM/SOCK_DGRAM */
@@ -55,7 +56,7 @@ struct rule {
 	{ "futex", ANY }, { "clock_gettime", ANY }, { "clock_getres", ANY }, \
 	{ "gettimeofday", ANY }, { "clock_nanosleep", ANY }, { "nanosleep", ANY }, \
 	{ "sched_yield", ANY }, { "getrandom", ANY }, { "madvise", ANY }, \
-	{ "mmap", NO_EXEC }, { "mprotect", NO_EXEC }, { "munmap", ANY }, \
+	{ "mprotect", NO_EXEC }, { "munmap", ANY }, \
 	{ "mremap", ANY }, { "brk", ANY }, \
 	{ "rt_sigprocmask", ANY }, { "rt_sigreturn", ANY }, { "restart_syscall", ANY }, \
 	{ "exit", ANY }, { "exit_group", ANY }, { "set_robust_list", ANY }, \
@@ -64,38 +65,53 @@ struct rule {
 
 static const struct rule vcpu_rules[] = {
 	COMMON_RULES,
+	{ "mmap", NO_EXEC },
 	{ NULL, ANY },
 };
 
-static const struct rule control_io_rules[] = {
-	COMMON_RULES,
-	/* block backends */
-	{ "preadv", ANY }, { "pwritev", ANY }, { "preadv2", ANY }, { "pwritev2", ANY },
-	{ "lseek", ANY }, { "fdatasync", ANY }, { "fsync", ANY }, { "fallocate", ANY },
-	{ "ftruncate", ANY }, { "fcntl", ANY },
-	/* event loops */
-	{ "poll", ANY }, { "ppoll", ANY }, { "epoll_wait", ANY }, { "epoll_pwait", ANY },
-	{ "epoll_ctl", ANY }, { "rt_sigtimedwait", ANY }, { "rt_sigaction", ANY },
-	/* control socket and user-mode networking */
+/* The main thread and what it starts: block I/O (a reset or the end of the
+   VM flushes disks), waits, threads, the terminal; no sockets. */
+#define CONTROL_RULES \
+	COMMON_RULES, \
+	/* a reboot builds fresh harts: a new JIT code cache, a memfd mapped twice */ \
+	{ "mmap", NO_EXEC_ANON }, { "memfd_create", ANY }, \
+	{ "preadv", ANY }, { "pwritev", ANY }, { "preadv2", ANY }, { "pwritev2", ANY }, \
+	{ "lseek", ANY }, { "fdatasync", ANY }, { "fsync", ANY }, { "fallocate", ANY }, \
+	{ "ftruncate", ANY }, { "fcntl", ANY }, \
+	{ "poll", ANY }, { "ppoll", ANY }, { "epoll_wait", ANY }, { "epoll_pwait", ANY }, \
+	{ "epoll_ctl", ANY }, { "rt_sigtimedwait", ANY }, { "rt_sigaction", ANY }, \
+	{ "geteuid", ANY }, { "getuid", ANY }, { "getegid", ANY }, { "getgid", ANY }, \
+	{ "ioctl", TTY_IOCTL }, \
+	{ "clone", THREAD_ONLY }, { "clone3", FAIL_ENOSYS }, \
+	{ "seccomp", ANY }, \
+	{ "sysinfo", ANY }, \
+	{ "unlink", FAIL_ENOENT }, { "unlinkat", FAIL_ENOENT }
+
+static const struct rule control_rules[] = {
+	CONTROL_RULES,
+	{ NULL, ANY },
+};
+
+/* I/O threads (devices, slirp, TAP) and the control socket's: the control
+   list and sockets. */
+static const struct rule io_rules[] = {
+	CONTROL_RULES,
 	{ "accept4", ANY }, { "recvfrom", ANY }, { "recvmsg", ANY }, { "sendto", ANY },
 	{ "sendmsg", ANY }, { "getsockopt", ANY }, { "setsockopt", ANY },
 	{ "getsockname", ANY }, { "getpeername", ANY }, { "shutdown", ANY },
 	{ "connect", ANY }, { "bind", ANY }, { "listen", ANY },
-	{ "socket", INET_STREAM_DGRAM }, { "geteuid", ANY }, { "getuid", ANY },
-	{ "getegid", ANY }, { "getgid", ANY },
-	/* the terminal (restored when the VM ends) */
-	{ "ioctl", TTY_IOCTL },
-	/* threads: control-socket workers; vCPUs start on every (re)boot */
-	{ "clone", THREAD_ONLY }, { "clone3", FAIL_ENOSYS },
-	{ "seccomp", ANY },   /* a vCPU thread adds its own, narrower, filter */
-	{ "sysinfo", ANY },
-	{ "unlink", FAIL_ENOENT }, { "unlinkat", FAIL_ENOENT },
+	{ "socket", INET_STREAM_DGRAM },
 	{ NULL, ANY },
 };
 
 static const struct rule *rules_of(enum sandbox_thread_kind kind)
 {
-	return kind == SANDBOX_THREAD_VCPU ? vcpu_rules : control_io_rules;
+	switch (kind) {
+	case SANDBOX_THREAD_VCPU: return vcpu_rules;
+	case SANDBOX_THREAD_CONTROL: return control_rules;
+	case SANDBOX_THREAD_IO: break;
+	}
+	return io_rules;
 }
 
 const char *sandbox_policy_name(enum sandbox_thread_kind kind, unsigned i)
@@ -118,6 +134,13 @@ static int add_rule(scmp_filter_ctx ctx, const struct rule *r, pid_t self_pid)
 	case NO_EXEC:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 					SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	case NO_EXEC_ANON: {
+		int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					  SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		return rc < 0 ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+						      SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_SHARED,
+							      MAP_SHARED));
+	}
 	case TO_SELF:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 					SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self_pid));
@@ -216,7 +239,8 @@ out:
 	seccomp_release(ctx);
 	if (rc < 0)
 		return err_set(err, rc, "seccomp: cannot build the %s filter (%s): %s",
-			       kind == SANDBOX_THREAD_VCPU ? "vCPU" : "control/I-O", what,
+			       kind == SANDBOX_THREAD_VCPU ? "vCPU" :
+			       kind == SANDBOX_THREAD_CONTROL ? "control" : "I/O", what,
 			       strerror(-rc));
 	return 0;
 }
