@@ -139,8 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		done += (unsigned)na;
 	}
-	uint8_t *ra = bus_guest_ptr(&m[0].bus, RAM_BASE, RAM_SIZE);
-	uint8_t *rb = bus_guest_ptr(&m[1].bus, RAM_BASE, RAM_SIZE);
+	const uint8_t *ra = bus_guest_ptr(&m[0].bus, RAM_BASE, RAM_SIZE);
+	const uint8_t *rb = bus_guest_ptr(&m[1].bus, RAM_BASE, RAM_SIZE);
 	if (memcmp(ra, rb, RAM_SIZE) != 0) {
 		size_t i = 0;
 		while (ra[i] == rb[i])
