@@ -1,6 +1,7 @@
 /* See api.h.  The handlers: each parses its input strictly, calls the
  * service and turns the result into JSON. */
 #include "daemon/api.h"
+#include "daemon/api_cloud.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +22,11 @@ int api_status_for(int neg_errno)
 		return 409;
 	case E2BIG:
 		return 413;
+	case EACCES:
+		return 401;
+	case EPERM:
+	case EDQUOT:
+		return 403;
 	case EAGAIN:
 		return 503;
 	case ENOSYS:
@@ -36,6 +42,8 @@ static const char *code_for(int status)
 {
 	switch (status) {
 	case 400: return "bad_request";
+	case 401: return "unauthorized";
+	case 403: return "forbidden";
 	case 404: return "not_found";
 	case 405: return "method_not_allowed";
 	case 409: return "conflict";
@@ -60,7 +68,8 @@ void api_error(struct api_resp *out, int status, const char *code, const char *m
 void api_error_from(struct api_resp *out, const struct err *e)
 {
 	int status = api_status_for(e->code);
-	api_error(out, status, code_for(status), e->msg[0] ? e->msg : "internal error");
+	api_error(out, status, e->code == -EDQUOT ? "quota_exceeded" : code_for(status),
+		  e->msg[0] ? e->msg : "internal error");
 }
 
 cJSON *api_instance_json(const struct instance *in)
@@ -73,6 +82,9 @@ cJSON *api_instance_json(const struct instance *in)
 	cJSON_AddNumberToObject(j, "pid", (double)in->pid);
 	cJSON_AddNumberToObject(j, "created_at", (double)in->created_at);
 	cJSON_AddNumberToObject(j, "started_at", (double)in->started_at);
+	cJSON_AddStringToObject(j, "project", in->project);
+	cJSON_AddNumberToObject(j, "cpus", in->cpus);
+	cJSON_AddNumberToObject(j, "memory", (double)in->memory);
 	return j;
 }
 
@@ -153,8 +165,17 @@ static int h_create(struct service *s, const struct api_req *r, const char *name
 	struct err e = { 0 };
 	struct create_req cr;
 	struct instance in;
-	if (request_parse_create(r->body, r->body_len, &cr, &e) < 0 ||
-	    service_create(s, &cr, &in, &e) < 0) {
+	if (request_parse_create(r->body, r->body_len, &cr, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	/* A token launches in its own project; naming another one finds nothing. */
+	if (r->who && !r->who->host_admin) {
+		if (cr.project[0] && strcmp(cr.project, r->who->project))
+			err_set(&e, -ENOENT, "project \"%s\": no such project", cr.project);
+		snprintf(cr.project, sizeof cr.project, "%s", r->who->project);
+	}
+	if (e.code || service_create(s, &cr, &in, &e) < 0) {
 		api_error_from(out, &e);
 		return 0;
 	}
@@ -300,8 +321,30 @@ const struct route api_routes[] = {
 	{ "POST", "/1.0/instances/{name}/start", NULL, h_start },
 	{ "POST", "/1.0/instances/{name}/stop", NULL, h_stop },
 	{ "POST", "/1.0/instances/{name}/restart", NULL, h_restart },
+	/* Projects and tokens (api_cloud.c). */
+	{ "GET", "/1.0/projects", NULL, api_project_list },
+	{ "POST", "/1.0/projects", NULL, api_project_create },
+	{ "GET", "/1.0/projects/{name}", NULL, api_project_get },
+	{ "DELETE", "/1.0/projects/{name}", NULL, api_project_delete },
+	{ "PATCH", "/1.0/projects/{name}/quota", NULL, api_project_quota },
+	{ "GET", "/1.0/tokens", NULL, api_token_list },
+	{ "POST", "/1.0/tokens", NULL, api_token_create },
+	{ "DELETE", "/1.0/tokens/{name}", NULL, api_token_revoke },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
+
+/* What a route's {name} names, for the name rules' messages. */
+static const char *route_noun(const char *pattern)
+{
+	static const struct { const char *prefix, *noun; } nouns[] = {
+		{ "/1.0/projects/", "project" },
+		{ "/1.0/tokens/", "token" },
+	};
+	for (size_t i = 0; i < sizeof nouns / sizeof nouns[0]; i++)
+		if (!strncmp(pattern, nouns[i].prefix, strlen(nouns[i].prefix)))
+			return nouns[i].noun;
+	return "instance";
+}
 
 /* Whether path matches pattern; the {name} segment is copied to name. */
 static bool match(const char *pattern, const char *path, char *name, size_t len)
@@ -365,7 +408,7 @@ void api_dispatch(struct service *s, const struct api_req *r, struct api_resp *o
 		}
 		if (strstr(api_routes[i].pattern, "{name}")) {
 			struct err e = { 0 };
-			if (name_check("instance", name, &e) < 0) {
+			if (name_check(route_noun(api_routes[i].pattern), name, &e) < 0) {
 				api_error_from(out, &e);
 				return;
 			}

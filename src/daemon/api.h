@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "daemon/auth.h"
 #include "daemon/service.h"
 
 struct api_req {
@@ -25,6 +26,8 @@ struct api_req {
 	const char *(*query)(void *q, const char *key);
 	const char *(*query_unknown)(void *q, const char *const *allowed);
 	void *q;
+	/* Who asks (gate.c); NULL is the host admin (the Unix socket, no token). */
+	const struct caller *who;
 };
 
 struct api_resp {

@@ -189,7 +189,8 @@ int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e)
 	return 0;
 }
 
-#define INSTANCE_COLS "name, kind, image, state, pid, pid_start, created_at, started_at"
+#define INSTANCE_COLS "name, kind, image, state, pid, pid_start, created_at, started_at, " \
+	"project, cpus, memory"
 
 static void read_instance(sqlite3_stmt *st, struct instance *in)
 {
@@ -205,13 +206,16 @@ static void read_instance(sqlite3_stmt *st, struct instance *in)
 	in->pid_start = sqlite3_column_int64(st, 5);
 	in->created_at = sqlite3_column_int64(st, 6);
 	in->started_at = sqlite3_column_int64(st, 7);
+	copy_text(in->project, sizeof in->project, st, 8);
+	in->cpus = sqlite3_column_int(st, 9);
+	in->memory = sqlite3_column_int64(st, 10);
 }
 
 int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc = prepare(db, "INSERT INTO instances (" INSTANCE_COLS ") "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st, e);
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
@@ -222,6 +226,9 @@ int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 	sqlite3_bind_int64(st, 6, in->pid_start);
 	sqlite3_bind_int64(st, 7, in->created_at);
 	sqlite3_bind_int64(st, 8, in->started_at);
+	sqlite3_bind_text(st, 9, in->project[0] ? in->project : "default", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 10, in->cpus > 0 ? in->cpus : INSTANCE_CPUS_DEFAULT);
+	sqlite3_bind_int64(st, 11, in->memory > 0 ? in->memory : INSTANCE_MEMORY_DEFAULT);
 	rc = sqlite3_step(st);
 	int ext = sqlite3_extended_errcode(db->h);
 	sqlite3_finalize(st);
@@ -313,4 +320,14 @@ int db_instance_delete(struct db *db, const char *name, struct err *e)
 	if (rc == 0 && sqlite3_changes(db->h) == 0)
 		return err_set(e, -ENOENT, "instance \"%s\": no such instance", name);
 	return rc;
+}
+
+sqlite3 *db_sqlite(struct db *db)
+{
+	return db->h;
+}
+
+const char *db_path(const struct db *db)
+{
+	return db->path;
 }

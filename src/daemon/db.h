@@ -41,4 +41,10 @@ int db_instance_list(struct db *db, struct instance **out, size_t *n, struct err
 int db_instance_update(struct db *db, const struct instance *in, struct err *e);
 int db_instance_delete(struct db *db, const char *name, struct err *e);
 
+/* The connection and the file's path, for the modules that keep their own
+ * tables (project.c); callers hold the service's lock. */
+typedef struct sqlite3 sqlite3;
+sqlite3 *db_sqlite(struct db *db);
+const char *db_path(const struct db *db);
+
 #endif

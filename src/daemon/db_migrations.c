@@ -22,6 +22,35 @@ const char *const db_migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  started_at INTEGER NOT NULL DEFAULT 0"
 	");",
+	/* 2 (cloud): projects own instances; bearer tokens, stored as SHA-256,
+	 * scoped to a project with a role; quotas per project (-1: none; memory
+	 * and disk in bytes).  "default" is the host admin's project, unlimited,
+	 * and owns the instances that predate projects.  instances.project has
+	 * no REFERENCES: SQLite cannot add a column with a foreign key and a
+	 * non-NULL default, so project.c refuses deleting a project that owns
+	 * instances. */
+	"CREATE TABLE projects ("
+	"  name TEXT PRIMARY KEY,"
+	"  created_at INTEGER NOT NULL,"
+	"  quota_instances INTEGER NOT NULL,"
+	"  quota_cpus INTEGER NOT NULL,"
+	"  quota_memory INTEGER NOT NULL,"
+	"  quota_disk INTEGER NOT NULL,"
+	"  quota_networks INTEGER NOT NULL"
+	");"
+	"INSERT INTO projects VALUES ('default', CAST(strftime('%s', 'now') AS INTEGER),"
+	"  -1, -1, -1, -1, -1);"
+	"CREATE TABLE tokens ("
+	"  id TEXT PRIMARY KEY,"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  project TEXT NOT NULL REFERENCES projects(name) ON DELETE CASCADE,"
+	"  role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'reader')),"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"ALTER TABLE instances ADD COLUMN project TEXT NOT NULL DEFAULT 'default';"
+	"ALTER TABLE instances ADD COLUMN cpus INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE instances ADD COLUMN memory INTEGER NOT NULL DEFAULT 268435456;"
+	"CREATE INDEX instances_by_project ON instances (project);",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

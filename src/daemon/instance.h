@@ -27,7 +27,16 @@ struct instance {
 	long long pid_start;    /* its start time in clock ticks since boot */
 	long long created_at;   /* Unix seconds */
 	long long started_at;   /* Unix seconds of the last start, or 0 */
+	char project[INSTANCE_NAME_MAX + 1];   /* the project that owns it (auth.h) */
+	int cpus;               /* vCPUs asked for at launch (a VM's --cpus) */
+	long long memory;       /* bytes asked for at launch (a VM's --mem) */
 };
+
+#define INSTANCE_CPUS_DEFAULT 1
+#define INSTANCE_CPUS_MAX 8
+#define INSTANCE_MEMORY_DEFAULT (256LL << 20)
+#define INSTANCE_MEMORY_MIN (16LL << 20)
+#define INSTANCE_MEMORY_MAX (64LL << 30)
 
 /* Instance and image names: 1-63 of [a-z0-9-], starting with a letter or
  * digit.  Anything else (a `/`, `..`, upper case, spaces) is refused with a

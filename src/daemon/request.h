@@ -16,13 +16,17 @@
 /* The largest body any request may carry; more is refused (413). */
 #define REQUEST_BODY_MAX 65536
 
-/* POST /1.0/instances: {"name", "image", "type"?, "start"?} */
+/* POST /1.0/instances: {"name", "image", "type"?, "start"?, "project"?,
+ * "cpus"?, "memory"?} (memory: bytes, or a size string such as "512M") */
 struct create_req {
 	char name[INSTANCE_NAME_MAX + 1];
 	char image[INSTANCE_NAME_MAX + 1];
 	bool has_kind;             /* "type" given; else the image's kind */
 	enum instance_kind kind;
 	bool start;                /* default true (launch) */
+	char project[INSTANCE_NAME_MAX + 1];   /* "" : the caller's project */
+	int cpus;                  /* default INSTANCE_CPUS_DEFAULT */
+	long long memory;          /* bytes; default INSTANCE_MEMORY_DEFAULT */
 };
 
 /* POST /1.0/instances/NAME/stop: {"timeout"?, "force"?}; an empty body is {} */
@@ -51,5 +55,12 @@ int request_parse_create(const char *body, size_t len, struct create_req *out, s
 int request_parse_stop(const char *body, size_t len, struct stop_req *out, struct err *e);
 /* A body that must be empty or {} (start). */
 int request_parse_empty(const char *body, size_t len, struct err *e);
+
+/* The building blocks, for the parsers in other files (request_cloud.c):
+ * the body as one JSON object (NULL when empty), and every field known
+ * and given once. */
+struct cJSON;
+int request_object(const char *body, size_t len, struct cJSON **out, struct err *e);
+int request_known_fields(const struct cJSON *j, const char *const *names, struct err *e);
 
 #endif

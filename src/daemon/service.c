@@ -5,6 +5,7 @@
 #include "daemon/images.h"
 #include "daemon/logs.h"
 #include "daemon/proc.h"
+#include "daemon/project.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -178,7 +179,15 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	snprintf(in.image, sizeof in.image, "%s", r->image);
 	in.kind = im.kind;
 	in.created_at = (long long)time(NULL);
-	if ((rc = claim(s, in.name, e)) < 0)
+	snprintf(in.project, sizeof in.project, "%s", r->project[0] ? r->project : PROJECT_DEFAULT);
+	in.cpus = r->cpus > 0 ? r->cpus : INSTANCE_CPUS_DEFAULT;
+	in.memory = r->memory > 0 ? r->memory : INSTANCE_MEMORY_DEFAULT;
+	/* Checked and inserted under one lock, so two launches cannot both
+	 * take the last of a quota. */
+	struct quota need = { { [QUOTA_INSTANCES] = 1, [QUOTA_CPUS] = in.cpus,
+				[QUOTA_MEMORY] = in.memory } };
+	if ((rc = project_admit(s->db, in.project, &need, e)) < 0 ||
+	    (rc = claim(s, in.name, e)) < 0)
 		goto out;
 	rc = db_instance_insert(s->db, &in, e);
 	if (rc == 0 && r->start) {
@@ -382,4 +391,15 @@ int service_images(struct service *s, struct image **out, size_t *n, struct err 
 	int rc = db_image_list(s->db, out, n, e);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+struct db *service_lock(struct service *s)
+{
+	pthread_mutex_lock(&s->lock);
+	return s->db;
+}
+
+void service_unlock(struct service *s)
+{
+	pthread_mutex_unlock(&s->lock);
 }

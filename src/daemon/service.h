@@ -66,4 +66,9 @@ int service_exec(struct service *s, const char *name, const struct exec_req *r, 
 int service_logs(struct service *s, const char *name, char **out, struct err *e);
 int service_images(struct service *s, struct image **out, size_t *n, struct err *e);
 
+/* The database under the service's lock, for the modules with their own
+ * tables (projects, tokens); every service_lock is paired with an unlock. */
+struct db *service_lock(struct service *s);
+void service_unlock(struct service *s);
+
 #endif

@@ -74,8 +74,12 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 			       sizeof sa.sun_path - 1);
 	snprintf(env_guest, sizeof env_guest, "NIMBUS_GUEST_DIR=%s", im->path);
 	const char *env[] = { env_guest, NULL };
+	/* The resources the launch reserved against its project's quotas. */
+	char cpus[16], mem[32];
+	snprintf(cpus, sizeof cpus, "%d", in->cpus > 0 ? in->cpus : INSTANCE_CPUS_DEFAULT);
+	snprintf(mem, sizeof mem, "%lldK", (in->memory > 0 ? in->memory : INSTANCE_MEMORY_DEFAULT) >> 10);
 	char *argv[] = { (char *)c->self_exe, "vm", "run", "--ephemeral", "--net", "none",
-			 "--control", sock, NULL };
+			 "--cpus", cpus, "--mem", mem, "--control", sock, NULL };
 	struct spawn_opts o = { .log_path = log, .env = env, .keep_fd = -1, .new_session = true };
 	unlink(sock);
 	pid_t pid;

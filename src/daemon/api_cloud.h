@@ -1,0 +1,24 @@
+/*
+ * The handlers of the project and token routes (their rows are in api.c's
+ * table).  Each decides what its caller may do: the host admin anything;
+ * a token only within its project, where another project is "no such
+ * project" (404, so nothing about it leaks) and a role too low is 403.
+ */
+#ifndef NIMBUS_DAEMON_API_CLOUD_H
+#define NIMBUS_DAEMON_API_CLOUD_H
+
+#include "daemon/api.h"
+
+#define API_HANDLER(fn) \
+	int fn(struct service *s, const struct api_req *r, const char *name, struct api_resp *out)
+
+API_HANDLER(api_project_list);
+API_HANDLER(api_project_create);
+API_HANDLER(api_project_get);
+API_HANDLER(api_project_delete);
+API_HANDLER(api_project_quota);
+API_HANDLER(api_token_list);
+API_HANDLER(api_token_create);
+API_HANDLER(api_token_revoke);
+
+#endif

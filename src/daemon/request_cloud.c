@@ -1,0 +1,115 @@
+/* See request_cloud.h. */
+#include "daemon/request_cloud.h"
+#include "daemon/request.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const quota_fields[] = { "instances", "cpus", "memory", "disk", "networks",
+					    NULL };
+
+/* The quota fields of object j into out (and mask). */
+static int quotas_from(const cJSON *j, const char *where, struct quota *out, unsigned *mask,
+		       struct err *e)
+{
+	int rc = request_known_fields(j, quota_fields, e);
+	if (rc < 0)
+		return rc;
+	for (const cJSON *f = j ? j->child : NULL; f; f = f->next) {
+		enum quota_kind k;
+		quota_lookup(f->string, &k);
+		double v = cJSON_IsNumber(f) ? f->valuedouble : -2;
+		if (v != floor(v) || v < -1 || v > 4.5e15)
+			return err_set(e, -EINVAL, "%sfield \"%s\": expected a whole number%s, or -1 "
+				       "for no limit", where, f->string,
+				       quota_is_size(k) ? " of bytes" : "");
+		out->v[k] = (long long)v;
+		*mask |= 1u << k;
+	}
+	return 0;
+}
+
+int request_parse_quota(const char *body, size_t len, struct quota *out, unsigned *mask,
+			struct err *e)
+{
+	memset(out, 0, sizeof *out);
+	*mask = 0;
+	cJSON *j;
+	int rc = request_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (at least one of instances, cpus, "
+			       "memory, disk, networks)");
+	rc = quotas_from(j, "", out, mask, e);
+	if (rc == 0 && !*mask)
+		rc = err_set(e, -EINVAL, "request body: no quota given (instances, cpus, memory, "
+			     "disk, networks)");
+	cJSON_Delete(j);
+	return rc;
+}
+
+static int get_name(const cJSON *j, const char *field, bool required, char *out, struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, field);
+	if (!v)
+		return required ? err_set(e, -EINVAL, "field \"%s\": required", field) : 0;
+	if (!cJSON_IsString(v))
+		return err_set(e, -EINVAL, "field \"%s\": expected a string", field);
+	int rc = name_check(field, v->valuestring, e);
+	if (rc == 0)
+		snprintf(out, INSTANCE_NAME_MAX + 1, "%s", v->valuestring);
+	return rc;
+}
+
+int request_parse_project(const char *body, size_t len, struct project_req *out,
+			  struct err *e)
+{
+	static const char *const fields[] = { "name", "quota", NULL };
+	memset(out, 0, sizeof *out);
+	quota_defaults(&out->limit);
+	cJSON *j;
+	int rc = request_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (name)");
+	unsigned mask = 0;
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "quota");
+	if ((rc = request_known_fields(j, fields, e)) == 0 &&
+	    (rc = get_name(j, "name", true, out->name, e)) == 0 && q) {
+		if (!cJSON_IsObject(q))
+			rc = err_set(e, -EINVAL, "field \"quota\": expected an object");
+		else
+			rc = quotas_from(q, "quota: ", &out->limit, &mask, e);
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+int request_parse_token(const char *body, size_t len, struct token_req *out, struct err *e)
+{
+	static const char *const fields[] = { "project", "role", NULL };
+	memset(out, 0, sizeof *out);
+	cJSON *j;
+	int rc = request_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (role)");
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "role");
+	if ((rc = request_known_fields(j, fields, e)) == 0 &&
+	    (rc = get_name(j, "project", false, out->project, e)) == 0) {
+		if (!r)
+			rc = err_set(e, -EINVAL, "field \"role\": required (admin, member or reader)");
+		else if (!cJSON_IsString(r))
+			rc = err_set(e, -EINVAL, "field \"role\": expected a string");
+		else if ((rc = role_parse(r->valuestring, &out->role, e)) < 0)
+			err_set(e, rc, "field \"role\": expected admin, member or reader");
+	}
+	cJSON_Delete(j);
+	return rc;
+}

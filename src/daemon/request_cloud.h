@@ -1,0 +1,36 @@
+/*
+ * Request bodies of the project and token routes, parsed as strictly as
+ * request.h's: every field known, given once and of the right type.
+ */
+#ifndef NIMBUS_DAEMON_REQUEST_CLOUD_H
+#define NIMBUS_DAEMON_REQUEST_CLOUD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "daemon/auth.h"
+#include "daemon/quota.h"
+
+/* PATCH /1.0/projects/NAME/quota: {"instances"?, "cpus"?, "memory"?, "disk"?,
+ * "networks"?}, each a whole number (bytes for memory and disk) or -1 for no
+ * limit; mask has bit (1 << kind) for each one given. */
+int request_parse_quota(const char *body, size_t len, struct quota *out, unsigned *mask,
+			struct err *e);
+
+/* POST /1.0/projects: {"name", "quota"?: {as above}}; the quotas not given
+ * are quota_defaults(). */
+struct project_req {
+	char name[INSTANCE_NAME_MAX + 1];
+	struct quota limit;
+};
+int request_parse_project(const char *body, size_t len, struct project_req *out,
+			  struct err *e);
+
+/* POST /1.0/tokens: {"project"?, "role"} ("" project: the caller's). */
+struct token_req {
+	char project[INSTANCE_NAME_MAX + 1];
+	enum role role;
+};
+int request_parse_token(const char *body, size_t len, struct token_req *out, struct err *e);
+
+#endif
