@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static const char usage[] =
 	"Usage: nimbus launch [--container] [OPTIONS] IMAGE NAME\n"
@@ -15,20 +16,28 @@ static const char usage[] =
 	"Options:\n"
 	"  --container      a container (default: a VM)\n"
 	"  --no-start       create it stopped\n"
+	"  --cpus N         vCPUs, 1 to 8 (default 1); counted against the project's quota\n"
+	"  --memory SIZE    memory, e.g. 512M (default 256M); counted against the quota\n"
+	"  --project P      the project that owns it (host admin only; a token's is its own)\n"
+	"  --token T        act as token T (default $NIMBUS_TOKEN); every verb takes it\n"
 	"  --socket PATH    the daemon's socket (default $NIMBUS_SOCKET or /run/nimbus/nimbus.sock)\n"
 	"  -h, --help       show this help\n";
 
 int cmd_launch(int argc, char **argv)
 {
-	enum { OPT_SOCKET = 256, OPT_CONTAINER, OPT_NOSTART };
+	enum { OPT_SOCKET = 256, OPT_CONTAINER, OPT_NOSTART, OPT_CPUS, OPT_MEMORY, OPT_PROJECT };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "container", no_argument, NULL, OPT_CONTAINER },
 		{ "no-start", no_argument, NULL, OPT_NOSTART },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "memory", required_argument, NULL, OPT_MEMORY },
+		{ "project", required_argument, NULL, OPT_PROJECT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *sock = NULL;
+	const char *sock = NULL, *memory = NULL, *project = NULL;
+	long cpus = 0;
 	int container = 0, start = 1, c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -36,6 +45,17 @@ int cmd_launch(int argc, char **argv)
 		case OPT_SOCKET: sock = optarg; break;
 		case OPT_CONTAINER: container = 1; break;
 		case OPT_NOSTART: start = 0; break;
+		case OPT_CPUS: {
+			char *end;
+			cpus = strtol(optarg, &end, 10);
+			if (*end || end == optarg || cpus < 1 || cpus > 8) {
+				cli_error("launch: --cpus %s: expected a whole number from 1 to 8", optarg);
+				return 2;
+			}
+			break;
+		}
+		case OPT_MEMORY: memory = optarg; break;
+		case OPT_PROJECT: project = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return 2;
 		}
@@ -50,6 +70,12 @@ int cmd_launch(int argc, char **argv)
 	cJSON_AddStringToObject(body, "image", image);
 	cJSON_AddStringToObject(body, "type", container ? "container" : "vm");
 	cJSON_AddBoolToObject(body, "start", start);
+	if (cpus)
+		cJSON_AddNumberToObject(body, "cpus", (double)cpus);
+	if (memory)   /* the daemon parses and checks it: one rule, one message */
+		cJSON_AddStringToObject(body, "memory", memory);
+	if (project)
+		cJSON_AddStringToObject(body, "project", project);
 	cJSON *reply = NULL;
 	int rc = cli_call("launch", sock, "POST", "/1.0/instances", body, &reply);
 	cJSON_Delete(body);

@@ -18,6 +18,8 @@ static const char usage[] =
 	"Commands:\n"
 	"  vm run       boot a virtual machine on this terminal\n"
 	"  vm control   send a request to a running VM's control socket\n"
+	"  project      create, list, delete projects and set their quotas\n"
+	"  token        create, list and revoke API tokens\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help   show this help\n"
@@ -71,13 +73,54 @@ static const struct {
 	{ "logs", cmd_logs },
 	{ "restart", cmd_restart },
 	{ "exec", cmd_exec },
+	{ "project", cmd_project },
+	{ "token", cmd_token },
 };
+
+/* `--token T` (or --token=T) is every daemon verb's option: taken out of
+ * argv here, before the verb parses its own, and handed to the client as
+ * $NIMBUS_TOKEN.  Arguments after "--" (a command for exec) are left alone.
+ * Returns the new argc, or -1 (printed) when T is missing. */
+static int take_token_option(int argc, char **argv)
+{
+	int out = 0;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		const char *t = NULL;
+		if (!strcmp(argv[i], "--token")) {
+			if (i + 1 >= argc) {
+				cli_error("--token: needs a value (a token from `nimbus token create`)");
+				return -1;
+			}
+			t = argv[++i];
+		} else if (!strncmp(argv[i], "--token=", 8)) {
+			t = argv[i] + 8;
+		}
+		if (t)
+			setenv("NIMBUS_TOKEN", t, 1);
+		else
+			argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
 
 int main(int argc, char **argv)
 {
 	const char *base = strrchr(argv[0], '/');
 	if (!strcmp(base ? base + 1 : argv[0], "nimbusd"))
 		return cmd_daemon(argc, argv);
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "daemon") && strcmp(argv[1], "vm") &&
+	    (argc = take_token_option(argc, argv)) < 0)
+		return 2;
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return 2;
