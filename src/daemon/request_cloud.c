@@ -52,14 +52,15 @@ int request_parse_quota(const char *body, size_t len, struct quota *out, unsigne
 	return rc;
 }
 
-static int get_name(const cJSON *j, const char *field, bool required, char *out, struct err *e)
+static int get_name(const cJSON *j, const char *field, const char *what, bool required,
+		    char *out, struct err *e)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, field);
 	if (!v)
 		return required ? err_set(e, -EINVAL, "field \"%s\": required", field) : 0;
 	if (!cJSON_IsString(v))
 		return err_set(e, -EINVAL, "field \"%s\": expected a string", field);
-	int rc = name_check(field, v->valuestring, e);
+	int rc = name_check(what, v->valuestring, e);
 	if (rc == 0)
 		snprintf(out, INSTANCE_NAME_MAX + 1, "%s", v->valuestring);
 	return rc;
@@ -80,7 +81,7 @@ int request_parse_project(const char *body, size_t len, struct project_req *out,
 	unsigned mask = 0;
 	const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "quota");
 	if ((rc = request_known_fields(j, fields, e)) == 0 &&
-	    (rc = get_name(j, "name", true, out->name, e)) == 0 && q) {
+	    (rc = get_name(j, "name", "project", true, out->name, e)) == 0 && q) {
 		if (!cJSON_IsObject(q))
 			rc = err_set(e, -EINVAL, "field \"quota\": expected an object");
 		else
@@ -102,7 +103,7 @@ int request_parse_token(const char *body, size_t len, struct token_req *out, str
 		return err_set(e, -EINVAL, "request body: required (role)");
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "role");
 	if ((rc = request_known_fields(j, fields, e)) == 0 &&
-	    (rc = get_name(j, "project", false, out->project, e)) == 0) {
+	    (rc = get_name(j, "project", "project", false, out->project, e)) == 0) {
 		if (!r)
 			rc = err_set(e, -EINVAL, "field \"role\": required (admin, member or reader)");
 		else if (!cJSON_IsString(r))
