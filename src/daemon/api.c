@@ -330,6 +330,11 @@ const struct route api_routes[] = {
 	{ "GET", "/1.0/tokens", NULL, api_token_list },
 	{ "POST", "/1.0/tokens", NULL, api_token_create },
 	{ "DELETE", "/1.0/tokens/{name}", NULL, api_token_revoke },
+	/* Networks (api_network.c). */
+	{ "GET", "/1.0/networks", NULL, api_network_list },
+	{ "POST", "/1.0/networks", NULL, api_network_create },
+	{ "GET", "/1.0/networks/{name}", NULL, api_network_get },
+	{ "DELETE", "/1.0/networks/{name}", NULL, api_network_delete },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 
@@ -339,6 +344,7 @@ static const char *route_noun(const char *pattern)
 	static const struct { const char *prefix, *noun; } nouns[] = {
 		{ "/1.0/projects/", "project" },
 		{ "/1.0/tokens/", "token" },
+		{ "/1.0/networks/", "network" },
 	};
 	for (size_t i = 0; i < sizeof nouns / sizeof nouns[0]; i++)
 		if (!strncmp(pattern, nouns[i].prefix, strlen(nouns[i].prefix)))

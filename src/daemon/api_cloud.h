@@ -20,5 +20,10 @@ API_HANDLER(api_project_quota);
 API_HANDLER(api_token_list);
 API_HANDLER(api_token_create);
 API_HANDLER(api_token_revoke);
+/* api_network.c */
+API_HANDLER(api_network_list);
+API_HANDLER(api_network_create);
+API_HANDLER(api_network_get);
+API_HANDLER(api_network_delete);
 
 #endif

@@ -8,6 +8,7 @@
 #include "daemon/ctr_config.h"
 
 #include <cjson/cJSON.h>
+#include <string.h>
 
 static cJSON *strings(const char *const *v)
 {
@@ -28,7 +29,7 @@ static cJSON *oci_mount(const char *dst, const char *type, const char *src, cons
 	return m;
 }
 
-char *ctr_config(const struct instance *in, const char *rootfs)
+char *ctr_config(const struct instance *in, const char *rootfs, const char *netns)
 {
 	static const char *const caps[] = {
 		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -78,6 +79,8 @@ char *ctr_config(const struct instance *in, const char *rootfs)
 	for (const char *const *t = nss; *t; t++) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "type", *t);
+		if (netns && !strcmp(*t, "network"))
+			cJSON_AddStringToObject(o, "path", netns);
 		cJSON_AddItemToArray(ns, o);
 	}
 	static const char *const masked[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list",

@@ -5,6 +5,8 @@
 #include "daemon/instance.h"
 
 /* The config's JSON text (free with cJSON_free), or NULL when out of memory. */
-char *ctr_config(const struct instance *in, const char *rootfs);
+/* netns: a network namespace to join (its network, network.h), or NULL for
+ * a private one with only lo. */
+char *ctr_config(const struct instance *in, const char *rootfs, const char *netns);
 
 #endif

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -163,7 +164,11 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 	char rootfs[8192];
 	if ((rc = mount_root(dir, im, rootfs, sizeof rootfs, e)) < 0)
 		return rc;
-	char *cfg = ctr_config(in, rootfs);
+	/* A container on a network joins the namespace network_plug made. */
+	char netns[8200];
+	struct stat nst;
+	snprintf(netns, sizeof netns, "%s/netns", dir);
+	char *cfg = ctr_config(in, rootfs, stat(netns, &nst) == 0 ? netns : NULL);
 	if (!cfg) {
 		unmount_root(dir);
 		return err_set(e, -ENOMEM, "container \"%s\": out of memory", in->name);

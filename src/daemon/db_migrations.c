@@ -51,6 +51,27 @@ const char *const db_migrations[] = {
 	"ALTER TABLE instances ADD COLUMN cpus INTEGER NOT NULL DEFAULT 1;"
 	"ALTER TABLE instances ADD COLUMN memory INTEGER NOT NULL DEFAULT 268435456;"
 	"CREATE INDEX instances_by_project ON instances (project);",
+	/* 3 (cloud): networks, owned by a project, and each instance's NIC on
+	 * one (its address, host byte order, and MAC); dns_pid/dns_pid_start
+	 * name the network's dnsmasq as instances name their supervisor. */
+	"CREATE TABLE networks ("
+	"  name TEXT PRIMARY KEY,"
+	"  project TEXT NOT NULL REFERENCES projects(name) ON DELETE RESTRICT,"
+	"  subnet TEXT NOT NULL,"
+	"  nat INTEGER NOT NULL,"
+	"  isolated INTEGER NOT NULL,"
+	"  bridge TEXT NOT NULL UNIQUE,"
+	"  dns_pid INTEGER NOT NULL DEFAULT 0,"
+	"  dns_pid_start INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE nics ("
+	"  instance TEXT PRIMARY KEY REFERENCES instances(name) ON DELETE CASCADE,"
+	"  network TEXT NOT NULL REFERENCES networks(name) ON DELETE RESTRICT,"
+	"  ip INTEGER NOT NULL,"
+	"  mac TEXT NOT NULL,"
+	"  UNIQUE (network, ip)"
+	");",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

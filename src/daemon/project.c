@@ -139,9 +139,11 @@ int project_usage(struct db *db, const char *name, struct quota *out, struct err
 	    (rc = count_of(db, "SELECT coalesce(sum(cpus), 0) FROM instances WHERE project = ?1",
 			   name, &out->v[QUOTA_CPUS], e)) < 0 ||
 	    (rc = count_of(db, "SELECT coalesce(sum(memory), 0) FROM instances WHERE project = ?1",
-			   name, &out->v[QUOTA_MEMORY], e)) < 0)
+			   name, &out->v[QUOTA_MEMORY], e)) < 0 ||
+	    (rc = count_of(db, "SELECT count(*) FROM networks WHERE project = ?1", name,
+			   &out->v[QUOTA_NETWORKS], e)) < 0)
 		return rc;
-	/* Disk and networks count volumes and networks, which come later. */
+	/* Disk counts volumes, which come later. */
 	return 0;
 }
 
@@ -168,6 +170,9 @@ int project_delete(struct db *db, const char *name, struct err *e)
 	if (use.v[QUOTA_INSTANCES] > 0)
 		return err_set(e, -EBUSY, "project \"%s\": owns %lld instance%s (delete them first)",
 			       name, use.v[QUOTA_INSTANCES], use.v[QUOTA_INSTANCES] == 1 ? "" : "s");
+	if (use.v[QUOTA_NETWORKS] > 0)
+		return err_set(e, -EBUSY, "project \"%s\": owns %lld network%s (delete them first)",
+			       name, use.v[QUOTA_NETWORKS], use.v[QUOTA_NETWORKS] == 1 ? "" : "s");
 	sqlite3_stmt *st;
 	if ((rc = prepare(db, "DELETE FROM projects WHERE name = ?1", &st, e)) < 0)
 		return rc;

@@ -136,7 +136,7 @@ static int get_resources(const cJSON *j, struct create_req *out, struct err *e)
 int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e)
 {
 	static const char *const fields[] = { "name", "image", "type", "start", "project", "cpus",
-					      "memory", NULL };
+					      "memory", "network", NULL };
 	memset(out, 0, sizeof *out);
 	out->start = true;
 	out->cpus = INSTANCE_CPUS_DEFAULT;
@@ -155,6 +155,9 @@ int request_parse_create(const char *body, size_t len, struct create_req *out, s
 		goto out;
 	if (cJSON_GetObjectItemCaseSensitive(j, "project") &&
 	    (rc = get_name(j, "project", out->project, e)) < 0)
+		goto out;
+	if (cJSON_GetObjectItemCaseSensitive(j, "network") &&
+	    (rc = get_name(j, "network", out->network, e)) < 0)
 		goto out;
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
 	if (t) {

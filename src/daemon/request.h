@@ -27,6 +27,7 @@ struct create_req {
 	char project[INSTANCE_NAME_MAX + 1];   /* "" : the caller's project */
 	int cpus;                  /* default INSTANCE_CPUS_DEFAULT */
 	long long memory;          /* bytes; default INSTANCE_MEMORY_DEFAULT */
+	char network[INSTANCE_NAME_MAX + 1];   /* "" : none */
 };
 
 /* POST /1.0/instances/NAME/stop: {"timeout"?, "force"?}; an empty body is {} */

@@ -1,5 +1,6 @@
 /* See request_cloud.h. */
 #include "daemon/request_cloud.h"
+#include "daemon/network.h"
 #include "daemon/request.h"
 
 #include <cjson/cJSON.h>
@@ -111,6 +112,46 @@ int request_parse_token(const char *body, size_t len, struct token_req *out, str
 		else if ((rc = role_parse(r->valuestring, &out->role, e)) < 0)
 			err_set(e, rc, "field \"role\": expected admin, member or reader");
 	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+static int get_flag(const cJSON *j, const char *field, bool *out, struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, field);
+	if (!v)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return err_set(e, -EINVAL, "field \"%s\": expected true or false", field);
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+int request_parse_network(const char *body, size_t len, struct network_req *out, struct err *e)
+{
+	static const char *const fields[] = { "name", "subnet", "nat", "isolated", "project", NULL };
+	memset(out, 0, sizeof *out);
+	cJSON *j;
+	int rc = request_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (name)");
+	const cJSON *sub = cJSON_GetObjectItemCaseSensitive(j, "subnet");
+	if ((rc = request_known_fields(j, fields, e)) == 0 &&
+	    (rc = get_name(j, "name", "network", true, out->name, e)) == 0 &&
+	    (rc = get_name(j, "project", "project", false, out->project, e)) == 0 &&
+	    (rc = get_flag(j, "nat", &out->nat, e)) == 0 &&
+	    (rc = get_flag(j, "isolated", &out->isolated, e)) == 0 && sub) {
+		if (!cJSON_IsString(sub))
+			rc = err_set(e, -EINVAL, "field \"subnet\": expected a string such as "
+				     "\"10.20.0.0/24\"");
+		else if ((rc = subnet_parse(sub->valuestring, &out->subnet, e)) == 0)
+			out->has_subnet = true;
+	}
+	if (rc == 0 && out->nat && out->isolated)
+		rc = err_set(e, -EINVAL, "fields \"nat\" and \"isolated\": an isolated network "
+			     "cannot reach the uplink; choose one");
 	cJSON_Delete(j);
 	return rc;
 }

@@ -33,4 +33,8 @@ struct token_req {
 };
 int request_parse_token(const char *body, size_t len, struct token_req *out, struct err *e);
 
+/* POST /1.0/networks: {"name", "subnet"?, "nat"?, "isolated"?, "project"?} */
+struct network_req;
+int request_parse_network(const char *body, size_t len, struct network_req *out, struct err *e);
+
 #endif

@@ -5,6 +5,7 @@
 #include "daemon/images.h"
 #include "daemon/logs.h"
 #include "daemon/proc.h"
+#include "daemon/network.h"
 #include "daemon/project.h"
 
 #include <errno.h>
@@ -17,13 +18,16 @@
 #define BUSY_MAX 128
 
 struct service {
-	char state_dir[4096], runtime[4096], conmon[4096], self_exe[4096];
+	char state_dir[4096], runtime[4096], conmon[4096], self_exe[4096], dnsmasq[4096];
 	struct driver_ctx ctx;
+	struct net_ctx net;
 	struct db *db;
 	pthread_mutex_t lock;
 	char busy[BUSY_MAX][INSTANCE_NAME_MAX + 1];   /* names with an operation running */
 	int adopted, lost, rolled_back;
 };
+
+static void unplug(struct service *s, const struct instance *in);
 
 /* Corrects a row whose supervisor is gone.  Called with the lock held. */
 static int refresh(struct service *s, struct instance *in, struct err *e)
@@ -34,6 +38,14 @@ static int refresh(struct service *s, struct instance *in, struct err *e)
 	in->pid = 0;
 	in->pid_start = 0;
 	return db_instance_update(s->db, in, e);
+}
+
+/* Removes a stopped instance's host side of its NIC (network.h). */
+static void unplug(struct service *s, const struct instance *in)
+{
+	char dir[4096];
+	if (instance_path(&s->ctx, in->name, NULL, dir, sizeof dir, NULL) == 0)
+		network_unplug(in, dir);
 }
 
 static int reconcile(struct service *s, struct err *e)
@@ -57,6 +69,7 @@ static int reconcile(struct service *s, struct err *e)
 		 * did not finish, or a monitor killed while its container ran,
 		 * leaves processes behind; they are killed and forgotten. */
 		int killed = driver_for(v[i].kind)->rollback(&s->ctx, &v[i], e);
+		unplug(s, &v[i]);
 		if (killed < 0)
 			rc = killed;
 		else
@@ -76,12 +89,14 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	snprintf(s->conmon, sizeof s->conmon, "%s", cfg->conmon);
 	snprintf(s->self_exe, sizeof s->self_exe, "%s", cfg->self_exe);
 	s->ctx = (struct driver_ctx){ s->state_dir, s->runtime, s->conmon, s->self_exe };
+	snprintf(s->dnsmasq, sizeof s->dnsmasq, "%s", cfg->dnsmasq ? cfg->dnsmasq : "/usr/sbin/dnsmasq");
+	s->net = (struct net_ctx){ s->state_dir, s->dnsmasq };
 	pthread_mutex_init(&s->lock, NULL);
 	char path[8192];
 	int rc;
 	if ((rc = mkdir_p(cfg->state_dir, 0700, e)) < 0)
 		goto fail;
-	static const char *const subdirs[] = { "instances", "images", "runtime", NULL };
+	static const char *const subdirs[] = { "instances", "images", "runtime", "networks", NULL };
 	for (const char *const *d = subdirs; *d; d++) {
 		snprintf(path, sizeof path, "%s/%s", cfg->state_dir, *d);
 		if ((rc = mkdir_p(path, 0700, e)) < 0)
@@ -90,6 +105,7 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	snprintf(path, sizeof path, "%s/nimbus.db", cfg->state_dir);
 	if ((rc = db_open(path, &s->db, e)) < 0 ||
 	    (rc = images_init(s->db, cfg->state_dir, cfg->guest_dir, e)) < 0 ||
+	    (rc = network_reconcile(s->db, &s->net, e)) < 0 ||
 	    (rc = reconcile(s, e)) < 0)
 		goto fail;
 	*out = s;
@@ -151,11 +167,17 @@ static int start_locked(struct service *s, struct instance *in, struct err *e)
 	int rc = db_image_get(s->db, in->image, &im, e);
 	if (rc < 0)
 		return rc;
+	char dir[4096];
+	if ((rc = instance_path(&s->ctx, in->name, NULL, dir, sizeof dir, e)) < 0 ||
+	    (rc = network_plug(s->db, &s->net, in, dir, e)) < 0)
+		return rc;
 	pthread_mutex_unlock(&s->lock);
 	rc = driver_for(in->kind)->start(&s->ctx, in, &im, e);
 	pthread_mutex_lock(&s->lock);
-	if (rc < 0)
+	if (rc < 0) {
+		network_unplug(in, dir);
 		return rc;
+	}
 	in->state = STATE_RUNNING;
 	in->started_at = (long long)time(NULL);
 	return db_instance_update(s->db, in, e);
@@ -190,11 +212,15 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	    (rc = claim(s, in.name, e)) < 0)
 		goto out;
 	rc = db_instance_insert(s->db, &in, e);
+	if (rc == 0 && r->network[0] &&
+	    (rc = network_nic_add(s->db, &s->net, in.name, in.project, r->network, e)) < 0)
+		db_instance_delete(s->db, in.name, NULL);
 	if (rc == 0 && r->start) {
 		rc = start_locked(s, &in, e);
 		if (rc < 0) {
 			/* A launch that cannot start leaves nothing behind. */
 			driver_for(in.kind)->remove(&s->ctx, &in, NULL);
+			network_nic_forget(s->db, &s->net, in.name, NULL);
 			db_instance_delete(s->db, in.name, NULL);
 		}
 	}
@@ -244,6 +270,7 @@ static int stop_locked(struct service *s, struct instance *in, int timeout_s, bo
 	pthread_mutex_lock(&s->lock);
 	if (rc < 0)
 		return rc;
+	unplug(s, in);
 	in->state = STATE_STOPPED;
 	in->pid = 0;
 	in->pid_start = 0;
@@ -307,6 +334,8 @@ int service_delete(struct service *s, const char *name, bool force, struct err *
 		rc = driver_for(in.kind)->remove(&s->ctx, &in, e);
 		pthread_mutex_lock(&s->lock);
 	}
+	if (rc == 0)
+		rc = network_nic_forget(s->db, &s->net, name, e);
 	if (rc == 0)
 		rc = db_instance_delete(s->db, name, e);
 	release(s, name);
@@ -402,4 +431,9 @@ struct db *service_lock(struct service *s)
 void service_unlock(struct service *s)
 {
 	pthread_mutex_unlock(&s->lock);
+}
+
+const struct net_ctx *service_net(struct service *s)
+{
+	return &s->net;
 }

@@ -29,6 +29,7 @@ struct service_cfg {
 	const char *runtime;       /* nimbus-runtime */
 	const char *conmon;        /* conmon */
 	const char *self_exe;      /* nimbus, for `vm run` */
+	const char *dnsmasq;       /* for networks; NULL: /usr/sbin/dnsmasq */
 };
 
 struct service;
@@ -70,5 +71,7 @@ int service_images(struct service *s, struct image **out, size_t *n, struct err 
  * tables (projects, tokens); every service_lock is paired with an unlock. */
 struct db *service_lock(struct service *s);
 void service_unlock(struct service *s);
+/* Where networks live and how their dnsmasq runs (network.h). */
+const struct net_ctx *service_net(struct service *s);
 
 #endif

@@ -78,7 +78,14 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	char cpus[16], mem[32];
 	snprintf(cpus, sizeof cpus, "%d", in->cpus > 0 ? in->cpus : INSTANCE_CPUS_DEFAULT);
 	snprintf(mem, sizeof mem, "%lldK", (in->memory > 0 ? in->memory : INSTANCE_MEMORY_DEFAULT) >> 10);
-	char *argv[] = { (char *)c->self_exe, "vm", "run", "--ephemeral", "--net", "none",
+	/* A VM on a network gets the TAP network_plug made (STATE/.../nic). */
+	char net[128] = "none", nicpath[8200];
+	snprintf(nicpath, sizeof nicpath, "%s/nic", dir);
+	if (read_file(nicpath, net, sizeof net) > 0)
+		net[strcspn(net, "\n")] = 0;
+	else
+		snprintf(net, sizeof net, "none");
+	char *argv[] = { (char *)c->self_exe, "vm", "run", "--ephemeral", "--net", net,
 			 "--cpus", cpus, "--mem", mem, "--control", sock, NULL };
 	struct spawn_opts o = { .log_path = log, .env = env, .keep_fd = -1, .new_session = true };
 	unlink(sock);
