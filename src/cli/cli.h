@@ -35,6 +35,7 @@ int cmd_restart(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_project(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_network(int argc, char **argv);
 
 /* Daemon-backed verbs (remote.c).  cli_call sends one request to the
  * daemon at sock (NULL: $NIMBUS_SOCKET or the default) and returns the exit

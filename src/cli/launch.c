@@ -18,6 +18,7 @@ static const char usage[] =
 	"  --no-start       create it stopped\n"
 	"  --cpus N         vCPUs, 1 to 8 (default 1); counted against the project's quota\n"
 	"  --memory SIZE    memory, e.g. 512M (default 256M); counted against the quota\n"
+	"  --network NET    join network NET (one per instance for now)\n"
 	"  --project P      the project that owns it (host admin only; a token's is its own)\n"
 	"  --token T        act as token T (default $NIMBUS_TOKEN); every verb takes it\n"
 	"  --socket PATH    the daemon's socket (default $NIMBUS_SOCKET or /run/nimbus/nimbus.sock)\n"
@@ -25,7 +26,8 @@ static const char usage[] =
 
 int cmd_launch(int argc, char **argv)
 {
-	enum { OPT_SOCKET = 256, OPT_CONTAINER, OPT_NOSTART, OPT_CPUS, OPT_MEMORY, OPT_PROJECT };
+	enum { OPT_SOCKET = 256, OPT_CONTAINER, OPT_NOSTART, OPT_CPUS, OPT_MEMORY, OPT_PROJECT,
+	       OPT_NETWORK };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "container", no_argument, NULL, OPT_CONTAINER },
@@ -33,10 +35,11 @@ int cmd_launch(int argc, char **argv)
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "memory", required_argument, NULL, OPT_MEMORY },
 		{ "project", required_argument, NULL, OPT_PROJECT },
+		{ "network", required_argument, NULL, OPT_NETWORK },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *sock = NULL, *memory = NULL, *project = NULL;
+	const char *sock = NULL, *memory = NULL, *project = NULL, *network = NULL;
 	long cpus = 0;
 	int container = 0, start = 1, c;
 	optind = 1;
@@ -56,6 +59,13 @@ int cmd_launch(int argc, char **argv)
 		}
 		case OPT_MEMORY: memory = optarg; break;
 		case OPT_PROJECT: project = optarg; break;
+		case OPT_NETWORK:
+			if (network) {
+				cli_error("launch: --network %s: one network per instance for now", optarg);
+				return 2;
+			}
+			network = optarg;
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return 2;
 		}
@@ -76,6 +86,8 @@ int cmd_launch(int argc, char **argv)
 		cJSON_AddStringToObject(body, "memory", memory);
 	if (project)
 		cJSON_AddStringToObject(body, "project", project);
+	if (network)
+		cJSON_AddStringToObject(body, "network", network);
 	cJSON *reply = NULL;
 	int rc = cli_call("launch", sock, "POST", "/1.0/instances", body, &reply);
 	cJSON_Delete(body);

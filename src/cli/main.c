@@ -20,6 +20,7 @@ static const char usage[] =
 	"  vm control   send a request to a running VM's control socket\n"
 	"  project      create, list, delete projects and set their quotas\n"
 	"  token        create, list and revoke API tokens\n"
+	"  network      create, list, delete networks (bridges with DHCP and DNS)\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help   show this help\n"
@@ -75,6 +76,7 @@ static const struct {
 	{ "exec", cmd_exec },
 	{ "project", cmd_project },
 	{ "token", cmd_token },
+	{ "network", cmd_network },
 };
 
 /* `--token T` (or --token=T) is every daemon verb's option: taken out of

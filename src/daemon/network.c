@@ -182,8 +182,19 @@ static int nft_apply(const struct network *n, struct err *e)
 			"  iifname \"%s\" oifname != \"%s\" drop\n"
 			"  oifname \"%s\" iifname != \"%s\" drop\n",
 			n->bridge, n->bridge, n->bridge, n->bridge);
+	len += snprintf(cmd + len, sizeof cmd - (size_t)len, " }\n");
+	/* An isolated network reaches the host only at its own gateway: DHCP
+	 * (broadcast) and DNS there, and nothing of the host's other addresses. */
+	if (n->isolated) {
+		char gw[16];
+		ip_str(subnet_host(&n->subnet, 1), gw, sizeof gw);
+		len += snprintf(cmd + len, sizeof cmd - (size_t)len,
+			" chain input {\n"
+			"  type filter hook input priority 0; policy accept;\n"
+			"  iifname \"%s\" ip daddr != { %s, 255.255.255.255 } drop\n"
+			" }\n", n->bridge, gw);
+	}
 	len += snprintf(cmd + len, sizeof cmd - (size_t)len,
-		" }\n"
 		" chain postrouting {\n"
 		"  type nat hook postrouting priority 100; policy accept;\n");
 	if (n->nat && !n->isolated)
@@ -334,7 +345,13 @@ static int host_up(struct db *db, const struct net_ctx *c, struct network *n, st
 	if (rc < 0)
 		return rc;
 	if (!nl_link_exists(n->bridge)) {
+		/* A bridge takes the lowest MAC of its ports unless given one: it
+		 * would change as instances come and go, and the others' ARP
+		 * entries for the gateway (their DNS server) would go stale. */
+		uint32_t h = (uint32_t)strtoul(n->bridge + 2, NULL, 16);
+		uint8_t mac[6] = { 0x52, 0x54, 0x01, (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h };
 		if ((rc = nl_bridge_add(n->bridge, e)) < 0 ||
+		    (rc = nl_link_set_mac(n->bridge, mac, e)) < 0 ||
 		    (rc = nl_addr_add(n->bridge, htonl(subnet_host(&n->subnet, 1)), n->subnet.prefix,
 				      e)) < 0 ||
 		    (rc = nl_link_up(n->bridge, e)) < 0)
