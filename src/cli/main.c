@@ -21,6 +21,7 @@ static const char usage[] =
 	"  project      create, list, delete projects and set their quotas\n"
 	"  token        create, list and revoke API tokens\n"
 	"  network      create, list, delete networks (bridges with DHCP and DNS)\n"
+	"  rule         an instance's ingress rules (its security group)\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help   show this help\n"
@@ -77,6 +78,7 @@ static const struct {
 	{ "project", cmd_project },
 	{ "token", cmd_token },
 	{ "network", cmd_network },
+	{ "rule", cmd_rule },
 };
 
 /* `--token T` (or --token=T) is every daemon verb's option: taken out of

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
@@ -15,13 +16,19 @@ static const char usage[] =
 	"       nimbus network list [--format table|json]\n"
 	"       nimbus network info NAME [--format table|json]\n"
 	"       nimbus network delete NAME\n"
+	"       nimbus network forward NAME tcp|udp:PORT INSTANCE[:PORT]\n"
+	"       nimbus network unforward NAME tcp|udp:PORT\n"
+	"       nimbus network forwards NAME [--format table|json]\n"
 	"\n"
 	"A network is a bridge on this host with DHCP and DNS (dnsmasq) for the\n"
 	"instances on it, which reach each other by name.  --nat masquerades it to\n"
 	"the host's uplink; --isolated cuts it off from every other network and the\n"
 	"uplink (the gateway, DHCP and DNS still answer).  Without --subnet the first\n"
 	"free 10.20.N.0/24 is taken; a subnet must be private and /16 to /29.\n"
-	"A network is deleted only when no instance is on it.\n"
+	"A network is deleted only when no instance is on it.  `forward` sends a port\n"
+	"of the host's addresses to an instance on the network (its port, default the\n"
+	"same).  Instances accept traffic from beyond their network only as their\n"
+	"rules allow (`nimbus rule`).\n"
 	"\n"
 	"Options:\n"
 	"  --subnet CIDR    e.g. 10.30.0.0/24; the gateway is its first address\n"
@@ -45,6 +52,80 @@ static const char *mode(const cJSON *n)
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(n, "isolated")))
 		return "isolated";
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(n, "nat")) ? "nat" : "routed";
+}
+
+/* "tcp:8080" into proto and port; 2 (printed) when it is not one. */
+static int parse_hostport(const char *verb, const char *s, char proto[8], long *port)
+{
+	char *end;
+	const char *colon = strchr(s, ':');
+	if (colon && (size_t)(colon - s) == 3 && (!strncmp(s, "tcp", 3) || !strncmp(s, "udp", 3))) {
+		*port = strtol(colon + 1, &end, 10);
+		if (colon[1] && !*end && *port >= 1 && *port <= 65535) {
+			snprintf(proto, 8, "%.3s", s);
+			return 0;
+		}
+	}
+	cli_error("network %s: %s: expected tcp:PORT or udp:PORT (1-65535)", verb, s);
+	return 2;
+}
+
+static int forward_verb(const char *verb, const char *sock, bool json, int nargs, char **args)
+{
+	bool add = !strcmp(verb, "forward");
+	if (nargs != (add ? 3 : 2)) {
+		cli_error("network %s: expected NAME %s (try --help)", verb,
+			  add ? "tcp|udp:PORT INSTANCE[:PORT]" : "tcp|udp:PORT");
+		return 2;
+	}
+	struct err e = { 0 };
+	if (name_check("network", args[0], &e) < 0) {
+		cli_error("network %s: %s", verb, e.msg);
+		return 2;
+	}
+	char proto[8], path[256];
+	long port;
+	int rc = parse_hostport(verb, args[1], proto, &port);
+	if (rc)
+		return rc;
+	if (!add) {
+		snprintf(path, sizeof path, "/1.0/networks/%s/forwards?protocol=%s&port=%ld", args[0],
+			 proto, port);
+		if ((rc = cli_call("network unforward", sock, "DELETE", path, NULL, NULL)) == 0)
+			printf("Removed forward %s:%ld on network %s\n", proto, port, args[0]);
+		return rc;
+	}
+	char inst[INSTANCE_NAME_MAX + 1];
+	long target = port;
+	const char *colon = strchr(args[2], ':');
+	snprintf(inst, sizeof inst, "%.*s", (int)(colon ? (size_t)(colon - args[2]) : strlen(args[2])),
+		 args[2]);
+	if (colon) {
+		char *end;
+		target = strtol(colon + 1, &end, 10);
+		if (!colon[1] || *end || target < 1 || target > 65535) {
+			cli_error("network forward: %s: expected INSTANCE or INSTANCE:PORT", args[2]);
+			return 2;
+		}
+	}
+	if (name_check("instance", inst, &e) < 0) {
+		cli_error("network forward: %s", e.msg);
+		return 2;
+	}
+	cJSON *body = cJSON_CreateObject(), *reply = NULL;
+	cJSON_AddStringToObject(body, "protocol", proto);
+	cJSON_AddNumberToObject(body, "port", (double)port);
+	cJSON_AddStringToObject(body, "instance", inst);
+	cJSON_AddNumberToObject(body, "target_port", (double)target);
+	snprintf(path, sizeof path, "/1.0/networks/%s/forwards", args[0]);
+	rc = cli_call("network forward", sock, "POST", path, body, &reply);
+	cJSON_Delete(body);
+	if (rc == 0 && json)
+		print_json(reply);
+	else if (rc == 0)
+		printf("Forwarding %s:%ld to %s:%ld\n", proto, port, inst, target);
+	cJSON_Delete(reply);
+	return rc;
 }
 
 int cmd_network(int argc, char **argv)
@@ -108,6 +189,8 @@ int cmd_network(int argc, char **argv)
 		cJSON_Delete(reply);
 		return 0;
 	}
+	if (!strcmp(verb, "forward") || !strcmp(verb, "unforward"))
+		return forward_verb(verb, sock, json, argc - optind, argv + optind);
 	if (argc - optind != 1) {
 		cli_error("network %s: need exactly one NAME (try --help)", verb);
 		return 2;
@@ -154,6 +237,27 @@ int cmd_network(int argc, char **argv)
 			       name, cli_json_str(reply, "project"), cli_json_str(reply, "subnet"),
 			       cli_json_str(reply, "gateway"), mode(reply), cli_json_str(reply, "bridge"),
 			       cli_json_num(reply, "instances"));
+		}
+		cJSON_Delete(reply);
+		return 0;
+	}
+	if (!strcmp(verb, "forwards")) {
+		char fpath[160];
+		snprintf(fpath, sizeof fpath, "%s/forwards", path);
+		if ((rc = cli_call("network forwards", sock, "GET", fpath, NULL, &reply)))
+			return rc;
+		if (json) {
+			print_json(reply);
+		} else {
+			printf("%-10s %-24s %s\n", "HOST", "INSTANCE", "PORT");
+			const cJSON *f;
+			cJSON_ArrayForEach(f, reply) {
+				char host[32];
+				snprintf(host, sizeof host, "%s:%lld", cli_json_str(f, "protocol"),
+					 cli_json_num(f, "port"));
+				printf("%-10s %-24s %lld\n", host, cli_json_str(f, "instance"),
+				       cli_json_num(f, "target_port"));
+			}
 		}
 		cJSON_Delete(reply);
 		return 0;

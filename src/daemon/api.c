@@ -307,6 +307,7 @@ static int h_exec(struct service *s, const struct api_req *r, const char *name,
 }
 
 static const char *const force_only[] = { "force", NULL };
+static const char *const forward_query[] = { "protocol", "port", NULL };
 
 const struct route api_routes[] = {
 	{ "GET", "/1.0", NULL, h_root },
@@ -335,6 +336,11 @@ const struct route api_routes[] = {
 	{ "POST", "/1.0/networks", NULL, api_network_create },
 	{ "GET", "/1.0/networks/{name}", NULL, api_network_get },
 	{ "DELETE", "/1.0/networks/{name}", NULL, api_network_delete },
+	{ "GET", "/1.0/networks/{name}/forwards", NULL, api_forward_list },
+	{ "POST", "/1.0/networks/{name}/forwards", NULL, api_forward_add },
+	{ "DELETE", "/1.0/networks/{name}/forwards", forward_query, api_forward_delete },
+	{ "GET", "/1.0/instances/{name}/rules", NULL, api_rules_get },
+	{ "PUT", "/1.0/instances/{name}/rules", NULL, api_rules_put },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 

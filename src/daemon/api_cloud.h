@@ -25,5 +25,10 @@ API_HANDLER(api_network_list);
 API_HANDLER(api_network_create);
 API_HANDLER(api_network_get);
 API_HANDLER(api_network_delete);
+API_HANDLER(api_rules_get);
+API_HANDLER(api_rules_put);
+API_HANDLER(api_forward_list);
+API_HANDLER(api_forward_add);
+API_HANDLER(api_forward_delete);
 
 #endif

@@ -71,6 +71,23 @@ const char *const db_migrations[] = {
 	"  ip INTEGER NOT NULL,"
 	"  mac TEXT NOT NULL,"
 	"  UNIQUE (network, ip)"
+	");"
+	/* Port forwards (a host port is one instance's, whatever the network)
+	 * and security-group ingress rules (port 0: every port, or ICMP). */
+	"CREATE TABLE forwards ("
+	"  network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,"
+	"  protocol TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp')),"
+	"  port INTEGER NOT NULL,"
+	"  instance TEXT NOT NULL REFERENCES instances(name) ON DELETE CASCADE,"
+	"  target_port INTEGER NOT NULL,"
+	"  PRIMARY KEY (protocol, port)"
+	");"
+	"CREATE TABLE ingress_rules ("
+	"  instance TEXT NOT NULL REFERENCES instances(name) ON DELETE CASCADE,"
+	"  protocol TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp', 'icmp')),"
+	"  port INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  PRIMARY KEY (instance, protocol, port, source)"
 	");",
 };
 

@@ -164,44 +164,93 @@ static void table_name(const struct network *n, char *buf, size_t len)
 	snprintf(buf, len, "nimbus_%s", n->bridge);
 }
 
-/* The network's table, replaced whole (one transaction: no moment without it). */
-static int nft_apply(const struct network *n, struct err *e)
+/* The network's table, replaced whole in one transaction (no moment
+ * without it): isolation, security groups (default deny of ingress from
+ * beyond the bridge; traffic inside it is bridged and never filtered
+ * here), port forwards and NAT.  Rule data comes from the database, where
+ * the API checked every field; nothing a request sent is pasted unchecked. */
+static int nft_apply(struct db *db, const struct network *n, struct err *e)
 {
-	char t[32], sub[32], cmd[2048], what[96];
+	char t[32], sub[32], gw[16], what[96];
 	table_name(n, t, sizeof t);
 	subnet_str(&n->subnet, sub, sizeof sub);
+	ip_str(subnet_host(&n->subnet, 1), gw, sizeof gw);
 	snprintf(what, sizeof what, "network \"%s\"", n->name);
-	int len = snprintf(cmd, sizeof cmd,
-		"add table inet %s\n"
-		"delete table inet %s\n"
-		"table inet %s {\n"
-		" chain forward {\n"
-		"  type filter hook forward priority 0; policy accept;\n", t, t, t);
+	const char *br = n->bridge;
+	char *cmd = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&cmd, &len);
+	if (!f)
+		return err_set(e, -ENOMEM, "%s: out of memory", what);
+	fprintf(f, "add table inet %s\ndelete table inet %s\ntable inet %s {\n", t, t, t);
+	fprintf(f, " chain forward {\n  type filter hook forward priority 0; policy accept;\n"
+		"  ct state established,related accept\n"
+		"  oifname \"%s\" ct status dnat accept\n", br);
 	if (n->isolated)
-		len += snprintf(cmd + len, sizeof cmd - (size_t)len,
-			"  iifname \"%s\" oifname != \"%s\" drop\n"
-			"  oifname \"%s\" iifname != \"%s\" drop\n",
-			n->bridge, n->bridge, n->bridge, n->bridge);
-	len += snprintf(cmd + len, sizeof cmd - (size_t)len, " }\n");
-	/* An isolated network reaches the host only at its own gateway: DHCP
-	 * (broadcast) and DNS there, and nothing of the host's other addresses. */
-	if (n->isolated) {
-		char gw[16];
-		ip_str(subnet_host(&n->subnet, 1), gw, sizeof gw);
-		len += snprintf(cmd + len, sizeof cmd - (size_t)len,
-			" chain input {\n"
-			"  type filter hook input priority 0; policy accept;\n"
-			"  iifname \"%s\" ip daddr != { %s, 255.255.255.255 } drop\n"
-			" }\n", n->bridge, gw);
+		fprintf(f, "  iifname \"%s\" oifname != \"%s\" drop\n", br, br);
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(db, "SELECT n.ip, r.protocol, r.port, r.source FROM ingress_rules r "
+			 "JOIN nics n ON n.instance = r.instance WHERE n.network = ?1 "
+			 "ORDER BY n.ip, r.protocol, r.port", &st, e);
+	if (rc == 0 && !n->isolated) {
+		sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char ip[16], proto[8], src[40];
+			ip_str((uint32_t)sqlite3_column_int64(st, 0), ip, sizeof ip);
+			copy_text(proto, sizeof proto, st, 1);
+			int port = sqlite3_column_int(st, 2);
+			copy_text(src, sizeof src, st, 3);
+			fprintf(f, "  oifname \"%s\" ip daddr %s ip saddr %s ", br, ip, src);
+			if (!strcmp(proto, "icmp"))
+				fprintf(f, "ip protocol icmp accept\n");
+			else if (port)
+				fprintf(f, "%s dport %d accept\n", proto, port);
+			else
+				fprintf(f, "ip protocol %s accept\n", proto);
+		}
 	}
-	len += snprintf(cmd + len, sizeof cmd - (size_t)len,
-		" chain postrouting {\n"
-		"  type nat hook postrouting priority 100; policy accept;\n");
+	sqlite3_finalize(st);
+	fprintf(f, "  oifname \"%s\" iifname != \"%s\" drop\n }\n", br, br);
+	if (n->isolated)
+		fprintf(f, " chain input {\n  type filter hook input priority 0; policy accept;\n"
+			"  iifname \"%s\" ip daddr != { %s, 255.255.255.255 } drop\n }\n", br, gw);
+	/* Port forwards: to a local address of the host, from outside
+	 * (prerouting) and from the host itself (output). */
+	char *fw = NULL;
+	size_t fwlen = 0;
+	FILE *g = open_memstream(&fw, &fwlen);
+	if (rc == 0 && g &&
+	    (rc = prepare(db, "SELECT f.protocol, f.port, n.ip, f.target_port FROM forwards f "
+			  "JOIN nics n ON n.instance = f.instance WHERE f.network = ?1 "
+			  "ORDER BY f.protocol, f.port", &st, e)) == 0) {
+		sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char proto[8], ip[16];
+			copy_text(proto, sizeof proto, st, 0);
+			ip_str((uint32_t)sqlite3_column_int64(st, 2), ip, sizeof ip);
+			fprintf(g, "  fib daddr type local %s dport %d dnat ip to %s:%d\n", proto,
+				sqlite3_column_int(st, 1), ip, sqlite3_column_int(st, 3));
+		}
+		sqlite3_finalize(st);
+	}
+	if (g)
+		fclose(g);
+	fprintf(f, " chain prerouting {\n  type nat hook prerouting priority -100; policy accept;\n"
+		"%s }\n chain output {\n  type nat hook output priority -100; policy accept;\n%s }\n",
+		fw ? fw : "", fw ? fw : "");
+	free(fw);
+	fprintf(f, " chain postrouting {\n  type nat hook postrouting priority 100; policy accept;\n");
 	if (n->nat && !n->isolated)
-		len += snprintf(cmd + len, sizeof cmd - (size_t)len,
-			"  ip saddr %s oifname != \"%s\" masquerade\n", sub, n->bridge);
-	snprintf(cmd + len, sizeof cmd - (size_t)len, " }\n}\n");
-	return nft(cmd, what, e);
+		fprintf(f, "  ip saddr %s oifname != \"%s\" masquerade\n", sub, br);
+	fprintf(f, " }\n}\n");
+	if (fclose(f) != 0 || !cmd) {
+		free(cmd);
+		return err_set(e, -ENOMEM, "%s: out of memory", what);
+	}
+	if (rc == 0)
+		rc = nft(cmd, what, e);
+	free(cmd);
+	return rc;
 }
 
 static void nft_remove(const struct network *n)
@@ -357,7 +406,7 @@ static int host_up(struct db *db, const struct net_ctx *c, struct network *n, st
 		    (rc = nl_link_up(n->bridge, e)) < 0)
 			return rc;
 	}
-	if ((rc = nft_apply(n, e)) < 0)
+	if ((rc = nft_apply(db, n, e)) < 0)
 		return rc;
 	/* Routing between networks and out through NAT needs forwarding on, as
 	 * libvirt turns it on for its NAT networks. */
@@ -546,14 +595,15 @@ int network_reconcile(struct db *db, const struct net_ctx *c, struct err *e)
 	return rc;
 }
 
-/* Rewrites the network's hosts files and has dnsmasq read them again. */
-static int dns_refresh(struct db *db, const struct net_ctx *c, const char *network,
-		       struct err *e)
+int network_refresh(struct db *db, const struct net_ctx *c, const char *network,
+		    struct err *e)
 {
 	struct network n;
 	int rc = net_row(db, network, NULL, &n, e);
 	if (rc == 0)
 		rc = write_hosts(db, c, &n, e);
+	if (rc == 0)
+		rc = nft_apply(db, &n, e);
 	if (rc == 0 && dns_alive(&n))
 		kill((pid_t)n.dns_pid, SIGHUP);   /* dnsmasq re-reads both files on SIGHUP */
 	return rc;
@@ -602,7 +652,7 @@ int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance
 	sqlite3_bind_text(st, 4, mac, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "saving a NIC");
 	sqlite3_finalize(st);
-	return rc == 0 ? dns_refresh(db, c, network, e) : rc;
+	return rc == 0 ? network_refresh(db, c, network, e) : rc;
 }
 
 int network_nic_get(struct db *db, const char *instance, struct nic *out, struct err *e)
@@ -641,5 +691,5 @@ int network_nic_forget(struct db *db, const struct net_ctx *c, const char *insta
 	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "deleting a NIC");
 	sqlite3_finalize(st);
-	return rc == 0 ? dns_refresh(db, c, nic.network, e) : rc;
+	return rc == 0 ? network_refresh(db, c, nic.network, e) : rc;
 }

@@ -76,7 +76,6 @@ int network_list(struct db *db, const struct net_ctx *c, const char *project,
 /* How many instances are on it. */
 int network_nic_count(struct db *db, const char *name, long long *out, struct err *e);
 int network_reconcile(struct db *db, const struct net_ctx *c, struct err *e);
-/* Removes every network's host side (for tests' and uninstall's cleanup). */
 
 /* Gives instance a NIC on network (of its project): the next free address. */
 int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance,
@@ -93,6 +92,38 @@ int network_plug(struct db *db, const struct net_ctx *c, const struct instance *
 		 const char *inst_dir, struct err *e);
 /* After it stopped (or failed to start): removes the host side. */
 void network_unplug(const struct instance *in, const char *inst_dir);
+
+/* After its instances, rules or forwards changed: the network's dnsmasq
+ * files (re-read on SIGHUP) and its nftables table. */
+int network_refresh(struct db *db, const struct net_ctx *c, const char *network,
+		    struct err *e);
+
+/* Security groups: an instance's ingress rules, replaced as a whole. */
+struct ingress_rule {
+	char protocol[8];          /* tcp, udp, icmp */
+	int port;                  /* 1-65535; 0: every port (and always for icmp) */
+	char source[20];           /* CIDR */
+};
+#define INGRESS_RULES_MAX 64
+int network_rules_get(struct db *db, const char *instance, struct ingress_rule *out, size_t *n,
+		      struct err *e);
+int network_rules_set(struct db *db, const struct net_ctx *c, const char *instance,
+		      const struct ingress_rule *v, size_t n, struct err *e);
+
+/* Port forwards: host port (protocol, port) to instance:target_port. */
+struct forward {
+	char network[INSTANCE_NAME_MAX + 1];
+	char protocol[8];
+	int port;
+	char instance[INSTANCE_NAME_MAX + 1];
+	int target_port;
+};
+int network_forward_add(struct db *db, const struct net_ctx *c, const struct forward *f,
+			struct err *e);
+int network_forward_del(struct db *db, const struct net_ctx *c, const char *network,
+			const char *protocol, int port, struct err *e);
+int network_forward_list(struct db *db, const char *network, struct forward **out, size_t *n,
+			 struct err *e);
 
 /* Interface names (at most 15 characters) derived from a name. */
 void network_ifname(const char *prefix, const char *name, char out[16]);

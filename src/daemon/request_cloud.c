@@ -155,3 +155,118 @@ int request_parse_network(const char *body, size_t len, struct network_req *out,
 	cJSON_Delete(j);
 	return rc;
 }
+
+static int get_port(const cJSON *j, const char *field, bool required, int *out, struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, field);
+	if (!v) {
+		if (required)
+			return err_set(e, -EINVAL, "field \"%s\": required (1 to 65535)", field);
+		return 0;
+	}
+	double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+	if (d != floor(d) || d < 1 || d > 65535)
+		return err_set(e, -EINVAL, "field \"%s\": expected a port from 1 to 65535", field);
+	*out = (int)d;
+	return 0;
+}
+
+int request_parse_rules(const char *body, size_t len, struct ingress_rule *out, size_t *n,
+			struct err *e)
+{
+	static const char *const fields[] = { "rules", NULL };
+	static const char *const rule_fields[] = { "protocol", "port", "source", NULL };
+	*n = 0;
+	cJSON *j;
+	int rc = request_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (rules)");
+	const cJSON *rules = cJSON_GetObjectItemCaseSensitive(j, "rules");
+	if ((rc = request_known_fields(j, fields, e)) < 0)
+		goto out;
+	if (!cJSON_IsArray(rules) || cJSON_GetArraySize(rules) > INGRESS_RULES_MAX) {
+		rc = err_set(e, -EINVAL, "field \"rules\": expected an array of at most %d rules",
+			     INGRESS_RULES_MAX);
+		goto out;
+	}
+	const cJSON *r;
+	cJSON_ArrayForEach(r, rules) {
+		struct ingress_rule *ir = &out[*n];
+		char where[32];
+		snprintf(where, sizeof where, "rules[%zu]", *n);
+		memset(ir, 0, sizeof *ir);
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(r, "protocol");
+		const cJSON *src = cJSON_GetObjectItemCaseSensitive(r, "source");
+		const cJSON *port = cJSON_GetObjectItemCaseSensitive(r, "port");
+		if (!cJSON_IsObject(r)) {
+			rc = err_set(e, -EINVAL, "%s: expected an object", where);
+			goto out;
+		}
+		if ((rc = request_known_fields(r, rule_fields, e)) < 0) {
+			err_set(e, rc, "%s: %s", where, e->msg);
+			goto out;
+		}
+		if (!cJSON_IsString(p) || (strcmp(p->valuestring, "tcp") && strcmp(p->valuestring, "udp") &&
+					   strcmp(p->valuestring, "icmp"))) {
+			rc = err_set(e, -EINVAL, "%s: field \"protocol\": expected tcp, udp or icmp", where);
+			goto out;
+		}
+		snprintf(ir->protocol, sizeof ir->protocol, "%s", p->valuestring);
+		bool icmp = !strcmp(ir->protocol, "icmp");
+		double d = cJSON_IsNumber(port) ? port->valuedouble : -1;
+		if (port && (icmp || d != floor(d) || d < 0 || d > 65535)) {
+			rc = err_set(e, -EINVAL, "%s: field \"port\": %s", where, icmp
+				     ? "icmp has no ports" : "expected 0 (every port) to 65535");
+			goto out;
+		}
+		if (!port && !icmp) {
+			rc = err_set(e, -EINVAL, "%s: field \"port\": required for %s (0: every port)",
+				     where, ir->protocol);
+			goto out;
+		}
+		ir->port = port ? (int)d : 0;
+		struct subnet sn = { 0, 0 };
+		if (src && (!cJSON_IsString(src) || (rc = cidr_parse(src->valuestring, &sn, e)) < 0)) {
+			if (!cJSON_IsString(src))
+				rc = err_set(e, -EINVAL, "%s: field \"source\": expected a CIDR", where);
+			else
+				err_set(e, rc, "%s: %s", where, e->msg);
+			goto out;
+		}
+		subnet_str(&sn, ir->source, sizeof ir->source);
+		(*n)++;
+	}
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+int request_parse_forward(const char *body, size_t len, struct forward *out, struct err *e)
+{
+	static const char *const fields[] = { "protocol", "port", "instance", "target_port", NULL };
+	memset(out, 0, sizeof *out);
+	cJSON *j;
+	int rc = request_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (protocol, port, instance)");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "protocol");
+	if ((rc = request_known_fields(j, fields, e)) < 0)
+		goto out;
+	if (!cJSON_IsString(p) || (strcmp(p->valuestring, "tcp") && strcmp(p->valuestring, "udp"))) {
+		rc = err_set(e, -EINVAL, "field \"protocol\": expected tcp or udp");
+		goto out;
+	}
+	snprintf(out->protocol, sizeof out->protocol, "%s", p->valuestring);
+	if ((rc = get_port(j, "port", true, &out->port, e)) < 0 ||
+	    (rc = get_name(j, "instance", "instance", true, out->instance, e)) < 0)
+		goto out;
+	out->target_port = out->port;
+	rc = get_port(j, "target_port", false, &out->target_port, e);
+out:
+	cJSON_Delete(j);
+	return rc;
+}

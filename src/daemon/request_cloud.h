@@ -37,4 +37,15 @@ int request_parse_token(const char *body, size_t len, struct token_req *out, str
 struct network_req;
 int request_parse_network(const char *body, size_t len, struct network_req *out, struct err *e);
 
+/* PUT /1.0/instances/NAME/rules: {"rules": [{"protocol", "port"?, "source"?}]}
+ * (source default 0.0.0.0/0; port required for tcp/udp unless 0 = all,
+ * absent for icmp).  At most INGRESS_RULES_MAX. */
+struct ingress_rule;
+int request_parse_rules(const char *body, size_t len, struct ingress_rule *out, size_t *n,
+			struct err *e);
+/* POST /1.0/networks/NAME/forwards: {"protocol", "port", "instance", "target_port"?}
+ * (target_port default: port). */
+struct forward;
+int request_parse_forward(const char *body, size_t len, struct forward *out, struct err *e);
+
 #endif

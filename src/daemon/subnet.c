@@ -81,3 +81,33 @@ uint32_t subnet_host(const struct subnet *n, uint32_t i)
 {
 	return i <= subnet_hosts(n) ? n->base + i : 0;
 }
+
+int cidr_parse(const char *s, struct subnet *out, struct err *e)
+{
+	char ip[32];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	long p = 32;
+	char *end = NULL;
+	struct in_addr a;
+	if (n >= sizeof ip)
+		goto bad;
+	snprintf(ip, sizeof ip, "%.*s", (int)n, s);
+	if (slash) {
+		p = strtol(slash + 1, &end, 10);
+		if (!slash[1] || *end || p < 0 || p > 32)
+			goto bad;
+	}
+	if (inet_pton(AF_INET, ip, &a) != 1)
+		goto bad;
+	uint32_t base = ntohl(a.s_addr);
+	if (base & ~mask_of((unsigned)p))
+		return err_set(e, -EINVAL, "source \"%.64s\": host bits are set (did you mean %s/%ld?)",
+			       s, ip_str(base & mask_of((unsigned)p), ip, sizeof ip), p);
+	out->base = base;
+	out->prefix = (unsigned)p;
+	return 0;
+bad:
+	return err_set(e, -EINVAL, "source \"%.64s\": expected an IPv4 address or CIDR such as "
+		       "10.0.0.0/8 or 0.0.0.0/0", s);
+}

@@ -24,6 +24,9 @@ struct subnet {
 /* -EINVAL naming the problem: not a.b.c.d/N, host bits set, a prefix out of
  * range, or not a private (RFC 1918) range. */
 int subnet_parse(const char *s, struct subnet *out, struct err *e);
+/* Any IPv4 CIDR, /0 to /32 ("0.0.0.0/0"; a bare address is /32), host bits
+ * zero: a security rule's source. */
+int cidr_parse(const char *s, struct subnet *out, struct err *e);
 const char *subnet_str(const struct subnet *n, char *buf, size_t len);
 const char *ip_str(uint32_t ip, char *buf, size_t len);
 bool subnet_overlap(const struct subnet *a, const struct subnet *b);

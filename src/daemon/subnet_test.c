@@ -37,3 +37,15 @@ TEST(subnets_overlap_when_one_contains_the_other)
 	EXPECT(subnet_overlap(&a, &b) && subnet_overlap(&b, &a));
 	EXPECT(!subnet_overlap(&a, &c) && !subnet_overlap(&b, &c));
 }
+
+TEST(cidr_takes_any_ipv4_range_for_rules)
+{
+	struct subnet n;
+	struct err e = { 0 };
+	EXPECT(cidr_parse("0.0.0.0/0", &n, &e) == 0 && n.prefix == 0);
+	EXPECT(cidr_parse("8.8.8.8", &n, &e) == 0 && n.prefix == 32 && n.base == 0x08080808);
+	EXPECT(cidr_parse("10.1.0.0/16", &n, &e) == 0);
+	EXPECT(cidr_parse("10.1.0.1/16", &n, &e) == -EINVAL && strstr(e.msg, "10.1.0.0/16?"));
+	EXPECT(cidr_parse("10.1.0.0/33", &n, &e) == -EINVAL && strstr(e.msg, "CIDR"));
+	EXPECT(cidr_parse("any", &n, &e) == -EINVAL);
+}
