@@ -29,7 +29,8 @@ static cJSON *oci_mount(const char *dst, const char *type, const char *src, cons
 	return m;
 }
 
-char *ctr_config(const struct instance *in, const char *rootfs, const char *netns)
+char *ctr_config(const struct instance *in, const char *rootfs, const char *netns,
+		 const char *const (*binds)[2], int nbinds)
 {
 	static const char *const caps[] = {
 		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -73,6 +74,9 @@ char *ctr_config(const struct instance *in, const char *rootfs, const char *netn
 	cJSON_AddItemToArray(m, oci_mount("/dev/shm", "tmpfs", "shm", shm));
 	cJSON_AddItemToArray(m, oci_mount("/sys", "sysfs", "sysfs", sys));
 	cJSON_AddItemToArray(m, oci_mount("/tmp", "tmpfs", "tmpfs", tmp));
+	static const char *const bind[] = { "rbind", "nosuid", "nodev", NULL };
+	for (int i = 0; i < nbinds; i++)
+		cJSON_AddItemToArray(m, oci_mount(binds[i][1], "bind", binds[i][0], bind));
 	cJSON *lx = cJSON_AddObjectToObject(c, "linux");
 	cJSON *ns = cJSON_AddArrayToObject(lx, "namespaces");
 	static const char *const nss[] = { "pid", "network", "ipc", "uts", "mount", "cgroup", NULL };

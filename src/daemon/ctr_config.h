@@ -7,6 +7,8 @@
 /* The config's JSON text (free with cJSON_free), or NULL when out of memory. */
 /* netns: a network namespace to join (its network, network.h), or NULL for
  * a private one with only lo. */
-char *ctr_config(const struct instance *in, const char *rootfs, const char *netns);
+/* binds: nbinds pairs {host directory, path in the container} (volumes). */
+char *ctr_config(const struct instance *in, const char *rootfs, const char *netns,
+		 const char *const (*binds)[2], int nbinds);
 
 #endif

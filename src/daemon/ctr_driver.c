@@ -168,7 +168,24 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 	char netns[8200];
 	struct stat nst;
 	snprintf(netns, sizeof netns, "%s/netns", dir);
-	char *cfg = ctr_config(in, rootfs, stat(netns, &nst) == 0 ? netns : NULL);
+	/* Attached dir volumes (STATE/.../volumes, volume.h) at /volumes/NAME. */
+	char vols[4096] = "", volpath[8200], hostp[8][4096], inside[8][96];
+	const char *binds[8][2];
+	int nbinds = 0;
+	snprintf(volpath, sizeof volpath, "%s/volumes", dir);
+	if (read_file(volpath, vols, sizeof vols) > 0) {
+		for (char *line = strtok(vols, "\n"); line && nbinds < 8; line = strtok(NULL, "\n")) {
+			char name[64];
+			if (sscanf(line, "dir %4095s %63s", hostp[nbinds], name) != 2)
+				continue;
+			snprintf(inside[nbinds], sizeof inside[0], "/volumes/%s", name);
+			binds[nbinds][0] = hostp[nbinds];
+			binds[nbinds][1] = inside[nbinds];
+			nbinds++;
+		}
+	}
+	char *cfg = ctr_config(in, rootfs, stat(netns, &nst) == 0 ? netns : NULL,
+			       (const char *const (*)[2])binds, nbinds);
 	if (!cfg) {
 		unmount_root(dir);
 		return err_set(e, -ENOMEM, "container \"%s\": out of memory", in->name);

@@ -89,6 +89,18 @@ const char *const db_migrations[] = {
 	"  source TEXT NOT NULL,"
 	"  PRIMARY KEY (instance, protocol, port, source)"
 	");",
+	/* 4 (cloud): volumes, owned by a project: a qcow2 file (block, for VMs)
+	 * or a directory (dir, for containers); a snapshot is a read-only
+	 * volume made from another (snapshot_of).  size is bytes. */
+	"CREATE TABLE volumes ("
+	"  name TEXT PRIMARY KEY,"
+	"  project TEXT NOT NULL REFERENCES projects(name) ON DELETE RESTRICT,"
+	"  type TEXT NOT NULL CHECK (type IN ('block', 'dir')),"
+	"  size INTEGER NOT NULL,"
+	"  snapshot_of TEXT,"
+	"  attached_to TEXT REFERENCES instances(name) ON DELETE SET NULL,"
+	"  created_at INTEGER NOT NULL"
+	");",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

@@ -141,9 +141,10 @@ int project_usage(struct db *db, const char *name, struct quota *out, struct err
 	    (rc = count_of(db, "SELECT coalesce(sum(memory), 0) FROM instances WHERE project = ?1",
 			   name, &out->v[QUOTA_MEMORY], e)) < 0 ||
 	    (rc = count_of(db, "SELECT count(*) FROM networks WHERE project = ?1", name,
-			   &out->v[QUOTA_NETWORKS], e)) < 0)
+			   &out->v[QUOTA_NETWORKS], e)) < 0 ||
+	    (rc = count_of(db, "SELECT coalesce(sum(size), 0) FROM volumes WHERE project = ?1",
+			   name, &out->v[QUOTA_DISK], e)) < 0)
 		return rc;
-	/* Disk counts volumes, which come later. */
 	return 0;
 }
 
@@ -170,6 +171,12 @@ int project_delete(struct db *db, const char *name, struct err *e)
 	if (use.v[QUOTA_INSTANCES] > 0)
 		return err_set(e, -EBUSY, "project \"%s\": owns %lld instance%s (delete them first)",
 			       name, use.v[QUOTA_INSTANCES], use.v[QUOTA_INSTANCES] == 1 ? "" : "s");
+	long long vols = 0;
+	if ((rc = count_of(db, "SELECT count(*) FROM volumes WHERE project = ?1", name, &vols, e)) < 0)
+		return rc;
+	if (vols > 0)
+		return err_set(e, -EBUSY, "project \"%s\": owns %lld volume%s (delete them first)",
+			       name, vols, vols == 1 ? "" : "s");
 	if (use.v[QUOTA_NETWORKS] > 0)
 		return err_set(e, -EBUSY, "project \"%s\": owns %lld network%s (delete them first)",
 			       name, use.v[QUOTA_NETWORKS], use.v[QUOTA_NETWORKS] == 1 ? "" : "s");

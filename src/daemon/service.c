@@ -7,6 +7,7 @@
 #include "daemon/proc.h"
 #include "daemon/network.h"
 #include "daemon/project.h"
+#include "daemon/volume.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -19,8 +20,10 @@
 
 struct service {
 	char state_dir[4096], runtime[4096], conmon[4096], self_exe[4096], dnsmasq[4096];
+	char qemu_img[4096];
 	struct driver_ctx ctx;
 	struct net_ctx net;
+	struct volume_ctx vol;
 	struct db *db;
 	pthread_mutex_t lock;
 	char busy[BUSY_MAX][INSTANCE_NAME_MAX + 1];   /* names with an operation running */
@@ -91,12 +94,15 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	s->ctx = (struct driver_ctx){ s->state_dir, s->runtime, s->conmon, s->self_exe };
 	snprintf(s->dnsmasq, sizeof s->dnsmasq, "%s", cfg->dnsmasq ? cfg->dnsmasq : "/usr/sbin/dnsmasq");
 	s->net = (struct net_ctx){ s->state_dir, s->dnsmasq };
+	snprintf(s->qemu_img, sizeof s->qemu_img, "%s", cfg->qemu_img ? cfg->qemu_img : "/usr/bin/qemu-img");
+	s->vol = (struct volume_ctx){ s->state_dir, s->qemu_img };
 	pthread_mutex_init(&s->lock, NULL);
 	char path[8192];
 	int rc;
 	if ((rc = mkdir_p(cfg->state_dir, 0700, e)) < 0)
 		goto fail;
-	static const char *const subdirs[] = { "instances", "images", "runtime", "networks", NULL };
+	static const char *const subdirs[] = { "instances", "images", "runtime", "networks", "volumes",
+					       NULL };
 	for (const char *const *d = subdirs; *d; d++) {
 		snprintf(path, sizeof path, "%s/%s", cfg->state_dir, *d);
 		if ((rc = mkdir_p(path, 0700, e)) < 0)
@@ -169,6 +175,7 @@ static int start_locked(struct service *s, struct instance *in, struct err *e)
 		return rc;
 	char dir[4096];
 	if ((rc = instance_path(&s->ctx, in->name, NULL, dir, sizeof dir, e)) < 0 ||
+	    (rc = volume_prepare(s->db, &s->vol, in->name, dir, e)) < 0 ||
 	    (rc = network_plug(s->db, &s->net, in, dir, e)) < 0)
 		return rc;
 	pthread_mutex_unlock(&s->lock);
@@ -436,4 +443,9 @@ void service_unlock(struct service *s)
 const struct net_ctx *service_net(struct service *s)
 {
 	return &s->net;
+}
+
+const struct volume_ctx *service_volumes(struct service *s)
+{
+	return &s->vol;
 }

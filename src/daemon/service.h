@@ -30,6 +30,7 @@ struct service_cfg {
 	const char *conmon;        /* conmon */
 	const char *self_exe;      /* nimbus, for `vm run` */
 	const char *dnsmasq;       /* for networks; NULL: /usr/sbin/dnsmasq */
+	const char *qemu_img;      /* for volumes; NULL: /usr/bin/qemu-img */
 };
 
 struct service;
@@ -73,5 +74,7 @@ struct db *service_lock(struct service *s);
 void service_unlock(struct service *s);
 /* Where networks live and how their dnsmasq runs (network.h). */
 const struct net_ctx *service_net(struct service *s);
+/* Where volumes live and the qemu-img that makes them (volume.h). */
+const struct volume_ctx *service_volumes(struct service *s);
 
 #endif

@@ -85,8 +85,36 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 		net[strcspn(net, "\n")] = 0;
 	else
 		snprintf(net, sizeof net, "none");
-	char *argv[] = { (char *)c->self_exe, "vm", "run", "--ephemeral", "--net", net,
-			 "--cpus", cpus, "--mem", mem, "--control", sock, NULL };
+	/* Attached block volumes (STATE/.../volumes, volume.h) become disks.  They
+	 * must keep what the guest writes, so the VM is then not --ephemeral:
+	 * with a --disk there is no default root disk anyway, and --append
+	 * without root= keeps the guest in its initramfs rather than booting
+	 * whatever a volume holds. */
+	char vols[4096] = "", volpath[8200], disks[8][4200];
+	snprintf(volpath, sizeof volpath, "%s/volumes", dir);
+	int ndisks = 0;
+	if (read_file(volpath, vols, sizeof vols) > 0) {
+		for (char *line = strtok(vols, "\n"); line && ndisks < 8; line = strtok(NULL, "\n")) {
+			char path[4096], name[64];
+			if (sscanf(line, "block %4095s %63s", path, name) == 2)
+				snprintf(disks[ndisks++], sizeof disks[0], "%s,format=qcow2,serial=%s", path,
+					 name);
+		}
+	}
+	char *argv[12 + 2 * 8 + 4] = { (char *)c->self_exe, "vm", "run", "--net", net, "--cpus", cpus,
+				       "--mem", mem, "--control", sock };
+	int argc = 11;
+	if (ndisks) {
+		argv[argc++] = "--append";
+		argv[argc++] = "console=ttyS0";
+		for (int i = 0; i < ndisks; i++) {
+			argv[argc++] = "--disk";
+			argv[argc++] = disks[i];
+		}
+	} else {
+		argv[argc++] = "--ephemeral";
+	}
+	argv[argc] = NULL;
 	struct spawn_opts o = { .log_path = log, .env = env, .keep_fd = -1, .new_session = true };
 	unlink(sock);
 	pid_t pid;
