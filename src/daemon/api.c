@@ -341,6 +341,16 @@ const struct route api_routes[] = {
 	{ "DELETE", "/1.0/networks/{name}/forwards", forward_query, api_forward_delete },
 	{ "GET", "/1.0/instances/{name}/rules", NULL, api_rules_get },
 	{ "PUT", "/1.0/instances/{name}/rules", NULL, api_rules_put },
+	/* Volumes (api_volume.c). */
+	{ "GET", "/1.0/volumes", NULL, api_volume_list },
+	{ "POST", "/1.0/volumes", NULL, api_volume_create },
+	{ "GET", "/1.0/volumes/{name}", NULL, api_volume_get },
+	{ "DELETE", "/1.0/volumes/{name}", NULL, api_volume_delete },
+	{ "POST", "/1.0/volumes/{name}/attach", NULL, api_volume_attach },
+	{ "POST", "/1.0/volumes/{name}/detach", NULL, api_volume_detach },
+	{ "POST", "/1.0/volumes/{name}/resize", NULL, api_volume_resize },
+	{ "POST", "/1.0/volumes/{name}/snapshot", NULL, api_volume_snapshot },
+	{ "POST", "/1.0/volumes/{name}/clone", NULL, api_volume_clone },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 
@@ -351,6 +361,7 @@ static const char *route_noun(const char *pattern)
 		{ "/1.0/projects/", "project" },
 		{ "/1.0/tokens/", "token" },
 		{ "/1.0/networks/", "network" },
+		{ "/1.0/volumes/", "volume" },
 	};
 	for (size_t i = 0; i < sizeof nouns / sizeof nouns[0]; i++)
 		if (!strncmp(pattern, nouns[i].prefix, strlen(nouns[i].prefix)))

@@ -30,5 +30,15 @@ API_HANDLER(api_rules_put);
 API_HANDLER(api_forward_list);
 API_HANDLER(api_forward_add);
 API_HANDLER(api_forward_delete);
+/* api_volume.c */
+API_HANDLER(api_volume_list);
+API_HANDLER(api_volume_create);
+API_HANDLER(api_volume_get);
+API_HANDLER(api_volume_delete);
+API_HANDLER(api_volume_attach);
+API_HANDLER(api_volume_detach);
+API_HANDLER(api_volume_resize);
+API_HANDLER(api_volume_snapshot);
+API_HANDLER(api_volume_clone);
 
 #endif

@@ -2,10 +2,13 @@
 #include "daemon/request_cloud.h"
 #include "daemon/network.h"
 #include "daemon/request.h"
+#include "daemon/volume.h"
+#include "lib/size.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -267,6 +270,82 @@ int request_parse_forward(const char *body, size_t len, struct forward *out, str
 	out->target_port = out->port;
 	rc = get_port(j, "target_port", false, &out->target_port, e);
 out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+static int get_size(const cJSON *j, long long *out, struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "size");
+	uint64_t bytes = 0;
+	bool ok;
+	if (!v)
+		return err_set(e, -EINVAL, "field \"size\": required (bytes, or e.g. \"10G\")");
+	if (cJSON_IsNumber(v))
+		ok = v->valuedouble == floor(v->valuedouble) && v->valuedouble >= 0 &&
+		     v->valuedouble <= (double)VOLUME_SIZE_MAX && (bytes = (uint64_t)v->valuedouble, true);
+	else
+		ok = cJSON_IsString(v) && parse_size(v->valuestring, 1, &bytes) == 0;
+	if (!ok || bytes < (uint64_t)VOLUME_SIZE_MIN || bytes > (uint64_t)VOLUME_SIZE_MAX ||
+	    bytes % 512)
+		return err_set(e, -EINVAL, "field \"size\": expected bytes or a size such as \"10G\", "
+			       "a multiple of 512 from 1 MiB to 16 TiB");
+	*out = (long long)bytes;
+	return 0;
+}
+
+int request_parse_volume(const char *body, size_t len, struct volume *out, struct err *e)
+{
+	static const char *const fields[] = { "name", "size", "type", "project", NULL };
+	memset(out, 0, sizeof *out);
+	cJSON *j;
+	int rc = request_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (name, size)");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
+	if ((rc = request_known_fields(j, fields, e)) == 0 &&
+	    (rc = get_name(j, "name", "volume", true, out->name, e)) == 0 &&
+	    (rc = get_name(j, "project", "project", false, out->project, e)) == 0 &&
+	    (rc = get_size(j, &out->size, e)) == 0 && t) {
+		if (!cJSON_IsString(t) || (strcmp(t->valuestring, "block") && strcmp(t->valuestring, "dir")))
+			rc = err_set(e, -EINVAL, "field \"type\": expected \"block\" (a qcow2 disk for "
+				     "VMs) or \"dir\" (a directory for containers)");
+		else
+			out->dir = !strcmp(t->valuestring, "dir");
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+int request_parse_size(const char *body, size_t len, long long *size, struct err *e)
+{
+	static const char *const fields[] = { "size", NULL };
+	cJSON *j;
+	int rc = request_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (size)");
+	if ((rc = request_known_fields(j, fields, e)) == 0)
+		rc = get_size(j, size, e);
+	cJSON_Delete(j);
+	return rc;
+}
+
+int request_parse_one_name(const char *body, size_t len, const char *field, const char *what,
+			   char *out, struct err *e)
+{
+	const char *fields[] = { field, NULL };
+	cJSON *j;
+	int rc = request_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (%s)", field);
+	if ((rc = request_known_fields(j, fields, e)) == 0)
+		rc = get_name(j, field, what, true, out, e);
 	cJSON_Delete(j);
 	return rc;
 }

@@ -48,4 +48,13 @@ int request_parse_rules(const char *body, size_t len, struct ingress_rule *out, 
 struct forward;
 int request_parse_forward(const char *body, size_t len, struct forward *out, struct err *e);
 
+/* POST /1.0/volumes: {"name", "size", "type"?: "block"|"dir", "project"?};
+ * size is bytes or a string such as "10G". */
+struct volume;
+int request_parse_volume(const char *body, size_t len, struct volume *out, struct err *e);
+/* {"size"} (resize), {"name"} (snapshot, clone), {"instance"} (attach). */
+int request_parse_size(const char *body, size_t len, long long *size, struct err *e);
+int request_parse_one_name(const char *body, size_t len, const char *field, const char *what,
+			   char *out, struct err *e);
+
 #endif
