@@ -22,6 +22,7 @@ static const char usage[] =
 	"  token        create, list and revoke API tokens\n"
 	"  network      create, list, delete networks (bridges with DHCP and DNS)\n"
 	"  rule         an instance's ingress rules (its security group)\n"
+	"  volume       create, attach, snapshot, clone, delete volumes\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help   show this help\n"
@@ -79,6 +80,7 @@ static const struct {
 	{ "token", cmd_token },
 	{ "network", cmd_network },
 	{ "rule", cmd_rule },
+	{ "volume", cmd_volume },
 };
 
 /* `--token T` (or --token=T) is every daemon verb's option: taken out of
