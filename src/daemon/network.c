@@ -354,14 +354,19 @@ static int dns_start(struct db *db, const struct net_ctx *c, struct network *n, 
 			 n->isolated || !n->nat ? "--no-resolv" : "--domain-needed", NULL };
 	struct spawn_opts o = { .log_path = logp, .keep_fd = -1, .new_session = true };
 	pid_t pid;
+	char pidpath[4300];
+	snprintf(pidpath, sizeof pidpath, "%s/dnsmasq.pid", dir);
+	unlink(pidpath);
 	int rc = proc_spawn(argv, &o, &pid, e);
 	if (rc < 0)
 		return rc;
 	long long start = proc_start_time(pid);
-	/* dnsmasq checks its options and binds before it serves: an early exit
-	 * is a refusal whose reason is in its log. */
-	for (int i = 0; i < 20 && proc_alive(pid, start); i++)
-		usleep(10000);
+	/* dnsmasq checks its options and binds its sockets, then writes its pid
+	 * file: serving once that is there; an exit before it is a refusal
+	 * whose reason is in its log. */
+	struct stat pst;
+	for (int i = 0; i < 500 && proc_alive(pid, start) && stat(pidpath, &pst) != 0; i++)
+		usleep(2000);
 	if (!proc_alive(pid, start)) {
 		char buf[512] = "";
 		read_file(logp, buf, sizeof buf);
