@@ -33,6 +33,8 @@ int api_status_for(int neg_errno)
 		return 501;
 	case ETIMEDOUT:
 		return 504;
+	case ENOSPC:
+		return 507;
 	default:
 		return 500;
 	}
@@ -51,6 +53,7 @@ static const char *code_for(int status)
 	case 501: return "not_implemented";
 	case 503: return "unavailable";
 	case 504: return "timeout";
+	case 507: return "insufficient_capacity";
 	default: return "internal";
 	}
 }
@@ -351,6 +354,7 @@ const struct route api_routes[] = {
 	{ "POST", "/1.0/volumes/{name}/resize", NULL, api_volume_resize },
 	{ "POST", "/1.0/volumes/{name}/snapshot", NULL, api_volume_snapshot },
 	{ "POST", "/1.0/volumes/{name}/clone", NULL, api_volume_clone },
+	{ "GET", "/1.0/placement", NULL, api_placement },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 

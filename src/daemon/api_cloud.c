@@ -1,5 +1,6 @@
 /* See api_cloud.h. */
 #include "daemon/api_cloud.h"
+#include "daemon/placement.h"
 #include "daemon/project.h"
 #include "daemon/request_cloud.h"
 
@@ -252,5 +253,29 @@ API_HANDLER(api_token_revoke)
 		return fail(out, &e);
 	out->status = 200;
 	out->json = cJSON_CreateObject();
+	return 0;
+}
+
+API_HANDLER(api_placement)
+{
+	(void)name;
+	struct err e = { 0 };
+	struct placement_view v;
+	if (host_only(r, "placement", &e) < 0)
+		return fail(out, &e);
+	struct db *db = service_lock(s);
+	int rc = placement_view(db, service_placement(s), &v, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	for (int k = 0; k < PLACE_N; k++) {
+		cJSON *j = cJSON_AddObjectToObject(out->json, placement_name((enum placement_res)k));
+		cJSON_AddNumberToObject(j, "total", (double)v.total[k]);
+		cJSON_AddNumberToObject(j, "ratio", v.ratio[k]);
+		cJSON_AddNumberToObject(j, "allocatable", (double)v.allocatable[k]);
+		cJSON_AddNumberToObject(j, "allocated", (double)v.allocated[k]);
+	}
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include "daemon/logs.h"
 #include "daemon/proc.h"
 #include "daemon/network.h"
+#include "daemon/placement.h"
 #include "daemon/project.h"
 #include "daemon/volume.h"
 
@@ -24,6 +25,8 @@ struct service {
 	struct driver_ctx ctx;
 	struct net_ctx net;
 	struct volume_ctx vol;
+	char pool[4200];
+	struct placement place;
 	struct db *db;
 	pthread_mutex_t lock;
 	char busy[BUSY_MAX][INSTANCE_NAME_MAX + 1];   /* names with an operation running */
@@ -95,7 +98,9 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	snprintf(s->dnsmasq, sizeof s->dnsmasq, "%s", cfg->dnsmasq ? cfg->dnsmasq : "/usr/sbin/dnsmasq");
 	s->net = (struct net_ctx){ s->state_dir, s->dnsmasq };
 	snprintf(s->qemu_img, sizeof s->qemu_img, "%s", cfg->qemu_img ? cfg->qemu_img : "/usr/bin/qemu-img");
-	s->vol = (struct volume_ctx){ s->state_dir, s->qemu_img };
+	snprintf(s->pool, sizeof s->pool, "%s/volumes", s->state_dir);
+	s->place = (struct placement){ { cfg->ratio[0], cfg->ratio[1], cfg->ratio[2] }, s->pool };
+	s->vol = (struct volume_ctx){ s->state_dir, s->qemu_img, &s->place };
 	pthread_mutex_init(&s->lock, NULL);
 	char path[8192];
 	int rc;
@@ -216,6 +221,7 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	struct quota need = { { [QUOTA_INSTANCES] = 1, [QUOTA_CPUS] = in.cpus,
 				[QUOTA_MEMORY] = in.memory } };
 	if ((rc = project_admit(s->db, in.project, &need, e)) < 0 ||
+	    (rc = placement_check(s->db, &s->place, &need, e)) < 0 ||
 	    (rc = claim(s, in.name, e)) < 0)
 		goto out;
 	rc = db_instance_insert(s->db, &in, e);
@@ -448,4 +454,9 @@ const struct net_ctx *service_net(struct service *s)
 const struct volume_ctx *service_volumes(struct service *s)
 {
 	return &s->vol;
+}
+
+const struct placement *service_placement(struct service *s)
+{
+	return &s->place;
 }

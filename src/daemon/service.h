@@ -31,6 +31,7 @@ struct service_cfg {
 	const char *self_exe;      /* nimbus, for `vm run` */
 	const char *dnsmasq;       /* for networks; NULL: /usr/sbin/dnsmasq */
 	const char *qemu_img;      /* for volumes; NULL: /usr/bin/qemu-img */
+	double ratio[3];           /* overcommit: CPU, RAM, disk; 0: the default (placement.h) */
 };
 
 struct service;
@@ -76,5 +77,7 @@ void service_unlock(struct service *s);
 const struct net_ctx *service_net(struct service *s);
 /* Where volumes live and the qemu-img that makes them (volume.h). */
 const struct volume_ctx *service_volumes(struct service *s);
+/* The host's capacity and overcommit ratios (placement.h). */
+const struct placement *service_placement(struct service *s);
 
 #endif

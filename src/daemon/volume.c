@@ -1,6 +1,7 @@
 /* See volume.h. */
 #include "daemon/volume.h"
 #include "daemon/fsutil.h"
+#include "daemon/placement.h"
 #include "daemon/proc.h"
 #include "daemon/project.h"
 
@@ -171,7 +172,7 @@ int volume_create(struct db *db, const struct volume_ctx *c, const struct volume
 	struct quota need = { { [QUOTA_DISK] = v->size } };
 	struct volume old;
 	int rc = project_admit(db, v->project, &need, e);
-	if (rc < 0)
+	if (rc < 0 || (c->place && (rc = placement_check(db, c->place, &need, e)) < 0))
 		return rc;
 	if (volume_get(db, v->name, NULL, &old, NULL) == 0)
 		return err_set(e, -EEXIST, "volume \"%s\": already exists", v->name);
@@ -320,7 +321,8 @@ int volume_resize(struct db *db, const struct volume_ctx *c, const char *name, l
 	if ((rc = in_use(db, &v, "resize it", e)) < 0)
 		return rc;
 	struct quota need = { { [QUOTA_DISK] = size - v.size } };
-	if ((rc = project_admit(db, v.project, &need, e)) < 0)
+	if ((rc = project_admit(db, v.project, &need, e)) < 0 ||
+	    (c->place && (rc = placement_check(db, c->place, &need, e)) < 0))
 		return rc;
 	if (!v.dir && size != v.size) {
 		char path[4200], sz[32], what[96];
@@ -360,7 +362,8 @@ int volume_copy(struct db *db, const struct volume_ctx *c, const char *src, cons
 	snprintf(nv.snapshot_of, sizeof nv.snapshot_of, "%s", snapshot ? src : "");
 	struct quota need = { { [QUOTA_DISK] = v.size } };
 	struct volume exists;
-	if ((rc = project_admit(db, v.project, &need, e)) < 0)
+	if ((rc = project_admit(db, v.project, &need, e)) < 0 ||
+	    (c->place && (rc = placement_check(db, c->place, &need, e)) < 0))
 		return rc;
 	if (volume_get(db, to, NULL, &exists, NULL) == 0)
 		return err_set(e, -EEXIST, "volume \"%s\": already exists", to);

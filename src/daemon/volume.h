@@ -41,9 +41,12 @@ struct volume {
 	long long created_at;
 };
 
+struct placement;
+
 struct volume_ctx {
 	const char *state_dir;
 	const char *qemu_img;      /* /usr/bin/qemu-img */
+	const struct placement *place;   /* the host's room for disk (placement.h) */
 };
 
 int volume_create(struct db *db, const struct volume_ctx *c, const struct volume *v,
