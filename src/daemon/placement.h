@@ -3,8 +3,11 @@
  * host's capacity (online CPUs, RAM, the storage pool's filesystem) times
  * an overcommit ratio is what may be allocated -- OpenStack's defaults: CPU
  * 16.0, RAM 1.5, disk 1.0 (nimbusd --cpu-ratio, --ram-ratio, --disk-ratio).
- * Allocated is what every instance reserved at launch (running or not, as
- * quotas count) and the sizes of all volumes.  A request that does not fit
+ * Allocated is what every VM reserved at launch (running or not, as quotas
+ * count) and the sizes of all volumes.  Containers are counted against
+ * their project's quotas but not placed: their reservations are not
+ * enforced (no cgroup limits from them yet), and a host runs far more of
+ * them than 16 per core.  A request that does not fit
  * is refused with -ENOSPC (HTTP 507) naming the resource and the figures.
  * Callers hold the service's lock, so two launches cannot both take the
  * last of the host.

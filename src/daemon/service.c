@@ -221,7 +221,7 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	struct quota need = { { [QUOTA_INSTANCES] = 1, [QUOTA_CPUS] = in.cpus,
 				[QUOTA_MEMORY] = in.memory } };
 	if ((rc = project_admit(s->db, in.project, &need, e)) < 0 ||
-	    (rc = placement_check(s->db, &s->place, &need, e)) < 0 ||
+	    (in.kind == KIND_VM && (rc = placement_check(s->db, &s->place, &need, e)) < 0) ||
 	    (rc = claim(s, in.name, e)) < 0)
 		goto out;
 	rc = db_instance_insert(s->db, &in, e);
