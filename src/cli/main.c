@@ -23,6 +23,7 @@ static const char usage[] =
 	"  network      create, list, delete networks (bridges with DHCP and DNS)\n"
 	"  rule         an instance's ingress rules (its security group)\n"
 	"  volume       create, attach, snapshot, clone, delete volumes\n"
+	"  usage        metered usage per project, instance and volume\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help   show this help\n"
@@ -81,6 +82,7 @@ static const struct {
 	{ "network", cmd_network },
 	{ "rule", cmd_rule },
 	{ "volume", cmd_volume },
+	{ "usage", cmd_usage },
 };
 
 /* `--token T` (or --token=T) is every daemon verb's option: taken out of

@@ -311,6 +311,7 @@ static int h_exec(struct service *s, const struct api_req *r, const char *name,
 
 static const char *const force_only[] = { "force", NULL };
 static const char *const forward_query[] = { "protocol", "port", NULL };
+static const char *const usage_query[] = { "project", "since", "until", NULL };
 
 const struct route api_routes[] = {
 	{ "GET", "/1.0", NULL, h_root },
@@ -355,6 +356,7 @@ const struct route api_routes[] = {
 	{ "POST", "/1.0/volumes/{name}/snapshot", NULL, api_volume_snapshot },
 	{ "POST", "/1.0/volumes/{name}/clone", NULL, api_volume_clone },
 	{ "GET", "/1.0/placement", NULL, api_placement },
+	{ "GET", "/1.0/usage", usage_query, api_usage },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 

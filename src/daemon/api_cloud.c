@@ -1,5 +1,6 @@
 /* See api_cloud.h. */
 #include "daemon/api_cloud.h"
+#include "daemon/meter.h"
 #include "daemon/placement.h"
 #include "daemon/project.h"
 #include "daemon/request_cloud.h"
@@ -277,5 +278,86 @@ API_HANDLER(api_placement)
 		cJSON_AddNumberToObject(j, "allocatable", (double)v.allocatable[k]);
 		cJSON_AddNumberToObject(j, "allocated", (double)v.allocated[k]);
 	}
+	return 0;
+}
+
+/* A query argument of Unix seconds (fractions allowed), or def. */
+static int query_time(const struct api_req *r, const char *key, long long def, long long *out_ms,
+		      struct err *e)
+{
+	const char *v = r->query ? r->query(r->q, key) : NULL;
+	if (!v) {
+		*out_ms = def;
+		return 0;
+	}
+	char *end;
+	double t = strtod(v, &end);
+	if (!*v || *end || !(t >= 0 && t < 1e11))
+		return err_set(e, -EINVAL, "query %s=%.32s: expected Unix seconds", key, v);
+	*out_ms = (long long)(t * 1000);
+	return 0;
+}
+
+API_HANDLER(api_usage)
+{
+	(void)name;
+	struct err e = { 0 };
+	const char *project = r->query ? r->query(r->q, "project") : NULL;
+	long long since, until, now = meter_now_ms();
+	if (project && name_check("project", project, &e) < 0)
+		return fail(out, &e);
+	if (query_time(r, "since", 0, &since, &e) < 0 || query_time(r, "until", now, &until, &e) < 0)
+		return fail(out, &e);
+	if (!is_host(r)) {
+		if (project && visible(r, project, &e) < 0)
+			return fail(out, &e);
+		project = r->who->project;
+	}
+	struct usage_line *v;
+	size_t n;
+	struct db *db = service_lock(s);
+	int rc = meter_usage(db, project, since, until, &v, &n, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	cJSON_AddNumberToObject(out->json, "since", (double)since / 1000);
+	cJSON_AddNumberToObject(out->json, "until", (double)until / 1000);
+	cJSON *projects = cJSON_AddArrayToObject(out->json, "projects");
+	cJSON *p = NULL, *ins = NULL, *vols = NULL;
+	double t[3] = { 0 };
+	for (size_t i = 0; i <= n; i++) {
+		if (p && (i == n || strcmp(v[i].project, cJSON_GetObjectItem(p, "project")->valuestring))) {
+			cJSON_AddNumberToObject(p, "vcpu_seconds", t[0]);
+			cJSON_AddNumberToObject(p, "memory_gib_hours", t[1]);
+			cJSON_AddNumberToObject(p, "disk_gib_hours", t[2]);
+			p = NULL;
+		}
+		if (i == n)
+			break;
+		if (!p) {
+			p = cJSON_CreateObject();
+			cJSON_AddItemToArray(projects, p);
+			cJSON_AddStringToObject(p, "project", v[i].project);
+			ins = cJSON_AddArrayToObject(p, "instances");
+			vols = cJSON_AddArrayToObject(p, "volumes");
+			t[0] = t[1] = t[2] = 0;
+		}
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "name", v[i].name);
+		if (v[i].volume) {
+			cJSON_AddNumberToObject(j, "disk_gib_hours", v[i].disk_gib_hours);
+			cJSON_AddItemToArray(vols, j);
+		} else {
+			cJSON_AddNumberToObject(j, "vcpu_seconds", v[i].vcpu_seconds);
+			cJSON_AddNumberToObject(j, "memory_gib_hours", v[i].memory_gib_hours);
+			cJSON_AddItemToArray(ins, j);
+		}
+		t[0] += v[i].vcpu_seconds;
+		t[1] += v[i].memory_gib_hours;
+		t[2] += v[i].disk_gib_hours;
+	}
+	free(v);
 	return 0;
 }

@@ -21,6 +21,7 @@ API_HANDLER(api_token_list);
 API_HANDLER(api_token_create);
 API_HANDLER(api_token_revoke);
 API_HANDLER(api_placement);
+API_HANDLER(api_usage);
 /* api_network.c */
 API_HANDLER(api_network_list);
 API_HANDLER(api_network_create);

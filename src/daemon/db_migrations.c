@@ -101,6 +101,25 @@ const char *const db_migrations[] = {
 	"  attached_to TEXT REFERENCES instances(name) ON DELETE SET NULL,"
 	"  created_at INTEGER NOT NULL"
 	");",
+	/* 5 (cloud): metering intervals (meter.h); no foreign keys: usage
+	 * outlives what it measured. */
+	"CREATE TABLE usage_instances ("
+	"  instance TEXT NOT NULL,"
+	"  project TEXT NOT NULL,"
+	"  cpus INTEGER NOT NULL,"
+	"  memory INTEGER NOT NULL,"
+	"  start_ms INTEGER NOT NULL,"
+	"  end_ms INTEGER"
+	");"
+	"CREATE INDEX usage_instances_open ON usage_instances (instance, end_ms);"
+	"CREATE TABLE usage_volumes ("
+	"  volume TEXT NOT NULL,"
+	"  project TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  start_ms INTEGER NOT NULL,"
+	"  end_ms INTEGER"
+	");"
+	"CREATE INDEX usage_volumes_open ON usage_volumes (volume, end_ms);",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

@@ -4,6 +4,7 @@
 #include "daemon/fsutil.h"
 #include "daemon/images.h"
 #include "daemon/logs.h"
+#include "daemon/meter.h"
 #include "daemon/proc.h"
 #include "daemon/network.h"
 #include "daemon/placement.h"
@@ -192,6 +193,7 @@ static int start_locked(struct service *s, struct instance *in, struct err *e)
 	}
 	in->state = STATE_RUNNING;
 	in->started_at = (long long)time(NULL);
+	meter_instance_start(s->db, in, NULL);
 	return db_instance_update(s->db, in, e);
 }
 
@@ -284,6 +286,7 @@ static int stop_locked(struct service *s, struct instance *in, int timeout_s, bo
 	if (rc < 0)
 		return rc;
 	unplug(s, in);
+	meter_instance_stop(s->db, in->name, NULL);
 	in->state = STATE_STOPPED;
 	in->pid = 0;
 	in->pid_start = 0;

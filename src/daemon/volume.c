@@ -1,6 +1,7 @@
 /* See volume.h. */
 #include "daemon/volume.h"
 #include "daemon/fsutil.h"
+#include "daemon/meter.h"
 #include "daemon/placement.h"
 #include "daemon/proc.h"
 #include "daemon/project.h"
@@ -196,8 +197,9 @@ int volume_create(struct db *db, const struct volume_ctx *c, const struct volume
 		unlink(path);
 		rmdir(path);
 		drop_row(db, v->name, NULL);
+		return rc;
 	}
-	return rc;
+	return meter_volume_open(db, v->name, v->project, v->size, e);
 }
 
 /* The instance v is attached to, if it runs: -EBUSY naming it. */
@@ -250,7 +252,7 @@ int volume_delete(struct db *db, const struct volume_ctx *c, const char *name, s
 		remove_tree(path);
 	else
 		unlink(path);
-	return 0;
+	return meter_volume_close(db, name, e);
 }
 
 static int set_attached(struct db *db, const char *name, const char *instance, struct err *e)
@@ -340,7 +342,7 @@ int volume_resize(struct db *db, const struct volume_ctx *c, const char *name, l
 	sqlite3_bind_int64(st, 2, size);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "resizing a volume");
 	sqlite3_finalize(st);
-	return rc;
+	return rc == 0 ? meter_volume_open(db, name, v.project, size, e) : rc;
 }
 
 int volume_copy(struct db *db, const struct volume_ctx *c, const char *src, const char *to,
@@ -378,10 +380,11 @@ int volume_copy(struct db *db, const struct volume_ctx *c, const char *src, cons
 	if ((rc = qemu_img(c, what, args, e)) < 0) {
 		unlink(path);
 		drop_row(db, to, NULL);
-	} else if (snapshot) {
-		chmod(path, 0400);   /* read-only, for the VMM too */
+		return rc;
 	}
-	return rc;
+	if (snapshot)
+		chmod(path, 0400);   /* read-only, for the VMM too */
+	return meter_volume_open(db, to, nv.project, nv.size, e);
 }
 
 int volume_prepare(struct db *db, const struct volume_ctx *c, const char *instance,
