@@ -637,17 +637,14 @@ int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance
 	sqlite3_finalize(st);
 	if (ip > subnet_host(&n.subnet, subnet_hosts(&n.subnet)) || ip < n.subnet.base)
 		return err_set(e, -ENOSPC, "network \"%s\": no free address left", network);
-	uint8_t r[3];
+	/* The MAC follows from the address (QEMU's and libvirt's 52:54:00 prefix,
+	 * then the address's low 24 bits): unique on the network, and an address
+	 * given again (after its instance was deleted) comes with the MAC that
+	 * dnsmasq still holds a lease for, so the new instance gets it at once
+	 * instead of being refused until the old lease runs out. */
 	char mac[18];
-	FILE *f = fopen("/dev/urandom", "re");
-	if (!f || fread(r, 1, 3, f) != 3) {
-		if (f)
-			fclose(f);
-		return err_set(e, -EIO, "network \"%s\": no random bytes for a MAC", network);
-	}
-	fclose(f);
-	/* 52:54:00 is the prefix QEMU and libvirt give their guests. */
-	snprintf(mac, sizeof mac, "52:54:00:%02x:%02x:%02x", r[0], r[1], r[2]);
+	snprintf(mac, sizeof mac, "52:54:00:%02x:%02x:%02x", (ip >> 16) & 255, (ip >> 8) & 255,
+		 ip & 255);
 	if ((rc = prepare(db, "INSERT INTO nics (instance, network, ip, mac) VALUES (?1, ?2, ?3, ?4)",
 			  &st, e)) < 0)
 		return rc;
