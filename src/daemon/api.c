@@ -86,8 +86,10 @@ cJSON *api_instance_json(const struct instance *in)
 	cJSON_AddNumberToObject(j, "created_at", (double)in->created_at);
 	cJSON_AddNumberToObject(j, "started_at", (double)in->started_at);
 	cJSON_AddStringToObject(j, "project", in->project);
-	cJSON_AddNumberToObject(j, "cpus", in->cpus);
-	cJSON_AddNumberToObject(j, "memory", (double)in->memory);
+	/* As daemon2's `config` (0: the default); at a merge, keep one copy. */
+	cJSON *cfg = cJSON_AddObjectToObject(j, "config");
+	cJSON_AddNumberToObject(cfg, "cpus", in->cpus);
+	cJSON_AddNumberToObject(cfg, "memory_mib", (double)in->memory_mib);
 	return j;
 }
 

@@ -190,7 +190,7 @@ int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e)
 }
 
 #define INSTANCE_COLS "name, kind, image, state, pid, pid_start, created_at, started_at, " \
-	"project, cpus, memory"
+	"project, cpus, memory_mib"
 
 static void read_instance(sqlite3_stmt *st, struct instance *in)
 {
@@ -208,7 +208,7 @@ static void read_instance(sqlite3_stmt *st, struct instance *in)
 	in->started_at = sqlite3_column_int64(st, 7);
 	copy_text(in->project, sizeof in->project, st, 8);
 	in->cpus = sqlite3_column_int(st, 9);
-	in->memory = sqlite3_column_int64(st, 10);
+	in->memory_mib = sqlite3_column_int64(st, 10);
 }
 
 int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
@@ -227,8 +227,8 @@ int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 	sqlite3_bind_int64(st, 7, in->created_at);
 	sqlite3_bind_int64(st, 8, in->started_at);
 	sqlite3_bind_text(st, 9, in->project[0] ? in->project : "default", -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 10, in->cpus > 0 ? in->cpus : INSTANCE_CPUS_DEFAULT);
-	sqlite3_bind_int64(st, 11, in->memory > 0 ? in->memory : INSTANCE_MEMORY_DEFAULT);
+	sqlite3_bind_int(st, 10, in->cpus);
+	sqlite3_bind_int64(st, 11, in->memory_mib);
 	rc = sqlite3_step(st);
 	int ext = sqlite3_extended_errcode(db->h);
 	sqlite3_finalize(st);

@@ -48,8 +48,10 @@ const char *const db_migrations[] = {
 	"  created_at INTEGER NOT NULL"
 	");"
 	"ALTER TABLE instances ADD COLUMN project TEXT NOT NULL DEFAULT 'default';"
-	"ALTER TABLE instances ADD COLUMN cpus INTEGER NOT NULL DEFAULT 1;"
-	"ALTER TABLE instances ADD COLUMN memory INTEGER NOT NULL DEFAULT 268435456;"
+	/* The same two columns as daemon2's `config set` (0: the VMM's default);
+	 * at a merge, keep one copy. */
+	"ALTER TABLE instances ADD COLUMN cpus INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN memory_mib INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX instances_by_project ON instances (project);",
 	/* 3 (cloud): networks, owned by a project, and each instance's NIC on
 	 * one (its address, host byte order, and MAC); dns_pid/dns_pid_start

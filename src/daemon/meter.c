@@ -40,7 +40,7 @@ int meter_instance_start(struct db *db, const struct instance *in, struct err *e
 	int rc = meter_instance_stop(db, in->name, e);   /* never two open intervals */
 	if (rc == 0)
 		rc = run(db, "INSERT INTO usage_instances (instance, project, cpus, memory, start_ms) "
-			 "VALUES (?1, ?2, ?3, ?4, ?5)", in->name, in->project, in->cpus, in->memory,
+			 "VALUES (?1, ?2, ?3, ?4, ?5)", in->name, in->project, instance_cpus(in), instance_memory(in),
 			 meter_now_ms(), e);
 	return rc;
 }

@@ -50,9 +50,10 @@ int placement_view(struct db *db, const struct placement *p, struct placement_vi
 		out->ratio[r] = p->ratio[r] > 0 ? p->ratio[r] : defaults[r];
 		out->allocatable[r] = (long long)((double)out->total[r] * out->ratio[r]);
 	}
-	if ((out->allocated[PLACE_CPUS] = sum(db, "SELECT coalesce(sum(cpus), 0) FROM instances WHERE kind = 'vm'",
+	if ((out->allocated[PLACE_CPUS] = sum(db, "SELECT coalesce(sum(" SQL_INSTANCE_CPUS "), 0) FROM "
+					      "instances WHERE kind = 'vm'",
 					      e)) < 0 ||
-	    (out->allocated[PLACE_MEMORY] = sum(db, "SELECT coalesce(sum(memory), 0) FROM instances "
+	    (out->allocated[PLACE_MEMORY] = sum(db, "SELECT coalesce(sum(" SQL_INSTANCE_MEMORY "), 0) FROM instances "
 						"WHERE kind = 'vm'",
 						e)) < 0 ||
 	    (out->allocated[PLACE_DISK] = sum(db, "SELECT coalesce(sum(size), 0) FROM volumes", e)) < 0)

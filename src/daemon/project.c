@@ -136,9 +136,11 @@ int project_usage(struct db *db, const char *name, struct quota *out, struct err
 	int rc;
 	if ((rc = count_of(db, "SELECT count(*) FROM instances WHERE project = ?1", name,
 			   &out->v[QUOTA_INSTANCES], e)) < 0 ||
-	    (rc = count_of(db, "SELECT coalesce(sum(cpus), 0) FROM instances WHERE project = ?1",
+	    (rc = count_of(db, "SELECT coalesce(sum(" SQL_INSTANCE_CPUS "), 0) FROM instances "
+			   "WHERE project = ?1",
 			   name, &out->v[QUOTA_CPUS], e)) < 0 ||
-	    (rc = count_of(db, "SELECT coalesce(sum(memory), 0) FROM instances WHERE project = ?1",
+	    (rc = count_of(db, "SELECT coalesce(sum(" SQL_INSTANCE_MEMORY "), 0) FROM instances "
+			   "WHERE project = ?1",
 			   name, &out->v[QUOTA_MEMORY], e)) < 0 ||
 	    (rc = count_of(db, "SELECT count(*) FROM networks WHERE project = ?1", name,
 			   &out->v[QUOTA_NETWORKS], e)) < 0 ||

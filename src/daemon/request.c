@@ -116,19 +116,19 @@ static int get_resources(const cJSON *j, struct create_req *out, struct err *e)
 	}
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "memory");
 	if (m) {
+		const uint64_t max = (uint64_t)INSTANCE_MEMORY_MIB_MAX << 20;
 		uint64_t bytes = 0;
 		bool ok;
 		if (cJSON_IsNumber(m))
 			ok = m->valuedouble == floor(m->valuedouble) && m->valuedouble >= 0 &&
-			     m->valuedouble <= (double)INSTANCE_MEMORY_MAX &&
-			     (bytes = (uint64_t)m->valuedouble, true);
+			     m->valuedouble <= (double)max && (bytes = (uint64_t)m->valuedouble, true);
 		else
 			ok = cJSON_IsString(m) && parse_size(m->valuestring, 1, &bytes) == 0;
-		if (!ok || bytes < (uint64_t)INSTANCE_MEMORY_MIN || bytes > (uint64_t)INSTANCE_MEMORY_MAX ||
-		    bytes % 4096)
+		if (!ok || bytes < ((uint64_t)INSTANCE_MEMORY_MIB_MIN << 20) || bytes > max ||
+		    bytes % (1u << 20))
 			return err_set(e, -EINVAL, "field \"memory\": expected bytes or a size such as "
-				       "\"512M\", a multiple of 4 KiB from 16 MiB to 64 GiB");
-		out->memory = (long long)bytes;
+				       "\"512M\", whole MiB from 16 MiB to 64 GiB");
+		out->memory_mib = (long long)(bytes >> 20);
 	}
 	return 0;
 }
@@ -139,8 +139,6 @@ int request_parse_create(const char *body, size_t len, struct create_req *out, s
 					      "memory", "network", NULL };
 	memset(out, 0, sizeof *out);
 	out->start = true;
-	out->cpus = INSTANCE_CPUS_DEFAULT;
-	out->memory = INSTANCE_MEMORY_DEFAULT;
 	cJSON *j;
 	int rc = parse_object(body, len, &j, e);
 	if (rc < 0)

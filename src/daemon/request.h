@@ -17,7 +17,7 @@
 #define REQUEST_BODY_MAX 65536
 
 /* POST /1.0/instances: {"name", "image", "type"?, "start"?, "project"?,
- * "cpus"?, "memory"?} (memory: bytes, or a size string such as "512M") */
+ * "cpus"?, "memory"?, "network"?} (memory: bytes, or a size such as "512M"; whole MiB) */
 struct create_req {
 	char name[INSTANCE_NAME_MAX + 1];
 	char image[INSTANCE_NAME_MAX + 1];
@@ -25,8 +25,8 @@ struct create_req {
 	enum instance_kind kind;
 	bool start;                /* default true (launch) */
 	char project[INSTANCE_NAME_MAX + 1];   /* "" : the caller's project */
-	int cpus;                  /* default INSTANCE_CPUS_DEFAULT */
-	long long memory;          /* bytes; default INSTANCE_MEMORY_DEFAULT */
+	int cpus;                  /* 0: the default */
+	long long memory_mib;      /* 0: the default */
 	char network[INSTANCE_NAME_MAX + 1];   /* "" : none */
 };
 

@@ -216,12 +216,12 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	in.kind = im.kind;
 	in.created_at = (long long)time(NULL);
 	snprintf(in.project, sizeof in.project, "%s", r->project[0] ? r->project : PROJECT_DEFAULT);
-	in.cpus = r->cpus > 0 ? r->cpus : INSTANCE_CPUS_DEFAULT;
-	in.memory = r->memory > 0 ? r->memory : INSTANCE_MEMORY_DEFAULT;
+	in.cpus = r->cpus;
+	in.memory_mib = r->memory_mib;
 	/* Checked and inserted under one lock, so two launches cannot both
 	 * take the last of a quota. */
-	struct quota need = { { [QUOTA_INSTANCES] = 1, [QUOTA_CPUS] = in.cpus,
-				[QUOTA_MEMORY] = in.memory } };
+	struct quota need = { { [QUOTA_INSTANCES] = 1, [QUOTA_CPUS] = instance_cpus(&in),
+				[QUOTA_MEMORY] = instance_memory(&in) } };
 	if ((rc = project_admit(s->db, in.project, &need, e)) < 0 ||
 	    (in.kind == KIND_VM && (rc = placement_check(s->db, &s->place, &need, e)) < 0) ||
 	    (rc = claim(s, in.name, e)) < 0)

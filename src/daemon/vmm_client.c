@@ -76,8 +76,8 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	const char *env[] = { env_guest, NULL };
 	/* The resources the launch reserved against its project's quotas. */
 	char cpus[16], mem[32];
-	snprintf(cpus, sizeof cpus, "%d", in->cpus > 0 ? in->cpus : INSTANCE_CPUS_DEFAULT);
-	snprintf(mem, sizeof mem, "%lldK", (in->memory > 0 ? in->memory : INSTANCE_MEMORY_DEFAULT) >> 10);
+	snprintf(cpus, sizeof cpus, "%d", in->cpus);
+	snprintf(mem, sizeof mem, "%lldM", in->memory_mib);
 	/* A VM on a network gets the TAP network_plug made (STATE/.../nic). */
 	char net[128] = "none", nicpath[8200];
 	snprintf(nicpath, sizeof nicpath, "%s/nic", dir);
@@ -101,9 +101,17 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 					 name);
 		}
 	}
-	char *argv[12 + 2 * 8 + 4] = { (char *)c->self_exe, "vm", "run", "--net", net, "--cpus", cpus,
-				       "--mem", mem, "--control", sock };
-	int argc = 11;
+	char *argv[12 + 2 * 8 + 4] = { (char *)c->self_exe, "vm", "run", "--net", net, "--control",
+				       sock };
+	int argc = 7;
+	if (in->cpus > 0) {   /* 0: the VMM's default, the same the quotas count */
+		argv[argc++] = "--cpus";
+		argv[argc++] = cpus;
+	}
+	if (in->memory_mib > 0) {
+		argv[argc++] = "--mem";
+		argv[argc++] = mem;
+	}
 	if (ndisks) {
 		argv[argc++] = "--append";
 		argv[argc++] = "console=ttyS0";
