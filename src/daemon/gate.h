@@ -5,7 +5,8 @@
  * socket (root-only) is the host admin and the TCP listener answers 401.
  *
  * What the gate enforces for a token, before any handler runs: a reader
- * changes nothing (403 for anything but GET); an instance of another
+ * changes nothing (403 for anything but GET, and for a console, which types
+ * into the instance); an instance of another
  * project is "no such instance" (404, the very answer for one that does
  * not exist); and the instance list shows only the token's project.  The
  * project and token routes check their own rules (api_cloud.c).
