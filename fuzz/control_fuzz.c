@@ -14,6 +14,7 @@
 #include "vmm/control.h"
 #include "vmm/virtio/balloon.h"
 #include "vmm/vm.h"
+#include "vmm/vm_migrate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -39,6 +40,35 @@ int vm_balloon_set(struct vm *vm, uint64_t b, struct err *e) { (void)vm; (void)b
 int vm_balloon_stats(struct vm *vm, struct balloon_stats *o, int w, bool *s, struct err *e)
 {
 	(void)vm; (void)o; (void)w; (void)s; (void)e;
+	abort();
+}
+int vm_snapshot(struct vm *vm, const char *d, bool p, struct vm_snapshot_info *i, struct err *e)
+{
+	(void)vm; (void)d; (void)p; (void)i; (void)e;
+	abort();
+}
+int vm_snapshot_incremental(struct vm *vm, const char *d, bool p, struct vm_snapshot_info *i,
+			    struct err *e)
+{
+	(void)vm; (void)d; (void)p; (void)i; (void)e;
+	abort();
+}
+int vm_fork(struct vm *vm, const char *d, unsigned n, struct vm_fork_child *o, unsigned *s,
+	    struct err *e)
+{
+	(void)vm; (void)d; (void)n; (void)o; (void)s; (void)e;
+	abort();
+}
+int vm_migrate_uri_check(const char *u, struct err *e)
+{
+	(void)u;
+	(void)e;
+	return 0;
+}
+int vm_migrate(struct vm *vm, const char *u, unsigned d, struct vm_migrate_info *i,
+	       struct err *e)
+{
+	(void)vm; (void)u; (void)d; (void)i; (void)e;
 	abort();
 }
 const char *vm_state_name(enum vm_state s) { (void)s; abort(); }

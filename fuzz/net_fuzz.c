@@ -129,7 +129,7 @@ static void bring_up(struct harness *h)
 		wr(h, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)ring(q, 1));
 		wr(h, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)ring(q, 2));
 		wr(h, VIRTIO_MMIO_QUEUE_READY, 1);
-		uint8_t *a = bus_guest_ptr(&h->bus, ring(q, 1) + 2, 2);
+		uint8_t *a = bus_guest_ptr_w(&h->bus, ring(q, 1) + 2, 2);
 		h->avail_idx[q] = (uint16_t)(a[0] | a[1] << 8);
 	}
 	if (!h->no_driver_ok)
@@ -193,7 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 2: {
 			unsigned q = arg & 1;
 			h.avail_idx[q] = (uint16_t)(h.avail_idx[q] + (arg >> 1) + 1);
-			uint8_t *a = bus_guest_ptr(&h.bus, ring(q, 1) + 2, 2);
+			uint8_t *a = bus_guest_ptr_w(&h.bus, ring(q, 1) + 2, 2);
 			a[0] = (uint8_t)h.avail_idx[q];
 			a[1] = (uint8_t)(h.avail_idx[q] >> 8);
 			wr(&h, VIRTIO_MMIO_QUEUE_NOTIFY, q);

@@ -48,5 +48,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = request_parse_empty(body, size, &e);
 	if (rc != 0 && ((rc != -EINVAL && rc != -E2BIG) || !e.msg[0]))
 		abort();
+	memset(&e, 0, sizeof e);
+	struct config_req cf;
+	rc = request_parse_config(body, size, &cf, &e);
+	if (rc == 0 && ((cf.has_cpus && (cf.cpus < 0 || cf.cpus > CONFIG_CPUS_MAX)) ||
+			(cf.has_memory && cf.memory_mib &&
+			 (cf.memory_mib < CONFIG_MEMORY_MIN_MIB || cf.memory_mib > CONFIG_MEMORY_MAX_MIB))))
+		abort();
+	if (rc != 0 && ((rc != -EINVAL && rc != -E2BIG) || !e.msg[0]))
+		abort();
+	memset(&e, 0, sizeof e);
+	struct image_import_req ir;
+	rc = request_parse_image_import(body, size, &ir, &e);
+	if (rc == 0 && (ir.source[0] != '/' || name_check("image", ir.name, NULL) < 0))
+		abort();
+	if (rc != 0 && ((rc != -EINVAL && rc != -E2BIG) || !e.msg[0]))
+		abort();
 	return 0;
 }

@@ -169,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (unsigned i = 0; i < 16; i++) {
 		unsigned op = ops[i] & 7, arg = ops[i] >> 3;
-		uint8_t *avail_idx = bus_guest_ptr(&h.bus, h.avail + 2, 2);
+		uint8_t *avail_idx = bus_guest_ptr_w(&h.bus, h.avail + 2, 2);
 		switch (op) {
 		case 0:
 			wr(&h, VIRTIO_MMIO_QUEUE_NOTIFY, arg % 3);

@@ -78,6 +78,22 @@ int cmd_info(int argc, char **argv)
 			printf("%-9s %lld\n", "pid:", pid);
 		when("created:", cli_json_num(in, "created_at"));
 		when("started:", cli_json_num(in, "started_at"));
+		const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(in, "config");
+		long long cpus = cli_json_num(cfg, "cpus"), mib = cli_json_num(cfg, "memory_mib");
+		if (cpus || mib) {
+			char c[32] = "default", m[32] = "default";
+			if (cpus)
+				snprintf(c, sizeof c, "%lld", cpus);
+			if (mib)
+				snprintf(m, sizeof m, "%lldM", mib);
+			printf("%-9s cpus=%s memory=%s\n", "config:", c, m);
+		}
+		const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(in, "command");
+		if (cJSON_IsArray(cmd)) {
+			char *t = cJSON_PrintUnformatted(cmd);
+			printf("%-9s %s\n", "command:", t ? t : "");
+			cJSON_free(t);
+		}
 	}
 	cJSON_Delete(in);
 	return 0;

@@ -18,6 +18,9 @@ static const char usage[] =
 	"Commands:\n"
 	"  vm run       boot a virtual machine on this terminal\n"
 	"  vm control   send a request to a running VM's control socket\n"
+	"  daemon       the management daemon (nimbusd); its clients:\n"
+	"  launch, list, info, start, stop, restart, pause, resume, delete,\n"
+	"  exec, console, logs, config, monitor, image\n"
 	"  project      create, list, delete projects and set their quotas\n"
 	"  token        create, list and revoke API tokens\n"
 	"  network      create, list, delete networks (bridges with DHCP and DNS)\n"
@@ -77,6 +80,14 @@ static const struct {
 	{ "logs", cmd_logs },
 	{ "restart", cmd_restart },
 	{ "exec", cmd_exec },
+	{ "pause", cmd_pause },
+	{ "resume", cmd_resume },
+	{ "monitor", cmd_monitor },
+	{ "config", cmd_config },
+	{ "image", cmd_image },
+	{ "image-import-helper", cmd_image_import_helper },
+	{ "console-relay", cmd_console_relay },
+	{ "console", cmd_console },
 	{ "project", cmd_project },
 	{ "token", cmd_token },
 	{ "network", cmd_network },

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "lib/size.h"
 
 #define REPLY_TIMEOUT_MS 15000
+#define SNAPSHOT_TIMEOUT_MS 600000
 #define MAX_REPLY (256 * 1024)
 
 static const char usage[] =
@@ -42,6 +44,22 @@ static const char usage[] =
 	"  balloon SIZE           ask the guest to give SIZE of its RAM back to the host\n"
 	"                         (needs --balloon; 0 returns it all to the guest)\n"
 	"  balloon-stats          the balloon's size and the guest's memory statistics\n"
+	"  snapshot DIR [--paused] [--incremental]\n"
+	"                         save the whole VM to directory DIR (docs/snapshot.md),\n"
+	"                         pausing it meanwhile; --paused leaves it paused after;\n"
+	"                         --incremental writes only the pages changed since the\n"
+	"                         VM's last snapshot, which must stay in place;\n"
+	"                         `nimbus vm run --restore DIR` continues from it\n"
+	"  fork DIR [--count N]   clone the running VM into N (default 1) children,\n"
+	"                         each a paused process restored from one snapshot in DIR\n"
+	"                         sharing its memory copy-on-write; prints one line per\n"
+	"                         child with its control socket (resume it to run it)\n"
+	"  migrate URI [--downtime-ms MS]\n"
+	"                         move the running VM to a nimbus started with\n"
+	"                         `vm run --incoming URI` and the same options\n"
+	"                         (URI: unix:PATH or tcp:HOST:PORT); this VM then ends,\n"
+	"                         or runs on if the migration fails; MS: what the last,\n"
+	"                         paused round may take at the measured rate (default 30)\n"
 	"  events                 print the VM's events as they happen, until it ends\n";
 
 static int connect_to(const char *path)
@@ -211,6 +229,20 @@ static int show_reply(const char *verb, const char *line, bool json)
 	} else if (!strcmp(verb, "pause") || !strcmp(verb, "resume")) {
 		bool ch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "changed"));
 		printf("%s%s\n", ch ? "" : "already ", !strcmp(verb, "pause") ? "paused" : "running");
+	} else if (!strcmp(verb, "snapshot")) {
+		printf("%s %s: state %.0f KiB, memory %.1f MiB written, guest paused %.1f ms\n",
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "incremental"))
+		       ? "incremental snapshot" : "snapshot", str(o, "dir"), num(o, "state_bytes") / 1024,
+		       num(o, "memory_bytes_written") / 1048576, num(o, "pause_ms"));
+	} else if (!strcmp(verb, "fork")) {
+		const cJSON *k;
+		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(o, "children"))
+			printf("child pid %.0f: control %s, console %s (paused)\n", num(k, "pid"),
+			       str(k, "control"), str(k, "console"));
+	} else if (!strcmp(verb, "migrate")) {
+		printf("migrated to %s: %.0f rounds, %.1f MiB sent, %.0f ms in total, "
+		       "downtime %.1f ms\n", str(o, "uri"), num(o, "rounds"),
+		       num(o, "bytes_sent") / 1048576, num(o, "total_ms"), num(o, "downtime_ms"));
 	} else if (!strcmp(verb, "shutdown")) {
 		printf("shutdown asked; stop in %.0f s unless the guest powers off\n",
 		       num(o, "timeout_ms") / 1000);
@@ -223,7 +255,8 @@ static int show_reply(const char *verb, const char *line, bool json)
 
 int cmd_vm_control(int argc, char **argv)
 {
-	bool json = false, catch_up = false;
+	bool json = false, catch_up = false, paused = false, incremental = false;
+	long count = 0, downtime = 0;
 	double timeout_s = -1;
 	const char *pos[3] = { 0 };
 	unsigned npos = 0;
@@ -236,6 +269,26 @@ int cmd_vm_control(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(a, "--catch-up")) {
 			catch_up = true;
+		} else if (!strcmp(a, "--paused")) {
+			paused = true;
+		} else if (!strcmp(a, "--incremental")) {
+			incremental = true;
+		} else if (!strcmp(a, "--downtime-ms")) {
+			char *end;
+			if (i + 1 >= argc || (downtime = strtol(argv[i + 1], &end, 10), *end) ||
+			    downtime < 1 || downtime > 60000) {
+				cli_error("vm control: --downtime-ms: needs a number from 1 to 60000");
+				return 2;
+			}
+			i++;
+		} else if (!strcmp(a, "--count")) {
+			char *end;
+			if (i + 1 >= argc || (count = strtol(argv[i + 1], &end, 10), *end) ||
+			    count < 1 || count > 16) {
+				cli_error("vm control: --count: needs a number from 1 to 16");
+				return 2;
+			}
+			i++;
 		} else if (!strcmp(a, "--timeout")) {
 			char *end;
 			if (i + 1 >= argc || (timeout_s = strtod(argv[i + 1], &end), *end) ||
@@ -259,24 +312,58 @@ int cmd_vm_control(int argc, char **argv)
 		return 2;
 	}
 	const char *path = pos[0], *verb = pos[1], *arg = pos[2];
-	bool takes_arg = !strcmp(verb, "balloon");
+	bool takes_arg = !strcmp(verb, "balloon") || !strcmp(verb, "snapshot") ||
+			 !strcmp(verb, "migrate") || !strcmp(verb, "fork");
 	if (takes_arg != (arg != NULL)) {
 		cli_error(takes_arg ? "vm control: %s: needs an argument (try --help)"
 				    : "vm control: %s: takes no argument (try --help)", verb);
 		return 2;
 	}
-	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown"))) {
+	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown")) ||
+	    ((paused || incremental) && strcmp(verb, "snapshot")) ||
+	    (count && strcmp(verb, "fork")) || (downtime && strcmp(verb, "migrate"))) {
 		cli_error("vm control: %s: option not for this verb (try --help)",
-			  catch_up ? "--catch-up" : "--timeout");
+			  catch_up ? "--catch-up" : timeout_s >= 0 ? "--timeout"
+			  : paused ? "--paused" : incremental ? "--incremental"
+			  : count ? "--count" : "--downtime-ms");
 		return 2;
+	}
+	/* The VM resolves paths from its own working directory, not ours. */
+	char dir[PATH_MAX];
+	if (!strcmp(verb, "snapshot") || !strcmp(verb, "fork")) {
+		if (arg[0] == '/') {
+			snprintf(dir, sizeof dir, "%s", arg);
+		} else {
+			char cwd[PATH_MAX];
+			if (!getcwd(cwd, sizeof cwd) ||
+			    snprintf(dir, sizeof dir, "%s/%s", cwd, arg) >= (int)sizeof dir) {
+				cli_error("vm control: snapshot %s: cannot make the path absolute", arg);
+				return 2;
+			}
+		}
 	}
 
 	/* Unknown verbs go to the VM, which names the ones it knows. */
 	cJSON *req = cJSON_CreateObject();
 	cJSON_AddNumberToObject(req, "id", 1);
 	cJSON_AddStringToObject(req, "verb", verb);
-	if (arg)
+	if (arg && !strcmp(verb, "snapshot")) {
+		cJSON_AddStringToObject(req, "dir", dir);
+		if (paused)
+			cJSON_AddTrueToObject(req, "paused");
+		if (incremental)
+			cJSON_AddTrueToObject(req, "incremental");
+	} else if (arg && !strcmp(verb, "fork")) {
+		cJSON_AddStringToObject(req, "dir", dir);
+		if (count)
+			cJSON_AddNumberToObject(req, "count", (double)count);
+	} else if (arg && !strcmp(verb, "migrate")) {
+		cJSON_AddStringToObject(req, "uri", arg);
+		if (downtime)
+			cJSON_AddNumberToObject(req, "downtime_ms", (double)downtime);
+	} else if (arg) {
 		cJSON_AddStringToObject(req, "size", arg);
+	}
 	if (catch_up)
 		cJSON_AddTrueToObject(req, "catch_up");
 	if (timeout_s >= 0)
@@ -303,7 +390,10 @@ int cmd_vm_control(int argc, char **argv)
 		return 1;
 	}
 	struct reader r = { .fd = fd };
-	char *reply = read_line(&r, path, REPLY_TIMEOUT_MS);
+	/* A snapshot writes all of guest RAM: give it time. */
+	char *reply = read_line(&r, path, strcmp(verb, "snapshot") && strcmp(verb, "migrate") &&
+					  strcmp(verb, "fork")
+					  ? REPLY_TIMEOUT_MS : SNAPSHOT_TIMEOUT_MS);
 	int status = 1;
 	if (!reply) {
 		if (!r.len)

@@ -11,6 +11,8 @@
 #include "vmm/stdio_console.h"
 #include "vmm/vm.h"
 #include "vmm/vm_args.h"
+#include "vmm/vm_migrate.h"
+#include "cli/vm_fork_child.h"
 #include "vmm/virtio/balloon.h"
 
 #include <errno.h>
@@ -86,7 +88,8 @@ static const char usage[] =
 	"                    none: no such device (QEMU's device tree), the guest's\n"
 	"                    panic= decides\n"
 	"  --control PATH    serve the control protocol on this Unix socket (status,\n"
-	"                    pause, resume, stop, shutdown, reboot, balloon, events:\n"
+	"                    pause, resume, stop, shutdown, reboot, balloon, snapshot,\n"
+	"                    migrate, fork, events:\n"
 	"                    `nimbus vm control`, docs/control.md); owner only; a stale\n"
 	"                    socket a killed VM left is replaced, a live one refused\n"
 	"  --jit on|off|verify\n"
@@ -96,6 +99,16 @@ static const char usage[] =
 	"                    and stop at the first divergence (slow; needs --cpus 1)\n"
 	"  --jit-cache SIZE  translated-code cache of the VM, shared by its vCPUs\n"
 	"                    (default 64M; 1M to 1G)\n"
+	"  --restore DIR     continue the VM saved in DIR (`nimbus vm control SOCKET\n"
+	"                    snapshot DIR`) instead of booting: give the options it was\n"
+	"                    started with (CPUs, memory, disks, devices); a snapshot\n"
+	"                    that does not match them, or whose disks changed since, is\n"
+	"                    refused (docs/snapshot.md)\n"
+	"  --incoming URI    wait for a VM sent by `nimbus vm control SOCKET migrate URI`\n"
+	"                    (URI: unix:PATH or tcp:[HOST]:PORT) and run it instead of\n"
+	"                    booting; give the options the source was started with\n"
+	"  --paused          start paused (`nimbus vm control SOCKET resume` runs it);\n"
+	"                    the children of the `fork` verb start so\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 when the guest powers off (or reboots, with --no-reboot); the\n"
@@ -292,7 +305,7 @@ int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
 	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
-	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE };
+	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING, OPT_PAUSED };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -312,15 +325,26 @@ int cmd_vm_run(int argc, char **argv)
 		{ "on-panic", required_argument, NULL, OPT_ON_PANIC },
 		{ "jit", required_argument, NULL, OPT_JIT },
 		{ "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
+		{ "restore", required_argument, NULL, OPT_RESTORE },
+		{ "incoming", required_argument, NULL, OPT_INCOMING },
+		{ "paused", no_argument, NULL, OPT_PAUSED },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct vm_config cfg = { .mem_size = DEFAULT_MEM, .ncpus = 1, .rng = true };
 	struct err perr = { 0 };
 	const char *control_path = NULL;
+	const char *incoming_uri = NULL;
 	struct defaults defaults = { 0 };
 	char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
 	int c;
+
+	/* For the fork verb's children, before getopt (and strtok) touch argv. */
+	__attribute__((cleanup(vm_fork_ctx_free))) struct vm_fork_ctx fork_ctx = { 0 };
+	if (vm_fork_ctx_init(&fork_ctx, argc, argv) == 0) {
+		cfg.fork_child = vm_fork_child_start;
+		cfg.fork_ctx = &fork_ctx;
+	}
 
 	opterr = 0;
 	optind = 1;
@@ -435,6 +459,27 @@ int cmd_vm_run(int argc, char **argv)
 			if (parse_jit_cache(optarg, &cfg.jit_cache) < 0)
 				return 2;
 			break;
+		case OPT_RESTORE: {
+			struct stat rst;
+			if (stat(optarg, &rst) < 0 || !S_ISDIR(rst.st_mode)) {
+				cli_error("--restore %s: %s", optarg,
+					  errno && stat(optarg, &rst) < 0 ? strerror(errno)
+									  : "not a directory");
+				return 2;
+			}
+			cfg.restore = optarg;
+			break;
+		}
+		case OPT_PAUSED:
+			cfg.start_paused = true;
+			break;
+		case OPT_INCOMING:
+			if (vm_migrate_uri_check(optarg, &perr) < 0) {
+				cli_error("--incoming %s", perr.msg);
+				return 2;
+			}
+			incoming_uri = optarg;
+			break;
 		case OPT_BALLOON:
 			cfg.balloon = true;
 			for (char *save = NULL, *o = optarg ? strtok_r(optarg, ",", &save) : NULL; o;
@@ -521,7 +566,26 @@ int cmd_vm_run(int argc, char **argv)
 	cfg.console = stdio_console_chardev(con);
 
 	struct err err = { 0 };
-	if (vm_create(&cfg, &st.vm, &err) < 0) {
+	struct vm_incoming incoming = { 0 };
+	int mconn = -1;
+	if (incoming_uri && cfg.restore) {
+		stdio_console_free(con);
+		cli_error("--incoming and --restore: pick one");
+		return 2;
+	}
+	if (incoming_uri) {
+		if (vm_migrate_receive(incoming_uri, cfg.mem_size, &incoming, &mconn, &err) < 0) {
+			vm_migrate_answer(mconn, -1, err.msg, &incoming);
+			stdio_console_free(con);
+			cli_error("%s", err.msg);
+			return 1;
+		}
+		cfg.incoming = &incoming;
+	}
+	int crc = vm_create(&cfg, &st.vm, &err);
+	if (incoming_uri)
+		vm_migrate_answer(mconn, crc, err.msg, &incoming);
+	if (crc < 0) {
 		stdio_console_free(con);
 		cli_error("%s", err.msg);
 		/* Bad images are the user's input; anything else is ours. */

@@ -81,12 +81,15 @@ cJSON *api_instance_json(const struct instance *in)
 	cJSON_AddStringToObject(j, "name", in->name);
 	cJSON_AddStringToObject(j, "type", kind_str(in->kind));
 	cJSON_AddStringToObject(j, "image", in->image);
-	cJSON_AddStringToObject(j, "status", state_str(in->state));
+	cJSON_AddStringToObject(j, "status", in->state == STATE_RUNNING && in->paused
+					     ? "paused" : state_str(in->state));
 	cJSON_AddNumberToObject(j, "pid", (double)in->pid);
 	cJSON_AddNumberToObject(j, "created_at", (double)in->created_at);
 	cJSON_AddNumberToObject(j, "started_at", (double)in->started_at);
 	cJSON_AddStringToObject(j, "project", in->project);
-	/* As daemon2's `config` (0: the default); at a merge, keep one copy. */
+	cJSON *cmd = in->command[0] ? cJSON_Parse(in->command) : NULL;
+	if (cmd)
+		cJSON_AddItemToObject(j, "command", cmd);
 	cJSON *cfg = cJSON_AddObjectToObject(j, "config");
 	cJSON_AddNumberToObject(cfg, "cpus", in->cpus);
 	cJSON_AddNumberToObject(cfg, "memory_mib", (double)in->memory_mib);
@@ -138,6 +141,12 @@ static int h_images(struct service *s, const struct api_req *r, const char *name
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "name", v[i].name);
 		cJSON_AddStringToObject(j, "type", kind_str(v[i].kind));
+		/* Imported images live under their content's digest. */
+		const char *d = strstr(v[i].path, "/sha256-");
+		char digest[72] = "";
+		if (d && strlen(d + 8) >= 64)
+			snprintf(digest, sizeof digest, "sha256:%.64s", d + 8);
+		cJSON_AddStringToObject(j, "digest", digest);
 		cJSON_AddItemToArray(out->json, j);
 	}
 	free(v);
@@ -314,6 +323,8 @@ static int h_exec(struct service *s, const struct api_req *r, const char *name,
 static const char *const force_only[] = { "force", NULL };
 static const char *const forward_query[] = { "protocol", "port", NULL };
 static const char *const usage_query[] = { "project", "since", "until", NULL };
+static const char *const api_events_query[] = { "since", NULL };
+static const char *const api_wait_query[] = { "wait", NULL };
 
 const struct route api_routes[] = {
 	{ "GET", "/1.0", NULL, h_root },
@@ -328,6 +339,15 @@ const struct route api_routes[] = {
 	{ "POST", "/1.0/instances/{name}/start", NULL, h_start },
 	{ "POST", "/1.0/instances/{name}/stop", NULL, h_stop },
 	{ "POST", "/1.0/instances/{name}/restart", NULL, h_restart },
+	{ "GET", "/1.0/events", api_events_query, api_h_events },
+	{ "POST", "/1.0/instances/{name}/pause", NULL, api_h_pause },
+	{ "POST", "/1.0/instances/{name}/resume", NULL, api_h_resume },
+	{ "PATCH", "/1.0/instances/{name}", NULL, api_h_config },
+	{ "POST", "/1.0/images", NULL, api_h_image_import },
+	{ "DELETE", "/1.0/images/{name}", NULL, api_h_image_delete },
+	{ "GET", "/1.0/operations", NULL, api_h_operations },
+	{ "GET", "/1.0/operations/{name}", api_wait_query, api_h_operation },
+	{ "GET", "/1.0/instances/{name}/console", NULL, api_h_console },
 	/* Projects and tokens (api_cloud.c). */
 	{ "GET", "/1.0/projects", NULL, api_project_list },
 	{ "POST", "/1.0/projects", NULL, api_project_create },
@@ -370,6 +390,8 @@ static const char *route_noun(const char *pattern)
 		{ "/1.0/tokens/", "token" },
 		{ "/1.0/networks/", "network" },
 		{ "/1.0/volumes/", "volume" },
+		{ "/1.0/images/", "image" },
+		{ "/1.0/operations/", "operation" },
 	};
 	for (size_t i = 0; i < sizeof nouns / sizeof nouns[0]; i++)
 		if (!strncmp(pattern, nouns[i].prefix, strlen(nouns[i].prefix)))

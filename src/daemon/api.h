@@ -26,6 +26,8 @@ struct api_req {
 	const char *(*query)(void *q, const char *key);
 	const char *(*query_unknown)(void *q, const char *const *allowed);
 	void *q;
+	const char *last_event_id;   /* the Last-Event-ID header, or NULL */
+	const char *upgrade;         /* the Upgrade header, or NULL */
 	/* Who asks (gate.c); NULL is the host admin (the Unix socket, no token). */
 	const struct caller *who;
 };
@@ -36,6 +38,14 @@ struct api_resp {
 	const char *raw;             /* static bytes (the OpenAPI document) */
 	size_t raw_len;
 	char allow[64];              /* the Allow header of a 405 */
+	/* GET /1.0/events: instead of json, a server-sent event stream of bus
+	 * from the event numbered events_from. */
+	struct events *events;
+	unsigned long long events_from;
+	char location[128];          /* a Location header (a 202's operation), or "" */
+	/* GET .../console: 101, then the connection is joined to this Unix socket. */
+	char console_sock[108];
+	bool console_seqpacket;      /* a conmon attach socket (see service.h) */
 };
 
 struct route {
@@ -56,6 +66,29 @@ void api_dispatch(struct service *s, const struct api_req *r, struct api_resp *o
 void api_error(struct api_resp *out, int status, const char *code, const char *message);
 void api_error_from(struct api_resp *out, const struct err *e);
 int api_status_for(int neg_errno);
+
+/* Handlers in their own files, one per resource (api_events.c, ...). */
+int api_h_events(struct service *s, const struct api_req *r, const char *name,
+		 struct api_resp *out);
+int api_h_pause(struct service *s, const struct api_req *r, const char *name,
+		struct api_resp *out);
+int api_h_resume(struct service *s, const struct api_req *r, const char *name,
+		 struct api_resp *out);
+int api_h_config(struct service *s, const struct api_req *r, const char *name,
+		 struct api_resp *out);
+
+int api_h_image_import(struct service *s, const struct api_req *r, const char *name,
+		       struct api_resp *out);
+int api_h_image_delete(struct service *s, const struct api_req *r, const char *name,
+		       struct api_resp *out);
+int api_h_operations(struct service *s, const struct api_req *r, const char *name,
+		     struct api_resp *out);
+int api_h_operation(struct service *s, const struct api_req *r, const char *name,
+		    struct api_resp *out);
+int api_h_console(struct service *s, const struct api_req *r, const char *name,
+		  struct api_resp *out);
+struct operation;
+cJSON *api_operation_json(const struct operation *op);
 
 /* The JSON form of an instance (the API's and `nimbus list --format json`'s). */
 cJSON *api_instance_json(const struct instance *in);

@@ -30,4 +30,10 @@ const char *client_socket_path(const char *opt);
 int client_call(const char *sock, const char *method, const char *path, const char *body,
 		long *status, cJSON **reply, struct err *e);
 
+/* GET path as a stream (server-sent events): calls on_line with each line
+ * (without its newline) as it comes, until on_line returns non-zero (then
+ * 0) or the stream ends (-ECONNRESET, e set) or fails. */
+int client_stream(const char *sock, const char *path, const char *last_event_id,
+		  int (*on_line)(const char *line, void *arg), void *arg, struct err *e);
+
 #endif

@@ -1,13 +1,18 @@
 /*
- * The OCI runtime configuration (config.json) of a daemon container: the
- * image's shell as pid 1 waiting for SIGTERM (a pid 1 has no default action
+ * The OCI runtime configuration (config.json) of a daemon container: an
+ * imported image's command (its OCI image config), or the image's shell as
+ * pid 1 waiting for SIGTERM (a pid 1 has no default action
  * for it, so it traps it), the default capabilities, private namespaces
  * (pid, network, ipc, uts, mount, cgroup), tmpfs on /dev and /tmp, and the
  * usual masked and read-only /proc and /sys paths.
  */
 #include "daemon/ctr_config.h"
 
+#include "daemon/fsutil.h"
+
 #include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static cJSON *strings(const char *const *v)
@@ -29,8 +34,67 @@ static cJSON *oci_mount(const char *dst, const char *type, const char *src, cons
 	return m;
 }
 
-char *ctr_config(const struct instance *in, const char *rootfs, const char *netns,
-		 const char *const (*binds)[2], int nbinds)
+/* The process from an OCI image config (image-spec config.md): args are
+ * Entrypoint then Cmd; Env as given, with a PATH if it has none; a numeric
+ * User ("uid" or "uid:gid"; names would need the image's /etc/passwd and
+ * are taken as root).  false if the config gives no command. */
+static bool image_process(cJSON *p, const char *path)
+{
+	char *text = malloc(1 << 20);
+	if (!text)
+		return false;
+	ssize_t n = read_file(path, text, (1 << 20) - 1);
+	cJSON *j = NULL;
+	if (n > 0) {
+		text[n] = 0;
+		j = cJSON_Parse(text);
+	}
+	free(text);
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "config");
+	cJSON *args = cJSON_CreateArray();
+	const char *const parts[] = { "Entrypoint", "Cmd" };
+	for (int i = 0; i < 2; i++) {
+		const cJSON *a, *v = cJSON_GetObjectItemCaseSensitive(c, parts[i]);
+		cJSON_ArrayForEach(a, v)
+			if (cJSON_IsString(a))
+				cJSON_AddItemToArray(args, cJSON_CreateString(a->valuestring));
+	}
+	if (!cJSON_GetArraySize(args)) {
+		cJSON_Delete(args);
+		cJSON_Delete(j);
+		return false;
+	}
+	cJSON_AddItemToObject(p, "args", args);
+	cJSON *env = cJSON_CreateArray();
+	bool has_path = false;
+	const cJSON *a, *ev = cJSON_GetObjectItemCaseSensitive(c, "Env");
+	cJSON_ArrayForEach(a, ev)
+		if (cJSON_IsString(a) && strchr(a->valuestring, '=')) {
+			has_path |= !strncmp(a->valuestring, "PATH=", 5);
+			cJSON_AddItemToArray(env, cJSON_CreateString(a->valuestring));
+		}
+	if (!has_path)
+		cJSON_AddItemToArray(env, cJSON_CreateString("PATH=/usr/local/sbin:/usr/local/bin:"
+							     "/usr/sbin:/usr/bin:/sbin:/bin"));
+	cJSON_AddItemToObject(p, "env", env);
+	const cJSON *wd = cJSON_GetObjectItemCaseSensitive(c, "WorkingDir");
+	cJSON_AddStringToObject(p, "cwd", cJSON_IsString(wd) && wd->valuestring[0] == '/'
+					  ? wd->valuestring : "/");
+	const cJSON *user = cJSON_GetObjectItemCaseSensitive(c, "User");
+	unsigned uid = 0, gid = 0;
+	if (cJSON_IsString(user) && sscanf(user->valuestring, "%u:%u", &uid, &gid) < 1)
+		uid = gid = 0;
+	else if (cJSON_IsString(user) && !strchr(user->valuestring, ':'))
+		gid = uid;
+	cJSON *u = cJSON_GetObjectItemCaseSensitive(p, "user");
+	cJSON_ReplaceItemInObjectCaseSensitive(u, "uid", cJSON_CreateNumber(uid));
+	cJSON_ReplaceItemInObjectCaseSensitive(u, "gid", cJSON_CreateNumber(gid));
+	cJSON_Delete(j);
+	return true;
+}
+
+char *ctr_config(const struct instance *in, const char *rootfs, const char *image_config,
+		 const char *netns, const char *const (*binds)[2], int nbinds)
 {
 	static const char *const caps[] = {
 		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -49,9 +113,17 @@ char *ctr_config(const struct instance *in, const char *rootfs, const char *netn
 	cJSON *u = cJSON_AddObjectToObject(p, "user");
 	cJSON_AddNumberToObject(u, "uid", 0);
 	cJSON_AddNumberToObject(u, "gid", 0);
-	cJSON_AddItemToObject(p, "args", strings(args));
-	cJSON_AddItemToObject(p, "env", strings(env));
-	cJSON_AddStringToObject(p, "cwd", "/");
+	if (!image_config || !image_process(p, image_config)) {
+		cJSON_AddItemToObject(p, "args", strings(args));
+		cJSON_AddItemToObject(p, "env", strings(env));
+		cJSON_AddStringToObject(p, "cwd", "/");
+	}
+	/* launch -- COMMAND: in place of the image's (its env and cwd stay). */
+	cJSON *cmd = in->command[0] ? cJSON_Parse(in->command) : NULL;
+	if (cJSON_IsArray(cmd))
+		cJSON_ReplaceItemInObjectCaseSensitive(p, "args", cmd);
+	else
+		cJSON_Delete(cmd);
 	cJSON *cp = cJSON_AddObjectToObject(p, "capabilities");
 	cJSON_AddItemToObject(cp, "bounding", strings(caps));
 	cJSON_AddItemToObject(cp, "effective", strings(caps));
@@ -93,6 +165,19 @@ char *ctr_config(const struct instance *in, const char *rootfs, const char *netn
 					  "/proc/sysrq-trigger", NULL };
 	cJSON_AddItemToObject(lx, "maskedPaths", strings(masked));
 	cJSON_AddItemToObject(lx, "readonlyPaths", strings(ro));
+	/* `config set`: cpus as a CFS quota of that many CPUs, memory as a hard limit. */
+	if (in->cpus > 0 || in->memory_mib > 0) {
+		cJSON *res = cJSON_AddObjectToObject(lx, "resources");
+		if (in->cpus > 0) {
+			cJSON *cpu = cJSON_AddObjectToObject(res, "cpu");
+			cJSON_AddNumberToObject(cpu, "period", 100000);
+			cJSON_AddNumberToObject(cpu, "quota", 100000.0 * in->cpus);
+		}
+		if (in->memory_mib > 0) {
+			cJSON *mem = cJSON_AddObjectToObject(res, "memory");
+			cJSON_AddNumberToObject(mem, "limit", (double)in->memory_mib * 1048576.0);
+		}
+	}
 	char *s = cJSON_Print(c);
 	cJSON_Delete(c);
 	return s;

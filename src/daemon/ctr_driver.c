@@ -12,6 +12,11 @@
  * container is deleted.  It is mounted for each start and unmounted after
  * each stop.  (Layered OCI images will give more lower layers.)
  *
+ * conmon also serves the container's stdio on DIR/attach (SOCK_SEQPACKET:
+ * each message read is a stream byte, 1 stdout or 2 stderr, then data;
+ * what is written goes to its stdin, a pipe kept open across attaches):
+ * that is the container's console.
+ *
  * conmon reports the created container's pid (or the runtime's error)
  * through the pipe named by _OCI_SYNCPIPE as `{"data": PID}` or
  * `{"data": -1, "message": "..."}`; that is how an error of the runtime
@@ -22,6 +27,7 @@
 #include "daemon/fsutil.h"
 #include "daemon/proc.h"
 #include "daemon/request.h"
+#include "daemon/watch.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -134,11 +140,22 @@ static int mount_root(const char *dir, const struct image *im, char *root, size_
 	if ((rc = mkdir_p(root, 0755, e)) < 0 || (rc = mkdir_p(upper, 0755, e)) < 0 ||
 	    (rc = mkdir_p(work, 0700, e)) < 0)
 		return rc;
+	/* An imported image lists its layers' directories, top first, in
+	 * `lower` (image_import.h); a plain one is a single directory. */
+	char lower[sizeof opts], lowerf[8192];
+	snprintf(lowerf, sizeof lowerf, "%s/lower", im->path);
+	ssize_t ln = read_file(lowerf, lower, sizeof lower);
+	if (ln >= (ssize_t)sizeof lower)
+		return err_set(e, -E2BIG, "%s: too many layers for one overlay mount", lowerf);
+	if (ln > 0)
+		lower[ln] = 0;
+	else
+		snprintf(lower, sizeof lower, "%s", im->path);
 	/* overlayfs splits its options at ',' and lowerdir at ':'. */
-	if (strpbrk(im->path, ",:") || strpbrk(dir, ",:"))
+	if (strchr(lower, ',') || (ln <= 0 && strchr(lower, ':')) || strpbrk(dir, ",:"))
 		return err_set(e, -EINVAL, "%s: a ',' or ':' in the path cannot go into an overlay "
-			       "mount", strpbrk(im->path, ",:") ? im->path : dir);
-	int n = snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", im->path, upper,
+			       "mount", strpbrk(dir, ",:") ? dir : im->path);
+	int n = snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper,
 			 work);
 	if (n < 0 || (size_t)n >= sizeof opts)
 		return err_set(e, -ENAMETOOLONG, "%s: paths too long for an overlay mount", dir);
@@ -146,6 +163,16 @@ static int mount_root(const char *dir, const struct image *im, char *root, size_
 	if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0)
 		return err_set(e, -errno, "%s: overlay mount: %s", root, strerror(errno));
 	return 0;
+}
+
+/* Tells the daemon when conmon (and so the container) ends. */
+static void ctr_watch(const struct driver_ctx *c, const struct instance *in)
+{
+	if (!c->watches)
+		return;
+	int fd = watch_pidfd((pid_t)in->pid, in->pid_start);
+	if (fd >= 0)
+		watches_add(c->watches, in->name, in->pid, in->pid_start, fd, 0);
 }
 
 static int ctr_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
@@ -184,7 +211,10 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 			nbinds++;
 		}
 	}
-	char *cfg = ctr_config(in, rootfs, stat(netns, &nst) == 0 ? netns : NULL,
+	char imcfg[8192];
+	snprintf(imcfg, sizeof imcfg, "%s/config.json", im->path);
+	char *cfg = ctr_config(in, rootfs, access(imcfg, R_OK) == 0 ? imcfg : NULL,
+			       stat(netns, &nst) == 0 ? netns : NULL,
 			       (const char *const (*)[2])binds, nbinds);
 	if (!cfg) {
 		unmount_root(dir);
@@ -224,6 +254,8 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 		"-n", in->name, "-r", (char *)c->runtime, "-b", dir, "-p", pidfile,
 		"--conmon-pidfile", cpid, "--exit-dir", exits, "-l", logopt,
 		"--socket-dir-path", sock, "--log-level", "error",
+		/* stdin a pipe conmon holds, for `nimbus console` on its attach socket */
+		"-i", "--leave-stdin-open",
 		"--runtime-arg", "--root", "--runtime-arg", root, NULL,
 	};
 	struct spawn_opts o = { .log_path = conlog, .env = env, .keep_fd = sync[1],
@@ -266,6 +298,7 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 	}
 	in->pid = mon;
 	in->pid_start = mon_start;
+	ctr_watch(c, in);
 	return 0;
 fail:
 	runtime(c, NULL, 0, NULL, "delete", "--force", in->name, NULL);
@@ -390,9 +423,24 @@ static int ctr_remove(const struct driver_ctx *c, const struct instance *in, str
 	int rc = instance_path(c, in->name, NULL, dir, sizeof dir, e);
 	if (rc < 0)
 		return rc;
+	watches_cancel(c->watches, in->name);
 	runtime(c, NULL, 0, NULL, "delete", "--force", in->name, NULL);
 	unmount_root(dir);
 	return rm_rf(dir, e);
+}
+
+/* The runtime freezes the container's cgroup (docs/ctr-runtime.md). */
+static int ctr_pause(const struct driver_ctx *c, const struct instance *in, bool pause,
+		     struct err *e)
+{
+	char out[1024];
+	int st = runtime(c, out, sizeof out, e, pause ? "pause" : "resume", in->name, NULL, NULL);
+	if (st > 0) {
+		strip(out);
+		return err_set(e, -EIO, "container \"%s\": %s %s: %s", in->name, c->runtime,
+			       pause ? "pause" : "resume", *out ? out : "failed");
+	}
+	return st;
 }
 
 const struct driver ctr_driver = {
@@ -401,4 +449,6 @@ const struct driver ctr_driver = {
 	.rollback = ctr_rollback,
 	.exec = ctr_exec,
 	.remove = ctr_remove,
+	.pause = ctr_pause,
+	.watch = ctr_watch,
 };

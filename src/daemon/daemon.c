@@ -50,13 +50,16 @@ int daemon_run(const struct daemon_opts *o, struct err *e)
 	int adopted, lost, rolled_back;
 	service_reconcile_counts(s, &adopted, &lost, &rolled_back);
 	fprintf(stderr, "nimbus daemon: listening on %s (state %s; %d running instance%s "
-		"re-adopted, %d found stopped, %d unfinished start%s rolled back)\n",
+		"re-adopted, %d found stopped, %d unfinished start%s rolled back, %d interrupted "
+		"operation%s failed)\n",
 		o->socket_path, o->svc.state_dir, adopted, adopted == 1 ? "" : "s", lost,
-		rolled_back, rolled_back == 1 ? "" : "s");
+		rolled_back, rolled_back == 1 ? "" : "s", service_interrupted_operations(s),
+		service_interrupted_operations(s) == 1 ? "" : "s");
 	int sig = 0;
 	while (sigwait(&stop, &sig) != 0)
 		;
 	fprintf(stderr, "nimbus daemon: %s, stopping (instances keep running)\n", strsignal(sig));
+	service_shutdown(s);   /* ends the event streams, or the server would wait on them */
 	http_stop(tls);
 	http_stop(h);
 	service_close(s);

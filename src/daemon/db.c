@@ -14,6 +14,16 @@ struct db {
 	char path[512];
 };
 
+struct sqlite3 *db_sqlite(struct db *db)
+{
+	return db->h;
+}
+
+const char *db_file(const struct db *db)
+{
+	return db->path;
+}
+
 int db_schema_version(void)
 {
 	return db_nmigrations;
@@ -190,7 +200,7 @@ int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e)
 }
 
 #define INSTANCE_COLS "name, kind, image, state, pid, pid_start, created_at, started_at, " \
-	"project, cpus, memory_mib"
+	"paused, cpus, memory_mib, command, project"
 
 static void read_instance(sqlite3_stmt *st, struct instance *in)
 {
@@ -206,16 +216,18 @@ static void read_instance(sqlite3_stmt *st, struct instance *in)
 	in->pid_start = sqlite3_column_int64(st, 5);
 	in->created_at = sqlite3_column_int64(st, 6);
 	in->started_at = sqlite3_column_int64(st, 7);
-	copy_text(in->project, sizeof in->project, st, 8);
+	in->paused = sqlite3_column_int(st, 8) != 0;
 	in->cpus = sqlite3_column_int(st, 9);
 	in->memory_mib = sqlite3_column_int64(st, 10);
+	copy_text(in->command, sizeof in->command, st, 11);
+	copy_text(in->project, sizeof in->project, st, 12);
 }
 
 int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc = prepare(db, "INSERT INTO instances (" INSTANCE_COLS ") "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &st, e);
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
@@ -226,9 +238,11 @@ int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 	sqlite3_bind_int64(st, 6, in->pid_start);
 	sqlite3_bind_int64(st, 7, in->created_at);
 	sqlite3_bind_int64(st, 8, in->started_at);
-	sqlite3_bind_text(st, 9, in->project[0] ? in->project : "default", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 9, in->paused);
 	sqlite3_bind_int(st, 10, in->cpus);
 	sqlite3_bind_int64(st, 11, in->memory_mib);
+	sqlite3_bind_text(st, 12, in->command, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, in->project[0] ? in->project : "default", -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	int ext = sqlite3_extended_errcode(db->h);
 	sqlite3_finalize(st);
@@ -293,7 +307,7 @@ int db_instance_update(struct db *db, const struct instance *in, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc = prepare(db, "UPDATE instances SET state = ?2, pid = ?3, pid_start = ?4, "
-			 "started_at = ?5 WHERE name = ?1", &st, e);
+			 "started_at = ?5, paused = ?6, cpus = ?7, memory_mib = ?8 WHERE name = ?1", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
@@ -301,6 +315,9 @@ int db_instance_update(struct db *db, const struct instance *in, struct err *e)
 	sqlite3_bind_int64(st, 3, in->pid);
 	sqlite3_bind_int64(st, 4, in->pid_start);
 	sqlite3_bind_int64(st, 5, in->started_at);
+	sqlite3_bind_int(st, 6, in->paused);
+	sqlite3_bind_int(st, 7, in->cpus);
+	sqlite3_bind_int64(st, 8, in->memory_mib);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "updating an instance");
 	sqlite3_finalize(st);
 	if (rc == 0 && sqlite3_changes(db->h) == 0)
@@ -322,12 +339,3 @@ int db_instance_delete(struct db *db, const char *name, struct err *e)
 	return rc;
 }
 
-sqlite3 *db_sqlite(struct db *db)
-{
-	return db->h;
-}
-
-const char *db_path(const struct db *db)
-{
-	return db->path;
-}

@@ -26,25 +26,27 @@ struct image {
 int db_schema_version(void);
 
 int db_open(const char *path, struct db **out, struct err *e);
+/* The SQLite handle and file, for the tables kept in their own files
+ * (db_operations.c, db_images.c, project.c, network.c, ...); callers hold
+ * the service's lock. */
+struct sqlite3;
+struct sqlite3 *db_sqlite(struct db *db);
+const char *db_file(const struct db *db);
 void db_close(struct db *db);
 
 int db_image_put(struct db *db, const struct image *im, struct err *e);
 int db_image_get(struct db *db, const char *name, struct image *out, struct err *e);
 int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e);
+/* Removes an image: -ENOENT, or -EBUSY (e names an instance) while used. */
+int db_image_delete(struct db *db, const char *name, struct err *e);
 
 /* -EEXIST if the name is taken, -ENOENT (e set) if its image is unknown. */
 int db_instance_insert(struct db *db, const struct instance *in, struct err *e);
 /* -ENOENT if there is no such instance. */
 int db_instance_get(struct db *db, const char *name, struct instance *out, struct err *e);
 int db_instance_list(struct db *db, struct instance **out, size_t *n, struct err *e);
-/* Writes state, pid, pid_start and started_at. */
+/* Writes state, pid, pid_start, started_at, paused, cpus and memory_mib. */
 int db_instance_update(struct db *db, const struct instance *in, struct err *e);
 int db_instance_delete(struct db *db, const char *name, struct err *e);
-
-/* The connection and the file's path, for the modules that keep their own
- * tables (project.c); callers hold the service's lock. */
-typedef struct sqlite3 sqlite3;
-sqlite3 *db_sqlite(struct db *db);
-const char *db_path(const struct db *db);
 
 #endif

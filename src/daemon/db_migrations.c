@@ -22,7 +22,26 @@ const char *const db_migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  started_at INTEGER NOT NULL DEFAULT 0"
 	");",
-	/* 2 (cloud): projects own instances; bearer tokens, stored as SHA-256,
+	/* 2 (daemon2): pause and `config set` (cpus, memory) as columns, so the
+	 * instances table keeps its identity for tables that reference it. */
+	"ALTER TABLE instances ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN cpus INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN memory_mib INTEGER NOT NULL DEFAULT 0;",
+	/* 3 (daemon2): the journal of long operations (image import). */
+	"CREATE TABLE operations ("
+	"  id TEXT PRIMARY KEY,"
+	"  type TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('running', 'success', 'failure')),"
+	"  progress INTEGER NOT NULL DEFAULT 0,"
+	"  stage TEXT NOT NULL DEFAULT '',"
+	"  error TEXT NOT NULL DEFAULT '',"
+	"  resource TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");",
+	/* 4 (daemon2): a container's command given at launch (a JSON array). */
+	"ALTER TABLE instances ADD COLUMN command TEXT NOT NULL DEFAULT '';",
+	/* 5 (cloud): projects own instances; bearer tokens, stored as SHA-256,
 	 * scoped to a project with a role; quotas per project (-1: none; memory
 	 * and disk in bytes).  "default" is the host admin's project, unlimited,
 	 * and owns the instances that predate projects.  instances.project has
@@ -48,12 +67,9 @@ const char *const db_migrations[] = {
 	"  created_at INTEGER NOT NULL"
 	");"
 	"ALTER TABLE instances ADD COLUMN project TEXT NOT NULL DEFAULT 'default';"
-	/* The same two columns as daemon2's `config set` (0: the VMM's default);
-	 * at a merge, keep one copy. */
-	"ALTER TABLE instances ADD COLUMN cpus INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE instances ADD COLUMN memory_mib INTEGER NOT NULL DEFAULT 0;"
+	/* cpus and memory_mib, which quotas count, are daemon2's (2). */
 	"CREATE INDEX instances_by_project ON instances (project);",
-	/* 3 (cloud): networks, owned by a project, and each instance's NIC on
+	/* 6 (cloud): networks, owned by a project, and each instance's NIC on
 	 * one (its address, host byte order, and MAC); dns_pid/dns_pid_start
 	 * name the network's dnsmasq as instances name their supervisor. */
 	"CREATE TABLE networks ("
@@ -91,7 +107,7 @@ const char *const db_migrations[] = {
 	"  source TEXT NOT NULL,"
 	"  PRIMARY KEY (instance, protocol, port, source)"
 	");",
-	/* 4 (cloud): volumes, owned by a project: a qcow2 file (block, for VMs)
+	/* 7 (cloud): volumes, owned by a project: a qcow2 file (block, for VMs)
 	 * or a directory (dir, for containers); a snapshot is a read-only
 	 * volume made from another (snapshot_of).  size is bytes. */
 	"CREATE TABLE volumes ("
@@ -103,7 +119,7 @@ const char *const db_migrations[] = {
 	"  attached_to TEXT REFERENCES instances(name) ON DELETE SET NULL,"
 	"  created_at INTEGER NOT NULL"
 	");",
-	/* 5 (cloud): metering intervals (meter.h); no foreign keys: usage
+	/* 8 (cloud): metering intervals (meter.h); no foreign keys: usage
 	 * outlives what it measured. */
 	"CREATE TABLE usage_instances ("
 	"  instance TEXT NOT NULL,"

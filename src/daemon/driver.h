@@ -15,6 +15,7 @@
 
 #include "daemon/db.h"
 #include "daemon/instance.h"
+#include "daemon/watch.h"
 #include "lib/err.h"
 
 struct driver_ctx {
@@ -22,6 +23,8 @@ struct driver_ctx {
 	const char *runtime;     /* nimbus-runtime */
 	const char *conmon;      /* conmon */
 	const char *self_exe;    /* the `nimbus` binary, for `vm run` */
+	struct watches *watches; /* the service's watchers (watch.h), or NULL */
+	const char *guest_dir;   /* the default guest: the kernel for disk images, or NULL */
 };
 
 struct driver {
@@ -41,8 +44,16 @@ struct driver {
 	 * with stdout and stderr (merged) in out.  -ENOSYS where not possible. */
 	int (*exec)(const struct driver_ctx *c, const struct instance *in, char *const argv[],
 		    int timeout_s, char *out, size_t outlen, struct err *e);
-	/* Removes the stopped instance's files. */
+	/* Removes the stopped instance's files (and cancels its watcher). */
 	int (*remove)(const struct driver_ctx *c, const struct instance *in, struct err *e);
+	/* Freezes (pause) or thaws the running instance.  -EALREADY if it is not
+	 * running, -ETIMEDOUT if it would not stop. */
+	int (*pause)(const struct driver_ctx *c, const struct instance *in, bool pause,
+		     struct err *e);
+	/* Watches the running instance (re-adopted after a daemon restart;
+	 * start does this itself).  Best effort: without a watcher, reads still
+	 * find a dead supervisor. */
+	void (*watch)(const struct driver_ctx *c, const struct instance *in);
 };
 
 extern const struct driver ctr_driver;

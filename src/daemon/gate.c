@@ -62,6 +62,23 @@ static void keep_project(cJSON *list, const char *project)
 	}
 }
 
+/* Whether path is under prefix: the prefix itself or below it. */
+static bool under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return !strncmp(path, prefix, n) && (path[n] == 0 || path[n] == '/');
+}
+
+/* What only the host admin may use: the event stream and the operations
+ * journal (they name every project's instances), and adding or removing
+ * images (shared by every project; an import reads a path on the host). */
+static bool host_only(const struct api_req *r)
+{
+	return under(r->path, "/1.0/events") || under(r->path, "/1.0/operations") ||
+	       (under(r->path, "/1.0/images") && strcmp(r->method, "GET") &&
+		strcmp(r->method, "HEAD"));
+}
+
 void gate_dispatch(struct service *s, bool tcp, const char *authorization, struct api_req *r,
 		   struct api_resp *out)
 {
@@ -83,6 +100,14 @@ void gate_dispatch(struct service *s, bool tcp, const char *authorization, struc
 			char msg[400];
 			snprintf(msg, sizeof msg, "%.16s %.200s: token role reader cannot change "
 				 "anything (project \"%s\")", r->method, r->path, c.project);
+			api_error(out, 403, "forbidden", msg);
+			return;
+		}
+		if (host_only(r)) {
+			char msg[400];
+			snprintf(msg, sizeof msg, "%.16s %.200s: only the host admin may do this (the "
+				 "Unix socket without a token); token role %s", r->method, r->path,
+				 role_str(c.role));
 			api_error(out, 403, "forbidden", msg);
 			return;
 		}

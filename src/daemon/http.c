@@ -1,12 +1,16 @@
 /* See http.h. */
 #include "daemon/http.h"
 #include "daemon/api.h"
+#include "daemon/events.h"
 #include "daemon/gate.h"
-#include "daemon/tls.h"
 #include "daemon/request.h"
+#include "daemon/tls.h"
 
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,6 +28,12 @@ struct http_server {
 	int fd;
 	bool tcp;
 	char *tls_key, *tls_cert;  /* PEM, alive as long as the server */
+	/* Upgraded connections (consoles) run on threads of their own; they
+	 * end when `closing` is signalled, and the server waits for them. */
+	int closing;                 /* an eventfd */
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	int upgraded;
 };
 
 struct pending {
@@ -61,9 +71,216 @@ static const char *query_unknown(void *q, const char *const *allowed)
 	return u.found;
 }
 
+/* One event stream: the events are formatted into buf one at a time. */
+struct sse {
+	struct events *bus;
+	uint64_t cursor;
+	char buf[EVENT_DETAIL_MAX * 2 + 512];
+	size_t len, off;
+};
+
+/* Waits at most this long for an event before a comment line keeps the
+ * connection (and proxies, and the client's idle timeout) alive. */
+#define SSE_KEEPALIVE_MS 15000
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	(void)pos;
+	struct sse *x = cls;
+	while (x->off == x->len) {
+		struct event ev;
+		uint64_t lost;
+		int r = events_wait(x->bus, &x->cursor, &ev, &lost, SSE_KEEPALIVE_MS);
+		if (r < 0)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		x->off = x->len = 0;
+		if (r == 0) {
+			x->len = (size_t)snprintf(x->buf, sizeof x->buf, ": keep-alive\n\n");
+			break;
+		}
+		if (lost)
+			x->len = (size_t)snprintf(x->buf, sizeof x->buf, "event: lost\ndata: "
+						  "{\"lost\":%llu}\n\n", (unsigned long long)lost);
+		int n = snprintf(x->buf + x->len, sizeof x->buf - x->len,
+				 "id: %llu\nevent: %s\ndata: ", (unsigned long long)ev.seq, ev.type);
+		x->len += (size_t)n;
+		x->len += event_json(&ev, x->buf + x->len, sizeof x->buf - x->len - 3);
+		x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len, "\n\n");
+	}
+	size_t n = x->len - x->off < max ? x->len - x->off : max;
+	memcpy(out, x->buf + x->off, n);
+	x->off += n;
+	return (ssize_t)n;
+}
+
+static enum MHD_Result send_events(struct MHD_Connection *c, struct api_resp *r)
+{
+	struct sse *x = calloc(1, sizeof *x);
+	if (!x)
+		return MHD_NO;
+	x->bus = r->events;
+	x->cursor = r->events_from;
+	/* A first comment, so the client sees the stream open at once. */
+	x->len = (size_t)snprintf(x->buf, sizeof x->buf, ": nimbus events from %llu\n\n",
+				  (unsigned long long)x->cursor);
+	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024,
+								      sse_read, x, free);
+	if (!resp) {
+		free(x);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	enum MHD_Result ret = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+struct joined {
+	struct http_server *h;
+	struct MHD_UpgradeResponseHandle *urh;
+	MHD_socket client;
+	int console;
+	bool seqpacket;              /* console: conmon's attach socket, a stream byte per message */
+	char *pending;               /* bytes the client sent along with the request */
+	size_t pending_len;
+};
+
+/* Copies what is readable on from to to; false when from has closed.  skip:
+ * bytes to drop from the front of what is read (conmon's stream byte). */
+static bool pass(int from, int to, int skip)
+{
+	char buf[8192];
+	ssize_t n = recv(from, buf, sizeof buf, MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	if (n == 0)
+		return false;
+	for (ssize_t off = skip < n ? skip : n; off < n;) {
+		ssize_t w = send(to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pf = { .fd = to, .events = POLLOUT };
+			poll(&pf, 1, 1000);
+			continue;
+		}
+		if (w <= 0)
+			return false;
+		off += w;
+	}
+	return true;
+}
+
+static void *join_thread(void *arg)
+{
+	struct joined *j = arg;
+	if (j->pending_len)
+		send(j->console, j->pending, j->pending_len, MSG_NOSIGNAL);
+	for (;;) {
+		struct pollfd pf[3] = { { .fd = j->client, .events = POLLIN },
+					{ .fd = j->console, .events = POLLIN },
+					{ .fd = j->h->closing, .events = POLLIN } };
+		if (poll(pf, 3, -1) < 0 && errno != EINTR)
+			break;
+		if (pf[2].revents)
+			break;
+		if (pf[0].revents && !pass(j->client, j->console, 0))
+			break;
+		if (pf[1].revents && !pass(j->console, j->client, j->seqpacket ? 1 : 0))
+			break;
+	}
+	close(j->console);
+	MHD_upgrade_action(j->urh, MHD_UPGRADE_ACTION_CLOSE);
+	struct http_server *h = j->h;
+	free(j->pending);
+	free(j);
+	pthread_mutex_lock(&h->lock);
+	if (--h->upgraded == 0)
+		pthread_cond_broadcast(&h->idle);
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+static void on_upgrade(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra_in,
+		       size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	(void)c, (void)con_cls;
+	struct joined *j = cls;
+	j->urh = urh;
+	j->client = sock;
+	if (extra_in_size && (j->pending = malloc(extra_in_size))) {
+		memcpy(j->pending, extra_in, extra_in_size);
+		j->pending_len = extra_in_size;
+	}
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &a, join_thread, j) != 0) {
+		struct http_server *h = j->h;
+		close(j->console);
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		free(j->pending);
+		free(j);
+		pthread_mutex_lock(&h->lock);
+		if (--h->upgraded == 0)
+			pthread_cond_broadcast(&h->idle);
+		pthread_mutex_unlock(&h->lock);
+	}
+	pthread_attr_destroy(&a);
+}
+
+static enum MHD_Result send_console(struct http_server *h, struct MHD_Connection *c,
+				    struct api_resp *r)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", r->console_sock);
+	int fd = socket(AF_UNIX, (r->console_seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "console: %s does not answer (%s)",
+			 r->console_seqpacket ? "its conmon" : "its relay", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		r->status = 0;
+		r->console_sock[0] = 0;
+		api_error(r, 500, "internal", msg);
+		return MHD_NO;   /* the caller sends r */
+	}
+	struct joined *j = calloc(1, sizeof *j);
+	struct MHD_Response *resp = j ? MHD_create_response_for_upgrade(on_upgrade, j) : NULL;
+	if (!resp) {
+		free(j);
+		close(fd);
+		return MHD_NO;
+	}
+	j->h = h;
+	j->console = fd;
+	j->seqpacket = r->console_seqpacket;
+	pthread_mutex_lock(&h->lock);
+	h->upgraded++;
+	pthread_mutex_unlock(&h->lock);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "nimbus-console");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+	MHD_destroy_response(resp);
+	if (ret != MHD_YES) {
+		/* on_upgrade will not run */
+		close(fd);
+		free(j);
+		pthread_mutex_lock(&h->lock);
+		if (--h->upgraded == 0)
+			pthread_cond_broadcast(&h->idle);
+		pthread_mutex_unlock(&h->lock);
+	}
+	return ret;
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
 {
 	struct MHD_Response *resp;
+	if (r->events && !r->json)
+		return send_events(c, r);
 	if (r->raw) {
 		resp = MHD_create_response_from_buffer(r->raw_len, (void *)r->raw,
 						       MHD_RESPMEM_PERSISTENT);
@@ -91,6 +308,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
 		MHD_add_response_header(resp, "Allow", r->allow);
 	if (r->status == 401)   /* RFC 6750 section 3 */
 		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"nimbus\"");
+	if (r->location[0])
+		MHD_add_response_header(resp, "Location", r->location);
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -136,9 +355,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	} else {
 		struct api_req req = { .method = method, .path = url, .body = p->body,
 				       .body_len = p->len, .query = query,
-				       .query_unknown = query_unknown, .q = c };
+				       .query_unknown = query_unknown, .q = c,
+				       .last_event_id = MHD_lookup_connection_value(
+					       c, MHD_HEADER_KIND, "Last-Event-ID"),
+				       .upgrade = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+									      "Upgrade") };
 		const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 		gate_dispatch(h->svc, h->tcp, authz, &req, &r);
+	}
+	if (r.status == 101 && r.console_sock[0]) {
+		enum MHD_Result ret = send_console(h, c, &r);
+		if (ret == MHD_YES || !r.json)
+			return ret;
 	}
 	return send_resp(c, &r);
 }
@@ -171,21 +399,29 @@ static int serve(struct service *s, int fd, const char *unix_path, char *key, ch
 		 struct http_server **out, struct err *e)
 {
 	struct http_server *h = calloc(1, sizeof *h);
-	if (!h) {
+	int closing = h ? eventfd(0, EFD_CLOEXEC) : -1;
+	if (closing < 0) {
+		int saved = h ? errno : ENOMEM;
 		close(fd);
 		if (unix_path)
 			unlink(unix_path);
 		free(key);
 		free(cert);
-		return err_set(e, -ENOMEM, "daemon: out of memory");
+		free(h);
+		return err_set(e, -saved, "daemon: %s", strerror(saved));
 	}
 	h->svc = s;
 	h->fd = fd;
 	h->tcp = !unix_path;
 	h->tls_key = key;
 	h->tls_cert = cert;
+	h->closing = closing;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->idle, NULL);
 	snprintf(h->path, sizeof h->path, "%s", unix_path ? unix_path : "");
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+	/* Both listeners upgrade (a console over the socket or over TLS). */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_ALLOW_UPGRADE;
 	if (key)
 		h->mhd = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, h,
 					  MHD_OPTION_LISTEN_SOCKET, fd,
@@ -202,6 +438,9 @@ static int serve(struct service *s, int fd, const char *unix_path, char *key, ch
 					  MHD_OPTION_END);
 	if (!h->mhd) {
 		close(fd);
+		close(h->closing);
+		pthread_mutex_destroy(&h->lock);
+		pthread_cond_destroy(&h->idle);
 		if (unix_path)
 			unlink(unix_path);
 		free(key);
@@ -251,7 +490,18 @@ void http_stop(struct http_server *h)
 {
 	if (!h)
 		return;
+	uint64_t one = 1;
+	if (write(h->closing, &one, sizeof one) < 0) {
+		/* an eventfd write fails only on overflow: it is signalled anyway */
+	}
+	pthread_mutex_lock(&h->lock);
+	while (h->upgraded)
+		pthread_cond_wait(&h->idle, &h->lock);
+	pthread_mutex_unlock(&h->lock);
 	MHD_stop_daemon(h->mhd);   /* closes the listening socket too */
+	close(h->closing);
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->idle);
 	if (h->path[0])
 		unlink(h->path);
 	free(h->tls_key);

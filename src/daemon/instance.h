@@ -14,6 +14,8 @@
 #include "lib/err.h"
 
 #define INSTANCE_NAME_MAX 63
+/* A container's command (launch -- COMMAND) as a JSON array of strings. */
+#define INSTANCE_COMMAND_MAX 4096
 
 enum instance_kind { KIND_CONTAINER, KIND_VM };
 enum instance_state { STATE_STOPPED, STATE_RUNNING };
@@ -27,9 +29,11 @@ struct instance {
 	long long pid_start;    /* its start time in clock ticks since boot */
 	long long created_at;   /* Unix seconds */
 	long long started_at;   /* Unix seconds of the last start, or 0 */
+	bool paused;            /* running but frozen (pause); cleared by every start */
+	int cpus;               /* `config set`: vCPUs / CPU limit, 0 = the default */
+	long long memory_mib;   /* `config set`: RAM / memory limit in MiB, 0 = the default */
+	char command[INSTANCE_COMMAND_MAX];   /* a container's command, or "": the image's */
 	char project[INSTANCE_NAME_MAX + 1];   /* the project that owns it (auth.h) */
-	int cpus;               /* vCPUs (a VM's --cpus), 0 = the default */
-	long long memory_mib;   /* memory in MiB (a VM's --mem), 0 = the default */
 };
 
 /* What an instance reserves (quotas, placement, metering): its cpus and

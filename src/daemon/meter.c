@@ -20,7 +20,7 @@ static int run(struct db *db, const char *sql, const char *a, const char *b, lon
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK)
-		return err_set(e, -EIO, "%s: metering: %s", db_path(db), sqlite3_errmsg(db_sqlite(db)));
+		return err_set(e, -EIO, "%s: metering: %s", db_file(db), sqlite3_errmsg(db_sqlite(db)));
 	/* ?1, ?2 text; ?3.. integers; a statement binds only the ones it names. */
 	int np = sqlite3_bind_parameter_count(st);
 	const long long ints[] = { x, y, z };
@@ -30,7 +30,7 @@ static int run(struct db *db, const char *sql, const char *a, const char *b, lon
 	for (int i = 3; i <= np && i <= 5; i++)
 		sqlite3_bind_int64(st, i, ints[i - 3]);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0
-		: err_set(e, -EIO, "%s: metering: %s", db_path(db), sqlite3_errmsg(db_sqlite(db)));
+		: err_set(e, -EIO, "%s: metering: %s", db_file(db), sqlite3_errmsg(db_sqlite(db)));
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -86,7 +86,7 @@ int meter_usage(struct db *db, const char *project, long long since_ms, long lon
 		"ORDER BY 2, 3, 1";
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK)
-		return err_set(e, -EIO, "%s: usage: %s", db_path(db), sqlite3_errmsg(db_sqlite(db)));
+		return err_set(e, -EIO, "%s: usage: %s", db_file(db), sqlite3_errmsg(db_sqlite(db)));
 	sqlite3_bind_int64(st, 1, since_ms);
 	sqlite3_bind_int64(st, 2, until_ms);
 	sqlite3_bind_int64(st, 3, meter_now_ms());
@@ -117,7 +117,7 @@ int meter_usage(struct db *db, const char *project, long long since_ms, long lon
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
-		return err_set(e, -EIO, "%s: usage: %s", db_path(db), sqlite3_errmsg(db_sqlite(db)));
+		return err_set(e, -EIO, "%s: usage: %s", db_file(db), sqlite3_errmsg(db_sqlite(db)));
 	}
 	*out = v;
 	*n = count;

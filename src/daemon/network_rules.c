@@ -11,7 +11,7 @@
 
 static int sql_err(struct db *db, struct err *e, const char *what)
 {
-	return err_set(e, -EIO, "%s: %s: %s", db_path(db), what, sqlite3_errmsg(db_sqlite(db)));
+	return err_set(e, -EIO, "%s: %s: %s", db_file(db), what, sqlite3_errmsg(db_sqlite(db)));
 }
 
 static int prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct err *e)
@@ -31,7 +31,7 @@ static int exec(struct db *db, const char *sql, struct err *e)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(db_sqlite(db), sql, NULL, NULL, &msg) != SQLITE_OK) {
-		err_set(e, -EIO, "%s: %s", db_path(db), msg ? msg : "error");
+		err_set(e, -EIO, "%s: %s", db_file(db), msg ? msg : "error");
 		sqlite3_free(msg);
 		return -EIO;
 	}

@@ -21,13 +21,13 @@ static long long sum(struct db *db, const char *sql, struct err *e)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK) {
-		err_set(e, -EIO, "%s: placement: %s", db_path(db), sqlite3_errmsg(db_sqlite(db)));
+		err_set(e, -EIO, "%s: placement: %s", db_file(db), sqlite3_errmsg(db_sqlite(db)));
 		return -1;
 	}
 	long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 	sqlite3_finalize(st);
 	if (v < 0)
-		err_set(e, -EIO, "%s: placement: %s", db_path(db), sqlite3_errmsg(db_sqlite(db)));
+		err_set(e, -EIO, "%s: placement: %s", db_file(db), sqlite3_errmsg(db_sqlite(db)));
 	return v;
 }
 

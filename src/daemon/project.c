@@ -10,7 +10,7 @@
 
 static int sql_err(struct db *db, struct err *e, const char *what)
 {
-	return err_set(e, -EIO, "%s: %s: %s", db_path(db), what, sqlite3_errmsg(db_sqlite(db)));
+	return err_set(e, -EIO, "%s: %s: %s", db_file(db), what, sqlite3_errmsg(db_sqlite(db)));
 }
 
 static int prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct err *e)

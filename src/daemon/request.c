@@ -135,8 +135,8 @@ static int get_resources(const cJSON *j, struct create_req *out, struct err *e)
 
 int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e)
 {
-	static const char *const fields[] = { "name", "image", "type", "start", "project", "cpus",
-					      "memory", "network", NULL };
+	static const char *const fields[] = { "name", "image", "type", "start", "command", "project",
+					      "cpus", "memory", "network", NULL };
 	memset(out, 0, sizeof *out);
 	out->start = true;
 	cJSON *j;
@@ -164,6 +164,23 @@ int request_parse_create(const char *body, size_t len, struct create_req *out, s
 			goto out;
 		}
 		out->has_kind = true;
+	}
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(j, "command");
+	if (cmd) {
+		int n = cJSON_IsArray(cmd) ? cJSON_GetArraySize(cmd) : -1;
+		const cJSON *a;
+		bool ok = n >= 1 && n <= EXEC_ARGS_MAX;
+		const cJSON *items = ok ? cmd : NULL;
+		cJSON_ArrayForEach(a, items)
+			ok = ok && cJSON_IsString(a) && strlen(a->valuestring) <= EXEC_ARG_MAX;
+		char *text = ok ? cJSON_PrintUnformatted(cmd) : NULL;
+		if (!ok || !text || strlen(text) >= sizeof out->command || !*cmd->child->valuestring)
+			rc = err_set(e, -EINVAL, "field \"command\": expected an array of 1 to %d strings, "
+				     "a program first, %d bytes in all at most", EXEC_ARGS_MAX,
+				     INSTANCE_COMMAND_MAX - 1);
+		else
+			strcpy(out->command, text);
+		cJSON_free(text);
 	}
 out:
 	cJSON_Delete(j);
@@ -259,4 +276,116 @@ int request_object(const char *body, size_t len, cJSON **out, struct err *e)
 int request_known_fields(const cJSON *j, const char *const *names, struct err *e)
 {
 	return known_fields(j, names, e);
+}
+
+static int mib_from_bytes(const char *what, const char *s, unsigned long long bytes,
+			  long long *mib, struct err *e);
+
+int request_parse_size_mib(const char *what, const char *s, long long *mib, struct err *e)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || *s == '-' || errno)
+		return err_set(e, -EINVAL, "%s%.32s: expected a size such as 512M or 2G", what, s);
+	static const char units[] = "KMGT";
+	const char *u = *end ? strchr(units, *end == 'k' ? 'K' : *end) : NULL;
+	unsigned long long bytes;
+	if (!*end)
+		bytes = v << 20;   /* a bare number is MiB, as everywhere in nimbus */
+	else if (!u || (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B")))
+		return err_set(e, -EINVAL, "%s%.32s: unknown unit (use K, M, G or T)", what, s);
+	else
+		bytes = v << (10 * (u - units + 1));
+	if (v > (1ULL << 40) || (bytes >> (10 * (u ? u - units + 1 : 2))) != v)
+		return err_set(e, -EINVAL, "%s%.32s: too large", what, s);
+	return mib_from_bytes(what, s, bytes, mib, e);
+}
+
+static int mib_from_bytes(const char *what, const char *s, unsigned long long bytes,
+			  long long *mib, struct err *e)
+{
+	if (bytes % (1 << 20))
+		return err_set(e, -EINVAL, "%s%.32s: not a whole number of MiB", what, s);
+	*mib = (long long)(bytes >> 20);
+	if (*mib && (*mib < CONFIG_MEMORY_MIN_MIB || *mib > CONFIG_MEMORY_MAX_MIB))
+		return err_set(e, -EINVAL, "%s%.32s: expected 0 (the default) or %dM to %lldM", what,
+			       s, CONFIG_MEMORY_MIN_MIB, CONFIG_MEMORY_MAX_MIB);
+	return 0;
+}
+
+int request_parse_config(const char *body, size_t len, struct config_req *out, struct err *e)
+{
+	static const char *const fields[] = { "cpus", "memory", NULL };
+	memset(out, 0, sizeof *out);
+	cJSON *j;
+	int rc = parse_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j || !j->child) {
+		cJSON_Delete(j);
+		return err_set(e, -EINVAL, "request body: nothing to set (cpus, memory)");
+	}
+	if ((rc = known_fields(j, fields, e)) < 0)
+		goto out;
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "cpus");
+	if (c) {
+		double v = cJSON_IsNumber(c) ? c->valuedouble : -1;
+		if (!cJSON_IsNumber(c) || v != floor(v) || v < 0 || v > CONFIG_CPUS_MAX) {
+			rc = err_set(e, -EINVAL, "field \"cpus\": expected a whole number from 0 "
+				     "(the default) to %d", CONFIG_CPUS_MAX);
+			goto out;
+		}
+		out->has_cpus = true;
+		out->cpus = (int)v;
+	}
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "memory");
+	if (m) {
+		out->has_memory = true;
+		if (cJSON_IsString(m)) {
+			rc = request_parse_size_mib("field \"memory\": ", m->valuestring,
+						    &out->memory_mib, e);
+		} else if (cJSON_IsNumber(m) && m->valuedouble == floor(m->valuedouble) &&
+			   m->valuedouble >= 0 && m->valuedouble <= 1e15) {
+			char s[32];
+			snprintf(s, sizeof s, "%.0f", m->valuedouble);
+			rc = mib_from_bytes("field \"memory\": ", s, (unsigned long long)m->valuedouble,
+					    &out->memory_mib, e);
+		} else {
+			rc = err_set(e, -EINVAL, "field \"memory\": expected a size such as \"512M\" "
+				     "or a number of bytes");
+		}
+	}
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+int request_parse_image_import(const char *body, size_t len, struct image_import_req *out,
+			       struct err *e)
+{
+	static const char *const fields[] = { "source", "name", NULL };
+	memset(out, 0, sizeof *out);
+	cJSON *j;
+	int rc = parse_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required (source and name)");
+	if ((rc = known_fields(j, fields, e)) < 0 || (rc = get_name(j, "name", out->name, e)) < 0)
+		goto out;
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(j, "source");
+	if (!cJSON_IsString(src) || !*src->valuestring)
+		rc = err_set(e, -EINVAL, "field \"source\": %s", src ? "expected a path" : "required");
+	else if (src->valuestring[0] != '/')
+		rc = err_set(e, -EINVAL, "field \"source\": %.200s: expected an absolute path on the "
+			     "daemon's host", src->valuestring);
+	else if (strlen(src->valuestring) >= sizeof out->source)
+		rc = err_set(e, -EINVAL, "field \"source\": longer than %zu bytes",
+			     sizeof out->source - 1);
+	else
+		strcpy(out->source, src->valuestring);
+out:
+	cJSON_Delete(j);
+	return rc;
 }

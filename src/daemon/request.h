@@ -24,6 +24,7 @@ struct create_req {
 	bool has_kind;             /* "type" given; else the image's kind */
 	enum instance_kind kind;
 	bool start;                /* default true (launch) */
+	char command[INSTANCE_COMMAND_MAX];   /* "command": a JSON array of strings, or "" */
 	char project[INSTANCE_NAME_MAX + 1];   /* "" : the caller's project */
 	int cpus;                  /* 0: the default */
 	long long memory_mib;      /* 0: the default */
@@ -51,6 +52,29 @@ struct exec_req {
 
 int request_parse_exec(const char *body, size_t len, struct exec_req *out, struct err *e);
 void request_exec_free(struct exec_req *r);
+
+/* PATCH /1.0/instances/NAME: {"cpus"?: N, "memory"?: "512M" | BYTES}; 0 or
+ * "0" puts the default back.  Memory is whole MiB, at least 16 MiB. */
+#define CONFIG_CPUS_MAX 64
+#define CONFIG_MEMORY_MIN_MIB 16
+#define CONFIG_MEMORY_MAX_MIB (1024LL * 1024)
+struct config_req {
+	bool has_cpus, has_memory;
+	int cpus;
+	long long memory_mib;
+};
+
+int request_parse_config(const char *body, size_t len, struct config_req *out, struct err *e);
+/* "512M", "1G", "2048" (MiB), "0" -> MiB; -EINVAL with e naming what. */
+int request_parse_size_mib(const char *what, const char *s, long long *mib, struct err *e);
+
+/* POST /1.0/images: {"source": "/abs/path", "name"} */
+struct image_import_req {
+	char source[4096];
+	char name[INSTANCE_NAME_MAX + 1];
+};
+int request_parse_image_import(const char *body, size_t len, struct image_import_req *out,
+			       struct err *e);
 
 int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e);
 int request_parse_stop(const char *body, size_t len, struct stop_req *out, struct err *e);

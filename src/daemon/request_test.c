@@ -124,3 +124,50 @@ TEST(request_exec_reads_the_command_and_refuses_bad_ones)
 	strcat(many, "]}");
 	EXPECT(request_parse_exec(many, strlen(many), &x, &e) == -EINVAL);
 }
+
+TEST(request_config_takes_cpus_and_memory_sizes)
+{
+	struct config_req r;
+	struct err e = { 0 };
+	EXPECT(request_parse_config(B("{\"cpus\": 2, \"memory\": \"1G\"}"), &r, &e) == 0);
+	EXPECT(r.has_cpus && r.cpus == 2 && r.has_memory && r.memory_mib == 1024);
+	EXPECT(request_parse_config(B("{\"memory\": 268435456}"), &r, &e) == 0);
+	EXPECT(!r.has_cpus && r.memory_mib == 256);
+	EXPECT(request_parse_config(B("{\"memory\": \"0\"}"), &r, &e) == 0 && r.memory_mib == 0);
+}
+
+TEST(request_config_refuses_bad_values_naming_the_field)
+{
+	struct config_req r;
+	struct err e = { 0 };
+	EXPECT(request_parse_config(B("{}"), &r, &e) == -EINVAL && strstr(e.msg, "nothing to set"));
+	EXPECT(request_parse_config(B("{\"cpus\": 1.5}"), &r, &e) == -EINVAL &&
+	       strstr(e.msg, "\"cpus\""));
+	EXPECT(request_parse_config(B("{\"cpus\": 65}"), &r, &e) == -EINVAL);
+	EXPECT(request_parse_config(B("{\"memory\": \"12X\"}"), &r, &e) == -EINVAL &&
+	       strstr(e.msg, "unknown unit"));
+	EXPECT(request_parse_config(B("{\"memory\": \"1500K\"}"), &r, &e) == -EINVAL &&
+	       strstr(e.msg, "whole number of MiB"));
+	EXPECT(request_parse_config(B("{\"memory\": \"8M\"}"), &r, &e) == -EINVAL);
+	EXPECT(request_parse_config(B("{\"memory\": \"99999999999999999999G\"}"), &r, &e) == -EINVAL);
+	EXPECT(request_parse_config(B("{\"memory\": true}"), &r, &e) == -EINVAL);
+	EXPECT(request_parse_config(B("{\"disk\": 1}"), &r, &e) == -EINVAL &&
+	       strstr(e.msg, "unknown field"));
+}
+
+TEST(request_create_takes_a_command_array_only)
+{
+	struct create_req r;
+	struct err e = { 0 };
+	EXPECT(request_parse_create(B("{\"name\": \"a\", \"image\": \"bb\", \"command\": [\"sleep\", \"5\"]}"),
+				    &r, &e) == 0);
+	EXPECT(!strcmp(r.command, "[\"sleep\",\"5\"]"));
+	EXPECT(request_parse_create(B("{\"name\": \"a\", \"image\": \"bb\", \"command\": \"sleep 5\"}"),
+				    &r, &e) == -EINVAL && strstr(e.msg, "\"command\""));
+	EXPECT(request_parse_create(B("{\"name\": \"a\", \"image\": \"bb\", \"command\": []}"), &r, &e) ==
+	       -EINVAL);
+	EXPECT(request_parse_create(B("{\"name\": \"a\", \"image\": \"bb\", \"command\": [\"\"]}"), &r, &e) ==
+	       -EINVAL);
+	EXPECT(request_parse_create(B("{\"name\": \"a\", \"image\": \"bb\", \"command\": [1]}"), &r, &e) ==
+	       -EINVAL);
+}

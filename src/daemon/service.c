@@ -1,6 +1,9 @@
 /* See service.h. */
 #include "daemon/service.h"
+#include <cjson/cJSON.h>
 #include "daemon/driver.h"
+#include "daemon/events.h"
+#include "daemon/operations.h"
 #include "daemon/fsutil.h"
 #include "daemon/images.h"
 #include "daemon/logs.h"
@@ -10,19 +13,27 @@
 #include "daemon/placement.h"
 #include "daemon/project.h"
 #include "daemon/volume.h"
+#include "vmm/board/virt.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define BUSY_MAX 128
+#define SERVICE_IMPORTS_MAX 8
 
 struct service {
-	char state_dir[4096], runtime[4096], conmon[4096], self_exe[4096], dnsmasq[4096];
-	char qemu_img[4096];
+	char state_dir[4096], runtime[4096], conmon[4096], self_exe[4096], guest_dir[4096];
+	char dnsmasq[4096], qemu_img[4096];
 	struct driver_ctx ctx;
 	struct net_ctx net;
 	struct volume_ctx vol;
@@ -32,18 +43,65 @@ struct service {
 	pthread_mutex_t lock;
 	char busy[BUSY_MAX][INSTANCE_NAME_MAX + 1];   /* names with an operation running */
 	int adopted, lost, rolled_back;
+	struct events *events;
+	struct watches *watches;
+	struct operations *ops;
+	/* Image imports in flight: their helper processes (killed when the
+	 * service closes) and a condition to wait for them. */
+	pid_t import_pids[SERVICE_IMPORTS_MAX];
+	int imports_running;
+	bool closing;
+	pthread_cond_t imports_done;
+	int ops_interrupted;
 };
 
 static void unplug(struct service *s, const struct instance *in);
 
-/* Corrects a row whose supervisor is gone.  Called with the lock held. */
-static int refresh(struct service *s, struct instance *in, struct err *e)
+/* Removes what interrupted imports left: STATE/images/tmp/ and the
+ * half-unpacked layers and half-copied disks beside the finished ones. */
+static void image_scratch_cleanup(const char *state_dir)
+{
+	char path[8192];
+	snprintf(path, sizeof path, "%s/images/tmp", state_dir);
+	rm_rf(path, NULL);
+	mkdir_p(path, 0700, NULL);
+	static const char *const dirs[] = { "layers", "disk", NULL };
+	for (const char *const *d = dirs; *d; d++) {
+		snprintf(path, sizeof path, "%s/images/%s", state_dir, *d);
+		DIR *dir = opendir(path);
+		struct dirent *de;
+		while (dir && (de = readdir(dir))) {
+			char p[8192 + 512];
+			snprintf(p, sizeof p, "%s/%s", path, de->d_name);
+			if (strstr(de->d_name, ".tmp-")) {
+				rm_rf(p, NULL);
+			} else if (!strcmp(*d, "disk") && de->d_name[0] != '.') {
+				char t[sizeof p + 32];
+				snprintf(t, sizeof t, "%s/disk.raw.tmp", p);
+				unlink(t);
+				snprintf(t, sizeof t, "%s/disk.qcow2.tmp", p);
+				unlink(t);
+			}
+		}
+		if (dir)
+			closedir(dir);
+	}
+}
+
+/* Corrects a row whose supervisor is gone, saying why in the event.
+ * Called with the lock held. */
+static int refresh_why(struct service *s, struct instance *in, const char *why, struct err *e)
 {
 	if (in->state != STATE_RUNNING || proc_alive((pid_t)in->pid, in->pid_start))
 		return 0;
 	in->state = STATE_STOPPED;
 	in->pid = 0;
 	in->pid_start = 0;
+	in->paused = false;
+	unplug(s, in);
+	meter_instance_stop(s->db, in->name, NULL);
+	events_publish(s->events, "instance-stopped", in->name, "%s",
+		       why && *why ? why : "its supervisor ended");
 	return db_instance_update(s->db, in, e);
 }
 
@@ -55,6 +113,62 @@ static void unplug(struct service *s, const struct instance *in)
 		network_unplug(in, dir);
 }
 
+static int refresh(struct service *s, struct instance *in, struct err *e)
+{
+	return refresh_why(s, in, NULL, e);
+}
+
+static bool is_busy(struct service *s, const char *name)
+{
+	for (int i = 0; i < BUSY_MAX; i++)
+		if (!strcmp(s->busy[i], name))
+			return true;
+	return false;
+}
+
+/* Records a pause or resume, whoever made it (the API, or someone at the
+ * VMM's control socket); publishes it once.  Lock held. */
+static void note_paused(struct service *s, const char *name, bool paused)
+{
+	struct instance in;
+	if (db_instance_get(s->db, name, &in, NULL) < 0 || in.state != STATE_RUNNING ||
+	    in.paused == paused)
+		return;
+	in.paused = paused;
+	if (db_instance_update(s->db, &in, NULL) == 0)
+		events_publish(s->events, paused ? "instance-paused" : "instance-resumed", name, "%s",
+			       "");
+}
+
+/* Watcher callbacks (watch.h), on the watcher's thread. */
+static void on_vmm_event(void *cookie, const char *name, const char *type, const char *detail)
+{
+	struct service *s = cookie;
+	pthread_mutex_lock(&s->lock);
+	if (!strcmp(type, "paused") || !strcmp(type, "resumed"))
+		note_paused(s, name, !strcmp(type, "paused"));
+	else if (!strcmp(type, "reset") || !strcmp(type, "guest-panic") ||
+		 !strcmp(type, "device-error"))
+		events_publish(s->events, !strcmp(type, "reset") ? "instance-reset"
+					  : !strcmp(type, "guest-panic") ? "instance-guest-panic"
+									 : "instance-device-error",
+			       name, "%s", detail);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void on_ended(void *cookie, const char *name, long long pid, long long pid_start,
+		     const char *why)
+{
+	struct service *s = cookie;
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	/* An operation in progress (a stop) reports the end itself. */
+	if (!is_busy(s, name) && db_instance_get(s->db, name, &in, NULL) == 0 &&
+	    in.pid == pid && in.pid_start == pid_start)
+		refresh_why(s, &in, why, NULL);
+	pthread_mutex_unlock(&s->lock);
+}
+
 static int reconcile(struct service *s, struct err *e)
 {
 	struct instance *v;
@@ -64,10 +178,11 @@ static int reconcile(struct service *s, struct err *e)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (v[i].state == STATE_RUNNING) {
-			if ((rc = refresh(s, &v[i], e)) < 0)
+			if ((rc = refresh_why(s, &v[i], "it ended while the daemon was away", e)) < 0)
 				break;
 			if (v[i].state == STATE_RUNNING) {
 				s->adopted++;
+				driver_for(v[i].kind)->watch(&s->ctx, &v[i]);
 				continue;
 			}
 			s->lost++;
@@ -95,7 +210,6 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	snprintf(s->runtime, sizeof s->runtime, "%s", cfg->runtime);
 	snprintf(s->conmon, sizeof s->conmon, "%s", cfg->conmon);
 	snprintf(s->self_exe, sizeof s->self_exe, "%s", cfg->self_exe);
-	s->ctx = (struct driver_ctx){ s->state_dir, s->runtime, s->conmon, s->self_exe };
 	snprintf(s->dnsmasq, sizeof s->dnsmasq, "%s", cfg->dnsmasq ? cfg->dnsmasq : "/usr/sbin/dnsmasq");
 	s->net = (struct net_ctx){ s->state_dir, s->dnsmasq };
 	snprintf(s->qemu_img, sizeof s->qemu_img, "%s", cfg->qemu_img ? cfg->qemu_img : "/usr/bin/qemu-img");
@@ -105,6 +219,16 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	pthread_mutex_init(&s->lock, NULL);
 	char path[8192];
 	int rc;
+	struct watch_sink sink = { on_vmm_event, on_ended, s };
+	s->events = events_new();
+	s->watches = watches_new(&sink);
+	if (!s->events || !s->watches) {
+		rc = err_set(e, -ENOMEM, "daemon: out of memory");
+		goto fail;
+	}
+	snprintf(s->guest_dir, sizeof s->guest_dir, "%s", cfg->guest_dir ? cfg->guest_dir : "");
+	s->ctx = (struct driver_ctx){ s->state_dir, s->runtime, s->conmon, s->self_exe,
+				      s->watches, cfg->guest_dir ? s->guest_dir : NULL };
 	if ((rc = mkdir_p(cfg->state_dir, 0700, e)) < 0)
 		goto fail;
 	static const char *const subdirs[] = { "instances", "images", "runtime", "networks", "volumes",
@@ -115,11 +239,19 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 			goto fail;
 	}
 	snprintf(path, sizeof path, "%s/nimbus.db", cfg->state_dir);
+	pthread_cond_init(&s->imports_done, NULL);
 	if ((rc = db_open(path, &s->db, e)) < 0 ||
 	    (rc = images_init(s->db, cfg->state_dir, cfg->guest_dir, e)) < 0 ||
 	    (rc = network_reconcile(s->db, &s->net, e)) < 0 ||
 	    (rc = reconcile(s, e)) < 0)
 		goto fail;
+	if (!(s->ops = operations_open(s->db, &s->lock, &s->ops_interrupted, e))) {
+		rc = e && e->code ? e->code : -ENOMEM;
+		goto fail;
+	}
+	/* An import a killed daemon left half-done leaves only scratch files:
+	 * images are registered in one step at the end. */
+	image_scratch_cleanup(s->state_dir);
 	*out = s;
 	return 0;
 fail:
@@ -131,9 +263,35 @@ void service_close(struct service *s)
 {
 	if (!s)
 		return;
+	events_close(s->events);
+	/* Imports in flight end with the daemon; their scratch files are
+	 * removed at the next start. */
+	pthread_mutex_lock(&s->lock);
+	s->closing = true;
+	for (int i = 0; i < SERVICE_IMPORTS_MAX; i++)
+		if (s->import_pids[i] > 0)
+			kill(s->import_pids[i], SIGKILL);
+	while (s->imports_running)
+		pthread_cond_wait(&s->imports_done, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	/* Watchers take the lock in their callbacks: end them before anything goes. */
+	watches_free(s->watches);
+	operations_free(s->ops);
 	db_close(s->db);
+	events_free(s->events);
+	pthread_cond_destroy(&s->imports_done);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+void service_shutdown(struct service *s)
+{
+	events_close(s->events);
+}
+
+struct events *service_events(struct service *s)
+{
+	return s->events;
 }
 
 void service_reconcile_counts(const struct service *s, int *adopted, int *lost,
@@ -192,9 +350,13 @@ static int start_locked(struct service *s, struct instance *in, struct err *e)
 		return rc;
 	}
 	in->state = STATE_RUNNING;
+	in->paused = false;
 	in->started_at = (long long)time(NULL);
 	meter_instance_start(s->db, in, NULL);
-	return db_instance_update(s->db, in, e);
+	rc = db_instance_update(s->db, in, e);
+	if (rc == 0)
+		events_publish(s->events, "instance-started", in->name, "pid %lld", in->pid);
+	return rc;
 }
 
 int service_create(struct service *s, const struct create_req *r, struct instance *out,
@@ -211,8 +373,14 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 			     kind_str(im.kind), kind_str(r->kind));
 		goto out;
 	}
+	if (r->command[0] && im.kind != KIND_CONTAINER) {
+		rc = err_set(e, -EINVAL, "image \"%s\": a VM image; a command is for containers",
+			     im.name);
+		goto out;
+	}
 	snprintf(in.name, sizeof in.name, "%s", r->name);
 	snprintf(in.image, sizeof in.image, "%s", r->image);
+	snprintf(in.command, sizeof in.command, "%s", r->command);
 	in.kind = im.kind;
 	in.created_at = (long long)time(NULL);
 	snprintf(in.project, sizeof in.project, "%s", r->project[0] ? r->project : PROJECT_DEFAULT);
@@ -230,6 +398,9 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	if (rc == 0 && r->network[0] &&
 	    (rc = network_nic_add(s->db, &s->net, in.name, in.project, r->network, e)) < 0)
 		db_instance_delete(s->db, in.name, NULL);
+	if (rc == 0)
+		events_publish(s->events, "instance-created", in.name, "%s %s", kind_str(in.kind),
+			       in.image);
 	if (rc == 0 && r->start) {
 		rc = start_locked(s, &in, e);
 		if (rc < 0) {
@@ -237,6 +408,7 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 			driver_for(in.kind)->remove(&s->ctx, &in, NULL);
 			network_nic_forget(s->db, &s->net, in.name, NULL);
 			db_instance_delete(s->db, in.name, NULL);
+			events_publish(s->events, "instance-deleted", in.name, "it could not start");
 		}
 	}
 	release(s, in.name);
@@ -280,8 +452,13 @@ out:
 static int stop_locked(struct service *s, struct instance *in, int timeout_s, bool force,
 		       struct err *e)
 {
+	const struct driver *d = driver_for(in->kind);
 	pthread_mutex_unlock(&s->lock);
-	int rc = driver_for(in->kind)->stop(&s->ctx, in, timeout_s, force, e);
+	/* A frozen container would take neither SIGTERM nor SIGKILL, nor a
+	 * paused guest a shutdown: thaw it first. */
+	if (in->paused)
+		d->pause(&s->ctx, in, false, NULL);
+	int rc = d->stop(&s->ctx, in, timeout_s, force, e);
 	pthread_mutex_lock(&s->lock);
 	if (rc < 0)
 		return rc;
@@ -290,7 +467,12 @@ static int stop_locked(struct service *s, struct instance *in, int timeout_s, bo
 	in->state = STATE_STOPPED;
 	in->pid = 0;
 	in->pid_start = 0;
-	return db_instance_update(s->db, in, e);
+	in->paused = false;
+	rc = db_instance_update(s->db, in, e);
+	if (rc == 0)
+		events_publish(s->events, "instance-stopped", in->name, "%s",
+			       force ? "forced" : "stopped");
+	return rc;
 }
 
 int service_stop(struct service *s, const char *name, const struct stop_req *r,
@@ -354,6 +536,8 @@ int service_delete(struct service *s, const char *name, bool force, struct err *
 		rc = network_nic_forget(s->db, &s->net, name, e);
 	if (rc == 0)
 		rc = db_instance_delete(s->db, name, e);
+	if (rc == 0)
+		events_publish(s->events, "instance-deleted", name, "%s", "");
 	release(s, name);
 out:
 	pthread_mutex_unlock(&s->lock);
@@ -462,4 +646,372 @@ const struct volume_ctx *service_volumes(struct service *s)
 const struct placement *service_placement(struct service *s)
 {
 	return &s->place;
+}
+
+int service_pause(struct service *s, const char *name, bool pause, struct instance *out,
+		  struct err *e)
+{
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	int rc = get_claimed(s, name, &in, e);
+	if (rc < 0)
+		goto out;
+	if (in.state != STATE_RUNNING)
+		rc = err_set(e, -EALREADY, "instance \"%s\": not running", name);
+	else if (in.paused == pause)
+		rc = err_set(e, -EALREADY, "instance \"%s\": %s", name,
+			     pause ? "already paused" : "not paused");
+	if (rc == 0) {
+		pthread_mutex_unlock(&s->lock);
+		rc = driver_for(in.kind)->pause(&s->ctx, &in, pause, e);
+		pthread_mutex_lock(&s->lock);
+	}
+	if (rc == 0) {
+		note_paused(s, name, pause);
+		rc = db_instance_get(s->db, name, &in, e);
+	}
+	release(s, name);
+	if (rc == 0)
+		*out = in;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int service_config(struct service *s, const char *name, const struct config_req *r,
+		   struct instance *out, struct err *e)
+{
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	int rc = get_claimed(s, name, &in, e);
+	if (rc < 0)
+		goto out;
+	if (r->has_cpus && in.kind == KIND_VM && r->cpus > VM_MAX_CPUS) {
+		rc = err_set(e, -EINVAL, "instance \"%s\": cpus %d: a VM has at most %d", name,
+			     r->cpus, VM_MAX_CPUS);
+		release(s, name);
+		goto out;
+	}
+	/* What the change adds to the instance's reservation is checked as a
+	 * launch is, against its project's quotas and (a VM) the host's room;
+	 * a decrease needs nothing. */
+	struct quota need = { { [QUOTA_CPUS] = -instance_cpus(&in),
+				[QUOTA_MEMORY] = -instance_memory(&in) } };
+	if (r->has_cpus)
+		in.cpus = r->cpus;
+	if (r->has_memory)
+		in.memory_mib = r->memory_mib;
+	need.v[QUOTA_CPUS] += instance_cpus(&in);
+	need.v[QUOTA_MEMORY] += instance_memory(&in);
+	if ((rc = project_admit(s->db, in.project, &need, e)) == 0 && in.kind == KIND_VM)
+		rc = placement_check(s->db, &s->place, &need, e);
+	if (rc == 0)
+		rc = db_instance_update(s->db, &in, e);
+	if (rc == 0)
+		events_publish(s->events, "instance-updated", name, "cpus %d, memory %lld MiB%s",
+			       in.cpus, in.memory_mib,
+			       in.state == STATE_RUNNING ? " (from the next start)" : "");
+	release(s, name);
+	if (rc == 0)
+		*out = in;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* --- images ------------------------------------------------------------ */
+
+struct import_job {
+	struct service *s;
+	char op[OPERATION_ID_MAX];
+	char name[INSTANCE_NAME_MAX + 1];
+	char source[4096];
+	int slot;
+};
+
+/* Registers what the helper made (its result line) as image name. */
+static int import_register(struct service *s, const char *name, const char *result,
+			   struct err *e)
+{
+	cJSON *j = cJSON_Parse(result);
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(j, "kind");
+	const cJSON *path = cJSON_GetObjectItemCaseSensitive(j, "path");
+	const cJSON *digest = cJSON_GetObjectItemCaseSensitive(j, "digest");
+	struct image im = { 0 };
+	int rc;
+	if (!cJSON_IsString(kind) || !cJSON_IsString(path) || !cJSON_IsString(digest) ||
+	    kind_parse(kind->valuestring, &im.kind) < 0 ||
+	    strlen(path->valuestring) >= sizeof im.path) {
+		rc = err_set(e, -EIO, "image \"%s\": the import helper sent a bad result", name);
+	} else {
+		snprintf(im.name, sizeof im.name, "%s", name);
+		snprintf(im.path, sizeof im.path, "%s", path->valuestring);
+		pthread_mutex_lock(&s->lock);
+		struct image old;
+		rc = db_image_get(s->db, name, &old, NULL) == 0
+			? err_set(e, -EEXIST, "image \"%s\": already exists", name)
+			: db_image_put(s->db, &im, e);
+		if (rc == 0)
+			events_publish(s->events, "image-imported", NULL, "%s: %s image %s", name,
+				       kind->valuestring, digest->valuestring);
+		pthread_mutex_unlock(&s->lock);
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+static void *import_thread(void *arg)
+{
+	struct import_job *job = arg;
+	struct service *s = job->s;
+	struct err e = { 0 };
+	int rc = 0;
+	int pfd[2] = { -1, -1 };
+	pid_t pid = -1;
+	char *argv[] = { s->self_exe, "image-import-helper", job->source, s->state_dir, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		rc = err_set(&e, -errno, "image import: pipe: %s", strerror(errno));
+	} else {
+		posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+		posix_spawn_file_actions_adddup2(&fa, pfd[1], STDERR_FILENO);
+		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+		extern char **environ;
+		int sr = posix_spawn(&pid, s->self_exe, &fa, NULL, argv, environ);
+		if (sr != 0)
+			rc = err_set(&e, -sr, "image import: %s: %s", s->self_exe, strerror(sr));
+		close(pfd[1]);
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	pthread_mutex_lock(&s->lock);
+	s->import_pids[job->slot] = pid;
+	if (s->closing && pid > 0)
+		kill(pid, SIGKILL);
+	pthread_mutex_unlock(&s->lock);
+	char result[8192] = "", errline[600] = "";
+	if (rc == 0) {
+		FILE *f = fdopen(pfd[0], "r");
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+		while (f && (n = getline(&line, &cap, f)) > 0) {
+			if (line[n - 1] == '\n')
+				line[n - 1] = 0;
+			int pct;
+			int used = 0;
+			if (sscanf(line, "progress %d %n", &pct, &used) == 1 && used > 0)
+				operations_progress(s->ops, job->op, pct, line + used);
+			else if (!strncmp(line, "result ", 7))
+				snprintf(result, sizeof result, "%s", line + 7);
+			else if (!strncmp(line, "error ", 6))
+				snprintf(errline, sizeof errline, "%s", line + 6);
+			else if (!*errline)
+				snprintf(errline, sizeof errline, "%s", line);
+		}
+		free(line);
+		if (f)
+			fclose(f);
+		else
+			close(pfd[0]);
+		int st = 0;
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (WIFSIGNALED(st))
+			rc = err_set(&e, -EIO, "image \"%s\": the import was stopped (signal %d)%s%s",
+				     job->name, WTERMSIG(st), *errline ? ": " : "", errline);
+		else if (WEXITSTATUS(st) != 0 || !*result)
+			rc = err_set(&e, WEXITSTATUS(st) == 2 ? -EINVAL : -EIO, "image \"%s\": %s",
+				     job->name, *errline ? errline : "the import failed");
+		else
+			rc = import_register(s, job->name, result, &e);
+	} else if (pfd[0] >= 0) {
+		close(pfd[0]);
+	}
+	operations_finish(s->ops, job->op, rc < 0 ? &e : NULL);
+	pthread_mutex_lock(&s->lock);
+	s->import_pids[job->slot] = 0;
+	s->imports_running--;
+	pthread_cond_broadcast(&s->imports_done);
+	pthread_mutex_unlock(&s->lock);
+	free(job);
+	return NULL;
+}
+
+int service_image_import(struct service *s, const char *source, const char *name,
+			 struct operation *out, struct err *e)
+{
+	int rc = name_check("image", name, e);
+	if (rc < 0)
+		return rc;
+	if (source[0] != '/')
+		return err_set(e, -EINVAL, "source %.200s: must be an absolute path on the daemon's "
+			       "host", source);
+	if (access(source, R_OK) < 0)
+		return err_set(e, -EINVAL, "source %.200s: %s", source, strerror(errno));
+	struct import_job *job = calloc(1, sizeof *job);
+	if (!job)
+		return err_set(e, -ENOMEM, "daemon: out of memory");
+	job->s = s;
+	snprintf(job->name, sizeof job->name, "%s", name);
+	if (snprintf(job->source, sizeof job->source, "%s", source) >= (int)sizeof job->source) {
+		free(job);
+		return err_set(e, -EINVAL, "source: path too long");
+	}
+	struct image old;
+	pthread_mutex_lock(&s->lock);
+	job->slot = -1;
+	for (int i = 0; i < SERVICE_IMPORTS_MAX && job->slot < 0; i++)
+		if (!s->import_pids[i])
+			job->slot = i;
+	if (db_image_get(s->db, name, &old, NULL) == 0)
+		rc = err_set(e, -EEXIST, "image \"%s\": already exists", name);
+	else if (job->slot < 0 || s->imports_running >= SERVICE_IMPORTS_MAX)
+		rc = err_set(e, -EAGAIN, "image \"%s\": %d imports are running; try again later",
+			     name, SERVICE_IMPORTS_MAX);
+	if (rc == 0) {
+		s->import_pids[job->slot] = -1;   /* taken until the helper's pid is known */
+		s->imports_running++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	char res[128];
+	snprintf(res, sizeof res, "/1.0/images/%s", name);
+	if (rc == 0)
+		rc = operations_start(s->ops, "image-import", res, out, e);
+	if (rc == 0) {
+		snprintf(job->op, sizeof job->op, "%s", out->id);
+		pthread_t t;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		int cr = pthread_create(&t, &a, import_thread, job);
+		pthread_attr_destroy(&a);
+		if (cr == 0)
+			return 0;
+		rc = err_set(e, -cr, "image import: thread: %s", strerror(cr));
+		operations_finish(s->ops, out->id, e);
+	}
+	if (job->slot >= 0 && rc != -EEXIST && rc != -EAGAIN) {
+		pthread_mutex_lock(&s->lock);
+		s->import_pids[job->slot] = 0;
+		s->imports_running--;
+		pthread_cond_broadcast(&s->imports_done);
+		pthread_mutex_unlock(&s->lock);
+	}
+	free(job);
+	return rc;
+}
+
+/* Whether some image row has path p.  Lock held. */
+static bool path_in_use(struct service *s, const char *p)
+{
+	struct image *v;
+	size_t n;
+	bool used = false;
+	if (db_image_list(s->db, &v, &n, NULL) < 0)
+		return true;
+	for (size_t i = 0; i < n && !used; i++)
+		used = !strcmp(v[i].path, p);
+	free(v);
+	return used;
+}
+
+/* Layers no image lists any more.  Lock held; not while an import runs
+ * (its layers are not listed until it ends). */
+static void layers_gc(struct service *s)
+{
+	char dir[8192], path[8192 + 600];
+	snprintf(dir, sizeof dir, "%s/images/layers", s->state_dir);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "sha256-", 7) || strchr(de->d_name, '.'))
+			continue;
+		/* Listed by an image if its `layers` file names it. */
+		bool used = false;
+		char odir[8192];
+		snprintf(odir, sizeof odir, "%s/images/oci", s->state_dir);
+		DIR *od = opendir(odir);
+		struct dirent *oe;
+		while (od && !used && (oe = readdir(od))) {
+			if (oe->d_name[0] == '.')
+				continue;
+			char lf[8192 + 600], buf[65536];
+			snprintf(lf, sizeof lf, "%s/%s/layers", odir, oe->d_name);
+			ssize_t n = read_file(lf, buf, sizeof buf - 1);
+			if (n > 0) {
+				buf[n] = 0;
+				used = strstr(buf, de->d_name + 7) != NULL;
+			}
+		}
+		if (od)
+			closedir(od);
+		if (!used) {
+			snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+			rm_rf(path, NULL);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+int service_image_delete(struct service *s, const char *name, struct err *e)
+{
+	struct image im;
+	pthread_mutex_lock(&s->lock);
+	int rc = db_image_get(s->db, name, &im, e);
+	if (rc == 0 && (!strcmp(name, "bb") || !strcmp(name, "default")))
+		rc = err_set(e, -EINVAL, "image \"%s\": built in (it comes back at the daemon's "
+			     "next start)", name);
+	if (rc == 0)
+		rc = db_image_delete(s->db, name, e);
+	if (rc == 0) {
+		events_publish(s->events, "image-deleted", NULL, "%s", name);
+		/* Content shared with another name stays. */
+		char store[8192];
+		snprintf(store, sizeof store, "%s/images/", s->state_dir);
+		if (!strncmp(im.path, store, strlen(store)) && !path_in_use(s, im.path)) {
+			char *slash = strrchr(im.path, '/');
+			bool disk = strstr(im.path, "/images/disk/") != NULL;
+			if (disk && slash)
+				*slash = 0;   /* the directory holding the disk */
+			rm_rf(im.path, NULL);
+		}
+		if (!s->imports_running)
+			layers_gc(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+struct operations *service_operations(struct service *s)
+{
+	return s->ops;
+}
+
+int service_console_socket(struct service *s, const char *name, char *path, size_t len,
+			   bool *seqpacket, struct err *e)
+{
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	int rc = db_instance_get(s->db, name, &in, e);
+	if (rc == 0)
+		rc = refresh(s, &in, e);
+	pthread_mutex_unlock(&s->lock);
+	if (rc < 0)
+		return rc;
+	if (in.state != STATE_RUNNING)
+		return err_set(e, -EALREADY, "instance \"%s\": not running (its last output: "
+			       "`nimbus logs %s`)", name, name);
+	*seqpacket = in.kind == KIND_CONTAINER;
+	rc = instance_path(&s->ctx, name, *seqpacket ? "attach" : "console.sock", path, len, e);
+	if (rc == 0 && access(path, F_OK) < 0)
+		rc = err_set(e, -ENOSYS, "instance \"%s\": started before consoles were served "
+			     "(restart it to get one)", name);
+	return rc;
+}
+
+int service_interrupted_operations(const struct service *s)
+{
+	return s->ops_interrupted;
 }

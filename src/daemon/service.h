@@ -46,6 +46,8 @@ void service_close(struct service *s);
  * process was killed (rolled back to stopped). */
 void service_reconcile_counts(const struct service *s, int *adopted, int *lost,
 			      int *rolled_back);
+/* Operations a killed daemon left running, marked failed at this start. */
+int service_interrupted_operations(const struct service *s);
 
 int service_create(struct service *s, const struct create_req *r, struct instance *out,
 		   struct err *e);
@@ -79,5 +81,33 @@ const struct net_ctx *service_net(struct service *s);
 const struct volume_ctx *service_volumes(struct service *s);
 /* The host's capacity and overcommit ratios (placement.h). */
 const struct placement *service_placement(struct service *s);
+
+/* Freezes (pause) or thaws a running instance: -EALREADY if it is not
+ * running or already in that state. */
+int service_pause(struct service *s, const char *name, bool pause, struct instance *out,
+		  struct err *e);
+/* `config set`: records cpus and memory, used from the next start. */
+int service_config(struct service *s, const char *name, const struct config_req *r,
+		   struct instance *out, struct err *e);
+
+/* Starts importing source (an absolute path on this host) as image name:
+ * the operation (operations.h) that does it, in *out. */
+struct operation;
+int service_image_import(struct service *s, const char *source, const char *name,
+			 struct operation *out, struct err *e);
+/* Deletes an image no instance uses, and its files once no name has them. */
+int service_image_delete(struct service *s, const char *name, struct err *e);
+struct operations *service_operations(struct service *s);
+
+/* The Unix socket of the running instance's console: a VM's console relay
+ * (a byte stream), or a container's conmon attach socket (*seqpacket set:
+ * messages of a stream byte and data). */
+int service_console_socket(struct service *s, const char *name, char *path, size_t len,
+			   bool *seqpacket, struct err *e);
+
+/* The event bus (events.h) for GET /1.0/events. */
+struct events *service_events(struct service *s);
+/* Ends the event streams (before the HTTP server stops). */
+void service_shutdown(struct service *s);
 
 #endif

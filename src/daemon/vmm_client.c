@@ -1,11 +1,17 @@
 /*
  * VMs: each one a `nimbus vm run` process (the daemon's own binary) in its
- * own session, with its serial console written to console.log and a control
- * socket in the instance's directory.  This file is the only place that
- * knows how the daemon talks to a VMM: today a clean stop is the control
- * socket's `stop` request (a text line; SIGTERM, which `vm run` also turns
- * into a clean stop, when the socket does not answer), and a forced stop is
- * SIGKILL.  When the control protocol changes, only this file changes.
+ * own session under a console relay (console_relay.h: the serial console on
+ * a pty, its last MiB in console.log, attachable on console.sock), with a
+ * control socket in the instance's directory.  This file is the only place that
+ * knows how the daemon talks to a VMM: control protocol version 1
+ * (docs/control.md), one JSON object per line.  A running VM is watched
+ * through a second connection subscribed to its `events` stream (watch.h),
+ * so the daemon hears of a poweroff, a panic or a pause as it happens.
+ *
+ * Stop: `shutdown` with the stop's timeout (the VMM itself ends the VM when
+ * the guest has not powered off by then), a grace of a few seconds, then
+ * SIGKILL; --force: `stop` (ends it at once), then SIGKILL.  Pause and
+ * resume are the verbs of the same names.
  *
  * The guest is the image's directory (NIMBUS_GUEST_DIR: Image and
  * initramfs), booted with --ephemeral (nothing it writes lasts, so any number
@@ -14,21 +20,29 @@
 #include "daemon/driver.h"
 #include "daemon/fsutil.h"
 #include "daemon/proc.h"
+#include "daemon/watch.h"
 
+#include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define VMM_SOCKET_WAIT_MS 5000
+#define VMM_REPLY_WAIT_MS 5000
+/* After its shutdown deadline the VMM stops the VM itself; this is how long
+ * it may take over that before it is killed. */
+#define VMM_STOP_GRACE_MS 3000
 
-/* Sends one request line to the control socket; 0 if it answered "ok". */
-static int control_request(const char *path, const char *req)
+static int control_connect(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof sa.sun_path)
@@ -37,24 +51,109 @@ static int control_request(const char *path, const char *req)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* Sends one request on fd and reads its reply line.  0 for an ok reply;
+ * -EPROTO with the VMM's message in e for an error reply (its code in
+ * code, if given); another -errno if the VMM did not answer. */
+static int control_exchange(int fd, const char *name, const char *req, char *code,
+			    size_t codelen, struct err *e)
+{
+	size_t len = strlen(req);
+	if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len)
+		return err_set(e, -errno, "vm \"%s\": control socket: %s", name, strerror(errno));
+	char line[4096];
+	size_t have = 0;
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int r = poll(&pf, 1, VMM_REPLY_WAIT_MS);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			return err_set(e, -ETIMEDOUT, "vm \"%s\": the VMM did not answer within %d s",
+				       name, VMM_REPLY_WAIT_MS / 1000);
+		ssize_t n = read(fd, line + have, sizeof line - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return err_set(e, -ECONNRESET, "vm \"%s\": the VMM closed its control socket",
+				       name);
+		have += (size_t)n;
+		line[have] = 0;
+		if (strchr(line, '\n') || have == sizeof line - 1)
+			break;
+	}
+	cJSON *j = cJSON_Parse(line);
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(j, "ok");
 	int rc = 0;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
-		rc = -errno;
-		goto out;
+	if (!cJSON_IsTrue(ok)) {
+		const cJSON *er = cJSON_GetObjectItemCaseSensitive(j, "error");
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(er, "message");
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(er, "code");
+		if (code)
+			snprintf(code, codelen, "%s", cJSON_IsString(c) ? c->valuestring : "");
+		rc = err_set(e, -EPROTO, "vm \"%s\": %s", name,
+			     cJSON_IsString(m) ? m->valuestring : "the VMM sent a reply it should not");
 	}
-	char reply[256];
-	struct pollfd pf = { .fd = fd, .events = POLLIN };
-	if (poll(&pf, 1, 3000) <= 0) {
-		rc = -ETIMEDOUT;
-		goto out;
-	}
-	ssize_t n = read(fd, reply, sizeof reply - 1);
-	if (n < 2 || strncmp(reply, "ok", 2))
-		rc = -EPROTO;
-out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* One request on a connection of its own. */
+static int control_call(const char *sock, const char *name, const char *req, char *code,
+			size_t codelen, struct err *e)
+{
+	int fd = control_connect(sock);
+	if (fd < 0)
+		return err_set(e, fd, "vm \"%s\": control socket %s: %s", name, sock, strerror(-fd));
+	int rc = control_exchange(fd, name, req, code, codelen, e);
 	close(fd);
 	return rc;
+}
+
+/* Subscribes a connection to the VM's events and hands it to a watcher. */
+static void watch_vm(const struct driver_ctx *c, const struct instance *in, const char *sock)
+{
+	if (!c->watches)
+		return;
+	int fd = control_connect(sock);
+	if (fd < 0)
+		return;
+	if (control_exchange(fd, in->name, "{\"id\":0,\"verb\":\"events\",\"version\":1}\n",
+			     NULL, 0, NULL) < 0) {
+		close(fd);
+		return;
+	}
+	watches_add(c->watches, in->name, in->pid, in->pid_start, fd, 1);
+}
+
+/* The instance's qcow2 overlay on the image's disk, unless it has one:
+ * qemu-img writes it (the reference tool for the format); nimbus's qcow2
+ * backend reads the backing file from its header. */
+static int make_overlay(const char *name, const char *base, const char *overlay, struct err *e)
+{
+	if (access(overlay, F_OK) == 0)
+		return 0;
+	size_t n = strlen(base);
+	const char *fmt = n > 6 && !strcmp(base + n - 6, ".qcow2") ? "qcow2" : "raw";
+	char tmp[8300], out[1024];
+	snprintf(tmp, sizeof tmp, "%s.tmp", overlay);
+	unlink(tmp);
+	char *argv[] = { "/usr/bin/qemu-img", "create", "-q", "-f", "qcow2", "-b", (char *)base, "-F",
+			 (char *)fmt, tmp, NULL };
+	int st = proc_run(argv, 30000, out, sizeof out, e);
+	if (st > 0 || (st == 0 && rename(tmp, overlay) < 0)) {
+		unlink(tmp);
+		return err_set(e, -EIO, "vm \"%s\": qemu-img create of its overlay: %.300s", name,
+			       st > 0 ? out : strerror(errno));
+	}
+	return st;
 }
 
 static int vmm_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
@@ -72,9 +171,25 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 		return err_set(e, -ENAMETOOLONG, "vm \"%s\": control socket path %s: longer than "
 			       "%zu bytes (use a shorter --state-dir)", in->name, sock,
 			       sizeof sa.sun_path - 1);
-	snprintf(env_guest, sizeof env_guest, "NIMBUS_GUEST_DIR=%s", im->path);
+	/* An imported disk image boots with the default guest's kernel and
+	 * initramfs, on its own qcow2 overlay (made at the first start and kept
+	 * until the instance is deleted); a guest directory boots ephemeral. */
+	struct stat ist;
+	bool disk = stat(im->path, &ist) == 0 && S_ISREG(ist.st_mode);
+	char overlay[8192], diskopt[8300];
+	if (disk) {
+		if (!c->guest_dir)
+			return err_set(e, -ENOENT, "vm \"%s\": image %s is a disk and there is no default "
+				       "guest to boot it with (build it: guest/build)", in->name, im->name);
+		snprintf(overlay, sizeof overlay, "%s/root.qcow2", dir);
+		if ((rc = make_overlay(in->name, im->path, overlay, e)) < 0)
+			return rc;
+		snprintf(diskopt, sizeof diskopt, "%s,format=qcow2", overlay);
+	}
+	snprintf(env_guest, sizeof env_guest, "NIMBUS_GUEST_DIR=%s", disk ? c->guest_dir : im->path);
 	const char *env[] = { env_guest, NULL };
-	/* The resources the launch reserved against its project's quotas. */
+	/* The resources the launch reserved against its project's quotas, or
+	 * `config set` values; 0 leaves the VMM's defaults (what quotas count). */
 	char cpus[16], mem[32];
 	snprintf(cpus, sizeof cpus, "%d", in->cpus);
 	snprintf(mem, sizeof mem, "%lldM", in->memory_mib);
@@ -86,10 +201,11 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	else
 		snprintf(net, sizeof net, "none");
 	/* Attached block volumes (STATE/.../volumes, volume.h) become disks.  They
-	 * must keep what the guest writes, so the VM is then not --ephemeral:
-	 * with a --disk there is no default root disk anyway, and --append
-	 * without root= keeps the guest in its initramfs rather than booting
-	 * whatever a volume holds. */
+	 * must keep what the guest writes, so the VM is then not --ephemeral.
+	 * Booting a guest directory, --append without root= keeps the guest in
+	 * its initramfs rather than booting whatever a volume holds; booting a
+	 * disk image, its overlay comes first (/dev/vda) and the VMM's default
+	 * command line (root=/dev/vda) boots it. */
 	char vols[4096] = "", volpath[8200], disks[8][4200];
 	snprintf(volpath, sizeof volpath, "%s/volumes", dir);
 	int ndisks = 0;
@@ -101,10 +217,28 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 					 name);
 		}
 	}
-	char *argv[12 + 2 * 8 + 4] = { (char *)c->self_exe, "vm", "run", "--net", net, "--control",
-				       sock };
-	int argc = 7;
-	if (in->cpus > 0) {   /* 0: the VMM's default, the same the quotas count */
+	/* The VMM runs under its console relay (console_relay.h), which holds
+	 * its terminal and its log. */
+	char consock[8192];
+	snprintf(consock, sizeof consock, "%s/console.sock", dir);
+	char *argv[12 + 2 * 5 + 2 * 8 + 2] = { (char *)c->self_exe, "console-relay", consock, log,
+						"--", (char *)c->self_exe, "vm", "run", "--net", net,
+						"--control", sock };
+	int argc = 12;
+	if (disk) {
+		argv[argc++] = "--disk";
+		argv[argc++] = diskopt;
+	} else if (ndisks) {
+		argv[argc++] = "--append";
+		argv[argc++] = "console=ttyS0";
+	} else {
+		argv[argc++] = "--ephemeral";
+	}
+	for (int i = 0; i < ndisks; i++) {
+		argv[argc++] = "--disk";
+		argv[argc++] = disks[i];
+	}
+	if (in->cpus > 0) {
 		argv[argc++] = "--cpus";
 		argv[argc++] = cpus;
 	}
@@ -112,19 +246,10 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 		argv[argc++] = "--mem";
 		argv[argc++] = mem;
 	}
-	if (ndisks) {
-		argv[argc++] = "--append";
-		argv[argc++] = "console=ttyS0";
-		for (int i = 0; i < ndisks; i++) {
-			argv[argc++] = "--disk";
-			argv[argc++] = disks[i];
-		}
-	} else {
-		argv[argc++] = "--ephemeral";
-	}
 	argv[argc] = NULL;
 	struct spawn_opts o = { .log_path = log, .env = env, .keep_fd = -1, .new_session = true };
 	unlink(sock);
+	unlink(consock);
 	pid_t pid;
 	if ((rc = proc_spawn(argv, &o, &pid, e)) < 0)
 		return rc;
@@ -132,7 +257,9 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	/* Running means the VMM got as far as serving its control socket. */
 	for (int waited = 0; ; waited += 20) {
 		struct stat st;
-		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    control_call(sock, in->name, "{\"id\":0,\"verb\":\"status\",\"version\":1}\n",
+				 NULL, 0, NULL) == 0)
 			break;
 		if (!proc_alive(pid, start) || waited >= VMM_SOCKET_WAIT_MS) {
 			if (proc_alive(pid, start)) {
@@ -158,6 +285,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	}
 	in->pid = pid;
 	in->pid_start = start;
+	watch_vm(c, in, sock);
 	return 0;
 }
 
@@ -165,14 +293,24 @@ static int vmm_stop(const struct driver_ctx *c, const struct instance *in, int t
 		    bool force, struct err *e)
 {
 	pid_t pid = (pid_t)in->pid;
+	char sock[4096], req[128];
+	int rc = instance_path(c, in->name, "control.sock", sock, sizeof sock, e);
+	if (rc < 0)
+		return rc;
 	if (!force) {
-		char sock[4096];
-		int rc = instance_path(c, in->name, "control.sock", sock, sizeof sock, e);
-		if (rc < 0)
-			return rc;
-		if (control_request(sock, "stop\n") < 0 && proc_alive(pid, in->pid_start))
+		snprintf(req, sizeof req, "{\"id\":0,\"verb\":\"shutdown\",\"version\":1,"
+			 "\"timeout_ms\":%d}\n", timeout_s * 1000);
+		/* A VMM that cannot take the request is asked by signal: vm run
+		 * turns SIGTERM into a clean stop too. */
+		if (control_call(sock, in->name, req, NULL, 0, NULL) < 0 &&
+		    proc_alive(pid, in->pid_start))
 			kill(pid, SIGTERM);
-		if (proc_wait_gone(pid, in->pid_start, timeout_s * 1000))
+		if (proc_wait_gone(pid, in->pid_start, timeout_s * 1000 + VMM_STOP_GRACE_MS))
+			return 0;
+	} else {
+		control_call(sock, in->name, "{\"id\":0,\"verb\":\"stop\",\"version\":1}\n", NULL,
+			     0, NULL);
+		if (proc_wait_gone(pid, in->pid_start, 1000))
 			return 0;
 	}
 	if (proc_alive(pid, in->pid_start))
@@ -181,6 +319,31 @@ static int vmm_stop(const struct driver_ctx *c, const struct instance *in, int t
 		return err_set(e, -EBUSY, "vm \"%s\": the VMM (pid %d) still runs after SIGKILL",
 			       in->name, (int)pid);
 	return 0;
+}
+
+static int vmm_pause(const struct driver_ctx *c, const struct instance *in, bool pause,
+		     struct err *e)
+{
+	char sock[4096], req[96];
+	int rc = instance_path(c, in->name, "control.sock", sock, sizeof sock, e);
+	if (rc < 0)
+		return rc;
+	snprintf(req, sizeof req, "{\"id\":0,\"verb\":\"%s\",\"version\":1}\n",
+		 pause ? "pause" : "resume");
+	char code[32] = "";
+	rc = control_call(sock, in->name, req, code, sizeof code, e);
+	if (rc < 0 && !strcmp(code, "timeout"))
+		rc = -ETIMEDOUT;
+	else if (rc < 0 && !strcmp(code, "not-running"))
+		rc = -EALREADY;
+	return rc;
+}
+
+static void vmm_watch(const struct driver_ctx *c, const struct instance *in)
+{
+	char sock[4096];
+	if (instance_path(c, in->name, "control.sock", sock, sizeof sock, NULL) == 0)
+		watch_vm(c, in, sock);
 }
 
 static int vmm_rollback(const struct driver_ctx *c, const struct instance *in, struct err *e)
@@ -202,6 +365,7 @@ static int vmm_remove(const struct driver_ctx *c, const struct instance *in, str
 	int rc = instance_path(c, in->name, NULL, dir, sizeof dir, e);
 	if (rc < 0)
 		return rc;
+	watches_cancel(c->watches, in->name);
 	return rm_rf(dir, e);
 }
 
@@ -211,4 +375,6 @@ const struct driver vmm_driver = {
 	.rollback = vmm_rollback,
 	.exec = vmm_exec,
 	.remove = vmm_remove,
+	.pause = vmm_pause,
+	.watch = vmm_watch,
 };

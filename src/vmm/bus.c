@@ -7,7 +7,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int bus_init(struct bus *bus, uint64_t ram_base, uint64_t ram_size)
 {
@@ -43,13 +46,178 @@ void bus_ram_hugepages(struct bus *bus)
 		(void)madvise(bus->ram, bus->ram_size, MADV_HUGEPAGE);
 }
 
+int bus_map_ram_file(struct bus *bus, int fd)
+{
+	/* MAP_FIXED over the anonymous mapping: the address the harts and
+	 * devices hold stays valid, and the old pages are gone in the same step. */
+	void *p = mmap(bus->ram, bus->ram_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	bus->ram_from_file = true;
+	return 0;
+}
+
+int bus_ram_touched(const struct bus *bus, uint64_t first, uint64_t n, uint8_t *out)
+{
+	uint64_t pages = bus->ram_size >> BUS_PAGE_SHIFT;
+	if (first > pages || n > pages - first)
+		return -EINVAL;
+	if (bus->ram_from_file) {
+		memset(out, 1, n);
+		return 0;
+	}
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		memset(out, 1, n);   /* no pagemap: every page may hold data */
+		return 0;
+	}
+	uint64_t vpn = ((uintptr_t)bus->ram >> BUS_PAGE_SHIFT) + first;
+	uint64_t buf[512];
+	for (uint64_t done = 0; done < n;) {
+		uint64_t k = n - done < 512 ? n - done : 512;
+		ssize_t r = pread(fd, buf, k * 8, (off_t)((vpn + done) * 8));
+		if (r != (ssize_t)(k * 8)) {
+			memset(out + done, 1, n - done);
+			break;
+		}
+		/* Bit 63: present in RAM; bit 62: in swap. */
+		for (uint64_t i = 0; i < k; i++)
+			out[done + i] = (buf[i] >> 62) != 0;
+		done += k;
+	}
+	close(fd);
+	return 0;
+}
+
 void bus_destroy(struct bus *bus)
 {
 	if (bus->ram)
 		munmap(bus->ram, bus->ram_size);
 	free(bus->watch);
 	free(bus->code_gen);
+	free((void *)bus->dirty);
+	free((void *)bus->dev_dirty);
 	memset(bus, 0, sizeof(*bus));
+}
+
+/* ---- dirty logging ---------------------------------------------------- */
+
+static uint64_t npages(const struct bus *bus)
+{
+	return bus->ram_size >> BUS_PAGE_SHIFT;
+}
+
+static void log_page(struct bus *bus, uint64_t pfn, bool device)
+{
+	uint64_t bit = 1ull << (pfn % 64);
+	if (!(atomic_load_explicit(&bus->dirty[pfn / 64], memory_order_relaxed) & bit))
+		atomic_fetch_or(&bus->dirty[pfn / 64], bit);
+	if (device &&
+	    !(atomic_load_explicit(&bus->dev_dirty[pfn / 64], memory_order_relaxed) & bit))
+		atomic_fetch_or(&bus->dev_dirty[pfn / 64], bit);
+}
+
+void bus_log_range(struct bus *bus, uint64_t gpa, uint64_t len, bool device)
+{
+	if (!atomic_load(&bus->logging) || !len || !bus_in_ram(bus, gpa, len))
+		return;
+	uint64_t first = (gpa - bus->ram_base) >> BUS_PAGE_SHIFT;
+	uint64_t last = (gpa - bus->ram_base + len - 1) >> BUS_PAGE_SHIFT;
+	for (uint64_t p = first; p <= last; p++) {
+		log_page(bus, p, device);
+		/* Logged already: a CPU store need not stop here until the
+		 * next collect re-arms the page. */
+		atomic_fetch_and(&bus->watch[p], (uint8_t)~BUS_WATCH_DIRTY);
+	}
+}
+
+unsigned bus_store_hit(struct bus *bus, const uint8_t *p, unsigned size)
+{
+	uint64_t off = (uint64_t)(p - bus->ram);
+	uint64_t pfn = off >> BUS_PAGE_SHIFT;
+	unsigned w = atomic_load(&bus->watch[pfn]);
+	if (w & BUS_WATCH_DIRTY) {
+		atomic_fetch_and(&bus->watch[pfn], (uint8_t)~BUS_WATCH_DIRTY);
+		if (atomic_load(&bus->logging))
+			log_page(bus, pfn, false);
+	}
+	if (w & BUS_WATCH_CODE)
+		bus_invalidate_code(bus, bus->ram_base + off, size);
+	return w;
+}
+
+int bus_dirty_start(struct bus *bus)
+{
+	uint64_t words = (npages(bus) + 63) / 64;
+	if (!bus->dirty) {
+		bus->dirty = calloc(words, sizeof(uint64_t));
+		bus->dev_dirty = calloc(words, sizeof(uint64_t));
+		if (!bus->dirty || !bus->dev_dirty) {
+			free((void *)bus->dirty);
+			free((void *)bus->dev_dirty);
+			bus->dirty = bus->dev_dirty = NULL;
+			return -ENOMEM;
+		}
+	}
+	for (uint64_t i = 0; i < words; i++) {
+		atomic_store(&bus->dirty[i], 0);
+		atomic_store(&bus->dev_dirty[i], 0);
+	}
+	for (uint64_t p = 0; p < npages(bus); p++)
+		atomic_fetch_or(&bus->watch[p], BUS_WATCH_DIRTY);
+	atomic_store(&bus->logging, true);
+	return 0;
+}
+
+void bus_dirty_stop(struct bus *bus)
+{
+	if (!atomic_exchange(&bus->logging, false))
+		return;
+	for (uint64_t p = 0; p < npages(bus); p++)
+		atomic_fetch_and(&bus->watch[p], (uint8_t)~BUS_WATCH_DIRTY);
+}
+
+/*
+ * Why the barrier: a vCPU's store checks the watch byte after writing
+ * (exec.c mem_st), and x86 may let that load pass the store.  Re-arming a
+ * page and then copying it could miss a store whose check read the old
+ * byte but whose data was not visible yet.  membarrier() makes every
+ * thread of this process execute a full barrier before it returns, so
+ * after it every such store is visible to the copy, and every later check
+ * sees the armed bit.
+ */
+static void all_threads_barrier(void)
+{
+	static const int cmd_private = 1 << 3;   /* MEMBARRIER_CMD_PRIVATE_EXPEDITED */
+	static const int cmd_register = 1 << 4;  /* ..._REGISTER_PRIVATE_EXPEDITED */
+	if (syscall(SYS_membarrier, cmd_private, 0) == 0)
+		return;
+	if (syscall(SYS_membarrier, cmd_register, 0) == 0 &&
+	    syscall(SYS_membarrier, cmd_private, 0) == 0)
+		return;
+	(void)syscall(SYS_membarrier, 1 /* MEMBARRIER_CMD_GLOBAL */, 0);
+}
+
+uint64_t bus_dirty_collect(struct bus *bus, uint64_t *out, bool final)
+{
+	uint64_t n = 0, pages = npages(bus);
+	for (uint64_t w = 0; w < (pages + 63) / 64; w++) {
+		uint64_t bits = atomic_exchange(&bus->dirty[w], 0);
+		if (final)
+			bits |= atomic_exchange(&bus->dev_dirty[w], 0);
+		if (!bits)
+			continue;
+		out[w] |= bits;
+		for (uint64_t b = bits; b; b &= b - 1) {
+			uint64_t pfn = w * 64 + (uint64_t)__builtin_ctzll(b);
+			atomic_fetch_or(&bus->watch[pfn], BUS_WATCH_DIRTY);
+			n++;
+		}
+	}
+	atomic_thread_fence(memory_order_seq_cst);
+	all_threads_barrier();
+	return n;
 }
 
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -109,7 +277,9 @@ int bus_load(struct bus *bus, uint64_t gpa, unsigned size, uint64_t *value)
 
 int bus_store(struct bus *bus, uint64_t gpa, unsigned size, uint64_t value)
 {
-	uint8_t *p = bus_guest_ptr(bus, gpa, size);
+	/* The CPU's slow store: logged after the write by bus_note_write
+	 * (not as a device's, which may write after the door opened). */
+	uint8_t *p = bus_in_ram(bus, gpa, size) ? bus->ram + (gpa - bus->ram_base) : NULL;
 	if (p) {
 		memcpy(p, &value, size);
 		bus_note_write(bus, gpa, size);
@@ -133,7 +303,9 @@ int bus_read_guest(struct bus *bus, uint64_t gpa, void *dst, uint64_t len)
 
 int bus_write_guest(struct bus *bus, uint64_t gpa, const void *src, uint64_t len)
 {
-	void *p = bus_guest_ptr(bus, gpa, len);
+	/* Written before it is logged (bus_note_write): no need for the
+	 * write door's keep-until-the-end marking. */
+	void *p = bus_in_ram(bus, gpa, len) ? bus->ram + (gpa - bus->ram_base) : NULL;
 	if (!p)
 		return -1;
 	memcpy(p, src, len);
@@ -145,9 +317,14 @@ void bus_invalidate_code(struct bus *bus, uint64_t gpa, uint64_t len)
 {
 	uint64_t first = (gpa - bus->ram_base) >> BUS_PAGE_SHIFT;
 	uint64_t last = (gpa - bus->ram_base + len - 1) >> BUS_PAGE_SHIFT;
+	bool changed = false;
 	for (uint64_t p = first; p <= last; p++) {
 		uint8_t old = atomic_fetch_and(&bus->watch[p], (uint8_t)~BUS_WATCH_CODE);
-		if (old & BUS_WATCH_CODE)
+		if (old & BUS_WATCH_CODE) {
 			atomic_fetch_add(&bus->code_gen[p], 1);
+			changed = true;
+		}
 	}
+	if (changed)
+		atomic_fetch_add(&bus->code_changes, 1);
 }

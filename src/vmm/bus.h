@@ -8,11 +8,23 @@
  * threads (and device I/O threads): a device locks its own state.
  *
  * Guest RAM is one host mapping [ram_base, ram_base + ram_size).  Devices
- * reach it only through bus_guest_ptr(), the single checked door: it returns
- * a host pointer only if the whole guest-physical range lies in RAM, with
- * overflow-safe arithmetic.  Anything that writes guest RAM behind the CPU's
- * back (DMA by a device) calls bus_note_write() so decoded-code caches and
- * dirty tracking see it.
+ * reach it only through two checked doors, which return a host pointer only
+ * if the whole guest-physical range lies in RAM, with overflow-safe
+ * arithmetic: bus_guest_ptr() for reading (a const pointer) and
+ * bus_guest_ptr_w() for writing, which marks the pages dirty for migration
+ * as it hands them out, so a device cannot write guest RAM unseen by dirty
+ * logging (the compiler refuses a write through the read door).  A writer
+ * still calls bus_note_write() after writing, so decoded-code caches see it
+ * (bus_write_guest does both).
+ *
+ * Dirty logging (migration, incremental snapshots): while on, every page
+ * written since the last bus_dirty_collect() is in the dirty bitmap.  The
+ * CPU's stores find out through the watch map: BUS_WATCH_DIRTY is set on
+ * every page not yet dirty, a store to such a page takes the slow path once
+ * (logs the page, clears the bit) and later stores to it are fast again.
+ * Pages handed out by bus_guest_ptr_w are also kept in a second, "device"
+ * bitmap collected only at the end (with the VM paused): the device may
+ * write them after a round copied them.
  *
  * Code-page tracking: the CPU's decoded-block cache marks a RAM page as
  * holding code (bus_mark_code); any write to such a page bumps the page's
@@ -30,6 +42,8 @@
 
 #define BUS_PAGE_SHIFT 12
 #define BUS_WATCH_CODE 1u
+#define BUS_WATCH_DIRTY 2u
+#define BUS_WATCH_ANY (BUS_WATCH_CODE | BUS_WATCH_DIRTY)
 #define BUS_MAX_REGIONS 32
 
 struct mmio_ops {
@@ -57,6 +71,17 @@ struct bus {
 	_Atomic uint8_t *watch;
 	/* One counter per RAM page: bumped by every write to a code page. */
 	_Atomic uint32_t *code_gen;
+	/* Bumped with any page's code_gen: a hart that cached jump targets
+	 * (the JIT's jump cache) drops them when this moved. */
+	_Atomic uint64_t code_changes;
+
+	/* Dirty logging: one bit per page, allocated by the first
+	 * bus_dirty_start and kept until bus_destroy (a device may still look
+	 * at them as logging stops). */
+	atomic_bool logging;
+	bool ram_from_file;    /* bus_map_ram_file: absent pages are the file's, not zero */
+	_Atomic uint64_t *dirty;
+	_Atomic uint64_t *dev_dirty;
 
 	struct bus_region regions[BUS_MAX_REGIONS];
 	unsigned nregions;
@@ -65,6 +90,23 @@ struct bus {
 /* Maps ram_size bytes of zeroed guest RAM at ram_base. 0 or -errno. */
 int bus_init(struct bus *bus, uint64_t ram_base, uint64_t ram_size);
 void bus_destroy(struct bus *bus);
+
+/*
+ * Replaces guest RAM by a private copy-on-write mapping of fd (a snapshot's
+ * memory file, at least ram_size bytes), at the same host address: pages
+ * fault in from the file on first touch, writes stay in this process.
+ * 0 or -errno (RAM is then unchanged).
+ */
+int bus_map_ram_file(struct bus *bus, int fd);
+
+/*
+ * Which of the n RAM pages from page `first` the guest (or anyone) ever
+ * touched: out[i] = 0 only for a page that is certainly zero and was never
+ * allocated (so a snapshot need not read it: reading would allocate it).
+ * From the kernel's page map; without one, or with RAM from a file, every
+ * page counts as touched.  0 or -EINVAL.
+ */
+int bus_ram_touched(const struct bus *bus, uint64_t first, uint64_t n, uint8_t *out);
 
 /*
  * Asks the host for transparent huge pages under guest RAM (as QEMU does
@@ -95,10 +137,24 @@ static inline bool bus_in_ram(const struct bus *bus, uint64_t gpa, uint64_t len)
 	return gpa >= bus->ram_base && off <= bus->ram_size && len <= bus->ram_size - off;
 }
 
-/* The one checked door into guest RAM: a host pointer to [gpa, gpa+len), or NULL. */
-static inline void *bus_guest_ptr(const struct bus *bus, uint64_t gpa, uint64_t len)
+/* The checked door for reading guest RAM: a host pointer to [gpa, gpa+len), or NULL. */
+static inline const void *bus_guest_ptr(const struct bus *bus, uint64_t gpa, uint64_t len)
 {
 	return bus_in_ram(bus, gpa, len) ? bus->ram + (gpa - bus->ram_base) : NULL;
+}
+
+/* Slow path of bus_guest_ptr_w and bus_note_write while logging. */
+void bus_log_range(struct bus *bus, uint64_t gpa, uint64_t len, bool device);
+
+/* The checked door for writing guest RAM: as bus_guest_ptr, and the pages
+ * count as dirty (see above).  Call bus_note_write after writing. */
+static inline void *bus_guest_ptr_w(struct bus *bus, uint64_t gpa, uint64_t len)
+{
+	if (!bus_in_ram(bus, gpa, len))
+		return NULL;
+	if (__builtin_expect(atomic_load_explicit(&bus->logging, memory_order_relaxed), 0) && len)
+		bus_log_range(bus, gpa, len, true);
+	return bus->ram + (gpa - bus->ram_base);
 }
 
 /* Copies between host and guest memory; -1 if the range is not wholly in RAM. */
@@ -113,6 +169,8 @@ static inline void bus_note_write(struct bus *bus, uint64_t gpa, uint64_t len)
 {
 	if (len == 0 || !bus_in_ram(bus, gpa, len))
 		return;
+	if (__builtin_expect(atomic_load_explicit(&bus->logging, memory_order_relaxed), 0))
+		bus_log_range(bus, gpa, len, false);
 	uint64_t first = (gpa - bus->ram_base) >> BUS_PAGE_SHIFT;
 	uint64_t last = (gpa - bus->ram_base + len - 1) >> BUS_PAGE_SHIFT;
 	for (uint64_t p = first; p <= last; p++) {
@@ -128,6 +186,32 @@ static inline void bus_mark_code(struct bus *bus, uint64_t pfn)
 {
 	atomic_fetch_or_explicit(&bus->watch[pfn], BUS_WATCH_CODE, memory_order_relaxed);
 }
+
+/* The CPU's slow path after a store to a watched page (host address p,
+ * size bytes within one page): logs it dirty and/or invalidates its code.
+ * Returns the watch bits that were set. */
+unsigned bus_store_hit(struct bus *bus, const uint8_t *p, unsigned size);
+
+static inline bool bus_page_watched(const struct bus *bus, uint64_t pfn)
+{
+	return atomic_load_explicit(&bus->watch[pfn], memory_order_relaxed) & BUS_WATCH_ANY;
+}
+
+/*
+ * Starts dirty logging: every page counts as clean from now on.  0 or
+ * -ENOMEM.  Call with the VM paused or from its only writer.
+ */
+int bus_dirty_start(struct bus *bus);
+/* Stops it (the watch bits are cleared; the bitmaps stay allocated). */
+void bus_dirty_stop(struct bus *bus);
+/*
+ * Moves the pages dirtied since the last call into out (a bitmap of
+ * ram_size / 4096 bits, OR-ed in) and re-arms their watch; with `final`
+ * (the VM paused) also every page a device was handed for writing.  After
+ * it returns, a store that is not in out is seen by the next call (the
+ * vCPUs' stores before it are visible).  Returns the number of pages.
+ */
+uint64_t bus_dirty_collect(struct bus *bus, uint64_t *out, bool final);
 
 static inline bool bus_page_is_code(const struct bus *bus, uint64_t pfn)
 {

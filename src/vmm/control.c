@@ -20,6 +20,7 @@
  * listener lock, so the order is VM listener lock -> lock).
  */
 #include "vmm/control.h"
+#include "vmm/vm_migrate.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -273,8 +274,104 @@ static char *verb_balloon_stats(struct vm *vm, const cJSON *id)
 	return print(o);
 }
 
+/* {"verb":"snapshot","dir":PATH[,"paused":true]}: PATH absolute (the VM's
+ * working directory is not the client's). */
+static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(req, "dir");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(req, "paused");
+	if (!cJSON_IsString(d) || d->valuestring[0] != '/' || strlen(d->valuestring) > 3000)
+		return reply_error(id, "bad-argument",
+				   "snapshot: needs \"dir\": an absolute directory path");
+	const cJSON *inc = cJSON_GetObjectItemCaseSensitive(req, "incremental");
+	if (p && !cJSON_IsBool(p))
+		return reply_error(id, "bad-argument", "snapshot: paused: not true or false");
+	if (inc && !cJSON_IsBool(inc))
+		return reply_error(id, "bad-argument", "snapshot: incremental: not true or false");
+	struct err e = {0};
+	struct vm_snapshot_info info = {0};
+	bool stay = p && cJSON_IsTrue(p);
+	int rc = inc && cJSON_IsTrue(inc)
+		? vm_snapshot_incremental(vm, d->valuestring, stay, &info, &e)
+		: vm_snapshot(vm, d->valuestring, stay, &info, &e);
+	if (rc)
+		return reply_error(id, rc == -ESRCH ? "not-running" : rc == -ENOENT ? "no-base"
+				   : "snapshot-failed", "%s", e.msg);
+	cJSON *o = reply_ok(id);
+	cJSON_AddStringToObject(o, "dir", d->valuestring);
+	cJSON_AddNumberToObject(o, "state_bytes", (double)info.state_bytes);
+	cJSON_AddNumberToObject(o, "memory_bytes_written", (double)info.mem_bytes_written);
+	cJSON_AddBoolToObject(o, "incremental", info.incremental);
+	cJSON_AddNumberToObject(o, "pause_ms", (double)info.pause_ns / 1e6);
+	return print(o);
+}
+
+/* {"verb":"migrate","uri":"unix:PATH"|"tcp:HOST:PORT"} */
+static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
+{
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(req, "uri");
+	struct err e = {0};
+	if (!cJSON_IsString(u))
+		return reply_error(id, "bad-argument",
+				   "migrate: needs \"uri\": unix:PATH or tcp:HOST:PORT");
+	if (vm_migrate_uri_check(u->valuestring, &e))
+		return reply_error(id, "bad-argument", "migrate: %s", e.msg);
+	const cJSON *dt = cJSON_GetObjectItemCaseSensitive(req, "downtime_ms");
+	if (dt && (!cJSON_IsNumber(dt) || !(dt->valuedouble >= 1 && dt->valuedouble <= 60000)))
+		return reply_error(id, "bad-argument", "migrate: downtime_ms: a number from 1 to 60000");
+	struct vm_migrate_info info;
+	int rc = vm_migrate(vm, u->valuestring, dt ? (unsigned)dt->valuedouble : 0, &info, &e);
+	if (rc)
+		return reply_error(id, rc == -ESRCH ? "not-running" : "migrate-failed", "%s", e.msg);
+	cJSON *o = reply_ok(id);
+	cJSON_AddStringToObject(o, "uri", u->valuestring);
+	cJSON_AddNumberToObject(o, "rounds", info.rounds);
+	cJSON_AddNumberToObject(o, "pages_sent", (double)info.pages_sent);
+	cJSON_AddNumberToObject(o, "bytes_sent", (double)info.bytes_sent);
+	cJSON_AddNumberToObject(o, "total_ms", (double)info.total_ns / 1e6);
+	cJSON_AddNumberToObject(o, "downtime_ms", (double)info.downtime_ns / 1e6);
+	cJSON_AddNumberToObject(o, "stop_copy_ms", (double)info.stop_copy_ns / 1e6);
+	return print(o);
+}
+
+/* {"verb":"fork","dir":ABS[,"count":N]} */
+static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(req, "dir");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(req, "count");
+	if (!cJSON_IsString(d) || d->valuestring[0] != '/' || strlen(d->valuestring) > 200)
+		return reply_error(id, "bad-argument",
+				   "fork: needs \"dir\": an absolute directory path (at most 200 bytes)");
+	double n = 1;
+	if (c && (!cJSON_IsNumber(c) || !(c->valuedouble >= 1 && c->valuedouble <= VM_FORK_MAX) ||
+		  c->valuedouble != (double)(unsigned)c->valuedouble))
+		return reply_error(id, "bad-argument", "fork: count: a whole number from 1 to %d",
+				   VM_FORK_MAX);
+	if (c)
+		n = c->valuedouble;
+	struct vm_fork_child kids[VM_FORK_MAX];
+	unsigned started = 0;
+	struct err e = {0};
+	int rc = vm_fork(vm, d->valuestring, (unsigned)n, kids, &started, &e);
+	cJSON *o = rc ? NULL : reply_ok(id);
+	if (rc) {
+		char *out = reply_error(id, rc == -ESRCH ? "not-running" : "fork-failed",
+					"%s%s", e.msg, started ? " (some children were started)" : "");
+		return out;
+	}
+	cJSON *arr = cJSON_AddArrayToObject(o, "children");
+	for (unsigned i = 0; i < started; i++) {
+		cJSON *k = cJSON_CreateObject();
+		cJSON_AddNumberToObject(k, "pid", kids[i].pid);
+		cJSON_AddStringToObject(k, "control", kids[i].control);
+		cJSON_AddStringToObject(k, "console", kids[i].console);
+		cJSON_AddItemToArray(arr, k);
+	}
+	return print(o);
+}
+
 static const char known[] = "status, pause, resume, stop, shutdown, reboot, balloon, "
-			    "balloon-stats, events";
+			    "balloon-stats, snapshot, migrate, fork, events";
 
 /* Parses and checks the envelope; *verb set on success, else the error reply. */
 static char *parse_request(const char *line, unsigned long len, cJSON **req, const cJSON **id,
@@ -317,7 +414,8 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 	bool vm_verb = true;
 	if (!strcmp(verb, "status") || !strcmp(verb, "pause") || !strcmp(verb, "resume") ||
 	    !strcmp(verb, "stop") || !strcmp(verb, "shutdown") || !strcmp(verb, "reboot") ||
-	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats"))
+	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats") ||
+	    !strcmp(verb, "snapshot") || !strcmp(verb, "migrate") || !strcmp(verb, "fork"))
 		vm_verb = true;
 	else if (!strcmp(verb, "events"))
 		vm_verb = false;
@@ -347,6 +445,12 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 		out = rc ? reply_error(id, api_code(rc), "reboot: %s", e.msg) : print(reply_ok(id));
 	} else if (!strcmp(verb, "balloon"))
 		out = verb_balloon(vm, id, req);
+	else if (!strcmp(verb, "snapshot"))
+		out = verb_snapshot(vm, id, req);
+	else if (!strcmp(verb, "migrate"))
+		out = verb_migrate(vm, id, req);
+	else if (!strcmp(verb, "fork"))
+		out = verb_fork(vm, id, req);
 	else
 		out = verb_balloon_stats(vm, id);
 	cJSON_Delete(req);

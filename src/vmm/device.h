@@ -16,8 +16,13 @@
  * frame) is held, not dropped, and runs on resume.  A device with nothing
  * asynchronous leaves quiesce NULL: with the vCPUs parked it is already still.
  *
- * save/load take the snapshot stream (struct snap_out/snap_in, to come);
- * a device without them answers -ENOTSUP through device_no_save/no_load.
+ * save/load write and read the payload of the device's section of the
+ * snapshot (snap_stream.h; the VM opens the section, named after the
+ * device's list name); the payload starts with the device's own u32 layout
+ * version.  They run with the VM paused and quiesced.  load returns
+ * -EINVAL for a payload it cannot take (the VM names the device).  A device
+ * with no state uses device_stateless_save/load; one that cannot be saved
+ * answers -ENOTSUP through device_no_save/no_load.
  */
 #ifndef NIMBUS_VMM_DEVICE_H
 #define NIMBUS_VMM_DEVICE_H
@@ -63,6 +68,8 @@ void device_list_resume(struct device_list *l);
 void device_list_destroy(struct device_list *l);
 
 int device_no_save(void *dev, struct snap_out *out);
+int device_stateless_save(void *dev, struct snap_out *out);
+int device_stateless_load(void *dev, struct snap_in *in);
 int device_no_load(void *dev, struct snap_in *in);
 
 #endif

@@ -33,6 +33,7 @@
  * harts_lock; listeners are called under listen_lock, never under run_lock.
  */
 #include "vmm/vm.h"
+#include "vmm/vm_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -95,6 +96,10 @@ struct vm {
 	/* Boot images and where they go. */
 	struct image bios, kernel, initrd;
 	bool has_bios, has_kernel, has_initrd;
+	/* A restored or migrated VM opens its boot images only when it first
+	 * reboots: restoring needs none of them (copies of the paths here). */
+	bool images_deferred;
+	char *image_path[3];
 	struct virt_boot_plan plan;
 	bool has_tohost;
 	uint64_t tohost;
@@ -130,6 +135,9 @@ struct vm {
 	pthread_mutex_t listen_lock;
 	struct { vm_listener_fn *fn; void *ctx; } listeners[8];
 	struct log_sink dev_log;
+
+	/* Snapshots and migration (vm_snapshot.c, vm_migrate.c). */
+	struct vm_snap_chain chain;
 };
 
 /* ---- wiring ------------------------------------------------------------ */
@@ -250,6 +258,11 @@ void vm_request_stop(struct vm *vm)
 	kick(vm);
 }
 
+void vm_request_stop_reason(struct vm *vm, const char *why)
+{
+	post_event(vm, false, VM_EXIT_STOPPED, 0, "%s", why);
+}
+
 /* ---- boot -------------------------------------------------------------- */
 
 /* Copies the images, a fresh FDT and the reset ROM in: the state at power-on. */
@@ -355,7 +368,13 @@ static int new_harts(struct vm *vm, struct err *err)
 
 static int power_on(struct vm *vm, struct err *err)
 {
-	int rc = new_harts(vm, err);
+	int rc;
+	if (vm->images_deferred) {
+		if ((rc = open_images(vm, err)))
+			return rc;
+		vm->images_deferred = false;
+	}
+	rc = new_harts(vm, err);
 	if (rc)
 		return rc;
 	device_list_reset(&vm->devs);   /* the CLINT tells the (new) harts their timer and msip */
@@ -399,10 +418,20 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		goto fail;
 	}
 	vm->cfg.append = vm->append;
-	/* Paths are only used here; the images keep their own copies. */
-	if ((rc = open_images(vm, err)))
-		goto fail;
-	vm->cfg.bios = vm->cfg.kernel = vm->cfg.initrd = NULL;
+	if (cfg->restore || cfg->incoming) {
+		const char **p[3] = { &vm->cfg.bios, &vm->cfg.kernel, &vm->cfg.initrd };
+		for (unsigned i = 0; i < 3; i++)
+			if (*p[i] && !(*p[i] = vm->image_path[i] = strdup(*p[i]))) {
+				rc = err_set(err, -ENOMEM, "out of memory");
+				goto fail;
+			}
+		vm->images_deferred = true;
+	} else {
+		/* Paths are only used here; the images keep their own copies. */
+		if ((rc = open_images(vm, err)))
+			goto fail;
+		vm->cfg.bios = vm->cfg.kernel = vm->cfg.initrd = NULL;
+	}
 
 	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->event_fd < 0) {
@@ -417,8 +446,21 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	vm->bus_ok = true;
 	bus_ram_hugepages(&vm->bus);
 	vclock_init(&vm->clock, VIRT_TIMEBASE_HZ);
-	if ((rc = create_devices(vm, err)) || (rc = power_on(vm, err)))
+	if ((rc = create_devices(vm, err)))
 		goto fail;
+	/* A restore takes the place of the boot images (vm_snapshot.c). */
+	if (cfg->restore || cfg->incoming) {
+		if ((rc = new_harts(vm, err)))
+			goto fail;
+		device_list_reset(&vm->devs);
+		if ((rc = cfg->restore ? vm_restore_state(vm, cfg->restore, err)
+				       : vm_restore_incoming(vm, cfg->incoming, err)))
+			goto fail;
+		vm->cfg.restore = NULL;
+		vm->cfg.incoming = NULL;
+	} else if ((rc = power_on(vm, err))) {
+		goto fail;
+	}
 	*out = vm;
 	return 0;
 fail:
@@ -540,6 +582,13 @@ void vm_run(struct vm *vm, struct vm_exit *exit)
 {
 	pthread_mutex_lock(&vm->run_lock);
 	vm->run_start_ns = vclock_host_ns();
+	if (vm->cfg.start_paused) {
+		/* As if paused at once: vCPUs park, the clock holds, devices wait. */
+		vm->cfg.start_paused = false;
+		vm->pause_wanted = vm->paused = true;
+		vm->paused_at_ns = vm->run_start_ns;
+		device_list_quiesce(&vm->devs);
+	}
 	vm->state = vm->pause_wanted ? VM_STATE_PAUSED : VM_STATE_RUNNING;
 	pthread_mutex_unlock(&vm->run_lock);
 	for (;;) {
@@ -620,6 +669,8 @@ void vm_destroy(struct vm *vm)
 	if (vm->has_initrd)
 		image_free(&vm->initrd);
 	free(vm->append);
+	for (unsigned i = 0; i < 3; i++)
+		free(vm->image_path[i]);
 	pthread_mutex_destroy(&vm->ev_lock);
 	pthread_mutex_destroy(&vm->run_lock);
 	pthread_cond_destroy(&vm->run_cond);
@@ -627,6 +678,17 @@ void vm_destroy(struct vm *vm)
 	pthread_mutex_destroy(&vm->listen_lock);
 	pthread_rwlock_destroy(&vm->harts_lock);
 	free(vm);
+}
+
+void vm_parts(struct vm *vm, struct vm_parts *out)
+{
+	pthread_mutex_lock(&vm->run_lock);
+	*out = (struct vm_parts){
+		.bus = &vm->bus, .clock = &vm->clock, .harts = vm->harts, .ncpus = vm->cfg.ncpus,
+		.devs = &vm->devs, .cfg = &vm->cfg, .paused_at_ns = vm->paused_at_ns,
+		.chain = &vm->chain,
+	};
+	pthread_mutex_unlock(&vm->run_lock);
 }
 
 struct virtio_device *vm_balloon(struct vm *vm)
@@ -790,6 +852,70 @@ out:
 		emit(vm, VM_EVENT_RESUMED, NULL, "after %lld ms%s", (long long)(len / 1000000),
 		     catch_up ? ", clock caught up" : "");
 	return rc;
+}
+
+static int snapshot(struct vm *vm, const char *dir, bool stay_paused, bool incremental,
+		    struct vm_snapshot_info *info, struct err *err)
+{
+	int64_t t0 = vclock_host_ns();
+	int rc = vm_pause(vm, err);
+	bool was_paused = rc == -EALREADY;
+	if (rc && !was_paused)
+		return rc;
+	/* api_lock: no other client resumes the VM while its state is written. */
+	pthread_mutex_lock(&vm->api_lock);
+	pthread_mutex_lock(&vm->run_lock);
+	bool paused = vm->state == VM_STATE_PAUSED;
+	pthread_mutex_unlock(&vm->run_lock);
+	if (!paused)
+		rc = err_set(err, -EBUSY, "snapshot: the VM was resumed or stopped meanwhile");
+	else
+		rc = vm_snapshot_write(vm, dir, incremental, info, err);
+	pthread_mutex_unlock(&vm->api_lock);
+	if (paused && !was_paused && !stay_paused)
+		vm_resume(vm, false, NULL);
+	if (info)
+		info->pause_ns = vclock_host_ns() - t0;
+	return rc;
+}
+
+int vm_snapshot(struct vm *vm, const char *dir, bool stay_paused,
+		struct vm_snapshot_info *info, struct err *err)
+{
+	return snapshot(vm, dir, stay_paused, false, info, err);
+}
+
+int vm_snapshot_incremental(struct vm *vm, const char *dir, bool stay_paused,
+			    struct vm_snapshot_info *info, struct err *err)
+{
+	return snapshot(vm, dir, stay_paused, true, info, err);
+}
+
+int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
+	    unsigned *started, struct err *err)
+{
+	*started = 0;
+	if (!vm->cfg.fork_child)
+		return err_set(err, -ENOTSUP, "fork: this VM was not started by `nimbus vm run`");
+	if (n < 1 || n > VM_FORK_MAX)
+		return err_set(err, -EINVAL, "fork: %u children: must be 1 to %d", n, VM_FORK_MAX);
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+		const struct vm_disk *d = &vm->cfg.disks[i];
+		if (!d->readonly && !d->ephemeral)
+			return err_set(err, -EINVAL, "fork: disk %s is writable: the children would "
+				       "share it (start the VM with --ephemeral or the disk ro)",
+				       d->path);
+	}
+	struct vm_snapshot_info info;
+	int rc = vm_snapshot(vm, dir, false, &info, err);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < n; i++) {
+		if ((rc = vm->cfg.fork_child(vm->cfg.fork_ctx, dir, i, &out[i], err)))
+			return rc;
+		(*started)++;
+	}
+	return 0;
 }
 
 static int check_live(struct vm *vm, struct err *err)

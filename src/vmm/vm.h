@@ -31,6 +31,7 @@
 
 struct chardev;
 struct vm;
+struct vm_fork_child;
 
 
 #define VM_MAX_DISKS 6
@@ -90,6 +91,36 @@ struct vm_config {
 				      Each is also a VM_EVENT_DEVICE_ERROR event. */
 	/* Slots of the other virtio devices (disks carry their own). */
 	struct vm_slot net_slot[VM_MAX_NETS], console_slot, rng_slot, balloon_slot;
+	/* A snapshot directory to continue from (vm_snapshot) instead of
+	 * booting: the same board (CPUs, memory, devices and disks) must be
+	 * configured; NULL boots. */
+	const char *restore;
+	/* A VM received by live migration (vm_migrate.h) instead of booting. */
+	struct vm_incoming *incoming;
+	/* vm_run starts with the VM paused (vm_resume runs it). */
+	bool start_paused;
+	/* How vm_fork starts a child process from a snapshot directory (the
+	 * CLI re-executes itself with --restore); NULL: this VM cannot fork. */
+	int (*fork_child)(void *ctx, const char *dir, unsigned idx, struct vm_fork_child *out,
+			  struct err *err);
+	void *fork_ctx;
+};
+
+/* One child of vm_fork. */
+struct vm_fork_child {
+	int pid;
+	char control[256];         /* its control socket */
+	char console[256];         /* where its console goes */
+};
+
+/* What a migration stream delivered (vm_migrate_receive). */
+struct vm_incoming {
+	const char *what;          /* the source, for messages */
+	void *ram;                 /* ram_size bytes, an anonymous mapping: vm_create takes
+				      it (and sets ram to NULL) */
+	uint64_t ram_size;
+	uint8_t *state;            /* the state file's bytes */
+	size_t state_len;
 };
 
 /* Why vm_run() returned. */
@@ -112,6 +143,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err);
 void vm_run(struct vm *vm, struct vm_exit *exit);
 /* Thread-safe and async-signal-safe enough for a console thread: asks vm_run to return. */
 void vm_request_stop(struct vm *vm);
+/* The same, with the reason vm_run's exit carries (e.g. "migrated to ..."). */
+void vm_request_stop_reason(struct vm *vm, const char *why);
 void vm_destroy(struct vm *vm);
 
 struct virtio_device;
@@ -211,5 +244,51 @@ typedef void vm_listener_fn(void *ctx, const struct vm_event *ev);
 int vm_add_listener(struct vm *vm, vm_listener_fn *fn, void *ctx);
 /* After it returns the listener is not running and will not be called. */
 void vm_remove_listener(struct vm *vm, int id);
+
+/* ---- live fork -------------------------------------------------------------- */
+
+#define VM_FORK_MAX 16
+
+/*
+ * Clones the running VM into n children (1..VM_FORK_MAX), each its own
+ * process started paused from one snapshot in dir (their RAM a private
+ * mapping of its memory file, so unchanged pages are shared through the page
+ * cache and each child pays only for what it writes).  The VM itself runs on
+ * (it is paused only for the snapshot).  Disks must not be writable (they
+ * would be shared): -EINVAL naming the disk.  0, or -errno with err set;
+ * children started before a failure keep running (out[0..*started)).
+ */
+int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
+	    unsigned *started, struct err *err);
+
+/* ---- snapshots (vm_snapshot.c, docs/snapshot.md) ------------------------ */
+
+struct vm_snapshot_info {
+	uint64_t state_bytes;       /* of DIR/state */
+	uint64_t mem_bytes_written; /* data written to DIR/memory (zero pages are holes),
+				       or to DIR/memory.diff */
+	bool incremental;
+	int64_t pause_ns;           /* how long the guest stood still for it */
+};
+
+/*
+ * Writes the whole VM to directory dir (created if missing, mode 0700):
+ * DIR/state (harts, devices, disk identities) and DIR/memory (guest RAM,
+ * sparse).  A running VM is paused for it, and resumed after unless
+ * stay_paused; a paused one stays paused.  Existing files in dir are
+ * replaced atomically (a crash leaves the old snapshot or the new one).
+ * 0, or -ESRCH (not running) / -errno with err set; the VM keeps running
+ * (or stays paused) on failure.
+ */
+int vm_snapshot(struct vm *vm, const char *dir, bool stay_paused,
+		struct vm_snapshot_info *info, struct err *err);
+/*
+ * The same, incremental: DIR/memory.diff holds only the pages written since
+ * the VM's last snapshot (or the one it was restored from), which becomes
+ * DIR's base (restore needs it in place).  -ENOENT with err set when there
+ * is no such snapshot to build on.
+ */
+int vm_snapshot_incremental(struct vm *vm, const char *dir, bool stay_paused,
+			    struct vm_snapshot_info *info, struct err *err);
 
 #endif

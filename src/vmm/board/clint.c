@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "vmm/clock.h"
+#include "vmm/snap_stream.h"
 
 /* Merges a 4- or 8-byte write at byte `shift` into a 64-bit register. */
 static uint64_t merge64(uint64_t old, unsigned shift, unsigned size, uint64_t value)
@@ -104,6 +105,44 @@ void clint_reset(struct clint *c)
 
 /* ---- the device type (device.h) ---- */
 
+/* Snapshot: msip and mtimecmp per hart; the outputs are driven again. */
+static int dev_save(void *obj, struct snap_out *o)
+{
+	struct clint *c = obj;
+	pthread_mutex_lock(&c->lock);
+	snap_put_u32(o, 1);
+	snap_put_u32(o, c->nharts);
+	for (unsigned i = 0; i < c->nharts; i++) {
+		snap_put_u32(o, c->s.msip[i]);
+		snap_put_u64(o, c->s.mtimecmp[i]);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static int dev_load(void *obj, struct snap_in *in)
+{
+	struct clint *c = obj;
+	if (snap_get_u32(in) != 1 || snap_get_u32(in) != c->nharts)
+		return -EINVAL;
+	struct clint_state s = {0};
+	for (unsigned i = 0; i < c->nharts; i++) {
+		s.msip[i] = snap_get_u32(in) & 1;
+		s.mtimecmp[i] = snap_get_u64(in);
+	}
+	if (in->overrun)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	c->s = s;
+	for (unsigned i = 0; i < c->nharts; i++) {
+		irq_set(&c->msip_out[i], (int)s.msip[i]);
+		timer_line_set(&c->mtimecmp_out[i], s.mtimecmp[i]);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+
 static void dev_reset(void *obj)
 {
 	clint_reset(obj);
@@ -117,7 +156,7 @@ static void dev_destroy(void *obj)
 const struct device_ops clint_device = {
 	.name = "clint",
 	.reset = dev_reset,
-	.save = device_no_save,
-	.load = device_no_load,
+	.save = dev_save,
+	.load = dev_load,
 	.destroy = dev_destroy,
 };

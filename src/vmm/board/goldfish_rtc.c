@@ -4,10 +4,12 @@
  * the goldfish virtual hardware documentation and the behaviour Linux's
  * rtc-goldfish driver expects.
  */
+#include <errno.h>
 #include "vmm/board/goldfish_rtc.h"
 
 #include <string.h>
 #include <time.h>
+#include "vmm/snap_stream.h"
 
 static int64_t realtime_ns(void)
 {
@@ -178,6 +180,50 @@ void goldfish_rtc_reset(struct goldfish_rtc *r)
 
 /* ---- the device type (device.h) ---- */
 
+/* Snapshot: the guest's offset from host wall time (so its clock keeps
+ * following the host's, as QEMU's RTC does after a restore), the alarm and
+ * the interrupt state. */
+static int dev_save(void *obj, struct snap_out *o)
+{
+	struct goldfish_rtc *r = obj;
+	pthread_mutex_lock(&r->lock);
+	snap_put_u32(o, 1);
+	snap_put_u64(o, (uint64_t)r->s.offset_ns);
+	snap_put_u64(o, r->s.alarm_ns);
+	snap_put_u32(o, r->s.time_high);
+	snap_put_u8(o, r->s.alarm_armed);
+	snap_put_u8(o, r->s.irq_enabled);
+	snap_put_u8(o, r->s.irq_pending);
+	snap_put_u8(o, r->s.irq_level);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+static int dev_load(void *obj, struct snap_in *in)
+{
+	struct goldfish_rtc *r = obj;
+	struct goldfish_rtc_state s = {0};
+	if (snap_get_u32(in) != 1)
+		return -EINVAL;
+	s.offset_ns = (int64_t)snap_get_u64(in);
+	s.alarm_ns = snap_get_u64(in);
+	s.time_high = snap_get_u32(in);
+	s.alarm_armed = snap_get_u8(in) != 0;
+	s.irq_enabled = snap_get_u8(in) != 0;
+	s.irq_pending = snap_get_u8(in) != 0;
+	s.irq_level = snap_get_u8(in) != 0;
+	if (in->overrun)
+		return -EINVAL;
+	pthread_mutex_lock(&r->lock);
+	r->s = s;
+	irq_set(&r->irq, s.irq_level);
+	pthread_mutex_unlock(&r->lock);
+	if (r->kick)
+		r->kick(r->kick_ctx);
+	return 0;
+}
+
+
 static void dev_reset(void *obj)
 {
 	goldfish_rtc_reset(obj);
@@ -211,7 +257,7 @@ const struct device_ops goldfish_rtc_device = {
 	.reset = dev_reset,
 	.quiesce = dev_quiesce,
 	.resume = dev_resume,
-	.save = device_no_save,
-	.load = device_no_load,
+	.save = dev_save,
+	.load = dev_load,
 	.destroy = dev_destroy,
 };

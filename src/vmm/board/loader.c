@@ -275,7 +275,7 @@ int image_load(const struct image *img, struct bus *bus, struct err *err)
 		return rc;
 	for (unsigned i = 0; i < img->nseg; i++) {
 		const struct image_seg *s = &img->seg[i];
-		uint8_t *dst = bus_guest_ptr(bus, s->paddr, s->memsz);
+		uint8_t *dst = bus_guest_ptr_w(bus, s->paddr, s->memsz);
 		memcpy(dst, img->data + s->offset, s->filesz);
 		memset(dst + s->filesz, 0, s->memsz - s->filesz);
 		bus_note_write(bus, s->paddr, s->memsz);

@@ -3,9 +3,11 @@
  * RISC-V encodings (unprivileged ISA, "RV32I Base Integer Instruction Set"
  * formats U and I).  See mrom.h for the program and its contract.
  */
+#include <errno.h>
 #include "vmm/board/mrom.h"
 
 #include <string.h>
+#include "vmm/snap_stream.h"
 
 enum { REG_T0 = 5, REG_A0 = 10, REG_A1 = 11, REG_A2 = 12 };
 
@@ -77,8 +79,26 @@ const struct mmio_ops mrom_ops = {
 
 /* ---- the device type (device.h) ---- */
 
+static int dev_save(void *obj, struct snap_out *o)
+{
+	const struct mrom *m = obj;
+	snap_put_u32(o, 1);
+	snap_put_u32(o, sizeof m->data);
+	snap_put_bytes(o, m->data, sizeof m->data);
+	return 0;
+}
+
+static int dev_load(void *obj, struct snap_in *in)
+{
+	struct mrom *m = obj;
+	if (snap_get_u32(in) != 1 || snap_get_u32(in) != sizeof m->data)
+		return -EINVAL;
+	snap_get_bytes(in, m->data, sizeof m->data);
+	return in->overrun ? -EINVAL : 0;
+}
+
 const struct device_ops mrom_device = {
 	.name = "mrom",
-	.save = device_no_save,
-	.load = device_no_load,
+	.save = dev_save,
+	.load = dev_load,
 };

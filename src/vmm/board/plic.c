@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include "vmm/snap_stream.h"
 
 static int bit_get(const uint32_t *w, unsigned id)
 {
@@ -240,6 +241,64 @@ void plic_reset(struct plic *p)
 
 /* ---- the device type (device.h) ---- */
 
+/* Snapshot: every register and line level, field by field. */
+static int dev_save(void *obj, struct snap_out *o)
+{
+	struct plic *p = obj;
+	pthread_mutex_lock(&p->lock);
+	snap_put_u32(o, 1);
+	snap_put_u32(o, PLIC_NSOURCES);
+	snap_put_u32(o, p->ncontexts);
+	for (unsigned i = 0; i < PLIC_NSOURCES; i++)
+		snap_put_u32(o, p->s.priority[i]);
+	for (unsigned w = 0; w < PLIC_WORDS; w++) {
+		snap_put_u32(o, p->s.level[w]);
+		snap_put_u32(o, p->s.pending[w]);
+		snap_put_u32(o, p->s.in_service[w]);
+	}
+	for (unsigned c = 0; c < p->ncontexts; c++) {
+		for (unsigned w = 0; w < PLIC_WORDS; w++)
+			snap_put_u32(o, p->s.enable[c][w]);
+		snap_put_u32(o, p->s.threshold[c]);
+		snap_put_u8(o, p->s.output[c]);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+static int dev_load(void *obj, struct snap_in *in)
+{
+	struct plic *p = obj;
+	if (snap_get_u32(in) != 1 || snap_get_u32(in) != PLIC_NSOURCES ||
+	    snap_get_u32(in) != p->ncontexts)
+		return -EINVAL;
+	struct plic_state s = {0};
+	for (unsigned i = 0; i < PLIC_NSOURCES; i++)
+		if ((s.priority[i] = snap_get_u32(in)) > PLIC_MAX_PRIORITY)
+			return -EINVAL;
+	for (unsigned w = 0; w < PLIC_WORDS; w++) {
+		s.level[w] = snap_get_u32(in);
+		s.pending[w] = snap_get_u32(in);
+		s.in_service[w] = snap_get_u32(in);
+	}
+	for (unsigned c = 0; c < p->ncontexts; c++) {
+		for (unsigned w = 0; w < PLIC_WORDS; w++)
+			s.enable[c][w] = snap_get_u32(in);
+		s.threshold[c] = snap_get_u32(in);
+		s.output[c] = snap_get_u8(in) != 0;
+	}
+	if (in->overrun)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	p->s = s;
+	for (unsigned c = 0; c < p->ncontexts; c++)
+		irq_set(&p->out[c], s.output[c]);
+	update_outputs(p);   /* a hand-made file may disagree with itself */
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+
 static void dev_reset(void *obj)
 {
 	plic_reset(obj);
@@ -253,7 +312,7 @@ static void dev_destroy(void *obj)
 const struct device_ops plic_device = {
 	.name = "plic",
 	.reset = dev_reset,
-	.save = device_no_save,
-	.load = device_no_load,
+	.save = dev_save,
+	.load = dev_load,
 	.destroy = dev_destroy,
 };

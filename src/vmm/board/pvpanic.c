@@ -32,6 +32,6 @@ void pvpanic_init(struct pvpanic *p, void (*notify)(void *ctx, unsigned events),
 
 const struct device_ops pvpanic_device = {
 	.name = "pvpanic",
-	.save = device_no_save,
-	.load = device_no_load,
+	.save = device_stateless_save,
+	.load = device_stateless_load,
 };

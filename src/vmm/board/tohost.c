@@ -9,7 +9,7 @@
 
 enum tohost_result tohost_poll(struct bus *bus, uint64_t addr, int *code)
 {
-	uint64_t *p = bus_guest_ptr(bus, addr, 8);
+	uint64_t *p = bus_guest_ptr_w(bus, addr, 8);
 	if (!p || (addr & 7))
 		return TOHOST_NONE;
 	/* The guest stores concurrently from its vCPU thread. */

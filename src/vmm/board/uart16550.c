@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include "vmm/snap_stream.h"
 
 enum {
 	REG_RBR_THR = 0, REG_IER = 1, REG_IIR_FCR = 2, REG_LCR = 3,
@@ -290,6 +291,44 @@ void uart16550_reset(struct uart16550 *u)
 
 /* ---- the device type (device.h) ---- */
 
+/* Snapshot: registers and the receive FIFO; the line is driven again. */
+static int dev_save(void *obj, struct snap_out *o)
+{
+	struct uart16550 *u = obj;
+	pthread_mutex_lock(&u->lock);
+	const struct uart16550_state *s = &u->s;
+	snap_put_u32(o, 1);
+	snap_put_bytes(o, s->rx, UART_FIFO_SIZE);
+	const uint8_t regs[] = { s->rx_head, s->rx_count, s->ier, s->fcr, s->lcr, s->mcr,
+				 s->scr, s->dll, s->dlm, s->lsr_err, s->msr, s->thr_ipending,
+				 s->irq_level };
+	snap_put_bytes(o, regs, sizeof regs);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
+static int dev_load(void *obj, struct snap_in *in)
+{
+	struct uart16550 *u = obj;
+	struct uart16550_state s = {0};
+	if (snap_get_u32(in) != 1)
+		return -EINVAL;
+	snap_get_bytes(in, s.rx, UART_FIFO_SIZE);
+	uint8_t r[13];
+	snap_get_bytes(in, r, sizeof r);
+	if (in->overrun || r[0] >= UART_FIFO_SIZE || r[1] > UART_FIFO_SIZE)
+		return -EINVAL;
+	s.rx_head = r[0]; s.rx_count = r[1]; s.ier = r[2]; s.fcr = r[3]; s.lcr = r[4];
+	s.mcr = r[5]; s.scr = r[6]; s.dll = r[7]; s.dlm = r[8]; s.lsr_err = r[9];
+	s.msr = r[10]; s.thr_ipending = r[11]; s.irq_level = r[12] != 0;
+	pthread_mutex_lock(&u->lock);
+	u->s = s;
+	irq_set(&u->irq, s.irq_level);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
+
 static void dev_reset(void *obj)
 {
 	uart16550_reset(obj);
@@ -321,7 +360,7 @@ const struct device_ops uart16550_device = {
 	.reset = dev_reset,
 	.quiesce = dev_quiesce,
 	.resume = dev_resume,
-	.save = device_no_save,
-	.load = device_no_load,
+	.save = dev_save,
+	.load = dev_load,
 	.destroy = dev_destroy,
 };

@@ -49,8 +49,8 @@ static ALWAYS_INLINE int mem_st(struct hart *h, uint64_t va, unsigned size, uint
 	if (likely(e->tag == ((va + size - 1) & PAGE_MASK))) {   /* within one page */
 		uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);
 		memcpy(p, &v, size);
-		if (unlikely(atomic_load_explicit(e->watch, memory_order_relaxed) & BUS_WATCH_CODE))
-			store_hit_code(h, p, size);
+		if (unlikely(atomic_load_explicit(e->watch, memory_order_relaxed) & BUS_WATCH_ANY))
+			return store_hit_code(h, p, size);
 		return 0;
 	}
 	return mem_store_slow(h, va, size, v);
@@ -196,15 +196,15 @@ int hart_exec_atomic(struct hart *h, const struct insn *in)
 			}
 		}
 		h->resv_valid = false;
-		if (ok && bus_page_is_code(h->bus, (uint64_t)((uint8_t *)p - h->ram) >> PAGE_SHIFT))
-			store_hit_code(h, p, size);
 		x[in->rd] = !ok;
+		if (ok && bus_page_watched(h->bus, (uint64_t)((uint8_t *)p - h->ram) >> PAGE_SHIFT))
+			return store_hit_code(h, p, size);
 		return 0;
 	}
 	uint64_t old = dw ? amo_d(op, p, x[in->rs2]) : amo_w(op, p, (uint32_t)x[in->rs2]);
-	if (bus_page_is_code(h->bus, (uint64_t)((uint8_t *)p - h->ram) >> PAGE_SHIFT))
-		store_hit_code(h, p, size);
 	x[in->rd] = old;
+	if (bus_page_watched(h->bus, (uint64_t)((uint8_t *)p - h->ram) >> PAGE_SHIFT))
+		return store_hit_code(h, p, size);
 	return 0;
 }
 
@@ -260,6 +260,7 @@ uint64_t hart_exec(struct hart *h, uint64_t budget)
 {
 	uint64_t *x = h->x;
 	uint64_t done = 0, pc0, v;
+	int r;
 	struct block *b, *cand = NULL, **link = NULL;
 	const struct insn *first, *in, *end;
 	struct insn tmp;
@@ -322,6 +323,14 @@ run_block:
 #define PC (pc0 + in->pcoff)
 #define NEXT (PC + in->len)
 #define RETIRE_JUMP(target) do { h->pc = (target); goto retire_end; } while (0)
+	/* A store into code ends the block: the next instruction is fetched anew. */
+#define STORE(size, value) do {                                             \
+		r = mem_st(h, x[in->rs1] + (int64_t)in->imm, (size), (value)); \
+		if (unlikely(r != 0)) {                                     \
+			if (r < 0) goto trap;                               \
+			RETIRE_JUMP(NEXT);                                  \
+		}                                                           \
+	} while (0)
 #define BRANCH_TO(target) do {                                              \
 		uint64_t t_ = (target);                                     \
 		h->pc = t_;                                                 \
@@ -371,16 +380,16 @@ run_block:
 			if (mem_ld(h, x[in->rs1] + (int64_t)in->imm, 4, &v)) goto trap;
 			x[in->rd] = v; break;
 		case OP_SB:
-			if (mem_st(h, x[in->rs1] + (int64_t)in->imm, 1, x[in->rs2])) goto trap;
+			STORE(1, x[in->rs2]);
 			break;
 		case OP_SH:
-			if (mem_st(h, x[in->rs1] + (int64_t)in->imm, 2, x[in->rs2])) goto trap;
+			STORE(2, x[in->rs2]);
 			break;
 		case OP_SW:
-			if (mem_st(h, x[in->rs1] + (int64_t)in->imm, 4, x[in->rs2])) goto trap;
+			STORE(4, x[in->rs2]);
 			break;
 		case OP_SD:
-			if (mem_st(h, x[in->rs1] + (int64_t)in->imm, 8, x[in->rs2])) goto trap;
+			STORE(8, x[in->rs2]);
 			break;
 
 		case OP_ADDI: x[in->rd] = x[in->rs1] + (int64_t)in->imm; break;
@@ -468,7 +477,10 @@ run_block:
 		case OP_LR_D: case OP_SC_D: case OP_AMOSWAP_D: case OP_AMOADD_D:
 		case OP_AMOXOR_D: case OP_AMOAND_D: case OP_AMOOR_D: case OP_AMOMIN_D:
 		case OP_AMOMAX_D: case OP_AMOMINU_D: case OP_AMOMAXU_D:
-			if (hart_exec_atomic(h, in)) goto trap;
+			if (unlikely((r = hart_exec_atomic(h, in)) != 0)) {
+				if (r < 0) goto trap;
+				RETIRE_JUMP(NEXT);
+			}
 			break;
 
 		case OP_FENCE:
@@ -498,11 +510,11 @@ run_block:
 			break;
 		case OP_FSW:
 			if (fs_off(h)) goto illegal;
-			if (mem_st(h, x[in->rs1] + (int64_t)in->imm, 4, h->f[in->rs2])) goto trap;
+			STORE(4, h->f[in->rs2]);
 			break;
 		case OP_FSD:
 			if (fs_off(h)) goto illegal;
-			if (mem_st(h, x[in->rs1] + (int64_t)in->imm, 8, h->f[in->rs2])) goto trap;
+			STORE(8, h->f[in->rs2]);
 			break;
 
 		case OP_CSRRW: case OP_CSRRS: case OP_CSRRC:
@@ -606,6 +618,7 @@ trap:
 #undef PC
 #undef NEXT
 #undef RETIRE_JUMP
+#undef STORE
 #undef BRANCH_TO
 }
 

@@ -42,6 +42,15 @@ static unsigned mxcsr_for(unsigned rm)
 	return 0x1f80u | rc[rm] << 13;
 }
 
+void fp_host_claim(uint64_t owner)
+{
+	if (mx_owner == owner)
+		return;
+	unsigned fresh = mxcsr_for(FP_RNE);
+	__asm__ volatile("ldmxcsr %0" : : "m"(fresh));
+	mx_owner = owner;
+}
+
 static unsigned flags_of(unsigned csr)
 {
 	return ((csr & 1) ? FP_NV : 0) | ((csr & 4) ? FP_DZ : 0) | ((csr & 8) ? FP_OF : 0) |
@@ -197,6 +206,11 @@ bool fp_host(uint64_t owner, unsigned op, uint64_t a, uint64_t b, uint64_t c, un
 }
 
 #else
+
+void fp_host_claim(uint64_t owner)
+{
+	(void)owner;
+}
 
 bool fp_host(uint64_t owner, unsigned op, uint64_t a, uint64_t b, uint64_t c, unsigned rm,
 	     uint64_t *result, unsigned *flags)

@@ -26,5 +26,9 @@ bool fp_host(uint64_t owner, unsigned op, uint64_t a, uint64_t b, uint64_t c, un
 uint64_t fp_host_new_owner(void);
 /* The guest wrote fflags: flags the host unit holds for this thread's hart go. */
 void fp_host_forget(void);
+/* Hart `owner` is about to run translated code on this thread, whose inline
+ * F/D operations leave their flags in the host unit: make the flags it holds
+ * that hart's (dropping another's or stale ones), as fp_host's invariant says. */
+void fp_host_claim(uint64_t owner);
 
 #endif

@@ -73,4 +73,18 @@ struct jit_stats;
 /* Translator statistics; false if the hart runs the interpreter only. */
 bool hart_jit_stats(const struct hart *h, struct jit_stats *out);
 
+/*
+ * Snapshot (hart_snapshot.c): the hart's architectural state as explicit
+ * little-endian fields (registers, pc, privilege, every CSR, FP state,
+ * reservation, timers, pending interrupts), never its caches.  The hart must
+ * not be running (its vCPU parked or not started).  hart_save writes the
+ * payload of a section the caller opened; hart_load reads one and flushes
+ * the TLBs, the decoded-block cache and the translations.  0 or -errno.
+ */
+struct snap_out;
+struct snap_in;
+void hart_save(const struct hart *h, struct snap_out *out);
+int hart_load(struct hart *h, struct snap_in *in);
+#define HART_SNAP_VERSION 1u
+
 #endif

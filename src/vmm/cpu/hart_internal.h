@@ -292,6 +292,7 @@ struct hart {
 	struct tlb_set tlb[TLB_SPACES][NCTX];
 	struct jcache_entry jcache[NCTX][JCACHE_SIZE];
 	uint64_t jcache_pages[JCACHE_FILTER_BITS / 64];
+	uint64_t seen_code_changes; /* bus->code_changes when the jump cache was last trusted */
 };
 
 /* decode.c */
@@ -304,7 +305,15 @@ unsigned decode_block(struct hart *h, uint64_t ppc, struct insn *out,
 /* exec.c */
 /* Runs until `budget` steps are used or the hart needs the outer loop. */
 uint64_t hart_exec(struct hart *h, uint64_t budget);
-/* LR/SC/AMO: 0, or -1 with the exception set (also the translator's helper). */
+/*
+ * Stores, SC and AMOs return 0, -1 with the exception set, or STORE_HIT_CODE:
+ * done, and the bytes written held decoded code.  The caller then ends the
+ * block after this instruction, so the next one is fetched anew: a store
+ * into code is seen by the very next instruction, in the interpreter and in
+ * translated code alike (without waiting for FENCE.I, as QEMU does too).
+ */
+#define STORE_HIT_CODE 1
+/* LR/SC/AMO (also the translator's helper). */
 int hart_exec_atomic(struct hart *h, const struct insn *in);
 
 /* mmu.c (cold) */
@@ -328,7 +337,8 @@ void jcache_flush(struct hart *h);
 void pmp_recompute(struct hart *h);
 bool pmp_check(const struct hart *h, uint64_t pa, uint64_t len, enum access acc,
 	       unsigned priv);
-COLD void store_hit_code(struct hart *h, const uint8_t *host, unsigned size);
+/* A store wrote code at host: invalidate it; returns STORE_HIT_CODE. */
+COLD int store_hit_code(struct hart *h, const uint8_t *host, unsigned size);
 COLD void block_cache_flush(struct hart *h);
 
 /* csr.c (cold) */

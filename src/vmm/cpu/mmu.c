@@ -118,7 +118,8 @@ restart:;
 		uint64_t pte_pa = base + ((va >> (12 + 9 * i)) & 0x1ff) * 8;
 		if (!pmp_check(h, pte_pa, 8, ACC_LOAD, PRV_S))
 			return access_fault(acc);
-		uint64_t *ptep = bus_guest_ptr(h->bus, pte_pa, 8);
+		/* The hart's own A/D update: noted after the write, as a store. */
+		uint64_t *ptep = (uint64_t *)(uintptr_t)bus_guest_ptr(h->bus, pte_pa, 8);
 		if (!ptep)
 			return access_fault(acc);
 		uint64_t pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
@@ -292,10 +293,33 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 	}
 }
 
-void store_hit_code(struct hart *h, const uint8_t *host, unsigned size)
+/* This hart sees its own code changes at once: no jump-cache entry, and
+ * (ATTN_RECHECK) no linked translation, runs the old code after the store. */
+static void own_code_changed(struct hart *h)
 {
-	jcache_flush(h);   /* this hart sees its own code changes at once */
-	bus_invalidate_code(h->bus, (uint64_t)(host - h->ram) + h->bus->ram_base, size);
+	jcache_flush(h);
+	atomic_fetch_or(&h->attn, ATTN_RECHECK);
+}
+
+/* A store hit a watched page (any BUS_WATCH_* bit): the bus logs it dirty
+ * and/or invalidates its code; code tells the caller to end the block. */
+int store_hit_code(struct hart *h, const uint8_t *host, unsigned size)
+{
+	if (!(bus_store_hit(h->bus, host, size) & BUS_WATCH_CODE))
+		return 0;
+	own_code_changed(h);
+	return STORE_HIT_CODE;
+}
+
+/* Does [pa, pa+size) of RAM overlap a page holding decoded code? */
+static bool hits_code(const struct hart *h, uint64_t pa, unsigned size)
+{
+	const struct bus *bus = h->bus;
+	if (!bus_in_ram(bus, pa, size))
+		return false;
+	uint64_t first = (pa - bus->ram_base) >> PAGE_SHIFT;
+	uint64_t last = (pa - bus->ram_base + size - 1) >> PAGE_SHIFT;
+	return bus_page_is_code(bus, first) || bus_page_is_code(bus, last);
 }
 
 /* Physical access for the slow path: RAM, aligned MMIO, or MMIO byte by byte. */
@@ -313,6 +337,9 @@ static int phys_load(struct hart *h, uint64_t pa, unsigned size, uint64_t *v)
 	*v = r;
 	return 0;
 }
+
+static bool hits_code(const struct hart *h, uint64_t pa, unsigned size);
+static void own_code_changed(struct hart *h);
 
 static int phys_store(struct hart *h, uint64_t pa, unsigned size, uint64_t v)
 {
@@ -397,12 +424,17 @@ int mem_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t v)
 			return raise(h, EXC_STORE_ACCESS, va + n1);
 		if (unlikely(h->vlog))
 			verify_unsafe(h);
+		/* The bus invalidates code it overwrites; this hart also
+		 * drops what it holds of it (as store_hit_code does). */
+		bool code = hits_code(h, pa, n1) || hits_code(h, pa2, size - n1);
+		if (unlikely(code))
+			own_code_changed(h);
 		for (unsigned i = 0; i < size; i++) {
 			uint64_t a = i < n1 ? pa + i : pa2 + (i - n1);
 			if (bus_store(h->bus, a, 1, (v >> (8 * i)) & 0xff))
 				return raise(h, EXC_STORE_ACCESS, i < n1 ? va : va + n1);
 		}
-		return 0;
+		return code ? STORE_HIT_CODE : 0;
 	}
 	unsigned priv = hart_data_priv(h);
 	int c = mmu_translate(h, va, size, ACC_STORE, priv, &pa);
@@ -411,9 +443,12 @@ int mem_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t v)
 	tlb_fill(h, NULL, va, pa, ACC_STORE, priv);
 	if (unlikely(h->vlog))
 		verify_log_store(h, pa, size);   /* marks MMIO unsafe */
+	bool code = hits_code(h, pa, size);
+	if (unlikely(code))
+		own_code_changed(h);
 	if (phys_store(h, pa, size, v))
 		return raise(h, EXC_STORE_ACCESS, va);
-	return 0;
+	return code ? STORE_HIT_CODE : 0;
 }
 
 void *mem_atomic_slow(struct hart *h, uint64_t va, unsigned size, enum access acc,
@@ -429,7 +464,9 @@ void *mem_atomic_slow(struct hart *h, uint64_t va, unsigned size, enum access ac
 		raise(h, c, va);
 		return NULL;
 	}
-	void *p = bus_guest_ptr(h->bus, *pa, size);
+	/* The hart's own access: a write is checked against the watch map
+	 * after it is made (hart_exec_atomic), as every store. */
+	void *p = (void *)(uintptr_t)bus_guest_ptr(h->bus, *pa, size);
 	if (!p) {
 		raise(h, acc == ACC_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS, va);
 		return NULL;

@@ -44,6 +44,8 @@
 
 #include <slirp/libslirp.h>
 
+#include "vmm/snap_stream.h"
+
 #define RXQ_CAP 512u
 #define RXQ_HIGH 256u
 #define MAX_TIMERS 16u
@@ -57,6 +59,10 @@ struct fns {
 	__typeof__(slirp_input) *input;
 	__typeof__(slirp_handle_timer) *handle_timer;
 	__typeof__(slirp_add_hostfwd) *add_hostfwd;
+	/* Optional (NULL: a snapshot keeps no NAT state). */
+	__typeof__(slirp_state_save) *state_save;
+	__typeof__(slirp_state_load) *state_load;
+	__typeof__(slirp_state_version) *state_version;
 };
 
 struct frame {
@@ -395,8 +401,102 @@ static void sl_close(struct net_backend *be)
 	free(s);
 }
 
+/*
+ * Snapshot of the NAT (libslirp's own versioned format, as QEMU's savevm
+ * stores it): u32 libslirp state version (0: none), u32 length, the bytes.
+ * Frames queued for the guest are not kept (a lost frame, which TCP
+ * recovers).
+ */
+struct blob {
+	uint8_t *p;
+	size_t len, cap, pos;
+	bool nomem;
+};
+
+static ssize_t blob_write(const void *buf, size_t len, void *opaque)
+{
+	struct blob *b = opaque;
+	if (b->nomem)
+		return -1;
+	if (b->cap - b->len < len) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap - b->len < len)
+			cap *= 2;
+		uint8_t *p = realloc(b->p, cap);
+		if (!p) {
+			b->nomem = true;
+			return -1;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, buf, len);
+	b->len += len;
+	return (ssize_t)len;
+}
+
+static ssize_t blob_read(void *buf, size_t len, void *opaque)
+{
+	struct blob *b = opaque;
+	if (len > b->len - b->pos)
+		return -1;
+	memcpy(buf, b->p + b->pos, len);
+	b->pos += len;
+	return (ssize_t)len;
+}
+
+static int sl_save_state(struct net_backend *be, struct snap_out *o)
+{
+	struct sl *s = (struct sl *)be;
+	struct blob b = {0};
+	uint32_t ver = 0;
+	pthread_mutex_lock(&s->mu);
+	if (s->f.state_save && s->f.state_version) {
+		ver = (uint32_t)s->f.state_version();
+		s->f.state_save(s->slirp, blob_write, &b);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (b.nomem) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	snap_put_u32(o, ver);
+	snap_put_u32(o, (uint32_t)b.len);
+	snap_put_bytes(o, b.p, b.len);
+	free(b.p);
+	return 0;
+}
+
+static int sl_load_state(struct net_backend *be, struct snap_in *in)
+{
+	struct sl *s = (struct sl *)be;
+	uint32_t ver = snap_get_u32(in), len = snap_get_u32(in);
+	if (in->overrun || len > 64u << 20)
+		return -EINVAL;
+	struct blob b = { .p = malloc(len ? len : 1), .len = len };
+	if (!b.p)
+		return -ENOMEM;
+	snap_get_bytes(in, b.p, len);
+	int rc = 0;
+	if (in->overrun) {
+		rc = -EINVAL;
+	} else if (ver && len) {
+		if (!s->f.state_load || (s->f.state_version && ver > (uint32_t)s->f.state_version())) {
+			rc = -EINVAL;   /* a newer libslirp wrote it */
+		} else {
+			pthread_mutex_lock(&s->mu);
+			rc = s->f.state_load(s->slirp, (int)ver, blob_read, &b) < 0 ? -EINVAL : 0;
+			pthread_mutex_unlock(&s->mu);
+			kick(s);   /* restored sockets join the poll set */
+		}
+	}
+	free(b.p);
+	return rc;
+}
+
 static const struct net_backend_ops sl_ops = {
 	.start = sl_start, .send = sl_send, .rx_ready = sl_rx_ready, .close = sl_close,
+	.save_state = sl_save_state, .load_state = sl_load_state,
 };
 
 static int load(struct sl *s, struct err *err)
@@ -423,6 +523,9 @@ static int load(struct sl *s, struct err *err)
 			return err_set(err, -ENOENT, "--net user: libslirp.so.0 has no %s (too old?)",
 				       syms[i].name);
 	}
+	*(void **)&s->f.state_save = dlsym(s->dl, "slirp_state_save");
+	*(void **)&s->f.state_load = dlsym(s->dl, "slirp_state_load");
+	*(void **)&s->f.state_version = dlsym(s->dl, "slirp_state_version");
 	return 0;
 }
 

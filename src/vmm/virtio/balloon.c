@@ -139,7 +139,7 @@ static void discard(struct vballoon *b, uint64_t off, uint64_t len)
 {
 	struct bus *bus = b->vdev.bus;
 	uint64_t gpa = bus->ram_base + off;
-	void *p = bus_guest_ptr(bus, gpa, len);
+	void *p = bus_guest_ptr_w(bus, gpa, len);
 	if (!p || !len)
 		return;
 	madvise(p, len, MADV_DONTNEED);   /* best effort: on failure the host just keeps it */

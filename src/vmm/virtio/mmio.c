@@ -15,6 +15,7 @@
  *    as 4.2.2 requires 32-bit accesses; config space takes 1/2/4/8 bytes.
  */
 #include "vmm/virtio/mmio.h"
+#include "vmm/snap_stream.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -575,11 +576,120 @@ static void dev_destroy(void *opaque)
 	virtio_mmio_destroy(opaque);
 }
 
+/*
+ * Snapshot: the transport (virtio_mmio_state, field by field), then the
+ * model's own state.  The device must be quiesced: no request is in flight,
+ * so the queue indices are the whole story.
+ */
+#define MMIO_SNAP_VERSION 1u
+
+static int dev_save(void *opaque, struct snap_out *o)
+{
+	struct virtio_mmio *t = opaque;
+	struct virtio_device *dev = t->dev;
+	struct virtio_mmio_state st;
+	virtio_mmio_save(t, &st);
+	snap_put_u32(o, MMIO_SNAP_VERSION);
+	snap_put_u32(o, dev->ops->device_id);
+	snap_put_u32(o, dev->ops->num_queues);
+	snap_put_u32(o, st.status);
+	snap_put_u32(o, st.isr);
+	snap_put_u32(o, st.config_gen);
+	snap_put_u32(o, st.dev_feat_sel);
+	snap_put_u32(o, st.drv_feat_sel);
+	snap_put_u32(o, st.queue_sel);
+	snap_put_u32(o, st.shm_sel);
+	snap_put_u64(o, st.driver_features);
+	snap_put_u64(o, st.negotiated);
+	for (unsigned q = 0; q < dev->ops->num_queues; q++) {
+		const struct virtq_state *v = &st.q[q];
+		snap_put_u64(o, v->desc);
+		snap_put_u64(o, v->avail);
+		snap_put_u64(o, v->used);
+		snap_put_u16(o, v->num);
+		snap_put_u16(o, v->last_avail);
+		snap_put_u16(o, v->used_idx);
+		snap_put_u16(o, v->signalled_used);
+		snap_put_u8(o, v->ready);
+		snap_put_u8(o, v->broken);
+	}
+	/* The model's state: a small plain struct of its own (virtio.h). */
+	size_t n = dev->ops->save ? dev->ops->state_size : 0;
+	snap_put_u32(o, (uint32_t)n);
+	if (n) {
+		uint8_t buf[256];
+		if (n > sizeof buf)
+			return -E2BIG;
+		pthread_mutex_lock(&dev->lock);
+		dev->ops->save(dev, buf);
+		pthread_mutex_unlock(&dev->lock);
+		snap_put_bytes(o, buf, n);
+	}
+	snap_put_u8(o, dev->ops->save_extra != NULL);
+	if (dev->ops->save_extra)
+		return dev->ops->save_extra(dev, o);
+	return 0;
+}
+
+static int dev_load(void *opaque, struct snap_in *in)
+{
+	struct virtio_mmio *t = opaque;
+	struct virtio_device *dev = t->dev;
+	struct virtio_mmio_state st = {0};
+	if (snap_get_u32(in) != MMIO_SNAP_VERSION || snap_get_u32(in) != dev->ops->device_id ||
+	    snap_get_u32(in) != dev->ops->num_queues)
+		return -EINVAL;
+	st.status = snap_get_u32(in);
+	st.isr = snap_get_u32(in) & (VIRTIO_ISR_VRING | VIRTIO_ISR_CONFIG);
+	st.config_gen = snap_get_u32(in);
+	st.dev_feat_sel = snap_get_u32(in);
+	st.drv_feat_sel = snap_get_u32(in);
+	st.queue_sel = snap_get_u32(in);
+	st.shm_sel = snap_get_u32(in);
+	st.driver_features = snap_get_u64(in);
+	st.negotiated = snap_get_u64(in);
+	for (unsigned q = 0; q < dev->ops->num_queues; q++) {
+		struct virtq_state *v = &st.q[q];
+		v->desc = snap_get_u64(in);
+		v->avail = snap_get_u64(in);
+		v->used = snap_get_u64(in);
+		v->num = snap_get_u16(in);
+		v->last_avail = snap_get_u16(in);
+		v->used_idx = snap_get_u16(in);
+		v->signalled_used = snap_get_u16(in);
+		v->ready = snap_get_u8(in) != 0;
+		v->broken = snap_get_u8(in) != 0;
+	}
+	uint32_t n = snap_get_u32(in);
+	uint8_t buf[256];
+	size_t want = dev->ops->load ? dev->ops->state_size : 0;
+	if (in->overrun || n != want || n > sizeof buf)
+		return -EINVAL;
+	snap_get_bytes(in, buf, n);
+	if (in->overrun || st.queue_sel >= VIRTIO_MAX_QUEUES ||
+	    (st.negotiated & ~offered(t)))   /* this VM's device offers less */
+		return -EINVAL;
+	struct err e = {0};
+	if (virtio_mmio_load(t, &st, &e))
+		return -EINVAL;
+	int rc = 0;
+	if (n) {
+		pthread_mutex_lock(&dev->lock);
+		rc = dev->ops->load(dev, buf);
+		pthread_mutex_unlock(&dev->lock);
+	}
+	if (rc)
+		return -EINVAL;
+	if ((snap_get_u8(in) != 0) != (dev->ops->load_extra != NULL))
+		return -EINVAL;
+	return dev->ops->load_extra ? dev->ops->load_extra(dev, in) : 0;
+}
+
 const struct device_ops virtio_mmio_devtype = {
 	.name = "virtio-mmio",
 	.reset = virtio_mmio_reset,
-	.save = device_no_save,
-	.load = device_no_load,
+	.save = dev_save,
+	.load = dev_load,
 	.quiesce = virtio_mmio_quiesce,
 	.resume = virtio_mmio_resume,
 	.destroy = dev_destroy,

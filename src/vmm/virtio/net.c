@@ -49,6 +49,7 @@
  * VERSION_1 that needs the control queue, which is not offered.
  */
 #include "vmm/virtio/net.h"
+#include "vmm/snap_stream.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -439,6 +440,30 @@ static void net_destroy(struct virtio_device *d)
 	free(n);
 }
 
+/* Snapshot: the model keeps nothing beyond the transport's state; the
+ * backend may (slirp's NAT table).  u8 1 + its state, or u8 0. */
+static int net_save_extra(struct virtio_device *d, struct snap_out *o)
+{
+	struct vnet *n = to_net(d);
+	snap_put_u8(o, n->be->ops->save_state != NULL);
+	return n->be->ops->save_state ? n->be->ops->save_state(n->be, o) : 0;
+}
+
+static int net_load_extra(struct virtio_device *d, struct snap_in *in)
+{
+	struct vnet *n = to_net(d);
+	bool has = snap_get_u8(in) != 0;
+	int rc = 0;
+	if (has && n->be->ops->load_state)
+		rc = n->be->ops->load_state(n->be, in);
+	else if (has)
+		return -EINVAL;   /* saved by another kind of backend */
+	pthread_mutex_lock(&d->lock);
+	apply_offloads(n);    /* as negotiated by the restored driver */
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
 static const struct virtio_device_ops net_ops = {
 	.name = "virtio-net",
 	.device_id = VIRTIO_ID_NET,
@@ -450,6 +475,8 @@ static const struct virtio_device_ops net_ops = {
 	.notify = net_notify,
 	.reset = net_reset,
 	.destroy = net_destroy,
+	.save_extra = net_save_extra,
+	.load_extra = net_load_extra,
 };
 
 int virtio_net_create(struct net_backend *be, const uint8_t mac[6],

@@ -42,6 +42,8 @@
 #define NET_MAX_FRAME (65535u + 14u + 4u)
 
 struct net_backend;
+struct snap_out;
+struct snap_in;
 
 /* Takes frames up to NET_MAX_FRAME (whole IP packets, as a host TCP/IP
  * stack does) instead of MTU-sized ones: large TCP frames from the guest
@@ -80,6 +82,11 @@ struct net_backend_ops {
 	/* NET_BE_CAP_VNET_HDR only.  Which NET_OFFLOAD_* the host may use in
 	 * frames it delivers from now on (0 at start).  Device lock held. */
 	void (*set_offloads)(struct net_backend *be, unsigned offloads);
+	/* Optional: the backend's own state for a snapshot (user-mode NAT's
+	 * connections), written / read as part of the device's section
+	 * (snap_stream.h).  0, or -EINVAL for state it cannot take. */
+	int (*save_state)(struct net_backend *be, struct snap_out *out);
+	int (*load_state)(struct net_backend *be, struct snap_in *in);
 };
 
 struct net_backend {

@@ -95,9 +95,11 @@ int vq_setup(struct virtq *vq, struct bus *bus, uint16_t max, uint64_t features,
 			 (unsigned long long)s->used);
 		return -EINVAL;
 	}
-	uint8_t *d = bus_guest_ptr(bus, s->desc, (uint64_t)DESC_SIZE * s->num);
-	uint8_t *a = bus_guest_ptr(bus, s->avail, avail_size(s->num));
-	uint8_t *u = bus_guest_ptr(bus, s->used, used_size(s->num));
+	const uint8_t *d = bus_guest_ptr(bus, s->desc, (uint64_t)DESC_SIZE * s->num);
+	const uint8_t *a = bus_guest_ptr(bus, s->avail, avail_size(s->num));
+	/* Held for the queue's life: each write through it is noted (vq_fill,
+	 * vq_flush, the event index) after it is made. */
+	uint8_t *u = bus_guest_ptr_w(bus, s->used, used_size(s->num));
 	if (!d || !a || !u) {
 		snprintf(why, whylen, "%s ring at 0x%llx is not inside guest RAM",
 			 !d ? "descriptor" : !a ? "driver" : "device",
@@ -179,7 +181,11 @@ static int walk(struct virtq *vq, struct bus *bus, uint16_t head, struct vq_chai
 				       i, head);
 		seen_write |= w;
 		if (d.len) {
-			uint8_t *host = bus_guest_ptr(bus, d.addr, d.len);
+			/* Device-writable buffers through the write door (their
+			 * pages count as dirty); readable ones are only read
+			 * (vq_chain_write writes the writable part only). */
+			uint8_t *host = w ? bus_guest_ptr_w(bus, d.addr, d.len)
+					  : (uint8_t *)(uintptr_t)bus_guest_ptr(bus, d.addr, d.len);
 			if (!host)
 				return vq_fail(vq, "buffer 0x%llx+%u of descriptor %u is not inside guest RAM",
 					       (unsigned long long)d.addr, d.len, i);

@@ -77,7 +77,8 @@ struct virtq {
 	struct virtio_device *dev;
 	unsigned index;
 	bool event_idx, indirect;
-	uint8_t *desc, *avail, *used;   /* host pointers to the rings */
+	const uint8_t *desc, *avail;    /* host pointers to the rings */
+	uint8_t *used;
 };
 
 /* Clears the queue (ring addresses, indices, ready). */

@@ -54,7 +54,7 @@ static inline void td_wr(struct td *d, uint64_t off, uint32_t v)
 
 static inline void *td_host(struct td *d, uint64_t gpa)
 {
-	void *p = bus_guest_ptr(&d->bus, gpa, 1);
+	void *p = bus_guest_ptr_w(&d->bus, gpa, 1);
 	if (!p)
 		abort();   /* a test bug: every address a test uses is in RAM */
 	return p;

@@ -58,6 +58,8 @@
 #define VIRTIO_MAX_QUEUES 16
 
 struct virtio_device;
+struct snap_out;
+struct snap_in;
 
 struct virtio_device_ops {
 	const char *name;            /* "virtio-blk": used in log lines */
@@ -84,6 +86,12 @@ struct virtio_device_ops {
 	size_t state_size;
 	void (*save)(struct virtio_device *dev, void *state);
 	int (*load)(struct virtio_device *dev, const void *state);
+	/* Optional: state of variable size kept beyond the model (a network
+	 * backend's NAT table), written into the device's snapshot section
+	 * after the rest (snap_stream.h).  Device quiesced; dev->lock not held.
+	 * load_extra returns 0 or -EINVAL. */
+	int (*save_extra)(struct virtio_device *dev, struct snap_out *out);
+	int (*load_extra)(struct virtio_device *dev, struct snap_in *in);
 };
 
 /* What a transport lets the device ask of it. */

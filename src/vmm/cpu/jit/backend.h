@@ -44,7 +44,8 @@ enum be_alu {
 
 enum be_cond { BE_EQ, BE_NE, BE_LT, BE_GE, BE_LTU, BE_GEU };
 
-/* A helper called with (h, insn copy): 0 done, -1 trap set, 1 run in the interpreter. */
+/* A helper called with (h, insn copy): 0 done, -1 trap set, 1 run in the
+ * interpreter, 2 done and leave the block after it (it stored into code). */
 typedef int (*be_helper_fn)(struct hart *h, const struct insn *in);
 /* A pure helper on two 64-bit values (division and friends). */
 typedef uint64_t (*be_pure_fn)(uint64_t a, uint64_t b);
@@ -62,8 +63,9 @@ bool be_end(struct be *be);
 void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in, uint32_t written,
 	     bool loops);
 
-/* Instruction `idx` of the block begins (its ppc); for exits and traps. */
-void be_insn(struct be *be, unsigned idx, uint64_t ppc);
+/* Instruction `idx` of the block begins at ppc (the next at next_ppc); for
+ * exits and traps. */
+void be_insn(struct be *be, unsigned idx, uint64_t ppc, uint64_t next_ppc);
 
 /* rd = rs1 op rs2 (w32: 32-bit op, result sign-extended: the *W forms). */
 void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, unsigned rs2);
@@ -90,6 +92,13 @@ void be_fstore(struct be *be, unsigned size, unsigned frs2, unsigned rs1, int32_
 /* Calls fn(h, copy of in); guest registers may change (touches_x), or the
  * helper neither reads nor writes x[] (F/D arithmetic on f registers). */
 void be_helper(struct be *be, be_helper_fn fn, const struct insn *in, bool touches_x);
+/* An F/D computational instruction: inline where the back end can give
+ * the exact RISC-V result and flags, else (and whenever the inline path's
+ * conditions fail at run time) through fn as be_helper would call it. */
+void be_fp(struct be *be, be_helper_fn fn, const struct insn *in, bool touches_x);
+/* CSRRW/S/C[I] on fflags, frm or fcsr (csr in->imm 1..3): rd = old value;
+ * FS = Off leaves for the interpreter (which raises the exception). */
+void be_fcsr(struct be *be, const struct insn *in);
 void be_fence(struct be *be);
 
 /* Block ends (the whole block retired).  Targets are physical PCs; `chain`

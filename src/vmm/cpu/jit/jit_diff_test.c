@@ -10,6 +10,7 @@
  * jumps, cross-page jumps and self-modifying code.
  */
 #include "lib/testing.h"
+#include <stdlib.h>
 #include "vmm/cpu/jit/jit.h"
 #include "vmm/cpu/test_asm.h"
 
@@ -153,6 +154,88 @@ static uint32_t random_insn(uint64_t *s, unsigned i)
 	}
 }
 
+/*
+ * FP-heavy streams: every F/D computational instruction, with operands
+ * drawn from values at the edges the inline paths check (zeros, subnormals,
+ * the smallest normals, huge values, infinities, quiet and signalling NaNs,
+ * integer limits, unboxed singles), rounding modes static and dynamic, and
+ * fflags, frm and mstatus.FS changing under them.
+ */
+static const uint64_t fp_edge[] = {
+	0x0000000000000000ull, 0x8000000000000000ull, 0x3ff0000000000000ull,   /* 0 -0 1 */
+	0xbff0000000000000ull, 0x3ff8000000000000ull, 0x3fb999999999999aull,   /* -1 1.5 0.1 */
+	0x4008000000000000ull, 0x7e37e43c8800759cull, 0xfe37e43c8800759cull,   /* 3 1e300 -1e300 */
+	0x01a56e1fc2f8f359ull, 0x0010000000000000ull, 0x0018000000000000ull,   /* 1e-300 min 1.5min */
+	0x0000000000000001ull, 0x000fffffffffffffull, 0x7ff0000000000000ull,   /* subnormals inf */
+	0xfff0000000000000ull, 0x7ff8000000000000ull, 0x7ff4000000000000ull,   /* -inf qNaN sNaN */
+	0x7fefffffffffffffull, 0x43e0000000000000ull, 0xc3e0000000000000ull,   /* max 2^63 -2^63 */
+	0x41e0000000000000ull, 0xc1e0000000000000ull, 0x41dfffffffe00000ull,   /* 2^31 -2^31 2^31-1 */
+	0x3fe0000000000000ull, 0x4004000000000000ull, 0x4202a05f20000000ull,   /* .5 2.5 1e10 */
+	0x1ff0000000000000ull, 0x5ff0000000000000ull, 0x3ca0000000000000ull,   /* 2^-512 2^512 2^-53 */
+	/* NaN-boxed singles: 0 -0 1 1.5 0.1 min max 1e30 1e-30 subnormal inf qNaN sNaN 2^31 */
+	0xffffffff00000000ull, 0xffffffff80000000ull, 0xffffffff3f800000ull,
+	0xffffffff3fc00000ull, 0xffffffff3dcccccdull, 0xffffffff00800000ull,
+	0xffffffff7f7fffffull, 0xffffffff7149f2caull, 0xffffffff0da24260ull,
+	0xffffffff00000001ull, 0xffffffff7f800000ull, 0xffffffff7fc00000ull,
+	0xffffffff7fa00000ull, 0xffffffff4f000000ull,
+	0x000000003f800000ull,   /* an unboxed single 1.0: reads as the canonical NaN */
+};
+
+static uint64_t fp_value(uint64_t *s)
+{
+	uint64_t v = fp_edge[rnd(s) % (sizeof fp_edge / sizeof fp_edge[0])];
+	if (rnd(s) % 4 == 0)   /* a neighbour: off by a few ulps */
+		v += (rnd(s) % 5) - 2;
+	return v;
+}
+
+static unsigned fp_rm(uint64_t *s)
+{
+	static const unsigned rms[] = { 0, 0, 0, 7, 7, 7, 1, 2, 3, 4, 5 };
+	return rms[rnd(s) % (sizeof rms / sizeof rms[0])];
+}
+
+static uint32_t random_fp_insn(uint64_t *s, unsigned i)
+{
+	unsigned fd = reg(s), fa = reg(s) % 8, fb = reg(s) % 8, fc = reg(s) % 8;
+	unsigned rd = 5 + (unsigned)(rnd(s) % 3), xa = 16 + (unsigned)(rnd(s) % 8);
+	unsigned fmt = (unsigned)(rnd(s) % 2), rm = fp_rm(s);
+	switch (rnd(s) % 24) {
+	case 0: case 1: case 2: case 3: {   /* add sub mul div */
+		static const unsigned f5[] = { 0x00, 0x01, 0x02, 0x03 };
+		return FOP(f5[rnd(s) % 4] << 2 | fmt, fd, fa, fb, rm);
+	}
+	case 4: return FOP(0x0b << 2 | fmt, fd, fa, 0, rm);                  /* sqrt */
+	case 5: case 6: {                                                  /* fused */
+		static const unsigned ops[] = { 0x43, 0x47, 0x4b, 0x4f };
+		return rv_r(ops[rnd(s) % 4], fd, rm, fa, fb, fmt) | fc << 27;
+	}
+	case 7: return FOP(0x04 << 2 | fmt, fd, fa, fb, (unsigned)(rnd(s) % 3));   /* sgnj */
+	case 8: return FOP(0x04 << 2 | fmt, fd, fa, fa, (unsigned)(rnd(s) % 3));   /* mv neg abs */
+	case 9: return FOP(0x05 << 2 | fmt, fd, fa, fb, (unsigned)(rnd(s) % 2));   /* min max */
+	case 10: return FOP(0x14 << 2 | fmt, rd, fa, fb, (unsigned)(rnd(s) % 3));  /* compares */
+	case 11: return FOP(0x18 << 2 | fmt, rd, fa, (unsigned)(rnd(s) % 4), rm);  /* to int */
+	case 12: return FOP(0x1a << 2 | fmt, fd, xa, (unsigned)(rnd(s) % 4), rm);  /* from int */
+	case 13: return FOP(0x1c << 2 | fmt, rd, fa, 0, (unsigned)(rnd(s) % 2));   /* mv.x class */
+	case 14: return FOP(0x1e << 2 | fmt, fd, xa, 0, 0);                      /* mv from x */
+	case 15: return fmt ? FCVT_S_D(fd, fa, rm) : FCVT_D_S(fd, fa, rm);
+	case 16: return rnd(s) % 2 ? FLD(fa, ptr(s), mem_off(s, 8)) : FSD(fb, ptr(s), mem_off(s, 8));
+	case 17: return rnd(s) % 2 ? FLW(fa, ptr(s), mem_off(s, 4)) : FSW(fb, ptr(s), mem_off(s, 4));
+	case 18:   /* fflags: set or clear NX, or write anything */
+		switch (rnd(s) % 4) {
+		case 0: return CSRRSI(0, 0x001, 1);
+		case 1: return CSRRCI(0, 0x001, 1);
+		case 2: return CSRRWI(0, 0x001, (unsigned)(rnd(s) % 32));
+		default: return CSRRS(rd, 0x001, 0);
+		}
+	case 19: return CSRRWI(0, 0x002, (unsigned)(rnd(s) % 10 < 7 ? 0 : rnd(s) % 8));   /* frm */
+	case 20:   /* mstatus.FS: x30 holds FS's bits; set (Dirty) or clear (Off) */
+		return rnd(s) % 6 ? CSRRS(0, CSR_MSTATUS, 30) : CSRRC(0, CSR_MSTATUS, 30);
+	default:
+		return random_insn(s, i);
+	}
+}
+
 struct pair {
 	struct tmach m[2];   /* [0] interpreter, [1] translator */
 };
@@ -211,12 +294,12 @@ static const char *diff(struct hart *a, struct hart *b, char *buf, size_t n)
 	return NULL;
 }
 
-static void load_program(struct pair *p, uint64_t *seed)
+static void load_program(struct pair *p, uint64_t *seed, bool fp)
 {
 	for (int k = 0; k < 2; k++)
 		tm_org(&p->m[k], CODE_BASE);
 	for (unsigned i = 0; i < NCODE; i++) {
-		uint32_t w = random_insn(seed, i);
+		uint32_t w = fp ? random_fp_insn(seed, i) : random_insn(seed, i);
 		for (int k = 0; k < 2; k++)
 			tm_emit(&p->m[k], w);
 	}
@@ -234,14 +317,14 @@ static void load_program(struct pair *p, uint64_t *seed)
 	}
 	uint8_t data[DATA_SIZE];
 	for (unsigned i = 0; i < DATA_SIZE; i += 8) {
-		uint64_t v = rnd(seed);
+		uint64_t v = fp ? fp_value(seed) : rnd(seed);
 		memcpy(data + i, &v, 8);
 	}
 	for (int k = 0; k < 2; k++)
 		bus_write_guest(&p->m[k].bus, DATA_BASE, data, DATA_SIZE);
 }
 
-static void reset_state(struct pair *p, uint64_t *seed)
+static void reset_state(struct pair *p, uint64_t *seed, bool fp)
 {
 	uint64_t regs[32], fregs[32];
 	for (unsigned r = 1; r < 32; r++)
@@ -251,7 +334,12 @@ static void reset_state(struct pair *p, uint64_t *seed)
 	regs[7] = CODE_BASE + (rnd(seed) % 2) * 4096;   /* self-modifying stores */
 	regs[29] = CODE_BASE + (rnd(seed) % (8192 - 256) & ~3ull);   /* jalr base */
 	for (unsigned r = 0; r < 32; r++)
-		fregs[r] = rnd(seed);
+		fregs[r] = fp ? fp_value(seed) : rnd(seed);
+	if (fp) {
+		for (unsigned r = 16; r < 24; r++)   /* integers to convert */
+			regs[r] = rnd(seed) % 2 ? rnd(seed) % 100000 - 50000 : fp_value(seed);
+		regs[30] = 3ull << 13;               /* mstatus.FS (random code never writes x30) */
+	}
 	uint64_t pc = CODE_BASE + (rnd(seed) % NCODE) * 4;
 	for (int k = 0; k < 2; k++) {
 		struct hart *h = p->m[k].h[0];
@@ -265,15 +353,15 @@ static void reset_state(struct pair *p, uint64_t *seed)
 	}
 }
 
-static void run_rounds(unsigned rounds, unsigned steps, uint64_t seed)
+static void run_rounds(unsigned rounds, unsigned steps, uint64_t seed, bool fp)
 {
 	struct pair p;
 	EXPECT(pair_init(&p) == 0);
 	char buf[200];
 	uint64_t total = 0;
 	for (unsigned round = 0; round < rounds; round++) {
-		load_program(&p, &seed);
-		reset_state(&p, &seed);
+		load_program(&p, &seed, fp);
+		reset_state(&p, &seed, fp);
 		for (unsigned done = 0; done < steps;) {
 			uint64_t chunk = 1 + rnd(&seed) % 300;
 			uint64_t na = hart_step(p.m[0].h[0], chunk);
@@ -293,8 +381,8 @@ static void run_rounds(unsigned rounds, unsigned steps, uint64_t seed)
 			done += (unsigned)na;
 			total += na;
 		}
-		uint8_t *ra = bus_guest_ptr(&p.m[0].bus, RAM_BASE, 0x200000);
-		uint8_t *rb = bus_guest_ptr(&p.m[1].bus, RAM_BASE, 0x200000);
+		const uint8_t *ra = bus_guest_ptr(&p.m[0].bus, RAM_BASE, 0x200000);
+		const uint8_t *rb = bus_guest_ptr(&p.m[1].bus, RAM_BASE, 0x200000);
 		if (memcmp(ra, rb, 0x200000) != 0) {
 			size_t i = 0;
 			while (ra[i] == rb[i])
@@ -315,12 +403,30 @@ static void run_rounds(unsigned rounds, unsigned steps, uint64_t seed)
 
 TEST(jit_matches_interpreter_on_random_streams)
 {
-	run_rounds(150, 4000, 0x9e3779b97f4a7c15ull);
+	run_rounds(150, 4000, 0x9e3779b97f4a7c15ull, false);
+}
+
+TEST(jit_inline_fp_matches_interpreter_on_edge_values)
+{
+	uint64_t seed = 0x13198a2e03707344ull;
+	if (getenv("JIT_DIFF_SEED"))   /* for longer hunts: any number */
+		seed = strtoull(getenv("JIT_DIFF_SEED"), NULL, 0);
+	run_rounds(150, 4000, seed, true);
+}
+
+/* Seeds that once found bugs: a jump-cache entry kept across code a device
+ * rewrote (the next round's program), ANDI with 0 left as a copy, and a
+ * store into the running block seen at once by one side only. */
+TEST(jit_fp_streams_with_seeds_that_found_bugs)
+{
+	run_rounds(150, 4000, 229664, true);
+	run_rounds(150, 4000, 63365, true);
+	run_rounds(150, 4000, 7331037, true);
 }
 
 TEST(jit_matches_interpreter_on_long_runs_of_few_programs)
 {
-	run_rounds(8, 60000, 0x243f6a8885a308d3ull);
+	run_rounds(8, 60000, 0x243f6a8885a308d3ull, false);
 }
 
 TEST(jit_code_cache_overflow_flushes_and_keeps_running)
@@ -339,8 +445,8 @@ TEST(jit_code_cache_overflow_flushes_and_keeps_running)
 	uint64_t seed = 42;
 	char buf[200];
 	for (unsigned round = 0; round < 20; round++) {
-		load_program(&p, &seed);
-		reset_state(&p, &seed);
+		load_program(&p, &seed, false);
+		reset_state(&p, &seed, false);
 		for (unsigned i = 0; i < 40; i++) {
 			uint64_t na = hart_step(p.m[0].h[0], 250);
 			uint64_t nb = hart_step(p.m[1].h[0], 250);

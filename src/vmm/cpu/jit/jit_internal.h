@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "vmm/cpu/hart_internal.h"
 #include "vmm/cpu/jit/code_cache.h"
@@ -50,6 +51,7 @@ struct jit_tb {
 	uint32_t pfn;
 	uint16_t ninsn;
 	uint8_t nexits;
+	uint32_t code_bytes;       /* of host code at `code` */
 	const uint8_t *code;       /* executable entry */
 	struct jit_exit exit[2];
 };
@@ -68,6 +70,7 @@ struct jit {
 	struct be *be;             /* the back end's state for one translation */
 	unsigned hot;              /* runs before a block is translated */
 	struct jit_verify *verify; /* --jit verify, else NULL */
+	FILE *dump, *perf_map;     /* NIMBUS_JIT_DUMP (translate.c), else NULL */
 	struct jit_stats stats;
 };
 

@@ -16,6 +16,7 @@
  * block table that never translates (so code is never emitted while
  * translated code runs).  Spec: unprivileged ISA ch. 2, 7, 8, 11, 12.
  */
+#include "vmm/cpu/fp_host.h"
 #include "vmm/cpu/jit/backend.h"
 #include "vmm/cpu/jit/jit_internal.h"
 #include "vmm/cpu/ops.h"
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Instructions a translation may run before returning to the dispatcher to
  * poll timers (the interpreter polls every 512 blocks). */
@@ -38,7 +40,8 @@
 
 static int helper_atomic(struct hart *h, const struct insn *in)
 {
-	return hart_exec_atomic(h, in);
+	int r = hart_exec_atomic(h, in);
+	return r == STORE_HIT_CODE ? 2 : r;
 }
 
 static int helper_fp(struct hart *h, const struct insn *in)
@@ -60,8 +63,15 @@ static uint64_t pure_mulhsu(uint64_t a, uint64_t b)
 
 /* ---- translation ---- */
 
+/* CSR instructions on fflags, frm and fcsr, which translated code does
+ * itself (be_fcsr): they change nothing translation depends on. */
+static bool fp_csr(const struct insn *in)
+{
+	return in->op >= OP_CSRRW && in->op <= OP_CSRRCI && in->imm >= 1 && in->imm <= 3;
+}
+
 /* Ops the translator hands to the interpreter (and that end a block). */
-static bool interp_only(unsigned op)
+static bool interp_only_op(unsigned op)
 {
 	switch (op) {
 	case OP_ILLEGAL: case OP_CROSS: case OP_FENCE_I: case OP_ECALL: case OP_EBREAK:
@@ -72,6 +82,11 @@ static bool interp_only(unsigned op)
 	default:
 		return false;
 	}
+}
+
+static bool interp_only(const struct insn *in)
+{
+	return interp_only_op(in->op) && !fp_csr(in);
 }
 
 static bool same_page(uint64_t a, uint64_t b) { return ((a ^ b) & PAGE_MASK) == 0; }
@@ -87,6 +102,20 @@ static bool fp_touches_x(unsigned op)
 	case OP_FCVT_W_D: case OP_FCVT_WU_D: case OP_FCVT_L_D: case OP_FCVT_LU_D:
 	case OP_FMV_X_D: case OP_FEQ_D: case OP_FLT_D: case OP_FLE_D: case OP_FCLASS_D:
 	case OP_FCVT_D_W: case OP_FCVT_D_WU: case OP_FCVT_D_L: case OP_FCVT_D_LU: case OP_FMV_D_X:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* F/D ops whose result goes to x[rd]. */
+static bool fp_writes_x(unsigned op)
+{
+	switch (op) {
+	case OP_FCVT_W_S: case OP_FCVT_WU_S: case OP_FCVT_L_S: case OP_FCVT_LU_S:
+	case OP_FMV_X_W: case OP_FEQ_S: case OP_FLT_S: case OP_FLE_S: case OP_FCLASS_S:
+	case OP_FCVT_W_D: case OP_FCVT_WU_D: case OP_FCVT_L_D: case OP_FCVT_LU_D:
+	case OP_FMV_X_D: case OP_FEQ_D: case OP_FLT_D: case OP_FLE_D: case OP_FCLASS_D:
 		return true;
 	default:
 		return false;
@@ -165,12 +194,16 @@ static void lower(struct be *be, const struct insn *in, uint64_t pc)
 	case OP_REMUW: be_divrem(be, false, true, true, rd, rs1, rs2); break;
 
 	case OP_FENCE: be_fence(be); break;
+	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC:
+	case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
+		be_fcsr(be, in);   /* only fp_csr() ones reach here */
+		break;
 	case OP_PAUSE: be_helper(be, helper_pause, in, false); break;
 	default:
 		if (in->op >= OP_LR_W && in->op <= OP_AMOMAXU_D)
 			be_helper(be, helper_atomic, in, true);
 		else   /* OP_FP_FIRST..OP_FP_LAST */
-			be_helper(be, helper_fp, in, fp_touches_x(in->op));
+			be_fp(be, helper_fp, in, fp_touches_x(in->op));
 		break;
 	}
 }
@@ -204,6 +237,13 @@ static void insn_regs(const struct insn *in, uint32_t *reads, bool *writes_rd)
 		return;
 	case OP_FENCE: case OP_PAUSE:
 		return;
+	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC:
+		*reads = 1u << in->rs1;
+		*writes_rd = true;
+		return;
+	case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
+		*writes_rd = true;
+		return;
 	case OP_JALR:
 	case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
 	case OP_ADDI: case OP_SLTI: case OP_SLTIU: case OP_XORI: case OP_ORI: case OP_ANDI:
@@ -224,6 +264,7 @@ static void insn_regs(const struct insn *in, uint32_t *reads, bool *writes_rd)
 	}
 	if (op >= OP_FP_FIRST && op <= OP_FP_LAST) {
 		*reads = 1u << in->rs1;
+		*writes_rd = fp_writes_x(op);
 		return;
 	}
 	/* register-register ALU, M and A: rd = f(rs1, rs2) */
@@ -237,7 +278,7 @@ static void reg_usage(const struct block *b, unsigned uses[32], uint32_t *live_i
 {
 	uint32_t written = 0, live = 0;
 	memset(uses, 0, 32 * sizeof(*uses));
-	for (unsigned i = 0; i < b->ninsn && !interp_only(b->insn[i].op); i++) {
+	for (unsigned i = 0; i < b->ninsn && !interp_only(&b->insn[i]); i++) {
 		const struct insn *in = &b->insn[i];
 		uint32_t rd_mask;
 		bool w;
@@ -276,10 +317,38 @@ static uint64_t now_ns(void)
 
 /* Translates block b; NULL if it cannot be (caller marks it declined) or
  * the cache is full (then *full is set). */
+/* NIMBUS_JIT_DUMP=DIR (a developers' tool): DIR/code.bin holds each
+ * translation as a 16-byte header (guest physical PC, host code size, both
+ * little-endian u64) and its host code, for `objdump -D -b binary -m
+ * i386:x86-64`; /tmp/perf-PID.map names JIT samples in `perf report`. */
+static void dump_open(struct jit *j)
+{
+	const char *dir = getenv("NIMBUS_JIT_DUMP");
+	if (!dir)
+		return;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/code.bin", dir);
+	j->dump = fopen(path, "wb");
+	snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
+	j->perf_map = fopen(path, "a");
+}
+
+static void dump_translation(const struct jit *j, const struct jit_tb *tb)
+{
+	if (j->dump) {
+		uint64_t hdr[2] = { tb->ppc, tb->code_bytes };
+		fwrite(hdr, sizeof hdr, 1, j->dump);
+		fwrite(tb->code, 1, tb->code_bytes, j->dump);
+	}
+	if (j->perf_map)
+		fprintf(j->perf_map, "%llx %x guest_%llx\n", (unsigned long long)(uintptr_t)tb->code,
+			tb->code_bytes, (unsigned long long)tb->ppc);
+}
+
 static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full)
 {
 	*full = false;
-	if (b->ninsn == 0 || interp_only(b->insn[0].op))
+	if (b->ninsn == 0 || interp_only(&b->insn[0]))
 		return NULL;
 	if (j->ntbs == j->max_tbs) {
 		*full = true;
@@ -304,8 +373,8 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	for (i = 0; i < b->ninsn && !ended; i++) {
 		const struct insn *in = &b->insn[i];
 		uint64_t pc = b->ppc + in->pcoff, next = pc + in->len;
-		be_insn(be, i, pc);
-		if (interp_only(in->op)) {
+		be_insn(be, i, pc, next);
+		if (interp_only(in)) {
 			be_exit(be, pc, i, JIT_ST_INTERP);
 			ended = true;
 			break;
@@ -344,6 +413,8 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 		*full = true;
 		return NULL;
 	}
+	if (unlikely(j->dump || j->perf_map))
+		dump_translation(j, tb);
 	j->ntbs++;
 	j->stats.translations++;
 	j->stats.translate_ns += now_ns() - t0;
@@ -359,6 +430,7 @@ struct jit *jit_new(struct hart *h, size_t cache_bytes)
 		return NULL;
 	j->h = h;
 	j->hot = JIT_HOT;
+	dump_open(j);
 	/* One translation per ~256 bytes of code is far more than blocks use. */
 	j->max_tbs = (unsigned)(cache_bytes / 256);
 	j->max_insns = j->max_tbs;
@@ -377,6 +449,10 @@ void jit_free(struct jit *j)
 {
 	if (!j)
 		return;
+	if (j->dump)
+		fclose(j->dump);
+	if (j->perf_map)
+		fclose(j->perf_map);
 	if (getenv("NIMBUS_JIT_STATS"))
 		fprintf(stderr, "jit: hart %u: %llu translations, %llu KiB code, %.1f ms translating, "
 			"%llu entries, %llu resets\n", j->h->hartid,
@@ -510,6 +586,14 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 	int64_t budget0 = h->jit_budget;
 	h->jit_unretired = 0;
 	j->stats.entries++;
+	/* Code written by a device or another hart: the jump cache may name
+	 * stale translations (direct links are cut by validation, above). */
+	uint64_t changes = atomic_load_explicit(&h->bus->code_changes, memory_order_acquire);
+	if (unlikely(changes != h->seen_code_changes)) {
+		h->seen_code_changes = changes;
+		jcache_flush(h);
+	}
+	fp_host_claim(h->fp_owner);
 	enum jit_status st = be_enter(j, h, tb->code, h->pc - b->ppc);
 	/* Translated code counts instructions only off the budget. */
 	uint64_t n = (uint64_t)(budget0 - h->jit_budget - h->jit_unretired);

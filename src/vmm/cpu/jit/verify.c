@@ -28,7 +28,7 @@ struct vstate {
 	uint64_t resv_pa, resv_val, exc_cause, exc_tval;
 	uint64_t loop_pc, loop_cause, first_cause, first_pc, first_tval;
 	unsigned loop_count, traps_since_xret, priv;
-	uint32_t fflags;
+	uint32_t fflags, frm;
 	bool resv_valid, fatal;
 };
 
@@ -40,7 +40,7 @@ static void save(const struct hart *h, struct vstate *s)
 	F(pc) F(instret) F(mstatus) F(mepc) F(mcause) F(mtval) F(sepc) F(scause) F(stval)
 	F(resv_pa) F(resv_val) F(exc_cause) F(exc_tval) F(loop_pc) F(loop_cause)
 	F(first_cause) F(first_pc) F(first_tval) F(loop_count) F(traps_since_xret) F(priv)
-	F(fflags) F(resv_valid) F(fatal)
+	F(fflags) F(frm) F(resv_valid) F(fatal)
 #undef F
 }
 
@@ -52,7 +52,7 @@ static void restore(struct hart *h, const struct vstate *s)
 	F(pc) F(instret) F(mstatus) F(mepc) F(mcause) F(mtval) F(sepc) F(scause) F(stval)
 	F(resv_pa) F(resv_val) F(exc_cause) F(exc_tval) F(loop_pc) F(loop_cause)
 	F(first_cause) F(first_pc) F(first_tval) F(loop_count) F(traps_since_xret) F(priv)
-	F(fflags) F(resv_valid) F(fatal)
+	F(fflags) F(frm) F(resv_valid) F(fatal)
 #undef F
 	hart_update_ctx(h);
 }
@@ -79,7 +79,7 @@ static bool differ(const struct vstate *j, const struct vstate *i, char *buf, si
 		return true;                                                             \
 	}
 	F(pc) F(instret) F(mstatus) F(priv) F(mepc) F(mcause) F(mtval) F(sepc) F(scause)
-	F(stval) F(fflags) F(resv_valid)
+	F(stval) F(fflags) F(frm) F(resv_valid)
 #undef F
 	return false;
 }
@@ -108,7 +108,7 @@ static void undo(struct hart *h, struct verify_log *l)
 	}
 	for (unsigned k = l->n; k-- > 0;) {
 		struct verify_write *w = &l->w[k];
-		memcpy(bus_guest_ptr(h->bus, w->pa, w->size), w->old, w->size);
+		memcpy(bus_guest_ptr_w(h->bus, w->pa, w->size), w->old, w->size);
 		bus_note_write(h->bus, w->pa, w->size);
 	}
 }
@@ -118,7 +118,7 @@ static void redo(struct hart *h, const struct verify_log *l)
 {
 	for (unsigned k = 0; k < l->n; k++) {
 		const struct verify_write *w = &l->w[k];
-		memcpy(bus_guest_ptr(h->bus, w->pa, w->size), w->now, w->size);
+		memcpy(bus_guest_ptr_w(h->bus, w->pa, w->size), w->now, w->size);
 		bus_note_write(h->bus, w->pa, w->size);
 	}
 }

@@ -12,7 +12,7 @@
  * rsi, rdi are scratch.  Guest registers live in h->x between
  * translations; within one, the most used are cached in rbp, r12, r13
  * (callee-saved) and r8-r11 (caller-saved: the
- * cold paths that call C spill the dirty ones first and reload them after).
+ * cold paths that call C spill the dirty ones first and x64_reload them after).
  * A cached register written in the block is "dirty" until written back;
  * every exit writes back exactly the registers dirty at that instruction,
  * so a trap leaves h->x as the interpreter would.  The stack stays 16-byte
@@ -27,65 +27,20 @@
  * the instruction budget (timer polls, single stepping).  Staleness is not checked here: every way in
  * validates the block first (jit_internal.h).
  */
-#include "vmm/cpu/jit/backend.h"
-#include "vmm/cpu/jit/jit_internal.h"
-#include "vmm/cpu/jit/x86_emit.h"
+#include "vmm/cpu/jit/x86_64_internal.h"
 #include "vmm/cpu/ops.h"
 
-#include <stddef.h>
 #include <stdlib.h>
-
-#define HOFF(f) ((int32_t)offsetof(struct hart, f))
 
 /* The generated code scales TLB and jump-cache indices by shifts. */
 _Static_assert(sizeof(struct tlb_entry) == 16, "fetch/load TLB entries are 16 bytes");
 _Static_assert(sizeof(struct tlb_store_entry) == 32, "store TLB entries are 32 bytes");
 _Static_assert(sizeof(struct jcache_entry) == 32, "jump-cache entries are 32 bytes");
-#define XOFF(r) (HOFF(x) + 8 * (int32_t)(r))
-#define FOFF(r) (HOFF(f) + 8 * (int32_t)(r))
-
-/* Emitted size of the longest translation: 64 instructions of at most ~110
- * bytes inline plus slow paths; the reservation is checked, not trusted. */
-#define MAX_TB_BYTES 24576
-#define MAX_SLOW (BLOCK_MAX_INSNS * 2)
-
-enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_FS_OFF };
-
-struct slow {
-	enum slow_kind kind;
-	uint32_t dirty;            /* guest registers dirty at the instruction */
-	uint8_t *jcc;              /* rel32 of the jump into the slow path */
-	uint8_t *resume;           /* where the slow path rejoins */
-	unsigned idx, size, reg;   /* reg: rd for loads, rs2 for stores */
-	bool sign, fp;
-	uint64_t ppc;
-};
-
-struct be {
-	struct jit *j;
-	struct jit_tb *tb;
-	struct x86_buf b;
-	uint8_t *start;
-	unsigned idx;
-	uint64_t ppc;
-	struct slow slow[MAX_SLOW];
-	unsigned nslow;
-	bool failed;
-	uint8_t *check_jcc[2];     /* entry-check failures, to this block's stub */
-	uint8_t *body;             /* after the entry checks and register loads */
-	bool loops;                /* branches back to its own start */
-	uint32_t loop_dirty;       /* a looping block's registers dirty on entry to the body */
-	int8_t host[33];           /* host register caching guest x[i], or -1 */
-	uint32_t cached, dirty;    /* guest register masks */
-};
 
 /* Cache registers, hottest first; the first four survive calls. */
 static const uint8_t cache_regs[] = { RBP, R12, R13, R8, R9, R10, R11 };
 
 static bool caller_saved(unsigned host) { return host >= R8 && host <= R11; }
-
-struct be;
-static uint32_t caller_saved_mask(const struct be *be);
 
 /* ---- small emit helpers ---- */
 
@@ -104,14 +59,14 @@ static void jmp_to(struct be *be, const uint8_t *target_rx)
 	}
 }
 
-static void call_abs(struct x86_buf *b, const void *fn)
+void x64_call_abs(struct x86_buf *b, const void *fn)
 {
 	x_mov_imm(b, RAX, (uint64_t)(uintptr_t)fn);
 	x_call_r(b, RAX);
 }
 
 /* host = guest register g (x0 reads as zero). */
-static void ld_x(struct be *be, unsigned host, unsigned g)
+void x64_ld_x(struct be *be, unsigned host, unsigned g)
 {
 	if (g == 0)
 		x_mov_imm(&be->b, host, 0);
@@ -124,15 +79,15 @@ static void ld_x(struct be *be, unsigned host, unsigned g)
 }
 
 /* A host register holding guest g: its cache register, else `tmp` loaded. */
-static unsigned xreg(struct be *be, unsigned g, unsigned tmp)
+unsigned x64_xreg(struct be *be, unsigned g, unsigned tmp)
 {
 	if (g != 0 && be->host[g] >= 0)
 		return (unsigned)be->host[g];
-	ld_x(be, tmp, g);
+	x64_ld_x(be, tmp, g);
 	return tmp;
 }
 
-static void st_x(struct be *be, unsigned g, unsigned host)
+void x64_st_x(struct be *be, unsigned g, unsigned host)
 {
 	if (g == 0 || g == 32)
 		return;
@@ -156,7 +111,7 @@ static void alu_x(struct be *be, bool w, enum x86_alu op, unsigned dst, unsigned
 
 /* Writes back the cached registers in `mask` whose host register is in `which`
  * (0: all, 1: callee-saved only, 2: caller-saved only). */
-static void write_back(struct be *be, uint32_t mask, int which)
+void x64_write_back(struct be *be, uint32_t mask, int which)
 {
 	for (unsigned g = 1; g < 32; g++) {
 		if (!(mask & (1u << g)) || be->host[g] < 0)
@@ -168,8 +123,8 @@ static void write_back(struct be *be, uint32_t mask, int which)
 	}
 }
 
-/* Reloads cached registers (which: as for write_back). */
-static void reload(struct be *be, int which)
+/* Reloads cached registers (which: as for x64_write_back). */
+void x64_reload(struct be *be, int which)
 {
 	for (unsigned g = 1; g < 32; g++) {
 		if (be->host[g] < 0)
@@ -181,7 +136,7 @@ static void reload(struct be *be, int which)
 	}
 }
 
-static struct slow *add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
+struct slow *x64_add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
 {
 	if (be->nslow == MAX_SLOW) {
 		be->failed = true;
@@ -189,7 +144,7 @@ static struct slow *add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
 	}
 	struct slow *s = &be->slow[be->nslow++];
 	*s = (struct slow){ .kind = k, .jcc = jcc, .idx = be->idx, .ppc = be->ppc,
-			    .dirty = be->dirty };
+			    .next_ppc = be->next_ppc, .dirty = be->dirty };
 	return s;
 }
 
@@ -211,11 +166,11 @@ static void emit_set_pc(struct be *be, uint64_t ppc)
 
 /* Leaves translated code: `retired` instructions done, pc = ppc + delta,
  * guest registers in `dirty` written back first. */
-static void emit_exit(struct be *be, uint64_t ppc, unsigned retired, enum jit_status st,
+void x64_emit_exit(struct be *be, uint64_t ppc, unsigned retired, enum jit_status st,
 		      uint32_t dirty)
 {
 	struct x86_buf *b = &be->b;
-	write_back(be, dirty, 0);
+	x64_write_back(be, dirty, 0);
 	emit_unretired(be, be->tb->ninsn - retired);
 	emit_set_pc(be, ppc);
 	x_mov_imm(b, RAX, (uint64_t)st);
@@ -326,7 +281,9 @@ void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in, uint32_t 
 		for (unsigned g = 1; g < 32; g++)
 			if (!taken[g] && uses[g] > uses[best])
 				best = g;
-		if (best == 0 || uses[best] < 2)
+		/* A register used once is worth a host register only in a
+		 * loop, where it is loaded once instead of every time round. */
+		if (best == 0 || uses[best] < (loops ? 1u : 2u))
 			break;
 		taken[best] = true;
 		be->host[best] = (int8_t)cache_regs[slot];
@@ -355,15 +312,16 @@ static void emit_loop_back(struct be *be)
 	x_patch(b, f2, b->p);   /* out of budget: the next round did not run */
 	emit_unretired(be, be->tb->ninsn);
 	x_patch(b, f1, b->p);
-	write_back(be, be->loop_dirty, 0);
+	x64_write_back(be, be->loop_dirty, 0);
 	emit_set_pc(be, be->tb->ppc);
 	jmp_to(be, be->j->check_fail);
 }
 
-void be_insn(struct be *be, unsigned idx, uint64_t ppc)
+void be_insn(struct be *be, unsigned idx, uint64_t ppc, uint64_t next_ppc)
 {
 	be->idx = idx;
 	be->ppc = ppc;
+	be->next_ppc = next_ppc;
 }
 
 void be_const(struct be *be, unsigned rd, uint64_t v)
@@ -377,7 +335,7 @@ void be_const(struct be *be, unsigned rd, uint64_t v)
 		x_store_imm32(&be->b, RBX, XOFF(rd), (int32_t)v);
 	} else {
 		x_mov_imm(&be->b, RAX, v);
-		st_x(be, rd, RAX);
+		x64_st_x(be, rd, RAX);
 	}
 }
 
@@ -387,7 +345,7 @@ void be_pc_value(struct be *be, unsigned rd, uint64_t ppc)
 		return;
 	x_mov_imm(&be->b, RAX, ppc);
 	x_alu_rr(&be->b, true, ALU_ADD, RAX, R15);
-	st_x(be, rd, RAX);
+	x64_st_x(be, rd, RAX);
 }
 
 /*
@@ -401,7 +359,7 @@ static unsigned dest_begin(struct be *be, unsigned rd, unsigned rs1, unsigned se
 	unsigned t = RAX;
 	if (rd < 32 && be->host[rd] >= 0 && rd != second)
 		t = (unsigned)be->host[rd];
-	ld_x(be, t, rs1);
+	x64_ld_x(be, t, rs1);
 	return t;
 }
 
@@ -409,7 +367,7 @@ static void dest_end(struct be *be, bool w32, unsigned rd, unsigned t)
 {
 	if (w32)
 		x_movsxd(&be->b, t, t);
-	st_x(be, rd, t);
+	x64_st_x(be, rd, t);
 }
 
 static void finish_w32(struct be *be, bool w32, unsigned rd)
@@ -442,27 +400,27 @@ void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, 
 		dest_end(be, w32, rd, t);
 		return;
 	case BE_SLL: case BE_SRL: case BE_SRA:
-		ld_x(be, RCX, rs2);
+		x64_ld_x(be, RCX, rs2);
 		t = dest_begin(be, rd, rs1, rs2);
 		x_shift_cl(b, !w32, shift_op[op], t);
 		dest_end(be, w32, rd, t);
 		return;
 	case BE_MUL:
 		t = dest_begin(be, rd, rs1, rs2);
-		x_imul_rr(b, !w32, t, xreg(be, rs2, RCX));
+		x_imul_rr(b, !w32, t, x64_xreg(be, rs2, RCX));
 		dest_end(be, w32, rd, t);
 		return;
 	default:
 		break;
 	}
-	ld_x(be, RAX, rs1);
+	x64_ld_x(be, RAX, rs1);
 	switch (op) {
 	case BE_SLT: case BE_SLTU:
-		x_alu_rr(b, true, ALU_CMP, RAX, xreg(be, rs2, RCX));
+		x_alu_rr(b, true, ALU_CMP, RAX, x64_xreg(be, rs2, RCX));
 		x_setcc(b, op == BE_SLT ? CC_L : CC_B, RAX);
 		break;
 	case BE_MULH: case BE_MULHU:
-		ld_x(be, RCX, rs2);
+		x64_ld_x(be, RCX, rs2);
 		x_f7(b, true, op == BE_MULH ? 5 : 4, RCX);
 		x_mov_rr(b, true, RAX, RDX);
 		break;
@@ -481,7 +439,8 @@ void be_alu_imm(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned r
 	switch (op) {
 	case BE_ADD: case BE_SUB: case BE_AND: case BE_OR: case BE_XOR:
 		t = dest_begin(be, rd, rs1, 0);
-		if (imm || w32)
+		/* x op 0 is x, except for AND (*W forms: dest_end sign-extends). */
+		if (imm || op == BE_AND)
 			x_alu_ri(b, !w32, simple_alu[op], t, (int32_t)imm);
 		dest_end(be, w32, rd, t);
 		return;
@@ -494,7 +453,7 @@ void be_alu_imm(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned r
 	default:
 		break;
 	}
-	ld_x(be, RAX, rs1);
+	x64_ld_x(be, RAX, rs1);
 	switch (op) {
 	case BE_SLT: case BE_SLTU:
 		x_alu_ri(b, true, ALU_CMP, RAX, (int32_t)imm);
@@ -511,16 +470,16 @@ void be_pure(struct be *be, be_pure_fn fn, unsigned rd, unsigned rs1, unsigned r
 {
 	if (rd == 0 || rd == 32)
 		return;
-	ld_x(be, RDI, rs1);
-	ld_x(be, RSI, rs2);
-	write_back(be, be->dirty, 2);
-	be->dirty &= ~caller_saved_mask(be) | be->loop_dirty;
-	call_abs(&be->b, (const void *)fn);
-	reload(be, 2);
-	st_x(be, rd, RAX);
+	x64_ld_x(be, RDI, rs1);
+	x64_ld_x(be, RSI, rs2);
+	x64_write_back(be, be->dirty, 2);
+	be->dirty &= ~x64_caller_saved_mask(be) | be->loop_dirty;
+	x64_call_abs(&be->b, (const void *)fn);
+	x64_reload(be, 2);
+	x64_st_x(be, rd, RAX);
 }
 
-static uint32_t caller_saved_mask(const struct be *be)
+uint32_t x64_caller_saved_mask(const struct be *be)
 {
 	uint32_t m = 0;
 	for (unsigned g = 1; g < 32; g++)
@@ -540,8 +499,8 @@ void be_divrem(struct be *be, bool sign, bool rem, bool w32, unsigned rd, unsign
 {
 	struct x86_buf *b = &be->b;
 	bool w = !w32;
-	ld_x(be, RAX, rs1);
-	ld_x(be, RCX, rs2);
+	x64_ld_x(be, RAX, rs1);
+	x64_ld_x(be, RCX, rs2);
 	x_test_rr(b, w, RCX, RCX);
 	uint8_t *by_zero = x_jcc32(b, CC_E);
 	uint8_t *overflow = NULL;
@@ -619,7 +578,7 @@ static void emit_fs_check(struct be *be)
 	x_rex(b, false, 0, 0, RAX, false);
 	x_byte(b, 0xa9);   /* test eax, imm32 */
 	x_u32(b, (uint32_t)MSTATUS_FS);
-	add_slow(be, SL_FS_OFF, x_jcc32(b, CC_E));
+	x64_add_slow(be, SL_FS_OFF, x_jcc32(b, CC_E));
 }
 
 static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, unsigned rs1,
@@ -629,7 +588,7 @@ static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, uns
 	emit_va(be, rs1, imm);
 	uint8_t *miss = emit_tlb(be, false, size);
 	x_load_ext(b, size, sign, RAX, RSI, 0);
-	struct slow *s = add_slow(be, SL_LOAD, miss);
+	struct slow *s = x64_add_slow(be, SL_LOAD, miss);
 	s->resume = b->p;
 	s->size = size;
 	s->sign = sign;
@@ -643,7 +602,7 @@ static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, uns
 		x_store(b, true, RBX, FOFF(reg), RAX);
 		x_alu_mi(b, true, ALU_OR, RBX, HOFF(mstatus), (int32_t)MSTATUS_FS);
 	} else {
-		st_x(be, reg, RAX);
+		x64_st_x(be, reg, RAX);
 	}
 }
 
@@ -664,7 +623,7 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 	struct x86_buf *b = &be->b;
 	emit_va(be, rs1, imm);
 	if (be->j->verify) {   /* the slow path logs what it overwrites */
-		struct slow *s = add_slow(be, SL_STORE, x_jmp32(b));
+		struct slow *s = x64_add_slow(be, SL_STORE, x_jmp32(b));
 		s->resume = b->p;
 		s->size = size;
 		s->reg = reg;
@@ -675,17 +634,18 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 	if (fp)
 		x_load(b, true, RDX, RBX, FOFF(reg));
 	else
-		ld_x(be, RDX, reg);
+		x64_ld_x(be, RDX, reg);
 	x_store_sz(b, size, RSI, 0, RDX);
-	/* Code-page check: the page's watch byte, through the TLB entry (rax). */
+	/* Watched-page check (code or dirty logging): the page's watch byte,
+	 * through the TLB entry (rax); store_hit_code dispatches. */
 	x_load(b, true, RCX, RAX, (int32_t)offsetof(struct tlb_store_entry, watch));
-	x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_CODE */
+	x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_ANY */
 	x_mem(b, 0, RCX, 0);
-	x_byte(b, BUS_WATCH_CODE);
-	struct slow *code = add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
+	x_byte(b, BUS_WATCH_ANY);
+	struct slow *code = x64_add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
 	code->size = size;
 	code->resume = b->p;
-	struct slow *s = add_slow(be, SL_STORE, miss);
+	struct slow *s = x64_add_slow(be, SL_STORE, miss);
 	s->resume = b->p;
 	s->size = size;
 	s->reg = reg;
@@ -703,29 +663,38 @@ void be_fstore(struct be *be, unsigned size, unsigned frs2, unsigned rs1, int32_
 	emit_store(be, size, frs2, rs1, imm, true);
 }
 
-void be_helper(struct be *be, be_helper_fn fn, const struct insn *in, bool touches_x)
+const struct insn *x64_insn_copy(struct be *be, const struct insn *in)
 {
 	struct jit *j = be->j;
-	struct x86_buf *b = &be->b;
 	if (j->ninsns == j->max_insns) {
 		be->failed = true;
-		return;
+		return NULL;
 	}
 	struct insn *copy = &j->insns[j->ninsns++];
 	*copy = *in;
+	return copy;
+}
+
+void be_helper(struct be *be, be_helper_fn fn, const struct insn *in, bool touches_x)
+{
+	struct x86_buf *b = &be->b;
+	const struct insn *copy = x64_insn_copy(be, in);
+	if (!copy)
+		return;
 	/* A helper that reads and writes h->x gets everything written back
 	 * before and reloaded after; one that does not only costs the
 	 * caller-saved cache registers the call clobbers. */
-	uint32_t kept = touches_x ? 0 : be->dirty & ~caller_saved_mask(be);
-	write_back(be, be->dirty, touches_x ? 0 : 2);
+	uint32_t kept = touches_x ? 0 : be->dirty & ~x64_caller_saved_mask(be);
+	x64_write_back(be, be->dirty, touches_x ? 0 : 2);
 	be->dirty = be->loop_dirty | kept;
 	x_mov_rr(b, true, RDI, RBX);
 	x_mov_imm(b, RSI, (uint64_t)(uintptr_t)copy);
-	call_abs(b, (const void *)fn);
+	x64_call_abs(b, (const void *)fn);
 	x_test_rr(b, false, RAX, RAX);
-	struct slow *s = add_slow(be, SL_HELPER, x_jcc32(b, CC_NE));
+	struct slow *s = x64_add_slow(be, SL_HELPER, x_jcc32(b, CC_NE));
+	s->touches_x = touches_x;
 	s->resume = b->p;
-	reload(be, touches_x ? 0 : 2);
+	x64_reload(be, touches_x ? 0 : 2);
 }
 
 void be_fence(struct be *be)
@@ -755,7 +724,7 @@ static void emit_lookup_jump(struct be *be)
 	x_mem(b, 4, RCX, (int32_t)offsetof(struct jcache_entry, code));
 	x_patch(b, miss, b->p);
 	x_mov_rr(b, true, RDI, RBX);
-	call_abs(b, (const void *)jit_lookup);
+	x64_call_abs(b, (const void *)jit_lookup);
 	x_test_rr(b, true, RAX, RAX);
 	uint8_t *none = x_jcc32(b, CC_E);
 	x_load(b, true, R15, RBX, HOFF(jit_delta));
@@ -775,7 +744,7 @@ static void emit_goto(struct be *be, uint64_t target_ppc, bool chain)
 		emit_loop_back(be);
 		return;
 	}
-	write_back(be, be->dirty, 0);
+	x64_write_back(be, be->dirty, 0);
 	if (chain && tb->nexits < 2) {
 		/* h->pc is not stored on a linked path: nothing reads it before
 		 * code leaves for the dispatcher, and every way out stores it
@@ -808,7 +777,7 @@ void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64
 	       uint64_t fall_ppc, bool taken_chain, bool fall_chain)
 {
 	struct x86_buf *b = &be->b;
-	unsigned a = xreg(be, rs1, RAX);
+	unsigned a = x64_xreg(be, rs1, RAX);
 	if (rs2 == 0)
 		x_test_rr(b, true, a, a);
 	else if (be->host[rs2] >= 0)
@@ -831,7 +800,7 @@ void be_jump(struct be *be, uint64_t target_ppc, bool chain)
 void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t link_ppc)
 {
 	struct x86_buf *b = &be->b;
-	ld_x(be, RAX, rs1);
+	x64_ld_x(be, RAX, rs1);
 	if (imm)
 		x_alu_ri(b, true, ALU_ADD, RAX, imm);
 	x_alu_ri(b, true, ALU_AND, RAX, -2);
@@ -839,93 +808,118 @@ void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t
 	if (rd != 0 && rd != 32) {
 		x_mov_imm(b, RCX, link_ppc);
 		x_alu_rr(b, true, ALU_ADD, RCX, R15);
-		st_x(be, rd, RCX);
+		x64_st_x(be, rd, RCX);
 	}
-	write_back(be, be->dirty, 0);
+	x64_write_back(be, be->dirty, 0);
 	emit_lookup_jump(be);
 }
 
 void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st)
 {
-	emit_exit(be, ppc, ninsn, st, be->dirty);
+	x64_emit_exit(be, ppc, ninsn, st, be->dirty);
 }
 
 static void emit_slow(struct be *be, struct slow *s)
 {
 	struct x86_buf *b = &be->b;
 	x_patch(b, s->jcc, b->p);
+	for (unsigned i = 0; i < s->nmore; i++)
+		x_patch(b, s->more_jcc[i], b->p);
 	/* C calls clobber r8-r11: the dirty ones go to h->x first, and the
 	 * cached caller-saved registers are reloaded from there after. */
-	uint32_t spill = s->dirty & caller_saved_mask(be);
+	uint32_t spill = s->dirty & x64_caller_saved_mask(be);
 	switch (s->kind) {
 	case SL_LOAD: {
 		/* rsi = va */
-		write_back(be, spill, 0);
+		x64_write_back(be, spill, 0);
 		x_mov_rr(b, true, RDI, RBX);
 		x_mov_imm(b, RDX, s->size);
 		x_lea(b, RCX, RBX, HOFF(jit_tmp));
-		call_abs(b, (const void *)mem_load_slow);
+		x64_call_abs(b, (const void *)mem_load_slow);
 		x_test_rr(b, false, RAX, RAX);
 		uint8_t *fault = x_jcc32(b, CC_NE);
-		reload(be, 2);
+		x64_reload(be, 2);
 		x_load_ext(b, s->size, s->sign, RAX, RBX, HOFF(jit_tmp));
 		x_patch(b, x_jmp32(b), s->resume);
 		x_patch(b, fault, b->p);
-		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, s->dirty & ~spill);
+		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, s->dirty & ~spill);
 		break;
 	}
 	case SL_STORE: {
 		if (s->fp)
 			x_load(b, true, RCX, RBX, FOFF(s->reg));
 		else
-			ld_x(be, RCX, s->reg);
-		write_back(be, spill, 0);
+			x64_ld_x(be, RCX, s->reg);
+		x64_write_back(be, spill, 0);
 		x_mov_rr(b, true, RDI, RBX);
 		x_mov_imm(b, RDX, s->size);
-		call_abs(b, (const void *)mem_store_slow);
+		x64_call_abs(b, (const void *)mem_store_slow);
 		x_test_rr(b, false, RAX, RAX);
-		uint8_t *fault = x_jcc32(b, CC_NE);
-		reload(be, 2);
+		uint8_t *fault = x_jcc32(b, CC_L);
+		uint8_t *code = x_jcc32(b, CC_NE);   /* STORE_HIT_CODE */
+		x64_reload(be, 2);
 		x_patch(b, x_jmp32(b), s->resume);
 		x_patch(b, fault, b->p);
-		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, s->dirty & ~spill);
+		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, s->dirty & ~spill);
+		x_patch(b, code, b->p);
+		x64_emit_exit(be, s->next_ppc, s->idx + 1, JIT_ST_EXIT, s->dirty & ~spill);
 		break;
 	}
-	case SL_CODE:
-		/* rsi = host address just written.  The rest of this block
-		 * runs as decoded (as in the interpreter); ATTN_RECHECK then
-		 * sends the next block through the dispatcher, which sees
-		 * the new code generation. */
-		write_back(be, spill, 0);
+	case SL_CODE: {
+		/* rsi = host address just written to a watched page.  Dirty
+		 * logging only: on with the block.  Code: the block ends after
+		 * the store (as in the interpreter), and the dispatcher fetches
+		 * the next instruction anew, under the new code generation. */
+		x64_write_back(be, spill, 0);
 		x_mov_rr(b, true, RDI, RBX);
 		x_mov_imm(b, RDX, s->size);
-		call_abs(b, (const void *)store_hit_code);
-		x_byte(b, 0xf0);   /* lock or dword [rbx + attn], ATTN_RECHECK */
-		x_alu_mi(b, false, ALU_OR, RBX, HOFF(attn), ATTN_RECHECK);
-		reload(be, 2);
+		x64_call_abs(b, (const void *)store_hit_code);
+		x_test_rr(b, false, RAX, RAX);
+		uint8_t *code = x_jcc32(b, CC_NE);
+		x64_reload(be, 2);
 		x_patch(b, x_jmp32(b), s->resume);
+		x_patch(b, code, b->p);
+		x64_emit_exit(be, s->next_ppc, s->idx + 1, JIT_ST_EXIT, s->dirty & ~spill);
 		break;
+	}
 	case SL_HELPER: {
 		/* Caller-saved registers were written back before the call
 		 * (which clobbered them); callee-saved ones may still be dirty. */
-		uint32_t live = s->dirty & ~caller_saved_mask(be);
+		uint32_t live = s->dirty & ~x64_caller_saved_mask(be);
 		x_alu_ri(b, false, ALU_CMP, RAX, 1);
+		uint8_t *not_interp = x_jcc32(b, CC_NE);
+		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, live);
+		x_patch(b, not_interp, b->p);
+		x_alu_ri(b, false, ALU_CMP, RAX, 2);
 		uint8_t *trap = x_jcc32(b, CC_NE);
-		emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, live);
+		/* Done, and it stored into code: leave after it.  One that
+		 * touches x wrote everything back before the call and may
+		 * have written x[rd] since: no cached value is newer. */
+		x64_emit_exit(be, s->next_ppc, s->idx + 1, JIT_ST_EXIT, s->touches_x ? 0 : live);
 		x_patch(b, trap, b->p);
-		emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, live);
+		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, live);
 		break;
 	}
 	case SL_FS_OFF:
-		emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, s->dirty);
+		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, s->dirty);
+		break;
+	case SL_FP:
+	case SL_FP_ZERO:
+		x64_emit_fp_slow(be, s);
 		break;
 	}
 }
 
 bool be_end(struct be *be)
 {
+	/* Zero-result checks first: they jump on into their op's helper path,
+	 * whose entry is patched when that path is emitted. */
 	for (unsigned i = 0; i < be->nslow; i++)
-		emit_slow(be, &be->slow[i]);
+		if (be->slow[i].kind == SL_FP_ZERO)
+			emit_slow(be, &be->slow[i]);
+	for (unsigned i = 0; i < be->nslow; i++)
+		if (be->slow[i].kind != SL_FP_ZERO)
+			emit_slow(be, &be->slow[i]);
 	/* Entry checks failed: nothing ran; the dispatcher needs this block's
 	 * pc (and, out of budget, to know the block's count was taken off it). */
 	x_patch(&be->b, be->check_jcc[1], be->b.p);
@@ -937,6 +931,7 @@ bool be_end(struct be *be)
 		return false;
 	size_t n = (size_t)(be->b.p - be->start);
 	code_cache_commit(&be->j->cc, be->start, n);
+	be->tb->code_bytes = (uint32_t)n;
 	be->j->stats.code_bytes += n;
 	return true;
 }

@@ -1,0 +1,516 @@
+/*
+ * F/D arithmetic inline on the host's SSE unit (the x86-64 back end's be_fp).
+ *
+ * The hard part of floating point in a translator is not the arithmetic but
+ * the flags: reading MXCSR after every operation costs more than the
+ * operation.  So the inline path never reads them.  It runs only when the
+ * flags it could raise are certain, and checks each result for the cases
+ * where they are not; everything else goes to the exact helper (fp_exec:
+ * the interpreter's code), which recomputes from the untouched registers.
+ *   - Inexact: the inline path runs only when fflags.NX is already set, so
+ *     an inexact result changes nothing (after the first inexact operation
+ *     of a program, NX stays set until the guest clears fflags).
+ *   - Invalid, divide by zero, overflow: they yield a NaN or an infinity;
+ *     a result with the all-ones exponent goes to the helper.
+ *   - Underflow: a subnormal or zero result goes to the helper, except
+ *     where it is exact: sums and differences (a tiny sum of two floats is
+ *     always exact), square roots (never tiny unless the operand is zero),
+ *     and products/quotients/fused ops with a zero factor or dividend.
+ *   - Rounding: only round-to-nearest-even inline, the mode MXCSR keeps
+ *     (fp_host.c); a static or dynamic rm of anything else uses the helper,
+ *     except truncating conversions to integers, which SSE has as such.
+ *   - NaNs: every NaN result goes to the helper (RISC-V's canonical NaN,
+ *     and the signalling-NaN flags), and single-precision operands must be
+ *     properly NaN-boxed.
+ *   - mstatus.FS must already be Dirty, so the inline path never has to
+ *     set it (nor raise the illegal-instruction exception for FS = Off).
+ * MXCSR: an inline operation can leave flags in MXCSR; fp_host's invariant
+ * (the flags MXCSR holds are in the fflags of the hart that owns the thread's
+ * unit) holds because the dispatcher claims the unit for the hart before
+ * entering translated code (fp_host_claim), an inline success raises only
+ * NX (already in fflags), and an inline failure is recomputed by the helper,
+ * which raises the same flags into fflags.
+ * Spec: unprivileged ISA ch. 11 (F: 11.2 fcsr, 11.3 NaN boxing, 11.6 the
+ * flags of each operation) and ch. 12 (D).
+ */
+#include "vmm/cpu/jit/x86_64_internal.h"
+#include "vmm/cpu/jit/x86_emit_sse.h"
+#include "vmm/cpu/ops.h"
+
+#define FFLAGS_NX 1u
+#define MSTATUS_FS_DIRTY ((uint32_t)MSTATUS_FS)
+
+/* What the inline path needs checked before it may run. */
+enum fp_need {
+	NEED_NX = 1,       /* the result may be inexact */
+	NEED_RNE = 2,      /* the result depends on the rounding mode */
+	NEED_RM = 4,       /* exact, but a reserved dynamic mode is still illegal */
+};
+
+static void to_slow(struct be *be, struct slow *s, uint8_t *jcc)
+{
+	if (s->nmore == SLOW_MORE_JCC) {
+		be->failed = true;
+		return;
+	}
+	s->more_jcc[s->nmore++] = jcc;
+}
+
+static struct slow *new_fp_slow(struct be *be, be_helper_fn fn, const struct insn *in,
+				bool touches_x)
+{
+	const struct insn *copy = x64_insn_copy(be, in);
+	struct slow *s = x64_add_slow(be, SL_FP, NULL);
+	s->fn = fn;
+	s->insn = copy;
+	s->touches_x = touches_x;
+	return s;
+}
+
+/* The checks every inline F/D op starts with. */
+static void emit_preconditions(struct be *be, struct slow *s, const struct insn *in,
+			       unsigned need)
+{
+	struct x86_buf *b = &be->b;
+	/* FS == Dirty */
+	x_load(b, false, RAX, RBX, HOFF(mstatus));
+	x_f7(b, false, 2, RAX);   /* not eax */
+	x_test_ri32(b, RAX, MSTATUS_FS_DIRTY);
+	to_slow(be, s, x_jcc32(b, CC_NE));
+	if (need & NEED_NX) {
+		x_test_m8(b, RBX, HOFF(fflags), FFLAGS_NX);
+		to_slow(be, s, x_jcc32(b, CC_E));
+	}
+	if ((need & NEED_RNE) && in->rm == 7) {
+		x_cmp_m8(b, RBX, HOFF(frm), 0);
+		to_slow(be, s, x_jcc32(b, CC_NE));
+	} else if ((need & NEED_RM) && in->rm == 7) {
+		x_cmp_m8(b, RBX, HOFF(frm), 4);   /* RMM */
+		to_slow(be, s, x_jcc32(b, CC_A));
+	}
+}
+
+/* Single-precision source fs must be NaN-boxed (upper half all ones). */
+static void emit_boxed(struct be *be, struct slow *s, unsigned fs)
+{
+	x_alu_mi(&be->b, false, ALU_CMP, RBX, FOFF(fs) + 4, -1);
+	to_slow(be, s, x_jcc32(&be->b, CC_NE));
+}
+
+/* ecx = the biased exponent of the result in rax (single: eax). */
+static void emit_exponent(struct be *be, bool single)
+{
+	struct x86_buf *b = &be->b;
+	x_mov_rr(b, true, RCX, RAX);
+	x_shift_ri(b, true, SH_SHR, RCX, single ? 23 : 52);
+	x_alu_ri(b, false, ALU_AND, RCX, single ? 0xff : 0x7ff);
+}
+
+/* f[rd] = rax (single: NaN-boxed eax). */
+static void emit_store_f(struct be *be, unsigned rd, bool single)
+{
+	struct x86_buf *b = &be->b;
+	if (single) {
+		x_store(b, false, RBX, FOFF(rd), RAX);
+		x_store32_imm(b, RBX, FOFF(rd) + 4, 0xffffffffu);
+	} else {
+		x_store(b, true, RBX, FOFF(rd), RAX);
+	}
+}
+
+static enum sse_pfx pfx_of(bool single) { return single ? PFX_SS : PFX_SD; }
+
+/*
+ * An arithmetic result in xmm0: to rax, the exponent checks, the store.
+ * zero_srcs (bit 0: rs1, bit 1: rs2) names the sources whose being zero
+ * makes a zero or tiny result exact; 0 with tiny_ok: every tiny result is
+ * exact (sums, square roots).
+ */
+static void emit_arith_result(struct be *be, struct slow *s, const struct insn *in, bool single,
+			      bool src_single, bool tiny_ok, unsigned zero_srcs)
+{
+	struct x86_buf *b = &be->b;
+	x_sse_rr(b, PFX_66, !single, SSE_MOVD_FROM_X, XMM0, RAX);
+	emit_exponent(be, single);
+	x_alu_ri(b, false, ALU_CMP, RCX, single ? 0xff : 0x7ff);
+	to_slow(be, s, x_jcc32(b, CC_E));
+	struct slow *z = NULL;
+	if (!tiny_ok) {
+		x_test_rr(b, false, RCX, RCX);
+		uint8_t *jz = x_jcc32(b, CC_E);
+		if (zero_srcs) {
+			z = x64_add_slow(be, SL_FP_ZERO, jz);
+			z->zero_srcs = zero_srcs;
+			z->rs1 = in->rs1;
+			z->rs2 = in->rs2;
+			z->single = src_single;
+			z->helper = s;
+		} else {
+			to_slow(be, s, jz);
+		}
+	}
+	uint8_t *store = b->p;
+	emit_store_f(be, in->rd, single);
+	if (z)
+		z->resume = store;
+}
+
+static void emit_binary(struct be *be, struct slow *s, const struct insn *in, bool single,
+			enum sse_op op)
+{
+	struct x86_buf *b = &be->b;
+	if (single) {
+		emit_boxed(be, s, in->rs1);
+		if (op != SSE_SQRT)
+			emit_boxed(be, s, in->rs2);
+	}
+	if (op == SSE_SQRT) {
+		x_sse_rm(b, pfx_of(single), false, SSE_SQRT, XMM0, RBX, FOFF(in->rs1));
+	} else {
+		x_sse_rm(b, pfx_of(single), false, SSE_LOAD, XMM0, RBX, FOFF(in->rs1));
+		x_sse_rm(b, pfx_of(single), false, op, XMM0, RBX, FOFF(in->rs2));
+	}
+	bool tiny_ok = op == SSE_ADD || op == SSE_SUB || op == SSE_SQRT;
+	unsigned zero_srcs = op == SSE_MUL ? 3 : op == SSE_DIV ? 1 : 0;
+	emit_arith_result(be, s, in, single, single, tiny_ok, zero_srcs);
+}
+
+/* rd = +-(rs1 * rs2) +- rs3, fused: x86's 231 form with rs3 as the addend. */
+static void emit_fused(struct be *be, struct slow *s, const struct insn *in, bool single,
+		       enum fma_op op)
+{
+	struct x86_buf *b = &be->b;
+	if (single) {
+		emit_boxed(be, s, in->rs1);
+		emit_boxed(be, s, in->rs2);
+		emit_boxed(be, s, in->rs3);
+	}
+	x_sse_rm(b, pfx_of(single), false, SSE_LOAD, XMM0, RBX, FOFF(in->rs3));
+	x_sse_rm(b, pfx_of(single), false, SSE_LOAD, XMM1, RBX, FOFF(in->rs1));
+	x_fma231_rm(b, !single, op, XMM0, XMM1, RBX, FOFF(in->rs2));
+	/* A zero factor makes the result the addend (plus a signed zero),
+	 * exact; otherwise a tiny result may have underflowed. */
+	emit_arith_result(be, s, in, single, single, false, 3);
+}
+
+/* FSGNJ/FSGNJN/FSGNJX: sign bit games on the raw bits, no flags. */
+static void emit_sign_inject(struct be *be, struct slow *s, const struct insn *in, bool single,
+			     unsigned kind)
+{
+	struct x86_buf *b = &be->b;
+	if (single) {
+		emit_boxed(be, s, in->rs1);
+		emit_boxed(be, s, in->rs2);
+	}
+	int32_t hi = single ? 0 : 4;   /* the dword holding the sign bit */
+	x_load(b, true, RAX, RBX, FOFF(in->rs1));
+	if (in->rs1 == in->rs2 && kind == 0) {
+		/* fmv: nothing to change */
+	} else {
+		x_load(b, false, RCX, RBX, FOFF(in->rs2) + hi);
+		if (kind == 1)
+			x_f7(b, false, 2, RCX);                    /* not: FSGNJN */
+		x_alu_ri(b, false, ALU_AND, RCX, (int32_t)0x80000000u);
+		if (!single)
+			x_shift_ri(b, true, SH_SHL, RCX, 32);
+		if (kind != 2) {                                   /* clear rs1's sign */
+			x_mov_rr(b, true, RDX, RAX);
+			x_shift_ri(b, true, SH_SHL, RDX, single ? 33 : 1);
+			x_shift_ri(b, true, SH_SHR, RDX, single ? 33 : 1);
+			if (single)
+				x_mov_rr(b, false, RAX, RDX);
+			else
+				x_mov_rr(b, true, RAX, RDX);
+		}
+		x_alu_rr(b, true, ALU_XOR, RAX, RCX);                   /* or == xor here */
+	}
+	emit_store_f(be, in->rd, single);
+}
+
+/* FEQ/FLT/FLE: ordered operands only (a NaN goes to the helper, which
+ * knows which comparisons signal). */
+static void emit_compare(struct be *be, struct slow *s, const struct insn *in, bool single,
+			 enum x86_cc cc)
+{
+	struct x86_buf *b = &be->b;
+	if (single) {
+		emit_boxed(be, s, in->rs1);
+		emit_boxed(be, s, in->rs2);
+	}
+	x_sse_rm(b, pfx_of(single), false, SSE_LOAD, XMM0, RBX, FOFF(in->rs1));
+	x_sse_rm(b, single ? PFX_NONE : PFX_66, false, SSE_UCOMI, XMM0, RBX, FOFF(in->rs2));
+	to_slow(be, s, x_jcc32(b, CC_P));
+	x_setcc(b, cc, RAX);
+	x64_st_x(be, in->rd, RAX);
+}
+
+/* FCVT.{S,D}.{W,WU,L}: integer to float. */
+static void emit_from_int(struct be *be, const struct insn *in, bool single, unsigned op)
+{
+	struct x86_buf *b = &be->b;
+	bool wide = op != OP_FCVT_D_W && op != OP_FCVT_S_W;
+	unsigned src = x64_xreg(be, in->rs1, RAX);
+	if (op == OP_FCVT_D_WU || op == OP_FCVT_S_WU) {
+		x_mov_rr(b, false, RCX, src);   /* zero-extends: a 64-bit convert is exact */
+		src = RCX;
+	}
+	x_sse_rr(b, pfx_of(single), wide, SSE_CVTSI2, XMM0, src);
+	x_sse_rr(b, PFX_66, !single, SSE_MOVD_FROM_X, XMM0, RAX);
+	emit_store_f(be, in->rd, single);
+}
+
+/* FCVT.{W,L}.{S,D} with RTZ (truncating) or RNE: SSE's out-of-range and
+ * NaN answer (the "integer indefinite", the minimum integer) goes to the
+ * helper, which knows RISC-V's saturated results and flags. */
+static void emit_to_int(struct be *be, struct slow *s, const struct insn *in, bool single,
+			bool wide, bool truncate)
+{
+	struct x86_buf *b = &be->b;
+	if (single)
+		emit_boxed(be, s, in->rs1);
+	x_sse_rm(b, pfx_of(single), wide, truncate ? SSE_CVTT2SI : SSE_CVT2SI, RAX, RBX,
+		 FOFF(in->rs1));
+	if (wide) {
+		x_mov_rr(b, true, RCX, RAX);
+		x_alu_ri(b, true, ALU_SUB, RCX, 1);   /* INT64_MIN - 1 overflows */
+		to_slow(be, s, x_jcc32(b, CC_O));
+	} else {
+		x_alu_ri(b, false, ALU_CMP, RAX, (int32_t)0x80000000u);
+		to_slow(be, s, x_jcc32(b, CC_E));
+		x_movsxd(b, RAX, RAX);
+	}
+	x64_st_x(be, in->rd, RAX);
+}
+
+static bool host_has_fma(void)
+{
+	static int state;   /* 0 unknown, 1 yes, -1 no (idempotent: races are benign) */
+	if (state == 0)
+		state = __builtin_cpu_supports("fma") ? 1 : -1;
+	return state > 0;
+}
+
+/* The rounding mode an op's inline path would use, if it has one:
+ * RNE (static 0 or dynamic, checked at run time) or, for conversions to
+ * integers, RTZ. */
+static bool rm_rne(const struct insn *in) { return in->rm == 0 || in->rm == 7; }
+
+void be_fp(struct be *be, be_helper_fn fn, const struct insn *in, bool touches_x)
+{
+	unsigned op = in->op;
+	bool single = op < OP_FMADD_D;
+	struct slow *s;
+	switch (op) {
+	case OP_FADD_S: case OP_FSUB_S: case OP_FMUL_S: case OP_FDIV_S: case OP_FSQRT_S:
+	case OP_FADD_D: case OP_FSUB_D: case OP_FMUL_D: case OP_FDIV_D: case OP_FSQRT_D: {
+		if (!rm_rne(in))
+			break;
+		static const enum sse_op sse[] = { SSE_ADD, SSE_SUB, SSE_MUL, SSE_DIV, SSE_SQRT };
+		unsigned k = op - (single ? OP_FADD_S : OP_FADD_D);
+		s = new_fp_slow(be, fn, in, touches_x);
+		emit_preconditions(be, s, in, NEED_NX | NEED_RNE);
+		emit_binary(be, s, in, single, sse[k]);
+		s->resume = be->b.p;
+		return;
+	}
+	case OP_FMADD_S: case OP_FMSUB_S: case OP_FNMSUB_S: case OP_FNMADD_S:
+	case OP_FMADD_D: case OP_FMSUB_D: case OP_FNMSUB_D: case OP_FNMADD_D: {
+		if (!rm_rne(in) || !host_has_fma())
+			break;
+		/* RISC-V negates the product for FNMSUB/FNMADD, as x86's FNM forms do. */
+		static const enum fma_op fma[] = { FMA_MADD, FMA_MSUB, FMA_NMADD, FMA_NMSUB };
+		unsigned k = op - (single ? OP_FMADD_S : OP_FMADD_D);
+		s = new_fp_slow(be, fn, in, touches_x);
+		emit_preconditions(be, s, in, NEED_NX | NEED_RNE);
+		emit_fused(be, s, in, single, fma[k]);
+		s->resume = be->b.p;
+		return;
+	}
+	case OP_FSGNJ_S: case OP_FSGNJN_S: case OP_FSGNJX_S:
+	case OP_FSGNJ_D: case OP_FSGNJN_D: case OP_FSGNJX_D:
+		s = new_fp_slow(be, fn, in, touches_x);
+		emit_preconditions(be, s, in, 0);
+		emit_sign_inject(be, s, in, single, op - (single ? OP_FSGNJ_S : OP_FSGNJ_D));
+		s->resume = be->b.p;
+		return;
+	case OP_FMV_X_D: case OP_FMV_X_W:
+		s = new_fp_slow(be, fn, in, touches_x);
+		emit_preconditions(be, s, in, 0);
+		if (op == OP_FMV_X_D) {
+			x_load(&be->b, true, RAX, RBX, FOFF(in->rs1));
+		} else {
+			x_load(&be->b, false, RAX, RBX, FOFF(in->rs1));
+			x_movsxd(&be->b, RAX, RAX);
+		}
+		x64_st_x(be, in->rd, RAX);
+		s->resume = be->b.p;
+		return;
+	case OP_FMV_D_X: case OP_FMV_W_X: {
+		s = new_fp_slow(be, fn, in, touches_x);
+		emit_preconditions(be, s, in, 0);
+		unsigned src = x64_xreg(be, in->rs1, RAX);
+		if (src != RAX)
+			x_mov_rr(&be->b, true, RAX, src);
+		emit_store_f(be, in->rd, op == OP_FMV_W_X);
+		s->resume = be->b.p;
+		return;
+	}
+	case OP_FEQ_S: case OP_FLT_S: case OP_FLE_S:
+	case OP_FEQ_D: case OP_FLT_D: case OP_FLE_D: {
+		static const enum x86_cc cc[] = { CC_E, CC_B, CC_BE };
+		s = new_fp_slow(be, fn, in, touches_x);
+		emit_preconditions(be, s, in, 0);
+		emit_compare(be, s, in, single, cc[op - (single ? OP_FEQ_S : OP_FEQ_D)]);
+		s->resume = be->b.p;
+		return;
+	}
+	case OP_FCVT_D_W: case OP_FCVT_D_WU:
+		/* Exact in any rounding mode. */
+		s = new_fp_slow(be, fn, in, touches_x);
+		emit_preconditions(be, s, in, NEED_RM);
+		emit_from_int(be, in, false, op);
+		s->resume = be->b.p;
+		return;
+	case OP_FCVT_D_L: case OP_FCVT_S_W: case OP_FCVT_S_WU: case OP_FCVT_S_L:
+		if (!rm_rne(in))
+			break;
+		s = new_fp_slow(be, fn, in, touches_x);
+		emit_preconditions(be, s, in, NEED_NX | NEED_RNE);
+		emit_from_int(be, in, op != OP_FCVT_D_L, op);
+		s->resume = be->b.p;
+		return;
+	case OP_FCVT_W_S: case OP_FCVT_L_S: case OP_FCVT_W_D: case OP_FCVT_L_D: {
+		bool rtz = in->rm == 1;
+		if (!rtz && !rm_rne(in))
+			break;
+		s = new_fp_slow(be, fn, in, touches_x);
+		emit_preconditions(be, s, in, NEED_NX | (rtz ? 0 : NEED_RNE));
+		emit_to_int(be, s, in, single, op == OP_FCVT_L_S || op == OP_FCVT_L_D, rtz);
+		s->resume = be->b.p;
+		return;
+	}
+	case OP_FCVT_D_S:
+		/* Exact; a NaN (and a signalling one's flag) goes to the helper. */
+		s = new_fp_slow(be, fn, in, touches_x);
+		emit_preconditions(be, s, in, 0);
+		emit_boxed(be, s, in->rs1);
+		x_sse_rm(&be->b, PFX_SS, false, SSE_CVT, XMM0, RBX, FOFF(in->rs1));
+		emit_arith_result(be, s, in, false, true, true, 0);
+		s->resume = be->b.p;
+		return;
+	case OP_FCVT_S_D:
+		if (!rm_rne(in))
+			break;
+		s = new_fp_slow(be, fn, in, touches_x);
+		emit_preconditions(be, s, in, NEED_NX | NEED_RNE);
+		x_sse_rm(&be->b, PFX_SD, false, SSE_CVT, XMM0, RBX, FOFF(in->rs1));
+		emit_arith_result(be, s, in, true, false, false, 1);
+		s->resume = be->b.p;
+		return;
+	default:
+		break;
+	}
+	be_helper(be, fn, in, touches_x);
+}
+
+/* ldmxcsr with RNE and no flags: after the guest writes fflags, the flags
+ * the host unit held may no longer be in them (fp_host's invariant). */
+static void emit_mxcsr_fresh(struct be *be)
+{
+	struct x86_buf *b = &be->b;
+	x_store32_imm(b, RBX, HOFF(jit_tmp), 0x1f80u);
+	x_rex(b, false, 0, 0, RBX, false);
+	x_byte(b, 0x0f);
+	x_byte(b, 0xae);
+	x_mem(b, 2, RBX, HOFF(jit_tmp));
+}
+
+/*
+ * CSRRW/S/C[I] on fflags (1), frm (2) and fcsr (3): the FP code's own CSRs,
+ * touched around quiet comparisons (frflags; flt; fsflags) and by libm, so
+ * often that ending the block at each would dominate.  Any privilege may
+ * access them; only mstatus.FS = Off makes them illegal (the interpreter
+ * raises that).  A write sets FS to Dirty.
+ */
+void be_fcsr(struct be *be, const struct insn *in)
+{
+	struct x86_buf *b = &be->b;
+	unsigned csr = (unsigned)in->imm;
+	x_load(b, false, RAX, RBX, HOFF(mstatus));
+	x_test_ri32(b, RAX, MSTATUS_FS_DIRTY);
+	x64_add_slow(be, SL_FS_OFF, x_jcc32(b, CC_E));
+	if (csr == 1) {
+		x_load(b, false, RDX, RBX, HOFF(fflags));
+	} else if (csr == 2) {
+		x_load(b, false, RDX, RBX, HOFF(frm));
+	} else {
+		x_load(b, false, RDX, RBX, HOFF(frm));
+		x_shift_ri(b, false, SH_SHL, RDX, 5);
+		x_alu_rm(b, false, ALU_OR, RDX, RBX, HOFF(fflags));
+	}
+	bool imm = in->op >= OP_CSRRWI;
+	unsigned kind = in->op - (imm ? OP_CSRRWI : OP_CSRRW);   /* RW RS RC */
+	if (kind == 0 || in->rs1 != 0) {
+		if (imm)
+			x_mov_imm(b, RCX, in->rs1);
+		else
+			x64_ld_x(be, RCX, in->rs1);
+		x_mov_rr(b, false, RAX, kind == 1 ? RDX : RCX);
+		if (kind == 1) {
+			x_alu_rr(b, false, ALU_OR, RAX, RCX);
+		} else if (kind == 2) {
+			x_f7(b, false, 2, RAX);   /* not */
+			x_alu_rr(b, false, ALU_AND, RAX, RDX);
+		}
+		if (csr != 2) {
+			x_mov_rr(b, false, RCX, RAX);
+			x_alu_ri(b, false, ALU_AND, RCX, 0x1f);
+			x_store(b, false, RBX, HOFF(fflags), RCX);
+			emit_mxcsr_fresh(be);
+		}
+		if (csr != 1) {
+			if (csr == 3)
+				x_shift_ri(b, false, SH_SHR, RAX, 5);
+			x_alu_ri(b, false, ALU_AND, RAX, 7);
+			x_store(b, false, RBX, HOFF(frm), RAX);
+		}
+		x_alu_mi(b, false, ALU_OR, RBX, HOFF(mstatus), (int32_t)MSTATUS_FS_DIRTY);
+	}
+	x64_st_x(be, in->rd, RDX);
+}
+
+void x64_emit_fp_slow(struct be *be, struct slow *s)
+{
+	struct x86_buf *b = &be->b;
+	if (s->kind == SL_FP_ZERO) {
+		/* rax holds the result: keep it if a named source is zero. */
+		static const unsigned which[2] = { 1, 2 };
+		for (unsigned i = 0; i < 2; i++) {
+			if (!(s->zero_srcs & which[i]))
+				continue;
+			unsigned src = i ? s->rs2 : s->rs1;
+			x_load(b, !s->single, RDX, RBX, FOFF(src));
+			x_alu_rr(b, !s->single, ALU_ADD, RDX, RDX);   /* drop the sign */
+			x_patch(b, x_jcc32(b, CC_E), s->resume);
+		}
+		to_slow(be, s->helper, x_jmp32(b));
+		return;
+	}
+	/* The exact helper, on registers the fast path did not change. */
+	uint32_t saved = x64_caller_saved_mask(be);
+	x64_write_back(be, s->touches_x ? s->dirty : s->dirty & saved, 0);
+	x_mov_rr(b, true, RDI, RBX);
+	x_mov_imm(b, RSI, (uint64_t)(uintptr_t)s->insn);
+	x64_call_abs(b, (const void *)s->fn);
+	x_test_rr(b, false, RAX, RAX);
+	uint8_t *fail = x_jcc32(b, CC_NE);
+	x64_reload(be, s->touches_x ? 0 : 2);
+	x_patch(b, x_jmp32(b), s->resume);
+	x_patch(b, fail, b->p);
+	uint32_t live = s->touches_x ? 0 : s->dirty & ~saved;
+	x_alu_ri(b, false, ALU_CMP, RAX, 1);
+	uint8_t *trap = x_jcc32(b, CC_NE);
+	x64_emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, live);
+	x_patch(b, trap, b->p);
+	x64_emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, live);
+}

@@ -1,0 +1,64 @@
+/*
+ * What the VM's own modules beyond vm.c (vm_snapshot.c) see of a struct vm:
+ * its parts, lent for the duration of a call made while every vCPU is
+ * parked or not started.  Not for devices or the CLI.
+ */
+#ifndef NIMBUS_VMM_VM_INTERNAL_H
+#define NIMBUS_VMM_VM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/vm.h"
+
+struct bus;
+struct vclock;
+struct hart;
+struct device_list;
+
+/*
+ * What an incremental snapshot builds on: the last snapshot this VM wrote
+ * (or was restored from), whose pages dirty logging has tracked since.
+ * Under the VM's api_lock.
+ */
+struct vm_snap_chain {
+	/* A migration owns the dirty log: snapshots (which restart it) and a
+	 * second migration wait their turn. */
+	atomic_bool migrating;
+	bool valid;                   /* dirty logging has run since `dir` was written */
+	uint64_t id;                  /* that snapshot's random id */
+	char dir[4096];
+};
+
+struct vm_parts {
+	struct bus *bus;
+	struct vclock *clock;
+	struct hart **harts;          /* ncpus of them */
+	unsigned ncpus;
+	struct device_list *devs;
+	const struct vm_config *cfg;
+	int64_t paused_at_ns;         /* host monotonic time of the pause (paused VM) */
+	struct vm_snap_chain *chain;
+};
+
+void vm_parts(struct vm *vm, struct vm_parts *out);
+
+/* vm_snapshot.c: loads a snapshot into a VM just created (harts and devices
+ * reset, nothing run yet), in place of loading its boot images. */
+int vm_restore_state(struct vm *vm, const char *dir, struct err *err);
+/* vm_snapshot.c: the same for a VM migrated in: RAM and state from the
+ * stream (cfg->incoming); the RAM mapping moves into the VM. */
+int vm_restore_incoming(struct vm *vm, struct vm_incoming *inc, struct err *err);
+/* The state file of a paused VM into o (snap_out_init'd here): base NULL
+ * for a full snapshot. */
+struct snap_out;
+int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_id,
+		   struct snap_out *o, struct err *err);
+uint64_t vm_snapshot_new_id(void);
+/* vm_snapshot.c: writes the snapshot of a paused VM (vm_snapshot holds it
+ * paused). */
+int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental,
+		      struct vm_snapshot_info *info, struct err *err);
+
+#endif

@@ -1,0 +1,611 @@
+/*
+ * Live migration, both ends (vm_migrate.h; the stream is in
+ * docs/migration.md).
+ *
+ * The stream: a 24-byte header ("NIMBMIGR", u32 version, u32 arch, u64
+ * ram_size), then frames: u8 type, u32 payload length, payload, u32 CRC-32
+ * of type, length and payload.  'P': pages, each u64 page number + 4096
+ * bytes; 'Z': page numbers of pages that are zero now; 'S': the state file
+ * (snapshot.md), the last frame.  The target answers one frame of its own:
+ * 'K' (running) or 'F' with a one-line reason.
+ *
+ * Correctness of pre-copy: dirty logging (bus.h) is on from before the first
+ * page is read; each round takes the pages logged since the last and sends
+ * their current bytes, so a page written after it was sent is logged again.
+ * The last round runs with the VM paused and includes every page a device
+ * was handed for writing, so nothing written is left behind.
+ *
+ * Disks (shared storage): the source's image locks (block.c: OFD locks)
+ * would keep the target from opening them.  With the VM paused and its
+ * disks flushed, the source drops its write locks just before the state
+ * goes out, and takes them back if the target fails.
+ */
+#include "vmm/vm_migrate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vmm/bus.h"
+#include "vmm/clock.h"
+#include "vmm/snap_stream.h"
+#include "vmm/vm_internal.h"
+
+#define MIG_MAGIC "NIMBMIGR"
+#define MIG_VERSION 1u
+#define MIG_HEADER_BYTES 24u
+#define PAGE (1u << BUS_PAGE_SHIFT)
+#define REC (8u + PAGE)
+#define PAGES_PER_FRAME 64u
+#define MAX_ROUNDS 30
+#define DONE_PAGES 256u             /* always small enough for the paused round (1 MiB) */
+#define IO_TIMEOUT_S 30
+#define ANSWER_TIMEOUT_S 120        /* the target builds the VM before it answers */
+#define STATE_MAX (64u << 20)
+
+/* ---- sockets ----------------------------------------------------------- */
+
+struct uri {
+	bool unix_sock;
+	char path[108];
+	char host[256], port[16];
+};
+
+static int parse_uri(const char *s, struct uri *u, struct err *err)
+{
+	memset(u, 0, sizeof *u);
+	if (!strncmp(s, "unix:", 5)) {
+		if (!s[5] || strlen(s + 5) >= sizeof u->path)
+			return err_set(err, -EINVAL, "%s: the socket path is empty or too long", s);
+		u->unix_sock = true;
+		snprintf(u->path, sizeof u->path, "%s", s + 5);
+		return 0;
+	}
+	if (!strncmp(s, "tcp:", 4)) {
+		const char *hp = s + 4, *colon = strrchr(hp, ':');
+		if (!colon || !colon[1] || (size_t)(colon - hp) >= sizeof u->host ||
+		    strlen(colon + 1) >= sizeof u->port)
+			return err_set(err, -EINVAL, "%s: expected tcp:HOST:PORT", s);
+		memcpy(u->host, hp, (size_t)(colon - hp));
+		snprintf(u->port, sizeof u->port, "%s", colon + 1);
+		char *end;
+		long port = strtol(u->port, &end, 10);
+		if (*end || port < 1 || port > 65535)
+			return err_set(err, -EINVAL, "%s: port %s: not 1 to 65535", s, u->port);
+		/* [::1] style */
+		size_t n = strlen(u->host);
+		if (n >= 2 && u->host[0] == '[' && u->host[n - 1] == ']') {
+			memmove(u->host, u->host + 1, n - 2);
+			u->host[n - 2] = 0;
+		}
+		return 0;
+	}
+	return err_set(err, -EINVAL, "%s: expected unix:PATH or tcp:HOST:PORT", s);
+}
+
+int vm_migrate_uri_check(const char *uri, struct err *err)
+{
+	struct uri u;
+	return parse_uri(uri, &u, err);
+}
+
+static void set_timeouts(int fd, int seconds)
+{
+	struct timeval tv = { .tv_sec = seconds };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+static int open_socket(const char *uri, bool listening, struct err *err)
+{
+	struct uri u;
+	int rc = parse_uri(uri, &u, err);
+	if (rc)
+		return rc;
+	if (u.unix_sock) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		memcpy(sa.sun_path, u.path, strlen(u.path));
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return err_set(err, -errno, "%s: %s", uri, strerror(errno));
+		if (listening) {
+			unlink(u.path);   /* a stale socket of an earlier target */
+			if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0) {
+				rc = -errno;
+				close(fd);
+				return err_set(err, rc, "%s: %s", uri, strerror(-rc));
+			}
+			chmod(u.path, 0600);
+		} else if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+			rc = -errno;
+			close(fd);
+			return err_set(err, rc, "%s: %s", uri, strerror(-rc));
+		}
+		return fd;
+	}
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = listening ? AI_PASSIVE : 0 };
+	struct addrinfo *ai = NULL;
+	int g = getaddrinfo(u.host[0] ? u.host : NULL, u.port, &hints, &ai);
+	if (g)
+		return err_set(err, -EINVAL, "%s: %s", uri, gai_strerror(g));
+	rc = -ECONNREFUSED;
+	for (struct addrinfo *a = ai; a; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd < 0) {
+			rc = -errno;
+			continue;
+		}
+		int one = 1;
+		if (listening) {
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+			if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 1) == 0) {
+				freeaddrinfo(ai);
+				return fd;
+			}
+		} else if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+			setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+			freeaddrinfo(ai);
+			return fd;
+		}
+		rc = -errno;
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return err_set(err, rc, "%s: %s", uri, strerror(-rc));
+}
+
+static int send_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int recv_all(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = recv(fd, p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void put32(uint8_t *b, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *b, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *b)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	return v;
+}
+
+static uint32_t get32(const uint8_t *b)
+{
+	return (uint32_t)get64((const uint8_t[8]){ b[0], b[1], b[2], b[3] });
+}
+
+static int send_frame(int fd, uint8_t type, const void *payload, uint32_t len)
+{
+	uint8_t hdr[5] = { type };
+	put32(hdr + 1, len);
+	uint32_t crc = snap_crc32(snap_crc32(0, hdr, 5), payload, len);
+	uint8_t tail[4];
+	put32(tail, crc);
+	int rc;
+	if ((rc = send_all(fd, hdr, 5)) || (rc = send_all(fd, payload, len)))
+		return rc;
+	return send_all(fd, tail, 4);
+}
+
+/* ---- source ------------------------------------------------------------ */
+
+struct sender {
+	int fd;
+	struct bus *bus;
+	uint8_t *buf;           /* PAGES_PER_FRAME records */
+	unsigned n;
+	uint8_t zero[PAGES_PER_FRAME * 8];
+	unsigned nz;
+	struct vm_migrate_info *info;
+};
+
+static int flush_pages(struct sender *s)
+{
+	int rc = 0;
+	if (s->n && !(rc = send_frame(s->fd, 'P', s->buf, s->n * REC)))
+		s->info->bytes_sent += (uint64_t)s->n * REC;
+	s->n = 0;
+	if (!rc && s->nz && !(rc = send_frame(s->fd, 'Z', s->zero, s->nz * 8)))
+		s->info->bytes_sent += (uint64_t)s->nz * 8;
+	s->nz = 0;
+	return rc;
+}
+
+static bool is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	for (unsigned i = 0; i < PAGE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+static int send_page(struct sender *s, uint64_t pfn)
+{
+	const uint8_t *src = s->bus->ram + pfn * PAGE;
+	s->info->pages_sent++;
+	if (is_zero(src)) {
+		put64(s->zero + 8 * s->nz++, pfn);
+	} else {
+		uint8_t *r = s->buf + (size_t)s->n++ * REC;
+		put64(r, pfn);
+		memcpy(r + 8, src, PAGE);
+	}
+	if (s->n == PAGES_PER_FRAME || s->nz == PAGES_PER_FRAME)
+		return flush_pages(s);
+	return 0;
+}
+
+static int send_bitmap(struct sender *s, const uint64_t *bm, uint64_t npages)
+{
+	for (uint64_t w = 0; w < (npages + 63) / 64; w++)
+		for (uint64_t b = bm[w]; b; b &= b - 1) {
+			int rc = send_page(s, w * 64 + (uint64_t)__builtin_ctzll(b));
+			if (rc)
+				return rc;
+		}
+	return flush_pages(s);
+}
+
+/*
+ * The disks' write locks, dropped for the target and taken back if it
+ * fails.  The block backends own their descriptors, so they are found by
+ * identity among this process's open files.
+ */
+static void disk_locks(const struct vm_config *cfg, bool take)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		struct stat st;
+		if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &st) < 0 ||
+		    !S_ISREG(st.st_mode) || (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDWR)
+			continue;
+		for (unsigned i = 0; i < cfg->ndisks; i++) {
+			struct stat ds;
+			if (stat(cfg->disks[i].path, &ds) < 0 || ds.st_dev != st.st_dev ||
+			    ds.st_ino != st.st_ino)
+				continue;
+			struct flock fl = { .l_type = take ? F_WRLCK : F_UNLCK,
+					    .l_whence = SEEK_SET };
+			(void)fcntl(fd, F_OFD_SETLK, &fl);
+		}
+	}
+	closedir(d);
+}
+
+/* The target's answer: 0, or -EREMOTEIO with its reason in err. */
+static int read_answer(int fd, struct err *err)
+{
+	set_timeouts(fd, ANSWER_TIMEOUT_S);
+	uint8_t t;
+	int rc = recv_all(fd, &t, 1);
+	if (rc)
+		return err_set(err, rc, "migrate: no answer from the target: %s", strerror(-rc));
+	if (t == 'K')
+		return 0;
+	uint8_t l[2];
+	char msg[400] = "";
+	if (t == 'F' && !recv_all(fd, l, 2)) {
+		size_t n = (size_t)l[0] | (size_t)l[1] << 8;
+		if (n >= sizeof msg)
+			n = sizeof msg - 1;
+		if (recv_all(fd, msg, n))
+			msg[0] = 0;
+		msg[n] = 0;
+	}
+	return err_set(err, -EREMOTEIO, "migrate: the target refused the VM: %s",
+		       msg[0] ? msg : "no reason given");
+}
+
+int vm_migrate(struct vm *vm, const char *uri, unsigned downtime_ms,
+	       struct vm_migrate_info *info, struct err *err)
+{
+	struct vm_migrate_info local = {0};
+	info = info ? info : &local;
+	memset(info, 0, sizeof *info);
+	int64_t t0 = vclock_host_ns();
+	struct vm_status st;
+	vm_query(vm, &st);
+	if (st.state != VM_STATE_RUNNING && st.state != VM_STATE_PAUSED)
+		return err_set(err, -ESRCH, "migrate: the VM is not running (%s)",
+			       vm_state_name(st.state));
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	if (atomic_exchange(&p.chain->migrating, true))
+		return err_set(err, -EBUSY, "migrate: a migration of this VM is already running");
+	int fd = open_socket(uri, false, err);
+	if (fd < 0) {
+		atomic_store(&p.chain->migrating, false);
+		return fd;
+	}
+	set_timeouts(fd, IO_TIMEOUT_S);
+	uint64_t npages = p.bus->ram_size / PAGE;
+	struct sender s = { .fd = fd, .bus = p.bus, .info = info };
+	uint64_t *bm = calloc((npages + 63) / 64, 8);
+	uint8_t *touched = malloc(npages);
+	s.buf = malloc(PAGES_PER_FRAME * REC);
+	bool paused_here = false, locks_dropped = false;
+	int rc = 0;
+	if (!bm || !touched || !s.buf) {
+		rc = err_set(err, -ENOMEM, "migrate: out of memory");
+		goto out;
+	}
+	uint8_t hdr[MIG_HEADER_BYTES] = MIG_MAGIC;
+	put32(hdr + 8, MIG_VERSION);
+	put32(hdr + 12, SNAP_ARCH_RISCV64);
+	put64(hdr + 16, p.bus->ram_size);
+	if ((rc = send_all(fd, hdr, sizeof hdr)))
+		goto io;
+
+	/* Logging first, then the first pass: whatever changes under the
+	 * pass is logged and sent again. */
+	p.chain->valid = false;   /* the log now serves the migration */
+	if ((rc = bus_dirty_start(p.bus))) {
+		err_set(err, rc, "migrate: out of memory");
+		goto out;
+	}
+	bus_ram_touched(p.bus, 0, npages, touched);
+	for (uint64_t i = 0; i < npages && !rc; i++)
+		if (touched[i] && !is_zero(p.bus->ram + i * PAGE))
+			rc = send_page(&s, i);
+	if (rc || (rc = flush_pages(&s)))
+		goto io;
+
+	/* The rate so far says how many pages the paused round may take. */
+	if (!downtime_ms)
+		downtime_ms = VM_MIGRATE_DOWNTIME_MS;
+	for (unsigned r = 0; r < MAX_ROUNDS; r++) {
+		int64_t el = vclock_host_ns() - t0;
+		double pages_per_ms = el > 0 ? (double)info->bytes_sent / REC / ((double)el / 1e6) : 0;
+		uint64_t budget = (uint64_t)(pages_per_ms * downtime_ms);
+		if (budget < DONE_PAGES)
+			budget = DONE_PAGES;
+		memset(bm, 0, (npages + 63) / 64 * 8);
+		uint64_t left = 0;
+		for (uint64_t w = 0; w < (npages + 63) / 64; w++)
+			left += (uint64_t)__builtin_popcountll(atomic_load(&p.bus->dirty[w]));
+		if (left <= budget)
+			break;   /* the paused round takes the rest */
+		bus_dirty_collect(p.bus, bm, false);
+		info->rounds++;
+		if ((rc = send_bitmap(&s, bm, npages)))
+			goto io;
+	}
+
+	/* Stop and copy. */
+	int64_t down0 = vclock_host_ns();
+	rc = vm_pause(vm, err);
+	if (rc && rc != -EALREADY)
+		goto out;
+	paused_here = rc == 0;
+	rc = 0;
+	memset(bm, 0, (npages + 63) / 64 * 8);
+	bus_dirty_collect(p.bus, bm, true);
+	if ((rc = send_bitmap(&s, bm, npages)))
+		goto io;
+	struct snap_out o;
+	if ((rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, &o, err)))
+		goto out;
+	disk_locks(p.cfg, false);
+	locks_dropped = true;
+	rc = o.len > STATE_MAX ? -E2BIG : send_frame(fd, 'S', o.buf, (uint32_t)o.len);
+	info->bytes_sent += o.len;
+	snap_out_free(&o);
+	if (rc)
+		goto io;
+	info->stop_copy_ns = vclock_host_ns() - down0;
+	if ((rc = read_answer(fd, err)))
+		goto out;
+	info->downtime_ns = vclock_host_ns() - down0;
+	info->total_ns = vclock_host_ns() - t0;
+	bus_dirty_stop(p.bus);
+	char why[300];
+	snprintf(why, sizeof why, "migrated to %s", uri);
+	vm_request_stop_reason(vm, why);
+	goto done;
+io:
+	err_set(err, rc, "migrate: %s: %s (the VM runs on here)", uri, strerror(-rc));
+out:
+	bus_dirty_stop(p.bus);
+	if (locks_dropped)
+		disk_locks(p.cfg, true);
+	if (paused_here)
+		vm_resume(vm, false, NULL);
+done:
+	atomic_store(&p.chain->migrating, false);
+	free(bm);
+	free(touched);
+	free(s.buf);
+	close(fd);
+	return rc;
+}
+
+/* ---- target ------------------------------------------------------------ */
+
+static int recv_frame_hdr(int fd, uint8_t *type, uint32_t *len)
+{
+	uint8_t h[5];
+	int rc = recv_all(fd, h, 5);
+	if (rc)
+		return rc;
+	*type = h[0];
+	*len = get32(h + 1);
+	return 0;
+}
+
+int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *out, int *conn,
+		       struct err *err)
+{
+	memset(out, 0, sizeof *out);
+	*conn = -1;
+	out->what = uri;
+	int lfd = open_socket(uri, true, err);
+	if (lfd < 0)
+		return lfd;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	int rc = fd < 0 ? -errno : 0;
+	close(lfd);
+	struct uri u;
+	if (!parse_uri(uri, &u, NULL) && u.unix_sock)
+		unlink(u.path);
+	if (rc)
+		return err_set(err, rc, "%s: accept: %s", uri, strerror(-rc));
+	*conn = fd;
+	set_timeouts(fd, IO_TIMEOUT_S);
+	uint8_t hdr[MIG_HEADER_BYTES];
+	if ((rc = recv_all(fd, hdr, sizeof hdr)))
+		return err_set(err, rc, "%s: no migration stream: %s", uri, strerror(-rc));
+	if (memcmp(hdr, MIG_MAGIC, 8))
+		return err_set(err, -EINVAL, "%s: not a nimbus migration stream", uri);
+	if (get32(hdr + 8) != MIG_VERSION)
+		return err_set(err, -EPROTONOSUPPORT, "%s: stream version %u, this nimbus reads %u",
+			       uri, get32(hdr + 8), MIG_VERSION);
+	if (get32(hdr + 12) != SNAP_ARCH_RISCV64)
+		return err_set(err, -EINVAL, "%s: not a riscv64 VM", uri);
+	if (get64(hdr + 16) != ram_size)
+		return err_set(err, -EINVAL, "%s: the VM has %llu MiB of RAM, this one %llu (--mem)",
+			       uri, (unsigned long long)(get64(hdr + 16) >> 20),
+			       (unsigned long long)(ram_size >> 20));
+	out->ram_size = ram_size;
+	out->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (out->ram == MAP_FAILED) {
+		out->ram = NULL;
+		return err_set(err, -ENOMEM, "cannot map %llu MiB for the incoming RAM",
+			       (unsigned long long)(ram_size >> 20));
+	}
+	uint8_t *buf = malloc(PAGES_PER_FRAME * REC);
+	if (!buf)
+		return err_set(err, -ENOMEM, "out of memory");
+	uint64_t npages = ram_size / PAGE;
+	for (;;) {
+		uint8_t type;
+		uint32_t len;
+		if ((rc = recv_frame_hdr(fd, &type, &len)))
+			break;
+		uint8_t *payload = buf;
+		if (type == 'S') {
+			if (len > STATE_MAX) {
+				rc = -EINVAL;
+				break;
+			}
+			payload = out->state = malloc(len ? len : 1);
+			if (!payload) {
+				rc = -ENOMEM;
+				break;
+			}
+		} else if ((type == 'P' && (len % REC || len > PAGES_PER_FRAME * REC)) ||
+			   (type == 'Z' && (len % 8 || len > PAGES_PER_FRAME * 8)) ||
+			   (type != 'P' && type != 'Z')) {
+			rc = -EINVAL;
+			break;
+		}
+		uint8_t crcb[4];
+		if ((rc = recv_all(fd, payload, len)) || (rc = recv_all(fd, crcb, 4)))
+			break;
+		uint8_t h[5] = { type };
+		put32(h + 1, len);
+		if (snap_crc32(snap_crc32(0, h, 5), payload, len) != get32(crcb)) {
+			rc = -EBADMSG;
+			break;
+		}
+		if (type == 'S') {
+			out->state_len = len;
+			free(buf);
+			return 0;
+		}
+		for (uint32_t off = 0; off < len; off += type == 'P' ? REC : 8) {
+			uint64_t pfn = get64(payload + off);
+			if (pfn >= npages) {
+				rc = -EINVAL;
+				break;
+			}
+			uint8_t *dst = (uint8_t *)out->ram + pfn * PAGE;
+			if (type == 'P')
+				memcpy(dst, payload + off + 8, PAGE);
+			else
+				memset(dst, 0, PAGE);
+		}
+		if (rc)
+			break;
+	}
+	free(buf);
+	if (rc == -EINVAL || rc == -EBADMSG)
+		return err_set(err, rc, "%s: corrupt migration stream (%s)", uri,
+			       rc == -EBADMSG ? "a frame fails its CRC check" : "bad frame");
+	return err_set(err, rc, "%s: the stream broke off: %s", uri, strerror(-rc));
+}
+
+void vm_migrate_answer(int conn, int rc, const char *msg, struct vm_incoming *in)
+{
+	if (conn >= 0) {
+		if (rc == 0) {
+			(void)send_all(conn, "K", 1);
+		} else {
+			size_t n = strlen(msg);
+			if (n > 1000)
+				n = 1000;
+			uint8_t h[3] = { 'F', (uint8_t)n, (uint8_t)(n >> 8) };
+			if (!send_all(conn, h, 3))
+				(void)send_all(conn, msg, n);
+		}
+		close(conn);
+	}
+	if (in->ram)
+		munmap(in->ram, in->ram_size);
+	in->ram = NULL;
+	free(in->state);
+	in->state = NULL;
+}

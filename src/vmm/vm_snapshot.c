@@ -1,0 +1,684 @@
+/*
+ * Snapshot and restore of a whole VM (vm.h, docs/snapshot.md).
+ *
+ * A snapshot directory holds two files:
+ *   state   the snapshot stream (snap_stream.h): a "vm" section (board
+ *           shape, guest clock, device list, disk identities), one section
+ *           per hart ("hart0", ...) and one per device, named as on the
+ *           VM's device list;
+ *   memory  guest RAM, byte for byte, ram_size long; pages that are zero
+ *           (never touched, ballooned away, or just zero) are holes.
+ * Both are written under temporary names and renamed into place, memory
+ * first: `state` is the commit point, and a VM whose RAM is a private
+ * mapping of the old `memory` keeps its (unlinked) pages.
+ *
+ * Restore builds the VM as configured (same CPUs, memory, devices, disks),
+ * then maps `memory` MAP_PRIVATE over guest RAM (pages fault in on use, so
+ * restore costs O(devices), not O(RAM)), loads the devices, then the harts
+ * (whose pending-interrupt word is the saved one, whatever the devices
+ * drove meanwhile), and sets the clock to continue from the saved reading.
+ */
+#include "vmm/vm_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <limits.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/bus.h"
+#include "vmm/clock.h"
+#include "vmm/cpu/hart.h"
+#include "vmm/device.h"
+#include "vmm/snap_stream.h"
+
+#define VM_SNAP_VERSION 1u
+#define DIFF_MAGIC "NIMBDIFF"
+#define DIFF_HEADER_BYTES 24u
+#define MAX_CHAIN 64              /* incremental snapshots on one full one */
+#define STATE_MAX_BYTES (64u << 20)   /* far above any real state file */
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int write_full(int fd, const void *buf, size_t len, off_t off)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* err's message with "what: " in front. */
+static int prefix(struct err *err, int rc, const char *what)
+{
+	char msg[sizeof err->msg];
+	snprintf(msg, sizeof msg, "%s", err->msg);
+	return err_set(err, rc, "%s: %s", what, msg);
+}
+
+/* ---- disks ------------------------------------------------------------- */
+
+struct disk_id {
+	char path[4096];
+	uint64_t size, dev, ino, mtime_s, mtime_ns;
+};
+
+static int disk_identify(const char *path, struct disk_id *d)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -errno;
+	snprintf(d->path, sizeof d->path, "%s", path);
+	d->size = (uint64_t)st.st_size;
+	d->dev = (uint64_t)st.st_dev;
+	d->ino = (uint64_t)st.st_ino;
+	d->mtime_s = (uint64_t)st.st_mtim.tv_sec;
+	d->mtime_ns = (uint64_t)st.st_mtim.tv_nsec;
+	return 0;
+}
+
+/* ---- the chain of incremental snapshots -------------------------------- */
+
+/* With the VM paused (or not yet run): pages written from now on are logged. */
+static void chain_start(struct vm_parts *p, const char *dir, uint64_t id)
+{
+	struct vm_snap_chain *ch = p->chain;
+	ch->valid = bus_dirty_start(p->bus) == 0;
+	ch->id = id;
+	snprintf(ch->dir, sizeof ch->dir, "%s", dir);
+}
+
+/* ---- save -------------------------------------------------------------- */
+
+static void save_vm_section(struct snap_out *o, const struct vm_parts *p, uint64_t ticks,
+			    const struct disk_id *disks)
+{
+	const struct vm_config *c = p->cfg;
+	snap_begin(o, "vm", 1);
+	snap_put_u32(o, VM_SNAP_VERSION);
+	snap_put_u32(o, p->ncpus);
+	snap_put_u64(o, p->bus->ram_base);
+	snap_put_u64(o, p->bus->ram_size);
+	snap_put_u64(o, p->clock->hz);
+	snap_put_u64(o, ticks);
+	snap_put_u32(o, p->devs->n);
+	for (unsigned i = 0; i < p->devs->n; i++)
+		snap_put_str(o, p->devs->dev[i].name);
+	snap_put_u32(o, c->ndisks);
+	for (unsigned i = 0; i < c->ndisks; i++) {
+		const struct disk_id *d = &disks[i];
+		snap_put_str(o, d->path);
+		snap_put_u64(o, d->size);
+		snap_put_u64(o, d->dev);
+		snap_put_u64(o, d->ino);
+		snap_put_u64(o, d->mtime_s);
+		snap_put_u64(o, d->mtime_ns);
+	}
+	snap_end(o);
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	for (unsigned i = 0; i < (1u << BUS_PAGE_SHIFT) / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/* Writes RAM to fd, leaving zero pages as holes.  Untouched RAM reads as
+ * the zero page without being allocated, so the scan costs no memory. */
+static int write_memory(int fd, const struct bus *bus, uint64_t *written)
+{
+	const uint64_t page = 1u << BUS_PAGE_SHIFT;
+	uint64_t n = bus->ram_size / page;
+	*written = 0;
+	if (ftruncate(fd, (off_t)bus->ram_size) < 0)
+		return -errno;
+	uint8_t *touched = malloc(n);
+	if (!touched)
+		return -ENOMEM;
+	bus_ram_touched(bus, 0, n, touched);
+	int rc = 0;
+	for (uint64_t i = 0; i < n && !rc;) {
+		if (!touched[i] || page_is_zero(bus->ram + i * page)) {
+			i++;
+			continue;
+		}
+		uint64_t j = i + 1;
+		while (j < n && j - i < 256 && touched[j] && !page_is_zero(bus->ram + j * page))
+			j++;
+		rc = write_full(fd, bus->ram + i * page, (j - i) * page, (off_t)(i * page));
+		*written += (j - i) * page;
+		i = j;
+	}
+	free(touched);
+	return rc;
+}
+
+static int write_file(const char *dir, const char *name, const void *buf, size_t len,
+		      struct err *err)
+{
+	char tmp[4200], path[4200];
+	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(err, -errno, "snapshot: %s: %s", tmp, strerror(errno));
+	int rc = write_full(fd, buf, len, 0);
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		return err_set(err, rc, "snapshot: %s: %s", path, strerror(-rc));
+	}
+	return 0;
+}
+
+uint64_t vm_snapshot_new_id(void)
+{
+	uint64_t id = 0;
+	if (getrandom(&id, sizeof id, 0) != sizeof id)
+		id = (uint64_t)vclock_host_ns() * 0x9e3779b97f4a7c15ull;
+	return id;
+}
+
+int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_id,
+		   struct snap_out *o, struct err *err)
+{
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	struct disk_id *disks = calloc(VM_MAX_DISKS, sizeof *disks);
+	if (!disks)
+		return err_set(err, -ENOMEM, "snapshot: out of memory");
+	for (unsigned i = 0; i < p.cfg->ndisks; i++) {
+		int rc = disk_identify(p.cfg->disks[i].path, &disks[i]);
+		if (rc) {
+			free(disks);
+			return err_set(err, rc, "snapshot: disk %s: %s", p.cfg->disks[i].path,
+				       strerror(-rc));
+		}
+	}
+	snap_out_init(o);
+	save_vm_section(o, &p, vclock_at(p.clock, p.paused_at_ns), disks);
+	free(disks);
+	snap_begin(o, "memory", 1);
+	snap_put_u64(o, id);
+	snap_put_u8(o, base != NULL);
+	if (base) {
+		snap_put_str(o, base);
+		snap_put_u64(o, base_id);
+	}
+	snap_end(o);
+	for (unsigned i = 0; i < p.ncpus; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "hart%u", i);
+		snap_begin(o, name, 1);
+		hart_save(p.harts[i], o);
+		snap_end(o);
+	}
+	for (unsigned i = 0; i < p.devs->n; i++) {
+		const struct device *d = &p.devs->dev[i];
+		snap_begin(o, d->name, 1);
+		int rc = d->ops->save(d->obj, o);
+		snap_end(o);
+		if (rc) {
+			snap_out_free(o);
+			return err_set(err, rc, "snapshot: device %s cannot be saved: %s", d->name,
+				       strerror(-rc));
+		}
+	}
+	if (snap_out_finish(o)) {
+		snap_out_free(o);
+		return err_set(err, -ENOMEM, "snapshot: out of memory");
+	}
+	return 0;
+}
+
+/* DIR/memory.diff: the pages in `pages` (a bitmap), as (u64 pfn, 4 KiB) records. */
+static int write_diff(int fd, const struct bus *bus, const uint64_t *pages, uint64_t *written)
+{
+	const uint64_t page = 1u << BUS_PAGE_SHIFT;
+	uint8_t hdr[DIFF_HEADER_BYTES] = DIFF_MAGIC;
+	hdr[8] = 1;   /* version, u32 LE */
+	for (unsigned i = 0; i < 8; i++)
+		hdr[16 + i] = (uint8_t)(bus->ram_size >> (8 * i));
+	int rc = write_full(fd, hdr, sizeof hdr, 0);
+	off_t off = sizeof hdr;
+	*written = 0;
+	uint64_t n = bus->ram_size / page;
+	for (uint64_t pfn = 0; pfn < n && !rc; pfn++) {
+		if (!(pages[pfn / 64] >> (pfn % 64) & 1))
+			continue;
+		uint8_t rec[8];
+		for (unsigned i = 0; i < 8; i++)
+			rec[i] = (uint8_t)(pfn >> (8 * i));
+		if (!(rc = write_full(fd, rec, 8, off)))
+			rc = write_full(fd, bus->ram + pfn * page, page, off + 8);
+		off += 8 + (off_t)page;
+		*written += page;
+	}
+	return rc;
+}
+
+int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental,
+		      struct vm_snapshot_info *info, struct err *err)
+{
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	struct vm_snap_chain *ch = p.chain;
+	if (atomic_load(&ch->migrating))
+		return err_set(err, -EBUSY, "snapshot: the VM is being migrated");
+	if (incremental && (!ch->valid || !atomic_load(&p.bus->logging)))
+		return err_set(err, -ENOENT, "snapshot: no earlier snapshot of this VM to build an "
+			       "incremental one on (take a full one first)");
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return err_set(err, -errno, "snapshot: %s: %s", dir, strerror(errno));
+	char absdir[PATH_MAX];
+	if (!realpath(dir, absdir))
+		return err_set(err, -errno, "snapshot: %s: %s", dir, strerror(errno));
+	if (incremental && !strcmp(absdir, ch->dir))
+		return err_set(err, -EINVAL, "snapshot: %s is the base of this incremental "
+			       "snapshot: write it to another directory", dir);
+	uint64_t id = vm_snapshot_new_id();
+	struct snap_out o;
+	int brc = vm_state_build(vm, id, incremental ? ch->dir : NULL, ch->id, &o, err);
+	if (brc)
+		return brc;
+
+	const char *memname = incremental ? "memory.diff" : "memory";
+	char tmp[4200], path[4200];
+	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, memname);
+	snprintf(path, sizeof path, "%s/%s", dir, memname);
+	uint64_t *pages = NULL;
+	int rc = 0;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = err_set(err, -errno, "snapshot: %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	uint64_t written = 0;
+	if (incremental) {
+		/* The VM is paused: the final collect, devices' pages included. */
+		pages = calloc((p.bus->ram_size >> BUS_PAGE_SHIFT) / 64 + 1, sizeof *pages);
+		if (!pages) {
+			close(fd);
+			unlink(tmp);
+			rc = err_set(err, -ENOMEM, "snapshot: out of memory");
+			goto out;
+		}
+		bus_dirty_collect(p.bus, pages, true);
+		rc = write_diff(fd, p.bus, pages, &written);
+	} else {
+		rc = write_memory(fd, p.bus, &written);
+	}
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		err_set(err, rc, "snapshot: %s: %s", path, strerror(-rc));
+		goto out;
+	}
+	if ((rc = write_file(dir, "state", o.buf, o.len, err)))
+		goto out;
+	if (info) {
+		info->state_bytes = o.len;
+		info->mem_bytes_written = written;
+		info->incremental = incremental;
+	}
+	/* The next incremental snapshot builds on this one: log from here. */
+	chain_start(&p, absdir, id);
+out:
+	if (rc && pages)   /* those pages were taken from the log: the chain is broken */
+		ch->valid = false;
+	free(pages);
+	snap_out_free(&o);
+	return rc;
+}
+
+/* ---- restore ----------------------------------------------------------- */
+
+static int check_vm_section(struct snap_in *in, const struct vm_parts *p, const char *dir,
+			    uint64_t *ticks, struct err *err)
+{
+	int rc = snap_in_section(in, "vm", 1, err);
+	if (rc)
+		return prefix(err, rc, dir);
+	uint32_t ver = snap_get_u32(in);
+	uint32_t ncpus = snap_get_u32(in);
+	uint64_t base = snap_get_u64(in), size = snap_get_u64(in), hz = snap_get_u64(in);
+	*ticks = snap_get_u64(in);
+	if (in->overrun || ver != VM_SNAP_VERSION)
+		return err_set(err, -EINVAL, "%s: bad vm section", dir);
+	if (ncpus != p->ncpus)
+		return err_set(err, -EINVAL, "%s: taken with %u vCPUs, this VM has %u (--cpus)",
+			       dir, ncpus, p->ncpus);
+	if (base != p->bus->ram_base || size != p->bus->ram_size)
+		return err_set(err, -EINVAL, "%s: taken with %llu MiB of RAM, this VM has %llu "
+			       "(--mem)", dir, (unsigned long long)(size >> 20),
+			       (unsigned long long)(p->bus->ram_size >> 20));
+	if (hz != p->clock->hz)
+		return err_set(err, -EINVAL, "%s: timebase %llu Hz, this VM's is %llu", dir,
+			       (unsigned long long)hz, (unsigned long long)p->clock->hz);
+	uint32_t ndev = snap_get_u32(in);
+	char name[64];
+	for (uint32_t i = 0; i < ndev && !in->overrun; i++) {
+		snap_get_str(in, name, sizeof name);
+		if (in->overrun)
+			break;
+		if (i >= p->devs->n || strcmp(name, p->devs->dev[i].name))
+			return err_set(err, -EINVAL, "%s: device %u is %s in the snapshot, %s in this "
+				       "VM (start it with the options the snapshot was taken with)",
+				       dir, i, name, i < p->devs->n ? p->devs->dev[i].name : "none");
+	}
+	if (!in->overrun && ndev != p->devs->n)
+		return err_set(err, -EINVAL, "%s: %u devices in the snapshot, %u in this VM (start "
+			       "it with the options the snapshot was taken with)", dir, ndev,
+			       p->devs->n);
+	uint32_t ndisks = snap_get_u32(in);
+	if (!in->overrun && ndisks != p->cfg->ndisks)
+		return err_set(err, -EINVAL, "%s: %u disks in the snapshot, %u in this VM", dir,
+			       ndisks, p->cfg->ndisks);
+	struct disk_id *d = malloc(sizeof *d);
+	if (!d)
+		return err_set(err, -ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < ndisks && !in->overrun; i++) {
+		snap_get_str(in, d->path, sizeof d->path);
+		uint64_t dsize = snap_get_u64(in), dev = snap_get_u64(in), ino = snap_get_u64(in);
+		uint64_t ms = snap_get_u64(in), mns = snap_get_u64(in);
+		if (in->overrun)
+			break;
+		struct disk_id now;
+		const char *path = p->cfg->disks[i].path;
+		rc = disk_identify(path, &now);
+		if (rc) {
+			free(d);
+			return err_set(err, rc, "%s: disk %s: %s", dir, path, strerror(-rc));
+		}
+		if (now.dev != dev || now.ino != ino) {
+			rc = err_set(err, -EINVAL, "%s: disk %s is not the file the snapshot was taken "
+				     "with (%s)", dir, path, d->path);
+		} else if (now.size != dsize || now.mtime_s != ms || now.mtime_ns != mns) {
+			rc = err_set(err, -EINVAL, "%s: disk %s changed since the snapshot (size or "
+				     "modification time differ); restoring would corrupt it", dir,
+				     path);
+		}
+		if (rc) {
+			free(d);
+			return rc;
+		}
+	}
+	free(d);
+	if ((rc = snap_in_end(in, err)))
+		return prefix(err, rc, dir);
+	return 0;
+}
+
+static int read_state(const char *path, uint8_t **buf, size_t *len, struct err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return err_set(err, -errno, "%s: %s", path, strerror(errno));
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) < 0) {
+		rc = err_set(err, -errno, "%s: %s", path, strerror(errno));
+	} else if (st.st_size < 0 || (uint64_t)st.st_size > STATE_MAX_BYTES) {
+		rc = err_set(err, -EINVAL, "%s: %lld bytes: too large for a state file", path,
+			     (long long)st.st_size);
+	} else if (!(*buf = malloc((size_t)st.st_size + 1))) {
+		rc = err_set(err, -ENOMEM, "out of memory");
+	} else {
+		*len = (size_t)st.st_size;
+		if (read_full(fd, *buf, *len)) {
+			free(*buf);
+			*buf = NULL;
+			rc = err_set(err, -EIO, "%s: cannot read", path);
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+/* Maps dir/memory over guest RAM. */
+static int map_full(struct vm_parts *p, const char *dir, struct err *err)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/memory", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0)
+		return err_set(err, -errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != p->bus->ram_size) {
+		close(fd);
+		return err_set(err, -EINVAL, "%s: %lld bytes, expected %llu (truncated?)", path,
+			       (long long)st.st_size, (unsigned long long)p->bus->ram_size);
+	}
+	int rc = bus_map_ram_file(p->bus, fd);
+	close(fd);   /* the mapping holds the file */
+	if (rc)
+		return err_set(err, rc, "%s: cannot map: %s", path, strerror(-rc));
+	return 0;
+}
+
+/* Copies the pages of dir/memory.diff into guest RAM. */
+static int apply_diff(struct vm_parts *p, const char *dir, struct err *err)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/memory.diff", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return err_set(err, -errno, "%s: %s", path, strerror(errno));
+	const uint64_t page = 1u << BUS_PAGE_SHIFT;
+	uint8_t hdr[DIFF_HEADER_BYTES];
+	int rc = read_full(fd, hdr, sizeof hdr);
+	uint64_t size = 0;
+	for (unsigned i = 0; i < 8 && !rc; i++)
+		size |= (uint64_t)hdr[16 + i] << (8 * i);
+	if (rc || memcmp(hdr, DIFF_MAGIC, 8) || hdr[8] != 1 || size != p->bus->ram_size) {
+		close(fd);
+		return err_set(err, -EINVAL, "%s: not a memory diff of this VM's RAM size", path);
+	}
+	for (;;) {
+		uint8_t rec[8];
+		ssize_t n = read(fd, rec, 8);
+		if (n == 0)
+			break;
+		uint64_t pfn = 0;
+		for (unsigned i = 0; i < 8; i++)
+			pfn |= (uint64_t)rec[i] << (8 * i);
+		if (n != 8 || pfn >= p->bus->ram_size / page ||
+		    read_full(fd, p->bus->ram + pfn * page, page)) {
+			close(fd);
+			return err_set(err, -EINVAL, "%s: truncated or corrupt", path);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Guest RAM from the snapshot in dir, whose state is open in `in`: its
+ * memory file, or its base's RAM (recursively) with its diff on top.
+ */
+static int restore_memory(struct vm_parts *p, const char *dir, struct snap_in *in,
+			  unsigned depth, uint64_t *id, struct err *err)
+{
+	int rc = snap_in_section(in, "memory", 1, err);
+	if (rc)
+		return prefix(err, rc, dir);
+	*id = snap_get_u64(in);
+	bool incremental = snap_get_u8(in) != 0;
+	char base[4096] = "";
+	uint64_t base_id = 0;
+	if (incremental) {
+		snap_get_str(in, base, sizeof base);
+		base_id = snap_get_u64(in);
+	}
+	if ((rc = snap_in_end(in, err)))
+		return prefix(err, rc, dir);
+	if (!incremental)
+		return map_full(p, dir, err);
+	if (depth >= MAX_CHAIN)
+		return err_set(err, -ELOOP, "%s: more than %d incremental snapshots in a row", dir,
+			       MAX_CHAIN);
+
+	char path[4200];
+	snprintf(path, sizeof path, "%s/state", base);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct snap_in *bin = malloc(sizeof *bin);
+	if (!bin)
+		return err_set(err, -ENOMEM, "out of memory");
+	uint64_t got = 0;
+	if ((rc = read_state(path, &buf, &len, err)) ||
+	    (rc = snap_in_open(bin, buf, len, path, err)) ||
+	    (rc = restore_memory(p, base, bin, depth + 1, &got, err)))
+		goto out;
+	if (got != base_id) {
+		rc = err_set(err, -EINVAL, "%s: its base %s is not the snapshot it was taken on "
+			     "(overwritten since?)", dir, base);
+		goto out;
+	}
+	rc = apply_diff(p, dir, err);
+out:
+	free(bin);
+	free(buf);
+	return rc;
+}
+
+/*
+ * Loads state file bytes buf into a VM just created.  dir: the snapshot
+ * directory whose memory to map, or NULL when RAM is already in place
+ * (migration).  what names the source in messages.
+ */
+static int load_state(struct vm *vm, const char *dir, const char *what, const uint8_t *buf,
+		      size_t len, struct err *err)
+{
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	char path[4200];
+	snprintf(path, sizeof path, "%s/state", dir ? dir : what);
+	if (!dir)
+		snprintf(path, sizeof path, "%s", what);
+	struct snap_in *in = malloc(sizeof *in);
+	if (!in)
+		return err_set(err, -ENOMEM, "out of memory");
+	uint64_t ticks = 0;
+	int rc;
+	if ((rc = snap_in_open(in, buf, len, path, err)) ||
+	    (rc = check_vm_section(in, &p, dir ? dir : what, &ticks, err)))
+		goto out;
+
+	uint64_t id = 0;
+	if (dir && (rc = restore_memory(&p, dir, in, 0, &id, err)))
+		goto out;
+	dir = dir ? dir : what;
+
+	for (unsigned i = 0; i < p.devs->n; i++) {
+		const struct device *d = &p.devs->dev[i];
+		if ((rc = snap_in_section(in, d->name, 1, err)))
+			goto fail;
+		rc = d->ops->load(d->obj, in);
+		if (rc == 0)
+			rc = snap_in_end(in, err);
+		else
+			err_set(err, rc, "device %s: state not accepted", d->name);
+		if (rc)
+			goto fail;
+	}
+	for (unsigned i = 0; i < p.ncpus; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "hart%u", i);
+		if ((rc = snap_in_section(in, name, 1, err)))
+			goto fail;
+		rc = hart_load(p.harts[i], in);
+		if (rc == 0)
+			rc = snap_in_end(in, err);
+		else
+			err_set(err, rc, "%s: invalid values", name);
+		if (rc)
+			goto fail;
+	}
+	/* The guest's time continues from the saved reading. */
+	p.clock->offset_ticks = ticks;
+	p.clock->base_ns = vclock_host_ns();
+	/* Work the guest queued before the snapshot (a kick a paused device
+	 * held) runs now: quiesce and resume pass over every ready queue. */
+	device_list_quiesce(p.devs);
+	device_list_resume(p.devs);
+	char absdir[PATH_MAX];
+	if (id && realpath(dir, absdir))
+		chain_start(&p, absdir, id);
+	goto out;
+fail:
+	prefix(err, rc, dir);
+out:
+	free(in);
+	return rc;
+}
+
+int vm_restore_state(struct vm *vm, const char *dir, struct err *err)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/state", dir);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = read_state(path, &buf, &len, err);
+	if (rc)
+		return rc;
+	rc = load_state(vm, dir, path, buf, len, err);
+	free(buf);
+	return rc;
+}
+
+int vm_restore_incoming(struct vm *vm, struct vm_incoming *inc, struct err *err)
+{
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	if (inc->ram_size != p.bus->ram_size)
+		return err_set(err, -EINVAL, "%s: %llu MiB of RAM, this VM has %llu (--mem)",
+			       inc->what, (unsigned long long)(inc->ram_size >> 20),
+			       (unsigned long long)(p.bus->ram_size >> 20));
+	/* Move the received pages under the guest-physical map, no copy. */
+	if (mremap(inc->ram, inc->ram_size, inc->ram_size, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   p.bus->ram) == MAP_FAILED)
+		return err_set(err, -errno, "%s: cannot place guest RAM: %s", inc->what,
+			       strerror(errno));
+	inc->ram = NULL;   /* the VM's now */
+	return load_state(vm, NULL, inc->what, inc->state, inc->state_len, err);
+}
