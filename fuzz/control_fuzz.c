@@ -37,6 +37,10 @@ void vm_request_stop(struct vm *vm) { (void)vm; abort(); }
 int vm_shutdown(struct vm *vm, unsigned t, struct err *e) { (void)vm; (void)t; (void)e; abort(); }
 int vm_reboot(struct vm *vm, struct err *e) { (void)vm; (void)e; abort(); }
 int vm_balloon_set(struct vm *vm, uint64_t b, struct err *e) { (void)vm; (void)b; (void)e; abort(); }
+int vm_rate_limit_set(struct vm *vm, const char *d, const struct rate_limit *l, struct err *e)
+{ (void)vm; (void)d; (void)l; (void)e; abort(); }
+int vm_rate_limit_get(struct vm *vm, const char *d, struct rate_limit *l, struct err *e)
+{ (void)vm; (void)d; (void)l; (void)e; abort(); }
 int vm_balloon_stats(struct vm *vm, struct balloon_stats *o, int w, bool *s, struct err *e)
 {
 	(void)vm; (void)o; (void)w; (void)s; (void)e;

@@ -60,6 +60,10 @@ static const char usage[] =
 	"                         (URI: unix:PATH or tcp:HOST:PORT); this VM then ends,\n"
 	"                         or runs on if the migration fails; MS: what the last,\n"
 	"                         paused round may take at the measured rate (default 30)\n"
+	"  rate-limit DEVICE [LIMIT]\n"
+	"                         show or set a device's token-bucket limits: DEVICE is\n"
+	"                         disk0.. (--disk order) or net0..; LIMIT is\n"
+	"                         bw=RATE[:BURST],ops=RATE[:BURST] or none\n"
 	"  events                 print the VM's events as they happen, until it ends\n";
 
 static int connect_to(const char *path)
@@ -226,6 +230,8 @@ static int show_reply(const char *verb, const char *line, bool json)
 		print_balloon_stats(o);
 	} else if (!strcmp(verb, "balloon")) {
 		printf("target=%.0f\n", num(o, "target_bytes"));
+	} else if (!strcmp(verb, "rate-limit")) {
+		printf("%s %s\n", str(o, "device"), str(o, "limit"));
 	} else if (!strcmp(verb, "pause") || !strcmp(verb, "resume")) {
 		bool ch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "changed"));
 		printf("%s%s\n", ch ? "" : "already ", !strcmp(verb, "pause") ? "paused" : "running");
@@ -258,7 +264,7 @@ int cmd_vm_control(int argc, char **argv)
 	bool json = false, catch_up = false, paused = false, incremental = false;
 	long count = 0, downtime = 0;
 	double timeout_s = -1;
-	const char *pos[3] = { 0 };
+	const char *pos[4] = { 0 };
 	unsigned npos = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -300,7 +306,7 @@ int cmd_vm_control(int argc, char **argv)
 		} else if (a[0] == '-' && a[1] == '-') {
 			cli_error("vm control: %s: unknown option (try --help)", a);
 			return 2;
-		} else if (npos < 3) {
+		} else if (npos < 4) {
 			pos[npos++] = a;
 		} else {
 			cli_error("vm control: %s: too many arguments (try --help)", a);
@@ -312,8 +318,13 @@ int cmd_vm_control(int argc, char **argv)
 		return 2;
 	}
 	const char *path = pos[0], *verb = pos[1], *arg = pos[2];
+	bool rate_limit = !strcmp(verb, "rate-limit");
 	bool takes_arg = !strcmp(verb, "balloon") || !strcmp(verb, "snapshot") ||
-			 !strcmp(verb, "migrate") || !strcmp(verb, "fork");
+			 !strcmp(verb, "migrate") || !strcmp(verb, "fork") || rate_limit;
+	if (pos[3] && !rate_limit) {
+		cli_error("vm control: %s: too many arguments (try --help)", pos[3]);
+		return 2;
+	}
 	if (takes_arg != (arg != NULL)) {
 		cli_error(takes_arg ? "vm control: %s: needs an argument (try --help)"
 				    : "vm control: %s: takes no argument (try --help)", verb);
@@ -347,7 +358,11 @@ int cmd_vm_control(int argc, char **argv)
 	cJSON *req = cJSON_CreateObject();
 	cJSON_AddNumberToObject(req, "id", 1);
 	cJSON_AddStringToObject(req, "verb", verb);
-	if (arg && !strcmp(verb, "snapshot")) {
+	if (arg && rate_limit) {
+		cJSON_AddStringToObject(req, "device", arg);
+		if (pos[3])
+			cJSON_AddStringToObject(req, "limit", pos[3]);
+	} else if (arg && !strcmp(verb, "snapshot")) {
 		cJSON_AddStringToObject(req, "dir", dir);
 		if (paused)
 			cJSON_AddTrueToObject(req, "paused");

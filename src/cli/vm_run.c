@@ -8,7 +8,9 @@
 #include "lib/err.h"
 #include "lib/size.h"
 #include "vmm/control.h"
+#include "vmm/sandbox/sandbox.h"
 #include "vmm/stdio_console.h"
+#include "vmm/vm_cgroup.h"
 #include "vmm/vm.h"
 #include "vmm/vm_args.h"
 #include "vmm/vm_migrate.h"
@@ -31,6 +33,10 @@
 #define DEFAULT_MEM (256ull << 20)
 #define MIN_MEM (16ull << 20)
 #define DEFAULT_APPEND "console=ttyS0"
+/* The VMM's own memory beside guest RAM and the JIT cache, for the default
+   --mem-limit: threads, device queues, slirp, images kept for reboots. */
+#define VMM_OVERHEAD (64ull << 20)
+#define DEFAULT_JIT_CACHE (64ull << 20)
 
 static const char usage[] =
 	"Usage: nimbus vm run [OPTIONS]\n"
@@ -49,6 +55,9 @@ static const char usage[] =
 	"                    (default: Debian's OpenSBI fw_dynamic); `none` starts the\n"
 	"                    kernel itself in M-mode at 0x80000000\n"
 	"  -m, --mem SIZE    guest RAM, e.g. 256M, 1G; a bare number is MiB (default 256M)\n"
+	"  --mem-merge       offer guest RAM to the kernel's same-page merging (KSM):\n"
+	"                    identical pages of many guests are kept once (needs\n"
+	"                    /sys/kernel/mm/ksm/run = 1; no huge pages then)\n"
 	"  -c, --cpus N      number of vCPUs, 1 to 8 (default 1)\n"
 	"  --ephemeral       nothing the guest writes lasts: the default guest boots from\n"
 	"                    its initramfs only, without its persistent root disk\n"
@@ -57,6 +66,7 @@ static const char usage[] =
 	"                    (writes go to an unlinked file in $TMPDIR or /var/tmp and\n"
 	"                    are gone when the VM ends, like QEMU's -snapshot)\n"
 	"  --disk PATH[,ro][,format=raw|qcow2][,serial=ID][,slot=N][,backing=confined]\n"
+	"       [,bw=RATE[:BURST]][,ops=RATE[:BURST]]\n"
 	"                    a virtio-blk disk; repeat for more (the first is vda).\n"
 	"                    qcow2 images must be named as such with format=qcow2;\n"
 	"                    backing=confined refuses backing files outside the image's\n"
@@ -70,6 +80,11 @@ static const char usage[] =
 	"  --net tap[,ifname=NAME][,mac=MAC][,slot=N]\n"
 	"                    a virtio-net device: user-mode NAT (DHCP gives 10.0.2.15,\n"
 	"                    the host is 10.0.2.2) or a TAP interface; repeatable.\n"
+	"  bw=RATE[:BURST], ops=RATE[:BURST]\n"
+	"                    on --disk and --net: token-bucket limits in bytes/s (10M)\n"
+	"                    and requests (frames)/s, burst default a tenth of a second\n"
+	"                    (docs/rate-limit.md); --net limits each direction; change\n"
+	"                    them at run time with `nimbus vm control SOCK rate-limit`\n"
 	"                    The default guest gets `--net user` unless `--net none`\n"
 	"  slot=N            on any virtio device: put it in virtio-mmio slot N (0-7,\n"
 	"                    at 0x10001000 + N*0x1000, like QEMU's bus=virtio-mmio-bus.N);\n"
@@ -109,6 +124,26 @@ static const char usage[] =
 	"                    booting; give the options the source was started with\n"
 	"  --paused          start paused (`nimbus vm control SOCKET resume` runs it);\n"
 	"                    the children of the `fork` verb start so\n"
+	"  --sandbox         run the VMM jailed (docs/sandbox.md): new PID, mount, IPC\n"
+	"                    and UTS namespaces (and network, without --net devices),\n"
+	"                    a read-only root holding only its images, an unprivileged\n"
+	"                    uid/gid, no capabilities, and a seccomp allow-list per\n"
+	"                    thread kind; a forbidden system call kills the VMM.  Root only\n"
+	"  --sandbox-uid N, --sandbox-gid N\n"
+	"                    the sandbox's user and group (default: a fresh id,\n"
+	"                    2000000000 + the launcher's PID); not 0\n"
+	"  --cpu-weight N    the VM's CPU share against other cgroups, 1 to 10000\n"
+	"                    (default 100; cgroup v2 cpu.weight, v1 cpu.shares N*1024/100)\n"
+	"  --cpu-max CPUS|QUOTA/PERIOD|max\n"
+	"                    a hard CPU cap: 0.5 = half a CPU, 2 = two; or microseconds\n"
+	"                    of CPU per period (50000/100000), as cgroup v2's cpu.max\n"
+	"  --mem-limit SIZE|none\n"
+	"                    memory limit of the whole VMM process; with any cgroup option\n"
+	"                    the default is guest RAM + JIT cache + 64M\n"
+	"  --io-weight N     block I/O share, 1 to 10000 (default 100; io.weight,\n"
+	"                    v1 blkio.weight N/10); needs an I/O scheduler with weights\n"
+	"                    Any of these puts the VMM in its own cgroup, below the\n"
+	"                    caller's (docs/vm-cgroup.md)\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 when the guest powers off (or reboots, with --no-reboot); the\n"
@@ -221,6 +256,72 @@ static int parse_cpus(const char *s, unsigned *out)
 	return 0;
 }
 
+static int parse_weight(const char *flag, const char *s, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 10000) {
+		cli_error("%s %s: must be a number from 1 to 10000", flag, s);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_sandbox_id(const char *flag, const char *s, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v > 4294967294ull) {
+		cli_error("%s %s: not a user or group id", flag, s);
+		return -1;
+	}
+	if (v == 0) {
+		cli_error("%s 0: the sandbox needs an unprivileged id", flag);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/*
+ * The files the jail shows (each at its own absolute path) and the socket
+ * the launcher removes afterwards.  0, or 2 after reporting a bad path.
+ */
+static int sandbox_prepare(struct sandbox *sb, const struct vm_config *cfg, bool bios_none,
+			   const char *control_path, char (*buf)[PATH_MAX])
+{
+	const char *files[3 + VM_MAX_DISKS];
+	bool rw[3 + VM_MAX_DISKS] = { 0 };
+	unsigned n = 0;
+	if (cfg->bios && !bios_none)
+		files[n++] = cfg->bios;
+	if (cfg->kernel)
+		files[n++] = cfg->kernel;
+	if (cfg->initrd)
+		files[n++] = cfg->initrd;
+	for (unsigned i = 0; i < cfg->ndisks; i++) {
+		rw[n] = !cfg->disks[i].readonly && !cfg->disks[i].ephemeral;
+		files[n++] = cfg->disks[i].path;
+	}
+	struct err e = { 0 };
+	for (unsigned i = 0; i < n; i++) {
+		if (!realpath(files[i], buf[i])) {
+			cli_error("--sandbox: %s: %s", files[i], strerror(errno));
+			return 2;
+		}
+		if (sandbox_add_path(sb, buf[i], rw[i], &e) < 0) {
+			cli_error("%s", e.msg);
+			return 2;
+		}
+	}
+	sb->new_net = cfg->nnets == 0;
+	sb->unlink_after = control_path;
+	return 0;
+}
+
 /* Fills in the default guest's kernel and initrd; -1 (reported) if absent. */
 /* What the default guest gets unless told otherwise. */
 struct defaults {
@@ -301,11 +402,98 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 	return 1;
 }
 
+/* Builds the VM, serves it until it ends; the CLI's exit status. */
+static int boot_and_run(struct vm_config *cfg, const char *control_path, const char *incoming_uri,
+			struct sandbox *sb)
+{
+	struct run_state st = { 0 };
+	sigemptyset(&st.signals);
+	sigaddset(&st.signals, SIGINT);
+	sigaddset(&st.signals, SIGTERM);
+	sigaddset(&st.signals, SIGHUP);
+	sigaddset(&st.signals, SIGUSR1);   /* only to end the signal thread */
+	/* Block before any thread starts so every thread inherits the mask. */
+	pthread_sigmask(SIG_BLOCK, &st.signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct stdio_console *con = stdio_console_new(STDIN_FILENO, STDOUT_FILENO,
+						      quit_from_console, &st);
+	if (!con) {
+		cli_error("cannot set up the console: %s", strerror(errno));
+		return 1;
+	}
+	cfg->console = stdio_console_chardev(con);
+
+	struct err err = { 0 };
+	struct vm_incoming incoming = { 0 };
+	int mconn = -1;
+	if (incoming_uri && cfg->restore) {
+		stdio_console_free(con);
+		cli_error("--incoming and --restore: pick one");
+		return 2;
+	}
+	if (incoming_uri) {
+		if (vm_migrate_receive(incoming_uri, cfg->mem_size, &incoming, &mconn, &err) < 0) {
+			vm_migrate_answer(mconn, -1, err.msg, &incoming);
+			stdio_console_free(con);
+			cli_error("%s", err.msg);
+			return 1;
+		}
+		cfg->incoming = &incoming;
+	}
+	int crc = vm_create(cfg, &st.vm, &err);
+	if (incoming_uri)
+		vm_migrate_answer(mconn, crc, err.msg, &incoming);
+	if (crc < 0) {
+		stdio_console_free(con);
+		cli_error("%s", err.msg);
+		/* Bad images are the user's input; anything else is ours. */
+		return err.code == -ENOMEM || err.code == -EAGAIN ? 1 : 2;
+	}
+
+	struct vm_control *control = NULL;
+	if (control_path && vm_control_start(st.vm, control_path, &control, &err) < 0) {
+		vm_destroy(st.vm);
+		stdio_console_free(con);
+		cli_error("%s", err.msg);
+		return 2;
+	}
+
+	/* Everything the VM needs is open: lock the door behind us. */
+	if (sb && sandbox_enter(sb, &err) < 0) {
+		vm_control_stop(control);
+		vm_destroy(st.vm);
+		stdio_console_free(con);
+		cli_error("%s", err.msg);
+		return 1;
+	}
+
+	pthread_t sig_thread;
+	bool sig_thread_ok = pthread_create(&sig_thread, NULL, signal_thread, &st) == 0;
+	if (stdio_console_start(con) < 0)
+		cli_error("console input unavailable; the guest runs without it");
+
+	struct vm_exit ex = { 0 };
+	vm_run(st.vm, &ex);
+
+	stdio_console_free(con);   /* restores the terminal before we print */
+	if (sig_thread_ok) {
+		pthread_kill(sig_thread, SIGUSR1);
+		pthread_join(sig_thread, NULL);
+	}
+	int status = exit_status(&ex, &st);
+	vm_control_stop(control);
+	vm_destroy(st.vm);
+	return status;
+}
+
 int cmd_vm_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
 	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
-	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING, OPT_PAUSED };
+	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING, OPT_PAUSED,
+	       OPT_SANDBOX, OPT_SANDBOX_UID, OPT_SANDBOX_GID,
+	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT, OPT_MEM_MERGE };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -328,6 +516,14 @@ int cmd_vm_run(int argc, char **argv)
 		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ "incoming", required_argument, NULL, OPT_INCOMING },
 		{ "paused", no_argument, NULL, OPT_PAUSED },
+		{ "sandbox", no_argument, NULL, OPT_SANDBOX },
+		{ "sandbox-uid", required_argument, NULL, OPT_SANDBOX_UID },
+		{ "sandbox-gid", required_argument, NULL, OPT_SANDBOX_GID },
+		{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },
+		{ "cpu-max", required_argument, NULL, OPT_CPU_MAX },
+		{ "mem-limit", required_argument, NULL, OPT_MEM_LIMIT },
+		{ "io-weight", required_argument, NULL, OPT_IO_WEIGHT },
+		{ "mem-merge", no_argument, NULL, OPT_MEM_MERGE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -337,6 +533,10 @@ int cmd_vm_run(int argc, char **argv)
 	const char *incoming_uri = NULL;
 	struct defaults defaults = { 0 };
 	char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
+	bool sandboxed = false;
+	struct sandbox sb = { 0 };
+	struct vm_cgroup_limits limits = { 0 };
+	bool mem_limit_set = false;
 	int c;
 
 	/* For the fork verb's children, before getopt (and strtok) touch argv. */
@@ -420,6 +620,7 @@ int cmd_vm_run(int argc, char **argv)
 			char net_flag[80];
 			snprintf(net_flag, sizeof net_flag, "--net %.64s", optarg);
 			if (vm_slot_take(net_flag, optarg, &cfg.net_slot[cfg.nnets], &perr) < 0 ||
+			    rate_limit_take(net_flag, optarg, &cfg.net_limit[cfg.nnets], &perr) < 0 ||
 			    net_opts_parse(optarg, &cfg.nets[cfg.nnets], &perr) < 0) {
 				cli_error("%s", perr.msg);
 				return 2;
@@ -500,6 +701,52 @@ int cmd_vm_run(int argc, char **argv)
 				}
 			}
 			break;
+		case OPT_SANDBOX:
+			sandboxed = true;
+			break;
+		case OPT_SANDBOX_UID:
+		case OPT_SANDBOX_GID: {
+			bool is_uid = c == OPT_SANDBOX_UID;
+			unsigned id;
+			if (parse_sandbox_id(is_uid ? "--sandbox-uid" : "--sandbox-gid", optarg, &id) < 0)
+				return 2;
+			if (is_uid) {
+				sb.have_uid = true;
+				sb.uid = id;
+			} else {
+				sb.have_gid = true;
+				sb.gid = id;
+			}
+			break;
+		}
+		case OPT_CPU_WEIGHT:
+		case OPT_IO_WEIGHT: {
+			const char *flag = c == OPT_CPU_WEIGHT ? "--cpu-weight" : "--io-weight";
+			unsigned w;
+			if (parse_weight(flag, optarg, &w) < 0)
+				return 2;
+			*(c == OPT_CPU_WEIGHT ? &limits.cpu_weight : &limits.io_weight) = w;
+			break;
+		}
+		case OPT_MEM_MERGE:
+			cfg.mem_merge = true;
+			break;
+		case OPT_CPU_MAX:
+			if (vm_cgroup_parse_cpu_max(optarg, &limits, &perr) < 0) {
+				cli_error("%s", perr.msg);
+				return 2;
+			}
+			break;
+		case OPT_MEM_LIMIT:
+			mem_limit_set = true;
+			if (!strcmp(optarg, "none")) {
+				limits.mem_max = 0;
+			} else if (parse_size(optarg, 1ull << 20, &limits.mem_max) < 0 ||
+				   limits.mem_max < (16ull << 20)) {
+				cli_error("--mem-limit %s: must be a size of at least 16M, or none", optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -513,6 +760,10 @@ int cmd_vm_run(int argc, char **argv)
 	}
 	if (optind < argc) {
 		cli_error("vm run: unexpected argument %s (try --help)", argv[optind]);
+		return 2;
+	}
+	if ((sb.have_uid || sb.have_gid) && !sandboxed) {
+		cli_error("%s needs --sandbox", sb.have_uid ? "--sandbox-uid" : "--sandbox-gid");
 		return 2;
 	}
 	if (cfg.jit_verify && cfg.ncpus > 1) {
@@ -547,74 +798,65 @@ int cmd_vm_run(int argc, char **argv)
 	    (cfg.initrd && check_file("--initrd", cfg.initrd) < 0))
 		return 2;
 
-	struct run_state st = { 0 };
-	sigemptyset(&st.signals);
-	sigaddset(&st.signals, SIGINT);
-	sigaddset(&st.signals, SIGTERM);
-	sigaddset(&st.signals, SIGHUP);
-	sigaddset(&st.signals, SIGUSR1);   /* only to end the signal thread */
-	/* Block before any thread starts so every thread inherits the mask. */
-	pthread_sigmask(SIG_BLOCK, &st.signals, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	struct stdio_console *con = stdio_console_new(STDIN_FILENO, STDOUT_FILENO,
-						      quit_from_console, &st);
-	if (!con) {
-		cli_error("cannot set up the console: %s", strerror(errno));
-		return 1;
+	if (cfg.mem_merge) {
+		char run[8] = "";
+		if (cg_read_small("/sys/kernel/mm/ksm/run", run, sizeof run) < 0 || strcmp(run, "1"))
+			cli_error("warning: --mem-merge: KSM is not running, nothing will be merged "
+				  "(as root: echo 1 > /sys/kernel/mm/ksm/run)");
 	}
-	cfg.console = stdio_console_chardev(con);
 
-	struct err err = { 0 };
-	struct vm_incoming incoming = { 0 };
-	int mconn = -1;
-	if (incoming_uri && cfg.restore) {
-		stdio_console_free(con);
-		cli_error("--incoming and --restore: pick one");
-		return 2;
-	}
-	if (incoming_uri) {
-		if (vm_migrate_receive(incoming_uri, cfg.mem_size, &incoming, &mconn, &err) < 0) {
-			vm_migrate_answer(mconn, -1, err.msg, &incoming);
-			stdio_console_free(con);
-			cli_error("%s", err.msg);
+	/* A cgroup for the VM: made by the launcher, joined by the VMM itself. */
+	struct vm_cgroup vcg;
+	bool cgroup = vm_cgroup_wanted(&limits);
+	if (cgroup) {
+		if (!mem_limit_set)
+			limits.mem_max = cfg.mem_size + VMM_OVERHEAD +
+				(cfg.jit_off ? 0 : cfg.jit_cache ? cfg.jit_cache : DEFAULT_JIT_CACHE);
+		char name[64];
+		snprintf(name, sizeof name, "nimbus-vm-%d", (int)getpid());
+		if (vm_cgroup_create(&vcg, &limits, name, &perr) < 0) {
+			cli_error("%s", perr.msg);
 			return 1;
 		}
-		cfg.incoming = &incoming;
-	}
-	int crc = vm_create(&cfg, &st.vm, &err);
-	if (incoming_uri)
-		vm_migrate_answer(mconn, crc, err.msg, &incoming);
-	if (crc < 0) {
-		stdio_console_free(con);
-		cli_error("%s", err.msg);
-		/* Bad images are the user's input; anything else is ours. */
-		return err.code == -ENOMEM || err.code == -EAGAIN ? 1 : 2;
+		if (vcg.host.warn[0])
+			cli_error("warning: %s", vcg.host.warn);
+		if (!sandboxed && vm_cgroup_enter_self(&vcg, &perr) < 0) {
+			vm_cgroup_destroy(&vcg, false);
+			cli_error("%s", perr.msg);
+			return 1;
+		}
 	}
 
-	struct vm_control *control = NULL;
-	if (control_path && vm_control_start(st.vm, control_path, &control, &err) < 0) {
-		vm_destroy(st.vm);
-		stdio_console_free(con);
-		cli_error("%s", err.msg);
-		return 2;
+	char sandbox_paths[3 + VM_MAX_DISKS][PATH_MAX];
+	if (sandboxed) {
+		int rc = sandbox_prepare(&sb, &cfg, bios_none, control_path, sandbox_paths);
+		int status;
+		if (!rc && (rc = sandbox_fork(&sb, &status, &perr)) < 0)
+			cli_error("%s", perr.msg);
+		if (rc < 0 || rc == 2) {
+			if (cgroup)
+				vm_cgroup_destroy(&vcg, false);
+			return rc == 2 || rc == -EPERM ? 2 : 1;
+		}
+		if (rc == 1) {   /* the launcher: the VMM has ended */
+			if (cgroup)
+				vm_cgroup_destroy(&vcg, false);
+			return status;
+		}
+		if (cgroup && vm_cgroup_enter_self(&vcg, &perr) < 0) {
+			cli_error("%s", perr.msg);
+			return 1;
+		}
+		if (sandbox_isolate(&sb, &perr) < 0) {
+			cli_error("%s", perr.msg);
+			return 1;
+		}
+		cfg.vcpu_thread_init = sandbox_vcpu_thread_init;
+		cfg.vcpu_thread_ctx = &sb;
 	}
 
-	pthread_t sig_thread;
-	bool sig_thread_ok = pthread_create(&sig_thread, NULL, signal_thread, &st) == 0;
-	if (stdio_console_start(con) < 0)
-		cli_error("console input unavailable; the guest runs without it");
-
-	struct vm_exit ex = { 0 };
-	vm_run(st.vm, &ex);
-
-	stdio_console_free(con);   /* restores the terminal before we print */
-	if (sig_thread_ok) {
-		pthread_kill(sig_thread, SIGUSR1);
-		pthread_join(sig_thread, NULL);
-	}
-	int status = exit_status(&ex, &st);
-	vm_control_stop(control);
-	vm_destroy(st.vm);
+	int status = boot_and_run(&cfg, control_path, incoming_uri, sandboxed ? &sb : NULL);
+	if (cgroup && !sandboxed)
+		vm_cgroup_destroy(&vcg, true);
 	return status;
 }

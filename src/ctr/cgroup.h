@@ -21,51 +21,14 @@
 #include <sys/types.h>
 
 #include "ctr/config.h"
+#include "lib/cgroup_host.h"
 #include "lib/err.h"
-
-enum cg_mode { CG_NONE, CG_V1, CG_HYBRID, CG_V2 };
-
-#define CG_MAX_HIER 20
-
-struct cg_hier {
-	char opts[128];      /* "cpu,cpuacct", "memory", "name=systemd" */
-	char mnt[256];       /* mount point */
-};
-
-struct cgroup {
-	enum cg_mode mode;
-	char path[PATH_MAX];         /* relative path, starts with '/' */
-	int nh;
-	struct cg_hier h[CG_MAX_HIER];
-	char unified[256];           /* cgroup2 mount point, "" if none */
-	char v2ctrl[256];            /* controllers available in the unified root */
-	/* Limits whose kernel knob this host lacks: ignored, as crun does, and
-	 * listed here ("; " separated) for the caller to warn about. */
-	char warn[512];
-	/* Rootless (see running_rootless()) and some hierarchy was not ours to
-	 * write: its limits are ignored with a warning instead of failing. */
-	bool rootless;
-};
-
-const char *cg_mode_name(enum cg_mode m);
-
-/* Reads mounts from /proc/self/mountinfo and classifies the host. */
-int cg_detect(struct cgroup *cg, struct err *e);
-/* Same, from mountinfo text (unit tests feed fixtures). */
-int cg_detect_from(struct cgroup *cg, const char *mountinfo, struct err *e);
 
 /* linux.cgroupsPath (maybe NULL) to a path below each hierarchy root.
  * systemd: "slice:prefix:name" → "/slice/prefix-name.scope" (slices
  * expanded as systemd does: a-b.slice → /a.slice/a-b.slice). */
 int cg_resolve_path(const char *cgroups_path, const char *id, bool systemd, char *out,
 		    size_t n, struct err *e);
-
-/* The directory of this cgroup in a v1 hierarchy owning controller `ctl`
- * ("memory"), or "" if the host has no such v1 controller. */
-void cg_v1_dir(const struct cgroup *cg, const char *ctl, char *out, size_t n);
-bool cg_has_v1(const struct cgroup *cg, const char *ctl);
-/* The directory in the unified hierarchy, "" if none. */
-void cg_v2_dir(const struct cgroup *cg, char *out, size_t n);
 
 /* Creates the cgroup in every hierarchy and applies the limits; on error
  * removes what it made.  Fails with -EEXIST if the leaf has processes. */

@@ -90,6 +90,14 @@ int bus_ram_touched(const struct bus *bus, uint64_t first, uint64_t n, uint8_t *
 	return 0;
 }
 
+int bus_ram_mergeable(struct bus *bus)
+{
+	/* KSM scans base pages only: huge pages would hide the guests' identical
+	 * kernel and page-cache pages from it. */
+	(void)madvise(bus->ram, bus->ram_size, MADV_NOHUGEPAGE);
+	return madvise(bus->ram, bus->ram_size, MADV_MERGEABLE) < 0 ? -errno : 0;
+}
+
 void bus_destroy(struct bus *bus)
 {
 	if (bus->ram)

@@ -91,6 +91,9 @@ struct bus {
 int bus_init(struct bus *bus, uint64_t ram_base, uint64_t ram_size);
 void bus_destroy(struct bus *bus);
 
+/* Offers guest RAM to the kernel's same-page merging (KSM, MADV_MERGEABLE)
+ * instead of huge pages.  0 or -errno (-EINVAL: a kernel without KSM). */
+int bus_ram_mergeable(struct bus *bus);
 /*
  * Replaces guest RAM by a private copy-on-write mapping of fd (a snapshot's
  * memory file, at least ram_size bytes), at the same host address: pages

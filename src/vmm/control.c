@@ -75,6 +75,7 @@ struct vm_control {
 	uint64_t next_gen;
 	struct conn conn[VM_CONTROL_MAX_CLIENTS];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	uid_t owner;                  /* who started us: a sandbox changes our uid later */
 };
 
 static void wake(struct vm_control *c)
@@ -370,8 +371,43 @@ static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req)
 	return print(o);
 }
 
+/* rate-limit: sets a device's limit ("limit" given) and/or reports it. */
+static char *verb_rate_limit(struct vm *vm, const cJSON *id, const cJSON *req)
+{
+	const cJSON *dev = cJSON_GetObjectItemCaseSensitive(req, "device");
+	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(req, "limit");
+	if (!cJSON_IsString(dev))
+		return reply_error(id, "bad-argument", "rate-limit: needs \"device\": "
+				   "\"disk0\", \"net0\", ...");
+	if (lim && !cJSON_IsString(lim))
+		return reply_error(id, "bad-argument", "rate-limit: \"limit\" must be a string "
+				   "such as \"bw=10M,ops=500\" or \"none\"");
+	struct err e = {0};
+	struct rate_limit l;
+	int rc;
+	if (lim) {
+		char flag[96];
+		snprintf(flag, sizeof flag, "rate-limit %.64s", dev->valuestring);
+		if (rate_limit_parse(flag, lim->valuestring, &l, &e) < 0)
+			return reply_error(id, "bad-argument", "%s", e.msg);
+		rc = vm_rate_limit_set(vm, dev->valuestring, &l, &e);
+	} else {
+		rc = vm_rate_limit_get(vm, dev->valuestring, &l, &e);
+	}
+	if (rc)
+		return reply_error(id, rc == -ENODEV ? "no-device" : api_code(rc), "rate-limit: %s",
+				   e.msg);
+	vm_rate_limit_get(vm, dev->valuestring, &l, &e);
+	char buf[128];
+	rate_limit_format(&l, buf, sizeof buf);
+	cJSON *o = reply_ok(id);
+	cJSON_AddStringToObject(o, "device", dev->valuestring);
+	cJSON_AddStringToObject(o, "limit", buf);
+	return print(o);
+}
+
 static const char known[] = "status, pause, resume, stop, shutdown, reboot, balloon, "
-			    "balloon-stats, snapshot, migrate, fork, events";
+			    "balloon-stats, snapshot, migrate, fork, rate-limit, events";
 
 /* Parses and checks the envelope; *verb set on success, else the error reply. */
 static char *parse_request(const char *line, unsigned long len, cJSON **req, const cJSON **id,
@@ -415,7 +451,8 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 	if (!strcmp(verb, "status") || !strcmp(verb, "pause") || !strcmp(verb, "resume") ||
 	    !strcmp(verb, "stop") || !strcmp(verb, "shutdown") || !strcmp(verb, "reboot") ||
 	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats") ||
-	    !strcmp(verb, "snapshot") || !strcmp(verb, "migrate") || !strcmp(verb, "fork"))
+	    !strcmp(verb, "snapshot") || !strcmp(verb, "migrate") || !strcmp(verb, "fork") ||
+	    !strcmp(verb, "rate-limit"))
 		vm_verb = true;
 	else if (!strcmp(verb, "events"))
 		vm_verb = false;
@@ -451,6 +488,8 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 		out = verb_migrate(vm, id, req);
 	else if (!strcmp(verb, "fork"))
 		out = verb_fork(vm, id, req);
+	else if (!strcmp(verb, "rate-limit"))
+		out = verb_rate_limit(vm, id, req);
 	else
 		out = verb_balloon_stats(vm, id);
 	cJSON_Delete(req);
@@ -618,11 +657,11 @@ static void on_event(void *ctx, const struct vm_event *ev)
 	wake(c);
 }
 
-static bool peer_is_owner(int fd)
+static bool peer_is_owner(const struct vm_control *c, int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof cr;
-	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.uid == geteuid();
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.uid == c->owner;
 }
 
 /* A free slot for a new connection, making room if all are taken; lock held. */
@@ -663,7 +702,7 @@ static void accept_one(struct vm_control *c)
 	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
-	if (!peer_is_owner(fd)) {
+	if (!peer_is_owner(c, fd)) {
 		static const char denied[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":"
 			"\"permission-denied\",\"message\":\"only the VM's owner may connect\"}}\n";
 		refuse(fd, denied, sizeof denied - 1);
@@ -859,6 +898,7 @@ int vm_control_start(struct vm *vm, const char *path, struct vm_control **out, s
 		c->conn[i].fd = -1;
 	strcpy(c->path, path);
 	strcpy(sa.sun_path, path);
+	c->owner = geteuid();
 	int rc;
 	bool bound = false;
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

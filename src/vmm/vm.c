@@ -57,6 +57,8 @@
 #include "vmm/board/virt_fdt.h"
 #include "vmm/device.h"
 #include "vmm/virtio/balloon.h"
+#include "vmm/virtio/blk.h"
+#include "vmm/virtio/net.h"
 #include "vmm/vm_args.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
@@ -66,7 +68,10 @@
 
 #define DEFAULT_BIOS "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
 #define TOHOST_POLL_NS 1000000      /* 1 ms */
-#define IDLE_POLL_NS   1000000000   /* nothing to poll: wake once a second */
+/* Nothing to poll: sleep until kicked.  Every request (stop, reboot,
+   shutdown, an RTC alarm armed, an event posted) writes event_fd, so an
+   idle VM costs the host no periodic wake-up (docs/density.md). */
+#define IDLE_POLL_NS   INT64_MAX
 
 /* irq_line numbering towards the harts: hart * HART_LINES + mip bit. */
 #define HART_LINES 16
@@ -444,7 +449,13 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		goto fail;
 	}
 	vm->bus_ok = true;
-	bus_ram_hugepages(&vm->bus);
+	if (!cfg->mem_merge) {
+		bus_ram_hugepages(&vm->bus);
+	} else if ((rc = bus_ram_mergeable(&vm->bus))) {
+		err_set(err, rc, "--mem-merge: guest RAM cannot be made mergeable: %s%s",
+			strerror(-rc), rc == -EINVAL ? " (a kernel without KSM?)" : "");
+		goto fail;
+	}
 	vclock_init(&vm->clock, VIRT_TIMEBASE_HZ);
 	if ((rc = create_devices(vm, err)))
 		goto fail;
@@ -480,6 +491,8 @@ static void *vcpu_main(void *arg)
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 	struct hart *h = vm->harts[v->idx];   /* stable while vCPU threads run */
+	if (vm->cfg.vcpu_thread_init)
+		vm->cfg.vcpu_thread_init(vm->cfg.vcpu_thread_ctx);
 	pthread_mutex_lock(&vm->run_lock);
 	for (;;) {
 		if (vm->vcpus_exit)
@@ -553,7 +566,7 @@ static void wait_for_event(struct vm *vm)
 				wait = left > 0 ? left : 0;
 		}
 		struct timespec ts = { .tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000 };
-		if (ppoll(&pfd, 1, &ts, NULL) > 0) {
+		if (ppoll(&pfd, 1, wait == IDLE_POLL_NS ? NULL : &ts, NULL) > 0) {
 			uint64_t count;
 			ssize_t n = read(vm->event_fd, &count, sizeof count);
 			(void)n;
@@ -952,6 +965,52 @@ int vm_reboot(struct vm *vm, struct err *err)
 		return rc;
 	atomic_store(&vm->reboot_requested, true);
 	kick(vm);
+	return 0;
+}
+
+/* "disk2" -> the third disk; *is_net set for "netN". */
+static struct virtio_device *limited_device(struct vm *vm, const char *name, bool *is_net,
+					    struct err *err)
+{
+	*is_net = !strncmp(name, "net", 3);
+	const char *num = *is_net ? name + 3 : !strncmp(name, "disk", 4) ? name + 4 : NULL;
+	char *end;
+	unsigned long i = num && *num >= '0' && *num <= '9' ? strtoul(num, &end, 10) : 0;
+	struct virtio_device *d = NULL;
+	if (num && *num >= '0' && *num <= '9' && !*end && i < 16)
+		d = *is_net ? virt_board_net(vm->board, (unsigned)i)
+			    : virt_board_disk(vm->board, (unsigned)i);
+	if (!d)
+		err_set(err, -ENODEV, "no device %s (disk0.. are the --disk devices in order, "
+			"net0.. the --net devices)", name);
+	return d;
+}
+
+int vm_rate_limit_set(struct vm *vm, const char *device, const struct rate_limit *l,
+		      struct err *err)
+{
+	bool is_net;
+	struct virtio_device *d = limited_device(vm, device, &is_net, err);
+	if (!d)
+		return -ENODEV;
+	if (is_net)
+		virtio_net_set_rate_limit(d, l);
+	else
+		virtio_blk_set_rate_limit(d, l);
+	return 0;
+}
+
+int vm_rate_limit_get(struct vm *vm, const char *device, struct rate_limit *out,
+		      struct err *err)
+{
+	bool is_net;
+	struct virtio_device *d = limited_device(vm, device, &is_net, err);
+	if (!d)
+		return -ENODEV;
+	if (is_net)
+		virtio_net_get_rate_limit(d, out);
+	else
+		virtio_blk_get_rate_limit(d, out);
 	return 0;
 }
 

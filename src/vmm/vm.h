@@ -28,6 +28,7 @@
 #include "vmm/board/virt.h"   /* VM_MAX_CPUS */
 #include "vmm/log.h"
 #include "vmm/net/opts.h"
+#include "vmm/virtio/rate_limiter.h"
 
 struct chardev;
 struct vm;
@@ -60,6 +61,7 @@ struct vm_disk {
 				      its own directory (for untrusted images) */
 	bool ephemeral;            /* the image is opened read-only; guest writes go to a
 				      throwaway overlay, gone when the VM ends (QEMU -snapshot) */
+	struct rate_limit limit;   /* bw=/ops=: token buckets on its requests */
 };
 
 struct vm_config {
@@ -104,6 +106,13 @@ struct vm_config {
 	int (*fork_child)(void *ctx, const char *dir, unsigned idx, struct vm_fork_child *out,
 			  struct err *err);
 	void *fork_ctx;
+	/* Called first thing on each vCPU thread, before it runs guest code (the
+	   sandbox installs the vCPU seccomp filter there); NULL = nothing. */
+	void (*vcpu_thread_init)(void *ctx);
+	bool mem_merge;            /* guest RAM MADV_MERGEABLE (KSM), not huge pages */
+	/* bw=/ops= of each --net: one limiter per direction, same settings. */
+	struct rate_limit net_limit[VM_MAX_NETS];
+	void *vcpu_thread_ctx;
 };
 
 /* One child of vm_fork. */
@@ -206,6 +215,15 @@ int vm_shutdown(struct vm *vm, unsigned timeout_ms, struct err *err);
 /* A host-side reset (QEMU's system_reset): as if the guest rebooted, even
  * with no_reboot.  A paused VM stays paused after it.  0 or -ESRCH. */
 int vm_reboot(struct vm *vm, struct err *err);
+
+/*
+ * Rate limits at run time.  device: "diskN" or "netN" (N from 0, in command
+ * line order: disk0 is vda, net0 eth0).  0, -ENODEV (no such device).
+ */
+int vm_rate_limit_set(struct vm *vm, const char *device, const struct rate_limit *l,
+		      struct err *err);
+int vm_rate_limit_get(struct vm *vm, const char *device, struct rate_limit *out,
+		      struct err *err);
 
 /* The balloon: 0, or -ENODEV without one, -ERANGE larger than RAM. */
 int vm_balloon_set(struct vm *vm, uint64_t bytes, struct err *err);

@@ -86,9 +86,16 @@ int vm_disk_parse(char *spec, struct vm_disk *out, struct err *err)
 			int rc = vm_slot_parse(flag, opt, &out->slot, err);
 			if (rc)
 				return rc;
+		} else if (!strncmp(opt, "bw=", 3) || !strncmp(opt, "ops=", 4)) {
+			char flag[64];
+			snprintf(flag, sizeof flag, "--disk %.50s", path);
+			int rc = rate_limit_parse_one(flag, opt, &out->limit, err);
+			if (rc)
+				return rc;
 		} else {
 			return err_set(err, -EINVAL, "--disk %s: unknown option '%s' "
-				       "(known: ro, format=raw|qcow2, serial=ID, slot=N, backing=confined|any)", path, opt);
+				       "(known: ro, format=raw|qcow2, serial=ID, slot=N, backing=confined|any, "
+				       "bw=RATE[:BURST], ops=RATE[:BURST])", path, opt);
 		}
 	}
 	return 0;

@@ -145,7 +145,12 @@ static int attach_disk(struct vm_virtio *v, struct bus *bus, struct virtio_slot 
 	struct virtio_device *dev;
 	if ((rc = virtio_blk_create(be, d->serial, &dev, err)))
 		return rc;
-	return plug(v, bus, slots, at, dev, log, err);
+	if (rate_limit_set(&d->limit))
+		virtio_blk_set_rate_limit(dev, &d->limit);
+	if ((rc = plug(v, bus, slots, at, dev, log, err)))
+		return rc;
+	v->disk[v->ndisks++] = dev;
+	return 0;
 }
 
 int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
@@ -180,10 +185,13 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 		if ((rc = net_backend_open(no, &be, err)))
 			goto fail;
 		be->log = log;
-		if (
-		    (rc = virtio_net_create(be, mac, &dev, err)) ||   /* takes be */
-		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
+		if ((rc = virtio_net_create(be, mac, &dev, err)))   /* takes be */
 			goto fail;
+		if (rate_limit_set(&cfg->net_limit[i]))
+			virtio_net_set_rate_limit(dev, &cfg->net_limit[i]);
+		if ((rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
+			goto fail;
+		v->net[v->nnets++] = dev;
 	}
 	if (cfg->virtio_console) {
 		if ((rc = virtio_console_create(cfg->console, &dev, err)) ||

@@ -22,6 +22,9 @@ struct vm_virtio {
 	struct virtio_mmio *transport[VIRT_VIRTIO_COUNT];
 	unsigned used;
 	struct virtio_device *balloon;   /* for balloon_set_target/get_stats; NULL if none */
+	/* For run-time rate limits, in command-line order (owned by their transports). */
+	struct virtio_device *disk[VM_MAX_DISKS], *net[VM_MAX_NETS];
+	unsigned ndisks, nnets;
 };
 
 /* 0, or -errno with err naming the device (e.g. the disk's path). */

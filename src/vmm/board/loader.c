@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,11 +61,17 @@ static int read_file(struct image *img, uint64_t max_size, struct err *err)
 			       (unsigned long long)(max_size >> 20));
 	}
 	img->size = (size_t)st.st_size;
-	img->data = malloc(img->size);
-	if (!img->data) {
+	/* A private copy (later changes to the file do not reach a reboot), in
+	 * its own pages so the kernel's same-page merging can keep one copy for
+	 * every VM booted from the same image (docs/density.md). */
+	void *p = mmap(NULL, img->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
 		close(fd);
+		img->size = 0;
 		return err_set(err, -ENOMEM, "%s %s: out of memory", img->what, img->path);
 	}
+	img->data = p;
+	(void)madvise(p, img->size, MADV_MERGEABLE);   /* EINVAL without KSM: fine */
 	size_t got = 0;
 	while (got < img->size) {
 		ssize_t n = read(fd, img->data + got, img->size - got);
@@ -79,6 +86,7 @@ static int read_file(struct image *img, uint64_t max_size, struct err *err)
 		got += (size_t)n;
 	}
 	close(fd);
+	(void)mprotect(img->data, img->size, PROT_READ);   /* nothing writes it again */
 	return 0;
 }
 
@@ -220,7 +228,8 @@ int image_open(struct image *img, const char *what, const char *path, bool raw_o
 void image_free(struct image *img)
 {
 	free(img->path);
-	free(img->data);
+	if (img->data)
+		munmap(img->data, img->size);
 	memset(img, 0, sizeof(*img));
 }
 

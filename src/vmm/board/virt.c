@@ -248,3 +248,13 @@ struct virtio_device *virt_board_balloon(struct virt_board *b)
 {
 	return b->vio.balloon;
 }
+
+struct virtio_device *virt_board_disk(struct virt_board *b, unsigned i)
+{
+	return i < b->vio.ndisks ? b->vio.disk[i] : NULL;
+}
+
+struct virtio_device *virt_board_net(struct virt_board *b, unsigned i)
+{
+	return i < b->vio.nnets ? b->vio.net[i] : NULL;
+}

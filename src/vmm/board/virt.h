@@ -93,5 +93,8 @@ int virt_board_boot(struct virt_board *b, struct bus *bus, const struct virt_boo
 int64_t virt_board_rtc_poll(struct virt_board *b);
 /* The virtio-balloon, or NULL. */
 struct virtio_device *virt_board_balloon(struct virt_board *b);
+/* The i-th --disk / --net device (command-line order), or NULL. */
+struct virtio_device *virt_board_disk(struct virt_board *b, unsigned i);
+struct virtio_device *virt_board_net(struct virt_board *b, unsigned i);
 
 #endif

@@ -22,7 +22,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "vmm/virtio/rate_limiter.h"
 #include "vmm/virtio/virtio.h"
 
 #define SECTOR 512u
@@ -45,6 +47,7 @@ struct vblk {
 	char id[VIRTIO_BLK_ID_BYTES];
 	struct vq_chain chain;
 	struct iovec iov[VQ_MAX_SEGS];
+	struct rate_limiter rl;         /* under vdev.lock */
 };
 
 static struct vblk *to_blk(struct virtio_device *d) { return (struct vblk *)d; }
@@ -209,7 +212,7 @@ static void blk_notify(struct virtio_device *d, unsigned q)
 	struct virtq *vq = &d->vq[q];
 	/* A bounded batch, so a busy guest cannot keep the device lock forever. */
 	for (unsigned done = 0;; done++) {
-		if (done == QUEUE_SIZE) {
+		if (done == QUEUE_SIZE || rate_limiter_hold(&b->rl)) {
 			virtio_device_requeue(d, q);
 			break;
 		}
@@ -218,6 +221,8 @@ static void blk_notify(struct virtio_device *d, unsigned q)
 		int used = virtio_blk_handle(d, &b->chain);
 		if (used < 0)
 			return;
+		/* Data bytes: the chain less the 16-byte header and the status byte. */
+		rate_limiter_charge(&b->rl, b->chain.rlen + b->chain.wlen - VIRTIO_BLK_HDR_BYTES - 1, 1);
 		vq_push(vq, b->chain.head, (uint32_t)used);
 	}
 	virtio_device_signal(d, q);
@@ -267,4 +272,21 @@ int virtio_blk_create(struct block_backend *be, const char *serial,
 		memcpy(b->id, serial, strnlen(serial, sizeof b->id));
 	*out = &b->vdev;
 	return 0;
+}
+
+void virtio_blk_set_rate_limit(struct virtio_device *d, const struct rate_limit *l)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pthread_mutex_lock(&d->lock);
+	rate_limiter_set(&to_blk(d)->rl, l, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+	virtio_device_requeue(d, 0);   /* requests held back may go now */
+	pthread_mutex_unlock(&d->lock);
+}
+
+void virtio_blk_get_rate_limit(struct virtio_device *d, struct rate_limit *out)
+{
+	pthread_mutex_lock(&d->lock);
+	rate_limiter_get(&to_blk(d)->rl, out);
+	pthread_mutex_unlock(&d->lock);
 }

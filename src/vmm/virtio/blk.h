@@ -43,6 +43,11 @@
 int virtio_blk_create(struct block_backend *be, const char *serial,
 		      struct virtio_device **out, struct err *err);
 
+struct rate_limit;
+/* Rate limits (rate_limiter.h) on its requests; any thread. */
+void virtio_blk_set_rate_limit(struct virtio_device *dev, const struct rate_limit *l);
+void virtio_blk_get_rate_limit(struct virtio_device *dev, struct rate_limit *out);
+
 /* Handles one validated request chain (for the fuzzer and tests): returns the
  * used length, or -1 if the request broke the device.  dev->lock held. */
 int virtio_blk_handle(struct virtio_device *dev, const struct vq_chain *c);

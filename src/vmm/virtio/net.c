@@ -55,10 +55,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vmm/virtio/net_csum.h"
 #include "vmm/virtio/net_gso.h"
 #include "vmm/virtio/net_hdr.h"
+#include "vmm/virtio/rate_limiter.h"
 
 #define QUEUE_SIZE 256u
 #define CONFIG_SIZE 10u              /* mac[6], status, max_virtqueue_pairs */
@@ -79,6 +81,7 @@ struct vnet {
 	struct vq_chain txc, rxc, rxc2;   /* rxc2: mergeable buffers after the first */
 	struct iovec iov[VQ_MAX_SEGS];
 	uint8_t bounce[NET_MAX_FRAME];
+	struct rate_limiter rx_rl, tx_rl;   /* under vdev.lock */
 };
 
 static struct vnet *to_net(struct virtio_device *d) { return (struct vnet *)d; }
@@ -208,13 +211,17 @@ static void net_notify(struct virtio_device *d, unsigned q)
 	struct vnet *n = to_net(d);
 	if (q == VIRTIO_NET_RXQ) {
 		apply_offloads(n);
+		if (rate_limiter_hold(&n->rx_rl)) {   /* net_receive refused a frame: retry later */
+			virtio_device_requeue(d, q);
+			return;
+		}
 		n->be->ops->rx_ready(n->be);
 		return;
 	}
 	if (q != VIRTIO_NET_TXQ)
 		return;
 	for (unsigned done = 0;; done++) {
-		if (done == QUEUE_SIZE) {
+		if (done == QUEUE_SIZE || rate_limiter_hold(&n->tx_rl)) {
 			virtio_device_requeue(d, q);
 			break;
 		}
@@ -222,6 +229,7 @@ static void net_notify(struct virtio_device *d, unsigned q)
 			break;
 		if (!tx_one(n, &n->txc))
 			return;
+		rate_limiter_charge(&n->tx_rl, n->txc.rlen - VIRTIO_NET_HDR_BYTES, 1);
 		vq_push(&d->vq[q], n->txc.head, 0);
 	}
 	virtio_device_signal(d, q);
@@ -321,6 +329,16 @@ static bool rx_live(struct vnet *n, size_t len)
 	return virtio_device_live(&n->vdev) && vq->s.ready && !vq->s.broken && len <= NET_MAX_FRAME;
 }
 
+/* Over the receive limit: the frame stays with the backend, and the
+   receive queue is run again (net_notify) once the limit allows. */
+static bool rx_limited(struct vnet *n)
+{
+	if (!rate_limiter_blocked(&n->rx_rl))
+		return false;
+	virtio_device_requeue(&n->vdev, VIRTIO_NET_RXQ);
+	return true;
+}
+
 static int net_receive(void *opaque, const uint8_t *frame, size_t len)
 {
 	struct vnet *n = opaque;
@@ -338,7 +356,9 @@ static int net_receive(void *opaque, const uint8_t *frame, size_t len)
 		if (virtio_has_feature(d, VIRTIO_NET_F_GUEST_CSUM) &&
 		    (n->be->caps & NET_BE_CAP_RX_CSUM_VALID))
 			h[0] = VIRTIO_NET_HDR_F_DATA_VALID;
-		taken = rx_deliver(n, h, frame, len);
+		taken = rx_limited(n) ? 0 : rx_deliver(n, h, frame, len);
+		if (taken > 0)
+			rate_limiter_charge(&n->rx_rl, len, 1);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return taken;
@@ -399,7 +419,9 @@ static int net_receive_vnet(void *opaque, const uint8_t *buf, size_t len)
 	}
 	uint8_t h[VIRTIO_NET_HDR_BYTES];
 	vnet_hdr_encode(&out, h);
-	taken = rx_deliver(n, h, frame, flen);
+	taken = rx_limited(n) ? 0 : rx_deliver(n, h, frame, flen);
+	if (taken > 0)
+		rate_limiter_charge(&n->rx_rl, flen, 1);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return taken;
@@ -528,5 +550,26 @@ void virtio_net_stats(struct virtio_device *dev, struct virtio_net_stats *out)
 {
 	pthread_mutex_lock(&dev->lock);
 	*out = to_net(dev)->st;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+void virtio_net_set_rate_limit(struct virtio_device *dev, const struct rate_limit *l)
+{
+	struct vnet *n = to_net(dev);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	pthread_mutex_lock(&dev->lock);
+	rate_limiter_set(&n->rx_rl, l, now);
+	rate_limiter_set(&n->tx_rl, l, now);
+	virtio_device_requeue(dev, VIRTIO_NET_TXQ);   /* what was held back may go now */
+	virtio_device_requeue(dev, VIRTIO_NET_RXQ);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+void virtio_net_get_rate_limit(struct virtio_device *dev, struct rate_limit *out)
+{
+	pthread_mutex_lock(&dev->lock);
+	rate_limiter_get(&to_net(dev)->tx_rl, out);
 	pthread_mutex_unlock(&dev->lock);
 }

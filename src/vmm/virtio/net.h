@@ -68,4 +68,9 @@ void virtio_net_stats(struct virtio_device *dev, struct virtio_net_stats *out);
  * tests and the fuzzer. */
 int virtio_net_complete_csum(uint8_t *frame, size_t len, unsigned start, unsigned off);
 
+struct rate_limit;
+/* Rate limits (rate_limiter.h), the same on each direction; any thread. */
+void virtio_net_set_rate_limit(struct virtio_device *dev, const struct rate_limit *l);
+void virtio_net_get_rate_limit(struct virtio_device *dev, struct rate_limit *out);
+
 #endif

@@ -71,6 +71,7 @@ struct jit {
 	unsigned hot;              /* runs before a block is translated */
 	struct jit_verify *verify; /* --jit verify, else NULL */
 	FILE *dump, *perf_map;     /* NIMBUS_JIT_DUMP (translate.c), else NULL */
+	bool stats_on;             /* NIMBUS_JIT_STATS: time translations, report at exit */
 	struct jit_stats stats;
 };
 
