@@ -27,7 +27,7 @@ LDFLAGS  += -pthread $(filter -fsanitize%,$(OPT))
 
 VMM_LIBS := -lfdt -lcjson -lseccomp
 CTR_LIBS := -lcjson -lseccomp -lcap
-DAEMON_LIBS := -lmicrohttpd -lsqlite3 -lcurl -lcjson -lm -larchive -lcrypto
+DAEMON_LIBS := -lmicrohttpd -lsqlite3 -lcurl -lcjson -lm -larchive -lcrypto -lgnutls -lmnl -lnftables
 
 ALL_SRC   = $(shell find src -name '*.c' | sort)
 TEST_SRC  = $(filter %_test.c %_fuzz.c,$(ALL_SRC))

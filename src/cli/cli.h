@@ -41,6 +41,12 @@ int cmd_image(int argc, char **argv);
 int cmd_image_import_helper(int argc, char **argv);
 int cmd_console_relay(int argc, char **argv);
 int cmd_console(int argc, char **argv);
+int cmd_project(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+int cmd_network(int argc, char **argv);
+int cmd_rule(int argc, char **argv);
+int cmd_volume(int argc, char **argv);
+int cmd_usage(int argc, char **argv);
 
 /* Daemon-backed verbs (remote.c).  cli_call sends one request to the
  * daemon at sock (NULL: $NIMBUS_SOCKET or the default) and returns the exit

@@ -5,11 +5,13 @@
 #include "cli/cli.h"
 #include "daemon/client.h"
 #include "daemon/daemon.h"
+#include "daemon/http.h"
 
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,16 +27,28 @@ static const char usage[] =
 	"  --state-dir DIR   the database, images and instances (default " NIMBUS_STATE_DIR_DEFAULT ")\n"
 	"  --runtime PATH    the OCI runtime (default: nimbus-runtime beside this binary)\n"
 	"  --conmon PATH     the container monitor (default /usr/bin/conmon)\n"
+	"  --listen ADDR:PORT  also serve HTTPS there (e.g. 127.0.0.1:8443, [::1]:8443,\n"
+	"                    :8443 for all addresses); every request needs a bearer token\n"
+	"                    (`nimbus token create`); the certificate is STATE/tls/server.crt,\n"
+	"                    self-signed on first start\n"
+	"  --cpu-ratio R     overcommit of the host's CPUs for launches (default 16.0)\n"
+	"  --ram-ratio R     overcommit of its memory (default 1.5)\n"
+	"  --disk-ratio R    overcommit of the storage pool's filesystem (default 1.0)\n"
 	"  -h, --help        show this help\n";
 
 int cmd_daemon(int argc, char **argv)
 {
-	enum { OPT_SOCKET = 256, OPT_STATE, OPT_RUNTIME, OPT_CONMON };
+	enum { OPT_SOCKET = 256, OPT_STATE, OPT_RUNTIME, OPT_CONMON, OPT_LISTEN, OPT_CPU_RATIO,
+	       OPT_RAM_RATIO, OPT_DISK_RATIO };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "state-dir", required_argument, NULL, OPT_STATE },
 		{ "runtime", required_argument, NULL, OPT_RUNTIME },
 		{ "conmon", required_argument, NULL, OPT_CONMON },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "cpu-ratio", required_argument, NULL, OPT_CPU_RATIO },
+		{ "ram-ratio", required_argument, NULL, OPT_RAM_RATIO },
+		{ "disk-ratio", required_argument, NULL, OPT_DISK_RATIO },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -66,6 +80,30 @@ int cmd_daemon(int argc, char **argv)
 		case OPT_STATE: o.svc.state_dir = optarg; break;
 		case OPT_RUNTIME: o.svc.runtime = optarg; break;
 		case OPT_CONMON: o.svc.conmon = optarg; break;
+		case OPT_CPU_RATIO:
+		case OPT_RAM_RATIO:
+		case OPT_DISK_RATIO: {
+			char *end;
+			double r = strtod(optarg, &end);
+			static const char *const which[] = { "cpu", "ram", "disk" };
+			if (*end || end == optarg || !(r > 0 && r <= 1000)) {
+				cli_error("daemon: --%s-ratio %s: expected a ratio above 0, at most 1000",
+					  which[c - OPT_CPU_RATIO], optarg);
+				return 2;
+			}
+			o.svc.ratio[c - OPT_CPU_RATIO] = r;
+			break;
+		}
+		case OPT_LISTEN: {
+			char host[256], port[8];
+			struct err le = { 0 };
+			if (http_listen_split(optarg, host, sizeof host, port, sizeof port, &le) < 0) {
+				cli_error("daemon: %s", le.msg);
+				return 2;
+			}
+			o.listen = optarg;
+			break;
+		}
 		case 'h': fputs(usage, stdout); return 0;
 		default: return 2;
 		}

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
@@ -18,21 +19,32 @@ static const char usage[] =
 	"  --container      insist on a container (an error if IMAGE is a VM image)\n"
 	"  --vm             insist on a VM\n"
 	"  --no-start       create it stopped\n"
+	"  --cpus N         vCPUs, 1 to 8 (default 1); counted against the project's quota\n"
+	"  --memory SIZE    memory, e.g. 512M (default 256M); counted against the quota\n"
+	"  --network NET    join network NET (one per instance for now)\n"
+	"  --project P      the project that owns it (host admin only; a token's is its own)\n"
+	"  --token T        act as token T (default $NIMBUS_TOKEN); every verb takes it\n"
 	"  --socket PATH    the daemon's socket (default $NIMBUS_SOCKET or /run/nimbus/nimbus.sock)\n"
 	"  -h, --help       show this help\n";
 
 int cmd_launch(int argc, char **argv)
 {
-	enum { OPT_SOCKET = 256, OPT_CONTAINER, OPT_VM, OPT_NOSTART };
+	enum { OPT_SOCKET = 256, OPT_CONTAINER, OPT_VM, OPT_NOSTART, OPT_CPUS, OPT_MEMORY,
+	       OPT_PROJECT, OPT_NETWORK };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "container", no_argument, NULL, OPT_CONTAINER },
 		{ "vm", no_argument, NULL, OPT_VM },
 		{ "no-start", no_argument, NULL, OPT_NOSTART },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "memory", required_argument, NULL, OPT_MEMORY },
+		{ "project", required_argument, NULL, OPT_PROJECT },
+		{ "network", required_argument, NULL, OPT_NETWORK },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *sock = NULL;
+	const char *sock = NULL, *memory = NULL, *project = NULL, *network = NULL;
+	long cpus = 0;
 	int container = 0, vm = 0, start = 1, c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -41,6 +53,24 @@ int cmd_launch(int argc, char **argv)
 		case OPT_CONTAINER: container = 1; break;
 		case OPT_VM: vm = 1; break;
 		case OPT_NOSTART: start = 0; break;
+		case OPT_CPUS: {
+			char *end;
+			cpus = strtol(optarg, &end, 10);
+			if (*end || end == optarg || cpus < 1 || cpus > 8) {
+				cli_error("launch: --cpus %s: expected a whole number from 1 to 8", optarg);
+				return 2;
+			}
+			break;
+		}
+		case OPT_MEMORY: memory = optarg; break;
+		case OPT_PROJECT: project = optarg; break;
+		case OPT_NETWORK:
+			if (network) {
+				cli_error("launch: --network %s: one network per instance for now", optarg);
+				return 2;
+			}
+			network = optarg;
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return 2;
 		}
@@ -66,6 +96,14 @@ int cmd_launch(int argc, char **argv)
 	if (container || vm)
 		cJSON_AddStringToObject(body, "type", container ? "container" : "vm");
 	cJSON_AddBoolToObject(body, "start", start);
+	if (cpus)
+		cJSON_AddNumberToObject(body, "cpus", (double)cpus);
+	if (memory)   /* the daemon parses and checks it: one rule, one message */
+		cJSON_AddStringToObject(body, "memory", memory);
+	if (project)
+		cJSON_AddStringToObject(body, "project", project);
+	if (network)
+		cJSON_AddStringToObject(body, "network", network);
 	if (cmd_at < argc) {
 		cJSON *cmd = cJSON_AddArrayToObject(body, "command");
 		for (int i = cmd_at; i < argc; i++)

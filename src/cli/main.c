@@ -21,6 +21,12 @@ static const char usage[] =
 	"  daemon       the management daemon (nimbusd); its clients:\n"
 	"  launch, list, info, start, stop, restart, pause, resume, delete,\n"
 	"  exec, console, logs, config, monitor, image\n"
+	"  project      create, list, delete projects and set their quotas\n"
+	"  token        create, list and revoke API tokens\n"
+	"  network      create, list, delete networks (bridges with DHCP and DNS)\n"
+	"  rule         an instance's ingress rules (its security group)\n"
+	"  volume       create, attach, snapshot, clone, delete volumes\n"
+	"  usage        metered usage per project, instance and volume\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help   show this help\n"
@@ -82,13 +88,58 @@ static const struct {
 	{ "image-import-helper", cmd_image_import_helper },
 	{ "console-relay", cmd_console_relay },
 	{ "console", cmd_console },
+	{ "project", cmd_project },
+	{ "token", cmd_token },
+	{ "network", cmd_network },
+	{ "rule", cmd_rule },
+	{ "volume", cmd_volume },
+	{ "usage", cmd_usage },
 };
+
+/* `--token T` (or --token=T) is every daemon verb's option: taken out of
+ * argv here, before the verb parses its own, and handed to the client as
+ * $NIMBUS_TOKEN.  Arguments after "--" (a command for exec) are left alone.
+ * Returns the new argc, or -1 (printed) when T is missing. */
+static int take_token_option(int argc, char **argv)
+{
+	int out = 0;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		const char *t = NULL;
+		if (!strcmp(argv[i], "--token")) {
+			if (i + 1 >= argc) {
+				cli_error("--token: needs a value (a token from `nimbus token create`)");
+				return -1;
+			}
+			t = argv[++i];
+		} else if (!strncmp(argv[i], "--token=", 8)) {
+			t = argv[i] + 8;
+		}
+		if (t)
+			setenv("NIMBUS_TOKEN", t, 1);
+		else
+			argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
 
 int main(int argc, char **argv)
 {
 	const char *base = strrchr(argv[0], '/');
 	if (!strcmp(base ? base + 1 : argv[0], "nimbusd"))
 		return cmd_daemon(argc, argv);
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "daemon") && strcmp(argv[1], "vm") &&
+	    (argc = take_token_option(argc, argv)) < 0)
+		return 2;
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return 2;

@@ -1,6 +1,7 @@
 /* See api.h.  The handlers: each parses its input strictly, calls the
  * service and turns the result into JSON. */
 #include "daemon/api.h"
+#include "daemon/api_cloud.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,12 +22,19 @@ int api_status_for(int neg_errno)
 		return 409;
 	case E2BIG:
 		return 413;
+	case EACCES:
+		return 401;
+	case EPERM:
+	case EDQUOT:
+		return 403;
 	case EAGAIN:
 		return 503;
 	case ENOSYS:
 		return 501;
 	case ETIMEDOUT:
 		return 504;
+	case ENOSPC:
+		return 507;
 	default:
 		return 500;
 	}
@@ -36,6 +44,8 @@ static const char *code_for(int status)
 {
 	switch (status) {
 	case 400: return "bad_request";
+	case 401: return "unauthorized";
+	case 403: return "forbidden";
 	case 404: return "not_found";
 	case 405: return "method_not_allowed";
 	case 409: return "conflict";
@@ -43,6 +53,7 @@ static const char *code_for(int status)
 	case 501: return "not_implemented";
 	case 503: return "unavailable";
 	case 504: return "timeout";
+	case 507: return "insufficient_capacity";
 	default: return "internal";
 	}
 }
@@ -60,7 +71,8 @@ void api_error(struct api_resp *out, int status, const char *code, const char *m
 void api_error_from(struct api_resp *out, const struct err *e)
 {
 	int status = api_status_for(e->code);
-	api_error(out, status, code_for(status), e->msg[0] ? e->msg : "internal error");
+	api_error(out, status, e->code == -EDQUOT ? "quota_exceeded" : code_for(status),
+		  e->msg[0] ? e->msg : "internal error");
 }
 
 cJSON *api_instance_json(const struct instance *in)
@@ -74,6 +86,7 @@ cJSON *api_instance_json(const struct instance *in)
 	cJSON_AddNumberToObject(j, "pid", (double)in->pid);
 	cJSON_AddNumberToObject(j, "created_at", (double)in->created_at);
 	cJSON_AddNumberToObject(j, "started_at", (double)in->started_at);
+	cJSON_AddStringToObject(j, "project", in->project);
 	cJSON *cmd = in->command[0] ? cJSON_Parse(in->command) : NULL;
 	if (cmd)
 		cJSON_AddItemToObject(j, "command", cmd);
@@ -166,8 +179,17 @@ static int h_create(struct service *s, const struct api_req *r, const char *name
 	struct err e = { 0 };
 	struct create_req cr;
 	struct instance in;
-	if (request_parse_create(r->body, r->body_len, &cr, &e) < 0 ||
-	    service_create(s, &cr, &in, &e) < 0) {
+	if (request_parse_create(r->body, r->body_len, &cr, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	/* A token launches in its own project; naming another one finds nothing. */
+	if (r->who && !r->who->host_admin) {
+		if (cr.project[0] && strcmp(cr.project, r->who->project))
+			err_set(&e, -ENOENT, "project \"%s\": no such project", cr.project);
+		snprintf(cr.project, sizeof cr.project, "%s", r->who->project);
+	}
+	if (e.code || service_create(s, &cr, &in, &e) < 0) {
 		api_error_from(out, &e);
 		return 0;
 	}
@@ -299,6 +321,8 @@ static int h_exec(struct service *s, const struct api_req *r, const char *name,
 }
 
 static const char *const force_only[] = { "force", NULL };
+static const char *const forward_query[] = { "protocol", "port", NULL };
+static const char *const usage_query[] = { "project", "since", "until", NULL };
 static const char *const api_events_query[] = { "since", NULL };
 static const char *const api_wait_query[] = { "wait", NULL };
 
@@ -324,8 +348,56 @@ const struct route api_routes[] = {
 	{ "GET", "/1.0/operations", NULL, api_h_operations },
 	{ "GET", "/1.0/operations/{name}", api_wait_query, api_h_operation },
 	{ "GET", "/1.0/instances/{name}/console", NULL, api_h_console },
+	/* Projects and tokens (api_cloud.c). */
+	{ "GET", "/1.0/projects", NULL, api_project_list },
+	{ "POST", "/1.0/projects", NULL, api_project_create },
+	{ "GET", "/1.0/projects/{name}", NULL, api_project_get },
+	{ "DELETE", "/1.0/projects/{name}", NULL, api_project_delete },
+	{ "PATCH", "/1.0/projects/{name}/quota", NULL, api_project_quota },
+	{ "GET", "/1.0/tokens", NULL, api_token_list },
+	{ "POST", "/1.0/tokens", NULL, api_token_create },
+	{ "DELETE", "/1.0/tokens/{name}", NULL, api_token_revoke },
+	/* Networks (api_network.c). */
+	{ "GET", "/1.0/networks", NULL, api_network_list },
+	{ "POST", "/1.0/networks", NULL, api_network_create },
+	{ "GET", "/1.0/networks/{name}", NULL, api_network_get },
+	{ "DELETE", "/1.0/networks/{name}", NULL, api_network_delete },
+	{ "GET", "/1.0/networks/{name}/forwards", NULL, api_forward_list },
+	{ "POST", "/1.0/networks/{name}/forwards", NULL, api_forward_add },
+	{ "DELETE", "/1.0/networks/{name}/forwards", forward_query, api_forward_delete },
+	{ "GET", "/1.0/instances/{name}/rules", NULL, api_rules_get },
+	{ "PUT", "/1.0/instances/{name}/rules", NULL, api_rules_put },
+	/* Volumes (api_volume.c). */
+	{ "GET", "/1.0/volumes", NULL, api_volume_list },
+	{ "POST", "/1.0/volumes", NULL, api_volume_create },
+	{ "GET", "/1.0/volumes/{name}", NULL, api_volume_get },
+	{ "DELETE", "/1.0/volumes/{name}", NULL, api_volume_delete },
+	{ "POST", "/1.0/volumes/{name}/attach", NULL, api_volume_attach },
+	{ "POST", "/1.0/volumes/{name}/detach", NULL, api_volume_detach },
+	{ "POST", "/1.0/volumes/{name}/resize", NULL, api_volume_resize },
+	{ "POST", "/1.0/volumes/{name}/snapshot", NULL, api_volume_snapshot },
+	{ "POST", "/1.0/volumes/{name}/clone", NULL, api_volume_clone },
+	{ "GET", "/1.0/placement", NULL, api_placement },
+	{ "GET", "/1.0/usage", usage_query, api_usage },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
+
+/* What a route's {name} names, for the name rules' messages. */
+static const char *route_noun(const char *pattern)
+{
+	static const struct { const char *prefix, *noun; } nouns[] = {
+		{ "/1.0/projects/", "project" },
+		{ "/1.0/tokens/", "token" },
+		{ "/1.0/networks/", "network" },
+		{ "/1.0/volumes/", "volume" },
+		{ "/1.0/images/", "image" },
+		{ "/1.0/operations/", "operation" },
+	};
+	for (size_t i = 0; i < sizeof nouns / sizeof nouns[0]; i++)
+		if (!strncmp(pattern, nouns[i].prefix, strlen(nouns[i].prefix)))
+			return nouns[i].noun;
+	return "instance";
+}
 
 /* Whether path matches pattern; the {name} segment is copied to name. */
 static bool match(const char *pattern, const char *path, char *name, size_t len)
@@ -389,10 +461,7 @@ void api_dispatch(struct service *s, const struct api_req *r, struct api_resp *o
 		}
 		if (strstr(api_routes[i].pattern, "{name}")) {
 			struct err e = { 0 };
-			const char *what = !strncmp(api_routes[i].pattern, "/1.0/images", 11) ? "image"
-					 : !strncmp(api_routes[i].pattern, "/1.0/operations", 15) ? "operation"
-					 : "instance";
-			if (name_check(what, name, &e) < 0) {
+			if (name_check(route_noun(api_routes[i].pattern), name, &e) < 0) {
 				api_error_from(out, &e);
 				return;
 			}

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "daemon/auth.h"
 #include "daemon/service.h"
 
 struct api_req {
@@ -27,6 +28,8 @@ struct api_req {
 	void *q;
 	const char *last_event_id;   /* the Last-Event-ID header, or NULL */
 	const char *upgrade;         /* the Upgrade header, or NULL */
+	/* Who asks (gate.c); NULL is the host admin (the Unix socket, no token). */
+	const struct caller *who;
 };
 
 struct api_resp {

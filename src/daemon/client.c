@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,21 +53,40 @@ int client_call(const char *sock, const char *method, const char *path, const ch
 		*status = 0;
 	if (reply)
 		*reply = NULL;
+	/* An https:// URL is the daemon's TCP listener (--listen). */
+	bool remote = !strncmp(sock, "https://", 8);
 	struct stat st;
-	if (stat(sock, &st) < 0)
+	if (remote)
+		;
+	else if (stat(sock, &st) < 0)
 		return errno == ENOENT ? not_running(sock, "no such socket", e)
 				       : err_set(e, -errno, "%s: %s", sock, strerror(errno));
-	if (access(sock, R_OK | W_OK) < 0 && errno == EACCES)
+	if (!remote && access(sock, R_OK | W_OK) < 0 && errno == EACCES)
 		return err_set(e, -EACCES, "%s: permission denied (the daemon's socket is root-only)",
 			       sock);
 	CURL *c = curl_easy_init();
 	if (!c)
 		return err_set(e, -ENOMEM, "libcurl: cannot start a request");
 	char url[1024];
-	snprintf(url, sizeof url, "http://nimbus%s", path);
 	struct buf b = { 0 };
 	struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+	const char *token = getenv("NIMBUS_TOKEN");
+	if (token && *token) {
+		char h[256];
+		snprintf(h, sizeof h, "Authorization: Bearer %.200s", token);
+		hdrs = curl_slist_append(hdrs, h);
+	}
+	if (remote) {
+		size_t n = strlen(sock);
+		snprintf(url, sizeof url, "%.*s%s", (int)(n && sock[n - 1] == '/' ? n - 1 : n), sock,
+			 path);
+		const char *ca = getenv("NIMBUS_CACERT");
+		if (ca && *ca)
+			curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	} else {
+		snprintf(url, sizeof url, "http://nimbus%s", path);
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -106,7 +126,7 @@ int client_call(const char *sock, const char *method, const char *path, const ch
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(err, "message");
 	int neg = code == 400 || code == 413 ? -EINVAL : code == 404 ? -ENOENT
-		: code == 409 ? -EBUSY : -EIO;
+		: code == 409 ? -EBUSY : code == 401 ? -EACCES : code == 403 ? -EPERM : -EIO;
 	if (cJSON_IsString(msg))
 		rc = err_set(e, neg, "%s", msg->valuestring);
 	else

@@ -14,14 +14,18 @@
 #define NIMBUS_SOCKET_DEFAULT "/run/nimbus/nimbus.sock"
 #define NIMBUS_STATE_DIR_DEFAULT "/var/lib/nimbus"
 
-/* The daemon's socket: opt if given, else $NIMBUS_SOCKET, else the default. */
+/* The daemon's socket: opt if given, else $NIMBUS_SOCKET, else the default.
+ * It may also be an https:// URL of the daemon's TCP listener, whose
+ * certificate is trusted from $NIMBUS_CACERT (or the system's CAs).  A
+ * token in $NIMBUS_TOKEN is sent with every request as a bearer token. */
 const char *client_socket_path(const char *opt);
 
 /* Sends method path (with body, or NULL) to the daemon at sock.  On a 2xx
  * reply returns 0 with *reply (may be NULL) the parsed body, owned by the
  * caller.  Otherwise a negative errno with e set: -ECONNREFUSED when no
  * daemon answers (the message says how to start one), -EINVAL for a 400 or
- * 413, -ENOENT for a 404, -EBUSY for a 409, -EIO for anything else; *status
+ * 413, -EACCES for a 401, -EPERM for a 403, -ENOENT for a 404, -EBUSY for a
+ * 409, -EIO for anything else; *status
  * (if not NULL) is the HTTP status or 0. */
 int client_call(const char *sock, const char *method, const char *path, const char *body,
 		long *status, cJSON **reply, struct err *e);

@@ -93,7 +93,8 @@ static bool image_process(cJSON *p, const char *path)
 	return true;
 }
 
-char *ctr_config(const struct instance *in, const char *rootfs, const char *image_config)
+char *ctr_config(const struct instance *in, const char *rootfs, const char *image_config,
+		 const char *netns, const char *const (*binds)[2], int nbinds)
 {
 	static const char *const caps[] = {
 		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -145,12 +146,17 @@ char *ctr_config(const struct instance *in, const char *rootfs, const char *imag
 	cJSON_AddItemToArray(m, oci_mount("/dev/shm", "tmpfs", "shm", shm));
 	cJSON_AddItemToArray(m, oci_mount("/sys", "sysfs", "sysfs", sys));
 	cJSON_AddItemToArray(m, oci_mount("/tmp", "tmpfs", "tmpfs", tmp));
+	static const char *const bind[] = { "rbind", "nosuid", "nodev", NULL };
+	for (int i = 0; i < nbinds; i++)
+		cJSON_AddItemToArray(m, oci_mount(binds[i][1], "bind", binds[i][0], bind));
 	cJSON *lx = cJSON_AddObjectToObject(c, "linux");
 	cJSON *ns = cJSON_AddArrayToObject(lx, "namespaces");
 	static const char *const nss[] = { "pid", "network", "ipc", "uts", "mount", "cgroup", NULL };
 	for (const char *const *t = nss; *t; t++) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "type", *t);
+		if (netns && !strcmp(*t, "network"))
+			cJSON_AddStringToObject(o, "path", netns);
 		cJSON_AddItemToArray(ns, o);
 	}
 	static const char *const masked[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list",

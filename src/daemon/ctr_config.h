@@ -6,7 +6,11 @@
 
 /* The config's JSON text (free with cJSON_free), or NULL when out of memory.
  * image_config: an imported image's OCI image config (its Entrypoint, Cmd,
- * Env, WorkingDir and numeric User are the process's), or NULL. */
-char *ctr_config(const struct instance *in, const char *rootfs, const char *image_config);
+ * Env, WorkingDir and numeric User are the process's), or NULL.
+ * netns: a network namespace to join (its network, network.h), or NULL for
+ * a private one with only lo.
+ * binds: nbinds pairs {host directory, path in the container} (volumes). */
+char *ctr_config(const struct instance *in, const char *rootfs, const char *image_config,
+		 const char *netns, const char *const (*binds)[2], int nbinds);
 
 #endif

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -190,9 +191,31 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 	char rootfs[8192];
 	if ((rc = mount_root(dir, im, rootfs, sizeof rootfs, e)) < 0)
 		return rc;
+	/* A container on a network joins the namespace network_plug made. */
+	char netns[8200];
+	struct stat nst;
+	snprintf(netns, sizeof netns, "%s/netns", dir);
+	/* Attached dir volumes (STATE/.../volumes, volume.h) at /volumes/NAME. */
+	char vols[4096] = "", volpath[8200], hostp[8][4096], inside[8][96];
+	const char *binds[8][2];
+	int nbinds = 0;
+	snprintf(volpath, sizeof volpath, "%s/volumes", dir);
+	if (read_file(volpath, vols, sizeof vols) > 0) {
+		for (char *line = strtok(vols, "\n"); line && nbinds < 8; line = strtok(NULL, "\n")) {
+			char name[64];
+			if (sscanf(line, "dir %4095s %63s", hostp[nbinds], name) != 2)
+				continue;
+			snprintf(inside[nbinds], sizeof inside[0], "/volumes/%s", name);
+			binds[nbinds][0] = hostp[nbinds];
+			binds[nbinds][1] = inside[nbinds];
+			nbinds++;
+		}
+	}
 	char imcfg[8192];
 	snprintf(imcfg, sizeof imcfg, "%s/config.json", im->path);
-	char *cfg = ctr_config(in, rootfs, access(imcfg, R_OK) == 0 ? imcfg : NULL);
+	char *cfg = ctr_config(in, rootfs, access(imcfg, R_OK) == 0 ? imcfg : NULL,
+			       stat(netns, &nst) == 0 ? netns : NULL,
+			       (const char *const (*)[2])binds, nbinds);
 	if (!cfg) {
 		unmount_root(dir);
 		return err_set(e, -ENOMEM, "container \"%s\": out of memory", in->name);

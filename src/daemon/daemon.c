@@ -36,6 +36,17 @@ int daemon_run(const struct daemon_opts *o, struct err *e)
 		service_close(s);
 		return rc;
 	}
+	struct http_server *tls = NULL;
+	char tls_dir[4200];
+	snprintf(tls_dir, sizeof tls_dir, "%s/tls", o->svc.state_dir);
+	if (o->listen && (rc = http_start_tls(s, o->listen, tls_dir, &tls, e)) < 0) {
+		http_stop(h);
+		service_close(s);
+		return rc;
+	}
+	if (tls)
+		fprintf(stderr, "nimbus daemon: HTTPS on %s for token holders (certificate "
+			"%s/server.crt)\n", o->listen, tls_dir);
 	int adopted, lost, rolled_back;
 	service_reconcile_counts(s, &adopted, &lost, &rolled_back);
 	fprintf(stderr, "nimbus daemon: listening on %s (state %s; %d running instance%s "
@@ -49,6 +60,7 @@ int daemon_run(const struct daemon_opts *o, struct err *e)
 		;
 	fprintf(stderr, "nimbus daemon: %s, stopping (instances keep running)\n", strsignal(sig));
 	service_shutdown(s);   /* ends the event streams, or the server would wait on them */
+	http_stop(tls);
 	http_stop(h);
 	service_close(s);
 	return 0;

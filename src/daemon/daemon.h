@@ -12,6 +12,7 @@
 struct daemon_opts {
 	struct service_cfg svc;
 	const char *socket_path;
+	const char *listen;        /* ADDR:PORT for HTTPS with tokens, or NULL */
 };
 
 /* Runs until a stop signal; 0 on a clean end. */

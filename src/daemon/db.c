@@ -19,7 +19,7 @@ struct sqlite3 *db_sqlite(struct db *db)
 	return db->h;
 }
 
-const char *db_file(struct db *db)
+const char *db_file(const struct db *db)
 {
 	return db->path;
 }
@@ -200,7 +200,7 @@ int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e)
 }
 
 #define INSTANCE_COLS "name, kind, image, state, pid, pid_start, created_at, started_at, " \
-	"paused, cpus, memory_mib, command"
+	"paused, cpus, memory_mib, command, project"
 
 static void read_instance(sqlite3_stmt *st, struct instance *in)
 {
@@ -220,13 +220,14 @@ static void read_instance(sqlite3_stmt *st, struct instance *in)
 	in->cpus = sqlite3_column_int(st, 9);
 	in->memory_mib = sqlite3_column_int64(st, 10);
 	copy_text(in->command, sizeof in->command, st, 11);
+	copy_text(in->project, sizeof in->project, st, 12);
 }
 
 int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc = prepare(db, "INSERT INTO instances (" INSTANCE_COLS ") "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", &st, e);
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
@@ -241,6 +242,7 @@ int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 	sqlite3_bind_int(st, 10, in->cpus);
 	sqlite3_bind_int64(st, 11, in->memory_mib);
 	sqlite3_bind_text(st, 12, in->command, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, in->project[0] ? in->project : "default", -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	int ext = sqlite3_extended_errcode(db->h);
 	sqlite3_finalize(st);
@@ -336,3 +338,4 @@ int db_instance_delete(struct db *db, const char *name, struct err *e)
 		return err_set(e, -ENOENT, "instance \"%s\": no such instance", name);
 	return rc;
 }
+

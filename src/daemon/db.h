@@ -27,10 +27,11 @@ int db_schema_version(void);
 
 int db_open(const char *path, struct db **out, struct err *e);
 /* The SQLite handle and file, for the tables kept in their own files
- * (db_operations.c, db_images.c). */
+ * (db_operations.c, db_images.c, project.c, network.c, ...); callers hold
+ * the service's lock. */
 struct sqlite3;
 struct sqlite3 *db_sqlite(struct db *db);
-const char *db_file(struct db *db);
+const char *db_file(const struct db *db);
 void db_close(struct db *db);
 
 int db_image_put(struct db *db, const struct image *im, struct err *e);

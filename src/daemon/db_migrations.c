@@ -41,6 +41,103 @@ const char *const db_migrations[] = {
 	");",
 	/* 4 (daemon2): a container's command given at launch (a JSON array). */
 	"ALTER TABLE instances ADD COLUMN command TEXT NOT NULL DEFAULT '';",
+	/* 5 (cloud): projects own instances; bearer tokens, stored as SHA-256,
+	 * scoped to a project with a role; quotas per project (-1: none; memory
+	 * and disk in bytes).  "default" is the host admin's project, unlimited,
+	 * and owns the instances that predate projects.  instances.project has
+	 * no REFERENCES: SQLite cannot add a column with a foreign key and a
+	 * non-NULL default, so project.c refuses deleting a project that owns
+	 * instances. */
+	"CREATE TABLE projects ("
+	"  name TEXT PRIMARY KEY,"
+	"  created_at INTEGER NOT NULL,"
+	"  quota_instances INTEGER NOT NULL,"
+	"  quota_cpus INTEGER NOT NULL,"
+	"  quota_memory INTEGER NOT NULL,"
+	"  quota_disk INTEGER NOT NULL,"
+	"  quota_networks INTEGER NOT NULL"
+	");"
+	"INSERT INTO projects VALUES ('default', CAST(strftime('%s', 'now') AS INTEGER),"
+	"  -1, -1, -1, -1, -1);"
+	"CREATE TABLE tokens ("
+	"  id TEXT PRIMARY KEY,"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  project TEXT NOT NULL REFERENCES projects(name) ON DELETE CASCADE,"
+	"  role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'reader')),"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"ALTER TABLE instances ADD COLUMN project TEXT NOT NULL DEFAULT 'default';"
+	/* cpus and memory_mib, which quotas count, are daemon2's (2). */
+	"CREATE INDEX instances_by_project ON instances (project);",
+	/* 6 (cloud): networks, owned by a project, and each instance's NIC on
+	 * one (its address, host byte order, and MAC); dns_pid/dns_pid_start
+	 * name the network's dnsmasq as instances name their supervisor. */
+	"CREATE TABLE networks ("
+	"  name TEXT PRIMARY KEY,"
+	"  project TEXT NOT NULL REFERENCES projects(name) ON DELETE RESTRICT,"
+	"  subnet TEXT NOT NULL,"
+	"  nat INTEGER NOT NULL,"
+	"  isolated INTEGER NOT NULL,"
+	"  bridge TEXT NOT NULL UNIQUE,"
+	"  dns_pid INTEGER NOT NULL DEFAULT 0,"
+	"  dns_pid_start INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE nics ("
+	"  instance TEXT PRIMARY KEY REFERENCES instances(name) ON DELETE CASCADE,"
+	"  network TEXT NOT NULL REFERENCES networks(name) ON DELETE RESTRICT,"
+	"  ip INTEGER NOT NULL,"
+	"  mac TEXT NOT NULL,"
+	"  UNIQUE (network, ip)"
+	");"
+	/* Port forwards (a host port is one instance's, whatever the network)
+	 * and security-group ingress rules (port 0: every port, or ICMP). */
+	"CREATE TABLE forwards ("
+	"  network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,"
+	"  protocol TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp')),"
+	"  port INTEGER NOT NULL,"
+	"  instance TEXT NOT NULL REFERENCES instances(name) ON DELETE CASCADE,"
+	"  target_port INTEGER NOT NULL,"
+	"  PRIMARY KEY (protocol, port)"
+	");"
+	"CREATE TABLE ingress_rules ("
+	"  instance TEXT NOT NULL REFERENCES instances(name) ON DELETE CASCADE,"
+	"  protocol TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp', 'icmp')),"
+	"  port INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  PRIMARY KEY (instance, protocol, port, source)"
+	");",
+	/* 7 (cloud): volumes, owned by a project: a qcow2 file (block, for VMs)
+	 * or a directory (dir, for containers); a snapshot is a read-only
+	 * volume made from another (snapshot_of).  size is bytes. */
+	"CREATE TABLE volumes ("
+	"  name TEXT PRIMARY KEY,"
+	"  project TEXT NOT NULL REFERENCES projects(name) ON DELETE RESTRICT,"
+	"  type TEXT NOT NULL CHECK (type IN ('block', 'dir')),"
+	"  size INTEGER NOT NULL,"
+	"  snapshot_of TEXT,"
+	"  attached_to TEXT REFERENCES instances(name) ON DELETE SET NULL,"
+	"  created_at INTEGER NOT NULL"
+	");",
+	/* 8 (cloud): metering intervals (meter.h); no foreign keys: usage
+	 * outlives what it measured. */
+	"CREATE TABLE usage_instances ("
+	"  instance TEXT NOT NULL,"
+	"  project TEXT NOT NULL,"
+	"  cpus INTEGER NOT NULL,"
+	"  memory INTEGER NOT NULL,"
+	"  start_ms INTEGER NOT NULL,"
+	"  end_ms INTEGER"
+	");"
+	"CREATE INDEX usage_instances_open ON usage_instances (instance, end_ms);"
+	"CREATE TABLE usage_volumes ("
+	"  volume TEXT NOT NULL,"
+	"  project TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  start_ms INTEGER NOT NULL,"
+	"  end_ms INTEGER"
+	");"
+	"CREATE INDEX usage_volumes_open ON usage_volumes (volume, end_ms);",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

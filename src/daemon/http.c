@@ -2,9 +2,12 @@
 #include "daemon/http.h"
 #include "daemon/api.h"
 #include "daemon/events.h"
+#include "daemon/gate.h"
 #include "daemon/request.h"
+#include "daemon/tls.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -21,8 +24,10 @@
 struct http_server {
 	struct MHD_Daemon *mhd;
 	struct service *svc;
-	char path[108];
+	char path[108];            /* the Unix socket's; "" for TCP */
 	int fd;
+	bool tcp;
+	char *tls_key, *tls_cert;  /* PEM, alive as long as the server */
 	/* Upgraded connections (consoles) run on threads of their own; they
 	 * end when `closing` is signalled, and the server waits for them. */
 	int closing;                 /* an eventfd */
@@ -301,6 +306,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	if (r->allow[0])
 		MHD_add_response_header(resp, "Allow", r->allow);
+	if (r->status == 401)   /* RFC 6750 section 3 */
+		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"nimbus\"");
 	if (r->location[0])
 		MHD_add_response_header(resp, "Location", r->location);
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
@@ -353,7 +360,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 					       c, MHD_HEADER_KIND, "Last-Event-ID"),
 				       .upgrade = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 									      "Upgrade") };
-		api_dispatch(h->svc, &req, &r);
+		const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+		gate_dispatch(h->svc, h->tcp, authz, &req, &r);
 	}
 	if (r.status == 101 && r.console_sock[0]) {
 		enum MHD_Result ret = send_console(h, c, &r);
@@ -386,6 +394,65 @@ static bool socket_is_live(const struct sockaddr_un *sa)
 	return live;
 }
 
+/* Serves fd (listening); owns it, and key/cert, from here on. */
+static int serve(struct service *s, int fd, const char *unix_path, char *key, char *cert,
+		 struct http_server **out, struct err *e)
+{
+	struct http_server *h = calloc(1, sizeof *h);
+	int closing = h ? eventfd(0, EFD_CLOEXEC) : -1;
+	if (closing < 0) {
+		int saved = h ? errno : ENOMEM;
+		close(fd);
+		if (unix_path)
+			unlink(unix_path);
+		free(key);
+		free(cert);
+		free(h);
+		return err_set(e, -saved, "daemon: %s", strerror(saved));
+	}
+	h->svc = s;
+	h->fd = fd;
+	h->tcp = !unix_path;
+	h->tls_key = key;
+	h->tls_cert = cert;
+	h->closing = closing;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->idle, NULL);
+	snprintf(h->path, sizeof h->path, "%s", unix_path ? unix_path : "");
+	/* Both listeners upgrade (a console over the socket or over TLS). */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_ALLOW_UPGRADE;
+	if (key)
+		h->mhd = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, h,
+					  MHD_OPTION_LISTEN_SOCKET, fd,
+					  MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
+					  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+					  MHD_OPTION_HTTPS_MEM_KEY, key,
+					  MHD_OPTION_HTTPS_MEM_CERT, cert,
+					  MHD_OPTION_END);
+	else
+		h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+					  MHD_OPTION_LISTEN_SOCKET, fd,
+					  MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
+					  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+					  MHD_OPTION_END);
+	if (!h->mhd) {
+		close(fd);
+		close(h->closing);
+		pthread_mutex_destroy(&h->lock);
+		pthread_cond_destroy(&h->idle);
+		if (unix_path)
+			unlink(unix_path);
+		free(key);
+		free(cert);
+		free(h);
+		return err_set(e, -EIO, "%s: the HTTP%s server did not start", unix_path ? unix_path
+			       : "--listen", key ? "S" : "");
+	}
+	*out = h;
+	return 0;
+}
+
 int http_start(struct service *s, const char *path, struct http_server **out, struct err *e)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -416,33 +483,7 @@ int http_start(struct service *s, const char *path, struct http_server **out, st
 		close(fd);
 		return err_set(e, -saved, "--socket %s: %s", path, strerror(saved));
 	}
-	struct http_server *h = calloc(1, sizeof *h);
-	if (!h) {
-		close(fd);
-		unlink(path);
-		return err_set(e, -ENOMEM, "daemon: out of memory");
-	}
-	h->svc = s;
-	h->fd = fd;
-	h->closing = eventfd(0, EFD_CLOEXEC);
-	pthread_mutex_init(&h->lock, NULL);
-	pthread_cond_init(&h->idle, NULL);
-	snprintf(h->path, sizeof h->path, "%s", path);
-	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-				  MHD_ALLOW_UPGRADE,
-				  0, NULL, NULL, on_request, h,
-				  MHD_OPTION_LISTEN_SOCKET, fd,
-				  MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-				  MHD_OPTION_END);
-	if (!h->mhd) {
-		close(fd);
-		unlink(path);
-		free(h);
-		return err_set(e, -EIO, "--socket %s: the HTTP server did not start", path);
-	}
-	*out = h;
-	return 0;
+	return serve(s, fd, path, NULL, NULL, out, e);
 }
 
 void http_stop(struct http_server *h)
@@ -459,6 +500,68 @@ void http_stop(struct http_server *h)
 	pthread_mutex_unlock(&h->lock);
 	MHD_stop_daemon(h->mhd);   /* closes the listening socket too */
 	close(h->closing);
-	unlink(h->path);
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->idle);
+	if (h->path[0])
+		unlink(h->path);
+	free(h->tls_key);
+	free(h->tls_cert);
 	free(h);
+}
+
+int http_listen_split(const char *addr, char *host, size_t hlen, char *port, size_t plen,
+		      struct err *e)
+{
+	const char *colon = strrchr(addr, ':');
+	const char *h = addr, *hend = colon;
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+		if (!close || close[1] != ':')
+			return err_set(e, -EINVAL, "--listen %s: expected [IPV6]:PORT", addr);
+		h = addr + 1;
+		hend = close;
+		colon = close + 1;
+	}
+	char *end;
+	long p = colon ? strtol(colon + 1, &end, 10) : 0;
+	if (!colon || !colon[1] || *end || p < 1 || p > 65535)
+		return err_set(e, -EINVAL, "--listen %s: expected ADDRESS:PORT with a port from 1 "
+			       "to 65535 (e.g. 127.0.0.1:8443)", addr);
+	if ((size_t)(hend - h) >= hlen)
+		return err_set(e, -EINVAL, "--listen %s: address too long", addr);
+	snprintf(host, hlen, "%.*s", (int)(hend - h), h);
+	snprintf(port, plen, "%ld", p);
+	return 0;
+}
+
+int http_start_tls(struct service *s, const char *addr, const char *tls_dir,
+		   struct http_server **out, struct err *e)
+{
+	char host[256], port[8];
+	int rc = http_listen_split(addr, host, sizeof host, port, sizeof port, e);
+	if (rc < 0)
+		return rc;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE }, *ai;
+	int gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
+	if (gai)
+		return err_set(e, -EINVAL, "--listen %s: %s", addr, gai_strerror(gai));
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return err_set(e, rc, "--listen %s: %s", addr, strerror(-rc));
+	}
+	freeaddrinfo(ai);
+	char *key, *cert;
+	if ((rc = tls_load_or_make(tls_dir, host, &key, &cert, e)) < 0) {
+		close(fd);
+		return rc;
+	}
+	return serve(s, fd, NULL, key, cert, out, e);
 }

@@ -33,7 +33,30 @@ struct instance {
 	int cpus;               /* `config set`: vCPUs / CPU limit, 0 = the default */
 	long long memory_mib;   /* `config set`: RAM / memory limit in MiB, 0 = the default */
 	char command[INSTANCE_COMMAND_MAX];   /* a container's command, or "": the image's */
+	char project[INSTANCE_NAME_MAX + 1];   /* the project that owns it (auth.h) */
 };
+
+/* What an instance reserves (quotas, placement, metering): its cpus and
+ * memory, or the VMM's defaults when they are 0. */
+#define INSTANCE_CPUS_DEFAULT 1
+#define INSTANCE_CPUS_MAX 8
+#define INSTANCE_MEMORY_MIB_DEFAULT 256
+#define INSTANCE_MEMORY_MIB_MIN 16
+#define INSTANCE_MEMORY_MIB_MAX (64 * 1024)
+
+static inline int instance_cpus(const struct instance *in)
+{
+	return in->cpus > 0 ? in->cpus : INSTANCE_CPUS_DEFAULT;
+}
+
+static inline long long instance_memory(const struct instance *in)
+{
+	return (in->memory_mib > 0 ? in->memory_mib : INSTANCE_MEMORY_MIB_DEFAULT) << 20;
+}
+
+/* The same in SQL, for sums over the instances table. */
+#define SQL_INSTANCE_CPUS "(CASE WHEN cpus > 0 THEN cpus ELSE 1 END)"
+#define SQL_INSTANCE_MEMORY "((CASE WHEN memory_mib > 0 THEN memory_mib ELSE 256 END) * 1048576)"
 
 /* Instance and image names: 1-63 of [a-z0-9-], starting with a letter or
  * digit.  Anything else (a `/`, `..`, upper case, spaces) is refused with a

@@ -1,9 +1,11 @@
 /* See request.h. */
 #include "daemon/request.h"
+#include "lib/size.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +102,41 @@ static int get_timeout(const cJSON *j, int *out, struct err *e)
 	return 0;
 }
 
+/* "cpus" and "memory", the resources a launch reserves (and counts against
+ * its project's quotas). */
+static int get_resources(const cJSON *j, struct create_req *out, struct err *e)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "cpus");
+	if (c) {
+		double v = cJSON_IsNumber(c) ? c->valuedouble : 0;
+		if (v != floor(v) || v < 1 || v > INSTANCE_CPUS_MAX)
+			return err_set(e, -EINVAL, "field \"cpus\": expected a whole number from 1 to %d",
+				       INSTANCE_CPUS_MAX);
+		out->cpus = (int)v;
+	}
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "memory");
+	if (m) {
+		const uint64_t max = (uint64_t)INSTANCE_MEMORY_MIB_MAX << 20;
+		uint64_t bytes = 0;
+		bool ok;
+		if (cJSON_IsNumber(m))
+			ok = m->valuedouble == floor(m->valuedouble) && m->valuedouble >= 0 &&
+			     m->valuedouble <= (double)max && (bytes = (uint64_t)m->valuedouble, true);
+		else
+			ok = cJSON_IsString(m) && parse_size(m->valuestring, 1, &bytes) == 0;
+		if (!ok || bytes < ((uint64_t)INSTANCE_MEMORY_MIB_MIN << 20) || bytes > max ||
+		    bytes % (1u << 20))
+			return err_set(e, -EINVAL, "field \"memory\": expected bytes or a size such as "
+				       "\"512M\", whole MiB from 16 MiB to 64 GiB");
+		out->memory_mib = (long long)(bytes >> 20);
+	}
+	return 0;
+}
+
 int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e)
 {
-	static const char *const fields[] = { "name", "image", "type", "start", "command", NULL };
+	static const char *const fields[] = { "name", "image", "type", "start", "command", "project",
+					      "cpus", "memory", "network", NULL };
 	memset(out, 0, sizeof *out);
 	out->start = true;
 	cJSON *j;
@@ -114,7 +148,14 @@ int request_parse_create(const char *body, size_t len, struct create_req *out, s
 	if ((rc = known_fields(j, fields, e)) < 0 ||
 	    (rc = get_name(j, "name", out->name, e)) < 0 ||
 	    (rc = get_name(j, "image", out->image, e)) < 0 ||
-	    (rc = get_bool(j, "start", &out->start, e)) < 0)
+	    (rc = get_bool(j, "start", &out->start, e)) < 0 ||
+	    (rc = get_resources(j, out, e)) < 0)
+		goto out;
+	if (cJSON_GetObjectItemCaseSensitive(j, "project") &&
+	    (rc = get_name(j, "project", out->project, e)) < 0)
+		goto out;
+	if (cJSON_GetObjectItemCaseSensitive(j, "network") &&
+	    (rc = get_name(j, "network", out->network, e)) < 0)
 		goto out;
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
 	if (t) {
@@ -225,6 +266,16 @@ int request_parse_empty(const char *body, size_t len, struct err *e)
 		rc = known_fields(j, none, e);
 	cJSON_Delete(j);
 	return rc;
+}
+
+int request_object(const char *body, size_t len, cJSON **out, struct err *e)
+{
+	return parse_object(body, len, out, e);
+}
+
+int request_known_fields(const cJSON *j, const char *const *names, struct err *e)
+{
+	return known_fields(j, names, e);
 }
 
 static int mib_from_bytes(const char *what, const char *s, unsigned long long bytes,

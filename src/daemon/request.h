@@ -16,7 +16,8 @@
 /* The largest body any request may carry; more is refused (413). */
 #define REQUEST_BODY_MAX 65536
 
-/* POST /1.0/instances: {"name", "image", "type"?, "start"?} */
+/* POST /1.0/instances: {"name", "image", "type"?, "start"?, "project"?,
+ * "cpus"?, "memory"?, "network"?} (memory: bytes, or a size such as "512M"; whole MiB) */
 struct create_req {
 	char name[INSTANCE_NAME_MAX + 1];
 	char image[INSTANCE_NAME_MAX + 1];
@@ -24,6 +25,10 @@ struct create_req {
 	enum instance_kind kind;
 	bool start;                /* default true (launch) */
 	char command[INSTANCE_COMMAND_MAX];   /* "command": a JSON array of strings, or "" */
+	char project[INSTANCE_NAME_MAX + 1];   /* "" : the caller's project */
+	int cpus;                  /* 0: the default */
+	long long memory_mib;      /* 0: the default */
+	char network[INSTANCE_NAME_MAX + 1];   /* "" : none */
 };
 
 /* POST /1.0/instances/NAME/stop: {"timeout"?, "force"?}; an empty body is {} */
@@ -75,5 +80,12 @@ int request_parse_create(const char *body, size_t len, struct create_req *out, s
 int request_parse_stop(const char *body, size_t len, struct stop_req *out, struct err *e);
 /* A body that must be empty or {} (start). */
 int request_parse_empty(const char *body, size_t len, struct err *e);
+
+/* The building blocks, for the parsers in other files (request_cloud.c):
+ * the body as one JSON object (NULL when empty), and every field known
+ * and given once. */
+struct cJSON;
+int request_object(const char *body, size_t len, struct cJSON **out, struct err *e);
+int request_known_fields(const struct cJSON *j, const char *const *names, struct err *e);
 
 #endif

@@ -7,7 +7,12 @@
 #include "daemon/fsutil.h"
 #include "daemon/images.h"
 #include "daemon/logs.h"
+#include "daemon/meter.h"
 #include "daemon/proc.h"
+#include "daemon/network.h"
+#include "daemon/placement.h"
+#include "daemon/project.h"
+#include "daemon/volume.h"
 #include "vmm/board/virt.h"
 
 #include <dirent.h>
@@ -28,7 +33,12 @@
 
 struct service {
 	char state_dir[4096], runtime[4096], conmon[4096], self_exe[4096], guest_dir[4096];
+	char dnsmasq[4096], qemu_img[4096];
 	struct driver_ctx ctx;
+	struct net_ctx net;
+	struct volume_ctx vol;
+	char pool[4200];
+	struct placement place;
 	struct db *db;
 	pthread_mutex_t lock;
 	char busy[BUSY_MAX][INSTANCE_NAME_MAX + 1];   /* names with an operation running */
@@ -44,6 +54,8 @@ struct service {
 	pthread_cond_t imports_done;
 	int ops_interrupted;
 };
+
+static void unplug(struct service *s, const struct instance *in);
 
 /* Removes what interrupted imports left: STATE/images/tmp/ and the
  * half-unpacked layers and half-copied disks beside the finished ones. */
@@ -86,9 +98,19 @@ static int refresh_why(struct service *s, struct instance *in, const char *why, 
 	in->pid = 0;
 	in->pid_start = 0;
 	in->paused = false;
+	unplug(s, in);
+	meter_instance_stop(s->db, in->name, NULL);
 	events_publish(s->events, "instance-stopped", in->name, "%s",
 		       why && *why ? why : "its supervisor ended");
 	return db_instance_update(s->db, in, e);
+}
+
+/* Removes a stopped instance's host side of its NIC (network.h). */
+static void unplug(struct service *s, const struct instance *in)
+{
+	char dir[4096];
+	if (instance_path(&s->ctx, in->name, NULL, dir, sizeof dir, NULL) == 0)
+		network_unplug(in, dir);
 }
 
 static int refresh(struct service *s, struct instance *in, struct err *e)
@@ -169,6 +191,7 @@ static int reconcile(struct service *s, struct err *e)
 		 * did not finish, or a monitor killed while its container ran,
 		 * leaves processes behind; they are killed and forgotten. */
 		int killed = driver_for(v[i].kind)->rollback(&s->ctx, &v[i], e);
+		unplug(s, &v[i]);
 		if (killed < 0)
 			rc = killed;
 		else
@@ -187,6 +210,12 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	snprintf(s->runtime, sizeof s->runtime, "%s", cfg->runtime);
 	snprintf(s->conmon, sizeof s->conmon, "%s", cfg->conmon);
 	snprintf(s->self_exe, sizeof s->self_exe, "%s", cfg->self_exe);
+	snprintf(s->dnsmasq, sizeof s->dnsmasq, "%s", cfg->dnsmasq ? cfg->dnsmasq : "/usr/sbin/dnsmasq");
+	s->net = (struct net_ctx){ s->state_dir, s->dnsmasq };
+	snprintf(s->qemu_img, sizeof s->qemu_img, "%s", cfg->qemu_img ? cfg->qemu_img : "/usr/bin/qemu-img");
+	snprintf(s->pool, sizeof s->pool, "%s/volumes", s->state_dir);
+	s->place = (struct placement){ { cfg->ratio[0], cfg->ratio[1], cfg->ratio[2] }, s->pool };
+	s->vol = (struct volume_ctx){ s->state_dir, s->qemu_img, &s->place };
 	pthread_mutex_init(&s->lock, NULL);
 	char path[8192];
 	int rc;
@@ -202,7 +231,8 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 				      s->watches, cfg->guest_dir ? s->guest_dir : NULL };
 	if ((rc = mkdir_p(cfg->state_dir, 0700, e)) < 0)
 		goto fail;
-	static const char *const subdirs[] = { "instances", "images", "runtime", NULL };
+	static const char *const subdirs[] = { "instances", "images", "runtime", "networks", "volumes",
+					       NULL };
 	for (const char *const *d = subdirs; *d; d++) {
 		snprintf(path, sizeof path, "%s/%s", cfg->state_dir, *d);
 		if ((rc = mkdir_p(path, 0700, e)) < 0)
@@ -212,6 +242,7 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	pthread_cond_init(&s->imports_done, NULL);
 	if ((rc = db_open(path, &s->db, e)) < 0 ||
 	    (rc = images_init(s->db, cfg->state_dir, cfg->guest_dir, e)) < 0 ||
+	    (rc = network_reconcile(s->db, &s->net, e)) < 0 ||
 	    (rc = reconcile(s, e)) < 0)
 		goto fail;
 	if (!(s->ops = operations_open(s->db, &s->lock, &s->ops_interrupted, e))) {
@@ -306,14 +337,22 @@ static int start_locked(struct service *s, struct instance *in, struct err *e)
 	int rc = db_image_get(s->db, in->image, &im, e);
 	if (rc < 0)
 		return rc;
+	char dir[4096];
+	if ((rc = instance_path(&s->ctx, in->name, NULL, dir, sizeof dir, e)) < 0 ||
+	    (rc = volume_prepare(s->db, &s->vol, in->name, dir, e)) < 0 ||
+	    (rc = network_plug(s->db, &s->net, in, dir, e)) < 0)
+		return rc;
 	pthread_mutex_unlock(&s->lock);
 	rc = driver_for(in->kind)->start(&s->ctx, in, &im, e);
 	pthread_mutex_lock(&s->lock);
-	if (rc < 0)
+	if (rc < 0) {
+		network_unplug(in, dir);
 		return rc;
+	}
 	in->state = STATE_RUNNING;
 	in->paused = false;
 	in->started_at = (long long)time(NULL);
+	meter_instance_start(s->db, in, NULL);
 	rc = db_instance_update(s->db, in, e);
 	if (rc == 0)
 		events_publish(s->events, "instance-started", in->name, "pid %lld", in->pid);
@@ -344,9 +383,21 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	snprintf(in.command, sizeof in.command, "%s", r->command);
 	in.kind = im.kind;
 	in.created_at = (long long)time(NULL);
-	if ((rc = claim(s, in.name, e)) < 0)
+	snprintf(in.project, sizeof in.project, "%s", r->project[0] ? r->project : PROJECT_DEFAULT);
+	in.cpus = r->cpus;
+	in.memory_mib = r->memory_mib;
+	/* Checked and inserted under one lock, so two launches cannot both
+	 * take the last of a quota. */
+	struct quota need = { { [QUOTA_INSTANCES] = 1, [QUOTA_CPUS] = instance_cpus(&in),
+				[QUOTA_MEMORY] = instance_memory(&in) } };
+	if ((rc = project_admit(s->db, in.project, &need, e)) < 0 ||
+	    (in.kind == KIND_VM && (rc = placement_check(s->db, &s->place, &need, e)) < 0) ||
+	    (rc = claim(s, in.name, e)) < 0)
 		goto out;
 	rc = db_instance_insert(s->db, &in, e);
+	if (rc == 0 && r->network[0] &&
+	    (rc = network_nic_add(s->db, &s->net, in.name, in.project, r->network, e)) < 0)
+		db_instance_delete(s->db, in.name, NULL);
 	if (rc == 0)
 		events_publish(s->events, "instance-created", in.name, "%s %s", kind_str(in.kind),
 			       in.image);
@@ -355,6 +406,7 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 		if (rc < 0) {
 			/* A launch that cannot start leaves nothing behind. */
 			driver_for(in.kind)->remove(&s->ctx, &in, NULL);
+			network_nic_forget(s->db, &s->net, in.name, NULL);
 			db_instance_delete(s->db, in.name, NULL);
 			events_publish(s->events, "instance-deleted", in.name, "it could not start");
 		}
@@ -410,6 +462,8 @@ static int stop_locked(struct service *s, struct instance *in, int timeout_s, bo
 	pthread_mutex_lock(&s->lock);
 	if (rc < 0)
 		return rc;
+	unplug(s, in);
+	meter_instance_stop(s->db, in->name, NULL);
 	in->state = STATE_STOPPED;
 	in->pid = 0;
 	in->pid_start = 0;
@@ -478,6 +532,8 @@ int service_delete(struct service *s, const char *name, bool force, struct err *
 		rc = driver_for(in.kind)->remove(&s->ctx, &in, e);
 		pthread_mutex_lock(&s->lock);
 	}
+	if (rc == 0)
+		rc = network_nic_forget(s->db, &s->net, name, e);
 	if (rc == 0)
 		rc = db_instance_delete(s->db, name, e);
 	if (rc == 0)
@@ -566,6 +622,32 @@ int service_images(struct service *s, struct image **out, size_t *n, struct err 
 	return rc;
 }
 
+struct db *service_lock(struct service *s)
+{
+	pthread_mutex_lock(&s->lock);
+	return s->db;
+}
+
+void service_unlock(struct service *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
+const struct net_ctx *service_net(struct service *s)
+{
+	return &s->net;
+}
+
+const struct volume_ctx *service_volumes(struct service *s)
+{
+	return &s->vol;
+}
+
+const struct placement *service_placement(struct service *s)
+{
+	return &s->place;
+}
+
 int service_pause(struct service *s, const char *name, bool pause, struct instance *out,
 		  struct err *e)
 {
@@ -610,11 +692,21 @@ int service_config(struct service *s, const char *name, const struct config_req 
 		release(s, name);
 		goto out;
 	}
+	/* What the change adds to the instance's reservation is checked as a
+	 * launch is, against its project's quotas and (a VM) the host's room;
+	 * a decrease needs nothing. */
+	struct quota need = { { [QUOTA_CPUS] = -instance_cpus(&in),
+				[QUOTA_MEMORY] = -instance_memory(&in) } };
 	if (r->has_cpus)
 		in.cpus = r->cpus;
 	if (r->has_memory)
 		in.memory_mib = r->memory_mib;
-	rc = db_instance_update(s->db, &in, e);
+	need.v[QUOTA_CPUS] += instance_cpus(&in);
+	need.v[QUOTA_MEMORY] += instance_memory(&in);
+	if ((rc = project_admit(s->db, in.project, &need, e)) == 0 && in.kind == KIND_VM)
+		rc = placement_check(s->db, &s->place, &need, e);
+	if (rc == 0)
+		rc = db_instance_update(s->db, &in, e);
 	if (rc == 0)
 		events_publish(s->events, "instance-updated", name, "cpus %d, memory %lld MiB%s",
 			       in.cpus, in.memory_mib,

@@ -29,6 +29,9 @@ struct service_cfg {
 	const char *runtime;       /* nimbus-runtime */
 	const char *conmon;        /* conmon */
 	const char *self_exe;      /* nimbus, for `vm run` */
+	const char *dnsmasq;       /* for networks; NULL: /usr/sbin/dnsmasq */
+	const char *qemu_img;      /* for volumes; NULL: /usr/bin/qemu-img */
+	double ratio[3];           /* overcommit: CPU, RAM, disk; 0: the default (placement.h) */
 };
 
 struct service;
@@ -67,6 +70,17 @@ int service_exec(struct service *s, const char *name, const struct exec_req *r, 
 /* The tail of the instance's console log (see logs.h), owned by the caller. */
 int service_logs(struct service *s, const char *name, char **out, struct err *e);
 int service_images(struct service *s, struct image **out, size_t *n, struct err *e);
+
+/* The database under the service's lock, for the modules with their own
+ * tables (projects, tokens); every service_lock is paired with an unlock. */
+struct db *service_lock(struct service *s);
+void service_unlock(struct service *s);
+/* Where networks live and how their dnsmasq runs (network.h). */
+const struct net_ctx *service_net(struct service *s);
+/* Where volumes live and the qemu-img that makes them (volume.h). */
+const struct volume_ctx *service_volumes(struct service *s);
+/* The host's capacity and overcommit ratios (placement.h). */
+const struct placement *service_placement(struct service *s);
 
 /* Freezes (pause) or thaws a running instance: -EALREADY if it is not
  * running or already in that state. */

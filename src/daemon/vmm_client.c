@@ -188,22 +188,55 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	}
 	snprintf(env_guest, sizeof env_guest, "NIMBUS_GUEST_DIR=%s", disk ? c->guest_dir : im->path);
 	const char *env[] = { env_guest, NULL };
-	/* `config set` values; unset (0) leaves the VMM's defaults. */
+	/* The resources the launch reserved against its project's quotas, or
+	 * `config set` values; 0 leaves the VMM's defaults (what quotas count). */
 	char cpus[16], mem[32];
 	snprintf(cpus, sizeof cpus, "%d", in->cpus);
 	snprintf(mem, sizeof mem, "%lldM", in->memory_mib);
+	/* A VM on a network gets the TAP network_plug made (STATE/.../nic). */
+	char net[128] = "none", nicpath[8200];
+	snprintf(nicpath, sizeof nicpath, "%s/nic", dir);
+	if (read_file(nicpath, net, sizeof net) > 0)
+		net[strcspn(net, "\n")] = 0;
+	else
+		snprintf(net, sizeof net, "none");
+	/* Attached block volumes (STATE/.../volumes, volume.h) become disks.  They
+	 * must keep what the guest writes, so the VM is then not --ephemeral.
+	 * Booting a guest directory, --append without root= keeps the guest in
+	 * its initramfs rather than booting whatever a volume holds; booting a
+	 * disk image, its overlay comes first (/dev/vda) and the VMM's default
+	 * command line (root=/dev/vda) boots it. */
+	char vols[4096] = "", volpath[8200], disks[8][4200];
+	snprintf(volpath, sizeof volpath, "%s/volumes", dir);
+	int ndisks = 0;
+	if (read_file(volpath, vols, sizeof vols) > 0) {
+		for (char *line = strtok(vols, "\n"); line && ndisks < 8; line = strtok(NULL, "\n")) {
+			char path[4096], name[64];
+			if (sscanf(line, "block %4095s %63s", path, name) == 2)
+				snprintf(disks[ndisks++], sizeof disks[0], "%s,format=qcow2,serial=%s", path,
+					 name);
+		}
+	}
 	/* The VMM runs under its console relay (console_relay.h), which holds
 	 * its terminal and its log. */
 	char consock[8192];
 	snprintf(consock, sizeof consock, "%s/console.sock", dir);
-	char *argv[24] = { (char *)c->self_exe, "console-relay", consock, log, "--",
-			   (char *)c->self_exe, "vm", "run", "--net", "none", "--control", sock };
+	char *argv[12 + 2 * 5 + 2 * 8 + 2] = { (char *)c->self_exe, "console-relay", consock, log,
+						"--", (char *)c->self_exe, "vm", "run", "--net", net,
+						"--control", sock };
 	int argc = 12;
 	if (disk) {
 		argv[argc++] = "--disk";
 		argv[argc++] = diskopt;
+	} else if (ndisks) {
+		argv[argc++] = "--append";
+		argv[argc++] = "console=ttyS0";
 	} else {
 		argv[argc++] = "--ephemeral";
+	}
+	for (int i = 0; i < ndisks; i++) {
+		argv[argc++] = "--disk";
+		argv[argc++] = disks[i];
 	}
 	if (in->cpus > 0) {
 		argv[argc++] = "--cpus";

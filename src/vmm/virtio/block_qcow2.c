@@ -21,9 +21,14 @@
  * file (block_open_file); with confine_backing each must resolve to a path
  * inside the top image's directory.
  *
- * Writing allocates only at the end of the file, which is extended at once
- * (new clusters read as zeroes), and gives every new cluster refcount 1, so
- * a writable image needs no free-space search.  A write into a cluster that
+ * Writing allocates the lowest free cluster (refcount 0, not metadata;
+ * punched so it reads as zeroes), or else at the end of the file, which is
+ * extended at once (new clusters read as zeroes), and gives every new
+ * cluster refcount 1.  Freed clusters come from discarded whole clusters,
+ * write-zeroes that may unmap, overwritten compressed clusters and moved
+ * refcount tables; a cluster is freed only once the L2 tables no longer
+ * naming it are on disk, so reusing it never exposes its new data through
+ * an old mapping after a crash.  A write into a cluster that
  * is not a plain allocated one takes a new cluster (copy-on-write): a
  * partial write first fills the rest of it from the backing file, zeroes or
  * the decompressed old data.  Zero clusters with a preallocated host
@@ -50,10 +55,11 @@
  * lock), so a second writer (nimbus or QEMU) is refused; readers lock only
  * a private byte, so qemu-img can still inspect a base image in use.
  *
- * Discard punches holes into the host file under allocated data clusters
- * (the mapping stays, the bytes read back as zeroes).  Write-zeroes sets the
- * zero flag on whole clusters (keeping their host cluster, punched when
- * unmapping is allowed) and writes zeroes into partial ones.
+ * Discard unmaps and frees whole clusters (a zero cluster over a backing
+ * file) and punches holes under parts of allocated ones (the bytes read back
+ * as zeroes).  Write-zeroes sets the zero flag on whole clusters (keeping
+ * their host cluster unless unmapping is allowed, then freeing it) and
+ * writes zeroes into partial ones.
  *
  * Every value read from an image is untrusted: header fields and extension
  * lengths are bounded, offsets checked for cluster alignment and the 2^56
@@ -144,6 +150,7 @@ struct qcow2 {
 	struct cache l2c, rbc;
 	bool unsynced;               /* written to since the last fdatasync */
 	uint64_t next_free;          /* where the next cluster is appended */
+	uint64_t free_hint;          /* no cluster below this index has refcount 0 (but metadata) */
 	uint64_t *frees;             /* host clusters to unreference after the next L2/L1 sync */
 	size_t nfrees, frees_cap;
 	struct block_backend *backing;
@@ -623,9 +630,53 @@ static int refcount_update(struct qcow2 *q, uint64_t cluster, int delta, unsigne
 	return 0;
 }
 
-/* A new cluster at the end of the file, refcount 1, reading as zeroes. */
+/*
+ * The lowest cluster below the end of the file with refcount 0 that is no
+ * metadata (a freed refcount table stays in the metadata map and is never
+ * reused), or -ENOSPC.  One pass over the refcount blocks per opening at
+ * most: free_hint only moves back when a cluster is freed.
+ */
+static int64_t find_free(struct qcow2 *q)
+{
+	uint64_t end = q->next_free >> q->cluster_bits, per = 1ull << q->rb_shift;
+	for (uint64_t c = q->free_hint; c < end;) {
+		uint64_t rti = c >> q->rb_shift, stop = (rti + 1) * per < end ? (rti + 1) * per : end;
+		uint64_t rb = rti < q->rt_entries ? q->rt[rti] & OFFSET_MASK : 0;
+		struct slot *s;
+		if (!rb || check_meta(q, rb, QMETA_RB, "refcount block") ||
+		    cache_get(q, &q->rbc, rb, false, &s)) {
+			c = stop;   /* no block: new clusters there go through append */
+			continue;
+		}
+		for (; c < stop; c++)
+			if (rc_get(q, s->data, c & (per - 1)) == 0 && !qmeta_kinds(&q->meta, c)) {
+				q->free_hint = c + 1;
+				return (int64_t)c;
+			}
+	}
+	q->free_hint = end;
+	return -ENOSPC;
+}
+
+/* A cluster with refcount 1 reading as zeroes: a freed one if there is
+ * one (so a long-lived image does not only grow), else a new one at the end. */
 static int64_t alloc_cluster(struct qcow2 *q)
 {
+	int64_t c = find_free(q);
+	if (c >= 0) {
+		uint64_t off = (uint64_t)c << q->cluster_bits;
+		int r = 0;
+		q->unsynced = true;
+		/* Callers rely on a new cluster reading as zeroes; its old bytes must go. */
+		if (fallocate(q->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			      (off_t)q->cluster_size) < 0) {
+			uint8_t *z = lazy_buf(&q->zeroes, q->cluster_size);
+			r = z ? q_pwrite(q, z, q->cluster_size, off) : -ENOMEM;
+		}
+		if (!r)
+			r = refcount_update(q, (uint64_t)c, 1, 0);
+		return r ? r : (int64_t)off;
+	}
 	int64_t off = append(q, 1);
 	if (off < 0)
 		return off;
@@ -847,6 +898,8 @@ static int flush_all(struct qcow2 *q)
 			int e = refcount_update(q, q->frees[i], -1, 0);
 			if (e && !r)
 				r = e;
+			if (q->frees[i] < q->free_hint)
+				q->free_hint = q->frees[i];   /* maybe free now: alloc_cluster looks */
 		}
 		int e = flush_refcounts(q);
 		if (!r)
@@ -1046,9 +1099,24 @@ static int zero_range(struct qcow2 *q, uint64_t off, uint64_t len, bool discard,
 		if (r)
 			return r;
 		if (discard) {
-			/* Only plain clusters of ours: the bytes go, the mapping stays. */
-			if (m.kind == DATA && m.copied)
+			indexes(q, off, &l1i, &l2i);
+			l2 = q->l1[l1i] & OFFSET_MASK;
+			/* A whole cluster of ours is unmapped and freed, as QEMU does:
+			 * unallocated without a backing file, a zero cluster (v3) over
+			 * one, so it reads as zeroes either way.  Parts of clusters
+			 * (and v2 images over a backing file) only lose their bytes. */
+			bool whole = n == q->cluster_size && (!q->backing || q->version >= 3);
+			bool host = m.host && m.copied && (m.kind == DATA || m.kind == ZERO);
+			if (whole && (host || m.kind == COMPRESSED)) {
+				r = l2_set(q, l2, l2i, q->backing ? OFLAG_ZERO : 0);
+				if (!r && host)
+					r = punch(q, m.host, n);
+				if (!r)
+					r = host ? defer_free(q, m.host >> q->cluster_bits)
+						 : defer_free_compressed(q, m.entry);
+			} else if (m.kind == DATA && m.copied) {
 				r = punch(q, m.host + in, n);
+			}
 		} else if (m.kind == ZERO || (m.kind == UNALLOC && !q->backing)) {
 			/* already reads as zeroes */
 		} else if (n < q->cluster_size) {
@@ -1058,12 +1126,17 @@ static int zero_range(struct qcow2 *q, uint64_t off, uint64_t len, bool discard,
 			indexes(q, off, &l1i, &l2i);
 			if (m.kind == DATA && !m.copied)
 				return -EIO;
+			/* Unmapping allowed: the host cluster is freed (and reused); else
+			 * it stays preallocated under the zero flag. */
+			bool release = m.kind == DATA && unmap && q->version >= 3;
 			if (!(r = ensure_l2(q, l1i, &l2))) {
-				uint64_t keep = m.kind == DATA ? m.host | OFLAG_COPIED : 0;
+				uint64_t keep = m.kind == DATA && !release ? m.host | OFLAG_COPIED : 0;
 				r = l2_set(q, l2, l2i, keep | OFLAG_ZERO);
 			}
 			if (!r && m.kind == DATA && unmap)
 				r = punch(q, m.host, n);
+			if (!r && release)
+				r = defer_free(q, m.host >> q->cluster_bits);
 			if (!r && m.kind == COMPRESSED)
 				r = defer_free_compressed(q, m.entry);
 		}

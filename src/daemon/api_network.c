@@ -1,0 +1,243 @@
+/* The network routes (rows in api.c's table), scoped as api_cloud.h says:
+ * a token sees and makes networks of its own project only. */
+#include "daemon/api_cloud.h"
+#include "daemon/network.h"
+#include "daemon/project.h"
+#include "daemon/request_cloud.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *scope(const struct api_req *r)
+{
+	return !r->who || r->who->host_admin ? NULL : r->who->project;
+}
+
+static cJSON *network_json(struct db *db, const struct network *n)
+{
+	char sub[32], gw[16];
+	long long users = 0;
+	network_nic_count(db, n->name, &users, NULL);
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "name", n->name);
+	cJSON_AddStringToObject(j, "project", n->project);
+	cJSON_AddStringToObject(j, "subnet", subnet_str(&n->subnet, sub, sizeof sub));
+	cJSON_AddStringToObject(j, "gateway", ip_str(subnet_host(&n->subnet, 1), gw, sizeof gw));
+	cJSON_AddBoolToObject(j, "nat", n->nat);
+	cJSON_AddBoolToObject(j, "isolated", n->isolated);
+	cJSON_AddStringToObject(j, "bridge", n->bridge);
+	cJSON_AddNumberToObject(j, "dnsmasq_pid", (double)n->dns_pid);
+	cJSON_AddNumberToObject(j, "instances", (double)users);
+	cJSON_AddNumberToObject(j, "created_at", (double)n->created_at);
+	return j;
+}
+
+static int fail(struct api_resp *out, const struct err *e)
+{
+	api_error_from(out, e);
+	return 0;
+}
+
+API_HANDLER(api_network_list)
+{
+	(void)name;
+	struct err e = { 0 };
+	struct network *v;
+	size_t n;
+	struct db *db = service_lock(s);
+	int rc = network_list(db, service_net(s), scope(r), &v, &n, &e);
+	if (rc < 0) {
+		service_unlock(s);
+		return fail(out, &e);
+	}
+	out->status = 200;
+	out->json = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(out->json, network_json(db, &v[i]));
+	service_unlock(s);
+	free(v);
+	return 0;
+}
+
+API_HANDLER(api_network_create)
+{
+	(void)name;
+	struct err e = { 0 };
+	struct network_req nr;
+	if (request_parse_network(r->body, r->body_len, &nr, &e) < 0)
+		return fail(out, &e);
+	const char *own = scope(r);
+	if (own && nr.project[0] && strcmp(nr.project, own)) {
+		err_set(&e, -ENOENT, "project \"%s\": no such project", nr.project);
+		return fail(out, &e);
+	}
+	if (!nr.project[0])
+		snprintf(nr.project, sizeof nr.project, "%s", own ? own : PROJECT_DEFAULT);
+	struct network n;
+	struct db *db = service_lock(s);
+	int rc = network_create(db, service_net(s), &nr, &n, &e);
+	if (rc == 0) {
+		out->status = 201;
+		out->json = network_json(db, &n);
+	}
+	service_unlock(s);
+	return rc < 0 ? fail(out, &e) : 0;
+}
+
+API_HANDLER(api_network_get)
+{
+	struct err e = { 0 };
+	struct network n;
+	struct db *db = service_lock(s);
+	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
+	if (rc == 0) {
+		out->status = 200;
+		out->json = network_json(db, &n);
+	}
+	service_unlock(s);
+	return rc < 0 ? fail(out, &e) : 0;
+}
+
+API_HANDLER(api_network_delete)
+{
+	struct err e = { 0 };
+	struct network n;
+	if (request_parse_empty(r->body, r->body_len, &e) < 0)
+		return fail(out, &e);
+	struct db *db = service_lock(s);
+	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
+	if (rc == 0 || rc == -EIO)   /* a network whose host side is broken can still go */
+		rc = network_delete(db, service_net(s), name, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	return 0;
+}
+
+API_HANDLER(api_rules_get)
+{
+	(void)r;
+	struct err e = { 0 };
+	struct instance in;
+	struct ingress_rule v[INGRESS_RULES_MAX];
+	size_t n = 0;
+	if (service_get(s, name, &in, &e) < 0)
+		return fail(out, &e);
+	struct db *db = service_lock(s);
+	int rc = network_rules_get(db, name, v, &n, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	cJSON *a = cJSON_AddArrayToObject(out->json, "rules");
+	for (size_t i = 0; i < n; i++) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "protocol", v[i].protocol);
+		if (strcmp(v[i].protocol, "icmp"))
+			cJSON_AddNumberToObject(j, "port", v[i].port);
+		cJSON_AddStringToObject(j, "source", v[i].source);
+		cJSON_AddItemToArray(a, j);
+	}
+	return 0;
+}
+
+API_HANDLER(api_rules_put)
+{
+	struct err e = { 0 };
+	struct instance in;
+	struct ingress_rule v[INGRESS_RULES_MAX];
+	size_t n;
+	if (request_parse_rules(r->body, r->body_len, v, &n, &e) < 0 ||
+	    service_get(s, name, &in, &e) < 0)
+		return fail(out, &e);
+	struct db *db = service_lock(s);
+	int rc = network_rules_set(db, service_net(s), name, v, n, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	return api_rules_get(s, r, name, out);
+}
+
+static cJSON *forward_json(const struct forward *f)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "network", f->network);
+	cJSON_AddStringToObject(j, "protocol", f->protocol);
+	cJSON_AddNumberToObject(j, "port", f->port);
+	cJSON_AddStringToObject(j, "instance", f->instance);
+	cJSON_AddNumberToObject(j, "target_port", f->target_port);
+	return j;
+}
+
+API_HANDLER(api_forward_list)
+{
+	struct err e = { 0 };
+	struct network n;
+	struct forward *v = NULL;
+	size_t count = 0;
+	struct db *db = service_lock(s);
+	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
+	if (rc == 0)
+		rc = network_forward_list(db, name, &v, &count, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	out->status = 200;
+	out->json = cJSON_CreateArray();
+	for (size_t i = 0; i < count; i++)
+		cJSON_AddItemToArray(out->json, forward_json(&v[i]));
+	free(v);
+	return 0;
+}
+
+API_HANDLER(api_forward_add)
+{
+	struct err e = { 0 };
+	struct forward f;
+	struct network n;
+	if (request_parse_forward(r->body, r->body_len, &f, &e) < 0)
+		return fail(out, &e);
+	snprintf(f.network, sizeof f.network, "%s", name);
+	struct db *db = service_lock(s);
+	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
+	if (rc == 0)
+		rc = network_forward_add(db, service_net(s), &f, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	out->status = 201;
+	out->json = forward_json(&f);
+	return 0;
+}
+
+API_HANDLER(api_forward_delete)
+{
+	struct err e = { 0 };
+	struct network n;
+	const char *proto = r->query ? r->query(r->q, "protocol") : NULL;
+	const char *port = r->query ? r->query(r->q, "port") : NULL;
+	char *end = NULL;
+	long p = port ? strtol(port, &end, 10) : 0;
+	if (!proto || (strcmp(proto, "tcp") && strcmp(proto, "udp")) || !port || *end || p < 1 ||
+	    p > 65535) {
+		err_set(&e, -EINVAL, "query: expected protocol=tcp|udp and port=1..65535");
+		return fail(out, &e);
+	}
+	if (request_parse_empty(r->body, r->body_len, &e) < 0)
+		return fail(out, &e);
+	struct db *db = service_lock(s);
+	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
+	if (rc == 0)
+		rc = network_forward_del(db, service_net(s), name, proto, (int)p, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	return 0;
+}

@@ -1,0 +1,177 @@
+/* The volume routes (rows in api.c's table), scoped as api_cloud.h says. */
+#include "daemon/api_cloud.h"
+#include "daemon/project.h"
+#include "daemon/request_cloud.h"
+#include "daemon/volume.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *scope(const struct api_req *r)
+{
+	return !r->who || r->who->host_admin ? NULL : r->who->project;
+}
+
+static int fail(struct api_resp *out, const struct err *e)
+{
+	api_error_from(out, e);
+	return 0;
+}
+
+static cJSON *volume_json(const struct volume *v)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "name", v->name);
+	cJSON_AddStringToObject(j, "project", v->project);
+	cJSON_AddStringToObject(j, "type", v->dir ? "dir" : "block");
+	cJSON_AddNumberToObject(j, "size", (double)v->size);
+	if (v->snapshot_of[0])
+		cJSON_AddStringToObject(j, "snapshot_of", v->snapshot_of);
+	else
+		cJSON_AddNullToObject(j, "snapshot_of");
+	if (v->attached_to[0])
+		cJSON_AddStringToObject(j, "attached_to", v->attached_to);
+	else
+		cJSON_AddNullToObject(j, "attached_to");
+	cJSON_AddNumberToObject(j, "created_at", (double)v->created_at);
+	return j;
+}
+
+/* Replies with the volume name as it is now (after a change); lock held, dropped. */
+static int reply(struct service *s, struct db *db, const char *name, int status,
+		 struct api_resp *out)
+{
+	struct err e = { 0 };
+	struct volume v;
+	int rc = volume_get(db, name, NULL, &v, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	out->status = status;
+	out->json = volume_json(&v);
+	return 0;
+}
+
+API_HANDLER(api_volume_list)
+{
+	(void)name;
+	struct err e = { 0 };
+	struct volume *v;
+	size_t n;
+	struct db *db = service_lock(s);
+	int rc = volume_list(db, scope(r), &v, &n, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	out->status = 200;
+	out->json = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(out->json, volume_json(&v[i]));
+	free(v);
+	return 0;
+}
+
+API_HANDLER(api_volume_create)
+{
+	(void)name;
+	struct err e = { 0 };
+	struct volume v;
+	if (request_parse_volume(r->body, r->body_len, &v, &e) < 0)
+		return fail(out, &e);
+	const char *own = scope(r);
+	if (own && v.project[0] && strcmp(v.project, own)) {
+		err_set(&e, -ENOENT, "project \"%s\": no such project", v.project);
+		return fail(out, &e);
+	}
+	if (!v.project[0])
+		snprintf(v.project, sizeof v.project, "%s", own ? own : PROJECT_DEFAULT);
+	struct db *db = service_lock(s);
+	if (volume_create(db, service_volumes(s), &v, &e) < 0) {
+		service_unlock(s);
+		return fail(out, &e);
+	}
+	return reply(s, db, v.name, 201, out);
+}
+
+API_HANDLER(api_volume_get)
+{
+	struct err e = { 0 };
+	struct volume v;
+	struct db *db = service_lock(s);
+	if (volume_get(db, name, scope(r), &v, &e) < 0) {
+		service_unlock(s);
+		return fail(out, &e);
+	}
+	return reply(s, db, name, 200, out);
+}
+
+API_HANDLER(api_volume_delete)
+{
+	struct err e = { 0 };
+	struct volume v;
+	if (request_parse_empty(r->body, r->body_len, &e) < 0)
+		return fail(out, &e);
+	struct db *db = service_lock(s);
+	int rc = volume_get(db, name, scope(r), &v, &e);
+	if (rc == 0)
+		rc = volume_delete(db, service_volumes(s), name, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	return 0;
+}
+
+/* The actions: POST /1.0/volumes/NAME/{attach,detach,resize,snapshot,clone}. */
+enum action { ATTACH, DETACH, RESIZE, SNAPSHOT, CLONE };
+
+static int act(struct service *s, const struct api_req *r, const char *name,
+	       struct api_resp *out, enum action a)
+{
+	struct err e = { 0 };
+	char arg[INSTANCE_NAME_MAX + 1] = "";
+	long long size = 0;
+	int rc;
+	switch (a) {
+	case ATTACH:
+		rc = request_parse_one_name(r->body, r->body_len, "instance", "instance", arg, &e);
+		break;
+	case DETACH:
+		rc = request_parse_empty(r->body, r->body_len, &e);
+		break;
+	case RESIZE:
+		rc = request_parse_size(r->body, r->body_len, &size, &e);
+		break;
+	default:
+		rc = request_parse_one_name(r->body, r->body_len, "name", "volume", arg, &e);
+		break;
+	}
+	if (rc < 0)
+		return fail(out, &e);
+	struct volume v;
+	struct db *db = service_lock(s);
+	if ((rc = volume_get(db, name, scope(r), &v, &e)) == 0) {
+		switch (a) {
+		case ATTACH: rc = volume_attach(db, name, arg, &e); break;
+		case DETACH: rc = volume_detach(db, name, &e); break;
+		case RESIZE: rc = volume_resize(db, service_volumes(s), name, size, &e); break;
+		case SNAPSHOT: rc = volume_copy(db, service_volumes(s), name, arg, true, &e); break;
+		case CLONE: rc = volume_copy(db, service_volumes(s), name, arg, false, &e); break;
+		}
+	}
+	if (rc < 0) {
+		service_unlock(s);
+		return fail(out, &e);
+	}
+	bool made = a == SNAPSHOT || a == CLONE;
+	return reply(s, db, made ? arg : name, made ? 201 : 200, out);
+}
+
+API_HANDLER(api_volume_attach) { return act(s, r, name, out, ATTACH); }
+API_HANDLER(api_volume_detach) { return act(s, r, name, out, DETACH); }
+API_HANDLER(api_volume_resize) { return act(s, r, name, out, RESIZE); }
+API_HANDLER(api_volume_snapshot) { return act(s, r, name, out, SNAPSHOT); }
+API_HANDLER(api_volume_clone) { return act(s, r, name, out, CLONE); }

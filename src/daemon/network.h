@@ -1,0 +1,131 @@
+/*
+ * Networks (issue 9): a project's private layer-2 segment on this host.
+ * Each is a Linux bridge (made over rtnetlink, netlink.h) whose first host
+ * address is the gateway; a dnsmasq process per network, started and
+ * supervised by the daemon, answers DHCP (a fixed address per instance,
+ * by MAC) and DNS (every instance on it by name); an nftables table per
+ * network (libnftables) masquerades it to the uplink (--nat) or cuts it
+ * off from every other interface (--isolated).
+ *
+ * An instance joins one network (its NIC: an address and a MAC kept in
+ * the database).  A container gets a network namespace the daemon makes
+ * (bind-mounted at STATE/instances/NAME/netns, handed to the runtime in the
+ * OCI config) with the inner end of a veth pair as eth0, configured
+ * statically with the same address dnsmasq would give; a VM gets a
+ * persistent TAP on the bridge that `vm run --net tap` opens, and asks
+ * dnsmasq by DHCP.  The host side follows the instance: made at start,
+ * removed at stop.
+ *
+ * Host state is rebuilt from the database: network_reconcile() at daemon
+ * start recreates what is missing (after a reboot), and every read of a
+ * network restarts a dnsmasq that died.  Every function expects the
+ * service's lock held.
+ */
+#ifndef NIMBUS_DAEMON_NETWORK_H
+#define NIMBUS_DAEMON_NETWORK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/db.h"
+#include "daemon/instance.h"
+#include "daemon/subnet.h"
+
+struct net_ctx {
+	const char *state_dir;     /* networks in STATE/networks/NAME */
+	const char *dnsmasq;       /* /usr/sbin/dnsmasq */
+};
+
+struct network {
+	char name[INSTANCE_NAME_MAX + 1];
+	char project[INSTANCE_NAME_MAX + 1];
+	struct subnet subnet;
+	bool nat, isolated;
+	char bridge[16];
+	long long dns_pid, dns_start;    /* its dnsmasq */
+	long long created_at;
+};
+
+struct network_req {
+	char name[INSTANCE_NAME_MAX + 1];
+	char project[INSTANCE_NAME_MAX + 1];   /* "": the caller's */
+	bool has_subnet;
+	struct subnet subnet;      /* default: the first free 10.20.N.0/24 */
+	bool nat, isolated;
+};
+
+struct nic {
+	char instance[INSTANCE_NAME_MAX + 1];
+	char network[INSTANCE_NAME_MAX + 1];
+	uint32_t ip;               /* host order */
+	char mac[18];
+};
+
+/* Checks the project's networks quota, picks or checks the subnet, makes
+ * the bridge, its table and its dnsmasq; nothing is left on failure. */
+int network_create(struct db *db, const struct net_ctx *c, const struct network_req *r,
+		   struct network *out, struct err *e);
+/* -EBUSY while instances are on it. */
+int network_delete(struct db *db, const struct net_ctx *c, const char *name, struct err *e);
+/* project: only that project's (NULL: any); a dead dnsmasq is restarted. */
+int network_get(struct db *db, const struct net_ctx *c, const char *name, const char *project,
+		struct network *out, struct err *e);
+int network_list(struct db *db, const struct net_ctx *c, const char *project,
+		 struct network **out, size_t *n, struct err *e);
+/* How many instances are on it. */
+int network_nic_count(struct db *db, const char *name, long long *out, struct err *e);
+int network_reconcile(struct db *db, const struct net_ctx *c, struct err *e);
+
+/* Gives instance a NIC on network (of its project): the next free address. */
+int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance,
+		    const char *project, const char *network, struct err *e);
+/* The instance's NIC; -ENOENT if it has none. */
+int network_nic_get(struct db *db, const char *instance, struct nic *out, struct err *e);
+/* Forgets the instance's NIC and its DNS name (the row goes with the instance). */
+int network_nic_forget(struct db *db, const struct net_ctx *c, const char *instance,
+		       struct err *e);
+
+/* Before an instance starts: its host side (a netns with eth0 for a
+ * container, a TAP for a VM) in inst_dir; nothing for one without a NIC. */
+int network_plug(struct db *db, const struct net_ctx *c, const struct instance *in,
+		 const char *inst_dir, struct err *e);
+/* After it stopped (or failed to start): removes the host side. */
+void network_unplug(const struct instance *in, const char *inst_dir);
+
+/* After its instances, rules or forwards changed: the network's dnsmasq
+ * files (re-read on SIGHUP) and its nftables table. */
+int network_refresh(struct db *db, const struct net_ctx *c, const char *network,
+		    struct err *e);
+
+/* Security groups: an instance's ingress rules, replaced as a whole. */
+struct ingress_rule {
+	char protocol[8];          /* tcp, udp, icmp */
+	int port;                  /* 1-65535; 0: every port (and always for icmp) */
+	char source[20];           /* CIDR */
+};
+#define INGRESS_RULES_MAX 64
+int network_rules_get(struct db *db, const char *instance, struct ingress_rule *out, size_t *n,
+		      struct err *e);
+int network_rules_set(struct db *db, const struct net_ctx *c, const char *instance,
+		      const struct ingress_rule *v, size_t n, struct err *e);
+
+/* Port forwards: host port (protocol, port) to instance:target_port. */
+struct forward {
+	char network[INSTANCE_NAME_MAX + 1];
+	char protocol[8];
+	int port;
+	char instance[INSTANCE_NAME_MAX + 1];
+	int target_port;
+};
+int network_forward_add(struct db *db, const struct net_ctx *c, const struct forward *f,
+			struct err *e);
+int network_forward_del(struct db *db, const struct net_ctx *c, const char *network,
+			const char *protocol, int port, struct err *e);
+int network_forward_list(struct db *db, const char *network, struct forward **out, size_t *n,
+			 struct err *e);
+
+/* Interface names (at most 15 characters) derived from a name. */
+void network_ifname(const char *prefix, const char *name, char out[16]);
+
+#endif

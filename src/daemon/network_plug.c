@@ -1,0 +1,184 @@
+/* See network.h: an instance's NIC on the host.  A container's network
+ * namespace is made and configured in short-lived forked children (setns
+ * and unshare change only the calling process, and the daemon's threads
+ * must stay in the host's namespace); each child reports its error through
+ * a pipe. */
+#include "daemon/network.h"
+#include "daemon/fsutil.h"
+#include "daemon/netlink.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Runs fn(arg, e) in a child process; its result and message come back. */
+static int in_child(int (*fn)(const void *arg, struct err *e), const void *arg, struct err *e)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_set(e, -errno, "pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return err_set(e, -errno, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		struct err ce = { 0 };
+		int rc = fn(arg, &ce);
+		ce.code = rc;
+		(void)!write(p[1], &ce, sizeof ce);
+		_exit(rc ? 1 : 0);
+	}
+	close(p[1]);
+	struct err ce = { 0 };
+	ssize_t n = read(p[0], &ce, sizeof ce);
+	close(p[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof ce)
+		return err_set(e, -EIO, "network setup: the helper process died");
+	if (ce.code < 0)
+		return err_set(e, ce.code, "%s", ce.msg);
+	return 0;
+}
+
+static int make_netns(const void *arg, struct err *e)
+{
+	const char *path = arg;
+	if (unshare(CLONE_NEWNET) < 0)
+		return err_set(e, -errno, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
+		return err_set(e, -errno, "%s: bind mount: %s", path, strerror(errno));
+	return nl_link_up("lo", e);
+}
+
+struct inner {
+	const char *netns, *peer;
+	uint32_t ip, gw;      /* network order */
+	unsigned prefix;
+	uint8_t mac[6];
+};
+
+static int configure_inside(const void *arg, struct err *e)
+{
+	const struct inner *in = arg;
+	int fd = open(in->netns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+		return err_set(e, -errno, "%s: entering it: %s", in->netns, strerror(errno));
+	close(fd);
+	int rc;
+	if ((rc = nl_link_rename(in->peer, "eth0", e)) < 0 ||
+	    (rc = nl_link_set_mac("eth0", in->mac, e)) < 0 ||
+	    (rc = nl_addr_add("eth0", in->ip, in->prefix, e)) < 0 ||
+	    (rc = nl_link_up("eth0", e)) < 0)
+		return rc;
+	return nl_route_default("eth0", in->gw, e);
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
+
+static int plug_container(const struct network *n, const struct nic *nic, const char *dir,
+			  const char *name, struct err *e)
+{
+	char netns[4200], host[16], peer[16], upper[4200], resolv[4300], text[64];
+	snprintf(netns, sizeof netns, "%s/netns", dir);
+	network_ifname("nv", name, host);
+	network_ifname("np", name, peer);
+	int fd = open(netns, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(e, -errno, "%s: %s", netns, strerror(errno));
+	close(fd);
+	nl_link_del(host, NULL);   /* what a killed daemon may have left */
+	struct inner in = { .netns = netns, .peer = peer, .ip = htonl(nic->ip),
+			    .gw = htonl(subnet_host(&n->subnet, 1)), .prefix = n->subnet.prefix };
+	int rc = parse_mac(nic->mac, in.mac) < 0
+		? err_set(e, -EINVAL, "instance \"%s\": bad MAC %s", name, nic->mac) : 0;
+	if (rc == 0)
+		rc = in_child(make_netns, netns, e);
+	if (rc == 0 && (rc = nl_veth_add(host, peer, e)) == 0 &&
+	    (rc = nl_link_set_master(host, n->bridge, e)) == 0 && (rc = nl_link_up(host, e)) == 0) {
+		int nsfd = open(netns, O_RDONLY | O_CLOEXEC);
+		rc = nsfd < 0 ? err_set(e, -errno, "%s: %s", netns, strerror(errno))
+			      : nl_link_set_netns(peer, nsfd, e);
+		if (nsfd >= 0)
+			close(nsfd);
+	}
+	if (rc == 0)
+		rc = in_child(configure_inside, &in, e);
+	/* The container resolves through its network's dnsmasq. */
+	snprintf(upper, sizeof upper, "%s/upper/etc", dir);
+	if (rc == 0 && (rc = mkdir_p(upper, 0755, e)) == 0) {
+		char gw[16];
+		snprintf(resolv, sizeof resolv, "%s/resolv.conf", upper);
+		snprintf(text, sizeof text, "nameserver %s\n", ip_str(subnet_host(&n->subnet, 1), gw,
+								       sizeof gw));
+		FILE *f = fopen(resolv, "we");
+		if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+			rc = err_set(e, -EIO, "%s: cannot write it", resolv);
+	}
+	return rc;
+}
+
+static int plug_vm(const struct network *n, const struct nic *nic, const char *dir,
+		   const char *name, struct err *e)
+{
+	char tap[16], path[4200], text[64];
+	network_ifname("nt", name, tap);
+	nl_link_del(tap, NULL);
+	int rc;
+	if ((rc = nl_tap_add(tap, e)) < 0 || (rc = nl_link_set_master(tap, n->bridge, e)) < 0 ||
+	    (rc = nl_link_up(tap, e)) < 0)
+		return rc;
+	/* What vmm_client.c hands to `vm run --net`. */
+	snprintf(path, sizeof path, "%s/nic", dir);
+	snprintf(text, sizeof text, "tap,ifname=%s,mac=%s\n", tap, nic->mac);
+	FILE *f = fopen(path, "we");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		return err_set(e, -EIO, "%s: cannot write it", path);
+	return 0;
+}
+
+int network_plug(struct db *db, const struct net_ctx *c, const struct instance *in,
+		 const char *inst_dir, struct err *e)
+{
+	struct nic nic;
+	struct network n;
+	if (network_nic_get(db, in->name, &nic, NULL) < 0)
+		return 0;
+	int rc = network_get(db, c, nic.network, NULL, &n, e);
+	if (rc == 0)
+		rc = mkdir_p(inst_dir, 0700, e);
+	if (rc == 0)
+		rc = in->kind == KIND_VM ? plug_vm(&n, &nic, inst_dir, in->name, e)
+					 : plug_container(&n, &nic, inst_dir, in->name, e);
+	if (rc < 0)
+		network_unplug(in, inst_dir);
+	return rc;
+}
+
+void network_unplug(const struct instance *in, const char *inst_dir)
+{
+	char ifname[16], path[4200];
+	network_ifname(in->kind == KIND_VM ? "nt" : "nv", in->name, ifname);
+	nl_link_del(ifname, NULL);
+	snprintf(path, sizeof path, "%s/%s", inst_dir, in->kind == KIND_VM ? "nic" : "netns");
+	if (in->kind != KIND_VM)
+		umount2(path, MNT_DETACH);   /* the last user gone, the namespace and eth0 go */
+	unlink(path);
+}

@@ -1,0 +1,76 @@
+/*
+ * Volumes (issue 9): storage a project keeps apart from its instances, in
+ * the daemon's pool STATE/volumes.  Two types:
+ *
+ *   block  a qcow2 file (made, resized and copied with Debian's qemu-img),
+ *          a virtio-blk disk of a VM (vdX, serial = the volume's name);
+ *   dir    a directory, bind-mounted into a container at /volumes/NAME.
+ *
+ * Containers get directories rather than a filesystem inside a qcow2:
+ * mounting one on the host needs qemu-nbd and the nbd module, and would
+ * have the host kernel parse a filesystem the tenant wrote -- an attack
+ * surface a directory does not have.  A dir volume's size counts against
+ * the disk quota but is not enforced as a filesystem limit.
+ *
+ * A volume is attached to at most one instance and reaches it at its next
+ * start (virtio-mmio here has no hot-plug); a volume in use by a running
+ * instance cannot be detached, resized or deleted.  A snapshot is a
+ * read-only block volume, a consistent copy (qemu-img convert); clone makes
+ * a new writable volume from a volume or a snapshot.  Every function
+ * expects the service's lock held.
+ */
+#ifndef NIMBUS_DAEMON_VOLUME_H
+#define NIMBUS_DAEMON_VOLUME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "daemon/db.h"
+#include "daemon/instance.h"
+
+#define VOLUME_SIZE_MIN (1LL << 20)
+#define VOLUME_SIZE_MAX (16LL << 40)
+
+struct volume {
+	char name[INSTANCE_NAME_MAX + 1];
+	char project[INSTANCE_NAME_MAX + 1];
+	bool dir;                  /* type dir (else block) */
+	long long size;            /* bytes */
+	char snapshot_of[INSTANCE_NAME_MAX + 1];   /* "" unless a snapshot */
+	char attached_to[INSTANCE_NAME_MAX + 1];   /* "" when detached */
+	long long created_at;
+};
+
+struct placement;
+
+struct volume_ctx {
+	const char *state_dir;
+	const char *qemu_img;      /* /usr/bin/qemu-img */
+	const struct placement *place;   /* the host's room for disk (placement.h) */
+};
+
+int volume_create(struct db *db, const struct volume_ctx *c, const struct volume *v,
+		  struct err *e);
+/* project: only that project's (NULL: any). */
+int volume_get(struct db *db, const char *name, const char *project, struct volume *out,
+	       struct err *e);
+int volume_list(struct db *db, const char *project, struct volume **out, size_t *n,
+		struct err *e);
+int volume_delete(struct db *db, const struct volume_ctx *c, const char *name, struct err *e);
+/* The instance must be in the volume's project; running_ok: attach takes
+ * effect at its next start. */
+int volume_attach(struct db *db, const char *name, const char *instance, struct err *e);
+int volume_detach(struct db *db, const char *name, struct err *e);
+int volume_resize(struct db *db, const struct volume_ctx *c, const char *name, long long size,
+		  struct err *e);
+/* A snapshot (read-only) or a clone (writable) of src named to. */
+int volume_copy(struct db *db, const struct volume_ctx *c, const char *src, const char *to,
+		bool snapshot, struct err *e);
+/* The file or directory of a volume. */
+void volume_path(const struct volume_ctx *c, const struct volume *v, char *buf, size_t len);
+/* Writes inst_dir/volumes for the drivers: "block PATH NAME" or
+ * "dir PATH NAME" per attached volume (none: the file is removed). */
+int volume_prepare(struct db *db, const struct volume_ctx *c, const char *instance,
+		   const char *inst_dir, struct err *e);
+
+#endif
