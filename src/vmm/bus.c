@@ -155,6 +155,8 @@ unsigned bus_store_hit(struct bus *bus, const uint8_t *p, unsigned size)
 	return w;
 }
 
+static void all_threads_barrier(void);
+
 int bus_dirty_start(struct bus *bus)
 {
 	uint64_t words = (npages(bus) + 63) / 64;
@@ -175,6 +177,7 @@ int bus_dirty_start(struct bus *bus)
 	for (uint64_t p = 0; p < npages(bus); p++)
 		atomic_fetch_or(&bus->watch[p], BUS_WATCH_DIRTY);
 	atomic_store(&bus->logging, true);
+	all_threads_barrier();   /* as after a collect: see there */
 	return 0;
 }
 
