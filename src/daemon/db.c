@@ -29,7 +29,7 @@ int db_schema_version(void)
 	return db_nmigrations;
 }
 
-static int sql_err(struct db *db, struct err *e, const char *what)
+int db_sql_err(struct db *db, struct err *e, const char *what)
 {
 	return err_set(e, -EIO, "%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
 }
@@ -49,11 +49,11 @@ static int user_version(struct db *db, int *v, struct err *e)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return sql_err(db, e, "reading the schema version");
+		return db_sql_err(db, e, "reading the schema version");
 	int rc = sqlite3_step(st);
 	*v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : sql_err(db, e, "reading the schema version");
+	return rc == SQLITE_ROW ? 0 : db_sql_err(db, e, "reading the schema version");
 }
 
 static int migrate(struct db *db, struct err *e)
@@ -114,14 +114,14 @@ void db_close(struct db *db)
 	free(db);
 }
 
-static int prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct err *e)
+int db_prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct err *e)
 {
 	if (sqlite3_prepare_v2(db->h, sql, -1, st, NULL) != SQLITE_OK)
-		return sql_err(db, e, "preparing a statement");
+		return db_sql_err(db, e, "preparing a statement");
 	return 0;
 }
 
-static void copy_text(char *dst, size_t len, sqlite3_stmt *st, int col)
+void db_copy_text(char *dst, size_t len, sqlite3_stmt *st, int col)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
 	snprintf(dst, len, "%s", t ? (const char *)t : "");
@@ -130,31 +130,31 @@ static void copy_text(char *dst, size_t len, sqlite3_stmt *st, int col)
 int db_image_put(struct db *db, const struct image *im, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "INSERT INTO images (name, kind, path) VALUES (?1, ?2, ?3) "
+	int rc = db_prepare(db, "INSERT INTO images (name, kind, path) VALUES (?1, ?2, ?3) "
 			 "ON CONFLICT (name) DO UPDATE SET kind = ?2, path = ?3", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, im->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, kind_str(im->kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, im->path, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "saving an image");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "saving an image");
 	sqlite3_finalize(st);
 	return rc;
 }
 
 static void read_image(sqlite3_stmt *st, struct image *im)
 {
-	copy_text(im->name, sizeof im->name, st, 0);
+	db_copy_text(im->name, sizeof im->name, st, 0);
 	char kind[16];
-	copy_text(kind, sizeof kind, st, 1);
+	db_copy_text(kind, sizeof kind, st, 1);
 	kind_parse(kind, &im->kind);
-	copy_text(im->path, sizeof im->path, st, 2);
+	db_copy_text(im->path, sizeof im->path, st, 2);
 }
 
 int db_image_get(struct db *db, const char *name, struct image *out, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT name, kind, path FROM images WHERE name = ?1", &st, e);
+	int rc = db_prepare(db, "SELECT name, kind, path FROM images WHERE name = ?1", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -165,7 +165,7 @@ int db_image_get(struct db *db, const char *name, struct image *out, struct err 
 	} else if (rc == SQLITE_DONE) {
 		rc = err_set(e, -ENOENT, "image \"%s\": no such image", name);
 	} else {
-		rc = sql_err(db, e, "reading an image");
+		rc = db_sql_err(db, e, "reading an image");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -174,7 +174,7 @@ int db_image_get(struct db *db, const char *name, struct image *out, struct err 
 int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT name, kind, path FROM images ORDER BY name", &st, e);
+	int rc = db_prepare(db, "SELECT name, kind, path FROM images ORDER BY name", &st, e);
 	if (rc < 0)
 		return rc;
 	struct image *v = NULL;
@@ -192,7 +192,7 @@ int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
-		return sql_err(db, e, "listing images");
+		return db_sql_err(db, e, "listing images");
 	}
 	*out = v;
 	*n = count;
@@ -206,11 +206,11 @@ static void read_instance(sqlite3_stmt *st, struct instance *in)
 {
 	memset(in, 0, sizeof *in);
 	char buf[16];
-	copy_text(in->name, sizeof in->name, st, 0);
-	copy_text(buf, sizeof buf, st, 1);
+	db_copy_text(in->name, sizeof in->name, st, 0);
+	db_copy_text(buf, sizeof buf, st, 1);
 	kind_parse(buf, &in->kind);
-	copy_text(in->image, sizeof in->image, st, 2);
-	copy_text(buf, sizeof buf, st, 3);
+	db_copy_text(in->image, sizeof in->image, st, 2);
+	db_copy_text(buf, sizeof buf, st, 3);
 	state_parse(buf, &in->state);
 	in->pid = sqlite3_column_int64(st, 4);
 	in->pid_start = sqlite3_column_int64(st, 5);
@@ -219,14 +219,14 @@ static void read_instance(sqlite3_stmt *st, struct instance *in)
 	in->paused = sqlite3_column_int(st, 8) != 0;
 	in->cpus = sqlite3_column_int(st, 9);
 	in->memory_mib = sqlite3_column_int64(st, 10);
-	copy_text(in->command, sizeof in->command, st, 11);
-	copy_text(in->project, sizeof in->project, st, 12);
+	db_copy_text(in->command, sizeof in->command, st, 11);
+	db_copy_text(in->project, sizeof in->project, st, 12);
 }
 
 int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "INSERT INTO instances (" INSTANCE_COLS ") "
+	int rc = db_prepare(db, "INSERT INTO instances (" INSTANCE_COLS ") "
 			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", &st, e);
 	if (rc < 0)
 		return rc;
@@ -252,13 +252,13 @@ int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 		return err_set(e, -EEXIST, "instance \"%s\": already exists", in->name);
 	if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
 		return err_set(e, -ENOENT, "image \"%s\": no such image", in->image);
-	return sql_err(db, e, "saving an instance");
+	return db_sql_err(db, e, "saving an instance");
 }
 
 int db_instance_get(struct db *db, const char *name, struct instance *out, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT " INSTANCE_COLS " FROM instances WHERE name = ?1", &st, e);
+	int rc = db_prepare(db, "SELECT " INSTANCE_COLS " FROM instances WHERE name = ?1", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -269,7 +269,7 @@ int db_instance_get(struct db *db, const char *name, struct instance *out, struc
 	} else if (rc == SQLITE_DONE) {
 		rc = err_set(e, -ENOENT, "instance \"%s\": no such instance", name);
 	} else {
-		rc = sql_err(db, e, "reading an instance");
+		rc = db_sql_err(db, e, "reading an instance");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -278,7 +278,7 @@ int db_instance_get(struct db *db, const char *name, struct instance *out, struc
 int db_instance_list(struct db *db, struct instance **out, size_t *n, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT " INSTANCE_COLS " FROM instances ORDER BY name", &st, e);
+	int rc = db_prepare(db, "SELECT " INSTANCE_COLS " FROM instances ORDER BY name", &st, e);
 	if (rc < 0)
 		return rc;
 	struct instance *v = NULL;
@@ -296,7 +296,7 @@ int db_instance_list(struct db *db, struct instance **out, size_t *n, struct err
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
-		return sql_err(db, e, "listing instances");
+		return db_sql_err(db, e, "listing instances");
 	}
 	*out = v;
 	*n = count;
@@ -306,7 +306,7 @@ int db_instance_list(struct db *db, struct instance **out, size_t *n, struct err
 int db_instance_update(struct db *db, const struct instance *in, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "UPDATE instances SET state = ?2, pid = ?3, pid_start = ?4, "
+	int rc = db_prepare(db, "UPDATE instances SET state = ?2, pid = ?3, pid_start = ?4, "
 			 "started_at = ?5, paused = ?6, cpus = ?7, memory_mib = ?8 WHERE name = ?1", &st, e);
 	if (rc < 0)
 		return rc;
@@ -318,7 +318,7 @@ int db_instance_update(struct db *db, const struct instance *in, struct err *e)
 	sqlite3_bind_int(st, 6, in->paused);
 	sqlite3_bind_int(st, 7, in->cpus);
 	sqlite3_bind_int64(st, 8, in->memory_mib);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "updating an instance");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "updating an instance");
 	sqlite3_finalize(st);
 	if (rc == 0 && sqlite3_changes(db->h) == 0)
 		return err_set(e, -ENOENT, "instance \"%s\": no such instance", in->name);
@@ -328,11 +328,11 @@ int db_instance_update(struct db *db, const struct instance *in, struct err *e)
 int db_instance_delete(struct db *db, const char *name, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "DELETE FROM instances WHERE name = ?1", &st, e);
+	int rc = db_prepare(db, "DELETE FROM instances WHERE name = ?1", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "deleting an instance");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "deleting an instance");
 	sqlite3_finalize(st);
 	if (rc == 0 && sqlite3_changes(db->h) == 0)
 		return err_set(e, -ENOENT, "instance \"%s\": no such instance", name);

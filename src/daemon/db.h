@@ -32,6 +32,13 @@ int db_open(const char *path, struct db **out, struct err *e);
 struct sqlite3;
 struct sqlite3 *db_sqlite(struct db *db);
 const char *db_file(const struct db *db);
+/* For modules keeping their own tables: fills e with "FILE: what: sqlite's
+ * message" and returns -EIO; prepares sql (db_sql_err on failure); copies a
+ * text column (NULL as ""), truncated to len. */
+struct sqlite3_stmt;
+int db_sql_err(struct db *db, struct err *e, const char *what);
+int db_prepare(struct db *db, const char *sql, struct sqlite3_stmt **st, struct err *e);
+void db_copy_text(char *dst, size_t len, struct sqlite3_stmt *st, int col);
 void db_close(struct db *db);
 
 int db_image_put(struct db *db, const struct image *im, struct err *e);

@@ -18,24 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int sql_err(struct db *db, struct err *e, const char *what)
-{
-	return err_set(e, -EIO, "%s: %s: %s", db_file(db), what, sqlite3_errmsg(db_sqlite(db)));
-}
-
-static int prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct err *e)
-{
-	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, st, NULL) != SQLITE_OK)
-		return sql_err(db, e, "preparing a statement");
-	return 0;
-}
-
-static void copy_text(char *dst, size_t len, sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	snprintf(dst, len, "%s", t ? (const char *)t : "");
-}
-
 void network_ifname(const char *prefix, const char *name, char out[16])
 {
 	uint32_t h = 2166136261u;   /* FNV-1a: stable across daemons and hosts */
@@ -50,13 +32,13 @@ static void read_net(sqlite3_stmt *st, struct network *n)
 {
 	memset(n, 0, sizeof *n);
 	char sub[32];
-	copy_text(n->name, sizeof n->name, st, 0);
-	copy_text(n->project, sizeof n->project, st, 1);
-	copy_text(sub, sizeof sub, st, 2);
+	db_copy_text(n->name, sizeof n->name, st, 0);
+	db_copy_text(n->project, sizeof n->project, st, 1);
+	db_copy_text(sub, sizeof sub, st, 2);
 	subnet_parse(sub, &n->subnet, NULL);
 	n->nat = sqlite3_column_int(st, 3);
 	n->isolated = sqlite3_column_int(st, 4);
-	copy_text(n->bridge, sizeof n->bridge, st, 5);
+	db_copy_text(n->bridge, sizeof n->bridge, st, 5);
 	n->dns_pid = sqlite3_column_int64(st, 6);
 	n->dns_start = sqlite3_column_int64(st, 7);
 	n->created_at = sqlite3_column_int64(st, 8);
@@ -66,7 +48,7 @@ static int net_rows(struct db *db, const char *project, struct network **out, si
 		    struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT " NET_COLS " FROM networks WHERE ?1 IS NULL OR project = ?1 "
+	int rc = db_prepare(db, "SELECT " NET_COLS " FROM networks WHERE ?1 IS NULL OR project = ?1 "
 			 "ORDER BY name", &st, e);
 	if (rc < 0)
 		return rc;
@@ -87,7 +69,7 @@ static int net_rows(struct db *db, const char *project, struct network **out, si
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
-		return sql_err(db, e, "listing networks");
+		return db_sql_err(db, e, "listing networks");
 	}
 	*out = v;
 	*n = count;
@@ -98,7 +80,7 @@ static int net_row(struct db *db, const char *name, const char *project, struct 
 		   struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT " NET_COLS " FROM networks WHERE name = ?1 AND "
+	int rc = db_prepare(db, "SELECT " NET_COLS " FROM networks WHERE name = ?1 AND "
 			 "(?2 IS NULL OR project = ?2)", &st, e);
 	if (rc < 0)
 		return rc;
@@ -111,7 +93,7 @@ static int net_row(struct db *db, const char *name, const char *project, struct 
 		rc = 0;
 	} else {
 		rc = rc == SQLITE_DONE ? err_set(e, -ENOENT, "network \"%s\": no such network", name)
-				       : sql_err(db, e, "reading a network");
+				       : db_sql_err(db, e, "reading a network");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -120,14 +102,14 @@ static int net_row(struct db *db, const char *name, const char *project, struct 
 static int set_dns_pid(struct db *db, const struct network *n, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "UPDATE networks SET dns_pid = ?2, dns_pid_start = ?3 WHERE name = ?1",
+	int rc = db_prepare(db, "UPDATE networks SET dns_pid = ?2, dns_pid_start = ?3 WHERE name = ?1",
 			 &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, n->dns_pid);
 	sqlite3_bind_int64(st, 3, n->dns_start);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "updating a network");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "updating a network");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -189,7 +171,7 @@ static int nft_apply(struct db *db, const struct network *n, struct err *e)
 	if (n->isolated)
 		fprintf(f, "  iifname \"%s\" oifname != \"%s\" drop\n", br, br);
 	sqlite3_stmt *st = NULL;
-	int rc = prepare(db, "SELECT n.ip, r.protocol, r.port, r.source FROM ingress_rules r "
+	int rc = db_prepare(db, "SELECT n.ip, r.protocol, r.port, r.source FROM ingress_rules r "
 			 "JOIN nics n ON n.instance = r.instance WHERE n.network = ?1 "
 			 "ORDER BY n.ip, r.protocol, r.port", &st, e);
 	if (rc == 0 && !n->isolated) {
@@ -197,9 +179,9 @@ static int nft_apply(struct db *db, const struct network *n, struct err *e)
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			char ip[16], proto[8], src[40];
 			ip_str((uint32_t)sqlite3_column_int64(st, 0), ip, sizeof ip);
-			copy_text(proto, sizeof proto, st, 1);
+			db_copy_text(proto, sizeof proto, st, 1);
 			int port = sqlite3_column_int(st, 2);
-			copy_text(src, sizeof src, st, 3);
+			db_copy_text(src, sizeof src, st, 3);
 			fprintf(f, "  oifname \"%s\" ip daddr %s ip saddr %s ", br, ip, src);
 			if (!strcmp(proto, "icmp"))
 				fprintf(f, "ip protocol icmp accept\n");
@@ -220,13 +202,13 @@ static int nft_apply(struct db *db, const struct network *n, struct err *e)
 	size_t fwlen = 0;
 	FILE *g = open_memstream(&fw, &fwlen);
 	if (rc == 0 && g &&
-	    (rc = prepare(db, "SELECT f.protocol, f.port, n.ip, f.target_port FROM forwards f "
+	    (rc = db_prepare(db, "SELECT f.protocol, f.port, n.ip, f.target_port FROM forwards f "
 			  "JOIN nics n ON n.instance = f.instance WHERE f.network = ?1 "
 			  "ORDER BY f.protocol, f.port", &st, e)) == 0) {
 		sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			char proto[8], ip[16];
-			copy_text(proto, sizeof proto, st, 0);
+			db_copy_text(proto, sizeof proto, st, 0);
 			ip_str((uint32_t)sqlite3_column_int64(st, 2), ip, sizeof ip);
 			fprintf(g, "  fib daddr type local %s dport %d dnat ip to %s:%d\n", proto,
 				sqlite3_column_int(st, 1), ip, sqlite3_column_int(st, 3));
@@ -282,7 +264,7 @@ static int write_hosts(struct db *db, const struct net_ctx *c, const struct netw
 		       struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT instance, ip, mac FROM nics WHERE network = ?1 ORDER BY ip",
+	int rc = db_prepare(db, "SELECT instance, ip, mac FROM nics WHERE network = ?1 ORDER BY ip",
 			 &st, e);
 	if (rc < 0)
 		return rc;
@@ -291,9 +273,9 @@ static int write_hosts(struct db *db, const struct net_ctx *c, const struct netw
 	char *dhcp = calloc(1, cap), *hosts = calloc(1, cap);
 	while (dhcp && hosts && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char name[INSTANCE_NAME_MAX + 1], mac[18], ip[16];
-		copy_text(name, sizeof name, st, 0);
+		db_copy_text(name, sizeof name, st, 0);
 		ip_str((uint32_t)sqlite3_column_int64(st, 1), ip, sizeof ip);
-		copy_text(mac, sizeof mac, st, 2);
+		db_copy_text(mac, sizeof mac, st, 2);
 		if (dl + 128 > cap || hl + 128 > cap) {
 			cap *= 2;
 			char *a = realloc(dhcp, cap), *b = a ? realloc(hosts, cap) : NULL;
@@ -506,7 +488,7 @@ int network_create(struct db *db, const struct net_ctx *c, const struct network_
 	n.created_at = (long long)time(NULL);
 	sqlite3_stmt *st;
 	char sub[32];
-	if ((rc = prepare(db, "INSERT INTO networks (" NET_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	if ((rc = db_prepare(db, "INSERT INTO networks (" NET_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
 			  "0, 0, ?7)", &st, e)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, n.name, -1, SQLITE_STATIC);
@@ -516,7 +498,7 @@ int network_create(struct db *db, const struct net_ctx *c, const struct network_
 	sqlite3_bind_int(st, 5, n.isolated);
 	sqlite3_bind_text(st, 6, n.bridge, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, n.created_at);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "saving a network");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "saving a network");
 	sqlite3_finalize(st);
 	if (rc < 0)
 		return rc;
@@ -532,11 +514,11 @@ int network_create(struct db *db, const struct net_ctx *c, const struct network_
 int network_nic_count(struct db *db, const char *name, long long *out, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT count(*) FROM nics WHERE network = ?1", &st, e);
+	int rc = db_prepare(db, "SELECT count(*) FROM nics WHERE network = ?1", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_ROW ? 0 : sql_err(db, e, "counting a network's instances");
+	rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_sql_err(db, e, "counting a network's instances");
 	*out = rc == 0 ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
 	return rc;
@@ -555,10 +537,10 @@ int network_delete(struct db *db, const struct net_ctx *c, const char *name, str
 			       name, users, users == 1 ? " is" : "s are");
 	host_down(c, &n);
 	sqlite3_stmt *st;
-	if ((rc = prepare(db, "DELETE FROM networks WHERE name = ?1", &st, e)) < 0)
+	if ((rc = db_prepare(db, "DELETE FROM networks WHERE name = ?1", &st, e)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "deleting a network");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "deleting a network");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -623,7 +605,7 @@ int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance
 		return rc;
 	/* The lowest free address after the gateway. */
 	sqlite3_stmt *st;
-	if ((rc = prepare(db, "SELECT ip FROM nics WHERE network = ?1 ORDER BY ip", &st, e)) < 0)
+	if ((rc = db_prepare(db, "SELECT ip FROM nics WHERE network = ?1 ORDER BY ip", &st, e)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
 	uint32_t ip = subnet_host(&n.subnet, 2);
@@ -645,14 +627,14 @@ int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance
 	char mac[18];
 	snprintf(mac, sizeof mac, "52:54:00:%02x:%02x:%02x", (ip >> 16) & 255, (ip >> 8) & 255,
 		 ip & 255);
-	if ((rc = prepare(db, "INSERT INTO nics (instance, network, ip, mac) VALUES (?1, ?2, ?3, ?4)",
+	if ((rc = db_prepare(db, "INSERT INTO nics (instance, network, ip, mac) VALUES (?1, ?2, ?3, ?4)",
 			  &st, e)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, ip);
 	sqlite3_bind_text(st, 4, mac, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "saving a NIC");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "saving a NIC");
 	sqlite3_finalize(st);
 	return rc == 0 ? network_refresh(db, c, network, e) : rc;
 }
@@ -660,21 +642,21 @@ int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance
 int network_nic_get(struct db *db, const char *instance, struct nic *out, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT instance, network, ip, mac FROM nics WHERE instance = ?1",
+	int rc = db_prepare(db, "SELECT instance, network, ip, mac FROM nics WHERE instance = ?1",
 			 &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		copy_text(out->instance, sizeof out->instance, st, 0);
-		copy_text(out->network, sizeof out->network, st, 1);
+		db_copy_text(out->instance, sizeof out->instance, st, 0);
+		db_copy_text(out->network, sizeof out->network, st, 1);
 		out->ip = (uint32_t)sqlite3_column_int64(st, 2);
-		copy_text(out->mac, sizeof out->mac, st, 3);
+		db_copy_text(out->mac, sizeof out->mac, st, 3);
 		rc = 0;
 	} else {
 		rc = rc == SQLITE_DONE ? err_set(e, -ENOENT, "instance \"%s\": no NIC", instance)
-				       : sql_err(db, e, "reading a NIC");
+				       : db_sql_err(db, e, "reading a NIC");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -687,11 +669,11 @@ int network_nic_forget(struct db *db, const struct net_ctx *c, const char *insta
 	if (network_nic_get(db, instance, &nic, NULL) < 0)
 		return 0;
 	sqlite3_stmt *st;
-	int rc = prepare(db, "DELETE FROM nics WHERE instance = ?1", &st, e);
+	int rc = db_prepare(db, "DELETE FROM nics WHERE instance = ?1", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "deleting a NIC");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "deleting a NIC");
 	sqlite3_finalize(st);
 	return rc == 0 ? network_refresh(db, c, nic.network, e) : rc;
 }

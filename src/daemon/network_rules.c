@@ -9,24 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int sql_err(struct db *db, struct err *e, const char *what)
-{
-	return err_set(e, -EIO, "%s: %s: %s", db_file(db), what, sqlite3_errmsg(db_sqlite(db)));
-}
-
-static int prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct err *e)
-{
-	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, st, NULL) != SQLITE_OK)
-		return sql_err(db, e, "preparing a statement");
-	return 0;
-}
-
-static void copy_text(char *dst, size_t len, sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	snprintf(dst, len, "%s", t ? (const char *)t : "");
-}
-
 static int exec(struct db *db, const char *sql, struct err *e)
 {
 	char *msg = NULL;
@@ -42,7 +24,7 @@ int network_rules_get(struct db *db, const char *instance, struct ingress_rule *
 		      struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT protocol, port, source FROM ingress_rules WHERE instance = ?1 "
+	int rc = db_prepare(db, "SELECT protocol, port, source FROM ingress_rules WHERE instance = ?1 "
 			 "ORDER BY protocol, port, source", &st, e);
 	if (rc < 0)
 		return rc;
@@ -50,9 +32,9 @@ int network_rules_get(struct db *db, const char *instance, struct ingress_rule *
 	*n = 0;
 	while (*n < INGRESS_RULES_MAX && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ingress_rule *r = &out[(*n)++];
-		copy_text(r->protocol, sizeof r->protocol, st, 0);
+		db_copy_text(r->protocol, sizeof r->protocol, st, 0);
 		r->port = sqlite3_column_int(st, 1);
-		copy_text(r->source, sizeof r->source, st, 2);
+		db_copy_text(r->source, sizeof r->source, st, 2);
 	}
 	sqlite3_finalize(st);
 	return 0;
@@ -69,20 +51,20 @@ int network_rules_set(struct db *db, const struct net_ctx *c, const char *instan
 	if ((rc = exec(db, "SAVEPOINT rules", e)) < 0)
 		return rc;
 	sqlite3_stmt *st;
-	if ((rc = prepare(db, "DELETE FROM ingress_rules WHERE instance = ?1", &st, e)) == 0) {
+	if ((rc = db_prepare(db, "DELETE FROM ingress_rules WHERE instance = ?1", &st, e)) == 0) {
 		sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "replacing rules");
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "replacing rules");
 		sqlite3_finalize(st);
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		if ((rc = prepare(db, "INSERT OR IGNORE INTO ingress_rules (instance, protocol, port, "
+		if ((rc = db_prepare(db, "INSERT OR IGNORE INTO ingress_rules (instance, protocol, port, "
 				  "source) VALUES (?1, ?2, ?3, ?4)", &st, e)) < 0)
 			break;
 		sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, v[i].protocol, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 3, v[i].port);
 		sqlite3_bind_text(st, 4, v[i].source, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "saving a rule");
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "saving a rule");
 		sqlite3_finalize(st);
 	}
 	/* Saved only if the firewall took them: the table and the rows agree. */
@@ -105,7 +87,7 @@ int network_forward_add(struct db *db, const struct net_ctx *c, const struct for
 		return err_set(e, -ENOENT, "instance \"%s\": not on network \"%s\"", f->instance,
 			       f->network);
 	sqlite3_stmt *st;
-	int rc = prepare(db, "INSERT INTO forwards (network, protocol, port, instance, target_port) "
+	int rc = db_prepare(db, "INSERT INTO forwards (network, protocol, port, instance, target_port) "
 			 "VALUES (?1, ?2, ?3, ?4, ?5)", &st, e);
 	if (rc < 0)
 		return rc;
@@ -121,7 +103,7 @@ int network_forward_add(struct db *db, const struct net_ctx *c, const struct for
 		return ext == SQLITE_CONSTRAINT_PRIMARYKEY
 			? err_set(e, -EEXIST, "forward %s:%d: this host port is forwarded already",
 				  f->protocol, f->port)
-			: sql_err(db, e, "saving a forward");
+			: db_sql_err(db, e, "saving a forward");
 	if ((rc = network_refresh(db, c, f->network, e)) < 0)
 		network_forward_del(db, c, f->network, f->protocol, f->port, NULL);
 	return rc;
@@ -131,14 +113,14 @@ int network_forward_del(struct db *db, const struct net_ctx *c, const char *netw
 			const char *protocol, int port, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "DELETE FROM forwards WHERE network = ?1 AND protocol = ?2 AND "
+	int rc = db_prepare(db, "DELETE FROM forwards WHERE network = ?1 AND protocol = ?2 AND "
 			 "port = ?3", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, protocol, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, port);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "deleting a forward");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "deleting a forward");
 	sqlite3_finalize(st);
 	if (rc == 0 && sqlite3_changes(db_sqlite(db)) == 0)
 		return err_set(e, -ENOENT, "forward %s:%d: no such forward on network \"%s\"",
@@ -150,7 +132,7 @@ int network_forward_list(struct db *db, const char *network, struct forward **ou
 			 struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT network, protocol, port, instance, target_port FROM forwards "
+	int rc = db_prepare(db, "SELECT network, protocol, port, instance, target_port FROM forwards "
 			 "WHERE network = ?1 ORDER BY protocol, port", &st, e);
 	if (rc < 0)
 		return rc;
@@ -166,16 +148,16 @@ int network_forward_list(struct db *db, const char *network, struct forward **ou
 		}
 		v = nv;
 		struct forward *f = &v[count++];
-		copy_text(f->network, sizeof f->network, st, 0);
-		copy_text(f->protocol, sizeof f->protocol, st, 1);
+		db_copy_text(f->network, sizeof f->network, st, 0);
+		db_copy_text(f->protocol, sizeof f->protocol, st, 1);
 		f->port = sqlite3_column_int(st, 2);
-		copy_text(f->instance, sizeof f->instance, st, 3);
+		db_copy_text(f->instance, sizeof f->instance, st, 3);
 		f->target_port = sqlite3_column_int(st, 4);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
-		return sql_err(db, e, "listing forwards");
+		return db_sql_err(db, e, "listing forwards");
 	}
 	*out = v;
 	*n = count;

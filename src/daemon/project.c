@@ -8,24 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-static int sql_err(struct db *db, struct err *e, const char *what)
-{
-	return err_set(e, -EIO, "%s: %s: %s", db_file(db), what, sqlite3_errmsg(db_sqlite(db)));
-}
-
-static int prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct err *e)
-{
-	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, st, NULL) != SQLITE_OK)
-		return sql_err(db, e, "preparing a statement");
-	return 0;
-}
-
-static void copy_text(char *dst, size_t len, sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	snprintf(dst, len, "%s", t ? (const char *)t : "");
-}
-
 static int no_project(const char *name, struct err *e)
 {
 	return err_set(e, -ENOENT, "project \"%s\": no such project", name);
@@ -39,7 +21,7 @@ int project_create(struct db *db, const char *name, const struct quota *limit, s
 		limit = &d;
 	}
 	sqlite3_stmt *st;
-	int rc = prepare(db, "INSERT INTO projects (name, created_at, quota_instances, quota_cpus, "
+	int rc = db_prepare(db, "INSERT INTO projects (name, created_at, quota_instances, quota_cpus, "
 			 "quota_memory, quota_disk, quota_networks) VALUES (?1, ?2, ?3, ?4, ?5, "
 			 "?6, ?7)", &st, e);
 	if (rc < 0)
@@ -55,7 +37,7 @@ int project_create(struct db *db, const char *name, const struct quota *limit, s
 		return 0;
 	if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return err_set(e, -EEXIST, "project \"%s\": already exists", name);
-	return sql_err(db, e, "saving a project");
+	return db_sql_err(db, e, "saving a project");
 }
 
 #define PROJECT_COLS "name, created_at, quota_instances, quota_cpus, quota_memory, " \
@@ -63,7 +45,7 @@ int project_create(struct db *db, const char *name, const struct quota *limit, s
 
 static void read_project(sqlite3_stmt *st, struct project *p)
 {
-	copy_text(p->name, sizeof p->name, st, 0);
+	db_copy_text(p->name, sizeof p->name, st, 0);
 	p->created_at = sqlite3_column_int64(st, 1);
 	for (int k = 0; k < QUOTA_N; k++)
 		p->limit.v[k] = sqlite3_column_int64(st, 2 + k);
@@ -72,7 +54,7 @@ static void read_project(sqlite3_stmt *st, struct project *p)
 int project_get(struct db *db, const char *name, struct project *out, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT " PROJECT_COLS " FROM projects WHERE name = ?1", &st, e);
+	int rc = db_prepare(db, "SELECT " PROJECT_COLS " FROM projects WHERE name = ?1", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -81,7 +63,7 @@ int project_get(struct db *db, const char *name, struct project *out, struct err
 		read_project(st, out);
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? no_project(name, e) : sql_err(db, e, "reading a project");
+		rc = rc == SQLITE_DONE ? no_project(name, e) : db_sql_err(db, e, "reading a project");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -90,7 +72,7 @@ int project_get(struct db *db, const char *name, struct project *out, struct err
 int project_list(struct db *db, struct project **out, size_t *n, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT " PROJECT_COLS " FROM projects ORDER BY name", &st, e);
+	int rc = db_prepare(db, "SELECT " PROJECT_COLS " FROM projects ORDER BY name", &st, e);
 	if (rc < 0)
 		return rc;
 	struct project *v = NULL;
@@ -108,7 +90,7 @@ int project_list(struct db *db, struct project **out, size_t *n, struct err *e)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
-		return sql_err(db, e, "listing projects");
+		return db_sql_err(db, e, "listing projects");
 	}
 	*out = v;
 	*n = count;
@@ -120,14 +102,14 @@ static int count_of(struct db *db, const char *sql, const char *name, long long 
 		    struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, sql, &st, e);
+	int rc = db_prepare(db, sql, &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : sql_err(db, e, "counting a project's usage");
+	return rc == SQLITE_ROW ? 0 : db_sql_err(db, e, "counting a project's usage");
 }
 
 int project_usage(struct db *db, const char *name, struct quota *out, struct err *e)
@@ -183,10 +165,10 @@ int project_delete(struct db *db, const char *name, struct err *e)
 		return err_set(e, -EBUSY, "project \"%s\": owns %lld network%s (delete them first)",
 			       name, use.v[QUOTA_NETWORKS], use.v[QUOTA_NETWORKS] == 1 ? "" : "s");
 	sqlite3_stmt *st;
-	if ((rc = prepare(db, "DELETE FROM projects WHERE name = ?1", &st, e)) < 0)
+	if ((rc = db_prepare(db, "DELETE FROM projects WHERE name = ?1", &st, e)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "deleting a project");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "deleting a project");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -202,14 +184,14 @@ int project_set_quota(struct db *db, const char *name, unsigned mask, const stru
 		if (mask & (1u << k))
 			p.limit.v[k] = q->v[k];
 	sqlite3_stmt *st;
-	if ((rc = prepare(db, "UPDATE projects SET quota_instances = ?2, quota_cpus = ?3, "
+	if ((rc = db_prepare(db, "UPDATE projects SET quota_instances = ?2, quota_cpus = ?3, "
 			  "quota_memory = ?4, quota_disk = ?5, quota_networks = ?6 WHERE name = ?1",
 			  &st, e)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	for (int k = 0; k < QUOTA_N; k++)
 		sqlite3_bind_int64(st, 2 + k, p.limit.v[k]);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "setting a quota");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "setting a quota");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -222,7 +204,7 @@ int token_insert(struct db *db, const char *id, const char *hash, const char *pr
 	if (rc < 0)
 		return rc;
 	sqlite3_stmt *st;
-	if ((rc = prepare(db, "INSERT INTO tokens (id, hash, project, role, created_at) "
+	if ((rc = db_prepare(db, "INSERT INTO tokens (id, hash, project, role, created_at) "
 			  "VALUES (?1, ?2, ?3, ?4, ?5)", &st, e)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -230,7 +212,7 @@ int token_insert(struct db *db, const char *id, const char *hash, const char *pr
 	sqlite3_bind_text(st, 3, project, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, role_str(role), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (long long)time(NULL));
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "saving a token");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "saving a token");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -239,7 +221,7 @@ int token_list(struct db *db, const char *project, struct token_info **out, size
 	       struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT id, project, role, created_at FROM tokens "
+	int rc = db_prepare(db, "SELECT id, project, role, created_at FROM tokens "
 			 "WHERE ?1 IS NULL OR project = ?1 ORDER BY project, created_at, id", &st, e);
 	if (rc < 0)
 		return rc;
@@ -257,16 +239,16 @@ int token_list(struct db *db, const char *project, struct token_info **out, size
 		v = nv;
 		struct token_info *t = &v[count++];
 		char role[16];
-		copy_text(t->id, sizeof t->id, st, 0);
-		copy_text(t->project, sizeof t->project, st, 1);
-		copy_text(role, sizeof role, st, 2);
+		db_copy_text(t->id, sizeof t->id, st, 0);
+		db_copy_text(t->project, sizeof t->project, st, 1);
+		db_copy_text(role, sizeof role, st, 2);
 		role_parse(role, &t->role, NULL);
 		t->created_at = sqlite3_column_int64(st, 3);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
-		return sql_err(db, e, "listing tokens");
+		return db_sql_err(db, e, "listing tokens");
 	}
 	*out = v;
 	*n = count;
@@ -276,14 +258,14 @@ int token_list(struct db *db, const char *project, struct token_info **out, size
 int token_delete(struct db *db, const char *id, const char *project, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "DELETE FROM tokens WHERE id = ?1 AND (?2 IS NULL OR project = ?2)",
+	int rc = db_prepare(db, "DELETE FROM tokens WHERE id = ?1 AND (?2 IS NULL OR project = ?2)",
 			 &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (project)
 		sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "revoking a token");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "revoking a token");
 	sqlite3_finalize(st);
 	if (rc == 0 && sqlite3_changes(db_sqlite(db)) == 0)
 		return err_set(e, -ENOENT, "token \"%s\": no such token", id);
@@ -297,20 +279,20 @@ int token_authenticate(struct db *db, const char *secret, struct caller *out, st
 	if (rc < 0)
 		return rc;
 	sqlite3_stmt *st;
-	if ((rc = prepare(db, "SELECT id, project, role FROM tokens WHERE hash = ?1", &st, e)) < 0)
+	if ((rc = db_prepare(db, "SELECT id, project, role FROM tokens WHERE hash = ?1", &st, e)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		char role[16];
 		memset(out, 0, sizeof *out);
-		copy_text(out->token_id, sizeof out->token_id, st, 0);
-		copy_text(out->project, sizeof out->project, st, 1);
-		copy_text(role, sizeof role, st, 2);
+		db_copy_text(out->token_id, sizeof out->token_id, st, 0);
+		db_copy_text(out->project, sizeof out->project, st, 1);
+		db_copy_text(role, sizeof role, st, 2);
 		rc = role_parse(role, &out->role, e);
 	} else {
 		rc = rc == SQLITE_DONE ? err_set(e, -EACCES, "token: not valid (unknown or revoked)")
-				       : sql_err(db, e, "checking a token");
+				       : db_sql_err(db, e, "checking a token");
 	}
 	sqlite3_finalize(st);
 	return rc;

@@ -17,24 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int sql_err(struct db *db, struct err *e, const char *what)
-{
-	return err_set(e, -EIO, "%s: %s: %s", db_file(db), what, sqlite3_errmsg(db_sqlite(db)));
-}
-
-static int prepare(struct db *db, const char *sql, sqlite3_stmt **st, struct err *e)
-{
-	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, st, NULL) != SQLITE_OK)
-		return sql_err(db, e, "preparing a statement");
-	return 0;
-}
-
-static void copy_text(char *dst, size_t len, sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	snprintf(dst, len, "%s", t ? (const char *)t : "");
-}
-
 void volume_path(const struct volume_ctx *c, const struct volume *v, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/volumes/%s%s", c->state_dir, v->name, v->dir ? "" : ".qcow2");
@@ -46,13 +28,13 @@ static void read_vol(sqlite3_stmt *st, struct volume *v)
 {
 	char type[8];
 	memset(v, 0, sizeof *v);
-	copy_text(v->name, sizeof v->name, st, 0);
-	copy_text(v->project, sizeof v->project, st, 1);
-	copy_text(type, sizeof type, st, 2);
+	db_copy_text(v->name, sizeof v->name, st, 0);
+	db_copy_text(v->project, sizeof v->project, st, 1);
+	db_copy_text(type, sizeof type, st, 2);
 	v->dir = !strcmp(type, "dir");
 	v->size = sqlite3_column_int64(st, 3);
-	copy_text(v->snapshot_of, sizeof v->snapshot_of, st, 4);
-	copy_text(v->attached_to, sizeof v->attached_to, st, 5);
+	db_copy_text(v->snapshot_of, sizeof v->snapshot_of, st, 4);
+	db_copy_text(v->attached_to, sizeof v->attached_to, st, 5);
 	v->created_at = sqlite3_column_int64(st, 6);
 }
 
@@ -60,7 +42,7 @@ int volume_get(struct db *db, const char *name, const char *project, struct volu
 	       struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT " VOL_COLS " FROM volumes WHERE name = ?1 AND "
+	int rc = db_prepare(db, "SELECT " VOL_COLS " FROM volumes WHERE name = ?1 AND "
 			 "(?2 IS NULL OR project = ?2)", &st, e);
 	if (rc < 0)
 		return rc;
@@ -73,7 +55,7 @@ int volume_get(struct db *db, const char *name, const char *project, struct volu
 		rc = 0;
 	} else {
 		rc = rc == SQLITE_DONE ? err_set(e, -ENOENT, "volume \"%s\": no such volume", name)
-				       : sql_err(db, e, "reading a volume");
+				       : db_sql_err(db, e, "reading a volume");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -83,7 +65,7 @@ int volume_list(struct db *db, const char *project, struct volume **out, size_t 
 		struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT " VOL_COLS " FROM volumes WHERE ?1 IS NULL OR project = ?1 "
+	int rc = db_prepare(db, "SELECT " VOL_COLS " FROM volumes WHERE ?1 IS NULL OR project = ?1 "
 			 "ORDER BY name", &st, e);
 	if (rc < 0)
 		return rc;
@@ -104,7 +86,7 @@ int volume_list(struct db *db, const char *project, struct volume **out, size_t 
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		free(v);
-		return sql_err(db, e, "listing volumes");
+		return db_sql_err(db, e, "listing volumes");
 	}
 	*out = v;
 	*n = count;
@@ -114,7 +96,7 @@ int volume_list(struct db *db, const char *project, struct volume **out, size_t 
 static int insert(struct db *db, const struct volume *v, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "INSERT INTO volumes (" VOL_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
+	int rc = db_prepare(db, "INSERT INTO volumes (" VOL_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
 			 &st, e);
 	if (rc < 0)
 		return rc;
@@ -132,17 +114,17 @@ static int insert(struct db *db, const struct volume *v, struct err *e)
 		return 0;
 	if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return err_set(e, -EEXIST, "volume \"%s\": already exists", v->name);
-	return sql_err(db, e, "saving a volume");
+	return db_sql_err(db, e, "saving a volume");
 }
 
 static int drop_row(struct db *db, const char *name, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "DELETE FROM volumes WHERE name = ?1", &st, e);
+	int rc = db_prepare(db, "DELETE FROM volumes WHERE name = ?1", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "deleting a volume");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "deleting a volume");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -258,13 +240,13 @@ int volume_delete(struct db *db, const struct volume_ctx *c, const char *name, s
 static int set_attached(struct db *db, const char *name, const char *instance, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "UPDATE volumes SET attached_to = ?2 WHERE name = ?1", &st, e);
+	int rc = db_prepare(db, "UPDATE volumes SET attached_to = ?2 WHERE name = ?1", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (instance)
 		sqlite3_bind_text(st, 2, instance, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "attaching a volume");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "attaching a volume");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -336,11 +318,11 @@ int volume_resize(struct db *db, const struct volume_ctx *c, const char *name, l
 			return rc;
 	}
 	sqlite3_stmt *st;
-	if ((rc = prepare(db, "UPDATE volumes SET size = ?2 WHERE name = ?1", &st, e)) < 0)
+	if ((rc = db_prepare(db, "UPDATE volumes SET size = ?2 WHERE name = ?1", &st, e)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, size);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(db, e, "resizing a volume");
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "resizing a volume");
 	sqlite3_finalize(st);
 	return rc == 0 ? meter_volume_open(db, name, v.project, size, e) : rc;
 }
@@ -391,7 +373,7 @@ int volume_prepare(struct db *db, const struct volume_ctx *c, const char *instan
 		   const char *inst_dir, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(db, "SELECT " VOL_COLS " FROM volumes WHERE attached_to = ?1 ORDER BY "
+	int rc = db_prepare(db, "SELECT " VOL_COLS " FROM volumes WHERE attached_to = ?1 ORDER BY "
 			 "created_at, name", &st, e);
 	if (rc < 0)
 		return rc;
