@@ -142,6 +142,38 @@ int db_image_put(struct db *db, const struct image *im, struct err *e)
 	return rc;
 }
 
+/*
+ * Steps a prepared statement (finalized here) and collects every row into a
+ * growing array of `elem`-byte items filled by read_row; "what" names the
+ * listing in errors.  On failure nothing is returned and nothing leaks.
+ */
+int db_collect(struct db *db, sqlite3_stmt *st, size_t elem,
+	       void (*read_row)(sqlite3_stmt *st, void *item), void **out, size_t *n,
+	       const char *what, struct err *e)
+{
+	char *v = NULL;
+	size_t count = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char *nv = realloc(v, (count + 1) * elem);
+		if (!nv) {
+			free(v);
+			sqlite3_finalize(st);
+			return err_set(e, -ENOMEM, "%s: out of memory", what);
+		}
+		v = nv;
+		read_row(st, v + count++ * elem);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return db_sql_err(db, e, what);
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
+
 static void read_image(sqlite3_stmt *st, struct image *im)
 {
 	db_copy_text(im->name, sizeof im->name, st, 0);
@@ -149,6 +181,11 @@ static void read_image(sqlite3_stmt *st, struct image *im)
 	db_copy_text(kind, sizeof kind, st, 1);
 	kind_parse(kind, &im->kind);
 	db_copy_text(im->path, sizeof im->path, st, 2);
+}
+
+static void read_image_row(sqlite3_stmt *st, void *item)
+{
+	read_image(st, item);
 }
 
 int db_image_get(struct db *db, const char *name, struct image *out, struct err *e)
@@ -177,26 +214,11 @@ int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e)
 	int rc = db_prepare(db, "SELECT name, kind, path FROM images ORDER BY name", &st, e);
 	if (rc < 0)
 		return rc;
-	struct image *v = NULL;
-	size_t count = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct image *nv = realloc(v, (count + 1) * sizeof *v);
-		if (!nv) {
-			free(v);
-			sqlite3_finalize(st);
-			return err_set(e, -ENOMEM, "listing images: out of memory");
-		}
-		v = nv;
-		read_image(st, &v[count++]);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return db_sql_err(db, e, "listing images");
-	}
-	*out = v;
-	*n = count;
-	return 0;
+	void *items;
+	rc = db_collect(db, st, sizeof **out, read_image_row, &items, n, "listing images", e);
+	if (rc == 0)
+		*out = items;
+	return rc;
 }
 
 #define INSTANCE_COLS "name, kind, image, state, pid, pid_start, created_at, started_at, " \
@@ -221,6 +243,11 @@ static void read_instance(sqlite3_stmt *st, struct instance *in)
 	in->memory_mib = sqlite3_column_int64(st, 10);
 	db_copy_text(in->command, sizeof in->command, st, 11);
 	db_copy_text(in->project, sizeof in->project, st, 12);
+}
+
+static void read_instance_row(sqlite3_stmt *st, void *item)
+{
+	read_instance(st, item);
 }
 
 int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
@@ -281,26 +308,11 @@ int db_instance_list(struct db *db, struct instance **out, size_t *n, struct err
 	int rc = db_prepare(db, "SELECT " INSTANCE_COLS " FROM instances ORDER BY name", &st, e);
 	if (rc < 0)
 		return rc;
-	struct instance *v = NULL;
-	size_t count = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct instance *nv = realloc(v, (count + 1) * sizeof *v);
-		if (!nv) {
-			free(v);
-			sqlite3_finalize(st);
-			return err_set(e, -ENOMEM, "listing instances: out of memory");
-		}
-		v = nv;
-		read_instance(st, &v[count++]);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return db_sql_err(db, e, "listing instances");
-	}
-	*out = v;
-	*n = count;
-	return 0;
+	void *items;
+	rc = db_collect(db, st, sizeof **out, read_instance_row, &items, n, "listing instances", e);
+	if (rc == 0)
+		*out = items;
+	return rc;
 }
 
 int db_instance_update(struct db *db, const struct instance *in, struct err *e)

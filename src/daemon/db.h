@@ -39,6 +39,11 @@ struct sqlite3_stmt;
 int db_sql_err(struct db *db, struct err *e, const char *what);
 int db_prepare(struct db *db, const char *sql, struct sqlite3_stmt **st, struct err *e);
 void db_copy_text(char *dst, size_t len, struct sqlite3_stmt *st, int col);
+/* Steps st (finalized here), collecting each row as an elem-byte item that
+ * read_row fills, into a new array (*out, *n); "what" names it in errors. */
+int db_collect(struct db *db, struct sqlite3_stmt *st, size_t elem,
+	       void (*read_row)(struct sqlite3_stmt *st, void *item), void **out, size_t *n,
+	       const char *what, struct err *e);
 void db_close(struct db *db);
 
 int db_image_put(struct db *db, const struct image *im, struct err *e);

@@ -44,6 +44,11 @@ static void read_net(sqlite3_stmt *st, struct network *n)
 	n->created_at = sqlite3_column_int64(st, 8);
 }
 
+static void read_net_row(sqlite3_stmt *st, void *item)
+{
+	read_net(st, item);
+}
+
 static int net_rows(struct db *db, const char *project, struct network **out, size_t *n,
 		    struct err *e)
 {
@@ -54,26 +59,11 @@ static int net_rows(struct db *db, const char *project, struct network **out, si
 		return rc;
 	if (project)
 		sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-	struct network *v = NULL;
-	size_t count = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct network *nv = realloc(v, (count + 1) * sizeof *v);
-		if (!nv) {
-			free(v);
-			sqlite3_finalize(st);
-			return err_set(e, -ENOMEM, "listing networks: out of memory");
-		}
-		v = nv;
-		read_net(st, &v[count++]);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return db_sql_err(db, e, "listing networks");
-	}
-	*out = v;
-	*n = count;
-	return 0;
+	void *items;
+	rc = db_collect(db, st, sizeof **out, read_net_row, &items, n, "listing networks", e);
+	if (rc == 0)
+		*out = items;
+	return rc;
 }
 
 static int net_row(struct db *db, const char *name, const char *project, struct network *out,

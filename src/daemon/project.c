@@ -51,6 +51,11 @@ static void read_project(sqlite3_stmt *st, struct project *p)
 		p->limit.v[k] = sqlite3_column_int64(st, 2 + k);
 }
 
+static void read_project_row(sqlite3_stmt *st, void *item)
+{
+	read_project(st, item);
+}
+
 int project_get(struct db *db, const char *name, struct project *out, struct err *e)
 {
 	sqlite3_stmt *st;
@@ -75,26 +80,11 @@ int project_list(struct db *db, struct project **out, size_t *n, struct err *e)
 	int rc = db_prepare(db, "SELECT " PROJECT_COLS " FROM projects ORDER BY name", &st, e);
 	if (rc < 0)
 		return rc;
-	struct project *v = NULL;
-	size_t count = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct project *nv = realloc(v, (count + 1) * sizeof *v);
-		if (!nv) {
-			free(v);
-			sqlite3_finalize(st);
-			return err_set(e, -ENOMEM, "listing projects: out of memory");
-		}
-		v = nv;
-		read_project(st, &v[count++]);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return db_sql_err(db, e, "listing projects");
-	}
-	*out = v;
-	*n = count;
-	return 0;
+	void *items;
+	rc = db_collect(db, st, sizeof **out, read_project_row, &items, n, "listing projects", e);
+	if (rc == 0)
+		*out = items;
+	return rc;
 }
 
 /* One integer from a query with the project's name as ?1. */

@@ -38,6 +38,11 @@ static void read_vol(sqlite3_stmt *st, struct volume *v)
 	v->created_at = sqlite3_column_int64(st, 6);
 }
 
+static void read_vol_row(sqlite3_stmt *st, void *item)
+{
+	read_vol(st, item);
+}
+
 int volume_get(struct db *db, const char *name, const char *project, struct volume *out,
 	       struct err *e)
 {
@@ -71,26 +76,11 @@ int volume_list(struct db *db, const char *project, struct volume **out, size_t 
 		return rc;
 	if (project)
 		sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-	struct volume *v = NULL;
-	size_t count = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct volume *nv = realloc(v, (count + 1) * sizeof *v);
-		if (!nv) {
-			free(v);
-			sqlite3_finalize(st);
-			return err_set(e, -ENOMEM, "listing volumes: out of memory");
-		}
-		v = nv;
-		read_vol(st, &v[count++]);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return db_sql_err(db, e, "listing volumes");
-	}
-	*out = v;
-	*n = count;
-	return 0;
+	void *items;
+	rc = db_collect(db, st, sizeof **out, read_vol_row, &items, n, "listing volumes", e);
+	if (rc == 0)
+		*out = items;
+	return rc;
 }
 
 static int insert(struct db *db, const struct volume *v, struct err *e)
