@@ -96,6 +96,14 @@ void be_helper(struct be *be, be_helper_fn fn, const struct insn *in, bool touch
  * the exact RISC-V result and flags, else (and whenever the inline path's
  * conditions fail at run time) through fn as be_helper would call it. */
 void be_fp(struct be *be, be_helper_fn fn, const struct insn *in, bool touches_x);
+/* The F/D state `in`'s inline path assumes (an opaque mask: mstatus.FS
+ * Dirty, fflags.NX set, frm RNE), 0 if none.  be_fp_guard checks the OR of
+ * a block's masks once, at its start, so the ops need not each check it;
+ * where it does not hold the block leaves for the interpreter before
+ * running anything.  Call it before be_regs (once per entry) or, in a
+ * looping block that writes fflags/frm, after it (every time round). */
+unsigned be_fp_needs(const struct insn *in);
+void be_fp_guard(struct be *be, unsigned needs);
 /* CSRRW/S/C[I] on fflags, frm or fcsr (csr in->imm 1..3): rd = old value;
  * FS = Off leaves for the interpreter (which raises the exception). */
 void be_fcsr(struct be *be, const struct insn *in);

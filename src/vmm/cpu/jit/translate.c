@@ -295,6 +295,21 @@ static void reg_usage(const struct block *b, unsigned uses[32], uint32_t *live_i
 	*written_out = written;
 }
 
+/* What the block's inline F/D paths assume (be_fp_needs), and whether it
+ * writes fflags or frm itself (which can undo what its guard checked). */
+static unsigned fp_block_needs(const struct block *b, bool *writes_fcsr)
+{
+	unsigned needs = 0;
+	*writes_fcsr = false;
+	for (unsigned i = 0; i < b->ninsn && !interp_only(&b->insn[i]); i++) {
+		const struct insn *in = &b->insn[i];
+		needs |= be_fp_needs(in);
+		if (fp_csr(in) && (in->op == OP_CSRRW || in->op == OP_CSRRWI || in->rs1 != 0))
+			*writes_fcsr = true;
+	}
+	return needs;
+}
+
 /* Does the block end in a branch or jump back to its own first instruction? */
 static bool loops_to_itself(const struct block *b)
 {
@@ -371,7 +386,15 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	unsigned uses[32];
 	uint32_t live_in, written;
 	reg_usage(b, uses, &live_in, &written);
-	be_regs(be, uses, live_in, written, loops_to_itself(b));
+	bool loops = loops_to_itself(b), writes_fcsr;
+	unsigned fp_needs = fp_block_needs(b, &writes_fcsr);
+	/* A loop that may undo its guard checks it every time round. */
+	bool guard_each_round = loops && writes_fcsr;
+	if (fp_needs && !guard_each_round)
+		be_fp_guard(be, fp_needs);
+	be_regs(be, uses, live_in, written, loops);
+	if (fp_needs && guard_each_round)
+		be_fp_guard(be, fp_needs);
 	unsigned i;
 	bool ended = false;
 	for (i = 0; i < b->ninsn && !ended; i++) {

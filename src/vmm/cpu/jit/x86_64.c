@@ -22,9 +22,8 @@
  * Layout of a translation: the entry checks, the straight-line body with
  * its fast paths inline, the exit stubs, then the cold slow paths (TLB
  * misses, code-page stores, helper failures) after everything else.
- * Entry checks: the attention word, which also flags newly raised
- * interrupt lines (a chained loop cannot starve timers, IPIs or pause), and
- * the instruction budget (timer polls, single stepping).  Staleness is not checked here: every way in
+ * Entry check: the instruction budget, at most a slice, so a chained loop
+ * cannot starve timers, interrupts, IPIs or pause (see be_begin).  Staleness is not checked here: every way in
  * validates the block first (jit_internal.h).
  */
 #include "vmm/cpu/jit/x86_64_internal.h"
@@ -36,6 +35,8 @@
 _Static_assert(sizeof(struct tlb_entry) == 16, "fetch/load TLB entries are 16 bytes");
 _Static_assert(sizeof(struct tlb_store_entry) == 32, "store TLB entries are 32 bytes");
 _Static_assert(sizeof(struct jcache_entry) == 32, "jump-cache entries are 32 bytes");
+/* ... and computes them in 32-bit registers. */
+_Static_assert(PAGE_SHIFT + TLB_BITS <= 32 && JCACHE_BITS + 5 <= 32, "indices fit 32 bits");
 
 /* Cache registers, hottest first; the first four survive calls. */
 static const uint8_t cache_regs[] = { RBP, R12, R13, R8, R9, R10, R11 };
@@ -252,14 +253,16 @@ struct be *be_begin(struct jit *j, struct jit_tb *tb)
 	tb->nexits = 0;
 
 	struct x86_buf *b = &be->b;
-	/* attn covers new interrupts (ATTN_IRQ): the dispatcher entered with
-	 * none takeable, and only it changes the interrupt mask.  A budget
-	 * that goes negative is not restored: the dispatcher sets a new one. */
-	x_load(b, false, RAX, RBX, HOFF(attn));
-	x_test_rr(b, false, RAX, RAX);
-	be->check_jcc[0] = x_jcc32(b, CC_NE);
+	/* The budget is the only entry check.  It is at most a slice
+	 * (JIT_SLICE instructions), so translated code returns to the
+	 * dispatcher that often whatever it runs, and the dispatcher sees
+	 * attn (new interrupts, stop and pause requests) then: testing attn
+	 * at every block too would cost each block a load and a branch for a
+	 * few microseconds less latency.  (A store into code leaves at once
+	 * through its own exit.)  A budget that goes negative is not
+	 * restored: the dispatcher sets a new one. */
 	x_alu_ri(b, true, ALU_SUB, R14, tb->ninsn);
-	be->check_jcc[1] = x_jcc32(b, CC_L);
+	be->check_jcc = x_jcc32(b, CC_L);
 	return be;
 }
 
@@ -303,15 +306,10 @@ void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in, uint32_t 
 static void emit_loop_back(struct be *be)
 {
 	struct x86_buf *b = &be->b;
-	x_load(b, false, RAX, RBX, HOFF(attn));
-	x_test_rr(b, false, RAX, RAX);
-	uint8_t *f1 = x_jcc32(b, CC_NE);
 	x_alu_ri(b, true, ALU_SUB, R14, be->tb->ninsn);
-	uint8_t *f2 = x_jcc32(b, CC_L);
-	x_patch(b, x_jmp32(b), be->body);
-	x_patch(b, f2, b->p);   /* out of budget: the next round did not run */
+	x_patch(b, x_jcc32(b, CC_GE), be->body);
+	/* out of budget: the next round did not run */
 	emit_unretired(be, be->tb->ninsn);
-	x_patch(b, f1, b->p);
 	x64_write_back(be, be->loop_dirty, 0);
 	emit_set_pc(be, be->tb->ppc);
 	jmp_to(be, be->j->check_fail);
@@ -555,15 +553,20 @@ static void emit_va(struct be *be, unsigned rs1, int32_t imm)
 static uint8_t *emit_tlb(struct be *be, bool store, unsigned size)
 {
 	struct x86_buf *b = &be->b;
-	x_mov_rr(b, true, RAX, RSI);
-	x_shift_ri(b, true, SH_SHR, RAX, PAGE_SHIFT);
-	x_alu_ri(b, false, ALU_AND, RAX, TLB_MASK);
-	x_shift_ri(b, false, SH_SHL, RAX, store ? 5 : 4);   /* sizeof the entry */
+	/* The entry's byte offset straight from the page number's low bits
+	 * (they lie below bit 32): one shift and one mask, no scaling. */
+	unsigned entry_shift = store ? 5 : 4;   /* log2 sizeof the entry */
+	x_mov_rr(b, false, RAX, RSI);
+	x_shift_ri(b, false, SH_SHR, RAX, PAGE_SHIFT - entry_shift);
+	x_alu_ri(b, false, ALU_AND, RAX, (int32_t)(TLB_MASK << entry_shift));
 	x_alu_rm(b, true, ALU_ADD, RAX, RBX, store ? HOFF(stlb) : HOFF(ltlb));
 	/* The page of the access's last byte against the entry of its first:
 	 * equal only for an access within one page, aligned or not (an entry
 	 * of the next page never sits in this slot). */
-	x_lea(b, RCX, RSI, (int32_t)(size - 1));
+	if (size == 1)
+		x_mov_rr(b, true, RCX, RSI);
+	else
+		x_lea(b, RCX, RSI, (int32_t)(size - 1));
 	x_alu_ri(b, true, ALU_AND, RCX, (int32_t)-(int32_t)PAGE_SIZE);
 	x_alu_rm(b, true, ALU_CMP, RCX, RAX, 0);
 	uint8_t *miss = x_jcc32(b, CC_NE);
@@ -571,9 +574,12 @@ static uint8_t *emit_tlb(struct be *be, bool store, unsigned size)
 	return miss;
 }
 
+/* FS = Off makes F/D loads and stores illegal (Dirty, once checked, is not Off). */
 static void emit_fs_check(struct be *be)
 {
 	struct x86_buf *b = &be->b;
+	if (be->fp_ok & FPV_DIRTY)
+		return;
 	x_load(b, true, RAX, RBX, HOFF(mstatus));
 	x_rex(b, false, 0, 0, RAX, false);
 	x_byte(b, 0xa9);   /* test eax, imm32 */
@@ -600,7 +606,9 @@ static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, uns
 			x_alu_rr(b, true, ALU_OR, RAX, RCX);
 		}
 		x_store(b, true, RBX, FOFF(reg), RAX);
-		x_alu_mi(b, true, ALU_OR, RBX, HOFF(mstatus), (int32_t)MSTATUS_FS);
+		if (!(be->fp_ok & FPV_DIRTY))
+			x_alu_mi(b, true, ALU_OR, RBX, HOFF(mstatus), (int32_t)MSTATUS_FS);
+		be->fp_ok |= FPV_DIRTY;   /* on every path that goes on */
 	} else {
 		x64_st_x(be, reg, RAX);
 	}
@@ -712,10 +720,10 @@ void be_fence(struct be *be)
 static void emit_lookup_jump(struct be *be)
 {
 	struct x86_buf *b = &be->b;
-	x_mov_rr(b, true, RCX, RAX);
-	x_shift_ri(b, true, SH_SHR, RCX, 1);
-	x_alu_ri(b, false, ALU_AND, RCX, JCACHE_SIZE - 1);
-	x_shift_ri(b, false, SH_SHL, RCX, 5);   /* sizeof(struct jcache_entry) */
+	/* ((pc >> 1) & (JCACHE_SIZE - 1)) * 32, as (pc << 4) & ((JCACHE_SIZE - 1) << 5). */
+	x_mov_rr(b, false, RCX, RAX);
+	x_shift_ri(b, false, SH_SHL, RCX, 4);
+	x_alu_ri(b, false, ALU_AND, RCX, (int32_t)((JCACHE_SIZE - 1) << 5));
 	x_alu_rm(b, true, ALU_ADD, RCX, RBX, HOFF(jc));
 	x_alu_rm(b, true, ALU_CMP, RAX, RCX, (int32_t)offsetof(struct jcache_entry, vpc));
 	uint8_t *miss = x_jcc32(b, CC_NE);
@@ -922,9 +930,8 @@ bool be_end(struct be *be)
 			emit_slow(be, &be->slow[i]);
 	/* Entry checks failed: nothing ran; the dispatcher needs this block's
 	 * pc (and, out of budget, to know the block's count was taken off it). */
-	x_patch(&be->b, be->check_jcc[1], be->b.p);
+	x_patch(&be->b, be->check_jcc, be->b.p);
 	emit_unretired(be, be->tb->ninsn);
-	x_patch(&be->b, be->check_jcc[0], be->b.p);
 	emit_set_pc(be, be->tb->ppc);
 	jmp_to(be, be->j->check_fail);
 	if (be->b.full || be->failed)

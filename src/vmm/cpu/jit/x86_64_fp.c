@@ -67,24 +67,28 @@ static struct slow *new_fp_slow(struct be *be, be_helper_fn fn, const struct ins
 	return s;
 }
 
-/* The checks every inline F/D op starts with. */
+/* The checks an inline F/D op starts with, less what the block's guard
+ * (be_fp_guard) or an earlier instruction already established. */
 static void emit_preconditions(struct be *be, struct slow *s, const struct insn *in,
 			       unsigned need)
 {
 	struct x86_buf *b = &be->b;
-	/* FS == Dirty */
-	x_load(b, false, RAX, RBX, HOFF(mstatus));
-	x_f7(b, false, 2, RAX);   /* not eax */
-	x_test_ri32(b, RAX, MSTATUS_FS_DIRTY);
-	to_slow(be, s, x_jcc32(b, CC_NE));
-	if (need & NEED_NX) {
+	if (!(be->fp_ok & FPV_DIRTY)) {   /* FS == Dirty */
+		x_load(b, false, RAX, RBX, HOFF(mstatus));
+		x_f7(b, false, 2, RAX);   /* not eax */
+		x_test_ri32(b, RAX, MSTATUS_FS_DIRTY);
+		to_slow(be, s, x_jcc32(b, CC_NE));
+	}
+	if ((need & NEED_NX) && !(be->fp_ok & FPV_NX)) {
 		x_test_m8(b, RBX, HOFF(fflags), FFLAGS_NX);
 		to_slow(be, s, x_jcc32(b, CC_E));
 	}
-	if ((need & NEED_RNE) && in->rm == 7) {
+	if (in->rm != 7 || (be->fp_ok & FPV_RNE))
+		return;
+	if (need & NEED_RNE) {
 		x_cmp_m8(b, RBX, HOFF(frm), 0);
 		to_slow(be, s, x_jcc32(b, CC_NE));
-	} else if ((need & NEED_RM) && in->rm == 7) {
+	} else if (need & NEED_RM) {
 		x_cmp_m8(b, RBX, HOFF(frm), 4);   /* RMM */
 		to_slow(be, s, x_jcc32(b, CC_A));
 	}
@@ -295,122 +299,160 @@ static bool host_has_fma(void)
  * integers, RTZ. */
 static bool rm_rne(const struct insn *in) { return in->rm == 0 || in->rm == 7; }
 
+/* Whether `in` runs inline, and what its inline path must check first
+ * (NEED_*); -1: through the helper only. */
+static int fp_plan(const struct insn *in)
+{
+	switch (in->op) {
+	case OP_FADD_S: case OP_FSUB_S: case OP_FMUL_S: case OP_FDIV_S: case OP_FSQRT_S:
+	case OP_FADD_D: case OP_FSUB_D: case OP_FMUL_D: case OP_FDIV_D: case OP_FSQRT_D:
+	case OP_FCVT_D_L: case OP_FCVT_S_W: case OP_FCVT_S_WU: case OP_FCVT_S_L:
+	case OP_FCVT_S_D:
+		return rm_rne(in) ? NEED_NX | NEED_RNE : -1;
+	case OP_FMADD_S: case OP_FMSUB_S: case OP_FNMSUB_S: case OP_FNMADD_S:
+	case OP_FMADD_D: case OP_FMSUB_D: case OP_FNMSUB_D: case OP_FNMADD_D:
+		return rm_rne(in) && host_has_fma() ? NEED_NX | NEED_RNE : -1;
+	case OP_FSGNJ_S: case OP_FSGNJN_S: case OP_FSGNJX_S:
+	case OP_FSGNJ_D: case OP_FSGNJN_D: case OP_FSGNJX_D:
+	case OP_FMV_X_D: case OP_FMV_X_W: case OP_FMV_D_X: case OP_FMV_W_X:
+	case OP_FEQ_S: case OP_FLT_S: case OP_FLE_S:
+	case OP_FEQ_D: case OP_FLT_D: case OP_FLE_D:
+	case OP_FCVT_D_S:   /* exact; a NaN goes to the helper */
+		return 0;
+	case OP_FCVT_D_W: case OP_FCVT_D_WU:   /* exact in any rounding mode */
+		return NEED_RM;
+	case OP_FCVT_W_S: case OP_FCVT_L_S: case OP_FCVT_W_D: case OP_FCVT_L_D:
+		if (in->rm == 1)   /* RTZ: SSE's truncating conversion */
+			return NEED_NX;
+		return rm_rne(in) ? NEED_NX | NEED_RNE : -1;
+	default:
+		return -1;
+	}
+}
+
+unsigned be_fp_needs(const struct insn *in)
+{
+	if (in->op == OP_FLW || in->op == OP_FLD)
+		return FPV_DIRTY;   /* skips the FS check and the FS update */
+	int need = fp_plan(in);
+	if (need < 0)
+		return 0;
+	unsigned v = FPV_DIRTY;
+	if (need & NEED_NX)
+		v |= FPV_NX;
+	if ((need & NEED_RNE) && in->rm == 7)
+		v |= FPV_RNE;
+	return v;
+}
+
+void be_fp_guard(struct be *be, unsigned needs)
+{
+	struct x86_buf *b = &be->b;
+	struct slow *s = NULL;
+	uint8_t *jcc[3];
+	unsigned n = 0;
+	if (needs & FPV_DIRTY) {
+		x_load(b, false, RAX, RBX, HOFF(mstatus));
+		x_f7(b, false, 2, RAX);   /* not eax */
+		x_test_ri32(b, RAX, MSTATUS_FS_DIRTY);
+		jcc[n++] = x_jcc32(b, CC_NE);
+	}
+	if (needs & FPV_NX) {
+		x_test_m8(b, RBX, HOFF(fflags), FFLAGS_NX);
+		jcc[n++] = x_jcc32(b, CC_E);
+	}
+	if (needs & FPV_RNE) {
+		x_cmp_m8(b, RBX, HOFF(frm), 0);
+		jcc[n++] = x_jcc32(b, CC_NE);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (!s) {
+			/* Nothing of the block ran: the interpreter takes it
+			 * from its start (and makes FS Dirty, NX set, ...). */
+			s = x64_add_slow(be, SL_FS_OFF, jcc[i]);
+			s->ppc = be->tb->ppc;
+			s->idx = 0;
+		} else {
+			to_slow(be, s, jcc[i]);
+		}
+	}
+	be->fp_ok |= needs;
+}
+
 void be_fp(struct be *be, be_helper_fn fn, const struct insn *in, bool touches_x)
 {
 	unsigned op = in->op;
 	bool single = op < OP_FMADD_D;
-	struct slow *s;
+	int need = fp_plan(in);
+	if (need < 0) {
+		be_helper(be, fn, in, touches_x);
+		return;
+	}
+	struct slow *s = new_fp_slow(be, fn, in, touches_x);
+	emit_preconditions(be, s, in, (unsigned)need);
 	switch (op) {
 	case OP_FADD_S: case OP_FSUB_S: case OP_FMUL_S: case OP_FDIV_S: case OP_FSQRT_S:
 	case OP_FADD_D: case OP_FSUB_D: case OP_FMUL_D: case OP_FDIV_D: case OP_FSQRT_D: {
-		if (!rm_rne(in))
-			break;
 		static const enum sse_op sse[] = { SSE_ADD, SSE_SUB, SSE_MUL, SSE_DIV, SSE_SQRT };
-		unsigned k = op - (single ? OP_FADD_S : OP_FADD_D);
-		s = new_fp_slow(be, fn, in, touches_x);
-		emit_preconditions(be, s, in, NEED_NX | NEED_RNE);
-		emit_binary(be, s, in, single, sse[k]);
-		s->resume = be->b.p;
-		return;
+		emit_binary(be, s, in, single, sse[op - (single ? OP_FADD_S : OP_FADD_D)]);
+		break;
 	}
 	case OP_FMADD_S: case OP_FMSUB_S: case OP_FNMSUB_S: case OP_FNMADD_S:
 	case OP_FMADD_D: case OP_FMSUB_D: case OP_FNMSUB_D: case OP_FNMADD_D: {
-		if (!rm_rne(in) || !host_has_fma())
-			break;
 		/* RISC-V negates the product for FNMSUB/FNMADD, as x86's FNM forms do. */
 		static const enum fma_op fma[] = { FMA_MADD, FMA_MSUB, FMA_NMADD, FMA_NMSUB };
-		unsigned k = op - (single ? OP_FMADD_S : OP_FMADD_D);
-		s = new_fp_slow(be, fn, in, touches_x);
-		emit_preconditions(be, s, in, NEED_NX | NEED_RNE);
-		emit_fused(be, s, in, single, fma[k]);
-		s->resume = be->b.p;
-		return;
+		emit_fused(be, s, in, single, fma[op - (single ? OP_FMADD_S : OP_FMADD_D)]);
+		break;
 	}
 	case OP_FSGNJ_S: case OP_FSGNJN_S: case OP_FSGNJX_S:
 	case OP_FSGNJ_D: case OP_FSGNJN_D: case OP_FSGNJX_D:
-		s = new_fp_slow(be, fn, in, touches_x);
-		emit_preconditions(be, s, in, 0);
 		emit_sign_inject(be, s, in, single, op - (single ? OP_FSGNJ_S : OP_FSGNJ_D));
-		s->resume = be->b.p;
-		return;
-	case OP_FMV_X_D: case OP_FMV_X_W:
-		s = new_fp_slow(be, fn, in, touches_x);
-		emit_preconditions(be, s, in, 0);
-		if (op == OP_FMV_X_D) {
-			x_load(&be->b, true, RAX, RBX, FOFF(in->rs1));
-		} else {
-			x_load(&be->b, false, RAX, RBX, FOFF(in->rs1));
-			x_movsxd(&be->b, RAX, RAX);
-		}
+		break;
+	case OP_FMV_X_D:
+		x_load(&be->b, true, RAX, RBX, FOFF(in->rs1));
 		x64_st_x(be, in->rd, RAX);
-		s->resume = be->b.p;
-		return;
+		break;
+	case OP_FMV_X_W:
+		x_load(&be->b, false, RAX, RBX, FOFF(in->rs1));
+		x_movsxd(&be->b, RAX, RAX);
+		x64_st_x(be, in->rd, RAX);
+		break;
 	case OP_FMV_D_X: case OP_FMV_W_X: {
-		s = new_fp_slow(be, fn, in, touches_x);
-		emit_preconditions(be, s, in, 0);
 		unsigned src = x64_xreg(be, in->rs1, RAX);
 		if (src != RAX)
 			x_mov_rr(&be->b, true, RAX, src);
 		emit_store_f(be, in->rd, op == OP_FMV_W_X);
-		s->resume = be->b.p;
-		return;
+		break;
 	}
 	case OP_FEQ_S: case OP_FLT_S: case OP_FLE_S:
 	case OP_FEQ_D: case OP_FLT_D: case OP_FLE_D: {
 		static const enum x86_cc cc[] = { CC_E, CC_B, CC_BE };
-		s = new_fp_slow(be, fn, in, touches_x);
-		emit_preconditions(be, s, in, 0);
 		emit_compare(be, s, in, single, cc[op - (single ? OP_FEQ_S : OP_FEQ_D)]);
-		s->resume = be->b.p;
-		return;
+		break;
 	}
 	case OP_FCVT_D_W: case OP_FCVT_D_WU:
-		/* Exact in any rounding mode. */
-		s = new_fp_slow(be, fn, in, touches_x);
-		emit_preconditions(be, s, in, NEED_RM);
 		emit_from_int(be, in, false, op);
-		s->resume = be->b.p;
-		return;
+		break;
 	case OP_FCVT_D_L: case OP_FCVT_S_W: case OP_FCVT_S_WU: case OP_FCVT_S_L:
-		if (!rm_rne(in))
-			break;
-		s = new_fp_slow(be, fn, in, touches_x);
-		emit_preconditions(be, s, in, NEED_NX | NEED_RNE);
 		emit_from_int(be, in, op != OP_FCVT_D_L, op);
-		s->resume = be->b.p;
-		return;
-	case OP_FCVT_W_S: case OP_FCVT_L_S: case OP_FCVT_W_D: case OP_FCVT_L_D: {
-		bool rtz = in->rm == 1;
-		if (!rtz && !rm_rne(in))
-			break;
-		s = new_fp_slow(be, fn, in, touches_x);
-		emit_preconditions(be, s, in, NEED_NX | (rtz ? 0 : NEED_RNE));
-		emit_to_int(be, s, in, single, op == OP_FCVT_L_S || op == OP_FCVT_L_D, rtz);
-		s->resume = be->b.p;
-		return;
-	}
+		break;
+	case OP_FCVT_W_S: case OP_FCVT_L_S: case OP_FCVT_W_D: case OP_FCVT_L_D:
+		emit_to_int(be, s, in, single, op == OP_FCVT_L_S || op == OP_FCVT_L_D,
+			    in->rm == 1);
+		break;
 	case OP_FCVT_D_S:
-		/* Exact; a NaN (and a signalling one's flag) goes to the helper. */
-		s = new_fp_slow(be, fn, in, touches_x);
-		emit_preconditions(be, s, in, 0);
 		emit_boxed(be, s, in->rs1);
 		x_sse_rm(&be->b, PFX_SS, false, SSE_CVT, XMM0, RBX, FOFF(in->rs1));
 		emit_arith_result(be, s, in, false, true, true, 0);
-		s->resume = be->b.p;
-		return;
+		break;
 	case OP_FCVT_S_D:
-		if (!rm_rne(in))
-			break;
-		s = new_fp_slow(be, fn, in, touches_x);
-		emit_preconditions(be, s, in, NEED_NX | NEED_RNE);
 		x_sse_rm(&be->b, PFX_SD, false, SSE_CVT, XMM0, RBX, FOFF(in->rs1));
 		emit_arith_result(be, s, in, true, false, false, 1);
-		s->resume = be->b.p;
-		return;
+		break;
 	default:
 		break;
 	}
-	be_helper(be, fn, in, touches_x);
+	s->resume = be->b.p;
 }
 
 /* ldmxcsr with RNE and no flags: after the guest writes fflags, the flags
@@ -436,9 +478,11 @@ void be_fcsr(struct be *be, const struct insn *in)
 {
 	struct x86_buf *b = &be->b;
 	unsigned csr = (unsigned)in->imm;
-	x_load(b, false, RAX, RBX, HOFF(mstatus));
-	x_test_ri32(b, RAX, MSTATUS_FS_DIRTY);
-	x64_add_slow(be, SL_FS_OFF, x_jcc32(b, CC_E));
+	if (!(be->fp_ok & FPV_DIRTY)) {   /* Dirty is not Off */
+		x_load(b, false, RAX, RBX, HOFF(mstatus));
+		x_test_ri32(b, RAX, MSTATUS_FS_DIRTY);
+		x64_add_slow(be, SL_FS_OFF, x_jcc32(b, CC_E));
+	}
 	if (csr == 1) {
 		x_load(b, false, RDX, RBX, HOFF(fflags));
 	} else if (csr == 2) {
@@ -475,6 +519,12 @@ void be_fcsr(struct be *be, const struct insn *in)
 			x_store(b, false, RBX, HOFF(frm), RAX);
 		}
 		x_alu_mi(b, false, ALU_OR, RBX, HOFF(mstatus), (int32_t)MSTATUS_FS_DIRTY);
+		/* What the guard checked about fflags/frm no longer holds. */
+		be->fp_ok |= FPV_DIRTY;
+		if (csr != 2)
+			be->fp_ok &= ~(unsigned)FPV_NX;
+		if (csr != 1)
+			be->fp_ok &= ~(unsigned)FPV_RNE;
 	}
 	x64_st_x(be, in->rd, RDX);
 }

@@ -56,13 +56,17 @@ struct be {
 	struct slow slow[MAX_SLOW];
 	unsigned nslow;
 	bool failed;
-	uint8_t *check_jcc[2];     /* entry-check failures, to this block's stub */
+	uint8_t *check_jcc;        /* the entry check's failure, to this block's stub */
 	uint8_t *body;             /* after the entry checks and register loads */
 	bool loops;                /* branches back to its own start */
 	uint32_t loop_dirty;       /* a looping block's registers dirty on entry to the body */
 	int8_t host[33];           /* host register caching guest x[i], or -1 */
 	uint32_t cached, dirty;    /* guest register masks */
+	unsigned fp_ok;            /* FPV_* known to hold here (be_fp_guard) */
 };
+
+/* F/D state an inline op assumes (be_fp_needs, be->fp_ok). */
+enum { FPV_DIRTY = 1, FPV_NX = 2, FPV_RNE = 4 };
 
 void x64_call_abs(struct x86_buf *b, const void *fn);
 /* host = guest register g (x0 reads as zero). */
