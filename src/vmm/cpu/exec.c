@@ -95,7 +95,8 @@ static ALWAYS_INLINE struct block *block_for_pc(struct hart *h, uint64_t pc)
 	const struct tlb_entry *e = &h->itlb[(pc >> PAGE_SHIFT) & TLB_MASK];
 	if (likely(e->tag == (pc & PAGE_MASK))) {
 		uint64_t pa = pc + e->addend;
-		struct block *b = &h->btab[(pa >> 1) & (BTAB_SIZE - 1)];
+		struct block *b = btab_set(h, pa);
+		b += b[1].ppc == pa;
 		if (likely(b->ppc == pa && b->epoch == h->epoch &&
 			   b->gen == bus_code_gen(h->bus, b->pfn)))
 			return b;

@@ -107,11 +107,14 @@ enum { CTX_U, CTX_S, CTX_SSUM, CTX_M, NCTX };
 
 /*
  * The translator's jump cache: virtual PC -> translated code and its page
- * delta, per fetch context, probed inline by translated code at indirect
- * and cross-page jumps (jit/jit.h).  An entry is only as fresh as the fetch
- * TLB and the block it came from, so it is flushed with the fetch TLB
- * (satp, SFENCE.VMA, PMP), on FENCE.I, when this hart stores into a page
- * holding code, and when the translations are dropped.  Empty: vpc odd.
+ * delta, per address space (as the TLB: a process switch selects another
+ * instead of emptying the one in use) and fetch context, probed inline by
+ * translated code at indirect and cross-page jumps (jit/jit.h).  An entry
+ * is only as fresh as the fetch TLB and the block it came from, so it is
+ * flushed with its space's fetch TLB (recycled space, SFENCE.VMA, PMP), on
+ * FENCE.I, when this hart stores into a page holding code, and when the
+ * translations are dropped; the spaces not in use are flushed when next
+ * switched to (jcache_stale).  Empty: vpc odd.
  */
 #define JCACHE_BITS 8
 #define JCACHE_SIZE (1u << JCACHE_BITS)
@@ -188,6 +191,12 @@ struct block {
 	struct block *chain[2];
 	void *jit;
 };
+
+/* The block table is two-way set associative (a set is two adjacent
+ * slots, a block lives in either): direct-mapped, blocks of hot code that
+ * collide evict each other on every use, lose their heat and are never
+ * translated. */
+#define btab_set(h, pa) (&(h)->btab[((pa) >> 1) & (BTAB_SIZE - 2)])
 
 /* attn bits, set from any thread.  ATTN_IRQ: an interrupt line was raised
  * (the dispatcher re-checks mip & take_mask), so translated code need test
@@ -290,8 +299,9 @@ struct hart {
 	uint64_t space_key[TLB_SPACES];   /* the satp each space translates for */
 	unsigned space, space_victim;     /* current space, next to recycle */
 	struct tlb_set tlb[TLB_SPACES][NCTX];
-	struct jcache_entry jcache[NCTX][JCACHE_SIZE];
-	uint64_t jcache_pages[JCACHE_FILTER_BITS / 64];
+	struct jcache_entry jcache[TLB_SPACES][NCTX][JCACHE_SIZE];
+	uint64_t jcache_pages[TLB_SPACES][JCACHE_FILTER_BITS / 64];
+	uint32_t jcache_stale;     /* spaces whose jump cache awaits a flush */
 	uint64_t seen_code_changes; /* bus->code_changes when the jump cache was last trusted */
 };
 

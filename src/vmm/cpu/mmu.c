@@ -217,10 +217,18 @@ static void tlb_fill(struct hart *h, struct tlb_entry *tab, uint64_t va, uint64_
 	}
 }
 
+static void jcache_flush_space(struct hart *h, unsigned s)
+{
+	memset(h->jcache[s], 0xff, sizeof(h->jcache[s]));
+	memset(h->jcache_pages[s], 0, sizeof(h->jcache_pages[s]));
+	h->jcache_stale &= ~(1u << s);
+}
+
+/* Empties the jump cache in use now and the others before their next use. */
 void jcache_flush(struct hart *h)
 {
-	memset(h->jcache, 0xff, sizeof(h->jcache));
-	memset(h->jcache_pages, 0, sizeof(h->jcache_pages));
+	jcache_flush_space(h, h->space);
+	h->jcache_stale = ((1u << TLB_SPACES) - 1) & ~(1u << h->space);
 }
 
 /* Spaces other than the current one are flushed when next used. */
@@ -261,10 +269,12 @@ void tlb_switch_space(struct hart *h)
 		h->space_victim = (s + 1) % TLB_SPACES;
 		memset(h->tlb[s], 0xff, sizeof(h->tlb[s]));
 		h->space_key[s] = key;
+		h->jcache_stale |= 1u << s;   /* it mapped another space's PCs */
 	}
+	if (h->jcache_stale & (1u << s))
+		jcache_flush_space(h, s);
 	h->space = s;
 	hart_update_ctx(h);
-	jcache_flush(h);   /* it maps virtual PCs of the old space */
 }
 
 void tlb_flush_page(struct hart *h, uint64_t va)
@@ -276,14 +286,14 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 	uint64_t tag = va & PAGE_MASK;
 	unsigned idx = (va >> PAGE_SHIFT) & TLB_MASK;
 	unsigned fb = jcache_filter_bit(va);
-	if (h->jcache_pages[fb / 64] & (1ull << (fb % 64)))
-		for (unsigned c = 0; c < NCTX; c++)
-			for (unsigned i = 0; i < JCACHE_SIZE; i++)
-				if ((h->jcache[c][i].vpc & PAGE_MASK) == tag)
-					h->jcache[c][i].vpc = UINT64_MAX;
 	for (unsigned sp = 0; sp < TLB_SPACES; sp++) {
 		if (h->space_key[sp] == TLB_NO_SPACE)
 			continue;
+		if (h->jcache_pages[sp][fb / 64] & (1ull << (fb % 64)))
+			for (unsigned c = 0; c < NCTX; c++)
+				for (unsigned i = 0; i < JCACHE_SIZE; i++)
+					if ((h->jcache[sp][c][i].vpc & PAGE_MASK) == tag)
+						h->jcache[sp][c][i].vpc = UINT64_MAX;
 		for (unsigned c = 0; c < NCTX; c++) {
 			struct tlb_set *s = &h->tlb[sp][c];
 			if (s->fetch[idx].tag == tag) s->fetch[idx].tag = TLB_INVALID;
@@ -580,7 +590,7 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 		return &h->scratch;
 	}
 	tlb_fill(h, h->itlb, pc, pa, ACC_FETCH, h->priv);
-	struct block *b = &h->btab[(pa >> 1) & (BTAB_SIZE - 1)];
+	struct block *set = btab_set(h, pa), *b = set + (set[1].ppc == pa);
 	uint32_t pfn = (uint32_t)((pa - bus->ram_base) >> PAGE_SHIFT);
 	if (b->ppc == pa && b->epoch == h->epoch && b->gen == bus_code_gen(bus, pfn))
 		return b;
@@ -592,6 +602,18 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 		b->gen = gen;
 		b->epoch = h->epoch;
 		return b;
+	}
+	if (b->ppc != pa) {
+		/* Neither slot holds it: the colder one goes, and the one that
+		 * stays cools, so two blocks that keep coming back to a set
+		 * where a third one sits still get their turn. */
+		if (set[0].ppc == UINT64_MAX || set[1].ppc == UINT64_MAX) {
+			b = set[0].ppc == UINT64_MAX ? &set[0] : &set[1];
+		} else {
+			b = set[1].heat < set[0].heat ? &set[1] : &set[0];
+			struct block *stays = b == set ? &set[1] : &set[0];
+			stays->heat -= stays->heat / 4;
+		}
 	}
 	/* Decode aside, then reuse the slot's old storage if it is big enough:
 	 * collisions and changed code then do not eat the pool. */

@@ -36,6 +36,8 @@ struct jit_stats {
 	uint64_t translate_ns;     /* time spent translating */
 	uint64_t resets;           /* whole-cache evictions */
 	uint64_t entries;          /* dispatcher entries into translated code */
+	uint64_t returns[5];       /* returns to the dispatcher by enum jit_status */
+	uint64_t interpreted;      /* blocks the dispatcher interpreted (hart_exec) */
 };
 
 /* A translator with a code cache of cache_bytes for hart h; NULL on failure. */

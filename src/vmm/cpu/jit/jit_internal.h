@@ -50,6 +50,8 @@ struct jit_tb {
 	uint64_t ppc;
 	uint32_t pfn;
 	uint16_t ninsn;
+	uint16_t nbytes;           /* guest bytes translated, and their hash: */
+	uint64_t hash;             /* a re-decoded block with both is this code */
 	uint8_t nexits;
 	uint32_t code_bytes;       /* of host code at `code` */
 	const uint8_t *code;       /* executable entry */
@@ -61,6 +63,12 @@ struct jit {
 	struct code_cache cc;
 	struct jit_tb *tbs;
 	unsigned ntbs, max_tbs;
+	/* Translations by guest-physical PC (open addressing, tb index + 1,
+	 * 0 empty; the newest per PC): the block table is direct-mapped, and a
+	 * block evicted by a colliding one would otherwise be interpreted and
+	 * translated all over again when it comes back. */
+	uint32_t *by_ppc;
+	unsigned by_ppc_bits;
 	struct insn *insns;        /* copies of instructions helpers are called with */
 	unsigned ninsns, max_insns;
 	const uint8_t *enter;      /* trampoline: enter(h, code, delta) */

@@ -20,6 +20,7 @@
 #include "vmm/cpu/jit/backend.h"
 #include "vmm/cpu/jit/jit_internal.h"
 #include "vmm/cpu/ops.h"
+#include "vmm/cpu/trigger.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,58 @@ static int helper_pause(struct hart *h, const struct insn *in)
 	return 0;
 }
 
+/*
+ * CSR instructions translated code makes itself, through the interpreter's
+ * csr_access (which checks privilege and read-only-ness before any side
+ * effect): kernel entry and exit paths are full of sscratch/sepc/scause/
+ * sstatus accesses, and ending the block at each sends the rest of it to
+ * the interpreter.  Not the counters (translated code keeps instret only
+ * per dispatch; time is the clock and fine), satp (a new address space) or
+ * the trigger registers (breakpoints): those still end the block.
+ */
+static bool csr_in_translation(unsigned csr)
+{
+	if ((csr >= 0xb00 && csr <= 0xb9f) || (csr >= 0xc00 && csr <= 0xc9f))
+		return csr == 0xc01;   /* time */
+	return csr != 0x180 && csr != 0x320 && !trigger_is_csr(csr);
+}
+
+/* Writes with effects beyond the register (interrupt enables and pending
+ * bits, mstatus: FS, SUM, MXR, MPRV, PMP, timers): translated code leaves
+ * right after them so the dispatcher sees the new state.  The others are
+ * plain storage. */
+static bool csr_write_leaves(unsigned csr)
+{
+	switch (csr) {
+	case 0x105: case 0x106: case 0x10a:                  /* stvec scounteren senvcfg */
+	case 0x140: case 0x141: case 0x142: case 0x143:      /* sscratch sepc scause stval */
+	case 0x301: case 0x305: case 0x306:                  /* misa mtvec mcounteren */
+	case 0x340: case 0x341: case 0x342: case 0x343:      /* mscratch mepc mcause mtval */
+		return false;
+	default:
+		return true;
+	}
+}
+
+static int helper_csr(struct hart *h, const struct insn *in)
+{
+	bool imm = in->op >= OP_CSRRWI;
+	unsigned f3 = in->op - OP_CSRRW + 1 + imm;
+	unsigned csr = (unsigned)in->imm;
+	uint64_t src = imm ? in->rs1 : h->x[in->rs1];
+	bool write = (f3 & 3) == 1 || in->rs1 != 0;
+	uint64_t old;
+	/* --jit verify re-runs the block in the interpreter from a saved
+	 * state: a later time would differ, and only plain-storage CSRs are
+	 * in what it saves; the rest the interpreter does the once. */
+	if (h->jit->verify && (csr == 0xc01 || (write && csr_write_leaves(csr))))
+		return 1;
+	if (csr_access(h, csr, f3, src, write, &old))
+		return 1;   /* illegal: the interpreter raises it */
+	h->x[in->rd] = old;   /* rd = x0 names the sink x[32] */
+	return write && csr_write_leaves(csr) ? 2 : 0;
+}
+
 static uint64_t pure_mulhsu(uint64_t a, uint64_t b)
 {
 	return (uint64_t)(int64_t)(((__int128)(int64_t)a * (__int128)(unsigned __int128)b) >> 64);
@@ -84,9 +137,13 @@ static bool interp_only_op(unsigned op)
 	}
 }
 
+static bool is_csr_op(unsigned op) { return op >= OP_CSRRW && op <= OP_CSRRCI; }
+
 static bool interp_only(const struct insn *in)
 {
-	return interp_only_op(in->op) && !fp_csr(in);
+	if (is_csr_op(in->op))
+		return !fp_csr(in) && !csr_in_translation((unsigned)in->imm);
+	return interp_only_op(in->op);
 }
 
 static bool same_page(uint64_t a, uint64_t b) { return ((a ^ b) & PAGE_MASK) == 0; }
@@ -196,7 +253,10 @@ static void lower(struct be *be, const struct insn *in, uint64_t pc)
 	case OP_FENCE: be_fence(be); break;
 	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC:
 	case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
-		be_fcsr(be, in);   /* only fp_csr() ones reach here */
+		if (fp_csr(in))
+			be_fcsr(be, in);
+		else   /* csr_in_translation() ones */
+			be_helper(be, helper_csr, in, true);
 		break;
 	case OP_PAUSE: be_helper(be, helper_pause, in, false); break;
 	default:
@@ -322,6 +382,59 @@ static bool loops_to_itself(const struct block *b)
 	}
 }
 
+/* ---- translations by physical PC ---- */
+
+static unsigned ppc_slot(uint64_t ppc, unsigned bits)
+{
+	return (unsigned)(((ppc >> 1) * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+}
+
+static void by_ppc_put(struct jit *j, unsigned idx)
+{
+	uint64_t ppc = j->tbs[idx].ppc;
+	unsigned mask = (1u << j->by_ppc_bits) - 1;
+	for (unsigned i = ppc_slot(ppc, j->by_ppc_bits);; i = (i + 1) & mask) {
+		uint32_t e = j->by_ppc[i];
+		if (e == 0 || j->tbs[e - 1].ppc == ppc) {
+			j->by_ppc[i] = idx + 1;
+			return;
+		}
+	}
+}
+
+/* Files tbs[idx]; grows the table at half full (rebuilt from tbs[], where
+ * later translations of a PC come after earlier ones).  Without memory to
+ * grow, translations simply are not found again. */
+static void by_ppc_add(struct jit *j, unsigned idx)
+{
+	if (!j->by_ppc || 2 * (idx + 1) > (1u << j->by_ppc_bits)) {
+		unsigned bits = j->by_ppc ? j->by_ppc_bits + 1 : 12;
+		uint32_t *t = calloc((size_t)1 << bits, sizeof(*t));
+		if (!t)
+			return;
+		free(j->by_ppc);
+		j->by_ppc = t;
+		j->by_ppc_bits = bits;
+		for (unsigned k = 0; k < idx; k++)
+			by_ppc_put(j, k);
+	}
+	by_ppc_put(j, idx);
+}
+
+static struct jit_tb *by_ppc_find(const struct jit *j, uint64_t ppc)
+{
+	if (!j->by_ppc)
+		return NULL;
+	unsigned mask = (1u << j->by_ppc_bits) - 1;
+	for (unsigned i = ppc_slot(ppc, j->by_ppc_bits);; i = (i + 1) & mask) {
+		uint32_t e = j->by_ppc[i];
+		if (e == 0)
+			return NULL;
+		if (j->tbs[e - 1].ppc == ppc)
+			return &j->tbs[e - 1];
+	}
+}
+
 /* CPU time of this vCPU thread: translation cost, not time preempted.
  * Only with NIMBUS_JIT_STATS: this clock has no vDSO path, and a system
  * call per translation is a measurable share of a boot. */
@@ -376,6 +489,7 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	uint64_t t0 = now_ns(j);
 	struct jit_tb *tb = &j->tbs[j->ntbs];
 	*tb = (struct jit_tb){ .ppc = b->ppc, .pfn = b->pfn, .ninsn = b->ninsn,
+			       .nbytes = b->nbytes, .hash = b->hash,
 			       .gen = b->gen, .epoch = b->epoch };
 	unsigned insns_before = j->ninsns;
 	struct be *be = be_begin(j, tb);
@@ -442,6 +556,7 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	}
 	if (unlikely(j->dump || j->perf_map))
 		dump_translation(j, tb);
+	by_ppc_add(j, j->ntbs);
 	j->ntbs++;
 	j->stats.translations++;
 	j->stats.translate_ns += now_ns(j) - t0;
@@ -487,8 +602,17 @@ void jit_free(struct jit *j)
 			(unsigned long long)j->stats.translations,
 			(unsigned long long)j->stats.code_bytes >> 10, j->stats.translate_ns / 1e6,
 			(unsigned long long)j->stats.entries, (unsigned long long)j->stats.resets);
+	if (j->stats_on)
+		fprintf(stderr, "jit: hart %u: returns exit %llu trap %llu interp %llu chain %llu "
+			"check %llu\n", j->h->hartid,
+			(unsigned long long)j->stats.returns[JIT_ST_EXIT],
+			(unsigned long long)j->stats.returns[JIT_ST_TRAP],
+			(unsigned long long)j->stats.returns[JIT_ST_INTERP],
+			(unsigned long long)j->stats.returns[JIT_ST_CHAIN],
+			(unsigned long long)j->stats.returns[JIT_ST_CHECK]);
 	code_cache_destroy(&j->cc);
 	free(j->tbs);
+	free(j->by_ppc);
 	free(j->insns);
 	free(j->be);
 	free(j->verify);
@@ -504,6 +628,8 @@ void jit_flush(struct jit *j)
 	jcache_flush(h);
 	j->ntbs = 0;
 	j->ninsns = 0;
+	if (j->by_ppc)
+		memset(j->by_ppc, 0, sizeof(*j->by_ppc) << j->by_ppc_bits);
 	code_cache_reset(&j->cc);
 	j->stats.resets++;
 	if (be_init_stubs(j) != 0)
@@ -550,20 +676,28 @@ const void *jit_lookup(struct hart *h)
 		pa = pc + e->addend;
 	else if (!fetch_translate(h, pc, &pa))   /* a conflict miss; faults go to the dispatcher */
 		return NULL;
-	struct block *b = &h->btab[(pa >> 1) & (BTAB_SIZE - 1)];
-	if (b->ppc != pa || b->epoch != h->epoch || b->gen != bus_code_gen(h->bus, b->pfn))
-		return NULL;
-	struct jit_tb *tb = b->jit;
-	if (!tb || tb == JIT_DECLINED)
-		return NULL;
-	tb_refresh(tb, b);
+	struct block *b = btab_set(h, pa);
+	b += b[1].ppc == pa;
+	struct jit_tb *tb;
+	if (b->ppc == pa && b->epoch == h->epoch && b->gen == bus_code_gen(h->bus, b->pfn) &&
+	    b->jit && b->jit != JIT_DECLINED) {
+		tb = b->jit;
+		tb_refresh(tb, b);
+	} else {
+		/* The block's slot went to another block (or it was re-decoded
+		 * since): its translation is still good if neither the page's
+		 * code nor the FENCE.I epoch moved since it was last validated. */
+		tb = by_ppc_find(h->jit, pa);
+		if (!tb || tb->epoch != h->epoch || tb->gen != bus_code_gen(h->bus, tb->pfn))
+			return NULL;
+	}
 	h->jit_delta = pc - pa;
 	struct jcache_entry *jc = &h->jc[(pc >> 1) & (JCACHE_SIZE - 1)];
 	jc->vpc = pc;
 	jc->code = tb->code;
 	jc->delta = pc - pa;
 	unsigned fb = jcache_filter_bit(pc);
-	h->jcache_pages[fb / 64] |= 1ull << (fb % 64);
+	h->jcache_pages[h->space][fb / 64] |= 1ull << (fb % 64);
 	return tb->code;
 }
 
@@ -583,6 +717,14 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 	if (tb == JIT_DECLINED) {
 		h->jit_link = NULL;
 		return false;
+	}
+	if (!tb) {
+		/* Decoded again after its slot was taken: the same bytes at the
+		 * same place translate the same (tb_refresh below unlinks what
+		 * an older generation linked). */
+		struct jit_tb *old = by_ppc_find(j, b->ppc);
+		if (old && old->hash == b->hash && old->nbytes == b->nbytes && old->ninsn == b->ninsn)
+			tb = b->jit = old;
 	}
 	if (!tb) {
 		if (++b->heat < j->hot) {
@@ -645,6 +787,7 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 	}
 	if (st != JIT_ST_CHAIN)
 		h->jit_link = NULL;
+	j->stats.returns[st]++;
 	if (j->verify)
 		jit_verify_end(h, j->verify, n);
 	*steps = n;

@@ -25,6 +25,8 @@
 struct vstate {
 	uint64_t x[32], f[32], pc, instret, mstatus;
 	uint64_t mepc, mcause, mtval, sepc, scause, stval;
+	uint64_t mtvec, stvec, mscratch, sscratch, senvcfg;   /* translated CSR writes */
+	uint32_t mcounteren, scounteren;
 	uint64_t resv_pa, resv_val, exc_cause, exc_tval;
 	uint64_t loop_pc, loop_cause, first_cause, first_pc, first_tval;
 	unsigned loop_count, traps_since_xret, priv;
@@ -41,6 +43,7 @@ static void save(const struct hart *h, struct vstate *s)
 	F(resv_pa) F(resv_val) F(exc_cause) F(exc_tval) F(loop_pc) F(loop_cause)
 	F(first_cause) F(first_pc) F(first_tval) F(loop_count) F(traps_since_xret) F(priv)
 	F(fflags) F(frm) F(resv_valid) F(fatal)
+	F(mtvec) F(stvec) F(mscratch) F(sscratch) F(senvcfg) F(mcounteren) F(scounteren)
 #undef F
 }
 
@@ -53,6 +56,7 @@ static void restore(struct hart *h, const struct vstate *s)
 	F(resv_pa) F(resv_val) F(exc_cause) F(exc_tval) F(loop_pc) F(loop_cause)
 	F(first_cause) F(first_pc) F(first_tval) F(loop_count) F(traps_since_xret) F(priv)
 	F(fflags) F(frm) F(resv_valid) F(fatal)
+	F(mtvec) F(stvec) F(mscratch) F(sscratch) F(senvcfg) F(mcounteren) F(scounteren)
 #undef F
 	hart_update_ctx(h);
 }
@@ -80,6 +84,7 @@ static bool differ(const struct vstate *j, const struct vstate *i, char *buf, si
 	}
 	F(pc) F(instret) F(mstatus) F(priv) F(mepc) F(mcause) F(mtval) F(sepc) F(scause)
 	F(stval) F(fflags) F(frm) F(resv_valid)
+	F(mtvec) F(stvec) F(mscratch) F(sscratch) F(senvcfg) F(mcounteren) F(scounteren)
 #undef F
 	return false;
 }
