@@ -546,3 +546,40 @@ TEST(jit_self_loop_faulting_mid_iteration_writes_back_every_register)
 	EXPECT(hart_get_x(p.m[1].h[0], 5) == RAM_BASE + RAM_SIZE + 400);
 	pair_fini(&p);
 }
+
+TEST(jit_two_hot_blocks_sharing_a_block_table_set_are_each_translated_once)
+{
+	/* Two blocks 64 KiB apart index the same set of the block table.  When
+	 * it was direct-mapped they evicted each other on every use, lost their
+	 * heat and were never translated; now both stay, get translated at the
+	 * usual heat (32 runs), and are not translated again. */
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	struct hart *h = p.m[1].h[0];
+	jit_set_hot(h->jit, 32);
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		tm_emit(t, ADDI(5, 5, 1));
+		tm_emit(t, JAL(0, 0x10000 - 4));
+		tm_org(t, CODE_BASE + 0x10000);
+		tm_emit(t, ADDI(6, 6, 1));
+		tm_emit(t, JAL(0, -0x10000 - 4));
+	}
+	for (unsigned round = 0; round < 20; round++) {
+		hart_step(p.m[0].h[0], 1000);
+		hart_step(h, 1000);
+	}
+	char buf[200];
+	const char *d = diff(p.m[0].h[0], h, buf, sizeof buf);
+	if (d)
+		test_fail(__FILE__, __LINE__, d);
+	EXPECT(!d);
+	EXPECT(hart_get_x(h, 6) >= 4900);
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(h, &st));
+	EXPECT_EQ(st.translations, 2);
+	/* Almost every round trip stays in translated code. */
+	EXPECT(st.entries < 200);
+	pair_fini(&p);
+}
