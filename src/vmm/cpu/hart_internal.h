@@ -25,8 +25,10 @@
  *    go).  (SFENCE.VMA's ASID operand is not needed for correctness: it only
  *    narrows what may be flushed.)
  *  - A cached block is valid while its physical page's code generation
- *    (bus.h) and the hart's FENCE.I epoch are unchanged, or once its bytes
- *    are re-checked against the hash taken at decode.
+ *    (bus.h) and the hart's epoch (moved only when a snapshot is loaded)
+ *    are unchanged, or once its bytes are re-checked against the hash taken
+ *    at decode.  Every write to a code page bumps its generation, so FENCE.I
+ *    has nothing to drop.
  * Spec: RISC-V unprivileged ISA 20191213, privileged ISA 1.12 (+ Sstc).
  */
 #ifndef NIMBUS_VMM_CPU_HART_INTERNAL_H
@@ -111,8 +113,8 @@ enum { CTX_U, CTX_S, CTX_SSUM, CTX_M, NCTX };
  * instead of emptying the one in use) and fetch context, probed inline by
  * translated code at indirect and cross-page jumps (jit/jit.h).  An entry
  * is only as fresh as the fetch TLB and the block it came from, so it is
- * flushed with its space's fetch TLB (recycled space, SFENCE.VMA, PMP), on
- * FENCE.I, when this hart stores into a page holding code, and when the
+ * flushed with its space's fetch TLB (recycled space, SFENCE.VMA, PMP),
+ * when code changes (this hart's stores, or bus->code_changes), and when the
  * translations are dropped; the spaces not in use are flushed when next
  * switched to (jcache_stale).  Empty: vpc odd.
  */
@@ -170,14 +172,14 @@ struct insn {
  * at the first control transfer or system instruction.  A translator can
  * later hang host code off `jit` without changing the lookup.  A block gone
  * stale by generation or epoch is revalidated, not re-decoded, when its
- * bytes still hash the same (FENCE.I and data writes to code pages are
- * frequent under Linux; real changes of code are rare).
+ * bytes still hash the same (data writes to code pages are frequent under
+ * Linux; real changes of code are rare).
  */
 struct block {
 	uint64_t ppc;      /* guest-physical PC of insn[0]; UINT64_MAX = empty */
 	struct insn *insn;
 	uint32_t gen;      /* bus_code_gen of the page at decode time */
-	uint32_t epoch;    /* hart's FENCE.I epoch at decode time */
+	uint32_t epoch;    /* hart's epoch at decode time (block_cache_flush) */
 	uint32_t pfn;      /* RAM page number (relative to ram_base) */
 	uint16_t ninsn;
 	uint16_t nbytes;   /* guest bytes covered, for revalidation */
@@ -340,6 +342,7 @@ COLD int fetch_insn_slow(struct hart *h, uint64_t pc, uint32_t *raw);
 COLD bool fetch_translate(struct hart *h, uint64_t pc, uint64_t *pa);
 void tlb_flush_all(struct hart *h);
 void tlb_flush_page(struct hart *h, uint64_t va);
+void tlb_flush_asid(struct hart *h, uint64_t asid);
 void tlb_flush_loads(struct hart *h);
 /* After a satp write: the TLB space for the new satp (no flush). */
 void tlb_switch_space(struct hart *h);

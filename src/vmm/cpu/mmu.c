@@ -248,6 +248,25 @@ void tlb_flush_all(struct hart *h)
 	h->super_hi = 0;
 }
 
+/* SFENCE.VMA x0, asid: only the spaces of that ASID (global mappings may
+ * stay, priv. 4.2.1; no space of another ASID holds this one's pages).
+ * Linux flushes a process's ASID at every fork, exec and exit: flushing
+ * every space there emptied the TLBs and jump caches of all the others. */
+void tlb_flush_asid(struct hart *h, uint64_t asid)
+{
+	asid &= 0xffff;
+	for (unsigned s = 0; s < TLB_SPACES; s++) {
+		if (h->space_key[s] == TLB_NO_SPACE || ((h->space_key[s] >> 44) & 0xffff) != asid)
+			continue;
+		if (s == h->space) {
+			memset(h->tlb[s], 0xff, sizeof(h->tlb[s]));
+			jcache_flush_space(h, s);   /* (the superpage range stays: other spaces') */
+		} else {
+			h->space_key[s] = TLB_NO_SPACE;   /* emptied when next used */
+		}
+	}
+}
+
 void tlb_flush_loads(struct hart *h)
 {
 	for (unsigned c = 0; c < NCTX; c++)
@@ -552,8 +571,9 @@ static uint64_t code_hash(const uint8_t *p, unsigned n)
 	return h;
 }
 
-/* FENCE.I: bumping the epoch makes every block stale; each is re-hashed
- * against guest memory (and re-decoded if changed) on its next use. */
+/* Bumping the epoch makes every block stale (a restored snapshot); each is
+ * re-hashed against guest memory (and re-decoded if changed) on its next
+ * use, and translations have their links cut. */
 void block_cache_flush(struct hart *h)
 {
 	jcache_flush(h);

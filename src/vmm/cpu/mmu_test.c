@@ -429,6 +429,48 @@ TEST(tlb_spaces_are_recycled_and_a_global_sfence_reaches_every_space)
 	tm_fini(&t);
 }
 
+TEST(sfence_vma_with_an_asid_drops_that_asid_only)
+{
+	/* SFENCE.VMA x0, rs2 (Linux's flush of one process, at every fork,
+	 * exec and exit) must drop every entry of that ASID, and may keep
+	 * the others': ASID 2 still sees its stale entry after ASID 1's. */
+	struct tmach t;
+	struct pt p;
+	EXPECT(tm_init(&t, 1) == 0);
+	uint64_t stop = handler(&t);
+	pt_init(&p, &t, 3);
+	pt_map(&p, CODE_VA, CODE_PA, R | X | A, 0);
+	uint64_t slot = pt_map(&p, 0x20000, RAM_BASE + 0x20000, R | A, 0);
+	tm_w64(&t, RAM_BASE + 0x20000, 1);
+	tm_w64(&t, RAM_BASE + 0x30000, 2);
+	tm_org(&t, CODE_PA);
+	tm_emit(&t, LUI(2, 0x20000));
+	tm_emit(&t, LD(1, 2, 0));
+	tm_emit(&t, ECALL());
+	tm_org(&t, CODE_PA + 0x100);
+	tm_emit(&t, SFENCE_VMA(0, 3));   /* sfence.vma x0, x3 */
+	tm_emit(&t, ECALL());
+	for (uint64_t asid = 1; asid <= 2; asid++) {
+		hart_csr_write(t.h[0], CSR_SATP, satp_of(&p) | asid << 44);
+		EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
+		EXPECT_EQ(x(&t, 1), 1);
+	}
+	tm_w64(&t, slot, ((RAM_BASE + 0x30000) >> 12) << 10 | R | A | V);
+	hart_set_x(t.h[0], 3, 1);
+	EXPECT_EQ(run_s(&t, CODE_VA + 0x100, stop), EXC_ECALL_S);   /* in ASID 2: flush ASID 1 */
+	EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
+	EXPECT_EQ(x(&t, 1), 1);     /* ASID 2 kept its entry */
+	hart_csr_write(t.h[0], CSR_SATP, satp_of(&p) | 1ull << 44);
+	EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
+	EXPECT_EQ(x(&t, 1), 2);     /* ASID 1 walked afresh */
+	/* And the ASID in use is flushed in place. */
+	tm_w64(&t, slot, ((RAM_BASE + 0x20000) >> 12) << 10 | R | A | V);
+	EXPECT_EQ(run_s(&t, CODE_VA + 0x100, stop), EXC_ECALL_S);
+	EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
+	EXPECT_EQ(x(&t, 1), 1);
+	tm_fini(&t);
+}
+
 TEST(mprv_makes_machine_loads_and_stores_translate_as_mpp)
 {
 	struct tmach t;

@@ -10,7 +10,7 @@
  *
  * Staleness: translated code never checks whether its guest code changed.
  * Every way into it validates the block first (the dispatcher and
- * jit_lookup compare the page's code generation and the FENCE.I epoch, and
+ * jit_lookup compare the page's code generation and the hart's epoch, and
  * re-hash or re-decode), except links, which are only ever made from and to
  * blocks validated in the current generation of their one page.  When a
  * page's generation or the epoch moves, a translation of that page is

@@ -686,7 +686,7 @@ const void *jit_lookup(struct hart *h)
 	} else {
 		/* The block's slot went to another block (or it was re-decoded
 		 * since): its translation is still good if neither the page's
-		 * code nor the FENCE.I epoch moved since it was last validated. */
+		 * code nor the hart's epoch moved since it was last validated. */
 		tb = by_ppc_find(h->jit, pa);
 		if (!tb || tb->epoch != h->epoch || tb->gen != bus_code_gen(h->bus, tb->pfn))
 			return NULL;
