@@ -676,20 +676,19 @@ const void *jit_lookup(struct hart *h)
 		pa = pc + e->addend;
 	else if (!fetch_translate(h, pc, &pa))   /* a conflict miss; faults go to the dispatcher */
 		return NULL;
-	struct block *b = btab_set(h, pa);
-	b += b[1].ppc == pa;
-	struct jit_tb *tb;
-	if (b->ppc == pa && b->epoch == h->epoch && b->gen == bus_code_gen(h->bus, b->pfn) &&
-	    b->jit && b->jit != JIT_DECLINED) {
+	/* The translation by physical PC first: it is good if neither the
+	 * page's code nor the hart's epoch moved since it was last validated
+	 * (the usual case), and the block need not be read at all.  Else the
+	 * block validates it (and cuts links made in an older generation). */
+	struct jit_tb *tb = by_ppc_find(h->jit, pa);
+	if (!tb || tb->epoch != h->epoch || tb->gen != bus_code_gen(h->bus, tb->pfn)) {
+		struct block *b = btab_set(h, pa);
+		b += b[1].ppc == pa;
+		if (b->ppc != pa || b->epoch != h->epoch || b->gen != bus_code_gen(h->bus, b->pfn) ||
+		    !b->jit || b->jit == JIT_DECLINED)
+			return NULL;
 		tb = b->jit;
 		tb_refresh(tb, b);
-	} else {
-		/* The block's slot went to another block (or it was re-decoded
-		 * since): its translation is still good if neither the page's
-		 * code nor the hart's epoch moved since it was last validated. */
-		tb = by_ppc_find(h->jit, pa);
-		if (!tb || tb->epoch != h->epoch || tb->gen != bus_code_gen(h->bus, tb->pfn))
-			return NULL;
 	}
 	h->jit_delta = pc - pa;
 	struct jcache_entry *jc = &h->jc[(pc >> 1) & (JCACHE_SIZE - 1)];
