@@ -11,7 +11,7 @@
  * going from block to block touches no counter in memory.  rax, rcx, rdx,
  * rsi, rdi are scratch.  Guest registers live in h->x between
  * translations; within one, the most used are cached in rbp, r12, r13
- * (callee-saved) and r8-r11 (caller-saved: the
+ * (callee-saved) and r8-r11, rdi (caller-saved: the
  * cold paths that call C spill the dirty ones first and x64_reload them after).
  * A cached register written in the block is "dirty" until written back;
  * every exit writes back exactly the registers dirty at that instruction,
@@ -38,10 +38,12 @@ _Static_assert(sizeof(struct jcache_entry) == 32, "jump-cache entries are 32 byt
 /* ... and computes them in 32-bit registers. */
 _Static_assert(PAGE_SHIFT + TLB_BITS <= 32 && JCACHE_BITS + 5 <= 32, "indices fit 32 bits");
 
-/* Cache registers, hottest first; the first four survive calls. */
-static const uint8_t cache_regs[] = { RBP, R12, R13, R8, R9, R10, R11 };
+/* Cache registers, hottest first; the first three survive calls.  rdi is
+ * free in every fast path (it is only a call's first argument, set after
+ * the caller-saved cache registers are written back). */
+static const uint8_t cache_regs[] = { RBP, R12, R13, R8, R9, R10, R11, RDI };
 
-static bool caller_saved(unsigned host) { return host >= R8 && host <= R11; }
+static bool caller_saved(unsigned host) { return (host >= R8 && host <= R11) || host == RDI; }
 
 /* ---- small emit helpers ---- */
 
@@ -468,9 +470,9 @@ void be_pure(struct be *be, be_pure_fn fn, unsigned rd, unsigned rs1, unsigned r
 {
 	if (rd == 0 || rd == 32)
 		return;
-	x64_ld_x(be, RDI, rs1);
-	x64_ld_x(be, RSI, rs2);
 	x64_write_back(be, be->dirty, 2);
+	x64_ld_x(be, RSI, rs2);   /* first: rs2 may be cached in rdi */
+	x64_ld_x(be, RDI, rs1);
 	be->dirty &= ~x64_caller_saved_mask(be) | be->loop_dirty;
 	x64_call_abs(&be->b, (const void *)fn);
 	x64_reload(be, 2);
