@@ -50,6 +50,16 @@ static int helper_fp(struct hart *h, const struct insn *in)
 	return fp_exec(h, in) ? 1 : 0;   /* illegal: let the interpreter raise it */
 }
 
+/* ECALL: the trap the interpreter would take (every system call passed
+ * through the interpreter when ECALL ended translations). */
+static int helper_ecall(struct hart *h, const struct insn *in)
+{
+	(void)in;
+	h->exc_cause = EXC_ECALL_U + (h->priv == PRV_M ? 3 : h->priv);
+	h->exc_tval = 0;
+	return -1;
+}
+
 static int helper_pause(struct hart *h, const struct insn *in)
 {
 	(void)in;
@@ -127,7 +137,7 @@ static bool fp_csr(const struct insn *in)
 static bool interp_only_op(unsigned op)
 {
 	switch (op) {
-	case OP_ILLEGAL: case OP_CROSS: case OP_FENCE_I: case OP_ECALL: case OP_EBREAK:
+	case OP_ILLEGAL: case OP_CROSS: case OP_FENCE_I: case OP_EBREAK:
 	case OP_MRET: case OP_SRET: case OP_WFI: case OP_SFENCE_VMA:
 	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC:
 	case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
@@ -530,6 +540,11 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 		}
 		case OP_JALR:
 			be_jump_reg(be, in->rs1, in->imm, in->rd, next);
+			ended = true;
+			break;
+		case OP_ECALL:   /* always traps: the exit after it is never taken */
+			be_helper(be, helper_ecall, in, false);
+			be_exit(be, next, i + 1, JIT_ST_EXIT);
 			ended = true;
 			break;
 		case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
