@@ -309,7 +309,7 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 		if (h->space_key[sp] == TLB_NO_SPACE)
 			continue;
 		if (h->jcache_pages[sp][fb / 64] & (1ull << (fb % 64)))
-			for (unsigned c = 0; c < NCTX; c++)
+			for (unsigned c = 0; c < JC_CTXS; c++)
 				for (unsigned i = 0; i < JCACHE_SIZE; i++)
 					if ((h->jcache[sp][c][i].vpc & PAGE_MASK) == tag)
 						h->jcache[sp][c][i].vpc = UINT64_MAX;

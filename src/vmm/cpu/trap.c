@@ -25,7 +25,7 @@ void hart_update_ctx(struct hart *h)
 	unsigned ictx = h->priv == PRV_M ? CTX_M : h->priv == PRV_U ? CTX_U : CTX_S;
 	struct tlb_set *sp = h->tlb[h->space];
 	h->itlb = sp[ictx].fetch;
-	h->jc = h->jcache[h->space][ictx];
+	h->jc = h->jcache[h->space][jcache_ctx(ictx)];
 	h->ltlb = sp[dctx].load;
 	h->stlb = sp[dctx].store;
 
