@@ -133,10 +133,17 @@ void bus_log_range(struct bus *bus, uint64_t gpa, uint64_t len, bool device)
 	uint64_t first = (gpa - bus->ram_base) >> BUS_PAGE_SHIFT;
 	uint64_t last = (gpa - bus->ram_base + len - 1) >> BUS_PAGE_SHIFT;
 	for (uint64_t p = first; p <= last; p++) {
-		log_page(bus, p, device);
-		/* Logged already: a CPU store need not stop here until the
-		 * next collect re-arms the page. */
+		/* Disarm, then log: a CPU store need not stop here until the
+		 * next collect re-arms the page.  Never the other way round: a
+		 * collect between logging and disarming would take the page and
+		 * re-arm it, and the disarm would then wipe that re-arm, leaving
+		 * the page neither armed nor logged, and every later CPU store
+		 * to it unseen (a stale page on the migration target; guest
+		 * page tables, which the hart's own A/D updates log through
+		 * here, were the victims).  In this order a page is at every
+		 * moment armed or logged (as in bus_store_hit). */
 		atomic_fetch_and(&bus->watch[p], (uint8_t)~BUS_WATCH_DIRTY);
+		log_page(bus, p, device);
 	}
 }
 
