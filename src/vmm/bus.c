@@ -181,9 +181,15 @@ int bus_dirty_start(struct bus *bus)
 		atomic_store(&bus->dirty[i], 0);
 		atomic_store(&bus->dev_dirty[i], 0);
 	}
+	/* Logging on first, then arm: a store that finds its page armed
+	 * disarms it (bus_store_hit), and must then log it.  Armed before
+	 * logging was on, the page was disarmed and not logged, and the
+	 * vCPU's later stores to it went unseen for the whole migration
+	 * (the guest's jiffies page, stale on the target).  A store before
+	 * the arming needs no log: the first pass reads the page after. */
+	atomic_store(&bus->logging, true);
 	for (uint64_t p = 0; p < npages(bus); p++)
 		atomic_fetch_or(&bus->watch[p], BUS_WATCH_DIRTY);
-	atomic_store(&bus->logging, true);
 	all_threads_barrier();   /* as after a collect: see there */
 	return 0;
 }

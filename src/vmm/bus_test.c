@@ -151,3 +151,52 @@ TEST(dirty_log_a_collect_racing_a_device_write_never_leaves_the_page_unwatched)
 {
 	EXPECT_EQ(run(device_write, 500000000), PAGES);
 }
+
+/* ---- logging starting under a storing vCPU ---------------------------- */
+
+struct storer {
+	struct bus *bus;
+	atomic_bool stop;
+	_Atomic uint64_t stores;
+};
+
+static void *store_page0(void *arg)
+{
+	struct storer *s = arg;
+	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+		cpu_store(s->bus, 0, atomic_load(&s->stores));
+		atomic_fetch_add(&s->stores, 1);
+	}
+	return NULL;
+}
+
+/*
+ * bus_dirty_start arms page after page; a store landing on an armed page
+ * before logging is on must still leave the page armed or logged (else the
+ * first pass sends it and nothing ever again).  Page 0 is armed first, so
+ * a store to it has the whole arming of the rest to land in.
+ */
+TEST(dirty_log_a_store_while_logging_starts_leaves_its_page_armed_or_logged)
+{
+	struct bus bus;
+	EXPECT_EQ(bus_init(&bus, BASE, 65536ull * 4096), 0);   /* arming takes a while */
+	unsigned bad = 0;
+	for (unsigned i = 0; i < 60 && !bad; i++) {
+		struct storer s = { .bus = &bus };
+		pthread_t th;
+		EXPECT(pthread_create(&th, NULL, store_page0, &s) == 0);
+		while (atomic_load(&s.stores) < 1000)
+			;
+		EXPECT_EQ(bus_dirty_start(&bus), 0);
+		uint64_t at = atomic_load(&s.stores);
+		while (atomic_load(&s.stores) < at + 1000)   /* stores after the start, too */
+			;
+		atomic_store(&s.stop, true);
+		pthread_join(th, NULL);
+		if (!armed_or_logged(&bus, 0))
+			bad = i + 1;
+		bus_dirty_stop(&bus);
+	}
+	EXPECT_EQ(bad, 0);
+	bus_destroy(&bus);
+}
