@@ -5,7 +5,9 @@
  * The stream: a 24-byte header ("NIMBMIGR", u32 version, u32 arch, u64
  * ram_size), then frames: u8 type, u32 payload length, payload, u32 CRC-32
  * of type, length and payload.  'P': pages, each u64 page number + 4096
- * bytes; 'Z': page numbers of pages that are zero now; 'S': the state file
+ * bytes; 'Z': page numbers of pages that are zero now; 'H' (only with
+ * opts.verify, just before 'S'): a u64 hash of every page, in page order,
+ * taken with the VM paused after its last page went; 'S': the state file
  * (snapshot.md), the last frame.  The target answers one frame of its own:
  * 'K' (running) or 'F' with a one-line reason.
  *
@@ -36,6 +38,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vmm/board/virt.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
 #include "vmm/snap_stream.h"
@@ -349,9 +352,35 @@ static int read_answer(int fd, struct err *err)
 		       msg[0] ? msg : "no reason given");
 }
 
-int vm_migrate(struct vm *vm, const char *uri, unsigned downtime_ms,
+/* Not cryptographic: it tells a page that dirty logging missed from the one
+ * the source holds.  One multiply per word. */
+static uint64_t page_hash(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (unsigned i = 0; i < PAGE / 8; i++)
+		h = (h ^ w[i]) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 33);
+}
+
+static int send_hashes(int fd, const struct bus *bus, uint64_t npages)
+{
+	uint8_t *h = malloc(npages * 8);
+	if (!h)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < npages; i++)
+		put64(h + i * 8, page_hash(bus->ram + i * PAGE));
+	int rc = send_frame(fd, 'H', h, (uint32_t)(npages * 8));
+	free(h);
+	return rc;
+}
+
+int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opts,
 	       struct vm_migrate_info *info, struct err *err)
 {
+	struct vm_migrate_opts defaults = {0};
+	opts = opts ? opts : &defaults;
+	unsigned downtime_ms = opts->downtime_ms;
 	struct vm_migrate_info local = {0};
 	info = info ? info : &local;
 	memset(info, 0, sizeof *info);
@@ -434,6 +463,8 @@ int vm_migrate(struct vm *vm, const char *uri, unsigned downtime_ms,
 	memset(bm, 0, (npages + 63) / 64 * 8);
 	bus_dirty_collect(p.bus, bm, true);
 	if ((rc = send_bitmap(&s, bm, npages)))
+		goto io;
+	if (opts->verify && (rc = send_hashes(fd, p.bus, npages)))
 		goto io;
 	struct snap_out o;
 	if ((rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, &o, err)))
@@ -526,10 +557,12 @@ int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *o
 		return err_set(err, -ENOMEM, "cannot map %llu MiB for the incoming RAM",
 			       (unsigned long long)(ram_size >> 20));
 	}
-	uint8_t *buf = malloc(PAGES_PER_FRAME * REC);
+	uint64_t npages = ram_size / PAGE;
+	/* Large enough for a frame of pages and for the hashes. */
+	size_t bufsize = npages * 8 > PAGES_PER_FRAME * REC ? npages * 8 : PAGES_PER_FRAME * REC;
+	uint8_t *buf = malloc(bufsize);
 	if (!buf)
 		return err_set(err, -ENOMEM, "out of memory");
-	uint64_t npages = ram_size / PAGE;
 	for (;;) {
 		uint8_t type;
 		uint32_t len;
@@ -548,7 +581,8 @@ int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *o
 			}
 		} else if ((type == 'P' && (len % REC || len > PAGES_PER_FRAME * REC)) ||
 			   (type == 'Z' && (len % 8 || len > PAGES_PER_FRAME * 8)) ||
-			   (type != 'P' && type != 'Z')) {
+			   (type == 'H' && len != npages * 8) ||
+			   (type != 'P' && type != 'Z' && type != 'H')) {
 			rc = -EINVAL;
 			break;
 		}
@@ -565,6 +599,21 @@ int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *o
 			out->state_len = len;
 			free(buf);
 			return 0;
+		}
+		if (type == 'H') {
+			uint64_t bad = 0, first = 0;
+			for (uint64_t i = 0; i < npages; i++)
+				if (page_hash((uint8_t *)out->ram + i * PAGE) != get64(payload + i * 8))
+					if (!bad++)
+						first = i;
+			if (bad) {
+				free(buf);
+				return err_set(err, -EIO, "%s: verify: %llu of %llu pages differ from "
+					       "the source's (first: guest-physical 0x%llx)", uri,
+					       (unsigned long long)bad, (unsigned long long)npages,
+					       (unsigned long long)(VIRT_DRAM_BASE + first * PAGE));
+			}
+			continue;
 		}
 		for (uint32_t off = 0; off < len; off += type == 'P' ? REC : 8) {
 			uint64_t pfn = get64(payload + off);
