@@ -457,6 +457,14 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		goto fail;
 	}
 	vclock_init(&vm->clock, VIRT_TIMEBASE_HZ);
+	if (cfg->incoming && !cfg->incoming->state) {
+		/* Built ahead of a migration: the harts now (they need only the
+		 * bus and the clock), the devices with the state. */
+		if ((rc = new_harts(vm, err)))
+			goto fail;
+		*out = vm;
+		return 0;
+	}
 	if ((rc = create_devices(vm, err)))
 		goto fail;
 	/* A restore takes the place of the boot images (vm_snapshot.c). */
@@ -477,6 +485,18 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 fail:
 	vm_destroy(vm);
 	return rc;
+}
+
+int vm_incoming_finish(struct vm *vm, struct vm_incoming *in, struct err *err)
+{
+	int rc;
+	if ((rc = create_devices(vm, err)))
+		return rc;
+	device_list_reset(&vm->devs);
+	if ((rc = vm_restore_incoming(vm, in, err)))
+		return rc;
+	vm->cfg.incoming = NULL;
+	return 0;
 }
 
 /*

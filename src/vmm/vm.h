@@ -97,7 +97,11 @@ struct vm_config {
 	 * booting: the same board (CPUs, memory, devices and disks) must be
 	 * configured; NULL boots. */
 	const char *restore;
-	/* A VM received by live migration (vm_migrate.h) instead of booting. */
+	/* A VM received by live migration (vm_migrate.h) instead of booting.
+	 * Given without its state yet (state NULL), vm_create builds only what
+	 * needs neither the state nor the disks (RAM, the harts and their
+	 * translation caches: the slow part), and vm_incoming_finish the rest
+	 * once the stream is in, so the guest's downtime does not pay for it. */
 	struct vm_incoming *incoming;
 	/* vm_run starts with the VM paused (vm_resume runs it). */
 	bool start_paused;
@@ -149,6 +153,11 @@ struct vm_exit {
 };
 
 int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err);
+/* Completes a VM vm_create built ahead for a migration (cfg.incoming with no
+ * state then): creates the devices (the disks are opened now, after the
+ * source let them go), takes the received RAM and loads the state.  0, or
+ * -errno with err set (then vm_destroy it). */
+int vm_incoming_finish(struct vm *vm, struct vm_incoming *in, struct err *err);
 void vm_run(struct vm *vm, struct vm_exit *exit);
 /* Thread-safe and async-signal-safe enough for a console thread: asks vm_run to return. */
 void vm_request_stop(struct vm *vm);
