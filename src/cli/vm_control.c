@@ -62,7 +62,7 @@ static const char usage[] =
 	"                         paused round may take at the measured rate (default 30);\n"
 	"                         --verify: the target compares a hash of every page with\n"
 	"                         the source's and refuses the VM if one differs (costs\n"
-	"                         downtime: ~50 ms per GiB)\n"
+	"                         downtime: hashing the RAM the guest has touched)\n"
 	"  rate-limit DEVICE [LIMIT]\n"
 	"                         show or set a device's token-bucket limits: DEVICE is\n"
 	"                         disk0.. (--disk order) or net0..; LIMIT is\n"

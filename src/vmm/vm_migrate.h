@@ -41,7 +41,7 @@ struct vm_migrate_opts {
 	 * last page went; the target compares its RAM page by page and
 	 * refuses the VM naming the pages that differ.  A check of dirty
 	 * logging, not of the link (the frames have CRCs): it costs downtime
-	 * (hashing all of RAM, about 50 ms per GiB). */
+	 * (hashing the pages the guest has touched). */
 	bool verify;
 };
 
