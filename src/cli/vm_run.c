@@ -862,6 +862,7 @@ int cmd_vm_run(int argc, char **argv)
 		}
 		cfg.vcpu_thread_init = sandbox_vcpu_thread_init;
 		cfg.vcpu_thread_ctx = &sb;
+		cfg.sandboxed = true;
 	}
 
 	int status = boot_and_run(&cfg, control_path, incoming_uri, sandboxed ? &sb : NULL);

@@ -890,6 +890,9 @@ out:
 static int snapshot(struct vm *vm, const char *dir, bool stay_paused, bool incremental,
 		    struct vm_snapshot_info *info, struct err *err)
 {
+	if (vm->cfg.sandboxed)
+		return err_set(err, -EPERM, "snapshot: not available in a sandboxed VM (--sandbox): "
+			       "it writes files the sandbox's jail cannot reach");
 	int64_t t0 = vclock_host_ns();
 	int rc = vm_pause(vm, err);
 	bool was_paused = rc == -EALREADY;
@@ -928,6 +931,9 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *ou
 	    unsigned *started, struct err *err)
 {
 	*started = 0;
+	if (vm->cfg.sandboxed)
+		return err_set(err, -EPERM, "fork: not available in a sandboxed VM (--sandbox): "
+			       "children are started from files the sandbox's jail cannot reach");
 	if (!vm->cfg.fork_child)
 		return err_set(err, -ENOTSUP, "fork: this VM was not started by `nimbus vm run`");
 	if (n < 1 || n > VM_FORK_MAX)

@@ -114,6 +114,10 @@ struct vm_config {
 	   sandbox installs the vCPU seccomp filter there); NULL = nothing. */
 	void (*vcpu_thread_init)(void *ctx);
 	bool mem_merge;            /* guest RAM MADV_MERGEABLE (KSM), not huge pages */
+	/* The VMM runs in the sandbox (docs/sandbox.md): snapshot, migrate and
+	 * fork open files and sockets and use calls its seccomp lists lack, so
+	 * they are refused with a reason instead of killing the VMM. */
+	bool sandboxed;
 	/* bw=/ops= of each --net: one limiter per direction, same settings. */
 	struct rate_limit net_limit[VM_MAX_NETS];
 	void *vcpu_thread_ctx;

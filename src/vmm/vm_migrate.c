@@ -416,14 +416,17 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	struct vm_migrate_info local = {0};
 	info = info ? info : &local;
 	memset(info, 0, sizeof *info);
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	if (p.cfg->sandboxed)
+		return err_set(err, -EPERM, "migrate: not available in a sandboxed VM (--sandbox): "
+			       "it needs sockets and calls the sandbox forbids");
 	int64_t t0 = vclock_host_ns();
 	struct vm_status st;
 	vm_query(vm, &st);
 	if (st.state != VM_STATE_RUNNING && st.state != VM_STATE_PAUSED)
 		return err_set(err, -ESRCH, "migrate: the VM is not running (%s)",
 			       vm_state_name(st.state));
-	struct vm_parts p;
-	vm_parts(vm, &p);
 	if (atomic_exchange(&p.chain->migrating, true))
 		return err_set(err, -EBUSY, "migrate: a migration of this VM is already running");
 	int fd = open_socket(uri, false, err);
