@@ -439,7 +439,7 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 		/* Listening only now: options this VM cannot take fail before a
 		 * source connects.  The state arrives, then the rest is built
 		 * while the source's guest stands still. */
-		if (vm_migrate_receive(incoming_uri, cfg->mem_size, &incoming, &mconn, &err) < 0) {
+		if (vm_migrate_receive_into(st.vm, incoming_uri, &incoming, &mconn, &err) < 0) {
 			vm_migrate_answer(mconn, -1, err.msg, &incoming);
 			vm_destroy(st.vm);
 			stdio_console_free(con);

@@ -135,6 +135,8 @@ struct vm_incoming {
 	const char *what;          /* the source, for messages */
 	void *ram;                 /* ram_size bytes, an anonymous mapping: vm_create takes
 				      it (and sets ram to NULL) */
+	bool ram_is_vms;           /* ram is the VM's own guest RAM (vm_migrate_receive_into):
+				      nothing to move, never unmapped but with the VM */
 	uint64_t ram_size;
 	uint8_t *state;            /* the state file's bytes */
 	size_t state_len;

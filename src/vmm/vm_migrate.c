@@ -552,8 +552,8 @@ static int recv_frame_hdr(int fd, uint8_t *type, uint32_t *len)
 	return 0;
 }
 
-int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *out, int *conn,
-		       struct err *err)
+static int receive(const char *uri, uint64_t ram_size, void *dest, struct vm_incoming *out,
+		   int *conn, struct err *err)
 {
 	memset(out, 0, sizeof *out);
 	*conn = -1;
@@ -586,8 +586,9 @@ int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *o
 			       uri, (unsigned long long)(get64(hdr + 16) >> 20),
 			       (unsigned long long)(ram_size >> 20));
 	out->ram_size = ram_size;
-	out->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	out->ram_is_vms = dest != NULL;
+	out->ram = dest ? dest : mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (out->ram == MAP_FAILED) {
 		out->ram = NULL;
 		return err_set(err, -ENOMEM, "cannot map %llu MiB for the incoming RAM",
@@ -683,6 +684,21 @@ int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *o
 	return err_set(err, rc, "%s: the stream broke off: %s", uri, strerror(-rc));
 }
 
+int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *out, int *conn,
+		       struct err *err)
+{
+	return receive(uri, ram_size, NULL, out, conn, err);
+}
+
+int vm_migrate_receive_into(struct vm *vm, const char *uri, struct vm_incoming *out, int *conn,
+			    struct err *err)
+{
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	/* Zero still: the VM was built ahead and has not run. */
+	return receive(uri, p.bus->ram_size, p.bus->ram, out, conn, err);
+}
+
 void vm_migrate_answer(int conn, int rc, const char *msg, struct vm_incoming *in)
 {
 	if (conn >= 0) {
@@ -698,7 +714,7 @@ void vm_migrate_answer(int conn, int rc, const char *msg, struct vm_incoming *in
 		}
 		close(conn);
 	}
-	if (in->ram)
+	if (in->ram && !in->ram_is_vms)
 		munmap(in->ram, in->ram_size);
 	in->ram = NULL;
 	free(in->state);

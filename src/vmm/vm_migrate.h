@@ -55,6 +55,10 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
  * state.  *conn is the connection to answer on.  0 or -errno. */
 int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *out, int *conn,
 		       struct err *err);
+/* The same into a VM built ahead (vm_create with cfg.incoming and no state):
+ * pages go straight into its guest RAM, so nothing is moved at switch-over. */
+int vm_migrate_receive_into(struct vm *vm, const char *uri, struct vm_incoming *out, int *conn,
+			    struct err *err);
 /* Tells the source whether the VM was built (rc 0) or why not; closes conn
  * and frees what receive allocated (the RAM only if vm_create did not take it). */
 void vm_migrate_answer(int conn, int rc, const char *msg, struct vm_incoming *in);
