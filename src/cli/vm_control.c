@@ -54,12 +54,15 @@ static const char usage[] =
 	"                         each a paused process restored from one snapshot in DIR\n"
 	"                         sharing its memory copy-on-write; prints one line per\n"
 	"                         child with its control socket (resume it to run it)\n"
-	"  migrate URI [--downtime-ms MS]\n"
+	"  migrate URI [--downtime-ms MS] [--verify]\n"
 	"                         move the running VM to a nimbus started with\n"
 	"                         `vm run --incoming URI` and the same options\n"
 	"                         (URI: unix:PATH or tcp:HOST:PORT); this VM then ends,\n"
 	"                         or runs on if the migration fails; MS: what the last,\n"
-	"                         paused round may take at the measured rate (default 30)\n"
+	"                         paused round may take at the measured rate (default 30);\n"
+	"                         --verify: the target compares a hash of every page with\n"
+	"                         the source's and refuses the VM if one differs (costs\n"
+	"                         downtime: hashing the RAM the guest has touched)\n"
 	"  rate-limit DEVICE [LIMIT]\n"
 	"                         show or set a device's token-bucket limits: DEVICE is\n"
 	"                         disk0.. (--disk order) or net0..; LIMIT is\n"
@@ -261,7 +264,7 @@ static int show_reply(const char *verb, const char *line, bool json)
 
 int cmd_vm_control(int argc, char **argv)
 {
-	bool json = false, catch_up = false, paused = false, incremental = false;
+	bool json = false, catch_up = false, paused = false, incremental = false, verify = false;
 	long count = 0, downtime = 0;
 	double timeout_s = -1;
 	const char *pos[4] = { 0 };
@@ -279,6 +282,8 @@ int cmd_vm_control(int argc, char **argv)
 			paused = true;
 		} else if (!strcmp(a, "--incremental")) {
 			incremental = true;
+		} else if (!strcmp(a, "--verify")) {
+			verify = true;
 		} else if (!strcmp(a, "--downtime-ms")) {
 			char *end;
 			if (i + 1 >= argc || (downtime = strtol(argv[i + 1], &end, 10), *end) ||
@@ -332,11 +337,11 @@ int cmd_vm_control(int argc, char **argv)
 	}
 	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown")) ||
 	    ((paused || incremental) && strcmp(verb, "snapshot")) ||
-	    (count && strcmp(verb, "fork")) || (downtime && strcmp(verb, "migrate"))) {
+	    (count && strcmp(verb, "fork")) || ((downtime || verify) && strcmp(verb, "migrate"))) {
 		cli_error("vm control: %s: option not for this verb (try --help)",
 			  catch_up ? "--catch-up" : timeout_s >= 0 ? "--timeout"
 			  : paused ? "--paused" : incremental ? "--incremental"
-			  : count ? "--count" : "--downtime-ms");
+			  : count ? "--count" : downtime ? "--downtime-ms" : "--verify");
 		return 2;
 	}
 	/* The VM resolves paths from its own working directory, not ours. */
@@ -376,6 +381,8 @@ int cmd_vm_control(int argc, char **argv)
 		cJSON_AddStringToObject(req, "uri", arg);
 		if (downtime)
 			cJSON_AddNumberToObject(req, "downtime_ms", (double)downtime);
+		if (verify)
+			cJSON_AddTrueToObject(req, "verify");
 	} else if (arg) {
 		cJSON_AddStringToObject(req, "size", arg);
 	}

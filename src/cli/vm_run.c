@@ -432,18 +432,27 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 		cli_error("--incoming and --restore: pick one");
 		return 2;
 	}
-	if (incoming_uri) {
-		if (vm_migrate_receive(incoming_uri, cfg->mem_size, &incoming, &mconn, &err) < 0) {
+	if (incoming_uri)
+		cfg->incoming = &incoming;   /* no state yet: the VM is built ahead */
+	int crc = vm_create(cfg, &st.vm, &err);
+	if (incoming_uri && crc == 0) {
+		/* Listening only now: options this VM cannot take fail before a
+		 * source connects.  The state arrives, then the rest is built
+		 * while the source's guest stands still. */
+		if (vm_migrate_receive_into(st.vm, incoming_uri, &incoming, &mconn, &err) < 0) {
 			vm_migrate_answer(mconn, -1, err.msg, &incoming);
+			vm_destroy(st.vm);
 			stdio_console_free(con);
 			cli_error("%s", err.msg);
 			return 1;
 		}
-		cfg->incoming = &incoming;
-	}
-	int crc = vm_create(cfg, &st.vm, &err);
-	if (incoming_uri)
+		crc = vm_incoming_finish(st.vm, &incoming, &err);
+		if (crc < 0) {
+			vm_destroy(st.vm);
+			st.vm = NULL;
+		}
 		vm_migrate_answer(mconn, crc, err.msg, &incoming);
+	}
 	if (crc < 0) {
 		stdio_console_free(con);
 		cli_error("%s", err.msg);
@@ -853,6 +862,7 @@ int cmd_vm_run(int argc, char **argv)
 		}
 		cfg.vcpu_thread_init = sandbox_vcpu_thread_init;
 		cfg.vcpu_thread_ctx = &sb;
+		cfg.sandboxed = true;
 	}
 
 	int status = boot_and_run(&cfg, control_path, incoming_uri, sandboxed ? &sb : NULL);

@@ -133,10 +133,17 @@ void bus_log_range(struct bus *bus, uint64_t gpa, uint64_t len, bool device)
 	uint64_t first = (gpa - bus->ram_base) >> BUS_PAGE_SHIFT;
 	uint64_t last = (gpa - bus->ram_base + len - 1) >> BUS_PAGE_SHIFT;
 	for (uint64_t p = first; p <= last; p++) {
-		log_page(bus, p, device);
-		/* Logged already: a CPU store need not stop here until the
-		 * next collect re-arms the page. */
+		/* Disarm, then log: a CPU store need not stop here until the
+		 * next collect re-arms the page.  Never the other way round: a
+		 * collect between logging and disarming would take the page and
+		 * re-arm it, and the disarm would then wipe that re-arm, leaving
+		 * the page neither armed nor logged, and every later CPU store
+		 * to it unseen (a stale page on the migration target; guest
+		 * page tables, which the hart's own A/D updates log through
+		 * here, were the victims).  In this order a page is at every
+		 * moment armed or logged (as in bus_store_hit). */
 		atomic_fetch_and(&bus->watch[p], (uint8_t)~BUS_WATCH_DIRTY);
+		log_page(bus, p, device);
 	}
 }
 
@@ -174,9 +181,15 @@ int bus_dirty_start(struct bus *bus)
 		atomic_store(&bus->dirty[i], 0);
 		atomic_store(&bus->dev_dirty[i], 0);
 	}
+	/* Logging on first, then arm: a store that finds its page armed
+	 * disarms it (bus_store_hit), and must then log it.  Armed before
+	 * logging was on, the page was disarmed and not logged, and the
+	 * vCPU's later stores to it went unseen for the whole migration
+	 * (the guest's jiffies page, stale on the target).  A store before
+	 * the arming needs no log: the first pass reads the page after. */
+	atomic_store(&bus->logging, true);
 	for (uint64_t p = 0; p < npages(bus); p++)
 		atomic_fetch_or(&bus->watch[p], BUS_WATCH_DIRTY);
-	atomic_store(&bus->logging, true);
 	all_threads_barrier();   /* as after a collect: see there */
 	return 0;
 }

@@ -307,7 +307,7 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
 	return print(o);
 }
 
-/* {"verb":"migrate","uri":"unix:PATH"|"tcp:HOST:PORT"} */
+/* {"verb":"migrate","uri":"unix:PATH"|"tcp:HOST:PORT"[,"downtime_ms":MS][,"verify":true]} */
 static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 {
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(req, "uri");
@@ -320,8 +320,13 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 	const cJSON *dt = cJSON_GetObjectItemCaseSensitive(req, "downtime_ms");
 	if (dt && (!cJSON_IsNumber(dt) || !(dt->valuedouble >= 1 && dt->valuedouble <= 60000)))
 		return reply_error(id, "bad-argument", "migrate: downtime_ms: a number from 1 to 60000");
+	const cJSON *vf = cJSON_GetObjectItemCaseSensitive(req, "verify");
+	if (vf && !cJSON_IsBool(vf))
+		return reply_error(id, "bad-argument", "migrate: verify: true or false");
+	struct vm_migrate_opts opts = { .downtime_ms = dt ? (unsigned)dt->valuedouble : 0,
+					.verify = cJSON_IsTrue(vf) };
 	struct vm_migrate_info info;
-	int rc = vm_migrate(vm, u->valuestring, dt ? (unsigned)dt->valuedouble : 0, &info, &e);
+	int rc = vm_migrate(vm, u->valuestring, &opts, &info, &e);
 	if (rc)
 		return reply_error(id, rc == -ESRCH ? "not-running" : "migrate-failed", "%s", e.msg);
 	cJSON *o = reply_ok(id);

@@ -457,6 +457,14 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		goto fail;
 	}
 	vclock_init(&vm->clock, VIRT_TIMEBASE_HZ);
+	if (cfg->incoming && !cfg->incoming->state) {
+		/* Built ahead of a migration: the harts now (they need only the
+		 * bus and the clock), the devices with the state. */
+		if ((rc = new_harts(vm, err)))
+			goto fail;
+		*out = vm;
+		return 0;
+	}
 	if ((rc = create_devices(vm, err)))
 		goto fail;
 	/* A restore takes the place of the boot images (vm_snapshot.c). */
@@ -477,6 +485,18 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 fail:
 	vm_destroy(vm);
 	return rc;
+}
+
+int vm_incoming_finish(struct vm *vm, struct vm_incoming *in, struct err *err)
+{
+	int rc;
+	if ((rc = create_devices(vm, err)))
+		return rc;
+	device_list_reset(&vm->devs);
+	if ((rc = vm_restore_incoming(vm, in, err)))
+		return rc;
+	vm->cfg.incoming = NULL;
+	return 0;
 }
 
 /*
@@ -870,6 +890,9 @@ out:
 static int snapshot(struct vm *vm, const char *dir, bool stay_paused, bool incremental,
 		    struct vm_snapshot_info *info, struct err *err)
 {
+	if (vm->cfg.sandboxed)
+		return err_set(err, -EPERM, "snapshot: not available in a sandboxed VM (--sandbox): "
+			       "it writes files the sandbox's jail cannot reach");
 	int64_t t0 = vclock_host_ns();
 	int rc = vm_pause(vm, err);
 	bool was_paused = rc == -EALREADY;
@@ -908,6 +931,9 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *ou
 	    unsigned *started, struct err *err)
 {
 	*started = 0;
+	if (vm->cfg.sandboxed)
+		return err_set(err, -EPERM, "fork: not available in a sandboxed VM (--sandbox): "
+			       "children are started from files the sandbox's jail cannot reach");
 	if (!vm->cfg.fork_child)
 		return err_set(err, -ENOTSUP, "fork: this VM was not started by `nimbus vm run`");
 	if (n < 1 || n > VM_FORK_MAX)

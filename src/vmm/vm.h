@@ -97,7 +97,11 @@ struct vm_config {
 	 * booting: the same board (CPUs, memory, devices and disks) must be
 	 * configured; NULL boots. */
 	const char *restore;
-	/* A VM received by live migration (vm_migrate.h) instead of booting. */
+	/* A VM received by live migration (vm_migrate.h) instead of booting.
+	 * Given without its state yet (state NULL), vm_create builds only what
+	 * needs neither the state nor the disks (RAM, the harts and their
+	 * translation caches: the slow part), and vm_incoming_finish the rest
+	 * once the stream is in, so the guest's downtime does not pay for it. */
 	struct vm_incoming *incoming;
 	/* vm_run starts with the VM paused (vm_resume runs it). */
 	bool start_paused;
@@ -110,6 +114,10 @@ struct vm_config {
 	   sandbox installs the vCPU seccomp filter there); NULL = nothing. */
 	void (*vcpu_thread_init)(void *ctx);
 	bool mem_merge;            /* guest RAM MADV_MERGEABLE (KSM), not huge pages */
+	/* The VMM runs in the sandbox (docs/sandbox.md): snapshot, migrate and
+	 * fork open files and sockets and use calls its seccomp lists lack, so
+	 * they are refused with a reason instead of killing the VMM. */
+	bool sandboxed;
 	/* bw=/ops= of each --net: one limiter per direction, same settings. */
 	struct rate_limit net_limit[VM_MAX_NETS];
 	void *vcpu_thread_ctx;
@@ -127,6 +135,8 @@ struct vm_incoming {
 	const char *what;          /* the source, for messages */
 	void *ram;                 /* ram_size bytes, an anonymous mapping: vm_create takes
 				      it (and sets ram to NULL) */
+	bool ram_is_vms;           /* ram is the VM's own guest RAM (vm_migrate_receive_into):
+				      nothing to move, never unmapped but with the VM */
 	uint64_t ram_size;
 	uint8_t *state;            /* the state file's bytes */
 	size_t state_len;
@@ -149,6 +159,11 @@ struct vm_exit {
 };
 
 int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err);
+/* Completes a VM vm_create built ahead for a migration (cfg.incoming with no
+ * state then): creates the devices (the disks are opened now, after the
+ * source let them go), takes the received RAM and loads the state.  0, or
+ * -errno with err set (then vm_destroy it). */
+int vm_incoming_finish(struct vm *vm, struct vm_incoming *in, struct err *err);
 void vm_run(struct vm *vm, struct vm_exit *exit);
 /* Thread-safe and async-signal-safe enough for a console thread: asks vm_run to return. */
 void vm_request_stop(struct vm *vm);

@@ -5,7 +5,9 @@
  * The stream: a 24-byte header ("NIMBMIGR", u32 version, u32 arch, u64
  * ram_size), then frames: u8 type, u32 payload length, payload, u32 CRC-32
  * of type, length and payload.  'P': pages, each u64 page number + 4096
- * bytes; 'Z': page numbers of pages that are zero now; 'S': the state file
+ * bytes; 'Z': page numbers of pages that are zero now; 'H' (only with
+ * opts.verify, just before 'S'): a u64 hash of every page, in page order,
+ * taken with the VM paused after its last page went; 'S': the state file
  * (snapshot.md), the last frame.  The target answers one frame of its own:
  * 'K' (running) or 'F' with a one-line reason.
  *
@@ -30,12 +32,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vmm/board/virt.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
 #include "vmm/snap_stream.h"
@@ -52,6 +58,7 @@
 #define IO_TIMEOUT_S 30
 #define ANSWER_TIMEOUT_S 120        /* the target builds the VM before it answers */
 #define STATE_MAX (64u << 20)
+#define DRAIN_MAX_MS 2000
 
 /* ---- sockets ----------------------------------------------------------- */
 
@@ -325,6 +332,22 @@ static void disk_locks(const struct vm_config *cfg, bool take)
 	closedir(d);
 }
 
+/*
+ * Waits (at most DRAIN_MAX_MS) until the target has read everything sent:
+ * what a round leaves in the socket's buffers would otherwise be pushed by
+ * the paused round, with the guest standing still (12 ms of the downtime
+ * of an idle guest went there), and it would count as sent when it is not.
+ */
+static void wait_drained(int fd)
+{
+	int64_t until = vclock_host_ns() + (int64_t)DRAIN_MAX_MS * 1000000;
+	int queued;
+	while (ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0 && vclock_host_ns() < until) {
+		struct timespec ts = { .tv_nsec = 100000 };   /* 0.1 ms */
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* The target's answer: 0, or -EREMOTEIO with its reason in err. */
 static int read_answer(int fd, struct err *err)
 {
@@ -349,20 +372,61 @@ static int read_answer(int fd, struct err *err)
 		       msg[0] ? msg : "no reason given");
 }
 
-int vm_migrate(struct vm *vm, const char *uri, unsigned downtime_ms,
+/* Not cryptographic: it tells a page that dirty logging missed from the one
+ * the source holds.  One multiply per word. */
+static uint64_t page_hash(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (unsigned i = 0; i < PAGE / 8; i++)
+		h = (h ^ w[i]) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 33);
+}
+
+static uint64_t zero_page_hash(void)
+{
+	static const uint8_t zero[PAGE];
+	return page_hash(zero);
+}
+
+/* Never-touched pages are zero and are not read: reading one faults the
+ * zero page in, which cost seconds over 256 MiB on a loaded host. */
+static int send_hashes(int fd, const struct bus *bus, uint64_t npages)
+{
+	uint8_t *h = malloc(npages * 8), *touched = malloc(npages);
+	int rc = -ENOMEM;
+	if (h && touched) {
+		bus_ram_touched(bus, 0, npages, touched);
+		uint64_t zh = zero_page_hash();
+		for (uint64_t i = 0; i < npages; i++)
+			put64(h + i * 8, touched[i] ? page_hash(bus->ram + i * PAGE) : zh);
+		rc = send_frame(fd, 'H', h, (uint32_t)(npages * 8));
+	}
+	free(h);
+	free(touched);
+	return rc;
+}
+
+int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opts,
 	       struct vm_migrate_info *info, struct err *err)
 {
+	struct vm_migrate_opts defaults = {0};
+	opts = opts ? opts : &defaults;
+	unsigned downtime_ms = opts->downtime_ms;
 	struct vm_migrate_info local = {0};
 	info = info ? info : &local;
 	memset(info, 0, sizeof *info);
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	if (p.cfg->sandboxed)
+		return err_set(err, -EPERM, "migrate: not available in a sandboxed VM (--sandbox): "
+			       "it needs sockets and calls the sandbox forbids");
 	int64_t t0 = vclock_host_ns();
 	struct vm_status st;
 	vm_query(vm, &st);
 	if (st.state != VM_STATE_RUNNING && st.state != VM_STATE_PAUSED)
 		return err_set(err, -ESRCH, "migrate: the VM is not running (%s)",
 			       vm_state_name(st.state));
-	struct vm_parts p;
-	vm_parts(vm, &p);
 	if (atomic_exchange(&p.chain->migrating, true))
 		return err_set(err, -EBUSY, "migrate: a migration of this VM is already running");
 	int fd = open_socket(uri, false, err);
@@ -407,6 +471,7 @@ int vm_migrate(struct vm *vm, const char *uri, unsigned downtime_ms,
 	if (!downtime_ms)
 		downtime_ms = VM_MIGRATE_DOWNTIME_MS;
 	for (unsigned r = 0; r < MAX_ROUNDS; r++) {
+		wait_drained(fd);
 		int64_t el = vclock_host_ns() - t0;
 		double pages_per_ms = el > 0 ? (double)info->bytes_sent / REC / ((double)el / 1e6) : 0;
 		uint64_t budget = (uint64_t)(pages_per_ms * downtime_ms);
@@ -434,6 +499,8 @@ int vm_migrate(struct vm *vm, const char *uri, unsigned downtime_ms,
 	memset(bm, 0, (npages + 63) / 64 * 8);
 	bus_dirty_collect(p.bus, bm, true);
 	if ((rc = send_bitmap(&s, bm, npages)))
+		goto io;
+	if (opts->verify && (rc = send_hashes(fd, p.bus, npages)))
 		goto io;
 	struct snap_out o;
 	if ((rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, &o, err)))
@@ -485,8 +552,8 @@ static int recv_frame_hdr(int fd, uint8_t *type, uint32_t *len)
 	return 0;
 }
 
-int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *out, int *conn,
-		       struct err *err)
+static int receive(const char *uri, uint64_t ram_size, void *dest, struct vm_incoming *out,
+		   int *conn, struct err *err)
 {
 	memset(out, 0, sizeof *out);
 	*conn = -1;
@@ -519,17 +586,25 @@ int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *o
 			       uri, (unsigned long long)(get64(hdr + 16) >> 20),
 			       (unsigned long long)(ram_size >> 20));
 	out->ram_size = ram_size;
-	out->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	out->ram_is_vms = dest != NULL;
+	out->ram = dest ? dest : mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (out->ram == MAP_FAILED) {
 		out->ram = NULL;
 		return err_set(err, -ENOMEM, "cannot map %llu MiB for the incoming RAM",
 			       (unsigned long long)(ram_size >> 20));
 	}
-	uint8_t *buf = malloc(PAGES_PER_FRAME * REC);
-	if (!buf)
-		return err_set(err, -ENOMEM, "out of memory");
 	uint64_t npages = ram_size / PAGE;
+	/* Large enough for a frame of pages and for the hashes. */
+	size_t bufsize = npages * 8 > PAGES_PER_FRAME * REC ? npages * 8 : PAGES_PER_FRAME * REC;
+	uint8_t *buf = malloc(bufsize);
+	/* Pages written here: the others are still zero (for the 'H' check). */
+	uint8_t *wrote = calloc(npages, 1);
+	if (!buf || !wrote) {
+		free(buf);
+		free(wrote);
+		return err_set(err, -ENOMEM, "out of memory");
+	}
 	for (;;) {
 		uint8_t type;
 		uint32_t len;
@@ -548,7 +623,8 @@ int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *o
 			}
 		} else if ((type == 'P' && (len % REC || len > PAGES_PER_FRAME * REC)) ||
 			   (type == 'Z' && (len % 8 || len > PAGES_PER_FRAME * 8)) ||
-			   (type != 'P' && type != 'Z')) {
+			   (type == 'H' && len != npages * 8) ||
+			   (type != 'P' && type != 'Z' && type != 'H')) {
 			rc = -EINVAL;
 			break;
 		}
@@ -564,7 +640,25 @@ int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *o
 		if (type == 'S') {
 			out->state_len = len;
 			free(buf);
+			free(wrote);
 			return 0;
+		}
+		if (type == 'H') {
+			uint64_t bad = 0, first = 0, zh = zero_page_hash();
+			for (uint64_t i = 0; i < npages; i++) {
+				uint64_t have = wrote[i] ? page_hash((uint8_t *)out->ram + i * PAGE) : zh;
+				if (have != get64(payload + i * 8) && !bad++)
+					first = i;
+			}
+			if (bad) {
+				free(buf);
+				free(wrote);
+				return err_set(err, -EIO, "%s: verify: %llu of %llu pages differ from "
+					       "the source's (first: guest-physical 0x%llx)", uri,
+					       (unsigned long long)bad, (unsigned long long)npages,
+					       (unsigned long long)(VIRT_DRAM_BASE + first * PAGE));
+			}
+			continue;
 		}
 		for (uint32_t off = 0; off < len; off += type == 'P' ? REC : 8) {
 			uint64_t pfn = get64(payload + off);
@@ -573,6 +667,7 @@ int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *o
 				break;
 			}
 			uint8_t *dst = (uint8_t *)out->ram + pfn * PAGE;
+			wrote[pfn] = 1;
 			if (type == 'P')
 				memcpy(dst, payload + off + 8, PAGE);
 			else
@@ -582,10 +677,26 @@ int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *o
 			break;
 	}
 	free(buf);
+	free(wrote);
 	if (rc == -EINVAL || rc == -EBADMSG)
 		return err_set(err, rc, "%s: corrupt migration stream (%s)", uri,
 			       rc == -EBADMSG ? "a frame fails its CRC check" : "bad frame");
 	return err_set(err, rc, "%s: the stream broke off: %s", uri, strerror(-rc));
+}
+
+int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *out, int *conn,
+		       struct err *err)
+{
+	return receive(uri, ram_size, NULL, out, conn, err);
+}
+
+int vm_migrate_receive_into(struct vm *vm, const char *uri, struct vm_incoming *out, int *conn,
+			    struct err *err)
+{
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	/* Zero still: the VM was built ahead and has not run. */
+	return receive(uri, p.bus->ram_size, p.bus->ram, out, conn, err);
 }
 
 void vm_migrate_answer(int conn, int rc, const char *msg, struct vm_incoming *in)
@@ -603,7 +714,7 @@ void vm_migrate_answer(int conn, int rc, const char *msg, struct vm_incoming *in
 		}
 		close(conn);
 	}
-	if (in->ram)
+	if (in->ram && !in->ram_is_vms)
 		munmap(in->ram, in->ram_size);
 	in->ram = NULL;
 	free(in->state);

@@ -19,6 +19,7 @@
 #ifndef NIMBUS_VMM_VM_MIGRATE_H
 #define NIMBUS_VMM_VM_MIGRATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/err.h"
@@ -34,9 +35,19 @@ struct vm_migrate_info {
 				       reports as its downtime) */
 };
 
+struct vm_migrate_opts {
+	unsigned downtime_ms;       /* 0: VM_MIGRATE_DOWNTIME_MS */
+	/* Also send a hash of every page, taken with the VM paused after the
+	 * last page went; the target compares its RAM page by page and
+	 * refuses the VM naming the pages that differ.  A check of dirty
+	 * logging, not of the link (the frames have CRCs): it costs downtime
+	 * (hashing the pages the guest has touched). */
+	bool verify;
+};
+
 /* 0 (the VM is stopping: it lives on in the target), or -errno with err set
- * (the VM runs on here). */
-int vm_migrate(struct vm *vm, const char *uri, unsigned downtime_ms,
+ * (the VM runs on here).  opts may be NULL (the defaults). */
+int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opts,
 	       struct vm_migrate_info *info, struct err *err);
 #define VM_MIGRATE_DOWNTIME_MS 30   /* the default budget for the paused round */
 
@@ -44,6 +55,10 @@ int vm_migrate(struct vm *vm, const char *uri, unsigned downtime_ms,
  * state.  *conn is the connection to answer on.  0 or -errno. */
 int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *out, int *conn,
 		       struct err *err);
+/* The same into a VM built ahead (vm_create with cfg.incoming and no state):
+ * pages go straight into its guest RAM, so nothing is moved at switch-over. */
+int vm_migrate_receive_into(struct vm *vm, const char *uri, struct vm_incoming *out, int *conn,
+			    struct err *err);
 /* Tells the source whether the VM was built (rc 0) or why not; closes conn
  * and frees what receive allocated (the RAM only if vm_create did not take it). */
 void vm_migrate_answer(int conn, int rc, const char *msg, struct vm_incoming *in);

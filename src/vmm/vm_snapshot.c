@@ -674,8 +674,10 @@ int vm_restore_incoming(struct vm *vm, struct vm_incoming *inc, struct err *err)
 		return err_set(err, -EINVAL, "%s: %llu MiB of RAM, this VM has %llu (--mem)",
 			       inc->what, (unsigned long long)(inc->ram_size >> 20),
 			       (unsigned long long)(p.bus->ram_size >> 20));
-	/* Move the received pages under the guest-physical map, no copy. */
-	if (mremap(inc->ram, inc->ram_size, inc->ram_size, MREMAP_MAYMOVE | MREMAP_FIXED,
+	/* Move the received pages under the guest-physical map, no copy
+	 * (unless they went there already). */
+	if (!inc->ram_is_vms &&
+	    mremap(inc->ram, inc->ram_size, inc->ram_size, MREMAP_MAYMOVE | MREMAP_FIXED,
 		   p.bus->ram) == MAP_FAILED)
 		return err_set(err, -errno, "%s: cannot place guest RAM: %s", inc->what,
 			       strerror(errno));

@@ -6,6 +6,7 @@
  * Every run has a watchdog that stops a stuck guest after 10 s.
  */
 #include "vmm/vm.h"
+#include "vmm/vm_migrate.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -528,4 +529,31 @@ TEST(vm_reboot_while_paused_stays_paused_and_shutdown_times_out)
 	EXPECT_EQ(r.ex.kind, VM_EXIT_STOPPED);
 	EXPECT(strstr(r.ex.message, "did not power off"));
 	vm_destroy(r.vm);
+}
+
+/* A sandboxed VMM's seccomp lists lack what these need (files, sockets,
+ * membarrier): the call would kill the VMM, guest and all.  Refused instead. */
+TEST(vm_snapshot_migrate_and_fork_refused_with_a_reason_when_sandboxed)
+{
+	uint32_t prog[] = { 0x0000006fu /* j . */ };
+	char path[64];
+	write_file(path, prog, sizeof prog);
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				 .kernel = path, .sandboxed = true };
+	struct vm *vm;
+	struct err e = {0};
+	int rc = vm_create(&cfg, &vm, &e);
+	unlink(path);
+	EXPECT_EQ(rc, 0);
+	struct vm_snapshot_info si;
+	EXPECT_EQ(vm_snapshot(vm, "/tmp/nimbus-vmtest-never", false, &si, &e), -EPERM);
+	EXPECT(strstr(e.msg, "snapshot: not available in a sandboxed VM"));
+	EXPECT_EQ(vm_migrate(vm, "unix:/tmp/nimbus-vmtest-never.sock", NULL, NULL, &e), -EPERM);
+	EXPECT(strstr(e.msg, "migrate: not available in a sandboxed VM"));
+	struct vm_fork_child kids[1];
+	unsigned started = 9;
+	EXPECT_EQ(vm_fork(vm, "/tmp/nimbus-vmtest-never", 1, kids, &started, &e), -EPERM);
+	EXPECT(strstr(e.msg, "fork: not available in a sandboxed VM"));
+	EXPECT_EQ(started, 0);
+	vm_destroy(vm);
 }
