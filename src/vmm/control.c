@@ -43,11 +43,15 @@
 #include "vmm/clock.h"
 #include "vmm/virtio/balloon.h"
 #include "vmm/vm.h"
+#include "vmm/guest_agent.h"
 
 #define OUT_MAX (64 * 1024)
 #define STATS_WAIT_MS 2000
 #define DEFAULT_SHUTDOWN_MS 30000
 #define MAX_SHUTDOWN_MS 3600000
+#define DEFAULT_EXEC_MS 60000
+#define MAX_EXEC_MS 86400000
+#define EXEC_KEEP_MAX (32 * 1024)   /* bytes of stdout, and of stderr, in an exec reply */
 
 struct conn {
 	int fd;                       /* -1: free slot */
@@ -164,6 +168,13 @@ static char *verb_status(struct vm *vm, const cJSON *id)
 	} else {
 		cJSON_AddNullToObject(o, "exit");
 	}
+	/* The guest agent channel: null without --agent. */
+	struct guest_agent *ga = vm_agent(vm);
+	if (ga)
+		cJSON_AddBoolToObject(cJSON_AddObjectToObject(o, "agent"), "connected",
+				      guest_agent_connected(ga));
+	else
+		cJSON_AddNullToObject(o, "agent");
 	return print(o);
 }
 
@@ -216,7 +227,129 @@ static char *verb_shutdown(struct vm *vm, const cJSON *id, const cJSON *req)
 		return reply_error(id, api_code(rc), "shutdown: %s", e.msg);
 	cJSON *o = reply_ok(id);
 	cJSON_AddNumberToObject(o, "timeout_ms", (unsigned)ms);
+	cJSON_AddBoolToObject(o, "via_agent", vm_shutdown_via_agent(vm));
 	return print(o);
+}
+
+/* Bytes a JSON string may carry: invalid UTF-8 and NUL become '?'. */
+static void make_utf8(char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 && c >= 0xc2 ? 2
+			 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 && c <= 0xf4 ? 4 : 0;
+		bool good = k && k <= n - i && c != 0;
+		for (size_t j = 1; good && j < k; j++)
+			good = ((unsigned char)s[i + j] & 0xc0) == 0x80;
+		if (!good) {
+			s[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
+}
+
+/* A string array argument into a NULL-terminated vector of at most max. */
+static const char *str_array(const cJSON *a, const char **out, unsigned max, bool need_eq)
+{
+	unsigned n = 0;
+	const cJSON *it;
+	if (!cJSON_IsArray(a))
+		return "not an array of strings";
+	cJSON_ArrayForEach(it, a) {
+		if (!cJSON_IsString(it))
+			return "not an array of strings";
+		if (n == max)
+			return "too many entries";
+		if (need_eq && (!strchr(it->valuestring, '=') || it->valuestring[0] == '='))
+			return "an entry is not NAME=VALUE";
+		out[n++] = it->valuestring;
+	}
+	out[n] = NULL;
+	return NULL;
+}
+
+static cJSON *exec_reply(const cJSON *id, struct guest_agent_result *r, size_t keep)
+{
+	static const char *const names[2][2] = { { "stdout", "stdout_truncated" },
+						  { "stderr", "stderr_truncated" } };
+	cJSON *o = reply_ok(id);
+	if (r->how == AGENT_EXIT_CODE)
+		cJSON_AddNumberToObject(o, "exit_code", r->value);
+	else
+		cJSON_AddNullToObject(o, "exit_code");
+	if (r->how == AGENT_EXIT_CODE)
+		cJSON_AddNullToObject(o, "signal");
+	else
+		cJSON_AddNumberToObject(o, "signal", r->value);
+	cJSON_AddBoolToObject(o, "timed_out", r->how == AGENT_EXIT_TIMEOUT);
+	for (unsigned s = 0; s < 2; s++) {
+		size_t n = r->len[s] < keep ? r->len[s] : keep;
+		char saved = r->out[s][n];
+		r->out[s][n] = 0;
+		cJSON_AddStringToObject(o, names[s][0], r->out[s]);
+		r->out[s][n] = saved;
+		cJSON_AddBoolToObject(o, names[s][1], r->truncated[s] || n < r->len[s]);
+	}
+	return o;
+}
+
+/* {"verb":"exec","argv":[...][,"env":[...]][,"cwd":S][,"stdin":S][,"timeout_ms":N]} */
+static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req)
+{
+	const char *argv[AGENT_ARGS_MAX + 1], *env[AGENT_ARGS_MAX + 1];
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(req, "argv");
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(req, "env");
+	const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(req, "cwd");
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(req, "stdin");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "timeout_ms");
+	const char *why = str_array(a, argv, AGENT_ARGS_MAX, false);
+	if (why)
+		return reply_error(id, "bad-argument", "exec: argv: %s", why);
+	if (!argv[0] || !argv[0][0])
+		return reply_error(id, "bad-argument", "exec: argv: no command");
+	env[0] = NULL;
+	if (e && (why = str_array(e, env, AGENT_ARGS_MAX, true)))
+		return reply_error(id, "bad-argument", "exec: env: %s", why);
+	if (cwd && !cJSON_IsString(cwd))
+		return reply_error(id, "bad-argument", "exec: cwd: not a string");
+	if (in && !cJSON_IsString(in))
+		return reply_error(id, "bad-argument", "exec: stdin: not a string");
+	double ms = DEFAULT_EXEC_MS;
+	if (t) {
+		if (!cJSON_IsNumber(t) || !(t->valuedouble >= 0 && t->valuedouble <= MAX_EXEC_MS))
+			return reply_error(id, "bad-argument",
+					   "exec: timeout_ms: not a number from 0 to %d", MAX_EXEC_MS);
+		ms = t->valuedouble;
+	}
+	struct guest_agent_exec x = {
+		.argv = (char *const *)argv, .env = (char *const *)env,
+		.cwd = cwd ? cwd->valuestring : NULL,
+		.stdin_data = in ? in->valuestring : NULL, .stdin_len = in ? strlen(in->valuestring) : 0,
+		.timeout_ms = (unsigned)ms, .out_max = EXEC_KEEP_MAX,
+	};
+	struct guest_agent_result r;
+	struct err er = {0};
+	int rc = vm_exec(vm, &x, &r, &er);
+	if (rc) {
+		const char *code = rc == -ENODEV ? "no-agent" : rc == -ENOTCONN ? "agent-not-running"
+				 : rc == -ESRCH ? "not-running" : rc == -ETIMEDOUT ? "timeout"
+				 : rc == -E2BIG || rc == -EINVAL ? "bad-argument" : "exec-failed";
+		return reply_error(id, code, "%s", er.msg);
+	}
+	for (unsigned s = 0; s < 2; s++)
+		make_utf8(r.out[s], r.len[s]);
+	/* The reply is one line in a bounded output buffer: escaping may grow
+	 * the output up to six times, so halve what is kept until it fits. */
+	char *line = NULL;
+	for (size_t keep = EXEC_KEEP_MAX;; keep /= 2) {
+		line = print(exec_reply(id, &r, keep));
+		if (!line || strlen(line) < OUT_MAX - 256 || keep == 0)
+			break;
+		free(line);
+	}
+	guest_agent_result_free(&r);
+	return line;
 }
 
 static char *verb_balloon(struct vm *vm, const cJSON *id, const cJSON *req)
@@ -407,7 +540,7 @@ static char *verb_rate_limit(struct vm *vm, const cJSON *id, const cJSON *req)
 }
 
 static const char known[] = "status, pause, resume, stop, shutdown, reboot, balloon, "
-			    "balloon-stats, snapshot, migrate, fork, rate-limit, events";
+			    "balloon-stats, snapshot, migrate, fork, rate-limit, exec, events";
 
 /* Parses and checks the envelope; *verb set on success, else the error reply. */
 static char *parse_request(const char *line, unsigned long len, cJSON **req, const cJSON **id,
@@ -452,7 +585,7 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 	    !strcmp(verb, "stop") || !strcmp(verb, "shutdown") || !strcmp(verb, "reboot") ||
 	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats") ||
 	    !strcmp(verb, "snapshot") || !strcmp(verb, "migrate") || !strcmp(verb, "fork") ||
-	    !strcmp(verb, "rate-limit"))
+	    !strcmp(verb, "rate-limit") || !strcmp(verb, "exec"))
 		vm_verb = true;
 	else if (!strcmp(verb, "events"))
 		vm_verb = false;
@@ -490,6 +623,8 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 		out = verb_fork(vm, id, req);
 	else if (!strcmp(verb, "rate-limit"))
 		out = verb_rate_limit(vm, id, req);
+	else if (!strcmp(verb, "exec"))
+		out = verb_exec(vm, id, req);
 	else
 		out = verb_balloon_stats(vm, id);
 	cJSON_Delete(req);
