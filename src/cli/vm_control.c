@@ -64,6 +64,13 @@ static const char usage[] =
 	"                         show or set a device's token-bucket limits: DEVICE is\n"
 	"                         disk0.. (--disk order) or net0..; LIMIT is\n"
 	"                         bw=RATE[:BURST],ops=RATE[:BURST] or none\n"
+	"  exec [--timeout S] [--env NAME=VALUE]... [--cwd DIR] [--stdin] -- CMD [ARGS]\n"
+	"                         run CMD in the guest through its agent (needs\n"
+	"                         `vm run --agent` and nimbus-agent in the guest,\n"
+	"                         docs/guest-agent.md): prints its stdout and stderr and\n"
+	"                         exits with its status (128+N for signal N, 124 when\n"
+	"                         killed after S seconds, default 60, 0 = no limit);\n"
+	"                         --stdin sends this command's input (at most ~4 KB)\n"
 	"  events                 print the VM's events as they happen, until it ends\n";
 
 static int connect_to(const char *path)
@@ -160,6 +167,10 @@ static void print_status(const cJSON *o)
 		first = false;
 	}
 	printf("\n");
+	const cJSON *ag = cJSON_GetObjectItemCaseSensitive(o, "agent");
+	if (cJSON_IsObject(ag))
+		printf("agent: %s\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ag, "connected"))
+				       ? "connected" : "not connected");
 	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(o, "shutdown_pending");
 	if (cJSON_IsTrue(sp))
 		printf("shutdown: pending\n");
@@ -250,13 +261,168 @@ static int show_reply(const char *verb, const char *line, bool json)
 		       "downtime %.1f ms\n", str(o, "uri"), num(o, "rounds"),
 		       num(o, "bytes_sent") / 1048576, num(o, "total_ms"), num(o, "downtime_ms"));
 	} else if (!strcmp(verb, "shutdown")) {
-		printf("shutdown asked; stop in %.0f s unless the guest powers off\n",
-		       num(o, "timeout_ms") / 1000);
+		printf("shutdown asked%s; stop in %.0f s unless the guest powers off\n",
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "via_agent"))
+		       ? " (the guest agent took it)" : "", num(o, "timeout_ms") / 1000);
 	} else if (strcmp(verb, "events")) {
 		printf("ok\n");
 	}
 	cJSON_Delete(o);
 	return 0;
+}
+
+/* ---- exec ---------------------------------------------------------------- */
+
+/* What `exec` exits with: the command's status, 128 + a signal, 124 for a
+ * timeout (as timeout(1)); 1 when it could not be run. */
+static int exec_status(const cJSON *o)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "exit_code");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "timed_out")))
+		return 124;
+	if (cJSON_IsNumber(c))
+		return c->valueint;
+	return 128 + (int)num(o, "signal");
+}
+
+/* `vm control SOCKET exec [--timeout S] [--env K=V]... [--cwd DIR] [--stdin] -- CMD...` */
+static int exec_verb(const char *path, bool json, int argc, char **argv)
+{
+	double timeout_s = -1;
+	bool with_stdin = false;
+	int i = 0;
+	cJSON *req = cJSON_CreateObject();
+	cJSON *env = cJSON_CreateArray();
+	cJSON *args = cJSON_CreateArray();
+	const char *cwd = NULL;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		} else if (!strcmp(a, "--timeout")) {
+			char *end;
+			if (i + 1 >= argc || (timeout_s = strtod(argv[i + 1], &end), *end) ||
+			    !(timeout_s >= 0 && timeout_s <= 86400)) {
+				cli_error("vm control: exec --timeout: needs seconds, 0 (none) to 86400");
+				goto usage;
+			}
+			i++;
+		} else if (!strcmp(a, "--env")) {
+			if (i + 1 >= argc || !strchr(argv[i + 1], '=') || argv[i + 1][0] == '=') {
+				cli_error("vm control: exec --env: needs NAME=VALUE");
+				goto usage;
+			}
+			cJSON_AddItemToArray(env, cJSON_CreateString(argv[++i]));
+		} else if (!strcmp(a, "--cwd")) {
+			if (i + 1 >= argc) {
+				cli_error("vm control: exec --cwd: needs a directory");
+				goto usage;
+			}
+			cwd = argv[++i];
+		} else if (!strcmp(a, "--stdin")) {
+			with_stdin = true;
+		} else if (!strcmp(a, "--json")) {
+			json = true;
+		} else if (a[0] == '-') {
+			cli_error("vm control: exec %s: unknown option (try --help)", a);
+			goto usage;
+		} else {
+			break;
+		}
+	}
+	if (i >= argc) {
+		cli_error("vm control: exec: no command (vm control SOCKET exec -- CMD [ARGS])");
+		goto usage;
+	}
+	for (; i < argc; i++)
+		cJSON_AddItemToArray(args, cJSON_CreateString(argv[i]));
+	cJSON_AddNumberToObject(req, "id", 1);
+	cJSON_AddStringToObject(req, "verb", "exec");
+	cJSON_AddItemToObject(req, "argv", args);
+	cJSON_AddItemToObject(req, "env", env);
+	args = env = NULL;
+	if (cwd)
+		cJSON_AddStringToObject(req, "cwd", cwd);
+	if (timeout_s >= 0)
+		cJSON_AddNumberToObject(req, "timeout_ms", (double)(long long)(timeout_s * 1000));
+	if (with_stdin) {
+		/* A request is one line of at most 4095 bytes: stdin is small input. */
+		char buf[4096];
+		size_t n = fread(buf, 1, sizeof buf - 1, stdin);
+		if (n == sizeof buf - 1) {
+			cli_error("vm control: exec --stdin: more than %zu bytes of input", n - 1);
+			goto usage;
+		}
+		buf[n] = 0;
+		if (strlen(buf) != n) {
+			cli_error("vm control: exec --stdin: input holds a NUL byte");
+			goto usage;
+		}
+		cJSON_AddStringToObject(req, "stdin", buf);
+	}
+	char *line = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	if (!line) {
+		cli_error("vm control: out of memory");
+		return 1;
+	}
+	size_t n = strlen(line);
+	if (n >= 4095) {
+		cli_error("vm control: exec: the request is %zu bytes, over the protocol's 4095", n);
+		free(line);
+		return 2;
+	}
+	int fd = connect_to(path);
+	if (fd < 0) {
+		free(line);
+		return fd == -2 ? 2 : 1;
+	}
+	line[n] = '\n';
+	ssize_t w = send(fd, line, n + 1, MSG_NOSIGNAL);
+	free(line);
+	if (w != (ssize_t)(n + 1)) {
+		cli_error("vm control %s: %s", path, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	struct reader r = { .fd = fd };
+	int wait = timeout_s == 0 ? -1 : (int)((timeout_s < 0 ? 60 : timeout_s) * 1000) + 15000;
+	char *reply = read_line(&r, path, wait);
+	int status = 1;
+	cJSON *o = reply ? cJSON_Parse(reply) : NULL;
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
+	if (!reply) {
+		if (!r.len)
+			cli_error("vm control %s: no reply", path);
+	} else if (json) {
+		printf("%s\n", reply);
+		status = cJSON_IsTrue(ok) ? exec_status(o) : 1;
+	} else if (!cJSON_IsBool(ok)) {
+		cli_error("vm control: not a reply: %.200s", reply);
+	} else if (cJSON_IsFalse(ok)) {
+		cli_error("%s", str(cJSON_GetObjectItemCaseSensitive(o, "error"), "message"));
+	} else {
+		fputs(str(o, "stdout"), stdout);
+		fflush(stdout);
+		fputs(str(o, "stderr"), stderr);
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "stdout_truncated")) ||
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "stderr_truncated")))
+			cli_error("exec: output truncated (a reply keeps at most 32 KiB of each stream)");
+		status = exec_status(o);
+		if (status == 124)
+			cli_error("exec: timed out: the command was killed");
+	}
+	cJSON_Delete(o);
+	free(reply);
+	free(r.buf);
+	close(fd);
+	return status;
+usage:
+	cJSON_Delete(req);
+	cJSON_Delete(env);
+	cJSON_Delete(args);
+	return 2;
 }
 
 int cmd_vm_control(int argc, char **argv)
@@ -303,6 +469,8 @@ int cmd_vm_control(int argc, char **argv)
 				return 2;
 			}
 			i++;
+		} else if (npos == 1 && !strcmp(a, "exec")) {
+			return exec_verb(pos[0], json, argc - i - 1, argv + i + 1);
 		} else if (a[0] == '-' && a[1] == '-') {
 			cli_error("vm control: %s: unknown option (try --help)", a);
 			return 2;
