@@ -306,10 +306,15 @@ int main(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	setenv("PATH", "/sbin:/usr/sbin:/bin:/usr/bin", 0);
-	port_fd = open(dev, O_RDWR | O_CLOEXEC);
-	if (port_fd < 0) {
-		fprintf(stderr, "nimbus-agent: %s: %s\n", dev, strerror(errno));
-		return 1;
+	/* A port opens once at a time: after a restart, runners of the agent
+	 * before us may still hold it until their commands end. */
+	while ((port_fd = open(dev, O_RDWR | O_CLOEXEC)) < 0) {
+		if (errno != EBUSY) {
+			fprintf(stderr, "nimbus-agent: %s: %s\n", dev, strerror(errno));
+			sleep_ms(5000);   /* then let init start us again */
+			return 1;
+		}
+		sleep_ms(200);
 	}
 	struct agent_buf hello = {0};
 	agent_buf_fmt(&hello, "ready %d", AGENT_PROTOCOL);
