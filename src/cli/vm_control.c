@@ -341,6 +341,7 @@ static int exec_verb(const char *path, bool json, int argc, char **argv)
 	cJSON_AddStringToObject(req, "verb", "exec");
 	cJSON_AddItemToObject(req, "argv", args);
 	cJSON_AddItemToObject(req, "env", env);
+	cJSON_AddTrueToObject(req, "stream");   /* output as it comes */
 	args = env = NULL;
 	if (cwd)
 		cJSON_AddStringToObject(req, "cwd", cwd);
@@ -388,10 +389,28 @@ static int exec_verb(const char *path, bool json, int argc, char **argv)
 	}
 	struct reader r = { .fd = fd };
 	int wait = timeout_s == 0 ? -1 : (int)((timeout_s < 0 ? 60 : timeout_s) * 1000) + 15000;
-	char *reply = read_line(&r, path, wait);
+	char *reply;
+	cJSON *o = NULL;
+	const cJSON *ok = NULL;
+	/* Output lines ({"stream", "data"}) until the reply ({"ok"}). */
+	while ((reply = read_line(&r, path, wait))) {
+		o = cJSON_Parse(reply);
+		ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
+		if (ok)
+			break;
+		const char *which = str(o, "stream");
+		if (json) {
+			printf("%s\n", reply);
+		} else if (*which) {
+			fputs(str(o, "data"), !strcmp(which, "stderr") ? stderr : stdout);
+			if (!strcmp(which, "stdout"))
+				fflush(stdout);
+		}
+		cJSON_Delete(o);
+		o = NULL;
+		free(reply);
+	}
 	int status = 1;
-	cJSON *o = reply ? cJSON_Parse(reply) : NULL;
-	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
 	if (!reply) {
 		if (!r.len)
 			cli_error("vm control %s: no reply", path);

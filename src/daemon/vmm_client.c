@@ -45,11 +45,11 @@
  * it may take over that before it is killed. */
 #define VMM_STOP_GRACE_MS 3000
 /* Exec: the longest request line the VMM takes (docs/control.md), the
- * reply's size (the VMM keeps 32 KiB of each stream, escaped), how much
+ * longest line it sends (its output buffer), how much
  * longer than the command's timeout the VMM may take to answer, and the
  * timeout when none is given (an hour, as for containers). */
 #define VMM_REQUEST_MAX 4096
-#define VMM_EXEC_REPLY_MAX (512 * 1024)
+#define VMM_EXEC_LINE_MAX (64 * 1024)
 #define VMM_EXEC_GRACE_S 15
 #define STOP_TIMEOUT_MAX_S 3600
 
@@ -373,8 +373,9 @@ static void append(char *out, size_t outlen, const char *s)
 }
 
 /* Exec through the VMM's `exec` verb, which the guest agent serves
- * (docs/guest-agent.md).  stdout then stderr into out (the verb returns them
- * apart, so they are not interleaved as they happened). */
+ * (docs/guest-agent.md), streamed: stdout and stderr into out in the order
+ * the guest sent them (each line of it keeps its stream's order; between
+ * the two streams the order is the agent's reads'). */
 static int vmm_exec(const struct driver_ctx *c, const struct instance *in, char *const argv[],
 		    int timeout_s, char *out, size_t outlen, struct err *e)
 {
@@ -388,6 +389,7 @@ static int vmm_exec(const struct driver_ctx *c, const struct instance *in, char 
 	cJSON_AddStringToObject(req, "verb", "exec");
 	cJSON_AddNumberToObject(req, "version", 1);
 	cJSON_AddNumberToObject(req, "timeout_ms", (double)secs * 1000);
+	cJSON_AddTrueToObject(req, "stream");
 	cJSON *av = cJSON_AddArrayToObject(req, "argv");
 	for (int i = 0; argv[i]; i++)
 		cJSON_AddItemToArray(av, cJSON_CreateString(argv[i]));
@@ -416,13 +418,37 @@ static int vmm_exec(const struct driver_ctx *c, const struct instance *in, char 
 		close(fd);
 		return rc;
 	}
-	/* The VMM answers once the command has ended (or was killed at the
-	 * timeout): wait that long and a grace more. */
-	size_t cap = VMM_EXEC_REPLY_MAX, have = 0;
+	/* Output lines ({"stream","data"}) as the command writes, then the
+	 * reply ({"ok"}) once it has ended or was killed at the timeout: wait
+	 * that long and a grace more. */
+	size_t cap = VMM_EXEC_LINE_MAX, have = 0;
 	char *buf = malloc(cap + 1);
 	int64_t deadline = (int64_t)time(NULL) + secs + VMM_EXEC_GRACE_S;
+	cJSON *j = NULL;
+	out[0] = 0;
 	rc = 0;
-	while (buf) {
+	while (buf && !j) {
+		char *nl = memchr(buf, '\n', have);
+		if (nl) {
+			*nl = 0;
+			cJSON *o = cJSON_Parse(buf);
+			have -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, have);
+			const cJSON *data = cJSON_GetObjectItemCaseSensitive(o, "data");
+			if (cJSON_GetObjectItemCaseSensitive(o, "ok")) {
+				j = o;
+				break;
+			}
+			if (cJSON_IsString(data))
+				append(out, outlen, data->valuestring);
+			cJSON_Delete(o);
+			continue;
+		}
+		if (have == cap) {
+			rc = err_set(e, -EPROTO, "vm \"%s\": exec: a line from the VMM longer than %zu "
+				     "bytes", in->name, cap);
+			break;
+		}
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
 		int left = (int)(deadline - (int64_t)time(NULL));
 		int r = left > 0 ? poll(&pf, 1, left * 1000) : 0;
@@ -442,24 +468,15 @@ static int vmm_exec(const struct driver_ctx *c, const struct instance *in, char 
 			break;
 		}
 		have += (size_t)k;
-		buf[have] = 0;
-		if (memchr(buf, '\n', have))
-			break;
-		if (have == cap) {
-			rc = err_set(e, -EPROTO, "vm \"%s\": exec reply longer than %zu bytes",
-				     in->name, cap);
-			break;
-		}
 	}
 	close(fd);
-	if (!buf)
+	free(buf);
+	if (!buf && !rc)
 		return err_set(e, -ENOMEM, "vm \"%s\": out of memory", in->name);
 	if (rc < 0) {
-		free(buf);
+		cJSON_Delete(j);
 		return rc;
 	}
-	cJSON *j = cJSON_Parse(buf);
-	free(buf);
 	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(j, "ok");
 	if (!cJSON_IsTrue(ok)) {
 		const cJSON *er = cJSON_GetObjectItemCaseSensitive(j, "error");
@@ -474,11 +491,6 @@ static int vmm_exec(const struct driver_ctx *c, const struct instance *in, char 
 		cJSON_Delete(j);
 		return rc;
 	}
-	out[0] = 0;
-	const cJSON *so = cJSON_GetObjectItemCaseSensitive(j, "stdout");
-	const cJSON *se = cJSON_GetObjectItemCaseSensitive(j, "stderr");
-	append(out, outlen, cJSON_IsString(so) ? so->valuestring : "");
-	append(out, outlen, cJSON_IsString(se) ? se->valuestring : "");
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "exit_code");
 	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(j, "signal");
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "timed_out")))

@@ -89,6 +89,29 @@ static void wake(struct vm_control *c)
 	(void)n;   /* EAGAIN: already pending */
 }
 
+/*
+ * Where a verb sends lines ahead of its reply (exec's output stream): the
+ * connection that asked, if it is still the same one.  NULL when there is
+ * no connection (vm_control_handle).
+ */
+struct emitter {
+	struct vm_control *c;
+	unsigned slot;
+	uint64_t gen;
+};
+
+static void conn_queue(struct conn *k, const char *line);
+
+static void emit_line(const struct emitter *em, const char *line)
+{
+	pthread_mutex_lock(&em->c->lock);
+	struct conn *k = &em->c->conn[em->slot];
+	if (k->fd >= 0 && k->gen == em->gen)
+		conn_queue(k, line);
+	pthread_mutex_unlock(&em->c->lock);
+	wake(em->c);
+}
+
 /* ---- replies ----------------------------------------------------------- */
 
 static char *print(cJSON *o)
@@ -269,7 +292,33 @@ static const char *str_array(const cJSON *a, const char **out, unsigned max, boo
 	return NULL;
 }
 
-static cJSON *exec_reply(const cJSON *id, struct guest_agent_result *r, size_t keep)
+struct exec_stream {
+	const struct emitter *em;
+	const cJSON *id;
+};
+
+/* One piece of a streamed exec's output (device I/O thread: see
+ * guest_agent_exec.on_output; takes only the control lock). */
+static void exec_output(void *ctx, unsigned stream, const uint8_t *data, size_t len)
+{
+	struct exec_stream *xs = ctx;
+	char buf[AGENT_CHUNK_MAX + 1];
+	if (len > AGENT_CHUNK_MAX)
+		len = AGENT_CHUNK_MAX;
+	memcpy(buf, data, len);
+	make_utf8(buf, len);
+	buf[len] = 0;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "id", xs->id ? cJSON_Duplicate(xs->id, true) : cJSON_CreateNull());
+	cJSON_AddStringToObject(o, "stream", stream == 1 ? "stdout" : "stderr");
+	cJSON_AddStringToObject(o, "data", buf);
+	char *line = print(o);
+	if (line)
+		emit_line(xs->em, line);
+	free(line);
+}
+
+static cJSON *exec_reply(const cJSON *id, struct guest_agent_result *r, size_t keep, bool streamed)
 {
 	static const char *const names[2][2] = { { "stdout", "stdout_truncated" },
 						  { "stderr", "stderr_truncated" } };
@@ -283,7 +332,7 @@ static cJSON *exec_reply(const cJSON *id, struct guest_agent_result *r, size_t k
 	else
 		cJSON_AddNumberToObject(o, "signal", r->value);
 	cJSON_AddBoolToObject(o, "timed_out", r->how == AGENT_EXIT_TIMEOUT);
-	for (unsigned s = 0; s < 2; s++) {
+	for (unsigned s = 0; s < 2 && !streamed; s++) {
 		size_t n = r->len[s] < keep ? r->len[s] : keep;
 		char saved = r->out[s][n];
 		r->out[s][n] = 0;
@@ -294,8 +343,9 @@ static cJSON *exec_reply(const cJSON *id, struct guest_agent_result *r, size_t k
 	return o;
 }
 
-/* {"verb":"exec","argv":[...][,"env":[...]][,"cwd":S][,"stdin":S][,"timeout_ms":N]} */
-static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req)
+/* {"verb":"exec","argv":[...][,"env":[...]][,"cwd":S][,"stdin":S][,"timeout_ms":N]
+ *  [,"stream":true]} */
+static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const struct emitter *em)
 {
 	const char *argv[AGENT_ARGS_MAX + 1], *env[AGENT_ARGS_MAX + 1];
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(req, "argv");
@@ -303,6 +353,7 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req)
 	const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(req, "cwd");
 	const cJSON *in = cJSON_GetObjectItemCaseSensitive(req, "stdin");
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "timeout_ms");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(req, "stream");
 	const char *why = str_array(a, argv, AGENT_ARGS_MAX, false);
 	if (why)
 		return reply_error(id, "bad-argument", "exec: argv: %s", why);
@@ -315,6 +366,12 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req)
 		return reply_error(id, "bad-argument", "exec: cwd: not a string");
 	if (in && !cJSON_IsString(in))
 		return reply_error(id, "bad-argument", "exec: stdin: not a string");
+	if (st && !cJSON_IsBool(st))
+		return reply_error(id, "bad-argument", "exec: stream: not a boolean");
+	bool stream = cJSON_IsTrue(st);
+	if (stream && !em)
+		return reply_error(id, "invalid-request", "exec: stream: only on a control socket");
+	struct exec_stream xs = { em, id };
 	double ms = DEFAULT_EXEC_MS;
 	if (t) {
 		if (!cJSON_IsNumber(t) || !(t->valuedouble >= 0 && t->valuedouble <= MAX_EXEC_MS))
@@ -327,6 +384,7 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req)
 		.cwd = cwd ? cwd->valuestring : NULL,
 		.stdin_data = in ? in->valuestring : NULL, .stdin_len = in ? strlen(in->valuestring) : 0,
 		.timeout_ms = (unsigned)ms, .out_max = EXEC_KEEP_MAX,
+		.on_output = stream ? exec_output : NULL, .ctx = &xs,
 	};
 	struct guest_agent_result r;
 	struct err er = {0};
@@ -343,7 +401,7 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req)
 	 * the output up to six times, so halve what is kept until it fits. */
 	char *line = NULL;
 	for (size_t keep = EXEC_KEEP_MAX;; keep /= 2) {
-		line = print(exec_reply(id, &r, keep));
+		line = print(exec_reply(id, &r, keep, stream));
 		if (!line || strlen(line) < OUT_MAX - 256 || keep == 0)
 			break;
 		free(line);
@@ -570,7 +628,7 @@ static char *parse_request(const char *line, unsigned long len, cJSON **req, con
 	return NULL;
 }
 
-char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
+static char *handle(struct vm *vm, const char *line, unsigned long len, const struct emitter *em)
 {
 	cJSON *req;
 	const cJSON *id;
@@ -624,11 +682,16 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 	else if (!strcmp(verb, "rate-limit"))
 		out = verb_rate_limit(vm, id, req);
 	else if (!strcmp(verb, "exec"))
-		out = verb_exec(vm, id, req);
+		out = verb_exec(vm, id, req, em);
 	else
 		out = verb_balloon_stats(vm, id);
 	cJSON_Delete(req);
 	return out;
+}
+
+char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
+{
+	return handle(vm, line, len, NULL);
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -674,7 +737,8 @@ static void *worker(void *arg)
 {
 	struct job *j = arg;
 	struct vm_control *c = j->c;
-	char *reply = vm_control_handle(c->vm, j->line, j->len);
+	struct emitter em = { c, j->slot, j->gen };
+	char *reply = handle(c->vm, j->line, j->len, &em);
 	pthread_mutex_lock(&c->lock);
 	struct conn *k = &c->conn[j->slot];
 	if (k->fd >= 0 && k->gen == j->gen) {

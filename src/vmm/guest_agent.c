@@ -38,6 +38,8 @@ struct pending {
 	unsigned protocol;             /* pong */
 	struct guest_agent_result *res;   /* exec */
 	size_t out_max;
+	void (*on_output)(void *ctx, unsigned stream, const uint8_t *data, size_t len);
+	void *ctx;
 	char code[AGENT_CODE_MAX];
 	char message[512];
 };
@@ -124,7 +126,9 @@ static void handle_line(struct guest_agent *ga, const char *line, size_t len)
 		p->done = true;
 		break;
 	case AGENT_MSG_OUT:
-		if (p->res)
+		if (p->on_output)
+			p->on_output(p->ctx, m->stream, m->data, m->len);
+		else if (p->res)
 			keep(p, m->stream, m->data, m->len);
 		break;
 	case AGENT_MSG_EXIT:
@@ -400,6 +404,8 @@ int guest_agent_exec(struct guest_agent *ga, const struct guest_agent_exec *req,
 	if (p) {
 		p->res = res;
 		p->out_max = req->out_max;
+		p->on_output = req->on_output;
+		p->ctx = req->ctx;
 		agent_buf_fmt(&b, "exec %llu timeout=%u", (unsigned long long)p->id,
 			      req->timeout_ms);
 	}

@@ -56,6 +56,12 @@ struct guest_agent_exec {
 	size_t stdin_len;
 	unsigned timeout_ms;          /* the guest kills the command then; 0 = never */
 	size_t out_max;               /* bytes of stdout, and of stderr, kept */
+	/* Optional: each piece of output as it arrives, in order (stream 1
+	 * stdout, 2 stderr), instead of keeping it in the result.  Called on the
+	 * device's I/O thread with the agent's lock held: it must not block or
+	 * call into the agent. */
+	void (*on_output)(void *ctx, unsigned stream, const uint8_t *data, size_t len);
+	void *ctx;
 };
 
 struct guest_agent_result {
