@@ -271,6 +271,27 @@ static int show_reply(const char *verb, const char *line, bool json)
 	return 0;
 }
 
+/* Connects and sends the request line (malloc'ed, taken); the socket, or
+ * minus the exit status (reported). */
+static int send_request(const char *path, char *line)
+{
+	int fd = connect_to(path);
+	if (fd < 0) {
+		free(line);
+		return fd == -2 ? -2 : -1;
+	}
+	size_t n = strlen(line);
+	line[n] = '\n';   /* over the terminator: send n + 1 bytes */
+	ssize_t w = send(fd, line, n + 1, MSG_NOSIGNAL);
+	free(line);
+	if (w != (ssize_t)(n + 1)) {
+		cli_error("vm control %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* ---- exec ---------------------------------------------------------------- */
 
 /* What `exec` exits with: the command's status, 128 + a signal, 124 for a
@@ -374,19 +395,9 @@ static int exec_verb(const char *path, bool json, int argc, char **argv)
 		free(line);
 		return 2;
 	}
-	int fd = connect_to(path);
-	if (fd < 0) {
-		free(line);
-		return fd == -2 ? 2 : 1;
-	}
-	line[n] = '\n';
-	ssize_t w = send(fd, line, n + 1, MSG_NOSIGNAL);
-	free(line);
-	if (w != (ssize_t)(n + 1)) {
-		cli_error("vm control %s: %s", path, strerror(errno));
-		close(fd);
-		return 1;
-	}
+	int fd = send_request(path, line);
+	if (fd < 0)
+		return -fd;
 	struct reader r = { .fd = fd };
 	int wait = timeout_s == 0 ? -1 : (int)((timeout_s < 0 ? 60 : timeout_s) * 1000) + 15000;
 	char *reply;
@@ -577,20 +588,9 @@ int cmd_vm_control(int argc, char **argv)
 		return 1;
 	}
 
-	int fd = connect_to(path);
-	if (fd < 0) {
-		free(line);
-		return fd == -2 ? 2 : 1;
-	}
-	size_t n = strlen(line);
-	line[n] = '\n';   /* over the terminator: send n + 1 bytes */
-	ssize_t w = send(fd, line, n + 1, MSG_NOSIGNAL);
-	free(line);
-	if (w != (ssize_t)(n + 1)) {
-		cli_error("vm control %s: %s", path, strerror(errno));
-		close(fd);
-		return 1;
-	}
+	int fd = send_request(path, line);
+	if (fd < 0)
+		return -fd;
 	struct reader r = { .fd = fd };
 	/* A snapshot writes all of guest RAM: give it time. */
 	char *reply = read_line(&r, path, strcmp(verb, "snapshot") && strcmp(verb, "migrate") &&

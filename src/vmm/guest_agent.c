@@ -349,8 +349,9 @@ static int run(struct guest_agent *ga, struct pending *p, struct agent_buf *b, i
 	return rc;
 }
 
-int guest_agent_ping(struct guest_agent *ga, int timeout_ms, unsigned *protocol,
-		     struct err *err)
+/* A request without arguments (`NAME ID`) and its answer. */
+static int simple(struct guest_agent *ga, const char *name, int timeout_ms, unsigned *protocol,
+		  struct err *err)
 {
 	int rc;
 	pthread_mutex_lock(&ga->lock);
@@ -360,22 +361,19 @@ int guest_agent_ping(struct guest_agent *ga, int timeout_ms, unsigned *protocol,
 	if (!p)
 		return rc;
 	struct agent_buf b = {0};
-	agent_buf_fmt(&b, "ping %llu", (unsigned long long)id);
-	return run(ga, p, &b, timeout_ms, "ping", protocol, err);
+	agent_buf_fmt(&b, "%s %llu", name, (unsigned long long)id);
+	return run(ga, p, &b, timeout_ms, name, protocol, err);
+}
+
+int guest_agent_ping(struct guest_agent *ga, int timeout_ms, unsigned *protocol,
+		     struct err *err)
+{
+	return simple(ga, "ping", timeout_ms, protocol, err);
 }
 
 int guest_agent_poweroff(struct guest_agent *ga, bool reboot, int wait_ms, struct err *err)
 {
-	int rc;
-	pthread_mutex_lock(&ga->lock);
-	struct pending *p = claim(ga, err, &rc);
-	uint64_t id = p ? p->id : 0;
-	pthread_mutex_unlock(&ga->lock);
-	if (!p)
-		return rc;
-	struct agent_buf b = {0};
-	agent_buf_fmt(&b, "%s %llu", reboot ? "reboot" : "poweroff", (unsigned long long)id);
-	rc = run(ga, p, &b, wait_ms, reboot ? "reboot" : "poweroff", NULL, err);
+	int rc = simple(ga, reboot ? "reboot" : "poweroff", wait_ms, NULL, err);
 	/* The guest may go down before its `ok` makes it out: a closed port
 	 * after a delivered request is what success looks like too. */
 	if (rc == -ECONNRESET)

@@ -82,20 +82,28 @@ static size_t cons_receive(void *opaque, const uint8_t *buf, size_t len)
 		pthread_mutex_unlock(&d->lock);
 		return len;   /* nobody listening: drop */
 	}
+	done = virtio_console_fill(d, RXQ, &c->chain, buf, len);
+	pthread_mutex_unlock(&d->lock);
+	return done;
+}
+
+size_t virtio_console_fill(struct virtio_device *d, unsigned q, struct vq_chain *chain,
+			   const uint8_t *buf, size_t len)
+{
+	size_t done = 0;
 	while (done < len) {
-		int r = vq_pop(&d->vq[RXQ], &c->chain);
+		int r = vq_pop(&d->vq[q], chain);
 		if (r < 0) {
 			done = len;   /* the queue just broke: drop the rest */
 			break;
 		}
 		if (r == 0)
 			break;    /* no buffer: the host retries */
-		size_t n = vq_chain_write(&c->chain, 0, buf + done, len - done);
-		vq_push(&d->vq[RXQ], c->chain.head, (uint32_t)n);
+		size_t n = vq_chain_write(chain, 0, buf + done, len - done);
+		vq_push(&d->vq[q], chain->head, (uint32_t)n);
 		done += n;
 	}
-	virtio_device_signal(d, RXQ);
-	pthread_mutex_unlock(&d->lock);
+	virtio_device_signal(d, q);
 	return done;
 }
 

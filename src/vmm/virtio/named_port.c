@@ -221,19 +221,7 @@ static size_t np_receive(void *opaque, const uint8_t *buf, size_t len)
 		pthread_mutex_unlock(&d->lock);
 		return len;   /* nobody listening: dropped, as Linux would */
 	}
-	while (done < len) {
-		int r = vq_pop(&d->vq[PORT_RXQ], &p->chain);
-		if (r < 0) {
-			done = len;
-			break;
-		}
-		if (r == 0)
-			break;   /* no buffer: the host retries */
-		size_t n = vq_chain_write(&p->chain, 0, buf + done, len - done);
-		vq_push(&d->vq[PORT_RXQ], p->chain.head, (uint32_t)n);
-		done += n;
-	}
-	virtio_device_signal(d, PORT_RXQ);
+	done = virtio_console_fill(d, PORT_RXQ, &p->chain, buf, len);
 	pthread_mutex_unlock(&d->lock);
 	return done;
 }
