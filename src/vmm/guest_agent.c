@@ -260,10 +260,11 @@ static void sleep_us(long us)
 	nanosleep(&ts, NULL);
 }
 
-/* Writes a whole line into the port, waiting for the guest to post buffers. */
-static int send_line(struct guest_agent *ga, const char *p, size_t n)
+/* Writes a whole line into the port, waiting up to timeout_ms for the guest
+ * to post buffers. */
+static int send_line(struct guest_agent *ga, const char *p, size_t n, int timeout_ms)
 {
-	int64_t deadline = vclock_host_ns() + (int64_t)SEND_TIMEOUT_MS * 1000000;
+	int64_t deadline = vclock_host_ns() + (int64_t)timeout_ms * 1000000;
 	int rc = 0;
 	pthread_mutex_lock(&ga->send_lock);
 	for (size_t off = 0; off < n;) {
@@ -316,7 +317,8 @@ static int run(struct guest_agent *ga, struct pending *p, struct agent_buf *b, i
 			     what, AGENT_LINE_MAX);
 	else if (rc)
 		rc = err_set(err, rc, "%s: out of memory", what);
-	else if ((rc = send_line(ga, b->p, b->len)) < 0)
+	else if ((rc = send_line(ga, b->p, b->len, timeout_ms >= 0 && timeout_ms < SEND_TIMEOUT_MS
+							 ? timeout_ms : SEND_TIMEOUT_MS)) < 0)
 		rc = err_set(err, rc, "%s: the guest agent does not take requests (%s)", what,
 			     rc == -ETIMEDOUT ? "its port is full" : "its port is gone");
 	agent_buf_free(b);
