@@ -83,6 +83,16 @@ int vm_exec(struct vm *vm, const struct guest_agent_exec *q, struct guest_agent_
 	(void)vm; (void)q; (void)r; (void)e;
 	abort();
 }
+int vm_exec_input(struct vm *vm, uint64_t id, const void *d, size_t n, bool eof, struct err *e)
+{
+	(void)vm; (void)id; (void)d; (void)n; (void)eof; (void)e;
+	abort();
+}
+int vm_exec_resize(struct vm *vm, uint64_t id, unsigned r, unsigned c, struct err *e)
+{
+	(void)vm; (void)id; (void)r; (void)c; (void)e;
+	abort();
+}
 const char *vm_state_name(enum vm_state s) { (void)s; abort(); }
 const char *vm_exit_kind_name(enum vm_exit_kind k) { (void)k; abort(); }
 const char *vm_event_name(enum vm_event_kind k) { (void)k; abort(); }

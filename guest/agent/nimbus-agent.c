@@ -31,13 +31,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define FIND_TRIES 50           /* x 100 ms: the port's name arrives just after boot */
+#define MAX_SESSIONS 16         /* tty execs taking input at once */
 
 static int port_fd = -1;
+
+/* A tty exec's runner takes its input, eof and resize lines on a pipe from
+ * the main loop.  A runner that ended is found when a write to it fails, or
+ * its slot is taken over, oldest first, when all are in use. */
+static struct session {
+	uint64_t id;
+	int fd;                 /* write end of the runner's pipe; -1: free */
+	unsigned long age;
+} sessions[MAX_SESSIONS];
+static unsigned long session_clock;
 
 static void sleep_ms(long ms)
 {
@@ -241,6 +253,211 @@ static void run_exec(const struct agent_req *r)
 	_exit(0);
 }
 
+static void set_winsize(int fd, unsigned rows, unsigned cols)
+{
+	struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+	ioctl(fd, TIOCSWINSZ, &ws);
+}
+
+/* A tty exec's runner: the command on a new pseudo-terminal, its output
+ * relayed as stream 1, input, eof and resize from the main loop's pipe
+ * (ctl, the request lines themselves); never returns. */
+static void run_tty(const struct agent_req *r, int ctl)
+{
+	signal(SIGCHLD, SIG_DFL);
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	char *slave = master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0
+		      ? ptsname(master) : NULL;
+	int status_pipe[2];
+	if (!slave || pipe2(status_pipe, O_CLOEXEC)) {
+		reply_error(r->id, "internal", strerror(errno));
+		_exit(1);
+	}
+	set_winsize(master, r->rows, r->cols);
+	pid_t pid = fork();
+	if (pid < 0) {
+		reply_error(r->id, "internal", strerror(errno));
+		_exit(1);
+	}
+	if (pid == 0) {
+		setsid();
+		int fd = open(slave, O_RDWR);   /* a session leader's first tty: its terminal */
+		int e = 0;
+		if (fd < 0 || ioctl(fd, TIOCSCTTY, 0) < 0)
+			e = errno;
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+		signal(SIGPIPE, SIG_DFL);
+		for (unsigned i = 0; i < r->envc; i++)
+			putenv(r->env[i]);
+		if (!e && r->cwd && chdir(r->cwd) < 0)
+			e = errno | 0x10000;
+		else if (!e)
+			execvp(r->argv[0], r->argv), e = errno;
+		ssize_t n = write(status_pipe[1], &e, sizeof e);
+		(void)n;
+		_exit(127);
+	}
+	close(status_pipe[1]);
+	int e = 0;
+	if (read(status_pipe[0], &e, sizeof e) == (ssize_t)sizeof e) {
+		char msg[512];
+		waitpid(pid, NULL, 0);
+		snprintf(msg, sizeof msg, "%s: %s", e & 0x10000 ? r->cwd : r->argv[0],
+			 strerror(e & 0xffff));
+		reply_error(r->id, e == ENOENT ? "no-such-file" : (e & 0x10000) ? "bad-cwd"
+			    : e == EACCES ? "permission-denied" : "exec-failed", msg);
+		_exit(0);
+	}
+	close(status_pipe[0]);
+	int64_t deadline = r->timeout_ms ? now_ms() + r->timeout_ms : 0;
+	bool timed_out = false;
+	static char buf[AGENT_CHUNK_MAX], in[AGENT_LINE_MAX];
+	static struct agent_req q;
+	size_t have = 0;
+	for (;;) {
+		struct pollfd pf[2] = { { .fd = master, .events = POLLIN },
+					{ .fd = ctl, .events = POLLIN } };
+		int wait = -1;
+		if (deadline) {
+			int64_t left = deadline - now_ms();
+			if (left <= 0) {
+				kill(-pid, SIGKILL);
+				timed_out = true;
+				break;
+			}
+			wait = (int)left;
+		}
+		if (poll(pf, 2, wait) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents) {
+			ssize_t k = read(master, buf, sizeof buf);
+			if (k > 0)
+				send_out(r->id, 1, buf, (size_t)k);
+			else if (k == 0 || errno != EINTR)
+				break;   /* EIO: every holder of the terminal has gone */
+		}
+		if (ctl >= 0 && pf[1].revents) {
+			ssize_t k = read(ctl, in + have, sizeof in - have);
+			if (k <= 0) {
+				close(ctl);   /* the main loop went away: no more input */
+				ctl = -1;
+				continue;
+			}
+			have += (size_t)k;
+			char *start = in, *nl;
+			const char *why;
+			while ((nl = memchr(start, '\n', have - (size_t)(start - in)))) {
+				if (agent_req_parse(start, (size_t)(nl - start), &q, &why) == 0) {
+					if (q.kind == AGENT_REQ_INPUT) {
+						for (size_t off = 0; off < q.stdin_len;) {
+							ssize_t w = write(master, q.stdin_data + off,
+									  q.stdin_len - off);
+							if (w <= 0 && errno != EINTR)
+								break;
+							if (w > 0)
+								off += (size_t)w;
+						}
+					} else if (q.kind == AGENT_REQ_EOF) {
+						ssize_t w = write(master, "\x04", 1);   /* VEOF */
+						(void)w;
+					} else if (q.kind == AGENT_REQ_RESIZE) {
+						set_winsize(master, q.rows, q.cols);
+					}
+				}
+				start = nl + 1;
+			}
+			have -= (size_t)(start - in);
+			memmove(in, start, have);
+			if (have == sizeof in)
+				have = 0;
+		}
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	struct agent_buf b = {0};
+	if (timed_out)
+		agent_buf_fmt(&b, "exit %llu timeout 9", (unsigned long long)r->id);
+	else if (WIFSIGNALED(status))
+		agent_buf_fmt(&b, "exit %llu signal %d", (unsigned long long)r->id, WTERMSIG(status));
+	else
+		agent_buf_fmt(&b, "exit %llu code %d", (unsigned long long)r->id, WEXITSTATUS(status));
+	put_line(&b);
+	_exit(0);
+}
+
+static struct session *session_find(uint64_t id)
+{
+	for (unsigned i = 0; i < MAX_SESSIONS; i++)
+		if (sessions[i].fd >= 0 && sessions[i].id == id)
+			return &sessions[i];
+	return NULL;
+}
+
+static void session_close(struct session *s)
+{
+	close(s->fd);
+	s->fd = -1;
+}
+
+/* Starts a tty exec's runner with its input pipe. */
+static void start_tty(const struct agent_req *r)
+{
+	struct session *s = &sessions[0];
+	for (unsigned i = 0; i < MAX_SESSIONS; i++) {
+		if (sessions[i].fd < 0) {
+			s = &sessions[i];
+			break;
+		}
+		if (sessions[i].age < s->age)
+			s = &sessions[i];
+	}
+	if (s->fd >= 0)
+		session_close(s);   /* all taken: the oldest goes (its runner gets EOF) */
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		reply_error(r->id, "internal", strerror(errno));
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		for (unsigned i = 0; i < MAX_SESSIONS; i++)
+			if (sessions[i].fd >= 0)
+				close(sessions[i].fd);
+		run_tty(r, p[0]);
+	}
+	close(p[0]);
+	if (pid < 0) {
+		close(p[1]);
+		reply_error(r->id, "internal", strerror(errno));
+		return;
+	}
+	set_nonblock(p[1]);   /* a runner that stops reading loses input, not the agent */
+	*s = (struct session){ .id = r->id, .fd = p[1], .age = ++session_clock };
+}
+
+/* Hands an input, eof or resize line to its session's runner. */
+static void to_session(const struct agent_req *r, const char *line, size_t len)
+{
+	struct session *s = session_find(r->id);
+	if (!s) {
+		reply_error(r->id, "no-session", "no terminal exec of this id is running");
+		return;
+	}
+	char buf[AGENT_LINE_MAX + 1];
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	ssize_t n = write(s->fd, buf, len + 1);
+	if (n < 0 && errno == EPIPE)
+		session_close(s);   /* the command has ended */
+	if (r->kind == AGENT_REQ_EOF && n >= 0)
+		session_close(s);
+}
+
 static void power(const struct agent_req *r)
 {
 	struct agent_buf b = {0};
@@ -280,7 +497,16 @@ static void handle(const char *line, size_t len)
 	case AGENT_REQ_REBOOT:
 		power(&req);
 		break;
+	case AGENT_REQ_INPUT:
+	case AGENT_REQ_EOF:
+	case AGENT_REQ_RESIZE:
+		to_session(&req, line, len);
+		break;
 	case AGENT_REQ_EXEC: {
+		if (req.tty) {
+			start_tty(&req);
+			break;
+		}
 		pid_t pid = fork();
 		if (pid == 0)
 			run_exec(&req);
@@ -301,6 +527,8 @@ int main(void)
 				pause();   /* no channel on this VM: init would respawn us */
 		sleep_ms(100);
 	}
+	for (unsigned i = 0; i < MAX_SESSIONS; i++)
+		sessions[i].fd = -1;
 	/* Runners are not waited for: their exit is their last line. */
 	struct sigaction sa = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
 	sigaction(SIGCHLD, &sa, NULL);

@@ -15,8 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,13 +67,15 @@ static const char usage[] =
 	"                         show or set a device's token-bucket limits: DEVICE is\n"
 	"                         disk0.. (--disk order) or net0..; LIMIT is\n"
 	"                         bw=RATE[:BURST],ops=RATE[:BURST] or none\n"
-	"  exec [--timeout S] [--env NAME=VALUE]... [--cwd DIR] [--stdin] -- CMD [ARGS]\n"
+	"  exec [-t] [--timeout S] [--env NAME=VALUE]... [--cwd DIR] [--stdin] -- CMD [ARGS]\n"
 	"                         run CMD in the guest through its agent (needs\n"
 	"                         `vm run --agent` and nimbus-agent in the guest,\n"
 	"                         docs/guest-agent.md): prints its stdout and stderr and\n"
 	"                         exits with its status (128+N for signal N, 124 when\n"
 	"                         killed after S seconds, default 60, 0 = no limit);\n"
-	"                         --stdin sends this command's input (at most ~4 KB)\n"
+	"                         --stdin sends this command's input (at most ~4 KB);\n"
+	"                         -t runs it on a terminal in the guest, interactive:\n"
+	"                         this terminal goes raw and is passed through\n"
 	"  events                 print the VM's events as they happen, until it ends\n";
 
 static int connect_to(const char *path)
@@ -306,11 +311,182 @@ static int exec_status(const cJSON *o)
 	return 128 + (int)num(o, "signal");
 }
 
-/* `vm control SOCKET exec [--timeout S] [--env K=V]... [--cwd DIR] [--stdin] -- CMD...` */
+/* ---- exec -t: a terminal in the guest ---------------------------------- */
+
+static volatile sig_atomic_t window_changed;
+
+static void on_winch(int sig)
+{
+	(void)sig;
+	window_changed = 1;
+}
+
+static void term_size(unsigned *rows, unsigned *cols)
+{
+	struct winsize ws;
+	*rows = 24;
+	*cols = 80;
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+		*rows = ws.ws_row > 1000 ? 1000 : ws.ws_row;
+		*cols = ws.ws_col > 1000 ? 1000 : ws.ws_col;
+	}
+}
+
+/* Sends o (taken) as one request line on fd; 0 or -1. */
+static int send_obj(int fd, cJSON *o)
+{
+	char *line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!line)
+		return -1;
+	size_t n = strlen(line);
+	int rc = 0;
+	line[n] = '\n';
+	for (size_t off = 0; off < n + 1 && rc == 0;) {
+		ssize_t w = send(fd, line + off, n + 1 - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			rc = -1;
+		else
+			off += (size_t)w;
+	}
+	free(line);
+	return rc;
+}
+
+static cJSON *session_req(double session, const char *verb)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", 0);
+	cJSON_AddStringToObject(o, "verb", verb);
+	cJSON_AddNumberToObject(o, "session", session);
+	return o;
+}
+
+/*
+ * The terminal side of a tty exec whose request went out on r->fd: output to
+ * our stdout, our stdin (raw, when a terminal) and window size to the
+ * session through a second connection (the first is busy with the exec
+ * until it ends).  Returns the final reply, or NULL (reported).
+ */
+static char *tty_session(const char *path, struct reader *r, bool json)
+{
+	struct termios saved;
+	bool raw = false;
+	int in = STDIN_FILENO, fd2 = -1;
+	double session = 0;
+	struct reader r2 = { .fd = -1 };
+	char *reply = NULL;
+	struct sigaction sa = { .sa_handler = on_winch };
+	sigaction(SIGWINCH, &sa, NULL);
+	for (;;) {
+		/* Every complete line from the exec's connection first. */
+		while (memchr(r->buf ? r->buf : "", '\n', r->buf ? r->len : 0) || !r->buf) {
+			if (!r->buf) {   /* nothing read yet: wait for the first line */
+				if (!(reply = read_line(r, path, -1)))
+					goto out;
+			} else {
+				reply = read_line(r, path, -1);
+			}
+			cJSON *o = cJSON_Parse(reply);
+			const cJSON *sn = cJSON_GetObjectItemCaseSensitive(o, "session");
+			bool done = cJSON_GetObjectItemCaseSensitive(o, "ok") != NULL;
+			if (json && !done)
+				printf("%s\n", reply);
+			if (done) {
+				cJSON_Delete(o);
+				goto out;
+			}
+			if (cJSON_IsNumber(sn) && fd2 < 0) {
+				session = sn->valuedouble;
+				fd2 = connect_to(path);
+				r2.fd = fd2;
+				if (isatty(in) && tcgetattr(in, &saved) == 0) {
+					struct termios t = saved;
+					cfmakeraw(&t);
+					raw = tcsetattr(in, TCSANOW, &t) == 0;
+				}
+			} else if (!json) {
+				const char *d = str(o, "data");
+				if (write(STDOUT_FILENO, d, strlen(d)) < 0)
+					in = -1;
+			}
+			cJSON_Delete(o);
+			free(reply);
+			reply = NULL;
+		}
+		if (window_changed && fd2 >= 0) {
+			window_changed = 0;
+			unsigned rows, cols;
+			term_size(&rows, &cols);
+			cJSON *o = session_req(session, "exec-resize");
+			cJSON_AddNumberToObject(o, "rows", rows);
+			cJSON_AddNumberToObject(o, "cols", cols);
+			send_obj(fd2, o);
+		}
+		struct pollfd pf[3] = {
+			{ .fd = r->fd, .events = POLLIN },
+			{ .fd = fd2, .events = POLLIN },
+			{ .fd = fd2 >= 0 ? in : -1, .events = POLLIN },
+		};
+		if (poll(pf, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf[0].revents) {
+			char *nb = realloc(r->buf, MAX_REPLY + 1);
+			if (!nb)
+				break;
+			r->buf = nb;
+			ssize_t n = read(r->fd, r->buf + r->len, MAX_REPLY - r->len);
+			if (n <= 0) {
+				cli_error("vm control %s: the VM closed the connection", path);
+				break;
+			}
+			r->len += (size_t)n;
+		}
+		if (fd2 >= 0 && pf[1].revents) {   /* the input requests' replies */
+			char *nb = realloc(r2.buf, MAX_REPLY + 1);
+			ssize_t n = nb ? read(fd2, nb + r2.len, MAX_REPLY - r2.len) : -1;
+			if (nb)
+				r2.buf = nb;
+			if (n <= 0) {
+				close(fd2);
+				fd2 = -1;
+			} else {
+				r2.len = 0;   /* ok replies say nothing; an exec that ended answers on fd 1 */
+			}
+		}
+		if (fd2 >= 0 && pf[2].revents) {
+			char buf[1024];
+			ssize_t n = read(in, buf, sizeof buf - 1);
+			cJSON *o = session_req(session, "exec-input");
+			if (n <= 0) {
+				cJSON_AddTrueToObject(o, "eof");
+				in = -1;
+			} else {
+				buf[n] = 0;   /* (a NUL byte typed ends the piece early) */
+				cJSON_AddStringToObject(o, "data", buf);
+			}
+			send_obj(fd2, o);
+		}
+	}
+out:
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	if (fd2 >= 0)
+		close(fd2);
+	free(r2.buf);
+	return reply;
+}
+
+/* `vm control SOCKET exec [-t] [--timeout S] [--env K=V]... [--cwd DIR] [--stdin] -- CMD...` */
 static int exec_verb(const char *path, bool json, int argc, char **argv)
 {
 	double timeout_s = -1;
-	bool with_stdin = false;
+	bool with_stdin = false, tty = false;
 	int i = 0;
 	cJSON *req = cJSON_CreateObject();
 	cJSON *env = cJSON_CreateArray();
@@ -343,6 +519,8 @@ static int exec_verb(const char *path, bool json, int argc, char **argv)
 			cwd = argv[++i];
 		} else if (!strcmp(a, "--stdin")) {
 			with_stdin = true;
+		} else if (!strcmp(a, "-t") || !strcmp(a, "--tty")) {
+			tty = true;
 		} else if (!strcmp(a, "--json")) {
 			json = true;
 		} else if (a[0] == '-') {
@@ -363,6 +541,24 @@ static int exec_verb(const char *path, bool json, int argc, char **argv)
 	cJSON_AddItemToObject(req, "argv", args);
 	cJSON_AddItemToObject(req, "env", env);
 	cJSON_AddTrueToObject(req, "stream");   /* output as it comes */
+	if (tty) {
+		unsigned rows, cols;
+		term_size(&rows, &cols);
+		cJSON *t = cJSON_AddObjectToObject(req, "tty");
+		cJSON_AddNumberToObject(t, "rows", rows);
+		cJSON_AddNumberToObject(t, "cols", cols);
+		const char *term = getenv("TERM");
+		if (term && *term && strlen(term) < 64) {
+			char te[80];
+			snprintf(te, sizeof te, "TERM=%s", term);
+			cJSON_AddItemToArray(env, cJSON_CreateString(te));
+		}
+		if (with_stdin) {
+			cli_error("vm control: exec -t: a terminal reads this command's input "
+				  "itself (drop --stdin)");
+			goto usage;
+		}
+	}
 	args = env = NULL;
 	if (cwd)
 		cJSON_AddStringToObject(req, "cwd", cwd);
@@ -400,11 +596,15 @@ static int exec_verb(const char *path, bool json, int argc, char **argv)
 		return -fd;
 	struct reader r = { .fd = fd };
 	int wait = timeout_s == 0 ? -1 : (int)((timeout_s < 0 ? 60 : timeout_s) * 1000) + 15000;
-	char *reply;
+	char *reply = NULL;
 	cJSON *o = NULL;
 	const cJSON *ok = NULL;
+	if (tty && (reply = tty_session(path, &r, json))) {
+		o = cJSON_Parse(reply);
+		ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
+	}
 	/* Output lines ({"stream", "data"}) until the reply ({"ok"}). */
-	while ((reply = read_line(&r, path, wait))) {
+	while (!tty && (reply = read_line(&r, path, wait))) {
 		o = cJSON_Parse(reply);
 		ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
 		if (ok)

@@ -210,6 +210,8 @@ int agent_req_parse(const char *line, size_t len, struct agent_req *r, const cha
 	r->stdin_data = NULL;
 	r->stdin_len = 0;
 	r->timeout_ms = 0;
+	r->tty = false;
+	r->rows = r->cols = 0;
 	r->argv[0] = r->env[0] = NULL;
 	if (len >= AGENT_LINE_MAX)
 		FAIL("line too long");
@@ -223,6 +225,12 @@ int agent_req_parse(const char *line, size_t len, struct agent_req *r, const cha
 		r->kind = AGENT_REQ_REBOOT;
 	else if (is(tok, n, "exec"))
 		r->kind = AGENT_REQ_EXEC;
+	else if (is(tok, n, "input"))
+		r->kind = AGENT_REQ_INPUT;
+	else if (is(tok, n, "eof"))
+		r->kind = AGENT_REQ_EOF;
+	else if (is(tok, n, "resize"))
+		r->kind = AGENT_REQ_RESIZE;
 	else
 		FAIL("unknown request");
 	if (!next(&t, &tok, &n) || !num(tok, n, UINT64_MAX, &r->id))
@@ -233,6 +241,19 @@ int agent_req_parse(const char *line, size_t len, struct agent_req *r, const cha
 			FAIL("a token is not key=value");
 		size_t kl = (size_t)(eq - tok), vl = n - kl - 1;
 		const char *val = eq + 1;
+		if (r->kind == AGENT_REQ_INPUT && is(tok, kl, "data")) {
+			char *s = arena_str(r, &used, val, vl, &r->stdin_len);
+			if (!s)
+				FAIL("data badly encoded or too long");
+			r->stdin_data = (uint8_t *)s;
+			continue;
+		}
+		if (r->kind == AGENT_REQ_RESIZE && (is(tok, kl, "rows") || is(tok, kl, "cols"))) {
+			if (!num(val, vl, 1000, &v) || v == 0)
+				FAIL("rows/cols: not a number from 1 to 1000");
+			*(tok[0] == 'r' ? &r->rows : &r->cols) = (uint16_t)v;
+			continue;
+		}
 		if (r->kind != AGENT_REQ_EXEC)
 			continue;
 		if (is(tok, kl, "timeout")) {
@@ -255,6 +276,15 @@ int agent_req_parse(const char *line, size_t len, struct agent_req *r, const cha
 				FAIL("env is not NAME=VALUE");
 			else
 				r->env[r->envc++] = s;
+		} else if (is(tok, kl, "tty")) {
+			const char *x = memchr(val, 'x', vl);
+			uint64_t rows, cols;
+			if (!x || !num(val, (size_t)(x - val), 1000, &rows) ||
+			    !num(x + 1, vl - (size_t)(x - val) - 1, 1000, &cols) || !rows || !cols)
+				FAIL("tty: not ROWSxCOLS from 1 to 1000");
+			r->tty = true;
+			r->rows = (uint16_t)rows;
+			r->cols = (uint16_t)cols;
 		} else if (is(tok, kl, "cwd")) {
 			size_t sl;
 			if (!(r->cwd = arena_str(r, &used, val, vl, &sl)) || strlen(r->cwd) != sl)
@@ -271,6 +301,10 @@ int agent_req_parse(const char *line, size_t len, struct agent_req *r, const cha
 	r->env[r->envc] = NULL;
 	if (r->kind == AGENT_REQ_EXEC && r->argc == 0)
 		FAIL("exec without arg=");
+	if (r->kind == AGENT_REQ_INPUT && !r->stdin_data)
+		FAIL("input without data=");
+	if (r->kind == AGENT_REQ_RESIZE && (!r->rows || !r->cols))
+		FAIL("resize without rows= and cols=");
 	return 0;
 }
 

@@ -61,17 +61,24 @@ int agent_msg_parse(const char *line, size_t len, struct agent_msg *m, const cha
 
 /* ---- host to guest ------------------------------------------------------ */
 
-enum agent_req_kind { AGENT_REQ_PING, AGENT_REQ_POWEROFF, AGENT_REQ_REBOOT, AGENT_REQ_EXEC };
+enum agent_req_kind {
+	AGENT_REQ_PING, AGENT_REQ_POWEROFF, AGENT_REQ_REBOOT, AGENT_REQ_EXEC,
+	AGENT_REQ_INPUT,              /* input ID data=BYTES: to a tty exec's terminal */
+	AGENT_REQ_EOF,                /* eof ID: end of a tty exec's input (^D) */
+	AGENT_REQ_RESIZE,             /* resize ID rows=R cols=C: a tty exec's window */
+};
 
 struct agent_req {
 	enum agent_req_kind kind;
 	uint64_t id;
 	uint32_t timeout_ms;          /* EXEC: 0 = none */
+	bool tty;                     /* EXEC: on a terminal (tty=RxC), input by INPUT */
+	uint16_t rows, cols;          /* EXEC with tty, RESIZE: 1..1000 */
 	unsigned argc, envc;
 	char *argv[AGENT_ARGS_MAX + 1];   /* NULL-terminated, into arena */
 	char *env[AGENT_ARGS_MAX + 1];
 	char *cwd;                    /* NULL: the agent's */
-	uint8_t *stdin_data;
+	uint8_t *stdin_data;          /* EXEC: stdin=; INPUT: data= */
 	size_t stdin_len;
 	char arena[AGENT_LINE_MAX];   /* decoded strings, NUL-terminated */
 };

@@ -156,3 +156,29 @@ TEST(agent_buf_refuses_lines_over_the_limit)
 	agent_buf_free(&b);
 	free(s);
 }
+
+TEST(agent_req_tty_input_eof_resize)
+{
+	const char *why;
+#define REQ(s) agent_req_parse(s, strlen(s), &r, &why)
+	EXPECT_EQ(REQ("exec 3 arg=sh tty=24x80"), 0);
+	EXPECT(r.tty);
+	EXPECT_EQ(r.rows, 24);
+	EXPECT_EQ(r.cols, 80);
+	EXPECT_EQ(REQ("input 3 data=ls%0A"), 0);
+	EXPECT_EQ(r.kind, AGENT_REQ_INPUT);
+	EXPECT_EQ(r.stdin_len, 3);
+	EXPECT_EQ(REQ("eof 3"), 0);
+	EXPECT_EQ(r.kind, AGENT_REQ_EOF);
+	EXPECT_EQ(REQ("resize 3 rows=40 cols=120"), 0);
+	EXPECT_EQ(r.rows, 40);
+	EXPECT_EQ(r.cols, 120);
+	EXPECT_EQ(REQ("exec 3 arg=sh tty=24"), -EINVAL);
+	EXPECT_EQ(REQ("exec 3 arg=sh tty=0x80"), -EINVAL);
+	EXPECT_EQ(REQ("exec 3 arg=sh tty=24x1001"), -EINVAL);
+	EXPECT_EQ(REQ("input 3"), -EINVAL);
+	EXPECT_EQ(REQ("input 3 data=%zz"), -EINVAL);
+	EXPECT_EQ(REQ("resize 3 rows=40"), -EINVAL);
+	EXPECT_EQ(REQ("resize 3 rows=0 cols=5"), -EINVAL);
+#undef REQ
+}

@@ -297,6 +297,19 @@ struct exec_stream {
 	const cJSON *id;
 };
 
+/* A terminal exec's id, for exec-input and exec-resize on another connection. */
+static void exec_started(void *ctx, uint64_t session)
+{
+	struct exec_stream *xs = ctx;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "id", xs->id ? cJSON_Duplicate(xs->id, true) : cJSON_CreateNull());
+	cJSON_AddNumberToObject(o, "session", (double)session);
+	char *line = print(o);
+	if (line)
+		emit_line(xs->em, line);
+	free(line);
+}
+
 /* One piece of a streamed exec's output (device I/O thread: see
  * guest_agent_exec.on_output; takes only the control lock). */
 static void exec_output(void *ctx, unsigned stream, const uint8_t *data, size_t len)
@@ -354,6 +367,7 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 	const cJSON *in = cJSON_GetObjectItemCaseSensitive(req, "stdin");
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "timeout_ms");
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(req, "stream");
+	const cJSON *tty = cJSON_GetObjectItemCaseSensitive(req, "tty");
 	const char *why = str_array(a, argv, AGENT_ARGS_MAX, false);
 	if (why)
 		return reply_error(id, "bad-argument", "exec: argv: %s", why);
@@ -371,6 +385,20 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 	bool stream = cJSON_IsTrue(st);
 	if (stream && !em)
 		return reply_error(id, "invalid-request", "exec: stream: only on a control socket");
+	unsigned rows = 0, cols = 0;
+	if (tty) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(tty, "rows");
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(tty, "cols");
+		if (!cJSON_IsObject(tty) || !cJSON_IsNumber(r) || !cJSON_IsNumber(c) ||
+		    !(r->valuedouble >= 1 && r->valuedouble <= 1000) ||
+		    !(c->valuedouble >= 1 && c->valuedouble <= 1000))
+			return reply_error(id, "bad-argument", "exec: tty: not {\"rows\": 1 to 1000, "
+					   "\"cols\": 1 to 1000}");
+		if (!stream)
+			return reply_error(id, "bad-argument", "exec: tty needs \"stream\": true");
+		rows = (unsigned)r->valuedouble;
+		cols = (unsigned)c->valuedouble;
+	}
 	struct exec_stream xs = { em, id };
 	double ms = DEFAULT_EXEC_MS;
 	if (t) {
@@ -385,6 +413,8 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 		.stdin_data = in ? in->valuestring : NULL, .stdin_len = in ? strlen(in->valuestring) : 0,
 		.timeout_ms = (unsigned)ms, .out_max = EXEC_KEEP_MAX,
 		.on_output = stream ? exec_output : NULL, .ctx = &xs,
+		.tty = tty != NULL, .rows = rows, .cols = cols,
+		.on_started = tty ? exec_started : NULL,
 	};
 	struct guest_agent_result r;
 	struct err er = {0};
@@ -408,6 +438,40 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 	}
 	guest_agent_result_free(&r);
 	return line;
+}
+
+/* {"verb":"exec-input","session":N[,"data":S][,"eof":B]} and
+ * {"verb":"exec-resize","session":N,"rows":R,"cols":C} */
+static char *verb_exec_more(struct vm *vm, const cJSON *id, const cJSON *req, bool resize)
+{
+	const char *what = resize ? "exec-resize" : "exec-input";
+	const cJSON *sn = cJSON_GetObjectItemCaseSensitive(req, "session");
+	if (!cJSON_IsNumber(sn) || !(sn->valuedouble >= 1 && sn->valuedouble <= 9007199254740992.0))
+		return reply_error(id, "bad-argument", "%s: session: not a session number", what);
+	uint64_t session = (uint64_t)sn->valuedouble;
+	struct err e = {0};
+	int rc;
+	if (resize) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(req, "rows");
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(req, "cols");
+		if (!cJSON_IsNumber(r) || !cJSON_IsNumber(c) || !(r->valuedouble >= 1 &&
+		    r->valuedouble <= 1000) || !(c->valuedouble >= 1 && c->valuedouble <= 1000))
+			return reply_error(id, "bad-argument", "%s: rows and cols: 1 to 1000", what);
+		rc = vm_exec_resize(vm, session, (unsigned)r->valuedouble, (unsigned)c->valuedouble,
+				    &e);
+	} else {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(req, "data");
+		const cJSON *eof = cJSON_GetObjectItemCaseSensitive(req, "eof");
+		if ((d && !cJSON_IsString(d)) || (eof && !cJSON_IsBool(eof)))
+			return reply_error(id, "bad-argument", "%s: data: a string; eof: a boolean", what);
+		rc = vm_exec_input(vm, session, d ? d->valuestring : "", d ? strlen(d->valuestring) : 0,
+				   cJSON_IsTrue(eof), &e);
+	}
+	if (rc)
+		return reply_error(id, rc == -ESRCH ? "no-session" : rc == -ENODEV ? "no-agent"
+				   : rc == -E2BIG || rc == -EINVAL ? "bad-argument" : "exec-failed",
+				   "%s", e.msg);
+	return print(reply_ok(id));
 }
 
 static char *verb_balloon(struct vm *vm, const cJSON *id, const cJSON *req)
@@ -598,7 +662,8 @@ static char *verb_rate_limit(struct vm *vm, const cJSON *id, const cJSON *req)
 }
 
 static const char known[] = "status, pause, resume, stop, shutdown, reboot, balloon, "
-			    "balloon-stats, snapshot, migrate, fork, rate-limit, exec, events";
+			    "balloon-stats, snapshot, migrate, fork, rate-limit, exec, exec-input, "
+			    "exec-resize, events";
 
 /* Parses and checks the envelope; *verb set on success, else the error reply. */
 static char *parse_request(const char *line, unsigned long len, cJSON **req, const cJSON **id,
@@ -643,7 +708,8 @@ static char *handle(struct vm *vm, const char *line, unsigned long len, const st
 	    !strcmp(verb, "stop") || !strcmp(verb, "shutdown") || !strcmp(verb, "reboot") ||
 	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats") ||
 	    !strcmp(verb, "snapshot") || !strcmp(verb, "migrate") || !strcmp(verb, "fork") ||
-	    !strcmp(verb, "rate-limit") || !strcmp(verb, "exec"))
+	    !strcmp(verb, "rate-limit") || !strcmp(verb, "exec") || !strcmp(verb, "exec-input") ||
+	    !strcmp(verb, "exec-resize"))
 		vm_verb = true;
 	else if (!strcmp(verb, "events"))
 		vm_verb = false;
@@ -683,6 +749,8 @@ static char *handle(struct vm *vm, const char *line, unsigned long len, const st
 		out = verb_rate_limit(vm, id, req);
 	else if (!strcmp(verb, "exec"))
 		out = verb_exec(vm, id, req, em);
+	else if (!strcmp(verb, "exec-input") || !strcmp(verb, "exec-resize"))
+		out = verb_exec_more(vm, id, req, verb[5] == 'r');
 	else
 		out = verb_balloon_stats(vm, id);
 	cJSON_Delete(req);

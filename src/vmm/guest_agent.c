@@ -39,6 +39,7 @@ struct pending {
 	struct guest_agent_result *res;   /* exec */
 	size_t out_max;
 	void (*on_output)(void *ctx, unsigned stream, const uint8_t *data, size_t len);
+	void (*on_started)(void *ctx, uint64_t id);
 	void *ctx;
 	char code[AGENT_CODE_MAX];
 	char message[512];
@@ -322,6 +323,9 @@ static int run(struct guest_agent *ga, struct pending *p, struct agent_buf *b, i
 		rc = err_set(err, rc, "%s: the guest agent does not take requests (%s)", what,
 			     rc == -ETIMEDOUT ? "its port is full" : "its port is gone");
 	agent_buf_free(b);
+	/* Only now may input for it follow: the agent must see the request first. */
+	if (rc == 0 && p->on_started)
+		p->on_started(p->ctx, p->id);
 	pthread_mutex_lock(&ga->lock);
 	if (rc == 0) {
 		struct timespec ts;
@@ -389,6 +393,10 @@ int guest_agent_exec(struct guest_agent *ga, const struct guest_agent_exec *req,
 	*res = (struct guest_agent_result){0};
 	if (!req->argv || !req->argv[0])
 		return err_set(err, -EINVAL, "exec: no command");
+	if (req->tty && (!req->on_output || req->rows < 1 || req->rows > 1000 || req->cols < 1 ||
+			 req->cols > 1000))
+		return err_set(err, -EINVAL, "exec: a terminal needs its output streamed and a size "
+			       "of 1 to 1000 rows and columns");
 	for (unsigned s = 0; s < 2; s++) {
 		res->out[s] = malloc(req->out_max + 1);
 		if (!res->out[s]) {
@@ -408,7 +416,11 @@ int guest_agent_exec(struct guest_agent *ga, const struct guest_agent_exec *req,
 		p->ctx = req->ctx;
 		agent_buf_fmt(&b, "exec %llu timeout=%u", (unsigned long long)p->id,
 			      req->timeout_ms);
+		if (req->tty)
+			agent_buf_fmt(&b, " tty=%ux%u", req->rows, req->cols);
 	}
+	if (p)
+		p->on_started = req->on_started;
 	pthread_mutex_unlock(&ga->lock);
 	if (!p) {
 		guest_agent_result_free(res);
@@ -437,6 +449,56 @@ int guest_agent_exec(struct guest_agent *ga, const struct guest_agent_exec *req,
 	if (rc)
 		guest_agent_result_free(res);
 	return rc;
+}
+
+/* Sends a line for a running exec (no answer is awaited). */
+static int to_exec(struct guest_agent *ga, uint64_t id, struct agent_buf *b, const char *what,
+		   struct err *err)
+{
+	pthread_mutex_lock(&ga->lock);
+	bool running = find(ga, id) != NULL;
+	pthread_mutex_unlock(&ga->lock);
+	int rc = agent_buf_end(b);
+	if (!running)
+		rc = err_set(err, -ESRCH, "%s: no exec %llu is running", what,
+			     (unsigned long long)id);
+	else if (rc == -E2BIG)
+		rc = err_set(err, rc, "%s: more than a protocol line carries", what);
+	else if (rc)
+		rc = err_set(err, rc, "%s: out of memory", what);
+	else if ((rc = send_line(ga, b->p, b->len, SEND_TIMEOUT_MS)) < 0)
+		rc = err_set(err, rc, "%s: the guest agent does not take input (%s)", what,
+			     rc == -ETIMEDOUT ? "its port is full" : "its port is gone");
+	agent_buf_free(b);
+	return rc;
+}
+
+int guest_agent_input(struct guest_agent *ga, uint64_t id, const void *data, size_t len,
+		      bool eof, struct err *err)
+{
+	struct agent_buf b = {0};
+	int rc = 0;
+	if (len) {
+		agent_buf_fmt(&b, "input %llu data=", (unsigned long long)id);
+		agent_buf_enc(&b, data, len);
+		rc = to_exec(ga, id, &b, "exec input", err);
+	}
+	if (rc == 0 && eof) {
+		agent_buf_fmt(&b, "eof %llu", (unsigned long long)id);
+		rc = to_exec(ga, id, &b, "exec input", err);
+	}
+	return rc;
+}
+
+int guest_agent_resize(struct guest_agent *ga, uint64_t id, unsigned rows, unsigned cols,
+		       struct err *err)
+{
+	if (rows < 1 || rows > 1000 || cols < 1 || cols > 1000)
+		return err_set(err, -EINVAL, "exec resize: %ux%u: rows and columns must be 1 to 1000",
+			       rows, cols);
+	struct agent_buf b = {0};
+	agent_buf_fmt(&b, "resize %llu rows=%u cols=%u", (unsigned long long)id, rows, cols);
+	return to_exec(ga, id, &b, "exec resize", err);
 }
 
 void guest_agent_result_free(struct guest_agent_result *res)

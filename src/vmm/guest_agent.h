@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/err.h"
 #include "vmm/agent_proto.h"
@@ -62,6 +63,14 @@ struct guest_agent_exec {
 	 * call into the agent. */
 	void (*on_output)(void *ctx, unsigned stream, const uint8_t *data, size_t len);
 	void *ctx;
+	/* On a terminal of rows x cols (1..1000 each) in the guest: stdin comes
+	 * from guest_agent_input instead of stdin_data, stdout and stderr are
+	 * the terminal's output (stream 1).  Needs on_output. */
+	bool tty;
+	unsigned rows, cols;
+	/* Optional: called with the request's id once it is sent, for
+	 * guest_agent_input/resize (the caller's thread, no lock held). */
+	void (*on_started)(void *ctx, uint64_t id);
 };
 
 struct guest_agent_result {
@@ -83,5 +92,17 @@ struct guest_agent_result {
 int guest_agent_exec(struct guest_agent *ga, const struct guest_agent_exec *req,
 		     struct guest_agent_result *res, struct err *err);
 void guest_agent_result_free(struct guest_agent_result *res);
+
+/*
+ * Input for the terminal of tty exec `id` (as on_started gave it), or, with
+ * eof, the end of it (a ^D).  Does not wait for the command.  0, -ESRCH (no
+ * such exec running), -E2BIG (more than a line carries: send less at a
+ * time), -ENOTCONN, -ETIMEDOUT (the guest takes no input).
+ */
+int guest_agent_input(struct guest_agent *ga, uint64_t id, const void *data, size_t len,
+		      bool eof, struct err *err);
+/* A new window size for tty exec `id`: the command gets SIGWINCH. */
+int guest_agent_resize(struct guest_agent *ga, uint64_t id, unsigned rows, unsigned cols,
+		       struct err *err);
 
 #endif

@@ -994,6 +994,23 @@ int vm_exec(struct vm *vm, const struct guest_agent_exec *req, struct guest_agen
 	return guest_agent_exec(vm->cfg.agent, req, res, err);
 }
 
+int vm_exec_input(struct vm *vm, uint64_t id, const void *data, size_t len, bool eof,
+		  struct err *err)
+{
+	if (!vm->cfg.agent)
+		return err_set(err, -ENODEV, "this VM has no guest agent channel (start it with "
+			       "--agent)");
+	return guest_agent_input(vm->cfg.agent, id, data, len, eof, err);
+}
+
+int vm_exec_resize(struct vm *vm, uint64_t id, unsigned rows, unsigned cols, struct err *err)
+{
+	if (!vm->cfg.agent)
+		return err_set(err, -ENODEV, "this VM has no guest agent channel (start it with "
+			       "--agent)");
+	return guest_agent_resize(vm->cfg.agent, id, rows, cols, err);
+}
+
 int vm_reboot(struct vm *vm, struct err *err)
 {
 	int rc = check_live(vm, err);

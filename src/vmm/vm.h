@@ -233,6 +233,11 @@ struct guest_agent_result;
  */
 int vm_exec(struct vm *vm, const struct guest_agent_exec *req, struct guest_agent_result *res,
 	    struct err *err);
+/* Input (or its end) and a window size for a terminal exec running in the
+ * guest (guest_agent_input/resize).  -ENODEV without an agent channel. */
+int vm_exec_input(struct vm *vm, uint64_t id, const void *data, size_t len, bool eof,
+		  struct err *err);
+int vm_exec_resize(struct vm *vm, uint64_t id, unsigned rows, unsigned cols, struct err *err);
 /* A host-side reset (QEMU's system_reset): as if the guest rebooted, even
  * with no_reboot.  A paused VM stays paused after it.  0 or -ESRCH. */
 int vm_reboot(struct vm *vm, struct err *err);
