@@ -421,7 +421,8 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 	int rc = vm_exec(vm, &x, &r, &er);
 	if (rc) {
 		const char *code = rc == -ENODEV ? "no-agent" : rc == -ENOTCONN ? "agent-not-running"
-				 : rc == -ESRCH ? "not-running" : rc == -ETIMEDOUT ? "timeout"
+				 : rc == -ESRCH ? "not-running" : rc == -EAGAIN ? "paused"
+				 : rc == -ETIMEDOUT ? "timeout"
 				 : rc == -E2BIG || rc == -EINVAL ? "bad-argument" : "exec-failed";
 		return reply_error(id, code, "%s", er.msg);
 	}

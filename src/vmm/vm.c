@@ -991,6 +991,11 @@ int vm_exec(struct vm *vm, const struct guest_agent_exec *req, struct guest_agen
 	int rc = check_live(vm, err);
 	if (rc)
 		return rc;
+	pthread_mutex_lock(&vm->run_lock);
+	bool paused = vm->paused;
+	pthread_mutex_unlock(&vm->run_lock);
+	if (paused)   /* its port takes nothing until resume: say so rather than time out */
+		return err_set(err, -EAGAIN, "the VM is paused (resume it first)");
 	return guest_agent_exec(vm->cfg.agent, req, res, err);
 }
 

@@ -229,7 +229,8 @@ struct guest_agent_result;
 /*
  * Runs a command in the guest through its agent and waits for it
  * (guest_agent_exec).  0 with *res filled, -ENODEV (no agent channel:
- * start with --agent), -ESRCH (not running), or guest_agent_exec's errors.
+ * start with --agent), -ESRCH (not running), -EAGAIN (paused), or
+ * guest_agent_exec's errors.
  */
 int vm_exec(struct vm *vm, const struct guest_agent_exec *req, struct guest_agent_result *res,
 	    struct err *err);

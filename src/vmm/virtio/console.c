@@ -54,16 +54,23 @@ static void cons_notify(struct virtio_device *d, unsigned q)
 	struct vcons *c = (struct vcons *)d;
 	if (q != TXQ)
 		return;   /* new receive buffers: input is pushed by cons_receive */
+	virtio_console_drain(d, q, &c->chain, c->chr);
+}
+
+void virtio_console_drain(struct virtio_device *d, unsigned q, struct vq_chain *chain,
+			  struct chardev *chr)
+{
 	for (unsigned done = 0;; done++) {
 		if (done == QUEUE_SIZE) {
 			virtio_device_requeue(d, q);
 			break;
 		}
-		if (vq_pop(&d->vq[q], &c->chain) != 1)
+		if (vq_pop(&d->vq[q], chain) != 1)
 			break;
-		for (unsigned i = 0; i < c->chain.nr; i++)
-			emit(c, c->chain.seg[i].host, c->chain.seg[i].len);
-		vq_push(&d->vq[q], c->chain.head, 0);
+		for (unsigned i = 0; i < chain->nr; i++)
+			if (chr && chr->write && chain->seg[i].len)
+				chr->write(chr->host, chain->seg[i].host, chain->seg[i].len);
+		vq_push(&d->vq[q], chain->head, 0);
 	}
 	virtio_device_signal(d, q);
 }

@@ -68,12 +68,6 @@ struct nport {
 	struct vq_chain chain;          /* under vdev.lock */
 };
 
-static void emit(struct nport *p, const uint8_t *buf, size_t n)
-{
-	if (p->chr && p->chr->write && n)
-		p->chr->write(p->chr->host, buf, n);
-}
-
 static void set_open(struct nport *p, bool open)
 {
 	if ((p->st.guest_open != 0) == open)
@@ -177,28 +171,11 @@ static void drain_ctrl_tx(struct nport *p)
 	virtio_device_signal(d, CTRL_TXQ);
 }
 
-static void drain_port_tx(struct nport *p)
-{
-	struct virtio_device *d = &p->vdev;
-	for (unsigned done = 0;; done++) {
-		if (done == QUEUE_SIZE) {
-			virtio_device_requeue(d, PORT_TXQ);
-			break;
-		}
-		if (vq_pop(&d->vq[PORT_TXQ], &p->chain) != 1)
-			break;
-		for (unsigned i = 0; i < p->chain.nr; i++)
-			emit(p, p->chain.seg[i].host, p->chain.seg[i].len);
-		vq_push(&d->vq[PORT_TXQ], p->chain.head, 0);
-	}
-	virtio_device_signal(d, PORT_TXQ);
-}
-
 static void np_notify(struct virtio_device *d, unsigned q)
 {
 	struct nport *p = (struct nport *)d;
 	if (q == PORT_TXQ)
-		drain_port_tx(p);
+		virtio_console_drain(d, PORT_TXQ, &p->chain, p->chr);
 	else if (q == CTRL_TXQ)
 		drain_ctrl_tx(p);
 	if (q == CTRL_TXQ || q == CTRL_RXQ)
