@@ -131,6 +131,40 @@ static void send_out(uint64_t id, unsigned stream, const char *buf, size_t n)
 	put_line(&b);
 }
 
+/*
+ * After forking the command: its child writes errno (| 0x10000 when the
+ * cwd, not the command, failed) on status_fd (close-on-exec) if it could
+ * not exec; then the error is reported and the runner ends here.
+ */
+static void check_started(const struct agent_req *r, pid_t pid, int status_fd)
+{
+	int e = 0;
+	if (read(status_fd, &e, sizeof e) == (ssize_t)sizeof e) {
+		char msg[512];
+		waitpid(pid, NULL, 0);
+		snprintf(msg, sizeof msg, "%s%s: %s", e & 0x10000 ? "cwd " : "",
+			 e & 0x10000 ? r->cwd : r->argv[0], strerror(e & 0xffff));
+		reply_error(r->id, e == ENOENT ? "no-such-file" : (e & 0x10000) ? "bad-cwd"
+			    : e == EACCES ? "permission-denied" : "exec-failed", msg);
+		_exit(0);
+	}
+	close(status_fd);
+}
+
+/* The runner's last line: how the command ended; never returns. */
+static void report_exit(uint64_t id, int status, bool timed_out)
+{
+	struct agent_buf b = {0};
+	if (timed_out)
+		agent_buf_fmt(&b, "exit %llu timeout 9", (unsigned long long)id);
+	else if (WIFSIGNALED(status))
+		agent_buf_fmt(&b, "exit %llu signal %d", (unsigned long long)id, WTERMSIG(status));
+	else
+		agent_buf_fmt(&b, "exit %llu code %d", (unsigned long long)id, WEXITSTATUS(status));
+	put_line(&b);
+	_exit(0);
+}
+
 /* The runner: runs r's command and reports; never returns. */
 static void run_exec(const struct agent_req *r)
 {
@@ -167,19 +201,7 @@ static void run_exec(const struct agent_req *r)
 	close(out[1]);
 	close(errp[1]);
 	close(status_pipe[1]);
-	int e = 0;
-	if (read(status_pipe[0], &e, sizeof e) == (ssize_t)sizeof e) {
-		char msg[512];
-		waitpid(pid, NULL, 0);
-		if (e & 0x10000)
-			snprintf(msg, sizeof msg, "cwd %s: %s", r->cwd, strerror(e & 0xffff));
-		else
-			snprintf(msg, sizeof msg, "%s: %s", r->argv[0], strerror(e));
-		reply_error(r->id, e == ENOENT ? "no-such-file" : (e & 0x10000) ? "bad-cwd"
-			    : e == EACCES ? "permission-denied" : "exec-failed", msg);
-		_exit(0);
-	}
-	close(status_pipe[0]);
+	check_started(r, pid, status_pipe[0]);
 	set_nonblock(in[1]);
 	set_nonblock(out[0]);
 	set_nonblock(errp[0]);
@@ -242,15 +264,7 @@ static void run_exec(const struct agent_req *r)
 	}
 	if (!exited)
 		waitpid(pid, &status, 0);
-	struct agent_buf b = {0};
-	if (timed_out)
-		agent_buf_fmt(&b, "exit %llu timeout 9", (unsigned long long)r->id);
-	else if (WIFSIGNALED(status))
-		agent_buf_fmt(&b, "exit %llu signal %d", (unsigned long long)r->id, WTERMSIG(status));
-	else
-		agent_buf_fmt(&b, "exit %llu code %d", (unsigned long long)r->id, WEXITSTATUS(status));
-	put_line(&b);
-	_exit(0);
+	report_exit(r->id, status, timed_out);
 }
 
 static void set_winsize(int fd, unsigned rows, unsigned cols)
@@ -302,17 +316,7 @@ static void run_tty(const struct agent_req *r, int ctl)
 		_exit(127);
 	}
 	close(status_pipe[1]);
-	int e = 0;
-	if (read(status_pipe[0], &e, sizeof e) == (ssize_t)sizeof e) {
-		char msg[512];
-		waitpid(pid, NULL, 0);
-		snprintf(msg, sizeof msg, "%s: %s", e & 0x10000 ? r->cwd : r->argv[0],
-			 strerror(e & 0xffff));
-		reply_error(r->id, e == ENOENT ? "no-such-file" : (e & 0x10000) ? "bad-cwd"
-			    : e == EACCES ? "permission-denied" : "exec-failed", msg);
-		_exit(0);
-	}
-	close(status_pipe[0]);
+	check_started(r, pid, status_pipe[0]);
 	int64_t deadline = r->timeout_ms ? now_ms() + r->timeout_ms : 0;
 	bool timed_out = false;
 	static char buf[AGENT_CHUNK_MAX], in[AGENT_LINE_MAX];
@@ -378,15 +382,7 @@ static void run_tty(const struct agent_req *r, int ctl)
 	}
 	int status = 0;
 	waitpid(pid, &status, 0);
-	struct agent_buf b = {0};
-	if (timed_out)
-		agent_buf_fmt(&b, "exit %llu timeout 9", (unsigned long long)r->id);
-	else if (WIFSIGNALED(status))
-		agent_buf_fmt(&b, "exit %llu signal %d", (unsigned long long)r->id, WTERMSIG(status));
-	else
-		agent_buf_fmt(&b, "exit %llu code %d", (unsigned long long)r->id, WEXITSTATUS(status));
-	put_line(&b);
-	_exit(0);
+	report_exit(r->id, status, timed_out);
 }
 
 static struct session *session_find(uint64_t id)
