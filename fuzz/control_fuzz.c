@@ -75,6 +75,24 @@ int vm_migrate(struct vm *vm, const char *u, unsigned d, struct vm_migrate_info 
 	(void)vm; (void)u; (void)d; (void)i; (void)e;
 	abort();
 }
+bool vm_shutdown_via_agent(struct vm *vm) { (void)vm; abort(); }
+struct guest_agent *vm_agent(struct vm *vm) { (void)vm; abort(); }
+int vm_exec(struct vm *vm, const struct guest_agent_exec *q, struct guest_agent_result *r,
+	    struct err *e)
+{
+	(void)vm; (void)q; (void)r; (void)e;
+	abort();
+}
+int vm_exec_input(struct vm *vm, uint64_t id, const void *d, size_t n, bool eof, struct err *e)
+{
+	(void)vm; (void)id; (void)d; (void)n; (void)eof; (void)e;
+	abort();
+}
+int vm_exec_resize(struct vm *vm, uint64_t id, unsigned r, unsigned c, struct err *e)
+{
+	(void)vm; (void)id; (void)r; (void)c; (void)e;
+	abort();
+}
 const char *vm_state_name(enum vm_state s) { (void)s; abort(); }
 const char *vm_exit_kind_name(enum vm_exit_kind k) { (void)k; abort(); }
 const char *vm_event_name(enum vm_event_kind k) { (void)k; abort(); }

@@ -10,6 +10,8 @@
  *   hdr[2..7]  desc / avail / used ring offsets in RAM (le16; may be
  *           misaligned or run past the end: the transport must refuse)
  *   hdr[8]  queue number used for setup and kicks
+ *   hdr[9]  bit 0: with device 3, the guest agent's MULTIPORT console
+ *           (named_port.c, 4 queues: its control queues are 2 and 3)
  *   ops[i]  low 3 bits opcode, high 5 bits argument: kick, bump avail idx,
  *           ack interrupts, read config, reset and bring up again, host
  *           console input, toggle QueueReady, write a register.
@@ -28,6 +30,7 @@
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/console.h"
 #include "vmm/virtio/mmio.h"
+#include "vmm/virtio/named_port.h"
 #include "vmm/virtio/rng.h"
 
 #define RAM_BASE 0x10000ull
@@ -104,7 +107,7 @@ static void check(struct harness *h)
 		abort();
 }
 
-static struct virtio_device *make_device(struct harness *h, unsigned kind, int *memfd)
+static struct virtio_device *make_device(struct harness *h, unsigned kind, bool named, int *memfd)
 {
 	struct virtio_device *dev = NULL;
 	struct err e;
@@ -124,6 +127,10 @@ static struct virtio_device *make_device(struct harness *h, unsigned kind, int *
 		*memfd = fd;
 	} else if (kind == 2) {
 		if (virtio_rng_create(&dev, &e) < 0)
+			abort();
+	} else if (named) {
+		h->chr = (struct chardev){ .write = sink };
+		if (virtio_named_port_create("org.nimbus.agent", &h->chr, NULL, &dev, &e) < 0)
 			abort();
 	} else {
 		h->chr = (struct chardev){ .write = sink };
@@ -156,10 +163,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h.desc = RAM_BASE + le16(hdr + 2);
 	h.avail = RAM_BASE + le16(hdr + 4);
 	h.used = RAM_BASE + le16(hdr + 6);
-	h.q = hdr[8] % 3;
+	bool named = kind == 3 && (hdr[9] & 1);
+	unsigned nq = named ? 4 : 3;
+	h.q = hdr[8] % nq;
 
 	int memfd;
-	struct virtio_device *dev = make_device(&h, kind, &memfd);
+	struct virtio_device *dev = make_device(&h, kind, named, &memfd);
 	struct irq_line irq = { line_set, &h, 1 };
 	struct err e;
 	if (virtio_mmio_create(&h.bus, MMIO, irq, dev, VIRTIO_MMIO_SYNC | VIRTIO_MMIO_ON_BUS, &h.t, &e) < 0)
@@ -172,7 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t *avail_idx = bus_guest_ptr_w(&h.bus, h.avail + 2, 2);
 		switch (op) {
 		case 0:
-			wr(&h, VIRTIO_MMIO_QUEUE_NOTIFY, arg % 3);
+			wr(&h, VIRTIO_MMIO_QUEUE_NOTIFY, arg % nq);
 			break;
 		case 1:
 			if (avail_idx) {

@@ -11,6 +11,24 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("NIMBUS_DATA", os.path.join(TOP, "build", "tests-data"))
 
 
+def _this_trees_guest():
+    """The default guest built from this tree's inputs, if built: the cache's
+    `default` link follows whichever tree built last, which on a shared cache
+    may be another checkout's guest."""
+    try:
+        d = subprocess.run([os.path.join(TOP, "guest", "build"), "--print-dir"], capture_output=True,
+                           text=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return d if d and os.path.exists(os.path.join(d, "initramfs.cpio.gz")) else None
+
+
+if not os.environ.get("NIMBUS_GUEST_DIR"):
+    _g = _this_trees_guest()
+    if _g:
+        os.environ["NIMBUS_GUEST_DIR"] = _g
+
+
 def nimbus_binary():
     return os.environ.get("NIMBUS", os.path.join(TOP, "build", "nimbus"))
 

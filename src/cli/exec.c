@@ -1,4 +1,5 @@
-/* `nimbus exec NAME -- COMMAND...`: run a command in a container and wait. */
+/* `nimbus exec NAME -- COMMAND...`: run a command in a container or a VM (through its guest
+ * agent) and wait. */
 #include "cli/cli.h"
 
 #include <cjson/cJSON.h>
@@ -10,9 +11,9 @@
 static const char usage[] =
 	"Usage: nimbus exec [--timeout S] [--socket PATH] NAME -- COMMAND [ARG...]\n"
 	"\n"
-	"Run COMMAND in the running container NAME, print its output (stdout and\n"
-	"stderr together) and exit with its status.  Not interactive; VMs need a guest\n"
-	"agent (not yet).\n"
+	"Run COMMAND in the running container or VM NAME, print its output (stdout and\n"
+	"stderr together) and exit with its status.  In a VM it runs through the guest\n"
+	"agent (docs/guest-agent.md), which the default guest has.  Not interactive.\n"
 	"\n"
 	"Options:\n"
 	"  --timeout S      kill it after S seconds (default 60)\n"

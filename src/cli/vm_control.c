@@ -20,11 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/vm_control.h"
 #include "lib/size.h"
 
 #define REPLY_TIMEOUT_MS 15000
 #define SNAPSHOT_TIMEOUT_MS 600000
-#define MAX_REPLY (256 * 1024)
 
 static const char usage[] =
 	"Usage: nimbus vm control [--json] SOCKET VERB [ARGS]\n"
@@ -67,6 +67,15 @@ static const char usage[] =
 	"                         show or set a device's token-bucket limits: DEVICE is\n"
 	"                         disk0.. (--disk order) or net0..; LIMIT is\n"
 	"                         bw=RATE[:BURST],ops=RATE[:BURST] or none\n"
+	"  exec [-t] [--timeout S] [--env NAME=VALUE]... [--cwd DIR] [--stdin] -- CMD [ARGS]\n"
+	"                         run CMD in the guest through its agent (needs\n"
+	"                         `vm run --agent` and nimbus-agent in the guest,\n"
+	"                         docs/guest-agent.md): prints its stdout and stderr and\n"
+	"                         exits with its status (128+N for signal N, 124 when\n"
+	"                         killed after S seconds, default 60, 0 = no limit);\n"
+	"                         --stdin sends this command's input (at most ~4 KB);\n"
+	"                         -t runs it on a terminal in the guest, interactive:\n"
+	"                         this terminal goes raw and is passed through\n"
 	"  events                 print the VM's events as they happen, until it ends\n";
 
 static int connect_to(const char *path)
@@ -88,12 +97,6 @@ static int connect_to(const char *path)
 }
 
 /* Reads one line into a malloc'ed string; NULL at EOF or timeout (reported). */
-struct reader {
-	int fd;
-	char *buf;
-	size_t len;
-};
-
 static char *read_line(struct reader *r, const char *path, int timeout_ms)
 {
 	for (;;) {
@@ -163,6 +166,10 @@ static void print_status(const cJSON *o)
 		first = false;
 	}
 	printf("\n");
+	const cJSON *ag = cJSON_GetObjectItemCaseSensitive(o, "agent");
+	if (cJSON_IsObject(ag))
+		printf("agent: %s\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ag, "connected"))
+				       ? "connected" : "not connected");
 	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(o, "shutdown_pending");
 	if (cJSON_IsTrue(sp))
 		printf("shutdown: pending\n");
@@ -253,13 +260,61 @@ static int show_reply(const char *verb, const char *line, bool json)
 		       "downtime %.1f ms\n", str(o, "uri"), num(o, "rounds"),
 		       num(o, "bytes_sent") / 1048576, num(o, "total_ms"), num(o, "downtime_ms"));
 	} else if (!strcmp(verb, "shutdown")) {
-		printf("shutdown asked; stop in %.0f s unless the guest powers off\n",
-		       num(o, "timeout_ms") / 1000);
+		printf("shutdown asked%s; stop in %.0f s unless the guest powers off\n",
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "via_agent"))
+		       ? " (the guest agent took it)" : "", num(o, "timeout_ms") / 1000);
 	} else if (strcmp(verb, "events")) {
 		printf("ok\n");
 	}
 	cJSON_Delete(o);
 	return 0;
+}
+
+/* Connects and sends the request line (malloc'ed, taken); the socket, or
+ * minus the exit status (reported). */
+static int send_request(const char *path, char *line)
+{
+	int fd = connect_to(path);
+	if (fd < 0) {
+		free(line);
+		return fd == -2 ? -2 : -1;
+	}
+	size_t n = strlen(line);
+	line[n] = '\n';   /* over the terminator: send n + 1 bytes */
+	ssize_t w = send(fd, line, n + 1, MSG_NOSIGNAL);
+	free(line);
+	if (w != (ssize_t)(n + 1)) {
+		cli_error("vm control %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* What vm_control_exec.c shares (vm_control.h). */
+int vmc_connect(const char *path)
+{
+	return connect_to(path);
+}
+
+char *vmc_read_line(struct reader *r, const char *path, int timeout_ms)
+{
+	return read_line(r, path, timeout_ms);
+}
+
+int vmc_send_request(const char *path, char *line)
+{
+	return send_request(path, line);
+}
+
+double vmc_num(const cJSON *o, const char *k)
+{
+	return num(o, k);
+}
+
+const char *vmc_str(const cJSON *o, const char *k)
+{
+	return str(o, k);
 }
 
 int cmd_vm_control(int argc, char **argv)
@@ -308,6 +363,8 @@ int cmd_vm_control(int argc, char **argv)
 				return 2;
 			}
 			i++;
+		} else if (npos == 1 && !strcmp(a, "exec")) {
+			return vmc_exec(pos[0], json, argc - i - 1, argv + i + 1);
 		} else if (a[0] == '-' && a[1] == '-') {
 			cli_error("vm control: %s: unknown option (try --help)", a);
 			return 2;
@@ -397,20 +454,9 @@ int cmd_vm_control(int argc, char **argv)
 		return 1;
 	}
 
-	int fd = connect_to(path);
-	if (fd < 0) {
-		free(line);
-		return fd == -2 ? 2 : 1;
-	}
-	size_t n = strlen(line);
-	line[n] = '\n';   /* over the terminator: send n + 1 bytes */
-	ssize_t w = send(fd, line, n + 1, MSG_NOSIGNAL);
-	free(line);
-	if (w != (ssize_t)(n + 1)) {
-		cli_error("vm control %s: %s", path, strerror(errno));
-		close(fd);
-		return 1;
-	}
+	int fd = send_request(path, line);
+	if (fd < 0)
+		return -fd;
 	struct reader r = { .fd = fd };
 	/* A snapshot writes all of guest RAM: give it time. */
 	char *reply = read_line(&r, path, strcmp(verb, "snapshot") && strcmp(verb, "migrate") &&

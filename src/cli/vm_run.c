@@ -10,6 +10,7 @@
 #include "vmm/control.h"
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/stdio_console.h"
+#include "vmm/guest_agent.h"
 #include "vmm/vm_cgroup.h"
 #include "vmm/vm.h"
 #include "vmm/vm_args.h"
@@ -93,6 +94,10 @@ static const char usage[] =
 	"                    a virtio-balloon device: memory the host can take back\n"
 	"                    (`nimbus vm control`), and free pages the guest reports\n"
 	"                    returned to the host unless no-reporting\n"
+	"  --agent[=slot=N]  a guest agent channel: a virtio-console port named\n"
+	"                    org.nimbus.agent, which the default guest's nimbus-agent\n"
+	"                    serves: `nimbus vm control SOCK exec -- CMD`, and a\n"
+	"                    `shutdown` the guest hears (docs/guest-agent.md)\n"
 	"  --no-reboot       a guest reboot ends nimbus (status 0) instead, as QEMU's\n"
 	"                    -no-reboot: with panic=N a panicking Linux reboots, so this\n"
 	"                    also ends an unattended VM whose kernel panicked\n"
@@ -502,7 +507,7 @@ int cmd_vm_run(int argc, char **argv)
 	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
 	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING, OPT_PAUSED,
 	       OPT_SANDBOX, OPT_SANDBOX_UID, OPT_SANDBOX_GID,
-	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT, OPT_MEM_MERGE };
+	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT, OPT_MEM_MERGE, OPT_AGENT };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -533,10 +538,12 @@ int cmd_vm_run(int argc, char **argv)
 		{ "mem-limit", required_argument, NULL, OPT_MEM_LIMIT },
 		{ "io-weight", required_argument, NULL, OPT_IO_WEIGHT },
 		{ "mem-merge", no_argument, NULL, OPT_MEM_MERGE },
+		{ "agent", optional_argument, NULL, OPT_AGENT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct vm_config cfg = { .mem_size = DEFAULT_MEM, .ncpus = 1, .rng = true };
+	bool want_agent = false;
 	struct err perr = { 0 };
 	const char *control_path = NULL;
 	const char *incoming_uri = NULL;
@@ -737,6 +744,13 @@ int cmd_vm_run(int argc, char **argv)
 			*(c == OPT_CPU_WEIGHT ? &limits.cpu_weight : &limits.io_weight) = w;
 			break;
 		}
+		case OPT_AGENT:
+			want_agent = true;
+			if (optarg && vm_slot_parse("--agent", optarg, &cfg.agent_slot, &perr) < 0) {
+				cli_error("--agent=%s: expected slot=N", optarg);
+				return 2;
+			}
+			break;
 		case OPT_MEM_MERGE:
 			cfg.mem_merge = true;
 			break;
@@ -865,7 +879,16 @@ int cmd_vm_run(int argc, char **argv)
 		cfg.sandboxed = true;
 	}
 
+	struct guest_agent *agent = NULL;
+	if (want_agent) {
+		if (guest_agent_create(&agent, &perr) < 0) {
+			cli_error("%s", perr.msg);
+			return 1;
+		}
+		cfg.agent = agent;
+	}
 	int status = boot_and_run(&cfg, control_path, incoming_uri, sandboxed ? &sb : NULL);
+	guest_agent_destroy(agent);
 	if (cgroup && !sandboxed)
 		vm_cgroup_destroy(&vcg, true);
 	return status;

@@ -8,10 +8,13 @@
  * through a second connection subscribed to its `events` stream (watch.h),
  * so the daemon hears of a poweroff, a panic or a pause as it happens.
  *
- * Stop: `shutdown` with the stop's timeout (the VMM itself ends the VM when
- * the guest has not powered off by then), a grace of a few seconds, then
- * SIGKILL; --force: `stop` (ends it at once), then SIGKILL.  Pause and
- * resume are the verbs of the same names.
+ * Every VM gets the guest agent channel (--agent, docs/guest-agent.md):
+ * exec is the VMM's `exec` verb, which the agent in the guest serves.
+ *
+ * Stop: `shutdown` with the stop's timeout (the VMM asks the guest agent to
+ * power off, and itself ends the VM when the guest has not by then), a grace
+ * of a few seconds, then SIGKILL; --force: `stop` (ends it at once), then
+ * SIGKILL.  Pause and resume are the verbs of the same names.
  *
  * The guest is the image's directory (NIMBUS_GUEST_DIR: Image and
  * initramfs), booted with --ephemeral (nothing it writes lasts, so any number
@@ -41,6 +44,14 @@
 /* After its shutdown deadline the VMM stops the VM itself; this is how long
  * it may take over that before it is killed. */
 #define VMM_STOP_GRACE_MS 3000
+/* Exec: the longest request line the VMM takes (docs/control.md), the
+ * longest line it sends (its output buffer), how much
+ * longer than the command's timeout the VMM may take to answer, and the
+ * timeout when none is given (an hour, as for containers). */
+#define VMM_REQUEST_MAX 4096
+#define VMM_EXEC_LINE_MAX (64 * 1024)
+#define VMM_EXEC_GRACE_S 15
+#define STOP_TIMEOUT_MAX_S 3600
 
 static int control_connect(const char *path)
 {
@@ -221,10 +232,10 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	 * its terminal and its log. */
 	char consock[8192];
 	snprintf(consock, sizeof consock, "%s/console.sock", dir);
-	char *argv[12 + 2 * 5 + 2 * 8 + 2] = { (char *)c->self_exe, "console-relay", consock, log,
+	char *argv[13 + 2 * 5 + 2 * 8 + 2] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--net", net,
-						"--control", sock };
-	int argc = 12;
+						"--control", sock, "--agent" };
+	int argc = 13;
 	if (disk) {
 		argv[argc++] = "--disk";
 		argv[argc++] = diskopt;
@@ -351,12 +362,146 @@ static int vmm_rollback(const struct driver_ctx *c, const struct instance *in, s
 	return instance_kill_all(c, in->name, NULL, e);
 }
 
+/* Appends s to out (outlen bytes with the terminator), as much as fits. */
+static void append(char *out, size_t outlen, const char *s)
+{
+	size_t have = strlen(out), n = strlen(s);
+	if (n > outlen - 1 - have)
+		n = outlen - 1 - have;
+	memcpy(out + have, s, n);
+	out[have + n] = 0;
+}
+
+/* Exec through the VMM's `exec` verb, which the guest agent serves
+ * (docs/guest-agent.md), streamed: stdout and stderr into out in the order
+ * the guest sent them (each line of it keeps its stream's order; between
+ * the two streams the order is the agent's reads'). */
 static int vmm_exec(const struct driver_ctx *c, const struct instance *in, char *const argv[],
 		    int timeout_s, char *out, size_t outlen, struct err *e)
 {
-	(void)c, (void)argv, (void)timeout_s, (void)out, (void)outlen;
-	return err_set(e, -ENOSYS, "vm \"%s\": exec in a VM needs a guest agent, which the "
-		       "default guest does not have yet", in->name);
+	char sock[4096];
+	int rc = instance_path(c, in->name, "control.sock", sock, sizeof sock, e);
+	if (rc < 0)
+		return rc;
+	int secs = timeout_s ? timeout_s : STOP_TIMEOUT_MAX_S;
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddNumberToObject(req, "id", 0);
+	cJSON_AddStringToObject(req, "verb", "exec");
+	cJSON_AddNumberToObject(req, "version", 1);
+	cJSON_AddNumberToObject(req, "timeout_ms", (double)secs * 1000);
+	cJSON_AddTrueToObject(req, "stream");
+	cJSON *av = cJSON_AddArrayToObject(req, "argv");
+	for (int i = 0; argv[i]; i++)
+		cJSON_AddItemToArray(av, cJSON_CreateString(argv[i]));
+	char *line = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	if (!line)
+		return err_set(e, -ENOMEM, "vm \"%s\": out of memory", in->name);
+	size_t n = strlen(line);
+	if (n >= VMM_REQUEST_MAX) {
+		free(line);
+		return err_set(e, -E2BIG, "vm \"%s\": exec: the command line is too long for the "
+			       "VMM's control protocol (%zu bytes, at most %d)", in->name, n,
+			       VMM_REQUEST_MAX - 1);
+	}
+	line[n] = '\n';
+	int fd = control_connect(sock);
+	if (fd < 0) {
+		free(line);
+		return err_set(e, fd, "vm \"%s\": control socket %s: %s", in->name, sock,
+			       strerror(-fd));
+	}
+	ssize_t w = send(fd, line, n + 1, MSG_NOSIGNAL);
+	free(line);
+	if (w != (ssize_t)(n + 1)) {
+		rc = err_set(e, -errno, "vm \"%s\": control socket: %s", in->name, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	/* Output lines ({"stream","data"}) as the command writes, then the
+	 * reply ({"ok"}) once it has ended or was killed at the timeout: wait
+	 * that long and a grace more. */
+	size_t cap = VMM_EXEC_LINE_MAX, have = 0;
+	char *buf = malloc(cap + 1);
+	int64_t deadline = (int64_t)time(NULL) + secs + VMM_EXEC_GRACE_S;
+	cJSON *j = NULL;
+	out[0] = 0;
+	rc = 0;
+	while (buf && !j) {
+		char *nl = memchr(buf, '\n', have);
+		if (nl) {
+			*nl = 0;
+			cJSON *o = cJSON_Parse(buf);
+			have -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, have);
+			const cJSON *data = cJSON_GetObjectItemCaseSensitive(o, "data");
+			if (cJSON_GetObjectItemCaseSensitive(o, "ok")) {
+				j = o;
+				break;
+			}
+			if (cJSON_IsString(data))
+				append(out, outlen, data->valuestring);
+			cJSON_Delete(o);
+			continue;
+		}
+		if (have == cap) {
+			rc = err_set(e, -EPROTO, "vm \"%s\": exec: a line from the VMM longer than %zu "
+				     "bytes", in->name, cap);
+			break;
+		}
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int left = (int)(deadline - (int64_t)time(NULL));
+		int r = left > 0 ? poll(&pf, 1, left * 1000) : 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			rc = err_set(e, -ETIMEDOUT, "vm \"%s\": the VMM did not answer the exec "
+				     "within %d s", in->name, secs + VMM_EXEC_GRACE_S);
+			break;
+		}
+		ssize_t k = read(fd, buf + have, cap - have);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			rc = err_set(e, -ECONNRESET, "vm \"%s\": the VMM closed its control socket "
+				     "(did the VM stop?)", in->name);
+			break;
+		}
+		have += (size_t)k;
+	}
+	close(fd);
+	free(buf);
+	if (!buf && !rc)
+		return err_set(e, -ENOMEM, "vm \"%s\": out of memory", in->name);
+	if (rc < 0) {
+		cJSON_Delete(j);
+		return rc;
+	}
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(j, "ok");
+	if (!cJSON_IsTrue(ok)) {
+		const cJSON *er = cJSON_GetObjectItemCaseSensitive(j, "error");
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(er, "message");
+		const cJSON *code = cJSON_GetObjectItemCaseSensitive(er, "code");
+		bool unknown = cJSON_IsString(code) && !strcmp(code->valuestring, "unknown-verb");
+		bool noagent = cJSON_IsString(code) && (!strcmp(code->valuestring, "no-agent") ||
+						       !strcmp(code->valuestring, "agent-not-running"));
+		rc = err_set(e, unknown || noagent ? -ENOSYS : -EIO, "vm \"%s\": %s", in->name,
+			     unknown ? "this VMM has no exec verb (started by an older nimbus)"
+			     : cJSON_IsString(m) ? m->valuestring : "the VMM sent a reply it should not");
+		cJSON_Delete(j);
+		return rc;
+	}
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "exit_code");
+	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(j, "signal");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "timed_out")))
+		rc = err_set(e, -ETIMEDOUT, "vm \"%s\": %s did not end within %d s (killed)",
+			     in->name, argv[0], secs);
+	else if (cJSON_IsNumber(code))
+		rc = code->valueint;
+	else
+		rc = 128 + (cJSON_IsNumber(sig) ? sig->valueint : 0);
+	cJSON_Delete(j);
+	return rc;
 }
 
 static int vmm_remove(const struct driver_ctx *c, const struct instance *in, struct err *e)

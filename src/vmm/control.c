@@ -43,11 +43,15 @@
 #include "vmm/clock.h"
 #include "vmm/virtio/balloon.h"
 #include "vmm/vm.h"
+#include "vmm/guest_agent.h"
 
 #define OUT_MAX (64 * 1024)
 #define STATS_WAIT_MS 2000
 #define DEFAULT_SHUTDOWN_MS 30000
 #define MAX_SHUTDOWN_MS 3600000
+#define DEFAULT_EXEC_MS 60000
+#define MAX_EXEC_MS 86400000
+#define EXEC_KEEP_MAX (32 * 1024)   /* bytes of stdout, and of stderr, in an exec reply */
 
 struct conn {
 	int fd;                       /* -1: free slot */
@@ -83,6 +87,29 @@ static void wake(struct vm_control *c)
 	uint64_t one = 1;
 	ssize_t n = write(c->wake_fd, &one, sizeof one);
 	(void)n;   /* EAGAIN: already pending */
+}
+
+/*
+ * Where a verb sends lines ahead of its reply (exec's output stream): the
+ * connection that asked, if it is still the same one.  NULL when there is
+ * no connection (vm_control_handle).
+ */
+struct emitter {
+	struct vm_control *c;
+	unsigned slot;
+	uint64_t gen;
+};
+
+static void conn_queue(struct conn *k, const char *line);
+
+static void emit_line(const struct emitter *em, const char *line)
+{
+	pthread_mutex_lock(&em->c->lock);
+	struct conn *k = &em->c->conn[em->slot];
+	if (k->fd >= 0 && k->gen == em->gen)
+		conn_queue(k, line);
+	pthread_mutex_unlock(&em->c->lock);
+	wake(em->c);
 }
 
 /* ---- replies ----------------------------------------------------------- */
@@ -164,6 +191,13 @@ static char *verb_status(struct vm *vm, const cJSON *id)
 	} else {
 		cJSON_AddNullToObject(o, "exit");
 	}
+	/* The guest agent channel: null without --agent. */
+	struct guest_agent *ga = vm_agent(vm);
+	if (ga)
+		cJSON_AddBoolToObject(cJSON_AddObjectToObject(o, "agent"), "connected",
+				      guest_agent_connected(ga));
+	else
+		cJSON_AddNullToObject(o, "agent");
 	return print(o);
 }
 
@@ -216,7 +250,229 @@ static char *verb_shutdown(struct vm *vm, const cJSON *id, const cJSON *req)
 		return reply_error(id, api_code(rc), "shutdown: %s", e.msg);
 	cJSON *o = reply_ok(id);
 	cJSON_AddNumberToObject(o, "timeout_ms", (unsigned)ms);
+	cJSON_AddBoolToObject(o, "via_agent", vm_shutdown_via_agent(vm));
 	return print(o);
+}
+
+/* Bytes a JSON string may carry: invalid UTF-8 and NUL become '?'. */
+static void make_utf8(char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 && c >= 0xc2 ? 2
+			 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 && c <= 0xf4 ? 4 : 0;
+		bool good = k && k <= n - i && c != 0;
+		for (size_t j = 1; good && j < k; j++)
+			good = ((unsigned char)s[i + j] & 0xc0) == 0x80;
+		if (!good) {
+			s[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
+}
+
+/* A string array argument into a NULL-terminated vector of at most max. */
+static const char *str_array(const cJSON *a, const char **out, unsigned max, bool need_eq)
+{
+	unsigned n = 0;
+	const cJSON *it;
+	if (!cJSON_IsArray(a))
+		return "not an array of strings";
+	cJSON_ArrayForEach(it, a) {
+		if (!cJSON_IsString(it))
+			return "not an array of strings";
+		if (n == max)
+			return "too many entries";
+		if (need_eq && (!strchr(it->valuestring, '=') || it->valuestring[0] == '='))
+			return "an entry is not NAME=VALUE";
+		out[n++] = it->valuestring;
+	}
+	out[n] = NULL;
+	return NULL;
+}
+
+struct exec_stream {
+	const struct emitter *em;
+	const cJSON *id;
+};
+
+/* A terminal exec's id, for exec-input and exec-resize on another connection. */
+static void exec_started(void *ctx, uint64_t session)
+{
+	struct exec_stream *xs = ctx;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "id", xs->id ? cJSON_Duplicate(xs->id, true) : cJSON_CreateNull());
+	cJSON_AddNumberToObject(o, "session", (double)session);
+	char *line = print(o);
+	if (line)
+		emit_line(xs->em, line);
+	free(line);
+}
+
+/* One piece of a streamed exec's output (device I/O thread: see
+ * guest_agent_exec.on_output; takes only the control lock). */
+static void exec_output(void *ctx, unsigned stream, const uint8_t *data, size_t len)
+{
+	struct exec_stream *xs = ctx;
+	char buf[AGENT_CHUNK_MAX + 1];
+	if (len > AGENT_CHUNK_MAX)
+		len = AGENT_CHUNK_MAX;
+	memcpy(buf, data, len);
+	make_utf8(buf, len);
+	buf[len] = 0;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "id", xs->id ? cJSON_Duplicate(xs->id, true) : cJSON_CreateNull());
+	cJSON_AddStringToObject(o, "stream", stream == 1 ? "stdout" : "stderr");
+	cJSON_AddStringToObject(o, "data", buf);
+	char *line = print(o);
+	if (line)
+		emit_line(xs->em, line);
+	free(line);
+}
+
+static cJSON *exec_reply(const cJSON *id, struct guest_agent_result *r, size_t keep, bool streamed)
+{
+	static const char *const names[2][2] = { { "stdout", "stdout_truncated" },
+						  { "stderr", "stderr_truncated" } };
+	cJSON *o = reply_ok(id);
+	if (r->how == AGENT_EXIT_CODE)
+		cJSON_AddNumberToObject(o, "exit_code", r->value);
+	else
+		cJSON_AddNullToObject(o, "exit_code");
+	if (r->how == AGENT_EXIT_CODE)
+		cJSON_AddNullToObject(o, "signal");
+	else
+		cJSON_AddNumberToObject(o, "signal", r->value);
+	cJSON_AddBoolToObject(o, "timed_out", r->how == AGENT_EXIT_TIMEOUT);
+	for (unsigned s = 0; s < 2 && !streamed; s++) {
+		size_t n = r->len[s] < keep ? r->len[s] : keep;
+		char saved = r->out[s][n];
+		r->out[s][n] = 0;
+		cJSON_AddStringToObject(o, names[s][0], r->out[s]);
+		r->out[s][n] = saved;
+		cJSON_AddBoolToObject(o, names[s][1], r->truncated[s] || n < r->len[s]);
+	}
+	return o;
+}
+
+/* {"verb":"exec","argv":[...][,"env":[...]][,"cwd":S][,"stdin":S][,"timeout_ms":N]
+ *  [,"stream":true]} */
+static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const struct emitter *em)
+{
+	const char *argv[AGENT_ARGS_MAX + 1], *env[AGENT_ARGS_MAX + 1];
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(req, "argv");
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(req, "env");
+	const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(req, "cwd");
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(req, "stdin");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "timeout_ms");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(req, "stream");
+	const cJSON *tty = cJSON_GetObjectItemCaseSensitive(req, "tty");
+	const char *why = str_array(a, argv, AGENT_ARGS_MAX, false);
+	if (why)
+		return reply_error(id, "bad-argument", "exec: argv: %s", why);
+	if (!argv[0] || !argv[0][0])
+		return reply_error(id, "bad-argument", "exec: argv: no command");
+	env[0] = NULL;
+	if (e && (why = str_array(e, env, AGENT_ARGS_MAX, true)))
+		return reply_error(id, "bad-argument", "exec: env: %s", why);
+	if (cwd && !cJSON_IsString(cwd))
+		return reply_error(id, "bad-argument", "exec: cwd: not a string");
+	if (in && !cJSON_IsString(in))
+		return reply_error(id, "bad-argument", "exec: stdin: not a string");
+	if (st && !cJSON_IsBool(st))
+		return reply_error(id, "bad-argument", "exec: stream: not a boolean");
+	bool stream = cJSON_IsTrue(st);
+	if (stream && !em)
+		return reply_error(id, "invalid-request", "exec: stream: only on a control socket");
+	unsigned rows = 0, cols = 0;
+	if (tty) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(tty, "rows");
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(tty, "cols");
+		if (!cJSON_IsObject(tty) || !cJSON_IsNumber(r) || !cJSON_IsNumber(c) ||
+		    !(r->valuedouble >= 1 && r->valuedouble <= 1000) ||
+		    !(c->valuedouble >= 1 && c->valuedouble <= 1000))
+			return reply_error(id, "bad-argument", "exec: tty: not {\"rows\": 1 to 1000, "
+					   "\"cols\": 1 to 1000}");
+		if (!stream)
+			return reply_error(id, "bad-argument", "exec: tty needs \"stream\": true");
+		rows = (unsigned)r->valuedouble;
+		cols = (unsigned)c->valuedouble;
+	}
+	struct exec_stream xs = { em, id };
+	double ms = DEFAULT_EXEC_MS;
+	if (t) {
+		if (!cJSON_IsNumber(t) || !(t->valuedouble >= 0 && t->valuedouble <= MAX_EXEC_MS))
+			return reply_error(id, "bad-argument",
+					   "exec: timeout_ms: not a number from 0 to %d", MAX_EXEC_MS);
+		ms = t->valuedouble;
+	}
+	struct guest_agent_exec x = {
+		.argv = (char *const *)argv, .env = (char *const *)env,
+		.cwd = cwd ? cwd->valuestring : NULL,
+		.stdin_data = in ? in->valuestring : NULL, .stdin_len = in ? strlen(in->valuestring) : 0,
+		.timeout_ms = (unsigned)ms, .out_max = EXEC_KEEP_MAX,
+		.on_output = stream ? exec_output : NULL, .ctx = &xs,
+		.tty = tty != NULL, .rows = rows, .cols = cols,
+		.on_started = tty ? exec_started : NULL,
+	};
+	struct guest_agent_result r;
+	struct err er = {0};
+	int rc = vm_exec(vm, &x, &r, &er);
+	if (rc) {
+		const char *code = rc == -ENODEV ? "no-agent" : rc == -ENOTCONN ? "agent-not-running"
+				 : rc == -ESRCH ? "not-running" : rc == -EAGAIN ? "paused"
+				 : rc == -ETIMEDOUT ? "timeout"
+				 : rc == -E2BIG || rc == -EINVAL ? "bad-argument" : "exec-failed";
+		return reply_error(id, code, "%s", er.msg);
+	}
+	for (unsigned s = 0; s < 2; s++)
+		make_utf8(r.out[s], r.len[s]);
+	/* The reply is one line in a bounded output buffer: escaping may grow
+	 * the output up to six times, so halve what is kept until it fits. */
+	char *line = NULL;
+	for (size_t keep = EXEC_KEEP_MAX;; keep /= 2) {
+		line = print(exec_reply(id, &r, keep, stream));
+		if (!line || strlen(line) < OUT_MAX - 256 || keep == 0)
+			break;
+		free(line);
+	}
+	guest_agent_result_free(&r);
+	return line;
+}
+
+/* {"verb":"exec-input","session":N[,"data":S][,"eof":B]} and
+ * {"verb":"exec-resize","session":N,"rows":R,"cols":C} */
+static char *verb_exec_more(struct vm *vm, const cJSON *id, const cJSON *req, bool resize)
+{
+	const char *what = resize ? "exec-resize" : "exec-input";
+	const cJSON *sn = cJSON_GetObjectItemCaseSensitive(req, "session");
+	if (!cJSON_IsNumber(sn) || !(sn->valuedouble >= 1 && sn->valuedouble <= 9007199254740992.0))
+		return reply_error(id, "bad-argument", "%s: session: not a session number", what);
+	uint64_t session = (uint64_t)sn->valuedouble;
+	struct err e = {0};
+	int rc;
+	if (resize) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(req, "rows");
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(req, "cols");
+		if (!cJSON_IsNumber(r) || !cJSON_IsNumber(c) || !(r->valuedouble >= 1 &&
+		    r->valuedouble <= 1000) || !(c->valuedouble >= 1 && c->valuedouble <= 1000))
+			return reply_error(id, "bad-argument", "%s: rows and cols: 1 to 1000", what);
+		rc = vm_exec_resize(vm, session, (unsigned)r->valuedouble, (unsigned)c->valuedouble,
+				    &e);
+	} else {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(req, "data");
+		const cJSON *eof = cJSON_GetObjectItemCaseSensitive(req, "eof");
+		if ((d && !cJSON_IsString(d)) || (eof && !cJSON_IsBool(eof)))
+			return reply_error(id, "bad-argument", "%s: data: a string; eof: a boolean", what);
+		rc = vm_exec_input(vm, session, d ? d->valuestring : "", d ? strlen(d->valuestring) : 0,
+				   cJSON_IsTrue(eof), &e);
+	}
+	if (rc)
+		return reply_error(id, rc == -ESRCH ? "no-session" : rc == -ENODEV ? "no-agent"
+				   : rc == -E2BIG || rc == -EINVAL ? "bad-argument" : "exec-failed",
+				   "%s", e.msg);
+	return print(reply_ok(id));
 }
 
 static char *verb_balloon(struct vm *vm, const cJSON *id, const cJSON *req)
@@ -412,7 +668,8 @@ static char *verb_rate_limit(struct vm *vm, const cJSON *id, const cJSON *req)
 }
 
 static const char known[] = "status, pause, resume, stop, shutdown, reboot, balloon, "
-			    "balloon-stats, snapshot, migrate, fork, rate-limit, events";
+			    "balloon-stats, snapshot, migrate, fork, rate-limit, exec, exec-input, "
+			    "exec-resize, events";
 
 /* Parses and checks the envelope; *verb set on success, else the error reply. */
 static char *parse_request(const char *line, unsigned long len, cJSON **req, const cJSON **id,
@@ -442,7 +699,7 @@ static char *parse_request(const char *line, unsigned long len, cJSON **req, con
 	return NULL;
 }
 
-char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
+static char *handle(struct vm *vm, const char *line, unsigned long len, const struct emitter *em)
 {
 	cJSON *req;
 	const cJSON *id;
@@ -457,7 +714,8 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 	    !strcmp(verb, "stop") || !strcmp(verb, "shutdown") || !strcmp(verb, "reboot") ||
 	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats") ||
 	    !strcmp(verb, "snapshot") || !strcmp(verb, "migrate") || !strcmp(verb, "fork") ||
-	    !strcmp(verb, "rate-limit"))
+	    !strcmp(verb, "rate-limit") || !strcmp(verb, "exec") || !strcmp(verb, "exec-input") ||
+	    !strcmp(verb, "exec-resize"))
 		vm_verb = true;
 	else if (!strcmp(verb, "events"))
 		vm_verb = false;
@@ -495,10 +753,19 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 		out = verb_fork(vm, id, req);
 	else if (!strcmp(verb, "rate-limit"))
 		out = verb_rate_limit(vm, id, req);
+	else if (!strcmp(verb, "exec"))
+		out = verb_exec(vm, id, req, em);
+	else if (!strcmp(verb, "exec-input") || !strcmp(verb, "exec-resize"))
+		out = verb_exec_more(vm, id, req, verb[5] == 'r');
 	else
 		out = verb_balloon_stats(vm, id);
 	cJSON_Delete(req);
 	return out;
+}
+
+char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
+{
+	return handle(vm, line, len, NULL);
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -544,7 +811,8 @@ static void *worker(void *arg)
 {
 	struct job *j = arg;
 	struct vm_control *c = j->c;
-	char *reply = vm_control_handle(c->vm, j->line, j->len);
+	struct emitter em = { c, j->slot, j->gen };
+	char *reply = handle(c->vm, j->line, j->len, &em);
 	pthread_mutex_lock(&c->lock);
 	struct conn *k = &c->conn[j->slot];
 	if (k->fd >= 0 && k->gen == j->gen) {

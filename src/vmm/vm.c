@@ -57,6 +57,7 @@
 #include "vmm/board/virt_fdt.h"
 #include "vmm/device.h"
 #include "vmm/virtio/balloon.h"
+#include "vmm/guest_agent.h"
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/net.h"
 #include "vmm/vm_args.h"
@@ -75,6 +76,8 @@
 
 /* irq_line numbering towards the harts: hart * HART_LINES + mip bit. */
 #define HART_LINES 16
+/* How long vm_shutdown waits for the guest agent to take a poweroff. */
+#define AGENT_POWEROFF_WAIT_MS 1000
 
 struct vcpu {
 	struct vm *vm;
@@ -114,6 +117,7 @@ struct vm {
 	atomic_bool stop_requested;
 	atomic_bool reboot_requested;
 	_Atomic int64_t shutdown_deadline_ns;   /* host monotonic; 0 = no shutdown asked */
+	atomic_bool shutdown_via_agent;         /* the last vm_shutdown reached the agent */
 	pthread_mutex_t ev_lock;
 	bool ev_pending;
 	bool ev_reset;
@@ -671,6 +675,8 @@ void vm_run(struct vm *vm, struct vm_exit *exit)
 			continue;
 		}
 		atomic_store(&vm->shutdown_deadline_ns, 0);
+		if (vm->cfg.agent)   /* a command waiting in the guest will not end now */
+			guest_agent_close(vm->cfg.agent);
 		pthread_mutex_lock(&vm->run_lock);
 		vm->state = VM_STATE_STOPPED;
 		vm->has_exit = true;
@@ -978,10 +984,62 @@ int vm_shutdown(struct vm *vm, unsigned timeout_ms, struct err *err)
 	int64_t cur = atomic_load(&vm->shutdown_deadline_ns);
 	if (!cur || deadline < cur)   /* an earlier deadline wins */
 		atomic_store(&vm->shutdown_deadline_ns, deadline);
-	emit(vm, VM_EVENT_SHUTDOWN_REQUESTED, NULL, "stop in %u ms unless the guest powers off",
-	     timeout_ms);
+	/* The deadline first: it holds even if the agent never answers. */
+	bool agent = false;
+	pthread_mutex_lock(&vm->run_lock);
+	bool paused = vm->paused;   /* its port takes nothing until resume */
+	pthread_mutex_unlock(&vm->run_lock);
+	if (vm->cfg.agent && !paused && guest_agent_connected(vm->cfg.agent))
+		agent = guest_agent_poweroff(vm->cfg.agent, false, AGENT_POWEROFF_WAIT_MS, NULL) == 0;
+	atomic_store(&vm->shutdown_via_agent, agent);
+	emit(vm, VM_EVENT_SHUTDOWN_REQUESTED, NULL, "%s; stop in %u ms unless the guest powers off",
+	     agent ? "the guest agent took the request" : "no guest agent to ask", timeout_ms);
 	kick(vm);
 	return 0;
+}
+
+bool vm_shutdown_via_agent(struct vm *vm)
+{
+	return atomic_load(&vm->shutdown_via_agent);
+}
+
+struct guest_agent *vm_agent(struct vm *vm)
+{
+	return vm->cfg.agent;
+}
+
+int vm_exec(struct vm *vm, const struct guest_agent_exec *req, struct guest_agent_result *res,
+	    struct err *err)
+{
+	if (!vm->cfg.agent)
+		return err_set(err, -ENODEV, "this VM has no guest agent channel (start it with "
+			       "--agent)");
+	int rc = check_live(vm, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&vm->run_lock);
+	bool paused = vm->paused;
+	pthread_mutex_unlock(&vm->run_lock);
+	if (paused)   /* its port takes nothing until resume: say so rather than time out */
+		return err_set(err, -EAGAIN, "the VM is paused (resume it first)");
+	return guest_agent_exec(vm->cfg.agent, req, res, err);
+}
+
+int vm_exec_input(struct vm *vm, uint64_t id, const void *data, size_t len, bool eof,
+		  struct err *err)
+{
+	if (!vm->cfg.agent)
+		return err_set(err, -ENODEV, "this VM has no guest agent channel (start it with "
+			       "--agent)");
+	return guest_agent_input(vm->cfg.agent, id, data, len, eof, err);
+}
+
+int vm_exec_resize(struct vm *vm, uint64_t id, unsigned rows, unsigned cols, struct err *err)
+{
+	if (!vm->cfg.agent)
+		return err_set(err, -ENODEV, "this VM has no guest agent channel (start it with "
+			       "--agent)");
+	return guest_agent_resize(vm->cfg.agent, id, rows, cols, err);
 }
 
 int vm_reboot(struct vm *vm, struct err *err)

@@ -121,6 +121,11 @@ struct vm_config {
 	/* bw=/ops= of each --net: one limiter per direction, same settings. */
 	struct rate_limit net_limit[VM_MAX_NETS];
 	void *vcpu_thread_ctx;
+	/* The guest agent channel's host end (guest_agent.h, docs/guest-agent.md),
+	 * made by the caller: a virtio-console port named org.nimbus.agent carries
+	 * it (agent_slot); vm_exec and vm_shutdown use it.  NULL: no channel. */
+	struct guest_agent *agent;
+	struct vm_slot agent_slot;
 };
 
 /* One child of vm_fork. */
@@ -221,12 +226,34 @@ int vm_resume(struct vm *vm, bool catch_up, struct err *err);
 
 /*
  * Asks the guest to power off, and stops the VM (VM_EXIT_STOPPED) if it has
- * not within timeout_ms.  Returns at once.  The board has no channel a guest
- * honours for this yet (no ACPI power button on virt; see docs/control.md):
- * today a guest that powers off itself in the window ends as POWEROFF.
+ * not within timeout_ms.  The request reaches the guest through its agent
+ * (cfg->agent, when one listens: waits up to a second for it to take the
+ * request); the board has no other channel a guest honours (no ACPI power
+ * button on virt).  A guest that powers off in the window ends as POWEROFF.
  * 0 or -ESRCH.
  */
 int vm_shutdown(struct vm *vm, unsigned timeout_ms, struct err *err);
+/* How the last vm_shutdown reached the guest: true when its agent took it. */
+bool vm_shutdown_via_agent(struct vm *vm);
+
+/* The VM's guest agent (cfg->agent), or NULL.  For vm_exec's callers that
+ * want its state; requests go through the calls below. */
+struct guest_agent *vm_agent(struct vm *vm);
+struct guest_agent_exec;
+struct guest_agent_result;
+/*
+ * Runs a command in the guest through its agent and waits for it
+ * (guest_agent_exec).  0 with *res filled, -ENODEV (no agent channel:
+ * start with --agent), -ESRCH (not running), -EAGAIN (paused), or
+ * guest_agent_exec's errors.
+ */
+int vm_exec(struct vm *vm, const struct guest_agent_exec *req, struct guest_agent_result *res,
+	    struct err *err);
+/* Input (or its end) and a window size for a terminal exec running in the
+ * guest (guest_agent_input/resize).  -ENODEV without an agent channel. */
+int vm_exec_input(struct vm *vm, uint64_t id, const void *data, size_t len, bool eof,
+		  struct err *err);
+int vm_exec_resize(struct vm *vm, uint64_t id, unsigned rows, unsigned cols, struct err *err);
 /* A host-side reset (QEMU's system_reset): as if the guest rebooted, even
  * with no_reboot.  A paused VM stays paused after it.  0 or -ESRCH. */
 int vm_reboot(struct vm *vm, struct err *err);

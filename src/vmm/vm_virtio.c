@@ -16,6 +16,8 @@
 #include "vmm/virtio/console.h"
 #include "vmm/virtio/mmio.h"
 #include "vmm/virtio/rng.h"
+#include "vmm/virtio/named_port.h"
+#include "vmm/guest_agent.h"
 
 /* Takes dev; plugs it into slot n (chosen by place()). */
 static int plug(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots, unsigned n,
@@ -62,6 +64,10 @@ static unsigned list_devices(const struct vm_config *cfg, struct wanted *w)
 	if (cfg->balloon) {
 		snprintf(w[n].label, sizeof w[n].label, "--balloon");
 		w[n++].slot = cfg->balloon_slot;
+	}
+	if (cfg->agent) {
+		snprintf(w[n].label, sizeof w[n].label, "--agent");
+		w[n++].slot = cfg->agent_slot;
 	}
 	return n;
 }
@@ -158,7 +164,7 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 {
 	memset(v, 0, sizeof(*v));
 	struct virtio_device *dev;
-	struct wanted w[VM_MAX_DISKS + VM_MAX_NETS + 3];
+	struct wanted w[VM_MAX_DISKS + VM_MAX_NETS + 4];
 	unsigned k = 0, n = list_devices(cfg, w);
 	int rc = place(w, n, err);
 	if (rc)
@@ -208,6 +214,12 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
 			goto fail;
 		v->balloon = dev;
+	}
+	if (cfg->agent) {
+		if ((rc = virtio_named_port_create(AGENT_PORT_NAME, guest_agent_chardev(cfg->agent),
+						   guest_agent_port_open, &dev, err)) ||
+		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
+			goto fail;
 	}
 	return 0;
 fail:

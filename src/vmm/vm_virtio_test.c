@@ -7,6 +7,7 @@
  */
 #include "vmm/vm_virtio.h"
 #include "lib/testing.h"
+#include "vmm/guest_agent.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -123,4 +124,26 @@ TEST(virtio_slot_taken_or_out_of_range_refused_by_name)
 	board_fini(&b);
 	unlink(disk_a);
 	unlink(disk_b);
+}
+
+TEST(virtio_agent_port_comes_after_the_balloon_or_goes_in_its_slot)
+{
+	struct board b;
+	char got[16];
+	struct guest_agent *ga;
+	struct err e = { 0 };
+	EXPECT_EQ(guest_agent_create(&ga, &e), 0);
+	EXPECT_EQ(board_init(&b), 0);
+	struct vm_config cfg = { .rng = true, .balloon = true, .agent = ga };
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, NULL, &e), 0);
+	ids(&b, got);
+	EXPECT(!strcmp(got, "00000354"));   /* rng in 7, balloon in 6, the agent's console (3) in 5 */
+	board_fini(&b);
+	EXPECT_EQ(board_init(&b), 0);
+	cfg.agent_slot = (struct vm_slot){ .set = true, .n = 0 };
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, NULL, &e), 0);
+	ids(&b, got);
+	EXPECT(!strcmp(got, "30000054"));
+	board_fini(&b);
+	guest_agent_destroy(ga);
 }

@@ -54,16 +54,23 @@ static void cons_notify(struct virtio_device *d, unsigned q)
 	struct vcons *c = (struct vcons *)d;
 	if (q != TXQ)
 		return;   /* new receive buffers: input is pushed by cons_receive */
+	virtio_console_drain(d, q, &c->chain, c->chr);
+}
+
+void virtio_console_drain(struct virtio_device *d, unsigned q, struct vq_chain *chain,
+			  struct chardev *chr)
+{
 	for (unsigned done = 0;; done++) {
 		if (done == QUEUE_SIZE) {
 			virtio_device_requeue(d, q);
 			break;
 		}
-		if (vq_pop(&d->vq[q], &c->chain) != 1)
+		if (vq_pop(&d->vq[q], chain) != 1)
 			break;
-		for (unsigned i = 0; i < c->chain.nr; i++)
-			emit(c, c->chain.seg[i].host, c->chain.seg[i].len);
-		vq_push(&d->vq[q], c->chain.head, 0);
+		for (unsigned i = 0; i < chain->nr; i++)
+			if (chr && chr->write && chain->seg[i].len)
+				chr->write(chr->host, chain->seg[i].host, chain->seg[i].len);
+		vq_push(&d->vq[q], chain->head, 0);
 	}
 	virtio_device_signal(d, q);
 }
@@ -82,20 +89,28 @@ static size_t cons_receive(void *opaque, const uint8_t *buf, size_t len)
 		pthread_mutex_unlock(&d->lock);
 		return len;   /* nobody listening: drop */
 	}
+	done = virtio_console_fill(d, RXQ, &c->chain, buf, len);
+	pthread_mutex_unlock(&d->lock);
+	return done;
+}
+
+size_t virtio_console_fill(struct virtio_device *d, unsigned q, struct vq_chain *chain,
+			   const uint8_t *buf, size_t len)
+{
+	size_t done = 0;
 	while (done < len) {
-		int r = vq_pop(&d->vq[RXQ], &c->chain);
+		int r = vq_pop(&d->vq[q], chain);
 		if (r < 0) {
 			done = len;   /* the queue just broke: drop the rest */
 			break;
 		}
 		if (r == 0)
 			break;    /* no buffer: the host retries */
-		size_t n = vq_chain_write(&c->chain, 0, buf + done, len - done);
-		vq_push(&d->vq[RXQ], c->chain.head, (uint32_t)n);
+		size_t n = vq_chain_write(chain, 0, buf + done, len - done);
+		vq_push(&d->vq[q], chain->head, (uint32_t)n);
 		done += n;
 	}
-	virtio_device_signal(d, RXQ);
-	pthread_mutex_unlock(&d->lock);
+	virtio_device_signal(d, q);
 	return done;
 }
 

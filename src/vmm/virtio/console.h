@@ -17,4 +17,17 @@
  */
 int virtio_console_create(struct chardev *chr, struct virtio_device **out, struct err *err);
 
+/*
+ * Host input into receive queue q of a live console or port (dev->lock
+ * held): fills posted buffers, one chain at a time.  Returns the bytes
+ * taken: fewer than len when no buffer is left (the host retries), all of
+ * them when the queue broke (dropped).
+ */
+size_t virtio_console_fill(struct virtio_device *dev, unsigned q, struct vq_chain *chain,
+			   const uint8_t *buf, size_t len);
+/* Guest output from transmit queue q to chr (may be NULL: dropped), a batch
+ * at a time (dev->lock held, the device's I/O thread). */
+void virtio_console_drain(struct virtio_device *dev, unsigned q, struct vq_chain *chain,
+			  struct chardev *chr);
+
 #endif

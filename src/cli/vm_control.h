@@ -1,0 +1,34 @@
+/*
+ * What the `nimbus vm control` client's files share: vm_control.c (the
+ * verbs with one reply) and vm_control_exec.c (exec, which streams).
+ */
+#ifndef NIMBUS_CLI_VM_CONTROL_H
+#define NIMBUS_CLI_VM_CONTROL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MAX_REPLY (256 * 1024)
+
+/* A connection's bytes read so far. */
+struct reader {
+	int fd;
+	char *buf;
+	size_t len;
+};
+
+/* The socket, or -2 (bad path) / -1 (cannot connect), reported. */
+int vmc_connect(const char *path);
+/* The next line (malloc'ed), waiting up to timeout_ms (-1: no limit); NULL
+ * when the connection ends or the wait runs out (reported). */
+char *vmc_read_line(struct reader *r, const char *path, int timeout_ms);
+/* Connects and sends line (malloc'ed, taken); the socket, or minus the exit status. */
+int vmc_send_request(const char *path, char *line);
+double vmc_num(const cJSON *o, const char *k);
+const char *vmc_str(const cJSON *o, const char *k);
+
+/* `vm control [--json] SOCKET exec ARGS...` from its arguments after `exec`; the exit status. */
+int vmc_exec(const char *path, bool json, int argc, char **argv);
+
+#endif
