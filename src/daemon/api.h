@@ -44,6 +44,7 @@ struct api_resp {
 	 * from the event numbered events_from. */
 	struct events *events;
 	unsigned long long events_from;
+	char events_project[INSTANCE_NAME_MAX + 1];  /* only its events (events.h); "": all */
 	char location[128];          /* a Location header (a 202's operation), or "" */
 	/* GET .../console: 101, then the connection is joined to this Unix socket. */
 	char console_sock[108];

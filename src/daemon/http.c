@@ -80,6 +80,7 @@ static const char *query_unknown(void *q, const char *const *allowed)
 struct sse {
 	struct events *bus;
 	uint64_t cursor;
+	char project[INSTANCE_NAME_MAX + 1];   /* only its events; "": all */
 	char buf[EVENT_DETAIL_MAX * 2 + 512];
 	size_t len, off;
 };
@@ -99,6 +100,9 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max)
 		if (r < 0)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		x->off = x->len = 0;
+		bool shown = r > 0 && event_visible(&ev, x->project[0] ? x->project : NULL);
+		if (r > 0 && !shown && !lost)
+			continue;   /* another project's */
 		if (r == 0) {
 			x->len = (size_t)snprintf(x->buf, sizeof x->buf, ": keep-alive\n\n");
 			break;
@@ -106,6 +110,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max)
 		if (lost)
 			x->len = (size_t)snprintf(x->buf, sizeof x->buf, "event: lost\ndata: "
 						  "{\"lost\":%llu}\n\n", (unsigned long long)lost);
+		if (!shown)
+			break;
 		int n = snprintf(x->buf + x->len, sizeof x->buf - x->len,
 				 "id: %llu\nevent: %s\ndata: ", (unsigned long long)ev.seq, ev.type);
 		x->len += (size_t)n;
@@ -125,6 +131,7 @@ static enum MHD_Result send_events(struct MHD_Connection *c, struct api_resp *r)
 		return MHD_NO;
 	x->bus = r->events;
 	x->cursor = r->events_from;
+	snprintf(x->project, sizeof x->project, "%s", r->events_project);
 	/* A first comment, so the client sees the stream open at once. */
 	x->len = (size_t)snprintf(x->buf, sizeof x->buf, ": nimbus events from %llu\n\n",
 				  (unsigned long long)x->cursor);

@@ -203,9 +203,10 @@ function barChart(svg, values, labels) {
     const h = (H - 40) * v / max;
     const x = pad + i * bw + 3;
     kids.push(el('rect', { class: 'bar', x, y: H - 20 - h, width: bw - 6, height: h, rx: 2 }));
-    kids.push(el('text', { x: x + (bw - 6) / 2, y: H - 6, 'text-anchor': 'middle' }, labels[i]));
+    if (i % 2 === values.length % 2)   /* every other label: they would touch */
+      kids.push(el('text', { x: x + (bw - 6) / 2, y: H - 6, 'text-anchor': 'middle' }, labels[i]));
   });
-  kids.push(el('text', { x: 2, y: 14 }, max < 10 ? max.toFixed(2) : Math.round(max)));
+  kids.push(el('text', { x: 2, y: 14 }, max < 10 ? max.toPrecision(2) : Math.round(max)));
   svg.replaceChildren(...kids.map((k) => {
     const n = document.createElementNS('http://www.w3.org/2000/svg', k.tagName.toLowerCase());
     for (const a of k.attributes) n.setAttribute(a.name, a.value);
@@ -235,7 +236,7 @@ async function refreshUsage() {
   const slices = await Promise.all([...Array(SLICES).keys()].map((k) =>
     api('GET', `/1.0/usage?since=${Math.floor(from + k * step)}&until=${Math.floor(from + (k + 1) * step)}`)));
   const sum = (u, f) => u.projects.reduce((a, p) => a + p[f], 0);
-  const labels = slices.map((u) => new Date(u.until * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
+  const labels = slices.map((u) => new Date(u.until * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false }));
   barChart($('#chart-cpu'), slices.map((u) => sum(u, 'vcpu_seconds')), labels);
   barChart($('#chart-mem'), slices.map((u) => sum(u, 'memory_gib_hours')), labels);
 }
@@ -299,12 +300,42 @@ function onEvent(type, data) {
 
 /* The console: xterm.js over a WebSocket to GET /1.0/instances/NAME/console. */
 
+/* A container's stdio is no terminal (no echo, no line editing, "\n" not
+ * "\r\n"), so for one the console edits a line here, like a terminal in
+ * canonical mode, and sends it whole; a VM's serial line is a terminal of
+ * the guest's and gets every key as it is typed. */
+function lineDiscipline(term, send) {
+  let line = '';
+  return (d) => {
+    for (const ch of d) {
+      if (ch === '\r' || ch === '\n') {
+        term.write('\r\n');
+        send(line + '\n');
+        line = '';
+      } else if (ch === '\x7f' || ch === '\b') {
+        if (line) { line = line.slice(0, -1); term.write('\b \b'); }
+      } else if (ch === '\x03') {
+        line = '';
+        term.write('^C\r\n');
+      } else if (ch === '\x04') {
+        send(line);
+        line = '';
+      } else if (ch >= ' ') {
+        line += ch;
+        term.write(ch);
+      }
+    }
+  };
+}
+
 function openConsole(name) {
   closeConsole();
+  const inst = state.instances.find((i) => i.name === name);
+  const container = inst && inst.type === 'container';
   $('#console').hidden = false;
   $('#console-name').textContent = name;
   $('#console-state').textContent = 'connecting...';
-  const term = new Terminal({ convertEol: false, cursorBlink: true, fontSize: 13,
+  const term = new Terminal({ convertEol: container, cursorBlink: true, fontSize: 13,
                               fontFamily: 'ui-monospace, "DejaVu Sans Mono", monospace',
                               theme: { background: '#111418' } });
   const fit = new FitAddon.FitAddon();
@@ -320,7 +351,7 @@ function openConsole(name) {
   const enc = new TextEncoder();
   ws.onopen = () => {
     $('#console-state').textContent = 'connected';
-    ws.send(enc.encode('\r'));   /* wake a prompt */
+    ws.send(enc.encode(container ? '\n' : '\r'));   /* wake a prompt */
     term.focus();
   };
   ws.onmessage = (m) => term.write(new Uint8Array(m.data));
@@ -329,7 +360,8 @@ function openConsole(name) {
     if (state.ws === ws) term.write('\r\n\x1b[2m[console closed]\x1b[0m\r\n');
   };
   ws.onerror = () => { $('#console-state').textContent = 'could not connect (is it running?)'; };
-  term.onData((d) => { if (ws.readyState === WebSocket.OPEN) ws.send(enc.encode(d)); });
+  const send = (d) => { if (ws.readyState === WebSocket.OPEN) ws.send(enc.encode(d)); };
+  term.onData(container ? lineDiscipline(term, send) : send);
 }
 
 function closeConsole() {
@@ -365,13 +397,22 @@ function init() {
   $('#console-close').addEventListener('click', closeConsole);
   window.addEventListener('resize', () => { if (state.fit) state.fit.fit(); });
 
-  /* A token in the fragment (scripted use): taken, then wiped from the
-   * address bar and the history entry. */
+  window.addEventListener('hashchange', () => { if (fragmentToken()) start(); });
+  fragmentToken();
+  start();
+}
+
+/* A token in the fragment (scripted use): taken, then wiped from the
+ * address bar and the history entry.  Whether there was one. */
+function fragmentToken() {
   const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-  if (m) {
-    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
-    history.replaceState(null, '', location.pathname);
-  }
+  if (!m) return false;
+  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+  history.replaceState(null, '', location.pathname);
+  return true;
+}
+
+function start() {
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) signIn(saved).catch((e) => signOut(e.message));
   else signOut();
