@@ -298,6 +298,22 @@ static int query_time(const struct api_req *r, const char *key, long long def, l
 	return 0;
 }
 
+/* A project's bill from its usage totals t (vCPU-seconds, memory and disk
+ * GiB-hours), when the daemon has a price list. */
+static void add_bill(cJSON *p, const struct price_list *prices, const double t[3])
+{
+	if (!prices->set)
+		return;
+	struct bill b;
+	price_bill(prices, t[0], t[1], t[2], &b);
+	cJSON *j = cJSON_AddObjectToObject(p, "bill");
+	cJSON_AddStringToObject(j, "currency", prices->currency);
+	cJSON_AddNumberToObject(j, "vcpu", b.v[PRICE_VCPU_HOUR]);
+	cJSON_AddNumberToObject(j, "memory", b.v[PRICE_MEMORY_GIB_HOUR]);
+	cJSON_AddNumberToObject(j, "disk", b.v[PRICE_DISK_GIB_HOUR]);
+	cJSON_AddNumberToObject(j, "total", b.total);
+}
+
 API_HANDLER(api_usage)
 {
 	(void)name;
@@ -324,6 +340,13 @@ API_HANDLER(api_usage)
 	out->json = cJSON_CreateObject();
 	cJSON_AddNumberToObject(out->json, "since", (double)since / 1000);
 	cJSON_AddNumberToObject(out->json, "until", (double)until / 1000);
+	const struct price_list *prices = service_prices(s);
+	if (prices->set) {
+		cJSON *pl = cJSON_AddObjectToObject(out->json, "prices");
+		cJSON_AddStringToObject(pl, "currency", prices->currency);
+		for (int k = 0; k < PRICE_N; k++)
+			cJSON_AddNumberToObject(pl, price_name((enum price_kind)k), prices->v[k]);
+	}
 	cJSON *projects = cJSON_AddArrayToObject(out->json, "projects");
 	cJSON *p = NULL, *ins = NULL, *vols = NULL;
 	double t[3] = { 0 };
@@ -332,6 +355,7 @@ API_HANDLER(api_usage)
 			cJSON_AddNumberToObject(p, "vcpu_seconds", t[0]);
 			cJSON_AddNumberToObject(p, "memory_gib_hours", t[1]);
 			cJSON_AddNumberToObject(p, "disk_gib_hours", t[2]);
+			add_bill(p, service_prices(s), t);
 			p = NULL;
 		}
 		if (i == n)

@@ -39,6 +39,7 @@ struct service {
 	struct volume_ctx vol;
 	char pool[4200];
 	struct placement place;
+	struct price_list prices;
 	struct db *db;
 	pthread_mutex_t lock;
 	char busy[BUSY_MAX][INSTANCE_NAME_MAX + 1];   /* names with an operation running */
@@ -217,6 +218,7 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	snprintf(s->qemu_img, sizeof s->qemu_img, "%s", cfg->qemu_img ? cfg->qemu_img : "/usr/bin/qemu-img");
 	snprintf(s->pool, sizeof s->pool, "%s/volumes", s->state_dir);
 	s->place = (struct placement){ { cfg->ratio[0], cfg->ratio[1], cfg->ratio[2] }, s->pool };
+	s->prices = cfg->prices;
 	s->vol = (struct volume_ctx){ s->state_dir, s->qemu_img, &s->place };
 	pthread_mutex_init(&s->lock, NULL);
 	char path[8192];
@@ -648,6 +650,11 @@ const struct volume_ctx *service_volumes(struct service *s)
 const struct placement *service_placement(struct service *s)
 {
 	return &s->place;
+}
+
+const struct price_list *service_prices(struct service *s)
+{
+	return &s->prices;
 }
 
 int service_pause(struct service *s, const char *name, bool pause, struct instance *out,

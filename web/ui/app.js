@@ -221,9 +221,10 @@ async function refreshUsage() {
   const total = await api('GET', `/1.0/usage?since=${from}&until=${now}`);
   const rows = [];
   for (const p of total.projects) {
+    const cost = p.bill ? `${p.bill.total.toFixed(4)} ${p.bill.currency}` : '—';
     rows.push(el('tr', {}, el('td', {}, el('b', {}, p.project)), el('td', {}, 'total'),
       el('td', {}, p.vcpu_seconds.toFixed(1)), el('td', {}, p.memory_gib_hours.toFixed(4)),
-      el('td', {}, p.disk_gib_hours.toFixed(4))));
+      el('td', {}, p.disk_gib_hours.toFixed(4)), el('td', { class: 'cost' }, cost)));
     for (const i of p.instances || [])
       rows.push(el('tr', {}, el('td', {}), el('td', {}, i.name),
         el('td', {}, (i.vcpu_seconds || 0).toFixed(1)),
