@@ -334,6 +334,7 @@ function openConsole(name) {
   const inst = state.instances.find((i) => i.name === name);
   const container = inst && inst.type === 'container';
   $('#console').hidden = false;
+  document.body.classList.add('console-open');
   $('#console-name').textContent = name;
   $('#console-state').textContent = 'connecting...';
   const term = new Terminal({ convertEol: container, cursorBlink: true, fontSize: 13,
@@ -369,6 +370,7 @@ function closeConsole() {
   if (state.ws) { const ws = state.ws; state.ws = null; ws.close(); }
   if (state.term) { state.term.dispose(); state.term = null; }
   $('#console').hidden = true;
+  document.body.classList.remove('console-open');
 }
 
 /* Wiring */
