@@ -6,6 +6,7 @@
 #include "daemon/request_cloud.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +333,7 @@ API_HANDLER(api_usage)
 	struct usage_line *v;
 	size_t n;
 	struct db *db = service_lock(s);
+	meter_sample_network(db, NULL);   /* the running instances' traffic so far */
 	int rc = meter_usage(db, project, since, until, &v, &n, &e);
 	service_unlock(s);
 	if (rc < 0)
@@ -349,12 +351,14 @@ API_HANDLER(api_usage)
 	}
 	cJSON *projects = cJSON_AddArrayToObject(out->json, "projects");
 	cJSON *p = NULL, *ins = NULL, *vols = NULL;
-	double t[3] = { 0 };
+	double t[5] = { 0 };
 	for (size_t i = 0; i <= n; i++) {
 		if (p && (i == n || strcmp(v[i].project, cJSON_GetObjectItem(p, "project")->valuestring))) {
 			cJSON_AddNumberToObject(p, "vcpu_seconds", t[0]);
 			cJSON_AddNumberToObject(p, "memory_gib_hours", t[1]);
 			cJSON_AddNumberToObject(p, "disk_gib_hours", t[2]);
+			cJSON_AddNumberToObject(p, "net_rx_bytes", t[3]);
+			cJSON_AddNumberToObject(p, "net_tx_bytes", t[4]);
 			add_bill(p, service_prices(s), t);
 			p = NULL;
 		}
@@ -366,7 +370,7 @@ API_HANDLER(api_usage)
 			cJSON_AddStringToObject(p, "project", v[i].project);
 			ins = cJSON_AddArrayToObject(p, "instances");
 			vols = cJSON_AddArrayToObject(p, "volumes");
-			t[0] = t[1] = t[2] = 0;
+			memset(t, 0, sizeof t);
 		}
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "name", v[i].name);
@@ -376,11 +380,15 @@ API_HANDLER(api_usage)
 		} else {
 			cJSON_AddNumberToObject(j, "vcpu_seconds", v[i].vcpu_seconds);
 			cJSON_AddNumberToObject(j, "memory_gib_hours", v[i].memory_gib_hours);
+			cJSON_AddNumberToObject(j, "net_rx_bytes", round(v[i].net_rx_bytes));
+			cJSON_AddNumberToObject(j, "net_tx_bytes", round(v[i].net_tx_bytes));
 			cJSON_AddItemToArray(ins, j);
 		}
 		t[0] += v[i].vcpu_seconds;
 		t[1] += v[i].memory_gib_hours;
 		t[2] += v[i].disk_gib_hours;
+		t[3] += round(v[i].net_rx_bytes);
+		t[4] += round(v[i].net_tx_bytes);
 	}
 	free(v);
 	return 0;

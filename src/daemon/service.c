@@ -110,6 +110,8 @@ static int refresh_why(struct service *s, struct instance *in, const char *why, 
 static void unplug(struct service *s, const struct instance *in)
 {
 	char dir[4096];
+	/* its traffic, before the NIC and its counters go */
+	meter_sample_network(s->db, in->name);
 	if (instance_path(&s->ctx, in->name, NULL, dir, sizeof dir, NULL) == 0)
 		network_unplug(in, dir);
 }
