@@ -35,7 +35,8 @@ static const char usage[] =
 	"  --ram-ratio R     overcommit of its memory (default 1.5)\n"
 	"  --disk-ratio R    overcommit of the storage pool's filesystem (default 1.0)\n"
 	"  --price NAME=VALUE  the price list for `nimbus usage --bill` (repeatable): what a\n"
-	"                    vcpu-hour, memory-gib-hour and disk-gib-hour cost, and\n"
+	"                    vcpu-hour, memory-gib-hour, disk-gib-hour and network-gib\n"
+	"                    (sent) cost, and\n"
 	"                    currency=XYZ (ISO 4217); without one, usage carries no bill\n"
 	"  -h, --help        show this help\n";
 

@@ -17,11 +17,12 @@ static const char usage[] =
 	"Usage: nimbus usage [--project P] [--since T] [--until T] [--bill] [--format table|json]\n"
 	"\n"
 	"What instances and volumes used: vCPU-seconds and memory GiB-hours while each\n"
-	"instance ran (what it reserved at launch), disk GiB-hours while each volume\n"
-	"existed; per project, with a line per instance and volume.  A token sees its\n"
+	"instance ran (what it reserved at launch), the bytes its network interface\n"
+	"received and sent, disk GiB-hours while each volume existed; per project, with a line per instance and volume.  A token sees its\n"
 	"own project.  T is Unix seconds or a duration ago: 30m, 2h, 7d (default: since\n"
 	"metering began, until now).  --bill prices it with the daemon's price list\n"
-	"(nimbusd --price): a line per project with the cost of vCPUs, memory, disk.\n"
+	"(nimbusd --price): a line per project with the cost of vCPUs, memory, disk\n"
+	"and the network bytes its instances sent.\n"
 	"\n"
 	"Options:\n"
 	"  --project P      one project\n"
@@ -66,15 +67,18 @@ static void print_bill(const cJSON *reply)
 {
 	const cJSON *prices = cJSON_GetObjectItemCaseSensitive(reply, "prices");
 	const char *cur = cli_json_str(prices, "currency");
-	printf("Prices%s%s: vCPU-hour %g, memory GiB-hour %g, disk GiB-hour %g\n", *cur ? " in " : "",
-	       cur, num(prices, "vcpu-hour"), num(prices, "memory-gib-hour"),
-	       num(prices, "disk-gib-hour"));
-	printf("%-20s %12s %12s %12s %12s\n", "PROJECT", "VCPU", "MEMORY", "DISK", "TOTAL");
+	printf("Prices%s%s: vCPU-hour %g, memory GiB-hour %g, disk GiB-hour %g, network GiB sent "
+	       "%g\n", *cur ? " in " : "", cur, num(prices, "vcpu-hour"),
+	       num(prices, "memory-gib-hour"), num(prices, "disk-gib-hour"),
+	       num(prices, "network-gib"));
+	printf("%-20s %12s %12s %12s %12s %12s\n", "PROJECT", "VCPU", "MEMORY", "DISK", "NETWORK",
+	       "TOTAL");
 	const cJSON *p;
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(reply, "projects")) {
 		const cJSON *b = cJSON_GetObjectItemCaseSensitive(p, "bill");
-		printf("%-20s %12.4f %12.4f %12.4f %12.4f\n", cli_json_str(p, "project"), num(b, "vcpu"),
-		       num(b, "memory"), num(b, "disk"), num(b, "total"));
+		printf("%-20s %12.4f %12.4f %12.4f %12.4f %12.4f\n", cli_json_str(p, "project"),
+		       num(b, "vcpu"), num(b, "memory"), num(b, "disk"), num(b, "network"),
+		       num(b, "total"));
 	}
 }
 
@@ -153,23 +157,25 @@ int cmd_usage(int argc, char **argv)
 		printf("%s\n", s ? s : "{}");
 		cJSON_free(s);
 	} else {
-		printf("%-20s %-22s %14s %14s %14s\n", "PROJECT", "INSTANCE/VOLUME", "VCPU-SECONDS",
-		       "MEM GIB-HOURS", "DISK GIB-HOURS");
+		printf("%-20s %-22s %14s %14s %14s %14s %14s\n", "PROJECT", "INSTANCE/VOLUME",
+		       "VCPU-SECONDS", "MEM GIB-HOURS", "DISK GIB-HOURS", "NET RX BYTES",
+		       "NET TX BYTES");
 		const cJSON *p;
 		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(reply, "projects")) {
 			const char *pn = cli_json_str(p, "project");
 			const cJSON *i;
 			cJSON_ArrayForEach(i, cJSON_GetObjectItemCaseSensitive(p, "instances"))
-				printf("%-20s %-22s %14.1f %14.4f %14s\n", pn, cli_json_str(i, "name"),
-				       cJSON_GetObjectItem(i, "vcpu_seconds")->valuedouble,
-				       cJSON_GetObjectItem(i, "memory_gib_hours")->valuedouble, "-");
+				printf("%-20s %-22s %14.1f %14.4f %14s %14.0f %14.0f\n", pn,
+				       cli_json_str(i, "name"), num(i, "vcpu_seconds"),
+				       num(i, "memory_gib_hours"), "-", num(i, "net_rx_bytes"),
+				       num(i, "net_tx_bytes"));
 			cJSON_ArrayForEach(i, cJSON_GetObjectItemCaseSensitive(p, "volumes"))
-				printf("%-20s %-22s %14s %14s %14.4f\n", pn, cli_json_str(i, "name"), "-", "-",
-				       cJSON_GetObjectItem(i, "disk_gib_hours")->valuedouble);
-			printf("%-20s %-22s %14.1f %14.4f %14.4f\n", pn, "(total)",
-			       cJSON_GetObjectItem(p, "vcpu_seconds")->valuedouble,
-			       cJSON_GetObjectItem(p, "memory_gib_hours")->valuedouble,
-			       cJSON_GetObjectItem(p, "disk_gib_hours")->valuedouble);
+				printf("%-20s %-22s %14s %14s %14.4f %14s %14s\n", pn,
+				       cli_json_str(i, "name"), "-", "-", num(i, "disk_gib_hours"), "-",
+				       "-");
+			printf("%-20s %-22s %14.1f %14.4f %14.4f %14.0f %14.0f\n", pn, "(total)",
+			       num(p, "vcpu_seconds"), num(p, "memory_gib_hours"),
+			       num(p, "disk_gib_hours"), num(p, "net_rx_bytes"), num(p, "net_tx_bytes"));
 		}
 	}
 	cJSON_Delete(reply);

@@ -300,18 +300,19 @@ static int query_time(const struct api_req *r, const char *key, long long def, l
 }
 
 /* A project's bill from its usage totals t (vCPU-seconds, memory and disk
- * GiB-hours), when the daemon has a price list. */
-static void add_bill(cJSON *p, const struct price_list *prices, const double t[3])
+ * GiB-hours, network bytes received and sent), when the daemon has a price list. */
+static void add_bill(cJSON *p, const struct price_list *prices, const double t[5])
 {
 	if (!prices->set)
 		return;
 	struct bill b;
-	price_bill(prices, t[0], t[1], t[2], &b);
+	price_bill(prices, t[0], t[1], t[2], t[4], &b);
 	cJSON *j = cJSON_AddObjectToObject(p, "bill");
 	cJSON_AddStringToObject(j, "currency", prices->currency);
 	cJSON_AddNumberToObject(j, "vcpu", b.v[PRICE_VCPU_HOUR]);
 	cJSON_AddNumberToObject(j, "memory", b.v[PRICE_MEMORY_GIB_HOUR]);
 	cJSON_AddNumberToObject(j, "disk", b.v[PRICE_DISK_GIB_HOUR]);
+	cJSON_AddNumberToObject(j, "network", b.v[PRICE_NET_GIB]);
 	cJSON_AddNumberToObject(j, "total", b.total);
 }
 

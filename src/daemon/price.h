@@ -1,6 +1,6 @@
 /*
  * The price list that turns metered usage (meter.h) into a bill: what a
- * vCPU-hour, a GiB-hour of memory and a GiB-hour of disk cost, in one
+ * vCPU-hour, a GiB-hour of memory, a GiB-hour of disk and a GiB sent cost, in one
  * currency, as the operator sets them (`nimbusd --price vcpu-hour=0.02
  * --price currency=EUR ...`).  A cloud prices reserved resources per hour
  * (OpenStack's rating, the public clouds' on-demand lists); the meter
@@ -14,7 +14,8 @@
 
 #include "lib/err.h"
 
-enum price_kind { PRICE_VCPU_HOUR, PRICE_MEMORY_GIB_HOUR, PRICE_DISK_GIB_HOUR, PRICE_N };
+enum price_kind { PRICE_VCPU_HOUR, PRICE_MEMORY_GIB_HOUR, PRICE_DISK_GIB_HOUR, PRICE_NET_GIB,
+		  PRICE_N };
 
 #define PRICE_MAX 1e6               /* per unit: a typo's guard, not a policy */
 
@@ -24,7 +25,8 @@ struct price_list {
 	bool set;                       /* any price given */
 };
 
-/* "vcpu-hour", "memory-gib-hour", "disk-gib-hour". */
+/* "vcpu-hour", "memory-gib-hour", "disk-gib-hour", "network-gib" (what the
+ * instances sent, as a cloud charges egress). */
 const char *price_name(enum price_kind k);
 
 /* Takes one NAME=VALUE (a price from 0 to PRICE_MAX, or currency=XYZ, three
@@ -37,6 +39,6 @@ struct bill {
 };
 
 void price_bill(const struct price_list *p, double vcpu_seconds, double memory_gib_hours,
-		double disk_gib_hours, struct bill *out);
+		double disk_gib_hours, double net_tx_bytes, struct bill *out);
 
 #endif

@@ -44,9 +44,11 @@ TEST(price_bill_is_hours_times_prices)
 	price_set(&p, "disk-gib-hour=0.001", NULL);
 	struct bill b;
 	/* 2 vCPUs for half an hour, 4 GiB-hours of memory, 100 GiB-hours of disk */
-	price_bill(&p, 3600, 4, 100, &b);
+	price_set(&p, "network-gib=0.5", NULL);
+	price_bill(&p, 3600, 4, 100, 2.0 * 1024 * 1024 * 1024, &b);
 	EXPECT(fabs(b.v[PRICE_VCPU_HOUR] - 0.04) < 1e-12);
 	EXPECT(fabs(b.v[PRICE_MEMORY_GIB_HOUR] - 0.04) < 1e-12);
 	EXPECT(fabs(b.v[PRICE_DISK_GIB_HOUR] - 0.1) < 1e-12);
-	EXPECT(fabs(b.total - 0.18) < 1e-12);
+	EXPECT(fabs(b.v[PRICE_NET_GIB] - 1.0) < 1e-12);
+	EXPECT(fabs(b.total - 1.18) < 1e-12);
 }
