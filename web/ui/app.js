@@ -182,12 +182,65 @@ async function refreshNetworks() {
     ...list.map((n) => el('option', { value: n.name }, `${n.name} (${n.subnet})`)));
 }
 
+/* A volume's row: attach (to an instance of the fitting kind) or detach,
+ * and delete; the daemon's refusals (in use, attached) are shown as worded. */
+function volumeRow(v) {
+  const kind = v.type === 'dir' ? 'container' : 'vm';
+  const acts = el('td', { class: 'acts' });
+  if (v.attached_to) {
+    acts.append(el('button', { 'data-act': 'detach', onclick: () => volumeAct(v.name, 'detach', {}) }, 'Detach'));
+  } else if (!v.snapshot_of) {
+    const pick = el('select', { 'data-act': 'attach-to' }, el('option', { value: '' }, 'attach to...'),
+      ...state.instances.filter((i) => i.type === kind).map((i) => el('option', { value: i.name }, i.name)));
+    pick.addEventListener('change', () => { if (pick.value) volumeAct(v.name, 'attach', { instance: pick.value }); });
+    acts.append(pick);
+  }
+  acts.append(el('button', { 'data-act': 'delete', class: 'danger', onclick: () => volumeDelete(v.name) }, 'Delete'));
+  return el('tr', { 'data-name': v.name }, el('td', {}, el('b', {}, v.name)), el('td', {}, v.type),
+    el('td', {}, bytes(v.size)), el('td', {}, v.attached_to || '—'),
+    el('td', {}, v.snapshot_of || '—'), acts);
+}
+
 async function refreshVolumes() {
   const list = await api('GET', '/1.0/volumes');
-  $('#volumes tbody').replaceChildren(...list.map((v) =>
-    el('tr', {}, el('td', {}, el('b', {}, v.name)), el('td', {}, v.type),
-       el('td', {}, bytes(v.size)), el('td', {}, v.attached_to || '—'),
-       el('td', {}, v.snapshot_of || '—'))));
+  $('#volumes tbody').replaceChildren(...list.map(volumeRow));
+}
+
+async function volumeAct(name, verb, body) {
+  try {
+    const r = await api('POST', `/1.0/volumes/${encodeURIComponent(name)}/${verb}`, body);
+    banner(`${name}: ${verb === 'attach' ? 'attached to ' + body.instance : 'detached'}` +
+           (r && r.note ? ` (${r.note})` : verb === 'attach' ? ' (from its next start)' : ''), true);
+  } catch (e) {
+    banner(`${name}: ${e.message}`);
+  }
+  await refreshVolumes().catch((e) => banner(e.message));
+}
+
+async function volumeDelete(name) {
+  if (!confirm(`Delete volume ${name} and its data?`)) return;
+  try {
+    await api('DELETE', `/1.0/volumes/${encodeURIComponent(name)}`);
+    banner(`${name}: deleted`, true);
+  } catch (e) {
+    banner(`${name}: ${e.message}`);
+  }
+  await refreshVolumes().catch((e) => banner(e.message));
+}
+
+async function volumeCreate(ev) {
+  ev.preventDefault();
+  const body = { name: $('#volume-name').value.trim(), size: $('#volume-size').value.trim(),
+                 type: $('#volume-type').value };
+  try {
+    await api('POST', '/1.0/volumes', body);
+    banner(`${body.name}: created`, true);
+    $('#volume-form').hidden = true;
+    $('#volume-form').reset();
+  } catch (e) {
+    banner(`volume ${body.name}: ${e.message}`);
+  }
+  await refreshVolumes().catch((e) => banner(e.message));
 }
 
 /* Usage: totals, and per-project CPU and memory over time as bars of
@@ -400,6 +453,9 @@ function init() {
   $('#launch-open').addEventListener('click', () => { $('#launch-form').hidden = false; $('#launch-name').focus(); });
   $('#launch-cancel').addEventListener('click', () => { $('#launch-form').hidden = true; });
   $('#launch-form').addEventListener('submit', launch);
+  $('#volume-open').addEventListener('click', () => { $('#volume-form').hidden = false; $('#volume-name').focus(); });
+  $('#volume-cancel').addEventListener('click', () => { $('#volume-form').hidden = true; });
+  $('#volume-form').addEventListener('submit', volumeCreate);
   $('#usage-range').addEventListener('change', () => refreshUsage().catch((e) => banner(e.message)));
   $('#console-close').addEventListener('click', closeConsole);
   window.addEventListener('resize', () => { if (state.fit) state.fit.fit(); });
