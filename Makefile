@@ -85,6 +85,8 @@ $(BUILD)/nimbusd: $(BUILD)/nimbus
 
 # The OpenAPI document is built into the daemon (.incbin).
 $(BUILD)/src/daemon/openapi_doc.o: src/daemon/openapi.json
+# So are the web console's files (docs/web-console.md).
+$(BUILD)/src/daemon/ui_assets.o: $(wildcard web/ui/*.* web/ui/vendor/*)
 
 $(BUILD)/nimbus-runtime: $(call obj,$(CTRCLI_SRC)) $(CTR_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CTR_LIBS)

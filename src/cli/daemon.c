@@ -34,12 +34,16 @@ static const char usage[] =
 	"  --cpu-ratio R     overcommit of the host's CPUs for launches (default 16.0)\n"
 	"  --ram-ratio R     overcommit of its memory (default 1.5)\n"
 	"  --disk-ratio R    overcommit of the storage pool's filesystem (default 1.0)\n"
+	"  --price NAME=VALUE  the price list for `nimbus usage --bill` (repeatable): what a\n"
+	"                    vcpu-hour, memory-gib-hour, disk-gib-hour and network-gib\n"
+	"                    (sent) cost, and\n"
+	"                    currency=XYZ (ISO 4217); without one, usage carries no bill\n"
 	"  -h, --help        show this help\n";
 
 int cmd_daemon(int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_STATE, OPT_RUNTIME, OPT_CONMON, OPT_LISTEN, OPT_CPU_RATIO,
-	       OPT_RAM_RATIO, OPT_DISK_RATIO };
+	       OPT_RAM_RATIO, OPT_DISK_RATIO, OPT_PRICE };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "state-dir", required_argument, NULL, OPT_STATE },
@@ -49,6 +53,7 @@ int cmd_daemon(int argc, char **argv)
 		{ "cpu-ratio", required_argument, NULL, OPT_CPU_RATIO },
 		{ "ram-ratio", required_argument, NULL, OPT_RAM_RATIO },
 		{ "disk-ratio", required_argument, NULL, OPT_DISK_RATIO },
+		{ "price", required_argument, NULL, OPT_PRICE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -92,6 +97,14 @@ int cmd_daemon(int argc, char **argv)
 				return 2;
 			}
 			o.svc.ratio[c - OPT_CPU_RATIO] = r;
+			break;
+		}
+		case OPT_PRICE: {
+			struct err pe = { 0 };
+			if (price_set(&o.svc.prices, optarg, &pe) < 0) {
+				cli_error("daemon: %s", pe.msg);
+				return 2;
+			}
 			break;
 		}
 		case OPT_LISTEN: {

@@ -202,9 +202,14 @@ int cmd_volume(int argc, char **argv)
 			static const char *const done[] = { "Created volume", "", "", "Attached volume",
 							    "Detached volume", "Resized volume",
 							    "Snapshot", "Cloned into" };
-			printf("%s %s%s%s\n", done[k], nargs == 2 ? args[1] : args[0],
-			       !strcmp(verb, "attach") ? " (it reaches the instance at its next start)"
-			       : "", "");
+			const cJSON *note = cJSON_GetObjectItemCaseSensitive(reply, "note");
+			if (!strcmp(verb, "attach") && cJSON_IsString(note))
+				printf("%s %s to %s: %s\n", done[k], args[0], args[1],
+				       note->valuestring);
+			else
+				printf("%s %s%s\n", done[k], nargs == 2 ? args[1] : args[0],
+				       !strcmp(verb, "attach") ? " (it reaches the instance at its "
+				       "next start)" : "");
 		}
 	}
 	cJSON_Delete(reply);

@@ -28,6 +28,8 @@ struct api_req {
 	void *q;
 	const char *last_event_id;   /* the Last-Event-ID header, or NULL */
 	const char *upgrade;         /* the Upgrade header, or NULL */
+	/* A WebSocket handshake's Sec-WebSocket-{Key,Version,Protocol}, or NULL. */
+	const char *ws_key, *ws_version, *ws_protocol;
 	/* Who asks (gate.c); NULL is the host admin (the Unix socket, no token). */
 	const struct caller *who;
 };
@@ -42,10 +44,12 @@ struct api_resp {
 	 * from the event numbered events_from. */
 	struct events *events;
 	unsigned long long events_from;
+	char events_project[INSTANCE_NAME_MAX + 1];  /* only its events (events.h); "": all */
 	char location[128];          /* a Location header (a 202's operation), or "" */
 	/* GET .../console: 101, then the connection is joined to this Unix socket. */
 	char console_sock[108];
 	bool console_seqpacket;      /* a conmon attach socket (see service.h) */
+	char ws_accept[32];          /* not "": the console is a WebSocket (ws_console.h) */
 };
 
 struct route {

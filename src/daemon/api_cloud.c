@@ -6,6 +6,7 @@
 #include "daemon/request_cloud.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +299,23 @@ static int query_time(const struct api_req *r, const char *key, long long def, l
 	return 0;
 }
 
+/* A project's bill from its usage totals t (vCPU-seconds, memory and disk
+ * GiB-hours, network bytes received and sent), when the daemon has a price list. */
+static void add_bill(cJSON *p, const struct price_list *prices, const double t[5])
+{
+	if (!prices->set)
+		return;
+	struct bill b;
+	price_bill(prices, t[0], t[1], t[2], t[4], &b);
+	cJSON *j = cJSON_AddObjectToObject(p, "bill");
+	cJSON_AddStringToObject(j, "currency", prices->currency);
+	cJSON_AddNumberToObject(j, "vcpu", b.v[PRICE_VCPU_HOUR]);
+	cJSON_AddNumberToObject(j, "memory", b.v[PRICE_MEMORY_GIB_HOUR]);
+	cJSON_AddNumberToObject(j, "disk", b.v[PRICE_DISK_GIB_HOUR]);
+	cJSON_AddNumberToObject(j, "network", b.v[PRICE_NET_GIB]);
+	cJSON_AddNumberToObject(j, "total", b.total);
+}
+
 API_HANDLER(api_usage)
 {
 	(void)name;
@@ -316,6 +334,7 @@ API_HANDLER(api_usage)
 	struct usage_line *v;
 	size_t n;
 	struct db *db = service_lock(s);
+	meter_sample_network(db, NULL);   /* the running instances' traffic so far */
 	int rc = meter_usage(db, project, since, until, &v, &n, &e);
 	service_unlock(s);
 	if (rc < 0)
@@ -324,14 +343,24 @@ API_HANDLER(api_usage)
 	out->json = cJSON_CreateObject();
 	cJSON_AddNumberToObject(out->json, "since", (double)since / 1000);
 	cJSON_AddNumberToObject(out->json, "until", (double)until / 1000);
+	const struct price_list *prices = service_prices(s);
+	if (prices->set) {
+		cJSON *pl = cJSON_AddObjectToObject(out->json, "prices");
+		cJSON_AddStringToObject(pl, "currency", prices->currency);
+		for (int k = 0; k < PRICE_N; k++)
+			cJSON_AddNumberToObject(pl, price_name((enum price_kind)k), prices->v[k]);
+	}
 	cJSON *projects = cJSON_AddArrayToObject(out->json, "projects");
 	cJSON *p = NULL, *ins = NULL, *vols = NULL;
-	double t[3] = { 0 };
+	double t[5] = { 0 };
 	for (size_t i = 0; i <= n; i++) {
 		if (p && (i == n || strcmp(v[i].project, cJSON_GetObjectItem(p, "project")->valuestring))) {
 			cJSON_AddNumberToObject(p, "vcpu_seconds", t[0]);
 			cJSON_AddNumberToObject(p, "memory_gib_hours", t[1]);
 			cJSON_AddNumberToObject(p, "disk_gib_hours", t[2]);
+			cJSON_AddNumberToObject(p, "net_rx_bytes", t[3]);
+			cJSON_AddNumberToObject(p, "net_tx_bytes", t[4]);
+			add_bill(p, service_prices(s), t);
 			p = NULL;
 		}
 		if (i == n)
@@ -342,7 +371,7 @@ API_HANDLER(api_usage)
 			cJSON_AddStringToObject(p, "project", v[i].project);
 			ins = cJSON_AddArrayToObject(p, "instances");
 			vols = cJSON_AddArrayToObject(p, "volumes");
-			t[0] = t[1] = t[2] = 0;
+			memset(t, 0, sizeof t);
 		}
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "name", v[i].name);
@@ -352,11 +381,15 @@ API_HANDLER(api_usage)
 		} else {
 			cJSON_AddNumberToObject(j, "vcpu_seconds", v[i].vcpu_seconds);
 			cJSON_AddNumberToObject(j, "memory_gib_hours", v[i].memory_gib_hours);
+			cJSON_AddNumberToObject(j, "net_rx_bytes", round(v[i].net_rx_bytes));
+			cJSON_AddNumberToObject(j, "net_tx_bytes", round(v[i].net_tx_bytes));
 			cJSON_AddItemToArray(ins, j);
 		}
 		t[0] += v[i].vcpu_seconds;
 		t[1] += v[i].memory_gib_hours;
 		t[2] += v[i].disk_gib_hours;
+		t[3] += round(v[i].net_rx_bytes);
+		t[4] += round(v[i].net_tx_bytes);
 	}
 	free(v);
 	return 0;

@@ -3,7 +3,9 @@
  * (https://html.spec.whatwg.org/multipage/server-sent-events.html), one per
  * event: `id: N`, `event: TYPE`, `data: {JSON}`.  A client that reconnects
  * with Last-Event-ID (or ?since=N) gets what it missed, as far as the bus
- * keeps (events.h); otherwise it starts with the next event.  The stream
+ * keeps (events.h); otherwise it starts with the next event.  A token's
+ * stream holds only its project's events (and image events, shared by all);
+ * the host admin's holds everything.  The stream
  * itself is written by http.c; this only decides where it starts.
  */
 #include "daemon/api.h"
@@ -45,6 +47,9 @@ int api_h_events(struct service *s, const struct api_req *r, const char *name,
 		}
 		from = id + 1;
 	}
+	/* A token sees its own project's events (gate.c lets it through). */
+	if (r->who && !r->who->host_admin)
+		snprintf(out->events_project, sizeof out->events_project, "%s", r->who->project);
 	out->status = 200;
 	out->events = bus;
 	out->events_from = from;

@@ -167,7 +167,23 @@ static int act(struct service *s, const struct api_req *r, const char *name,
 		return fail(out, &e);
 	}
 	bool made = a == SNAPSHOT || a == CLONE;
-	return reply(s, db, made ? arg : name, made ? 201 : 200, out);
+	struct instance in;
+	bool running = a == ATTACH && db_instance_get(db, arg, &in, NULL) == 0 &&
+		       in.state == STATE_RUNNING;
+	rc = reply(s, db, made ? arg : name, made ? 201 : 200, out);
+	if (a == ATTACH && out->status == 200) {
+		/* virtio-mmio has no hot-plug (a device's slot and interrupt are in
+		 * the device tree the guest booted with), and a container's mounts
+		 * are made at its start: say when the volume arrives. */
+		cJSON_AddStringToObject(out->json, "takes_effect", "next_start");
+		if (running)
+			cJSON_AddStringToObject(out->json, "note", in.kind == KIND_VM
+				? "the instance is running: virtio-mmio has no hot-plug, so its guest "
+				  "sees the disk from its next start (restart it)"
+				: "the instance is running: the volume is mounted from its next start "
+				  "(restart it)");
+	}
+	return rc;
 }
 
 API_HANDLER(api_volume_attach) { return act(s, r, name, out, ATTACH); }

@@ -138,6 +138,10 @@ const char *const db_migrations[] = {
 	"  end_ms INTEGER"
 	");"
 	"CREATE INDEX usage_volumes_open ON usage_volumes (volume, end_ms);",
+	/* 9 (web): the bytes an instance's NIC carried in each interval, as
+	 * its guest sees them (meter.h). */
+	"ALTER TABLE usage_instances ADD COLUMN net_rx_bytes INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage_instances ADD COLUMN net_tx_bytes INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

@@ -52,11 +52,9 @@ void events_free(struct events *b)
 	free(b);
 }
 
-void events_publish(struct events *b, const char *type, const char *instance,
-		    const char *fmt, ...)
+static void publish(struct events *b, const char *project, const char *type,
+		    const char *instance, const char *fmt, va_list ap)
 {
-	if (!b)
-		return;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	pthread_mutex_lock(&b->lock);
@@ -65,12 +63,41 @@ void events_publish(struct events *b, const char *type, const char *instance,
 	ev->time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	snprintf(ev->type, sizeof ev->type, "%s", type);
 	snprintf(ev->instance, sizeof ev->instance, "%s", instance ? instance : "");
-	va_list ap;
-	va_start(ap, fmt);
+	snprintf(ev->project, sizeof ev->project, "%s", project ? project : "");
 	vsnprintf(ev->detail, sizeof ev->detail, fmt, ap);
-	va_end(ap);
 	pthread_cond_broadcast(&b->more);
 	pthread_mutex_unlock(&b->lock);
+}
+
+void events_publish(struct events *b, const char *type, const char *instance,
+		    const char *fmt, ...)
+{
+	if (!b)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	publish(b, NULL, type, instance, fmt, ap);
+	va_end(ap);
+}
+
+void events_publish_in(struct events *b, const char *project, const char *type,
+		       const char *instance, const char *fmt, ...)
+{
+	if (!b)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	publish(b, project, type, instance, fmt, ap);
+	va_end(ap);
+}
+
+bool event_visible(const struct event *ev, const char *project)
+{
+	if (!project)
+		return true;
+	if (ev->project[0])
+		return !strcmp(ev->project, project);
+	return !ev->instance[0];
 }
 
 uint64_t events_next_seq(struct events *b)
@@ -122,6 +149,8 @@ size_t event_json(const struct event *ev, char *buf, size_t len)
 	cJSON_AddStringToObject(j, "type", ev->type);
 	cJSON_AddStringToObject(j, "instance", ev->instance);
 	cJSON_AddStringToObject(j, "detail", ev->detail);
+	if (ev->project[0])
+		cJSON_AddStringToObject(j, "project", ev->project);
 	size_t n = 0;
 	if (len && cJSON_PrintPreallocated(j, buf, (int)len, false))
 		n = strlen(buf);

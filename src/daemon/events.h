@@ -27,6 +27,7 @@ struct event {
 	int64_t time_ns;                       /* CLOCK_REALTIME */
 	char type[EVENT_TYPE_MAX];             /* "instance-started", ... */
 	char instance[INSTANCE_NAME_MAX + 1];  /* may be empty */
+	char project[INSTANCE_NAME_MAX + 1];   /* the instance's; "" for the host's (images) */
 	char detail[EVENT_DETAIL_MAX];
 };
 
@@ -39,6 +40,17 @@ void events_free(struct events *b);
 
 void events_publish(struct events *b, const char *type, const char *instance,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The same, of an instance of project: only the host admin and that
+ * project's tokens see it (event_visible). */
+void events_publish_in(struct events *b, const char *project, const char *type,
+		       const char *instance, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Whether a caller of project (NULL: the host admin) sees ev: its own
+ * project's events and those of no instance (images, shared by all).  An
+ * instance's event published without a project is the host admin's alone. */
+bool event_visible(const struct event *ev, const char *project);
 
 /* The seq the next event will get: a new reader starts there. */
 uint64_t events_next_seq(struct events *b);

@@ -54,3 +54,23 @@ TEST(events_json_is_one_line_with_quoted_detail)
 	EXPECT(strstr(buf, "\\\"boom\\\"") != NULL);
 }
 
+
+TEST(events_of_a_project_are_seen_by_it_and_the_host_admin_only)
+{
+	struct events *b = events_new();
+	events_publish_in(b, "team-a", "instance-started", "web", "pid %d", 1);
+	events_publish(b, "image-imported", NULL, "%s", "bb");
+	events_publish(b, "instance-reset", "orphan", "%s", "");   /* no project known */
+	uint64_t cur = 1, lost;
+	struct event ev[3];
+	for (int i = 0; i < 3; i++)
+		EXPECT_EQ(events_wait(b, &cur, &ev[i], &lost, 0), 1);
+	EXPECT(event_visible(&ev[0], NULL) && event_visible(&ev[0], "team-a"));
+	EXPECT(!event_visible(&ev[0], "team-b"));
+	EXPECT(event_visible(&ev[1], "team-b"));           /* images are everyone's */
+	EXPECT(!event_visible(&ev[2], "team-a") && event_visible(&ev[2], NULL));
+	char json[512];
+	event_json(&ev[0], json, sizeof json);
+	EXPECT(strstr(json, "\"project\":\"team-a\""));
+	events_free(b);
+}

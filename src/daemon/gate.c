@@ -69,12 +69,13 @@ static bool under(const char *path, const char *prefix)
 	return !strncmp(path, prefix, n) && (path[n] == 0 || path[n] == '/');
 }
 
-/* What only the host admin may use: the event stream and the operations
- * journal (they name every project's instances), and adding or removing
- * images (shared by every project; an import reads a path on the host). */
+/* What only the host admin may use: the operations journal (it names every
+ * project's instances), and adding or removing images (shared by every
+ * project; an import reads a path on the host).  The event stream is
+ * filtered per project instead (api_events.c). */
 static bool host_only(const struct api_req *r)
 {
-	return under(r->path, "/1.0/events") || under(r->path, "/1.0/operations") ||
+	return under(r->path, "/1.0/operations") ||
 	       (under(r->path, "/1.0/images") && strcmp(r->method, "GET") &&
 		strcmp(r->method, "HEAD"));
 }

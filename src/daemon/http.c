@@ -5,6 +5,10 @@
 #include "daemon/gate.h"
 #include "daemon/request.h"
 #include "daemon/tls.h"
+#include "daemon/ui.h"
+#include "daemon/ws.h"
+#include "daemon/ws_console.h"
+#include "lib/io.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -16,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -75,6 +80,7 @@ static const char *query_unknown(void *q, const char *const *allowed)
 struct sse {
 	struct events *bus;
 	uint64_t cursor;
+	char project[INSTANCE_NAME_MAX + 1];   /* only its events; "": all */
 	char buf[EVENT_DETAIL_MAX * 2 + 512];
 	size_t len, off;
 };
@@ -94,6 +100,9 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max)
 		if (r < 0)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		x->off = x->len = 0;
+		bool shown = r > 0 && event_visible(&ev, x->project[0] ? x->project : NULL);
+		if (r > 0 && !shown && !lost)
+			continue;   /* another project's */
 		if (r == 0) {
 			x->len = (size_t)snprintf(x->buf, sizeof x->buf, ": keep-alive\n\n");
 			break;
@@ -101,6 +110,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max)
 		if (lost)
 			x->len = (size_t)snprintf(x->buf, sizeof x->buf, "event: lost\ndata: "
 						  "{\"lost\":%llu}\n\n", (unsigned long long)lost);
+		if (!shown)
+			break;
 		int n = snprintf(x->buf + x->len, sizeof x->buf - x->len,
 				 "id: %llu\nevent: %s\ndata: ", (unsigned long long)ev.seq, ev.type);
 		x->len += (size_t)n;
@@ -120,6 +131,7 @@ static enum MHD_Result send_events(struct MHD_Connection *c, struct api_resp *r)
 		return MHD_NO;
 	x->bus = r->events;
 	x->cursor = r->events_from;
+	snprintf(x->project, sizeof x->project, "%s", r->events_project);
 	/* A first comment, so the client sees the stream open at once. */
 	x->len = (size_t)snprintf(x->buf, sizeof x->buf, ": nimbus events from %llu\n\n",
 				  (unsigned long long)x->cursor);
@@ -142,6 +154,7 @@ struct joined {
 	MHD_socket client;
 	int console;
 	bool seqpacket;              /* console: conmon's attach socket, a stream byte per message */
+	bool ws;                     /* the client speaks WebSocket (ws_console.h) */
 	char *pending;               /* bytes the client sent along with the request */
 	size_t pending_len;
 };
@@ -156,28 +169,19 @@ static bool pass(int from, int to, int skip)
 		return errno == EAGAIN || errno == EINTR;
 	if (n == 0)
 		return false;
-	for (ssize_t off = skip < n ? skip : n; off < n;) {
-		ssize_t w = send(to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			struct pollfd pf = { .fd = to, .events = POLLOUT };
-			poll(&pf, 1, 1000);
-			continue;
-		}
-		if (w <= 0)
-			return false;
-		off += w;
-	}
-	return true;
+	ssize_t off = skip < n ? skip : n;
+	return io_send_all(to, buf + off, (size_t)(n - off)) == 0;
 }
 
 static void *join_thread(void *arg)
 {
 	struct joined *j = arg;
-	if (j->pending_len)
-		send(j->console, j->pending, j->pending_len, MSG_NOSIGNAL);
-	for (;;) {
+	if (j->ws)
+		ws_console_pump(j->client, j->console, j->seqpacket, j->h->closing, j->pending,
+				j->pending_len);
+	else if (j->pending_len)
+		io_send_all(j->console, j->pending, j->pending_len);
+	while (!j->ws) {
 		struct pollfd pf[3] = { { .fd = j->client, .events = POLLIN },
 					{ .fd = j->console, .events = POLLIN },
 					{ .fd = j->h->closing, .events = POLLIN } };
@@ -258,10 +262,18 @@ static enum MHD_Result send_console(struct http_server *h, struct MHD_Connection
 	j->h = h;
 	j->console = fd;
 	j->seqpacket = r->console_seqpacket;
+	j->ws = r->ws_accept[0] != 0;
 	pthread_mutex_lock(&h->lock);
 	h->upgraded++;
 	pthread_mutex_unlock(&h->lock);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "nimbus-console");
+	if (j->ws) {
+		/* RFC 6455 section 4.2.2 */
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+		MHD_add_response_header(resp, "Sec-WebSocket-Accept", r->ws_accept);
+		MHD_add_response_header(resp, "Sec-WebSocket-Protocol", WS_CONSOLE_PROTOCOL);
+	} else {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "nimbus-console");
+	}
 	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
 	MHD_destroy_response(resp);
 	if (ret != MHD_YES) {
@@ -315,6 +327,51 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
 	return ret;
 }
 
+/* The web console's files (ui.h).  The headers keep its pages from being
+ * framed by another site or fed scripts from anywhere but here; styles may
+ * be inline because xterm.js sets some. */
+static enum MHD_Result ui_send(struct MHD_Connection *c, const char *url)
+{
+	struct ui_asset a;
+	const char *redirect = NULL;
+	int found = ui_lookup(url, &a, &redirect);
+	static const char missing[] = "not found\n";
+	struct MHD_Response *resp =
+		found == 0 ? MHD_create_response_from_buffer(a.len, (void *)a.data,
+							     MHD_RESPMEM_PERSISTENT)
+			   : MHD_create_response_from_buffer(found > 0 ? 0 : sizeof missing - 1,
+							     (void *)missing, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", found == 0 ? a.type : "text/plain");
+	if (redirect)
+		MHD_add_response_header(resp, "Location", redirect);
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+				"style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
+				"base-uri 'none'; form-action 'none'");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	enum MHD_Result ret = MHD_queue_response(c, found == 0 ? 200 : found > 0 ? 302 : 404, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* A WebSocket handshake from a browser names the page's origin: it must be
+ * this server (RFC 6455 section 10.2), so that a page of another site a
+ * user visits cannot open a console with credentials it holds.  A client
+ * that is no browser sends none. */
+static bool same_origin(struct MHD_Connection *c)
+{
+	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+	if (!origin)
+		return true;
+	const char *sep = strstr(origin, "://");
+	return sep && host && !strcasecmp(sep + 3, host);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload, size_t *upload_size, void **con_cls)
@@ -348,7 +405,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	struct api_resp r = { 0 };
-	if (p->too_big) {
+	const char *upgrade = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
+	bool ws = upgrade && !strcasecmp(upgrade, "websocket");
+	if (ui_wanted(method, url))
+		return ui_send(c, url);
+	if (ws && !same_origin(c)) {
+		api_error(&r, 403, "forbidden", "websocket: Origin is not this server (a page of "
+			  "another site may not open a console)");
+	} else if (p->too_big) {
 		char msg[128];
 		snprintf(msg, sizeof msg, "request body: larger than %d bytes", REQUEST_BODY_MAX);
 		api_error(&r, 413, "payload_too_large", msg);
@@ -358,9 +422,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				       .query_unknown = query_unknown, .q = c,
 				       .last_event_id = MHD_lookup_connection_value(
 					       c, MHD_HEADER_KIND, "Last-Event-ID"),
-				       .upgrade = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-									      "Upgrade") };
+				       .upgrade = upgrade };
 		const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+		char bearer[TOKEN_LEN + 64];
+		if (ws) {
+			req.ws_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+								 "Sec-WebSocket-Key");
+			req.ws_version = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+								     "Sec-WebSocket-Version");
+			req.ws_protocol = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+								      "Sec-WebSocket-Protocol");
+			/* A browser cannot set Authorization on a WebSocket: its token
+			 * comes as the subprotocol "bearer.TOKEN" (never in the URL,
+			 * which logs and histories keep).  The reply names only
+			 * WS_CONSOLE_PROTOCOL, so the token is not echoed. */
+			char tok[TOKEN_LEN + 32];
+			if (!authz && ws_protocol_value(req.ws_protocol, WS_BEARER_PREFIX, tok,
+							sizeof tok) == 0) {
+				snprintf(bearer, sizeof bearer, "Bearer %s", tok);
+				authz = bearer;
+			}
+		}
 		gate_dispatch(h->svc, h->tcp, authz, &req, &r);
 	}
 	if (r.status == 101 && r.console_sock[0]) {

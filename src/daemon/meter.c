@@ -1,5 +1,7 @@
 /* See meter.h. */
 #include "daemon/meter.h"
+#include "daemon/netlink.h"
+#include "daemon/network.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -51,6 +53,54 @@ int meter_instance_stop(struct db *db, const char *name, struct err *e)
 		   name, NULL, meter_now_ms(), 0, 0, e);
 }
 
+/* The counters of the instance's NIC, if it has one (a VM's TAP "nt...",
+ * a container's veth "nv..."): the host end's rx is the guest's tx. */
+static bool nic_bytes(const char *name, uint64_t *guest_rx, uint64_t *guest_tx)
+{
+	static const char *const prefixes[] = { "nt", "nv" };
+	for (int i = 0; i < 2; i++) {
+		char ifname[16];
+		uint64_t rx, tx;
+		network_ifname(prefixes[i], name, ifname);
+		if (nl_link_bytes(ifname, &rx, &tx, NULL) == 0) {
+			*guest_rx = tx;
+			*guest_tx = rx;
+			return true;
+		}
+	}
+	return false;
+}
+
+void meter_sample_network(struct db *db, const char *name)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db_sqlite(db), "SELECT DISTINCT instance FROM usage_instances "
+			       "WHERE end_ms IS NULL AND (?1 IS NULL OR instance = ?1)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return;
+	if (name)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	char (*names)[INSTANCE_NAME_MAX + 1] = NULL;
+	size_t n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		void *nn = realloc(names, (n + 1) * sizeof *names);
+		if (!nn)
+			break;
+		names = nn;
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		snprintf(names[n++], sizeof *names, "%s", t ? (const char *)t : "");
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t rx, tx;
+		if (nic_bytes(names[i], &rx, &tx))
+			run(db, "UPDATE usage_instances SET net_rx_bytes = ?3, net_tx_bytes = ?4 "
+			    "WHERE instance = ?1 AND end_ms IS NULL", names[i], NULL,
+			    (long long)rx, (long long)tx, 0, NULL);
+	}
+	free(names);
+}
+
 int meter_volume_open(struct db *db, const char *name, const char *project, long long size,
 		      struct err *e)
 {
@@ -72,13 +122,15 @@ int meter_usage(struct db *db, const char *project, long long since_ms, long lon
 {
 	/* Each interval clipped to the window; an open one runs until now. */
 	static const char sql[] =
-		"SELECT instance, project, 0, sum(cpus * d), sum(memory * d), 0 FROM ("
-		"  SELECT instance, project, cpus, memory,"
-		"   max(0, min(coalesce(end_ms, ?3), ?2) - max(start_ms, ?1)) AS d"
+		"SELECT instance, project, 0, sum(cpus * d), sum(memory * d), 0,"
+		"  sum(net_rx_bytes * d / len), sum(net_tx_bytes * d / len) FROM ("
+		"  SELECT instance, project, cpus, memory, net_rx_bytes, net_tx_bytes,"
+		"   max(0, min(coalesce(end_ms, ?3), ?2) - max(start_ms, ?1)) AS d,"
+		"   max(1, coalesce(end_ms, ?3) - start_ms) * 1.0 AS len"
 		"  FROM usage_instances WHERE ?4 IS NULL OR project = ?4)"
 		" WHERE d > 0 GROUP BY instance, project "
 		"UNION ALL "
-		"SELECT volume, project, 1, 0, 0, sum(size * d) FROM ("
+		"SELECT volume, project, 1, 0, 0, sum(size * d), 0, 0 FROM ("
 		"  SELECT volume, project, size,"
 		"   max(0, min(coalesce(end_ms, ?3), ?2) - max(start_ms, ?1)) AS d"
 		"  FROM usage_volumes WHERE ?4 IS NULL OR project = ?4)"
@@ -113,6 +165,8 @@ int meter_usage(struct db *db, const char *project, long long since_ms, long lon
 		u->vcpu_seconds = sqlite3_column_double(st, 3) / 1000.0;
 		u->memory_gib_hours = sqlite3_column_double(st, 4) / gib / hour_ms;
 		u->disk_gib_hours = sqlite3_column_double(st, 5) / gib / hour_ms;
+		u->net_rx_bytes = sqlite3_column_double(st, 6);
+		u->net_tx_bytes = sqlite3_column_double(st, 7);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {

@@ -11,6 +11,14 @@
  * which over-counts by at most the time the daemon was away) or the volume
  * goes; a resize closes one and opens the next.  Every function expects the
  * service's lock held.
+ *
+ * Network bytes: an instance's NIC on the host (its TAP, or the host end of
+ * its veth, network.h) is made at each start and removed at each stop, so
+ * its kernel counters are exactly that interval's traffic.  They are read
+ * over rtnetlink when the NIC is removed and whenever usage is asked for
+ * (meter_sample_network), and kept with the interval as the guest sees
+ * them (what the host end sent, the guest received).  A window that cuts an
+ * interval gets its bytes pro rata of the time.
  */
 #ifndef NIMBUS_DAEMON_METER_H
 #define NIMBUS_DAEMON_METER_H
@@ -24,6 +32,11 @@ long long meter_now_ms(void);
 
 int meter_instance_start(struct db *db, const struct instance *in, struct err *e);
 int meter_instance_stop(struct db *db, const char *name, struct err *e);
+/* Reads the counters of the NIC of every instance with an open interval
+ * (of name alone, if not NULL) into its interval; an instance without a
+ * NIC is skipped. */
+void meter_sample_network(struct db *db, const char *name);
+
 int meter_volume_open(struct db *db, const char *name, const char *project, long long size,
 		      struct err *e);
 int meter_volume_close(struct db *db, const char *name, struct err *e);
@@ -33,6 +46,7 @@ struct usage_line {
 	char project[INSTANCE_NAME_MAX + 1];
 	int volume;                           /* 1: a volume's disk line */
 	double vcpu_seconds, memory_gib_hours, disk_gib_hours;
+	double net_rx_bytes, net_tx_bytes;    /* as the guest sees them */
 };
 
 /* The usage in [since_ms, until_ms) of project (NULL: all), one line per

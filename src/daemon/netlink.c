@@ -119,6 +119,62 @@ int nl_tap_add(const char *name, struct err *e)
 	return rc ? fail(e, rc, "creating tap", name) : 0;
 }
 
+struct link_bytes {
+	uint64_t rx, tx;
+	bool found;
+};
+
+static int stats_attr(const struct nlattr *a, void *data)
+{
+	struct link_bytes *b = data;
+	if (mnl_attr_get_type(a) != IFLA_STATS64)
+		return MNL_CB_OK;
+	struct rtnl_link_stats64 st;
+	if (mnl_attr_get_payload_len(a) < sizeof st)
+		return MNL_CB_OK;   /* an older kernel's shorter struct: not ours to guess */
+	memcpy(&st, mnl_attr_get_payload(a), sizeof st);
+	b->rx = st.rx_bytes;
+	b->tx = st.tx_bytes;
+	b->found = true;
+	return MNL_CB_OK;
+}
+
+static int stats_msg(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct ifinfomsg), stats_attr, data);
+}
+
+int nl_link_bytes(const char *name, uint64_t *rx, uint64_t *tx, struct err *e)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	link_msg(buf, RTM_GETLINK, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl)
+		return fail(e, -errno, "counters of", name);
+	int rc = 0;
+	struct link_bytes b = { 0 };
+	unsigned seq = (unsigned)time(NULL);
+	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ssize_t n;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ||
+	    (n = mnl_socket_recvfrom(nl, buf, sizeof buf)) < 0 ||
+	    mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), stats_msg, &b) < 0)
+		rc = -errno;
+	mnl_socket_close(nl);
+	if (rc == 0 && !b.found)
+		rc = -EIO;
+	if (rc < 0)
+		return rc == -ENODEV ? err_set(e, rc, "interface %s: no such interface", name)
+				     : fail(e, rc, "counters of", name);
+	*rx = b.rx;
+	*tx = b.tx;
+	return 0;
+}
+
 bool nl_link_exists(const char *name)
 {
 	return if_nametoindex(name) != 0;

@@ -23,6 +23,9 @@ int nl_tap_add(const char *name, struct err *e);
 /* -ENODEV is not an error for delete: it is already gone. */
 int nl_link_del(const char *name, struct err *e);
 bool nl_link_exists(const char *name);
+/* The bytes name has received and sent since it was made (IFLA_STATS64);
+ * -ENODEV if there is no such link. */
+int nl_link_bytes(const char *name, uint64_t *rx, uint64_t *tx, struct err *e);
 int nl_link_set_master(const char *name, const char *master, struct err *e);
 int nl_link_up(const char *name, struct err *e);
 int nl_link_set_mac(const char *name, const uint8_t mac[6], struct err *e);

@@ -39,6 +39,7 @@ struct service {
 	struct volume_ctx vol;
 	char pool[4200];
 	struct placement place;
+	struct price_list prices;
 	struct db *db;
 	pthread_mutex_t lock;
 	char busy[BUSY_MAX][INSTANCE_NAME_MAX + 1];   /* names with an operation running */
@@ -100,7 +101,7 @@ static int refresh_why(struct service *s, struct instance *in, const char *why, 
 	in->paused = false;
 	unplug(s, in);
 	meter_instance_stop(s->db, in->name, NULL);
-	events_publish(s->events, "instance-stopped", in->name, "%s",
+	events_publish_in(s->events, in->project, "instance-stopped", in->name, "%s",
 		       why && *why ? why : "its supervisor ended");
 	return db_instance_update(s->db, in, e);
 }
@@ -109,6 +110,8 @@ static int refresh_why(struct service *s, struct instance *in, const char *why, 
 static void unplug(struct service *s, const struct instance *in)
 {
 	char dir[4096];
+	/* its traffic, before the NIC and its counters go */
+	meter_sample_network(s->db, in->name);
 	if (instance_path(&s->ctx, in->name, NULL, dir, sizeof dir, NULL) == 0)
 		network_unplug(in, dir);
 }
@@ -136,7 +139,7 @@ static void note_paused(struct service *s, const char *name, bool paused)
 		return;
 	in.paused = paused;
 	if (db_instance_update(s->db, &in, NULL) == 0)
-		events_publish(s->events, paused ? "instance-paused" : "instance-resumed", name, "%s",
+		events_publish_in(s->events, in.project, paused ? "instance-paused" : "instance-resumed", name, "%s",
 			       "");
 }
 
@@ -145,11 +148,13 @@ static void on_vmm_event(void *cookie, const char *name, const char *type, const
 {
 	struct service *s = cookie;
 	pthread_mutex_lock(&s->lock);
+	struct instance in;
+	const char *owner = db_instance_get(s->db, name, &in, NULL) == 0 ? in.project : NULL;
 	if (!strcmp(type, "paused") || !strcmp(type, "resumed"))
 		note_paused(s, name, !strcmp(type, "paused"));
 	else if (!strcmp(type, "reset") || !strcmp(type, "guest-panic") ||
 		 !strcmp(type, "device-error"))
-		events_publish(s->events, !strcmp(type, "reset") ? "instance-reset"
+		events_publish_in(s->events, owner, !strcmp(type, "reset") ? "instance-reset"
 					  : !strcmp(type, "guest-panic") ? "instance-guest-panic"
 									 : "instance-device-error",
 			       name, "%s", detail);
@@ -215,6 +220,7 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	snprintf(s->qemu_img, sizeof s->qemu_img, "%s", cfg->qemu_img ? cfg->qemu_img : "/usr/bin/qemu-img");
 	snprintf(s->pool, sizeof s->pool, "%s/volumes", s->state_dir);
 	s->place = (struct placement){ { cfg->ratio[0], cfg->ratio[1], cfg->ratio[2] }, s->pool };
+	s->prices = cfg->prices;
 	s->vol = (struct volume_ctx){ s->state_dir, s->qemu_img, &s->place };
 	pthread_mutex_init(&s->lock, NULL);
 	char path[8192];
@@ -355,7 +361,7 @@ static int start_locked(struct service *s, struct instance *in, struct err *e)
 	meter_instance_start(s->db, in, NULL);
 	rc = db_instance_update(s->db, in, e);
 	if (rc == 0)
-		events_publish(s->events, "instance-started", in->name, "pid %lld", in->pid);
+		events_publish_in(s->events, in->project, "instance-started", in->name, "pid %lld", in->pid);
 	return rc;
 }
 
@@ -399,7 +405,7 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	    (rc = network_nic_add(s->db, &s->net, in.name, in.project, r->network, e)) < 0)
 		db_instance_delete(s->db, in.name, NULL);
 	if (rc == 0)
-		events_publish(s->events, "instance-created", in.name, "%s %s", kind_str(in.kind),
+		events_publish_in(s->events, in.project, "instance-created", in.name, "%s %s", kind_str(in.kind),
 			       in.image);
 	if (rc == 0 && r->start) {
 		rc = start_locked(s, &in, e);
@@ -408,7 +414,7 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 			driver_for(in.kind)->remove(&s->ctx, &in, NULL);
 			network_nic_forget(s->db, &s->net, in.name, NULL);
 			db_instance_delete(s->db, in.name, NULL);
-			events_publish(s->events, "instance-deleted", in.name, "it could not start");
+			events_publish_in(s->events, in.project, "instance-deleted", in.name, "it could not start");
 		}
 	}
 	release(s, in.name);
@@ -470,7 +476,7 @@ static int stop_locked(struct service *s, struct instance *in, int timeout_s, bo
 	in->paused = false;
 	rc = db_instance_update(s->db, in, e);
 	if (rc == 0)
-		events_publish(s->events, "instance-stopped", in->name, "%s",
+		events_publish_in(s->events, in->project, "instance-stopped", in->name, "%s",
 			       force ? "forced" : "stopped");
 	return rc;
 }
@@ -537,7 +543,7 @@ int service_delete(struct service *s, const char *name, bool force, struct err *
 	if (rc == 0)
 		rc = db_instance_delete(s->db, name, e);
 	if (rc == 0)
-		events_publish(s->events, "instance-deleted", name, "%s", "");
+		events_publish_in(s->events, in.project, "instance-deleted", name, "%s", "");
 	release(s, name);
 out:
 	pthread_mutex_unlock(&s->lock);
@@ -648,6 +654,11 @@ const struct placement *service_placement(struct service *s)
 	return &s->place;
 }
 
+const struct price_list *service_prices(struct service *s)
+{
+	return &s->prices;
+}
+
 int service_pause(struct service *s, const char *name, bool pause, struct instance *out,
 		  struct err *e)
 {
@@ -708,7 +719,7 @@ int service_config(struct service *s, const char *name, const struct config_req 
 	if (rc == 0)
 		rc = db_instance_update(s->db, &in, e);
 	if (rc == 0)
-		events_publish(s->events, "instance-updated", name, "cpus %d, memory %lld MiB%s",
+		events_publish_in(s->events, in.project, "instance-updated", name, "cpus %d, memory %lld MiB%s",
 			       in.cpus, in.memory_mib,
 			       in.state == STATE_RUNNING ? " (from the next start)" : "");
 	release(s, name);

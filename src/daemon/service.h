@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "daemon/price.h"
 #include "daemon/db.h"
 #include "daemon/instance.h"
 #include "daemon/request.h"
@@ -32,6 +33,7 @@ struct service_cfg {
 	const char *dnsmasq;       /* for networks; NULL: /usr/sbin/dnsmasq */
 	const char *qemu_img;      /* for volumes; NULL: /usr/bin/qemu-img */
 	double ratio[3];           /* overcommit: CPU, RAM, disk; 0: the default (placement.h) */
+	struct price_list prices;  /* what usage costs (price.h); none set: no bill */
 };
 
 struct service;
@@ -81,6 +83,8 @@ const struct net_ctx *service_net(struct service *s);
 const struct volume_ctx *service_volumes(struct service *s);
 /* The host's capacity and overcommit ratios (placement.h). */
 const struct placement *service_placement(struct service *s);
+/* The price list the daemon was started with (price.h). */
+const struct price_list *service_prices(struct service *s);
 
 /* Freezes (pause) or thaws a running instance: -EALREADY if it is not
  * running or already in that state. */

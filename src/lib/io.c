@@ -2,6 +2,8 @@
 #include "lib/io.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 int io_pxferv(int fd, uint64_t off, struct iovec *iov, int cnt, bool write)
 {
@@ -23,6 +25,28 @@ int io_pxferv(int fd, uint64_t off, struct iovec *iov, int cnt, bool write)
 			iov->iov_base = (uint8_t *)iov->iov_base + r;
 			iov->iov_len -= (size_t)r;
 		}
+	}
+	return 0;
+}
+
+int io_send_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+			poll(&pf, 1, 1000);
+			continue;
+		}
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -EPIPE;
+		p += w;
+		n -= (size_t)w;
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
 #define NIMBUS_LIB_IO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -16,5 +17,12 @@
  * the file ends first.
  */
 int io_pxferv(int fd, uint64_t off, struct iovec *iov, int cnt, bool write);
+
+/*
+ * Sends all n bytes on a socket (MSG_NOSIGNAL), going on after short sends
+ * and EINTR, and waiting (up to a second at a time) while a non-blocking
+ * socket is full.  0, or -errno once the peer is gone.
+ */
+int io_send_all(int fd, const void *buf, size_t n);
 
 #endif
