@@ -69,10 +69,10 @@ int vm_migrate_uri_check(const char *u, struct err *e)
 	(void)e;
 	return 0;
 }
-int vm_migrate(struct vm *vm, const char *u, unsigned d, struct vm_migrate_info *i,
-	       struct err *e)
+int vm_migrate(struct vm *vm, const char *u, const struct vm_migrate_opts *o,
+	       struct vm_migrate_info *i, struct err *e)
 {
-	(void)vm; (void)u; (void)d; (void)i; (void)e;
+	(void)vm; (void)u; (void)o; (void)i; (void)e;
 	abort();
 }
 bool vm_shutdown_via_agent(struct vm *vm) { (void)vm; abort(); }
