@@ -23,6 +23,7 @@
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -69,34 +70,67 @@ static void wake(struct hart *h)
 			NULL, NULL, 0);
 }
 
+/*
+ * The hart and its tables come from fresh anonymous mappings, never memset:
+ * the kernel's zero pages cost nothing until touched, so a table is paid for
+ * page by page as the guest uses it (a TLB space when its address space is
+ * first switched to, decoded blocks as they are decoded) and an idle or
+ * short-lived VM stays small.  MAP_NORESERVE: the pool and the block table
+ * are sized for the worst case, not reserved against the host's commit limit.
+ */
+static void *zeroed_map(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void zeroed_unmap(void *p, size_t bytes)
+{
+	if (p)
+		munmap(p, bytes);
+}
+
+#define BTAB_BYTES (BTAB_SIZE * sizeof(struct block))
+#define POOL_BYTES (POOL_INSNS * sizeof(struct insn))
+
+static void hart_release(struct hart *h)
+{
+	zeroed_unmap(h->btab, BTAB_BYTES);
+	zeroed_unmap(h->pool, POOL_BYTES);
+	zeroed_unmap(h, sizeof(*h));
+}
+
+/* An all-zero block is empty: its epoch 0 is never the hart's (which starts
+ * at 1 and, should it wrap, passes through block_cache_flush, which marks
+ * every block UINT64_MAX), and block_lookup_slow does not revalidate a block
+ * of no bytes. */
+void block_table_clear(struct hart *h)
+{
+	madvise(h->btab, BTAB_BYTES, MADV_DONTNEED);   /* private anonymous: zero again */
+	h->pool_used = 0;
+	h->epoch = 1;
+}
+
 struct hart *hart_new(const struct hart_config *cfg)
 {
-	struct hart *h = aligned_alloc(64, (sizeof(struct hart) + 63) & ~(size_t)63);
+	struct hart *h = zeroed_map(sizeof(*h));   /* page-aligned: cache-line aligned too */
 	if (!h)
 		return NULL;
-	memset(h, 0, sizeof(*h));
-	h->btab = malloc(BTAB_SIZE * sizeof(*h->btab));
-	h->pool = malloc(POOL_INSNS * sizeof(*h->pool));
+	h->btab = zeroed_map(BTAB_BYTES);
+	h->pool = zeroed_map(POOL_BYTES);
 	if (!h->btab || !h->pool) {
-		free(h->btab);
-		free(h->pool);
-		free(h);
+		hart_release(h);
 		return NULL;
 	}
-	for (unsigned i = 0; i < BTAB_SIZE; i++) {
-		h->btab[i].ppc = UINT64_MAX;
-		h->btab[i].cap = 0;
-		h->btab[i].chain[0] = h->btab[i].chain[1] = NULL;
-	}
+	h->epoch = 1;
 	h->bus = cfg->bus;
 	h->ram = cfg->bus->ram;
 	h->fp_owner = fp_host_new_owner();
 	if (cfg->jit_cache_bytes && (!(h->jit = jit_new(h, cfg->jit_cache_bytes)) ||
 				     (cfg->jit_verify && jit_set_verify(h->jit) != 0))) {
 		jit_free(h->jit);
-		free(h->btab);
-		free(h->pool);
-		free(h);
+		hart_release(h);
 		return NULL;
 	}
 	h->clock = cfg->clock;
@@ -120,9 +154,7 @@ void hart_free(struct hart *h)
 	if (!h)
 		return;
 	jit_free(h->jit);
-	free(h->btab);
-	free(h->pool);
-	free(h);
+	hart_release(h);
 }
 
 static uint64_t next_deadline(const struct hart *h)

@@ -334,6 +334,8 @@ void tlb_flush_loads(struct hart *h);
 /* After a satp write: the TLB space for the new satp (no flush). */
 void tlb_switch_space(struct hart *h);
 void jcache_flush(struct hart *h);
+/* hart.c: every decoded block dropped and its pages given back (snapshot load). */
+void block_table_clear(struct hart *h);
 void pmp_recompute(struct hart *h);
 bool pmp_check(const struct hart *h, uint64_t pa, uint64_t len, enum access acc,
 	       unsigned priv);

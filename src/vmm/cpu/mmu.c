@@ -588,7 +588,7 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 	bus_mark_code(bus, pfn);
 	uint32_t gen = bus_code_gen(bus, pfn);
 	const uint8_t *host = h->ram + (pa - bus->ram_base);
-	if (b->ppc == pa && code_hash(host, b->nbytes) == b->hash) {
+	if (b->ppc == pa && b->nbytes && code_hash(host, b->nbytes) == b->hash) {
 		b->gen = gen;
 		b->epoch = h->epoch;
 		return b;
