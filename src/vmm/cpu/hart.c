@@ -23,6 +23,7 @@
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -157,6 +158,65 @@ void hart_free(struct hart *h)
 	hart_release(h);
 }
 
+/*
+ * Idle trim: a guest that has gone idle keeps running only a little of the
+ * code it once ran (a booted Linux never again runs its boot path), yet its
+ * translations, decoded blocks and their tables stay resident: about 15 MiB
+ * after the default guest's boot, most of a VMM's own memory (docs/density.md).
+ * So when a hart has slept in WFI for at least TRIM_IDLE_PERMILLE of a
+ * TRIM_WINDOW_NS window, and has translated or decoded at least
+ * TRIM_MIN_GROWTH bytes since its last trim, it drops them all and gives the
+ * pages back; what the idle guest still runs is translated again (a few
+ * hundred KiB).  The growth condition keeps a steadily idle guest from
+ * trimming over and over.  Checked only on the way into WFI: the hot paths
+ * do not change.
+ */
+#define TRIM_WINDOW_NS (5ull * 1000000000ull)
+#define TRIM_IDLE_PERMILLE 950
+#define TRIM_MIN_GROWTH (1ull << 20)
+
+static uint64_t host_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void hart_trim_caches(struct hart *h)
+{
+	struct jit_stats js = { 0 };
+	if (h->jit) {
+		jit_flush(h->jit);   /* its slots' jit pointers are written: cleared next */
+		jit_get_stats(h->jit, &js);
+	}
+	block_table_clear(h);
+	madvise(h->pool, POOL_BYTES, MADV_DONTNEED);
+	jcache_flush(h);
+	h->trim_code_bytes = js.code_bytes;
+}
+
+static void maybe_trim(struct hart *h, uint64_t now)
+{
+	uint64_t span = now - h->trim_window_start;
+	if (!h->trim_window_start || span < TRIM_WINDOW_NS) {
+		if (!h->trim_window_start)
+			h->trim_window_start = now;
+		return;
+	}
+	bool idle = h->trim_asleep_ns >= span / 1000 * TRIM_IDLE_PERMILLE;
+	h->trim_window_start = now;
+	h->trim_asleep_ns = 0;
+	if (!idle)
+		return;
+	struct jit_stats js = { 0 };
+	if (h->jit)
+		jit_get_stats(h->jit, &js);
+	uint64_t grown = js.code_bytes - h->trim_code_bytes +
+			 (uint64_t)h->pool_used * sizeof(struct insn);
+	if (grown >= TRIM_MIN_GROWTH)
+		hart_trim_caches(h);
+}
+
 static uint64_t next_deadline(const struct hart *h)
 {
 	uint64_t dl = UINT64_MAX;
@@ -172,6 +232,7 @@ static uint64_t next_deadline(const struct hart *h)
 /* Sleeps until an interrupt is pending in mip & mie or an exit is requested. */
 static void wfi_wait(struct hart *h)
 {
+	maybe_trim(h, host_ns());
 	for (;;) {
 		hart_poll_timers(h);
 		if (hart_pending_irqs(h) || (atomic_load(&h->attn) & ATTN_EXIT))
@@ -194,8 +255,10 @@ static void wfi_wait(struct hart *h)
 			ts.tv_nsec = ns % 1000000000;
 			tsp = &ts;
 		}
+		uint64_t t0 = host_ns();
 		syscall(SYS_futex, (uint32_t *)&h->wake_seq, FUTEX_WAIT_PRIVATE, seq, tsp,
 			NULL, 0);
+		h->trim_asleep_ns += host_ns() - t0;
 		atomic_store(&h->sleeping, 0);
 	}
 	h->wfi = false;

@@ -98,3 +98,22 @@ TEST(clearing_the_block_table_returns_its_pages_and_code_still_runs)
 	EXPECT_EQ(hart_get_x(h, 1), 100);
 	tm_fini(&t);
 }
+
+TEST(trimming_the_caches_gives_their_pages_back_and_code_still_runs)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	uint64_t end = count_loop(&t);
+	tm_run_to(h, end, 10000);
+	EXPECT(resident_pages(h->pool, POOL_INSNS * sizeof(struct insn)) > 0);
+	hart_trim_caches(h);
+	EXPECT_EQ(resident_pages(h->btab, BTAB_BYTES), 0);
+	EXPECT_EQ(resident_pages(h->pool, POOL_INSNS * sizeof(struct insn)), 0);
+	EXPECT_EQ(h->pool_used, 0);
+	hart_set_pc(h, RAM_BASE);
+	tm_run_to(h, end, 10000);
+	EXPECT_EQ(hart_pc(h), end);
+	EXPECT_EQ(hart_get_x(h, 1), 100);
+	tm_fini(&t);
+}
