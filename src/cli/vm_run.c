@@ -830,6 +830,9 @@ int cmd_vm_run(int argc, char **argv)
 	char sandbox_paths[3 + VM_MAX_DISKS][PATH_MAX];
 	if (sandboxed) {
 		int rc = sandbox_prepare(&sb, &cfg, bios_none, control_path, sandbox_paths);
+		/* The sender must reach us: --incoming tcp: listens in the host's network. */
+		if (incoming_uri && !strncmp(incoming_uri, "tcp:", 4))
+			sb.new_net = false;
 		int status;
 		if (!rc && (rc = sandbox_fork(&sb, &status, &perr)) < 0)
 			cli_error("%s", perr.msg);
@@ -853,6 +856,7 @@ int cmd_vm_run(int argc, char **argv)
 		}
 		cfg.vcpu_thread_init = sandbox_vcpu_thread_init;
 		cfg.vcpu_thread_ctx = &sb;
+		cfg.sandboxed = true;
 	}
 
 	int status = boot_and_run(&cfg, control_path, incoming_uri, sandboxed ? &sb : NULL);

@@ -289,6 +289,9 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
 		return reply_error(id, "bad-argument", "snapshot: paused: not true or false");
 	if (inc && !cJSON_IsBool(inc))
 		return reply_error(id, "bad-argument", "snapshot: incremental: not true or false");
+	if (vm_sandboxed(vm))
+		return reply_error(id, "sandboxed", "snapshot: this VMM is sandboxed and can open "
+				   "no file to write (docs/sandbox.md)");
 	struct err e = {0};
 	struct vm_snapshot_info info = {0};
 	bool stay = p && cJSON_IsTrue(p);
@@ -320,6 +323,9 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 	const cJSON *dt = cJSON_GetObjectItemCaseSensitive(req, "downtime_ms");
 	if (dt && (!cJSON_IsNumber(dt) || !(dt->valuedouble >= 1 && dt->valuedouble <= 60000)))
 		return reply_error(id, "bad-argument", "migrate: downtime_ms: a number from 1 to 60000");
+	if (vm_sandboxed(vm) && !strncmp(u->valuestring, "unix:", 5))
+		return reply_error(id, "sandboxed", "migrate: this VMM is sandboxed and can open "
+				   "no Unix socket; use tcp: (docs/sandbox.md)");
 	struct vm_migrate_info info;
 	int rc = vm_migrate(vm, u->valuestring, dt ? (unsigned)dt->valuedouble : 0, &info, &e);
 	if (rc)
@@ -350,6 +356,9 @@ static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req)
 				   VM_FORK_MAX);
 	if (c)
 		n = c->valuedouble;
+	if (vm_sandboxed(vm))
+		return reply_error(id, "sandboxed", "fork: this VMM is sandboxed and can neither "
+				   "write a snapshot nor start a process (docs/sandbox.md)");
 	struct vm_fork_child kids[VM_FORK_MAX];
 	unsigned started = 0;
 	struct err e = {0};
