@@ -182,6 +182,16 @@ static uint64_t host_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The whole pages inside [p, p + len) back to the kernel (zero when next read). */
+static void give_back(void *p, size_t len)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+	uintptr_t hi = ((uintptr_t)p + len) & ~(pg - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 void hart_trim_caches(struct hart *h)
 {
 	struct jit_stats js = { 0 };
@@ -192,6 +202,14 @@ void hart_trim_caches(struct hart *h)
 	block_table_clear(h);
 	madvise(h->pool, POOL_BYTES, MADV_DONTNEED);
 	jcache_flush(h);
+	/* The other address spaces' TLBs (256 KiB each): retired, so the next
+	 * switch to one refills it with TLB_INVALID before use; zero pages until. */
+	for (unsigned s = 0; s < TLB_SPACES; s++) {
+		if (s == h->space)
+			continue;
+		h->space_key[s] = TLB_NO_SPACE;
+		give_back(h->tlb[s], sizeof h->tlb[s]);
+	}
 	h->trim_code_bytes = js.code_bytes;
 }
 
