@@ -76,12 +76,19 @@ $(VMM_A) $(CTR_A) $(LIB_A) $(DAEMON_A):
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/nimbus: $(call obj,$(CLI_SRC)) $(DAEMON_A) $(VMM_A) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS) $(DAEMON_LIBS)
+# `nimbus` is the lean front (src/cli/vmm_main.c): it runs `vm run`, `vm
+# control` and the console relay itself, linked with the VMM's libraries only,
+# and execs `nimbusd`, the whole of nimbus, for every other command.  Run as
+# `nimbusd`, that is `nimbus daemon`.
+FRONT_SRC := $(addprefix src/cli/,vmm_main.c cli_common.c vm_run.c vm_fork_child.c \
+	default_disk.c vm_control.c vm_control_exec.c console_relay.c) src/daemon/console_relay.c
+$(BUILD)/nimbus: $(call obj,$(FRONT_SRC)) $(VMM_A) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
 
-# The daemon's own name: `nimbus` run as `nimbusd` is `nimbus daemon`.
-$(BUILD)/nimbusd: $(BUILD)/nimbus
-	ln -sf nimbus $@
+# rm first: it was once a symlink to nimbus, and the linker would write through it.
+$(BUILD)/nimbusd: $(call obj,$(filter-out src/cli/vmm_main.c,$(CLI_SRC))) $(DAEMON_A) $(VMM_A) $(LIB_A)
+	rm -f $@
+	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS) $(DAEMON_LIBS)
 
 # The OpenAPI document is built into the daemon (.incbin).
 $(BUILD)/src/daemon/openapi_doc.o: src/daemon/openapi.json

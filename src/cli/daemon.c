@@ -57,7 +57,7 @@ int cmd_daemon(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	static char self[PATH_MAX], runtime[PATH_MAX + 32], guest[PATH_MAX];
+	static char self[PATH_MAX], runtime[PATH_MAX + 32], guest[PATH_MAX], front[PATH_MAX + 32];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (n <= 0) {
 		cli_error("daemon: cannot find its own binary (/proc/self/exe)");
@@ -66,7 +66,13 @@ int cmd_daemon(int argc, char **argv)
 	self[n] = 0;
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s", self);
-	snprintf(runtime, sizeof runtime, "%s/nimbus-runtime", dirname(dir));
+	dirname(dir);
+	snprintf(runtime, sizeof runtime, "%s/nimbus-runtime", dir);
+	/* VMs (and their console relays) run the lean `nimbus` beside us
+	 * (vmm_main.c): a VMM then maps 5 libraries, not the daemon's 48. */
+	snprintf(front, sizeof front, "%s/nimbus", dir);
+	if (access(front, X_OK) == 0 && strlen(front) < sizeof self)
+		memcpy(self, front, strlen(front) + 1);
 	struct daemon_opts o = {
 		.svc = {
 			.state_dir = NIMBUS_STATE_DIR_DEFAULT,

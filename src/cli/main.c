@@ -4,7 +4,6 @@
  */
 #include "cli/cli.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,38 +32,6 @@ static const char usage[] =
 	"  --version    show the version\n"
 	"\n"
 	"Run `nimbus COMMAND --help` for a command's options.\n";
-
-void cli_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("nimbus: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-const char *cli_default_guest_dir(char *buf, unsigned long len)
-{
-	const char *dir = getenv("NIMBUS_GUEST_DIR");
-	if (dir && *dir) {
-		snprintf(buf, len, "%s", dir);
-		return buf;
-	}
-	const char *cache = getenv("NIMBUS_CACHE");
-	if (cache && *cache) {
-		snprintf(buf, len, "%s/guest/default", cache);
-		return buf;
-	}
-	const char *xdg = getenv("XDG_CACHE_HOME");
-	if (xdg && *xdg) {
-		snprintf(buf, len, "%s/nimbus/guest/default", xdg);
-		return buf;
-	}
-	const char *home = getenv("HOME");
-	snprintf(buf, len, "%s/.cache/nimbus/guest/default", home && *home ? home : "/root");
-	return buf;
-}
 
 static const struct {
 	const char *name;

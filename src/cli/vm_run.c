@@ -853,6 +853,9 @@ int cmd_vm_run(int argc, char **argv)
 	char sandbox_paths[3 + VM_MAX_DISKS][PATH_MAX];
 	if (sandboxed) {
 		int rc = sandbox_prepare(&sb, &cfg, bios_none, control_path, sandbox_paths);
+		/* The sender must reach us: --incoming tcp: listens in the host's network. */
+		if (incoming_uri && !strncmp(incoming_uri, "tcp:", 4))
+			sb.new_net = false;
 		int status;
 		if (!rc && (rc = sandbox_fork(&sb, &status, &perr)) < 0)
 			cli_error("%s", perr.msg);

@@ -1,5 +1,6 @@
 /*
- * VMs: each one a `nimbus vm run` process (the daemon's own binary) in its
+ * VMs: each one a `nimbus vm run --sandbox` process (the lean `nimbus`
+ * beside the daemon, src/cli/vmm_main.c, jailed as docs/sandbox.md says) in its
  * own session under a console relay (console_relay.h: the serial console on
  * a pty, its last MiB in console.log, attachable on console.sock), with a
  * control socket in the instance's directory.  This file is the only place that
@@ -229,12 +230,14 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 		}
 	}
 	/* The VMM runs under its console relay (console_relay.h), which holds
-	 * its terminal and its log. */
+	 * its terminal and its log, and jailed (docs/sandbox.md, issue 12): a
+	 * guest that breaks its VMM holds no more of the host than its own
+	 * images and disks. */
 	char consock[8192];
 	snprintf(consock, sizeof consock, "%s/console.sock", dir);
 	char *argv[13 + 2 * 5 + 2 * 8 + 2] = { (char *)c->self_exe, "console-relay", consock, log,
-						"--", (char *)c->self_exe, "vm", "run", "--net", net,
-						"--control", sock, "--agent" };
+						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
+						"--net", net, "--control", sock, "--agent" };
 	int argc = 13;
 	if (disk) {
 		argv[argc++] = "--disk";

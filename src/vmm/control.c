@@ -545,6 +545,9 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
 		return reply_error(id, "bad-argument", "snapshot: paused: not true or false");
 	if (inc && !cJSON_IsBool(inc))
 		return reply_error(id, "bad-argument", "snapshot: incremental: not true or false");
+	if (vm_sandboxed(vm))
+		return reply_error(id, "sandboxed", "snapshot: this VMM is sandboxed and can open "
+				   "no file to write (docs/sandbox.md)");
 	struct err e = {0};
 	struct vm_snapshot_info info = {0};
 	bool stay = p && cJSON_IsTrue(p);
@@ -576,6 +579,9 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 	const cJSON *dt = cJSON_GetObjectItemCaseSensitive(req, "downtime_ms");
 	if (dt && (!cJSON_IsNumber(dt) || !(dt->valuedouble >= 1 && dt->valuedouble <= 60000)))
 		return reply_error(id, "bad-argument", "migrate: downtime_ms: a number from 1 to 60000");
+	if (vm_sandboxed(vm))
+		return reply_error(id, "sandboxed", "migrate: this VMM is sandboxed, and sending "
+				   "a VM needs calls its jail forbids (docs/sandbox.md)");
 	const cJSON *vf = cJSON_GetObjectItemCaseSensitive(req, "verify");
 	if (vf && !cJSON_IsBool(vf))
 		return reply_error(id, "bad-argument", "migrate: verify: true or false");
@@ -611,6 +617,9 @@ static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req)
 				   VM_FORK_MAX);
 	if (c)
 		n = c->valuedouble;
+	if (vm_sandboxed(vm))
+		return reply_error(id, "sandboxed", "fork: this VMM is sandboxed and can neither "
+				   "write a snapshot nor start a process (docs/sandbox.md)");
 	struct vm_fork_child kids[VM_FORK_MAX];
 	unsigned started = 0;
 	struct err e = {0};

@@ -933,6 +933,11 @@ int vm_snapshot_incremental(struct vm *vm, const char *dir, bool stay_paused,
 	return snapshot(vm, dir, stay_paused, true, info, err);
 }
 
+bool vm_sandboxed(const struct vm *vm)
+{
+	return vm->cfg.sandboxed;
+}
+
 int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
 	    unsigned *started, struct err *err)
 {

@@ -113,11 +113,10 @@ struct vm_config {
 	/* Called first thing on each vCPU thread, before it runs guest code (the
 	   sandbox installs the vCPU seccomp filter there); NULL = nothing. */
 	void (*vcpu_thread_init)(void *ctx);
-	bool mem_merge;            /* guest RAM MADV_MERGEABLE (KSM), not huge pages */
-	/* The VMM runs in the sandbox (docs/sandbox.md): snapshot, migrate and
-	 * fork open files and sockets and use calls its seccomp lists lack, so
-	 * they are refused with a reason instead of killing the VMM. */
+	/* Jailed (docs/sandbox.md): nothing can be opened nor started any more,
+	 * so the control socket refuses snapshot, fork and migrate to unix:. */
 	bool sandboxed;
+	bool mem_merge;            /* guest RAM MADV_MERGEABLE (KSM), not huge pages */
 	/* bw=/ops= of each --net: one limiter per direction, same settings. */
 	struct rate_limit net_limit[VM_MAX_NETS];
 	void *vcpu_thread_ctx;
@@ -318,6 +317,8 @@ void vm_remove_listener(struct vm *vm, int id);
  * would be shared): -EINVAL naming the disk.  0, or -errno with err set;
  * children started before a failure keep running (out[0..*started)).
  */
+/* cfg.sandboxed: the VMM runs jailed. */
+bool vm_sandboxed(const struct vm *vm);
 int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
 	    unsigned *started, struct err *err);
 

@@ -61,9 +61,9 @@ static int read_file(struct image *img, uint64_t max_size, struct err *err)
 			       (unsigned long long)(max_size >> 20));
 	}
 	img->size = (size_t)st.st_size;
-	/* A private copy (later changes to the file do not reach a reboot), in
-	 * its own pages so the kernel's same-page merging can keep one copy for
-	 * every VM booted from the same image (docs/density.md). */
+	img->id_size = (uint64_t)st.st_size;
+	img->id_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	/* A private copy to validate and place from, dropped after the first load. */
 	void *p = mmap(NULL, img->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
 		close(fd);
@@ -71,7 +71,6 @@ static int read_file(struct image *img, uint64_t max_size, struct err *err)
 		return err_set(err, -ENOMEM, "%s %s: out of memory", img->what, img->path);
 	}
 	img->data = p;
-	(void)madvise(p, img->size, MADV_MERGEABLE);   /* EINVAL without KSM: fine */
 	size_t got = 0;
 	while (got < img->size) {
 		ssize_t n = read(fd, img->data + got, img->size - got);
@@ -85,8 +84,42 @@ static int read_file(struct image *img, uint64_t max_size, struct err *err)
 		}
 		got += (size_t)n;
 	}
-	close(fd);
-	(void)mprotect(img->data, img->size, PROT_READ);   /* nothing writes it again */
+	img->fd = fd;
+	return 0;
+}
+
+/* The file still holds what was opened: same size and modification time.
+ * Not the change time: a file renamed over this one unlinks it, which
+ * changes the change time of the very inode we hold, not its contents. */
+static int still_same(const struct image *img, struct err *err)
+{
+	struct stat st;
+	if (fstat(img->fd, &st) < 0)
+		return err_set(err, -errno, "%s %s: %s", img->what, img->path, strerror(errno));
+	if ((uint64_t)st.st_size != img->id_size ||
+	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != img->id_mtime_ns)
+		return err_set(err, -ESTALE, "%s %s: changed since the VM started; not booting "
+			       "it again (replace images by renaming a new file over them)",
+			       img->what, img->path);
+	return 0;
+}
+
+/* Reads [off, off + n) of the file into dst. */
+static int reread(const struct image *img, uint8_t *dst, uint64_t off, uint64_t n,
+		  struct err *err)
+{
+	uint64_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(img->fd, dst + got, n - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			int e = r < 0 ? errno : EIO;
+			return err_set(err, -e, "%s %s: read: %s", img->what, img->path,
+				       r < 0 ? strerror(e) : "file shrank while reading");
+		}
+		got += (uint64_t)r;
+	}
 	return 0;
 }
 
@@ -196,6 +229,7 @@ int image_open(struct image *img, const char *what, const char *path, bool raw_o
 	       uint64_t max_size, struct err *err)
 {
 	memset(img, 0, sizeof(*img));
+	img->fd = -1;
 	snprintf(img->what, sizeof img->what, "%s", what);
 	img->path = strdup(path);
 	if (!img->path)
@@ -230,7 +264,10 @@ void image_free(struct image *img)
 	free(img->path);
 	if (img->data)
 		munmap(img->data, img->size);
+	if (img->fd >= 0)
+		close(img->fd);
 	memset(img, 0, sizeof(*img));
+	img->fd = -1;
 }
 
 bool image_relocatable(const struct image *img)
@@ -277,17 +314,27 @@ int image_check(const struct image *img, uint64_t ram_base, uint64_t ram_size, s
 	return 0;
 }
 
-int image_load(const struct image *img, struct bus *bus, struct err *err)
+int image_load(struct image *img, struct bus *bus, struct err *err)
 {
 	int rc = image_check(img, bus->ram_base, bus->ram_size, err);
 	if (rc)
 		return rc;
+	if (!img->data && (rc = still_same(img, err)))
+		return rc;
 	for (unsigned i = 0; i < img->nseg; i++) {
 		const struct image_seg *s = &img->seg[i];
 		uint8_t *dst = bus_guest_ptr_w(bus, s->paddr, s->memsz);
-		memcpy(dst, img->data + s->offset, s->filesz);
+		if (img->data)
+			memcpy(dst, img->data + s->offset, s->filesz);
+		else if ((rc = reread(img, dst, s->offset, s->filesz, err)))
+			return rc;
 		memset(dst + s->filesz, 0, s->memsz - s->filesz);
 		bus_note_write(bus, s->paddr, s->memsz);
+	}
+	/* Guest RAM has it now; a reboot reads the file again. */
+	if (img->data) {
+		munmap(img->data, img->size);
+		img->data = NULL;
 	}
 	return 0;
 }

@@ -1,6 +1,11 @@
 /*
- * Boot images: firmware, kernel and initrd files, validated and kept in host
- * memory so a guest reboot can copy them into RAM again.
+ * Boot images: firmware, kernel and initrd files, validated, and copied into
+ * guest RAM at each (re)boot.  The host copy read to validate a file lives
+ * only until its first image_load; the file stays open, and a reboot reads
+ * it again from that descriptor (a file replaced by rename keeps the VM's old
+ * one; a file changed in place since the VM started is refused by name), so
+ * an idle VM does not keep megabytes of kernel and initramfs of its own
+ * (docs/density.md).
  *
  * Formats: an ELF (ELF64, little-endian, EM_RISCV) is loaded by the
  * physical addresses of its PT_LOAD segments (bss zeroed) and starts at its
@@ -53,6 +58,10 @@ struct image {
 	uint64_t entry;           /* physical */
 	bool has_tohost;
 	uint64_t tohost;          /* physical address of `tohost` */
+	int fd;                   /* the file, open for reboots (-1: none) */
+	/* What the file was when opened; a reload checks it did not change. */
+	uint64_t id_size;
+	int64_t id_mtime_ns;
 };
 
 /*
@@ -75,7 +84,8 @@ uint64_t image_hi(const struct image *img);
 
 /* Checks every segment lies in [ram_base, ram_base + ram_size). */
 int image_check(const struct image *img, uint64_t ram_base, uint64_t ram_size, struct err *err);
-/* Copies the image into guest RAM (after image_check). */
-int image_load(const struct image *img, struct bus *bus, struct err *err);
+/* Copies the image into guest RAM (after image_check), then drops the host
+ * copy; later calls read the file again.  -ESTALE when it changed since. */
+int image_load(struct image *img, struct bus *bus, struct err *err);
 
 #endif

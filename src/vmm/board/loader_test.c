@@ -7,6 +7,7 @@
 #include "vmm/board/loader.h"
 
 #include <elf.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,5 +270,58 @@ TEST(loader_linux_image_and_raw)
 	EXPECT_EQ(image_load(&img, &bus, &e), 0);
 	EXPECT_EQ(bus.ram[0], 0x13);
 	image_free(&img);
+	bus_destroy(&bus);
+}
+
+TEST(a_reboot_reads_the_file_again_and_the_host_copy_is_gone_after_the_first_load)
+{
+	char path[64];
+	write_tmp(path, "\x13\x00\x00\x00\x6f\x00\x00\x00", 8);
+	struct image img;
+	struct err e = {0};
+	EXPECT_EQ(image_open(&img, "--bios", path, false, 64 * MiB, &e), 0);
+	image_place(&img, RAM);
+	struct bus bus;
+	EXPECT_EQ(bus_init(&bus, RAM, 4 * MiB), 0);
+	EXPECT_EQ(image_load(&img, &bus, &e), 0);
+	EXPECT(img.data == NULL);
+	/* A reboot: the guest overwrote its RAM; the file is read again. */
+	memset(bus.ram, 0xee, 8);
+	EXPECT_EQ(image_load(&img, &bus, &e), 0);
+	EXPECT_EQ(bus.ram[0], 0x13);
+	EXPECT_EQ(bus.ram[4], 0x6f);
+	/* A new file renamed over it: the VM keeps booting the one it opened. */
+	char other[64];
+	write_tmp(other, "\x73\x00\x10\x00\x6f\x00\x00\x00", 8);
+	EXPECT_EQ(rename(other, path), 0);
+	memset(bus.ram, 0xee, 8);
+	EXPECT_EQ(image_load(&img, &bus, &e), 0);
+	EXPECT_EQ(bus.ram[0], 0x13);
+	image_free(&img);
+	unlink(path);
+	bus_destroy(&bus);
+}
+
+TEST(a_reboot_refuses_an_image_changed_in_place_naming_it)
+{
+	char path[64];
+	write_tmp(path, "\x13\x00\x00\x00\x6f\x00\x00\x00", 8);
+	struct image img;
+	struct err e = {0};
+	EXPECT_EQ(image_open(&img, "kernel", path, false, 64 * MiB, &e), 0);
+	image_place(&img, RAM);
+	struct bus bus;
+	EXPECT_EQ(bus_init(&bus, RAM, 4 * MiB), 0);
+	EXPECT_EQ(image_load(&img, &bus, &e), 0);
+	usleep(20000);   /* a later modification time on coarse-grained filesystems */
+	FILE *f = fopen(path, "w");   /* in place: same inode, truncated and rewritten */
+	EXPECT(f && fwrite("\x73\x00\x10\x00\x6f\x00\x00\x00\x00\x00\x00\x00", 1, 12, f) == 12);
+	fclose(f);
+	memset(bus.ram, 0xee, 8);
+	EXPECT_EQ(image_load(&img, &bus, &e), -ESTALE);
+	EXPECT(strstr(e.msg, path) && strstr(e.msg, "changed since"));
+	EXPECT_EQ(bus.ram[0], 0xee);
+	image_free(&img);
+	unlink(path);
 	bus_destroy(&bus);
 }

@@ -23,6 +23,8 @@
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -69,34 +71,67 @@ static void wake(struct hart *h)
 			NULL, NULL, 0);
 }
 
+/*
+ * The hart and its tables come from fresh anonymous mappings, never memset:
+ * the kernel's zero pages cost nothing until touched, so a table is paid for
+ * page by page as the guest uses it (a TLB space when its address space is
+ * first switched to, decoded blocks as they are decoded) and an idle or
+ * short-lived VM stays small.  MAP_NORESERVE: the pool and the block table
+ * are sized for the worst case, not reserved against the host's commit limit.
+ */
+static void *zeroed_map(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void zeroed_unmap(void *p, size_t bytes)
+{
+	if (p)
+		munmap(p, bytes);
+}
+
+#define BTAB_BYTES (BTAB_SIZE * sizeof(struct block))
+#define POOL_BYTES (POOL_INSNS * sizeof(struct insn))
+
+static void hart_release(struct hart *h)
+{
+	zeroed_unmap(h->btab, BTAB_BYTES);
+	zeroed_unmap(h->pool, POOL_BYTES);
+	zeroed_unmap(h, sizeof(*h));
+}
+
+/* An all-zero block is empty: its epoch 0 is never the hart's (which starts
+ * at 1 and, should it wrap, passes through block_cache_flush, which marks
+ * every block UINT64_MAX), and block_lookup_slow does not revalidate a block
+ * of no bytes. */
+void block_table_clear(struct hart *h)
+{
+	madvise(h->btab, BTAB_BYTES, MADV_DONTNEED);   /* private anonymous: zero again */
+	h->pool_used = 0;
+	h->epoch = 1;
+}
+
 struct hart *hart_new(const struct hart_config *cfg)
 {
-	struct hart *h = aligned_alloc(64, (sizeof(struct hart) + 63) & ~(size_t)63);
+	struct hart *h = zeroed_map(sizeof(*h));   /* page-aligned: cache-line aligned too */
 	if (!h)
 		return NULL;
-	memset(h, 0, sizeof(*h));
-	h->btab = malloc(BTAB_SIZE * sizeof(*h->btab));
-	h->pool = malloc(POOL_INSNS * sizeof(*h->pool));
+	h->btab = zeroed_map(BTAB_BYTES);
+	h->pool = zeroed_map(POOL_BYTES);
 	if (!h->btab || !h->pool) {
-		free(h->btab);
-		free(h->pool);
-		free(h);
+		hart_release(h);
 		return NULL;
 	}
-	for (unsigned i = 0; i < BTAB_SIZE; i++) {
-		h->btab[i].ppc = UINT64_MAX;
-		h->btab[i].cap = 0;
-		h->btab[i].chain[0] = h->btab[i].chain[1] = NULL;
-	}
+	h->epoch = 1;
 	h->bus = cfg->bus;
 	h->ram = cfg->bus->ram;
 	h->fp_owner = fp_host_new_owner();
 	if (cfg->jit_cache_bytes && (!(h->jit = jit_new(h, cfg->jit_cache_bytes)) ||
 				     (cfg->jit_verify && jit_set_verify(h->jit) != 0))) {
 		jit_free(h->jit);
-		free(h->btab);
-		free(h->pool);
-		free(h);
+		hart_release(h);
 		return NULL;
 	}
 	h->clock = cfg->clock;
@@ -120,9 +155,84 @@ void hart_free(struct hart *h)
 	if (!h)
 		return;
 	jit_free(h->jit);
-	free(h->btab);
-	free(h->pool);
-	free(h);
+	hart_release(h);
+}
+
+/*
+ * Idle trim: a guest that has gone idle keeps running only a little of the
+ * code it once ran (a booted Linux never again runs its boot path), yet its
+ * translations, decoded blocks and their tables stay resident: about 15 MiB
+ * after the default guest's boot, most of a VMM's own memory (docs/density.md).
+ * So when a hart has slept in WFI for at least TRIM_IDLE_PERMILLE of a
+ * TRIM_WINDOW_NS window, and has translated or decoded at least
+ * TRIM_MIN_GROWTH bytes since its last trim, it drops them all and gives the
+ * pages back; what the idle guest still runs is translated again (a few
+ * hundred KiB).  The growth condition keeps a steadily idle guest from
+ * trimming over and over.  Checked only on the way into WFI: the hot paths
+ * do not change.
+ */
+#define TRIM_WINDOW_NS (5ull * 1000000000ull)
+#define TRIM_IDLE_PERMILLE 950
+#define TRIM_MIN_GROWTH (1ull << 20)
+
+static uint64_t host_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The whole pages inside [p, p + len) back to the kernel (zero when next read). */
+static void give_back(void *p, size_t len)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+	uintptr_t hi = ((uintptr_t)p + len) & ~(pg - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+void hart_trim_caches(struct hart *h)
+{
+	struct jit_stats js = { 0 };
+	if (h->jit) {
+		jit_flush(h->jit);   /* its slots' jit pointers are written: cleared next */
+		jit_get_stats(h->jit, &js);
+	}
+	block_table_clear(h);
+	madvise(h->pool, POOL_BYTES, MADV_DONTNEED);
+	jcache_flush(h);
+	/* The other address spaces' TLBs (256 KiB each): retired, so the next
+	 * switch to one refills it with TLB_INVALID before use; zero pages until. */
+	for (unsigned s = 0; s < TLB_SPACES; s++) {
+		if (s == h->space)
+			continue;
+		h->space_key[s] = TLB_NO_SPACE;
+		give_back(h->tlb[s], sizeof h->tlb[s]);
+	}
+	h->trim_code_bytes = js.code_bytes;
+}
+
+static void maybe_trim(struct hart *h, uint64_t now)
+{
+	uint64_t span = now - h->trim_window_start;
+	if (!h->trim_window_start || span < TRIM_WINDOW_NS) {
+		if (!h->trim_window_start)
+			h->trim_window_start = now;
+		return;
+	}
+	bool idle = h->trim_asleep_ns >= span / 1000 * TRIM_IDLE_PERMILLE;
+	h->trim_window_start = now;
+	h->trim_asleep_ns = 0;
+	if (!idle)
+		return;
+	struct jit_stats js = { 0 };
+	if (h->jit)
+		jit_get_stats(h->jit, &js);
+	uint64_t grown = js.code_bytes - h->trim_code_bytes +
+			 (uint64_t)h->pool_used * sizeof(struct insn);
+	if (grown >= TRIM_MIN_GROWTH)
+		hart_trim_caches(h);
 }
 
 static uint64_t next_deadline(const struct hart *h)
@@ -140,6 +250,7 @@ static uint64_t next_deadline(const struct hart *h)
 /* Sleeps until an interrupt is pending in mip & mie or an exit is requested. */
 static void wfi_wait(struct hart *h)
 {
+	maybe_trim(h, host_ns());
 	for (;;) {
 		hart_poll_timers(h);
 		if (hart_pending_irqs(h) || (atomic_load(&h->attn) & ATTN_EXIT))
@@ -162,8 +273,10 @@ static void wfi_wait(struct hart *h)
 			ts.tv_nsec = ns % 1000000000;
 			tsp = &ts;
 		}
+		uint64_t t0 = host_ns();
 		syscall(SYS_futex, (uint32_t *)&h->wake_seq, FUTEX_WAIT_PRIVATE, seq, tsp,
 			NULL, 0);
+		h->trim_asleep_ns += host_ns() - t0;
 		atomic_store(&h->sleeping, 0);
 	}
 	h->wfi = false;

@@ -315,6 +315,10 @@ struct hart {
 	uint64_t jcache_pages[TLB_SPACES][JCACHE_FILTER_BITS / 64];
 	uint32_t jcache_stale;     /* spaces whose jump cache awaits a flush */
 	uint64_t seen_code_changes; /* bus->code_changes when the jump cache was last trusted */
+
+	/* Idle trim (hart.c): the current window's start and time asleep in WFI
+	 * (host monotonic ns), and the translator's output at the last trim. */
+	uint64_t trim_window_start, trim_asleep_ns, trim_code_bytes;
 };
 
 /* decode.c */
@@ -357,6 +361,11 @@ void tlb_flush_loads(struct hart *h);
 /* After a satp write: the TLB space for the new satp (no flush). */
 void tlb_switch_space(struct hart *h);
 void jcache_flush(struct hart *h);
+/* hart.c: every decoded block dropped and its pages given back (snapshot load). */
+void block_table_clear(struct hart *h);
+/* hart.c: drops every translation and decoded block and gives their memory
+ * back to the host; the hart's own thread, outside hart_exec. */
+void hart_trim_caches(struct hart *h);
 void pmp_recompute(struct hart *h);
 bool pmp_check(const struct hart *h, uint64_t pa, uint64_t len, enum access acc,
 	       unsigned priv);

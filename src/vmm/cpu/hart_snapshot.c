@@ -154,14 +154,16 @@ int hart_load(struct hart *h, struct snap_in *in)
 	h->space_key[0] = h->satp;
 	memset(h->tlb[0], 0xff, sizeof h->tlb[0]);
 	tlb_flush_all(h);
-	for (unsigned i = 0; i < BTAB_SIZE; i++) {
-		h->btab[i].ppc = UINT64_MAX;
-		h->btab[i].chain[0] = h->btab[i].chain[1] = NULL;
-		h->btab[i].jit = NULL;
-	}
-	block_cache_flush(h);
+	/* A translator that never ran has nothing to drop, and jit_flush would
+	 * write (so fault in) every block slot; the slots are then given back
+	 * untouched rather than rewritten: a restore stays O(devices). */
+	struct jit_stats js = { 0 };
 	if (h->jit)
+		jit_get_stats(h->jit, &js);
+	if (js.translations)
 		jit_flush(h->jit);
+	block_table_clear(h);
+	block_cache_flush(h);
 	hart_update_ctx(h);
 	h->poll_countdown = 0;   /* look at the timers at once */
 	atomic_fetch_or(&h->attn, ATTN_IRQ);

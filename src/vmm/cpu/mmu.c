@@ -618,7 +618,7 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 	bus_mark_code(bus, pfn);
 	uint32_t gen = bus_code_gen(bus, pfn);
 	const uint8_t *host = h->ram + (pa - bus->ram_base);
-	if (b->ppc == pa && code_hash(host, b->nbytes) == b->hash) {
+	if (b->ppc == pa && b->nbytes && code_hash(host, b->nbytes) == b->hash) {
 		b->gen = gen;
 		b->epoch = h->epoch;
 		return b;
@@ -627,8 +627,10 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 		/* Neither slot holds it: the colder one goes, and the one that
 		 * stays cools, so two blocks that keep coming back to a set
 		 * where a third one sits still get their turn. */
-		if (set[0].ppc == UINT64_MAX || set[1].ppc == UINT64_MAX) {
-			b = set[0].ppc == UINT64_MAX ? &set[0] : &set[1];
+		bool empty0 = set[0].ppc == UINT64_MAX || set[0].nbytes == 0;
+		bool empty1 = set[1].ppc == UINT64_MAX || set[1].nbytes == 0;
+		if (empty0 || empty1) {   /* (all-zero is empty too: block_table_clear) */
+			b = empty0 ? &set[0] : &set[1];
 		} else {
 			b = set[1].heat < set[0].heat ? &set[1] : &set[0];
 			struct block *stays = b == set ? &set[1] : &set[0];

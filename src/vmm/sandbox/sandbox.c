@@ -218,6 +218,11 @@ static int drop_privileges(struct sandbox *sb, struct err *err)
 		return err_set(err, -errno, "sandbox: gid %u: %s", (unsigned)sb->gid, strerror(errno));
 	if (setresuid(sb->uid, sb->uid, sb->uid) < 0)
 		return err_set(err, -errno, "sandbox: uid %u: %s", (unsigned)sb->uid, strerror(errno));
+	/* A change of uid or gid clears the parent-death signal sandbox_fork set:
+	 * without it again a launcher killed by SIGKILL would leave the jailed
+	 * VMM running, orphaned.  (A launcher that died in between these two
+	 * calls still does; the window is a few instructions.) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* A non-zero uid already cleared them; say so explicitly for uid 0 setups. */
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2] = { 0 };

@@ -1,0 +1,135 @@
+/*
+ * Unit tests of the hart's memory by use (hart.c): a new hart's decoded-block
+ * table and the TLB spaces it has not switched to are still the kernel's zero
+ * pages (not resident, checked with mincore), code run touches only the slots
+ * it uses, and block_table_clear (a snapshot load) gives them back while the
+ * hart goes on running correctly.
+ */
+#include "lib/testing.h"
+#include "vmm/cpu/test_asm.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Resident pages among those wholly inside [p, p + len). */
+static size_t resident_pages(const void *p, size_t len)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(uintptr_t)(pg - 1);
+	uintptr_t hi = ((uintptr_t)p + len) & ~(uintptr_t)(pg - 1);
+	if (hi <= lo)
+		return 0;
+	size_t n = (hi - lo) / pg;
+	unsigned char vec[4096];
+	size_t resident = 0;
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < sizeof vec ? n - done : sizeof vec;
+		if (mincore((void *)(lo + done * pg), k * pg, vec) != 0)
+			return SIZE_MAX;
+		for (size_t i = 0; i < k; i++)
+			resident += vec[i] & 1;
+		done += k;
+	}
+	return resident;
+}
+
+#define BTAB_BYTES (BTAB_SIZE * sizeof(struct block))
+
+TEST(a_new_hart_has_touched_no_block_table_page)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	EXPECT_EQ(resident_pages(t.h[0]->btab, BTAB_BYTES), 0);
+	EXPECT_EQ(resident_pages(t.h[0]->pool, POOL_INSNS * sizeof(struct insn)), 0);
+	tm_fini(&t);
+}
+
+TEST(tlb_spaces_not_switched_to_stay_untouched)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	EXPECT(resident_pages(h->tlb[h->space], sizeof h->tlb[0]) > 0);   /* flushed: 0xff */
+	for (unsigned s = 0; s < TLB_SPACES; s++)
+		if (s != h->space)
+			EXPECT_EQ(resident_pages(h->tlb[s], sizeof h->tlb[s]), 0);
+	tm_fini(&t);
+}
+
+/* A loop of n ADDIs, so the hart decodes a block and runs it repeatedly. */
+static uint64_t count_loop(struct tmach *t)
+{
+	tm_emit(t, ADDI(1, 0, 0));
+	tm_emit(t, ADDI(2, 0, 100));
+	uint64_t top = t->at;
+	tm_emit(t, ADDI(1, 1, 1));
+	tm_emit(t, BNE(1, 2, (int32_t)(top - t->at)));
+	uint64_t end = t->at;
+	tm_emit(t, JAL(0, 0));
+	return end;
+}
+
+TEST(running_code_touches_only_the_block_slots_it_uses)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	uint64_t end = count_loop(&t);
+	tm_run_to(t.h[0], end, 10000);
+	EXPECT_EQ(hart_get_x(t.h[0], 1), 100);
+	size_t used = resident_pages(t.h[0]->btab, BTAB_BYTES);
+	EXPECT(used >= 1 && used <= 2);
+	tm_fini(&t);
+}
+
+TEST(clearing_the_block_table_returns_its_pages_and_code_still_runs)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	uint64_t end = count_loop(&t);
+	tm_run_to(h, end, 10000);
+	EXPECT(resident_pages(h->btab, BTAB_BYTES) > 0);
+	block_table_clear(h);
+	EXPECT_EQ(resident_pages(h->btab, BTAB_BYTES), 0);
+	/* Run it again from the start: decoded anew, same result. */
+	hart_set_pc(h, RAM_BASE);
+	tm_run_to(h, end, 10000);
+	EXPECT_EQ(hart_pc(h), end);
+	EXPECT_EQ(hart_get_x(h, 1), 100);
+	tm_fini(&t);
+}
+
+TEST(trimming_the_caches_gives_their_pages_back_and_code_still_runs)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	uint64_t end = count_loop(&t);
+	tm_run_to(h, end, 10000);
+	EXPECT(resident_pages(h->pool, POOL_INSNS * sizeof(struct insn)) > 0);
+	hart_trim_caches(h);
+	EXPECT_EQ(resident_pages(h->btab, BTAB_BYTES), 0);
+	EXPECT_EQ(resident_pages(h->pool, POOL_INSNS * sizeof(struct insn)), 0);
+	EXPECT_EQ(h->pool_used, 0);
+	hart_set_pc(h, RAM_BASE);
+	tm_run_to(h, end, 10000);
+	EXPECT_EQ(hart_pc(h), end);
+	EXPECT_EQ(hart_get_x(h, 1), 100);
+	tm_fini(&t);
+}
+
+TEST(trimming_retires_the_other_address_spaces_tlbs_and_gives_them_back)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	unsigned other = (h->space + 1) % TLB_SPACES;
+	memset(h->tlb[other], 0xff, sizeof h->tlb[other]);   /* as a switch to it would */
+	h->space_key[other] = 0x8000000000012345ull;
+	EXPECT(resident_pages(h->tlb[other], sizeof h->tlb[other]) > 0);
+	hart_trim_caches(h);
+	EXPECT_EQ(resident_pages(h->tlb[other], sizeof h->tlb[other]), 0);
+	EXPECT_EQ(h->space_key[other], TLB_NO_SPACE);
+	EXPECT(resident_pages(h->tlb[h->space], sizeof h->tlb[0]) > 0);   /* in use: kept */
+	tm_fini(&t);
+}
