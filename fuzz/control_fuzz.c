@@ -76,6 +76,7 @@ int vm_migrate(struct vm *vm, const char *u, const struct vm_migrate_opts *o,
 	abort();
 }
 bool vm_shutdown_via_agent(struct vm *vm) { (void)vm; abort(); }
+bool vm_sandboxed(const struct vm *vm) { (void)vm; return false; }
 struct guest_agent *vm_agent(struct vm *vm) { (void)vm; abort(); }
 int vm_exec(struct vm *vm, const struct guest_agent_exec *q, struct guest_agent_result *r,
 	    struct err *e)

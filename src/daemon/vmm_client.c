@@ -235,10 +235,10 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	 * images and disks. */
 	char consock[8192];
 	snprintf(consock, sizeof consock, "%s/console.sock", dir);
-	char *argv[13 + 2 * 5 + 2 * 8 + 2] = { (char *)c->self_exe, "console-relay", consock, log,
+	char *argv[14 + 2 * 5 + 2 * 8 + 2] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
 						"--net", net, "--control", sock, "--agent" };
-	int argc = 13;
+	int argc = 14;
 	if (disk) {
 		argv[argc++] = "--disk";
 		argv[argc++] = diskopt;

@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/if_tun.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
@@ -38,7 +39,8 @@ enum arg_rule {
 	TO_SELF,        /* tgkill: only our own thread group (arg 0) */
 	THREAD_ONLY,    /* clone: CLONE_THREAD set (arg 0) */
 	INET_STREAM_DGRAM,   /* socket: AF_INET/AF_INET6, SOCK_STREAM/SOCK_DGRAM */
-	TTY_IOCTL,      /* ioctl: terminal attributes and FIONREAD/FIONBIO */
+	TTY_IOCTL,      /* ioctl: terminal attributes, FIONREAD/FIONBIO, and TUNSETOFFLOAD
+			   (a tap's offloads follow what the guest's driver negotiates) */
 	FD_ONLY,        /* newfstatat: AT_EMPTY_PATH (fstat(2) through glibc) */
 	FAIL_ENOSYS,    /* not allowed, but fails softly so a fallback runs */
 	FAIL_ENOENT,    /* path calls: the jail is empty anyway */
@@ -163,7 +165,7 @@ static int add_rule(scmp_filter_ctx ctx, const struct rule *r, pid_t self_pid)
 	}
 	case TTY_IOCTL: {
 		static const unsigned long reqs[] = { TCGETS, TCSETS, TCSETSW, TCSETSF,
-						      TIOCGWINSZ, FIONREAD, FIONBIO };
+						      TIOCGWINSZ, FIONREAD, FIONBIO, TUNSETOFFLOAD };
 		for (unsigned i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
 			int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 						  SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)reqs[i]));
