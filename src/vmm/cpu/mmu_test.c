@@ -393,6 +393,32 @@ TEST(tlb_keeps_a_stale_translation_until_sfence_vma_and_apart_per_asid)
 	tm_fini(&t);
 }
 
+/* Code at CODE_VA loads x1 from VA 0x20000 (mapped by the PTE at the
+ * returned address to a page holding 1; remap_to the one holding 2) and
+ * traps; CODE_VA + 0x100 runs `fence` (an SFENCE.VMA) and traps. */
+static uint64_t sfence_fixture(struct tmach *t, struct pt *p, uint32_t fence, uint64_t *stop)
+{
+	*stop = handler(t);
+	pt_init(p, t, 3);
+	pt_map(p, CODE_VA, CODE_PA, R | X | A, 0);
+	uint64_t slot = pt_map(p, 0x20000, RAM_BASE + 0x20000, R | A, 0);
+	tm_w64(t, RAM_BASE + 0x20000, 1);
+	tm_w64(t, RAM_BASE + 0x30000, 2);
+	tm_org(t, CODE_PA);
+	tm_emit(t, LUI(2, 0x20000));
+	tm_emit(t, LD(1, 2, 0));
+	tm_emit(t, ECALL());
+	tm_org(t, CODE_PA + 0x100);
+	tm_emit(t, fence);
+	tm_emit(t, ECALL());
+	return slot;
+}
+
+static void remap_to(struct tmach *t, uint64_t slot, uint64_t pa)
+{
+	tm_w64(t, slot, (pa >> 12) << 10 | R | A | V);
+}
+
 TEST(tlb_spaces_are_recycled_and_a_global_sfence_reaches_every_space)
 {
 	/* More address spaces than TLB spaces: each satp still translates
@@ -401,25 +427,14 @@ TEST(tlb_spaces_are_recycled_and_a_global_sfence_reaches_every_space)
 	struct tmach t;
 	struct pt p;
 	EXPECT(tm_init(&t, 1) == 0);
-	uint64_t stop = handler(&t);
-	pt_init(&p, &t, 3);
-	pt_map(&p, CODE_VA, CODE_PA, R | X | A, 0);
-	uint64_t slot = pt_map(&p, 0x20000, RAM_BASE + 0x20000, R | A, 0);
-	tm_w64(&t, RAM_BASE + 0x20000, 1);
-	tm_w64(&t, RAM_BASE + 0x30000, 2);
-	tm_org(&t, CODE_PA);
-	tm_emit(&t, LUI(2, 0x20000));
-	tm_emit(&t, LD(1, 2, 0));
-	tm_emit(&t, ECALL());
-	tm_org(&t, CODE_PA + 0x100);
-	tm_emit(&t, SFENCE_VMA(0, 0));
-	tm_emit(&t, ECALL());
+	uint64_t stop;
+	uint64_t slot = sfence_fixture(&t, &p, SFENCE_VMA(0, 0), &stop);
 	for (uint64_t asid = 1; asid <= 2 * TLB_SPACES + 1; asid++) {
 		hart_csr_write(t.h[0], CSR_SATP, satp_of(&p) | asid << 44);
 		EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
 		EXPECT_EQ(x(&t, 1), 1);
 	}
-	tm_w64(&t, slot, ((RAM_BASE + 0x30000) >> 12) << 10 | R | A | V);
+	remap_to(&t, slot, RAM_BASE + 0x30000);
 	EXPECT_EQ(run_s(&t, CODE_VA + 0x100, stop), EXC_ECALL_S);   /* sfence.vma x0, x0 */
 	for (uint64_t asid = 2 * TLB_SPACES + 1; asid >= 2 * TLB_SPACES - 2; asid--) {
 		hart_csr_write(t.h[0], CSR_SATP, satp_of(&p) | asid << 44);
@@ -437,25 +452,14 @@ TEST(sfence_vma_with_an_asid_drops_that_asid_only)
 	struct tmach t;
 	struct pt p;
 	EXPECT(tm_init(&t, 1) == 0);
-	uint64_t stop = handler(&t);
-	pt_init(&p, &t, 3);
-	pt_map(&p, CODE_VA, CODE_PA, R | X | A, 0);
-	uint64_t slot = pt_map(&p, 0x20000, RAM_BASE + 0x20000, R | A, 0);
-	tm_w64(&t, RAM_BASE + 0x20000, 1);
-	tm_w64(&t, RAM_BASE + 0x30000, 2);
-	tm_org(&t, CODE_PA);
-	tm_emit(&t, LUI(2, 0x20000));
-	tm_emit(&t, LD(1, 2, 0));
-	tm_emit(&t, ECALL());
-	tm_org(&t, CODE_PA + 0x100);
-	tm_emit(&t, SFENCE_VMA(0, 3));   /* sfence.vma x0, x3 */
-	tm_emit(&t, ECALL());
+	uint64_t stop;
+	uint64_t slot = sfence_fixture(&t, &p, SFENCE_VMA(0, 3), &stop);   /* sfence.vma x0, x3 */
 	for (uint64_t asid = 1; asid <= 2; asid++) {
 		hart_csr_write(t.h[0], CSR_SATP, satp_of(&p) | asid << 44);
 		EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
 		EXPECT_EQ(x(&t, 1), 1);
 	}
-	tm_w64(&t, slot, ((RAM_BASE + 0x30000) >> 12) << 10 | R | A | V);
+	remap_to(&t, slot, RAM_BASE + 0x30000);
 	hart_set_x(t.h[0], 3, 1);
 	EXPECT_EQ(run_s(&t, CODE_VA + 0x100, stop), EXC_ECALL_S);   /* in ASID 2: flush ASID 1 */
 	EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
@@ -464,7 +468,7 @@ TEST(sfence_vma_with_an_asid_drops_that_asid_only)
 	EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
 	EXPECT_EQ(x(&t, 1), 2);     /* ASID 1 walked afresh */
 	/* And the ASID in use is flushed in place. */
-	tm_w64(&t, slot, ((RAM_BASE + 0x20000) >> 12) << 10 | R | A | V);
+	remap_to(&t, slot, RAM_BASE + 0x20000);
 	EXPECT_EQ(run_s(&t, CODE_VA + 0x100, stop), EXC_ECALL_S);
 	EXPECT_EQ(run_s(&t, CODE_VA, stop), EXC_ECALL_S);
 	EXPECT_EQ(x(&t, 1), 1);
