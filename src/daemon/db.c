@@ -174,6 +174,24 @@ int db_collect(struct db *db, sqlite3_stmt *st, size_t elem,
 	return 0;
 }
 
+int db_one(struct db *db, sqlite3_stmt *st, void (*read_row)(sqlite3_stmt *st, void *item),
+	   void *out, const char *thing, const char *what, struct err *e)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		read_row(st, out);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = err_set(e, -ENOENT, "%s: no such %s", thing, what);
+	} else {
+		char ctx[64];
+		snprintf(ctx, sizeof ctx, "reading a %s", what);
+		rc = db_sql_err(db, e, ctx);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static void read_image(sqlite3_stmt *st, struct image *im)
 {
 	db_copy_text(im->name, sizeof im->name, st, 0);

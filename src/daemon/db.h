@@ -44,6 +44,10 @@ void db_copy_text(char *dst, size_t len, struct sqlite3_stmt *st, int col);
 int db_collect(struct db *db, struct sqlite3_stmt *st, size_t elem,
 	       void (*read_row)(struct sqlite3_stmt *st, void *item), void **out, size_t *n,
 	       const char *what, struct err *e);
+/* Steps st (finalized here) for one row, which read_row puts into out;
+ * -ENOENT naming `thing` ("network \"n1\"") when there is none. */
+int db_one(struct db *db, struct sqlite3_stmt *st, void (*read_row)(struct sqlite3_stmt *st, void *item),
+	   void *out, const char *thing, const char *what, struct err *e);
 void db_close(struct db *db);
 
 int db_image_put(struct db *db, const struct image *im, struct err *e);

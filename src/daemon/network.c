@@ -77,16 +77,9 @@ static int net_row(struct db *db, const char *name, const char *project, struct 
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (project)
 		sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		read_net(st, out);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? err_set(e, -ENOENT, "network \"%s\": no such network", name)
-				       : db_sql_err(db, e, "reading a network");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	char thing[96];
+	snprintf(thing, sizeof thing, "network \"%s\"", name);
+	return db_one(db, st, read_net_row, out, thing, "network", e);
 }
 
 static int set_dns_pid(struct db *db, const struct network *n, struct err *e)

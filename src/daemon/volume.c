@@ -54,16 +54,9 @@ int volume_get(struct db *db, const char *name, const char *project, struct volu
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (project)
 		sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		read_vol(st, out);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? err_set(e, -ENOENT, "volume \"%s\": no such volume", name)
-				       : db_sql_err(db, e, "reading a volume");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	char thing[96];
+	snprintf(thing, sizeof thing, "volume \"%s\"", name);
+	return db_one(db, st, read_vol_row, out, thing, "volume", e);
 }
 
 int volume_list(struct db *db, const char *project, struct volume **out, size_t *n,
