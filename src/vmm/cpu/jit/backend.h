@@ -45,7 +45,9 @@ enum be_alu {
 enum be_cond { BE_EQ, BE_NE, BE_LT, BE_GE, BE_LTU, BE_GEU };
 
 /* A helper called with (h, insn copy): 0 done, -1 trap set, 1 run in the
- * interpreter, 2 done and leave the block after it (it stored into code). */
+ * interpreter, 2 done and leave the block after it (it stored into code),
+ * 3 done and go on through the next instruction's block entry (it changed
+ * state a translation may assume: interrupt enables, mstatus.FS). */
 typedef int (*be_helper_fn)(struct hart *h, const struct insn *in);
 /* A pure helper on two 64-bit values (division and friends). */
 typedef uint64_t (*be_pure_fn)(uint64_t a, uint64_t b);

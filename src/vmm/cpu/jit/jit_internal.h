@@ -58,16 +58,20 @@ struct jit_tb {
 	struct jit_exit exit[2];
 };
 
+/* Entries of struct jit's heat table (a power of two). */
+#define JIT_HEAT_BITS 16
+#define JIT_HEAT_SIZE (1u << JIT_HEAT_BITS)
+
 struct jit {
 	struct hart *h;
 	struct code_cache cc;
 	struct jit_tb *tbs;
 	unsigned ntbs, max_tbs;
-	/* Translations by guest-physical PC (open addressing, tb index + 1,
-	 * 0 empty; the newest per PC): the block table is direct-mapped, and a
+	/* Translations by guest-physical PC (open addressing: tb index + 1,
+	 * 0 empty, and a tag of the PC; the newest per PC): the block table is direct-mapped, and a
 	 * block evicted by a colliding one would otherwise be interpreted and
 	 * translated all over again when it comes back. */
-	uint32_t *by_ppc;
+	struct by_ppc_slot { uint32_t tb, tag; } *by_ppc;
 	unsigned by_ppc_bits;
 	struct insn *insns;        /* copies of instructions helpers are called with */
 	unsigned ninsns, max_insns;
@@ -77,6 +81,12 @@ struct jit {
 	uint8_t *stubs_end;        /* first byte after the stubs */
 	struct be *be;             /* the back end's state for one translation */
 	unsigned hot;              /* runs before a block is translated */
+	/* Runs so far of not yet translated blocks, by a hash of their
+	 * physical PC.  Kept here, not in the block: three blocks that take
+	 * turns in one two-way set of the block table lose their slot (and a
+	 * heat kept there) on every round and would never be translated.  A
+	 * collision only makes a block hot early. */
+	uint8_t heat[JIT_HEAT_SIZE];
 	struct jit_verify *verify; /* --jit verify, else NULL */
 	FILE *dump, *perf_map;     /* NIMBUS_JIT_DUMP (translate.c), else NULL */
 	bool stats_on;             /* NIMBUS_JIT_STATS: time translations, report at exit */

@@ -116,7 +116,7 @@ static int helper_csr(struct hart *h, const struct insn *in)
 	if (csr_access(h, csr, f3, src, write, &old))
 		return 1;   /* illegal: the interpreter raises it */
 	h->x[in->rd] = old;   /* rd = x0 names the sink x[32] */
-	return write && csr_write_leaves(csr) ? 2 : 0;
+	return write && csr_write_leaves(csr) ? 3 : 0;
 }
 
 static uint64_t pure_mulhsu(uint64_t a, uint64_t b)
@@ -399,14 +399,23 @@ static unsigned ppc_slot(uint64_t ppc, unsigned bits)
 	return (unsigned)(((ppc >> 1) * 0x9e3779b97f4a7c15ull) >> (64 - bits));
 }
 
+/* The slot's check value: most probes for another PC fail on it without
+ * reading tbs[] (a cache miss each, and boot probes for every cold block). */
+static uint32_t ppc_tag(uint64_t ppc)
+{
+	return (uint32_t)(ppc >> 1);
+}
+
 static void by_ppc_put(struct jit *j, unsigned idx)
 {
 	uint64_t ppc = j->tbs[idx].ppc;
+	uint32_t tag = ppc_tag(ppc);
 	unsigned mask = (1u << j->by_ppc_bits) - 1;
 	for (unsigned i = ppc_slot(ppc, j->by_ppc_bits);; i = (i + 1) & mask) {
-		uint32_t e = j->by_ppc[i];
-		if (e == 0 || j->tbs[e - 1].ppc == ppc) {
-			j->by_ppc[i] = idx + 1;
+		struct by_ppc_slot *e = &j->by_ppc[i];
+		if (e->tb == 0 || (e->tag == tag && j->tbs[e->tb - 1].ppc == ppc)) {
+			e->tb = idx + 1;
+			e->tag = tag;
 			return;
 		}
 	}
@@ -419,7 +428,7 @@ static void by_ppc_add(struct jit *j, unsigned idx)
 {
 	if (!j->by_ppc || 2 * (idx + 1) > (1u << j->by_ppc_bits)) {
 		unsigned bits = j->by_ppc ? j->by_ppc_bits + 1 : 12;
-		uint32_t *t = calloc((size_t)1 << bits, sizeof(*t));
+		struct by_ppc_slot *t = calloc((size_t)1 << bits, sizeof(*t));
 		if (!t)
 			return;
 		free(j->by_ppc);
@@ -435,13 +444,14 @@ static struct jit_tb *by_ppc_find(const struct jit *j, uint64_t ppc)
 {
 	if (!j->by_ppc)
 		return NULL;
+	uint32_t tag = ppc_tag(ppc);
 	unsigned mask = (1u << j->by_ppc_bits) - 1;
 	for (unsigned i = ppc_slot(ppc, j->by_ppc_bits);; i = (i + 1) & mask) {
-		uint32_t e = j->by_ppc[i];
-		if (e == 0)
+		const struct by_ppc_slot *e = &j->by_ppc[i];
+		if (e->tb == 0)
 			return NULL;
-		if (j->tbs[e - 1].ppc == ppc)
-			return &j->tbs[e - 1];
+		if (e->tag == tag && j->tbs[e->tb - 1].ppc == ppc)
+			return &j->tbs[e->tb - 1];
 	}
 }
 
@@ -660,7 +670,7 @@ int jit_set_verify(struct jit *j)
 
 void jit_set_hot(struct jit *j, unsigned runs)
 {
-	j->hot = runs ? runs : 1;
+	j->hot = runs == 0 ? 1 : runs > UINT8_MAX ? UINT8_MAX : runs;
 }
 
 void jit_get_stats(const struct jit *j, struct jit_stats *out)
@@ -732,16 +742,22 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 		h->jit_link = NULL;
 		return false;
 	}
-	if (!tb) {
+	if (!tb && b->heat == 0) {
 		/* Decoded again after its slot was taken: the same bytes at the
 		 * same place translate the same (tb_refresh below unlinks what
-		 * an older generation linked). */
+		 * an older generation linked).  Asked at the first run after a
+		 * decode only: a PC is in one slot at a time, so no translation
+		 * of it can appear while it stays there untranslated. */
 		struct jit_tb *old = by_ppc_find(j, b->ppc);
 		if (old && old->hash == b->hash && old->nbytes == b->nbytes && old->ninsn == b->ninsn)
 			tb = b->jit = old;
 	}
 	if (!tb) {
-		if (++b->heat < j->hot) {
+		uint8_t *heat = &j->heat[(b->ppc * 0x9e3779b97f4a7c15ull) >> (64 - JIT_HEAT_BITS)];
+		if (*heat < UINT8_MAX)
+			++*heat;
+		b->heat = *heat;   /* the block table's victim choice */
+		if (*heat < j->hot) {
 			h->jit_link = NULL;
 			return false;
 		}
@@ -757,6 +773,7 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 			return false;
 		}
 		b->jit = tb;
+		*heat = 0;   /* by_ppc finds it now; the entry may serve another block */
 	}
 	tb_refresh(tb, b);
 	if (h->jit_link)

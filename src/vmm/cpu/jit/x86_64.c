@@ -744,6 +744,31 @@ static void emit_lookup_jump(struct be *be)
 	jmp_to(be, be->j->epilogue);
 }
 
+/*
+ * After a helper that changed state this translation may have assumed
+ * (a CSR write with side effects: interrupt enables, mstatus.FS, PMP):
+ * `retired` instructions done, go on at ppc through a block entry, whose
+ * checks hold again, or to the dispatcher if an interrupt became
+ * takeable.  Cheaper than the dispatcher: Linux toggles sstatus.SIE and
+ * SUM several times per system call.
+ */
+static void emit_reenter(struct be *be, uint64_t ppc, unsigned retired, uint32_t dirty)
+{
+	struct x86_buf *b = &be->b;
+	x64_write_back(be, dirty, 0);
+	unsigned left = be->tb->ninsn - retired;   /* taken off the budget at entry */
+	if (left)
+		x_alu_ri(b, true, ALU_ADD, R14, (int32_t)left);
+	emit_set_pc(be, ppc);
+	x_load(b, true, RCX, RBX, HOFF(mip));
+	x_alu_rm(b, true, ALU_AND, RCX, RBX, HOFF(take_mask));
+	uint8_t *irq = x_jcc32(b, CC_NE);
+	emit_lookup_jump(be);
+	x_patch(b, irq, b->p);
+	x_mov_imm(b, RAX, JIT_ST_EXIT);
+	jmp_to(be, be->j->epilogue);
+}
+
 /* The end of a path out of the block towards virtual PC ppc + delta. */
 static void emit_goto(struct be *be, uint64_t target_ppc, bool chain)
 {
@@ -900,12 +925,17 @@ static void emit_slow(struct be *be, struct slow *s)
 		uint8_t *not_interp = x_jcc32(b, CC_NE);
 		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, live);
 		x_patch(b, not_interp, b->p);
+		/* One that touches x wrote everything back before the call and
+		 * may have written x[rd] since: no cached value is newer. */
+		uint32_t after = s->touches_x ? 0 : live;
 		x_alu_ri(b, false, ALU_CMP, RAX, 2);
+		uint8_t *not_code = x_jcc32(b, CC_NE);
+		/* Done, and it stored into code: leave after it. */
+		x64_emit_exit(be, s->next_ppc, s->idx + 1, JIT_ST_EXIT, after);
+		x_patch(b, not_code, b->p);
+		x_alu_ri(b, false, ALU_CMP, RAX, 3);
 		uint8_t *trap = x_jcc32(b, CC_NE);
-		/* Done, and it stored into code: leave after it.  One that
-		 * touches x wrote everything back before the call and may
-		 * have written x[rd] since: no cached value is newer. */
-		x64_emit_exit(be, s->next_ppc, s->idx + 1, JIT_ST_EXIT, s->touches_x ? 0 : live);
+		emit_reenter(be, s->next_ppc, s->idx + 1, after);
 		x_patch(b, trap, b->p);
 		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, live);
 		break;
