@@ -68,21 +68,56 @@ void x64_call_abs(struct x86_buf *b, const void *fn)
 	x_call_r(b, RAX);
 }
 
+static bool is_narrow(const struct be *be, unsigned g)
+{
+	return (be->narrow >> g) & 1;
+}
+
+/* Sign-extends cached register g in place if it may be narrow. */
+static void widen(struct be *be, unsigned g)
+{
+	if (!is_narrow(be, g))
+		return;
+	x_movsxd(&be->b, (unsigned)be->host[g], (unsigned)be->host[g]);
+	be->narrow &= ~(1u << g);
+}
+
 /* host = guest register g (x0 reads as zero). */
 void x64_ld_x(struct be *be, unsigned host, unsigned g)
 {
 	if (g == 0)
 		x_mov_imm(&be->b, host, 0);
 	else if (be->host[g] >= 0) {
-		if ((unsigned)be->host[g] != host)
+		if ((unsigned)be->host[g] == host)
+			widen(be, g);
+		else if (is_narrow(be, g))   /* as cheap as the move */
+			x_movsxd(&be->b, host, (unsigned)be->host[g]);
+		else
 			x_mov_rr(&be->b, true, host, (unsigned)be->host[g]);
 	}
 	else
 		x_load(&be->b, true, host, RBX, XOFF(g));
 }
 
+/* The same where only the low 32 bits of the value will be read. */
+static void ld_x_lo(struct be *be, unsigned host, unsigned g)
+{
+	if (g == 0 || be->host[g] < 0 || (unsigned)be->host[g] != host)
+		x64_ld_x(be, host, g);
+}
+
 /* A host register holding guest g: its cache register, else `tmp` loaded. */
 unsigned x64_xreg(struct be *be, unsigned g, unsigned tmp)
+{
+	if (g != 0 && be->host[g] >= 0) {
+		widen(be, g);
+		return (unsigned)be->host[g];
+	}
+	x64_ld_x(be, tmp, g);
+	return tmp;
+}
+
+unsigned x64_xreg_lo(struct be *be, unsigned g, unsigned tmp)
 {
 	if (g != 0 && be->host[g] >= 0)
 		return (unsigned)be->host[g];
@@ -98,31 +133,40 @@ void x64_st_x(struct be *be, unsigned g, unsigned host)
 		if ((unsigned)be->host[g] != host)
 			x_mov_rr(&be->b, true, (unsigned)be->host[g], host);
 		be->dirty |= 1u << g;
+		be->narrow &= ~(1u << g);
 	} else {
 		x_store(&be->b, true, RBX, XOFF(g), host);
 	}
 }
 
-/* dst = dst op x[g], from the cache register or memory. */
+/* dst = dst op x[g], from the cache register or memory (w: 64-bit op). */
 static void alu_x(struct be *be, bool w, enum x86_alu op, unsigned dst, unsigned g)
 {
-	if (be->host[g] >= 0)
+	if (be->host[g] >= 0) {
+		if (w)
+			widen(be, g);
 		x_alu_rr(&be->b, w, op, dst, (unsigned)be->host[g]);
-	else
+	} else {
 		x_alu_rm(&be->b, w, op, dst, RBX, XOFF(g));
+	}
 }
 
 /* Writes back the cached registers in `mask` whose host register is in `which`
- * (0: all, 1: callee-saved only, 2: caller-saved only). */
+ * (0: all, 1: callee-saved only, 2: caller-saved only), sign-extending
+ * narrow ones first.  It leaves be->narrow as it was: the extension was
+ * made on this path only, and the other paths from here still need it. */
 void x64_write_back(struct be *be, uint32_t mask, int which)
 {
 	for (unsigned g = 1; g < 32; g++) {
 		if (!(mask & (1u << g)) || be->host[g] < 0)
 			continue;
-		bool cs = caller_saved((unsigned)be->host[g]);
+		unsigned r = (unsigned)be->host[g];
+		bool cs = caller_saved(r);
 		if ((which == 1 && cs) || (which == 2 && !cs))
 			continue;
-		x_store(&be->b, true, RBX, XOFF(g), (unsigned)be->host[g]);
+		if (is_narrow(be, g))
+			x_movsxd(&be->b, r, r);
+		x_store(&be->b, true, RBX, XOFF(g), r);
 	}
 }
 
@@ -136,6 +180,7 @@ void x64_reload(struct be *be, int which)
 		if ((which == 1 && cs) || (which == 2 && !cs))
 			continue;
 		x_load(&be->b, true, (unsigned)be->host[g], RBX, XOFF(g));
+		be->narrow &= ~(1u << g);
 	}
 }
 
@@ -147,7 +192,7 @@ struct slow *x64_add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
 	}
 	struct slow *s = &be->slow[be->nslow++];
 	*s = (struct slow){ .kind = k, .jcc = jcc, .idx = be->idx, .ppc = be->ppc,
-			    .next_ppc = be->next_ppc, .dirty = be->dirty };
+			    .next_ppc = be->next_ppc, .dirty = be->dirty, .narrow = be->narrow };
 	return s;
 }
 
@@ -308,6 +353,9 @@ void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in, uint32_t 
 static void emit_loop_back(struct be *be)
 {
 	struct x86_buf *b = &be->b;
+	for (unsigned g = 1; g < 32; g++)   /* the body starts with none narrow */
+		if (be->host[g] >= 0)
+			widen(be, g);
 	x_alu_ri(b, true, ALU_SUB, R14, be->tb->ninsn);
 	x_patch(b, x_jcc32(b, CC_GE), be->body);
 	/* out of budget: the next round did not run */
@@ -331,6 +379,7 @@ void be_const(struct be *be, unsigned rd, uint64_t v)
 	if (be->host[rd] >= 0) {
 		x_mov_imm(&be->b, (unsigned)be->host[rd], v);
 		be->dirty |= 1u << rd;
+		be->narrow &= ~(1u << rd);
 	} else if (fits_i32((int64_t)v)) {
 		x_store_imm32(&be->b, RBX, XOFF(rd), (int32_t)v);
 	} else {
@@ -354,20 +403,27 @@ void be_pc_value(struct be *be, unsigned rd, uint64_t ppc)
  * else in rax.  dest_begin copies rs1 there; dest_end sign-extends *W
  * results and files the value under rd.
  */
-static unsigned dest_begin(struct be *be, unsigned rd, unsigned rs1, unsigned second)
+static unsigned dest_begin(struct be *be, bool w32, unsigned rd, unsigned rs1, unsigned second)
 {
 	unsigned t = RAX;
 	if (rd < 32 && be->host[rd] >= 0 && rd != second)
 		t = (unsigned)be->host[rd];
-	x64_ld_x(be, t, rs1);
+	if (w32)
+		ld_x_lo(be, t, rs1);
+	else
+		x64_ld_x(be, t, rs1);
 	return t;
 }
 
+/* A *W result computed in rd's own cache register stays narrow there. */
 static void dest_end(struct be *be, bool w32, unsigned rd, unsigned t)
 {
-	if (w32)
+	bool in_place = rd < 32 && rd != 0 && be->host[rd] >= 0 && (unsigned)be->host[rd] == t;
+	if (w32 && !in_place)
 		x_movsxd(&be->b, t, t);
 	x64_st_x(be, rd, t);
+	if (w32 && in_place)
+		be->narrow |= 1u << rd;
 }
 
 static void finish_w32(struct be *be, bool w32, unsigned rd)
@@ -392,7 +448,7 @@ void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, 
 	unsigned t;
 	switch (op) {
 	case BE_ADD: case BE_SUB: case BE_AND: case BE_OR: case BE_XOR:
-		t = dest_begin(be, rd, rs1, rs2);
+		t = dest_begin(be, w32, rd, rs1, rs2);
 		if (rs2 == 0)
 			x_alu_ri(b, !w32, simple_alu[op], t, 0);
 		else
@@ -401,13 +457,13 @@ void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, 
 		return;
 	case BE_SLL: case BE_SRL: case BE_SRA:
 		x64_ld_x(be, RCX, rs2);
-		t = dest_begin(be, rd, rs1, rs2);
+		t = dest_begin(be, w32, rd, rs1, rs2);
 		x_shift_cl(b, !w32, shift_op[op], t);
 		dest_end(be, w32, rd, t);
 		return;
 	case BE_MUL:
-		t = dest_begin(be, rd, rs1, rs2);
-		x_imul_rr(b, !w32, t, x64_xreg(be, rs2, RCX));
+		t = dest_begin(be, w32, rd, rs1, rs2);
+		x_imul_rr(b, !w32, t, w32 ? x64_xreg_lo(be, rs2, RCX) : x64_xreg(be, rs2, RCX));
 		dest_end(be, w32, rd, t);
 		return;
 	default:
@@ -438,14 +494,14 @@ void be_alu_imm(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned r
 	unsigned t;
 	switch (op) {
 	case BE_ADD: case BE_SUB: case BE_AND: case BE_OR: case BE_XOR:
-		t = dest_begin(be, rd, rs1, 0);
+		t = dest_begin(be, w32, rd, rs1, 0);
 		/* x op 0 is x, except for AND (*W forms: dest_end sign-extends). */
 		if (imm || op == BE_AND)
 			x_alu_ri(b, !w32, simple_alu[op], t, (int32_t)imm);
 		dest_end(be, w32, rd, t);
 		return;
 	case BE_SLL: case BE_SRL: case BE_SRA:
-		t = dest_begin(be, rd, rs1, 0);
+		t = dest_begin(be, w32, rd, rs1, 0);
 		if (imm)
 			x_shift_ri(b, !w32, shift_op[op], t, (unsigned)imm);
 		dest_end(be, w32, rd, t);
@@ -542,6 +598,7 @@ static void emit_va(struct be *be, unsigned rs1, int32_t imm)
 		return;
 	}
 	if (be->host[rs1] >= 0) {
+		widen(be, rs1);
 		x_lea(&be->b, RSI, (unsigned)be->host[rs1], imm);
 		return;
 	}
@@ -815,15 +872,15 @@ void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64
 	unsigned a = x64_xreg(be, rs1, RAX);
 	if (rs2 == 0)
 		x_test_rr(b, true, a, a);
-	else if (be->host[rs2] >= 0)
-		x_alu_rr(b, true, ALU_CMP, a, (unsigned)be->host[rs2]);
 	else
-		x_alu_rm(b, true, ALU_CMP, a, RBX, XOFF(rs2));
+		alu_x(be, true, ALU_CMP, a, rs2);
 	uint8_t *taken = x_jcc32(b, cond_cc[c]);
-	uint32_t dirty = be->dirty;   /* each edge writes back what is dirty here */
+	/* each edge writes back what is dirty here */
+	uint32_t dirty = be->dirty, narrow = be->narrow;
 	emit_goto(be, fall_ppc, fall_chain);
 	x_patch(b, taken, b->p);
 	be->dirty = dirty;
+	be->narrow = narrow;
 	emit_goto(be, taken_ppc, taken_chain);
 }
 
@@ -857,6 +914,7 @@ void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st)
 static void emit_slow(struct be *be, struct slow *s)
 {
 	struct x86_buf *b = &be->b;
+	be->narrow = s->narrow;
 	x_patch(b, s->jcc, b->p);
 	for (unsigned i = 0; i < s->nmore; i++)
 		x_patch(b, s->more_jcc[i], b->p);

@@ -531,6 +531,7 @@ void be_fcsr(struct be *be, const struct insn *in)
 
 void x64_emit_fp_slow(struct be *be, struct slow *s)
 {
+	be->narrow = s->narrow;
 	struct x86_buf *b = &be->b;
 	if (s->kind == SL_FP_ZERO) {
 		/* rax holds the result: keep it if a named source is zero. */

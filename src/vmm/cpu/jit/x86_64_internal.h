@@ -30,6 +30,7 @@ enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_FS_OFF, SL_FP, SL_FP_
 struct slow {
 	enum slow_kind kind;
 	uint32_t dirty;            /* guest registers dirty at the instruction */
+	uint32_t narrow;           /* and narrow (struct be) */
 	uint8_t *jcc;              /* rel32 of the jump into the slow path */
 	uint8_t *more_jcc[SLOW_MORE_JCC];   /* more jumps to the same path */
 	unsigned nmore;
@@ -62,6 +63,12 @@ struct be {
 	uint32_t loop_dirty;       /* a looping block's registers dirty on entry to the body */
 	int8_t host[33];           /* host register caching guest x[i], or -1 */
 	uint32_t cached, dirty;    /* guest register masks */
+	/* Cached registers whose host register may hold a *W result not yet
+	 * sign-extended (its low 32 bits right, the upper ones zero): the
+	 * extension is made where a full 64-bit value is read or written
+	 * back, so a chain of *W operations pays for it once, if at all.
+	 * "May": extending twice is harmless, missing one is not. */
+	uint32_t narrow;
 	unsigned fp_ok;            /* FPV_* known to hold here (be_fp_guard) */
 };
 
@@ -73,6 +80,8 @@ void x64_call_abs(struct x86_buf *b, const void *fn);
 void x64_ld_x(struct be *be, unsigned host, unsigned g);
 /* A host register holding guest g: its cache register, else `tmp` loaded. */
 unsigned x64_xreg(struct be *be, unsigned g, unsigned tmp);
+/* The same for a reader of the low 32 bits only (*W operands). */
+unsigned x64_xreg_lo(struct be *be, unsigned g, unsigned tmp);
 /* Guest register g = host (into its cache register, marked dirty, or h->x). */
 void x64_st_x(struct be *be, unsigned g, unsigned host);
 /* Writes back / reloads cached registers (which: 0 all, 1 callee-saved, 2 caller-saved). */
