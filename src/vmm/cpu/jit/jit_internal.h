@@ -78,6 +78,10 @@ struct jit {
 	const uint8_t *enter;      /* trampoline: enter(h, code, delta) */
 	const uint8_t *epilogue;   /* returns to the dispatcher with eax = status */
 	const uint8_t *check_fail; /* entry checks failed */
+	/* A jump-cache entry's code for a PC with no translation yet (h->pc
+	 * stored): back to the dispatcher without asking jit_lookup again;
+	 * jit_run puts the translation there once there is one. */
+	const uint8_t *untranslated;
 	uint8_t *stubs_end;        /* first byte after the stubs */
 	struct be *be;             /* the back end's state for one translation */
 	unsigned hot;              /* runs before a block is translated */

@@ -692,6 +692,17 @@ static void tb_refresh(struct jit_tb *tb, const struct block *b)
 	tb->epoch = b->epoch;
 }
 
+/* Jump-cache entry: virtual PC pc runs `code` with delta pc - ppc. */
+static void jcache_fill(struct hart *h, uint64_t pc, const void *code, uint64_t delta)
+{
+	struct jcache_entry *jc = &h->jc[(pc >> 1) & (JCACHE_SIZE - 1)];
+	jc->vpc = pc;
+	jc->code = code;
+	jc->delta = delta;
+	unsigned fb = jcache_filter_bit(pc);
+	h->jcache_pages[h->space][fb / 64] |= 1ull << (fb % 64);
+}
+
 const void *jit_lookup(struct hart *h)
 {
 	uint64_t pc = h->pc;
@@ -710,18 +721,17 @@ const void *jit_lookup(struct hart *h)
 		struct block *b = btab_set(h, pa);
 		b += b[1].ppc == pa;
 		if (b->ppc != pa || b->epoch != h->epoch || b->gen != bus_code_gen(h->bus, b->pfn) ||
-		    !b->jit || b->jit == JIT_DECLINED)
+		    !b->jit || b->jit == JIT_DECLINED) {
+			/* Cold code (most misses while booting): the next jump
+			 * here goes straight to the dispatcher. */
+			jcache_fill(h, pc, h->jit->untranslated, pc - pa);
 			return NULL;
+		}
 		tb = b->jit;
 		tb_refresh(tb, b);
 	}
 	h->jit_delta = pc - pa;
-	struct jcache_entry *jc = &h->jc[(pc >> 1) & (JCACHE_SIZE - 1)];
-	jc->vpc = pc;
-	jc->code = tb->code;
-	jc->delta = pc - pa;
-	unsigned fb = jcache_filter_bit(pc);
-	h->jcache_pages[h->space][fb / 64] |= 1ull << (fb % 64);
+	jcache_fill(h, pc, tb->code, pc - pa);
 	return tb->code;
 }
 
@@ -795,6 +805,8 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 		jcache_flush(h);
 	}
 	fp_host_claim(h->fp_owner);
+	/* (An entry jit_lookup left pointing at j->untranslated, now good.) */
+	jcache_fill(h, h->pc, tb->code, h->pc - b->ppc);
 	enum jit_status st = be_enter(j, h, tb->code, h->pc - b->ppc);
 	/* Translated code counts instructions only off the budget. */
 	uint64_t n = (uint64_t)(budget0 - h->jit_budget - h->jit_unretired);

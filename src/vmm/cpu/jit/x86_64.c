@@ -258,6 +258,14 @@ int be_init_stubs(struct jit *j)
 		int32_t rel = (int32_t)(j->epilogue - (code_cache_exec_addr(cc, at) + 4));
 		memcpy(at, &rel, 4);
 	}
+
+	j->untranslated = code_cache_exec_addr(cc, b.p);
+	x_mov_imm(&b, RAX, JIT_ST_EXIT);
+	{
+		uint8_t *at = x_jmp32(&b);
+		int32_t rel = (int32_t)(j->epilogue - (code_cache_exec_addr(cc, at) + 4));
+		memcpy(at, &rel, 4);
+	}
 	if (b.full)
 		return -1;
 	code_cache_commit(cc, w, (size_t)(b.p - w));
