@@ -81,6 +81,8 @@ void be_divrem(struct be *be, bool sign, bool rem, bool w32, unsigned rd, unsign
 void be_pure(struct be *be, be_pure_fn fn, unsigned rd, unsigned rs1, unsigned rs2);
 /* rd = v */
 void be_const(struct be *be, unsigned rd, uint64_t v);
+/* rd = the low 32 bits of rs1, zero-extended */
+void be_zext32(struct be *be, unsigned rd, unsigned rs1);
 /* rd = ppc + delta (a virtual PC value) */
 void be_pc_value(struct be *be, unsigned rd, uint64_t ppc);
 

@@ -467,6 +467,17 @@ static uint64_t now_ns(const struct jit *j)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Instructions i and i+1 zero-extend a 32-bit value (RV64GC has no
+ * zext.w; compilers shift left and right by 32): one host move. */
+static bool zext_w_pair(const struct block *b, unsigned i)
+{
+	const struct insn *in = &b->insn[i];
+	if (in->op != OP_SLLI || in->imm != 32 || in->rd == 0 || i + 1 >= b->ninsn)
+		return false;
+	const struct insn *nx = &b->insn[i + 1];
+	return nx->op == OP_SRLI && nx->imm == 32 && nx->rd == in->rd && nx->rs1 == in->rd;
+}
+
 /* Translates block b; NULL if it cannot be (caller marks it declined) or
  * the cache is full (then *full is set). */
 /* NIMBUS_JIT_DUMP=DIR (a developers' tool): DIR/code.bin holds each
@@ -565,6 +576,11 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 			break;
 		}
 		default:
+			if (zext_w_pair(b, i)) {   /* slli rd, rs, 32; srli rd, rd, 32 */
+				be_zext32(be, in->rd, in->rs1);
+				i++;
+				break;
+			}
 			lower(be, in, pc);
 			break;
 		}

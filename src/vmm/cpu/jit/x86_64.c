@@ -439,6 +439,15 @@ static void finish_w32(struct be *be, bool w32, unsigned rd)
 	dest_end(be, w32, rd, RAX);
 }
 
+void be_zext32(struct be *be, unsigned rd, unsigned rs1)
+{
+	if (rd == 0 || rd == 32)
+		return;
+	unsigned t = dest_begin(be, true, rd, rs1, 0);
+	x_mov_rr(&be->b, false, t, t);   /* a 32-bit move clears the upper half */
+	x64_st_x(be, rd, t);
+}
+
 static const enum x86_alu simple_alu[] = {
 	[BE_ADD] = ALU_ADD, [BE_SUB] = ALU_SUB, [BE_AND] = ALU_AND,
 	[BE_OR] = ALU_OR, [BE_XOR] = ALU_XOR,
