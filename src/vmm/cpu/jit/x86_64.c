@@ -302,7 +302,11 @@ struct be *be_begin(struct jit *j, struct jit_tb *tb)
 	uint8_t *w = code_cache_reserve(&j->cc, MAX_TB_BYTES);
 	if (!w)
 		return NULL;
-	*be = (struct be){ .j = j, .tb = tb, .b = { .p = w, .end = w + MAX_TB_BYTES }, .start = w };
+	memset(be, 0, offsetof(struct be, slow));
+	be->j = j;
+	be->tb = tb;
+	be->b = (struct x86_buf){ .p = w, .end = w + MAX_TB_BYTES };
+	be->start = w;
 	memset(be->host, -1, sizeof(be->host));
 	tb->code = rx(be, w);
 	tb->nexits = 0;

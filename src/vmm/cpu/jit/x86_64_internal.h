@@ -54,7 +54,6 @@ struct be {
 	uint8_t *start;
 	unsigned idx;
 	uint64_t ppc, next_ppc;
-	struct slow slow[MAX_SLOW];
 	unsigned nslow;
 	bool failed;
 	uint8_t *check_jcc;        /* the entry check's failure, to this block's stub */
@@ -70,6 +69,10 @@ struct be {
 	 * "May": extending twice is harmless, missing one is not. */
 	uint32_t narrow;
 	unsigned fp_ok;            /* FPV_* known to hold here (be_fp_guard) */
+	/* Last, and not cleared per translation (50 KiB: clearing it was
+	 * a third of the cost of translating a block); x64_add_slow fills
+	 * each entry it hands out. */
+	struct slow slow[MAX_SLOW];
 };
 
 /* F/D state an inline op assumes (be_fp_needs, be->fp_ok). */
