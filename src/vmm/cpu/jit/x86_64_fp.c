@@ -101,15 +101,6 @@ static void emit_boxed(struct be *be, struct slow *s, unsigned fs)
 	to_slow(be, s, x_jcc32(&be->b, CC_NE));
 }
 
-/* ecx = the biased exponent of the result in rax (single: eax). */
-static void emit_exponent(struct be *be, bool single)
-{
-	struct x86_buf *b = &be->b;
-	x_mov_rr(b, true, RCX, RAX);
-	x_shift_ri(b, true, SH_SHR, RCX, single ? 23 : 52);
-	x_alu_ri(b, false, ALU_AND, RCX, single ? 0xff : 0x7ff);
-}
-
 /* f[rd] = rax (single: NaN-boxed eax). */
 static void emit_store_f(struct be *be, unsigned rd, bool single)
 {
@@ -134,23 +125,34 @@ static void emit_arith_result(struct be *be, struct slow *s, const struct insn *
 			      bool src_single, bool tiny_ok, unsigned zero_srcs)
 {
 	struct x86_buf *b = &be->b;
+	unsigned max = single ? 0xff : 0x7ff;   /* the all-ones exponent */
 	x_sse_rr(b, PFX_66, !single, SSE_MOVD_FROM_X, XMM0, RAX);
-	emit_exponent(be, single);
-	x_alu_ri(b, false, ALU_CMP, RCX, single ? 0xff : 0x7ff);
-	to_slow(be, s, x_jcc32(b, CC_E));
+	/* ecx = the biased exponent: doubled (the sign drops out), shifted. */
+	x_lea_idx(b, RCX, RAX, RAX);
+	if (single)
+		x_shift_ri(b, false, SH_SHR, RCX, 24);
+	else
+		x_shift_ri(b, true, SH_SHR, RCX, 53);
 	struct slow *z = NULL;
-	if (!tiny_ok) {
-		x_test_rr(b, false, RCX, RCX);
-		uint8_t *jz = x_jcc32(b, CC_E);
+	if (tiny_ok) {
+		x_alu_ri(b, false, ALU_CMP, RCX, (int32_t)max);
+		to_slow(be, s, x_jcc32(b, CC_E));
+	} else {
+		/* One unsigned test for both ends: exponent - 1 above max - 2
+		 * is a zero or subnormal (it wrapped) or the all-ones one. */
+		x_alu_ri(b, false, ALU_SUB, RCX, 1);
+		x_alu_ri(b, false, ALU_CMP, RCX, (int32_t)max - 2);
+		uint8_t *odd = x_jcc32(b, CC_A);
 		if (zero_srcs) {
-			z = x64_add_slow(be, SL_FP_ZERO, jz);
+			z = x64_add_slow(be, SL_FP_ZERO, odd);
 			z->zero_srcs = zero_srcs;
 			z->rs1 = in->rs1;
 			z->rs2 = in->rs2;
 			z->single = src_single;
 			z->helper = s;
+			z->all_ones = max - 1;   /* ecx's value for the all-ones exponent */
 		} else {
-			to_slow(be, s, jz);
+			to_slow(be, s, odd);
 		}
 	}
 	uint8_t *store = b->p;
@@ -534,7 +536,11 @@ void x64_emit_fp_slow(struct be *be, struct slow *s)
 	be->narrow = s->narrow;
 	struct x86_buf *b = &be->b;
 	if (s->kind == SL_FP_ZERO) {
-		/* rax holds the result: keep it if a named source is zero. */
+		/* ecx = exponent - 1 (emit_arith_result): the all-ones one is
+		 * the helper's; rax holds a zero or tiny result: keep it if a
+		 * named source is zero. */
+		x_alu_ri(b, false, ALU_CMP, RCX, (int32_t)s->all_ones);
+		to_slow(be, s->helper, x_jcc32(b, CC_E));
 		static const unsigned which[2] = { 1, 2 };
 		for (unsigned i = 0; i < 2; i++) {
 			if (!(s->zero_srcs & which[i]))

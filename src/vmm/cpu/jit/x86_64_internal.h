@@ -44,6 +44,7 @@ struct slow {
 	const struct insn *insn;
 	bool touches_x, single;
 	unsigned zero_srcs, rs1, rs2;
+	unsigned all_ones;         /* SL_FP_ZERO: ecx for a NaN or infinite result */
 	struct slow *helper;       /* SL_FP_ZERO: the op's SL_FP path */
 };
 
