@@ -242,6 +242,7 @@ struct hart {
 	int64_t jit_budget;          /* instructions translated code may still run */
 	int64_t jit_unretired;       /* of the last block's count, not retired at exit */
 	struct jit_exit *jit_link;   /* exit to link to the next block run */
+	struct jit_tb *jit_stale;    /* a translation its own guard found stale */
 	uint64_t jit_delta;          /* virtual - physical PC, from jit_lookup */
 	uint64_t jit_tmp;            /* the slow load path's result */
 	struct jcache_entry *jc;     /* the current fetch context's jump cache */

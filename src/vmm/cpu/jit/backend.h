@@ -124,6 +124,12 @@ void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t
 /* Leaves with `st` at ppc after `ninsn` retired (ends the block). */
 void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st);
 
+/* Before an instruction straddling the block's page end: unless the next
+ * virtual page (next_page_ppc + delta) is in the fetch TLB and its first
+ * two bytes are still `upper`, leave for the interpreter here.  (The bytes,
+ * not the page: another process may map the same code differently.) */
+void be_cross_guard(struct be *be, uint64_t next_page_ppc, uint16_t upper);
+
 /* Host-side plumbing the front end needs. */
 struct be *be_state_new(void);
 int be_init_stubs(struct jit *j);

@@ -11,6 +11,7 @@
  */
 #include "lib/testing.h"
 #include <stdlib.h>
+#include "vmm/cpu/jit/backend.h"
 #include "vmm/cpu/jit/jit.h"
 #include "vmm/cpu/test_asm.h"
 
@@ -666,5 +667,52 @@ TEST(jit_zero_extension_idiom_and_narrow_w_chains_match_the_interpreter)
 	EXPECT_EQ(hart_get_x(p.m[1].h[0], 9), DATA_BASE);
 	struct jit_stats st;
 	EXPECT(hart_jit_stats(p.m[1].h[0], &st));
+	pair_fini(&p);
+}
+
+TEST(jit_translates_an_instruction_straddling_a_page_and_sees_its_second_half_change)
+{
+	/* A hot loop whose addi straddles a page end: translated whole (it
+	 * went to the interpreter every time round), behind a run-time check
+	 * of the next page's mapping and code generation.  Then the half in
+	 * the next page, which holds the immediate, is rewritten from outside:
+	 * both machines must add the new immediate from their next round. */
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	struct hart *h = p.m[1].h[0];
+	jit_set_hot(h->jit, 4);
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		tm_emit(t, JAL(0, 0xff0));
+		tm_org(t, CODE_BASE + 0xff0);
+		tm_emit(t, ADDI(5, 5, 1));          /* loop */
+		tm_emit(t, ADDI(7, 7, 2));
+		tm_emit(t, ADDI(8, 8, 3));
+		tm_emitc(t, 0x0001);                /* c.nop */
+		tm_emit(t, ADDI(6, 6, 7));          /* 0xffe..0x1001 */
+		tm_emit(t, JAL(0, -0x12));          /* back to the loop */
+	}
+	char buf[200];
+	for (unsigned round = 0; round < 6; round++) {
+		for (int k = 0; k < 2; k++)
+			hart_step(p.m[k].h[0], 1000 + round * 7);
+		const char *d = diff(p.m[0].h[0], p.m[1].h[0], buf, sizeof buf);
+		if (d)
+			test_fail(__FILE__, __LINE__, d);
+		EXPECT(!d);
+		/* round 3 on: the straddling half (bits 16..31: the immediate) changes */
+		if (round >= 2) {
+			uint32_t w = ADDI(6, 6, (int32_t)(11 * round));
+			uint16_t upper = (uint16_t)(w >> 16);
+			for (int k = 0; k < 2; k++)
+				bus_write_guest(&p.m[k].bus, CODE_BASE + 0x1000, &upper, 2);
+		}
+	}
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(h, &st));
+	/* The straddling addi left for the interpreter only while it was cold
+	 * and once per rewrite, not every time round (~1000 rounds). */
+	EXPECT(st.returns[JIT_ST_INTERP] < 100);
 	pair_fini(&p);
 }

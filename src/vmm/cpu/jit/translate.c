@@ -478,6 +478,52 @@ static bool zext_w_pair(const struct block *b, unsigned i)
 	return nx->op == OP_SRLI && nx->imm == 32 && nx->rd == in->rd && nx->rs1 == in->rd;
 }
 
+/*
+ * A block that ends in a 32-bit instruction straddling its page end
+ * (OP_CROSS, which the interpreter re-fetches every time): with the next
+ * page in the fetch TLB now, decode the whole instruction for translation
+ * behind a guard that checks, at run time, that the next virtual page is
+ * still in the fetch TLB (so fetchable here) and holds the same upper
+ * half.  False (the block leaves for the interpreter there, as before)
+ * if the page is not in the TLB or the instruction ends control flow.
+ */
+struct cross {
+	struct insn insn;          /* the whole instruction */
+	uint64_t next_page_ppc;    /* the first page's end, as a "physical" PC */
+	uint16_t upper;            /* the half in the next page */
+};
+
+static bool cross_at_end(struct jit *j, const struct block *b, struct cross *c)
+{
+	const struct insn *last = &b->insn[b->ninsn - 1];
+	if (last->op != OP_CROSS)
+		return false;
+	struct hart *h = j->h;
+	struct bus *bus = h->bus;
+	uint64_t ppc = b->ppc + last->pcoff;
+	uint64_t vpage2 = (h->pc + last->pcoff + 2) & PAGE_MASK;   /* h->pc: b's virtual PC */
+	const struct tlb_entry *e = &h->itlb[(vpage2 >> PAGE_SHIFT) & TLB_MASK];
+	if (e->tag != vpage2)
+		return false;
+	uint64_t pa2 = vpage2 + e->addend;
+	if (!bus_in_ram(bus, pa2, 2))
+		return false;
+	uint16_t lo;
+	memcpy(&lo, h->ram + (ppc - bus->ram_base), 2);
+	memcpy(&c->upper, h->ram + (pa2 - bus->ram_base), 2);
+	decode_insn(lo | (uint32_t)c->upper << 16, &c->insn);
+	c->insn.pcoff = last->pcoff;
+	c->insn.len = 4;
+	c->next_page_ppc = (b->ppc & PAGE_MASK) + PAGE_SIZE;
+	switch (c->insn.op) {
+	case OP_JAL: case OP_JALR: case OP_ECALL:
+	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+		return false;
+	default:
+		return !interp_only(&c->insn);
+	}
+}
+
 /* Translates block b; NULL if it cannot be (caller marks it declined) or
  * the cache is full (then *full is set). */
 /* NIMBUS_JIT_DUMP=DIR (a developers' tool): DIR/code.bin holds each
@@ -518,6 +564,19 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 		return NULL;
 	}
 	uint64_t t0 = now_ns(j);
+	/* With a straddling last instruction translated, the rest of this
+	 * function sees it whole (register use, F/D needs, lowering). */
+	struct cross cross;
+	struct block whole;
+	struct insn whole_insns[BLOCK_MAX_INSNS];
+	bool crosses = cross_at_end(j, b, &cross);
+	if (crosses) {
+		whole = *b;
+		memcpy(whole_insns, b->insn, b->ninsn * sizeof(*b->insn));
+		whole_insns[b->ninsn - 1] = cross.insn;
+		whole.insn = whole_insns;
+		b = &whole;
+	}
 	struct jit_tb *tb = &j->tbs[j->ntbs];
 	*tb = (struct jit_tb){ .ppc = b->ppc, .pfn = b->pfn, .ninsn = b->ninsn,
 			       .nbytes = b->nbytes, .hash = b->hash,
@@ -546,6 +605,8 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 		const struct insn *in = &b->insn[i];
 		uint64_t pc = b->ppc + in->pcoff, next = pc + in->len;
 		be_insn(be, i, pc, next);
+		if (crosses && i + 1 == b->ninsn)
+			be_cross_guard(be, cross.next_page_ppc, cross.upper);
 		if (interp_only(in)) {
 			be_exit(be, pc, i, JIT_ST_INTERP);
 			ended = true;
@@ -751,6 +812,27 @@ const void *jit_lookup(struct hart *h)
 	return tb->code;
 }
 
+/* Forgets tb (its straddling instruction's second half changed): no
+ * lookup finds it and no link leads to it any more, so its block is
+ * translated afresh once hot again.  Rare: a scan of every exit will do. */
+static void tb_drop(struct jit *j, struct hart *h, struct jit_tb *tb)
+{
+	h->jit_stale = NULL;
+	uint64_t ppc = tb->ppc;
+	struct block *set = btab_set(h, ppc);
+	for (unsigned w = 0; w < 2; w++)
+		if (set[w].jit == tb) {
+			set[w].jit = NULL;
+			set[w].heat = 0;
+		}
+	for (unsigned k = 0; k < j->ntbs; k++)
+		for (unsigned x = 0; x < j->tbs[k].nexits; x++)
+			if (j->tbs[k].exit[x].target_ppc == ppc)
+				be_unlink(&j->tbs[k].exit[x]);
+	tb->ppc = UINT64_MAX;   /* by_ppc_find compares it */
+	jcache_flush(h);
+}
+
 /* Links the exit that just returned JIT_ST_CHAIN to tb, if it leads there. */
 static void link_pending(struct jit *j, struct hart *h, const struct jit_tb *tb)
 {
@@ -844,6 +926,8 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 	case JIT_ST_EXIT:
 		break;
 	}
+	if (unlikely(h->jit_stale))
+		tb_drop(j, h, h->jit_stale);
 	if (st != JIT_ST_CHAIN)
 		h->jit_link = NULL;
 	j->stats.returns[st]++;

@@ -664,7 +664,7 @@ static void emit_fs_check(struct be *be)
 	x_rex(b, false, 0, 0, RAX, false);
 	x_byte(b, 0xa9);   /* test eax, imm32 */
 	x_u32(b, (uint32_t)MSTATUS_FS);
-	x64_add_slow(be, SL_FS_OFF, x_jcc32(b, CC_E));
+	x64_add_slow(be, SL_INTERP, x_jcc32(b, CC_E));
 }
 
 static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, unsigned rs1,
@@ -927,6 +927,32 @@ void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t
 	emit_lookup_jump(be);
 }
 
+void be_cross_guard(struct be *be, uint64_t next_page_ppc, uint16_t upper)
+{
+	struct x86_buf *b = &be->b;
+	const struct bus *bus = be->j->h->bus;
+	x_mov_imm(b, RSI, next_page_ppc);
+	x_alu_rr(b, true, ALU_ADD, RSI, R15);   /* the next virtual page */
+	x_mov_rr(b, false, RAX, RSI);
+	x_shift_ri(b, false, SH_SHR, RAX, PAGE_SHIFT - 4);   /* 16-byte entries */
+	x_alu_ri(b, false, ALU_AND, RAX, (int32_t)(TLB_MASK << 4));
+	x_alu_rm(b, true, ALU_ADD, RAX, RBX, HOFF(itlb));
+	x_alu_rm(b, true, ALU_CMP, RSI, RAX, (int32_t)offsetof(struct tlb_entry, tag));
+	x64_add_slow(be, SL_INTERP, x_jcc32(b, CC_NE));
+	/* Its physical address (a fetch entry's addend), then its host one. */
+	x_alu_rm(b, true, ALU_ADD, RSI, RAX, (int32_t)offsetof(struct tlb_entry, addend));
+	x_mov_imm(b, RCX, (uint64_t)(uintptr_t)bus->ram - bus->ram_base);
+	x_alu_rr(b, true, ALU_ADD, RSI, RCX);
+	x_load_ext(b, 2, false, RAX, RSI, 0);
+	x_alu_ri(b, false, ALU_CMP, RAX, upper);
+	uint8_t *same = x_jcc32(b, CC_E);
+	/* Rewritten: this translation is dropped (jit_run) and made again. */
+	x_mov_imm(b, RAX, (uint64_t)(uintptr_t)be->tb);
+	x_store(b, true, RBX, HOFF(jit_stale), RAX);
+	x64_add_slow(be, SL_INTERP, x_jmp32(b));
+	x_patch(b, same, b->p);
+}
+
 void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st)
 {
 	x64_emit_exit(be, ppc, ninsn, st, be->dirty);
@@ -1019,7 +1045,7 @@ static void emit_slow(struct be *be, struct slow *s)
 		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, live);
 		break;
 	}
-	case SL_FS_OFF:
+	case SL_INTERP:
 		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, s->dirty);
 		break;
 	case SL_FP:

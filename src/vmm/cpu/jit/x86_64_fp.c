@@ -371,7 +371,7 @@ void be_fp_guard(struct be *be, unsigned needs)
 		if (!s) {
 			/* Nothing of the block ran: the interpreter takes it
 			 * from its start (and makes FS Dirty, NX set, ...). */
-			s = x64_add_slow(be, SL_FS_OFF, jcc[i]);
+			s = x64_add_slow(be, SL_INTERP, jcc[i]);
 			s->ppc = be->tb->ppc;
 			s->idx = 0;
 		} else {
@@ -483,7 +483,7 @@ void be_fcsr(struct be *be, const struct insn *in)
 	if (!(be->fp_ok & FPV_DIRTY)) {   /* Dirty is not Off */
 		x_load(b, false, RAX, RBX, HOFF(mstatus));
 		x_test_ri32(b, RAX, MSTATUS_FS_DIRTY);
-		x64_add_slow(be, SL_FS_OFF, x_jcc32(b, CC_E));
+		x64_add_slow(be, SL_INTERP, x_jcc32(b, CC_E));
 	}
 	if (csr == 1) {
 		x_load(b, false, RDX, RBX, HOFF(fflags));
