@@ -54,7 +54,7 @@ static const char usage[] =
 	"                         each a paused process restored from one snapshot in DIR\n"
 	"                         sharing its memory copy-on-write; prints one line per\n"
 	"                         child with its control socket (resume it to run it)\n"
-	"  migrate URI [--downtime-ms MS] [--verify]\n"
+	"  migrate URI [--downtime-ms MS] [--verify] [--copy-storage]\n"
 	"                         move the running VM to a nimbus started with\n"
 	"                         `vm run --incoming URI` and the same options\n"
 	"                         (URI: unix:PATH or tcp:HOST:PORT); this VM then ends,\n"
@@ -62,7 +62,9 @@ static const char usage[] =
 	"                         paused round may take at the measured rate (default 30);\n"
 	"                         --verify: the target compares a hash of every page with\n"
 	"                         the source's and refuses the VM if one differs (costs\n"
-	"                         downtime: hashing the RAM the guest has touched)\n"
+	"                         downtime: hashing the RAM the guest has touched);\n"
+	"                         --copy-storage: send the disks' contents too, into the\n"
+	"                         target's own --disk images (writable, of the same sizes)\n"
 	"  rate-limit DEVICE [LIMIT]\n"
 	"                         show or set a device's token-bucket limits: DEVICE is\n"
 	"                         disk0.. (--disk order) or net0..; LIMIT is\n"
@@ -320,6 +322,7 @@ const char *vmc_str(const cJSON *o, const char *k)
 int cmd_vm_control(int argc, char **argv)
 {
 	bool json = false, catch_up = false, paused = false, incremental = false, verify = false;
+	bool copy_storage = false, disks = false;
 	long count = 0, downtime = 0;
 	double timeout_s = -1;
 	const char *pos[4] = { 0 };
@@ -339,6 +342,10 @@ int cmd_vm_control(int argc, char **argv)
 			incremental = true;
 		} else if (!strcmp(a, "--verify")) {
 			verify = true;
+		} else if (!strcmp(a, "--copy-storage")) {
+			copy_storage = true;
+		} else if (!strcmp(a, "--disks")) {
+			disks = true;
 		} else if (!strcmp(a, "--downtime-ms")) {
 			char *end;
 			if (i + 1 >= argc || (downtime = strtol(argv[i + 1], &end, 10), *end) ||
@@ -393,12 +400,14 @@ int cmd_vm_control(int argc, char **argv)
 		return 2;
 	}
 	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown")) ||
-	    ((paused || incremental) && strcmp(verb, "snapshot")) ||
-	    (count && strcmp(verb, "fork")) || ((downtime || verify) && strcmp(verb, "migrate"))) {
+	    ((paused || incremental || disks) && strcmp(verb, "snapshot")) ||
+	    (count && strcmp(verb, "fork")) ||
+	    ((downtime || verify || copy_storage) && strcmp(verb, "migrate"))) {
 		cli_error("vm control: %s: option not for this verb (try --help)",
 			  catch_up ? "--catch-up" : timeout_s >= 0 ? "--timeout"
-			  : paused ? "--paused" : incremental ? "--incremental"
-			  : count ? "--count" : downtime ? "--downtime-ms" : "--verify");
+			  : paused ? "--paused" : incremental ? "--incremental" : disks ? "--disks"
+			  : count ? "--count" : downtime ? "--downtime-ms" : verify ? "--verify"
+			  : "--copy-storage");
 		return 2;
 	}
 	/* The VM resolves paths from its own working directory, not ours. */
@@ -430,6 +439,8 @@ int cmd_vm_control(int argc, char **argv)
 			cJSON_AddTrueToObject(req, "paused");
 		if (incremental)
 			cJSON_AddTrueToObject(req, "incremental");
+		if (disks)
+			cJSON_AddTrueToObject(req, "disks");
 	} else if (arg && !strcmp(verb, "fork")) {
 		cJSON_AddStringToObject(req, "dir", dir);
 		if (count)
@@ -440,6 +451,8 @@ int cmd_vm_control(int argc, char **argv)
 			cJSON_AddNumberToObject(req, "downtime_ms", (double)downtime);
 		if (verify)
 			cJSON_AddTrueToObject(req, "verify");
+		if (copy_storage)
+			cJSON_AddTrueToObject(req, "copy_storage");
 	} else if (arg) {
 		cJSON_AddStringToObject(req, "size", arg);
 	}

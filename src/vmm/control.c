@@ -566,7 +566,8 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
 	return print(o);
 }
 
-/* {"verb":"migrate","uri":"unix:PATH"|"tcp:HOST:PORT"[,"downtime_ms":MS][,"verify":true]} */
+/* {"verb":"migrate","uri":"unix:PATH"|"tcp:HOST:PORT"[,"downtime_ms":MS][,"verify":true]
+ *  [,"copy_storage":true]} */
 static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 {
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(req, "uri");
@@ -585,8 +586,12 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 	const cJSON *vf = cJSON_GetObjectItemCaseSensitive(req, "verify");
 	if (vf && !cJSON_IsBool(vf))
 		return reply_error(id, "bad-argument", "migrate: verify: true or false");
+	const cJSON *cs = cJSON_GetObjectItemCaseSensitive(req, "copy_storage");
+	if (cs && !cJSON_IsBool(cs))
+		return reply_error(id, "bad-argument", "migrate: copy_storage: true or false");
 	struct vm_migrate_opts opts = { .downtime_ms = dt ? (unsigned)dt->valuedouble : 0,
-					.verify = cJSON_IsTrue(vf) };
+					.verify = cJSON_IsTrue(vf),
+					.copy_storage = cJSON_IsTrue(cs) };
 	struct vm_migrate_info info;
 	int rc = vm_migrate(vm, u->valuestring, &opts, &info, &e);
 	if (rc)
@@ -599,6 +604,8 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 	cJSON_AddNumberToObject(o, "total_ms", (double)info.total_ns / 1e6);
 	cJSON_AddNumberToObject(o, "downtime_ms", (double)info.downtime_ns / 1e6);
 	cJSON_AddNumberToObject(o, "stop_copy_ms", (double)info.stop_copy_ns / 1e6);
+	if (opts.copy_storage)
+		cJSON_AddNumberToObject(o, "disk_bytes_sent", (double)info.disk_bytes_sent);
 	return print(o);
 }
 

@@ -727,6 +727,9 @@ void vm_parts(struct vm *vm, struct vm_parts *out)
 		.devs = &vm->devs, .cfg = &vm->cfg, .paused_at_ns = vm->paused_at_ns,
 		.chain = &vm->chain,
 	};
+	for (unsigned i = 0; vm->board && i < VM_MAX_DISKS; i++)
+		if ((out->disks[i] = virt_board_disk(vm->board, i)))
+			out->ndisks = i + 1;
 	pthread_mutex_unlock(&vm->run_lock);
 }
 

@@ -144,6 +144,8 @@ struct vm_incoming {
 	uint64_t ram_size;
 	uint8_t *state;            /* the state file's bytes */
 	size_t state_len;
+	bool storage_copied;       /* the stream carried the disks' contents (migrate
+				      --copy-storage): the disks here are other files */
 };
 
 /* Why vm_run() returned. */

@@ -16,6 +16,7 @@ struct bus;
 struct vclock;
 struct hart;
 struct device_list;
+struct virtio_device;
 
 /*
  * What an incremental snapshot builds on: the last snapshot this VM wrote
@@ -40,6 +41,10 @@ struct vm_parts {
 	const struct vm_config *cfg;
 	int64_t paused_at_ns;         /* host monotonic time of the pause (paused VM) */
 	struct vm_snap_chain *chain;
+	/* The virtio-blk devices, in --disk order (none before the devices
+	 * exist: a VM built ahead of a migration). */
+	struct virtio_device *disks[VM_MAX_DISKS];
+	unsigned ndisks;
 };
 
 void vm_parts(struct vm *vm, struct vm_parts *out);

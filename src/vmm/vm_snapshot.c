@@ -372,8 +372,11 @@ out:
 
 /* ---- restore ----------------------------------------------------------- */
 
+/* disks_carried: the disks' contents came with the VM (a migration with
+ * --copy-storage, a snapshot with --disks): this VM's disks are other files,
+ * and only their number is checked here. */
 static int check_vm_section(struct snap_in *in, const struct vm_parts *p, const char *dir,
-			    uint64_t *ticks, struct err *err)
+			    bool disks_carried, uint64_t *ticks, struct err *err)
 {
 	int rc = snap_in_section(in, "vm", 1, err);
 	if (rc)
@@ -420,8 +423,8 @@ static int check_vm_section(struct snap_in *in, const struct vm_parts *p, const 
 		snap_get_str(in, d->path, sizeof d->path);
 		uint64_t dsize = snap_get_u64(in), dev = snap_get_u64(in), ino = snap_get_u64(in);
 		uint64_t ms = snap_get_u64(in), mns = snap_get_u64(in);
-		if (in->overrun)
-			break;
+		if (in->overrun || disks_carried)
+			continue;
 		struct disk_id now;
 		const char *path = p->cfg->disks[i].path;
 		rc = disk_identify(path, &now);
@@ -587,7 +590,7 @@ out:
  * (migration).  what names the source in messages.
  */
 static int load_state(struct vm *vm, const char *dir, const char *what, const uint8_t *buf,
-		      size_t len, struct err *err)
+		      size_t len, bool disks_carried, struct err *err)
 {
 	struct vm_parts p;
 	vm_parts(vm, &p);
@@ -601,7 +604,7 @@ static int load_state(struct vm *vm, const char *dir, const char *what, const ui
 	uint64_t ticks = 0;
 	int rc;
 	if ((rc = snap_in_open(in, buf, len, path, err)) ||
-	    (rc = check_vm_section(in, &p, dir ? dir : what, &ticks, err)))
+	    (rc = check_vm_section(in, &p, dir ? dir : what, disks_carried, &ticks, err)))
 		goto out;
 
 	uint64_t id = 0;
@@ -661,7 +664,7 @@ int vm_restore_state(struct vm *vm, const char *dir, struct err *err)
 	int rc = read_state(path, &buf, &len, err);
 	if (rc)
 		return rc;
-	rc = load_state(vm, dir, path, buf, len, err);
+	rc = load_state(vm, dir, path, buf, len, false, err);
 	free(buf);
 	return rc;
 }
@@ -682,5 +685,6 @@ int vm_restore_incoming(struct vm *vm, struct vm_incoming *inc, struct err *err)
 		return err_set(err, -errno, "%s: cannot place guest RAM: %s", inc->what,
 			       strerror(errno));
 	inc->ram = NULL;   /* the VM's now */
-	return load_state(vm, NULL, inc->what, inc->state, inc->state_len, err);
+	return load_state(vm, NULL, inc->what, inc->state, inc->state_len, inc->storage_copied,
+			  err);
 }
