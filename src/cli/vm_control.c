@@ -44,11 +44,13 @@ static const char usage[] =
 	"  balloon SIZE           ask the guest to give SIZE of its RAM back to the host\n"
 	"                         (needs --balloon; 0 returns it all to the guest)\n"
 	"  balloon-stats          the balloon's size and the guest's memory statistics\n"
-	"  snapshot DIR [--paused] [--incremental]\n"
+	"  snapshot DIR [--paused] [--incremental] [--disks]\n"
 	"                         save the whole VM to directory DIR (docs/snapshot.md),\n"
 	"                         pausing it meanwhile; --paused leaves it paused after;\n"
 	"                         --incremental writes only the pages changed since the\n"
-	"                         VM's last snapshot, which must stay in place;\n"
+	"                         VM's last snapshot, which must stay in place; --disks\n"
+	"                         saves the disks' contents too (DIR/disk0...), so the\n"
+	"                         restore needs none of the VM's images;\n"
 	"                         `nimbus vm run --restore DIR` continues from it\n"
 	"  fork DIR [--count N]   clone the running VM into N (default 1) children,\n"
 	"                         each a paused process restored from one snapshot in DIR\n"
@@ -248,10 +250,14 @@ static int show_reply(const char *verb, const char *line, bool json)
 		bool ch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "changed"));
 		printf("%s%s\n", ch ? "" : "already ", !strcmp(verb, "pause") ? "paused" : "running");
 	} else if (!strcmp(verb, "snapshot")) {
-		printf("%s %s: state %.0f KiB, memory %.1f MiB written, guest paused %.1f ms\n",
+		const cJSON *dk = cJSON_GetObjectItemCaseSensitive(o, "disk_bytes_written");
+		char disks[64] = "";
+		if (cJSON_IsNumber(dk))
+			snprintf(disks, sizeof disks, ", disks %.1f MiB", dk->valuedouble / 1048576);
+		printf("%s %s: state %.0f KiB, memory %.1f MiB written%s, guest paused %.1f ms\n",
 		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "incremental"))
 		       ? "incremental snapshot" : "snapshot", str(o, "dir"), num(o, "state_bytes") / 1024,
-		       num(o, "memory_bytes_written") / 1048576, num(o, "pause_ms"));
+		       num(o, "memory_bytes_written") / 1048576, disks, num(o, "pause_ms"));
 	} else if (!strcmp(verb, "fork")) {
 		const cJSON *k;
 		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(o, "children"))

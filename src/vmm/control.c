@@ -531,7 +531,7 @@ static char *verb_balloon_stats(struct vm *vm, const cJSON *id)
 	return print(o);
 }
 
-/* {"verb":"snapshot","dir":PATH[,"paused":true]}: PATH absolute (the VM's
+/* {"verb":"snapshot","dir":PATH[,"paused":true][,"incremental":true][,"disks":true]}: PATH absolute (the VM's
  * working directory is not the client's). */
 static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
 {
@@ -545,15 +545,18 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
 		return reply_error(id, "bad-argument", "snapshot: paused: not true or false");
 	if (inc && !cJSON_IsBool(inc))
 		return reply_error(id, "bad-argument", "snapshot: incremental: not true or false");
+	const cJSON *dk = cJSON_GetObjectItemCaseSensitive(req, "disks");
+	if (dk && !cJSON_IsBool(dk))
+		return reply_error(id, "bad-argument", "snapshot: disks: not true or false");
 	if (vm_sandboxed(vm))
 		return reply_error(id, "sandboxed", "snapshot: this VMM is sandboxed and can open "
 				   "no file to write (docs/sandbox.md)");
 	struct err e = {0};
 	struct vm_snapshot_info info = {0};
-	bool stay = p && cJSON_IsTrue(p);
-	int rc = inc && cJSON_IsTrue(inc)
-		? vm_snapshot_incremental(vm, d->valuestring, stay, &info, &e)
-		: vm_snapshot(vm, d->valuestring, stay, &info, &e);
+	struct vm_snapshot_opts so = { .stay_paused = cJSON_IsTrue(p),
+				       .incremental = cJSON_IsTrue(inc),
+				       .with_disks = cJSON_IsTrue(dk) };
+	int rc = vm_snapshot_take(vm, d->valuestring, &so, &info, &e);
 	if (rc)
 		return reply_error(id, rc == -ESRCH ? "not-running" : rc == -ENOENT ? "no-base"
 				   : "snapshot-failed", "%s", e.msg);
@@ -562,6 +565,8 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
 	cJSON_AddNumberToObject(o, "state_bytes", (double)info.state_bytes);
 	cJSON_AddNumberToObject(o, "memory_bytes_written", (double)info.mem_bytes_written);
 	cJSON_AddBoolToObject(o, "incremental", info.incremental);
+	if (so.with_disks)
+		cJSON_AddNumberToObject(o, "disk_bytes_written", (double)info.disk_bytes_written);
 	cJSON_AddNumberToObject(o, "pause_ms", (double)info.pause_ns / 1e6);
 	return print(o);
 }

@@ -108,6 +108,8 @@ struct vm {
 	 * reboots: restoring needs none of them (copies of the paths here). */
 	bool images_deferred;
 	char *image_path[3];
+	/* A restore from a snapshot holding its disks: the paths it put in cfg. */
+	char *restore_disk_path[VM_MAX_DISKS];
 	struct virt_boot_plan plan;
 	bool has_tohost;
 	uint64_t tohost;
@@ -469,6 +471,9 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		*out = vm;
 		return 0;
 	}
+	if (cfg->restore && (rc = vm_restore_disks(&vm->cfg, cfg->restore, vm->restore_disk_path,
+						   err)))
+		goto fail;
 	if ((rc = create_devices(vm, err)))
 		goto fail;
 	/* A restore takes the place of the boot images (vm_snapshot.c). */
@@ -710,6 +715,8 @@ void vm_destroy(struct vm *vm)
 	free(vm->append);
 	for (unsigned i = 0; i < 3; i++)
 		free(vm->image_path[i]);
+	for (unsigned i = 0; i < VM_MAX_DISKS; i++)
+		free(vm->restore_disk_path[i]);
 	pthread_mutex_destroy(&vm->ev_lock);
 	pthread_mutex_destroy(&vm->run_lock);
 	pthread_cond_destroy(&vm->run_cond);
@@ -896,9 +903,10 @@ out:
 	return rc;
 }
 
-static int snapshot(struct vm *vm, const char *dir, bool stay_paused, bool incremental,
-		    struct vm_snapshot_info *info, struct err *err)
+int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
+		     struct vm_snapshot_info *info, struct err *err)
 {
+	bool stay_paused = opts->stay_paused;
 	if (vm->cfg.sandboxed)
 		return err_set(err, -EPERM, "snapshot: not available in a sandboxed VM (--sandbox): "
 			       "it writes files the sandbox's jail cannot reach");
@@ -915,7 +923,7 @@ static int snapshot(struct vm *vm, const char *dir, bool stay_paused, bool incre
 	if (!paused)
 		rc = err_set(err, -EBUSY, "snapshot: the VM was resumed or stopped meanwhile");
 	else
-		rc = vm_snapshot_write(vm, dir, incremental, info, err);
+		rc = vm_snapshot_write(vm, dir, opts->incremental, opts->with_disks, info, err);
 	pthread_mutex_unlock(&vm->api_lock);
 	if (paused && !was_paused && !stay_paused)
 		vm_resume(vm, false, NULL);
@@ -927,13 +935,15 @@ static int snapshot(struct vm *vm, const char *dir, bool stay_paused, bool incre
 int vm_snapshot(struct vm *vm, const char *dir, bool stay_paused,
 		struct vm_snapshot_info *info, struct err *err)
 {
-	return snapshot(vm, dir, stay_paused, false, info, err);
+	struct vm_snapshot_opts o = { .stay_paused = stay_paused };
+	return vm_snapshot_take(vm, dir, &o, info, err);
 }
 
 int vm_snapshot_incremental(struct vm *vm, const char *dir, bool stay_paused,
 			    struct vm_snapshot_info *info, struct err *err)
 {
-	return snapshot(vm, dir, stay_paused, true, info, err);
+	struct vm_snapshot_opts o = { .stay_paused = stay_paused, .incremental = true };
+	return vm_snapshot_take(vm, dir, &o, info, err);
 }
 
 bool vm_sandboxed(const struct vm *vm)

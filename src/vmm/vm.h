@@ -332,7 +332,21 @@ struct vm_snapshot_info {
 				       or to DIR/memory.diff */
 	bool incremental;
 	int64_t pause_ns;           /* how long the guest stood still for it */
+	uint64_t disk_bytes_written; /* with_disks: data written to DIR/disk0... (zeroes are holes) */
 };
+
+struct vm_snapshot_opts {
+	bool stay_paused;           /* leave the VM paused after it */
+	bool incremental;           /* as vm_snapshot_incremental */
+	/* Also the disks' contents, as the guest sees them, into DIR/disk0,
+	 * DIR/disk1, ... (raw, sparse), so a restore needs none of the VM's
+	 * images (docs/snapshot.md, "Disks in the snapshot"). */
+	bool with_disks;
+};
+
+/* vm_snapshot and vm_snapshot_incremental with every option. */
+int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
+		     struct vm_snapshot_info *info, struct err *err);
 
 /*
  * Writes the whole VM to directory dir (created if missing, mode 0700):

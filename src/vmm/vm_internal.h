@@ -59,11 +59,16 @@ int vm_restore_incoming(struct vm *vm, struct vm_incoming *inc, struct err *err)
  * for a full snapshot. */
 struct snap_out;
 int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_id,
-		   struct snap_out *o, struct err *err);
+		   bool with_disks, struct snap_out *o, struct err *err);
 uint64_t vm_snapshot_new_id(void);
 /* vm_snapshot.c: writes the snapshot of a paused VM (vm_snapshot holds it
  * paused). */
-int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental,
+int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental, bool with_disks,
 		      struct vm_snapshot_info *info, struct err *err);
+/* vm_snapshot.c: before a restore builds the devices: when the snapshot
+ * holds its disks, points cfg's disks at them (or at new copies of them,
+ * for writable disks); paths[] keeps the strings.  0 or -errno. */
+int vm_restore_disks(struct vm_config *cfg, const char *dir, char *paths[VM_MAX_DISKS],
+		     struct err *err);
 
 #endif

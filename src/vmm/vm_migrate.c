@@ -389,7 +389,12 @@ static int disk_send_dirty(struct disk_copy *dc, int fd, struct vm_migrate_info 
 			uint64_t len = d->size - off < BLOCK_DIRTY_CHUNK ? d->size - off : BLOCK_DIRTY_CHUNK;
 			put32(dc->buf, i);
 			put64(dc->buf + 4, off);
-			int rc = virtio_blk_read_disk(dc->dev[i], off, dc->buf + DISK_HDR, len);
+			/* A hole needs no read: it goes as zeroes. */
+			int rc = 0;
+			if (!virtio_blk_may_hold_data(dc->dev[i], off, len))
+				memset(dc->buf + DISK_HDR, 0, len);
+			else
+				rc = virtio_blk_read_disk(dc->dev[i], off, dc->buf + DISK_HDR, len);
 			if (rc && (dc->read_failed = true))
 				return err_set(err, rc, "migrate: disk%u: cannot read at %llu: %s (the VM "
 					       "runs on here)", i, (unsigned long long)off, strerror(-rc));
@@ -627,7 +632,7 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	if (opts->verify && (rc = send_hashes(fd, p.bus, npages)))
 		goto io;
 	struct snap_out o;
-	if ((rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, &o, err)))
+	if ((rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, false, &o, err)))
 		goto out;
 	/* With the disks copied the target writes its own images: the source's
 	 * stay locked (a target naming the same files fails, and this VM runs on). */

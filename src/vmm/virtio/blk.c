@@ -321,3 +321,14 @@ int virtio_blk_read_disk(struct virtio_device *d, uint64_t off, void *buf, size_
 	pthread_mutex_unlock(&d->lock);
 	return r;
 }
+
+bool virtio_blk_may_hold_data(struct virtio_device *d, uint64_t off, uint64_t len)
+{
+	struct vblk *b = to_blk(d);
+	if (!b->be->ops->may_hold_data)
+		return true;
+	pthread_mutex_lock(&d->lock);
+	bool r = b->be->ops->may_hold_data(b->be, off, len);
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}

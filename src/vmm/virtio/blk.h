@@ -60,6 +60,9 @@ struct block_dirty;
 uint64_t virtio_blk_size(struct virtio_device *dev);
 void virtio_blk_track(struct virtio_device *dev, struct block_dirty *t);
 int virtio_blk_read_disk(struct virtio_device *dev, uint64_t off, void *buf, size_t len);
+/* False only where [off, off+len) surely reads as zeroes (block.h's
+ * may_hold_data): a copy skips it unread. */
+bool virtio_blk_may_hold_data(struct virtio_device *dev, uint64_t off, uint64_t len);
 
 /* Handles one validated request chain (for the fuzzer and tests): returns the
  * used length, or -1 if the request broke the device.  dev->lock held. */

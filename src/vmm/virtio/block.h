@@ -33,6 +33,10 @@ struct block_backend_ops {
 	int (*discard)(struct block_backend *b, uint64_t off, uint64_t len);
 	int (*write_zeroes)(struct block_backend *b, uint64_t off, uint64_t len, bool may_unmap);
 	void (*close)(struct block_backend *b);
+	/* Optional: false only where [off, off+len) surely reads as zeroes
+	 * (a hole in a sparse file), so copying a disk can skip it without
+	 * reading.  NULL: it may hold data anywhere. */
+	bool (*may_hold_data)(struct block_backend *b, uint64_t off, uint64_t len);
 };
 
 struct block_backend {
