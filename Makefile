@@ -25,7 +25,7 @@ CFLAGS   ?= -g
 CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Isrc -MMD -MP $(OPT)
 LDFLAGS  += -pthread $(filter -fsanitize%,$(OPT))
 
-VMM_LIBS := -lfdt -lcjson -lseccomp
+VMM_LIBS := -lfdt -lcjson -lseccomp -lz
 CTR_LIBS := -lcjson -lseccomp -lcap
 DAEMON_LIBS := -lmicrohttpd -lsqlite3 -lcurl -lcjson -lm -larchive -lcrypto -lgnutls -lmnl -lnftables
 
