@@ -90,6 +90,36 @@ int bus_ram_touched(const struct bus *bus, uint64_t first, uint64_t n, uint8_t *
 	return 0;
 }
 
+int bus_ram_changed_from_file(const struct bus *bus, uint64_t *pages)
+{
+	uint64_t n = bus->ram_size >> BUS_PAGE_SHIFT;
+	if (!bus->ram_from_file)
+		return -EINVAL;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint64_t vpn = (uintptr_t)bus->ram >> BUS_PAGE_SHIFT;
+	uint64_t buf[512];
+	int rc = 0;
+	for (uint64_t done = 0; done < n && !rc;) {
+		uint64_t k = n - done < 512 ? n - done : 512;
+		ssize_t r = pread(fd, buf, k * 8, (off_t)((vpn + done) * 8));
+		if (r != (ssize_t)(k * 8)) {
+			rc = r < 0 ? -errno : -EIO;
+			break;
+		}
+		/* Bit 63: present; 62: swapped (only a private copy can be);
+		 * 61: a page of the file (or shared).  Present without 61, or
+		 * swapped: the private copy a write made. */
+		for (uint64_t i = 0; i < k; i++)
+			if ((buf[i] >> 62 & 1) || ((buf[i] >> 63 & 1) && !(buf[i] >> 61 & 1)))
+				pages[(done + i) / 64] |= 1ull << ((done + i) % 64);
+		done += k;
+	}
+	close(fd);
+	return rc;
+}
+
 int bus_ram_mergeable(struct bus *bus)
 {
 	/* KSM scans base pages only: huge pages would hide the guests' identical

@@ -112,6 +112,17 @@ int bus_map_ram_file(struct bus *bus, int fd);
 int bus_ram_touched(const struct bus *bus, uint64_t first, uint64_t n, uint8_t *out);
 
 /*
+ * RAM mapped from a file (bus_map_ram_file): sets in the bitmap `pages` (a
+ * bit per RAM page) every page that is no longer the file's, because
+ * someone (a vCPU, a device) wrote it since the mapping: the write gave
+ * this process a private copy, which the kernel's page map tells from the
+ * file's page.  What an incremental snapshot on the snapshot a VM was
+ * restored from needs, without dirty logging.  0, -EINVAL (RAM is not
+ * from a file) or -errno (no page map).
+ */
+int bus_ram_changed_from_file(const struct bus *bus, uint64_t *pages);
+
+/*
  * Asks the host for transparent huge pages under guest RAM (as QEMU does
  * for its RAM): the first touch of RAM, by the guest or by a device
  * reading a disk into it, then faults once per 2 MiB instead of once per

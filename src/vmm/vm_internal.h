@@ -27,7 +27,13 @@ struct vm_snap_chain {
 	/* A migration owns the dirty log: snapshots (which restart it) and a
 	 * second migration wait their turn. */
 	atomic_bool migrating;
-	bool valid;                   /* dirty logging has run since `dir` was written */
+	bool valid;                   /* dirty logging has run since `dir` was written,
+					 or RAM is `dir`'s memory mapped (from_file) */
+	/* Restored from `dir` and no snapshot since: the pages written since
+	 * are the private copies of the file mapping (bus_ram_changed_from_file),
+	 * so restore needs no dirty logging (arming every page, and a slow
+	 * path on the first store to each). */
+	bool from_file;
 	uint64_t id;                  /* that snapshot's random id */
 	char dir[4096];
 };

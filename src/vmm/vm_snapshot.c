@@ -116,6 +116,18 @@ static void chain_start(struct vm_parts *p, const char *dir, uint64_t id)
 {
 	struct vm_snap_chain *ch = p->chain;
 	ch->valid = bus_dirty_start(p->bus) == 0;
+	ch->from_file = false;
+	ch->id = id;
+	snprintf(ch->dir, sizeof ch->dir, "%s", dir);
+}
+
+/* A VM just restored from dir, its RAM dir's memory mapped: what it writes
+ * from now on shows in the mapping itself (bus_ram_changed_from_file). */
+static void chain_from_restore(struct vm_parts *p, const char *dir, uint64_t id)
+{
+	struct vm_snap_chain *ch = p->chain;
+	ch->valid = p->bus->ram_from_file;
+	ch->from_file = true;
 	ch->id = id;
 	snprintf(ch->dir, sizeof ch->dir, "%s", dir);
 }
@@ -380,7 +392,7 @@ int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental, bool wit
 	struct vm_snap_chain *ch = p.chain;
 	if (atomic_load(&ch->migrating))
 		return err_set(err, -EBUSY, "snapshot: the VM is being migrated");
-	if (incremental && (!ch->valid || !atomic_load(&p.bus->logging)))
+	if (incremental && (!ch->valid || (!ch->from_file && !atomic_load(&p.bus->logging))))
 		return err_set(err, -ENOENT, "snapshot: no earlier snapshot of this VM to build an "
 			       "incremental one on (take a full one first)");
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -418,8 +430,12 @@ int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental, bool wit
 			rc = err_set(err, -ENOMEM, "snapshot: out of memory");
 			goto out;
 		}
-		bus_dirty_collect(p.bus, pages, true);
-		rc = write_diff(fd, p.bus, pages, &written);
+		if (!ch->from_file)
+			bus_dirty_collect(p.bus, pages, true);
+		else if ((rc = bus_ram_changed_from_file(p.bus, pages)))
+			ch->valid = false;
+		if (!rc)
+			rc = write_diff(fd, p.bus, pages, &written);
 	} else {
 		rc = write_memory(fd, p.bus, &written);
 	}
@@ -731,7 +747,7 @@ static int load_state(struct vm *vm, const char *dir, const char *what, const ui
 	device_list_resume(p.devs);
 	char absdir[PATH_MAX];
 	if (id && realpath(dir, absdir))
-		chain_start(&p, absdir, id);
+		chain_from_restore(&p, absdir, id);
 	goto out;
 fail:
 	prefix(err, rc, dir);
