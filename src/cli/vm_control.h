@@ -28,6 +28,10 @@ int vmc_send_request(const char *path, char *line);
 double vmc_num(const cJSON *o, const char *k);
 const char *vmc_str(const cJSON *o, const char *k);
 
+/* snapshot DIR into files this client opens and passes (a sandboxed VMM);
+ * the reply line (malloc'ed), or NULL (reported).  vm_control_snapshot.c. */
+char *vmc_snapshot_into_passed_files(const char *path, const char *dir, bool paused);
+
 /* `vm control [--json] SOCKET exec ARGS...` from its arguments after `exec`; the exit status. */
 int vmc_exec(const char *path, bool json, int argc, char **argv);
 

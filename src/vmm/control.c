@@ -53,8 +53,14 @@
 #define MAX_EXEC_MS 86400000
 #define EXEC_KEEP_MAX (32 * 1024)   /* bytes of stdout, and of stderr, in an exec reply */
 
+/* Descriptors a client may pass with a request (SCM_RIGHTS): a sandboxed
+ * VMM's snapshot files. */
+#define CONN_MAX_FDS 2
+
 struct conn {
 	int fd;                       /* -1: free slot */
+	int pass[CONN_MAX_FDS];       /* passed in, for the next request to start */
+	unsigned npass;
 	uint64_t gen;                 /* tells a worker its connection from a reuse */
 	char in[VM_CONTROL_MAX_LINE];
 	size_t in_len;
@@ -98,6 +104,9 @@ struct emitter {
 	struct vm_control *c;
 	unsigned slot;
 	uint64_t gen;
+	/* The descriptors passed with this request; the worker closes them. */
+	const int *fds;
+	unsigned nfds;
 };
 
 static void conn_queue(struct conn *k, const char *line);
@@ -533,7 +542,18 @@ static char *verb_balloon_stats(struct vm *vm, const cJSON *id)
 
 /* {"verb":"snapshot","dir":PATH[,"paused":true][,"incremental":true][,"disks":true]}: PATH absolute (the VM's
  * working directory is not the client's). */
-static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
+/* "fds": ["memory", "state"]: the request came with those two files open. */
+static bool names_snapshot_fds(const cJSON *f)
+{
+	return cJSON_IsArray(f) && cJSON_GetArraySize(f) == 2 &&
+	       cJSON_IsString(cJSON_GetArrayItem(f, 0)) &&
+	       !strcmp(cJSON_GetArrayItem(f, 0)->valuestring, "memory") &&
+	       cJSON_IsString(cJSON_GetArrayItem(f, 1)) &&
+	       !strcmp(cJSON_GetArrayItem(f, 1)->valuestring, "state");
+}
+
+static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
+			   const struct emitter *em)
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(req, "dir");
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(req, "paused");
@@ -548,14 +568,29 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
 	const cJSON *dk = cJSON_GetObjectItemCaseSensitive(req, "disks");
 	if (dk && !cJSON_IsBool(dk))
 		return reply_error(id, "bad-argument", "snapshot: disks: not true or false");
-	if (vm_sandboxed(vm))
+	const cJSON *fds = cJSON_GetObjectItemCaseSensitive(req, "fds");
+	if (fds && !names_snapshot_fds(fds))
+		return reply_error(id, "bad-argument", "snapshot: fds: must be [\"memory\", \"state\"]");
+	if (fds && (!em || em->nfds != 2))
+		return reply_error(id, "bad-argument", "snapshot: fds: the request must come with "
+				   "two descriptors (SCM_RIGHTS), it came with %u", em ? em->nfds : 0);
+	bool inc_or_disks = cJSON_IsTrue(inc) || cJSON_IsTrue(dk);
+	if (vm_sandboxed(vm) && (!fds || inc_or_disks))
 		return reply_error(id, "sandboxed", "snapshot: this VMM is sandboxed and can open "
-				   "no file to write (docs/sandbox.md)");
+				   "no file: %s (docs/sandbox.md)", inc_or_disks
+				   ? "only a full snapshot without disks, into files its client passes"
+				   : "its client must pass the files (\"fds\")");
+	if (fds && inc_or_disks)
+		return reply_error(id, "bad-argument", "snapshot: fds: only a full snapshot without "
+				   "disks");
 	struct err e = {0};
 	struct vm_snapshot_info info = {0};
 	struct vm_snapshot_opts so = { .stay_paused = cJSON_IsTrue(p),
 				       .incremental = cJSON_IsTrue(inc),
-				       .with_disks = cJSON_IsTrue(dk) };
+				       .with_disks = cJSON_IsTrue(dk),
+				       .to_fds = fds != NULL,
+				       .memory_fd = fds ? em->fds[0] : -1,
+				       .state_fd = fds ? em->fds[1] : -1 };
 	int rc = vm_snapshot_take(vm, d->valuestring, &so, &info, &e);
 	if (rc)
 		return reply_error(id, rc == -ESRCH ? "not-running" : rc == -ENOENT ? "no-base"
@@ -767,7 +802,7 @@ static char *handle(struct vm *vm, const char *line, unsigned long len, const st
 	} else if (!strcmp(verb, "balloon"))
 		out = verb_balloon(vm, id, req);
 	else if (!strcmp(verb, "snapshot"))
-		out = verb_snapshot(vm, id, req);
+		out = verb_snapshot(vm, id, req, em);
 	else if (!strcmp(verb, "migrate"))
 		out = verb_migrate(vm, id, req);
 	else if (!strcmp(verb, "fork"))
@@ -793,6 +828,9 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 
 static void conn_close(struct conn *k)
 {
+	for (unsigned i = 0; i < k->npass; i++)
+		close(k->pass[i]);
+	k->npass = 0;
 	if (k->fd >= 0)
 		close(k->fd);
 	free(k->out);
@@ -824,6 +862,8 @@ struct job {
 	struct vm_control *c;
 	unsigned slot;
 	uint64_t gen;
+	int fds[CONN_MAX_FDS];        /* passed with the request */
+	unsigned nfds;
 	size_t len;
 	char line[];
 };
@@ -832,8 +872,10 @@ static void *worker(void *arg)
 {
 	struct job *j = arg;
 	struct vm_control *c = j->c;
-	struct emitter em = { c, j->slot, j->gen };
+	struct emitter em = { c, j->slot, j->gen, j->fds, j->nfds };
 	char *reply = handle(c->vm, j->line, j->len, &em);
+	for (unsigned i = 0; i < j->nfds; i++)
+		close(j->fds[i]);
 	pthread_mutex_lock(&c->lock);
 	struct conn *k = &c->conn[j->slot];
 	if (k->fd >= 0 && k->gen == j->gen) {
@@ -905,6 +947,10 @@ static void dispatch(struct vm_control *c, unsigned slot)
 			bool started = false;
 			if (j) {
 				*j = (struct job){ .c = c, .slot = slot, .gen = k->gen, .len = len };
+				/* Descriptors go with the request read when they came. */
+				memcpy(j->fds, k->pass, sizeof j->fds);
+				j->nfds = k->npass;
+				k->npass = 0;
 				memcpy(j->line, k->in, len);
 				j->line[len] = 0;
 				pthread_attr_init(&at);
@@ -1019,6 +1065,36 @@ static void accept_one(struct vm_control *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* recv, keeping descriptors passed along (SCM_RIGHTS) for the next request;
+ * more than CONN_MAX_FDS waiting are closed. */
+static ssize_t recv_fds(struct conn *k, void *buf, size_t len)
+{
+	struct iovec v = { buf, len };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * CONN_MAX_FDS)];
+	} cm;
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = cm.b,
+			    .msg_controllen = sizeof cm.b };
+	ssize_t r = recvmsg(k->fd, &m, MSG_CMSG_CLOEXEC);
+	if (r < 0)
+		return r;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		unsigned n = (unsigned)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (unsigned i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof fd);
+			if (k->npass < CONN_MAX_FDS)
+				k->pass[k->npass++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return r;
+}
+
 /* Reads what k has sent; lock held. */
 static void conn_read(struct vm_control *c, unsigned slot)
 {
@@ -1029,7 +1105,7 @@ static void conn_read(struct vm_control *c, unsigned slot)
 			if (k->in_len == sizeof k->in)   /* a request runs: read later */
 				return;
 		}
-		ssize_t r = recv(k->fd, k->in + k->in_len, sizeof k->in - k->in_len, 0);
+		ssize_t r = recv_fds(k, k->in + k->in_len, sizeof k->in - k->in_len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

@@ -907,9 +907,12 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 		     struct vm_snapshot_info *info, struct err *err)
 {
 	bool stay_paused = opts->stay_paused;
-	if (vm->cfg.sandboxed)
-		return err_set(err, -EPERM, "snapshot: not available in a sandboxed VM (--sandbox): "
-			       "it writes files the sandbox's jail cannot reach");
+	if (vm->cfg.sandboxed && !opts->to_fds)
+		return err_set(err, -EPERM, "snapshot: a sandboxed VM (--sandbox) can open no file: "
+			       "its client must pass the files in (docs/control.md)");
+	if (opts->to_fds && (opts->incremental || opts->with_disks))
+		return err_set(err, -EPERM, "snapshot: into passed files only a full snapshot "
+			       "without disks (not --incremental, not --disks)");
 	int64_t t0 = vclock_host_ns();
 	int rc = vm_pause(vm, err);
 	bool was_paused = rc == -EALREADY;
@@ -923,7 +926,7 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 	if (!paused)
 		rc = err_set(err, -EBUSY, "snapshot: the VM was resumed or stopped meanwhile");
 	else
-		rc = vm_snapshot_write(vm, dir, opts->incremental, opts->with_disks, info, err);
+		rc = vm_snapshot_write(vm, dir, opts, info, err);
 	pthread_mutex_unlock(&vm->api_lock);
 	if (paused && !was_paused && !stay_paused)
 		vm_resume(vm, false, NULL);

@@ -342,6 +342,13 @@ struct vm_snapshot_opts {
 	 * DIR/disk1, ... (raw, sparse), so a restore needs none of the VM's
 	 * images (docs/snapshot.md, "Disks in the snapshot"). */
 	bool with_disks;
+	/* Write guest RAM and the state into these open files instead of
+	 * dir/memory and dir/state (a sandboxed VMM can open no file: the
+	 * control client passes them, docs/control.md), truncating them
+	 * first; nothing is created or renamed, the caller commits them.
+	 * Only a full snapshot, without disks.  dir is then only recorded. */
+	bool to_fds;
+	int memory_fd, state_fd;
 };
 
 /* vm_snapshot and vm_snapshot_incremental with every option. */

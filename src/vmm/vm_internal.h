@@ -69,7 +69,7 @@ int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_i
 uint64_t vm_snapshot_new_id(void);
 /* vm_snapshot.c: writes the snapshot of a paused VM (vm_snapshot holds it
  * paused). */
-int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental, bool with_disks,
+int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
 		      struct vm_snapshot_info *info, struct err *err);
 /* vm_snapshot.c: before a restore builds the devices: when the snapshot
  * holds its disks, points cfg's disks at them (or at new copies of them,

@@ -332,3 +332,9 @@ bool virtio_blk_may_hold_data(struct virtio_device *d, uint64_t off, uint64_t le
 	pthread_mutex_unlock(&d->lock);
 	return r;
 }
+
+int virtio_blk_image_stat(struct virtio_device *d, struct stat *st)
+{
+	struct vblk *b = to_blk(d);
+	return b->be->ops->image_stat ? b->be->ops->image_stat(b->be, st) : -ENOTSUP;
+}

@@ -63,6 +63,8 @@ int virtio_blk_read_disk(struct virtio_device *dev, uint64_t off, void *buf, siz
 /* False only where [off, off+len) surely reads as zeroes (block.h's
  * may_hold_data): a copy skips it unread. */
 bool virtio_blk_may_hold_data(struct virtio_device *dev, uint64_t off, uint64_t len);
+/* fstat of the disk's image file (block.h's image_stat); -ENOTSUP. */
+int virtio_blk_image_stat(struct virtio_device *dev, struct stat *st);
 
 /* Handles one validated request chain (for the fuzzer and tests): returns the
  * used length, or -1 if the request broke the device.  dev->lock held. */

@@ -137,6 +137,12 @@ static bool snap_may_hold_data(struct block_backend *b, uint64_t off, uint64_t l
 	       s->base->ops->may_hold_data(s->base, off, len);
 }
 
+static int snap_image_stat(struct block_backend *b, struct stat *st)
+{
+	struct block_backend *base = ((struct snapshot *)b)->base;
+	return base->ops->image_stat ? base->ops->image_stat(base, st) : -ENOTSUP;
+}
+
 static void snap_close(struct block_backend *b)
 {
 	struct snapshot *s = (struct snapshot *)b;
@@ -154,6 +160,7 @@ static const struct block_backend_ops snapshot_ops = {
 	.flush = snap_flush,
 	.close = snap_close,
 	.may_hold_data = snap_may_hold_data,
+	.image_stat = snap_image_stat,
 };
 
 /* An unlinked file in dir: O_TMPFILE, or a named one removed at once. */
