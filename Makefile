@@ -81,7 +81,8 @@ $(VMM_A) $(CTR_A) $(LIB_A) $(DAEMON_A):
 # and execs `nimbusd`, the whole of nimbus, for every other command.  Run as
 # `nimbusd`, that is `nimbus daemon`.
 FRONT_SRC := $(addprefix src/cli/,vmm_main.c cli_common.c vm_run.c vm_fork_child.c \
-	default_disk.c vm_control.c vm_control_exec.c vm_control_snapshot.c console_relay.c) \
+	default_disk.c vm_control.c vm_control_exec.c vm_control_snapshot.c vm_control_fork.c \
+	console_relay.c) \
 	src/daemon/console_relay.c
 $(BUILD)/nimbus: $(call obj,$(FRONT_SRC)) $(VMM_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)

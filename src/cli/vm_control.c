@@ -487,7 +487,16 @@ int cmd_vm_control(int argc, char **argv)
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
 		if (!strcmp(str(e, "code"), "sandboxed")) {
 			free(reply);
-			reply = vmc_snapshot_into_passed_files(path, dir, paused);
+			reply = vmc_snapshot_into_passed_files(path, dir, "snapshot", paused);
+		}
+		cJSON_Delete(o);
+	}
+	if (reply && !strcmp(verb, "fork")) {
+		cJSON *o = cJSON_Parse(reply);
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+		if (!strcmp(str(e, "code"), "sandboxed")) {
+			free(reply);
+			reply = vmc_fork_started_here(path, dir, count ? (unsigned)count : 1);
 		}
 		cJSON_Delete(o);
 	}

@@ -1,10 +1,10 @@
 /*
- * `vm control SOCKET snapshot DIR` for a VMM that can open no file (run
- * with --sandbox, docs/sandbox.md): this client makes DIR and opens its
- * files, passes them with the request (SCM_RIGHTS; docs/control.md,
- * "fds"), and once the VMM has written and synced them renames them into
- * place, state last, as the VMM itself does otherwise: a failure leaves the
- * old snapshot or the new one.
+ * `vm control SOCKET snapshot DIR` (and the snapshot of `fork DIR`) for a
+ * VMM that can open no file (run with --sandbox, docs/sandbox.md): this
+ * client makes DIR and opens its files, passes them with the request
+ * (SCM_RIGHTS; docs/control.md, "fds"), and once the VMM has written and
+ * synced them renames them into place, state last, as the VMM itself does
+ * otherwise: a failure leaves the old snapshot or the new one.
  */
 #include "cli/cli.h"
 #include "cli/vm_control.h"
@@ -39,7 +39,8 @@ static int send_with_fds(int sock, const char *line, const int *fds, unsigned n)
 	return w == (ssize_t)v.iov_len ? 0 : -1;
 }
 
-char *vmc_snapshot_into_passed_files(const char *path, const char *dir, bool paused)
+char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const char *verb,
+				     bool paused)
 {
 	static const char *const tmp[2] = { ".memory.tmp", ".state.tmp" };
 	static const char *const final[2] = { "memory", "state" };
@@ -60,7 +61,7 @@ char *vmc_snapshot_into_passed_files(const char *path, const char *dir, bool pau
 	}
 	cJSON *req = cJSON_CreateObject();
 	cJSON_AddNumberToObject(req, "id", 1);
-	cJSON_AddStringToObject(req, "verb", "snapshot");
+	cJSON_AddStringToObject(req, "verb", verb);
 	cJSON_AddStringToObject(req, "dir", dir);
 	if (paused)
 		cJSON_AddTrueToObject(req, "paused");

@@ -650,7 +650,8 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 }
 
 /* {"verb":"fork","dir":ABS[,"count":N]} */
-static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req)
+static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req,
+		       const struct emitter *em)
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(req, "dir");
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(req, "count");
@@ -664,9 +665,27 @@ static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req)
 				   VM_FORK_MAX);
 	if (c)
 		n = c->valuedouble;
+	const cJSON *fds = cJSON_GetObjectItemCaseSensitive(req, "fds");
+	if (fds && !names_snapshot_fds(fds))
+		return reply_error(id, "bad-argument", "fork: fds: must be [\"memory\", \"state\"]");
+	if (fds && (!em || em->nfds != 2))
+		return reply_error(id, "bad-argument", "fork: fds: the request must come with two "
+				   "descriptors (SCM_RIGHTS), it came with %u", em ? em->nfds : 0);
+	if (fds) {
+		/* Only the snapshot: the client starts the children. */
+		struct err e = {0};
+		int rc = vm_fork_snapshot(vm, d->valuestring, em->fds[0], em->fds[1], &e);
+		if (rc)
+			return reply_error(id, rc == -ESRCH ? "not-running" : "fork-failed", "%s", e.msg);
+		cJSON *o = reply_ok(id);
+		cJSON_AddArrayToObject(o, "children");
+		cJSON_AddTrueToObject(o, "snapshot_only");
+		return print(o);
+	}
 	if (vm_sandboxed(vm))
 		return reply_error(id, "sandboxed", "fork: this VMM is sandboxed and can neither "
-				   "write a snapshot nor start a process (docs/sandbox.md)");
+				   "write a snapshot nor start a process: its client must pass the "
+				   "files (\"fds\") and start the children (docs/sandbox.md)");
 	struct vm_fork_child kids[VM_FORK_MAX];
 	unsigned started = 0;
 	struct err e = {0};
@@ -806,7 +825,7 @@ static char *handle(struct vm *vm, const char *line, unsigned long len, const st
 	else if (!strcmp(verb, "migrate"))
 		out = verb_migrate(vm, id, req);
 	else if (!strcmp(verb, "fork"))
-		out = verb_fork(vm, id, req);
+		out = verb_fork(vm, id, req, em);
 	else if (!strcmp(verb, "rate-limit"))
 		out = verb_rate_limit(vm, id, req);
 	else if (!strcmp(verb, "exec"))

@@ -954,6 +954,30 @@ bool vm_sandboxed(const struct vm *vm)
 	return vm->cfg.sandboxed;
 }
 
+/* Children would share a writable disk. */
+static int fork_disks_check(const struct vm *vm, struct err *err)
+{
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+		const struct vm_disk *d = &vm->cfg.disks[i];
+		if (!d->readonly && !d->ephemeral)
+			return err_set(err, -EINVAL, "fork: disk %s is writable: the children would "
+				       "share it (start the VM with --ephemeral or the disk ro)",
+				       d->path);
+	}
+	return 0;
+}
+
+int vm_fork_snapshot(struct vm *vm, const char *dir, int memory_fd, int state_fd,
+		     struct err *err)
+{
+	int rc = fork_disks_check(vm, err);
+	if (rc)
+		return rc;
+	struct vm_snapshot_opts o = { .to_fds = true, .memory_fd = memory_fd,
+				      .state_fd = state_fd };
+	return vm_snapshot_take(vm, dir, &o, NULL, err);
+}
+
 int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
 	    unsigned *started, struct err *err)
 {
@@ -965,13 +989,9 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *ou
 		return err_set(err, -ENOTSUP, "fork: this VM was not started by `nimbus vm run`");
 	if (n < 1 || n > VM_FORK_MAX)
 		return err_set(err, -EINVAL, "fork: %u children: must be 1 to %d", n, VM_FORK_MAX);
-	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
-		const struct vm_disk *d = &vm->cfg.disks[i];
-		if (!d->readonly && !d->ephemeral)
-			return err_set(err, -EINVAL, "fork: disk %s is writable: the children would "
-				       "share it (start the VM with --ephemeral or the disk ro)",
-				       d->path);
-	}
+	int drc = fork_disks_check(vm, err);
+	if (drc)
+		return drc;
 	struct vm_snapshot_info info;
 	int rc = vm_snapshot(vm, dir, false, &info, err);
 	if (rc)

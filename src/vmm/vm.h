@@ -321,6 +321,12 @@ void vm_remove_listener(struct vm *vm, int id);
  */
 /* cfg.sandboxed: the VMM runs jailed. */
 bool vm_sandboxed(const struct vm *vm);
+/* What vm_fork does up to starting the children, into two files the caller
+ * opened (a sandboxed VMM can open none nor start a process: its control
+ * client starts the children, docs/control.md): refuses writable disks,
+ * then a snapshot into memory_fd and state_fd (vm_snapshot_opts.to_fds). */
+int vm_fork_snapshot(struct vm *vm, const char *dir, int memory_fd, int state_fd,
+		     struct err *err);
 int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
 	    unsigned *started, struct err *err);
 
