@@ -55,6 +55,7 @@ char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const ch
 				     0600)) < 0)
 			break;
 	char *reply = NULL;
+	bool ok = false;
 	if (dfd < 0 || fds[0] < 0 || fds[1] < 0) {
 		cli_error("vm control: snapshot %s: %s", dir, strerror(errno));
 		goto out;
@@ -87,7 +88,7 @@ char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const ch
 	if (sock >= 0)
 		close(sock);
 	cJSON *o = reply ? cJSON_Parse(reply) : NULL;
-	bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok"));
+	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok"));
 	cJSON_Delete(o);
 	/* The VMM synced the files: into place, memory first, state the commit. */
 	for (unsigned i = 0; i < 2 && ok; i++)
@@ -103,15 +104,8 @@ out:
 	for (unsigned i = 0; i < 2; i++) {
 		if (fds[i] >= 0)
 			close(fds[i]);
-		if (!reply && dfd >= 0)
+		if (!ok && dfd >= 0)
 			unlinkat(dfd, tmp[i], 0);
-	}
-	if (reply) {
-		cJSON *r = cJSON_Parse(reply);
-		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok")))
-			for (unsigned i = 0; i < 2; i++)
-				unlinkat(dfd, tmp[i], 0);
-		cJSON_Delete(r);
 	}
 	if (dfd >= 0)
 		close(dfd);
