@@ -25,7 +25,7 @@ CFLAGS   ?= -g
 CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Isrc -MMD -MP $(OPT)
 LDFLAGS  += -pthread $(filter -fsanitize%,$(OPT))
 
-VMM_LIBS := -lfdt -lcjson -lseccomp
+VMM_LIBS := -lfdt -lcjson -lseccomp -lz
 CTR_LIBS := -lcjson -lseccomp -lcap
 DAEMON_LIBS := -lmicrohttpd -lsqlite3 -lcurl -lcjson -lm -larchive -lcrypto -lgnutls -lmnl -lnftables
 
@@ -81,7 +81,9 @@ $(VMM_A) $(CTR_A) $(LIB_A) $(DAEMON_A):
 # and execs `nimbusd`, the whole of nimbus, for every other command.  Run as
 # `nimbusd`, that is `nimbus daemon`.
 FRONT_SRC := $(addprefix src/cli/,vmm_main.c cli_common.c vm_run.c vm_fork_child.c \
-	default_disk.c vm_control.c vm_control_exec.c console_relay.c) src/daemon/console_relay.c
+	default_disk.c vm_control.c vm_control_exec.c vm_control_snapshot.c vm_control_fork.c \
+	console_relay.c) \
+	src/daemon/console_relay.c
 $(BUILD)/nimbus: $(call obj,$(FRONT_SRC)) $(VMM_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(VMM_LIBS)
 

@@ -57,6 +57,17 @@ int vm_snapshot_incremental(struct vm *vm, const char *d, bool p, struct vm_snap
 	(void)vm; (void)d; (void)p; (void)i; (void)e;
 	abort();
 }
+int vm_fork_snapshot(struct vm *vm, const char *d, int m, int s, struct err *e)
+{
+	(void)vm; (void)d; (void)m; (void)s; (void)e;
+	abort();
+}
+int vm_snapshot_take(struct vm *vm, const char *d, const struct vm_snapshot_opts *o,
+		     struct vm_snapshot_info *i, struct err *e)
+{
+	(void)vm; (void)d; (void)o; (void)i; (void)e;
+	abort();
+}
 int vm_fork(struct vm *vm, const char *d, unsigned n, struct vm_fork_child *o, unsigned *s,
 	    struct err *e)
 {

@@ -44,17 +44,19 @@ static const char usage[] =
 	"  balloon SIZE           ask the guest to give SIZE of its RAM back to the host\n"
 	"                         (needs --balloon; 0 returns it all to the guest)\n"
 	"  balloon-stats          the balloon's size and the guest's memory statistics\n"
-	"  snapshot DIR [--paused] [--incremental]\n"
+	"  snapshot DIR [--paused] [--incremental] [--disks]\n"
 	"                         save the whole VM to directory DIR (docs/snapshot.md),\n"
 	"                         pausing it meanwhile; --paused leaves it paused after;\n"
 	"                         --incremental writes only the pages changed since the\n"
-	"                         VM's last snapshot, which must stay in place;\n"
+	"                         VM's last snapshot, which must stay in place; --disks\n"
+	"                         saves the disks' contents too (DIR/disk0...), so the\n"
+	"                         restore needs none of the VM's images;\n"
 	"                         `nimbus vm run --restore DIR` continues from it\n"
 	"  fork DIR [--count N]   clone the running VM into N (default 1) children,\n"
 	"                         each a paused process restored from one snapshot in DIR\n"
 	"                         sharing its memory copy-on-write; prints one line per\n"
 	"                         child with its control socket (resume it to run it)\n"
-	"  migrate URI [--downtime-ms MS] [--verify]\n"
+	"  migrate URI [--downtime-ms MS] [--verify] [--copy-storage]\n"
 	"                         move the running VM to a nimbus started with\n"
 	"                         `vm run --incoming URI` and the same options\n"
 	"                         (URI: unix:PATH or tcp:HOST:PORT); this VM then ends,\n"
@@ -62,7 +64,9 @@ static const char usage[] =
 	"                         paused round may take at the measured rate (default 30);\n"
 	"                         --verify: the target compares a hash of every page with\n"
 	"                         the source's and refuses the VM if one differs (costs\n"
-	"                         downtime: hashing the RAM the guest has touched)\n"
+	"                         downtime: hashing the RAM the guest has touched);\n"
+	"                         --copy-storage: send the disks' contents too, into the\n"
+	"                         target's own --disk images (writable, of the same sizes)\n"
 	"  rate-limit DEVICE [LIMIT]\n"
 	"                         show or set a device's token-bucket limits: DEVICE is\n"
 	"                         disk0.. (--disk order) or net0..; LIMIT is\n"
@@ -246,10 +250,14 @@ static int show_reply(const char *verb, const char *line, bool json)
 		bool ch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "changed"));
 		printf("%s%s\n", ch ? "" : "already ", !strcmp(verb, "pause") ? "paused" : "running");
 	} else if (!strcmp(verb, "snapshot")) {
-		printf("%s %s: state %.0f KiB, memory %.1f MiB written, guest paused %.1f ms\n",
+		const cJSON *dk = cJSON_GetObjectItemCaseSensitive(o, "disk_bytes_written");
+		char disks[64] = "";
+		if (cJSON_IsNumber(dk))
+			snprintf(disks, sizeof disks, ", disks %.1f MiB", dk->valuedouble / 1048576);
+		printf("%s %s: state %.0f KiB, memory %.1f MiB written%s, guest paused %.1f ms\n",
 		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "incremental"))
 		       ? "incremental snapshot" : "snapshot", str(o, "dir"), num(o, "state_bytes") / 1024,
-		       num(o, "memory_bytes_written") / 1048576, num(o, "pause_ms"));
+		       num(o, "memory_bytes_written") / 1048576, disks, num(o, "pause_ms"));
 	} else if (!strcmp(verb, "fork")) {
 		const cJSON *k;
 		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(o, "children"))
@@ -320,6 +328,7 @@ const char *vmc_str(const cJSON *o, const char *k)
 int cmd_vm_control(int argc, char **argv)
 {
 	bool json = false, catch_up = false, paused = false, incremental = false, verify = false;
+	bool copy_storage = false, disks = false;
 	long count = 0, downtime = 0;
 	double timeout_s = -1;
 	const char *pos[4] = { 0 };
@@ -339,6 +348,10 @@ int cmd_vm_control(int argc, char **argv)
 			incremental = true;
 		} else if (!strcmp(a, "--verify")) {
 			verify = true;
+		} else if (!strcmp(a, "--copy-storage")) {
+			copy_storage = true;
+		} else if (!strcmp(a, "--disks")) {
+			disks = true;
 		} else if (!strcmp(a, "--downtime-ms")) {
 			char *end;
 			if (i + 1 >= argc || (downtime = strtol(argv[i + 1], &end, 10), *end) ||
@@ -393,12 +406,14 @@ int cmd_vm_control(int argc, char **argv)
 		return 2;
 	}
 	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown")) ||
-	    ((paused || incremental) && strcmp(verb, "snapshot")) ||
-	    (count && strcmp(verb, "fork")) || ((downtime || verify) && strcmp(verb, "migrate"))) {
+	    ((paused || incremental || disks) && strcmp(verb, "snapshot")) ||
+	    (count && strcmp(verb, "fork")) ||
+	    ((downtime || verify || copy_storage) && strcmp(verb, "migrate"))) {
 		cli_error("vm control: %s: option not for this verb (try --help)",
 			  catch_up ? "--catch-up" : timeout_s >= 0 ? "--timeout"
-			  : paused ? "--paused" : incremental ? "--incremental"
-			  : count ? "--count" : downtime ? "--downtime-ms" : "--verify");
+			  : paused ? "--paused" : incremental ? "--incremental" : disks ? "--disks"
+			  : count ? "--count" : downtime ? "--downtime-ms" : verify ? "--verify"
+			  : "--copy-storage");
 		return 2;
 	}
 	/* The VM resolves paths from its own working directory, not ours. */
@@ -430,6 +445,8 @@ int cmd_vm_control(int argc, char **argv)
 			cJSON_AddTrueToObject(req, "paused");
 		if (incremental)
 			cJSON_AddTrueToObject(req, "incremental");
+		if (disks)
+			cJSON_AddTrueToObject(req, "disks");
 	} else if (arg && !strcmp(verb, "fork")) {
 		cJSON_AddStringToObject(req, "dir", dir);
 		if (count)
@@ -440,6 +457,8 @@ int cmd_vm_control(int argc, char **argv)
 			cJSON_AddNumberToObject(req, "downtime_ms", (double)downtime);
 		if (verify)
 			cJSON_AddTrueToObject(req, "verify");
+		if (copy_storage)
+			cJSON_AddTrueToObject(req, "copy_storage");
 	} else if (arg) {
 		cJSON_AddStringToObject(req, "size", arg);
 	}
@@ -462,6 +481,25 @@ int cmd_vm_control(int argc, char **argv)
 	char *reply = read_line(&r, path, strcmp(verb, "snapshot") && strcmp(verb, "migrate") &&
 					  strcmp(verb, "fork")
 					  ? REPLY_TIMEOUT_MS : SNAPSHOT_TIMEOUT_MS);
+	/* A sandboxed VMM opens no file: then pass it ours. */
+	if (reply && !strcmp(verb, "snapshot") && !incremental && !disks) {
+		cJSON *o = cJSON_Parse(reply);
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+		if (!strcmp(str(e, "code"), "sandboxed")) {
+			free(reply);
+			reply = vmc_snapshot_into_passed_files(path, dir, "snapshot", paused);
+		}
+		cJSON_Delete(o);
+	}
+	if (reply && !strcmp(verb, "fork")) {
+		cJSON *o = cJSON_Parse(reply);
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+		if (!strcmp(str(e, "code"), "sandboxed")) {
+			free(reply);
+			reply = vmc_fork_started_here(path, dir, count ? (unsigned)count : 1);
+		}
+		cJSON_Delete(o);
+	}
 	int status = 1;
 	if (!reply) {
 		if (!r.len)

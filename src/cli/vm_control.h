@@ -28,6 +28,17 @@ int vmc_send_request(const char *path, char *line);
 double vmc_num(const cJSON *o, const char *k);
 const char *vmc_str(const cJSON *o, const char *k);
 
+/* snapshot DIR (verb "snapshot", or "fork" for its snapshot only) into
+ * files this client opens and passes (a sandboxed VMM); the reply line
+ * (malloc'ed), or NULL (reported).  vm_control_snapshot.c. */
+char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const char *verb,
+				     bool paused);
+/* fork DIR for a sandboxed VMM: its snapshot through passed files, then the
+ * children started here, from the command line of the VMM's launcher; the
+ * reply line as the VMM's own fork would give it, or NULL (reported).
+ * vm_control_fork.c. */
+char *vmc_fork_started_here(const char *path, const char *dir, unsigned count);
+
 /* `vm control [--json] SOCKET exec ARGS...` from its arguments after `exec`; the exit status. */
 int vmc_exec(const char *path, bool json, int argc, char **argv);
 

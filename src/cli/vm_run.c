@@ -587,8 +587,6 @@ int cmd_vm_run(int argc, char **argv)
 				cli_error("%s", perr.msg);
 				return 2;
 			}
-			if (check_file("--disk", cfg.disks[cfg.ndisks].path) < 0)
-				return 2;
 			cfg.ndisks++;
 			break;
 		case OPT_CONSOLE: {
@@ -795,6 +793,11 @@ int cmd_vm_run(int argc, char **argv)
 		return 2;
 	}
 
+	/* A restore may take its disks from the snapshot, even into a file
+	 * that does not exist yet (docs/snapshot.md): the restore checks them. */
+	for (unsigned i = 0; i < cfg.ndisks && !cfg.restore; i++)
+		if (check_file("--disk", cfg.disks[i].path) < 0)
+			return 2;
 	for (unsigned i = 0; i < cfg.ndisks && defaults.ephemeral; i++)
 		cfg.disks[i].ephemeral = true;
 	bool bios_none = cfg.bios && !strcmp(cfg.bios, "none");

@@ -48,14 +48,51 @@ void bus_ram_hugepages(struct bus *bus)
 
 int bus_map_ram_file(struct bus *bus, int fd)
 {
+	/* Kept: its holes tell which pages are zero without reading them. */
+	int keep = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (keep < 0)
+		return -errno;
 	/* MAP_FIXED over the anonymous mapping: the address the harts and
 	 * devices hold stays valid, and the old pages are gone in the same step. */
 	void *p = mmap(bus->ram, bus->ram_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
-	if (p == MAP_FAILED)
-		return -errno;
+	if (p == MAP_FAILED) {
+		int e = errno;
+		close(keep);
+		return -e;
+	}
+	if (bus->ram_from_file)
+		close(bus->ram_fd);
 	bus->ram_from_file = true;
+	bus->ram_fd = keep;
 	return 0;
+}
+
+/* The page map entries of RAM pages [first, first + n) into out. */
+static int pagemap_read(const struct bus *bus, uint64_t first, uint64_t n, uint64_t *out)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint64_t vpn = ((uintptr_t)bus->ram >> BUS_PAGE_SHIFT) + first;
+	int rc = 0;
+	for (uint64_t done = 0; done < n && !rc;) {
+		uint64_t k = n - done < 512 ? n - done : 512;
+		ssize_t r = pread(fd, out + done, k * 8, (off_t)((vpn + done) * 8));
+		if (r != (ssize_t)(k * 8))
+			rc = r < 0 ? -errno : -EIO;
+		done += k;
+	}
+	close(fd);
+	return rc;
+}
+
+/* Bit 63: present; 62: swapped (only a private copy can be); 61: a page of
+ * a file (or shared).  Present without 61, or swapped: a private copy, the
+ * page written since a file mapping (or any touched anonymous page). */
+static bool pm_private(uint64_t e)
+{
+	return (e >> 62 & 1) || ((e >> 63 & 1) && !(e >> 61 & 1));
 }
 
 int bus_ram_touched(const struct bus *bus, uint64_t first, uint64_t n, uint8_t *out)
@@ -63,31 +100,49 @@ int bus_ram_touched(const struct bus *bus, uint64_t first, uint64_t n, uint8_t *
 	uint64_t pages = bus->ram_size >> BUS_PAGE_SHIFT;
 	if (first > pages || n > pages - first)
 		return -EINVAL;
-	if (bus->ram_from_file) {
-		memset(out, 1, n);
+	uint64_t *pm = malloc(n * 8 + 1);
+	if (!pm || pagemap_read(bus, first, n, pm)) {
+		free(pm);
+		memset(out, 1, n);   /* no page map: every page may hold data */
 		return 0;
 	}
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		memset(out, 1, n);   /* no pagemap: every page may hold data */
-		return 0;
-	}
-	uint64_t vpn = ((uintptr_t)bus->ram >> BUS_PAGE_SHIFT) + first;
-	uint64_t buf[512];
-	for (uint64_t done = 0; done < n;) {
-		uint64_t k = n - done < 512 ? n - done : 512;
-		ssize_t r = pread(fd, buf, k * 8, (off_t)((vpn + done) * 8));
-		if (r != (ssize_t)(k * 8)) {
-			memset(out + done, 1, n - done);
+	for (uint64_t i = 0; i < n; i++)
+		out[i] = bus->ram_from_file ? pm_private(pm[i]) : (pm[i] >> 62) != 0;
+	free(pm);
+	/* RAM from a file: and wherever the file has data. */
+	const uint64_t psz = 1u << BUS_PAGE_SHIFT;
+	for (off_t off = (off_t)(first * psz); bus->ram_from_file && (uint64_t)off < (first + n) * psz;) {
+		off_t data = lseek(bus->ram_fd, off, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;   /* holes to the end */
+		off_t hole = data < 0 ? -1 : lseek(bus->ram_fd, data, SEEK_HOLE);
+		if (data < 0 || hole < 0) {   /* no SEEK_DATA here: all of it may be data */
+			memset(out + (off / (off_t)psz - (off_t)first), 1,
+			       n - (uint64_t)(off / (off_t)psz - (off_t)first));
 			break;
 		}
-		/* Bit 63: present in RAM; bit 62: in swap. */
-		for (uint64_t i = 0; i < k; i++)
-			out[done + i] = (buf[i] >> 62) != 0;
-		done += k;
+		for (uint64_t pg = (uint64_t)data / psz; pg * psz < (uint64_t)hole && pg < first + n; pg++)
+			if (pg >= first)
+				out[pg - first] = 1;
+		off = hole;
 	}
-	close(fd);
 	return 0;
+}
+
+int bus_ram_changed_from_file(const struct bus *bus, uint64_t *pages)
+{
+	uint64_t n = bus->ram_size >> BUS_PAGE_SHIFT;
+	if (!bus->ram_from_file)
+		return -EINVAL;
+	uint64_t *pm = malloc(n * 8 + 1);
+	if (!pm)
+		return -ENOMEM;
+	int rc = pagemap_read(bus, 0, n, pm);
+	for (uint64_t i = 0; i < n && !rc; i++)
+		if (pm_private(pm[i]))
+			pages[i / 64] |= 1ull << (i % 64);
+	free(pm);
+	return rc;
 }
 
 int bus_ram_mergeable(struct bus *bus)
@@ -100,6 +155,8 @@ int bus_ram_mergeable(struct bus *bus)
 
 void bus_destroy(struct bus *bus)
 {
+	if (bus->ram_from_file)
+		close(bus->ram_fd);
 	if (bus->ram)
 		munmap(bus->ram, bus->ram_size);
 	free(bus->watch);

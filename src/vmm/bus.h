@@ -80,6 +80,7 @@ struct bus {
 	 * at them as logging stops). */
 	atomic_bool logging;
 	bool ram_from_file;    /* bus_map_ram_file: absent pages are the file's, not zero */
+	int ram_fd;            /* with ram_from_file: that file (its holes are zero) */
 	_Atomic uint64_t *dirty;
 	_Atomic uint64_t *dev_dirty;
 
@@ -106,10 +107,23 @@ int bus_map_ram_file(struct bus *bus, int fd);
  * Which of the n RAM pages from page `first` the guest (or anyone) ever
  * touched: out[i] = 0 only for a page that is certainly zero and was never
  * allocated (so a snapshot need not read it: reading would allocate it).
- * From the kernel's page map; without one, or with RAM from a file, every
- * page counts as touched.  0 or -EINVAL.
+ * From the kernel's page map; with RAM from a file, a page also counts as
+ * touched where the file has data (a hole of it, unwritten, is zero, and
+ * reading it would fill the page cache with zeroes).  Without a page map
+ * every page counts as touched.  0 or -EINVAL.
  */
 int bus_ram_touched(const struct bus *bus, uint64_t first, uint64_t n, uint8_t *out);
+
+/*
+ * RAM mapped from a file (bus_map_ram_file): sets in the bitmap `pages` (a
+ * bit per RAM page) every page that is no longer the file's, because
+ * someone (a vCPU, a device) wrote it since the mapping: the write gave
+ * this process a private copy, which the kernel's page map tells from the
+ * file's page.  What an incremental snapshot on the snapshot a VM was
+ * restored from needs, without dirty logging.  0, -EINVAL (RAM is not
+ * from a file) or -errno (no page map).
+ */
+int bus_ram_changed_from_file(const struct bus *bus, uint64_t *pages);
 
 /*
  * Asks the host for transparent huge pages under guest RAM (as QEMU does

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BASE 0x80000000ull
 #define PAGES 64u
@@ -198,5 +199,38 @@ TEST(dirty_log_a_store_while_logging_starts_leaves_its_page_armed_or_logged)
 		bus_dirty_stop(&bus);
 	}
 	EXPECT_EQ(bad, 0);
+	bus_destroy(&bus);
+}
+
+/* RAM from a snapshot's memory file: a page read stays the file's, a page
+ * written (by any thread, not only through the bus) becomes a private copy,
+ * and those are exactly the pages bus_ram_changed_from_file reports;
+ * bus_ram_touched adds the file's data pages and leaves out its holes. */
+TEST(bus_ram_from_file_changed_pages_are_exactly_the_written_ones)
+{
+	char path[] = "/tmp/nimbus-bus-test-XXXXXX";
+	int fd = mkstemp(path);
+	EXPECT(fd >= 0);
+	unlink(path);
+	EXPECT(ftruncate(fd, PAGES * 4096) == 0);
+	EXPECT(pwrite(fd, "x", 1, 5 * 4096) == 1);
+	struct bus bus;
+	EXPECT_EQ(bus_init(&bus, BASE, PAGES * 4096), 0);
+	EXPECT_EQ(bus_map_ram_file(&bus, fd), 0);
+	close(fd);
+	uint64_t bm[(PAGES + 63) / 64] = {0};
+	volatile uint8_t sink = bus.ram[5 * 4096] + bus.ram[9 * 4096];   /* read: still the file's */
+	(void)sink;
+	bus.ram[7 * 4096 + 100] = 1;
+	bus.ram[63 * 4096] = 2;
+	EXPECT_EQ(bus_ram_changed_from_file(&bus, bm), 0);
+	EXPECT_EQ(bm[0], (1ull << 7) | (1ull << 63));
+	EXPECT_EQ(bus.ram[5 * 4096], 'x');
+	/* Touched: written, or data in the file; a hole only read stays zero
+	 * and unread (a snapshot of a restored VM reads no hole). */
+	uint8_t touched[PAGES];
+	EXPECT_EQ(bus_ram_touched(&bus, 0, PAGES, touched), 0);
+	for (unsigned i = 0; i < PAGES; i++)
+		EXPECT_EQ(touched[i], i == 5 || i == 7 || i == 63);
 	bus_destroy(&bus);
 }

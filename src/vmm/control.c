@@ -53,8 +53,14 @@
 #define MAX_EXEC_MS 86400000
 #define EXEC_KEEP_MAX (32 * 1024)   /* bytes of stdout, and of stderr, in an exec reply */
 
+/* Descriptors a client may pass with a request (SCM_RIGHTS): a sandboxed
+ * VMM's snapshot files. */
+#define CONN_MAX_FDS 2
+
 struct conn {
 	int fd;                       /* -1: free slot */
+	int pass[CONN_MAX_FDS];       /* passed in, for the next request to start */
+	unsigned npass;
 	uint64_t gen;                 /* tells a worker its connection from a reuse */
 	char in[VM_CONTROL_MAX_LINE];
 	size_t in_len;
@@ -98,6 +104,9 @@ struct emitter {
 	struct vm_control *c;
 	unsigned slot;
 	uint64_t gen;
+	/* The descriptors passed with this request; the worker closes them. */
+	const int *fds;
+	unsigned nfds;
 };
 
 static void conn_queue(struct conn *k, const char *line);
@@ -531,9 +540,20 @@ static char *verb_balloon_stats(struct vm *vm, const cJSON *id)
 	return print(o);
 }
 
-/* {"verb":"snapshot","dir":PATH[,"paused":true]}: PATH absolute (the VM's
+/* {"verb":"snapshot","dir":PATH[,"paused":true][,"incremental":true][,"disks":true]}: PATH absolute (the VM's
  * working directory is not the client's). */
-static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
+/* "fds": ["memory", "state"]: the request came with those two files open. */
+static bool names_snapshot_fds(const cJSON *f)
+{
+	return cJSON_IsArray(f) && cJSON_GetArraySize(f) == 2 &&
+	       cJSON_IsString(cJSON_GetArrayItem(f, 0)) &&
+	       !strcmp(cJSON_GetArrayItem(f, 0)->valuestring, "memory") &&
+	       cJSON_IsString(cJSON_GetArrayItem(f, 1)) &&
+	       !strcmp(cJSON_GetArrayItem(f, 1)->valuestring, "state");
+}
+
+static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
+			   const struct emitter *em)
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(req, "dir");
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(req, "paused");
@@ -545,15 +565,33 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
 		return reply_error(id, "bad-argument", "snapshot: paused: not true or false");
 	if (inc && !cJSON_IsBool(inc))
 		return reply_error(id, "bad-argument", "snapshot: incremental: not true or false");
-	if (vm_sandboxed(vm))
+	const cJSON *dk = cJSON_GetObjectItemCaseSensitive(req, "disks");
+	if (dk && !cJSON_IsBool(dk))
+		return reply_error(id, "bad-argument", "snapshot: disks: not true or false");
+	const cJSON *fds = cJSON_GetObjectItemCaseSensitive(req, "fds");
+	if (fds && !names_snapshot_fds(fds))
+		return reply_error(id, "bad-argument", "snapshot: fds: must be [\"memory\", \"state\"]");
+	if (fds && (!em || em->nfds != 2))
+		return reply_error(id, "bad-argument", "snapshot: fds: the request must come with "
+				   "two descriptors (SCM_RIGHTS), it came with %u", em ? em->nfds : 0);
+	bool inc_or_disks = cJSON_IsTrue(inc) || cJSON_IsTrue(dk);
+	if (vm_sandboxed(vm) && (!fds || inc_or_disks))
 		return reply_error(id, "sandboxed", "snapshot: this VMM is sandboxed and can open "
-				   "no file to write (docs/sandbox.md)");
+				   "no file: %s (docs/sandbox.md)", inc_or_disks
+				   ? "only a full snapshot without disks, into files its client passes"
+				   : "its client must pass the files (\"fds\")");
+	if (fds && inc_or_disks)
+		return reply_error(id, "bad-argument", "snapshot: fds: only a full snapshot without "
+				   "disks");
 	struct err e = {0};
 	struct vm_snapshot_info info = {0};
-	bool stay = p && cJSON_IsTrue(p);
-	int rc = inc && cJSON_IsTrue(inc)
-		? vm_snapshot_incremental(vm, d->valuestring, stay, &info, &e)
-		: vm_snapshot(vm, d->valuestring, stay, &info, &e);
+	struct vm_snapshot_opts so = { .stay_paused = cJSON_IsTrue(p),
+				       .incremental = cJSON_IsTrue(inc),
+				       .with_disks = cJSON_IsTrue(dk),
+				       .to_fds = fds != NULL,
+				       .memory_fd = fds ? em->fds[0] : -1,
+				       .state_fd = fds ? em->fds[1] : -1 };
+	int rc = vm_snapshot_take(vm, d->valuestring, &so, &info, &e);
 	if (rc)
 		return reply_error(id, rc == -ESRCH ? "not-running" : rc == -ENOENT ? "no-base"
 				   : "snapshot-failed", "%s", e.msg);
@@ -562,11 +600,14 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req)
 	cJSON_AddNumberToObject(o, "state_bytes", (double)info.state_bytes);
 	cJSON_AddNumberToObject(o, "memory_bytes_written", (double)info.mem_bytes_written);
 	cJSON_AddBoolToObject(o, "incremental", info.incremental);
+	if (so.with_disks)
+		cJSON_AddNumberToObject(o, "disk_bytes_written", (double)info.disk_bytes_written);
 	cJSON_AddNumberToObject(o, "pause_ms", (double)info.pause_ns / 1e6);
 	return print(o);
 }
 
-/* {"verb":"migrate","uri":"unix:PATH"|"tcp:HOST:PORT"[,"downtime_ms":MS][,"verify":true]} */
+/* {"verb":"migrate","uri":"unix:PATH"|"tcp:HOST:PORT"[,"downtime_ms":MS][,"verify":true]
+ *  [,"copy_storage":true]} */
 static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 {
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(req, "uri");
@@ -585,8 +626,12 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 	const cJSON *vf = cJSON_GetObjectItemCaseSensitive(req, "verify");
 	if (vf && !cJSON_IsBool(vf))
 		return reply_error(id, "bad-argument", "migrate: verify: true or false");
+	const cJSON *cs = cJSON_GetObjectItemCaseSensitive(req, "copy_storage");
+	if (cs && !cJSON_IsBool(cs))
+		return reply_error(id, "bad-argument", "migrate: copy_storage: true or false");
 	struct vm_migrate_opts opts = { .downtime_ms = dt ? (unsigned)dt->valuedouble : 0,
-					.verify = cJSON_IsTrue(vf) };
+					.verify = cJSON_IsTrue(vf),
+					.copy_storage = cJSON_IsTrue(cs) };
 	struct vm_migrate_info info;
 	int rc = vm_migrate(vm, u->valuestring, &opts, &info, &e);
 	if (rc)
@@ -599,11 +644,14 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 	cJSON_AddNumberToObject(o, "total_ms", (double)info.total_ns / 1e6);
 	cJSON_AddNumberToObject(o, "downtime_ms", (double)info.downtime_ns / 1e6);
 	cJSON_AddNumberToObject(o, "stop_copy_ms", (double)info.stop_copy_ns / 1e6);
+	if (opts.copy_storage)
+		cJSON_AddNumberToObject(o, "disk_bytes_sent", (double)info.disk_bytes_sent);
 	return print(o);
 }
 
 /* {"verb":"fork","dir":ABS[,"count":N]} */
-static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req)
+static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req,
+		       const struct emitter *em)
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(req, "dir");
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(req, "count");
@@ -617,9 +665,27 @@ static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req)
 				   VM_FORK_MAX);
 	if (c)
 		n = c->valuedouble;
+	const cJSON *fds = cJSON_GetObjectItemCaseSensitive(req, "fds");
+	if (fds && !names_snapshot_fds(fds))
+		return reply_error(id, "bad-argument", "fork: fds: must be [\"memory\", \"state\"]");
+	if (fds && (!em || em->nfds != 2))
+		return reply_error(id, "bad-argument", "fork: fds: the request must come with two "
+				   "descriptors (SCM_RIGHTS), it came with %u", em ? em->nfds : 0);
+	if (fds) {
+		/* Only the snapshot: the client starts the children. */
+		struct err e = {0};
+		int rc = vm_fork_snapshot(vm, d->valuestring, em->fds[0], em->fds[1], &e);
+		if (rc)
+			return reply_error(id, rc == -ESRCH ? "not-running" : "fork-failed", "%s", e.msg);
+		cJSON *o = reply_ok(id);
+		cJSON_AddArrayToObject(o, "children");
+		cJSON_AddTrueToObject(o, "snapshot_only");
+		return print(o);
+	}
 	if (vm_sandboxed(vm))
 		return reply_error(id, "sandboxed", "fork: this VMM is sandboxed and can neither "
-				   "write a snapshot nor start a process (docs/sandbox.md)");
+				   "write a snapshot nor start a process: its client must pass the "
+				   "files (\"fds\") and start the children (docs/sandbox.md)");
 	struct vm_fork_child kids[VM_FORK_MAX];
 	unsigned started = 0;
 	struct err e = {0};
@@ -755,11 +821,11 @@ static char *handle(struct vm *vm, const char *line, unsigned long len, const st
 	} else if (!strcmp(verb, "balloon"))
 		out = verb_balloon(vm, id, req);
 	else if (!strcmp(verb, "snapshot"))
-		out = verb_snapshot(vm, id, req);
+		out = verb_snapshot(vm, id, req, em);
 	else if (!strcmp(verb, "migrate"))
 		out = verb_migrate(vm, id, req);
 	else if (!strcmp(verb, "fork"))
-		out = verb_fork(vm, id, req);
+		out = verb_fork(vm, id, req, em);
 	else if (!strcmp(verb, "rate-limit"))
 		out = verb_rate_limit(vm, id, req);
 	else if (!strcmp(verb, "exec"))
@@ -781,6 +847,9 @@ char *vm_control_handle(struct vm *vm, const char *line, unsigned long len)
 
 static void conn_close(struct conn *k)
 {
+	for (unsigned i = 0; i < k->npass; i++)
+		close(k->pass[i]);
+	k->npass = 0;
 	if (k->fd >= 0)
 		close(k->fd);
 	free(k->out);
@@ -812,6 +881,8 @@ struct job {
 	struct vm_control *c;
 	unsigned slot;
 	uint64_t gen;
+	int fds[CONN_MAX_FDS];        /* passed with the request */
+	unsigned nfds;
 	size_t len;
 	char line[];
 };
@@ -820,8 +891,10 @@ static void *worker(void *arg)
 {
 	struct job *j = arg;
 	struct vm_control *c = j->c;
-	struct emitter em = { c, j->slot, j->gen };
+	struct emitter em = { c, j->slot, j->gen, j->fds, j->nfds };
 	char *reply = handle(c->vm, j->line, j->len, &em);
+	for (unsigned i = 0; i < j->nfds; i++)
+		close(j->fds[i]);
 	pthread_mutex_lock(&c->lock);
 	struct conn *k = &c->conn[j->slot];
 	if (k->fd >= 0 && k->gen == j->gen) {
@@ -893,6 +966,10 @@ static void dispatch(struct vm_control *c, unsigned slot)
 			bool started = false;
 			if (j) {
 				*j = (struct job){ .c = c, .slot = slot, .gen = k->gen, .len = len };
+				/* Descriptors go with the request read when they came. */
+				memcpy(j->fds, k->pass, sizeof j->fds);
+				j->nfds = k->npass;
+				k->npass = 0;
 				memcpy(j->line, k->in, len);
 				j->line[len] = 0;
 				pthread_attr_init(&at);
@@ -1007,6 +1084,36 @@ static void accept_one(struct vm_control *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* recv, keeping descriptors passed along (SCM_RIGHTS) for the next request;
+ * more than CONN_MAX_FDS waiting are closed. */
+static ssize_t recv_fds(struct conn *k, void *buf, size_t len)
+{
+	struct iovec v = { buf, len };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * CONN_MAX_FDS)];
+	} cm;
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = cm.b,
+			    .msg_controllen = sizeof cm.b };
+	ssize_t r = recvmsg(k->fd, &m, MSG_CMSG_CLOEXEC);
+	if (r < 0)
+		return r;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		unsigned n = (unsigned)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (unsigned i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof fd);
+			if (k->npass < CONN_MAX_FDS)
+				k->pass[k->npass++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return r;
+}
+
 /* Reads what k has sent; lock held. */
 static void conn_read(struct vm_control *c, unsigned slot)
 {
@@ -1017,7 +1124,7 @@ static void conn_read(struct vm_control *c, unsigned slot)
 			if (k->in_len == sizeof k->in)   /* a request runs: read later */
 				return;
 		}
-		ssize_t r = recv(k->fd, k->in + k->in_len, sizeof k->in - k->in_len, 0);
+		ssize_t r = recv_fds(k, k->in + k->in_len, sizeof k->in - k->in_len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

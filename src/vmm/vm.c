@@ -108,6 +108,8 @@ struct vm {
 	 * reboots: restoring needs none of them (copies of the paths here). */
 	bool images_deferred;
 	char *image_path[3];
+	/* A restore from a snapshot holding its disks: the paths it put in cfg. */
+	char *restore_disk_path[VM_MAX_DISKS];
 	struct virt_boot_plan plan;
 	bool has_tohost;
 	uint64_t tohost;
@@ -469,6 +471,9 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		*out = vm;
 		return 0;
 	}
+	if (cfg->restore && (rc = vm_restore_disks(&vm->cfg, cfg->restore, vm->restore_disk_path,
+						   err)))
+		goto fail;
 	if ((rc = create_devices(vm, err)))
 		goto fail;
 	/* A restore takes the place of the boot images (vm_snapshot.c). */
@@ -710,6 +715,8 @@ void vm_destroy(struct vm *vm)
 	free(vm->append);
 	for (unsigned i = 0; i < 3; i++)
 		free(vm->image_path[i]);
+	for (unsigned i = 0; i < VM_MAX_DISKS; i++)
+		free(vm->restore_disk_path[i]);
 	pthread_mutex_destroy(&vm->ev_lock);
 	pthread_mutex_destroy(&vm->run_lock);
 	pthread_cond_destroy(&vm->run_cond);
@@ -727,6 +734,9 @@ void vm_parts(struct vm *vm, struct vm_parts *out)
 		.devs = &vm->devs, .cfg = &vm->cfg, .paused_at_ns = vm->paused_at_ns,
 		.chain = &vm->chain,
 	};
+	for (unsigned i = 0; vm->board && i < VM_MAX_DISKS; i++)
+		if ((out->disks[i] = virt_board_disk(vm->board, i)))
+			out->ndisks = i + 1;
 	pthread_mutex_unlock(&vm->run_lock);
 }
 
@@ -893,12 +903,16 @@ out:
 	return rc;
 }
 
-static int snapshot(struct vm *vm, const char *dir, bool stay_paused, bool incremental,
-		    struct vm_snapshot_info *info, struct err *err)
+int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
+		     struct vm_snapshot_info *info, struct err *err)
 {
-	if (vm->cfg.sandboxed)
-		return err_set(err, -EPERM, "snapshot: not available in a sandboxed VM (--sandbox): "
-			       "it writes files the sandbox's jail cannot reach");
+	bool stay_paused = opts->stay_paused;
+	if (vm->cfg.sandboxed && !opts->to_fds)
+		return err_set(err, -EPERM, "snapshot: a sandboxed VM (--sandbox) can open no file: "
+			       "its client must pass the files in (docs/control.md)");
+	if (opts->to_fds && (opts->incremental || opts->with_disks))
+		return err_set(err, -EPERM, "snapshot: into passed files only a full snapshot "
+			       "without disks (not --incremental, not --disks)");
 	int64_t t0 = vclock_host_ns();
 	int rc = vm_pause(vm, err);
 	bool was_paused = rc == -EALREADY;
@@ -912,7 +926,7 @@ static int snapshot(struct vm *vm, const char *dir, bool stay_paused, bool incre
 	if (!paused)
 		rc = err_set(err, -EBUSY, "snapshot: the VM was resumed or stopped meanwhile");
 	else
-		rc = vm_snapshot_write(vm, dir, incremental, info, err);
+		rc = vm_snapshot_write(vm, dir, opts, info, err);
 	pthread_mutex_unlock(&vm->api_lock);
 	if (paused && !was_paused && !stay_paused)
 		vm_resume(vm, false, NULL);
@@ -924,18 +938,44 @@ static int snapshot(struct vm *vm, const char *dir, bool stay_paused, bool incre
 int vm_snapshot(struct vm *vm, const char *dir, bool stay_paused,
 		struct vm_snapshot_info *info, struct err *err)
 {
-	return snapshot(vm, dir, stay_paused, false, info, err);
+	struct vm_snapshot_opts o = { .stay_paused = stay_paused };
+	return vm_snapshot_take(vm, dir, &o, info, err);
 }
 
 int vm_snapshot_incremental(struct vm *vm, const char *dir, bool stay_paused,
 			    struct vm_snapshot_info *info, struct err *err)
 {
-	return snapshot(vm, dir, stay_paused, true, info, err);
+	struct vm_snapshot_opts o = { .stay_paused = stay_paused, .incremental = true };
+	return vm_snapshot_take(vm, dir, &o, info, err);
 }
 
 bool vm_sandboxed(const struct vm *vm)
 {
 	return vm->cfg.sandboxed;
+}
+
+/* Children would share a writable disk. */
+static int fork_disks_check(const struct vm *vm, struct err *err)
+{
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+		const struct vm_disk *d = &vm->cfg.disks[i];
+		if (!d->readonly && !d->ephemeral)
+			return err_set(err, -EINVAL, "fork: disk %s is writable: the children would "
+				       "share it (start the VM with --ephemeral or the disk ro)",
+				       d->path);
+	}
+	return 0;
+}
+
+int vm_fork_snapshot(struct vm *vm, const char *dir, int memory_fd, int state_fd,
+		     struct err *err)
+{
+	int rc = fork_disks_check(vm, err);
+	if (rc)
+		return rc;
+	struct vm_snapshot_opts o = { .to_fds = true, .memory_fd = memory_fd,
+				      .state_fd = state_fd };
+	return vm_snapshot_take(vm, dir, &o, NULL, err);
 }
 
 int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
@@ -949,13 +989,9 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *ou
 		return err_set(err, -ENOTSUP, "fork: this VM was not started by `nimbus vm run`");
 	if (n < 1 || n > VM_FORK_MAX)
 		return err_set(err, -EINVAL, "fork: %u children: must be 1 to %d", n, VM_FORK_MAX);
-	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
-		const struct vm_disk *d = &vm->cfg.disks[i];
-		if (!d->readonly && !d->ephemeral)
-			return err_set(err, -EINVAL, "fork: disk %s is writable: the children would "
-				       "share it (start the VM with --ephemeral or the disk ro)",
-				       d->path);
-	}
+	int drc = fork_disks_check(vm, err);
+	if (drc)
+		return drc;
 	struct vm_snapshot_info info;
 	int rc = vm_snapshot(vm, dir, false, &info, err);
 	if (rc)

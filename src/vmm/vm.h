@@ -144,6 +144,8 @@ struct vm_incoming {
 	uint64_t ram_size;
 	uint8_t *state;            /* the state file's bytes */
 	size_t state_len;
+	bool storage_copied;       /* the stream carried the disks' contents (migrate
+				      --copy-storage): the disks here are other files */
 };
 
 /* Why vm_run() returned. */
@@ -319,6 +321,12 @@ void vm_remove_listener(struct vm *vm, int id);
  */
 /* cfg.sandboxed: the VMM runs jailed. */
 bool vm_sandboxed(const struct vm *vm);
+/* What vm_fork does up to starting the children, into two files the caller
+ * opened (a sandboxed VMM can open none nor start a process: its control
+ * client starts the children, docs/control.md): refuses writable disks,
+ * then a snapshot into memory_fd and state_fd (vm_snapshot_opts.to_fds). */
+int vm_fork_snapshot(struct vm *vm, const char *dir, int memory_fd, int state_fd,
+		     struct err *err);
 int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
 	    unsigned *started, struct err *err);
 
@@ -330,7 +338,28 @@ struct vm_snapshot_info {
 				       or to DIR/memory.diff */
 	bool incremental;
 	int64_t pause_ns;           /* how long the guest stood still for it */
+	uint64_t disk_bytes_written; /* with_disks: data written to DIR/disk0... (zeroes are holes) */
 };
+
+struct vm_snapshot_opts {
+	bool stay_paused;           /* leave the VM paused after it */
+	bool incremental;           /* as vm_snapshot_incremental */
+	/* Also the disks' contents, as the guest sees them, into DIR/disk0,
+	 * DIR/disk1, ... (raw, sparse), so a restore needs none of the VM's
+	 * images (docs/snapshot.md, "Disks in the snapshot"). */
+	bool with_disks;
+	/* Write guest RAM and the state into these open files instead of
+	 * dir/memory and dir/state (a sandboxed VMM can open no file: the
+	 * control client passes them, docs/control.md), truncating them
+	 * first; nothing is created or renamed, the caller commits them.
+	 * Only a full snapshot, without disks.  dir is then only recorded. */
+	bool to_fds;
+	int memory_fd, state_fd;
+};
+
+/* vm_snapshot and vm_snapshot_incremental with every option. */
+int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
+		     struct vm_snapshot_info *info, struct err *err);
 
 /*
  * Writes the whole VM to directory dir (created if missing, mode 0700):

@@ -16,6 +16,7 @@ struct bus;
 struct vclock;
 struct hart;
 struct device_list;
+struct virtio_device;
 
 /*
  * What an incremental snapshot builds on: the last snapshot this VM wrote
@@ -26,7 +27,13 @@ struct vm_snap_chain {
 	/* A migration owns the dirty log: snapshots (which restart it) and a
 	 * second migration wait their turn. */
 	atomic_bool migrating;
-	bool valid;                   /* dirty logging has run since `dir` was written */
+	bool valid;                   /* dirty logging has run since `dir` was written,
+					 or RAM is `dir`'s memory mapped (from_file) */
+	/* Restored from `dir` and no snapshot since: the pages written since
+	 * are the private copies of the file mapping (bus_ram_changed_from_file),
+	 * so restore needs no dirty logging (arming every page, and a slow
+	 * path on the first store to each). */
+	bool from_file;
 	uint64_t id;                  /* that snapshot's random id */
 	char dir[4096];
 };
@@ -40,6 +47,10 @@ struct vm_parts {
 	const struct vm_config *cfg;
 	int64_t paused_at_ns;         /* host monotonic time of the pause (paused VM) */
 	struct vm_snap_chain *chain;
+	/* The virtio-blk devices, in --disk order (none before the devices
+	 * exist: a VM built ahead of a migration). */
+	struct virtio_device *disks[VM_MAX_DISKS];
+	unsigned ndisks;
 };
 
 void vm_parts(struct vm *vm, struct vm_parts *out);
@@ -54,11 +65,16 @@ int vm_restore_incoming(struct vm *vm, struct vm_incoming *inc, struct err *err)
  * for a full snapshot. */
 struct snap_out;
 int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_id,
-		   struct snap_out *o, struct err *err);
+		   bool with_disks, struct snap_out *o, struct err *err);
 uint64_t vm_snapshot_new_id(void);
 /* vm_snapshot.c: writes the snapshot of a paused VM (vm_snapshot holds it
  * paused). */
-int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental,
+int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
 		      struct vm_snapshot_info *info, struct err *err);
+/* vm_snapshot.c: before a restore builds the devices: when the snapshot
+ * holds its disks, points cfg's disks at them (or at new copies of them,
+ * for writable disks); paths[] keeps the strings.  0 or -errno. */
+int vm_restore_disks(struct vm_config *cfg, const char *dir, char *paths[VM_MAX_DISKS],
+		     struct err *err);
 
 #endif

@@ -21,6 +21,15 @@
  * would keep the target from opening them.  With the VM paused and its
  * disks flushed, the source drops its write locks just before the state
  * goes out, and takes them back if the target fails.
+ *
+ * Disks (copy_storage): after the header, 'B' gives each disk's size; the
+ * disks then go as 'D' (u32 disk, u64 offset, data) and 'E' (u32 disk, u64
+ * offset, u64 length: reads as zeroes) frames, a chunk (block_dirty.h) at a
+ * time.  Tracking starts with every chunk dirty, before the first is read,
+ * and each round (the paused one included, with the devices quiesced) sends
+ * the chunks written since, as it does pages.  The target writes them into
+ * its own images (opened for the stream, closed before it builds the VM)
+ * and skips the shared-storage identity check; the source keeps its locks.
  */
 #include "vmm/vm_migrate.h"
 
@@ -45,6 +54,9 @@
 #include "vmm/bus.h"
 #include "vmm/clock.h"
 #include "vmm/snap_stream.h"
+#include "vmm/virtio/blk.h"
+#include "vmm/virtio/block.h"
+#include "vmm/virtio/block_dirty.h"
 #include "vmm/vm_internal.h"
 
 #define MIG_MAGIC "NIMBMIGR"
@@ -59,6 +71,8 @@
 #define ANSWER_TIMEOUT_S 120        /* the target builds the VM before it answers */
 #define STATE_MAX (64u << 20)
 #define DRAIN_MAX_MS 2000
+#define DISK_HDR 12u                /* 'D' and 'E': u32 disk, u64 offset */
+#define DISK_FRAME_MAX (DISK_HDR + BLOCK_DIRTY_CHUNK)
 
 /* ---- sockets ----------------------------------------------------------- */
 
@@ -111,6 +125,22 @@ static void set_timeouts(int fd, int seconds)
 	struct timeval tv = { .tv_sec = seconds };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+/*
+ * Socket buffers large enough for the paused round: with the default 208
+ * KiB the source blocked on its last pages (about 50 of an idle guest, 200
+ * KiB in frames) until the target was scheduled and read them, 1-10 ms of
+ * downtime on a loaded host.  The kernel caps both at net.core.wmem_max and
+ * rmem_max (4 MiB here; 208 KiB on a default Debian, then this is a no-op).
+ */
+#define SOCK_BUF_BYTES (4 << 20)
+
+static void set_buffers(int fd)
+{
+	int n = SOCK_BUF_BYTES;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof n);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &n, sizeof n);
 }
 
 static int open_socket(const char *uri, bool listening, struct err *err)
@@ -302,6 +332,104 @@ static int send_bitmap(struct sender *s, const uint64_t *bm, uint64_t npages)
 	return flush_pages(s);
 }
 
+/* ---- source: the disks (copy_storage) ---------------------------------- */
+
+struct disk_copy {
+	struct virtio_device *dev[VM_MAX_DISKS];
+	struct block_dirty dirty[VM_MAX_DISKS];
+	unsigned n;                 /* tracked (and to untrack) */
+	uint8_t *buf;               /* DISK_FRAME_MAX */
+	bool read_failed;           /* the last error was a disk read's (err says so) */
+};
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		if (w)
+			return false;
+	}
+	return true;
+}
+
+/* Starts tracking every disk with every chunk dirty: the first pass sends it all. */
+static int disk_copy_start(struct disk_copy *dc, const struct vm_parts *p, int fd)
+{
+	if (!(dc->buf = malloc(DISK_FRAME_MAX)))
+		return -ENOMEM;
+	uint8_t b[4 + 8 * VM_MAX_DISKS];
+	put32(b, p->ndisks);
+	for (unsigned i = 0; i < p->ndisks; i++) {
+		uint64_t size = virtio_blk_size(p->disks[i]);
+		if (block_dirty_init(&dc->dirty[i], size))
+			return -ENOMEM;
+		dc->dev[i] = p->disks[i];
+		dc->n = i + 1;
+		block_dirty_mark_all(&dc->dirty[i]);
+		virtio_blk_track(dc->dev[i], &dc->dirty[i]);
+		put64(b + 4 + 8 * i, size);
+	}
+	return send_frame(fd, 'B', b, 4 + 8 * p->ndisks);
+}
+
+static void disk_copy_stop(struct disk_copy *dc)
+{
+	for (unsigned i = 0; i < dc->n; i++) {
+		virtio_blk_track(dc->dev[i], NULL);   /* under the device lock: no mark after */
+		block_dirty_free(&dc->dirty[i]);
+	}
+	dc->n = 0;
+	free(dc->buf);
+	dc->buf = NULL;
+}
+
+static uint64_t disk_dirty_pages(const struct disk_copy *dc)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < dc->n; i++)
+		n += block_dirty_count(&dc->dirty[i]) * (BLOCK_DIRTY_CHUNK / PAGE);
+	return n;
+}
+
+/* Sends every chunk dirty now; its bit is taken before it is read (block_dirty.h). */
+static int disk_send_dirty(struct disk_copy *dc, int fd, struct vm_migrate_info *info,
+			   struct err *err)
+{
+	for (unsigned i = 0; i < dc->n; i++) {
+		struct block_dirty *d = &dc->dirty[i];
+		for (uint64_t c = block_dirty_next(d, 0); c < d->chunks; c = block_dirty_next(d, c + 1)) {
+			if (!block_dirty_take(d, c))
+				continue;
+			uint64_t off = c * BLOCK_DIRTY_CHUNK;
+			uint64_t len = d->size - off < BLOCK_DIRTY_CHUNK ? d->size - off : BLOCK_DIRTY_CHUNK;
+			put32(dc->buf, i);
+			put64(dc->buf + 4, off);
+			/* A hole needs no read: it goes as zeroes. */
+			int rc = 0;
+			if (!virtio_blk_may_hold_data(dc->dev[i], off, len))
+				memset(dc->buf + DISK_HDR, 0, len);
+			else
+				rc = virtio_blk_read_disk(dc->dev[i], off, dc->buf + DISK_HDR, len);
+			if (rc && (dc->read_failed = true))
+				return err_set(err, rc, "migrate: disk%u: cannot read at %llu: %s (the VM "
+					       "runs on here)", i, (unsigned long long)off, strerror(-rc));
+			if (all_zero(dc->buf + DISK_HDR, len)) {
+				put64(dc->buf + DISK_HDR, len);
+				rc = send_frame(fd, 'E', dc->buf, DISK_HDR + 8);
+				info->bytes_sent += DISK_HDR + 8;
+			} else {
+				rc = send_frame(fd, 'D', dc->buf, (uint32_t)(DISK_HDR + len));
+				info->bytes_sent += DISK_HDR + len;
+				info->disk_bytes_sent += len;
+			}
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 /*
  * The disks' write locks, dropped for the target and taken back if it
  * fails.  The block backends own their descriptors, so they are found by
@@ -435,11 +563,13 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 		return fd;
 	}
 	set_timeouts(fd, IO_TIMEOUT_S);
+	set_buffers(fd);
 	uint64_t npages = p.bus->ram_size / PAGE;
 	struct sender s = { .fd = fd, .bus = p.bus, .info = info };
 	uint64_t *bm = calloc((npages + 63) / 64, 8);
 	uint8_t *touched = malloc(npages);
 	s.buf = malloc(PAGES_PER_FRAME * REC);
+	struct disk_copy dc = {0};
 	bool paused_here = false, locks_dropped = false;
 	int rc = 0;
 	if (!bm || !touched || !s.buf) {
@@ -452,6 +582,17 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	put64(hdr + 16, p.bus->ram_size);
 	if ((rc = send_all(fd, hdr, sizeof hdr)))
 		goto io;
+	/* The disks first: the largest part, sent while the guest runs. */
+	if (opts->copy_storage) {
+		if ((rc = disk_copy_start(&dc, &p, fd)) == -ENOMEM) {
+			err_set(err, rc, "migrate: out of memory");
+			goto out;
+		}
+		if (rc)
+			goto io;
+		if ((rc = disk_send_dirty(&dc, fd, info, err)))
+			goto disk_io;
+	}
 
 	/* Logging first, then the first pass: whatever changes under the
 	 * pass is logged and sent again. */
@@ -478,15 +619,21 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 		if (budget < DONE_PAGES)
 			budget = DONE_PAGES;
 		memset(bm, 0, (npages + 63) / 64 * 8);
-		uint64_t left = 0;
+		uint64_t left = disk_dirty_pages(&dc);
 		for (uint64_t w = 0; w < (npages + 63) / 64; w++)
 			left += (uint64_t)__builtin_popcountll(atomic_load(&p.bus->dirty[w]));
-		if (left <= budget)
-			break;   /* the paused round takes the rest */
+		/* The paused round takes the rest; but after the first pass, which
+		 * took long enough for a busy guest to dirty megabytes that the
+		 * budget (at the first pass's rate) lets through, one more round
+		 * while it runs leaves only what it wrote during that round. */
+		if (left <= budget && (info->rounds > 0 || left <= DONE_PAGES))
+			break;
 		bus_dirty_collect(p.bus, bm, false);
 		info->rounds++;
 		if ((rc = send_bitmap(&s, bm, npages)))
 			goto io;
+		if ((rc = disk_send_dirty(&dc, fd, info, err)))
+			goto disk_io;
 	}
 
 	/* Stop and copy. */
@@ -500,13 +647,20 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	bus_dirty_collect(p.bus, bm, true);
 	if ((rc = send_bitmap(&s, bm, npages)))
 		goto io;
+	/* Paused, the devices quiesced: no write is in flight, none comes. */
+	if ((rc = disk_send_dirty(&dc, fd, info, err)))
+		goto disk_io;
 	if (opts->verify && (rc = send_hashes(fd, p.bus, npages)))
 		goto io;
 	struct snap_out o;
-	if ((rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, &o, err)))
+	if ((rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, false, &o, err)))
 		goto out;
-	disk_locks(p.cfg, false);
-	locks_dropped = true;
+	/* With the disks copied the target writes its own images: the source's
+	 * stay locked (a target naming the same files fails, and this VM runs on). */
+	if (!opts->copy_storage) {
+		disk_locks(p.cfg, false);
+		locks_dropped = true;
+	}
 	rc = o.len > STATE_MAX ? -E2BIG : send_frame(fd, 'S', o.buf, (uint32_t)o.len);
 	info->bytes_sent += o.len;
 	snap_out_free(&o);
@@ -518,14 +672,19 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	info->downtime_ns = vclock_host_ns() - down0;
 	info->total_ns = vclock_host_ns() - t0;
 	bus_dirty_stop(p.bus);
+	disk_copy_stop(&dc);
 	char why[300];
 	snprintf(why, sizeof why, "migrated to %s", uri);
 	vm_request_stop_reason(vm, why);
 	goto done;
+disk_io:
+	if (dc.read_failed)
+		goto out;
 io:
 	err_set(err, rc, "migrate: %s: %s (the VM runs on here)", uri, strerror(-rc));
 out:
 	bus_dirty_stop(p.bus);
+	disk_copy_stop(&dc);
 	if (locks_dropped)
 		disk_locks(p.cfg, true);
 	if (paused_here)
@@ -552,8 +711,96 @@ static int recv_frame_hdr(int fd, uint8_t *type, uint32_t *len)
 	return 0;
 }
 
-static int receive(const char *uri, uint64_t ram_size, void *dest, struct vm_incoming *out,
-		   int *conn, struct err *err)
+/* ---- target: the disks (copy_storage) ---------------------------------- */
+
+struct disk_sink {
+	const struct vm_config *cfg;      /* NULL: this target takes no disks */
+	struct block_backend *be[VM_MAX_DISKS];
+	unsigned n;
+};
+
+/* 'B': opens this VM's own images to write the source's disks into. */
+static int disks_open(struct disk_sink *ds, const uint8_t *p, uint32_t len, const char *uri,
+		      struct err *err)
+{
+	uint32_t n = len >= 4 ? get32(p) : 0;
+	if (ds->n || len < 4 || n > VM_MAX_DISKS || len != 4 + 8 * n)
+		return err_set(err, -EINVAL, "%s: corrupt migration stream (bad disk list)", uri);
+	if (!ds->cfg || n != ds->cfg->ndisks)
+		return err_set(err, -EINVAL, "%s: the VM comes with %u disks, this one has %u (--disk)",
+			       uri, n, ds->cfg ? ds->cfg->ndisks : 0);
+	for (unsigned i = 0; i < n; i++) {
+		const struct vm_disk *d = &ds->cfg->disks[i];
+		if (d->readonly || d->ephemeral)
+			return err_set(err, -EINVAL, "--disk %s: the source sends its contents "
+				       "(--copy-storage): it must be writable here, not ro or "
+				       "--ephemeral", d->path);
+		struct block_opts o = { .confine_backing = d->confine_backing };
+		int rc;
+		if (d->format && (rc = block_format_parse(d->format, &o.format)))
+			return err_set(err, rc, "--disk %s: format=%s: not raw or qcow2", d->path,
+				       d->format);
+		if ((rc = block_backend_open(d->path, &o, &ds->be[i], err)))
+			return rc;
+		ds->n = i + 1;
+		uint64_t want = get64(p + 4 + 8 * i);
+		if (ds->be[i]->size != want)
+			return err_set(err, -EINVAL, "--disk %s: %llu bytes, the source's disk%u has "
+				       "%llu (--copy-storage needs the same size)", d->path,
+				       (unsigned long long)ds->be[i]->size, i,
+				       (unsigned long long)want);
+	}
+	return 0;
+}
+
+/* 'D' and 'E': a chunk of disk i's data, or a range that reads as zeroes. */
+static int disks_write(struct disk_sink *ds, uint8_t type, const uint8_t *p, uint32_t len,
+		       const char *uri, struct err *err)
+{
+	uint32_t i = len >= DISK_HDR ? get32(p) : UINT32_MAX;
+	uint64_t off = len >= DISK_HDR ? get64(p + 4) : 0;
+	uint64_t n = type == 'D' ? len - (uint64_t)DISK_HDR : len == DISK_HDR + 8 ? get64(p + DISK_HDR) : 1;
+	if (i >= ds->n || (type == 'E' && len != DISK_HDR + 8) || off % 512 || n % 512 ||
+	    off > ds->be[i]->size || n > ds->be[i]->size - off)
+		return err_set(err, -EINVAL, "%s: corrupt migration stream (bad disk frame)", uri);
+	struct block_backend *be = ds->be[i];
+	int rc = 0;
+	if (type == 'D') {
+		struct iovec v = { (void *)(p + DISK_HDR), n };
+		rc = be->ops->writev(be, off, &v, 1);
+	} else if (!be->ops->write_zeroes || be->ops->write_zeroes(be, off, n, true)) {
+		static const uint8_t zero[BLOCK_DIRTY_CHUNK];   /* read-only */
+		for (uint64_t done = 0; !rc && done < n;) {
+			struct iovec v = { (void *)zero, n - done < sizeof zero ? n - done : sizeof zero };
+			rc = be->ops->writev(be, off + done, &v, 1);
+			done += v.iov_len;
+		}
+	}
+	if (rc)
+		return err_set(err, rc, "--disk %s: cannot write: %s", ds->cfg->disks[i].path,
+			       strerror(-rc));
+	return 0;
+}
+
+/* Flushes and closes the images (vm_incoming_finish opens them again, as
+ * the VM's); rc 0: only if all is on disk. */
+static int disks_close(struct disk_sink *ds, int rc, struct err *err)
+{
+	for (unsigned i = 0; i < ds->n; i++) {
+		int f = rc ? 0 : ds->be[i]->ops->flush(ds->be[i]);
+		if (f)
+			rc = err_set(err, f, "--disk %s: %s", ds->cfg->disks[i].path, strerror(-f));
+		block_backend_close(ds->be[i]);
+	}
+	ds->n = 0;
+	return rc;
+}
+
+static int receive_stream(int fd, const char *uri, uint64_t ram_size, struct disk_sink *ds,
+			  struct vm_incoming *out, struct err *err);
+
+static int receive(const char *uri, uint64_t ram_size, void *dest, const struct vm_config *cfg,
+		   struct vm_incoming *out, int *conn, struct err *err)
 {
 	memset(out, 0, sizeof *out);
 	*conn = -1;
@@ -571,6 +818,7 @@ static int receive(const char *uri, uint64_t ram_size, void *dest, struct vm_inc
 		return err_set(err, rc, "%s: accept: %s", uri, strerror(-rc));
 	*conn = fd;
 	set_timeouts(fd, IO_TIMEOUT_S);
+	set_buffers(fd);
 	uint8_t hdr[MIG_HEADER_BYTES];
 	if ((rc = recv_all(fd, hdr, sizeof hdr)))
 		return err_set(err, rc, "%s: no migration stream: %s", uri, strerror(-rc));
@@ -594,9 +842,22 @@ static int receive(const char *uri, uint64_t ram_size, void *dest, struct vm_inc
 		return err_set(err, -ENOMEM, "cannot map %llu MiB for the incoming RAM",
 			       (unsigned long long)(ram_size >> 20));
 	}
+	struct disk_sink ds = { .cfg = cfg };
+	rc = receive_stream(fd, uri, ram_size, &ds, out, err);
+	rc = disks_close(&ds, rc, err);
+	out->storage_copied = !rc && out->storage_copied;
+	return rc;
+}
+
+static int receive_stream(int fd, const char *uri, uint64_t ram_size, struct disk_sink *ds,
+			  struct vm_incoming *out, struct err *err)
+{
+	int rc = 0;
 	uint64_t npages = ram_size / PAGE;
-	/* Large enough for a frame of pages and for the hashes. */
+	/* Large enough for a frame of pages, of disk data, and for the hashes. */
 	size_t bufsize = npages * 8 > PAGES_PER_FRAME * REC ? npages * 8 : PAGES_PER_FRAME * REC;
+	if (bufsize < DISK_FRAME_MAX)
+		bufsize = DISK_FRAME_MAX;
 	uint8_t *buf = malloc(bufsize);
 	/* Pages written here: the others are still zero (for the 'H' check). */
 	uint8_t *wrote = calloc(npages, 1);
@@ -624,7 +885,8 @@ static int receive(const char *uri, uint64_t ram_size, void *dest, struct vm_inc
 		} else if ((type == 'P' && (len % REC || len > PAGES_PER_FRAME * REC)) ||
 			   (type == 'Z' && (len % 8 || len > PAGES_PER_FRAME * 8)) ||
 			   (type == 'H' && len != npages * 8) ||
-			   (type != 'P' && type != 'Z' && type != 'H')) {
+			   ((type == 'B' || type == 'D' || type == 'E') && len > DISK_FRAME_MAX) ||
+			   !strchr("PZHBDE", type) || !type) {
 			rc = -EINVAL;
 			break;
 		}
@@ -642,6 +904,17 @@ static int receive(const char *uri, uint64_t ram_size, void *dest, struct vm_inc
 			free(buf);
 			free(wrote);
 			return 0;
+		}
+		if (type == 'B' || type == 'D' || type == 'E') {
+			rc = type == 'B' ? disks_open(ds, payload, len, uri, err)
+					 : disks_write(ds, type, payload, len, uri, err);
+			if (rc) {
+				free(buf);
+				free(wrote);
+				return rc;
+			}
+			out->storage_copied = true;
+			continue;
 		}
 		if (type == 'H') {
 			uint64_t bad = 0, first = 0, zh = zero_page_hash();
@@ -687,7 +960,7 @@ static int receive(const char *uri, uint64_t ram_size, void *dest, struct vm_inc
 int vm_migrate_receive(const char *uri, uint64_t ram_size, struct vm_incoming *out, int *conn,
 		       struct err *err)
 {
-	return receive(uri, ram_size, NULL, out, conn, err);
+	return receive(uri, ram_size, NULL, NULL, out, conn, err);
 }
 
 int vm_migrate_receive_into(struct vm *vm, const char *uri, struct vm_incoming *out, int *conn,
@@ -696,7 +969,7 @@ int vm_migrate_receive_into(struct vm *vm, const char *uri, struct vm_incoming *
 	struct vm_parts p;
 	vm_parts(vm, &p);
 	/* Zero still: the VM was built ahead and has not run. */
-	return receive(uri, p.bus->ram_size, p.bus->ram, out, conn, err);
+	return receive(uri, p.bus->ram_size, p.bus->ram, p.cfg, out, conn, err);
 }
 
 void vm_migrate_answer(int conn, int rc, const char *msg, struct vm_incoming *in)

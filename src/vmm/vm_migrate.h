@@ -33,6 +33,7 @@ struct vm_migrate_info {
 	int64_t downtime_ns;        /* paused: last pages, state, the target's answer */
 	int64_t stop_copy_ns;       /* of which: pausing and sending the rest (what QEMU
 				       reports as its downtime) */
+	uint64_t disk_bytes_sent;   /* copy_storage: disk data sent (zero ranges not counted) */
 };
 
 struct vm_migrate_opts {
@@ -43,6 +44,11 @@ struct vm_migrate_opts {
 	 * logging, not of the link (the frames have CRCs): it costs downtime
 	 * (hashing the pages the guest has touched). */
 	bool verify;
+	/* Also send the disks' contents (what the guest sees of each --disk),
+	 * tracking the chunks it writes meanwhile and sending them again, so
+	 * the target needs no shared storage: it writes them into its own
+	 * --disk images (of the same sizes). */
+	bool copy_storage;
 };
 
 /* 0 (the VM is stopping: it lives on in the target), or -errno with err set

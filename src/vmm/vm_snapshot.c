@@ -8,9 +8,11 @@
  *           VM's device list;
  *   memory  guest RAM, byte for byte, ram_size long; pages that are zero
  *           (never touched, ballooned away, or just zero) are holes.
- * Both are written under temporary names and renamed into place, memory
- * first: `state` is the commit point, and a VM whose RAM is a private
- * mapping of the old `memory` keeps its (unlinked) pages.
+ *   disk0.. with --disks only: each disk as the guest sees it, raw and
+ *           sparse (a "disks" section in state lists them).
+ * All are written under temporary names and renamed into place, memory
+ * (and disks) first: `state` is the commit point, and a VM whose RAM is a
+ * private mapping of the old `memory` keeps its (unlinked) pages.
  *
  * Restore builds the VM as configured (same CPUs, memory, devices, disks),
  * then maps `memory` MAP_PRIVATE over guest RAM (pages fault in on use, so
@@ -36,12 +38,14 @@
 #include "vmm/cpu/hart.h"
 #include "vmm/device.h"
 #include "vmm/snap_stream.h"
+#include "vmm/virtio/blk.h"
 
 #define VM_SNAP_VERSION 1u
 #define DIFF_MAGIC "NIMBDIFF"
 #define DIFF_HEADER_BYTES 24u
 #define MAX_CHAIN 64              /* incremental snapshots on one full one */
 #define STATE_MAX_BYTES (64u << 20)   /* far above any real state file */
+#define DISK_CHUNK (256u << 10)       /* a snapshot's disk is copied this much at a time */
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -91,11 +95,17 @@ struct disk_id {
 	uint64_t size, dev, ino, mtime_s, mtime_ns;
 };
 
-static int disk_identify(const char *path, struct disk_id *d)
+/* dev: the open disk (NULL: look path up).  The open image's fstat is what
+ * the guest's data is in, and needs no path lookup (a sandboxed VMM may
+ * make none). */
+static int disk_identify(const char *path, struct virtio_device *dev, struct disk_id *d)
 {
 	struct stat st;
-	if (stat(path, &st) < 0)
+	int rc = dev ? virtio_blk_image_stat(dev, &st) : -ENOTSUP;
+	if (rc == -ENOTSUP && stat(path, &st) < 0)
 		return -errno;
+	if (rc && rc != -ENOTSUP)
+		return rc;
 	snprintf(d->path, sizeof d->path, "%s", path);
 	d->size = (uint64_t)st.st_size;
 	d->dev = (uint64_t)st.st_dev;
@@ -112,6 +122,18 @@ static void chain_start(struct vm_parts *p, const char *dir, uint64_t id)
 {
 	struct vm_snap_chain *ch = p->chain;
 	ch->valid = bus_dirty_start(p->bus) == 0;
+	ch->from_file = false;
+	ch->id = id;
+	snprintf(ch->dir, sizeof ch->dir, "%s", dir);
+}
+
+/* A VM just restored from dir, its RAM dir's memory mapped: what it writes
+ * from now on shows in the mapping itself (bus_ram_changed_from_file). */
+static void chain_from_restore(struct vm_parts *p, const char *dir, uint64_t id)
+{
+	struct vm_snap_chain *ch = p->chain;
+	ch->valid = p->bus->ram_from_file;
+	ch->from_file = true;
 	ch->id = id;
 	snprintf(ch->dir, sizeof ch->dir, "%s", dir);
 }
@@ -155,18 +177,23 @@ static bool page_is_zero(const uint8_t *p)
 }
 
 /* Writes RAM to fd, leaving zero pages as holes.  Untouched RAM reads as
- * the zero page without being allocated, so the scan costs no memory. */
-static int write_memory(int fd, const struct bus *bus, uint64_t *written)
+ * the zero page without being allocated, so the scan costs no memory.
+ * sandboxed: the page map cannot be opened (nor looked for): every page
+ * is read. */
+static int write_memory(int fd, const struct bus *bus, bool sandboxed, uint64_t *written)
 {
 	const uint64_t page = 1u << BUS_PAGE_SHIFT;
 	uint64_t n = bus->ram_size / page;
 	*written = 0;
-	if (ftruncate(fd, (off_t)bus->ram_size) < 0)
+	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)bus->ram_size) < 0)
 		return -errno;
 	uint8_t *touched = malloc(n);
 	if (!touched)
 		return -ENOMEM;
-	bus_ram_touched(bus, 0, n, touched);
+	if (sandboxed)
+		memset(touched, 1, n);
+	else
+		bus_ram_touched(bus, 0, n, touched);
 	int rc = 0;
 	for (uint64_t i = 0; i < n && !rc;) {
 		if (!touched[i] || page_is_zero(bus->ram + i * page)) {
@@ -215,7 +242,7 @@ uint64_t vm_snapshot_new_id(void)
 }
 
 int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_id,
-		   struct snap_out *o, struct err *err)
+		   bool with_disks, struct snap_out *o, struct err *err)
 {
 	struct vm_parts p;
 	vm_parts(vm, &p);
@@ -223,7 +250,8 @@ int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_i
 	if (!disks)
 		return err_set(err, -ENOMEM, "snapshot: out of memory");
 	for (unsigned i = 0; i < p.cfg->ndisks; i++) {
-		int rc = disk_identify(p.cfg->disks[i].path, &disks[i]);
+		int rc = disk_identify(p.cfg->disks[i].path, i < p.ndisks ? p.disks[i] : NULL,
+				       &disks[i]);
 		if (rc) {
 			free(disks);
 			return err_set(err, rc, "snapshot: disk %s: %s", p.cfg->disks[i].path,
@@ -241,6 +269,17 @@ int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_i
 		snap_put_u64(o, base_id);
 	}
 	snap_end(o);
+	if (with_disks) {
+		snap_begin(o, "disks", 1);
+		snap_put_u32(o, p.ndisks);
+		for (unsigned i = 0; i < p.ndisks; i++) {
+			char name[16];
+			snprintf(name, sizeof name, "disk%u", i);
+			snap_put_str(o, name);
+			snap_put_u64(o, virtio_blk_size(p.disks[i]));
+		}
+		snap_end(o);
+	}
 	for (unsigned i = 0; i < p.ncpus; i++) {
 		char name[16];
 		snprintf(name, sizeof name, "hart%u", i);
@@ -292,15 +331,115 @@ static int write_diff(int fd, const struct bus *bus, const uint64_t *pages, uint
 	return rc;
 }
 
-int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental,
+static bool chunk_is_zero(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		if (w)
+			return false;
+	}
+	return true;
+}
+
+/* DIR/diskI: what the guest sees of disk i, raw; zero chunks are holes.
+ * The VM is paused and its devices quiesced: nothing writes meanwhile. */
+static int write_disk(const char *dir, unsigned i, struct virtio_device *dev, uint8_t *buf,
+		      uint64_t *written, struct err *err)
+{
+	char tmp[4200], path[4200];
+	snprintf(tmp, sizeof tmp, "%s/.disk%u.tmp", dir, i);
+	snprintf(path, sizeof path, "%s/disk%u", dir, i);
+	uint64_t size = virtio_blk_size(dev);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return err_set(err, -errno, "snapshot: %s: %s", tmp, strerror(errno));
+	int rc = ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+	for (uint64_t off = 0; !rc && off < size; off += DISK_CHUNK) {
+		size_t len = size - off < DISK_CHUNK ? (size_t)(size - off) : DISK_CHUNK;
+		if (!virtio_blk_may_hold_data(dev, off, len))
+			continue;
+		if ((rc = virtio_blk_read_disk(dev, off, buf, len))) {
+			close(fd);
+			unlink(tmp);
+			return err_set(err, rc, "snapshot: disk%u: cannot read at %llu: %s", i,
+				       (unsigned long long)off, strerror(-rc));
+		}
+		if (chunk_is_zero(buf, len))
+			continue;
+		rc = write_full(fd, buf, len, (off_t)off);
+		*written += len;
+	}
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		return err_set(err, rc, "snapshot: %s: %s", path, strerror(-rc));
+	}
+	return 0;
+}
+
+static int write_disks(const char *dir, const struct vm_parts *p, uint64_t *written,
+		       struct err *err)
+{
+	uint8_t *buf = malloc(DISK_CHUNK);
+	if (!buf)
+		return err_set(err, -ENOMEM, "snapshot: out of memory");
+	int rc = 0;
+	*written = 0;
+	for (unsigned i = 0; i < p->ndisks && !rc; i++)
+		rc = write_disk(dir, i, p->disks[i], buf, written, err);
+	free(buf);
+	return rc;
+}
+
+/* Into the files the client passed (a sandboxed VMM): no path is touched. */
+static int write_to_fds(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
+			struct vm_snapshot_info *info, struct err *err)
+{
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	struct snap_out o;
+	int rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, false, &o, err);
+	if (rc)
+		return rc;
+	uint64_t written = 0;
+	if ((rc = write_memory(opts->memory_fd, p.bus, p.cfg->sandboxed, &written)) ||
+	    fsync(opts->memory_fd) < 0) {
+		rc = rc ? rc : -errno;
+		err_set(err, rc, "snapshot: %s: memory (a passed file): %s", dir, strerror(-rc));
+	} else if (ftruncate(opts->state_fd, 0) < 0 ||
+		   (rc = write_full(opts->state_fd, o.buf, o.len, 0)) || fsync(opts->state_fd) < 0) {
+		rc = rc ? rc : -errno;
+		err_set(err, rc, "snapshot: %s: state (a passed file): %s", dir, strerror(-rc));
+	} else if (info) {
+		info->state_bytes = o.len;
+		info->mem_bytes_written = written;
+		info->incremental = false;
+		info->disk_bytes_written = 0;
+	}
+	/* No base for incremental snapshots: the files are not in place yet,
+	 * and dirty logging needs a call (membarrier) the sandbox forbids. */
+	p.chain->valid = false;
+	snap_out_free(&o);
+	return rc;
+}
+
+int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
 		      struct vm_snapshot_info *info, struct err *err)
 {
+	bool incremental = opts->incremental, with_disks = opts->with_disks;
+	if (opts->to_fds)
+		return write_to_fds(vm, dir, opts, info, err);
 	struct vm_parts p;
 	vm_parts(vm, &p);
 	struct vm_snap_chain *ch = p.chain;
 	if (atomic_load(&ch->migrating))
 		return err_set(err, -EBUSY, "snapshot: the VM is being migrated");
-	if (incremental && (!ch->valid || !atomic_load(&p.bus->logging)))
+	if (incremental && (!ch->valid || (!ch->from_file && !atomic_load(&p.bus->logging))))
 		return err_set(err, -ENOENT, "snapshot: no earlier snapshot of this VM to build an "
 			       "incremental one on (take a full one first)");
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -313,7 +452,7 @@ int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental,
 			       "snapshot: write it to another directory", dir);
 	uint64_t id = vm_snapshot_new_id();
 	struct snap_out o;
-	int brc = vm_state_build(vm, id, incremental ? ch->dir : NULL, ch->id, &o, err);
+	int brc = vm_state_build(vm, id, incremental ? ch->dir : NULL, ch->id, with_disks, &o, err);
 	if (brc)
 		return brc;
 
@@ -338,10 +477,14 @@ int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental,
 			rc = err_set(err, -ENOMEM, "snapshot: out of memory");
 			goto out;
 		}
-		bus_dirty_collect(p.bus, pages, true);
-		rc = write_diff(fd, p.bus, pages, &written);
+		if (!ch->from_file)
+			bus_dirty_collect(p.bus, pages, true);
+		else if ((rc = bus_ram_changed_from_file(p.bus, pages)))
+			ch->valid = false;
+		if (!rc)
+			rc = write_diff(fd, p.bus, pages, &written);
 	} else {
-		rc = write_memory(fd, p.bus, &written);
+		rc = write_memory(fd, p.bus, false, &written);
 	}
 	if (!rc && fsync(fd) < 0)
 		rc = -errno;
@@ -353,9 +496,13 @@ int vm_snapshot_write(struct vm *vm, const char *dir, bool incremental,
 		err_set(err, rc, "snapshot: %s: %s", path, strerror(-rc));
 		goto out;
 	}
+	uint64_t disk_written = 0;
+	if (with_disks && (rc = write_disks(dir, &p, &disk_written, err)))
+		goto out;
 	if ((rc = write_file(dir, "state", o.buf, o.len, err)))
 		goto out;
 	if (info) {
+		info->disk_bytes_written = disk_written;
 		info->state_bytes = o.len;
 		info->mem_bytes_written = written;
 		info->incremental = incremental;
@@ -372,8 +519,11 @@ out:
 
 /* ---- restore ----------------------------------------------------------- */
 
+/* disks_carried: the disks' contents came with the VM (a migration with
+ * --copy-storage, a snapshot with --disks): this VM's disks are other files,
+ * and only their number is checked here. */
 static int check_vm_section(struct snap_in *in, const struct vm_parts *p, const char *dir,
-			    uint64_t *ticks, struct err *err)
+			    bool disks_carried, uint64_t *ticks, struct err *err)
 {
 	int rc = snap_in_section(in, "vm", 1, err);
 	if (rc)
@@ -420,11 +570,11 @@ static int check_vm_section(struct snap_in *in, const struct vm_parts *p, const 
 		snap_get_str(in, d->path, sizeof d->path);
 		uint64_t dsize = snap_get_u64(in), dev = snap_get_u64(in), ino = snap_get_u64(in);
 		uint64_t ms = snap_get_u64(in), mns = snap_get_u64(in);
-		if (in->overrun)
-			break;
+		if (in->overrun || disks_carried)
+			continue;
 		struct disk_id now;
 		const char *path = p->cfg->disks[i].path;
-		rc = disk_identify(path, &now);
+		rc = disk_identify(path, NULL, &now);
 		if (rc) {
 			free(d);
 			return err_set(err, rc, "%s: disk %s: %s", dir, path, strerror(-rc));
@@ -587,7 +737,7 @@ out:
  * (migration).  what names the source in messages.
  */
 static int load_state(struct vm *vm, const char *dir, const char *what, const uint8_t *buf,
-		      size_t len, struct err *err)
+		      size_t len, bool disks_carried, struct err *err)
 {
 	struct vm_parts p;
 	vm_parts(vm, &p);
@@ -601,7 +751,8 @@ static int load_state(struct vm *vm, const char *dir, const char *what, const ui
 	uint64_t ticks = 0;
 	int rc;
 	if ((rc = snap_in_open(in, buf, len, path, err)) ||
-	    (rc = check_vm_section(in, &p, dir ? dir : what, &ticks, err)))
+	    (rc = check_vm_section(in, &p, dir ? dir : what,
+				   disks_carried || snap_in_has(in, "disks"), &ticks, err)))
 		goto out;
 
 	uint64_t id = 0;
@@ -643,7 +794,7 @@ static int load_state(struct vm *vm, const char *dir, const char *what, const ui
 	device_list_resume(p.devs);
 	char absdir[PATH_MAX];
 	if (id && realpath(dir, absdir))
-		chain_start(&p, absdir, id);
+		chain_from_restore(&p, absdir, id);
 	goto out;
 fail:
 	prefix(err, rc, dir);
@@ -661,7 +812,7 @@ int vm_restore_state(struct vm *vm, const char *dir, struct err *err)
 	int rc = read_state(path, &buf, &len, err);
 	if (rc)
 		return rc;
-	rc = load_state(vm, dir, path, buf, len, err);
+	rc = load_state(vm, dir, path, buf, len, false, err);
 	free(buf);
 	return rc;
 }
@@ -682,5 +833,140 @@ int vm_restore_incoming(struct vm *vm, struct vm_incoming *inc, struct err *err)
 		return err_set(err, -errno, "%s: cannot place guest RAM: %s", inc->what,
 			       strerror(errno));
 	inc->ram = NULL;   /* the VM's now */
-	return load_state(vm, NULL, inc->what, inc->state, inc->state_len, err);
+	return load_state(vm, NULL, inc->what, inc->state, inc->state_len, inc->storage_copied,
+			  err);
+}
+
+/* ---- restore: disks in the snapshot -------------------------------------- */
+
+/* Copies the regular file src_fd into dst_fd, size bytes, keeping its holes:
+ * only its data extents are copied (copy_file_range: a reflink where the
+ * filesystem can). */
+static int copy_sparse(int src, int dst, uint64_t size)
+{
+	if (ftruncate(dst, (off_t)size) < 0)
+		return -errno;
+	off_t off = 0;
+	while ((uint64_t)off < size) {
+		off_t data = lseek(src, off, SEEK_DATA);
+		if (data < 0)
+			return errno == ENXIO ? 0 : -errno;   /* only a hole is left */
+		off_t hole = lseek(src, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		if ((uint64_t)hole > size)
+			hole = (off_t)size;
+		for (off_t at = data; at < hole;) {
+			loff_t in = at, out = at;
+			ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(hole - at), 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP ||
+				      errno == EINVAL)) {
+				/* No in-kernel copy here: through a buffer. */
+				static const size_t B = 1 << 20;
+				uint8_t *buf = malloc(B);
+				if (!buf)
+					return -ENOMEM;
+				size_t want = (size_t)(hole - at) < B ? (size_t)(hole - at) : B;
+				n = pread(src, buf, want, at);
+				int rc = n > 0 ? write_full(dst, buf, (size_t)n, at) : n < 0 ? -errno : -EIO;
+				free(buf);
+				if (rc)
+					return rc;
+			} else if (n <= 0) {
+				return n < 0 ? -errno : -EIO;
+			}
+			at += n;
+		}
+		off = hole;
+	}
+	return 0;
+}
+
+int vm_restore_disks(struct vm_config *cfg, const char *dir, char *paths[VM_MAX_DISKS],
+		     struct err *err)
+{
+	if (!cfg->ndisks)
+		return 0;   /* no disk to take from anywhere: nothing to read here */
+	char path[4200];
+	snprintf(path, sizeof path, "%s/state", dir);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = read_state(path, &buf, &len, err);
+	if (rc)
+		return rc;
+	struct snap_in *in = malloc(sizeof *in);
+	if (!in) {
+		free(buf);
+		return err_set(err, -ENOMEM, "out of memory");
+	}
+	if ((rc = snap_in_open(in, buf, len, path, err)) || !snap_in_has(in, "disks"))
+		goto out;
+	if ((rc = snap_in_section(in, "disks", 1, err))) {
+		prefix(err, rc, dir);
+		goto out;
+	}
+	uint32_t n = snap_get_u32(in);
+	if (!in->overrun && n != cfg->ndisks) {
+		rc = err_set(err, -EINVAL, "%s: %u disks in the snapshot, %u in this VM (--disk)", dir,
+			     n, cfg->ndisks);
+		goto out;
+	}
+	for (uint32_t i = 0; i < n && !in->overrun && !rc; i++) {
+		char name[16], want[16], file[4200];
+		snap_get_str(in, name, sizeof name);
+		uint64_t size = snap_get_u64(in);
+		snprintf(want, sizeof want, "disk%u", i);
+		if (in->overrun || strcmp(name, want)) {
+			snap_in_bad(in);
+			break;
+		}
+		/* Named by this code, never by the file: it stays inside dir. */
+		snprintf(file, sizeof file, "%s/%s", dir, want);
+		struct vm_disk *d = &cfg->disks[i];
+		int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			rc = err_set(err, -errno, "%s: %s", file, strerror(errno));
+		} else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != size) {
+			rc = err_set(err, -EINVAL, "%s: not the %llu-byte disk the snapshot recorded "
+				     "(truncated or replaced?)", file, (unsigned long long)size);
+		} else if (d->readonly || d->ephemeral) {
+			/* The snapshot's own copy, never written: restorable again. */
+			if (!(paths[i] = strdup(file)))
+				rc = err_set(err, -ENOMEM, "out of memory");
+			d->path = paths[i];
+		} else {
+			/* Writable: into a new file of the user's naming, never over one. */
+			int out = open(d->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (out < 0 && errno == EEXIST) {
+				rc = err_set(err, -EEXIST, "--disk %s: exists; a snapshot with its disks "
+					     "restores disk%u into a new file: name one that does not "
+					     "exist yet, or add ,ro or --ephemeral to run on the "
+					     "snapshot's copy", d->path, i);
+			} else if (out < 0) {
+				rc = err_set(err, -errno, "--disk %s: %s", d->path, strerror(errno));
+			} else {
+				int c = copy_sparse(fd, out, size);
+				if (!c && fsync(out) < 0)
+					c = -errno;
+				close(out);
+				if (c) {
+					unlink(d->path);
+					rc = err_set(err, c, "--disk %s: copying %s: %s", d->path, file,
+						     strerror(-c));
+				}
+			}
+		}
+		d->format = "raw";
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!rc && (rc = snap_in_end(in, err)))
+		prefix(err, rc, dir);
+out:
+	free(in);
+	free(buf);
+	return rc;
 }

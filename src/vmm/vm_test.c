@@ -547,7 +547,7 @@ TEST(vm_snapshot_migrate_and_fork_refused_with_a_reason_when_sandboxed)
 	EXPECT_EQ(rc, 0);
 	struct vm_snapshot_info si;
 	EXPECT_EQ(vm_snapshot(vm, "/tmp/nimbus-vmtest-never", false, &si, &e), -EPERM);
-	EXPECT(strstr(e.msg, "snapshot: not available in a sandboxed VM"));
+	EXPECT(strstr(e.msg, "snapshot: a sandboxed VM (--sandbox) can open no file"));
 	EXPECT_EQ(vm_migrate(vm, "unix:/tmp/nimbus-vmtest-never.sock", NULL, NULL, &e), -EPERM);
 	EXPECT(strstr(e.msg, "migrate: not available in a sandboxed VM"));
 	struct vm_fork_child kids[1];

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "vmm/virtio/block_dirty.h"
 #include "vmm/virtio/rate_limiter.h"
 #include "vmm/virtio/virtio.h"
 
@@ -48,6 +49,7 @@ struct vblk {
 	struct vq_chain chain;
 	struct iovec iov[VQ_MAX_SEGS];
 	struct rate_limiter rl;         /* under vdev.lock */
+	struct block_dirty *dirty;      /* storage migration: written chunks; under vdev.lock */
 };
 
 static struct vblk *to_blk(struct virtio_device *d) { return (struct vblk *)d; }
@@ -106,6 +108,9 @@ static uint8_t do_rw(struct vblk *b, const struct vq_chain *c, bool write, uint6
 	int r;
 	if (write) {
 		r = b->be->ops->writev(b->be, sector * SECTOR, b->iov, n);
+		/* Even a failed write may have changed part of the range. */
+		if (b->dirty)
+			block_dirty_mark(b->dirty, sector * SECTOR, len);
 	} else {
 		r = b->be->ops->readv(b->be, sector * SECTOR, b->iov, n);
 		/* Even a failed read may have filled part of the buffers. */
@@ -152,6 +157,8 @@ static uint8_t do_ranges(struct vblk *b, const struct vq_chain *c, uint32_t type
 		int r = zeroes ? b->be->ops->write_zeroes(b->be, off, len,
 							  seg[i].flags & VIRTIO_BLK_WZ_F_UNMAP)
 			       : b->be->ops->discard(b->be, off, len);
+		if (b->dirty)
+			block_dirty_mark(b->dirty, off, len);
 		if (r < 0)
 			return VIRTIO_BLK_S_IOERR;
 	}
@@ -289,4 +296,45 @@ void virtio_blk_get_rate_limit(struct virtio_device *d, struct rate_limit *out)
 	pthread_mutex_lock(&d->lock);
 	rate_limiter_get(&to_blk(d)->rl, out);
 	pthread_mutex_unlock(&d->lock);
+}
+
+uint64_t virtio_blk_size(struct virtio_device *d)
+{
+	return to_blk(d)->be->size;
+}
+
+void virtio_blk_track(struct virtio_device *d, struct block_dirty *t)
+{
+	pthread_mutex_lock(&d->lock);
+	to_blk(d)->dirty = t;
+	pthread_mutex_unlock(&d->lock);
+}
+
+int virtio_blk_read_disk(struct virtio_device *d, uint64_t off, void *buf, size_t len)
+{
+	struct vblk *b = to_blk(d);
+	if (off > b->be->size || len > b->be->size - off)
+		return -EINVAL;
+	struct iovec v = { buf, len };
+	pthread_mutex_lock(&d->lock);
+	int r = b->be->ops->readv(b->be, off, &v, 1);
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+bool virtio_blk_may_hold_data(struct virtio_device *d, uint64_t off, uint64_t len)
+{
+	struct vblk *b = to_blk(d);
+	if (!b->be->ops->may_hold_data)
+		return true;
+	pthread_mutex_lock(&d->lock);
+	bool r = b->be->ops->may_hold_data(b->be, off, len);
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+int virtio_blk_image_stat(struct virtio_device *d, struct stat *st)
+{
+	struct vblk *b = to_blk(d);
+	return b->be->ops->image_stat ? b->be->ops->image_stat(b->be, st) : -ENOTSUP;
 }

@@ -48,6 +48,24 @@ struct rate_limit;
 void virtio_blk_set_rate_limit(struct virtio_device *dev, const struct rate_limit *l);
 void virtio_blk_get_rate_limit(struct virtio_device *dev, struct rate_limit *out);
 
+/*
+ * Storage migration (vm_migrate.c).  The disk's size in bytes; t (NULL:
+ * none) starts (stops) receiving a mark for each range the guest writes,
+ * discards or zeroes, after the backend did it; the caller owns t and frees
+ * it only after tracking it stopped.  read_disk reads what the guest sees
+ * (whatever the backend: raw, qcow2, an --ephemeral layer) between two of
+ * the device's requests.  0 or -errno.
+ */
+struct block_dirty;
+uint64_t virtio_blk_size(struct virtio_device *dev);
+void virtio_blk_track(struct virtio_device *dev, struct block_dirty *t);
+int virtio_blk_read_disk(struct virtio_device *dev, uint64_t off, void *buf, size_t len);
+/* False only where [off, off+len) surely reads as zeroes (block.h's
+ * may_hold_data): a copy skips it unread. */
+bool virtio_blk_may_hold_data(struct virtio_device *dev, uint64_t off, uint64_t len);
+/* fstat of the disk's image file (block.h's image_stat); -ENOTSUP. */
+int virtio_blk_image_stat(struct virtio_device *dev, struct stat *st);
+
 /* Handles one validated request chain (for the fuzzer and tests): returns the
  * used length, or -1 if the request broke the device.  dev->lock held. */
 int virtio_blk_handle(struct virtio_device *dev, const struct vq_chain *c);

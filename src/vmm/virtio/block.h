@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "lib/err.h"
@@ -33,6 +34,14 @@ struct block_backend_ops {
 	int (*discard)(struct block_backend *b, uint64_t off, uint64_t len);
 	int (*write_zeroes)(struct block_backend *b, uint64_t off, uint64_t len, bool may_unmap);
 	void (*close)(struct block_backend *b);
+	/* Optional: false only where [off, off+len) surely reads as zeroes
+	 * (a hole in a sparse file), so copying a disk can skip it without
+	 * reading.  NULL: it may hold data anywhere. */
+	bool (*may_hold_data)(struct block_backend *b, uint64_t off, uint64_t len);
+	/* Optional: fstat of the image file the guest's data lives in (an
+	 * --ephemeral layer's base), so a snapshot records the disk's identity
+	 * without a path lookup (which a sandboxed VMM may not make). */
+	int (*image_stat)(struct block_backend *b, struct stat *st);
 };
 
 struct block_backend {

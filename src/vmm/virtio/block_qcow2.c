@@ -1193,6 +1193,11 @@ static void q_close(struct block_backend *b)
 	free(q);
 }
 
+static int q_image_stat(struct block_backend *b, struct stat *st)
+{
+	return fstat(((struct qcow2 *)b)->fd, st) < 0 ? -errno : 0;
+}
+
 static const struct block_backend_ops qcow2_ops = {
 	.readv = q_readv,
 	.writev = q_writev,
@@ -1200,6 +1205,7 @@ static const struct block_backend_ops qcow2_ops = {
 	.discard = q_discard,
 	.write_zeroes = q_write_zeroes,
 	.close = q_close,
+	.image_stat = q_image_stat,
 };
 
 /* ---- open -------------------------------------------------------------- */

@@ -107,6 +107,19 @@ static int raw_write_zeroes(struct block_backend *b, uint64_t off, uint64_t len,
 	return write_zero_bytes(fd, off, len);
 }
 
+static bool raw_may_hold_data(struct block_backend *b, uint64_t off, uint64_t len)
+{
+	off_t data = lseek(to_raw(b)->fd, (off_t)off, SEEK_DATA);
+	if (data < 0)
+		return errno != ENXIO;   /* ENXIO: only a hole from off on */
+	return (uint64_t)data < off + len;
+}
+
+static int raw_image_stat(struct block_backend *b, struct stat *st)
+{
+	return fstat(to_raw(b)->fd, st) < 0 ? -errno : 0;
+}
+
 static void raw_close(struct block_backend *b)
 {
 	close(to_raw(b)->fd);
@@ -120,6 +133,8 @@ static const struct block_backend_ops raw_ops = {
 	.discard = raw_discard,
 	.write_zeroes = raw_write_zeroes,
 	.close = raw_close,
+	.may_hold_data = raw_may_hold_data,
+	.image_stat = raw_image_stat,
 };
 
 static int raw_open(const char *path, bool readonly, bool exact, struct block_backend **out,

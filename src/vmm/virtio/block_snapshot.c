@@ -124,6 +124,25 @@ static int snap_flush(struct block_backend *b)
 	return 0;   /* nothing here is meant to last */
 }
 
+static bool snap_may_hold_data(struct block_backend *b, uint64_t off, uint64_t len)
+{
+	struct snapshot *s = (struct snapshot *)b;
+	bool mine = false;
+	pthread_mutex_lock(&s->lock);
+	for (uint64_t sec = off / SECTOR; !mine && sec < (off + len + SECTOR - 1) / SECTOR &&
+	     sec < s->b.size / SECTOR; sec++)
+		mine = is_dirty(s, sec);
+	pthread_mutex_unlock(&s->lock);
+	return mine || !s->base->ops->may_hold_data ||
+	       s->base->ops->may_hold_data(s->base, off, len);
+}
+
+static int snap_image_stat(struct block_backend *b, struct stat *st)
+{
+	struct block_backend *base = ((struct snapshot *)b)->base;
+	return base->ops->image_stat ? base->ops->image_stat(base, st) : -ENOTSUP;
+}
+
 static void snap_close(struct block_backend *b)
 {
 	struct snapshot *s = (struct snapshot *)b;
@@ -140,6 +159,8 @@ static const struct block_backend_ops snapshot_ops = {
 	.writev = snap_writev,
 	.flush = snap_flush,
 	.close = snap_close,
+	.may_hold_data = snap_may_hold_data,
+	.image_stat = snap_image_stat,
 };
 
 /* An unlinked file in dir: O_TMPFILE, or a named one removed at once. */

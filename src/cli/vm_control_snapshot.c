@@ -1,0 +1,113 @@
+/*
+ * `vm control SOCKET snapshot DIR` (and the snapshot of `fork DIR`) for a
+ * VMM that can open no file (run with --sandbox, docs/sandbox.md): this
+ * client makes DIR and opens its files, passes them with the request
+ * (SCM_RIGHTS; docs/control.md, "fds"), and once the VMM has written and
+ * synced them renames them into place, state last, as the VMM itself does
+ * otherwise: a failure leaves the old snapshot or the new one.
+ */
+#include "cli/cli.h"
+#include "cli/vm_control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TIMEOUT_MS 600000   /* as for every snapshot: it writes all of guest RAM */
+
+static int send_with_fds(int sock, const char *line, const int *fds, unsigned n)
+{
+	struct iovec v = { (void *)line, strlen(line) };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * 2)];
+	} cm;
+	memset(&cm, 0, sizeof cm);
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = cm.b,
+			    .msg_controllen = CMSG_SPACE(sizeof(int) * n) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	memcpy(CMSG_DATA(h), fds, sizeof(int) * n);
+	ssize_t w = sendmsg(sock, &m, MSG_NOSIGNAL);
+	return w == (ssize_t)v.iov_len ? 0 : -1;
+}
+
+char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const char *verb,
+				     bool paused)
+{
+	static const char *const tmp[2] = { ".memory.tmp", ".state.tmp" };
+	static const char *const final[2] = { "memory", "state" };
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		cli_error("vm control: snapshot %s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fds[2] = { -1, -1 };
+	for (unsigned i = 0; i < 2 && dfd >= 0; i++)
+		if ((fds[i] = openat(dfd, tmp[i], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+				     0600)) < 0)
+			break;
+	char *reply = NULL;
+	bool ok = false;
+	if (dfd < 0 || fds[0] < 0 || fds[1] < 0) {
+		cli_error("vm control: snapshot %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddNumberToObject(req, "id", 1);
+	cJSON_AddStringToObject(req, "verb", verb);
+	cJSON_AddStringToObject(req, "dir", dir);
+	if (paused)
+		cJSON_AddTrueToObject(req, "paused");
+	const char *names[2] = { "memory", "state" };
+	cJSON_AddItemToObject(req, "fds", cJSON_CreateStringArray(names, 2));
+	char *line = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	char *nl = line ? malloc(strlen(line) + 2) : NULL;
+	int sock = nl ? vmc_connect(path) : -1;
+	if (nl)
+		sprintf(nl, "%s\n", line);
+	free(line);
+	if (!nl) {
+		cli_error("vm control: out of memory");
+	} else if (sock >= 0 && send_with_fds(sock, nl, fds, 2) < 0) {
+		cli_error("vm control %s: %s", path, strerror(errno));
+	} else if (sock >= 0) {
+		struct reader r = { .fd = sock };
+		reply = vmc_read_line(&r, path, TIMEOUT_MS);
+		free(r.buf);
+	}
+	free(nl);
+	if (sock >= 0)
+		close(sock);
+	cJSON *o = reply ? cJSON_Parse(reply) : NULL;
+	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok"));
+	cJSON_Delete(o);
+	/* The VMM synced the files: into place, memory first, state the commit. */
+	for (unsigned i = 0; i < 2 && ok; i++)
+		if (renameat(dfd, tmp[i], dfd, final[i]) < 0) {
+			cli_error("vm control: snapshot %s/%s: %s", dir, final[i], strerror(errno));
+			free(reply);
+			reply = NULL;
+			ok = false;
+		}
+	if (ok)
+		fsync(dfd);
+out:
+	for (unsigned i = 0; i < 2; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		if (!ok && dfd >= 0)
+			unlinkat(dfd, tmp[i], 0);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	return reply;
+}
