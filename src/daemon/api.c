@@ -1,12 +1,15 @@
 /* See api.h.  The handlers: each parses its input strictly, calls the
  * service and turns the result into JSON. */
 #include "daemon/api.h"
+#include "daemon/api_exec.h"
+#include "daemon/exec_frame.h"
 #include "daemon/api_cloud.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int api_status_for(int neg_errno)
 {
@@ -302,6 +305,15 @@ static int h_exec(struct service *s, const struct api_req *r, const char *name,
 	struct exec_req xr;
 	int status;
 	char *output;
+	if (r->upgrade) {
+		if (strcasecmp(r->upgrade, EXEC_UPGRADE)) {
+			api_error(out, 400, "bad_request", "exec: Upgrade: only " EXEC_UPGRADE
+				  " is spoken here (docs/daemon.md)");
+			return 0;
+		}
+		api_exec_upgrade(s, r, name, out);
+		return 0;
+	}
 	if (request_parse_exec(r->body, r->body_len, &xr, &e) < 0) {
 		api_error_from(out, &e);
 		return 0;

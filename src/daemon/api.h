@@ -34,6 +34,8 @@ struct api_req {
 	const struct caller *who;
 };
 
+struct exec_upgrade;
+
 struct api_resp {
 	int status;
 	cJSON *json;                 /* owned; or NULL with raw set */
@@ -50,6 +52,9 @@ struct api_resp {
 	char console_sock[108];
 	bool console_seqpacket;      /* a conmon attach socket (see service.h) */
 	char ws_accept[32];          /* not "": the console is a WebSocket (ws_console.h) */
+	/* POST .../exec upgraded: 101, then this exec runs on the connection
+	 * (api_exec.h); owned, freed by whoever does not run it. */
+	struct exec_upgrade *exec;
 };
 
 struct route {

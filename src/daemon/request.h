@@ -40,7 +40,7 @@ struct stop_req {
 #define STOP_TIMEOUT_DEFAULT 10
 #define STOP_TIMEOUT_MAX 3600
 
-/* POST /1.0/instances/NAME/exec: {"command": [ARG...], "timeout"?} */
+/* POST /1.0/instances/NAME/exec: {"command": [ARG...], "timeout"?, "tty"?} */
 #define EXEC_ARGS_MAX 64
 #define EXEC_ARG_MAX 4096
 #define EXEC_TIMEOUT_DEFAULT 60
@@ -48,6 +48,10 @@ struct stop_req {
 struct exec_req {
 	char *argv[EXEC_ARGS_MAX + 1];   /* NULL-terminated; free with request_exec_free */
 	int timeout_s;
+	bool timeout_set;          /* given: an interactive exec has none otherwise */
+	/* "tty"?: {"rows", "cols"} (1-1000 each): on a terminal of that size;
+	 * only with Upgrade: nimbus-exec (exec_frame.h).  0: no terminal. */
+	unsigned tty_rows, tty_cols;
 };
 
 int request_parse_exec(const char *body, size_t len, struct exec_req *out, struct err *e);

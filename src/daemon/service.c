@@ -606,6 +606,25 @@ int service_exec(struct service *s, const char *name, const struct exec_req *r, 
 	return 0;
 }
 
+int service_exec_target(struct service *s, const char *name, struct instance *out, struct err *e)
+{
+	pthread_mutex_lock(&s->lock);
+	int rc = db_instance_get(s->db, name, out, e);
+	if (rc == 0)
+		rc = refresh(s, out, e);
+	pthread_mutex_unlock(&s->lock);
+	if (rc == 0 && out->state != STATE_RUNNING)
+		rc = err_set(e, -EALREADY, "instance \"%s\": not running", name);
+	return rc;
+}
+
+int service_exec_stream(struct service *s, const struct instance *in, const struct exec_req *r,
+			struct exec_client *x, struct err *e)
+{
+	/* Not claimed, as service_exec: a stop ends it. */
+	return driver_for(in->kind)->exec_stream(&s->ctx, in, r, x, e);
+}
+
 int service_logs(struct service *s, const char *name, char **out, struct err *e)
 {
 	struct instance in;

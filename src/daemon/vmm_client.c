@@ -525,4 +525,5 @@ const struct driver vmm_driver = {
 	.remove = vmm_remove,
 	.pause = vmm_pause,
 	.watch = vmm_watch,
+	.exec_stream = vmm_exec_stream,
 };
