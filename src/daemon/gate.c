@@ -76,6 +76,9 @@ static bool under(const char *path, const char *prefix)
 static bool host_only(const struct api_req *r)
 {
 	return under(r->path, "/1.0/operations") ||
+	       /* profiles are the host's, as images are (profile.h) */
+	       (under(r->path, "/1.0/profiles") && strcmp(r->method, "GET") &&
+		strcmp(r->method, "HEAD")) ||
 	       (under(r->path, "/1.0/images") && strcmp(r->method, "GET") &&
 		strcmp(r->method, "HEAD"));
 }

@@ -136,7 +136,7 @@ static int get_resources(const cJSON *j, struct create_req *out, struct err *e)
 int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e)
 {
 	static const char *const fields[] = { "name", "image", "type", "start", "command", "project",
-					      "cpus", "memory", "network", NULL };
+					      "cpus", "memory", "network", "profile", NULL };
 	memset(out, 0, sizeof *out);
 	out->start = true;
 	cJSON *j;
@@ -156,6 +156,9 @@ int request_parse_create(const char *body, size_t len, struct create_req *out, s
 		goto out;
 	if (cJSON_GetObjectItemCaseSensitive(j, "network") &&
 	    (rc = get_name(j, "network", out->network, e)) < 0)
+		goto out;
+	if (cJSON_GetObjectItemCaseSensitive(j, "profile") &&
+	    (rc = get_name(j, "profile", out->profile, e)) < 0)
 		goto out;
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
 	if (t) {
@@ -337,7 +340,7 @@ static int mib_from_bytes(const char *what, const char *s, unsigned long long by
 
 int request_parse_config(const char *body, size_t len, struct config_req *out, struct err *e)
 {
-	static const char *const fields[] = { "cpus", "memory", NULL };
+	static const char *const fields[] = { "cpus", "memory", "disks", NULL };
 	memset(out, 0, sizeof *out);
 	cJSON *j;
 	int rc = parse_object(body, len, &j, e);
@@ -345,9 +348,12 @@ int request_parse_config(const char *body, size_t len, struct config_req *out, s
 		return rc;
 	if (!j || !j->child) {
 		cJSON_Delete(j);
-		return err_set(e, -EINVAL, "request body: nothing to set (cpus, memory)");
+		return err_set(e, -EINVAL, "request body: nothing to set (cpus, memory, disks)");
 	}
 	if ((rc = known_fields(j, fields, e)) < 0)
+		goto out;
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "disks");
+	if (d && (rc = disks_parse(d, true, out->disks, &out->ndisks, e)) < 0)
 		goto out;
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "cpus");
 	if (c) {

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "daemon/disks.h"
 #include "daemon/instance.h"
 #include "lib/err.h"
 
@@ -29,6 +30,7 @@ struct create_req {
 	int cpus;                  /* 0: the default */
 	long long memory_mib;      /* 0: the default */
 	char network[INSTANCE_NAME_MAX + 1];   /* "" : none */
+	char profile[INSTANCE_NAME_MAX + 1];   /* "profile"?: "" : the default profile (profile.h) */
 };
 
 /* POST /1.0/instances/NAME/stop: {"timeout"?, "force"?}; an empty body is {} */
@@ -66,6 +68,8 @@ struct config_req {
 	bool has_cpus, has_memory;
 	int cpus;
 	long long memory_mib;
+	struct disk disks[DISKS_MAX];   /* "disks"?: {"D": "SIZE" | null} (disks.h) */
+	size_t ndisks;
 };
 
 int request_parse_config(const char *body, size_t len, struct config_req *out, struct err *e);

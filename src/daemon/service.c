@@ -1,6 +1,7 @@
 /* See service.h. */
 #include "daemon/service.h"
 #include <cjson/cJSON.h>
+#include "daemon/disks.h"
 #include "daemon/driver.h"
 #include "daemon/events.h"
 #include "daemon/operations.h"
@@ -735,11 +736,17 @@ int service_config(struct service *s, const char *name, const struct config_req 
 	need.v[QUOTA_MEMORY] += instance_memory(&in);
 	if ((rc = project_admit(s->db, in.project, &need, e)) == 0 && in.kind == KIND_VM)
 		rc = placement_check(s->db, &s->place, &need, e);
+	/* Disks (disks.h) are checked whole before anything is written. */
+	if (rc == 0 && r->ndisks)
+		rc = disks_check(s->db, &in, r->disks, r->ndisks, e);
 	if (rc == 0)
 		rc = db_instance_update(s->db, &in, e);
+	char dir[4096];
+	if (rc == 0 && r->ndisks && (rc = instance_path(&s->ctx, name, NULL, dir, sizeof dir, e)) == 0)
+		rc = disks_apply(s->db, dir, name, r->disks, r->ndisks, e);
 	if (rc == 0)
-		events_publish_in(s->events, in.project, "instance-updated", name, "cpus %d, memory %lld MiB%s",
-			       in.cpus, in.memory_mib,
+		events_publish_in(s->events, in.project, "instance-updated", name, "cpus %d, memory %lld MiB%s%s",
+			       in.cpus, in.memory_mib, r->ndisks ? ", disks" : "",
 			       in.state == STATE_RUNNING ? " (from the next start)" : "");
 	release(s, name);
 	if (rc == 0)
