@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -82,6 +83,15 @@ static int spawn(char *const argv[], int fds[3], struct run *r, struct err *e)
 		for (int i = 0; i < 3; i++)
 			if (dup2(fds[i], i) < 0)
 				_exit(127);
+		/* The daemon's threads block signals it waits for; the command
+		 * must get them as any process does (proc.c does the same). */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+			for (int fd = 3; fd < 1024; fd++)
+				fcntl(fd, F_SETFD, FD_CLOEXEC);
 		execv(argv[0], argv);
 		_exit(127);
 	}
