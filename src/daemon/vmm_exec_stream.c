@@ -2,20 +2,24 @@
  * An interactive exec in a VM (driver.h exec_stream), through the VMM's
  * control socket and the guest agent (docs/control.md `exec`,
  * docs/guest-agent.md).  The `exec` request goes with `"stream": true` on
- * one connection, which then carries the output lines and the final reply;
- * on a terminal (`"tty"`), the first line names the session, and the
- * client's keystrokes and window changes go as `exec-input` and
- * `exec-resize` requests on a second connection.
+ * one connection, which then carries the output lines and the final reply.
+ * Input goes as `exec-input` requests on a second connection, one at a time
+ * (each waits for its reply), to the session the first stream line names:
  *
- * Without a terminal the command's stdin is the request's `stdin` field:
- * the client's whole input is read first (it must end), and it must fit in
- * one control request line, under 4 KiB.  The agent protocol gives a
- * non-terminal exec no streamed input yet; a larger input is refused with
- * a message saying so, never cut short.
+ *  - on a terminal (`"tty"`), keystrokes as they come, and window changes
+ *    as `exec-resize`;
+ *  - without one, a small input that has ended within the first
+ *    INLINE_MAX bytes goes whole in the request's `stdin` (any VMM and
+ *    agent take that); anything more is streamed (`"stdin_stream": true`,
+ *    `exec-input` with `data_pct`), which the agent takes at the pace the
+ *    command reads it, acknowledging each piece (docs/guest-agent.md), so
+ *    input of any size passes without the VMM or the daemon holding it.
+ *    An agent too old for that is refused by the VMM with a message.
  */
 #include "daemon/driver.h"
 #include "daemon/exec_session.h"
 #include "daemon/request.h"
+#include "vmm/agent_proto.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -30,7 +34,9 @@
 
 #define REQUEST_MAX 4096             /* the control protocol's request line, with its newline */
 #define LINE_MAX_BYTES (64 * 1024)   /* an output line: 4 KiB of data, escaped */
-#define INPUT_PIECE 512              /* bytes per exec-input: escaped, well under a line */
+#define INLINE_MAX 2048              /* input sent whole in the request, at most */
+#define TTY_PIECE 512                /* keystrokes per exec-input: JSON-escaped, under a line */
+#define STREAM_PIECE 1200            /* input bytes per exec-input: percent-encoded, under a line */
 #define GRACE_S 15                   /* past the command's timeout, for the agent to report */
 
 static int connect_control(const struct driver_ctx *c, const struct instance *in, struct err *e)
@@ -82,73 +88,82 @@ static cJSON *session_req(uint64_t session, const char *verb)
 	return o;
 }
 
-/* Types the client's pending input into the session, a piece at a time.  A
- * NUL byte cannot travel in a JSON string of the control protocol: it is
- * dropped (a terminal's ^@ is all that sends one). */
-static int send_input(int fd, uint64_t session, struct exec_client *x)
+/* The next exec-input of the client's pending input (or its end), or NULL
+ * when there is nothing to send.  A terminal's keys go as text (a NUL byte,
+ * which a JSON string cannot hold, is dropped: only ^@ types one); a
+ * stream's bytes percent-encoded, any bytes. */
+static cJSON *next_input(uint64_t session, struct exec_client *x, bool tty, bool *eof_sent)
 {
-	while (x->in_off < x->in_len) {
-		size_t n = x->in_len - x->in_off;
-		if (n > INPUT_PIECE)
-			n = INPUT_PIECE;
-		char piece[INPUT_PIECE + 1];
-		size_t k = 0;
-		for (size_t i = 0; i < n; i++)
-			if (x->in[x->in_off + i])
-				piece[k++] = (char)x->in[x->in_off + i];
-		piece[k] = 0;
-		exec_client_took(x, n);
-		if (!k)
-			continue;
+	if (x->in_off < x->in_len) {
+		size_t max = tty ? TTY_PIECE : STREAM_PIECE, n = x->in_len - x->in_off;
+		if (n > max)
+			n = max;
+		const uint8_t *p = x->in + x->in_off;
 		cJSON *o = session_req(session, "exec-input");
-		cJSON_AddStringToObject(o, "data", piece);
-		int rc = send_req(fd, o);
-		if (rc < 0)
-			return rc;
+		if (tty) {
+			char piece[TTY_PIECE + 1];
+			size_t k = 0;
+			for (size_t i = 0; i < n; i++)
+				if (p[i])
+					piece[k++] = (char)p[i];
+			piece[k] = 0;
+			cJSON_AddStringToObject(o, "data", piece);
+		} else {
+			struct agent_buf b = { 0 };
+			agent_buf_enc(&b, p, n);
+			agent_buf_str(&b, "");
+			cJSON_AddStringToObject(o, "data_pct", b.p && !b.oom ? b.p : "");
+			agent_buf_free(&b);
+		}
+		exec_client_took(x, n);
+		return o;
 	}
-	return 0;
+	if (x->in_eof && !*eof_sent) {
+		*eof_sent = true;
+		cJSON *o = session_req(session, "exec-input");
+		cJSON_AddTrueToObject(o, "eof");
+		return o;
+	}
+	return NULL;
 }
 
-/* A non-terminal exec's stdin: all of the client's input, which must end
- * and fit in the request.  The string it becomes in *out (NUL-terminated). */
-static int collect_stdin(struct exec_client *x, const struct instance *in, char **out,
-			 struct err *e)
+/* Without a terminal: reads the client's input until it ends or passes
+ * INLINE_MAX bytes (or holds a NUL, which a JSON string cannot).  The bytes
+ * read go to *out (NUL-terminated, *len of them); *whole says they are all
+ * of it, to go in the request's `stdin`. */
+static int first_input(struct exec_client *x, char **out, size_t *len, bool *whole,
+		       struct err *e)
 {
-	size_t cap = REQUEST_MAX, len = 0;
-	char *buf = malloc(cap + 1);
+	char *buf = malloc(INLINE_MAX + 2 * EXEC_FRAME_MAX + 8192 + 1);
 	if (!buf)
 		return err_set(e, -ENOMEM, "out of memory");
-	while (!x->in_eof) {
-		struct pollfd pf[2] = { { .fd = exec_client_wants_read(x) ? x->fd : -1,
-					  .events = POLLIN },
-					{ .fd = x->closing, .events = POLLIN } };
-		if (poll(pf, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (pf[1].revents) {
-			free(buf);
-			return err_set(e, -ECANCELED, "the daemon is stopping");
-		}
-		if (pf[0].revents)
-			exec_client_read(x);
-		if (x->gone) {
-			free(buf);
-			return err_set(e, -ECONNRESET, "the client went away");
+	*len = 0;
+	bool nul = false;
+	while (!x->in_eof && *len <= INLINE_MAX && !nul) {
+		if (x->in_off == x->in_len) {
+			struct pollfd pf[2] = { { .fd = x->fd, .events = POLLIN },
+						{ .fd = x->closing, .events = POLLIN } };
+			if (poll(pf, 2, -1) < 0 && errno != EINTR)
+				break;
+			if (pf[1].revents) {
+				free(buf);
+				return err_set(e, -ECANCELED, "the daemon is stopping");
+			}
+			if (pf[0].revents)
+				exec_client_read(x);
+			if (x->gone) {
+				free(buf);
+				return err_set(e, -ECONNRESET, "the client went away");
+			}
 		}
 		size_t n = x->in_len - x->in_off;
-		if (len + n > cap || memchr(x->in + x->in_off, 0, n)) {
-			bool nul = len + n <= cap;
-			free(buf);
-			return err_set(e, nul ? -EINVAL : -E2BIG, "vm \"%s\": stdin: %s; the guest "
-				       "agent takes a non-terminal command's input in one request of "
-				       "under 4 KiB, without NUL bytes (use a terminal, -t, or a "
-				       "container for more)", in->name,
-				       nul ? "holds a NUL byte" : "more than 4 KiB");
-		}
-		memcpy(buf + len, x->in + x->in_off, n);
-		len += n;
+		memcpy(buf + *len, x->in + x->in_off, n);
+		nul = memchr(buf + *len, 0, n) != NULL;
+		*len += n;
 		exec_client_took(x, n);
 	}
-	buf[len] = 0;
+	buf[*len] = 0;
+	*whole = x->in_eof && *len <= INLINE_MAX && !nul;
 	*out = buf;
 	return 0;
 }
@@ -162,7 +177,8 @@ static int outcome(const cJSON *j, const struct instance *in, const struct exec_
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(er, "message");
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(er, "code");
 		bool noagent = cJSON_IsString(code) && (!strcmp(code->valuestring, "no-agent") ||
-						       !strcmp(code->valuestring, "agent-not-running"));
+						       !strcmp(code->valuestring, "agent-not-running") ||
+						       !strcmp(code->valuestring, "agent-too-old"));
 		return err_set(e, noagent ? -ENOSYS : -EIO, "vm \"%s\": %s", in->name,
 			       cJSON_IsString(m) ? m->valuestring : "the VMM refused the exec");
 	}
@@ -179,11 +195,13 @@ static int outcome(const cJSON *j, const struct instance *in, const struct exec_
 int vmm_exec_stream(const struct driver_ctx *c, const struct instance *in,
 		    const struct exec_req *rq, struct exec_client *x, struct err *e)
 {
-	bool tty = rq->tty_rows != 0;
+	bool tty = rq->tty_rows != 0, whole = false;
 	char *input = NULL;
-	int rc = tty ? 0 : collect_stdin(x, in, &input, e);
+	size_t input_len = 0;
+	int rc = tty ? 0 : first_input(x, &input, &input_len, &whole, e);
 	if (rc < 0)
 		return rc;
+	bool stream_in = !tty && !whole;
 	int secs = rq->timeout_set ? rq->timeout_s : 0;
 	cJSON *req = cJSON_CreateObject();
 	cJSON_AddNumberToObject(req, "id", 0);
@@ -198,24 +216,33 @@ int vmm_exec_stream(const struct driver_ctx *c, const struct instance *in,
 		cJSON *t = cJSON_AddObjectToObject(req, "tty");
 		cJSON_AddNumberToObject(t, "rows", rq->tty_rows);
 		cJSON_AddNumberToObject(t, "cols", rq->tty_cols);
-	} else if (input && *input) {
+	} else if (stream_in) {
+		cJSON_AddTrueToObject(req, "stdin_stream");
+	} else if (input_len) {
 		cJSON_AddStringToObject(req, "stdin", input);
 	}
-	free(input);
+	/* What was read ahead of a stream goes first, as its first pieces. */
+	uint8_t *ahead = stream_in ? (uint8_t *)input : NULL;
+	size_t ahead_off = 0, ahead_len = stream_in ? input_len : 0;
+	if (!stream_in)
+		free(input);
 	int fd = connect_control(c, in, e), fd2 = -1;
 	if (fd < 0) {
 		cJSON_Delete(req);
+		free(ahead);
 		return fd;
 	}
 	if ((rc = send_req(fd, req)) < 0) {
 		close(fd);
+		free(ahead);
 		return err_set(e, rc, "vm \"%s\": exec: %s", in->name, rc == -E2BIG
-			       ? "the command and its input are too long for one control request "
-				 "(4 KiB)" : "the VMM closed its control socket");
+			       ? "the command is too long for one control request (4 KiB)"
+			       : "the VMM closed its control socket");
 	}
 	char *buf = malloc(LINE_MAX_BYTES + 1);
 	size_t have = 0;
 	uint64_t session = 0;
+	bool awaiting = false, eof_sent = false;   /* an exec-input is on its way; its end sent */
 	int64_t deadline = secs ? (int64_t)time(NULL) + secs + GRACE_S : 0;
 	cJSON *reply = NULL;
 	rc = buf ? 0 : err_set(e, -ENOMEM, "out of memory");
@@ -233,10 +260,9 @@ int vmm_exec_stream(const struct driver_ctx *c, const struct instance *in,
 				reply = o;
 				break;
 			}
-			if (cJSON_IsNumber(sn) && tty && !session) {
+			if (cJSON_IsNumber(sn) && (tty || stream_in) && !session) {
 				session = (uint64_t)sn->valuedouble;
-				fd2 = connect_control(c, in, e);
-				if (fd2 < 0)
+				if ((fd2 = connect_control(c, in, e)) < 0)
 					rc = fd2;
 			} else if (cJSON_IsString(st) && cJSON_IsString(data)) {
 				unsigned s = !strcmp(st->valuestring, "stderr") ? EXEC_STDERR : EXEC_STDOUT;
@@ -251,24 +277,36 @@ int vmm_exec_stream(const struct driver_ctx *c, const struct instance *in,
 				     "bytes", in->name, LINE_MAX_BYTES);
 			break;
 		}
-		if (session && x->resized) {
-			cJSON *o = session_req(session, "exec-resize");
-			cJSON_AddNumberToObject(o, "rows", x->rows);
-			cJSON_AddNumberToObject(o, "cols", x->cols);
-			x->resized = false;
-			send_req(fd2, o);   /* a session that just ended answers no-session: no matter */
+		/* One input request at a time: its reply is the flow control. */
+		if (fd2 >= 0 && !awaiting) {
+			cJSON *o = NULL;
+			if (x->resized) {
+				o = session_req(session, "exec-resize");
+				cJSON_AddNumberToObject(o, "rows", x->rows);
+				cJSON_AddNumberToObject(o, "cols", x->cols);
+				x->resized = false;
+			} else if (ahead_off < ahead_len) {
+				/* as if the client sent it now */
+				size_t n = ahead_len - ahead_off < STREAM_PIECE ? ahead_len - ahead_off
+										 : STREAM_PIECE;
+				struct agent_buf b = { 0 };
+				agent_buf_enc(&b, ahead + ahead_off, n);
+				agent_buf_str(&b, "");
+				o = session_req(session, "exec-input");
+				cJSON_AddStringToObject(o, "data_pct", b.p && !b.oom ? b.p : "");
+				agent_buf_free(&b);
+				ahead_off += n;
+			} else {
+				o = next_input(session, x, tty, &eof_sent);
+			}
+			if (o)
+				awaiting = send_req(fd2, o) == 0;
 		}
-		if (session && x->in_off < x->in_len)
-			send_input(fd2, session, x);
-		if (session && x->in_eof) {
-			cJSON *o = session_req(session, "exec-input");
-			cJSON_AddTrueToObject(o, "eof");
-			send_req(fd2, o);
-			x->in_eof = false;   /* sent once */
-		}
+		bool more_in = ahead_off < ahead_len || x->in_off < x->in_len;
 		struct pollfd pf[4] = {
 			{ .fd = fd, .events = POLLIN },
-			{ .fd = session && exec_client_wants_read(x) ? x->fd : -1, .events = POLLIN },
+			{ .fd = session && !more_in && exec_client_wants_read(x) ? x->fd : -1,
+			  .events = POLLIN },
 			{ .fd = fd2, .events = POLLIN },
 			{ .fd = x->closing, .events = POLLIN },
 		};
@@ -300,9 +338,12 @@ int vmm_exec_stream(const struct driver_ctx *c, const struct instance *in,
 			/* The input requests' replies: ok, or no-session once the
 			 * command has ended, which the main connection reports. */
 			char junk[4096];
-			if (read(fd2, junk, sizeof junk) <= 0) {
+			ssize_t k = read(fd2, junk, sizeof junk);
+			if (k <= 0) {
 				close(fd2);
 				fd2 = -1;
+			} else if (memchr(junk, '\n', (size_t)k)) {
+				awaiting = false;
 			}
 		}
 		if (pf[0].revents) {
@@ -318,6 +359,13 @@ int vmm_exec_stream(const struct driver_ctx *c, const struct instance *in,
 		close(fd2);
 	close(fd);
 	free(buf);
+	free(ahead);
+	if (rc == 0 && stream_in && !session && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply,
+										       "ok")))
+		/* A VMM that predates stdin_stream ran it without input. */
+		rc = err_set(e, -ENOSYS, "vm \"%s\": its VMM takes no streamed input (it was started "
+			     "by an older nimbus: restart the VM); the command ran without its input",
+			     in->name);
 	if (rc == 0)
 		rc = outcome(reply, in, rq, e);
 	cJSON_Delete(reply);
