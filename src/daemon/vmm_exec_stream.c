@@ -209,6 +209,7 @@ int vmm_exec_stream(const struct driver_ctx *c, const struct instance *in,
 	cJSON_AddNumberToObject(req, "version", 1);
 	cJSON_AddNumberToObject(req, "timeout_ms", (double)secs * 1000);
 	cJSON_AddTrueToObject(req, "stream");
+	cJSON_AddTrueToObject(req, "output_pct");   /* the bytes as written (a VMM without it: text) */
 	cJSON *av = cJSON_AddArrayToObject(req, "argv");
 	for (int i = 0; rq->argv[i]; i++)
 		cJSON_AddItemToArray(av, cJSON_CreateString(rq->argv[i]));
@@ -256,6 +257,7 @@ int vmm_exec_stream(const struct driver_ctx *c, const struct instance *in,
 			const cJSON *sn = cJSON_GetObjectItemCaseSensitive(o, "session");
 			const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "stream");
 			const cJSON *data = cJSON_GetObjectItemCaseSensitive(o, "data");
+			const cJSON *pct = cJSON_GetObjectItemCaseSensitive(o, "data_pct");
 			if (cJSON_GetObjectItemCaseSensitive(o, "ok")) {
 				reply = o;
 				break;
@@ -264,9 +266,18 @@ int vmm_exec_stream(const struct driver_ctx *c, const struct instance *in,
 				session = (uint64_t)sn->valuedouble;
 				if ((fd2 = connect_control(c, in, e)) < 0)
 					rc = fd2;
-			} else if (cJSON_IsString(st) && cJSON_IsString(data)) {
+			} else if (cJSON_IsString(st) && (cJSON_IsString(data) || cJSON_IsString(pct))) {
 				unsigned s = !strcmp(st->valuestring, "stderr") ? EXEC_STDERR : EXEC_STDOUT;
-				if (exec_client_out(x, s, data->valuestring, strlen(data->valuestring)) < 0)
+				uint8_t raw[AGENT_CHUNK_MAX];
+				long n = cJSON_IsString(pct) ? agent_decode(pct->valuestring,
+									   strlen(pct->valuestring), raw,
+									   sizeof raw)
+							     : (long)strlen(data->valuestring);
+				const void *bytes = cJSON_IsString(pct) ? (const void *)raw : data->valuestring;
+				if (n < 0)
+					rc = err_set(e, -EPROTO, "vm \"%s\": exec: output badly encoded by the "
+						     "VMM", in->name);
+				else if (exec_client_out(x, s, bytes, (size_t)n) < 0)
 					rc = err_set(e, -ECONNRESET, "the client went away");
 			}
 			cJSON_Delete(o);

@@ -296,6 +296,7 @@ static const char *str_array(const cJSON *a, const char **out, unsigned max, boo
 struct exec_stream {
 	const struct emitter *em;
 	const cJSON *id;
+	bool pct;                     /* output as data_pct: the bytes, percent-encoded */
 };
 
 /* A terminal exec's id, for exec-input and exec-resize on another connection. */
@@ -319,13 +320,22 @@ static void exec_output(void *ctx, unsigned stream, const uint8_t *data, size_t 
 	char buf[AGENT_CHUNK_MAX + 1];
 	if (len > AGENT_CHUNK_MAX)
 		len = AGENT_CHUNK_MAX;
-	memcpy(buf, data, len);
-	make_utf8(buf, len);
-	buf[len] = 0;
+	struct agent_buf enc = { 0 };
+	if (xs->pct) {
+		agent_buf_enc(&enc, data, len);
+	} else {
+		memcpy(buf, data, len);
+		make_utf8(buf, len);
+		buf[len] = 0;
+	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddItemToObject(o, "id", xs->id ? cJSON_Duplicate(xs->id, true) : cJSON_CreateNull());
 	cJSON_AddStringToObject(o, "stream", stream == 1 ? "stdout" : "stderr");
-	cJSON_AddStringToObject(o, "data", buf);
+	if (xs->pct)
+		cJSON_AddStringToObject(o, "data_pct", enc.p && !enc.oom ? enc.p : "");
+	else
+		cJSON_AddStringToObject(o, "data", buf);
+	agent_buf_free(&enc);
 	char *line = print(o);
 	if (line)
 		emit_line(xs->em, line);
@@ -370,6 +380,7 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(req, "stream");
 	const cJSON *tty = cJSON_GetObjectItemCaseSensitive(req, "tty");
 	const cJSON *ss = cJSON_GetObjectItemCaseSensitive(req, "stdin_stream");
+	const cJSON *op = cJSON_GetObjectItemCaseSensitive(req, "output_pct");
 	const char *why = str_array(a, argv, AGENT_ARGS_MAX, false);
 	if (why)
 		return reply_error(id, "bad-argument", "exec: argv: %s", why);
@@ -387,8 +398,8 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 	bool stream = cJSON_IsTrue(st);
 	if (stream && !em)
 		return reply_error(id, "invalid-request", "exec: stream: only on a control socket");
-	if (ss && !cJSON_IsBool(ss))
-		return reply_error(id, "bad-argument", "exec: stdin_stream: not a boolean");
+	if ((ss && !cJSON_IsBool(ss)) || (op && !cJSON_IsBool(op)))
+		return reply_error(id, "bad-argument", "exec: stdin_stream, output_pct: not a boolean");
 	bool stdin_stream = cJSON_IsTrue(ss);
 	if (stdin_stream && (!stream || tty || in))
 		return reply_error(id, "bad-argument", "exec: stdin_stream needs \"stream\": true, "
@@ -407,7 +418,7 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 		rows = (unsigned)r->valuedouble;
 		cols = (unsigned)c->valuedouble;
 	}
-	struct exec_stream xs = { em, id };
+	struct exec_stream xs = { em, id, cJSON_IsTrue(op) };
 	double ms = DEFAULT_EXEC_MS;
 	if (t) {
 		if (!cJSON_IsNumber(t) || !(t->valuedouble >= 0 && t->valuedouble <= MAX_EXEC_MS))
