@@ -47,6 +47,8 @@ struct profile {
 int profile_parse(const char *body, size_t len, bool create, struct profile *p,
 		  struct err *e);
 cJSON *profile_json(const struct profile *p);
+/* Its "config": what is set, nothing else (also the stored form). */
+cJSON *profile_config_json(const struct profile *p);
 
 /* The database (the service's lock held).  get: -ENOENT naming it;
  * insert: -EEXIST; delete: -ENOENT, and -EBUSY for `default`. */
