@@ -34,8 +34,8 @@ static const char usage[] =
 	"command, window size changes follow, and the session ends with the command.\n"
 	"Otherwise its stdout and stderr come to ours apart, and our stdin, unless it\n"
 	"is a terminal or -n is given, is its stdin, streamed to its end\n"
-	"(`head -c 1M /dev/urandom | nimbus exec c1 -- sha256sum`).  A VM's command\n"
-	"without a terminal takes at most 4 KiB of input (docs/daemon.md).\n"
+	"(`head -c 1M /dev/urandom | nimbus exec c1 -- sha256sum`), in a VM too (its\n"
+	"guest agent takes it as the command reads it: docs/daemon.md).\n"
 	"\n"
 	"Options:\n"
 	"  -t, --tty        run on a terminal even when this is not one\n"
@@ -139,7 +139,16 @@ static void run(struct session *s, bool tty, bool send_stdin, const char *extra,
 	if (!send_stdin)
 		queue(s, EXEC_STDIN, "", 0);   /* no input: its end at once */
 	uint8_t buf[32768];
+	bool want_resize = false;   /* a window change to send once the frame before is out */
 	for (;;) {
+		if (want_resize && s->off == s->len) {
+			unsigned rows, cols;
+			uint8_t p[4];
+			window(&rows, &cols);
+			exec_frame_resize_put(p, rows, cols);
+			queue(s, EXEC_RESIZE, p, sizeof p);
+			want_resize = false;
+		}
 		bool sending = s->off < s->len;
 		struct pollfd pf[3] = {
 			{ .fd = s->fd, .events = POLLIN | (sending ? POLLOUT : 0) },
@@ -187,13 +196,8 @@ static void run(struct session *s, bool tty, bool send_stdin, const char *extra,
 		}
 		if (sfd >= 0 && pf[2].revents) {
 			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof si) == sizeof si && !sending) {
-				unsigned rows, cols;
-				uint8_t p[4];
-				window(&rows, &cols);
-				exec_frame_resize_put(p, rows, cols);
-				queue(s, EXEC_RESIZE, p, sizeof p);
-			}
+			if (read(sfd, &si, sizeof si) == sizeof si)
+				want_resize = true;
 		}
 	}
 	if (sfd >= 0)
