@@ -400,6 +400,8 @@ const struct route api_routes[] = {
 	{ "GET", "/1.0/profiles/{name}", NULL, api_profile_get },
 	{ "PATCH", "/1.0/profiles/{name}", NULL, api_profile_update },
 	{ "DELETE", "/1.0/profiles/{name}", NULL, api_profile_delete },
+	/* Prometheus (api_metrics.c). */
+	{ "GET", "/metrics", NULL, api_h_metrics },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 

@@ -5,6 +5,7 @@
 #include "daemon/exec_frame.h"
 #include "daemon/events.h"
 #include "daemon/gate.h"
+#include "daemon/metrics.h"
 #include "daemon/request.h"
 #include "daemon/tls.h"
 #include "daemon/ui.h"
@@ -26,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 struct http_server {
@@ -38,6 +40,7 @@ struct http_server {
 	/* Upgraded connections (consoles) run on threads of their own; they
 	 * end when `closing` is signalled, and the server waits for them. */
 	int closing;                 /* an eventfd */
+	struct http_stats stats;     /* requests answered, for GET /metrics (metrics.h) */
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	int upgraded;
@@ -334,6 +337,18 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
 	struct MHD_Response *resp;
 	if (r->events && !r->json)
 		return send_events(c, r);
+	if (r->text) {
+		resp = MHD_create_response_from_buffer(strlen(r->text), r->text, MHD_RESPMEM_MUST_FREE);
+		if (!resp) {
+			free(r->text);
+			return MHD_NO;
+		}
+		r->text = NULL;
+		MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+		enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
 	if (r->raw) {
 		resp = MHD_create_response_from_buffer(r->raw_len, (void *)r->raw,
 						       MHD_RESPMEM_PERSISTENT);
@@ -463,7 +478,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				       .query_unknown = query_unknown, .q = c,
 				       .last_event_id = MHD_lookup_connection_value(
 					       c, MHD_HEADER_KIND, "Last-Event-ID"),
-				       .upgrade = upgrade };
+				       .upgrade = upgrade, .stats = &h->stats };
 		const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 		char bearer[TOKEN_LEN + 64];
 		if (ws) {
@@ -484,7 +499,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				authz = bearer;
 			}
 		}
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		gate_dispatch(h->svc, h->tcp, authz, &req, &r);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		metrics_record(&h->stats, r.status, (double)(t1.tv_sec - t0.tv_sec) +
+				       (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	}
 	if (r.status == 101 && r.exec)
 		return send_exec(h, c, &r);
