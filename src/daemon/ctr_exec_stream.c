@@ -96,8 +96,8 @@ static int spawn(char *const argv[], int fds[3], struct run *r, struct err *e)
 		_exit(127);
 	}
 	int saved = errno;
-	for (int i = 0; i < 3; i++)
-		if (fds[i] > 2)
+	for (int i = 0; i < 3; i++)   /* each once: a second close could hit another thread's fd */
+		if (fds[i] > 2 && (i == 0 || fds[i] != fds[i - 1]) && (i < 2 || fds[2] != fds[0]))
 			close(fds[i]);
 	if (pid < 0)
 		return err_set(e, -saved, "%s: fork: %s", argv[0], strerror(saved));
@@ -223,8 +223,9 @@ static int pump(struct exec_client *x, struct run *r, int *inp, int out[2], bool
 				}
 			} else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
 				/* EOF, or EIO from a master whose last slave closed */
-				if (tty) {
+				if (tty && s == 0) {
 					reap(r, true);
+					drain(x, out);   /* the runtime's own messages */
 					return 0;
 				}
 				close(out[s]);
@@ -287,20 +288,20 @@ int ctr_exec_stream(const struct driver_ctx *c, const struct instance *in,
 	args[k] = NULL;
 	int p_in[2] = { -1, -1 }, p_out[2] = { -1, -1 }, p_err[2] = { -1, -1 };
 	int master = -1;
-	if (!tty && (pipe2(p_in, O_CLOEXEC) < 0 || pipe2(p_out, O_CLOEXEC) < 0 ||
-		     pipe2(p_err, O_CLOEXEC) < 0)) {
+	/* On a terminal the command's output is the pty's; the runtime's own
+	 * messages (a command not found) still come on its stderr. */
+	if ((!tty && (pipe2(p_in, O_CLOEXEC) < 0 || pipe2(p_out, O_CLOEXEC) < 0)) ||
+	    pipe2(p_err, O_CLOEXEC) < 0) {
 		rc = err_set(e, -errno, "container \"%s\": pipe: %s", in->name, strerror(errno));
 		goto out;
 	}
 	int null = tty ? open("/dev/null", O_RDWR | O_CLOEXEC) : -1;
-	int fds[3] = { tty ? null : p_in[0], tty ? null : p_out[1], tty ? null : p_err[1] };
+	int fds[3] = { tty ? null : p_in[0], tty ? null : p_out[1], p_err[1] };
 	if (tty && null < 0) {
 		rc = err_set(e, -errno, "/dev/null: %s", strerror(errno));
 		goto out;
 	}
 	rc = spawn(args, fds, &r, e);
-	if (tty && null <= 2)
-		close(null);
 	p_in[0] = p_out[1] = p_err[1] = -1;
 	if (rc < 0)
 		goto out;
@@ -308,26 +309,36 @@ int ctr_exec_stream(const struct driver_ctx *c, const struct instance *in,
 		if ((rc = take_master(lfd, &r, &master, e)) < 0) {
 			kill_all(&r);
 			reap(&r, true);
+			/* Its reason, if it gave one, says more than its status. */
+			char why[512];
+			set_nonblock(p_err[0]);
+			ssize_t n = read(p_err[0], why, sizeof why - 1);
+			while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == '\r'))
+				n--;
+			if (n > 0) {
+				why[n] = 0;
+				rc = err_set(e, rc, "container \"%s\": %s", in->name, why);
+			}
 			goto out;
 		}
 		struct winsize ws = { .ws_row = (unsigned short)rq->tty_rows,
 				      .ws_col = (unsigned short)rq->tty_cols };
 		ioctl(master, TIOCSWINSZ, &ws);
 		set_nonblock(master);
+		set_nonblock(p_err[0]);
 	} else {
 		set_nonblock(p_in[1]);
 		set_nonblock(p_out[0]);
 		set_nonblock(p_err[0]);
 	}
 	int64_t deadline = rq->timeout_set && rq->timeout_s ? now_ms() + rq->timeout_s * 1000LL : 0;
-	int outs[2] = { tty ? master : p_out[0], tty ? -1 : p_err[0] };
+	int outs[2] = { tty ? master : p_out[0], p_err[0] };
 	int *inp = tty ? &master : &p_in[1];
 	rc = pump(x, &r, inp, outs, tty, deadline, e);
-	if (!tty) {
-		/* pump closed what ended; the rest is ours */
+	/* pump closed what ended; the rest is ours */
+	if (!tty)
 		p_out[0] = outs[0];
-		p_err[0] = outs[1];
-	}
+	p_err[0] = outs[1];
 	if (rc == -ETIMEDOUT)
 		rc = err_set(e, -ETIMEDOUT, "container \"%s\": %s did not end within %d s (killed)",
 			     in->name, rq->argv[0], rq->timeout_s);

@@ -42,6 +42,17 @@ static void feed(struct exec_client *x, const uint8_t *data, size_t n)
 	}
 }
 
+/* The next piece of what came with the request, once in is empty. */
+static void feed_early(struct exec_client *x)
+{
+	while (!x->gone && x->in_off == x->in_len && x->early_off < x->early_len) {
+		size_t n = x->early_len - x->early_off < 8192 ? x->early_len - x->early_off : 8192;
+		x->in_off = x->in_len = 0;
+		feed(x, x->early + x->early_off, n);
+		x->early_off += n;
+	}
+}
+
 int exec_client_init(struct exec_client *x, int fd, int closing, const void *pending,
 		     size_t pending_len)
 {
@@ -54,10 +65,19 @@ int exec_client_init(struct exec_client *x, int fd, int closing, const void *pen
 		exec_client_free(x);
 		return -ENOMEM;
 	}
-	/* Whatever came with the request is at most one read's worth. */
-	if (pending_len > 8192)
+	/* What came with the request is fed as if read: 8 KiB at a time, the
+	 * next once the input before is taken (exec_client_took). */
+	if (pending_len > 8192) {
+		if (!(x->early = malloc(pending_len - 8192))) {
+			exec_client_free(x);
+			return -ENOMEM;
+		}
+		memcpy(x->early, (const uint8_t *)pending + 8192, pending_len - 8192);
+		x->early_len = pending_len - 8192;
 		pending_len = 8192;
+	}
 	feed(x, pending, pending_len);
+	feed_early(x);
 	return 0;
 }
 
@@ -65,13 +85,15 @@ void exec_client_free(struct exec_client *x)
 {
 	free(x->rd.payload);
 	free(x->in);
+	free(x->early);
 	x->rd.payload = NULL;
 	x->in = NULL;
+	x->early = NULL;
 }
 
 bool exec_client_wants_read(const struct exec_client *x)
 {
-	return !x->gone && x->in_off == x->in_len;
+	return !x->gone && x->in_off == x->in_len && x->early_off == x->early_len;
 }
 
 void exec_client_read(struct exec_client *x)
@@ -95,6 +117,7 @@ void exec_client_took(struct exec_client *x, size_t n)
 	x->in_off += n;
 	if (x->in_off == x->in_len)
 		x->in_off = x->in_len = 0;
+	feed_early(x);
 }
 
 int exec_client_out(struct exec_client *x, unsigned stream, const void *p, size_t len)

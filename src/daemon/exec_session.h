@@ -7,7 +7,8 @@
  * Input is flow-controlled: the client's connection is read only once the
  * driver has passed on (exec_client_took) all the input read before, so a
  * command that reads slowly slows its client down instead of making the
- * daemon hold its input.  At most 2 x EXEC_FRAME_MAX bytes wait here.
+ * daemon hold its input.  At most 2 x EXEC_FRAME_MAX bytes wait here, besides
+ * what came along with the request itself (fed 8 KiB at a time).
  */
 #ifndef NIMBUS_DAEMON_EXEC_SESSION_H
 #define NIMBUS_DAEMON_EXEC_SESSION_H
@@ -29,6 +30,8 @@ struct exec_client {
 	bool resized;                /* rows, cols: a window size not yet applied */
 	unsigned rows, cols;
 	const char *why;             /* why gone, for the daemon's log; NULL: it closed */
+	uint8_t *early;              /* bytes that came with the request, not yet fed */
+	size_t early_off, early_len;
 };
 
 /* Starts x on fd with the bytes that came along with the request.  -ENOMEM. */
