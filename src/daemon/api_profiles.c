@@ -134,6 +134,16 @@ int api_launch(struct service *s, struct create_req *r, struct instance *out, st
 	service_unlock(s);
 	if (rc < 0)
 		return rc;
+	/* The default profile's disks are for its VMs: a container launched
+	 * without naming a profile is not refused for them (naming one that
+	 * has disks for a container is). */
+	struct image im;
+	if (!r->profile[0] && p.ndisks) {
+		db = service_lock(s);
+		if (db_image_get(db, r->image, &im, NULL) == 0 && im.kind == KIND_CONTAINER)
+			p.ndisks = 0;
+		service_unlock(s);
+	}
 	profile_apply(&p, r);
 	if (!p.ndisks)
 		return service_create(s, r, out, e);
