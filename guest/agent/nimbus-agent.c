@@ -5,7 +5,7 @@
  *
  * It finds the virtio-console port named org.nimbus.agent
  * (/sys/class/virtio-ports/vportNpM/name), opens /dev/vportNpM, announces
- * itself with `ready 1` and answers requests, one per line (parsed by
+ * itself with `ready 1 stdin-stream` and answers requests, one per line (parsed by
  * src/vmm/agent_proto.c, compiled in): ping, poweroff and reboot (through
  * /sbin/poweroff and /sbin/reboot, so the guest shuts down cleanly), and
  * exec.  Each exec runs in a runner process of its own, so a long command
@@ -13,8 +13,10 @@
  * stdout and stderr as `out` lines while it runs (each line one write(2),
  * which the port delivers whole, so runners never interleave inside a line)
  * and ends with `exit` or `error`.  The command gets its own session (a
- * timeout kills the whole group), stdin from the request then end of file,
- * and the agent's environment plus the request's env=.
+ * timeout kills the whole group), stdin from the request then end of file
+ * (or, with input=stream, from `input` lines, each acknowledged with `ack`
+ * once the command has taken it, until `eof`), and the agent's environment
+ * plus the request's env=.
  *
  * init respawns it (/etc/inittab).  No state survives a restart: the host
  * fails what it was waiting for when it sees `ready` again.  Without the
@@ -37,12 +39,12 @@
 #include <unistd.h>
 
 #define FIND_TRIES 50           /* x 100 ms: the port's name arrives just after boot */
-#define MAX_SESSIONS 16         /* tty execs taking input at once */
+#define MAX_SESSIONS 16         /* tty and input=stream execs taking input at once */
 
 static int port_fd = -1;
 
-/* A tty exec's runner takes its input, eof and resize lines on a pipe from
- * the main loop.  A runner that ended is found when a write to it fails, or
+/* A tty or input=stream exec's runner takes its input, eof and resize lines
+ * on a pipe from the main loop.  A runner that ended is found when a write to it fails, or
  * its slot is taken over, oldest first, when all are in use. */
 static struct session {
 	uint64_t id;
@@ -165,8 +167,47 @@ static void report_exit(uint64_t id, int status, bool timed_out)
 	_exit(0);
 }
 
-/* The runner: runs r's command and reports; never returns. */
-static void run_exec(const struct agent_req *r)
+static void send_ack(uint64_t id, size_t n)
+{
+	struct agent_buf b = {0};
+	agent_buf_fmt(&b, "ack %llu %zu", (unsigned long long)id, n);
+	put_line(&b);
+}
+
+/* Reads what the main loop sent on ctl into in; closes ctl (-1) at its end. */
+static void ctl_read(int *ctl, char *in, size_t *have)
+{
+	if (*have == AGENT_LINE_MAX)
+		*have = 0;   /* no line is that long: drop it */
+	ssize_t k = read(*ctl, in + *have, AGENT_LINE_MAX - *have);
+	if (k < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (k <= 0) {
+		close(*ctl);   /* the main loop closed it: the input has ended */
+		*ctl = -1;
+		return;
+	}
+	*have += (size_t)k;
+}
+
+/* The next whole line of in as a request into q: 1, or 0 if none is there. */
+static int ctl_line(char *in, size_t *have, struct agent_req *q)
+{
+	char *nl;
+	while ((nl = memchr(in, '\n', *have))) {
+		const char *why;
+		int ok = agent_req_parse(in, (size_t)(nl - in), q, &why) == 0;
+		*have -= (size_t)(nl + 1 - in);
+		memmove(in, nl + 1, *have);
+		if (ok)
+			return 1;
+	}
+	return 0;
+}
+
+/* The runner: runs r's command and reports; never returns.  ctl: the
+ * session's pipe of an input=stream exec, or -1. */
+static void run_exec(const struct agent_req *r, int ctl)
 {
 	signal(SIGCHLD, SIG_DFL);   /* the main loop's SIG_IGN would reap our child */
 	int in[2], out[2], errp[2], status_pipe[2];
@@ -207,7 +248,16 @@ static void run_exec(const struct agent_req *r)
 	set_nonblock(errp[0]);
 	size_t in_off = 0;
 	bool in_open = true;
-	if (r->stdin_len == 0) {
+	/* input=stream: the input line being written (q's data), and the ctl
+	 * pipe's unparsed bytes; one line at a time, acknowledged once written,
+	 * so the host never sends more than the pipe to us holds. */
+	static struct agent_req q;
+	static char ctl_in[AGENT_LINE_MAX];
+	size_t ctl_have = 0;
+	const uint8_t *pend = r->stdin_data;
+	size_t pend_len = r->stdin_len;
+	bool streaming = ctl >= 0;
+	if (!streaming && r->stdin_len == 0) {
 		close(in[1]);
 		in_open = false;
 	}
@@ -217,11 +267,38 @@ static void run_exec(const struct agent_req *r)
 	int status = 0;
 	static char buf[AGENT_CHUNK_MAX];
 	while (fds[0] >= 0 || fds[1] >= 0 || in_open) {
-		struct pollfd pf[3];
+		/* Take the next input line once the last is written (after the
+		 * command closed its stdin: acknowledge and drop each). */
+		while (streaming && in_off == pend_len && (in_open || ctl >= 0)) {
+			if (pend_len)
+				send_ack(r->id, pend_len);
+			pend_len = in_off = 0;
+			if (ctl_line(ctl_in, &ctl_have, &q)) {
+				if (q.kind == AGENT_REQ_INPUT && in_open) {
+					pend = q.stdin_data;
+					pend_len = q.stdin_len;
+				} else if (q.kind == AGENT_REQ_INPUT) {
+					send_ack(r->id, q.stdin_len);
+				} else if (q.kind == AGENT_REQ_EOF && in_open) {
+					close(in[1]);
+					in_open = false;
+				}
+				continue;
+			}
+			if (ctl < 0 && in_open) {
+				close(in[1]);
+				in_open = false;
+			}
+			break;
+		}
+		struct pollfd pf[4];
 		int n = 0;
 		for (unsigned s = 0; s < 2; s++)
 			pf[n++] = (struct pollfd){ .fd = fds[s], .events = POLLIN };
-		pf[n++] = (struct pollfd){ .fd = in_open ? in[1] : -1, .events = POLLOUT };
+		pf[n++] = (struct pollfd){ .fd = in_open && in_off < pend_len ? in[1] : -1,
+					   .events = POLLOUT };
+		pf[n++] = (struct pollfd){ .fd = streaming && in_off == pend_len ? ctl : -1,
+					   .events = POLLIN };
 		int wait = 100;
 		if (deadline) {
 			int64_t left = deadline - now_ms();
@@ -247,14 +324,22 @@ static void run_exec(const struct agent_req *r)
 			}
 		}
 		if (in_open && pf[2].revents) {
-			ssize_t k = write(in[1], r->stdin_data + in_off, r->stdin_len - in_off);
+			ssize_t k = write(in[1], pend + in_off, pend_len - in_off);
 			if (k > 0)
 				in_off += (size_t)k;
-			if ((k < 0 && errno != EAGAIN && errno != EINTR) || in_off == r->stdin_len) {
+			if (k < 0 && errno != EAGAIN && errno != EINTR) {
+				/* The command closed its stdin: the rest is dropped,
+				 * but still acknowledged, so the host is not stalled. */
+				close(in[1]);
+				in_open = false;
+				in_off = pend_len;   /* acknowledged above, next round */
+			} else if (!streaming && in_off == pend_len) {
 				close(in[1]);
 				in_open = false;
 			}
 		}
+		if (pf[3].revents)
+			ctl_read(&ctl, ctl_in, &ctl_have);
 		/* A background child of the command may hold its output open: the
 		 * command's own end is what counts, once its output is drained. */
 		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
@@ -399,8 +484,8 @@ static void session_close(struct session *s)
 	s->fd = -1;
 }
 
-/* Starts a tty exec's runner with its input pipe. */
-static void start_tty(const struct agent_req *r)
+/* Starts a tty or input=stream exec's runner with its input pipe. */
+static void start_session(const struct agent_req *r)
 {
 	struct session *s = &sessions[0];
 	for (unsigned i = 0; i < MAX_SESSIONS; i++) {
@@ -424,7 +509,9 @@ static void start_tty(const struct agent_req *r)
 		for (unsigned i = 0; i < MAX_SESSIONS; i++)
 			if (sessions[i].fd >= 0)
 				close(sessions[i].fd);
-		run_tty(r, p[0]);
+		if (r->tty)
+			run_tty(r, p[0]);
+		run_exec(r, p[0]);
 	}
 	close(p[0]);
 	if (pid < 0) {
@@ -441,7 +528,7 @@ static void to_session(const struct agent_req *r, const char *line, size_t len)
 {
 	struct session *s = session_find(r->id);
 	if (!s) {
-		reply_error(r->id, "no-session", "no terminal exec of this id is running");
+		reply_error(r->id, "no-session", "no terminal or input=stream exec of this id is running");
 		return;
 	}
 	char buf[AGENT_LINE_MAX + 1];
@@ -485,7 +572,8 @@ static void handle(const char *line, size_t len)
 	switch (req.kind) {
 	case AGENT_REQ_PING: {
 		struct agent_buf b = {0};
-		agent_buf_fmt(&b, "pong %llu %d", (unsigned long long)req.id, AGENT_PROTOCOL);
+		agent_buf_fmt(&b, "pong %llu %d " AGENT_CAP_STDIN_STREAM, (unsigned long long)req.id,
+			      AGENT_PROTOCOL);
 		put_line(&b);
 		break;
 	}
@@ -499,13 +587,13 @@ static void handle(const char *line, size_t len)
 		to_session(&req, line, len);
 		break;
 	case AGENT_REQ_EXEC: {
-		if (req.tty) {
-			start_tty(&req);
+		if (req.tty || req.stdin_stream) {
+			start_session(&req);
 			break;
 		}
 		pid_t pid = fork();
 		if (pid == 0)
-			run_exec(&req);
+			run_exec(&req, -1);
 		if (pid < 0)
 			reply_error(req.id, "internal", strerror(errno));
 		break;
@@ -541,7 +629,7 @@ int main(void)
 		sleep_ms(200);
 	}
 	struct agent_buf hello = {0};
-	agent_buf_fmt(&hello, "ready %d", AGENT_PROTOCOL);
+	agent_buf_fmt(&hello, "ready %d " AGENT_CAP_STDIN_STREAM, AGENT_PROTOCOL);
 	put_line(&hello);
 	static char in[AGENT_LINE_MAX];
 	size_t have = 0;

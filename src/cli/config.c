@@ -1,6 +1,7 @@
-/* `nimbus config set NAME KEY=VALUE...`: an instance's cpus and memory, used
- * from its next start. */
+/* `nimbus config set NAME KEY=VALUE...`: an instance's cpus, memory and (a
+ * VM's) disks, used from its next start. */
 #include "cli/cli.h"
+#include "daemon/disks.h"
 #include "daemon/request.h"
 
 #include <cjson/cJSON.h>
@@ -20,6 +21,10 @@ static const char usage[] =
 	"                   of N CPUs); 0 puts the default back\n"
 	"  memory=SIZE      a VM's RAM; a container's memory limit: 512M, 2G (a bare\n"
 	"                   number is MiB); 0 puts the default back\n"
+	"  disk.D=SIZE      a VM's own disk D (serial D: /dev/disk/by-id/virtio-D in the\n"
+	"                   guest): added, or grown (never shrunk), e.g. disk.data=10G;\n"
+	"                   4 at most, 1M to 1T each\n"
+	"  disk.D=none      remove disk D: its data is deleted at the next start\n"
 	"\n"
 	"Options:\n"
 	"  --socket PATH    the daemon's socket (default $NIMBUS_SOCKET or /run/nimbus/nimbus.sock)\n"
@@ -92,8 +97,24 @@ int cmd_config(int argc, char **argv)
 				break;
 			}
 			cJSON_AddStringToObject(body, "memory", v);
+		} else if (eq && klen > 5 && !strncmp(argv[i], "disk.", 5)) {
+			char disk[INSTANCE_NAME_MAX + 1], what[128];
+			long long mib;
+			snprintf(disk, sizeof disk, "%.*s", (int)(klen - 5), argv[i] + 5);
+			snprintf(what, sizeof what, "disk.%s=", disk);
+			if (klen - 5 > INSTANCE_NAME_MAX || name_check("disk", disk, &e) < 0 ||
+			    disk_size_parse(what, v, true, &mib, &e) < 0) {
+				cli_error("config set: %s", e.msg[0] ? e.msg : "disk name too long");
+				rc = 2;
+				break;
+			}
+			cJSON *disks = cJSON_GetObjectItemCaseSensitive(body, "disks");
+			if (!disks)
+				disks = cJSON_AddObjectToObject(body, "disks");
+			cJSON_DeleteItemFromObjectCaseSensitive(disks, disk);
+			cJSON_AddItemToObject(disks, disk, mib ? cJSON_CreateString(v) : cJSON_CreateNull());
 		} else {
-			cli_error("config set: %s: expected cpus=N or memory=SIZE", argv[i]);
+			cli_error("config set: %s: expected cpus=N, memory=SIZE or disk.NAME=SIZE", argv[i]);
 			rc = 2;
 			break;
 		}

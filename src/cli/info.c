@@ -88,6 +88,10 @@ int cmd_info(int argc, char **argv)
 				snprintf(m, sizeof m, "%lldM", mib);
 			printf("%-9s cpus=%s memory=%s\n", "config:", c, m);
 		}
+		const cJSON *d;
+		cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(cfg, "disks"))
+			printf("%-9s %s %.0fM (from the next start if changed while running)\n", "disk:",
+			       d->string, d->valuedouble);
 		const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(in, "command");
 		if (cJSON_IsArray(cmd)) {
 			char *t = cJSON_PrintUnformatted(cmd);

@@ -22,6 +22,9 @@ static const char usage[] =
 	"  --cpus N         vCPUs, 1 to 8 (default 1); counted against the project's quota\n"
 	"  --memory SIZE    memory, e.g. 512M (default 256M); counted against the quota\n"
 	"  --network NET    join network NET (one per instance for now)\n"
+	"  --profile P      take cpus, memory, network and disks from profile P where\n"
+	"                   these options give none (default: the profile default;\n"
+	"                   see `nimbus profile --help`)\n"
 	"  --project P      the project that owns it (host admin only; a token's is its own)\n"
 	"  --token T        act as token T (default $NIMBUS_TOKEN); every verb takes it\n"
 	"  --socket PATH    the daemon's socket (default $NIMBUS_SOCKET or /run/nimbus/nimbus.sock)\n"
@@ -30,7 +33,7 @@ static const char usage[] =
 int cmd_launch(int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_CONTAINER, OPT_VM, OPT_NOSTART, OPT_CPUS, OPT_MEMORY,
-	       OPT_PROJECT, OPT_NETWORK };
+	       OPT_PROJECT, OPT_NETWORK, OPT_PROFILE };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "container", no_argument, NULL, OPT_CONTAINER },
@@ -40,10 +43,11 @@ int cmd_launch(int argc, char **argv)
 		{ "memory", required_argument, NULL, OPT_MEMORY },
 		{ "project", required_argument, NULL, OPT_PROJECT },
 		{ "network", required_argument, NULL, OPT_NETWORK },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *sock = NULL, *memory = NULL, *project = NULL, *network = NULL;
+	const char *sock = NULL, *memory = NULL, *project = NULL, *network = NULL, *profile = NULL;
 	long cpus = 0;
 	int container = 0, vm = 0, start = 1, c;
 	optind = 1;
@@ -71,6 +75,7 @@ int cmd_launch(int argc, char **argv)
 			}
 			network = optarg;
 			break;
+		case OPT_PROFILE: profile = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return 2;
 		}
@@ -104,6 +109,8 @@ int cmd_launch(int argc, char **argv)
 		cJSON_AddStringToObject(body, "project", project);
 	if (network)
 		cJSON_AddStringToObject(body, "network", network);
+	if (profile)
+		cJSON_AddStringToObject(body, "profile", profile);
 	if (cmd_at < argc) {
 		cJSON *cmd = cJSON_AddArrayToObject(body, "command");
 		for (int i = cmd_at; i < argc; i++)

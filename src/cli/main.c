@@ -26,6 +26,7 @@ static const char usage[] =
 	"  rule         an instance's ingress rules (its security group)\n"
 	"  volume       create, attach, snapshot, clone, delete volumes\n"
 	"  usage        metered usage per project, instance and volume\n"
+	"  profile      named bundles of cpus, memory, network and disks for launch\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help   show this help\n"
@@ -61,6 +62,7 @@ static const struct {
 	{ "rule", cmd_rule },
 	{ "volume", cmd_volume },
 	{ "usage", cmd_usage },
+	{ "profile", cmd_profile },
 };
 
 /* `--token T` (or --token=T) is every daemon verb's option: taken out of

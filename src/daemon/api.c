@@ -1,12 +1,16 @@
 /* See api.h.  The handlers: each parses its input strictly, calls the
  * service and turns the result into JSON. */
 #include "daemon/api.h"
+#include "daemon/api_exec.h"
+#include "daemon/api_profiles.h"
+#include "daemon/exec_frame.h"
 #include "daemon/api_cloud.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int api_status_for(int neg_errno)
 {
@@ -189,11 +193,12 @@ static int h_create(struct service *s, const struct api_req *r, const char *name
 			err_set(&e, -ENOENT, "project \"%s\": no such project", cr.project);
 		snprintf(cr.project, sizeof cr.project, "%s", r->who->project);
 	}
-	if (e.code || service_create(s, &cr, &in, &e) < 0) {
+	if (e.code || api_launch(s, &cr, &in, &e) < 0) {
 		api_error_from(out, &e);
 		return 0;
 	}
 	ok_instance(out, 201, &in);
+	api_instance_disks(s, out->json, in.name);
 	return 0;
 }
 
@@ -208,6 +213,7 @@ static int h_info(struct service *s, const struct api_req *r, const char *name,
 		return 0;
 	}
 	ok_instance(out, 200, &in);
+	api_instance_disks(s, out->json, name);
 	return 0;
 }
 
@@ -302,6 +308,15 @@ static int h_exec(struct service *s, const struct api_req *r, const char *name,
 	struct exec_req xr;
 	int status;
 	char *output;
+	if (r->upgrade) {
+		if (strcasecmp(r->upgrade, EXEC_UPGRADE)) {
+			api_error(out, 400, "bad_request", "exec: Upgrade: only " EXEC_UPGRADE
+				  " is spoken here (docs/daemon.md)");
+			return 0;
+		}
+		api_exec_upgrade(s, r, name, out);
+		return 0;
+	}
 	if (request_parse_exec(r->body, r->body_len, &xr, &e) < 0) {
 		api_error_from(out, &e);
 		return 0;
@@ -379,6 +394,14 @@ const struct route api_routes[] = {
 	{ "POST", "/1.0/volumes/{name}/clone", NULL, api_volume_clone },
 	{ "GET", "/1.0/placement", NULL, api_placement },
 	{ "GET", "/1.0/usage", usage_query, api_usage },
+	/* Profiles (api_profiles.c). */
+	{ "GET", "/1.0/profiles", NULL, api_profile_list },
+	{ "POST", "/1.0/profiles", NULL, api_profile_create },
+	{ "GET", "/1.0/profiles/{name}", NULL, api_profile_get },
+	{ "PATCH", "/1.0/profiles/{name}", NULL, api_profile_update },
+	{ "DELETE", "/1.0/profiles/{name}", NULL, api_profile_delete },
+	/* Prometheus (api_metrics.c). */
+	{ "GET", "/metrics", NULL, api_h_metrics },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 
@@ -392,6 +415,7 @@ static const char *route_noun(const char *pattern)
 		{ "/1.0/volumes/", "volume" },
 		{ "/1.0/images/", "image" },
 		{ "/1.0/operations/", "operation" },
+		{ "/1.0/profiles/", "profile" },
 	};
 	for (size_t i = 0; i < sizeof nouns / sizeof nouns[0]; i++)
 		if (!strncmp(pattern, nouns[i].prefix, strlen(nouns[i].prefix)))

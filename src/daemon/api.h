@@ -32,7 +32,12 @@ struct api_req {
 	const char *ws_key, *ws_version, *ws_protocol;
 	/* Who asks (gate.c); NULL is the host admin (the Unix socket, no token). */
 	const struct caller *who;
+	/* The HTTP server's request counts, for GET /metrics (metrics.h), or NULL. */
+	const struct http_stats *stats;
 };
+
+struct exec_upgrade;
+struct http_stats;
 
 struct api_resp {
 	int status;
@@ -50,6 +55,12 @@ struct api_resp {
 	char console_sock[108];
 	bool console_seqpacket;      /* a conmon attach socket (see service.h) */
 	char ws_accept[32];          /* not "": the console is a WebSocket (ws_console.h) */
+	/* POST .../exec upgraded: 101, then this exec runs on the connection
+	 * (api_exec.h); owned, freed by whoever does not run it. */
+	struct exec_upgrade *exec;
+	/* Instead of json: this text (owned, freed after sending) as text/plain
+	 * in the Prometheus exposition format (GET /metrics). */
+	char *text;
 };
 
 struct route {
@@ -90,6 +101,8 @@ int api_h_operations(struct service *s, const struct api_req *r, const char *nam
 int api_h_operation(struct service *s, const struct api_req *r, const char *name,
 		    struct api_resp *out);
 int api_h_console(struct service *s, const struct api_req *r, const char *name,
+		  struct api_resp *out);
+int api_h_metrics(struct service *s, const struct api_req *r, const char *name,
 		  struct api_resp *out);
 struct operation;
 cJSON *api_operation_json(const struct operation *op);

@@ -1,10 +1,11 @@
 /*
  * Instance routes added after the first cut: pause, resume (POST
  * /1.0/instances/NAME/pause|resume, an empty body) and `config set` (PATCH
- * /1.0/instances/NAME with {"cpus"?, "memory"?}).  Each answers with the
+ * /1.0/instances/NAME with {"cpus"?, "memory"?, "disks"?}).  Each answers with the
  * instance.
  */
 #include "daemon/api.h"
+#include "daemon/api_profiles.h"
 
 static int reply(struct api_resp *out, int rc, const struct err *e, const struct instance *in)
 {
@@ -49,5 +50,8 @@ int api_h_config(struct service *s, const struct api_req *r, const char *name,
 	int rc = request_parse_config(r->body, r->body_len, &cr, &e);
 	if (rc == 0)
 		rc = service_config(s, name, &cr, &in, &e);
-	return reply(out, rc, &e, &in);
+	reply(out, rc, &e, &in);
+	if (rc == 0)
+		api_instance_disks(s, out->json, name);
+	return 0;
 }

@@ -451,4 +451,5 @@ const struct driver ctr_driver = {
 	.remove = ctr_remove,
 	.pause = ctr_pause,
 	.watch = ctr_watch,
+	.exec_stream = ctr_exec_stream,
 };

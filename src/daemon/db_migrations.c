@@ -142,6 +142,24 @@ const char *const db_migrations[] = {
 	 * its guest sees them (meter.h). */
 	"ALTER TABLE usage_instances ADD COLUMN net_rx_bytes INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE usage_instances ADD COLUMN net_tx_bytes INTEGER NOT NULL DEFAULT 0;",
+	/* 10 (daemon): a VM's own disks (disks.h), and profiles (profile.h):
+	 * named bundles of cpus, memory, network and disks as a JSON object,
+	 * copied into an instance at its launch; `default` is applied when a
+	 * launch names none. */
+	"CREATE TABLE instance_disks ("
+	"  instance TEXT NOT NULL REFERENCES instances(name) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  size_mib INTEGER NOT NULL CHECK (size_mib > 0),"
+	"  PRIMARY KEY (instance, name)"
+	");"
+	"CREATE TABLE profiles ("
+	"  name TEXT PRIMARY KEY,"
+	"  config TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"INSERT INTO profiles VALUES ('default', '{}', 'applied to every launch that names no profile',"
+	"  CAST(strftime('%s', 'now') AS INTEGER));",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

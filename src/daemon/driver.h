@@ -18,6 +18,9 @@
 #include "daemon/watch.h"
 #include "lib/err.h"
 
+struct exec_req;
+struct exec_client;
+
 struct driver_ctx {
 	const char *state_dir;   /* instances live in state_dir/instances/NAME */
 	const char *runtime;     /* nimbus-runtime */
@@ -54,7 +57,20 @@ struct driver {
 	 * start does this itself).  Best effort: without a watcher, reads still
 	 * find a dead supervisor. */
 	void (*watch)(const struct driver_ctx *c, const struct instance *in);
+	/* Runs r in the running instance as an interactive session with the
+	 * client x (exec_session.h): its input from x, its output to x, on a
+	 * terminal if r asks for one.  Returns the command's exit status
+	 * (0-255, 128+N after signal N), or a negative errno with e set; the
+	 * caller tells the client which. */
+	int (*exec_stream)(const struct driver_ctx *c, const struct instance *in,
+			   const struct exec_req *r, struct exec_client *x, struct err *e);
 };
+
+/* The exec_stream of each (ctr_exec_stream.c, vmm_exec_stream.c). */
+int ctr_exec_stream(const struct driver_ctx *c, const struct instance *in,
+		    const struct exec_req *r, struct exec_client *x, struct err *e);
+int vmm_exec_stream(const struct driver_ctx *c, const struct instance *in,
+		    const struct exec_req *r, struct exec_client *x, struct err *e);
 
 extern const struct driver ctr_driver;
 extern const struct driver vmm_driver;

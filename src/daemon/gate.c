@@ -75,7 +75,10 @@ static bool under(const char *path, const char *prefix)
  * filtered per project instead (api_events.c). */
 static bool host_only(const struct api_req *r)
 {
-	return under(r->path, "/1.0/operations") ||
+	return under(r->path, "/1.0/operations") || under(r->path, "/metrics") ||
+	       /* profiles are the host's, as images are (profile.h) */
+	       (under(r->path, "/1.0/profiles") && strcmp(r->method, "GET") &&
+		strcmp(r->method, "HEAD")) ||
 	       (under(r->path, "/1.0/images") && strcmp(r->method, "GET") &&
 		strcmp(r->method, "HEAD"));
 }

@@ -1,8 +1,11 @@
 /* See http.h. */
 #include "daemon/http.h"
 #include "daemon/api.h"
+#include "daemon/api_exec.h"
+#include "daemon/exec_frame.h"
 #include "daemon/events.h"
 #include "daemon/gate.h"
+#include "daemon/metrics.h"
 #include "daemon/request.h"
 #include "daemon/tls.h"
 #include "daemon/ui.h"
@@ -24,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 struct http_server {
@@ -36,6 +40,7 @@ struct http_server {
 	/* Upgraded connections (consoles) run on threads of their own; they
 	 * end when `closing` is signalled, and the server waits for them. */
 	int closing;                 /* an eventfd */
+	struct http_stats stats;     /* requests answered, for GET /metrics (metrics.h) */
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	int upgraded;
@@ -155,6 +160,7 @@ struct joined {
 	int console;
 	bool seqpacket;              /* console: conmon's attach socket, a stream byte per message */
 	bool ws;                     /* the client speaks WebSocket (ws_console.h) */
+	struct exec_upgrade *exec;   /* not a console: an interactive exec (api_exec.h) */
 	char *pending;               /* bytes the client sent along with the request */
 	size_t pending_len;
 };
@@ -176,12 +182,14 @@ static bool pass(int from, int to, int skip)
 static void *join_thread(void *arg)
 {
 	struct joined *j = arg;
-	if (j->ws)
+	if (j->exec)
+		exec_upgrade_run(j->exec, j->client, j->h->closing, j->pending, j->pending_len);
+	else if (j->ws)
 		ws_console_pump(j->client, j->console, j->seqpacket, j->h->closing, j->pending,
 				j->pending_len);
 	else if (j->pending_len)
 		io_send_all(j->console, j->pending, j->pending_len);
-	while (!j->ws) {
+	while (!j->ws && !j->exec) {
 		struct pollfd pf[3] = { { .fd = j->client, .events = POLLIN },
 					{ .fd = j->console, .events = POLLIN },
 					{ .fd = j->h->closing, .events = POLLIN } };
@@ -194,7 +202,8 @@ static void *join_thread(void *arg)
 		if (pf[1].revents && !pass(j->console, j->client, j->seqpacket ? 1 : 0))
 			break;
 	}
-	close(j->console);
+	if (j->console >= 0)
+		close(j->console);
 	MHD_upgrade_action(j->urh, MHD_UPGRADE_ACTION_CLOSE);
 	struct http_server *h = j->h;
 	free(j->pending);
@@ -223,7 +232,9 @@ static void on_upgrade(void *cls, struct MHD_Connection *c, void *con_cls, const
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &a, join_thread, j) != 0) {
 		struct http_server *h = j->h;
-		close(j->console);
+		if (j->console >= 0)
+			close(j->console);
+		exec_upgrade_free(j->exec);
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 		free(j->pending);
 		free(j);
@@ -288,11 +299,56 @@ static enum MHD_Result send_console(struct http_server *h, struct MHD_Connection
 	return ret;
 }
 
+/* An interactive exec (api_exec.h): 101, then the exec on its own thread. */
+static enum MHD_Result send_exec(struct http_server *h, struct MHD_Connection *c,
+				 struct api_resp *r)
+{
+	struct joined *j = calloc(1, sizeof *j);
+	struct MHD_Response *resp = j ? MHD_create_response_for_upgrade(on_upgrade, j) : NULL;
+	if (!resp) {
+		free(j);
+		exec_upgrade_free(r->exec);
+		r->exec = NULL;
+		return MHD_NO;
+	}
+	j->h = h;
+	j->console = -1;
+	j->exec = r->exec;
+	r->exec = NULL;
+	pthread_mutex_lock(&h->lock);
+	h->upgraded++;
+	pthread_mutex_unlock(&h->lock);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, EXEC_UPGRADE);
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+	MHD_destroy_response(resp);
+	if (ret != MHD_YES) {
+		exec_upgrade_free(j->exec);
+		free(j);
+		pthread_mutex_lock(&h->lock);
+		if (--h->upgraded == 0)
+			pthread_cond_broadcast(&h->idle);
+		pthread_mutex_unlock(&h->lock);
+	}
+	return ret;
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
 {
 	struct MHD_Response *resp;
 	if (r->events && !r->json)
 		return send_events(c, r);
+	if (r->text) {
+		resp = MHD_create_response_from_buffer(strlen(r->text), r->text, MHD_RESPMEM_MUST_FREE);
+		if (!resp) {
+			free(r->text);
+			return MHD_NO;
+		}
+		r->text = NULL;
+		MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+		enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
 	if (r->raw) {
 		resp = MHD_create_response_from_buffer(r->raw_len, (void *)r->raw,
 						       MHD_RESPMEM_PERSISTENT);
@@ -422,7 +478,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				       .query_unknown = query_unknown, .q = c,
 				       .last_event_id = MHD_lookup_connection_value(
 					       c, MHD_HEADER_KIND, "Last-Event-ID"),
-				       .upgrade = upgrade };
+				       .upgrade = upgrade, .stats = &h->stats };
 		const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 		char bearer[TOKEN_LEN + 64];
 		if (ws) {
@@ -443,8 +499,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				authz = bearer;
 			}
 		}
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		gate_dispatch(h->svc, h->tcp, authz, &req, &r);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		metrics_record(&h->stats, r.status, (double)(t1.tv_sec - t0.tv_sec) +
+				       (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	}
+	if (r.status == 101 && r.exec)
+		return send_exec(h, c, &r);
 	if (r.status == 101 && r.console_sock[0]) {
 		enum MHD_Result ret = send_console(h, c, &r);
 		if (ret == MHD_YES || !r.json)

@@ -136,7 +136,7 @@ static int get_resources(const cJSON *j, struct create_req *out, struct err *e)
 int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e)
 {
 	static const char *const fields[] = { "name", "image", "type", "start", "command", "project",
-					      "cpus", "memory", "network", NULL };
+					      "cpus", "memory", "network", "profile", NULL };
 	memset(out, 0, sizeof *out);
 	out->start = true;
 	cJSON *j;
@@ -156,6 +156,9 @@ int request_parse_create(const char *body, size_t len, struct create_req *out, s
 		goto out;
 	if (cJSON_GetObjectItemCaseSensitive(j, "network") &&
 	    (rc = get_name(j, "network", out->network, e)) < 0)
+		goto out;
+	if (cJSON_GetObjectItemCaseSensitive(j, "profile") &&
+	    (rc = get_name(j, "profile", out->profile, e)) < 0)
 		goto out;
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
 	if (t) {
@@ -209,9 +212,28 @@ void request_exec_free(struct exec_req *r)
 	r->argv[0] = NULL;
 }
 
+/* An exec's "tty": {"rows": R, "cols": C}, each 1 to 1000. */
+static int get_tty(const cJSON *j, struct exec_req *out, struct err *e)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "tty");
+	if (!t)
+		return 0;
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(t, "rows");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(t, "cols");
+	if (!cJSON_IsObject(t) || cJSON_GetArraySize(t) != 2 || !cJSON_IsNumber(r) ||
+	    !cJSON_IsNumber(c) || r->valuedouble != floor(r->valuedouble) ||
+	    c->valuedouble != floor(c->valuedouble) || r->valuedouble < 1 ||
+	    r->valuedouble > 1000 || c->valuedouble < 1 || c->valuedouble > 1000)
+		return err_set(e, -EINVAL, "field \"tty\": expected {\"rows\": 1 to 1000, "
+			       "\"cols\": 1 to 1000}");
+	out->tty_rows = (unsigned)r->valuedouble;
+	out->tty_cols = (unsigned)c->valuedouble;
+	return 0;
+}
+
 int request_parse_exec(const char *body, size_t len, struct exec_req *out, struct err *e)
 {
-	static const char *const fields[] = { "command", "timeout", NULL };
+	static const char *const fields[] = { "command", "timeout", "tty", NULL };
 	memset(out, 0, sizeof *out);
 	out->timeout_s = EXEC_TIMEOUT_DEFAULT;
 	cJSON *j;
@@ -220,8 +242,10 @@ int request_parse_exec(const char *body, size_t len, struct exec_req *out, struc
 		return rc;
 	if (!j)
 		return err_set(e, -EINVAL, "request body: required (command)");
-	if ((rc = known_fields(j, fields, e)) < 0 || (rc = get_timeout(j, &out->timeout_s, e)) < 0)
+	if ((rc = known_fields(j, fields, e)) < 0 || (rc = get_timeout(j, &out->timeout_s, e)) < 0 ||
+	    (rc = get_tty(j, out, e)) < 0)
 		goto out;
+	out->timeout_set = cJSON_GetObjectItemCaseSensitive(j, "timeout") != NULL;
 	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(j, "command");
 	if (!cmd) {
 		rc = err_set(e, -EINVAL, "field \"command\": required");
@@ -316,7 +340,7 @@ static int mib_from_bytes(const char *what, const char *s, unsigned long long by
 
 int request_parse_config(const char *body, size_t len, struct config_req *out, struct err *e)
 {
-	static const char *const fields[] = { "cpus", "memory", NULL };
+	static const char *const fields[] = { "cpus", "memory", "disks", NULL };
 	memset(out, 0, sizeof *out);
 	cJSON *j;
 	int rc = parse_object(body, len, &j, e);
@@ -324,9 +348,12 @@ int request_parse_config(const char *body, size_t len, struct config_req *out, s
 		return rc;
 	if (!j || !j->child) {
 		cJSON_Delete(j);
-		return err_set(e, -EINVAL, "request body: nothing to set (cpus, memory)");
+		return err_set(e, -EINVAL, "request body: nothing to set (cpus, memory, disks)");
 	}
 	if ((rc = known_fields(j, fields, e)) < 0)
+		goto out;
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "disks");
+	if (d && (rc = disks_parse(d, true, out->disks, &out->ndisks, e)) < 0)
 		goto out;
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "cpus");
 	if (c) {

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "daemon/disks.h"
 #include "daemon/instance.h"
 #include "lib/err.h"
 
@@ -29,6 +30,7 @@ struct create_req {
 	int cpus;                  /* 0: the default */
 	long long memory_mib;      /* 0: the default */
 	char network[INSTANCE_NAME_MAX + 1];   /* "" : none */
+	char profile[INSTANCE_NAME_MAX + 1];   /* "profile"?: "" : the default profile (profile.h) */
 };
 
 /* POST /1.0/instances/NAME/stop: {"timeout"?, "force"?}; an empty body is {} */
@@ -40,7 +42,7 @@ struct stop_req {
 #define STOP_TIMEOUT_DEFAULT 10
 #define STOP_TIMEOUT_MAX 3600
 
-/* POST /1.0/instances/NAME/exec: {"command": [ARG...], "timeout"?} */
+/* POST /1.0/instances/NAME/exec: {"command": [ARG...], "timeout"?, "tty"?} */
 #define EXEC_ARGS_MAX 64
 #define EXEC_ARG_MAX 4096
 #define EXEC_TIMEOUT_DEFAULT 60
@@ -48,6 +50,10 @@ struct stop_req {
 struct exec_req {
 	char *argv[EXEC_ARGS_MAX + 1];   /* NULL-terminated; free with request_exec_free */
 	int timeout_s;
+	bool timeout_set;          /* given: an interactive exec has none otherwise */
+	/* "tty"?: {"rows", "cols"} (1-1000 each): on a terminal of that size;
+	 * only with Upgrade: nimbus-exec (exec_frame.h).  0: no terminal. */
+	unsigned tty_rows, tty_cols;
 };
 
 int request_parse_exec(const char *body, size_t len, struct exec_req *out, struct err *e);
@@ -62,6 +68,8 @@ struct config_req {
 	bool has_cpus, has_memory;
 	int cpus;
 	long long memory_mib;
+	struct disk disks[DISKS_MAX];   /* "disks"?: {"D": "SIZE" | null} (disks.h) */
+	size_t ndisks;
 };
 
 int request_parse_config(const char *body, size_t len, struct config_req *out, struct err *e);

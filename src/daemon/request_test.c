@@ -98,6 +98,11 @@ TEST(request_exec_reads_the_command_and_refuses_bad_ones)
 	request_exec_free(&x);
 	EXPECT(request_parse_exec(B("{\"command\":[\"true\"]}"), &x, &e) == 0);
 	EXPECT_EQ(x.timeout_s, EXEC_TIMEOUT_DEFAULT);
+	EXPECT(!x.timeout_set && !x.tty_rows);
+	request_exec_free(&x);
+	EXPECT(request_parse_exec(B("{\"command\":[\"sh\"],\"tty\":{\"rows\":40,\"cols\":120}}"),
+				  &x, &e) == 0);
+	EXPECT(x.tty_rows == 40 && x.tty_cols == 120);
 	request_exec_free(&x);
 	static const struct {
 		const char *body, *says;
@@ -107,7 +112,10 @@ TEST(request_exec_reads_the_command_and_refuses_bad_ones)
 		{ "{\"command\":[]}", "an array of 1" },
 		{ "{\"command\":[\"ls\",1]}", "item 1" },
 		{ "{\"command\":[\"\"]}", "empty program" },
-		{ "{\"command\":[\"ls\"],\"tty\":true}", "\"tty\": unknown field" },
+		{ "{\"command\":[\"ls\"],\"tty\":true}", "\"tty\": expected {" },
+		{ "{\"command\":[\"ls\"],\"tty\":{\"rows\":24,\"cols\":1001}}", "\"tty\"" },
+		{ "{\"command\":[\"ls\"],\"tty\":{\"rows\":24,\"cols\":80,\"x\":1}}", "\"tty\"" },
+		{ "{\"command\":[\"ls\"],\"stdin\":\"x\"}", "unknown field" },
 		{ "{\"command\":[\"ls\"],\"timeout\":true}", "whole seconds" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -1,6 +1,7 @@
 /* See service.h. */
 #include "daemon/service.h"
 #include <cjson/cJSON.h>
+#include "daemon/disks.h"
 #include "daemon/driver.h"
 #include "daemon/events.h"
 #include "daemon/operations.h"
@@ -606,6 +607,25 @@ int service_exec(struct service *s, const char *name, const struct exec_req *r, 
 	return 0;
 }
 
+int service_exec_target(struct service *s, const char *name, struct instance *out, struct err *e)
+{
+	pthread_mutex_lock(&s->lock);
+	int rc = db_instance_get(s->db, name, out, e);
+	if (rc == 0)
+		rc = refresh(s, out, e);
+	pthread_mutex_unlock(&s->lock);
+	if (rc == 0 && out->state != STATE_RUNNING)
+		rc = err_set(e, -EALREADY, "instance \"%s\": not running", name);
+	return rc;
+}
+
+int service_exec_stream(struct service *s, const struct instance *in, const struct exec_req *r,
+			struct exec_client *x, struct err *e)
+{
+	/* Not claimed, as service_exec: a stop ends it. */
+	return driver_for(in->kind)->exec_stream(&s->ctx, in, r, x, e);
+}
+
 int service_logs(struct service *s, const char *name, char **out, struct err *e)
 {
 	struct instance in;
@@ -716,11 +736,17 @@ int service_config(struct service *s, const char *name, const struct config_req 
 	need.v[QUOTA_MEMORY] += instance_memory(&in);
 	if ((rc = project_admit(s->db, in.project, &need, e)) == 0 && in.kind == KIND_VM)
 		rc = placement_check(s->db, &s->place, &need, e);
+	/* Disks (disks.h) are checked whole before anything is written. */
+	if (rc == 0 && r->ndisks)
+		rc = disks_check(s->db, &in, r->disks, r->ndisks, e);
 	if (rc == 0)
 		rc = db_instance_update(s->db, &in, e);
+	char dir[4096];
+	if (rc == 0 && r->ndisks && (rc = instance_path(&s->ctx, name, NULL, dir, sizeof dir, e)) == 0)
+		rc = disks_apply(s->db, dir, name, r->disks, r->ndisks, e);
 	if (rc == 0)
-		events_publish_in(s->events, in.project, "instance-updated", name, "cpus %d, memory %lld MiB%s",
-			       in.cpus, in.memory_mib,
+		events_publish_in(s->events, in.project, "instance-updated", name, "cpus %d, memory %lld MiB%s%s",
+			       in.cpus, in.memory_mib, r->ndisks ? ", disks" : "",
 			       in.state == STATE_RUNNING ? " (from the next start)" : "");
 	release(s, name);
 	if (rc == 0)

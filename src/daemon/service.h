@@ -69,6 +69,15 @@ int service_list(struct service *s, struct instance **out, size_t *n, struct err
 int service_exec(struct service *s, const char *name, const struct exec_req *r, int *status,
 		 char **output, struct err *e);
 
+/* An interactive exec (api_exec.c): the instance, checked to be running
+ * (-EALREADY if not), then r run in it with the client x (driver.h
+ * exec_stream): the exit status, or a negative errno with e set. */
+struct exec_client;
+int service_exec_target(struct service *s, const char *name, struct instance *out,
+			struct err *e);
+int service_exec_stream(struct service *s, const struct instance *in, const struct exec_req *r,
+			struct exec_client *x, struct err *e);
+
 /* The tail of the instance's console log (see logs.h), owned by the caller. */
 int service_logs(struct service *s, const char *name, char **out, struct err *e);
 int service_images(struct service *s, struct image **out, size_t *n, struct err *e);

@@ -21,6 +21,7 @@
  * initramfs), booted with --ephemeral (nothing it writes lasts, so any number
  * of VMs share the image) and no network for now.
  */
+#include "daemon/disks.h"
 #include "daemon/driver.h"
 #include "daemon/fsutil.h"
 #include "daemon/proc.h"
@@ -229,20 +230,26 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 					 name);
 		}
 	}
+	/* Its own disks (`config set disk.D=SIZE`, disks.h) come after the
+	 * volumes and keep what is written as they do. */
+	char own[DISKS_MAX][4200];
+	int nown = 0;
+	if ((rc = disks_prepare(dir, in->name, own, DISKS_MAX, &nown, e)) < 0)
+		return rc;
 	/* The VMM runs under its console relay (console_relay.h), which holds
 	 * its terminal and its log, and jailed (docs/sandbox.md, issue 12): a
 	 * guest that breaks its VMM holds no more of the host than its own
 	 * images and disks. */
 	char consock[8192];
 	snprintf(consock, sizeof consock, "%s/console.sock", dir);
-	char *argv[14 + 2 * 5 + 2 * 8 + 2] = { (char *)c->self_exe, "console-relay", consock, log,
+	char *argv[14 + 2 * 5 + 2 * (8 + DISKS_MAX) + 2] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
 						"--net", net, "--control", sock, "--agent" };
 	int argc = 14;
 	if (disk) {
 		argv[argc++] = "--disk";
 		argv[argc++] = diskopt;
-	} else if (ndisks) {
+	} else if (ndisks || nown) {
 		argv[argc++] = "--append";
 		argv[argc++] = "console=ttyS0";
 	} else {
@@ -251,6 +258,10 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	for (int i = 0; i < ndisks; i++) {
 		argv[argc++] = "--disk";
 		argv[argc++] = disks[i];
+	}
+	for (int i = 0; i < nown; i++) {
+		argv[argc++] = "--disk";
+		argv[argc++] = own[i];
 	}
 	if (in->cpus > 0) {
 		argv[argc++] = "--cpus";
@@ -525,4 +536,5 @@ const struct driver vmm_driver = {
 	.remove = vmm_remove,
 	.pause = vmm_pause,
 	.watch = vmm_watch,
+	.exec_stream = vmm_exec_stream,
 };

@@ -110,7 +110,10 @@ int agent_msg_parse(const char *line, size_t len, struct agent_msg *m, const cha
 		if (!next(&t, &tok, &n) || !num(tok, n, 0xffff, &v))
 			FAIL("ready: no protocol number");
 		m->protocol = (unsigned)v;
-		return 0;   /* later tokens: for later versions */
+		m->stdin_stream = false;
+		while (next(&t, &tok, &n))   /* what it can do; unknown ones: later versions' */
+			m->stdin_stream |= is(tok, n, AGENT_CAP_STDIN_STREAM);
+		return 0;
 	}
 	if (is(tok, n, "pong"))
 		m->kind = AGENT_MSG_PONG;
@@ -122,6 +125,8 @@ int agent_msg_parse(const char *line, size_t len, struct agent_msg *m, const cha
 		m->kind = AGENT_MSG_EXIT;
 	else if (is(tok, n, "error"))
 		m->kind = AGENT_MSG_ERROR;
+	else if (is(tok, n, "ack"))
+		m->kind = AGENT_MSG_ACK;
 	else
 		FAIL("unknown message");
 	if (!next(&t, &tok, &n) || !num(tok, n, UINT64_MAX, &m->id))
@@ -131,6 +136,14 @@ int agent_msg_parse(const char *line, size_t len, struct agent_msg *m, const cha
 		if (!next(&t, &tok, &n) || !num(tok, n, 0xffff, &v))
 			FAIL("pong: no protocol number");
 		m->protocol = (unsigned)v;
+		m->stdin_stream = false;
+		while (next(&t, &tok, &n))
+			m->stdin_stream |= is(tok, n, AGENT_CAP_STDIN_STREAM);
+		return 0;
+	case AGENT_MSG_ACK:
+		if (!next(&t, &tok, &n) || !num(tok, n, AGENT_LINE_MAX, &v))
+			FAIL("ack: no byte count");
+		m->len = (size_t)v;
 		return 0;
 	case AGENT_MSG_OK:
 		return 0;
@@ -211,6 +224,7 @@ int agent_req_parse(const char *line, size_t len, struct agent_req *r, const cha
 	r->stdin_len = 0;
 	r->timeout_ms = 0;
 	r->tty = false;
+	r->stdin_stream = false;
 	r->rows = r->cols = 0;
 	r->argv[0] = r->env[0] = NULL;
 	if (len >= AGENT_LINE_MAX)
@@ -289,6 +303,10 @@ int agent_req_parse(const char *line, size_t len, struct agent_req *r, const cha
 			size_t sl;
 			if (!(r->cwd = arena_str(r, &used, val, vl, &sl)) || strlen(r->cwd) != sl)
 				FAIL("cwd badly encoded");
+		} else if (is(tok, kl, "input")) {
+			if (!is(val, vl, "stream"))
+				FAIL("input: not stream");
+			r->stdin_stream = true;
 		} else if (is(tok, kl, "stdin")) {
 			char *s = arena_str(r, &used, val, vl, &r->stdin_len);
 			if (!s)

@@ -29,6 +29,9 @@
 #define AGENT_CHUNK_MAX 4096          /* raw bytes of output in one `out` */
 #define AGENT_ARGS_MAX 256            /* arg= plus env= tokens of one exec */
 #define AGENT_CODE_MAX 32
+/* What an agent that streams a pipe's input (input=stream) says after its
+ * protocol number in `ready` and `pong`. */
+#define AGENT_CAP_STDIN_STREAM "stdin-stream"
 
 /* ---- guest to host ------------------------------------------------------ */
 
@@ -39,6 +42,7 @@ enum agent_msg_kind {
 	AGENT_MSG_OUT,                /* out ID STREAM DATA: 1 stdout, 2 stderr */
 	AGENT_MSG_EXIT,               /* exit ID code|signal|timeout N */
 	AGENT_MSG_ERROR,              /* error ID CODE MESSAGE */
+	AGENT_MSG_ACK,                /* ack ID N: N bytes of input=stream input taken */
 };
 
 enum agent_exit_how { AGENT_EXIT_CODE, AGENT_EXIT_SIGNAL, AGENT_EXIT_TIMEOUT };
@@ -47,6 +51,7 @@ struct agent_msg {
 	enum agent_msg_kind kind;
 	uint64_t id;
 	unsigned protocol;            /* READY, PONG */
+	bool stdin_stream;            /* READY, PONG: the agent named `stdin-stream` (input=stream) */
 	unsigned stream;              /* OUT */
 	enum agent_exit_how how;      /* EXIT */
 	int value;                    /* EXIT: exit code 0..255, signal 1..64, timeout: signal */
@@ -63,8 +68,8 @@ int agent_msg_parse(const char *line, size_t len, struct agent_msg *m, const cha
 
 enum agent_req_kind {
 	AGENT_REQ_PING, AGENT_REQ_POWEROFF, AGENT_REQ_REBOOT, AGENT_REQ_EXEC,
-	AGENT_REQ_INPUT,              /* input ID data=BYTES: to a tty exec's terminal */
-	AGENT_REQ_EOF,                /* eof ID: end of a tty exec's input (^D) */
+	AGENT_REQ_INPUT,              /* input ID data=BYTES: to a tty or input=stream exec */
+	AGENT_REQ_EOF,                /* eof ID: end of its input (a tty's ^D; a pipe closed) */
 	AGENT_REQ_RESIZE,             /* resize ID rows=R cols=C: a tty exec's window */
 };
 
@@ -73,6 +78,7 @@ struct agent_req {
 	uint64_t id;
 	uint32_t timeout_ms;          /* EXEC: 0 = none */
 	bool tty;                     /* EXEC: on a terminal (tty=RxC), input by INPUT */
+	bool stdin_stream;            /* EXEC: input=stream: stdin a pipe fed by INPUT, acked */
 	uint16_t rows, cols;          /* EXEC with tty, RESIZE: 1..1000 */
 	unsigned argc, envc;
 	char *argv[AGENT_ARGS_MAX + 1];   /* NULL-terminated, into arena */

@@ -182,3 +182,23 @@ TEST(agent_req_tty_input_eof_resize)
 	EXPECT_EQ(REQ("resize 3 rows=0 cols=5"), -EINVAL);
 #undef REQ
 }
+
+TEST(agent_streamed_input_request_ack_and_capability)
+{
+	const char *why;
+	EXPECT_EQ(agent_req_parse("exec 4 arg=cat input=stream", 27, &r, &why), 0);
+	EXPECT(r.stdin_stream && !r.tty);
+	EXPECT_EQ(agent_req_parse("exec 4 arg=cat input=pipe", 25, &r, &why), -EINVAL);
+	EXPECT_EQ(parse("ack 4 4096"), 0);
+	EXPECT_EQ(m.kind, AGENT_MSG_ACK);
+	EXPECT_EQ(m.id, 4);
+	EXPECT_EQ(m.len, 4096);
+	EXPECT_EQ(parse("ack 4"), -EINVAL);
+	EXPECT_EQ(parse("ack 4 99999999"), -EINVAL);
+	EXPECT_EQ(parse("ready 1 stdin-stream"), 0);
+	EXPECT(m.stdin_stream);
+	EXPECT_EQ(parse("ready 1"), 0);
+	EXPECT(!m.stdin_stream);
+	EXPECT_EQ(parse("pong 9 1 something-later stdin-stream"), 0);
+	EXPECT(m.stdin_stream && m.protocol == 1);
+}

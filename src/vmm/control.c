@@ -43,6 +43,7 @@
 #include "vmm/clock.h"
 #include "vmm/virtio/balloon.h"
 #include "vmm/vm.h"
+#include "vmm/agent_proto.h"
 #include "vmm/guest_agent.h"
 
 #define OUT_MAX (64 * 1024)
@@ -304,6 +305,7 @@ static const char *str_array(const cJSON *a, const char **out, unsigned max, boo
 struct exec_stream {
 	const struct emitter *em;
 	const cJSON *id;
+	bool pct;                     /* output as data_pct: the bytes, percent-encoded */
 };
 
 /* A terminal exec's id, for exec-input and exec-resize on another connection. */
@@ -327,13 +329,22 @@ static void exec_output(void *ctx, unsigned stream, const uint8_t *data, size_t 
 	char buf[AGENT_CHUNK_MAX + 1];
 	if (len > AGENT_CHUNK_MAX)
 		len = AGENT_CHUNK_MAX;
-	memcpy(buf, data, len);
-	make_utf8(buf, len);
-	buf[len] = 0;
+	struct agent_buf enc = { 0 };
+	if (xs->pct) {
+		agent_buf_enc(&enc, data, len);
+	} else {
+		memcpy(buf, data, len);
+		make_utf8(buf, len);
+		buf[len] = 0;
+	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddItemToObject(o, "id", xs->id ? cJSON_Duplicate(xs->id, true) : cJSON_CreateNull());
 	cJSON_AddStringToObject(o, "stream", stream == 1 ? "stdout" : "stderr");
-	cJSON_AddStringToObject(o, "data", buf);
+	if (xs->pct)
+		cJSON_AddStringToObject(o, "data_pct", enc.p && !enc.oom ? enc.p : "");
+	else
+		cJSON_AddStringToObject(o, "data", buf);
+	agent_buf_free(&enc);
 	char *line = print(o);
 	if (line)
 		emit_line(xs->em, line);
@@ -377,6 +388,8 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "timeout_ms");
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(req, "stream");
 	const cJSON *tty = cJSON_GetObjectItemCaseSensitive(req, "tty");
+	const cJSON *ss = cJSON_GetObjectItemCaseSensitive(req, "stdin_stream");
+	const cJSON *op = cJSON_GetObjectItemCaseSensitive(req, "output_pct");
 	const char *why = str_array(a, argv, AGENT_ARGS_MAX, false);
 	if (why)
 		return reply_error(id, "bad-argument", "exec: argv: %s", why);
@@ -394,6 +407,12 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 	bool stream = cJSON_IsTrue(st);
 	if (stream && !em)
 		return reply_error(id, "invalid-request", "exec: stream: only on a control socket");
+	if ((ss && !cJSON_IsBool(ss)) || (op && !cJSON_IsBool(op)))
+		return reply_error(id, "bad-argument", "exec: stdin_stream, output_pct: not a boolean");
+	bool stdin_stream = cJSON_IsTrue(ss);
+	if (stdin_stream && (!stream || tty || in))
+		return reply_error(id, "bad-argument", "exec: stdin_stream needs \"stream\": true, "
+				   "and neither tty nor stdin");
 	unsigned rows = 0, cols = 0;
 	if (tty) {
 		const cJSON *r = cJSON_GetObjectItemCaseSensitive(tty, "rows");
@@ -408,7 +427,7 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 		rows = (unsigned)r->valuedouble;
 		cols = (unsigned)c->valuedouble;
 	}
-	struct exec_stream xs = { em, id };
+	struct exec_stream xs = { em, id, cJSON_IsTrue(op) };
 	double ms = DEFAULT_EXEC_MS;
 	if (t) {
 		if (!cJSON_IsNumber(t) || !(t->valuedouble >= 0 && t->valuedouble <= MAX_EXEC_MS))
@@ -423,7 +442,8 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 		.timeout_ms = (unsigned)ms, .out_max = EXEC_KEEP_MAX,
 		.on_output = stream ? exec_output : NULL, .ctx = &xs,
 		.tty = tty != NULL, .rows = rows, .cols = cols,
-		.on_started = tty ? exec_started : NULL,
+		.stdin_stream = stdin_stream,
+		.on_started = tty || stdin_stream ? exec_started : NULL,
 	};
 	struct guest_agent_result r;
 	struct err er = {0};
@@ -432,7 +452,8 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 		const char *code = rc == -ENODEV ? "no-agent" : rc == -ENOTCONN ? "agent-not-running"
 				 : rc == -ESRCH ? "not-running" : rc == -EAGAIN ? "paused"
 				 : rc == -ETIMEDOUT ? "timeout"
-				 : rc == -E2BIG || rc == -EINVAL ? "bad-argument" : "exec-failed";
+				 : rc == -E2BIG || rc == -EINVAL ? "bad-argument"
+				 : rc == -ENOTSUP ? "agent-too-old" : "exec-failed";
 		return reply_error(id, code, "%s", er.msg);
 	}
 	for (unsigned s = 0; s < 2; s++)
@@ -471,11 +492,23 @@ static char *verb_exec_more(struct vm *vm, const cJSON *id, const cJSON *req, bo
 				    &e);
 	} else {
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(req, "data");
+		const cJSON *pct = cJSON_GetObjectItemCaseSensitive(req, "data_pct");
 		const cJSON *eof = cJSON_GetObjectItemCaseSensitive(req, "eof");
-		if ((d && !cJSON_IsString(d)) || (eof && !cJSON_IsBool(eof)))
-			return reply_error(id, "bad-argument", "%s: data: a string; eof: a boolean", what);
-		rc = vm_exec_input(vm, session, d ? d->valuestring : "", d ? strlen(d->valuestring) : 0,
-				   cJSON_IsTrue(eof), &e);
+		if ((d && !cJSON_IsString(d)) || (pct && !cJSON_IsString(pct)) || (d && pct) ||
+		    (eof && !cJSON_IsBool(eof)))
+			return reply_error(id, "bad-argument", "%s: data or data_pct: a string; eof: a "
+					   "boolean", what);
+		/* data_pct: any bytes, percent-encoded as the agent protocol does
+		 * (a JSON string carries no NUL byte). */
+		uint8_t raw[VM_CONTROL_MAX_LINE];
+		long n = pct ? agent_decode(pct->valuestring, strlen(pct->valuestring), raw, sizeof raw)
+			     : 0;
+		if (n < 0)
+			return reply_error(id, "bad-argument", "%s: data_pct: badly percent-encoded",
+					   what);
+		rc = pct ? vm_exec_input(vm, session, raw, (size_t)n, cJSON_IsTrue(eof), &e)
+			 : vm_exec_input(vm, session, d ? d->valuestring : "",
+					 d ? strlen(d->valuestring) : 0, cJSON_IsTrue(eof), &e);
 	}
 	if (rc)
 		return reply_error(id, rc == -ESRCH ? "no-session" : rc == -ENODEV ? "no-agent"

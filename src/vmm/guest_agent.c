@@ -30,6 +30,10 @@
 /* Beyond a command's own timeout: how long the agent has to report it. */
 #define EXEC_GRACE_MS 5000
 #define SEND_TIMEOUT_MS 5000
+/* An input=stream exec's input not yet acknowledged by the agent, at most:
+ * encoded (up to 3x) it fits the agent's 64 KiB pipe to the exec's runner,
+ * which therefore never has to drop any. */
+#define STREAM_WINDOW 16384
 
 struct pending {
 	bool used, done;
@@ -41,6 +45,8 @@ struct pending {
 	void (*on_output)(void *ctx, unsigned stream, const uint8_t *data, size_t len);
 	void (*on_started)(void *ctx, uint64_t id);
 	void *ctx;
+	bool stdin_stream;             /* exec with input=stream */
+	size_t unacked;                /* its input bytes sent and not yet acknowledged */
 	char code[AGENT_CODE_MAX];
 	char message[512];
 };
@@ -51,6 +57,7 @@ struct guest_agent {
 	pthread_cond_t cond;
 	pthread_mutex_t send_lock;
 	bool open, closed;
+	bool stdin_stream;             /* the agent said it takes input=stream (ready/pong) */
 	uint64_t next_id;
 	unsigned long bad_lines;
 	struct pending pend[GUEST_AGENT_MAX_PENDING];
@@ -112,9 +119,12 @@ static void handle_line(struct guest_agent *ga, const char *line, size_t len)
 	}
 	if (m->kind == AGENT_MSG_READY) {
 		/* A restarted agent forgot what it was asked. */
+		ga->stdin_stream = m->stdin_stream;
 		fail_all(ga, -ECONNRESET, "the guest agent restarted");
 		return;
 	}
+	if (m->kind == AGENT_MSG_PONG)
+		ga->stdin_stream = m->stdin_stream;
 	struct pending *p = find(ga, m->id);
 	if (!p)
 		return;
@@ -138,6 +148,10 @@ static void handle_line(struct guest_agent *ga, const char *line, size_t len)
 			p->res->value = m->value;
 		}
 		p->done = true;
+		break;
+	case AGENT_MSG_ACK:
+		p->unacked -= m->len < p->unacked ? m->len : p->unacked;
+		pthread_cond_broadcast(&ga->cond);
 		break;
 	case AGENT_MSG_ERROR:
 		p->rc = -EIO;
@@ -397,6 +411,24 @@ int guest_agent_exec(struct guest_agent *ga, const struct guest_agent_exec *req,
 			 req->cols > 1000))
 		return err_set(err, -EINVAL, "exec: a terminal needs its output streamed and a size "
 			       "of 1 to 1000 rows and columns");
+	if (req->stdin_stream && (req->tty || !req->on_started || req->stdin_len))
+		return err_set(err, -EINVAL, "exec: streamed input is for a command without a "
+			       "terminal, with on_started and no stdin_data");
+	if (req->stdin_stream) {
+		/* An agent that predates input=stream would ignore it and give the
+		 * command no input at all: ask it first (a pong says). */
+		pthread_mutex_lock(&ga->lock);
+		bool known = ga->stdin_stream;
+		pthread_mutex_unlock(&ga->lock);
+		if (!known)
+			guest_agent_ping(ga, 2000, NULL, NULL);
+		pthread_mutex_lock(&ga->lock);
+		known = ga->stdin_stream;
+		pthread_mutex_unlock(&ga->lock);
+		if (!known)
+			return err_set(err, -ENOTSUP, "exec: the guest's nimbus-agent does not stream "
+				       "input (an older one: rebuild the guest with guest/build)");
+	}
 	for (unsigned s = 0; s < 2; s++) {
 		res->out[s] = malloc(req->out_max + 1);
 		if (!res->out[s]) {
@@ -418,6 +450,9 @@ int guest_agent_exec(struct guest_agent *ga, const struct guest_agent_exec *req,
 			      req->timeout_ms);
 		if (req->tty)
 			agent_buf_fmt(&b, " tty=%ux%u", req->rows, req->cols);
+		if (req->stdin_stream)
+			agent_buf_str(&b, " input=stream");
+		p->stdin_stream = req->stdin_stream;
 	}
 	if (p)
 		p->on_started = req->on_started;
@@ -473,11 +508,49 @@ static int to_exec(struct guest_agent *ga, uint64_t id, struct agent_buf *b, con
 	return rc;
 }
 
+/* Waits until n more bytes of input=stream exec id's input fit its window:
+ * 1 when they do (counted as sent), 0 when it is not such an exec (a tty),
+ * -ESRCH when it ended meanwhile. */
+static int stream_room(struct guest_agent *ga, uint64_t id, size_t n)
+{
+	pthread_mutex_lock(&ga->lock);
+	struct pending *p = find(ga, id);
+	int rc = p && p->stdin_stream;
+	while (rc == 1 && p->unacked + n > STREAM_WINDOW) {
+		pthread_cond_wait(&ga->cond, &ga->lock);
+		if (find(ga, id) != p)   /* it ended (its slot was freed or reused) */
+			rc = -ESRCH;
+	}
+	if (rc == 1)
+		p->unacked += n;
+	pthread_mutex_unlock(&ga->lock);
+	return rc;
+}
+
 int guest_agent_input(struct guest_agent *ga, uint64_t id, const void *data, size_t len,
 		      bool eof, struct err *err)
 {
 	struct agent_buf b = {0};
 	int rc = 0;
+	/* A pipe's input goes in pieces the agent acknowledges, so that no
+	 * more than a window of it is ever on its way. */
+	const uint8_t *d = data;
+	while (len) {
+		size_t n = len < AGENT_CHUNK_MAX ? len : AGENT_CHUNK_MAX;
+		int room = stream_room(ga, id, n);
+		if (room == 0)
+			break;   /* a terminal: all at once, below */
+		if (room < 0)
+			return err_set(err, -ESRCH, "exec input: exec %llu has ended",
+				       (unsigned long long)id);
+		agent_buf_fmt(&b, "input %llu data=", (unsigned long long)id);
+		agent_buf_enc(&b, d, n);
+		if ((rc = to_exec(ga, id, &b, "exec input", err)) < 0)
+			return rc;
+		d += n;
+		len -= n;
+	}
+	data = d;
 	if (len) {
 		agent_buf_fmt(&b, "input %llu data=", (unsigned long long)id);
 		agent_buf_enc(&b, data, len);

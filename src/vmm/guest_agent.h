@@ -68,6 +68,10 @@ struct guest_agent_exec {
 	 * the terminal's output (stream 1).  Needs on_output. */
 	bool tty;
 	unsigned rows, cols;
+	/* Without a terminal: stdin a pipe fed by guest_agent_input (then its
+	 * eof) instead of stdin_data, at the pace the command reads it.  Needs
+	 * on_started and an agent that takes it (-ENOTSUP otherwise). */
+	bool stdin_stream;
 	/* Optional: called with the request's id once it is sent, for
 	 * guest_agent_input/resize (the caller's thread, no lock held). */
 	void (*on_started)(void *ctx, uint64_t id);
@@ -95,7 +99,10 @@ void guest_agent_result_free(struct guest_agent_result *res);
 
 /*
  * Input for the terminal of tty exec `id` (as on_started gave it), or, with
- * eof, the end of it (a ^D).  Does not wait for the command.  0, -ESRCH (no
+ * eof, the end of it (a ^D).  Does not wait for the command.  For a
+ * stdin_stream exec: its stdin, of any length, sent in acknowledged pieces;
+ * it waits while 16 KiB the command has not read are on their way; eof
+ * closes the pipe.  0, -ESRCH (no
  * such exec running), -E2BIG (more than a line carries: send less at a
  * time), -ENOTCONN, -ETIMEDOUT (the guest takes no input).
  */
