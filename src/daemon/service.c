@@ -54,6 +54,7 @@ struct service {
 	bool closing;
 	pthread_cond_t imports_done;
 	int ops_interrupted;
+	struct mem_pressure *pressure;
 };
 
 static void unplug(struct service *s, const struct instance *in);
@@ -258,6 +259,8 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	/* An import a killed daemon left half-done leaves only scratch files:
 	 * images are registered in one step at the end. */
 	image_scratch_cleanup(s->state_dir);
+	if ((rc = mem_pressure_start(s, &s->ctx, &cfg->pressure, &s->pressure, e)) < 0)
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -269,6 +272,8 @@ void service_close(struct service *s)
 {
 	if (!s)
 		return;
+	/* It lists instances and talks to VMMs: first to go. */
+	mem_pressure_stop(s->pressure);
 	events_close(s->events);
 	/* Imports in flight end with the daemon; their scratch files are
 	 * removed at the next start. */
@@ -647,6 +652,11 @@ const struct net_ctx *service_net(struct service *s)
 const struct volume_ctx *service_volumes(struct service *s)
 {
 	return &s->vol;
+}
+
+struct mem_pressure *service_pressure(struct service *s)
+{
+	return s->pressure;
 }
 
 const struct placement *service_placement(struct service *s)
