@@ -142,6 +142,10 @@ const char *const db_migrations[] = {
 	 * its guest sees them (meter.h). */
 	"ALTER TABLE usage_instances ADD COLUMN net_rx_bytes INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE usage_instances ADD COLUMN net_tx_bytes INTEGER NOT NULL DEFAULT 0;",
+	/* 10 (cloud): the project an operation acts in, so a token sees its own
+	 * project's operations; '' for the host's own (image imports, which
+	 * are all the rows before this). */
+	"ALTER TABLE operations ADD COLUMN project TEXT NOT NULL DEFAULT '';",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

@@ -69,15 +69,14 @@ static bool under(const char *path, const char *prefix)
 	return !strncmp(path, prefix, n) && (path[n] == 0 || path[n] == '/');
 }
 
-/* What only the host admin may use: the operations journal (it names every
- * project's instances), and adding or removing images (shared by every
- * project; an import reads a path on the host).  The event stream is
- * filtered per project instead (api_events.c). */
+/* What only the host admin may use: adding or removing images (shared by
+ * every project; an import reads a path on the host).  The event stream and
+ * the operations are filtered per project instead (api_events.c,
+ * api_operations.c). */
 static bool host_only(const struct api_req *r)
 {
-	return under(r->path, "/1.0/operations") ||
-	       (under(r->path, "/1.0/images") && strcmp(r->method, "GET") &&
-		strcmp(r->method, "HEAD"));
+	return under(r->path, "/1.0/images") && strcmp(r->method, "GET") &&
+	       strcmp(r->method, "HEAD");
 }
 
 void gate_dispatch(struct service *s, bool tcp, const char *authorization, struct api_req *r,
