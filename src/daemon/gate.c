@@ -28,8 +28,71 @@ static int authenticate(struct service *s, bool tcp, const char *authorization,
 }
 
 /* The NAME of /1.0/instances/NAME[/...] into name; false for other paths. */
+static bool instance_path(const char *path, char *name, size_t len);
+
+/* Instance names are unique per project: /1.0/instances/NAME[/...] names
+ * the caller's project's NAME (a token's project; the host admin's
+ * ?project=P, or the one instance of that name on the host).  The routes
+ * below work on the host key (instance.h), so the path is handed on with
+ * NAME replaced by it; a key never comes from a request.  The query
+ * argument `project` is the gate's, so the routes are told it is known. */
+struct scoped {
+	const struct api_req *orig;
+	char path[512];
+};
+
+static const char *scoped_query(void *q, const char *key)
+{
+	const struct scoped *sc = q;
+	return sc->orig->query ? sc->orig->query(sc->orig->q, key) : NULL;
+}
+
+static const char *scoped_unknown(void *q, const char *const *allowed)
+{
+	const struct scoped *sc = q;
+	const char *with[32];
+	size_t n = 0;
+	while (allowed && allowed[n] && n < 30) {
+		with[n] = allowed[n];
+		n++;
+	}
+	with[n++] = "project";
+	with[n] = NULL;
+	return sc->orig->query_unknown ? sc->orig->query_unknown(sc->orig->q, with) : NULL;
+}
+
+/* Rewrites r (into sc) to name the instance by its host key; an error reply
+ * in out when the caller has no such instance. */
+static int scope_instance(struct service *s, const struct caller *c, struct api_req *r,
+			  struct scoped *sc, struct api_resp *out)
+{
+	char name[INSTANCE_NAME_MAX + 1] = "";
+	if (!instance_path(r->path, name, sizeof name) || !name[0] ||
+	    name_check("instance", name, NULL) < 0)
+		return 0;   /* not an instance's path, or a bad name the route words */
+	const char *want = c->host_admin && r->query ? r->query(r->q, "project") : NULL;
+	if (!c->host_admin)
+		want = c->project;
+	struct instance in;
+	struct err e = { 0 };
+	struct db *db = service_lock(s);
+	int rc = db_instance_find(db, want, name, &in, &e);
+	service_unlock(s);
+	if (rc < 0) {
+		api_error_from(out, &e);
+		return rc;
+	}
+	static const char prefix[] = "/1.0/instances/";
+	const char *rest = r->path + sizeof prefix - 1 + strlen(name);
+	if ((size_t)snprintf(sc->path, sizeof sc->path, "%s%s%s", prefix, in.key, rest) >=
+	    sizeof sc->path)
+		return 0;   /* too long for any route: dispatch says so */
+	return 1;
+}
+
 static bool instance_path(const char *path, char *name, size_t len)
 {
+	/* the definition; declared above */
 	static const char prefix[] = "/1.0/instances/";
 	if (strncmp(path, prefix, sizeof prefix - 1))
 		return false;
@@ -111,22 +174,25 @@ void gate_dispatch(struct service *s, bool tcp, const char *authorization, struc
 			api_error(out, 403, "forbidden", msg);
 			return;
 		}
-		char name[INSTANCE_NAME_MAX + 1] = "";
-		if (instance_path(r->path, name, sizeof name) && name[0] &&
-		    name_check("instance", name, NULL) == 0) {
-			struct instance in;
-			int rc = service_get(s, name, &in, &e);
-			if (rc == 0 && strcmp(in.project, c.project))
-				rc = err_set(&e, -ENOENT, "instance \"%s\": no such instance", name);
-			if (rc < 0) {
-				api_error_from(out, &e);
-				return;
-			}
-		}
+	}
+	struct scoped sc;
+	int scoped = scope_instance(s, &c, r, &sc, out);
+	if (scoped < 0) {
+		r->who = NULL;
+		return;
+	}
+	struct api_req orig = *r;
+	if (scoped) {
+		sc.orig = &orig;
+		r->path = sc.path;
+		r->query = scoped_query;
+		r->query_unknown = scoped_unknown;
+		r->q = &sc;
 	}
 	api_dispatch(s, r, out);
 	if (!c.host_admin && out->status == 200 && !strcmp(r->method, "GET") &&
 	    is_instance_list(r->path))
 		keep_project(out->json, c.project);
+	*r = orig;
 	r->who = NULL;   /* c dies here */
 }
