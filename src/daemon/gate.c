@@ -61,15 +61,34 @@ static const char *scoped_unknown(void *q, const char *const *allowed)
 	return sc->orig->query_unknown ? sc->orig->query_unknown(sc->orig->q, with) : NULL;
 }
 
+/* Whether rest (what follows /1.0/instances/NAME) makes one of the
+ * instance routes; for any other path the dispatcher words its own 404. */
+static bool instance_route(const char *rest)
+{
+	static const char prefix[] = "/1.0/instances/{name}";
+	size_t n = strlen(rest);
+	while (n > 0 && rest[n - 1] == '/')
+		n--;
+	for (size_t i = 0; i < api_nroutes; i++) {
+		const char *pt = api_routes[i].pattern;
+		if (!strncmp(pt, prefix, sizeof prefix - 1) && strlen(pt + sizeof prefix - 1) == n &&
+		    !strncmp(pt + sizeof prefix - 1, rest, n))
+			return true;
+	}
+	return false;
+}
+
 /* Rewrites r (into sc) to name the instance by its host key; an error reply
  * in out when the caller has no such instance. */
 static int scope_instance(struct service *s, const struct caller *c, struct api_req *r,
 			  struct scoped *sc, struct api_resp *out)
 {
 	char name[INSTANCE_NAME_MAX + 1] = "";
+	static const char prefix[] = "/1.0/instances/";
 	if (!instance_path(r->path, name, sizeof name) || !name[0] ||
-	    name_check("instance", name, NULL) < 0)
-		return 0;   /* not an instance's path, or a bad name the route words */
+	    name_check("instance", name, NULL) < 0 ||
+	    !instance_route(r->path + sizeof prefix - 1 + strlen(name)))
+		return 0;   /* not an instance's route, or a bad name: the dispatcher words it */
 	const char *want = c->host_admin && r->query ? r->query(r->q, "project") : NULL;
 	if (!c->host_admin)
 		want = c->project;
@@ -82,11 +101,14 @@ static int scope_instance(struct service *s, const struct caller *c, struct api_
 		api_error_from(out, &e);
 		return rc;
 	}
-	static const char prefix[] = "/1.0/instances/";
 	const char *rest = r->path + sizeof prefix - 1 + strlen(name);
 	if ((size_t)snprintf(sc->path, sizeof sc->path, "%s%s%s", prefix, in.key, rest) >=
-	    sizeof sc->path)
-		return 0;   /* too long for any route: dispatch says so */
+	    sizeof sc->path) {
+		/* cannot be (a name and a route's rest are short), and a route must
+		 * never get a name the gate did not resolve */
+		api_error(out, 404, "not_found", "path: too long");
+		return -ENAMETOOLONG;
+	}
 	return 1;
 }
 

@@ -17,7 +17,7 @@
 
 /* A VM as the last round saw it, to tell how busy it was since. */
 struct seen {
-	char name[INSTANCE_NAME_MAX + 1];
+	char key[INSTANCE_NAME_MAX + 1];   /* the host key (instance.h) */
 	long long pid_start;
 	long long instret, uptime_ms;
 };
@@ -54,7 +54,7 @@ long long mem_host_available(void)
 static const struct seen *seen_find(const struct mem_pressure *p, const struct instance *in)
 {
 	for (size_t i = 0; i < p->nseen; i++)
-		if (!strcmp(p->seen[i].name, in->name) && p->seen[i].pid_start == in->pid_start)
+		if (!strcmp(p->seen[i].key, in->key) && p->seen[i].pid_start == in->pid_start)
 			return &p->seen[i];
 	return NULL;
 }
@@ -84,9 +84,12 @@ static void round_once(struct mem_pressure *p)
 	size_t m = 0;
 	int idle = 0;
 	for (size_t i = 0; vm && bv && next && seen && i < n; i++) {
+		/* The VMM knows the instance by its host key (instance.h). */
+		struct instance hv = all[i];
+		memcpy(hv.name, hv.key, sizeof hv.name);
 		struct vmm_balloon_sample smp;
 		if (all[i].kind != KIND_VM || all[i].state != STATE_RUNNING ||
-		    vmm_balloon_sample(p->ctx, &all[i], &smp, NULL) < 0)
+		    vmm_balloon_sample(p->ctx, &hv, &smp, NULL) < 0)
 			continue;
 		bool quiet = is_idle(p, &all[i], &smp);
 		idle += quiet;
@@ -94,7 +97,7 @@ static void round_once(struct mem_pressure *p)
 		bv[m] = (struct balloon_vm){ smp.ram, smp.target, smp.actual, smp.guest_avail, quiet };
 		seen[m] = (struct seen){ .pid_start = all[i].pid_start, .instret = smp.instret,
 					 .uptime_ms = smp.uptime_ms };
-		snprintf(seen[m].name, sizeof seen[m].name, "%s", all[i].name);
+		snprintf(seen[m].key, sizeof seen[m].key, "%s", all[i].key);
 		m++;
 	}
 	long long avail = mem_host_available(), unmet = 0, ballooned = 0;
@@ -112,7 +115,9 @@ static void round_once(struct mem_pressure *p)
 		format_size((uint64_t)avail, b, sizeof b);
 		format_size((uint64_t)(v == BALLOON_INFLATE ? p->limits.low : p->limits.high), c,
 			    sizeof c);
-		if (vmm_balloon_set(p->ctx, &vm[i], to, &e) < 0) {
+		struct instance hv = vm[i];
+		memcpy(hv.name, hv.key, sizeof hv.name);
+		if (vmm_balloon_set(p->ctx, &hv, to, &e) < 0) {
 			fprintf(stderr, "nimbus daemon: balloon of %s: %s\n", vm[i].name, e.msg);
 			ballooned += bv[i].target - to;
 			continue;
