@@ -28,7 +28,18 @@ static int authenticate(struct service *s, bool tcp, const char *authorization,
 }
 
 /* The NAME of /1.0/instances/NAME[/...] into name; false for other paths. */
-static bool instance_path(const char *path, char *name, size_t len);
+static bool instance_path(const char *path, char *name, size_t len)
+{
+	static const char prefix[] = "/1.0/instances/";
+	if (strncmp(path, prefix, sizeof prefix - 1))
+		return false;
+	const char *seg = path + sizeof prefix - 1;
+	size_t n = strcspn(seg, "/");
+	if (n == 0 || n >= len)
+		return n != 0;   /* too long: no instance has such a name; dispatch says why */
+	snprintf(name, len, "%.*s", (int)n, seg);
+	return true;
+}
 
 /* Instance names are unique per project: /1.0/instances/NAME[/...] names
  * the caller's project's NAME (a token's project; the host admin's
@@ -110,20 +121,6 @@ static int scope_instance(struct service *s, const struct caller *c, struct api_
 		return -ENAMETOOLONG;
 	}
 	return 1;
-}
-
-static bool instance_path(const char *path, char *name, size_t len)
-{
-	/* the definition; declared above */
-	static const char prefix[] = "/1.0/instances/";
-	if (strncmp(path, prefix, sizeof prefix - 1))
-		return false;
-	const char *seg = path + sizeof prefix - 1;
-	size_t n = strcspn(seg, "/");
-	if (n == 0 || n >= len)
-		return n != 0;   /* too long: no instance has such a name; dispatch says why */
-	snprintf(name, len, "%.*s", (int)n, seg);
-	return true;
 }
 
 static bool is_instance_list(const char *path)
