@@ -6,10 +6,12 @@
 #include "daemon/client.h"
 #include "daemon/daemon.h"
 #include "daemon/http.h"
+#include "lib/size.h"
 
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,9 @@ static const char usage[] =
 	"  --cpu-ratio R     overcommit of the host's CPUs for launches (default 16.0)\n"
 	"  --ram-ratio R     overcommit of its memory (default 1.5)\n"
 	"  --disk-ratio R    overcommit of the storage pool's filesystem (default 1.0)\n"
+	"  --mem-low SIZE    host MemAvailable below which idle VMs' balloons inflate\n"
+	"                    (default 5% of RAM, at least 256M)\n"
+	"  --mem-high SIZE   above which they deflate again (default twice --mem-low)\n"
 	"  --price NAME=VALUE  the price list for `nimbus usage --bill` (repeatable): what a\n"
 	"                    vcpu-hour, memory-gib-hour, disk-gib-hour and network-gib\n"
 	"                    (sent) cost, and\n"
@@ -43,7 +48,7 @@ static const char usage[] =
 int cmd_daemon(int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_STATE, OPT_RUNTIME, OPT_CONMON, OPT_LISTEN, OPT_CPU_RATIO,
-	       OPT_RAM_RATIO, OPT_DISK_RATIO, OPT_PRICE };
+	       OPT_RAM_RATIO, OPT_DISK_RATIO, OPT_PRICE, OPT_MEM_LOW, OPT_MEM_HIGH };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "state-dir", required_argument, NULL, OPT_STATE },
@@ -54,6 +59,8 @@ int cmd_daemon(int argc, char **argv)
 		{ "ram-ratio", required_argument, NULL, OPT_RAM_RATIO },
 		{ "disk-ratio", required_argument, NULL, OPT_DISK_RATIO },
 		{ "price", required_argument, NULL, OPT_PRICE },
+		{ "mem-low", required_argument, NULL, OPT_MEM_LOW },
+		{ "mem-high", required_argument, NULL, OPT_MEM_HIGH },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -105,7 +112,18 @@ int cmd_daemon(int argc, char **argv)
 			o.svc.ratio[c - OPT_CPU_RATIO] = r;
 			break;
 		}
-		case OPT_PRICE: {
+		case OPT_MEM_LOW:
+		case OPT_MEM_HIGH: {
+			uint64_t b;
+			if (parse_size(optarg, 1ULL << 20, &b) < 0 || b == 0 || b > (1ULL << 50)) {
+				cli_error("daemon: --mem-%s %s: expected a size such as 512M or 2G",
+					  c == OPT_MEM_LOW ? "low" : "high", optarg);
+				return 2;
+			}
+			*(c == OPT_MEM_LOW ? &o.svc.pressure.low : &o.svc.pressure.high) = (long long)b;
+			break;
+		}
+				case OPT_PRICE: {
 			struct err pe = { 0 };
 			if (price_set(&o.svc.prices, optarg, &pe) < 0) {
 				cli_error("daemon: %s", pe.msg);
@@ -137,6 +155,11 @@ int cmd_daemon(int argc, char **argv)
 	}
 	if (access(o.svc.conmon, X_OK) != 0) {
 		cli_error("daemon: --conmon %s: not an executable (apt-get install conmon)", o.svc.conmon);
+		return 2;
+	}
+	if (o.svc.pressure.low > 0 && o.svc.pressure.high > 0 &&
+	    o.svc.pressure.high <= o.svc.pressure.low) {
+		cli_error("daemon: --mem-high must be above --mem-low");
 		return 2;
 	}
 	struct err e = { 0 };

@@ -51,7 +51,19 @@ int cli_instance_path(const char *verb, const char *name, const char *suffix, ch
 		cli_error("%s: %s", verb, e.msg);
 		return 2;
 	}
-	snprintf(buf, len, "/1.0/instances/%s%s", name, suffix ? suffix : "");
+	/* Names are unique per project (docs/cloud.md): the host admin says
+	 * which project's NAME with $NIMBUS_PROJECT; a token's is its own. */
+	const char *project = getenv("NIMBUS_PROJECT");
+	if (project && *project && name_check("project", project, &e) < 0) {
+		cli_error("%s: $NIMBUS_PROJECT: %s", verb, e.msg);
+		return 2;
+	}
+	suffix = suffix ? suffix : "";
+	if (project && *project)
+		snprintf(buf, len, "/1.0/instances/%s%s%sproject=%s", name, suffix,
+			 strchr(suffix, '?') ? "&" : "?", project);
+	else
+		snprintf(buf, len, "/1.0/instances/%s%s", name, suffix);
 	return 0;
 }
 

@@ -198,7 +198,7 @@ static int h_create(struct service *s, const struct api_req *r, const char *name
 		return 0;
 	}
 	ok_instance(out, 201, &in);
-	api_instance_disks(s, out->json, in.name);
+	api_instance_disks(s, out->json, in.key);
 	return 0;
 }
 

@@ -279,6 +279,18 @@ API_HANDLER(api_placement)
 		cJSON_AddNumberToObject(j, "allocatable", (double)v.allocatable[k]);
 		cJSON_AddNumberToObject(j, "allocated", (double)v.allocated[k]);
 	}
+	/* What backs the memory overcommit (mem_pressure.h). */
+	struct mem_pressure_view mp;
+	mem_pressure_get(service_pressure(s), &mp);
+	cJSON *j = cJSON_AddObjectToObject(out->json, "memory_pressure");
+	cJSON_AddNumberToObject(j, "available", (double)mp.host_avail);
+	cJSON_AddNumberToObject(j, "low", (double)mp.low);
+	cJSON_AddNumberToObject(j, "high", (double)mp.high);
+	cJSON_AddStringToObject(j, "verdict", balloon_verdict_str(mp.verdict));
+	cJSON_AddNumberToObject(j, "ballooned", (double)mp.ballooned);
+	cJSON_AddNumberToObject(j, "unmet", (double)mp.unmet);
+	cJSON_AddNumberToObject(j, "vms", mp.vms);
+	cJSON_AddNumberToObject(j, "idle", mp.idle);
 	return 0;
 }
 

@@ -21,6 +21,8 @@ cJSON *api_operation_json(const struct operation *op)
 	cJSON_AddStringToObject(j, "stage", op->stage);
 	cJSON_AddStringToObject(j, "error", op->error);
 	cJSON_AddStringToObject(j, "resource", op->resource);
+	if (op->project[0])
+		cJSON_AddStringToObject(j, "project", op->project);
 	cJSON_AddNumberToObject(j, "created_at", (double)op->created_at);
 	cJSON_AddNumberToObject(j, "updated_at", (double)op->updated_at);
 	return j;

@@ -154,20 +154,23 @@ int api_launch(struct service *s, struct create_req *r, struct instance *out, st
 	r->start = false;
 	if ((rc = service_create(s, r, out, e)) < 0)
 		return rc;
+	/* From here the instance is named on the host by its key. */
+	char key[sizeof out->key];
+	snprintf(key, sizeof key, "%s", out->key);
 	struct config_req cr = { .ndisks = p.ndisks };
 	memcpy(cr.disks, p.disks, sizeof cr.disks);
-	rc = service_config(s, r->name, &cr, out, e);
+	rc = service_config(s, key, &cr, out, e);
 	if (rc < 0) {
 		struct err ignored;
 		char why[sizeof e->msg];
 		snprintf(why, sizeof why, "%s", e->msg);
 		err_set(e, rc, "profile \"%s\": %s", pname, why);
-		service_delete(s, r->name, true, &ignored);
+		service_delete(s, key, true, &ignored);
 		return rc;
 	}
-	if (start && (rc = service_start(s, r->name, out, e)) < 0) {
+	if (start && (rc = service_start(s, key, out, e)) < 0) {
 		struct err ignored;
-		service_delete(s, r->name, true, &ignored);
+		service_delete(s, key, true, &ignored);
 	}
 	return rc;
 }

@@ -32,7 +32,7 @@ static cJSON *volume_json(const struct volume *v)
 	else
 		cJSON_AddNullToObject(j, "snapshot_of");
 	if (v->attached_to[0])
-		cJSON_AddStringToObject(j, "attached_to", v->attached_to);
+		cJSON_AddStringToObject(j, "attached_to", v->attached_name);
 	else
 		cJSON_AddNullToObject(j, "attached_to");
 	cJSON_AddNumberToObject(j, "created_at", (double)v->created_at);
@@ -168,7 +168,9 @@ static int act(struct service *s, const struct api_req *r, const char *name,
 	}
 	bool made = a == SNAPSHOT || a == CLONE;
 	struct instance in;
-	bool running = a == ATTACH && db_instance_get(db, arg, &in, NULL) == 0 &&
+	struct volume att;
+	bool running = a == ATTACH && volume_get(db, name, NULL, &att, NULL) == 0 &&
+		       db_instance_get(db, att.attached_to, &in, NULL) == 0 &&
 		       in.state == STATE_RUNNING;
 	rc = reply(s, db, made ? arg : name, made ? 201 : 200, out);
 	if (a == ATTACH && out->status == 200) {

@@ -240,7 +240,7 @@ int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e)
 }
 
 #define INSTANCE_COLS "name, kind, image, state, pid, pid_start, created_at, started_at, " \
-	"paused, cpus, memory_mib, command, project"
+	"paused, cpus, memory_mib, command, project, host_key"
 
 static void read_instance(sqlite3_stmt *st, struct instance *in)
 {
@@ -261,6 +261,7 @@ static void read_instance(sqlite3_stmt *st, struct instance *in)
 	in->memory_mib = sqlite3_column_int64(st, 10);
 	db_copy_text(in->command, sizeof in->command, st, 11);
 	db_copy_text(in->project, sizeof in->project, st, 12);
+	db_copy_text(in->key, sizeof in->key, st, 13);
 }
 
 static void read_instance_row(sqlite3_stmt *st, void *item)
@@ -272,7 +273,7 @@ int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, "INSERT INTO instances (" INSTANCE_COLS ") "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", &st, e);
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
@@ -288,6 +289,7 @@ int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 	sqlite3_bind_int64(st, 11, in->memory_mib);
 	sqlite3_bind_text(st, 12, in->command, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 13, in->project[0] ? in->project : "default", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 14, in->key[0] ? in->key : in->name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	int ext = sqlite3_extended_errcode(db->h);
 	sqlite3_finalize(st);
@@ -303,7 +305,7 @@ int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 int db_instance_get(struct db *db, const char *name, struct instance *out, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT " INSTANCE_COLS " FROM instances WHERE name = ?1", &st, e);
+	int rc = db_prepare(db, "SELECT " INSTANCE_COLS " FROM instances WHERE host_key = ?1", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -323,7 +325,7 @@ int db_instance_get(struct db *db, const char *name, struct instance *out, struc
 int db_instance_list(struct db *db, struct instance **out, size_t *n, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT " INSTANCE_COLS " FROM instances ORDER BY name", &st, e);
+	int rc = db_prepare(db, "SELECT " INSTANCE_COLS " FROM instances ORDER BY name, project", &st, e);
 	if (rc < 0)
 		return rc;
 	void *items;
@@ -337,10 +339,10 @@ int db_instance_update(struct db *db, const struct instance *in, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, "UPDATE instances SET state = ?2, pid = ?3, pid_start = ?4, "
-			 "started_at = ?5, paused = ?6, cpus = ?7, memory_mib = ?8 WHERE name = ?1", &st, e);
+			 "started_at = ?5, paused = ?6, cpus = ?7, memory_mib = ?8 WHERE host_key = ?1", &st, e);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, in->key[0] ? in->key : in->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, state_str(in->state), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, in->pid);
 	sqlite3_bind_int64(st, 4, in->pid_start);
@@ -358,7 +360,7 @@ int db_instance_update(struct db *db, const struct instance *in, struct err *e)
 int db_instance_delete(struct db *db, const char *name, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "DELETE FROM instances WHERE name = ?1", &st, e);
+	int rc = db_prepare(db, "DELETE FROM instances WHERE host_key = ?1", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -369,3 +371,34 @@ int db_instance_delete(struct db *db, const char *name, struct err *e)
 	return rc;
 }
 
+
+int db_instance_find(struct db *db, const char *project, const char *name,
+		     struct instance *out, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc = db_prepare(db, "SELECT " INSTANCE_COLS " FROM instances WHERE name = ?1 AND "
+			    "(?2 IS NULL OR project = ?2) ORDER BY project LIMIT 3", &st, e);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (project)
+		sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
+	char projects[3][INSTANCE_NAME_MAX + 1];
+	int n = 0;
+	while (n < 3 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == 0)
+			read_instance(st, out);
+		db_copy_text(projects[n], sizeof projects[n], st, 12);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_sql_err(db, e, "reading an instance");
+	if (n == 0)
+		return err_set(e, -ENOENT, "instance \"%s\": no such instance", name);
+	if (n > 1)
+		return err_set(e, -EEXIST, "instance \"%s\": one in each of the projects %s, %s%s "
+			       "(name the project: ?project=NAME)", name, projects[0], projects[1],
+			       n > 2 ? " and more" : "");
+	return 0;
+}

@@ -59,7 +59,13 @@ int db_image_delete(struct db *db, const char *name, struct err *e);
 /* -EEXIST if the name is taken, -ENOENT (e set) if its image is unknown. */
 int db_instance_insert(struct db *db, const struct instance *in, struct err *e);
 /* -ENOENT if there is no such instance. */
+/* By host key (instance.h): the daemon's own handle, never a request's. */
 int db_instance_get(struct db *db, const char *name, struct instance *out, struct err *e);
+/* By name in project, or (project NULL, the host admin) in whichever
+ * project has one: -ENOENT for none, -EEXIST naming the projects when
+ * several do. */
+int db_instance_find(struct db *db, const char *project, const char *name,
+		     struct instance *out, struct err *e);
 int db_instance_list(struct db *db, struct instance **out, size_t *n, struct err *e);
 /* Writes state, pid, pid_start, started_at, paused, cpus and memory_mib. */
 int db_instance_update(struct db *db, const struct instance *in, struct err *e);

@@ -160,6 +160,22 @@ const char *const db_migrations[] = {
 	");"
 	"INSERT INTO profiles VALUES ('default', '{}', 'applied to every launch that names no profile',"
 	"  CAST(strftime('%s', 'now') AS INTEGER));",
+	/* 11 (cloud): the project an operation acts in, so a token sees its own
+	 * project's operations; '' for the host's own (image imports, which
+	 * are all the rows before this). */
+	"ALTER TABLE operations ADD COLUMN project TEXT NOT NULL DEFAULT '';",
+	/* 12 (cloud): instance names unique per project, not per host.  What
+	 * names an instance on the host (its directory, processes, cgroup, NIC,
+	 * and the rows of nics, forwards, ingress_rules, volumes.attached_to
+	 * and usage_instances) is its host key, host-unique: the old name
+	 * column renamed, so every existing instance's key is its old name,
+	 * which was host-unique, and nothing on disk or in the kernel moves
+	 * (RENAME COLUMN carries the other tables' foreign keys along).  The
+	 * name is a new column, unique within the project. */
+	"ALTER TABLE instances RENAME COLUMN name TO host_key;"
+	"ALTER TABLE instances ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+	"UPDATE instances SET name = host_key;"
+	"CREATE UNIQUE INDEX instances_by_project_name ON instances (project, name);",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

@@ -1,4 +1,5 @@
 #include "daemon/db.h"
+#include "daemon/db_migrations.h"
 #include "daemon/fsutil.h"
 #include "lib/testing.h"
 
@@ -83,5 +84,67 @@ TEST(db_refuses_a_schema_from_a_newer_daemon)
 	struct db *db;
 	struct err e = { 0 };
 	EXPECT(db_open(path, &db, &e) == -EPROTO && strstr(e.msg, "newer"));
+	cleanup(path);
+}
+
+/* Migration 11: a database of the schema before per-project names, with an
+ * instance, a NIC, a forward and an attached volume, opened by this daemon:
+ * the instance's host key is its old name (what its files and rows are
+ * named by), the rows that name it still do, and the name is free in
+ * other projects. */
+TEST(db_migration_11_keys_existing_instances_by_their_old_names)
+{
+	char path[256];
+	EXPECT(tmpdb(path, sizeof path));
+	sqlite3 *h;
+	EXPECT(sqlite3_open(path, &h) == SQLITE_OK);
+	sqlite3_exec(h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	for (int i = 0; i < 10; i++)
+		EXPECT(sqlite3_exec(h, db_migrations[i], NULL, NULL, NULL) == SQLITE_OK);
+	EXPECT(sqlite3_exec(h,
+		"PRAGMA user_version = 10;"
+		"INSERT INTO images VALUES ('bb', 'container', '/x');"
+		"INSERT INTO projects VALUES ('p2', 0, -1, -1, -1, -1, -1);"
+		"INSERT INTO instances (name, kind, image, state, created_at, project) "
+		"  VALUES ('web', 'container', 'bb', 'stopped', 1, 'default');"
+		"INSERT INTO networks VALUES ('n1', 'default', '10.20.0.0/24', 0, 0, 'nb1', 0, 0, 1);"
+		"INSERT INTO nics VALUES ('web', 'n1', 167772162, '52:54:00:00:00:02');"
+		"INSERT INTO forwards VALUES ('n1', 'tcp', 8080, 'web', 80);"
+		"INSERT INTO volumes VALUES ('v1', 'default', 'dir', 1, NULL, 'web', 1);",
+		NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(h);
+	struct db *db;
+	struct err e = { 0 };
+	EXPECT(db_open(path, &db, &e) == 0);
+	struct instance got;
+	EXPECT(db_instance_get(db, "web", &got, &e) == 0);
+	EXPECT(!strcmp(got.name, "web") && !strcmp(got.key, "web") && !strcmp(got.project, "default"));
+	EXPECT(db_instance_find(db, "default", "web", &got, &e) == 0 && !strcmp(got.key, "web"));
+	EXPECT(db_instance_find(db, "p2", "web", &got, &e) == -ENOENT);
+	/* the same name in another project, under another key */
+	struct instance twin = { .name = "web", .key = "web-0a0b0c", .kind = KIND_CONTAINER,
+				 .image = "bb", .project = "p2" };
+	EXPECT(db_instance_insert(db, &twin, &e) == 0);
+	EXPECT(db_instance_find(db, "p2", "web", &got, &e) == 0 && !strcmp(got.key, "web-0a0b0c"));
+	EXPECT(db_instance_find(db, NULL, "web", &got, &e) == -EEXIST &&
+	       strstr(e.msg, "default, p2"));
+	/* but not twice in one project */
+	strcpy(twin.key, "web-ffffff");
+	EXPECT(db_instance_insert(db, &twin, &e) == -EEXIST);
+	/* the rows naming the old instance still reach it, and its delete takes them */
+	sqlite3_stmt *st;
+	EXPECT(sqlite3_prepare_v2(db_sqlite(db), "SELECT count(*) FROM nics n JOIN instances i ON "
+				  "i.host_key = n.instance JOIN forwards f ON f.instance = i.host_key "
+				  "JOIN volumes v ON v.attached_to = i.host_key WHERE i.name = 'web' "
+				  "AND i.project = 'default'", -1, &st, NULL) == SQLITE_OK);
+	EXPECT(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1);
+	sqlite3_finalize(st);
+	EXPECT(db_instance_delete(db, "web", &e) == 0);
+	EXPECT(sqlite3_prepare_v2(db_sqlite(db), "SELECT (SELECT count(*) FROM nics) + (SELECT "
+				  "count(*) FROM forwards) + (SELECT count(*) FROM volumes WHERE "
+				  "attached_to IS NOT NULL)", -1, &st, NULL) == SQLITE_OK);
+	EXPECT(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0);
+	sqlite3_finalize(st);
+	db_close(db);
 	cleanup(path);
 }

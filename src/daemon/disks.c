@@ -49,7 +49,7 @@ int disks_check(struct db *db, const struct instance *in, const struct disk *chg
 			       "it storage: nimbus volume create --type dir)", in->name);
 	struct disk have[DISKS_MAX];
 	size_t nhave;
-	int rc = disks_get(db, in->name, have, &nhave, e);
+	int rc = disks_get(db, in->key, have, &nhave, e);
 	if (rc < 0)
 		return rc;
 	size_t count = nhave;

@@ -41,6 +41,88 @@ static bool instance_path(const char *path, char *name, size_t len)
 	return true;
 }
 
+/* Instance names are unique per project: /1.0/instances/NAME[/...] names
+ * the caller's project's NAME (a token's project; the host admin's
+ * ?project=P, or the one instance of that name on the host).  The routes
+ * below work on the host key (instance.h), so the path is handed on with
+ * NAME replaced by it; a key never comes from a request.  The query
+ * argument `project` is the gate's, so the routes are told it is known. */
+struct scoped {
+	const struct api_req *orig;
+	char path[512];
+};
+
+static const char *scoped_query(void *q, const char *key)
+{
+	const struct scoped *sc = q;
+	return sc->orig->query ? sc->orig->query(sc->orig->q, key) : NULL;
+}
+
+static const char *scoped_unknown(void *q, const char *const *allowed)
+{
+	const struct scoped *sc = q;
+	const char *with[32];
+	size_t n = 0;
+	while (allowed && allowed[n] && n < 30) {
+		with[n] = allowed[n];
+		n++;
+	}
+	with[n++] = "project";
+	with[n] = NULL;
+	return sc->orig->query_unknown ? sc->orig->query_unknown(sc->orig->q, with) : NULL;
+}
+
+/* Whether rest (what follows /1.0/instances/NAME) makes one of the
+ * instance routes; for any other path the dispatcher words its own 404. */
+static bool instance_route(const char *rest)
+{
+	static const char prefix[] = "/1.0/instances/{name}";
+	size_t n = strlen(rest);
+	while (n > 0 && rest[n - 1] == '/')
+		n--;
+	for (size_t i = 0; i < api_nroutes; i++) {
+		const char *pt = api_routes[i].pattern;
+		if (!strncmp(pt, prefix, sizeof prefix - 1) && strlen(pt + sizeof prefix - 1) == n &&
+		    !strncmp(pt + sizeof prefix - 1, rest, n))
+			return true;
+	}
+	return false;
+}
+
+/* Rewrites r (into sc) to name the instance by its host key; an error reply
+ * in out when the caller has no such instance. */
+static int scope_instance(struct service *s, const struct caller *c, struct api_req *r,
+			  struct scoped *sc, struct api_resp *out)
+{
+	char name[INSTANCE_NAME_MAX + 1] = "";
+	static const char prefix[] = "/1.0/instances/";
+	if (!instance_path(r->path, name, sizeof name) || !name[0] ||
+	    name_check("instance", name, NULL) < 0 ||
+	    !instance_route(r->path + sizeof prefix - 1 + strlen(name)))
+		return 0;   /* not an instance's route, or a bad name: the dispatcher words it */
+	const char *want = c->host_admin && r->query ? r->query(r->q, "project") : NULL;
+	if (!c->host_admin)
+		want = c->project;
+	struct instance in;
+	struct err e = { 0 };
+	struct db *db = service_lock(s);
+	int rc = db_instance_find(db, want, name, &in, &e);
+	service_unlock(s);
+	if (rc < 0) {
+		api_error_from(out, &e);
+		return rc;
+	}
+	const char *rest = r->path + sizeof prefix - 1 + strlen(name);
+	if ((size_t)snprintf(sc->path, sizeof sc->path, "%s%s%s", prefix, in.key, rest) >=
+	    sizeof sc->path) {
+		/* cannot be (a name and a route's rest are short), and a route must
+		 * never get a name the gate did not resolve */
+		api_error(out, 404, "not_found", "path: too long");
+		return -ENAMETOOLONG;
+	}
+	return 1;
+}
+
 static bool is_instance_list(const char *path)
 {
 	size_t n = strlen(path);
@@ -69,13 +151,14 @@ static bool under(const char *path, const char *prefix)
 	return !strncmp(path, prefix, n) && (path[n] == 0 || path[n] == '/');
 }
 
-/* What only the host admin may use: the operations journal (it names every
- * project's instances), and adding or removing images (shared by every
- * project; an import reads a path on the host).  The event stream is
- * filtered per project instead (api_events.c). */
+/* What only the host admin may use: the metrics, changing profiles, and
+ * adding or removing images (shared by every project; an import reads a
+ * path on the host).  The event stream and
+ * the operations are filtered per project instead (api_events.c,
+ * api_operations.c). */
 static bool host_only(const struct api_req *r)
 {
-	return under(r->path, "/1.0/operations") || under(r->path, "/metrics") ||
+	return under(r->path, "/metrics") ||
 	       /* profiles are the host's, as images are (profile.h) */
 	       (under(r->path, "/1.0/profiles") && strcmp(r->method, "GET") &&
 		strcmp(r->method, "HEAD")) ||
@@ -115,22 +198,25 @@ void gate_dispatch(struct service *s, bool tcp, const char *authorization, struc
 			api_error(out, 403, "forbidden", msg);
 			return;
 		}
-		char name[INSTANCE_NAME_MAX + 1] = "";
-		if (instance_path(r->path, name, sizeof name) && name[0] &&
-		    name_check("instance", name, NULL) == 0) {
-			struct instance in;
-			int rc = service_get(s, name, &in, &e);
-			if (rc == 0 && strcmp(in.project, c.project))
-				rc = err_set(&e, -ENOENT, "instance \"%s\": no such instance", name);
-			if (rc < 0) {
-				api_error_from(out, &e);
-				return;
-			}
-		}
+	}
+	struct scoped sc;
+	int scoped = scope_instance(s, &c, r, &sc, out);
+	if (scoped < 0) {
+		r->who = NULL;
+		return;
+	}
+	struct api_req orig = *r;
+	if (scoped) {
+		sc.orig = &orig;
+		r->path = sc.path;
+		r->query = scoped_query;
+		r->query_unknown = scoped_unknown;
+		r->q = &sc;
 	}
 	api_dispatch(s, r, out);
 	if (!c.host_admin && out->status == 200 && !strcmp(r->method, "GET") &&
 	    is_instance_list(r->path))
 		keep_project(out->json, c.project);
+	*r = orig;
 	r->who = NULL;   /* c dies here */
 }

@@ -10,6 +10,11 @@
  * project is "no such instance" (404, the very answer for one that does
  * not exist); and the instance list shows only the token's project.  The
  * project and token routes check their own rules (api_cloud.c).
+ *
+ * Instance names are unique per project: for every caller the gate resolves
+ * /1.0/instances/NAME to the instance of the caller's project (the host
+ * admin's ?project=, or the only one of that name) and hands the route its
+ * host key (instance.h), which no request can name.
  */
 #ifndef NIMBUS_DAEMON_GATE_H
 #define NIMBUS_DAEMON_GATE_H

@@ -34,6 +34,12 @@ struct instance {
 	long long memory_mib;   /* `config set`: RAM / memory limit in MiB, 0 = the default */
 	char command[INSTANCE_COMMAND_MAX];   /* a container's command, or "": the image's */
 	char project[INSTANCE_NAME_MAX + 1];   /* the project that owns it (auth.h) */
+	/* Host-unique, while name is unique only within the project: what the
+	 * instance's directory, processes, cgroup, NIC and rows are named by.
+	 * The name when no other instance has that key (every instance from
+	 * before per-project names has its name), else the name (cut to 56)
+	 * and "-" and 6 random hex digits.  Never taken from a request. */
+	char key[INSTANCE_NAME_MAX + 1];
 };
 
 /* What an instance reserves (quotas, placement, metering): its cpus and

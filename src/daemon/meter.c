@@ -122,7 +122,10 @@ int meter_usage(struct db *db, const char *project, long long since_ms, long lon
 {
 	/* Each interval clipped to the window; an open one runs until now. */
 	static const char sql[] =
-		"SELECT instance, project, 0, sum(cpus * d), sum(memory * d), 0,"
+		/* usage_instances.instance is the host key (instance.h): shown by
+		 * name while the instance exists */
+		"SELECT coalesce((SELECT i.name FROM instances i WHERE i.host_key = instance), instance),"
+		"  project, 0, sum(cpus * d), sum(memory * d), 0,"
 		"  sum(net_rx_bytes * d / len), sum(net_tx_bytes * d / len) FROM ("
 		"  SELECT instance, project, cpus, memory, net_rx_bytes, net_tx_bytes,"
 		"   max(0, min(coalesce(end_ms, ?3), ?2) - max(start_ms, ?1)) AS d,"

@@ -247,8 +247,10 @@ static int write_hosts(struct db *db, const struct net_ctx *c, const struct netw
 		       struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT instance, ip, mac FROM nics WHERE network = ?1 ORDER BY ip",
-			 &st, e);
+	/* nics are keyed by host key; DNS and DHCP know instances by name
+	 * (unique on the network: a network is one project's). */
+	int rc = db_prepare(db, "SELECT i.name, n.ip, n.mac FROM nics n JOIN instances i ON "
+			 "i.host_key = n.instance WHERE n.network = ?1 ORDER BY n.ip", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);

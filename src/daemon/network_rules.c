@@ -82,8 +82,14 @@ int network_rules_set(struct db *db, const struct net_ctx *c, const char *instan
 int network_forward_add(struct db *db, const struct net_ctx *c, const struct forward *f,
 			struct err *e)
 {
+	/* f->instance is a name, of the network's project (names are unique
+	 * per project); the row holds its host key. */
 	struct nic nic;
-	if (network_nic_get(db, f->instance, &nic, NULL) < 0 || strcmp(nic.network, f->network))
+	struct network n;
+	struct instance in;
+	if (network_get(db, c, f->network, NULL, &n, NULL) < 0 ||
+	    db_instance_find(db, n.project, f->instance, &in, NULL) < 0 ||
+	    network_nic_get(db, in.key, &nic, NULL) < 0 || strcmp(nic.network, f->network))
 		return err_set(e, -ENOENT, "instance \"%s\": not on network \"%s\"", f->instance,
 			       f->network);
 	sqlite3_stmt *st;
@@ -94,7 +100,7 @@ int network_forward_add(struct db *db, const struct net_ctx *c, const struct for
 	sqlite3_bind_text(st, 1, f->network, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, f->protocol, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, f->port);
-	sqlite3_bind_text(st, 4, f->instance, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, in.key, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, f->target_port);
 	rc = sqlite3_step(st);
 	int ext = sqlite3_extended_errcode(db_sqlite(db));
@@ -132,8 +138,9 @@ int network_forward_list(struct db *db, const char *network, struct forward **ou
 			 struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT network, protocol, port, instance, target_port FROM forwards "
-			 "WHERE network = ?1 ORDER BY protocol, port", &st, e);
+	int rc = db_prepare(db, "SELECT f.network, f.protocol, f.port, coalesce(i.name, f.instance), "
+			 "f.target_port FROM forwards f LEFT JOIN instances i ON i.host_key = "
+			 "f.instance WHERE f.network = ?1 ORDER BY f.protocol, f.port", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);

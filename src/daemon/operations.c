@@ -16,7 +16,7 @@ struct operations {
 	pthread_cond_t changed;
 };
 
-#define COLS "id, type, status, progress, stage, error, resource, created_at, updated_at"
+#define COLS "id, type, status, progress, stage, error, resource, created_at, updated_at, project"
 
 static int sql_err(struct operations *o, struct err *e, const char *what)
 {
@@ -42,6 +42,12 @@ static void read_row(sqlite3_stmt *st, struct operation *op)
 	copy(op->resource, sizeof op->resource, st, 6);
 	op->created_at = sqlite3_column_int64(st, 7);
 	op->updated_at = sqlite3_column_int64(st, 8);
+	copy(op->project, sizeof op->project, st, 9);
+}
+
+bool operation_visible(const struct operation *op, const char *project)
+{
+	return !project || (op->project[0] && !strcmp(op->project, project));
 }
 
 static int run_sql(struct operations *o, const char *sql, const char *a, const char *b,
@@ -106,6 +112,12 @@ void operations_free(struct operations *o)
 int operations_start(struct operations *o, const char *type, const char *resource,
 		     struct operation *out, struct err *e)
 {
+	return operations_start_in(o, "", type, resource, out, e);
+}
+
+int operations_start_in(struct operations *o, const char *project, const char *type,
+			const char *resource, struct operation *out, struct err *e)
+{
 	unsigned char r[16];
 	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || read(fd, r, sizeof r) != (ssize_t)sizeof r) {
@@ -121,11 +133,24 @@ int operations_start(struct operations *o, const char *type, const char *resourc
 	snprintf(out->type, sizeof out->type, "%s", type);
 	strcpy(out->status, "running");
 	snprintf(out->resource, sizeof out->resource, "%s", resource);
+	snprintf(out->project, sizeof out->project, "%s", project ? project : "");
 	out->created_at = out->updated_at = (long long)time(NULL);
 	pthread_mutex_lock(o->lock);
-	int rc = run_sql(o, "INSERT INTO operations (id, type, status, resource, created_at, "
-			 "updated_at) VALUES (?1, ?2, 'running', ?3, ?5 + 0 * ?4, ?5)",
-			 out->id, type, resource, 0, e);
+	sqlite3_stmt *st;
+	int rc = 0;
+	if (sqlite3_prepare_v2(db_sqlite(o->db), "INSERT INTO operations (id, type, status, "
+			       "resource, created_at, updated_at, project) VALUES (?1, ?2, "
+			       "'running', ?3, ?4, ?4, ?5)", -1, &st, NULL) != SQLITE_OK) {
+		rc = sql_err(o, e, "operations");
+	} else {
+		sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, out->type, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, out->resource, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, out->created_at);
+		sqlite3_bind_text(st, 5, out->project, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(o, e, "operations");
+		sqlite3_finalize(st);
+	}
 	pthread_mutex_unlock(o->lock);
 	return rc;
 }

@@ -10,6 +10,10 @@
  * what they left (an import's scratch files: service.c).  Waiters sleep on
  * a condition variable the updates signal.  Finished operations are kept
  * for OPERATIONS_KEEP_S.
+ *
+ * An operation belongs to a project (the one whose instance, network or
+ * volume it works on) or to the host (an image import): a token sees only
+ * its own project's, the host admin every one (operation_visible).
  */
 #ifndef NIMBUS_DAEMON_OPERATIONS_H
 #define NIMBUS_DAEMON_OPERATIONS_H
@@ -31,6 +35,7 @@ struct operation {
 	char stage[160];
 	char error[512];
 	char resource[128];             /* what it makes: /1.0/images/NAME */
+	char project[64];               /* the project it acts in; "" for the host's (image import) */
 	long long created_at, updated_at;
 };
 
@@ -44,8 +49,16 @@ void operations_free(struct operations *o);
 
 /* The database is the service's and is guarded by its lock: these take
  * that lock (passed at open) themselves. */
+/* An operation of the host's own (project ""), seen by the host admin only. */
 int operations_start(struct operations *o, const char *type, const char *resource,
 		     struct operation *out, struct err *e);
+/* An operation in project (on its instance, network or volume): seen by
+ * that project's tokens and the host admin. */
+int operations_start_in(struct operations *o, const char *project, const char *type,
+			const char *resource, struct operation *out, struct err *e);
+/* Whether a caller of project (NULL: the host admin) may see op.  One it
+ * may not is answered exactly as a missing one. */
+bool operation_visible(const struct operation *op, const char *project);
 void operations_progress(struct operations *o, const char *id, int pct, const char *stage);
 void operations_finish(struct operations *o, const char *id, const struct err *failure);
 int operations_get(struct operations *o, const char *id, int wait_s, struct operation *out,

@@ -55,9 +55,22 @@ struct service {
 	bool closing;
 	pthread_cond_t imports_done;
 	int ops_interrupted;
+	struct mem_pressure *pressure;
 };
 
 static void unplug(struct service *s, const struct instance *in);
+
+/* The instance as the host knows it: named by its host key (instance.h),
+ * which its directory, processes, cgroup, NIC and metering rows hang off.
+ * Drivers and the NIC plumbing get this view, so they never see the name,
+ * which only its project holds unique. */
+static const struct instance *host_view(const struct instance *in, struct instance *buf)
+{
+	*buf = *in;
+	if (in->key[0])
+		memcpy(buf->name, in->key, sizeof buf->name);
+	return buf;
+}
 
 /* Removes what interrupted imports left: STATE/images/tmp/ and the
  * half-unpacked layers and half-copied disks beside the finished ones. */
@@ -101,7 +114,7 @@ static int refresh_why(struct service *s, struct instance *in, const char *why, 
 	in->pid_start = 0;
 	in->paused = false;
 	unplug(s, in);
-	meter_instance_stop(s->db, in->name, NULL);
+	meter_instance_stop(s->db, in->key, NULL);
 	events_publish_in(s->events, in->project, "instance-stopped", in->name, "%s",
 		       why && *why ? why : "its supervisor ended");
 	return db_instance_update(s->db, in, e);
@@ -111,10 +124,11 @@ static int refresh_why(struct service *s, struct instance *in, const char *why, 
 static void unplug(struct service *s, const struct instance *in)
 {
 	char dir[4096];
+	struct instance hv;
 	/* its traffic, before the NIC and its counters go */
-	meter_sample_network(s->db, in->name);
-	if (instance_path(&s->ctx, in->name, NULL, dir, sizeof dir, NULL) == 0)
-		network_unplug(in, dir);
+	meter_sample_network(s->db, in->key);
+	if (instance_path(&s->ctx, in->key, NULL, dir, sizeof dir, NULL) == 0)
+		network_unplug(host_view(in, &hv), dir);
 }
 
 static int refresh(struct service *s, struct instance *in, struct err *e)
@@ -140,7 +154,7 @@ static void note_paused(struct service *s, const char *name, bool paused)
 		return;
 	in.paused = paused;
 	if (db_instance_update(s->db, &in, NULL) == 0)
-		events_publish_in(s->events, in.project, paused ? "instance-paused" : "instance-resumed", name, "%s",
+		events_publish_in(s->events, in.project, paused ? "instance-paused" : "instance-resumed", in.name, "%s",
 			       "");
 }
 
@@ -150,7 +164,8 @@ static void on_vmm_event(void *cookie, const char *name, const char *type, const
 	struct service *s = cookie;
 	pthread_mutex_lock(&s->lock);
 	struct instance in;
-	const char *owner = db_instance_get(s->db, name, &in, NULL) == 0 ? in.project : NULL;
+	bool known = db_instance_get(s->db, name, &in, NULL) == 0;
+	const char *owner = known ? in.project : NULL;
 	if (!strcmp(type, "paused") || !strcmp(type, "resumed"))
 		note_paused(s, name, !strcmp(type, "paused"));
 	else if (!strcmp(type, "reset") || !strcmp(type, "guest-panic") ||
@@ -158,7 +173,7 @@ static void on_vmm_event(void *cookie, const char *name, const char *type, const
 		events_publish_in(s->events, owner, !strcmp(type, "reset") ? "instance-reset"
 					  : !strcmp(type, "guest-panic") ? "instance-guest-panic"
 									 : "instance-device-error",
-			       name, "%s", detail);
+			       known ? in.name : name, "%s", detail);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -186,9 +201,10 @@ static int reconcile(struct service *s, struct err *e)
 		if (v[i].state == STATE_RUNNING) {
 			if ((rc = refresh_why(s, &v[i], "it ended while the daemon was away", e)) < 0)
 				break;
+			struct instance hv;
 			if (v[i].state == STATE_RUNNING) {
 				s->adopted++;
-				driver_for(v[i].kind)->watch(&s->ctx, &v[i]);
+				driver_for(v[i].kind)->watch(&s->ctx, host_view(&v[i], &hv));
 				continue;
 			}
 			s->lost++;
@@ -196,7 +212,8 @@ static int reconcile(struct service *s, struct err *e)
 		/* Stopped must mean nothing runs: a start or stop the last daemon
 		 * did not finish, or a monitor killed while its container ran,
 		 * leaves processes behind; they are killed and forgotten. */
-		int killed = driver_for(v[i].kind)->rollback(&s->ctx, &v[i], e);
+		struct instance hv;
+		int killed = driver_for(v[i].kind)->rollback(&s->ctx, host_view(&v[i], &hv), e);
 		unplug(s, &v[i]);
 		if (killed < 0)
 			rc = killed;
@@ -259,6 +276,8 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	/* An import a killed daemon left half-done leaves only scratch files:
 	 * images are registered in one step at the end. */
 	image_scratch_cleanup(s->state_dir);
+	if ((rc = mem_pressure_start(s, &s->ctx, &cfg->pressure, &s->pressure, e)) < 0)
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -270,6 +289,8 @@ void service_close(struct service *s)
 {
 	if (!s)
 		return;
+	/* It lists instances and talks to VMMs: first to go. */
+	mem_pressure_stop(s->pressure);
 	events_close(s->events);
 	/* Imports in flight end with the daemon; their scratch files are
 	 * removed at the next start. */
@@ -345,25 +366,47 @@ static int start_locked(struct service *s, struct instance *in, struct err *e)
 	if (rc < 0)
 		return rc;
 	char dir[4096];
-	if ((rc = instance_path(&s->ctx, in->name, NULL, dir, sizeof dir, e)) < 0 ||
-	    (rc = volume_prepare(s->db, &s->vol, in->name, dir, e)) < 0 ||
-	    (rc = network_plug(s->db, &s->net, in, dir, e)) < 0)
+	struct instance hv;
+	if ((rc = instance_path(&s->ctx, in->key, NULL, dir, sizeof dir, e)) < 0 ||
+	    (rc = volume_prepare(s->db, &s->vol, in->key, dir, e)) < 0 ||
+	    (rc = network_plug(s->db, &s->net, host_view(in, &hv), dir, e)) < 0)
 		return rc;
 	pthread_mutex_unlock(&s->lock);
-	rc = driver_for(in->kind)->start(&s->ctx, in, &im, e);
+	rc = driver_for(in->kind)->start(&s->ctx, &hv, &im, e);
 	pthread_mutex_lock(&s->lock);
 	if (rc < 0) {
-		network_unplug(in, dir);
+		network_unplug(&hv, dir);
 		return rc;
 	}
+	in->pid = hv.pid;
+	in->pid_start = hv.pid_start;
 	in->state = STATE_RUNNING;
 	in->paused = false;
 	in->started_at = (long long)time(NULL);
-	meter_instance_start(s->db, in, NULL);
+	meter_instance_start(s->db, host_view(in, &hv), NULL);
 	rc = db_instance_update(s->db, in, e);
 	if (rc == 0)
 		events_publish_in(s->events, in->project, "instance-started", in->name, "pid %lld", in->pid);
 	return rc;
+}
+
+/* Picks in's host key (instance.h): its name if no instance has that key,
+ * else a free "NAME-xxxxxx".  Lock held. */
+static int host_key(struct service *s, struct instance *in, struct err *e)
+{
+	struct instance other;
+	snprintf(in->key, sizeof in->key, "%s", in->name);
+	for (int tries = 0; db_instance_get(s->db, in->key, &other, NULL) == 0; tries++) {
+		unsigned char r[3];
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+		bool ok = fd >= 0 && read(fd, r, sizeof r) == (ssize_t)sizeof r;
+		if (fd >= 0)
+			close(fd);
+		if (!ok || tries == 16)
+			return err_set(e, -EIO, "instance \"%s\": cannot find a free host key", in->name);
+		snprintf(in->key, sizeof in->key, "%.56s-%02x%02x%02x", in->name, r[0], r[1], r[2]);
+	}
+	return 0;
 }
 
 int service_create(struct service *s, const struct create_req *r, struct instance *out,
@@ -397,14 +440,20 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	 * take the last of a quota. */
 	struct quota need = { { [QUOTA_INSTANCES] = 1, [QUOTA_CPUS] = instance_cpus(&in),
 				[QUOTA_MEMORY] = instance_memory(&in) } };
-	if ((rc = project_admit(s->db, in.project, &need, e)) < 0 ||
+	struct instance other;
+	if (db_instance_find(s->db, in.project, in.name, &other, NULL) == 0) {
+		rc = err_set(e, -EEXIST, "instance \"%s\": already exists", in.name);
+		goto out;
+	}
+	if ((rc = host_key(s, &in, e)) < 0 ||
+	    (rc = project_admit(s->db, in.project, &need, e)) < 0 ||
 	    (in.kind == KIND_VM && (rc = placement_check(s->db, &s->place, &need, e)) < 0) ||
-	    (rc = claim(s, in.name, e)) < 0)
+	    (rc = claim(s, in.key, e)) < 0)
 		goto out;
 	rc = db_instance_insert(s->db, &in, e);
 	if (rc == 0 && r->network[0] &&
-	    (rc = network_nic_add(s->db, &s->net, in.name, in.project, r->network, e)) < 0)
-		db_instance_delete(s->db, in.name, NULL);
+	    (rc = network_nic_add(s->db, &s->net, in.key, in.project, r->network, e)) < 0)
+		db_instance_delete(s->db, in.key, NULL);
 	if (rc == 0)
 		events_publish_in(s->events, in.project, "instance-created", in.name, "%s %s", kind_str(in.kind),
 			       in.image);
@@ -412,13 +461,14 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 		rc = start_locked(s, &in, e);
 		if (rc < 0) {
 			/* A launch that cannot start leaves nothing behind. */
-			driver_for(in.kind)->remove(&s->ctx, &in, NULL);
-			network_nic_forget(s->db, &s->net, in.name, NULL);
-			db_instance_delete(s->db, in.name, NULL);
+			struct instance hv;
+			driver_for(in.kind)->remove(&s->ctx, host_view(&in, &hv), NULL);
+			network_nic_forget(s->db, &s->net, in.key, NULL);
+			db_instance_delete(s->db, in.key, NULL);
 			events_publish_in(s->events, in.project, "instance-deleted", in.name, "it could not start");
 		}
 	}
-	release(s, in.name);
+	release(s, in.key);
 	if (rc == 0)
 		*out = in;
 out:
@@ -460,17 +510,19 @@ static int stop_locked(struct service *s, struct instance *in, int timeout_s, bo
 		       struct err *e)
 {
 	const struct driver *d = driver_for(in->kind);
+	struct instance hv;
+	host_view(in, &hv);
 	pthread_mutex_unlock(&s->lock);
 	/* A frozen container would take neither SIGTERM nor SIGKILL, nor a
 	 * paused guest a shutdown: thaw it first. */
 	if (in->paused)
-		d->pause(&s->ctx, in, false, NULL);
-	int rc = d->stop(&s->ctx, in, timeout_s, force, e);
+		d->pause(&s->ctx, &hv, false, NULL);
+	int rc = d->stop(&s->ctx, &hv, timeout_s, force, e);
 	pthread_mutex_lock(&s->lock);
 	if (rc < 0)
 		return rc;
 	unplug(s, in);
-	meter_instance_stop(s->db, in->name, NULL);
+	meter_instance_stop(s->db, in->key, NULL);
 	in->state = STATE_STOPPED;
 	in->pid = 0;
 	in->pid_start = 0;
@@ -535,8 +587,10 @@ int service_delete(struct service *s, const char *name, bool force, struct err *
 	else if (in.state == STATE_RUNNING)
 		rc = stop_locked(s, &in, 0, true, e);
 	if (rc == 0) {
+		struct instance hv;
+		host_view(&in, &hv);
 		pthread_mutex_unlock(&s->lock);
-		rc = driver_for(in.kind)->remove(&s->ctx, &in, e);
+		rc = driver_for(in.kind)->remove(&s->ctx, &hv, e);
 		pthread_mutex_lock(&s->lock);
 	}
 	if (rc == 0)
@@ -544,7 +598,7 @@ int service_delete(struct service *s, const char *name, bool force, struct err *
 	if (rc == 0)
 		rc = db_instance_delete(s->db, name, e);
 	if (rc == 0)
-		events_publish_in(s->events, in.project, "instance-deleted", name, "%s", "");
+		events_publish_in(s->events, in.project, "instance-deleted", in.name, "%s", "");
 	release(s, name);
 out:
 	pthread_mutex_unlock(&s->lock);
@@ -595,7 +649,8 @@ int service_exec(struct service *s, const char *name, const struct exec_req *r, 
 	if (!out)
 		return err_set(e, -ENOMEM, "instance \"%s\": out of memory", name);
 	/* Not claimed: an exec may run beside a stop, which then ends it. */
-	rc = driver_for(in.kind)->exec(&s->ctx, &in, r->argv, r->timeout_s, out,
+	struct instance hv;
+	rc = driver_for(in.kind)->exec(&s->ctx, host_view(&in, &hv), r->argv, r->timeout_s, out,
 				       EXEC_OUTPUT_MAX + 1, e);
 	if (rc < 0) {
 		free(out);
@@ -669,6 +724,11 @@ const struct volume_ctx *service_volumes(struct service *s)
 	return &s->vol;
 }
 
+struct mem_pressure *service_pressure(struct service *s)
+{
+	return s->pressure;
+}
+
 const struct placement *service_placement(struct service *s)
 {
 	return &s->place;
@@ -694,7 +754,8 @@ int service_pause(struct service *s, const char *name, bool pause, struct instan
 			     pause ? "already paused" : "not paused");
 	if (rc == 0) {
 		pthread_mutex_unlock(&s->lock);
-		rc = driver_for(in.kind)->pause(&s->ctx, &in, pause, e);
+		struct instance hv;
+		rc = driver_for(in.kind)->pause(&s->ctx, host_view(&in, &hv), pause, e);
 		pthread_mutex_lock(&s->lock);
 	}
 	if (rc == 0) {
@@ -745,7 +806,7 @@ int service_config(struct service *s, const char *name, const struct config_req 
 	if (rc == 0 && r->ndisks && (rc = instance_path(&s->ctx, name, NULL, dir, sizeof dir, e)) == 0)
 		rc = disks_apply(s->db, dir, name, r->disks, r->ndisks, e);
 	if (rc == 0)
-		events_publish_in(s->events, in.project, "instance-updated", name, "cpus %d, memory %lld MiB%s%s",
+		events_publish_in(s->events, in.project, "instance-updated", in.name, "cpus %d, memory %lld MiB%s%s",
 			       in.cpus, in.memory_mib, r->ndisks ? ", disks" : "",
 			       in.state == STATE_RUNNING ? " (from the next start)" : "");
 	release(s, name);

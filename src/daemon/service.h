@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "daemon/price.h"
+#include "daemon/mem_pressure.h"
 #include "daemon/db.h"
 #include "daemon/instance.h"
 #include "daemon/request.h"
@@ -34,6 +35,7 @@ struct service_cfg {
 	const char *qemu_img;      /* for volumes; NULL: /usr/bin/qemu-img */
 	double ratio[3];           /* overcommit: CPU, RAM, disk; 0: the default (placement.h) */
 	struct price_list prices;  /* what usage costs (price.h); none set: no bill */
+	struct mem_pressure_cfg pressure;   /* balloon-backed overcommit (mem_pressure.h) */
 };
 
 struct service;
@@ -92,6 +94,8 @@ const struct net_ctx *service_net(struct service *s);
 const struct volume_ctx *service_volumes(struct service *s);
 /* The host's capacity and overcommit ratios (placement.h). */
 const struct placement *service_placement(struct service *s);
+/* The memory-pressure loop (mem_pressure.h). */
+struct mem_pressure *service_pressure(struct service *s);
 /* The price list the daemon was started with (price.h). */
 const struct price_list *service_prices(struct service *s);
 

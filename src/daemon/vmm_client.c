@@ -25,6 +25,7 @@
 #include "daemon/driver.h"
 #include "daemon/fsutil.h"
 #include "daemon/proc.h"
+#include "daemon/vmm_balloon.h"
 #include "daemon/watch.h"
 
 #include <cjson/cJSON.h>
@@ -75,8 +76,18 @@ static int control_connect(const char *path)
 /* Sends one request on fd and reads its reply line.  0 for an ok reply;
  * -EPROTO with the VMM's message in e for an error reply (its code in
  * code, if given); another -errno if the VMM did not answer. */
+static int control_exchange_json(int fd, const char *name, const char *req, char *code,
+				 size_t codelen, cJSON **reply, struct err *e);
+
 static int control_exchange(int fd, const char *name, const char *req, char *code,
 			    size_t codelen, struct err *e)
+{
+	return control_exchange_json(fd, name, req, code, codelen, NULL, e);
+}
+
+/* The same, handing an ok reply to the caller in *reply (when given). */
+static int control_exchange_json(int fd, const char *name, const char *req, char *code,
+				 size_t codelen, cJSON **reply, struct err *e)
 {
 	size_t len = strlen(req);
 	if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len)
@@ -113,6 +124,9 @@ static int control_exchange(int fd, const char *name, const char *req, char *cod
 			snprintf(code, codelen, "%s", cJSON_IsString(c) ? c->valuestring : "");
 		rc = err_set(e, -EPROTO, "vm \"%s\": %s", name,
 			     cJSON_IsString(m) ? m->valuestring : "the VMM sent a reply it should not");
+	} else if (reply) {
+		*reply = j;
+		return 0;
 	}
 	cJSON_Delete(j);
 	return rc;
@@ -242,10 +256,14 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	 * images and disks. */
 	char consock[8192];
 	snprintf(consock, sizeof consock, "%s/console.sock", dir);
-	char *argv[14 + 2 * 5 + 2 * (8 + DISKS_MAX) + 2] = { (char *)c->self_exe, "console-relay", consock, log,
+	/* Every VM has a balloon, so memory overcommit can take back what idle
+	 * guests do not use (mem_pressure.h); deflate-on-oom lets a guest take
+	 * it back itself before its OOM killer would act. */
+	char *argv[15 + 2 * 5 + 2 * (8 + DISKS_MAX) + 2] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
-						"--net", net, "--control", sock, "--agent" };
-	int argc = 14;
+						"--net", net, "--control", sock, "--agent",
+						"--balloon=deflate-on-oom" };
+	int argc = 15;
 	if (disk) {
 		argv[argc++] = "--disk";
 		argv[argc++] = diskopt;
@@ -538,3 +556,66 @@ const struct driver vmm_driver = {
 	.watch = vmm_watch,
 	.exec_stream = vmm_exec_stream,
 };
+
+/* See vmm_balloon.h. */
+static long long json_ll(const cJSON *o, const char *key, long long dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsNumber(v) ? (long long)v->valuedouble : dflt;
+}
+
+int vmm_balloon_sample(const struct driver_ctx *c, const struct instance *in,
+		       struct vmm_balloon_sample *out, struct err *e)
+{
+	char sock[4096];
+	int rc = instance_path(c, in->name, "control.sock", sock, sizeof sock, e);
+	if (rc < 0)
+		return rc;
+	int fd = control_connect(sock);
+	if (fd < 0)
+		return err_set(e, fd, "vm \"%s\": control socket %s: %s", in->name, sock,
+			       strerror(-fd));
+	*out = (struct vmm_balloon_sample){ .guest_avail = -1 };
+	cJSON *st = NULL, *bs = NULL;
+	rc = control_exchange_json(fd, in->name, "{\"id\":0,\"verb\":\"status\",\"version\":1}\n",
+				   NULL, 0, &st, e);
+	if (rc == 0) {
+		const cJSON *state = cJSON_GetObjectItemCaseSensitive(st, "state");
+		const cJSON *ir = cJSON_GetObjectItemCaseSensitive(st, "instret"), *x;
+		out->paused = cJSON_IsString(state) && !strcmp(state->valuestring, "paused");
+		out->ram = json_ll(st, "memory_bytes", 0);
+		out->uptime_ms = json_ll(st, "uptime_ms", 0) - json_ll(st, "paused_ms", 0);
+		out->vcpus = (int)json_ll(st, "vcpus", 1);
+		cJSON_ArrayForEach(x, ir)
+			if (cJSON_IsNumber(x))
+				out->instret += (long long)x->valuedouble;
+		/* A paused guest cannot answer for its statistics (the VMM would
+		 * say stale after its wait); its target and actual still count. */
+		rc = control_exchange_json(fd, in->name,
+					   "{\"id\":1,\"verb\":\"balloon-stats\",\"version\":1}\n",
+					   NULL, 0, &bs, e);
+	}
+	if (rc == 0) {
+		const cJSON *g = cJSON_GetObjectItemCaseSensitive(bs, "guest");
+		out->target = json_ll(bs, "target_bytes", 0);
+		out->actual = json_ll(bs, "actual_bytes", 0);
+		if (!out->paused && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(bs, "stale")))
+			out->guest_avail = json_ll(g, "available_bytes", -1);
+	}
+	cJSON_Delete(st);
+	cJSON_Delete(bs);
+	close(fd);
+	return rc;
+}
+
+int vmm_balloon_set(const struct driver_ctx *c, const struct instance *in, long long bytes,
+		    struct err *e)
+{
+	char sock[4096], req[128];
+	int rc = instance_path(c, in->name, "control.sock", sock, sizeof sock, e);
+	if (rc < 0)
+		return rc;
+	snprintf(req, sizeof req, "{\"id\":0,\"verb\":\"balloon\",\"version\":1,\"size\":%lld}\n",
+		 bytes);
+	return control_call(sock, in->name, req, NULL, 0, e);
+}

@@ -23,6 +23,8 @@ void volume_path(const struct volume_ctx *c, const struct volume *v, char *buf, 
 }
 
 #define VOL_COLS "name, project, type, size, snapshot_of, attached_to, created_at"
+/* For reading: and the attached instance's name (attached_to is its host key). */
+#define VOL_SELECT VOL_COLS ", (SELECT i.name FROM instances i WHERE i.host_key = attached_to)"
 
 static void read_vol(sqlite3_stmt *st, struct volume *v)
 {
@@ -36,6 +38,9 @@ static void read_vol(sqlite3_stmt *st, struct volume *v)
 	db_copy_text(v->snapshot_of, sizeof v->snapshot_of, st, 4);
 	db_copy_text(v->attached_to, sizeof v->attached_to, st, 5);
 	v->created_at = sqlite3_column_int64(st, 6);
+	db_copy_text(v->attached_name, sizeof v->attached_name, st, 7);
+	if (!v->attached_name[0])
+		memcpy(v->attached_name, v->attached_to, sizeof v->attached_name);
 }
 
 static void read_vol_row(sqlite3_stmt *st, void *item)
@@ -47,7 +52,7 @@ int volume_get(struct db *db, const char *name, const char *project, struct volu
 	       struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT " VOL_COLS " FROM volumes WHERE name = ?1 AND "
+	int rc = db_prepare(db, "SELECT " VOL_SELECT " FROM volumes WHERE name = ?1 AND "
 			 "(?2 IS NULL OR project = ?2)", &st, e);
 	if (rc < 0)
 		return rc;
@@ -63,7 +68,7 @@ int volume_list(struct db *db, const char *project, struct volume **out, size_t 
 		struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT " VOL_COLS " FROM volumes WHERE ?1 IS NULL OR project = ?1 "
+	int rc = db_prepare(db, "SELECT " VOL_SELECT " FROM volumes WHERE ?1 IS NULL OR project = ?1 "
 			 "ORDER BY name", &st, e);
 	if (rc < 0)
 		return rc;
@@ -208,7 +213,7 @@ int volume_delete(struct db *db, const struct volume_ctx *c, const char *name, s
 		return rc;
 	if (v.attached_to[0])
 		return err_set(e, -EBUSY, "volume \"%s\": attached to instance \"%s\" (detach it "
-			       "first)", name, v.attached_to);
+			       "first)", name, v.attached_name);
 	char path[4200];
 	volume_path(c, &v, path, sizeof path);
 	if ((rc = drop_row(db, name, e)) < 0)
@@ -241,23 +246,23 @@ int volume_attach(struct db *db, const char *name, const char *instance, struct 
 	int rc = volume_get(db, name, NULL, &v, e);
 	if (rc < 0)
 		return rc;
-	if ((rc = db_instance_get(db, instance, &in, e)) < 0)
+	/* instance is a name of the volume's project (names are unique per
+	 * project); the row holds its host key. */
+	if ((rc = db_instance_find(db, v.project, instance, &in, e)) < 0)
 		return rc;
-	if (strcmp(in.project, v.project))
-		return err_set(e, -ENOENT, "instance \"%s\": no such instance", instance);
 	if (v.snapshot_of[0])
 		return err_set(e, -EINVAL, "volume \"%s\": a snapshot is read-only (clone it to use "
 			       "it)", name);
 	if (v.attached_to[0])
-		return strcmp(v.attached_to, instance)
+		return strcmp(v.attached_to, in.key)
 			? err_set(e, -EBUSY, "volume \"%s\": attached to instance \"%s\" already "
-				  "(detach it first)", name, v.attached_to)
+				  "(detach it first)", name, v.attached_name)
 			: 0;
 	if (v.dir != (in.kind == KIND_CONTAINER))
 		return err_set(e, -EINVAL, "volume \"%s\": a %s volume, for %s; instance \"%s\" is "
 			       "a %s", name, v.dir ? "dir" : "block", v.dir ? "containers" : "VMs",
 			       instance, kind_str(in.kind));
-	return set_attached(db, name, instance, e);
+	return set_attached(db, name, in.key, e);
 }
 
 int volume_detach(struct db *db, const char *name, struct err *e)
@@ -356,7 +361,7 @@ int volume_prepare(struct db *db, const struct volume_ctx *c, const char *instan
 		   const char *inst_dir, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT " VOL_COLS " FROM volumes WHERE attached_to = ?1 ORDER BY "
+	int rc = db_prepare(db, "SELECT " VOL_SELECT " FROM volumes WHERE attached_to = ?1 ORDER BY "
 			 "created_at, name", &st, e);
 	if (rc < 0)
 		return rc;

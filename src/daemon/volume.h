@@ -37,7 +37,8 @@ struct volume {
 	bool dir;                  /* type dir (else block) */
 	long long size;            /* bytes */
 	char snapshot_of[INSTANCE_NAME_MAX + 1];   /* "" unless a snapshot */
-	char attached_to[INSTANCE_NAME_MAX + 1];   /* "" when detached */
+	char attached_to[INSTANCE_NAME_MAX + 1];   /* its host key (instance.h); "" when detached */
+	char attached_name[INSTANCE_NAME_MAX + 1]; /* and its name, for people */
 	long long created_at;
 };
 

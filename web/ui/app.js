@@ -16,7 +16,7 @@
 const TOKEN_KEY = 'nimbus.token';
 const $ = (sel) => document.querySelector(sel);
 const state = { token: null, project: null, instances: [], term: null, ws: null, fit: null,
-                events: null, refreshTimer: null };
+                events: null, refreshTimer: null, networks: [], rules: [], volumeOp: null };
 
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
@@ -172,14 +172,131 @@ async function refreshImages() {
     el('option', { value: i.name }, `${i.name} (${i.type})`)));
 }
 
+/* Networks: create and delete them; their port forwards; and the ingress
+ * rules of an instance (PUT replaces an instance's list as a whole). */
 async function refreshNetworks() {
   const list = await api('GET', '/1.0/networks');
+  state.networks = list;
   $('#networks tbody').replaceChildren(...list.map((n) =>
-    el('tr', {}, el('td', {}, el('b', {}, n.name)), el('td', {}, n.subnet),
+    el('tr', { 'data-name': n.name }, el('td', {}, el('b', {}, n.name)), el('td', {}, n.subnet),
        el('td', {}, n.isolated ? 'isolated' : n.nat ? 'NAT' : 'routed'),
-       el('td', {}, el('code', {}, n.bridge)), el('td', {}, n.instances))));
-  $('#launch-network').replaceChildren(el('option', { value: '' }, 'none'),
-    ...list.map((n) => el('option', { value: n.name }, `${n.name} (${n.subnet})`)));
+       el('td', {}, el('code', {}, n.bridge)), el('td', {}, n.instances),
+       el('td', { class: 'acts' }, el('button', { 'data-act': 'delete', class: 'danger',
+                                                   onclick: () => networkDelete(n.name) }, 'Delete')))));
+  const keep = (sel, opts) => {
+    const was = $(sel).value;
+    $(sel).replaceChildren(...opts);
+    if ([...$(sel).options].some((o) => o.value === was)) $(sel).value = was;
+  };
+  keep('#launch-network', [el('option', { value: '' }, 'none'),
+    ...list.map((n) => el('option', { value: n.name }, `${n.name} (${n.subnet})`))]);
+  keep('#forward-network', list.map((n) => el('option', { value: n.name }, n.name)));
+  const inst = state.instances.map((i) => el('option', { value: i.name }, i.name));
+  keep('#forward-instance', inst);
+  keep('#rule-instance', inst.map((o) => o.cloneNode(true)));
+  await Promise.all([refreshForwards(), refreshRules()]);
+}
+
+async function networkCreate(ev) {
+  ev.preventDefault();
+  const body = { name: $('#network-name').value.trim() };
+  if ($('#network-subnet').value.trim()) body.subnet = $('#network-subnet').value.trim();
+  if ($('#network-mode').value === 'nat') body.nat = true;
+  if ($('#network-mode').value === 'isolated') body.isolated = true;
+  $('#network-go').disabled = true;
+  try {
+    const n = await api('POST', '/1.0/networks', body);
+    banner(`${body.name}: created (${n.subnet})`, true);
+    $('#network-form').hidden = true;
+    $('#network-form').reset();
+  } catch (e) {
+    banner(`network ${body.name}: ${e.message}`);
+  } finally {
+    $('#network-go').disabled = false;
+  }
+  await refreshNetworks().catch((e) => banner(e.message));
+}
+
+async function networkDelete(name) {
+  if (!confirm(`Delete network ${name}?`)) return;
+  try {
+    await api('DELETE', `/1.0/networks/${encodeURIComponent(name)}`);
+    banner(`${name}: deleted`, true);
+  } catch (e) {
+    banner(`${name}: ${e.message}`);
+  }
+  await refreshNetworks().catch((e) => banner(e.message));
+}
+
+async function refreshForwards() {
+  const lists = await Promise.all((state.networks || []).map((n) =>
+    api('GET', `/1.0/networks/${encodeURIComponent(n.name)}/forwards`)));
+  $('#forwards tbody').replaceChildren(...lists.flat().map((f) => {
+    const key = `${f.network}:${f.protocol}:${f.port}`;
+    return el('tr', { 'data-name': key }, el('td', {}, f.network),
+      el('td', {}, `${f.protocol}:${f.port}`), el('td', {}, `${f.instance}:${f.target_port}`),
+      el('td', { class: 'acts' }, el('button', { 'data-act': 'delete', class: 'danger',
+                                                 onclick: () => forwardDelete(f) }, 'Remove')));
+  }));
+}
+
+async function forwardAdd(ev) {
+  ev.preventDefault();
+  const net = $('#forward-network').value;
+  const body = { protocol: $('#forward-protocol').value, port: Number($('#forward-port').value),
+                 instance: $('#forward-instance').value };
+  if ($('#forward-target').value) body.target_port = Number($('#forward-target').value);
+  try {
+    await api('POST', `/1.0/networks/${encodeURIComponent(net)}/forwards`, body);
+    banner(`${net}: ${body.protocol}:${body.port} forwarded to ${body.instance}`, true);
+    $('#forward-port').value = '';
+    $('#forward-target').value = '';
+  } catch (e) {
+    banner(`forward ${body.protocol}:${body.port}: ${e.message}`);
+  }
+  await refreshForwards().catch((e) => banner(e.message));
+}
+
+async function forwardDelete(f) {
+  try {
+    await api('DELETE', `/1.0/networks/${encodeURIComponent(f.network)}/forwards?protocol=${f.protocol}&port=${f.port}`);
+    banner(`${f.network}: ${f.protocol}:${f.port} no longer forwarded`, true);
+  } catch (e) {
+    banner(`forward ${f.protocol}:${f.port}: ${e.message}`);
+  }
+  await refreshForwards().catch((e) => banner(e.message));
+}
+
+async function refreshRules() {
+  const inst = $('#rule-instance').value;
+  state.rules = inst ? (await api('GET', `/1.0/instances/${encodeURIComponent(inst)}/rules`)).rules : [];
+  $('#rules tbody').replaceChildren(...state.rules.map((r, k) =>
+    el('tr', { 'data-name': `${r.protocol}:${r.port || 0}:${r.source}` }, el('td', {}, r.protocol),
+       el('td', {}, r.protocol === 'icmp' ? '—' : r.port ? r.port : 'every port'), el('td', {}, r.source),
+       el('td', { class: 'acts' }, el('button', { 'data-act': 'delete', class: 'danger',
+                                                  onclick: () => rulesPut(state.rules.filter((_, j) => j !== k), 'removed') },
+                                      'Remove')))));
+}
+
+async function rulesPut(rules, what) {
+  const inst = $('#rule-instance').value;
+  try {
+    await api('PUT', `/1.0/instances/${encodeURIComponent(inst)}/rules`, { rules });
+    banner(`${inst}: rule ${what}`, true);
+  } catch (e) {
+    banner(`${inst}: ${e.message}`);
+  }
+  await refreshRules().catch((e) => banner(e.message));
+}
+
+function ruleAdd(ev) {
+  ev.preventDefault();
+  const r = { protocol: $('#rule-protocol').value };
+  if (r.protocol !== 'icmp') r.port = Number($('#rule-port').value || 0);
+  if ($('#rule-source').value.trim()) r.source = $('#rule-source').value.trim();
+  $('#rule-port').value = '';
+  $('#rule-source').value = '';
+  return rulesPut([...(state.rules || []), r], 'added');
 }
 
 /* A volume's row: attach (to an instance of the fitting kind) or detach,
@@ -195,6 +312,9 @@ function volumeRow(v) {
     pick.addEventListener('change', () => { if (pick.value) volumeAct(v.name, 'attach', { instance: pick.value }); });
     acts.append(pick);
   }
+  const op = (verb, label) => el('button', { 'data-act': verb, onclick: () => volumeOpOpen(v.name, verb) }, label);
+  if (!v.snapshot_of) acts.append(op('snapshot', 'Snapshot'), op('resize', 'Resize'));
+  acts.append(op('clone', 'Clone'));
   acts.append(el('button', { 'data-act': 'delete', class: 'danger', onclick: () => volumeDelete(v.name) }, 'Delete'));
   return el('tr', { 'data-name': v.name }, el('td', {}, el('b', {}, v.name)), el('td', {}, v.type),
     el('td', {}, bytes(v.size)), el('td', {}, v.attached_to || '—'),
@@ -213,6 +333,36 @@ async function volumeAct(name, verb, body) {
            (r && r.note ? ` (${r.note})` : verb === 'attach' ? ' (from its next start)' : ''), true);
   } catch (e) {
     banner(`${name}: ${e.message}`);
+  }
+  await refreshVolumes().catch((e) => banner(e.message));
+}
+
+/* Snapshot, clone and resize ask for one value (the new volume's name, or
+ * the new size) in a small form; refusals (running, quota, room) are shown
+ * as the daemon words them. */
+function volumeOpOpen(name, verb) {
+  state.volumeOp = { name, verb };
+  $('#volume-op-label').textContent = verb === 'resize' ? `New size of ${name}`
+    : verb === 'snapshot' ? `Name of the snapshot of ${name}` : `Name of the clone of ${name}`;
+  $('#volume-op-value').value = '';
+  $('#volume-op-value').placeholder = verb === 'resize' ? '20G' : `${name}-${verb === 'snapshot' ? 'snap' : 'copy'}`;
+  $('#volume-op-form').hidden = false;
+  $('#volume-op-value').focus();
+}
+
+async function volumeOp(ev) {
+  ev.preventDefault();
+  const { name, verb } = state.volumeOp || {};
+  if (!name) return;
+  const value = $('#volume-op-value').value.trim();
+  const body = verb === 'resize' ? { size: value } : { name: value };
+  try {
+    await api('POST', `/1.0/volumes/${encodeURIComponent(name)}/${verb}`, body);
+    banner(verb === 'resize' ? `${name}: resized to ${value}`
+      : `${name}: ${verb === 'snapshot' ? 'snapshot' : 'clone'} ${value} made`, true);
+    $('#volume-op-form').hidden = true;
+  } catch (e) {
+    banner(`${name}: ${verb}: ${e.message}`);
   }
   await refreshVolumes().catch((e) => banner(e.message));
 }
@@ -300,7 +450,8 @@ async function refreshUsage() {
 }
 
 async function refreshAll() {
-  const parts = [refreshInstances(), refreshImages(), refreshNetworks(), refreshVolumes()];
+  await refreshInstances().catch((e) => banner(e.message));   /* the forms' instance lists */
+  const parts = [refreshImages(), refreshNetworks(), refreshVolumes()];
   for (const r of await Promise.allSettled(parts))
     if (r.status === 'rejected') banner(r.reason.message);
 }
@@ -456,6 +607,14 @@ function init() {
   $('#volume-open').addEventListener('click', () => { $('#volume-form').hidden = false; $('#volume-name').focus(); });
   $('#volume-cancel').addEventListener('click', () => { $('#volume-form').hidden = true; });
   $('#volume-form').addEventListener('submit', volumeCreate);
+  $('#volume-op-form').addEventListener('submit', volumeOp);
+  $('#volume-op-cancel').addEventListener('click', () => { $('#volume-op-form').hidden = true; });
+  $('#network-open').addEventListener('click', () => { $('#network-form').hidden = false; $('#network-name').focus(); });
+  $('#network-cancel').addEventListener('click', () => { $('#network-form').hidden = true; });
+  $('#network-form').addEventListener('submit', networkCreate);
+  $('#forward-form').addEventListener('submit', forwardAdd);
+  $('#rule-form').addEventListener('submit', ruleAdd);
+  $('#rule-instance').addEventListener('change', () => refreshRules().catch((e) => banner(e.message)));
   $('#usage-range').addEventListener('change', () => refreshUsage().catch((e) => banner(e.message)));
   $('#console-close').addEventListener('click', closeConsole);
   window.addEventListener('resize', () => { if (state.fit) state.fit.fit(); });

@@ -1,0 +1,82 @@
+#include "daemon/operations.h"
+#include "daemon/fsutil.h"
+#include "lib/testing.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fixture {
+	char dir[64], path[128];
+	struct db *db;
+	pthread_mutex_t lock;
+	struct operations *ops;
+};
+
+static int open_fixture(struct fixture *f)
+{
+	snprintf(f->dir, sizeof f->dir, "/tmp/nimbus-ops-test.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof f->path, "%s/nimbus.db", f->dir);
+	pthread_mutex_init(&f->lock, NULL);
+	int interrupted;
+	if (db_open(f->path, &f->db, NULL) < 0 ||
+	    !(f->ops = operations_open(f->db, &f->lock, &interrupted, NULL)))
+		return -1;
+	return 0;
+}
+
+static void close_fixture(struct fixture *f)
+{
+	operations_free(f->ops);
+	db_close(f->db);
+	pthread_mutex_destroy(&f->lock);
+	rm_rf(f->dir, NULL);
+}
+
+/* Of a list, how many a caller of project sees, and whether id is among them. */
+static size_t seen(struct operations *o, const char *project, const char *id, int *has)
+{
+	struct operation *v;
+	size_t n, k = 0;
+	*has = 0;
+	if (operations_list(o, &v, &n, NULL) < 0)
+		return (size_t)-1;
+	for (size_t i = 0; i < n; i++)
+		if (operation_visible(&v[i], project)) {
+			k++;
+			*has |= !strcmp(v[i].id, id);
+		}
+	free(v);
+	return k;
+}
+
+TEST(operations_are_seen_by_their_projects_and_the_host_admin_only)
+{
+	struct fixture f;
+	EXPECT(open_fixture(&f) == 0);
+	struct operation a, b, host, got;
+	struct err e = { 0 };
+	EXPECT(operations_start_in(f.ops, "team-a", "volume-snapshot", "/1.0/volumes/s1", &a, &e) == 0);
+	EXPECT(operations_start_in(f.ops, "team-b", "volume-snapshot", "/1.0/volumes/s2", &b, &e) == 0);
+	EXPECT(operations_start(f.ops, "image-import", "/1.0/images/x", &host, &e) == 0);
+	int has;
+	EXPECT_EQ(seen(f.ops, "team-a", a.id, &has), 1);
+	EXPECT(has);
+	EXPECT_EQ(seen(f.ops, "team-a", b.id, &has), 1);
+	EXPECT(!has);
+	EXPECT_EQ(seen(f.ops, "team-b", b.id, &has), 1);
+	EXPECT(has);
+	EXPECT_EQ(seen(f.ops, NULL, host.id, &has), 3);   /* the host admin: all */
+	EXPECT(has);
+	/* the host's own (an image import) is no project's, not even "" */
+	EXPECT(!operation_visible(&host, ""));
+	EXPECT(!operation_visible(&host, "default"));
+	/* the project is journaled with the rest */
+	EXPECT(operations_get(f.ops, b.id, 0, &got, &e) == 0);
+	EXPECT(!strcmp(got.project, "team-b"));
+	EXPECT(operations_get(f.ops, host.id, 0, &got, &e) == 0 && got.project[0] == 0);
+	close_fixture(&f);
+}
