@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -649,6 +650,32 @@ void jit_flush(struct jit *j)
 	j->stats.resets++;
 	if (be_init_stubs(j) != 0)
 		abort();   /* the stubs fit in any cache jit_new accepted */
+}
+
+/* The whole pages inside [p, p + len) back to the kernel (zero when next
+ * touched): the arrays are used from their start, so what lies past the
+ * new end is garbage anyway. */
+static void give_back(void *p, size_t len)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+	uintptr_t hi = ((uintptr_t)p + len) & ~(pg - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+void jit_trim(struct jit *j)
+{
+	unsigned ntbs = j->ntbs, ninsns = j->ninsns;
+	/* Freed rather than cleared: by_ppc_add makes a small one again. */
+	free(j->by_ppc);
+	j->by_ppc = NULL;
+	j->by_ppc_bits = 0;
+	jit_flush(j);
+	if (ntbs > j->ntbs)
+		give_back(j->tbs + j->ntbs, (size_t)(ntbs - j->ntbs) * sizeof(*j->tbs));
+	if (ninsns > j->ninsns)
+		give_back(j->insns + j->ninsns, (size_t)(ninsns - j->ninsns) * sizeof(*j->insns));
 }
 
 int jit_set_verify(struct jit *j)
