@@ -413,6 +413,24 @@ static void by_ppc_put(struct jit *j, unsigned idx)
 	}
 }
 
+/* The table is mapped, not malloc'd: a vCPU thread's malloc arena keeps the
+ * pages of freed blocks at its top (malloc_trim does not return them), so
+ * the tables outgrown during a boot (16-64 KiB) would stay resident. */
+static uint32_t *by_ppc_map(unsigned bits)
+{
+	void *p = mmap(NULL, sizeof(uint32_t) << bits, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void by_ppc_free(struct jit *j)
+{
+	if (j->by_ppc)
+		munmap(j->by_ppc, sizeof(*j->by_ppc) << j->by_ppc_bits);
+	j->by_ppc = NULL;
+	j->by_ppc_bits = 0;
+}
+
 /* Files tbs[idx]; grows the table at half full (rebuilt from tbs[], where
  * later translations of a PC come after earlier ones).  Without memory to
  * grow, translations simply are not found again. */
@@ -420,10 +438,10 @@ static void by_ppc_add(struct jit *j, unsigned idx)
 {
 	if (!j->by_ppc || 2 * (idx + 1) > (1u << j->by_ppc_bits)) {
 		unsigned bits = j->by_ppc ? j->by_ppc_bits + 1 : 12;
-		uint32_t *t = calloc((size_t)1 << bits, sizeof(*t));
+		uint32_t *t = by_ppc_map(bits);
 		if (!t)
 			return;
-		free(j->by_ppc);
+		by_ppc_free(j);
 		j->by_ppc = t;
 		j->by_ppc_bits = bits;
 		for (unsigned k = 0; k < idx; k++)
@@ -628,7 +646,7 @@ void jit_free(struct jit *j)
 			(unsigned long long)j->stats.returns[JIT_ST_CHECK]);
 	code_cache_destroy(&j->cc);
 	free(j->tbs);
-	free(j->by_ppc);
+	by_ppc_free(j);
 	free(j->insns);
 	free(j->be);
 	free(j->verify);
@@ -667,10 +685,7 @@ static void give_back(void *p, size_t len)
 void jit_trim(struct jit *j)
 {
 	unsigned ntbs = j->ntbs, ninsns = j->ninsns;
-	/* Freed rather than cleared: by_ppc_add makes a small one again. */
-	free(j->by_ppc);
-	j->by_ppc = NULL;
-	j->by_ppc_bits = 0;
+	by_ppc_free(j);   /* rather than cleared: by_ppc_add maps a small one again */
 	jit_flush(j);
 	if (ntbs > j->ntbs)
 		give_back(j->tbs + j->ntbs, (size_t)(ntbs - j->ntbs) * sizeof(*j->tbs));
