@@ -14,6 +14,7 @@
 #include "vmm/virtio/net.h"
 #include "vmm/virtio/block.h"
 #include "vmm/virtio/console.h"
+#include "vmm/virtio/io_hub.h"
 #include "vmm/virtio/mmio.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/named_port.h"
@@ -26,7 +27,7 @@ static int plug(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
 	dev->log = log;
 	struct virtio_slot *s = &slots[n];
 	struct virtio_mmio *t;
-	int rc = virtio_mmio_create(bus, s->base, s->irq, dev, 0, &t, err);
+	int rc = virtio_mmio_create(bus, s->base, s->irq, dev, VIRTIO_MMIO_HUB, &t, err);
 	if (rc)
 		return rc;
 	virtio_slot_plug(s, &virtio_mmio_ops, t, virtio_mmio_reset);
@@ -221,6 +222,10 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
 			goto fail;
 	}
+	/* One I/O thread for them all; devices that want their own get it at
+	 * their first kick (io_hub.h).  Started now, before any sandbox. */
+	if (v->used && (rc = io_hub_start(v->transport, v->used, &v->hub, err)))
+		goto fail;
 	return 0;
 fail:
 	vm_virtio_detach(v);
@@ -231,6 +236,7 @@ fail:
 
 void vm_virtio_detach(struct vm_virtio *v)
 {
+	io_hub_stop(v->hub);   /* first: it may be starting a device's thread */
 	for (unsigned i = 0; i < v->used; i++)
 		virtio_mmio_destroy(v->transport[i]);
 	memset(v, 0, sizeof(*v));

@@ -17,10 +17,12 @@
 
 struct virtio_mmio;
 struct virtio_device;
+struct io_hub;
 
 struct vm_virtio {
 	struct virtio_mmio *transport[VIRT_VIRTIO_COUNT];
 	unsigned used;
+	struct io_hub *hub;              /* serves their kicks (io_hub.h) */
 	struct virtio_device *balloon;   /* for balloon_set_target/get_stats; NULL if none */
 	/* For run-time rate limits, in command-line order (owned by their transports). */
 	struct virtio_device *disk[VM_MAX_DISKS], *net[VM_MAX_NETS];

@@ -196,7 +196,7 @@ void hart_trim_caches(struct hart *h)
 {
 	struct jit_stats js = { 0 };
 	if (h->jit) {
-		jit_flush(h->jit);   /* its slots' jit pointers are written: cleared next */
+		jit_trim(h->jit);   /* its slots' jit pointers are written: cleared next */
 		jit_get_stats(h->jit, &js);
 	}
 	block_table_clear(h);
@@ -209,6 +209,8 @@ void hart_trim_caches(struct hart *h)
 			continue;
 		h->space_key[s] = TLB_NO_SPACE;
 		give_back(h->tlb[s], sizeof h->tlb[s]);
+		/* jcache_flush above marked it stale: flushed before next use. */
+		give_back(h->jcache[s], sizeof h->jcache[s]);
 	}
 	h->trim_code_bytes = js.code_bytes;
 }

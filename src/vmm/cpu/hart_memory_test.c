@@ -118,17 +118,20 @@ TEST(trimming_the_caches_gives_their_pages_back_and_code_still_runs)
 	tm_fini(&t);
 }
 
-TEST(trimming_retires_the_other_address_spaces_tlbs_and_gives_them_back)
+TEST(trimming_retires_the_other_address_spaces_tlbs_and_jump_caches_and_gives_them_back)
 {
 	struct tmach t;
 	EXPECT(tm_init(&t, 1) == 0);
 	struct hart *h = t.h[0];
 	unsigned other = (h->space + 1) % TLB_SPACES;
 	memset(h->tlb[other], 0xff, sizeof h->tlb[other]);   /* as a switch to it would */
+	memset(h->jcache[other], 0xff, sizeof h->jcache[other]);
 	h->space_key[other] = 0x8000000000012345ull;
 	EXPECT(resident_pages(h->tlb[other], sizeof h->tlb[other]) > 0);
 	hart_trim_caches(h);
 	EXPECT_EQ(resident_pages(h->tlb[other], sizeof h->tlb[other]), 0);
+	EXPECT_EQ(resident_pages(h->jcache[other], sizeof h->jcache[other]), 0);   /* and its jump cache */
+	EXPECT(h->jcache_stale & (1u << other));   /* flushed before it is used again */
 	EXPECT_EQ(h->space_key[other], TLB_NO_SPACE);
 	EXPECT(resident_pages(h->tlb[h->space], sizeof h->tlb[0]) > 0);   /* in use: kept */
 	tm_fini(&t);

@@ -245,6 +245,7 @@ static void blk_destroy(struct virtio_device *d)
 
 static const struct virtio_device_ops blk_ops = {
 	.name = "virtio-blk",
+	.own_thread = true,
 	.device_id = VIRTIO_ID_BLOCK,
 	.num_queues = 1,
 	.queue_max = QUEUE_SIZE,

@@ -127,6 +127,7 @@ static void cons_destroy(struct virtio_device *d)
 
 static const struct virtio_device_ops cons_ops = {
 	.name = "virtio-console",
+	.own_thread = true,
 	.device_id = VIRTIO_ID_CONSOLE,
 	.num_queues = 2,
 	.queue_max = QUEUE_SIZE,

@@ -42,11 +42,13 @@ struct virtio_mmio {
 	uint32_t isr;
 	int level;
 
-	/* I/O thread. */
+	/* Queue work: kicks set pending bits and count on efd, read by the
+	 * device's own I/O thread or by the VM's I/O hub (io_hub.h). */
 	_Atomic uint32_t pending;
 	atomic_bool stop;
 	int efd;
-	bool has_thread;
+	bool sync;          /* VIRTIO_MMIO_SYNC: no efd, work runs inline */
+	bool has_thread;    /* its own I/O thread runs (joined at destroy) */
 	pthread_t thread;
 };
 
@@ -132,11 +134,11 @@ static void drain_locked(struct virtio_mmio *t)
 				run_queue_locked(t, q);
 }
 
-/* Queues work for the mask's queues: on the I/O thread, or inline (SYNC). */
+/* Queues work for the mask's queues: on the I/O thread or hub, or inline (SYNC). */
 static void schedule_locked(struct virtio_mmio *t, uint32_t mask)
 {
 	atomic_fetch_or(&t->pending, mask);
-	if (t->has_thread)
+	if (!t->sync)
 		wake(t);
 	else
 		drain_locked(t);
@@ -144,7 +146,7 @@ static void schedule_locked(struct virtio_mmio *t, uint32_t mask)
 
 static void kick(struct virtio_mmio *t, uint32_t mask)
 {
-	if (t->has_thread) {
+	if (!t->sync) {
 		atomic_fetch_or(&t->pending, mask);
 		wake(t);
 		return;
@@ -159,8 +161,25 @@ static void t_requeue(void *opaque, unsigned q)
 	struct virtio_mmio *t = opaque;
 	/* Inline mode: drain_locked's loop picks the bit up. */
 	atomic_fetch_or(&t->pending, 1u << q);
-	if (t->has_thread)
+	if (!t->sync)
 		wake(t);
+}
+
+/* Runs the queues kicked since last time (the kicks' count on efd already
+ * taken). */
+static void run_pending(struct virtio_mmio *t)
+{
+	uint32_t mask = atomic_exchange(&t->pending, 0);
+	if (!mask)
+		return;
+	pthread_mutex_lock(&t->dev->lock);
+	if (t->dev->quiesced)   /* paused: virtio_mmio_resume runs it */
+		atomic_fetch_or(&t->pending, mask);
+	else
+		for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+			if (mask & (1u << q))
+				run_queue_locked(t, q);
+	pthread_mutex_unlock(&t->dev->lock);
 }
 
 static void *io_thread(void *opaque)
@@ -172,19 +191,38 @@ static void *io_thread(void *opaque)
 			break;
 		if (atomic_load(&t->stop))
 			break;
-		uint32_t mask = atomic_exchange(&t->pending, 0);
-		if (!mask)
-			continue;
-		pthread_mutex_lock(&t->dev->lock);
-		if (t->dev->quiesced)   /* paused: virtio_mmio_resume runs it */
-			atomic_fetch_or(&t->pending, mask);
-		else
-			for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
-				if (mask & (1u << q))
-					run_queue_locked(t, q);
-		pthread_mutex_unlock(&t->dev->lock);
+		run_pending(t);
 	}
 	return NULL;
+}
+
+int virtio_mmio_kick_fd(const struct virtio_mmio *t)
+{
+	return t->efd;
+}
+
+bool virtio_mmio_wants_thread(const struct virtio_mmio *t)
+{
+	return t->dev->ops->own_thread;
+}
+
+void virtio_mmio_serve(struct virtio_mmio *t)
+{
+	uint64_t n;
+	if (read(t->efd, &n, sizeof n) < 0 && errno != EINTR && errno != EAGAIN)
+		return;
+	run_pending(t);
+}
+
+int virtio_mmio_start_thread(struct virtio_mmio *t)
+{
+	if (t->sync || t->has_thread)
+		return -EINVAL;
+	int e = pthread_create(&t->thread, NULL, io_thread, t);
+	if (e)
+		return -e;
+	t->has_thread = true;
+	return 0;
 }
 
 /* --- registers --- */
@@ -228,8 +266,15 @@ static void write_status(struct virtio_mmio *t, uint32_t v)
 		nv &= ~VIRTIO_STATUS_DRIVER_OK;   /* DRIVER_OK without features: refuse */
 	dev->status = nv;
 	if ((nv & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
-		/* Buffers queued before DRIVER_OK were not processed: look now. */
-		schedule_locked(t, (uint32_t)((1ull << dev->ops->num_queues) - 1));
+		/* Buffers queued before DRIVER_OK were not processed: look now.  Only
+		 * at queues holding some: a device the driver set up but has not used
+		 * yet is not woken (and gets no I/O thread: io_hub.h). */
+		uint32_t mask = 0;
+		for (unsigned q = 0; q < dev->ops->num_queues; q++)
+			if (vq_has_avail(&dev->vq[q]))
+				mask |= 1u << q;
+		if (mask)
+			schedule_locked(t, mask);
 	}
 }
 
@@ -433,18 +478,17 @@ int virtio_mmio_create(struct bus *bus, uint64_t base, struct irq_line irq,
 	dev->t = t;
 	snprintf(dev->label, sizeof dev->label, "%s@0x%llx", ops->name, (unsigned long long)base);
 
-	if (!(flags & VIRTIO_MMIO_SYNC)) {
+	t->sync = flags & VIRTIO_MMIO_SYNC;
+	if (!t->sync) {
 		t->efd = eventfd(0, EFD_CLOEXEC);
 		if (t->efd < 0) {
 			r = err_set(err, -errno, "%s: eventfd: %s", dev->label, strerror(errno));
 			goto fail;
 		}
-		int e = pthread_create(&t->thread, NULL, io_thread, t);
-		if (e) {
-			r = err_set(err, -e, "%s: cannot start I/O thread: %s", dev->label, strerror(e));
-			goto fail;
-		}
-		t->has_thread = true;
+	}
+	if (!t->sync && !(flags & VIRTIO_MMIO_HUB) && (r = virtio_mmio_start_thread(t))) {
+		err_set(err, r, "%s: cannot start I/O thread: %s", dev->label, strerror(-r));
+		goto fail;
 	}
 	r = flags & VIRTIO_MMIO_ON_BUS ?
 	    bus_add_region(bus, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, t, ops->name) : 0;

@@ -4,14 +4,18 @@
  * struct virtio_device.  Interrupts go out on one level-triggered irq_line,
  * asserted while InterruptStatus is non-zero.
  *
- * Device work runs on an I/O thread per device: a QueueNotify write only
- * sets a bit and signals an eventfd, so a guest kick costs one syscall on
- * the vCPU thread.  VIRTIO_MMIO_SYNC runs the device inline instead (unit
- * tests, fuzzing).
+ * Device work runs off the vCPU: a QueueNotify write only sets a bit and
+ * signals an eventfd, so a guest kick costs one syscall on the vCPU thread.
+ * The eventfd is read by the device's own I/O thread, started with the
+ * transport, or with VIRTIO_MMIO_HUB by the VM's I/O hub (io_hub.h), which
+ * runs light devices itself and starts a device's own thread at its first
+ * kick.  VIRTIO_MMIO_SYNC runs the device inline instead (unit tests,
+ * fuzzing).
  */
 #ifndef NIMBUS_VMM_VIRTIO_MMIO_H
 #define NIMBUS_VMM_VIRTIO_MMIO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/err.h"
@@ -61,6 +65,8 @@
 #define VIRTIO_MMIO_ON_BUS  2u   /* register [base, base + VIRTIO_MMIO_SIZE) on the bus
 				    (tests, fuzzing); on the board the slot owns the
 				    region and forwards to virtio_mmio_ops */
+#define VIRTIO_MMIO_HUB     4u   /* no I/O thread at creation: an io_hub serves the
+				    kick eventfd (io_hub_add) */
 
 struct virtio_mmio;
 
@@ -88,6 +94,16 @@ void virtio_mmio_destroy(struct virtio_mmio *t);
 void virtio_mmio_reset(void *t);
 
 struct virtio_device *virtio_mmio_device(struct virtio_mmio *t);
+
+/* For the I/O hub (io_hub.c), on the hub's thread.  The eventfd a kick
+ * signals; whether the device asks for a thread of its own (its ops'
+ * own_thread); serve: take the counted kicks (the fd is readable) and run the
+ * kicked queues here; start_thread: hand the device to a thread of its own,
+ * which reads the fd from now on (0 or -errno). */
+int virtio_mmio_kick_fd(const struct virtio_mmio *t);
+bool virtio_mmio_wants_thread(const struct virtio_mmio *t);
+void virtio_mmio_serve(struct virtio_mmio *t);
+int virtio_mmio_start_thread(struct virtio_mmio *t);
 
 /* Pause (device.h): the batch in flight finishes, then queue work and host
  * input (received frames, console input) wait until resume, which runs every

@@ -260,6 +260,7 @@ static void np_destroy(struct virtio_device *d)
 
 static const struct virtio_device_ops np_ops = {
 	.name = "virtio-console",
+	.own_thread = true,
 	.device_id = VIRTIO_ID_CONSOLE,
 	.num_queues = 4,
 	.queue_max = QUEUE_SIZE,

@@ -488,6 +488,7 @@ static int net_load_extra(struct virtio_device *d, struct snap_in *in)
 
 static const struct virtio_device_ops net_ops = {
 	.name = "virtio-net",
+	.own_thread = true,
 	.device_id = VIRTIO_ID_NET,
 	.num_queues = 2,
 	.queue_max = QUEUE_SIZE,

@@ -211,6 +211,12 @@ static int walk(struct virtq *vq, struct bus *bus, uint16_t head, struct vq_chai
 	}
 }
 
+bool vq_has_avail(const struct virtq *vq)
+{
+	const struct virtq_state *s = &vq->s;
+	return s->ready && !s->broken && vq->dev && ld16(vq->avail + 2) != s->last_avail;
+}
+
 int vq_pop(struct virtq *vq, struct vq_chain *c)
 {
 	struct virtq_state *s = &vq->s;

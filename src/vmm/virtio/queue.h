@@ -101,6 +101,10 @@ int vq_setup(struct virtq *vq, struct bus *bus, uint16_t max, uint64_t features,
  */
 int vq_pop(struct virtq *vq, struct vq_chain *c);
 
+/* True if the queue is ready and the driver has made buffers available that
+ * the device has not taken yet (a peek: nothing is validated or published). */
+bool vq_has_avail(const struct virtq *vq);
+
 /* Returns chain `head` on the used ring with `written` bytes written. */
 void vq_push(struct virtq *vq, uint16_t head, uint32_t written);
 

@@ -67,6 +67,11 @@ struct virtio_device_ops {
 	unsigned num_queues;         /* 1..VIRTIO_MAX_QUEUES */
 	uint16_t queue_max;          /* QueueNumMax of every queue, a power of 2 */
 	uint32_t config_size;        /* bytes of device config space */
+	/* Its requests may block for long (host disk or socket I/O, waits for a
+	 * rate limit, a slow console reader): it gets an I/O thread of its own,
+	 * started at the guest's first kick, rather than sharing the VM's I/O
+	 * hub with light devices (io_hub.h). */
+	bool own_thread;
 
 	/* Config space access, off + len <= config_size.  Called with dev->lock
 	 * held, from a vCPU thread: keep them short. */

@@ -54,6 +54,10 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps);
 
 /* Drops every translation (a block's bytes changed under a flush, tests). */
 void jit_flush(struct jit *j);
+/* jit_flush, and the pages of the translation tables go back to the kernel
+ * (the idle trim, hart.c): their used part was as large as everything
+ * translated since the last trim. */
+void jit_trim(struct jit *j);
 
 void jit_get_stats(const struct jit *j, struct jit_stats *out);
 

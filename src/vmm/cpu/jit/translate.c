@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -421,6 +422,24 @@ static void by_ppc_put(struct jit *j, unsigned idx)
 	}
 }
 
+/* The table is mapped, not malloc'd: a vCPU thread's malloc arena keeps the
+ * pages of freed blocks at its top (malloc_trim does not return them), so
+ * the tables outgrown during a boot (16-64 KiB) would stay resident. */
+static struct by_ppc_slot *by_ppc_map(unsigned bits)
+{
+	void *p = mmap(NULL, sizeof(struct by_ppc_slot) << bits, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void by_ppc_free(struct jit *j)
+{
+	if (j->by_ppc)
+		munmap(j->by_ppc, sizeof(*j->by_ppc) << j->by_ppc_bits);
+	j->by_ppc = NULL;
+	j->by_ppc_bits = 0;
+}
+
 /* Files tbs[idx]; grows the table at half full (rebuilt from tbs[], where
  * later translations of a PC come after earlier ones).  Without memory to
  * grow, translations simply are not found again. */
@@ -428,10 +447,10 @@ static void by_ppc_add(struct jit *j, unsigned idx)
 {
 	if (!j->by_ppc || 2 * (idx + 1) > (1u << j->by_ppc_bits)) {
 		unsigned bits = j->by_ppc ? j->by_ppc_bits + 1 : 12;
-		struct by_ppc_slot *t = calloc((size_t)1 << bits, sizeof(*t));
+		struct by_ppc_slot *t = by_ppc_map(bits);
 		if (!t)
 			return;
-		free(j->by_ppc);
+		by_ppc_free(j);
 		j->by_ppc = t;
 		j->by_ppc_bits = bits;
 		for (unsigned k = 0; k < idx; k++)
@@ -714,7 +733,7 @@ void jit_free(struct jit *j)
 			(unsigned long long)j->stats.returns[JIT_ST_CHECK]);
 	code_cache_destroy(&j->cc);
 	free(j->tbs);
-	free(j->by_ppc);
+	by_ppc_free(j);
 	free(j->insns);
 	free(j->be);
 	free(j->verify);
@@ -736,6 +755,29 @@ void jit_flush(struct jit *j)
 	j->stats.resets++;
 	if (be_init_stubs(j) != 0)
 		abort();   /* the stubs fit in any cache jit_new accepted */
+}
+
+/* The whole pages inside [p, p + len) back to the kernel (zero when next
+ * touched): the arrays are used from their start, so what lies past the
+ * new end is garbage anyway. */
+static void give_back(void *p, size_t len)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+	uintptr_t hi = ((uintptr_t)p + len) & ~(pg - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+void jit_trim(struct jit *j)
+{
+	unsigned ntbs = j->ntbs, ninsns = j->ninsns;
+	by_ppc_free(j);   /* rather than cleared: by_ppc_add maps a small one again */
+	jit_flush(j);
+	if (ntbs > j->ntbs)
+		give_back(j->tbs + j->ntbs, (size_t)(ntbs - j->ntbs) * sizeof(*j->tbs));
+	if (ninsns > j->ninsns)
+		give_back(j->insns + j->ninsns, (size_t)(ninsns - j->ninsns) * sizeof(*j->insns));
 }
 
 int jit_set_verify(struct jit *j)
