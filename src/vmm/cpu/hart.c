@@ -182,8 +182,10 @@ static uint64_t host_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The whole pages inside [p, p + len) back to the kernel (zero when next read). */
-static void give_back(void *p, size_t len)
+/* The whole pages inside [p, p + len) back to the kernel (zero when next
+ * read): for tables used from their start, whose tail past a new end is
+ * garbage anyway (hart_internal.h). */
+void hart_give_back(void *p, size_t len)
 {
 	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1);
@@ -208,9 +210,9 @@ void hart_trim_caches(struct hart *h)
 		if (s == h->space)
 			continue;
 		h->space_key[s] = TLB_NO_SPACE;
-		give_back(h->tlb[s], sizeof h->tlb[s]);
+		hart_give_back(h->tlb[s], sizeof h->tlb[s]);
 		/* jcache_flush above marked it stale: flushed before next use. */
-		give_back(h->jcache[s], sizeof h->jcache[s]);
+		hart_give_back(h->jcache[s], sizeof h->jcache[s]);
 	}
 	h->trim_code_bytes = js.code_bytes;
 }

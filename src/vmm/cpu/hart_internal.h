@@ -325,6 +325,8 @@ struct hart {
 /* decode.c */
 /* Decodes one 32-bit (or expanded 16-bit) instruction; sets op, regs, imm, len. */
 void decode_insn(uint32_t raw, struct insn *out);
+/* madvise(DONTNEED) of the whole pages inside [p, p + len) (hart.c). */
+void hart_give_back(void *p, size_t len);
 /* Decodes a block at physical ppc whose bytes are read through fetch16. */
 unsigned decode_block(struct hart *h, uint64_t ppc, struct insn *out,
 		      bool (*fetch16)(struct hart *, uint64_t, uint16_t *));

@@ -757,27 +757,15 @@ void jit_flush(struct jit *j)
 		abort();   /* the stubs fit in any cache jit_new accepted */
 }
 
-/* The whole pages inside [p, p + len) back to the kernel (zero when next
- * touched): the arrays are used from their start, so what lies past the
- * new end is garbage anyway. */
-static void give_back(void *p, size_t len)
-{
-	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1);
-	uintptr_t hi = ((uintptr_t)p + len) & ~(pg - 1);
-	if (hi > lo)
-		madvise((void *)lo, hi - lo, MADV_DONTNEED);
-}
-
 void jit_trim(struct jit *j)
 {
 	unsigned ntbs = j->ntbs, ninsns = j->ninsns;
 	by_ppc_free(j);   /* rather than cleared: by_ppc_add maps a small one again */
 	jit_flush(j);
 	if (ntbs > j->ntbs)
-		give_back(j->tbs + j->ntbs, (size_t)(ntbs - j->ntbs) * sizeof(*j->tbs));
+		hart_give_back(j->tbs + j->ntbs, (size_t)(ntbs - j->ntbs) * sizeof(*j->tbs));
 	if (ninsns > j->ninsns)
-		give_back(j->insns + j->ninsns, (size_t)(ninsns - j->ninsns) * sizeof(*j->insns));
+		hart_give_back(j->insns + j->ninsns, (size_t)(ninsns - j->ninsns) * sizeof(*j->insns));
 }
 
 int jit_set_verify(struct jit *j)
