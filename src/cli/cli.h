@@ -58,6 +58,13 @@ int cli_call(const char *verb, const char *sock, const char *method, const char 
 bool cli_is_help(const char *arg);
 const char *cli_json_str(const struct cJSON *o, const char *key);
 long long cli_json_num(const struct cJSON *o, const char *key);
+/* --format: "table" or "json" (*json); 2 (printed) for anything else. */
+int cli_format(const char *cmd, const char *format, bool *json);
+/* A verb whose options are only --socket, --format and --help, then a
+ * sub-verb (list, create, ...; `verbs` names them for the error): -1 with
+ * *sock, *json and *sub set and optind past the sub-verb, else the exit status. */
+int cli_subverb(const char *cmd, const char *usage, const char *verbs, int argc, char **argv,
+		const char **sock, bool *json, const char **sub);
 /* stop and restart (verb is also the API's action): options, then each NAME. */
 int cli_stop_verb(const char *verb, const char *usage, int argc, char **argv);
 /* "/1.0/instances/NAME" + suffix into buf; 2 (printed) for a bad name. */

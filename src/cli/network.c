@@ -156,11 +156,9 @@ int cmd_network(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (strcmp(format, "table") && strcmp(format, "json")) {
-		cli_error("network: --format %s: expected table or json", format);
+	bool json;
+	if (cli_format("network", format, &json))
 		return 2;
-	}
-	bool json = !strcmp(format, "json");
 	if (optind >= argc) {
 		cli_error("network: need a verb: create, list, info or delete (try --help)");
 		return 2;

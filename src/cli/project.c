@@ -86,34 +86,12 @@ static void print_json(const cJSON *j)
 
 int cmd_project(int argc, char **argv)
 {
-	enum { OPT_SOCKET = 256, OPT_FORMAT };
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, OPT_SOCKET },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *sock = NULL, *format = "table";
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_SOCKET: sock = optarg; break;
-		case OPT_FORMAT: format = optarg; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: return 2;
-		}
-	}
-	if (strcmp(format, "table") && strcmp(format, "json")) {
-		cli_error("project: --format %s: expected table or json", format);
-		return 2;
-	}
-	bool json = !strcmp(format, "json");
-	if (optind >= argc) {
-		cli_error("project: need a verb: create, list, info, quota or delete (try --help)");
-		return 2;
-	}
-	const char *verb = argv[optind++];
+	const char *sock, *verb;
+	bool json;
+	int rc0 = cli_subverb("project", usage, "create, list, info, quota or delete", argc, argv,
+			      &sock, &json, &verb);
+	if (rc0 >= 0)
+		return rc0;
 	int nargs = argc - optind;
 	char **args = argv + optind;
 	char path[160];

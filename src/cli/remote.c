@@ -69,6 +69,48 @@ int cli_instance_path(const char *verb, const char *name, const char *suffix, ch
 
 /* stop and restart: the same options and body ({"timeout"?, "force"}), each
  * NAME in turn; the status of the first failure. */
+int cli_format(const char *cmd, const char *format, bool *json)
+{
+	if (strcmp(format, "table") && strcmp(format, "json")) {
+		cli_error("%s: --format %s: expected table or json", cmd, format);
+		return 2;
+	}
+	*json = !strcmp(format, "json");
+	return 0;
+}
+
+int cli_subverb(const char *cmd, const char *usage, const char *verbs, int argc, char **argv,
+		const char **sock, bool *json, const char **sub)
+{
+	enum { OPT_SOCKET = 256, OPT_FORMAT };
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *format = "table";
+	int c;
+	*sock = NULL;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SOCKET: *sock = optarg; break;
+		case OPT_FORMAT: format = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: return 2;
+		}
+	}
+	if (cli_format(cmd, format, json))
+		return 2;
+	if (optind >= argc) {
+		cli_error("%s: need a verb: %s (try --help)", cmd, verbs);
+		return 2;
+	}
+	*sub = argv[optind++];
+	return -1;
+}
+
 int cli_stop_verb(const char *verb, const char *usage, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_TIMEOUT };

@@ -86,10 +86,9 @@ int cmd_rule(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (strcmp(format, "table") && strcmp(format, "json")) {
-		cli_error("rule: --format %s: expected table or json", format);
+	bool json;
+	if (cli_format("rule", format, &json))
 		return 2;
-	}
 	if (argc - optind < 2) {
 		cli_error("rule: need a verb (list, add, delete) and an INSTANCE (try --help)");
 		return 2;
@@ -121,7 +120,7 @@ int cmd_rule(int argc, char **argv)
 	}
 	cJSON *rules = cJSON_GetObjectItemCaseSensitive(reply, "rules");
 	if (list) {
-		if (!strcmp(format, "json")) {
+		if (json) {
 			char *s = cJSON_Print(reply);
 			printf("%s\n", s ? s : "{}");
 			cJSON_free(s);

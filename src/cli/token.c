@@ -56,10 +56,9 @@ int cmd_token(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (strcmp(format, "table") && strcmp(format, "json")) {
-		cli_error("token: --format %s: expected table or json", format);
+	bool json;
+	if (cli_format("token", format, &json))
 		return 2;
-	}
 	if (optind >= argc) {
 		cli_error("token: need a verb: create, list or revoke (try --help)");
 		return 2;
@@ -87,7 +86,7 @@ int cmd_token(int argc, char **argv)
 		rc = cli_call("token create", sock, "POST", "/1.0/tokens", body, &reply);
 		cJSON_Delete(body);
 		if (rc == 0) {
-			if (!strcmp(format, "json")) {
+			if (json) {
 				char *s = cJSON_Print(reply);
 				printf("%s\n", s ? s : "{}");
 				cJSON_free(s);
@@ -108,7 +107,7 @@ int cmd_token(int argc, char **argv)
 		}
 		if ((rc = cli_call("token list", sock, "GET", "/1.0/tokens", NULL, &reply)))
 			return rc;
-		if (!strcmp(format, "json")) {
+		if (json) {
 			char *s = cJSON_Print(reply);
 			printf("%s\n", s ? s : "[]");
 			cJSON_free(s);

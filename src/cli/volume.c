@@ -99,11 +99,9 @@ int cmd_volume(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (strcmp(format, "table") && strcmp(format, "json")) {
-		cli_error("volume: --format %s: expected table or json", format);
+	bool json;
+	if (cli_format("volume", format, &json))
 		return 2;
-	}
-	bool json = !strcmp(format, "json");
 	if (optind >= argc) {
 		cli_error("volume: need a verb (try --help)");
 		return 2;
