@@ -77,20 +77,6 @@ static int read_head(int fd, char *body, size_t len, size_t *got, long *clen)
 	return status;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int cmd_console(int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256 };
@@ -130,7 +116,7 @@ int cmd_console(int argc, char **argv)
 	char body[8192];
 	size_t got = 0;
 	long clen = -1;
-	int status = write_all(fd, req, (size_t)n) < 0
+	int status = cli_write_all(fd, req, (size_t)n) < 0
 		? -1 : read_head(fd, body, sizeof body - 1, &got, &clen);
 	if (status != 101) {
 		if (status > 0) {
@@ -162,7 +148,7 @@ int cmd_console(int argc, char **argv)
 		tty = false;
 	}
 	if (got)
-		write_all(STDOUT_FILENO, body, got);
+		cli_write_all(STDOUT_FILENO, body, got);
 	bool escape = false, detached = false, in_open = true;
 	char buf[4096];
 	for (;;) {
@@ -175,7 +161,7 @@ int cmd_console(int argc, char **argv)
 			break;   /* error, or quiet for 2 s after the input ended */
 		if (pf[0].revents) {
 			ssize_t r = read(fd, buf, sizeof buf);
-			if (r <= 0 || write_all(STDOUT_FILENO, buf, (size_t)r) < 0)
+			if (r <= 0 || cli_write_all(STDOUT_FILENO, buf, (size_t)r) < 0)
 				break;
 		}
 		if (pf[1].revents) {
@@ -203,7 +189,7 @@ int cmd_console(int argc, char **argv)
 				}
 				out[k++] = buf[i];
 			}
-			if (k && write_all(fd, out, k) < 0)
+			if (k && cli_write_all(fd, out, k) < 0)
 				break;
 			if (detached)
 				break;

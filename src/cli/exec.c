@@ -68,20 +68,6 @@ struct session {
 	size_t off, len;
 };
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int on_frame(void *arg, unsigned type, const uint8_t *p, size_t len)
 {
 	struct session *s = arg;
@@ -89,7 +75,7 @@ static int on_frame(void *arg, unsigned type, const uint8_t *p, size_t len)
 	case EXEC_STDOUT:
 	case EXEC_STDERR:
 		/* A closed stdout (| head) is no reason to stop reading the rest. */
-		write_all(type == EXEC_STDOUT ? STDOUT_FILENO : STDERR_FILENO, p, len);
+		cli_write_all(type == EXEC_STDOUT ? STDOUT_FILENO : STDERR_FILENO, p, len);
 		return 0;
 	case EXEC_EXIT:
 		s->status = len == 4 ? (int)exec_frame_get_u32(p) : 1;

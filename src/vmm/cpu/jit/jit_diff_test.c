@@ -464,6 +464,20 @@ TEST(jit_code_cache_overflow_flushes_and_keeps_running)
 	pair_fini(&p);
 }
 
+/* Both machines run `steps` more and must then agree; a difference is
+ * reported at the caller's line. */
+#define STEP_BOTH_AND_COMPARE(p, steps) step_both_and_compare((p), (steps), __LINE__)
+static void step_both_and_compare(struct pair *p, uint64_t steps, int line)
+{
+	for (int k = 0; k < 2; k++)
+		hart_step(p->m[k].h[0], steps);
+	char buf[200];
+	const char *d = diff(p->m[0].h[0], p->m[1].h[0], buf, sizeof buf);
+	if (d)
+		test_fail(__FILE__, line, d);
+	EXPECT(!d);
+}
+
 TEST(jit_links_into_rewritten_code_are_dropped)
 {
 	/* A two-block loop in one page, linked block to block; then its second
@@ -480,14 +494,8 @@ TEST(jit_links_into_rewritten_code_are_dropped)
 		tm_emit(t, ADDI(6, 6, 1));       /* B at +12 */
 		tm_emit(t, JAL(0, -16));
 	}
-	char buf[200];
 	for (unsigned round = 0; round < 4; round++) {
-		for (int k = 0; k < 2; k++)
-			hart_step(p.m[k].h[0], 1000 + round * 7);
-		const char *d = diff(p.m[0].h[0], p.m[1].h[0], buf, sizeof buf);
-		if (d)
-			test_fail(__FILE__, __LINE__, d);
-		EXPECT(!d);
+		STEP_BOTH_AND_COMPARE(&p, 1000 + round * 7);
 		uint32_t w = ADDI(6, 6, (int32_t)(100 * (round + 1)));
 		for (int k = 0; k < 2; k++)
 			bus_write_guest(&p.m[k].bus, CODE_BASE + 12, &w, 4);
@@ -631,15 +639,8 @@ TEST(jit_zero_extension_idiom_and_narrow_w_chains_match_the_interpreter)
 		tm_emit(t, ADDIW(5, 5, 77));
 		tm_emit(t, BNE(5, 0, -44));
 	}
-	for (unsigned round = 0; round < 50; round++) {
-		hart_step(p.m[0].h[0], 997);
-		hart_step(p.m[1].h[0], 997);
-		char buf[200];
-		const char *d = diff(p.m[0].h[0], p.m[1].h[0], buf, sizeof buf);
-		if (d)
-			test_fail(__FILE__, __LINE__, d);
-		EXPECT(!d);
-	}
+	for (unsigned round = 0; round < 50; round++)
+		STEP_BOTH_AND_COMPARE(&p, 997);
 	EXPECT(hart_get_x(p.m[1].h[0], 10) != 0);
 	EXPECT_EQ(hart_get_x(p.m[1].h[0], 9), DATA_BASE);
 	struct jit_stats st;
@@ -670,14 +671,8 @@ TEST(jit_translates_an_instruction_straddling_a_page_and_sees_its_second_half_ch
 		tm_emit(t, ADDI(6, 6, 7));          /* 0xffe..0x1001 */
 		tm_emit(t, JAL(0, -0x12));          /* back to the loop */
 	}
-	char buf[200];
 	for (unsigned round = 0; round < 6; round++) {
-		for (int k = 0; k < 2; k++)
-			hart_step(p.m[k].h[0], 1000 + round * 7);
-		const char *d = diff(p.m[0].h[0], p.m[1].h[0], buf, sizeof buf);
-		if (d)
-			test_fail(__FILE__, __LINE__, d);
-		EXPECT(!d);
+		STEP_BOTH_AND_COMPARE(&p, 1000 + round * 7);
 		/* round 3 on: the straddling half (bits 16..31: the immediate) changes */
 		if (round >= 2) {
 			uint32_t w = ADDI(6, 6, (int32_t)(11 * round));
