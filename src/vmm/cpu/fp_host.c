@@ -2,10 +2,12 @@
  * Host FPU fast path (fp_host.h).  LDMXCSR is slow, so round-to-nearest
  * operations (nearly all of them: it is the host's mode too) leave MXCSR
  * alone and let its sticky flags accumulate, as fflags do: the invariant is
- * that the flags MXCSR holds are already in the fflags of the hart this
- * thread last ran FP for (mx_owner), so OR-ing all of them in after each
- * operation is exact.  Another hart on the thread, or the guest writing
- * fflags, clears them once.  Other rounding modes load MXCSR with the mode
+ * that the flags MXCSR holds belong to the hart this thread last ran FP for
+ * (mx_owner), so OR-ing all of them into its fflags after each operation is
+ * exact.  Outside translated code they are already there; inside it, inline
+ * operations leave theirs in MXCSR alone, and fp_host_settle (when the JIT
+ * returns, or before translated code reads fflags) ORs them in.  Another
+ * hart on the thread, or the guest writing fflags, clears them once.  Other rounding modes load MXCSR with the mode
  * and no flags around the one instruction and restore it.  The VMM itself
  * does no floating point, so nothing else touches these flags.  FMSUB/FNMSUB/FNMADD are one
  * fused multiply-add with operands negated first (the ISA negates the
@@ -51,10 +53,26 @@ void fp_host_claim(uint64_t owner)
 	mx_owner = owner;
 }
 
+/* MXCSR's IE ZE OE UE PE (bits 0, 2..5; DE, bit 1, has no RISC-V twin). */
+#define F6(c) (uint8_t)(((c) & 1 ? FP_NV : 0) | ((c) & 4 ? FP_DZ : 0) | ((c) & 8 ? FP_OF : 0) | \
+			((c) & 16 ? FP_UF : 0) | ((c) & 32 ? FP_NX : 0))
+#define F6x8(c) F6(c), F6(c + 1), F6(c + 2), F6(c + 3), F6(c + 4), F6(c + 5), F6(c + 6), F6(c + 7)
+const uint8_t fp_host_flag_map[64] = {
+	F6x8(0), F6x8(8), F6x8(16), F6x8(24), F6x8(32), F6x8(40), F6x8(48), F6x8(56),
+};
+#undef F6x8
+#undef F6
+
 static unsigned flags_of(unsigned csr)
 {
-	return ((csr & 1) ? FP_NV : 0) | ((csr & 4) ? FP_DZ : 0) | ((csr & 8) ? FP_OF : 0) |
-	       ((csr & 16) ? FP_UF : 0) | ((csr & 32) ? FP_NX : 0);
+	return fp_host_flag_map[csr & 63];
+}
+
+void fp_host_settle(uint32_t *fflags)
+{
+	unsigned csr;
+	__asm__ volatile("stmxcsr %0" : "=m"(csr));
+	*fflags |= fp_host_flag_map[csr & 63];
 }
 
 #define BIN(name, T, insn)                                                         \
@@ -207,9 +225,16 @@ bool fp_host(uint64_t owner, unsigned op, uint64_t a, uint64_t b, uint64_t c, un
 
 #else
 
+const uint8_t fp_host_flag_map[64];
+
 void fp_host_claim(uint64_t owner)
 {
 	(void)owner;
+}
+
+void fp_host_settle(uint32_t *fflags)
+{
+	(void)fflags;
 }
 
 bool fp_host(uint64_t owner, unsigned op, uint64_t a, uint64_t b, uint64_t c, unsigned rm,

@@ -30,5 +30,10 @@ void fp_host_forget(void);
  * F/D operations leave their flags in the host unit: make the flags it holds
  * that hart's (dropping another's or stale ones), as fp_host's invariant says. */
 void fp_host_claim(uint64_t owner);
+/* Translated code is done (or about to read fflags): OR the flags its inline
+ * operations left in the host unit into the claiming hart's fflags. */
+void fp_host_settle(uint32_t *fflags);
+/* fflags for the host unit's six status flags (x86: MXCSR bits 0..5). */
+extern const uint8_t fp_host_flag_map[64];
 
 #endif

@@ -227,7 +227,7 @@ static uint32_t random_fp_insn(uint64_t *s, unsigned i)
 		case 0: return CSRRSI(0, 0x001, 1);
 		case 1: return CSRRCI(0, 0x001, 1);
 		case 2: return CSRRWI(0, 0x001, (unsigned)(rnd(s) % 32));
-		default: return CSRRS(rd, 0x001, 0);
+		default: return CSRRS(rd, rnd(s) % 2 ? 0x001 : 0x003, 0);   /* frflags, frcsr */
 		}
 	case 19: return CSRRWI(0, 0x002, (unsigned)(rnd(s) % 10 < 7 ? 0 : rnd(s) % 8));   /* frm */
 	case 20:   /* mstatus.FS: x30 holds FS's bits; set (Dirty) or clear (Off) */

@@ -936,6 +936,7 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 	/* (An entry jit_lookup left pointing at j->untranslated, now good.) */
 	jcache_fill(h, h->pc, tb->code, h->pc - b->ppc);
 	enum jit_status st = be_enter(j, h, tb->code, h->pc - b->ppc);
+	fp_host_settle(&h->fflags);   /* inline F/D ops leave their flags in the host unit */
 	/* Translated code counts instructions only off the budget. */
 	uint64_t n = (uint64_t)(budget0 - h->jit_budget - h->jit_unretired);
 	h->instret += n;

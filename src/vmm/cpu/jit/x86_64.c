@@ -1049,7 +1049,6 @@ static void emit_slow(struct be *be, struct slow *s)
 		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, s->dirty);
 		break;
 	case SL_FP:
-	case SL_FP_ZERO:
 		x64_emit_fp_slow(be, s);
 		break;
 	}
@@ -1057,14 +1056,8 @@ static void emit_slow(struct be *be, struct slow *s)
 
 bool be_end(struct be *be)
 {
-	/* Zero-result checks first: they jump on into their op's helper path,
-	 * whose entry is patched when that path is emitted. */
 	for (unsigned i = 0; i < be->nslow; i++)
-		if (be->slow[i].kind == SL_FP_ZERO)
-			emit_slow(be, &be->slow[i]);
-	for (unsigned i = 0; i < be->nslow; i++)
-		if (be->slow[i].kind != SL_FP_ZERO)
-			emit_slow(be, &be->slow[i]);
+		emit_slow(be, &be->slow[i]);
 	/* Entry checks failed: nothing ran; the dispatcher needs this block's
 	 * pc (and, out of budget, to know the block's count was taken off it). */
 	x_patch(&be->b, be->check_jcc, be->b.p);

@@ -3,46 +3,39 @@
  *
  * The hard part of floating point in a translator is not the arithmetic but
  * the flags: reading MXCSR after every operation costs more than the
- * operation.  So the inline path never reads them.  It runs only when the
- * flags it could raise are certain, and checks each result for the cases
- * where they are not; everything else goes to the exact helper (fp_exec:
- * the interpreter's code), which recomputes from the untouched registers.
- *   - Inexact: the inline path runs only when fflags.NX is already set, so
- *     an inexact result changes nothing (after the first inexact operation
- *     of a program, NX stays set until the guest clears fflags).
- *   - Invalid, divide by zero, overflow: they yield a NaN or an infinity;
- *     a result with the all-ones exponent goes to the helper.
- *   - Underflow: a subnormal or zero result goes to the helper, except
- *     where it is exact: sums and differences (a tiny sum of two floats is
- *     always exact), square roots (never tiny unless the operand is zero),
- *     and products/quotients/fused ops with a zero factor or dividend.
+ * operation.  So the inline path leaves them there: the dispatcher claims
+ * the thread's unit for the hart before entering translated code
+ * (fp_host_claim: MXCSR then holds only flags already in fflags), inline
+ * operations accumulate theirs in MXCSR, and fp_host_settle ORs them into
+ * fflags when translated code returns; an inline read of fflags or fcsr
+ * does the same first (be_fcsr).  SSE's five flags are IEEE's, as
+ * RISC-V's are (fpu.c's tests hold the host unit to the soft definition),
+ * tininess and all.  What SSE does differently goes to the exact helper
+ * (fp_exec: the interpreter's code), which recomputes from the untouched
+ * registers and raises the same flags again:
+ *   - NaNs: x86 propagates payloads (or answers its negative default NaN),
+ *     RISC-V answers its canonical NaN: every NaN result goes to the
+ *     helper, found by one unordered self-compare.  Single-precision
+ *     operands must be properly NaN-boxed.
+ *   - Conversions to integers out of range (SSE's "integer indefinite");
+ *     RISC-V saturates.
  *   - Rounding: only round-to-nearest-even inline, the mode MXCSR keeps
  *     (fp_host.c); a static or dynamic rm of anything else uses the helper,
  *     except truncating conversions to integers, which SSE has as such.
- *   - NaNs: every NaN result goes to the helper (RISC-V's canonical NaN,
- *     and the signalling-NaN flags), and single-precision operands must be
- *     properly NaN-boxed.
  *   - mstatus.FS must already be Dirty, so the inline path never has to
  *     set it (nor raise the illegal-instruction exception for FS = Off).
- * MXCSR: an inline operation can leave flags in MXCSR; fp_host's invariant
- * (the flags MXCSR holds are in the fflags of the hart that owns the thread's
- * unit) holds because the dispatcher claims the unit for the hart before
- * entering translated code (fp_host_claim), an inline success raises only
- * NX (already in fflags), and an inline failure is recomputed by the helper,
- * which raises the same flags into fflags.
  * Spec: unprivileged ISA ch. 11 (F: 11.2 fcsr, 11.3 NaN boxing, 11.6 the
  * flags of each operation) and ch. 12 (D).
  */
 #include "vmm/cpu/jit/x86_64_internal.h"
 #include "vmm/cpu/jit/x86_emit_sse.h"
 #include "vmm/cpu/ops.h"
+#include "vmm/cpu/fp_host.h"
 
-#define FFLAGS_NX 1u
 #define MSTATUS_FS_DIRTY ((uint32_t)MSTATUS_FS)
 
-/* What the inline path needs checked before it may run. */
+/* What the inline path needs checked before it may run (besides FS). */
 enum fp_need {
-	NEED_NX = 1,       /* the result may be inexact */
 	NEED_RNE = 2,      /* the result depends on the rounding mode */
 	NEED_RM = 4,       /* exact, but a reserved dynamic mode is still illegal */
 };
@@ -79,10 +72,6 @@ static void emit_preconditions(struct be *be, struct slow *s, const struct insn 
 		x_test_ri32(b, RAX, MSTATUS_FS_DIRTY);
 		to_slow(be, s, x_jcc32(b, CC_NE));
 	}
-	if ((need & NEED_NX) && !(be->fp_ok & FPV_NX)) {
-		x_test_m8(b, RBX, HOFF(fflags), FFLAGS_NX);
-		to_slow(be, s, x_jcc32(b, CC_E));
-	}
 	if (in->rm != 7 || (be->fp_ok & FPV_RNE))
 		return;
 	if (need & NEED_RNE) {
@@ -115,50 +104,15 @@ static void emit_store_f(struct be *be, unsigned rd, bool single)
 
 static enum sse_pfx pfx_of(bool single) { return single ? PFX_SS : PFX_SD; }
 
-/*
- * An arithmetic result in xmm0: to rax, the exponent checks, the store.
- * zero_srcs (bit 0: rs1, bit 1: rs2) names the sources whose being zero
- * makes a zero or tiny result exact; 0 with tiny_ok: every tiny result is
- * exact (sums, square roots).
- */
-static void emit_arith_result(struct be *be, struct slow *s, const struct insn *in, bool single,
-			      bool src_single, bool tiny_ok, unsigned zero_srcs)
+/* An arithmetic result in xmm0: a NaN to the helper, else stored. */
+static void emit_result(struct be *be, struct slow *s, const struct insn *in, bool single)
 {
 	struct x86_buf *b = &be->b;
-	unsigned max = single ? 0xff : 0x7ff;   /* the all-ones exponent */
-	x_sse_rr(b, PFX_66, !single, SSE_MOVD_FROM_X, XMM0, RAX);
-	/* ecx = the biased exponent: doubled (the sign drops out), shifted. */
-	x_lea_idx(b, RCX, RAX, RAX);
+	x_sse_rr(b, single ? PFX_NONE : PFX_66, false, SSE_UCOMI, XMM0, XMM0);
+	to_slow(be, s, x_jcc32(b, CC_P));
+	x_sse_rm(b, pfx_of(single), false, SSE_STORE, XMM0, RBX, FOFF(in->rd));
 	if (single)
-		x_shift_ri(b, false, SH_SHR, RCX, 24);
-	else
-		x_shift_ri(b, true, SH_SHR, RCX, 53);
-	struct slow *z = NULL;
-	if (tiny_ok) {
-		x_alu_ri(b, false, ALU_CMP, RCX, (int32_t)max);
-		to_slow(be, s, x_jcc32(b, CC_E));
-	} else {
-		/* One unsigned test for both ends: exponent - 1 above max - 2
-		 * is a zero or subnormal (it wrapped) or the all-ones one. */
-		x_alu_ri(b, false, ALU_SUB, RCX, 1);
-		x_alu_ri(b, false, ALU_CMP, RCX, (int32_t)max - 2);
-		uint8_t *odd = x_jcc32(b, CC_A);
-		if (zero_srcs) {
-			z = x64_add_slow(be, SL_FP_ZERO, odd);
-			z->zero_srcs = zero_srcs;
-			z->rs1 = in->rs1;
-			z->rs2 = in->rs2;
-			z->single = src_single;
-			z->helper = s;
-			z->all_ones = max - 1;   /* ecx's value for the all-ones exponent */
-		} else {
-			to_slow(be, s, odd);
-		}
-	}
-	uint8_t *store = b->p;
-	emit_store_f(be, in->rd, single);
-	if (z)
-		z->resume = store;
+		x_store32_imm(b, RBX, FOFF(in->rd) + 4, 0xffffffffu);
 }
 
 static void emit_binary(struct be *be, struct slow *s, const struct insn *in, bool single,
@@ -176,9 +130,7 @@ static void emit_binary(struct be *be, struct slow *s, const struct insn *in, bo
 		x_sse_rm(b, pfx_of(single), false, SSE_LOAD, XMM0, RBX, FOFF(in->rs1));
 		x_sse_rm(b, pfx_of(single), false, op, XMM0, RBX, FOFF(in->rs2));
 	}
-	bool tiny_ok = op == SSE_ADD || op == SSE_SUB || op == SSE_SQRT;
-	unsigned zero_srcs = op == SSE_MUL ? 3 : op == SSE_DIV ? 1 : 0;
-	emit_arith_result(be, s, in, single, single, tiny_ok, zero_srcs);
+	emit_result(be, s, in, single);
 }
 
 /* rd = +-(rs1 * rs2) +- rs3, fused: x86's 231 form with rs3 as the addend. */
@@ -194,9 +146,7 @@ static void emit_fused(struct be *be, struct slow *s, const struct insn *in, boo
 	x_sse_rm(b, pfx_of(single), false, SSE_LOAD, XMM0, RBX, FOFF(in->rs3));
 	x_sse_rm(b, pfx_of(single), false, SSE_LOAD, XMM1, RBX, FOFF(in->rs1));
 	x_fma231_rm(b, !single, op, XMM0, XMM1, RBX, FOFF(in->rs2));
-	/* A zero factor makes the result the addend (plus a signed zero),
-	 * exact; otherwise a tiny result may have underflowed. */
-	emit_arith_result(be, s, in, single, single, false, 3);
+	emit_result(be, s, in, single);
 }
 
 /* FSGNJ/FSGNJN/FSGNJX: sign bit games on the raw bits, no flags. */
@@ -310,10 +260,10 @@ static int fp_plan(const struct insn *in)
 	case OP_FADD_D: case OP_FSUB_D: case OP_FMUL_D: case OP_FDIV_D: case OP_FSQRT_D:
 	case OP_FCVT_D_L: case OP_FCVT_S_W: case OP_FCVT_S_WU: case OP_FCVT_S_L:
 	case OP_FCVT_S_D:
-		return rm_rne(in) ? NEED_NX | NEED_RNE : -1;
+		return rm_rne(in) ? NEED_RNE : -1;
 	case OP_FMADD_S: case OP_FMSUB_S: case OP_FNMSUB_S: case OP_FNMADD_S:
 	case OP_FMADD_D: case OP_FMSUB_D: case OP_FNMSUB_D: case OP_FNMADD_D:
-		return rm_rne(in) && host_has_fma() ? NEED_NX | NEED_RNE : -1;
+		return rm_rne(in) && host_has_fma() ? NEED_RNE : -1;
 	case OP_FSGNJ_S: case OP_FSGNJN_S: case OP_FSGNJX_S:
 	case OP_FSGNJ_D: case OP_FSGNJN_D: case OP_FSGNJX_D:
 	case OP_FMV_X_D: case OP_FMV_X_W: case OP_FMV_D_X: case OP_FMV_W_X:
@@ -325,8 +275,8 @@ static int fp_plan(const struct insn *in)
 		return NEED_RM;
 	case OP_FCVT_W_S: case OP_FCVT_L_S: case OP_FCVT_W_D: case OP_FCVT_L_D:
 		if (in->rm == 1)   /* RTZ: SSE's truncating conversion */
-			return NEED_NX;
-		return rm_rne(in) ? NEED_NX | NEED_RNE : -1;
+			return 0;
+		return rm_rne(in) ? NEED_RNE : -1;
 	default:
 		return -1;
 	}
@@ -340,8 +290,6 @@ unsigned be_fp_needs(const struct insn *in)
 	if (need < 0)
 		return 0;
 	unsigned v = FPV_DIRTY;
-	if (need & NEED_NX)
-		v |= FPV_NX;
 	if ((need & NEED_RNE) && in->rm == 7)
 		v |= FPV_RNE;
 	return v;
@@ -351,17 +299,13 @@ void be_fp_guard(struct be *be, unsigned needs)
 {
 	struct x86_buf *b = &be->b;
 	struct slow *s = NULL;
-	uint8_t *jcc[3];
+	uint8_t *jcc[2];
 	unsigned n = 0;
 	if (needs & FPV_DIRTY) {
 		x_load(b, false, RAX, RBX, HOFF(mstatus));
 		x_f7(b, false, 2, RAX);   /* not eax */
 		x_test_ri32(b, RAX, MSTATUS_FS_DIRTY);
 		jcc[n++] = x_jcc32(b, CC_NE);
-	}
-	if (needs & FPV_NX) {
-		x_test_m8(b, RBX, HOFF(fflags), FFLAGS_NX);
-		jcc[n++] = x_jcc32(b, CC_E);
 	}
 	if (needs & FPV_RNE) {
 		x_cmp_m8(b, RBX, HOFF(frm), 0);
@@ -370,7 +314,7 @@ void be_fp_guard(struct be *be, unsigned needs)
 	for (unsigned i = 0; i < n; i++) {
 		if (!s) {
 			/* Nothing of the block ran: the interpreter takes it
-			 * from its start (and makes FS Dirty, NX set, ...). */
+			 * from its start (and makes FS Dirty, ...). */
 			s = x64_add_slow(be, SL_INTERP, jcc[i]);
 			s->ppc = be->tb->ppc;
 			s->idx = 0;
@@ -445,11 +389,11 @@ void be_fp(struct be *be, be_helper_fn fn, const struct insn *in, bool touches_x
 	case OP_FCVT_D_S:
 		emit_boxed(be, s, in->rs1);
 		x_sse_rm(&be->b, PFX_SS, false, SSE_CVT, XMM0, RBX, FOFF(in->rs1));
-		emit_arith_result(be, s, in, false, true, true, 0);
+		emit_result(be, s, in, false);
 		break;
 	case OP_FCVT_S_D:
 		x_sse_rm(&be->b, PFX_SD, false, SSE_CVT, XMM0, RBX, FOFF(in->rs1));
-		emit_arith_result(be, s, in, true, false, false, 1);
+		emit_result(be, s, in, true);
 		break;
 	default:
 		break;
@@ -469,6 +413,24 @@ static void emit_mxcsr_fresh(struct be *be)
 	x_mem(b, 2, RBX, HOFF(jit_tmp));
 }
 
+/* fflags |= the flags inline ops left in MXCSR (fp_host_settle, inline):
+ * the guest is about to read them. */
+static void emit_settle(struct be *be)
+{
+	struct x86_buf *b = &be->b;
+	x_rex(b, false, 0, 0, RBX, false);
+	x_byte(b, 0x0f);
+	x_byte(b, 0xae);
+	x_mem(b, 3, RBX, HOFF(jit_tmp));   /* stmxcsr */
+	x_load_ext(b, 1, false, RAX, RBX, HOFF(jit_tmp));
+	x_alu_ri(b, false, ALU_AND, RAX, 63);
+	x_mov_imm(b, RCX, (uint64_t)(uintptr_t)fp_host_flag_map);
+	x_alu_rr(b, true, ALU_ADD, RCX, RAX);
+	x_load_ext(b, 1, false, RAX, RCX, 0);
+	x_alu_rm(b, false, ALU_OR, RAX, RBX, HOFF(fflags));
+	x_store(b, false, RBX, HOFF(fflags), RAX);
+}
+
 /*
  * CSRRW/S/C[I] on fflags (1), frm (2) and fcsr (3): the FP code's own CSRs,
  * touched around quiet comparisons (frflags; flt; fsflags) and by libm, so
@@ -485,6 +447,10 @@ void be_fcsr(struct be *be, const struct insn *in)
 		x_test_ri32(b, RAX, MSTATUS_FS_DIRTY);
 		x64_add_slow(be, SL_INTERP, x_jcc32(b, CC_E));
 	}
+	bool imm = in->op >= OP_CSRRWI;
+	unsigned kind = in->op - (imm ? OP_CSRRWI : OP_CSRRW);   /* RW RS RC */
+	if (csr != 2 && (in->rd != 0 || kind != 0))
+		emit_settle(be);
 	if (csr == 1) {
 		x_load(b, false, RDX, RBX, HOFF(fflags));
 	} else if (csr == 2) {
@@ -494,8 +460,6 @@ void be_fcsr(struct be *be, const struct insn *in)
 		x_shift_ri(b, false, SH_SHL, RDX, 5);
 		x_alu_rm(b, false, ALU_OR, RDX, RBX, HOFF(fflags));
 	}
-	bool imm = in->op >= OP_CSRRWI;
-	unsigned kind = in->op - (imm ? OP_CSRRWI : OP_CSRRW);   /* RW RS RC */
 	if (kind == 0 || in->rs1 != 0) {
 		if (imm)
 			x_mov_imm(b, RCX, in->rs1);
@@ -523,8 +487,6 @@ void be_fcsr(struct be *be, const struct insn *in)
 		x_alu_mi(b, false, ALU_OR, RBX, HOFF(mstatus), (int32_t)MSTATUS_FS_DIRTY);
 		/* What the guard checked about fflags/frm no longer holds. */
 		be->fp_ok |= FPV_DIRTY;
-		if (csr != 2)
-			be->fp_ok &= ~(unsigned)FPV_NX;
 		if (csr != 1)
 			be->fp_ok &= ~(unsigned)FPV_RNE;
 	}
@@ -535,24 +497,6 @@ void x64_emit_fp_slow(struct be *be, struct slow *s)
 {
 	be->narrow = s->narrow;
 	struct x86_buf *b = &be->b;
-	if (s->kind == SL_FP_ZERO) {
-		/* ecx = exponent - 1 (emit_arith_result): the all-ones one is
-		 * the helper's; rax holds a zero or tiny result: keep it if a
-		 * named source is zero. */
-		x_alu_ri(b, false, ALU_CMP, RCX, (int32_t)s->all_ones);
-		to_slow(be, s->helper, x_jcc32(b, CC_E));
-		static const unsigned which[2] = { 1, 2 };
-		for (unsigned i = 0; i < 2; i++) {
-			if (!(s->zero_srcs & which[i]))
-				continue;
-			unsigned src = i ? s->rs2 : s->rs1;
-			x_load(b, !s->single, RDX, RBX, FOFF(src));
-			x_alu_rr(b, !s->single, ALU_ADD, RDX, RDX);   /* drop the sign */
-			x_patch(b, x_jcc32(b, CC_E), s->resume);
-		}
-		to_slow(be, s->helper, x_jmp32(b));
-		return;
-	}
 	/* The exact helper, on registers the fast path did not change. */
 	uint32_t saved = x64_caller_saved_mask(be);
 	x64_write_back(be, s->touches_x ? s->dirty : s->dirty & saved, 0);

@@ -20,12 +20,12 @@
  * bytes inline plus slow paths; the reservation is checked, not trusted. */
 #define MAX_TB_BYTES 24576
 /* Up to three slow paths per instruction (a store: FS off, TLB miss, code
- * page; an F/D op: the helper and a zero result), with room to spare. */
+ * page; an F/D op: FS off and the helper), with room to spare. */
 #define MAX_SLOW (BLOCK_MAX_INSNS * 4)
 /* Extra jumps into one slow path (an F/D op's several checks). */
 #define SLOW_MORE_JCC 10
 
-enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_INTERP, SL_FP, SL_FP_ZERO };
+enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_INTERP, SL_FP };
 
 struct slow {
 	enum slow_kind kind;
@@ -38,14 +38,10 @@ struct slow {
 	unsigned idx, size, reg;   /* reg: rd for loads, rs2 for stores */
 	bool sign, fp;
 	uint64_t ppc, next_ppc;    /* the instruction's and the next one's */
-	/* SL_FP: the exact helper for the op; SL_FP_ZERO: which sources
-	 * (bit 0 rs1, bit 1 rs2) being zero make a zero result exact. */
+	/* SL_FP: the exact helper for the op. */
 	be_helper_fn fn;
 	const struct insn *insn;
-	bool touches_x, single;
-	unsigned zero_srcs, rs1, rs2;
-	unsigned all_ones;         /* SL_FP_ZERO: ecx for a NaN or infinite result */
-	struct slow *helper;       /* SL_FP_ZERO: the op's SL_FP path */
+	bool touches_x;
 };
 
 struct be {
@@ -77,7 +73,7 @@ struct be {
 };
 
 /* F/D state an inline op assumes (be_fp_needs, be->fp_ok). */
-enum { FPV_DIRTY = 1, FPV_NX = 2, FPV_RNE = 4 };
+enum { FPV_DIRTY = 1, FPV_RNE = 4 };
 
 void x64_call_abs(struct x86_buf *b, const void *fn);
 /* host = guest register g (x0 reads as zero). */
@@ -97,7 +93,7 @@ void x64_emit_exit(struct be *be, uint64_t ppc, unsigned retired, enum jit_statu
 		   uint32_t dirty);
 /* A copy of `in` that lives as long as the translation (helpers get it). */
 const struct insn *x64_insn_copy(struct be *be, const struct insn *in);
-/* Emits an SL_FP / SL_FP_ZERO slow path (x86_64_fp.c). */
+/* Emits an SL_FP slow path (x86_64_fp.c). */
 void x64_emit_fp_slow(struct be *be, struct slow *s);
 
 #endif
