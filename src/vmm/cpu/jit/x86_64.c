@@ -27,6 +27,7 @@
  * validates the block first (jit_internal.h).
  */
 #include "vmm/cpu/jit/x86_64_internal.h"
+#include "vmm/cpu/jit/x86_emit_sse.h"
 #include "vmm/cpu/ops.h"
 
 #include <stdlib.h>
@@ -155,7 +156,7 @@ static void alu_x(struct be *be, bool w, enum x86_alu op, unsigned dst, unsigned
  * (0: all, 1: callee-saved only, 2: caller-saved only), sign-extending
  * narrow ones first.  It leaves be->narrow as it was: the extension was
  * made on this path only, and the other paths from here still need it. */
-void x64_write_back(struct be *be, uint32_t mask, int which)
+void x64_write_back(struct be *be, uint64_t mask, int which)
 {
 	for (unsigned g = 1; g < 32; g++) {
 		if (!(mask & (1u << g)) || be->host[g] < 0)
@@ -168,6 +169,12 @@ void x64_write_back(struct be *be, uint32_t mask, int which)
 			x_movsxd(&be->b, r, r);
 		x_store(&be->b, true, RBX, XOFF(g), r);
 	}
+	if (which == 1)
+		return;
+	for (unsigned f = 0; f < 32; f++)
+		if ((mask & FREG_BIT(f)) && be->fhost[f] >= 0)
+			x_sse_rm(&be->b, PFX_SD, false, SSE_STORE, (unsigned)be->fhost[f], RBX,
+				 FOFF(f));
 }
 
 /* Reloads cached registers (which: as for x64_write_back). */
@@ -182,6 +189,14 @@ void x64_reload(struct be *be, int which)
 		x_load(&be->b, true, (unsigned)be->host[g], RBX, XOFF(g));
 		be->narrow &= ~(1u << g);
 	}
+	if (which == 1)
+		return;
+	/* (Also f registers first used later in the block: harmless, their
+	 * xmm registers hold nothing yet.) */
+	for (unsigned f = 0; f < 32; f++)
+		if (be->fhost[f] >= 0)
+			x_sse_rm(&be->b, PFX_SD, false, SSE_LOAD, (unsigned)be->fhost[f], RBX,
+				 FOFF(f));
 }
 
 struct slow *x64_add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
@@ -215,7 +230,7 @@ static void emit_set_pc(struct be *be, uint64_t ppc)
 /* Leaves translated code: `retired` instructions done, pc = ppc + delta,
  * guest registers in `dirty` written back first. */
 void x64_emit_exit(struct be *be, uint64_t ppc, unsigned retired, enum jit_status st,
-		      uint32_t dirty)
+		      uint64_t dirty)
 {
 	struct x86_buf *b = &be->b;
 	x64_write_back(be, dirty, 0);
@@ -308,6 +323,8 @@ struct be *be_begin(struct jit *j, struct jit_tb *tb)
 	be->b = (struct x86_buf){ .p = w, .end = w + MAX_TB_BYTES };
 	be->start = w;
 	memset(be->host, -1, sizeof(be->host));
+	memset(be->fhost, -1, sizeof(be->fhost));
+	be->next_xmm = XMM_FIRST_CACHE;
 	tb->code = rx(be, w);
 	tb->nexits = 0;
 
@@ -368,6 +385,9 @@ static void emit_loop_back(struct be *be)
 	for (unsigned g = 1; g < 32; g++)   /* the body starts with none narrow */
 		if (be->host[g] >= 0)
 			widen(be, g);
+	/* The body loads each f register at its first use: memory must
+	 * hold it when the body starts again. */
+	x64_write_back(be, be->dirty & FREGS, 0);
 	x_alu_ri(b, true, ALU_SUB, R14, be->tb->ninsn);
 	x_patch(b, x_jcc32(b, CC_GE), be->body);
 	/* out of budget: the next round did not run */
@@ -556,9 +576,9 @@ void be_pure(struct be *be, be_pure_fn fn, unsigned rd, unsigned rs1, unsigned r
 	x64_st_x(be, rd, RAX);
 }
 
-uint32_t x64_caller_saved_mask(const struct be *be)
+uint64_t x64_caller_saved_mask(const struct be *be)
 {
-	uint32_t m = 0;
+	uint64_t m = be->cached & FREGS;   /* every xmm register is */
 	for (unsigned g = 1; g < 32; g++)
 		if (be->host[g] >= 0 && caller_saved((unsigned)be->host[g]))
 			m |= 1u << g;
@@ -685,7 +705,14 @@ static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, uns
 			x_mov_imm(b, RCX, 0xffffffff00000000ull);
 			x_alu_rr(b, true, ALU_OR, RAX, RCX);
 		}
-		x_store(b, true, RBX, FOFF(reg), RAX);
+		int x = size == 8 ? x64_freg_for_write(be, reg) : -1;
+		if (x >= 0) {
+			x_sse_rr(b, PFX_66, true, SSE_MOVD_TO_X, (unsigned)x, RAX);
+			be->dirty |= FREG_BIT(reg);
+		} else {
+			x_store(b, true, RBX, FOFF(reg), RAX);
+			x64_freg_from_mem(be, reg);
+		}
 		if (!(be->fp_ok & FPV_DIRTY))
 			x_alu_mi(b, true, ALU_OR, RBX, HOFF(mstatus), (int32_t)MSTATUS_FS);
 		be->fp_ok |= FPV_DIRTY;   /* on every path that goes on */
@@ -709,6 +736,13 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 		       bool fp)
 {
 	struct x86_buf *b = &be->b;
+	if (fp) {   /* rdx = the value, for both paths */
+		int x = be->fhost[reg];
+		if (x >= 0)
+			x_sse_rr(b, PFX_66, true, SSE_MOVD_FROM_X, (unsigned)x, RDX);
+		else
+			x_load(b, true, RDX, RBX, FOFF(reg));
+	}
 	emit_va(be, rs1, imm);
 	if (be->j->verify) {   /* the slow path logs what it overwrites */
 		struct slow *s = x64_add_slow(be, SL_STORE, x_jmp32(b));
@@ -719,9 +753,7 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 		return;
 	}
 	uint8_t *miss = emit_tlb(be, true, size);
-	if (fp)
-		x_load(b, true, RDX, RBX, FOFF(reg));
-	else
+	if (!fp)
 		x64_ld_x(be, RDX, reg);
 	x_store_sz(b, size, RSI, 0, RDX);
 	/* Watched-page check (code or dirty logging): the page's watch byte,
@@ -772,7 +804,7 @@ void be_helper(struct be *be, be_helper_fn fn, const struct insn *in, bool touch
 	/* A helper that reads and writes h->x gets everything written back
 	 * before and reloaded after; one that does not only costs the
 	 * caller-saved cache registers the call clobbers. */
-	uint32_t kept = touches_x ? 0 : be->dirty & ~x64_caller_saved_mask(be);
+	uint64_t kept = touches_x ? 0 : be->dirty & ~x64_caller_saved_mask(be);
 	x64_write_back(be, be->dirty, touches_x ? 0 : 2);
 	be->dirty = be->loop_dirty | kept;
 	x_mov_rr(b, true, RDI, RBX);
@@ -830,7 +862,7 @@ static void emit_lookup_jump(struct be *be)
  * takeable.  Cheaper than the dispatcher: Linux toggles sstatus.SIE and
  * SUM several times per system call.
  */
-static void emit_reenter(struct be *be, uint64_t ppc, unsigned retired, uint32_t dirty)
+static void emit_reenter(struct be *be, uint64_t ppc, unsigned retired, uint64_t dirty)
 {
 	struct x86_buf *b = &be->b;
 	x64_write_back(be, dirty, 0);
@@ -897,7 +929,8 @@ void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64
 		alu_x(be, true, ALU_CMP, a, rs2);
 	uint8_t *taken = x_jcc32(b, cond_cc[c]);
 	/* each edge writes back what is dirty here */
-	uint32_t dirty = be->dirty, narrow = be->narrow;
+	uint64_t dirty = be->dirty;
+	uint32_t narrow = be->narrow;
 	emit_goto(be, fall_ppc, fall_chain);
 	x_patch(b, taken, b->p);
 	be->dirty = dirty;
@@ -967,7 +1000,7 @@ static void emit_slow(struct be *be, struct slow *s)
 		x_patch(b, s->more_jcc[i], b->p);
 	/* C calls clobber r8-r11: the dirty ones go to h->x first, and the
 	 * cached caller-saved registers are reloaded from there after. */
-	uint32_t spill = s->dirty & x64_caller_saved_mask(be);
+	uint64_t spill = s->dirty & x64_caller_saved_mask(be);
 	switch (s->kind) {
 	case SL_LOAD: {
 		/* rsi = va */
@@ -987,7 +1020,7 @@ static void emit_slow(struct be *be, struct slow *s)
 	}
 	case SL_STORE: {
 		if (s->fp)
-			x_load(b, true, RCX, RBX, FOFF(s->reg));
+			x_mov_rr(b, true, RCX, RDX);
 		else
 			x64_ld_x(be, RCX, s->reg);
 		x64_write_back(be, spill, 0);
@@ -1025,14 +1058,14 @@ static void emit_slow(struct be *be, struct slow *s)
 	case SL_HELPER: {
 		/* Caller-saved registers were written back before the call
 		 * (which clobbered them); callee-saved ones may still be dirty. */
-		uint32_t live = s->dirty & ~x64_caller_saved_mask(be);
+		uint64_t live = s->dirty & ~x64_caller_saved_mask(be);
 		x_alu_ri(b, false, ALU_CMP, RAX, 1);
 		uint8_t *not_interp = x_jcc32(b, CC_NE);
 		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, live);
 		x_patch(b, not_interp, b->p);
 		/* One that touches x wrote everything back before the call and
 		 * may have written x[rd] since: no cached value is newer. */
-		uint32_t after = s->touches_x ? 0 : live;
+		uint64_t after = s->touches_x ? 0 : live;
 		x_alu_ri(b, false, ALU_CMP, RAX, 2);
 		uint8_t *not_code = x_jcc32(b, CC_NE);
 		/* Done, and it stored into code: leave after it. */

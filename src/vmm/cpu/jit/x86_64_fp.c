@@ -83,26 +83,132 @@ static void emit_preconditions(struct be *be, struct slow *s, const struct insn 
 	}
 }
 
+/* ---- f registers in xmm registers (x86_64_internal.h) ---- */
+
+static int freg_take(struct be *be, unsigned f)
+{
+	if (be->fhost[f] >= 0)
+		return be->fhost[f];
+	if (be->next_xmm == XMM_COUNT)
+		return -1;
+	be->fhost[f] = (int8_t)be->next_xmm++;
+	be->cached |= FREG_BIT(f);
+	return -2;   /* taken now: not loaded yet */
+}
+
+int x64_freg(struct be *be, unsigned f)
+{
+	int x = freg_take(be, f);
+	if (x == -2) {
+		x = be->fhost[f];
+		x_sse_rm(&be->b, PFX_SD, false, SSE_LOAD, (unsigned)x, RBX, FOFF(f));
+	}
+	return x;
+}
+
+int x64_freg_for_write(struct be *be, unsigned f)
+{
+	int x = freg_take(be, f);
+	return x == -2 ? be->fhost[f] : x;
+}
+
+void x64_freg_to_mem(struct be *be, unsigned f)
+{
+	if (!(be->dirty & FREG_BIT(f)))
+		return;
+	x_sse_rm(&be->b, PFX_SD, false, SSE_STORE, (unsigned)be->fhost[f], RBX, FOFF(f));
+	be->dirty &= ~FREG_BIT(f);
+}
+
+void x64_freg_from_mem(struct be *be, unsigned f)
+{
+	if (be->fhost[f] < 0)
+		return;
+	x_sse_rm(&be->b, PFX_SD, false, SSE_LOAD, (unsigned)be->fhost[f], RBX, FOFF(f));
+	be->dirty &= ~FREG_BIT(f);
+}
+
+/*
+ * Operands.  Double-precision ones come from their xmm register; single-
+ * precision ones from h->f, made current first, because a cached register
+ * holds the 64-bit NaN-boxed pattern, which a single-precision op neither
+ * reads (it checks the box in memory) nor writes (its result is boxed
+ * there, then reloaded).
+ */
+static enum sse_pfx pfx_of(bool single) { return single ? PFX_SS : PFX_SD; }
+
+/* op dst, f (an xmm register or memory) */
+static void f_op(struct be *be, bool single, enum sse_op op, unsigned dst, unsigned f)
+{
+	struct x86_buf *b = &be->b;
+	enum sse_pfx pfx = op == SSE_UCOMI ? (single ? PFX_NONE : PFX_66) : pfx_of(single);
+	int x = single ? -1 : x64_freg(be, f);
+	if (x >= 0) {
+		x_sse_rr(b, op == SSE_MOVAPD ? PFX_66 : pfx, false, op, dst, (unsigned)x);
+	} else {
+		x64_freg_to_mem(be, f);
+		x_sse_rm(b, pfx, false, op == SSE_MOVAPD ? SSE_LOAD : op, dst, RBX, FOFF(f));
+	}
+}
+
+/* xmm `dst` = f */
+static void f_get(struct be *be, bool single, unsigned dst, unsigned f)
+{
+	f_op(be, single, SSE_MOVAPD, dst, f);
+}
+
 /* Single-precision source fs must be NaN-boxed (upper half all ones). */
 static void emit_boxed(struct be *be, struct slow *s, unsigned fs)
 {
+	x64_freg_to_mem(be, fs);
 	x_alu_mi(&be->b, false, ALU_CMP, RBX, FOFF(fs) + 4, -1);
 	to_slow(be, s, x_jcc32(&be->b, CC_NE));
+}
+
+/* f[rd] = xmm0 (single: NaN-boxed) */
+static void emit_store_xmm0(struct be *be, unsigned rd, bool single)
+{
+	struct x86_buf *b = &be->b;
+	int x = single ? -1 : x64_freg_for_write(be, rd);
+	if (x >= 0) {
+		x_sse_rr(b, PFX_66, false, SSE_MOVAPD, (unsigned)x, XMM0);
+		be->dirty |= FREG_BIT(rd);
+		return;
+	}
+	x_sse_rm(b, pfx_of(single), false, SSE_STORE, XMM0, RBX, FOFF(rd));
+	if (single)
+		x_store32_imm(b, RBX, FOFF(rd) + 4, 0xffffffffu);
+	x64_freg_from_mem(be, rd);
 }
 
 /* f[rd] = rax (single: NaN-boxed eax). */
 static void emit_store_f(struct be *be, unsigned rd, bool single)
 {
 	struct x86_buf *b = &be->b;
+	int x = single ? -1 : x64_freg_for_write(be, rd);
+	if (x >= 0) {
+		x_sse_rr(b, PFX_66, true, SSE_MOVD_TO_X, (unsigned)x, RAX);
+		be->dirty |= FREG_BIT(rd);
+		return;
+	}
 	if (single) {
 		x_store(b, false, RBX, FOFF(rd), RAX);
 		x_store32_imm(b, RBX, FOFF(rd) + 4, 0xffffffffu);
 	} else {
 		x_store(b, true, RBX, FOFF(rd), RAX);
 	}
+	x64_freg_from_mem(be, rd);
 }
 
-static enum sse_pfx pfx_of(bool single) { return single ? PFX_SS : PFX_SD; }
+/* rax = f's 64 bits */
+static void emit_load_f(struct be *be, unsigned f)
+{
+	int x = be->fhost[f];
+	if (x >= 0)
+		x_sse_rr(&be->b, PFX_66, true, SSE_MOVD_FROM_X, (unsigned)x, RAX);
+	else
+		x_load(&be->b, true, RAX, RBX, FOFF(f));
+}
 
 /* An arithmetic result in xmm0: a NaN to the helper, else stored. */
 static void emit_result(struct be *be, struct slow *s, const struct insn *in, bool single)
@@ -110,25 +216,22 @@ static void emit_result(struct be *be, struct slow *s, const struct insn *in, bo
 	struct x86_buf *b = &be->b;
 	x_sse_rr(b, single ? PFX_NONE : PFX_66, false, SSE_UCOMI, XMM0, XMM0);
 	to_slow(be, s, x_jcc32(b, CC_P));
-	x_sse_rm(b, pfx_of(single), false, SSE_STORE, XMM0, RBX, FOFF(in->rd));
-	if (single)
-		x_store32_imm(b, RBX, FOFF(in->rd) + 4, 0xffffffffu);
+	emit_store_xmm0(be, in->rd, single);
 }
 
 static void emit_binary(struct be *be, struct slow *s, const struct insn *in, bool single,
 			enum sse_op op)
 {
-	struct x86_buf *b = &be->b;
 	if (single) {
 		emit_boxed(be, s, in->rs1);
 		if (op != SSE_SQRT)
 			emit_boxed(be, s, in->rs2);
 	}
 	if (op == SSE_SQRT) {
-		x_sse_rm(b, pfx_of(single), false, SSE_SQRT, XMM0, RBX, FOFF(in->rs1));
+		f_op(be, single, SSE_SQRT, XMM0, in->rs1);
 	} else {
-		x_sse_rm(b, pfx_of(single), false, SSE_LOAD, XMM0, RBX, FOFF(in->rs1));
-		x_sse_rm(b, pfx_of(single), false, op, XMM0, RBX, FOFF(in->rs2));
+		f_get(be, single, XMM0, in->rs1);
+		f_op(be, single, op, XMM0, in->rs2);
 	}
 	emit_result(be, s, in, single);
 }
@@ -143,9 +246,13 @@ static void emit_fused(struct be *be, struct slow *s, const struct insn *in, boo
 		emit_boxed(be, s, in->rs2);
 		emit_boxed(be, s, in->rs3);
 	}
-	x_sse_rm(b, pfx_of(single), false, SSE_LOAD, XMM0, RBX, FOFF(in->rs3));
-	x_sse_rm(b, pfx_of(single), false, SSE_LOAD, XMM1, RBX, FOFF(in->rs1));
-	x_fma231_rm(b, !single, op, XMM0, XMM1, RBX, FOFF(in->rs2));
+	f_get(be, single, XMM0, in->rs3);
+	f_get(be, single, XMM1, in->rs1);
+	int x = single ? -1 : x64_freg(be, in->rs2);
+	if (x >= 0)
+		x_fma231_rr(b, true, op, XMM0, XMM1, (unsigned)x);
+	else
+		x_fma231_rm(b, !single, op, XMM0, XMM1, RBX, FOFF(in->rs2));
 	emit_result(be, s, in, single);
 }
 
@@ -158,28 +265,28 @@ static void emit_sign_inject(struct be *be, struct slow *s, const struct insn *i
 		emit_boxed(be, s, in->rs1);
 		emit_boxed(be, s, in->rs2);
 	}
-	int32_t hi = single ? 0 : 4;   /* the dword holding the sign bit */
-	x_load(b, true, RAX, RBX, FOFF(in->rs1));
-	if (in->rs1 == in->rs2 && kind == 0) {
-		/* fmv: nothing to change */
-	} else {
-		x_load(b, false, RCX, RBX, FOFF(in->rs2) + hi);
-		if (kind == 1)
-			x_f7(b, false, 2, RCX);                    /* not: FSGNJN */
-		x_alu_ri(b, false, ALU_AND, RCX, (int32_t)0x80000000u);
-		if (!single)
-			x_shift_ri(b, true, SH_SHL, RCX, 32);
-		if (kind != 2) {                                   /* clear rs1's sign */
-			x_mov_rr(b, true, RDX, RAX);
-			x_shift_ri(b, true, SH_SHL, RDX, single ? 33 : 1);
-			x_shift_ri(b, true, SH_SHR, RDX, single ? 33 : 1);
-			if (single)
-				x_mov_rr(b, false, RAX, RDX);
-			else
-				x_mov_rr(b, true, RAX, RDX);
-		}
-		x_alu_rr(b, true, ALU_XOR, RAX, RCX);                   /* or == xor here */
+	if (in->rs1 == in->rs2 && kind == 0) {   /* fmv */
+		emit_load_f(be, in->rs1);
+		emit_store_f(be, in->rd, single);
+		return;
 	}
+	emit_load_f(be, in->rs1);
+	x_mov_rr(b, true, RDX, RAX);
+	emit_load_f(be, in->rs2);
+	x_mov_rr(b, true, RCX, RAX);
+	if (!single)
+		x_shift_ri(b, true, SH_SHR, RCX, 32);   /* the dword holding the sign bit */
+	if (kind == 1)
+		x_f7(b, false, 2, RCX);                    /* not: FSGNJN */
+	x_alu_ri(b, false, ALU_AND, RCX, (int32_t)0x80000000u);
+	if (!single)
+		x_shift_ri(b, true, SH_SHL, RCX, 32);
+	x_mov_rr(b, true, RAX, RDX);
+	if (kind != 2) {                                   /* clear rs1's sign */
+		x_shift_ri(b, true, SH_SHL, RAX, single ? 33 : 1);
+		x_shift_ri(b, true, SH_SHR, RAX, single ? 33 : 1);
+	}
+	x_alu_rr(b, true, ALU_XOR, RAX, RCX);                   /* or == xor here */
 	emit_store_f(be, in->rd, single);
 }
 
@@ -193,8 +300,13 @@ static void emit_compare(struct be *be, struct slow *s, const struct insn *in, b
 		emit_boxed(be, s, in->rs1);
 		emit_boxed(be, s, in->rs2);
 	}
-	x_sse_rm(b, pfx_of(single), false, SSE_LOAD, XMM0, RBX, FOFF(in->rs1));
-	x_sse_rm(b, single ? PFX_NONE : PFX_66, false, SSE_UCOMI, XMM0, RBX, FOFF(in->rs2));
+	int x = single ? -1 : x64_freg(be, in->rs1);
+	unsigned a = XMM0;
+	if (x >= 0)
+		a = (unsigned)x;
+	else
+		f_get(be, single, XMM0, in->rs1);
+	f_op(be, single, SSE_UCOMI, a, in->rs2);
 	to_slow(be, s, x_jcc32(b, CC_P));
 	x_setcc(b, cc, RAX);
 	x64_st_x(be, in->rd, RAX);
@@ -211,8 +323,7 @@ static void emit_from_int(struct be *be, const struct insn *in, bool single, uns
 		src = RCX;
 	}
 	x_sse_rr(b, pfx_of(single), wide, SSE_CVTSI2, XMM0, src);
-	x_sse_rr(b, PFX_66, !single, SSE_MOVD_FROM_X, XMM0, RAX);
-	emit_store_f(be, in->rd, single);
+	emit_store_xmm0(be, in->rd, single);
 }
 
 /* FCVT.{W,L}.{S,D} with RTZ (truncating) or RNE: SSE's out-of-range and
@@ -224,8 +335,12 @@ static void emit_to_int(struct be *be, struct slow *s, const struct insn *in, bo
 	struct x86_buf *b = &be->b;
 	if (single)
 		emit_boxed(be, s, in->rs1);
-	x_sse_rm(b, pfx_of(single), wide, truncate ? SSE_CVTT2SI : SSE_CVT2SI, RAX, RBX,
-		 FOFF(in->rs1));
+	enum sse_op op = truncate ? SSE_CVTT2SI : SSE_CVT2SI;
+	int x = single ? -1 : x64_freg(be, in->rs1);
+	if (x >= 0)
+		x_sse_rr(b, PFX_SD, wide, op, RAX, (unsigned)x);
+	else
+		x_sse_rm(b, pfx_of(single), wide, op, RAX, RBX, FOFF(in->rs1));
 	if (wide) {
 		x_mov_rr(b, true, RCX, RAX);
 		x_alu_ri(b, true, ALU_SUB, RCX, 1);   /* INT64_MIN - 1 overflows */
@@ -355,11 +470,11 @@ void be_fp(struct be *be, be_helper_fn fn, const struct insn *in, bool touches_x
 		emit_sign_inject(be, s, in, single, op - (single ? OP_FSGNJ_S : OP_FSGNJ_D));
 		break;
 	case OP_FMV_X_D:
-		x_load(&be->b, true, RAX, RBX, FOFF(in->rs1));
+		emit_load_f(be, in->rs1);
 		x64_st_x(be, in->rd, RAX);
 		break;
 	case OP_FMV_X_W:
-		x_load(&be->b, false, RAX, RBX, FOFF(in->rs1));
+		emit_load_f(be, in->rs1);
 		x_movsxd(&be->b, RAX, RAX);
 		x64_st_x(be, in->rd, RAX);
 		break;
@@ -388,11 +503,11 @@ void be_fp(struct be *be, be_helper_fn fn, const struct insn *in, bool touches_x
 		break;
 	case OP_FCVT_D_S:
 		emit_boxed(be, s, in->rs1);
-		x_sse_rm(&be->b, PFX_SS, false, SSE_CVT, XMM0, RBX, FOFF(in->rs1));
+		f_op(be, true, SSE_CVT, XMM0, in->rs1);
 		emit_result(be, s, in, false);
 		break;
 	case OP_FCVT_S_D:
-		x_sse_rm(&be->b, PFX_SD, false, SSE_CVT, XMM0, RBX, FOFF(in->rs1));
+		f_op(be, false, SSE_CVT, XMM0, in->rs1);
 		emit_result(be, s, in, true);
 		break;
 	default:
@@ -498,7 +613,7 @@ void x64_emit_fp_slow(struct be *be, struct slow *s)
 	be->narrow = s->narrow;
 	struct x86_buf *b = &be->b;
 	/* The exact helper, on registers the fast path did not change. */
-	uint32_t saved = x64_caller_saved_mask(be);
+	uint64_t saved = x64_caller_saved_mask(be);
 	x64_write_back(be, s->touches_x ? s->dirty : s->dirty & saved, 0);
 	x_mov_rr(b, true, RDI, RBX);
 	x_mov_imm(b, RSI, (uint64_t)(uintptr_t)s->insn);
@@ -508,7 +623,7 @@ void x64_emit_fp_slow(struct be *be, struct slow *s)
 	x64_reload(be, s->touches_x ? 0 : 2);
 	x_patch(b, x_jmp32(b), s->resume);
 	x_patch(b, fail, b->p);
-	uint32_t live = s->touches_x ? 0 : s->dirty & ~saved;
+	uint64_t live = s->touches_x ? 0 : s->dirty & ~saved;
 	x_alu_ri(b, false, ALU_CMP, RAX, 1);
 	uint8_t *trap = x_jcc32(b, CC_NE);
 	x64_emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, live);

@@ -29,7 +29,7 @@ enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_INTERP, SL_FP };
 
 struct slow {
 	enum slow_kind kind;
-	uint32_t dirty;            /* guest registers dirty at the instruction */
+	uint64_t dirty;            /* guest registers dirty at the instruction (FREG_BIT) */
 	uint32_t narrow;           /* and narrow (struct be) */
 	uint8_t *jcc;              /* rel32 of the jump into the slow path */
 	uint8_t *more_jcc[SLOW_MORE_JCC];   /* more jumps to the same path */
@@ -56,9 +56,15 @@ struct be {
 	uint8_t *check_jcc;        /* the entry check's failure, to this block's stub */
 	uint8_t *body;             /* after the entry checks and register loads */
 	bool loops;                /* branches back to its own start */
-	uint32_t loop_dirty;       /* a looping block's registers dirty on entry to the body */
+	uint64_t loop_dirty;       /* a looping block's registers dirty on entry to the body */
 	int8_t host[33];           /* host register caching guest x[i], or -1 */
-	uint32_t cached, dirty;    /* guest register masks */
+	/* xmm register caching guest f[i], or -1: taken at an inline F/D
+	 * op's first use and kept to the block's end (never reassigned, so a
+	 * slow path's dirty mask and the final assignment agree). */
+	int8_t fhost[32];
+	unsigned next_xmm;
+	/* Guest register masks: x[i] is bit i, f[i] bit 32 + i (FREG_BIT). */
+	uint64_t cached, dirty;
 	/* Cached registers whose host register may hold a *W result not yet
 	 * sign-extended (its low 32 bits right, the upper ones zero): the
 	 * extension is made where a full 64-bit value is read or written
@@ -71,6 +77,13 @@ struct be {
 	 * each entry it hands out. */
 	struct slow slow[MAX_SLOW];
 };
+
+/* f[i]'s bit in the register masks. */
+#define FREG_BIT(i) (1ull << (32 + (i)))
+#define FREGS 0xffffffff00000000ull
+/* xmm0 and xmm1 are scratch; f registers are cached from xmm2 up. */
+#define XMM_FIRST_CACHE 2
+#define XMM_COUNT 16
 
 /* F/D state an inline op assumes (be_fp_needs, be->fp_ok). */
 enum { FPV_DIRTY = 1, FPV_RNE = 4 };
@@ -85,14 +98,23 @@ unsigned x64_xreg_lo(struct be *be, unsigned g, unsigned tmp);
 /* Guest register g = host (into its cache register, marked dirty, or h->x). */
 void x64_st_x(struct be *be, unsigned g, unsigned host);
 /* Writes back / reloads cached registers (which: 0 all, 1 callee-saved, 2 caller-saved). */
-void x64_write_back(struct be *be, uint32_t mask, int which);
+void x64_write_back(struct be *be, uint64_t mask, int which);
 void x64_reload(struct be *be, int which);
-uint32_t x64_caller_saved_mask(const struct be *be);
+uint64_t x64_caller_saved_mask(const struct be *be);
 struct slow *x64_add_slow(struct be *be, enum slow_kind k, uint8_t *jcc);
 void x64_emit_exit(struct be *be, uint64_t ppc, unsigned retired, enum jit_status st,
-		   uint32_t dirty);
+		   uint64_t dirty);
 /* A copy of `in` that lives as long as the translation (helpers get it). */
 const struct insn *x64_insn_copy(struct be *be, const struct insn *in);
+/* f[i] cached in an xmm register (x86_64_fp.c): its number, or -1 when
+ * none is free; x64_freg_for_write takes one without loading it, and the
+ * caller marks it dirty.  x64_freg_to_mem makes h->f[i] current (a reader
+ * of memory follows); x64_freg_from_mem reloads the cached copy after
+ * something wrote h->f[i]. */
+int x64_freg(struct be *be, unsigned f);
+int x64_freg_for_write(struct be *be, unsigned f);
+void x64_freg_to_mem(struct be *be, unsigned f);
+void x64_freg_from_mem(struct be *be, unsigned f);
 /* Emits an SL_FP slow path (x86_64_fp.c). */
 void x64_emit_fp_slow(struct be *be, struct slow *s);
 

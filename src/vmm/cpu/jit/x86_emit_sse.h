@@ -3,7 +3,7 @@
  * (x86_64_fp.c), over x86_emit.h's buffer.  Legacy SSE forms are
  * [prefix] [REX] 0F op ModRM, with the prefix choosing the type (F2:
  * double, F3: single, 66: the move and compare forms); FMA3 is VEX-encoded.
- * Only xmm0..xmm7 are used, so no REX.R is ever needed for them.
+ * xmm8..xmm15 take REX (or VEX) bits as general registers do.
  * Reference: Intel SDM vol. 2, "Instruction Format" and chapter 2.3 (VEX).
  */
 #ifndef NIMBUS_VMM_CPU_JIT_X86_EMIT_SSE_H
@@ -23,6 +23,7 @@ enum sse_op {
 	SSE_CVTSI2 = 0x2a,    /* cvtsi2sd/ss xmm, r/m (REX.W: 64-bit integer) */
 	SSE_CVTT2SI = 0x2c,   /* cvttsd/ss2si r, xmm/m (truncating) */
 	SSE_CVT2SI = 0x2d,    /* cvtsd/ss2si r, xmm/m (MXCSR rounding) */
+	SSE_MOVAPD = 0x28,    /* 66 movapd xmm, xmm (register copies) */
 	SSE_UCOMI = 0x2e,     /* ucomisd (66) / ucomiss (none) xmm, xmm/m */
 	SSE_SQRT = 0x51,
 	SSE_ADD = 0x58,
@@ -74,6 +75,17 @@ static inline void x_fma231_rm(struct x86_buf *b, bool dbl, enum fma_op op, unsi
 	x_byte(b, (dbl ? 0x80 : 0) | ((~a & 15) << 3) | 0x01);    /* W, ~vvvv, L=0, pp=66 */
 	x_byte(b, op);
 	x_mem(b, dst, base, disp);
+}
+
+/* The same, dst = +-(a * m) +- dst with m an xmm register; dst below xmm8. */
+static inline void x_fma231_rr(struct x86_buf *b, bool dbl, enum fma_op op, unsigned dst,
+			       unsigned a, unsigned m)
+{
+	x_byte(b, 0xc4);
+	x_byte(b, 0x80 | 0x40 | ((m & 8) ? 0 : 0x20) | 0x02);
+	x_byte(b, (dbl ? 0x80 : 0) | ((~a & 15) << 3) | 0x01);
+	x_byte(b, op);
+	x_modrm_rr(b, dst, m);
 }
 
 /* test byte [base+disp], imm8 */
