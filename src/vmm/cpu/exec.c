@@ -82,6 +82,8 @@ static ALWAYS_INLINE void chain_to(struct hart *h, struct block *b, uint64_t pc0
 {
 	if ((t ^ pc0) & PAGE_MASK)
 		return;
+	uint8_t *count = k ? &b->fallen : &b->taken;
+	*count += *count < UINT8_MAX;
 	struct block *s = b->chain[k];
 	if (s && s->ppc == b->ppc + (t - pc0) && s->epoch == h->epoch &&
 	    s->gen == bus_code_gen(h->bus, s->pfn))

@@ -670,5 +670,6 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 	b->chain[0] = b->chain[1] = NULL;
 	b->jit = NULL;
 	b->heat = 0;
+	b->taken = b->fallen = 0;
 	return b;
 }

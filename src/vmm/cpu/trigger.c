@@ -286,6 +286,7 @@ struct block *trigger_fetch_block(struct hart *h, uint64_t pc)
 	h->scratch.ninsn = 1;
 	h->scratch.nbytes = (uint16_t)len;
 	h->scratch.chain[0] = h->scratch.chain[1] = NULL;
+	h->scratch.taken = h->scratch.fallen = 0;
 	h->scratch.jit = NULL;
 	return &h->scratch;
 }

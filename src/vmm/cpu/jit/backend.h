@@ -119,6 +119,11 @@ void be_fence(struct be *be);
 void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64_t taken_ppc,
 	       uint64_t fall_ppc, bool taken_chain, bool fall_chain);
 void be_jump(struct be *be, uint64_t target_ppc, bool chain);
+/* A trace's side exit: the branch leaves for out_ppc when it is taken
+ * (out_when_taken) or when it falls through (else), and the translation
+ * goes on with the other edge's block. */
+void be_branch_out(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64_t out_ppc,
+		   bool out_when_taken, bool chain);
 /* pc = (x[rs1] + imm) & ~1 after rd = link (a PC value); an indirect jump. */
 void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t link_ppc);
 /* Leaves with `st` at ppc after `ninsn` retired (ends the block). */

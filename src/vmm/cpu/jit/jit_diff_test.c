@@ -688,3 +688,39 @@ TEST(jit_translates_an_instruction_straddling_a_page_and_sees_its_second_half_ch
 	EXPECT(st.returns[JIT_ST_INTERP] < 100);
 	pair_fini(&p);
 }
+
+/* A loop of two blocks joined by a biased branch (the longest_match
+ * shape): translated as one trace that loops to itself, the rare edge a
+ * side exit with every dirty register written back.  Stepped in chunks as
+ * small as one instruction, the trace (longer than what is left of a
+ * chunk) gives way to its first block alone. */
+TEST(jit_trace_through_a_biased_branch_matches_the_interpreter)
+{
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	struct hart *h = p.m[1].h[0];
+	jit_set_hot(h->jit, 32);
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		tm_emit(t, ADDI(5, 5, 1));           /* A: x5++ */
+		tm_emit(t, ANDI(6, 5, 15));
+		tm_emit(t, BNE(6, 0, 8));            /*    15 times in 16: to C */
+		tm_emit(t, ADDI(7, 7, 1));           /* B: x7++ (rare) */
+		tm_emit(t, ADDI(8, 8, 2));           /* C: x8 += 2 */
+		tm_emit(t, BLT(5, 9, -20));          /*    while x5 < x9: to A */
+		tm_emit(t, JAL(0, 0));               /* then spin here */
+		hart_set_x(t->h[0], 9, 3000);
+		hart_set_pc(t->h[0], CODE_BASE);
+	}
+	STEP_BOTH_AND_COMPARE(&p, 2000);
+	for (unsigned n = 1; n < 40; n++)
+		STEP_BOTH_AND_COMPARE(&p, n);
+	STEP_BOTH_AND_COMPARE(&p, 20000);
+	EXPECT_EQ(hart_get_x(h, 5), 3000);
+	EXPECT_EQ(hart_get_x(h, 7), 3000 / 16);
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(h, &st));
+	EXPECT(st.traces >= 1);
+	pair_fini(&p);
+}

@@ -38,6 +38,10 @@
 struct jit_tb;
 
 /* A direct exit to a guest-physical PC in the translation's own page. */
+/* Directly linkable exits of a translation: a block's branch has two; a
+ * trace of up to four blocks (translate.c) adds a side exit per block. */
+#define JIT_MAX_EXITS 5
+
 struct jit_exit {
 	uint64_t target_ppc;
 	uint8_t *jump_rel32;       /* writable address of the jump to patch */
@@ -55,7 +59,7 @@ struct jit_tb {
 	uint8_t nexits;
 	uint32_t code_bytes;       /* of host code at `code` */
 	const uint8_t *code;       /* executable entry */
-	struct jit_exit exit[2];
+	struct jit_exit exit[JIT_MAX_EXITS];
 };
 
 /* Entries of struct jit's heat table (a power of two). */
@@ -94,7 +98,9 @@ struct jit {
 	struct jit_verify *verify; /* --jit verify, else NULL */
 	FILE *dump, *perf_map;     /* NIMBUS_JIT_DUMP (translate.c), else NULL */
 	bool stats_on;             /* NIMBUS_JIT_STATS: time translations, report at exit */
+	bool traces;               /* strings blocks into traces (not NIMBUS_JIT_NO_TRACES) */
 	struct jit_stats stats;
+	struct trace *trace;       /* translate()'s scratch (translate.c) */
 };
 
 /* --jit verify (verify.c): around one translated block run by jit_run. */

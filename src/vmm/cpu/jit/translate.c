@@ -382,15 +382,128 @@ static unsigned fp_block_needs(const struct block *b, bool *writes_fcsr)
 }
 
 /* Does the block end in a branch or jump back to its own first instruction? */
-static bool loops_to_itself(const struct block *b)
+static bool is_branch(unsigned op)
+{
+	return op == OP_BEQ || op == OP_BNE || op == OP_BLT || op == OP_BGE || op == OP_BLTU ||
+	       op == OP_BGEU;
+}
+
+/* Whether a branch or jump of the translation leads back to its start. */
+static bool loops_to_itself(const struct block *b, const uint64_t *pc)
+{
+	for (unsigned i = 0; i < b->ninsn; i++) {
+		const struct insn *in = &b->insn[i];
+		if ((in->op == OP_JAL || is_branch(in->op)) &&
+		    pc[i] + (uint64_t)(int64_t)in->imm == b->ppc)
+			return true;
+	}
+	return false;
+}
+
+/* ---- traces ---- */
+
+/*
+ * A trace strings blocks of one page together along the edges their
+ * interpreted runs took (nearly) always: a jump's target, a branch's
+ * biased side, so that a loop of several blocks (gzip's longest_match is
+ * three) keeps its registers in host registers and pays no block entries.
+ * The edges not taken leave through side exits.  One page only: the
+ * page's code generation then still covers the whole translation, and a
+ * trace is never reused for its first block alone (its ninsn differs).
+ */
+#define TRACE_MAX_SEGS (JIT_MAX_EXITS - 1)
+
+struct trace {
+	struct block whole;                 /* every segment's instructions */
+	struct insn insn[BLOCK_MAX_INSNS];
+	uint64_t pc[BLOCK_MAX_INSNS];       /* each one's physical PC */
+	uint64_t seg_ppc[TRACE_MAX_SEGS];
+	unsigned seg_end[TRACE_MAX_SEGS];   /* index past each segment */
+	bool seg_taken[TRACE_MAX_SEGS];     /* the edge it goes on by */
+	unsigned nseg;
+};
+
+/* A branch goes on along an edge taken at least 4 times in 5 (and often). */
+static bool biased(unsigned way, unsigned other)
+{
+	return way >= 4 * other + 4;
+}
+
+/* The block b's trace goes on with after its last instruction (at pc). */
+static const struct block *trace_next(const struct hart *h, const struct block *b,
+				      uint64_t pc, uint64_t head, bool *taken)
 {
 	const struct insn *last = &b->insn[b->ninsn - 1];
-	switch (last->op) {
-	case OP_JAL: case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
-		return last->pcoff + (int64_t)last->imm == 0;
-	default:
-		return false;
+	uint64_t t;
+	if (last->op == OP_JAL) {
+		t = pc + (uint64_t)(int64_t)last->imm;
+		*taken = true;
+	} else if (is_branch(last->op) && biased(b->taken, b->fallen)) {
+		t = pc + (uint64_t)(int64_t)last->imm;
+		*taken = true;
+	} else if (is_branch(last->op) && biased(b->fallen, b->taken)) {
+		t = pc + last->len;
+		*taken = false;
+	} else {
+		return NULL;
 	}
+	if (!same_page(t, head) || t == head)
+		return NULL;
+	const struct block *s = btab_set(h, t);
+	s += s[1].ppc == t;
+	if (s->ppc != t || s->epoch != h->epoch || s->gen != bus_code_gen(h->bus, s->pfn) ||
+	    s->ninsn == 0 || s->insn[s->ninsn - 1].op == OP_CROSS)
+		return NULL;
+	for (unsigned i = 0; i < s->ninsn; i++)
+		if (interp_only(&s->insn[i]))
+			return NULL;
+	return s;
+}
+
+static void trace_append(struct trace *t, const struct block *s);
+
+/* The translation of b alone, in a trace's shape. */
+static void trace_build_one(const struct block *b, struct trace *t)
+{
+	t->whole = *b;
+	t->whole.insn = t->insn;
+	t->whole.ninsn = 0;
+	t->nseg = 0;
+	trace_append(t, b);
+}
+
+static void trace_append(struct trace *t, const struct block *s)
+{
+	unsigned n = t->whole.ninsn;
+	for (unsigned i = 0; i < s->ninsn; i++) {
+		t->insn[n + i] = s->insn[i];
+		t->pc[n + i] = s->ppc + s->insn[i].pcoff;
+	}
+	t->seg_ppc[t->nseg] = s->ppc;
+	t->whole.ninsn = (uint16_t)(n + s->ninsn);
+	t->seg_end[t->nseg++] = t->whole.ninsn;
+}
+
+/* The trace from head; false when it is only head. */
+static bool trace_build(const struct hart *h, const struct block *head, struct trace *t)
+{
+	trace_build_one(head, t);
+	const struct block *b = head;
+	while (t->nseg < TRACE_MAX_SEGS) {
+		bool taken;
+		const struct block *s = trace_next(h, b, t->pc[t->whole.ninsn - 1], head->ppc, &taken);
+		if (!s || t->whole.ninsn + s->ninsn > BLOCK_MAX_INSNS)
+			break;
+		bool seen = false;
+		for (unsigned k = 0; k < t->nseg; k++)
+			seen |= t->seg_ppc[k] == s->ppc;
+		if (seen)
+			break;
+		t->seg_taken[t->nseg - 1] = taken;
+		trace_append(t, s);
+		b = s;
+	}
+	return t->nseg > 1;
 }
 
 /* ---- translations by physical PC ---- */
@@ -568,15 +681,22 @@ static void dump_translation(const struct jit *j, const struct jit_tb *tb)
 		fwrite(hdr, sizeof hdr, 1, j->dump);
 		fwrite(tb->code, 1, tb->code_bytes, j->dump);
 	}
-	if (j->perf_map)
-		fprintf(j->perf_map, "%llx %x guest_%llx\n", (unsigned long long)(uintptr_t)tb->code,
-			tb->code_bytes, (unsigned long long)tb->ppc);
+	if (j->perf_map)   /* and the virtual pc it was first entered at */
+		fprintf(j->perf_map, "%llx %x guest_%llx_v%llx\n",
+			(unsigned long long)(uintptr_t)tb->code, tb->code_bytes,
+			(unsigned long long)tb->ppc, (unsigned long long)j->h->pc);
 }
 
 static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full)
 {
 	*full = false;
-	if (b->ninsn == 0 || interp_only(&b->insn[0]))
+	if (b->ninsn == 0)
+		return NULL;
+	struct cross cross;
+	bool crosses = cross_at_end(j, b, &cross);
+	/* (A block of only a straddling instruction is translated: gzip's
+	 * longest_match branches to one, a million times per 16 MiB.) */
+	if (interp_only(&b->insn[0]) && !(crosses && b->ninsn == 1))
 		return NULL;
 	if (j->ntbs == j->max_tbs) {
 		*full = true;
@@ -585,17 +705,14 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	uint64_t t0 = now_ns(j);
 	/* With a straddling last instruction translated, the rest of this
 	 * function sees it whole (register use, F/D needs, lowering). */
-	struct cross cross;
-	struct block whole;
-	struct insn whole_insns[BLOCK_MAX_INSNS];
-	bool crosses = cross_at_end(j, b, &cross);
-	if (crosses) {
-		whole = *b;
-		memcpy(whole_insns, b->insn, b->ninsn * sizeof(*b->insn));
-		whole_insns[b->ninsn - 1] = cross.insn;
-		whole.insn = whole_insns;
-		b = &whole;
+	struct trace *tr = j->trace;
+	bool traced = !crosses && j->traces && trace_build(j->h, b, tr);
+	if (!traced) {
+		trace_build_one(b, tr);
+		if (crosses)
+			tr->insn[b->ninsn - 1] = cross.insn;
 	}
+	b = &tr->whole;
 	struct jit_tb *tb = &j->tbs[j->ntbs];
 	*tb = (struct jit_tb){ .ppc = b->ppc, .pfn = b->pfn, .ninsn = b->ninsn,
 			       .nbytes = b->nbytes, .hash = b->hash,
@@ -609,7 +726,7 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	unsigned uses[32];
 	uint32_t live_in, written;
 	reg_usage(b, uses, &live_in, &written);
-	bool loops = loops_to_itself(b), writes_fcsr;
+	bool loops = loops_to_itself(b, tr->pc), writes_fcsr;
 	unsigned fp_needs = fp_block_needs(b, &writes_fcsr);
 	/* A loop that may undo its guard checks it every time round. */
 	bool guard_each_round = loops && writes_fcsr;
@@ -618,11 +735,14 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	be_regs(be, uses, live_in, written, loops);
 	if (fp_needs && guard_each_round)
 		be_fp_guard(be, fp_needs);
-	unsigned i;
+	unsigned i, seg = 0;
 	bool ended = false;
 	for (i = 0; i < b->ninsn && !ended; i++) {
 		const struct insn *in = &b->insn[i];
-		uint64_t pc = b->ppc + in->pcoff, next = pc + in->len;
+		uint64_t pc = tr->pc[i], next = pc + in->len;
+		if (i == tr->seg_end[seg])
+			seg++;
+		bool goes_on = seg + 1 < tr->nseg && i + 1 == tr->seg_end[seg];   /* into the next segment */
 		be_insn(be, i, pc, next);
 		if (crosses && i + 1 == b->ninsn)
 			be_cross_guard(be, cross.next_page_ppc, cross.upper);
@@ -633,9 +753,11 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 		}
 		switch (in->op) {
 		case OP_JAL: {
-			uint64_t t = pc + (uint64_t)(int64_t)in->imm;
+			uint64_t target = pc + (uint64_t)(int64_t)in->imm;
 			be_pc_value(be, in->rd, next);
-			be_jump(be, t, same_page(t, b->ppc));
+			if (goes_on)
+				break;
+			be_jump(be, target, same_page(target, b->ppc));
 			ended = true;
 			break;
 		}
@@ -649,9 +771,15 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 			ended = true;
 			break;
 		case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
-			uint64_t t = pc + (uint64_t)(int64_t)in->imm;
-			be_branch(be, branch_cond(in->op), in->rs1, in->rs2, t, next,
-				  same_page(t, b->ppc), same_page(next, b->ppc));
+			uint64_t target = pc + (uint64_t)(int64_t)in->imm;
+			if (goes_on) {
+				uint64_t out = tr->seg_taken[seg] ? next : target;
+				be_branch_out(be, branch_cond(in->op), in->rs1, in->rs2, out,
+					      !tr->seg_taken[seg], same_page(out, b->ppc));
+				break;
+			}
+			be_branch(be, branch_cond(in->op), in->rs1, in->rs2, target, next,
+				  same_page(target, b->ppc), same_page(next, b->ppc));
 			ended = true;
 			break;
 		}
@@ -667,7 +795,7 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	}
 	if (!ended) {   /* the block stopped at its size limit or the page end */
 		const struct insn *last = &b->insn[b->ninsn - 1];
-		uint64_t next = b->ppc + last->pcoff + last->len;
+		uint64_t next = tr->pc[b->ninsn - 1] + last->len;
 		be_jump(be, next, same_page(next, b->ppc));
 	}
 	if (!be_end(be)) {
@@ -680,6 +808,7 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	by_ppc_add(j, j->ntbs);
 	j->ntbs++;
 	j->stats.translations++;
+	j->stats.traces += traced;
 	j->stats.translate_ns += now_ns(j) - t0;
 	return tb;
 }
@@ -694,6 +823,7 @@ struct jit *jit_new(struct hart *h, size_t cache_bytes)
 	j->h = h;
 	j->hot = JIT_HOT;
 	j->stats_on = getenv("NIMBUS_JIT_STATS") != NULL;
+	j->traces = getenv("NIMBUS_JIT_NO_TRACES") == NULL;   /* for A/B measurements */
 	dump_open(j);
 	/* One translation per ~256 bytes of code is far more than blocks use. */
 	j->max_tbs = (unsigned)(cache_bytes / 256);
@@ -701,7 +831,8 @@ struct jit *jit_new(struct hart *h, size_t cache_bytes)
 	j->tbs = calloc(j->max_tbs, sizeof(*j->tbs));
 	j->insns = calloc(j->max_insns, sizeof(*j->insns));
 	j->be = be_state_new();
-	if (!j->tbs || !j->insns || !j->be || code_cache_init(&j->cc, cache_bytes) != 0 ||
+	j->trace = malloc(sizeof(*j->trace));
+	if (!j->tbs || !j->insns || !j->be || !j->trace || code_cache_init(&j->cc, cache_bytes) != 0 ||
 	    be_init_stubs(j) != 0) {
 		jit_free(j);
 		return NULL;
@@ -718,9 +849,10 @@ void jit_free(struct jit *j)
 	if (j->perf_map)
 		fclose(j->perf_map);
 	if (j->stats_on)
-		fprintf(stderr, "jit: hart %u: %llu translations, %llu KiB code, %.1f ms translating, "
-			"%llu entries, %llu resets\n", j->h->hartid,
+		fprintf(stderr, "jit: hart %u: %llu translations (%llu traces), %llu KiB code, "
+			"%.1f ms translating, %llu entries, %llu resets\n", j->h->hartid,
 			(unsigned long long)j->stats.translations,
+			(unsigned long long)j->stats.traces,
 			(unsigned long long)j->stats.code_bytes >> 10, j->stats.translate_ns / 1e6,
 			(unsigned long long)j->stats.entries, (unsigned long long)j->stats.resets);
 	if (j->stats_on)
@@ -736,6 +868,7 @@ void jit_free(struct jit *j)
 	by_ppc_free(j);
 	free(j->insns);
 	free(j->be);
+	free(j->trace);
 	free(j->verify);
 	free(j);
 }
@@ -914,6 +1047,10 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 		*heat = 0;   /* by_ppc finds it now; the entry may serve another block */
 	}
 	tb_refresh(tb, b);
+	if (tb->ninsn > budget) {   /* a trace longer than what is left: its block alone */
+		h->jit_link = NULL;
+		return false;
+	}
 	if (h->jit_link)
 		link_pending(j, h, tb);
 

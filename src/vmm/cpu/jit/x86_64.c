@@ -890,7 +890,7 @@ static void emit_goto(struct be *be, uint64_t target_ppc, bool chain)
 		return;
 	}
 	x64_write_back(be, be->dirty, 0);
-	if (chain && tb->nexits < 2) {
+	if (chain && tb->nexits < JIT_MAX_EXITS) {
 		/* h->pc is not stored on a linked path: nothing reads it before
 		 * code leaves for the dispatcher, and every way out stores it
 		 * (the tail below, each block's own entry-check failure). */
@@ -936,6 +936,32 @@ void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64
 	be->dirty = dirty;
 	be->narrow = narrow;
 	emit_goto(be, taken_ppc, taken_chain);
+}
+
+void be_branch_out(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64_t out_ppc,
+		   bool out_when_taken, bool chain)
+{
+	struct x86_buf *b = &be->b;
+	unsigned a = x64_xreg(be, rs1, RAX);
+	if (rs2 == 0)
+		x_test_rr(b, true, a, a);
+	else
+		alu_x(be, true, ALU_CMP, a, rs2);
+	/* x86 condition codes come in pairs that differ in bit 0. */
+	enum x86_cc stay = out_when_taken ? cond_cc[c] ^ 1 : cond_cc[c];
+	uint8_t *on = x_jcc32(b, stay);
+	uint64_t dirty = be->dirty;
+	uint32_t narrow = be->narrow;
+	/* The rest of the trace was taken off the budget at its entry: give
+	 * it back, and the ways out (a link, the jump cache, the loop back)
+	 * count as from the end of a block. */
+	unsigned left = be->tb->ninsn - (be->idx + 1);
+	if (left)
+		x_alu_ri(b, true, ALU_ADD, R14, (int32_t)left);
+	emit_goto(be, out_ppc, chain);
+	x_patch(b, on, b->p);
+	be->dirty = dirty;
+	be->narrow = narrow;
 }
 
 void be_jump(struct be *be, uint64_t target_ppc, bool chain)
