@@ -7,6 +7,7 @@
 #include "daemon/operations.h"
 #include "daemon/fsutil.h"
 #include "daemon/images.h"
+#include "daemon/journal.h"
 #include "daemon/logs.h"
 #include "daemon/meter.h"
 #include "daemon/proc.h"
@@ -45,6 +46,7 @@ struct service {
 	pthread_mutex_t lock;
 	char busy[BUSY_MAX][INSTANCE_NAME_MAX + 1];   /* names with an operation running */
 	int adopted, lost, rolled_back;
+	int journal_finished, journal_undone;   /* journaled operations recovered at open */
 	struct events *events;
 	struct watches *watches;
 	struct operations *ops;
@@ -59,6 +61,10 @@ struct service {
 };
 
 static void unplug(struct service *s, const struct instance *in);
+static int start_locked(struct service *s, struct instance *in, struct err *e);
+static int stop_locked(struct service *s, struct instance *in, int timeout_s, bool force,
+		       struct err *e);
+static int recover_journal(struct service *s, struct err *e);
 
 /* The instance as the host knows it: named by its host key (instance.h),
  * which its directory, processes, cgroup, NIC and metering rows hang off.
@@ -267,7 +273,8 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	if ((rc = db_open(path, &s->db, e)) < 0 ||
 	    (rc = images_init(s->db, cfg->state_dir, cfg->guest_dir, e)) < 0 ||
 	    (rc = network_reconcile(s->db, &s->net, e)) < 0 ||
-	    (rc = reconcile(s, e)) < 0)
+	    (rc = reconcile(s, e)) < 0 ||
+	    (rc = recover_journal(s, e)) < 0)
 		goto fail;
 	if (!(s->ops = operations_open(s->db, &s->lock, &s->ops_interrupted, e))) {
 		rc = e && e->code ? e->code : -ENOMEM;
@@ -322,6 +329,12 @@ struct events *service_events(struct service *s)
 	return s->events;
 }
 
+void service_journal_counts(const struct service *s, int *finished, int *undone)
+{
+	*finished = s->journal_finished;
+	*undone = s->journal_undone;
+}
+
 void service_reconcile_counts(const struct service *s, int *adopted, int *lost,
 			      int *rolled_back)
 {
@@ -350,8 +363,10 @@ static int claim(struct service *s, const char *name, struct err *e)
 	return 0;
 }
 
+/* Ends name's operation: its journal entry (if any) and its busy mark. */
 static void release(struct service *s, const char *name)
 {
+	journal_end(s->db, name, NULL);
 	for (int i = 0; i < BUSY_MAX; i++)
 		if (!strcmp(s->busy[i], name))
 			s->busy[i][0] = 0;
@@ -450,7 +465,10 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	    (in.kind == KIND_VM && (rc = placement_check(s->db, &s->place, &need, e)) < 0) ||
 	    (rc = claim(s, in.key, e)) < 0)
 		goto out;
-	rc = db_instance_insert(s->db, &in, e);
+	/* Journaled before the row exists: a daemon killed from here on has
+	 * the next one undo the launch (or keep it, once it runs). */
+	if ((rc = journal_begin(s->db, &in, r->start ? JOURNAL_LAUNCH : JOURNAL_CREATE, e)) == 0)
+		rc = db_instance_insert(s->db, &in, e);
 	if (rc == 0 && r->network[0] &&
 	    (rc = network_nic_add(s->db, &s->net, in.key, in.project, r->network, e)) < 0)
 		db_instance_delete(s->db, in.key, NULL);
@@ -487,11 +505,22 @@ static int get_claimed(struct service *s, const char *name, struct instance *in,
 	return rc;
 }
 
+/* get_claimed, and op journaled before anything is done (journal.h), so a
+ * daemon killed during it finishes or undoes it at its next start. */
+static int get_journaled(struct service *s, const char *name, enum journal_op op,
+			 struct instance *in, struct err *e)
+{
+	int rc = get_claimed(s, name, in, e);
+	if (rc == 0 && (rc = journal_begin(s->db, in, op, e)) < 0)
+		release(s, name);
+	return rc;
+}
+
 int service_start(struct service *s, const char *name, struct instance *out, struct err *e)
 {
 	struct instance in;
 	pthread_mutex_lock(&s->lock);
-	int rc = get_claimed(s, name, &in, e);
+	int rc = get_journaled(s, name, JOURNAL_START, &in, e);
 	if (rc < 0)
 		goto out;
 	if (in.state == STATE_RUNNING)
@@ -539,7 +568,7 @@ int service_stop(struct service *s, const char *name, const struct stop_req *r,
 {
 	struct instance in;
 	pthread_mutex_lock(&s->lock);
-	int rc = get_claimed(s, name, &in, e);
+	int rc = get_journaled(s, name, JOURNAL_STOP, &in, e);
 	if (rc < 0)
 		goto out;
 	if (in.state != STATE_RUNNING)
@@ -559,7 +588,7 @@ int service_restart(struct service *s, const char *name, const struct stop_req *
 {
 	struct instance in;
 	pthread_mutex_lock(&s->lock);
-	int rc = get_claimed(s, name, &in, e);
+	int rc = get_journaled(s, name, JOURNAL_RESTART, &in, e);
 	if (rc < 0)
 		goto out;
 	if (in.state == STATE_RUNNING)
@@ -578,7 +607,7 @@ int service_delete(struct service *s, const char *name, bool force, struct err *
 {
 	struct instance in;
 	pthread_mutex_lock(&s->lock);
-	int rc = get_claimed(s, name, &in, e);
+	int rc = get_journaled(s, name, JOURNAL_DELETE, &in, e);
 	if (rc < 0)
 		goto out;
 	if (in.state == STATE_RUNNING && !force)
@@ -1112,4 +1141,89 @@ int service_console_socket(struct service *s, const char *name, char *path, size
 int service_interrupted_operations(const struct service *s)
 {
 	return s->ops_interrupted;
+}
+
+/* Removes an instance whose launch is undone or whose delete is finished:
+ * whatever still runs for it, its files, NIC and row.  Lock held. */
+static int forget_instance(struct service *s, const struct journal_entry *j, bool have_row,
+			   struct instance *in, const char *why, struct err *e)
+{
+	struct instance hv = { .kind = j->kind };
+	if (have_row)
+		host_view(in, &hv);
+	else
+		snprintf(hv.name, sizeof hv.name, "%s", j->key);
+	const struct driver *d = driver_for(hv.kind);
+	int rc = d->rollback(&s->ctx, &hv, e);
+	if (rc >= 0)
+		rc = d->remove(&s->ctx, &hv, e);
+	if (rc >= 0 && have_row) {
+		unplug(s, in);
+		if ((rc = network_nic_forget(s->db, &s->net, j->key, e)) == 0 &&
+		    (rc = db_instance_delete(s->db, j->key, e)) == 0)
+			events_publish_in(s->events, j->project, "instance-deleted", j->name, "%s", why);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* Finishes or undoes what a killed daemon was doing (journal.h).  Runs
+ * after reconcile, so each row says whether its supervisor lives, and
+ * stopped ones have nothing running. */
+static int recover_journal(struct service *s, struct err *e)
+{
+	struct journal_entry *v;
+	size_t n;
+	pthread_mutex_lock(&s->lock);
+	int rc = journal_list(s->db, &v, &n, e);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const struct journal_entry *j = &v[i];
+		struct instance in;
+		/* Busy, so the watcher reconcile gave it stays out of a stop. */
+		if ((rc = claim(s, j->key, e)) < 0)
+			break;
+		bool have = db_instance_get(s->db, j->key, &in, NULL) == 0;
+		bool running = have && in.state == STATE_RUNNING;
+		bool undone = false;
+		switch (j->op) {
+		case JOURNAL_LAUNCH:
+		case JOURNAL_CREATE:
+			/* A launch is done once it runs, a create once its row exists. */
+			if (!have || (j->op == JOURNAL_LAUNCH && !running)) {
+				rc = forget_instance(s, j, have, &in, "its launch was interrupted by "
+						     "the daemon's end", e);
+				undone = true;
+			}
+			break;
+		case JOURNAL_START:
+			undone = !running;   /* reconcile left it stopped, nothing running */
+			break;
+		case JOURNAL_STOP:
+			if (running)
+				rc = stop_locked(s, &in, 0, true, e);
+			break;
+		case JOURNAL_RESTART:
+			if (have && !running)
+				rc = start_locked(s, &in, e);
+			break;
+		case JOURNAL_DELETE:
+			if (running)
+				rc = stop_locked(s, &in, 0, true, e);
+			if (rc == 0)
+				rc = forget_instance(s, j, have, &in, "its delete was finished at the "
+						     "daemon's restart", e);
+			break;
+		}
+		if (rc < 0) {
+			release(s, j->key);
+			break;
+		}
+		if (undone)
+			s->journal_undone++;
+		else
+			s->journal_finished++;
+		release(s, j->key);
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(v);
+	return rc;
 }

@@ -50,6 +50,9 @@ void service_close(struct service *s);
  * process was killed (rolled back to stopped). */
 void service_reconcile_counts(const struct service *s, int *adopted, int *lost,
 			      int *rolled_back);
+/* Instance operations a killed daemon left in its journal (journal.h):
+ * finished, and undone (a launch removed, a start left stopped). */
+void service_journal_counts(const struct service *s, int *finished, int *undone);
 /* Operations a killed daemon left running, marked failed at this start. */
 int service_interrupted_operations(const struct service *s);
 
