@@ -215,10 +215,12 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 	snprintf(imcfg, sizeof imcfg, "%s/config.json", im->path);
 	char *cfg = ctr_config(in, rootfs, access(imcfg, R_OK) == 0 ? imcfg : NULL,
 			       stat(netns, &nst) == 0 ? netns : NULL,
-			       (const char *const (*)[2])binds, nbinds);
+			       (const char *const (*)[2])binds, nbinds, e);
 	if (!cfg) {
 		unmount_root(dir);
-		return err_set(e, -ENOMEM, "container \"%s\": out of memory", in->name);
+		if (!e || !e->code)
+			return err_set(e, -ENOMEM, "container \"%s\": out of memory", in->name);
+		return e->code;
 	}
 	snprintf(path, sizeof path, "%s/config.json", dir);
 	rc = write_file(path, cfg, strlen(cfg), 0600, e);
