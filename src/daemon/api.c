@@ -91,6 +91,7 @@ cJSON *api_instance_json(const struct instance *in)
 	cJSON_AddNumberToObject(j, "created_at", (double)in->created_at);
 	cJSON_AddNumberToObject(j, "started_at", (double)in->started_at);
 	cJSON_AddStringToObject(j, "project", in->project);
+	cJSON_AddBoolToObject(j, "terminal", in->terminal);
 	cJSON *cmd = in->command[0] ? cJSON_Parse(in->command) : NULL;
 	if (cmd)
 		cJSON_AddItemToObject(j, "command", cmd);

@@ -122,7 +122,8 @@ char *ctr_config(const struct instance *in, const char *rootfs, const char *imag
 	cJSON *c = cJSON_CreateObject();
 	cJSON_AddStringToObject(c, "ociVersion", "1.0.2");
 	cJSON *p = cJSON_AddObjectToObject(c, "process");
-	cJSON_AddBoolToObject(p, "terminal", 0);
+	/* conmon -t then holds the pty's master (ctr_driver.c). */
+	cJSON_AddBoolToObject(p, "terminal", in->terminal);
 	cJSON *u = cJSON_AddObjectToObject(p, "user");
 	cJSON_AddNumberToObject(u, "uid", 0);
 	cJSON_AddNumberToObject(u, "gid", 0);

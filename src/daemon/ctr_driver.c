@@ -258,7 +258,10 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 		"--socket-dir-path", sock, "--log-level", "error",
 		/* stdin a pipe conmon holds, for `nimbus console` on its attach socket */
 		"-i", "--leave-stdin-open",
-		"--runtime-arg", "--root", "--runtime-arg", root, NULL,
+		"--runtime-arg", "--root", "--runtime-arg", root,
+		/* launch --terminal: conmon takes the pty's master from the runtime
+		 * (--console-socket) and its attach socket carries the terminal */
+		in->terminal ? "-t" : NULL, NULL,
 	};
 	struct spawn_opts o = { .log_path = conlog, .env = env, .keep_fd = sync[1],
 				.new_session = true };

@@ -186,7 +186,9 @@ const char *const db_migrations[] = {
 	"  kind TEXT NOT NULL CHECK (kind IN ('container', 'vm')),"
 	"  op TEXT NOT NULL CHECK (op IN ('launch', 'create', 'start', 'stop', 'restart', 'delete')),"
 	"  started_at INTEGER NOT NULL"
-	");",
+	");"
+	/* A container launched with a terminal (its console a pty). */
+	"ALTER TABLE instances ADD COLUMN terminal INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

@@ -447,6 +447,12 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	snprintf(in.image, sizeof in.image, "%s", r->image);
 	snprintf(in.command, sizeof in.command, "%s", r->command);
 	in.kind = im.kind;
+	if (r->terminal && im.kind != KIND_CONTAINER) {
+		rc = err_set(e, -EINVAL, "image \"%s\": a VM image; a VM's console is always a "
+			     "terminal (\"terminal\" is for containers)", im.name);
+		goto out;
+	}
+	in.terminal = r->terminal;
 	in.created_at = (long long)time(NULL);
 	snprintf(in.project, sizeof in.project, "%s", r->project[0] ? r->project : PROJECT_DEFAULT);
 	in.cpus = r->cpus;
