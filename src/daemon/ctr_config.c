@@ -124,6 +124,11 @@ char *ctr_config(const struct instance *in, const char *rootfs, const char *imag
 	cJSON *p = cJSON_AddObjectToObject(c, "process");
 	/* conmon -t then holds the pty's master (ctr_driver.c). */
 	cJSON_AddBoolToObject(p, "terminal", in->terminal);
+	if (in->terminal) {   /* a size to start with, as a fresh terminal has */
+		cJSON *sz = cJSON_AddObjectToObject(p, "consoleSize");
+		cJSON_AddNumberToObject(sz, "height", 24);
+		cJSON_AddNumberToObject(sz, "width", 80);
+	}
 	cJSON *u = cJSON_AddObjectToObject(p, "user");
 	cJSON_AddNumberToObject(u, "uid", 0);
 	cJSON_AddNumberToObject(u, "gid", 0);
