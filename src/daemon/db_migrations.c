@@ -188,7 +188,16 @@ const char *const db_migrations[] = {
 	"  started_at INTEGER NOT NULL"
 	");"
 	/* A container launched with a terminal (its console a pty). */
-	"ALTER TABLE instances ADD COLUMN terminal INTEGER NOT NULL DEFAULT 0;",
+	"ALTER TABLE instances ADD COLUMN terminal INTEGER NOT NULL DEFAULT 0;"
+	/* A VM's snapshots (snapshot.h): the row is written once the files are
+	 * whole. */
+	"CREATE TABLE instance_snapshots ("
+	"  instance TEXT NOT NULL REFERENCES instances(host_key) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  PRIMARY KEY (instance, name)"
+	");",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

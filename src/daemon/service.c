@@ -14,6 +14,8 @@
 #include "daemon/network.h"
 #include "daemon/placement.h"
 #include "daemon/project.h"
+#include "daemon/snapshot.h"
+#include "daemon/vmm_snapshot.h"
 #include "daemon/volume.h"
 #include "vmm/board/virt.h"
 
@@ -23,6 +25,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -58,6 +61,7 @@ struct service {
 	pthread_cond_t imports_done;
 	int ops_interrupted;
 	struct mem_pressure *pressure;
+	int jobs_running;            /* snapshot threads (service_snapshot_*) */
 };
 
 static void unplug(struct service *s, const struct instance *in);
@@ -283,6 +287,10 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	/* An import a killed daemon left half-done leaves only scratch files:
 	 * images are registered in one step at the end. */
 	image_scratch_cleanup(s->state_dir);
+	/* And a snapshot's files without their row (snapshot.h). */
+	pthread_mutex_lock(&s->lock);
+	snapshot_sweep(s->db, s->state_dir);
+	pthread_mutex_unlock(&s->lock);
 	if ((rc = mem_pressure_start(s, &s->ctx, &cfg->pressure, &s->pressure, e)) < 0)
 		goto fail;
 	*out = s;
@@ -306,7 +314,7 @@ void service_close(struct service *s)
 	for (int i = 0; i < SERVICE_IMPORTS_MAX; i++)
 		if (s->import_pids[i] > 0)
 			kill(s->import_pids[i], SIGKILL);
-	while (s->imports_running)
+	while (s->imports_running || s->jobs_running)
 		pthread_cond_wait(&s->imports_done, &s->lock);
 	pthread_mutex_unlock(&s->lock);
 	/* Watchers take the lock in their callbacks: end them before anything goes. */
@@ -1231,5 +1239,216 @@ static int recover_journal(struct service *s, struct err *e)
 	}
 	pthread_mutex_unlock(&s->lock);
 	free(v);
+	return rc;
+}
+
+/* --- snapshots (snapshot.h) ------------------------------------------------ */
+
+struct snapshot_job {
+	struct service *s;
+	struct instance in;
+	char name[INSTANCE_NAME_MAX + 1];
+	char op[OPERATION_ID_MAX];
+	bool restore;
+};
+
+/* The instance name names in a state a snapshot verb can work on: a VM.  Lock held. */
+static int snapshot_target(struct service *s, const char *name, struct instance *in,
+			   struct err *e)
+{
+	int rc = db_instance_get(s->db, name, in, e);
+	if (rc == 0 && (rc = refresh(s, in, e)) == 0 && in->kind != KIND_VM)
+		rc = err_set(e, -ENOSYS, "instance \"%s\": a container; snapshots are of VMs",
+			     in->name);
+	return rc;
+}
+
+/* Saves the running VM (create), or stops it and starts it from the
+ * snapshot (restore); the instance is claimed until it is done. */
+static void *snapshot_thread(void *arg)
+{
+	struct snapshot_job *job = arg;
+	struct service *s = job->s;
+	struct err e = { 0 };
+	char dir[4096];
+	struct instance hv;
+	int rc = snapshot_dir(s->state_dir, job->in.key, job->name, dir, sizeof dir, &e);
+	if (rc == 0 && !job->restore) {
+		operations_progress(s->ops, job->op, 10, "saving guest memory and state");
+		rc = vmm_snapshot_save(&s->ctx, host_view(&job->in, &hv), dir, &e);
+		struct snapshot sn = { .created_at = (long long)time(NULL) };
+		snprintf(sn.name, sizeof sn.name, "%s", job->name);
+		static const char *const files[] = { "memory", "state" };
+		for (int i = 0; i < 2 && rc == 0; i++) {
+			char f[4200];
+			struct stat st;
+			snprintf(f, sizeof f, "%s/%s", dir, files[i]);
+			if (stat(f, &st) == 0)
+				sn.size += (long long)st.st_blocks * 512;
+		}
+		pthread_mutex_lock(&s->lock);
+		if (rc == 0 && (rc = snapshot_add(s->db, job->in.key, &sn, &e)) == 0)
+			events_publish_in(s->events, job->in.project, "instance-snapshot", job->in.name,
+					  "snapshot %s saved", job->name);
+		if (rc < 0)
+			rm_rf(dir, NULL);
+	} else if (rc == 0) {
+		operations_progress(s->ops, job->op, 10, "stopping the VM");
+		pthread_mutex_lock(&s->lock);
+		struct instance in;
+		char file[4200];
+		if ((rc = db_instance_get(s->db, job->in.key, &in, &e)) == 0 &&
+		    (rc = refresh(s, &in, &e)) == 0 && in.state == STATE_RUNNING)
+			rc = stop_locked(s, &in, 0, true, &e);
+		/* Written before the start, so a daemon killed now restores it at
+		 * its next start (the journal's restart, journal.h). */
+		if (rc == 0 && (rc = instance_path(&s->ctx, in.key, VMM_RESTORE_FILE, file,
+						   sizeof file, &e)) == 0)
+			rc = write_file(file, dir, strlen(dir), 0600, &e);
+		if (rc == 0) {
+			pthread_mutex_unlock(&s->lock);
+			operations_progress(s->ops, job->op, 50, "starting the VM from the snapshot");
+			pthread_mutex_lock(&s->lock);
+			rc = start_locked(s, &in, &e);
+		}
+		if (rc == 0)
+			events_publish_in(s->events, in.project, "instance-restored", in.name,
+					  "from snapshot %s", job->name);
+	}
+	if (rc != 0 && !e.code)
+		err_set(&e, rc, "snapshot \"%s\": failed", job->name);
+	release(s, job->in.key);
+	s->jobs_running--;
+	pthread_cond_broadcast(&s->imports_done);
+	pthread_mutex_unlock(&s->lock);
+	operations_finish(s->ops, job->op, rc < 0 ? &e : NULL);
+	free(job);
+	return NULL;
+}
+
+/* Claims the instance and runs job on a thread of its own, as an operation
+ * (returned in out).  Lock held on entry, dropped on return. */
+static int snapshot_start(struct service *s, struct snapshot_job *job, struct operation *out,
+			  struct err *e)
+{
+	int rc = claim(s, job->in.key, e);
+	if (rc == 0 && job->restore)
+		rc = journal_begin(s->db, &job->in, JOURNAL_RESTART, e);
+	if (rc == 0)
+		s->jobs_running++;
+	pthread_mutex_unlock(&s->lock);
+	if (rc < 0) {
+		if (rc != -EBUSY && rc != -EAGAIN) {
+			pthread_mutex_lock(&s->lock);
+			release(s, job->in.key);
+			pthread_mutex_unlock(&s->lock);
+		}
+		free(job);
+		return rc;
+	}
+	char res[200];
+	snprintf(res, sizeof res, "/1.0/instances/%s/snapshots/%s", job->in.name, job->name);
+	rc = operations_start_in(s->ops, job->in.project,
+				 job->restore ? "snapshot-restore" : "snapshot-create", res, out, e);
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (rc == 0) {
+		snprintf(job->op, sizeof job->op, "%s", out->id);
+		int cr = pthread_create(&t, &a, snapshot_thread, job);
+		if (cr != 0) {
+			rc = err_set(e, -cr, "snapshot: thread: %s", strerror(cr));
+			operations_finish(s->ops, out->id, e);
+		}
+	}
+	pthread_attr_destroy(&a);
+	if (rc < 0) {
+		pthread_mutex_lock(&s->lock);
+		release(s, job->in.key);
+		s->jobs_running--;
+		pthread_cond_broadcast(&s->imports_done);
+		pthread_mutex_unlock(&s->lock);
+		free(job);
+	}
+	return rc;
+}
+
+int service_snapshot_create(struct service *s, const char *name, const char *snap,
+			    struct operation *out, struct err *e)
+{
+	struct snapshot_job *job = calloc(1, sizeof *job);
+	if (!job)
+		return err_set(e, -ENOMEM, "daemon: out of memory");
+	*job = (struct snapshot_job){ .s = s };
+	snprintf(job->name, sizeof job->name, "%s", snap);
+	struct snapshot sn, *all = NULL;
+	size_t n = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = snapshot_target(s, name, &job->in, e);
+	if (rc == 0 && job->in.state != STATE_RUNNING)
+		rc = err_set(e, -EALREADY, "instance \"%s\": not running (a snapshot is of a running "
+			     "VM)", job->in.name);
+	else if (rc == 0 && snapshot_get(s->db, name, job->in.name, snap, &sn, NULL) == 0)
+		rc = err_set(e, -EEXIST, "instance \"%s\": snapshot \"%s\": already exists",
+			     job->in.name, snap);
+	else if (rc == 0 && (rc = snapshot_list(s->db, name, &all, &n, e)) == 0 &&
+		 n >= SNAPSHOTS_MAX)
+		rc = err_set(e, -EDQUOT, "instance \"%s\": has %d snapshots, the most it may "
+			     "(delete one first)", job->in.name, SNAPSHOTS_MAX);
+	free(all);
+	if (rc < 0) {
+		pthread_mutex_unlock(&s->lock);
+		free(job);
+		return rc;
+	}
+	return snapshot_start(s, job, out, e);
+}
+
+int service_snapshot_restore(struct service *s, const char *name, const char *snap,
+			     struct operation *out, struct err *e)
+{
+	struct snapshot_job *job = calloc(1, sizeof *job);
+	if (!job)
+		return err_set(e, -ENOMEM, "daemon: out of memory");
+	*job = (struct snapshot_job){ .s = s, .restore = true };
+	snprintf(job->name, sizeof job->name, "%s", snap);
+	struct snapshot sn;
+	pthread_mutex_lock(&s->lock);
+	int rc = snapshot_target(s, name, &job->in, e);
+	if (rc == 0)
+		rc = snapshot_get(s->db, name, job->in.name, snap, &sn, e);
+	if (rc < 0) {
+		pthread_mutex_unlock(&s->lock);
+		free(job);
+		return rc;
+	}
+	return snapshot_start(s, job, out, e);
+}
+
+int service_snapshot_list(struct service *s, const char *name, struct snapshot **out,
+			  size_t *n, struct err *e)
+{
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	int rc = snapshot_target(s, name, &in, e);
+	if (rc == 0)
+		rc = snapshot_list(s->db, name, out, n, e);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int service_snapshot_delete(struct service *s, const char *name, const char *snap,
+			    struct err *e)
+{
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	/* Claimed, so a restore from it is not under way. */
+	int rc = get_claimed(s, name, &in, e);
+	if (rc == 0) {
+		rc = snapshot_remove(s->db, s->state_dir, name, in.name, snap, e);
+		release(s, name);
+	}
+	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

@@ -125,6 +125,19 @@ struct operations *service_operations(struct service *s);
 int service_console_socket(struct service *s, const char *name, char *path, size_t len,
 			   bool *seqpacket, struct err *e);
 
+/* A VM's snapshots (snapshot.h): create (of the running VM) and restore
+ * (stop it, start it from the snapshot) run as operations (out); list and
+ * delete answer at once.  A container's: -ENOSYS. */
+struct snapshot;
+int service_snapshot_create(struct service *s, const char *name, const char *snap,
+			    struct operation *out, struct err *e);
+int service_snapshot_restore(struct service *s, const char *name, const char *snap,
+			     struct operation *out, struct err *e);
+int service_snapshot_list(struct service *s, const char *name, struct snapshot **out,
+			  size_t *n, struct err *e);
+int service_snapshot_delete(struct service *s, const char *name, const char *snap,
+			    struct err *e);
+
 /* The event bus (events.h) for GET /1.0/events. */
 struct events *service_events(struct service *s);
 /* Ends the event streams (before the HTTP server stops). */
