@@ -18,13 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void accepted(struct api_resp *out, const struct operation *op)
-{
-	out->status = 202;
-	out->json = api_operation_json(op);
-	snprintf(out->location, sizeof out->location, "/1.0/operations/%s", op->id);
-}
-
 int api_h_snapshot_list(struct service *s, const struct api_req *r, const char *name,
 			struct api_resp *out)
 {
@@ -49,18 +42,28 @@ int api_h_snapshot_list(struct service *s, const struct api_req *r, const char *
 	return 0;
 }
 
-int api_h_snapshot_create(struct service *s, const struct api_req *r, const char *name,
-			  struct api_resp *out)
+/* create and restore: a body naming the snapshot in field, then an operation. */
+static int snapshot_operation(struct service *s, const struct api_req *r, const char *name,
+			      const char *field,
+			      int (*start)(struct service *, const char *, const char *,
+					   struct operation *, struct err *),
+			      struct api_resp *out)
 {
 	struct err e = { 0 };
 	char snap[INSTANCE_NAME_MAX + 1];
 	struct operation op;
-	if (request_parse_one_name(r->body, r->body_len, "name", "snapshot", snap, &e) < 0 ||
-	    service_snapshot_create(s, name, snap, &op, &e) < 0)
+	if (request_parse_one_name(r->body, r->body_len, field, "snapshot", snap, &e) < 0 ||
+	    start(s, name, snap, &op, &e) < 0)
 		api_error_from(out, &e);
 	else
-		accepted(out, &op);
+		api_accepted(out, &op);
 	return 0;
+}
+
+int api_h_snapshot_create(struct service *s, const struct api_req *r, const char *name,
+			  struct api_resp *out)
+{
+	return snapshot_operation(s, r, name, "name", service_snapshot_create, out);
 }
 
 int api_h_snapshot_delete(struct service *s, const struct api_req *r, const char *name,
@@ -84,13 +87,5 @@ int api_h_snapshot_delete(struct service *s, const struct api_req *r, const char
 int api_h_snapshot_restore(struct service *s, const struct api_req *r, const char *name,
 			   struct api_resp *out)
 {
-	struct err e = { 0 };
-	char snap[INSTANCE_NAME_MAX + 1];
-	struct operation op;
-	if (request_parse_one_name(r->body, r->body_len, "snapshot", "snapshot", snap, &e) < 0 ||
-	    service_snapshot_restore(s, name, snap, &op, &e) < 0)
-		api_error_from(out, &e);
-	else
-		accepted(out, &op);
-	return 0;
+	return snapshot_operation(s, r, name, "snapshot", service_snapshot_restore, out);
 }

@@ -860,6 +860,24 @@ out:
 	return rc;
 }
 
+/* Runs fn(arg) on a detached thread, the work of operation id; if no thread
+ * can be made, the operation fails with the reason. */
+static int operation_thread(struct service *s, const char *id, void *(*fn)(void *), void *arg,
+			    struct err *e)
+{
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int cr = pthread_create(&t, &a, fn, arg);
+	pthread_attr_destroy(&a);
+	if (cr == 0)
+		return 0;
+	int rc = err_set(e, -cr, "operation %s: thread: %s", id, strerror(cr));
+	operations_finish(s->ops, id, e);
+	return rc;
+}
+
 /* --- images ------------------------------------------------------------ */
 
 struct import_job {
@@ -1021,16 +1039,8 @@ int service_image_import(struct service *s, const char *source, const char *name
 		rc = operations_start(s->ops, "image-import", res, out, e);
 	if (rc == 0) {
 		snprintf(job->op, sizeof job->op, "%s", out->id);
-		pthread_t t;
-		pthread_attr_t a;
-		pthread_attr_init(&a);
-		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-		int cr = pthread_create(&t, &a, import_thread, job);
-		pthread_attr_destroy(&a);
-		if (cr == 0)
+		if ((rc = operation_thread(s, out->id, import_thread, job, e)) == 0)
 			return 0;
-		rc = err_set(e, -cr, "image import: thread: %s", strerror(cr));
-		operations_finish(s->ops, out->id, e);
 	}
 	if (job->slot >= 0 && rc != -EEXIST && rc != -EAGAIN) {
 		pthread_mutex_lock(&s->lock);
@@ -1350,19 +1360,10 @@ static int snapshot_start(struct service *s, struct snapshot_job *job, struct op
 	snprintf(res, sizeof res, "/1.0/instances/%s/snapshots/%s", job->in.name, job->name);
 	rc = operations_start_in(s->ops, job->in.project,
 				 job->restore ? "snapshot-restore" : "snapshot-create", res, out, e);
-	pthread_t t;
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	if (rc == 0) {
 		snprintf(job->op, sizeof job->op, "%s", out->id);
-		int cr = pthread_create(&t, &a, snapshot_thread, job);
-		if (cr != 0) {
-			rc = err_set(e, -cr, "snapshot: thread: %s", strerror(cr));
-			operations_finish(s->ops, out->id, e);
-		}
+		rc = operation_thread(s, out->id, snapshot_thread, job, e);
 	}
-	pthread_attr_destroy(&a);
 	if (rc < 0) {
 		pthread_mutex_lock(&s->lock);
 		release(s, job->in.key);
