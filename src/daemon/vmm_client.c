@@ -666,6 +666,8 @@ int vmm_snapshot_save(const struct driver_ctx *c, const struct instance *in, con
 	cJSON_AddNumberToObject(req, "id", 1);
 	cJSON_AddStringToObject(req, "verb", "snapshot");
 	cJSON_AddStringToObject(req, "dir", dir);
+	if (in->paused)
+		cJSON_AddTrueToObject(req, "paused");
 	const char *names[2] = { "memory", "state" };
 	cJSON_AddItemToObject(req, "fds", cJSON_CreateStringArray(names, 2));
 	char *text = cJSON_PrintUnformatted(req);

@@ -16,6 +16,7 @@
 #define VMM_SNAPSHOT_WAIT_MS 600000   /* it writes all of guest RAM */
 #define VMM_RESTORE_FILE "restore"
 
+/* A paused instance (in->paused) stays paused; a running one runs on. */
 int vmm_snapshot_save(const struct driver_ctx *c, const struct instance *in, const char *dir,
 		      struct err *e);
 
