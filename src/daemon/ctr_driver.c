@@ -25,6 +25,7 @@
 #include "daemon/ctr_config.h"
 #include "daemon/driver.h"
 #include "daemon/fsutil.h"
+#include "daemon/logs.h"
 #include "daemon/proc.h"
 #include "daemon/request.h"
 #include "daemon/watch.h"
@@ -171,8 +172,11 @@ static void ctr_watch(const struct driver_ctx *c, const struct instance *in)
 	if (!c->watches)
 		return;
 	int fd = watch_pidfd((pid_t)in->pid, in->pid_start);
-	if (fd >= 0)
-		watches_add(c->watches, in->name, in->pid, in->pid_start, fd, 0);
+	char dir[4096];
+	if (fd >= 0 && instance_path(c, in->name, NULL, dir, sizeof dir, NULL) == 0)
+		watches_add(c->watches, in->name, in->pid, in->pid_start, fd, 0, dir);
+	else if (fd >= 0)
+		close(fd);
 }
 
 static int ctr_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
@@ -256,6 +260,8 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 		"-n", in->name, "-r", (char *)c->runtime, "-b", dir, "-p", pidfile,
 		"--conmon-pidfile", cpid, "--exit-dir", exits, "-l", logopt,
 		"--socket-dir-path", sock, "--log-level", "error",
+		/* cut at 1 MiB; the generation before is kept (log_keep.h) */
+		"--log-size-max", LOGS_GENERATION_MAX_STR,
 		/* stdin a pipe conmon holds, for `nimbus console` on its attach socket */
 		"-i", "--leave-stdin-open",
 		"--runtime-arg", "--root", "--runtime-arg", root,

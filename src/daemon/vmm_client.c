@@ -170,7 +170,7 @@ static void watch_vm(const struct driver_ctx *c, const struct instance *in, cons
 		close(fd);
 		return;
 	}
-	watches_add(c->watches, in->name, in->pid, in->pid_start, fd, 1);
+	watches_add(c->watches, in->name, in->pid, in->pid_start, fd, 1, NULL);
 }
 
 /* The instance's qcow2 overlay on the image's disk, unless it has one:
