@@ -486,6 +486,18 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	if (rc == 0 && r->network[0] &&
 	    (rc = network_nic_add(s->db, &s->net, in.key, in.project, r->network, e)) < 0)
 		db_instance_delete(s->db, in.key, NULL);
+	/* A profile's disks (api_launch) are the instance's before it first
+	 * starts, within the same journaled launch. */
+	char dir[4096];
+	if (rc == 0 && r->ndisks &&
+	    ((rc = disks_check(s->db, &in, r->disks, r->ndisks, e)) < 0 ||
+	     (rc = instance_path(&s->ctx, in.key, NULL, dir, sizeof dir, e)) < 0 ||
+	     (rc = disks_apply(s->db, dir, in.key, r->disks, r->ndisks, e)) < 0)) {
+		struct instance hv;
+		driver_for(in.kind)->remove(&s->ctx, host_view(&in, &hv), NULL);
+		network_nic_forget(s->db, &s->net, in.key, NULL);
+		db_instance_delete(s->db, in.key, NULL);
+	}
 	if (rc == 0)
 		events_publish_in(s->events, in.project, "instance-created", in.name, "%s %s", kind_str(in.kind),
 			       in.image);
