@@ -50,6 +50,7 @@ int cmd_rule(int argc, char **argv);
 int cmd_volume(int argc, char **argv);
 int cmd_usage(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 
 /* Daemon-backed verbs (remote.c).  cli_call sends one request to the
  * daemon at sock (NULL: $NIMBUS_SOCKET or the default) and returns the exit
@@ -69,6 +70,10 @@ int cli_subverb(const char *cmd, const char *usage, const char *verbs, int argc,
 		const char **sock, bool *json, const char **sub);
 /* stop and restart (verb is also the API's action): options, then each NAME. */
 int cli_stop_verb(const char *verb, const char *usage, int argc, char **argv);
+/* Follows the operation op (a 202's body) until it ends, drawing its
+ * progress on stderr (a bar on a terminal, a line per stage otherwise;
+ * nothing if quiet): 0 once it succeeded, 1 (its error printed) if not. */
+int cli_wait_operation(const char *verb, const char *sock, const struct cJSON *op, bool quiet);
 /* "/1.0/instances/NAME" + suffix into buf; 2 (printed) for a bad name. */
 int cli_instance_path(const char *verb, const char *name, const char *suffix, char *buf,
 		      size_t len);

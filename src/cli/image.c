@@ -73,41 +73,10 @@ static int import(const char *sock, const char *file, const char *name, bool qui
 	cJSON_AddStringToObject(body, "name", name);
 	int rc = cli_call("image import", sock, "POST", "/1.0/images", body, &op);
 	cJSON_Delete(body);
-	if (rc)
-		return rc;
-	char path[256];
-	snprintf(path, sizeof path, "/1.0/operations/%s?wait=1", cli_json_str(op, "id"));
-	bool tty = !quiet && isatty(STDERR_FILENO);
-	char last[200] = "";
-	for (;;) {
-		const char *st = cli_json_str(op, "status");
-		if (strcmp(st, "running"))
-			break;
-		long long pct = cli_json_num(op, "progress");
-		const char *stage = cli_json_str(op, "stage");
-		if (tty) {
-			int bar = (int)(pct * 30 / 100);
-			fprintf(stderr, "\r[%.*s%*s] %3lld%% %-60.60s", bar,
-				"##############################", 30 - bar, "", pct, stage);
-		} else if (!quiet && strcmp(last, stage)) {
-			fprintf(stderr, "%3lld%% %s\n", pct, stage);
-			snprintf(last, sizeof last, "%s", stage);
-		}
-		cJSON_Delete(op);
-		op = NULL;
-		if ((rc = cli_call("image import", sock, "GET", path, NULL, &op)))
-			return rc;
-	}
-	if (tty)
-		fprintf(stderr, "\r%*s\r", 100, "");
-	if (!strcmp(cli_json_str(op, "status"), "failure")) {
-		cli_error("image import: %s", cli_json_str(op, "error"));
-		cJSON_Delete(op);
-		return 1;
-	}
+	if (rc == 0 && (rc = cli_wait_operation("image import", sock, op, quiet)) == 0)
+		printf("Imported image %s\n", name);
 	cJSON_Delete(op);
-	printf("Imported image %s\n", name);
-	return 0;
+	return rc;
 }
 
 static int list(const char *sock, const char *format)

@@ -98,6 +98,8 @@ int cmd_info(int argc, char **argv)
 			printf("%-9s %s\n", "command:", t ? t : "");
 			cJSON_free(t);
 		}
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "terminal")))
+			printf("%-9s %s\n", "console:", "a terminal (launch --terminal)");
 	}
 	cJSON_Delete(in);
 	return 0;

@@ -19,6 +19,8 @@ static const char usage[] =
 	"  --container      insist on a container (an error if IMAGE is a VM image)\n"
 	"  --vm             insist on a VM\n"
 	"  --no-start       create it stopped\n"
+	"  -t, --terminal   a container's process on a terminal: `nimbus console` then\n"
+	"                   has a prompt, echo and line editing (a VM's always has)\n"
 	"  --cpus N         vCPUs, 1 to 8 (default 1); counted against the project's quota\n"
 	"  --memory SIZE    memory, e.g. 512M (default 256M); counted against the quota\n"
 	"  --network NET    join network NET (one per instance for now)\n"
@@ -44,14 +46,15 @@ int cmd_launch(int argc, char **argv)
 		{ "project", required_argument, NULL, OPT_PROJECT },
 		{ "network", required_argument, NULL, OPT_NETWORK },
 		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "terminal", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *sock = NULL, *memory = NULL, *project = NULL, *network = NULL, *profile = NULL;
 	long cpus = 0;
-	int container = 0, vm = 0, start = 1, c;
+	int container = 0, vm = 0, start = 1, terminal = 0, c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+ht", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_SOCKET: sock = optarg; break;
 		case OPT_CONTAINER: container = 1; break;
@@ -76,6 +79,7 @@ int cmd_launch(int argc, char **argv)
 			network = optarg;
 			break;
 		case OPT_PROFILE: profile = optarg; break;
+		case 't': terminal = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return 2;
 		}
@@ -111,6 +115,8 @@ int cmd_launch(int argc, char **argv)
 		cJSON_AddStringToObject(body, "network", network);
 	if (profile)
 		cJSON_AddStringToObject(body, "profile", profile);
+	if (terminal)
+		cJSON_AddBoolToObject(body, "terminal", 1);
 	if (cmd_at < argc) {
 		cJSON *cmd = cJSON_AddArrayToObject(body, "command");
 		for (int i = cmd_at; i < argc; i++)

@@ -27,6 +27,7 @@ static const char usage[] =
 	"  volume       create, attach, snapshot, clone, delete volumes\n"
 	"  usage        metered usage per project, instance and volume\n"
 	"  profile      named bundles of cpus, memory, network and disks for launch\n"
+	"  snapshot     create, list, restore, delete a VM's snapshots\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help   show this help\n"
@@ -63,6 +64,7 @@ static const struct {
 	{ "volume", cmd_volume },
 	{ "usage", cmd_usage },
 	{ "profile", cmd_profile },
+	{ "snapshot", cmd_snapshot },
 };
 
 /* `--token T` (or --token=T) is every daemon verb's option: taken out of

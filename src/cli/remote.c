@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int cli_call(const char *verb, const char *sock, const char *method, const char *path,
 	     const cJSON *body, cJSON **reply)
@@ -163,4 +164,38 @@ int cli_stop_verb(const char *verb, const char *usage, int argc, char **argv)
 	}
 	cJSON_Delete(body);
 	return status;
+}
+
+int cli_wait_operation(const char *verb, const char *sock, const cJSON *first, bool quiet)
+{
+	char path[256];
+	snprintf(path, sizeof path, "/1.0/operations/%s?wait=1", cli_json_str(first, "id"));
+	bool tty = !quiet && isatty(STDERR_FILENO);
+	char last[200] = "";
+	cJSON *op = cJSON_Duplicate(first, 1);
+	int rc = 0;
+	while (op && !strcmp(cli_json_str(op, "status"), "running")) {
+		long long pct = cli_json_num(op, "progress");
+		const char *stage = cli_json_str(op, "stage");
+		if (tty) {
+			int bar = (int)(pct * 30 / 100);
+			fprintf(stderr, "\r[%.*s%*s] %3lld%% %-60.60s", bar,
+				"##############################", 30 - bar, "", pct, stage);
+		} else if (!quiet && strcmp(last, stage)) {
+			fprintf(stderr, "%3lld%% %s\n", pct, stage);
+			snprintf(last, sizeof last, "%s", stage);
+		}
+		cJSON_Delete(op);
+		op = NULL;
+		if ((rc = cli_call(verb, sock, "GET", path, NULL, &op)))
+			return rc;
+	}
+	if (tty)
+		fprintf(stderr, "\r%*s\r", 100, "");
+	if (!op || strcmp(cli_json_str(op, "status"), "success")) {
+		cli_error("%s: %s", verb, op ? cli_json_str(op, "error") : "out of memory");
+		rc = 1;
+	}
+	cJSON_Delete(op);
+	return rc;
 }

@@ -8,6 +8,7 @@
  */
 #include "cli/cli.h"
 #include "cli/vm_control.h"
+#include "lib/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,25 +20,6 @@
 #include <unistd.h>
 
 #define TIMEOUT_MS 600000   /* as for every snapshot: it writes all of guest RAM */
-
-static int send_with_fds(int sock, const char *line, const int *fds, unsigned n)
-{
-	struct iovec v = { (void *)line, strlen(line) };
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int) * 2)];
-	} cm;
-	memset(&cm, 0, sizeof cm);
-	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = cm.b,
-			    .msg_controllen = CMSG_SPACE(sizeof(int) * n) };
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-	h->cmsg_level = SOL_SOCKET;
-	h->cmsg_type = SCM_RIGHTS;
-	h->cmsg_len = CMSG_LEN(sizeof(int) * n);
-	memcpy(CMSG_DATA(h), fds, sizeof(int) * n);
-	ssize_t w = sendmsg(sock, &m, MSG_NOSIGNAL);
-	return w == (ssize_t)v.iov_len ? 0 : -1;
-}
 
 char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const char *verb,
 				     bool paused)
@@ -71,14 +53,14 @@ char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const ch
 	char *line = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
 	char *nl = line ? malloc(strlen(line) + 2) : NULL;
-	int sock = nl ? vmc_connect(path) : -1;
+	int sock = nl ? vmc_connect(path) : -1, send_rc;
 	if (nl)
 		sprintf(nl, "%s\n", line);
 	free(line);
 	if (!nl) {
 		cli_error("vm control: out of memory");
-	} else if (sock >= 0 && send_with_fds(sock, nl, fds, 2) < 0) {
-		cli_error("vm control %s: %s", path, strerror(errno));
+	} else if (sock >= 0 && (send_rc = io_send_fds(sock, nl, strlen(nl), fds, 2)) < 0) {
+		cli_error("vm control %s: %s", path, strerror(-send_rc));
 	} else if (sock >= 0) {
 		struct reader r = { .fd = sock };
 		reply = vmc_read_line(&r, path, TIMEOUT_MS);

@@ -91,6 +91,7 @@ cJSON *api_instance_json(const struct instance *in)
 	cJSON_AddNumberToObject(j, "created_at", (double)in->created_at);
 	cJSON_AddNumberToObject(j, "started_at", (double)in->started_at);
 	cJSON_AddStringToObject(j, "project", in->project);
+	cJSON_AddBoolToObject(j, "terminal", in->terminal);
 	cJSON *cmd = in->command[0] ? cJSON_Parse(in->command) : NULL;
 	if (cmd)
 		cJSON_AddItemToObject(j, "command", cmd);
@@ -337,6 +338,7 @@ static int h_exec(struct service *s, const struct api_req *r, const char *name,
 
 static const char *const force_only[] = { "force", NULL };
 static const char *const forward_query[] = { "protocol", "port", NULL };
+static const char *const snapshot_query[] = { "name", NULL };
 static const char *const usage_query[] = { "project", "since", "until", NULL };
 static const char *const api_events_query[] = { "since", NULL };
 static const char *const api_wait_query[] = { "wait", NULL };
@@ -402,6 +404,11 @@ const struct route api_routes[] = {
 	{ "DELETE", "/1.0/profiles/{name}", NULL, api_profile_delete },
 	/* Prometheus (api_metrics.c). */
 	{ "GET", "/metrics", NULL, api_h_metrics },
+	/* A VM's snapshots (api_snapshots.c). */
+	{ "GET", "/1.0/instances/{name}/snapshots", NULL, api_h_snapshot_list },
+	{ "POST", "/1.0/instances/{name}/snapshots", NULL, api_h_snapshot_create },
+	{ "DELETE", "/1.0/instances/{name}/snapshots", snapshot_query, api_h_snapshot_delete },
+	{ "POST", "/1.0/instances/{name}/restore", NULL, api_h_snapshot_restore },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 

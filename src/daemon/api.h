@@ -106,6 +106,17 @@ int api_h_metrics(struct service *s, const struct api_req *r, const char *name,
 		  struct api_resp *out);
 struct operation;
 cJSON *api_operation_json(const struct operation *op);
+/* 202 Accepted: the operation, and Location: where to follow it. */
+void api_accepted(struct api_resp *out, const struct operation *op);
+/* A VM's snapshots (api_snapshots.c). */
+int api_h_snapshot_list(struct service *s, const struct api_req *r, const char *name,
+			struct api_resp *out);
+int api_h_snapshot_create(struct service *s, const struct api_req *r, const char *name,
+			  struct api_resp *out);
+int api_h_snapshot_delete(struct service *s, const struct api_req *r, const char *name,
+			  struct api_resp *out);
+int api_h_snapshot_restore(struct service *s, const struct api_req *r, const char *name,
+			   struct api_resp *out);
 
 /* The JSON form of an instance (the API's and `nimbus list --format json`'s). */
 cJSON *api_instance_json(const struct instance *in);

@@ -36,14 +36,18 @@ int api_h_image_import(struct service *s, const struct api_req *r, const char *n
 	struct image_import_req ir;
 	struct operation op;
 	if (request_parse_image_import(r->body, r->body_len, &ir, &e) < 0 ||
-	    service_image_import(s, ir.source, ir.name, &op, &e) < 0) {
+	    service_image_import(s, ir.source, ir.name, &op, &e) < 0)
 		api_error_from(out, &e);
-		return 0;
-	}
-	out->status = 202;
-	out->json = api_operation_json(&op);
-	snprintf(out->location, sizeof out->location, "/1.0/operations/%s", op.id);
+	else
+		api_accepted(out, &op);
 	return 0;
+}
+
+void api_accepted(struct api_resp *out, const struct operation *op)
+{
+	out->status = 202;
+	out->json = api_operation_json(op);
+	snprintf(out->location, sizeof out->location, "/1.0/operations/%s", op->id);
 }
 
 int api_h_image_delete(struct service *s, const struct api_req *r, const char *name,

@@ -145,34 +145,12 @@ int api_launch(struct service *s, struct create_req *r, struct instance *out, st
 		service_unlock(s);
 	}
 	profile_apply(&p, r);
-	if (!p.ndisks)
-		return service_create(s, r, out, e);
-	/* Disks are the instance's from its first start: create it stopped,
-	 * give it the disks, then start it if the launch asked.  What fails
-	 * on the way leaves nothing behind, as a launch that cannot start. */
-	bool start = r->start;
-	r->start = false;
-	if ((rc = service_create(s, r, out, e)) < 0)
-		return rc;
-	/* From here the instance is named on the host by its key. */
-	char key[sizeof out->key];
-	snprintf(key, sizeof key, "%s", out->key);
-	struct config_req cr = { .ndisks = p.ndisks };
-	memcpy(cr.disks, p.disks, sizeof cr.disks);
-	rc = service_config(s, key, &cr, out, e);
-	if (rc < 0) {
-		struct err ignored;
-		char why[sizeof e->msg];
-		snprintf(why, sizeof why, "%s", e->msg);
-		err_set(e, rc, "profile \"%s\": %s", pname, why);
-		service_delete(s, key, true, &ignored);
-		return rc;
-	}
-	if (start && (rc = service_start(s, key, out, e)) < 0) {
-		struct err ignored;
-		service_delete(s, key, true, &ignored);
-	}
-	return rc;
+	/* Disks are the instance's from its first start: service_create gives
+	 * them to it between its row and its start, as one journaled launch;
+	 * what fails on the way leaves nothing behind. */
+	r->ndisks = p.ndisks;
+	memcpy(r->disks, p.disks, sizeof r->disks);
+	return service_create(s, r, out, e);
 }
 
 void api_instance_disks(struct service *s, cJSON *instance_json, const char *name)

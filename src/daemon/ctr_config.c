@@ -9,8 +9,10 @@
 #include "daemon/ctr_config.h"
 
 #include "daemon/fsutil.h"
+#include "daemon/oci_user.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,15 +36,34 @@ static cJSON *oci_mount(const char *dst, const char *type, const char *src, cons
 	return m;
 }
 
+/* The image's User as the process's user (oci_user.h): names resolved in
+ * the container's root filesystem. */
+static int image_user(cJSON *p, const cJSON *user, const char *rootfs, struct err *e)
+{
+	struct oci_user u;
+	int rc = oci_user_resolve(rootfs, cJSON_IsString(user) ? user->valuestring : "", &u, e);
+	if (rc < 0)
+		return rc;
+	cJSON *pu = cJSON_GetObjectItemCaseSensitive(p, "user");
+	cJSON_ReplaceItemInObjectCaseSensitive(pu, "uid", cJSON_CreateNumber(u.uid));
+	cJSON_ReplaceItemInObjectCaseSensitive(pu, "gid", cJSON_CreateNumber(u.gid));
+	if (u.ngroups) {
+		cJSON *g = cJSON_AddArrayToObject(pu, "additionalGids");
+		for (size_t i = 0; i < u.ngroups; i++)
+			cJSON_AddItemToArray(g, cJSON_CreateNumber(u.groups[i]));
+	}
+	return 0;
+}
+
 /* The process from an OCI image config (image-spec config.md): args are
- * Entrypoint then Cmd; Env as given, with a PATH if it has none; a numeric
- * User ("uid" or "uid:gid"; names would need the image's /etc/passwd and
- * are taken as root).  false if the config gives no command. */
-static bool image_process(cJSON *p, const char *path)
+ * Entrypoint then Cmd; Env as given, with a PATH if it has none; its User.
+ * 0, or 1 if the config gives no command, or a negative errno (e set) for a
+ * User the image does not define. */
+static int image_process(cJSON *p, const char *path, const char *rootfs, struct err *e)
 {
 	char *text = malloc(1 << 20);
 	if (!text)
-		return false;
+		return err_set(e, -ENOMEM, "out of memory");
 	ssize_t n = read_file(path, text, (1 << 20) - 1);
 	cJSON *j = NULL;
 	if (n > 0) {
@@ -62,7 +83,7 @@ static bool image_process(cJSON *p, const char *path)
 	if (!cJSON_GetArraySize(args)) {
 		cJSON_Delete(args);
 		cJSON_Delete(j);
-		return false;
+		return 1;
 	}
 	cJSON_AddItemToObject(p, "args", args);
 	cJSON *env = cJSON_CreateArray();
@@ -80,21 +101,13 @@ static bool image_process(cJSON *p, const char *path)
 	const cJSON *wd = cJSON_GetObjectItemCaseSensitive(c, "WorkingDir");
 	cJSON_AddStringToObject(p, "cwd", cJSON_IsString(wd) && wd->valuestring[0] == '/'
 					  ? wd->valuestring : "/");
-	const cJSON *user = cJSON_GetObjectItemCaseSensitive(c, "User");
-	unsigned uid = 0, gid = 0;
-	if (cJSON_IsString(user) && sscanf(user->valuestring, "%u:%u", &uid, &gid) < 1)
-		uid = gid = 0;
-	else if (cJSON_IsString(user) && !strchr(user->valuestring, ':'))
-		gid = uid;
-	cJSON *u = cJSON_GetObjectItemCaseSensitive(p, "user");
-	cJSON_ReplaceItemInObjectCaseSensitive(u, "uid", cJSON_CreateNumber(uid));
-	cJSON_ReplaceItemInObjectCaseSensitive(u, "gid", cJSON_CreateNumber(gid));
+	int rc = image_user(p, cJSON_GetObjectItemCaseSensitive(c, "User"), rootfs, e);
 	cJSON_Delete(j);
-	return true;
+	return rc;
 }
 
 char *ctr_config(const struct instance *in, const char *rootfs, const char *image_config,
-		 const char *netns, const char *const (*binds)[2], int nbinds)
+		 const char *netns, const char *const (*binds)[2], int nbinds, struct err *e)
 {
 	static const char *const caps[] = {
 		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -109,11 +122,22 @@ char *ctr_config(const struct instance *in, const char *rootfs, const char *imag
 	cJSON *c = cJSON_CreateObject();
 	cJSON_AddStringToObject(c, "ociVersion", "1.0.2");
 	cJSON *p = cJSON_AddObjectToObject(c, "process");
-	cJSON_AddBoolToObject(p, "terminal", 0);
+	/* conmon -t then holds the pty's master (ctr_driver.c). */
+	cJSON_AddBoolToObject(p, "terminal", in->terminal);
+	if (in->terminal) {   /* a size to start with, as a fresh terminal has */
+		cJSON *sz = cJSON_AddObjectToObject(p, "consoleSize");
+		cJSON_AddNumberToObject(sz, "height", 24);
+		cJSON_AddNumberToObject(sz, "width", 80);
+	}
 	cJSON *u = cJSON_AddObjectToObject(p, "user");
 	cJSON_AddNumberToObject(u, "uid", 0);
 	cJSON_AddNumberToObject(u, "gid", 0);
-	if (!image_config || !image_process(p, image_config)) {
+	int rc = image_config ? image_process(p, image_config, rootfs, e) : 1;
+	if (rc < 0) {
+		cJSON_Delete(c);
+		return NULL;
+	}
+	if (rc > 0) {
 		cJSON_AddItemToObject(p, "args", strings(args));
 		cJSON_AddItemToObject(p, "env", strings(env));
 		cJSON_AddStringToObject(p, "cwd", "/");

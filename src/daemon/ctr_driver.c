@@ -25,6 +25,7 @@
 #include "daemon/ctr_config.h"
 #include "daemon/driver.h"
 #include "daemon/fsutil.h"
+#include "daemon/logs.h"
 #include "daemon/proc.h"
 #include "daemon/request.h"
 #include "daemon/watch.h"
@@ -171,8 +172,11 @@ static void ctr_watch(const struct driver_ctx *c, const struct instance *in)
 	if (!c->watches)
 		return;
 	int fd = watch_pidfd((pid_t)in->pid, in->pid_start);
-	if (fd >= 0)
-		watches_add(c->watches, in->name, in->pid, in->pid_start, fd, 0);
+	char dir[4096];
+	if (fd >= 0 && instance_path(c, in->name, NULL, dir, sizeof dir, NULL) == 0)
+		watches_add(c->watches, in->name, in->pid, in->pid_start, fd, 0, dir);
+	else if (fd >= 0)
+		close(fd);
 }
 
 static int ctr_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
@@ -215,10 +219,12 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 	snprintf(imcfg, sizeof imcfg, "%s/config.json", im->path);
 	char *cfg = ctr_config(in, rootfs, access(imcfg, R_OK) == 0 ? imcfg : NULL,
 			       stat(netns, &nst) == 0 ? netns : NULL,
-			       (const char *const (*)[2])binds, nbinds);
+			       (const char *const (*)[2])binds, nbinds, e);
 	if (!cfg) {
 		unmount_root(dir);
-		return err_set(e, -ENOMEM, "container \"%s\": out of memory", in->name);
+		if (!e || !e->code)
+			return err_set(e, -ENOMEM, "container \"%s\": out of memory", in->name);
+		return e->code;
 	}
 	snprintf(path, sizeof path, "%s/config.json", dir);
 	rc = write_file(path, cfg, strlen(cfg), 0600, e);
@@ -254,9 +260,14 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 		"-n", in->name, "-r", (char *)c->runtime, "-b", dir, "-p", pidfile,
 		"--conmon-pidfile", cpid, "--exit-dir", exits, "-l", logopt,
 		"--socket-dir-path", sock, "--log-level", "error",
+		/* cut at 1 MiB; the generation before is kept (log_keep.h) */
+		"--log-size-max", LOGS_GENERATION_MAX_STR,
 		/* stdin a pipe conmon holds, for `nimbus console` on its attach socket */
 		"-i", "--leave-stdin-open",
-		"--runtime-arg", "--root", "--runtime-arg", root, NULL,
+		"--runtime-arg", "--root", "--runtime-arg", root,
+		/* launch --terminal: conmon takes the pty's master from the runtime
+		 * (--console-socket) and its attach socket carries the terminal */
+		in->terminal ? "-t" : NULL, NULL,
 	};
 	struct spawn_opts o = { .log_path = conlog, .env = env, .keep_fd = sync[1],
 				.new_session = true };

@@ -48,13 +48,15 @@ int daemon_run(const struct daemon_opts *o, struct err *e)
 		fprintf(stderr, "nimbus daemon: HTTPS on %s for token holders (certificate "
 			"%s/server.crt)\n", o->listen, tls_dir);
 	int adopted, lost, rolled_back;
+	int finished, undone;
 	service_reconcile_counts(s, &adopted, &lost, &rolled_back);
+	service_journal_counts(s, &finished, &undone);
 	fprintf(stderr, "nimbus daemon: listening on %s (state %s; %d running instance%s "
-		"re-adopted, %d found stopped, %d unfinished start%s rolled back, %d interrupted "
-		"operation%s failed)\n",
+		"re-adopted, %d found stopped, %d unfinished start%s rolled back, %d journaled "
+		"instance operation%s finished and %d undone, %d interrupted operation%s failed)\n",
 		o->socket_path, o->svc.state_dir, adopted, adopted == 1 ? "" : "s", lost,
-		rolled_back, rolled_back == 1 ? "" : "s", service_interrupted_operations(s),
-		service_interrupted_operations(s) == 1 ? "" : "s");
+		rolled_back, rolled_back == 1 ? "" : "s", finished, finished == 1 ? "" : "s", undone,
+		service_interrupted_operations(s), service_interrupted_operations(s) == 1 ? "" : "s");
 	int sig = 0;
 	while (sigwait(&stop, &sig) != 0)
 		;

@@ -240,7 +240,7 @@ int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e)
 }
 
 #define INSTANCE_COLS "name, kind, image, state, pid, pid_start, created_at, started_at, " \
-	"paused, cpus, memory_mib, command, project, host_key"
+	"paused, cpus, memory_mib, command, project, host_key, terminal"
 
 static void read_instance(sqlite3_stmt *st, struct instance *in)
 {
@@ -262,6 +262,7 @@ static void read_instance(sqlite3_stmt *st, struct instance *in)
 	db_copy_text(in->command, sizeof in->command, st, 11);
 	db_copy_text(in->project, sizeof in->project, st, 12);
 	db_copy_text(in->key, sizeof in->key, st, 13);
+	in->terminal = sqlite3_column_int(st, 14) != 0;
 }
 
 static void read_instance_row(sqlite3_stmt *st, void *item)
@@ -273,7 +274,7 @@ int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, "INSERT INTO instances (" INSTANCE_COLS ") "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", &st, e);
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, in->name, -1, SQLITE_STATIC);
@@ -290,6 +291,7 @@ int db_instance_insert(struct db *db, const struct instance *in, struct err *e)
 	sqlite3_bind_text(st, 12, in->command, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 13, in->project[0] ? in->project : "default", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 14, in->key[0] ? in->key : in->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 15, in->terminal);
 	rc = sqlite3_step(st);
 	int ext = sqlite3_extended_errcode(db->h);
 	sqlite3_finalize(st);

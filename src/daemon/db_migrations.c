@@ -176,6 +176,28 @@ const char *const db_migrations[] = {
 	"ALTER TABLE instances ADD COLUMN name TEXT NOT NULL DEFAULT '';"
 	"UPDATE instances SET name = host_key;"
 	"CREATE UNIQUE INDEX instances_by_project_name ON instances (project, name);",
+	/* 13 (daemon): the journal of instance operations in flight
+	 * (journal.h), finished or rolled back by the next daemon after a
+	 * kill; no foreign key: a launch's row comes before its instance's. */
+	"CREATE TABLE instance_journal ("
+	"  host_key TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  project TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('container', 'vm')),"
+	"  op TEXT NOT NULL CHECK (op IN ('launch', 'create', 'start', 'stop', 'restart', 'delete')),"
+	"  started_at INTEGER NOT NULL"
+	");"
+	/* A container launched with a terminal (its console a pty). */
+	"ALTER TABLE instances ADD COLUMN terminal INTEGER NOT NULL DEFAULT 0;"
+	/* A VM's snapshots (snapshot.h): the row is written once the files are
+	 * whole. */
+	"CREATE TABLE instance_snapshots ("
+	"  instance TEXT NOT NULL REFERENCES instances(host_key) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  PRIMARY KEY (instance, name)"
+	");",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

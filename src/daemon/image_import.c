@@ -47,6 +47,17 @@ static void progress(struct ctx *x, int pct, const char *fmt, const char *arg)
 	fflush(x->out);
 }
 
+/* Ends the sha256 in m (freed) as "sha256:HEX" into dig (72 bytes). */
+static void digest_final(EVP_MD_CTX *m, char *dig)
+{
+	unsigned char md[32];
+	EVP_DigestFinal_ex(m, md, NULL);
+	EVP_MD_CTX_free(m);
+	strcpy(dig, "sha256:");
+	for (int i = 0; i < 32; i++)
+		sprintf(dig + 7 + 2 * i, "%02x", md[i]);
+}
+
 /* sha256 of a file as "sha256:HEX" into dig (72 bytes); its size too. */
 static int hash_file(const char *path, char *dig, long long *size, struct err *e)
 {
@@ -64,14 +75,39 @@ static int hash_file(const char *path, char *dig, long long *size, struct err *e
 	}
 	int rc = n < 0 ? err_set(e, -errno, "%s: %s", path, strerror(errno)) : 0;
 	close(fd);
-	unsigned char md[32];
-	EVP_DigestFinal_ex(m, md, NULL);
-	EVP_MD_CTX_free(m);
-	strcpy(dig, "sha256:");
-	for (int i = 0; i < 32; i++)
-		sprintf(dig + 7 + 2 * i, "%02x", md[i]);
+	digest_final(m, dig);
 	if (size)
 		*size = total;
+	return rc;
+}
+
+/* The sha256 of the blob's content once decompressed (gzip, zstd or
+ * none): the layer's diff_id (image-spec config.md, rootfs.diff_ids),
+ * which names it whatever compression carried it. */
+static int hash_uncompressed(const char *path, char *dig, struct err *e)
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_raw(a);
+	struct archive_entry *en;
+	int rc = 0;
+	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &en) != ARCHIVE_OK) {
+		rc = err_set(e, -EINVAL, "layer %s: %s", path,
+			     archive_error_string(a) ? archive_error_string(a) : "empty");
+		archive_read_free(a);
+		return rc;
+	}
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(m, EVP_sha256(), NULL);
+	char buf[1 << 14];
+	la_ssize_t n;
+	while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
+		EVP_DigestUpdate(m, buf, (size_t)n);
+	if (n < 0)
+		rc = err_set(e, -EINVAL, "layer %s: %s", path, archive_error_string(a));
+	digest_final(m, dig);
+	archive_read_free(a);
 	return rc;
 }
 
@@ -296,7 +332,9 @@ static cJSON *oci_manifest(struct ctx *x, const char *dir)
 
 /* Writes STATE/images/oci/sha256-CONFIG from a config file and the layer
  * blobs (bottom first), each checked against digests[i] (or hashed, when
- * that is NULL, as docker-archive gives none). */
+ * that is NULL, as docker-archive gives none), and its content once
+ * decompressed against the config's rootfs.diff_ids[i], by which it is
+ * stored: a layer is unpacked once whether it came compressed or not. */
 static int store_image(struct ctx *x, const char *config, char *const blobs[],
 		       const char *const digests[], int n)
 {
@@ -306,35 +344,55 @@ static int store_image(struct ctx *x, const char *config, char *const blobs[],
 	if (rc < 0)
 		return rc;
 	size += sz;
-	for (int i = 0; i < n; i++) {
-		char got[72], ldir[PATH_MAX];
+	cJSON *cfg = read_json(config, x->e);
+	if (!cfg)
+		return x->e->code;
+	const cJSON *ids = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cfg, "rootfs"), "diff_ids");
+	if (cJSON_GetArraySize(ids) != n) {
+		cJSON_Delete(cfg);
+		return err_set(x->e, -EINVAL, "%s: the config lists %d layers (rootfs.diff_ids), the "
+			       "manifest %d", config, cJSON_GetArraySize(ids), n);
+	}
+	for (int i = 0; i < n && rc == 0; i++) {
+		char got[72], diff[72], ldir[PATH_MAX];
+		const cJSON *id = cJSON_GetArrayItem(ids, i);
 		progress(x, 10 + 85 * i / n, "layer %s", blobs[i]);
 		if ((rc = hash_file(blobs[i], got, &sz, x->e)) < 0)
-			return rc;
+			break;
 		size += sz;
+		/* The blob first: a tampered one is named as such, not as bad gzip. */
 		if (digests[i] && strcmp(digests[i], got))
-			return err_set(x->e, -EINVAL, "layer %s: content does not match its digest %s",
-				       blobs[i], digests[i]);
-		if ((rc = layer_store(x, blobs[i], got, ldir, sizeof ldir)) < 0)
-			return rc;
+			rc = err_set(x->e, -EINVAL, "layer %s: content does not match its digest %s",
+				     blobs[i], digests[i]);
+		else if ((rc = hash_uncompressed(blobs[i], diff, x->e)) == 0 &&
+			 (!cJSON_IsString(id) || strcmp(id->valuestring, diff)))
+			rc = err_set(x->e, -EINVAL, "layer %s: its content, decompressed, does not match "
+				     "the config's diff_id %.71s", blobs[i],
+				     cJSON_IsString(id) ? id->valuestring : "(none)");
+		if (rc == 0)
+			rc = layer_store(x, blobs[i], diff, ldir, sizeof ldir);
+		if (rc < 0)
+			break;
 		/* overlayfs lists the top layer first. */
 		size_t ll = strlen(lower), dl = strlen(ldir);
-		if (dl + 1 + ll + 1 > sizeof lower)
-			return err_set(x->e, -E2BIG, "image: too many layers for one overlay mount");
+		if (dl + 1 + ll + 1 > sizeof lower) {
+			rc = err_set(x->e, -E2BIG, "image: too many layers for one overlay mount");
+			break;
+		}
 		memmove(lower + dl + (ll ? 1 : 0), lower, ll + 1);
 		memcpy(lower, ldir, dl);
 		if (ll)
 			lower[dl] = ':';
 		size_t used = strlen(list);
-		snprintf(list + used, sizeof list - used, "%s\n", got);
+		snprintf(list + used, sizeof list - used, "%s\n", diff);
 	}
 	snprintf(dir, sizeof dir, "%s/images/oci/sha256-%s", x->state, cdig + 7);
-	if ((rc = mkdir_p(dir, 0700, x->e)) < 0)
+	if (rc < 0 || (rc = mkdir_p(dir, 0700, x->e)) < 0) {
+		cJSON_Delete(cfg);
 		return rc;
+	}
 	char path[PATH_MAX + 16];
-	cJSON *cfg = read_json(config, x->e);
-	if (!cfg)
-		return x->e->code;
 	char *cs = cJSON_PrintUnformatted(cfg);
 	cJSON_Delete(cfg);
 	snprintf(path, sizeof path, "%s/config.json", dir);

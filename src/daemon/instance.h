@@ -34,6 +34,7 @@ struct instance {
 	long long memory_mib;   /* `config set`: RAM / memory limit in MiB, 0 = the default */
 	char command[INSTANCE_COMMAND_MAX];   /* a container's command, or "": the image's */
 	char project[INSTANCE_NAME_MAX + 1];   /* the project that owns it (auth.h) */
+	bool terminal;          /* a container whose console is a pty (launch --terminal) */
 	/* Host-unique, while name is unique only within the project: what the
 	 * instance's directory, processes, cgroup, NIC and rows are named by.
 	 * The name when no other instance has that key (every instance from

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,39 +75,64 @@ void logs_make_utf8(char *text, size_t len)
 	}
 }
 
+/* An fd to path and its size; *fd -1 and size 0 when it is missing. */
+static int open_sized(const char *path, int *fd, size_t *size, struct err *e)
+{
+	*size = 0;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0 && errno != ENOENT)
+		return err_set(e, -errno, "%s: %s", path, strerror(errno));
+	struct stat st;
+	if (*fd >= 0 && fstat(*fd, &st) == 0 && st.st_size > 0)
+		*size = (size_t)st.st_size;
+	return 0;
+}
+
+/* The last n bytes of fd (of size bytes) into buf; how many it read. */
+static size_t read_last(int fd, size_t size, size_t n, char *buf)
+{
+	size_t have = 0;
+	while (fd >= 0 && have < n) {
+		ssize_t r = pread(fd, buf + have, n - have, (off_t)(size - n + have));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+	}
+	return have;
+}
+
 int logs_read(const char *path, bool k8s_format, size_t max, char **out, struct err *e)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno != ENOENT)
-		return err_set(e, -errno, "%s: %s", path, strerror(errno));
-	struct stat st;
-	size_t size = 0;
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0)
-		size = (size_t)st.st_size;
+	/* The generation before the current one, if the log was cut (log_keep.h). */
+	char prev_path[4200];
+	snprintf(prev_path, sizeof prev_path, "%s" LOGS_PREVIOUS_SUFFIX, path);
+	size_t size, prev_size;
+	int fd, pfd, rc = open_sized(path, &fd, &size, e);
+	if (rc < 0)
+		return rc;
+	if (open_sized(prev_path, &pfd, &prev_size, NULL) < 0)
+		prev_size = 0;
 	size_t want = size < max ? size : max;
-	char *buf = malloc(want + 1);
-	if (!buf) {
-		if (fd >= 0)
-			close(fd);
-		return err_set(e, -ENOMEM, "%s: out of memory", path);
-	}
+	size_t want_prev = prev_size < max - want ? prev_size : max - want;
+	bool cut = want_prev + want < prev_size + size;
+	char *buf = malloc(want_prev + want + 1);
 	size_t have = 0;
-	if (fd >= 0) {
-		off_t from = (off_t)(size - want);
-		while (have < want) {
-			ssize_t n = pread(fd, buf + have, want - have, from + (off_t)have);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			have += (size_t)n;
-		}
-		close(fd);
+	if (buf) {
+		have = read_last(pfd, prev_size, want_prev, buf);
+		have += read_last(fd, size, want, buf + have);
 	}
+	if (fd >= 0)
+		close(fd);
+	if (pfd >= 0)
+		close(pfd);
+	if (!buf)
+		return err_set(e, -ENOMEM, "%s: out of memory", path);
 	/* A tail that starts mid-line starts at the next line. */
 	size_t skip = 0;
-	if (want < size) {
+	if (cut) {
 		char *nl = memchr(buf, '\n', have);
 		skip = nl ? (size_t)(nl - buf) + 1 : have;
 	}

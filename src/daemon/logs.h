@@ -14,8 +14,15 @@
 
 #define LOGS_TAIL_MAX (256 * 1024)
 
-/* The last max bytes of path (a missing file is an empty log) in *out,
- * NUL-terminated, owned by the caller. */
+/* A container's log, cut by conmon at LOGS_GENERATION_MAX, keeps its
+ * previous generation beside it as PATH.1 (log_keep.h). */
+#define LOGS_PREVIOUS_SUFFIX ".1"
+#define LOGS_GENERATION_MAX (1024 * 1024)
+#define LOGS_GENERATION_MAX_STR "1048576"   /* conmon's --log-size-max */
+
+/* The last max bytes of path, after those of PATH.1 if that is there (a
+ * missing file is an empty log), in *out, NUL-terminated, owned by the
+ * caller. */
 int logs_read(const char *path, bool k8s_format, size_t max, char **out, struct err *e);
 
 /* Turns k8s-file lines ("TIME STREAM F|P TEXT") into the stream they carry,

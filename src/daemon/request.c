@@ -136,7 +136,7 @@ static int get_resources(const cJSON *j, struct create_req *out, struct err *e)
 int request_parse_create(const char *body, size_t len, struct create_req *out, struct err *e)
 {
 	static const char *const fields[] = { "name", "image", "type", "start", "command", "project",
-					      "cpus", "memory", "network", "profile", NULL };
+					      "cpus", "memory", "network", "profile", "terminal", NULL };
 	memset(out, 0, sizeof *out);
 	out->start = true;
 	cJSON *j;
@@ -149,6 +149,7 @@ int request_parse_create(const char *body, size_t len, struct create_req *out, s
 	    (rc = get_name(j, "name", out->name, e)) < 0 ||
 	    (rc = get_name(j, "image", out->image, e)) < 0 ||
 	    (rc = get_bool(j, "start", &out->start, e)) < 0 ||
+	    (rc = get_bool(j, "terminal", &out->terminal, e)) < 0 ||
 	    (rc = get_resources(j, out, e)) < 0)
 		goto out;
 	if (cJSON_GetObjectItemCaseSensitive(j, "project") &&

@@ -31,6 +31,9 @@ struct create_req {
 	long long memory_mib;      /* 0: the default */
 	char network[INSTANCE_NAME_MAX + 1];   /* "" : none */
 	char profile[INSTANCE_NAME_MAX + 1];   /* "profile"?: "" : the default profile (profile.h) */
+	bool terminal;             /* "terminal"?: a container's console on a pty */
+	struct disk disks[DISKS_MAX];   /* not a request's: its profile's disks (api_launch) */
+	size_t ndisks;
 };
 
 /* POST /1.0/instances/NAME/stop: {"timeout"?, "force"?}; an empty body is {} */

@@ -7,12 +7,15 @@
 #include "daemon/operations.h"
 #include "daemon/fsutil.h"
 #include "daemon/images.h"
+#include "daemon/journal.h"
 #include "daemon/logs.h"
 #include "daemon/meter.h"
 #include "daemon/proc.h"
 #include "daemon/network.h"
 #include "daemon/placement.h"
 #include "daemon/project.h"
+#include "daemon/snapshot.h"
+#include "daemon/vmm_snapshot.h"
 #include "daemon/volume.h"
 #include "vmm/board/virt.h"
 
@@ -22,6 +25,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -45,6 +49,7 @@ struct service {
 	pthread_mutex_t lock;
 	char busy[BUSY_MAX][INSTANCE_NAME_MAX + 1];   /* names with an operation running */
 	int adopted, lost, rolled_back;
+	int journal_finished, journal_undone;   /* journaled operations recovered at open */
 	struct events *events;
 	struct watches *watches;
 	struct operations *ops;
@@ -56,9 +61,14 @@ struct service {
 	pthread_cond_t imports_done;
 	int ops_interrupted;
 	struct mem_pressure *pressure;
+	int jobs_running;            /* snapshot threads (service_snapshot_*) */
 };
 
 static void unplug(struct service *s, const struct instance *in);
+static int start_locked(struct service *s, struct instance *in, struct err *e);
+static int stop_locked(struct service *s, struct instance *in, int timeout_s, bool force,
+		       struct err *e);
+static int recover_journal(struct service *s, struct err *e);
 
 /* The instance as the host knows it: named by its host key (instance.h),
  * which its directory, processes, cgroup, NIC and metering rows hang off.
@@ -267,7 +277,8 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	if ((rc = db_open(path, &s->db, e)) < 0 ||
 	    (rc = images_init(s->db, cfg->state_dir, cfg->guest_dir, e)) < 0 ||
 	    (rc = network_reconcile(s->db, &s->net, e)) < 0 ||
-	    (rc = reconcile(s, e)) < 0)
+	    (rc = reconcile(s, e)) < 0 ||
+	    (rc = recover_journal(s, e)) < 0)
 		goto fail;
 	if (!(s->ops = operations_open(s->db, &s->lock, &s->ops_interrupted, e))) {
 		rc = e && e->code ? e->code : -ENOMEM;
@@ -276,6 +287,10 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	/* An import a killed daemon left half-done leaves only scratch files:
 	 * images are registered in one step at the end. */
 	image_scratch_cleanup(s->state_dir);
+	/* And a snapshot's files without their row (snapshot.h). */
+	pthread_mutex_lock(&s->lock);
+	snapshot_sweep(s->db, s->state_dir);
+	pthread_mutex_unlock(&s->lock);
 	if ((rc = mem_pressure_start(s, &s->ctx, &cfg->pressure, &s->pressure, e)) < 0)
 		goto fail;
 	*out = s;
@@ -299,7 +314,7 @@ void service_close(struct service *s)
 	for (int i = 0; i < SERVICE_IMPORTS_MAX; i++)
 		if (s->import_pids[i] > 0)
 			kill(s->import_pids[i], SIGKILL);
-	while (s->imports_running)
+	while (s->imports_running || s->jobs_running)
 		pthread_cond_wait(&s->imports_done, &s->lock);
 	pthread_mutex_unlock(&s->lock);
 	/* Watchers take the lock in their callbacks: end them before anything goes. */
@@ -320,6 +335,12 @@ void service_shutdown(struct service *s)
 struct events *service_events(struct service *s)
 {
 	return s->events;
+}
+
+void service_journal_counts(const struct service *s, int *finished, int *undone)
+{
+	*finished = s->journal_finished;
+	*undone = s->journal_undone;
 }
 
 void service_reconcile_counts(const struct service *s, int *adopted, int *lost,
@@ -350,8 +371,10 @@ static int claim(struct service *s, const char *name, struct err *e)
 	return 0;
 }
 
+/* Ends name's operation: its journal entry (if any) and its busy mark. */
 static void release(struct service *s, const char *name)
 {
+	journal_end(s->db, name, NULL);
 	for (int i = 0; i < BUSY_MAX; i++)
 		if (!strcmp(s->busy[i], name))
 			s->busy[i][0] = 0;
@@ -432,6 +455,12 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	snprintf(in.image, sizeof in.image, "%s", r->image);
 	snprintf(in.command, sizeof in.command, "%s", r->command);
 	in.kind = im.kind;
+	if (r->terminal && im.kind != KIND_CONTAINER) {
+		rc = err_set(e, -EINVAL, "image \"%s\": a VM image; a VM's console is always a "
+			     "terminal (\"terminal\" is for containers)", im.name);
+		goto out;
+	}
+	in.terminal = r->terminal;
 	in.created_at = (long long)time(NULL);
 	snprintf(in.project, sizeof in.project, "%s", r->project[0] ? r->project : PROJECT_DEFAULT);
 	in.cpus = r->cpus;
@@ -450,10 +479,25 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	    (in.kind == KIND_VM && (rc = placement_check(s->db, &s->place, &need, e)) < 0) ||
 	    (rc = claim(s, in.key, e)) < 0)
 		goto out;
-	rc = db_instance_insert(s->db, &in, e);
+	/* Journaled before the row exists: a daemon killed from here on has
+	 * the next one undo the launch (or keep it, once it runs). */
+	if ((rc = journal_begin(s->db, &in, r->start ? JOURNAL_LAUNCH : JOURNAL_CREATE, e)) == 0)
+		rc = db_instance_insert(s->db, &in, e);
 	if (rc == 0 && r->network[0] &&
 	    (rc = network_nic_add(s->db, &s->net, in.key, in.project, r->network, e)) < 0)
 		db_instance_delete(s->db, in.key, NULL);
+	/* A profile's disks (api_launch) are the instance's before it first
+	 * starts, within the same journaled launch. */
+	char dir[4096];
+	if (rc == 0 && r->ndisks &&
+	    ((rc = disks_check(s->db, &in, r->disks, r->ndisks, e)) < 0 ||
+	     (rc = instance_path(&s->ctx, in.key, NULL, dir, sizeof dir, e)) < 0 ||
+	     (rc = disks_apply(s->db, dir, in.key, r->disks, r->ndisks, e)) < 0)) {
+		struct instance hv;
+		driver_for(in.kind)->remove(&s->ctx, host_view(&in, &hv), NULL);
+		network_nic_forget(s->db, &s->net, in.key, NULL);
+		db_instance_delete(s->db, in.key, NULL);
+	}
 	if (rc == 0)
 		events_publish_in(s->events, in.project, "instance-created", in.name, "%s %s", kind_str(in.kind),
 			       in.image);
@@ -487,11 +531,22 @@ static int get_claimed(struct service *s, const char *name, struct instance *in,
 	return rc;
 }
 
+/* get_claimed, and op journaled before anything is done (journal.h), so a
+ * daemon killed during it finishes or undoes it at its next start. */
+static int get_journaled(struct service *s, const char *name, enum journal_op op,
+			 struct instance *in, struct err *e)
+{
+	int rc = get_claimed(s, name, in, e);
+	if (rc == 0 && (rc = journal_begin(s->db, in, op, e)) < 0)
+		release(s, name);
+	return rc;
+}
+
 int service_start(struct service *s, const char *name, struct instance *out, struct err *e)
 {
 	struct instance in;
 	pthread_mutex_lock(&s->lock);
-	int rc = get_claimed(s, name, &in, e);
+	int rc = get_journaled(s, name, JOURNAL_START, &in, e);
 	if (rc < 0)
 		goto out;
 	if (in.state == STATE_RUNNING)
@@ -539,7 +594,7 @@ int service_stop(struct service *s, const char *name, const struct stop_req *r,
 {
 	struct instance in;
 	pthread_mutex_lock(&s->lock);
-	int rc = get_claimed(s, name, &in, e);
+	int rc = get_journaled(s, name, JOURNAL_STOP, &in, e);
 	if (rc < 0)
 		goto out;
 	if (in.state != STATE_RUNNING)
@@ -559,7 +614,7 @@ int service_restart(struct service *s, const char *name, const struct stop_req *
 {
 	struct instance in;
 	pthread_mutex_lock(&s->lock);
-	int rc = get_claimed(s, name, &in, e);
+	int rc = get_journaled(s, name, JOURNAL_RESTART, &in, e);
 	if (rc < 0)
 		goto out;
 	if (in.state == STATE_RUNNING)
@@ -578,7 +633,7 @@ int service_delete(struct service *s, const char *name, bool force, struct err *
 {
 	struct instance in;
 	pthread_mutex_lock(&s->lock);
-	int rc = get_claimed(s, name, &in, e);
+	int rc = get_journaled(s, name, JOURNAL_DELETE, &in, e);
 	if (rc < 0)
 		goto out;
 	if (in.state == STATE_RUNNING && !force)
@@ -817,6 +872,24 @@ out:
 	return rc;
 }
 
+/* Runs fn(arg) on a detached thread, the work of operation id; if no thread
+ * can be made, the operation fails with the reason. */
+static int operation_thread(struct service *s, const char *id, void *(*fn)(void *), void *arg,
+			    struct err *e)
+{
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int cr = pthread_create(&t, &a, fn, arg);
+	pthread_attr_destroy(&a);
+	if (cr == 0)
+		return 0;
+	int rc = err_set(e, -cr, "operation %s: thread: %s", id, strerror(cr));
+	operations_finish(s->ops, id, e);
+	return rc;
+}
+
 /* --- images ------------------------------------------------------------ */
 
 struct import_job {
@@ -978,16 +1051,8 @@ int service_image_import(struct service *s, const char *source, const char *name
 		rc = operations_start(s->ops, "image-import", res, out, e);
 	if (rc == 0) {
 		snprintf(job->op, sizeof job->op, "%s", out->id);
-		pthread_t t;
-		pthread_attr_t a;
-		pthread_attr_init(&a);
-		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-		int cr = pthread_create(&t, &a, import_thread, job);
-		pthread_attr_destroy(&a);
-		if (cr == 0)
+		if ((rc = operation_thread(s, out->id, import_thread, job, e)) == 0)
 			return 0;
-		rc = err_set(e, -cr, "image import: thread: %s", strerror(cr));
-		operations_finish(s->ops, out->id, e);
 	}
 	if (job->slot >= 0 && rc != -EEXIST && rc != -EAGAIN) {
 		pthread_mutex_lock(&s->lock);
@@ -1112,4 +1177,291 @@ int service_console_socket(struct service *s, const char *name, char *path, size
 int service_interrupted_operations(const struct service *s)
 {
 	return s->ops_interrupted;
+}
+
+/* Removes an instance whose launch is undone or whose delete is finished:
+ * whatever still runs for it, its files, NIC and row.  Lock held. */
+static int forget_instance(struct service *s, const struct journal_entry *j, bool have_row,
+			   struct instance *in, const char *why, struct err *e)
+{
+	struct instance hv = { .kind = j->kind };
+	if (have_row)
+		host_view(in, &hv);
+	else
+		snprintf(hv.name, sizeof hv.name, "%s", j->key);
+	const struct driver *d = driver_for(hv.kind);
+	int rc = d->rollback(&s->ctx, &hv, e);
+	if (rc >= 0)
+		rc = d->remove(&s->ctx, &hv, e);
+	if (rc >= 0 && have_row) {
+		unplug(s, in);
+		if ((rc = network_nic_forget(s->db, &s->net, j->key, e)) == 0 &&
+		    (rc = db_instance_delete(s->db, j->key, e)) == 0)
+			events_publish_in(s->events, j->project, "instance-deleted", j->name, "%s", why);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* Finishes or undoes what a killed daemon was doing (journal.h).  Runs
+ * after reconcile, so each row says whether its supervisor lives, and
+ * stopped ones have nothing running. */
+static int recover_journal(struct service *s, struct err *e)
+{
+	struct journal_entry *v;
+	size_t n;
+	pthread_mutex_lock(&s->lock);
+	int rc = journal_list(s->db, &v, &n, e);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const struct journal_entry *j = &v[i];
+		struct instance in;
+		/* Busy, so the watcher reconcile gave it stays out of a stop. */
+		if ((rc = claim(s, j->key, e)) < 0)
+			break;
+		bool have = db_instance_get(s->db, j->key, &in, NULL) == 0;
+		bool running = have && in.state == STATE_RUNNING;
+		bool undone = false;
+		switch (j->op) {
+		case JOURNAL_LAUNCH:
+		case JOURNAL_CREATE:
+			/* A launch is done once it runs, a create once its row exists. */
+			if (!have || (j->op == JOURNAL_LAUNCH && !running)) {
+				rc = forget_instance(s, j, have, &in, "its launch was interrupted by "
+						     "the daemon's end", e);
+				undone = true;
+			}
+			break;
+		case JOURNAL_START:
+			undone = !running;   /* reconcile left it stopped, nothing running */
+			break;
+		case JOURNAL_STOP:
+			if (running)
+				rc = stop_locked(s, &in, 0, true, e);
+			break;
+		case JOURNAL_RESTART:
+			if (have && !running)
+				rc = start_locked(s, &in, e);
+			break;
+		case JOURNAL_DELETE:
+			if (running)
+				rc = stop_locked(s, &in, 0, true, e);
+			if (rc == 0)
+				rc = forget_instance(s, j, have, &in, "its delete was finished at the "
+						     "daemon's restart", e);
+			break;
+		}
+		if (rc < 0) {
+			release(s, j->key);
+			break;
+		}
+		if (undone)
+			s->journal_undone++;
+		else
+			s->journal_finished++;
+		release(s, j->key);
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(v);
+	return rc;
+}
+
+/* --- snapshots (snapshot.h) ------------------------------------------------ */
+
+struct snapshot_job {
+	struct service *s;
+	struct instance in;
+	char name[INSTANCE_NAME_MAX + 1];
+	char op[OPERATION_ID_MAX];
+	bool restore;
+};
+
+/* The instance name names in a state a snapshot verb can work on: a VM.  Lock held. */
+static int snapshot_target(struct service *s, const char *name, struct instance *in,
+			   struct err *e)
+{
+	int rc = db_instance_get(s->db, name, in, e);
+	if (rc == 0 && (rc = refresh(s, in, e)) == 0 && in->kind != KIND_VM)
+		rc = err_set(e, -ENOSYS, "instance \"%s\": a container; snapshots are of VMs",
+			     in->name);
+	return rc;
+}
+
+/* Saves the running VM (create), or stops it and starts it from the
+ * snapshot (restore); the instance is claimed until it is done. */
+static void *snapshot_thread(void *arg)
+{
+	struct snapshot_job *job = arg;
+	struct service *s = job->s;
+	struct err e = { 0 };
+	char dir[4096];
+	struct instance hv;
+	int rc = snapshot_dir(s->state_dir, job->in.key, job->name, dir, sizeof dir, &e);
+	if (rc == 0 && !job->restore) {
+		operations_progress(s->ops, job->op, 10, "saving guest memory and state");
+		rc = vmm_snapshot_save(&s->ctx, host_view(&job->in, &hv), dir, &e);
+		struct snapshot sn = { .created_at = (long long)time(NULL) };
+		snprintf(sn.name, sizeof sn.name, "%s", job->name);
+		static const char *const files[] = { "memory", "state" };
+		for (int i = 0; i < 2 && rc == 0; i++) {
+			char f[4200];
+			struct stat st;
+			snprintf(f, sizeof f, "%s/%s", dir, files[i]);
+			if (stat(f, &st) == 0)
+				sn.size += (long long)st.st_blocks * 512;
+		}
+		pthread_mutex_lock(&s->lock);
+		if (rc == 0 && (rc = snapshot_add(s->db, job->in.key, &sn, &e)) == 0)
+			events_publish_in(s->events, job->in.project, "instance-snapshot", job->in.name,
+					  "snapshot %s saved", job->name);
+		if (rc < 0)
+			rm_rf(dir, NULL);
+	} else if (rc == 0) {
+		operations_progress(s->ops, job->op, 10, "stopping the VM");
+		pthread_mutex_lock(&s->lock);
+		struct instance in;
+		char file[4200];
+		if ((rc = db_instance_get(s->db, job->in.key, &in, &e)) == 0 &&
+		    (rc = refresh(s, &in, &e)) == 0 && in.state == STATE_RUNNING)
+			rc = stop_locked(s, &in, 0, true, &e);
+		/* Written before the start, so a daemon killed now restores it at
+		 * its next start (the journal's restart, journal.h). */
+		if (rc == 0 && (rc = instance_path(&s->ctx, in.key, VMM_RESTORE_FILE, file,
+						   sizeof file, &e)) == 0)
+			rc = write_file(file, dir, strlen(dir), 0600, &e);
+		if (rc == 0) {
+			pthread_mutex_unlock(&s->lock);
+			operations_progress(s->ops, job->op, 50, "starting the VM from the snapshot");
+			pthread_mutex_lock(&s->lock);
+			rc = start_locked(s, &in, &e);
+		}
+		if (rc == 0)
+			events_publish_in(s->events, in.project, "instance-restored", in.name,
+					  "from snapshot %s", job->name);
+	}
+	if (rc != 0 && !e.code)
+		err_set(&e, rc, "snapshot \"%s\": failed", job->name);
+	release(s, job->in.key);
+	s->jobs_running--;
+	pthread_cond_broadcast(&s->imports_done);
+	pthread_mutex_unlock(&s->lock);
+	operations_finish(s->ops, job->op, rc < 0 ? &e : NULL);
+	free(job);
+	return NULL;
+}
+
+/* Claims the instance and runs job on a thread of its own, as an operation
+ * (returned in out).  Lock held on entry, dropped on return. */
+static int snapshot_start(struct service *s, struct snapshot_job *job, struct operation *out,
+			  struct err *e)
+{
+	int rc = claim(s, job->in.key, e);
+	if (rc == 0 && job->restore)
+		rc = journal_begin(s->db, &job->in, JOURNAL_RESTART, e);
+	if (rc == 0)
+		s->jobs_running++;
+	pthread_mutex_unlock(&s->lock);
+	if (rc < 0) {
+		if (rc != -EBUSY && rc != -EAGAIN) {
+			pthread_mutex_lock(&s->lock);
+			release(s, job->in.key);
+			pthread_mutex_unlock(&s->lock);
+		}
+		free(job);
+		return rc;
+	}
+	char res[200];
+	snprintf(res, sizeof res, "/1.0/instances/%s/snapshots/%s", job->in.name, job->name);
+	rc = operations_start_in(s->ops, job->in.project,
+				 job->restore ? "snapshot-restore" : "snapshot-create", res, out, e);
+	if (rc == 0) {
+		snprintf(job->op, sizeof job->op, "%s", out->id);
+		rc = operation_thread(s, out->id, snapshot_thread, job, e);
+	}
+	if (rc < 0) {
+		pthread_mutex_lock(&s->lock);
+		release(s, job->in.key);
+		s->jobs_running--;
+		pthread_cond_broadcast(&s->imports_done);
+		pthread_mutex_unlock(&s->lock);
+		free(job);
+	}
+	return rc;
+}
+
+int service_snapshot_create(struct service *s, const char *name, const char *snap,
+			    struct operation *out, struct err *e)
+{
+	struct snapshot_job *job = calloc(1, sizeof *job);
+	if (!job)
+		return err_set(e, -ENOMEM, "daemon: out of memory");
+	*job = (struct snapshot_job){ .s = s };
+	snprintf(job->name, sizeof job->name, "%s", snap);
+	struct snapshot sn, *all = NULL;
+	size_t n = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = snapshot_target(s, name, &job->in, e);
+	if (rc == 0 && job->in.state != STATE_RUNNING)
+		rc = err_set(e, -EALREADY, "instance \"%s\": not running (a snapshot is of a running "
+			     "VM)", job->in.name);
+	else if (rc == 0 && snapshot_get(s->db, name, job->in.name, snap, &sn, NULL) == 0)
+		rc = err_set(e, -EEXIST, "instance \"%s\": snapshot \"%s\": already exists",
+			     job->in.name, snap);
+	else if (rc == 0 && (rc = snapshot_list(s->db, name, &all, &n, e)) == 0 &&
+		 n >= SNAPSHOTS_MAX)
+		rc = err_set(e, -EDQUOT, "instance \"%s\": has %d snapshots, the most it may "
+			     "(delete one first)", job->in.name, SNAPSHOTS_MAX);
+	free(all);
+	if (rc < 0) {
+		pthread_mutex_unlock(&s->lock);
+		free(job);
+		return rc;
+	}
+	return snapshot_start(s, job, out, e);
+}
+
+int service_snapshot_restore(struct service *s, const char *name, const char *snap,
+			     struct operation *out, struct err *e)
+{
+	struct snapshot_job *job = calloc(1, sizeof *job);
+	if (!job)
+		return err_set(e, -ENOMEM, "daemon: out of memory");
+	*job = (struct snapshot_job){ .s = s, .restore = true };
+	snprintf(job->name, sizeof job->name, "%s", snap);
+	struct snapshot sn;
+	pthread_mutex_lock(&s->lock);
+	int rc = snapshot_target(s, name, &job->in, e);
+	if (rc == 0)
+		rc = snapshot_get(s->db, name, job->in.name, snap, &sn, e);
+	if (rc < 0) {
+		pthread_mutex_unlock(&s->lock);
+		free(job);
+		return rc;
+	}
+	return snapshot_start(s, job, out, e);
+}
+
+int service_snapshot_list(struct service *s, const char *name, struct snapshot **out,
+			  size_t *n, struct err *e)
+{
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	int rc = snapshot_target(s, name, &in, e);
+	if (rc == 0)
+		rc = snapshot_list(s->db, name, out, n, e);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int service_snapshot_delete(struct service *s, const char *name, const char *snap,
+			    struct err *e)
+{
+	struct instance in;
+	pthread_mutex_lock(&s->lock);
+	/* Claimed, so a restore from it is not under way. */
+	int rc = get_claimed(s, name, &in, e);
+	if (rc == 0) {
+		rc = snapshot_remove(s->db, s->state_dir, name, in.name, snap, e);
+		release(s, name);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }

@@ -50,6 +50,9 @@ void service_close(struct service *s);
  * process was killed (rolled back to stopped). */
 void service_reconcile_counts(const struct service *s, int *adopted, int *lost,
 			      int *rolled_back);
+/* Instance operations a killed daemon left in its journal (journal.h):
+ * finished, and undone (a launch removed, a start left stopped). */
+void service_journal_counts(const struct service *s, int *finished, int *undone);
 /* Operations a killed daemon left running, marked failed at this start. */
 int service_interrupted_operations(const struct service *s);
 
@@ -121,6 +124,19 @@ struct operations *service_operations(struct service *s);
  * messages of a stream byte and data). */
 int service_console_socket(struct service *s, const char *name, char *path, size_t len,
 			   bool *seqpacket, struct err *e);
+
+/* A VM's snapshots (snapshot.h): create (of the running VM) and restore
+ * (stop it, start it from the snapshot) run as operations (out); list and
+ * delete answer at once.  A container's: -ENOSYS. */
+struct snapshot;
+int service_snapshot_create(struct service *s, const char *name, const char *snap,
+			    struct operation *out, struct err *e);
+int service_snapshot_restore(struct service *s, const char *name, const char *snap,
+			     struct operation *out, struct err *e);
+int service_snapshot_list(struct service *s, const char *name, struct snapshot **out,
+			  size_t *n, struct err *e);
+int service_snapshot_delete(struct service *s, const char *name, const char *snap,
+			    struct err *e);
 
 /* The event bus (events.h) for GET /1.0/events. */
 struct events *service_events(struct service *s);

@@ -26,11 +26,14 @@
 #include "daemon/fsutil.h"
 #include "daemon/proc.h"
 #include "daemon/vmm_balloon.h"
+#include "daemon/vmm_snapshot.h"
+#include "lib/io.h"
 #include "daemon/watch.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -85,6 +88,9 @@ static int control_exchange(int fd, const char *name, const char *req, char *cod
 	return control_exchange_json(fd, name, req, code, codelen, NULL, e);
 }
 
+static int control_read_reply(int fd, const char *name, int wait_ms, char *code,
+			      size_t codelen, cJSON **reply, struct err *e);
+
 /* The same, handing an ok reply to the caller in *reply (when given). */
 static int control_exchange_json(int fd, const char *name, const char *req, char *code,
 				 size_t codelen, cJSON **reply, struct err *e)
@@ -92,16 +98,23 @@ static int control_exchange_json(int fd, const char *name, const char *req, char
 	size_t len = strlen(req);
 	if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len)
 		return err_set(e, -errno, "vm \"%s\": control socket: %s", name, strerror(errno));
+	return control_read_reply(fd, name, VMM_REPLY_WAIT_MS, code, codelen, reply, e);
+}
+
+/* Reads the reply line to a request sent on fd, waiting up to wait_ms. */
+static int control_read_reply(int fd, const char *name, int wait_ms, char *code,
+			      size_t codelen, cJSON **reply, struct err *e)
+{
 	char line[4096];
 	size_t have = 0;
 	for (;;) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		int r = poll(&pf, 1, VMM_REPLY_WAIT_MS);
+		int r = poll(&pf, 1, wait_ms);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0)
 			return err_set(e, -ETIMEDOUT, "vm \"%s\": the VMM did not answer within %d s",
-				       name, VMM_REPLY_WAIT_MS / 1000);
+				       name, wait_ms / 1000);
 		ssize_t n = read(fd, line + have, sizeof line - 1 - have);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -157,7 +170,7 @@ static void watch_vm(const struct driver_ctx *c, const struct instance *in, cons
 		close(fd);
 		return;
 	}
-	watches_add(c->watches, in->name, in->pid, in->pid_start, fd, 1);
+	watches_add(c->watches, in->name, in->pid, in->pid_start, fd, 1, NULL);
 }
 
 /* The instance's qcow2 overlay on the image's disk, unless it has one:
@@ -259,7 +272,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	/* Every VM has a balloon, so memory overcommit can take back what idle
 	 * guests do not use (mem_pressure.h); deflate-on-oom lets a guest take
 	 * it back itself before its OOM killer would act. */
-	char *argv[15 + 2 * 5 + 2 * (8 + DISKS_MAX) + 2] = { (char *)c->self_exe, "console-relay", consock, log,
+	char *argv[15 + 2 * 6 + 2 * (8 + DISKS_MAX) + 2] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
 						"--net", net, "--control", sock, "--agent",
 						"--balloon=deflate-on-oom" };
@@ -289,6 +302,16 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 		argv[argc++] = "--mem";
 		argv[argc++] = mem;
 	}
+	/* A snapshot restore (vmm_snapshot.h): the same machine, continued
+	 * from the snapshot rather than booted; asked for this start only. */
+	char restore[4096] = "", restore_file[8200];
+	snprintf(restore_file, sizeof restore_file, "%s/" VMM_RESTORE_FILE, dir);
+	if (read_file(restore_file, restore, sizeof restore) > 0) {
+		restore[strcspn(restore, "\n")] = 0;
+		argv[argc++] = "--restore";
+		argv[argc++] = restore;
+	}
+	unlink(restore_file);
 	argv[argc] = NULL;
 	struct spawn_opts o = { .log_path = log, .env = env, .keep_fd = -1, .new_session = true };
 	unlink(sock);
@@ -618,4 +641,71 @@ int vmm_balloon_set(const struct driver_ctx *c, const struct instance *in, long 
 	snprintf(req, sizeof req, "{\"id\":0,\"verb\":\"balloon\",\"version\":1,\"size\":%lld}\n",
 		 bytes);
 	return control_call(sock, in->name, req, NULL, 0, e);
+}
+
+int vmm_snapshot_save(const struct driver_ctx *c, const struct instance *in, const char *dir,
+		      struct err *e)
+{
+	static const char *const tmp[2] = { ".memory.tmp", ".state.tmp" };
+	static const char *const final[2] = { "memory", "state" };
+	char sock[8192];
+	int rc = instance_path(c, in->name, "control.sock", sock, sizeof sock, e);
+	if (rc < 0 || (rc = mkdir_p(dir, 0700, e)) < 0)
+		return rc;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fds[2] = { -1, -1 }, fd = -1;
+	for (unsigned i = 0; i < 2 && dfd >= 0; i++)
+		if ((fds[i] = openat(dfd, tmp[i], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+				     0600)) < 0)
+			break;
+	if (dfd < 0 || fds[0] < 0 || fds[1] < 0) {
+		rc = err_set(e, -errno, "vm \"%s\": snapshot %s: %s", in->name, dir, strerror(errno));
+		goto out;
+	}
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddNumberToObject(req, "id", 1);
+	cJSON_AddStringToObject(req, "verb", "snapshot");
+	cJSON_AddStringToObject(req, "dir", dir);
+	if (in->paused)
+		cJSON_AddTrueToObject(req, "paused");
+	const char *names[2] = { "memory", "state" };
+	cJSON_AddItemToObject(req, "fds", cJSON_CreateStringArray(names, 2));
+	char *text = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	char line[VMM_REQUEST_MAX];
+	if (!text || (size_t)snprintf(line, sizeof line, "%s\n", text) >= sizeof line) {
+		cJSON_free(text);
+		rc = err_set(e, -ENAMETOOLONG, "vm \"%s\": snapshot %s: path too long", in->name, dir);
+		goto out;
+	}
+	cJSON_free(text);
+	if ((fd = control_connect(sock)) < 0) {
+		rc = err_set(e, fd, "vm \"%s\": control socket %s: %s", in->name, sock, strerror(-fd));
+		goto out;
+	}
+	if ((rc = io_send_fds(fd, line, strlen(line), fds, 2)) < 0) {
+		rc = err_set(e, rc, "vm \"%s\": control socket: %s", in->name, strerror(-rc));
+		goto out;
+	}
+	if ((rc = control_read_reply(fd, in->name, VMM_SNAPSHOT_WAIT_MS, NULL, 0, NULL, e)) < 0)
+		goto out;
+	/* The VMM synced the files: into place, memory first, state the commit. */
+	for (unsigned i = 0; i < 2 && rc == 0; i++)
+		if (renameat(dfd, tmp[i], dfd, final[i]) < 0)
+			rc = err_set(e, -errno, "vm \"%s\": snapshot %s/%s: %s", in->name, dir,
+				     final[i], strerror(errno));
+	if (rc == 0)
+		fsync(dfd);
+out:
+	if (fd >= 0)
+		close(fd);
+	for (unsigned i = 0; i < 2; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		if (rc < 0 && dfd >= 0)
+			unlinkat(dfd, tmp[i], 0);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
 }

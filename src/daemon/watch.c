@@ -1,6 +1,7 @@
 /* See watch.h. */
 #include "daemon/watch.h"
 #include "daemon/instance.h"
+#include "daemon/log_keep.h"
 #include "daemon/proc.h"
 
 #include <cjson/cJSON.h>
@@ -26,6 +27,8 @@ struct watcher {
 	long long pid, pid_start;
 	int fd, wake;
 	bool lines;
+	int log_fd;             /* a container's: its log directory's inotify (log_keep.h), or -1 */
+	char log_dir[4096];
 	pthread_t thread;
 };
 
@@ -73,14 +76,21 @@ static void *run(void *arg)
 	char why[256] = "";
 	bool ended = false, skipping = false;
 	for (;;) {
-		struct pollfd pf[2] = { { .fd = w->fd, .events = POLLIN }, { .fd = w->wake, .events = POLLIN } };
-		if (poll(pf, 2, -1) < 0) {
+		struct pollfd pf[3] = { { .fd = w->fd, .events = POLLIN }, { .fd = w->wake, .events = POLLIN },
+					{ .fd = w->log_fd, .events = POLLIN } };
+		if (poll(pf, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (pf[1].revents)
 			break;   /* cancelled */
+		if (pf[2].revents) {
+			if (log_keep_replaced(w->log_fd))
+				log_keep_sync(w->log_dir);
+			if (!pf[0].revents)
+				continue;
+		}
 		if (!w->lines) {
 			ended = true;   /* a pidfd is readable once its process ended */
 			break;
@@ -140,6 +150,8 @@ static void finish(struct watcher *x)
 	pthread_join(x->thread, NULL);
 	close(x->fd);
 	close(x->wake);
+	if (x->log_fd >= 0)
+		close(x->log_fd);
 	free(x);
 }
 
@@ -167,7 +179,7 @@ void watches_cancel(struct watches *w, const char *name)
 }
 
 int watches_add(struct watches *w, const char *name, long long pid, long long pid_start, int fd,
-		int lines)
+		int lines, const char *log_dir)
 {
 	watches_cancel(w, name);
 	struct watcher *x = calloc(1, sizeof *x);
@@ -181,6 +193,11 @@ int watches_add(struct watches *w, const char *name, long long pid, long long pi
 	x->pid_start = pid_start;
 	x->fd = fd;
 	x->lines = lines;
+	x->log_fd = -1;   /* poll ignores a negative fd */
+	if (log_dir && snprintf(x->log_dir, sizeof x->log_dir, "%s", log_dir) < (int)sizeof x->log_dir) {
+		x->log_fd = log_keep_watch(log_dir);   /* before the sync: no cut slips between */
+		log_keep_sync(log_dir);
+	}
 	x->wake = eventfd(0, EFD_CLOEXEC);
 	int rc;
 	if (x->wake < 0) {
@@ -208,6 +225,8 @@ int watches_add(struct watches *w, const char *name, long long pid, long long pi
 fail:
 	if (x->wake >= 0)
 		close(x->wake);
+	if (x->log_fd >= 0)
+		close(x->log_fd);
 	close(fd);
 	free(x);
 	return rc;

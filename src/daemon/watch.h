@@ -33,9 +33,10 @@ void watches_free(struct watches *w);
 
 /* Watches name through fd (taken over: closed by the watcher): lines of
  * control-protocol events if lines, else a pidfd.  A watcher name already
- * had is cancelled first. */
+ * had is cancelled first.  log_dir (a container's directory, or NULL): its
+ * console log is kept across conmon's cuts meanwhile (log_keep.h). */
 int watches_add(struct watches *w, const char *name, long long pid, long long pid_start, int fd,
-		int lines);
+		int lines, const char *log_dir);
 /* Cancels name's watcher, if any, and waits for its thread. */
 void watches_cancel(struct watches *w, const char *name);
 

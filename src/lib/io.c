@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/socket.h>
 
 int io_pxferv(int fd, uint64_t off, struct iovec *iov, int cnt, bool write)
@@ -49,4 +50,29 @@ int io_send_all(int fd, const void *buf, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+int io_send_fds(int sock, const void *buf, size_t n, const int *fds, unsigned nfds)
+{
+	if (nfds == 0 || nfds > IO_FDS_MAX)
+		return -EINVAL;
+	struct iovec v = { (void *)buf, n };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * IO_FDS_MAX)];
+	} cm;
+	memset(&cm, 0, sizeof cm);
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = cm.b,
+			    .msg_controllen = CMSG_SPACE(sizeof(int) * nfds) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(h), fds, sizeof(int) * nfds);
+	ssize_t w;
+	while ((w = sendmsg(sock, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	if (w < 0)
+		return -errno;
+	return (size_t)w == n ? 0 : -EMSGSIZE;
 }

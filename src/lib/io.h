@@ -25,4 +25,13 @@ int io_pxferv(int fd, uint64_t off, struct iovec *iov, int cnt, bool write);
  */
 int io_send_all(int fd, const void *buf, size_t n);
 
+/*
+ * Sends the n bytes of buf with nfds (at most IO_FDS_MAX) descriptors
+ * (SCM_RIGHTS) in one sendmsg: how a control request passes the files it
+ * names.  0, or -errno (-EMSGSIZE for a short send: the request must go
+ * whole with its descriptors).
+ */
+#define IO_FDS_MAX 4
+int io_send_fds(int sock, const void *buf, size_t n, const int *fds, unsigned nfds);
+
 #endif
