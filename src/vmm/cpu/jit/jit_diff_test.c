@@ -724,3 +724,34 @@ TEST(jit_trace_through_a_biased_branch_matches_the_interpreter)
 	EXPECT(st.traces >= 1);
 	pair_fini(&p);
 }
+
+/* A trace whose last branch falls through to its own start loops in
+ * place (registers kept) rather than leaving and coming back. */
+TEST(jit_trace_closed_by_a_fall_through_matches_the_interpreter)
+{
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	struct hart *h = p.m[1].h[0];
+	jit_set_hot(h->jit, 32);
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		tm_emit(t, ADDI(8, 8, 2));           /* Y: x8 += 2 */
+		tm_emit(t, BGE(5, 9, 16));           /*    done: to the spin */
+		tm_emit(t, ADDI(5, 5, 1));           /* head: x5++ */
+		tm_emit(t, JAL(0, -12));             /*    to Y */
+		tm_emit(t, JAL(0, 0));               /* spin */
+		hart_set_x(t->h[0], 9, 5000);
+		hart_set_pc(t->h[0], CODE_BASE + 8);
+	}
+	STEP_BOTH_AND_COMPARE(&p, 1000);
+	for (unsigned n = 1; n < 30; n++)
+		STEP_BOTH_AND_COMPARE(&p, n);
+	STEP_BOTH_AND_COMPARE(&p, 30000);
+	EXPECT_EQ(hart_get_x(h, 5), 5000);
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(h, &st));
+	EXPECT(st.traces >= 1);
+	EXPECT(st.entries < 100);
+	pair_fini(&p);
+}

@@ -388,7 +388,8 @@ static bool is_branch(unsigned op)
 	       op == OP_BGEU;
 }
 
-/* Whether a branch or jump of the translation leads back to its start. */
+/* Whether a branch or jump of the translation leads back to its start
+ * (a trace's last branch may also fall through to it). */
 static bool loops_to_itself(const struct block *b, const uint64_t *pc)
 {
 	for (unsigned i = 0; i < b->ninsn; i++) {
@@ -397,7 +398,8 @@ static bool loops_to_itself(const struct block *b, const uint64_t *pc)
 		    pc[i] + (uint64_t)(int64_t)in->imm == b->ppc)
 			return true;
 	}
-	return false;
+	const struct insn *last = &b->insn[b->ninsn - 1];
+	return is_branch(last->op) && pc[b->ninsn - 1] + last->len == b->ppc;
 }
 
 /* ---- traces ---- */
@@ -426,7 +428,7 @@ struct trace {
 /* A branch goes on along an edge taken at least 4 times in 5 (and often). */
 static bool biased(unsigned way, unsigned other)
 {
-	return way >= 4 * other + 4;
+	return way >= 2 * other + 4;
 }
 
 /* The block b's trace goes on with after its last instruction (at pc). */
