@@ -406,7 +406,7 @@ static bool loops_to_itself(const struct block *b, const uint64_t *pc)
 
 /*
  * A trace strings blocks of one page together along the edges their
- * interpreted runs took (nearly) always: a jump's target, a branch's
+ * interpreted runs mostly took: a jump's target, a branch's
  * biased side, so that a loop of several blocks (gzip's longest_match is
  * three) keeps its registers in host registers and pays no block entries.
  * The edges not taken leave through side exits.  One page only: the
@@ -425,7 +425,8 @@ struct trace {
 	unsigned nseg;
 };
 
-/* A branch goes on along an edge taken at least 4 times in 5 (and often). */
+/* A trace goes on along a branch's edge taken at least twice as often as
+ * the other (and a few times). */
 static bool biased(unsigned way, unsigned other)
 {
 	return way >= 2 * other + 4;
