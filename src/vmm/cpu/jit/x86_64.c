@@ -918,15 +918,21 @@ static const enum x86_cc cond_cc[] = {
 	[BE_LTU] = CC_B, [BE_GEU] = CC_AE,
 };
 
+/* Flags for x[rs1] against x[rs2] (or zero). */
+static void emit_branch_compare(struct be *be, unsigned rs1, unsigned rs2)
+{
+	unsigned a = x64_xreg(be, rs1, RAX);
+	if (rs2 == 0)
+		x_test_rr(&be->b, true, a, a);
+	else
+		alu_x(be, true, ALU_CMP, a, rs2);
+}
+
 void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64_t taken_ppc,
 	       uint64_t fall_ppc, bool taken_chain, bool fall_chain)
 {
 	struct x86_buf *b = &be->b;
-	unsigned a = x64_xreg(be, rs1, RAX);
-	if (rs2 == 0)
-		x_test_rr(b, true, a, a);
-	else
-		alu_x(be, true, ALU_CMP, a, rs2);
+	emit_branch_compare(be, rs1, rs2);
 	uint8_t *taken = x_jcc32(b, cond_cc[c]);
 	/* each edge writes back what is dirty here */
 	uint64_t dirty = be->dirty;
@@ -942,11 +948,7 @@ void be_branch_out(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, ui
 		   bool out_when_taken, bool chain)
 {
 	struct x86_buf *b = &be->b;
-	unsigned a = x64_xreg(be, rs1, RAX);
-	if (rs2 == 0)
-		x_test_rr(b, true, a, a);
-	else
-		alu_x(be, true, ALU_CMP, a, rs2);
+	emit_branch_compare(be, rs1, rs2);
 	/* x86 condition codes come in pairs that differ in bit 0. */
 	enum x86_cc stay = out_when_taken ? cond_cc[c] ^ 1 : cond_cc[c];
 	uint8_t *on = x_jcc32(b, stay);
