@@ -88,15 +88,6 @@ static inline void x_fma231_rr(struct x86_buf *b, bool dbl, enum fma_op op, unsi
 	x_modrm_rr(b, dst, m);
 }
 
-/* test byte [base+disp], imm8 */
-static inline void x_test_m8(struct x86_buf *b, unsigned base, int32_t disp, uint8_t imm)
-{
-	x_rex(b, false, 0, 0, base, false);
-	x_byte(b, 0xf6);
-	x_mem(b, 0, base, disp);
-	x_byte(b, imm);
-}
-
 /* cmp byte [base+disp], imm8 */
 static inline void x_cmp_m8(struct x86_buf *b, unsigned base, int32_t disp, uint8_t imm)
 {
