@@ -158,9 +158,16 @@ static void alu_x(struct be *be, bool w, enum x86_alu op, unsigned dst, unsigned
  * made on this path only, and the other paths from here still need it. */
 void x64_write_back(struct be *be, uint64_t mask, int which)
 {
-	for (unsigned g = 1; g < 32; g++) {
-		if (!(mask & (1u << g)) || be->host[g] < 0)
+	/* Set bits only: every exit and slow path writes back, so this runs
+	 * often while translating. */
+	for (uint64_t m = mask & be->cached & ~1ull; m; m &= m - 1) {
+		unsigned g = (unsigned)__builtin_ctzll(m);
+		if (g >= 32) {
+			if (which != 1)
+				x_sse_rm(&be->b, PFX_SD, false, SSE_STORE,
+					 (unsigned)be->fhost[g - 32], RBX, FOFF(g - 32));
 			continue;
+		}
 		unsigned r = (unsigned)be->host[g];
 		bool cs = caller_saved(r);
 		if ((which == 1 && cs) || (which == 2 && !cs))
@@ -169,34 +176,27 @@ void x64_write_back(struct be *be, uint64_t mask, int which)
 			x_movsxd(&be->b, r, r);
 		x_store(&be->b, true, RBX, XOFF(g), r);
 	}
-	if (which == 1)
-		return;
-	for (unsigned f = 0; f < 32; f++)
-		if ((mask & FREG_BIT(f)) && be->fhost[f] >= 0)
-			x_sse_rm(&be->b, PFX_SD, false, SSE_STORE, (unsigned)be->fhost[f], RBX,
-				 FOFF(f));
 }
 
-/* Reloads cached registers (which: as for x64_write_back). */
+/* Reloads cached registers (which: as for x64_write_back); f registers
+ * first used later in the block too, harmlessly: their xmm registers hold
+ * nothing yet. */
 void x64_reload(struct be *be, int which)
 {
-	for (unsigned g = 1; g < 32; g++) {
-		if (be->host[g] < 0)
+	for (uint64_t m = be->cached & ~1ull; m; m &= m - 1) {
+		unsigned g = (unsigned)__builtin_ctzll(m);
+		if (g >= 32) {
+			if (which != 1)
+				x_sse_rm(&be->b, PFX_SD, false, SSE_LOAD,
+					 (unsigned)be->fhost[g - 32], RBX, FOFF(g - 32));
 			continue;
+		}
 		bool cs = caller_saved((unsigned)be->host[g]);
 		if ((which == 1 && cs) || (which == 2 && !cs))
 			continue;
 		x_load(&be->b, true, (unsigned)be->host[g], RBX, XOFF(g));
 		be->narrow &= ~(1u << g);
 	}
-	if (which == 1)
-		return;
-	/* (Also f registers first used later in the block: harmless, their
-	 * xmm registers hold nothing yet.) */
-	for (unsigned f = 0; f < 32; f++)
-		if (be->fhost[f] >= 0)
-			x_sse_rm(&be->b, PFX_SD, false, SSE_LOAD, (unsigned)be->fhost[f], RBX,
-				 FOFF(f));
 }
 
 struct slow *x64_add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
