@@ -99,6 +99,7 @@ struct jit {
 	FILE *dump, *perf_map;     /* NIMBUS_JIT_DUMP (translate.c), else NULL */
 	bool stats_on;             /* NIMBUS_JIT_STATS: time translations, report at exit */
 	bool traces;               /* strings blocks into traces (not NIMBUS_JIT_NO_TRACES) */
+	bool loops_only;           /* only traces that loop (not NIMBUS_JIT_ALL_TRACES) */
 	struct jit_stats stats;
 	struct trace *trace;       /* translate()'s scratch (translate.c) */
 };

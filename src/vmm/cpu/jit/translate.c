@@ -432,10 +432,13 @@ static bool biased(unsigned way, unsigned other)
 	return way >= 2 * other + 4;
 }
 
-/* The block b's trace goes on with after its last instruction (at pc). */
-static const struct block *trace_next(const struct hart *h, const struct block *b,
+/* The block b's trace goes on with after its last instruction (at pc):
+ * one hot itself (translated, or half-way there), so that code run a few
+ * dozen times (most of a boot) is not translated twice over. */
+static const struct block *trace_next(const struct jit *j, const struct block *b,
 				      uint64_t pc, uint64_t head, bool *taken)
 {
+	const struct hart *h = j->h;
 	const struct insn *last = &b->insn[b->ninsn - 1];
 	uint64_t t;
 	if (last->op == OP_JAL) {
@@ -455,7 +458,8 @@ static const struct block *trace_next(const struct hart *h, const struct block *
 	const struct block *s = btab_set(h, t);
 	s += s[1].ppc == t;
 	if (s->ppc != t || s->epoch != h->epoch || s->gen != bus_code_gen(h->bus, s->pfn) ||
-	    s->ninsn == 0 || s->insn[s->ninsn - 1].op == OP_CROSS)
+	    s->ninsn == 0 || s->insn[s->ninsn - 1].op == OP_CROSS ||
+	    (!s->jit && s->heat < j->hot / 2))
 		return NULL;
 	for (unsigned i = 0; i < s->ninsn; i++)
 		if (interp_only(&s->insn[i]))
@@ -488,13 +492,13 @@ static void trace_append(struct trace *t, const struct block *s)
 }
 
 /* The trace from head; false when it is only head. */
-static bool trace_build(const struct hart *h, const struct block *head, struct trace *t)
+static bool trace_build(const struct jit *j, const struct block *head, struct trace *t)
 {
 	trace_build_one(head, t);
 	const struct block *b = head;
 	while (t->nseg < TRACE_MAX_SEGS) {
 		bool taken;
-		const struct block *s = trace_next(h, b, t->pc[t->whole.ninsn - 1], head->ppc, &taken);
+		const struct block *s = trace_next(j, b, t->pc[t->whole.ninsn - 1], head->ppc, &taken);
 		if (!s || t->whole.ninsn + s->ninsn > BLOCK_MAX_INSNS)
 			break;
 		bool seen = false;
@@ -506,7 +510,9 @@ static bool trace_build(const struct hart *h, const struct block *head, struct t
 		trace_append(t, s);
 		b = s;
 	}
-	return t->nseg > 1;
+	/* Only a loop is worth it: elsewhere a trace copies blocks that are
+	 * translated anyway, for no register kept (a boot: 12% more CPU). */
+	return t->nseg > 1 && (!j->loops_only || loops_to_itself(&t->whole, t->pc));
 }
 
 /* ---- translations by physical PC ---- */
@@ -709,7 +715,7 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	/* With a straddling last instruction translated, the rest of this
 	 * function sees it whole (register use, F/D needs, lowering). */
 	struct trace *tr = j->trace;
-	bool traced = !crosses && j->traces && trace_build(j->h, b, tr);
+	bool traced = !crosses && j->traces && trace_build(j, b, tr);
 	if (!traced) {
 		trace_build_one(b, tr);
 		if (crosses)
@@ -827,6 +833,7 @@ struct jit *jit_new(struct hart *h, size_t cache_bytes)
 	j->hot = JIT_HOT;
 	j->stats_on = getenv("NIMBUS_JIT_STATS") != NULL;
 	j->traces = getenv("NIMBUS_JIT_NO_TRACES") == NULL;   /* for A/B measurements */
+	j->loops_only = getenv("NIMBUS_JIT_ALL_TRACES") == NULL;
 	dump_open(j);
 	/* One translation per ~256 bytes of code is far more than blocks use. */
 	j->max_tbs = (unsigned)(cache_bytes / 256);
