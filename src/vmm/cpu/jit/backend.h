@@ -124,6 +124,11 @@ void be_jump(struct be *be, uint64_t target_ppc, bool chain);
  * goes on with the other edge's block. */
 void be_branch_out(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64_t out_ppc,
 		   bool out_when_taken, bool chain);
+/* Instruction idx (at ppc), about to be emitted, starts a loop inside a
+ * trace: branches and jumps to ppc from later in the translation loop back
+ * here with registers in place (the translation was set up as looping by
+ * be_regs). */
+void be_loop_label(struct be *be, unsigned idx, uint64_t ppc);
 /* pc = (x[rs1] + imm) & ~1 after rd = link (a PC value); an indirect jump. */
 void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t link_ppc);
 /* Leaves with `st` at ppc after `ninsn` retired (ends the block). */

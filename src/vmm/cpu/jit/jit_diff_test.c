@@ -755,3 +755,43 @@ TEST(jit_trace_closed_by_a_fall_through_matches_the_interpreter)
 	EXPECT(st.entries < 100);
 	pair_fini(&p);
 }
+
+/* An outer block that becomes hot after the inner loop it enters was
+ * translated: its trace holds the inner loop, which loops back to a label
+ * inside the trace (budget charged from there), and leaves by a side exit
+ * or its last branch's other edge. */
+TEST(jit_trace_with_an_inner_loop_matches_the_interpreter)
+{
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	struct hart *h = p.m[1].h[0];
+	jit_set_hot(h->jit, 32);
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		tm_emit(t, ADDI(10, 10, 1));         /* H: x10++ */
+		tm_emit(t, BEQ(0, 0, 8));            /*    to A */
+		tm_emit(t, JAL(0, 0));
+		tm_emit(t, ADDI(5, 5, 1));           /* A (+12): x5++ */
+		tm_emit(t, ANDI(6, 5, 3));
+		tm_emit(t, BNE(6, 0, 8));            /*    3 times in 4: to C */
+		tm_emit(t, ADDI(7, 7, 1));           /* B: x7++ */
+		tm_emit(t, ADDI(8, 8, 2));           /* C (+28): x8 += 2 */
+		tm_emit(t, ANDI(11, 5, 7));
+		tm_emit(t, BNE(11, 0, -24));         /*    7 times in 8: to A */
+		tm_emit(t, BLT(10, 9, -40));         /* D: while x10 < x9: to H */
+		tm_emit(t, JAL(0, 0));
+		hart_set_x(t->h[0], 9, 2000);
+		hart_set_pc(t->h[0], CODE_BASE);
+	}
+	STEP_BOTH_AND_COMPARE(&p, 3000);
+	for (unsigned n = 1; n < 40; n++)
+		STEP_BOTH_AND_COMPARE(&p, n);
+	STEP_BOTH_AND_COMPARE(&p, 200000);
+	EXPECT_EQ(hart_get_x(h, 10), 2000);
+	EXPECT_EQ(hart_get_x(h, 5), 2000 * 8);
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(h, &st));
+	EXPECT(st.traces >= 2);
+	pair_fini(&p);
+}

@@ -423,6 +423,7 @@ struct trace {
 	unsigned seg_end[TRACE_MAX_SEGS];   /* index past each segment */
 	bool seg_taken[TRACE_MAX_SEGS];     /* the edge it goes on by */
 	unsigned nseg;
+	unsigned loop_seg;                  /* the last block leads back to this one (> 0) */
 };
 
 /* A trace goes on along a branch's edge taken at least twice as often as
@@ -476,6 +477,7 @@ static void trace_build_one(const struct block *b, struct trace *t)
 	t->whole.insn = t->insn;
 	t->whole.ninsn = 0;
 	t->nseg = 0;
+	t->loop_seg = 0;
 	trace_append(t, b);
 }
 
@@ -501,18 +503,26 @@ static bool trace_build(const struct jit *j, const struct block *head, struct tr
 		const struct block *s = trace_next(j, b, t->pc[t->whole.ninsn - 1], head->ppc, &taken);
 		if (!s || t->whole.ninsn + s->ninsn > BLOCK_MAX_INSNS)
 			break;
-		bool seen = false;
-		for (unsigned k = 0; k < t->nseg; k++)
-			seen |= t->seg_ppc[k] == s->ppc;
-		if (seen)
+		unsigned k = 0;
+		while (k < t->nseg && t->seg_ppc[k] != s->ppc)
+			k++;
+		if (k < t->nseg) {   /* a loop inside: from the last block back to k */
+			/* Not where fcsr is written: the loop would skip the F/D
+			 * guard at the trace's entry (a loop to the entry runs it). */
+			bool writes_fcsr;
+			(void)fp_block_needs(&t->whole, &writes_fcsr);
+			if (writes_fcsr)
+				return false;
+			t->loop_seg = k;
 			break;
+		}
 		t->seg_taken[t->nseg - 1] = taken;
 		trace_append(t, s);
 		b = s;
 	}
 	/* Only a loop is worth it: elsewhere a trace copies blocks that are
 	 * translated anyway, for no register kept (a boot: 12% more CPU). */
-	return t->nseg > 1 && (!j->loops_only || loops_to_itself(&t->whole, t->pc));
+	return t->nseg > 1 && (!j->loops_only || t->loop_seg || loops_to_itself(&t->whole, t->pc));
 }
 
 /* ---- translations by physical PC ---- */
@@ -735,7 +745,7 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	unsigned uses[32];
 	uint32_t live_in, written;
 	reg_usage(b, uses, &live_in, &written);
-	bool loops = loops_to_itself(b, tr->pc), writes_fcsr;
+	bool loops = loops_to_itself(b, tr->pc) || tr->loop_seg, writes_fcsr;
 	unsigned fp_needs = fp_block_needs(b, &writes_fcsr);
 	/* A loop that may undo its guard checks it every time round. */
 	bool guard_each_round = loops && writes_fcsr;
@@ -749,8 +759,8 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	for (i = 0; i < b->ninsn && !ended; i++) {
 		const struct insn *in = &b->insn[i];
 		uint64_t pc = tr->pc[i], next = pc + in->len;
-		if (i == tr->seg_end[seg])
-			seg++;
+		if (i == tr->seg_end[seg] && ++seg == tr->loop_seg)
+			be_loop_label(be, i, pc);
 		bool goes_on = seg + 1 < tr->nseg && i + 1 == tr->seg_end[seg];   /* into the next segment */
 		be_insn(be, i, pc, next);
 		if (crosses && i + 1 == b->ninsn)

@@ -377,24 +377,39 @@ void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in, uint32_t 
 	}
 }
 
-/* The back edge of a looping block: registers stay put; the entry checks
- * run again (a loop must still see interrupts and its budget). */
-static void emit_loop_back(struct be *be)
+static void widen_all(struct be *be)
 {
-	struct x86_buf *b = &be->b;
-	for (unsigned g = 1; g < 32; g++)   /* the body starts with none narrow */
+	for (unsigned g = 1; g < 32; g++)
 		if (be->host[g] >= 0)
 			widen(be, g);
+}
+
+/* A back edge to `to`, the code of instruction idx at ppc (the body's start,
+ * or a trace's loop label): registers stay put; the budget is checked
+ * again for the round from there (a loop must still see interrupts). */
+static void emit_loop_back(struct be *be, uint8_t *to, unsigned idx, uint64_t ppc)
+{
+	struct x86_buf *b = &be->b;
+	widen_all(be);   /* the body starts with none narrow */
 	/* The body loads each f register at its first use: memory must
 	 * hold it when the body starts again. */
 	x64_write_back(be, be->dirty & FREGS, 0);
-	x_alu_ri(b, true, ALU_SUB, R14, be->tb->ninsn);
-	x_patch(b, x_jcc32(b, CC_GE), be->body);
+	unsigned round = be->tb->ninsn - idx;
+	x_alu_ri(b, true, ALU_SUB, R14, (int32_t)round);
+	x_patch(b, x_jcc32(b, CC_GE), to);
 	/* out of budget: the next round did not run */
-	emit_unretired(be, be->tb->ninsn);
+	emit_unretired(be, round);
 	x64_write_back(be, be->loop_dirty, 0);
-	emit_set_pc(be, be->tb->ppc);
+	emit_set_pc(be, ppc);
 	jmp_to(be, be->j->check_fail);
+}
+
+void be_loop_label(struct be *be, unsigned idx, uint64_t ppc)
+{
+	widen_all(be);
+	be->label = be->b.p;
+	be->label_idx = idx;
+	be->label_ppc = ppc;
 }
 
 void be_insn(struct be *be, unsigned idx, uint64_t ppc, uint64_t next_ppc)
@@ -886,7 +901,11 @@ static void emit_goto(struct be *be, uint64_t target_ppc, bool chain)
 	struct jit *j = be->j;
 	struct jit_tb *tb = be->tb;
 	if (be->loops && target_ppc == tb->ppc) {
-		emit_loop_back(be);
+		emit_loop_back(be, be->body, 0, tb->ppc);
+		return;
+	}
+	if (be->label && target_ppc == be->label_ppc) {
+		emit_loop_back(be, be->label, be->label_idx, be->label_ppc);
 		return;
 	}
 	x64_write_back(be, be->dirty, 0);

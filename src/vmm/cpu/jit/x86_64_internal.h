@@ -57,6 +57,9 @@ struct be {
 	uint8_t *body;             /* after the entry checks and register loads */
 	bool loops;                /* branches back to its own start */
 	uint64_t loop_dirty;       /* a looping block's registers dirty on entry to the body */
+	uint8_t *label;            /* a trace's inner loop start (be_loop_label), or NULL */
+	unsigned label_idx;
+	uint64_t label_ppc;
 	int8_t host[33];           /* host register caching guest x[i], or -1 */
 	/* xmm register caching guest f[i], or -1: taken at an inline F/D
 	 * op's first use and kept to the block's end (never reassigned, so a
