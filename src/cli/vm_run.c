@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "lib/err.h"
 #include "lib/size.h"
+#include "lib/tmark.h"
 #include "vmm/control.h"
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/stdio_console.h"
@@ -439,7 +440,9 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 	}
 	if (incoming_uri)
 		cfg->incoming = &incoming;   /* no state yet: the VM is built ahead */
+	tmark("vm_create");
 	int crc = vm_create(cfg, &st.vm, &err);
+	tmark("vm_create done");
 	if (incoming_uri && crc == 0) {
 		/* Listening only now: options this VM cannot take fail before a
 		 * source connects.  The state arrives, then the rest is built
@@ -488,6 +491,7 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 		cli_error("console input unavailable; the guest runs without it");
 
 	struct vm_exit ex = { 0 };
+	tmark("vm_run");
 	vm_run(st.vm, &ex);
 
 	stdio_console_free(con);   /* restores the terminal before we print */
