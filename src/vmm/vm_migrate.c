@@ -62,6 +62,7 @@
 #include "vmm/vm_internal.h"
 #include "vmm/vm_migrate_recv.h"
 #include "vmm/vm_migrate_wire.h"
+#include "vmm/vm_postcopy.h"
 
 #define MAX_ROUNDS 30
 #define DONE_PAGES 256u             /* always small enough for the paused round (1 MiB) */
@@ -457,6 +458,10 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	if (p.cfg->sandboxed)
 		return err_set(err, -EPERM, "migrate: not available in a sandboxed VM (--sandbox): "
 			       "it needs sockets and calls the sandbox forbids");
+	if (opts->postcopy && (opts->copy_storage || opts->verify))
+		return err_set(err, -EINVAL, "migrate: postcopy with %s: not supported (the pages "
+			       "reach the target after the VM runs there)",
+			       opts->copy_storage ? "copy_storage" : "verify");
 	int64_t t0 = vclock_host_ns();
 	struct vm_status st;
 	vm_query(vm, &st);
@@ -490,6 +495,36 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	mig_put64(hdr + 16, p.bus->ram_size);
 	if ((rc = mig_send_all(fd, hdr, sizeof hdr)))
 		goto io;
+	if (opts->postcopy) {
+		bool ran = false;
+		rc = vm_pause(vm, err);
+		if (rc && rc != -EALREADY)
+			goto out;
+		paused_here = rc == 0;
+		int64_t down0 = vclock_host_ns();
+		struct snap_out o;
+		if ((rc = mig_send_frame(fd, 'Q', "", 0)))
+			goto io;
+		if ((rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, false, &o, err)))
+			goto out;
+		disk_locks(p.cfg, false);
+		locks_dropped = true;
+		rc = o.len > MIG_STATE_MAX ? -E2BIG : mig_send_frame(fd, 'S', o.buf, (uint32_t)o.len);
+		info->bytes_sent += o.len;
+		snap_out_free(&o);
+		if (rc)
+			goto io;
+		info->stop_copy_ns = vclock_host_ns() - down0;
+		rc = mig_postcopy_serve(fd, p.bus, down0, info, &ran, err);
+		info->total_ns = vclock_host_ns() - t0;
+		if (rc && !ran)
+			goto out;   /* the target never ran: the VM runs on here */
+		char why[400];
+		snprintf(why, sizeof why, rc ? "post-copy to %s broke off after the target took "
+			 "over: the VM is lost (%.200s)" : "migrated to %s", uri, err->msg);
+		vm_request_stop_reason(vm, why);
+		goto done;
+	}
 	/* The disks first: the largest part, sent while the guest runs. */
 	if (opts->copy_storage) {
 		if ((rc = disk_copy_start(&dc, &p, fd)) == -ENOMEM) {

@@ -145,7 +145,8 @@ static int receive_stream(int fd, const char *uri, uint64_t ram_size, struct dis
 			   (type == 'Z' && (len % 8 || len > MIG_PAGES_PER_FRAME * 8)) ||
 			   (type == 'H' && len != npages * 8) ||
 			   ((type == 'B' || type == 'D' || type == 'E') && len > MIG_DISK_FRAME_MAX) ||
-			   !strchr("PZHBDE", type) || !type) {
+			   (type == 'Q' && len != 0) ||
+			   !strchr("PZHBDEQ", type) || !type) {
 			rc = -EINVAL;
 			break;
 		}
@@ -163,6 +164,10 @@ static int receive_stream(int fd, const char *uri, uint64_t ram_size, struct dis
 			free(buf);
 			free(wrote);
 			return 0;
+		}
+		if (type == 'Q') {   /* post-copy: the pages come after the state */
+			out->postcopy = true;
+			continue;
 		}
 		if (type == 'B' || type == 'D' || type == 'E') {
 			rc = type == 'B' ? disks_open(ds, payload, len, uri, err)

@@ -9,8 +9,9 @@
  * the page, each); 'Z' page numbers of pages that are zero; 'H' a u64 hash
  * of every page (migrate --verify); 'B' the disks' sizes (copy_storage,
  * right after the header); 'D' disk data (u32 disk, u64 offset, bytes);
- * 'E' a zero range (u32 disk, u64 offset, u64 length); 'S' the state file,
- * the last frame.
+ * 'E' a zero range (u32 disk, u64 offset, u64 length); 'Q' (empty) post-copy:
+ * the pages come after the state (vm_postcopy.h); 'S' the state file, the
+ * last frame.
  *
  * Kept apart from the sockets and the source so that it can be fuzzed on
  * its own (fuzz/migrate_fuzz.c).
