@@ -126,6 +126,39 @@ static int refused(int fd, struct err *err)
 		       msg[0] ? msg : "no reason given");
 }
 
+/*
+ * What the target said since: 'K' sets *target_runs; 'R' asks for pages
+ * (served unless every page went); 'F' is a refusal (-EREMOTEIO); its end
+ * of the stream (-ECONNRESET) comes after 'Y'.  One message per call.
+ */
+static int from_target(struct pusher *s, const uint8_t *touched, uint64_t npages, bool done,
+		       uint8_t *req, bool *target_runs, struct err *err)
+{
+	uint8_t t;
+	int rc = mig_recv_all(s->fd, &t, 1);
+	if (rc)
+		return rc;
+	if (t == 'K') {
+		*target_runs = true;
+		return 0;
+	}
+	if (t == 'F')
+		return refused(s->fd, err);
+	uint32_t len;
+	if (t != 'R' || (rc = read_frame(s->fd, 'R', req, MAX_REQ * 8, &len)) || len % 8)
+		return err_set(err, rc && rc != -EBADMSG && rc != -EINVAL ? rc : -EINVAL,
+			       "migrate: post-copy: a corrupt message from the target");
+	for (uint32_t i = 0; i < len && !done && !rc; i += 8) {
+		uint64_t pfn = mig_get64(req + i);
+		if (pfn >= npages)
+			return err_set(err, -EINVAL, "migrate: post-copy: the target asks for page "
+				       "%llu of %llu", (unsigned long long)pfn,
+				       (unsigned long long)npages);
+		rc = push_page(s, pfn, touched[pfn]);
+	}
+	return rc ? rc : push_flush(s);
+}
+
 int mig_postcopy_serve(int fd, const struct bus *bus, int64_t paused_at,
 		       struct vm_migrate_info *info, bool *target_runs, struct err *err)
 {
@@ -147,76 +180,60 @@ int mig_postcopy_serve(int fd, const struct bus *bus, int64_t paused_at,
 	s->info = info;
 	bus_ram_touched(bus, 0, npages, touched);
 	uint64_t cursor = 0;
-	bool done_sent = false;
+	bool done = false;   /* 'Y' went: only the target's end of the stream is left */
 	int rc = 0;
-	while (!(done_sent && *target_runs)) {
+	err->msg[0] = 0;
+	for (;;) {
 		while (cursor < npages && (!touched[cursor] || s->sent[cursor]))
 			cursor++;
-		bool pushing = cursor < npages || !done_sent;
+		/* 'Y' only once the target runs: then it may close its end. */
+		if (cursor == npages && *target_runs && !done) {
+			if ((rc = push_flush(s)) || (rc = mig_send_frame(fd, 'Y', "", 0)))
+				break;
+			done = true;
+		}
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		int n = poll(&pf, 1, pushing ? 0 : IDLE_TIMEOUT_MS);
+		int n = poll(&pf, 1, cursor < npages ? 0 : IDLE_TIMEOUT_MS);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = err_set(err, -errno, "migrate: post-copy: poll: %s", strerror(errno));
+			rc = -errno;
 			break;
 		}
-		if (n == 0 && !pushing) {
-			rc = err_set(err, -ETIMEDOUT, "migrate: post-copy: no answer from the target");
+		if (n == 0 && cursor == npages) {
+			rc = -ETIMEDOUT;
 			break;
 		}
-		if (n == 0 && cursor < npages) {   /* a batch of the background push */
+		if (n == 0) {   /* a batch of the background push */
 			for (unsigned k = 0; k < MIG_PAGES_PER_FRAME && cursor < npages && !rc; cursor++)
 				if (touched[cursor] && !s->sent[cursor]) {
 					rc = push_page(s, cursor, true);
 					k++;
 				}
 			if (rc || (rc = push_flush(s)))
-				goto io;
+				break;
 			continue;
 		}
-		if (n == 0) {                      /* everything went */
-			if ((rc = push_flush(s)) || (rc = mig_send_frame(fd, 'Y', "", 0)))
-				goto io;
-			done_sent = true;
-			continue;
-		}
-		uint8_t t;
-		if ((rc = mig_recv_all(fd, &t, 1)))
-			goto io;
-		if (t == 'K') {
-			*target_runs = true;
+		rc = from_target(s, touched, npages, done, req, target_runs, err);
+		if (*target_runs && !info->downtime_ns)
 			info->downtime_ns = vclock_host_ns() - paused_at;
-		} else if (t == 'F') {
-			rc = refused(fd, err);
-			break;
-		} else if (t == 'R') {
-			uint32_t len;
-			if ((rc = read_frame(fd, 'R', req, MAX_REQ * 8, &len)) || len % 8) {
-				rc = err_set(err, rc ? rc : -EINVAL, "migrate: post-copy: a corrupt "
-					     "request from the target");
-				break;
-			}
-			for (uint32_t i = 0; i < len && !done_sent && !rc; i += 8) {
-				uint64_t pfn = mig_get64(req + i);
-				if (pfn >= npages)
-					rc = err_set(err, -EINVAL, "migrate: post-copy: the target asks for "
-						     "page %llu of %llu", (unsigned long long)pfn,
-						     (unsigned long long)npages);
-				else
-					rc = push_page(s, pfn, touched[pfn]);
-			}
-			if (rc || (rc = push_flush(s)))
-				break;
-		} else {
-			rc = err_set(err, -EINVAL, "migrate: post-copy: a corrupt frame from the target");
+		if (rc == -ECONNRESET && done) {
+			rc = 0;   /* every page went and the target has them */
 			break;
 		}
+		if (rc)
+			break;
 	}
-	goto out;
-io:
-	err_set(err, rc, "migrate: post-copy: %s", strerror(-rc));
-out:
+	/* A send that failed: the target may have refused first ('F' waiting). */
+	if (rc == -EPIPE || rc == -ECONNRESET) {
+		int r2;
+		while ((r2 = from_target(s, touched, npages, true, req, target_runs, err)) == 0)
+			;
+		if (r2 == -EREMOTEIO)
+			rc = r2;
+	}
+	if (rc && rc != -EREMOTEIO && !err->msg[0])
+		err_set(err, rc, "migrate: post-copy: %s", strerror(-rc));
 	free(s->sent);
 	free(s);
 	free(touched);
@@ -360,6 +377,8 @@ static void *target_thread(void *arg)
 	struct uffdio_range r = { .start = (uintptr_t)pc->ram, .len = pc->npages * MIG_PAGE };
 	ioctl(pc->uffd, UFFDIO_UNREGISTER, &r);
 	atomic_store(pc->busy, false);
+	if (!why)
+		shutdown(pc->fd, SHUT_WR);   /* the source's sign that the pages arrived */
 	return NULL;
 }
 
