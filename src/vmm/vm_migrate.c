@@ -523,6 +523,8 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 		snprintf(why, sizeof why, rc ? "post-copy to %s broke off after the target took "
 			 "over: the VM is lost (%.200s)" : "migrated to %s", uri, err->msg);
 		vm_request_stop_reason(vm, why);
+		if (rc)
+			err_set(err, rc, "migrate: %s", why);
 		goto done;
 	}
 	/* The disks first: the largest part, sent while the guest runs. */
