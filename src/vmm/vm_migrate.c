@@ -200,54 +200,12 @@ static int open_socket(const char *uri, bool listening, struct err *err)
 
 /* ---- source ------------------------------------------------------------ */
 
-struct sender {
-	int fd;
-	struct bus *bus;
-	uint8_t *buf;           /* MIG_PAGES_PER_FRAME records */
-	unsigned n;
-	uint8_t zero[MIG_PAGES_PER_FRAME * 8];
-	unsigned nz;
-	struct vm_migrate_info *info;
-};
-
-static int flush_pages(struct sender *s)
+static int send_page(struct mig_sender *s, uint64_t pfn)
 {
-	int rc = 0;
-	if (s->n && !(rc = mig_send_frame(s->fd, 'P', s->buf, s->n * MIG_REC)))
-		s->info->bytes_sent += (uint64_t)s->n * MIG_REC;
-	s->n = 0;
-	if (!rc && s->nz && !(rc = mig_send_frame(s->fd, 'Z', s->zero, s->nz * 8)))
-		s->info->bytes_sent += (uint64_t)s->nz * 8;
-	s->nz = 0;
-	return rc;
+	return mig_sender_page(s, pfn, mig_page_is_zero(s->ram + pfn * MIG_PAGE));
 }
 
-static bool is_zero(const uint8_t *p)
-{
-	const uint64_t *w = (const uint64_t *)p;
-	for (unsigned i = 0; i < MIG_PAGE / 8; i++)
-		if (w[i])
-			return false;
-	return true;
-}
-
-static int send_page(struct sender *s, uint64_t pfn)
-{
-	const uint8_t *src = s->bus->ram + pfn * MIG_PAGE;
-	s->info->pages_sent++;
-	if (is_zero(src)) {
-		mig_put64(s->zero + 8 * s->nz++, pfn);
-	} else {
-		uint8_t *r = s->buf + (size_t)s->n++ * MIG_REC;
-		mig_put64(r, pfn);
-		memcpy(r + 8, src, MIG_PAGE);
-	}
-	if (s->n == MIG_PAGES_PER_FRAME || s->nz == MIG_PAGES_PER_FRAME)
-		return flush_pages(s);
-	return 0;
-}
-
-static int send_bitmap(struct sender *s, const uint64_t *bm, uint64_t npages)
+static int send_bitmap(struct mig_sender *s, const uint64_t *bm, uint64_t npages)
 {
 	for (uint64_t w = 0; w < (npages + 63) / 64; w++)
 		for (uint64_t b = bm[w]; b; b &= b - 1) {
@@ -255,7 +213,7 @@ static int send_bitmap(struct sender *s, const uint64_t *bm, uint64_t npages)
 			if (rc)
 				return rc;
 		}
-	return flush_pages(s);
+	return mig_sender_flush(s);
 }
 
 /* ---- source: the disks (copy_storage) ---------------------------------- */
@@ -412,18 +370,9 @@ static int read_answer(int fd, struct err *err)
 		return err_set(err, rc, "migrate: no answer from the target: %s", strerror(-rc));
 	if (t == 'K')
 		return 0;
-	uint8_t l[2];
-	char msg[400] = "";
-	if (t == 'F' && !mig_recv_all(fd, l, 2)) {
-		size_t n = (size_t)l[0] | (size_t)l[1] << 8;
-		if (n >= sizeof msg)
-			n = sizeof msg - 1;
-		if (mig_recv_all(fd, msg, n))
-			msg[0] = 0;
-		msg[n] = 0;
-	}
-	return err_set(err, -EREMOTEIO, "migrate: the target refused the VM: %s",
-		       msg[0] ? msg : "no reason given");
+	if (t == 'F')
+		return mig_read_refusal(fd, err);
+	return err_set(err, -EREMOTEIO, "migrate: the target refused the VM: no reason given");
 }
 
 /* Never-touched pages are zero and are not read: reading one faults the
@@ -478,7 +427,7 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	set_timeouts(fd, IO_TIMEOUT_S);
 	set_buffers(fd);
 	uint64_t npages = p.bus->ram_size / MIG_PAGE;
-	struct sender s = { .fd = fd, .bus = p.bus, .info = info };
+	struct mig_sender s = { .fd = fd, .ram = p.bus->ram, .info = info };
 	uint64_t *bm = calloc((npages + 63) / 64, 8);
 	uint8_t *touched = malloc(npages);
 	s.buf = malloc(MIG_PAGES_PER_FRAME * MIG_REC);
@@ -548,9 +497,9 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	}
 	bus_ram_touched(p.bus, 0, npages, touched);
 	for (uint64_t i = 0; i < npages && !rc; i++)
-		if (touched[i] && !is_zero(p.bus->ram + i * MIG_PAGE))
+		if (touched[i] && !mig_page_is_zero(p.bus->ram + i * MIG_PAGE))
 			rc = send_page(&s, i);
-	if (rc || (rc = flush_pages(&s)))
+	if (rc || (rc = mig_sender_flush(&s)))
 		goto io;
 
 	/* The rate so far says how many pages the paused round may take. */
@@ -686,16 +635,7 @@ int vm_migrate_receive_into(struct vm *vm, const char *uri, struct vm_incoming *
 void vm_migrate_answer(int conn, int rc, const char *msg, struct vm_incoming *in)
 {
 	if (conn >= 0) {
-		if (rc == 0) {
-			(void)mig_send_all(conn, "K", 1);
-		} else {
-			size_t n = strlen(msg);
-			if (n > 1000)
-				n = 1000;
-			uint8_t h[3] = { 'F', (uint8_t)n, (uint8_t)(n >> 8) };
-			if (!mig_send_all(conn, h, 3))
-				(void)mig_send_all(conn, msg, n);
-		}
+		(void)mig_send_answer(conn, rc, msg);
 		close(conn);
 	}
 	if (in->ram && !in->ram_is_vms)

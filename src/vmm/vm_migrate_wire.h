@@ -12,9 +12,11 @@
 #ifndef NIMBUS_VMM_VM_MIGRATE_WIRE_H
 #define NIMBUS_VMM_VM_MIGRATE_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
 #include "vmm/bus.h"
 #include "vmm/virtio/block_dirty.h"
 
@@ -40,6 +42,29 @@ int mig_recv_all(int fd, void *buf, size_t len);
 
 /* One frame: header, payload, CRC. */
 int mig_send_frame(int fd, uint8_t type, const void *payload, uint32_t len);
+
+/* Pages batched into 'P' frames (their bytes) and 'Z' frames (page
+ * numbers of zero pages), MIG_PAGES_PER_FRAME at a time; info's counters
+ * grow as they go. */
+struct vm_migrate_info;
+struct mig_sender {
+	int fd;
+	const uint8_t *ram;
+	uint8_t *buf;                  /* MIG_PAGES_PER_FRAME records; the caller's */
+	unsigned n;
+	uint8_t zero[MIG_PAGES_PER_FRAME * 8];
+	unsigned nz;
+	struct vm_migrate_info *info;
+};
+bool mig_page_is_zero(const uint8_t *p);
+/* Queues page pfn (as a zero page if zero); sends a frame once one is full. */
+int mig_sender_page(struct mig_sender *s, uint64_t pfn, bool zero);
+int mig_sender_flush(struct mig_sender *s);
+
+/* The target's answer: 'K', or 'F' with a one-line reason (u16 length). */
+int mig_send_answer(int fd, int rc, const char *msg);
+/* After an 'F': its reason into err; -EREMOTEIO. */
+int mig_read_refusal(int fd, struct err *err);
 
 /* A page's hash for --verify (not cryptographic), and the zero page's. */
 uint64_t mig_page_hash(const uint8_t *p);

@@ -60,70 +60,19 @@ static int read_frame(int fd, uint8_t type, uint8_t *buf, uint32_t max, uint32_t
 /* ---- source ------------------------------------------------------------ */
 
 struct pusher {
-	int fd;
-	const struct bus *bus;
+	struct mig_sender out;
 	uint8_t *sent;                  /* per page: went already */
 	uint8_t rec[MIG_PAGES_PER_FRAME * MIG_REC];
-	unsigned n;
-	uint8_t zero[MIG_PAGES_PER_FRAME * 8];
-	unsigned nz;
-	struct vm_migrate_info *info;
 };
 
-static bool page_is_zero(const uint8_t *p)
-{
-	const uint64_t *w = (const uint64_t *)p;
-	for (unsigned i = 0; i < MIG_PAGE / 8; i++)
-		if (w[i])
-			return false;
-	return true;
-}
-
-static int push_flush(struct pusher *s)
-{
-	int rc = 0;
-	if (s->n && !(rc = mig_send_frame(s->fd, 'P', s->rec, s->n * MIG_REC)))
-		s->info->bytes_sent += (uint64_t)s->n * MIG_REC;
-	s->n = 0;
-	if (!rc && s->nz && !(rc = mig_send_frame(s->fd, 'Z', s->zero, s->nz * 8)))
-		s->info->bytes_sent += (uint64_t)s->nz * 8;
-	s->nz = 0;
-	return rc;
-}
-
-/* Queues page pfn (as 'Z' if it is zero); sends when a frame is full. */
+/* Queues page pfn unless it went already (as zero if it holds no data). */
 static int push_page(struct pusher *s, uint64_t pfn, bool may_hold_data)
 {
 	if (s->sent[pfn])
 		return 0;
 	s->sent[pfn] = 1;
-	s->info->pages_sent++;
-	const uint8_t *src = s->bus->ram + pfn * MIG_PAGE;
-	if (!may_hold_data || page_is_zero(src)) {
-		mig_put64(s->zero + 8 * s->nz++, pfn);
-	} else {
-		uint8_t *r = s->rec + (size_t)s->n++ * MIG_REC;
-		mig_put64(r, pfn);
-		memcpy(r + 8, src, MIG_PAGE);
-	}
-	return s->n == MIG_PAGES_PER_FRAME || s->nz == MIG_PAGES_PER_FRAME ? push_flush(s) : 0;
-}
-
-/* 'F': the target's reason (u16 length, text) into err. */
-static int refused(int fd, struct err *err)
-{
-	uint8_t l[2];
-	char msg[400] = "";
-	if (!mig_recv_all(fd, l, 2)) {
-		size_t n = (size_t)l[0] | (size_t)l[1] << 8;
-		if (n >= sizeof msg)
-			n = sizeof msg - 1;
-		if (mig_recv_all(fd, msg, n))
-			n = 0;
-		msg[n] = 0;
-	}
-	return err_set(err, -EREMOTEIO, "migrate: the target refused the VM: %s",
-		       msg[0] ? msg : "no reason given");
+	return mig_sender_page(&s->out, pfn, !may_hold_data ||
+			       mig_page_is_zero(s->out.ram + pfn * MIG_PAGE));
 }
 
 /*
@@ -135,7 +84,7 @@ static int from_target(struct pusher *s, const uint8_t *touched, uint64_t npages
 		       uint8_t *req, bool *target_runs, struct err *err)
 {
 	uint8_t t;
-	int rc = mig_recv_all(s->fd, &t, 1);
+	int rc = mig_recv_all(s->out.fd, &t, 1);
 	if (rc)
 		return rc;
 	if (t == 'K') {
@@ -143,9 +92,9 @@ static int from_target(struct pusher *s, const uint8_t *touched, uint64_t npages
 		return 0;
 	}
 	if (t == 'F')
-		return refused(s->fd, err);
+		return mig_read_refusal(s->out.fd, err);
 	uint32_t len;
-	if (t != 'R' || (rc = read_frame(s->fd, 'R', req, MAX_REQ * 8, &len)) || len % 8)
+	if (t != 'R' || (rc = read_frame(s->out.fd, 'R', req, MAX_REQ * 8, &len)) || len % 8)
 		return err_set(err, rc && rc != -EBADMSG && rc != -EINVAL ? rc : -EINVAL,
 			       "migrate: post-copy: a corrupt message from the target");
 	for (uint32_t i = 0; i < len && !done && !rc; i += 8) {
@@ -156,7 +105,7 @@ static int from_target(struct pusher *s, const uint8_t *touched, uint64_t npages
 				       (unsigned long long)npages);
 		rc = push_page(s, pfn, touched[pfn]);
 	}
-	return rc ? rc : push_flush(s);
+	return rc ? rc : mig_sender_flush(&s->out);
 }
 
 int mig_postcopy_serve(int fd, const struct bus *bus, int64_t paused_at,
@@ -175,9 +124,7 @@ int mig_postcopy_serve(int fd, const struct bus *bus, int64_t paused_at,
 		free(req);
 		return err_set(err, -ENOMEM, "migrate: out of memory");
 	}
-	s->fd = fd;
-	s->bus = bus;
-	s->info = info;
+	s->out = (struct mig_sender){ .fd = fd, .ram = bus->ram, .buf = s->rec, .info = info };
 	bus_ram_touched(bus, 0, npages, touched);
 	uint64_t cursor = 0;
 	bool done = false;   /* 'Y' went: only the target's end of the stream is left */
@@ -188,7 +135,7 @@ int mig_postcopy_serve(int fd, const struct bus *bus, int64_t paused_at,
 			cursor++;
 		/* 'Y' only once the target runs: then it may close its end. */
 		if (cursor == npages && *target_runs && !done) {
-			if ((rc = push_flush(s)) || (rc = mig_send_frame(fd, 'Y', "", 0)))
+			if ((rc = mig_sender_flush(&s->out)) || (rc = mig_send_frame(fd, 'Y', "", 0)))
 				break;
 			done = true;
 		}
@@ -210,7 +157,7 @@ int mig_postcopy_serve(int fd, const struct bus *bus, int64_t paused_at,
 					rc = push_page(s, cursor, true);
 					k++;
 				}
-			if (rc || (rc = push_flush(s)))
+			if (rc || (rc = mig_sender_flush(&s->out)))
 				break;
 			continue;
 		}
@@ -452,16 +399,11 @@ int mig_postcopy_answer(struct mig_postcopy *pc, int rc, const char *msg)
 	if (rc == 0 && pc->failed) {
 		rc = -ECONNRESET;   /* the stream broke while the VM was built */
 	} else if (rc == 0) {
-		pc->answered_ok = mig_send_all(pc->fd, "K", 1) == 0;
+		pc->answered_ok = mig_send_answer(pc->fd, 0, "") == 0;
 		if (!pc->answered_ok)
 			rc = -ECONNRESET;
 	} else {
-		size_t n = strlen(msg);
-		if (n > 1000)
-			n = 1000;
-		uint8_t h[3] = { 'F', (uint8_t)n, (uint8_t)(n >> 8) };
-		if (!mig_send_all(pc->fd, h, 3))
-			(void)mig_send_all(pc->fd, msg, n);
+		(void)mig_send_answer(pc->fd, rc, msg);
 	}
 	pthread_mutex_unlock(&pc->send_lock);
 	return rc;
