@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -28,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/bus.h"
@@ -37,6 +39,10 @@
 #include "vmm/vm_migrate_wire.h"
 
 #define MAX_REQ 64u                     /* page numbers in one 'R' frame */
+/* The background push waits while this much is unread by the target: a
+ * requested page queues behind whatever was pushed before it, and with the
+ * 4 MiB socket buffers full that was milliseconds per fault. */
+#define PUSH_QUEUE_MAX (256u << 10)
 #define IDLE_TIMEOUT_MS 30000           /* a peer silent this long is gone */
 
 /* One frame from fd into buf (at most max bytes of payload): 0, -EBADMSG
@@ -139,8 +145,14 @@ int mig_postcopy_serve(int fd, const struct bus *bus, int64_t paused_at,
 				break;
 			done = true;
 		}
+		int queued = 0;
+		bool push = cursor < npages &&
+			    (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued < (int)PUSH_QUEUE_MAX);
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		int n = poll(&pf, 1, cursor < npages ? 0 : IDLE_TIMEOUT_MS);
+		struct timespec wait = { .tv_nsec = push ? 0 : 100000 };   /* 0.1 ms */
+		if (!push && cursor == npages)
+			wait = (struct timespec){ .tv_sec = IDLE_TIMEOUT_MS / 1000 };
+		int n = ppoll(&pf, 1, &wait, NULL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -151,6 +163,8 @@ int mig_postcopy_serve(int fd, const struct bus *bus, int64_t paused_at,
 			rc = -ETIMEDOUT;
 			break;
 		}
+		if (n == 0 && !push)
+			continue;   /* the target is still reading the last batches */
 		if (n == 0) {   /* a batch of the background push */
 			for (unsigned k = 0; k < MIG_PAGES_PER_FRAME && cursor < npages && !rc; cursor++)
 				if (touched[cursor] && !s->sent[cursor]) {
