@@ -393,6 +393,29 @@ static int send_hashes(int fd, const struct bus *bus, uint64_t npages)
 	return rc;
 }
 
+/*
+ * The device state, the last frame before the answer; with drop_locks the
+ * disks' locks go first, for the target to take.  0 or -errno with err set.
+ */
+static int send_state(struct vm *vm, int fd, const char *uri, bool drop_locks,
+		      struct vm_migrate_info *info, struct err *err)
+{
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	struct snap_out o;
+	int rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, false, &o, err);
+	if (rc)
+		return rc;
+	if (drop_locks)
+		disk_locks(p.cfg, false);
+	rc = o.len > MIG_STATE_MAX ? -E2BIG : mig_send_frame(fd, 'S', o.buf, (uint32_t)o.len);
+	info->bytes_sent += o.len;
+	snap_out_free(&o);
+	if (rc)
+		err_set(err, rc, "migrate: %s: %s (the VM runs on here)", uri, strerror(-rc));
+	return rc;
+}
+
 int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opts,
 	       struct vm_migrate_info *info, struct err *err)
 {
@@ -451,18 +474,11 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 			goto out;
 		paused_here = rc == 0;
 		int64_t down0 = vclock_host_ns();
-		struct snap_out o;
 		if ((rc = mig_send_frame(fd, 'Q', "", 0)))
 			goto io;
-		if ((rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, false, &o, err)))
-			goto out;
-		disk_locks(p.cfg, false);
 		locks_dropped = true;
-		rc = o.len > MIG_STATE_MAX ? -E2BIG : mig_send_frame(fd, 'S', o.buf, (uint32_t)o.len);
-		info->bytes_sent += o.len;
-		snap_out_free(&o);
-		if (rc)
-			goto io;
+		if ((rc = send_state(vm, fd, uri, true, info, err)))
+			goto out;
 		info->stop_copy_ns = vclock_host_ns() - down0;
 		rc = mig_postcopy_serve(fd, p.bus, down0, info, &ran, err);
 		info->total_ns = vclock_host_ns() - t0;
@@ -546,20 +562,11 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 		goto disk_io;
 	if (opts->verify && (rc = send_hashes(fd, p.bus, npages)))
 		goto io;
-	struct snap_out o;
-	if ((rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, false, &o, err)))
-		goto out;
 	/* With the disks copied the target writes its own images: the source's
 	 * stay locked (a target naming the same files fails, and this VM runs on). */
-	if (!opts->copy_storage) {
-		disk_locks(p.cfg, false);
-		locks_dropped = true;
-	}
-	rc = o.len > MIG_STATE_MAX ? -E2BIG : mig_send_frame(fd, 'S', o.buf, (uint32_t)o.len);
-	info->bytes_sent += o.len;
-	snap_out_free(&o);
-	if (rc)
-		goto io;
+	locks_dropped = !opts->copy_storage;
+	if ((rc = send_state(vm, fd, uri, locks_dropped, info, err)))
+		goto out;
 	info->stop_copy_ns = vclock_host_ns() - down0;
 	if ((rc = read_answer(fd, err)))
 		goto out;
