@@ -49,6 +49,15 @@ static void frame(struct stream *s, char type, const uint8_t *payload, uint32_t 
 	put(s, crc, 4);
 }
 
+/* 'B': one disk of the given size. */
+static void disk_list(struct stream *s, uint64_t size)
+{
+	uint8_t b[4 + 8];
+	mig_put32(b, 1);
+	mig_put64(b + 4, size);
+	frame(s, 'B', b, sizeof b);
+}
+
 static void page_frame(struct stream *s, uint64_t pfn, uint8_t fill)
 {
 	uint8_t rec[MIG_REC];
@@ -109,10 +118,7 @@ static struct stream *good_start(void)
 TEST(migrate_stream_lands_pages_zero_pages_and_disk_data)
 {
 	struct stream *s = good_start();
-	uint8_t b[4 + 8];
-	mig_put32(b, 1);
-	mig_put64(b + 4, DISK_BYTES);
-	frame(s, 'B', b, sizeof b);
+	disk_list(s, DISK_BYTES);
 	uint8_t d[MIG_DISK_HDR + 1024];
 	mig_put32(d, 0);
 	mig_put64(d + 4, 4096);
@@ -169,10 +175,7 @@ TEST(migrate_stream_refuses_a_page_beyond_the_ram)
 TEST(migrate_stream_refuses_disk_data_beyond_the_image)
 {
 	struct stream *s = good_start();
-	uint8_t b[4 + 8];
-	mig_put32(b, 1);
-	mig_put64(b + 4, DISK_BYTES);
-	frame(s, 'B', b, sizeof b);
+	disk_list(s, DISK_BYTES);
 	uint8_t e[MIG_DISK_HDR + 8];
 	mig_put32(e, 0);
 	mig_put64(e + 4, DISK_BYTES - 512);
@@ -185,10 +188,7 @@ TEST(migrate_stream_refuses_disk_data_beyond_the_image)
 TEST(migrate_stream_refuses_a_disk_list_of_another_size)
 {
 	struct stream *s = good_start();
-	uint8_t b[4 + 8];
-	mig_put32(b, 1);
-	mig_put64(b + 4, DISK_BYTES * 2);
-	frame(s, 'B', b, sizeof b);
+	disk_list(s, DISK_BYTES * 2);
 	state_frame(s);
 	expect_refused(s, -EINVAL, "needs the same size");
 }
