@@ -56,7 +56,7 @@ static const char usage[] =
 	"                         each a paused process restored from one snapshot in DIR\n"
 	"                         sharing its memory copy-on-write; prints one line per\n"
 	"                         child with its control socket (resume it to run it)\n"
-	"  migrate URI [--downtime-ms MS] [--verify] [--copy-storage]\n"
+	"  migrate URI [--downtime-ms MS] [--verify] [--copy-storage] [--postcopy]\n"
 	"                         move the running VM to a nimbus started with\n"
 	"                         `vm run --incoming URI` and the same options\n"
 	"                         (URI: unix:PATH or tcp:HOST:PORT); this VM then ends,\n"
@@ -66,7 +66,11 @@ static const char usage[] =
 	"                         the source's and refuses the VM if one differs (costs\n"
 	"                         downtime: hashing the RAM the guest has touched);\n"
 	"                         --copy-storage: send the disks' contents too, into the\n"
-	"                         target's own --disk images (writable, of the same sizes)\n"
+	"                         target's own --disk images (writable, of the same sizes);\n"
+	"                         --postcopy: the target runs the VM at once and fetches\n"
+	"                         its pages as the guest touches them (short downtime\n"
+	"                         whatever the guest writes; the VM is lost if the\n"
+	"                         connection breaks before the last page went)\n"
 	"  rate-limit DEVICE [LIMIT]\n"
 	"                         show or set a device's token-bucket limits: DEVICE is\n"
 	"                         disk0.. (--disk order) or net0..; LIMIT is\n"
@@ -328,7 +332,7 @@ const char *vmc_str(const cJSON *o, const char *k)
 int cmd_vm_control(int argc, char **argv)
 {
 	bool json = false, catch_up = false, paused = false, incremental = false, verify = false;
-	bool copy_storage = false, disks = false;
+	bool copy_storage = false, disks = false, postcopy = false;
 	long count = 0, downtime = 0;
 	double timeout_s = -1;
 	const char *pos[4] = { 0 };
@@ -350,6 +354,8 @@ int cmd_vm_control(int argc, char **argv)
 			verify = true;
 		} else if (!strcmp(a, "--copy-storage")) {
 			copy_storage = true;
+		} else if (!strcmp(a, "--postcopy")) {
+			postcopy = true;
 		} else if (!strcmp(a, "--disks")) {
 			disks = true;
 		} else if (!strcmp(a, "--downtime-ms")) {
@@ -408,12 +414,12 @@ int cmd_vm_control(int argc, char **argv)
 	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown")) ||
 	    ((paused || incremental || disks) && strcmp(verb, "snapshot")) ||
 	    (count && strcmp(verb, "fork")) ||
-	    ((downtime || verify || copy_storage) && strcmp(verb, "migrate"))) {
+	    ((downtime || verify || copy_storage || postcopy) && strcmp(verb, "migrate"))) {
 		cli_error("vm control: %s: option not for this verb (try --help)",
 			  catch_up ? "--catch-up" : timeout_s >= 0 ? "--timeout"
 			  : paused ? "--paused" : incremental ? "--incremental" : disks ? "--disks"
 			  : count ? "--count" : downtime ? "--downtime-ms" : verify ? "--verify"
-			  : "--copy-storage");
+			  : copy_storage ? "--copy-storage" : "--postcopy");
 		return 2;
 	}
 	/* The VM resolves paths from its own working directory, not ours. */
@@ -459,6 +465,8 @@ int cmd_vm_control(int argc, char **argv)
 			cJSON_AddTrueToObject(req, "verify");
 		if (copy_storage)
 			cJSON_AddTrueToObject(req, "copy_storage");
+		if (postcopy)
+			cJSON_AddTrueToObject(req, "postcopy");
 	} else if (arg) {
 		cJSON_AddStringToObject(req, "size", arg);
 	}

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "lib/err.h"
 #include "lib/size.h"
+#include "lib/tmark.h"
 #include "vmm/control.h"
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/stdio_console.h"
@@ -15,6 +16,7 @@
 #include "vmm/vm.h"
 #include "vmm/vm_args.h"
 #include "vmm/vm_migrate.h"
+#include "vmm/vm_postcopy.h"
 #include "cli/vm_fork_child.h"
 #include "vmm/virtio/balloon.h"
 
@@ -431,6 +433,7 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 
 	struct err err = { 0 };
 	struct vm_incoming incoming = { 0 };
+	struct mig_postcopy *postcopy = NULL;
 	int mconn = -1;
 	if (incoming_uri && cfg->restore) {
 		stdio_console_free(con);
@@ -439,7 +442,9 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 	}
 	if (incoming_uri)
 		cfg->incoming = &incoming;   /* no state yet: the VM is built ahead */
+	tmark("vm_create");
 	int crc = vm_create(cfg, &st.vm, &err);
+	tmark("vm_create done");
 	if (incoming_uri && crc == 0) {
 		/* Listening only now: options this VM cannot take fail before a
 		 * source connects.  The state arrives, then the rest is built
@@ -451,12 +456,31 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 			cli_error("%s", err.msg);
 			return 1;
 		}
+		/* Post-copy: the pages are fetched as they are touched, from the
+		 * moment the VM is built (devices read rings as they load). */
+		if (incoming.postcopy &&
+		    mig_postcopy_target_start(st.vm, mconn, incoming_uri, &postcopy, &err) < 0) {
+			vm_migrate_answer(mconn, -1, err.msg, &incoming);
+			vm_destroy(st.vm);
+			stdio_console_free(con);
+			cli_error("%s", err.msg);
+			return 1;
+		}
 		crc = vm_incoming_finish(st.vm, &incoming, &err);
+		if (postcopy) {
+			if (mig_postcopy_answer(postcopy, crc, err.msg) < 0 && crc == 0)
+				crc = err_set(&err, -ECONNRESET, "%s: post-copy: the source went away "
+					      "before the VM ran", incoming_uri);
+			vm_migrate_answer(-1, crc, err.msg, &incoming);   /* frees; postcopy holds mconn */
+		}
 		if (crc < 0) {
+			mig_postcopy_target_end(postcopy);
+			postcopy = NULL;
 			vm_destroy(st.vm);
 			st.vm = NULL;
 		}
-		vm_migrate_answer(mconn, crc, err.msg, &incoming);
+		if (!postcopy && !incoming.postcopy)
+			vm_migrate_answer(mconn, crc, err.msg, &incoming);
 	}
 	if (crc < 0) {
 		stdio_console_free(con);
@@ -488,6 +512,7 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 		cli_error("console input unavailable; the guest runs without it");
 
 	struct vm_exit ex = { 0 };
+	tmark("vm_run");
 	vm_run(st.vm, &ex);
 
 	stdio_console_free(con);   /* restores the terminal before we print */
@@ -497,6 +522,7 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 	}
 	int status = exit_status(&ex, &st);
 	vm_control_stop(control);
+	mig_postcopy_target_end(postcopy);   /* the last pages before the RAM goes */
 	vm_destroy(st.vm);
 	return status;
 }

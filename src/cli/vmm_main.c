@@ -18,6 +18,7 @@
  * nimbus-runtime.
  */
 #include "cli/cli.h"
+#include "lib/tmark.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -43,6 +44,7 @@ static int full_program(char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
+	tmark("main");
 	const char *base = strrchr(argv[0], '/');
 	base = base ? base + 1 : argv[0];
 	/* Run as `nimbusd` (a link to this file), the daemon is wanted. */

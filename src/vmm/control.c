@@ -640,7 +640,7 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
 }
 
 /* {"verb":"migrate","uri":"unix:PATH"|"tcp:HOST:PORT"[,"downtime_ms":MS][,"verify":true]
- *  [,"copy_storage":true]} */
+ *  [,"copy_storage":true][,"postcopy":true]} */
 static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 {
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(req, "uri");
@@ -662,9 +662,17 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 	const cJSON *cs = cJSON_GetObjectItemCaseSensitive(req, "copy_storage");
 	if (cs && !cJSON_IsBool(cs))
 		return reply_error(id, "bad-argument", "migrate: copy_storage: true or false");
+	const cJSON *pc = cJSON_GetObjectItemCaseSensitive(req, "postcopy");
+	if (pc && !cJSON_IsBool(pc))
+		return reply_error(id, "bad-argument", "migrate: postcopy: true or false");
+	if (cJSON_IsTrue(pc) && (cJSON_IsTrue(cs) || cJSON_IsTrue(vf)))
+		return reply_error(id, "bad-argument", "migrate: postcopy with %s: not supported "
+				   "(the pages reach the target after the VM runs there)",
+				   cJSON_IsTrue(cs) ? "copy_storage" : "verify");
 	struct vm_migrate_opts opts = { .downtime_ms = dt ? (unsigned)dt->valuedouble : 0,
 					.verify = cJSON_IsTrue(vf),
-					.copy_storage = cJSON_IsTrue(cs) };
+					.copy_storage = cJSON_IsTrue(cs),
+					.postcopy = cJSON_IsTrue(pc) };
 	struct vm_migrate_info info;
 	int rc = vm_migrate(vm, u->valuestring, &opts, &info, &e);
 	if (rc)
@@ -679,6 +687,7 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 	cJSON_AddNumberToObject(o, "stop_copy_ms", (double)info.stop_copy_ns / 1e6);
 	if (opts.copy_storage)
 		cJSON_AddNumberToObject(o, "disk_bytes_sent", (double)info.disk_bytes_sent);
+	cJSON_AddBoolToObject(o, "postcopy", opts.postcopy);
 	return print(o);
 }
 

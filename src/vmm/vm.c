@@ -34,6 +34,7 @@
  */
 #include "vmm/vm.h"
 #include "vmm/vm_internal.h"
+#include "lib/tmark.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -474,12 +475,15 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	if (cfg->restore && (rc = vm_restore_disks(&vm->cfg, cfg->restore, vm->restore_disk_path,
 						   err)))
 		goto fail;
+	tmark("bus, disks");
 	if ((rc = create_devices(vm, err)))
 		goto fail;
+	tmark("devices");
 	/* A restore takes the place of the boot images (vm_snapshot.c). */
 	if (cfg->restore || cfg->incoming) {
 		if ((rc = new_harts(vm, err)))
 			goto fail;
+		tmark("harts");
 		device_list_reset(&vm->devs);
 		if ((rc = cfg->restore ? vm_restore_state(vm, cfg->restore, err)
 				       : vm_restore_incoming(vm, cfg->incoming, err)))
@@ -522,6 +526,7 @@ static void *vcpu_main(void *arg)
 	struct hart *h = vm->harts[v->idx];   /* stable while vCPU threads run */
 	if (vm->cfg.vcpu_thread_init)
 		vm->cfg.vcpu_thread_init(vm->cfg.vcpu_thread_ctx);
+	tmark("vcpu enters the guest");   /* its first instruction is next */
 	pthread_mutex_lock(&vm->run_lock);
 	for (;;) {
 		if (vm->vcpus_exit)

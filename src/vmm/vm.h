@@ -146,6 +146,7 @@ struct vm_incoming {
 	size_t state_len;
 	bool storage_copied;       /* the stream carried the disks' contents (migrate
 				      --copy-storage): the disks here are other files */
+	bool postcopy;             /* no page came yet: they follow the VM (vm_postcopy.h) */
 };
 
 /* Why vm_run() returned. */

@@ -49,6 +49,12 @@ struct vm_migrate_opts {
 	 * the target needs no shared storage: it writes them into its own
 	 * --disk images (of the same sizes). */
 	bool copy_storage;
+	/* Post-copy (vm_postcopy.h): no page before the state; the target runs
+	 * at once and fetches pages as they are touched, the rest follow.  The
+	 * guest stands still only while the target builds the VM, whatever it
+	 * writes; but a connection lost after the switch loses the VM.  Not
+	 * with copy_storage or verify. */
+	bool postcopy;
 };
 
 /* 0 (the VM is stopping: it lives on in the target), or -errno with err set
