@@ -63,6 +63,14 @@ static cJSON *project_json(struct db *db, const struct project *p, struct err *e
 	return j;
 }
 
+const char *api_scope(const struct api_req *r)
+{
+	if (r->who && !r->who->host_admin)
+		return r->who->project;
+	const char *p = r->query ? r->query(r->q, "project") : NULL;
+	return p && *p ? p : NULL;
+}
+
 static int fail(struct api_resp *out, const struct err *e)
 {
 	api_error_from(out, e);

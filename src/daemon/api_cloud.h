@@ -12,6 +12,11 @@
 #define API_HANDLER(fn) \
 	int fn(struct service *s, const struct api_req *r, const char *name, struct api_resp *out)
 
+/* Whose networks and volumes a request names: a token's project; the host
+ * admin's ?project=P (the gate lets it through on those routes), or NULL
+ * for every project's (a name then must be the only one on the host). */
+const char *api_scope(const struct api_req *r);
+
 API_HANDLER(api_project_list);
 API_HANDLER(api_project_create);
 API_HANDLER(api_project_get);

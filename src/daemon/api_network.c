@@ -10,16 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *scope(const struct api_req *r)
-{
-	return !r->who || r->who->host_admin ? NULL : r->who->project;
-}
-
 static cJSON *network_json(struct db *db, const struct network *n)
 {
 	char sub[32], gw[16];
 	long long users = 0;
-	network_nic_count(db, n->name, &users, NULL);
+	network_nic_count(db, n->key, &users, NULL);
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "name", n->name);
 	cJSON_AddStringToObject(j, "project", n->project);
@@ -47,7 +42,7 @@ API_HANDLER(api_network_list)
 	struct network *v;
 	size_t n;
 	struct db *db = service_lock(s);
-	int rc = network_list(db, service_net(s), scope(r), &v, &n, &e);
+	int rc = network_list(db, service_net(s), api_scope(r), &v, &n, &e);
 	if (rc < 0) {
 		service_unlock(s);
 		return fail(out, &e);
@@ -68,7 +63,7 @@ API_HANDLER(api_network_create)
 	struct network_req nr;
 	if (request_parse_network(r->body, r->body_len, &nr, &e) < 0)
 		return fail(out, &e);
-	const char *own = scope(r);
+	const char *own = r->who && !r->who->host_admin ? r->who->project : NULL;
 	if (own && nr.project[0] && strcmp(nr.project, own)) {
 		err_set(&e, -ENOENT, "project \"%s\": no such project", nr.project);
 		return fail(out, &e);
@@ -91,7 +86,7 @@ API_HANDLER(api_network_get)
 	struct err e = { 0 };
 	struct network n;
 	struct db *db = service_lock(s);
-	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
+	int rc = network_get(db, service_net(s), name, api_scope(r), &n, &e);
 	if (rc == 0) {
 		out->status = 200;
 		out->json = network_json(db, &n);
@@ -107,9 +102,9 @@ API_HANDLER(api_network_delete)
 	if (request_parse_empty(r->body, r->body_len, &e) < 0)
 		return fail(out, &e);
 	struct db *db = service_lock(s);
-	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
+	int rc = network_get(db, service_net(s), name, api_scope(r), &n, &e);
 	if (rc == 0 || rc == -EIO)   /* a network whose host side is broken can still go */
-		rc = network_delete(db, service_net(s), name, &e);
+		rc = network_delete(db, service_net(s), n.key, &e);
 	service_unlock(s);
 	if (rc < 0)
 		return fail(out, &e);
@@ -163,10 +158,10 @@ API_HANDLER(api_rules_put)
 	return api_rules_get(s, r, name, out);
 }
 
-static cJSON *forward_json(const struct forward *f)
+static cJSON *forward_json(const struct network *n, const struct forward *f)
 {
 	cJSON *j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "network", f->network);
+	cJSON_AddStringToObject(j, "network", n->name);
 	cJSON_AddStringToObject(j, "protocol", f->protocol);
 	cJSON_AddNumberToObject(j, "port", f->port);
 	cJSON_AddStringToObject(j, "instance", f->instance);
@@ -181,16 +176,16 @@ API_HANDLER(api_forward_list)
 	struct forward *v = NULL;
 	size_t count = 0;
 	struct db *db = service_lock(s);
-	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
+	int rc = network_get(db, service_net(s), name, api_scope(r), &n, &e);
 	if (rc == 0)
-		rc = network_forward_list(db, name, &v, &count, &e);
+		rc = network_forward_list(db, &n, &v, &count, &e);
 	service_unlock(s);
 	if (rc < 0)
 		return fail(out, &e);
 	out->status = 200;
 	out->json = cJSON_CreateArray();
 	for (size_t i = 0; i < count; i++)
-		cJSON_AddItemToArray(out->json, forward_json(&v[i]));
+		cJSON_AddItemToArray(out->json, forward_json(&n, &v[i]));
 	free(v);
 	return 0;
 }
@@ -202,16 +197,17 @@ API_HANDLER(api_forward_add)
 	struct network n;
 	if (request_parse_forward(r->body, r->body_len, &f, &e) < 0)
 		return fail(out, &e);
-	snprintf(f.network, sizeof f.network, "%s", name);
 	struct db *db = service_lock(s);
-	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
-	if (rc == 0)
+	int rc = network_get(db, service_net(s), name, api_scope(r), &n, &e);
+	if (rc == 0) {
+		snprintf(f.network, sizeof f.network, "%s", n.key);
 		rc = network_forward_add(db, service_net(s), &f, &e);
+	}
 	service_unlock(s);
 	if (rc < 0)
 		return fail(out, &e);
 	out->status = 201;
-	out->json = forward_json(&f);
+	out->json = forward_json(&n, &f);
 	return 0;
 }
 
@@ -231,9 +227,9 @@ API_HANDLER(api_forward_delete)
 	if (request_parse_empty(r->body, r->body_len, &e) < 0)
 		return fail(out, &e);
 	struct db *db = service_lock(s);
-	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
+	int rc = network_get(db, service_net(s), name, api_scope(r), &n, &e);
 	if (rc == 0)
-		rc = network_forward_del(db, service_net(s), name, proto, (int)p, &e);
+		rc = network_forward_del(db, service_net(s), &n, proto, (int)p, &e);
 	service_unlock(s);
 	if (rc < 0)
 		return fail(out, &e);

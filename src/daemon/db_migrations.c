@@ -176,6 +176,22 @@ const char *const db_migrations[] = {
 	"ALTER TABLE instances ADD COLUMN name TEXT NOT NULL DEFAULT '';"
 	"UPDATE instances SET name = host_key;"
 	"CREATE UNIQUE INDEX instances_by_project_name ON instances (project, name);",
+	/* 13 (cloud): network and volume names unique per project, as
+	 * instance names are (12): the old name column becomes the host key
+	 * (the bridge, STATE/networks/KEY, STATE/volumes/KEY, and the rows of
+	 * nics, forwards and usage_volumes), so nothing on the host moves; the
+	 * name is a new column, unique within the project.  An image belongs
+	 * to a project (only it sees and launches it) or, with '', to every
+	 * project (public, as all images before this were). */
+	"ALTER TABLE networks RENAME COLUMN name TO host_key;"
+	"ALTER TABLE networks ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+	"UPDATE networks SET name = host_key;"
+	"CREATE UNIQUE INDEX networks_by_project_name ON networks (project, name);"
+	"ALTER TABLE volumes RENAME COLUMN name TO host_key;"
+	"ALTER TABLE volumes ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+	"UPDATE volumes SET name = host_key;"
+	"CREATE UNIQUE INDEX volumes_by_project_name ON volumes (project, name);"
+	"ALTER TABLE images ADD COLUMN project TEXT NOT NULL DEFAULT '';",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

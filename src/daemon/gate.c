@@ -206,9 +206,13 @@ void gate_dispatch(struct service *s, bool tcp, const char *authorization, struc
 		return;
 	}
 	struct api_req orig = *r;
-	if (scoped) {
+	/* Network and volume names are unique per project too: their routes
+	 * take the host admin's ?project= (api_scope, api_cloud.h). */
+	bool named_in_project = under(r->path, "/1.0/networks") || under(r->path, "/1.0/volumes");
+	if (scoped || named_in_project) {
 		sc.orig = &orig;
-		r->path = sc.path;
+		if (scoped)
+			r->path = sc.path;
 		r->query = scoped_query;
 		r->query_unknown = scoped_unknown;
 		r->q = &sc;

@@ -161,7 +161,7 @@ int network_plug(struct db *db, const struct net_ctx *c, const struct instance *
 	struct network n;
 	if (network_nic_get(db, in->name, &nic, NULL) < 0)
 		return 0;
-	int rc = network_get(db, c, nic.network, NULL, &n, e);
+	int rc = network_by_key(db, c, nic.network, &n, e);
 	if (rc == 0)
 		rc = mkdir_p(inst_dir, 0700, e);
 	if (rc == 0)

@@ -1,5 +1,6 @@
 /* See service.h. */
 #include "daemon/service.h"
+#include "daemon/host_key.h"
 #include <cjson/cJSON.h>
 #include "daemon/disks.h"
 #include "daemon/driver.h"
@@ -390,23 +391,10 @@ static int start_locked(struct service *s, struct instance *in, struct err *e)
 	return rc;
 }
 
-/* Picks in's host key (instance.h): its name if no instance has that key,
- * else a free "NAME-xxxxxx".  Lock held. */
+/* Picks in's host key (instance.h, host_key.h).  Lock held. */
 static int host_key(struct service *s, struct instance *in, struct err *e)
 {
-	struct instance other;
-	snprintf(in->key, sizeof in->key, "%s", in->name);
-	for (int tries = 0; db_instance_get(s->db, in->key, &other, NULL) == 0; tries++) {
-		unsigned char r[3];
-		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-		bool ok = fd >= 0 && read(fd, r, sizeof r) == (ssize_t)sizeof r;
-		if (fd >= 0)
-			close(fd);
-		if (!ok || tries == 16)
-			return err_set(e, -EIO, "instance \"%s\": cannot find a free host key", in->name);
-		snprintf(in->key, sizeof in->key, "%.56s-%02x%02x%02x", in->name, r[0], r[1], r[2]);
-	}
-	return 0;
+	return host_key_pick(s->db, "instances", in->name, in->key, sizeof in->key, e);
 }
 
 int service_create(struct service *s, const struct create_req *r, struct instance *out,
