@@ -57,6 +57,8 @@ int cmd_profile(int argc, char **argv);
 struct cJSON;
 int cli_call(const char *verb, const char *sock, const char *method, const char *path,
 	     const struct cJSON *body, struct cJSON **reply);
+/* `nimbus image private NAME PROJECT | public NAME` (image_owner.c). */
+int cli_image_owner(const char *sock, const char *sub, int nargs, char **args);
 bool cli_is_help(const char *arg);
 const char *cli_json_str(const struct cJSON *o, const char *key);
 long long cli_json_num(const struct cJSON *o, const char *key);
@@ -69,6 +71,11 @@ int cli_subverb(const char *cmd, const char *usage, const char *verbs, int argc,
 		const char **sock, bool *json, const char **sub);
 /* stop and restart (verb is also the API's action): options, then each NAME. */
 int cli_stop_verb(const char *verb, const char *usage, int argc, char **argv);
+/* "/1.0/NOUNs/NAME" + suffix into buf, with ?project= from project or
+ * $NIMBUS_PROJECT (the host admin's choice among projects); 2 (printed)
+ * for a bad name. */
+int cli_named_path(const char *verb, const char *noun, const char *name, const char *suffix,
+		   const char *project, char *buf, size_t len);
 /* "/1.0/instances/NAME" + suffix into buf; 2 (printed) for a bad name. */
 int cli_instance_path(const char *verb, const char *name, const char *suffix, char *buf,
 		      size_t len);

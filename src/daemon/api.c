@@ -151,6 +151,10 @@ static int h_images(struct service *s, const struct api_req *r, const char *name
 		if (d && strlen(d + 8) >= 64)
 			snprintf(digest, sizeof digest, "sha256:%.64s", d + 8);
 		cJSON_AddStringToObject(j, "digest", digest);
+		if (v[i].project[0])   /* private to a project (image_owner.c) */
+			cJSON_AddStringToObject(j, "project", v[i].project);
+		else
+			cJSON_AddNullToObject(j, "project");
 		cJSON_AddItemToArray(out->json, j);
 	}
 	free(v);
@@ -360,6 +364,7 @@ const struct route api_routes[] = {
 	{ "PATCH", "/1.0/instances/{name}", NULL, api_h_config },
 	{ "POST", "/1.0/images", NULL, api_h_image_import },
 	{ "DELETE", "/1.0/images/{name}", NULL, api_h_image_delete },
+	{ "PATCH", "/1.0/images/{name}", NULL, api_image_owner },
 	{ "GET", "/1.0/operations", NULL, api_h_operations },
 	{ "GET", "/1.0/operations/{name}", api_wait_query, api_h_operation },
 	{ "GET", "/1.0/instances/{name}/console", NULL, api_h_console },

@@ -47,5 +47,7 @@ API_HANDLER(api_volume_detach);
 API_HANDLER(api_volume_resize);
 API_HANDLER(api_volume_snapshot);
 API_HANDLER(api_volume_clone);
+/* image_owner.c */
+API_HANDLER(api_image_owner);
 
 #endif

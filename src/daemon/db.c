@@ -199,6 +199,7 @@ static void read_image(sqlite3_stmt *st, struct image *im)
 	db_copy_text(kind, sizeof kind, st, 1);
 	kind_parse(kind, &im->kind);
 	db_copy_text(im->path, sizeof im->path, st, 2);
+	db_copy_text(im->project, sizeof im->project, st, 3);
 }
 
 static void read_image_row(sqlite3_stmt *st, void *item)
@@ -209,7 +210,7 @@ static void read_image_row(sqlite3_stmt *st, void *item)
 int db_image_get(struct db *db, const char *name, struct image *out, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT name, kind, path FROM images WHERE name = ?1", &st, e);
+	int rc = db_prepare(db, "SELECT name, kind, path, project FROM images WHERE name = ?1", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -229,7 +230,7 @@ int db_image_get(struct db *db, const char *name, struct image *out, struct err 
 int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT name, kind, path FROM images ORDER BY name", &st, e);
+	int rc = db_prepare(db, "SELECT name, kind, path, project FROM images ORDER BY name", &st, e);
 	if (rc < 0)
 		return rc;
 	void *items;

@@ -406,6 +406,11 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	int rc = db_image_get(s->db, r->image, &im, e);
 	if (rc < 0)
 		goto out;
+	/* A project's private image is no other project's (no existence leak). */
+	if (im.project[0] && strcmp(im.project, r->project[0] ? r->project : PROJECT_DEFAULT)) {
+		rc = err_set(e, -ENOENT, "image \"%s\": no such image", r->image);
+		goto out;
+	}
 	if (r->has_kind && r->kind != im.kind) {
 		rc = err_set(e, -EINVAL, "image \"%s\": is a %s image, not a %s image", im.name,
 			     kind_str(im.kind), kind_str(r->kind));
