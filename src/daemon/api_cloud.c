@@ -287,6 +287,37 @@ API_HANDLER(api_placement)
 		cJSON_AddNumberToObject(j, "allocatable", (double)v.allocatable[k]);
 		cJSON_AddNumberToObject(j, "allocated", (double)v.allocated[k]);
 	}
+	/* The measured load that may refuse a launch (host_load.h). */
+	struct host_load hl;
+	const struct load_limits *lim = &service_placement(s)->load;
+	if (host_load_read(&hl, &e) == 0) {
+		cJSON *l = cJSON_AddObjectToObject(out->json, "load");
+		cJSON_AddNumberToObject(l, "cpus", hl.cpus);
+		cJSON_AddNumberToObject(l, "loadavg1", hl.loadavg1);
+		cJSON_AddNumberToObject(l, "loadavg5", hl.loadavg5);
+		cJSON_AddNumberToObject(l, "cpu_load_max", lim->cpu_load);
+		cJSON_AddNumberToObject(l, "psi_cpu_max", lim->psi_cpu);
+		cJSON_AddNumberToObject(l, "psi_memory_max", lim->psi_memory);
+		if (!hl.has_psi) {
+			cJSON_AddNullToObject(l, "psi");   /* the kernel has none: load average alone */
+		} else {
+			cJSON *p = cJSON_AddObjectToObject(l, "psi");
+			for (int k = 0; k < PSI_N; k++) {
+				cJSON *q = cJSON_AddObjectToObject(p, psi_name((enum psi_res)k));
+				cJSON_AddNumberToObject(q, "some_avg10", hl.psi[k].some_avg10);
+				cJSON_AddNumberToObject(q, "some_avg60", hl.psi[k].some_avg60);
+				if (hl.psi[k].has_full) {
+					cJSON_AddNumberToObject(q, "full_avg10", hl.psi[k].full_avg10);
+					cJSON_AddNumberToObject(q, "full_avg60", hl.psi[k].full_avg60);
+				}
+			}
+		}
+		struct err why = { 0 };
+		if (host_load_admit(&hl, lim, &why) < 0)
+			cJSON_AddStringToObject(l, "refusing", why.msg);
+		else
+			cJSON_AddNullToObject(l, "refusing");
+	}
 	/* What backs the memory overcommit (mem_pressure.h). */
 	struct mem_pressure_view mp;
 	mem_pressure_get(service_pressure(s), &mp);

@@ -238,7 +238,8 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	s->net = (struct net_ctx){ s->state_dir, s->dnsmasq };
 	snprintf(s->qemu_img, sizeof s->qemu_img, "%s", cfg->qemu_img ? cfg->qemu_img : "/usr/bin/qemu-img");
 	snprintf(s->pool, sizeof s->pool, "%s/volumes", s->state_dir);
-	s->place = (struct placement){ { cfg->ratio[0], cfg->ratio[1], cfg->ratio[2] }, s->pool };
+	s->place = (struct placement){ { cfg->ratio[0], cfg->ratio[1], cfg->ratio[2] }, s->pool,
+				       cfg->load };
 	s->prices = cfg->prices;
 	s->vol = (struct volume_ctx){ s->state_dir, s->qemu_img, &s->place };
 	pthread_mutex_init(&s->lock, NULL);
