@@ -192,6 +192,23 @@ const char *const db_migrations[] = {
 	"UPDATE volumes SET name = host_key;"
 	"CREATE UNIQUE INDEX volumes_by_project_name ON volumes (project, name);"
 	"ALTER TABLE images ADD COLUMN project TEXT NOT NULL DEFAULT '';",
+	/* 14 (cloud): an instance on several networks: a NIC per (instance,
+	 * network), idx its order in the guest (eth0, eth1, ...).  SQLite
+	 * cannot change a primary key in place: the table is made again and
+	 * every NIC kept as its instance's eth0. */
+	"CREATE TABLE nics_new ("
+	"  instance TEXT NOT NULL REFERENCES instances(host_key) ON DELETE CASCADE,"
+	"  network TEXT NOT NULL REFERENCES networks(host_key) ON DELETE RESTRICT,"
+	"  ip INTEGER NOT NULL,"
+	"  mac TEXT NOT NULL,"
+	"  idx INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (instance, network),"
+	"  UNIQUE (network, ip),"
+	"  UNIQUE (instance, idx)"
+	");"
+	"INSERT INTO nics_new (instance, network, ip, mac) SELECT instance, network, ip, mac FROM nics;"
+	"DROP TABLE nics;"
+	"ALTER TABLE nics_new RENAME TO nics;",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

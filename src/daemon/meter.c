@@ -53,22 +53,26 @@ int meter_instance_stop(struct db *db, const char *name, struct err *e)
 		   name, NULL, meter_now_ms(), 0, 0, e);
 }
 
-/* The counters of the instance's NIC, if it has one (a VM's TAP "nt...",
- * a container's veth "nv..."): the host end's rx is the guest's tx. */
+/* The counters of the instance's NICs, summed, if it has any (a VM's TAPs
+ * "nt...", a container's veths "nv..."): the host end's rx is the guest's tx. */
 static bool nic_bytes(const char *name, uint64_t *guest_rx, uint64_t *guest_tx)
 {
 	static const char *const prefixes[] = { "nt", "nv" };
+	bool any = false;
+	*guest_rx = *guest_tx = 0;
 	for (int i = 0; i < 2; i++) {
-		char ifname[16];
-		uint64_t rx, tx;
-		network_ifname(prefixes[i], name, ifname);
-		if (nl_link_bytes(ifname, &rx, &tx, NULL) == 0) {
-			*guest_rx = tx;
-			*guest_tx = rx;
-			return true;
+		for (int idx = 0; idx < NICS_MAX; idx++) {
+			char ifname[16];
+			uint64_t rx, tx;
+			network_nic_ifname(prefixes[i], name, idx, ifname);
+			if (nl_link_bytes(ifname, &rx, &tx, NULL) < 0)
+				continue;
+			*guest_rx += tx;
+			*guest_tx += rx;
+			any = true;
 		}
 	}
-	return false;
+	return any;
 }
 
 void meter_sample_network(struct db *db, const char *name)

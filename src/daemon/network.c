@@ -611,13 +611,29 @@ int network_refresh(struct db *db, const struct net_ctx *c, const char *key, str
 	return rc;
 }
 
+void network_nic_ifname(const char *prefix, const char *key, int idx, char out[16])
+{
+	char name[INSTANCE_NAME_MAX + 8];
+	snprintf(name, sizeof name, idx ? "%s/%d" : "%s", key, idx);
+	network_ifname(prefix, name, out);
+}
+
 int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance,
 		    const char *project, const char *network, struct err *e)
 {
 	struct network n;
+	struct nic have[NICS_MAX];
+	size_t count;
 	int rc = net_named(db, network, project, &n, e);
-	if (rc < 0)
+	if (rc < 0 || (rc = network_nics(db, instance, have, &count, e)) < 0)
 		return rc;
+	for (size_t i = 0; i < count; i++)
+		if (!strcmp(have[i].network, n.key))
+			return err_set(e, -EEXIST, "network \"%s\": named twice (an instance joins a "
+				       "network once)", network);
+	if (count == NICS_MAX)
+		return err_set(e, -E2BIG, "network \"%s\": at most %d networks per instance",
+			       network, NICS_MAX);
 	/* The lowest free address after the gateway. */
 	sqlite3_stmt *st;
 	if ((rc = db_prepare(db, "SELECT ip FROM nics WHERE network = ?1 ORDER BY ip", &st, e)) < 0)
@@ -642,46 +658,79 @@ int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance
 	char mac[18];
 	snprintf(mac, sizeof mac, "52:54:00:%02x:%02x:%02x", (ip >> 16) & 255, (ip >> 8) & 255,
 		 ip & 255);
-	if ((rc = db_prepare(db, "INSERT INTO nics (instance, network, ip, mac) VALUES (?1, ?2, ?3, ?4)",
-			  &st, e)) < 0)
+	if ((rc = db_prepare(db, "INSERT INTO nics (instance, network, ip, mac, idx) VALUES (?1, ?2, "
+			  "?3, ?4, ?5)", &st, e)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, n.key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, ip);
 	sqlite3_bind_text(st, 4, mac, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, (int)count);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "saving a NIC");
 	sqlite3_finalize(st);
 	return rc == 0 ? network_refresh(db, c, n.key, e) : rc;
 }
 
-int network_nic_get(struct db *db, const char *instance, struct nic *out, struct err *e)
+static void read_nic(sqlite3_stmt *st, struct nic *out)
+{
+	db_copy_text(out->instance, sizeof out->instance, st, 0);
+	db_copy_text(out->network, sizeof out->network, st, 1);
+	out->ip = (uint32_t)sqlite3_column_int64(st, 2);
+	db_copy_text(out->mac, sizeof out->mac, st, 3);
+	out->idx = sqlite3_column_int(st, 4);
+}
+
+int network_nics(struct db *db, const char *instance, struct nic out[NICS_MAX], size_t *n,
+		 struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT instance, network, ip, mac FROM nics WHERE instance = ?1",
-			 &st, e);
+	*n = 0;
+	int rc = db_prepare(db, "SELECT instance, network, ip, mac, idx FROM nics WHERE instance = ?1 "
+			 "ORDER BY idx", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		db_copy_text(out->instance, sizeof out->instance, st, 0);
-		db_copy_text(out->network, sizeof out->network, st, 1);
-		out->ip = (uint32_t)sqlite3_column_int64(st, 2);
-		db_copy_text(out->mac, sizeof out->mac, st, 3);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? err_set(e, -ENOENT, "instance \"%s\": no NIC", instance)
-				       : db_sql_err(db, e, "reading a NIC");
-	}
+	while (*n < NICS_MAX && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		read_nic(st, &out[(*n)++]);
 	sqlite3_finalize(st);
-	return rc;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_sql_err(db, e, "reading NICs");
+	return 0;
+}
+
+int network_nic_get(struct db *db, const char *instance, struct nic *out, struct err *e)
+{
+	struct nic v[NICS_MAX];
+	size_t n;
+	int rc = network_nics(db, instance, v, &n, e);
+	if (rc < 0)
+		return rc;
+	if (n == 0)
+		return err_set(e, -ENOENT, "instance \"%s\": no NIC", instance);
+	*out = v[0];
+	return 0;
+}
+
+int network_nic_on(struct db *db, const char *instance, const char *network, struct nic *out,
+		   struct err *e)
+{
+	struct nic v[NICS_MAX];
+	size_t n;
+	int rc = network_nics(db, instance, v, &n, e);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (!strcmp(v[i].network, network)) {
+			*out = v[i];
+			return 0;
+		}
+	return rc < 0 ? rc : err_set(e, -ENOENT, "instance \"%s\": not on that network", instance);
 }
 
 int network_nic_forget(struct db *db, const struct net_ctx *c, const char *instance,
 		       struct err *e)
 {
-	struct nic nic;
-	if (network_nic_get(db, instance, &nic, NULL) < 0)
+	struct nic v[NICS_MAX];
+	size_t n;
+	if (network_nics(db, instance, v, &n, NULL) < 0 || n == 0)
 		return 0;
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, "DELETE FROM nics WHERE instance = ?1", &st, e);
@@ -690,5 +739,7 @@ int network_nic_forget(struct db *db, const struct net_ctx *c, const char *insta
 	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "deleting a NIC");
 	sqlite3_finalize(st);
-	return rc == 0 ? network_refresh(db, c, nic.network, e) : rc;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = network_refresh(db, c, v[i].network, e);
+	return rc;
 }

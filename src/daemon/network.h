@@ -11,8 +11,8 @@
  * host key (host_key.h): its bridge (a hash of the key), STATE/networks/KEY,
  * its nftables table, and the rows of nics and forwards.
  *
- * An instance joins one network (its NIC: an address and a MAC kept in
- * the database).  A container gets a network namespace the daemon makes
+ * An instance joins up to NICS_MAX networks, a NIC on each (an address and
+ * a MAC kept in the database; idx its order: eth0, eth1, ...).  A container gets a network namespace the daemon makes
  * (bind-mounted at STATE/instances/NAME/netns, handed to the runtime in the
  * OCI config) with the inner end of a veth pair as eth0, configured
  * statically with the same address dnsmasq would give; a VM gets a
@@ -65,7 +65,11 @@ struct nic {
 	char network[INSTANCE_NAME_MAX + 1];   /* its host key */
 	uint32_t ip;               /* host order */
 	char mac[18];
+	int idx;                   /* eth0, eth1, ... in the instance */
 };
+
+/* The most networks an instance joins (the VMM's virtio-net devices). */
+#define NICS_MAX 4
 
 /* Checks the project's networks quota, picks or checks the subnet, makes
  * the bridge, its table and its dnsmasq; nothing is left on failure. */
@@ -88,12 +92,23 @@ int network_nic_count(struct db *db, const char *key, long long *out, struct err
 int network_reconcile(struct db *db, const struct net_ctx *c, struct err *e);
 
 /* Gives instance (a host key) a NIC on network (a name of project): the
- * next free address. */
+ * next free address, after the NICs it has (-EEXIST if it is on that
+ * network already, -E2BIG beyond NICS_MAX). */
 int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance,
 		    const char *project, const char *network, struct err *e);
-/* The instance's NIC; -ENOENT if it has none. */
+/* The instance's first NIC (eth0); -ENOENT if it has none. */
 int network_nic_get(struct db *db, const char *instance, struct nic *out, struct err *e);
-/* Forgets the instance's NIC and its DNS name (the row goes with the instance). */
+/* All its NICs, eth0 first (at most NICS_MAX). */
+int network_nics(struct db *db, const char *instance, struct nic out[NICS_MAX], size_t *n,
+		 struct err *e);
+/* Its NIC on the network with host key network; -ENOENT if none. */
+int network_nic_on(struct db *db, const char *instance, const char *network, struct nic *out,
+		   struct err *e);
+/* The host-side interface of an instance's NIC idx: prefix and a hash of
+ * its key (eth0's as before several networks, so running instances keep
+ * theirs), or of KEY/idx. */
+void network_nic_ifname(const char *prefix, const char *key, int idx, char out[16]);
+/* Forgets the instance's NICs and its DNS names (the rows go with the instance). */
 int network_nic_forget(struct db *db, const struct net_ctx *c, const char *instance,
 		       struct err *e);
 

@@ -43,9 +43,12 @@ int network_rules_get(struct db *db, const char *instance, struct ingress_rule *
 int network_rules_set(struct db *db, const struct net_ctx *c, const char *instance,
 		      const struct ingress_rule *v, size_t n, struct err *e)
 {
-	struct nic nic;
-	int rc = network_nic_get(db, instance, &nic, NULL);
+	struct nic nics[NICS_MAX];
+	size_t nn = 0;
+	int rc = network_nics(db, instance, nics, &nn, e);
 	if (rc < 0)
+		return rc;
+	if (nn == 0)
 		return err_set(e, -EINVAL, "instance \"%s\": is on no network, so it has no ingress "
 			       "rules (launch it with --network)", instance);
 	if ((rc = exec(db, "SAVEPOINT rules", e)) < 0)
@@ -67,13 +70,15 @@ int network_rules_set(struct db *db, const struct net_ctx *c, const char *instan
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "saving a rule");
 		sqlite3_finalize(st);
 	}
-	/* Saved only if the firewall took them: the table and the rows agree. */
-	if (rc == 0)
-		rc = network_refresh(db, c, nic.network, e);
+	/* Saved only if the firewall took them: the tables (one per network
+	 * the instance is on; its rules hold on each) and the rows agree. */
+	for (size_t i = 0; rc == 0 && i < nn; i++)
+		rc = network_refresh(db, c, nics[i].network, e);
 	if (rc < 0) {
 		exec(db, "ROLLBACK TO rules", NULL);
 		exec(db, "RELEASE rules", NULL);
-		network_refresh(db, c, nic.network, NULL);
+		for (size_t i = 0; i < nn; i++)
+			network_refresh(db, c, nics[i].network, NULL);
 		return rc;
 	}
 	return exec(db, "RELEASE rules", e);
@@ -90,7 +95,7 @@ int network_forward_add(struct db *db, const struct net_ctx *c, const struct for
 	if (network_by_key(db, c, f->network, &n, e) < 0)
 		return -ENOENT;
 	if (db_instance_find(db, n.project, f->instance, &in, NULL) < 0 ||
-	    network_nic_get(db, in.key, &nic, NULL) < 0 || strcmp(nic.network, f->network))
+	    network_nic_on(db, in.key, f->network, &nic, NULL) < 0)
 		return err_set(e, -ENOENT, "instance \"%s\": not on network \"%s\"", f->instance,
 			       n.name);
 	sqlite3_stmt *st;

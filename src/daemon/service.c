@@ -448,6 +448,12 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	if (rc == 0 && r->network[0] &&
 	    (rc = network_nic_add(s->db, &s->net, in.key, in.project, r->network, e)) < 0)
 		db_instance_delete(s->db, in.key, NULL);
+	for (int i = 0; rc == 0 && i < r->nmore_networks; i++)
+		if ((rc = network_nic_add(s->db, &s->net, in.key, in.project, r->more_networks[i],
+					  e)) < 0) {
+			network_nic_forget(s->db, &s->net, in.key, NULL);
+			db_instance_delete(s->db, in.key, NULL);
+		}
 	if (rc == 0)
 		events_publish_in(s->events, in.project, "instance-created", in.name, "%s %s", kind_str(in.kind),
 			       in.image);
