@@ -174,8 +174,11 @@ static int h_list(struct service *s, const struct api_req *r, const char *name,
 	}
 	out->status = 200;
 	out->json = cJSON_CreateArray();
-	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(out->json, api_instance_json(&v[i]));
+	for (size_t i = 0; i < n; i++) {
+		cJSON *j = api_instance_json(&v[i]);
+		api_instance_networks(s, j, v[i].key);
+		cJSON_AddItemToArray(out->json, j);
+	}
 	free(v);
 	return 0;
 }
@@ -203,6 +206,7 @@ static int h_create(struct service *s, const struct api_req *r, const char *name
 	}
 	ok_instance(out, 201, &in);
 	api_instance_disks(s, out->json, in.key);
+	api_instance_networks(s, out->json, in.key);
 	return 0;
 }
 
@@ -218,6 +222,7 @@ static int h_info(struct service *s, const struct api_req *r, const char *name,
 	}
 	ok_instance(out, 200, &in);
 	api_instance_disks(s, out->json, name);
+	api_instance_networks(s, out->json, name);
 	return 0;
 }
 

@@ -28,6 +28,9 @@ API_HANDLER(api_token_revoke);
 API_HANDLER(api_placement);
 API_HANDLER(api_usage);
 /* api_network.c */
+/* Adds "networks": [{"network", "ip", "mac", "interface"}] (eth0 first) to
+ * an instance's JSON; key is its host key. */
+void api_instance_networks(struct service *s, cJSON *instance_json, const char *key);
 API_HANDLER(api_network_list);
 API_HANDLER(api_network_create);
 API_HANDLER(api_network_get);

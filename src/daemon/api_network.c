@@ -29,6 +29,30 @@ static cJSON *network_json(struct db *db, const struct network *n)
 	return j;
 }
 
+void api_instance_networks(struct service *s, cJSON *instance_json, const char *key)
+{
+	struct nic v[NICS_MAX];
+	struct network n[NICS_MAX];
+	size_t count = 0;
+	struct db *db = service_lock(s);
+	int rc = network_nics(db, key, v, &count, NULL);
+	for (size_t i = 0; rc == 0 && i < count; i++)
+		if (network_by_key(db, service_net(s), v[i].network, &n[i], NULL) < 0)
+			snprintf(n[i].name, sizeof n[i].name, "%s", v[i].network);
+	service_unlock(s);
+	cJSON *a = cJSON_AddArrayToObject(instance_json, "networks");
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		char ip[16], eth[16];
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "network", n[i].name);
+		cJSON_AddStringToObject(j, "ip", ip_str(v[i].ip, ip, sizeof ip));
+		cJSON_AddStringToObject(j, "mac", v[i].mac);
+		snprintf(eth, sizeof eth, "eth%d", v[i].idx);
+		cJSON_AddStringToObject(j, "interface", eth);
+		cJSON_AddItemToArray(a, j);
+	}
+}
+
 static int fail(struct api_resp *out, const struct err *e)
 {
 	api_error_from(out, e);

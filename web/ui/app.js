@@ -102,6 +102,8 @@ function instanceRow(i) {
     el('td', {}, el('span', { class: 'status ' + i.status }, i.status)),
     el('td', {}, i.config && i.config.cpus ? i.config.cpus : 1),
     el('td', {}, (i.config && i.config.memory_mib ? i.config.memory_mib : 256) + ' MiB'),
+    el('td', { class: 'addrs' }, (i.networks || []).map((n) =>
+      `${n.interface} ${n.ip} (${n.network})`).join(', ')),
     el('td', { class: 'acts' },
       running ? act('stop', 'Stop', () => lifecycle(i.name, 'stop'))
               : act('start', 'Start', () => lifecycle(i.name, 'start')),
@@ -146,7 +148,9 @@ async function launch(ev) {
   if ($('#launch-type').value) body.type = $('#launch-type').value;
   if ($('#launch-cpus').value) body.cpus = Number($('#launch-cpus').value);
   if ($('#launch-memory').value.trim()) body.memory = $('#launch-memory').value.trim();
-  if ($('#launch-network').value) body.network = $('#launch-network').value;
+  /* One network is a name, several an array (a NIC on each, eth0 first). */
+  const nets = [...$('#launch-network').selectedOptions].map((o) => o.value);
+  if (nets.length) body.network = nets.length === 1 ? nets[0] : nets;
   $('#launch-go').disabled = true;
   try {
     await api('POST', '/1.0/instances', body);
@@ -167,7 +171,8 @@ async function refreshImages() {
   const list = await api('GET', '/1.0/images');
   $('#images tbody').replaceChildren(...list.map((i) =>
     el('tr', {}, el('td', {}, el('b', {}, i.name)), el('td', {}, i.type),
-       el('td', {}, el('code', {}, (i.digest || '').slice(0, 19))))));
+       el('td', {}, el('code', {}, (i.digest || '').slice(0, 19))),
+       el('td', {}, i.project ? `private to ${i.project}` : 'public'))));
   $('#launch-image').replaceChildren(...list.map((i) =>
     el('option', { value: i.name }, `${i.name} (${i.type})`)));
 }
@@ -188,8 +193,9 @@ async function refreshNetworks() {
     $(sel).replaceChildren(...opts);
     if ([...$(sel).options].some((o) => o.value === was)) $(sel).value = was;
   };
-  keep('#launch-network', [el('option', { value: '' }, 'none'),
-    ...list.map((n) => el('option', { value: n.name }, `${n.name} (${n.subnet})`))]);
+  const chosen = new Set([...$('#launch-network').selectedOptions].map((o) => o.value));
+  $('#launch-network').replaceChildren(...list.map((n) =>
+    el('option', { value: n.name, selected: chosen.has(n.name) ? '' : undefined }, `${n.name} (${n.subnet})`)));
   keep('#forward-network', list.map((n) => el('option', { value: n.name }, n.name)));
   const inst = state.instances.map((i) => el('option', { value: i.name }, i.name));
   keep('#forward-instance', inst);
