@@ -1,5 +1,6 @@
 /* The volume routes (rows in api.c's table), scoped as api_cloud.h says. */
 #include "daemon/api_cloud.h"
+#include "daemon/operations.h"
 #include "daemon/project.h"
 #include "daemon/request_cloud.h"
 #include "daemon/volume.h"
@@ -149,6 +150,24 @@ static int act(struct service *s, const struct api_req *r, const char *name,
 		return fail(out, &e);
 	struct volume v;
 	struct db *db = service_lock(s);
+	rc = volume_get(db, name, api_scope(r), &v, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	/* What copies or grows a disk (it may take a while) goes into the
+	 * operations journal of the volume's project, so its members see what
+	 * happened to their volumes and no other project does.  The journal
+	 * takes the service's lock itself: started before, finished after. */
+	static const char *const types[] = { [RESIZE] = "volume-resize",
+					     [SNAPSHOT] = "volume-snapshot",
+					     [CLONE] = "volume-clone" };
+	struct operation op = { 0 };
+	char res[128];
+	snprintf(res, sizeof res, "/1.0/volumes/%s", a == SNAPSHOT || a == CLONE ? arg : name);
+	if (a >= RESIZE &&
+	    operations_start_in(service_operations(s), v.project, types[a], res, &op, &e) < 0)
+		return fail(out, &e);
+	db = service_lock(s);
 	if ((rc = volume_get(db, name, api_scope(r), &v, &e)) == 0) {
 		switch (a) {
 		case ATTACH: rc = volume_attach(db, v.key, arg, &e); break;
@@ -160,6 +179,8 @@ static int act(struct service *s, const struct api_req *r, const char *name,
 	}
 	if (rc < 0) {
 		service_unlock(s);
+		if (op.id[0])
+			operations_finish(service_operations(s), op.id, &e);
 		return fail(out, &e);
 	}
 	bool made = a == SNAPSHOT || a == CLONE;
@@ -169,6 +190,11 @@ static int act(struct service *s, const struct api_req *r, const char *name,
 		       db_instance_get(db, att.attached_to, &in, NULL) == 0 &&
 		       in.state == STATE_RUNNING;
 	rc = reply(s, db, made ? arg : name, v.project, made ? 201 : 200, out);
+	if (op.id[0]) {
+		operations_finish(service_operations(s), op.id, NULL);
+		if (out->json)
+			cJSON_AddStringToObject(out->json, "operation", op.id);
+	}
 	if (a == ATTACH && out->status == 200) {
 		/* virtio-mmio has no hot-plug (a device's slot and interrupt are in
 		 * the device tree the guest booted with), and a container's mounts
