@@ -328,8 +328,15 @@ function volumeRow(v) {
 }
 
 async function refreshVolumes() {
-  const list = await api('GET', '/1.0/volumes');
+  const [list, ops] = await Promise.all([api('GET', '/1.0/volumes'), api('GET', '/1.0/operations')]);
   $('#volumes tbody').replaceChildren(...list.map(volumeRow));
+  /* The project's operations journal (its snapshots, clones, resizes), newest first. */
+  $('#operations tbody').replaceChildren(...ops.slice().reverse().slice(0, 20).map((o) =>
+    el('tr', { 'data-name': o.id },
+      el('td', {}, new Date(o.created_at * 1000).toLocaleString()), el('td', {}, o.type),
+      el('td', {}, el('code', {}, o.resource)),
+      el('td', {}, el('span', { class: 'status ' + o.status }, o.status),
+         o.error ? ` ${o.error}` : ''))));
 }
 
 async function volumeAct(name, verb, body) {
