@@ -1,6 +1,7 @@
 /* See db.h.  Every statement is prepared with bound parameters; no SQL is
  * ever built from request data. */
 #include "daemon/db.h"
+#include "daemon/host_key.h"
 #include "daemon/db_migrations.h"
 
 #include <errno.h>
@@ -376,30 +377,7 @@ int db_instance_delete(struct db *db, const char *name, struct err *e)
 int db_instance_find(struct db *db, const char *project, const char *name,
 		     struct instance *out, struct err *e)
 {
-	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT " INSTANCE_COLS " FROM instances WHERE name = ?1 AND "
-			    "(?2 IS NULL OR project = ?2) ORDER BY project LIMIT 3", &st, e);
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (project)
-		sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
-	char projects[3][INSTANCE_NAME_MAX + 1];
-	int n = 0;
-	while (n < 3 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == 0)
-			read_instance(st, out);
-		db_copy_text(projects[n], sizeof projects[n], st, 12);
-		n++;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_sql_err(db, e, "reading an instance");
-	if (n == 0)
-		return err_set(e, -ENOENT, "instance \"%s\": no such instance", name);
-	if (n > 1)
-		return err_set(e, -EEXIST, "instance \"%s\": one in each of the projects %s, %s%s "
-			       "(name the project: ?project=NAME)", name, projects[0], projects[1],
-			       n > 2 ? " and more" : "");
-	return 0;
+	char key[INSTANCE_NAME_MAX + 1];
+	int rc = host_key_find(db, "instances", "instance", project, name, key, sizeof key, e);
+	return rc < 0 ? rc : db_instance_get(db, key, out, e);
 }

@@ -88,6 +88,32 @@ TEST(db_refuses_a_schema_from_a_newer_daemon)
 	cleanup(path);
 }
 
+/* A database of schema version `version` (its first migrations applied)
+ * holding an instance `web` (inserted by `instance`, in that version's
+ * columns) on network n1 with a forward, and a volume v1 attached to it. */
+static void old_db(char *path, size_t len, int version, const char *instance)
+{
+	EXPECT(tmpdb(path, len));
+	sqlite3 *h;
+	EXPECT(sqlite3_open(path, &h) == SQLITE_OK);
+	sqlite3_exec(h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	for (int i = 0; i < version; i++)
+		EXPECT(sqlite3_exec(h, db_migrations[i], NULL, NULL, NULL) == SQLITE_OK);
+	char sql[1024];
+	snprintf(sql, sizeof sql,
+		"PRAGMA user_version = %d;"
+		"INSERT INTO images VALUES ('bb', 'container', '/x');"
+		"INSERT INTO projects VALUES ('p2', 0, -1, -1, -1, -1, -1);"
+		"%s"
+		"INSERT INTO networks VALUES ('n1', 'default', '10.20.0.0/24', 0, 0, 'nb1', 0, 0, 1);"
+		"INSERT INTO nics VALUES ('web', 'n1', 167772162, '52:54:00:00:00:02');"
+		"INSERT INTO forwards VALUES ('n1', 'tcp', 8080, 'web', 80);"
+		"INSERT INTO volumes VALUES ('v1', 'default', 'dir', 1, NULL, 'web', 1);",
+		version, instance);
+	EXPECT(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(h);
+}
+
 /* Migration 11: a database of the schema before per-project names, with an
  * instance, a NIC, a forward and an attached volume, opened by this daemon:
  * the instance's host key is its old name (what its files and rows are
@@ -96,24 +122,9 @@ TEST(db_refuses_a_schema_from_a_newer_daemon)
 TEST(db_migration_11_keys_existing_instances_by_their_old_names)
 {
 	char path[256];
-	EXPECT(tmpdb(path, sizeof path));
-	sqlite3 *h;
-	EXPECT(sqlite3_open(path, &h) == SQLITE_OK);
-	sqlite3_exec(h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-	for (int i = 0; i < 10; i++)
-		EXPECT(sqlite3_exec(h, db_migrations[i], NULL, NULL, NULL) == SQLITE_OK);
-	EXPECT(sqlite3_exec(h,
-		"PRAGMA user_version = 10;"
-		"INSERT INTO images VALUES ('bb', 'container', '/x');"
-		"INSERT INTO projects VALUES ('p2', 0, -1, -1, -1, -1, -1);"
-		"INSERT INTO instances (name, kind, image, state, created_at, project) "
-		"  VALUES ('web', 'container', 'bb', 'stopped', 1, 'default');"
-		"INSERT INTO networks VALUES ('n1', 'default', '10.20.0.0/24', 0, 0, 'nb1', 0, 0, 1);"
-		"INSERT INTO nics VALUES ('web', 'n1', 167772162, '52:54:00:00:00:02');"
-		"INSERT INTO forwards VALUES ('n1', 'tcp', 8080, 'web', 80);"
-		"INSERT INTO volumes VALUES ('v1', 'default', 'dir', 1, NULL, 'web', 1);",
-		NULL, NULL, NULL) == SQLITE_OK);
-	sqlite3_close(h);
+	old_db(path, sizeof path, 10,
+	       "INSERT INTO instances (name, kind, image, state, created_at, project) "
+	       "  VALUES ('web', 'container', 'bb', 'stopped', 1, 'default');");
 	struct db *db;
 	struct err e = { 0 };
 	EXPECT(db_open(path, &db, &e) == 0);
@@ -158,24 +169,9 @@ TEST(db_migration_11_keys_existing_instances_by_their_old_names)
 TEST(db_migration_13_keys_existing_networks_and_volumes_by_their_old_names)
 {
 	char path[256];
-	EXPECT(tmpdb(path, sizeof path));
-	sqlite3 *h;
-	EXPECT(sqlite3_open(path, &h) == SQLITE_OK);
-	sqlite3_exec(h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-	for (int i = 0; i < 12; i++)
-		EXPECT(sqlite3_exec(h, db_migrations[i], NULL, NULL, NULL) == SQLITE_OK);
-	EXPECT(sqlite3_exec(h,
-		"PRAGMA user_version = 12;"
-		"INSERT INTO images VALUES ('bb', 'container', '/x');"
-		"INSERT INTO projects VALUES ('p2', 0, -1, -1, -1, -1, -1);"
-		"INSERT INTO instances (host_key, name, kind, image, state, created_at, project) "
-		"  VALUES ('web', 'web', 'container', 'bb', 'stopped', 1, 'default');"
-		"INSERT INTO networks VALUES ('n1', 'default', '10.20.0.0/24', 0, 0, 'nb1', 0, 0, 1);"
-		"INSERT INTO nics VALUES ('web', 'n1', 167772162, '52:54:00:00:00:02');"
-		"INSERT INTO forwards VALUES ('n1', 'tcp', 8080, 'web', 80);"
-		"INSERT INTO volumes VALUES ('v1', 'default', 'dir', 1, NULL, 'web', 1);",
-		NULL, NULL, NULL) == SQLITE_OK);
-	sqlite3_close(h);
+	old_db(path, sizeof path, 12,
+	       "INSERT INTO instances (host_key, name, kind, image, state, created_at, project) "
+	       "  VALUES ('web', 'web', 'container', 'bb', 'stopped', 1, 'default');");
 	struct db *db;
 	struct err e = { 0 };
 	EXPECT(db_open(path, &db, &e) == 0);
