@@ -386,6 +386,7 @@ API_HANDLER(api_usage)
 	size_t n;
 	struct db *db = service_lock(s);
 	meter_sample_network(db, NULL);   /* the running instances' traffic so far */
+	meter_sample_cpu(db, NULL);       /* and their CPU time */
 	int rc = meter_usage(db, project, since, until, &v, &n, &e);
 	service_unlock(s);
 	if (rc < 0)
@@ -403,10 +404,11 @@ API_HANDLER(api_usage)
 	}
 	cJSON *projects = cJSON_AddArrayToObject(out->json, "projects");
 	cJSON *p = NULL, *ins = NULL, *vols = NULL;
-	double t[5] = { 0 };
+	double t[5] = { 0 }, cpu = 0;
 	for (size_t i = 0; i <= n; i++) {
 		if (p && (i == n || strcmp(v[i].project, cJSON_GetObjectItem(p, "project")->valuestring))) {
 			cJSON_AddNumberToObject(p, "vcpu_seconds", t[0]);
+			cJSON_AddNumberToObject(p, "cpu_seconds", cpu);
 			cJSON_AddNumberToObject(p, "memory_gib_hours", t[1]);
 			cJSON_AddNumberToObject(p, "disk_gib_hours", t[2]);
 			cJSON_AddNumberToObject(p, "net_rx_bytes", t[3]);
@@ -423,6 +425,7 @@ API_HANDLER(api_usage)
 			ins = cJSON_AddArrayToObject(p, "instances");
 			vols = cJSON_AddArrayToObject(p, "volumes");
 			memset(t, 0, sizeof t);
+			cpu = 0;
 		}
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "name", v[i].name);
@@ -431,12 +434,14 @@ API_HANDLER(api_usage)
 			cJSON_AddItemToArray(vols, j);
 		} else {
 			cJSON_AddNumberToObject(j, "vcpu_seconds", v[i].vcpu_seconds);
+			cJSON_AddNumberToObject(j, "cpu_seconds", v[i].cpu_seconds);
 			cJSON_AddNumberToObject(j, "memory_gib_hours", v[i].memory_gib_hours);
 			cJSON_AddNumberToObject(j, "net_rx_bytes", round(v[i].net_rx_bytes));
 			cJSON_AddNumberToObject(j, "net_tx_bytes", round(v[i].net_tx_bytes));
 			cJSON_AddItemToArray(ins, j);
 		}
 		t[0] += v[i].vcpu_seconds;
+		cpu += v[i].cpu_seconds;
 		t[1] += v[i].memory_gib_hours;
 		t[2] += v[i].disk_gib_hours;
 		t[3] += round(v[i].net_rx_bytes);

@@ -209,6 +209,9 @@ const char *const db_migrations[] = {
 	"INSERT INTO nics_new (instance, network, ip, mac) SELECT instance, network, ip, mac FROM nics;"
 	"DROP TABLE nics;"
 	"ALTER TABLE nics_new RENAME TO nics;",
+	/* 15 (cloud): the CPU time an instance's processes used in each run,
+	 * measured (meter.h, cpu_time.h), beside what it reserved. */
+	"ALTER TABLE usage_instances ADD COLUMN cpu_used_ms INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

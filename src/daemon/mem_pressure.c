@@ -1,5 +1,6 @@
 /* See mem_pressure.h. */
 #include "daemon/mem_pressure.h"
+#include "daemon/meter.h"
 #include "daemon/driver.h"
 #include "daemon/events.h"
 #include "daemon/service.h"
@@ -73,6 +74,10 @@ static bool is_idle(const struct mem_pressure *p, const struct instance *in,
 
 static void round_once(struct mem_pressure *p)
 {
+	/* Metering's measured CPU time rides on this loop's period (meter.h). */
+	struct db *db = service_lock(p->svc);
+	meter_sample_cpu(db, NULL);
+	service_unlock(p->svc);
 	struct instance *all = NULL;
 	size_t n = 0;
 	if (service_list(p->svc, &all, &n, NULL) < 0)
