@@ -158,24 +158,24 @@ int cmd_usage(int argc, char **argv)
 		printf("%s\n", s ? s : "{}");
 		cJSON_free(s);
 	} else {
-		printf("%-20s %-22s %14s %14s %14s %14s %14s\n", "PROJECT", "INSTANCE/VOLUME",
-		       "VCPU-SECONDS", "MEM GIB-HOURS", "DISK GIB-HOURS", "NET RX BYTES",
-		       "NET TX BYTES");
+		printf("%-20s %-22s %14s %14s %14s %14s %14s %14s\n", "PROJECT", "INSTANCE/VOLUME",
+		       "VCPU-SECONDS", "CPU USED (S)", "MEM GIB-HOURS", "DISK GIB-HOURS",
+		       "NET RX BYTES", "NET TX BYTES");
 		const cJSON *p;
 		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(reply, "projects")) {
 			const char *pn = cli_json_str(p, "project");
 			const cJSON *i;
 			cJSON_ArrayForEach(i, cJSON_GetObjectItemCaseSensitive(p, "instances"))
-				printf("%-20s %-22s %14.1f %14.4f %14s %14.0f %14.0f\n", pn,
+				printf("%-20s %-22s %14.1f %14.1f %14.4f %14s %14.0f %14.0f\n", pn,
 				       cli_json_str(i, "name"), num(i, "vcpu_seconds"),
-				       num(i, "memory_gib_hours"), "-", num(i, "net_rx_bytes"),
-				       num(i, "net_tx_bytes"));
+				       num(i, "cpu_seconds"), num(i, "memory_gib_hours"), "-",
+				       num(i, "net_rx_bytes"), num(i, "net_tx_bytes"));
 			cJSON_ArrayForEach(i, cJSON_GetObjectItemCaseSensitive(p, "volumes"))
-				printf("%-20s %-22s %14s %14s %14.4f %14s %14s\n", pn,
-				       cli_json_str(i, "name"), "-", "-", num(i, "disk_gib_hours"), "-",
-				       "-");
-			printf("%-20s %-22s %14.1f %14.4f %14.4f %14.0f %14.0f\n", pn, "(total)",
-			       num(p, "vcpu_seconds"), num(p, "memory_gib_hours"),
+				printf("%-20s %-22s %14s %14s %14s %14.4f %14s %14s\n", pn,
+				       cli_json_str(i, "name"), "-", "-", "-", num(i, "disk_gib_hours"),
+				       "-", "-");
+			printf("%-20s %-22s %14.1f %14.1f %14.4f %14.4f %14.0f %14.0f\n", pn, "(total)",
+			       num(p, "vcpu_seconds"), num(p, "cpu_seconds"), num(p, "memory_gib_hours"),
 			       num(p, "disk_gib_hours"), num(p, "net_rx_bytes"), num(p, "net_tx_bytes"));
 		}
 	}

@@ -439,13 +439,14 @@ async function refreshUsage() {
   for (const p of total.projects) {
     const cost = p.bill ? `${p.bill.total.toFixed(4)} ${p.bill.currency}` : '—';
     rows.push(el('tr', {}, el('td', {}, el('b', {}, p.project)), el('td', {}, 'total'),
-      el('td', {}, p.vcpu_seconds.toFixed(1)), el('td', {}, p.memory_gib_hours.toFixed(4)),
+      el('td', {}, `${p.vcpu_seconds.toFixed(1)} (${(p.cpu_seconds || 0).toFixed(1)})`),
+      el('td', {}, p.memory_gib_hours.toFixed(4)),
       el('td', {}, p.disk_gib_hours.toFixed(4)),
       el('td', {}, `${bytes(p.net_rx_bytes || 0)} / ${bytes(p.net_tx_bytes || 0)}`),
       el('td', { class: 'cost' }, cost)));
     for (const i of p.instances || [])
       rows.push(el('tr', {}, el('td', {}), el('td', {}, i.name),
-        el('td', {}, (i.vcpu_seconds || 0).toFixed(1)),
+        el('td', {}, `${(i.vcpu_seconds || 0).toFixed(1)} (${(i.cpu_seconds || 0).toFixed(1)})`),
         el('td', {}, (i.memory_gib_hours || 0).toFixed(4)), el('td', {}, ''),
         el('td', {}, `${bytes(i.net_rx_bytes || 0)} / ${bytes(i.net_tx_bytes || 0)}`), el('td', {}, '')));
     for (const v of p.volumes || [])
