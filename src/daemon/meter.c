@@ -175,7 +175,9 @@ int meter_usage(struct db *db, const char *project, long long since_ms, long lon
 		"  FROM usage_instances WHERE ?4 IS NULL OR project = ?4)"
 		" WHERE d > 0 GROUP BY instance, project "
 		"UNION ALL "
-		"SELECT volume, project, 1, 0, 0, sum(size * d), 0, 0, 0 FROM ("
+		/* usage_volumes.volume is the host key too (host_key.h) */
+		"SELECT coalesce((SELECT v.name FROM volumes v WHERE v.host_key = volume), volume),"
+		"  project, 1, 0, 0, sum(size * d), 0, 0, 0 FROM ("
 		"  SELECT volume, project, size,"
 		"   max(0, min(coalesce(end_ms, ?3), ?2) - max(start_ms, ?1)) AS d"
 		"  FROM usage_volumes WHERE ?4 IS NULL OR project = ?4)"
