@@ -49,6 +49,7 @@ int cmd_network(int argc, char **argv);
 int cmd_rule(int argc, char **argv);
 int cmd_volume(int argc, char **argv);
 int cmd_usage(int argc, char **argv);
+int cmd_placement(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 
 /* Daemon-backed verbs (remote.c).  cli_call sends one request to the
