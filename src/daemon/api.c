@@ -174,11 +174,15 @@ static int h_list(struct service *s, const struct api_req *r, const char *name,
 	}
 	out->status = 200;
 	out->json = cJSON_CreateArray();
+	const char **keys = calloc(n ? n : 1, sizeof *keys);
 	for (size_t i = 0; i < n; i++) {
-		cJSON *j = api_instance_json(&v[i]);
-		api_instance_networks(s, j, v[i].key);
-		cJSON_AddItemToArray(out->json, j);
+		cJSON_AddItemToArray(out->json, api_instance_json(&v[i]));
+		if (keys)
+			keys[i] = v[i].key;
 	}
+	if (keys)
+		api_instances_networks(s, out->json, keys, n);
+	free(keys);
 	free(v);
 	return 0;
 }

@@ -31,6 +31,8 @@ API_HANDLER(api_usage);
 /* Adds "networks": [{"network", "ip", "mac", "interface"}] (eth0 first) to
  * an instance's JSON; key is its host key. */
 void api_instance_networks(struct service *s, cJSON *instance_json, const char *key);
+/* The same for a list (an array of instance JSON, in the order of keys). */
+void api_instances_networks(struct service *s, cJSON *list, const char *const *keys, size_t n);
 API_HANDLER(api_network_list);
 API_HANDLER(api_network_create);
 API_HANDLER(api_network_get);

@@ -29,28 +29,48 @@ static cJSON *network_json(struct db *db, const struct network *n)
 	return j;
 }
 
-void api_instance_networks(struct service *s, cJSON *instance_json, const char *key)
+/* One instance's "networks" from views (eth order), those of key. */
+static void add_networks(cJSON *instance_json, const struct nic_view *v, size_t n,
+			 const char *key)
 {
-	struct nic v[NICS_MAX];
-	struct network n[NICS_MAX];
-	size_t count = 0;
-	struct db *db = service_lock(s);
-	int rc = network_nics(db, key, v, &count, NULL);
-	for (size_t i = 0; rc == 0 && i < count; i++)
-		if (network_by_key(db, service_net(s), v[i].network, &n[i], NULL) < 0)
-			snprintf(n[i].name, sizeof n[i].name, "%s", v[i].network);
-	service_unlock(s);
 	cJSON *a = cJSON_AddArrayToObject(instance_json, "networks");
-	for (size_t i = 0; rc == 0 && i < count; i++) {
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].nic.instance, key))
+			continue;
 		char ip[16], eth[16];
 		cJSON *j = cJSON_CreateObject();
-		cJSON_AddStringToObject(j, "network", n[i].name);
-		cJSON_AddStringToObject(j, "ip", ip_str(v[i].ip, ip, sizeof ip));
-		cJSON_AddStringToObject(j, "mac", v[i].mac);
-		snprintf(eth, sizeof eth, "eth%d", v[i].idx);
+		cJSON_AddStringToObject(j, "network", v[i].network_name);
+		cJSON_AddStringToObject(j, "ip", ip_str(v[i].nic.ip, ip, sizeof ip));
+		cJSON_AddStringToObject(j, "mac", v[i].nic.mac);
+		snprintf(eth, sizeof eth, "eth%d", v[i].nic.idx);
 		cJSON_AddStringToObject(j, "interface", eth);
 		cJSON_AddItemToArray(a, j);
 	}
+}
+
+void api_instance_networks(struct service *s, cJSON *instance_json, const char *key)
+{
+	api_instances_networks(s, instance_json, &key, 1);
+}
+
+void api_instances_networks(struct service *s, cJSON *json, const char *const *keys, size_t n)
+{
+	struct nic_view *v = NULL;
+	size_t count = 0;
+	struct db *db = service_lock(s);
+	/* one query for a list, however long */
+	int rc = network_nic_views(db, n == 1 ? keys[0] : NULL, &v, &count, NULL);
+	service_unlock(s);
+	if (rc < 0)
+		count = 0;
+	if (n == 1 && cJSON_IsObject(json)) {
+		add_networks(json, v, count, keys[0]);
+	} else {
+		cJSON *item = json ? json->child : NULL;
+		for (size_t i = 0; i < n && item; i++, item = item->next)
+			add_networks(item, v, count, keys[i]);
+	}
+	free(v);
 }
 
 static int fail(struct api_resp *out, const struct err *e)

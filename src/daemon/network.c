@@ -680,6 +680,31 @@ static void read_nic(sqlite3_stmt *st, struct nic *out)
 	out->idx = sqlite3_column_int(st, 4);
 }
 
+static void read_nic_view(sqlite3_stmt *st, void *item)
+{
+	struct nic_view *v = item;
+	read_nic(st, &v->nic);
+	db_copy_text(v->network_name, sizeof v->network_name, st, 5);
+}
+
+int network_nic_views(struct db *db, const char *instance, struct nic_view **out, size_t *n,
+		      struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc = db_prepare(db, "SELECT n.instance, n.network, n.ip, n.mac, n.idx, w.name FROM nics n "
+			    "JOIN networks w ON w.host_key = n.network WHERE ?1 IS NULL OR "
+			    "n.instance = ?1 ORDER BY n.instance, n.idx", &st, e);
+	if (rc < 0)
+		return rc;
+	if (instance)
+		sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+	void *items;
+	rc = db_collect(db, st, sizeof **out, read_nic_view, &items, n, "listing NICs", e);
+	if (rc == 0)
+		*out = items;
+	return rc;
+}
+
 int network_nics(struct db *db, const char *instance, struct nic out[NICS_MAX], size_t *n,
 		 struct err *e)
 {

@@ -101,6 +101,14 @@ int network_nic_get(struct db *db, const char *instance, struct nic *out, struct
 /* All its NICs, eth0 first (at most NICS_MAX). */
 int network_nics(struct db *db, const char *instance, struct nic out[NICS_MAX], size_t *n,
 		 struct err *e);
+/* For showing: the NICs of instance (a host key; NULL: of every
+ * instance, by instance then eth order), each with its network's name. */
+struct nic_view {
+	struct nic nic;
+	char network_name[INSTANCE_NAME_MAX + 1];
+};
+int network_nic_views(struct db *db, const char *instance, struct nic_view **out, size_t *n,
+		      struct err *e);
 /* Its NIC on the network with host key network; -ENOENT if none. */
 int network_nic_on(struct db *db, const char *instance, const char *network, struct nic *out,
 		   struct err *e);
