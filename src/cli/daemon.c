@@ -46,6 +46,8 @@ static const char usage[] =
 	"  --mem-low SIZE    host MemAvailable below which idle VMs' balloons inflate\n"
 	"                    (default 5% of RAM, at least 256M)\n"
 	"  --mem-high SIZE   above which they deflate again (default twice --mem-low)\n"
+	"  --mem-psi P       and inflate them too while tasks stalled on memory P% of\n"
+	"                    the last 10 s (PSI memory some avg10; default 10, 0: off)\n"
 	"  --price NAME=VALUE  the price list for `nimbus usage --bill` (repeatable): what a\n"
 	"                    vcpu-hour, memory-gib-hour, disk-gib-hour and network-gib\n"
 	"                    (sent) cost, and\n"
@@ -56,7 +58,7 @@ int cmd_daemon(int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_STATE, OPT_RUNTIME, OPT_CONMON, OPT_LISTEN, OPT_CPU_RATIO,
 	       OPT_RAM_RATIO, OPT_DISK_RATIO, OPT_PRICE, OPT_MEM_LOW, OPT_MEM_HIGH, OPT_CPU_LOAD,
-	       OPT_PSI_CPU, OPT_PSI_MEMORY };
+	       OPT_PSI_CPU, OPT_PSI_MEMORY, OPT_MEM_PSI };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "state-dir", required_argument, NULL, OPT_STATE },
@@ -72,6 +74,7 @@ int cmd_daemon(int argc, char **argv)
 		{ "cpu-load-max", required_argument, NULL, OPT_CPU_LOAD },
 		{ "psi-cpu-max", required_argument, NULL, OPT_PSI_CPU },
 		{ "psi-memory-max", required_argument, NULL, OPT_PSI_MEMORY },
+		{ "mem-psi", required_argument, NULL, OPT_MEM_PSI },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -137,11 +140,12 @@ int cmd_daemon(int argc, char **argv)
 		}
 		case OPT_CPU_LOAD:
 		case OPT_PSI_CPU:
-		case OPT_PSI_MEMORY: {
+		case OPT_PSI_MEMORY:
+		case OPT_MEM_PSI: {
 			static const char *const which[] = { "cpu-load-max", "psi-cpu-max",
-							     "psi-memory-max" };
+							     "psi-memory-max", "mem-psi" };
 			double *to[] = { &o.svc.load.cpu_load, &o.svc.load.psi_cpu,
-					 &o.svc.load.psi_memory };
+					 &o.svc.load.psi_memory, &o.svc.pressure.psi_stall };
 			double most = c == OPT_CPU_LOAD ? 1000 : 100;
 			char *end;
 			double v = strtod(optarg, &end);
@@ -151,6 +155,8 @@ int cmd_daemon(int argc, char **argv)
 				return 2;
 			}
 			*to[c - OPT_CPU_LOAD] = v;
+			if (c == OPT_MEM_PSI && v == 0)
+				o.svc.pressure.psi_stall = -1;   /* off; 0 is the default there */
 			break;
 		}
 		case OPT_PRICE: {

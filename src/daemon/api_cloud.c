@@ -329,6 +329,11 @@ API_HANDLER(api_placement)
 	cJSON_AddNumberToObject(j, "ballooned", (double)mp.ballooned);
 	cJSON_AddNumberToObject(j, "unmet", (double)mp.unmet);
 	cJSON_AddNumberToObject(j, "vms", mp.vms);
+	if (mp.psi_some10 >= 0)
+		cJSON_AddNumberToObject(j, "psi_some_avg10", mp.psi_some10);
+	else
+		cJSON_AddNullToObject(j, "psi_some_avg10");   /* no PSI: MemAvailable alone */
+	cJSON_AddNumberToObject(j, "psi_stall", mp.psi_stall);
 	cJSON_AddNumberToObject(j, "idle", mp.idle);
 	return 0;
 }
