@@ -68,6 +68,10 @@ int cli_format(const char *cmd, const char *format, bool *json);
 /* A verb whose options are only --socket, --format and --help, then a
  * sub-verb (list, create, ...; `verbs` names them for the error): -1 with
  * *sock, *json and *sub set and optind past the sub-verb, else the exit status. */
+/* --socket, --format table|json and --help, then the arguments from optind:
+ * -1 to go on, else the exit status (0 after --help). */
+int cli_socket_format(const char *cmd, const char *usage, int argc, char **argv,
+		      const char **sock, bool *json);
 int cli_subverb(const char *cmd, const char *usage, const char *verbs, int argc, char **argv,
 		const char **sock, bool *json, const char **sub);
 /* stop and restart (verb is also the API's action): options, then each NAME. */

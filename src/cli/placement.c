@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,33 +52,17 @@ static void resource_line(const cJSON *r, const char *name, bool size)
 
 int cmd_placement(int argc, char **argv)
 {
-	enum { OPT_SOCKET = 256, OPT_FORMAT };
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, OPT_SOCKET },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *sock = NULL, *format = "table";
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_SOCKET: sock = optarg; break;
-		case OPT_FORMAT: format = optarg; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: return 2;
-		}
-	}
+	const char *sock;
 	bool json;
+	int rc = cli_socket_format("placement", usage, argc, argv, &sock, &json);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc) {
 		cli_error("placement: unexpected argument %s (try --help)", argv[optind]);
 		return 2;
 	}
-	if (cli_format("placement", format, &json))
-		return 2;
 	cJSON *r = NULL;
-	int rc = cli_call("placement", sock, "GET", "/1.0/placement", NULL, &r);
+	rc = cli_call("placement", sock, "GET", "/1.0/placement", NULL, &r);
 	if (rc)
 		return rc;
 	if (json) {

@@ -91,6 +91,20 @@ int cli_format(const char *cmd, const char *format, bool *json)
 int cli_subverb(const char *cmd, const char *usage, const char *verbs, int argc, char **argv,
 		const char **sock, bool *json, const char **sub)
 {
+	int rc = cli_socket_format(cmd, usage, argc, argv, sock, json);
+	if (rc >= 0)
+		return rc;
+	if (optind >= argc) {
+		cli_error("%s: need a verb: %s (try --help)", cmd, verbs);
+		return 2;
+	}
+	*sub = argv[optind++];
+	return -1;
+}
+
+int cli_socket_format(const char *cmd, const char *usage, int argc, char **argv,
+		      const char **sock, bool *json)
+{
 	enum { OPT_SOCKET = 256, OPT_FORMAT };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -112,11 +126,6 @@ int cli_subverb(const char *cmd, const char *usage, const char *verbs, int argc,
 	}
 	if (cli_format(cmd, format, json))
 		return 2;
-	if (optind >= argc) {
-		cli_error("%s: need a verb: %s (try --help)", cmd, verbs);
-		return 2;
-	}
-	*sub = argv[optind++];
 	return -1;
 }
 
