@@ -192,7 +192,7 @@ static int act(struct service *s, const struct api_req *r, const char *name,
 	rc = reply(s, db, made ? arg : name, v.project, made ? 201 : 200, out);
 	if (op.id[0]) {
 		operations_finish(service_operations(s), op.id, NULL);
-		if (out->json)
+		if (rc == 0 && out->status < 300 && out->json)
 			cJSON_AddStringToObject(out->json, "operation", op.id);
 	}
 	if (a == ATTACH && out->status == 200) {
