@@ -1,6 +1,7 @@
 /*
  * libFuzzer target: the cloud routes' request-body parsers (projects,
- * quotas, tokens, networks, ingress rules, forwards, volumes) on arbitrary
+ * quotas, tokens, networks, ingress rules, forwards, volumes, image
+ * owners) on arbitrary
  * bytes, as any token holder can send them over HTTPS.  Checked besides
  * ASan/UBSan: each parser either accepts and yields valid fields (names that
  * pass name_check, quotas from -1 up, ports in range, a CIDR with no host
@@ -91,6 +92,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((rc = request_parse_volume(body, size, &v, &e)) == 0) {
 		if (v.size < VOLUME_SIZE_MIN || v.size > VOLUME_SIZE_MAX || v.size % 512 ||
 		    name_check("volume", v.name, NULL))
+			abort();
+	} else {
+		refused_well(rc, &e);
+	}
+	char owner[INSTANCE_NAME_MAX + 1];
+	memset(&e, 0, sizeof e);
+	if ((rc = request_parse_image_owner(body, size, owner, &e)) == 0) {
+		if (owner[0] && name_check("project", owner, NULL))
 			abort();
 	} else {
 		refused_well(rc, &e);

@@ -49,6 +49,7 @@ int cmd_network(int argc, char **argv);
 int cmd_rule(int argc, char **argv);
 int cmd_volume(int argc, char **argv);
 int cmd_usage(int argc, char **argv);
+int cmd_placement(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 
@@ -58,6 +59,8 @@ int cmd_snapshot(int argc, char **argv);
 struct cJSON;
 int cli_call(const char *verb, const char *sock, const char *method, const char *path,
 	     const struct cJSON *body, struct cJSON **reply);
+/* `nimbus image private NAME PROJECT | public NAME` (image_owner.c). */
+int cli_image_owner(const char *sock, const char *sub, int nargs, char **args);
 bool cli_is_help(const char *arg);
 const char *cli_json_str(const struct cJSON *o, const char *key);
 long long cli_json_num(const struct cJSON *o, const char *key);
@@ -66,6 +69,10 @@ int cli_format(const char *cmd, const char *format, bool *json);
 /* A verb whose options are only --socket, --format and --help, then a
  * sub-verb (list, create, ...; `verbs` names them for the error): -1 with
  * *sock, *json and *sub set and optind past the sub-verb, else the exit status. */
+/* --socket, --format table|json and --help, then the arguments from optind:
+ * -1 to go on, else the exit status (0 after --help). */
+int cli_socket_format(const char *cmd, const char *usage, int argc, char **argv,
+		      const char **sock, bool *json);
 int cli_subverb(const char *cmd, const char *usage, const char *verbs, int argc, char **argv,
 		const char **sock, bool *json, const char **sub);
 /* stop and restart (verb is also the API's action): options, then each NAME. */
@@ -74,6 +81,11 @@ int cli_stop_verb(const char *verb, const char *usage, int argc, char **argv);
  * progress on stderr (a bar on a terminal, a line per stage otherwise;
  * nothing if quiet): 0 once it succeeded, 1 (its error printed) if not. */
 int cli_wait_operation(const char *verb, const char *sock, const struct cJSON *op, bool quiet);
+/* "/1.0/NOUNs/NAME" + suffix into buf, with ?project= from project or
+ * $NIMBUS_PROJECT (the host admin's choice among projects); 2 (printed)
+ * for a bad name. */
+int cli_named_path(const char *verb, const char *noun, const char *name, const char *suffix,
+		   const char *project, char *buf, size_t len);
 /* "/1.0/instances/NAME" + suffix into buf; 2 (printed) for a bad name. */
 int cli_instance_path(const char *verb, const char *name, const char *suffix, char *buf,
 		      size_t len);

@@ -36,9 +36,18 @@ static const char usage[] =
 	"  --cpu-ratio R     overcommit of the host's CPUs for launches (default 16.0)\n"
 	"  --ram-ratio R     overcommit of its memory (default 1.5)\n"
 	"  --disk-ratio R    overcommit of the storage pool's filesystem (default 1.0)\n"
+	"  --cpu-load-max L  refuse VM launches while the 1-minute load average per\n"
+	"                    online CPU is above L (default 0: off)\n"
+	"  --psi-cpu-max P   ... while tasks waited for a CPU more than P% of the last\n"
+	"                    minute (PSI cpu some avg60; default 0: off)\n"
+	"  --psi-memory-max P  ... while every task stalled on memory more than P% of\n"
+	"                    the last minute (PSI memory full avg60; default 20, 0: off);\n"
+	"                    PSI limits apply where the kernel has /proc/pressure\n"
 	"  --mem-low SIZE    host MemAvailable below which idle VMs' balloons inflate\n"
 	"                    (default 5% of RAM, at least 256M)\n"
 	"  --mem-high SIZE   above which they deflate again (default twice --mem-low)\n"
+	"  --mem-psi P       and inflate them too while tasks stalled on memory P% of\n"
+	"                    the last 10 s (PSI memory some avg10; default 10, 0: off)\n"
 	"  --price NAME=VALUE  the price list for `nimbus usage --bill` (repeatable): what a\n"
 	"                    vcpu-hour, memory-gib-hour, disk-gib-hour and network-gib\n"
 	"                    (sent) cost, and\n"
@@ -48,7 +57,8 @@ static const char usage[] =
 int cmd_daemon(int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_STATE, OPT_RUNTIME, OPT_CONMON, OPT_LISTEN, OPT_CPU_RATIO,
-	       OPT_RAM_RATIO, OPT_DISK_RATIO, OPT_PRICE, OPT_MEM_LOW, OPT_MEM_HIGH };
+	       OPT_RAM_RATIO, OPT_DISK_RATIO, OPT_PRICE, OPT_MEM_LOW, OPT_MEM_HIGH, OPT_CPU_LOAD,
+	       OPT_PSI_CPU, OPT_PSI_MEMORY, OPT_MEM_PSI };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "state-dir", required_argument, NULL, OPT_STATE },
@@ -61,6 +71,10 @@ int cmd_daemon(int argc, char **argv)
 		{ "price", required_argument, NULL, OPT_PRICE },
 		{ "mem-low", required_argument, NULL, OPT_MEM_LOW },
 		{ "mem-high", required_argument, NULL, OPT_MEM_HIGH },
+		{ "cpu-load-max", required_argument, NULL, OPT_CPU_LOAD },
+		{ "psi-cpu-max", required_argument, NULL, OPT_PSI_CPU },
+		{ "psi-memory-max", required_argument, NULL, OPT_PSI_MEMORY },
+		{ "mem-psi", required_argument, NULL, OPT_MEM_PSI },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -90,6 +104,7 @@ int cmd_daemon(int argc, char **argv)
 		},
 		.socket_path = NIMBUS_SOCKET_DEFAULT,
 	};
+	o.svc.load.psi_memory = LOAD_PSI_MEMORY_DEFAULT;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -123,7 +138,28 @@ int cmd_daemon(int argc, char **argv)
 			*(c == OPT_MEM_LOW ? &o.svc.pressure.low : &o.svc.pressure.high) = (long long)b;
 			break;
 		}
-				case OPT_PRICE: {
+		case OPT_CPU_LOAD:
+		case OPT_PSI_CPU:
+		case OPT_PSI_MEMORY:
+		case OPT_MEM_PSI: {
+			static const char *const which[] = { "cpu-load-max", "psi-cpu-max",
+							     "psi-memory-max", "mem-psi" };
+			double *to[] = { &o.svc.load.cpu_load, &o.svc.load.psi_cpu,
+					 &o.svc.load.psi_memory, &o.svc.pressure.psi_stall };
+			double most = c == OPT_CPU_LOAD ? 1000 : 100;
+			char *end;
+			double v = strtod(optarg, &end);
+			if (*end || end == optarg || !(v >= 0 && v <= most)) {
+				cli_error("daemon: --%s %s: expected a number from 0 (off) to %g",
+					  which[c - OPT_CPU_LOAD], optarg, most);
+				return 2;
+			}
+			*to[c - OPT_CPU_LOAD] = v;
+			if (c == OPT_MEM_PSI && v == 0)
+				o.svc.pressure.psi_stall = -1;   /* off; 0 is the default there */
+			break;
+		}
+		case OPT_PRICE: {
 			struct err pe = { 0 };
 			if (price_set(&o.svc.prices, optarg, &pe) < 0) {
 				cli_error("daemon: %s", pe.msg);

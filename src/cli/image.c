@@ -16,6 +16,7 @@ static const char usage[] =
 	"Usage: nimbus image import [--name NAME] [--quiet] FILE|DIR\n"
 	"       nimbus image list [--format table|json]\n"
 	"       nimbus image delete NAME...\n"
+	"       nimbus image private NAME PROJECT | public NAME\n"
 	"\n"
 	"Images the daemon launches instances from.  `import` takes, from this host:\n"
 	"  - a container image: a docker-archive or oci-archive tarball (as `podman\n"
@@ -27,6 +28,8 @@ static const char usage[] =
 	"It shows progress and waits until the import is done.  `delete` refuses an\n"
 	"image an instance uses.  `nimbus launch IMAGE NAME` makes a VM or a container\n"
 	"from the image's kind.\n"
+	"An image is public (every project's) until `private` gives it to one\n"
+	"project, which alone then sees and launches it (host admin only).\n"
 	"\n"
 	"Options:\n"
 	"  --name NAME      the image's name (default: the file's name, up to its first\n"
@@ -123,8 +126,10 @@ int cmd_image(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	const char *sub = argv[1];
-	if (strcmp(sub, "import") && strcmp(sub, "list") && strcmp(sub, "delete")) {
-		cli_error("image: unknown subcommand %s (import, list or delete; try --help)", sub);
+	if (strcmp(sub, "import") && strcmp(sub, "list") && strcmp(sub, "delete") &&
+	    strcmp(sub, "private") && strcmp(sub, "public")) {
+		cli_error("image: unknown subcommand %s (import, list, delete, private or public; "
+			  "try --help)", sub);
 		return 2;
 	}
 	const char *sock = NULL, *name = NULL, *format = "table";
@@ -157,6 +162,8 @@ int cmd_image(int argc, char **argv)
 		}
 		return import(sock, argv[optind], name, quiet);
 	}
+	if (!strcmp(sub, "private") || !strcmp(sub, "public"))
+		return cli_image_owner(sock, sub, argc - optind, argv + optind);
 	if (optind >= argc) {
 		cli_error("image delete: need a NAME (try `nimbus image --help`)");
 		return 2;

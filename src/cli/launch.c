@@ -23,7 +23,7 @@ static const char usage[] =
 	"                   has a prompt, echo and line editing (a VM's always has)\n"
 	"  --cpus N         vCPUs, 1 to 8 (default 1); counted against the project's quota\n"
 	"  --memory SIZE    memory, e.g. 512M (default 256M); counted against the quota\n"
-	"  --network NET    join network NET (one per instance for now)\n"
+	"  --network NET    join network NET; repeat for more (up to 4: eth0, eth1, ...)\n"
 	"  --profile P      take cpus, memory, network and disks from profile P where\n"
 	"                   these options give none (default: the profile default;\n"
 	"                   see `nimbus profile --help`)\n"
@@ -50,7 +50,9 @@ int cmd_launch(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *sock = NULL, *memory = NULL, *project = NULL, *network = NULL, *profile = NULL;
+	const char *sock = NULL, *memory = NULL, *project = NULL, *profile = NULL;
+	const char *networks[4] = { 0 };
+	int nnetworks = 0;
 	long cpus = 0;
 	int container = 0, vm = 0, start = 1, terminal = 0, c;
 	optind = 1;
@@ -72,11 +74,11 @@ int cmd_launch(int argc, char **argv)
 		case OPT_MEMORY: memory = optarg; break;
 		case OPT_PROJECT: project = optarg; break;
 		case OPT_NETWORK:
-			if (network) {
-				cli_error("launch: --network %s: one network per instance for now", optarg);
+			if (nnetworks == 4) {
+				cli_error("launch: --network %s: at most 4 networks per instance", optarg);
 				return 2;
 			}
-			network = optarg;
+			networks[nnetworks++] = optarg;
 			break;
 		case OPT_PROFILE: profile = optarg; break;
 		case 't': terminal = 1; break;
@@ -111,8 +113,11 @@ int cmd_launch(int argc, char **argv)
 		cJSON_AddStringToObject(body, "memory", memory);
 	if (project)
 		cJSON_AddStringToObject(body, "project", project);
-	if (network)
-		cJSON_AddStringToObject(body, "network", network);
+	if (nnetworks == 1)
+		cJSON_AddStringToObject(body, "network", networks[0]);
+	else if (nnetworks > 1)   /* a NIC on each, eth0 first */
+		cJSON_AddItemToObject(body, "network",
+				      cJSON_CreateStringArray((const char *const *)networks, nnetworks));
 	if (profile)
 		cJSON_AddStringToObject(body, "profile", profile);
 	if (terminal)

@@ -26,6 +26,7 @@ static const char usage[] =
 	"  rule         an instance's ingress rules (its security group)\n"
 	"  volume       create, attach, snapshot, clone, delete volumes\n"
 	"  usage        metered usage per project, instance and volume\n"
+	"  placement    the host's room for VMs: capacity, overcommit, measured load\n"
 	"  profile      named bundles of cpus, memory, network and disks for launch\n"
 	"  snapshot     create, list, restore, delete a VM's snapshots\n"
 	"\n"
@@ -63,6 +64,7 @@ static const struct {
 	{ "rule", cmd_rule },
 	{ "volume", cmd_volume },
 	{ "usage", cmd_usage },
+	{ "placement", cmd_placement },
 	{ "profile", cmd_profile },
 	{ "snapshot", cmd_snapshot },
 };

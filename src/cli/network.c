@@ -34,7 +34,9 @@ static const char usage[] =
 	"  --subnet CIDR    e.g. 10.30.0.0/24; the gateway is its first address\n"
 	"  --nat            reach the uplink through NAT\n"
 	"  --isolated       reach nothing beyond this network\n"
-	"  --project P      the owning project (host admin only; a token's is its own)\n"
+	"  --project P      host admin only: the owning project at create, else whose\n"
+	"                   NAME is meant (default $NIMBUS_PROJECT; names are unique\n"
+	"                   per project); a token's project is its own\n"
 	"  --format FMT     table (default) or json\n"
 	"  --socket PATH    the daemon's socket or https:// URL (default $NIMBUS_SOCKET)\n"
 	"  --token T        act as token T (default $NIMBUS_TOKEN)\n"
@@ -70,7 +72,8 @@ static int parse_hostport(const char *verb, const char *s, char proto[8], long *
 	return 2;
 }
 
-static int forward_verb(const char *verb, const char *sock, bool json, int nargs, char **args)
+static int forward_verb(const char *verb, const char *sock, const char *project, bool json,
+			int nargs, char **args)
 {
 	bool add = !strcmp(verb, "forward");
 	if (nargs != (add ? 3 : 2)) {
@@ -79,18 +82,17 @@ static int forward_verb(const char *verb, const char *sock, bool json, int nargs
 		return 2;
 	}
 	struct err e = { 0 };
-	if (name_check("network", args[0], &e) < 0) {
-		cli_error("network %s: %s", verb, e.msg);
-		return 2;
-	}
-	char proto[8], path[256];
+	char proto[8], path[256], what[32], suffix[64];
 	long port;
+	snprintf(what, sizeof what, "network %s", verb);
 	int rc = parse_hostport(verb, args[1], proto, &port);
 	if (rc)
 		return rc;
 	if (!add) {
-		snprintf(path, sizeof path, "/1.0/networks/%s/forwards?protocol=%s&port=%ld", args[0],
-			 proto, port);
+		snprintf(suffix, sizeof suffix, "/forwards?protocol=%s&port=%ld", proto, port);
+		if ((rc = cli_named_path(what, "network", args[0], suffix, project, path,
+					 sizeof path)))
+			return rc;
 		if ((rc = cli_call("network unforward", sock, "DELETE", path, NULL, NULL)) == 0)
 			printf("Removed forward %s:%ld on network %s\n", proto, port, args[0]);
 		return rc;
@@ -112,12 +114,14 @@ static int forward_verb(const char *verb, const char *sock, bool json, int nargs
 		cli_error("network forward: %s", e.msg);
 		return 2;
 	}
+	if ((rc = cli_named_path(what, "network", args[0], "/forwards", project, path,
+				 sizeof path)))
+		return rc;
 	cJSON *body = cJSON_CreateObject(), *reply = NULL;
 	cJSON_AddStringToObject(body, "protocol", proto);
 	cJSON_AddNumberToObject(body, "port", (double)port);
 	cJSON_AddStringToObject(body, "instance", inst);
 	cJSON_AddNumberToObject(body, "target_port", (double)target);
-	snprintf(path, sizeof path, "/1.0/networks/%s/forwards", args[0]);
 	rc = cli_call("network forward", sock, "POST", path, body, &reply);
 	cJSON_Delete(body);
 	if (rc == 0 && json)
@@ -171,7 +175,10 @@ int cmd_network(int argc, char **argv)
 			cli_error("network list: unexpected argument %s", argv[optind]);
 			return 2;
 		}
-		if ((rc = cli_call("network list", sock, "GET", "/1.0/networks", NULL, &reply)))
+		char lpath[128] = "/1.0/networks";
+		if (project)   /* the host admin's look at one project */
+			snprintf(lpath, sizeof lpath, "/1.0/networks?project=%s", project);
+		if ((rc = cli_call("network list", sock, "GET", lpath, NULL, &reply)))
 			return rc;
 		if (json) {
 			print_json(reply);
@@ -188,19 +195,18 @@ int cmd_network(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(verb, "forward") || !strcmp(verb, "unforward"))
-		return forward_verb(verb, sock, json, argc - optind, argv + optind);
+		return forward_verb(verb, sock, project, json, argc - optind, argv + optind);
 	if (argc - optind != 1) {
 		cli_error("network %s: need exactly one NAME (try --help)", verb);
 		return 2;
 	}
 	const char *name = argv[optind];
-	struct err e = { 0 };
-	if (name_check("network", name, &e) < 0) {
-		cli_error("network %s: %s", verb, e.msg);
-		return 2;
-	}
-	char path[128];
-	snprintf(path, sizeof path, "/1.0/networks/%s", name);
+	char path[256], what[32];
+	snprintf(what, sizeof what, "network %s", verb);
+	/* create names the project in its body */
+	if ((rc = cli_named_path(what, "network", name, NULL,
+				 strcmp(verb, "create") ? project : "", path, sizeof path)))
+		return rc;
 	if (!strcmp(verb, "create")) {
 		if (nat && isolated) {
 			cli_error("network create: --nat and --isolated exclude each other");
@@ -240,9 +246,10 @@ int cmd_network(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(verb, "forwards")) {
-		char fpath[160];
-		snprintf(fpath, sizeof fpath, "%s/forwards", path);
-		if ((rc = cli_call("network forwards", sock, "GET", fpath, NULL, &reply)))
+		char fpath[256];
+		if ((rc = cli_named_path(what, "network", name, "/forwards", project, fpath,
+					 sizeof fpath)) ||
+		    (rc = cli_call("network forwards", sock, "GET", fpath, NULL, &reply)))
 			return rc;
 		if (json) {
 			print_json(reply);

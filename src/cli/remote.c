@@ -44,28 +44,37 @@ long long cli_json_num(const cJSON *o, const char *key)
 	return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
 }
 
-int cli_instance_path(const char *verb, const char *name, const char *suffix, char *buf,
-		      size_t len)
+int cli_named_path(const char *verb, const char *noun, const char *name, const char *suffix,
+		   const char *project, char *buf, size_t len)
 {
 	struct err e = { 0 };
-	if (name_check("instance", name, &e) < 0) {
+	if (name_check(noun, name, &e) < 0) {
 		cli_error("%s: %s", verb, e.msg);
 		return 2;
 	}
 	/* Names are unique per project (docs/cloud.md): the host admin says
-	 * which project's NAME with $NIMBUS_PROJECT; a token's is its own. */
-	const char *project = getenv("NIMBUS_PROJECT");
+	 * which project's NAME with --project or $NIMBUS_PROJECT; a token's is
+	 * its own. */
+	const char *from = project ? "--project" : "$NIMBUS_PROJECT";
+	if (!project)
+		project = getenv("NIMBUS_PROJECT");
 	if (project && *project && name_check("project", project, &e) < 0) {
-		cli_error("%s: $NIMBUS_PROJECT: %s", verb, e.msg);
+		cli_error("%s: %s: %s", verb, from, e.msg);
 		return 2;
 	}
 	suffix = suffix ? suffix : "";
 	if (project && *project)
-		snprintf(buf, len, "/1.0/instances/%s%s%sproject=%s", name, suffix,
+		snprintf(buf, len, "/1.0/%ss/%s%s%sproject=%s", noun, name, suffix,
 			 strchr(suffix, '?') ? "&" : "?", project);
 	else
-		snprintf(buf, len, "/1.0/instances/%s%s", name, suffix);
+		snprintf(buf, len, "/1.0/%ss/%s%s", noun, name, suffix);
 	return 0;
+}
+
+int cli_instance_path(const char *verb, const char *name, const char *suffix, char *buf,
+		      size_t len)
+{
+	return cli_named_path(verb, "instance", name, suffix, NULL, buf, len);
 }
 
 /* stop and restart: the same options and body ({"timeout"?, "force"}), each
@@ -82,6 +91,20 @@ int cli_format(const char *cmd, const char *format, bool *json)
 
 int cli_subverb(const char *cmd, const char *usage, const char *verbs, int argc, char **argv,
 		const char **sock, bool *json, const char **sub)
+{
+	int rc = cli_socket_format(cmd, usage, argc, argv, sock, json);
+	if (rc >= 0)
+		return rc;
+	if (optind >= argc) {
+		cli_error("%s: need a verb: %s (try --help)", cmd, verbs);
+		return 2;
+	}
+	*sub = argv[optind++];
+	return -1;
+}
+
+int cli_socket_format(const char *cmd, const char *usage, int argc, char **argv,
+		      const char **sock, bool *json)
 {
 	enum { OPT_SOCKET = 256, OPT_FORMAT };
 	static const struct option opts[] = {
@@ -104,11 +127,6 @@ int cli_subverb(const char *cmd, const char *usage, const char *verbs, int argc,
 	}
 	if (cli_format(cmd, format, json))
 		return 2;
-	if (optind >= argc) {
-		cli_error("%s: need a verb: %s (try --help)", cmd, verbs);
-		return 2;
-	}
-	*sub = argv[optind++];
 	return -1;
 }
 

@@ -17,7 +17,8 @@ static const char usage[] =
 	"Usage: nimbus usage [--project P] [--since T] [--until T] [--bill] [--format table|json]\n"
 	"\n"
 	"What instances and volumes used: vCPU-seconds and memory GiB-hours while each\n"
-	"instance ran (what it reserved at launch), the bytes its network interface\n"
+	"instance ran (what it reserved at launch), the CPU seconds its processes\n"
+	"measurably used (CPU USED), the bytes its network interfaces\n"
 	"received and sent, disk GiB-hours while each volume existed; per project,\n"
 	"with a line per instance and volume.  A token sees its own project.  T is\n"
 	"Unix seconds or a duration ago: 30m, 2h, 7d (default: since metering began,\n"
@@ -158,24 +159,24 @@ int cmd_usage(int argc, char **argv)
 		printf("%s\n", s ? s : "{}");
 		cJSON_free(s);
 	} else {
-		printf("%-20s %-22s %14s %14s %14s %14s %14s\n", "PROJECT", "INSTANCE/VOLUME",
-		       "VCPU-SECONDS", "MEM GIB-HOURS", "DISK GIB-HOURS", "NET RX BYTES",
-		       "NET TX BYTES");
+		printf("%-20s %-22s %14s %14s %14s %14s %14s %14s\n", "PROJECT", "INSTANCE/VOLUME",
+		       "VCPU-SECONDS", "CPU USED (S)", "MEM GIB-HOURS", "DISK GIB-HOURS",
+		       "NET RX BYTES", "NET TX BYTES");
 		const cJSON *p;
 		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(reply, "projects")) {
 			const char *pn = cli_json_str(p, "project");
 			const cJSON *i;
 			cJSON_ArrayForEach(i, cJSON_GetObjectItemCaseSensitive(p, "instances"))
-				printf("%-20s %-22s %14.1f %14.4f %14s %14.0f %14.0f\n", pn,
+				printf("%-20s %-22s %14.1f %14.1f %14.4f %14s %14.0f %14.0f\n", pn,
 				       cli_json_str(i, "name"), num(i, "vcpu_seconds"),
-				       num(i, "memory_gib_hours"), "-", num(i, "net_rx_bytes"),
-				       num(i, "net_tx_bytes"));
+				       num(i, "cpu_seconds"), num(i, "memory_gib_hours"), "-",
+				       num(i, "net_rx_bytes"), num(i, "net_tx_bytes"));
 			cJSON_ArrayForEach(i, cJSON_GetObjectItemCaseSensitive(p, "volumes"))
-				printf("%-20s %-22s %14s %14s %14.4f %14s %14s\n", pn,
-				       cli_json_str(i, "name"), "-", "-", num(i, "disk_gib_hours"), "-",
-				       "-");
-			printf("%-20s %-22s %14.1f %14.4f %14.4f %14.0f %14.0f\n", pn, "(total)",
-			       num(p, "vcpu_seconds"), num(p, "memory_gib_hours"),
+				printf("%-20s %-22s %14s %14s %14s %14.4f %14s %14s\n", pn,
+				       cli_json_str(i, "name"), "-", "-", "-", num(i, "disk_gib_hours"),
+				       "-", "-");
+			printf("%-20s %-22s %14.1f %14.1f %14.4f %14.4f %14.0f %14.0f\n", pn, "(total)",
+			       num(p, "vcpu_seconds"), num(p, "cpu_seconds"), num(p, "memory_gib_hours"),
 			       num(p, "disk_gib_hours"), num(p, "net_rx_bytes"), num(p, "net_tx_bytes"));
 		}
 	}

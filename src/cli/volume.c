@@ -36,7 +36,9 @@ static const char usage[] =
 	"Options:\n"
 	"  --size SIZE      e.g. 10G, 512M (a multiple of 512 bytes, 1M to 16T)\n"
 	"  --type TYPE      block (default) or dir\n"
-	"  --project P      the owning project (host admin only; a token's is its own)\n"
+	"  --project P      host admin only: the owning project at create, else whose\n"
+	"                   NAME is meant (default $NIMBUS_PROJECT; names are unique\n"
+	"                   per project); a token's project is its own\n"
 	"  --format FMT     table (default) or json\n"
 	"  --socket PATH    the daemon's socket or https:// URL (default $NIMBUS_SOCKET)\n"
 	"  --token T        act as token T (default $NIMBUS_TOKEN)\n"
@@ -116,7 +118,10 @@ int cmd_volume(int argc, char **argv)
 			cli_error("volume list: unexpected argument %s", args[0]);
 			return 2;
 		}
-		if ((rc = cli_call("volume list", sock, "GET", "/1.0/volumes", NULL, &reply)))
+		char lpath[128] = "/1.0/volumes";
+		if (project)   /* the host admin's look at one project */
+			snprintf(lpath, sizeof lpath, "/1.0/volumes?project=%s", project);
+		if ((rc = cli_call("volume list", sock, "GET", lpath, NULL, &reply)))
 			return rc;
 		if (json) {
 			print_json(reply);
@@ -157,8 +162,13 @@ int cmd_volume(int argc, char **argv)
 		cli_error("volume %s: --size is required (e.g. --size 10G)", verb);
 		return 2;
 	}
-	char path[160], what[64];
+	char path[256], what[64], suffix[32] = "";
 	snprintf(what, sizeof what, "volume %s", verb);
+	if (verbs[k].action)
+		snprintf(suffix, sizeof suffix, "/%s", verbs[k].action);
+	if (strcmp(verb, "create") &&
+	    (rc = cli_named_path(what, "volume", args[0], suffix, project, path, sizeof path)))
+		return rc;
 	if (!strcmp(verb, "create")) {
 		body = cJSON_CreateObject();
 		cJSON_AddStringToObject(body, "name", args[0]);
@@ -169,10 +179,8 @@ int cmd_volume(int argc, char **argv)
 			cJSON_AddStringToObject(body, "project", project);
 		rc = cli_call(what, sock, "POST", "/1.0/volumes", body, &reply);
 	} else if (!strcmp(verb, "info")) {
-		snprintf(path, sizeof path, "/1.0/volumes/%s", args[0]);
 		rc = cli_call(what, sock, "GET", path, NULL, &reply);
 	} else if (!strcmp(verb, "delete")) {
-		snprintf(path, sizeof path, "/1.0/volumes/%s", args[0]);
 		rc = cli_call(what, sock, "DELETE", path, NULL, NULL);
 		if (rc == 0)
 			printf("Deleted volume %s\n", args[0]);
@@ -185,7 +193,6 @@ int cmd_volume(int argc, char **argv)
 			cJSON_AddStringToObject(body, "size", size);
 		else if (nargs == 2)
 			cJSON_AddStringToObject(body, "name", args[1]);
-		snprintf(path, sizeof path, "/1.0/volumes/%s/%s", args[0], verbs[k].action);
 		rc = cli_call(what, sock, "POST", path, body, &reply);
 	}
 	cJSON_Delete(body);

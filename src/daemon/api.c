@@ -152,6 +152,10 @@ static int h_images(struct service *s, const struct api_req *r, const char *name
 		if (d && strlen(d + 8) >= 64)
 			snprintf(digest, sizeof digest, "sha256:%.64s", d + 8);
 		cJSON_AddStringToObject(j, "digest", digest);
+		if (v[i].project[0])   /* private to a project (image_owner.c) */
+			cJSON_AddStringToObject(j, "project", v[i].project);
+		else
+			cJSON_AddNullToObject(j, "project");
 		cJSON_AddItemToArray(out->json, j);
 	}
 	free(v);
@@ -171,8 +175,15 @@ static int h_list(struct service *s, const struct api_req *r, const char *name,
 	}
 	out->status = 200;
 	out->json = cJSON_CreateArray();
-	for (size_t i = 0; i < n; i++)
+	const char **keys = calloc(n ? n : 1, sizeof *keys);
+	for (size_t i = 0; i < n; i++) {
 		cJSON_AddItemToArray(out->json, api_instance_json(&v[i]));
+		if (keys)
+			keys[i] = v[i].key;
+	}
+	if (keys)
+		api_instances_networks(s, out->json, keys, n);
+	free(keys);
 	free(v);
 	return 0;
 }
@@ -200,6 +211,7 @@ static int h_create(struct service *s, const struct api_req *r, const char *name
 	}
 	ok_instance(out, 201, &in);
 	api_instance_disks(s, out->json, in.key);
+	api_instance_networks(s, out->json, in.key);
 	return 0;
 }
 
@@ -215,6 +227,7 @@ static int h_info(struct service *s, const struct api_req *r, const char *name,
 	}
 	ok_instance(out, 200, &in);
 	api_instance_disks(s, out->json, name);
+	api_instance_networks(s, out->json, name);
 	return 0;
 }
 
@@ -362,6 +375,7 @@ const struct route api_routes[] = {
 	{ "PATCH", "/1.0/instances/{name}", NULL, api_h_config },
 	{ "POST", "/1.0/images", NULL, api_h_image_import },
 	{ "DELETE", "/1.0/images/{name}", NULL, api_h_image_delete },
+	{ "PATCH", "/1.0/images/{name}", NULL, api_image_owner },
 	{ "GET", "/1.0/operations", NULL, api_h_operations },
 	{ "GET", "/1.0/operations/{name}", api_wait_query, api_h_operation },
 	{ "GET", "/1.0/instances/{name}/console", NULL, api_h_console },

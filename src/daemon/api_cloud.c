@@ -63,6 +63,14 @@ static cJSON *project_json(struct db *db, const struct project *p, struct err *e
 	return j;
 }
 
+const char *api_scope(const struct api_req *r)
+{
+	if (r->who && !r->who->host_admin)
+		return r->who->project;
+	const char *p = r->query ? r->query(r->q, "project") : NULL;
+	return p && *p ? p : NULL;
+}
+
 static int fail(struct api_resp *out, const struct err *e)
 {
 	api_error_from(out, e);
@@ -279,6 +287,37 @@ API_HANDLER(api_placement)
 		cJSON_AddNumberToObject(j, "allocatable", (double)v.allocatable[k]);
 		cJSON_AddNumberToObject(j, "allocated", (double)v.allocated[k]);
 	}
+	/* The measured load that may refuse a launch (host_load.h). */
+	struct host_load hl;
+	const struct load_limits *lim = &service_placement(s)->load;
+	if (host_load_read(&hl, &e) == 0) {
+		cJSON *l = cJSON_AddObjectToObject(out->json, "load");
+		cJSON_AddNumberToObject(l, "cpus", hl.cpus);
+		cJSON_AddNumberToObject(l, "loadavg1", hl.loadavg1);
+		cJSON_AddNumberToObject(l, "loadavg5", hl.loadavg5);
+		cJSON_AddNumberToObject(l, "cpu_load_max", lim->cpu_load);
+		cJSON_AddNumberToObject(l, "psi_cpu_max", lim->psi_cpu);
+		cJSON_AddNumberToObject(l, "psi_memory_max", lim->psi_memory);
+		if (!hl.has_psi) {
+			cJSON_AddNullToObject(l, "psi");   /* the kernel has none: load average alone */
+		} else {
+			cJSON *p = cJSON_AddObjectToObject(l, "psi");
+			for (int k = 0; k < PSI_N; k++) {
+				cJSON *q = cJSON_AddObjectToObject(p, psi_name((enum psi_res)k));
+				cJSON_AddNumberToObject(q, "some_avg10", hl.psi[k].some_avg10);
+				cJSON_AddNumberToObject(q, "some_avg60", hl.psi[k].some_avg60);
+				if (hl.psi[k].has_full) {
+					cJSON_AddNumberToObject(q, "full_avg10", hl.psi[k].full_avg10);
+					cJSON_AddNumberToObject(q, "full_avg60", hl.psi[k].full_avg60);
+				}
+			}
+		}
+		struct err why = { 0 };
+		if (host_load_admit(&hl, lim, &why) < 0)
+			cJSON_AddStringToObject(l, "refusing", why.msg);
+		else
+			cJSON_AddNullToObject(l, "refusing");
+	}
 	/* What backs the memory overcommit (mem_pressure.h). */
 	struct mem_pressure_view mp;
 	mem_pressure_get(service_pressure(s), &mp);
@@ -290,6 +329,11 @@ API_HANDLER(api_placement)
 	cJSON_AddNumberToObject(j, "ballooned", (double)mp.ballooned);
 	cJSON_AddNumberToObject(j, "unmet", (double)mp.unmet);
 	cJSON_AddNumberToObject(j, "vms", mp.vms);
+	if (mp.psi_some10 >= 0)
+		cJSON_AddNumberToObject(j, "psi_some_avg10", mp.psi_some10);
+	else
+		cJSON_AddNullToObject(j, "psi_some_avg10");   /* no PSI: MemAvailable alone */
+	cJSON_AddNumberToObject(j, "psi_stall", mp.psi_stall);
 	cJSON_AddNumberToObject(j, "idle", mp.idle);
 	return 0;
 }
@@ -347,6 +391,7 @@ API_HANDLER(api_usage)
 	size_t n;
 	struct db *db = service_lock(s);
 	meter_sample_network(db, NULL);   /* the running instances' traffic so far */
+	meter_sample_cpu(db, NULL);       /* and their CPU time */
 	int rc = meter_usage(db, project, since, until, &v, &n, &e);
 	service_unlock(s);
 	if (rc < 0)
@@ -364,10 +409,11 @@ API_HANDLER(api_usage)
 	}
 	cJSON *projects = cJSON_AddArrayToObject(out->json, "projects");
 	cJSON *p = NULL, *ins = NULL, *vols = NULL;
-	double t[5] = { 0 };
+	double t[5] = { 0 }, cpu = 0;
 	for (size_t i = 0; i <= n; i++) {
 		if (p && (i == n || strcmp(v[i].project, cJSON_GetObjectItem(p, "project")->valuestring))) {
 			cJSON_AddNumberToObject(p, "vcpu_seconds", t[0]);
+			cJSON_AddNumberToObject(p, "cpu_seconds", cpu);
 			cJSON_AddNumberToObject(p, "memory_gib_hours", t[1]);
 			cJSON_AddNumberToObject(p, "disk_gib_hours", t[2]);
 			cJSON_AddNumberToObject(p, "net_rx_bytes", t[3]);
@@ -384,6 +430,7 @@ API_HANDLER(api_usage)
 			ins = cJSON_AddArrayToObject(p, "instances");
 			vols = cJSON_AddArrayToObject(p, "volumes");
 			memset(t, 0, sizeof t);
+			cpu = 0;
 		}
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "name", v[i].name);
@@ -392,12 +439,14 @@ API_HANDLER(api_usage)
 			cJSON_AddItemToArray(vols, j);
 		} else {
 			cJSON_AddNumberToObject(j, "vcpu_seconds", v[i].vcpu_seconds);
+			cJSON_AddNumberToObject(j, "cpu_seconds", v[i].cpu_seconds);
 			cJSON_AddNumberToObject(j, "memory_gib_hours", v[i].memory_gib_hours);
 			cJSON_AddNumberToObject(j, "net_rx_bytes", round(v[i].net_rx_bytes));
 			cJSON_AddNumberToObject(j, "net_tx_bytes", round(v[i].net_tx_bytes));
 			cJSON_AddItemToArray(ins, j);
 		}
 		t[0] += v[i].vcpu_seconds;
+		cpu += v[i].cpu_seconds;
 		t[1] += v[i].memory_gib_hours;
 		t[2] += v[i].disk_gib_hours;
 		t[3] += round(v[i].net_rx_bytes);

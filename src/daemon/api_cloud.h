@@ -12,6 +12,11 @@
 #define API_HANDLER(fn) \
 	int fn(struct service *s, const struct api_req *r, const char *name, struct api_resp *out)
 
+/* Whose networks and volumes a request names: a token's project; the host
+ * admin's ?project=P (the gate lets it through on those routes), or NULL
+ * for every project's (a name then must be the only one on the host). */
+const char *api_scope(const struct api_req *r);
+
 API_HANDLER(api_project_list);
 API_HANDLER(api_project_create);
 API_HANDLER(api_project_get);
@@ -23,6 +28,11 @@ API_HANDLER(api_token_revoke);
 API_HANDLER(api_placement);
 API_HANDLER(api_usage);
 /* api_network.c */
+/* Adds "networks": [{"network", "ip", "mac", "interface"}] (eth0 first) to
+ * an instance's JSON; key is its host key. */
+void api_instance_networks(struct service *s, cJSON *instance_json, const char *key);
+/* The same for a list (an array of instance JSON, in the order of keys). */
+void api_instances_networks(struct service *s, cJSON *list, const char *const *keys, size_t n);
 API_HANDLER(api_network_list);
 API_HANDLER(api_network_create);
 API_HANDLER(api_network_get);
@@ -42,5 +52,7 @@ API_HANDLER(api_volume_detach);
 API_HANDLER(api_volume_resize);
 API_HANDLER(api_volume_snapshot);
 API_HANDLER(api_volume_clone);
+/* image_owner.c */
+API_HANDLER(api_image_owner);
 
 #endif

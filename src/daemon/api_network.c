@@ -10,16 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *scope(const struct api_req *r)
-{
-	return !r->who || r->who->host_admin ? NULL : r->who->project;
-}
-
 static cJSON *network_json(struct db *db, const struct network *n)
 {
 	char sub[32], gw[16];
 	long long users = 0;
-	network_nic_count(db, n->name, &users, NULL);
+	network_nic_count(db, n->key, &users, NULL);
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "name", n->name);
 	cJSON_AddStringToObject(j, "project", n->project);
@@ -32,6 +27,50 @@ static cJSON *network_json(struct db *db, const struct network *n)
 	cJSON_AddNumberToObject(j, "instances", (double)users);
 	cJSON_AddNumberToObject(j, "created_at", (double)n->created_at);
 	return j;
+}
+
+/* One instance's "networks" from views (eth order), those of key. */
+static void add_networks(cJSON *instance_json, const struct nic_view *v, size_t n,
+			 const char *key)
+{
+	cJSON *a = cJSON_AddArrayToObject(instance_json, "networks");
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].nic.instance, key))
+			continue;
+		char ip[16], eth[16];
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "network", v[i].network_name);
+		cJSON_AddStringToObject(j, "ip", ip_str(v[i].nic.ip, ip, sizeof ip));
+		cJSON_AddStringToObject(j, "mac", v[i].nic.mac);
+		snprintf(eth, sizeof eth, "eth%d", v[i].nic.idx);
+		cJSON_AddStringToObject(j, "interface", eth);
+		cJSON_AddItemToArray(a, j);
+	}
+}
+
+void api_instance_networks(struct service *s, cJSON *instance_json, const char *key)
+{
+	api_instances_networks(s, instance_json, &key, 1);
+}
+
+void api_instances_networks(struct service *s, cJSON *json, const char *const *keys, size_t n)
+{
+	struct nic_view *v = NULL;
+	size_t count = 0;
+	struct db *db = service_lock(s);
+	/* one query for a list, however long */
+	int rc = network_nic_views(db, n == 1 ? keys[0] : NULL, &v, &count, NULL);
+	service_unlock(s);
+	if (rc < 0)
+		count = 0;
+	if (n == 1 && cJSON_IsObject(json)) {
+		add_networks(json, v, count, keys[0]);
+	} else {
+		cJSON *item = json ? json->child : NULL;
+		for (size_t i = 0; i < n && item; i++, item = item->next)
+			add_networks(item, v, count, keys[i]);
+	}
+	free(v);
 }
 
 static int fail(struct api_resp *out, const struct err *e)
@@ -47,7 +86,7 @@ API_HANDLER(api_network_list)
 	struct network *v;
 	size_t n;
 	struct db *db = service_lock(s);
-	int rc = network_list(db, service_net(s), scope(r), &v, &n, &e);
+	int rc = network_list(db, service_net(s), api_scope(r), &v, &n, &e);
 	if (rc < 0) {
 		service_unlock(s);
 		return fail(out, &e);
@@ -68,7 +107,7 @@ API_HANDLER(api_network_create)
 	struct network_req nr;
 	if (request_parse_network(r->body, r->body_len, &nr, &e) < 0)
 		return fail(out, &e);
-	const char *own = scope(r);
+	const char *own = r->who && !r->who->host_admin ? r->who->project : NULL;
 	if (own && nr.project[0] && strcmp(nr.project, own)) {
 		err_set(&e, -ENOENT, "project \"%s\": no such project", nr.project);
 		return fail(out, &e);
@@ -91,7 +130,7 @@ API_HANDLER(api_network_get)
 	struct err e = { 0 };
 	struct network n;
 	struct db *db = service_lock(s);
-	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
+	int rc = network_get(db, service_net(s), name, api_scope(r), &n, &e);
 	if (rc == 0) {
 		out->status = 200;
 		out->json = network_json(db, &n);
@@ -107,9 +146,9 @@ API_HANDLER(api_network_delete)
 	if (request_parse_empty(r->body, r->body_len, &e) < 0)
 		return fail(out, &e);
 	struct db *db = service_lock(s);
-	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
+	int rc = network_get(db, service_net(s), name, api_scope(r), &n, &e);
 	if (rc == 0 || rc == -EIO)   /* a network whose host side is broken can still go */
-		rc = network_delete(db, service_net(s), name, &e);
+		rc = network_delete(db, service_net(s), n.key, &e);
 	service_unlock(s);
 	if (rc < 0)
 		return fail(out, &e);
@@ -163,10 +202,10 @@ API_HANDLER(api_rules_put)
 	return api_rules_get(s, r, name, out);
 }
 
-static cJSON *forward_json(const struct forward *f)
+static cJSON *forward_json(const struct network *n, const struct forward *f)
 {
 	cJSON *j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "network", f->network);
+	cJSON_AddStringToObject(j, "network", n->name);
 	cJSON_AddStringToObject(j, "protocol", f->protocol);
 	cJSON_AddNumberToObject(j, "port", f->port);
 	cJSON_AddStringToObject(j, "instance", f->instance);
@@ -181,16 +220,16 @@ API_HANDLER(api_forward_list)
 	struct forward *v = NULL;
 	size_t count = 0;
 	struct db *db = service_lock(s);
-	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
+	int rc = network_get(db, service_net(s), name, api_scope(r), &n, &e);
 	if (rc == 0)
-		rc = network_forward_list(db, name, &v, &count, &e);
+		rc = network_forward_list(db, &n, &v, &count, &e);
 	service_unlock(s);
 	if (rc < 0)
 		return fail(out, &e);
 	out->status = 200;
 	out->json = cJSON_CreateArray();
 	for (size_t i = 0; i < count; i++)
-		cJSON_AddItemToArray(out->json, forward_json(&v[i]));
+		cJSON_AddItemToArray(out->json, forward_json(&n, &v[i]));
 	free(v);
 	return 0;
 }
@@ -202,16 +241,17 @@ API_HANDLER(api_forward_add)
 	struct network n;
 	if (request_parse_forward(r->body, r->body_len, &f, &e) < 0)
 		return fail(out, &e);
-	snprintf(f.network, sizeof f.network, "%s", name);
 	struct db *db = service_lock(s);
-	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
-	if (rc == 0)
+	int rc = network_get(db, service_net(s), name, api_scope(r), &n, &e);
+	if (rc == 0) {
+		snprintf(f.network, sizeof f.network, "%s", n.key);
 		rc = network_forward_add(db, service_net(s), &f, &e);
+	}
 	service_unlock(s);
 	if (rc < 0)
 		return fail(out, &e);
 	out->status = 201;
-	out->json = forward_json(&f);
+	out->json = forward_json(&n, &f);
 	return 0;
 }
 
@@ -231,9 +271,9 @@ API_HANDLER(api_forward_delete)
 	if (request_parse_empty(r->body, r->body_len, &e) < 0)
 		return fail(out, &e);
 	struct db *db = service_lock(s);
-	int rc = network_get(db, service_net(s), name, scope(r), &n, &e);
+	int rc = network_get(db, service_net(s), name, api_scope(r), &n, &e);
 	if (rc == 0)
-		rc = network_forward_del(db, service_net(s), name, proto, (int)p, &e);
+		rc = network_forward_del(db, service_net(s), &n, proto, (int)p, &e);
 	service_unlock(s);
 	if (rc < 0)
 		return fail(out, &e);

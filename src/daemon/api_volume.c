@@ -1,5 +1,6 @@
 /* The volume routes (rows in api.c's table), scoped as api_cloud.h says. */
 #include "daemon/api_cloud.h"
+#include "daemon/operations.h"
 #include "daemon/project.h"
 #include "daemon/request_cloud.h"
 #include "daemon/volume.h"
@@ -8,11 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *scope(const struct api_req *r)
-{
-	return !r->who || r->who->host_admin ? NULL : r->who->project;
-}
 
 static int fail(struct api_resp *out, const struct err *e)
 {
@@ -39,13 +35,14 @@ static cJSON *volume_json(const struct volume *v)
 	return j;
 }
 
-/* Replies with the volume name as it is now (after a change); lock held, dropped. */
-static int reply(struct service *s, struct db *db, const char *name, int status,
-		 struct api_resp *out)
+/* Replies with the volume name of project as it is now (after a change);
+ * lock held, dropped. */
+static int reply(struct service *s, struct db *db, const char *name, const char *project,
+		 int status, struct api_resp *out)
 {
 	struct err e = { 0 };
 	struct volume v;
-	int rc = volume_get(db, name, NULL, &v, &e);
+	int rc = volume_get(db, name, project, &v, &e);
 	service_unlock(s);
 	if (rc < 0)
 		return fail(out, &e);
@@ -61,7 +58,7 @@ API_HANDLER(api_volume_list)
 	struct volume *v;
 	size_t n;
 	struct db *db = service_lock(s);
-	int rc = volume_list(db, scope(r), &v, &n, &e);
+	int rc = volume_list(db, api_scope(r), &v, &n, &e);
 	service_unlock(s);
 	if (rc < 0)
 		return fail(out, &e);
@@ -80,7 +77,7 @@ API_HANDLER(api_volume_create)
 	struct volume v;
 	if (request_parse_volume(r->body, r->body_len, &v, &e) < 0)
 		return fail(out, &e);
-	const char *own = scope(r);
+	const char *own = r->who && !r->who->host_admin ? r->who->project : NULL;
 	if (own && v.project[0] && strcmp(v.project, own)) {
 		err_set(&e, -ENOENT, "project \"%s\": no such project", v.project);
 		return fail(out, &e);
@@ -92,7 +89,7 @@ API_HANDLER(api_volume_create)
 		service_unlock(s);
 		return fail(out, &e);
 	}
-	return reply(s, db, v.name, 201, out);
+	return reply(s, db, v.name, v.project, 201, out);
 }
 
 API_HANDLER(api_volume_get)
@@ -100,11 +97,11 @@ API_HANDLER(api_volume_get)
 	struct err e = { 0 };
 	struct volume v;
 	struct db *db = service_lock(s);
-	if (volume_get(db, name, scope(r), &v, &e) < 0) {
+	if (volume_get(db, name, api_scope(r), &v, &e) < 0) {
 		service_unlock(s);
 		return fail(out, &e);
 	}
-	return reply(s, db, name, 200, out);
+	return reply(s, db, name, v.project, 200, out);
 }
 
 API_HANDLER(api_volume_delete)
@@ -114,9 +111,9 @@ API_HANDLER(api_volume_delete)
 	if (request_parse_empty(r->body, r->body_len, &e) < 0)
 		return fail(out, &e);
 	struct db *db = service_lock(s);
-	int rc = volume_get(db, name, scope(r), &v, &e);
+	int rc = volume_get(db, name, api_scope(r), &v, &e);
 	if (rc == 0)
-		rc = volume_delete(db, service_volumes(s), name, &e);
+		rc = volume_delete(db, service_volumes(s), v.key, &e);
 	service_unlock(s);
 	if (rc < 0)
 		return fail(out, &e);
@@ -153,26 +150,51 @@ static int act(struct service *s, const struct api_req *r, const char *name,
 		return fail(out, &e);
 	struct volume v;
 	struct db *db = service_lock(s);
-	if ((rc = volume_get(db, name, scope(r), &v, &e)) == 0) {
+	rc = volume_get(db, name, api_scope(r), &v, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	/* What copies or grows a disk (it may take a while) goes into the
+	 * operations journal of the volume's project, so its members see what
+	 * happened to their volumes and no other project does.  The journal
+	 * takes the service's lock itself: started before, finished after. */
+	static const char *const types[] = { [RESIZE] = "volume-resize",
+					     [SNAPSHOT] = "volume-snapshot",
+					     [CLONE] = "volume-clone" };
+	struct operation op = { 0 };
+	char res[128];
+	snprintf(res, sizeof res, "/1.0/volumes/%s", a == SNAPSHOT || a == CLONE ? arg : name);
+	if (a >= RESIZE &&
+	    operations_start_in(service_operations(s), v.project, types[a], res, &op, &e) < 0)
+		return fail(out, &e);
+	db = service_lock(s);
+	if ((rc = volume_get(db, name, api_scope(r), &v, &e)) == 0) {
 		switch (a) {
-		case ATTACH: rc = volume_attach(db, name, arg, &e); break;
-		case DETACH: rc = volume_detach(db, name, &e); break;
-		case RESIZE: rc = volume_resize(db, service_volumes(s), name, size, &e); break;
-		case SNAPSHOT: rc = volume_copy(db, service_volumes(s), name, arg, true, &e); break;
-		case CLONE: rc = volume_copy(db, service_volumes(s), name, arg, false, &e); break;
+		case ATTACH: rc = volume_attach(db, v.key, arg, &e); break;
+		case DETACH: rc = volume_detach(db, v.key, &e); break;
+		case RESIZE: rc = volume_resize(db, service_volumes(s), v.key, size, &e); break;
+		case SNAPSHOT: rc = volume_copy(db, service_volumes(s), v.key, arg, true, &e); break;
+		case CLONE: rc = volume_copy(db, service_volumes(s), v.key, arg, false, &e); break;
 		}
 	}
 	if (rc < 0) {
 		service_unlock(s);
+		if (op.id[0])
+			operations_finish(service_operations(s), op.id, &e);
 		return fail(out, &e);
 	}
 	bool made = a == SNAPSHOT || a == CLONE;
 	struct instance in;
 	struct volume att;
-	bool running = a == ATTACH && volume_get(db, name, NULL, &att, NULL) == 0 &&
+	bool running = a == ATTACH && volume_get(db, name, v.project, &att, NULL) == 0 &&
 		       db_instance_get(db, att.attached_to, &in, NULL) == 0 &&
 		       in.state == STATE_RUNNING;
-	rc = reply(s, db, made ? arg : name, made ? 201 : 200, out);
+	rc = reply(s, db, made ? arg : name, v.project, made ? 201 : 200, out);
+	if (op.id[0]) {
+		operations_finish(service_operations(s), op.id, NULL);
+		if (rc == 0 && out->status < 300 && out->json)
+			cJSON_AddStringToObject(out->json, "operation", op.id);
+	}
 	if (a == ATTACH && out->status == 200) {
 		/* virtio-mmio has no hot-plug (a device's slot and interrupt are in
 		 * the device tree the guest booted with), and a container's mounts

@@ -18,6 +18,14 @@ static long long min_ll(long long a, long long b)
 	return a < b ? a : b;
 }
 
+long long balloon_effective_avail(const struct balloon_limits *l, long long host_avail,
+				  double stall_pct, double stall_limit)
+{
+	if (stall_limit > 0 && stall_pct >= stall_limit && l->low > 0 && host_avail >= l->low)
+		return l->low - 1;
+	return host_avail;
+}
+
 long long balloon_max_target(const struct balloon_limits *l, long long ram)
 {
 	long long keep = ram / 4 > l->floor ? ram / 4 : l->floor;

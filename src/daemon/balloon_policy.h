@@ -57,6 +57,15 @@ enum balloon_verdict balloon_plan(const struct balloon_limits *l, long long host
 				  const struct balloon_vm *vm, size_t n, long long *next,
 				  long long *unmet);
 
+/* What the policy takes for the host's MemAvailable: host_avail, unless
+ * tasks stalled on memory at least stall_limit percent of the last ten
+ * seconds (PSI memory "some avg10", stall_pct; stall_limit 0 is off): the
+ * host is short then whatever MemAvailable says (page cache and reclaim
+ * make it look roomy while tasks wait), so just below the low watermark,
+ * and idle guests are asked for memory before anything is refused. */
+long long balloon_effective_avail(const struct balloon_limits *l, long long host_avail,
+				  double stall_pct, double stall_limit);
+
 /* The most a balloon may take from a guest of ram bytes. */
 long long balloon_max_target(const struct balloon_limits *l, long long ram);
 

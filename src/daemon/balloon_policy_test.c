@@ -128,3 +128,24 @@ TEST(balloon_policy_is_off_without_sane_watermarks)
 	EXPECT_EQ(next[0], 0);
 	EXPECT(balloon_plan(&limits, 0, NULL, 0, NULL, NULL) == BALLOON_HOLD);
 }
+
+TEST(balloon_memory_stalls_make_a_roomy_host_short)
+{
+	/* PSI: tasks stalled on memory 25% of the last 10 s, limit 10% */
+	EXPECT_EQ(balloon_effective_avail(&limits, 20 * GIB, 25.0, 10.0), limits.low - 1);
+	struct balloon_vm v[1] = { idle_vm() };
+	long long next[1];
+	EXPECT(balloon_plan(&limits, balloon_effective_avail(&limits, 20 * GIB, 25.0, 10.0), v, 1,
+			    next, NULL) == BALLOON_INFLATE);
+	EXPECT(next[0] > 0);
+	/* below the limit, without PSI (-1) or with the limit off: MemAvailable as it is */
+	EXPECT_EQ(balloon_effective_avail(&limits, 20 * GIB, 9.9, 10.0), 20 * GIB);
+	EXPECT_EQ(balloon_effective_avail(&limits, 20 * GIB, -1, 10.0), 20 * GIB);
+	EXPECT_EQ(balloon_effective_avail(&limits, 20 * GIB, 50.0, 0), 20 * GIB);
+	/* already short: the shortage as measured (deeper than the watermark) */
+	EXPECT_EQ(balloon_effective_avail(&limits, limits.low / 2, 50.0, 10.0), limits.low / 2);
+	/* the policy off (no low watermark): nothing to be short of */
+	struct balloon_limits off = limits;
+	off.low = 0;
+	EXPECT_EQ(balloon_effective_avail(&off, 20 * GIB, 50.0, 10.0), 20 * GIB);
+}

@@ -1,6 +1,7 @@
 /* See db.h.  Every statement is prepared with bound parameters; no SQL is
  * ever built from request data. */
 #include "daemon/db.h"
+#include "daemon/host_key.h"
 #include "daemon/db_migrations.h"
 
 #include <errno.h>
@@ -199,6 +200,7 @@ static void read_image(sqlite3_stmt *st, struct image *im)
 	db_copy_text(kind, sizeof kind, st, 1);
 	kind_parse(kind, &im->kind);
 	db_copy_text(im->path, sizeof im->path, st, 2);
+	db_copy_text(im->project, sizeof im->project, st, 3);
 }
 
 static void read_image_row(sqlite3_stmt *st, void *item)
@@ -209,7 +211,7 @@ static void read_image_row(sqlite3_stmt *st, void *item)
 int db_image_get(struct db *db, const char *name, struct image *out, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT name, kind, path FROM images WHERE name = ?1", &st, e);
+	int rc = db_prepare(db, "SELECT name, kind, path, project FROM images WHERE name = ?1", &st, e);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -229,7 +231,7 @@ int db_image_get(struct db *db, const char *name, struct image *out, struct err 
 int db_image_list(struct db *db, struct image **out, size_t *n, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT name, kind, path FROM images ORDER BY name", &st, e);
+	int rc = db_prepare(db, "SELECT name, kind, path, project FROM images ORDER BY name", &st, e);
 	if (rc < 0)
 		return rc;
 	void *items;
@@ -377,30 +379,7 @@ int db_instance_delete(struct db *db, const char *name, struct err *e)
 int db_instance_find(struct db *db, const char *project, const char *name,
 		     struct instance *out, struct err *e)
 {
-	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT " INSTANCE_COLS " FROM instances WHERE name = ?1 AND "
-			    "(?2 IS NULL OR project = ?2) ORDER BY project LIMIT 3", &st, e);
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (project)
-		sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
-	char projects[3][INSTANCE_NAME_MAX + 1];
-	int n = 0;
-	while (n < 3 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == 0)
-			read_instance(st, out);
-		db_copy_text(projects[n], sizeof projects[n], st, 12);
-		n++;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_sql_err(db, e, "reading an instance");
-	if (n == 0)
-		return err_set(e, -ENOENT, "instance \"%s\": no such instance", name);
-	if (n > 1)
-		return err_set(e, -EEXIST, "instance \"%s\": one in each of the projects %s, %s%s "
-			       "(name the project: ?project=NAME)", name, projects[0], projects[1],
-			       n > 2 ? " and more" : "");
-	return 0;
+	char key[INSTANCE_NAME_MAX + 1];
+	int rc = host_key_find(db, "instances", "instance", project, name, key, sizeof key, e);
+	return rc < 0 ? rc : db_instance_get(db, key, out, e);
 }

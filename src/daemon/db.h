@@ -20,6 +20,9 @@ struct image {
 	char name[INSTANCE_NAME_MAX + 1];
 	enum instance_kind kind;   /* which instances it can back */
 	char path[512];            /* a rootfs directory or a guest directory */
+	/* "": public, every project's; else the one project that sees and
+	 * launches it (image_owner.c; migration 13). */
+	char project[INSTANCE_NAME_MAX + 1];
 };
 
 /* The schema version this daemon writes (the number of migrations). */

@@ -198,6 +198,42 @@ const char *const db_migrations[] = {
 	"  size INTEGER NOT NULL,"
 	"  PRIMARY KEY (instance, name)"
 	");",
+	/* 14 (cloud): network and volume names unique per project, as
+	 * instance names are (12): the old name column becomes the host key
+	 * (the bridge, STATE/networks/KEY, STATE/volumes/KEY, and the rows of
+	 * nics, forwards and usage_volumes), so nothing on the host moves; the
+	 * name is a new column, unique within the project.  An image belongs
+	 * to a project (only it sees and launches it) or, with '', to every
+	 * project (public, as all images before this were). */
+	"ALTER TABLE networks RENAME COLUMN name TO host_key;"
+	"ALTER TABLE networks ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+	"UPDATE networks SET name = host_key;"
+	"CREATE UNIQUE INDEX networks_by_project_name ON networks (project, name);"
+	"ALTER TABLE volumes RENAME COLUMN name TO host_key;"
+	"ALTER TABLE volumes ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+	"UPDATE volumes SET name = host_key;"
+	"CREATE UNIQUE INDEX volumes_by_project_name ON volumes (project, name);"
+	"ALTER TABLE images ADD COLUMN project TEXT NOT NULL DEFAULT '';",
+	/* 15 (cloud): an instance on several networks: a NIC per (instance,
+	 * network), idx its order in the guest (eth0, eth1, ...).  SQLite
+	 * cannot change a primary key in place: the table is made again and
+	 * every NIC kept as its instance's eth0. */
+	"CREATE TABLE nics_new ("
+	"  instance TEXT NOT NULL REFERENCES instances(host_key) ON DELETE CASCADE,"
+	"  network TEXT NOT NULL REFERENCES networks(host_key) ON DELETE RESTRICT,"
+	"  ip INTEGER NOT NULL,"
+	"  mac TEXT NOT NULL,"
+	"  idx INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (instance, network),"
+	"  UNIQUE (network, ip),"
+	"  UNIQUE (instance, idx)"
+	");"
+	"INSERT INTO nics_new (instance, network, ip, mac) SELECT instance, network, ip, mac FROM nics;"
+	"DROP TABLE nics;"
+	"ALTER TABLE nics_new RENAME TO nics;",
+	/* 16 (cloud): the CPU time an instance's processes used in each run,
+	 * measured (meter.h, cpu_time.h), beside what it reserved. */
+	"ALTER TABLE usage_instances ADD COLUMN cpu_used_ms INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

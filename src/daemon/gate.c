@@ -123,22 +123,25 @@ static int scope_instance(struct service *s, const struct caller *c, struct api_
 	return 1;
 }
 
-static bool is_instance_list(const char *path)
+static bool is_list(const char *path, const char *list)
 {
 	size_t n = strlen(path);
 	while (n > 1 && path[n - 1] == '/')
 		n--;
-	return n == strlen("/1.0/instances") && !strncmp(path, "/1.0/instances", n);
+	return n == strlen(list) && !strncmp(path, list, n);
 }
 
-/* Drops the instances of other projects from a list reply. */
-static void keep_project(cJSON *list, const char *project)
+/* Drops the items of other projects from a list reply; public_ok keeps
+ * those whose project is null (public images). */
+static void keep_project(cJSON *list, const char *project, bool public_ok)
 {
 	cJSON *i = list ? list->child : NULL;
 	while (i) {
 		cJSON *next = i->next;
 		const cJSON *p = cJSON_GetObjectItemCaseSensitive(i, "project");
-		if (!cJSON_IsString(p) || strcmp(p->valuestring, project))
+		bool keep = cJSON_IsString(p) ? !strcmp(p->valuestring, project)
+					      : public_ok && cJSON_IsNull(p);
+		if (!keep)
 			cJSON_Delete(cJSON_DetachItemViaPointer(list, i));
 		i = next;
 	}
@@ -206,17 +209,24 @@ void gate_dispatch(struct service *s, bool tcp, const char *authorization, struc
 		return;
 	}
 	struct api_req orig = *r;
-	if (scoped) {
+	/* Network and volume names are unique per project too: their routes
+	 * take the host admin's ?project= (api_scope, api_cloud.h). */
+	bool named_in_project = under(r->path, "/1.0/networks") || under(r->path, "/1.0/volumes");
+	if (scoped || named_in_project) {
 		sc.orig = &orig;
-		r->path = sc.path;
+		if (scoped)
+			r->path = sc.path;
 		r->query = scoped_query;
 		r->query_unknown = scoped_unknown;
 		r->q = &sc;
 	}
 	api_dispatch(s, r, out);
-	if (!c.host_admin && out->status == 200 && !strcmp(r->method, "GET") &&
-	    is_instance_list(r->path))
-		keep_project(out->json, c.project);
+	if (!c.host_admin && out->status == 200 && !strcmp(r->method, "GET")) {
+		if (is_list(r->path, "/1.0/instances"))
+			keep_project(out->json, c.project, false);
+		else if (is_list(r->path, "/1.0/images"))   /* public ones and its own */
+			keep_project(out->json, c.project, true);
+	}
 	*r = orig;
 	r->who = NULL;   /* c dies here */
 }

@@ -1,7 +1,9 @@
 /* See mem_pressure.h. */
 #include "daemon/mem_pressure.h"
+#include "daemon/meter.h"
 #include "daemon/driver.h"
 #include "daemon/events.h"
+#include "daemon/host_load.h"
 #include "daemon/service.h"
 #include "daemon/vmm_balloon.h"
 #include "lib/size.h"
@@ -28,6 +30,7 @@ struct mem_pressure {
 	struct balloon_limits limits;
 	int interval_ms;
 	long long idle_ips;
+	double psi_stall;            /* 0: off */
 	pthread_t thread;
 	pthread_mutex_t lock;        /* guards stop and view */
 	pthread_cond_t wake;
@@ -73,6 +76,10 @@ static bool is_idle(const struct mem_pressure *p, const struct instance *in,
 
 static void round_once(struct mem_pressure *p)
 {
+	/* Metering's measured CPU time rides on this loop's period (meter.h). */
+	struct db *db = service_lock(p->svc);
+	meter_sample_cpu(db, NULL);
+	service_unlock(p->svc);
 	struct instance *all = NULL;
 	size_t n = 0;
 	if (service_list(p->svc, &all, &n, NULL) < 0)
@@ -101,9 +108,16 @@ static void round_once(struct mem_pressure *p)
 		m++;
 	}
 	long long avail = mem_host_available(), unmet = 0, ballooned = 0;
+	/* Where the kernel has PSI, tasks stalling on memory make the host
+	 * short whatever MemAvailable says (balloon_policy.h). */
+	struct host_load hl;
+	double some10 = host_load_read(&hl, NULL) == 0 && hl.has_psi
+		? hl.psi[PSI_MEMORY].some_avg10 : -1;
+	long long judged = avail >= 0
+		? balloon_effective_avail(&p->limits, avail, some10, p->psi_stall) : avail;
 	enum balloon_verdict v = BALLOON_HOLD;
-	if (avail >= 0 && m > 0)
-		v = balloon_plan(&p->limits, avail, bv, m, next, &unmet);
+	if (judged >= 0 && m > 0)
+		v = balloon_plan(&p->limits, judged, bv, m, next, &unmet);
 	for (size_t i = 0; i < m; i++) {
 		long long to = v == BALLOON_HOLD ? bv[i].target : next[i];
 		ballooned += to;
@@ -137,6 +151,8 @@ static void round_once(struct mem_pressure *p)
 	p->view.ballooned = ballooned;
 	p->view.unmet = unmet;
 	p->view.vms = (int)m;
+	p->view.psi_some10 = some10;
+	p->view.psi_stall = p->psi_stall;
 	p->view.idle = idle;
 	p->view.rounds++;
 	pthread_mutex_unlock(&p->lock);
@@ -190,7 +206,10 @@ int mem_pressure_start(struct service *s, const struct driver_ctx *ctx,
 	p->limits = (struct balloon_limits){ low, high, MEM_PRESSURE_KEEP, MEM_PRESSURE_FLOOR };
 	p->interval_ms = cfg->interval_ms > 0 ? cfg->interval_ms : MEM_PRESSURE_INTERVAL_MS;
 	p->idle_ips = cfg->idle_ips > 0 ? cfg->idle_ips : MEM_PRESSURE_IDLE_IPS;
-	p->view = (struct mem_pressure_view){ .host_avail = -1, .low = low, .high = high };
+	p->psi_stall = cfg->psi_stall < 0 ? 0 : cfg->psi_stall > 0 ? cfg->psi_stall
+							       : MEM_PRESSURE_PSI_STALL;
+	p->view = (struct mem_pressure_view){ .host_avail = -1, .low = low, .high = high,
+					      .psi_some10 = -1, .psi_stall = p->psi_stall };
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

@@ -27,12 +27,16 @@ struct mem_pressure_cfg {
 	long long low, high;    /* watermarks of the host's MemAvailable; 0: the defaults */
 	int interval_ms;        /* between rounds; 0: 2000 */
 	long long idle_ips;     /* instructions per second per vCPU; 0: MEM_PRESSURE_IDLE_IPS */
+	/* PSI memory "some avg10" (%) at which the host counts as short
+	 * (balloon_effective_avail); 0: MEM_PRESSURE_PSI_STALL, < 0: off */
+	double psi_stall;
 };
 
 #define MEM_PRESSURE_INTERVAL_MS 2000
 #define MEM_PRESSURE_IDLE_IPS 10000000LL
 #define MEM_PRESSURE_KEEP (32LL << 20)
 #define MEM_PRESSURE_FLOOR (64LL << 20)
+#define MEM_PRESSURE_PSI_STALL 10.0
 
 /* What the last round saw and did (GET /1.0/placement). */
 struct mem_pressure_view {
@@ -42,6 +46,8 @@ struct mem_pressure_view {
 	long long ballooned;    /* the running VMs' balloon targets, summed */
 	long long unmet;        /* what idle VMs could not give at the last inflation */
 	int vms, idle;          /* running VMs sampled, of which idle */
+	double psi_some10;      /* PSI memory some avg10 (%), -1: the host has no PSI */
+	double psi_stall;       /* the limit; 0: off */
 	long long rounds;
 };
 

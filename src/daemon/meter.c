@@ -1,6 +1,8 @@
 /* See meter.h. */
 #include "daemon/meter.h"
+#include "daemon/cpu_time.h"
 #include "daemon/netlink.h"
+#include "daemon/proc.h"
 #include "daemon/network.h"
 
 #include <errno.h>
@@ -53,22 +55,26 @@ int meter_instance_stop(struct db *db, const char *name, struct err *e)
 		   name, NULL, meter_now_ms(), 0, 0, e);
 }
 
-/* The counters of the instance's NIC, if it has one (a VM's TAP "nt...",
- * a container's veth "nv..."): the host end's rx is the guest's tx. */
+/* The counters of the instance's NICs, summed, if it has any (a VM's TAPs
+ * "nt...", a container's veths "nv..."): the host end's rx is the guest's tx. */
 static bool nic_bytes(const char *name, uint64_t *guest_rx, uint64_t *guest_tx)
 {
 	static const char *const prefixes[] = { "nt", "nv" };
+	bool any = false;
+	*guest_rx = *guest_tx = 0;
 	for (int i = 0; i < 2; i++) {
-		char ifname[16];
-		uint64_t rx, tx;
-		network_ifname(prefixes[i], name, ifname);
-		if (nl_link_bytes(ifname, &rx, &tx, NULL) == 0) {
-			*guest_rx = tx;
-			*guest_tx = rx;
-			return true;
+		for (int idx = 0; idx < NICS_MAX; idx++) {
+			char ifname[16];
+			uint64_t rx, tx;
+			network_nic_ifname(prefixes[i], name, idx, ifname);
+			if (nl_link_bytes(ifname, &rx, &tx, NULL) < 0)
+				continue;
+			*guest_rx += tx;
+			*guest_tx += rx;
+			any = true;
 		}
 	}
-	return false;
+	return any;
 }
 
 void meter_sample_network(struct db *db, const char *name)
@@ -101,6 +107,41 @@ void meter_sample_network(struct db *db, const char *name)
 	free(names);
 }
 
+void meter_sample_cpu(struct db *db, const char *name)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db_sqlite(db), "SELECT u.instance, i.pid, i.pid_start FROM "
+			       "usage_instances u JOIN instances i ON i.host_key = u.instance WHERE "
+			       "u.end_ms IS NULL AND i.pid > 0 AND (?1 IS NULL OR u.instance = ?1)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	if (name)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	struct run { char key[INSTANCE_NAME_MAX + 1]; long long pid, start; } *runs = NULL;
+	size_t n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		void *nn = realloc(runs, (n + 1) * sizeof *runs);
+		if (!nn)
+			break;
+		runs = nn;
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		snprintf(runs[n].key, sizeof runs[n].key, "%s", t ? (const char *)t : "");
+		runs[n].pid = sqlite3_column_int64(st, 1);
+		runs[n++].start = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n; i++) {
+		/* a pid reused by another process is not the instance's */
+		if (!proc_alive((pid_t)runs[i].pid, runs[i].start))
+			continue;
+		long long ms = cpu_time_tree_ms((pid_t)runs[i].pid);
+		if (ms >= 0)
+			run(db, "UPDATE usage_instances SET cpu_used_ms = max(cpu_used_ms, ?3) "
+			    "WHERE instance = ?1 AND end_ms IS NULL", runs[i].key, NULL, ms, 0, 0, NULL);
+	}
+	free(runs);
+}
+
 int meter_volume_open(struct db *db, const char *name, const char *project, long long size,
 		      struct err *e)
 {
@@ -126,14 +167,17 @@ int meter_usage(struct db *db, const char *project, long long since_ms, long lon
 		 * name while the instance exists */
 		"SELECT coalesce((SELECT i.name FROM instances i WHERE i.host_key = instance), instance),"
 		"  project, 0, sum(cpus * d), sum(memory * d), 0,"
-		"  sum(net_rx_bytes * d / len), sum(net_tx_bytes * d / len) FROM ("
-		"  SELECT instance, project, cpus, memory, net_rx_bytes, net_tx_bytes,"
+		"  sum(net_rx_bytes * d / len), sum(net_tx_bytes * d / len),"
+		"  sum(cpu_used_ms * d / len) FROM ("
+		"  SELECT instance, project, cpus, memory, net_rx_bytes, net_tx_bytes, cpu_used_ms,"
 		"   max(0, min(coalesce(end_ms, ?3), ?2) - max(start_ms, ?1)) AS d,"
 		"   max(1, coalesce(end_ms, ?3) - start_ms) * 1.0 AS len"
 		"  FROM usage_instances WHERE ?4 IS NULL OR project = ?4)"
 		" WHERE d > 0 GROUP BY instance, project "
 		"UNION ALL "
-		"SELECT volume, project, 1, 0, 0, sum(size * d), 0, 0 FROM ("
+		/* usage_volumes.volume is the host key too (host_key.h) */
+		"SELECT coalesce((SELECT v.name FROM volumes v WHERE v.host_key = volume), volume),"
+		"  project, 1, 0, 0, sum(size * d), 0, 0, 0 FROM ("
 		"  SELECT volume, project, size,"
 		"   max(0, min(coalesce(end_ms, ?3), ?2) - max(start_ms, ?1)) AS d"
 		"  FROM usage_volumes WHERE ?4 IS NULL OR project = ?4)"
@@ -170,6 +214,7 @@ int meter_usage(struct db *db, const char *project, long long since_ms, long lon
 		u->disk_gib_hours = sqlite3_column_double(st, 5) / gib / hour_ms;
 		u->net_rx_bytes = sqlite3_column_double(st, 6);
 		u->net_tx_bytes = sqlite3_column_double(st, 7);
+		u->cpu_seconds = sqlite3_column_double(st, 8) / 1000.0;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {

@@ -19,6 +19,14 @@
  * (meter_sample_network), and kept with the interval as the guest sees
  * them (what the host end sent, the guest received).  A window that cuts an
  * interval gets its bytes pro rata of the time.
+ *
+ * Measured CPU time: what the instance's process tree used in the run
+ * (cpu_time.h), read every few seconds (the memory-pressure loop), when the
+ * NIC is removed and whenever usage is asked for, and kept as the largest
+ * reading (a reading after the processes ended finds nothing and changes
+ * nothing).  It is reported as cpu_seconds beside the reserved
+ * vcpu_seconds; a window that cuts a run gets it pro rata, as bytes.  What
+ * a run used after its last reading (at most the loop's period) is lost.
  */
 #ifndef NIMBUS_DAEMON_METER_H
 #define NIMBUS_DAEMON_METER_H
@@ -36,6 +44,9 @@ int meter_instance_stop(struct db *db, const char *name, struct err *e);
  * (of name alone, if not NULL) into its interval; an instance without a
  * NIC is skipped. */
 void meter_sample_network(struct db *db, const char *name);
+/* Reads the CPU time of every running instance with an open interval (of
+ * name alone, if not NULL) into its interval. */
+void meter_sample_cpu(struct db *db, const char *name);
 
 int meter_volume_open(struct db *db, const char *name, const char *project, long long size,
 		      struct err *e);
@@ -47,6 +58,7 @@ struct usage_line {
 	int volume;                           /* 1: a volume's disk line */
 	double vcpu_seconds, memory_gib_hours, disk_gib_hours;
 	double net_rx_bytes, net_tx_bytes;    /* as the guest sees them */
+	double cpu_seconds;                   /* measured (cpu_time.h) */
 };
 
 /* The usage in [since_ms, until_ms) of project (NULL: all), one line per

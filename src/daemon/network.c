@@ -2,6 +2,7 @@
  * dnsmasq.  network_plug.c: an instance's NIC on the host. */
 #include "daemon/network.h"
 #include "daemon/fsutil.h"
+#include "daemon/host_key.h"
 #include "daemon/netlink.h"
 #include "daemon/proc.h"
 #include "daemon/project.h"
@@ -26,13 +27,14 @@ void network_ifname(const char *prefix, const char *name, char out[16])
 	snprintf(out, 16, "%.2s%08x", prefix, h);
 }
 
-#define NET_COLS "name, project, subnet, nat, isolated, bridge, dns_pid, dns_pid_start, created_at"
+#define NET_COLS \
+	"host_key, project, subnet, nat, isolated, bridge, dns_pid, dns_pid_start, created_at, name"
 
 static void read_net(sqlite3_stmt *st, struct network *n)
 {
 	memset(n, 0, sizeof *n);
 	char sub[32];
-	db_copy_text(n->name, sizeof n->name, st, 0);
+	db_copy_text(n->key, sizeof n->key, st, 0);
 	db_copy_text(n->project, sizeof n->project, st, 1);
 	db_copy_text(sub, sizeof sub, st, 2);
 	subnet_parse(sub, &n->subnet, NULL);
@@ -42,6 +44,7 @@ static void read_net(sqlite3_stmt *st, struct network *n)
 	n->dns_pid = sqlite3_column_int64(st, 6);
 	n->dns_start = sqlite3_column_int64(st, 7);
 	n->created_at = sqlite3_column_int64(st, 8);
+	db_copy_text(n->name, sizeof n->name, st, 9);
 }
 
 static void read_net_row(sqlite3_stmt *st, void *item)
@@ -54,7 +57,7 @@ static int net_rows(struct db *db, const char *project, struct network **out, si
 {
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, "SELECT " NET_COLS " FROM networks WHERE ?1 IS NULL OR project = ?1 "
-			 "ORDER BY name", &st, e);
+			 "ORDER BY name, project", &st, e);
 	if (rc < 0)
 		return rc;
 	if (project)
@@ -66,30 +69,36 @@ static int net_rows(struct db *db, const char *project, struct network **out, si
 	return rc;
 }
 
-static int net_row(struct db *db, const char *name, const char *project, struct network *out,
-		   struct err *e)
+/* The network whose host key is key. */
+static int net_row(struct db *db, const char *key, struct network *out, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT " NET_COLS " FROM networks WHERE name = ?1 AND "
-			 "(?2 IS NULL OR project = ?2)", &st, e);
+	int rc = db_prepare(db, "SELECT " NET_COLS " FROM networks WHERE host_key = ?1", &st, e);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (project)
-		sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	char thing[96];
-	snprintf(thing, sizeof thing, "network \"%s\"", name);
+	snprintf(thing, sizeof thing, "network \"%s\"", key);
 	return db_one(db, st, read_net_row, out, thing, "network", e);
+}
+
+/* The network name of project (NULL: the one of that name on the host). */
+static int net_named(struct db *db, const char *name, const char *project, struct network *out,
+		     struct err *e)
+{
+	char key[INSTANCE_NAME_MAX + 1];
+	int rc = host_key_find(db, "networks", "network", project, name, key, sizeof key, e);
+	return rc < 0 ? rc : net_row(db, key, out, e);
 }
 
 static int set_dns_pid(struct db *db, const struct network *n, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "UPDATE networks SET dns_pid = ?2, dns_pid_start = ?3 WHERE name = ?1",
+	int rc = db_prepare(db, "UPDATE networks SET dns_pid = ?2, dns_pid_start = ?3 WHERE host_key = ?1",
 			 &st, e);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, n->key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, n->dns_pid);
 	sqlite3_bind_int64(st, 3, n->dns_start);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "updating a network");
@@ -97,10 +106,11 @@ static int set_dns_pid(struct db *db, const struct network *n, struct err *e)
 	return rc;
 }
 
-static void net_dir(const struct net_ctx *c, const char *name, const char *leaf, char *buf,
+static void net_dir(const struct net_ctx *c, const struct network *n, const char *leaf, char *buf,
 		    size_t len)
 {
-	snprintf(buf, len, "%s/networks/%s%s%s", c->state_dir, name, leaf ? "/" : "", leaf ? leaf : "");
+	snprintf(buf, len, "%s/networks/%s%s%s", c->state_dir, n->key, leaf ? "/" : "",
+		 leaf ? leaf : "");
 }
 
 /* ---- the host side ------------------------------------------------------ */
@@ -158,7 +168,7 @@ static int nft_apply(struct db *db, const struct network *n, struct err *e)
 			 "JOIN nics n ON n.instance = r.instance WHERE n.network = ?1 "
 			 "ORDER BY n.ip, r.protocol, r.port", &st, e);
 	if (rc == 0 && !n->isolated) {
-		sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, n->key, -1, SQLITE_STATIC);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			char ip[16], proto[8], src[40];
 			ip_str((uint32_t)sqlite3_column_int64(st, 0), ip, sizeof ip);
@@ -188,7 +198,7 @@ static int nft_apply(struct db *db, const struct network *n, struct err *e)
 	    (rc = db_prepare(db, "SELECT f.protocol, f.port, n.ip, f.target_port FROM forwards f "
 			  "JOIN nics n ON n.instance = f.instance WHERE f.network = ?1 "
 			  "ORDER BY f.protocol, f.port", &st, e)) == 0) {
-		sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, n->key, -1, SQLITE_STATIC);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			char proto[8], ip[16];
 			db_copy_text(proto, sizeof proto, st, 0);
@@ -253,7 +263,7 @@ static int write_hosts(struct db *db, const struct net_ctx *c, const struct netw
 			 "i.host_key = n.instance WHERE n.network = ?1 ORDER BY n.ip", &st, e);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, n->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, n->key, -1, SQLITE_STATIC);
 	size_t cap = 4096, dl = 0, hl = 0;
 	char *dhcp = calloc(1, cap), *hosts = calloc(1, cap);
 	while (dhcp && hosts && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -279,9 +289,9 @@ static int write_hosts(struct db *db, const struct net_ctx *c, const struct netw
 	if (!dhcp || !hosts || (rc != SQLITE_DONE && rc != SQLITE_ROW)) {
 		rc = err_set(e, -ENOMEM, "network \"%s\": cannot list its instances", n->name);
 	} else {
-		net_dir(c, n->name, "dhcp-hosts", path, sizeof path);
+		net_dir(c, n, "dhcp-hosts", path, sizeof path);
 		rc = write_text(path, dhcp, e);
-		net_dir(c, n->name, "hosts", path, sizeof path);
+		net_dir(c, n, "hosts", path, sizeof path);
 		if (rc == 0)
 			rc = write_text(path, hosts, e);
 	}
@@ -301,7 +311,7 @@ static int dns_start(struct db *db, const struct net_ctx *c, struct network *n, 
 		return 0;
 	char dir[4200], iface[64], range[96], hostsfile[4300], addn[4300], leases[4300], pidf[4300];
 	char logp[4300], gw[16], mask[16], base[16];
-	net_dir(c, n->name, NULL, dir, sizeof dir);
+	net_dir(c, n, NULL, dir, sizeof dir);
 	ip_str(subnet_host(&n->subnet, 1), gw, sizeof gw);
 	ip_str(n->subnet.base, base, sizeof base);
 	ip_str(~0u << (32 - n->subnet.prefix), mask, sizeof mask);
@@ -361,7 +371,7 @@ static void dns_stop(struct network *n)
 static int host_up(struct db *db, const struct net_ctx *c, struct network *n, struct err *e)
 {
 	char dir[4200];
-	net_dir(c, n->name, NULL, dir, sizeof dir);
+	net_dir(c, n, NULL, dir, sizeof dir);
 	int rc = mkdir_p(dir, 0700, e);
 	if (rc < 0)
 		return rc;
@@ -400,7 +410,7 @@ static void host_down(const struct net_ctx *c, struct network *n)
 	nft_remove(n);
 	nl_link_del(n->bridge, NULL);
 	char dir[4200], path[4300];
-	net_dir(c, n->name, NULL, dir, sizeof dir);
+	net_dir(c, n, NULL, dir, sizeof dir);
 	static const char *const files[] = { "dhcp-hosts", "hosts", "leases", "dnsmasq.pid",
 					     "dnsmasq.log", NULL };
 	for (const char *const *f = files; *f; f++) {
@@ -417,11 +427,18 @@ static int pick_subnet(struct network *all, size_t n, const struct network_req *
 {
 	char a[32], b[32];
 	if (r->has_subnet) {
-		for (size_t i = 0; i < n; i++)
-			if (subnet_overlap(&r->subnet, &all[i].subnet))
-				return err_set(e, -EEXIST, "subnet %s: overlaps network \"%s\" (%s)",
-					       subnet_str(&r->subnet, a, sizeof a), all[i].name,
-					       subnet_str(&all[i].subnet, b, sizeof b));
+		for (size_t i = 0; i < n; i++) {
+			if (!subnet_overlap(&r->subnet, &all[i].subnet))
+				continue;
+			subnet_str(&r->subnet, a, sizeof a);
+			/* Subnets are the host's; another project's network is
+			 * not named (no existence leak beyond the address range). */
+			if (strcmp(all[i].project, r->project))
+				return err_set(e, -EEXIST, "subnet %s: overlaps a subnet in use on "
+					       "this host", a);
+			return err_set(e, -EEXIST, "subnet %s: overlaps network \"%s\" (%s)", a,
+				       all[i].name, subnet_str(&all[i].subnet, b, sizeof b));
+		}
 		*out = r->subnet;
 		return 0;
 	}
@@ -446,8 +463,10 @@ int network_create(struct db *db, const struct net_ctx *c, const struct network_
 	int rc = project_admit(db, r->project, &need, e);
 	if (rc < 0)
 		return rc;
-	struct network n = { .nat = r->nat, .isolated = r->isolated };
-	if (net_row(db, r->name, NULL, &n, NULL) == 0)
+	struct network n;
+	char key[INSTANCE_NAME_MAX + 1];
+	if (host_key_find(db, "networks", "network", r->project, r->name, key, sizeof key,
+			  NULL) == 0)
 		return err_set(e, -EEXIST, "network \"%s\": already exists", r->name);
 	struct network *all;
 	size_t count;
@@ -459,11 +478,13 @@ int network_create(struct db *db, const struct net_ctx *c, const struct network_
 	rc = pick_subnet(all, count, r, &n.subnet, e);
 	snprintf(n.name, sizeof n.name, "%s", r->name);
 	snprintf(n.project, sizeof n.project, "%s", r->project);
-	network_ifname("nb", n.name, n.bridge);
+	if (rc == 0)
+		rc = host_key_pick(db, "networks", n.name, n.key, sizeof n.key, e);
+	network_ifname("nb", n.key, n.bridge);
 	for (size_t i = 0; rc == 0 && i < count; i++)
 		if (!strcmp(all[i].bridge, n.bridge))
-			rc = err_set(e, -EEXIST, "network \"%s\": its bridge name %s is taken by network "
-				     "\"%s\"; choose another name", n.name, n.bridge, all[i].name);
+			rc = err_set(e, -EEXIST, "network \"%s\": its bridge name %s is taken on this "
+				     "host; choose another name", n.name, n.bridge);
 	free(all);
 	if (rc < 0)
 		return rc;
@@ -474,9 +495,10 @@ int network_create(struct db *db, const struct net_ctx *c, const struct network_
 	sqlite3_stmt *st;
 	char sub[32];
 	if ((rc = db_prepare(db, "INSERT INTO networks (" NET_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-			  "0, 0, ?7)", &st, e)) < 0)
+			  "0, 0, ?7, ?8)", &st, e)) < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, n.name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, n.key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, n.name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, n.project, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, subnet_str(&n.subnet, sub, sizeof sub), -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, n.nat);
@@ -489,42 +511,42 @@ int network_create(struct db *db, const struct net_ctx *c, const struct network_
 		return rc;
 	if ((rc = host_up(db, c, &n, e)) < 0) {
 		host_down(c, &n);
-		network_delete(db, c, n.name, NULL);
+		network_delete(db, c, n.key, NULL);
 		return rc;
 	}
 	*out = n;
 	return 0;
 }
 
-int network_nic_count(struct db *db, const char *name, long long *out, struct err *e)
+int network_nic_count(struct db *db, const char *key, long long *out, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, "SELECT count(*) FROM nics WHERE network = ?1", &st, e);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_ROW ? 0 : db_sql_err(db, e, "counting a network's instances");
 	*out = rc == 0 ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
 	return rc;
 }
 
-int network_delete(struct db *db, const struct net_ctx *c, const char *name, struct err *e)
+int network_delete(struct db *db, const struct net_ctx *c, const char *key, struct err *e)
 {
 	struct network n;
 	long long users;
 	int rc;
-	if ((rc = net_row(db, name, NULL, &n, e)) < 0 ||
-	    (rc = network_nic_count(db, name, &users, e)) < 0)
+	if ((rc = net_row(db, key, &n, e)) < 0 ||
+	    (rc = network_nic_count(db, key, &users, e)) < 0)
 		return rc;
 	if (users)
 		return err_set(e, -EBUSY, "network \"%s\": %lld instance%s on it (delete them first)",
-			       name, users, users == 1 ? " is" : "s are");
+			       n.name, users, users == 1 ? " is" : "s are");
 	host_down(c, &n);
 	sqlite3_stmt *st;
-	if ((rc = db_prepare(db, "DELETE FROM networks WHERE name = ?1", &st, e)) < 0)
+	if ((rc = db_prepare(db, "DELETE FROM networks WHERE host_key = ?1", &st, e)) < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "deleting a network");
 	sqlite3_finalize(st);
 	return rc;
@@ -533,9 +555,18 @@ int network_delete(struct db *db, const struct net_ctx *c, const char *name, str
 int network_get(struct db *db, const struct net_ctx *c, const char *name, const char *project,
 		struct network *out, struct err *e)
 {
-	int rc = net_row(db, name, project, out, e);
+	int rc = net_named(db, name, project, out, e);
 	if (rc == 0 && !dns_alive(out))
 		rc = host_up(db, c, out, e);   /* supervision: a dnsmasq that died comes back */
+	return rc;
+}
+
+int network_by_key(struct db *db, const struct net_ctx *c, const char *key,
+		   struct network *out, struct err *e)
+{
+	int rc = net_row(db, key, out, e);
+	if (rc == 0 && !dns_alive(out))
+		rc = host_up(db, c, out, e);
 	return rc;
 }
 
@@ -567,11 +598,10 @@ int network_reconcile(struct db *db, const struct net_ctx *c, struct err *e)
 	return rc;
 }
 
-int network_refresh(struct db *db, const struct net_ctx *c, const char *network,
-		    struct err *e)
+int network_refresh(struct db *db, const struct net_ctx *c, const char *key, struct err *e)
 {
 	struct network n;
-	int rc = net_row(db, network, NULL, &n, e);
+	int rc = net_row(db, key, &n, e);
 	if (rc == 0)
 		rc = write_hosts(db, c, &n, e);
 	if (rc == 0)
@@ -581,18 +611,34 @@ int network_refresh(struct db *db, const struct net_ctx *c, const char *network,
 	return rc;
 }
 
+void network_nic_ifname(const char *prefix, const char *key, int idx, char out[16])
+{
+	char name[INSTANCE_NAME_MAX + 8];
+	snprintf(name, sizeof name, idx ? "%s/%d" : "%s", key, idx);
+	network_ifname(prefix, name, out);
+}
+
 int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance,
 		    const char *project, const char *network, struct err *e)
 {
 	struct network n;
-	int rc = net_row(db, network, project, &n, e);
-	if (rc < 0)
+	struct nic have[NICS_MAX];
+	size_t count;
+	int rc = net_named(db, network, project, &n, e);
+	if (rc < 0 || (rc = network_nics(db, instance, have, &count, e)) < 0)
 		return rc;
+	for (size_t i = 0; i < count; i++)
+		if (!strcmp(have[i].network, n.key))
+			return err_set(e, -EEXIST, "network \"%s\": named twice (an instance joins a "
+				       "network once)", network);
+	if (count == NICS_MAX)
+		return err_set(e, -E2BIG, "network \"%s\": at most %d networks per instance",
+			       network, NICS_MAX);
 	/* The lowest free address after the gateway. */
 	sqlite3_stmt *st;
 	if ((rc = db_prepare(db, "SELECT ip FROM nics WHERE network = ?1 ORDER BY ip", &st, e)) < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, n.key, -1, SQLITE_STATIC);
 	uint32_t ip = subnet_host(&n.subnet, 2);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		uint32_t used = (uint32_t)sqlite3_column_int64(st, 0);
@@ -612,46 +658,104 @@ int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance
 	char mac[18];
 	snprintf(mac, sizeof mac, "52:54:00:%02x:%02x:%02x", (ip >> 16) & 255, (ip >> 8) & 255,
 		 ip & 255);
-	if ((rc = db_prepare(db, "INSERT INTO nics (instance, network, ip, mac) VALUES (?1, ?2, ?3, ?4)",
-			  &st, e)) < 0)
+	if ((rc = db_prepare(db, "INSERT INTO nics (instance, network, ip, mac, idx) VALUES (?1, ?2, "
+			  "?3, ?4, ?5)", &st, e)) < 0)
 		return rc;
 	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, n.key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, ip);
 	sqlite3_bind_text(st, 4, mac, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, (int)count);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "saving a NIC");
 	sqlite3_finalize(st);
-	return rc == 0 ? network_refresh(db, c, network, e) : rc;
+	return rc == 0 ? network_refresh(db, c, n.key, e) : rc;
+}
+
+static void read_nic(sqlite3_stmt *st, struct nic *out)
+{
+	db_copy_text(out->instance, sizeof out->instance, st, 0);
+	db_copy_text(out->network, sizeof out->network, st, 1);
+	out->ip = (uint32_t)sqlite3_column_int64(st, 2);
+	db_copy_text(out->mac, sizeof out->mac, st, 3);
+	out->idx = sqlite3_column_int(st, 4);
+}
+
+static void read_nic_view(sqlite3_stmt *st, void *item)
+{
+	struct nic_view *v = item;
+	read_nic(st, &v->nic);
+	db_copy_text(v->network_name, sizeof v->network_name, st, 5);
+}
+
+int network_nic_views(struct db *db, const char *instance, struct nic_view **out, size_t *n,
+		      struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc = db_prepare(db, "SELECT n.instance, n.network, n.ip, n.mac, n.idx, w.name FROM nics n "
+			    "JOIN networks w ON w.host_key = n.network WHERE ?1 IS NULL OR "
+			    "n.instance = ?1 ORDER BY n.instance, n.idx", &st, e);
+	if (rc < 0)
+		return rc;
+	if (instance)
+		sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+	void *items;
+	rc = db_collect(db, st, sizeof **out, read_nic_view, &items, n, "listing NICs", e);
+	if (rc == 0)
+		*out = items;
+	return rc;
+}
+
+int network_nics(struct db *db, const char *instance, struct nic out[NICS_MAX], size_t *n,
+		 struct err *e)
+{
+	sqlite3_stmt *st;
+	*n = 0;
+	int rc = db_prepare(db, "SELECT instance, network, ip, mac, idx FROM nics WHERE instance = ?1 "
+			 "ORDER BY idx", &st, e);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+	while (*n < NICS_MAX && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		read_nic(st, &out[(*n)++]);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_sql_err(db, e, "reading NICs");
+	return 0;
 }
 
 int network_nic_get(struct db *db, const char *instance, struct nic *out, struct err *e)
 {
-	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT instance, network, ip, mac FROM nics WHERE instance = ?1",
-			 &st, e);
+	struct nic v[NICS_MAX];
+	size_t n;
+	int rc = network_nics(db, instance, v, &n, e);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		db_copy_text(out->instance, sizeof out->instance, st, 0);
-		db_copy_text(out->network, sizeof out->network, st, 1);
-		out->ip = (uint32_t)sqlite3_column_int64(st, 2);
-		db_copy_text(out->mac, sizeof out->mac, st, 3);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? err_set(e, -ENOENT, "instance \"%s\": no NIC", instance)
-				       : db_sql_err(db, e, "reading a NIC");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	if (n == 0)
+		return err_set(e, -ENOENT, "instance \"%s\": no NIC", instance);
+	*out = v[0];
+	return 0;
+}
+
+int network_nic_on(struct db *db, const char *instance, const char *network, struct nic *out,
+		   struct err *e)
+{
+	struct nic v[NICS_MAX];
+	size_t n;
+	int rc = network_nics(db, instance, v, &n, e);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (!strcmp(v[i].network, network)) {
+			*out = v[i];
+			return 0;
+		}
+	return rc < 0 ? rc : err_set(e, -ENOENT, "instance \"%s\": not on that network", instance);
 }
 
 int network_nic_forget(struct db *db, const struct net_ctx *c, const char *instance,
 		       struct err *e)
 {
-	struct nic nic;
-	if (network_nic_get(db, instance, &nic, NULL) < 0)
+	struct nic v[NICS_MAX];
+	size_t n;
+	if (network_nics(db, instance, v, &n, NULL) < 0 || n == 0)
 		return 0;
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, "DELETE FROM nics WHERE instance = ?1", &st, e);
@@ -660,5 +764,7 @@ int network_nic_forget(struct db *db, const struct net_ctx *c, const char *insta
 	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "deleting a NIC");
 	sqlite3_finalize(st);
-	return rc == 0 ? network_refresh(db, c, nic.network, e) : rc;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = network_refresh(db, c, v[i].network, e);
+	return rc;
 }

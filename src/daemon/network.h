@@ -7,8 +7,12 @@
  * network (libnftables) masquerades it to the uplink (--nat) or cuts it
  * off from every other interface (--isolated).
  *
- * An instance joins one network (its NIC: an address and a MAC kept in
- * the database).  A container gets a network namespace the daemon makes
+ * A network's name is unique within its project; on the host it is its
+ * host key (host_key.h): its bridge (a hash of the key), STATE/networks/KEY,
+ * its nftables table, and the rows of nics and forwards.
+ *
+ * An instance joins up to NICS_MAX networks, a NIC on each (an address and
+ * a MAC kept in the database; idx its order: eth0, eth1, ...).  A container gets a network namespace the daemon makes
  * (bind-mounted at STATE/instances/NAME/netns, handed to the runtime in the
  * OCI config) with the inner end of a veth pair as eth0, configured
  * statically with the same address dnsmasq would give; a VM gets a
@@ -38,7 +42,8 @@ struct net_ctx {
 };
 
 struct network {
-	char name[INSTANCE_NAME_MAX + 1];
+	char name[INSTANCE_NAME_MAX + 1];      /* unique in its project */
+	char key[INSTANCE_NAME_MAX + 1];       /* unique on the host (host_key.h) */
 	char project[INSTANCE_NAME_MAX + 1];
 	struct subnet subnet;
 	bool nat, isolated;
@@ -57,32 +62,61 @@ struct network_req {
 
 struct nic {
 	char instance[INSTANCE_NAME_MAX + 1];
-	char network[INSTANCE_NAME_MAX + 1];
+	char network[INSTANCE_NAME_MAX + 1];   /* its host key */
 	uint32_t ip;               /* host order */
 	char mac[18];
+	int idx;                   /* eth0, eth1, ... in the instance */
 };
+
+/* The most networks an instance joins (the VMM's virtio-net devices). */
+#define NICS_MAX 4
 
 /* Checks the project's networks quota, picks or checks the subnet, makes
  * the bridge, its table and its dnsmasq; nothing is left on failure. */
 int network_create(struct db *db, const struct net_ctx *c, const struct network_req *r,
 		   struct network *out, struct err *e);
-/* -EBUSY while instances are on it. */
-int network_delete(struct db *db, const struct net_ctx *c, const char *name, struct err *e);
-/* project: only that project's (NULL: any); a dead dnsmasq is restarted. */
+/* By host key; -EBUSY while instances are on it. */
+int network_delete(struct db *db, const struct net_ctx *c, const char *key, struct err *e);
+/* The network name of project (NULL: the one of that name on the host,
+ * host_key_find's 409 when several projects have one); a dead dnsmasq is
+ * restarted. */
 int network_get(struct db *db, const struct net_ctx *c, const char *name, const char *project,
 		struct network *out, struct err *e);
+/* The same by host key (a NIC's network). */
+int network_by_key(struct db *db, const struct net_ctx *c, const char *key,
+		   struct network *out, struct err *e);
 int network_list(struct db *db, const struct net_ctx *c, const char *project,
 		 struct network **out, size_t *n, struct err *e);
-/* How many instances are on it. */
-int network_nic_count(struct db *db, const char *name, long long *out, struct err *e);
+/* How many instances are on the network with host key key. */
+int network_nic_count(struct db *db, const char *key, long long *out, struct err *e);
 int network_reconcile(struct db *db, const struct net_ctx *c, struct err *e);
 
-/* Gives instance a NIC on network (of its project): the next free address. */
+/* Gives instance (a host key) a NIC on network (a name of project): the
+ * next free address, after the NICs it has (-EEXIST if it is on that
+ * network already, -E2BIG beyond NICS_MAX). */
 int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance,
 		    const char *project, const char *network, struct err *e);
-/* The instance's NIC; -ENOENT if it has none. */
+/* The instance's first NIC (eth0); -ENOENT if it has none. */
 int network_nic_get(struct db *db, const char *instance, struct nic *out, struct err *e);
-/* Forgets the instance's NIC and its DNS name (the row goes with the instance). */
+/* All its NICs, eth0 first (at most NICS_MAX). */
+int network_nics(struct db *db, const char *instance, struct nic out[NICS_MAX], size_t *n,
+		 struct err *e);
+/* For showing: the NICs of instance (a host key; NULL: of every
+ * instance, by instance then eth order), each with its network's name. */
+struct nic_view {
+	struct nic nic;
+	char network_name[INSTANCE_NAME_MAX + 1];
+};
+int network_nic_views(struct db *db, const char *instance, struct nic_view **out, size_t *n,
+		      struct err *e);
+/* Its NIC on the network with host key network; -ENOENT if none. */
+int network_nic_on(struct db *db, const char *instance, const char *network, struct nic *out,
+		   struct err *e);
+/* The host-side interface of an instance's NIC idx: prefix and a hash of
+ * its key (eth0's as before several networks, so running instances keep
+ * theirs), or of KEY/idx. */
+void network_nic_ifname(const char *prefix, const char *key, int idx, char out[16]);
+/* Forgets the instance's NICs and its DNS names (the rows go with the instance). */
 int network_nic_forget(struct db *db, const struct net_ctx *c, const char *instance,
 		       struct err *e);
 
@@ -95,8 +129,7 @@ void network_unplug(const struct instance *in, const char *inst_dir);
 
 /* After its instances, rules or forwards changed: the network's dnsmasq
  * files (re-read on SIGHUP) and its nftables table. */
-int network_refresh(struct db *db, const struct net_ctx *c, const char *network,
-		    struct err *e);
+int network_refresh(struct db *db, const struct net_ctx *c, const char *key, struct err *e);
 
 /* Security groups: an instance's ingress rules, replaced as a whole. */
 struct ingress_rule {
@@ -112,7 +145,7 @@ int network_rules_set(struct db *db, const struct net_ctx *c, const char *instan
 
 /* Port forwards: host port (protocol, port) to instance:target_port. */
 struct forward {
-	char network[INSTANCE_NAME_MAX + 1];
+	char network[INSTANCE_NAME_MAX + 1];   /* its host key */
 	char protocol[8];
 	int port;
 	char instance[INSTANCE_NAME_MAX + 1];
@@ -120,10 +153,11 @@ struct forward {
 };
 int network_forward_add(struct db *db, const struct net_ctx *c, const struct forward *f,
 			struct err *e);
-int network_forward_del(struct db *db, const struct net_ctx *c, const char *network,
+int network_forward_del(struct db *db, const struct net_ctx *c, const struct network *n,
 			const char *protocol, int port, struct err *e);
-int network_forward_list(struct db *db, const char *network, struct forward **out, size_t *n,
-			 struct err *e);
+/* n's forwards; each names its instance by name. */
+int network_forward_list(struct db *db, const struct network *n, struct forward **out,
+			 size_t *count, struct err *e);
 
 /* Interface names (at most 15 characters) derived from a name. */
 void network_ifname(const char *prefix, const char *name, char out[16]);

@@ -62,6 +62,8 @@ static int make_netns(const void *arg, struct err *e)
 
 struct inner {
 	const char *netns, *peer;
+	char eth[16];         /* its name inside: eth0, eth1, ... */
+	bool route;           /* the default route goes through it (eth0) */
 	uint32_t ip, gw;      /* network order */
 	unsigned prefix;
 	uint8_t mac[6];
@@ -75,12 +77,12 @@ static int configure_inside(const void *arg, struct err *e)
 		return err_set(e, -errno, "%s: entering it: %s", in->netns, strerror(errno));
 	close(fd);
 	int rc;
-	if ((rc = nl_link_rename(in->peer, "eth0", e)) < 0 ||
-	    (rc = nl_link_set_mac("eth0", in->mac, e)) < 0 ||
-	    (rc = nl_addr_add("eth0", in->ip, in->prefix, e)) < 0 ||
-	    (rc = nl_link_up("eth0", e)) < 0)
+	if ((rc = nl_link_rename(in->peer, in->eth, e)) < 0 ||
+	    (rc = nl_link_set_mac(in->eth, in->mac, e)) < 0 ||
+	    (rc = nl_addr_add(in->eth, in->ip, in->prefix, e)) < 0 ||
+	    (rc = nl_link_up(in->eth, e)) < 0)
 		return rc;
-	return nl_route_default("eth0", in->gw, e);
+	return in->route ? nl_route_default(in->eth, in->gw, e) : 0;
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -93,24 +95,20 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-static int plug_container(const struct network *n, const struct nic *nic, const char *dir,
-			  const char *name, struct err *e)
+/* One veth pair: its host end on n's bridge, its other end ethIDX in netns. */
+static int plug_veth(const struct network *n, const struct nic *nic, const char *netns,
+		     const char *key, struct err *e)
 {
-	char netns[4200], host[16], peer[16], upper[4200], resolv[4300], text[64];
-	snprintf(netns, sizeof netns, "%s/netns", dir);
-	network_ifname("nv", name, host);
-	network_ifname("np", name, peer);
-	int fd = open(netns, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_set(e, -errno, "%s: %s", netns, strerror(errno));
-	close(fd);
+	char host[16], peer[16];
+	network_nic_ifname("nv", key, nic->idx, host);
+	network_nic_ifname("np", key, nic->idx, peer);
 	nl_link_del(host, NULL);   /* what a killed daemon may have left */
-	struct inner in = { .netns = netns, .peer = peer, .ip = htonl(nic->ip),
-			    .gw = htonl(subnet_host(&n->subnet, 1)), .prefix = n->subnet.prefix };
+	struct inner in = { .netns = netns, .peer = peer, .route = nic->idx == 0,
+			    .ip = htonl(nic->ip), .gw = htonl(subnet_host(&n->subnet, 1)),
+			    .prefix = n->subnet.prefix };
+	snprintf(in.eth, sizeof in.eth, "eth%d", nic->idx);
 	int rc = parse_mac(nic->mac, in.mac) < 0
-		? err_set(e, -EINVAL, "instance \"%s\": bad MAC %s", name, nic->mac) : 0;
-	if (rc == 0)
-		rc = in_child(make_netns, netns, e);
+		? err_set(e, -EINVAL, "instance \"%s\": bad MAC %s", key, nic->mac) : 0;
 	if (rc == 0 && (rc = nl_veth_add(host, peer, e)) == 0 &&
 	    (rc = nl_link_set_master(host, n->bridge, e)) == 0 && (rc = nl_link_up(host, e)) == 0) {
 		int nsfd = open(netns, O_RDONLY | O_CLOEXEC);
@@ -119,35 +117,59 @@ static int plug_container(const struct network *n, const struct nic *nic, const 
 		if (nsfd >= 0)
 			close(nsfd);
 	}
-	if (rc == 0)
-		rc = in_child(configure_inside, &in, e);
-	/* The container resolves through its network's dnsmasq. */
+	return rc == 0 ? in_child(configure_inside, &in, e) : rc;
+}
+
+/* A container's network namespace with a veth per NIC, and a resolv.conf
+ * naming each network's DNS server (eth0's first): a name on any of its
+ * networks resolves. */
+static int plug_container(const struct network *n, const struct nic *nics, size_t count,
+			  const char *dir, const char *key, struct err *e)
+{
+	char netns[4200], upper[4200], resolv[4300];
+	snprintf(netns, sizeof netns, "%s/netns", dir);
+	int fd = open(netns, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(e, -errno, "%s: %s", netns, strerror(errno));
+	close(fd);
+	int rc = in_child(make_netns, netns, e);
+	for (size_t i = 0; rc == 0 && i < count; i++)
+		rc = plug_veth(&n[i], &nics[i], netns, key, e);
 	snprintf(upper, sizeof upper, "%s/upper/etc", dir);
 	if (rc == 0 && (rc = mkdir_p(upper, 0755, e)) == 0) {
-		char gw[16];
 		snprintf(resolv, sizeof resolv, "%s/resolv.conf", upper);
-		snprintf(text, sizeof text, "nameserver %s\n", ip_str(subnet_host(&n->subnet, 1), gw,
-								       sizeof gw));
 		FILE *f = fopen(resolv, "we");
-		if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		for (size_t i = 0; f && i < count; i++) {
+			char gw[16];
+			fprintf(f, "nameserver %s\n", ip_str(subnet_host(&n[i].subnet, 1), gw, sizeof gw));
+		}
+		if (!f || fclose(f) != 0)
 			rc = err_set(e, -EIO, "%s: cannot write it", resolv);
 	}
 	return rc;
 }
 
-static int plug_vm(const struct network *n, const struct nic *nic, const char *dir,
-		   const char *name, struct err *e)
+/* A TAP per NIC on its bridge, and the `vm run --net` options for them
+ * (inst_dir/nic, a line each, eth0 first) that vmm_client.c hands on. */
+static int plug_vm(const struct network *n, const struct nic *nics, size_t count,
+		   const char *dir, const char *key, struct err *e)
 {
-	char tap[16], path[4200], text[64];
-	network_ifname("nt", name, tap);
-	nl_link_del(tap, NULL);
-	int rc;
-	if ((rc = nl_tap_add(tap, e)) < 0 || (rc = nl_link_set_master(tap, n->bridge, e)) < 0 ||
-	    (rc = nl_link_up(tap, e)) < 0)
+	char path[4200], text[NICS_MAX * 64] = "";
+	size_t used = 0;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		char tap[16];
+		network_nic_ifname("nt", key, nics[i].idx, tap);
+		nl_link_del(tap, NULL);
+		if ((rc = nl_tap_add(tap, e)) < 0 ||
+		    (rc = nl_link_set_master(tap, n[i].bridge, e)) < 0 || (rc = nl_link_up(tap, e)) < 0)
+			break;
+		used += (size_t)snprintf(text + used, sizeof text - used, "tap,ifname=%s,mac=%s\n", tap,
+					 nics[i].mac);
+	}
+	if (rc < 0)
 		return rc;
-	/* What vmm_client.c hands to `vm run --net`. */
 	snprintf(path, sizeof path, "%s/nic", dir);
-	snprintf(text, sizeof text, "tap,ifname=%s,mac=%s\n", tap, nic->mac);
 	FILE *f = fopen(path, "we");
 	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
 		return err_set(e, -EIO, "%s: cannot write it", path);
@@ -157,16 +179,19 @@ static int plug_vm(const struct network *n, const struct nic *nic, const char *d
 int network_plug(struct db *db, const struct net_ctx *c, const struct instance *in,
 		 const char *inst_dir, struct err *e)
 {
-	struct nic nic;
-	struct network n;
-	if (network_nic_get(db, in->name, &nic, NULL) < 0)
+	struct nic nics[NICS_MAX];
+	struct network n[NICS_MAX];
+	size_t count = 0;
+	if (network_nics(db, in->name, nics, &count, NULL) < 0 || count == 0)
 		return 0;
-	int rc = network_get(db, c, nic.network, NULL, &n, e);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < count; i++)
+		rc = network_by_key(db, c, nics[i].network, &n[i], e);
 	if (rc == 0)
 		rc = mkdir_p(inst_dir, 0700, e);
 	if (rc == 0)
-		rc = in->kind == KIND_VM ? plug_vm(&n, &nic, inst_dir, in->name, e)
-					 : plug_container(&n, &nic, inst_dir, in->name, e);
+		rc = in->kind == KIND_VM ? plug_vm(n, nics, count, inst_dir, in->name, e)
+					 : plug_container(n, nics, count, inst_dir, in->name, e);
 	if (rc < 0)
 		network_unplug(in, inst_dir);
 	return rc;
@@ -175,10 +200,12 @@ int network_plug(struct db *db, const struct net_ctx *c, const struct instance *
 void network_unplug(const struct instance *in, const char *inst_dir)
 {
 	char ifname[16], path[4200];
-	network_ifname(in->kind == KIND_VM ? "nt" : "nv", in->name, ifname);
-	nl_link_del(ifname, NULL);
+	for (int i = 0; i < NICS_MAX; i++) {
+		network_nic_ifname(in->kind == KIND_VM ? "nt" : "nv", in->name, i, ifname);
+		nl_link_del(ifname, NULL);
+	}
 	snprintf(path, sizeof path, "%s/%s", inst_dir, in->kind == KIND_VM ? "nic" : "netns");
 	if (in->kind != KIND_VM)
-		umount2(path, MNT_DETACH);   /* the last user gone, the namespace and eth0 go */
+		umount2(path, MNT_DETACH);   /* the last user gone, the namespace and its eths go */
 	unlink(path);
 }

@@ -43,9 +43,12 @@ int network_rules_get(struct db *db, const char *instance, struct ingress_rule *
 int network_rules_set(struct db *db, const struct net_ctx *c, const char *instance,
 		      const struct ingress_rule *v, size_t n, struct err *e)
 {
-	struct nic nic;
-	int rc = network_nic_get(db, instance, &nic, NULL);
+	struct nic nics[NICS_MAX];
+	size_t nn = 0;
+	int rc = network_nics(db, instance, nics, &nn, e);
 	if (rc < 0)
+		return rc;
+	if (nn == 0)
 		return err_set(e, -EINVAL, "instance \"%s\": is on no network, so it has no ingress "
 			       "rules (launch it with --network)", instance);
 	if ((rc = exec(db, "SAVEPOINT rules", e)) < 0)
@@ -67,13 +70,15 @@ int network_rules_set(struct db *db, const struct net_ctx *c, const char *instan
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "saving a rule");
 		sqlite3_finalize(st);
 	}
-	/* Saved only if the firewall took them: the table and the rows agree. */
-	if (rc == 0)
-		rc = network_refresh(db, c, nic.network, e);
+	/* Saved only if the firewall took them: the tables (one per network
+	 * the instance is on; its rules hold on each) and the rows agree. */
+	for (size_t i = 0; rc == 0 && i < nn; i++)
+		rc = network_refresh(db, c, nics[i].network, e);
 	if (rc < 0) {
 		exec(db, "ROLLBACK TO rules", NULL);
 		exec(db, "RELEASE rules", NULL);
-		network_refresh(db, c, nic.network, NULL);
+		for (size_t i = 0; i < nn; i++)
+			network_refresh(db, c, nics[i].network, NULL);
 		return rc;
 	}
 	return exec(db, "RELEASE rules", e);
@@ -87,11 +92,12 @@ int network_forward_add(struct db *db, const struct net_ctx *c, const struct for
 	struct nic nic;
 	struct network n;
 	struct instance in;
-	if (network_get(db, c, f->network, NULL, &n, NULL) < 0 ||
-	    db_instance_find(db, n.project, f->instance, &in, NULL) < 0 ||
-	    network_nic_get(db, in.key, &nic, NULL) < 0 || strcmp(nic.network, f->network))
+	if (network_by_key(db, c, f->network, &n, e) < 0)
+		return -ENOENT;
+	if (db_instance_find(db, n.project, f->instance, &in, NULL) < 0 ||
+	    network_nic_on(db, in.key, f->network, &nic, NULL) < 0)
 		return err_set(e, -ENOENT, "instance \"%s\": not on network \"%s\"", f->instance,
-			       f->network);
+			       n.name);
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, "INSERT INTO forwards (network, protocol, port, instance, target_port) "
 			 "VALUES (?1, ?2, ?3, ?4, ?5)", &st, e);
@@ -111,11 +117,11 @@ int network_forward_add(struct db *db, const struct net_ctx *c, const struct for
 				  f->protocol, f->port)
 			: db_sql_err(db, e, "saving a forward");
 	if ((rc = network_refresh(db, c, f->network, e)) < 0)
-		network_forward_del(db, c, f->network, f->protocol, f->port, NULL);
+		network_forward_del(db, c, &n, f->protocol, f->port, NULL);
 	return rc;
 }
 
-int network_forward_del(struct db *db, const struct net_ctx *c, const char *network,
+int network_forward_del(struct db *db, const struct net_ctx *c, const struct network *n,
 			const char *protocol, int port, struct err *e)
 {
 	sqlite3_stmt *st;
@@ -123,19 +129,19 @@ int network_forward_del(struct db *db, const struct net_ctx *c, const char *netw
 			 "port = ?3", &st, e);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, n->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, protocol, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, port);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "deleting a forward");
 	sqlite3_finalize(st);
 	if (rc == 0 && sqlite3_changes(db_sqlite(db)) == 0)
 		return err_set(e, -ENOENT, "forward %s:%d: no such forward on network \"%s\"",
-			       protocol, port, network);
-	return rc == 0 ? network_refresh(db, c, network, e) : rc;
+			       protocol, port, n->name);
+	return rc == 0 ? network_refresh(db, c, n->key, e) : rc;
 }
 
-int network_forward_list(struct db *db, const char *network, struct forward **out, size_t *n,
-			 struct err *e)
+int network_forward_list(struct db *db, const struct network *n, struct forward **out,
+			 size_t *count_out, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, "SELECT f.network, f.protocol, f.port, coalesce(i.name, f.instance), "
@@ -143,7 +149,7 @@ int network_forward_list(struct db *db, const char *network, struct forward **ou
 			 "f.instance WHERE f.network = ?1 ORDER BY f.protocol, f.port", &st, e);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, n->key, -1, SQLITE_STATIC);
 	struct forward *v = NULL;
 	size_t count = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -167,6 +173,6 @@ int network_forward_list(struct db *db, const char *network, struct forward **ou
 		return db_sql_err(db, e, "listing forwards");
 	}
 	*out = v;
-	*n = count;
+	*count_out = count;
 	return 0;
 }

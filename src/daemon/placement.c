@@ -90,5 +90,12 @@ int placement_check(struct db *db, const struct placement *p, const struct quota
 			       "overcommit), %s allocated, this request needs %s more", names[r], b, a,
 			       v.ratio[r], c, d);
 	}
+	/* What fits on paper may still find no room in fact. */
+	if (want[PLACE_CPUS] > 0 || want[PLACE_MEMORY] > 0) {
+		struct host_load l;
+		if ((rc = host_load_read(&l, e)) < 0)
+			return rc;
+		return host_load_admit(&l, &p->load, e);
+	}
 	return 0;
 }

@@ -9,6 +9,9 @@
  * enforced (no cgroup limits from them yet), and a host runs far more of
  * them than 16 per core.  A request that does not fit
  * is refused with -ENOSPC (HTTP 507) naming the resource and the figures.
+ * A VM launch is also refused when the host is measurably too busy
+ * (host_load.h: its load average per CPU, and CPU and memory pressure
+ * where the kernel has PSI), whatever it reserved.
  * Callers hold the service's lock, so two launches cannot both take the
  * last of the host.
  */
@@ -16,6 +19,7 @@
 #define NIMBUS_DAEMON_PLACEMENT_H
 
 #include "daemon/db.h"
+#include "daemon/host_load.h"
 #include "daemon/quota.h"
 
 enum placement_res { PLACE_CPUS, PLACE_MEMORY, PLACE_DISK, PLACE_N };
@@ -23,6 +27,7 @@ enum placement_res { PLACE_CPUS, PLACE_MEMORY, PLACE_DISK, PLACE_N };
 struct placement {
 	double ratio[PLACE_N];     /* 0: the default */
 	const char *pool;          /* the storage pool (its filesystem's size is the disk) */
+	struct load_limits load;   /* measured limits for CPU and memory requests */
 };
 
 #define PLACEMENT_CPU_RATIO 16.0
@@ -38,7 +43,8 @@ struct placement_view {
 
 int placement_view(struct db *db, const struct placement *p, struct placement_view *out,
 		   struct err *e);
-/* need: QUOTA_CPUS, QUOTA_MEMORY and QUOTA_DISK are looked at. */
+/* need: QUOTA_CPUS, QUOTA_MEMORY and QUOTA_DISK are looked at; a request
+ * for CPUs or memory is also measured against p->load. */
 int placement_check(struct db *db, const struct placement *p, const struct quota *need,
 		    struct err *e);
 const char *placement_name(enum placement_res r);

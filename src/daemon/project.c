@@ -154,6 +154,13 @@ int project_delete(struct db *db, const char *name, struct err *e)
 	if (use.v[QUOTA_NETWORKS] > 0)
 		return err_set(e, -EBUSY, "project \"%s\": owns %lld network%s (delete them first)",
 			       name, use.v[QUOTA_NETWORKS], use.v[QUOTA_NETWORKS] == 1 ? "" : "s");
+	long long images = 0;
+	if ((rc = count_of(db, "SELECT count(*) FROM images WHERE project = ?1", name, &images,
+			   e)) < 0)
+		return rc;
+	if (images > 0)
+		return err_set(e, -EBUSY, "project \"%s\": owns %lld private image%s (delete them or "
+			       "make them public first)", name, images, images == 1 ? "" : "s");
 	sqlite3_stmt *st;
 	if ((rc = db_prepare(db, "DELETE FROM projects WHERE name = ?1", &st, e)) < 0)
 		return rc;

@@ -155,9 +155,29 @@ int request_parse_create(const char *body, size_t len, struct create_req *out, s
 	if (cJSON_GetObjectItemCaseSensitive(j, "project") &&
 	    (rc = get_name(j, "project", out->project, e)) < 0)
 		goto out;
-	if (cJSON_GetObjectItemCaseSensitive(j, "network") &&
-	    (rc = get_name(j, "network", out->network, e)) < 0)
+	const cJSON *nets = cJSON_GetObjectItemCaseSensitive(j, "network");
+	if (cJSON_IsArray(nets)) {
+		/* several networks: a NIC on each, in this order */
+		int n = cJSON_GetArraySize(nets);
+		const cJSON *a;
+		if (n < 1 || n > 4) {
+			rc = err_set(e, -EINVAL, "field \"network\": 1 to 4 networks");
+			goto out;
+		}
+		cJSON_ArrayForEach(a, nets) {
+			char *to = a == nets->child ? out->network
+						    : out->more_networks[out->nmore_networks++];
+			if (!cJSON_IsString(a)) {
+				rc = err_set(e, -EINVAL, "field \"network\": expected names");
+				goto out;
+			}
+			if ((rc = name_check("network", a->valuestring, e)) < 0)
+				goto out;
+			snprintf(to, INSTANCE_NAME_MAX + 1, "%s", a->valuestring);
+		}
+	} else if (nets && (rc = get_name(j, "network", out->network, e)) < 0) {
 		goto out;
+	}
 	if (cJSON_GetObjectItemCaseSensitive(j, "profile") &&
 	    (rc = get_name(j, "profile", out->profile, e)) < 0)
 		goto out;

@@ -29,7 +29,11 @@ struct create_req {
 	char project[INSTANCE_NAME_MAX + 1];   /* "" : the caller's project */
 	int cpus;                  /* 0: the default */
 	long long memory_mib;      /* 0: the default */
-	char network[INSTANCE_NAME_MAX + 1];   /* "" : none */
+	char network[INSTANCE_NAME_MAX + 1];   /* "" : none; eth0's */
+	/* "network" may be an array of up to 4 names (network.h's NICS_MAX):
+	 * the first is network, the others eth1... */
+	char more_networks[3][INSTANCE_NAME_MAX + 1];
+	int nmore_networks;
 	char profile[INSTANCE_NAME_MAX + 1];   /* "profile"?: "" : the default profile (profile.h) */
 	bool terminal;             /* "terminal"?: a container's console on a pty */
 	struct disk disks[DISKS_MAX];   /* not a request's: its profile's disks (api_launch) */

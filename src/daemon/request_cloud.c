@@ -349,3 +349,25 @@ int request_parse_one_name(const char *body, size_t len, const char *field, cons
 	cJSON_Delete(j);
 	return rc;
 }
+
+int request_parse_image_owner(const char *body, size_t len, char *project, struct err *e)
+{
+	static const char *const fields[] = { "project", NULL };
+	project[0] = 0;
+	cJSON *j;
+	int rc = request_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j)
+		return err_set(e, -EINVAL, "request body: required ({\"project\": NAME or null})");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "project");
+	if ((rc = request_known_fields(j, fields, e)) == 0) {
+		if (!p)
+			rc = err_set(e, -EINVAL, "field \"project\": required (a project, or null for "
+				     "public)");
+		else if (!cJSON_IsNull(p))
+			rc = get_name(j, "project", "project", true, project, e);
+	}
+	cJSON_Delete(j);
+	return rc;
+}

@@ -57,4 +57,7 @@ int request_parse_size(const char *body, size_t len, long long *size, struct err
 int request_parse_one_name(const char *body, size_t len, const char *field, const char *what,
 			   char *out, struct err *e);
 
+/* PATCH /1.0/images/NAME: {"project": NAME} (private to it) or {"project":
+ * null} (public); project is "" for null. */
+int request_parse_image_owner(const char *body, size_t len, char *project, struct err *e);
 #endif

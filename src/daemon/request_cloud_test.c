@@ -60,3 +60,19 @@ TEST(token_request_needs_a_known_role)
 	       strstr(e.msg, "admin, member or reader"));
 	EXPECT(PARSE(request_parse_token, "{\"role\":\"admin\",\"secret\":\"x\"}", &t, &e) == -EINVAL);
 }
+
+TEST(image_owner_request_is_a_project_or_null_for_public)
+{
+	char p[INSTANCE_NAME_MAX + 1];
+	struct err e = { 0 };
+	EXPECT(PARSE(request_parse_image_owner, "{\"project\":\"team-a\"}", p, &e) == 0 &&
+	       !strcmp(p, "team-a"));
+	EXPECT(PARSE(request_parse_image_owner, "{\"project\":null}", p, &e) == 0 && !p[0]);
+	EXPECT(PARSE(request_parse_image_owner, "{}", p, &e) == -EINVAL &&
+	       strstr(e.msg, "\"project\": required"));
+	EXPECT(PARSE(request_parse_image_owner, "", p, &e) == -EINVAL);
+	EXPECT(PARSE(request_parse_image_owner, "{\"project\":\"Team\"}", p, &e) == -EINVAL);
+	EXPECT(PARSE(request_parse_image_owner, "{\"project\":true}", p, &e) == -EINVAL);
+	EXPECT(PARSE(request_parse_image_owner, "{\"project\":null,\"public\":true}", p, &e) ==
+	       -EINVAL && strstr(e.msg, "\"public\""));
+}

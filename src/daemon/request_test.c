@@ -179,3 +179,22 @@ TEST(request_create_takes_a_command_array_only)
 	EXPECT(request_parse_create(B("{\"name\": \"a\", \"image\": \"bb\", \"command\": [1]}"), &r, &e) ==
 	       -EINVAL);
 }
+
+TEST(request_create_takes_one_network_or_up_to_four)
+{
+	struct create_req r;
+	struct err e = { 0 };
+	EXPECT(create("{\"name\":\"a\",\"image\":\"bb\",\"network\":\"n1\"}", &r, &e) == 0);
+	EXPECT(!strcmp(r.network, "n1") && r.nmore_networks == 0);
+	EXPECT(create("{\"name\":\"a\",\"image\":\"bb\",\"network\":[\"n1\",\"n2\",\"n3\"]}", &r,
+		      &e) == 0);
+	EXPECT(!strcmp(r.network, "n1") && r.nmore_networks == 2 &&
+	       !strcmp(r.more_networks[0], "n2") && !strcmp(r.more_networks[1], "n3"));
+	EXPECT(create("{\"name\":\"a\",\"image\":\"bb\",\"network\":[]}", &r, &e) == -EINVAL &&
+	       strstr(e.msg, "1 to 4"));
+	EXPECT(create("{\"name\":\"a\",\"image\":\"bb\",\"network\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}",
+		      &r, &e) == -EINVAL);
+	EXPECT(create("{\"name\":\"a\",\"image\":\"bb\",\"network\":[\"n1\",7]}", &r, &e) == -EINVAL &&
+	       strstr(e.msg, "names"));
+	EXPECT(create("{\"name\":\"a\",\"image\":\"bb\",\"network\":[\"../x\"]}", &r, &e) == -EINVAL);
+}

@@ -1,5 +1,6 @@
 /* See service.h. */
 #include "daemon/service.h"
+#include "daemon/host_key.h"
 #include <cjson/cJSON.h>
 #include "daemon/disks.h"
 #include "daemon/driver.h"
@@ -247,7 +248,8 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	s->net = (struct net_ctx){ s->state_dir, s->dnsmasq };
 	snprintf(s->qemu_img, sizeof s->qemu_img, "%s", cfg->qemu_img ? cfg->qemu_img : "/usr/bin/qemu-img");
 	snprintf(s->pool, sizeof s->pool, "%s/volumes", s->state_dir);
-	s->place = (struct placement){ { cfg->ratio[0], cfg->ratio[1], cfg->ratio[2] }, s->pool };
+	s->place = (struct placement){ { cfg->ratio[0], cfg->ratio[1], cfg->ratio[2] }, s->pool,
+				       cfg->load };
 	s->prices = cfg->prices;
 	s->vol = (struct volume_ctx){ s->state_dir, s->qemu_img, &s->place };
 	pthread_mutex_init(&s->lock, NULL);
@@ -413,23 +415,10 @@ static int start_locked(struct service *s, struct instance *in, struct err *e)
 	return rc;
 }
 
-/* Picks in's host key (instance.h): its name if no instance has that key,
- * else a free "NAME-xxxxxx".  Lock held. */
+/* Picks in's host key (instance.h, host_key.h).  Lock held. */
 static int host_key(struct service *s, struct instance *in, struct err *e)
 {
-	struct instance other;
-	snprintf(in->key, sizeof in->key, "%s", in->name);
-	for (int tries = 0; db_instance_get(s->db, in->key, &other, NULL) == 0; tries++) {
-		unsigned char r[3];
-		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-		bool ok = fd >= 0 && read(fd, r, sizeof r) == (ssize_t)sizeof r;
-		if (fd >= 0)
-			close(fd);
-		if (!ok || tries == 16)
-			return err_set(e, -EIO, "instance \"%s\": cannot find a free host key", in->name);
-		snprintf(in->key, sizeof in->key, "%.56s-%02x%02x%02x", in->name, r[0], r[1], r[2]);
-	}
-	return 0;
+	return host_key_pick(s->db, "instances", in->name, in->key, sizeof in->key, e);
 }
 
 int service_create(struct service *s, const struct create_req *r, struct instance *out,
@@ -441,6 +430,11 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	int rc = db_image_get(s->db, r->image, &im, e);
 	if (rc < 0)
 		goto out;
+	/* A project's private image is no other project's (no existence leak). */
+	if (im.project[0] && strcmp(im.project, r->project[0] ? r->project : PROJECT_DEFAULT)) {
+		rc = err_set(e, -ENOENT, "image \"%s\": no such image", r->image);
+		goto out;
+	}
 	if (r->has_kind && r->kind != im.kind) {
 		rc = err_set(e, -EINVAL, "image \"%s\": is a %s image, not a %s image", im.name,
 			     kind_str(im.kind), kind_str(r->kind));
@@ -486,6 +480,12 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	if (rc == 0 && r->network[0] &&
 	    (rc = network_nic_add(s->db, &s->net, in.key, in.project, r->network, e)) < 0)
 		db_instance_delete(s->db, in.key, NULL);
+	for (int i = 0; rc == 0 && i < r->nmore_networks; i++)
+		if ((rc = network_nic_add(s->db, &s->net, in.key, in.project, r->more_networks[i],
+					  e)) < 0) {
+			network_nic_forget(s->db, &s->net, in.key, NULL);
+			db_instance_delete(s->db, in.key, NULL);
+		}
 	/* A profile's disks (api_launch) are the instance's before it first
 	 * starts, within the same journaled launch. */
 	char dir[4096];

@@ -20,6 +20,7 @@
 
 #include "daemon/price.h"
 #include "daemon/mem_pressure.h"
+#include "daemon/host_load.h"
 #include "daemon/db.h"
 #include "daemon/instance.h"
 #include "daemon/request.h"
@@ -36,6 +37,7 @@ struct service_cfg {
 	double ratio[3];           /* overcommit: CPU, RAM, disk; 0: the default (placement.h) */
 	struct price_list prices;  /* what usage costs (price.h); none set: no bill */
 	struct mem_pressure_cfg pressure;   /* balloon-backed overcommit (mem_pressure.h) */
+	struct load_limits load;   /* measured load that refuses a launch (host_load.h) */
 };
 
 struct service;

@@ -233,13 +233,15 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	char cpus[16], mem[32];
 	snprintf(cpus, sizeof cpus, "%d", in->cpus);
 	snprintf(mem, sizeof mem, "%lldM", in->memory_mib);
-	/* A VM on a network gets the TAP network_plug made (STATE/.../nic). */
-	char net[128] = "none", nicpath[8200];
+	/* A VM on networks gets the TAPs network_plug made (STATE/.../nic, a
+	 * line each, eth0 first): a --net each. */
+	char net[4 * 128] = "", nicpath[8200], *nets[4] = { "none" };
+	int nnets = 0;
 	snprintf(nicpath, sizeof nicpath, "%s/nic", dir);
 	if (read_file(nicpath, net, sizeof net) > 0)
-		net[strcspn(net, "\n")] = 0;
-	else
-		snprintf(net, sizeof net, "none");
+		for (char *line = strtok(net, "\n"); line && nnets < 4; line = strtok(NULL, "\n"))
+			nets[nnets++] = line;
+	nnets += !nnets;
 	/* Attached block volumes (STATE/.../volumes, volume.h) become disks.  They
 	 * must keep what the guest writes, so the VM is then not --ephemeral.
 	 * Booting a guest directory, --append without root= keeps the guest in
@@ -272,11 +274,15 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	/* Every VM has a balloon, so memory overcommit can take back what idle
 	 * guests do not use (mem_pressure.h); deflate-on-oom lets a guest take
 	 * it back itself before its OOM killer would act. */
-	char *argv[15 + 2 * 6 + 2 * (8 + DISKS_MAX) + 2] = { (char *)c->self_exe, "console-relay", consock, log,
+	char *argv[15 + 2 * 3 + 2 * 6 + 2 * (8 + DISKS_MAX) + 2] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
-						"--net", net, "--control", sock, "--agent",
+						"--net", nets[0], "--control", sock, "--agent",
 						"--balloon=deflate-on-oom" };
 	int argc = 15;
+	for (int i = 1; i < nnets; i++) {
+		argv[argc++] = "--net";
+		argv[argc++] = nets[i];
+	}
 	if (disk) {
 		argv[argc++] = "--disk";
 		argv[argc++] = diskopt;

@@ -1,6 +1,7 @@
 /* See volume.h. */
 #include "daemon/volume.h"
 #include "daemon/fsutil.h"
+#include "daemon/host_key.h"
 #include "daemon/meter.h"
 #include "daemon/placement.h"
 #include "daemon/proc.h"
@@ -19,10 +20,10 @@
 
 void volume_path(const struct volume_ctx *c, const struct volume *v, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/volumes/%s%s", c->state_dir, v->name, v->dir ? "" : ".qcow2");
+	snprintf(buf, len, "%s/volumes/%s%s", c->state_dir, v->key, v->dir ? "" : ".qcow2");
 }
 
-#define VOL_COLS "name, project, type, size, snapshot_of, attached_to, created_at"
+#define VOL_COLS "host_key, project, type, size, snapshot_of, attached_to, created_at, name"
 /* For reading: and the attached instance's name (attached_to is its host key). */
 #define VOL_SELECT VOL_COLS ", (SELECT i.name FROM instances i WHERE i.host_key = attached_to)"
 
@@ -30,7 +31,7 @@ static void read_vol(sqlite3_stmt *st, struct volume *v)
 {
 	char type[8];
 	memset(v, 0, sizeof *v);
-	db_copy_text(v->name, sizeof v->name, st, 0);
+	db_copy_text(v->key, sizeof v->key, st, 0);
 	db_copy_text(v->project, sizeof v->project, st, 1);
 	db_copy_text(type, sizeof type, st, 2);
 	v->dir = !strcmp(type, "dir");
@@ -38,7 +39,8 @@ static void read_vol(sqlite3_stmt *st, struct volume *v)
 	db_copy_text(v->snapshot_of, sizeof v->snapshot_of, st, 4);
 	db_copy_text(v->attached_to, sizeof v->attached_to, st, 5);
 	v->created_at = sqlite3_column_int64(st, 6);
-	db_copy_text(v->attached_name, sizeof v->attached_name, st, 7);
+	db_copy_text(v->name, sizeof v->name, st, 7);
+	db_copy_text(v->attached_name, sizeof v->attached_name, st, 8);
 	if (!v->attached_name[0])
 		memcpy(v->attached_name, v->attached_to, sizeof v->attached_name);
 }
@@ -48,20 +50,25 @@ static void read_vol_row(sqlite3_stmt *st, void *item)
 	read_vol(st, item);
 }
 
+/* The volume whose host key is key. */
+static int vol_row(struct db *db, const char *key, struct volume *out, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc = db_prepare(db, "SELECT " VOL_SELECT " FROM volumes WHERE host_key = ?1", &st, e);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	char thing[96];
+	snprintf(thing, sizeof thing, "volume \"%s\"", key);
+	return db_one(db, st, read_vol_row, out, thing, "volume", e);
+}
+
 int volume_get(struct db *db, const char *name, const char *project, struct volume *out,
 	       struct err *e)
 {
-	sqlite3_stmt *st;
-	int rc = db_prepare(db, "SELECT " VOL_SELECT " FROM volumes WHERE name = ?1 AND "
-			 "(?2 IS NULL OR project = ?2)", &st, e);
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (project)
-		sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
-	char thing[96];
-	snprintf(thing, sizeof thing, "volume \"%s\"", name);
-	return db_one(db, st, read_vol_row, out, thing, "volume", e);
+	char key[INSTANCE_NAME_MAX + 1];
+	int rc = host_key_find(db, "volumes", "volume", project, name, key, sizeof key, e);
+	return rc < 0 ? rc : vol_row(db, key, out, e);
 }
 
 int volume_list(struct db *db, const char *project, struct volume **out, size_t *n,
@@ -69,7 +76,7 @@ int volume_list(struct db *db, const char *project, struct volume **out, size_t 
 {
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, "SELECT " VOL_SELECT " FROM volumes WHERE ?1 IS NULL OR project = ?1 "
-			 "ORDER BY name", &st, e);
+			 "ORDER BY name, project", &st, e);
 	if (rc < 0)
 		return rc;
 	if (project)
@@ -84,11 +91,12 @@ int volume_list(struct db *db, const char *project, struct volume **out, size_t 
 static int insert(struct db *db, const struct volume *v, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "INSERT INTO volumes (" VOL_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
-			 &st, e);
+	int rc = db_prepare(db, "INSERT INTO volumes (" VOL_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, NULL, "
+			 "?6, ?7)", &st, e);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, v->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, v->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, v->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, v->project, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, v->dir ? "dir" : "block", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, v->size);
@@ -100,18 +108,18 @@ static int insert(struct db *db, const struct volume *v, struct err *e)
 	sqlite3_finalize(st);
 	if (rc == SQLITE_DONE)
 		return 0;
-	if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+	if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE)
 		return err_set(e, -EEXIST, "volume \"%s\": already exists", v->name);
 	return db_sql_err(db, e, "saving a volume");
 }
 
-static int drop_row(struct db *db, const char *name, struct err *e)
+static int drop_row(struct db *db, const char *key, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "DELETE FROM volumes WHERE name = ?1", &st, e);
+	int rc = db_prepare(db, "DELETE FROM volumes WHERE host_key = ?1", &st, e);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "deleting a volume");
 	sqlite3_finalize(st);
 	return rc;
@@ -137,16 +145,17 @@ static int size_arg(long long size, char *buf, size_t len)
 	return snprintf(buf, len, "%lld", size);
 }
 
-int volume_create(struct db *db, const struct volume_ctx *c, const struct volume *v,
-		  struct err *e)
+int volume_create(struct db *db, const struct volume_ctx *c, struct volume *v, struct err *e)
 {
 	struct quota need = { { [QUOTA_DISK] = v->size } };
 	struct volume old;
 	int rc = project_admit(db, v->project, &need, e);
 	if (rc < 0 || (c->place && (rc = placement_check(db, c->place, &need, e)) < 0))
 		return rc;
-	if (volume_get(db, v->name, NULL, &old, NULL) == 0)
+	if (volume_get(db, v->name, v->project, &old, NULL) == 0)
 		return err_set(e, -EEXIST, "volume \"%s\": already exists", v->name);
+	if ((rc = host_key_pick(db, "volumes", v->name, v->key, sizeof v->key, e)) < 0)
+		return rc;
 	char path[4200], dir[4200], sz[32], what[96];
 	snprintf(dir, sizeof dir, "%s/volumes", c->state_dir);
 	if ((rc = mkdir_p(dir, 0700, e)) < 0)
@@ -166,10 +175,10 @@ int volume_create(struct db *db, const struct volume_ctx *c, const struct volume
 	if (rc < 0) {
 		unlink(path);
 		rmdir(path);
-		drop_row(db, v->name, NULL);
+		drop_row(db, v->key, NULL);
 		return rc;
 	}
-	return meter_volume_open(db, v->name, v->project, v->size, e);
+	return meter_volume_open(db, v->key, v->project, v->size, e);
 }
 
 /* The instance v is attached to, if it runs: -EBUSY naming it. */
@@ -205,33 +214,33 @@ static int remove_tree(const char *path)
 	return rmdir(path);
 }
 
-int volume_delete(struct db *db, const struct volume_ctx *c, const char *name, struct err *e)
+int volume_delete(struct db *db, const struct volume_ctx *c, const char *key, struct err *e)
 {
 	struct volume v;
-	int rc = volume_get(db, name, NULL, &v, e);
+	int rc = vol_row(db, key, &v, e);
 	if (rc < 0)
 		return rc;
 	if (v.attached_to[0])
 		return err_set(e, -EBUSY, "volume \"%s\": attached to instance \"%s\" (detach it "
-			       "first)", name, v.attached_name);
+			       "first)", v.name, v.attached_name);
 	char path[4200];
 	volume_path(c, &v, path, sizeof path);
-	if ((rc = drop_row(db, name, e)) < 0)
+	if ((rc = drop_row(db, key, e)) < 0)
 		return rc;
 	if (v.dir)
 		remove_tree(path);
 	else
 		unlink(path);
-	return meter_volume_close(db, name, e);
+	return meter_volume_close(db, key, e);
 }
 
-static int set_attached(struct db *db, const char *name, const char *instance, struct err *e)
+static int set_attached(struct db *db, const char *key, const char *instance, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, "UPDATE volumes SET attached_to = ?2 WHERE name = ?1", &st, e);
+	int rc = db_prepare(db, "UPDATE volumes SET attached_to = ?2 WHERE host_key = ?1", &st, e);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (instance)
 		sqlite3_bind_text(st, 2, instance, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "attaching a volume");
@@ -239,13 +248,14 @@ static int set_attached(struct db *db, const char *name, const char *instance, s
 	return rc;
 }
 
-int volume_attach(struct db *db, const char *name, const char *instance, struct err *e)
+int volume_attach(struct db *db, const char *key, const char *instance, struct err *e)
 {
 	struct volume v;
 	struct instance in;
-	int rc = volume_get(db, name, NULL, &v, e);
+	int rc = vol_row(db, key, &v, e);
 	if (rc < 0)
 		return rc;
+	const char *name = v.name;
 	/* instance is a name of the volume's project (names are unique per
 	 * project); the row holds its host key. */
 	if ((rc = db_instance_find(db, v.project, instance, &in, e)) < 0)
@@ -262,29 +272,31 @@ int volume_attach(struct db *db, const char *name, const char *instance, struct 
 		return err_set(e, -EINVAL, "volume \"%s\": a %s volume, for %s; instance \"%s\" is "
 			       "a %s", name, v.dir ? "dir" : "block", v.dir ? "containers" : "VMs",
 			       instance, kind_str(in.kind));
-	return set_attached(db, name, in.key, e);
+	return set_attached(db, key, in.key, e);
 }
 
-int volume_detach(struct db *db, const char *name, struct err *e)
+int volume_detach(struct db *db, const char *key, struct err *e)
 {
 	struct volume v;
-	int rc = volume_get(db, name, NULL, &v, e);
+	int rc = vol_row(db, key, &v, e);
 	if (rc < 0)
 		return rc;
+	const char *name = v.name;
 	if (!v.attached_to[0])
 		return err_set(e, -EALREADY, "volume \"%s\": not attached", name);
 	if ((rc = in_use(db, &v, "detach it", e)) < 0)
 		return rc;
-	return set_attached(db, name, NULL, e);
+	return set_attached(db, key, NULL, e);
 }
 
-int volume_resize(struct db *db, const struct volume_ctx *c, const char *name, long long size,
+int volume_resize(struct db *db, const struct volume_ctx *c, const char *key, long long size,
 		  struct err *e)
 {
 	struct volume v;
-	int rc = volume_get(db, name, NULL, &v, e);
+	int rc = vol_row(db, key, &v, e);
 	if (rc < 0)
 		return rc;
+	const char *name = v.name;
 	if (v.snapshot_of[0])
 		return err_set(e, -EINVAL, "volume \"%s\": a snapshot cannot be resized", name);
 	if (size < v.size)
@@ -306,22 +318,23 @@ int volume_resize(struct db *db, const struct volume_ctx *c, const char *name, l
 			return rc;
 	}
 	sqlite3_stmt *st;
-	if ((rc = db_prepare(db, "UPDATE volumes SET size = ?2 WHERE name = ?1", &st, e)) < 0)
+	if ((rc = db_prepare(db, "UPDATE volumes SET size = ?2 WHERE host_key = ?1", &st, e)) < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, size);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "resizing a volume");
 	sqlite3_finalize(st);
-	return rc == 0 ? meter_volume_open(db, name, v.project, size, e) : rc;
+	return rc == 0 ? meter_volume_open(db, key, v.project, size, e) : rc;
 }
 
-int volume_copy(struct db *db, const struct volume_ctx *c, const char *src, const char *to,
+int volume_copy(struct db *db, const struct volume_ctx *c, const char *key, const char *to,
 		bool snapshot, struct err *e)
 {
 	struct volume v;
-	int rc = volume_get(db, src, NULL, &v, e);
+	int rc = vol_row(db, key, &v, e);
 	if (rc < 0)
 		return rc;
+	const char *src = v.name;
 	if (v.dir)
 		return err_set(e, -ENOSYS, "volume \"%s\": dir volumes have no snapshots or clones "
 			       "yet", src);
@@ -337,8 +350,10 @@ int volume_copy(struct db *db, const struct volume_ctx *c, const char *src, cons
 	if ((rc = project_admit(db, v.project, &need, e)) < 0 ||
 	    (c->place && (rc = placement_check(db, c->place, &need, e)) < 0))
 		return rc;
-	if (volume_get(db, to, NULL, &exists, NULL) == 0)
+	if (volume_get(db, to, v.project, &exists, NULL) == 0)
 		return err_set(e, -EEXIST, "volume \"%s\": already exists", to);
+	if ((rc = host_key_pick(db, "volumes", to, nv.key, sizeof nv.key, e)) < 0)
+		return rc;
 	char from[4200], path[4200], what[96];
 	volume_path(c, &v, from, sizeof from);
 	volume_path(c, &nv, path, sizeof path);
@@ -349,12 +364,12 @@ int volume_copy(struct db *db, const struct volume_ctx *c, const char *src, cons
 			 from, path, NULL };
 	if ((rc = qemu_img(c, what, args, e)) < 0) {
 		unlink(path);
-		drop_row(db, to, NULL);
+		drop_row(db, nv.key, NULL);
 		return rc;
 	}
 	if (snapshot)
 		chmod(path, 0400);   /* read-only, for the VMM too */
-	return meter_volume_open(db, to, nv.project, nv.size, e);
+	return meter_volume_open(db, nv.key, nv.project, nv.size, e);
 }
 
 int volume_prepare(struct db *db, const struct volume_ctx *c, const char *instance,

@@ -12,6 +12,11 @@
  * surface a directory does not have.  A dir volume's size counts against
  * the disk quota but is not enforced as a filesystem limit.
  *
+ * A volume's name is unique within its project; on the host it is its
+ * host key (host_key.h): STATE/volumes/KEY[.qcow2] and its metering rows.
+ * The functions below that change a volume take its key; volume_get
+ * resolves a name in a project.
+ *
  * A volume is attached to at most one instance and reaches it at its next
  * start (virtio-mmio here has no hot-plug); a volume in use by a running
  * instance cannot be detached, resized or deleted.  A snapshot is a
@@ -32,7 +37,8 @@
 #define VOLUME_SIZE_MAX (16LL << 40)
 
 struct volume {
-	char name[INSTANCE_NAME_MAX + 1];
+	char name[INSTANCE_NAME_MAX + 1];      /* unique in its project */
+	char key[INSTANCE_NAME_MAX + 1];       /* unique on the host (host_key.h) */
 	char project[INSTANCE_NAME_MAX + 1];
 	bool dir;                  /* type dir (else block) */
 	long long size;            /* bytes */
@@ -50,22 +56,24 @@ struct volume_ctx {
 	const struct placement *place;   /* the host's room for disk (placement.h) */
 };
 
-int volume_create(struct db *db, const struct volume_ctx *c, const struct volume *v,
-		  struct err *e);
-/* project: only that project's (NULL: any). */
+/* Fills v->key. */
+int volume_create(struct db *db, const struct volume_ctx *c, struct volume *v, struct err *e);
+/* The volume name of project (NULL: the one of that name on the host,
+ * host_key_find's 409 when several projects have one). */
 int volume_get(struct db *db, const char *name, const char *project, struct volume *out,
 	       struct err *e);
 int volume_list(struct db *db, const char *project, struct volume **out, size_t *n,
 		struct err *e);
-int volume_delete(struct db *db, const struct volume_ctx *c, const char *name, struct err *e);
-/* The instance must be in the volume's project; running_ok: attach takes
- * effect at its next start. */
-int volume_attach(struct db *db, const char *name, const char *instance, struct err *e);
-int volume_detach(struct db *db, const char *name, struct err *e);
-int volume_resize(struct db *db, const struct volume_ctx *c, const char *name, long long size,
+int volume_delete(struct db *db, const struct volume_ctx *c, const char *key, struct err *e);
+/* instance: a name in the volume's project; attach takes effect at its
+ * next start. */
+int volume_attach(struct db *db, const char *key, const char *instance, struct err *e);
+int volume_detach(struct db *db, const char *key, struct err *e);
+int volume_resize(struct db *db, const struct volume_ctx *c, const char *key, long long size,
 		  struct err *e);
-/* A snapshot (read-only) or a clone (writable) of src named to. */
-int volume_copy(struct db *db, const struct volume_ctx *c, const char *src, const char *to,
+/* A snapshot (read-only) or a clone (writable) of the volume key, named to
+ * in its project. */
+int volume_copy(struct db *db, const struct volume_ctx *c, const char *key, const char *to,
 		bool snapshot, struct err *e);
 /* The file or directory of a volume. */
 void volume_path(const struct volume_ctx *c, const struct volume *v, char *buf, size_t len);

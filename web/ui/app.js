@@ -102,6 +102,8 @@ function instanceRow(i) {
     el('td', {}, el('span', { class: 'status ' + i.status }, i.status)),
     el('td', {}, i.config && i.config.cpus ? i.config.cpus : 1),
     el('td', {}, (i.config && i.config.memory_mib ? i.config.memory_mib : 256) + ' MiB'),
+    el('td', { class: 'addrs' }, (i.networks || []).map((n) =>
+      `${n.interface} ${n.ip} (${n.network})`).join(', ')),
     el('td', { class: 'acts' },
       running ? act('stop', 'Stop', () => lifecycle(i.name, 'stop'))
               : act('start', 'Start', () => lifecycle(i.name, 'start')),
@@ -146,7 +148,9 @@ async function launch(ev) {
   if ($('#launch-type').value) body.type = $('#launch-type').value;
   if ($('#launch-cpus').value) body.cpus = Number($('#launch-cpus').value);
   if ($('#launch-memory').value.trim()) body.memory = $('#launch-memory').value.trim();
-  if ($('#launch-network').value) body.network = $('#launch-network').value;
+  /* One network is a name, several an array (a NIC on each, eth0 first). */
+  const nets = [...$('#launch-network').selectedOptions].map((o) => o.value);
+  if (nets.length) body.network = nets.length === 1 ? nets[0] : nets;
   $('#launch-go').disabled = true;
   try {
     await api('POST', '/1.0/instances', body);
@@ -167,7 +171,8 @@ async function refreshImages() {
   const list = await api('GET', '/1.0/images');
   $('#images tbody').replaceChildren(...list.map((i) =>
     el('tr', {}, el('td', {}, el('b', {}, i.name)), el('td', {}, i.type),
-       el('td', {}, el('code', {}, (i.digest || '').slice(0, 19))))));
+       el('td', {}, el('code', {}, (i.digest || '').slice(0, 19))),
+       el('td', {}, i.project ? `private to ${i.project}` : 'public'))));
   $('#launch-image').replaceChildren(...list.map((i) =>
     el('option', { value: i.name }, `${i.name} (${i.type})`)));
 }
@@ -188,8 +193,9 @@ async function refreshNetworks() {
     $(sel).replaceChildren(...opts);
     if ([...$(sel).options].some((o) => o.value === was)) $(sel).value = was;
   };
-  keep('#launch-network', [el('option', { value: '' }, 'none'),
-    ...list.map((n) => el('option', { value: n.name }, `${n.name} (${n.subnet})`))]);
+  const chosen = new Set([...$('#launch-network').selectedOptions].map((o) => o.value));
+  $('#launch-network').replaceChildren(...list.map((n) =>
+    el('option', { value: n.name, selected: chosen.has(n.name) ? '' : undefined }, `${n.name} (${n.subnet})`)));
   keep('#forward-network', list.map((n) => el('option', { value: n.name }, n.name)));
   const inst = state.instances.map((i) => el('option', { value: i.name }, i.name));
   keep('#forward-instance', inst);
@@ -322,8 +328,15 @@ function volumeRow(v) {
 }
 
 async function refreshVolumes() {
-  const list = await api('GET', '/1.0/volumes');
+  const [list, ops] = await Promise.all([api('GET', '/1.0/volumes'), api('GET', '/1.0/operations')]);
   $('#volumes tbody').replaceChildren(...list.map(volumeRow));
+  /* The project's operations journal (its snapshots, clones, resizes), newest first. */
+  $('#operations tbody').replaceChildren(...ops.slice().reverse().slice(0, 20).map((o) =>
+    el('tr', { 'data-name': o.id },
+      el('td', {}, new Date(o.created_at * 1000).toLocaleString()), el('td', {}, o.type),
+      el('td', {}, el('code', {}, o.resource)),
+      el('td', {}, el('span', { class: 'status ' + o.status }, o.status),
+         o.error ? ` ${o.error}` : ''))));
 }
 
 async function volumeAct(name, verb, body) {
@@ -426,13 +439,14 @@ async function refreshUsage() {
   for (const p of total.projects) {
     const cost = p.bill ? `${p.bill.total.toFixed(4)} ${p.bill.currency}` : '—';
     rows.push(el('tr', {}, el('td', {}, el('b', {}, p.project)), el('td', {}, 'total'),
-      el('td', {}, p.vcpu_seconds.toFixed(1)), el('td', {}, p.memory_gib_hours.toFixed(4)),
+      el('td', {}, `${p.vcpu_seconds.toFixed(1)} (${(p.cpu_seconds || 0).toFixed(1)})`),
+      el('td', {}, p.memory_gib_hours.toFixed(4)),
       el('td', {}, p.disk_gib_hours.toFixed(4)),
       el('td', {}, `${bytes(p.net_rx_bytes || 0)} / ${bytes(p.net_tx_bytes || 0)}`),
       el('td', { class: 'cost' }, cost)));
     for (const i of p.instances || [])
       rows.push(el('tr', {}, el('td', {}), el('td', {}, i.name),
-        el('td', {}, (i.vcpu_seconds || 0).toFixed(1)),
+        el('td', {}, `${(i.vcpu_seconds || 0).toFixed(1)} (${(i.cpu_seconds || 0).toFixed(1)})`),
         el('td', {}, (i.memory_gib_hours || 0).toFixed(4)), el('td', {}, ''),
         el('td', {}, `${bytes(i.net_rx_bytes || 0)} / ${bytes(i.net_tx_bytes || 0)}`), el('td', {}, '')));
     for (const v of p.volumes || [])
