@@ -211,7 +211,7 @@ void hart_trim_caches(struct hart *h)
 			continue;
 		h->space_key[s] = TLB_NO_SPACE;
 		hart_give_back(h->tlb[s], sizeof h->tlb[s]);
-		/* jcache_flush above marked it stale: flushed before next use. */
+		/* jcache_flush above marked it stale: emptied before next use. */
 		hart_give_back(h->jcache[s], sizeof h->jcache[s]);
 	}
 	h->trim_code_bytes = js.code_bytes;

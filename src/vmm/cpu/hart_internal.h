@@ -115,8 +115,11 @@ enum { CTX_U, CTX_S, CTX_SSUM, CTX_M, NCTX };
  * is only as fresh as the fetch TLB and the block it came from, so it is
  * flushed with its space's fetch TLB (recycled space, SFENCE.VMA, PMP),
  * when code changes (this hart's stores, or bus->code_changes), and when the
- * translations are dropped; the spaces not in use are flushed when next
- * switched to (jcache_stale).  Empty: vpc odd.
+ * translations are dropped.  Empty: vpc odd.  Flushing only marks a cache
+ * stale (stale_jc); it is emptied when next selected (tables_select), as
+ * the TLB's tables are (stale_tlb): most of a hart's 350 KiB of them is
+ * never used, and emptying them at once wrote every page (1.4 ms of a
+ * restore, in page faults).
  */
 #define JCACHE_BITS 10   /* 256 missed 20% more in a fork/exec-heavy guest */
 #define JCACHE_SIZE (1u << JCACHE_BITS)
@@ -317,7 +320,11 @@ struct hart {
 	struct tlb_set tlb[TLB_SPACES][NCTX];
 	struct jcache_entry jcache[TLB_SPACES][JC_CTXS][JCACHE_SIZE];
 	uint64_t jcache_pages[TLB_SPACES][JCACHE_FILTER_BITS / 64];
-	uint32_t jcache_stale;     /* spaces whose jump cache awaits a flush */
+	/* Tables emptied when next selected (mmu.c, tables_select): bit
+	 * (space * NCTX + ctx) * 3 + TLB_FETCH/LOAD/STORE of a TLB table, bit
+	 * space * JC_CTXS + jctx of a jump cache. */
+	uint64_t stale_tlb;
+	uint32_t stale_jc;
 	uint64_t seen_code_changes; /* bus->code_changes when the jump cache was last trusted */
 
 	/* Idle trim (hart.c): the current window's start and time asleep in WFI
@@ -388,6 +395,8 @@ uint64_t hart_read_mstatus(const struct hart *h);
 COLD void trap_take(struct hart *h, uint64_t cause, uint64_t tval);
 COLD void trap_interrupt(struct hart *h);
 void hart_update_ctx(struct hart *h);
+/* Empties the stale tables the current contexts select (mmu.c). */
+void tables_select(struct hart *h, unsigned ictx, unsigned dctx);
 int trap_mret(struct hart *h);
 int trap_sret(struct hart *h);
 uint64_t hart_pending_irqs(const struct hart *h);

@@ -131,8 +131,30 @@ TEST(trimming_retires_the_other_address_spaces_tlbs_and_jump_caches_and_gives_th
 	hart_trim_caches(h);
 	EXPECT_EQ(resident_pages(h->tlb[other], sizeof h->tlb[other]), 0);
 	EXPECT_EQ(resident_pages(h->jcache[other], sizeof h->jcache[other]), 0);   /* and its jump cache */
-	EXPECT(h->jcache_stale & (1u << other));   /* flushed before it is used again */
+	EXPECT(h->stale_jc & (1u << (other * JC_CTXS)));   /* emptied before it is used again */
 	EXPECT_EQ(h->space_key[other], TLB_NO_SPACE);
 	EXPECT(resident_pages(h->tlb[h->space], sizeof h->tlb[0]) > 0);   /* in use: kept */
+	tm_fini(&t);
+}
+
+TEST(a_new_hart_writes_only_the_tlb_and_jump_cache_tables_it_selects)
+{
+	/* In M mode with no translation: the M tables of space 0; the rest
+	 * (350 KiB in all) stay zero pages until a context selects them, then
+	 * are emptied before use. */
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	EXPECT(resident_pages(h->tlb[0][CTX_M].fetch, sizeof h->tlb[0][CTX_M].fetch) > 0);
+	EXPECT_EQ(resident_pages(&h->tlb[0][CTX_U], sizeof h->tlb[0][CTX_U]), 0);
+	EXPECT_EQ(resident_pages(&h->tlb[0][CTX_S], sizeof h->tlb[0][CTX_S]), 0);
+	EXPECT_EQ(resident_pages(h->jcache[0][0], sizeof h->jcache[0][0]), 0);
+	EXPECT_EQ(resident_pages(h->tlb[1], sizeof h->tlb[1]), 0);
+	h->priv = PRV_U;
+	hart_update_ctx(h);
+	EXPECT_EQ(h->itlb[0].tag, TLB_INVALID);   /* emptied on selection */
+	EXPECT_EQ(h->ltlb[5].tag, TLB_INVALID);
+	EXPECT_EQ(h->stlb[9].tag, TLB_INVALID);
+	EXPECT(h->jc[3].vpc & 1);                 /* an empty jump-cache entry */
 	tm_fini(&t);
 }

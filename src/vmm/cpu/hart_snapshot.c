@@ -152,7 +152,6 @@ int hart_load(struct hart *h, struct snap_in *in)
 		h->space_key[s] = TLB_NO_SPACE;
 	h->space = 0;
 	h->space_key[0] = h->satp;
-	memset(h->tlb[0], 0xff, sizeof h->tlb[0]);
 	tlb_flush_all(h);
 	/* A translator that never ran has nothing to drop, and jit_flush would
 	 * write (so fault in) every block slot; the slots are then given back

@@ -217,18 +217,56 @@ static void tlb_fill(struct hart *h, struct tlb_entry *tab, uint64_t va, uint64_
 	}
 }
 
-static void jcache_flush_space(struct hart *h, unsigned s)
+enum { TLB_FETCH, TLB_LOAD, TLB_STORE };
+
+static uint64_t tlb_bit(unsigned s, unsigned c, unsigned t)
 {
-	memset(h->jcache[s], 0xff, sizeof(h->jcache[s]));
-	memset(h->jcache_pages[s], 0, sizeof(h->jcache_pages[s]));
-	h->jcache_stale &= ~(1u << s);
+	return 1ull << ((s * NCTX + c) * 3 + t);
 }
 
-/* Empties the jump cache in use now and the others before their next use. */
+/* Every table of space s, stale (hart_update_ctx empties those it selects). */
+static void tlb_flush_space(struct hart *h, unsigned s)
+{
+	h->stale_tlb |= ((1ull << (NCTX * 3)) - 1) << (s * NCTX * 3);
+}
+
+void tables_select(struct hart *h, unsigned ictx, unsigned dctx)
+{
+	unsigned s = h->space;
+	if (likely(!((h->stale_tlb & (tlb_bit(s, ictx, TLB_FETCH) | tlb_bit(s, dctx, TLB_LOAD) |
+				      tlb_bit(s, dctx, TLB_STORE))) |
+		     (h->stale_jc & (1u << (s * JC_CTXS + jcache_ctx(ictx)))))))
+		return;
+	struct tlb_set *fs = &h->tlb[s][ictx], *ds = &h->tlb[s][dctx];
+	if (h->stale_tlb & tlb_bit(s, ictx, TLB_FETCH))
+		memset(fs->fetch, 0xff, sizeof fs->fetch);
+	if (h->stale_tlb & tlb_bit(s, dctx, TLB_LOAD))
+		memset(ds->load, 0xff, sizeof ds->load);
+	if (h->stale_tlb & tlb_bit(s, dctx, TLB_STORE))
+		memset(ds->store, 0xff, sizeof ds->store);
+	h->stale_tlb &= ~(tlb_bit(s, ictx, TLB_FETCH) | tlb_bit(s, dctx, TLB_LOAD) |
+			  tlb_bit(s, dctx, TLB_STORE));
+	unsigned jb = s * JC_CTXS + jcache_ctx(ictx);
+	if (h->stale_jc & (1u << jb)) {
+		memset(h->jcache[s][jcache_ctx(ictx)], 0xff, sizeof h->jcache[s][0]);
+		h->stale_jc &= ~(1u << jb);
+	}
+}
+
+/* Space s's jump caches, stale; its page filter empty with them. */
+static void jcache_flush_space(struct hart *h, unsigned s)
+{
+	h->stale_jc |= ((1u << JC_CTXS) - 1) << (s * JC_CTXS);
+	memset(h->jcache_pages[s], 0, sizeof(h->jcache_pages[s]));
+}
+
+/* Empties every jump cache: the one in use now at once, the others when
+ * next selected. */
 void jcache_flush(struct hart *h)
 {
-	jcache_flush_space(h, h->space);
-	h->jcache_stale = ((1u << TLB_SPACES) - 1) & ~(1u << h->space);
+	for (unsigned s = 0; s < TLB_SPACES; s++)
+		jcache_flush_space(h, s);
+	hart_update_ctx(h);
 }
 
 /* Spaces other than the current one are flushed when next used. */
@@ -241,9 +279,9 @@ static void retire_other_spaces(struct hart *h)
 
 void tlb_flush_all(struct hart *h)
 {
-	memset(h->tlb[h->space], 0xff, sizeof(h->tlb[h->space]));
+	tlb_flush_space(h, h->space);
 	retire_other_spaces(h);
-	jcache_flush(h);
+	jcache_flush(h);   /* (which selects the current tables, emptied) */
 	h->super_lo = UINT64_MAX;
 	h->super_hi = 0;
 }
@@ -259,8 +297,9 @@ void tlb_flush_asid(struct hart *h, uint64_t asid)
 		if (h->space_key[s] == TLB_NO_SPACE || ((h->space_key[s] >> 44) & 0xffff) != asid)
 			continue;
 		if (s == h->space) {
-			memset(h->tlb[s], 0xff, sizeof(h->tlb[s]));
+			tlb_flush_space(h, s);
 			jcache_flush_space(h, s);   /* (the superpage range stays: other spaces') */
+			hart_update_ctx(h);
 		} else {
 			h->space_key[s] = TLB_NO_SPACE;   /* emptied when next used */
 		}
@@ -270,8 +309,9 @@ void tlb_flush_asid(struct hart *h, uint64_t asid)
 void tlb_flush_loads(struct hart *h)
 {
 	for (unsigned c = 0; c < NCTX; c++)
-		memset(h->tlb[h->space][c].load, 0xff, sizeof(h->tlb[h->space][c].load));
+		h->stale_tlb |= tlb_bit(h->space, c, TLB_LOAD);
 	retire_other_spaces(h);
+	hart_update_ctx(h);
 }
 
 void tlb_switch_space(struct hart *h)
@@ -286,14 +326,12 @@ void tlb_switch_space(struct hart *h)
 		s = h->space_victim == h->space ? (h->space_victim + 1) % TLB_SPACES
 						 : h->space_victim;
 		h->space_victim = (s + 1) % TLB_SPACES;
-		memset(h->tlb[s], 0xff, sizeof(h->tlb[s]));
+		tlb_flush_space(h, s);
+		jcache_flush_space(h, s);   /* it mapped another space's PCs */
 		h->space_key[s] = key;
-		h->jcache_stale |= 1u << s;   /* it mapped another space's PCs */
 	}
-	if (h->jcache_stale & (1u << s))
-		jcache_flush_space(h, s);
 	h->space = s;
-	hart_update_ctx(h);
+	hart_update_ctx(h);   /* (empties what it selects of a stale space) */
 }
 
 void tlb_flush_page(struct hart *h, uint64_t va)

@@ -23,6 +23,7 @@ void hart_update_ctx(struct hart *h)
 	unsigned dctx = dp == PRV_M ? CTX_M : dp == PRV_U ? CTX_U
 		      : (h->mstatus & MSTATUS_SUM) ? CTX_SSUM : CTX_S;
 	unsigned ictx = h->priv == PRV_M ? CTX_M : h->priv == PRV_U ? CTX_U : CTX_S;
+	tables_select(h, ictx, dctx);
 	struct tlb_set *sp = h->tlb[h->space];
 	h->itlb = sp[ictx].fetch;
 	h->jc = h->jcache[h->space][jcache_ctx(ictx)];
