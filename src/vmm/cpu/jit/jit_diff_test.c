@@ -478,6 +478,19 @@ static void step_both_and_compare(struct pair *p, uint64_t steps, int line)
 	EXPECT(!d);
 }
 
+/* A trace test's run: a warm-up, then chunks of 1..max_chunk instructions
+ * (a trace longer than a chunk gives way to its first block), then the
+ * rest; both machines compared after each.  The translator's stats after. */
+static void trace_steps(struct pair *p, uint64_t warm, unsigned max_chunk, uint64_t rest,
+			struct jit_stats *st)
+{
+	STEP_BOTH_AND_COMPARE(p, warm);
+	for (unsigned n = 1; n < max_chunk; n++)
+		STEP_BOTH_AND_COMPARE(p, n);
+	STEP_BOTH_AND_COMPARE(p, rest);
+	EXPECT(hart_jit_stats(p->m[1].h[0], st));
+}
+
 TEST(jit_links_into_rewritten_code_are_dropped)
 {
 	/* A two-block loop in one page, linked block to block; then its second
@@ -713,14 +726,10 @@ TEST(jit_trace_through_a_biased_branch_matches_the_interpreter)
 		hart_set_x(t->h[0], 9, 3000);
 		hart_set_pc(t->h[0], CODE_BASE);
 	}
-	STEP_BOTH_AND_COMPARE(&p, 2000);
-	for (unsigned n = 1; n < 40; n++)
-		STEP_BOTH_AND_COMPARE(&p, n);
-	STEP_BOTH_AND_COMPARE(&p, 20000);
+	struct jit_stats st = { 0 };
+	trace_steps(&p, 2000, 40, 20000, &st);
 	EXPECT_EQ(hart_get_x(h, 5), 3000);
 	EXPECT_EQ(hart_get_x(h, 7), 3000 / 16);
-	struct jit_stats st;
-	EXPECT(hart_jit_stats(h, &st));
 	EXPECT(st.traces >= 1);
 	pair_fini(&p);
 }
@@ -744,13 +753,9 @@ TEST(jit_trace_closed_by_a_fall_through_matches_the_interpreter)
 		hart_set_x(t->h[0], 9, 5000);
 		hart_set_pc(t->h[0], CODE_BASE + 8);
 	}
-	STEP_BOTH_AND_COMPARE(&p, 1000);
-	for (unsigned n = 1; n < 30; n++)
-		STEP_BOTH_AND_COMPARE(&p, n);
-	STEP_BOTH_AND_COMPARE(&p, 30000);
+	struct jit_stats st = { 0 };
+	trace_steps(&p, 1000, 30, 30000, &st);
 	EXPECT_EQ(hart_get_x(h, 5), 5000);
-	struct jit_stats st;
-	EXPECT(hart_jit_stats(h, &st));
 	EXPECT(st.traces >= 1);
 	EXPECT(st.entries < 100);
 	pair_fini(&p);
@@ -784,14 +789,10 @@ TEST(jit_trace_with_an_inner_loop_matches_the_interpreter)
 		hart_set_x(t->h[0], 9, 2000);
 		hart_set_pc(t->h[0], CODE_BASE);
 	}
-	STEP_BOTH_AND_COMPARE(&p, 3000);
-	for (unsigned n = 1; n < 40; n++)
-		STEP_BOTH_AND_COMPARE(&p, n);
-	STEP_BOTH_AND_COMPARE(&p, 200000);
+	struct jit_stats st = { 0 };
+	trace_steps(&p, 3000, 40, 200000, &st);
 	EXPECT_EQ(hart_get_x(h, 10), 2000);
 	EXPECT_EQ(hart_get_x(h, 5), 2000 * 8);
-	struct jit_stats st;
-	EXPECT(hart_jit_stats(h, &st));
 	EXPECT(st.traces >= 2);
 	pair_fini(&p);
 }
