@@ -468,19 +468,6 @@ static const struct block *trace_next(const struct jit *j, const struct block *b
 	return s;
 }
 
-static void trace_append(struct trace *t, const struct block *s);
-
-/* The translation of b alone, in a trace's shape. */
-static void trace_build_one(const struct block *b, struct trace *t)
-{
-	t->whole = *b;
-	t->whole.insn = t->insn;
-	t->whole.ninsn = 0;
-	t->nseg = 0;
-	t->loop_seg = 0;
-	trace_append(t, b);
-}
-
 static void trace_append(struct trace *t, const struct block *s)
 {
 	unsigned n = t->whole.ninsn;
@@ -491,6 +478,17 @@ static void trace_append(struct trace *t, const struct block *s)
 	t->seg_ppc[t->nseg] = s->ppc;
 	t->whole.ninsn = (uint16_t)(n + s->ninsn);
 	t->seg_end[t->nseg++] = t->whole.ninsn;
+}
+
+/* The translation of b alone, in a trace's shape. */
+static void trace_build_one(const struct block *b, struct trace *t)
+{
+	t->whole = *b;
+	t->whole.insn = t->insn;
+	t->whole.ninsn = 0;
+	t->nseg = 0;
+	t->loop_seg = 0;
+	trace_append(t, b);
 }
 
 /* The trace from head; false when it is only head. */
