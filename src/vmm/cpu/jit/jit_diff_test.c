@@ -702,6 +702,22 @@ TEST(jit_translates_an_instruction_straddling_a_page_and_sees_its_second_half_ch
 	pair_fini(&p);
 }
 
+/* Both machines: `prog` at CODE_BASE, x9 = limit, pc = CODE_BASE + entry,
+ * translations after 32 runs (so interpreted runs count branch edges). */
+static void trace_program(struct pair *p, const uint32_t *prog, unsigned n, uint64_t limit,
+			  unsigned entry)
+{
+	jit_set_hot(p->m[1].h[0]->jit, 32);
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p->m[k];
+		tm_org(t, CODE_BASE);
+		for (unsigned i = 0; i < n; i++)
+			tm_emit(t, prog[i]);
+		hart_set_x(t->h[0], 9, limit);
+		hart_set_pc(t->h[0], CODE_BASE + entry);
+	}
+}
+
 /* A loop of two blocks joined by a biased branch (the longest_match
  * shape): translated as one trace that loops to itself, the rare edge a
  * side exit with every dirty register written back.  Stepped in chunks as
@@ -712,20 +728,16 @@ TEST(jit_trace_through_a_biased_branch_matches_the_interpreter)
 	struct pair p;
 	EXPECT(pair_init(&p) == 0);
 	struct hart *h = p.m[1].h[0];
-	jit_set_hot(h->jit, 32);
-	for (int k = 0; k < 2; k++) {
-		struct tmach *t = &p.m[k];
-		tm_org(t, CODE_BASE);
-		tm_emit(t, ADDI(5, 5, 1));           /* A: x5++ */
-		tm_emit(t, ANDI(6, 5, 15));
-		tm_emit(t, BNE(6, 0, 8));            /*    15 times in 16: to C */
-		tm_emit(t, ADDI(7, 7, 1));           /* B: x7++ (rare) */
-		tm_emit(t, ADDI(8, 8, 2));           /* C: x8 += 2 */
-		tm_emit(t, BLT(5, 9, -20));          /*    while x5 < x9: to A */
-		tm_emit(t, JAL(0, 0));               /* then spin here */
-		hart_set_x(t->h[0], 9, 3000);
-		hart_set_pc(t->h[0], CODE_BASE);
-	}
+	const uint32_t prog[] = {
+		ADDI(5, 5, 1),           /* A: x5++ */
+		ANDI(6, 5, 15),
+		BNE(6, 0, 8),            /*    15 times in 16: to C */
+		ADDI(7, 7, 1),           /* B: x7++ (rare) */
+		ADDI(8, 8, 2),           /* C: x8 += 2 */
+		BLT(5, 9, -20),          /*    while x5 < x9: to A */
+		JAL(0, 0),               /* then spin here */
+	};
+	trace_program(&p, prog, sizeof prog / sizeof prog[0], 3000, 0);
 	struct jit_stats st = { 0 };
 	trace_steps(&p, 2000, 40, 20000, &st);
 	EXPECT_EQ(hart_get_x(h, 5), 3000);
@@ -741,18 +753,14 @@ TEST(jit_trace_closed_by_a_fall_through_matches_the_interpreter)
 	struct pair p;
 	EXPECT(pair_init(&p) == 0);
 	struct hart *h = p.m[1].h[0];
-	jit_set_hot(h->jit, 32);
-	for (int k = 0; k < 2; k++) {
-		struct tmach *t = &p.m[k];
-		tm_org(t, CODE_BASE);
-		tm_emit(t, ADDI(8, 8, 2));           /* Y: x8 += 2 */
-		tm_emit(t, BGE(5, 9, 16));           /*    done: to the spin */
-		tm_emit(t, ADDI(5, 5, 1));           /* head: x5++ */
-		tm_emit(t, JAL(0, -12));             /*    to Y */
-		tm_emit(t, JAL(0, 0));               /* spin */
-		hart_set_x(t->h[0], 9, 5000);
-		hart_set_pc(t->h[0], CODE_BASE + 8);
-	}
+	const uint32_t prog[] = {
+		ADDI(8, 8, 2),           /* Y: x8 += 2 */
+		BGE(5, 9, 16),           /*    done: to the spin */
+		ADDI(5, 5, 1),           /* head: x5++ */
+		JAL(0, -12),             /*    to Y */
+		JAL(0, 0),               /* spin */
+	};
+	trace_program(&p, prog, sizeof prog / sizeof prog[0], 5000, 8);
 	struct jit_stats st = { 0 };
 	trace_steps(&p, 1000, 30, 30000, &st);
 	EXPECT_EQ(hart_get_x(h, 5), 5000);
@@ -770,25 +778,21 @@ TEST(jit_trace_with_an_inner_loop_matches_the_interpreter)
 	struct pair p;
 	EXPECT(pair_init(&p) == 0);
 	struct hart *h = p.m[1].h[0];
-	jit_set_hot(h->jit, 32);
-	for (int k = 0; k < 2; k++) {
-		struct tmach *t = &p.m[k];
-		tm_org(t, CODE_BASE);
-		tm_emit(t, ADDI(10, 10, 1));         /* H: x10++ */
-		tm_emit(t, BEQ(0, 0, 8));            /*    to A */
-		tm_emit(t, JAL(0, 0));
-		tm_emit(t, ADDI(5, 5, 1));           /* A (+12): x5++ */
-		tm_emit(t, ANDI(6, 5, 3));
-		tm_emit(t, BNE(6, 0, 8));            /*    3 times in 4: to C */
-		tm_emit(t, ADDI(7, 7, 1));           /* B: x7++ */
-		tm_emit(t, ADDI(8, 8, 2));           /* C (+28): x8 += 2 */
-		tm_emit(t, ANDI(11, 5, 7));
-		tm_emit(t, BNE(11, 0, -24));         /*    7 times in 8: to A */
-		tm_emit(t, BLT(10, 9, -40));         /* D: while x10 < x9: to H */
-		tm_emit(t, JAL(0, 0));
-		hart_set_x(t->h[0], 9, 2000);
-		hart_set_pc(t->h[0], CODE_BASE);
-	}
+	const uint32_t prog[] = {
+		ADDI(10, 10, 1),         /* H: x10++ */
+		BEQ(0, 0, 8),            /*    to A */
+		JAL(0, 0),
+		ADDI(5, 5, 1),           /* A (+12): x5++ */
+		ANDI(6, 5, 3),
+		BNE(6, 0, 8),            /*    3 times in 4: to C */
+		ADDI(7, 7, 1),           /* B: x7++ */
+		ADDI(8, 8, 2),           /* C (+28): x8 += 2 */
+		ANDI(11, 5, 7),
+		BNE(11, 0, -24),         /*    7 times in 8: to A */
+		BLT(10, 9, -40),         /* D: while x10 < x9: to H */
+		JAL(0, 0),
+	};
+	trace_program(&p, prog, sizeof prog / sizeof prog[0], 2000, 0);
 	struct jit_stats st = { 0 };
 	trace_steps(&p, 3000, 40, 200000, &st);
 	EXPECT_EQ(hart_get_x(h, 10), 2000);
