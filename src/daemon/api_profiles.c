@@ -19,6 +19,19 @@ static void fail(struct api_resp *out, const struct err *e)
 	api_error_from(out, e);
 }
 
+/* The error rc < 0 left in e, else `status` with the profile. */
+static int reply_profile(struct api_resp *out, int rc, const struct err *e, int status,
+			 const struct profile *p)
+{
+	if (rc < 0) {
+		fail(out, e);
+		return 0;
+	}
+	out->status = status;
+	out->json = profile_json(p);
+	return 0;
+}
+
 int api_profile_list(struct service *s, const struct api_req *r, const char *name,
 		     struct api_resp *out)
 {
@@ -50,13 +63,7 @@ int api_profile_get(struct service *s, const struct api_req *r, const char *name
 	struct db *db = service_lock(s);
 	int rc = profile_get(db, name, &p, &e);
 	service_unlock(s);
-	if (rc < 0) {
-		fail(out, &e);
-		return 0;
-	}
-	out->status = 200;
-	out->json = profile_json(&p);
-	return 0;
+	return reply_profile(out, rc, &e, 200, &p);
 }
 
 int api_profile_create(struct service *s, const struct api_req *r, const char *name,
@@ -74,13 +81,7 @@ int api_profile_create(struct service *s, const struct api_req *r, const char *n
 	if (rc == 0)
 		rc = profile_get(db, p.name, &p, &e);
 	service_unlock(s);
-	if (rc < 0) {
-		fail(out, &e);
-		return 0;
-	}
-	out->status = 201;
-	out->json = profile_json(&p);
-	return 0;
+	return reply_profile(out, rc, &e, 201, &p);
 }
 
 int api_profile_update(struct service *s, const struct api_req *r, const char *name,
@@ -97,13 +98,7 @@ int api_profile_update(struct service *s, const struct api_req *r, const char *n
 	if (rc == 0)
 		rc = profile_update(db, &p, &e);
 	service_unlock(s);
-	if (rc < 0) {
-		fail(out, &e);
-		return 0;
-	}
-	out->status = 200;
-	out->json = profile_json(&p);
-	return 0;
+	return reply_profile(out, rc, &e, 200, &p);
 }
 
 int api_profile_delete(struct service *s, const struct api_req *r, const char *name,
