@@ -6,7 +6,8 @@
  * numbers extracted here once; writes to x0 are redirected to the sink x[32].
  *
  * A block holds at most BLOCK_MAX_INSNS instructions from one 4 KiB page and
- * ends after the first instruction for which op_ends_block() holds, or before
+ * ends after the first instruction for which op_ends_block() holds (but not
+ * at one on an FP CSR, see ops.h), or before
  * a 32-bit instruction that straddles the page end (emitted as OP_CROSS).
  * Reserved and unsupported encodings become OP_ILLEGAL with the raw bits.
  */
@@ -482,7 +483,9 @@ unsigned decode_block(struct hart *h, uint64_t ppc, struct insn *out,
 		in->pcoff = (uint16_t)(pa - ppc);
 		n++;
 		pa += in->len;
-		if (op_ends_block(in->op) || (pa & (PAGE_SIZE - 1)) == 0)
+		bool ends = op_ends_block(in->op) &&
+			    !(op_is_csr(in->op) && csr_is_fp((unsigned)in->imm));
+		if (ends || (pa & (PAGE_SIZE - 1)) == 0)
 			break;
 	}
 	return n;

@@ -538,6 +538,8 @@ run_block:
 			if (csr_access(h, (unsigned)in->imm, f3, src, write, &old))
 				goto illegal;
 			x[in->rd] = old;
+			if (csr_is_fp((unsigned)in->imm))
+				break;   /* not a block end (ops.h) */
 			RETIRE_JUMP(NEXT);
 		}
 

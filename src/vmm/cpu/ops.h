@@ -3,7 +3,8 @@
  * instruction (compressed forms decode to their 32-bit equivalents), plus
  * OP_ILLEGAL (imm holds the raw bits) and OP_CROSS (a 32-bit instruction
  * straddling the page end, fetched and decoded on every execution).
- * Block-ending ops are those for which op_ends_block() is true.
+ * Block-ending ops are those for which op_ends_block() is true, except
+ * CSR instructions on the FP CSRs (csr_is_fp).
  */
 #ifndef NIMBUS_VMM_CPU_OPS_H
 #define NIMBUS_VMM_CPU_OPS_H
@@ -53,6 +54,14 @@ enum op {
 	OP_FP_LAST = OP_FCVT_D_S,
 	OP_COUNT
 };
+
+/* fflags, frm and fcsr: the FP code's own CSRs.  Instructions on them do
+ * not end a block (they change nothing a decoded or translated block
+ * depends on), since libm and quiet comparisons (frflags; flt; fsflags)
+ * touch them all the time. */
+static inline bool csr_is_fp(unsigned csr) { return csr >= 1 && csr <= 3; }
+
+static inline bool op_is_csr(unsigned op) { return op >= OP_CSRRW && op <= OP_CSRRCI; }
 
 static inline bool op_ends_block(unsigned op)
 {

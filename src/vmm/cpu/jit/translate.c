@@ -131,7 +131,7 @@ static uint64_t pure_mulhsu(uint64_t a, uint64_t b)
  * itself (be_fcsr): they change nothing translation depends on. */
 static bool fp_csr(const struct insn *in)
 {
-	return in->op >= OP_CSRRW && in->op <= OP_CSRRCI && in->imm >= 1 && in->imm <= 3;
+	return op_is_csr(in->op) && csr_is_fp((unsigned)in->imm);
 }
 
 /* Ops the translator hands to the interpreter (and that end a block). */
@@ -148,11 +148,9 @@ static bool interp_only_op(unsigned op)
 	}
 }
 
-static bool is_csr_op(unsigned op) { return op >= OP_CSRRW && op <= OP_CSRRCI; }
-
 static bool interp_only(const struct insn *in)
 {
-	if (is_csr_op(in->op))
+	if (op_is_csr(in->op))
 		return !fp_csr(in) && !csr_in_translation((unsigned)in->imm);
 	return interp_only_op(in->op);
 }
