@@ -207,7 +207,8 @@ struct slow *x64_add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
 	}
 	struct slow *s = &be->slow[be->nslow++];
 	*s = (struct slow){ .kind = k, .jcc = jcc, .idx = be->idx, .ppc = be->ppc,
-			    .next_ppc = be->next_ppc, .dirty = be->dirty, .narrow = be->narrow };
+			    .next_ppc = be->next_ppc, .dirty = be->dirty, .narrow = be->narrow,
+			    .xmm = -1 };
 	return s;
 }
 
@@ -706,23 +707,28 @@ static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, uns
 		      int32_t imm, bool fp)
 {
 	struct x86_buf *b = &be->b;
+	/* FLD into a cached f register: straight from memory into its xmm
+	 * register (no trip through rax, which the load's latency would pay). */
+	int x = fp && size == 8 ? x64_freg_for_write(be, reg) : -1;
 	emit_va(be, rs1, imm);
 	uint8_t *miss = emit_tlb(be, false, size);
-	x_load_ext(b, size, sign, RAX, RSI, 0);
+	if (x >= 0)
+		x_sse_rm(b, PFX_SD, false, SSE_LOAD, (unsigned)x, RSI, 0);
+	else
+		x_load_ext(b, size, sign, RAX, RSI, 0);
 	struct slow *s = x64_add_slow(be, SL_LOAD, miss);
 	s->resume = b->p;
 	s->size = size;
 	s->sign = sign;
 	s->reg = reg;
 	s->fp = fp;
+	s->xmm = x;
 	if (fp) {
 		if (size == 4) {   /* NaN-box */
 			x_mov_imm(b, RCX, 0xffffffff00000000ull);
 			x_alu_rr(b, true, ALU_OR, RAX, RCX);
 		}
-		int x = size == 8 ? x64_freg_for_write(be, reg) : -1;
 		if (x >= 0) {
-			x_sse_rr(b, PFX_66, true, SSE_MOVD_TO_X, (unsigned)x, RAX);
 			be->dirty |= FREG_BIT(reg);
 		} else {
 			x_store(b, true, RBX, FOFF(reg), RAX);
@@ -751,13 +757,9 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 		       bool fp)
 {
 	struct x86_buf *b = &be->b;
-	if (fp) {   /* rdx = the value, for both paths */
-		int x = be->fhost[reg];
-		if (x >= 0)
-			x_sse_rr(b, PFX_66, true, SSE_MOVD_FROM_X, (unsigned)x, RDX);
-		else
-			x_load(b, true, RDX, RBX, FOFF(reg));
-	}
+	/* A cached f register is stored straight from its xmm register; the
+	 * slow path takes the value from there too (s->xmm). */
+	int x = fp ? be->fhost[reg] : -1;
 	emit_va(be, rs1, imm);
 	if (be->j->verify) {   /* the slow path logs what it overwrites */
 		struct slow *s = x64_add_slow(be, SL_STORE, x_jmp32(b));
@@ -765,12 +767,19 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 		s->size = size;
 		s->reg = reg;
 		s->fp = fp;
+		s->xmm = x;
 		return;
 	}
 	uint8_t *miss = emit_tlb(be, true, size);
-	if (!fp)
-		x64_ld_x(be, RDX, reg);
-	x_store_sz(b, size, RSI, 0, RDX);
+	if (x >= 0) {
+		x_sse_rm(b, size == 8 ? PFX_SD : PFX_SS, false, SSE_STORE, (unsigned)x, RSI, 0);
+	} else {
+		if (fp)
+			x_load(b, true, RDX, RBX, FOFF(reg));
+		else
+			x64_ld_x(be, RDX, reg);
+		x_store_sz(b, size, RSI, 0, RDX);
+	}
 	/* Watched-page check (code or dirty logging): the page's watch byte,
 	 * through the TLB entry (rax); store_hit_code dispatches. */
 	x_load(b, true, RCX, RAX, (int32_t)offsetof(struct tlb_store_entry, watch));
@@ -785,6 +794,7 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 	s->size = size;
 	s->reg = reg;
 	s->fp = fp;
+	s->xmm = x;
 }
 
 void be_store(struct be *be, unsigned size, unsigned rs2, unsigned rs1, int32_t imm)
@@ -1059,15 +1069,20 @@ static void emit_slow(struct be *be, struct slow *s)
 		x_test_rr(b, false, RAX, RAX);
 		uint8_t *fault = x_jcc32(b, CC_NE);
 		x64_reload(be, 2);
-		x_load_ext(b, s->size, s->sign, RAX, RBX, HOFF(jit_tmp));
+		if (s->xmm >= 0)
+			x_sse_rm(b, PFX_SD, false, SSE_LOAD, (unsigned)s->xmm, RBX, HOFF(jit_tmp));
+		else
+			x_load_ext(b, s->size, s->sign, RAX, RBX, HOFF(jit_tmp));
 		x_patch(b, x_jmp32(b), s->resume);
 		x_patch(b, fault, b->p);
 		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, s->dirty & ~spill);
 		break;
 	}
 	case SL_STORE: {
-		if (s->fp)
-			x_mov_rr(b, true, RCX, RDX);
+		if (s->xmm >= 0)
+			x_sse_rr(b, PFX_66, true, SSE_MOVD_FROM_X, (unsigned)s->xmm, RCX);
+		else if (s->fp)
+			x_load(b, true, RCX, RBX, FOFF(s->reg));
 		else
 			x64_ld_x(be, RCX, s->reg);
 		x64_write_back(be, spill, 0);
