@@ -61,9 +61,10 @@ bool be_end(struct be *be);
 
 /* Register hints, once before the first instruction: how often each guest
  * register is used, which are read before being written (live in), which
- * are written, and whether the block branches back to its own start. */
+ * are written, and whether the block branches back to its own start; the
+ * same for the f registers (use counts and a superset of those written). */
 void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in, uint32_t written,
-	     bool loops);
+	     bool loops, const unsigned fuses[32], uint32_t fwritten);
 
 /* Instruction `idx` of the block begins at ppc (the next at next_ppc); for
  * exits and traps. */

@@ -364,6 +364,65 @@ static void reg_usage(const struct block *b, unsigned uses[32], uint32_t *live_i
 	*written_out = written;
 }
 
+/* F/D ops whose rs1 names an x register. */
+static bool fp_reads_x(unsigned op)
+{
+	switch (op) {
+	case OP_FCVT_S_W: case OP_FCVT_S_WU: case OP_FCVT_S_L: case OP_FCVT_S_LU: case OP_FMV_W_X:
+	case OP_FCVT_D_W: case OP_FCVT_D_WU: case OP_FCVT_D_L: case OP_FCVT_D_LU: case OP_FMV_D_X:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* F/D ops with an f register in rs2 (the unary ones use the field otherwise). */
+static bool fp_reads_rs2(unsigned op)
+{
+	switch (op) {
+	case OP_FSQRT_S: case OP_FSQRT_D:
+	case OP_FCVT_W_S: case OP_FCVT_WU_S: case OP_FCVT_L_S: case OP_FCVT_LU_S:
+	case OP_FMV_X_W: case OP_FCLASS_S:
+	case OP_FCVT_W_D: case OP_FCVT_WU_D: case OP_FCVT_L_D: case OP_FCVT_LU_D:
+	case OP_FMV_X_D: case OP_FCLASS_D:
+	case OP_FCVT_S_D: case OP_FCVT_D_S:
+		return false;
+	default:
+		return !fp_reads_x(op);
+	}
+}
+
+/* Use counts per f register and the set written (by F/D ops and loads):
+ * a looping translation keeps the most used in host registers from its
+ * entry (be_regs).  Generous where in doubt: an extra register costs a
+ * load, a missed write would lose a value. */
+static void freg_usage(const struct block *b, unsigned fuses[32], uint32_t *fwritten)
+{
+	memset(fuses, 0, 32 * sizeof(*fuses));
+	*fwritten = 0;
+	for (unsigned i = 0; i < b->ninsn && !interp_only(&b->insn[i]); i++) {
+		const struct insn *in = &b->insn[i];
+		unsigned op = in->op;
+		if (op == OP_FLW || op == OP_FLD) {
+			fuses[in->rd & 31]++;
+			*fwritten |= 1u << (in->rd & 31);
+		} else if (op == OP_FSW || op == OP_FSD) {
+			fuses[in->rs2 & 31]++;
+		} else if (op >= OP_FP_FIRST && op <= OP_FP_LAST) {
+			if (!fp_writes_x(op)) {
+				fuses[in->rd & 31]++;
+				*fwritten |= 1u << (in->rd & 31);
+			}
+			if (!fp_reads_x(op))
+				fuses[in->rs1 & 31]++;
+			if (fp_reads_rs2(op))
+				fuses[in->rs2 & 31]++;
+			if (op <= OP_FNMADD_S || (op >= OP_FMADD_D && op <= OP_FNMADD_D))
+				fuses[in->rs3 & 31]++;
+		}
+	}
+}
+
 /* What the block's inline F/D paths assume (be_fp_needs), and whether it
  * writes fflags or frm itself (which can undo what its guard checked). */
 static unsigned fp_block_needs(const struct block *b, bool *writes_fcsr)
@@ -745,9 +804,12 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	unsigned fp_needs = fp_block_needs(b, &writes_fcsr);
 	/* A loop that may undo its guard checks it every time round. */
 	bool guard_each_round = loops && writes_fcsr;
+	unsigned fuses[32];
+	uint32_t fwritten;
+	freg_usage(b, fuses, &fwritten);
 	if (fp_needs && !guard_each_round)
 		be_fp_guard(be, fp_needs);
-	be_regs(be, uses, live_in, written, loops);
+	be_regs(be, uses, live_in, written, loops, fuses, fwritten);
 	if (fp_needs && guard_each_round)
 		be_fp_guard(be, fp_needs);
 	unsigned i, seg = 0;

@@ -350,7 +350,7 @@ struct be *be_begin(struct jit *j, struct jit_tb *tb)
  * exit writes them back and the back edge need not (see emit_loop_back).
  */
 void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in, uint32_t written,
-	     bool loops)
+	     bool loops, const unsigned fuses[32], uint32_t fwritten)
 {
 	be->loops = loops;
 	if (loops)
@@ -371,9 +371,26 @@ void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in, uint32_t 
 		if (live_in & (1u << best))
 			x_load(&be->b, true, cache_regs[slot], RBX, XOFF(best));
 	}
+	/* A loop's f registers too, so that the body does not load them at
+	 * their first use, which would need memory current at the back edge
+	 * (emit_loop_back). */
+	uint64_t fwritten_bits = (uint64_t)fwritten << 32;
+	if (loops) {
+		bool ftaken[32] = { false };
+		for (;;) {
+			unsigned best = 32;
+			for (unsigned f = 0; f < 32; f++)
+				if (!ftaken[f] && fuses[f] && (best == 32 || fuses[f] > fuses[best]))
+					best = f;
+			if (best == 32 || x64_freg_preload(be, best) < 0)
+				break;
+			ftaken[best] = true;
+			be->fpre |= FREG_BIT(best);
+		}
+	}
 	be->body = be->b.p;
 	if (loops) {
-		be->loop_dirty = be->cached & written;
+		be->loop_dirty = be->cached & (written | (be->fpre & fwritten_bits));
 		be->dirty = be->loop_dirty;
 	}
 }
@@ -392,9 +409,9 @@ static void emit_loop_back(struct be *be, uint8_t *to, unsigned idx, uint64_t pp
 {
 	struct x86_buf *b = &be->b;
 	widen_all(be);   /* the body starts with none narrow */
-	/* The body loads each f register at its first use: memory must
-	 * hold it when the body starts again. */
-	x64_write_back(be, be->dirty & FREGS, 0);
+	/* The body loads each f register not taken at the entry at its
+	 * first use: memory must hold it when the body starts again. */
+	x64_write_back(be, be->dirty & FREGS & ~be->fpre, 0);
 	unsigned round = be->tb->ninsn - idx;
 	x_alu_ri(b, true, ALU_SUB, R14, (int32_t)round);
 	x_patch(b, x_jcc32(b, CC_GE), to);
@@ -1052,6 +1069,8 @@ static void emit_slow(struct be *be, struct slow *s)
 {
 	struct x86_buf *b = &be->b;
 	be->narrow = s->narrow;
+	if (!s->jcc && !s->nmore)   /* nothing goes there (an F/D op all inline) */
+		return;
 	x_patch(b, s->jcc, b->p);
 	for (unsigned i = 0; i < s->nmore; i++)
 		x_patch(b, s->more_jcc[i], b->p);
@@ -1145,6 +1164,9 @@ static void emit_slow(struct be *be, struct slow *s)
 		break;
 	case SL_FP:
 		x64_emit_fp_slow(be, s);
+		break;
+	case SL_FP_NAN:
+		x64_emit_fp_nan(be, s);
 		break;
 	}
 }

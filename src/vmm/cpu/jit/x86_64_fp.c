@@ -106,6 +106,11 @@ int x64_freg(struct be *be, unsigned f)
 	return x;
 }
 
+int x64_freg_preload(struct be *be, unsigned f)
+{
+	return be->next_xmm == XMM_COUNT ? -1 : x64_freg(be, f);
+}
+
 int x64_freg_for_write(struct be *be, unsigned f)
 {
 	int x = freg_take(be, f);
@@ -219,9 +224,58 @@ static void emit_result(struct be *be, struct slow *s, const struct insn *in, bo
 	emit_store_xmm0(be, in->rd, single);
 }
 
+/*
+ * A double-precision op on cached registers, computed in f[rd]'s own xmm
+ * register.  That loses an operand when rd is one, but nothing needs it
+ * again: when the result is a NaN, RISC-V's is the canonical NaN whatever
+ * the operands (11.3), and the flags SSE raised on the way are RISC-V's
+ * (invalid for a signaling operand or an invalid operation, nothing else
+ * with a NaN result), so the cold path only writes that NaN.  False (no
+ * code) where an operand or rd has no xmm register, or rd is the
+ * subtrahend or divisor.
+ */
+static bool emit_binary_in_place(struct be *be, const struct insn *in, enum sse_op op)
+{
+	struct x86_buf *b = &be->b;
+	bool commutes = op == SSE_ADD || op == SSE_MUL;
+	int x1 = x64_freg(be, in->rs1);
+	int x2 = op == SSE_SQRT ? x1 : x64_freg(be, in->rs2);
+	if (x1 < 0 || x2 < 0)
+		return false;
+	int xd = x64_freg_for_write(be, in->rd);
+	if (xd < 0 || (op != SSE_SQRT && xd == x2 && xd != x1 && !commutes))
+		return false;
+	if (op == SSE_SQRT)
+		x_sse_rr(b, PFX_SD, false, SSE_SQRT, (unsigned)xd, (unsigned)x1);
+	else if (xd == x1)
+		x_sse_rr(b, PFX_SD, false, op, (unsigned)xd, (unsigned)x2);
+	else if (xd == x2)   /* commutes */
+		x_sse_rr(b, PFX_SD, false, op, (unsigned)xd, (unsigned)x1);
+	else {
+		x_sse_rr(b, PFX_66, false, SSE_MOVAPD, (unsigned)xd, (unsigned)x1);
+		x_sse_rr(b, PFX_SD, false, op, (unsigned)xd, (unsigned)x2);
+	}
+	x_sse_rr(b, PFX_66, false, SSE_UCOMI, (unsigned)xd, (unsigned)xd);
+	struct slow *nan = x64_add_slow(be, SL_FP_NAN, x_jcc32(b, CC_P));
+	nan->xmm = xd;
+	nan->resume = b->p;
+	be->dirty |= FREG_BIT(in->rd);
+	return true;
+}
+
+void x64_emit_fp_nan(struct be *be, struct slow *s)
+{
+	struct x86_buf *b = &be->b;
+	x_mov_imm(b, RAX, 0x7ff8000000000000ull);
+	x_sse_rr(b, PFX_66, true, SSE_MOVD_TO_X, (unsigned)s->xmm, RAX);
+	x_patch(b, x_jmp32(b), s->resume);
+}
+
 static void emit_binary(struct be *be, struct slow *s, const struct insn *in, bool single,
 			enum sse_op op)
 {
+	if (!single && emit_binary_in_place(be, in, op))
+		return;
 	if (single) {
 		emit_boxed(be, s, in->rs1);
 		if (op != SSE_SQRT)

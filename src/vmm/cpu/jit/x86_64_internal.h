@@ -25,7 +25,7 @@
 /* Extra jumps into one slow path (an F/D op's several checks). */
 #define SLOW_MORE_JCC 10
 
-enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_INTERP, SL_FP };
+enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_INTERP, SL_FP, SL_FP_NAN };
 
 struct slow {
 	enum slow_kind kind;
@@ -37,7 +37,8 @@ struct slow {
 	uint8_t *resume;           /* where the slow path rejoins */
 	unsigned idx, size, reg;   /* reg: rd for loads, rs2 for stores */
 	bool sign, fp;
-	int xmm;                   /* SL_LOAD/SL_STORE of an f register cached there, or -1 */
+	int xmm;                   /* SL_LOAD/SL_STORE of an f register cached there, or -1;
+				      SL_FP_NAN: the register to give the canonical NaN */
 	uint64_t ppc, next_ppc;    /* the instruction's and the next one's */
 	/* SL_FP: the exact helper for the op. */
 	be_helper_fn fn;
@@ -67,6 +68,7 @@ struct be {
 	 * slow path's dirty mask and the final assignment agree). */
 	int8_t fhost[32];
 	unsigned next_xmm;
+	uint64_t fpre;             /* f registers loaded at a looping block's entry (FREG_BIT) */
 	/* Guest register masks: x[i] is bit i, f[i] bit 32 + i (FREG_BIT). */
 	uint64_t cached, dirty;
 	/* Cached registers whose host register may hold a *W result not yet
@@ -119,7 +121,11 @@ int x64_freg(struct be *be, unsigned f);
 int x64_freg_for_write(struct be *be, unsigned f);
 void x64_freg_to_mem(struct be *be, unsigned f);
 void x64_freg_from_mem(struct be *be, unsigned f);
-/* Emits an SL_FP slow path (x86_64_fp.c). */
+/* Takes and loads an xmm register for f at a translation's entry: its
+ * number, or -1 when none is free. */
+int x64_freg_preload(struct be *be, unsigned f);
+/* Emits an SL_FP or SL_FP_NAN slow path (x86_64_fp.c). */
 void x64_emit_fp_slow(struct be *be, struct slow *s);
+void x64_emit_fp_nan(struct be *be, struct slow *s);
 
 #endif
