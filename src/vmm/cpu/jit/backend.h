@@ -80,6 +80,9 @@ void be_divrem(struct be *be, bool sign, bool rem, bool w32, unsigned rd, unsign
 	       unsigned rs2);
 /* rd = f(rs1, rs2) through a pure C helper (mulhsu). */
 void be_pure(struct be *be, be_pure_fn fn, unsigned rd, unsigned rs1, unsigned rs2);
+/* rd = rs1 rotated right by n (w32: its low 32 bits, the result
+ * sign-extended from bit 31); 0 < n < 32 or 64. */
+void be_rotate(struct be *be, bool w32, unsigned rd, unsigned rs1, unsigned n);
 /* rd = v */
 void be_const(struct be *be, unsigned rd, uint64_t v);
 /* rd = the low 32 bits of rs1, zero-extended */

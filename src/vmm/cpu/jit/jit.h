@@ -33,6 +33,7 @@ struct jit;
 struct jit_stats {
 	uint64_t translations;     /* blocks translated */
 	uint64_t traces;           /* of which traces (more than one block) */
+	uint64_t rotations;        /* shift-shift-or rotations emitted as one (rotate.c) */
 	uint64_t code_bytes;       /* host code bytes emitted */
 	uint64_t translate_ns;     /* time spent translating */
 	uint64_t resets;           /* whole-cache evictions */

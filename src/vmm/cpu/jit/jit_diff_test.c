@@ -626,7 +626,7 @@ TEST(jit_zero_extension_idiom_and_narrow_w_chains_match_the_interpreter)
 	/* slli 32 + srli 32 is one host move; *W results stay narrow in
 	 * their host register until a 64-bit use (add, a branch, an address,
 	 * a store of all 8 bytes) or the block's end: each must see the
-	 * sign-extended value. */
+	 * sign-extended value.  Bitwise ops on narrow values stay narrow. */
 	struct pair p;
 	EXPECT(pair_init(&p) == 0);
 	jit_set_hot(p.m[1].h[0]->jit, 1);
@@ -649,8 +649,13 @@ TEST(jit_zero_extension_idiom_and_narrow_w_chains_match_the_interpreter)
 		tm_emit(t, SD(11, 9, 8));              /* all of it */
 		tm_emit(t, LD(12, 9, 8));
 		tm_emit(t, XOR(13, 13, 12));
+		tm_emit(t, XOR(14, 8, 11));            /* narrow ^ narrow: narrow */
+		tm_emit(t, ANDI(14, 14, -5));          /* narrow & imm: narrow */
+		tm_emit(t, OR(15, 14, 8));
+		tm_emit(t, ADD(10, 10, 15));           /* a 64-bit read of it */
+		tm_emit(t, XOR(16, 14, 10));           /* narrow ^ wide (x10 outgrows 32 bits) */
 		tm_emit(t, ADDIW(5, 5, 77));
-		tm_emit(t, BNE(5, 0, -44));
+		tm_emit(t, BNE(5, 0, -64));
 	}
 	for (unsigned round = 0; round < 50; round++)
 		STEP_BOTH_AND_COMPARE(&p, 997);
@@ -856,5 +861,52 @@ TEST(jit_fp_loop_keeping_f_registers_matches_the_interpreter)
 	EXPECT_EQ(hart_get_x(h, 11), 3000);
 	EXPECT(st.translations >= 1);
 	EXPECT(st.entries < 300);   /* the loop ran in translated code */
+	pair_fini(&p);
+}
+
+/* Rotations written as shift, shift, OR (SHA-2's shape, three at once,
+ * 32-bit; and a 64-bit one with XOR), each emitted as one host rotate,
+ * with shifts dropped only where no one can see them: a shift whose
+ * register a load (which may trap) still finds must stay.  Stepped in
+ * chunks down to single instructions. */
+TEST(jit_rotations_from_shifts_match_the_interpreter)
+{
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	struct hart *h = p.m[1].h[0];
+	const uint32_t prog[] = {
+		SRLIW(11, 5, 17),
+		SLLIW(13, 5, 15),
+		SRLIW(17, 5, 19),
+		OR(13, 13, 11),          /* rot 17; x11 written again below: its shift goes */
+		SLLIW(11, 5, 13),
+		OR(11, 11, 17),          /* rot 19; x17 seen by the load below: kept */
+		LW(12, 10, 0),
+		XOR(13, 13, 11),
+		ADDW(5, 5, 13),
+		ADDW(5, 5, 12),
+		SRLI(14, 6, 27),
+		SLLI(15, 6, 37),
+		XOR(16, 15, 14),         /* 64-bit rot 27, as XOR */
+		ADD(6, 6, 16),
+		MUL(6, 6, 18),
+		SRLI(14, 6, 3),
+		ADD(6, 6, 14),
+		ADD(7, 7, 17),           /* x17 from the kept shift */
+		ADDI(9, 9, -1),
+		BNE(9, 0, -76),
+		JAL(0, 0),
+	};
+	for (int k = 0; k < 2; k++) {
+		hart_set_x(p.m[k].h[0], 5, 0x12345678);
+		hart_set_x(p.m[k].h[0], 6, 0x0123456789abcdefull);
+		hart_set_x(p.m[k].h[0], 10, DATA_BASE);
+		hart_set_x(p.m[k].h[0], 18, 0x9e3779b97f4a7c15ull);
+	}
+	trace_program(&p, prog, sizeof prog / sizeof prog[0], 5000, 0);
+	struct jit_stats st = { 0 };
+	trace_steps(&p, 3000, 40, 100000, &st);
+	EXPECT_EQ(hart_get_x(h, 9), 0);
+	EXPECT(st.rotations >= 3);
 	pair_fini(&p);
 }

@@ -111,6 +111,17 @@ void jit_verify_begin(struct hart *h, struct jit_verify *v);
 /* Reruns the block in the interpreter and compares; false (hart fatal) on divergence. */
 bool jit_verify_end(struct hart *h, struct jit_verify *v, uint64_t steps);
 
+/* Rotations written as two shifts and an OR (rotate.c): per instruction of
+ * a block, ROT_HERE (the OR: x[rd] = x[src] rotated right by amount, 32-bit
+ * and sign-extended if w32), ROT_DROP (a shift no one can see: no code),
+ * ROT_KEEP (a shift of a rotation whose value stays visible). */
+enum rot_role { ROT_NONE, ROT_HERE, ROT_DROP, ROT_KEEP };
+struct rot_plan {
+	uint8_t role, src, amount;
+	bool w32;
+};
+void rotate_plan(const struct block *b, struct rot_plan *plan);
+
 /* Called from translated code: the entry for the block at h->pc, or NULL. */
 const void *jit_lookup(struct hart *h);
 

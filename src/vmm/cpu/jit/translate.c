@@ -804,6 +804,8 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 	unsigned fp_needs = fp_block_needs(b, &writes_fcsr);
 	/* A loop that may undo its guard checks it every time round. */
 	bool guard_each_round = loops && writes_fcsr;
+	struct rot_plan rot[BLOCK_MAX_INSNS];
+	rotate_plan(b, rot);
 	unsigned fuses[32];
 	uint32_t fwritten;
 	freg_usage(b, fuses, &fwritten);
@@ -861,6 +863,13 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 			break;
 		}
 		default:
+			if (rot[i].role == ROT_DROP)
+				break;
+			if (rot[i].role == ROT_HERE) {
+				be_rotate(be, rot[i].w32, in->rd, rot[i].src, rot[i].amount);
+				j->stats.rotations++;
+				break;
+			}
 			if (zext_w_pair(b, i)) {   /* slli rd, rs, 32; srli rd, rd, 32 */
 				be_zext32(be, in->rd, in->rs1);
 				i++;
@@ -927,10 +936,11 @@ void jit_free(struct jit *j)
 	if (j->perf_map)
 		fclose(j->perf_map);
 	if (j->stats_on)
-		fprintf(stderr, "jit: hart %u: %llu translations (%llu traces), %llu KiB code, "
-			"%.1f ms translating, %llu entries, %llu resets\n", j->h->hartid,
-			(unsigned long long)j->stats.translations,
+		fprintf(stderr, "jit: hart %u: %llu translations (%llu traces, %llu rotations), "
+			"%llu KiB code, %.1f ms translating, %llu entries, %llu resets\n",
+			j->h->hartid, (unsigned long long)j->stats.translations,
 			(unsigned long long)j->stats.traces,
+			(unsigned long long)j->stats.rotations,
 			(unsigned long long)j->stats.code_bytes >> 10, j->stats.translate_ns / 1e6,
 			(unsigned long long)j->stats.entries, (unsigned long long)j->stats.resets);
 	if (j->stats_on)

@@ -208,7 +208,7 @@ struct slow *x64_add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
 	struct slow *s = &be->slow[be->nslow++];
 	*s = (struct slow){ .kind = k, .jcc = jcc, .idx = be->idx, .ppc = be->ppc,
 			    .next_ppc = be->next_ppc, .dirty = be->dirty, .narrow = be->narrow,
-			    .xmm = -1 };
+			    .xmm = -1, .dst = RAX };
 	return s;
 }
 
@@ -520,6 +520,20 @@ void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, 
 	if (rd == 0 || rd == 32)
 		return;
 	unsigned t;
+	/* x0 as an operand (c.mv is add rd, x0, rs2): a copy, or zero. */
+	if (rs1 == 0 && (op == BE_ADD || op == BE_OR || op == BE_XOR)) {
+		be_alu_imm(be, BE_ADD, w32, rd, rs2, 0);
+		return;
+	}
+	if (rs2 == 0 && (op == BE_ADD || op == BE_SUB || op == BE_OR || op == BE_XOR)) {
+		be_alu_imm(be, BE_ADD, w32, rd, rs1, 0);
+		return;
+	}
+	/* Bitwise ops commute with sign extension: on two values still
+	 * narrow, a 32-bit op gives a narrow result (SHA-2's xor chains). */
+	if ((op == BE_AND || op == BE_OR || op == BE_XOR) && is_narrow(be, rs1) &&
+	    is_narrow(be, rs2))
+		w32 = true;
 	switch (op) {
 	case BE_ADD: case BE_SUB: case BE_AND: case BE_OR: case BE_XOR:
 		t = dest_begin(be, w32, rd, rs1, rs2);
@@ -560,12 +574,25 @@ void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, 
 	finish_w32(be, w32, rd);
 }
 
+void be_rotate(struct be *be, bool w32, unsigned rd, unsigned rs1, unsigned n)
+{
+	if (rd == 0 || rd == 32)
+		return;
+	unsigned t = dest_begin(be, w32, rd, rs1, 0);
+	x_shift_ri(&be->b, !w32, SH_ROR, t, (uint8_t)n);
+	dest_end(be, w32, rd, t);
+}
+
 void be_alu_imm(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, int64_t imm)
 {
 	struct x86_buf *b = &be->b;
 	if (rd == 0 || rd == 32)
 		return;
 	unsigned t;
+	/* As in be_alu: immediates are sign-extended 12-bit values. */
+	if ((op == BE_AND || op == BE_OR || op == BE_XOR) && is_narrow(be, rs1) &&
+	    imm == (int32_t)imm)
+		w32 = true;
 	switch (op) {
 	case BE_ADD: case BE_SUB: case BE_AND: case BE_OR: case BE_XOR:
 		t = dest_begin(be, w32, rd, rs1, 0);
@@ -727,12 +754,16 @@ static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, uns
 	/* FLD into a cached f register: straight from memory into its xmm
 	 * register (no trip through rax, which the load's latency would pay). */
 	int x = fp && size == 8 ? x64_freg_for_write(be, reg) : -1;
+	/* An x register cached in a host register is loaded into it directly
+	 * (the slow path puts the value there too). */
+	unsigned dst = !fp && reg != 0 && reg < 32 && be->host[reg] >= 0 ?
+		(unsigned)be->host[reg] : RAX;
 	emit_va(be, rs1, imm);
 	uint8_t *miss = emit_tlb(be, false, size);
 	if (x >= 0)
 		x_sse_rm(b, PFX_SD, false, SSE_LOAD, (unsigned)x, RSI, 0);
 	else
-		x_load_ext(b, size, sign, RAX, RSI, 0);
+		x_load_ext(b, size, sign, dst, RSI, 0);
 	struct slow *s = x64_add_slow(be, SL_LOAD, miss);
 	s->resume = b->p;
 	s->size = size;
@@ -740,6 +771,7 @@ static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, uns
 	s->reg = reg;
 	s->fp = fp;
 	s->xmm = x;
+	s->dst = dst;
 	if (fp) {
 		if (size == 4) {   /* NaN-box */
 			x_mov_imm(b, RCX, 0xffffffff00000000ull);
@@ -755,7 +787,7 @@ static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, uns
 			x_alu_mi(b, true, ALU_OR, RBX, HOFF(mstatus), (int32_t)MSTATUS_FS);
 		be->fp_ok |= FPV_DIRTY;   /* on every path that goes on */
 	} else {
-		x64_st_x(be, reg, RAX);
+		x64_st_x(be, reg, dst);
 	}
 }
 
@@ -1091,7 +1123,7 @@ static void emit_slow(struct be *be, struct slow *s)
 		if (s->xmm >= 0)
 			x_sse_rm(b, PFX_SD, false, SSE_LOAD, (unsigned)s->xmm, RBX, HOFF(jit_tmp));
 		else
-			x_load_ext(b, s->size, s->sign, RAX, RBX, HOFF(jit_tmp));
+			x_load_ext(b, s->size, s->sign, s->dst, RBX, HOFF(jit_tmp));
 		x_patch(b, x_jmp32(b), s->resume);
 		x_patch(b, fault, b->p);
 		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, s->dirty & ~spill);

@@ -37,6 +37,7 @@ struct slow {
 	uint8_t *resume;           /* where the slow path rejoins */
 	unsigned idx, size, reg;   /* reg: rd for loads, rs2 for stores */
 	bool sign, fp;
+	unsigned dst;              /* SL_LOAD: the host register the value goes to */
 	int xmm;                   /* SL_LOAD/SL_STORE of an f register cached there, or -1;
 				      SL_FP_NAN: the register to give the canonical NaN */
 	uint64_t ppc, next_ppc;    /* the instruction's and the next one's */

@@ -29,7 +29,7 @@ enum x86_cc {
 enum x86_alu { ALU_ADD = 0, ALU_OR = 1, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6, ALU_CMP = 7 };
 
 /* The /digit of the shift group (0xC1 imm, 0xD3 by CL). */
-enum x86_shift { SH_SHL = 4, SH_SHR = 5, SH_SAR = 7 };
+enum x86_shift { SH_ROR = 1, SH_SHL = 4, SH_SHR = 5, SH_SAR = 7 };
 
 struct x86_buf {
 	uint8_t *p, *end;
