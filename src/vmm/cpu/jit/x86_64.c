@@ -709,8 +709,10 @@ static void emit_va(struct be *be, unsigned rs1, int32_t imm)
 }
 
 /* The soft-TLB probe for the va in rsi: falls through on a hit with rsi
- * turned into the host address; the returned jump goes to the slow path. */
-static uint8_t *emit_tlb(struct be *be, bool store, unsigned size)
+ * turned into the host address (addend_in_rcx: rsi left as it is and the
+ * entry's addend in rcx, for a load from [rsi + rcx], a cycle sooner on a
+ * chain of dependent loads); the returned jump goes to the slow path. */
+static uint8_t *emit_tlb(struct be *be, bool store, unsigned size, bool addend_in_rcx)
 {
 	struct x86_buf *b = &be->b;
 	/* The entry's byte offset straight from the page number's low bits
@@ -730,7 +732,10 @@ static uint8_t *emit_tlb(struct be *be, bool store, unsigned size)
 	x_alu_ri(b, true, ALU_AND, RCX, (int32_t)-(int32_t)PAGE_SIZE);
 	x_alu_rm(b, true, ALU_CMP, RCX, RAX, 0);
 	uint8_t *miss = x_jcc32(b, CC_NE);
-	x_alu_rm(b, true, ALU_ADD, RSI, RAX, 8);
+	if (addend_in_rcx)
+		x_load(b, true, RCX, RAX, 8);
+	else
+		x_alu_rm(b, true, ALU_ADD, RSI, RAX, 8);
 	return miss;
 }
 
@@ -759,11 +764,11 @@ static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, uns
 	unsigned dst = !fp && reg != 0 && reg < 32 && be->host[reg] >= 0 ?
 		(unsigned)be->host[reg] : RAX;
 	emit_va(be, rs1, imm);
-	uint8_t *miss = emit_tlb(be, false, size);
+	uint8_t *miss = emit_tlb(be, false, size, x < 0);
 	if (x >= 0)
 		x_sse_rm(b, PFX_SD, false, SSE_LOAD, (unsigned)x, RSI, 0);
 	else
-		x_load_ext(b, size, sign, dst, RSI, 0);
+		x_load_ext_idx(b, size, sign, dst, RSI, RCX);
 	struct slow *s = x64_add_slow(be, SL_LOAD, miss);
 	s->resume = b->p;
 	s->size = size;
@@ -819,7 +824,7 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 		s->xmm = x;
 		return;
 	}
-	uint8_t *miss = emit_tlb(be, true, size);
+	uint8_t *miss = emit_tlb(be, true, size, false);
 	if (x >= 0) {
 		x_sse_rm(b, size == 8 ? PFX_SD : PFX_SS, false, SSE_STORE, (unsigned)x, RSI, 0);
 	} else {

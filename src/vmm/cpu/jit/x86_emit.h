@@ -274,6 +274,27 @@ static inline void x_load_ext(struct x86_buf *b, unsigned size, bool sign, unsig
 	}
 }
 
+/* The same from [base + index]. */
+static inline void x_load_ext_idx(struct x86_buf *b, unsigned size, bool sign, unsigned r,
+				  unsigned base, unsigned index)
+{
+	bool w = size == 8 || sign;   /* movsx to 64 bits, movsxd, mov r64 */
+	x_rex(b, w, r, index, base, false);
+	switch (size) {
+	case 1: case 2:
+		x_byte(b, 0x0f);
+		x_byte(b, size == 1 ? (sign ? 0xbe : 0xb6) : (sign ? 0xbf : 0xb7));
+		break;
+	case 4:
+		x_byte(b, sign ? 0x63 : 0x8b);
+		break;
+	default:
+		x_byte(b, 0x8b);
+		break;
+	}
+	x_mem_idx(b, r, base, index, 0, 0);
+}
+
 /* Stores the low 1/2/4/8 bytes of r to [base+disp]. */
 static inline void x_store_sz(struct x86_buf *b, unsigned size, unsigned base, int32_t disp,
 			      unsigned r)
