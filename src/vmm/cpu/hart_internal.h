@@ -278,6 +278,12 @@ struct hart {
 	uint64_t pmpaddr[64];
 	uint64_t pmp_lo[64], pmp_hi[64];
 	unsigned pmp_nactive, pmp_end;
+	/* The last check's answer as a window: every range within
+	 * [pmp_win_lo, pmp_win_hi) is decided by an entry with config
+	 * pmp_win_cfg (empty when lo == hi; pmp_recompute empties it).  A
+	 * page walk checks four or five ranges in the same region. */
+	uint64_t pmp_win_lo, pmp_win_hi;
+	uint8_t pmp_win_cfg;
 
 	/* LR/SC reservation (guest-physical). */
 	uint64_t resv_pa, resv_val;
@@ -380,8 +386,7 @@ void block_table_clear(struct hart *h);
  * back to the host; the hart's own thread, outside hart_exec. */
 void hart_trim_caches(struct hart *h);
 void pmp_recompute(struct hart *h);
-bool pmp_check(const struct hart *h, uint64_t pa, uint64_t len, enum access acc,
-	       unsigned priv);
+bool pmp_check(struct hart *h, uint64_t pa, uint64_t len, enum access acc, unsigned priv);
 /* A store wrote code at host: invalidate it; returns STORE_HIT_CODE. */
 COLD int store_hit_code(struct hart *h, const uint8_t *host, unsigned size);
 COLD void block_cache_flush(struct hart *h);

@@ -48,6 +48,7 @@ void pmp_recompute(struct hart *h)
 {
 	h->pmp_nactive = 0;
 	h->pmp_end = 0;
+	h->pmp_win_lo = h->pmp_win_hi = 0;
 	for (unsigned i = 0; i < 64; i++) {
 		uint64_t lo = 0, hi = 0, a = h->pmpaddr[i];
 		switch ((h->pmpcfg[i] & PMP_A) >> 3) {
@@ -82,25 +83,42 @@ void pmp_recompute(struct hart *h)
  * overlap fails.  With no active entry every access succeeds (as QEMU does,
  * so bare-metal code that never programs PMP can still drop to S/U mode).
  */
-bool pmp_check(const struct hart *h, uint64_t pa, uint64_t len, enum access acc,
-	       unsigned priv)
+static bool pmp_allows(uint8_t cfg, enum access acc, unsigned priv)
+{
+	if (priv == PRV_M && !(cfg & PMP_L))
+		return true;
+	unsigned need = acc == ACC_FETCH ? PMP_X : acc == ACC_LOAD ? PMP_R : PMP_W;
+	return (cfg & need) != 0;
+}
+
+bool pmp_check(struct hart *h, uint64_t pa, uint64_t len, enum access acc, unsigned priv)
 {
 	if (h->pmp_nactive == 0)
 		return true;
 	uint64_t end = pa + len;
+	if (pa >= h->pmp_win_lo && end <= h->pmp_win_hi && end > pa)
+		return pmp_allows(h->pmp_win_cfg, acc, priv);
+	/* The deciding entry's range, less what lower entries (which
+	 * [pa, end) misses) cover on either side, is the next window. */
+	uint64_t wlo = 0, whi = UINT64_MAX;
 	for (unsigned i = 0; i < h->pmp_end; i++) {
 		uint8_t cfg = h->pmpcfg[i];
 		if (!(cfg & PMP_A))
 			continue;
 		uint64_t lo = h->pmp_lo[i], hi = h->pmp_hi[i];
-		if (end <= lo || pa >= hi)
+		if (end <= lo || pa >= hi) {
+			if (pa >= hi)
+				wlo = hi > wlo ? hi : wlo;
+			else
+				whi = lo < whi ? lo : whi;
 			continue;
+		}
 		if (pa < lo || end > hi)
 			return false;
-		if (priv == PRV_M && !(cfg & PMP_L))
-			return true;
-		unsigned need = acc == ACC_FETCH ? PMP_X : acc == ACC_LOAD ? PMP_R : PMP_W;
-		return (cfg & need) != 0;
+		h->pmp_win_lo = lo > wlo ? lo : wlo;
+		h->pmp_win_hi = hi < whi ? hi : whi;
+		h->pmp_win_cfg = cfg;
+		return pmp_allows(cfg, acc, priv);
 	}
 	return priv == PRV_M;
 }

@@ -600,3 +600,31 @@ TEST(an_instruction_straddling_into_an_unmapped_page_faults_at_the_second_page)
 	EXPECT_EQ(x(&t, 31), fadd);
 	tm_fini(&t);
 }
+
+TEST(pmp_check_remembers_a_window_but_never_across_a_lower_entry)
+{
+	/* pmp_check keeps the last answer as a window of addresses one entry
+	 * decides; a range reaching into a lower-numbered entry's must still
+	 * be decided by that entry (or fail as a partial overlap). */
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	/* Entry 0: NAPOT 64K at +64K, no permissions.  Entry 1: everything, RWX. */
+	hart_csr_write(h, CSR_PMPADDR0, ((RAM_BASE + 0x10000) >> 2) | 0x1fff);
+	hart_csr_write(h, CSR_PMPADDR0 + 1, UINT64_MAX);
+	hart_csr_write(h, CSR_PMPCFG0, 0x18 | (0x1full << 8));
+	EXPECT(pmp_check(h, RAM_BASE + 0x30000, 8, ACC_LOAD, PRV_S));
+	EXPECT(pmp_check(h, RAM_BASE + 0x20000, 8, ACC_STORE, PRV_S));
+	EXPECT(!pmp_check(h, RAM_BASE + 0x1fff8, 16, ACC_LOAD, PRV_S));   /* partly in entry 0 */
+	EXPECT(!pmp_check(h, RAM_BASE + 0x1fff8, 8, ACC_LOAD, PRV_S));    /* in entry 0 */
+	EXPECT(pmp_check(h, RAM_BASE + 0x8000, 8, ACC_LOAD, PRV_S));      /* below it */
+	EXPECT(pmp_check(h, RAM_BASE + 0xfff8, 8, ACC_FETCH, PRV_S));
+	EXPECT(!pmp_check(h, RAM_BASE + 0xfff8, 16, ACC_LOAD, PRV_S));
+	EXPECT(!pmp_check(h, RAM_BASE + 0x10000, 8, ACC_LOAD, PRV_S));
+	EXPECT(pmp_check(h, RAM_BASE + 0x10000, 8, ACC_LOAD, PRV_M));     /* unlocked */
+	/* A new configuration empties the window. */
+	EXPECT(pmp_check(h, RAM_BASE + 0x40000, 8, ACC_STORE, PRV_S));
+	hart_csr_write(h, CSR_PMPCFG0, 0x18 | (0x19ull << 8));             /* entry 1: R only */
+	EXPECT(!pmp_check(h, RAM_BASE + 0x40000, 8, ACC_STORE, PRV_S));
+	tm_fini(&t);
+}
