@@ -157,23 +157,6 @@ static bool interp_only(const struct insn *in)
 
 static bool same_page(uint64_t a, uint64_t b) { return ((a ^ b) & PAGE_MASK) == 0; }
 
-/* F/D ops that read or write an integer register (conversions, moves,
- * compares, classify); the others touch only f registers and fflags. */
-static bool fp_touches_x(unsigned op)
-{
-	switch (op) {
-	case OP_FCVT_W_S: case OP_FCVT_WU_S: case OP_FCVT_L_S: case OP_FCVT_LU_S:
-	case OP_FMV_X_W: case OP_FEQ_S: case OP_FLT_S: case OP_FLE_S: case OP_FCLASS_S:
-	case OP_FCVT_S_W: case OP_FCVT_S_WU: case OP_FCVT_S_L: case OP_FCVT_S_LU: case OP_FMV_W_X:
-	case OP_FCVT_W_D: case OP_FCVT_WU_D: case OP_FCVT_L_D: case OP_FCVT_LU_D:
-	case OP_FMV_X_D: case OP_FEQ_D: case OP_FLT_D: case OP_FLE_D: case OP_FCLASS_D:
-	case OP_FCVT_D_W: case OP_FCVT_D_WU: case OP_FCVT_D_L: case OP_FCVT_D_LU: case OP_FMV_D_X:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* F/D ops whose result goes to x[rd]. */
 static bool fp_writes_x(unsigned op)
 {
@@ -186,6 +169,25 @@ static bool fp_writes_x(unsigned op)
 	default:
 		return false;
 	}
+}
+
+/* F/D ops whose rs1 names an x register. */
+static bool fp_reads_x(unsigned op)
+{
+	switch (op) {
+	case OP_FCVT_S_W: case OP_FCVT_S_WU: case OP_FCVT_S_L: case OP_FCVT_S_LU: case OP_FMV_W_X:
+	case OP_FCVT_D_W: case OP_FCVT_D_WU: case OP_FCVT_D_L: case OP_FCVT_D_LU: case OP_FMV_D_X:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* F/D ops that read or write an integer register (conversions, moves,
+ * compares, classify); the others touch only f registers and fflags. */
+static bool fp_touches_x(unsigned op)
+{
+	return fp_writes_x(op) || fp_reads_x(op);
 }
 
 /* Lowers one non-ending instruction; false if it must end the translation. */
@@ -362,18 +364,6 @@ static void reg_usage(const struct block *b, unsigned uses[32], uint32_t *live_i
 	}
 	*live_in = live & ~1u;
 	*written_out = written;
-}
-
-/* F/D ops whose rs1 names an x register. */
-static bool fp_reads_x(unsigned op)
-{
-	switch (op) {
-	case OP_FCVT_S_W: case OP_FCVT_S_WU: case OP_FCVT_S_L: case OP_FCVT_S_LU: case OP_FMV_W_X:
-	case OP_FCVT_D_W: case OP_FCVT_D_WU: case OP_FCVT_D_L: case OP_FCVT_D_LU: case OP_FMV_D_X:
-		return true;
-	default:
-		return false;
-	}
 }
 
 /* F/D ops with an f register in rs2 (the unary ones use the field otherwise). */
