@@ -275,6 +275,21 @@ int be_init_stubs(struct jit *j)
 		memcpy(at, &rel, 4);
 	}
 
+	/* Shared by every unlinked exit (each would otherwise spell it out,
+	 * 42 bytes, against 15 to get here): pc = the exit's target + delta,
+	 * h->jit_link = the exit, and the dispatcher links it. */
+	j->chain_tail = code_cache_exec_addr(cc, b.p);
+	x_store(&b, true, RBX, HOFF(jit_link), RAX);
+	x_load(&b, true, RCX, RAX, (int32_t)offsetof(struct jit_exit, target_ppc));
+	x_alu_rr(&b, true, ALU_ADD, RCX, R15);
+	x_store(&b, true, RBX, HOFF(pc), RCX);
+	x_mov_imm(&b, RAX, JIT_ST_CHAIN);
+	{
+		uint8_t *at = x_jmp32(&b);
+		int32_t rel = (int32_t)(j->epilogue - (code_cache_exec_addr(cc, at) + 4));
+		memcpy(at, &rel, 4);
+	}
+
 	j->untranslated = code_cache_exec_addr(cc, b.p);
 	x_mov_imm(&b, RAX, JIT_ST_EXIT);
 	{
@@ -984,11 +999,8 @@ static void emit_goto(struct be *be, uint64_t target_ppc, bool chain)
 		e->jump_rel32 = rel;
 		e->tail = b->p;
 		x_patch(b, rel, b->p);   /* unlinked: falls into the tail below */
-		emit_set_pc(be, target_ppc);
 		x_mov_imm(b, RAX, (uint64_t)(uintptr_t)e);
-		x_store(b, true, RBX, HOFF(jit_link), RAX);
-		x_mov_imm(b, RAX, JIT_ST_CHAIN);
-		jmp_to(be, j->epilogue);
+		jmp_to(be, j->chain_tail);
 		return;
 	}
 	/* Another page or an unknown target: the jump cache, else C. */
