@@ -83,6 +83,7 @@ struct jit {
 	const uint8_t *epilogue;   /* returns to the dispatcher with eax = status */
 	const uint8_t *check_fail; /* entry checks failed */
 	const uint8_t *chain_tail; /* an unlinked exit's way out: rax = the struct jit_exit */
+	const uint8_t *exit_to[5]; /* leave with a status (enum jit_status): rax = the ppc */
 	/* A jump-cache entry's code for a PC with no translation yet (h->pc
 	 * stored): back to the dispatcher without asking jit_lookup again;
 	 * jit_run puts the translation there once there is one. */

@@ -233,12 +233,10 @@ static void emit_set_pc(struct be *be, uint64_t ppc)
 void x64_emit_exit(struct be *be, uint64_t ppc, unsigned retired, enum jit_status st,
 		      uint64_t dirty)
 {
-	struct x86_buf *b = &be->b;
 	x64_write_back(be, dirty, 0);
 	emit_unretired(be, be->tb->ninsn - retired);
-	emit_set_pc(be, ppc);
-	x_mov_imm(b, RAX, (uint64_t)st);
-	jmp_to(be, be->j->epilogue);
+	x_mov_imm(&be->b, RAX, ppc);
+	jmp_to(be, be->j->exit_to[st]);
 }
 
 /* ---- stubs shared by all translations ---- */
@@ -246,10 +244,10 @@ void x64_emit_exit(struct be *be, uint64_t ppc, unsigned retired, enum jit_statu
 int be_init_stubs(struct jit *j)
 {
 	struct code_cache *cc = &j->cc;
-	uint8_t *w = code_cache_reserve(cc, 256);
+	uint8_t *w = code_cache_reserve(cc, 512);
 	if (!w)
 		return -1;
-	struct x86_buf b = { .p = w, .end = w + 256 };
+	struct x86_buf b = { .p = w, .end = w + 512 };
 	j->enter = code_cache_exec_addr(cc, b.p);
 	static const unsigned saved[] = { RBX, RBP, R12, R13, R14, R15 };
 	for (unsigned i = 0; i < 6; i++)
@@ -285,6 +283,18 @@ int be_init_stubs(struct jit *j)
 	x_store(&b, true, RBX, HOFF(pc), RCX);
 	x_mov_imm(&b, RAX, JIT_ST_CHAIN);
 	{
+		uint8_t *at = x_jmp32(&b);
+		int32_t rel = (int32_t)(j->epilogue - (code_cache_exec_addr(cc, at) + 4));
+		memcpy(at, &rel, 4);
+	}
+
+	/* Every other exit's common end (x64_emit_exit): pc = rax + delta. */
+	_Static_assert(JIT_ST_CHECK == 4, "exit_to[] has one stub per jit_status");
+	for (unsigned st = 0; st < 5; st++) {
+		j->exit_to[st] = code_cache_exec_addr(cc, b.p);
+		x_alu_rr(&b, true, ALU_ADD, RAX, R15);
+		x_store(&b, true, RBX, HOFF(pc), RAX);
+		x_mov_imm(&b, RAX, st);
 		uint8_t *at = x_jmp32(&b);
 		int32_t rel = (int32_t)(j->epilogue - (code_cache_exec_addr(cc, at) + 4));
 		memcpy(at, &rel, 4);
