@@ -545,7 +545,7 @@ void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, 
 	if (rd == 0 || rd == 32)
 		return;
 	unsigned t;
-	/* x0 as an operand (c.mv is add rd, x0, rs2): a copy, or zero. */
+	/* x0 as an operand that changes nothing (c.mv is add rd, x0, rs2): a copy. */
 	if (rs1 == 0 && (op == BE_ADD || op == BE_OR || op == BE_XOR)) {
 		be_alu_imm(be, BE_ADD, w32, rd, rs2, 0);
 		return;
