@@ -481,15 +481,29 @@ int cmd_vm_control(int argc, char **argv)
 		return 1;
 	}
 
+	/* Kept to ask again with a connection passed (a sandboxed VMM). */
+	cJSON *again = !strcmp(verb, "migrate") ? cJSON_Parse(line) : NULL;
 	int fd = send_request(path, line);
-	if (fd < 0)
+	if (fd < 0) {
+		cJSON_Delete(again);
 		return -fd;
+	}
 	struct reader r = { .fd = fd };
 	/* A snapshot writes all of guest RAM: give it time. */
 	char *reply = read_line(&r, path, strcmp(verb, "snapshot") && strcmp(verb, "migrate") &&
 					  strcmp(verb, "fork")
 					  ? REPLY_TIMEOUT_MS : SNAPSHOT_TIMEOUT_MS);
-	/* A sandboxed VMM opens no file: then pass it ours. */
+	/* A sandboxed VMM opens no file and connects nowhere: then pass it ours. */
+	if (reply && !strcmp(verb, "migrate")) {
+		cJSON *o = cJSON_Parse(reply);
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+		if (!strcmp(str(e, "code"), "sandboxed") && again) {
+			free(reply);
+			reply = vmc_migrate_over_passed_conn(path, again);
+		}
+		cJSON_Delete(o);
+	}
+	cJSON_Delete(again);
 	if (reply && !strcmp(verb, "snapshot") && !incremental && !disks) {
 		cJSON *o = cJSON_Parse(reply);
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");

@@ -39,6 +39,15 @@ char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const ch
  * vm_control_fork.c. */
 char *vmc_fork_started_here(const char *path, const char *dir, unsigned count);
 
+/* Sends the request req (a line of it) with nfds descriptors and reads the
+ * reply line (malloc'ed), or NULL (reported).  vm_control_migrate.c. */
+char *vmc_ask_with_fds(const char *path, cJSON *req, const int *fds, unsigned nfds,
+		       int timeout_ms);
+/* migrate for a sandboxed VMM: req (the "migrate" request) again, with a
+ * connection to its "uri" made here and passed ("fds"); the reply line, or
+ * NULL (reported).  vm_control_migrate.c. */
+char *vmc_migrate_over_passed_conn(const char *path, cJSON *req);
+
 /* `vm control [--json] SOCKET exec ARGS...` from its arguments after `exec`; the exit status. */
 int vmc_exec(const char *path, bool json, int argc, char **argv);
 

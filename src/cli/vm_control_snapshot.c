@@ -50,25 +50,8 @@ char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const ch
 		cJSON_AddTrueToObject(req, "paused");
 	const char *names[2] = { "memory", "state" };
 	cJSON_AddItemToObject(req, "fds", cJSON_CreateStringArray(names, 2));
-	char *line = cJSON_PrintUnformatted(req);
+	reply = vmc_ask_with_fds(path, req, fds, 2, TIMEOUT_MS);
 	cJSON_Delete(req);
-	char *nl = line ? malloc(strlen(line) + 2) : NULL;
-	int sock = nl ? vmc_connect(path) : -1, send_rc;
-	if (nl)
-		sprintf(nl, "%s\n", line);
-	free(line);
-	if (!nl) {
-		cli_error("vm control: out of memory");
-	} else if (sock >= 0 && (send_rc = io_send_fds(sock, nl, strlen(nl), fds, 2)) < 0) {
-		cli_error("vm control %s: %s", path, strerror(-send_rc));
-	} else if (sock >= 0) {
-		struct reader r = { .fd = sock };
-		reply = vmc_read_line(&r, path, TIMEOUT_MS);
-		free(r.buf);
-	}
-	free(nl);
-	if (sock >= 0)
-		close(sock);
 	cJSON *o = reply ? cJSON_Parse(reply) : NULL;
 	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok"));
 	cJSON_Delete(o);

@@ -456,6 +456,12 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		goto fail;
 	}
 	vm->bus_ok = true;
+	/* Jailed later: which pages hold data (migration, snapshots) is read
+	 * from a page map opened now, as /proc will be out of reach. */
+	if (cfg->sandboxed && (rc = bus_keep_pagemap(&vm->bus))) {
+		err_set(err, rc, "/proc/self/pagemap: %s", strerror(-rc));
+		goto fail;
+	}
 	if (!cfg->mem_merge) {
 		bus_ram_hugepages(&vm->bus);
 	} else if ((rc = bus_ram_mergeable(&vm->bus))) {

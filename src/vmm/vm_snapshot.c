@@ -178,8 +178,8 @@ static bool page_is_zero(const uint8_t *p)
 
 /* Writes RAM to fd, leaving zero pages as holes.  Untouched RAM reads as
  * the zero page without being allocated, so the scan costs no memory.
- * sandboxed: the page map cannot be opened (nor looked for): every page
- * is read. */
+ * Sandboxed, the page map is the one opened before the jail (vm_create,
+ * bus_keep_pagemap); without one every page is read. */
 static int write_memory(int fd, const struct bus *bus, bool sandboxed, uint64_t *written)
 {
 	const uint64_t page = 1u << BUS_PAGE_SHIFT;
@@ -190,7 +190,7 @@ static int write_memory(int fd, const struct bus *bus, bool sandboxed, uint64_t 
 	uint8_t *touched = malloc(n);
 	if (!touched)
 		return -ENOMEM;
-	if (sandboxed)
+	if (sandboxed && !bus->pagemap_kept)
 		memset(touched, 1, n);
 	else
 		bus_ram_touched(bus, 0, n, touched);
