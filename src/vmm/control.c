@@ -1063,6 +1063,17 @@ static void on_event(void *ctx, const struct vm_event *ev)
 	if (ev->source[0])
 		cJSON_AddStringToObject(o, "source", ev->source);
 	cJSON_AddStringToObject(o, "detail", ev->detail);
+	if (ev->kind == VM_EVENT_MIGRATION) {
+		const struct vm_migration_progress *m = &ev->mig;
+		cJSON *j = cJSON_AddObjectToObject(o, "migration");
+		cJSON_AddStringToObject(j, "stage", m->stage ? m->stage : "");
+		cJSON_AddNumberToObject(j, "round", m->round);
+		cJSON_AddNumberToObject(j, "pages_sent", (double)m->pages_sent);
+		cJSON_AddNumberToObject(j, "bytes_sent", (double)m->bytes_sent);
+		cJSON_AddNumberToObject(j, "pages_left", (double)m->pages_left);
+		cJSON_AddNumberToObject(j, "dirty_pages_per_s", m->dirty_pages_per_s);
+		cJSON_AddNumberToObject(j, "expected_downtime_ms", m->expected_downtime_ms);
+	}
 	char *line = print(o);
 	if (!line)
 		return;

@@ -190,23 +190,28 @@ static void kick(void *ctx)
 
 static void emit(struct vm *vm, enum vm_event_kind kind, const char *source,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void vm_publish_event(struct vm *vm, struct vm_event *ev)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev->time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	pthread_mutex_lock(&vm->listen_lock);
+	for (unsigned i = 0; i < sizeof vm->listeners / sizeof vm->listeners[0]; i++)
+		if (vm->listeners[i].fn)
+			vm->listeners[i].fn(vm->listeners[i].ctx, ev);
+	pthread_mutex_unlock(&vm->listen_lock);
+}
+
 static void emit(struct vm *vm, enum vm_event_kind kind, const char *source,
 		 const char *fmt, ...)
 {
 	struct vm_event ev = { .kind = kind };
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ev.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	snprintf(ev.source, sizeof ev.source, "%s", source ? source : "");
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(ev.detail, sizeof ev.detail, fmt, ap);
 	va_end(ap);
-	pthread_mutex_lock(&vm->listen_lock);
-	for (unsigned i = 0; i < sizeof vm->listeners / sizeof vm->listeners[0]; i++)
-		if (vm->listeners[i].fn)
-			vm->listeners[i].fn(vm->listeners[i].ctx, &ev);
-	pthread_mutex_unlock(&vm->listen_lock);
+	vm_publish_event(vm, &ev);
 }
 
 /* The sink the devices log to: an event, then the configured sink (stderr). */
@@ -793,6 +798,7 @@ const char *vm_event_name(enum vm_event_kind k)
 	case VM_EVENT_POWERED_OFF: return "powered-off";
 	case VM_EVENT_STOPPED: return "stopped";
 	case VM_EVENT_DEVICE_ERROR: return "device-error";
+	case VM_EVENT_MIGRATION: return "migration";
 	}
 	return "unknown";
 }

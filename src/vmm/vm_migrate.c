@@ -386,6 +386,22 @@ static void wait_drained(int fd)
 	}
 }
 
+/* A progress event (VM_EVENT_MIGRATION) to the VM's listeners: what a
+ * daemon shows as the operation's progress.  Never in the paused round. */
+static void report(struct vm *vm, const char *stage, const struct vm_migrate_info *info,
+		   uint64_t left, int64_t since_collect_ns, double pages_per_ms)
+{
+	struct vm_event ev = { .kind = VM_EVENT_MIGRATION };
+	ev.mig = (struct vm_migration_progress){
+		.stage = stage, .round = info->rounds, .pages_sent = info->pages_sent,
+		.bytes_sent = info->bytes_sent, .pages_left = left,
+		.dirty_pages_per_s = since_collect_ns > 0 ? (double)left * 1e9 / (double)since_collect_ns : 0,
+		.expected_downtime_ms = pages_per_ms > 0 ? (double)left / pages_per_ms : 0 };
+	snprintf(ev.detail, sizeof ev.detail, "%s: round %u, %llu pages sent, %llu left", stage,
+		 info->rounds, (unsigned long long)info->pages_sent, (unsigned long long)left);
+	vm_publish_event(vm, &ev);
+}
+
 /* The target's answer: 0, or -EREMOTEIO with its reason in err. */
 static int read_answer(int fd, struct err *err)
 {
@@ -539,6 +555,7 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 		err_set(err, rc, "migrate: out of memory");
 		goto out;
 	}
+	int64_t collected_at = vclock_host_ns();
 	bus_ram_touched(p.bus, 0, npages, touched);
 	for (uint64_t i = 0; i < npages && !rc; i++)
 		if (touched[i] && !mig_page_is_zero(p.bus->ram + i * MIG_PAGE))
@@ -564,9 +581,13 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 		 * took long enough for a busy guest to dirty megabytes that the
 		 * budget (at the first pass's rate) lets through, one more round
 		 * while it runs leaves only what it wrote during that round. */
-		if (left <= budget && (info->rounds > 0 || left <= DONE_PAGES))
+		bool last = left <= budget && (info->rounds > 0 || left <= DONE_PAGES);
+		report(vm, last ? "stop-copy" : r ? "round" : "first-pass", info, left,
+		       vclock_host_ns() - collected_at, pages_per_ms);
+		if (last)
 			break;
 		bus_dirty_collect(p.bus, bm, false);
+		collected_at = vclock_host_ns();
 		info->rounds++;
 		if ((rc = send_bitmap(&s, bm, npages)))
 			goto io;
