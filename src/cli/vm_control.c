@@ -504,12 +504,13 @@ int cmd_vm_control(int argc, char **argv)
 		cJSON_Delete(o);
 	}
 	cJSON_Delete(again);
-	if (reply && !strcmp(verb, "snapshot") && !incremental && !disks) {
+	if (reply && !strcmp(verb, "snapshot") && !disks) {
 		cJSON *o = cJSON_Parse(reply);
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
 		if (!strcmp(str(e, "code"), "sandboxed")) {
 			free(reply);
-			reply = vmc_snapshot_into_passed_files(path, dir, "snapshot", paused);
+			reply = vmc_snapshot_into_passed_files(path, dir, "snapshot", paused,
+							       incremental);
 		}
 		cJSON_Delete(o);
 	}

@@ -32,7 +32,7 @@ const char *vmc_str(const cJSON *o, const char *k);
  * files this client opens and passes (a sandboxed VMM); the reply line
  * (malloc'ed), or NULL (reported).  vm_control_snapshot.c. */
 char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const char *verb,
-				     bool paused);
+				     bool paused, bool incremental);
 /* fork DIR for a sandboxed VMM: its snapshot through passed files, then the
  * children started here, from the command line of the VMM's launcher; the
  * reply line as the VMM's own fork would give it, or NULL (reported).

@@ -607,15 +607,13 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
 	if (fds && (!em || em->nfds != 2))
 		return reply_error(id, "bad-argument", "snapshot: fds: the request must come with "
 				   "two descriptors (SCM_RIGHTS), it came with %u", em ? em->nfds : 0);
-	bool inc_or_disks = cJSON_IsTrue(inc) || cJSON_IsTrue(dk);
-	if (vm_sandboxed(vm) && (!fds || inc_or_disks))
+	if (vm_sandboxed(vm) && (!fds || cJSON_IsTrue(dk)))
 		return reply_error(id, "sandboxed", "snapshot: this VMM is sandboxed and can open "
-				   "no file: %s (docs/sandbox.md)", inc_or_disks
-				   ? "only a full snapshot without disks, into files its client passes"
+				   "no file: %s (docs/sandbox.md)", cJSON_IsTrue(dk)
+				   ? "only a snapshot without disks, into files its client passes"
 				   : "its client must pass the files (\"fds\")");
-	if (fds && inc_or_disks)
-		return reply_error(id, "bad-argument", "snapshot: fds: only a full snapshot without "
-				   "disks");
+	if (fds && cJSON_IsTrue(dk))
+		return reply_error(id, "bad-argument", "snapshot: fds: only a snapshot without disks");
 	struct err e = {0};
 	struct vm_snapshot_info info = {0};
 	struct vm_snapshot_opts so = { .stay_paused = cJSON_IsTrue(p),

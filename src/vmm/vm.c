@@ -927,9 +927,12 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 	if (vm->cfg.sandboxed && !opts->to_fds)
 		return err_set(err, -EPERM, "snapshot: a sandboxed VM (--sandbox) can open no file: "
 			       "its client must pass the files in (docs/control.md)");
-	if (opts->to_fds && (opts->incremental || opts->with_disks))
-		return err_set(err, -EPERM, "snapshot: into passed files only a full snapshot "
-			       "without disks (not --incremental, not --disks)");
+	if (opts->to_fds && opts->with_disks)
+		return err_set(err, -EPERM, "snapshot: into passed files only a snapshot without "
+			       "disks (not --disks)");
+	if (opts->to_fds && dir[0] != '/')
+		return err_set(err, -EINVAL, "snapshot: %s: not an absolute path (passed files are "
+			       "recorded by where the client puts them)", dir);
 	int64_t t0 = vclock_host_ns();
 	int rc = vm_pause(vm, err);
 	bool was_paused = rc == -EALREADY;

@@ -368,8 +368,10 @@ struct vm_snapshot_opts {
 	/* Write guest RAM and the state into these open files instead of
 	 * dir/memory and dir/state (a sandboxed VMM can open no file: the
 	 * control client passes them, docs/control.md), truncating them
-	 * first; nothing is created or renamed, the caller commits them.
-	 * Only a full snapshot, without disks.  dir is then only recorded. */
+	 * first; nothing is created or renamed, the caller commits them
+	 * (memory_fd as dir/memory.diff for an incremental one).  Not with
+	 * disks.  dir, absolute, is then only recorded: as the base of the
+	 * next incremental snapshot. */
 	bool to_fds;
 	int memory_fd, state_fd;
 };
