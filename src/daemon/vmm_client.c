@@ -197,6 +197,23 @@ static int make_overlay(const char *name, const char *base, const char *overlay,
 	return st;
 }
 
+/* The one-start option a file in the instance's directory asks for
+ * (dir/leaf: its value on the first line), appended to argv as flag and
+ * value (held in val); the file is gone after.  val is "" without one. */
+static void once_option(const char *dir, const char *leaf, const char *flag, char *val,
+			size_t len, char **argv, int *argc)
+{
+	char file[8200];
+	snprintf(file, sizeof file, "%s/%s", dir, leaf);
+	val[0] = 0;
+	if (read_file(file, val, len) > 0) {
+		val[strcspn(val, "\n")] = 0;
+		argv[(*argc)++] = (char *)flag;
+		argv[(*argc)++] = val;
+	}
+	unlink(file);
+}
+
 static int vmm_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
 		     struct err *e)
 {
@@ -310,25 +327,12 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 		argv[argc++] = mem;
 	}
 	/* A snapshot restore (vmm_snapshot.h): the same machine, continued
-	 * from the snapshot rather than booted; asked for this start only. */
-	char restore[4096] = "", restore_file[8200];
-	snprintf(restore_file, sizeof restore_file, "%s/" VMM_RESTORE_FILE, dir);
-	if (read_file(restore_file, restore, sizeof restore) > 0) {
-		restore[strcspn(restore, "\n")] = 0;
-		argv[argc++] = "--restore";
-		argv[argc++] = restore;
-	}
-	unlink(restore_file);
-	/* A migration from another daemon (vmm_migrate.h): the VM arrives
-	 * rather than boots; its control socket opens once it has. */
-	char incoming[4096] = "", incoming_file[8200];
-	snprintf(incoming_file, sizeof incoming_file, "%s/" VMM_INCOMING_FILE, dir);
-	if (read_file(incoming_file, incoming, sizeof incoming) > 0) {
-		incoming[strcspn(incoming, "\n")] = 0;
-		argv[argc++] = "--incoming";
-		argv[argc++] = incoming;
-	}
-	unlink(incoming_file);
+	 * from the snapshot rather than booted.  A migration from another
+	 * daemon (vmm_migrate.h): the VM arrives rather than boots; its control
+	 * socket opens once it has.  Each asked for this start only. */
+	char restore[4096], incoming[4096];
+	once_option(dir, VMM_RESTORE_FILE, "--restore", restore, sizeof restore, argv, &argc);
+	once_option(dir, VMM_INCOMING_FILE, "--incoming", incoming, sizeof incoming, argv, &argc);
 	int wait_ms = incoming[0] ? VMM_MIGRATE_WAIT_MS : VMM_SOCKET_WAIT_MS;
 	argv[argc] = NULL;
 	struct spawn_opts o = { .log_path = log, .env = env, .keep_fd = -1, .new_session = true };
