@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "daemon/instance.h"
+#include "daemon/request.h"
 #include "daemon/service.h"
 #include "lib/err.h"
 
@@ -32,11 +33,15 @@ struct operation;
 struct migrate_req {
 	char target[108];
 };
+/* The parsers (migrate_parse.c): 0, or -EINVAL/-ENOMEM with e naming the
+ * field.  *out of incoming_req_parse is malloc'ed (service_incoming takes it). */
 int migrate_req_parse(const char *body, size_t len, struct migrate_req *out, struct err *e);
 
 /* POST /1.0/incoming/NAME: {"image", "project"?, "cpus"?,
  * "memory_mib"?, "disks"?: {"D": "SIZE"}} (what the source instance has). */
-struct incoming_req;
+struct incoming_req {
+	struct create_req cr;      /* a VM, not started; name and disks as given */
+};
 int incoming_req_parse(const char *body, size_t len, struct incoming_req **out, struct err *e);
 
 /* The source: starts moving name to r->target, as an operation (out). */
