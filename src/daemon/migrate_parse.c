@@ -40,8 +40,9 @@ static int number_field(const cJSON *j, const char *name, double lo, double hi, 
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
 	if (!v)
 		return 0;
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
-	    v->valuedouble < lo || v->valuedouble > hi)
+	/* In range first: casting 1e94 (or NaN) to an integer is undefined. */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+	    v->valuedouble != (double)(long long)v->valuedouble)
 		return err_set(e, -EINVAL, "field \"%s\": expected a whole number from %.0f to %.0f",
 			       name, lo, hi);
 	*out = v->valuedouble;
