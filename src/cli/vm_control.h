@@ -48,6 +48,13 @@ char *vmc_ask_with_fds(const char *path, cJSON *req, const int *fds, unsigned nf
  * NULL (reported).  vm_control_migrate.c. */
 char *vmc_migrate_over_passed_conn(const char *path, cJSON *req);
 
+/* Prints the VM's `migration` events to stderr from a thread of its own
+ * until stopped; NULL (nothing printed) when it cannot subscribe.
+ * vm_control_migrate.c. */
+struct vmc_progress;
+struct vmc_progress *vmc_progress_start(const char *path);
+void vmc_progress_stop(struct vmc_progress *w);
+
 /* `vm control [--json] SOCKET exec ARGS...` from its arguments after `exec`; the exit status. */
 int vmc_exec(const char *path, bool json, int argc, char **argv);
 
