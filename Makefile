@@ -82,6 +82,7 @@ $(VMM_A) $(CTR_A) $(LIB_A) $(DAEMON_A):
 # `nimbusd`, that is `nimbus daemon`.
 FRONT_SRC := $(addprefix src/cli/,vmm_main.c cli_common.c vm_run.c vm_fork_child.c \
 	default_disk.c vm_control.c vm_control_exec.c vm_control_snapshot.c vm_control_fork.c \
+	vm_control_migrate.c \
 	console_relay.c) \
 	src/daemon/console_relay.c
 # The VMM's own libraries go in statically (their -dev packages ship the

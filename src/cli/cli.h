@@ -52,6 +52,7 @@ int cmd_usage(int argc, char **argv);
 int cmd_placement(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_move(int argc, char **argv);
 
 /* Daemon-backed verbs (remote.c).  cli_call sends one request to the
  * daemon at sock (NULL: $NIMBUS_SOCKET or the default) and returns the exit

@@ -29,6 +29,7 @@ static const char usage[] =
 	"  placement    the host's room for VMs: capacity, overcommit, measured load\n"
 	"  profile      named bundles of cpus, memory, network and disks for launch\n"
 	"  snapshot     create, list, restore, delete a VM's snapshots\n"
+	"  move         move a running VM live to another daemon\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help   show this help\n"
@@ -67,6 +68,7 @@ static const struct {
 	{ "placement", cmd_placement },
 	{ "profile", cmd_profile },
 	{ "snapshot", cmd_snapshot },
+	{ "move", cmd_move },
 };
 
 /* `--token T` (or --token=T) is every daemon verb's option: taken out of

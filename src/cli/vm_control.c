@@ -56,7 +56,7 @@ static const char usage[] =
 	"                         each a paused process restored from one snapshot in DIR\n"
 	"                         sharing its memory copy-on-write; prints one line per\n"
 	"                         child with its control socket (resume it to run it)\n"
-	"  migrate URI [--downtime-ms MS] [--verify] [--copy-storage] [--postcopy]\n"
+	"  migrate URI [--downtime-ms MS] [--verify] [--copy-storage] [--postcopy] [--progress]\n"
 	"                         move the running VM to a nimbus started with\n"
 	"                         `vm run --incoming URI` and the same options\n"
 	"                         (URI: unix:PATH or tcp:HOST:PORT); this VM then ends,\n"
@@ -70,7 +70,9 @@ static const char usage[] =
 	"                         --postcopy: the target runs the VM at once and fetches\n"
 	"                         its pages as the guest touches them (short downtime\n"
 	"                         whatever the guest writes; the VM is lost if the\n"
-	"                         connection breaks before the last page went)\n"
+	"                         connection breaks before the last page went);\n"
+	"                         --progress: each pre-copy round on stderr (pages sent\n"
+	"                         and left, dirty rate, downtime expected), as on a terminal\n"
 	"  rate-limit DEVICE [LIMIT]\n"
 	"                         show or set a device's token-bucket limits: DEVICE is\n"
 	"                         disk0.. (--disk order) or net0..; LIMIT is\n"
@@ -332,7 +334,7 @@ const char *vmc_str(const cJSON *o, const char *k)
 int cmd_vm_control(int argc, char **argv)
 {
 	bool json = false, catch_up = false, paused = false, incremental = false, verify = false;
-	bool copy_storage = false, disks = false, postcopy = false;
+	bool copy_storage = false, disks = false, postcopy = false, progress = false;
 	long count = 0, downtime = 0;
 	double timeout_s = -1;
 	const char *pos[4] = { 0 };
@@ -356,6 +358,8 @@ int cmd_vm_control(int argc, char **argv)
 			copy_storage = true;
 		} else if (!strcmp(a, "--postcopy")) {
 			postcopy = true;
+		} else if (!strcmp(a, "--progress")) {
+			progress = true;
 		} else if (!strcmp(a, "--disks")) {
 			disks = true;
 		} else if (!strcmp(a, "--downtime-ms")) {
@@ -414,12 +418,13 @@ int cmd_vm_control(int argc, char **argv)
 	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown")) ||
 	    ((paused || incremental || disks) && strcmp(verb, "snapshot")) ||
 	    (count && strcmp(verb, "fork")) ||
-	    ((downtime || verify || copy_storage || postcopy) && strcmp(verb, "migrate"))) {
+	    ((downtime || verify || copy_storage || postcopy || progress) &&
+	     strcmp(verb, "migrate"))) {
 		cli_error("vm control: %s: option not for this verb (try --help)",
 			  catch_up ? "--catch-up" : timeout_s >= 0 ? "--timeout"
 			  : paused ? "--paused" : incremental ? "--incremental" : disks ? "--disks"
 			  : count ? "--count" : downtime ? "--downtime-ms" : verify ? "--verify"
-			  : copy_storage ? "--copy-storage" : "--postcopy");
+			  : copy_storage ? "--copy-storage" : postcopy ? "--postcopy" : "--progress");
 		return 2;
 	}
 	/* The VM resolves paths from its own working directory, not ours. */
@@ -481,21 +486,41 @@ int cmd_vm_control(int argc, char **argv)
 		return 1;
 	}
 
+	/* Kept to ask again with a connection passed (a sandboxed VMM). */
+	cJSON *again = !strcmp(verb, "migrate") ? cJSON_Parse(line) : NULL;
+	/* Its rounds on the terminal, or when asked. */
+	struct vmc_progress *watch = again && (progress || isatty(STDERR_FILENO))
+				     ? vmc_progress_start(path) : NULL;
 	int fd = send_request(path, line);
-	if (fd < 0)
+	if (fd < 0) {
+		vmc_progress_stop(watch);
+		cJSON_Delete(again);
 		return -fd;
+	}
 	struct reader r = { .fd = fd };
 	/* A snapshot writes all of guest RAM: give it time. */
 	char *reply = read_line(&r, path, strcmp(verb, "snapshot") && strcmp(verb, "migrate") &&
 					  strcmp(verb, "fork")
 					  ? REPLY_TIMEOUT_MS : SNAPSHOT_TIMEOUT_MS);
-	/* A sandboxed VMM opens no file: then pass it ours. */
-	if (reply && !strcmp(verb, "snapshot") && !incremental && !disks) {
+	/* A sandboxed VMM opens no file and connects nowhere: then pass it ours. */
+	if (reply && !strcmp(verb, "migrate")) {
+		cJSON *o = cJSON_Parse(reply);
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+		if (!strcmp(str(e, "code"), "sandboxed") && again) {
+			free(reply);
+			reply = vmc_migrate_over_passed_conn(path, again);
+		}
+		cJSON_Delete(o);
+	}
+	vmc_progress_stop(watch);
+	cJSON_Delete(again);
+	if (reply && !strcmp(verb, "snapshot") && !disks) {
 		cJSON *o = cJSON_Parse(reply);
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
 		if (!strcmp(str(e, "code"), "sandboxed")) {
 			free(reply);
-			reply = vmc_snapshot_into_passed_files(path, dir, "snapshot", paused);
+			reply = vmc_snapshot_into_passed_files(path, dir, "snapshot", paused,
+							       incremental);
 		}
 		cJSON_Delete(o);
 	}

@@ -32,12 +32,28 @@ const char *vmc_str(const cJSON *o, const char *k);
  * files this client opens and passes (a sandboxed VMM); the reply line
  * (malloc'ed), or NULL (reported).  vm_control_snapshot.c. */
 char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const char *verb,
-				     bool paused);
+				     bool paused, bool incremental);
 /* fork DIR for a sandboxed VMM: its snapshot through passed files, then the
  * children started here, from the command line of the VMM's launcher; the
  * reply line as the VMM's own fork would give it, or NULL (reported).
  * vm_control_fork.c. */
 char *vmc_fork_started_here(const char *path, const char *dir, unsigned count);
+
+/* Sends the request req (a line of it) with nfds descriptors and reads the
+ * reply line (malloc'ed), or NULL (reported).  vm_control_migrate.c. */
+char *vmc_ask_with_fds(const char *path, cJSON *req, const int *fds, unsigned nfds,
+		       int timeout_ms);
+/* migrate for a sandboxed VMM: req (the "migrate" request) again, with a
+ * connection to its "uri" made here and passed ("fds"); the reply line, or
+ * NULL (reported).  vm_control_migrate.c. */
+char *vmc_migrate_over_passed_conn(const char *path, cJSON *req);
+
+/* Prints the VM's `migration` events to stderr from a thread of its own
+ * until stopped; NULL (nothing printed) when it cannot subscribe.
+ * vm_control_migrate.c. */
+struct vmc_progress;
+struct vmc_progress *vmc_progress_start(const char *path);
+void vmc_progress_stop(struct vmc_progress *w);
 
 /* `vm control [--json] SOCKET exec ARGS...` from its arguments after `exec`; the exit status. */
 int vmc_exec(const char *path, bool json, int argc, char **argv);

@@ -1,5 +1,5 @@
 /*
- * `vm control SOCKET snapshot DIR` (and the snapshot of `fork DIR`) for a
+ * `vm control SOCKET snapshot DIR [--incremental]` (and the snapshot of `fork DIR`) for a
  * VMM that can open no file (run with --sandbox, docs/sandbox.md): this
  * client makes DIR and opens its files, passes them with the request
  * (SCM_RIGHTS; docs/control.md, "fds"), and once the VMM has written and
@@ -22,10 +22,10 @@
 #define TIMEOUT_MS 600000   /* as for every snapshot: it writes all of guest RAM */
 
 char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const char *verb,
-				     bool paused)
+				     bool paused, bool incremental)
 {
 	static const char *const tmp[2] = { ".memory.tmp", ".state.tmp" };
-	static const char *const final[2] = { "memory", "state" };
+	const char *const final[2] = { incremental ? "memory.diff" : "memory", "state" };
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		cli_error("vm control: snapshot %s: %s", dir, strerror(errno));
 		return NULL;
@@ -48,27 +48,12 @@ char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const ch
 	cJSON_AddStringToObject(req, "dir", dir);
 	if (paused)
 		cJSON_AddTrueToObject(req, "paused");
+	if (incremental)
+		cJSON_AddTrueToObject(req, "incremental");
 	const char *names[2] = { "memory", "state" };
 	cJSON_AddItemToObject(req, "fds", cJSON_CreateStringArray(names, 2));
-	char *line = cJSON_PrintUnformatted(req);
+	reply = vmc_ask_with_fds(path, req, fds, 2, TIMEOUT_MS);
 	cJSON_Delete(req);
-	char *nl = line ? malloc(strlen(line) + 2) : NULL;
-	int sock = nl ? vmc_connect(path) : -1, send_rc;
-	if (nl)
-		sprintf(nl, "%s\n", line);
-	free(line);
-	if (!nl) {
-		cli_error("vm control: out of memory");
-	} else if (sock >= 0 && (send_rc = io_send_fds(sock, nl, strlen(nl), fds, 2)) < 0) {
-		cli_error("vm control %s: %s", path, strerror(-send_rc));
-	} else if (sock >= 0) {
-		struct reader r = { .fd = sock };
-		reply = vmc_read_line(&r, path, TIMEOUT_MS);
-		free(r.buf);
-	}
-	free(nl);
-	if (sock >= 0)
-		close(sock);
 	cJSON *o = reply ? cJSON_Parse(reply) : NULL;
 	ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok"));
 	cJSON_Delete(o);

@@ -12,6 +12,7 @@
 #include "vmm/sandbox/sandbox.h"
 #include "vmm/stdio_console.h"
 #include "vmm/guest_agent.h"
+#include "vmm/vm_clone_notice.h"
 #include "vmm/vm_cgroup.h"
 #include "vmm/vm.h"
 #include "vmm/vm_args.h"
@@ -511,9 +512,16 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 	if (stdio_console_start(con) < 0)
 		cli_error("console input unavailable; the guest runs without it");
 
+	/* A restored VM (a fork's child too) is a copy: its guest is told so
+	 * once it runs (vm_clone_notice.h). */
+	struct vm_clone_notice *notice = NULL;
+	if (cfg->restore && cfg->agent && vm_clone_notice_start(st.vm, &notice, &err) < 0)
+		cli_error("warning: %s", err.msg);
+
 	struct vm_exit ex = { 0 };
 	tmark("vm_run");
 	vm_run(st.vm, &ex);
+	vm_clone_notice_stop(notice);   /* the agent is closed: it does not wait */
 
 	stdio_console_free(con);   /* restores the terminal before we print */
 	if (sig_thread_ok) {

@@ -423,6 +423,9 @@ const struct route api_routes[] = {
 	{ "POST", "/1.0/instances/{name}/snapshots", NULL, api_h_snapshot_create },
 	{ "DELETE", "/1.0/instances/{name}/snapshots", snapshot_query, api_h_snapshot_delete },
 	{ "POST", "/1.0/instances/{name}/restore", NULL, api_h_snapshot_restore },
+	/* Moving a VM between daemons (api_migrate.c). */
+	{ "POST", "/1.0/instances/{name}/migrate", NULL, api_h_migrate },
+	{ "POST", "/1.0/incoming/{name}", NULL, api_h_incoming },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 

@@ -108,6 +108,11 @@ struct operation;
 cJSON *api_operation_json(const struct operation *op);
 /* 202 Accepted: the operation, and Location: where to follow it. */
 void api_accepted(struct api_resp *out, const struct operation *op);
+/* Moving a VM between daemons (api_migrate.c). */
+int api_h_migrate(struct service *s, const struct api_req *r, const char *name,
+		  struct api_resp *out);
+int api_h_incoming(struct service *s, const struct api_req *r, const char *name,
+		   struct api_resp *out);
 /* A VM's snapshots (api_snapshots.c). */
 int api_h_snapshot_list(struct service *s, const struct api_req *r, const char *name,
 			struct api_resp *out);

@@ -1465,3 +1465,33 @@ int service_snapshot_delete(struct service *s, const char *name, const char *sna
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
+
+/* --- jobs of other files (migrate.c) ----------------------------------------- */
+
+int service_job_claim(struct service *s, const char *name, struct instance *out, struct err *e)
+{
+	pthread_mutex_lock(&s->lock);
+	int rc = db_instance_get(s->db, name, out, e);
+	if (rc == 0)
+		rc = refresh(s, out, e);
+	if (rc == 0)
+		rc = claim(s, out->key, e);
+	if (rc == 0)
+		s->jobs_running++;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+void service_job_release(struct service *s, const char *key)
+{
+	pthread_mutex_lock(&s->lock);
+	release(s, key);
+	s->jobs_running--;
+	pthread_cond_broadcast(&s->imports_done);
+	pthread_mutex_unlock(&s->lock);
+}
+
+const struct driver_ctx *service_driver(struct service *s)
+{
+	return &s->ctx;
+}

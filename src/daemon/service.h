@@ -140,6 +140,16 @@ int service_snapshot_list(struct service *s, const char *name, struct snapshot *
 int service_snapshot_delete(struct service *s, const char *name, const char *snap,
 			    struct err *e);
 
+/* Long jobs kept in files of their own (a migration, migrate.h): claim
+ * the instance (as every operation on it does: another is refused with
+ * -EBUSY) and read it, refreshed; release it when done.  The service waits
+ * for claimed jobs when it closes. */
+struct driver_ctx;
+int service_job_claim(struct service *s, const char *name, struct instance *out, struct err *e);
+void service_job_release(struct service *s, const char *key);
+/* Where instances live and how their processes start (driver.h). */
+const struct driver_ctx *service_driver(struct service *s);
+
 /* The event bus (events.h) for GET /1.0/events. */
 struct events *service_events(struct service *s);
 /* Ends the event streams (before the HTTP server stops). */

@@ -26,6 +26,7 @@
 #include "daemon/fsutil.h"
 #include "daemon/proc.h"
 #include "daemon/vmm_balloon.h"
+#include "daemon/vmm_migrate.h"
 #include "daemon/vmm_snapshot.h"
 #include "lib/io.h"
 #include "daemon/watch.h"
@@ -196,6 +197,23 @@ static int make_overlay(const char *name, const char *base, const char *overlay,
 	return st;
 }
 
+/* The one-start option a file in the instance's directory asks for
+ * (dir/leaf: its value on the first line), appended to argv as flag and
+ * value (held in val); the file is gone after.  val is "" without one. */
+static void once_option(const char *dir, const char *leaf, const char *flag, char *val,
+			size_t len, char **argv, int *argc)
+{
+	char file[8200];
+	snprintf(file, sizeof file, "%s/%s", dir, leaf);
+	val[0] = 0;
+	if (read_file(file, val, len) > 0) {
+		val[strcspn(val, "\n")] = 0;
+		argv[(*argc)++] = (char *)flag;
+		argv[(*argc)++] = val;
+	}
+	unlink(file);
+}
+
 static int vmm_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
 		     struct err *e)
 {
@@ -274,7 +292,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	/* Every VM has a balloon, so memory overcommit can take back what idle
 	 * guests do not use (mem_pressure.h); deflate-on-oom lets a guest take
 	 * it back itself before its OOM killer would act. */
-	char *argv[15 + 2 * 3 + 2 * 6 + 2 * (8 + DISKS_MAX) + 2] = { (char *)c->self_exe, "console-relay", consock, log,
+	char *argv[15 + 2 * 3 + 2 * 7 + 2 * (8 + DISKS_MAX) + 2] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
 						"--net", nets[0], "--control", sock, "--agent",
 						"--balloon=deflate-on-oom" };
@@ -309,15 +327,13 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 		argv[argc++] = mem;
 	}
 	/* A snapshot restore (vmm_snapshot.h): the same machine, continued
-	 * from the snapshot rather than booted; asked for this start only. */
-	char restore[4096] = "", restore_file[8200];
-	snprintf(restore_file, sizeof restore_file, "%s/" VMM_RESTORE_FILE, dir);
-	if (read_file(restore_file, restore, sizeof restore) > 0) {
-		restore[strcspn(restore, "\n")] = 0;
-		argv[argc++] = "--restore";
-		argv[argc++] = restore;
-	}
-	unlink(restore_file);
+	 * from the snapshot rather than booted.  A migration from another
+	 * daemon (vmm_migrate.h): the VM arrives rather than boots; its control
+	 * socket opens once it has.  Each asked for this start only. */
+	char restore[4096], incoming[4096];
+	once_option(dir, VMM_RESTORE_FILE, "--restore", restore, sizeof restore, argv, &argc);
+	once_option(dir, VMM_INCOMING_FILE, "--incoming", incoming, sizeof incoming, argv, &argc);
+	int wait_ms = incoming[0] ? VMM_MIGRATE_WAIT_MS : VMM_SOCKET_WAIT_MS;
 	argv[argc] = NULL;
 	struct spawn_opts o = { .log_path = log, .env = env, .keep_fd = -1, .new_session = true };
 	unlink(sock);
@@ -333,7 +349,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 		    control_call(sock, in->name, "{\"id\":0,\"verb\":\"status\",\"version\":1}\n",
 				 NULL, 0, NULL) == 0)
 			break;
-		if (!proc_alive(pid, start) || waited >= VMM_SOCKET_WAIT_MS) {
+		if (!proc_alive(pid, start) || waited >= wait_ms) {
 			if (proc_alive(pid, start)) {
 				kill(pid, SIGKILL);
 				proc_wait_gone(pid, start, 5000);
@@ -349,7 +365,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 						*p = ' ';
 			}
 			return err_set(e, -EIO, "vm \"%s\": the VMM %s: %s", in->name,
-				       waited >= VMM_SOCKET_WAIT_MS ? "did not open its control socket"
+				       waited >= wait_ms ? "did not open its control socket"
 								    : "exited at start",
 				       *tail ? tail : "no output");
 		}
@@ -649,6 +665,30 @@ int vmm_balloon_set(const struct driver_ctx *c, const struct instance *in, long 
 	return control_call(sock, in->name, req, NULL, 0, e);
 }
 
+/* Sends req (taken) on a new connection to sock with nfds descriptors
+ * (SCM_RIGHTS: what a jailed VMM cannot open itself); the connection, to
+ * read the reply on, or -errno with e set. */
+static int control_send_fds(const char *sock, const char *name, cJSON *req, const int *fds,
+			    unsigned nfds, struct err *e)
+{
+	char *text = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	char line[VMM_REQUEST_MAX];
+	if (!text || (size_t)snprintf(line, sizeof line, "%s\n", text) >= sizeof line) {
+		cJSON_free(text);
+		return err_set(e, -ENAMETOOLONG, "vm \"%s\": a control request too long", name);
+	}
+	cJSON_free(text);
+	int fd = control_connect(sock), rc;
+	if (fd < 0)
+		return err_set(e, fd, "vm \"%s\": control socket %s: %s", name, sock, strerror(-fd));
+	if ((rc = io_send_fds(fd, line, strlen(line), fds, nfds)) < 0) {
+		close(fd);
+		return err_set(e, rc, "vm \"%s\": control socket: %s", name, strerror(-rc));
+	}
+	return fd;
+}
+
 int vmm_snapshot_save(const struct driver_ctx *c, const struct instance *in, const char *dir,
 		      struct err *e)
 {
@@ -676,21 +716,8 @@ int vmm_snapshot_save(const struct driver_ctx *c, const struct instance *in, con
 		cJSON_AddTrueToObject(req, "paused");
 	const char *names[2] = { "memory", "state" };
 	cJSON_AddItemToObject(req, "fds", cJSON_CreateStringArray(names, 2));
-	char *text = cJSON_PrintUnformatted(req);
-	cJSON_Delete(req);
-	char line[VMM_REQUEST_MAX];
-	if (!text || (size_t)snprintf(line, sizeof line, "%s\n", text) >= sizeof line) {
-		cJSON_free(text);
-		rc = err_set(e, -ENAMETOOLONG, "vm \"%s\": snapshot %s: path too long", in->name, dir);
-		goto out;
-	}
-	cJSON_free(text);
-	if ((fd = control_connect(sock)) < 0) {
-		rc = err_set(e, fd, "vm \"%s\": control socket %s: %s", in->name, sock, strerror(-fd));
-		goto out;
-	}
-	if ((rc = io_send_fds(fd, line, strlen(line), fds, 2)) < 0) {
-		rc = err_set(e, rc, "vm \"%s\": control socket: %s", in->name, strerror(-rc));
+	if ((fd = control_send_fds(sock, in->name, req, fds, 2, e)) < 0) {
+		rc = fd;
 		goto out;
 	}
 	if ((rc = control_read_reply(fd, in->name, VMM_SNAPSHOT_WAIT_MS, NULL, 0, NULL, e)) < 0)
@@ -713,5 +740,113 @@ out:
 	}
 	if (dfd >= 0)
 		close(dfd);
+	return rc;
+}
+
+/* ---- migration (vmm_migrate.h) ------------------------------------------- */
+
+/* The progress events waiting on the events connection ev (buf holds a
+ * partial line between calls), handed to progress. */
+static void read_progress(int ev, char *buf, size_t cap, size_t *have, vmm_progress_fn *progress,
+			  void *arg)
+{
+	ssize_t n = read(ev, buf + *have, cap - 1 - *have);
+	if (n <= 0)
+		return;
+	*have += (size_t)n;
+	buf[*have] = 0;
+	char *line = buf, *nl;
+	while ((nl = strchr(line, '\n'))) {
+		*nl = 0;
+		cJSON *j = cJSON_Parse(line);
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "migration");
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(m, "stage");
+		if (progress && cJSON_IsObject(m) && cJSON_IsString(st)) {
+			struct vmm_migration_progress p = {
+				.stage = st->valuestring,
+				.round = (unsigned)cJSON_GetNumberValue(
+					cJSON_GetObjectItemCaseSensitive(m, "round")),
+				.pages_sent = (uint64_t)cJSON_GetNumberValue(
+					cJSON_GetObjectItemCaseSensitive(m, "pages_sent")),
+				.pages_left = (uint64_t)cJSON_GetNumberValue(
+					cJSON_GetObjectItemCaseSensitive(m, "pages_left")),
+				.dirty_pages_per_s = cJSON_GetNumberValue(
+					cJSON_GetObjectItemCaseSensitive(m, "dirty_pages_per_s")),
+				.expected_downtime_ms = cJSON_GetNumberValue(
+					cJSON_GetObjectItemCaseSensitive(m, "expected_downtime_ms")) };
+			progress(arg, &p);
+		}
+		cJSON_Delete(j);
+		line = nl + 1;
+	}
+	*have -= (size_t)(line - buf);
+	memmove(buf, line, *have);
+	if (*have == cap - 1)
+		*have = 0;   /* a line longer than any event: drop it */
+}
+
+int vmm_migrate_send(const struct driver_ctx *c, const struct instance *in, const char *uri,
+		     int conn, bool copy_storage, vmm_progress_fn *progress, void *arg,
+		     struct vmm_migration_result *res, struct err *e)
+{
+	char sock[8192];
+	int rc = instance_path(c, in->name, "control.sock", sock, sizeof sock, e);
+	if (rc < 0)
+		return rc;
+	/* Subscribed first, so no progress event is missed. */
+	int ev = control_connect(sock);
+	if (ev >= 0 && control_exchange(ev, in->name, "{\"id\":0,\"verb\":\"events\",\"version\":1}\n",
+					NULL, 0, NULL) < 0) {
+		close(ev);
+		ev = -1;
+	}
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddNumberToObject(req, "id", 1);
+	cJSON_AddStringToObject(req, "verb", "migrate");
+	cJSON_AddStringToObject(req, "uri", uri);
+	if (copy_storage)
+		cJSON_AddTrueToObject(req, "copy_storage");
+	const char *names[1] = { "socket" };
+	cJSON_AddItemToObject(req, "fds", cJSON_CreateStringArray(names, 1));
+	int fd = control_send_fds(sock, in->name, req, &conn, 1, e);
+	if (fd < 0) {
+		if (ev >= 0)
+			close(ev);
+		return fd;
+	}
+	char buf[4096];
+	size_t have = 0;
+	for (;;) {
+		struct pollfd pf[2] = { { .fd = fd, .events = POLLIN }, { .fd = ev, .events = POLLIN } };
+		int n = poll(pf, ev >= 0 ? 2 : 1, VMM_MIGRATE_WAIT_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0 && ev >= 0 && (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    !(pf[0].revents & POLLIN)) {
+			if (pf[1].revents & POLLIN)
+				read_progress(ev, buf, sizeof buf, &have, progress, arg);
+			else {
+				close(ev);
+				ev = -1;
+			}
+			continue;
+		}
+		break;
+	}
+	cJSON *reply = NULL;
+	rc = control_read_reply(fd, in->name, VMM_MIGRATE_WAIT_MS, NULL, 0, &reply, e);
+	if (rc == 0 && res) {
+		*res = (struct vmm_migration_result){
+			.rounds = (unsigned)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(reply, "rounds")),
+			.bytes_sent = (uint64_t)cJSON_GetNumberValue(
+				cJSON_GetObjectItemCaseSensitive(reply, "bytes_sent")),
+			.total_ms = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(reply, "total_ms")),
+			.downtime_ms = cJSON_GetNumberValue(
+				cJSON_GetObjectItemCaseSensitive(reply, "downtime_ms")) };
+	}
+	cJSON_Delete(reply);
+	close(fd);
+	if (ev >= 0)
+		close(ev);
 	return rc;
 }

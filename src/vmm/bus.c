@@ -69,9 +69,21 @@ int bus_map_ram_file(struct bus *bus, int fd)
 }
 
 /* The page map entries of RAM pages [first, first + n) into out. */
+int bus_keep_pagemap(struct bus *bus)
+{
+	if (bus->pagemap_kept)
+		return 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	bus->pagemap_fd = fd;
+	bus->pagemap_kept = true;
+	return 0;
+}
+
 static int pagemap_read(const struct bus *bus, uint64_t first, uint64_t n, uint64_t *out)
 {
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int fd = bus->pagemap_kept ? bus->pagemap_fd : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	uint64_t vpn = ((uintptr_t)bus->ram >> BUS_PAGE_SHIFT) + first;
@@ -83,7 +95,8 @@ static int pagemap_read(const struct bus *bus, uint64_t first, uint64_t n, uint6
 			rc = r < 0 ? -errno : -EIO;
 		done += k;
 	}
-	close(fd);
+	if (!bus->pagemap_kept)
+		close(fd);
 	return rc;
 }
 
@@ -157,6 +170,8 @@ void bus_destroy(struct bus *bus)
 {
 	if (bus->ram_from_file)
 		close(bus->ram_fd);
+	if (bus->pagemap_kept)
+		close(bus->pagemap_fd);
 	if (bus->ram)
 		munmap(bus->ram, bus->ram_size);
 	free(bus->watch);

@@ -81,6 +81,10 @@ struct bus {
 	atomic_bool logging;
 	bool ram_from_file;    /* bus_map_ram_file: absent pages are the file's, not zero */
 	int ram_fd;            /* with ram_from_file: that file (its holes are zero) */
+	/* bus_keep_pagemap: /proc/self/pagemap held open, for a VMM that can
+	 * open nothing any more (a sandboxed one); otherwise opened per read. */
+	bool pagemap_kept;
+	int pagemap_fd;
 	_Atomic uint64_t *dirty;
 	_Atomic uint64_t *dev_dirty;
 
@@ -113,6 +117,14 @@ int bus_map_ram_file(struct bus *bus, int fd);
  * every page counts as touched.  0 or -EINVAL.
  */
 int bus_ram_touched(const struct bus *bus, uint64_t first, uint64_t n, uint8_t *out);
+
+/*
+ * Opens this process's page map once and keeps it, before a sandbox's jail
+ * takes /proc away (its seccomp lists have no open): bus_ram_touched and
+ * bus_ram_changed_from_file then read it there.  The descriptor stays bound
+ * to this process's memory, whatever its credentials become.  0 or -errno.
+ */
+int bus_keep_pagemap(struct bus *bus);
 
 /*
  * RAM mapped from a file (bus_map_ram_file): sets in the bitmap `pages` (a

@@ -607,15 +607,13 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
 	if (fds && (!em || em->nfds != 2))
 		return reply_error(id, "bad-argument", "snapshot: fds: the request must come with "
 				   "two descriptors (SCM_RIGHTS), it came with %u", em ? em->nfds : 0);
-	bool inc_or_disks = cJSON_IsTrue(inc) || cJSON_IsTrue(dk);
-	if (vm_sandboxed(vm) && (!fds || inc_or_disks))
+	if (vm_sandboxed(vm) && (!fds || cJSON_IsTrue(dk)))
 		return reply_error(id, "sandboxed", "snapshot: this VMM is sandboxed and can open "
-				   "no file: %s (docs/sandbox.md)", inc_or_disks
-				   ? "only a full snapshot without disks, into files its client passes"
+				   "no file: %s (docs/sandbox.md)", cJSON_IsTrue(dk)
+				   ? "only a snapshot without disks, into files its client passes"
 				   : "its client must pass the files (\"fds\")");
-	if (fds && inc_or_disks)
-		return reply_error(id, "bad-argument", "snapshot: fds: only a full snapshot without "
-				   "disks");
+	if (fds && cJSON_IsTrue(dk))
+		return reply_error(id, "bad-argument", "snapshot: fds: only a snapshot without disks");
 	struct err e = {0};
 	struct vm_snapshot_info info = {0};
 	struct vm_snapshot_opts so = { .stay_paused = cJSON_IsTrue(p),
@@ -640,8 +638,10 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
 }
 
 /* {"verb":"migrate","uri":"unix:PATH"|"tcp:HOST:PORT"[,"downtime_ms":MS][,"verify":true]
- *  [,"copy_storage":true][,"postcopy":true]} */
-static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
+ *  [,"copy_storage":true][,"postcopy":true][,"fds":["socket"]]}: with "fds", the request
+ *  came with a connection to the target, made by the client (a sandboxed VMM makes none). */
+static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req,
+			  const struct emitter *em)
 {
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(req, "uri");
 	struct err e = {0};
@@ -653,9 +653,22 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 	const cJSON *dt = cJSON_GetObjectItemCaseSensitive(req, "downtime_ms");
 	if (dt && (!cJSON_IsNumber(dt) || !(dt->valuedouble >= 1 && dt->valuedouble <= 60000)))
 		return reply_error(id, "bad-argument", "migrate: downtime_ms: a number from 1 to 60000");
-	if (vm_sandboxed(vm))
-		return reply_error(id, "sandboxed", "migrate: this VMM is sandboxed, and sending "
-				   "a VM needs calls its jail forbids (docs/sandbox.md)");
+	const cJSON *fds = cJSON_GetObjectItemCaseSensitive(req, "fds");
+	if (fds && !(cJSON_IsArray(fds) && cJSON_GetArraySize(fds) == 1 &&
+		     cJSON_IsString(cJSON_GetArrayItem(fds, 0)) &&
+		     !strcmp(cJSON_GetArrayItem(fds, 0)->valuestring, "socket")))
+		return reply_error(id, "bad-argument", "migrate: fds: must be [\"socket\"]");
+	if (fds && (!em || em->nfds != 1))
+		return reply_error(id, "bad-argument", "migrate: fds: the request must come with "
+				   "one descriptor (SCM_RIGHTS), it came with %u", em ? em->nfds : 0);
+	struct stat fst;
+	if (fds && (fstat(em->fds[0], &fst) < 0 || !S_ISSOCK(fst.st_mode)))
+		return reply_error(id, "bad-argument", "migrate: fds: the descriptor passed is not "
+				   "a socket");
+	if (vm_sandboxed(vm) && !fds)
+		return reply_error(id, "sandboxed", "migrate: this VMM is sandboxed and connects "
+				   "nowhere: its client must pass the connection to the target "
+				   "(\"fds\"; docs/sandbox.md)");
 	const cJSON *vf = cJSON_GetObjectItemCaseSensitive(req, "verify");
 	if (vf && !cJSON_IsBool(vf))
 		return reply_error(id, "bad-argument", "migrate: verify: true or false");
@@ -672,7 +685,9 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req)
 	struct vm_migrate_opts opts = { .downtime_ms = dt ? (unsigned)dt->valuedouble : 0,
 					.verify = cJSON_IsTrue(vf),
 					.copy_storage = cJSON_IsTrue(cs),
-					.postcopy = cJSON_IsTrue(pc) };
+					.postcopy = cJSON_IsTrue(pc),
+					.have_conn = fds != NULL,
+					.conn = fds ? em->fds[0] : -1 };
 	struct vm_migrate_info info;
 	int rc = vm_migrate(vm, u->valuestring, &opts, &info, &e);
 	if (rc)
@@ -865,7 +880,7 @@ static char *handle(struct vm *vm, const char *line, unsigned long len, const st
 	else if (!strcmp(verb, "snapshot"))
 		out = verb_snapshot(vm, id, req, em);
 	else if (!strcmp(verb, "migrate"))
-		out = verb_migrate(vm, id, req);
+		out = verb_migrate(vm, id, req, em);
 	else if (!strcmp(verb, "fork"))
 		out = verb_fork(vm, id, req, em);
 	else if (!strcmp(verb, "rate-limit"))
@@ -1046,6 +1061,17 @@ static void on_event(void *ctx, const struct vm_event *ev)
 	if (ev->source[0])
 		cJSON_AddStringToObject(o, "source", ev->source);
 	cJSON_AddStringToObject(o, "detail", ev->detail);
+	if (ev->kind == VM_EVENT_MIGRATION) {
+		const struct vm_migration_progress *m = &ev->mig;
+		cJSON *j = cJSON_AddObjectToObject(o, "migration");
+		cJSON_AddStringToObject(j, "stage", m->stage ? m->stage : "");
+		cJSON_AddNumberToObject(j, "round", m->round);
+		cJSON_AddNumberToObject(j, "pages_sent", (double)m->pages_sent);
+		cJSON_AddNumberToObject(j, "bytes_sent", (double)m->bytes_sent);
+		cJSON_AddNumberToObject(j, "pages_left", (double)m->pages_left);
+		cJSON_AddNumberToObject(j, "dirty_pages_per_s", m->dirty_pages_per_s);
+		cJSON_AddNumberToObject(j, "expected_downtime_ms", m->expected_downtime_ms);
+	}
 	char *line = print(o);
 	if (!line)
 		return;

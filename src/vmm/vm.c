@@ -190,23 +190,28 @@ static void kick(void *ctx)
 
 static void emit(struct vm *vm, enum vm_event_kind kind, const char *source,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void vm_publish_event(struct vm *vm, struct vm_event *ev)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev->time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	pthread_mutex_lock(&vm->listen_lock);
+	for (unsigned i = 0; i < sizeof vm->listeners / sizeof vm->listeners[0]; i++)
+		if (vm->listeners[i].fn)
+			vm->listeners[i].fn(vm->listeners[i].ctx, ev);
+	pthread_mutex_unlock(&vm->listen_lock);
+}
+
 static void emit(struct vm *vm, enum vm_event_kind kind, const char *source,
 		 const char *fmt, ...)
 {
 	struct vm_event ev = { .kind = kind };
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ev.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	snprintf(ev.source, sizeof ev.source, "%s", source ? source : "");
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(ev.detail, sizeof ev.detail, fmt, ap);
 	va_end(ap);
-	pthread_mutex_lock(&vm->listen_lock);
-	for (unsigned i = 0; i < sizeof vm->listeners / sizeof vm->listeners[0]; i++)
-		if (vm->listeners[i].fn)
-			vm->listeners[i].fn(vm->listeners[i].ctx, &ev);
-	pthread_mutex_unlock(&vm->listen_lock);
+	vm_publish_event(vm, &ev);
 }
 
 /* The sink the devices log to: an event, then the configured sink (stderr). */
@@ -456,6 +461,12 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		goto fail;
 	}
 	vm->bus_ok = true;
+	/* Jailed later: which pages hold data (migration, snapshots) is read
+	 * from a page map opened now, as /proc will be out of reach. */
+	if (cfg->sandboxed && (rc = bus_keep_pagemap(&vm->bus))) {
+		err_set(err, rc, "/proc/self/pagemap: %s", strerror(-rc));
+		goto fail;
+	}
 	if (!cfg->mem_merge) {
 		bus_ram_hugepages(&vm->bus);
 	} else if ((rc = bus_ram_mergeable(&vm->bus))) {
@@ -787,6 +798,7 @@ const char *vm_event_name(enum vm_event_kind k)
 	case VM_EVENT_POWERED_OFF: return "powered-off";
 	case VM_EVENT_STOPPED: return "stopped";
 	case VM_EVENT_DEVICE_ERROR: return "device-error";
+	case VM_EVENT_MIGRATION: return "migration";
 	}
 	return "unknown";
 }
@@ -915,9 +927,12 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 	if (vm->cfg.sandboxed && !opts->to_fds)
 		return err_set(err, -EPERM, "snapshot: a sandboxed VM (--sandbox) can open no file: "
 			       "its client must pass the files in (docs/control.md)");
-	if (opts->to_fds && (opts->incremental || opts->with_disks))
-		return err_set(err, -EPERM, "snapshot: into passed files only a full snapshot "
-			       "without disks (not --incremental, not --disks)");
+	if (opts->to_fds && opts->with_disks)
+		return err_set(err, -EPERM, "snapshot: into passed files only a snapshot without "
+			       "disks (not --disks)");
+	if (opts->to_fds && dir[0] != '/')
+		return err_set(err, -EINVAL, "snapshot: %s: not an absolute path (passed files are "
+			       "recorded by where the client puts them)", dir);
 	int64_t t0 = vclock_host_ns();
 	int rc = vm_pause(vm, err);
 	bool was_paused = rc == -EALREADY;

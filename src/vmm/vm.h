@@ -286,6 +286,7 @@ enum vm_event_kind {
 	VM_EVENT_POWERED_OFF,      /* the guest powered off (the run ends) */
 	VM_EVENT_STOPPED,          /* the run ended otherwise: detail says why */
 	VM_EVENT_DEVICE_ERROR,     /* a device logged a problem: source, detail */
+	VM_EVENT_MIGRATION,        /* a live migration's progress: mig (vm_migrate.h) */
 };
 const char *vm_event_name(enum vm_event_kind k);  /* "paused", "guest-panic", ... */
 
@@ -294,7 +295,22 @@ struct vm_event {
 	int64_t time_ns;           /* host CLOCK_REALTIME */
 	char source[48];           /* the device, for DEVICE_ERROR; else "" */
 	char detail[256];
+	/* VM_EVENT_MIGRATION: after the first pass, each pre-copy round and the
+	 * paused round ("stage": "first-pass", "round", "stop-copy"). */
+	struct vm_migration_progress {
+		const char *stage;
+		unsigned round;
+		uint64_t pages_sent;       /* so far, pages sent more than once included */
+		uint64_t bytes_sent;
+		uint64_t pages_left;       /* dirty now: what the next round would send */
+		double dirty_pages_per_s;  /* written since the last round, per second */
+		double expected_downtime_ms;   /* pages_left at the rate measured so far */
+	} mig;
 };
+
+/* Tells the VM's listeners ev (time_ns is filled in here).  For the
+ * VM's own parts, such as a migration reporting its progress. */
+void vm_publish_event(struct vm *vm, struct vm_event *ev);
 
 /*
  * Listeners are called on whichever thread the event happens (a vCPU, a
@@ -352,8 +368,10 @@ struct vm_snapshot_opts {
 	/* Write guest RAM and the state into these open files instead of
 	 * dir/memory and dir/state (a sandboxed VMM can open no file: the
 	 * control client passes them, docs/control.md), truncating them
-	 * first; nothing is created or renamed, the caller commits them.
-	 * Only a full snapshot, without disks.  dir is then only recorded. */
+	 * first; nothing is created or renamed, the caller commits them
+	 * (memory_fd as dir/memory.diff for an incremental one).  Not with
+	 * disks.  dir, absolute, is then only recorded: as the base of the
+	 * next incremental snapshot. */
 	bool to_fds;
 	int memory_fd, state_fd;
 };

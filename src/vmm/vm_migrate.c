@@ -317,31 +317,57 @@ static int disk_send_dirty(struct disk_copy *dc, int fd, struct vm_migrate_info 
 /*
  * The disks' write locks, dropped for the target and taken back if it
  * fails.  The block backends own their descriptors, so they are found by
- * identity among this process's open files.
+ * identity (the image each backend holds) among this process's open
+ * files, before the VM pauses.  Jailed, /proc/self/fd is out of reach:
+ * then every descriptor below the usual limit is tried (a VMM holds a few
+ * dozen, given out lowest first).
  */
-static void disk_locks(const struct vm_config *cfg, bool take)
+#define LOCK_SCAN_FDS 1024
+
+struct disk_lock_fds {
+	int fd[VM_MAX_DISKS * 2];
+	unsigned n;
+};
+
+static void disk_lock_try(const struct vm_parts *p, int fd, struct disk_lock_fds *out)
 {
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDWR || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	for (unsigned i = 0; i < p->ndisks && out->n < sizeof out->fd / sizeof out->fd[0]; i++) {
+		struct stat ds;
+		if (!virtio_blk_image_stat(p->disks[i], &ds) && ds.st_dev == st.st_dev &&
+		    ds.st_ino == st.st_ino) {
+			out->fd[out->n++] = fd;
+			return;
+		}
+	}
+}
+
+static void disk_lock_find(const struct vm_parts *p, struct disk_lock_fds *out)
+{
+	out->n = 0;
+	if (p->cfg->sandboxed) {
+		for (int fd = 0; fd < LOCK_SCAN_FDS; fd++)
+			disk_lock_try(p, fd, out);
+		return;
+	}
 	DIR *d = opendir("/proc/self/fd");
 	if (!d)
 		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		int fd = atoi(e->d_name);
-		struct stat st;
-		if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &st) < 0 ||
-		    !S_ISREG(st.st_mode) || (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDWR)
-			continue;
-		for (unsigned i = 0; i < cfg->ndisks; i++) {
-			struct stat ds;
-			if (stat(cfg->disks[i].path, &ds) < 0 || ds.st_dev != st.st_dev ||
-			    ds.st_ino != st.st_ino)
-				continue;
-			struct flock fl = { .l_type = take ? F_WRLCK : F_UNLCK,
-					    .l_whence = SEEK_SET };
-			(void)fcntl(fd, F_OFD_SETLK, &fl);
-		}
-	}
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d))
+			disk_lock_try(p, atoi(e->d_name), out);
 	closedir(d);
+}
+
+static void disk_locks(const struct disk_lock_fds *l, bool take)
+{
+	for (unsigned i = 0; i < l->n; i++) {
+		struct flock fl = { .l_type = take ? F_WRLCK : F_UNLCK, .l_whence = SEEK_SET };
+		(void)fcntl(l->fd[i], F_OFD_SETLK, &fl);
+	}
 }
 
 /*
@@ -358,6 +384,22 @@ static void wait_drained(int fd)
 		struct timespec ts = { .tv_nsec = 100000 };   /* 0.1 ms */
 		nanosleep(&ts, NULL);
 	}
+}
+
+/* A progress event (VM_EVENT_MIGRATION) to the VM's listeners: what a
+ * daemon shows as the operation's progress.  Never in the paused round. */
+static void report(struct vm *vm, const char *stage, const struct vm_migrate_info *info,
+		   uint64_t left, int64_t since_collect_ns, double pages_per_ms)
+{
+	struct vm_event ev = { .kind = VM_EVENT_MIGRATION };
+	ev.mig = (struct vm_migration_progress){
+		.stage = stage, .round = info->rounds, .pages_sent = info->pages_sent,
+		.bytes_sent = info->bytes_sent, .pages_left = left,
+		.dirty_pages_per_s = since_collect_ns > 0 ? (double)left * 1e9 / (double)since_collect_ns : 0,
+		.expected_downtime_ms = pages_per_ms > 0 ? (double)left / pages_per_ms : 0 };
+	snprintf(ev.detail, sizeof ev.detail, "%s: round %u, %llu pages sent, %llu left", stage,
+		 info->rounds, (unsigned long long)info->pages_sent, (unsigned long long)left);
+	vm_publish_event(vm, &ev);
 }
 
 /* The target's answer: 0, or -EREMOTEIO with its reason in err. */
@@ -397,7 +439,7 @@ static int send_hashes(int fd, const struct bus *bus, uint64_t npages)
  * The device state, the last frame before the answer; with drop_locks the
  * disks' locks go first, for the target to take.  0 or -errno with err set.
  */
-static int send_state(struct vm *vm, int fd, const char *uri, bool drop_locks,
+static int send_state(struct vm *vm, int fd, const char *uri, const struct disk_lock_fds *drop,
 		      struct vm_migrate_info *info, struct err *err)
 {
 	struct vm_parts p;
@@ -406,8 +448,8 @@ static int send_state(struct vm *vm, int fd, const char *uri, bool drop_locks,
 	int rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, false, &o, err);
 	if (rc)
 		return rc;
-	if (drop_locks)
-		disk_locks(p.cfg, false);
+	if (drop)
+		disk_locks(drop, false);
 	rc = o.len > MIG_STATE_MAX ? -E2BIG : mig_send_frame(fd, 'S', o.buf, (uint32_t)o.len);
 	info->bytes_sent += o.len;
 	snap_out_free(&o);
@@ -427,9 +469,9 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	memset(info, 0, sizeof *info);
 	struct vm_parts p;
 	vm_parts(vm, &p);
-	if (p.cfg->sandboxed)
-		return err_set(err, -EPERM, "migrate: not available in a sandboxed VM (--sandbox): "
-			       "it needs sockets and calls the sandbox forbids");
+	if (p.cfg->sandboxed && !opts->have_conn)
+		return err_set(err, -EPERM, "migrate: a sandboxed VM (--sandbox) connects nowhere: "
+			       "its client must pass the connection (docs/sandbox.md)");
 	if (opts->postcopy && (opts->copy_storage || opts->verify))
 		return err_set(err, -EINVAL, "migrate: postcopy with %s: not supported (the pages "
 			       "reach the target after the VM runs there)",
@@ -442,11 +484,13 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 			       vm_state_name(st.state));
 	if (atomic_exchange(&p.chain->migrating, true))
 		return err_set(err, -EBUSY, "migrate: a migration of this VM is already running");
-	int fd = open_socket(uri, false, err);
+	int fd = opts->have_conn ? opts->conn : open_socket(uri, false, err);
 	if (fd < 0) {
 		atomic_store(&p.chain->migrating, false);
 		return fd;
 	}
+	struct disk_lock_fds locks;
+	disk_lock_find(&p, &locks);
 	set_timeouts(fd, IO_TIMEOUT_S);
 	set_buffers(fd);
 	uint64_t npages = p.bus->ram_size / MIG_PAGE;
@@ -477,7 +521,7 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 		if ((rc = mig_send_frame(fd, 'Q', "", 0)))
 			goto io;
 		locks_dropped = true;
-		if ((rc = send_state(vm, fd, uri, true, info, err)))
+		if ((rc = send_state(vm, fd, uri, &locks, info, err)))
 			goto out;
 		info->stop_copy_ns = vclock_host_ns() - down0;
 		rc = mig_postcopy_serve(fd, p.bus, down0, info, &ran, err);
@@ -511,6 +555,7 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 		err_set(err, rc, "migrate: out of memory");
 		goto out;
 	}
+	int64_t collected_at = vclock_host_ns();
 	bus_ram_touched(p.bus, 0, npages, touched);
 	for (uint64_t i = 0; i < npages && !rc; i++)
 		if (touched[i] && !mig_page_is_zero(p.bus->ram + i * MIG_PAGE))
@@ -536,9 +581,13 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 		 * took long enough for a busy guest to dirty megabytes that the
 		 * budget (at the first pass's rate) lets through, one more round
 		 * while it runs leaves only what it wrote during that round. */
-		if (left <= budget && (info->rounds > 0 || left <= DONE_PAGES))
+		bool last = left <= budget && (info->rounds > 0 || left <= DONE_PAGES);
+		report(vm, last ? "stop-copy" : r ? "round" : "first-pass", info, left,
+		       vclock_host_ns() - collected_at, pages_per_ms);
+		if (last)
 			break;
 		bus_dirty_collect(p.bus, bm, false);
+		collected_at = vclock_host_ns();
 		info->rounds++;
 		if ((rc = send_bitmap(&s, bm, npages)))
 			goto io;
@@ -565,7 +614,7 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	/* With the disks copied the target writes its own images: the source's
 	 * stay locked (a target naming the same files fails, and this VM runs on). */
 	locks_dropped = !opts->copy_storage;
-	if ((rc = send_state(vm, fd, uri, locks_dropped, info, err)))
+	if ((rc = send_state(vm, fd, uri, locks_dropped ? &locks : NULL, info, err)))
 		goto out;
 	info->stop_copy_ns = vclock_host_ns() - down0;
 	if ((rc = read_answer(fd, err)))
@@ -587,7 +636,7 @@ out:
 	bus_dirty_stop(p.bus);
 	disk_copy_stop(&dc);
 	if (locks_dropped)
-		disk_locks(p.cfg, true);
+		disk_locks(&locks, true);
 	if (paused_here)
 		vm_resume(vm, false, NULL);
 done:
@@ -595,8 +644,14 @@ done:
 	free(bm);
 	free(touched);
 	free(s.buf);
-	close(fd);
+	if (!opts->have_conn)
+		close(fd);
 	return rc;
+}
+
+int vm_migrate_connect(const char *uri, struct err *err)
+{
+	return open_socket(uri, false, err);
 }
 
 /* ---- target ------------------------------------------------------------ */

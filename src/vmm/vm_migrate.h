@@ -55,6 +55,11 @@ struct vm_migrate_opts {
 	 * writes; but a connection lost after the switch loses the VM.  Not
 	 * with copy_storage or verify. */
 	bool postcopy;
+	/* A connection to the target the client made and passed (a sandboxed
+	 * VMM can make none: docs/sandbox.md): used instead of connecting to
+	 * the URI, which then only names the target in messages.  Not closed. */
+	bool have_conn;
+	int conn;
 };
 
 /* 0 (the VM is stopping: it lives on in the target), or -errno with err set
@@ -77,5 +82,8 @@ void vm_migrate_answer(int conn, int rc, const char *msg, struct vm_incoming *in
 
 /* Parses a URI: 0, or -EINVAL with err naming it. */
 int vm_migrate_uri_check(const char *uri, struct err *err);
+/* Connects to a target as the source would (what a client passes to a
+ * sandboxed VMM, opts.conn): the socket, or -errno with err naming uri. */
+int vm_migrate_connect(const char *uri, struct err *err);
 
 #endif

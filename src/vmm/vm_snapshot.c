@@ -178,8 +178,8 @@ static bool page_is_zero(const uint8_t *p)
 
 /* Writes RAM to fd, leaving zero pages as holes.  Untouched RAM reads as
  * the zero page without being allocated, so the scan costs no memory.
- * sandboxed: the page map cannot be opened (nor looked for): every page
- * is read. */
+ * Sandboxed, the page map is the one opened before the jail (vm_create,
+ * bus_keep_pagemap); without one every page is read. */
 static int write_memory(int fd, const struct bus *bus, bool sandboxed, uint64_t *written)
 {
 	const uint64_t page = 1u << BUS_PAGE_SHIFT;
@@ -190,7 +190,7 @@ static int write_memory(int fd, const struct bus *bus, bool sandboxed, uint64_t 
 	uint8_t *touched = malloc(n);
 	if (!touched)
 		return -ENOMEM;
-	if (sandboxed)
+	if (sandboxed && !bus->pagemap_kept)
 		memset(touched, 1, n);
 	else
 		bus_ram_touched(bus, 0, n, touched);
@@ -396,18 +396,67 @@ static int write_disks(const char *dir, const struct vm_parts *p, uint64_t *writ
 	return rc;
 }
 
-/* Into the files the client passed (a sandboxed VMM): no path is touched. */
+/* Whether an incremental snapshot into absdir has a base: 0 or -errno with err. */
+static int incremental_check(const struct vm_parts *p, const char *absdir, struct err *err)
+{
+	const struct vm_snap_chain *ch = p->chain;
+	if (!ch->valid || (!ch->from_file && !atomic_load(&p->bus->logging)))
+		return err_set(err, -ENOENT, "snapshot: no earlier snapshot of this VM to build an "
+			       "incremental one on (take a full one first)");
+	if (!strcmp(absdir, ch->dir))
+		return err_set(err, -EINVAL, "snapshot: %s is the base of this incremental "
+			       "snapshot: write it to another directory", absdir);
+	return 0;
+}
+
+/*
+ * Guest RAM into fd (from its start): every page with data, or, incremental,
+ * the pages written since the chain's base (the VM is paused: the final
+ * collect, devices' pages included).  Pages taken from the log and not
+ * written break the chain.  0 or -errno.
+ */
+static int write_ram(int fd, struct vm_parts *p, bool incremental, uint64_t *written)
+{
+	if (!incremental)
+		return write_memory(fd, p->bus, p->cfg->sandboxed, written);
+	uint64_t *pages = calloc((p->bus->ram_size >> BUS_PAGE_SHIFT) / 64 + 1, sizeof *pages);
+	if (!pages)
+		return -ENOMEM;
+	int rc = 0;
+	if (!p->chain->from_file)
+		bus_dirty_collect(p->bus, pages, true);
+	else
+		rc = bus_ram_changed_from_file(p->bus, pages);
+	if (!rc && ftruncate(fd, 0) < 0)
+		rc = -errno;
+	if (!rc)
+		rc = write_diff(fd, p->bus, pages, written);
+	if (rc)
+		p->chain->valid = false;
+	free(pages);
+	return rc;
+}
+
+/* Into the files the client passed (a sandboxed VMM): no path is touched.
+ * dir, absolute, is where the client puts them: an incremental snapshot's
+ * base (the state records it), and the next one's. */
 static int write_to_fds(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
 			struct vm_snapshot_info *info, struct err *err)
 {
 	struct vm_parts p;
 	vm_parts(vm, &p);
+	struct vm_snap_chain *ch = p.chain;
+	int rc;
+	if (atomic_load(&ch->migrating))
+		return err_set(err, -EBUSY, "snapshot: the VM is being migrated");
+	if (opts->incremental && (rc = incremental_check(&p, dir, err)))
+		return rc;
+	uint64_t id = vm_snapshot_new_id();
 	struct snap_out o;
-	int rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, false, &o, err);
-	if (rc)
+	if ((rc = vm_state_build(vm, id, opts->incremental ? ch->dir : NULL, ch->id, false, &o, err)))
 		return rc;
 	uint64_t written = 0;
-	if ((rc = write_memory(opts->memory_fd, p.bus, p.cfg->sandboxed, &written)) ||
+	if ((rc = write_ram(opts->memory_fd, &p, opts->incremental, &written)) ||
 	    fsync(opts->memory_fd) < 0) {
 		rc = rc ? rc : -errno;
 		err_set(err, rc, "snapshot: %s: memory (a passed file): %s", dir, strerror(-rc));
@@ -418,12 +467,15 @@ static int write_to_fds(struct vm *vm, const char *dir, const struct vm_snapshot
 	} else if (info) {
 		info->state_bytes = o.len;
 		info->mem_bytes_written = written;
-		info->incremental = false;
+		info->incremental = opts->incremental;
 		info->disk_bytes_written = 0;
 	}
-	/* No base for incremental snapshots: the files are not in place yet,
-	 * and dirty logging needs a call (membarrier) the sandbox forbids. */
-	p.chain->valid = false;
+	/* The next incremental snapshot builds on this one, once the client
+	 * has put its files in place (a restore checks the base's id). */
+	if (!rc)
+		chain_start(&p, dir, id);
+	else if (opts->incremental)
+		ch->valid = false;
 	snap_out_free(&o);
 	return rc;
 }
@@ -439,17 +491,16 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 	struct vm_snap_chain *ch = p.chain;
 	if (atomic_load(&ch->migrating))
 		return err_set(err, -EBUSY, "snapshot: the VM is being migrated");
-	if (incremental && (!ch->valid || (!ch->from_file && !atomic_load(&p.bus->logging))))
-		return err_set(err, -ENOENT, "snapshot: no earlier snapshot of this VM to build an "
-			       "incremental one on (take a full one first)");
+	int rc = incremental ? incremental_check(&p, "", err) : 0;
+	if (rc)
+		return rc;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return err_set(err, -errno, "snapshot: %s: %s", dir, strerror(errno));
 	char absdir[PATH_MAX];
 	if (!realpath(dir, absdir))
 		return err_set(err, -errno, "snapshot: %s: %s", dir, strerror(errno));
-	if (incremental && !strcmp(absdir, ch->dir))
-		return err_set(err, -EINVAL, "snapshot: %s is the base of this incremental "
-			       "snapshot: write it to another directory", dir);
+	if (incremental && (rc = incremental_check(&p, absdir, err)))
+		return rc;
 	uint64_t id = vm_snapshot_new_id();
 	struct snap_out o;
 	int brc = vm_state_build(vm, id, incremental ? ch->dir : NULL, ch->id, with_disks, &o, err);
@@ -460,32 +511,13 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 	char tmp[4200], path[4200];
 	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, memname);
 	snprintf(path, sizeof path, "%s/%s", dir, memname);
-	uint64_t *pages = NULL;
-	int rc = 0;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = err_set(err, -errno, "snapshot: %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	uint64_t written = 0;
-	if (incremental) {
-		/* The VM is paused: the final collect, devices' pages included. */
-		pages = calloc((p.bus->ram_size >> BUS_PAGE_SHIFT) / 64 + 1, sizeof *pages);
-		if (!pages) {
-			close(fd);
-			unlink(tmp);
-			rc = err_set(err, -ENOMEM, "snapshot: out of memory");
-			goto out;
-		}
-		if (!ch->from_file)
-			bus_dirty_collect(p.bus, pages, true);
-		else if ((rc = bus_ram_changed_from_file(p.bus, pages)))
-			ch->valid = false;
-		if (!rc)
-			rc = write_diff(fd, p.bus, pages, &written);
-	} else {
-		rc = write_memory(fd, p.bus, false, &written);
-	}
+	rc = write_ram(fd, &p, incremental, &written);
 	if (!rc && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
@@ -510,9 +542,8 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 	/* The next incremental snapshot builds on this one: log from here. */
 	chain_start(&p, absdir, id);
 out:
-	if (rc && pages)   /* those pages were taken from the log: the chain is broken */
+	if (rc && incremental)   /* pages taken from the log went nowhere: the chain is broken */
 		ch->valid = false;
-	free(pages);
 	snap_out_free(&o);
 	return rc;
 }

@@ -531,8 +531,9 @@ TEST(vm_reboot_while_paused_stays_paused_and_shutdown_times_out)
 	vm_destroy(r.vm);
 }
 
-/* A sandboxed VMM's seccomp lists lack what these need (files, sockets,
- * membarrier): the call would kill the VMM, guest and all.  Refused instead. */
+/* A sandboxed VMM's seccomp lists lack what these need (opening files and
+ * sockets, starting processes): the call would kill the VMM, guest and all.
+ * Refused instead, naming what the client must pass. */
 TEST(vm_snapshot_migrate_and_fork_refused_with_a_reason_when_sandboxed)
 {
 	uint32_t prog[] = { 0x0000006fu /* j . */ };
@@ -549,7 +550,11 @@ TEST(vm_snapshot_migrate_and_fork_refused_with_a_reason_when_sandboxed)
 	EXPECT_EQ(vm_snapshot(vm, "/tmp/nimbus-vmtest-never", false, &si, &e), -EPERM);
 	EXPECT(strstr(e.msg, "snapshot: a sandboxed VM (--sandbox) can open no file"));
 	EXPECT_EQ(vm_migrate(vm, "unix:/tmp/nimbus-vmtest-never.sock", NULL, NULL, &e), -EPERM);
-	EXPECT(strstr(e.msg, "migrate: not available in a sandboxed VM"));
+	EXPECT(strstr(e.msg, "migrate: a sandboxed VM (--sandbox) connects nowhere"));
+	/* Passed files are recorded by the absolute directory they go to. */
+	struct vm_snapshot_opts so = { .to_fds = true, .memory_fd = -1, .state_fd = -1 };
+	EXPECT_EQ(vm_snapshot_take(vm, "rel/dir", &so, &si, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "rel/dir: not an absolute path"));
 	struct vm_fork_child kids[1];
 	unsigned started = 9;
 	EXPECT_EQ(vm_fork(vm, "/tmp/nimbus-vmtest-never", 1, kids, &started, &e), -EPERM);

@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/membarrier.h>
+#include <linux/sockios.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -39,8 +41,10 @@ enum arg_rule {
 	TO_SELF,        /* tgkill: only our own thread group (arg 0) */
 	THREAD_ONLY,    /* clone: CLONE_THREAD set (arg 0) */
 	INET_STREAM_DGRAM,   /* socket: AF_INET/AF_INET6, SOCK_STREAM/SOCK_DGRAM */
-	TTY_IOCTL,      /* ioctl: terminal attributes, FIONREAD/FIONBIO, and TUNSETOFFLOAD
-			   (a tap's offloads follow what the guest's driver negotiates) */
+	TTY_IOCTL,      /* ioctl: terminal attributes, FIONREAD/FIONBIO, TUNSETOFFLOAD
+			   (a tap's offloads follow what the guest's driver negotiates) and
+			   SIOCOUTQ (a migration waits for its socket to drain) */
+	OWN_BARRIER,    /* membarrier: only our own threads' (private expedited) */
 	FD_ONLY,        /* newfstatat: AT_EMPTY_PATH (fstat(2) through glibc) */
 	FAIL_ENOSYS,    /* not allowed, but fails softly so a fallback runs */
 	FAIL_ENOENT,    /* path calls: the jail is empty anyway */
@@ -86,7 +90,7 @@ static const struct rule vcpu_rules[] = {
 	{ "ioctl", TTY_IOCTL }, \
 	{ "clone", THREAD_ONLY }, { "clone3", FAIL_ENOSYS }, \
 	{ "seccomp", ANY }, \
-	{ "sysinfo", ANY }, \
+	{ "sysinfo", ANY }, { "membarrier", OWN_BARRIER }, \
 	{ "unlink", FAIL_ENOENT }, { "unlinkat", FAIL_ENOENT }
 
 static const struct rule control_rules[] = {
@@ -165,10 +169,24 @@ static int add_rule(scmp_filter_ctx ctx, const struct rule *r, pid_t self_pid)
 	}
 	case TTY_IOCTL: {
 		static const unsigned long reqs[] = { TCGETS, TCSETS, TCSETSW, TCSETSF,
-						      TIOCGWINSZ, FIONREAD, FIONBIO, TUNSETOFFLOAD };
+						      TIOCGWINSZ, FIONREAD, FIONBIO, TUNSETOFFLOAD,
+						      SIOCOUTQ };
 		for (unsigned i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
 			int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 						  SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)reqs[i]));
+			if (rc < 0)
+				return rc;
+		}
+		return 0;
+	}
+	case OWN_BARRIER: {
+		/* Dirty logging's barrier (bus.c), and its registration; not the
+		 * global command, which makes every CPU of the host wait. */
+		static const scmp_datum_t cmds[] = { MEMBARRIER_CMD_PRIVATE_EXPEDITED,
+						     MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED };
+		for (unsigned i = 0; i < 2; i++) {
+			int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+						  SCMP_A0(SCMP_CMP_EQ, cmds[i]));
 			if (rc < 0)
 				return rc;
 		}
