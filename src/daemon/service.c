@@ -779,6 +779,11 @@ const struct volume_ctx *service_volumes(struct service *s)
 	return &s->vol;
 }
 
+const struct driver_ctx *service_driver_ctx(struct service *s)
+{
+	return &s->ctx;
+}
+
 struct mem_pressure *service_pressure(struct service *s)
 {
 	return s->pressure;

@@ -97,6 +97,9 @@ void service_unlock(struct service *s);
 const struct net_ctx *service_net(struct service *s);
 /* Where volumes live and the qemu-img that makes them (volume.h). */
 const struct volume_ctx *service_volumes(struct service *s);
+/* How the drivers reach the host (instance directories, the binaries). */
+struct driver_ctx;
+const struct driver_ctx *service_driver_ctx(struct service *s);
 /* The host's capacity and overcommit ratios (placement.h). */
 const struct placement *service_placement(struct service *s);
 /* The memory-pressure loop (mem_pressure.h). */

@@ -430,6 +430,9 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	if (p.cfg->sandboxed)
 		return err_set(err, -EPERM, "migrate: not available in a sandboxed VM (--sandbox): "
 			       "it needs sockets and calls the sandbox forbids");
+	int hrc = vm_disk_slots_check_empty(vm, "migrate", err);
+	if (hrc)
+		return hrc;
 	if (opts->postcopy && (opts->copy_storage || opts->verify))
 		return err_set(err, -EINVAL, "migrate: postcopy with %s: not supported (the pages "
 			       "reach the target after the VM runs there)",
