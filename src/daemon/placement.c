@@ -56,7 +56,8 @@ int placement_view(struct db *db, const struct placement *p, struct placement_vi
 	    (out->allocated[PLACE_MEMORY] = sum(db, "SELECT coalesce(sum(" SQL_INSTANCE_MEMORY "), 0) FROM instances "
 						"WHERE kind = 'vm'",
 						e)) < 0 ||
-	    (out->allocated[PLACE_DISK] = sum(db, "SELECT coalesce(sum(size), 0) FROM volumes", e)) < 0)
+	    (out->allocated[PLACE_DISK] = sum(db, "SELECT (SELECT coalesce(sum(size), 0) FROM volumes) + "
+					    SQL_INSTANCE_DISKS, e)) < 0)
 		return -EIO;
 	return 0;
 }

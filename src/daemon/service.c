@@ -463,6 +463,8 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	 * take the last of a quota. */
 	struct quota need = { { [QUOTA_INSTANCES] = 1, [QUOTA_CPUS] = instance_cpus(&in),
 				[QUOTA_MEMORY] = instance_memory(&in) } };
+	for (size_t i = 0; i < r->ndisks; i++)   /* a profile's disks: all new */
+		need.v[QUOTA_DISK] += r->disks[i].size_mib << 20;
 	struct instance other;
 	if (db_instance_find(s->db, in.project, in.name, &other, NULL) == 0) {
 		rc = err_set(e, -EEXIST, "instance \"%s\": already exists", in.name);
@@ -489,8 +491,9 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	/* A profile's disks (api_launch) are the instance's before it first
 	 * starts, within the same journaled launch. */
 	char dir[4096];
+	long long growth;
 	if (rc == 0 && r->ndisks &&
-	    ((rc = disks_check(s->db, &in, r->disks, r->ndisks, e)) < 0 ||
+	    ((rc = disks_check(s->db, &in, r->disks, r->ndisks, &growth, e)) < 0 ||
 	     (rc = instance_path(&s->ctx, in.key, NULL, dir, sizeof dir, e)) < 0 ||
 	     (rc = disks_apply(s->db, dir, in.key, r->disks, r->ndisks, e)) < 0)) {
 		struct instance hv;
@@ -855,11 +858,13 @@ int service_config(struct service *s, const char *name, const struct config_req 
 		in.memory_mib = r->memory_mib;
 	need.v[QUOTA_CPUS] += instance_cpus(&in);
 	need.v[QUOTA_MEMORY] += instance_memory(&in);
-	if ((rc = project_admit(s->db, in.project, &need, e)) == 0 && in.kind == KIND_VM)
+	/* Disks (disks.h) are checked whole before anything is written; what
+	 * they add counts for disk as a volume's size does. */
+	if (r->ndisks)
+		rc = disks_check(s->db, &in, r->disks, r->ndisks, &need.v[QUOTA_DISK], e);
+	if (rc == 0 && (rc = project_admit(s->db, in.project, &need, e)) == 0 &&
+	    in.kind == KIND_VM)
 		rc = placement_check(s->db, &s->place, &need, e);
-	/* Disks (disks.h) are checked whole before anything is written. */
-	if (rc == 0 && r->ndisks)
-		rc = disks_check(s->db, &in, r->disks, r->ndisks, e);
 	if (rc == 0)
 		rc = db_instance_update(s->db, &in, e);
 	char dir[4096];
