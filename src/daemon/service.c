@@ -248,8 +248,8 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	s->net = (struct net_ctx){ s->state_dir, s->dnsmasq };
 	snprintf(s->qemu_img, sizeof s->qemu_img, "%s", cfg->qemu_img ? cfg->qemu_img : "/usr/bin/qemu-img");
 	snprintf(s->pool, sizeof s->pool, "%s/volumes", s->state_dir);
-	s->place = (struct placement){ { cfg->ratio[0], cfg->ratio[1], cfg->ratio[2] }, s->pool,
-				       cfg->load };
+	s->place = (struct placement){ .ratio = { cfg->ratio[0], cfg->ratio[1], cfg->ratio[2] },
+				       .pool = s->pool, .load = cfg->load };
 	s->prices = cfg->prices;
 	s->vol = (struct volume_ctx){ s->state_dir, s->qemu_img, &s->place };
 	pthread_mutex_init(&s->lock, NULL);
@@ -795,6 +795,13 @@ struct mem_pressure *service_pressure(struct service *s)
 const struct placement *service_placement(struct service *s)
 {
 	return &s->place;
+}
+
+void service_vm_cpu_set(struct service *s, const struct vm_cpu_measure *m)
+{
+	pthread_mutex_lock(&s->lock);
+	s->place.vm_cpu = *m;
+	pthread_mutex_unlock(&s->lock);
 }
 
 const struct price_list *service_prices(struct service *s)

@@ -102,6 +102,10 @@ struct driver_ctx;
 const struct driver_ctx *service_driver_ctx(struct service *s);
 /* The host's capacity and overcommit ratios (placement.h). */
 const struct placement *service_placement(struct service *s);
+/* The running VMs' CPU use as the memory-pressure loop measured it, for
+ * placement (takes the service's lock). */
+struct vm_cpu_measure;
+void service_vm_cpu_set(struct service *s, const struct vm_cpu_measure *m);
 /* The memory-pressure loop (mem_pressure.h). */
 struct mem_pressure *service_pressure(struct service *s);
 /* The price list the daemon was started with (price.h). */
