@@ -23,6 +23,7 @@ int api_status_for(int neg_errno)
 	case EEXIST:
 	case EBUSY:
 	case EALREADY:
+	case ENOTTY:   /* a console without a terminal to size */
 		return 409;
 	case E2BIG:
 		return 413;
@@ -380,6 +381,7 @@ const struct route api_routes[] = {
 	{ "GET", "/1.0/operations", NULL, api_h_operations },
 	{ "GET", "/1.0/operations/{name}", api_wait_query, api_h_operation },
 	{ "GET", "/1.0/instances/{name}/console", NULL, api_h_console },
+	{ "POST", "/1.0/instances/{name}/console", NULL, api_h_console_resize },
 	/* Projects and tokens (api_cloud.c). */
 	{ "GET", "/1.0/projects", NULL, api_project_list },
 	{ "POST", "/1.0/projects", NULL, api_project_create },
