@@ -465,9 +465,10 @@ const struct driver ctr_driver = {
 	.exec_stream = ctr_exec_stream,
 };
 
-/* conmon (2.0.21 and later) reads "1 ROWS COLS\n" (1: a resize) from the
- * FIFO `winsz` in the bundle directory and sets its pty's window size, so
- * the container gets SIGWINCH as on a local terminal. */
+/* conmon (2.0.21 and later) reads "ROWS COLS\n" from the FIFO `winsz` in
+ * the bundle directory and sets its pty's window size, so the container
+ * gets SIGWINCH as on a local terminal.  (Its `ctl` FIFO takes "1 ROWS
+ * COLS" for the same, type first; winsz is the one meant for it.) */
 int ctr_console_resize(const struct driver_ctx *c, const struct instance *in, unsigned rows,
 		       unsigned cols, struct err *e)
 {
@@ -482,7 +483,7 @@ int ctr_console_resize(const struct driver_ctx *c, const struct instance *in, un
 	if (fd < 0)
 		return err_set(e, errno == ENXIO ? -ESRCH : -errno, "container \"%s\": %s: %s",
 			       in->name, path, strerror(errno));
-	int n = snprintf(msg, sizeof msg, "1 %u %u\n", rows, cols);
+	int n = snprintf(msg, sizeof msg, "%u %u\n", rows, cols);
 	rc = write(fd, msg, (size_t)n) == n ? 0 : err_set(e, -errno, "container \"%s\": %s: %s",
 							     in->name, path, strerror(errno));
 	close(fd);
