@@ -108,5 +108,13 @@ int vm_exec_resize(struct vm *vm, uint64_t id, unsigned r, unsigned c, struct er
 const char *vm_state_name(enum vm_state s) { (void)s; abort(); }
 const char *vm_exit_kind_name(enum vm_exit_kind k) { (void)k; abort(); }
 const char *vm_event_name(enum vm_event_kind k) { (void)k; abort(); }
+int vm_disk_insert(struct vm *vm, int fd, const char *s, unsigned *n, struct err *e)
+{
+	(void)vm; (void)fd; (void)s; (void)n; (void)e; abort();
+}
+int vm_disk_eject(struct vm *vm, const char *s, unsigned *n, struct err *e)
+{
+	(void)vm; (void)s; (void)n; (void)e; abort();
+}
 int vm_add_listener(struct vm *vm, vm_listener_fn *fn, void *ctx) { (void)vm; (void)fn; (void)ctx; abort(); }
 void vm_remove_listener(struct vm *vm, int id) { (void)vm; (void)id; abort(); }

@@ -45,6 +45,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	memset(&e, 0, sizeof e);
+	unsigned rows = 0, cols = 0;
+	rc = request_parse_window(body, size, &rows, &cols, &e);
+	if (rc == 0 && (rows < 1 || rows > 1000 || cols < 1 || cols > 1000))
+		abort();
+	if (rc != 0 && ((rc != -EINVAL && rc != -E2BIG) || !e.msg[0]))
+		abort();
+	memset(&e, 0, sizeof e);
 	rc = request_parse_empty(body, size, &e);
 	if (rc != 0 && ((rc != -EINVAL && rc != -E2BIG) || !e.msg[0]))
 		abort();

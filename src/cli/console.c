@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -23,7 +25,10 @@ static const char usage[] =
 	"other Ctrl-a keys reach the VMM's console as with `nimbus vm run` (Ctrl-a x\n"
 	"stops the VM).  Several consoles may be attached at once.  `nimbus logs NAME`\n"
 	"shows the last output without attaching.  When input is not a terminal and\n"
-	"ends, the console is left once the output has been quiet for 2 s.\n"
+	"ends, the console is left once the output has been quiet for 2 s.  A\n"
+	"container launched with --terminal gets this terminal's size at attach and\n"
+	"whenever it changes (SIGWINCH); a VM's serial console carries no size (run\n"
+	"`stty rows R cols C` in the guest).\n"
 	"\n"
 	"Options:\n"
 	"  --socket PATH    the daemon's socket (default $NIMBUS_SOCKET or /run/nimbus/nimbus.sock)\n"
@@ -75,6 +80,41 @@ static int read_head(int fd, char *body, size_t len, size_t *got, long *clen)
 	*got = rest < len ? rest : len;
 	memcpy(body, end + 4, *got);
 	return status;
+}
+
+/* Set by SIGWINCH; the loop sends the new size. */
+static volatile sig_atomic_t winch;
+
+static void on_winch(int sig)
+{
+	(void)sig;
+	winch = 1;
+}
+
+/*
+ * POST PATH {"rows", "cols"}: this terminal's size to a container's
+ * terminal, on a connection of its own (the console's carries raw bytes).
+ * Quiet: a VM's console, or a container without a terminal, refuses it,
+ * and the console works on without it.
+ */
+static void send_size(const char *sp, const char *path)
+{
+	struct winsize ws;
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col)
+		return;
+	int fd = connect_daemon(sp);
+	if (fd < 0)
+		return;
+	char body[64], req[512], head[8192];
+	int bl = snprintf(body, sizeof body, "{\"rows\":%u,\"cols\":%u}", ws.ws_row, ws.ws_col);
+	int n = snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: nimbus\r\nContent-Type: "
+			 "application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+			 path, bl, body);
+	size_t got;
+	long clen;
+	if (n > 0 && (size_t)n < sizeof req && cli_write_all(fd, req, (size_t)n) == 0)
+		read_head(fd, head, sizeof head, &got, &clen);
+	close(fd);
 }
 
 int cmd_console(int argc, char **argv)
@@ -149,9 +189,19 @@ int cmd_console(int argc, char **argv)
 	}
 	if (got)
 		cli_write_all(STDOUT_FILENO, body, got);
+	if (tty) {
+		struct sigaction sa = { .sa_handler = on_winch };
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGWINCH, &sa, NULL);
+		send_size(sp, path);
+	}
 	bool escape = false, detached = false, in_open = true;
 	char buf[4096];
 	for (;;) {
+		if (winch) {
+			winch = 0;
+			send_size(sp, path);
+		}
 		struct pollfd pf[2] = { { .fd = fd, .events = POLLIN },
 					{ .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN } };
 		int ready = poll(pf, 2, in_open ? -1 : 2000);

@@ -38,6 +38,10 @@ static const char usage[] =
 	"  --disk-ratio R    overcommit of the storage pool's filesystem (default 1.0)\n"
 	"  --cpu-load-max L  refuse VM launches while the 1-minute load average per\n"
 	"                    online CPU is above L (default 0: off)\n"
+	"  --vm-cpu-max F    ... while the running VMs' own processes used more than F\n"
+	"                    (0 to 1) of the online CPUs over the last few seconds,\n"
+	"                    measured (default 0: off); the host's other work does\n"
+	"                    not count\n"
 	"  --psi-cpu-max P   ... while tasks waited for a CPU more than P% of the last\n"
 	"                    minute (PSI cpu some avg60; default 0: off)\n"
 	"  --psi-memory-max P  ... while every task stalled on memory more than P% of\n"
@@ -58,7 +62,7 @@ int cmd_daemon(int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_STATE, OPT_RUNTIME, OPT_CONMON, OPT_LISTEN, OPT_CPU_RATIO,
 	       OPT_RAM_RATIO, OPT_DISK_RATIO, OPT_PRICE, OPT_MEM_LOW, OPT_MEM_HIGH, OPT_CPU_LOAD,
-	       OPT_PSI_CPU, OPT_PSI_MEMORY, OPT_MEM_PSI };
+	       OPT_PSI_CPU, OPT_PSI_MEMORY, OPT_MEM_PSI, OPT_VM_CPU };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "state-dir", required_argument, NULL, OPT_STATE },
@@ -75,6 +79,7 @@ int cmd_daemon(int argc, char **argv)
 		{ "psi-cpu-max", required_argument, NULL, OPT_PSI_CPU },
 		{ "psi-memory-max", required_argument, NULL, OPT_PSI_MEMORY },
 		{ "mem-psi", required_argument, NULL, OPT_MEM_PSI },
+		{ "vm-cpu-max", required_argument, NULL, OPT_VM_CPU },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -141,12 +146,15 @@ int cmd_daemon(int argc, char **argv)
 		case OPT_CPU_LOAD:
 		case OPT_PSI_CPU:
 		case OPT_PSI_MEMORY:
-		case OPT_MEM_PSI: {
+		case OPT_MEM_PSI:
+		case OPT_VM_CPU: {
 			static const char *const which[] = { "cpu-load-max", "psi-cpu-max",
-							     "psi-memory-max", "mem-psi" };
+							     "psi-memory-max", "mem-psi",
+							     "vm-cpu-max" };
 			double *to[] = { &o.svc.load.cpu_load, &o.svc.load.psi_cpu,
-					 &o.svc.load.psi_memory, &o.svc.pressure.psi_stall };
-			double most = c == OPT_CPU_LOAD ? 1000 : 100;
+					 &o.svc.load.psi_memory, &o.svc.pressure.psi_stall,
+					 &o.svc.load.vm_cpu };
+			double most = c == OPT_CPU_LOAD ? 1000 : c == OPT_VM_CPU ? 1 : 100;
 			char *end;
 			double v = strtod(optarg, &end);
 			if (*end || end == optarg || !(v >= 0 && v <= most)) {

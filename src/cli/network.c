@@ -1,6 +1,7 @@
 /*
- * `nimbus network create|list|info|delete`: a project's networks (see
- * docs/cloud.md).  Instances join one with `nimbus launch --network NET`.
+ * `nimbus network create|list|info|delete|forward|attach|detach`: a
+ * project's networks (see docs/cloud.md).  Instances join one with `nimbus
+ * launch --network NET`, or later with `network attach`.
  */
 #include "cli/cli.h"
 #include "daemon/instance.h"
@@ -19,6 +20,8 @@ static const char usage[] =
 	"       nimbus network forward NAME tcp|udp:PORT INSTANCE[:PORT]\n"
 	"       nimbus network unforward NAME tcp|udp:PORT\n"
 	"       nimbus network forwards NAME [--format table|json]\n"
+	"       nimbus network attach INSTANCE NAME\n"
+	"       nimbus network detach INSTANCE NAME\n"
 	"\n"
 	"A network is a bridge on this host with DHCP and DNS (dnsmasq) for the\n"
 	"instances on it, which reach each other by name.  --nat masquerades it to\n"
@@ -28,7 +31,13 @@ static const char usage[] =
 	"A network is deleted only when no instance is on it.  `forward` sends a port\n"
 	"of the host's addresses to an instance on the network (its port, default the\n"
 	"same).  Instances accept traffic from beyond their network only as their\n"
-	"rules allow (`nimbus rule`).\n"
+	"rules allow (`nimbus rule`).  `attach` joins an instance to a network after\n"
+	"its launch (a NIC with the next free address, its name in the network's DNS):\n"
+	"a running container gets the new ethN at once; a stopped instance, and a\n"
+	"running VM (its NICs are fixed at boot), at the next start.  `detach` takes\n"
+	"the NIC away, at once for a running container or a stopped instance; a\n"
+	"running VM keeps its NICs until it stops, and a port forward to the\n"
+	"instance on that network must go first.\n"
 	"\n"
 	"Options:\n"
 	"  --subnet CIDR    e.g. 10.30.0.0/24; the gateway is its first address\n"
@@ -132,6 +141,48 @@ static int forward_verb(const char *verb, const char *sock, const char *project,
 	return rc;
 }
 
+/* attach|detach INSTANCE NAME: POST /1.0/instances/I/networks, DELETE ...?network=N. */
+static int join_verb(const char *verb, const char *sock, const char *project, bool json,
+		     int nargs, char **args)
+{
+	if (nargs != 2) {
+		cli_error("network %s: expected INSTANCE NAME (try --help)", verb);
+		return 2;
+	}
+	bool attach = !strcmp(verb, "attach");
+	struct err e = { 0 };
+	if (name_check("network", args[1], &e) < 0) {
+		cli_error("network %s: %s", verb, e.msg);
+		return 2;
+	}
+	char path[256], what[32], suffix[96];
+	snprintf(what, sizeof what, "network %s", verb);
+	snprintf(suffix, sizeof suffix, attach ? "/networks" : "/networks?network=%s", args[1]);
+	int rc = cli_named_path(what, "instance", args[0], suffix, project, path, sizeof path);
+	if (rc)
+		return rc;
+	cJSON *body = NULL, *reply = NULL;
+	if (attach) {
+		body = cJSON_CreateObject();
+		cJSON_AddStringToObject(body, "network", args[1]);
+	}
+	rc = cli_call(what, sock, attach ? "POST" : "DELETE", path, body, &reply);
+	cJSON_Delete(body);
+	if (rc == 0 && json) {
+		print_json(reply);
+	} else if (rc == 0 && attach) {
+		const char *when = cli_json_str(reply, "takes_effect"), *note = cli_json_str(reply, "note");
+		printf("Attached %s to network %s%s%s\n", args[0], args[1],
+		       when && !strcmp(when, "now") ? ": it has its NIC now"
+		       : note ? ": " : " (from its next start)", note && !(when && !strcmp(when, "now"))
+		       ? note : "");
+	} else if (rc == 0) {
+		printf("Detached %s from network %s\n", args[0], args[1]);
+	}
+	cJSON_Delete(reply);
+	return rc;
+}
+
 int cmd_network(int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_FORMAT, OPT_SUBNET, OPT_NAT, OPT_ISOLATED, OPT_PROJECT };
@@ -196,6 +247,8 @@ int cmd_network(int argc, char **argv)
 	}
 	if (!strcmp(verb, "forward") || !strcmp(verb, "unforward"))
 		return forward_verb(verb, sock, project, json, argc - optind, argv + optind);
+	if (!strcmp(verb, "attach") || !strcmp(verb, "detach"))
+		return join_verb(verb, sock, project, json, argc - optind, argv + optind);
 	if (argc - optind != 1) {
 		cli_error("network %s: need exactly one NAME (try --help)", verb);
 		return 2;
@@ -272,6 +325,7 @@ int cmd_network(int argc, char **argv)
 			printf("Deleted network %s\n", name);
 		return rc;
 	}
-	cli_error("network %s: unknown verb (create, list, info, delete)", verb);
+	cli_error("network %s: unknown verb (create, list, info, delete, forward, unforward, "
+		  "forwards, attach, detach)", verb);
 	return 2;
 }

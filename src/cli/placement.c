@@ -93,6 +93,15 @@ int cmd_placement(int argc, char **argv)
 		} else {
 			printf("pressure: this kernel has no PSI (/proc/pressure)\n");
 		}
+		const cJSON *vc = cJSON_GetObjectItemCaseSensitive(l, "vm_cpu");
+		char vlim[32] = "off";
+		if (num(l, "vm_cpu_max") > 0)
+			snprintf(vlim, sizeof vlim, "%g", num(l, "vm_cpu_max"));
+		if (cJSON_IsObject(vc))
+			printf("running VMs (%.0f) used %.2f CPUs over the last %.1f s (--vm-cpu-max: %s)\n",
+			       num(vc, "vms"), num(vc, "cpus"), num(vc, "window_s"), vlim);
+		else
+			printf("running VMs' CPU use: not measured yet (--vm-cpu-max: %s)\n", vlim);
 		const cJSON *why = cJSON_GetObjectItemCaseSensitive(l, "refusing");
 		printf("%s\n", cJSON_IsString(why) ? why->valuestring : "a VM launch that fits is admitted");
 	}

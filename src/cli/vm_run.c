@@ -75,6 +75,13 @@ static const char usage[] =
 	"                    qcow2 images must be named as such with format=qcow2;\n"
 	"                    backing=confined refuses backing files outside the image's\n"
 	"                    own directory (for images you did not make)\n"
+	"  --disk-slots N    N empty virtio-blk disks after the --disks (0 to 8), for\n"
+	"                    hot-plug: the control verb disk-insert (docs/control.md)\n"
+	"                    puts a qcow2 image into the first empty one while the\n"
+	"                    guest runs (nimbusd does this on `volume attach`), and the\n"
+	"                    guest sees its size at once (virtio-mmio announces no new\n"
+	"                    devices, so the devices must be there at boot); snapshots\n"
+	"                    and migration are refused while one holds a disk\n"
 	"  --console uart|virtio[,slot=N]\n"
 	"                    where the terminal is attached: UART0 (ttyS0, default) or\n"
 	"                    a virtio-console (hvc0)\n"
@@ -541,7 +548,8 @@ int cmd_vm_run(int argc, char **argv)
 	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
 	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING, OPT_PAUSED,
 	       OPT_SANDBOX, OPT_SANDBOX_UID, OPT_SANDBOX_GID,
-	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT, OPT_MEM_MERGE, OPT_AGENT };
+	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT, OPT_MEM_MERGE, OPT_AGENT,
+	       OPT_DISK_SLOTS };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -550,6 +558,7 @@ int cmd_vm_run(int argc, char **argv)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "disk-slots", required_argument, NULL, OPT_DISK_SLOTS },
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "no-rng", no_argument, NULL, OPT_NO_RNG },
 		{ "rng", required_argument, NULL, OPT_RNG },
@@ -623,6 +632,17 @@ int cmd_vm_run(int argc, char **argv)
 			}
 			cfg.ndisks++;
 			break;
+		case OPT_DISK_SLOTS: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end || n > VIRT_VIRTIO_COUNT) {
+				cli_error("--disk-slots %s: a number from 0 to %d", optarg,
+					  VIRT_VIRTIO_COUNT);
+				return 2;
+			}
+			cfg.disk_slots = (unsigned)n;
+			break;
+		}
 		case OPT_CONSOLE: {
 			char flag[80];
 			snprintf(flag, sizeof flag, "--console %.64s", optarg);

@@ -27,11 +27,16 @@ static const char usage[] =
 	"\n"
 	"A block volume (the default) is a qcow2 disk in the daemon's storage pool that a\n"
 	"VM sees as a virtio disk (serial NAME); a dir volume is a directory a container\n"
-	"sees at /volumes/NAME.  An attached volume reaches its instance at the next\n"
-	"start.  A snapshot is a read-only copy (clone it to use it); resize only grows.\n"
-	"Detach, resize, snapshot and clone wait until the instance using it is stopped;\n"
-	"delete is refused while the volume is attached.  Sizes count against the\n"
-	"project's disk quota.\n"
+	"sees at /volumes/NAME.  A block volume attached to a running VM reaches its\n"
+	"guest at once (an empty disk slot of the VM takes it: the guest's vdX of no\n"
+	"sectors grows to the volume's size); otherwise a volume reaches its instance\n"
+	"at the next start.  Detaching from a running VM takes a hot-plugged volume\n"
+	"out at once unless the guest has it mounted (unmount it first); a volume the\n"
+	"VM was started with, or a container's, stays until the instance stops.  A\n"
+	"snapshot is a read-only copy (clone it to use it); resize only grows.  Resize,\n"
+	"snapshot and clone wait until the instance using it is stopped; delete is\n"
+	"refused while the volume is attached.  Sizes count against the project's disk\n"
+	"quota.\n"
 	"\n"
 	"Options:\n"
 	"  --size SIZE      e.g. 10G, 512M (a multiple of 512 bytes, 1M to 16T)\n"
@@ -208,7 +213,11 @@ int cmd_volume(int argc, char **argv)
 							    "Detached volume", "Resized volume",
 							    "Snapshot", "Cloned into" };
 			const cJSON *note = cJSON_GetObjectItemCaseSensitive(reply, "note");
-			if (!strcmp(verb, "attach") && cJSON_IsString(note))
+			const char *when = cli_json_str(reply, "takes_effect");
+			if (!strcmp(verb, "attach") && when && !strcmp(when, "now"))
+				printf("%s %s to %s: its guest has it now (virtio serial %.20s)\n",
+				       done[k], args[0], args[1], args[0]);
+			else if (!strcmp(verb, "attach") && cJSON_IsString(note))
 				printf("%s %s to %s: %s\n", done[k], args[0], args[1],
 				       note->valuestring);
 			else

@@ -23,6 +23,7 @@ int api_status_for(int neg_errno)
 	case EEXIST:
 	case EBUSY:
 	case EALREADY:
+	case ENOTTY:   /* a console without a terminal to size */
 		return 409;
 	case E2BIG:
 		return 413;
@@ -352,6 +353,7 @@ static int h_exec(struct service *s, const struct api_req *r, const char *name,
 static const char *const force_only[] = { "force", NULL };
 static const char *const forward_query[] = { "protocol", "port", NULL };
 static const char *const snapshot_query[] = { "name", NULL };
+static const char *const network_query[] = { "network", NULL };
 static const char *const usage_query[] = { "project", "since", "until", NULL };
 static const char *const api_events_query[] = { "since", NULL };
 static const char *const api_wait_query[] = { "wait", NULL };
@@ -379,6 +381,7 @@ const struct route api_routes[] = {
 	{ "GET", "/1.0/operations", NULL, api_h_operations },
 	{ "GET", "/1.0/operations/{name}", api_wait_query, api_h_operation },
 	{ "GET", "/1.0/instances/{name}/console", NULL, api_h_console },
+	{ "POST", "/1.0/instances/{name}/console", NULL, api_h_console_resize },
 	/* Projects and tokens (api_cloud.c). */
 	{ "GET", "/1.0/projects", NULL, api_project_list },
 	{ "POST", "/1.0/projects", NULL, api_project_create },
@@ -398,6 +401,8 @@ const struct route api_routes[] = {
 	{ "DELETE", "/1.0/networks/{name}/forwards", forward_query, api_forward_delete },
 	{ "GET", "/1.0/instances/{name}/rules", NULL, api_rules_get },
 	{ "PUT", "/1.0/instances/{name}/rules", NULL, api_rules_put },
+	{ "POST", "/1.0/instances/{name}/networks", NULL, api_instance_network_join },
+	{ "DELETE", "/1.0/instances/{name}/networks", network_query, api_instance_network_leave },
 	/* Volumes (api_volume.c). */
 	{ "GET", "/1.0/volumes", NULL, api_volume_list },
 	{ "POST", "/1.0/volumes", NULL, api_volume_create },

@@ -102,6 +102,9 @@ int api_h_operation(struct service *s, const struct api_req *r, const char *name
 		    struct api_resp *out);
 int api_h_console(struct service *s, const struct api_req *r, const char *name,
 		  struct api_resp *out);
+/* POST: a container terminal's window size (api_console.c). */
+int api_h_console_resize(struct service *s, const struct api_req *r, const char *name,
+			 struct api_resp *out);
 int api_h_metrics(struct service *s, const struct api_req *r, const char *name,
 		  struct api_resp *out);
 struct operation;

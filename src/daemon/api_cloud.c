@@ -290,7 +290,10 @@ API_HANDLER(api_placement)
 	/* The measured load that may refuse a launch (host_load.h). */
 	struct host_load hl;
 	const struct load_limits *lim = &service_placement(s)->load;
-	if (host_load_read(&hl, &e) == 0) {
+	db = service_lock(s);
+	rc = placement_load(service_placement(s), &hl, &e);
+	service_unlock(s);
+	if (rc == 0) {
 		cJSON *l = cJSON_AddObjectToObject(out->json, "load");
 		cJSON_AddNumberToObject(l, "cpus", hl.cpus);
 		cJSON_AddNumberToObject(l, "loadavg1", hl.loadavg1);
@@ -298,6 +301,17 @@ API_HANDLER(api_placement)
 		cJSON_AddNumberToObject(l, "cpu_load_max", lim->cpu_load);
 		cJSON_AddNumberToObject(l, "psi_cpu_max", lim->psi_cpu);
 		cJSON_AddNumberToObject(l, "psi_memory_max", lim->psi_memory);
+		/* The running VMs' own CPU use, measured (null until a round saw
+		 * every one of them twice). */
+		cJSON_AddNumberToObject(l, "vm_cpu_max", lim->vm_cpu);
+		if (hl.has_vm_cpu) {
+			cJSON *v = cJSON_AddObjectToObject(l, "vm_cpu");
+			cJSON_AddNumberToObject(v, "cpus", hl.vm_cpus);
+			cJSON_AddNumberToObject(v, "vms", hl.vms);
+			cJSON_AddNumberToObject(v, "window_s", hl.vm_window_s);
+		} else {
+			cJSON_AddNullToObject(l, "vm_cpu");
+		}
 		if (!hl.has_psi) {
 			cJSON_AddNullToObject(l, "psi");   /* the kernel has none: load average alone */
 		} else {

@@ -39,6 +39,8 @@ API_HANDLER(api_network_get);
 API_HANDLER(api_network_delete);
 API_HANDLER(api_rules_get);
 API_HANDLER(api_rules_put);
+API_HANDLER(api_instance_network_join);
+API_HANDLER(api_instance_network_leave);
 API_HANDLER(api_forward_list);
 API_HANDLER(api_forward_add);
 API_HANDLER(api_forward_delete);

@@ -6,8 +6,15 @@
  * the same as WebSocket messages (ws_console.h) (http.c joins it to the VM's console relay, or to a
  * container's stdio through its conmon).  A
  * request without the upgrade gets 400 saying what it needs.
+ *
+ * POST /1.0/instances/NAME/console {"rows", "cols"}: the window size of a
+ * container's terminal (launch --terminal), which `nimbus console` sends
+ * at attach and at each SIGWINCH.  A VM's console is a serial line: no
+ * size travels on it (the guest's `stty rows R cols C` sets its own).
  */
 #include "daemon/api.h"
+#include "daemon/driver.h"
+#include "daemon/request.h"
 #include "daemon/ws.h"
 #include "daemon/ws_console.h"
 
@@ -50,5 +57,39 @@ int api_h_console(struct service *s, const struct api_req *r, const char *name,
 		return 0;
 	}
 	out->status = 101;
+	return 0;
+}
+
+int api_h_console_resize(struct service *s, const struct api_req *r, const char *name,
+			 struct api_resp *out)
+{
+	struct err e = { 0 };
+	unsigned rows, cols;
+	struct instance in;
+	if (request_parse_window(r->body, r->body_len, &rows, &cols, &e) < 0 ||
+	    service_get(s, name, &in, &e) < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	int rc;
+	if (in.kind == KIND_VM)
+		rc = err_set(&e, -ENOTTY, "instance \"%s\": a VM's console is a serial line, which "
+			     "carries no window size (set it in the guest: stty rows %u cols %u)",
+			     in.name, rows, cols);
+	else if (in.state != STATE_RUNNING)
+		rc = err_set(&e, -EALREADY, "instance \"%s\": not running", in.name);
+	else {
+		struct instance hv = in;
+		snprintf(hv.name, sizeof hv.name, "%s", name);   /* the host key: its directory */
+		rc = ctr_console_resize(service_driver_ctx(s), &hv, rows, cols, &e);
+	}
+	if (rc < 0) {
+		api_error_from(out, &e);
+		return 0;
+	}
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	cJSON_AddNumberToObject(out->json, "rows", rows);
+	cJSON_AddNumberToObject(out->json, "cols", cols);
 	return 0;
 }

@@ -1,7 +1,9 @@
 /* The network routes (rows in api.c's table), scoped as api_cloud.h says:
  * a token sees and makes networks of its own project only. */
 #include "daemon/api_cloud.h"
+#include "daemon/driver.h"
 #include "daemon/network.h"
+#include "daemon/proc.h"
 #include "daemon/project.h"
 #include "daemon/request_cloud.h"
 
@@ -280,4 +282,66 @@ API_HANDLER(api_forward_delete)
 	out->status = 200;
 	out->json = cJSON_CreateObject();
 	return 0;
+}
+
+/* POST /1.0/instances/NAME/networks {"network"} joins a network, DELETE
+ * ...?network=NET leaves one (network_join, network_leave); the reply is
+ * the instance's networks and, for a join, when the guest has the NIC. */
+static int join_or_leave(struct service *s, const struct api_req *r, const char *name,
+			 const char *network, bool join, struct api_resp *out)
+{
+	struct err e = { 0 };
+	struct instance in;
+	char dir[4096];
+	if (service_get(s, name, &in, &e) < 0 ||
+	    instance_path(service_driver_ctx(s), name, NULL, dir, sizeof dir, &e) < 0)
+		return fail(out, &e);
+	struct db *db = service_lock(s);
+	int rc = db_instance_get(db, name, &in, &e);
+	bool running = rc == 0 && in.state == STATE_RUNNING &&
+		       proc_alive((pid_t)in.pid, in.pid_start), now = false;
+	if (rc == 0)
+		rc = join ? network_join(db, service_net(s), &in, dir, running, network, &now, &e)
+			  : network_leave(db, service_net(s), &in, dir, running, network, &e);
+	service_unlock(s);
+	if (rc < 0)
+		return fail(out, &e);
+	(void)r;
+	out->status = 200;
+	out->json = cJSON_CreateObject();
+	cJSON_AddStringToObject(out->json, "name", in.name);
+	api_instance_networks(s, out->json, name);
+	if (join) {
+		cJSON_AddStringToObject(out->json, "takes_effect", now ? "now" : "next_start");
+		if (running && !now)
+			cJSON_AddStringToObject(out->json, "note", in.kind == KIND_VM
+				? "the instance is running: a VM's NICs are virtio-mmio devices fixed "
+				  "at boot, so its guest has the new one from its next start (restart it)"
+				: "the instance is running without a network namespace of nimbus's "
+				  "(it was started on no network): it joins at its next start (restart it)");
+	}
+	return 0;
+}
+
+API_HANDLER(api_instance_network_join)
+{
+	struct err e = { 0 };
+	char net[INSTANCE_NAME_MAX + 1];
+	if (request_parse_one_name(r->body, r->body_len, "network", "network", net, &e) < 0)
+		return fail(out, &e);
+	return join_or_leave(s, r, name, net, true, out);
+}
+
+API_HANDLER(api_instance_network_leave)
+{
+	struct err e = { 0 };
+	const char *net = r->query ? r->query(r->q, "network") : NULL;
+	if (!net) {
+		err_set(&e, -EINVAL, "query: expected network=NAME");
+		return fail(out, &e);
+	}
+	if (name_check("network", net, &e) < 0 ||
+	    request_parse_empty(r->body, r->body_len, &e) < 0)
+		return fail(out, &e);
+	return join_or_leave(s, r, name, net, false, out);
 }

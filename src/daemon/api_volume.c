@@ -4,6 +4,7 @@
 #include "daemon/project.h"
 #include "daemon/request_cloud.h"
 #include "daemon/volume.h"
+#include "daemon/volume_live.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -49,6 +50,30 @@ static int reply(struct service *s, struct db *db, const char *name, const char 
 	out->status = status;
 	out->json = volume_json(&v);
 	return 0;
+}
+
+static int reply_locked(struct service *s, const char *name, const char *project, int status,
+			struct api_resp *out)
+{
+	return reply(s, service_lock(s), name, project, status, out);
+}
+
+/* An attach to a running instance: a block volume goes into a VM at once
+ * where it can (volume_live.h); the reply says when the guest has it
+ * ("now" or "next_start", and why in "note"). */
+static int attach_reply(struct service *s, const struct volume *v, const char *name,
+			enum instance_kind kind, struct api_resp *out)
+{
+	char note[512] = "the instance is running: the volume is mounted from its next start "
+			 "(restart it)";
+	bool now = kind == KIND_VM && volume_live_attach(s, v, note, sizeof note) > 0;
+	int rc = reply_locked(s, name, v->project, 200, out);
+	if (rc == 0 && out->status == 200) {
+		cJSON_AddStringToObject(out->json, "takes_effect", now ? "now" : "next_start");
+		if (!now)
+			cJSON_AddStringToObject(out->json, "note", note);
+	}
+	return rc;
 }
 
 API_HANDLER(api_volume_list)
@@ -161,6 +186,15 @@ static int act(struct service *s, const struct api_req *r, const char *name,
 	static const char *const types[] = { [RESIZE] = "volume-resize",
 					     [SNAPSHOT] = "volume-snapshot",
 					     [CLONE] = "volume-clone" };
+	/* A block volume leaves a running VM at once if its guest lets it go
+	 * (volume_live.h); anything else is detached as a row below. */
+	if (a == DETACH) {
+		rc = volume_live_detach(s, &v, &e);
+		if (rc < 0)
+			return fail(out, &e);
+		if (rc > 0)
+			return reply_locked(s, name, v.project, 200, out);
+	}
 	struct operation op = { 0 };
 	char res[128];
 	snprintf(res, sizeof res, "/1.0/volumes/%s", a == SNAPSHOT || a == CLONE ? arg : name);
@@ -171,7 +205,7 @@ static int act(struct service *s, const struct api_req *r, const char *name,
 	if ((rc = volume_get(db, name, api_scope(r), &v, &e)) == 0) {
 		switch (a) {
 		case ATTACH: rc = volume_attach(db, v.key, arg, &e); break;
-		case DETACH: rc = volume_detach(db, v.key, &e); break;
+		case DETACH: rc = volume_detach(db, v.key, false, &e); break;
 		case RESIZE: rc = volume_resize(db, service_volumes(s), v.key, size, &e); break;
 		case SNAPSHOT: rc = volume_copy(db, service_volumes(s), v.key, arg, true, &e); break;
 		case CLONE: rc = volume_copy(db, service_volumes(s), v.key, arg, false, &e); break;
@@ -189,24 +223,19 @@ static int act(struct service *s, const struct api_req *r, const char *name,
 	bool running = a == ATTACH && volume_get(db, name, v.project, &att, NULL) == 0 &&
 		       db_instance_get(db, att.attached_to, &in, NULL) == 0 &&
 		       in.state == STATE_RUNNING;
-	rc = reply(s, db, made ? arg : name, v.project, made ? 201 : 200, out);
+	if (a != ATTACH || !running) {
+		rc = reply(s, db, made ? arg : name, v.project, made ? 201 : 200, out);
+	} else {
+		service_unlock(s);
+		rc = attach_reply(s, &v, name, in.kind, out);
+	}
 	if (op.id[0]) {
 		operations_finish(service_operations(s), op.id, NULL);
 		if (rc == 0 && out->status < 300 && out->json)
 			cJSON_AddStringToObject(out->json, "operation", op.id);
 	}
-	if (a == ATTACH && out->status == 200) {
-		/* virtio-mmio has no hot-plug (a device's slot and interrupt are in
-		 * the device tree the guest booted with), and a container's mounts
-		 * are made at its start: say when the volume arrives. */
+	if (a == ATTACH && !running && out->status == 200)
 		cJSON_AddStringToObject(out->json, "takes_effect", "next_start");
-		if (running)
-			cJSON_AddStringToObject(out->json, "note", in.kind == KIND_VM
-				? "the instance is running: virtio-mmio has no hot-plug, so its guest "
-				  "sees the disk from its next start (restart it)"
-				: "the instance is running: the volume is mounted from its next start "
-				  "(restart it)");
-	}
 	return rc;
 }
 

@@ -464,3 +464,28 @@ const struct driver ctr_driver = {
 	.watch = ctr_watch,
 	.exec_stream = ctr_exec_stream,
 };
+
+/* conmon (2.0.21 and later) reads "ROWS COLS\n" from the FIFO `winsz` in
+ * the bundle directory and sets its pty's window size, so the container
+ * gets SIGWINCH as on a local terminal.  (Its `ctl` FIFO takes "1 ROWS
+ * COLS" for the same, type first; winsz is the one meant for it.) */
+int ctr_console_resize(const struct driver_ctx *c, const struct instance *in, unsigned rows,
+		       unsigned cols, struct err *e)
+{
+	if (!in->terminal)
+		return err_set(e, -ENOTTY, "container \"%s\": started without --terminal: its "
+			       "console is a pipe, which has no window size", in->name);
+	char path[4200], msg[32];
+	int rc = instance_path(c, in->name, "winsz", path, sizeof path, e);
+	if (rc < 0)
+		return rc;
+	int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(e, errno == ENXIO ? -ESRCH : -errno, "container \"%s\": %s: %s",
+			       in->name, path, strerror(errno));
+	int n = snprintf(msg, sizeof msg, "%u %u\n", rows, cols);
+	rc = write(fd, msg, (size_t)n) == n ? 0 : err_set(e, -errno, "container \"%s\": %s: %s",
+							     in->name, path, strerror(errno));
+	close(fd);
+	return rc;
+}

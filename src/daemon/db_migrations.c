@@ -234,6 +234,30 @@ const char *const db_migrations[] = {
 	/* 16 (cloud): the CPU time an instance's processes used in each run,
 	 * measured (meter.h, cpu_time.h), beside what it reserved. */
 	"ALTER TABLE usage_instances ADD COLUMN cpu_used_ms INTEGER NOT NULL DEFAULT 0;",
+	/* 17 (cloud): a VM's own disks (instance_disks, disks.h) metered as
+	 * volumes are, in usage_volumes under "KEY/DISK" (no volume key has a
+	 * '/').  Triggers keep the intervals with the rows, so no path that
+	 * adds, grows or removes a disk -- a profile's at launch, config set,
+	 * the cascade of an instance's delete -- can forget to meter it.  The
+	 * disks that exist now are metered from now. */
+#define NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+#define OPEN_DISK "INSERT INTO usage_volumes (volume, project, size, start_ms) " \
+	"SELECT NEW.instance || '/' || NEW.name, i.project, NEW.size_mib * 1048576, " NOW_MS \
+	" FROM instances i WHERE i.host_key = NEW.instance;"
+#define CLOSE_DISK "UPDATE usage_volumes SET end_ms = " NOW_MS " WHERE volume = " \
+	"OLD.instance || '/' || OLD.name AND end_ms IS NULL;"
+	"CREATE TRIGGER instance_disks_meter_add AFTER INSERT ON instance_disks BEGIN "
+	OPEN_DISK " END;"
+	"CREATE TRIGGER instance_disks_meter_resize AFTER UPDATE OF size_mib ON instance_disks "
+	"WHEN NEW.size_mib != OLD.size_mib BEGIN " CLOSE_DISK " " OPEN_DISK " END;"
+	"CREATE TRIGGER instance_disks_meter_remove AFTER DELETE ON instance_disks BEGIN "
+	CLOSE_DISK " END;"
+	"INSERT INTO usage_volumes (volume, project, size, start_ms) SELECT d.instance || '/' || "
+	"d.name, i.project, d.size_mib * 1048576, " NOW_MS " FROM instance_disks d JOIN "
+	"instances i ON i.host_key = d.instance;",
+#undef NOW_MS
+#undef OPEN_DISK
+#undef CLOSE_DISK
 };
 
 const int db_nmigrations = sizeof db_migrations / sizeof db_migrations[0];

@@ -42,8 +42,9 @@ int disks_get(struct db *db, const char *instance, struct disk *out, size_t *n, 
 }
 
 int disks_check(struct db *db, const struct instance *in, const struct disk *chg, size_t n,
-		struct err *e)
+		long long *growth, struct err *e)
 {
+	*growth = 0;
 	if (n && in->kind != KIND_VM)
 		return err_set(e, -EINVAL, "instance \"%s\": a container has no disks (a volume gives "
 			       "it storage: nimbus volume create --type dir)", in->name);
@@ -66,6 +67,7 @@ int disks_check(struct db *db, const struct instance *in, const struct disk *chg
 				       "than its %lldM; shrinking would cut off what the guest "
 				       "wrote (remove it and add a new one)", in->name, chg[i].name,
 				       chg[i].size_mib, old->size_mib);
+		*growth += (chg[i].size_mib - (old ? old->size_mib : 0)) << 20;
 		count += !old && chg[i].size_mib ? 1 : 0;
 		count -= old && !chg[i].size_mib ? 1 : 0;
 	}

@@ -6,6 +6,10 @@
  * the truth; STATE/instances/NAME/disks.conf ("D SIZE_MIB" lines) is what
  * the VM driver reads at each start, written whenever the table changes.
  *
+ * Their sizes count against the project's disk quota and the host's disk
+ * as volumes do (project.c, placement.c), and are metered as volumes are,
+ * under KEY/D (triggers on the table, migration 17: meter.h).
+ *
  * A change is applied at the next start, never to a running VM: the driver
  * then creates the files of new disks, grows those whose size went up
  * (qemu-img resize; the guest sees the new size, its filesystem is its own
@@ -48,9 +52,10 @@ cJSON *disks_json(const struct disk *d, size_t n);
 /* The instance's disks (the service's lock held). */
 int disks_get(struct db *db, const char *instance, struct disk *out, size_t *n, struct err *e);
 /* Checks the change against in and its disks: a VM, no shrinking, at most
- * DISKS_MAX in all, no removing one it does not have. */
+ * DISKS_MAX in all, no removing one it does not have.  *growth: the bytes
+ * it adds (negative when it frees some), for the disk quota and placement. */
 int disks_check(struct db *db, const struct instance *in, const struct disk *chg, size_t n,
-		struct err *e);
+		long long *growth, struct err *e);
 /* Applies a checked change: the table, then inst_dir/disks.conf. */
 int disks_apply(struct db *db, const char *inst_dir, const char *instance,
 		const struct disk *chg, size_t n, struct err *e);

@@ -72,6 +72,11 @@ int ctr_exec_stream(const struct driver_ctx *c, const struct instance *in,
 int vmm_exec_stream(const struct driver_ctx *c, const struct instance *in,
 		    const struct exec_req *r, struct exec_client *x, struct err *e);
 
+/* A running container's terminal to rows x cols (ctr_driver.c: conmon's
+ * window-size FIFO); -ENOTTY for one started without a terminal. */
+int ctr_console_resize(const struct driver_ctx *c, const struct instance *in, unsigned rows,
+		       unsigned cols, struct err *e);
+
 extern const struct driver ctr_driver;
 extern const struct driver vmm_driver;
 

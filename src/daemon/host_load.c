@@ -98,6 +98,11 @@ int host_load_admit(const struct host_load *l, const struct load_limits *lim, st
 		return err_set(e, -ENOSPC, "this host is too busy: cpu: load average %.2f over the "
 			       "last minute on %d CPUs (%.2f per CPU) is above --cpu-load-max %g",
 			       l->loadavg1, l->cpus, per_cpu, lim->cpu_load);
+	if (lim->vm_cpu > 0 && l->has_vm_cpu && l->cpus > 0 && l->vm_cpus > lim->vm_cpu * l->cpus)
+		return err_set(e, -ENOSPC, "this host's VMs are too busy: cpu: its %d running VM%s "
+			       "used %.2f of its %d CPUs over the last %.1f s (measured from their "
+			       "processes), above --vm-cpu-max %g", l->vms, l->vms == 1 ? "" : "s",
+			       l->vm_cpus, l->cpus, l->vm_window_s, lim->vm_cpu);
 	if (!l->has_psi)
 		return 0;
 	const struct psi *c = &l->psi[PSI_CPU], *m = &l->psi[PSI_MEMORY];

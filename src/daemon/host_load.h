@@ -13,6 +13,13 @@
  *                  (memory "full avg60", i.e. thrashing); refused above
  *                  --psi-cpu-max and --psi-memory-max, in percent.
  *
+ * A third measure is the VMs' own: the CPU time their processes (VMM,
+ * console relay) used over the last round of the memory-pressure loop
+ * (mem_pressure.h), summed over the running VMs; refused above
+ * --vm-cpu-max, a share of the online CPUs.  Unlike the load average it
+ * does not count the host's other work, so a host busy with builds still
+ * takes VMs while one whose VMs are CPU-bound does not.
+ *
  * A host without PSI (the files missing, or reads refused with EOPNOTSUPP
  * when it is off) is judged by its load average alone, and says so.  Each
  * limit is off at 0.  Parsing and the verdict are pure functions
@@ -39,6 +46,20 @@ struct host_load {
 	double loadavg1, loadavg5;
 	bool has_psi;
 	struct psi psi[PSI_N];
+	/* The running VMs' measured CPU use (vm_cpu_measure), when known. */
+	bool has_vm_cpu;
+	double vm_cpus;            /* CPUs' worth used, summed over the VMs */
+	int vms;
+	double vm_window_s;        /* over how long */
+};
+
+/* What the memory-pressure loop last measured of the running VMs' CPU use
+ * (placement.h keeps it for the checks, under the service's lock). */
+struct vm_cpu_measure {
+	bool valid;                /* a round saw the VMs twice */
+	double cpus;
+	int vms;
+	double window_s;
 };
 
 /* Limits; 0 is off. */
@@ -46,6 +67,7 @@ struct load_limits {
 	double cpu_load;           /* 1-minute load average per online CPU */
 	double psi_cpu;            /* % of time some task waited for a CPU (avg60) */
 	double psi_memory;         /* % of time all tasks stalled on memory (avg60) */
+	double vm_cpu;             /* the VMs' measured CPU use, a share (0-1) of the CPUs */
 };
 
 /* The default for psi_memory: a host thrashing a fifth of the time takes

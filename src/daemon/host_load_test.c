@@ -91,3 +91,23 @@ TEST(host_load_read_reads_this_host)
 	for (int r = 0; l.has_psi && r < PSI_N; r++)
 		EXPECT(l.psi[r].some_avg60 >= 0 && l.psi[r].some_avg60 <= 100);
 }
+
+TEST(host_load_admit_counts_the_vms_own_measured_cpu_not_the_hosts_other_work)
+{
+	struct host_load l = busy_host();   /* load 3.1 on 2 CPUs: builds, say */
+	struct err e = { 0 };
+	struct load_limits vm = { .vm_cpu = 0.5 };
+	EXPECT(host_load_admit(&l, &vm, &e) == 0);      /* nothing measured yet: no verdict */
+	l.has_vm_cpu = true;
+	l.vms = 2;
+	l.vm_cpus = 0.4;                                 /* the VMs idle: the load is not theirs */
+	l.vm_window_s = 2;
+	EXPECT(host_load_admit(&l, &vm, &e) == 0);
+	l.vm_cpus = 1.37;                                /* the VMs use 1.37 of 2 CPUs */
+	EXPECT(host_load_admit(&l, &vm, &e) == -ENOSPC);
+	EXPECT(!strcmp(e.msg, "this host's VMs are too busy: cpu: its 2 running VMs used 1.37 of "
+			      "its 2 CPUs over the last 2.0 s (measured from their processes), "
+			      "above --vm-cpu-max 0.5"));
+	struct load_limits off = { 0 };
+	EXPECT(host_load_admit(&l, &off, &e) == 0);
+}

@@ -64,6 +64,11 @@ static inline long long instance_memory(const struct instance *in)
 /* The same in SQL, for sums over the instances table. */
 #define SQL_INSTANCE_CPUS "(CASE WHEN cpus > 0 THEN cpus ELSE 1 END)"
 #define SQL_INSTANCE_MEMORY "((CASE WHEN memory_mib > 0 THEN memory_mib ELSE 256 END) * 1048576)"
+/* The bytes of the VMs' own disks (disks.h): every one, or those of the
+ * instances of project ?1; they count for disk as volumes do. */
+#define SQL_INSTANCE_DISKS "(SELECT coalesce(sum(size_mib), 0) * 1048576 FROM instance_disks)"
+#define SQL_INSTANCE_DISKS_OF_PROJECT "(SELECT coalesce(sum(d.size_mib), 0) * 1048576 FROM " \
+	"instance_disks d JOIN instances i ON i.host_key = d.instance WHERE i.project = ?1)"
 
 /* Instance and image names: 1-63 of [a-z0-9-], starting with a letter or
  * digit.  Anything else (a `/`, `..`, upper case, spaces) is refused with a

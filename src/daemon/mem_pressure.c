@@ -1,6 +1,8 @@
 /* See mem_pressure.h. */
 #include "daemon/mem_pressure.h"
+#include "daemon/cpu_time.h"
 #include "daemon/meter.h"
+#include "daemon/placement.h"
 #include "daemon/driver.h"
 #include "daemon/events.h"
 #include "daemon/host_load.h"
@@ -22,6 +24,7 @@ struct seen {
 	char key[INSTANCE_NAME_MAX + 1];   /* the host key (instance.h) */
 	long long pid_start;
 	long long instret, uptime_ms;
+	long long cpu_ms, at_ms;           /* its processes' CPU time, and when (monotonic) */
 };
 
 struct mem_pressure {
@@ -74,6 +77,26 @@ static bool is_idle(const struct mem_pressure *p, const struct instance *in,
 	return ips < (double)p->idle_ips;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The CPUs' worth in (its process tree's CPU time) since the last round,
+ * into *use; false for a VM seen for the first time. */
+static bool cpu_since(const struct mem_pressure *p, const struct instance *in,
+		      const struct seen *now, double *use)
+{
+	const struct seen *was = seen_find(p, in);
+	if (!was || now->cpu_ms < 0 || was->cpu_ms < 0 || now->at_ms <= was->at_ms ||
+	    now->cpu_ms < was->cpu_ms)
+		return false;
+	*use = (double)(now->cpu_ms - was->cpu_ms) / (double)(now->at_ms - was->at_ms);
+	return true;
+}
+
 static void round_once(struct mem_pressure *p)
 {
 	/* Metering's measured CPU time rides on this loop's period (meter.h). */
@@ -90,6 +113,7 @@ static void round_once(struct mem_pressure *p)
 	struct seen *seen = calloc(n ? n : 1, sizeof *seen);
 	size_t m = 0;
 	int idle = 0;
+	struct vm_cpu_measure cpu = { 0 };
 	for (size_t i = 0; vm && bv && next && seen && i < n; i++) {
 		/* The VMM knows the instance by its host key (instance.h). */
 		struct instance hv = all[i];
@@ -103,10 +127,21 @@ static void round_once(struct mem_pressure *p)
 		vm[m] = all[i];
 		bv[m] = (struct balloon_vm){ smp.ram, smp.target, smp.actual, smp.guest_avail, quiet };
 		seen[m] = (struct seen){ .pid_start = all[i].pid_start, .instret = smp.instret,
-					 .uptime_ms = smp.uptime_ms };
+					 .uptime_ms = smp.uptime_ms,
+					 .cpu_ms = cpu_time_tree_ms((pid_t)all[i].pid),
+					 .at_ms = mono_ms() };
 		snprintf(seen[m].key, sizeof seen[m].key, "%s", all[i].key);
+		double use;
+		if (cpu_since(p, &all[i], &seen[m], &use)) {
+			cpu.cpus += use;
+			cpu.vms++;
+			cpu.window_s = (double)p->interval_ms / 1000.0;
+		}
 		m++;
 	}
+	/* Valid once every running VM was seen twice; none running uses none. */
+	cpu.valid = cpu.vms == (int)m;
+	service_vm_cpu_set(p->svc, &cpu);
 	long long avail = mem_host_available(), unmet = 0, ballooned = 0;
 	/* Where the kernel has PSI, tasks stalling on memory make the host
 	 * short whatever MemAvailable says (balloon_policy.h). */

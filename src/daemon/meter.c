@@ -175,8 +175,13 @@ int meter_usage(struct db *db, const char *project, long long since_ms, long lon
 		"  FROM usage_instances WHERE ?4 IS NULL OR project = ?4)"
 		" WHERE d > 0 GROUP BY instance, project "
 		"UNION ALL "
-		/* usage_volumes.volume is the host key too (host_key.h) */
-		"SELECT coalesce((SELECT v.name FROM volumes v WHERE v.host_key = volume), volume),"
+		/* usage_volumes.volume is the host key too (host_key.h), or a VM's
+		 * own disk's KEY/DISK (migration 17): shown as NAME/DISK while the
+		 * instance exists */
+		"SELECT coalesce((SELECT v.name FROM volumes v WHERE v.host_key = volume),"
+		"  (SELECT i.name || substr(volume, instr(volume, '/')) FROM instances i"
+		"   WHERE instr(volume, '/') > 0 AND i.host_key = substr(volume, 1, instr(volume, '/') - 1)),"
+		"  volume),"
 		"  project, 1, 0, 0, sum(size * d), 0, 0, 0 FROM ("
 		"  SELECT volume, project, size,"
 		"   max(0, min(coalesce(end_ms, ?3), ?2) - max(start_ms, ?1)) AS d"

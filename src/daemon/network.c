@@ -634,6 +634,14 @@ int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance
 	if (count == NICS_MAX)
 		return err_set(e, -E2BIG, "network \"%s\": at most %d networks per instance",
 			       network, NICS_MAX);
+	/* Its eth: the lowest index free (a running container that left a
+	 * network keeps a gap until its next start, network_nics_renumber). */
+	int idx = 0;
+	for (bool taken = true; taken; idx += taken) {
+		taken = false;
+		for (size_t i = 0; i < count; i++)
+			taken |= have[i].idx == idx;
+	}
 	/* The lowest free address after the gateway. */
 	sqlite3_stmt *st;
 	if ((rc = db_prepare(db, "SELECT ip FROM nics WHERE network = ?1 ORDER BY ip", &st, e)) < 0)
@@ -665,7 +673,7 @@ int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance
 	sqlite3_bind_text(st, 2, n.key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, ip);
 	sqlite3_bind_text(st, 4, mac, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, (int)count);
+	sqlite3_bind_int(st, 5, idx);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "saving a NIC");
 	sqlite3_finalize(st);
 	return rc == 0 ? network_refresh(db, c, n.key, e) : rc;
@@ -767,4 +775,40 @@ int network_nic_forget(struct db *db, const struct net_ctx *c, const char *insta
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = network_refresh(db, c, v[i].network, e);
 	return rc;
+}
+
+int network_nic_remove(struct db *db, const struct net_ctx *c, const char *instance,
+		       const char *network, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc = db_prepare(db, "DELETE FROM nics WHERE instance = ?1 AND network = ?2", &st, e);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "deleting a NIC");
+	sqlite3_finalize(st);
+	return rc == 0 ? network_refresh(db, c, network, e) : rc;
+}
+
+int network_nics_renumber(struct db *db, const char *instance, struct err *e)
+{
+	/* Through negatives, so no step makes two NICs share an index. */
+	static const char *const sql[] = {
+		"UPDATE nics SET idx = -1 - (SELECT count(*) FROM nics o WHERE o.instance = "
+		"nics.instance AND o.idx < nics.idx) WHERE instance = ?1",
+		"UPDATE nics SET idx = -1 - idx WHERE instance = ?1",
+	};
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st;
+		int rc = db_prepare(db, sql[i], &st, e);
+		if (rc < 0)
+			return rc;
+		sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "numbering NICs");
+		sqlite3_finalize(st);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }

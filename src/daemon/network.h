@@ -116,6 +116,12 @@ int network_nic_on(struct db *db, const char *instance, const char *network, str
  * its key (eth0's as before several networks, so running instances keep
  * theirs), or of KEY/idx. */
 void network_nic_ifname(const char *prefix, const char *key, int idx, char out[16]);
+/* Its NIC on network (a host key) goes, and the network forgets its name. */
+int network_nic_remove(struct db *db, const struct net_ctx *c, const char *instance,
+		       const char *network, struct err *e);
+/* Its NICs numbered eth0, eth1, ... again in their order, closing the gaps
+ * that leaving a network while running left (at a start: nothing is live). */
+int network_nics_renumber(struct db *db, const char *instance, struct err *e);
 /* Forgets the instance's NICs and its DNS names (the rows go with the instance). */
 int network_nic_forget(struct db *db, const struct net_ctx *c, const char *instance,
 		       struct err *e);
@@ -126,6 +132,30 @@ int network_plug(struct db *db, const struct net_ctx *c, const struct instance *
 		 const char *inst_dir, struct err *e);
 /* After it stopped (or failed to start): removes the host side. */
 void network_unplug(const struct instance *in, const char *inst_dir);
+
+/*
+ * Joining and leaving a network after launch (network_join.c).  in: the
+ * instance (its name for messages, its key for the host), running or not.  A
+ * stopped instance gets (loses) the NIC at its next start.  A running
+ * container gets a veth into its network namespace at once (*now), and
+ * loses it at once; a running VM gets its NIC at the next start (virtio-mmio
+ * announces no new devices) and cannot leave while it runs (-EBUSY: it
+ * would keep using an address given back).  Leaving is refused while a
+ * port forward on the network targets the instance.
+ */
+int network_join(struct db *db, const struct net_ctx *c, const struct instance *in,
+		 const char *inst_dir, bool running, const char *network, bool *now,
+		 struct err *e);
+int network_leave(struct db *db, const struct net_ctx *c, const struct instance *in,
+		  const char *inst_dir, bool running, const char *network, struct err *e);
+/* network_plug.c, in named by its key: for a running container, a veth for nic into its
+ * namespace inst_dir/netns, and its resolv.conf rewritten for all of its
+ * networks; -ENOENT when it has no namespace of its own. */
+int network_plug_container_nic(struct db *db, const struct net_ctx *c, const struct instance *in,
+			       const char *inst_dir, const struct nic *nic, struct err *e);
+/* Its resolv.conf, for the networks it is on now. */
+int network_write_resolv(struct db *db, const struct net_ctx *c, const struct instance *in,
+			 const char *inst_dir, struct err *e);
 
 /* After its instances, rules or forwards changed: the network's dnsmasq
  * files (re-read on SIGHUP) and its nftables table. */

@@ -120,13 +120,32 @@ static int plug_veth(const struct network *n, const struct nic *nic, const char 
 	return rc == 0 ? in_child(configure_inside, &in, e) : rc;
 }
 
-/* A container's network namespace with a veth per NIC, and a resolv.conf
- * naming each network's DNS server (eth0's first): a name on any of its
- * networks resolves. */
+/* A resolv.conf in the container's own layer naming each network's DNS
+ * server (eth0's first): a name on any of its networks resolves.  Written
+ * in place, so a running container reads the new one at its next lookup. */
+static int write_resolv(const struct network *n, size_t count, const char *dir, struct err *e)
+{
+	char upper[4200], resolv[4300];
+	snprintf(upper, sizeof upper, "%s/upper/etc", dir);
+	int rc = mkdir_p(upper, 0755, e);
+	if (rc < 0)
+		return rc;
+	snprintf(resolv, sizeof resolv, "%s/resolv.conf", upper);
+	FILE *f = fopen(resolv, "we");
+	for (size_t i = 0; f && i < count; i++) {
+		char gw[16];
+		fprintf(f, "nameserver %s\n", ip_str(subnet_host(&n[i].subnet, 1), gw, sizeof gw));
+	}
+	if (!f || fclose(f) != 0)
+		return err_set(e, -EIO, "%s: cannot write it", resolv);
+	return 0;
+}
+
+/* A container's network namespace with a veth per NIC, and its resolv.conf. */
 static int plug_container(const struct network *n, const struct nic *nics, size_t count,
 			  const char *dir, const char *key, struct err *e)
 {
-	char netns[4200], upper[4200], resolv[4300];
+	char netns[4200];
 	snprintf(netns, sizeof netns, "%s/netns", dir);
 	int fd = open(netns, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -135,18 +154,7 @@ static int plug_container(const struct network *n, const struct nic *nics, size_
 	int rc = in_child(make_netns, netns, e);
 	for (size_t i = 0; rc == 0 && i < count; i++)
 		rc = plug_veth(&n[i], &nics[i], netns, key, e);
-	snprintf(upper, sizeof upper, "%s/upper/etc", dir);
-	if (rc == 0 && (rc = mkdir_p(upper, 0755, e)) == 0) {
-		snprintf(resolv, sizeof resolv, "%s/resolv.conf", upper);
-		FILE *f = fopen(resolv, "we");
-		for (size_t i = 0; f && i < count; i++) {
-			char gw[16];
-			fprintf(f, "nameserver %s\n", ip_str(subnet_host(&n[i].subnet, 1), gw, sizeof gw));
-		}
-		if (!f || fclose(f) != 0)
-			rc = err_set(e, -EIO, "%s: cannot write it", resolv);
-	}
-	return rc;
+	return rc == 0 ? write_resolv(n, count, dir, e) : rc;
 }
 
 /* A TAP per NIC on its bridge, and the `vm run --net` options for them
@@ -182,9 +190,12 @@ int network_plug(struct db *db, const struct net_ctx *c, const struct instance *
 	struct nic nics[NICS_MAX];
 	struct network n[NICS_MAX];
 	size_t count = 0;
+	/* Nothing of it is live: gaps a run's leaving left close now. */
+	int rc = network_nics_renumber(db, in->name, e);
+	if (rc < 0)
+		return rc;
 	if (network_nics(db, in->name, nics, &count, NULL) < 0 || count == 0)
 		return 0;
-	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < count; i++)
 		rc = network_by_key(db, c, nics[i].network, &n[i], e);
 	if (rc == 0)
@@ -194,6 +205,43 @@ int network_plug(struct db *db, const struct net_ctx *c, const struct instance *
 					 : plug_container(n, nics, count, inst_dir, in->name, e);
 	if (rc < 0)
 		network_unplug(in, inst_dir);
+	return rc;
+}
+
+/* The networks of in's NICs, eth order. */
+static int nic_networks(struct db *db, const struct net_ctx *c, const struct instance *in,
+			struct network n[NICS_MAX], size_t *count, struct err *e)
+{
+	struct nic nics[NICS_MAX];
+	int rc = network_nics(db, in->name, nics, count, e);
+	for (size_t i = 0; rc == 0 && i < *count; i++)
+		rc = network_by_key(db, c, nics[i].network, &n[i], e);
+	return rc;
+}
+
+int network_write_resolv(struct db *db, const struct net_ctx *c, const struct instance *in,
+			 const char *inst_dir, struct err *e)
+{
+	struct network n[NICS_MAX];
+	size_t count = 0;
+	int rc = nic_networks(db, c, in, n, &count, e);
+	return rc < 0 ? rc : write_resolv(n, count, inst_dir, e);
+}
+
+int network_plug_container_nic(struct db *db, const struct net_ctx *c, const struct instance *in,
+			       const char *inst_dir, const struct nic *nic, struct err *e)
+{
+	char netns[4200];
+	snprintf(netns, sizeof netns, "%s/netns", inst_dir);
+	if (access(netns, F_OK) < 0)
+		return err_set(e, -ENOENT, "instance \"%s\": started without a network, it has no "
+			       "network namespace of nimbus's to join", in->name);
+	struct network n;
+	int rc = network_by_key(db, c, nic->network, &n, e);
+	if (rc == 0)
+		rc = plug_veth(&n, nic, netns, in->name, e);
+	if (rc == 0)
+		rc = network_write_resolv(db, c, in, inst_dir, e);
 	return rc;
 }
 

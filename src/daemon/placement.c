@@ -56,7 +56,8 @@ int placement_view(struct db *db, const struct placement *p, struct placement_vi
 	    (out->allocated[PLACE_MEMORY] = sum(db, "SELECT coalesce(sum(" SQL_INSTANCE_MEMORY "), 0) FROM instances "
 						"WHERE kind = 'vm'",
 						e)) < 0 ||
-	    (out->allocated[PLACE_DISK] = sum(db, "SELECT coalesce(sum(size), 0) FROM volumes", e)) < 0)
+	    (out->allocated[PLACE_DISK] = sum(db, "SELECT (SELECT coalesce(sum(size), 0) FROM volumes) + "
+					    SQL_INSTANCE_DISKS, e)) < 0)
 		return -EIO;
 	return 0;
 }
@@ -93,9 +94,21 @@ int placement_check(struct db *db, const struct placement *p, const struct quota
 	/* What fits on paper may still find no room in fact. */
 	if (want[PLACE_CPUS] > 0 || want[PLACE_MEMORY] > 0) {
 		struct host_load l;
-		if ((rc = host_load_read(&l, e)) < 0)
+		if ((rc = placement_load(p, &l, e)) < 0)
 			return rc;
 		return host_load_admit(&l, &p->load, e);
 	}
 	return 0;
+}
+
+int placement_load(const struct placement *p, struct host_load *out, struct err *e)
+{
+	int rc = host_load_read(out, e);
+	if (rc == 0 && p->vm_cpu.valid) {
+		out->has_vm_cpu = true;
+		out->vm_cpus = p->vm_cpu.cpus;
+		out->vms = p->vm_cpu.vms;
+		out->vm_window_s = p->vm_cpu.window_s;
+	}
+	return rc;
 }

@@ -28,7 +28,12 @@ struct placement {
 	double ratio[PLACE_N];     /* 0: the default */
 	const char *pool;          /* the storage pool (its filesystem's size is the disk) */
 	struct load_limits load;   /* measured limits for CPU and memory requests */
+	struct vm_cpu_measure vm_cpu;   /* the running VMs' CPU use, as last measured */
 };
+
+/* The host's load as host_load_read reads it, with the VMs' measured CPU
+ * use from p. */
+int placement_load(const struct placement *p, struct host_load *out, struct err *e);
 
 #define PLACEMENT_CPU_RATIO 16.0
 #define PLACEMENT_RAM_RATIO 1.5

@@ -116,7 +116,8 @@ int project_usage(struct db *db, const char *name, struct quota *out, struct err
 			   name, &out->v[QUOTA_MEMORY], e)) < 0 ||
 	    (rc = count_of(db, "SELECT count(*) FROM networks WHERE project = ?1", name,
 			   &out->v[QUOTA_NETWORKS], e)) < 0 ||
-	    (rc = count_of(db, "SELECT coalesce(sum(size), 0) FROM volumes WHERE project = ?1",
+	    (rc = count_of(db, "SELECT (SELECT coalesce(sum(size), 0) FROM volumes WHERE "
+			   "project = ?1) + " SQL_INSTANCE_DISKS_OF_PROJECT,
 			   name, &out->v[QUOTA_DISK], e)) < 0)
 		return rc;
 	return 0;

@@ -233,23 +233,43 @@ void request_exec_free(struct exec_req *r)
 	r->argv[0] = NULL;
 }
 
-/* An exec's "tty": {"rows": R, "cols": C}, each 1 to 1000. */
-static int get_tty(const cJSON *j, struct exec_req *out, struct err *e)
+/* A terminal's size, {"rows": R, "cols": C} and nothing else, each 1 to
+ * 1000: false if t is not one. */
+static bool window_size(const cJSON *t, unsigned *rows, unsigned *cols)
 {
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "tty");
-	if (!t)
-		return 0;
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(t, "rows");
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(t, "cols");
 	if (!cJSON_IsObject(t) || cJSON_GetArraySize(t) != 2 || !cJSON_IsNumber(r) ||
 	    !cJSON_IsNumber(c) || r->valuedouble != floor(r->valuedouble) ||
 	    c->valuedouble != floor(c->valuedouble) || r->valuedouble < 1 ||
 	    r->valuedouble > 1000 || c->valuedouble < 1 || c->valuedouble > 1000)
+		return false;
+	*rows = (unsigned)r->valuedouble;
+	*cols = (unsigned)c->valuedouble;
+	return true;
+}
+
+/* An exec's "tty": a window size. */
+static int get_tty(const cJSON *j, struct exec_req *out, struct err *e)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "tty");
+	if (t && !window_size(t, &out->tty_rows, &out->tty_cols))
 		return err_set(e, -EINVAL, "field \"tty\": expected {\"rows\": 1 to 1000, "
 			       "\"cols\": 1 to 1000}");
-	out->tty_rows = (unsigned)r->valuedouble;
-	out->tty_cols = (unsigned)c->valuedouble;
 	return 0;
+}
+
+int request_parse_window(const char *body, size_t len, unsigned *rows, unsigned *cols,
+			 struct err *e)
+{
+	cJSON *j;
+	int rc = parse_object(body, len, &j, e);
+	if (rc < 0)
+		return rc;
+	if (!j || !window_size(j, rows, cols))
+		rc = err_set(e, -EINVAL, "body: expected {\"rows\": 1 to 1000, \"cols\": 1 to 1000}");
+	cJSON_Delete(j);
+	return rc;
 }
 
 int request_parse_exec(const char *body, size_t len, struct exec_req *out, struct err *e)

@@ -95,6 +95,9 @@ int request_parse_create(const char *body, size_t len, struct create_req *out, s
 int request_parse_stop(const char *body, size_t len, struct stop_req *out, struct err *e);
 /* A body that must be empty or {} (start). */
 int request_parse_empty(const char *body, size_t len, struct err *e);
+/* A console's window size: {"rows": 1 to 1000, "cols": 1 to 1000}. */
+int request_parse_window(const char *body, size_t len, unsigned *rows, unsigned *cols,
+			 struct err *e);
 
 /* The building blocks, for the parsers in other files (request_cloud.c):
  * the body as one JSON object (NULL when empty), and every field known

@@ -248,8 +248,8 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	s->net = (struct net_ctx){ s->state_dir, s->dnsmasq };
 	snprintf(s->qemu_img, sizeof s->qemu_img, "%s", cfg->qemu_img ? cfg->qemu_img : "/usr/bin/qemu-img");
 	snprintf(s->pool, sizeof s->pool, "%s/volumes", s->state_dir);
-	s->place = (struct placement){ { cfg->ratio[0], cfg->ratio[1], cfg->ratio[2] }, s->pool,
-				       cfg->load };
+	s->place = (struct placement){ .ratio = { cfg->ratio[0], cfg->ratio[1], cfg->ratio[2] },
+				       .pool = s->pool, .load = cfg->load };
 	s->prices = cfg->prices;
 	s->vol = (struct volume_ctx){ s->state_dir, s->qemu_img, &s->place };
 	pthread_mutex_init(&s->lock, NULL);
@@ -463,6 +463,8 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	 * take the last of a quota. */
 	struct quota need = { { [QUOTA_INSTANCES] = 1, [QUOTA_CPUS] = instance_cpus(&in),
 				[QUOTA_MEMORY] = instance_memory(&in) } };
+	for (size_t i = 0; i < r->ndisks; i++)   /* a profile's disks: all new */
+		need.v[QUOTA_DISK] += r->disks[i].size_mib << 20;
 	struct instance other;
 	if (db_instance_find(s->db, in.project, in.name, &other, NULL) == 0) {
 		rc = err_set(e, -EEXIST, "instance \"%s\": already exists", in.name);
@@ -489,8 +491,9 @@ int service_create(struct service *s, const struct create_req *r, struct instanc
 	/* A profile's disks (api_launch) are the instance's before it first
 	 * starts, within the same journaled launch. */
 	char dir[4096];
+	long long growth;
 	if (rc == 0 && r->ndisks &&
-	    ((rc = disks_check(s->db, &in, r->disks, r->ndisks, e)) < 0 ||
+	    ((rc = disks_check(s->db, &in, r->disks, r->ndisks, &growth, e)) < 0 ||
 	     (rc = instance_path(&s->ctx, in.key, NULL, dir, sizeof dir, e)) < 0 ||
 	     (rc = disks_apply(s->db, dir, in.key, r->disks, r->ndisks, e)) < 0)) {
 		struct instance hv;
@@ -779,6 +782,11 @@ const struct volume_ctx *service_volumes(struct service *s)
 	return &s->vol;
 }
 
+const struct driver_ctx *service_driver_ctx(struct service *s)
+{
+	return &s->ctx;
+}
+
 struct mem_pressure *service_pressure(struct service *s)
 {
 	return s->pressure;
@@ -787,6 +795,13 @@ struct mem_pressure *service_pressure(struct service *s)
 const struct placement *service_placement(struct service *s)
 {
 	return &s->place;
+}
+
+void service_vm_cpu_set(struct service *s, const struct vm_cpu_measure *m)
+{
+	pthread_mutex_lock(&s->lock);
+	s->place.vm_cpu = *m;
+	pthread_mutex_unlock(&s->lock);
 }
 
 const struct price_list *service_prices(struct service *s)
@@ -850,11 +865,13 @@ int service_config(struct service *s, const char *name, const struct config_req 
 		in.memory_mib = r->memory_mib;
 	need.v[QUOTA_CPUS] += instance_cpus(&in);
 	need.v[QUOTA_MEMORY] += instance_memory(&in);
-	if ((rc = project_admit(s->db, in.project, &need, e)) == 0 && in.kind == KIND_VM)
+	/* Disks (disks.h) are checked whole before anything is written; what
+	 * they add counts for disk as a volume's size does. */
+	if (r->ndisks)
+		rc = disks_check(s->db, &in, r->disks, r->ndisks, &need.v[QUOTA_DISK], e);
+	if (rc == 0 && (rc = project_admit(s->db, in.project, &need, e)) == 0 &&
+	    in.kind == KIND_VM)
 		rc = placement_check(s->db, &s->place, &need, e);
-	/* Disks (disks.h) are checked whole before anything is written. */
-	if (rc == 0 && r->ndisks)
-		rc = disks_check(s->db, &in, r->disks, r->ndisks, e);
 	if (rc == 0)
 		rc = db_instance_update(s->db, &in, e);
 	char dir[4096];

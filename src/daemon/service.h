@@ -97,8 +97,15 @@ void service_unlock(struct service *s);
 const struct net_ctx *service_net(struct service *s);
 /* Where volumes live and the qemu-img that makes them (volume.h). */
 const struct volume_ctx *service_volumes(struct service *s);
+/* How the drivers reach the host (instance directories, the binaries). */
+struct driver_ctx;
+const struct driver_ctx *service_driver_ctx(struct service *s);
 /* The host's capacity and overcommit ratios (placement.h). */
 const struct placement *service_placement(struct service *s);
+/* The running VMs' CPU use as the memory-pressure loop measured it, for
+ * placement (takes the service's lock). */
+struct vm_cpu_measure;
+void service_vm_cpu_set(struct service *s, const struct vm_cpu_measure *m);
 /* The memory-pressure loop (mem_pressure.h). */
 struct mem_pressure *service_pressure(struct service *s);
 /* The price list the daemon was started with (price.h). */

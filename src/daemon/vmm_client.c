@@ -26,6 +26,7 @@
 #include "daemon/fsutil.h"
 #include "daemon/proc.h"
 #include "daemon/vmm_balloon.h"
+#include "daemon/vmm_hotplug.h"
 #include "daemon/vmm_migrate.h"
 #include "daemon/vmm_snapshot.h"
 #include "lib/io.h"
@@ -59,6 +60,8 @@
 #define VMM_EXEC_LINE_MAX (64 * 1024)
 #define VMM_EXEC_GRACE_S 15
 #define STOP_TIMEOUT_MAX_S 3600
+/* The virt board's virtio-mmio slots (vmm/board/virt.h). */
+#define VMM_BOARD_SLOTS 8
 
 static int control_connect(const char *path)
 {
@@ -259,6 +262,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	if (read_file(nicpath, net, sizeof net) > 0)
 		for (char *line = strtok(net, "\n"); line && nnets < 4; line = strtok(NULL, "\n"))
 			nets[nnets++] = line;
+	bool real_nets = nnets > 0;
 	nnets += !nnets;
 	/* Attached block volumes (STATE/.../volumes, volume.h) become disks.  They
 	 * must keep what the guest writes, so the VM is then not --ephemeral.
@@ -292,7 +296,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	/* Every VM has a balloon, so memory overcommit can take back what idle
 	 * guests do not use (mem_pressure.h); deflate-on-oom lets a guest take
 	 * it back itself before its OOM killer would act. */
-	char *argv[15 + 2 * 3 + 2 * 7 + 2 * (8 + DISKS_MAX) + 2] = { (char *)c->self_exe, "console-relay", consock, log,
+	char *argv[15 + 2 * 4 + 2 * 7 + 2 * (8 + DISKS_MAX) + 2] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
 						"--net", nets[0], "--control", sock, "--agent",
 						"--balloon=deflate-on-oom" };
@@ -318,6 +322,15 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 		argv[argc++] = "--disk";
 		argv[argc++] = own[i];
 	}
+	/* The board's free virtio-mmio slots become empty disks, so volumes can
+	 * be attached while the VM runs (vmm_hotplug.h): the guest must see a
+	 * device at boot to take a disk later.  The devices taken: the NICs,
+	 * the rng, balloon and agent, and the disks. */
+	int taken = (real_nets ? nnets : 0) + 3 + disk + ndisks + nown;
+	char slots[16];
+	snprintf(slots, sizeof slots, "%d", taken < VMM_BOARD_SLOTS ? VMM_BOARD_SLOTS - taken : 0);
+	argv[argc++] = "--disk-slots";
+	argv[argc++] = slots;
 	if (in->cpus > 0) {
 		argv[argc++] = "--cpus";
 		argv[argc++] = cpus;
@@ -849,4 +862,61 @@ int vmm_migrate_send(const struct driver_ctx *c, const struct instance *in, cons
 	if (ev >= 0)
 		close(ev);
 	return rc;
+}
+
+/* See vmm_hotplug.h.  One request (with fd passed, when >= 0); the VMM's
+ * error codes become errnos. */
+static int disk_verb(const struct driver_ctx *c, const struct instance *in, const char *verb,
+		     const char *serial, int fd, struct err *e)
+{
+	char sock[8192], cut[VMM_SERIAL_MAX + 1], code[32] = "";
+	int rc = instance_path(c, in->name, "control.sock", sock, sizeof sock, e);
+	if (rc < 0)
+		return rc;
+	snprintf(cut, sizeof cut, "%.*s", VMM_SERIAL_MAX, serial);
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddNumberToObject(req, "id", 1);
+	cJSON_AddStringToObject(req, "verb", verb);
+	cJSON_AddNumberToObject(req, "version", 1);
+	cJSON_AddStringToObject(req, "serial", cut);
+	if (fd >= 0) {
+		const char *names[1] = { "disk" };
+		cJSON_AddItemToObject(req, "fds", cJSON_CreateStringArray(names, 1));
+	}
+	char *text = cJSON_PrintUnformatted(req), line[VMM_REQUEST_MAX];
+	cJSON_Delete(req);
+	if (!text)
+		return err_set(e, -ENOMEM, "vm \"%s\": out of memory", in->name);
+	snprintf(line, sizeof line, "%s\n", text);
+	cJSON_free(text);
+	int s = control_connect(sock);
+	if (s < 0)
+		return err_set(e, s, "vm \"%s\": control socket %s: %s", in->name, sock, strerror(-s));
+	rc = fd >= 0 ? io_send_fds(s, line, strlen(line), &fd, 1) : io_send_all(s, line, strlen(line));
+	if (rc < 0)
+		rc = err_set(e, rc, "vm \"%s\": control socket: %s", in->name, strerror(-rc));
+	else
+		rc = control_read_reply(s, in->name, VMM_REPLY_WAIT_MS, code, sizeof code, NULL, e);
+	close(s);
+	if (rc == -EPROTO)
+		rc = !strcmp(code, "no-slot") ? -ENOSPC : !strcmp(code, "no-disk") ? -ENOENT
+		   : !strcmp(code, "unknown-verb") ? -ENOTSUP : rc;
+	return rc;
+}
+
+int vmm_disk_insert(const struct driver_ctx *c, const struct instance *in, const char *path,
+		    const char *serial, struct err *e)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return err_set(e, -errno, "vm \"%s\": %s: %s", in->name, path, strerror(errno));
+	int rc = disk_verb(c, in, "disk-insert", serial, fd, e);
+	close(fd);
+	return rc;
+}
+
+int vmm_disk_eject(const struct driver_ctx *c, const struct instance *in, const char *serial,
+		   struct err *e)
+{
+	return disk_verb(c, in, "disk-eject", serial, -1, e);
 }

@@ -360,8 +360,14 @@ int vmm_exec_stream(const struct driver_ctx *c, const struct instance *in,
 		if (pf[0].revents) {
 			ssize_t k = read(fd, buf + have, LINE_MAX_BYTES - have);
 			if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN))
-				rc = err_set(e, -ECONNRESET, "vm \"%s\": the VMM closed its control "
-					     "socket (did the VM stop?)", in->name);
+				/* Not -ECONNRESET, which says the client went and gets no
+				 * frame: the client must hear why its command's stream
+				 * ended.  A VMM also closes a connection whose output it
+				 * cannot queue (64 KiB: docs/control.md), when the daemon
+				 * was kept from reading it long enough. */
+				rc = err_set(e, -EPIPE, "vm \"%s\": the VMM closed its control socket "
+					     "before the command ended (the VM stopped, or its output "
+					     "outran the daemon's reading)", in->name);
 			else if (k > 0)
 				have += (size_t)k;
 		}

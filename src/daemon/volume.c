@@ -275,7 +275,7 @@ int volume_attach(struct db *db, const char *key, const char *instance, struct e
 	return set_attached(db, key, in.key, e);
 }
 
-int volume_detach(struct db *db, const char *key, struct err *e)
+int volume_detach(struct db *db, const char *key, bool ejected, struct err *e)
 {
 	struct volume v;
 	int rc = vol_row(db, key, &v, e);
@@ -284,7 +284,7 @@ int volume_detach(struct db *db, const char *key, struct err *e)
 	const char *name = v.name;
 	if (!v.attached_to[0])
 		return err_set(e, -EALREADY, "volume \"%s\": not attached", name);
-	if ((rc = in_use(db, &v, "detach it", e)) < 0)
+	if (!ejected && (rc = in_use(db, &v, "detach it", e)) < 0)
 		return rc;
 	return set_attached(db, key, NULL, e);
 }

@@ -18,8 +18,9 @@
  * resolves a name in a project.
  *
  * A volume is attached to at most one instance and reaches it at its next
- * start (virtio-mmio here has no hot-plug); a volume in use by a running
- * instance cannot be detached, resized or deleted.  A snapshot is a
+ * start, or at once for a block volume and a running VM (volume_live.h);
+ * a volume in use by a running instance cannot be resized or deleted, nor
+ * detached unless the VM can give it back (volume_live.h).  A snapshot is a
  * read-only block volume, a consistent copy (qemu-img convert); clone makes
  * a new writable volume from a volume or a snapshot.  Every function
  * expects the service's lock held.
@@ -68,7 +69,9 @@ int volume_delete(struct db *db, const struct volume_ctx *c, const char *key, st
 /* instance: a name in the volume's project; attach takes effect at its
  * next start. */
 int volume_attach(struct db *db, const char *key, const char *instance, struct err *e);
-int volume_detach(struct db *db, const char *key, struct err *e);
+/* ejected: the running VM gave the disk back already (volume_live.h), so
+ * its running is no reason to refuse. */
+int volume_detach(struct db *db, const char *key, bool ejected, struct err *e);
 int volume_resize(struct db *db, const struct volume_ctx *c, const char *key, long long size,
 		  struct err *e);
 /* A snapshot (read-only) or a clone (writable) of the volume key, named to

@@ -637,6 +637,42 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
 	return print(o);
 }
 
+/* {"verb":"disk-insert","serial":S,"fds":["disk"]} with the qcow2 image open
+ * read-write passed along (SCM_RIGHTS), and {"verb":"disk-eject","serial":S}:
+ * hot-plug (vm_hotplug.c).  The reply names the slot. */
+static char *verb_disk(struct vm *vm, const cJSON *id, const cJSON *req,
+		       const struct emitter *em, bool insert)
+{
+	const char *verb = insert ? "disk-insert" : "disk-eject";
+	const cJSON *sr = cJSON_GetObjectItemCaseSensitive(req, "serial");
+	if (!cJSON_IsString(sr))
+		return reply_error(id, "bad-argument", "%s: needs \"serial\": a string", verb);
+	struct err e = {0};
+	unsigned slot = 0;
+	int rc;
+	if (insert) {
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(req, "fds");
+		if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 1 ||
+		    !cJSON_IsString(cJSON_GetArrayItem(f, 0)) ||
+		    strcmp(cJSON_GetArrayItem(f, 0)->valuestring, "disk"))
+			return reply_error(id, "bad-argument", "disk-insert: fds: must be [\"disk\"]");
+		if (!em || em->nfds != 1)
+			return reply_error(id, "bad-argument", "disk-insert: the request must come with "
+					   "one descriptor (SCM_RIGHTS), it came with %u",
+					   em ? em->nfds : 0);
+		rc = vm_disk_insert(vm, em->fds[0], sr->valuestring, &slot, &e);
+	} else {
+		rc = vm_disk_eject(vm, sr->valuestring, &slot, &e);
+	}
+	if (rc)
+		return reply_error(id, rc == -EINVAL ? "bad-argument" : rc == -ENOSPC ? "no-slot"
+				   : rc == -ENOENT ? "no-disk" : rc == -EEXIST ? "exists"
+				   : "disk-failed", "%s: %s", verb, e.msg);
+	cJSON *o = reply_ok(id);
+	cJSON_AddNumberToObject(o, "slot", slot);
+	return print(o);
+}
+
 /* {"verb":"migrate","uri":"unix:PATH"|"tcp:HOST:PORT"[,"downtime_ms":MS][,"verify":true]
  *  [,"copy_storage":true][,"postcopy":true][,"fds":["socket"]]}: with "fds", the request
  *  came with a connection to the target, made by the client (a sandboxed VMM makes none). */
@@ -801,7 +837,7 @@ static char *verb_rate_limit(struct vm *vm, const cJSON *id, const cJSON *req)
 
 static const char known[] = "status, pause, resume, stop, shutdown, reboot, balloon, "
 			    "balloon-stats, snapshot, migrate, fork, rate-limit, exec, exec-input, "
-			    "exec-resize, events";
+			    "exec-resize, disk-insert, disk-eject, events";
 
 /* Parses and checks the envelope; *verb set on success, else the error reply. */
 static char *parse_request(const char *line, unsigned long len, cJSON **req, const cJSON **id,
@@ -847,7 +883,8 @@ static char *handle(struct vm *vm, const char *line, unsigned long len, const st
 	    !strcmp(verb, "balloon") || !strcmp(verb, "balloon-stats") ||
 	    !strcmp(verb, "snapshot") || !strcmp(verb, "migrate") || !strcmp(verb, "fork") ||
 	    !strcmp(verb, "rate-limit") || !strcmp(verb, "exec") || !strcmp(verb, "exec-input") ||
-	    !strcmp(verb, "exec-resize"))
+	    !strcmp(verb, "exec-resize") || !strcmp(verb, "disk-insert") ||
+	    !strcmp(verb, "disk-eject"))
 		vm_verb = true;
 	else if (!strcmp(verb, "events"))
 		vm_verb = false;
@@ -887,6 +924,8 @@ static char *handle(struct vm *vm, const char *line, unsigned long len, const st
 		out = verb_rate_limit(vm, id, req);
 	else if (!strcmp(verb, "exec"))
 		out = verb_exec(vm, id, req, em);
+	else if (!strcmp(verb, "disk-insert") || !strcmp(verb, "disk-eject"))
+		out = verb_disk(vm, id, req, em, verb[5] == 'i');
 	else if (!strcmp(verb, "exec-input") || !strcmp(verb, "exec-resize"))
 		out = verb_exec_more(vm, id, req, verb[5] == 'r');
 	else

@@ -761,6 +761,11 @@ struct virtio_device *vm_balloon(struct vm *vm)
 	return virt_board_balloon(vm->board);
 }
 
+struct virtio_device *vm_disk_slot(struct vm *vm, unsigned i)
+{
+	return vm->board ? virt_board_disk_slot(vm->board, i) : NULL;
+}
+
 /* ---- the VM API -------------------------------------------------------- */
 
 const char *vm_state_name(enum vm_state st)
@@ -924,6 +929,9 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 		     struct vm_snapshot_info *info, struct err *err)
 {
 	bool stay_paused = opts->stay_paused;
+	int hrc = vm_disk_slots_check_empty(vm, "snapshot", err);
+	if (hrc)
+		return hrc;
 	if (vm->cfg.sandboxed && !opts->to_fds)
 		return err_set(err, -EPERM, "snapshot: a sandboxed VM (--sandbox) can open no file: "
 			       "its client must pass the files in (docs/control.md)");

@@ -77,6 +77,9 @@ struct vm_config {
 	bool rng;                  /* a virtio-rng device */
 	struct vm_disk disks[VM_MAX_DISKS];
 	unsigned ndisks;           /* without slot=, in slot order: the first is vda */
+	/* Empty virtio-blk devices after the disks, for hot-plug (vm_hotplug.c,
+	 * vm_disk_insert): the guest boots seeing disks of no sectors. */
+	unsigned disk_slots;
 	struct net_opts nets[VM_MAX_NETS];   /* virtio-net devices, eth0 first */
 	unsigned nnets;
 	bool jit_off;              /* run guest code in the interpreter only */
@@ -268,6 +271,27 @@ int vm_rate_limit_set(struct vm *vm, const char *device, const struct rate_limit
 		      struct err *err);
 int vm_rate_limit_get(struct vm *vm, const char *device, struct rate_limit *out,
 		      struct err *err);
+
+/*
+ * Disk hot-plug (vm_hotplug.c) into the empty slots of cfg->disk_slots.
+ * insert opens the qcow2 image open on fd (dup'd: the caller keeps fd),
+ * writable, and puts it in the first empty slot, the guest told of its
+ * size; *slot is the slot's index (0 = the first hot-plug slot).  serial
+ * (1 to 20 bytes) names the disk (GET_ID, /sys/block/vdX/serial); a serial
+ * already inserted is -EEXIST.  eject flushes and takes out the disk of
+ * that serial (-ENOENT: none).  -ENOSPC: no slot is empty (or none was
+ * configured).
+ */
+int vm_disk_insert(struct vm *vm, int fd, const char *serial, unsigned *slot,
+		   struct err *err);
+int vm_disk_eject(struct vm *vm, const char *serial, unsigned *slot, struct err *err);
+/* How many hot-plug slots the VM has, and how many hold a disk. */
+void vm_disk_slots(struct vm *vm, unsigned *total, unsigned *loaded);
+/* -EBUSY naming `doing` when a hot-plugged disk is in: a snapshot or a
+ * migration describes the disks the VM was started with. */
+int vm_disk_slots_check_empty(struct vm *vm, const char *doing, struct err *err);
+/* The i-th hot-plug slot's device, or NULL (vm.c). */
+struct virtio_device *vm_disk_slot(struct vm *vm, unsigned i);
 
 /* The balloon: 0, or -ENODEV without one, -ERANGE larger than RAM. */
 int vm_balloon_set(struct vm *vm, uint64_t bytes, struct err *err);

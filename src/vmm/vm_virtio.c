@@ -49,6 +49,10 @@ static unsigned list_devices(const struct vm_config *cfg, struct wanted *w)
 		snprintf(w[n].label, sizeof w[n].label, "--disk %.64s", cfg->disks[i].path);
 		w[n].slot = cfg->disks[i].slot;
 	}
+	for (unsigned i = 0; i < cfg->disk_slots; i++, n++) {
+		snprintf(w[n].label, sizeof w[n].label, "--disk-slots %u", cfg->disk_slots);
+		w[n].slot = (struct vm_slot){ 0 };
+	}
 	for (unsigned i = 0; i < cfg->nnets; i++, n++) {
 		snprintf(w[n].label, sizeof w[n].label, "--net %s",
 			 cfg->nets[i].kind == NET_TAP ? "tap" : "user");
@@ -165,7 +169,10 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 {
 	memset(v, 0, sizeof(*v));
 	struct virtio_device *dev;
-	struct wanted w[VM_MAX_DISKS + VM_MAX_NETS + 4];
+	struct wanted w[VM_MAX_DISKS + VM_MAX_NETS + 4 + VIRT_VIRTIO_COUNT];
+	if (cfg->disk_slots > VIRT_VIRTIO_COUNT)
+		return err_set(err, -EINVAL, "--disk-slots %u: the board has %d virtio-mmio slots",
+			       cfg->disk_slots, VIRT_VIRTIO_COUNT);
 	unsigned k = 0, n = list_devices(cfg, w);
 	int rc = place(w, n, err);
 	if (rc)
@@ -173,6 +180,14 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 	for (unsigned i = 0; i < cfg->ndisks; i++)
 		if ((rc = attach_disk(v, bus, slots, w[k++].at, &cfg->disks[i], log, err)))
 			goto fail;
+	for (unsigned i = 0; i < cfg->disk_slots; i++) {
+		struct block_backend *be;
+		if ((rc = block_empty_open(&be, err)) ||
+		    (rc = virtio_blk_create(be, NULL, &dev, err)) ||
+		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
+			goto fail;
+		v->slot[v->nslots++] = dev;
+	}
 	for (unsigned i = 0; i < cfg->nnets; i++) {
 		const struct net_opts *no = &cfg->nets[i];
 		uint8_t mac[6];

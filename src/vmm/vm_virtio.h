@@ -27,6 +27,9 @@ struct vm_virtio {
 	/* For run-time rate limits, in command-line order (owned by their transports). */
 	struct virtio_device *disk[VM_MAX_DISKS], *net[VM_MAX_NETS];
 	unsigned ndisks, nnets;
+	/* The hot-plug slots (cfg->disk_slots), in slot order. */
+	struct virtio_device *slot[VIRT_VIRTIO_COUNT];
+	unsigned nslots;
 };
 
 /* 0, or -errno with err naming the device (e.g. the disk's path). */

@@ -8,6 +8,7 @@
 #include "vmm/vm_virtio.h"
 #include "lib/testing.h"
 #include "vmm/guest_agent.h"
+#include "vmm/virtio/blk.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -146,4 +147,32 @@ TEST(virtio_agent_port_comes_after_the_balloon_or_goes_in_its_slot)
 	EXPECT(!strcmp(got, "30000054"));
 	board_fini(&b);
 	guest_agent_destroy(ga);
+}
+
+TEST(virtio_disk_slots_are_empty_disks_after_the_disks_and_count_against_the_board)
+{
+	struct board b;
+	char got[16];
+	EXPECT_EQ(board_init(&b), 0);
+	make_disks();
+	struct vm_config cfg = { .ndisks = 1, .disk_slots = 3, .rng = true };
+	cfg.disks[0].path = disk_a;
+	struct err e = { 0 };
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, NULL, &e), 0);
+	ids(&b, got);
+	EXPECT(!strcmp(got, "00042222"));   /* vda in 7, the slots vdb..vdd in 6..4, rng after */
+	EXPECT_EQ(b.v.ndisks, 1);           /* disk0.. stay the --disk devices (rate limits) */
+	EXPECT_EQ(b.v.nslots, 3);
+	EXPECT(!virtio_blk_loaded(b.v.slot[0], NULL));
+	EXPECT_EQ(virtio_blk_size(b.v.slot[0]), 0);
+	vm_virtio_detach(&b.v);
+	cfg.disk_slots = 7;                 /* 1 + 7 + rng: nine for eight */
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, NULL, &e), -ENOSPC);
+	EXPECT(strstr(e.msg, "no free virtio-mmio slot"));
+	cfg.disk_slots = 9;
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, NULL, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "--disk-slots 9"));
+	board_fini(&b);
+	unlink(disk_a);
+	unlink(disk_b);
 }

@@ -96,5 +96,7 @@ struct virtio_device *virt_board_balloon(struct virt_board *b);
 /* The i-th --disk / --net device (command-line order), or NULL. */
 struct virtio_device *virt_board_disk(struct virt_board *b, unsigned i);
 struct virtio_device *virt_board_net(struct virt_board *b, unsigned i);
+/* The i-th hot-plug disk slot (vm_config.disk_slots), or NULL. */
+struct virtio_device *virt_board_disk_slot(struct virt_board *b, unsigned i);
 
 #endif

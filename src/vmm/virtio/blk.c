@@ -255,6 +255,13 @@ static const struct virtio_device_ops blk_ops = {
 	.destroy = blk_destroy,
 };
 
+static void set_serial(struct vblk *b, const char *serial)
+{
+	memset(b->id, 0, sizeof b->id);
+	if (serial)   /* NUL-padded, unterminated when 20 bytes long */
+		memcpy(b->id, serial, strnlen(serial, sizeof b->id));
+}
+
 int virtio_blk_create(struct block_backend *be, const char *serial,
 		      struct virtio_device **out, struct err *err)
 {
@@ -276,10 +283,74 @@ int virtio_blk_create(struct block_backend *be, const char *serial,
 	}
 	virtio_device_init(&b->vdev, &blk_ops, f);
 	b->be = be;
-	if (serial)   /* NUL-padded, unterminated when 20 bytes long */
-		memcpy(b->id, serial, strnlen(serial, sizeof b->id));
+	set_serial(b, serial);
 	*out = &b->vdev;
 	return 0;
+}
+
+int virtio_blk_insert(struct virtio_device *d, struct block_backend *be, const char *serial,
+		      struct err *err)
+{
+	struct vblk *b = to_blk(d);
+	if (be->readonly || !be->ops->discard || !be->ops->write_zeroes)
+		return err_set(err, -EINVAL, "%s: a hot-plugged disk must be writable, with discard "
+			       "and write-zeroes (what the slot offered at boot)", d->label);
+	pthread_mutex_lock(&d->lock);
+	if (!block_backend_is_empty(b->be)) {
+		pthread_mutex_unlock(&d->lock);
+		return err_set(err, -EBUSY, "%s: holds a disk already", d->label);
+	}
+	struct block_backend *old = b->be;
+	be->log = d->log;
+	b->be = be;
+	set_serial(b, serial);
+	virtio_device_config_changed(d);
+	pthread_mutex_unlock(&d->lock);
+	block_backend_close(old);
+	return 0;
+}
+
+int virtio_blk_eject(struct virtio_device *d, struct err *err)
+{
+	struct vblk *b = to_blk(d);
+	struct block_backend *empty;
+	int rc = block_empty_open(&empty, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&d->lock);
+	struct block_backend *old = b->be;
+	if (block_backend_is_empty(old)) {
+		pthread_mutex_unlock(&d->lock);
+		block_backend_close(empty);
+		return err_set(err, -ENOENT, "%s: holds no disk", d->label);
+	}
+	/* Between two requests (the lock): what the guest wrote is on the file
+	 * before the backend goes. */
+	if ((rc = old->ops->flush(old)) < 0) {   /* kept in: nothing is lost */
+		pthread_mutex_unlock(&d->lock);
+		block_backend_close(empty);
+		return err_set(err, rc, "%s: flushing the disk before ejecting it: %s", d->label,
+			       strerror(-rc));
+	}
+	b->be = empty;
+	set_serial(b, NULL);
+	virtio_device_config_changed(d);
+	pthread_mutex_unlock(&d->lock);
+	block_backend_close(old);
+	return 0;
+}
+
+bool virtio_blk_loaded(struct virtio_device *d, char *id)
+{
+	struct vblk *b = to_blk(d);
+	pthread_mutex_lock(&d->lock);
+	bool loaded = !block_backend_is_empty(b->be);
+	if (id) {
+		memcpy(id, b->id, VIRTIO_BLK_ID_BYTES);
+		id[VIRTIO_BLK_ID_BYTES] = 0;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return loaded;
 }
 
 void virtio_blk_set_rate_limit(struct virtio_device *d, const struct rate_limit *l)

@@ -66,6 +66,22 @@ bool virtio_blk_may_hold_data(struct virtio_device *dev, uint64_t off, uint64_t 
 /* fstat of the disk's image file (block.h's image_stat); -ENOTSUP. */
 int virtio_blk_image_stat(struct virtio_device *dev, struct stat *st);
 
+/*
+ * Hot-plug (vm_hotplug.c).  insert puts be behind a device whose backend is
+ * empty (block_empty_open) and raises a configuration change, on which the
+ * guest re-reads the capacity (virtio 1.2, 5.2.6).  be must do what the
+ * device offered at boot: writable, with discard and write-zeroes.  Takes
+ * be only on success; -EBUSY when the device holds a disk, -EINVAL when be
+ * does not fit.  eject flushes and closes the disk, leaving an empty one
+ * (-ENOENT when there is none).  serial is the new GET_ID string.
+ */
+int virtio_blk_insert(struct virtio_device *dev, struct block_backend *be, const char *serial,
+		      struct err *err);
+int virtio_blk_eject(struct virtio_device *dev, struct err *err);
+/* Whether it holds a disk (not the empty backend); its serial into id
+ * (VIRTIO_BLK_ID_BYTES + 1 bytes, NUL-terminated) when id is not NULL. */
+bool virtio_blk_loaded(struct virtio_device *dev, char *id);
+
 /* Handles one validated request chain (for the fuzzer and tests): returns the
  * used length, or -1 if the request broke the device.  dev->lock held. */
 int virtio_blk_handle(struct virtio_device *dev, const struct vq_chain *c);

@@ -25,17 +25,20 @@ struct bt {
 	int fd;          /* our own view of the disk file */
 };
 
-static int bt_open(struct bt *b, bool ro, const char *serial, unsigned flags)
+/* The disk file at b->path, of DISK_SECTORS sectors. */
+static int bt_file(struct bt *b)
 {
 	snprintf(b->path, sizeof b->path, "/tmp/nimbus-blk-test-XXXXXX");
 	b->fd = mkstemp(b->path);
-	if (b->fd < 0 || ftruncate(b->fd, DISK_SECTORS * 512) < 0)
-		return -1;
-	struct block_backend *be;
+	return b->fd < 0 || ftruncate(b->fd, DISK_SECTORS * 512) < 0 ? -1 : 0;
+}
+
+/* The device over be (empty: block_empty_open), driven up to DRIVER_OK. */
+static int bt_start(struct bt *b, struct block_backend *be, const char *serial, unsigned flags,
+		    struct virtio_device **out)
+{
 	struct virtio_device *dev;
 	struct err e;
-	if (block_raw_open(b->path, ro, &be, &e) < 0)
-		return -2;
 	if (virtio_blk_create(be, serial, &dev, &e) < 0)
 		return -3;
 	if (td_open(&b->d, dev, flags) < 0)
@@ -45,7 +48,20 @@ static int bt_open(struct bt *b, bool ro, const char *serial, unsigned flags)
 	if (td_queue(&b->d, 0, 64) != 1)
 		return -6;
 	td_driver_ok(&b->d);
+	*out = dev;
 	return 0;
+}
+
+static int bt_open(struct bt *b, bool ro, const char *serial, unsigned flags)
+{
+	if (bt_file(b) < 0)
+		return -1;
+	struct block_backend *be;
+	struct virtio_device *dev;
+	struct err e;
+	if (block_raw_open(b->path, ro, &be, &e) < 0)
+		return -2;
+	return bt_start(b, be, serial, flags, &dev);
 }
 
 static void bt_close(struct bt *b)
@@ -314,6 +330,74 @@ TEST(blk_on_io_thread)
 	}
 	EXPECT_EQ(req(&b, VIRTIO_BLK_T_IN, 40, DATA, 512, true, &used), VIRTIO_BLK_S_OK);
 	EXPECT_EQ(host(&b, DATA)[0], 40);
+	bt_close(&b);
+}
+
+static uint64_t capacity(struct bt *b)
+{
+	uint64_t cap = ~0ull;
+	bus_load(&b->d.bus, TD_MMIO + VIRTIO_MMIO_CONFIG, 8, &cap);
+	return cap;
+}
+
+/* Whether a configuration change was signalled since the last call (acked). */
+static bool config_changed(struct bt *b)
+{
+	uint32_t isr = td_rd(&b->d, VIRTIO_MMIO_INTERRUPT_STATUS);
+	td_wr(&b->d, VIRTIO_MMIO_INTERRUPT_ACK, isr);
+	return isr & VIRTIO_ISR_CONFIG;
+}
+
+TEST(blk_empty_slot_takes_a_disk_and_gives_it_back_telling_the_guest_each_time)
+{
+	struct bt b;
+	struct block_backend *empty, *disk, *ro;
+	struct err e;
+	uint32_t used;
+	EXPECT_EQ(bt_file(&b), 0);
+	EXPECT_EQ(block_empty_open(&empty, &e), 0);
+	struct virtio_device *dev;
+	EXPECT_EQ(bt_start(&b, empty, NULL, VIRTIO_MMIO_SYNC, &dev), 0);
+	/* An empty slot offers what a writable volume will need. */
+	uint64_t f = td_device_features(&b.d);
+	EXPECT((f & VIRTIO_BLK_F_DISCARD) && (f & VIRTIO_BLK_F_WRITE_ZEROES) && !(f & VIRTIO_BLK_F_RO));
+	EXPECT_EQ(capacity(&b), 0);
+	EXPECT(!virtio_blk_loaded(dev, NULL));
+	EXPECT_EQ(req(&b, VIRTIO_BLK_T_IN, 0, DATA, 512, true, &used), VIRTIO_BLK_S_IOERR);
+	uint32_t gen = td_rd(&b.d, VIRTIO_MMIO_CONFIG_GENERATION);
+
+	EXPECT_EQ(block_raw_open(b.path, true, &ro, &e), 0);
+	EXPECT_EQ(virtio_blk_insert(dev, ro, "v", &e), -EINVAL);   /* read-only: not what was offered */
+	block_backend_close(ro);
+	EXPECT(!config_changed(&b));
+	EXPECT_EQ(block_raw_open(b.path, false, &disk, &e), 0);
+	EXPECT_EQ(virtio_blk_insert(dev, disk, "vol1", &e), 0);
+	EXPECT(config_changed(&b));
+	EXPECT(td_rd(&b.d, VIRTIO_MMIO_CONFIG_GENERATION) != gen);
+	EXPECT_EQ(capacity(&b), DISK_SECTORS);
+	char id[VIRTIO_BLK_ID_BYTES + 1];
+	EXPECT(virtio_blk_loaded(dev, id));
+	EXPECT(!strcmp(id, "vol1"));
+	EXPECT_EQ(req(&b, VIRTIO_BLK_T_GET_ID, 0, DATA, 20, true, &used), VIRTIO_BLK_S_OK);
+	EXPECT(memcmp(host(&b, DATA), "vol1\0", 5) == 0);
+	memset(host(&b, DATA), 0x6b, 512);
+	EXPECT_EQ(req(&b, VIRTIO_BLK_T_OUT, 3, DATA, 512, false, &used), VIRTIO_BLK_S_OK);
+	struct block_backend *again;
+	EXPECT_EQ(block_empty_open(&again, &e), 0);
+	EXPECT_EQ(virtio_blk_insert(dev, again, "vol2", &e), -EBUSY);   /* one disk per slot */
+	block_backend_close(again);
+
+	EXPECT_EQ(virtio_blk_eject(dev, &e), 0);
+	EXPECT(config_changed(&b));
+	EXPECT_EQ(capacity(&b), 0);
+	EXPECT(!virtio_blk_loaded(dev, id));
+	EXPECT(!strcmp(id, ""));
+	EXPECT_EQ(req(&b, VIRTIO_BLK_T_IN, 3, DATA, 512, true, &used), VIRTIO_BLK_S_IOERR);
+	uint8_t sector[512];
+	EXPECT_EQ(pread(b.fd, sector, 512, 3 * 512), 512);   /* the guest's write is on the file */
+	EXPECT_EQ(sector[0], 0x6b);
+	EXPECT_EQ(sector[511], 0x6b);
+	EXPECT_EQ(virtio_blk_eject(dev, &e), -ENOENT);
 	bt_close(&b);
 }
 

@@ -103,6 +103,20 @@ int block_qcow2_open_opts(const char *path, const struct block_qcow2_opts *o,
 int block_snapshot_wrap(struct block_backend *base, bool readonly, struct block_backend **out,
 			struct err *err);
 
+/* A disk of no sectors that offers discard and write-zeroes
+ * (block_empty.c): an unfilled hot-plug slot. */
+int block_empty_open(struct block_backend **out, struct err *err);
+bool block_backend_is_empty(const struct block_backend *b);
+
+/*
+ * A qcow2 image from an open file (a volume a client passed to a
+ * sandboxed VMM, which may open no path): takes fd, also on failure.  name
+ * is for messages.  An image with a backing file is refused (its backing
+ * would have to be opened by path).
+ */
+int block_qcow2_open_fd(int fd, const char *name, bool readonly, struct block_backend **out,
+			struct err *err);
+
 /* True if the first bytes of a file look like a qcow2 header (for a
  * "this raw disk is really qcow2" warning). */
 bool block_qcow2_probe(const void *head, size_t len);

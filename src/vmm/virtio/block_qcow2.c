@@ -1222,6 +1222,10 @@ struct chain {
 	ino_t ino[MAX_CHAIN];
 	const char *backing_override;
 	char *confine_dir;           /* realpath of the top image's directory, or NULL */
+	/* The top image is this open file (block_qcow2_open_fd), taken by the
+	 * first open; such an image may have no backing file. */
+	bool have_top_fd;
+	int top_fd;
 };
 
 /*
@@ -1544,7 +1548,9 @@ static int qcow2_open_in(const char *path, bool readonly, struct chain *ch,
 			 struct block_backend **out, struct err *err)
 {
 	*out = NULL;
-	int fd = block_open_file(path, readonly, false, err);
+	bool passed = ch->have_top_fd;
+	int fd = passed ? ch->top_fd : block_open_file(path, readonly, false, err);
+	ch->have_top_fd = false;
 	if (fd < 0)
 		return fd;
 	struct qcow2 *q = calloc(1, sizeof *q);
@@ -1565,6 +1571,14 @@ static int qcow2_open_in(const char *path, bool readonly, struct chain *ch,
 	q->b.readonly = true;   /* until fully open: close must not flush */
 	if (fstat(fd, &st) < 0) {
 		r = err_set(err, -errno, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (passed && !S_ISREG(st.st_mode)) {
+		r = err_set(err, -EINVAL, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (passed && !readonly && (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDWR) {
+		r = err_set(err, -EBADF, "%s: passed open for reading only", path);
 		goto fail;
 	}
 	if ((r = chain_check(ch, &st, path, true, err)))
@@ -1595,6 +1609,11 @@ static int qcow2_open_in(const char *path, bool readonly, struct chain *ch,
 	}
 	if ((r = qcow2_parse(q, h, hlen, (uint64_t)st.st_size, readonly, x, path, err)))
 		goto fail;
+	if (x->has_backing && passed) {
+		r = err_set(err, -ENOTSUP, "%s: has a backing file, which a passed image may not "
+			    "have (flatten it: qemu-img convert)", path);
+		goto fail;
+	}
 	if (x->has_backing && (r = open_backing(q, path, x, ch, err)))
 		goto fail;
 	if ((r = load_table(fd, q->l1_offset, q->l1_size, &q->l1))) {
@@ -1654,6 +1673,13 @@ int block_qcow2_open_opts(const char *path, const struct block_qcow2_opts *o,
 	int r = qcow2_open_in(path, o->readonly, &ch, out, err);
 	free(ch.confine_dir);
 	return r;
+}
+
+int block_qcow2_open_fd(int fd, const char *name, bool readonly, struct block_backend **out,
+			struct err *err)
+{
+	struct chain ch = { .have_top_fd = true, .top_fd = fd };
+	return qcow2_open_in(name, readonly, &ch, out, err);
 }
 
 int block_qcow2_open(const char *path, bool readonly, struct block_backend **out,

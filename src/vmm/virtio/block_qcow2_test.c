@@ -1269,3 +1269,35 @@ TEST(qcow2_random_write_discard_snapshot_delete_sequences_stay_clean)
 	free(snap_want);
 	tmp_fini(&t);
 }
+
+/* A volume passed to a sandboxed VMM as an open file (hot-plug): it works as
+ * the path does; a descriptor open for reading only is refused for writing,
+ * and an image with a backing file is refused (its backing would be opened
+ * by path). */
+TEST(qcow2_open_from_a_passed_file_refuses_what_it_cannot_serve)
+{
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	EXPECT_EQ(run("qemu-img create -f qcow2 %s 1M", t.img), 0);
+	struct block_backend *b;
+	struct err e = { 0 };
+	uint8_t buf[4096], back[4096];
+	pattern(buf, sizeof buf, 9);
+	EXPECT_EQ(block_qcow2_open_fd(open(t.img, O_RDWR | O_CLOEXEC), "disk v", false, &b, &e), 0);
+	EXPECT_EQ(b->size, 1u << 20);
+	EXPECT_EQ(wr(b, 8192, buf, sizeof buf), 0);
+	EXPECT_EQ(rd(b, 8192, back, sizeof back), 0);
+	EXPECT(!memcmp(buf, back, sizeof buf));
+	block_backend_close(b);
+	EXPECT_EQ(run("qemu-img check %s", t.img), 0);
+	EXPECT_EQ(block_qcow2_open_fd(open(t.img, O_RDONLY | O_CLOEXEC), "disk v", false, &b, &e),
+		  -EBADF);
+	EXPECT(strstr(e.msg, "disk v: passed open for reading only"));
+	EXPECT_EQ(run("qemu-img create -f qcow2 -b %s -F qcow2 %s/top.qcow2", t.img, t.dir), 0);
+	char top[128];
+	snprintf(top, sizeof top, "%s/top.qcow2", t.dir);
+	EXPECT_EQ(block_qcow2_open_fd(open(top, O_RDWR | O_CLOEXEC), "disk w", false, &b, &e),
+		  -ENOTSUP);
+	EXPECT(strstr(e.msg, "has a backing file"));
+	tmp_fini(&t);
+}

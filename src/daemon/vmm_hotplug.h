@@ -1,0 +1,28 @@
+/*
+ * A block volume into a running VM and out again (docs/cloud.md, "Volume
+ * hot-plug"): the control verbs `disk-insert` (the qcow2 file opened here
+ * and passed, SCM_RIGHTS, since a daemon VM is jailed and opens no path)
+ * and `disk-eject` (docs/control.md).  Every VM the daemon starts has
+ * empty disk slots for this (vmm_start, --disk-slots).  Implemented in
+ * vmm_client.c, the one file that speaks the control protocol.
+ */
+#ifndef NIMBUS_DAEMON_VMM_HOTPLUG_H
+#define NIMBUS_DAEMON_VMM_HOTPLUG_H
+
+#include "daemon/driver.h"
+
+/* The virtio-blk serial a volume gets: its name, cut to the 20 bytes
+ * GET_ID carries (so /sys/block/vdX/serial in the guest). */
+#define VMM_SERIAL_MAX 20
+
+/* serial: the volume's name (cut to VMM_SERIAL_MAX here).  0; -ENOSPC when
+ * no slot is empty, -ENOTSUP for a VMM without hot-plug slots (started by
+ * an older daemon), else -errno; e says why. */
+int vmm_disk_insert(const struct driver_ctx *c, const struct instance *in, const char *path,
+		    const char *serial, struct err *e);
+/* Flushes and takes out the disk of that serial; -ENOENT when it is not in
+ * a hot-plug slot (a disk the VM was started with). */
+int vmm_disk_eject(const struct driver_ctx *c, const struct instance *in, const char *serial,
+		   struct err *e);
+
+#endif
