@@ -16,6 +16,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes all n bytes (retrying short writes and EINTR); -1 on an error. */
 int cli_write_all(int fd, const void *p, size_t n);
 
+/* Warns (one line naming what asked for merging) when the kernel's
+ * same-page merging is off: --mem-merge then merges nothing. */
+void cli_warn_if_ksm_off(const char *what);
+
 /* Where the default guest's Image and initramfs live (see guest/README.md). */
 const char *cli_default_guest_dir(char *buf, unsigned long len);
 

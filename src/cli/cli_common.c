@@ -1,13 +1,16 @@
 /*
  * What every `nimbus` program shares (the lean VMM front, vmm_main.c, and the
- * full one, main.c): the error line and where the default guest lives.
+ * full one, main.c): the error line, where the default guest lives, and the
+ * warning that --mem-merge will merge nothing.
  */
 #include "cli/cli.h"
+#include "lib/cgroup_host.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 void cli_error(const char *fmt, ...)
@@ -33,6 +36,14 @@ int cli_write_all(int fd, const void *buf, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+void cli_warn_if_ksm_off(const char *what)
+{
+	char run[8] = "";
+	if (cg_read_small("/sys/kernel/mm/ksm/run", run, sizeof run) < 0 || strcmp(run, "1"))
+		cli_error("warning: %s: KSM is not running, nothing will be merged "
+			  "(as root: echo 1 > /sys/kernel/mm/ksm/run)", what);
 }
 
 const char *cli_default_guest_dir(char *buf, unsigned long len)

@@ -52,6 +52,10 @@ static const char usage[] =
 	"  --mem-high SIZE   above which they deflate again (default twice --mem-low)\n"
 	"  --mem-psi P       and inflate them too while tasks stalled on memory P% of\n"
 	"                    the last 10 s (PSI memory some avg10; default 10, 0: off)\n"
+	"  --mem-merge       start every VM with `vm run --mem-merge`: guest RAM offered\n"
+	"                    to the kernel's same-page merging (KSM), so identical pages\n"
+	"                    of many guests are kept once (needs /sys/kernel/mm/ksm/run\n"
+	"                    = 1; no huge pages then); VMs running keep how they started\n"
 	"  --price NAME=VALUE  the price list for `nimbus usage --bill` (repeatable): what a\n"
 	"                    vcpu-hour, memory-gib-hour, disk-gib-hour and network-gib\n"
 	"                    (sent) cost, and\n"
@@ -62,7 +66,7 @@ int cmd_daemon(int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_STATE, OPT_RUNTIME, OPT_CONMON, OPT_LISTEN, OPT_CPU_RATIO,
 	       OPT_RAM_RATIO, OPT_DISK_RATIO, OPT_PRICE, OPT_MEM_LOW, OPT_MEM_HIGH, OPT_CPU_LOAD,
-	       OPT_PSI_CPU, OPT_PSI_MEMORY, OPT_MEM_PSI, OPT_VM_CPU };
+	       OPT_PSI_CPU, OPT_PSI_MEMORY, OPT_MEM_PSI, OPT_VM_CPU, OPT_MEM_MERGE };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "state-dir", required_argument, NULL, OPT_STATE },
@@ -80,6 +84,7 @@ int cmd_daemon(int argc, char **argv)
 		{ "psi-memory-max", required_argument, NULL, OPT_PSI_MEMORY },
 		{ "mem-psi", required_argument, NULL, OPT_MEM_PSI },
 		{ "vm-cpu-max", required_argument, NULL, OPT_VM_CPU },
+		{ "mem-merge", no_argument, NULL, OPT_MEM_MERGE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -167,6 +172,7 @@ int cmd_daemon(int argc, char **argv)
 				o.svc.pressure.psi_stall = -1;   /* off; 0 is the default there */
 			break;
 		}
+		case OPT_MEM_MERGE: o.svc.mem_merge = true; break;
 		case OPT_PRICE: {
 			struct err pe = { 0 };
 			if (price_set(&o.svc.prices, optarg, &pe) < 0) {
@@ -206,6 +212,8 @@ int cmd_daemon(int argc, char **argv)
 		cli_error("daemon: --mem-high must be above --mem-low");
 		return 2;
 	}
+	if (o.svc.mem_merge)
+		cli_warn_if_ksm_off("daemon: --mem-merge");
 	struct err e = { 0 };
 	if (daemon_run(&o, &e) < 0) {
 		cli_error("daemon: %s", e.msg);

@@ -878,12 +878,8 @@ int cmd_vm_run(int argc, char **argv)
 	    (cfg.initrd && check_file("--initrd", cfg.initrd) < 0))
 		return 2;
 
-	if (cfg.mem_merge) {
-		char run[8] = "";
-		if (cg_read_small("/sys/kernel/mm/ksm/run", run, sizeof run) < 0 || strcmp(run, "1"))
-			cli_error("warning: --mem-merge: KSM is not running, nothing will be merged "
-				  "(as root: echo 1 > /sys/kernel/mm/ksm/run)");
-	}
+	if (cfg.mem_merge)
+		cli_warn_if_ksm_off("--mem-merge");
 
 	/* A cgroup for the VM: made by the launcher, joined by the VMM itself. */
 	struct vm_cgroup vcg;

@@ -28,6 +28,7 @@ struct driver_ctx {
 	const char *self_exe;    /* the `nimbus` binary, for `vm run` */
 	struct watches *watches; /* the service's watchers (watch.h), or NULL */
 	const char *guest_dir;   /* the default guest: the kernel for disk images, or NULL */
+	bool mem_merge;          /* VMs' RAM offered to KSM (`nimbus daemon --mem-merge`) */
 };
 
 struct driver {

@@ -264,7 +264,8 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	}
 	snprintf(s->guest_dir, sizeof s->guest_dir, "%s", cfg->guest_dir ? cfg->guest_dir : "");
 	s->ctx = (struct driver_ctx){ s->state_dir, s->runtime, s->conmon, s->self_exe,
-				      s->watches, cfg->guest_dir ? s->guest_dir : NULL };
+				      s->watches, cfg->guest_dir ? s->guest_dir : NULL,
+				      cfg->mem_merge };
 	if ((rc = mkdir_p(cfg->state_dir, 0700, e)) < 0)
 		goto fail;
 	static const char *const subdirs[] = { "instances", "images", "runtime", "networks", "volumes",

@@ -38,6 +38,7 @@ struct service_cfg {
 	struct price_list prices;  /* what usage costs (price.h); none set: no bill */
 	struct mem_pressure_cfg pressure;   /* balloon-backed overcommit (mem_pressure.h) */
 	struct load_limits load;   /* measured load that refuses a launch (host_load.h) */
+	bool mem_merge;            /* every VM started with `vm run --mem-merge` (docs/density.md) */
 };
 
 struct service;

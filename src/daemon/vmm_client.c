@@ -296,7 +296,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	/* Every VM has a balloon, so memory overcommit can take back what idle
 	 * guests do not use (mem_pressure.h); deflate-on-oom lets a guest take
 	 * it back itself before its OOM killer would act. */
-	char *argv[15 + 2 * 4 + 2 * 7 + 2 * (8 + DISKS_MAX) + 2] = { (char *)c->self_exe, "console-relay", consock, log,
+	char *argv[15 + 2 * 4 + 2 * 7 + 2 * (8 + DISKS_MAX) + 3] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
 						"--net", nets[0], "--control", sock, "--agent",
 						"--balloon=deflate-on-oom" };
@@ -346,6 +346,8 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	char restore[4096], incoming[4096];
 	once_option(dir, VMM_RESTORE_FILE, "--restore", restore, sizeof restore, argv, &argc);
 	once_option(dir, VMM_INCOMING_FILE, "--incoming", incoming, sizeof incoming, argv, &argc);
+	if (c->mem_merge)
+		argv[argc++] = "--mem-merge";
 	int wait_ms = incoming[0] ? VMM_MIGRATE_WAIT_MS : VMM_SOCKET_WAIT_MS;
 	argv[argc] = NULL;
 	struct spawn_opts o = { .log_path = log, .env = env, .keep_fd = -1, .new_session = true };

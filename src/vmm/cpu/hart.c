@@ -168,8 +168,14 @@ void hart_free(struct hart *h)
  * TRIM_MIN_GROWTH bytes since its last trim, it drops them all and gives the
  * pages back; what the idle guest still runs is translated again (a few
  * hundred KiB).  The growth condition keeps a steadily idle guest from
- * trimming over and over.  Checked only on the way into WFI: the hot paths
- * do not change.
+ * trimming over and over.  A hart continued from a snapshot or a migration
+ * trims at its first idle window whatever it grew: everything it holds was
+ * translated since the load, for the code that ran around it (the restore
+ * itself, the command that woke it) rather than the idle loop, and it is
+ * less than TRIM_MIN_GROWTH (an idle guest is saved trimmed), so without
+ * this it would keep it for ever: about 1.5 MiB of tables and
+ * translations per idle restored guest.  Checked only on the way into
+ * WFI: the hot paths do not change.
  */
 #define TRIM_WINDOW_NS (5ull * 1000000000ull)
 #define TRIM_IDLE_PERMILLE 950
@@ -235,8 +241,10 @@ static void maybe_trim(struct hart *h, uint64_t now)
 		jit_get_stats(h->jit, &js);
 	uint64_t grown = js.code_bytes - h->trim_code_bytes +
 			 (uint64_t)h->pool_used * sizeof(struct insn);
-	if (grown >= TRIM_MIN_GROWTH)
+	if (grown >= TRIM_MIN_GROWTH || (h->trim_after_load && grown)) {
 		hart_trim_caches(h);
+		h->trim_after_load = false;
+	}
 }
 
 static uint64_t next_deadline(const struct hart *h)

@@ -334,8 +334,11 @@ struct hart {
 	uint64_t seen_code_changes; /* bus->code_changes when the jump cache was last trusted */
 
 	/* Idle trim (hart.c): the current window's start and time asleep in WFI
-	 * (host monotonic ns), and the translator's output at the last trim. */
+	 * (host monotonic ns), and the translator's output at the last trim;
+	 * trim_after_load: a snapshot or migration was loaded since, so the
+	 * next idle window trims whatever grew (hart_snapshot.c). */
 	uint64_t trim_window_start, trim_asleep_ns, trim_code_bytes;
+	bool trim_after_load;
 };
 
 /* decode.c */

@@ -163,6 +163,9 @@ int hart_load(struct hart *h, struct snap_in *in)
 		jit_flush(h->jit);
 	block_table_clear(h);
 	block_cache_flush(h);
+	h->trim_code_bytes = js.code_bytes;
+	h->trim_after_load = true;
+	h->trim_window_start = h->trim_asleep_ns = 0;   /* a new window: the load is not idle time */
 	hart_update_ctx(h);
 	h->poll_countdown = 0;   /* look at the timers at once */
 	atomic_fetch_or(&h->attn, ATTN_IRQ);
