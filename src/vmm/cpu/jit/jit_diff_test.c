@@ -666,6 +666,66 @@ TEST(jit_zero_extension_idiom_and_narrow_w_chains_match_the_interpreter)
 	pair_fini(&p);
 }
 
+TEST(jit_sign_extension_knowledge_matches_the_interpreter)
+{
+	/* `sext.w` of a value known sign-extended is a copy, srliw needs no
+	 * extension: each case next to one where the extension is needed
+	 * (a 64-bit load, lwu, a sum that outgrows 32 bits), and a value
+	 * sign-extended before the loop that is not by its back edge. */
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	jit_set_hot(p.m[1].h[0]->jit, 1);
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		tm_emit(t, LUI(9, DATA_BASE));
+		tm_emit(t, SLLI(9, 9, 32));
+		tm_emit(t, SRLI(9, 9, 32));            /* x9 = DATA_BASE */
+		tm_emit(t, LUI(5, 0x80000000));
+		tm_emit(t, ADDI(5, 5, 0x123));         /* x5 = 0xffffffff80000123 */
+		tm_emit(t, ADDI(6, 0, 1));
+		tm_emit(t, SLLI(6, 6, 32));
+		tm_emit(t, ADD(6, 6, 5));              /* x6 = 0x0000000080000123 */
+		tm_emit(t, SD(6, 9, 0));
+		tm_emit(t, LW(7, 9, 0));               /* sign-extended before the loop */
+		tm_emit(t, ADDI(20, 0, 40));
+		/* loop: */
+		tm_emit(t, ADDIW(8, 7, 0));            /* x7 wide after the first round */
+		tm_emit(t, LW(10, 9, 0));
+		tm_emit(t, SRLIW(11, 10, 8));          /* bit 31 clear */
+		tm_emit(t, SRLIW(12, 5, 1));
+		tm_emit(t, XOR(13, 10, 11));
+		tm_emit(t, ADDIW(13, 13, 0));          /* known: a copy */
+		tm_emit(t, ADDIW(14, 13, 0));
+		tm_emit(t, LD(15, 9, 0));
+		tm_emit(t, ADDIW(16, 15, 0));          /* 64-bit load: extend */
+		tm_emit(t, LWU(17, 9, 0));
+		tm_emit(t, ADDIW(17, 17, 0));          /* zero-extended: extend */
+		tm_emit(t, XOR(18, 10, 15));
+		tm_emit(t, ADDIW(18, 18, 0));          /* sx ^ wide: extend */
+		tm_emit(t, LBU(19, 9, 3));
+		tm_emit(t, AND(19, 19, 10));
+		tm_emit(t, ADDIW(19, 19, 0));
+		tm_emit(t, ADD(21, 21, 8));
+		tm_emit(t, ADD(21, 21, 14));
+		tm_emit(t, ADD(21, 21, 16));
+		tm_emit(t, ADD(21, 21, 17));
+		tm_emit(t, ADD(21, 21, 18));
+		tm_emit(t, ADD(21, 21, 19));
+		tm_emit(t, ADD(21, 21, 12));
+		tm_emit(t, ADD(7, 7, 5));              /* outgrows 32 bits */
+		tm_emit(t, SLLI(7, 7, 1));
+		tm_emit(t, ADDI(20, 20, -1));
+		tm_emit(t, BNE(20, 0, -4 * 26));
+	}
+	for (unsigned round = 0; round < 40; round++)
+		STEP_BOTH_AND_COMPARE(&p, 53);
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(p.m[1].h[0], &st));
+	EXPECT(st.translations > 0);
+	pair_fini(&p);
+}
+
 TEST(jit_translates_an_instruction_straddling_a_page_and_sees_its_second_half_change)
 {
 	/* A hot loop whose addi straddles a page end: translated whole (it
