@@ -600,7 +600,8 @@ static void blocks_in_one_set(unsigned n)
 	EXPECT(hart_get_x(h, 6) >= 4900);
 	struct jit_stats st;
 	EXPECT(hart_jit_stats(h, &st));
-	EXPECT_EQ(st.translations, n);
+	/* (Two blocks in two pages that jump to each other make one trace.) */
+	EXPECT(st.translations >= 1 && st.translations <= n);
 	EXPECT(st.entries < 200);
 	pair_fini(&p);
 }
@@ -764,6 +765,55 @@ TEST(jit_translates_an_instruction_straddling_a_page_and_sees_its_second_half_ch
 	/* The straddling addi left for the interpreter only while it was cold
 	 * and once per rewrite, not every time round (~1000 rounds). */
 	EXPECT(st.returns[JIT_ST_INTERP] < 100);
+	pair_fini(&p);
+}
+
+TEST(jit_trace_across_a_page_end_matches_the_interpreter_and_sees_the_other_page_change)
+{
+	/* A loop that a page end splits (busybox sha256's round is): the
+	 * block before the end falls through into the next page, whose block
+	 * jumps back.  One trace, behind a guard on the second page's mapping
+	 * and code.  The second page's first instruction is then rewritten
+	 * from outside, and the fetch TLB emptied under the running trace:
+	 * both machines must keep running the same code. */
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	struct hart *h = p.m[1].h[0];
+	jit_set_hot(h->jit, 4);
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		tm_emit(t, JAL(0, 0xfe8));
+		tm_org(t, CODE_BASE + 0xfe8);
+		tm_emit(t, ADDI(5, 5, 1));          /* loop */
+		tm_emit(t, ADDI(7, 7, 2));
+		tm_emit(t, XOR(8, 8, 5));
+		tm_emit(t, ADDI(6, 6, 3));
+		tm_emit(t, SLLI(10, 5, 3));
+		tm_emit(t, ADD(11, 11, 10));        /* ends the page */
+		tm_emit(t, ADDI(12, 12, 5));        /* the next page */
+		tm_emit(t, ADDI(13, 13, 7));
+		tm_emit(t, JAL(0, -0x20));          /* back to the loop */
+	}
+	for (unsigned round = 0; round < 8; round++) {
+		STEP_BOTH_AND_COMPARE(&p, 1000 + round * 7);
+		if (round == 2 || round == 5) {
+			uint32_t w = ADDI(12, 12, (int32_t)(11 * round));
+			for (int k = 0; k < 2; k++)
+				bus_write_guest(&p.m[k].bus, CODE_BASE + 0x1000, &w, 4);
+		}
+		if (round == 3)
+			tlb_flush_all(h);
+	}
+	STEP_BOTH_AND_COMPARE(&p, 1);
+	STEP_BOTH_AND_COMPARE(&p, 2);
+	STEP_BOTH_AND_COMPARE(&p, 5);
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(h, &st));
+	EXPECT(st.traces >= 1);
+	/* The loop left for the dispatcher while cold and after each change,
+	 * not every time round (~900 rounds): no block entry per page. */
+	EXPECT(st.entries < 200);
 	pair_fini(&p);
 }
 

@@ -1177,6 +1177,33 @@ void be_cross_guard(struct be *be, uint64_t next_page_ppc, uint16_t upper)
 	x_patch(b, same, b->p);
 }
 
+void be_page_guard(struct be *be, uint64_t at, uint64_t pa, const _Atomic uint32_t *gen_at,
+		   uint32_t gen)
+{
+	struct x86_buf *b = &be->b;
+	x_mov_imm(b, RSI, at);
+	x_alu_rr(b, true, ALU_ADD, RSI, R15);   /* the virtual page */
+	x_mov_rr(b, false, RAX, RSI);
+	x_shift_ri(b, false, SH_SHR, RAX, PAGE_SHIFT - 4);   /* 16-byte entries */
+	x_alu_ri(b, false, ALU_AND, RAX, (int32_t)(TLB_MASK << 4));
+	x_alu_rm(b, true, ALU_ADD, RAX, RBX, HOFF(itlb));
+	x_alu_rm(b, true, ALU_CMP, RSI, RAX, (int32_t)offsetof(struct tlb_entry, tag));
+	x64_add_slow(be, SL_INTERP, x_jcc32(b, CC_NE));
+	/* Its physical page (a fetch entry's addend), the one translated? */
+	x_alu_rm(b, true, ALU_ADD, RSI, RAX, (int32_t)offsetof(struct tlb_entry, addend));
+	x_mov_imm(b, RCX, pa);
+	x_alu_rr(b, true, ALU_CMP, RSI, RCX);
+	x64_add_slow(be, SL_INTERP, x_jcc32(b, CC_NE));
+	x_mov_imm(b, RAX, (uint64_t)(uintptr_t)gen_at);
+	x_alu_mi(b, false, ALU_CMP, RAX, 0, (int32_t)gen);
+	uint8_t *same = x_jcc32(b, CC_E);
+	/* Rewritten: this translation is dropped (jit_run) and made again. */
+	x_mov_imm(b, RAX, (uint64_t)(uintptr_t)be->tb);
+	x_store(b, true, RBX, HOFF(jit_stale), RAX);
+	x64_add_slow(be, SL_INTERP, x_jmp32(b));
+	x_patch(b, same, b->p);
+}
+
 void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st)
 {
 	x64_emit_exit(be, ppc, ninsn, st, be->dirty);
