@@ -979,6 +979,38 @@ TEST(jit_fp_loop_keeping_f_registers_matches_the_interpreter)
  * with shifts dropped only where no one can see them: a shift whose
  * register a load (which may trap) still finds must stay.  Stepped in
  * chunks down to single instructions. */
+TEST(jit_rotations_sharing_a_scratch_register_are_each_fused)
+{
+	/* SHA-256's sigma0 as GCC writes it: the left shifts of two
+	 * rotations go through one scratch register (x11), the first written
+	 * between the second rotation's right shift and its own left shift. */
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	struct hart *h = p.m[1].h[0];
+	const uint32_t prog[] = {
+		SRLIW(17, 6, 18),
+		SLLIW(11, 6, 25),
+		SRLIW(13, 6, 7),
+		OR(13, 13, 11),          /* rot 7 */
+		SLLIW(11, 6, 14),
+		OR(11, 11, 17),          /* rot 18; x17 kept (the loop's exits see it) */
+		XOR(13, 13, 11),
+		ADDW(6, 6, 13),
+		ADDIW(6, 6, 0x35),
+		ADDI(9, 9, -1),
+		BNE(9, 0, -40),
+		JAL(0, 0),
+	};
+	for (int k = 0; k < 2; k++)
+		hart_set_x(p.m[k].h[0], 6, 0x6a09e667);
+	trace_program(&p, prog, sizeof prog / sizeof prog[0], 5000, 0);
+	struct jit_stats st = { 0 };
+	trace_steps(&p, 3000, 40, 100000, &st);
+	EXPECT_EQ(hart_get_x(h, 9), 0);
+	EXPECT(st.rotations >= 2);   /* both, in the loop's one translation */
+	pair_fini(&p);
+}
+
 TEST(jit_rotations_from_shifts_match_the_interpreter)
 {
 	struct pair p;
