@@ -577,6 +577,12 @@ void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, 
 	if ((op == BE_AND || op == BE_OR || op == BE_XOR) && is_narrow(be, rs1) &&
 	    is_narrow(be, rs2))
 		w32 = true;
+	/* So on one still narrow and one known sign-extended: the 32-bit op
+	 * saves extending the narrow one now (sigma1's xor of a rotation and
+	 * a shift). */
+	if ((op == BE_AND || op == BE_OR || op == BE_XOR) && is_sx(be, rs1) && is_sx(be, rs2) &&
+	    (is_narrow(be, rs1) || is_narrow(be, rs2)))
+		w32 = true;
 	/* (and of them too: sign-extended operands, a sign-extended result) */
 	bool bitwise_sx = (op == BE_AND || op == BE_OR || op == BE_XOR) && is_sx(be, rs1) &&
 			  is_sx(be, rs2);
@@ -893,6 +899,13 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 	/* A cached f register is stored straight from its xmm register; the
 	 * slow path takes the value from there too (s->xmm). */
 	int x = fp ? be->fhost[reg] : -1;
+	/* A cached x register is stored from its own host register: sb, sh
+	 * and sw take its low bytes as they are (narrow or not); sd needs it
+	 * extended, done here, before the TLB miss's jump, so that every path
+	 * sees the register in the same state. */
+	int src = !fp && reg != 0 && be->host[reg] >= 0 ? be->host[reg] : -1;
+	if (src >= 0 && size == 8)
+		widen(be, reg);
 	emit_va(be, rs1, imm);
 	if (be->j->verify) {   /* the slow path logs what it overwrites */
 		struct slow *s = x64_add_slow(be, SL_STORE, x_jmp32(b));
@@ -906,6 +919,8 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 	uint8_t *miss = emit_tlb(be, true, size, false, RSI);
 	if (x >= 0) {
 		x_sse_rm(b, size == 8 ? PFX_SD : PFX_SS, false, SSE_STORE, (unsigned)x, RSI, 0);
+	} else if (src >= 0) {
+		x_store_sz(b, size, RSI, 0, (unsigned)src);
 	} else {
 		if (fp)
 			x_load(b, true, RDX, RBX, FOFF(reg));
