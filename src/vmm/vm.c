@@ -664,6 +664,11 @@ void vm_run(struct vm *vm, struct vm_exit *exit)
 			started++;
 		}
 		pthread_mutex_unlock(&vm->run_lock);
+		if (vm->cfg.on_running) {
+			void (*on_running)(void *) = vm->cfg.on_running;
+			vm->cfg.on_running = NULL;   /* once: not again after a reboot */
+			on_running(vm->cfg.on_running_ctx);
+		}
 		wait_for_event(vm);
 		pthread_mutex_lock(&vm->run_lock);
 		vm->vcpus_exit = true;

@@ -116,6 +116,13 @@ struct vm_config {
 	/* Called first thing on each vCPU thread, before it runs guest code (the
 	   sandbox installs the vCPU seccomp filter there); NULL = nothing. */
 	void (*vcpu_thread_init)(void *ctx);
+	/* Called once by vm_run, on its own thread, as soon as the vCPU threads
+	 * of the first run are started: what the guest does not need in order to
+	 * run (a console's input thread, a signal thread) starts here, after the
+	 * guest, so a restore's exec-to-running time does not pay for it.  NULL =
+	 * nothing. */
+	void (*on_running)(void *ctx);
+	void *on_running_ctx;
 	/* Jailed (docs/sandbox.md): nothing can be opened nor started any more,
 	 * so the control socket refuses snapshot, fork and migrate to unix:. */
 	bool sandboxed;
