@@ -940,9 +940,6 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 	if (vm->cfg.sandboxed && !opts->to_fds)
 		return err_set(err, -EPERM, "snapshot: a sandboxed VM (--sandbox) can open no file: "
 			       "its client must pass the files in (docs/control.md)");
-	if (opts->to_fds && opts->with_disks)
-		return err_set(err, -EPERM, "snapshot: into passed files only a snapshot without "
-			       "disks (not --disks)");
 	if (opts->to_fds && dir[0] != '/')
 		return err_set(err, -EINVAL, "snapshot: %s: not an absolute path (passed files are "
 			       "recorded by where the client puts them)", dir);

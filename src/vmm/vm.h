@@ -387,6 +387,7 @@ struct vm_snapshot_info {
 	bool incremental;
 	int64_t pause_ns;           /* how long the guest stood still for it */
 	uint64_t disk_bytes_written; /* with_disks: data written to DIR/disk0... (zeroes are holes) */
+	unsigned disks;             /* with_disks: how many disk files were written */
 };
 
 struct vm_snapshot_opts {
@@ -400,11 +401,14 @@ struct vm_snapshot_opts {
 	 * dir/memory and dir/state (a sandboxed VMM can open no file: the
 	 * control client passes them, docs/control.md), truncating them
 	 * first; nothing is created or renamed, the caller commits them
-	 * (memory_fd as dir/memory.diff for an incremental one).  Not with
-	 * disks.  dir, absolute, is then only recorded: as the base of the
-	 * next incremental snapshot. */
+	 * (memory_fd as dir/memory.diff for an incremental one).  With disks,
+	 * disk i goes into disk_fds[i] (dir/diskI): at least as many as the VM
+	 * has disks; those beyond are left alone.  dir, absolute, is then only
+	 * recorded: as the base of the next incremental snapshot. */
 	bool to_fds;
 	int memory_fd, state_fd;
+	const int *disk_fds;
+	unsigned ndisk_fds;
 };
 
 /* vm_snapshot and vm_snapshot_incremental with every option. */
