@@ -513,8 +513,15 @@ fail:
 
 int vm_incoming_finish(struct vm *vm, struct vm_incoming *in, struct err *err)
 {
-	int rc;
-	if ((rc = create_devices(vm, err)))
+	/* The disks the stream filled in throwaway layers are taken as they are. */
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+		vm->cfg.disks[i].backend = in->disk_layer[i];
+		in->disk_layer[i] = NULL;
+	}
+	int rc = create_devices(vm, err);
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++)
+		vm->cfg.disks[i].backend = NULL;   /* the devices own them now */
+	if (rc)
 		return rc;
 	device_list_reset(&vm->devs);
 	if ((rc = vm_restore_incoming(vm, in, err)))

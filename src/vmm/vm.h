@@ -50,6 +50,8 @@ struct vm_slot {
 };
 
 /* One virtio-blk disk. */
+struct block_backend;
+
 struct vm_disk {
 	const char *path;
 	bool readonly;
@@ -62,6 +64,10 @@ struct vm_disk {
 	bool ephemeral;            /* the image is opened read-only; guest writes go to a
 				      throwaway overlay, gone when the VM ends (QEMU -snapshot) */
 	struct rate_limit limit;   /* bw=/ops=: token buckets on its requests */
+	/* Set by vm_incoming_finish only: the disk already open, taken by the
+	 * device instead of opening path (an --ephemeral disk's throwaway
+	 * layer that a --copy-storage stream filled). */
+	struct block_backend *backend;
 };
 
 struct vm_config {
@@ -157,6 +163,10 @@ struct vm_incoming {
 	bool storage_copied;       /* the stream carried the disks' contents (migrate
 				      --copy-storage): the disks here are other files */
 	bool postcopy;             /* no page came yet: they follow the VM (vm_postcopy.h) */
+	/* --copy-storage into an --ephemeral disk: the throwaway layer over
+	 * the read-only image that the stream was written into, which the VM
+	 * takes as that disk (vm_incoming_finish); NULL for the others. */
+	struct block_backend *disk_layer[VM_MAX_DISKS];
 };
 
 /* Why vm_run() returned. */
