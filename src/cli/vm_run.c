@@ -417,6 +417,24 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 	return 1;
 }
 
+/* The threads a VM's process runs beside its vCPUs (vm_config.on_running). */
+struct helpers {
+	struct run_state *st;
+	struct stdio_console *con;
+	pthread_t sig_thread;
+	bool sig_thread_ok;
+};
+
+/* Started once the guest runs: signals stay blocked, so pending until then,
+ * and the console's output does not need its input thread. */
+static void start_helpers(void *ctx)
+{
+	struct helpers *h = ctx;
+	h->sig_thread_ok = pthread_create(&h->sig_thread, NULL, signal_thread, h->st) == 0;
+	if (stdio_console_start(h->con) < 0)
+		cli_error("console input unavailable; the guest runs without it");
+}
+
 /* Builds the VM, serves it until it ends; the CLI's exit status. */
 static int boot_and_run(struct vm_config *cfg, const char *control_path, const char *incoming_uri,
 			struct sandbox *sb)
@@ -450,6 +468,9 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 	}
 	if (incoming_uri)
 		cfg->incoming = &incoming;   /* no state yet: the VM is built ahead */
+	struct helpers helpers = { .st = &st, .con = con };
+	cfg->on_running = start_helpers;
+	cfg->on_running_ctx = &helpers;
 	tmark("vm_create");
 	int crc = vm_create(cfg, &st.vm, &err);
 	tmark("vm_create done");
@@ -514,11 +535,6 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 		return 1;
 	}
 
-	pthread_t sig_thread;
-	bool sig_thread_ok = pthread_create(&sig_thread, NULL, signal_thread, &st) == 0;
-	if (stdio_console_start(con) < 0)
-		cli_error("console input unavailable; the guest runs without it");
-
 	/* A restored VM (a fork's child too) is a copy: its guest is told so
 	 * once it runs (vm_clone_notice.h). */
 	struct vm_clone_notice *notice = NULL;
@@ -531,9 +547,9 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 	vm_clone_notice_stop(notice);   /* the agent is closed: it does not wait */
 
 	stdio_console_free(con);   /* restores the terminal before we print */
-	if (sig_thread_ok) {
-		pthread_kill(sig_thread, SIGUSR1);
-		pthread_join(sig_thread, NULL);
+	if (helpers.sig_thread_ok) {
+		pthread_kill(helpers.sig_thread, SIGUSR1);
+		pthread_join(helpers.sig_thread, NULL);
 	}
 	int status = exit_status(&ex, &st);
 	vm_control_stop(control);

@@ -11,6 +11,7 @@
 #include "daemon/journal.h"
 #include "daemon/logs.h"
 #include "daemon/meter.h"
+#include "daemon/migrate.h"
 #include "daemon/proc.h"
 #include "daemon/network.h"
 #include "daemon/placement.h"
@@ -295,6 +296,11 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	snapshot_sweep(s->db, s->state_dir);
 	pthread_mutex_unlock(&s->lock);
 	if ((rc = mem_pressure_start(s, &s->ctx, &cfg->pressure, &s->pressure, e)) < 0)
+		goto fail;
+	/* Last: a move a killed daemon left is settled with its target in a
+	 * thread that deletes the instance if it moved (migrate_recover.c). */
+	int moves;
+	if ((rc = service_migrate_recover(s, &moves, e)) < 0)
 		goto fail;
 	*out = s;
 	return 0;
