@@ -69,7 +69,7 @@ int vm_cgroup_parse_parent(const char *s, struct err *err)
 {
 	if (s[0] != '/')
 		return err_set(err, -EINVAL, "--cgroup-parent %s: must be an absolute path "
-			       "(from each hierarchy's root), or caller", s);
+			       "(from each hierarchy's root)", s);
 	bool named = false;
 	for (const char *p = s; *p;) {
 		while (*p == '/')
