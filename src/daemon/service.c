@@ -201,6 +201,9 @@ static void on_ended(void *cookie, const char *name, long long pid, long long pi
 	    in.pid == pid && in.pid_start == pid_start)
 		refresh_why(s, &in, why, NULL);
 	pthread_mutex_unlock(&s->lock);
+	/* A VM whose launcher was killed outright left its empty group. */
+	if (s->ctx.vm_cgroup_parent)
+		vm_cgroup_sweep(s->ctx.vm_cgroup_parent);
 }
 
 static int reconcile(struct service *s, struct err *e)
