@@ -79,14 +79,14 @@ static void wake(struct hart *h)
  * short-lived VM stays small.  MAP_NORESERVE: the pool and the block table
  * are sized for the worst case, not reserved against the host's commit limit.
  */
-static void *zeroed_map(size_t bytes)
+void *hart_zeroed_map(size_t bytes)
 {
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static void zeroed_unmap(void *p, size_t bytes)
+void hart_zeroed_unmap(void *p, size_t bytes)
 {
 	if (p)
 		munmap(p, bytes);
@@ -97,9 +97,9 @@ static void zeroed_unmap(void *p, size_t bytes)
 
 static void hart_release(struct hart *h)
 {
-	zeroed_unmap(h->btab, BTAB_BYTES);
-	zeroed_unmap(h->pool, POOL_BYTES);
-	zeroed_unmap(h, sizeof(*h));
+	hart_zeroed_unmap(h->btab, BTAB_BYTES);
+	hart_zeroed_unmap(h->pool, POOL_BYTES);
+	hart_zeroed_unmap(h, sizeof(*h));
 }
 
 /* An all-zero block is empty: its epoch 0 is never the hart's (which starts
@@ -115,11 +115,11 @@ void block_table_clear(struct hart *h)
 
 struct hart *hart_new(const struct hart_config *cfg)
 {
-	struct hart *h = zeroed_map(sizeof(*h));   /* page-aligned: cache-line aligned too */
+	struct hart *h = hart_zeroed_map(sizeof(*h));   /* page-aligned: cache-line aligned too */
 	if (!h)
 		return NULL;
-	h->btab = zeroed_map(BTAB_BYTES);
-	h->pool = zeroed_map(POOL_BYTES);
+	h->btab = hart_zeroed_map(BTAB_BYTES);
+	h->pool = hart_zeroed_map(POOL_BYTES);
 	if (!h->btab || !h->pool) {
 		hart_release(h);
 		return NULL;

@@ -346,6 +346,10 @@ struct hart {
 void decode_insn(uint32_t raw, struct insn *out);
 /* madvise(DONTNEED) of the whole pages inside [p, p + len) (hart.c). */
 void hart_give_back(void *p, size_t len);
+/* Fresh zero pages, paid for page by page as they are touched (hart.c):
+ * for the hart's and its translator's big tables.  NULL if none. */
+void *hart_zeroed_map(size_t bytes);
+void hart_zeroed_unmap(void *p, size_t bytes);
 /* Decodes a block at physical ppc whose bytes are read through fetch16. */
 unsigned decode_block(struct hart *h, uint64_t ppc, struct insn *out,
 		      bool (*fetch16)(struct hart *, uint64_t, uint16_t *));

@@ -152,6 +152,7 @@ void be_page_guard(struct be *be, uint64_t at, uint64_t pa, const _Atomic uint32
 
 /* Host-side plumbing the front end needs. */
 struct be *be_state_new(void);
+void be_state_free(struct be *be);
 int be_init_stubs(struct jit *j);
 enum jit_status be_enter(struct jit *j, struct hart *h, const void *code, uint64_t delta);
 void be_link(struct jit *j, struct jit_exit *e, const void *target_code);

@@ -953,7 +953,10 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 
 struct jit *jit_new(struct hart *h, size_t cache_bytes)
 {
-	struct jit *j = calloc(1, sizeof(*j));
+	/* Mapped, not calloc'd: the heat table alone is 64 KiB, and a heap
+	 * that clears it pays 16 page faults at every VM start and restore;
+	 * zero pages are paid for as blocks heat up. */
+	struct jit *j = hart_zeroed_map(sizeof(*j));
 	if (!j)
 		return NULL;
 	j->h = h;
@@ -1005,10 +1008,10 @@ void jit_free(struct jit *j)
 	free(j->tbs);
 	by_ppc_free(j);
 	free(j->insns);
-	free(j->be);
+	be_state_free(j->be);
 	free(j->trace);
 	free(j->verify);
-	free(j);
+	hart_zeroed_unmap(j, sizeof(*j));
 }
 
 void jit_flush(struct jit *j)

@@ -1350,7 +1350,15 @@ bool be_end(struct be *be)
 	return true;
 }
 
+/* Mapped as the struct jit is (translate.c): most of it, the slow-path
+ * records, is touched only as deep as a translation goes. */
 struct be *be_state_new(void)
 {
-	return calloc(1, sizeof(struct be));
+	return hart_zeroed_map(sizeof(struct be));
+}
+
+void be_state_free(struct be *be)
+{
+	if (be)
+		hart_zeroed_unmap(be, sizeof(struct be));
 }
