@@ -1166,20 +1166,28 @@ void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t
 	emit_lookup_jump(be);
 }
 
-void be_cross_guard(struct be *be, uint64_t next_page_ppc, uint16_t upper)
+/* rsi = the physical address of the page at (head-relative) ppc page_ppc,
+ * from the fetch TLB; a miss leaves for the interpreter at this instruction. */
+static void emit_fetch_page(struct be *be, uint64_t page_ppc)
 {
 	struct x86_buf *b = &be->b;
-	const struct bus *bus = be->j->h->bus;
-	x_mov_imm(b, RSI, next_page_ppc);
-	x_alu_rr(b, true, ALU_ADD, RSI, R15);   /* the next virtual page */
+	x_mov_imm(b, RSI, page_ppc);
+	x_alu_rr(b, true, ALU_ADD, RSI, R15);   /* the virtual page */
 	x_mov_rr(b, false, RAX, RSI);
 	x_shift_ri(b, false, SH_SHR, RAX, PAGE_SHIFT - 4);   /* 16-byte entries */
 	x_alu_ri(b, false, ALU_AND, RAX, (int32_t)(TLB_MASK << 4));
 	x_alu_rm(b, true, ALU_ADD, RAX, RBX, HOFF(itlb));
 	x_alu_rm(b, true, ALU_CMP, RSI, RAX, (int32_t)offsetof(struct tlb_entry, tag));
 	x64_add_slow(be, SL_INTERP, x_jcc32(b, CC_NE));
-	/* Its physical address (a fetch entry's addend), then its host one. */
 	x_alu_rm(b, true, ALU_ADD, RSI, RAX, (int32_t)offsetof(struct tlb_entry, addend));
+}
+
+void be_cross_guard(struct be *be, uint64_t next_page_ppc, uint16_t upper)
+{
+	struct x86_buf *b = &be->b;
+	const struct bus *bus = be->j->h->bus;
+	/* The next page's physical address, then its host one. */
+	emit_fetch_page(be, next_page_ppc);
 	x_mov_imm(b, RCX, (uint64_t)(uintptr_t)bus->ram - bus->ram_base);
 	x_alu_rr(b, true, ALU_ADD, RSI, RCX);
 	x_load_ext(b, 2, false, RAX, RSI, 0);
@@ -1196,16 +1204,7 @@ void be_page_guard(struct be *be, uint64_t at, uint64_t pa, const _Atomic uint32
 		   uint32_t gen)
 {
 	struct x86_buf *b = &be->b;
-	x_mov_imm(b, RSI, at);
-	x_alu_rr(b, true, ALU_ADD, RSI, R15);   /* the virtual page */
-	x_mov_rr(b, false, RAX, RSI);
-	x_shift_ri(b, false, SH_SHR, RAX, PAGE_SHIFT - 4);   /* 16-byte entries */
-	x_alu_ri(b, false, ALU_AND, RAX, (int32_t)(TLB_MASK << 4));
-	x_alu_rm(b, true, ALU_ADD, RAX, RBX, HOFF(itlb));
-	x_alu_rm(b, true, ALU_CMP, RSI, RAX, (int32_t)offsetof(struct tlb_entry, tag));
-	x64_add_slow(be, SL_INTERP, x_jcc32(b, CC_NE));
-	/* Its physical page (a fetch entry's addend), the one translated? */
-	x_alu_rm(b, true, ALU_ADD, RSI, RAX, (int32_t)offsetof(struct tlb_entry, addend));
+	emit_fetch_page(be, at);   /* the physical page now: the one translated? */
 	x_mov_imm(b, RCX, pa);
 	x_alu_rr(b, true, ALU_CMP, RSI, RCX);
 	x64_add_slow(be, SL_INTERP, x_jcc32(b, CC_NE));
