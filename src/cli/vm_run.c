@@ -82,6 +82,15 @@ static const char usage[] =
 	"                    guest sees its size at once (virtio-mmio announces no new\n"
 	"                    devices, so the devices must be there at boot); snapshots\n"
 	"                    and migration are refused while one holds a disk\n"
+	"  --net-slots N[,mac=MAC]\n"
+	"                    N empty virtio-net NICs after the --nets (0 to 4), link\n"
+	"                    down, for hot-plug: the control verb nic-insert\n"
+	"                    (docs/control.md) puts a TAP behind the first empty one\n"
+	"                    while the guest runs and its link comes up (nimbusd does\n"
+	"                    this on `network attach`).  MAC: the first slot's (the\n"
+	"                    next count up from it); default 52:54:00 and a random\n"
+	"                    tail.  Snapshots and migration are refused while one\n"
+	"                    holds a TAP\n"
 	"  --console uart|virtio[,slot=N]\n"
 	"                    where the terminal is attached: UART0 (ttyS0, default) or\n"
 	"                    a virtio-console (hvc0)\n"
@@ -549,7 +558,7 @@ int cmd_vm_run(int argc, char **argv)
 	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING, OPT_PAUSED,
 	       OPT_SANDBOX, OPT_SANDBOX_UID, OPT_SANDBOX_GID,
 	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT, OPT_MEM_MERGE, OPT_AGENT,
-	       OPT_DISK_SLOTS };
+	       OPT_DISK_SLOTS, OPT_NET_SLOTS };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -559,6 +568,7 @@ int cmd_vm_run(int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "disk-slots", required_argument, NULL, OPT_DISK_SLOTS },
+		{ "net-slots", required_argument, NULL, OPT_NET_SLOTS },
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "no-rng", no_argument, NULL, OPT_NO_RNG },
 		{ "rng", required_argument, NULL, OPT_RNG },
@@ -643,6 +653,12 @@ int cmd_vm_run(int argc, char **argv)
 			cfg.disk_slots = (unsigned)n;
 			break;
 		}
+		case OPT_NET_SLOTS:
+			if (vm_net_slots_parse(optarg, &cfg, &perr) < 0) {
+				cli_error("%s", perr.msg);
+				return 2;
+			}
+			break;
 		case OPT_CONSOLE: {
 			char flag[80];
 			snprintf(flag, sizeof flag, "--console %.64s", optarg);

@@ -673,6 +673,68 @@ static char *verb_disk(struct vm *vm, const cJSON *id, const cJSON *req,
 	return print(o);
 }
 
+/* "52:54:00:12:34:56" -> bytes; false for anything else. */
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	int end = 0;
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3],
+				      &v[4], &v[5], &end) != 6 || end != 17)
+		return false;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return true;
+}
+
+/* {"verb":"nic-insert","ifname":NAME,"fds":["tap"]} with a TAP prepared as
+ * net_tap_adopt wants passed along (SCM_RIGHTS), and
+ * {"verb":"nic-eject","mac":MAC}: NIC hot-plug (vm_nic_hotplug.c).  The
+ * reply names the slot and the MAC the guest has for it. */
+static char *verb_nic(struct vm *vm, const cJSON *id, const cJSON *req,
+		      const struct emitter *em, bool insert)
+{
+	const char *verb = insert ? "nic-insert" : "nic-eject";
+	struct err e = {0};
+	unsigned slot = 0;
+	uint8_t mac[6];
+	int rc;
+	if (insert) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(req, "ifname");
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(req, "fds");
+		bool name_ok = cJSON_IsString(n) && n->valuestring[0] && strlen(n->valuestring) < 16;
+		for (const char *c = name_ok ? n->valuestring : ""; *c; c++)
+			name_ok &= *c > ' ' && *c <= '~' && *c != '/';
+		if (!name_ok)
+			return reply_error(id, "bad-argument", "nic-insert: needs \"ifname\": the TAP's "
+					   "name, 1 to 15 printable characters");
+		if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 1 ||
+		    !cJSON_IsString(cJSON_GetArrayItem(f, 0)) ||
+		    strcmp(cJSON_GetArrayItem(f, 0)->valuestring, "tap"))
+			return reply_error(id, "bad-argument", "nic-insert: fds: must be [\"tap\"]");
+		if (!em || em->nfds != 1)
+			return reply_error(id, "bad-argument", "nic-insert: the request must come with "
+					   "one descriptor (SCM_RIGHTS), it came with %u",
+					   em ? em->nfds : 0);
+		rc = vm_nic_insert(vm, em->fds[0], n->valuestring, &slot, mac, &e);
+	} else {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(req, "mac");
+		if (!cJSON_IsString(m) || !parse_mac(m->valuestring, mac))
+			return reply_error(id, "bad-argument", "nic-eject: needs \"mac\": "
+					   "six hex bytes as 52:54:00:12:34:56");
+		rc = vm_nic_eject(vm, mac, &slot, &e);
+	}
+	if (rc)
+		return reply_error(id, rc == -EINVAL ? "bad-argument" : rc == -ENOSPC ? "no-slot"
+				   : rc == -ENOENT ? "no-nic" : "nic-failed", "%s: %s", verb, e.msg);
+	cJSON *o = reply_ok(id);
+	cJSON_AddNumberToObject(o, "slot", slot);
+	char text[18];
+	snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
+	cJSON_AddStringToObject(o, "mac", text);
+	return print(o);
+}
+
 /* {"verb":"migrate","uri":"unix:PATH"|"tcp:HOST:PORT"[,"downtime_ms":MS][,"verify":true]
  *  [,"copy_storage":true][,"postcopy":true][,"fds":["socket"]]}: with "fds", the request
  *  came with a connection to the target, made by the client (a sandboxed VMM makes none). */
@@ -837,7 +899,7 @@ static char *verb_rate_limit(struct vm *vm, const cJSON *id, const cJSON *req)
 
 static const char known[] = "status, pause, resume, stop, shutdown, reboot, balloon, "
 			    "balloon-stats, snapshot, migrate, fork, rate-limit, exec, exec-input, "
-			    "exec-resize, disk-insert, disk-eject, events";
+			    "exec-resize, disk-insert, disk-eject, nic-insert, nic-eject, events";
 
 /* Parses and checks the envelope; *verb set on success, else the error reply. */
 static char *parse_request(const char *line, unsigned long len, cJSON **req, const cJSON **id,
@@ -884,7 +946,8 @@ static char *handle(struct vm *vm, const char *line, unsigned long len, const st
 	    !strcmp(verb, "snapshot") || !strcmp(verb, "migrate") || !strcmp(verb, "fork") ||
 	    !strcmp(verb, "rate-limit") || !strcmp(verb, "exec") || !strcmp(verb, "exec-input") ||
 	    !strcmp(verb, "exec-resize") || !strcmp(verb, "disk-insert") ||
-	    !strcmp(verb, "disk-eject"))
+	    !strcmp(verb, "disk-eject") || !strcmp(verb, "nic-insert") ||
+	    !strcmp(verb, "nic-eject"))
 		vm_verb = true;
 	else if (!strcmp(verb, "events"))
 		vm_verb = false;
@@ -926,6 +989,8 @@ static char *handle(struct vm *vm, const char *line, unsigned long len, const st
 		out = verb_exec(vm, id, req, em);
 	else if (!strcmp(verb, "disk-insert") || !strcmp(verb, "disk-eject"))
 		out = verb_disk(vm, id, req, em, verb[5] == 'i');
+	else if (!strcmp(verb, "nic-insert") || !strcmp(verb, "nic-eject"))
+		out = verb_nic(vm, id, req, em, verb[4] == 'i');
 	else if (!strcmp(verb, "exec-input") || !strcmp(verb, "exec-resize"))
 		out = verb_exec_more(vm, id, req, verb[5] == 'r');
 	else

@@ -761,6 +761,11 @@ struct virtio_device *vm_balloon(struct vm *vm)
 	return virt_board_balloon(vm->board);
 }
 
+struct virtio_device *vm_nic_slot(struct vm *vm, unsigned i)
+{
+	return vm->board ? virt_board_nic_slot(vm->board, i) : NULL;
+}
+
 struct virtio_device *vm_disk_slot(struct vm *vm, unsigned i)
 {
 	return vm->board ? virt_board_disk_slot(vm->board, i) : NULL;
@@ -930,6 +935,8 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 {
 	bool stay_paused = opts->stay_paused;
 	int hrc = vm_disk_slots_check_empty(vm, "snapshot", err);
+	if (!hrc)
+		hrc = vm_nic_slots_check_empty(vm, "snapshot", err);
 	if (hrc)
 		return hrc;
 	if (vm->cfg.sandboxed && !opts->to_fds)

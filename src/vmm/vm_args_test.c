@@ -104,3 +104,23 @@ TEST(slot_taken_out_of_other_options)
 	EXPECT_EQ(vm_slot_take("--net user,slot=12", f, &sl, &e), -EINVAL);
 	EXPECT(strstr(e.msg, "slot=12: out of range"));
 }
+
+TEST(net_slots_count_and_macs_counted_up_from_the_first)
+{
+	struct vm_config cfg = {0};
+	struct err e = {0};
+	EXPECT_EQ(vm_net_slots_parse("2,mac=52:54:02:00:00:ff", &cfg, &e), 0);
+	EXPECT_EQ(cfg.net_slots, 2);
+	EXPECT(cfg.net_slot_mac[1].has_mac);
+	EXPECT_EQ(cfg.net_slot_mac[1].mac[4], 0x01);
+	EXPECT_EQ(cfg.net_slot_mac[1].mac[5], 0x00);
+	EXPECT_EQ(vm_net_slots_parse("1", &cfg, &e), 0);
+	EXPECT(!cfg.net_slot_mac[0].has_mac);
+	EXPECT_EQ(vm_net_slots_parse("5", &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "--net-slots 5: expected N[,mac=MAC], N from 0 to 4"));
+	EXPECT_EQ(vm_net_slots_parse("1,mac=01:00:00:00:00:01", &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "multicast"));
+	EXPECT_EQ(vm_net_slots_parse("2,mac=52:54:00:ff:ff:ff", &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "wrap"));
+	EXPECT_EQ(vm_net_slots_parse("1,ifname=x", &cfg, &e), -EINVAL);
+}

@@ -473,6 +473,8 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 		return err_set(err, -EPERM, "migrate: a sandboxed VM (--sandbox) connects nowhere: "
 			       "its client must pass the connection (docs/sandbox.md)");
 	int hrc = vm_disk_slots_check_empty(vm, "migrate", err);
+	if (!hrc)
+		hrc = vm_nic_slots_check_empty(vm, "migrate", err);
 	if (hrc)
 		return hrc;
 	if (opts->postcopy && (opts->copy_storage || opts->verify))

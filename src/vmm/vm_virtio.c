@@ -58,6 +58,10 @@ static unsigned list_devices(const struct vm_config *cfg, struct wanted *w)
 			 cfg->nets[i].kind == NET_TAP ? "tap" : "user");
 		w[n].slot = cfg->net_slot[i];
 	}
+	for (unsigned i = 0; i < cfg->net_slots; i++, n++) {
+		snprintf(w[n].label, sizeof w[n].label, "--net-slots %u", cfg->net_slots);
+		w[n].slot = (struct vm_slot){ 0 };
+	}
 	if (cfg->virtio_console) {
 		snprintf(w[n].label, sizeof w[n].label, "--console virtio");
 		w[n++].slot = cfg->console_slot;
@@ -164,12 +168,29 @@ static int attach_disk(struct vm_virtio *v, struct bus *bus, struct virtio_slot 
 	return 0;
 }
 
+/* An empty NIC's MAC: the one given, or the default of its place after the
+ * nets with a random tail (VMs on one bridge must not share one). */
+static int slot_mac(const struct vm_config *cfg, unsigned i, uint8_t mac[6], struct err *err)
+{
+	if (cfg->net_slot_mac[i].has_mac) {
+		memcpy(mac, cfg->net_slot_mac[i].mac, 6);
+		return 0;
+	}
+	net_default_mac(cfg->nnets + i, mac);
+	if (getrandom(mac + 3, 3, 0) != 3)
+		return err_set(err, -EIO, "--net-slots: no random MAC: %s", strerror(errno));
+	return 0;
+}
+
 int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
 		     const struct vm_config *cfg, const struct log_sink *log, struct err *err)
 {
 	memset(v, 0, sizeof(*v));
 	struct virtio_device *dev;
-	struct wanted w[VM_MAX_DISKS + VM_MAX_NETS + 4 + VIRT_VIRTIO_COUNT];
+	struct wanted w[VM_MAX_DISKS + 2 * VM_MAX_NETS + 4 + VIRT_VIRTIO_COUNT];
+	if (cfg->net_slots > VM_MAX_NETS)
+		return err_set(err, -EINVAL, "--net-slots %u: at most %d", cfg->net_slots,
+			       VM_MAX_NETS);
 	if (cfg->disk_slots > VIRT_VIRTIO_COUNT)
 		return err_set(err, -EINVAL, "--disk-slots %u: the board has %d virtio-mmio slots",
 			       cfg->disk_slots, VIRT_VIRTIO_COUNT);
@@ -214,6 +235,17 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 		if ((rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
 			goto fail;
 		v->net[v->nnets++] = dev;
+	}
+	for (unsigned i = 0; i < cfg->net_slots; i++) {
+		uint8_t mac[6];
+		struct net_backend *be;
+		if ((rc = slot_mac(cfg, i, mac, err)) || (rc = net_empty_open(&be, err)))
+			goto fail;
+		be->log = log;
+		if ((rc = virtio_net_create(be, mac, &dev, err)) ||   /* takes be */
+		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
+			goto fail;
+		v->nic_slot[v->nnic_slots++] = dev;
 	}
 	if (cfg->virtio_console) {
 		if ((rc = virtio_console_create(cfg->console, &dev, err)) ||

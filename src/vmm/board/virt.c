@@ -259,6 +259,11 @@ struct virtio_device *virt_board_net(struct virt_board *b, unsigned i)
 	return i < b->vio.nnets ? b->vio.net[i] : NULL;
 }
 
+struct virtio_device *virt_board_nic_slot(struct virt_board *b, unsigned i)
+{
+	return i < b->vio.nnic_slots ? b->vio.nic_slot[i] : NULL;
+}
+
 struct virtio_device *virt_board_disk_slot(struct virt_board *b, unsigned i)
 {
 	return i < b->vio.nslots ? b->vio.slot[i] : NULL;

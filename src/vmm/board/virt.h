@@ -98,5 +98,7 @@ struct virtio_device *virt_board_disk(struct virt_board *b, unsigned i);
 struct virtio_device *virt_board_net(struct virt_board *b, unsigned i);
 /* The i-th hot-plug disk slot (vm_config.disk_slots), or NULL. */
 struct virtio_device *virt_board_disk_slot(struct virt_board *b, unsigned i);
+/* The i-th hot-plug NIC slot (vm_config.net_slots), or NULL. */
+struct virtio_device *virt_board_nic_slot(struct virt_board *b, unsigned i);
 
 #endif
