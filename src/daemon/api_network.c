@@ -3,6 +3,7 @@
 #include "daemon/api_cloud.h"
 #include "daemon/driver.h"
 #include "daemon/network.h"
+#include "daemon/network_live.h"
 #include "daemon/proc.h"
 #include "daemon/project.h"
 #include "daemon/request_cloud.h"
@@ -306,6 +307,9 @@ static int join_or_leave(struct service *s, const struct api_req *r, const char 
 	service_unlock(s);
 	if (rc < 0)
 		return fail(out, &e);
+	char note[600] = "";
+	if (join && running && !now && in.kind == KIND_VM)
+		now = network_live_join(s, &in, network, note, sizeof note) == 1;
 	(void)r;
 	out->status = 200;
 	out->json = cJSON_CreateObject();
@@ -315,8 +319,7 @@ static int join_or_leave(struct service *s, const struct api_req *r, const char 
 		cJSON_AddStringToObject(out->json, "takes_effect", now ? "now" : "next_start");
 		if (running && !now)
 			cJSON_AddStringToObject(out->json, "note", in.kind == KIND_VM
-				? "the instance is running: a VM's NICs are virtio-mmio devices fixed "
-				  "at boot, so its guest has the new one from its next start (restart it)"
+				? note
 				: "the instance is running without a network namespace of nimbus's "
 				  "(it was started on no network): it joins at its next start (restart it)");
 	}

@@ -112,6 +112,11 @@ int network_nic_views(struct db *db, const char *instance, struct nic_view **out
 /* Its NIC on the network with host key network; -ENOENT if none. */
 int network_nic_on(struct db *db, const char *instance, const char *network, struct nic *out,
 		   struct err *e);
+/* Its NIC on network (a host key) has the MAC mac from now on (a NIC
+ * hot-plugged into a slot whose MAC the guest had from boot), and the
+ * network's DHCP hears of it. */
+int network_nic_set_mac(struct db *db, const struct net_ctx *c, const char *instance,
+			const char *network, const char *mac, struct err *e);
 /* The host-side interface of an instance's NIC idx: prefix and a hash of
  * its key (eth0's as before several networks, so running instances keep
  * theirs), or of KEY/idx. */

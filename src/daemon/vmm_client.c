@@ -296,7 +296,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	/* Every VM has a balloon, so memory overcommit can take back what idle
 	 * guests do not use (mem_pressure.h); deflate-on-oom lets a guest take
 	 * it back itself before its OOM killer would act. */
-	char *argv[15 + 2 * 4 + 2 * 7 + 2 * (8 + DISKS_MAX) + 3] = { (char *)c->self_exe, "console-relay", consock, log,
+	char *argv[15 + 2 * 4 + 2 * 8 + 2 * (8 + DISKS_MAX) + 3] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
 						"--net", nets[0], "--control", sock, "--agent",
 						"--balloon=deflate-on-oom" };
@@ -327,8 +327,22 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	 * device at boot to take a disk later.  The devices taken: the NICs,
 	 * the rng, balloon and agent, and the disks. */
 	int taken = (real_nets ? nnets : 0) + 3 + disk + ndisks + nown;
+	int free_slots = taken < VMM_BOARD_SLOTS ? VMM_BOARD_SLOTS - taken : 0;
+	/* A VM on a network gets one empty NIC as well (vmm_hotplug.h), so it
+	 * can join another while it runs.  Not a VM on none: the empty NIC would
+	 * be its eth0, on which the default guest's boot waits 3 s for DHCP. */
+	char nslots[48];
+	if (real_nets && nnets < VMM_NICS_MAX && free_slots >= 2) {
+		uint8_t mac[6];
+		vmm_nic_slot_mac(in->name, nnets, mac);
+		snprintf(nslots, sizeof nslots, "1,mac=%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+			 mac[1], mac[2], mac[3], mac[4], mac[5]);
+		argv[argc++] = "--net-slots";
+		argv[argc++] = nslots;
+		free_slots--;
+	}
 	char slots[16];
-	snprintf(slots, sizeof slots, "%d", taken < VMM_BOARD_SLOTS ? VMM_BOARD_SLOTS - taken : 0);
+	snprintf(slots, sizeof slots, "%d", free_slots);
 	argv[argc++] = "--disk-slots";
 	argv[argc++] = slots;
 	if (in->cpus > 0) {
@@ -914,6 +928,50 @@ int vmm_disk_insert(const struct driver_ctx *c, const struct instance *in, const
 		return err_set(e, -errno, "vm \"%s\": %s: %s", in->name, path, strerror(errno));
 	int rc = disk_verb(c, in, "disk-insert", serial, fd, e);
 	close(fd);
+	return rc;
+}
+
+void vmm_nic_slot_mac(const char *key, int idx, uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;   /* FNV-1a: the same on every start */
+	for (const char *p = key; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	uint32_t tail = (h & 0xfffffu) << 4 | ((unsigned)idx & 15u);
+	mac[0] = 0x52, mac[1] = 0x54, mac[2] = 0x02;
+	mac[3] = (uint8_t)(tail >> 16), mac[4] = (uint8_t)(tail >> 8), mac[5] = (uint8_t)tail;
+}
+
+int vmm_nic_insert(const struct driver_ctx *c, const struct instance *in, int tap,
+		   const char *ifname, char mac[18], struct err *e)
+{
+	char sock[8192], code[32] = "";
+	int rc = instance_path(c, in->name, "control.sock", sock, sizeof sock, e);
+	if (rc < 0)
+		return rc;
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddNumberToObject(req, "id", 1);
+	cJSON_AddStringToObject(req, "verb", "nic-insert");
+	cJSON_AddNumberToObject(req, "version", 1);
+	cJSON_AddStringToObject(req, "ifname", ifname);
+	const char *names[1] = { "tap" };
+	cJSON_AddItemToObject(req, "fds", cJSON_CreateStringArray(names, 1));
+	int s = control_send_fds(sock, in->name, req, &tap, 1, e);   /* takes req */
+	if (s < 0)
+		return s;
+	cJSON *reply = NULL;
+	rc = control_read_reply(s, in->name, VMM_REPLY_WAIT_MS, code, sizeof code, &reply, e);
+	close(s);
+	if (rc == -EPROTO)
+		return !strcmp(code, "no-slot") ? -ENOSPC : !strcmp(code, "unknown-verb") ? -ENOTSUP
+		       : rc;
+	if (rc < 0)
+		return rc;
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(reply, "mac");
+	if (!cJSON_IsString(m) || strlen(m->valuestring) != 17)
+		rc = err_set(e, -EPROTO, "vm \"%s\": nic-insert: the reply has no MAC", in->name);
+	else
+		memcpy(mac, m->valuestring, 18);
+	cJSON_Delete(reply);
 	return rc;
 }
 
