@@ -934,7 +934,9 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 		     struct vm_snapshot_info *info, struct err *err)
 {
 	bool stay_paused = opts->stay_paused;
-	int hrc = vm_disk_slots_check_empty(vm, "snapshot", err);
+	/* A hot-plugged disk is recorded by its slot (vm_snapshot.c's
+	 * "disk-slots"), but --disks copies only the disks the VM started with. */
+	int hrc = opts->with_disks ? vm_disk_slots_check_empty(vm, "snapshot --disks", err) : 0;
 	if (!hrc)
 		hrc = vm_nic_slots_check_empty(vm, "snapshot", err);
 	if (hrc)
@@ -990,8 +992,11 @@ bool vm_sandboxed(const struct vm *vm)
 }
 
 /* Children would share a writable disk. */
-static int fork_disks_check(const struct vm *vm, struct err *err)
+static int fork_disks_check(struct vm *vm, struct err *err)
 {
+	int rc = vm_disk_slots_check_empty(vm, "fork (the children would share it)", err);
+	if (rc)
+		return rc;
 	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
 		const struct vm_disk *d = &vm->cfg.disks[i];
 		if (!d->readonly && !d->ephemeral)

@@ -36,6 +36,7 @@ struct vm_fork_child;
 
 
 #define VM_MAX_DISKS 6
+#define VM_MAX_DISK_SLOTS 8        /* the board's virtio-mmio slots */
 #define VM_MAX_NETS 4
 
 /*
@@ -80,6 +81,11 @@ struct vm_config {
 	/* Empty virtio-blk devices after the disks, for hot-plug (vm_hotplug.c,
 	 * vm_disk_insert): the guest boots seeing disks of no sectors. */
 	unsigned disk_slots;
+	/* What hot-plug slot i holds from the start (path NULL: nothing): a VM
+	 * restored from (or migrated with) a snapshot taken while a disk was
+	 * hot-plugged there gets it back in the same slot (`--slot-disk`).
+	 * Opened writable as qcow2, as disk-insert takes it. */
+	struct vm_disk slot_disks[VM_MAX_DISK_SLOTS];
 	struct net_opts nets[VM_MAX_NETS];   /* virtio-net devices, eth0 first */
 	unsigned nnets;
 	/* Empty virtio-net devices after the nets, for hot-plug (vm_nic_hotplug.c,
@@ -293,8 +299,9 @@ int vm_disk_insert(struct vm *vm, int fd, const char *serial, unsigned *slot,
 int vm_disk_eject(struct vm *vm, const char *serial, unsigned *slot, struct err *err);
 /* How many hot-plug slots the VM has, and how many hold a disk. */
 void vm_disk_slots(struct vm *vm, unsigned *total, unsigned *loaded);
-/* -EBUSY naming `doing` when a hot-plugged disk is in: a snapshot or a
- * migration describes the disks the VM was started with. */
+/* -EBUSY naming `doing` when a hot-plugged disk is in: what copies the
+ * disks the VM started with (snapshot --disks, migrate --copy-storage) or
+ * shares them (fork) leaves a hot-plugged one out. */
 int vm_disk_slots_check_empty(struct vm *vm, const char *doing, struct err *err);
 /* The i-th hot-plug slot's device, or NULL (vm.c). */
 struct virtio_device *vm_disk_slot(struct vm *vm, unsigned i);

@@ -145,3 +145,23 @@ int vm_net_slots_parse(const char *spec, struct vm_config *cfg, struct err *err)
 	}
 	return 0;
 }
+
+int vm_slot_disk_parse(char *spec, struct vm_config *cfg, struct err *err)
+{
+	char *end;
+	unsigned long n = strtoul(spec, &end, 10);
+	if (spec[0] < '0' || spec[0] > '9' || *end != ':' || n >= VM_MAX_DISK_SLOTS)
+		return err_set(err, -EINVAL, "--slot-disk %.64s: expected N:PATH[,serial=ID], N from "
+			       "0 to %d", spec, VM_MAX_DISK_SLOTS - 1);
+	if (cfg->slot_disks[n].path)
+		return err_set(err, -EINVAL, "--slot-disk %lu: given twice", n);
+	struct vm_disk d = {0};
+	struct err e = {0};
+	if (vm_disk_parse(end + 1, &d, &e) < 0)
+		return err_set(err, -EINVAL, "--slot-disk %lu: %s", n, e.msg);
+	if (d.readonly || d.slot.set || d.ephemeral || (d.format && strcmp(d.format, "qcow2")))
+		return err_set(err, -EINVAL, "--slot-disk %lu:%.64s: a hot-plug slot holds a writable "
+			       "qcow2 image (no ro, slot= or format=raw)", n, d.path);
+	cfg->slot_disks[n] = d;
+	return 0;
+}

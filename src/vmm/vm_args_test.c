@@ -124,3 +124,21 @@ TEST(net_slots_count_and_macs_counted_up_from_the_first)
 	EXPECT(strstr(e.msg, "wrap"));
 	EXPECT_EQ(vm_net_slots_parse("1,ifname=x", &cfg, &e), -EINVAL);
 }
+
+TEST(slot_disk_names_its_slot_and_takes_only_writable_qcow2)
+{
+	struct vm_config cfg = {0};
+	struct err e = {0};
+	char a[] = "2:/v/hot1.qcow2,serial=hot1", b[] = "2:/v/x.qcow2", c[] = "1:/v/x,ro",
+	     d[] = "8:/v/x", f[] = "/v/x";
+	EXPECT_EQ(vm_slot_disk_parse(a, &cfg, &e), 0);
+	EXPECT(!strcmp(cfg.slot_disks[2].path, "/v/hot1.qcow2"));
+	EXPECT(!strcmp(cfg.slot_disks[2].serial, "hot1"));
+	EXPECT_EQ(vm_slot_disk_parse(b, &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "--slot-disk 2: given twice"));
+	EXPECT_EQ(vm_slot_disk_parse(c, &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "writable qcow2"));
+	EXPECT_EQ(vm_slot_disk_parse(d, &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "N from 0 to 7"));
+	EXPECT_EQ(vm_slot_disk_parse(f, &cfg, &e), -EINVAL);
+}

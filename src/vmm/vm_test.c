@@ -10,6 +10,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -561,4 +562,73 @@ TEST(vm_snapshot_migrate_and_fork_refused_with_a_reason_when_sandboxed)
 	EXPECT(strstr(e.msg, "fork: not available in a sandboxed VM"));
 	EXPECT_EQ(started, 0);
 	vm_destroy(vm);
+}
+
+/* A disk hot-plugged into a slot is recorded by the snapshot: the restore
+ * must have it back in that slot (--slot-disk) or is refused naming it. */
+TEST(vm_snapshot_with_a_hot_plugged_disk_restores_only_with_it_in_its_slot)
+{
+	char img[] = "/tmp/nimbus-vmtest-hot-XXXXXX", dir[] = "/tmp/nimbus-vmtest-snap-XXXXXX";
+	int fd = mkstemp(img);
+	close(fd);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "qemu-img create -q -f qcow2 %s 1M >/dev/null 2>&1", img);
+	if (system(cmd) != 0 || !mkdtemp(dir)) {
+		printf("skip vm_snapshot_with_a_hot_plugged_disk: no qemu-img\n");
+		unlink(img);
+		return;
+	}
+	uint32_t prog[] = { 0x0000006fu /* j . */ };
+	char kernel[64];
+	write_file(kernel, prog, sizeof prog);
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				 .kernel = kernel, .disk_slots = 2, .start_paused = true };
+	struct vm *vm;
+	struct err e = {0};
+	struct runner r = {0};
+	EXPECT_EQ(vm_create(&cfg, &r.vm, &e), 0);
+	EXPECT_EQ(pthread_create(&r.t, NULL, run_thread, &r), 0);
+	fd = open(img, O_RDWR);
+	unsigned slot = 9;
+	EXPECT_EQ(vm_disk_insert(r.vm, fd, "hot1", &slot, &e), 0);
+	close(fd);
+	EXPECT_EQ(slot, 0);
+	struct vm_snapshot_info si;
+	struct vm_status st;
+	for (int i = 0; i < 200; i++) {   /* vm_run has started */
+		vm_query(r.vm, &st);
+		if (st.state == VM_STATE_PAUSED)
+			break;
+		sleep_ms(5);
+	}
+	EXPECT_EQ(vm_snapshot(r.vm, dir, true, &si, &e), 0);
+	vm_request_stop(r.vm);
+	pthread_join(r.t, NULL);
+	vm_destroy(r.vm);
+	cfg.start_paused = false;
+
+	cfg.restore = dir;
+	EXPECT(vm_create(&cfg, &vm, &e) < 0);
+	EXPECT(strstr(e.msg, "hot-plug slot 0 held disk hot1 at the snapshot; give it back with "
+			     "--slot-disk 0:IMAGE,serial=hot1"));
+	cfg.slot_disks[1] = (struct vm_disk){ .path = img, .serial = "hot1" };
+	EXPECT(vm_create(&cfg, &vm, &e) < 0);        /* in another slot */
+	EXPECT(strstr(e.msg, "hot-plug slot 0 held disk hot1"));
+	cfg.slot_disks[1] = (struct vm_disk){ 0 };
+	cfg.slot_disks[0] = (struct vm_disk){ .path = img, .serial = "hot1" };
+	EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+	unsigned total, loaded;
+	vm_disk_slots(vm, &total, &loaded);
+	EXPECT_EQ(total, 2);
+	EXPECT_EQ(loaded, 1);
+	vm_destroy(vm);
+	/* --disks copies only the disks the VM started with: refused. */
+	cfg.restore = NULL;
+	EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+	struct vm_snapshot_opts so = { .with_disks = true };
+	EXPECT_EQ(vm_snapshot_take(vm, dir, &so, &si, &e), -EBUSY);
+	EXPECT(strstr(e.msg, "snapshot --disks: 1 hot-plugged disk is in"));
+	vm_destroy(vm);
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s %s", dir, img, kernel);
+	EXPECT_EQ(system(cmd), 0);
 }

@@ -182,6 +182,24 @@ static int slot_mac(const struct vm_config *cfg, unsigned i, uint8_t mac[6], str
 	return 0;
 }
 
+/* Hot-plug slot i holds d from the start, as if disk-insert had put it there. */
+static int fill_slot(struct virtio_device *dev, unsigned i, const struct vm_disk *d,
+		     const struct log_sink *log, struct err *err)
+{
+	struct block_opts o = { .format = BLOCK_FORMAT_QCOW2, .confine_backing = true };
+	struct block_backend *be;
+	int rc = block_backend_open(d->path, &o, &be, err);
+	if (rc)
+		return rc;
+	be->log = log;
+	struct err e = { 0 };
+	if ((rc = virtio_blk_insert(dev, be, d->serial ? d->serial : "", &e))) {
+		block_backend_close(be);
+		return err_set(err, rc, "--slot-disk %u:%.64s: %s", i, d->path, e.msg);
+	}
+	return 0;
+}
+
 int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
 		     const struct vm_config *cfg, const struct log_sink *log, struct err *err)
 {
@@ -194,6 +212,11 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 	if (cfg->disk_slots > VIRT_VIRTIO_COUNT)
 		return err_set(err, -EINVAL, "--disk-slots %u: the board has %d virtio-mmio slots",
 			       cfg->disk_slots, VIRT_VIRTIO_COUNT);
+	for (unsigned i = cfg->disk_slots; i < VM_MAX_DISK_SLOTS; i++)
+		if (cfg->slot_disks[i].path)
+			return err_set(err, -EINVAL, "--slot-disk %u:%.64s: the VM has %u hot-plug "
+				       "slots (--disk-slots)", i, cfg->slot_disks[i].path,
+				       cfg->disk_slots);
 	unsigned k = 0, n = list_devices(cfg, w);
 	int rc = place(w, n, err);
 	if (rc)
@@ -208,6 +231,8 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
 			goto fail;
 		v->slot[v->nslots++] = dev;
+		if (cfg->slot_disks[i].path && (rc = fill_slot(dev, i, &cfg->slot_disks[i], log, err)))
+			goto fail;
 	}
 	for (unsigned i = 0; i < cfg->nnets; i++) {
 		const struct net_opts *no = &cfg->nets[i];
