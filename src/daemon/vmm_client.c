@@ -217,6 +217,54 @@ static void once_option(const char *dir, const char *leaf, const char *flag, cha
 	unlink(file);
 }
 
+/* DIR/disk-slots: the serial each hot-plug slot held, a line each ("" for
+ * none), as the snapshot reply says; read back by slot_disks_of at a
+ * restore.  Written before state, the commit point. */
+static int save_disk_slots(int dfd, const char *dir, const char *name, const cJSON *reply,
+			   struct err *e)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(reply, "disk_slots"), *it;
+	char text[VMM_BOARD_SLOTS * (VMM_SERIAL_MAX + 2)] = "";
+	size_t used = 0;
+	int n = 0;
+	cJSON_ArrayForEach(it, a) {
+		if (!cJSON_IsString(it) || strlen(it->valuestring) > VMM_SERIAL_MAX ||
+		    strchr(it->valuestring, '\n') || ++n > VMM_BOARD_SLOTS)
+			return err_set(e, -EPROTO, "vm \"%s\": snapshot: a bad disk_slots in the reply",
+				       name);
+		used += (size_t)snprintf(text + used, sizeof text - used, "%s\n", it->valuestring);
+	}
+	int fd = openat(dfd, VMM_DISK_SLOTS_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+			O_NOFOLLOW, 0600);
+	struct iovec v = { text, used };
+	if (fd < 0 || io_pxferv(fd, 0, &v, 1, true) < 0 || fsync(fd) < 0) {
+		int rc = err_set(e, -errno, "vm \"%s\": snapshot %s/%s: %s", name, dir,
+				 VMM_DISK_SLOTS_FILE, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The restore's DIR/disk-slots: slot[i] the serial hot-plug slot i held
+ * ("" none); how many lines, 0 without the file (a snapshot of a VM with
+ * nothing hot-plugged, or from an older nimbusd). */
+static int slot_disks_of(const char *restore_dir, char slot[][VMM_SERIAL_MAX + 1])
+{
+	char path[4200], text[VMM_BOARD_SLOTS * (VMM_SERIAL_MAX + 2) + 1];
+	snprintf(path, sizeof path, "%s/%s", restore_dir, VMM_DISK_SLOTS_FILE);
+	if (!restore_dir[0] || read_file(path, text, sizeof text) <= 0)
+		return 0;
+	int n = 0;
+	for (char *p = text, *nl; n < VMM_BOARD_SLOTS && (nl = strchr(p, '\n')); p = nl + 1) {
+		*nl = 0;
+		snprintf(slot[n++], VMM_SERIAL_MAX + 1, "%.*s", VMM_SERIAL_MAX, p);
+	}
+	return n;
+}
+
 static int vmm_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
 		     struct err *e)
 {
@@ -273,10 +321,29 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	char vols[4096] = "", volpath[8200], disks[8][4200];
 	snprintf(volpath, sizeof volpath, "%s/volumes", dir);
 	int ndisks = 0;
+	/* A restore puts each volume that was hot-plugged at the snapshot back
+	 * into its slot (--slot-disk), where the restored guest has it. */
+	char restore_dir[4096] = "", rfile[8200], held[VMM_BOARD_SLOTS][VMM_SERIAL_MAX + 1];
+	char slotted[VMM_BOARD_SLOTS][4200];
+	int nheld, nslotted = 0;
+	snprintf(rfile, sizeof rfile, "%s/%s", dir, VMM_RESTORE_FILE);
+	if (read_file(rfile, restore_dir, sizeof restore_dir) > 0)
+		restore_dir[strcspn(restore_dir, "\n")] = 0;
+	nheld = slot_disks_of(restore_dir, held);
 	if (read_file(volpath, vols, sizeof vols) > 0) {
 		for (char *line = strtok(vols, "\n"); line && ndisks < 8; line = strtok(NULL, "\n")) {
-			char path[4096], name[64];
-			if (sscanf(line, "block %4095s %63s", path, name) == 2)
+			char path[4096], name[64], cut[VMM_SERIAL_MAX + 1];
+			if (sscanf(line, "block %4095s %63s", path, name) != 2)
+				continue;
+			snprintf(cut, sizeof cut, "%.*s", VMM_SERIAL_MAX, name);
+			int at = -1;
+			for (int i = 0; i < nheld && at < 0; i++)
+				if (held[i][0] && !strcmp(held[i], cut))
+					at = i;
+			if (at >= 0)
+				snprintf(slotted[nslotted++], sizeof slotted[0], "%d:%s,serial=%s", at, path,
+					 cut);
+			else
 				snprintf(disks[ndisks++], sizeof disks[0], "%s,format=qcow2,serial=%s", path,
 					 name);
 		}
@@ -296,7 +363,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	/* Every VM has a balloon, so memory overcommit can take back what idle
 	 * guests do not use (mem_pressure.h); deflate-on-oom lets a guest take
 	 * it back itself before its OOM killer would act. */
-	char *argv[15 + 2 * 4 + 2 * 8 + 2 * (8 + DISKS_MAX) + 3] = { (char *)c->self_exe, "console-relay", consock, log,
+	char *argv[15 + 2 * 4 + 2 * 8 + 2 * (8 + DISKS_MAX) + 2 * VMM_BOARD_SLOTS + 3] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
 						"--net", nets[0], "--control", sock, "--agent",
 						"--balloon=deflate-on-oom" };
@@ -345,6 +412,10 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	snprintf(slots, sizeof slots, "%d", free_slots);
 	argv[argc++] = "--disk-slots";
 	argv[argc++] = slots;
+	for (int i = 0; i < nslotted; i++) {
+		argv[argc++] = "--slot-disk";
+		argv[argc++] = slotted[i];
+	}
 	if (in->cpus > 0) {
 		argv[argc++] = "--cpus";
 		argv[argc++] = cpus;
@@ -749,8 +820,11 @@ int vmm_snapshot_save(const struct driver_ctx *c, const struct instance *in, con
 		rc = fd;
 		goto out;
 	}
-	if ((rc = control_read_reply(fd, in->name, VMM_SNAPSHOT_WAIT_MS, NULL, 0, NULL, e)) < 0)
+	cJSON *reply = NULL;
+	if ((rc = control_read_reply(fd, in->name, VMM_SNAPSHOT_WAIT_MS, NULL, 0, &reply, e)) < 0)
 		goto out;
+	rc = save_disk_slots(dfd, dir, in->name, reply, e);
+	cJSON_Delete(reply);
 	/* The VMM synced the files: into place, memory first, state the commit. */
 	for (unsigned i = 0; i < 2 && rc == 0; i++)
 		if (renameat(dfd, tmp[i], dfd, final[i]) < 0)

@@ -43,6 +43,7 @@
 #include "vmm/clock.h"
 #include "vmm/virtio/balloon.h"
 #include "vmm/vm.h"
+#include "vmm/virtio/blk.h"
 #include "vmm/agent_proto.h"
 #include "vmm/guest_agent.h"
 
@@ -634,6 +635,16 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
 	if (so.with_disks)
 		cJSON_AddNumberToObject(o, "disk_bytes_written", (double)info.disk_bytes_written);
 	cJSON_AddNumberToObject(o, "pause_ms", (double)info.pause_ns / 1e6);
+	/* What each hot-plug slot holds ("" empty), as the snapshot recorded it:
+	 * a restore must be started with the same (--slot-disk). */
+	struct virtio_device *sd = vm_disk_slot(vm, 0);
+	if (sd) {
+		cJSON *a = cJSON_AddArrayToObject(o, "disk_slots");
+		char serial[VIRTIO_BLK_ID_BYTES + 1];
+		for (unsigned i = 0; (sd = vm_disk_slot(vm, i)); i++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(virtio_blk_loaded(sd, serial) ? serial
+												   : ""));
+	}
 	return print(o);
 }
 
