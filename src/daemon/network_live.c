@@ -30,6 +30,34 @@ static int insert(struct service *s, const struct instance *hv, const struct net
 	return rc;
 }
 
+int network_live_leave(struct service *s, const struct instance *in, const char *network,
+		       struct err *e)
+{
+	struct instance hv = *in;
+	if (in->key[0])
+		memcpy(hv.name, in->key, sizeof hv.name);
+	struct network n;
+	struct nic nic;
+	struct db *db = service_lock(s);
+	int rc = network_get(db, service_net(s), network, in->project, &n, e);
+	if (rc == 0)
+		rc = network_nic_on(db, hv.name, n.key, &nic, NULL) < 0 ? 1 : 0;
+	service_unlock(s);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;   /* not on it: network_leave says so */
+	struct err ee = { 0 };
+	rc = vmm_nic_eject(service_driver_ctx(s), &hv, nic.mac, &ee);
+	if (rc == -ENOENT || rc == -ENOTSUP)
+		return 0;
+	if (rc < 0)
+		return err_set(e, rc, "instance \"%s\": its NIC on \"%s\" could not be taken out: %s",
+			       in->name, network, ee.msg);
+	char tap[16];
+	network_nic_ifname("nt", hv.name, nic.idx, tap);
+	nl_link_del(tap, NULL);
+	return 1;
+}
+
 int network_live_join(struct service *s, const struct instance *in, const char *network,
 		      char *note, size_t notelen)
 {

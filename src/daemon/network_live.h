@@ -25,4 +25,12 @@
 int network_live_join(struct service *s, const struct instance *in, const char *network,
 		      char *note, size_t notelen);
 
+/* Before network_leave: in (a running VM) loses its NIC on network now if
+ * a hot-plug slot holds it (it joined while running): the VMM takes the
+ * TAP out, the guest's link goes down, the TAP is deleted.  1 when it did;
+ * 0 when the NIC is one the VM was started with (it stays until the VM
+ * stops); -errno with e set when the VMM could not be asked. */
+int network_live_leave(struct service *s, const struct instance *in, const char *network,
+		       struct err *e);
+
 #endif

@@ -1049,6 +1049,23 @@ int vmm_nic_insert(const struct driver_ctx *c, const struct instance *in, int ta
 	return rc;
 }
 
+int vmm_nic_eject(const struct driver_ctx *c, const struct instance *in, const char *mac,
+		  struct err *e)
+{
+	char sock[8192], code[32] = "", req[160];
+	int rc = instance_path(c, in->name, "control.sock", sock, sizeof sock, e);
+	if (rc < 0)
+		return rc;
+	if (strlen(mac) != 17 || strspn(mac, "0123456789abcdefABCDEF:") != 17)
+		return err_set(e, -EINVAL, "vm \"%s\": NIC %.20s: not a MAC", in->name, mac);
+	snprintf(req, sizeof req, "{\"id\":1,\"verb\":\"nic-eject\",\"version\":1,\"mac\":\"%s\"}\n",
+		 mac);
+	rc = control_call(sock, in->name, req, code, sizeof code, e);
+	if (rc == -EPROTO)
+		rc = !strcmp(code, "no-nic") ? -ENOENT : !strcmp(code, "unknown-verb") ? -ENOTSUP : rc;
+	return rc;
+}
+
 int vmm_disk_eject(const struct driver_ctx *c, const struct instance *in, const char *serial,
 		   struct err *e)
 {

@@ -41,5 +41,10 @@ int vmm_disk_eject(const struct driver_ctx *c, const struct instance *in, const 
 void vmm_nic_slot_mac(const char *key, int idx, uint8_t mac[6]);
 int vmm_nic_insert(const struct driver_ctx *c, const struct instance *in, int tap,
 		   const char *ifname, char mac[18], struct err *e);
+/* Takes the hot-plugged NIC with that MAC out again (control verb
+ * nic-eject): the guest's link goes down.  -ENOENT when no slot holds it
+ * (a NIC the VM was started with), -ENOTSUP for an older VMM. */
+int vmm_nic_eject(const struct driver_ctx *c, const struct instance *in, const char *mac,
+		  struct err *e);
 
 #endif
