@@ -88,6 +88,11 @@ static const char usage[] =
 	"                    snapshotted (or migrated) with a hot-plugged disk gets it\n"
 	"                    back in the same slot (the snapshot records the slot's\n"
 	"                    serial and image, and a restore checks them)\n"
+	"  --slot-nic N:IFNAME\n"
+	"                    hot-plug NIC slot N (from 0) holds the TAP IFNAME from\n"
+	"                    the start, as if nic-insert had put it there: how a VM\n"
+	"                    snapshotted with a hot-plugged NIC gets it back (the\n"
+	"                    snapshot records which slots hold one, a restore checks)\n"
 	"  --net-slots N[,mac=MAC]\n"
 	"                    N empty virtio-net NICs after the --nets (0 to 4), link\n"
 	"                    down, for hot-plug: the control verb nic-insert\n"
@@ -564,7 +569,7 @@ int cmd_vm_run(int argc, char **argv)
 	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING, OPT_PAUSED,
 	       OPT_SANDBOX, OPT_SANDBOX_UID, OPT_SANDBOX_GID,
 	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT, OPT_MEM_MERGE, OPT_AGENT,
-	       OPT_DISK_SLOTS, OPT_NET_SLOTS, OPT_SLOT_DISK };
+	       OPT_DISK_SLOTS, OPT_NET_SLOTS, OPT_SLOT_DISK, OPT_SLOT_NIC };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -576,6 +581,7 @@ int cmd_vm_run(int argc, char **argv)
 		{ "disk-slots", required_argument, NULL, OPT_DISK_SLOTS },
 		{ "net-slots", required_argument, NULL, OPT_NET_SLOTS },
 		{ "slot-disk", required_argument, NULL, OPT_SLOT_DISK },
+		{ "slot-nic", required_argument, NULL, OPT_SLOT_NIC },
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "no-rng", no_argument, NULL, OPT_NO_RNG },
 		{ "rng", required_argument, NULL, OPT_RNG },
@@ -660,6 +666,12 @@ int cmd_vm_run(int argc, char **argv)
 			cfg.disk_slots = (unsigned)n;
 			break;
 		}
+		case OPT_SLOT_NIC:
+			if (vm_slot_nic_parse(optarg, &cfg, &perr) < 0) {
+				cli_error("%s", perr.msg);
+				return 2;
+			}
+			break;
 		case OPT_SLOT_DISK:
 			if (vm_slot_disk_parse(optarg, &cfg, &perr) < 0) {
 				cli_error("%s", perr.msg);

@@ -220,26 +220,25 @@ static void once_option(const char *dir, const char *leaf, const char *flag, cha
 /* DIR/disk-slots: the serial each hot-plug slot held, a line each ("" for
  * none), as the snapshot reply says; read back by slot_disks_of at a
  * restore.  Written before state, the commit point. */
-static int save_disk_slots(int dfd, const char *dir, const char *name, const cJSON *reply,
-			   struct err *e)
+static int save_slot_list(int dfd, const char *dir, const char *name, const cJSON *reply,
+			  const char *key, const char *file, struct err *e)
 {
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(reply, "disk_slots"), *it;
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(reply, key), *it;
 	char text[VMM_BOARD_SLOTS * (VMM_SERIAL_MAX + 2)] = "";
 	size_t used = 0;
 	int n = 0;
 	cJSON_ArrayForEach(it, a) {
 		if (!cJSON_IsString(it) || strlen(it->valuestring) > VMM_SERIAL_MAX ||
 		    strchr(it->valuestring, '\n') || ++n > VMM_BOARD_SLOTS)
-			return err_set(e, -EPROTO, "vm \"%s\": snapshot: a bad disk_slots in the reply",
-				       name);
+			return err_set(e, -EPROTO, "vm \"%s\": snapshot: a bad %s in the reply",
+				       name, key);
 		used += (size_t)snprintf(text + used, sizeof text - used, "%s\n", it->valuestring);
 	}
-	int fd = openat(dfd, VMM_DISK_SLOTS_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-			O_NOFOLLOW, 0600);
+	int fd = openat(dfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	struct iovec v = { text, used };
 	if (fd < 0 || io_pxferv(fd, 0, &v, 1, true) < 0 || fsync(fd) < 0) {
-		int rc = err_set(e, -errno, "vm \"%s\": snapshot %s/%s: %s", name, dir,
-				 VMM_DISK_SLOTS_FILE, strerror(errno));
+		int rc = err_set(e, -errno, "vm \"%s\": snapshot %s/%s: %s", name, dir, file,
+				 strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return rc;
@@ -248,13 +247,14 @@ static int save_disk_slots(int dfd, const char *dir, const char *name, const cJS
 	return 0;
 }
 
-/* The restore's DIR/disk-slots: slot[i] the serial hot-plug slot i held
- * ("" none); how many lines, 0 without the file (a snapshot of a VM with
- * nothing hot-plugged, or from an older nimbusd). */
-static int slot_disks_of(const char *restore_dir, char slot[][VMM_SERIAL_MAX + 1])
+/* The restore's DIR/disk-slots (DIR/nic-slots): slot[i] the serial (MAC)
+ * hot-plug slot i held ("" none); how many lines, 0 without the file (a
+ * snapshot of a VM with nothing hot-plugged, or from an older nimbusd). */
+static int slot_list_of(const char *restore_dir, const char *file,
+			char slot[][VMM_SERIAL_MAX + 1])
 {
 	char path[4200], text[VMM_BOARD_SLOTS * (VMM_SERIAL_MAX + 2) + 1];
-	snprintf(path, sizeof path, "%s/%s", restore_dir, VMM_DISK_SLOTS_FILE);
+	snprintf(path, sizeof path, "%s/%s", restore_dir, file);
 	if (!restore_dir[0] || read_file(path, text, sizeof text) <= 0)
 		return 0;
 	int n = 0;
@@ -306,10 +306,30 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	 * line each, eth0 first): a --net each. */
 	char net[4 * 128] = "", nicpath[8200], *nets[4] = { "none" };
 	int nnets = 0;
+	/* A restore (vmm_snapshot.h) continues the machine snapshotted: a NIC
+	 * that was in a hot-plug slot then goes back into it (--slot-nic), and
+	 * a volume likewise (--slot-disk, below). */
+	char restore_dir[4096] = "", rfile[8200], nic_held[VMM_BOARD_SLOTS][VMM_SERIAL_MAX + 1];
+	char slot_nics[VMM_NICS_MAX][40];
+	int nslot_nics = 0;
+	snprintf(rfile, sizeof rfile, "%s/%s", dir, VMM_RESTORE_FILE);
+	if (read_file(rfile, restore_dir, sizeof restore_dir) > 0)
+		restore_dir[strcspn(restore_dir, "\n")] = 0;
+	int nnic_held = slot_list_of(restore_dir, VMM_NIC_SLOTS_FILE, nic_held);
 	snprintf(nicpath, sizeof nicpath, "%s/nic", dir);
 	if (read_file(nicpath, net, sizeof net) > 0)
-		for (char *line = strtok(net, "\n"); line && nnets < 4; line = strtok(NULL, "\n"))
-			nets[nnets++] = line;
+		for (char *line = strtok(net, "\n"); line && nnets < 4; line = strtok(NULL, "\n")) {
+			char ifname[16], mac[18];
+			int at = -1;
+			if (sscanf(line, "tap,ifname=%15[^,],mac=%17s", ifname, mac) == 2)
+				for (int i = 0; i < nnic_held && i < VMM_NICS_MAX && at < 0; i++)
+					if (nic_held[i][0] && !strcmp(nic_held[i], mac))
+						at = i;
+			if (at >= 0)
+				snprintf(slot_nics[nslot_nics++], sizeof slot_nics[0], "%d:%s", at, ifname);
+			else
+				nets[nnets++] = line;
+		}
 	bool real_nets = nnets > 0;
 	nnets += !nnets;
 	/* Attached block volumes (STATE/.../volumes, volume.h) become disks.  They
@@ -323,13 +343,8 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	int ndisks = 0;
 	/* A restore puts each volume that was hot-plugged at the snapshot back
 	 * into its slot (--slot-disk), where the restored guest has it. */
-	char restore_dir[4096] = "", rfile[8200], held[VMM_BOARD_SLOTS][VMM_SERIAL_MAX + 1];
-	char slotted[VMM_BOARD_SLOTS][4200];
-	int nheld, nslotted = 0;
-	snprintf(rfile, sizeof rfile, "%s/%s", dir, VMM_RESTORE_FILE);
-	if (read_file(rfile, restore_dir, sizeof restore_dir) > 0)
-		restore_dir[strcspn(restore_dir, "\n")] = 0;
-	nheld = slot_disks_of(restore_dir, held);
+	char held[VMM_BOARD_SLOTS][VMM_SERIAL_MAX + 1], slotted[VMM_BOARD_SLOTS][4200];
+	int nslotted = 0, nheld = slot_list_of(restore_dir, VMM_DISK_SLOTS_FILE, held);
 	if (read_file(volpath, vols, sizeof vols) > 0) {
 		for (char *line = strtok(vols, "\n"); line && ndisks < 8; line = strtok(NULL, "\n")) {
 			char path[4096], name[64], cut[VMM_SERIAL_MAX + 1];
@@ -363,7 +378,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	/* Every VM has a balloon, so memory overcommit can take back what idle
 	 * guests do not use (mem_pressure.h); deflate-on-oom lets a guest take
 	 * it back itself before its OOM killer would act. */
-	char *argv[15 + 2 * 4 + 2 * 8 + 2 * (8 + DISKS_MAX) + 2 * VMM_BOARD_SLOTS + 3] = { (char *)c->self_exe, "console-relay", consock, log,
+	char *argv[15 + 2 * 4 + 2 * 8 + 2 * (8 + DISKS_MAX) + 2 * VMM_BOARD_SLOTS + 2 * VMM_NICS_MAX + 3] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
 						"--net", nets[0], "--control", sock, "--agent",
 						"--balloon=deflate-on-oom" };
@@ -398,7 +413,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	/* A VM on a network gets one empty NIC as well (vmm_hotplug.h), so it
 	 * can join another while it runs.  Not a VM on none: the empty NIC would
 	 * be its eth0, on which the default guest's boot waits 3 s for DHCP. */
-	char nslots[48];
+	char nslots[48] = "";
 	if (real_nets && nnets < VMM_NICS_MAX && free_slots >= 2) {
 		uint8_t mac[6];
 		vmm_nic_slot_mac(in->name, nnets, mac);
@@ -415,6 +430,10 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	for (int i = 0; i < nslotted; i++) {
 		argv[argc++] = "--slot-disk";
 		argv[argc++] = slotted[i];
+	}
+	for (int i = 0; i < nslot_nics && nslots[0]; i++) {
+		argv[argc++] = "--slot-nic";
+		argv[argc++] = slot_nics[i];
 	}
 	if (in->cpus > 0) {
 		argv[argc++] = "--cpus";
@@ -823,7 +842,9 @@ int vmm_snapshot_save(const struct driver_ctx *c, const struct instance *in, con
 	cJSON *reply = NULL;
 	if ((rc = control_read_reply(fd, in->name, VMM_SNAPSHOT_WAIT_MS, NULL, 0, &reply, e)) < 0)
 		goto out;
-	rc = save_disk_slots(dfd, dir, in->name, reply, e);
+	rc = save_slot_list(dfd, dir, in->name, reply, "disk_slots", VMM_DISK_SLOTS_FILE, e);
+	if (rc == 0)
+		rc = save_slot_list(dfd, dir, in->name, reply, "nic_slots", VMM_NIC_SLOTS_FILE, e);
 	cJSON_Delete(reply);
 	/* The VMM synced the files: into place, memory first, state the commit. */
 	for (unsigned i = 0; i < 2 && rc == 0; i++)

@@ -44,6 +44,7 @@
 #include "vmm/virtio/balloon.h"
 #include "vmm/vm.h"
 #include "vmm/virtio/blk.h"
+#include "vmm/virtio/net.h"
 #include "vmm/agent_proto.h"
 #include "vmm/guest_agent.h"
 
@@ -644,6 +645,20 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
 		for (unsigned i = 0; (sd = vm_disk_slot(vm, i)); i++)
 			cJSON_AddItemToArray(a, cJSON_CreateString(virtio_blk_loaded(sd, serial) ? serial
 												   : ""));
+	}
+	/* And which hot-plug NIC slots hold a TAP (the MAC each has, "" for
+	 * none): a restore must have a TAP in the same (--slot-nic). */
+	if ((sd = vm_nic_slot(vm, 0))) {
+		cJSON *a = cJSON_AddArrayToObject(o, "nic_slots");
+		for (unsigned i = 0; (sd = vm_nic_slot(vm, i)); i++) {
+			uint8_t m[6];
+			char text[18] = "";
+			virtio_net_mac(sd, m);
+			if (virtio_net_loaded(sd))
+				snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+					 m[2], m[3], m[4], m[5]);
+			cJSON_AddItemToArray(a, cJSON_CreateString(text));
+		}
 	}
 	return print(o);
 }

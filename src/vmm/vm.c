@@ -937,8 +937,6 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 	/* A hot-plugged disk is recorded by its slot (vm_snapshot.c's
 	 * "disk-slots"), but --disks copies only the disks the VM started with. */
 	int hrc = opts->with_disks ? vm_disk_slots_check_empty(vm, "snapshot --disks", err) : 0;
-	if (!hrc)
-		hrc = vm_nic_slots_check_empty(vm, "snapshot", err);
 	if (hrc)
 		return hrc;
 	if (vm->cfg.sandboxed && !opts->to_fds)
@@ -995,6 +993,8 @@ bool vm_sandboxed(const struct vm *vm)
 static int fork_disks_check(struct vm *vm, struct err *err)
 {
 	int rc = vm_disk_slots_check_empty(vm, "fork (the children would share it)", err);
+	if (!rc)
+		rc = vm_nic_slots_check_empty(vm, "fork (the children would share it)", err);
 	if (rc)
 		return rc;
 	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {

@@ -94,6 +94,10 @@ struct vm_config {
 	 * its index after the nets, a random tail). */
 	unsigned net_slots;
 	struct net_slot_mac { bool has_mac; uint8_t mac[6]; } net_slot_mac[VM_MAX_NETS];
+	/* The TAP (by name; NULL: none) NIC slot i holds from the start: a VM
+	 * restored from a snapshot taken with a NIC hot-plugged there gets it
+	 * back in the same slot (`--slot-nic`). */
+	const char *slot_taps[VM_MAX_NETS];
 	bool jit_off;              /* run guest code in the interpreter only */
 	bool jit_verify;           /* check every translated block against the interpreter */
 	uint64_t jit_cache;        /* translated-code cache of the VM, bytes; 0 = default */
@@ -318,8 +322,8 @@ struct virtio_device *vm_disk_slot(struct vm *vm, unsigned i);
 int vm_nic_insert(struct vm *vm, int fd, const char *ifname, unsigned *slot, uint8_t mac[6],
 		  struct err *err);
 int vm_nic_eject(struct vm *vm, const uint8_t mac[6], unsigned *slot, struct err *err);
-/* -EBUSY naming `doing` when a hot-plugged NIC is in: a snapshot or a
- * migration describes the NICs a VM was started with. */
+/* -EBUSY naming `doing` when a hot-plugged NIC is in (fork: the children
+ * would share the TAP). */
 int vm_nic_slots_check_empty(struct vm *vm, const char *doing, struct err *err);
 /* The i-th hot-plug NIC slot's device, or NULL (vm.c). */
 struct virtio_device *vm_nic_slot(struct vm *vm, unsigned i);

@@ -165,3 +165,20 @@ int vm_slot_disk_parse(char *spec, struct vm_config *cfg, struct err *err)
 	cfg->slot_disks[n] = d;
 	return 0;
 }
+
+int vm_slot_nic_parse(const char *spec, struct vm_config *cfg, struct err *err)
+{
+	char *end;
+	unsigned long n = strtoul(spec, &end, 10);
+	if (spec[0] < '0' || spec[0] > '9' || *end != ':' || n >= VM_MAX_NETS)
+		return err_set(err, -EINVAL, "--slot-nic %.32s: expected N:IFNAME, N from 0 to %d",
+			       spec, VM_MAX_NETS - 1);
+	size_t len = strlen(end + 1);
+	if (len == 0 || len > 15 || strchr(end + 1, '/') || strchr(end + 1, ','))
+		return err_set(err, -EINVAL, "--slot-nic %.32s: IFNAME: 1 to 15 characters, no / or ,",
+			       spec);
+	if (cfg->slot_taps[n])
+		return err_set(err, -EINVAL, "--slot-nic %lu: given twice", n);
+	cfg->slot_taps[n] = end + 1;
+	return 0;
+}

@@ -39,6 +39,13 @@ int vm_disk_parse(char *spec, struct vm_disk *out, struct err *err);
 int vm_slot_disk_parse(char *spec, struct vm_config *cfg, struct err *err);
 
 /*
+ * "N:IFNAME" of --slot-nic into cfg->slot_taps[N] (pointing into spec):
+ * N from 0 to VM_MAX_NETS - 1, each once; IFNAME a TAP's name, 1 to 15
+ * characters.  0, or -EINVAL naming the bad part.
+ */
+int vm_slot_nic_parse(const char *spec, struct vm_config *cfg, struct err *err);
+
+/*
  * "N[,mac=MAC]" of --net-slots into cfg->net_slots and net_slot_mac: N
  * from 0 to VM_MAX_NETS; with mac=, slot i gets MAC + i (its last three
  * bytes counted up, which must not wrap).  0, or -EINVAL naming the bad part.

@@ -142,3 +142,17 @@ TEST(slot_disk_names_its_slot_and_takes_only_writable_qcow2)
 	EXPECT(strstr(e.msg, "N from 0 to 7"));
 	EXPECT_EQ(vm_slot_disk_parse(f, &cfg, &e), -EINVAL);
 }
+
+TEST(slot_nic_names_its_slot_and_a_tap)
+{
+	struct vm_config cfg = {0};
+	struct err e = {0};
+	EXPECT_EQ(vm_slot_nic_parse("1:nt0a1b2c3d", &cfg, &e), 0);
+	EXPECT(!strcmp(cfg.slot_taps[1], "nt0a1b2c3d"));
+	EXPECT_EQ(vm_slot_nic_parse("1:other", &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "--slot-nic 1: given twice"));
+	EXPECT_EQ(vm_slot_nic_parse("4:x", &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "N from 0 to 3"));
+	EXPECT_EQ(vm_slot_nic_parse("0:abcdefghijklmnop", &cfg, &e), -EINVAL);
+	EXPECT_EQ(vm_slot_nic_parse("0:", &cfg, &e), -EINVAL);
+}

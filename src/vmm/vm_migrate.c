@@ -477,8 +477,6 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	 * the VM started with. */
 	int hrc = opts->copy_storage ? vm_disk_slots_check_empty(vm, "migrate --copy-storage", err)
 				     : 0;
-	if (!hrc)
-		hrc = vm_nic_slots_check_empty(vm, "migrate", err);
 	if (hrc)
 		return hrc;
 	if (opts->postcopy && (opts->copy_storage || opts->verify))

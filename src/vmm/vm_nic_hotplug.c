@@ -13,8 +13,10 @@
  * Ejecting drops the link and closes the TAP.
  *
  * The TAP comes as an open descriptor, so a sandboxed VMM (which may open
- * no path) can take it.  A snapshot or migration describes the NICs a VM
- * was started with, so both are refused while a slot holds a TAP.
+ * no path) can take it.  A snapshot records which slots hold a TAP
+ * (vm_snapshot.c, "nic-slots"); a restore or a migration's target must be
+ * started with a TAP in each of those (vm_config.slot_taps, `--slot-nic`).
+ * Fork is refused while one is in (its children would share the TAP).
  */
 #include "vmm/vm.h"
 
@@ -80,8 +82,7 @@ int vm_nic_slots_check_empty(struct vm *vm, const char *doing, struct err *err)
 	for (unsigned i = 0; (d = vm_nic_slot(vm, i)); i++)
 		loaded += virtio_net_loaded(d);
 	if (loaded)
-		return err_set(err, -EBUSY, "%s: %u hot-plugged NIC%s in (restart the VM: it then "
-			       "has %s from boot)", doing, loaded, loaded == 1 ? " is" : "s are",
-			       loaded == 1 ? "it" : "them");
+		return err_set(err, -EBUSY, "%s: %u hot-plugged NIC%s in", doing, loaded,
+			       loaded == 1 ? " is" : "s are");
 	return 0;
 }

@@ -13,6 +13,9 @@
  * A VM with hot-plug disk slots has a "disk-slots" section too: what each
  * slot held (its serial and its image's identity), so a restore gets each
  * hot-plugged disk back in its slot (--slot-disk) or is refused naming it.
+ * One with hot-plug NIC slots has a "nic-slots" section: which hold a TAP
+ * (the guest's link is up there), so a restore gets a TAP in each
+ * (--slot-nic) or is refused.
  * All are written under temporary names and renamed into place, memory
  * (and disks) first: `state` is the commit point, and a VM whose RAM is a
  * private mapping of the old `memory` keeps its (unlinked) pages.
@@ -42,6 +45,7 @@
 #include "vmm/device.h"
 #include "vmm/snap_stream.h"
 #include "vmm/virtio/blk.h"
+#include "vmm/virtio/net.h"
 
 #define VM_SNAP_VERSION 1u
 #define DIFF_MAGIC "NIMBDIFF"
@@ -150,6 +154,53 @@ static int save_slots(struct vm *vm, struct snap_out *o, struct err *err)
 		snap_put_u64(o, di.mtime_ns);
 	}
 	snap_end(o);
+	return 0;
+}
+
+/* The "nic-slots" section: u32 count, per slot a u8 (1: holds a TAP). */
+static void save_nic_slots(struct vm *vm, struct snap_out *o)
+{
+	struct virtio_device *d;
+	unsigned n = 0;
+	while (vm_nic_slot(vm, n))
+		n++;
+	if (!n)
+		return;
+	snap_begin(o, "nic-slots", 1);
+	snap_put_u32(o, n);
+	for (unsigned i = 0; (d = vm_nic_slot(vm, i)); i++)
+		snap_put_u8(o, virtio_net_loaded(d));
+	snap_end(o);
+}
+
+/* Each NIC slot holds a TAP now where it held one at the snapshot, and
+ * none where it held none (the guest's link state is in its memory). */
+static int check_nic_slots(struct snap_in *in, struct vm *vm, const char *dir, struct err *err)
+{
+	unsigned have = 0;
+	while (vm_nic_slot(vm, have))
+		have++;
+	uint32_t n = 0;
+	int rc;
+	if (snap_in_has(in, "nic-slots")) {
+		if ((rc = snap_in_section(in, "nic-slots", 1, err)))
+			return prefix(err, rc, dir);
+		n = snap_get_u32(in);
+	}
+	for (unsigned i = 0; i < have && !in->overrun; i++) {
+		bool held = i < n && snap_get_u8(in), holds = virtio_net_loaded(vm_nic_slot(vm, i));
+		if (in->overrun)
+			break;
+		if (held != holds)
+			return err_set(err, -EINVAL, "%s: hot-plug NIC slot %u %s a TAP at the snapshot%s",
+				       dir, i, held ? "held" : "was without",
+				       held ? "; give one with --slot-nic" : ", here it has one");
+	}
+	if (n && (rc = snap_in_end(in, err)))
+		return prefix(err, rc, dir);
+	if (n > have)
+		return err_set(err, -EINVAL, "%s: %u hot-plug NIC slots in the snapshot, %u in this "
+			       "VM", dir, n, have);
 	return 0;
 }
 
@@ -368,6 +419,7 @@ int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_i
 		snap_out_free(o);
 		return src;
 	}
+	save_nic_slots(vm, o);
 	snap_begin(o, "memory", 1);
 	snap_put_u64(o, id);
 	snap_put_u8(o, base != NULL);
@@ -892,7 +944,8 @@ static int load_state(struct vm *vm, const char *dir, const char *what, const ui
 	    (rc = check_vm_section(in, &p, dir ? dir : what,
 				   disks_carried || snap_in_has(in, "disks"), &ticks, err)) ||
 	    (rc = check_slots(in, vm, dir ? dir : what, disks_carried || snap_in_has(in, "disks"),
-			      err)))
+			      err)) ||
+	    (rc = check_nic_slots(in, vm, dir ? dir : what, err)))
 		goto out;
 
 	uint64_t id = 0;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vmm/net/opts.h"
+#include "vmm/net/tap.h"
 #include "vmm/virtio/balloon.h"
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/net.h"
@@ -168,6 +169,23 @@ static int attach_disk(struct vm_virtio *v, struct bus *bus, struct virtio_slot 
 	return 0;
 }
 
+/* NIC slot i holds the TAP ifname from the start, as if nic-insert had put it there. */
+static int fill_nic_slot(struct virtio_device *dev, unsigned i, const char *ifname,
+			 const struct log_sink *log, struct err *err)
+{
+	struct net_backend *be;
+	int rc = net_tap_open(ifname, &be, err);
+	if (rc)
+		return rc;
+	be->log = log;
+	struct err e = { 0 };
+	if ((rc = virtio_net_insert(dev, be, &e))) {
+		be->ops->close(be);
+		return err_set(err, rc, "--slot-nic %u:%s: %s", i, ifname, e.msg);
+	}
+	return 0;
+}
+
 /* An empty NIC's MAC: the one given, or the default of its place after the
  * nets with a random tail (VMs on one bridge must not share one). */
 static int slot_mac(const struct vm_config *cfg, unsigned i, uint8_t mac[6], struct err *err)
@@ -209,6 +227,10 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 	if (cfg->net_slots > VM_MAX_NETS)
 		return err_set(err, -EINVAL, "--net-slots %u: at most %d", cfg->net_slots,
 			       VM_MAX_NETS);
+	for (unsigned i = cfg->net_slots; i < VM_MAX_NETS; i++)
+		if (cfg->slot_taps[i])
+			return err_set(err, -EINVAL, "--slot-nic %u:%.16s: the VM has %u hot-plug NIC "
+				       "slots (--net-slots)", i, cfg->slot_taps[i], cfg->net_slots);
 	if (cfg->disk_slots > VIRT_VIRTIO_COUNT)
 		return err_set(err, -EINVAL, "--disk-slots %u: the board has %d virtio-mmio slots",
 			       cfg->disk_slots, VIRT_VIRTIO_COUNT);
@@ -271,6 +293,8 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
 			goto fail;
 		v->nic_slot[v->nnic_slots++] = dev;
+		if (cfg->slot_taps[i] && (rc = fill_nic_slot(dev, i, cfg->slot_taps[i], log, err)))
+			goto fail;
 	}
 	if (cfg->virtio_console) {
 		if ((rc = virtio_console_create(cfg->console, &dev, err)) ||
