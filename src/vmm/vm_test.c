@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -631,4 +633,72 @@ TEST(vm_snapshot_with_a_hot_plugged_disk_restores_only_with_it_in_its_slot)
 	vm_destroy(vm);
 	snprintf(cmd, sizeof cmd, "rm -rf %s %s %s", dir, img, kernel);
 	EXPECT_EQ(system(cmd), 0);
+}
+
+/* In a network namespace of its own (a TAP is made): a VM whose NIC slot
+ * holds a TAP is snapshotted; the restore needs a TAP in that slot. */
+static int nic_slot_snapshot_in_namespace(const char *dir, const char *kernel)
+{
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				 .kernel = kernel, .net_slots = 1, .start_paused = true };
+	cfg.slot_taps[0] = "nbslot0";
+	struct err e = {0};
+	struct runner r = {0};
+	if (vm_create(&cfg, &r.vm, &e))
+		return printf("   vm_create: %s\n", e.msg), 1;
+	if (pthread_create(&r.t, NULL, run_thread, &r))
+		return 1;
+	struct vm_status st;
+	for (int i = 0; i < 200; i++) {
+		vm_query(r.vm, &st);
+		if (st.state == VM_STATE_PAUSED)
+			break;
+		sleep_ms(5);
+	}
+	struct vm_snapshot_info si;
+	int rc = vm_snapshot(r.vm, dir, true, &si, &e);
+	vm_request_stop(r.vm);
+	pthread_join(r.t, NULL);
+	vm_destroy(r.vm);
+	if (rc)
+		return printf("   snapshot: %s\n", e.msg), 1;
+	cfg.start_paused = false;
+	cfg.restore = dir;
+	cfg.slot_taps[0] = NULL;
+	struct vm *vm;
+	if (vm_create(&cfg, &vm, &e) == 0 ||
+	    !strstr(e.msg, "hot-plug NIC slot 0 held a TAP at the snapshot; give one with --slot-nic"))
+		return printf("   restore without the TAP: %s\n", e.msg), 1;
+	cfg.slot_taps[0] = "nbslot0";
+	if (vm_create(&cfg, &vm, &e))
+		return printf("   restore with the TAP: %s\n", e.msg), 1;
+	vm_destroy(vm);
+	return 0;
+}
+
+TEST(vm_snapshot_with_a_hot_plugged_nic_restores_only_with_a_tap_in_its_slot)
+{
+	if (access("/dev/net/tun", R_OK | W_OK) != 0) {
+		printf("skip vm_snapshot_with_a_hot_plugged_nic: no /dev/net/tun\n");
+		return;
+	}
+	char dir[] = "/tmp/nimbus-vmtest-nsnap-XXXXXX";
+	uint32_t prog[] = { 0x0000006fu /* j . */ };
+	char kernel[64];
+	write_file(kernel, prog, sizeof prog);
+	EXPECT(mkdtemp(dir) != NULL);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWNET) < 0 ? 77 : nic_slot_snapshot_in_namespace(dir, kernel));
+	int st;
+	EXPECT_EQ(waitpid(pid, &st, 0), pid);
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, kernel);
+	EXPECT_EQ(system(cmd), 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		printf("skip vm_snapshot_with_a_hot_plugged_nic: no network namespace\n");
+		return;
+	}
+	EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
