@@ -716,6 +716,7 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
 		if (vm->harts[i])
 			hart_free(vm->harts[i]);
+	virt_board_stop_io(vm->board);   /* its thread reads the transports freed next */
 	device_list_destroy(&vm->devs);
 	virt_board_free(vm->board);
 	if (vm->bus_ok)

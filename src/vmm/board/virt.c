@@ -30,6 +30,7 @@
 #include "vmm/virtio/mmio.h"
 #include "vmm/vm.h"
 #include "vmm/vm_virtio.h"
+#include "vmm/virtio/io_hub.h"
 
 struct virt_board {
 	struct virt_hooks hooks;
@@ -187,6 +188,14 @@ int virt_board_create(const struct vm_config *cfg, struct bus *bus, const struct
 			      &b->virtio[i], "virtio-mmio", err)))
 			return rc;
 	return 0;
+}
+
+void virt_board_stop_io(struct virt_board *b)
+{
+	if (!b)
+		return;
+	io_hub_stop(b->vio.hub);
+	b->vio.hub = NULL;
 }
 
 void virt_board_free(struct virt_board *b)
