@@ -224,6 +224,8 @@ static int save_slot_list(int dfd, const char *dir, const char *name, const cJSO
 			  const char *key, const char *file, struct err *e)
 {
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(reply, key), *it;
+	if (!a)
+		return 0;   /* no such slots: nothing to put back at a restore */
 	char text[VMM_BOARD_SLOTS * (VMM_SERIAL_MAX + 2)] = "";
 	size_t used = 0;
 	int n = 0;
@@ -236,14 +238,14 @@ static int save_slot_list(int dfd, const char *dir, const char *name, const cJSO
 	}
 	int fd = openat(dfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	struct iovec v = { text, used };
-	if (fd < 0 || io_pxferv(fd, 0, &v, 1, true) < 0 || fsync(fd) < 0) {
-		int rc = err_set(e, -errno, "vm \"%s\": snapshot %s/%s: %s", name, dir, file,
-				 strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	close(fd);
+	int rc = fd < 0 ? -errno : used ? io_pxferv(fd, 0, &v, 1, true) : 0;
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		return err_set(e, rc, "vm \"%s\": snapshot %s/%s: %s", name, dir, file,
+			       strerror(-rc));
 	return 0;
 }
 
