@@ -269,6 +269,8 @@ uint64_t hart_exec(struct hart *h, uint64_t budget)
 	struct insn tmp;
 	struct block one;
 	uint32_t cross_raw = 0;
+	if (unlikely(!h->itlb))   /* a new hart's first run (tables_defer) */
+		hart_update_ctx(h);
 
 next_block:
 	if (unlikely(done >= budget))

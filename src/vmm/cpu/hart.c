@@ -143,10 +143,9 @@ struct hart *hart_new(const struct hart_config *cfg)
 	atomic_init(&h->mtimecmp, UINT64_MAX);
 	h->poll_countdown = POLL_BLOCKS;
 	h->space_key[0] = h->satp;   /* zeroed: Bare */
-	tlb_flush_all(h);
+	tables_defer(h);   /* (take_mask stays 0: mie is) */
 	pmp_recompute(h);
 	trigger_reset(h);
-	hart_update_ctx(h);
 	return h;
 }
 

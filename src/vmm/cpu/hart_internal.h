@@ -377,6 +377,7 @@ COLD int fetch_insn_slow(struct hart *h, uint64_t pc, uint32_t *raw);
  * false (nothing raised) if it faults or is not RAM. */
 COLD bool fetch_translate(struct hart *h, uint64_t pc, uint64_t *pa);
 void tlb_flush_all(struct hart *h);
+void tables_defer(struct hart *h);
 void tlb_flush_page(struct hart *h, uint64_t va);
 void tlb_flush_asid(struct hart *h, uint64_t asid);
 void tlb_flush_loads(struct hart *h);
