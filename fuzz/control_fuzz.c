@@ -116,5 +116,15 @@ int vm_disk_eject(struct vm *vm, const char *s, unsigned *n, struct err *e)
 {
 	(void)vm; (void)s; (void)n; (void)e; abort();
 }
+struct virtio_device *vm_disk_slot(struct vm *vm, unsigned i) { (void)vm; (void)i; abort(); }
+struct virtio_device *vm_nic_slot(struct vm *vm, unsigned i) { (void)vm; (void)i; abort(); }
+int vm_nic_insert(struct vm *vm, int fd, const char *n, unsigned *s, uint8_t m[6], struct err *e)
+{
+	(void)vm; (void)fd; (void)n; (void)s; (void)m; (void)e; abort();
+}
+int vm_nic_eject(struct vm *vm, const uint8_t m[6], unsigned *s, struct err *e)
+{
+	(void)vm; (void)m; (void)s; (void)e; abort();
+}
 int vm_add_listener(struct vm *vm, vm_listener_fn *fn, void *ctx) { (void)vm; (void)fn; (void)ctx; abort(); }
 void vm_remove_listener(struct vm *vm, int id) { (void)vm; (void)id; abort(); }

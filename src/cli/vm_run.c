@@ -82,6 +82,26 @@ static const char usage[] =
 	"                    guest sees its size at once (virtio-mmio announces no new\n"
 	"                    devices, so the devices must be there at boot); snapshots\n"
 	"                    and migration are refused while one holds a disk\n"
+	"  --slot-disk N:PATH[,serial=ID]\n"
+	"                    hot-plug slot N (from 0) holds the qcow2 image PATH from\n"
+	"                    the start, as if disk-insert had put it there: how a VM\n"
+	"                    snapshotted (or migrated) with a hot-plugged disk gets it\n"
+	"                    back in the same slot (the snapshot records the slot's\n"
+	"                    serial and image, and a restore checks them)\n"
+	"  --slot-nic N:IFNAME\n"
+	"                    hot-plug NIC slot N (from 0) holds the TAP IFNAME from\n"
+	"                    the start, as if nic-insert had put it there: how a VM\n"
+	"                    snapshotted with a hot-plugged NIC gets it back (the\n"
+	"                    snapshot records which slots hold one, a restore checks)\n"
+	"  --net-slots N[,mac=MAC]\n"
+	"                    N empty virtio-net NICs after the --nets (0 to 4), link\n"
+	"                    down, for hot-plug: the control verb nic-insert\n"
+	"                    (docs/control.md) puts a TAP behind the first empty one\n"
+	"                    while the guest runs and its link comes up (nimbusd does\n"
+	"                    this on `network attach`).  MAC: the first slot's (the\n"
+	"                    next count up from it); default 52:54:00 and a random\n"
+	"                    tail.  Snapshots and migration are refused while one\n"
+	"                    holds a TAP\n"
 	"  --console uart|virtio[,slot=N]\n"
 	"                    where the terminal is attached: UART0 (ttyS0, default) or\n"
 	"                    a virtio-console (hvc0)\n"
@@ -574,7 +594,8 @@ int cmd_vm_run(int argc, char **argv)
 	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING, OPT_PAUSED,
 	       OPT_SANDBOX, OPT_SANDBOX_UID, OPT_SANDBOX_GID,
 	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT, OPT_MEM_MERGE, OPT_AGENT,
-	       OPT_DISK_SLOTS, OPT_CGROUP_PARENT, OPT_CGROUP_PARENT_WEIGHT };
+	       OPT_DISK_SLOTS, OPT_NET_SLOTS, OPT_SLOT_DISK, OPT_SLOT_NIC, OPT_CGROUP_PARENT,
+	       OPT_CGROUP_PARENT_WEIGHT };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -584,6 +605,9 @@ int cmd_vm_run(int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "disk-slots", required_argument, NULL, OPT_DISK_SLOTS },
+		{ "net-slots", required_argument, NULL, OPT_NET_SLOTS },
+		{ "slot-disk", required_argument, NULL, OPT_SLOT_DISK },
+		{ "slot-nic", required_argument, NULL, OPT_SLOT_NIC },
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "no-rng", no_argument, NULL, OPT_NO_RNG },
 		{ "rng", required_argument, NULL, OPT_RNG },
@@ -670,6 +694,24 @@ int cmd_vm_run(int argc, char **argv)
 			cfg.disk_slots = (unsigned)n;
 			break;
 		}
+		case OPT_SLOT_NIC:
+			if (vm_slot_nic_parse(optarg, &cfg, &perr) < 0) {
+				cli_error("%s", perr.msg);
+				return 2;
+			}
+			break;
+		case OPT_SLOT_DISK:
+			if (vm_slot_disk_parse(optarg, &cfg, &perr) < 0) {
+				cli_error("%s", perr.msg);
+				return 2;
+			}
+			break;
+		case OPT_NET_SLOTS:
+			if (vm_net_slots_parse(optarg, &cfg, &perr) < 0) {
+				cli_error("%s", perr.msg);
+				return 2;
+			}
+			break;
 		case OPT_CONSOLE: {
 			char flag[80];
 			snprintf(flag, sizeof flag, "--console %.64s", optarg);

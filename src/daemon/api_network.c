@@ -3,6 +3,7 @@
 #include "daemon/api_cloud.h"
 #include "daemon/driver.h"
 #include "daemon/network.h"
+#include "daemon/network_live.h"
 #include "daemon/proc.h"
 #include "daemon/project.h"
 #include "daemon/request_cloud.h"
@@ -300,12 +301,28 @@ static int join_or_leave(struct service *s, const struct api_req *r, const char 
 	int rc = db_instance_get(db, name, &in, &e);
 	bool running = rc == 0 && in.state == STATE_RUNNING &&
 		       proc_alive((pid_t)in.pid, in.pid_start), now = false;
+	/* A running VM leaves a network it joined while running at once: its
+	 * NIC sits in a hot-plug slot, which the VMM empties (its link drops)
+	 * before the address is given back. */
+	bool ejected = false;
+	if (rc == 0 && !join && running && in.kind == KIND_VM &&
+	    (rc = network_leave_check(db, service_net(s), &in, network, &e)) == 0) {
+		service_unlock(s);
+		rc = network_live_leave(s, &in, network, &e);
+		ejected = rc == 1;
+		db = service_lock(s);
+		if (rc >= 0)
+			rc = db_instance_get(db, name, &in, &e);
+	}
 	if (rc == 0)
 		rc = join ? network_join(db, service_net(s), &in, dir, running, network, &now, &e)
-			  : network_leave(db, service_net(s), &in, dir, running, network, &e);
+			  : network_leave(db, service_net(s), &in, dir, running, ejected, network, &e);
 	service_unlock(s);
 	if (rc < 0)
 		return fail(out, &e);
+	char note[600] = "";
+	if (join && running && !now && in.kind == KIND_VM)
+		now = network_live_join(s, &in, network, note, sizeof note) == 1;
 	(void)r;
 	out->status = 200;
 	out->json = cJSON_CreateObject();
@@ -315,8 +332,7 @@ static int join_or_leave(struct service *s, const struct api_req *r, const char 
 		cJSON_AddStringToObject(out->json, "takes_effect", now ? "now" : "next_start");
 		if (running && !now)
 			cJSON_AddStringToObject(out->json, "note", in.kind == KIND_VM
-				? "the instance is running: a VM's NICs are virtio-mmio devices fixed "
-				  "at boot, so its guest has the new one from its next start (restart it)"
+				? note
 				: "the instance is running without a network namespace of nimbus's "
 				  "(it was started on no network): it joins at its next start (restart it)");
 	}

@@ -119,6 +119,22 @@ int nl_tap_add(const char *name, struct err *e)
 	return rc ? fail(e, rc, "creating tap", name) : 0;
 }
 
+int nl_tap_open(const char *name, struct err *e)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(e, -errno, "opening tap %s: /dev/net/tun: %s", name, strerror(errno));
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+	int hdr = 12;   /* struct virtio_net_hdr with num_buffers (virtio 1.x) */
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		int rc = -errno;
+		close(fd);
+		return fail(e, rc, "opening tap", name);
+	}
+	return fd;
+}
+
 struct link_bytes {
 	uint64_t rx, tx;
 	bool found;

@@ -20,6 +20,10 @@ int nl_veth_add(const char *name, const char *peer, struct err *e);
 /* A persistent TAP (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, as the VMM opens
  * it) that outlives this process, for a VMM to open by name. */
 int nl_tap_add(const char *name, struct err *e);
+/* The TAP name (made by nl_tap_add) opened for a VMM to take: with a
+ * 12-byte virtio-net header, as the VMM's TAP backend sets it (tap.h's
+ * net_tap_adopt).  The descriptor, or -errno. */
+int nl_tap_open(const char *name, struct err *e);
 /* -ENODEV is not an error for delete: it is already gone. */
 int nl_link_del(const char *name, struct err *e);
 bool nl_link_exists(const char *name);

@@ -679,6 +679,24 @@ int network_nic_add(struct db *db, const struct net_ctx *c, const char *instance
 	return rc == 0 ? network_refresh(db, c, n.key, e) : rc;
 }
 
+int network_nic_set_mac(struct db *db, const struct net_ctx *c, const char *instance,
+			const char *network, const char *mac, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc = db_prepare(db, "UPDATE nics SET mac = ?3 WHERE instance = ?1 AND network = ?2",
+			    &st, e);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, mac, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_err(db, e, "saving a NIC's MAC");
+	sqlite3_finalize(st);
+	if (rc == 0 && sqlite3_changes(db_sqlite(db)) != 1)
+		rc = err_set(e, -ENOENT, "instance \"%s\": no NIC on that network", instance);
+	return rc == 0 ? network_refresh(db, c, network, e) : rc;
+}
+
 static void read_nic(sqlite3_stmt *st, struct nic *out)
 {
 	db_copy_text(out->instance, sizeof out->instance, st, 0);

@@ -112,6 +112,11 @@ int network_nic_views(struct db *db, const char *instance, struct nic_view **out
 /* Its NIC on the network with host key network; -ENOENT if none. */
 int network_nic_on(struct db *db, const char *instance, const char *network, struct nic *out,
 		   struct err *e);
+/* Its NIC on network (a host key) has the MAC mac from now on (a NIC
+ * hot-plugged into a slot whose MAC the guest had from boot), and the
+ * network's DHCP hears of it. */
+int network_nic_set_mac(struct db *db, const struct net_ctx *c, const char *instance,
+			const char *network, const char *mac, struct err *e);
 /* The host-side interface of an instance's NIC idx: prefix and a hash of
  * its key (eth0's as before several networks, so running instances keep
  * theirs), or of KEY/idx. */
@@ -139,15 +144,22 @@ void network_unplug(const struct instance *in, const char *inst_dir);
  * stopped instance gets (loses) the NIC at its next start.  A running
  * container gets a veth into its network namespace at once (*now), and
  * loses it at once; a running VM gets its NIC at the next start (virtio-mmio
- * announces no new devices) and cannot leave while it runs (-EBUSY: it
- * would keep using an address given back).  Leaving is refused while a
+ * announces no new devices; network_live.h gets it one at once where it
+ * can) and cannot leave while it runs (-EBUSY: it would keep using an
+ * address given back) unless its NIC was in a hot-plug slot and has been
+ * taken out (ejected: network_live_leave).  Leaving is refused while a
  * port forward on the network targets the instance.
  */
 int network_join(struct db *db, const struct net_ctx *c, const struct instance *in,
 		 const char *inst_dir, bool running, const char *network, bool *now,
 		 struct err *e);
 int network_leave(struct db *db, const struct net_ctx *c, const struct instance *in,
-		  const char *inst_dir, bool running, const char *network, struct err *e);
+		  const char *inst_dir, bool running, bool ejected, const char *network,
+		  struct err *e);
+/* What network_leave refuses before anything changes: no such network, not
+ * on it, a port forward to the instance there. */
+int network_leave_check(struct db *db, const struct net_ctx *c, const struct instance *in,
+			const char *network, struct err *e);
 /* network_plug.c, in named by its key: for a running container, a veth for nic into its
  * namespace inst_dir/netns, and its resolv.conf rewritten for all of its
  * networks; -ENOENT when it has no namespace of its own. */

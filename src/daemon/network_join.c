@@ -72,8 +72,8 @@ static int forwarded(struct db *db, const struct network *n, const char *name, s
 	return rc;
 }
 
-int network_leave(struct db *db, const struct net_ctx *c, const struct instance *in,
-		  const char *inst_dir, bool running, const char *network, struct err *e)
+int network_leave_check(struct db *db, const struct net_ctx *c, const struct instance *in,
+			const char *network, struct err *e)
 {
 	struct network n;
 	struct nic nic;
@@ -83,12 +83,26 @@ int network_leave(struct db *db, const struct net_ctx *c, const struct instance 
 		return rc;
 	if (network_nic_on(db, hv.name, n.key, &nic, NULL) < 0)
 		return err_set(e, -ENOENT, "instance \"%s\": not on network \"%s\"", in->name, network);
-	if ((rc = forwarded(db, &n, in->name, e)) < 0)
+	return forwarded(db, &n, in->name, e);
+}
+
+int network_leave(struct db *db, const struct net_ctx *c, const struct instance *in,
+		  const char *inst_dir, bool running, bool ejected, const char *network,
+		  struct err *e)
+{
+	struct network n;
+	struct nic nic;
+	struct instance hv = host_view(in);
+	int rc = network_leave_check(db, c, in, network, e);
+	if (rc < 0 || (rc = network_get(db, c, network, in->project, &n, e)) < 0 ||
+	    (rc = network_nic_on(db, hv.name, n.key, &nic, e)) < 0)
 		return rc;
-	if (running && in->kind == KIND_VM)
+	if (running && in->kind == KIND_VM && !ejected)
 		return err_set(e, -EBUSY, "instance \"%s\": a running VM keeps its NICs until it stops "
 			       "(its address would be given back while it uses it): stop it first",
 			       in->name);
+	if (running && in->kind == KIND_VM)   /* its slot's link is down, its TAP gone */
+		return network_nic_remove(db, c, hv.name, n.key, e);
 	if (running) {
 		char ifname[16];
 		network_nic_ifname("nv", hv.name, nic.idx, ifname);

@@ -218,6 +218,56 @@ static void once_option(const char *dir, const char *leaf, const char *flag, cha
 	unlink(file);
 }
 
+/* DIR/disk-slots: the serial each hot-plug slot held, a line each ("" for
+ * none), as the snapshot reply says; read back by slot_disks_of at a
+ * restore.  Written before state, the commit point. */
+static int save_slot_list(int dfd, const char *dir, const char *name, const cJSON *reply,
+			  const char *key, const char *file, struct err *e)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(reply, key), *it;
+	if (!a)
+		return 0;   /* no such slots: nothing to put back at a restore */
+	char text[VMM_BOARD_SLOTS * (VMM_SERIAL_MAX + 2)] = "";
+	size_t used = 0;
+	int n = 0;
+	cJSON_ArrayForEach(it, a) {
+		if (!cJSON_IsString(it) || strlen(it->valuestring) > VMM_SERIAL_MAX ||
+		    strchr(it->valuestring, '\n') || ++n > VMM_BOARD_SLOTS)
+			return err_set(e, -EPROTO, "vm \"%s\": snapshot: a bad %s in the reply",
+				       name, key);
+		used += (size_t)snprintf(text + used, sizeof text - used, "%s\n", it->valuestring);
+	}
+	int fd = openat(dfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	struct iovec v = { text, used };
+	int rc = fd < 0 ? -errno : used ? io_pxferv(fd, 0, &v, 1, true) : 0;
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		return err_set(e, rc, "vm \"%s\": snapshot %s/%s: %s", name, dir, file,
+			       strerror(-rc));
+	return 0;
+}
+
+/* The restore's DIR/disk-slots (DIR/nic-slots): slot[i] the serial (MAC)
+ * hot-plug slot i held ("" none); how many lines, 0 without the file (a
+ * snapshot of a VM with nothing hot-plugged, or from an older nimbusd). */
+static int slot_list_of(const char *restore_dir, const char *file,
+			char slot[][VMM_SERIAL_MAX + 1])
+{
+	char path[4200], text[VMM_BOARD_SLOTS * (VMM_SERIAL_MAX + 2) + 1];
+	snprintf(path, sizeof path, "%s/%s", restore_dir, file);
+	if (!restore_dir[0] || read_file(path, text, sizeof text) <= 0)
+		return 0;
+	int n = 0;
+	for (char *p = text, *nl; n < VMM_BOARD_SLOTS && (nl = strchr(p, '\n')); p = nl + 1) {
+		*nl = 0;
+		snprintf(slot[n++], VMM_SERIAL_MAX + 1, "%.*s", VMM_SERIAL_MAX, p);
+	}
+	return n;
+}
+
 static int vmm_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
 		     struct err *e)
 {
@@ -259,10 +309,30 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	 * line each, eth0 first): a --net each. */
 	char net[4 * 128] = "", nicpath[8200], *nets[4] = { "none" };
 	int nnets = 0;
+	/* A restore (vmm_snapshot.h) continues the machine snapshotted: a NIC
+	 * that was in a hot-plug slot then goes back into it (--slot-nic), and
+	 * a volume likewise (--slot-disk, below). */
+	char restore_dir[4096] = "", rfile[8200], nic_held[VMM_BOARD_SLOTS][VMM_SERIAL_MAX + 1];
+	char slot_nics[VMM_NICS_MAX][40];
+	int nslot_nics = 0;
+	snprintf(rfile, sizeof rfile, "%s/%s", dir, VMM_RESTORE_FILE);
+	if (read_file(rfile, restore_dir, sizeof restore_dir) > 0)
+		restore_dir[strcspn(restore_dir, "\n")] = 0;
+	int nnic_held = slot_list_of(restore_dir, VMM_NIC_SLOTS_FILE, nic_held);
 	snprintf(nicpath, sizeof nicpath, "%s/nic", dir);
 	if (read_file(nicpath, net, sizeof net) > 0)
-		for (char *line = strtok(net, "\n"); line && nnets < 4; line = strtok(NULL, "\n"))
-			nets[nnets++] = line;
+		for (char *line = strtok(net, "\n"); line && nnets < 4; line = strtok(NULL, "\n")) {
+			char ifname[16], mac[18];
+			int at = -1;
+			if (sscanf(line, "tap,ifname=%15[^,],mac=%17s", ifname, mac) == 2)
+				for (int i = 0; i < nnic_held && i < VMM_NICS_MAX && at < 0; i++)
+					if (nic_held[i][0] && !strcmp(nic_held[i], mac))
+						at = i;
+			if (at >= 0)
+				snprintf(slot_nics[nslot_nics++], sizeof slot_nics[0], "%d:%s", at, ifname);
+			else
+				nets[nnets++] = line;
+		}
 	bool real_nets = nnets > 0;
 	nnets += !nnets;
 	/* Attached block volumes (STATE/.../volumes, volume.h) become disks.  They
@@ -274,10 +344,24 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	char vols[4096] = "", volpath[8200], disks[8][4200];
 	snprintf(volpath, sizeof volpath, "%s/volumes", dir);
 	int ndisks = 0;
+	/* A restore puts each volume that was hot-plugged at the snapshot back
+	 * into its slot (--slot-disk), where the restored guest has it. */
+	char held[VMM_BOARD_SLOTS][VMM_SERIAL_MAX + 1], slotted[VMM_BOARD_SLOTS][4200];
+	int nslotted = 0, nheld = slot_list_of(restore_dir, VMM_DISK_SLOTS_FILE, held);
 	if (read_file(volpath, vols, sizeof vols) > 0) {
 		for (char *line = strtok(vols, "\n"); line && ndisks < 8; line = strtok(NULL, "\n")) {
-			char path[4096], name[64];
-			if (sscanf(line, "block %4095s %63s", path, name) == 2)
+			char path[4096], name[64], cut[VMM_SERIAL_MAX + 1];
+			if (sscanf(line, "block %4095s %63s", path, name) != 2)
+				continue;
+			snprintf(cut, sizeof cut, "%.*s", VMM_SERIAL_MAX, name);
+			int at = -1;
+			for (int i = 0; i < nheld && at < 0; i++)
+				if (held[i][0] && !strcmp(held[i], cut))
+					at = i;
+			if (at >= 0)
+				snprintf(slotted[nslotted++], sizeof slotted[0], "%d:%s,serial=%s", at, path,
+					 cut);
+			else
 				snprintf(disks[ndisks++], sizeof disks[0], "%s,format=qcow2,serial=%s", path,
 					 name);
 		}
@@ -297,7 +381,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	/* Every VM has a balloon, so memory overcommit can take back what idle
 	 * guests do not use (mem_pressure.h); deflate-on-oom lets a guest take
 	 * it back itself before its OOM killer would act. */
-	char *argv[15 + 2 * 4 + 2 * 10 + 2 * (8 + DISKS_MAX) + 3] = { (char *)c->self_exe, "console-relay", consock, log,
+	char *argv[15 + 2 * 4 + 2 * 11 + 2 * (8 + DISKS_MAX) + 2 * VMM_BOARD_SLOTS + 2 * VMM_NICS_MAX + 3] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
 						"--net", nets[0], "--control", sock, "--agent",
 						"--balloon=deflate-on-oom" };
@@ -328,10 +412,32 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	 * device at boot to take a disk later.  The devices taken: the NICs,
 	 * the rng, balloon and agent, and the disks. */
 	int taken = (real_nets ? nnets : 0) + 3 + disk + ndisks + nown;
+	int free_slots = taken < VMM_BOARD_SLOTS ? VMM_BOARD_SLOTS - taken : 0;
+	/* A VM on a network gets one empty NIC as well (vmm_hotplug.h), so it
+	 * can join another while it runs.  Not a VM on none: the empty NIC would
+	 * be its eth0, on which the default guest's boot waits 3 s for DHCP. */
+	char nslots[48] = "";
+	if (real_nets && nnets < VMM_NICS_MAX && free_slots >= 2) {
+		uint8_t mac[6];
+		vmm_nic_slot_mac(in->name, nnets, mac);
+		snprintf(nslots, sizeof nslots, "1,mac=%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+			 mac[1], mac[2], mac[3], mac[4], mac[5]);
+		argv[argc++] = "--net-slots";
+		argv[argc++] = nslots;
+		free_slots--;
+	}
 	char slots[16];
-	snprintf(slots, sizeof slots, "%d", taken < VMM_BOARD_SLOTS ? VMM_BOARD_SLOTS - taken : 0);
+	snprintf(slots, sizeof slots, "%d", free_slots);
 	argv[argc++] = "--disk-slots";
 	argv[argc++] = slots;
+	for (int i = 0; i < nslotted; i++) {
+		argv[argc++] = "--slot-disk";
+		argv[argc++] = slotted[i];
+	}
+	for (int i = 0; i < nslot_nics && nslots[0]; i++) {
+		argv[argc++] = "--slot-nic";
+		argv[argc++] = slot_nics[i];
+	}
 	if (in->cpus > 0) {
 		argv[argc++] = "--cpus";
 		argv[argc++] = cpus;
@@ -759,8 +865,13 @@ int vmm_snapshot_save(const struct driver_ctx *c, const struct instance *in, con
 		rc = fd;
 		goto out;
 	}
-	if ((rc = control_read_reply(fd, in->name, VMM_SNAPSHOT_WAIT_MS, NULL, 0, NULL, e)) < 0)
+	cJSON *reply = NULL;
+	if ((rc = control_read_reply(fd, in->name, VMM_SNAPSHOT_WAIT_MS, NULL, 0, &reply, e)) < 0)
 		goto out;
+	rc = save_slot_list(dfd, dir, in->name, reply, "disk_slots", VMM_DISK_SLOTS_FILE, e);
+	if (rc == 0)
+		rc = save_slot_list(dfd, dir, in->name, reply, "nic_slots", VMM_NIC_SLOTS_FILE, e);
+	cJSON_Delete(reply);
 	/* The VMM synced the files: into place, memory first, state the commit. */
 	for (unsigned i = 0; i < 2 && rc == 0; i++)
 		if (renameat(dfd, tmp[i], dfd, final[i]) < 0)
@@ -938,6 +1049,67 @@ int vmm_disk_insert(const struct driver_ctx *c, const struct instance *in, const
 		return err_set(e, -errno, "vm \"%s\": %s: %s", in->name, path, strerror(errno));
 	int rc = disk_verb(c, in, "disk-insert", serial, fd, e);
 	close(fd);
+	return rc;
+}
+
+void vmm_nic_slot_mac(const char *key, int idx, uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;   /* FNV-1a: the same on every start */
+	for (const char *p = key; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	uint32_t tail = (h & 0xfffffu) << 4 | ((unsigned)idx & 15u);
+	mac[0] = 0x52, mac[1] = 0x54, mac[2] = 0x02;
+	mac[3] = (uint8_t)(tail >> 16), mac[4] = (uint8_t)(tail >> 8), mac[5] = (uint8_t)tail;
+}
+
+int vmm_nic_insert(const struct driver_ctx *c, const struct instance *in, int tap,
+		   const char *ifname, char mac[18], struct err *e)
+{
+	char sock[8192], code[32] = "";
+	int rc = instance_path(c, in->name, "control.sock", sock, sizeof sock, e);
+	if (rc < 0)
+		return rc;
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddNumberToObject(req, "id", 1);
+	cJSON_AddStringToObject(req, "verb", "nic-insert");
+	cJSON_AddNumberToObject(req, "version", 1);
+	cJSON_AddStringToObject(req, "ifname", ifname);
+	const char *names[1] = { "tap" };
+	cJSON_AddItemToObject(req, "fds", cJSON_CreateStringArray(names, 1));
+	int s = control_send_fds(sock, in->name, req, &tap, 1, e);   /* takes req */
+	if (s < 0)
+		return s;
+	cJSON *reply = NULL;
+	rc = control_read_reply(s, in->name, VMM_REPLY_WAIT_MS, code, sizeof code, &reply, e);
+	close(s);
+	if (rc == -EPROTO)
+		return !strcmp(code, "no-slot") ? -ENOSPC : !strcmp(code, "unknown-verb") ? -ENOTSUP
+		       : rc;
+	if (rc < 0)
+		return rc;
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(reply, "mac");
+	if (!cJSON_IsString(m) || strlen(m->valuestring) != 17)
+		rc = err_set(e, -EPROTO, "vm \"%s\": nic-insert: the reply has no MAC", in->name);
+	else
+		memcpy(mac, m->valuestring, 18);
+	cJSON_Delete(reply);
+	return rc;
+}
+
+int vmm_nic_eject(const struct driver_ctx *c, const struct instance *in, const char *mac,
+		  struct err *e)
+{
+	char sock[8192], code[32] = "", req[160];
+	int rc = instance_path(c, in->name, "control.sock", sock, sizeof sock, e);
+	if (rc < 0)
+		return rc;
+	if (strlen(mac) != 17 || strspn(mac, "0123456789abcdefABCDEF:") != 17)
+		return err_set(e, -EINVAL, "vm \"%s\": NIC %.20s: not a MAC", in->name, mac);
+	snprintf(req, sizeof req, "{\"id\":1,\"verb\":\"nic-eject\",\"version\":1,\"mac\":\"%s\"}\n",
+		 mac);
+	rc = control_call(sock, in->name, req, code, sizeof code, e);
+	if (rc == -EPROTO)
+		rc = !strcmp(code, "no-nic") ? -ENOENT : !strcmp(code, "unknown-verb") ? -ENOTSUP : rc;
 	return rc;
 }
 

@@ -9,6 +9,8 @@
 #ifndef NIMBUS_DAEMON_VMM_HOTPLUG_H
 #define NIMBUS_DAEMON_VMM_HOTPLUG_H
 
+#include <stdint.h>
+
 #include "daemon/driver.h"
 
 /* The virtio-blk serial a volume gets: its name, cut to the 20 bytes
@@ -24,5 +26,25 @@ int vmm_disk_insert(const struct driver_ctx *c, const struct instance *in, const
  * a hot-plug slot (a disk the VM was started with). */
 int vmm_disk_eject(const struct driver_ctx *c, const struct instance *in, const char *serial,
 		   struct err *e);
+
+/*
+ * NIC hot-plug (docs/cloud.md, "Joining and leaving"): a VM on a network
+ * is started with one empty NIC (`vm run --net-slots 1,mac=`), whose MAC
+ * is vmm_nic_slot_mac(its key, how many NICs it started with): the guest
+ * reads a MAC once, at boot, so the NIC that fills the slot keeps it.
+ * vmm_nic_insert passes tap (a /dev/net/tun descriptor attached with a
+ * virtio-net header, nl_tap_open; the caller keeps it) with the control
+ * verb nic-insert; mac gets the MAC of the slot it went into.  -ENOSPC: no
+ * slot is empty; -ENOTSUP: a VMM that knows no nic-insert.
+ */
+#define VMM_NICS_MAX 4
+void vmm_nic_slot_mac(const char *key, int idx, uint8_t mac[6]);
+int vmm_nic_insert(const struct driver_ctx *c, const struct instance *in, int tap,
+		   const char *ifname, char mac[18], struct err *e);
+/* Takes the hot-plugged NIC with that MAC out again (control verb
+ * nic-eject): the guest's link goes down.  -ENOENT when no slot holds it
+ * (a NIC the VM was started with), -ENOTSUP for an older VMM. */
+int vmm_nic_eject(const struct driver_ctx *c, const struct instance *in, const char *mac,
+		  struct err *e);
 
 #endif

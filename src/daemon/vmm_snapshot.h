@@ -15,6 +15,11 @@
 
 #define VMM_SNAPSHOT_WAIT_MS 600000   /* it writes all of guest RAM */
 #define VMM_RESTORE_FILE "restore"
+/* In a snapshot directory: the volume serial each hot-plug disk slot held,
+ * a line each ("" for none), so a restore puts each back in its slot. */
+#define VMM_DISK_SLOTS_FILE "disk-slots"
+/* And the MAC of the NIC each hot-plug NIC slot held ("" none). */
+#define VMM_NIC_SLOTS_FILE "nic-slots"
 
 /* A paused instance (in->paused) stays paused; a running one runs on. */
 int vmm_snapshot_save(const struct driver_ctx *c, const struct instance *in, const char *dir,

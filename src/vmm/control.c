@@ -43,6 +43,8 @@
 #include "vmm/clock.h"
 #include "vmm/virtio/balloon.h"
 #include "vmm/vm.h"
+#include "vmm/virtio/blk.h"
+#include "vmm/virtio/net.h"
 #include "vmm/agent_proto.h"
 #include "vmm/guest_agent.h"
 
@@ -650,6 +652,30 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
 		cJSON_AddNumberToObject(o, "disks", info.disks);
 	}
 	cJSON_AddNumberToObject(o, "pause_ms", (double)info.pause_ns / 1e6);
+	/* What each hot-plug slot holds ("" empty), as the snapshot recorded it:
+	 * a restore must be started with the same (--slot-disk). */
+	struct virtio_device *sd = vm_disk_slot(vm, 0);
+	if (sd) {
+		cJSON *a = cJSON_AddArrayToObject(o, "disk_slots");
+		char serial[VIRTIO_BLK_ID_BYTES + 1];
+		for (unsigned i = 0; (sd = vm_disk_slot(vm, i)); i++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(virtio_blk_loaded(sd, serial) ? serial
+												   : ""));
+	}
+	/* And which hot-plug NIC slots hold a TAP (the MAC each has, "" for
+	 * none): a restore must have a TAP in the same (--slot-nic). */
+	if ((sd = vm_nic_slot(vm, 0))) {
+		cJSON *a = cJSON_AddArrayToObject(o, "nic_slots");
+		for (unsigned i = 0; (sd = vm_nic_slot(vm, i)); i++) {
+			uint8_t m[6];
+			char text[18] = "";
+			virtio_net_mac(sd, m);
+			if (virtio_net_loaded(sd))
+				snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+					 m[2], m[3], m[4], m[5]);
+			cJSON_AddItemToArray(a, cJSON_CreateString(text));
+		}
+	}
 	return print(o);
 }
 
@@ -686,6 +712,68 @@ static char *verb_disk(struct vm *vm, const cJSON *id, const cJSON *req,
 				   : "disk-failed", "%s: %s", verb, e.msg);
 	cJSON *o = reply_ok(id);
 	cJSON_AddNumberToObject(o, "slot", slot);
+	return print(o);
+}
+
+/* "52:54:00:12:34:56" -> bytes; false for anything else. */
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	int end = 0;
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3],
+				      &v[4], &v[5], &end) != 6 || end != 17)
+		return false;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return true;
+}
+
+/* {"verb":"nic-insert","ifname":NAME,"fds":["tap"]} with a TAP prepared as
+ * net_tap_adopt wants passed along (SCM_RIGHTS), and
+ * {"verb":"nic-eject","mac":MAC}: NIC hot-plug (vm_nic_hotplug.c).  The
+ * reply names the slot and the MAC the guest has for it. */
+static char *verb_nic(struct vm *vm, const cJSON *id, const cJSON *req,
+		      const struct emitter *em, bool insert)
+{
+	const char *verb = insert ? "nic-insert" : "nic-eject";
+	struct err e = {0};
+	unsigned slot = 0;
+	uint8_t mac[6];
+	int rc;
+	if (insert) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(req, "ifname");
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(req, "fds");
+		bool name_ok = cJSON_IsString(n) && n->valuestring[0] && strlen(n->valuestring) < 16;
+		for (const char *c = name_ok ? n->valuestring : ""; *c; c++)
+			name_ok &= *c > ' ' && *c <= '~' && *c != '/';
+		if (!name_ok)
+			return reply_error(id, "bad-argument", "nic-insert: needs \"ifname\": the TAP's "
+					   "name, 1 to 15 printable characters");
+		if (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 1 ||
+		    !cJSON_IsString(cJSON_GetArrayItem(f, 0)) ||
+		    strcmp(cJSON_GetArrayItem(f, 0)->valuestring, "tap"))
+			return reply_error(id, "bad-argument", "nic-insert: fds: must be [\"tap\"]");
+		if (!em || em->nfds != 1)
+			return reply_error(id, "bad-argument", "nic-insert: the request must come with "
+					   "one descriptor (SCM_RIGHTS), it came with %u",
+					   em ? em->nfds : 0);
+		rc = vm_nic_insert(vm, em->fds[0], n->valuestring, &slot, mac, &e);
+	} else {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(req, "mac");
+		if (!cJSON_IsString(m) || !parse_mac(m->valuestring, mac))
+			return reply_error(id, "bad-argument", "nic-eject: needs \"mac\": "
+					   "six hex bytes as 52:54:00:12:34:56");
+		rc = vm_nic_eject(vm, mac, &slot, &e);
+	}
+	if (rc)
+		return reply_error(id, rc == -EINVAL ? "bad-argument" : rc == -ENOSPC ? "no-slot"
+				   : rc == -ENOENT ? "no-nic" : "nic-failed", "%s: %s", verb, e.msg);
+	cJSON *o = reply_ok(id);
+	cJSON_AddNumberToObject(o, "slot", slot);
+	char text[18];
+	snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
+	cJSON_AddStringToObject(o, "mac", text);
 	return print(o);
 }
 
@@ -853,7 +941,7 @@ static char *verb_rate_limit(struct vm *vm, const cJSON *id, const cJSON *req)
 
 static const char known[] = "status, pause, resume, stop, shutdown, reboot, balloon, "
 			    "balloon-stats, snapshot, migrate, fork, rate-limit, exec, exec-input, "
-			    "exec-resize, disk-insert, disk-eject, events";
+			    "exec-resize, disk-insert, disk-eject, nic-insert, nic-eject, events";
 
 /* Parses and checks the envelope; *verb set on success, else the error reply. */
 static char *parse_request(const char *line, unsigned long len, cJSON **req, const cJSON **id,
@@ -900,7 +988,8 @@ static char *handle(struct vm *vm, const char *line, unsigned long len, const st
 	    !strcmp(verb, "snapshot") || !strcmp(verb, "migrate") || !strcmp(verb, "fork") ||
 	    !strcmp(verb, "rate-limit") || !strcmp(verb, "exec") || !strcmp(verb, "exec-input") ||
 	    !strcmp(verb, "exec-resize") || !strcmp(verb, "disk-insert") ||
-	    !strcmp(verb, "disk-eject"))
+	    !strcmp(verb, "disk-eject") || !strcmp(verb, "nic-insert") ||
+	    !strcmp(verb, "nic-eject"))
 		vm_verb = true;
 	else if (!strcmp(verb, "events"))
 		vm_verb = false;
@@ -942,6 +1031,8 @@ static char *handle(struct vm *vm, const char *line, unsigned long len, const st
 		out = verb_exec(vm, id, req, em);
 	else if (!strcmp(verb, "disk-insert") || !strcmp(verb, "disk-eject"))
 		out = verb_disk(vm, id, req, em, verb[5] == 'i');
+	else if (!strcmp(verb, "nic-insert") || !strcmp(verb, "nic-eject"))
+		out = verb_nic(vm, id, req, em, verb[4] == 'i');
 	else if (!strcmp(verb, "exec-input") || !strcmp(verb, "exec-resize"))
 		out = verb_exec_more(vm, id, req, verb[5] == 'r');
 	else

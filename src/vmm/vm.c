@@ -728,6 +728,7 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
 		if (vm->harts[i])
 			hart_free(vm->harts[i]);
+	virt_board_stop_io(vm->board);   /* its thread reads the transports freed next */
 	device_list_destroy(&vm->devs);
 	virt_board_free(vm->board);
 	if (vm->bus_ok)
@@ -771,6 +772,11 @@ void vm_parts(struct vm *vm, struct vm_parts *out)
 struct virtio_device *vm_balloon(struct vm *vm)
 {
 	return virt_board_balloon(vm->board);
+}
+
+struct virtio_device *vm_nic_slot(struct vm *vm, unsigned i)
+{
+	return vm->board ? virt_board_nic_slot(vm->board, i) : NULL;
 }
 
 struct virtio_device *vm_disk_slot(struct vm *vm, unsigned i)
@@ -941,7 +947,9 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 		     struct vm_snapshot_info *info, struct err *err)
 {
 	bool stay_paused = opts->stay_paused;
-	int hrc = vm_disk_slots_check_empty(vm, "snapshot", err);
+	/* A hot-plugged disk is recorded by its slot (vm_snapshot.c's
+	 * "disk-slots"), but --disks copies only the disks the VM started with. */
+	int hrc = opts->with_disks ? vm_disk_slots_check_empty(vm, "snapshot --disks", err) : 0;
 	if (hrc)
 		return hrc;
 	if (vm->cfg.sandboxed && !opts->to_fds)
@@ -992,8 +1000,13 @@ bool vm_sandboxed(const struct vm *vm)
 }
 
 /* Children would share a writable disk. */
-static int fork_disks_check(const struct vm *vm, struct err *err)
+static int fork_disks_check(struct vm *vm, struct err *err)
 {
+	int rc = vm_disk_slots_check_empty(vm, "fork (the children would share it)", err);
+	if (!rc)
+		rc = vm_nic_slots_check_empty(vm, "fork (the children would share it)", err);
+	if (rc)
+		return rc;
 	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
 		const struct vm_disk *d = &vm->cfg.disks[i];
 		if (!d->readonly && !d->ephemeral)

@@ -36,6 +36,7 @@ struct vm_fork_child;
 
 
 #define VM_MAX_DISKS 6
+#define VM_MAX_DISK_SLOTS 8        /* the board's virtio-mmio slots */
 #define VM_MAX_NETS 4
 
 /*
@@ -86,8 +87,23 @@ struct vm_config {
 	/* Empty virtio-blk devices after the disks, for hot-plug (vm_hotplug.c,
 	 * vm_disk_insert): the guest boots seeing disks of no sectors. */
 	unsigned disk_slots;
+	/* What hot-plug slot i holds from the start (path NULL: nothing): a VM
+	 * restored from (or migrated with) a snapshot taken while a disk was
+	 * hot-plugged there gets it back in the same slot (`--slot-disk`).
+	 * Opened writable as qcow2, as disk-insert takes it. */
+	struct vm_disk slot_disks[VM_MAX_DISK_SLOTS];
 	struct net_opts nets[VM_MAX_NETS];   /* virtio-net devices, eth0 first */
 	unsigned nnets;
+	/* Empty virtio-net devices after the nets, for hot-plug (vm_nic_hotplug.c,
+	 * vm_nic_insert): the guest boots seeing NICs with their link down,
+	 * each with its MAC (net_slot_mac; has_mac false: net_default_mac of
+	 * its index after the nets, a random tail). */
+	unsigned net_slots;
+	struct net_slot_mac { bool has_mac; uint8_t mac[6]; } net_slot_mac[VM_MAX_NETS];
+	/* The TAP (by name; NULL: none) NIC slot i holds from the start: a VM
+	 * restored from a snapshot taken with a NIC hot-plugged there gets it
+	 * back in the same slot (`--slot-nic`). */
+	const char *slot_taps[VM_MAX_NETS];
 	bool jit_off;              /* run guest code in the interpreter only */
 	bool jit_verify;           /* check every translated block against the interpreter */
 	uint64_t jit_cache;        /* translated-code cache of the VM, bytes; 0 = default */
@@ -304,11 +320,30 @@ int vm_disk_insert(struct vm *vm, int fd, const char *serial, unsigned *slot,
 int vm_disk_eject(struct vm *vm, const char *serial, unsigned *slot, struct err *err);
 /* How many hot-plug slots the VM has, and how many hold a disk. */
 void vm_disk_slots(struct vm *vm, unsigned *total, unsigned *loaded);
-/* -EBUSY naming `doing` when a hot-plugged disk is in: a snapshot or a
- * migration describes the disks the VM was started with. */
+/* -EBUSY naming `doing` when a hot-plugged disk is in: what copies the
+ * disks the VM started with (snapshot --disks, migrate --copy-storage) or
+ * shares them (fork) leaves a hot-plugged one out. */
 int vm_disk_slots_check_empty(struct vm *vm, const char *doing, struct err *err);
 /* The i-th hot-plug slot's device, or NULL (vm.c). */
 struct virtio_device *vm_disk_slot(struct vm *vm, unsigned i);
+
+/*
+ * NIC hot-plug (vm_nic_hotplug.c) into the empty NICs of cfg->net_slots.
+ * insert takes fd (dup'd: the caller keeps fd), a TAP prepared as
+ * net_tap_adopt (tap.h) wants, and puts it behind the first empty NIC,
+ * whose link comes up; *slot is the slot's index and mac the MAC the guest
+ * has for it (read at boot).  ifname names the TAP in messages.  eject
+ * takes out the NIC of that MAC, link down (-ENOENT: none in a slot).
+ * -ENOSPC: no slot is empty (or none was configured).
+ */
+int vm_nic_insert(struct vm *vm, int fd, const char *ifname, unsigned *slot, uint8_t mac[6],
+		  struct err *err);
+int vm_nic_eject(struct vm *vm, const uint8_t mac[6], unsigned *slot, struct err *err);
+/* -EBUSY naming `doing` when a hot-plugged NIC is in (fork: the children
+ * would share the TAP). */
+int vm_nic_slots_check_empty(struct vm *vm, const char *doing, struct err *err);
+/* The i-th hot-plug NIC slot's device, or NULL (vm.c). */
+struct virtio_device *vm_nic_slot(struct vm *vm, unsigned i);
 
 /* The balloon: 0, or -ENODEV without one, -ERANGE larger than RAM. */
 int vm_balloon_set(struct vm *vm, uint64_t bytes, struct err *err);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vmm/board/virt.h"
+#include "vmm/net/opts.h"
 
 #define VIRTIO_BLK_ID_BYTES 20   /* virtio 1.2, 5.2.6: GET_ID returns at most 20 bytes */
 
@@ -108,5 +109,76 @@ int vm_append_check(const char *append, struct err *err)
 		return err_set(err, -E2BIG, "--append: %zu bytes: longer than the riscv64 kernel's "
 			       "command-line limit of %d bytes (it would cut the rest silently)",
 			       n, VM_APPEND_MAX);
+	return 0;
+}
+
+int vm_net_slots_parse(const char *spec, struct vm_config *cfg, struct err *err)
+{
+	char *end;
+	unsigned long n = strtoul(spec, &end, 10);
+	if (spec[0] < '0' || spec[0] > '9' || n > VM_MAX_NETS || (*end && *end != ','))
+		return err_set(err, -EINVAL, "--net-slots %.64s: expected N[,mac=MAC], N from 0 to %d",
+			       spec, VM_MAX_NETS);
+	uint8_t mac[6];
+	bool has_mac = false;
+	if (*end) {
+		const char *why = NULL;
+		if (strncmp(end, ",mac=", 5) || net_mac_parse(end + 5, mac, &why) < 0)
+			return err_set(err, -EINVAL, "--net-slots %.64s: %s", spec,
+				       why ? why : "expected N[,mac=MAC]");
+		uint32_t tail = (uint32_t)mac[3] << 16 | (uint32_t)mac[4] << 8 | mac[5];
+		if (n && tail + (n - 1) > 0xffffffu)
+			return err_set(err, -EINVAL, "--net-slots %.64s: the MACs of %lu slots would "
+				       "wrap past ff:ff:ff", spec, n);
+		has_mac = true;
+	}
+	cfg->net_slots = (unsigned)n;
+	for (unsigned i = 0; i < n; i++) {
+		cfg->net_slot_mac[i].has_mac = has_mac;
+		if (!has_mac)
+			continue;
+		uint32_t t = ((uint32_t)mac[3] << 16 | (uint32_t)mac[4] << 8 | mac[5]) + i;
+		memcpy(cfg->net_slot_mac[i].mac, mac, 3);
+		cfg->net_slot_mac[i].mac[3] = (uint8_t)(t >> 16);
+		cfg->net_slot_mac[i].mac[4] = (uint8_t)(t >> 8);
+		cfg->net_slot_mac[i].mac[5] = (uint8_t)t;
+	}
+	return 0;
+}
+
+int vm_slot_disk_parse(char *spec, struct vm_config *cfg, struct err *err)
+{
+	char *end;
+	unsigned long n = strtoul(spec, &end, 10);
+	if (spec[0] < '0' || spec[0] > '9' || *end != ':' || n >= VM_MAX_DISK_SLOTS)
+		return err_set(err, -EINVAL, "--slot-disk %.64s: expected N:PATH[,serial=ID], N from "
+			       "0 to %d", spec, VM_MAX_DISK_SLOTS - 1);
+	if (cfg->slot_disks[n].path)
+		return err_set(err, -EINVAL, "--slot-disk %lu: given twice", n);
+	struct vm_disk d = {0};
+	struct err e = {0};
+	if (vm_disk_parse(end + 1, &d, &e) < 0)
+		return err_set(err, -EINVAL, "--slot-disk %lu: %s", n, e.msg);
+	if (d.readonly || d.slot.set || d.ephemeral || (d.format && strcmp(d.format, "qcow2")))
+		return err_set(err, -EINVAL, "--slot-disk %lu:%.64s: a hot-plug slot holds a writable "
+			       "qcow2 image (no ro, slot= or format=raw)", n, d.path);
+	cfg->slot_disks[n] = d;
+	return 0;
+}
+
+int vm_slot_nic_parse(const char *spec, struct vm_config *cfg, struct err *err)
+{
+	char *end;
+	unsigned long n = strtoul(spec, &end, 10);
+	if (spec[0] < '0' || spec[0] > '9' || *end != ':' || n >= VM_MAX_NETS)
+		return err_set(err, -EINVAL, "--slot-nic %.32s: expected N:IFNAME, N from 0 to %d",
+			       spec, VM_MAX_NETS - 1);
+	size_t len = strlen(end + 1);
+	if (len == 0 || len > 15 || strchr(end + 1, '/') || strchr(end + 1, ','))
+		return err_set(err, -EINVAL, "--slot-nic %.32s: IFNAME: 1 to 15 characters, no / or ,",
+			       spec);
+	if (cfg->slot_taps[n])
+		return err_set(err, -EINVAL, "--slot-nic %lu: given twice", n);
+	cfg->slot_taps[n] = end + 1;
 	return 0;
 }

@@ -104,3 +104,55 @@ TEST(slot_taken_out_of_other_options)
 	EXPECT_EQ(vm_slot_take("--net user,slot=12", f, &sl, &e), -EINVAL);
 	EXPECT(strstr(e.msg, "slot=12: out of range"));
 }
+
+TEST(net_slots_count_and_macs_counted_up_from_the_first)
+{
+	struct vm_config cfg = {0};
+	struct err e = {0};
+	EXPECT_EQ(vm_net_slots_parse("2,mac=52:54:02:00:00:ff", &cfg, &e), 0);
+	EXPECT_EQ(cfg.net_slots, 2);
+	EXPECT(cfg.net_slot_mac[1].has_mac);
+	EXPECT_EQ(cfg.net_slot_mac[1].mac[4], 0x01);
+	EXPECT_EQ(cfg.net_slot_mac[1].mac[5], 0x00);
+	EXPECT_EQ(vm_net_slots_parse("1", &cfg, &e), 0);
+	EXPECT(!cfg.net_slot_mac[0].has_mac);
+	EXPECT_EQ(vm_net_slots_parse("5", &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "--net-slots 5: expected N[,mac=MAC], N from 0 to 4"));
+	EXPECT_EQ(vm_net_slots_parse("1,mac=01:00:00:00:00:01", &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "multicast"));
+	EXPECT_EQ(vm_net_slots_parse("2,mac=52:54:00:ff:ff:ff", &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "wrap"));
+	EXPECT_EQ(vm_net_slots_parse("1,ifname=x", &cfg, &e), -EINVAL);
+}
+
+TEST(slot_disk_names_its_slot_and_takes_only_writable_qcow2)
+{
+	struct vm_config cfg = {0};
+	struct err e = {0};
+	char a[] = "2:/v/hot1.qcow2,serial=hot1", b[] = "2:/v/x.qcow2", c[] = "1:/v/x,ro",
+	     d[] = "8:/v/x", f[] = "/v/x";
+	EXPECT_EQ(vm_slot_disk_parse(a, &cfg, &e), 0);
+	EXPECT(!strcmp(cfg.slot_disks[2].path, "/v/hot1.qcow2"));
+	EXPECT(!strcmp(cfg.slot_disks[2].serial, "hot1"));
+	EXPECT_EQ(vm_slot_disk_parse(b, &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "--slot-disk 2: given twice"));
+	EXPECT_EQ(vm_slot_disk_parse(c, &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "writable qcow2"));
+	EXPECT_EQ(vm_slot_disk_parse(d, &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "N from 0 to 7"));
+	EXPECT_EQ(vm_slot_disk_parse(f, &cfg, &e), -EINVAL);
+}
+
+TEST(slot_nic_names_its_slot_and_a_tap)
+{
+	struct vm_config cfg = {0};
+	struct err e = {0};
+	EXPECT_EQ(vm_slot_nic_parse("1:nt0a1b2c3d", &cfg, &e), 0);
+	EXPECT(!strcmp(cfg.slot_taps[1], "nt0a1b2c3d"));
+	EXPECT_EQ(vm_slot_nic_parse("1:other", &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "--slot-nic 1: given twice"));
+	EXPECT_EQ(vm_slot_nic_parse("4:x", &cfg, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "N from 0 to 3"));
+	EXPECT_EQ(vm_slot_nic_parse("0:abcdefghijklmnop", &cfg, &e), -EINVAL);
+	EXPECT_EQ(vm_slot_nic_parse("0:", &cfg, &e), -EINVAL);
+}

@@ -14,8 +14,11 @@
  * errors, which is why the daemon checks first, docs/cloud.md).
  *
  * The image comes as an open file, so a sandboxed VMM (which may open no
- * path) can take it.  A snapshot or migration describes the disks a VM was
- * started with, so both are refused while a slot holds a disk.
+ * path) can take it.  A snapshot records what each slot holds (its serial
+ * and image, vm_snapshot.c), and a restore or a migration's target must
+ * hold the same (vm_config.slot_disks, `--slot-disk`); only what copies
+ * disk contents (snapshot --disks, migrate --copy-storage) and fork (whose
+ * children would share the writable image) are refused while one is in.
  */
 #include "vmm/vm.h"
 

@@ -472,7 +472,11 @@ int vm_migrate(struct vm *vm, const char *uri, const struct vm_migrate_opts *opt
 	if (p.cfg->sandboxed && !opts->have_conn)
 		return err_set(err, -EPERM, "migrate: a sandboxed VM (--sandbox) connects nowhere: "
 			       "its client must pass the connection (docs/sandbox.md)");
-	int hrc = vm_disk_slots_check_empty(vm, "migrate", err);
+	/* A hot-plugged disk goes by its slot (the target is started with it,
+	 * --slot-disk, and checks it); --copy-storage copies only the disks
+	 * the VM started with. */
+	int hrc = opts->copy_storage ? vm_disk_slots_check_empty(vm, "migrate --copy-storage", err)
+				     : 0;
 	if (hrc)
 		return hrc;
 	if (opts->postcopy && (opts->copy_storage || opts->verify))

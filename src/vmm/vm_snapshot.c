@@ -10,6 +10,12 @@
  *           (never touched, ballooned away, or just zero) are holes.
  *   disk0.. with --disks only: each disk as the guest sees it, raw and
  *           sparse (a "disks" section in state lists them).
+ * A VM with hot-plug disk slots has a "disk-slots" section too: what each
+ * slot held (its serial and its image's identity), so a restore gets each
+ * hot-plugged disk back in its slot (--slot-disk) or is refused naming it.
+ * One with hot-plug NIC slots has a "nic-slots" section: which hold a TAP
+ * (the guest's link is up there), so a restore gets a TAP in each
+ * (--slot-nic) or is refused.
  * All are written under temporary names and renamed into place, memory
  * (and disks) first: `state` is the commit point, and a VM whose RAM is a
  * private mapping of the old `memory` keeps its (unlinked) pages.
@@ -39,6 +45,7 @@
 #include "vmm/device.h"
 #include "vmm/snap_stream.h"
 #include "vmm/virtio/blk.h"
+#include "vmm/virtio/net.h"
 
 #define VM_SNAP_VERSION 1u
 #define DIFF_MAGIC "NIMBDIFF"
@@ -112,6 +119,152 @@ static int disk_identify(const char *path, struct virtio_device *dev, struct dis
 	d->ino = (uint64_t)st.st_ino;
 	d->mtime_s = (uint64_t)st.st_mtim.tv_sec;
 	d->mtime_ns = (uint64_t)st.st_mtim.tv_nsec;
+	return 0;
+}
+
+/* The "disk-slots" section: per hot-plug slot a u8 (1: holds a disk), then
+ * for a disk its serial and image identity (as the "vm" section's disks). */
+static int save_slots(struct vm *vm, struct snap_out *o, struct err *err)
+{
+	struct virtio_device *d;
+	unsigned n = 0;
+	while (vm_disk_slot(vm, n))
+		n++;
+	if (!n)
+		return 0;
+	snap_begin(o, "disk-slots", 1);
+	snap_put_u32(o, n);
+	for (unsigned i = 0; (d = vm_disk_slot(vm, i)); i++) {
+		char id[VIRTIO_BLK_ID_BYTES + 1];
+		struct disk_id di;
+		bool loaded = virtio_blk_loaded(d, id);
+		snap_put_u8(o, loaded);
+		if (!loaded)
+			continue;
+		int rc = disk_identify(id, d, &di);
+		if (rc) {
+			snap_end(o);
+			return err_set(err, rc, "snapshot: hot-plugged disk %s: %s", id, strerror(-rc));
+		}
+		snap_put_str(o, id);
+		snap_put_u64(o, di.size);
+		snap_put_u64(o, di.dev);
+		snap_put_u64(o, di.ino);
+		snap_put_u64(o, di.mtime_s);
+		snap_put_u64(o, di.mtime_ns);
+	}
+	snap_end(o);
+	return 0;
+}
+
+/* The "nic-slots" section: u32 count, per slot a u8 (1: holds a TAP). */
+static void save_nic_slots(struct vm *vm, struct snap_out *o)
+{
+	struct virtio_device *d;
+	unsigned n = 0;
+	while (vm_nic_slot(vm, n))
+		n++;
+	if (!n)
+		return;
+	snap_begin(o, "nic-slots", 1);
+	snap_put_u32(o, n);
+	for (unsigned i = 0; (d = vm_nic_slot(vm, i)); i++)
+		snap_put_u8(o, virtio_net_loaded(d));
+	snap_end(o);
+}
+
+/* Each NIC slot holds a TAP now where it held one at the snapshot, and
+ * none where it held none (the guest's link state is in its memory). */
+static int check_nic_slots(struct snap_in *in, struct vm *vm, const char *dir, struct err *err)
+{
+	unsigned have = 0;
+	while (vm_nic_slot(vm, have))
+		have++;
+	uint32_t n = 0;
+	int rc;
+	if (snap_in_has(in, "nic-slots")) {
+		if ((rc = snap_in_section(in, "nic-slots", 1, err)))
+			return prefix(err, rc, dir);
+		n = snap_get_u32(in);
+	}
+	for (unsigned i = 0; i < have && !in->overrun; i++) {
+		bool held = i < n && snap_get_u8(in), holds = virtio_net_loaded(vm_nic_slot(vm, i));
+		if (in->overrun)
+			break;
+		if (held != holds)
+			return err_set(err, -EINVAL, "%s: hot-plug NIC slot %u %s a TAP at the snapshot%s",
+				       dir, i, held ? "held" : "was without",
+				       held ? "; give one with --slot-nic" : ", here it has one");
+	}
+	if (n && (rc = snap_in_end(in, err)))
+		return prefix(err, rc, dir);
+	if (n > have)
+		return err_set(err, -EINVAL, "%s: %u hot-plug NIC slots in the snapshot, %u in this "
+			       "VM", dir, n, have);
+	return 0;
+}
+
+/* Each slot holds now what it held at the snapshot: the same serial, and
+ * (unless the disks came with the VM) the same image, unchanged. */
+static int check_slots(struct snap_in *in, struct vm *vm, const char *dir, bool disks_carried,
+		       struct err *err)
+{
+	unsigned have = 0;
+	while (vm_disk_slot(vm, have))
+		have++;
+	uint32_t n = 0;
+	int rc;
+	if (snap_in_has(in, "disk-slots")) {
+		if ((rc = snap_in_section(in, "disk-slots", 1, err)))
+			return prefix(err, rc, dir);
+		n = snap_get_u32(in);
+	}
+	for (unsigned i = 0; i < have && !in->overrun; i++) {
+		char was[VIRTIO_BLK_ID_BYTES + 1] = "", now[VIRTIO_BLK_ID_BYTES + 1];
+		struct disk_id saved = { 0 }, cur;
+		bool held = i < n && snap_get_u8(in);
+		if (held) {
+			snap_get_str(in, was, sizeof was);
+			saved.size = snap_get_u64(in);
+			saved.dev = snap_get_u64(in);
+			saved.ino = snap_get_u64(in);
+			saved.mtime_s = snap_get_u64(in);
+			saved.mtime_ns = snap_get_u64(in);
+		}
+		struct virtio_device *d = vm_disk_slot(vm, i);
+		bool holds = virtio_blk_loaded(d, now);
+		if (in->overrun)
+			break;
+		if (held && !holds)
+			return err_set(err, -EINVAL, "%s: hot-plug slot %u held disk %s at the "
+				       "snapshot; give it back with --slot-disk %u:IMAGE,serial=%s", dir,
+				       i, was, i, was);
+		if (!held && holds)
+			return err_set(err, -EINVAL, "%s: hot-plug slot %u was empty at the snapshot, "
+				       "here it holds disk %s (--slot-disk)", dir, i, now);
+		if (!held)
+			continue;
+		if (strcmp(was, now))
+			return err_set(err, -EINVAL, "%s: hot-plug slot %u held disk %s at the "
+				       "snapshot, here disk %s", dir, i, was, now);
+		if (disks_carried)
+			continue;
+		if ((rc = disk_identify(now, d, &cur)))
+			return err_set(err, rc, "%s: hot-plugged disk %s: %s", dir, now, strerror(-rc));
+		if (cur.dev != saved.dev || cur.ino != saved.ino)
+			return err_set(err, -EINVAL, "%s: hot-plugged disk %s is not the image the "
+				       "snapshot was taken with", dir, now);
+		if (cur.size != saved.size || cur.mtime_s != saved.mtime_s ||
+		    cur.mtime_ns != saved.mtime_ns)
+			return err_set(err, -EINVAL, "%s: hot-plugged disk %s changed since the snapshot "
+				       "(size or modification time differ); restoring would corrupt it",
+				       dir, now);
+	}
+	if (n && (rc = snap_in_end(in, err)))
+		return prefix(err, rc, dir);
+	if (n > have)
+		return err_set(err, -EINVAL, "%s: %u hot-plug slots in the snapshot, %u in this VM",
+			       dir, n, have);
 	return 0;
 }
 
@@ -261,6 +414,12 @@ int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_i
 	snap_out_init(o);
 	save_vm_section(o, &p, vclock_at(p.clock, p.paused_at_ns), disks);
 	free(disks);
+	int src = save_slots(vm, o, err);
+	if (src) {
+		snap_out_free(o);
+		return src;
+	}
+	save_nic_slots(vm, o);
 	snap_begin(o, "memory", 1);
 	snap_put_u64(o, id);
 	snap_put_u8(o, base != NULL);
@@ -799,7 +958,10 @@ static int load_state(struct vm *vm, const char *dir, const char *what, const ui
 	int rc;
 	if ((rc = snap_in_open(in, buf, len, path, err)) ||
 	    (rc = check_vm_section(in, &p, dir ? dir : what,
-				   disks_carried || snap_in_has(in, "disks"), &ticks, err)))
+				   disks_carried || snap_in_has(in, "disks"), &ticks, err)) ||
+	    (rc = check_slots(in, vm, dir ? dir : what, disks_carried || snap_in_has(in, "disks"),
+			      err)) ||
+	    (rc = check_nic_slots(in, vm, dir ? dir : what, err)))
 		goto out;
 
 	uint64_t id = 0;

@@ -10,10 +10,13 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -561,4 +564,154 @@ TEST(vm_snapshot_migrate_and_fork_refused_with_a_reason_when_sandboxed)
 	EXPECT(strstr(e.msg, "fork: not available in a sandboxed VM"));
 	EXPECT_EQ(started, 0);
 	vm_destroy(vm);
+}
+
+/* A disk hot-plugged into a slot is recorded by the snapshot: the restore
+ * must have it back in that slot (--slot-disk) or is refused naming it. */
+TEST(vm_snapshot_with_a_hot_plugged_disk_restores_only_with_it_in_its_slot)
+{
+	char img[] = "/tmp/nimbus-vmtest-hot-XXXXXX", dir[] = "/tmp/nimbus-vmtest-snap-XXXXXX";
+	int fd = mkstemp(img);
+	close(fd);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "qemu-img create -q -f qcow2 %s 1M >/dev/null 2>&1", img);
+	if (system(cmd) != 0 || !mkdtemp(dir)) {
+		printf("skip vm_snapshot_with_a_hot_plugged_disk: no qemu-img\n");
+		unlink(img);
+		return;
+	}
+	uint32_t prog[] = { 0x0000006fu /* j . */ };
+	char kernel[64];
+	write_file(kernel, prog, sizeof prog);
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				 .kernel = kernel, .disk_slots = 2, .start_paused = true };
+	struct vm *vm;
+	struct err e = {0};
+	struct runner r = {0};
+	EXPECT_EQ(vm_create(&cfg, &r.vm, &e), 0);
+	EXPECT_EQ(pthread_create(&r.t, NULL, run_thread, &r), 0);
+	fd = open(img, O_RDWR);
+	unsigned slot = 9;
+	EXPECT_EQ(vm_disk_insert(r.vm, fd, "hot1", &slot, &e), 0);
+	close(fd);
+	EXPECT_EQ(slot, 0);
+	struct vm_snapshot_info si;
+	struct vm_status st;
+	for (int i = 0; i < 200; i++) {   /* vm_run has started */
+		vm_query(r.vm, &st);
+		if (st.state == VM_STATE_PAUSED)
+			break;
+		sleep_ms(5);
+	}
+	EXPECT_EQ(vm_snapshot(r.vm, dir, true, &si, &e), 0);
+	vm_request_stop(r.vm);
+	pthread_join(r.t, NULL);
+	vm_destroy(r.vm);
+	cfg.start_paused = false;
+
+	cfg.restore = dir;
+	EXPECT(vm_create(&cfg, &vm, &e) < 0);
+	EXPECT(strstr(e.msg, "hot-plug slot 0 held disk hot1 at the snapshot; give it back with "
+			     "--slot-disk 0:IMAGE,serial=hot1"));
+	cfg.slot_disks[1] = (struct vm_disk){ .path = img, .serial = "hot1" };
+	EXPECT(vm_create(&cfg, &vm, &e) < 0);        /* in another slot */
+	EXPECT(strstr(e.msg, "hot-plug slot 0 held disk hot1"));
+	cfg.slot_disks[1] = (struct vm_disk){ 0 };
+	cfg.slot_disks[0] = (struct vm_disk){ .path = img, .serial = "hot1" };
+	EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+	unsigned total, loaded;
+	vm_disk_slots(vm, &total, &loaded);
+	EXPECT_EQ(total, 2);
+	EXPECT_EQ(loaded, 1);
+	vm_destroy(vm);
+	/* --disks copies only the disks the VM started with: refused. */
+	cfg.restore = NULL;
+	EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+	struct vm_snapshot_opts so = { .with_disks = true };
+	EXPECT_EQ(vm_snapshot_take(vm, dir, &so, &si, &e), -EBUSY);
+	EXPECT(strstr(e.msg, "snapshot --disks: 1 hot-plugged disk is in"));
+	vm_destroy(vm);
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s %s", dir, img, kernel);
+	EXPECT_EQ(system(cmd), 0);
+}
+
+/* In a network namespace of its own (a TAP is made): a VM whose NIC slot
+ * holds a TAP is snapshotted; the restore needs a TAP in that slot. */
+static int nic_slot_snapshot_in_namespace(const char *dir, const char *kernel)
+{
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				 .kernel = kernel, .net_slots = 1, .start_paused = true };
+	cfg.slot_taps[0] = "nbslot0";
+	struct err e = {0};
+	struct runner r = {0};
+	if (vm_create(&cfg, &r.vm, &e))
+		return printf("   vm_create: %s\n", e.msg), 1;
+	if (pthread_create(&r.t, NULL, run_thread, &r))
+		return 1;
+	struct vm_status st;
+	for (int i = 0; i < 200; i++) {
+		vm_query(r.vm, &st);
+		if (st.state == VM_STATE_PAUSED)
+			break;
+		sleep_ms(5);
+	}
+	struct vm_snapshot_info si;
+	int rc = vm_snapshot(r.vm, dir, true, &si, &e);
+	vm_request_stop(r.vm);
+	pthread_join(r.t, NULL);
+	vm_destroy(r.vm);
+	if (rc)
+		return printf("   snapshot: %s\n", e.msg), 1;
+	cfg.start_paused = false;
+	cfg.restore = dir;
+	cfg.slot_taps[0] = NULL;
+	struct vm *vm;
+	if (vm_create(&cfg, &vm, &e) == 0 ||
+	    !strstr(e.msg, "hot-plug NIC slot 0 held a TAP at the snapshot; give one with --slot-nic"))
+		return printf("   restore without the TAP: %s\n", e.msg), 1;
+	cfg.slot_taps[0] = "nbslot0";
+	if (vm_create(&cfg, &vm, &e))
+		return printf("   restore with the TAP: %s\n", e.msg), 1;
+	vm_destroy(vm);
+	return 0;
+}
+
+struct nic_slot_job {
+	const char *dir, *kernel;
+	int rc;
+};
+
+/* A thread of its own in a new network namespace (a namespace is a
+ * thread's: the test's other threads stay where they are, and no fork of a
+ * threaded process is needed). */
+static void *nic_slot_thread(void *arg)
+{
+	struct nic_slot_job *j = arg;
+	j->rc = unshare(CLONE_NEWNET) < 0 ? 77 : nic_slot_snapshot_in_namespace(j->dir, j->kernel);
+	return NULL;
+}
+
+TEST(vm_snapshot_with_a_hot_plugged_nic_restores_only_with_a_tap_in_its_slot)
+{
+	if (access("/dev/net/tun", R_OK | W_OK) != 0) {
+		printf("skip vm_snapshot_with_a_hot_plugged_nic: no /dev/net/tun\n");
+		return;
+	}
+	char dir[] = "/tmp/nimbus-vmtest-nsnap-XXXXXX";
+	uint32_t prog[] = { 0x0000006fu /* j . */ };
+	char kernel[64];
+	write_file(kernel, prog, sizeof prog);
+	EXPECT(mkdtemp(dir) != NULL);
+	struct nic_slot_job j = { dir, kernel, 0 };
+	pthread_t t;
+	EXPECT_EQ(pthread_create(&t, NULL, nic_slot_thread, &j), 0);
+	pthread_join(t, NULL);
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, kernel);
+	EXPECT_EQ(system(cmd), 0);
+	if (j.rc == 77) {
+		printf("skip vm_snapshot_with_a_hot_plugged_nic: no network namespace\n");
+		return;
+	}
+	EXPECT_EQ(j.rc, 0);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vmm/net/opts.h"
+#include "vmm/net/tap.h"
 #include "vmm/virtio/balloon.h"
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/net.h"
@@ -57,6 +58,10 @@ static unsigned list_devices(const struct vm_config *cfg, struct wanted *w)
 		snprintf(w[n].label, sizeof w[n].label, "--net %s",
 			 cfg->nets[i].kind == NET_TAP ? "tap" : "user");
 		w[n].slot = cfg->net_slot[i];
+	}
+	for (unsigned i = 0; i < cfg->net_slots; i++, n++) {
+		snprintf(w[n].label, sizeof w[n].label, "--net-slots %u", cfg->net_slots);
+		w[n].slot = (struct vm_slot){ 0 };
 	}
 	if (cfg->virtio_console) {
 		snprintf(w[n].label, sizeof w[n].label, "--console virtio");
@@ -168,15 +173,76 @@ static int attach_disk(struct vm_virtio *v, struct bus *bus, struct virtio_slot 
 	return 0;
 }
 
+/* NIC slot i holds the TAP ifname from the start, as if nic-insert had put it there. */
+static int fill_nic_slot(struct virtio_device *dev, unsigned i, const char *ifname,
+			 const struct log_sink *log, struct err *err)
+{
+	struct net_backend *be;
+	int rc = net_tap_open(ifname, &be, err);
+	if (rc)
+		return rc;
+	be->log = log;
+	struct err e = { 0 };
+	if ((rc = virtio_net_insert(dev, be, &e))) {
+		be->ops->close(be);
+		return err_set(err, rc, "--slot-nic %u:%s: %s", i, ifname, e.msg);
+	}
+	return 0;
+}
+
+/* An empty NIC's MAC: the one given, or the default of its place after the
+ * nets with a random tail (VMs on one bridge must not share one). */
+static int slot_mac(const struct vm_config *cfg, unsigned i, uint8_t mac[6], struct err *err)
+{
+	if (cfg->net_slot_mac[i].has_mac) {
+		memcpy(mac, cfg->net_slot_mac[i].mac, 6);
+		return 0;
+	}
+	net_default_mac(cfg->nnets + i, mac);
+	if (getrandom(mac + 3, 3, 0) != 3)
+		return err_set(err, -EIO, "--net-slots: no random MAC: %s", strerror(errno));
+	return 0;
+}
+
+/* Hot-plug slot i holds d from the start, as if disk-insert had put it there. */
+static int fill_slot(struct virtio_device *dev, unsigned i, const struct vm_disk *d,
+		     const struct log_sink *log, struct err *err)
+{
+	struct block_opts o = { .format = BLOCK_FORMAT_QCOW2, .confine_backing = true };
+	struct block_backend *be;
+	int rc = block_backend_open(d->path, &o, &be, err);
+	if (rc)
+		return rc;
+	be->log = log;
+	struct err e = { 0 };
+	if ((rc = virtio_blk_insert(dev, be, d->serial ? d->serial : "", &e))) {
+		block_backend_close(be);
+		return err_set(err, rc, "--slot-disk %u:%.64s: %s", i, d->path, e.msg);
+	}
+	return 0;
+}
+
 int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *slots,
 		     const struct vm_config *cfg, const struct log_sink *log, struct err *err)
 {
 	memset(v, 0, sizeof(*v));
 	struct virtio_device *dev;
-	struct wanted w[VM_MAX_DISKS + VM_MAX_NETS + 4 + VIRT_VIRTIO_COUNT];
+	struct wanted w[VM_MAX_DISKS + 2 * VM_MAX_NETS + 4 + VIRT_VIRTIO_COUNT];
+	if (cfg->net_slots > VM_MAX_NETS)
+		return err_set(err, -EINVAL, "--net-slots %u: at most %d", cfg->net_slots,
+			       VM_MAX_NETS);
+	for (unsigned i = cfg->net_slots; i < VM_MAX_NETS; i++)
+		if (cfg->slot_taps[i])
+			return err_set(err, -EINVAL, "--slot-nic %u:%.16s: the VM has %u hot-plug NIC "
+				       "slots (--net-slots)", i, cfg->slot_taps[i], cfg->net_slots);
 	if (cfg->disk_slots > VIRT_VIRTIO_COUNT)
 		return err_set(err, -EINVAL, "--disk-slots %u: the board has %d virtio-mmio slots",
 			       cfg->disk_slots, VIRT_VIRTIO_COUNT);
+	for (unsigned i = cfg->disk_slots; i < VM_MAX_DISK_SLOTS; i++)
+		if (cfg->slot_disks[i].path)
+			return err_set(err, -EINVAL, "--slot-disk %u:%.64s: the VM has %u hot-plug "
+				       "slots (--disk-slots)", i, cfg->slot_disks[i].path,
+				       cfg->disk_slots);
 	unsigned k = 0, n = list_devices(cfg, w);
 	int rc = place(w, n, err);
 	if (rc)
@@ -191,6 +257,8 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
 			goto fail;
 		v->slot[v->nslots++] = dev;
+		if (cfg->slot_disks[i].path && (rc = fill_slot(dev, i, &cfg->slot_disks[i], log, err)))
+			goto fail;
 	}
 	for (unsigned i = 0; i < cfg->nnets; i++) {
 		const struct net_opts *no = &cfg->nets[i];
@@ -218,6 +286,19 @@ int vm_virtio_attach(struct vm_virtio *v, struct bus *bus, struct virtio_slot *s
 		if ((rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
 			goto fail;
 		v->net[v->nnets++] = dev;
+	}
+	for (unsigned i = 0; i < cfg->net_slots; i++) {
+		uint8_t mac[6];
+		struct net_backend *be;
+		if ((rc = slot_mac(cfg, i, mac, err)) || (rc = net_empty_open(&be, err)))
+			goto fail;
+		be->log = log;
+		if ((rc = virtio_net_create(be, mac, &dev, err)) ||   /* takes be */
+		    (rc = plug(v, bus, slots, w[k++].at, dev, log, err)))
+			goto fail;
+		v->nic_slot[v->nnic_slots++] = dev;
+		if (cfg->slot_taps[i] && (rc = fill_nic_slot(dev, i, cfg->slot_taps[i], log, err)))
+			goto fail;
 	}
 	if (cfg->virtio_console) {
 		if ((rc = virtio_console_create(cfg->console, &dev, err)) ||

@@ -30,6 +30,9 @@ struct vm_virtio {
 	/* The hot-plug slots (cfg->disk_slots), in slot order. */
 	struct virtio_device *slot[VIRT_VIRTIO_COUNT];
 	unsigned nslots;
+	/* The hot-plug NIC slots (cfg->net_slots), in slot order. */
+	struct virtio_device *nic_slot[VIRT_VIRTIO_COUNT];
+	unsigned nnic_slots;
 };
 
 /* 0, or -errno with err naming the device (e.g. the disk's path). */

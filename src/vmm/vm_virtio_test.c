@@ -9,6 +9,8 @@
 #include "lib/testing.h"
 #include "vmm/guest_agent.h"
 #include "vmm/virtio/blk.h"
+#include "vmm/virtio/net.h"
+#include "vmm/vm_args.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -175,4 +177,28 @@ TEST(virtio_disk_slots_are_empty_disks_after_the_disks_and_count_against_the_boa
 	board_fini(&b);
 	unlink(disk_a);
 	unlink(disk_b);
+}
+
+TEST(virtio_net_slots_are_nics_with_no_link_after_the_nets_with_their_macs)
+{
+	struct board b;
+	char got[16];
+	EXPECT_EQ(board_init(&b), 0);
+	struct vm_config cfg = { .disk_slots = 1, .net_slots = 2, .rng = true };
+	struct err e = { 0 };
+	EXPECT_EQ(vm_net_slots_parse("2,mac=52:54:02:00:00:10", &cfg, &e), 0);
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, NULL, &e), 0);
+	ids(&b, got);
+	EXPECT(!strcmp(got, "00004112"));   /* the disk slot in 7, the NICs in 6 and 5, rng after */
+	EXPECT_EQ(b.v.nnets, 0);            /* net0.. stay the --net devices (rate limits) */
+	EXPECT_EQ(b.v.nnic_slots, 2);
+	uint8_t mac[6];
+	virtio_net_mac(b.v.nic_slot[1], mac);
+	EXPECT_EQ(mac[5], 0x11);
+	EXPECT(!virtio_net_loaded(b.v.nic_slot[0]));
+	vm_virtio_detach(&b.v);
+	cfg.net_slots = 5;
+	EXPECT_EQ(vm_virtio_attach(&b.v, &b.bus, b.slots, &cfg, NULL, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "--net-slots 5: at most 4"));
+	board_fini(&b);
 }

@@ -30,6 +30,7 @@
 #include "vmm/virtio/mmio.h"
 #include "vmm/vm.h"
 #include "vmm/vm_virtio.h"
+#include "vmm/virtio/io_hub.h"
 
 struct virt_board {
 	struct virt_hooks hooks;
@@ -189,6 +190,14 @@ int virt_board_create(const struct vm_config *cfg, struct bus *bus, const struct
 	return 0;
 }
 
+void virt_board_stop_io(struct virt_board *b)
+{
+	if (!b)
+		return;
+	io_hub_stop(b->vio.hub);
+	b->vio.hub = NULL;
+}
+
 void virt_board_free(struct virt_board *b)
 {
 	free(b);
@@ -257,6 +266,11 @@ struct virtio_device *virt_board_disk(struct virt_board *b, unsigned i)
 struct virtio_device *virt_board_net(struct virt_board *b, unsigned i)
 {
 	return i < b->vio.nnets ? b->vio.net[i] : NULL;
+}
+
+struct virtio_device *virt_board_nic_slot(struct virt_board *b, unsigned i)
+{
+	return i < b->vio.nnic_slots ? b->vio.nic_slot[i] : NULL;
 }
 
 struct virtio_device *virt_board_disk_slot(struct virt_board *b, unsigned i)

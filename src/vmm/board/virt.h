@@ -83,6 +83,9 @@ int virt_board_create(const struct vm_config *cfg, struct bus *bus, const struct
 		      const struct virt_hooks *hooks, struct device_list *devs,
 		      struct virt_board **out, struct err *err);
 /* Frees the board's memory; its devices must already be destroyed (the list). */
+/* Stops the virtio devices' shared I/O thread (io_hub.h), which polls the
+ * transports' kick descriptors: before the device list destroys them. */
+void virt_board_stop_io(struct virt_board *b);
 void virt_board_free(struct virt_board *b);
 
 /* Power-on: writes a fresh FDT (bootargs may be NULL) and the reset ROM. */
@@ -98,5 +101,7 @@ struct virtio_device *virt_board_disk(struct virt_board *b, unsigned i);
 struct virtio_device *virt_board_net(struct virt_board *b, unsigned i);
 /* The i-th hot-plug disk slot (vm_config.disk_slots), or NULL. */
 struct virtio_device *virt_board_disk_slot(struct virt_board *b, unsigned i);
+/* The i-th hot-plug NIC slot (vm_config.net_slots), or NULL. */
+struct virtio_device *virt_board_nic_slot(struct virt_board *b, unsigned i);
 
 #endif

@@ -40,6 +40,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define MAX_IOV 1024   /* the device's most segments per frame (VQ_MAX_SEGS) */
@@ -279,6 +281,40 @@ int net_tap_open(const char *ifname, struct net_backend **out, struct err *err)
 fail:
 	tap_close(&t->be);
 	return rc;
+}
+
+int net_tap_adopt(int fd, const char *ifname, struct net_backend **out, struct err *err)
+{
+	*out = NULL;
+	struct stat st;
+	/* /dev/net/tun is the misc device 10:200; anything else would be read
+	 * and written as if it carried frames. */
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 ||
+	    minor(st.st_rdev) != 200) {
+		close(fd);
+		return err_set(err, -EINVAL, "tap %.16s: the descriptor passed is not /dev/net/tun",
+			       ifname);
+	}
+	struct tap *t = calloc(1, sizeof *t);
+	if (!t) {
+		close(fd);
+		return err_set(err, -ENOMEM, "tap: out of memory");
+	}
+	t->be.ops = &tap_ops;
+	t->fd = fd;
+	t->vnet = true;   /* the caller's promise (tap.h): a sandbox may not ask the kernel */
+	t->be.caps = NET_BE_CAP_VNET_HDR;
+	int on = 1, rc;
+	snprintf(t->ifname, sizeof t->ifname, "%.*s", IFNAMSIZ - 1, ifname);
+	snprintf(t->be.label, sizeof t->be.label, "tap %s", t->ifname);
+	t->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (t->wake < 0 || ioctl(fd, FIONBIO, &on) < 0) {
+		rc = err_set(err, -errno, "tap %s: %s", t->ifname, strerror(errno));
+		tap_close(&t->be);
+		return rc;
+	}
+	*out = &t->be;
+	return 0;
 }
 
 const char *net_tap_ifname(const struct net_backend *be)

@@ -18,6 +18,15 @@
  */
 int net_tap_open(const char *ifname, struct net_backend **out, struct err *err);
 
+/*
+ * Takes fd (also on failure), a /dev/net/tun descriptor its sender attached
+ * to a TAP with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR and a 12-byte header
+ * (TUNSETVNETHDRSZ): what a jailed VMM, which may open nothing, is handed
+ * for a NIC hot-plugged into a running guest.  ifname names it in
+ * messages.  -EINVAL when fd is not /dev/net/tun.
+ */
+int net_tap_adopt(int fd, const char *ifname, struct net_backend **out, struct err *err);
+
 /* The interface's name as the kernel gave it. */
 const char *net_tap_ifname(const struct net_backend *be);
 

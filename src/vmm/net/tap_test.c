@@ -261,3 +261,48 @@ TEST(tap_open_errors_are_one_line)
 	EXPECT(strchr(e.msg, '\n') == NULL);
 	EXPECT(be == NULL);
 }
+
+/* In a namespace of its own: a descriptor prepared as the daemon does. */
+static int adopt_in_namespace(void)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	struct ifreq r = {0};
+	r.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	snprintf(r.ifr_name, sizeof r.ifr_name, "nba0");
+	int sz = NET_VNET_HDR_BYTES;
+	CHECK(fd >= 0 && ioctl(fd, TUNSETIFF, &r) == 0 && ioctl(fd, TUNSETVNETHDRSZ, &sz) == 0);
+	struct net_backend *be;
+	struct err e = {0};
+	CHECK(net_tap_adopt(fd, "nba0", &be, &e) == 0);
+	CHECK(be->caps & NET_BE_CAP_VNET_HDR);
+	CHECK(!strcmp(be->label, "tap nba0"));
+	CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	be->ops->close(be);
+	return 0;
+}
+
+TEST(tap_adopt_takes_a_prepared_tun_descriptor_and_refuses_other_files)
+{
+	struct err e = {0};
+	struct net_backend *be = NULL;
+	int fd = open("/dev/null", O_RDWR);
+	EXPECT_EQ(net_tap_adopt(fd, "nbx0", &be, &e), -EINVAL);
+	EXPECT(strstr(e.msg, "tap nbx0: the descriptor passed is not /dev/net/tun") != NULL);
+	EXPECT(be == NULL);
+	EXPECT(fcntl(fd, F_GETFD) < 0);   /* taken, also on failure */
+	if (access("/dev/net/tun", R_OK | W_OK) != 0) {
+		printf("skip tap_adopt_takes_a_prepared_tun_descriptor: no /dev/net/tun\n");
+		return;
+	}
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWNET) < 0 ? SKIP : adopt_in_namespace());
+	int st;
+	EXPECT_EQ(waitpid(pid, &st, 0), pid);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == SKIP) {
+		printf("skip tap_adopt_takes_a_prepared_tun_descriptor: no network namespace\n");
+		return;
+	}
+	EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}

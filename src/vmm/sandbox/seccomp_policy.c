@@ -91,6 +91,8 @@ static const struct rule vcpu_rules[] = {
 	{ "clone", THREAD_ONLY }, { "clone3", FAIL_ENOSYS }, \
 	{ "seccomp", ANY }, \
 	{ "sysinfo", ANY }, { "membarrier", OWN_BARRIER }, \
+	/* a NIC hot-plugged into a running VM: its TAP thread's wake-up */ \
+	{ "eventfd2", ANY }, \
 	{ "unlink", FAIL_ENOENT }, { "unlinkat", FAIL_ENOENT }
 
 static const struct rule control_rules[] = {

@@ -520,7 +520,8 @@ int virtio_net_create(struct net_backend *be, const uint8_t mac[6],
 	virtio_device_init(&n->vdev, &net_ops, f);
 	n->be = be;
 	memcpy(n->mac, mac, 6);
-	n->status = VIRTIO_NET_S_LINK_UP;
+	/* An empty hot-plug slot has no cable until a backend is inserted. */
+	n->status = net_backend_is_empty(be) ? 0 : VIRTIO_NET_S_LINK_UP;
 	be->receive = net_receive;
 	be->dev = n;
 	int rc = be->ops->start(be, err);
@@ -534,17 +535,95 @@ int virtio_net_create(struct net_backend *be, const uint8_t mac[6],
 	return 0;
 }
 
+/* The link flips and the driver hears of it (5.1.4: a config change with
+ * STATUS negotiated makes Linux re-read status and set the carrier). */
+static void set_status(struct vnet *n, uint16_t s)
+{
+	if (s != n->status) {
+		n->status = s;
+		if (n->vdev.status & VIRTIO_STATUS_DRIVER_OK)
+			virtio_device_config_changed(&n->vdev);
+	}
+}
+
 void virtio_net_set_link(struct virtio_device *dev, bool up)
 {
 	struct vnet *n = to_net(dev);
 	pthread_mutex_lock(&dev->lock);
-	uint16_t s = up ? VIRTIO_NET_S_LINK_UP : 0;
-	if (s != n->status) {
-		n->status = s;
-		if (dev->status & VIRTIO_STATUS_DRIVER_OK)
-			virtio_device_config_changed(dev);
-	}
+	set_status(n, up ? VIRTIO_NET_S_LINK_UP : 0);
 	pthread_mutex_unlock(&dev->lock);
+}
+
+int virtio_net_insert(struct virtio_device *dev, struct net_backend *be, struct err *err)
+{
+	struct vnet *n = to_net(dev);
+	pthread_mutex_lock(&dev->lock);
+	bool empty = net_backend_is_empty(n->be);
+	be->log = n->be->log;
+	pthread_mutex_unlock(&dev->lock);
+	if (!empty)
+		return err_set(err, -EBUSY, "%s: holds a NIC already", dev->label);
+	/* Started before it is swapped in: a frame it delivers meanwhile goes
+	 * to the guest like any other (net_receive does not look at n->be's
+	 * kind), and a failed start leaves the slot as it was. */
+	be->receive = net_receive;
+	be->receive_vnet = be->caps & NET_BE_CAP_VNET_HDR ? net_receive_vnet : NULL;
+	be->dev = n;
+	int rc = be->ops->start(be, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&dev->lock);
+	struct net_backend *old = n->be;
+	if (!net_backend_is_empty(old)) {   /* another insert won the race */
+		pthread_mutex_unlock(&dev->lock);
+		return err_set(err, -EBUSY, "%s: holds a NIC already", dev->label);
+	}
+	n->be = be;
+	n->offloads = 0;      /* what a new TAP starts with: told again below */
+	apply_offloads(n);
+	set_status(n, VIRTIO_NET_S_LINK_UP);
+	be->ops->rx_ready(be);
+	pthread_mutex_unlock(&dev->lock);
+	old->ops->close(old);
+	return 0;
+}
+
+int virtio_net_eject(struct virtio_device *dev, struct err *err)
+{
+	struct vnet *n = to_net(dev);
+	struct net_backend *empty;
+	int rc = net_empty_open(&empty, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&dev->lock);
+	struct net_backend *old = n->be;
+	if (net_backend_is_empty(old)) {
+		pthread_mutex_unlock(&dev->lock);
+		empty->ops->close(empty);
+		return err_set(err, -ENOENT, "%s: holds no NIC", dev->label);
+	}
+	empty->log = old->log;
+	empty->receive = net_receive;
+	empty->dev = n;
+	n->be = empty;
+	n->offloads = 0;
+	set_status(n, 0);
+	pthread_mutex_unlock(&dev->lock);
+	old->ops->close(old);   /* joins its thread, which may wait for the lock above */
+	return 0;
+}
+
+bool virtio_net_loaded(struct virtio_device *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	bool loaded = !net_backend_is_empty(to_net(dev)->be);
+	pthread_mutex_unlock(&dev->lock);
+	return loaded;
+}
+
+void virtio_net_mac(struct virtio_device *dev, uint8_t mac[6])
+{
+	memcpy(mac, to_net(dev)->mac, 6);   /* fixed for the device's life */
 }
 
 void virtio_net_stats(struct virtio_device *dev, struct virtio_net_stats *out)

@@ -61,6 +61,20 @@ int virtio_net_create(struct net_backend *be, const uint8_t mac[6],
 /* Sets the link state the guest sees (config change interrupt).  Any thread. */
 void virtio_net_set_link(struct virtio_device *dev, bool up);
 
+/*
+ * Hot-plug (vm_nic_hotplug.c): a device created over an empty backend
+ * (net_empty_open) has its link down.  insert starts be and puts it behind
+ * such a device, link up (the guest hears of it by a configuration change);
+ * it takes be only on success: -EBUSY when the device holds a backend.
+ * eject closes the backend and leaves an empty one, link down (-ENOENT
+ * when there is none).  loaded: a backend is in.  The MAC stays the one
+ * the device was created with (the guest read it at boot).
+ */
+int virtio_net_insert(struct virtio_device *dev, struct net_backend *be, struct err *err);
+int virtio_net_eject(struct virtio_device *dev, struct err *err);
+bool virtio_net_loaded(struct virtio_device *dev);
+void virtio_net_mac(struct virtio_device *dev, uint8_t mac[6]);
+
 void virtio_net_stats(struct virtio_device *dev, struct virtio_net_stats *out);
 
 /* Completes an Internet checksum over frame[start, len) into start + off

@@ -30,6 +30,7 @@
 #ifndef NIMBUS_VMM_VIRTIO_NET_BACKEND_H
 #define NIMBUS_VMM_VIRTIO_NET_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -101,5 +102,10 @@ struct net_backend {
 	int (*receive_vnet)(void *dev, const uint8_t *buf, size_t len);
 	void *dev;
 };
+
+/* A backend with no cable (net_empty.c): an empty hot-plug NIC slot.
+ * Claims NET_BE_CAP_VNET_HDR, as the TAP that may fill the slot does. */
+int net_empty_open(struct net_backend **out, struct err *err);
+bool net_backend_is_empty(const struct net_backend *be);
 
 #endif

@@ -3,6 +3,8 @@
  * receive (delivery, back-pressure, oversized frames), broken chains. */
 #include "vmm/virtio/net.h"
 
+#include <errno.h>
+
 #include "lib/testing.h"
 #include "vmm/virtio/testdrv.h"
 
@@ -764,5 +766,75 @@ TEST(net_vnet_rx_offloads_the_driver_refused_are_undone_or_dropped)
 	EXPECT_EQ(g[0], 0);
 	EXPECT_EQ(g[1], 0);
 	EXPECT(tf_csum_ok(g + HDR, n - HDR, false, 14));
+	td_close(&d);
+}
+
+static uint16_t link_status(struct td *d)
+{
+	uint64_t v = 0;
+	bus_load(&d->bus, TD_MMIO + VIRTIO_MMIO_CONFIG + 6, 2, &v);
+	return (uint16_t)v;
+}
+
+TEST(net_empty_slot_link_comes_up_when_a_backend_is_inserted_and_drops_at_eject)
+{
+	struct net_backend *empty;
+	struct virtio_device *dev;
+	struct err e;
+	EXPECT_EQ(net_empty_open(&empty, &e), 0);
+	EXPECT_EQ(virtio_net_create(empty, MAC, &dev, &e), 0);
+	struct td d;
+	/* The offloads a TAP brings are offered from boot: the guest keeps them. */
+	EXPECT_EQ(td_start(&d, dev, VIRTIO_MMIO_SYNC, FEAT, 2, 16), 0);
+	EXPECT(td_device_features(&d) & VIRTIO_NET_F_GUEST_TSO4);
+	EXPECT_EQ(link_status(&d), 0);
+	EXPECT(!virtio_net_loaded(dev));
+	/* No cable: a frame sent goes nowhere, counted as dropped. */
+	put_hdr(&d, TD_DATA, 0, 0, 0, 0);
+	td_desc(&d, TX, 0, TD_DATA, HDR + 20, 0, 0);
+	td_post(&d, TX, 0);
+	td_kick(&d, TX);
+	struct virtio_net_stats st;
+	virtio_net_stats(dev, &st);
+	EXPECT_EQ(st.tx_dropped, 1);
+
+	struct tbe t;
+	memset(&t, 0, sizeof t);
+	t.be.ops = &tbe_ops;
+	td_wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, td_rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS));
+	EXPECT_EQ(virtio_net_insert(dev, &t.be, &e), 0);
+	EXPECT(td_rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_ISR_CONFIG);
+	EXPECT_EQ(link_status(&d), VIRTIO_NET_S_LINK_UP);
+	EXPECT(virtio_net_loaded(dev));
+	uint8_t mac[6];
+	virtio_net_mac(dev, mac);
+	EXPECT(memcmp(mac, MAC, 6) == 0);
+	/* Frames flow both ways through the new backend. */
+	td_desc(&d, TX, 1, TD_DATA, HDR + 20, 0, 0);
+	td_post(&d, TX, 1);
+	td_kick(&d, TX);
+	EXPECT_EQ(atomic_load(&t.sent), 1);
+	td_desc(&d, RX, 0, TD_DATA + 0x1000, HDR + 1514, VIRTQ_DESC_F_WRITE, 0);
+	td_post(&d, RX, 0);
+	td_kick(&d, RX);
+	uint8_t f[60];
+	memset(f, 0x5a, sizeof f);
+	EXPECT_EQ(deliver(&t, f, sizeof f), 1);
+	EXPECT_EQ(td_used_idx(&d, RX), 1);
+	/* A second backend is refused and stays the caller's. */
+	struct tbe t2;
+	memset(&t2, 0, sizeof t2);
+	t2.be.ops = &tbe_ops;
+	EXPECT_EQ(virtio_net_insert(dev, &t2.be, &e), -EBUSY);
+	EXPECT(strstr(e.msg, "holds a NIC already"));
+	EXPECT_EQ(atomic_load(&t2.closed), 0);
+
+	td_wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, td_rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS));
+	EXPECT_EQ(virtio_net_eject(dev, &e), 0);
+	EXPECT_EQ(atomic_load(&t.closed), 1);
+	EXPECT(td_rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_ISR_CONFIG);
+	EXPECT_EQ(link_status(&d), 0);
+	EXPECT(!virtio_net_loaded(dev));
+	EXPECT_EQ(virtio_net_eject(dev, &e), -ENOENT);
 	td_close(&d);
 }

@@ -1,0 +1,101 @@
+/*
+ * A NIC into a running VM (network_live.h): the TAP made and bridged as at
+ * a start (network_plug.c), opened here and handed to the jailed VMM, then
+ * the NIC's row takes the MAC the guest has for the slot.
+ */
+#include "daemon/network_live.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/netlink.h"
+#include "daemon/network.h"
+#include "daemon/vmm_hotplug.h"
+
+/* Makes the TAP on the bridge and inserts it; the MAC it got in mac. */
+static int insert(struct service *s, const struct instance *hv, const struct network *n,
+		  const char *tap, char mac[18], struct err *e)
+{
+	nl_link_del(tap, NULL);
+	int rc, fd;
+	if ((rc = nl_tap_add(tap, e)) < 0 || (rc = nl_link_set_master(tap, n->bridge, e)) < 0 ||
+	    (rc = nl_link_up(tap, e)) < 0)
+		return rc;
+	if ((fd = nl_tap_open(tap, e)) < 0)
+		return fd;
+	rc = vmm_nic_insert(service_driver_ctx(s), hv, fd, tap, mac, e);
+	close(fd);   /* the VMM has its own copy */
+	return rc;
+}
+
+int network_live_leave(struct service *s, const struct instance *in, const char *network,
+		       struct err *e)
+{
+	struct instance hv = *in;
+	if (in->key[0])
+		memcpy(hv.name, in->key, sizeof hv.name);
+	struct network n;
+	struct nic nic;
+	struct db *db = service_lock(s);
+	int rc = network_get(db, service_net(s), network, in->project, &n, e);
+	if (rc == 0)
+		rc = network_nic_on(db, hv.name, n.key, &nic, NULL) < 0 ? 1 : 0;
+	service_unlock(s);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;   /* not on it: network_leave says so */
+	struct err ee = { 0 };
+	rc = vmm_nic_eject(service_driver_ctx(s), &hv, nic.mac, &ee);
+	if (rc == -ENOENT || rc == -ENOTSUP)
+		return 0;
+	if (rc < 0)
+		return err_set(e, rc, "instance \"%s\": its NIC on \"%s\" could not be taken out: %s",
+			       in->name, network, ee.msg);
+	char tap[16];
+	network_nic_ifname("nt", hv.name, nic.idx, tap);
+	nl_link_del(tap, NULL);
+	return 1;
+}
+
+int network_live_join(struct service *s, const struct instance *in, const char *network,
+		      char *note, size_t notelen)
+{
+	struct instance hv = *in;   /* the host knows it by its key */
+	if (in->key[0])
+		memcpy(hv.name, in->key, sizeof hv.name);
+	struct network n;
+	struct nic nic;
+	struct err e = { 0 };
+	struct db *db = service_lock(s);
+	int rc = network_get(db, service_net(s), network, in->project, &n, &e);
+	if (rc == 0)
+		rc = network_nic_on(db, hv.name, n.key, &nic, &e);
+	service_unlock(s);
+	if (rc < 0) {
+		snprintf(note, notelen, "%s", e.msg);
+		return 0;
+	}
+	char tap[16], mac[18];
+	network_nic_ifname("nt", hv.name, nic.idx, tap);
+	rc = insert(s, &hv, &n, tap, mac, &e);
+	if (rc < 0) {
+		nl_link_del(tap, NULL);
+		snprintf(note, notelen, "the instance is running and its guest has the NIC from its "
+			 "next start (restart it): %s", rc == -ENOSPC
+			 ? "its empty NIC slot is taken (one per run: virtio-mmio announces no new "
+			   "devices, so a VM gets its one spare NIC at boot)"
+			 : rc == -ENOTSUP ? "its VMM takes no NIC while it runs (started by an older "
+					    "nimbusd)" : e.msg);
+		return 0;
+	}
+	db = service_lock(s);
+	rc = network_nic_set_mac(db, service_net(s), hv.name, n.key, mac, &e);
+	service_unlock(s);
+	if (rc < 0) {
+		snprintf(note, notelen, "the guest has the NIC, but DHCP does not know its MAC %s: %s",
+			 mac, e.msg);
+		return 0;
+	}
+	return 1;
+}
