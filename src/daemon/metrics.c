@@ -82,21 +82,22 @@ struct usage {
 	double disk_rd, disk_wr;      /* bytes to and from the host's block devices */
 };
 
-/* Sums the rbytes= and wbytes= of every device in a cgroup2 io.stat. */
-static void io_stat_sum(const char *text, double *rd, double *wr)
+void metrics_io_stat_sum(const char *text, double *rd, double *wr)
 {
 	*rd = *wr = 0;
+	/* Only the keys rbytes and wbytes: dbytes (discards) and the like differ
+	 * in the letter before "bytes=", and a key starts after a space. */
 	for (const char *p = text; (p = strstr(p, "bytes=")); p += 6) {
-		if (p - text >= 1 && p[-1] == 'r')
+		if (p - text < 2 || p[-2] != ' ')
+			continue;
+		if (p[-1] == 'r')
 			*rd += atof(p + 6);
-		else if (p - text >= 1 && p[-1] == 'w')
+		else if (p[-1] == 'w')
 			*wr += atof(p + 6);
 	}
 }
 
-/* Sums the Read and Write lines of a cgroup v1 blkio.throttle.io_service_bytes
- * ("MAJ:MIN Read N"; the "Total" line is left out). */
-static void blkio_sum(const char *text, double *rd, double *wr)
+void metrics_blkio_sum(const char *text, double *rd, double *wr)
 {
 	*rd = *wr = 0;
 	for (const char *p = text; p && *p;) {
@@ -151,7 +152,7 @@ static void cgroup_usage(const struct cgroup *host, long pid, struct usage *u)
 			snprintf(file, sizeof file, "%s/io.stat", dir);
 			char *io = NULL;
 			if (u->disk_rd < 0 && cg_read_whole(file, &io) == 0)
-				io_stat_sum(io, &u->disk_rd, &u->disk_wr);
+				metrics_io_stat_sum(io, &u->disk_rd, &u->disk_wr);
 			free(io);
 			continue;
 		}
@@ -172,7 +173,7 @@ static void cgroup_usage(const struct cgroup *host, long pid, struct usage *u)
 			snprintf(file, sizeof file, "%s/blkio.throttle.io_service_bytes_recursive", dir);
 			char *io = NULL;
 			if (cg_read_whole(file, &io) == 0)
-				blkio_sum(io, &u->disk_rd, &u->disk_wr);
+				metrics_blkio_sum(io, &u->disk_rd, &u->disk_wr);
 			free(io);
 		}
 	}
