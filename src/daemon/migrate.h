@@ -55,4 +55,9 @@ int service_migrate(struct service *s, const char *name, const struct migrate_re
 int service_incoming(struct service *s, const char *name, struct incoming_req *r, char *uri,
 		     size_t urilen, struct operation *out, struct err *e);
 
+/* Connects to the target VMM's "unix:" uri once it listens, waiting up to
+ * wait_ms for it to: for its socket to appear, then, since the VMM binds it
+ * before it listens, past a refused connection.  The socket, or -errno. */
+int migrate_connect_target(const char *uri, int wait_ms, struct err *e);
+
 #endif
