@@ -7,7 +7,9 @@
 #include "daemon/daemon.h"
 #include "daemon/http.h"
 #include "lib/size.h"
+#include "vmm/vm_cgroup.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -56,6 +58,14 @@ static const char usage[] =
 	"                    to the kernel's same-page merging (KSM), so identical pages\n"
 	"                    of many guests are kept once (needs /sys/kernel/mm/ksm/run\n"
 	"                    = 1; no huge pages then); VMs running keep how they started\n"
+	"  --vm-cgroup-parent PATH|none\n"
+	"                    every VM runs in a cgroup of its own below PATH (default\n"
+	"                    " VM_CGROUP_PARENT "), made at start, from each hierarchy's\n"
+	"                    root; its weight is what all VMs together get against the\n"
+	"                    host's other work; none: VMs run in the daemon's groups\n"
+	"  --vm-cgroup-weight N  that parent's CPU and I/O weight, 1 to 10000 (default\n"
+	"                    1000 when the daemon makes it, ten times a task's; given,\n"
+	"                    it is written to an existing parent too)\n"
 	"  --price NAME=VALUE  the price list for `nimbus usage --bill` (repeatable): what a\n"
 	"                    vcpu-hour, memory-gib-hour, disk-gib-hour and network-gib\n"
 	"                    (sent) cost, and\n"
@@ -66,7 +76,8 @@ int cmd_daemon(int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_STATE, OPT_RUNTIME, OPT_CONMON, OPT_LISTEN, OPT_CPU_RATIO,
 	       OPT_RAM_RATIO, OPT_DISK_RATIO, OPT_PRICE, OPT_MEM_LOW, OPT_MEM_HIGH, OPT_CPU_LOAD,
-	       OPT_PSI_CPU, OPT_PSI_MEMORY, OPT_MEM_PSI, OPT_VM_CPU, OPT_MEM_MERGE };
+	       OPT_PSI_CPU, OPT_PSI_MEMORY, OPT_MEM_PSI, OPT_VM_CPU, OPT_MEM_MERGE,
+	       OPT_VM_CGROUP_PARENT, OPT_VM_CGROUP_WEIGHT };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "state-dir", required_argument, NULL, OPT_STATE },
@@ -85,6 +96,8 @@ int cmd_daemon(int argc, char **argv)
 		{ "mem-psi", required_argument, NULL, OPT_MEM_PSI },
 		{ "vm-cpu-max", required_argument, NULL, OPT_VM_CPU },
 		{ "mem-merge", no_argument, NULL, OPT_MEM_MERGE },
+		{ "vm-cgroup-parent", required_argument, NULL, OPT_VM_CGROUP_PARENT },
+		{ "vm-cgroup-weight", required_argument, NULL, OPT_VM_CGROUP_WEIGHT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -114,6 +127,7 @@ int cmd_daemon(int argc, char **argv)
 		},
 		.socket_path = NIMBUS_SOCKET_DEFAULT,
 	};
+	o.svc.vm_cgroup_parent = VM_CGROUP_PARENT;
 	o.svc.load.psi_memory = LOAD_PSI_MEMORY_DEFAULT;
 	optind = 1;
 	int c;
@@ -173,6 +187,30 @@ int cmd_daemon(int argc, char **argv)
 			break;
 		}
 		case OPT_MEM_MERGE: o.svc.mem_merge = true; break;
+		case OPT_VM_CGROUP_PARENT: {
+			struct err pe = { 0 };
+			if (!strcmp(optarg, "none")) {
+				o.svc.vm_cgroup_parent = NULL;
+			} else if (vm_cgroup_parse_parent(optarg, &pe) < 0) {
+				cli_error("daemon: --vm-%s", pe.msg + 2);
+				return 2;
+			} else {
+				o.svc.vm_cgroup_parent = optarg;
+			}
+			break;
+		}
+		case OPT_VM_CGROUP_WEIGHT: {
+			char *end;
+			errno = 0;
+			long w = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || w < 1 || w > 10000) {
+				cli_error("daemon: --vm-cgroup-weight %s: must be a number from 1 to 10000",
+					  optarg);
+				return 2;
+			}
+			o.svc.vm_cgroup_weight = (unsigned)w;
+			break;
+		}
 		case OPT_PRICE: {
 			struct err pe = { 0 };
 			if (price_set(&o.svc.prices, optarg, &pe) < 0) {

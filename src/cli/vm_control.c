@@ -514,13 +514,13 @@ int cmd_vm_control(int argc, char **argv)
 	}
 	vmc_progress_stop(watch);
 	cJSON_Delete(again);
-	if (reply && !strcmp(verb, "snapshot") && !disks) {
+	if (reply && !strcmp(verb, "snapshot")) {
 		cJSON *o = cJSON_Parse(reply);
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
 		if (!strcmp(str(e, "code"), "sandboxed")) {
 			free(reply);
 			reply = vmc_snapshot_into_passed_files(path, dir, "snapshot", paused,
-							       incremental);
+							       incremental, disks);
 		}
 		cJSON_Delete(o);
 	}

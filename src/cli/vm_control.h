@@ -29,10 +29,11 @@ double vmc_num(const cJSON *o, const char *k);
 const char *vmc_str(const cJSON *o, const char *k);
 
 /* snapshot DIR (verb "snapshot", or "fork" for its snapshot only) into
- * files this client opens and passes (a sandboxed VMM); the reply line
- * (malloc'ed), or NULL (reported).  vm_control_snapshot.c. */
+ * files this client opens and passes (a sandboxed VMM), with disks a file
+ * per disk too; the reply line (malloc'ed), or NULL (reported).
+ * vm_control_snapshot.c. */
 char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const char *verb,
-				     bool paused, bool incremental);
+				     bool paused, bool incremental, bool disks);
 /* fork DIR for a sandboxed VMM: its snapshot through passed files, then the
  * children started here, from the command line of the VMM's launcher; the
  * reply line as the VMM's own fork would give it, or NULL (reported).

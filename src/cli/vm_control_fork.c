@@ -91,7 +91,7 @@ char *vmc_fork_started_here(const char *path, const char *dir, unsigned count)
 		vm_fork_ctx_free(&ctx);
 		return NULL;
 	}
-	char *reply = vmc_snapshot_into_passed_files(path, dir, "fork", false, false);
+	char *reply = vmc_snapshot_into_passed_files(path, dir, "fork", false, false, false);
 	cJSON *o = reply ? cJSON_Parse(reply) : NULL;
 	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok"))) {
 		cJSON_Delete(o);

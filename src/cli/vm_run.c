@@ -158,7 +158,16 @@ static const char usage[] =
 	"  --io-weight N     block I/O share, 1 to 10000 (default 100; io.weight,\n"
 	"                    v1 blkio.weight N/10); needs an I/O scheduler with weights\n"
 	"                    Any of these puts the VMM in its own cgroup, below the\n"
-	"                    caller's (docs/vm-cgroup.md)\n"
+	"                    VMs' parent group (docs/vm-cgroup.md)\n"
+	"  --cgroup-parent PATH|caller\n"
+	"                    the VMs' parent group, from each hierarchy's root (default\n"
+	"                    " VM_CGROUP_PARENT ", made on first use); caller: below the\n"
+	"                    caller's own group.  The memory group of a v1 or hybrid\n"
+	"                    host stays below the caller's\n"
+	"  --cgroup-parent-weight N\n"
+	"                    the parent's CPU and I/O weight against the host's other\n"
+	"                    work, 1 to 10000 (default 1000, written when the parent is\n"
+	"                    made; given, it is written to an existing parent too)\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 when the guest powers off (or reboots, with --no-reboot); the\n"
@@ -417,6 +426,24 @@ static int exit_status(const struct vm_exit *ex, const struct run_state *st)
 	return 1;
 }
 
+/* The threads a VM's process runs beside its vCPUs (vm_config.on_running). */
+struct helpers {
+	struct run_state *st;
+	struct stdio_console *con;
+	pthread_t sig_thread;
+	bool sig_thread_ok;
+};
+
+/* Started once the guest runs: signals stay blocked, so pending until then,
+ * and the console's output does not need its input thread. */
+static void start_helpers(void *ctx)
+{
+	struct helpers *h = ctx;
+	h->sig_thread_ok = pthread_create(&h->sig_thread, NULL, signal_thread, h->st) == 0;
+	if (stdio_console_start(h->con) < 0)
+		cli_error("console input unavailable; the guest runs without it");
+}
+
 /* Builds the VM, serves it until it ends; the CLI's exit status. */
 static int boot_and_run(struct vm_config *cfg, const char *control_path, const char *incoming_uri,
 			struct sandbox *sb)
@@ -450,6 +477,9 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 	}
 	if (incoming_uri)
 		cfg->incoming = &incoming;   /* no state yet: the VM is built ahead */
+	struct helpers helpers = { .st = &st, .con = con };
+	cfg->on_running = start_helpers;
+	cfg->on_running_ctx = &helpers;
 	tmark("vm_create");
 	int crc = vm_create(cfg, &st.vm, &err);
 	tmark("vm_create done");
@@ -514,11 +544,6 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 		return 1;
 	}
 
-	pthread_t sig_thread;
-	bool sig_thread_ok = pthread_create(&sig_thread, NULL, signal_thread, &st) == 0;
-	if (stdio_console_start(con) < 0)
-		cli_error("console input unavailable; the guest runs without it");
-
 	/* A restored VM (a fork's child too) is a copy: its guest is told so
 	 * once it runs (vm_clone_notice.h). */
 	struct vm_clone_notice *notice = NULL;
@@ -531,9 +556,9 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 	vm_clone_notice_stop(notice);   /* the agent is closed: it does not wait */
 
 	stdio_console_free(con);   /* restores the terminal before we print */
-	if (sig_thread_ok) {
-		pthread_kill(sig_thread, SIGUSR1);
-		pthread_join(sig_thread, NULL);
+	if (helpers.sig_thread_ok) {
+		pthread_kill(helpers.sig_thread, SIGUSR1);
+		pthread_join(helpers.sig_thread, NULL);
 	}
 	int status = exit_status(&ex, &st);
 	vm_control_stop(control);
@@ -549,7 +574,7 @@ int cmd_vm_run(int argc, char **argv)
 	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING, OPT_PAUSED,
 	       OPT_SANDBOX, OPT_SANDBOX_UID, OPT_SANDBOX_GID,
 	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT, OPT_MEM_MERGE, OPT_AGENT,
-	       OPT_DISK_SLOTS };
+	       OPT_DISK_SLOTS, OPT_CGROUP_PARENT, OPT_CGROUP_PARENT_WEIGHT };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -580,6 +605,8 @@ int cmd_vm_run(int argc, char **argv)
 		{ "cpu-max", required_argument, NULL, OPT_CPU_MAX },
 		{ "mem-limit", required_argument, NULL, OPT_MEM_LIMIT },
 		{ "io-weight", required_argument, NULL, OPT_IO_WEIGHT },
+		{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
+		{ "cgroup-parent-weight", required_argument, NULL, OPT_CGROUP_PARENT_WEIGHT },
 		{ "mem-merge", no_argument, NULL, OPT_MEM_MERGE },
 		{ "agent", optional_argument, NULL, OPT_AGENT },
 		{ "help", no_argument, NULL, 'h' },
@@ -594,7 +621,7 @@ int cmd_vm_run(int argc, char **argv)
 	char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
 	bool sandboxed = false;
 	struct sandbox sb = { 0 };
-	struct vm_cgroup_limits limits = { 0 };
+	struct vm_cgroup_limits limits = { .parent = VM_CGROUP_PARENT };
 	bool mem_limit_set = false;
 	int c;
 
@@ -796,6 +823,21 @@ int cmd_vm_run(int argc, char **argv)
 			*(c == OPT_CPU_WEIGHT ? &limits.cpu_weight : &limits.io_weight) = w;
 			break;
 		}
+		case OPT_CGROUP_PARENT:
+			if (!strcmp(optarg, "caller")) {
+				limits.parent = NULL;
+			} else if (vm_cgroup_parse_parent(optarg, &perr) < 0) {
+				cli_error("%s", perr.msg);
+				return 2;
+			} else {
+				limits.parent = optarg;
+			}
+			break;
+		case OPT_CGROUP_PARENT_WEIGHT:
+			if (parse_weight("--cgroup-parent-weight", optarg, &limits.parent_weight) < 0)
+				return 2;
+			limits.parent_weight_given = true;
+			break;
 		case OPT_AGENT:
 			want_agent = true;
 			if (optarg && vm_slot_parse("--agent", optarg, &cfg.agent_slot, &perr) < 0) {
@@ -888,8 +930,11 @@ int cmd_vm_run(int argc, char **argv)
 		if (!mem_limit_set)
 			limits.mem_max = cfg.mem_size + VMM_OVERHEAD +
 				(cfg.jit_off ? 0 : cfg.jit_cache ? cfg.jit_cache : DEFAULT_JIT_CACHE);
+		/* Groups that VMMs killed by SIGKILL left (nothing of theirs ran to
+		 * remove them). */
+		vm_cgroup_sweep(limits.parent);
 		char name[64];
-		snprintf(name, sizeof name, "nimbus-vm-%d", (int)getpid());
+		snprintf(name, sizeof name, VM_CGROUP_PREFIX "%d", (int)getpid());
 		if (vm_cgroup_create(&vcg, &limits, name, &perr) < 0) {
 			cli_error("%s", perr.msg);
 			return 1;

@@ -29,6 +29,10 @@ struct driver_ctx {
 	struct watches *watches; /* the service's watchers (watch.h), or NULL */
 	const char *guest_dir;   /* the default guest: the kernel for disk images, or NULL */
 	bool mem_merge;          /* VMs' RAM offered to KSM (`nimbus daemon --mem-merge`) */
+	/* The VMs' weighted parent cgroup (`vm run --cgroup-parent`), or NULL:
+	 * VMs run without groups (`--vm-cgroup-parent none`, or the host has
+	 * none we may write; docs/vm-cgroup.md). */
+	const char *vm_cgroup_parent;
 };
 
 struct driver {

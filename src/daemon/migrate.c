@@ -157,6 +157,10 @@ static void *migrate_thread(void *arg)
 	operations_progress(ops, job->op, 2, "asking the target daemon for an instance to receive it");
 	int rc = ask_target(job, uri, sizeof uri, top, sizeof top, &e);
 	asked = rc == 0;
+	/* Before the VMM is asked to send: a daemon killed from here on finds
+	 * the move at its next start and settles it with the target. */
+	if (rc == 0)
+		rc = migrate_record(s, job->in.key, job->target, top, &e);
 	int conn = rc == 0 ? migrate_connect_target(uri, LISTEN_WAIT_MS, &e) : -1;
 	if (rc == 0 && conn < 0)
 		rc = conn;
@@ -181,6 +185,7 @@ static void *migrate_thread(void *arg)
 		 * the instance goes. */
 		proc_wait_gone((pid_t)job->in.pid, job->in.pid_start, SOURCE_END_WAIT_MS);
 		struct err de = { 0 };
+		migrate_record_drop(s, job->in.key);   /* not left behind if the delete fails */
 		if (service_delete(s, job->in.key, true, &de) < 0 && rc == 0)
 			rc = err_set(&e, de.code, "moved, but not deleted here: %s", de.msg);
 		events_publish_in(service_events(s), job->in.project, "instance-migrated",
@@ -188,6 +193,7 @@ static void *migrate_thread(void *arg)
 				  job->target, res.rounds, (double)res.bytes_sent / (1 << 20),
 				  res.total_ms, res.downtime_ms, rc ? " (the target did not confirm)" : "");
 	} else if (asked) {
+		migrate_record_drop(s, job->in.key);
 		/* Nothing moved: the target's waiting instance goes, the VM runs on here. */
 		char path[256];
 		snprintf(path, sizeof path, "/1.0/instances/%s?force=1", job->in.name);
@@ -311,6 +317,9 @@ int service_incoming(struct service *s, const char *name, struct incoming_req *r
 			     "than %zu bytes (use a shorter --state-dir)", name,
 			     sizeof ((struct sockaddr_un *)0)->sun_path - 1);
 	snprintf(file, sizeof file, "%s/" VMM_INCOMING_FILE, dir);
+	/* A VM without disks of its own has no directory yet (its start makes it). */
+	if (rc == 0)
+		rc = mkdir_p(dir, 0700, e);
 	if (rc == 0)
 		rc = write_file(file, uri, strlen(uri), 0600, e);
 	char res[128];

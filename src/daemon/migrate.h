@@ -51,6 +51,17 @@ int service_migrate(struct service *s, const char *name, const struct migrate_re
  * waiting for the VM, as an operation (out) that ends once the VM runs here
  * (or fails: the instance is then deleted); uri receives where the source's
  * VMM is to connect ("unix:" and a socket path). */
+/* The record of a move under way (migrate_recover.c), in the instance's
+ * directory: written once the target has answered, before the VMM is asked
+ * to send; dropped when the move's end is known.  0 or -errno (e set). */
+int migrate_record(struct service *s, const char *key, const char *target, const char *top,
+		   struct err *e);
+void migrate_record_drop(struct service *s, const char *key);
+/* At the daemon's start: each move a killed daemon left is settled with its
+ * target, in a thread of its own, its instance claimed until then
+ * (migrate_recover.c); *found counts them.  0 or -errno (e set). */
+int service_migrate_recover(struct service *s, int *found, struct err *e);
+
 #define MIGRATE_URI_MAX 120
 int service_incoming(struct service *s, const char *name, struct incoming_req *r, char *uri,
 		     size_t urilen, struct operation *out, struct err *e);

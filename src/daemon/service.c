@@ -11,6 +11,7 @@
 #include "daemon/journal.h"
 #include "daemon/logs.h"
 #include "daemon/meter.h"
+#include "daemon/migrate.h"
 #include "daemon/proc.h"
 #include "daemon/network.h"
 #include "daemon/placement.h"
@@ -19,6 +20,7 @@
 #include "daemon/vmm_snapshot.h"
 #include "daemon/volume.h"
 #include "vmm/board/virt.h"
+#include "vmm/vm_cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -39,6 +41,7 @@
 
 struct service {
 	char state_dir[4096], runtime[4096], conmon[4096], self_exe[4096], guest_dir[4096];
+	char vm_cgroup_parent[256];
 	char dnsmasq[4096], qemu_img[4096];
 	struct driver_ctx ctx;
 	struct net_ctx net;
@@ -232,6 +235,9 @@ static void on_ended(void *cookie, const char *name, long long pid, long long pi
 	    in.pid == pid && in.pid_start == pid_start)
 		refresh_why(s, &in, why, NULL);
 	pthread_mutex_unlock(&s->lock);
+	/* A VM whose launcher was killed outright left its empty group. */
+	if (s->ctx.vm_cgroup_parent)
+		vm_cgroup_sweep(s->ctx.vm_cgroup_parent);
 }
 
 static int reconcile(struct service *s, struct err *e)
@@ -268,6 +274,29 @@ static int reconcile(struct service *s, struct err *e)
 	return rc;
 }
 
+/*
+ * The VMs' parent cgroup, made (with its weight) once here so that a host
+ * whose cgroups we may not write is found at start, with one warning, rather
+ * than at every VM's start; and the groups VMMs killed while no daemon ran
+ * left behind, swept.  The parent for the driver, or NULL.
+ */
+static const char *vm_cgroups(struct service *s, const struct service_cfg *cfg)
+{
+	if (!cfg->vm_cgroup_parent)
+		return NULL;
+	struct vm_cgroup_limits l = { .parent = cfg->vm_cgroup_parent,
+				      .parent_weight = cfg->vm_cgroup_weight,
+				      .parent_weight_given = cfg->vm_cgroup_weight != 0 };
+	struct err ce = { 0 };
+	if (vm_cgroup_make_parent(&l, &ce) < 0) {
+		fprintf(stderr, "nimbus: daemon: warning: VMs run without cgroups: %s\n", ce.msg);
+		return NULL;
+	}
+	vm_cgroup_sweep(cfg->vm_cgroup_parent);
+	snprintf(s->vm_cgroup_parent, sizeof s->vm_cgroup_parent, "%s", cfg->vm_cgroup_parent);
+	return s->vm_cgroup_parent;
+}
+
 int service_open(const struct service_cfg *cfg, struct service **out, struct err *e)
 {
 	struct service *s = calloc(1, sizeof *s);
@@ -298,7 +327,7 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	snprintf(s->guest_dir, sizeof s->guest_dir, "%s", cfg->guest_dir ? cfg->guest_dir : "");
 	s->ctx = (struct driver_ctx){ s->state_dir, s->runtime, s->conmon, s->self_exe,
 				      s->watches, cfg->guest_dir ? s->guest_dir : NULL,
-				      cfg->mem_merge };
+				      cfg->mem_merge, vm_cgroups(s, cfg) };
 	if ((rc = mkdir_p(cfg->state_dir, 0700, e)) < 0)
 		goto fail;
 	static const char *const subdirs[] = { "instances", "images", "runtime", "networks", "volumes",
@@ -328,6 +357,11 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	snapshot_sweep(s->db, s->state_dir);
 	pthread_mutex_unlock(&s->lock);
 	if ((rc = mem_pressure_start(s, &s->ctx, &cfg->pressure, &s->pressure, e)) < 0)
+		goto fail;
+	/* Last: a move a killed daemon left is settled with its target in a
+	 * thread that deletes the instance if it moved (migrate_recover.c). */
+	int moves;
+	if ((rc = service_migrate_recover(s, &moves, e)) < 0)
 		goto fail;
 	*out = s;
 	return 0;

@@ -39,6 +39,12 @@ struct service_cfg {
 	struct mem_pressure_cfg pressure;   /* balloon-backed overcommit (mem_pressure.h) */
 	struct load_limits load;   /* measured load that refuses a launch (host_load.h) */
 	bool mem_merge;            /* every VM started with `vm run --mem-merge` (docs/density.md) */
+	/* Every VM in a cgroup of its own below this parent (docs/vm-cgroup.md),
+	 * which the service makes at its start with vm_cgroup_weight (1..10000;
+	 * 0: VM_CGROUP_PARENT_WEIGHT, and an existing parent keeps its own);
+	 * NULL: no cgroups for VMs. */
+	const char *vm_cgroup_parent;
+	unsigned vm_cgroup_weight;
 };
 
 struct service;

@@ -31,6 +31,7 @@
 #include "daemon/vmm_snapshot.h"
 #include "lib/io.h"
 #include "daemon/watch.h"
+#include "vmm/vm_cgroup.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -296,7 +297,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	/* Every VM has a balloon, so memory overcommit can take back what idle
 	 * guests do not use (mem_pressure.h); deflate-on-oom lets a guest take
 	 * it back itself before its OOM killer would act. */
-	char *argv[15 + 2 * 4 + 2 * 7 + 2 * (8 + DISKS_MAX) + 3] = { (char *)c->self_exe, "console-relay", consock, log,
+	char *argv[15 + 2 * 4 + 2 * 10 + 2 * (8 + DISKS_MAX) + 3] = { (char *)c->self_exe, "console-relay", consock, log,
 						"--", (char *)c->self_exe, "vm", "run", "--sandbox",
 						"--net", nets[0], "--control", sock, "--agent",
 						"--balloon=deflate-on-oom" };
@@ -348,6 +349,18 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	once_option(dir, VMM_INCOMING_FILE, "--incoming", incoming, sizeof incoming, argv, &argc);
 	if (c->mem_merge)
 		argv[argc++] = "--mem-merge";
+	/* Its own cgroup below the VMs' weighted parent, at a task's weight
+	 * among the other VMs (and the default memory limit: guest RAM + JIT
+	 * cache + overhead), so a busy VM takes no more than its share and the
+	 * VMs together keep theirs against the host's other work. */
+	if (c->vm_cgroup_parent) {
+		argv[argc++] = "--cgroup-parent";
+		argv[argc++] = (char *)c->vm_cgroup_parent;
+		argv[argc++] = "--cpu-weight";
+		argv[argc++] = "100";
+		argv[argc++] = "--io-weight";
+		argv[argc++] = "100";
+	}
 	int wait_ms = incoming[0] ? VMM_MIGRATE_WAIT_MS : VMM_SOCKET_WAIT_MS;
 	argv[argc] = NULL;
 	struct spawn_opts o = { .log_path = log, .env = env, .keep_fd = -1, .new_session = true };
@@ -392,7 +405,7 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	return 0;
 }
 
-static int vmm_stop(const struct driver_ctx *c, const struct instance *in, int timeout_s,
+static int stop_vmm(const struct driver_ctx *c, const struct instance *in, int timeout_s,
 		    bool force, struct err *e)
 {
 	pid_t pid = (pid_t)in->pid;
@@ -422,6 +435,17 @@ static int vmm_stop(const struct driver_ctx *c, const struct instance *in, int t
 		return err_set(e, -EBUSY, "vm \"%s\": the VMM (pid %d) still runs after SIGKILL",
 			       in->name, (int)pid);
 	return 0;
+}
+
+static int vmm_stop(const struct driver_ctx *c, const struct instance *in, int timeout_s,
+		    bool force, struct err *e)
+{
+	int rc = stop_vmm(c, in, timeout_s, force, e);
+	/* A VMM killed here could not remove its group: the sweep does (a VM
+	 * ending on its own removes its own). */
+	if (c->vm_cgroup_parent)
+		vm_cgroup_sweep(c->vm_cgroup_parent);
+	return rc;
 }
 
 static int vmm_pause(const struct driver_ctx *c, const struct instance *in, bool pause,

@@ -31,7 +31,7 @@ int io_send_all(int fd, const void *buf, size_t n);
  * names.  0, or -errno (-EMSGSIZE for a short send: the request must go
  * whole with its descriptors).
  */
-#define IO_FDS_MAX 4
+#define IO_FDS_MAX 8   /* a jailed snapshot's: memory, state and six disks */
 int io_send_fds(int sock, const void *buf, size_t n, const int *fds, unsigned nfds);
 
 #endif

@@ -65,8 +65,8 @@
 #define EXEC_KEEP_MAX (32 * 1024)   /* bytes of stdout, and of stderr, in an exec reply */
 
 /* Descriptors a client may pass with a request (SCM_RIGHTS): a sandboxed
- * VMM's snapshot files. */
-#define CONN_MAX_FDS 2
+ * VMM's snapshot files, memory, state and one per disk. */
+#define CONN_MAX_FDS (2 + VM_MAX_DISKS)
 
 struct conn {
 	int fd;                       /* -1: free slot */
@@ -612,14 +612,24 @@ static char *verb_balloon_stats(struct vm *vm, const cJSON *id)
 
 /* {"verb":"snapshot","dir":PATH[,"paused":true][,"incremental":true][,"disks":true]}: PATH absolute (the VM's
  * working directory is not the client's). */
-/* "fds": ["memory", "state"]: the request came with those two files open. */
-static bool names_snapshot_fds(const cJSON *f)
+/* "fds": ["memory", "state", "disk0", "disk1", ...]: the request came with
+ * those files open, in that order; how many, or -1 if not so named. */
+static int names_snapshot_fds(const cJSON *f)
 {
-	return cJSON_IsArray(f) && cJSON_GetArraySize(f) == 2 &&
-	       cJSON_IsString(cJSON_GetArrayItem(f, 0)) &&
-	       !strcmp(cJSON_GetArrayItem(f, 0)->valuestring, "memory") &&
-	       cJSON_IsString(cJSON_GetArrayItem(f, 1)) &&
-	       !strcmp(cJSON_GetArrayItem(f, 1)->valuestring, "state");
+	int n = cJSON_IsArray(f) ? cJSON_GetArraySize(f) : 0;
+	if (n < 2 || n > CONN_MAX_FDS)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		const cJSON *s = cJSON_GetArrayItem(f, i);
+		char want[16];
+		if (i < 2)
+			snprintf(want, sizeof want, "%s", i ? "state" : "memory");
+		else
+			snprintf(want, sizeof want, "disk%d", i - 2);
+		if (!cJSON_IsString(s) || strcmp(s->valuestring, want))
+			return -1;
+	}
+	return n;
 }
 
 static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
@@ -639,18 +649,20 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
 	if (dk && !cJSON_IsBool(dk))
 		return reply_error(id, "bad-argument", "snapshot: disks: not true or false");
 	const cJSON *fds = cJSON_GetObjectItemCaseSensitive(req, "fds");
-	if (fds && !names_snapshot_fds(fds))
-		return reply_error(id, "bad-argument", "snapshot: fds: must be [\"memory\", \"state\"]");
-	if (fds && (!em || em->nfds != 2))
+	int nfds = fds ? names_snapshot_fds(fds) : 0;
+	if (nfds < 0)
+		return reply_error(id, "bad-argument", "snapshot: fds: must be [\"memory\", \"state\"] "
+				   "and, with disks, \"disk0\" ... (at most %d)", VM_MAX_DISKS);
+	if (fds && (!em || em->nfds != (unsigned)nfds))
 		return reply_error(id, "bad-argument", "snapshot: fds: the request must come with "
-				   "two descriptors (SCM_RIGHTS), it came with %u", em ? em->nfds : 0);
-	if (vm_sandboxed(vm) && (!fds || cJSON_IsTrue(dk)))
+				   "%d descriptors (SCM_RIGHTS), it came with %u", nfds,
+				   em ? em->nfds : 0);
+	if (nfds > 2 && !cJSON_IsTrue(dk))
+		return reply_error(id, "bad-argument", "snapshot: fds: disk files without "
+				   "\"disks\": true");
+	if (vm_sandboxed(vm) && !fds)
 		return reply_error(id, "sandboxed", "snapshot: this VMM is sandboxed and can open "
-				   "no file: %s (docs/sandbox.md)", cJSON_IsTrue(dk)
-				   ? "only a snapshot without disks, into files its client passes"
-				   : "its client must pass the files (\"fds\")");
-	if (fds && cJSON_IsTrue(dk))
-		return reply_error(id, "bad-argument", "snapshot: fds: only a snapshot without disks");
+				   "no file: its client must pass the files (\"fds\", docs/sandbox.md)");
 	struct err e = {0};
 	struct vm_snapshot_info info = {0};
 	struct vm_snapshot_opts so = { .stay_paused = cJSON_IsTrue(p),
@@ -658,7 +670,9 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
 				       .with_disks = cJSON_IsTrue(dk),
 				       .to_fds = fds != NULL,
 				       .memory_fd = fds ? em->fds[0] : -1,
-				       .state_fd = fds ? em->fds[1] : -1 };
+				       .state_fd = fds ? em->fds[1] : -1,
+				       .disk_fds = fds ? em->fds + 2 : NULL,
+				       .ndisk_fds = fds ? (unsigned)nfds - 2 : 0 };
 	int rc = vm_snapshot_take(vm, d->valuestring, &so, &info, &e);
 	if (rc)
 		return reply_error(id, rc == -ESRCH ? "not-running" : rc == -ENOENT ? "no-base"
@@ -668,8 +682,10 @@ static char *verb_snapshot(struct vm *vm, const cJSON *id, const cJSON *req,
 	cJSON_AddNumberToObject(o, "state_bytes", (double)info.state_bytes);
 	cJSON_AddNumberToObject(o, "memory_bytes_written", (double)info.mem_bytes_written);
 	cJSON_AddBoolToObject(o, "incremental", info.incremental);
-	if (so.with_disks)
+	if (so.with_disks) {
 		cJSON_AddNumberToObject(o, "disk_bytes_written", (double)info.disk_bytes_written);
+		cJSON_AddNumberToObject(o, "disks", info.disks);
+	}
 	cJSON_AddNumberToObject(o, "pause_ms", (double)info.pause_ns / 1e6);
 	return print(o);
 }

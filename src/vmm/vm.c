@@ -513,8 +513,15 @@ fail:
 
 int vm_incoming_finish(struct vm *vm, struct vm_incoming *in, struct err *err)
 {
-	int rc;
-	if ((rc = create_devices(vm, err)))
+	/* The disks the stream filled in throwaway layers are taken as they are. */
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+		vm->cfg.disks[i].backend = in->disk_layer[i];
+		in->disk_layer[i] = NULL;
+	}
+	int rc = create_devices(vm, err);
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++)
+		vm->cfg.disks[i].backend = NULL;   /* the devices own them now */
+	if (rc)
 		return rc;
 	device_list_reset(&vm->devs);
 	if ((rc = vm_restore_incoming(vm, in, err)))
@@ -664,6 +671,11 @@ void vm_run(struct vm *vm, struct vm_exit *exit)
 			started++;
 		}
 		pthread_mutex_unlock(&vm->run_lock);
+		if (vm->cfg.on_running) {
+			void (*on_running)(void *) = vm->cfg.on_running;
+			vm->cfg.on_running = NULL;   /* once: not again after a reboot */
+			on_running(vm->cfg.on_running_ctx);
+		}
 		wait_for_event(vm);
 		pthread_mutex_lock(&vm->run_lock);
 		vm->vcpus_exit = true;
@@ -935,9 +947,6 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 	if (vm->cfg.sandboxed && !opts->to_fds)
 		return err_set(err, -EPERM, "snapshot: a sandboxed VM (--sandbox) can open no file: "
 			       "its client must pass the files in (docs/control.md)");
-	if (opts->to_fds && opts->with_disks)
-		return err_set(err, -EPERM, "snapshot: into passed files only a snapshot without "
-			       "disks (not --disks)");
 	if (opts->to_fds && dir[0] != '/')
 		return err_set(err, -EINVAL, "snapshot: %s: not an absolute path (passed files are "
 			       "recorded by where the client puts them)", dir);

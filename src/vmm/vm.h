@@ -50,6 +50,8 @@ struct vm_slot {
 };
 
 /* One virtio-blk disk. */
+struct block_backend;
+
 struct vm_disk {
 	const char *path;
 	bool readonly;
@@ -62,6 +64,10 @@ struct vm_disk {
 	bool ephemeral;            /* the image is opened read-only; guest writes go to a
 				      throwaway overlay, gone when the VM ends (QEMU -snapshot) */
 	struct rate_limit limit;   /* bw=/ops=: token buckets on its requests */
+	/* Set by vm_incoming_finish only: the disk already open, taken by the
+	 * device instead of opening path (an --ephemeral disk's throwaway
+	 * layer that a --copy-storage stream filled). */
+	struct block_backend *backend;
 };
 
 struct vm_config {
@@ -116,6 +122,13 @@ struct vm_config {
 	/* Called first thing on each vCPU thread, before it runs guest code (the
 	   sandbox installs the vCPU seccomp filter there); NULL = nothing. */
 	void (*vcpu_thread_init)(void *ctx);
+	/* Called once by vm_run, on its own thread, as soon as the vCPU threads
+	 * of the first run are started: what the guest does not need in order to
+	 * run (a console's input thread, a signal thread) starts here, after the
+	 * guest, so a restore's exec-to-running time does not pay for it.  NULL =
+	 * nothing. */
+	void (*on_running)(void *ctx);
+	void *on_running_ctx;
 	/* Jailed (docs/sandbox.md): nothing can be opened nor started any more,
 	 * so the control socket refuses snapshot, fork and migrate to unix:. */
 	bool sandboxed;
@@ -150,6 +163,10 @@ struct vm_incoming {
 	bool storage_copied;       /* the stream carried the disks' contents (migrate
 				      --copy-storage): the disks here are other files */
 	bool postcopy;             /* no page came yet: they follow the VM (vm_postcopy.h) */
+	/* --copy-storage into an --ephemeral disk: the throwaway layer over
+	 * the read-only image that the stream was written into, which the VM
+	 * takes as that disk (vm_incoming_finish); NULL for the others. */
+	struct block_backend *disk_layer[VM_MAX_DISKS];
 };
 
 /* Why vm_run() returned. */
@@ -380,6 +397,7 @@ struct vm_snapshot_info {
 	bool incremental;
 	int64_t pause_ns;           /* how long the guest stood still for it */
 	uint64_t disk_bytes_written; /* with_disks: data written to DIR/disk0... (zeroes are holes) */
+	unsigned disks;             /* with_disks: how many disk files were written */
 };
 
 struct vm_snapshot_opts {
@@ -393,11 +411,14 @@ struct vm_snapshot_opts {
 	 * dir/memory and dir/state (a sandboxed VMM can open no file: the
 	 * control client passes them, docs/control.md), truncating them
 	 * first; nothing is created or renamed, the caller commits them
-	 * (memory_fd as dir/memory.diff for an incremental one).  Not with
-	 * disks.  dir, absolute, is then only recorded: as the base of the
-	 * next incremental snapshot. */
+	 * (memory_fd as dir/memory.diff for an incremental one).  With disks,
+	 * disk i goes into disk_fds[i] (dir/diskI): at least as many as the VM
+	 * has disks; those beyond are left alone.  dir, absolute, is then only
+	 * recorded: as the base of the next incremental snapshot. */
 	bool to_fds;
 	int memory_fd, state_fd;
+	const int *disk_fds;
+	unsigned ndisk_fds;
 };
 
 /* vm_snapshot and vm_snapshot_incremental with every option. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char root[64];
@@ -39,6 +40,57 @@ static const char *get(const char *rel)
 	buf[0] = 0;
 	cg_read_small(p, buf, sizeof buf);
 	return buf;
+}
+
+static void put(const char *rel, const char *text)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/%s", root, rel);
+	FILE *f = fopen(p, "w");
+	if (!f)
+		abort();
+	fputs(text, f);
+	fclose(f);
+}
+
+static bool exists(const char *rel)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/%s", root, rel);
+	return access(p, F_OK) == 0;
+}
+
+/* This host's layout: v1 cpu, cpuacct, blkio and memory, each its own
+ * hierarchy, and a cgroup2 mount at unified holding none of them; the
+ * caller's memory group is a job's (/job). */
+static const char *hybrid_mountinfo(char *mi, size_t n)
+{
+	snprintf(mi, n,
+		 "30 1 0:26 / %s/unified rw - cgroup2 cgroup2 rw,nsdelegate\n"
+		 "31 1 0:27 / %s/cpu rw - cgroup cgroup rw,cpu\n"
+		 "32 1 0:28 / %s/cpuacct rw - cgroup cgroup rw,cpuacct\n"
+		 "33 1 0:29 / %s/memory rw - cgroup cgroup rw,memory\n"
+		 "34 1 0:30 / %s/blkio rw - cgroup cgroup rw,blkio\n", root, root, root, root, root);
+	mk("cpu");
+	mk("cpuacct");
+	mk("memory");
+	mk("memory/job");
+	mk("blkio");
+	mk("unified");
+	put("unified/cgroup.controllers", "hugetlb\n");
+	return mi;
+}
+
+static const char *hybrid_proc_cgroup = "4:memory:/job\n34:blkio:/\n2:cpuacct:/\n1:cpu:/\n0::/\n";
+
+/* A PID that no process has: a child's, reaped. */
+static pid_t dead_pid(void)
+{
+	pid_t p = fork();
+	if (p == 0)
+		_exit(0);
+	waitpid(p, NULL, 0);
+	return p;
 }
 
 static void fresh_root(void)
@@ -167,7 +219,8 @@ TEST(vm_cgroup_hybrid_host_uses_v1_controllers_nested_under_the_caller)
 	EXPECT(!strcmp(get("cpu/nimbus-vm-2/cpu.cfs_period_us"), "100000"));
 	EXPECT(!strcmp(get("cpu/nimbus-vm-2/cpu.cfs_quota_us"), "150000"));
 	EXPECT(!strcmp(get("memory/job/nimbus-vm-2/memory.limit_in_bytes"), "1073741824"));
-	EXPECT(!strcmp(get("blkio/nimbus-vm-2/blkio.bfq.weight"), "500"));
+	/* BFQ's scale (1..1000, default 100): 5000 is 100 + 4900 * 900 / 9900. */
+	EXPECT(!strcmp(get("blkio/nimbus-vm-2/blkio.bfq.weight"), "545"));
 	vm_cgroup_destroy(&vc, false);
 	cleanup();
 }
@@ -204,5 +257,158 @@ TEST(vm_cgroup_refused_value_fails_and_removes_the_group)
 	char p[256];
 	snprintf(p, sizeof p, "%s/memory/nimbus-vm-4", root);
 	EXPECT(access(p, F_OK) != 0);
+	cleanup();
+}
+
+TEST(vm_cgroup_parse_parent_wants_an_absolute_path_below_the_root)
+{
+	struct err e = { 0 };
+	EXPECT(vm_cgroup_parse_parent("/nimbus-vms", &e) == 0);
+	EXPECT(vm_cgroup_parse_parent("/tenants/vms", &e) == 0);
+	EXPECT(vm_cgroup_parse_parent("vms", &e) == -EINVAL);
+	EXPECT(strstr(e.msg, "--cgroup-parent vms: must be an absolute path") != NULL);
+	EXPECT(vm_cgroup_parse_parent("/", &e) == -EINVAL);
+	EXPECT(strstr(e.msg, "the root") != NULL);
+	EXPECT(vm_cgroup_parse_parent("//", &e) == -EINVAL);
+	EXPECT(vm_cgroup_parse_parent("/a/../b", &e) == -EINVAL);
+	EXPECT(vm_cgroup_parse_parent("/a/.", &e) == -EINVAL);
+	EXPECT(vm_cgroup_parse_parent("/..", &e) == -EINVAL);
+}
+
+TEST(vm_cgroup_hybrid_host_puts_cpu_and_blkio_below_the_parent_and_memory_below_the_caller)
+{
+	fresh_root();
+	char mi[1024];
+	hybrid_mountinfo(mi, sizeof mi);
+	/* The group's knobs (a plain directory does not grow them). */
+	mk("cpu/nimbus-vms");
+	mk("cpu/nimbus-vms/nimbus-vm-5");
+	touch("cpu/nimbus-vms/cpu.shares");
+	touch("cpu/nimbus-vms/nimbus-vm-5/cpu.shares");
+	mk("blkio/nimbus-vms");
+	mk("blkio/nimbus-vms/nimbus-vm-5");
+	touch("blkio/nimbus-vms/blkio.weight");
+	touch("blkio/nimbus-vms/nimbus-vm-5/blkio.weight");
+	mk("memory/job/nimbus-vm-5");
+	touch("memory/job/nimbus-vm-5/memory.limit_in_bytes");
+	struct vm_cgroup_limits l = { .cpu_weight = 100, .io_weight = 100, .mem_max = 192 << 20,
+				      .parent = "/nimbus-vms", .parent_weight = 1000,
+				      .parent_weight_given = true };
+	struct vm_cgroup vc;
+	struct err e = { 0 };
+	int rc = vm_cgroup_create_from(&vc, &l, "nimbus-vm-5", mi, hybrid_proc_cgroup, &e);
+	if (rc)
+		fprintf(stderr, "%s\n", e.msg);
+	EXPECT(rc == 0);
+	EXPECT_EQ(vc.ndirs, 3);
+	for (unsigned i = 0; i < vc.ndirs; i++)   /* back where the launcher was */
+		EXPECT(strstr(vc.back[i], "nimbus-vms") == NULL);
+	/* The parent weighs ten tasks: v1 cpu.shares 10240, blkio.weight 1000 (max). */
+	EXPECT(!strcmp(get("cpu/nimbus-vms/cpu.shares"), "10240"));
+	EXPECT(!strcmp(get("blkio/nimbus-vms/blkio.weight"), "1000"));
+	EXPECT(!strcmp(get("cpu/nimbus-vms/nimbus-vm-5/cpu.shares"), "1024"));
+	/* --io-weight 100 is v1's default blkio.weight, 500 (systemd's mapping). */
+	EXPECT(!strcmp(get("blkio/nimbus-vms/nimbus-vm-5/blkio.weight"), "500"));
+	EXPECT(!strcmp(get("memory/job/nimbus-vm-5/memory.limit_in_bytes"), "201326592"));
+	EXPECT(!exists("memory/nimbus-vms"));
+	EXPECT(!exists("cpuacct/nimbus-vms"));
+	EXPECT(!exists("unified/nimbus-vms"));
+	vm_cgroup_destroy(&vc, false);
+	EXPECT(!exists("cpu/nimbus-vms/nimbus-vm-5/x"));
+	cleanup();
+}
+
+TEST(vm_cgroup_parent_is_made_on_first_use_and_an_existing_one_keeps_its_weight)
+{
+	fresh_root();
+	char mi[1024];
+	hybrid_mountinfo(mi, sizeof mi);
+	struct vm_cgroup_limits l = { .parent = "/tenants/vms" };
+	struct err e = { 0 };
+	EXPECT(vm_cgroup_make_parent_from(&l, mi, &e) == 0);
+	EXPECT(exists("cpu/tenants/vms"));
+	EXPECT(exists("blkio/tenants/vms"));
+	EXPECT(!exists("memory/tenants"));
+	/* An administrator set the weight: a default start leaves it... */
+	put("cpu/tenants/vms/cpu.shares", "2048\n");
+	EXPECT(vm_cgroup_make_parent_from(&l, mi, &e) == 0);
+	EXPECT(!strcmp(get("cpu/tenants/vms/cpu.shares"), "2048"));
+	/* ...an explicit --cgroup-parent-weight writes it. */
+	l.parent_weight = 300;
+	l.parent_weight_given = true;
+	EXPECT(vm_cgroup_make_parent_from(&l, mi, &e) == 0);
+	EXPECT(!strcmp(get("cpu/tenants/vms/cpu.shares"), "3072"));
+	cleanup();
+}
+
+TEST(vm_cgroup_v2_parent_enables_controllers_and_holds_the_group_beside_a_busy_caller)
+{
+	fresh_root();
+	mk("user.slice");
+	mk("user.slice/s.scope");
+	put("user.slice/s.scope/cgroup.procs", "4242\n");
+	put("cgroup.controllers", "cpuset cpu io memory pids\n");
+	touch("cgroup.subtree_control");
+	mk("nimbus-vms");
+	touch("nimbus-vms/cgroup.subtree_control");
+	touch("nimbus-vms/cpu.weight");
+	mk("nimbus-vms/nimbus-vm-6");
+	touch("nimbus-vms/nimbus-vm-6/cpu.weight");
+	touch("nimbus-vms/nimbus-vm-6/memory.max");
+	char mi[512];
+	snprintf(mi, sizeof mi, "30 1 0:26 / %s rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n", root);
+	struct vm_cgroup_limits l = { .cpu_weight = 200, .mem_max = 128 << 20,
+				      .parent = "/nimbus-vms", .parent_weight = 1000,
+				      .parent_weight_given = true };
+	struct vm_cgroup vc;
+	struct err e = { 0 };
+	int rc = vm_cgroup_create_from(&vc, &l, "nimbus-vm-6", mi, "0::/user.slice/s.scope\n", &e);
+	if (rc)
+		fprintf(stderr, "%s\n", e.msg);
+	EXPECT(rc == 0);
+	EXPECT_EQ(vc.ndirs, 1);
+	EXPECT(strstr(vc.dir[0], "/nimbus-vms/nimbus-vm-6") != NULL);
+	/* Back to where the caller was, not to the parent. */
+	EXPECT(strstr(vc.back[0], "/user.slice/s.scope") != NULL);
+	EXPECT(!strcmp(get("cgroup.subtree_control"), "+cpu +io +memory"));
+	EXPECT(!strcmp(get("nimbus-vms/cpu.weight"), "1000"));
+	EXPECT(!strcmp(get("nimbus-vms/nimbus-vm-6/cpu.weight"), "200"));
+	EXPECT(!strcmp(get("nimbus-vms/nimbus-vm-6/memory.max"), "134217728"));
+	cleanup();
+}
+
+TEST(vm_cgroup_sweep_removes_empty_groups_of_dead_launchers_only)
+{
+	fresh_root();
+	char mi[1024], n[128];
+	hybrid_mountinfo(mi, sizeof mi);
+	pid_t dead = dead_pid();
+	mk("cpu/nimbus-vms");
+	mk("blkio/nimbus-vms");
+	snprintf(n, sizeof n, "cpu/nimbus-vms/nimbus-vm-%d", (int)dead);
+	mk(n);                                      /* stale: removed */
+	snprintf(n, sizeof n, "cpu/nimbus-vm-%d", (int)dead);
+	mk(n);                                      /* stale, at the caller's level: removed */
+	snprintf(n, sizeof n, "memory/job/nimbus-vm-%d", (int)dead);
+	mk(n);                                      /* stale, below the caller's memory group */
+	snprintf(n, sizeof n, "blkio/nimbus-vms/nimbus-vm-%d", (int)dead);
+	mk(n);
+	snprintf(n, sizeof n, "blkio/nimbus-vms/nimbus-vm-%d/cgroup.procs", (int)dead);
+	touch(n);                                   /* not empty: kept */
+	snprintf(n, sizeof n, "cpu/nimbus-vms/nimbus-vm-%d", (int)getpid());
+	mk(n);                                      /* its launcher lives: kept */
+	mk("cpu/nimbus-vms/nimbus-vm-x1");          /* not ours: kept */
+	EXPECT_EQ(vm_cgroup_sweep_from("/nimbus-vms", mi, hybrid_proc_cgroup), 3);
+	snprintf(n, sizeof n, "cpu/nimbus-vms/nimbus-vm-%d", (int)dead);
+	EXPECT(!exists(n));
+	snprintf(n, sizeof n, "cpu/nimbus-vm-%d", (int)dead);
+	EXPECT(!exists(n));
+	snprintf(n, sizeof n, "memory/job/nimbus-vm-%d", (int)dead);
+	EXPECT(!exists(n));
+	snprintf(n, sizeof n, "blkio/nimbus-vms/nimbus-vm-%d", (int)dead);
+	EXPECT(exists(n));
+	snprintf(n, sizeof n, "cpu/nimbus-vms/nimbus-vm-%d", (int)getpid());
+	EXPECT(exists(n));
+	EXPECT(exists("cpu/nimbus-vms/nimbus-vm-x1"));
 	cleanup();
 }

@@ -708,4 +708,8 @@ void vm_migrate_answer(int conn, int rc, const char *msg, struct vm_incoming *in
 	in->ram = NULL;
 	free(in->state);
 	in->state = NULL;
+	for (unsigned i = 0; i < VM_MAX_DISKS; i++) {   /* layers no VM took */
+		block_backend_close(in->disk_layer[i]);
+		in->disk_layer[i] = NULL;
+	}
 }

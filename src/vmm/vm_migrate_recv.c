@@ -29,6 +29,7 @@ struct disk_sink {
 	const struct vm_config *cfg;      /* NULL: this target takes no disks */
 	struct block_backend *be[VM_MAX_DISKS];
 	unsigned n;
+	struct vm_incoming *out;          /* receives the ephemeral disks' layers */
 };
 
 /* 'B': opens this VM's own images to write the source's disks into. */
@@ -43,17 +44,21 @@ static int disks_open(struct disk_sink *ds, const uint8_t *p, uint32_t len, cons
 			       uri, n, ds->cfg ? ds->cfg->ndisks : 0);
 	for (unsigned i = 0; i < n; i++) {
 		const struct vm_disk *d = &ds->cfg->disks[i];
-		if (d->readonly || d->ephemeral)
+		if (d->readonly)
 			return err_set(err, -EINVAL, "--disk %s: the source sends its contents "
-				       "(--copy-storage): it must be writable here, not ro or "
-				       "--ephemeral", d->path);
-		struct block_opts o = { .confine_backing = d->confine_backing };
+				       "(--copy-storage): it must be writable here, not ro", d->path);
+		/* An --ephemeral disk takes the contents in its throwaway layer,
+		 * its image untouched, and the VM runs on that layer. */
+		struct block_opts o = { .confine_backing = d->confine_backing,
+					.readonly = d->ephemeral };
 		int rc;
 		if (d->format && (rc = block_format_parse(d->format, &o.format)))
 			return err_set(err, rc, "--disk %s: format=%s: not raw or qcow2", d->path,
 				       d->format);
 		if ((rc = block_backend_open(d->path, &o, &ds->be[i], err)))
 			return rc;
+		if (d->ephemeral && (rc = block_snapshot_wrap(ds->be[i], false, &ds->be[i], err)))
+			return rc;   /* the base is closed */
 		ds->n = i + 1;
 		uint64_t want = mig_get64(p + 4 + 8 * i);
 		if (ds->be[i]->size != want)
@@ -102,7 +107,11 @@ static int disks_close(struct disk_sink *ds, int rc, struct err *err)
 		int f = rc ? 0 : ds->be[i]->ops->flush(ds->be[i]);
 		if (f)
 			rc = err_set(err, f, "--disk %s: %s", ds->cfg->disks[i].path, strerror(-f));
-		block_backend_close(ds->be[i]);
+		/* A throwaway layer cannot be opened again: the VM takes it as it is. */
+		if (!rc && ds->cfg->disks[i].ephemeral && ds->out)
+			ds->out->disk_layer[i] = ds->be[i];
+		else
+			block_backend_close(ds->be[i]);
 	}
 	ds->n = 0;
 	return rc;
@@ -249,7 +258,7 @@ int vm_migrate_read_stream(int fd, const char *what, uint64_t ram_size, void *de
 		return err_set(err, -ENOMEM, "cannot map %llu MiB for the incoming RAM",
 			       (unsigned long long)(ram_size >> 20));
 	}
-	struct disk_sink ds = { .cfg = cfg };
+	struct disk_sink ds = { .cfg = cfg, .out = out };
 	rc = receive_stream(fd, uri, ram_size, &ds, out, err);
 	rc = disks_close(&ds, rc, err);
 	out->storage_copied = !rc && out->storage_copied;

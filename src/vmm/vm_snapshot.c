@@ -342,29 +342,22 @@ static bool chunk_is_zero(const uint8_t *p, size_t len)
 	return true;
 }
 
-/* DIR/diskI: what the guest sees of disk i, raw; zero chunks are holes.
- * The VM is paused and its devices quiesced: nothing writes meanwhile. */
-static int write_disk(const char *dir, unsigned i, struct virtio_device *dev, uint8_t *buf,
-		      uint64_t *written, struct err *err)
+/* What the guest sees of disk i into fd, raw, from its start; zero chunks
+ * are holes.  The VM is paused and its devices quiesced: nothing writes
+ * meanwhile.  0 or -errno; err names disk i. */
+static int write_disk_to(int fd, unsigned i, struct virtio_device *dev, uint8_t *buf,
+			 uint64_t *written, struct err *err)
 {
-	char tmp[4200], path[4200];
-	snprintf(tmp, sizeof tmp, "%s/.disk%u.tmp", dir, i);
-	snprintf(path, sizeof path, "%s/disk%u", dir, i);
 	uint64_t size = virtio_blk_size(dev);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return err_set(err, -errno, "snapshot: %s: %s", tmp, strerror(errno));
-	int rc = ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+	/* Emptied first: a passed file may hold an older snapshot's disk. */
+	int rc = ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
 	for (uint64_t off = 0; !rc && off < size; off += DISK_CHUNK) {
 		size_t len = size - off < DISK_CHUNK ? (size_t)(size - off) : DISK_CHUNK;
 		if (!virtio_blk_may_hold_data(dev, off, len))
 			continue;
-		if ((rc = virtio_blk_read_disk(dev, off, buf, len))) {
-			close(fd);
-			unlink(tmp);
+		if ((rc = virtio_blk_read_disk(dev, off, buf, len)))
 			return err_set(err, rc, "snapshot: disk%u: cannot read at %llu: %s", i,
 				       (unsigned long long)off, strerror(-rc));
-		}
 		if (chunk_is_zero(buf, len))
 			continue;
 		rc = write_full(fd, buf, len, (off_t)off);
@@ -372,18 +365,31 @@ static int write_disk(const char *dir, unsigned i, struct virtio_device *dev, ui
 	}
 	if (!rc && fsync(fd) < 0)
 		rc = -errno;
-	close(fd);
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc) {
-		unlink(tmp);
-		return err_set(err, rc, "snapshot: %s: %s", path, strerror(-rc));
-	}
-	return 0;
+	return rc ? err_set(err, rc, "snapshot: disk%u: %s", i, strerror(-rc)) : 0;
 }
 
-static int write_disks(const char *dir, const struct vm_parts *p, uint64_t *written,
-		       struct err *err)
+/* DIR/diskI, through a temporary name. */
+static int write_disk(const char *dir, unsigned i, struct virtio_device *dev, uint8_t *buf,
+		      uint64_t *written, struct err *err)
+{
+	char tmp[4200], path[4200];
+	snprintf(tmp, sizeof tmp, "%s/.disk%u.tmp", dir, i);
+	snprintf(path, sizeof path, "%s/disk%u", dir, i);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return err_set(err, -errno, "snapshot: %s: %s", tmp, strerror(errno));
+	int rc = write_disk_to(fd, i, dev, buf, written, err);
+	close(fd);
+	if (!rc && rename(tmp, path) < 0)
+		rc = err_set(err, -errno, "snapshot: %s: %s", path, strerror(errno));
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+/* Every disk into DIR/diskI, or, fds given, into fds[i]. */
+static int write_disks(const char *dir, const int *fds, const struct vm_parts *p,
+		       uint64_t *written, struct err *err)
 {
 	uint8_t *buf = malloc(DISK_CHUNK);
 	if (!buf)
@@ -391,7 +397,8 @@ static int write_disks(const char *dir, const struct vm_parts *p, uint64_t *writ
 	int rc = 0;
 	*written = 0;
 	for (unsigned i = 0; i < p->ndisks && !rc; i++)
-		rc = write_disk(dir, i, p->disks[i], buf, written, err);
+		rc = fds ? write_disk_to(fds[i], i, p->disks[i], buf, written, err)
+			 : write_disk(dir, i, p->disks[i], buf, written, err);
 	free(buf);
 	return rc;
 }
@@ -451,15 +458,22 @@ static int write_to_fds(struct vm *vm, const char *dir, const struct vm_snapshot
 		return err_set(err, -EBUSY, "snapshot: the VM is being migrated");
 	if (opts->incremental && (rc = incremental_check(&p, dir, err)))
 		return rc;
+	if (opts->with_disks && opts->ndisk_fds < p.ndisks)
+		return err_set(err, -EINVAL, "snapshot: the VM has %u disks, the client passed %u "
+			       "disk files", p.ndisks, opts->ndisk_fds);
 	uint64_t id = vm_snapshot_new_id();
 	struct snap_out o;
-	if ((rc = vm_state_build(vm, id, opts->incremental ? ch->dir : NULL, ch->id, false, &o, err)))
+	if ((rc = vm_state_build(vm, id, opts->incremental ? ch->dir : NULL, ch->id,
+				 opts->with_disks, &o, err)))
 		return rc;
-	uint64_t written = 0;
+	uint64_t written = 0, disk_written = 0;
 	if ((rc = write_ram(opts->memory_fd, &p, opts->incremental, &written)) ||
 	    fsync(opts->memory_fd) < 0) {
 		rc = rc ? rc : -errno;
 		err_set(err, rc, "snapshot: %s: memory (a passed file): %s", dir, strerror(-rc));
+	} else if (opts->with_disks &&
+		   (rc = write_disks(dir, opts->disk_fds, &p, &disk_written, err))) {
+		;   /* err names the disk */
 	} else if (ftruncate(opts->state_fd, 0) < 0 ||
 		   (rc = write_full(opts->state_fd, o.buf, o.len, 0)) || fsync(opts->state_fd) < 0) {
 		rc = rc ? rc : -errno;
@@ -468,7 +482,8 @@ static int write_to_fds(struct vm *vm, const char *dir, const struct vm_snapshot
 		info->state_bytes = o.len;
 		info->mem_bytes_written = written;
 		info->incremental = opts->incremental;
-		info->disk_bytes_written = 0;
+		info->disk_bytes_written = disk_written;
+		info->disks = opts->with_disks ? p.ndisks : 0;
 	}
 	/* The next incremental snapshot builds on this one, once the client
 	 * has put its files in place (a restore checks the base's id). */
@@ -529,12 +544,13 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 		goto out;
 	}
 	uint64_t disk_written = 0;
-	if (with_disks && (rc = write_disks(dir, &p, &disk_written, err)))
+	if (with_disks && (rc = write_disks(dir, NULL, &p, &disk_written, err)))
 		goto out;
 	if ((rc = write_file(dir, "state", o.buf, o.len, err)))
 		goto out;
 	if (info) {
 		info->disk_bytes_written = disk_written;
+		info->disks = with_disks ? p.ndisks : 0;
 		info->state_bytes = o.len;
 		info->mem_bytes_written = written;
 		info->incremental = incremental;

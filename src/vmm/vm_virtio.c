@@ -147,12 +147,16 @@ static int attach_disk(struct vm_virtio *v, struct bus *bus, struct virtio_slot 
 	int rc = check_format(d, &o.format, err);
 	if (rc)
 		return rc;
-	struct block_backend *be;
-	if ((rc = block_backend_open(d->path, &o, &be, err)))
-		return rc;
-	be->log = log;
-	if (d->ephemeral && (rc = block_snapshot_wrap(be, d->readonly, &be, err)))   /* takes be */
-		return rc;
+	struct block_backend *be = d->backend;   /* an incoming migration's layer, if any */
+	if (be) {
+		be->log = log;
+	} else {
+		if ((rc = block_backend_open(d->path, &o, &be, err)))
+			return rc;
+		be->log = log;
+		if (d->ephemeral && (rc = block_snapshot_wrap(be, d->readonly, &be, err)))   /* takes be */
+			return rc;
+	}
 	struct virtio_device *dev;
 	if ((rc = virtio_blk_create(be, d->serial, &dev, err)))
 		return rc;

@@ -11,6 +11,7 @@
  * no_new_privs.
  */
 #include "vmm/sandbox/sandbox.h"
+#include "vmm/sandbox/jail_dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +67,7 @@ static int wait_child(struct sandbox *sb, pid_t child, const sigset_t *fwd)
 	if (sb->unlink_after)
 		unlink(sb->unlink_after);
 	rmdir(sb->jail);
+	close(sb->jail_lock);
 	if (WIFEXITED(ws))
 		return WEXITSTATUS(ws);
 	int sig = WTERMSIG(ws);
@@ -90,10 +92,10 @@ int sandbox_fork(struct sandbox *sb, int *status, struct err *err)
 	if (!sb->have_gid)
 		sb->gid = SANDBOX_ID_BASE + (gid_t)self;
 	const char *tmp = "/tmp";
-	snprintf(sb->jail, sizeof sb->jail, "%s/nimbus-jail.XXXXXX", tmp);
-	if (!mkdtemp(sb->jail))
-		return err_set(err, -errno, "sandbox: cannot create a jail directory in %s: %s",
-			       tmp, strerror(errno));
+	jail_dir_sweep(tmp, JAIL_DIR_MIN_AGE_S);
+	int rc = jail_dir_make(tmp, sb->jail, sizeof sb->jail, &sb->jail_lock, err);
+	if (rc < 0)
+		return rc;
 	const char *t = getenv("NIMBUS_SANDBOX_TEST_ESCAPE");
 	snprintf(sb->test_escape, sizeof sb->test_escape, "%s", t ? t : "");
 
@@ -101,6 +103,7 @@ int sandbox_fork(struct sandbox *sb, int *status, struct err *err)
 	if (unshare(CLONE_NEWPID) < 0) {
 		int e = errno;
 		rmdir(sb->jail);
+		close(sb->jail_lock);
 		return err_set(err, -e, "sandbox: new PID namespace: %s", strerror(e));
 	}
 	sigset_t fwd, old;
@@ -115,10 +118,15 @@ int sandbox_fork(struct sandbox *sb, int *status, struct err *err)
 		int e = errno;
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		rmdir(sb->jail);
+		close(sb->jail_lock);
 		return err_set(err, -e, "sandbox: fork: %s", strerror(e));
 	}
 	if (child == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		/* The lock is the launcher's; and the jailed VMM keeps no open
+		 * directory of the host's. */
+		close(sb->jail_lock);
+		sb->jail_lock = -1;
 		/* The launcher dying must not leave a VMM nobody waits for. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		return 0;

@@ -5,7 +5,8 @@
  *   sandbox_fork()     in the still single-threaded CLI: a new PID namespace
  *                      needs a fork; the parent stays outside, forwards
  *                      signals, waits and reports how the VMM ended (a
- *                      seccomp kill included) and cleans up the jail directory.
+ *                      seccomp kill included) and cleans up the jail directory
+ *                      (and those of launchers killed before, jail_dir.h).
  *   sandbox_isolate()  in the child, still single-threaded: new mount, IPC,
  *                      UTS (and network, when no network device needs the
  *                      host's) namespaces, so every thread started later
@@ -54,6 +55,7 @@ struct sandbox {
 
 	/* Filled in by the sandbox. */
 	char jail[64];                 /* host directory the jail's tmpfs is mounted on */
+	int jail_lock;                 /* the launcher's lock on it (jail_dir.h) */
 	struct sock_fprog *vcpu_prog;  /* compiled once; loaded by each vCPU thread */
 	char test_escape[32];          /* NIMBUS_SANDBOX_TEST_ESCAPE, see sandbox.c */
 };

@@ -9,14 +9,19 @@
  * no name.
  *
  * Only whole sectors are accepted (the virtio-blk device issues nothing
- * else).  Flush has nothing to make durable.  Discard and write-zeroes are
- * not offered.  A mutex covers the bitmap (calls come from one I/O thread).
+ * else).  Flush has nothing to make durable.  Write-zeroes, and discard
+ * alike, punch the range out of the overlay and mark it there, so it reads
+ * as zeroes whatever the base holds: offered as a writable image offers
+ * them, so a VM whose guest negotiated them on a writable disk can go on
+ * over an ephemeral one (migrate --copy-storage into --ephemeral).  A mutex
+ * covers the bitmap (calls come from one I/O thread).
  */
 #include "lib/io.h"
 #include "vmm/virtio/block.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -118,6 +123,39 @@ static int snap_writev(struct block_backend *b, uint64_t off, const struct iovec
 	return r;
 }
 
+/* [off, off+len) reads as zeroes: out of the overlay (a hole), marked as its. */
+static int snap_write_zeroes(struct block_backend *b, uint64_t off, uint64_t len, bool may_unmap)
+{
+	struct snapshot *s = (struct snapshot *)b;
+	(void)may_unmap;   /* the overlay is thrown away anyway */
+	if (b->readonly)
+		return -EROFS;
+	if (off % SECTOR || len % SECTOR || off > s->b.size || len > s->b.size - off)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	int r = fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			  (off_t)len) < 0 ? -errno : 0;
+	if (r == -EOPNOTSUPP) {   /* a filesystem without holes: zeroes written */
+		static const uint8_t zero[64 * 1024];   /* read-only */
+		r = 0;
+		for (uint64_t done = 0; !r && done < len;) {
+			struct iovec v = { (void *)zero, len - done < sizeof zero ? len - done
+							     : sizeof zero };
+			r = io_pxferv(s->fd, off + done, &v, 1, true);
+			done += v.iov_len;
+		}
+	}
+	for (uint64_t sec = off / SECTOR; !r && sec < (off + len) / SECTOR; sec++)
+		s->dirty[sec / 64] |= 1ull << (sec % 64);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int snap_discard(struct block_backend *b, uint64_t off, uint64_t len)
+{
+	return snap_write_zeroes(b, off, len, true);   /* zeroes are a discard's result too */
+}
+
 static int snap_flush(struct block_backend *b)
 {
 	(void)b;
@@ -158,6 +196,8 @@ static const struct block_backend_ops snapshot_ops = {
 	.readv = snap_readv,
 	.writev = snap_writev,
 	.flush = snap_flush,
+	.discard = snap_discard,
+	.write_zeroes = snap_write_zeroes,
 	.close = snap_close,
 	.may_hold_data = snap_may_hold_data,
 	.image_stat = snap_image_stat,

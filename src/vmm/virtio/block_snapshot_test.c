@@ -1,7 +1,8 @@
 /*
  * The throwaway copy-on-write view (--ephemeral disks): writes read back,
  * unwritten sectors come from the base, reads that straddle both sides are
- * stitched, and the base file is byte-for-byte unchanged, also after close.
+ * stitched, write-zeroes and discard read back as zeroes, and the base file
+ * is byte-for-byte unchanged, also after close.
  */
 #include "vmm/virtio/block.h"
 #include "lib/testing.h"
@@ -86,6 +87,40 @@ TEST(snapshot_readonly_refuses_writes)
 	EXPECT_EQ(block_snapshot_wrap(raw, true, &b, &e), 0);
 	struct iovec v = { w, 512 };
 	EXPECT_EQ(b->ops->writev(b, 0, &v, 1), -EROFS);
+	block_backend_close(b);
+	unlink(path);
+}
+
+TEST(snapshot_write_zeroes_and_discard_read_as_zeroes_base_untouched)
+{
+	static uint8_t base[SIZE], model[SIZE], got[SIZE], w[512];
+	char path[64];
+	EXPECT_EQ(make_base(path, base), 0);
+	memcpy(model, base, SIZE);
+	struct block_backend *raw, *b;
+	struct err e = { 0 };
+	EXPECT_EQ(block_raw_open(path, true, &raw, &e), 0);
+	EXPECT_EQ(block_snapshot_wrap(raw, false, &b, &e), 0);
+	EXPECT(b->ops->write_zeroes && b->ops->discard);
+	/* Zeroes over base data (sectors 2..4), and over a sector written first (8). */
+	memset(w, 0x5a, sizeof w);
+	struct iovec one = { w, 512 };
+	EXPECT_EQ(b->ops->writev(b, 8 * 512, &one, 1), 0);
+	EXPECT_EQ(b->ops->write_zeroes(b, 2 * 512, 3 * 512, false), 0);
+	memset(model + 2 * 512, 0, 3 * 512);
+	EXPECT_EQ(b->ops->discard(b, 8 * 512, 512), 0);
+	memset(model + 8 * 512, 0, 512);
+	struct iovec all = { got, SIZE };
+	EXPECT_EQ(b->ops->readv(b, 0, &all, 1), 0);
+	EXPECT(memcmp(got, model, SIZE) == 0);
+	EXPECT_EQ(b->ops->write_zeroes(b, 100, 512, false), -EINVAL);
+	EXPECT_EQ(b->ops->discard(b, SIZE, 512), -EINVAL);
+	block_backend_close(b);
+	EXPECT(base_equal(path, base));
+	/* Read-only: refused, as writes are. */
+	EXPECT_EQ(block_raw_open(path, true, &raw, &e), 0);
+	EXPECT_EQ(block_snapshot_wrap(raw, true, &b, &e), 0);
+	EXPECT_EQ(b->ops->write_zeroes(b, 0, 512, false), -EROFS);
 	block_backend_close(b);
 	unlink(path);
 }

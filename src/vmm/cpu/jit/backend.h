@@ -143,6 +143,12 @@ void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st);
  * two bytes are still `upper`, leave for the interpreter here.  (The bytes,
  * not the page: another process may map the same code differently.) */
 void be_cross_guard(struct be *be, uint64_t next_page_ppc, uint16_t upper);
+/* A trace's entry into its other page (translate.c): the virtual page at
+ * head-relative page `at` still maps to physical page pa, whose code
+ * generation (*gen_at) is still gen; else the interpreter goes on from
+ * here (and, the code changed, the trace is dropped). */
+void be_page_guard(struct be *be, uint64_t at, uint64_t pa, const _Atomic uint32_t *gen_at,
+		   uint32_t gen);
 
 /* Host-side plumbing the front end needs. */
 struct be *be_state_new(void);

@@ -600,7 +600,8 @@ static void blocks_in_one_set(unsigned n)
 	EXPECT(hart_get_x(h, 6) >= 4900);
 	struct jit_stats st;
 	EXPECT(hart_jit_stats(h, &st));
-	EXPECT_EQ(st.translations, n);
+	/* (Two blocks in two pages that jump to each other make one trace.) */
+	EXPECT(st.translations >= 1 && st.translations <= n);
 	EXPECT(st.entries < 200);
 	pair_fini(&p);
 }
@@ -666,6 +667,66 @@ TEST(jit_zero_extension_idiom_and_narrow_w_chains_match_the_interpreter)
 	pair_fini(&p);
 }
 
+TEST(jit_sign_extension_knowledge_matches_the_interpreter)
+{
+	/* `sext.w` of a value known sign-extended is a copy, srliw needs no
+	 * extension: each case next to one where the extension is needed
+	 * (a 64-bit load, lwu, a sum that outgrows 32 bits), and a value
+	 * sign-extended before the loop that is not by its back edge. */
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	jit_set_hot(p.m[1].h[0]->jit, 1);
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		tm_emit(t, LUI(9, DATA_BASE));
+		tm_emit(t, SLLI(9, 9, 32));
+		tm_emit(t, SRLI(9, 9, 32));            /* x9 = DATA_BASE */
+		tm_emit(t, LUI(5, 0x80000000));
+		tm_emit(t, ADDI(5, 5, 0x123));         /* x5 = 0xffffffff80000123 */
+		tm_emit(t, ADDI(6, 0, 1));
+		tm_emit(t, SLLI(6, 6, 32));
+		tm_emit(t, ADD(6, 6, 5));              /* x6 = 0x0000000080000123 */
+		tm_emit(t, SD(6, 9, 0));
+		tm_emit(t, LW(7, 9, 0));               /* sign-extended before the loop */
+		tm_emit(t, ADDI(20, 0, 40));
+		/* loop: */
+		tm_emit(t, ADDIW(8, 7, 0));            /* x7 wide after the first round */
+		tm_emit(t, LW(10, 9, 0));
+		tm_emit(t, SRLIW(11, 10, 8));          /* bit 31 clear */
+		tm_emit(t, SRLIW(12, 5, 1));
+		tm_emit(t, XOR(13, 10, 11));
+		tm_emit(t, ADDIW(13, 13, 0));          /* known: a copy */
+		tm_emit(t, ADDIW(14, 13, 0));
+		tm_emit(t, LD(15, 9, 0));
+		tm_emit(t, ADDIW(16, 15, 0));          /* 64-bit load: extend */
+		tm_emit(t, LWU(17, 9, 0));
+		tm_emit(t, ADDIW(17, 17, 0));          /* zero-extended: extend */
+		tm_emit(t, XOR(18, 10, 15));
+		tm_emit(t, ADDIW(18, 18, 0));          /* sx ^ wide: extend */
+		tm_emit(t, LBU(19, 9, 3));
+		tm_emit(t, AND(19, 19, 10));
+		tm_emit(t, ADDIW(19, 19, 0));
+		tm_emit(t, ADD(21, 21, 8));
+		tm_emit(t, ADD(21, 21, 14));
+		tm_emit(t, ADD(21, 21, 16));
+		tm_emit(t, ADD(21, 21, 17));
+		tm_emit(t, ADD(21, 21, 18));
+		tm_emit(t, ADD(21, 21, 19));
+		tm_emit(t, ADD(21, 21, 12));
+		tm_emit(t, ADD(7, 7, 5));              /* outgrows 32 bits */
+		tm_emit(t, SLLI(7, 7, 1));
+		tm_emit(t, ADDI(20, 20, -1));
+		tm_emit(t, BNE(20, 0, -4 * 26));
+	}
+	for (unsigned round = 0; round < 40; round++)
+		STEP_BOTH_AND_COMPARE(&p, 53);
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(p.m[1].h[0], &st));
+	EXPECT(st.translations > 0);
+	pair_fini(&p);
+}
+
 TEST(jit_translates_an_instruction_straddling_a_page_and_sees_its_second_half_change)
 {
 	/* A hot loop whose addi straddles a page end: translated whole (it
@@ -704,6 +765,55 @@ TEST(jit_translates_an_instruction_straddling_a_page_and_sees_its_second_half_ch
 	/* The straddling addi left for the interpreter only while it was cold
 	 * and once per rewrite, not every time round (~1000 rounds). */
 	EXPECT(st.returns[JIT_ST_INTERP] < 100);
+	pair_fini(&p);
+}
+
+TEST(jit_trace_across_a_page_end_matches_the_interpreter_and_sees_the_other_page_change)
+{
+	/* A loop that a page end splits (busybox sha256's round is): the
+	 * block before the end falls through into the next page, whose block
+	 * jumps back.  One trace, behind a guard on the second page's mapping
+	 * and code.  The second page's first instruction is then rewritten
+	 * from outside, and the fetch TLB emptied under the running trace:
+	 * both machines must keep running the same code. */
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	struct hart *h = p.m[1].h[0];
+	jit_set_hot(h->jit, 4);
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		tm_emit(t, JAL(0, 0xfe8));
+		tm_org(t, CODE_BASE + 0xfe8);
+		tm_emit(t, ADDI(5, 5, 1));          /* loop */
+		tm_emit(t, ADDI(7, 7, 2));
+		tm_emit(t, XOR(8, 8, 5));
+		tm_emit(t, ADDI(6, 6, 3));
+		tm_emit(t, SLLI(10, 5, 3));
+		tm_emit(t, ADD(11, 11, 10));        /* ends the page */
+		tm_emit(t, ADDI(12, 12, 5));        /* the next page */
+		tm_emit(t, ADDI(13, 13, 7));
+		tm_emit(t, JAL(0, -0x20));          /* back to the loop */
+	}
+	for (unsigned round = 0; round < 8; round++) {
+		STEP_BOTH_AND_COMPARE(&p, 1000 + round * 7);
+		if (round == 2 || round == 5) {
+			uint32_t w = ADDI(12, 12, (int32_t)(11 * round));
+			for (int k = 0; k < 2; k++)
+				bus_write_guest(&p.m[k].bus, CODE_BASE + 0x1000, &w, 4);
+		}
+		if (round == 3)
+			tlb_flush_all(h);
+	}
+	STEP_BOTH_AND_COMPARE(&p, 1);
+	STEP_BOTH_AND_COMPARE(&p, 2);
+	STEP_BOTH_AND_COMPARE(&p, 5);
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(h, &st));
+	EXPECT(st.traces >= 1);
+	/* The loop left for the dispatcher while cold and after each change,
+	 * not every time round (~900 rounds): no block entry per page. */
+	EXPECT(st.entries < 200);
 	pair_fini(&p);
 }
 
@@ -869,6 +979,38 @@ TEST(jit_fp_loop_keeping_f_registers_matches_the_interpreter)
  * with shifts dropped only where no one can see them: a shift whose
  * register a load (which may trap) still finds must stay.  Stepped in
  * chunks down to single instructions. */
+TEST(jit_rotations_sharing_a_scratch_register_are_each_fused)
+{
+	/* SHA-256's sigma0 as GCC writes it: the left shifts of two
+	 * rotations go through one scratch register (x11), the first written
+	 * between the second rotation's right shift and its own left shift. */
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	struct hart *h = p.m[1].h[0];
+	const uint32_t prog[] = {
+		SRLIW(17, 6, 18),
+		SLLIW(11, 6, 25),
+		SRLIW(13, 6, 7),
+		OR(13, 13, 11),          /* rot 7 */
+		SLLIW(11, 6, 14),
+		OR(11, 11, 17),          /* rot 18; x17 kept (the loop's exits see it) */
+		XOR(13, 13, 11),
+		ADDW(6, 6, 13),
+		ADDIW(6, 6, 0x35),
+		ADDI(9, 9, -1),
+		BNE(9, 0, -40),
+		JAL(0, 0),
+	};
+	for (int k = 0; k < 2; k++)
+		hart_set_x(p.m[k].h[0], 6, 0x6a09e667);
+	trace_program(&p, prog, sizeof prog / sizeof prog[0], 5000, 0);
+	struct jit_stats st = { 0 };
+	trace_steps(&p, 3000, 40, 100000, &st);
+	EXPECT_EQ(hart_get_x(h, 9), 0);
+	EXPECT(st.rotations >= 2);   /* both, in the loop's one translation */
+	pair_fini(&p);
+}
+
 TEST(jit_rotations_from_shifts_match_the_interpreter)
 {
 	struct pair p;

@@ -104,14 +104,17 @@ static void try_rotation(const struct block *b, unsigned k, struct rot_plan *pla
 	if (left->rs1 != s || s == ra || s == rb || n == 0 || n >= width ||
 	    (unsigned)left->imm != width - n)
 		return;
-	/* s unchanged from the first shift to k; ra and rb read by k alone. */
+	/* s unchanged from the first shift to k; ra and rb read by k alone
+	 * once their shifts wrote them.  (Earlier writes of ra or rb do not
+	 * matter: SHA-2's sigma functions reuse one scratch register for
+	 * the left shifts of two rotations, written before the second's.) */
 	unsigned first = (unsigned)(ia < ib ? ia : ib);
 	for (unsigned m = first + 1; m < k; m++) {
 		const struct insn *in = &b->insn[m];
 		bool rs2;
 		(void)plain(in, &rs2);
-		if (in->rd == s || (m != (unsigned)ia && in->rd == ra) ||
-		    (m != (unsigned)ib && in->rd == rb))
+		if (in->rd == s || (m > (unsigned)ia && in->rd == ra) ||
+		    (m > (unsigned)ib && in->rd == rb))
 			return;
 		if ((m > (unsigned)ia && plain_reads(in, rs2, ra)) ||
 		    (m > (unsigned)ib && plain_reads(in, rs2, rb)))

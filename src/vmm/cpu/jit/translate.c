@@ -452,13 +452,23 @@ static bool loops_to_itself(const struct block *b, const uint64_t *pc)
 /* ---- traces ---- */
 
 /*
- * A trace strings blocks of one page together along the edges their
- * interpreted runs mostly took: a jump's target, a branch's
- * biased side, so that a loop of several blocks (gzip's longest_match is
- * three) keeps its registers in host registers and pays no block entries.
- * The edges not taken leave through side exits.  One page only: the
- * page's code generation then still covers the whole translation, and a
- * trace is never reused for its first block alone (its ninsn differs).
+ * A trace strings blocks together along the edges their interpreted runs
+ * mostly took: a jump's target, a branch's biased side, the fall-through
+ * at a page's end, so that a loop of several blocks (gzip's longest_match
+ * is three) keeps its registers in host registers and pays no block
+ * entries.  The edges not taken leave through side exits.  A trace is
+ * never reused for its first block alone (its ninsn differs).
+ *
+ * Its blocks lie in the head's page and at most one other (a loop a page
+ * end splits: busybox sha256's round is).  The head's page is validated
+ * as any translation's (its code generation, at every way in); the other
+ * is checked by a guard at each entry into it (page_guard): the virtual
+ * page that follows the edge must still map to the physical page
+ * translated, whose code generation must not have moved.  Its
+ * instructions get PCs relative to the head's page ("as if it followed"):
+ * pc + delta (r15, the head page's virtual-minus-physical) is then still
+ * their virtual PC, for exits, faults and auipc alike, and no exit into
+ * it is linked (same_page fails on those PCs).
  */
 #define TRACE_MAX_SEGS (JIT_MAX_EXITS - 1)
 
@@ -469,6 +479,11 @@ struct trace {
 	uint64_t seg_ppc[TRACE_MAX_SEGS];
 	unsigned seg_end[TRACE_MAX_SEGS];   /* index past each segment */
 	bool seg_taken[TRACE_MAX_SEGS];     /* the edge it goes on by */
+	bool seg_other[TRACE_MAX_SEGS];     /* in the other page */
+	uint64_t other_at;                  /* the other page by head-relative PC; 0: none */
+	uint64_t other_pa;                  /* its physical address */
+	uint64_t other_pfn;
+	uint32_t other_gen;                 /* its code generation when translated */
 	unsigned nseg;
 	unsigned loop_seg;                  /* the last block leads back to this one (> 0) */
 };
@@ -480,16 +495,31 @@ static bool biased(unsigned way, unsigned other)
 	return way >= 2 * other + 4;
 }
 
-/* The block b's trace goes on with after its last instruction (at pc):
- * one hot itself (translated, or half-way there), so that code run a few
- * dozen times (most of a boot) is not translated twice over. */
-static const struct block *trace_next(const struct jit *j, const struct block *b,
-				      uint64_t pc, uint64_t head, bool *taken)
+/* Where the trace goes on after b's last instruction, a straight-line one
+ * that ends its page: the next page (by fall-through). */
+static bool ends_at_page_end(const struct insn *last, uint64_t pc)
+{
+	return ((pc + last->len) & (PAGE_SIZE - 1)) == 0 && !is_branch(last->op) &&
+	       last->op != OP_JAL && last->op != OP_JALR && last->op != OP_ECALL &&
+	       last->op != OP_CROSS && !interp_only(last);
+}
+
+/* The block b's trace goes on with after its last instruction (at pc, head-
+ * relative): one hot itself (translated, or half-way there), so that code
+ * run a few dozen times (most of a boot) is not translated twice over.
+ * *at is its head-relative PC; in another page than the head's, that page
+ * must be the trace's other one (or become it) and in the fetch TLB now. */
+static const struct block *trace_next(const struct jit *j, struct trace *tr,
+				      const struct block *b, uint64_t pc, uint64_t head,
+				      bool *taken, uint64_t *at, bool *other)
 {
 	const struct hart *h = j->h;
 	const struct insn *last = &b->insn[b->ninsn - 1];
 	uint64_t t;
-	if (last->op == OP_JAL) {
+	if (ends_at_page_end(last, pc)) {
+		t = pc + last->len;
+		*taken = false;
+	} else if (last->op == OP_JAL) {
 		t = pc + (uint64_t)(int64_t)last->imm;
 		*taken = true;
 	} else if (is_branch(last->op) && biased(b->taken, b->fallen)) {
@@ -501,28 +531,51 @@ static const struct block *trace_next(const struct jit *j, const struct block *b
 	} else {
 		return NULL;
 	}
-	if (!same_page(t, head) || t == head)
+	if (t == head)
 		return NULL;
-	const struct block *s = btab_set(h, t);
-	s += s[1].ppc == t;
-	if (s->ppc != t || s->epoch != h->epoch || s->gen != bus_code_gen(h->bus, s->pfn) ||
+	uint64_t pa = t;
+	*other = !same_page(t, head);
+	if (*other) {
+		if (tr->other_at && !same_page(t, tr->other_at))
+			return NULL;   /* a third page */
+		/* h->pc is the head's virtual PC (translate's caller runs it). */
+		uint64_t va = h->pc + (t - head);
+		const struct tlb_entry *e = &h->itlb[(va >> PAGE_SHIFT) & TLB_MASK];
+		if (e->tag != (va & PAGE_MASK))
+			return NULL;
+		pa = va + e->addend;
+		if (same_page(pa, head) || !bus_in_ram(h->bus, pa & PAGE_MASK, PAGE_SIZE))
+			return NULL;
+	}
+	const struct block *s = btab_set(h, pa);
+	s += s[1].ppc == pa;
+	if (s->ppc != pa || s->epoch != h->epoch || s->gen != bus_code_gen(h->bus, s->pfn) ||
 	    s->ninsn == 0 || s->insn[s->ninsn - 1].op == OP_CROSS ||
 	    (!s->jit && s->heat < j->hot / 2))
 		return NULL;
 	for (unsigned i = 0; i < s->ninsn; i++)
 		if (interp_only(&s->insn[i]))
 			return NULL;
+	*at = t;
 	return s;
 }
 
-static void trace_append(struct trace *t, const struct block *s)
+/* s's instructions, at head-relative PC at (other: in the other page). */
+static void trace_append(struct trace *t, const struct block *s, uint64_t at, bool other)
 {
 	unsigned n = t->whole.ninsn;
 	for (unsigned i = 0; i < s->ninsn; i++) {
 		t->insn[n + i] = s->insn[i];
-		t->pc[n + i] = s->ppc + s->insn[i].pcoff;
+		t->pc[n + i] = at + s->insn[i].pcoff;
 	}
-	t->seg_ppc[t->nseg] = s->ppc;
+	if (other && !t->other_at) {
+		t->other_at = at & PAGE_MASK;
+		t->other_pa = s->ppc & PAGE_MASK;
+		t->other_pfn = s->pfn;
+		t->other_gen = s->gen;
+	}
+	t->seg_other[t->nseg] = other;
+	t->seg_ppc[t->nseg] = at;
 	t->whole.ninsn = (uint16_t)(n + s->ninsn);
 	t->seg_end[t->nseg++] = t->whole.ninsn;
 }
@@ -535,7 +588,8 @@ static void trace_build_one(const struct block *b, struct trace *t)
 	t->whole.ninsn = 0;
 	t->nseg = 0;
 	t->loop_seg = 0;
-	trace_append(t, b);
+	t->other_at = 0;
+	trace_append(t, b, b->ppc, false);
 }
 
 /* The trace from head; false when it is only head. */
@@ -544,12 +598,14 @@ static bool trace_build(const struct jit *j, const struct block *head, struct tr
 	trace_build_one(head, t);
 	const struct block *b = head;
 	while (t->nseg < TRACE_MAX_SEGS) {
-		bool taken;
-		const struct block *s = trace_next(j, b, t->pc[t->whole.ninsn - 1], head->ppc, &taken);
+		bool taken, other;
+		uint64_t at;
+		const struct block *s = trace_next(j, t, b, t->pc[t->whole.ninsn - 1], head->ppc,
+						   &taken, &at, &other);
 		if (!s || t->whole.ninsn + s->ninsn > BLOCK_MAX_INSNS)
 			break;
 		unsigned k = 0;
-		while (k < t->nseg && t->seg_ppc[k] != s->ppc)
+		while (k < t->nseg && t->seg_ppc[k] != at)
 			k++;
 		if (k < t->nseg) {   /* a loop inside: from the last block back to k */
 			/* Not where fcsr is written: the loop would skip the F/D
@@ -562,7 +618,7 @@ static bool trace_build(const struct jit *j, const struct block *head, struct tr
 			break;
 		}
 		t->seg_taken[t->nseg - 1] = taken;
-		trace_append(t, s);
+		trace_append(t, s, at, other);
 		b = s;
 	}
 	/* Only a loop is worth it: elsewhere a trace copies blocks that are
@@ -813,6 +869,10 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 			be_loop_label(be, i, pc);
 		bool goes_on = seg + 1 < tr->nseg && i + 1 == tr->seg_end[seg];   /* into the next segment */
 		be_insn(be, i, pc, next);
+		if (seg > 0 && i == tr->seg_end[seg - 1] && tr->seg_other[seg] &&
+		    !tr->seg_other[seg - 1])
+			be_page_guard(be, tr->other_at, tr->other_pa,
+				      &j->h->bus->code_gen[tr->other_pfn], tr->other_gen);
 		if (crosses && i + 1 == b->ninsn)
 			be_cross_guard(be, cross.next_page_ppc, cross.upper);
 		if (interp_only(in)) {

@@ -74,6 +74,19 @@ static bool is_narrow(const struct be *be, unsigned g)
 	return (be->narrow >> g) & 1;
 }
 
+/* x[g] is known to be a sign-extended 32-bit value (x0 is). */
+static bool is_sx(const struct be *be, unsigned g)
+{
+	return g == 0 || ((be->sx >> g) & 1);
+}
+
+static void set_sx(struct be *be, unsigned g, bool known)
+{
+	if (g == 0 || g >= 32)
+		return;
+	be->sx = known ? be->sx | 1u << g : be->sx & ~(1u << g);
+}
+
 /* Sign-extends cached register g in place if it may be narrow. */
 static void widen(struct be *be, unsigned g)
 {
@@ -130,6 +143,7 @@ void x64_st_x(struct be *be, unsigned g, unsigned host)
 {
 	if (g == 0 || g == 32)
 		return;
+	be->sx &= ~(1u << g);   /* the caller knows better, and says so after */
 	if (be->host[g] >= 0) {
 		if ((unsigned)be->host[g] != host)
 			x_mov_rr(&be->b, true, (unsigned)be->host[g], host);
@@ -208,7 +222,7 @@ struct slow *x64_add_slow(struct be *be, enum slow_kind k, uint8_t *jcc)
 	struct slow *s = &be->slow[be->nslow++];
 	*s = (struct slow){ .kind = k, .jcc = jcc, .idx = be->idx, .ppc = be->ppc,
 			    .next_ppc = be->next_ppc, .dirty = be->dirty, .narrow = be->narrow,
-			    .xmm = -1, .dst = RAX };
+			    .xmm = -1, .dst = RAX, .va = RSI };
 	return s;
 }
 
@@ -450,6 +464,7 @@ static void emit_loop_back(struct be *be, uint8_t *to, unsigned idx, uint64_t pp
 void be_loop_label(struct be *be, unsigned idx, uint64_t ppc)
 {
 	widen_all(be);
+	be->sx = 0;   /* the back edge comes here with other values */
 	be->label = be->b.p;
 	be->label_idx = idx;
 	be->label_ppc = ppc;
@@ -476,6 +491,7 @@ void be_const(struct be *be, unsigned rd, uint64_t v)
 		x_mov_imm(&be->b, RAX, v);
 		x64_st_x(be, rd, RAX);
 	}
+	set_sx(be, rd, fits_i32((int64_t)v));
 }
 
 void be_pc_value(struct be *be, unsigned rd, uint64_t ppc)
@@ -514,6 +530,8 @@ static void dest_end(struct be *be, bool w32, unsigned rd, unsigned t)
 	x64_st_x(be, rd, t);
 	if (w32 && in_place)
 		be->narrow |= 1u << rd;
+	if (w32)
+		set_sx(be, rd, true);
 }
 
 static void finish_w32(struct be *be, bool w32, unsigned rd)
@@ -559,6 +577,15 @@ void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, 
 	if ((op == BE_AND || op == BE_OR || op == BE_XOR) && is_narrow(be, rs1) &&
 	    is_narrow(be, rs2))
 		w32 = true;
+	/* So on one still narrow and one known sign-extended: the 32-bit op
+	 * saves extending the narrow one now (sigma1's xor of a rotation and
+	 * a shift). */
+	if ((op == BE_AND || op == BE_OR || op == BE_XOR) && is_sx(be, rs1) && is_sx(be, rs2) &&
+	    (is_narrow(be, rs1) || is_narrow(be, rs2)))
+		w32 = true;
+	/* (and of them too: sign-extended operands, a sign-extended result) */
+	bool bitwise_sx = (op == BE_AND || op == BE_OR || op == BE_XOR) && is_sx(be, rs1) &&
+			  is_sx(be, rs2);
 	switch (op) {
 	case BE_ADD: case BE_SUB: case BE_AND: case BE_OR: case BE_XOR:
 		t = dest_begin(be, w32, rd, rs1, rs2);
@@ -567,6 +594,8 @@ void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, 
 		else
 			alu_x(be, !w32, simple_alu[op], t, rs2);
 		dest_end(be, w32, rd, t);
+		if (bitwise_sx)
+			set_sx(be, rd, true);
 		return;
 	case BE_SLL: case BE_SRL: case BE_SRA:
 		x64_ld_x(be, RCX, rs2);
@@ -618,6 +647,15 @@ void be_alu_imm(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned r
 	if ((op == BE_AND || op == BE_OR || op == BE_XOR) && is_narrow(be, rs1) &&
 	    imm == (int32_t)imm)
 		w32 = true;
+	bool bitwise_sx = (op == BE_AND || op == BE_OR || op == BE_XOR) && is_sx(be, rs1) &&
+			  imm == (int32_t)imm;
+	/* sext.w (addiw rd, rs1, 0) of a value already sign-extended: a copy. */
+	if (op == BE_ADD && w32 && imm == 0 && is_sx(be, rs1)) {
+		if (rd == rs1)
+			return;
+		w32 = false;
+		bitwise_sx = true;
+	}
 	switch (op) {
 	case BE_ADD: case BE_SUB: case BE_AND: case BE_OR: case BE_XOR:
 		t = dest_begin(be, w32, rd, rs1, 0);
@@ -625,11 +663,20 @@ void be_alu_imm(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned r
 		if (imm || op == BE_AND)
 			x_alu_ri(b, !w32, simple_alu[op], t, (int32_t)imm);
 		dest_end(be, w32, rd, t);
+		if (bitwise_sx)
+			set_sx(be, rd, true);
 		return;
 	case BE_SLL: case BE_SRL: case BE_SRA:
 		t = dest_begin(be, w32, rd, rs1, 0);
 		if (imm)
 			x_shift_ri(b, !w32, shift_op[op], t, (unsigned)imm);
+		/* srliw by 1 or more clears bit 31: the 32-bit shift's zeroed
+		 * upper half is already the sign extension. */
+		if (w32 && op == BE_SRL && imm) {
+			dest_end(be, false, rd, t);
+			set_sx(be, rd, true);
+			return;
+		}
 		dest_end(be, w32, rd, t);
 		return;
 	default:
@@ -733,17 +780,19 @@ static void emit_va(struct be *be, unsigned rs1, int32_t imm)
 		x_alu_ri(&be->b, true, ALU_ADD, RSI, imm);
 }
 
-/* The soft-TLB probe for the va in rsi: falls through on a hit with rsi
- * turned into the host address (addend_in_rcx: rsi left as it is and the
- * entry's addend in rcx, for a load from [rsi + rcx], a cycle sooner on a
- * chain of dependent loads); the returned jump goes to the slow path. */
-static uint8_t *emit_tlb(struct be *be, bool store, unsigned size, bool addend_in_rcx)
+/* The soft-TLB probe for the va in register va (rsi unless addend_in_rcx):
+ * falls through on a hit with rsi turned into the host address
+ * (addend_in_rcx: va left as it is and the entry's addend in rcx, for a
+ * load from [va + rcx], a cycle sooner on a chain of dependent loads); the
+ * returned jump goes to the slow path. */
+static uint8_t *emit_tlb(struct be *be, bool store, unsigned size, bool addend_in_rcx,
+			 unsigned va)
 {
 	struct x86_buf *b = &be->b;
 	/* The entry's byte offset straight from the page number's low bits
 	 * (they lie below bit 32): one shift and one mask, no scaling. */
 	unsigned entry_shift = store ? 5 : 4;   /* log2 sizeof the entry */
-	x_mov_rr(b, false, RAX, RSI);
+	x_mov_rr(b, false, RAX, va);
 	x_shift_ri(b, false, SH_SHR, RAX, PAGE_SHIFT - entry_shift);
 	x_alu_ri(b, false, ALU_AND, RAX, (int32_t)(TLB_MASK << entry_shift));
 	x_alu_rm(b, true, ALU_ADD, RAX, RBX, store ? HOFF(stlb) : HOFF(ltlb));
@@ -751,9 +800,9 @@ static uint8_t *emit_tlb(struct be *be, bool store, unsigned size, bool addend_i
 	 * equal only for an access within one page, aligned or not (an entry
 	 * of the next page never sits in this slot). */
 	if (size == 1)
-		x_mov_rr(b, true, RCX, RSI);
+		x_mov_rr(b, true, RCX, va);
 	else
-		x_lea(b, RCX, RSI, (int32_t)(size - 1));
+		x_lea(b, RCX, va, (int32_t)(size - 1));
 	x_alu_ri(b, true, ALU_AND, RCX, (int32_t)-(int32_t)PAGE_SIZE);
 	x_alu_rm(b, true, ALU_CMP, RCX, RAX, 0);
 	uint8_t *miss = x_jcc32(b, CC_NE);
@@ -788,13 +837,23 @@ static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, uns
 	 * (the slow path puts the value there too). */
 	unsigned dst = !fp && reg != 0 && reg < 32 && be->host[reg] >= 0 ?
 		(unsigned)be->host[reg] : RAX;
-	emit_va(be, rs1, imm);
-	uint8_t *miss = emit_tlb(be, false, size, x < 0);
+	/* A load from x[rs1] itself (pointer chasing: `ld a5, 0(a5)`) reads
+	 * through rs1's own host register: no copy into rsi on the chain of
+	 * dependent loads (the slow path makes it). */
+	unsigned va = RSI;
+	if (x < 0 && imm == 0 && rs1 != 0 && be->host[rs1] >= 0) {
+		widen(be, rs1);
+		va = (unsigned)be->host[rs1];
+	} else {
+		emit_va(be, rs1, imm);
+	}
+	uint8_t *miss = emit_tlb(be, false, size, x < 0, va);
 	if (x >= 0)
 		x_sse_rm(b, PFX_SD, false, SSE_LOAD, (unsigned)x, RSI, 0);
 	else
-		x_load_ext_idx(b, size, sign, dst, RSI, RCX);
+		x_load_ext_idx(b, size, sign, dst, va, RCX);
 	struct slow *s = x64_add_slow(be, SL_LOAD, miss);
+	s->va = va;
 	s->resume = b->p;
 	s->size = size;
 	s->sign = sign;
@@ -818,6 +877,7 @@ static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, uns
 		be->fp_ok |= FPV_DIRTY;   /* on every path that goes on */
 	} else {
 		x64_st_x(be, reg, dst);
+		set_sx(be, reg, size < 4 || (size == 4 && sign));
 	}
 }
 
@@ -839,6 +899,13 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 	/* A cached f register is stored straight from its xmm register; the
 	 * slow path takes the value from there too (s->xmm). */
 	int x = fp ? be->fhost[reg] : -1;
+	/* A cached x register is stored from its own host register: sb, sh
+	 * and sw take its low bytes as they are (narrow or not); sd needs it
+	 * extended, done here, before the TLB miss's jump, so that every path
+	 * sees the register in the same state. */
+	int src = !fp && reg != 0 && be->host[reg] >= 0 ? be->host[reg] : -1;
+	if (src >= 0 && size == 8)
+		widen(be, reg);
 	emit_va(be, rs1, imm);
 	if (be->j->verify) {   /* the slow path logs what it overwrites */
 		struct slow *s = x64_add_slow(be, SL_STORE, x_jmp32(b));
@@ -849,9 +916,11 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 		s->xmm = x;
 		return;
 	}
-	uint8_t *miss = emit_tlb(be, true, size, false);
+	uint8_t *miss = emit_tlb(be, true, size, false, RSI);
 	if (x >= 0) {
 		x_sse_rm(b, size == 8 ? PFX_SD : PFX_SS, false, SSE_STORE, (unsigned)x, RSI, 0);
+	} else if (src >= 0) {
+		x_store_sz(b, size, RSI, 0, (unsigned)src);
 	} else {
 		if (fp)
 			x_load(b, true, RDX, RBX, FOFF(reg));
@@ -919,6 +988,8 @@ void be_helper(struct be *be, be_helper_fn fn, const struct insn *in, bool touch
 	s->touches_x = touches_x;
 	s->resume = b->p;
 	x64_reload(be, touches_x ? 0 : 2);
+	if (touches_x)
+		be->sx = 0;
 }
 
 void be_fence(struct be *be)
@@ -1041,11 +1112,12 @@ void be_branch(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, uint64
 	uint8_t *taken = x_jcc32(b, cond_cc[c]);
 	/* each edge writes back what is dirty here */
 	uint64_t dirty = be->dirty;
-	uint32_t narrow = be->narrow;
+	uint32_t narrow = be->narrow, sx = be->sx;
 	emit_goto(be, fall_ppc, fall_chain);
 	x_patch(b, taken, b->p);
 	be->dirty = dirty;
 	be->narrow = narrow;
+	be->sx = sx;
 	emit_goto(be, taken_ppc, taken_chain);
 }
 
@@ -1058,7 +1130,7 @@ void be_branch_out(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, ui
 	enum x86_cc stay = out_when_taken ? cond_cc[c] ^ 1 : cond_cc[c];
 	uint8_t *on = x_jcc32(b, stay);
 	uint64_t dirty = be->dirty;
-	uint32_t narrow = be->narrow;
+	uint32_t narrow = be->narrow, sx = be->sx;
 	/* The rest of the trace was taken off the budget at its entry: give
 	 * it back, and the ways out (a link, the jump cache, the loop back)
 	 * count as from the end of a block. */
@@ -1069,6 +1141,7 @@ void be_branch_out(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, ui
 	x_patch(b, on, b->p);
 	be->dirty = dirty;
 	be->narrow = narrow;
+	be->sx = sx;
 }
 
 void be_jump(struct be *be, uint64_t target_ppc, bool chain)
@@ -1119,6 +1192,33 @@ void be_cross_guard(struct be *be, uint64_t next_page_ppc, uint16_t upper)
 	x_patch(b, same, b->p);
 }
 
+void be_page_guard(struct be *be, uint64_t at, uint64_t pa, const _Atomic uint32_t *gen_at,
+		   uint32_t gen)
+{
+	struct x86_buf *b = &be->b;
+	x_mov_imm(b, RSI, at);
+	x_alu_rr(b, true, ALU_ADD, RSI, R15);   /* the virtual page */
+	x_mov_rr(b, false, RAX, RSI);
+	x_shift_ri(b, false, SH_SHR, RAX, PAGE_SHIFT - 4);   /* 16-byte entries */
+	x_alu_ri(b, false, ALU_AND, RAX, (int32_t)(TLB_MASK << 4));
+	x_alu_rm(b, true, ALU_ADD, RAX, RBX, HOFF(itlb));
+	x_alu_rm(b, true, ALU_CMP, RSI, RAX, (int32_t)offsetof(struct tlb_entry, tag));
+	x64_add_slow(be, SL_INTERP, x_jcc32(b, CC_NE));
+	/* Its physical page (a fetch entry's addend), the one translated? */
+	x_alu_rm(b, true, ALU_ADD, RSI, RAX, (int32_t)offsetof(struct tlb_entry, addend));
+	x_mov_imm(b, RCX, pa);
+	x_alu_rr(b, true, ALU_CMP, RSI, RCX);
+	x64_add_slow(be, SL_INTERP, x_jcc32(b, CC_NE));
+	x_mov_imm(b, RAX, (uint64_t)(uintptr_t)gen_at);
+	x_alu_mi(b, false, ALU_CMP, RAX, 0, (int32_t)gen);
+	uint8_t *same = x_jcc32(b, CC_E);
+	/* Rewritten: this translation is dropped (jit_run) and made again. */
+	x_mov_imm(b, RAX, (uint64_t)(uintptr_t)be->tb);
+	x_store(b, true, RBX, HOFF(jit_stale), RAX);
+	x64_add_slow(be, SL_INTERP, x_jmp32(b));
+	x_patch(b, same, b->p);
+}
+
 void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st)
 {
 	x64_emit_exit(be, ppc, ninsn, st, be->dirty);
@@ -1138,7 +1238,8 @@ static void emit_slow(struct be *be, struct slow *s)
 	uint64_t spill = s->dirty & x64_caller_saved_mask(be);
 	switch (s->kind) {
 	case SL_LOAD: {
-		/* rsi = va */
+		if (s->va != RSI)   /* first: the va's register may be caller-saved */
+			x_mov_rr(b, true, RSI, s->va);
 		x64_write_back(be, spill, 0);
 		x_mov_rr(b, true, RDI, RBX);
 		x_mov_imm(b, RDX, s->size);

@@ -38,6 +38,7 @@ struct slow {
 	unsigned idx, size, reg;   /* reg: rd for loads, rs2 for stores */
 	bool sign, fp;
 	unsigned dst;              /* SL_LOAD: the host register the value goes to */
+	unsigned va;               /* SL_LOAD: the host register holding the va */
 	int xmm;                   /* SL_LOAD/SL_STORE of an f register cached there, or -1;
 				      SL_FP_NAN: the register to give the canonical NaN */
 	uint64_t ppc, next_ppc;    /* the instruction's and the next one's */
@@ -78,6 +79,12 @@ struct be {
 	 * back, so a chain of *W operations pays for it once, if at all.
 	 * "May": extending twice is harmless, missing one is not. */
 	uint32_t narrow;
+	/* Guest registers whose value is known to be a 32-bit one sign-extended
+	 * (a *W result, a narrow load, bitwise ops of such): `sext.w` of one
+	 * is a copy, and a logical right shift by at least one of its low
+	 * half needs no extension.  Known only along straight-line code: it
+	 * is emptied at a loop label and by helpers that write registers. */
+	uint32_t sx;
 	unsigned fp_ok;            /* FPV_* known to hold here (be_fp_guard) */
 	/* Last, and not cleared per translation (50 KiB: clearing it was
 	 * a third of the cost of translating a block); x64_add_slow fills
