@@ -374,7 +374,8 @@ static bool exec_can_output(void *ctx)
 	bool yes = true, woke = false;
 	pthread_mutex_lock(&c->lock);
 	struct conn *k = &c->conn[xs->em->slot];
-	if (k->fd >= 0 && k->gen == xs->em->gen && !k->closing && k->out_len >= OUT_HIGH) {
+	if (!c->stopping && k->fd >= 0 && k->gen == xs->em->gen && !k->closing &&
+	    k->out_len >= OUT_HIGH) {
 		yes = false;
 		if (!k->throttled) {
 			k->throttled = woke = true;
@@ -1549,12 +1550,9 @@ void vm_control_stop(struct vm_control *c)
 	pthread_mutex_unlock(&c->lock);
 	wake(c);
 	pthread_join(c->thread, NULL);
-	/* Output held for a client would keep its exec's worker waiting: from
-	 * now on it is dropped, and the port runs. */
-	pthread_mutex_lock(&c->lock);
-	for (unsigned i = 0; i < VM_CONTROL_MAX_CLIENTS; i++)
-		c->conn[i].closing = true;
-	pthread_mutex_unlock(&c->lock);
+	/* Output held for a client would keep its exec's worker waiting: once
+	 * stopping, exec_can_output lets it all through, and the port runs.
+	 * (Replies still owed are queued and flushed below, as before.) */
 	if (c->vm && vm_agent(c->vm))
 		guest_agent_output_ready(vm_agent(c->vm));
 	pthread_mutex_lock(&c->lock);
