@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "vmm/agent_proto.h"
 
 /* What `exec` exits with: the command's status, 128 + a signal, 124 for a
  * timeout (as timeout(1)); 1 when it could not be run. */
@@ -267,6 +268,8 @@ int vmc_exec(const char *path, bool json, int argc, char **argv)
 	cJSON_AddItemToObject(req, "argv", args);
 	cJSON_AddItemToObject(req, "env", env);
 	cJSON_AddTrueToObject(req, "stream");   /* output as it comes */
+	if (!tty && !json)   /* the bytes exactly, binary too (text for --json's readers) */
+		cJSON_AddTrueToObject(req, "output_pct");
 	if (tty) {
 		unsigned rows, cols;
 		term_size(&rows, &cols);
@@ -339,8 +342,17 @@ int vmc_exec(const char *path, bool json, int argc, char **argv)
 		if (json) {
 			printf("%s\n", reply);
 		} else if (*which) {
-			fputs(vmc_str(o, "data"), !strcmp(which, "stderr") ? stderr : stdout);
-			if (!strcmp(which, "stdout"))
+			FILE *to = !strcmp(which, "stderr") ? stderr : stdout;
+			const cJSON *pct = cJSON_GetObjectItemCaseSensitive(o, "data_pct");
+			uint8_t raw[AGENT_CHUNK_MAX];
+			long k = cJSON_IsString(pct) ? agent_decode(pct->valuestring,
+								    strlen(pct->valuestring), raw,
+								    sizeof raw) : -1;
+			if (k >= 0)
+				fwrite(raw, 1, (size_t)k, to);
+			else   /* a VMM that predates output_pct sends text */
+				fputs(vmc_str(o, "data"), to);
+			if (to == stdout)
 				fflush(stdout);
 		}
 		cJSON_Delete(o);

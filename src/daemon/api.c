@@ -5,6 +5,7 @@
 #include "daemon/api_profiles.h"
 #include "daemon/exec_frame.h"
 #include "daemon/api_cloud.h"
+#include "daemon/route.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -452,50 +453,25 @@ static const char *route_noun(const char *pattern)
 	return "instance";
 }
 
-/* Whether path matches pattern; the {name} segment is copied to name. */
-static bool match(const char *pattern, const char *path, char *name, size_t len)
-{
-	while (*pattern && *path) {
-		if (!strncmp(pattern, "{name}", 6)) {
-			size_t n = strcspn(path, "/");
-			if (n == 0)
-				return false;
-			/* A longer one is cut, still too long for name_check. */
-			snprintf(name, len, "%.*s", (int)(n < len ? n : len - 1), path);
-			pattern += 6;
-			path += n;
-			continue;
-		}
-		if (*pattern++ != *path++)
-			return false;
-	}
-	return !*pattern && !*path;
-}
-
 void api_dispatch(struct service *s, const struct api_req *r, struct api_resp *out)
 {
 	memset(out, 0, sizeof *out);
 	char msg[512];
-	const char *path = r->path;
-	size_t plen = strlen(path);
-	while (plen > 1 && path[plen - 1] == '/')   /* /1.0/instances/ is /1.0/instances */
-		plen--;
 	char p[1024];
-	if (plen >= sizeof p) {
+	switch (route_path(r->path, p, sizeof p)) {
+	case ROUTE_PATH_TOO_LONG:
 		api_error(out, 404, "not_found", "path: too long");
 		return;
+	case ROUTE_PATH_DOTDOT:
+		api_error(out, 400, "bad_request", "path: '..' segments are not allowed");
+		return;
+	case ROUTE_PATH_OK:
+		break;
 	}
-	memcpy(p, path, plen);
-	p[plen] = 0;
-	for (const char *seg = p; (seg = strstr(seg, "/..")); seg += 3)
-		if (seg[3] == '/' || seg[3] == 0) {
-			api_error(out, 400, "bad_request", "path: '..' segments are not allowed");
-			return;
-		}
 	char allow[64] = "";
 	for (size_t i = 0; i < api_nroutes; i++) {
 		char name[256] = "";
-		if (!match(api_routes[i].pattern, p, name, sizeof name))
+		if (!route_match(api_routes[i].pattern, p, name, sizeof name))
 			continue;
 		if (strcmp(api_routes[i].method, r->method)) {
 			size_t used = strlen(allow);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,11 +76,48 @@ static long first_child(long pid)
 	return child;
 }
 
-/* The CPU seconds and memory bytes of pid's cgroup (v1: cpuacct and
- * memory; v2: the unified one); -1 each when unknown. */
-static void cgroup_usage(const struct cgroup *host, long pid, double *cpu_s, double *mem)
+/* What /metrics says of one instance; -1: unknown. */
+struct usage {
+	double cpu_s, mem;
+	double disk_rd, disk_wr;      /* bytes to and from the host's block devices */
+};
+
+void metrics_io_stat_sum(const char *text, double *rd, double *wr)
 {
-	*cpu_s = *mem = -1;
+	*rd = *wr = 0;
+	/* Only the keys rbytes and wbytes: dbytes (discards) and the like differ
+	 * in the letter before "bytes=", and a key starts after a space. */
+	for (const char *p = text; (p = strstr(p, "bytes=")); p += 6) {
+		if (p - text < 2 || p[-2] != ' ')
+			continue;
+		if (p[-1] == 'r')
+			*rd += atof(p + 6);
+		else if (p[-1] == 'w')
+			*wr += atof(p + 6);
+	}
+}
+
+void metrics_blkio_sum(const char *text, double *rd, double *wr)
+{
+	*rd = *wr = 0;
+	for (const char *p = text; p && *p;) {
+		char op[8];
+		double v;
+		if (sscanf(p, "%*s %7s %lf", op, &v) == 2 && !strcmp(op, "Read"))
+			*rd += v;
+		else if (sscanf(p, "%*s %7s %lf", op, &v) == 2 && !strcmp(op, "Write"))
+			*wr += v;
+		if ((p = strchr(p, '\n')))
+			p++;
+	}
+}
+
+/* The CPU seconds, memory bytes (v1: cpuacct and memory; v2: the unified
+ * one) and disk bytes (v1: blkio; v2: io.stat; what the cgroup read and
+ * wrote, its exited processes too) of pid's cgroup. */
+static void cgroup_usage(const struct cgroup *host, long pid, struct usage *u)
+{
+	double *cpu_s = &u->cpu_s, *mem = &u->mem;
 	char path[64], line[PATH_MAX + 64];
 	snprintf(path, sizeof path, "/proc/%ld/cgroup", pid);
 	FILE *f = fopen(path, "r");
@@ -111,6 +149,11 @@ static void cgroup_usage(const struct cgroup *host, long pid, double *cpu_s, dou
 			snprintf(file, sizeof file, "%s/memory.current", dir);
 			if (*mem < 0 && cg_read_small(file, val, sizeof val) == 0)
 				*mem = atof(val);
+			snprintf(file, sizeof file, "%s/io.stat", dir);
+			char *io = NULL;
+			if (u->disk_rd < 0 && cg_read_whole(file, &io) == 0)
+				metrics_io_stat_sum(io, &u->disk_rd, &u->disk_wr);
+			free(io);
 			continue;
 		}
 		if (cg_has_word(ctls, "cpuacct", ',')) {
@@ -125,15 +168,26 @@ static void cgroup_usage(const struct cgroup *host, long pid, double *cpu_s, dou
 			if (cg_read_small(file, val, sizeof val) == 0)
 				*mem = atof(val);
 		}
+		if (cg_has_word(ctls, "blkio", ',')) {
+			cg_v1_dir(&cg, "blkio", dir, sizeof dir);
+			snprintf(file, sizeof file, "%s/blkio.throttle.io_service_bytes_recursive", dir);
+			char *io = NULL;
+			if (cg_read_whole(file, &io) == 0)
+				metrics_blkio_sum(io, &u->disk_rd, &u->disk_wr);
+			free(io);
+		}
 	}
 	fclose(f);
 }
 
-/* Adds the CPU seconds (all its threads) and resident bytes of process pid
- * and of its descendants: a VMM's (under its jail's helper), which runs in
- * no cgroup of its own under the daemon.  depth bounds a hostile tree. */
-static void process_usage(long pid, double *cpu_s, double *mem, int depth)
+/* Adds the CPU seconds (all its threads), resident bytes and block I/O
+ * bytes (/proc/PID/io's read_bytes and write_bytes: what reached the host's
+ * storage, page-cache hits not) of process pid and of its descendants: a
+ * VMM's (under its jail's helper), which runs in no cgroup of its own under
+ * the daemon.  depth bounds a hostile tree.  u's fields start at 0. */
+static void process_usage(long pid, struct usage *u, int depth)
 {
+	double *cpu_s = &u->cpu_s, *mem = &u->mem;
 	char path[64], buf[1024];
 	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
 	FILE *f = fopen(path, "r");
@@ -154,11 +208,20 @@ static void process_usage(long pid, double *cpu_s, double *mem, int depth)
 			*mem += atof(line + 6) * 1024;
 	if (f)
 		fclose(f);
+	snprintf(path, sizeof path, "/proc/%ld/io", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "read_bytes:", 11))
+			u->disk_rd += atof(line + 11);
+		else if (!strncmp(line, "write_bytes:", 12))
+			u->disk_wr += atof(line + 12);
+	if (f)
+		fclose(f);
 	snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", pid, pid);
 	f = depth < 8 ? fopen(path, "r") : NULL;
 	long child;
 	while (f && fscanf(f, "%ld", &child) == 1)
-		process_usage(child, cpu_s, mem, depth + 1);
+		process_usage(child, u, depth + 1);
 	if (f)
 		fclose(f);
 }
@@ -230,31 +293,57 @@ int metrics_render(struct service *s, const struct http_stats *hs, char **out, s
 	for (size_t i = 0; i < n; i++)
 		put(&t, "nimbus_instance_up{instance=\"%s\",type=\"%s\",project=\"%s\"} %d\n",
 		    ins[i].name, kind_str(ins[i].kind), ins[i].project, ins[i].state == STATE_RUNNING);
-	double *cpu = calloc(n + 1, sizeof *cpu), *mem = calloc(n + 1, sizeof *mem);
-	for (size_t i = 0; cpu && mem && i < n; i++) {
-		cpu[i] = mem[i] = -1;
+	struct usage *use = calloc(n + 1, sizeof *use);
+	for (size_t i = 0; use && i < n; i++) {
+		struct usage *u = &use[i];
+		*u = (struct usage){ -1, -1, -1, -1 };
 		long child = ins[i].state == STATE_RUNNING ? first_child(ins[i].pid) : 0;
 		if (child && cg && ins[i].kind == KIND_CONTAINER)
-			cgroup_usage(&host, child, &cpu[i], &mem[i]);
-		if (child && (cpu[i] < 0 || mem[i] < 0)) {
-			double c = 0, m = 0;
-			process_usage(child, &c, &m, 0);
-			cpu[i] = cpu[i] < 0 ? c : cpu[i];
-			mem[i] = mem[i] < 0 ? m : mem[i];
+			cgroup_usage(&host, child, u);
+		if (child && (u->cpu_s < 0 || u->mem < 0 || u->disk_rd < 0)) {
+			struct usage p = { 0 };
+			process_usage(child, &p, 0);
+			u->cpu_s = u->cpu_s < 0 ? p.cpu_s : u->cpu_s;
+			u->mem = u->mem < 0 ? p.mem : u->mem;
+			if (u->disk_rd < 0) {
+				u->disk_rd = p.disk_rd;
+				u->disk_wr = p.disk_wr;
+			}
 		}
 	}
-	header(&t, "nimbus_instance_cpu_seconds_total", "counter",
-	       "CPU time of the instance: its container's cgroup, or its VMM process");
-	for (size_t i = 0; cpu && i < n; i++)
-		if (cpu[i] >= 0)
-			put(&t, "nimbus_instance_cpu_seconds_total{instance=\"%s\",type=\"%s\",project=\"%s\"} "
-			    "%.6f\n", ins[i].name, kind_str(ins[i].kind), ins[i].project, cpu[i]);
-	header(&t, "nimbus_instance_memory_bytes", "gauge",
-	       "Memory of the instance: in use by its container's cgroup, or its VMM's resident set");
-	for (size_t i = 0; mem && i < n; i++)
-		if (mem[i] >= 0)
-			put(&t, "nimbus_instance_memory_bytes{instance=\"%s\",type=\"%s\",project=\"%s\"} "
-			    "%.0f\n", ins[i].name, kind_str(ins[i].kind), ins[i].project, mem[i]);
+	static const struct {
+		const char *name, *type, *help;
+		bool seconds;                 /* printed to the microsecond, else whole */
+		size_t off;
+	} figs[] = {
+		{ "nimbus_instance_cpu_seconds_total", "counter",
+		  "CPU time of the instance: its container's cgroup, or its VMM process", true,
+		  offsetof(struct usage, cpu_s) },
+		{ "nimbus_instance_memory_bytes", "gauge",
+		  "Memory of the instance: in use by its container's cgroup, or its VMM's resident set",
+		  false, offsetof(struct usage, mem) },
+		{ "nimbus_instance_disk_read_bytes_total", "counter",
+		  "Bytes the instance read from the host's block devices (its container's cgroup, or "
+		  "its VMM's processes), page-cache hits not counted", false,
+		  offsetof(struct usage, disk_rd) },
+		{ "nimbus_instance_disk_written_bytes_total", "counter",
+		  "Bytes the instance wrote to the host's block devices (its container's cgroup, or "
+		  "its VMM's processes)", false, offsetof(struct usage, disk_wr) },
+	};
+	for (size_t f = 0; f < sizeof figs / sizeof figs[0]; f++) {
+		header(&t, figs[f].name, figs[f].type, figs[f].help);
+		for (size_t i = 0; use && i < n; i++) {
+			double v = *(const double *)((const char *)&use[i] + figs[f].off);
+			if (v < 0)
+				continue;
+			put(&t, "%s{instance=\"%s\",type=\"%s\",project=\"%s\"} ", figs[f].name,
+			    ins[i].name, kind_str(ins[i].kind), ins[i].project);
+			if (figs[f].seconds)
+				put(&t, "%.6f\n", v);
+			else
+				put(&t, "%.0f\n", v);
+		}
+	}
 	header(&t, "nimbus_instances", "gauge", "Instances by type and status");
 	for (int k = 0; k < 2; k++)
 		for (int r = 0; r < 2; r++) {
@@ -264,8 +353,7 @@ int metrics_render(struct service *s, const struct http_stats *hs, char **out, s
 			put(&t, "nimbus_instances{type=\"%s\",status=\"%s\"} %zu\n",
 			    kind_str((enum instance_kind)k), r ? "running" : "stopped", c);
 		}
-	free(cpu);
-	free(mem);
+	free(use);
 	free(ins);
 	struct db *db = service_lock(s);
 	from_db(db, &t);

@@ -4,9 +4,9 @@
  * scrape (`promtool check metrics` accepts it; tests/exec-profiles).
  *
  * Per instance (labels instance, type, project): whether it runs, its CPU
- * seconds and memory bytes (a container's cgroup; a VM's VMM process, which
- * has no cgroup of its own under the daemon), and its NIC's bytes as the
- * guest sees them (meter.h).  The daemon: HTTP
+ * seconds, memory bytes and disk bytes read and written (a container's
+ * cgroup; a VM's VMM process, which has no cgroup of its own under the
+ * daemon), and its NIC's bytes as the guest sees them (meter.h).  The daemon: HTTP
  * requests by status code and their latency (a histogram), operations by
  * type and status, instances by type and status, and its resident memory.
  *
@@ -32,6 +32,12 @@ struct http_stats {
 
 /* One request answered with status after seconds. */
 void metrics_record(struct http_stats *st, int status, double seconds);
+
+/* A cgroup's disk bytes read and written, from the text of cgroup2's
+ * io.stat ("MAJ:MIN rbytes=N wbytes=N ...", a line per device) or of cgroup
+ * v1's blkio.throttle.io_service_bytes ("MAJ:MIN Read N" ..., "Total N"). */
+void metrics_io_stat_sum(const char *text, double *rd, double *wr);
+void metrics_blkio_sum(const char *text, double *rd, double *wr);
 
 /* The exposition text into *out (malloc'ed, NUL-terminated). */
 int metrics_render(struct service *s, const struct http_stats *st, char **out, struct err *e);

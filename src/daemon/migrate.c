@@ -108,17 +108,22 @@ static int ask_target(struct migrate_job *job, char *uri, size_t urilen, char *t
 	return rc;
 }
 
-/* Waits until the target's VMM listens (its socket exists). */
-static int wait_listening(const char *uri, struct err *e)
+int migrate_connect_target(const char *uri, int wait_ms, struct err *e)
 {
 	struct stat st;
-	for (int waited = 0; waited < LISTEN_WAIT_MS; waited += 20) {
-		if (stat(uri + 5, &st) == 0 && S_ISSOCK(st.st_mode))
-			return 0;
+	int waited = 0;
+	for (;; waited += 20) {
+		if (stat(uri + 5, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			int fd = vm_migrate_connect(uri, e);
+			/* Refused: bound, not listening yet (the VMM does one, then the other). */
+			if (fd != -ECONNREFUSED || waited >= wait_ms)
+				return fd;
+		} else if (waited >= wait_ms) {
+			return err_set(e, -ETIMEDOUT, "%s: the target's VMM did not listen within %d s",
+				       uri, wait_ms / 1000);
+		}
 		usleep(20000);
 	}
-	return err_set(e, -ETIMEDOUT, "%s: the target's VMM did not listen within %d s", uri,
-		       LISTEN_WAIT_MS / 1000);
 }
 
 /* The target's operation to its end: 0 once the VM runs there. */
@@ -156,9 +161,7 @@ static void *migrate_thread(void *arg)
 	 * the move at its next start and settles it with the target. */
 	if (rc == 0)
 		rc = migrate_record(s, job->in.key, job->target, top, &e);
-	if (rc == 0)
-		rc = wait_listening(uri, &e);
-	int conn = rc == 0 ? vm_migrate_connect(uri, &e) : -1;
+	int conn = rc == 0 ? migrate_connect_target(uri, LISTEN_WAIT_MS, &e) : -1;
 	if (rc == 0 && conn < 0)
 		rc = conn;
 	struct vmm_migration_result res = { 0 };

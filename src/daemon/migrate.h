@@ -66,4 +66,9 @@ int service_migrate_recover(struct service *s, int *found, struct err *e);
 int service_incoming(struct service *s, const char *name, struct incoming_req *r, char *uri,
 		     size_t urilen, struct operation *out, struct err *e);
 
+/* Connects to the target VMM's "unix:" uri once it listens, waiting up to
+ * wait_ms for it to: for its socket to appear, then, since the VMM binds it
+ * before it listens, past a refused connection.  The socket, or -errno. */
+int migrate_connect_target(const char *uri, int wait_ms, struct err *e);
+
 #endif

@@ -222,7 +222,7 @@ int operations_list(struct operations *o, struct operation **out, size_t *n, str
 	sqlite3_stmt *st;
 	int rc = 0;
 	if (sqlite3_prepare_v2(db_sqlite(o->db), "SELECT " COLS " FROM operations ORDER BY "
-			       "created_at, id", -1, &st, NULL) != SQLITE_OK) {
+			       "created_at, rowid", -1, &st, NULL) != SQLITE_OK) {
 		rc = sql_err(o, e, "listing operations");
 		goto out;
 	}

@@ -80,3 +80,23 @@ TEST(operations_are_seen_by_their_projects_and_the_host_admin_only)
 	EXPECT(operations_get(f.ops, host.id, 0, &got, &e) == 0 && got.project[0] == 0);
 	close_fixture(&f);
 }
+
+TEST(operations_are_listed_in_the_order_they_started_within_one_second)
+{
+	struct fixture f;
+	EXPECT(open_fixture(&f) == 0);
+	char ids[8][sizeof ((struct operation *)0)->id];
+	for (int i = 0; i < 8; i++) {
+		struct operation op;
+		EXPECT_EQ(operations_start(f.ops, "image-import", "/1.0/images/x", &op, NULL), 0);
+		memcpy(ids[i], op.id, sizeof ids[i]);
+	}
+	struct operation *v;
+	size_t n;
+	EXPECT_EQ(operations_list(f.ops, &v, &n, NULL), 0);
+	EXPECT_EQ(n, 8);
+	for (size_t i = 0; i < n && i < 8; i++)   /* ids are random: not their order */
+		EXPECT(strcmp(v[i].id, ids[i]) == 0);
+	free(v);
+	close_fixture(&f);
+}

@@ -117,6 +117,39 @@ static void image_scratch_cleanup(const char *state_dir)
 	}
 }
 
+/*
+ * Removes the stored disks (STATE/images/disk/sha256-HEX/) no image row
+ * names.  An import helper that outlived a killed daemon finishes its copy
+ * after the new one failed its operation: its disk belongs to nobody.  Lock
+ * held; only while no import of ours runs (its disk is named only once it
+ * is registered).
+ */
+static void disks_gc(struct service *s)
+{
+	struct image *v;
+	size_t n;
+	if (db_image_list(s->db, &v, &n, NULL) < 0)
+		return;
+	char dir[8192];
+	snprintf(dir, sizeof dir, "%s/images/disk", s->state_dir);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "sha256-", 7) || strchr(de->d_name, '.'))
+			continue;
+		char p[8192 + 300];
+		int len = snprintf(p, sizeof p, "%s/%s/", dir, de->d_name);
+		bool used = false;
+		for (size_t i = 0; i < n && !used; i++)
+			used = !strncmp(v[i].path, p, (size_t)len);
+		if (!used)
+			rm_rf(p, NULL);
+	}
+	if (d)
+		closedir(d);
+	free(v);
+}
+
 /* Corrects a row whose supervisor is gone, saying why in the event.
  * Called with the lock held. */
 static int refresh_why(struct service *s, struct instance *in, const char *why, struct err *e)
@@ -1054,7 +1087,8 @@ static void *import_thread(void *arg)
 	operations_finish(s->ops, job->op, rc < 0 ? &e : NULL);
 	pthread_mutex_lock(&s->lock);
 	s->import_pids[job->slot] = 0;
-	s->imports_running--;
+	if (--s->imports_running == 0)
+		disks_gc(s);
 	pthread_cond_broadcast(&s->imports_done);
 	pthread_mutex_unlock(&s->lock);
 	free(job);
@@ -1192,8 +1226,10 @@ int service_image_delete(struct service *s, const char *name, struct err *e)
 				*slash = 0;   /* the directory holding the disk */
 			rm_rf(im.path, NULL);
 		}
-		if (!s->imports_running)
+		if (!s->imports_running) {
 			layers_gc(s);
+			disks_gc(s);
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;

@@ -362,12 +362,12 @@ int vmm_exec_stream(const struct driver_ctx *c, const struct instance *in,
 			if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN))
 				/* Not -ECONNRESET, which says the client went and gets no
 				 * frame: the client must hear why its command's stream
-				 * ended.  A VMM also closes a connection whose output it
-				 * cannot queue (64 KiB: docs/control.md), when the daemon
-				 * was kept from reading it long enough. */
+				 * ended.  (A slow reader is not a reason: the VMM holds
+				 * the output in the guest; only one that reads nothing for
+				 * 60 s is dropped, docs/control.md.) */
 				rc = err_set(e, -EPIPE, "vm \"%s\": the VMM closed its control socket "
-					     "before the command ended (the VM stopped, or its output "
-					     "outran the daemon's reading)", in->name);
+					     "before the command ended (the VM stopped, or the output "
+					     "went unread for 60 s)", in->name);
 			else if (k > 0)
 				have += (size_t)k;
 		}

@@ -6,7 +6,14 @@
  * non-blocking.  A connection has a bounded input buffer (one request line,
  * VM_CONTROL_MAX_LINE) and a bounded output buffer (OUT_MAX): a line that
  * does not fit in the input is answered "too-long" and the connection
- * closed; a client that stops reading until its output fills is closed.
+ * closed.  A streamed exec's output is flow-controlled instead: once
+ * OUT_HIGH bytes wait for its client, the guest agent's port is no longer
+ * drained (the command's writes block in the guest) until the client has
+ * read down to OUT_LOW; the room above OUT_HIGH takes what the port
+ * delivers past that point (one piece at most).  Only a client that makes no
+ * progress at all for STALL_MS is closed, so that it cannot hold the port,
+ * which every exec of the VM shares, for good.  Events cannot wait: a
+ * client that lets OUT_MAX of them queue up is closed.
  * Requests on one connection run one at a time, in order (the next line
  * waits in the input buffer), each on a short-lived worker thread, because
  * some VM calls wait (vm_pause up to 5 s, balloon-stats up to 2 s).  When
@@ -48,7 +55,10 @@
 #include "vmm/agent_proto.h"
 #include "vmm/guest_agent.h"
 
-#define OUT_MAX (64 * 1024)
+#define OUT_MAX (160 * 1024)
+#define OUT_HIGH (64 * 1024)        /* a streamed exec waits above this */
+#define OUT_LOW (16 * 1024)         /* ... until its client has read down to this */
+#define STALL_MS 60000              /* a waiting client that reads nothing this long goes */
 #define STATS_WAIT_MS 2000
 #define DEFAULT_SHUTDOWN_MS 30000
 #define MAX_SHUTDOWN_MS 3600000
@@ -72,6 +82,8 @@ struct conn {
 	bool busy;                    /* a worker runs its request */
 	bool events;                  /* subscribed to the event stream */
 	bool closing;                 /* close once out is flushed */
+	bool throttled;               /* its exec's output waits in the guest (OUT_HIGH) */
+	int64_t progress_ns;          /* throttled: when it last read anything */
 	int64_t last_ns;              /* last request or reply */
 };
 
@@ -85,6 +97,7 @@ struct vm_control {
 	pthread_cond_t idle;          /* workers == 0 */
 	unsigned workers;
 	bool stopping;
+	bool agent_resume;            /* a throttled client drained or went: resume the port */
 	uint64_t next_gen;
 	struct conn conn[VM_CONTROL_MAX_CLIENTS];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -353,6 +366,30 @@ static void exec_output(void *ctx, unsigned stream, const uint8_t *data, size_t 
 	free(line);
 }
 
+/* Whether the exec's client can take more output (device I/O thread, the
+ * agent's lock held; takes only the control lock).  A client that went
+ * away can: what comes for it is dropped. */
+static bool exec_can_output(void *ctx)
+{
+	struct exec_stream *xs = ctx;
+	struct vm_control *c = xs->em->c;
+	bool yes = true, woke = false;
+	pthread_mutex_lock(&c->lock);
+	struct conn *k = &c->conn[xs->em->slot];
+	if (!c->stopping && k->fd >= 0 && k->gen == xs->em->gen && !k->closing &&
+	    k->out_len >= OUT_HIGH) {
+		yes = false;
+		if (!k->throttled) {
+			k->throttled = woke = true;
+			k->progress_ns = vclock_host_ns();
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (woke)   /* the control thread starts watching for a stall */
+		wake(c);
+	return yes;
+}
+
 static cJSON *exec_reply(const cJSON *id, struct guest_agent_result *r, size_t keep, bool streamed)
 {
 	static const char *const names[2][2] = { { "stdout", "stdout_truncated" },
@@ -442,7 +479,8 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 		.cwd = cwd ? cwd->valuestring : NULL,
 		.stdin_data = in ? in->valuestring : NULL, .stdin_len = in ? strlen(in->valuestring) : 0,
 		.timeout_ms = (unsigned)ms, .out_max = EXEC_KEEP_MAX,
-		.on_output = stream ? exec_output : NULL, .ctx = &xs,
+		.on_output = stream ? exec_output : NULL, .can_output = stream ? exec_can_output : NULL,
+		.ctx = &xs,
 		.tty = tty != NULL, .rows = rows, .cols = cols,
 		.stdin_stream = stdin_stream,
 		.on_started = tty || stdin_stream ? exec_started : NULL,
@@ -465,7 +503,7 @@ static char *verb_exec(struct vm *vm, const cJSON *id, const cJSON *req, const s
 	char *line = NULL;
 	for (size_t keep = EXEC_KEEP_MAX;; keep /= 2) {
 		line = print(exec_reply(id, &r, keep, stream));
-		if (!line || strlen(line) < OUT_MAX - 256 || keep == 0)
+		if (!line || strlen(line) < OUT_HIGH - 256 || keep == 0)
 			break;
 		free(line);
 	}
@@ -1069,7 +1107,8 @@ static void conn_queue(struct conn *k, const char *line)
 	if (k->fd < 0 || k->closing)
 		return;
 	if (n + 1 > OUT_MAX - k->out_len) {
-		/* The client does not read: it cannot block anyone, so it goes. */
+		/* The client does not read (events, or a guest's output beyond
+		 * what flow control allows for): it cannot block anyone, so it goes. */
 		shutdown(k->fd, SHUT_RDWR);
 		k->closing = true;
 		k->out_len = 0;
@@ -1293,6 +1332,8 @@ static void accept_one(struct vm_control *c)
 		return;
 	}
 	struct conn *k = &c->conn[s];
+	if (k->throttled)   /* its last client held the port: let it go */
+		c->agent_resume = true;
 	*k = (struct conn){ .fd = fd, .gen = ++c->next_gen, .out = out,
 			    .last_ns = vclock_host_ns() };
 	pthread_mutex_unlock(&c->lock);
@@ -1370,8 +1411,39 @@ static void conn_write(struct conn *k)
 		}
 		k->out_len -= (size_t)w;
 		memmove(k->out, k->out + w, k->out_len);
-		k->last_ns = vclock_host_ns();
+		k->last_ns = k->progress_ns = vclock_host_ns();
 	}
+}
+
+/*
+ * Flow control of streamed execs (lock held): a throttled client that read
+ * down to OUT_LOW, or went, lets the guest agent's port run again; one that
+ * read nothing for STALL_MS is closed.  Returns the poll timeout until the
+ * next stall is due (-1: none).
+ */
+static int throttle_check(struct vm_control *c)
+{
+	int64_t now = vclock_host_ns();
+	int timeout = -1;
+	for (unsigned i = 0; i < VM_CONTROL_MAX_CLIENTS; i++) {
+		struct conn *k = &c->conn[i];
+		if (!k->throttled)
+			continue;
+		if (k->fd >= 0 && !k->closing && k->out_len >= OUT_LOW) {
+			int64_t left_ms = (k->progress_ns - now) / 1000000 + STALL_MS;
+			if (left_ms > 0) {
+				if (timeout < 0 || left_ms < timeout)
+					timeout = (int)left_ms;
+				continue;
+			}
+			shutdown(k->fd, SHUT_RDWR);   /* stalled: as a client that stopped reading */
+			k->closing = true;
+			k->out_len = 0;
+		}
+		k->throttled = false;
+		c->agent_resume = true;
+	}
+	return timeout;
 }
 
 static void *control_thread(void *arg)
@@ -1388,6 +1460,9 @@ static void *control_thread(void *arg)
 			pthread_mutex_unlock(&c->lock);
 			break;
 		}
+		int timeout = throttle_check(c);
+		bool resume = c->agent_resume;
+		c->agent_resume = false;
 		for (unsigned i = 0; i < VM_CONTROL_MAX_CLIENTS; i++) {
 			struct conn *k = &c->conn[i];
 			if (k->fd < 0)
@@ -1407,8 +1482,11 @@ static void *control_thread(void *arg)
 			pf[n++] = (struct pollfd){ .fd = k->fd, .events = ev };
 		}
 		pthread_mutex_unlock(&c->lock);
+		/* Outside the lock: the device calls exec_can_output, which takes it. */
+		if (resume && vm_agent(c->vm))
+			guest_agent_output_ready(vm_agent(c->vm));
 
-		if (poll(pf, n, -1) < 0) {
+		if (poll(pf, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -1563,6 +1641,11 @@ void vm_control_stop(struct vm_control *c)
 	pthread_mutex_unlock(&c->lock);
 	wake(c);
 	pthread_join(c->thread, NULL);
+	/* Output held for a client would keep its exec's worker waiting: once
+	 * stopping, exec_can_output lets it all through, and the port runs.
+	 * (Replies still owed are queued and flushed below, as before.) */
+	if (c->vm && vm_agent(c->vm))
+		guest_agent_output_ready(vm_agent(c->vm));
 	pthread_mutex_lock(&c->lock);
 	while (c->workers)   /* they hold c; their replies go nowhere now */
 		pthread_cond_wait(&c->idle, &c->lock);

@@ -43,6 +43,7 @@ struct pending {
 	struct guest_agent_result *res;   /* exec */
 	size_t out_max;
 	void (*on_output)(void *ctx, unsigned stream, const uint8_t *data, size_t len);
+	bool (*can_output)(void *ctx);
 	void (*on_started)(void *ctx, uint64_t id);
 	void *ctx;
 	bool stdin_stream;             /* exec with input=stream */
@@ -197,6 +198,33 @@ static void from_guest(void *host, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&ga->lock);
 }
 
+/* Whether every exec streaming its output can take more (device I/O
+ * thread, device lock held): while one cannot, the port is not drained. */
+static bool to_host_writable(void *host)
+{
+	struct guest_agent *ga = host;
+	bool yes = true;
+	pthread_mutex_lock(&ga->lock);
+	for (unsigned i = 0; i < GUEST_AGENT_MAX_PENDING && yes; i++) {
+		struct pending *p = &ga->pend[i];
+		if (p->used && !p->done && p->can_output && !p->can_output(p->ctx))
+			yes = false;
+	}
+	pthread_mutex_unlock(&ga->lock);
+	return yes;
+}
+
+void guest_agent_output_ready(struct guest_agent *ga)
+{
+	/* Not under send_lock: a sender may hold it for seconds while the port's
+	 * input is full, and our callers (the control thread) must not wait.
+	 * The device outlives them: the control socket stops before the VM is
+	 * destroyed. */
+	void (*resume)(void *) = ga->chr.resume;
+	if (resume)
+		resume(ga->chr.dev);
+}
+
 void guest_agent_port_open(void *host, bool open)
 {
 	struct guest_agent *ga = host;
@@ -224,6 +252,7 @@ int guest_agent_create(struct guest_agent **out, struct err *err)
 	pthread_cond_init(&ga->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	ga->chr.write = from_guest;
+	ga->chr.writable = to_host_writable;
 	ga->chr.host = ga;
 	ga->next_id = 1;
 	*out = ga;
@@ -364,8 +393,12 @@ static int run(struct guest_agent *ga, struct pending *p, struct agent_buf *b, i
 		else if (protocol)
 			*protocol = p->protocol;
 	}
+	/* A request given up on (a timeout) may be what held the port. */
+	bool held = p->can_output != NULL;
 	p->used = false;
 	pthread_mutex_unlock(&ga->lock);
+	if (held)
+		guest_agent_output_ready(ga);
 	return rc;
 }
 
@@ -445,6 +478,7 @@ int guest_agent_exec(struct guest_agent *ga, const struct guest_agent_exec *req,
 		p->res = res;
 		p->out_max = req->out_max;
 		p->on_output = req->on_output;
+		p->can_output = req->on_output ? req->can_output : NULL;
 		p->ctx = req->ctx;
 		agent_buf_fmt(&b, "exec %llu timeout=%u", (unsigned long long)p->id,
 			      req->timeout_ms);

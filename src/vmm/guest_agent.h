@@ -62,6 +62,13 @@ struct guest_agent_exec {
 	 * device's I/O thread with the agent's lock held: it must not block or
 	 * call into the agent. */
 	void (*on_output)(void *ctx, unsigned stream, const uint8_t *data, size_t len);
+	/* Optional, with on_output: false while the consumer cannot take more
+	 * output (a slow reader).  The guest's output then stays in the port's
+	 * queue, so the command's writes block in the guest, until the consumer
+	 * calls guest_agent_output_ready.  This holds the whole port: every
+	 * request's answers wait with it.  Called on the device's I/O thread with
+	 * the agent's lock held, like on_output. */
+	bool (*can_output)(void *ctx);
 	void *ctx;
 	/* On a terminal of rows x cols (1..1000 each) in the guest: stdin comes
 	 * from guest_agent_input instead of stdin_data, stdout and stderr are
@@ -108,6 +115,10 @@ void guest_agent_result_free(struct guest_agent_result *res);
  */
 int guest_agent_input(struct guest_agent *ga, uint64_t id, const void *data, size_t len,
 		      bool eof, struct err *err);
+/* A consumer whose can_output said false can take output again: the
+ * device goes back to the guest's queue.  Any thread, no lock held. */
+void guest_agent_output_ready(struct guest_agent *ga);
+
 /* A new window size for tty exec `id`: the command gets SIGWINCH. */
 int guest_agent_resize(struct guest_agent *ga, uint64_t id, unsigned rows, unsigned cols,
 		       struct err *err);

@@ -13,6 +13,7 @@ struct fake {
 	const char *script;            /* what to answer; %llu = the request's id */
 	char got[4096];                /* the last request line */
 	size_t got_len;
+	int resumes;                   /* chr.resume calls */
 };
 
 static void say(struct fake *f, const char *s)
@@ -174,5 +175,66 @@ TEST(guest_agent_agent_restart_fails_the_request_in_flight)
 	EXPECT(open_fake(&f, "ready 1\n"));
 	struct err e;
 	EXPECT_EQ(guest_agent_ping(f.ga, 1000, NULL, &e), -ECONNRESET);
+	guest_agent_destroy(f.ga);
+}
+
+/* A streaming exec's consumer that is full holds the port (chr.writable),
+ * and lets it go once it can take output again or the exec has ended. */
+struct slow_consumer {
+	struct fake *f;
+	bool full;
+	int writable_while_full, writable_after;
+	size_t got;
+};
+
+static void slow_output(void *ctx, unsigned stream, const uint8_t *data, size_t len)
+{
+	(void)stream, (void)data;
+	((struct slow_consumer *)ctx)->got += len;
+}
+
+static bool slow_can_output(void *ctx)
+{
+	return !((struct slow_consumer *)ctx)->full;
+}
+
+static void slow_started(void *ctx, uint64_t id)
+{
+	struct slow_consumer *sc = ctx;
+	struct chardev *c = guest_agent_chardev(sc->f->ga);
+	sc->full = true;
+	sc->writable_while_full = c->writable(c->host);
+	sc->full = false;
+	sc->writable_after = c->writable(c->host);
+	char line[64];
+	snprintf(line, sizeof line, "exit %llu code 0\n", (unsigned long long)id);
+	say(sc->f, line);
+}
+
+static void note_resume(void *dev)
+{
+	((struct fake *)dev)->resumes++;
+}
+
+TEST(guest_agent_port_waits_while_a_streaming_exec_cannot_take_output)
+{
+	struct fake f;
+	EXPECT(open_fake(&f, "out %llu 1 abc\n"));
+	struct slow_consumer sc = { .f = &f };
+	struct chardev *c = guest_agent_chardev(f.ga);
+	c->resume = note_resume;
+	struct guest_agent_exec req = { .argv = argv_uname, .timeout_ms = 1000, .out_max = 100,
+					.on_output = slow_output, .can_output = slow_can_output,
+					.on_started = slow_started, .ctx = &sc };
+	struct guest_agent_result res;
+	struct err e;
+	EXPECT_EQ(guest_agent_exec(f.ga, &req, &res, &e), 0);
+	guest_agent_result_free(&res);
+	EXPECT_EQ(sc.got, 3);
+	EXPECT_EQ(sc.writable_while_full, 0);
+	EXPECT_EQ(sc.writable_after, 1);
+	/* Ended: it holds nothing, and whoever waited on it is told. */
+	EXPECT(c->writable(c->host));
+	EXPECT(f.resumes >= 1);
 	guest_agent_destroy(f.ga);
 }

@@ -9,6 +9,8 @@
  * accepts fewer bytes and the host side retries (chardev.h).  Before the
  * driver is up (or after a fault) input is dropped rather than held, so a
  * guest without a console driver cannot stall the host's input thread.
+ * A host that cannot take output (chr->writable false) leaves it in the
+ * transmitq, so the guest's writers wait, until it calls chr->resume.
  * EMERG_WRITE is offered: a config-space write to emerg_wr prints one byte.
  */
 #include "vmm/virtio/console.h"
@@ -65,6 +67,10 @@ void virtio_console_drain(struct virtio_device *d, unsigned q, struct vq_chain *
 			virtio_device_requeue(d, q);
 			break;
 		}
+		/* The host cannot take more: the rest waits in the guest's queue
+		 * until chr->resume asks for another pass. */
+		if (chr && chr->writable && !chr->writable(chr->host))
+			break;
 		if (vq_pop(&d->vq[q], chain) != 1)
 			break;
 		for (unsigned i = 0; i < chain->nr; i++)
@@ -114,11 +120,20 @@ size_t virtio_console_fill(struct virtio_device *d, unsigned q, struct vq_chain 
 	return done;
 }
 
+static void cons_resume(void *opaque)
+{
+	struct vcons *c = opaque;
+	pthread_mutex_lock(&c->vdev.lock);
+	virtio_device_requeue(&c->vdev, TXQ);
+	pthread_mutex_unlock(&c->vdev.lock);
+}
+
 static void cons_destroy(struct virtio_device *d)
 {
 	struct vcons *c = (struct vcons *)d;
 	if (c->chr) {
 		c->chr->receive = NULL;
+		c->chr->resume = NULL;
 		c->chr->dev = NULL;
 	}
 	virtio_device_fini(d);
@@ -149,6 +164,7 @@ int virtio_console_create(struct chardev *chr, struct virtio_device **out, struc
 	if (chr) {
 		chr->dev = c;
 		chr->receive = cons_receive;
+		chr->resume = cons_resume;
 	}
 	*out = &c->vdev;
 	return 0;

@@ -1,7 +1,10 @@
-/* Unit tests of virtio-console: guest output reaches the chardev, host input
- * fills receive buffers with back-pressure when none is posted, input before
- * the driver is up is dropped, and the emergency write register. */
+/* Unit tests of virtio-console: guest output reaches the chardev, and waits
+ * in the guest's queue while the host cannot take it; host input fills
+ * receive buffers with back-pressure when none is posted, input before the
+ * driver is up is dropped, and the emergency write register. */
 #include "vmm/virtio/console.h"
+
+#include <stdatomic.h>
 
 #include "lib/testing.h"
 #include "vmm/virtio/testdrv.h"
@@ -12,6 +15,7 @@ struct sink {
 	struct chardev chr;
 	char out[256];
 	size_t n;
+	atomic_bool full;              /* the host cannot take output now */
 };
 
 static void sink_write(void *host, const uint8_t *buf, size_t len)
@@ -21,16 +25,22 @@ static void sink_write(void *host, const uint8_t *buf, size_t len)
 		s->out[s->n++] = (char)buf[i];
 }
 
-static int start(struct td *d, struct sink *s, bool driver_ok)
+static bool sink_writable(void *host)
+{
+	return !atomic_load(&((struct sink *)host)->full);
+}
+
+static int start_with(struct td *d, struct sink *s, bool driver_ok, unsigned flags)
 {
 	memset(s, 0, sizeof *s);
 	s->chr.write = sink_write;
+	s->chr.writable = sink_writable;
 	s->chr.host = s;
 	struct virtio_device *dev;
 	struct err e;
 	if (virtio_console_create(&s->chr, &dev, &e) < 0)
 		return -1;
-	if (td_open(d, dev, VIRTIO_MMIO_SYNC) < 0)
+	if (td_open(d, dev, flags) < 0)
 		return -2;
 	if (!(td_negotiate(d, FEAT | VIRTIO_CONSOLE_F_EMERG_WRITE) & VIRTIO_STATUS_FEATURES_OK))
 		return -3;
@@ -39,6 +49,11 @@ static int start(struct td *d, struct sink *s, bool driver_ok)
 	if (driver_ok)
 		td_driver_ok(d);
 	return 0;
+}
+
+static int start(struct td *d, struct sink *s, bool driver_ok)
+{
+	return start_with(d, s, driver_ok, VIRTIO_MMIO_SYNC);
 }
 
 TEST(console_transmit)
@@ -59,6 +74,27 @@ TEST(console_transmit)
 	EXPECT_EQ(len, 0);
 	EXPECT_EQ(td_used_idx(&d, 1), 1);
 	td_close(&d);
+}
+
+TEST(console_output_waits_in_the_guest_queue_while_the_host_is_full)
+{
+	struct td d;
+	struct sink s;
+	EXPECT_EQ(start_with(&d, &s, true, 0), 0);   /* an I/O thread, as in a VM */
+	atomic_store(&s.full, true);
+	memcpy(td_host(&d, TD_DATA), "held", 4);
+	td_desc(&d, 1, 0, TD_DATA, 4, 0, 0);
+	td_post(&d, 1, 0);
+	td_kick(&d, 1);
+	/* Neither taken nor dropped: the chain stays with the guest. */
+	EXPECT(td_wait_used(&d, 1, 1, 50) < 0);
+	EXPECT_EQ(s.n, 0);
+	atomic_store(&s.full, false);
+	s.chr.resume(s.chr.dev);   /* no new kick: resume alone restarts it */
+	EXPECT_EQ(td_wait_used(&d, 1, 1, 2000), 0);
+	EXPECT(strcmp(s.out, "held") == 0);
+	td_close(&d);
+	EXPECT(s.chr.resume == NULL);
 }
 
 TEST(console_receive_with_backpressure)

@@ -247,11 +247,21 @@ static int np_load(struct virtio_device *d, const void *state)
 	return 0;
 }
 
+/* The host can take output again: drain the port's transmitq on the I/O thread. */
+static void np_resume(void *opaque)
+{
+	struct nport *p = opaque;
+	pthread_mutex_lock(&p->vdev.lock);
+	virtio_device_requeue(&p->vdev, PORT_TXQ);
+	pthread_mutex_unlock(&p->vdev.lock);
+}
+
 static void np_destroy(struct virtio_device *d)
 {
 	struct nport *p = (struct nport *)d;
 	if (p->chr) {
 		p->chr->receive = NULL;
+		p->chr->resume = NULL;
 		p->chr->dev = NULL;
 	}
 	virtio_device_fini(d);
@@ -297,6 +307,7 @@ int virtio_named_port_create(const char *name, struct chardev *chr, named_port_o
 	if (chr) {
 		chr->dev = p;
 		chr->receive = np_receive;
+		chr->resume = np_resume;
 	}
 	*out = &p->vdev;
 	return 0;
