@@ -1182,6 +1182,19 @@ static void emit_fetch_page(struct be *be, uint64_t page_ppc)
 	x_alu_rm(b, true, ALU_ADD, RSI, RAX, (int32_t)offsetof(struct tlb_entry, addend));
 }
 
+/* After a guard's compare: unless cc holds, the guest code translated was
+ * rewritten: this translation is dropped (jit_run) and made again, and the
+ * interpreter goes on from this instruction. */
+static void emit_stale_unless(struct be *be, enum x86_cc cc)
+{
+	struct x86_buf *b = &be->b;
+	uint8_t *same = x_jcc32(b, cc);
+	x_mov_imm(b, RAX, (uint64_t)(uintptr_t)be->tb);
+	x_store(b, true, RBX, HOFF(jit_stale), RAX);
+	x64_add_slow(be, SL_INTERP, x_jmp32(b));
+	x_patch(b, same, b->p);
+}
+
 void be_cross_guard(struct be *be, uint64_t next_page_ppc, uint16_t upper)
 {
 	struct x86_buf *b = &be->b;
@@ -1192,12 +1205,7 @@ void be_cross_guard(struct be *be, uint64_t next_page_ppc, uint16_t upper)
 	x_alu_rr(b, true, ALU_ADD, RSI, RCX);
 	x_load_ext(b, 2, false, RAX, RSI, 0);
 	x_alu_ri(b, false, ALU_CMP, RAX, upper);
-	uint8_t *same = x_jcc32(b, CC_E);
-	/* Rewritten: this translation is dropped (jit_run) and made again. */
-	x_mov_imm(b, RAX, (uint64_t)(uintptr_t)be->tb);
-	x_store(b, true, RBX, HOFF(jit_stale), RAX);
-	x64_add_slow(be, SL_INTERP, x_jmp32(b));
-	x_patch(b, same, b->p);
+	emit_stale_unless(be, CC_E);
 }
 
 void be_page_guard(struct be *be, uint64_t at, uint64_t pa, const _Atomic uint32_t *gen_at,
@@ -1210,12 +1218,7 @@ void be_page_guard(struct be *be, uint64_t at, uint64_t pa, const _Atomic uint32
 	x64_add_slow(be, SL_INTERP, x_jcc32(b, CC_NE));
 	x_mov_imm(b, RAX, (uint64_t)(uintptr_t)gen_at);
 	x_alu_mi(b, false, ALU_CMP, RAX, 0, (int32_t)gen);
-	uint8_t *same = x_jcc32(b, CC_E);
-	/* Rewritten: this translation is dropped (jit_run) and made again. */
-	x_mov_imm(b, RAX, (uint64_t)(uintptr_t)be->tb);
-	x_store(b, true, RBX, HOFF(jit_stale), RAX);
-	x64_add_slow(be, SL_INTERP, x_jmp32(b));
-	x_patch(b, same, b->p);
+	emit_stale_unless(be, CC_E);
 }
 
 void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st)
