@@ -572,14 +572,10 @@ void be_alu(struct be *be, enum be_alu op, bool w32, unsigned rd, unsigned rs1, 
 		be_alu_imm(be, BE_ADD, w32, rd, rs1, 0);
 		return;
 	}
-	/* Bitwise ops commute with sign extension: on two values still
-	 * narrow, a 32-bit op gives a narrow result (SHA-2's xor chains). */
-	if ((op == BE_AND || op == BE_OR || op == BE_XOR) && is_narrow(be, rs1) &&
-	    is_narrow(be, rs2))
-		w32 = true;
-	/* So on one still narrow and one known sign-extended: the 32-bit op
-	 * saves extending the narrow one now (sigma1's xor of a rotation and
-	 * a shift). */
+	/* Bitwise ops commute with sign extension: on two sign-extended
+	 * values, one or both still narrow (a narrow value is one), a 32-bit
+	 * op gives a narrow result without extending either first (SHA-2's
+	 * xor chains; sigma1's xor of a rotation and a shift). */
 	if ((op == BE_AND || op == BE_OR || op == BE_XOR) && is_sx(be, rs1) && is_sx(be, rs2) &&
 	    (is_narrow(be, rs1) || is_narrow(be, rs2)))
 		w32 = true;
