@@ -125,6 +125,7 @@ struct hart *hart_new(const struct hart_config *cfg)
 		return NULL;
 	}
 	h->epoch = 1;
+	h->mslot_epoch = MSLOT_EPOCH_STEP;   /* never 0: empty slots are 0 */
 	h->bus = cfg->bus;
 	h->ram = cfg->bus->ram;
 	h->fp_owner = fp_host_new_owner();
@@ -208,6 +209,9 @@ void hart_trim_caches(struct hart *h)
 	}
 	block_table_clear(h);
 	madvise(h->pool, POOL_BYTES, MADV_DONTNEED);
+	/* No translation is left to use the memory slots: zero pages again
+	 * (an empty slot's tag, 0, matches no epoch). */
+	hart_give_back(h->mslot, sizeof h->mslot);
 	jcache_flush(h);
 	/* The other address spaces' TLBs (256 KiB each): retired, so the next
 	 * switch to one refills it with TLB_INVALID before use; zero pages until. */

@@ -164,6 +164,34 @@ struct tlb_set {
 	struct tlb_store_entry store[TLB_SIZE];
 };
 
+/*
+ * Memory slots of translated code (jit/): each load and store of a
+ * translation has one, a copy of the TLB entry its last access hit, checked
+ * against the access's page before the TLB is probed at all.  On a hit the
+ * host address is one independent load away from the guest one, where the
+ * TLB's index arithmetic and two dependent loads put ~10 cycles on every
+ * pointer chase and table lookup.  A slot holds only in the epoch it was
+ * filled in: its tag is the virtual page ORed with h->mslot_epoch (bits
+ * 3-11, which the page of an aligned access never has: a misaligned one
+ * never matches and takes the TLB); every flush or change of the hart's
+ * load or store tables starts a new epoch (mslots_invalidate, mmu.c).
+ * Slots are handed out round robin as translations are made: two hot
+ * accesses sharing one only refill it in turn.  Loads take the first half,
+ * stores the second: a slot filled from the load TLB (which maps read-only
+ * pages too, and has no watch byte) must never serve a store.
+ */
+#define MSLOT_BITS 12
+#define MSLOTS (1u << MSLOT_BITS)
+#define MSLOT_EPOCH_STEP 8u      /* bit 3 */
+#define MSLOT_EPOCH_END 4096u    /* bit 12: wrapped, every slot emptied */
+
+struct mslot {
+	uint64_t tag;                  /* vpage | epoch; 0 (any epoch is >= 8) empty */
+	uint64_t addend;               /* host pointer = va + addend */
+	const _Atomic uint8_t *watch;  /* stores: the page's watch byte (bus.h) */
+	uint64_t pad;                  /* 32 bytes: the index scales by a shift */
+};
+
 /* One decoded instruction.  rd is 32 when the encoding's rd was x0. */
 struct insn {
 	uint16_t op;
@@ -251,6 +279,7 @@ struct hart {
 	struct jit_tb *jit_stale;    /* a translation its own guard found stale */
 	uint64_t jit_delta;          /* virtual - physical PC, from jit_lookup */
 	uint64_t jit_tmp;            /* the slow load path's result */
+	uint64_t mslot_epoch;        /* the memory slots' current epoch (struct mslot) */
 	struct jcache_entry *jc;     /* the current fetch context's jump cache */
 	bool jit_skip;               /* interpret the next block (a helper bailed) */
 	struct verify_log *vlog;     /* --jit verify: stores of the block being checked */
@@ -339,6 +368,10 @@ struct hart {
 	 * next idle window trims whatever grew (hart_snapshot.c). */
 	uint64_t trim_window_start, trim_asleep_ns, trim_code_bytes;
 	bool trim_after_load;
+
+	/* Translated code's memory slots (struct mslot), page-aligned so that a
+	 * wrapped epoch gives their pages back whole. */
+	_Alignas(4096) struct mslot mslot[MSLOTS];
 };
 
 /* decode.c */
@@ -385,6 +418,8 @@ void tables_defer(struct hart *h);
 void tlb_flush_page(struct hart *h, uint64_t va);
 void tlb_flush_asid(struct hart *h, uint64_t asid);
 void tlb_flush_loads(struct hart *h);
+/* Empties every memory slot of translated code (a new epoch). */
+void mslots_invalidate(struct hart *h);
 /* After a satp write: the TLB space for the new satp (no flush). */
 void tlb_switch_space(struct hart *h);
 void jcache_flush(struct hart *h);

@@ -242,10 +242,21 @@ static uint64_t tlb_bit(unsigned s, unsigned c, unsigned t)
 	return 1ull << ((s * NCTX + c) * 3 + t);
 }
 
+void mslots_invalidate(struct hart *h)
+{
+	h->mslot_epoch += MSLOT_EPOCH_STEP;
+	if (h->mslot_epoch >= MSLOT_EPOCH_END) {   /* old tags could match again */
+		hart_give_back(h->mslot, sizeof h->mslot);
+		h->mslot_epoch = MSLOT_EPOCH_STEP;
+	}
+}
+
 /* Every table of space s, stale (hart_update_ctx empties those it selects). */
 static void tlb_flush_space(struct hart *h, unsigned s)
 {
 	h->stale_tlb |= ((1ull << (NCTX * 3)) - 1) << (s * NCTX * 3);
+	if (s == h->space)
+		mslots_invalidate(h);
 }
 
 void tables_select(struct hart *h, unsigned ictx, unsigned dctx)
@@ -262,6 +273,8 @@ void tables_select(struct hart *h, unsigned ictx, unsigned dctx)
 		memset(ds->load, 0xff, sizeof ds->load);
 	if (h->stale_tlb & tlb_bit(s, dctx, TLB_STORE))
 		memset(ds->store, 0xff, sizeof ds->store);
+	if (h->stale_tlb & (tlb_bit(s, dctx, TLB_LOAD) | tlb_bit(s, dctx, TLB_STORE)))
+		mslots_invalidate(h);
 	h->stale_tlb &= ~(tlb_bit(s, ictx, TLB_FETCH) | tlb_bit(s, dctx, TLB_LOAD) |
 			  tlb_bit(s, dctx, TLB_STORE));
 	unsigned jb = s * JC_CTXS + jcache_ctx(ictx);
@@ -345,6 +358,7 @@ void tlb_flush_asid(struct hart *h, uint64_t asid)
 
 void tlb_flush_loads(struct hart *h)
 {
+	mslots_invalidate(h);
 	for (unsigned c = 0; c < NCTX; c++)
 		h->stale_tlb |= tlb_bit(h->space, c, TLB_LOAD);
 	retire_other_spaces(h);
@@ -377,6 +391,7 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 		tlb_flush_all(h);
 		return;
 	}
+	mslots_invalidate(h);
 	uint64_t tag = va & PAGE_MASK;
 	unsigned idx = (va >> PAGE_SHIFT) & TLB_MASK;
 	unsigned fb = jcache_filter_bit(va);

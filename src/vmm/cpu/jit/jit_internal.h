@@ -104,6 +104,7 @@ struct jit {
 	bool loops_only;           /* only traces that loop (not NIMBUS_JIT_ALL_TRACES) */
 	struct jit_stats stats;
 	struct trace *trace;       /* translate()'s scratch (translate.c) */
+	unsigned next_mslot[2];    /* the memory slot the next load [0] or store [1] gets */
 };
 
 /* --jit verify (verify.c): around one translated block run by jit_run. */

@@ -776,13 +776,9 @@ static void emit_va(struct be *be, unsigned rs1, int32_t imm)
 		x_alu_ri(&be->b, true, ALU_ADD, RSI, imm);
 }
 
-/* The soft-TLB probe for the va in register va (rsi unless addend_in_rcx):
- * falls through on a hit with rsi turned into the host address
- * (addend_in_rcx: va left as it is and the entry's addend in rcx, for a
- * load from [va + rcx], a cycle sooner on a chain of dependent loads); the
- * returned jump goes to the slow path. */
-static uint8_t *emit_tlb(struct be *be, bool store, unsigned size, bool addend_in_rcx,
-			 unsigned va)
+/* The soft-TLB probe for the va in register va: falls through on a hit
+ * with rax pointing at the entry; the returned jump goes to the miss. */
+static uint8_t *emit_tlb(struct be *be, bool store, unsigned size, unsigned va)
 {
 	struct x86_buf *b = &be->b;
 	/* The entry's byte offset straight from the page number's low bits
@@ -801,12 +797,47 @@ static uint8_t *emit_tlb(struct be *be, bool store, unsigned size, bool addend_i
 		x_lea(b, RCX, va, (int32_t)(size - 1));
 	x_alu_ri(b, true, ALU_AND, RCX, (int32_t)-(int32_t)PAGE_SIZE);
 	x_alu_rm(b, true, ALU_CMP, RCX, RAX, 0);
-	uint8_t *miss = x_jcc32(b, CC_NE);
-	if (addend_in_rcx)
-		x_load(b, true, RCX, RAX, 8);
-	else
-		x_alu_rm(b, true, ALU_ADD, RSI, RAX, 8);
-	return miss;
+	return x_jcc32(b, CC_NE);
+}
+
+/* A new memory slot (hart_internal.h) for the access being translated, and
+ * its check: the va's page (with the bits that make it misaligned) and the
+ * current epoch against the slot's tag.  Falls through on a hit; a miss
+ * goes to an SL_SLOT path that probes the TLB, refills the slot and comes
+ * back to `resume`, which the caller sets where the hit's code begins. */
+static struct slow *emit_slot_check(struct be *be, bool store, unsigned size, unsigned va)
+{
+	struct x86_buf *b = &be->b;
+	unsigned i = (be->j->next_mslot[store]++ & (MSLOTS / 2 - 1)) + (store ? MSLOTS / 2 : 0);
+	int32_t slot = HOFF(mslot) + (int32_t)(i * sizeof(struct mslot));
+	x_mov_rr(b, true, RCX, va);
+	x_alu_ri(b, true, ALU_AND, RCX, (int32_t)-(int32_t)PAGE_SIZE | (int32_t)(size - 1));
+	x_alu_rm(b, true, ALU_OR, RCX, RBX, HOFF(mslot_epoch));
+	x_alu_rm(b, true, ALU_CMP, RCX, RBX, slot);
+	struct slow *s = x64_add_slow(be, SL_SLOT, x_jcc32(b, CC_NE));
+	s->slot = slot;
+	s->store = store;
+	s->size = size;
+	s->va = va;
+	return s;
+}
+
+/* A slot miss: the TLB probe, and on its hit the entry copied into the slot
+ * under the current epoch; then the access again, through the slot. */
+static void emit_slot_refill(struct be *be, struct slow *s)
+{
+	struct x86_buf *b = &be->b;
+	s->tlb_miss->jcc = emit_tlb(be, s->store, s->size, s->va);
+	x_load(b, true, RCX, RAX, (int32_t)offsetof(struct tlb_entry, tag));
+	x_alu_rm(b, true, ALU_OR, RCX, RBX, HOFF(mslot_epoch));
+	x_store(b, true, RBX, s->slot + (int32_t)offsetof(struct mslot, tag), RCX);
+	x_load(b, true, RCX, RAX, (int32_t)offsetof(struct tlb_entry, addend));
+	x_store(b, true, RBX, s->slot + (int32_t)offsetof(struct mslot, addend), RCX);
+	if (s->store) {
+		x_load(b, true, RCX, RAX, (int32_t)offsetof(struct tlb_store_entry, watch));
+		x_store(b, true, RBX, s->slot + (int32_t)offsetof(struct mslot, watch), RCX);
+	}
+	x_patch(b, x_jmp32(b), s->resume);
 }
 
 /* FS = Off makes F/D loads and stores illegal (Dirty, once checked, is not Off). */
@@ -843,12 +874,18 @@ static void emit_load(struct be *be, unsigned size, bool sign, unsigned reg, uns
 	} else {
 		emit_va(be, rs1, imm);
 	}
-	uint8_t *miss = emit_tlb(be, false, size, x < 0, va);
-	if (x >= 0)
+	struct slow *slot = emit_slot_check(be, false, size, va);
+	slot->resume = b->p;
+	int32_t addend = slot->slot + (int32_t)offsetof(struct mslot, addend);
+	if (x >= 0) {
+		x_alu_rm(b, true, ALU_ADD, RSI, RBX, addend);
 		x_sse_rm(b, PFX_SD, false, SSE_LOAD, (unsigned)x, RSI, 0);
-	else
+	} else {
+		x_load(b, true, RCX, RBX, addend);
 		x_load_ext_idx(b, size, sign, dst, va, RCX);
-	struct slow *s = x64_add_slow(be, SL_LOAD, miss);
+	}
+	struct slow *s = x64_add_slow(be, SL_LOAD, NULL);
+	slot->tlb_miss = s;
 	s->va = va;
 	s->resume = b->p;
 	s->size = size;
@@ -912,7 +949,9 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 		s->xmm = x;
 		return;
 	}
-	uint8_t *miss = emit_tlb(be, true, size, false, RSI);
+	struct slow *slot = emit_slot_check(be, true, size, RSI);
+	slot->resume = b->p;
+	x_alu_rm(b, true, ALU_ADD, RSI, RBX, slot->slot + (int32_t)offsetof(struct mslot, addend));
 	if (x >= 0) {
 		x_sse_rm(b, size == 8 ? PFX_SD : PFX_SS, false, SSE_STORE, (unsigned)x, RSI, 0);
 	} else if (src >= 0) {
@@ -925,15 +964,16 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 		x_store_sz(b, size, RSI, 0, RDX);
 	}
 	/* Watched-page check (code or dirty logging): the page's watch byte,
-	 * through the TLB entry (rax); store_hit_code dispatches. */
-	x_load(b, true, RCX, RAX, (int32_t)offsetof(struct tlb_store_entry, watch));
+	 * through the slot; store_hit_code dispatches. */
+	x_load(b, true, RCX, RBX, slot->slot + (int32_t)offsetof(struct mslot, watch));
 	x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_ANY */
 	x_mem(b, 0, RCX, 0);
 	x_byte(b, BUS_WATCH_ANY);
 	struct slow *code = x64_add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
 	code->size = size;
 	code->resume = b->p;
-	struct slow *s = x64_add_slow(be, SL_STORE, miss);
+	struct slow *s = x64_add_slow(be, SL_STORE, NULL);
+	slot->tlb_miss = s;
 	s->resume = b->p;
 	s->size = size;
 	s->reg = reg;
@@ -1325,6 +1365,9 @@ static void emit_slow(struct be *be, struct slow *s)
 		break;
 	case SL_FP_NAN:
 		x64_emit_fp_nan(be, s);
+		break;
+	case SL_SLOT:
+		emit_slot_refill(be, s);
 		break;
 	}
 }

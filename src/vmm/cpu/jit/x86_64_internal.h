@@ -19,13 +19,14 @@
 /* Emitted size of the longest translation: 64 instructions of at most ~110
  * bytes inline plus slow paths; the reservation is checked, not trusted. */
 #define MAX_TB_BYTES 24576
-/* Up to three slow paths per instruction (a store: FS off, TLB miss, code
- * page; an F/D op: FS off and the helper), with room to spare. */
-#define MAX_SLOW (BLOCK_MAX_INSNS * 4)
+/* Up to four slow paths per instruction (a store: FS off, memory slot
+ * miss, TLB miss, code page; an F/D op: FS off and the helper), with room
+ * to spare. */
+#define MAX_SLOW (BLOCK_MAX_INSNS * 5)
 /* Extra jumps into one slow path (an F/D op's several checks). */
 #define SLOW_MORE_JCC 10
 
-enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_INTERP, SL_FP, SL_FP_NAN };
+enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_INTERP, SL_FP, SL_FP_NAN, SL_SLOT };
 
 struct slow {
 	enum slow_kind kind;
@@ -42,6 +43,11 @@ struct slow {
 	int xmm;                   /* SL_LOAD/SL_STORE of an f register cached there, or -1;
 				      SL_FP_NAN: the register to give the canonical NaN */
 	uint64_t ppc, next_ppc;    /* the instruction's and the next one's */
+	/* SL_SLOT: the memory slot's offset in struct hart, whether the
+	 * access is a store, and the SL_LOAD/SL_STORE path its TLB miss takes. */
+	int32_t slot;
+	bool store;
+	struct slow *tlb_miss;
 	/* SL_FP: the exact helper for the op. */
 	be_helper_fn fn;
 	const struct insn *insn;
