@@ -861,6 +861,44 @@ TEST(jit_trace_through_a_biased_branch_matches_the_interpreter)
 	pair_fini(&p);
 }
 
+/* A loop whose exit edge was the likelier one in the runs its head's
+ * trace is built from (the first inner loops are one round long, later
+ * ones a hundred), and whose body branches both ways: no chain of biased
+ * edges leads round, and the exit's block cannot join a trace (FENCE.I),
+ * so only the search for a loop back to the head finds the inner loop. */
+TEST(jit_trace_finds_a_loop_whose_exit_was_the_likelier_edge_at_first)
+{
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	struct hart *h = p.m[1].h[0];
+	const uint32_t prog[] = {
+		ADDI(10, 10, 1),         /* O: x10++ */
+		ADDI(5, 0, 0),           /*    x5 = 0 */
+		ADDI(12, 0, 1),          /*    x12 = 1 ... */
+		BLT(10, 13, 8),
+		ADDI(12, 0, 100),        /*    ... or 100 from the 40th round */
+		ADDI(5, 5, 1),           /* H (+20): x5++ */
+		BGE(5, 12, 24),          /*    to E */
+		ANDI(6, 5, 1),           /* B: every other time to C */
+		BNE(6, 0, 8),
+		ADDI(7, 7, 1),
+		ADDI(8, 8, 2),           /* C (+40) */
+		JAL(0, -24),             /*    to H */
+		FENCE_I(),               /* E (+48) */
+		BLT(10, 9, -52),         /*    while x10 < x9: to O */
+		JAL(0, 0),
+	};
+	trace_program(&p, prog, sizeof prog / sizeof prog[0], 200, 0);
+	for (int k = 0; k < 2; k++)
+		hart_set_x(p.m[k].h[0], 13, 40);
+	struct jit_stats st = { 0 };
+	trace_steps(&p, 3000, 40, 120000, &st);
+	EXPECT_EQ(hart_get_x(h, 10), 200);
+	EXPECT_EQ(hart_get_x(h, 7), 161 * 49);   /* rounds 40..200, even x5 below 100 */
+	EXPECT(st.traces >= 1);
+	pair_fini(&p);
+}
+
 /* A trace whose last branch falls through to its own start loops in
  * place (registers kept) rather than leaving and coming back. */
 TEST(jit_trace_closed_by_a_fall_through_matches_the_interpreter)

@@ -504,35 +504,46 @@ static bool ends_at_page_end(const struct insn *last, uint64_t pc)
 	       last->op != OP_CROSS && !interp_only(last);
 }
 
-/* The block b's trace goes on with after its last instruction (at pc, head-
- * relative): one hot itself (translated, or half-way there), so that code
- * run a few dozen times (most of a boot) is not translated twice over.
- * *at is its head-relative PC; in another page than the head's, that page
- * must be the trace's other one (or become it) and in the fetch TLB now. */
-static const struct block *trace_next(const struct jit *j, struct trace *tr,
-				      const struct block *b, uint64_t pc, uint64_t head,
-				      bool *taken, uint64_t *at, bool *other)
+/* The edges a trace may go on by after b's last instruction (at pc, head-
+ * relative), most likely first: a jump's target, the fall-through at a
+ * page's end, a branch's two sides (the more often taken one first).
+ * Returns how many; `biased` says whether the first is a branch's clearly
+ * favoured side (or no branch: then there is no choice). */
+static unsigned trace_edges(const struct block *b, uint64_t pc, uint64_t to[2], bool taken[2],
+			    bool *biased_first)
+{
+	const struct insn *last = &b->insn[b->ninsn - 1];
+	*biased_first = true;
+	if (ends_at_page_end(last, pc)) {
+		to[0] = pc + last->len;
+		taken[0] = false;
+		return 1;
+	}
+	if (last->op == OP_JAL) {
+		to[0] = pc + (uint64_t)(int64_t)last->imm;
+		taken[0] = true;
+		return 1;
+	}
+	if (!is_branch(last->op))
+		return 0;
+	bool t_first = b->taken >= b->fallen;
+	*biased_first = t_first ? biased(b->taken, b->fallen) : biased(b->fallen, b->taken);
+	for (unsigned k = 0; k < 2; k++) {
+		taken[k] = (k == 0) == t_first;
+		to[k] = taken[k] ? pc + (uint64_t)(int64_t)last->imm : pc + last->len;
+	}
+	return 2;
+}
+
+/* The block a trace may go on with at head-relative PC t: one hot itself
+ * (translated, or half-way there), so that code run a few dozen times
+ * (most of a boot) is not translated twice over.  In another page than
+ * the head's, that page must be the trace's other one (or become it) and
+ * in the fetch TLB now (*other says so).  NULL where the trace must stop. */
+static const struct block *trace_block_at(const struct jit *j, const struct trace *tr,
+					  uint64_t t, uint64_t head, bool *other)
 {
 	const struct hart *h = j->h;
-	const struct insn *last = &b->insn[b->ninsn - 1];
-	uint64_t t;
-	if (ends_at_page_end(last, pc)) {
-		t = pc + last->len;
-		*taken = false;
-	} else if (last->op == OP_JAL) {
-		t = pc + (uint64_t)(int64_t)last->imm;
-		*taken = true;
-	} else if (is_branch(last->op) && biased(b->taken, b->fallen)) {
-		t = pc + (uint64_t)(int64_t)last->imm;
-		*taken = true;
-	} else if (is_branch(last->op) && biased(b->fallen, b->taken)) {
-		t = pc + last->len;
-		*taken = false;
-	} else {
-		return NULL;
-	}
-	if (t == head)
-		return NULL;
 	uint64_t pa = t;
 	*other = !same_page(t, head);
 	if (*other) {
@@ -556,8 +567,21 @@ static const struct block *trace_next(const struct jit *j, struct trace *tr,
 	for (unsigned i = 0; i < s->ninsn; i++)
 		if (interp_only(&s->insn[i]))
 			return NULL;
-	*at = t;
 	return s;
+}
+
+/* The greedy trace's next block: along b's one likely edge. */
+static const struct block *trace_next(const struct jit *j, struct trace *tr,
+				      const struct block *b, uint64_t pc, uint64_t head,
+				      bool *taken, uint64_t *at, bool *other)
+{
+	uint64_t to[2];
+	bool tk[2], sure;
+	if (!trace_edges(b, pc, to, tk, &sure) || !sure || to[0] == head)
+		return NULL;
+	*taken = tk[0];
+	*at = to[0];
+	return trace_block_at(j, tr, to[0], head, other);
 }
 
 /* s's instructions, at head-relative PC at (other: in the other page). */
@@ -592,6 +616,47 @@ static void trace_build_one(const struct block *b, struct trace *t)
 	trace_append(t, b, b->ppc, false);
 }
 
+/*
+ * A loop back to the head along any edges, the likelier tried first, when
+ * the greedy walk found none: the statistics a trace is built from are its
+ * blocks' first few dozen runs, and a loop's exit can be the likelier edge
+ * then and the rare one later (gzip's longest_match: hash chains are short
+ * at the start of a file).  Depth-first from b, at most TRACE_MAX_SEGS
+ * blocks; true with t holding the loop, else t as it was.
+ */
+static bool trace_search_loop(const struct jit *j, struct trace *t, const struct block *b,
+			      uint64_t head)
+{
+	uint64_t to[2];
+	bool tk[2], sure;
+	unsigned n = trace_edges(b, t->pc[t->whole.ninsn - 1], to, tk, &sure);
+	for (unsigned k = 0; k < n; k++)
+		if (to[k] == head)
+			return true;
+	if (t->nseg == TRACE_MAX_SEGS)
+		return false;
+	for (unsigned k = 0; k < n; k++) {
+		bool other;
+		const struct block *s = trace_block_at(j, t, to[k], head, &other);
+		if (!s || t->whole.ninsn + s->ninsn > BLOCK_MAX_INSNS)
+			continue;
+		bool seen = false;
+		for (unsigned i = 0; i < t->nseg; i++)
+			seen |= t->seg_ppc[i] == to[k];
+		if (seen)
+			continue;
+		uint64_t other_at = t->other_at;
+		t->seg_taken[t->nseg - 1] = tk[k];
+		trace_append(t, s, to[k], other);
+		if (trace_search_loop(j, t, s, head))
+			return true;
+		t->nseg--;   /* undone */
+		t->whole.ninsn = (uint16_t)t->seg_end[t->nseg - 1];
+		t->other_at = other_at;
+	}
+	return false;
+}
+
 /* The trace from head; false when it is only head. */
 static bool trace_build(const struct jit *j, const struct block *head, struct trace *t)
 {
@@ -623,7 +688,10 @@ static bool trace_build(const struct jit *j, const struct block *head, struct tr
 	}
 	/* Only a loop is worth it: elsewhere a trace copies blocks that are
 	 * translated anyway, for no register kept (a boot: 12% more CPU). */
-	return t->nseg > 1 && (!j->loops_only || t->loop_seg || loops_to_itself(&t->whole, t->pc));
+	if (t->nseg > 1 && (!j->loops_only || t->loop_seg || loops_to_itself(&t->whole, t->pc)))
+		return true;
+	trace_build_one(head, t);
+	return trace_search_loop(j, t, head, head->ppc) && t->nseg > 1;
 }
 
 /* ---- translations by physical PC ---- */
