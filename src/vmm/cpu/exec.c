@@ -25,7 +25,7 @@
 
 static ALWAYS_INLINE int mem_ld(struct hart *h, uint64_t va, unsigned size, uint64_t *v)
 {
-	const struct tlb_entry *e = &h->ltlb[(va >> PAGE_SHIFT) & TLB_MASK];
+	const struct tlb_entry *e = &h->ltlb[(va >> PAGE_SHIFT) & DTLB_MASK];
 	if (likely(e->tag == ((va + size - 1) & PAGE_MASK))) {   /* within one page */
 		const void *p = (const void *)(uintptr_t)(va + e->addend);
 		switch (size) {
@@ -45,7 +45,7 @@ static ALWAYS_INLINE int mem_ld(struct hart *h, uint64_t va, unsigned size, uint
 
 static ALWAYS_INLINE int mem_st(struct hart *h, uint64_t va, unsigned size, uint64_t v)
 {
-	const struct tlb_store_entry *e = &h->stlb[(va >> PAGE_SHIFT) & TLB_MASK];
+	const struct tlb_store_entry *e = &h->stlb[(va >> PAGE_SHIFT) & DTLB_MASK];
 	if (likely(e->tag == ((va + size - 1) & PAGE_MASK))) {   /* within one page */
 		uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);
 		memcpy(p, &v, size);
@@ -60,7 +60,7 @@ static ALWAYS_INLINE int mem_st(struct hart *h, uint64_t va, unsigned size, uint
 static ALWAYS_INLINE void *mem_atomic(struct hart *h, uint64_t va, unsigned size,
 				      enum access acc, uint64_t *pa)
 {
-	unsigned i = (va >> PAGE_SHIFT) & TLB_MASK;
+	unsigned i = (va >> PAGE_SHIFT) & DTLB_MASK;
 	uint64_t tag = acc == ACC_STORE ? h->stlb[i].tag : h->ltlb[i].tag;
 	uint64_t addend = acc == ACC_STORE ? h->stlb[i].addend : h->ltlb[i].addend;
 	if (likely(tag == (va & (PAGE_MASK | (size - 1))))) {

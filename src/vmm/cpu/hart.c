@@ -213,13 +213,16 @@ void hart_trim_caches(struct hart *h)
 	 * (an empty slot's tag, 0, matches no epoch). */
 	hart_give_back(h->mslot, sizeof h->mslot);
 	jcache_flush(h);
-	/* The other address spaces' TLBs (256 KiB each): retired, so the next
+	/* The other address spaces' TLBs (832 KiB each): retired, so the next
 	 * switch to one refills it with TLB_INVALID before use; zero pages until. */
 	for (unsigned s = 0; s < TLB_SPACES; s++) {
 		if (s == h->space)
 			continue;
 		h->space_key[s] = TLB_NO_SPACE;
 		hart_give_back(h->tlb[s], sizeof h->tlb[s]);
+		/* Zero pages are not TLB_INVALID: no piece counts as clean. */
+		for (unsigned c = 0; c < NCTX; c++)
+			h->tlb_clean[s][c] = 0;
 		/* jcache_flush above marked it stale: emptied before next use. */
 		hart_give_back(h->jcache[s], sizeof h->jcache[s]);
 	}

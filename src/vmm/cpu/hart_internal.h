@@ -94,6 +94,12 @@ enum {
 #define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_MASK (TLB_SIZE - 1)
+/* The load and store tables reach 16 MiB, the fetch one 4 MiB: a walk per
+ * access went to 7-Zip's 4 MiB dictionary and its hash chains (a tenth of
+ * its time in page walks with 4 MiB), where code rarely spans so much. */
+#define DTLB_BITS 12
+#define DTLB_SIZE (1u << DTLB_BITS)
+#define DTLB_MASK (DTLB_SIZE - 1)
 #define TLB_INVALID UINT64_MAX
 
 /* fetch: pa = va + addend; load/store: host pointer = va + addend. */
@@ -117,7 +123,7 @@ enum { CTX_U, CTX_S, CTX_SSUM, CTX_M, NCTX };
  * when code changes (this hart's stores, or bus->code_changes), and when the
  * translations are dropped.  Empty: vpc odd.  Flushing only marks a cache
  * stale (stale_jc); it is emptied when next selected (tables_select), as
- * the TLB's tables are (stale_tlb): most of a hart's 350 KiB of them is
+ * the TLB's tables are (stale_tlb): most of a hart's several MiB of them is
  * never used, and emptying them at once wrote every page (1.4 ms of a
  * restore, in page faults).
  */
@@ -160,9 +166,17 @@ struct tlb_store_entry {
 
 struct tlb_set {
 	struct tlb_entry fetch[TLB_SIZE];
-	struct tlb_entry load[TLB_SIZE];
-	struct tlb_store_entry store[TLB_SIZE];
+	struct tlb_entry load[DTLB_SIZE];
+	struct tlb_store_entry store[DTLB_SIZE];
 };
+/* Bits of struct hart's tlb_clean words: a bit per 4 KiB piece of a set's
+ * tables (fetch from bit 0, load from 8, store from 32). */
+#define TLB_CLEAN_FETCH 0
+#define TLB_CLEAN_LOAD 8
+#define TLB_CLEAN_STORE 32
+_Static_assert(TLB_SIZE * sizeof(struct tlb_entry) <= 8 * 4096 &&
+	       DTLB_SIZE * sizeof(struct tlb_entry) <= 24 * 4096 &&
+	       DTLB_SIZE * sizeof(struct tlb_store_entry) <= 32 * 4096, "clean bits fit");
 
 /*
  * Memory slots of translated code (jit/): each load and store of a
@@ -353,6 +367,11 @@ struct hart {
 	uint64_t space_key[TLB_SPACES];   /* the satp each space translates for */
 	unsigned space, space_victim;     /* current space, next to recycle */
 	struct tlb_set tlb[TLB_SPACES][NCTX];
+	/* Per set, the 4 KiB pieces of its tables known to hold only
+	 * TLB_INVALID (TLB_CLEAN_*): emptying a table writes only what was
+	 * filled since (a short-lived process fills a few pieces of 48).
+	 * 0, a new hart's value, says nothing is known. */
+	uint64_t tlb_clean[TLB_SPACES][NCTX];
 	struct jcache_entry jcache[TLB_SPACES][JC_CTXS][JCACHE_SIZE];
 	uint64_t jcache_pages[TLB_SPACES][JCACHE_FILTER_BITS / 64];
 	/* Tables emptied when next selected (mmu.c, tables_select): bit

@@ -140,7 +140,7 @@ TEST(trimming_retires_the_other_address_spaces_tlbs_and_jump_caches_and_gives_th
 
 TEST(a_new_hart_writes_no_tlb_or_jump_cache_table_before_it_selects_one)
 {
-	/* The tables (350 KiB in all) stay zero pages until a context
+	/* The tables (MiBs in all) stay zero pages until a context
 	 * selects them, at the hart's first run or a snapshot's load, and are
 	 * emptied then: a hart restored into S or U never touches M's. */
 	struct tmach t;
@@ -157,5 +157,42 @@ TEST(a_new_hart_writes_no_tlb_or_jump_cache_table_before_it_selects_one)
 	EXPECT(h->jc[3].vpc & 1);                 /* an empty jump-cache entry */
 	EXPECT_EQ(resident_pages(&h->tlb[0][CTX_M], sizeof h->tlb[0][CTX_M]), 0);
 	EXPECT_EQ(resident_pages(h->tlb[1], sizeof h->tlb[1]), 0);
+	tm_fini(&t);
+}
+
+/* Every entry of a set's three tables is TLB_INVALID. */
+static bool set_empty(const struct tlb_set *s)
+{
+	for (unsigned i = 0; i < TLB_SIZE; i++)
+		if (s->fetch[i].tag != TLB_INVALID)
+			return false;
+	for (unsigned i = 0; i < DTLB_SIZE; i++)
+		if (s->load[i].tag != TLB_INVALID || s->store[i].tag != TLB_INVALID)
+			return false;
+	return true;
+}
+
+TEST(emptying_a_tlb_set_rewrites_only_the_pieces_filled_since_and_trimming_forgets_them)
+{
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	uint64_t end = count_loop(&t);
+	tm_run_to(h, end, 10000);       /* M mode: fills CTX_M's fetch table */
+	uint64_t c = h->tlb_clean[h->space][CTX_M];
+	EXPECT(c != 0 && c != UINT64_MAX);   /* emptied at selection, then one piece filled */
+	EXPECT(h->tlb[h->space][CTX_M].fetch[(RAM_BASE >> 12) & TLB_MASK].tag != TLB_INVALID);
+	tlb_flush_all(h);                    /* stale, and selected again at once */
+	EXPECT(set_empty(&h->tlb[h->space][CTX_M]));
+	EXPECT_EQ(h->tlb_clean[h->space][CTX_M], c | (1ull << TLB_CLEAN_FETCH) |
+		  (1ull << (TLB_CLEAN_FETCH + ((RAM_BASE >> 12) & TLB_MASK) * 16 / 4096)));
+	/* A space given back holds zero pages, not TLB_INVALID: nothing of it
+	 * may count as clean any more. */
+	unsigned other = (h->space + 1) % TLB_SPACES;
+	for (unsigned k = 0; k < NCTX; k++)
+		h->tlb_clean[other][k] = UINT64_MAX;
+	hart_trim_caches(h);
+	for (unsigned k = 0; k < NCTX; k++)
+		EXPECT_EQ(h->tlb_clean[other][k], 0);
 	tm_fini(&t);
 }

@@ -220,9 +220,23 @@ static void tlb_fill(struct hart *h, struct tlb_entry *tab, uint64_t va, uint64_
 		return;
 	if (unlikely(h->trig_armed & TRIG_ARMED_MEM) && acc != ACC_FETCH)
 		return;   /* keep accesses on the slow path, where triggers are checked */
-	unsigned i = (va >> PAGE_SHIFT) & TLB_MASK;
+	unsigned i = (va >> PAGE_SHIFT) & (acc == ACC_FETCH ? TLB_MASK : DTLB_MASK);
 	uint64_t addend = acc == ACC_FETCH ? ppage - vpage
 			: (uint64_t)(uintptr_t)(bus->ram + (ppage - bus->ram_base)) - vpage;
+	/* The 4 KiB of the table this entry lies in is no longer clean. */
+	struct tlb_set *set;
+	unsigned chunk;
+	if (acc == ACC_STORE) {
+		set = (struct tlb_set *)((char *)h->stlb - offsetof(struct tlb_set, store));
+		chunk = TLB_CLEAN_STORE + i * (unsigned)sizeof(struct tlb_store_entry) / 4096;
+	} else if (acc == ACC_FETCH) {
+		set = (struct tlb_set *)((char *)tab - offsetof(struct tlb_set, fetch));
+		chunk = TLB_CLEAN_FETCH + i * (unsigned)sizeof(struct tlb_entry) / 4096;
+	} else {
+		set = (struct tlb_set *)((char *)tab - offsetof(struct tlb_set, load));
+		chunk = TLB_CLEAN_LOAD + i * (unsigned)sizeof(struct tlb_entry) / 4096;
+	}
+	(&h->tlb_clean[0][0])[set - &h->tlb[0][0]] &= ~(1ull << chunk);
 	if (acc == ACC_STORE) {
 		struct tlb_store_entry *e = &h->stlb[i];
 		e->tag = vpage;
@@ -259,6 +273,19 @@ static void tlb_flush_space(struct hart *h, unsigned s)
 		mslots_invalidate(h);
 }
 
+/* Fills the unclean 4 KiB pieces of one table with TLB_INVALID. */
+static void tlb_table_empty(uint64_t *clean, void *table, size_t bytes, unsigned bit0)
+{
+	for (size_t off = 0; off < bytes; off += 4096) {
+		uint64_t bit = 1ull << (bit0 + off / 4096);
+		if (!(*clean & bit)) {
+			size_t n = bytes - off < 4096 ? bytes - off : 4096;
+			memset((char *)table + off, 0xff, n);
+			*clean |= bit;
+		}
+	}
+}
+
 void tables_select(struct hart *h, unsigned ictx, unsigned dctx)
 {
 	unsigned s = h->space;
@@ -267,12 +294,13 @@ void tables_select(struct hart *h, unsigned ictx, unsigned dctx)
 		     (h->stale_jc & (1u << (s * JC_CTXS + jcache_ctx(ictx)))))))
 		return;
 	struct tlb_set *fs = &h->tlb[s][ictx], *ds = &h->tlb[s][dctx];
+	uint64_t *fc = &h->tlb_clean[s][ictx], *dc = &h->tlb_clean[s][dctx];
 	if (h->stale_tlb & tlb_bit(s, ictx, TLB_FETCH))
-		memset(fs->fetch, 0xff, sizeof fs->fetch);
+		tlb_table_empty(fc, fs->fetch, sizeof fs->fetch, TLB_CLEAN_FETCH);
 	if (h->stale_tlb & tlb_bit(s, dctx, TLB_LOAD))
-		memset(ds->load, 0xff, sizeof ds->load);
+		tlb_table_empty(dc, ds->load, sizeof ds->load, TLB_CLEAN_LOAD);
 	if (h->stale_tlb & tlb_bit(s, dctx, TLB_STORE))
-		memset(ds->store, 0xff, sizeof ds->store);
+		tlb_table_empty(dc, ds->store, sizeof ds->store, TLB_CLEAN_STORE);
 	if (h->stale_tlb & (tlb_bit(s, dctx, TLB_LOAD) | tlb_bit(s, dctx, TLB_STORE)))
 		mslots_invalidate(h);
 	h->stale_tlb &= ~(tlb_bit(s, ictx, TLB_FETCH) | tlb_bit(s, dctx, TLB_LOAD) |
@@ -393,7 +421,7 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 	}
 	mslots_invalidate(h);
 	uint64_t tag = va & PAGE_MASK;
-	unsigned idx = (va >> PAGE_SHIFT) & TLB_MASK;
+	unsigned idx = (va >> PAGE_SHIFT) & TLB_MASK, didx = (va >> PAGE_SHIFT) & DTLB_MASK;
 	unsigned fb = jcache_filter_bit(va);
 	for (unsigned sp = 0; sp < TLB_SPACES; sp++) {
 		if (h->space_key[sp] == TLB_NO_SPACE)
@@ -406,8 +434,8 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 		for (unsigned c = 0; c < NCTX; c++) {
 			struct tlb_set *s = &h->tlb[sp][c];
 			if (s->fetch[idx].tag == tag) s->fetch[idx].tag = TLB_INVALID;
-			if (s->load[idx].tag == tag) s->load[idx].tag = TLB_INVALID;
-			if (s->store[idx].tag == tag) s->store[idx].tag = TLB_INVALID;
+			if (s->load[didx].tag == tag) s->load[didx].tag = TLB_INVALID;
+			if (s->store[didx].tag == tag) s->store[didx].tag = TLB_INVALID;
 		}
 	}
 }

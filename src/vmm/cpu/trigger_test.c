@@ -130,7 +130,7 @@ TEST(arming_sets_the_flag_and_keeps_accesses_out_of_the_tlb)
 	tm_emit(&t, LD(5, 10, 0));
 	tm_emit(&t, JAL(0, 0));
 	tm_run_to(h, loop + 4, 20);
-	const struct tlb_entry *e = &h->ltlb[(DATA >> PAGE_SHIFT) & TLB_MASK];
+	const struct tlb_entry *e = &h->ltlb[(DATA >> PAGE_SHIFT) & DTLB_MASK];
 	EXPECT_EQ(e->tag, DATA);   /* the load filled its TLB entry */
 	EXPECT_EQ(h->trig_armed, 0);
 

@@ -37,7 +37,7 @@ _Static_assert(sizeof(struct tlb_entry) == 16, "fetch/load TLB entries are 16 by
 _Static_assert(sizeof(struct tlb_store_entry) == 32, "store TLB entries are 32 bytes");
 _Static_assert(sizeof(struct jcache_entry) == 32, "jump-cache entries are 32 bytes");
 /* ... and computes them in 32-bit registers. */
-_Static_assert(PAGE_SHIFT + TLB_BITS <= 32 && JCACHE_BITS + 5 <= 32, "indices fit 32 bits");
+_Static_assert(PAGE_SHIFT + DTLB_BITS <= 32 && TLB_BITS <= DTLB_BITS && JCACHE_BITS + 5 <= 32, "indices fit 32 bits");
 
 /* Cache registers, hottest first; the first three survive calls.  rdi is
  * free in every fast path (it is only a call's first argument, set after
@@ -786,7 +786,7 @@ static uint8_t *emit_tlb(struct be *be, bool store, unsigned size, unsigned va)
 	unsigned entry_shift = store ? 5 : 4;   /* log2 sizeof the entry */
 	x_mov_rr(b, false, RAX, va);
 	x_shift_ri(b, false, SH_SHR, RAX, PAGE_SHIFT - entry_shift);
-	x_alu_ri(b, false, ALU_AND, RAX, (int32_t)(TLB_MASK << entry_shift));
+	x_alu_ri(b, false, ALU_AND, RAX, (int32_t)(DTLB_MASK << entry_shift));
 	x_alu_rm(b, true, ALU_ADD, RAX, RBX, store ? HOFF(stlb) : HOFF(ltlb));
 	/* The page of the access's last byte against the entry of its first:
 	 * equal only for an access within one page, aligned or not (an entry
