@@ -1,11 +1,12 @@
 /*
  * How `nimbus vm run` starts a child for the `fork` verb (vm_fork in vm.h):
  * it runs itself again, `nimbus vm run` with the parent's own options, minus
- * its control socket, restore or incoming source and --paused, plus
- * `--restore DIR --control DIR/child-N.sock --paused`.  The child is its own
- * session, detached (a double fork: the parent never waits for it, and its
- * end leaves the child running); its console goes to DIR/child-N.console and
- * its stdin is /dev/null.  Ready once its control socket exists.
+ * its control socket, restore or incoming source, --fork-child and --paused,
+ * plus `--restore DIR --fork-child N --control DIR/child-N.sock --paused`.
+ * The child is its own session, detached (a double fork: the parent never
+ * waits for it, and its end leaves the child running); its console goes to
+ * DIR/child-N.console and its stdin is /dev/null.  Ready once its control socket exists.  All the
+ * children are started before any is waited for, so their start-ups overlap.
  */
 #include "cli/vm_fork_child.h"
 
@@ -45,8 +46,9 @@ void vm_fork_ctx_free(struct vm_fork_ctx *f)
 /* The parent's own options that a child must not repeat: name, takes a value. */
 static int dropped(const char *a)
 {
-	static const char *const with_value[] = { "--control", "--restore", "--incoming" };
-	for (unsigned i = 0; i < 3; i++) {
+	static const char *const with_value[] = { "--control", "--restore", "--incoming",
+						  "--fork-child" };
+	for (unsigned i = 0; i < 4; i++) {
 		size_t n = strlen(with_value[i]);
 		if (!strcmp(a, with_value[i]))
 			return 2;
@@ -56,15 +58,18 @@ static int dropped(const char *a)
 	return !strcmp(a, "--paused") ? 1 : 0;
 }
 
-int vm_fork_child_start(void *ctx, const char *dir, unsigned idx, struct vm_fork_child *out,
-			struct err *err)
+/* Starts child idx, detached: its pid into out (-1 on failure). */
+static int spawn(const struct vm_fork_ctx *f, const char *dir, unsigned idx,
+		 struct vm_fork_child *out, struct err *err)
 {
-	struct vm_fork_ctx *f = ctx;
+	char index[16];
+	snprintf(index, sizeof index, "%u", idx);
 	snprintf(out->control, sizeof out->control, "%s/child-%u.sock", dir, idx);
 	snprintf(out->console, sizeof out->console, "%s/child-%u.console", dir, idx);
+	out->pid = -1;
 	unlink(out->control);
 
-	char **av = calloc((size_t)f->argc + 10, sizeof *av);
+	char **av = calloc((size_t)f->argc + 12, sizeof *av);
 	if (!av)
 		return err_set(err, -ENOMEM, "fork: out of memory");
 	int n = 0;
@@ -81,6 +86,8 @@ int vm_fork_child_start(void *ctx, const char *dir, unsigned idx, struct vm_fork
 	}
 	av[n++] = "--restore";
 	av[n++] = (char *)dir;
+	av[n++] = "--fork-child";
+	av[n++] = index;
 	av[n++] = "--control";
 	av[n++] = out->control;
 	av[n++] = "--paused";
@@ -130,16 +137,36 @@ int vm_fork_child_start(void *ctx, const char *dir, unsigned idx, struct vm_fork
 	if (pid <= 0)
 		return err_set(err, -EAGAIN, "fork: cannot start child %u", idx);
 	out->pid = (int)pid;
+	return 0;
+}
 
-	/* Ready when its control socket is there; gone early means it failed. */
-	struct timespec step = { 0, 2000000 };
-	for (int waited = 0; waited < READY_TIMEOUT_MS; waited += 2) {
+int vm_fork_children_start(void *ctx, const char *dir, unsigned n, struct vm_fork_child *out,
+			   unsigned *started, struct err *err)
+{
+	const struct vm_fork_ctx *f = ctx;
+	*started = 0;
+	/* All at once: each child's start-up (a restore) overlaps the others'. */
+	unsigned spawned = 0;
+	int rc = 0;
+	while (spawned < n && !(rc = spawn(f, dir, spawned, &out[spawned], err)))
+		spawned++;
+	/* Ready when its control socket is there; gone early means it failed.
+	 * The ready ones come first in out[]: one that failed ends the list. */
+	struct timespec step = { 0, 1000000 };
+	for (int waited = 0; *started < spawned && waited < READY_TIMEOUT_MS; ) {
 		struct stat st;
-		if (stat(out->control, &st) == 0)
-			return 0;
-		if (kill(pid, 0) < 0)
+		struct vm_fork_child *c = &out[*started];
+		if (stat(c->control, &st) == 0) {
+			(*started)++;
+			continue;
+		}
+		if (kill(c->pid, 0) < 0)
 			break;
 		nanosleep(&step, NULL);
+		waited++;
 	}
-	return err_set(err, -EIO, "fork: child %u did not start (see %s)", idx, out->console);
+	if (*started < spawned)
+		return err_set(err, -EIO, "fork: child %u did not start (see %s)", *started,
+			       out[*started].console);
+	return rc;
 }

@@ -109,7 +109,8 @@ struct vm {
 	 * reboots: restoring needs none of them (copies of the paths here). */
 	bool images_deferred;
 	char *image_path[3];
-	/* A restore from a snapshot holding its disks: the paths it put in cfg. */
+	/* Disk paths this VM put in cfg: a restore's (disks from the snapshot, a
+	 * fork child's overlays), a fork's (the parent's overlays). */
 	char *restore_disk_path[VM_MAX_DISKS];
 	struct virt_boot_plan plan;
 	bool has_tohost;
@@ -504,9 +505,15 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	} else if ((rc = power_on(vm, err))) {
 		goto fail;
 	}
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++)
+		vm->cfg.disks[i].frozen_base = NULL;   /* checked: the overlay is the disk */
 	*out = vm;
 	return 0;
 fail:
+	/* A fork child's overlays, made by this restore, go with it. */
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++)
+		if (vm->cfg.disks[i].frozen_base)
+			unlink(vm->cfg.disks[i].path);
 	vm_destroy(vm);
 	return rc;
 }
@@ -755,6 +762,20 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
+int vm_disk_set_image(struct vm *vm, unsigned i, const char *path, const char *format,
+		      bool confine_backing)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	free(vm->restore_disk_path[i]);   /* path may not be that string: copied first */
+	vm->restore_disk_path[i] = copy;
+	vm->cfg.disks[i].path = copy;
+	vm->cfg.disks[i].format = format;
+	vm->cfg.disks[i].confine_backing = confine_backing;
+	return 0;
+}
+
 void vm_parts(struct vm *vm, struct vm_parts *out)
 {
 	pthread_mutex_lock(&vm->run_lock);
@@ -968,10 +989,15 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 	pthread_mutex_lock(&vm->run_lock);
 	bool paused = vm->state == VM_STATE_PAUSED;
 	pthread_mutex_unlock(&vm->run_lock);
+	struct vm_fork_disks *frozen = NULL;
 	if (!paused)
 		rc = err_set(err, -EBUSY, "snapshot: the VM was resumed or stopped meanwhile");
-	else
-		rc = vm_snapshot_write(vm, dir, opts, info, err);
+	else if (opts->fork_children &&
+		 (rc = vm_fork_disks_freeze(vm, dir, opts->fork_children, &frozen, err)))
+		;   /* err says which disk */
+	else if ((rc = vm_snapshot_write(vm, dir, opts, frozen, info, err)))
+		vm_fork_disks_thaw(vm, frozen, err);
+	vm_fork_disks_free(frozen);
 	pthread_mutex_unlock(&vm->api_lock);
 	if (paused && !was_paused && !stay_paused)
 		vm_resume(vm, false, NULL);
@@ -999,30 +1025,27 @@ bool vm_sandboxed(const struct vm *vm)
 	return vm->cfg.sandboxed;
 }
 
-/* Children would share a writable disk. */
-static int fork_disks_check(struct vm *vm, struct err *err)
+/* Children would share a disk in a hot-plug slot or a TAP. */
+static int fork_slots_check(struct vm *vm, struct err *err)
 {
 	int rc = vm_disk_slots_check_empty(vm, "fork (the children would share it)", err);
-	if (!rc)
-		rc = vm_nic_slots_check_empty(vm, "fork (the children would share it)", err);
-	if (rc)
-		return rc;
-	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
-		const struct vm_disk *d = &vm->cfg.disks[i];
-		if (!d->readonly && !d->ephemeral)
-			return err_set(err, -EINVAL, "fork: disk %s is writable: the children would "
-				       "share it (start the VM with --ephemeral or the disk ro)",
-				       d->path);
-	}
-	return 0;
+	return rc ? rc : vm_nic_slots_check_empty(vm, "fork (the children would share it)", err);
 }
 
 int vm_fork_snapshot(struct vm *vm, const char *dir, int memory_fd, int state_fd,
 		     struct err *err)
 {
-	int rc = fork_disks_check(vm, err);
+	int rc = fork_slots_check(vm, err);
 	if (rc)
 		return rc;
+	/* A jailed VMM can create no overlay to move onto. */
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+		const struct vm_disk *d = &vm->cfg.disks[i];
+		if (!d->readonly && !d->ephemeral)
+			return err_set(err, -EINVAL, "fork: disk %s is writable, and a sandboxed VM "
+				       "(--sandbox) can make no overlay for it (start the VM with "
+				       "--ephemeral or the disk ro)", d->path);
+	}
 	struct vm_snapshot_opts o = { .to_fds = true, .memory_fd = memory_fd,
 				      .state_fd = state_fd };
 	return vm_snapshot_take(vm, dir, &o, NULL, err);
@@ -1035,23 +1058,17 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *ou
 	if (vm->cfg.sandboxed)
 		return err_set(err, -EPERM, "fork: not available in a sandboxed VM (--sandbox): "
 			       "children are started from files the sandbox's jail cannot reach");
-	if (!vm->cfg.fork_child)
+	if (!vm->cfg.fork_children)
 		return err_set(err, -ENOTSUP, "fork: this VM was not started by `nimbus vm run`");
 	if (n < 1 || n > VM_FORK_MAX)
 		return err_set(err, -EINVAL, "fork: %u children: must be 1 to %d", n, VM_FORK_MAX);
-	int drc = fork_disks_check(vm, err);
-	if (drc)
-		return drc;
-	struct vm_snapshot_info info;
-	int rc = vm_snapshot(vm, dir, false, &info, err);
+	int rc = fork_slots_check(vm, err);
 	if (rc)
 		return rc;
-	for (unsigned i = 0; i < n; i++) {
-		if ((rc = vm->cfg.fork_child(vm->cfg.fork_ctx, dir, i, &out[i], err)))
-			return rc;
-		(*started)++;
-	}
-	return 0;
+	struct vm_snapshot_opts o = { .fork_children = n };
+	if ((rc = vm_snapshot_take(vm, dir, &o, NULL, err)))
+		return rc;
+	return vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, out, started, err);
 }
 
 static int check_live(struct vm *vm, struct err *err)

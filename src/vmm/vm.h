@@ -69,6 +69,10 @@ struct vm_disk {
 	 * device instead of opening path (an --ephemeral disk's throwaway
 	 * layer that a --copy-storage stream filled). */
 	struct block_backend *backend;
+	/* Set by a restore only, while it runs: the disk is a new overlay over
+	 * this image, which a fork froze (vm_fork_disks.c), and the snapshot's
+	 * identity of the disk is that image's. */
+	const char *frozen_base;
 };
 
 struct vm_config {
@@ -130,10 +134,16 @@ struct vm_config {
 	struct vm_incoming *incoming;
 	/* vm_run starts with the VM paused (vm_resume runs it). */
 	bool start_paused;
-	/* How vm_fork starts a child process from a snapshot directory (the
-	 * CLI re-executes itself with --restore); NULL: this VM cannot fork. */
-	int (*fork_child)(void *ctx, const char *dir, unsigned idx, struct vm_fork_child *out,
-			  struct err *err);
+	/* With restore: 1 + N for child N of the fork that wrote it (vm run
+	 * --fork-child N): a disk the fork froze gets an overlay of its own,
+	 * DIR/child-N-diskI.qcow2 (vm_fork_disks.c).  0: not a fork's child. */
+	unsigned fork_index;
+	/* How vm_fork starts its n children from a snapshot directory, child i
+	 * with fork_index 1 + i (the CLI re-executes itself with --restore),
+	 * all at once, returning when every one is ready or one failed; *started
+	 * of them are in out[].  NULL: this VM cannot fork. */
+	int (*fork_children)(void *ctx, const char *dir, unsigned n, struct vm_fork_child *out,
+			     unsigned *started, struct err *err);
 	void *fork_ctx;
 	/* Called first thing on each vCPU thread, before it runs guest code (the
 	   sandbox installs the vCPU seccomp filter there); NULL = nothing. */
@@ -408,9 +418,10 @@ void vm_remove_listener(struct vm *vm, int id);
  * process started paused from one snapshot in dir (their RAM a private
  * mapping of its memory file, so unchanged pages are shared through the page
  * cache and each child pays only for what it writes).  The VM itself runs on
- * (it is paused only for the snapshot).  Disks must not be writable (they
- * would be shared): -EINVAL naming the disk.  0, or -errno with err set;
- * children started before a failure keep running (out[0..*started)).
+ * (it is paused only for the snapshot).  A writable disk is frozen: the VM
+ * goes on over a new qcow2 overlay on its image, and each child gets one
+ * of its own (vm_fork_disks.c).  0, or -errno with err set; children
+ * started before a failure keep running (out[0..*started)).
  */
 /* cfg.sandboxed: the VMM runs jailed. */
 bool vm_sandboxed(const struct vm *vm);
@@ -454,6 +465,9 @@ struct vm_snapshot_opts {
 	int memory_fd, state_fd;
 	const int *disk_fds;
 	unsigned ndisk_fds;
+	/* A fork's snapshot for this many children (vm_fork): the writable
+	 * disks are frozen first (vm_fork_disks.c).  0: not a fork. */
+	unsigned fork_children;
 };
 
 /* vm_snapshot and vm_snapshot_incremental with every option. */

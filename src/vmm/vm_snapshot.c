@@ -395,7 +395,8 @@ uint64_t vm_snapshot_new_id(void)
 }
 
 int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_id,
-		   bool with_disks, struct snap_out *o, struct err *err)
+		   bool with_disks, const struct vm_fork_disks *frozen, struct snap_out *o,
+		   struct err *err)
 {
 	struct vm_parts p;
 	vm_parts(vm, &p);
@@ -403,8 +404,11 @@ int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_i
 	if (!disks)
 		return err_set(err, -ENOMEM, "snapshot: out of memory");
 	for (unsigned i = 0; i < p.cfg->ndisks; i++) {
-		int rc = disk_identify(p.cfg->disks[i].path, i < p.ndisks ? p.disks[i] : NULL,
-				       &disks[i]);
+		/* A frozen disk: the guest's disk at the pause is its base. */
+		const char *fb = vm_fork_disks_base(frozen, i);
+		int rc = fb ? disk_identify(fb, NULL, &disks[i])
+			    : disk_identify(p.cfg->disks[i].path, i < p.ndisks ? p.disks[i] : NULL,
+					    &disks[i]);
 		if (rc) {
 			free(disks);
 			return err_set(err, rc, "snapshot: disk %s: %s", p.cfg->disks[i].path,
@@ -420,6 +424,7 @@ int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_i
 		return src;
 	}
 	save_nic_slots(vm, o);
+	vm_fork_disks_save(frozen, o);
 	snap_begin(o, "memory", 1);
 	snap_put_u64(o, id);
 	snap_put_u8(o, base != NULL);
@@ -623,7 +628,7 @@ static int write_to_fds(struct vm *vm, const char *dir, const struct vm_snapshot
 	uint64_t id = vm_snapshot_new_id();
 	struct snap_out o;
 	if ((rc = vm_state_build(vm, id, opts->incremental ? ch->dir : NULL, ch->id,
-				 opts->with_disks, &o, err)))
+				 opts->with_disks, NULL, &o, err)))
 		return rc;
 	uint64_t written = 0, disk_written = 0;
 	if ((rc = write_ram(opts->memory_fd, &p, opts->incremental, &written)) ||
@@ -655,7 +660,8 @@ static int write_to_fds(struct vm *vm, const char *dir, const struct vm_snapshot
 }
 
 int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
-		      struct vm_snapshot_info *info, struct err *err)
+		      const struct vm_fork_disks *frozen, struct vm_snapshot_info *info,
+		      struct err *err)
 {
 	bool incremental = opts->incremental, with_disks = opts->with_disks;
 	if (opts->to_fds)
@@ -677,7 +683,8 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 		return rc;
 	uint64_t id = vm_snapshot_new_id();
 	struct snap_out o;
-	int brc = vm_state_build(vm, id, incremental ? ch->dir : NULL, ch->id, with_disks, &o, err);
+	int brc = vm_state_build(vm, id, incremental ? ch->dir : NULL, ch->id, with_disks, frozen,
+				 &o, err);
 	if (brc)
 		return brc;
 
@@ -779,7 +786,8 @@ static int check_vm_section(struct snap_in *in, const struct vm_parts *p, const 
 		if (in->overrun || disks_carried)
 			continue;
 		struct disk_id now;
-		const char *path = p->cfg->disks[i].path;
+		const struct vm_disk *vd = &p->cfg->disks[i];
+		const char *path = vd->frozen_base ? vd->frozen_base : vd->path;
 		rc = disk_identify(path, NULL, &now);
 		if (rc) {
 			free(d);
@@ -1110,8 +1118,14 @@ int vm_restore_disks(struct vm_config *cfg, const char *dir, char *paths[VM_MAX_
 		free(buf);
 		return err_set(err, -ENOMEM, "out of memory");
 	}
-	if ((rc = snap_in_open(in, buf, len, path, err)) || !snap_in_has(in, "disks"))
+	if ((rc = snap_in_open(in, buf, len, path, err)))
 		goto out;
+	if (!snap_in_has(in, "disks")) {
+		/* A fork's snapshot: a child's disks are new overlays. */
+		if (snap_in_has(in, "fork-disks"))
+			rc = vm_fork_disks_restore(in, cfg, dir, paths, err);
+		goto out;
+	}
 	if ((rc = snap_in_section(in, "disks", 1, err))) {
 		prefix(err, rc, dir);
 		goto out;

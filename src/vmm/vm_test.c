@@ -635,6 +635,139 @@ TEST(vm_snapshot_with_a_hot_plugged_disk_restores_only_with_it_in_its_slot)
 	EXPECT_EQ(system(cmd), 0);
 }
 
+/* What vm_fork asked the CLI's hook for (the test starts no process). */
+struct fork_call {
+	unsigned n;
+	char dir[128];
+};
+
+static int fork_children_stub(void *ctx, const char *dir, unsigned n, struct vm_fork_child *out,
+			      unsigned *started, struct err *err)
+{
+	struct fork_call *c = ctx;
+	(void)out, (void)err;
+	c->n = n;
+	snprintf(c->dir, sizeof c->dir, "%s", dir);
+	*started = n;
+	return 0;
+}
+
+static void vm_run_paused(struct runner *r)
+{
+	EXPECT_EQ(pthread_create(&r->t, NULL, run_thread, r), 0);
+	struct vm_status st;
+	for (int i = 0; i < 200; i++) {   /* vm_run has started */
+		vm_query(r->vm, &st);
+		if (st.state == VM_STATE_PAUSED)
+			return;
+		sleep_ms(5);
+	}
+}
+
+static void vm_end(struct runner *r)
+{
+	vm_request_stop(r->vm);
+	pthread_join(r->t, NULL);
+	vm_destroy(r->vm);
+}
+
+/* A fork freezes a writable disk: the parent moves onto a new overlay
+ * beside the fork's directory, the image is left as it was, and a restore
+ * of the fork's snapshot writes to the image only as a child of the fork,
+ * onto an overlay of its own (made once, never over an existing file).  A
+ * fork whose snapshot fails puts the parent back on its image. */
+TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
+{
+	char work[] = "/tmp/nimbus-vmtest-fork-XXXXXX";
+	if (!mkdtemp(work))
+		abort();
+	char img[160], dir[160], parent[200], child0[200], cmd[1024], kernel[64];
+	snprintf(img, sizeof img, "%s/root.img", work);
+	snprintf(dir, sizeof dir, "%s/fork", work);
+	snprintf(parent, sizeof parent, "%s.parent-disk0.qcow2", dir);
+	snprintf(child0, sizeof child0, "%s/child-0-disk0.qcow2", dir);
+	snprintf(cmd, sizeof cmd, "head -c 1048576 /dev/urandom > %s && cp %s %s.orig", img, img,
+		 img);
+	EXPECT_EQ(system(cmd), 0);
+	uint32_t prog[] = { 0x0000006fu /* j . */ };
+	write_file(kernel, prog, sizeof prog);
+	struct fork_call call = { 0 };
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				 .kernel = kernel, .start_paused = true, .ndisks = 1,
+				 .fork_children = fork_children_stub, .fork_ctx = &call };
+	cfg.disks[0] = (struct vm_disk){ .path = img, .format = "raw" };
+	struct err e = { 0 };
+	struct runner r = { 0 };
+	EXPECT_EQ(vm_create(&cfg, &r.vm, &e), 0);
+	vm_run_paused(&r);
+	struct vm_fork_child kids[2];
+	unsigned started = 0;
+	EXPECT_EQ(vm_fork(r.vm, dir, 2, kids, &started, &e), 0);
+	EXPECT_EQ(call.n, 2);
+	EXPECT_EQ(started, 2);
+	snprintf(cmd, sizeof cmd, "qemu-img info -U %s | grep -q 'backing file: %s$'", parent, img);
+	EXPECT_EQ(system(cmd), 0);
+	/* A second fork into the same directory: child 0's overlay would
+	 * collide once a child made it. */
+	snprintf(cmd, sizeof cmd, "touch %s", child0);
+	EXPECT_EQ(system(cmd), 0);
+	EXPECT_EQ(vm_fork(r.vm, dir, 1, kids, &started, &e), -EEXIST);
+	EXPECT(strstr(e.msg, "fork into a new directory"));
+	unlink(child0);
+	vm_end(&r);
+	snprintf(cmd, sizeof cmd, "qemu-img check -q %s", parent);
+	EXPECT_EQ(system(cmd), 0);
+
+	/* The fork's snapshot: writable only as a child, over the image. */
+	cfg.start_paused = false;
+	cfg.fork_children = NULL;
+	cfg.restore = dir;
+	struct vm *vm;
+	EXPECT(vm_create(&cfg, &vm, &e) < 0);
+	EXPECT(strstr(e.msg, "was frozen by a fork"));
+	cfg.fork_index = 1;
+	EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+	vm_destroy(vm);
+	snprintf(cmd, sizeof cmd, "qemu-img check -q %s && qemu-img info %s | "
+		 "grep -q 'backing file: %s$'", child0, child0, img);
+	EXPECT_EQ(system(cmd), 0);
+	EXPECT(vm_create(&cfg, &vm, &e) < 0);   /* made once, never over a file */
+	EXPECT(strstr(e.msg, "child-0-disk0.qcow2: File exists"));
+	EXPECT_EQ(access(child0, F_OK), 0);
+	cfg.fork_index = 0;
+	cfg.disks[0].readonly = true;   /* the base itself, read-only */
+	EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+	vm_destroy(vm);
+	snprintf(cmd, sizeof cmd, "cmp -s %s %s.orig", img, img);
+	EXPECT_EQ(system(cmd), 0);
+
+	/* A fork whose snapshot fails (its directory is a file): the parent's
+	 * overlay goes and the VM is back on its image, which a later
+	 * snapshot records and a writable restore opens. */
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s && touch %s", dir, parent, dir);
+	EXPECT_EQ(system(cmd), 0);
+	cfg = (struct vm_config){ .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				  .kernel = kernel, .start_paused = true, .ndisks = 1,
+				  .fork_children = fork_children_stub, .fork_ctx = &call };
+	cfg.disks[0] = (struct vm_disk){ .path = img, .format = "raw" };
+	EXPECT_EQ(vm_create(&cfg, &r.vm, &e), 0);
+	vm_run_paused(&r);
+	call.n = 0;
+	EXPECT(vm_fork(r.vm, dir, 1, kids, &started, &e) < 0);
+	EXPECT_EQ(call.n, 0);
+	EXPECT(access(parent, F_OK) < 0);
+	snprintf(dir, sizeof dir, "%s/snap", work);
+	struct vm_snapshot_info si;
+	EXPECT_EQ(vm_snapshot(r.vm, dir, true, &si, &e), 0);
+	vm_end(&r);
+	cfg.start_paused = false;
+	cfg.restore = dir;
+	EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+	vm_destroy(vm);
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", work, kernel);
+	EXPECT_EQ(system(cmd), 0);
+}
+
 /* In a network namespace of its own (a TAP is made): a VM whose NIC slot
  * holds a TAP is snapshotted; the restore needs a TAP in that slot. */
 static int nic_slot_snapshot_in_namespace(const char *dir, const char *kernel)
