@@ -924,13 +924,15 @@ static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req,
 	struct vm_fork_child kids[VM_FORK_MAX];
 	unsigned started = 0;
 	struct err e = {0};
-	int rc = vm_fork(vm, d->valuestring, (unsigned)n, kids, &started, &e);
+	struct vm_snapshot_info info = { 0 };
+	int rc = vm_fork(vm, d->valuestring, (unsigned)n, kids, &started, &info, &e);
 	cJSON *o = rc ? NULL : reply_ok(id);
 	if (rc) {
 		char *out = reply_error(id, rc == -ESRCH ? "not-running" : "fork-failed",
 					"%s%s", e.msg, started ? " (some children were started)" : "");
 		return out;
 	}
+	cJSON_AddNumberToObject(o, "pause_ms", (double)info.pause_ns / 1e6);
 	cJSON *arr = cJSON_AddArrayToObject(o, "children");
 	for (unsigned i = 0; i < started; i++) {
 		cJSON *k = cJSON_CreateObject();

@@ -984,6 +984,7 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 	bool was_paused = rc == -EALREADY;
 	if (rc && !was_paused)
 		return rc;
+	tmark("snapshot: paused");
 	/* api_lock: no other client resumes the VM while its state is written. */
 	pthread_mutex_lock(&vm->api_lock);
 	pthread_mutex_lock(&vm->run_lock);
@@ -1052,7 +1053,7 @@ int vm_fork_snapshot(struct vm *vm, const char *dir, int memory_fd, int state_fd
 }
 
 int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
-	    unsigned *started, struct err *err)
+	    unsigned *started, struct vm_snapshot_info *info, struct err *err)
 {
 	*started = 0;
 	if (vm->cfg.sandboxed)
@@ -1066,9 +1067,12 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *ou
 	if (rc)
 		return rc;
 	struct vm_snapshot_opts o = { .fork_children = n };
-	if ((rc = vm_snapshot_take(vm, dir, &o, NULL, err)))
+	if ((rc = vm_snapshot_take(vm, dir, &o, info, err)))
 		return rc;
-	return vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, out, started, err);
+	tmark("fork: snapshot taken, VM resumed");
+	rc = vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, out, started, err);
+	tmark("fork: children ready");
+	return rc;
 }
 
 static int check_live(struct vm *vm, struct err *err)

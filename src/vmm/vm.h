@@ -431,8 +431,10 @@ bool vm_sandboxed(const struct vm *vm);
  * then a snapshot into memory_fd and state_fd (vm_snapshot_opts.to_fds). */
 int vm_fork_snapshot(struct vm *vm, const char *dir, int memory_fd, int state_fd,
 		     struct err *err);
+struct vm_snapshot_info;
+/* info (may be NULL): the snapshot's, pause_ns how long the VM stood still. */
 int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
-	    unsigned *started, struct err *err);
+	    unsigned *started, struct vm_snapshot_info *info, struct err *err);
 
 /* ---- snapshots (vm_snapshot.c, docs/snapshot.md) ------------------------ */
 

@@ -27,6 +27,7 @@
  * drove meanwhile), and sets the clock to continue from the saved reading.
  */
 #include "vmm/vm_internal.h"
+#include "lib/tmark.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -338,7 +339,11 @@ static int write_memory(int fd, const struct bus *bus, bool sandboxed, uint64_t 
 	const uint64_t page = 1u << BUS_PAGE_SHIFT;
 	uint64_t n = bus->ram_size / page;
 	*written = 0;
-	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)bus->ram_size) < 0)
+	/* Emptied only if it holds something (a passed file): truncating a
+	 * file to 0 makes ext4 write it all back at close (auto_da_alloc),
+	 * which a new file need not wait for. */
+	if ((lseek(fd, 0, SEEK_END) > 0 && ftruncate(fd, 0) < 0) ||
+	    ftruncate(fd, (off_t)bus->ram_size) < 0)
 		return -errno;
 	uint8_t *touched = malloc(n);
 	if (!touched)
@@ -364,8 +369,9 @@ static int write_memory(int fd, const struct bus *bus, bool sandboxed, uint64_t 
 	return rc;
 }
 
+/* durable: synced before it is renamed into place. */
 static int write_file(const char *dir, const char *name, const void *buf, size_t len,
-		      struct err *err)
+		      bool durable, struct err *err)
 {
 	char tmp[4200], path[4200];
 	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
@@ -374,7 +380,7 @@ static int write_file(const char *dir, const char *name, const void *buf, size_t
 	if (fd < 0)
 		return err_set(err, -errno, "snapshot: %s: %s", tmp, strerror(errno));
 	int rc = write_full(fd, buf, len, 0);
-	if (!rc && fsync(fd) < 0)
+	if (!rc && durable && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
 	if (!rc && rename(tmp, path) < 0)
@@ -664,6 +670,10 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 		      struct err *err)
 {
 	bool incremental = opts->incremental, with_disks = opts->with_disks;
+	/* A fork's snapshot is read by its children at once, from the page
+	 * cache; a crash ends them with the parent's memory anyway, so it is
+	 * not synced: the sync was most of the parent's pause. */
+	bool durable = !opts->fork_children;
 	if (opts->to_fds)
 		return write_to_fds(vm, dir, opts, info, err);
 	struct vm_parts p;
@@ -699,7 +709,8 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 	}
 	uint64_t written = 0;
 	rc = write_ram(fd, &p, incremental, &written);
-	if (!rc && fsync(fd) < 0)
+	tmark("snapshot: memory written");
+	if (!rc && durable && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
 	if (!rc && rename(tmp, path) < 0)
@@ -712,7 +723,7 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 	uint64_t disk_written = 0;
 	if (with_disks && (rc = write_disks(dir, NULL, &p, &disk_written, err)))
 		goto out;
-	if ((rc = write_file(dir, "state", o.buf, o.len, err)))
+	if ((rc = write_file(dir, "state", o.buf, o.len, durable, err)))
 		goto out;
 	if (info) {
 		info->disk_bytes_written = disk_written;
@@ -721,8 +732,12 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 		info->mem_bytes_written = written;
 		info->incremental = incremental;
 	}
-	/* The next incremental snapshot builds on this one: log from here. */
-	chain_start(&p, absdir, id);
+	/* The next incremental snapshot builds on this one: log from here.
+	 * Not on a fork's: the children's base, not a snapshot of this VM's
+	 * history (an incremental one builds on the last real one still), and
+	 * arming every page costs the parent's pause (and its first stores). */
+	if (!opts->fork_children)
+		chain_start(&p, absdir, id);
 out:
 	if (rc && incremental)   /* pages taken from the log went nowhere: the chain is broken */
 		ch->valid = false;
