@@ -84,7 +84,7 @@ static int launcher_args(const char *path, struct vm_fork_ctx *ctx)
 	return rc;
 }
 
-char *vmc_fork_started_here(const char *path, const char *dir, unsigned count)
+char *vmc_fork_started_here(const char *path, const char *dir, unsigned count, bool running)
 {
 	struct vm_fork_ctx ctx = { 0 };
 	if (launcher_args(path, &ctx) < 0) {
@@ -104,7 +104,7 @@ char *vmc_fork_started_here(const char *path, const char *dir, unsigned count)
 	struct vm_fork_child kids[VM_FORK_MAX];
 	unsigned started = 0;
 	struct err e = { 0 };
-	int rc = vm_fork_children_start(&ctx, dir, count, kids, &started, &e);
+	int rc = vm_fork_children_start(&ctx, dir, count, running, kids, &started, &e);
 	for (unsigned i = 0; i < started; i++) {
 		cJSON *c = cJSON_CreateObject();
 		cJSON_AddNumberToObject(c, "pid", kids[i].pid);

@@ -2,7 +2,8 @@
  * How `nimbus vm run` starts a child for the `fork` verb (vm_fork in vm.h):
  * it runs itself again, `nimbus vm run` with the parent's own options, minus
  * its control socket, restore or incoming source, --fork-child and --paused,
- * plus `--restore DIR --fork-child N --control DIR/child-N.sock --paused`.
+ * plus `--restore DIR --fork-child N --control DIR/child-N.sock`, and
+ * `--paused` unless the fork asked for running children.
  * The child is its own session, detached (its parent's end leaves it
  * running); its console goes to DIR/child-N.console and its stdin is
  * /dev/null.  posix_spawn, not fork: the parent is a VMM with hundreds of
@@ -63,7 +64,7 @@ static int dropped(const char *a)
 }
 
 /* Starts child idx, detached: its pid into out (-1 on failure). */
-static int spawn(const struct vm_fork_ctx *f, const char *dir, unsigned idx,
+static int spawn(const struct vm_fork_ctx *f, const char *dir, unsigned idx, bool running,
 		 struct vm_fork_child *out, struct err *err)
 {
 	char index[16];
@@ -94,7 +95,8 @@ static int spawn(const struct vm_fork_ctx *f, const char *dir, unsigned idx,
 	av[n++] = index;
 	av[n++] = "--control";
 	av[n++] = out->control;
-	av[n++] = "--paused";
+	if (!running)
+		av[n++] = "--paused";
 	av[n] = NULL;
 
 	int console = open(out->console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -140,8 +142,8 @@ static void reap_ended(void)
 		;
 }
 
-int vm_fork_children_start(void *ctx, const char *dir, unsigned n, struct vm_fork_child *out,
-			   unsigned *started, struct err *err)
+int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running,
+			   struct vm_fork_child *out, unsigned *started, struct err *err)
 {
 	const struct vm_fork_ctx *f = ctx;
 	*started = 0;
@@ -149,7 +151,7 @@ int vm_fork_children_start(void *ctx, const char *dir, unsigned n, struct vm_for
 	unsigned spawned = 0;
 	int rc = 0;
 	reap_ended();
-	while (spawned < n && !(rc = spawn(f, dir, spawned, &out[spawned], err)))
+	while (spawned < n && !(rc = spawn(f, dir, spawned, running, &out[spawned], err)))
 		spawned++;
 	tmark("fork: children started");
 	/* Ready when its control socket is there; gone early means it failed.

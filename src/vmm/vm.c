@@ -1052,7 +1052,7 @@ int vm_fork_snapshot(struct vm *vm, const char *dir, int memory_fd, int state_fd
 	return vm_snapshot_take(vm, dir, &o, NULL, err);
 }
 
-int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
+int vm_fork(struct vm *vm, const char *dir, unsigned n, bool running, struct vm_fork_child *out,
 	    unsigned *started, struct vm_snapshot_info *info, struct err *err)
 {
 	*started = 0;
@@ -1070,7 +1070,7 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *ou
 	if ((rc = vm_snapshot_take(vm, dir, &o, info, err)))
 		return rc;
 	tmark("fork: snapshot taken, VM resumed");
-	rc = vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, out, started, err);
+	rc = vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, running, out, started, err);
 	tmark("fork: children ready");
 	return rc;
 }

@@ -142,8 +142,8 @@ struct vm_config {
 	 * with fork_index 1 + i (the CLI re-executes itself with --restore),
 	 * all at once, returning when every one is ready or one failed; *started
 	 * of them are in out[].  NULL: this VM cannot fork. */
-	int (*fork_children)(void *ctx, const char *dir, unsigned n, struct vm_fork_child *out,
-			     unsigned *started, struct err *err);
+	int (*fork_children)(void *ctx, const char *dir, unsigned n, bool running,
+			     struct vm_fork_child *out, unsigned *started, struct err *err);
 	void *fork_ctx;
 	/* Called first thing on each vCPU thread, before it runs guest code (the
 	   sandbox installs the vCPU seccomp filter there); NULL = nothing. */
@@ -415,7 +415,7 @@ void vm_remove_listener(struct vm *vm, int id);
 
 /*
  * Clones the running VM into n children (1..VM_FORK_MAX), each its own
- * process started paused from one snapshot in dir (their RAM a private
+ * process started (paused, unless running) from one snapshot in dir (their RAM a private
  * mapping of its memory file, so unchanged pages are shared through the page
  * cache and each child pays only for what it writes).  The VM itself runs on
  * (it is paused only for the snapshot).  A writable disk is frozen: the VM
@@ -432,8 +432,9 @@ bool vm_sandboxed(const struct vm *vm);
 int vm_fork_snapshot(struct vm *vm, const char *dir, int memory_fd, int state_fd,
 		     struct err *err);
 struct vm_snapshot_info;
-/* info (may be NULL): the snapshot's, pause_ns how long the VM stood still. */
-int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
+/* running: the children run at once (else they start paused).  info (may be
+ * NULL): the snapshot's, pause_ns how long the VM stood still. */
+int vm_fork(struct vm *vm, const char *dir, unsigned n, bool running, struct vm_fork_child *out,
 	    unsigned *started, struct vm_snapshot_info *info, struct err *err);
 
 /* ---- snapshots (vm_snapshot.c, docs/snapshot.md) ------------------------ */

@@ -560,7 +560,7 @@ TEST(vm_snapshot_migrate_and_fork_refused_with_a_reason_when_sandboxed)
 	EXPECT(strstr(e.msg, "rel/dir: not an absolute path"));
 	struct vm_fork_child kids[1];
 	unsigned started = 9;
-	EXPECT_EQ(vm_fork(vm, "/tmp/nimbus-vmtest-never", 1, kids, &started, NULL, &e), -EPERM);
+	EXPECT_EQ(vm_fork(vm, "/tmp/nimbus-vmtest-never", 1, false, kids, &started, NULL, &e), -EPERM);
 	EXPECT(strstr(e.msg, "fork: not available in a sandboxed VM"));
 	EXPECT_EQ(started, 0);
 	vm_destroy(vm);
@@ -641,11 +641,11 @@ struct fork_call {
 	char dir[128];
 };
 
-static int fork_children_stub(void *ctx, const char *dir, unsigned n, struct vm_fork_child *out,
-			      unsigned *started, struct err *err)
+static int fork_children_stub(void *ctx, const char *dir, unsigned n, bool running,
+			      struct vm_fork_child *out, unsigned *started, struct err *err)
 {
 	struct fork_call *c = ctx;
-	(void)out, (void)err;
+	(void)out, (void)err, (void)running;
 	c->n = n;
 	snprintf(c->dir, sizeof c->dir, "%s", dir);
 	*started = n;
@@ -702,7 +702,7 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	vm_run_paused(&r);
 	struct vm_fork_child kids[2];
 	unsigned started = 0;
-	EXPECT_EQ(vm_fork(r.vm, dir, 2, kids, &started, NULL, &e), 0);
+	EXPECT_EQ(vm_fork(r.vm, dir, 2, false, kids, &started, NULL, &e), 0);
 	EXPECT_EQ(call.n, 2);
 	EXPECT_EQ(started, 2);
 	snprintf(cmd, sizeof cmd, "qemu-img info -U %s | grep -q 'backing file: %s$'", parent, img);
@@ -711,7 +711,7 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	 * collide once a child made it. */
 	snprintf(cmd, sizeof cmd, "touch %s", child0);
 	EXPECT_EQ(system(cmd), 0);
-	EXPECT_EQ(vm_fork(r.vm, dir, 1, kids, &started, NULL, &e), -EEXIST);
+	EXPECT_EQ(vm_fork(r.vm, dir, 1, false, kids, &started, NULL, &e), -EEXIST);
 	EXPECT(strstr(e.msg, "fork into a new directory"));
 	unlink(child0);
 	vm_end(&r);
@@ -753,7 +753,7 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	EXPECT_EQ(vm_create(&cfg, &r.vm, &e), 0);
 	vm_run_paused(&r);
 	call.n = 0;
-	EXPECT(vm_fork(r.vm, dir, 1, kids, &started, NULL, &e) < 0);
+	EXPECT(vm_fork(r.vm, dir, 1, false, kids, &started, NULL, &e) < 0);
 	EXPECT_EQ(call.n, 0);
 	EXPECT(access(parent, F_OK) < 0);
 	snprintf(dir, sizeof dir, "%s/snap", work);
