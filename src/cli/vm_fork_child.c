@@ -157,6 +157,7 @@ int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running,
 	/* Ready when its control socket is there; gone early means it failed.
 	 * The ready ones come first in out[]: one that failed ends the list. */
 	struct timespec step = { 0, 1000000 };
+	bool ended = false;
 	for (int waited = 0; *started < spawned && waited < READY_TIMEOUT_MS; ) {
 		struct stat st;
 		struct vm_fork_child *c = &out[*started];
@@ -164,13 +165,20 @@ int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running,
 			(*started)++;
 			continue;
 		}
-		if (waitpid(c->pid, NULL, WNOHANG) != 0)   /* ended (or not ours) */
+		if ((ended = waitpid(c->pid, NULL, WNOHANG) != 0))   /* reaped (or not ours) */
 			break;
 		nanosleep(&step, NULL);
 		waited++;
 	}
-	if (*started < spawned)
+	if (*started < spawned) {
+		/* Those not in the reply (the one too slow and the ones after
+		 * it): nobody would know of them, so they go. */
+		for (unsigned i = *started + ended; i < spawned; i++) {
+			kill(out[i].pid, SIGKILL);
+			waitpid(out[i].pid, NULL, 0);
+		}
 		return err_set(err, -EIO, "fork: child %u did not start (see %s)", *started,
 			       out[*started].console);
+	}
 	return rc;
 }
