@@ -118,6 +118,7 @@ struct vm {
 
 	/* Monitor. */
 	int event_fd;
+	bool barrier_prepared;     /* bus_barrier_prepare asked for (vm_run) */
 	atomic_bool stop_requested;
 	atomic_bool reboot_requested;
 	_Atomic int64_t shutdown_deadline_ns;   /* host monotonic; 0 = no shutdown asked */
@@ -537,6 +538,28 @@ int vm_incoming_finish(struct vm *vm, struct vm_incoming *in, struct err *err)
 	return 0;
 }
 
+/* A thread of its own for bus_barrier_prepare: the kernel's wait is
+ * nobody's (not the guest's, not the monitor's). */
+static void *barrier_prepare_main(void *arg)
+{
+	(void)arg;
+	bus_barrier_prepare();
+	return NULL;
+}
+
+static void prepare_barrier_aside(void)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	if (pthread_attr_init(&a))
+		return;
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 64 << 10);
+	/* Failing, the first snapshot registers, as it always could. */
+	(void)pthread_create(&t, &a, barrier_prepare_main, NULL);
+	pthread_attr_destroy(&a);
+}
+
 /*
  * A vCPU thread: runs its hart until the round ends (vcpus_exit), parking
  * whenever a pause is wanted.  hart_run returns only at an instruction
@@ -682,6 +705,10 @@ void vm_run(struct vm *vm, struct vm_exit *exit)
 			void (*on_running)(void *) = vm->cfg.on_running;
 			vm->cfg.on_running = NULL;   /* once: not again after a reboot */
 			on_running(vm->cfg.on_running_ctx);
+		}
+		if (!vm->barrier_prepared) {
+			vm->barrier_prepared = true;
+			prepare_barrier_aside();
 		}
 		wait_for_event(vm);
 		pthread_mutex_lock(&vm->run_lock);
