@@ -119,6 +119,9 @@ struct vm {
 	/* Monitor. */
 	int event_fd;
 	bool barrier_prepared;     /* bus_barrier_prepare asked for (vm_run) */
+	/* A fork child's NICs: the MACs the parent had (vm_fork_nics.c). */
+	uint8_t fork_was_mac[VM_MAX_NETS][6];
+	unsigned fork_nmacs;
 	atomic_bool stop_requested;
 	atomic_bool reboot_requested;
 	_Atomic int64_t shutdown_deadline_ns;   /* host monotonic; 0 = no shutdown asked */
@@ -488,6 +491,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	if (cfg->restore && (rc = vm_restore_disks(&vm->cfg, cfg->restore, vm->restore_disk_path,
 						   err)))
 		goto fail;
+	if (cfg->restore && cfg->fork_index && (rc = vm_fork_nics_renew(&vm->cfg, err)))
+		goto fail;
 	tmark("bus, disks");
 	if ((rc = create_devices(vm, err)))
 		goto fail;
@@ -814,6 +819,9 @@ void vm_parts(struct vm *vm, struct vm_parts *out)
 	for (unsigned i = 0; vm->board && i < VM_MAX_DISKS; i++)
 		if ((out->disks[i] = virt_board_disk(vm->board, i)))
 			out->ndisks = i + 1;
+	for (unsigned i = 0; vm->board && i < VM_MAX_NETS; i++)
+		if ((out->nets[i] = virt_board_net(vm->board, i)))
+			out->nnets = i + 1;
 	pthread_mutex_unlock(&vm->run_lock);
 }
 
@@ -1057,7 +1065,30 @@ bool vm_sandboxed(const struct vm *vm)
 static int fork_slots_check(struct vm *vm, struct err *err)
 {
 	int rc = vm_disk_slots_check_empty(vm, "fork (the children would share it)", err);
-	return rc ? rc : vm_nic_slots_check_empty(vm, "fork (the children would share it)", err);
+	if (!rc)
+		rc = vm_nic_slots_check_empty(vm, "fork (the children would share it)", err);
+	for (unsigned i = 0; !rc && i < vm->cfg.nnets; i++)
+		if (vm->cfg.nets[i].kind == NET_TAP)
+			rc = err_set(err, -EINVAL, "fork: net%u is a TAP (%s): a child could not open "
+				     "it while this VM holds it (--net user gives each its own)", i,
+				     vm->cfg.nets[i].ifname[0] ? vm->cfg.nets[i].ifname : "tapN");
+	return rc;
+}
+
+void vm_set_fork_macs(struct vm *vm, uint8_t was[VM_MAX_NETS][6], unsigned n)
+{
+	memcpy(vm->fork_was_mac, was, sizeof vm->fork_was_mac);
+	vm->fork_nmacs = n;
+}
+
+unsigned vm_fork_mac_changes(struct vm *vm, uint8_t was[][6], uint8_t now[][6])
+{
+	unsigned n = vm->cfg.fork_index ? vm->fork_nmacs : 0;
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(was[i], vm->fork_was_mac[i], 6);
+		memcpy(now[i], vm->cfg.nets[i].mac, 6);
+	}
+	return n;
 }
 
 int vm_fork_snapshot(struct vm *vm, const char *dir, int memory_fd, int state_fd,

@@ -411,6 +411,12 @@ void vm_remove_listener(struct vm *vm, int id);
 
 /* ---- live fork -------------------------------------------------------------- */
 
+/* A fork child's NICs (vm_fork_nics.c): how many changed MAC, the parent's
+ * MAC of each into was[i] and the child's into now[i] (0 for a VM that is
+ * not a fork's child, or restored from a snapshot that did not record
+ * them). */
+unsigned vm_fork_mac_changes(struct vm *vm, uint8_t was[][6], uint8_t now[][6]);
+
 #define VM_FORK_MAX 16
 
 /*

@@ -51,6 +51,9 @@ struct vm_parts {
 	 * exist: a VM built ahead of a migration). */
 	struct virtio_device *disks[VM_MAX_DISKS];
 	unsigned ndisks;
+	/* The virtio-net devices, in --net order (likewise). */
+	struct virtio_device *nets[VM_MAX_NETS];
+	unsigned nnets;
 };
 
 void vm_parts(struct vm *vm, struct vm_parts *out);
@@ -110,5 +113,19 @@ void vm_fork_disks_save(const struct vm_fork_disks *f, struct snap_out *o);
 struct snap_in;
 int vm_fork_disks_restore(struct snap_in *in, struct vm_config *cfg, const char *dir,
 			  char *paths[VM_MAX_DISKS], struct err *err);
+
+/*
+ * vm_fork_nics.c: a fork child's own MACs.  save writes the "net-macs"
+ * section (each --net device's MAC); renew gives every NIC of a fork
+ * child's configuration a new MAC before its devices are made; was reads
+ * the MACs the snapshot's NICs had (n = 0 for a snapshot without them).
+ * vm.c keeps them (vm_set_fork_macs) for the clone notice.
+ */
+struct snap_out;
+void vm_net_macs_save(const struct vm_parts *p, struct snap_out *o);
+int vm_fork_nics_renew(struct vm_config *cfg, struct err *err);
+int vm_fork_nics_was(struct snap_in *in, const struct vm_config *cfg,
+		     uint8_t was[VM_MAX_NETS][6], unsigned *n, struct err *err);
+void vm_set_fork_macs(struct vm *vm, uint8_t was[VM_MAX_NETS][6], unsigned n);
 
 #endif

@@ -430,6 +430,7 @@ int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_i
 		return src;
 	}
 	save_nic_slots(vm, o);
+	vm_net_macs_save(&p, o);
 	vm_fork_disks_save(frozen, o);
 	snap_begin(o, "memory", 1);
 	snap_put_u64(o, id);
@@ -986,6 +987,15 @@ static int load_state(struct vm *vm, const char *dir, const char *what, const ui
 			      err)) ||
 	    (rc = check_nic_slots(in, vm, dir ? dir : what, err)))
 		goto out;
+	if (p.cfg->fork_index) {
+		uint8_t was[VM_MAX_NETS][6];
+		unsigned n;
+		if ((rc = vm_fork_nics_was(in, p.cfg, was, &n, err))) {
+			prefix(err, rc, dir ? dir : what);
+			goto out;
+		}
+		vm_set_fork_macs(vm, was, n);
+	}
 
 	uint64_t id = 0;
 	if (dir && (rc = restore_memory(&p, dir, in, 0, &id, err)))

@@ -768,6 +768,57 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	EXPECT_EQ(system(cmd), 0);
 }
 
+/* A fork's child has a MAC of its own on each NIC, and knows the parent's
+ * (for the clone notice to move its guest over); a plain restore keeps
+ * them. */
+TEST(vm_fork_child_gets_new_macs_and_knows_the_parents)
+{
+	char dir[] = "/tmp/nimbus-vmtest-fnic-XXXXXX", kernel[64];
+	EXPECT(mkdtemp(dir) != NULL);
+	uint32_t prog[] = { 0x0000006fu /* j . */ };
+	write_file(kernel, prog, sizeof prog);
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				 .kernel = kernel, .start_paused = true, .nnets = 2 };
+	cfg.nets[0] = (struct net_opts){ .kind = NET_USER };
+	cfg.nets[1] = (struct net_opts){ .kind = NET_USER, .has_mac = true,
+					 .mac = { 0x02, 1, 2, 3, 4, 5 } };
+	struct err e = { 0 };
+	struct runner r = { 0 };
+	EXPECT_EQ(vm_create(&cfg, &r.vm, &e), 0);
+	vm_run_paused(&r);
+	struct vm_snapshot_info si;
+	EXPECT_EQ(vm_snapshot(r.vm, dir, true, &si, &e), 0);
+	vm_end(&r);
+	cfg.start_paused = false;
+	cfg.restore = dir;
+	struct vm *vm;
+	uint8_t was[VM_MAX_NETS][6], now[VM_MAX_NETS][6];
+	EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+	EXPECT_EQ(vm_fork_mac_changes(vm, was, now), 0);   /* not a fork's child */
+	vm_destroy(vm);
+	uint8_t first[6] = { 0 };
+	for (unsigned child = 1; child <= 2; child++) {
+		cfg.fork_index = child;
+		EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+		EXPECT_EQ(vm_fork_mac_changes(vm, was, now), 2);
+		EXPECT(!memcmp(was[0], "\x52\x54\x00\x12\x34\x56", 6));   /* the default */
+		EXPECT(!memcmp(was[1], "\x02\x01\x02\x03\x04\x05", 6));   /* the given one */
+		for (unsigned i = 0; i < 2; i++) {
+			EXPECT(!memcmp(now[i], "\x52\x54\x00", 3));
+			EXPECT(memcmp(now[i], was[i], 6) != 0);
+		}
+		EXPECT(memcmp(now[0], now[1], 6) != 0);
+		if (child == 1)
+			memcpy(first, now[0], 6);
+		else
+			EXPECT(memcmp(first, now[0], 6) != 0);   /* one child's is not another's */
+		vm_destroy(vm);
+	}
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, kernel);
+	EXPECT_EQ(system(cmd), 0);
+}
+
 /* In a network namespace of its own (a TAP is made): a VM whose NIC slot
  * holds a TAP is snapshotted; the restore needs a TAP in that slot. */
 static int nic_slot_snapshot_in_namespace(const char *dir, const char *kernel)
@@ -806,6 +857,20 @@ static int nic_slot_snapshot_in_namespace(const char *dir, const char *kernel)
 	if (vm_create(&cfg, &vm, &e))
 		return printf("   restore with the TAP: %s\n", e.msg), 1;
 	vm_destroy(vm);
+	/* A TAP --net: a fork's child could not open it; refused up front. */
+	struct fork_call call = { 0 };
+	cfg = (struct vm_config){ .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				  .kernel = kernel, .nnets = 1, .fork_children = fork_children_stub,
+				  .fork_ctx = &call };
+	cfg.nets[0] = (struct net_opts){ .kind = NET_TAP, .ifname = "nbtap0" };
+	if (vm_create(&cfg, &vm, &e))
+		return printf("   vm_create with a TAP: %s\n", e.msg), 1;
+	struct vm_fork_child kids[1];
+	unsigned started;
+	rc = vm_fork(vm, dir, 1, false, kids, &started, NULL, &e);
+	vm_destroy(vm);
+	if (rc != -EINVAL || !strstr(e.msg, "fork: net0 is a TAP (nbtap0)") || call.n)
+		return printf("   fork of a TAP VM: %d %s\n", rc, e.msg), 1;
 	return 0;
 }
 
@@ -824,7 +889,7 @@ static void *nic_slot_thread(void *arg)
 	return NULL;
 }
 
-TEST(vm_snapshot_with_a_hot_plugged_nic_restores_only_with_a_tap_in_its_slot)
+TEST(vm_snapshot_with_a_hot_plugged_nic_restores_only_with_a_tap_in_its_slot_fork_refuses_taps)
 {
 	if (access("/dev/net/tun", R_OK | W_OK) != 0) {
 		printf("skip vm_snapshot_with_a_hot_plugged_nic: no /dev/net/tun\n");
