@@ -22,6 +22,7 @@
 
 #include "lib/testing.h"
 #include "vmm/chardev.h"
+#include "vmm/snap_stream.h"
 
 enum { ZERO = 0, T0 = 5, T1 = 6, T2 = 7, T3 = 28, T4 = 29 };
 
@@ -765,6 +766,64 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
 	vm_destroy(vm);
 	snprintf(cmd, sizeof cmd, "rm -rf %s %s", work, kernel);
+	EXPECT_EQ(system(cmd), 0);
+}
+
+/* A state file holding one "fork-disks" section: frozen disk 0 at base, in
+ * format fmt, of size bytes. */
+static void write_fork_disks_state(const char *dir, const char *base, const char *fmt,
+				   uint64_t size)
+{
+	struct snap_out o;
+	snap_out_init(&o);
+	snap_begin(&o, "fork-disks", 1);
+	snap_put_u32(&o, 1);
+	snap_put_u8(&o, 1);
+	snap_put_str(&o, base);
+	snap_put_str(&o, fmt);
+	snap_put_u64(&o, size);
+	snap_end(&o);
+	EXPECT_EQ(snap_out_finish(&o), 0);
+	char path[160];
+	snprintf(path, sizeof path, "%s/state", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	EXPECT(fd >= 0 && write(fd, o.buf, o.len) == (ssize_t)o.len);
+	close(fd);
+	snap_out_free(&o);
+}
+
+/* A fork's snapshot names the frozen base a child's overlay goes over: a
+ * relative path, an unknown format or a size qcow2 cannot hold is refused
+ * with the section named, and no overlay is left behind. */
+TEST(vm_fork_child_refuses_a_bad_fork_disks_section)
+{
+	char dir[] = "/tmp/nimbus-vmtest-fbad-XXXXXX", kernel[64], base[200], overlay[200];
+	EXPECT(mkdtemp(dir) != NULL);
+	uint32_t prog[] = { 0x0000006fu /* j . */ };
+	write_file(kernel, prog, sizeof prog);
+	snprintf(base, sizeof base, "%s/base.img", dir);
+	snprintf(overlay, sizeof overlay, "%s/child-0-disk0.qcow2", dir);
+	int fd = open(base, O_WRONLY | O_CREAT, 0600);
+	EXPECT(fd >= 0 && ftruncate(fd, 1 << 20) == 0);
+	close(fd);
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				 .kernel = kernel, .ndisks = 1, .restore = dir, .fork_index = 1 };
+	cfg.disks[0] = (struct vm_disk){ .path = base, .format = "raw" };
+	static const struct { const char *base, *fmt; uint64_t size; } bad[] = {
+		{ "relative/base.img", "raw", 1 << 20 },
+		{ NULL, "vmdk", 1 << 20 },
+		{ NULL, "raw", 1000 },
+	};
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		write_fork_disks_state(dir, bad[i].base ? bad[i].base : base, bad[i].fmt, bad[i].size);
+		struct vm *vm;
+		struct err e = { 0 };
+		EXPECT(vm_create(&cfg, &vm, &e) < 0);
+		EXPECT(strstr(e.msg, bad[i].size == 1000 ? "multiple of 512" : "'fork-disks'"));
+		EXPECT(access(overlay, F_OK) < 0);
+	}
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, kernel);
 	EXPECT_EQ(system(cmd), 0);
 }
 
