@@ -1014,26 +1014,32 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 	if (opts->to_fds && dir[0] != '/')
 		return err_set(err, -EINVAL, "snapshot: %s: not an absolute path (passed files are "
 			       "recorded by where the client puts them)", dir);
+	/* A fork's overlays are made (and synced) while the guest runs on. */
+	struct vm_fork_disks *forked = NULL;
+	int prc = opts->fork_children ?
+		  vm_fork_disks_prepare(vm, dir, opts->fork_children, &forked, err) : 0;
+	if (prc)
+		return prc;
 	int64_t t0 = vclock_host_ns();
 	int rc = vm_pause(vm, err);
 	bool was_paused = rc == -EALREADY;
-	if (rc && !was_paused)
+	if (rc && !was_paused) {
+		vm_fork_disks_free(forked);
 		return rc;
+	}
 	tmark("snapshot: paused");
 	/* api_lock: no other client resumes the VM while its state is written. */
 	pthread_mutex_lock(&vm->api_lock);
 	pthread_mutex_lock(&vm->run_lock);
 	bool paused = vm->state == VM_STATE_PAUSED;
 	pthread_mutex_unlock(&vm->run_lock);
-	struct vm_fork_disks *frozen = NULL;
 	if (!paused)
 		rc = err_set(err, -EBUSY, "snapshot: the VM was resumed or stopped meanwhile");
-	else if (opts->fork_children &&
-		 (rc = vm_fork_disks_freeze(vm, dir, opts->fork_children, &frozen, err)))
+	else if ((rc = vm_fork_disks_freeze(vm, forked, err)))
 		;   /* err says which disk */
-	else if ((rc = vm_snapshot_write(vm, dir, opts, frozen, info, err)))
-		vm_fork_disks_thaw(vm, frozen, err);
-	vm_fork_disks_free(frozen);
+	else if ((rc = vm_snapshot_write(vm, dir, opts, forked, info, err)))
+		vm_fork_disks_thaw(vm, forked, err);
+	vm_fork_disks_free(forked);
 	pthread_mutex_unlock(&vm->api_lock);
 	if (paused && !was_paused && !stay_paused)
 		vm_resume(vm, false, NULL);

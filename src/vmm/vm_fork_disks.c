@@ -11,6 +11,11 @@
  * (vm run --fork-child N).  A write in one is invisible to the others and
  * to the parent; all read the frozen base for what none of them wrote.
  *
+ * The parent's overlays are made before it pauses (prepare: an overlay only
+ * names its base, so the guest may go on writing the image meanwhile), and
+ * the pause only switches the disks onto them (freeze): their sync, a
+ * journal commit of 8-15 ms here, is not the guest's to wait for.
+ *
  * Invariants: the parent's overlay is durable (synced, and its directory)
  * before the guest may write to it; a child's is not (its disk is useless
  * without its RAM, which a crash loses anyway).  Nothing is ever created
@@ -36,9 +41,14 @@
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/block.h"
 
+/* Where a disk is: its overlay not made (or not wanted), made but the VM
+ * still on its image, the VM on the overlay (the image frozen), or left on
+ * the overlay by a thaw that could not reopen the image. */
+enum fork_disk { DISK_NONE, DISK_MADE, DISK_ON, DISK_STUCK };
+
 struct vm_fork_disks {
 	unsigned n;                           /* the VM's disks */
-	bool frozen[VM_MAX_DISKS];
+	enum fork_disk state[VM_MAX_DISKS];
 	char base[VM_MAX_DISKS][PATH_MAX];    /* the frozen image, resolved */
 	enum block_format format[VM_MAX_DISKS];
 	uint64_t size[VM_MAX_DISKS];          /* bytes the guest sees */
@@ -94,7 +104,7 @@ void vm_fork_disks_thaw(struct vm *vm, struct vm_fork_disks *f, struct err *err)
 	struct vm_parts p;
 	vm_parts(vm, &p);
 	for (unsigned i = 0; f && i < f->n; i++) {
-		if (!f->frozen[i])
+		if (f->state[i] != DISK_ON)
 			continue;
 		struct reopen r = { .to = f->base[i], .to_fmt = f->format[i],
 				    .to_confined = f->was_confined[i], .from = f->overlay[i],
@@ -103,28 +113,30 @@ void vm_fork_disks_thaw(struct vm *vm, struct vm_fork_disks *f, struct err *err)
 		if (virtio_blk_reopen(p.disks[i], reopen_open, &r, &e) == 0 &&
 		    vm_disk_set_image(vm, i, f->was_path[i], f->was_format[i],
 				      f->was_confined[i]) == 0) {
-			unlink(f->overlay[i]);
+			f->state[i] = DISK_MADE;   /* removed by vm_fork_disks_free */
 		} else {
 			char msg[sizeof e.msg + PATH_MAX + 64];
 			snprintf(msg, sizeof msg, "disk %s stays on %s (%s)", f->was_path[i],
 				 f->overlay[i], e.msg[0] ? e.msg : "out of memory");
 			err_append(err, msg);
+			f->state[i] = DISK_STUCK;
 		}
-		f->frozen[i] = false;
 	}
 }
 
 void vm_fork_disks_free(struct vm_fork_disks *f)
 {
+	for (unsigned i = 0; f && i < f->n; i++)
+		if (f->state[i] == DISK_MADE)
+			unlink(f->overlay[i]);
 	free(f);
 }
 
-/* Freezes disk i (writable, its device dev): the parent onto its overlay. */
-static int freeze_one(struct vm *vm, const struct vm_parts *p, const char *dir,
-		      struct vm_fork_disks *f, unsigned i, struct err *err)
+/* Makes disk i's overlay (the VM runs on): its names, then the file. */
+static int prepare_one(const struct vm_parts *p, const char *dir, struct vm_fork_disks *f,
+		       unsigned i, struct err *err)
 {
 	const struct vm_disk *d = &p->cfg->disks[i];
-	struct virtio_device *dev = p->disks[i];
 	enum block_format fmt = BLOCK_FORMAT_RAW;
 	if (d->format && block_format_parse(d->format, &fmt) < 0)
 		return err_set(err, -EINVAL, "fork: disk %s: format %s", d->path, d->format);
@@ -135,7 +147,7 @@ static int freeze_one(struct vm *vm, const struct vm_parts *p, const char *dir,
 	    strlen(d->path) >= sizeof f->was_path[i])
 		return err_set(err, -ENAMETOOLONG, "fork: %s: name too long", dir);
 	f->format[i] = fmt;
-	f->size[i] = virtio_blk_size(dev);
+	f->size[i] = virtio_blk_size(p->disks[i]);
 	strcpy(f->was_path[i], d->path);
 	f->was_format[i] = d->format;
 	f->was_confined[i] = d->confine_backing;
@@ -143,20 +155,28 @@ static int freeze_one(struct vm *vm, const struct vm_parts *p, const char *dir,
 	int rc = block_qcow2_create_overlay(f->overlay[i], f->size[i], f->base[i], fmt, true, &e);
 	if (rc)
 		return err_set(err, rc, "fork: disk %s: %s", d->path, e.msg);
+	f->state[i] = DISK_MADE;
+	return 0;
+}
+
+/* Moves disk i onto its overlay (the VM paused). */
+static int freeze_one(struct vm *vm, const struct vm_parts *p, struct vm_fork_disks *f,
+		      unsigned i, struct err *err)
+{
 	struct reopen r = { .to = f->overlay[i], .to_fmt = BLOCK_FORMAT_QCOW2, .from = f->base[i],
-			    .from_fmt = fmt, .from_confined = f->was_confined[i] };
-	if ((rc = virtio_blk_reopen(dev, reopen_open, &r, &e))) {
-		unlink(f->overlay[i]);
+			    .from_fmt = f->format[i], .from_confined = f->was_confined[i] };
+	struct err e = { 0 };
+	int rc = virtio_blk_reopen(p->disks[i], reopen_open, &r, &e);
+	if (rc)
 		return err_set(err, rc, "fork: disk %s: %s", f->was_path[i], e.msg);
-	}
-	f->frozen[i] = true;   /* from here a thaw undoes it */
+	f->state[i] = DISK_ON;   /* from here a thaw undoes it */
 	if ((rc = vm_disk_set_image(vm, i, f->overlay[i], "qcow2", false)))
 		return err_set(err, rc, "fork: out of memory");
 	return 0;
 }
 
-int vm_fork_disks_freeze(struct vm *vm, const char *dir, unsigned children,
-			 struct vm_fork_disks **out, struct err *err)
+int vm_fork_disks_prepare(struct vm *vm, const char *dir, unsigned children,
+			  struct vm_fork_disks **out, struct err *err)
 {
 	*out = NULL;
 	struct vm_parts p;
@@ -194,19 +214,31 @@ int vm_fork_disks_freeze(struct vm *vm, const char *dir, unsigned children,
 	int rc = 0;
 	for (unsigned i = 0; i < cfg->ndisks && !rc; i++)
 		if (!cfg->disks[i].readonly && !cfg->disks[i].ephemeral)
-			rc = freeze_one(vm, &p, base_dir, f, i, err);
+			rc = prepare_one(&p, base_dir, f, i, err);
 	if (rc) {
-		vm_fork_disks_thaw(vm, f, err);
-		free(f);
+		vm_fork_disks_free(f);
 		return rc;
 	}
 	*out = f;
 	return 0;
 }
 
+int vm_fork_disks_freeze(struct vm *vm, struct vm_fork_disks *f, struct err *err)
+{
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	int rc = 0;
+	for (unsigned i = 0; f && i < f->n && !rc; i++)
+		if (f->state[i] == DISK_MADE)
+			rc = freeze_one(vm, &p, f, i, err);
+	if (rc)
+		vm_fork_disks_thaw(vm, f, err);
+	return rc;
+}
+
 const char *vm_fork_disks_base(const struct vm_fork_disks *f, unsigned i)
 {
-	return f && i < f->n && f->frozen[i] ? f->base[i] : NULL;
+	return f && i < f->n && f->state[i] == DISK_ON ? f->base[i] : NULL;
 }
 
 void vm_fork_disks_save(const struct vm_fork_disks *f, struct snap_out *o)
@@ -216,8 +248,9 @@ void vm_fork_disks_save(const struct vm_fork_disks *f, struct snap_out *o)
 	snap_begin(o, "fork-disks", 1);
 	snap_put_u32(o, f->n);
 	for (unsigned i = 0; i < f->n; i++) {
-		snap_put_u8(o, f->frozen[i]);
-		if (!f->frozen[i])
+		bool frozen = f->state[i] == DISK_ON;
+		snap_put_u8(o, frozen);
+		if (!frozen)
 			continue;
 		snap_put_str(o, f->base[i]);
 		snap_put_str(o, format_name(f->format[i]));

@@ -91,16 +91,19 @@ int vm_disk_set_image(struct vm *vm, unsigned i, const char *path, const char *f
 
 /*
  * vm_fork_disks.c: a fork's writable disks (docs/snapshot.md, "Live fork").
- * freeze, with the VM paused: every writable disk's image becomes a frozen
- * base and the VM moves onto a new qcow2 overlay over it, DIR.parent-diskI.qcow2
- * (refused if a child's overlay DIR/child-N-diskI.qcow2, N < children,
- * exists already); *out NULL when the VM has no writable disk.  thaw undoes
- * it (the snapshot failed; still paused), appending to err what it could not
- * undo.  save writes the "fork-disks" section; base is disk i's frozen
- * image (NULL: not frozen), whose identity the "vm" section records.
+ * prepare, the VM running: makes a new qcow2 overlay over each writable
+ * disk's image, DIR.parent-diskI.qcow2, synced (refused if a child's
+ * overlay DIR/child-N-diskI.qcow2, N < children, exists already); *out NULL
+ * when the VM has no writable disk.  freeze, the VM paused: moves each disk
+ * onto its overlay, its image now a frozen base (undone on failure).  thaw
+ * undoes a freeze (the snapshot failed; still paused), appending to err
+ * what it could not undo.  free removes the overlays no disk is on.  save
+ * writes the "fork-disks" section; base is disk i's frozen image (NULL: not
+ * frozen), whose identity the "vm" section records.
  */
-int vm_fork_disks_freeze(struct vm *vm, const char *dir, unsigned children,
-			 struct vm_fork_disks **out, struct err *err);
+int vm_fork_disks_prepare(struct vm *vm, const char *dir, unsigned children,
+			  struct vm_fork_disks **out, struct err *err);
+int vm_fork_disks_freeze(struct vm *vm, struct vm_fork_disks *f, struct err *err);
 void vm_fork_disks_thaw(struct vm *vm, struct vm_fork_disks *f, struct err *err);
 void vm_fork_disks_free(struct vm_fork_disks *f);
 const char *vm_fork_disks_base(const struct vm_fork_disks *f, unsigned i);
