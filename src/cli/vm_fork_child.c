@@ -8,12 +8,8 @@
  * running); its console goes to DIR/child-N.console and its stdin is
  * /dev/null.  posix_spawn, not fork: the parent is a VMM with hundreds of
  * MiB mapped, and copying its page tables cost ~3 ms a child.  So the
- * children are this process's own: each fork reaps those that ended since.
- *
- * All the children are started before the snapshot is written (the
- * caller's callback) and wait for its state file (vm_fork_wait.c), so their
- * start-ups overlap each other's and the parent's pause.  A child is ready
- * once its control socket exists.
+ * children are this process's own: each fork reaps those that ended since.  Ready once its control socket exists.  All the
+ * children are started before any is waited for, so their start-ups overlap.
  */
 #include "cli/vm_fork_child.h"
 #include "lib/tmark.h"
@@ -146,17 +142,7 @@ static void reap_ended(void)
 		;
 }
 
-/* Ends children out[from, to) that nobody will know of. */
-static void end_children(struct vm_fork_child *out, unsigned from, unsigned to)
-{
-	for (unsigned i = from; i < to; i++) {
-		kill(out[i].pid, SIGKILL);
-		waitpid(out[i].pid, NULL, 0);
-	}
-}
-
 int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running,
-			   int (*snapshot)(void *arg, struct err *err), void *arg,
 			   struct vm_fork_child *out, unsigned *started, struct err *err)
 {
 	const struct vm_fork_ctx *f = ctx;
@@ -168,11 +154,6 @@ int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running,
 	while (spawned < n && !(rc = spawn(f, dir, spawned, running, &out[spawned], err)))
 		spawned++;
 	tmark("fork: children started");
-	/* They wait for the snapshot: without it, they are of no use. */
-	if (rc || (snapshot && (rc = snapshot(arg, err)))) {
-		end_children(out, 0, spawned);
-		return rc;
-	}
 	/* Ready when its control socket is there; gone early means it failed.
 	 * The ready ones come first in out[]: one that failed ends the list. */
 	struct timespec step = { 0, 1000000 };
@@ -192,9 +173,12 @@ int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running,
 	if (*started < spawned) {
 		/* Those not in the reply (the one too slow and the ones after
 		 * it): nobody would know of them, so they go. */
-		end_children(out, *started + ended, spawned);
+		for (unsigned i = *started + ended; i < spawned; i++) {
+			kill(out[i].pid, SIGKILL);
+			waitpid(out[i].pid, NULL, 0);
+		}
 		return err_set(err, -EIO, "fork: child %u did not start (see %s)", *started,
 			       out[*started].console);
 	}
-	return 0;
+	return rc;
 }

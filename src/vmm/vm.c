@@ -37,7 +37,6 @@
 #include "lib/tmark.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -47,7 +46,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -490,8 +488,6 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		*out = vm;
 		return 0;
 	}
-	if (cfg->restore && cfg->fork_index && (rc = vm_fork_wait_snapshot(cfg->restore, err)))
-		goto fail;
 	if (cfg->restore && (rc = vm_restore_disks(&vm->cfg, cfg->restore, vm->restore_disk_path,
 						   err)))
 		goto fail;
@@ -1018,12 +1014,19 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 	if (opts->to_fds && dir[0] != '/')
 		return err_set(err, -EINVAL, "snapshot: %s: not an absolute path (passed files are "
 			       "recorded by where the client puts them)", dir);
-	struct vm_fork_disks *forked = opts->fork_disks;
+	/* A fork's overlays are made (and synced) while the guest runs on. */
+	struct vm_fork_disks *forked = NULL;
+	int prc = opts->fork_children ?
+		  vm_fork_disks_prepare(vm, dir, opts->fork_children, &forked, err) : 0;
+	if (prc)
+		return prc;
 	int64_t t0 = vclock_host_ns();
 	int rc = vm_pause(vm, err);
 	bool was_paused = rc == -EALREADY;
-	if (rc && !was_paused)
+	if (rc && !was_paused) {
+		vm_fork_disks_free(forked);
 		return rc;
+	}
 	tmark("snapshot: paused");
 	/* api_lock: no other client resumes the VM while its state is written. */
 	pthread_mutex_lock(&vm->api_lock);
@@ -1036,6 +1039,7 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 		;   /* err says which disk */
 	else if ((rc = vm_snapshot_write(vm, dir, opts, forked, info, err)))
 		vm_fork_disks_thaw(vm, forked, err);
+	vm_fork_disks_free(forked);
 	pthread_mutex_unlock(&vm->api_lock);
 	if (paused && !was_paused && !stay_paused)
 		vm_resume(vm, false, NULL);
@@ -1112,24 +1116,6 @@ int vm_fork_snapshot(struct vm *vm, const char *dir, int memory_fd, int state_fd
 	return vm_snapshot_take(vm, dir, &o, NULL, err);
 }
 
-/* The snapshot of vm_fork, taken once its children are started. */
-struct fork_snapshot {
-	struct vm *vm;
-	const char *dir;
-	unsigned n;
-	struct vm_fork_disks *disks;
-	struct vm_snapshot_info *info;
-};
-
-static int fork_snapshot_take(void *arg, struct err *err)
-{
-	struct fork_snapshot *fs = arg;
-	struct vm_snapshot_opts o = { .fork_children = fs->n, .fork_disks = fs->disks };
-	int rc = vm_snapshot_take(fs->vm, fs->dir, &o, fs->info, err);
-	tmark("fork: snapshot taken, VM resumed");
-	return rc;
-}
-
 int vm_fork(struct vm *vm, const char *dir, unsigned n, bool running, struct vm_fork_child *out,
 	    unsigned *started, struct vm_snapshot_info *info, struct err *err)
 {
@@ -1144,24 +1130,11 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, bool running, struct vm_
 	int rc = fork_slots_check(vm, err);
 	if (rc)
 		return rc;
-	char state[PATH_MAX];
-	if (snprintf(state, sizeof state, "%s/state", dir) >= (int)sizeof state)
-		return err_set(err, -ENAMETOOLONG, "fork: %s: name too long", dir);
-	/* The parent's overlays are made (and synced) while the guest runs on;
-	 * what could refuse the fork is checked before anything in DIR goes. */
-	struct fork_snapshot fs = { .vm = vm, .dir = dir, .n = n, .info = info };
-	if ((rc = vm_fork_disks_prepare(vm, dir, n, &fs.disks, err)))
+	struct vm_snapshot_opts o = { .fork_children = n };
+	if ((rc = vm_snapshot_take(vm, dir, &o, info, err)))
 		return rc;
-	/* The children wait for DIR/state (vm run --fork-child): one left from
-	 * an earlier snapshot there would be restored instead. */
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		rc = err_set(err, -errno, "fork: %s: %s", dir, strerror(errno));
-	else if (unlink(state) < 0 && errno != ENOENT)
-		rc = err_set(err, -errno, "fork: %s: %s", state, strerror(errno));
-	else
-		rc = vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, running, fork_snapshot_take,
-					   &fs, out, started, err);
-	vm_fork_disks_free(fs.disks);   /* the overlays no disk went onto */
+	tmark("fork: snapshot taken, VM resumed");
+	rc = vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, running, out, started, err);
 	tmark("fork: children ready");
 	return rc;
 }

@@ -140,13 +140,9 @@ struct vm_config {
 	unsigned fork_index;
 	/* How vm_fork starts its n children from a snapshot directory, child i
 	 * with fork_index 1 + i (the CLI re-executes itself with --restore),
-	 * all at once, then calls snapshot(arg) to write the snapshot (the
-	 * children wait for its state file: their start-up overlaps the
-	 * writing), and returns when every child is ready, or one failed; *started
-	 * of them are in out[].  If snapshot fails, it ends the children and
-	 * returns its error.  NULL: this VM cannot fork. */
+	 * all at once, returning when every one is ready or one failed; *started
+	 * of them are in out[].  NULL: this VM cannot fork. */
 	int (*fork_children)(void *ctx, const char *dir, unsigned n, bool running,
-			     int (*snapshot)(void *arg, struct err *err), void *arg,
 			     struct vm_fork_child *out, unsigned *started, struct err *err);
 	void *fork_ctx;
 	/* Called first thing on each vCPU thread, before it runs guest code (the
@@ -478,11 +474,9 @@ struct vm_snapshot_opts {
 	int memory_fd, state_fd;
 	const int *disk_fds;
 	unsigned ndisk_fds;
-	/* A fork's snapshot for this many children (vm_fork).  0: not a fork. */
+	/* A fork's snapshot for this many children (vm_fork): the writable
+	 * disks are frozen first (vm_fork_disks.c).  0: not a fork. */
 	unsigned fork_children;
-	/* A fork's writable disks, their overlays made (vm_fork_disks.c): moved
-	 * onto them in the pause, back if the snapshot fails.  NULL: none. */
-	struct vm_fork_disks *fork_disks;
 };
 
 /* vm_snapshot and vm_snapshot_incremental with every option. */

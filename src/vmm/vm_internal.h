@@ -97,8 +97,7 @@ int vm_disk_set_image(struct vm *vm, unsigned i, const char *path, const char *f
  * when the VM has no writable disk.  freeze, the VM paused: moves each disk
  * onto its overlay, its image now a frozen base (undone on failure).  thaw
  * undoes a freeze (the snapshot failed; still paused), appending to err
- * what it could not undo.  free removes the overlays no disk is on (all of
- * them if the fork failed).  save
+ * what it could not undo.  free removes the overlays no disk is on.  save
  * writes the "fork-disks" section; base is disk i's frozen image (NULL: not
  * frozen), whose identity the "vm" section records.
  */
@@ -131,9 +130,5 @@ int vm_fork_nics_renew(struct vm_config *cfg, struct err *err);
 int vm_fork_nics_was(struct snap_in *in, const struct vm_config *cfg,
 		     uint8_t was[VM_MAX_NETS][6], unsigned *n, struct err *err);
 void vm_set_fork_macs(struct vm *vm, uint8_t was[VM_MAX_NETS][6], unsigned n);
-
-/* vm_fork_wait.c: a fork's child waits (at most 30 s) for DIR/state, which
- * its parent writes while the child starts.  0 or -ETIMEDOUT with err. */
-int vm_fork_wait_snapshot(const char *dir, struct err *err);
 
 #endif
