@@ -742,10 +742,11 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	snprintf(cmd, sizeof cmd, "cmp -s %s %s.orig", img, img);
 	EXPECT_EQ(system(cmd), 0);
 
-	/* A fork whose snapshot fails (its directory is a file): the parent's
-	 * overlay goes and the VM is back on its image, which a later
-	 * snapshot records and a writable restore opens. */
-	snprintf(cmd, sizeof cmd, "rm -rf %s %s && touch %s", dir, parent, dir);
+	/* A fork whose snapshot fails once the disk was moved (its memory file
+	 * cannot be made: a directory has its name): the VM goes back on its
+	 * image, which a later snapshot records and a writable restore opens,
+	 * and the parent's overlay goes. */
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s && mkdir -p %s/.memory.tmp", dir, parent, dir);
 	EXPECT_EQ(system(cmd), 0);
 	cfg = (struct vm_config){ .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
 				  .kernel = kernel, .start_paused = true, .ndisks = 1,
@@ -755,6 +756,7 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	vm_run_paused(&r);
 	call.n = 0;
 	EXPECT(vm_fork(r.vm, dir, 1, false, kids, &started, NULL, &e) < 0);
+	EXPECT(strstr(e.msg, ".memory.tmp") != NULL);   /* the snapshot failed, after the move */
 	EXPECT_EQ(call.n, 0);
 	EXPECT(access(parent, F_OK) < 0);
 	snprintf(dir, sizeof dir, "%s/snap", work);
