@@ -52,10 +52,14 @@ static const char usage[] =
 	"                         saves the disks' contents too (DIR/disk0...), so the\n"
 	"                         restore needs none of the VM's images;\n"
 	"                         `nimbus vm run --restore DIR` continues from it\n"
-	"  fork DIR [--count N]   clone the running VM into N (default 1) children,\n"
+	"  fork DIR [--count N] [--running]\n"
+	"                         clone the running VM into N (default 1) children,\n"
 	"                         each a paused process restored from one snapshot in DIR\n"
 	"                         sharing its memory copy-on-write; prints one line per\n"
-	"                         child with its control socket (resume it to run it)\n"
+	"                         child with its control socket (resume it to run it;\n"
+	"                         --running: they run at once).  A writable disk is\n"
+	"                         frozen: the VM goes on over DIR.parent-diskI.qcow2,\n"
+	"                         each child over DIR/child-N-diskI.qcow2\n"
 	"  migrate URI [--downtime-ms MS] [--verify] [--copy-storage] [--postcopy] [--progress]\n"
 	"                         move the running VM to a nimbus started with\n"
 	"                         `vm run --incoming URI` and the same options\n"
@@ -335,6 +339,7 @@ int cmd_vm_control(int argc, char **argv)
 {
 	bool json = false, catch_up = false, paused = false, incremental = false, verify = false;
 	bool copy_storage = false, disks = false, postcopy = false, progress = false;
+	bool running = false;
 	long count = 0, downtime = 0;
 	double timeout_s = -1;
 	const char *pos[4] = { 0 };
@@ -362,6 +367,8 @@ int cmd_vm_control(int argc, char **argv)
 			progress = true;
 		} else if (!strcmp(a, "--disks")) {
 			disks = true;
+		} else if (!strcmp(a, "--running")) {
+			running = true;
 		} else if (!strcmp(a, "--downtime-ms")) {
 			char *end;
 			if (i + 1 >= argc || (downtime = strtol(argv[i + 1], &end, 10), *end) ||
@@ -417,13 +424,13 @@ int cmd_vm_control(int argc, char **argv)
 	}
 	if ((catch_up && strcmp(verb, "resume")) || (timeout_s >= 0 && strcmp(verb, "shutdown")) ||
 	    ((paused || incremental || disks) && strcmp(verb, "snapshot")) ||
-	    (count && strcmp(verb, "fork")) ||
+	    ((count || running) && strcmp(verb, "fork")) ||
 	    ((downtime || verify || copy_storage || postcopy || progress) &&
 	     strcmp(verb, "migrate"))) {
 		cli_error("vm control: %s: option not for this verb (try --help)",
 			  catch_up ? "--catch-up" : timeout_s >= 0 ? "--timeout"
 			  : paused ? "--paused" : incremental ? "--incremental" : disks ? "--disks"
-			  : count ? "--count" : downtime ? "--downtime-ms" : verify ? "--verify"
+			  : count ? "--count" : running ? "--running" : downtime ? "--downtime-ms" : verify ? "--verify"
 			  : copy_storage ? "--copy-storage" : postcopy ? "--postcopy" : "--progress");
 		return 2;
 	}
@@ -462,6 +469,8 @@ int cmd_vm_control(int argc, char **argv)
 		cJSON_AddStringToObject(req, "dir", dir);
 		if (count)
 			cJSON_AddNumberToObject(req, "count", (double)count);
+		if (running)
+			cJSON_AddTrueToObject(req, "running");
 	} else if (arg && !strcmp(verb, "migrate")) {
 		cJSON_AddStringToObject(req, "uri", arg);
 		if (downtime)
@@ -529,7 +538,8 @@ int cmd_vm_control(int argc, char **argv)
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
 		if (!strcmp(str(e, "code"), "sandboxed")) {
 			free(reply);
-			reply = vmc_fork_started_here(path, dir, count ? (unsigned)count : 1);
+			reply = vmc_fork_started_here(path, dir, count ? (unsigned)count : 1,
+						      running);
 		}
 		cJSON_Delete(o);
 	}

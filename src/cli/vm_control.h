@@ -38,7 +38,7 @@ char *vmc_snapshot_into_passed_files(const char *path, const char *dir, const ch
  * children started here, from the command line of the VMM's launcher; the
  * reply line as the VMM's own fork would give it, or NULL (reported).
  * vm_control_fork.c. */
-char *vmc_fork_started_here(const char *path, const char *dir, unsigned count);
+char *vmc_fork_started_here(const char *path, const char *dir, unsigned count, bool running);
 
 /* Sends the request req (a line of it) with nfds descriptors and reads the
  * reply line (malloc'ed), or NULL (reported).  vm_control_migrate.c. */

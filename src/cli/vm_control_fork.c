@@ -84,7 +84,7 @@ static int launcher_args(const char *path, struct vm_fork_ctx *ctx)
 	return rc;
 }
 
-char *vmc_fork_started_here(const char *path, const char *dir, unsigned count)
+char *vmc_fork_started_here(const char *path, const char *dir, unsigned count, bool running)
 {
 	struct vm_fork_ctx ctx = { 0 };
 	if (launcher_args(path, &ctx) < 0) {
@@ -100,28 +100,28 @@ char *vmc_fork_started_here(const char *path, const char *dir, unsigned count)
 	}
 	cJSON_DeleteItemFromObject(o, "snapshot_only");
 	cJSON_DeleteItemFromObject(o, "children");
-	cJSON *kids = cJSON_AddArrayToObject(o, "children");
-	for (unsigned i = 0; i < count; i++) {
-		struct vm_fork_child k;
-		struct err e = { 0 };
-		if (vm_fork_child_start(&ctx, dir, i, &k, &e)) {
-			cJSON_Delete(o);
-			o = cJSON_CreateObject();
-			cJSON_AddNumberToObject(o, "id", 1);
-			cJSON_AddFalseToObject(o, "ok");
-			cJSON *err = cJSON_AddObjectToObject(o, "error");
-			cJSON_AddStringToObject(err, "code", "fork-failed");
-			char msg[sizeof e.msg + 64];
-			snprintf(msg, sizeof msg, "%s%s", e.msg,
-				 i ? " (some children were started)" : "");
-			cJSON_AddStringToObject(err, "message", msg);
-			break;
-		}
+	cJSON *kids_json = cJSON_AddArrayToObject(o, "children");
+	struct vm_fork_child kids[VM_FORK_MAX];
+	unsigned started = 0;
+	struct err e = { 0 };
+	int rc = vm_fork_children_start(&ctx, dir, count, running, kids, &started, &e);
+	for (unsigned i = 0; i < started; i++) {
 		cJSON *c = cJSON_CreateObject();
-		cJSON_AddNumberToObject(c, "pid", k.pid);
-		cJSON_AddStringToObject(c, "control", k.control);
-		cJSON_AddStringToObject(c, "console", k.console);
-		cJSON_AddItemToArray(kids, c);
+		cJSON_AddNumberToObject(c, "pid", kids[i].pid);
+		cJSON_AddStringToObject(c, "control", kids[i].control);
+		cJSON_AddStringToObject(c, "console", kids[i].console);
+		cJSON_AddItemToArray(kids_json, c);
+	}
+	if (rc) {
+		cJSON_Delete(o);
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "id", 1);
+		cJSON_AddFalseToObject(o, "ok");
+		cJSON *err = cJSON_AddObjectToObject(o, "error");
+		cJSON_AddStringToObject(err, "code", "fork-failed");
+		char msg[sizeof e.msg + 64];
+		snprintf(msg, sizeof msg, "%s%s", e.msg, started ? " (some children were started)" : "");
+		cJSON_AddStringToObject(err, "message", msg);
 	}
 	free(reply);
 	reply = cJSON_PrintUnformatted(o);

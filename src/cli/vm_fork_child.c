@@ -1,17 +1,23 @@
 /*
  * How `nimbus vm run` starts a child for the `fork` verb (vm_fork in vm.h):
  * it runs itself again, `nimbus vm run` with the parent's own options, minus
- * its control socket, restore or incoming source and --paused, plus
- * `--restore DIR --control DIR/child-N.sock --paused`.  The child is its own
- * session, detached (a double fork: the parent never waits for it, and its
- * end leaves the child running); its console goes to DIR/child-N.console and
- * its stdin is /dev/null.  Ready once its control socket exists.
+ * its control socket, restore or incoming source, --fork-child and --paused,
+ * plus `--restore DIR --fork-child N --control DIR/child-N.sock`, and
+ * `--paused` unless the fork asked for running children.
+ * The child is its own session, detached (its parent's end leaves it
+ * running); its console goes to DIR/child-N.console and its stdin is
+ * /dev/null.  posix_spawn, not fork: the parent is a VMM with hundreds of
+ * MiB mapped, and copying its page tables cost ~3 ms a child.  So the
+ * children are this process's own: each fork reaps those that ended since.  Ready once its control socket exists.  All the
+ * children are started before any is waited for, so their start-ups overlap.
  */
 #include "cli/vm_fork_child.h"
+#include "lib/tmark.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +51,9 @@ void vm_fork_ctx_free(struct vm_fork_ctx *f)
 /* The parent's own options that a child must not repeat: name, takes a value. */
 static int dropped(const char *a)
 {
-	static const char *const with_value[] = { "--control", "--restore", "--incoming" };
-	for (unsigned i = 0; i < 3; i++) {
+	static const char *const with_value[] = { "--control", "--restore", "--incoming",
+						  "--fork-child" };
+	for (unsigned i = 0; i < 4; i++) {
 		size_t n = strlen(with_value[i]);
 		if (!strcmp(a, with_value[i]))
 			return 2;
@@ -56,15 +63,18 @@ static int dropped(const char *a)
 	return !strcmp(a, "--paused") ? 1 : 0;
 }
 
-int vm_fork_child_start(void *ctx, const char *dir, unsigned idx, struct vm_fork_child *out,
-			struct err *err)
+/* Starts child idx, detached: its pid into out (-1 on failure). */
+static int spawn(const struct vm_fork_ctx *f, const char *dir, unsigned idx, bool running,
+		 struct vm_fork_child *out, struct err *err)
 {
-	struct vm_fork_ctx *f = ctx;
+	char index[16];
+	snprintf(index, sizeof index, "%u", idx);
 	snprintf(out->control, sizeof out->control, "%s/child-%u.sock", dir, idx);
 	snprintf(out->console, sizeof out->console, "%s/child-%u.console", dir, idx);
+	out->pid = -1;
 	unlink(out->control);
 
-	char **av = calloc((size_t)f->argc + 10, sizeof *av);
+	char **av = calloc((size_t)f->argc + 12, sizeof *av);
 	if (!av)
 		return err_set(err, -ENOMEM, "fork: out of memory");
 	int n = 0;
@@ -81,65 +91,94 @@ int vm_fork_child_start(void *ctx, const char *dir, unsigned idx, struct vm_fork
 	}
 	av[n++] = "--restore";
 	av[n++] = (char *)dir;
+	av[n++] = "--fork-child";
+	av[n++] = index;
 	av[n++] = "--control";
 	av[n++] = out->control;
-	av[n++] = "--paused";
+	if (!running)
+		av[n++] = "--paused";
 	av[n] = NULL;
 
 	int console = open(out->console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	int pfd[2];
-	if (console < 0 || devnull < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
-		int e = errno;
-		if (console >= 0)
-			close(console);
-		if (devnull >= 0)
-			close(devnull);
-		free(av);
-		return err_set(err, -e, "fork: %s: %s", out->console, strerror(e));
-	}
-	pid_t mid = fork();
-	if (mid == 0) {
-		/* Only async-signal-safe calls until exec. */
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		setsid();
-		pid_t pid = fork();
-		if (pid == 0) {
-			dup2(devnull, 0);
-			dup2(console, 1);
-			dup2(console, 2);
-			execv("/proc/self/exe", av);
-			_exit(127);
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none;
+	sigemptyset(&none);
+	int rc = console < 0 || devnull < 0 ? errno : 0;
+	if (!rc && !(rc = posix_spawn_file_actions_init(&fa))) {
+		if (!(rc = posix_spawnattr_init(&at))) {
+			/* A session of its own: the parent's end, or a signal to its
+			 * group, leaves it running. */
+			if (!(rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID |
+								 POSIX_SPAWN_SETSIGMASK)) &&
+			    !(rc = posix_spawnattr_setsigmask(&at, &none)) &&
+			    !(rc = posix_spawn_file_actions_adddup2(&fa, devnull, 0)) &&
+			    !(rc = posix_spawn_file_actions_adddup2(&fa, console, 1)) &&
+			    !(rc = posix_spawn_file_actions_adddup2(&fa, console, 2))) {
+				pid_t pid;
+				if (!(rc = posix_spawn(&pid, "/proc/self/exe", &fa, &at, av, environ)))
+					out->pid = (int)pid;
+			}
+			posix_spawnattr_destroy(&at);
 		}
-		ssize_t w = write(pfd[1], &pid, sizeof pid);
-		_exit(w == sizeof pid ? 0 : 1);
+		posix_spawn_file_actions_destroy(&fa);
 	}
-	close(pfd[1]);
-	close(console);
-	close(devnull);
+	if (console >= 0)
+		close(console);
+	if (devnull >= 0)
+		close(devnull);
 	free(av);
-	pid_t pid = -1;
-	if (mid > 0) {
-		waitpid(mid, NULL, 0);
-		if (read(pfd[0], &pid, sizeof pid) != sizeof pid)
-			pid = -1;
-	}
-	close(pfd[0]);
-	if (pid <= 0)
-		return err_set(err, -EAGAIN, "fork: cannot start child %u", idx);
-	out->pid = (int)pid;
+	if (rc)
+		return err_set(err, -rc, "fork: cannot start child %u: %s", idx, strerror(rc));
+	return 0;
+}
 
-	/* Ready when its control socket is there; gone early means it failed. */
-	struct timespec step = { 0, 2000000 };
-	for (int waited = 0; waited < READY_TIMEOUT_MS; waited += 2) {
+/* Children of earlier forks that have ended: gone from the process table
+ * (nothing else here has children to wait for). */
+static void reap_ended(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running,
+			   struct vm_fork_child *out, unsigned *started, struct err *err)
+{
+	const struct vm_fork_ctx *f = ctx;
+	*started = 0;
+	/* All at once: each child's start-up (a restore) overlaps the others'. */
+	unsigned spawned = 0;
+	int rc = 0;
+	reap_ended();
+	while (spawned < n && !(rc = spawn(f, dir, spawned, running, &out[spawned], err)))
+		spawned++;
+	tmark("fork: children started");
+	/* Ready when its control socket is there; gone early means it failed.
+	 * The ready ones come first in out[]: one that failed ends the list. */
+	struct timespec step = { 0, 1000000 };
+	bool ended = false;
+	for (int waited = 0; *started < spawned && waited < READY_TIMEOUT_MS; ) {
 		struct stat st;
-		if (stat(out->control, &st) == 0)
-			return 0;
-		if (kill(pid, 0) < 0)
+		struct vm_fork_child *c = &out[*started];
+		if (stat(c->control, &st) == 0) {
+			(*started)++;
+			continue;
+		}
+		if ((ended = waitpid(c->pid, NULL, WNOHANG) != 0))   /* reaped (or not ours) */
 			break;
 		nanosleep(&step, NULL);
+		waited++;
 	}
-	return err_set(err, -EIO, "fork: child %u did not start (see %s)", idx, out->console);
+	if (*started < spawned) {
+		/* Those not in the reply (the one too slow and the ones after
+		 * it): nobody would know of them, so they go. */
+		for (unsigned i = *started + ended; i < spawned; i++) {
+			kill(out[i].pid, SIGKILL);
+			waitpid(out[i].pid, NULL, 0);
+		}
+		return err_set(err, -EIO, "fork: child %u did not start (see %s)", *started,
+			       out[*started].console);
+	}
+	return rc;
 }

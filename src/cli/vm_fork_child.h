@@ -12,8 +12,8 @@ struct vm_fork_ctx {
 
 int vm_fork_ctx_init(struct vm_fork_ctx *f, int argc, char **argv);
 void vm_fork_ctx_free(struct vm_fork_ctx *f);
-/* The vm_config.fork_child hook; ctx is a struct vm_fork_ctx. */
-int vm_fork_child_start(void *ctx, const char *dir, unsigned idx, struct vm_fork_child *out,
-			struct err *err);
+/* The vm_config.fork_children hook; ctx is a struct vm_fork_ctx. */
+int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running,
+			   struct vm_fork_child *out, unsigned *started, struct err *err);
 
 #endif

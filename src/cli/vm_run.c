@@ -154,6 +154,10 @@ static const char usage[] =
 	"                    started with (CPUs, memory, disks, devices); a snapshot\n"
 	"                    that does not match them, or whose disks changed since, is\n"
 	"                    refused (docs/snapshot.md)\n"
+	"  --fork-child N    with --restore of a `fork` verb's snapshot: run as its\n"
+	"                    child N (0 to 15; the fork passes it), whose writable\n"
+	"                    disks are new overlays DIR/child-N-diskI.qcow2 over the\n"
+	"                    images the fork froze\n"
 	"  --incoming URI    wait for a VM sent by `nimbus vm control SOCKET migrate URI`\n"
 	"                    (URI: unix:PATH or tcp:[HOST]:PORT) and run it instead of\n"
 	"                    booting; give the options the source was started with\n"
@@ -592,6 +596,7 @@ int cmd_vm_run(int argc, char **argv)
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
 	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
 	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING, OPT_PAUSED,
+	       OPT_FORK_CHILD,
 	       OPT_SANDBOX, OPT_SANDBOX_UID, OPT_SANDBOX_GID,
 	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT, OPT_MEM_MERGE, OPT_AGENT,
 	       OPT_DISK_SLOTS, OPT_NET_SLOTS, OPT_SLOT_DISK, OPT_SLOT_NIC, OPT_CGROUP_PARENT,
@@ -622,6 +627,7 @@ int cmd_vm_run(int argc, char **argv)
 		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ "incoming", required_argument, NULL, OPT_INCOMING },
 		{ "paused", no_argument, NULL, OPT_PAUSED },
+		{ "fork-child", required_argument, NULL, OPT_FORK_CHILD },
 		{ "sandbox", no_argument, NULL, OPT_SANDBOX },
 		{ "sandbox-uid", required_argument, NULL, OPT_SANDBOX_UID },
 		{ "sandbox-gid", required_argument, NULL, OPT_SANDBOX_GID },
@@ -652,7 +658,7 @@ int cmd_vm_run(int argc, char **argv)
 	/* For the fork verb's children, before getopt (and strtok) touch argv. */
 	__attribute__((cleanup(vm_fork_ctx_free))) struct vm_fork_ctx fork_ctx = { 0 };
 	if (vm_fork_ctx_init(&fork_ctx, argc, argv) == 0) {
-		cfg.fork_child = vm_fork_child_start;
+		cfg.fork_children = vm_fork_children_start;
 		cfg.fork_ctx = &fork_ctx;
 	}
 
@@ -811,6 +817,17 @@ int cmd_vm_run(int argc, char **argv)
 		case OPT_PAUSED:
 			cfg.start_paused = true;
 			break;
+		case OPT_FORK_CHILD: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end || n >= VM_FORK_MAX) {
+				cli_error("--fork-child %s: a number from 0 to %d", optarg,
+					  VM_FORK_MAX - 1);
+				return 2;
+			}
+			cfg.fork_index = (unsigned)n + 1;
+			break;
+		}
 		case OPT_INCOMING:
 			if (vm_migrate_uri_check(optarg, &perr) < 0) {
 				cli_error("--incoming %s", perr.msg);
@@ -919,6 +936,10 @@ int cmd_vm_run(int argc, char **argv)
 	}
 	if (optind < argc) {
 		cli_error("vm run: unexpected argument %s (try --help)", argv[optind]);
+		return 2;
+	}
+	if (cfg.fork_index && !cfg.restore) {
+		cli_error("--fork-child needs --restore (the fork's directory)");
 		return 2;
 	}
 	if ((sb.have_uid || sb.have_gid) && !sandboxed) {

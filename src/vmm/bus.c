@@ -295,6 +295,11 @@ static void all_threads_barrier(void)
 	(void)syscall(SYS_membarrier, 1 /* MEMBARRIER_CMD_GLOBAL */, 0);
 }
 
+void bus_barrier_prepare(void)
+{
+	(void)syscall(SYS_membarrier, 1 << 4 /* ..._REGISTER_PRIVATE_EXPEDITED */, 0);
+}
+
 uint64_t bus_dirty_collect(struct bus *bus, uint64_t *out, bool final)
 {
 	uint64_t n = 0, pages = npages(bus);

@@ -231,6 +231,11 @@ static inline bool bus_page_watched(const struct bus *bus, uint64_t pfn)
  * -ENOMEM.  Call with the VM paused or from its only writer.
  */
 int bus_dirty_start(struct bus *bus);
+/* Readies the barrier bus_dirty_start and bus_dirty_collect use
+ * (membarrier's registration: an RCU grace period, ~25 ms here, the
+ * first time in a process), so that a later snapshot's or migration's
+ * pause does not pay for it.  Any thread; once is enough. */
+void bus_barrier_prepare(void);
 /* Stops it (the watch bits are cleared; the bitmaps stay allocated). */
 void bus_dirty_stop(struct bus *bus);
 /*

@@ -884,7 +884,7 @@ static char *verb_migrate(struct vm *vm, const cJSON *id, const cJSON *req,
 	return print(o);
 }
 
-/* {"verb":"fork","dir":ABS[,"count":N]} */
+/* {"verb":"fork","dir":ABS[,"count":N][,"running":true]} */
 static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req,
 		       const struct emitter *em)
 {
@@ -900,6 +900,9 @@ static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req,
 				   VM_FORK_MAX);
 	if (c)
 		n = c->valuedouble;
+	const cJSON *run = cJSON_GetObjectItemCaseSensitive(req, "running");
+	if (run && !cJSON_IsBool(run))
+		return reply_error(id, "bad-argument", "fork: running: must be true or false");
 	const cJSON *fds = cJSON_GetObjectItemCaseSensitive(req, "fds");
 	if (fds && !names_snapshot_fds(fds))
 		return reply_error(id, "bad-argument", "fork: fds: must be [\"memory\", \"state\"]");
@@ -924,13 +927,16 @@ static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req,
 	struct vm_fork_child kids[VM_FORK_MAX];
 	unsigned started = 0;
 	struct err e = {0};
-	int rc = vm_fork(vm, d->valuestring, (unsigned)n, kids, &started, &e);
+	struct vm_snapshot_info info = { 0 };
+	int rc = vm_fork(vm, d->valuestring, (unsigned)n, cJSON_IsTrue(run), kids, &started, &info,
+			 &e);
 	cJSON *o = rc ? NULL : reply_ok(id);
 	if (rc) {
 		char *out = reply_error(id, rc == -ESRCH ? "not-running" : "fork-failed",
 					"%s%s", e.msg, started ? " (some children were started)" : "");
 		return out;
 	}
+	cJSON_AddNumberToObject(o, "pause_ms", (double)info.pause_ns / 1e6);
 	cJSON *arr = cJSON_AddArrayToObject(o, "children");
 	for (unsigned i = 0; i < started; i++) {
 		cJSON *k = cJSON_CreateObject();

@@ -109,7 +109,8 @@ struct vm {
 	 * reboots: restoring needs none of them (copies of the paths here). */
 	bool images_deferred;
 	char *image_path[3];
-	/* A restore from a snapshot holding its disks: the paths it put in cfg. */
+	/* Disk paths this VM put in cfg: a restore's (disks from the snapshot, a
+	 * fork child's overlays), a fork's (the parent's overlays). */
 	char *restore_disk_path[VM_MAX_DISKS];
 	struct virt_boot_plan plan;
 	bool has_tohost;
@@ -117,6 +118,10 @@ struct vm {
 
 	/* Monitor. */
 	int event_fd;
+	bool barrier_prepared;     /* bus_barrier_prepare asked for (vm_run) */
+	/* A fork child's NICs: the MACs the parent had (vm_fork_nics.c). */
+	uint8_t fork_was_mac[VM_MAX_NETS][6];
+	unsigned fork_nmacs;
 	atomic_bool stop_requested;
 	atomic_bool reboot_requested;
 	_Atomic int64_t shutdown_deadline_ns;   /* host monotonic; 0 = no shutdown asked */
@@ -486,6 +491,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	if (cfg->restore && (rc = vm_restore_disks(&vm->cfg, cfg->restore, vm->restore_disk_path,
 						   err)))
 		goto fail;
+	if (cfg->restore && cfg->fork_index && (rc = vm_fork_nics_renew(&vm->cfg, err)))
+		goto fail;
 	tmark("bus, disks");
 	if ((rc = create_devices(vm, err)))
 		goto fail;
@@ -504,9 +511,15 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	} else if ((rc = power_on(vm, err))) {
 		goto fail;
 	}
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++)
+		vm->cfg.disks[i].frozen_base = NULL;   /* checked: the overlay is the disk */
 	*out = vm;
 	return 0;
 fail:
+	/* A fork child's overlays, made by this restore, go with it. */
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++)
+		if (vm->cfg.disks[i].frozen_base)
+			unlink(vm->cfg.disks[i].path);
 	vm_destroy(vm);
 	return rc;
 }
@@ -528,6 +541,28 @@ int vm_incoming_finish(struct vm *vm, struct vm_incoming *in, struct err *err)
 		return rc;
 	vm->cfg.incoming = NULL;
 	return 0;
+}
+
+/* A thread of its own for bus_barrier_prepare: the kernel's wait is
+ * nobody's (not the guest's, not the monitor's). */
+static void *barrier_prepare_main(void *arg)
+{
+	(void)arg;
+	bus_barrier_prepare();
+	return NULL;
+}
+
+static void prepare_barrier_aside(void)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	if (pthread_attr_init(&a))
+		return;
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 64 << 10);
+	/* Failing, the first snapshot registers, as it always could. */
+	(void)pthread_create(&t, &a, barrier_prepare_main, NULL);
+	pthread_attr_destroy(&a);
 }
 
 /*
@@ -676,6 +711,10 @@ void vm_run(struct vm *vm, struct vm_exit *exit)
 			vm->cfg.on_running = NULL;   /* once: not again after a reboot */
 			on_running(vm->cfg.on_running_ctx);
 		}
+		if (!vm->barrier_prepared) {
+			vm->barrier_prepared = true;
+			prepare_barrier_aside();
+		}
 		wait_for_event(vm);
 		pthread_mutex_lock(&vm->run_lock);
 		vm->vcpus_exit = true;
@@ -755,6 +794,20 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
+int vm_disk_set_image(struct vm *vm, unsigned i, const char *path, const char *format,
+		      bool confine_backing)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	free(vm->restore_disk_path[i]);   /* path may not be that string: copied first */
+	vm->restore_disk_path[i] = copy;
+	vm->cfg.disks[i].path = copy;
+	vm->cfg.disks[i].format = format;
+	vm->cfg.disks[i].confine_backing = confine_backing;
+	return 0;
+}
+
 void vm_parts(struct vm *vm, struct vm_parts *out)
 {
 	pthread_mutex_lock(&vm->run_lock);
@@ -766,6 +819,9 @@ void vm_parts(struct vm *vm, struct vm_parts *out)
 	for (unsigned i = 0; vm->board && i < VM_MAX_DISKS; i++)
 		if ((out->disks[i] = virt_board_disk(vm->board, i)))
 			out->ndisks = i + 1;
+	for (unsigned i = 0; vm->board && i < VM_MAX_NETS; i++)
+		if ((out->nets[i] = virt_board_net(vm->board, i)))
+			out->nnets = i + 1;
 	pthread_mutex_unlock(&vm->run_lock);
 }
 
@@ -958,11 +1014,20 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 	if (opts->to_fds && dir[0] != '/')
 		return err_set(err, -EINVAL, "snapshot: %s: not an absolute path (passed files are "
 			       "recorded by where the client puts them)", dir);
+	/* A fork's overlays are made (and synced) while the guest runs on. */
+	struct vm_fork_disks *forked = NULL;
+	int prc = opts->fork_children ?
+		  vm_fork_disks_prepare(vm, dir, opts->fork_children, &forked, err) : 0;
+	if (prc)
+		return prc;
 	int64_t t0 = vclock_host_ns();
 	int rc = vm_pause(vm, err);
 	bool was_paused = rc == -EALREADY;
-	if (rc && !was_paused)
+	if (rc && !was_paused) {
+		vm_fork_disks_free(forked);
 		return rc;
+	}
+	tmark("snapshot: paused");
 	/* api_lock: no other client resumes the VM while its state is written. */
 	pthread_mutex_lock(&vm->api_lock);
 	pthread_mutex_lock(&vm->run_lock);
@@ -970,8 +1035,11 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 	pthread_mutex_unlock(&vm->run_lock);
 	if (!paused)
 		rc = err_set(err, -EBUSY, "snapshot: the VM was resumed or stopped meanwhile");
-	else
-		rc = vm_snapshot_write(vm, dir, opts, info, err);
+	else if ((rc = vm_fork_disks_freeze(vm, forked, err)))
+		;   /* err says which disk */
+	else if ((rc = vm_snapshot_write(vm, dir, opts, forked, info, err)))
+		vm_fork_disks_thaw(vm, forked, err);
+	vm_fork_disks_free(forked);
 	pthread_mutex_unlock(&vm->api_lock);
 	if (paused && !was_paused && !stay_paused)
 		vm_resume(vm, false, NULL);
@@ -999,59 +1067,76 @@ bool vm_sandboxed(const struct vm *vm)
 	return vm->cfg.sandboxed;
 }
 
-/* Children would share a writable disk. */
-static int fork_disks_check(struct vm *vm, struct err *err)
+/* Children would share a disk in a hot-plug slot or a TAP. */
+static int fork_slots_check(struct vm *vm, struct err *err)
 {
 	int rc = vm_disk_slots_check_empty(vm, "fork (the children would share it)", err);
 	if (!rc)
 		rc = vm_nic_slots_check_empty(vm, "fork (the children would share it)", err);
-	if (rc)
-		return rc;
-	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
-		const struct vm_disk *d = &vm->cfg.disks[i];
-		if (!d->readonly && !d->ephemeral)
-			return err_set(err, -EINVAL, "fork: disk %s is writable: the children would "
-				       "share it (start the VM with --ephemeral or the disk ro)",
-				       d->path);
+	for (unsigned i = 0; !rc && i < vm->cfg.nnets; i++)
+		if (vm->cfg.nets[i].kind == NET_TAP)
+			rc = err_set(err, -EINVAL, "fork: net%u is a TAP (%s): a child could not open "
+				     "it while this VM holds it (--net user gives each its own)", i,
+				     vm->cfg.nets[i].ifname[0] ? vm->cfg.nets[i].ifname : "tapN");
+	return rc;
+}
+
+void vm_set_fork_macs(struct vm *vm, uint8_t was[VM_MAX_NETS][6], unsigned n)
+{
+	memcpy(vm->fork_was_mac, was, sizeof vm->fork_was_mac);
+	vm->fork_nmacs = n;
+}
+
+unsigned vm_fork_mac_changes(struct vm *vm, uint8_t was[][6], uint8_t now[][6])
+{
+	unsigned n = vm->cfg.fork_index ? vm->fork_nmacs : 0;
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(was[i], vm->fork_was_mac[i], 6);
+		memcpy(now[i], vm->cfg.nets[i].mac, 6);
 	}
-	return 0;
+	return n;
 }
 
 int vm_fork_snapshot(struct vm *vm, const char *dir, int memory_fd, int state_fd,
 		     struct err *err)
 {
-	int rc = fork_disks_check(vm, err);
+	int rc = fork_slots_check(vm, err);
 	if (rc)
 		return rc;
+	/* A jailed VMM can create no overlay to move onto. */
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+		const struct vm_disk *d = &vm->cfg.disks[i];
+		if (!d->readonly && !d->ephemeral)
+			return err_set(err, -EINVAL, "fork: disk %s is writable, and a sandboxed VM "
+				       "(--sandbox) can make no overlay for it (start the VM with "
+				       "--ephemeral or the disk ro)", d->path);
+	}
 	struct vm_snapshot_opts o = { .to_fds = true, .memory_fd = memory_fd,
 				      .state_fd = state_fd };
 	return vm_snapshot_take(vm, dir, &o, NULL, err);
 }
 
-int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
-	    unsigned *started, struct err *err)
+int vm_fork(struct vm *vm, const char *dir, unsigned n, bool running, struct vm_fork_child *out,
+	    unsigned *started, struct vm_snapshot_info *info, struct err *err)
 {
 	*started = 0;
 	if (vm->cfg.sandboxed)
 		return err_set(err, -EPERM, "fork: not available in a sandboxed VM (--sandbox): "
 			       "children are started from files the sandbox's jail cannot reach");
-	if (!vm->cfg.fork_child)
+	if (!vm->cfg.fork_children)
 		return err_set(err, -ENOTSUP, "fork: this VM was not started by `nimbus vm run`");
 	if (n < 1 || n > VM_FORK_MAX)
 		return err_set(err, -EINVAL, "fork: %u children: must be 1 to %d", n, VM_FORK_MAX);
-	int drc = fork_disks_check(vm, err);
-	if (drc)
-		return drc;
-	struct vm_snapshot_info info;
-	int rc = vm_snapshot(vm, dir, false, &info, err);
+	int rc = fork_slots_check(vm, err);
 	if (rc)
 		return rc;
-	for (unsigned i = 0; i < n; i++) {
-		if ((rc = vm->cfg.fork_child(vm->cfg.fork_ctx, dir, i, &out[i], err)))
-			return rc;
-		(*started)++;
-	}
-	return 0;
+	struct vm_snapshot_opts o = { .fork_children = n };
+	if ((rc = vm_snapshot_take(vm, dir, &o, info, err)))
+		return rc;
+	tmark("fork: snapshot taken, VM resumed");
+	rc = vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, running, out, started, err);
+	tmark("fork: children ready");
+	return rc;
 }
 
 static int check_live(struct vm *vm, struct err *err)

@@ -69,6 +69,10 @@ struct vm_disk {
 	 * device instead of opening path (an --ephemeral disk's throwaway
 	 * layer that a --copy-storage stream filled). */
 	struct block_backend *backend;
+	/* Set by a restore only, while it runs: the disk is a new overlay over
+	 * this image, which a fork froze (vm_fork_disks.c), and the snapshot's
+	 * identity of the disk is that image's. */
+	const char *frozen_base;
 };
 
 struct vm_config {
@@ -130,10 +134,16 @@ struct vm_config {
 	struct vm_incoming *incoming;
 	/* vm_run starts with the VM paused (vm_resume runs it). */
 	bool start_paused;
-	/* How vm_fork starts a child process from a snapshot directory (the
-	 * CLI re-executes itself with --restore); NULL: this VM cannot fork. */
-	int (*fork_child)(void *ctx, const char *dir, unsigned idx, struct vm_fork_child *out,
-			  struct err *err);
+	/* With restore: 1 + N for child N of the fork that wrote it (vm run
+	 * --fork-child N): a disk the fork froze gets an overlay of its own,
+	 * DIR/child-N-diskI.qcow2 (vm_fork_disks.c).  0: not a fork's child. */
+	unsigned fork_index;
+	/* How vm_fork starts its n children from a snapshot directory, child i
+	 * with fork_index 1 + i (the CLI re-executes itself with --restore),
+	 * all at once, returning when every one is ready or one failed; *started
+	 * of them are in out[].  NULL: this VM cannot fork. */
+	int (*fork_children)(void *ctx, const char *dir, unsigned n, bool running,
+			     struct vm_fork_child *out, unsigned *started, struct err *err);
 	void *fork_ctx;
 	/* Called first thing on each vCPU thread, before it runs guest code (the
 	   sandbox installs the vCPU seccomp filter there); NULL = nothing. */
@@ -401,16 +411,23 @@ void vm_remove_listener(struct vm *vm, int id);
 
 /* ---- live fork -------------------------------------------------------------- */
 
+/* A fork child's NICs (vm_fork_nics.c): how many changed MAC, the parent's
+ * MAC of each into was[i] and the child's into now[i] (0 for a VM that is
+ * not a fork's child, or restored from a snapshot that did not record
+ * them). */
+unsigned vm_fork_mac_changes(struct vm *vm, uint8_t was[][6], uint8_t now[][6]);
+
 #define VM_FORK_MAX 16
 
 /*
  * Clones the running VM into n children (1..VM_FORK_MAX), each its own
- * process started paused from one snapshot in dir (their RAM a private
+ * process started (paused, unless running) from one snapshot in dir (their RAM a private
  * mapping of its memory file, so unchanged pages are shared through the page
  * cache and each child pays only for what it writes).  The VM itself runs on
- * (it is paused only for the snapshot).  Disks must not be writable (they
- * would be shared): -EINVAL naming the disk.  0, or -errno with err set;
- * children started before a failure keep running (out[0..*started)).
+ * (it is paused only for the snapshot).  A writable disk is frozen: the VM
+ * goes on over a new qcow2 overlay on its image, and each child gets one
+ * of its own (vm_fork_disks.c).  0, or -errno with err set; children
+ * started before a failure keep running (out[0..*started)).
  */
 /* cfg.sandboxed: the VMM runs jailed. */
 bool vm_sandboxed(const struct vm *vm);
@@ -420,8 +437,11 @@ bool vm_sandboxed(const struct vm *vm);
  * then a snapshot into memory_fd and state_fd (vm_snapshot_opts.to_fds). */
 int vm_fork_snapshot(struct vm *vm, const char *dir, int memory_fd, int state_fd,
 		     struct err *err);
-int vm_fork(struct vm *vm, const char *dir, unsigned n, struct vm_fork_child *out,
-	    unsigned *started, struct err *err);
+struct vm_snapshot_info;
+/* running: the children run at once (else they start paused).  info (may be
+ * NULL): the snapshot's, pause_ns how long the VM stood still. */
+int vm_fork(struct vm *vm, const char *dir, unsigned n, bool running, struct vm_fork_child *out,
+	    unsigned *started, struct vm_snapshot_info *info, struct err *err);
 
 /* ---- snapshots (vm_snapshot.c, docs/snapshot.md) ------------------------ */
 
@@ -454,6 +474,9 @@ struct vm_snapshot_opts {
 	int memory_fd, state_fd;
 	const int *disk_fds;
 	unsigned ndisk_fds;
+	/* A fork's snapshot for this many children (vm_fork): the writable
+	 * disks are frozen first (vm_fork_disks.c).  0: not a fork. */
+	unsigned fork_children;
 };
 
 /* vm_snapshot and vm_snapshot_incremental with every option. */

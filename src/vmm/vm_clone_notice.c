@@ -52,13 +52,28 @@ static void *notice_thread(void *arg)
 	char env_gen[64] = "NIMBUS_GENERATION=";
 	for (unsigned i = 0; i < sizeof id; i++)
 		snprintf(env_gen + strlen(env_gen), 3, "%02x", id[i]);
+	/* A fork's child: each interface still on the parent's MAC takes the
+	 * child's ("WAS=NOW ...", vm_fork_nics.c), before the id changes. */
+	char env_macs[16 + VM_MAX_NETS * 36] = "NIMBUS_MACS=";
+	uint8_t was[VM_MAX_NETS][6], now[VM_MAX_NETS][6];
+	unsigned nmacs = vm_fork_mac_changes(n->vm, was, now);
+	for (unsigned i = 0; i < nmacs; i++) {
+		const uint8_t *a = was[i], *b = now[i];
+		snprintf(env_macs + strlen(env_macs), 37,
+			 "%02x:%02x:%02x:%02x:%02x:%02x=%02x:%02x:%02x:%02x:%02x:%02x ", a[0], a[1],
+			 a[2], a[3], a[4], a[5], b[0], b[1], b[2], b[3], b[4], b[5]);
+	}
 	/* The seed on stdin (never on a command line the guest's ps shows); the
 	 * id written beside and renamed, so a reader sees an old one or the new. */
 	char *const argv[] = { "/bin/sh", "-c",
-			       "cat > /dev/urandom && mkdir -p /run/nimbus && "
+			       "cat > /dev/urandom && "
+			       "for p in $NIMBUS_MACS; do for d in /sys/class/net/*; do "
+			       "[ \"$(cat $d/address)\" = \"${p%=*}\" ] && "
+			       "ip link set dev \"${d##*/}\" address \"${p#*=}\"; done; done; "
+			       "mkdir -p /run/nimbus && "
 			       "echo $NIMBUS_GENERATION > " VM_GENERATION_FILE ".tmp && "
 			       "mv " VM_GENERATION_FILE ".tmp " VM_GENERATION_FILE, NULL };
-	char *const env[] = { env_gen, NULL };
+	char *const env[] = { env_gen, env_macs, NULL };
 	struct guest_agent_exec req = { .argv = argv, .env = env, .stdin_data = seed,
 					.stdin_len = sizeof seed, .timeout_ms = NOTICE_TIMEOUT_MS,
 					.out_max = 256 };

@@ -6,7 +6,9 @@
  * its agent (docs/guest-agent.md): 64 bytes of host randomness are mixed
  * into its entropy pool (written to /dev/urandom) and a fresh generation id,
  * 32 hex digits, is written to /run/nimbus/generation, which guest software
- * can watch to renew what must be unique.  Linux's vmgenid would be the
+ * can watch to renew what must be unique.  A fork's child also has new MACs
+ * (vm_fork_nics.c): each guest interface still on the parent's takes the
+ * child's (`ip link set ... address`) before the id is written.  Linux's vmgenid would be the
  * kernel's own way, but the guest kernel knows it only from ACPI, which the
  * virt board has not.
  *

@@ -51,6 +51,9 @@ struct vm_parts {
 	 * exist: a VM built ahead of a migration). */
 	struct virtio_device *disks[VM_MAX_DISKS];
 	unsigned ndisks;
+	/* The virtio-net devices, in --net order (likewise). */
+	struct virtio_device *nets[VM_MAX_NETS];
+	unsigned nnets;
 };
 
 void vm_parts(struct vm *vm, struct vm_parts *out);
@@ -64,17 +67,68 @@ int vm_restore_incoming(struct vm *vm, struct vm_incoming *inc, struct err *err)
 /* The state file of a paused VM into o (snap_out_init'd here): base NULL
  * for a full snapshot. */
 struct snap_out;
+struct vm_fork_disks;
 int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_id,
-		   bool with_disks, struct snap_out *o, struct err *err);
+		   bool with_disks, const struct vm_fork_disks *frozen, struct snap_out *o,
+		   struct err *err);
 uint64_t vm_snapshot_new_id(void);
 /* vm_snapshot.c: writes the snapshot of a paused VM (vm_snapshot holds it
  * paused). */
 int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
-		      struct vm_snapshot_info *info, struct err *err);
+		      const struct vm_fork_disks *frozen, struct vm_snapshot_info *info,
+		      struct err *err);
 /* vm_snapshot.c: before a restore builds the devices: when the snapshot
  * holds its disks, points cfg's disks at them (or at new copies of them,
  * for writable disks); paths[] keeps the strings.  0 or -errno. */
 int vm_restore_disks(struct vm_config *cfg, const char *dir, char *paths[VM_MAX_DISKS],
 		     struct err *err);
+
+/* vm.c: disk i's image from now on (a fork moving it onto an overlay, or
+ * back): the configuration names path (copied), format and confinement.
+ * 0 or -ENOMEM (nothing changed). */
+int vm_disk_set_image(struct vm *vm, unsigned i, const char *path, const char *format,
+		      bool confine_backing);
+
+/*
+ * vm_fork_disks.c: a fork's writable disks (docs/snapshot.md, "Live fork").
+ * prepare, the VM running: makes a new qcow2 overlay over each writable
+ * disk's image, DIR.parent-diskI.qcow2, synced (refused if a child's
+ * overlay DIR/child-N-diskI.qcow2, N < children, exists already); *out NULL
+ * when the VM has no writable disk.  freeze, the VM paused: moves each disk
+ * onto its overlay, its image now a frozen base (undone on failure).  thaw
+ * undoes a freeze (the snapshot failed; still paused), appending to err
+ * what it could not undo.  free removes the overlays no disk is on.  save
+ * writes the "fork-disks" section; base is disk i's frozen image (NULL: not
+ * frozen), whose identity the "vm" section records.
+ */
+int vm_fork_disks_prepare(struct vm *vm, const char *dir, unsigned children,
+			  struct vm_fork_disks **out, struct err *err);
+int vm_fork_disks_freeze(struct vm *vm, struct vm_fork_disks *f, struct err *err);
+void vm_fork_disks_thaw(struct vm *vm, struct vm_fork_disks *f, struct err *err);
+void vm_fork_disks_free(struct vm_fork_disks *f);
+const char *vm_fork_disks_base(const struct vm_fork_disks *f, unsigned i);
+void vm_fork_disks_save(const struct vm_fork_disks *f, struct snap_out *o);
+/* Restoring a snapshot with a "fork-disks" section (in positioned
+ * anywhere): a frozen disk opened writable must be a fork child's
+ * (cfg->fork_index), which gets a new overlay DIR/child-N-diskI.qcow2 over
+ * the base (paths[i] owns the strings; the disk's frozen_base names the
+ * base); anything else writable is refused.  0 or -errno. */
+struct snap_in;
+int vm_fork_disks_restore(struct snap_in *in, struct vm_config *cfg, const char *dir,
+			  char *paths[VM_MAX_DISKS], struct err *err);
+
+/*
+ * vm_fork_nics.c: a fork child's own MACs.  save writes the "net-macs"
+ * section (each --net device's MAC); renew gives every NIC of a fork
+ * child's configuration a new MAC before its devices are made; was reads
+ * the MACs the snapshot's NICs had (n = 0 for a snapshot without them).
+ * vm.c keeps them (vm_set_fork_macs) for the clone notice.
+ */
+struct snap_out;
+void vm_net_macs_save(const struct vm_parts *p, struct snap_out *o);
+int vm_fork_nics_renew(struct vm_config *cfg, struct err *err);
+int vm_fork_nics_was(struct snap_in *in, const struct vm_config *cfg,
+		     uint8_t was[VM_MAX_NETS][6], unsigned *n, struct err *err);
+void vm_set_fork_macs(struct vm *vm, uint8_t was[VM_MAX_NETS][6], unsigned n);
 
 #endif

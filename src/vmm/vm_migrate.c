@@ -445,7 +445,7 @@ static int send_state(struct vm *vm, int fd, const char *uri, const struct disk_
 	struct vm_parts p;
 	vm_parts(vm, &p);
 	struct snap_out o;
-	int rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, false, &o, err);
+	int rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, false, NULL, &o, err);
 	if (rc)
 		return rc;
 	if (drop)

@@ -27,6 +27,7 @@
  * drove meanwhile), and sets the clock to continue from the saved reading.
  */
 #include "vmm/vm_internal.h"
+#include "lib/tmark.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -338,7 +339,11 @@ static int write_memory(int fd, const struct bus *bus, bool sandboxed, uint64_t 
 	const uint64_t page = 1u << BUS_PAGE_SHIFT;
 	uint64_t n = bus->ram_size / page;
 	*written = 0;
-	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)bus->ram_size) < 0)
+	/* Emptied only if it holds something (a passed file): truncating a
+	 * file to 0 makes ext4 write it all back at close (auto_da_alloc),
+	 * which a new file need not wait for. */
+	if ((lseek(fd, 0, SEEK_END) > 0 && ftruncate(fd, 0) < 0) ||
+	    ftruncate(fd, (off_t)bus->ram_size) < 0)
 		return -errno;
 	uint8_t *touched = malloc(n);
 	if (!touched)
@@ -364,8 +369,9 @@ static int write_memory(int fd, const struct bus *bus, bool sandboxed, uint64_t 
 	return rc;
 }
 
+/* durable: synced before it is renamed into place. */
 static int write_file(const char *dir, const char *name, const void *buf, size_t len,
-		      struct err *err)
+		      bool durable, struct err *err)
 {
 	char tmp[4200], path[4200];
 	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
@@ -374,7 +380,7 @@ static int write_file(const char *dir, const char *name, const void *buf, size_t
 	if (fd < 0)
 		return err_set(err, -errno, "snapshot: %s: %s", tmp, strerror(errno));
 	int rc = write_full(fd, buf, len, 0);
-	if (!rc && fsync(fd) < 0)
+	if (!rc && durable && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
 	if (!rc && rename(tmp, path) < 0)
@@ -395,7 +401,8 @@ uint64_t vm_snapshot_new_id(void)
 }
 
 int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_id,
-		   bool with_disks, struct snap_out *o, struct err *err)
+		   bool with_disks, const struct vm_fork_disks *frozen, struct snap_out *o,
+		   struct err *err)
 {
 	struct vm_parts p;
 	vm_parts(vm, &p);
@@ -403,8 +410,11 @@ int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_i
 	if (!disks)
 		return err_set(err, -ENOMEM, "snapshot: out of memory");
 	for (unsigned i = 0; i < p.cfg->ndisks; i++) {
-		int rc = disk_identify(p.cfg->disks[i].path, i < p.ndisks ? p.disks[i] : NULL,
-				       &disks[i]);
+		/* A frozen disk: the guest's disk at the pause is its base. */
+		const char *fb = vm_fork_disks_base(frozen, i);
+		int rc = fb ? disk_identify(fb, NULL, &disks[i])
+			    : disk_identify(p.cfg->disks[i].path, i < p.ndisks ? p.disks[i] : NULL,
+					    &disks[i]);
 		if (rc) {
 			free(disks);
 			return err_set(err, rc, "snapshot: disk %s: %s", p.cfg->disks[i].path,
@@ -420,6 +430,8 @@ int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_i
 		return src;
 	}
 	save_nic_slots(vm, o);
+	vm_net_macs_save(&p, o);
+	vm_fork_disks_save(frozen, o);
 	snap_begin(o, "memory", 1);
 	snap_put_u64(o, id);
 	snap_put_u8(o, base != NULL);
@@ -623,7 +635,7 @@ static int write_to_fds(struct vm *vm, const char *dir, const struct vm_snapshot
 	uint64_t id = vm_snapshot_new_id();
 	struct snap_out o;
 	if ((rc = vm_state_build(vm, id, opts->incremental ? ch->dir : NULL, ch->id,
-				 opts->with_disks, &o, err)))
+				 opts->with_disks, NULL, &o, err)))
 		return rc;
 	uint64_t written = 0, disk_written = 0;
 	if ((rc = write_ram(opts->memory_fd, &p, opts->incremental, &written)) ||
@@ -655,9 +667,14 @@ static int write_to_fds(struct vm *vm, const char *dir, const struct vm_snapshot
 }
 
 int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
-		      struct vm_snapshot_info *info, struct err *err)
+		      const struct vm_fork_disks *frozen, struct vm_snapshot_info *info,
+		      struct err *err)
 {
 	bool incremental = opts->incremental, with_disks = opts->with_disks;
+	/* A fork's snapshot is read by its children at once, from the page
+	 * cache; a crash ends them with the parent's memory anyway, so it is
+	 * not synced: the sync was most of the parent's pause. */
+	bool durable = !opts->fork_children;
 	if (opts->to_fds)
 		return write_to_fds(vm, dir, opts, info, err);
 	struct vm_parts p;
@@ -677,7 +694,8 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 		return rc;
 	uint64_t id = vm_snapshot_new_id();
 	struct snap_out o;
-	int brc = vm_state_build(vm, id, incremental ? ch->dir : NULL, ch->id, with_disks, &o, err);
+	int brc = vm_state_build(vm, id, incremental ? ch->dir : NULL, ch->id, with_disks, frozen,
+				 &o, err);
 	if (brc)
 		return brc;
 
@@ -692,7 +710,8 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 	}
 	uint64_t written = 0;
 	rc = write_ram(fd, &p, incremental, &written);
-	if (!rc && fsync(fd) < 0)
+	tmark("snapshot: memory written");
+	if (!rc && durable && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
 	if (!rc && rename(tmp, path) < 0)
@@ -705,7 +724,7 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 	uint64_t disk_written = 0;
 	if (with_disks && (rc = write_disks(dir, NULL, &p, &disk_written, err)))
 		goto out;
-	if ((rc = write_file(dir, "state", o.buf, o.len, err)))
+	if ((rc = write_file(dir, "state", o.buf, o.len, durable, err)))
 		goto out;
 	if (info) {
 		info->disk_bytes_written = disk_written;
@@ -714,8 +733,12 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 		info->mem_bytes_written = written;
 		info->incremental = incremental;
 	}
-	/* The next incremental snapshot builds on this one: log from here. */
-	chain_start(&p, absdir, id);
+	/* The next incremental snapshot builds on this one: log from here.
+	 * Not on a fork's: the children's base, not a snapshot of this VM's
+	 * history (an incremental one builds on the last real one still), and
+	 * arming every page costs the parent's pause (and its first stores). */
+	if (!opts->fork_children)
+		chain_start(&p, absdir, id);
 out:
 	if (rc && incremental)   /* pages taken from the log went nowhere: the chain is broken */
 		ch->valid = false;
@@ -779,7 +802,8 @@ static int check_vm_section(struct snap_in *in, const struct vm_parts *p, const 
 		if (in->overrun || disks_carried)
 			continue;
 		struct disk_id now;
-		const char *path = p->cfg->disks[i].path;
+		const struct vm_disk *vd = &p->cfg->disks[i];
+		const char *path = vd->frozen_base ? vd->frozen_base : vd->path;
 		rc = disk_identify(path, NULL, &now);
 		if (rc) {
 			free(d);
@@ -963,6 +987,15 @@ static int load_state(struct vm *vm, const char *dir, const char *what, const ui
 			      err)) ||
 	    (rc = check_nic_slots(in, vm, dir ? dir : what, err)))
 		goto out;
+	if (p.cfg->fork_index) {
+		uint8_t was[VM_MAX_NETS][6];
+		unsigned n;
+		if ((rc = vm_fork_nics_was(in, p.cfg, was, &n, err))) {
+			prefix(err, rc, dir ? dir : what);
+			goto out;
+		}
+		vm_set_fork_macs(vm, was, n);
+	}
 
 	uint64_t id = 0;
 	if (dir && (rc = restore_memory(&p, dir, in, 0, &id, err)))
@@ -1110,8 +1143,14 @@ int vm_restore_disks(struct vm_config *cfg, const char *dir, char *paths[VM_MAX_
 		free(buf);
 		return err_set(err, -ENOMEM, "out of memory");
 	}
-	if ((rc = snap_in_open(in, buf, len, path, err)) || !snap_in_has(in, "disks"))
+	if ((rc = snap_in_open(in, buf, len, path, err)))
 		goto out;
+	if (!snap_in_has(in, "disks")) {
+		/* A fork's snapshot: a child's disks are new overlays. */
+		if (snap_in_has(in, "fork-disks"))
+			rc = vm_fork_disks_restore(in, cfg, dir, paths, err);
+		goto out;
+	}
 	if ((rc = snap_in_section(in, "disks", 1, err))) {
 		prefix(err, rc, dir);
 		goto out;

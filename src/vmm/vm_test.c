@@ -22,6 +22,7 @@
 
 #include "lib/testing.h"
 #include "vmm/chardev.h"
+#include "vmm/snap_stream.h"
 
 enum { ZERO = 0, T0 = 5, T1 = 6, T2 = 7, T3 = 28, T4 = 29 };
 
@@ -560,7 +561,7 @@ TEST(vm_snapshot_migrate_and_fork_refused_with_a_reason_when_sandboxed)
 	EXPECT(strstr(e.msg, "rel/dir: not an absolute path"));
 	struct vm_fork_child kids[1];
 	unsigned started = 9;
-	EXPECT_EQ(vm_fork(vm, "/tmp/nimbus-vmtest-never", 1, kids, &started, &e), -EPERM);
+	EXPECT_EQ(vm_fork(vm, "/tmp/nimbus-vmtest-never", 1, false, kids, &started, NULL, &e), -EPERM);
 	EXPECT(strstr(e.msg, "fork: not available in a sandboxed VM"));
 	EXPECT_EQ(started, 0);
 	vm_destroy(vm);
@@ -635,6 +636,250 @@ TEST(vm_snapshot_with_a_hot_plugged_disk_restores_only_with_it_in_its_slot)
 	EXPECT_EQ(system(cmd), 0);
 }
 
+/* What vm_fork asked the CLI's hook for (the test starts no process). */
+struct fork_call {
+	unsigned n;
+	char dir[128];
+};
+
+static int fork_children_stub(void *ctx, const char *dir, unsigned n, bool running,
+			      struct vm_fork_child *out, unsigned *started, struct err *err)
+{
+	struct fork_call *c = ctx;
+	(void)out, (void)err, (void)running;
+	c->n = n;
+	snprintf(c->dir, sizeof c->dir, "%s", dir);
+	*started = n;
+	return 0;
+}
+
+static void vm_run_paused(struct runner *r)
+{
+	EXPECT_EQ(pthread_create(&r->t, NULL, run_thread, r), 0);
+	struct vm_status st;
+	for (int i = 0; i < 200; i++) {   /* vm_run has started */
+		vm_query(r->vm, &st);
+		if (st.state == VM_STATE_PAUSED)
+			return;
+		sleep_ms(5);
+	}
+}
+
+static void vm_end(struct runner *r)
+{
+	vm_request_stop(r->vm);
+	pthread_join(r->t, NULL);
+	vm_destroy(r->vm);
+}
+
+/* A fork freezes a writable disk: the parent moves onto a new overlay
+ * beside the fork's directory, the image is left as it was, and a restore
+ * of the fork's snapshot writes to the image only as a child of the fork,
+ * onto an overlay of its own (made once, never over an existing file).  A
+ * fork whose snapshot fails puts the parent back on its image. */
+TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
+{
+	char work[] = "/tmp/nimbus-vmtest-fork-XXXXXX";
+	if (!mkdtemp(work))
+		abort();
+	char img[160], dir[160], parent[200], child0[200], cmd[1024], kernel[64];
+	snprintf(img, sizeof img, "%s/root.img", work);
+	snprintf(dir, sizeof dir, "%s/fork", work);
+	snprintf(parent, sizeof parent, "%s.parent-disk0.qcow2", dir);
+	snprintf(child0, sizeof child0, "%s/child-0-disk0.qcow2", dir);
+	snprintf(cmd, sizeof cmd, "head -c 1048576 /dev/urandom > %s && cp %s %s.orig", img, img,
+		 img);
+	EXPECT_EQ(system(cmd), 0);
+	uint32_t prog[] = { 0x0000006fu /* j . */ };
+	write_file(kernel, prog, sizeof prog);
+	struct fork_call call = { 0 };
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				 .kernel = kernel, .start_paused = true, .ndisks = 1,
+				 .fork_children = fork_children_stub, .fork_ctx = &call };
+	cfg.disks[0] = (struct vm_disk){ .path = img, .format = "raw" };
+	struct err e = { 0 };
+	struct runner r = { 0 };
+	EXPECT_EQ(vm_create(&cfg, &r.vm, &e), 0);
+	vm_run_paused(&r);
+	struct vm_fork_child kids[2];
+	unsigned started = 0;
+	EXPECT_EQ(vm_fork(r.vm, dir, 2, false, kids, &started, NULL, &e), 0);
+	EXPECT_EQ(call.n, 2);
+	EXPECT_EQ(started, 2);
+	snprintf(cmd, sizeof cmd, "qemu-img info -U %s | grep -q 'backing file: %s$'", parent, img);
+	EXPECT_EQ(system(cmd), 0);
+	/* A second fork into the same directory: child 0's overlay would
+	 * collide once a child made it. */
+	snprintf(cmd, sizeof cmd, "touch %s", child0);
+	EXPECT_EQ(system(cmd), 0);
+	EXPECT_EQ(vm_fork(r.vm, dir, 1, false, kids, &started, NULL, &e), -EEXIST);
+	EXPECT(strstr(e.msg, "fork into a new directory"));
+	unlink(child0);
+	vm_end(&r);
+	snprintf(cmd, sizeof cmd, "qemu-img check -q %s", parent);
+	EXPECT_EQ(system(cmd), 0);
+
+	/* The fork's snapshot: writable only as a child, over the image. */
+	cfg.start_paused = false;
+	cfg.fork_children = NULL;
+	cfg.restore = dir;
+	struct vm *vm;
+	EXPECT(vm_create(&cfg, &vm, &e) < 0);
+	EXPECT(strstr(e.msg, "was frozen by a fork"));
+	cfg.fork_index = 1;
+	EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+	vm_destroy(vm);
+	snprintf(cmd, sizeof cmd, "qemu-img check -q %s && qemu-img info %s | "
+		 "grep -q 'backing file: %s$'", child0, child0, img);
+	EXPECT_EQ(system(cmd), 0);
+	EXPECT(vm_create(&cfg, &vm, &e) < 0);   /* made once, never over a file */
+	EXPECT(strstr(e.msg, "child-0-disk0.qcow2: File exists"));
+	EXPECT_EQ(access(child0, F_OK), 0);
+	cfg.fork_index = 0;
+	cfg.disks[0].readonly = true;   /* the base itself, read-only */
+	EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+	vm_destroy(vm);
+	snprintf(cmd, sizeof cmd, "cmp -s %s %s.orig", img, img);
+	EXPECT_EQ(system(cmd), 0);
+
+	/* A fork whose snapshot fails once the disk was moved (its memory file
+	 * cannot be made: a directory has its name): the VM goes back on its
+	 * image, which a later snapshot records and a writable restore opens,
+	 * and the parent's overlay goes. */
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s && mkdir -p %s/.memory.tmp", dir, parent, dir);
+	EXPECT_EQ(system(cmd), 0);
+	cfg = (struct vm_config){ .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				  .kernel = kernel, .start_paused = true, .ndisks = 1,
+				  .fork_children = fork_children_stub, .fork_ctx = &call };
+	cfg.disks[0] = (struct vm_disk){ .path = img, .format = "raw" };
+	EXPECT_EQ(vm_create(&cfg, &r.vm, &e), 0);
+	vm_run_paused(&r);
+	call.n = 0;
+	EXPECT(vm_fork(r.vm, dir, 1, false, kids, &started, NULL, &e) < 0);
+	EXPECT(strstr(e.msg, ".memory.tmp") != NULL);   /* the snapshot failed, after the move */
+	EXPECT_EQ(call.n, 0);
+	EXPECT(access(parent, F_OK) < 0);
+	snprintf(dir, sizeof dir, "%s/snap", work);
+	struct vm_snapshot_info si;
+	EXPECT_EQ(vm_snapshot(r.vm, dir, true, &si, &e), 0);
+	vm_end(&r);
+	cfg.start_paused = false;
+	cfg.restore = dir;
+	EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+	vm_destroy(vm);
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", work, kernel);
+	EXPECT_EQ(system(cmd), 0);
+}
+
+/* A state file holding one "fork-disks" section: frozen disk 0 at base, in
+ * format fmt, of size bytes. */
+static void write_fork_disks_state(const char *dir, const char *base, const char *fmt,
+				   uint64_t size)
+{
+	struct snap_out o;
+	snap_out_init(&o);
+	snap_begin(&o, "fork-disks", 1);
+	snap_put_u32(&o, 1);
+	snap_put_u8(&o, 1);
+	snap_put_str(&o, base);
+	snap_put_str(&o, fmt);
+	snap_put_u64(&o, size);
+	snap_end(&o);
+	EXPECT_EQ(snap_out_finish(&o), 0);
+	char path[160];
+	snprintf(path, sizeof path, "%s/state", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	EXPECT(fd >= 0 && write(fd, o.buf, o.len) == (ssize_t)o.len);
+	close(fd);
+	snap_out_free(&o);
+}
+
+/* A fork's snapshot names the frozen base a child's overlay goes over: a
+ * relative path, an unknown format or a size qcow2 cannot hold is refused
+ * with the section named, and no overlay is left behind. */
+TEST(vm_fork_child_refuses_a_bad_fork_disks_section)
+{
+	char dir[] = "/tmp/nimbus-vmtest-fbad-XXXXXX", kernel[64], base[200], overlay[200];
+	EXPECT(mkdtemp(dir) != NULL);
+	uint32_t prog[] = { 0x0000006fu /* j . */ };
+	write_file(kernel, prog, sizeof prog);
+	snprintf(base, sizeof base, "%s/base.img", dir);
+	snprintf(overlay, sizeof overlay, "%s/child-0-disk0.qcow2", dir);
+	int fd = open(base, O_WRONLY | O_CREAT, 0600);
+	EXPECT(fd >= 0 && ftruncate(fd, 1 << 20) == 0);
+	close(fd);
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				 .kernel = kernel, .ndisks = 1, .restore = dir, .fork_index = 1 };
+	cfg.disks[0] = (struct vm_disk){ .path = base, .format = "raw" };
+	static const struct { const char *base, *fmt; uint64_t size; } bad[] = {
+		{ "relative/base.img", "raw", 1 << 20 },
+		{ NULL, "vmdk", 1 << 20 },
+		{ NULL, "raw", 1000 },
+	};
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		write_fork_disks_state(dir, bad[i].base ? bad[i].base : base, bad[i].fmt, bad[i].size);
+		struct vm *vm;
+		struct err e = { 0 };
+		EXPECT(vm_create(&cfg, &vm, &e) < 0);
+		EXPECT(strstr(e.msg, bad[i].size == 1000 ? "multiple of 512" : "'fork-disks'"));
+		EXPECT(access(overlay, F_OK) < 0);
+	}
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, kernel);
+	EXPECT_EQ(system(cmd), 0);
+}
+
+/* A fork's child has a MAC of its own on each NIC, and knows the parent's
+ * (for the clone notice to move its guest over); a plain restore keeps
+ * them. */
+TEST(vm_fork_child_gets_new_macs_and_knows_the_parents)
+{
+	char dir[] = "/tmp/nimbus-vmtest-fnic-XXXXXX", kernel[64];
+	EXPECT(mkdtemp(dir) != NULL);
+	uint32_t prog[] = { 0x0000006fu /* j . */ };
+	write_file(kernel, prog, sizeof prog);
+	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				 .kernel = kernel, .start_paused = true, .nnets = 2 };
+	cfg.nets[0] = (struct net_opts){ .kind = NET_USER };
+	cfg.nets[1] = (struct net_opts){ .kind = NET_USER, .has_mac = true,
+					 .mac = { 0x02, 1, 2, 3, 4, 5 } };
+	struct err e = { 0 };
+	struct runner r = { 0 };
+	EXPECT_EQ(vm_create(&cfg, &r.vm, &e), 0);
+	vm_run_paused(&r);
+	struct vm_snapshot_info si;
+	EXPECT_EQ(vm_snapshot(r.vm, dir, true, &si, &e), 0);
+	vm_end(&r);
+	cfg.start_paused = false;
+	cfg.restore = dir;
+	struct vm *vm;
+	uint8_t was[VM_MAX_NETS][6], now[VM_MAX_NETS][6];
+	EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+	EXPECT_EQ(vm_fork_mac_changes(vm, was, now), 0);   /* not a fork's child */
+	vm_destroy(vm);
+	uint8_t first[6] = { 0 };
+	for (unsigned child = 1; child <= 2; child++) {
+		cfg.fork_index = child;
+		EXPECT_EQ(vm_create(&cfg, &vm, &e), 0);
+		EXPECT_EQ(vm_fork_mac_changes(vm, was, now), 2);
+		EXPECT(!memcmp(was[0], "\x52\x54\x00\x12\x34\x56", 6));   /* the default */
+		EXPECT(!memcmp(was[1], "\x02\x01\x02\x03\x04\x05", 6));   /* the given one */
+		for (unsigned i = 0; i < 2; i++) {
+			EXPECT(!memcmp(now[i], "\x52\x54\x00", 3));
+			EXPECT(memcmp(now[i], was[i], 6) != 0);
+		}
+		EXPECT(memcmp(now[0], now[1], 6) != 0);
+		if (child == 1)
+			memcpy(first, now[0], 6);
+		else
+			EXPECT(memcmp(first, now[0], 6) != 0);   /* one child's is not another's */
+		vm_destroy(vm);
+	}
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, kernel);
+	EXPECT_EQ(system(cmd), 0);
+}
+
 /* In a network namespace of its own (a TAP is made): a VM whose NIC slot
  * holds a TAP is snapshotted; the restore needs a TAP in that slot. */
 static int nic_slot_snapshot_in_namespace(const char *dir, const char *kernel)
@@ -673,6 +918,20 @@ static int nic_slot_snapshot_in_namespace(const char *dir, const char *kernel)
 	if (vm_create(&cfg, &vm, &e))
 		return printf("   restore with the TAP: %s\n", e.msg), 1;
 	vm_destroy(vm);
+	/* A TAP --net: a fork's child could not open it; refused up front. */
+	struct fork_call call = { 0 };
+	cfg = (struct vm_config){ .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
+				  .kernel = kernel, .nnets = 1, .fork_children = fork_children_stub,
+				  .fork_ctx = &call };
+	cfg.nets[0] = (struct net_opts){ .kind = NET_TAP, .ifname = "nbtap0" };
+	if (vm_create(&cfg, &vm, &e))
+		return printf("   vm_create with a TAP: %s\n", e.msg), 1;
+	struct vm_fork_child kids[1];
+	unsigned started;
+	rc = vm_fork(vm, dir, 1, false, kids, &started, NULL, &e);
+	vm_destroy(vm);
+	if (rc != -EINVAL || !strstr(e.msg, "fork: net0 is a TAP (nbtap0)") || call.n)
+		return printf("   fork of a TAP VM: %d %s\n", rc, e.msg), 1;
 	return 0;
 }
 
@@ -691,7 +950,7 @@ static void *nic_slot_thread(void *arg)
 	return NULL;
 }
 
-TEST(vm_snapshot_with_a_hot_plugged_nic_restores_only_with_a_tap_in_its_slot)
+TEST(vm_snapshot_with_a_hot_plugged_nic_restores_only_with_a_tap_in_its_slot_fork_refuses_taps)
 {
 	if (access("/dev/net/tun", R_OK | W_OK) != 0) {
 		printf("skip vm_snapshot_with_a_hot_plugged_nic: no /dev/net/tun\n");

@@ -340,6 +340,58 @@ int virtio_blk_eject(struct virtio_device *d, struct err *err)
 	return 0;
 }
 
+/* be serves what the device offered at boot in place of the old backend. */
+static bool fits(const struct virtio_device *d, const struct block_backend *old,
+		 const struct block_backend *be)
+{
+	return be->size == old->size && be->readonly == old->readonly &&
+	       (!(d->features & VIRTIO_BLK_F_DISCARD) || be->ops->discard) &&
+	       (!(d->features & VIRTIO_BLK_F_WRITE_ZEROES) || be->ops->write_zeroes);
+}
+
+int virtio_blk_reopen(struct virtio_device *d, virtio_blk_open_fn *open_be, void *ctx,
+		      struct err *err)
+{
+	struct vblk *b = to_blk(d);
+	struct block_backend *empty;   /* made first: the last resort cannot fail */
+	int rc = block_empty_open(&empty, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&d->lock);
+	struct block_backend *old = b->be, *be = NULL, shape = *old;
+	if ((rc = old->ops->flush(old)) < 0) {   /* nothing changed */
+		pthread_mutex_unlock(&d->lock);
+		block_backend_close(empty);
+		return err_set(err, rc, "%s: flushing the disk: %s", d->label, strerror(-rc));
+	}
+	block_backend_close(old);   /* its file lock goes with it: the new one may need it */
+	if ((rc = open_be(ctx, false, &be, err)) == 0 && !fits(d, &shape, be)) {
+		rc = err_set(err, -EINVAL, "%s: the new image does not serve what the disk offered "
+			     "(%llu bytes, %s)", d->label, (unsigned long long)shape.size,
+			     shape.readonly ? "read-only" : "writable");
+		block_backend_close(be);
+	}
+	if (rc) {
+		struct err again = { 0 };
+		be = NULL;
+		if (open_be(ctx, true, &be, &again) || !fits(d, &shape, be)) {
+			block_backend_close(be);
+			be = empty;   /* every request an I/O error */
+			empty = NULL;
+			char first[sizeof err->msg];
+			snprintf(first, sizeof first, "%s", err->msg);
+			rc = err_set(err, -EIO, "%s; and its own image could not be opened again (%s): "
+				     "the guest has lost the disk", first,
+				     again.msg[0] ? again.msg : "it no longer fits");
+		}
+	}
+	be->log = d->log;
+	b->be = be;
+	pthread_mutex_unlock(&d->lock);
+	block_backend_close(empty);
+	return rc;
+}
+
 bool virtio_blk_loaded(struct virtio_device *d, char *id)
 {
 	struct vblk *b = to_blk(d);

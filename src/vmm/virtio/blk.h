@@ -78,6 +78,20 @@ int virtio_blk_image_stat(struct virtio_device *dev, struct stat *st);
 int virtio_blk_insert(struct virtio_device *dev, struct block_backend *be, const char *serial,
 		      struct err *err);
 int virtio_blk_eject(struct virtio_device *dev, struct err *err);
+/*
+ * Puts the disk on other files (a fork freezing its image, vm_fork_disks.c),
+ * between two requests; the VM is paused.  Flushes the backend and closes
+ * it first (so its file lock is free for the new one, which may open the
+ * same file as its backing), then takes open_be(ctx, false) in its place:
+ * it must serve what the device offered at boot (the same size, writability,
+ * discard and write-zeroes).  If that fails, open_be(ctx, true) reopens the
+ * disk's own image, and the error is returned; if even that fails the disk
+ * is left empty (-EIO: every request fails).  A failed flush changes nothing.
+ */
+typedef int virtio_blk_open_fn(void *ctx, bool original, struct block_backend **out,
+			       struct err *err);
+int virtio_blk_reopen(struct virtio_device *dev, virtio_blk_open_fn *open_be, void *ctx,
+		      struct err *err);
 /* Whether it holds a disk (not the empty backend); its serial into id
  * (VIRTIO_BLK_ID_BYTES + 1 bytes, NUL-terminated) when id is not NULL. */
 bool virtio_blk_loaded(struct virtio_device *dev, char *id);

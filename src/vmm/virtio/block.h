@@ -103,6 +103,16 @@ int block_qcow2_open_opts(const char *path, const struct block_qcow2_opts *o,
 int block_snapshot_wrap(struct block_backend *base, bool readonly, struct block_backend **out,
 			struct err *err);
 
+/*
+ * Creates path (never over an existing file) as an empty qcow2 v3 image of
+ * size bytes (a multiple of 512) over backing, an absolute path in the
+ * given format: every read goes to backing until written (qemu-img create
+ * -f qcow2 -b BACKING -F FMT; block_qcow2_create.c).  durable: synced, its
+ * directory entry too.  0, or -errno with err naming path (nothing left).
+ */
+int block_qcow2_create_overlay(const char *path, uint64_t size, const char *backing,
+			       enum block_format backing_format, bool durable, struct err *err);
+
 /* A disk of no sectors that offers discard and write-zeroes
  * (block_empty.c): an unfilled hot-plug slot. */
 int block_empty_open(struct block_backend **out, struct err *err);

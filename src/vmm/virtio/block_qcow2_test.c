@@ -1301,3 +1301,66 @@ TEST(qcow2_open_from_a_passed_file_refuses_what_it_cannot_serve)
 	EXPECT(strstr(e.msg, "has a backing file"));
 	tmp_fini(&t);
 }
+
+/* An overlay made without qemu-img (block_qcow2_create.c) is one qemu-img
+ * accepts as its own (check clean, the backing and its format recorded),
+ * reads as its raw or qcow2 base, takes writes that leave the base alone,
+ * and is never made over an existing file nor of a size the format cannot
+ * hold. */
+TEST(qcow2_created_overlay_reads_its_base_takes_writes_and_checks_clean)
+{
+	struct tmp t;
+	EXPECT_EQ(tmp_init(&t), 0);
+	size_t size = (2 << 20) + 4096 * 3;   /* not a whole cluster */
+	uint8_t *base = malloc(size), *got = malloc(size), buf[8192];
+	pattern(base, size, 3);
+	EXPECT_EQ(write_file(t.raw, base, size), 0);
+	uint64_t raw_hash = file_hash(t.raw);
+	char top[128], top2[128];
+	snprintf(top, sizeof top, "%s/top.qcow2", t.dir);
+	snprintf(top2, sizeof top2, "%s/top2.qcow2", t.dir);
+	struct err e = { 0 };
+	EXPECT_EQ(block_qcow2_create_overlay(top, size, t.raw, BLOCK_FORMAT_RAW, true, &e), 0);
+	EXPECT_EQ(run("qemu-img check %s", top), 0);
+	EXPECT_EQ(run("qemu-img info %s | grep -q 'backing file format: raw'", top), 0);
+	struct block_backend *b;
+	struct block_opts o = { .format = BLOCK_FORMAT_QCOW2 };
+	EXPECT_EQ(block_backend_open(top, &o, &b, &e), 0);
+	EXPECT_EQ(b->size, size);
+	EXPECT_EQ(rd(b, 0, got, size), 0);
+	EXPECT(!memcmp(got, base, size));
+	pattern(buf, sizeof buf, 77);
+	EXPECT_EQ(wr(b, 65536 - 4096, buf, sizeof buf), 0);   /* across a cluster boundary */
+	memcpy(base + 65536 - 4096, buf, sizeof buf);
+	block_backend_close(b);
+	EXPECT(qemu_agrees(&t, top, base, size));
+	EXPECT_EQ(file_hash(t.raw), raw_hash);
+	/* Over a qcow2 base (a chain of two overlays); durable or not alike. */
+	EXPECT_EQ(block_qcow2_create_overlay(top2, size, top, BLOCK_FORMAT_QCOW2, false, &e), 0);
+	EXPECT_EQ(run("qemu-img check %s", top2), 0);
+	EXPECT_EQ(block_backend_open(top2, &o, &b, &e), 0);
+	EXPECT_EQ(rd(b, 0, got, size), 0);
+	EXPECT(!memcmp(got, base, size));
+	block_backend_close(b);
+	/* Refusals: an existing file (left as it was), sizes, a name too long. */
+	uint64_t top_hash = file_hash(top);
+	EXPECT_EQ(block_qcow2_create_overlay(top, size, t.raw, BLOCK_FORMAT_RAW, false, &e),
+		  -EEXIST);
+	EXPECT(strstr(e.msg, top) != NULL);
+	EXPECT_EQ(file_hash(top), top_hash);
+	unlink(top2);
+	EXPECT_EQ(block_qcow2_create_overlay(top2, 1000, t.raw, BLOCK_FORMAT_RAW, false, &e),
+		  -EINVAL);
+	EXPECT_EQ(block_qcow2_create_overlay(top2, 1ull << 62, t.raw, BLOCK_FORMAT_RAW, false, &e),
+		  -EINVAL);
+	char longname[1100];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[0] = '/';
+	longname[sizeof longname - 1] = 0;
+	EXPECT_EQ(block_qcow2_create_overlay(top2, size, longname, BLOCK_FORMAT_RAW, false, &e),
+		  -ENAMETOOLONG);
+	EXPECT_EQ(access(top2, F_OK), -1);   /* nothing left behind */
+	free(base);
+	free(got);
+	tmp_fini(&t);
+}
