@@ -194,7 +194,7 @@ _Static_assert(TLB_SIZE * sizeof(struct tlb_entry) <= 8 * 4096 &&
  * stores the second: a slot filled from the load TLB (which maps read-only
  * pages too, and has no watch byte) must never serve a store.
  */
-#define MSLOT_BITS 12
+#define MSLOT_BITS 13
 #define MSLOTS (1u << MSLOT_BITS)
 #define MSLOT_EPOCH_STEP 8u      /* bit 3 */
 #define MSLOT_EPOCH_END 4096u    /* bit 12: wrapped, every slot emptied */
