@@ -68,10 +68,10 @@ int vm_snapshot_take(struct vm *vm, const char *d, const struct vm_snapshot_opts
 	(void)vm; (void)d; (void)o; (void)i; (void)e;
 	abort();
 }
-int vm_fork(struct vm *vm, const char *d, unsigned n, struct vm_fork_child *o, unsigned *s,
-	    struct err *e)
+int vm_fork(struct vm *vm, const char *d, unsigned n, bool r, struct vm_fork_child *o,
+	    unsigned *s, struct vm_snapshot_info *i, struct err *e)
 {
-	(void)vm; (void)d; (void)n; (void)o; (void)s; (void)e;
+	(void)vm; (void)d; (void)n; (void)r; (void)o; (void)s; (void)i; (void)e;
 	abort();
 }
 int vm_migrate_uri_check(const char *u, struct err *e)
