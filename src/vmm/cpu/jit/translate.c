@@ -622,10 +622,14 @@ static void trace_build_one(const struct block *b, struct trace *t)
  * blocks' first few dozen runs, and a loop's exit can be the likelier edge
  * then and the rare one later (gzip's longest_match: hash chains are short
  * at the start of a file).  Depth-first from b, at most TRACE_MAX_SEGS
- * blocks; true with t holding the loop, else t as it was.
+ * blocks and *budget blocks looked at (most translations of a boot close
+ * no loop, and a full search of each cost 1% of the boot); true with t
+ * holding the loop, else t as it was.
  */
+#define TRACE_SEARCH_BUDGET 8
+
 static bool trace_search_loop(const struct jit *j, struct trace *t, const struct block *b,
-			      uint64_t head)
+			      uint64_t head, unsigned *budget)
 {
 	uint64_t to[2];
 	bool tk[2], sure;
@@ -635,20 +639,21 @@ static bool trace_search_loop(const struct jit *j, struct trace *t, const struct
 			return true;
 	if (t->nseg == TRACE_MAX_SEGS)
 		return false;
-	for (unsigned k = 0; k < n; k++) {
-		bool other;
-		const struct block *s = trace_block_at(j, t, to[k], head, &other);
-		if (!s || t->whole.ninsn + s->ninsn > BLOCK_MAX_INSNS)
-			continue;
+	for (unsigned k = 0; k < n && *budget; k++) {
 		bool seen = false;
 		for (unsigned i = 0; i < t->nseg; i++)
 			seen |= t->seg_ppc[i] == to[k];
 		if (seen)
 			continue;
+		bool other;
+		--*budget;
+		const struct block *s = trace_block_at(j, t, to[k], head, &other);
+		if (!s || t->whole.ninsn + s->ninsn > BLOCK_MAX_INSNS)
+			continue;
 		uint64_t other_at = t->other_at;
 		t->seg_taken[t->nseg - 1] = tk[k];
 		trace_append(t, s, to[k], other);
-		if (trace_search_loop(j, t, s, head))
+		if (trace_search_loop(j, t, s, head, budget))
 			return true;
 		t->nseg--;   /* undone */
 		t->whole.ninsn = (uint16_t)t->seg_end[t->nseg - 1];
@@ -691,7 +696,8 @@ static bool trace_build(const struct jit *j, const struct block *head, struct tr
 	if (t->nseg > 1 && (!j->loops_only || t->loop_seg || loops_to_itself(&t->whole, t->pc)))
 		return true;
 	trace_build_one(head, t);
-	return trace_search_loop(j, t, head, head->ppc) && t->nseg > 1;
+	unsigned budget = TRACE_SEARCH_BUDGET;
+	return trace_search_loop(j, t, head, head->ppc, &budget) && t->nseg > 1;
 }
 
 /* ---- translations by physical PC ---- */
