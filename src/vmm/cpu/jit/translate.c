@@ -621,15 +621,17 @@ static void trace_build_one(const struct block *b, struct trace *t)
  * the greedy walk found none: the statistics a trace is built from are its
  * blocks' first few dozen runs, and a loop's exit can be the likelier edge
  * then and the rare one later (gzip's longest_match: hash chains are short
- * at the start of a file).  Depth-first from b, at most TRACE_MAX_SEGS
- * blocks and *budget blocks looked at (most translations of a boot close
- * no loop, and a full search of each cost 1% of the boot); true with t
- * holding the loop, else t as it was.
+ * at the start of a file).  Depth-first from b, at most max_segs blocks
+ * in all and *budget blocks looked at; true with t holding the loop, else
+ * t as it was.  trace_build deepens max_segs one block at a time, so the
+ * shortest loop is found first and a search stays cheap (most
+ * translations of a boot close no loop; unbounded searches of each cost
+ * 1% of the boot).
  */
-#define TRACE_SEARCH_BUDGET 8
+#define TRACE_SEARCH_BUDGET 12
 
 static bool trace_search_loop(const struct jit *j, struct trace *t, const struct block *b,
-			      uint64_t head, unsigned *budget)
+			      uint64_t head, unsigned max_segs, unsigned *budget)
 {
 	uint64_t to[2];
 	bool tk[2], sure;
@@ -637,7 +639,7 @@ static bool trace_search_loop(const struct jit *j, struct trace *t, const struct
 	for (unsigned k = 0; k < n; k++)
 		if (to[k] == head)
 			return true;
-	if (t->nseg == TRACE_MAX_SEGS)
+	if (t->nseg >= max_segs)
 		return false;
 	for (unsigned k = 0; k < n && *budget; k++) {
 		bool seen = false;
@@ -653,7 +655,7 @@ static bool trace_search_loop(const struct jit *j, struct trace *t, const struct
 		uint64_t other_at = t->other_at;
 		t->seg_taken[t->nseg - 1] = tk[k];
 		trace_append(t, s, to[k], other);
-		if (trace_search_loop(j, t, s, head, budget))
+		if (trace_search_loop(j, t, s, head, max_segs, budget))
 			return true;
 		t->nseg--;   /* undone */
 		t->whole.ninsn = (uint16_t)t->seg_end[t->nseg - 1];
@@ -695,9 +697,14 @@ static bool trace_build(const struct jit *j, const struct block *head, struct tr
 	 * translated anyway, for no register kept (a boot: 12% more CPU). */
 	if (t->nseg > 1 && (!j->loops_only || t->loop_seg || loops_to_itself(&t->whole, t->pc)))
 		return true;
-	trace_build_one(head, t);
 	unsigned budget = TRACE_SEARCH_BUDGET;
-	return trace_search_loop(j, t, head, head->ppc, &budget) && t->nseg > 1;
+	for (unsigned m = 2; m <= TRACE_MAX_SEGS && budget; m++) {
+		trace_build_one(head, t);
+		if (trace_search_loop(j, t, head, head->ppc, m, &budget))
+			return t->nseg > 1;
+	}
+	trace_build_one(head, t);
+	return false;
 }
 
 /* ---- translations by physical PC ---- */
