@@ -105,6 +105,7 @@ int network_leave(struct db *db, const struct net_ctx *c, const struct instance 
 		return network_nic_remove(db, c, hv.name, n.key, e);
 	if (running) {
 		char ifname[16];
+		network_dhcp_stop(inst_dir, nic.idx);   /* it releases the lease first */
 		network_nic_ifname("nv", hv.name, nic.idx, ifname);
 		nl_link_del(ifname, NULL);   /* its peer, the container's ethN, goes with it */
 	}

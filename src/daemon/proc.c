@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,12 +107,19 @@ int proc_kill_tagged(const char *tag)
 	return killed;
 }
 
-/* In the child between fork and exec: only async-signal-safe calls. */
-static void child_setup(const struct spawn_opts *o, int out_fd)
+/* In the child between fork and exec: only async-signal-safe calls.
+ * 0, or the errno of what failed. */
+static int child_setup(const struct spawn_opts *o, int out_fd)
 {
 	int null = open("/dev/null", O_RDWR);
 	if (null < 0)
-		_exit(127);
+		return errno;
+	if (o && o->netns) {
+		int fd = open(o->netns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+			return errno;
+		close(fd);
+	}
 	dup2(null, 0);
 	dup2(out_fd >= 0 ? out_fd : null, 1);
 	dup2(out_fd >= 0 ? out_fd : null, 2);
@@ -128,6 +136,7 @@ static void child_setup(const struct spawn_opts *o, int out_fd)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (o && o->keep_fd >= 0)
 		fcntl(o->keep_fd, F_SETFD, 0);
+	return 0;
 }
 
 int proc_spawn(char *const argv[], const struct spawn_opts *o, pid_t *pid, struct err *e)
@@ -174,9 +183,11 @@ int proc_spawn(char *const argv[], const struct spawn_opts *o, pid_t *pid, struc
 	pid_t p = fork();
 	if (p == 0) {
 		close(errp[0]);
-		child_setup(o, out_fd);
-		execve(argv[0], argv, envp);
-		int err = errno;
+		int err = child_setup(o, out_fd);
+		if (err == 0) {
+			execve(argv[0], argv, envp);
+			err = errno;
+		}
 		if (write(errp[1], &err, sizeof err) < 0)
 			_exit(127);
 		_exit(127);
@@ -209,8 +220,8 @@ int proc_run(char *const argv[], int timeout_ms, char *out, size_t outlen, struc
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct spawn_opts o = { .keep_fd = -1 };
-		child_setup(&o, pp[1]);
-		execv(argv[0], argv);
+		if (child_setup(&o, pp[1]) == 0)
+			execv(argv[0], argv);
 		_exit(127);
 	}
 	int saved = errno;

@@ -34,6 +34,7 @@ struct spawn_opts {
 	const char *const *env;    /* extra NAME=VALUE entries, NULL-terminated, or NULL */
 	int keep_fd;               /* an fd the child keeps (a sync pipe), or -1 */
 	bool new_session;
+	const char *netns;         /* a network namespace (its file) to run in, or NULL */
 };
 
 /* Starts argv[0] (a path) and returns its pid in *pid. */
