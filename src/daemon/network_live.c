@@ -83,8 +83,9 @@ int network_live_join(struct service *s, const struct instance *in, const char *
 		nl_link_del(tap, NULL);
 		snprintf(note, notelen, "the instance is running and its guest has the NIC from its "
 			 "next start (restart it): %s", rc == -ENOSPC
-			 ? "its empty NIC slot is taken (one per run: virtio-mmio announces no new "
-			   "devices, so a VM gets its one spare NIC at boot)"
+			 ? "its empty NIC slots are taken (virtio-mmio announces no new devices, so "
+			   "a VM gets its spare NICs at boot: one per network it may still join, up "
+			   "to half the board's free slots)"
 			 : rc == -ENOTSUP ? "its VMM takes no NIC while it runs (started by an older "
 					    "nimbusd)" : e.msg);
 		return 0;
