@@ -104,9 +104,9 @@ static void last_line(const char *path, char *out, size_t len)
 	buf[n] = 0;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = 0;
-	const char *nl = strrchr(buf, '\n'), *from_ = nl ? nl + 1 : buf;
-	size_t k = strnlen(from_, len - 1);
-	memcpy(out, from_, k);
+	const char *nl = strrchr(buf, '\n'), *line = nl ? nl + 1 : buf;
+	size_t k = strnlen(line, len - 1);
+	memcpy(out, line, k);
 	out[k] = 0;
 }
 

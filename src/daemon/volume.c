@@ -125,19 +125,25 @@ static int drop_row(struct db *db, const char *key, struct err *e)
 	return rc;
 }
 
-/* Runs qemu-img; its first line of output becomes the error. */
+/* Runs a tool on a volume (at most 10 minutes); the first line of its
+ * output becomes the error, after what and its name. */
+static int run_tool(char *const argv[], const char *what, const char *tool, struct err *e)
+{
+	char out[1024] = "";
+	int rc = proc_run(argv, 10 * 60 * 1000, out, sizeof out, e);
+	if (rc > 0) {
+		out[strcspn(out, "\n")] = 0;
+		return err_set(e, -EIO, "%s: %s: %s", what, tool, out[0] ? out : "failed");
+	}
+	return rc;
+}
+
 static int qemu_img(const struct volume_ctx *c, const char *what, char *const args[], struct err *e)
 {
 	char *argv[16] = { (char *)c->qemu_img };
 	for (int i = 0; args[i] && i < 14; i++)
 		argv[i + 1] = args[i];
-	char out[1024] = "";
-	int rc = proc_run(argv, 10 * 60 * 1000, out, sizeof out, e);
-	if (rc > 0) {
-		out[strcspn(out, "\n")] = 0;
-		return err_set(e, -EIO, "%s: qemu-img: %s", what, out[0] ? out : "failed");
-	}
-	return rc;
+	return run_tool(argv, what, "qemu-img", e);
 }
 
 static int size_arg(long long size, char *buf, size_t len)
@@ -339,13 +345,7 @@ static int copy_tree(const char *from, const char *to, const char *what, struct 
 	char src[4300];
 	snprintf(src, sizeof src, "%s/.", from);   /* its contents and its own modes */
 	char *argv[] = { "/bin/cp", "-a", "--reflink=auto", "--", src, (char *)to, NULL };
-	char out[1024] = "";
-	int rc = proc_run(argv, 10 * 60 * 1000, out, sizeof out, e);
-	if (rc > 0) {
-		out[strcspn(out, "\n")] = 0;
-		return err_set(e, -EIO, "%s: cp: %s", what, out[0] ? out : "failed");
-	}
-	return rc;
+	return run_tool(argv, what, "cp", e);
 }
 
 int volume_copy(struct db *db, const struct volume_ctx *c, const char *key, const char *to,
