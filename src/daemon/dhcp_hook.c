@@ -93,7 +93,7 @@ int dhcp_lease_check(const struct dhcp_nic *nic, const struct dhcp_lease *l, con
 /* The state file, replaced whole (the daemon may be reading it). */
 static void report(const char *path, const char *line)
 {
-	if (!path || path[0] != '/')
+	if (!path || !*path)
 		return;
 	char tmp[4200];
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -152,7 +152,7 @@ int dhcp_hook_main(int argc, char **argv)
 	if (!strcmp(event, "deconfig")) {
 		/* At udhcpc's start (nothing to remove yet), at a release and
 		 * when a lease ran out: the address goes, the link stays up. */
-		if (state && state[0] == '/')
+		if (state && *state)
 			unlink(state);
 		int rc = nl_link_up(ifname, &e);
 		if (rc == 0)

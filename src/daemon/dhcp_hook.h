@@ -5,7 +5,8 @@
  * router, lease) and, from the daemon that started udhcpc, what the NIC's
  * row says: NIMBUS_DHCP_ADDRESS=IP/PREFIX, NIMBUS_DHCP_GATEWAY (on eth0
  * only: the default route goes there) and NIMBUS_DHCP_STATE, the file it
- * reports to.
+ * reports to (relative to the working directory udhcpc was started in).
+ * It runs as udhcpc does: as nobody with the network capabilities alone.
  *
  * bound and renew set the address with the lease's time as its lifetime
  * (so the kernel drops it if renewals stop, as a lapsed lease's address

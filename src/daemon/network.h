@@ -137,8 +137,9 @@ int network_nic_forget(struct db *db, const struct net_ctx *c, const char *insta
 /* A container NIC's DHCP client (network_dhcp.c): busybox udhcpc in the
  * container's namespace on its ethN, whose hook (dhcp_hook.h) applies the
  * lease; after the first lease it stays in the background to renew it, and
- * releases it when it is stopped.  Files in the instance's directory:
- * dhcp-ethN.pid, .lease (the hook's report), .log. */
+ * releases it when it is stopped.  It runs as nobody with the network
+ * capabilities alone, in its own directory inst_dir/dhcp-ethN/ (udhcpc.pid,
+ * lease: the hook's report, log). */
 struct nic_lease {
 	pid_t pid;                 /* udhcpc until its first lease, then 0 */
 	int idx;

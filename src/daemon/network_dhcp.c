@@ -11,11 +11,20 @@
  * it with SIGTERM, on which it releases the lease (-R), so dnsmasq's lease
  * file holds the running containers.
  *
+ * udhcpc parses what anyone on the bridge sends, so it runs as nobody with
+ * the network capabilities alone (proc.h, net_caps_only): enough to
+ * configure the container's namespace, nothing on the host.  It cannot
+ * reach the instance's directory (root's, 0700), so it works in one of its
+ * own, dhcp-ethN/ (its pid file, the hook's report `lease`; relative
+ * paths, resolved from its working directory), and runs the hook through
+ * a descriptor the daemon opened (/proc/self/fd/N), wherever it is built.
+ *
  * udhcpc gives up by itself after DHCP_WAIT_S discovers a second apart
  * (-n): a network whose dnsmasq does not answer fails the start, naming
  * the network and udhcpc's last word, and nothing is left running.
  */
 #include "daemon/network.h"
+#include "daemon/fsutil.h"
 #include "daemon/proc.h"
 
 #include <errno.h>
@@ -25,14 +34,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-static void file_of(const char *dir, int idx, const char *ext, char *buf, size_t len)
+/* inst_dir/dhcp-ethIDX[/leaf] */
+static void file_of(const char *dir, int idx, const char *leaf, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/dhcp-eth%d.%s", dir, idx, ext);
+	snprintf(buf, len, "%s/dhcp-eth%d%s%s", dir, idx, leaf ? "/" : "", leaf ? leaf : "");
 }
 
 static long long ms_now(void)
@@ -51,39 +62,50 @@ static int pidfd_of(pid_t pid)
 int network_dhcp_begin(const struct net_ctx *c, const char *inst_dir, const struct network *n,
 		       const struct nic *nic, struct nic_lease *out, struct err *e)
 {
-	char netns[4200], pidf[4200], state[4200], log[4200], eth[16], tries[8], addr[40],
-		gw[40], statev[4300], ip[16];
+	char netns[4200], dir[4200], log[4300], eth[16], tries[8], addr[40], gw[40], ip[16],
+		script[32];
 	snprintf(netns, sizeof netns, "%s/netns", inst_dir);
-	file_of(inst_dir, nic->idx, "pid", pidf, sizeof pidf);
-	file_of(inst_dir, nic->idx, "lease", state, sizeof state);
+	file_of(inst_dir, nic->idx, NULL, dir, sizeof dir);
 	file_of(inst_dir, nic->idx, "log", log, sizeof log);
-	if (access(c->dhcp_hook, X_OK) < 0 || access(c->busybox, X_OK) < 0)
-		return err_set(e, -ENOENT, "network \"%s\": eth%d: its DHCP client needs %s and %s "
-			       "(busybox-static and nimbus's own build): %s", n->name, nic->idx,
-			       c->busybox, c->dhcp_hook, strerror(errno));
-	network_dhcp_stop(inst_dir, nic->idx);   /* one a killed daemon may have left */
-	unlink(log);
 	snprintf(eth, sizeof eth, "eth%d", nic->idx);
+	network_dhcp_stop(inst_dir, nic->idx);   /* one a killed daemon may have left */
+	int hook = open(c->dhcp_hook, O_RDONLY | O_CLOEXEC);
+	if (hook < 0 || access(c->busybox, X_OK) < 0) {
+		int rc = -errno;
+		if (hook >= 0)
+			close(hook);
+		return err_set(e, rc, "network \"%s\": %s: its DHCP client needs %s and %s "
+			       "(busybox-static and nimbus's own build): %s", n->name, eth,
+			       c->busybox, c->dhcp_hook, strerror(-rc));
+	}
+	if (mkdir(dir, 0700) < 0 || chown(dir, PROC_NOBODY, PROC_NOBODY) < 0) {
+		int rc = -errno;
+		close(hook);
+		return err_set(e, rc, "%s: %s", dir, strerror(-rc));
+	}
+	snprintf(script, sizeof script, "/proc/self/fd/%d", hook);
 	snprintf(tries, sizeof tries, "%d", DHCP_WAIT_S);
 	snprintf(addr, sizeof addr, "NIMBUS_DHCP_ADDRESS=%s/%u", ip_str(nic->ip, ip, sizeof ip),
 		 n->subnet.prefix);
 	/* eth0 carries the default route; the others only their subnet's. */
 	snprintf(gw, sizeof gw, "NIMBUS_DHCP_GATEWAY=%s",
 		 nic->idx == 0 ? ip_str(subnet_host(&n->subnet, 1), ip, sizeof ip) : "");
-	snprintf(statev, sizeof statev, "NIMBUS_DHCP_STATE=%s", state);
-	const char *env[] = { addr, gw, statev, NULL };
+	const char *env[] = { addr, gw, "NIMBUS_DHCP_STATE=lease", NULL };
 	/* -t N -T 1 -n: N discovers a second apart, then give up with exit 1;
 	 * -R: release at SIGTERM; no -q: stay to renew. */
-	char *argv[] = { (char *)c->busybox, "udhcpc", "-i", eth, "-s", (char *)c->dhcp_hook,
-			 "-p", pidf, "-t", tries, "-T", "1", "-n", "-R", NULL };
-	struct spawn_opts o = { .log_path = log, .env = env, .keep_fd = -1, .new_session = true,
-				.netns = netns };
+	char *argv[] = { (char *)c->busybox, "udhcpc", "-i", eth, "-s", script, "-p", "udhcpc.pid",
+			 "-t", tries, "-T", "1", "-n", "-R", NULL };
+	struct spawn_opts o = { .log_path = log, .env = env, .keep_fd = hook, .new_session = true,
+				.netns = netns, .cwd = dir, .net_caps_only = true };
 	*out = (struct nic_lease){ .idx = nic->idx, .ip = nic->ip, .prefix = n->subnet.prefix };
 	snprintf(out->network, sizeof out->network, "%s", n->name);
 	struct err se = { 0 };
 	int rc = proc_spawn(argv, &o, &out->pid, &se);
-	if (rc < 0)
+	close(hook);
+	if (rc < 0) {
+		network_dhcp_stop(inst_dir, nic->idx);
 		return err_set(e, rc, "network \"%s\": %s: its DHCP client: %s", n->name, eth, se.msg);
+	}
 	return 0;
 }
 
@@ -110,10 +132,11 @@ static void last_line(const char *path, char *out, size_t len)
 	out[k] = 0;
 }
 
+/* A pid from udhcpc's pid file (nobody's: only a number is taken from it). */
 static pid_t read_pid(const char *path)
 {
 	char buf[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return 0;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -125,13 +148,13 @@ static pid_t read_pid(const char *path)
 /* After udhcpc's first process exited: what its lease is. */
 static int outcome(const char *dir, const struct nic_lease *l, int status, struct err *e)
 {
-	char path[4200], got[600] = "", want[40], ip[16], why[300];
+	char path[4300], got[600] = "", want[40], ip[16], why[300];
 	file_of(dir, l->idx, "lease", path, sizeof path);
-	FILE *f = fopen(path, "re");
-	if (f) {
-		if (!fgets(got, sizeof got, f))
-			got[0] = 0;
-		fclose(f);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		ssize_t n = read(fd, got, sizeof got - 1);
+		got[n > 0 ? n : 0] = 0;
+		close(fd);
 		got[strcspn(got, "\n")] = 0;
 	}
 	snprintf(want, sizeof want, "bound %s/%u ", ip_str(l->ip, ip, sizeof ip), l->prefix);
@@ -153,8 +176,8 @@ static int outcome(const char *dir, const struct nic_lease *l, int status, struc
  * stop reads it, so the new pid must be there before the start goes on. */
 static void await_background_pid(const char *dir, const struct nic_lease *l)
 {
-	char pidf[4200];
-	file_of(dir, l->idx, "pid", pidf, sizeof pidf);
+	char pidf[4300];
+	file_of(dir, l->idx, "udhcpc.pid", pidf, sizeof pidf);
 	for (int i = 0; i < 500; i++) {
 		pid_t p = read_pid(pidf);
 		if (p > 0 && p != l->pid)
@@ -194,23 +217,34 @@ int network_dhcp_wait(const char *inst_dir, struct nic_leases *ls, struct err *e
 	return rc;
 }
 
-void network_dhcp_stop(const char *inst_dir, int idx)
+/* Whether pid is the udhcpc working in dir: its own working directory (a
+ * pid file nobody wrote could name anyone). */
+static bool is_client(pid_t pid, const char *dir)
 {
-	char pidf[4200], path[4200], cmd[4096];
-	file_of(inst_dir, idx, "pid", pidf, sizeof pidf);
-	pid_t pid = read_pid(pidf);
-	if (pid <= 0)
-		return;
-	/* Only the udhcpc of this pid file: after a reboot the pid may be anyone's. */
+	char path[64], cwd[4300], cmd[64] = "";
+	snprintf(path, sizeof path, "/proc/%d/cwd", (int)pid);
+	ssize_t n = readlink(path, cwd, sizeof cwd - 1);
+	if (n <= 0)
+		return false;
+	cwd[n] = 0;
+	/* busybox's applet: argv[1] (its comm is busybox's) */
 	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, cmd, sizeof cmd - 1) : -1;
+	ssize_t m = fd >= 0 ? read(fd, cmd, sizeof cmd - 1) : -1;
 	if (fd >= 0)
 		close(fd);
-	for (ssize_t i = 0; i < n; i++)
-		if (!cmd[i])
-			cmd[i] = ' ';
-	if (n > 0 && (cmd[n] = 0, strstr(cmd, "udhcpc") && strstr(cmd, pidf))) {
+	cmd[m > 0 ? m : 0] = 0;
+	const char *applet = m > 0 ? cmd + strnlen(cmd, (size_t)m) + 1 : "";
+	return !strcmp(cwd, dir) && applet < cmd + (m > 0 ? m : 0) && !strcmp(applet, "udhcpc");
+}
+
+void network_dhcp_stop(const char *inst_dir, int idx)
+{
+	char dir[4200], path[4300];
+	file_of(inst_dir, idx, NULL, dir, sizeof dir);
+	file_of(inst_dir, idx, "udhcpc.pid", path, sizeof path);
+	pid_t pid = read_pid(path);
+	if (pid > 0 && is_client(pid, dir)) {
 		long long start = proc_start_time(pid);
 		int pfd = pidfd_of(pid);
 		kill(pid, SIGTERM);   /* it releases its lease, its hook removes the address */
@@ -221,7 +255,5 @@ void network_dhcp_stop(const char *inst_dir, int idx)
 			close(pfd);
 		proc_wait_gone(pid, start, 1000);   /* reaps it if it is ours */
 	}
-	unlink(pidf);
-	file_of(inst_dir, idx, "lease", path, sizeof path);
-	unlink(path);
+	rm_rf(dir, NULL);   /* whatever is in it: nobody could write there */
 }
