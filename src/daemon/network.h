@@ -156,17 +156,22 @@ int network_dhcp_begin(const struct net_ctx *c, const char *inst_dir, const stru
 		       const struct nic *nic, struct nic_lease *out, struct err *e);
 /* Waits until each has its lease applied (a few ms; at most DHCP_WAIT_S):
  * -ETIMEDOUT, -EPERM (a lease not the NIC's) or -EIO naming the network
- * and ethN otherwise.  The lock need not be held. */
+ * and ethN otherwise.  The lock need not be held (service.c waits through
+ * the driver's start gate, driver.h, while the runtime makes the container). */
 #define DHCP_WAIT_S 5
 int network_dhcp_wait(const char *inst_dir, struct nic_leases *l, struct err *e);
+/* A start that failed before network_dhcp_wait: the clients' first
+ * processes killed and reaped (network_unplug then ends the rest). */
+void network_dhcp_abandon(struct nic_leases *l);
 /* Stops ethN's DHCP client (it releases its lease), if it runs. */
 void network_dhcp_stop(const char *inst_dir, int idx);
 
 /* Before an instance starts: its host side (a netns with eth0 for a
  * container, a TAP for a VM) in inst_dir; nothing for one without a NIC.
  * A container's NICs are then waiting for their leases (*pending): the
- * caller lets go of the lock and calls network_dhcp_wait before it starts
- * the container, and network_unplug if that fails. */
+ * caller lets go of the lock and calls network_dhcp_wait before the
+ * container's process runs, and network_dhcp_abandon and network_unplug
+ * if the start fails. */
 int network_plug(struct db *db, const struct net_ctx *c, const struct instance *in,
 		 const char *inst_dir, struct nic_leases *pending, struct err *e);
 /* After it stopped (or failed to start): removes the host side. */

@@ -217,6 +217,18 @@ int network_dhcp_wait(const char *inst_dir, struct nic_leases *ls, struct err *e
 	return rc;
 }
 
+void network_dhcp_abandon(struct nic_leases *ls)
+{
+	for (size_t i = 0; i < ls->n; i++)
+		if (ls->v[i].pid > 0) {
+			kill(ls->v[i].pid, SIGKILL);
+			while (waitpid(ls->v[i].pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			ls->v[i].pid = 0;
+		}
+	ls->n = 0;
+}
+
 /* Whether pid is the udhcpc working in dir: its own working directory (a
  * pid file nobody wrote could name anyone). */
 static bool is_client(pid_t pid, const char *dir)

@@ -456,6 +456,18 @@ static void release(struct service *s, const char *name)
 			s->busy[i][0] = 0;
 }
 
+/* The start gate of an instance whose NICs wait for their leases. */
+struct lease_wait {
+	const char *dir;
+	struct nic_leases *leases;
+};
+
+static int leases_ready(void *arg, struct err *e)
+{
+	struct lease_wait *w = arg;
+	return network_dhcp_wait(w->dir, w->leases, e);
+}
+
 /* Starts a claimed, stopped instance; called with the lock held, drops it
  * while the driver works. */
 static int start_locked(struct service *s, struct instance *in, struct err *e)
@@ -473,11 +485,12 @@ static int start_locked(struct service *s, struct instance *in, struct err *e)
 		return rc;
 	pthread_mutex_unlock(&s->lock);
 	/* A container starts with its addresses (DHCP), never without. */
-	rc = network_dhcp_wait(dir, &leases, e);
-	if (rc == 0)
-		rc = driver_for(in->kind)->start(&s->ctx, &hv, &im, e);
+	struct lease_wait lw = { dir, &leases };
+	struct start_gate gate = { leases_ready, &lw };
+	rc = driver_for(in->kind)->start(&s->ctx, &hv, &im, &gate, e);
 	pthread_mutex_lock(&s->lock);
 	if (rc < 0) {
+		network_dhcp_abandon(&leases);
 		network_unplug(&hv, dir);
 		return rc;
 	}

@@ -269,11 +269,12 @@ static int slot_list_of(const char *restore_dir, const char *file,
 }
 
 static int vmm_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
-		     struct err *e)
+		     const struct start_gate *gate, struct err *e)
 {
 	char dir[4096], sock[8192], log[8192], env_guest[8192];
 	int rc;
-	if ((rc = instance_path(c, in->name, NULL, dir, sizeof dir, e)) < 0 ||
+	if ((gate && gate->wait && (rc = gate->wait(gate->arg, e)) < 0) ||
+	    (rc = instance_path(c, in->name, NULL, dir, sizeof dir, e)) < 0 ||
 	    (rc = mkdir_p(dir, 0700, e)) < 0)
 		return rc;
 	snprintf(sock, sizeof sock, "%s/control.sock", dir);
