@@ -233,12 +233,11 @@ void network_dhcp_abandon(struct nic_leases *ls)
  * pid file nobody wrote could name anyone). */
 static bool is_client(pid_t pid, const char *dir)
 {
-	char path[64], cwd[4300], cmd[64] = "";
+	char path[64], cmd[64] = "";
+	struct stat a, b;   /* the same directory, whatever path the state directory has */
 	snprintf(path, sizeof path, "/proc/%d/cwd", (int)pid);
-	ssize_t n = readlink(path, cwd, sizeof cwd - 1);
-	if (n <= 0)
+	if (stat(path, &a) < 0 || stat(dir, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
 		return false;
-	cwd[n] = 0;
 	/* busybox's applet: argv[1] (its comm is busybox's) */
 	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -247,7 +246,7 @@ static bool is_client(pid_t pid, const char *dir)
 		close(fd);
 	cmd[m > 0 ? m : 0] = 0;
 	const char *applet = m > 0 ? cmd + strnlen(cmd, (size_t)m) + 1 : "";
-	return !strcmp(cwd, dir) && applet < cmd + (m > 0 ? m : 0) && !strcmp(applet, "udhcpc");
+	return applet < cmd + (m > 0 ? m : 0) && !strcmp(applet, "udhcpc");
 }
 
 void network_dhcp_stop(const char *inst_dir, int idx)

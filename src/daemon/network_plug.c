@@ -208,8 +208,8 @@ int network_plug(struct db *db, const struct net_ctx *c, const struct instance *
 					 : plug_container(c, n, nics, count, inst_dir, in->name,
 							  pending, e);
 	if (rc < 0) {
-		network_unplug(in, inst_dir);   /* ends the clients begun */
-		pending->n = 0;
+		network_dhcp_abandon(pending);   /* the clients begun, and their files: */
+		network_unplug(in, inst_dir);
 	}
 	return rc;
 }
