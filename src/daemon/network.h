@@ -191,7 +191,12 @@ void network_unplug(const struct instance *in, const char *inst_dir);
  */
 int network_join(struct db *db, const struct net_ctx *c, const struct instance *in,
 		 const char *inst_dir, bool running, const char *network, bool *now,
-		 struct err *e);
+		 struct nic_leases *pending, struct err *e);
+/* A running container's join leaves its NIC's lease pending: the caller
+ * lets go of the lock, calls network_dhcp_wait, and if that fails takes
+ * the lock again and calls network_join_undo (the NIC goes, as it came). */
+void network_join_undo(struct db *db, const struct net_ctx *c, const struct instance *in,
+		       const char *inst_dir, const char *network);
 int network_leave(struct db *db, const struct net_ctx *c, const struct instance *in,
 		  const char *inst_dir, bool running, bool ejected, const char *network,
 		  struct err *e);
@@ -200,10 +205,12 @@ int network_leave(struct db *db, const struct net_ctx *c, const struct instance 
 int network_leave_check(struct db *db, const struct net_ctx *c, const struct instance *in,
 			const char *network, struct err *e);
 /* network_plug.c, in named by its key: for a running container, a veth for nic into its
- * namespace inst_dir/netns, and its resolv.conf rewritten for all of its
- * networks; -ENOENT when it has no namespace of its own. */
+ * namespace inst_dir/netns, its DHCP client begun (pending: 1), and its
+ * resolv.conf rewritten for all of its networks; -ENOENT when it has no
+ * namespace of its own. */
 int network_plug_container_nic(struct db *db, const struct net_ctx *c, const struct instance *in,
-			       const char *inst_dir, const struct nic *nic, struct err *e);
+			       const char *inst_dir, const struct nic *nic,
+			       struct nic_leases *pending, struct err *e);
 /* Its resolv.conf, for the networks it is on now. */
 int network_write_resolv(struct db *db, const struct net_ctx *c, const struct instance *in,
 			 const char *inst_dir, struct err *e);

@@ -164,6 +164,8 @@ static int outcome(const char *dir, const struct nic_lease *l, int status, struc
 		return err_set(e, -EPERM, "network \"%s\": %s", l->network, got + 8);
 	file_of(dir, l->idx, "log", path, sizeof path);
 	last_line(path, why, sizeof why);
+	size_t skip = strncmp(why, "udhcpc: ", 8) ? 0 : 8;   /* its lines name it */
+	memmove(why, why + skip, strlen(why + skip) + 1);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return err_set(e, -EIO, "network \"%s\": eth%d: udhcpc ended without the NIC's "
 			       "lease applied (%s)", l->network, l->idx, why[0] ? why : got);

@@ -2,10 +2,8 @@
  * namespace is made and configured in short-lived forked children (setns
  * and unshare change only the calling process, and the daemon's threads
  * must stay in the host's namespace); each child reports its error through
- * a pipe.  Its NICs' addresses come by DHCP (network_dhcp.c): at a start
- * the caller waits for them without the lock; a NIC joined while the
- * container runs is waited for here (the lock held, a few ms, at most
- * DHCP_WAIT_S when the network's dnsmasq does not answer). */
+ * a pipe.  Its NICs' addresses come by DHCP (network_dhcp.c): the caller
+ * waits for them without the lock, at a start and at a join alike. */
 #include "daemon/network.h"
 #include "daemon/fsutil.h"
 #include "daemon/netlink.h"
@@ -235,7 +233,8 @@ int network_write_resolv(struct db *db, const struct net_ctx *c, const struct in
 }
 
 int network_plug_container_nic(struct db *db, const struct net_ctx *c, const struct instance *in,
-			       const char *inst_dir, const struct nic *nic, struct err *e)
+			       const char *inst_dir, const struct nic *nic,
+			       struct nic_leases *pending, struct err *e)
 {
 	char netns[4200];
 	snprintf(netns, sizeof netns, "%s/netns", inst_dir);
@@ -243,13 +242,11 @@ int network_plug_container_nic(struct db *db, const struct net_ctx *c, const str
 		return err_set(e, -ENOENT, "instance \"%s\": started without a network, it has no "
 			       "network namespace of nimbus's to join", in->name);
 	struct network n;
-	struct nic_leases l = { .n = 1 };
 	int rc = network_by_key(db, c, nic->network, &n, e);
 	if (rc == 0)
 		rc = plug_veth(&n, nic, netns, in->name, e);
-	if (rc == 0 && (rc = network_dhcp_begin(c, inst_dir, &n, nic, &l.v[0], e)) == 0 &&
-	    (rc = network_dhcp_wait(inst_dir, &l, e)) < 0)
-		network_dhcp_stop(inst_dir, nic->idx);
+	if (rc == 0 && (rc = network_dhcp_begin(c, inst_dir, &n, nic, &pending->v[0], e)) == 0)
+		pending->n = 1;
 	if (rc == 0)
 		rc = network_write_resolv(db, c, in, inst_dir, e);
 	return rc;
