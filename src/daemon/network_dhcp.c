@@ -109,12 +109,13 @@ int network_dhcp_begin(const struct net_ctx *c, const char *inst_dir, const stru
 	return 0;
 }
 
-/* The last line udhcpc or the hook wrote, for an error message. */
+/* The last line udhcpc or the hook wrote, for an error message (never
+ * through a symlink: the directory is nobody's). */
 static void last_line(const char *path, char *out, size_t len)
 {
 	char buf[4096];
 	out[0] = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return;
 	off_t size = lseek(fd, 0, SEEK_END);
