@@ -115,7 +115,7 @@ static void last_line(const char *path, char *out, size_t len)
 {
 	char buf[4096];
 	out[0] = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return;
 	off_t size = lseek(fd, 0, SEEK_END);
@@ -133,11 +133,13 @@ static void last_line(const char *path, char *out, size_t len)
 	out[k] = 0;
 }
 
-/* A pid from udhcpc's pid file (nobody's: only a number is taken from it). */
+/* A pid from udhcpc's pid file.  Its directory is nobody's, so what is read
+ * there is opened without following a symlink or waiting on a FIFO, and
+ * only checked values are taken from it. */
 static pid_t read_pid(const char *path)
 {
 	char buf[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return 0;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -151,7 +153,7 @@ static int outcome(const char *dir, const struct nic_lease *l, int status, struc
 {
 	char path[4300], got[600] = "", want[40], ip[16], why[300];
 	file_of(dir, l->idx, "lease", path, sizeof path);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd >= 0) {
 		ssize_t n = read(fd, got, sizeof got - 1);
 		got[n > 0 ? n : 0] = 0;
