@@ -7,6 +7,7 @@
 #   src/ctr/*.c, src/ctr/cli/*.c     the OCI runtime library and `nimbus-runtime`
 #   src/daemon/*.c                   the management daemon and its API client
 #                                    (`nimbus daemon`, also `nimbusd`)
+#   src/dhcphook/main.c              `nimbus-dhcp-hook`, containers' DHCP hook
 #   **/*_test.c                      unit tests: each one a program in build/tests/
 #
 # `make SAN=1` builds everything with ASan+UBSan into build-san/.
@@ -47,7 +48,7 @@ CTR_OBJ   = $(call obj,$(CTR_SRC))
 DAEMON_OBJ= $(call obj,$(DAEMON_SRC))
 UNIT_BIN  = $(patsubst src/%_test.c,$(BUILD)/tests/%_test,$(UNIT_SRC))
 
-BINS := $(BUILD)/nimbus $(BUILD)/nimbusd
+BINS := $(BUILD)/nimbus $(BUILD)/nimbusd $(BUILD)/nimbus-dhcp-hook
 ifneq ($(CTRCLI_SRC),)
 BINS += $(BUILD)/nimbus-runtime
 endif
@@ -102,6 +103,11 @@ $(BUILD)/nimbusd: $(call obj,$(filter-out src/cli/vmm_main.c,$(CLI_SRC))) $(DAEM
 $(BUILD)/src/daemon/openapi_doc.o: src/daemon/openapi.json
 # So are the web console's files (docs/web-console.md).
 $(BUILD)/src/daemon/ui_assets.o: $(wildcard web/ui/*.* web/ui/vendor/*)
+
+# The hook busybox udhcpc runs for a container's NIC (src/daemon/dhcp_hook.h),
+# found by the daemon beside itself.
+$(BUILD)/nimbus-dhcp-hook: $(call obj,src/dhcphook/main.c) $(DAEMON_A) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmnl
 
 $(BUILD)/nimbus-runtime: $(call obj,$(CTRCLI_SRC)) $(CTR_A) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CTR_LIBS)

@@ -314,10 +314,19 @@ static int join_or_leave(struct service *s, const struct api_req *r, const char 
 		if (rc >= 0)
 			rc = db_instance_get(db, name, &in, &e);
 	}
+	struct nic_leases pending = { 0 };
 	if (rc == 0)
-		rc = join ? network_join(db, service_net(s), &in, dir, running, network, &now, &e)
+		rc = join ? network_join(db, service_net(s), &in, dir, running, network, &now,
+					 &pending, &e)
 			  : network_leave(db, service_net(s), &in, dir, running, ejected, network, &e);
 	service_unlock(s);
+	/* A running container's new NIC: its lease, without the lock (at most
+	 * DHCP_WAIT_S when the network's dnsmasq does not answer). */
+	if (rc == 0 && pending.n && (rc = network_dhcp_wait(dir, &pending, &e)) < 0) {
+		db = service_lock(s);
+		network_join_undo(db, service_net(s), &in, dir, network);
+		service_unlock(s);
+	}
 	if (rc < 0)
 		return fail(out, &e);
 	char note[600] = "";

@@ -180,7 +180,7 @@ static void ctr_watch(const struct driver_ctx *c, const struct instance *in)
 }
 
 static int ctr_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
-		     struct err *e)
+		     const struct start_gate *gate, struct err *e)
 {
 	char dir[4096], path[8192], log[8192], exits[8192], sock[8192];
 	char cpid[8192], pidfile[8192], root[8192], conlog[8192];
@@ -295,6 +295,9 @@ static int ctr_start(const struct driver_ctx *c, struct instance *in, const stru
 			     "(see %s)", in->name, conlog);
 		goto fail;
 	}
+	/* Made, its process not yet run: what it needs (its addresses) first. */
+	if (gate && gate->wait && (rc = gate->wait(gate->arg, e)) < 0)
+		goto fail;
 	char out[1024];
 	int st = runtime(c, out, sizeof out, e, "start", in->name, NULL, NULL);
 	if (st != 0) {

@@ -35,10 +35,20 @@ struct driver_ctx {
 	const char *vm_cgroup_parent;
 };
 
+/* What must be ready before an instance's own code runs, waited for as
+ * late as the driver can (a container's DHCP leases, network.h: after the
+ * runtime made the container, before it starts its process, so the two
+ * overlap).  wait NULL: nothing. */
+struct start_gate {
+	int (*wait)(void *arg, struct err *e);
+	void *arg;
+};
+
 struct driver {
-	/* Starts in (stopped) from im; fills in->pid and in->pid_start. */
+	/* Starts in (stopped) from im, once gate is open; fills in->pid and
+	 * in->pid_start. */
 	int (*start)(const struct driver_ctx *c, struct instance *in, const struct image *im,
-		     struct err *e);
+		     const struct start_gate *gate, struct err *e);
 	/* Stops a running in: unless force, asks for a clean stop and waits up to
 	 * timeout_s; then kills.  Returns once the supervisor is gone. */
 	int (*stop)(const struct driver_ctx *c, const struct instance *in, int timeout_s,

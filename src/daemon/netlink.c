@@ -284,23 +284,51 @@ int nl_link_set_netns(const char *name, int nsfd, struct err *e)
 	return change(name, "moving into a namespace", e, put_netns, &nsfd);
 }
 
-int nl_addr_add(const char *name, uint32_t addr, unsigned prefix, struct err *e)
+/* RTM_NEWADDR or RTM_DELADDR of addr/prefix on name; with lifetime
+ * seconds (0: forever) as IFA_CACHEINFO, so the kernel drops an address
+ * whose lease was not renewed. */
+static int addr_msg(const char *name, int type, unsigned flags, uint32_t addr, unsigned prefix,
+		    uint32_t lifetime, const char *what, struct err *e)
 {
 	int idx = index_of(name, e);
 	if (idx < 0)
 		return idx;
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	nlh->nlmsg_type = (uint16_t)type;
+	nlh->nlmsg_flags = (uint16_t)flags;
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = (uint8_t)prefix;
 	ifa->ifa_index = (uint32_t)idx;
 	mnl_attr_put_u32(nlh, IFA_LOCAL, addr);
 	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr);
+	if (lifetime) {
+		struct ifa_cacheinfo ci = { .ifa_prefered = lifetime, .ifa_valid = lifetime };
+		mnl_attr_put(nlh, IFA_CACHEINFO, sizeof ci, &ci);
+	}
 	int rc = talk(nlh);
-	return rc ? fail(e, rc, "adding an address to", name) : 0;
+	if (rc == -EADDRNOTAVAIL && type == RTM_DELADDR)
+		return 0;   /* not there: nothing to delete */
+	return rc ? fail(e, rc, what, name) : 0;
+}
+
+int nl_addr_add(const char *name, uint32_t addr, unsigned prefix, struct err *e)
+{
+	return addr_msg(name, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, addr, prefix, 0,
+			"adding an address to", e);
+}
+
+int nl_addr_set(const char *name, uint32_t addr, unsigned prefix, uint32_t lifetime,
+		struct err *e)
+{
+	return addr_msg(name, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, addr, prefix, lifetime,
+			"setting an address on", e);
+}
+
+int nl_addr_del(const char *name, uint32_t addr, unsigned prefix, struct err *e)
+{
+	return addr_msg(name, RTM_DELADDR, 0, addr, prefix, 0, "removing an address from", e);
 }
 
 int nl_route_default(const char *name, uint32_t gw, struct err *e)
@@ -311,11 +339,11 @@ int nl_route_default(const char *name, uint32_t gw, struct err *e)
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_BOOT;
+	rtm->rtm_protocol = RTPROT_DHCP;   /* only DHCP sets it (dhcp_hook.h) */
 	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
 	rtm->rtm_type = RTN_UNICAST;
 	mnl_attr_put_u32(nlh, RTA_GATEWAY, gw);

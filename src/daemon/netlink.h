@@ -38,6 +38,13 @@ int nl_link_rename(const char *name, const char *to, struct err *e);
 int nl_link_set_netns(const char *name, int nsfd, struct err *e);
 /* addr and gw are IPv4 addresses in network order. */
 int nl_addr_add(const char *name, uint32_t addr, unsigned prefix, struct err *e);
+/* Replaces the default route there is (a DHCP renewal gives it again). */
 int nl_route_default(const char *name, uint32_t gw, struct err *e);
+/* Sets the address, replacing it if it is there (a DHCP renewal), with a
+ * lifetime in seconds (0: forever), after which the kernel removes it. */
+int nl_addr_set(const char *name, uint32_t addr, unsigned prefix, uint32_t lifetime,
+		struct err *e);
+/* Not an error if it is not there. */
+int nl_addr_del(const char *name, uint32_t addr, unsigned prefix, struct err *e);
 
 #endif

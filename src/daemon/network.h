@@ -14,11 +14,11 @@
  * An instance joins up to NICS_MAX networks, a NIC on each (an address and
  * a MAC kept in the database; idx its order: eth0, eth1, ...).  A container gets a network namespace the daemon makes
  * (bind-mounted at STATE/instances/NAME/netns, handed to the runtime in the
- * OCI config) with the inner end of a veth pair as eth0, configured
- * statically with the same address dnsmasq would give; a VM gets a
- * persistent TAP on the bridge that `vm run --net tap` opens, and asks
- * dnsmasq by DHCP.  The host side follows the instance: made at start,
- * removed at stop.
+ * OCI config) with the inner end of a veth pair as eth0, whose address a
+ * DHCP client the daemon runs in that namespace asks dnsmasq for before the
+ * container starts (network_dhcp.c); a VM gets a persistent TAP on the
+ * bridge that `vm run --net tap` opens, and its guest asks dnsmasq by DHCP.
+ * The host side follows the instance: made at start, removed at stop.
  *
  * Host state is rebuilt from the database: network_reconcile() at daemon
  * start recreates what is missing (after a reboot), and every read of a
@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "daemon/db.h"
 #include "daemon/instance.h"
@@ -39,6 +40,8 @@
 struct net_ctx {
 	const char *state_dir;     /* networks in STATE/networks/NAME */
 	const char *dnsmasq;       /* /usr/sbin/dnsmasq */
+	const char *busybox;       /* /bin/busybox: containers' DHCP client, udhcpc */
+	const char *dhcp_hook;     /* nimbus-dhcp-hook, udhcpc's script (dhcp_hook.h) */
 };
 
 struct network {
@@ -131,10 +134,46 @@ int network_nics_renumber(struct db *db, const char *instance, struct err *e);
 int network_nic_forget(struct db *db, const struct net_ctx *c, const char *instance,
 		       struct err *e);
 
+/* A container NIC's DHCP client (network_dhcp.c): busybox udhcpc in the
+ * container's namespace on its ethN, whose hook (dhcp_hook.h) applies the
+ * lease; after the first lease it stays in the background to renew it, and
+ * releases it when it is stopped.  It runs as nobody with the network
+ * capabilities alone, in its own directory inst_dir/dhcp-ethN/ (udhcpc.pid,
+ * lease: the hook's report, log). */
+struct nic_lease {
+	pid_t pid;                 /* udhcpc until its first lease, then 0 */
+	int idx;
+	uint32_t ip;               /* what the NIC's row says */
+	unsigned prefix;
+	char network[INSTANCE_NAME_MAX + 1];   /* its name, for messages */
+};
+struct nic_leases {
+	size_t n;
+	struct nic_lease v[NICS_MAX];
+};
+/* Starts udhcpc for nic on n in the namespace inst_dir/netns (its ethN up). */
+int network_dhcp_begin(const struct net_ctx *c, const char *inst_dir, const struct network *n,
+		       const struct nic *nic, struct nic_lease *out, struct err *e);
+/* Waits until each has its lease applied (a few ms; at most DHCP_WAIT_S):
+ * -ETIMEDOUT, -EPERM (a lease not the NIC's) or -EIO naming the network
+ * and ethN otherwise.  The lock need not be held (service.c waits through
+ * the driver's start gate, driver.h, while the runtime makes the container). */
+#define DHCP_WAIT_S 5
+int network_dhcp_wait(const char *inst_dir, struct nic_leases *l, struct err *e);
+/* A start that failed before network_dhcp_wait: the clients' first
+ * processes killed and reaped (network_unplug then ends the rest). */
+void network_dhcp_abandon(struct nic_leases *l);
+/* Stops ethN's DHCP client (it releases its lease), if it runs. */
+void network_dhcp_stop(const char *inst_dir, int idx);
+
 /* Before an instance starts: its host side (a netns with eth0 for a
- * container, a TAP for a VM) in inst_dir; nothing for one without a NIC. */
+ * container, a TAP for a VM) in inst_dir; nothing for one without a NIC.
+ * A container's NICs are then waiting for their leases (*pending): the
+ * caller lets go of the lock and calls network_dhcp_wait before the
+ * container's process runs, and network_dhcp_abandon and network_unplug
+ * if the start fails. */
 int network_plug(struct db *db, const struct net_ctx *c, const struct instance *in,
-		 const char *inst_dir, struct err *e);
+		 const char *inst_dir, struct nic_leases *pending, struct err *e);
 /* After it stopped (or failed to start): removes the host side. */
 void network_unplug(const struct instance *in, const char *inst_dir);
 
@@ -152,7 +191,12 @@ void network_unplug(const struct instance *in, const char *inst_dir);
  */
 int network_join(struct db *db, const struct net_ctx *c, const struct instance *in,
 		 const char *inst_dir, bool running, const char *network, bool *now,
-		 struct err *e);
+		 struct nic_leases *pending, struct err *e);
+/* A running container's join leaves its NIC's lease pending: the caller
+ * lets go of the lock, calls network_dhcp_wait, and if that fails takes
+ * the lock again and calls network_join_undo (the NIC goes, as it came). */
+void network_join_undo(struct db *db, const struct net_ctx *c, const struct instance *in,
+		       const char *inst_dir, const char *network);
 int network_leave(struct db *db, const struct net_ctx *c, const struct instance *in,
 		  const char *inst_dir, bool running, bool ejected, const char *network,
 		  struct err *e);
@@ -161,10 +205,12 @@ int network_leave(struct db *db, const struct net_ctx *c, const struct instance 
 int network_leave_check(struct db *db, const struct net_ctx *c, const struct instance *in,
 			const char *network, struct err *e);
 /* network_plug.c, in named by its key: for a running container, a veth for nic into its
- * namespace inst_dir/netns, and its resolv.conf rewritten for all of its
- * networks; -ENOENT when it has no namespace of its own. */
+ * namespace inst_dir/netns, its DHCP client begun (pending: 1), and its
+ * resolv.conf rewritten for all of its networks; -ENOENT when it has no
+ * namespace of its own. */
 int network_plug_container_nic(struct db *db, const struct net_ctx *c, const struct instance *in,
-			       const char *inst_dir, const struct nic *nic, struct err *e);
+			       const char *inst_dir, const struct nic *nic,
+			       struct nic_leases *pending, struct err *e);
 /* Its resolv.conf, for the networks it is on now. */
 int network_write_resolv(struct db *db, const struct net_ctx *c, const struct instance *in,
 			 const char *inst_dir, struct err *e);

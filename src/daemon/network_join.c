@@ -26,11 +26,27 @@ static struct instance host_view(const struct instance *in)
 	return hv;
 }
 
+/* A running container's live NIC nic on n goes: its DHCP client (which
+ * releases the lease first), its veth (the container's ethN goes with it),
+ * its row, and its resolv.conf entry. */
+static int unplug_live(struct db *db, const struct net_ctx *c, const struct instance *hv,
+		       const char *inst_dir, const struct network *n, const struct nic *nic,
+		       struct err *e)
+{
+	char ifname[16];
+	network_dhcp_stop(inst_dir, nic->idx);
+	network_nic_ifname("nv", hv->name, nic->idx, ifname);
+	nl_link_del(ifname, NULL);
+	int rc = network_nic_remove(db, c, hv->name, n->key, e);
+	return rc < 0 ? rc : network_write_resolv(db, c, hv, inst_dir, e);
+}
+
 int network_join(struct db *db, const struct net_ctx *c, const struct instance *in,
 		 const char *inst_dir, bool running, const char *network, bool *now,
-		 struct err *e)
+		 struct nic_leases *pending, struct err *e)
 {
 	*now = false;
+	pending->n = 0;
 	struct network n;
 	struct instance hv = host_view(in);
 	int rc = network_get(db, c, network, in->project, &n, e);
@@ -42,18 +58,27 @@ int network_join(struct db *db, const struct net_ctx *c, const struct instance *
 	if ((rc = network_nic_on(db, hv.name, n.key, &nic, e)) < 0)
 		return rc;
 	struct err pe = { 0 };
-	rc = network_plug_container_nic(db, c, &hv, inst_dir, &nic, &pe);
+	rc = network_plug_container_nic(db, c, &hv, inst_dir, &nic, pending, &pe);
 	if (rc == -ENOENT)   /* no namespace of ours to join: at the next start */
 		return 0;
 	if (rc < 0) {
-		char ifname[16];
-		network_nic_ifname("nv", hv.name, nic.idx, ifname);
-		nl_link_del(ifname, NULL);
-		network_nic_remove(db, c, hv.name, n.key, NULL);
+		network_dhcp_abandon(pending);
+		unplug_live(db, c, &hv, inst_dir, &n, &nic, NULL);
 		return err_set(e, rc, "network \"%s\": %s", network, pe.msg);
 	}
 	*now = true;
 	return 0;
+}
+
+void network_join_undo(struct db *db, const struct net_ctx *c, const struct instance *in,
+		       const char *inst_dir, const char *network)
+{
+	struct network n;
+	struct nic nic;
+	struct instance hv = host_view(in);
+	if (network_get(db, c, network, in->project, &n, NULL) == 0 &&
+	    network_nic_on(db, hv.name, n.key, &nic, NULL) == 0)
+		unplug_live(db, c, &hv, inst_dir, &n, &nic, NULL);
 }
 
 /* -EBUSY naming a forward on network n to the instance called name. */
@@ -103,14 +128,9 @@ int network_leave(struct db *db, const struct net_ctx *c, const struct instance 
 			       in->name);
 	if (running && in->kind == KIND_VM)   /* its slot's link is down, its TAP gone */
 		return network_nic_remove(db, c, hv.name, n.key, e);
-	if (running) {
-		char ifname[16];
-		network_nic_ifname("nv", hv.name, nic.idx, ifname);
-		nl_link_del(ifname, NULL);   /* its peer, the container's ethN, goes with it */
-	}
+	if (running)
+		return unplug_live(db, c, &hv, inst_dir, &n, &nic, e);
 	if ((rc = network_nic_remove(db, c, hv.name, n.key, e)) < 0)
 		return rc;
-	if (!running)
-		return network_nics_renumber(db, hv.name, e);
-	return network_write_resolv(db, c, &hv, inst_dir, e);
+	return network_nics_renumber(db, hv.name, e);
 }

@@ -5,14 +5,48 @@
  */
 #include "daemon/network_live.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "daemon/netlink.h"
 #include "daemon/network.h"
 #include "daemon/vmm_hotplug.h"
+
+/* Tells the network that ip is at mac now (a gratuitous ARP request, sent
+ * from the bridge): a hot-plugged NIC has its slot's MAC, not the one that
+ * follows its address, and a peer that spoke to the address's previous
+ * holder would otherwise go on sending to that MAC until its neighbour
+ * entry failed its probes (seconds, more on a busy host).  Linux updates
+ * an entry it has from any ARP naming the address.  Best effort. */
+static void announce(const struct network *n, uint32_t ip, const char *mac)
+{
+	unsigned m[6];
+	if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
+		return;
+	uint8_t f[42] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	for (int i = 0; i < 6; i++)
+		f[6 + i] = f[22 + i] = (uint8_t)m[i];   /* Ethernet source, ARP sender */
+	static const uint8_t arp[] = { 0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 1 };
+	memcpy(f + 12, arp, sizeof arp);   /* ARP, Ethernet/IPv4, request */
+	uint32_t be = htonl(ip);
+	memcpy(f + 28, &be, 4);            /* sender IP = target IP: gratuitous */
+	memcpy(f + 38, &be, 4);
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP),
+				  .sll_ifindex = (int)if_nametoindex(n->bridge), .sll_halen = 6 };
+	memset(to.sll_addr, 0xff, 6);
+	if (fd >= 0 && to.sll_ifindex > 0)
+		(void)!sendto(fd, f, sizeof f, 0, (struct sockaddr *)&to, sizeof to);
+	if (fd >= 0)
+		close(fd);
+}
 
 /* Makes the TAP on the bridge and inserts it; the MAC it got in mac. */
 static int insert(struct service *s, const struct instance *hv, const struct network *n,
@@ -76,6 +110,13 @@ int network_live_join(struct service *s, const struct instance *in, const char *
 		snprintf(note, notelen, "%s", e.msg);
 		return 0;
 	}
+	if (nic.idx == 0) {   /* its first NIC: it booted on no network (it cannot leave one) */
+		snprintf(note, notelen, "the instance is running and its guest has the NIC from its "
+			 "next start (restart it): it was started on no network, so it has no spare "
+			 "NIC (one would be its eth0, on which the default guest's boot waits for "
+			 "DHCP)");
+		return 0;
+	}
 	char tap[16], mac[18];
 	network_nic_ifname("nt", hv.name, nic.idx, tap);
 	rc = insert(s, &hv, &n, tap, mac, &e);
@@ -83,8 +124,9 @@ int network_live_join(struct service *s, const struct instance *in, const char *
 		nl_link_del(tap, NULL);
 		snprintf(note, notelen, "the instance is running and its guest has the NIC from its "
 			 "next start (restart it): %s", rc == -ENOSPC
-			 ? "its empty NIC slot is taken (one per run: virtio-mmio announces no new "
-			   "devices, so a VM gets its one spare NIC at boot)"
+			 ? "its empty NIC slots are taken (virtio-mmio announces no new devices, so "
+			   "a VM gets its spare NICs at boot: one per network it may still join, up "
+			   "to half the board's free slots)"
 			 : rc == -ENOTSUP ? "its VMM takes no NIC while it runs (started by an older "
 					    "nimbusd)" : e.msg);
 		return 0;
@@ -97,5 +139,6 @@ int network_live_join(struct service *s, const struct instance *in, const char *
 			 mac, e.msg);
 		return 0;
 	}
+	announce(&n, nic.ip, mac);
 	return 1;
 }

@@ -3,7 +3,7 @@
  * leaving"), where the rows alone would wait for its next start.
  *
  * virtio-mmio announces no new devices, so the VM must have been started
- * with an empty NIC (vmm_hotplug.h: every VM on a network gets one): the
+ * with an empty NIC (vmm_hotplug.h: every VM on a network gets some): the
  * daemon makes the NIC's TAP on the network's bridge, passes it to the
  * VMM (nic-insert), and the guest's link comes up with the MAC the slot
  * had from boot, which the NIC's row and the network's DHCP take over, so
@@ -21,7 +21,7 @@
 
 /* After network_join recorded the NIC: in (a running VM, as the database
  * has it) gets it now.  1 if its guest has it now; 0 if it waits for the
- * next start, with why in note (no empty NIC slot, an older VMM, ...). */
+ * next start, with why in note (no empty NIC slot left, an older VMM, ...). */
 int network_live_join(struct service *s, const struct instance *in, const char *network,
 		      char *note, size_t notelen);
 

@@ -2,12 +2,12 @@
  * namespace is made and configured in short-lived forked children (setns
  * and unshare change only the calling process, and the daemon's threads
  * must stay in the host's namespace); each child reports its error through
- * a pipe. */
+ * a pipe.  Its NICs' addresses come by DHCP (network_dhcp.c): the caller
+ * waits for them without the lock, at a start and at a join alike. */
 #include "daemon/network.h"
 #include "daemon/fsutil.h"
 #include "daemon/netlink.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -63,12 +63,10 @@ static int make_netns(const void *arg, struct err *e)
 struct inner {
 	const char *netns, *peer;
 	char eth[16];         /* its name inside: eth0, eth1, ... */
-	bool route;           /* the default route goes through it (eth0) */
-	uint32_t ip, gw;      /* network order */
-	unsigned prefix;
 	uint8_t mac[6];
 };
 
+/* Its name and MAC, up; its address comes by DHCP (network_dhcp.c). */
 static int configure_inside(const void *arg, struct err *e)
 {
 	const struct inner *in = arg;
@@ -78,11 +76,9 @@ static int configure_inside(const void *arg, struct err *e)
 	close(fd);
 	int rc;
 	if ((rc = nl_link_rename(in->peer, in->eth, e)) < 0 ||
-	    (rc = nl_link_set_mac(in->eth, in->mac, e)) < 0 ||
-	    (rc = nl_addr_add(in->eth, in->ip, in->prefix, e)) < 0 ||
-	    (rc = nl_link_up(in->eth, e)) < 0)
+	    (rc = nl_link_set_mac(in->eth, in->mac, e)) < 0)
 		return rc;
-	return in->route ? nl_route_default(in->eth, in->gw, e) : 0;
+	return nl_link_up(in->eth, e);
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -103,9 +99,7 @@ static int plug_veth(const struct network *n, const struct nic *nic, const char 
 	network_nic_ifname("nv", key, nic->idx, host);
 	network_nic_ifname("np", key, nic->idx, peer);
 	nl_link_del(host, NULL);   /* what a killed daemon may have left */
-	struct inner in = { .netns = netns, .peer = peer, .route = nic->idx == 0,
-			    .ip = htonl(nic->ip), .gw = htonl(subnet_host(&n->subnet, 1)),
-			    .prefix = n->subnet.prefix };
+	struct inner in = { .netns = netns, .peer = peer };
 	snprintf(in.eth, sizeof in.eth, "eth%d", nic->idx);
 	int rc = parse_mac(nic->mac, in.mac) < 0
 		? err_set(e, -EINVAL, "instance \"%s\": bad MAC %s", key, nic->mac) : 0;
@@ -141,9 +135,11 @@ static int write_resolv(const struct network *n, size_t count, const char *dir, 
 	return 0;
 }
 
-/* A container's network namespace with a veth per NIC, and its resolv.conf. */
-static int plug_container(const struct network *n, const struct nic *nics, size_t count,
-			  const char *dir, const char *key, struct err *e)
+/* A container's network namespace with a veth per NIC, each NIC's DHCP
+ * client asking (pending), and its resolv.conf. */
+static int plug_container(const struct net_ctx *c, const struct network *n,
+			  const struct nic *nics, size_t count, const char *dir, const char *key,
+			  struct nic_leases *pending, struct err *e)
 {
 	char netns[4200];
 	snprintf(netns, sizeof netns, "%s/netns", dir);
@@ -154,6 +150,10 @@ static int plug_container(const struct network *n, const struct nic *nics, size_
 	int rc = in_child(make_netns, netns, e);
 	for (size_t i = 0; rc == 0 && i < count; i++)
 		rc = plug_veth(&n[i], &nics[i], netns, key, e);
+	/* All veths first: the clients then ask side by side. */
+	for (size_t i = 0; rc == 0 && i < count; i++)
+		if ((rc = network_dhcp_begin(c, dir, &n[i], &nics[i], &pending->v[i], e)) == 0)
+			pending->n = i + 1;
 	return rc == 0 ? write_resolv(n, count, dir, e) : rc;
 }
 
@@ -185,8 +185,9 @@ static int plug_vm(const struct network *n, const struct nic *nics, size_t count
 }
 
 int network_plug(struct db *db, const struct net_ctx *c, const struct instance *in,
-		 const char *inst_dir, struct err *e)
+		 const char *inst_dir, struct nic_leases *pending, struct err *e)
 {
+	pending->n = 0;
 	struct nic nics[NICS_MAX];
 	struct network n[NICS_MAX];
 	size_t count = 0;
@@ -202,9 +203,12 @@ int network_plug(struct db *db, const struct net_ctx *c, const struct instance *
 		rc = mkdir_p(inst_dir, 0700, e);
 	if (rc == 0)
 		rc = in->kind == KIND_VM ? plug_vm(n, nics, count, inst_dir, in->name, e)
-					 : plug_container(n, nics, count, inst_dir, in->name, e);
-	if (rc < 0)
+					 : plug_container(c, n, nics, count, inst_dir, in->name,
+							  pending, e);
+	if (rc < 0) {
+		network_dhcp_abandon(pending);   /* the clients begun, and their files: */
 		network_unplug(in, inst_dir);
+	}
 	return rc;
 }
 
@@ -229,7 +233,8 @@ int network_write_resolv(struct db *db, const struct net_ctx *c, const struct in
 }
 
 int network_plug_container_nic(struct db *db, const struct net_ctx *c, const struct instance *in,
-			       const char *inst_dir, const struct nic *nic, struct err *e)
+			       const char *inst_dir, const struct nic *nic,
+			       struct nic_leases *pending, struct err *e)
 {
 	char netns[4200];
 	snprintf(netns, sizeof netns, "%s/netns", inst_dir);
@@ -240,6 +245,8 @@ int network_plug_container_nic(struct db *db, const struct net_ctx *c, const str
 	int rc = network_by_key(db, c, nic->network, &n, e);
 	if (rc == 0)
 		rc = plug_veth(&n, nic, netns, in->name, e);
+	if (rc == 0 && (rc = network_dhcp_begin(c, inst_dir, &n, nic, &pending->v[0], e)) == 0)
+		pending->n = 1;
 	if (rc == 0)
 		rc = network_write_resolv(db, c, in, inst_dir, e);
 	return rc;
@@ -248,6 +255,9 @@ int network_plug_container_nic(struct db *db, const struct net_ctx *c, const str
 void network_unplug(const struct instance *in, const char *inst_dir)
 {
 	char ifname[16], path[4200];
+	/* Their DHCP clients release the leases while the veths are there. */
+	for (int i = 0; in->kind != KIND_VM && i < NICS_MAX; i++)
+		network_dhcp_stop(inst_dir, i);
 	for (int i = 0; i < NICS_MAX; i++) {
 		network_nic_ifname(in->kind == KIND_VM ? "nt" : "nv", in->name, i, ifname);
 		nl_link_del(ifname, NULL);

@@ -5,11 +5,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,12 +110,40 @@ int proc_kill_tagged(const char *tag)
 	return killed;
 }
 
-/* In the child between fork and exec: only async-signal-safe calls. */
-static void child_setup(const struct spawn_opts *o, int out_fd)
+/* spawn_opts.net_caps_only, between fork and exec: raw system calls only
+ * (glibc's set*id would signal threads this child does not have). */
+static int drop_to_net_caps(void)
+{
+	static const int keep[] = { CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE };
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { 0 };
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+		d[0].effective |= 1u << keep[i];   /* all below 32 */
+	d[0].permitted = d[0].inheritable = d[0].effective;
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || syscall(SYS_setgroups, 0, NULL) < 0 ||
+	    syscall(SYS_setresgid, PROC_NOBODY, PROC_NOBODY, PROC_NOBODY) < 0 ||
+	    syscall(SYS_setresuid, PROC_NOBODY, PROC_NOBODY, PROC_NOBODY) < 0 ||
+	    syscall(SYS_capset, &h, d) < 0)
+		return errno;
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, keep[i], 0, 0) < 0)
+			return errno;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? errno : 0;
+}
+
+/* In the child between fork and exec: only async-signal-safe calls.
+ * 0, or the errno of what failed. */
+static int child_setup(const struct spawn_opts *o, int out_fd)
 {
 	int null = open("/dev/null", O_RDWR);
 	if (null < 0)
-		_exit(127);
+		return errno;
+	if (o && o->netns) {
+		int fd = open(o->netns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+			return errno;
+		close(fd);
+	}
 	dup2(null, 0);
 	dup2(out_fd >= 0 ? out_fd : null, 1);
 	dup2(out_fd >= 0 ? out_fd : null, 2);
@@ -128,6 +160,9 @@ static void child_setup(const struct spawn_opts *o, int out_fd)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (o && o->keep_fd >= 0)
 		fcntl(o->keep_fd, F_SETFD, 0);
+	if (o && o->cwd && chdir(o->cwd) < 0)
+		return errno;
+	return o && o->net_caps_only ? drop_to_net_caps() : 0;
 }
 
 int proc_spawn(char *const argv[], const struct spawn_opts *o, pid_t *pid, struct err *e)
@@ -174,9 +209,11 @@ int proc_spawn(char *const argv[], const struct spawn_opts *o, pid_t *pid, struc
 	pid_t p = fork();
 	if (p == 0) {
 		close(errp[0]);
-		child_setup(o, out_fd);
-		execve(argv[0], argv, envp);
-		int err = errno;
+		int err = child_setup(o, out_fd);
+		if (err == 0) {
+			execve(argv[0], argv, envp);
+			err = errno;
+		}
 		if (write(errp[1], &err, sizeof err) < 0)
 			_exit(127);
 		_exit(127);
@@ -209,8 +246,8 @@ int proc_run(char *const argv[], int timeout_ms, char *out, size_t outlen, struc
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct spawn_opts o = { .keep_fd = -1 };
-		child_setup(&o, pp[1]);
-		execv(argv[0], argv);
+		if (child_setup(&o, pp[1]) == 0)
+			execv(argv[0], argv);
 		_exit(127);
 	}
 	int saved = errno;

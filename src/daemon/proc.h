@@ -34,7 +34,16 @@ struct spawn_opts {
 	const char *const *env;    /* extra NAME=VALUE entries, NULL-terminated, or NULL */
 	int keep_fd;               /* an fd the child keeps (a sync pipe), or -1 */
 	bool new_session;
+	const char *netns;         /* a network namespace (its file) to run in, or NULL */
+	const char *cwd;           /* its working directory, or NULL */
+	/* As nobody with CAP_NET_ADMIN, CAP_NET_RAW and CAP_NET_BIND_SERVICE
+	 * alone (ambient, so what it runs keeps them) and no new privileges: for
+	 * a program that parses what others send, in a namespace it configures. */
+	bool net_caps_only;
 };
+
+/* nobody and nogroup: who a net_caps_only child runs as. */
+#define PROC_NOBODY 65534
 
 /* Starts argv[0] (a path) and returns its pid in *pid. */
 int proc_spawn(char *const argv[], const struct spawn_opts *o, pid_t *pid, struct err *e);

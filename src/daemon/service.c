@@ -42,7 +42,7 @@
 struct service {
 	char state_dir[4096], runtime[4096], conmon[4096], self_exe[4096], guest_dir[4096];
 	char vm_cgroup_parent[256];
-	char dnsmasq[4096], qemu_img[4096];
+	char dnsmasq[4096], qemu_img[4096], dhcp_hook[4096];
 	struct driver_ctx ctx;
 	struct net_ctx net;
 	struct volume_ctx vol;
@@ -307,7 +307,13 @@ int service_open(const struct service_cfg *cfg, struct service **out, struct err
 	snprintf(s->conmon, sizeof s->conmon, "%s", cfg->conmon);
 	snprintf(s->self_exe, sizeof s->self_exe, "%s", cfg->self_exe);
 	snprintf(s->dnsmasq, sizeof s->dnsmasq, "%s", cfg->dnsmasq ? cfg->dnsmasq : "/usr/sbin/dnsmasq");
-	s->net = (struct net_ctx){ s->state_dir, s->dnsmasq };
+	/* The DHCP hook is built beside the binaries (nimbus, nimbusd). */
+	snprintf(s->dhcp_hook, sizeof s->dhcp_hook, "%s", s->self_exe);
+	char *slash = strrchr(s->dhcp_hook, '/');
+	snprintf(slash ? slash + 1 : s->dhcp_hook,
+		 sizeof s->dhcp_hook - (size_t)(slash ? slash + 1 - s->dhcp_hook : 0), "%s",
+		 "nimbus-dhcp-hook");
+	s->net = (struct net_ctx){ s->state_dir, s->dnsmasq, "/bin/busybox", s->dhcp_hook };
 	snprintf(s->qemu_img, sizeof s->qemu_img, "%s", cfg->qemu_img ? cfg->qemu_img : "/usr/bin/qemu-img");
 	snprintf(s->pool, sizeof s->pool, "%s/volumes", s->state_dir);
 	s->place = (struct placement){ .ratio = { cfg->ratio[0], cfg->ratio[1], cfg->ratio[2] },
@@ -450,6 +456,18 @@ static void release(struct service *s, const char *name)
 			s->busy[i][0] = 0;
 }
 
+/* The start gate of an instance whose NICs wait for their leases. */
+struct lease_wait {
+	const char *dir;
+	struct nic_leases *leases;
+};
+
+static int leases_ready(void *arg, struct err *e)
+{
+	struct lease_wait *w = arg;
+	return network_dhcp_wait(w->dir, w->leases, e);
+}
+
 /* Starts a claimed, stopped instance; called with the lock held, drops it
  * while the driver works. */
 static int start_locked(struct service *s, struct instance *in, struct err *e)
@@ -460,14 +478,19 @@ static int start_locked(struct service *s, struct instance *in, struct err *e)
 		return rc;
 	char dir[4096];
 	struct instance hv;
+	struct nic_leases leases;
 	if ((rc = instance_path(&s->ctx, in->key, NULL, dir, sizeof dir, e)) < 0 ||
 	    (rc = volume_prepare(s->db, &s->vol, in->key, dir, e)) < 0 ||
-	    (rc = network_plug(s->db, &s->net, host_view(in, &hv), dir, e)) < 0)
+	    (rc = network_plug(s->db, &s->net, host_view(in, &hv), dir, &leases, e)) < 0)
 		return rc;
 	pthread_mutex_unlock(&s->lock);
-	rc = driver_for(in->kind)->start(&s->ctx, &hv, &im, e);
+	/* A container starts with its addresses (DHCP), never without. */
+	struct lease_wait lw = { dir, &leases };
+	struct start_gate gate = { leases_ready, &lw };
+	rc = driver_for(in->kind)->start(&s->ctx, &hv, &im, &gate, e);
 	pthread_mutex_lock(&s->lock);
 	if (rc < 0) {
+		network_dhcp_abandon(&leases);
 		network_unplug(&hv, dir);
 		return rc;
 	}

@@ -269,11 +269,12 @@ static int slot_list_of(const char *restore_dir, const char *file,
 }
 
 static int vmm_start(const struct driver_ctx *c, struct instance *in, const struct image *im,
-		     struct err *e)
+		     const struct start_gate *gate, struct err *e)
 {
 	char dir[4096], sock[8192], log[8192], env_guest[8192];
 	int rc;
-	if ((rc = instance_path(c, in->name, NULL, dir, sizeof dir, e)) < 0 ||
+	if ((gate && gate->wait && (rc = gate->wait(gate->arg, e)) < 0) ||
+	    (rc = instance_path(c, in->name, NULL, dir, sizeof dir, e)) < 0 ||
 	    (rc = mkdir_p(dir, 0700, e)) < 0)
 		return rc;
 	snprintf(sock, sizeof sock, "%s/control.sock", dir);
@@ -413,21 +414,33 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	 * the rng, balloon and agent, and the disks. */
 	int taken = (real_nets ? nnets : 0) + 3 + disk + ndisks + nown;
 	int free_slots = taken < VMM_BOARD_SLOTS ? VMM_BOARD_SLOTS - taken : 0;
-	/* A VM on a network gets one empty NIC as well (vmm_hotplug.h), so it
-	 * can join another while it runs.  Not a VM on none: the empty NIC would
-	 * be its eth0, on which the default guest's boot waits 3 s for DHCP. */
-	char nslots[48] = "";
+	/* A VM on a network gets empty NICs as well (vmm_hotplug.h), so it can
+	 * join others while it runs: one for each network it may still join,
+	 * up to half the free slots (rounded up; the rest are for volumes).
+	 * Not a VM on none: an empty NIC would be its eth0, on which the
+	 * default guest's boot waits 3 s for DHCP.  A restore continues the
+	 * machine snapshotted: its slots as the snapshot lists them (a VM
+	 * started by an older nimbusd had one NIC slot). */
+	int nic_slots = 0;
 	if (real_nets && nnets < VMM_NICS_MAX && free_slots >= 2) {
-		uint8_t mac[6];
+		nic_slots = (free_slots + 1) / 2;
+		if (nic_slots > VMM_NICS_MAX - nnets)
+			nic_slots = VMM_NICS_MAX - nnets;
+	}
+	if (nnic_held > 0)
+		nic_slots = nnic_held;
+	int disk_slots = nheld > 0 ? nheld : free_slots - nic_slots;
+	char nslots[48] = "";
+	if (nic_slots > 0) {
+		uint8_t mac[6];   /* slot i gets MAC + i: vmm_nic_slot_mac(key, nnets + i) */
 		vmm_nic_slot_mac(in->name, nnets, mac);
-		snprintf(nslots, sizeof nslots, "1,mac=%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
-			 mac[1], mac[2], mac[3], mac[4], mac[5]);
+		snprintf(nslots, sizeof nslots, "%d,mac=%02x:%02x:%02x:%02x:%02x:%02x", nic_slots,
+			 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 		argv[argc++] = "--net-slots";
 		argv[argc++] = nslots;
-		free_slots--;
 	}
 	char slots[16];
-	snprintf(slots, sizeof slots, "%d", free_slots);
+	snprintf(slots, sizeof slots, "%d", disk_slots < 0 ? 0 : disk_slots);
 	argv[argc++] = "--disk-slots";
 	argv[argc++] = slots;
 	for (int i = 0; i < nslotted; i++) {

@@ -29,8 +29,9 @@ int vmm_disk_eject(const struct driver_ctx *c, const struct instance *in, const 
 
 /*
  * NIC hot-plug (docs/cloud.md, "Joining and leaving"): a VM on a network
- * is started with one empty NIC (`vm run --net-slots 1,mac=`), whose MAC
- * is vmm_nic_slot_mac(its key, how many NICs it started with): the guest
+ * is started with empty NICs (`vm run --net-slots N,mac=`: one per network
+ * it may still join, up to half the board's free slots), slot i's MAC
+ * vmm_nic_slot_mac(its key, how many NICs it started with + i): the guest
  * reads a MAC once, at boot, so the NIC that fills the slot keeps it.
  * vmm_nic_insert passes tap (a /dev/net/tun descriptor attached with a
  * virtio-net header, nl_tap_open; the caller keeps it) with the control

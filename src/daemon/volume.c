@@ -125,19 +125,25 @@ static int drop_row(struct db *db, const char *key, struct err *e)
 	return rc;
 }
 
-/* Runs qemu-img; its first line of output becomes the error. */
+/* Runs a tool on a volume (at most 10 minutes); the first line of its
+ * output becomes the error, after what and its name. */
+static int run_tool(char *const argv[], const char *what, const char *tool, struct err *e)
+{
+	char out[1024] = "";
+	int rc = proc_run(argv, 10 * 60 * 1000, out, sizeof out, e);
+	if (rc > 0) {
+		out[strcspn(out, "\n")] = 0;
+		return err_set(e, -EIO, "%s: %s: %s", what, tool, out[0] ? out : "failed");
+	}
+	return rc;
+}
+
 static int qemu_img(const struct volume_ctx *c, const char *what, char *const args[], struct err *e)
 {
 	char *argv[16] = { (char *)c->qemu_img };
 	for (int i = 0; args[i] && i < 14; i++)
 		argv[i + 1] = args[i];
-	char out[1024] = "";
-	int rc = proc_run(argv, 10 * 60 * 1000, out, sizeof out, e);
-	if (rc > 0) {
-		out[strcspn(out, "\n")] = 0;
-		return err_set(e, -EIO, "%s: qemu-img: %s", what, out[0] ? out : "failed");
-	}
-	return rc;
+	return run_tool(argv, what, "qemu-img", e);
 }
 
 static int size_arg(long long size, char *buf, size_t len)
@@ -227,7 +233,7 @@ int volume_delete(struct db *db, const struct volume_ctx *c, const char *key, st
 	volume_path(c, &v, path, sizeof path);
 	if ((rc = drop_row(db, key, e)) < 0)
 		return rc;
-	if (v.dir)
+	if (v.dir && chmod(path, 0700) == 0)   /* a snapshot's is read-only */
 		remove_tree(path);
 	else
 		unlink(path);
@@ -327,6 +333,21 @@ int volume_resize(struct db *db, const struct volume_ctx *c, const char *key, lo
 	return rc == 0 ? meter_volume_open(db, key, v.project, size, e) : rc;
 }
 
+/* A dir volume's copy: everything in it as it is (modes, owners -- a
+ * container's, maybe mapped --, times, xattrs, hard links, sparse files;
+ * symlinks as symlinks, never followed: the tenant wrote them), by
+ * coreutils' cp -a, sharing blocks where the pool's filesystem can
+ * (--reflink=auto: btrfs, XFS). */
+static int copy_tree(const char *from, const char *to, const char *what, struct err *e)
+{
+	if (mkdir(to, 0700) < 0)
+		return err_set(e, -errno, "%s: %s: %s", what, to, strerror(errno));
+	char src[4300];
+	snprintf(src, sizeof src, "%s/.", from);   /* its contents and its own modes */
+	char *argv[] = { "/bin/cp", "-a", "--reflink=auto", "--", src, (char *)to, NULL };
+	return run_tool(argv, what, "cp", e);
+}
+
 int volume_copy(struct db *db, const struct volume_ctx *c, const char *key, const char *to,
 		bool snapshot, struct err *e)
 {
@@ -335,10 +356,8 @@ int volume_copy(struct db *db, const struct volume_ctx *c, const char *key, cons
 	if (rc < 0)
 		return rc;
 	const char *src = v.name;
-	if (v.dir)
-		return err_set(e, -ENOSYS, "volume \"%s\": dir volumes have no snapshots or clones "
-			       "yet", src);
-	/* A copy of a disk a VM is writing is not consistent. */
+	/* A copy of a disk a VM (or a directory a container) is writing is not
+	 * consistent. */
 	if ((rc = in_use(db, &v, snapshot ? "snapshot it" : "clone it", e)) < 0)
 		return rc;
 	struct volume nv = v;
@@ -360,15 +379,23 @@ int volume_copy(struct db *db, const struct volume_ctx *c, const char *key, cons
 	snprintf(what, sizeof what, "volume \"%s\"", to);
 	if ((rc = insert(db, &nv, e)) < 0)
 		return rc;
-	char *args[] = { "convert", "-q", "-f", "qcow2", "-O", "qcow2", "-o", "cluster_size=65536",
-			 from, path, NULL };
-	if ((rc = qemu_img(c, what, args, e)) < 0) {
-		unlink(path);
+	if (v.dir) {
+		rc = copy_tree(from, path, what, e);
+	} else {
+		char *args[] = { "convert", "-q", "-f", "qcow2", "-O", "qcow2", "-o",
+				 "cluster_size=65536", from, path, NULL };
+		rc = qemu_img(c, what, args, e);
+	}
+	if (rc < 0) {
+		if (v.dir)
+			remove_tree(path);
+		else
+			unlink(path);
 		drop_row(db, nv.key, NULL);
 		return rc;
 	}
 	if (snapshot)
-		chmod(path, 0400);   /* read-only, for the VMM too */
+		chmod(path, v.dir ? 0500 : 0400);   /* read-only (for the VMM too) */
 	return meter_volume_open(db, nv.key, nv.project, nv.size, e);
 }
 

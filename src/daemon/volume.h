@@ -21,9 +21,10 @@
  * start, or at once for a block volume and a running VM (volume_live.h);
  * a volume in use by a running instance cannot be resized or deleted, nor
  * detached unless the VM can give it back (volume_live.h).  A snapshot is a
- * read-only block volume, a consistent copy (qemu-img convert); clone makes
- * a new writable volume from a volume or a snapshot.  Every function
- * expects the service's lock held.
+ * read-only volume of the same type, a consistent copy taken while no
+ * running instance uses the volume (qemu-img convert for a block volume,
+ * cp -a for a directory); clone makes a new writable volume from a volume
+ * or a snapshot.  Every function expects the service's lock held.
  */
 #ifndef NIMBUS_DAEMON_VOLUME_H
 #define NIMBUS_DAEMON_VOLUME_H
