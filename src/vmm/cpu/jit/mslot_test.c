@@ -83,6 +83,15 @@ static uint64_t run_loop(struct fixture *f, uint64_t v)
 	return run_s(f, LOOP_VA);
 }
 
+/* The loop runs to its ECALL, reading `read` through DATA_VA and leaving v
+ * at `page` + 8 (a macro: a failure names the caller's line). */
+#define LOOP_SEES(f, v, read, page) \
+	do { \
+		EXPECT_EQ(run_loop(f, v), EXC_ECALL_S); \
+		EXPECT_EQ(hart_get_x((f)->t.h[0], 1), read); \
+		EXPECT_EQ(tm_r64(&(f)->t, (page) + 8), v); \
+	} while (0)
+
 static void remap(struct fixture *f, uint64_t pa, uint64_t flags)
 {
 	tm_w64(&f->t, f->pte, (pa >> 12) << 10 | flags | V);
@@ -94,15 +103,11 @@ TEST(jit_memory_slots_follow_sfence_vma_and_page_permissions)
 	struct fixture f;
 	EXPECT_EQ(fixture_init(&f), 0);
 	struct hart *h = f.t.h[0];
-	EXPECT_EQ(run_loop(&f, 0x11), EXC_ECALL_S);
+	LOOP_SEES(&f, 0x11, 1, PAGE_1);
 	EXPECT(h->jit->ntbs > 0);   /* the loop ran translated */
-	EXPECT_EQ(hart_get_x(h, 1), 1);
-	EXPECT_EQ(tm_r64(&f.t, PAGE_1 + 8), 0x11);
 	/* Remapped and fenced: loads and stores both reach the new page. */
 	remap(&f, PAGE_2, R | W | A | D);
-	EXPECT_EQ(run_loop(&f, 0x22), EXC_ECALL_S);
-	EXPECT_EQ(hart_get_x(h, 1), 2);
-	EXPECT_EQ(tm_r64(&f.t, PAGE_2 + 8), 0x22);
+	LOOP_SEES(&f, 0x22, 2, PAGE_2);
 	EXPECT_EQ(tm_r64(&f.t, PAGE_1 + 8), 0x11);
 	/* Made read-only: the store slot filled while writable must not serve. */
 	remap(&f, PAGE_2, R | A | D);
@@ -116,21 +121,17 @@ TEST(jit_memory_slots_are_apart_per_address_space_and_privilege)
 	struct fixture f;
 	EXPECT_EQ(fixture_init(&f), 0);
 	struct hart *h = f.t.h[0];
-	EXPECT_EQ(run_loop(&f, 0x11), EXC_ECALL_S);
-	EXPECT_EQ(hart_get_x(h, 1), 1);
+	LOOP_SEES(&f, 0x11, 1, PAGE_1);
 	/* Remapped without a fence: another ASID translates afresh. */
 	tm_w64(&f.t, f.pte, (PAGE_2 >> 12) << 10 | R | W | A | D | V);
 	hart_csr_write(h, CSR_SATP, satp_of(&f.p) | 5ull << 44);
-	EXPECT_EQ(run_loop(&f, 0x22), EXC_ECALL_S);
-	EXPECT_EQ(hart_get_x(h, 1), 2);
-	EXPECT_EQ(tm_r64(&f.t, PAGE_2 + 8), 0x22);
+	LOOP_SEES(&f, 0x22, 2, PAGE_2);
 	/* A user page is closed to S without SUM: the slots S filled from
 	 * the SUM context (same page table) must not serve it. */
 	tm_w64(&f.t, f.pte, (PAGE_1 >> 12) << 10 | R | W | U | A | D | V);
 	EXPECT_EQ(run_s(&f, FENCE_VA), EXC_ECALL_S);
 	hart_csr_write(h, CSR_SSTATUS, 1ull << 18);   /* SUM */
-	EXPECT_EQ(run_loop(&f, 0x33), EXC_ECALL_S);
-	EXPECT_EQ(hart_get_x(h, 1), 1);
+	LOOP_SEES(&f, 0x33, 1, PAGE_1);
 	hart_csr_write(h, CSR_SSTATUS, 0);
 	EXPECT_EQ(run_loop(&f, 0x44), EXC_LOAD_PAGE);
 	EXPECT_EQ(tm_r64(&f.t, PAGE_1 + 8), 0x33);
