@@ -301,8 +301,6 @@ void tables_select(struct hart *h, unsigned ictx, unsigned dctx)
 		tlb_table_empty(dc, ds->load, sizeof ds->load, TLB_CLEAN_LOAD);
 	if (h->stale_tlb & tlb_bit(s, dctx, TLB_STORE))
 		tlb_table_empty(dc, ds->store, sizeof ds->store, TLB_CLEAN_STORE);
-	if (h->stale_tlb & (tlb_bit(s, dctx, TLB_LOAD) | tlb_bit(s, dctx, TLB_STORE)))
-		mslots_invalidate(h);
 	h->stale_tlb &= ~(tlb_bit(s, ictx, TLB_FETCH) | tlb_bit(s, dctx, TLB_LOAD) |
 			  tlb_bit(s, dctx, TLB_STORE));
 	unsigned jb = s * JC_CTXS + jcache_ctx(ictx);
