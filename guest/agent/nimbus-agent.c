@@ -138,6 +138,22 @@ static void send_out(uint64_t id, unsigned stream, const char *buf, size_t n)
  * cwd, not the command, failed) on status_fd (close-on-exec) if it could
  * not exec; then the error is reported and the runner ends here.
  */
+/* Reads what is left in the command's output pipes once it has ended: at
+ * most a pipe's worth each, plus what a background child adds meanwhile (capped
+ * so that one writing for ever cannot hold the exit report back). */
+static void drain_outputs(uint64_t id, int fds[2], char *buf, size_t size)
+{
+	for (unsigned s = 0; s < 2; s++) {
+		for (size_t total = 0; fds[s] >= 0 && total < (1u << 20);) {
+			ssize_t k = read(fds[s], buf, size);
+			if (k <= 0)
+				break;
+			send_out(id, s + 1, buf, (size_t)k);
+			total += (size_t)k;
+		}
+	}
+}
+
 static void check_started(const struct agent_req *r, pid_t pid, int status_fd)
 {
 	int e = 0;
@@ -344,8 +360,12 @@ static void run_exec(const struct agent_req *r, int ctl)
 		 * command's own end is what counts, once its output is drained. */
 		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
 			exited = true;
-		if (exited && !(pf[0].revents | pf[1].revents))
+		if (exited) {
+			/* What it wrote just before its end may have reached
+			 * the pipes after this round's poll: drain them. */
+			drain_outputs(r->id, fds, buf, sizeof buf);
 			break;
+		}
 	}
 	if (!exited)
 		waitpid(pid, &status, 0);
