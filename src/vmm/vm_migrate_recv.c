@@ -141,11 +141,13 @@ static int receive_stream(int fd, const char *uri, uint64_t ram_size, struct dis
 			break;
 		uint8_t *payload = buf;
 		if (type == 'S') {
-			if (len > MIG_STATE_MAX) {
+			/* Every source sends harts and devices: an empty state is
+			 * a corrupt stream, not a VM to start. */
+			if (len == 0 || len > MIG_STATE_MAX) {
 				rc = -EINVAL;
 				break;
 			}
-			payload = out->state = malloc(len ? len : 1);
+			payload = out->state = malloc(len);
 			if (!payload) {
 				rc = -ENOMEM;
 				break;

@@ -193,6 +193,14 @@ TEST(migrate_stream_refuses_a_disk_list_of_another_size)
 	expect_refused(s, -EINVAL, "needs the same size");
 }
 
+TEST(migrate_stream_refuses_an_empty_state)
+{
+	struct stream *s = good_start();
+	page_frame(s, 1, 0x11);
+	frame(s, 'S', (const uint8_t *)"", 0);
+	expect_refused(s, -EINVAL, "corrupt migration stream");
+}
+
 TEST(migrate_stream_cut_short_is_refused)
 {
 	struct stream *s = good_start();
