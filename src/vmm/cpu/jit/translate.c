@@ -33,10 +33,15 @@
  * poll timers (the interpreter polls every 512 blocks). */
 #define JIT_SLICE 8192
 
-/* Runs of a block in the interpreter before it is translated: most code
- * runs once (boot, initialisation), and interpreting it is cheaper than
- * translating it. */
-#define JIT_HOT 32
+/* Runs of a block in the interpreter before it is translated (the most its
+ * 8-bit heat counts).  Most code runs a few times or a few dozen (boot,
+ * initialisation), and a translation (~5 us: a block of a few instructions
+ * and its slow paths, ~700 bytes of code) costs about as much as a hundred
+ * or two interpreted runs.  Against 32, a boot translates a third as many
+ * blocks (4.9k, not 14.9k): 25 ms of translating, not 72 (5% of its CPU,
+ * not 15%), and 3.4 MiB of code, not 10, for the same boot CPU, fork/exec
+ * loop and CPU-bound work within their noise (medians, docs/jit.md). */
+#define JIT_HOT 255
 
 /* ---- helpers called from translated code ---- */
 
@@ -540,14 +545,14 @@ static unsigned trace_edges(const struct block *b, uint64_t pc, uint64_t to[2], 
  * (most of a boot) is not translated twice over.  In another page than
  * the head's, that page must be the trace's other one (or become it) and
  * in the fetch TLB now (*other says so).  NULL where the trace must stop. */
-static const struct block *trace_block_at(const struct jit *j, const struct trace *tr,
+static const struct block *trace_block_at(const struct jit *j, uint64_t other_at,
 					  uint64_t t, uint64_t head, bool *other)
 {
 	const struct hart *h = j->h;
 	uint64_t pa = t;
 	*other = !same_page(t, head);
 	if (*other) {
-		if (tr->other_at && !same_page(t, tr->other_at))
+		if (other_at && !same_page(t, other_at))
 			return NULL;   /* a third page */
 		/* h->pc is the head's virtual PC (translate's caller runs it). */
 		uint64_t va = h->pc + (t - head);
@@ -581,7 +586,7 @@ static const struct block *trace_next(const struct jit *j, struct trace *tr,
 		return NULL;
 	*taken = tk[0];
 	*at = to[0];
-	return trace_block_at(j, tr, to[0], head, other);
+	return trace_block_at(j, tr->other_at, to[0], head, other);
 }
 
 /* s's instructions, at head-relative PC at (other: in the other page). */
@@ -621,47 +626,74 @@ static void trace_build_one(const struct block *b, struct trace *t)
  * the greedy walk found none: the statistics a trace is built from are its
  * blocks' first few dozen runs, and a loop's exit can be the likelier edge
  * then and the rare one later (gzip's longest_match: hash chains are short
- * at the start of a file).  Depth-first from b, at most max_segs blocks
- * in all and *budget blocks looked at; true with t holding the loop, else
- * t as it was.  trace_build deepens max_segs one block at a time, so the
- * shortest loop is found first and a search stays cheap (most
- * translations of a boot close no loop; unbounded searches of each cost
- * 1% of the boot).
+ * at the start of a file).  Depth-first over a path of blocks, at most
+ * max_segs in all and *budget blocks looked at; trace_build deepens
+ * max_segs one block at a time, so the shortest loop is found first and a
+ * search stays cheap (most translations of a boot close no loop; unbounded
+ * searches of each cost 1% of the boot).  The path holds block pointers
+ * only: instructions are copied once, for the loop found (copying each
+ * block tried was a sixth of a boot's translation time).
  */
 #define TRACE_SEARCH_BUDGET 12
 
-static bool trace_search_loop(const struct jit *j, struct trace *t, const struct block *b,
-			      uint64_t head, unsigned max_segs, unsigned *budget)
+struct trace_path {
+	const struct block *blk[TRACE_MAX_SEGS];
+	uint64_t at[TRACE_MAX_SEGS];     /* each block's head-relative PC */
+	bool taken[TRACE_MAX_SEGS];      /* the edge from block i to i + 1 */
+	bool other[TRACE_MAX_SEGS];      /* block i is in the other page */
+	uint64_t other_at;               /* as struct trace's */
+	unsigned n, ninsn;
+};
+
+static bool trace_search_loop(const struct jit *j, struct trace_path *p, uint64_t head,
+			      unsigned max_segs, unsigned *budget)
 {
+	const struct block *b = p->blk[p->n - 1];
 	uint64_t to[2];
 	bool tk[2], sure;
-	unsigned n = trace_edges(b, t->pc[t->whole.ninsn - 1], to, tk, &sure);
+	unsigned n = trace_edges(b, p->at[p->n - 1] + b->insn[b->ninsn - 1].pcoff, to, tk, &sure);
 	for (unsigned k = 0; k < n; k++)
 		if (to[k] == head)
 			return true;
-	if (t->nseg >= max_segs)
+	if (p->n >= max_segs)
 		return false;
 	for (unsigned k = 0; k < n && *budget; k++) {
 		bool seen = false;
-		for (unsigned i = 0; i < t->nseg; i++)
-			seen |= t->seg_ppc[i] == to[k];
+		for (unsigned i = 0; i < p->n; i++)
+			seen |= p->at[i] == to[k];
 		if (seen)
 			continue;
 		bool other;
 		--*budget;
-		const struct block *s = trace_block_at(j, t, to[k], head, &other);
-		if (!s || t->whole.ninsn + s->ninsn > BLOCK_MAX_INSNS)
+		const struct block *s = trace_block_at(j, p->other_at, to[k], head, &other);
+		if (!s || p->ninsn + s->ninsn > BLOCK_MAX_INSNS)
 			continue;
-		uint64_t other_at = t->other_at;
-		t->seg_taken[t->nseg - 1] = tk[k];
-		trace_append(t, s, to[k], other);
-		if (trace_search_loop(j, t, s, head, max_segs, budget))
+		uint64_t other_at = p->other_at;
+		if (other && !other_at)
+			p->other_at = to[k] & PAGE_MASK;
+		p->taken[p->n - 1] = tk[k];
+		p->blk[p->n] = s;
+		p->at[p->n] = to[k];
+		p->other[p->n] = other;
+		p->n++;
+		p->ninsn += s->ninsn;
+		if (trace_search_loop(j, p, head, max_segs, budget))
 			return true;
-		t->nseg--;   /* undone */
-		t->whole.ninsn = (uint16_t)t->seg_end[t->nseg - 1];
-		t->other_at = other_at;
+		p->n--;   /* undone */
+		p->ninsn -= s->ninsn;
+		p->other_at = other_at;
 	}
 	return false;
+}
+
+/* t as the path found: the head, then each block along its edge. */
+static void trace_from_path(const struct trace_path *p, struct trace *t)
+{
+	trace_build_one(p->blk[0], t);
+	for (unsigned i = 1; i < p->n; i++) {
+		t->seg_taken[t->nseg - 1] = p->taken[i - 1];
+		trace_append(t, p->blk[i], p->at[i], p->other[i]);
+	}
 }
 
 /* The trace from head; false when it is only head. */
@@ -699,9 +731,12 @@ static bool trace_build(const struct jit *j, const struct block *head, struct tr
 		return true;
 	unsigned budget = TRACE_SEARCH_BUDGET;
 	for (unsigned m = 2; m <= TRACE_MAX_SEGS && budget; m++) {
-		trace_build_one(head, t);
-		if (trace_search_loop(j, t, head, head->ppc, m, &budget))
+		struct trace_path p = { .blk = { head }, .at = { head->ppc }, .n = 1,
+					.ninsn = head->ninsn };
+		if (trace_search_loop(j, &p, head->ppc, m, &budget)) {
+			trace_from_path(&p, t);
 			return t->nseg > 1;
+		}
 	}
 	trace_build_one(head, t);
 	return false;
@@ -1042,6 +1077,9 @@ struct jit *jit_new(struct hart *h, size_t cache_bytes)
 		return NULL;
 	j->h = h;
 	j->hot = JIT_HOT;
+	const char *hot = getenv("NIMBUS_JIT_HOT");   /* for tests and A/B measurements */
+	if (hot && *hot)
+		jit_set_hot(j, (unsigned)strtoul(hot, NULL, 10));
 	j->stats_on = getenv("NIMBUS_JIT_STATS") != NULL;
 	j->traces = getenv("NIMBUS_JIT_NO_TRACES") == NULL;   /* for A/B measurements */
 	j->loops_only = getenv("NIMBUS_JIT_ALL_TRACES") == NULL;
