@@ -261,7 +261,7 @@ int be_init_stubs(struct jit *j)
 	uint8_t *w = code_cache_reserve(cc, 512);
 	if (!w)
 		return -1;
-	struct x86_buf b = { .p = w, .end = w + 512 };
+	struct x86_buf b = { .p = w, .end = w + 512 - X86_SLACK };
 	j->enter = code_cache_exec_addr(cc, b.p);
 	static const unsigned saved[] = { RBX, RBP, R12, R13, R14, R15 };
 	for (unsigned i = 0; i < 6; i++)
@@ -360,7 +360,7 @@ struct be *be_begin(struct jit *j, struct jit_tb *tb)
 	memset(be, 0, offsetof(struct be, slow));
 	be->j = j;
 	be->tb = tb;
-	be->b = (struct x86_buf){ .p = w, .end = w + MAX_TB_BYTES };
+	be->b = (struct x86_buf){ .p = w, .end = w + MAX_TB_BYTES - X86_SLACK };
 	be->start = w;
 	memset(be->host, -1, sizeof(be->host));
 	memset(be->fhost, -1, sizeof(be->fhost));
@@ -409,6 +409,8 @@ void be_regs(struct be *be, const unsigned uses[32], uint32_t live_in, uint32_t 
 		be->cached |= 1u << best;
 		if (live_in & (1u << best))
 			x_load(&be->b, true, cache_regs[slot], RBX, XOFF(best));
+		if (caller_saved(cache_regs[slot]))
+			be->x_caller_saved |= 1u << best;
 	}
 	/* A loop's f registers too, so that the body does not load them at
 	 * their first use, which would need memory current at the back edge
@@ -704,13 +706,11 @@ void be_pure(struct be *be, be_pure_fn fn, unsigned rd, unsigned rs1, unsigned r
 	x64_st_x(be, rd, RAX);
 }
 
+/* (Asked by every slow path: x registers' host registers are fixed from
+ * be_regs on, so their part is kept, not recomputed.) */
 uint64_t x64_caller_saved_mask(const struct be *be)
 {
-	uint64_t m = be->cached & FREGS;   /* every xmm register is */
-	for (unsigned g = 1; g < 32; g++)
-		if (be->host[g] >= 0 && caller_saved((unsigned)be->host[g]))
-			m |= 1u << g;
-	return m;
+	return (be->cached & FREGS) | be->x_caller_saved;   /* every xmm register is */
 }
 
 /*

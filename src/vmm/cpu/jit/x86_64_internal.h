@@ -79,6 +79,7 @@ struct be {
 	uint64_t fpre;             /* f registers loaded at a looping block's entry (FREG_BIT) */
 	/* Guest register masks: x[i] is bit i, f[i] bit 32 + i (FREG_BIT). */
 	uint64_t cached, dirty;
+	uint64_t x_caller_saved;    /* cached x registers in caller-saved host ones (set by be_regs) */
 	/* Cached registers whose host register may hold a *W result not yet
 	 * sign-extended (its low 32 bits right, the upper ones zero): the
 	 * extension is made where a full 64-bit value is read or written
