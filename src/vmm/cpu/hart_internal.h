@@ -239,10 +239,11 @@ struct block {
 	uint16_t ninsn;
 	uint16_t nbytes;   /* guest bytes covered, for revalidation */
 	uint16_t cap;      /* insns allocated at `insn` (reused on re-decode) */
-	uint16_t heat;     /* runs so far, until the translator takes it (jit.h) */
+	uint16_t heat;     /* runs so far, cooled by the table's victim choice (mmu.c) */
 	/* How often the ending branch went each way while interpreted
 	 * (saturating): the translator follows a biased one into a trace. */
 	uint8_t taken, fallen;
+	uint16_t runs;     /* runs so far, until the translator takes it (jit.h) */
 	uint64_t hash;     /* of those bytes at decode time */
 	/* Last successors reached by the taken [0] / fall-through [1] edge of
 	 * the ending branch, when in the same virtual page (so the same

@@ -14,6 +14,7 @@
  * Spec: privileged ISA 1.12 sections 3.7 (PMP) and 4.3-4.5 (Sv39/48/57).
  */
 #include "vmm/cpu/hart_internal.h"
+#include "vmm/cpu/jit/jit.h"
 #include "vmm/cpu/ops.h"
 
 #include <string.h>
@@ -751,6 +752,8 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 			b = set[1].heat < set[0].heat ? &set[1] : &set[0];
 			struct block *stays = b == set ? &set[1] : &set[0];
 			stays->heat -= stays->heat / 4;
+			if (h->jit)
+				jit_block_evicted(h->jit, b);
 		}
 	}
 	/* Decode aside, then reuse the slot's old storage if it is big enough:
@@ -785,7 +788,7 @@ struct block *block_lookup_slow(struct hart *h, uint64_t pc)
 	b->hash = code_hash(h->snap, b->nbytes);
 	b->chain[0] = b->chain[1] = NULL;
 	b->jit = NULL;
-	b->heat = 0;
+	b->heat = b->runs = 0;
 	b->taken = b->fallen = 0;
 	return b;
 }

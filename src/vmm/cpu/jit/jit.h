@@ -54,6 +54,10 @@ void jit_free(struct jit *j);
  */
 bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps);
 
+/* Block b, not translated, leaves the block table (its slot goes to
+ * another): its run count is kept for the next decode of its PC. */
+void jit_block_evicted(struct jit *j, const struct block *b);
+
 /* Drops every translation (a block's bytes changed under a flush, tests). */
 void jit_flush(struct jit *j);
 /* jit_flush, and the pages of the translation tables go back to the kernel

@@ -1246,7 +1246,7 @@ static void tb_drop(struct jit *j, struct hart *h, struct jit_tb *tb)
 	for (unsigned w = 0; w < 2; w++)
 		if (set[w].jit == tb) {
 			set[w].jit = NULL;
-			set[w].heat = 0;
+			set[w].heat = set[w].runs = 0;
 		}
 	for (unsigned k = 0; k < j->ntbs; k++)
 		for (unsigned x = 0; x < j->tbs[k].nexits; x++)
@@ -1263,6 +1263,18 @@ static void link_pending(struct jit *j, struct hart *h, const struct jit_tb *tb)
 	h->jit_link = NULL;
 	if (e && e->target_ppc == tb->ppc && same_page(e->from->ppc, tb->ppc))
 		be_link(j, e, tb->code);
+}
+
+/* The heat table's entry of a block at ppc (shared by colliding blocks). */
+static uint8_t *heat_of(struct jit *j, uint64_t ppc)
+{
+	return &j->heat[(ppc * 0x9e3779b97f4a7c15ull) >> (64 - JIT_HEAT_BITS)];
+}
+
+void jit_block_evicted(struct jit *j, const struct block *b)
+{
+	if (!b->jit && b->runs)
+		*heat_of(j, b->ppc) = (uint8_t)(b->runs < UINT8_MAX ? b->runs : UINT8_MAX);
 }
 
 bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
@@ -1284,14 +1296,20 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 			tb = b->jit = old;
 	}
 	if (!tb) {
-		uint8_t *heat = &j->heat[(b->ppc * 0x9e3779b97f4a7c15ull) >> (64 - JIT_HEAT_BITS)];
-		if (*heat < UINT8_MAX)
-			++*heat;
-		b->heat = *heat;   /* the block table's victim choice */
-		if (*heat < j->hot) {
+		/* Runs count in the block, whose line the run just brought in.
+		 * The hashed table outlives the block: it takes the count when
+		 * the block is evicted (jit_block_evicted) and gives it to the
+		 * block decoded again (runs 0).  Counting in the table at every
+		 * run cost a cache miss each, 1% of a boot. */
+		unsigned hv = b->runs ? b->runs : *heat_of(j, b->ppc);
+		hv += hv < UINT8_MAX;
+		b->runs = (uint16_t)hv;
+		b->heat = (uint16_t)hv;   /* the block table's victim choice, warm again */
+		if (hv < j->hot) {
 			h->jit_link = NULL;
 			return false;
 		}
+		uint8_t *heat = heat_of(j, b->ppc);
 		bool full;
 		tb = translate(j, b, &full);
 		if (!tb && full) {
