@@ -38,7 +38,7 @@
  * initialisation), and a translation (~5 us: a block of a few instructions
  * and its slow paths, ~700 bytes of code) costs about as much as a hundred
  * or two interpreted runs.  Against 32, a boot translates a third as many
- * blocks (4.9k, not 14.9k): 25 ms of translating, not 72 (5% of its CPU,
+ * blocks (4.9k, not 14.9k): 27 ms of translating, not 72 (6% of its CPU,
  * not 15%), and 3.4 MiB of code, not 10, for the same boot CPU, fork/exec
  * loop and CPU-bound work within their noise (medians, docs/jit.md). */
 #define JIT_HOT 255
@@ -631,8 +631,9 @@ static void trace_build_one(const struct block *b, struct trace *t)
  * max_segs one block at a time, so the shortest loop is found first and a
  * search stays cheap (most translations of a boot close no loop; unbounded
  * searches of each cost 1% of the boot).  The path holds block pointers
- * only: instructions are copied once, for the loop found (copying each
- * block tried was a sixth of a boot's translation time).
+ * only: instructions are copied once, for the loop found, not for every
+ * block tried (what remains of the search's cost is the block-table
+ * lookups of trace_block_at, cache misses).
  */
 #define TRACE_SEARCH_BUDGET 12
 
