@@ -321,6 +321,10 @@ next_block:
 		h->jit_skip = false;
 	}
 run_block:
+	/* The successors last seen, fetched while this block runs: their
+	 * checks at its end (chain_to) were a cache miss a block. */
+	__builtin_prefetch(b->chain[0]);
+	__builtin_prefetch(b->chain[1]);
 	pc0 = h->pc;
 	first = in = b->insn;
 	end = in + (b->ninsn < budget - done ? b->ninsn : budget - done);
