@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -252,18 +253,82 @@ static int write_text(const char *path, const char *text, struct err *e)
 	return 0;
 }
 
-/* dnsmasq's two files from the NICs: MAC,IP,NAME for DHCP and IP NAME for DNS. */
+/* A lease in dnsmasq's leases file (EXPIRY MAC IP NAME CLIENTID a line). */
+struct lease {
+	char mac[18], ip[16];
+};
+
+/* The leases in path, in *out (to free); how many (0 without the file). */
+static size_t read_leases(const char *path, struct lease **out)
+{
+	*out = NULL;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	char *line = NULL;
+	size_t cap = 0, n = 0, room = 0;
+	while (getline(&line, &cap, f) > 0) {
+		struct lease l;
+		if (sscanf(line, "%*s %17s %15s", l.mac, l.ip) != 2)
+			continue;
+		if (n == room) {
+			room = room ? 2 * room : 64;
+			struct lease *more = realloc(*out, room * sizeof **out);
+			if (!more)
+				break;
+			*out = more;
+		}
+		(*out)[n++] = l;
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+/* The MAC that holds ip's lease when it is not mac and no NIC on the network
+ * has it now ("" else).  A NIC's MAC follows its address, so a recycled
+ * address comes back to the MAC that held it; a NIC hot-plugged into a
+ * running VM has its slot's MAC instead, and the VM's guest releases
+ * nothing when the VM is deleted.  dnsmasq refuses an address leased to
+ * another MAC until that lease ends (an hour) unless the host's entry names
+ * that MAC too: it then abandons the lease to whichever of them asks. */
+static const char *stale_holder(const struct lease *l, size_t nl, sqlite3_stmt *mine,
+				const char *ip, const char *mac)
+{
+	for (size_t i = 0; i < nl; i++) {
+		if (strcmp(l[i].ip, ip) || !strcasecmp(l[i].mac, mac))
+			continue;
+		sqlite3_reset(mine);
+		sqlite3_bind_text(mine, 2, l[i].mac, -1, SQLITE_STATIC);
+		if (sqlite3_step(mine) != SQLITE_ROW)
+			return l[i].mac;
+	}
+	return "";
+}
+
+/* dnsmasq's two files from the NICs: MAC[,STALE MAC],IP,NAME for DHCP and
+ * IP NAME for DNS. */
 static int write_hosts(struct db *db, const struct net_ctx *c, const struct network *n,
 		       struct err *e)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st, *mine;
 	/* nics are keyed by host key; DNS and DHCP know instances by name
 	 * (unique on the network: a network is one project's). */
 	int rc = db_prepare(db, "SELECT i.name, n.ip, n.mac FROM nics n JOIN instances i ON "
 			 "i.host_key = n.instance WHERE n.network = ?1 ORDER BY n.ip", &st, e);
 	if (rc < 0)
 		return rc;
+	if ((rc = db_prepare(db, "SELECT 1 FROM nics WHERE network = ?1 AND mac = ?2 COLLATE "
+			     "NOCASE", &mine, e)) < 0) {
+		sqlite3_finalize(st);
+		return rc;
+	}
 	sqlite3_bind_text(st, 1, n->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(mine, 1, n->key, -1, SQLITE_STATIC);
+	char path[4200];
+	net_dir(c, n, "leases", path, sizeof path);
+	struct lease *leases;
+	size_t nleases = read_leases(path, &leases);
 	size_t cap = 4096, dl = 0, hl = 0;
 	char *dhcp = calloc(1, cap), *hosts = calloc(1, cap);
 	while (dhcp && hosts && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -271,7 +336,8 @@ static int write_hosts(struct db *db, const struct net_ctx *c, const struct netw
 		db_copy_text(name, sizeof name, st, 0);
 		ip_str((uint32_t)sqlite3_column_int64(st, 1), ip, sizeof ip);
 		db_copy_text(mac, sizeof mac, st, 2);
-		if (dl + 128 > cap || hl + 128 > cap) {
+		const char *stale = stale_holder(leases, nleases, mine, ip, mac);
+		if (dl + 160 > cap || hl + 160 > cap) {
 			cap *= 2;
 			char *a = realloc(dhcp, cap), *b = a ? realloc(hosts, cap) : NULL;
 			if (a)
@@ -281,11 +347,13 @@ static int write_hosts(struct db *db, const struct net_ctx *c, const struct netw
 			if (!a || !b)
 				break;
 		}
-		dl += (size_t)sprintf(dhcp + dl, "%s,%s,%s\n", mac, ip, name);
+		dl += (size_t)sprintf(dhcp + dl, "%s%s%s,%s,%s\n", mac, *stale ? "," : "", stale, ip,
+				      name);
 		hl += (size_t)sprintf(hosts + hl, "%s %s\n", ip, name);
 	}
 	sqlite3_finalize(st);
-	char path[4200];
+	sqlite3_finalize(mine);
+	free(leases);
 	if (!dhcp || !hosts || (rc != SQLITE_DONE && rc != SQLITE_ROW)) {
 		rc = err_set(e, -ENOMEM, "network \"%s\": cannot list its instances", n->name);
 	} else {

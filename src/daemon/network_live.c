@@ -110,20 +110,17 @@ int network_live_join(struct service *s, const struct instance *in, const char *
 		snprintf(note, notelen, "%s", e.msg);
 		return 0;
 	}
-	if (nic.idx == 0) {   /* its first NIC: it booted on no network (it cannot leave one) */
-		snprintf(note, notelen, "the instance is running and its guest has the NIC from its "
-			 "next start (restart it): it was started on no network, so it has no spare "
-			 "NIC (one would be its eth0, on which the default guest's boot waits for "
-			 "DHCP)");
-		return 0;
-	}
 	char tap[16], mac[18];
 	network_nic_ifname("nt", hv.name, nic.idx, tap);
 	rc = insert(s, &hv, &n, tap, mac, &e);
 	if (rc < 0) {
 		nl_link_del(tap, NULL);
+		/* Its first NIC, and no slot: it has none at all (a VM on no
+		 * network started by an older nimbusd). */
 		snprintf(note, notelen, "the instance is running and its guest has the NIC from its "
-			 "next start (restart it): %s", rc == -ENOSPC
+			 "next start (restart it): %s", rc == -ENOSPC && nic.idx == 0
+			 ? "it was started with no empty NIC (by an older nimbusd)"
+			 : rc == -ENOSPC
 			 ? "its empty NIC slots are taken (virtio-mmio announces no new devices, so "
 			   "a VM gets its spare NICs at boot: one per network it may still join, up "
 			   "to half the board's free slots)"

@@ -3,7 +3,7 @@
  * leaving"), where the rows alone would wait for its next start.
  *
  * virtio-mmio announces no new devices, so the VM must have been started
- * with an empty NIC (vmm_hotplug.h: every VM on a network gets some): the
+ * with an empty NIC (vmm_hotplug.h: every VM the daemon starts has some): the
  * daemon makes the NIC's TAP on the network's bridge, passes it to the
  * VMM (nic-insert), and the guest's link comes up with the MAC the slot
  * had from boot, which the NIC's row and the network's DHCP take over, so

@@ -414,26 +414,32 @@ static int vmm_start(const struct driver_ctx *c, struct instance *in, const stru
 	 * the rng, balloon and agent, and the disks. */
 	int taken = (real_nets ? nnets : 0) + 3 + disk + ndisks + nown;
 	int free_slots = taken < VMM_BOARD_SLOTS ? VMM_BOARD_SLOTS - taken : 0;
-	/* A VM on a network gets empty NICs as well (vmm_hotplug.h), so it can
-	 * join others while it runs: one for each network it may still join,
-	 * up to half the free slots (rounded up; the rest are for volumes).
-	 * Not a VM on none: an empty NIC would be its eth0, on which the
-	 * default guest's boot waits 3 s for DHCP.  A restore continues the
-	 * machine snapshotted: its slots as the snapshot lists them (a VM
-	 * started by an older nimbusd had one NIC slot). */
+	/* A VM gets empty NICs as well (vmm_hotplug.h), so it can join
+	 * networks while it runs: one for each network it may still join, up
+	 * to half the free slots (rounded up; the rest are for volumes).  A VM
+	 * on no network too: its first empty NIC is its eth0, with its link
+	 * down until a network is put in, and the default guest leases a NIC
+	 * when its link comes up and waits at boot only for those with one
+	 * (guest/rootfs/etc/init.d/rcS).  A restore continues the machine
+	 * snapshotted: its slots exactly as the snapshot lists them, when it
+	 * lists any (a VM started by an older nimbusd had one NIC slot, or
+	 * none on no network: its snapshot lists disk slots and no NICs). */
+	int have_nets = real_nets ? nnets : 0;
 	int nic_slots = 0;
-	if (real_nets && nnets < VMM_NICS_MAX && free_slots >= 2) {
+	if (have_nets < VMM_NICS_MAX && free_slots >= 2) {
 		nic_slots = (free_slots + 1) / 2;
-		if (nic_slots > VMM_NICS_MAX - nnets)
-			nic_slots = VMM_NICS_MAX - nnets;
+		if (nic_slots > VMM_NICS_MAX - have_nets)
+			nic_slots = VMM_NICS_MAX - have_nets;
 	}
-	if (nnic_held > 0)
+	int disk_slots = free_slots - nic_slots;
+	if (nheld > 0 || nnic_held > 0) {
 		nic_slots = nnic_held;
-	int disk_slots = nheld > 0 ? nheld : free_slots - nic_slots;
+		disk_slots = nheld;
+	}
 	char nslots[48] = "";
 	if (nic_slots > 0) {
-		uint8_t mac[6];   /* slot i gets MAC + i: vmm_nic_slot_mac(key, nnets + i) */
-		vmm_nic_slot_mac(in->name, nnets, mac);
+		uint8_t mac[6];   /* slot i gets MAC + i: vmm_nic_slot_mac(key, NICs + i) */
+		vmm_nic_slot_mac(in->name, have_nets, mac);
 		snprintf(nslots, sizeof nslots, "%d,mac=%02x:%02x:%02x:%02x:%02x:%02x", nic_slots,
 			 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 		argv[argc++] = "--net-slots";

@@ -28,9 +28,9 @@ int vmm_disk_eject(const struct driver_ctx *c, const struct instance *in, const 
 		   struct err *e);
 
 /*
- * NIC hot-plug (docs/cloud.md, "Joining and leaving"): a VM on a network
- * is started with empty NICs (`vm run --net-slots N,mac=`: one per network
- * it may still join, up to half the board's free slots), slot i's MAC
+ * NIC hot-plug (docs/cloud.md, "Joining and leaving"): a VM, on networks
+ * or none, is started with empty NICs (`vm run --net-slots N,mac=`: one per
+ * network it may still join, up to half the board's free slots), slot i's MAC
  * vmm_nic_slot_mac(its key, how many NICs it started with + i): the guest
  * reads a MAC once, at boot, so the NIC that fills the slot keeps it.
  * vmm_nic_insert passes tap (a /dev/net/tun descriptor attached with a
