@@ -125,6 +125,17 @@ static enum outcome target_outcome(const struct recover_job *job)
 	return o;
 }
 
+/* The move's own operation, failed as interrupted at the daemon's restart,
+ * says how the move ended after all. */
+static void settle_operation(struct service *s, const struct instance *in, const char *failure,
+			     const char *stage)
+{
+	char res[128];
+	snprintf(res, sizeof res, "/1.0/instances/%s", in->name);
+	(void)operations_settle_interrupted(service_operations(s), in->project, "instance-migrate",
+					    res, failure, stage);
+}
+
 static void *recover_thread(void *arg)
 {
 	struct recover_job *job = arg;
@@ -149,6 +160,11 @@ static void *recover_thread(void *arg)
 		events_publish_in(service_events(s), in->project, "instance-migrate-failed",
 				  in->name, "to %s: interrupted by the daemon's end; %s", job->target,
 				  here ? "runs on here" : "stopped");
+		char why[256];
+		snprintf(why, sizeof why, "the daemon stopped during the move to %s, which %s; %s",
+			 job->target, o == UNKNOWN ? "cannot be asked about there" : "did not happen",
+			 here ? "the VM runs on here" : "its VMM had ended: stopped");
+		settle_operation(s, in, why, NULL);
 	} else {
 		service_job_release(s, in->key);
 		proc_wait_gone((pid_t)in->pid, in->pid_start, SOURCE_END_WAIT_MS);
@@ -161,6 +177,7 @@ static void *recover_thread(void *arg)
 				"away; deleted here\n", in->name, job->target);
 		events_publish_in(service_events(s), in->project, "instance-migrated", in->name,
 				  "to %s (finished while the daemon was away)", job->target);
+		settle_operation(s, in, NULL, "moved; finished while the daemon was away");
 	}
 	free(job);
 	return NULL;

@@ -87,8 +87,7 @@ struct operations *operations_open(struct db *db, pthread_mutex_t *lock, int *in
 	pthread_mutex_lock(lock);
 	int rc = run_sql(o, "UPDATE operations SET status = 'failure', error = ?1, "
 			 "updated_at = ?5 WHERE status = 'running' AND ?4 = ?4",
-			 "the daemon stopped during the operation (rolled back at its restart)",
-			 NULL, NULL, 0, e);
+			 OPERATION_INTERRUPTED, NULL, NULL, 0, e);
 	*interrupted = rc == 0 ? sqlite3_changes(db_sqlite(db)) : 0;
 	if (rc == 0)
 		rc = run_sql(o, "DELETE FROM operations WHERE status != 'running' AND "
@@ -151,6 +150,36 @@ int operations_start_in(struct operations *o, const char *project, const char *t
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(o, e, "operations");
 		sqlite3_finalize(st);
 	}
+	pthread_mutex_unlock(o->lock);
+	return rc;
+}
+
+int operations_settle_interrupted(struct operations *o, const char *project, const char *type,
+				  const char *resource, const char *failure, const char *stage)
+{
+	pthread_mutex_lock(o->lock);
+	sqlite3_stmt *st;
+	int rc = -EIO;
+	if (sqlite3_prepare_v2(db_sqlite(o->db),
+			       "UPDATE operations SET status = ?1, error = ?2, stage = ?3, "
+			       "progress = CASE WHEN ?1 = 'success' THEN 100 ELSE progress END, "
+			       "updated_at = ?4 WHERE id = (SELECT id FROM operations WHERE "
+			       "project = ?5 AND type = ?6 AND resource = ?7 AND status = 'failure' "
+			       "AND error = ?8 ORDER BY created_at DESC LIMIT 1)", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, failure ? "failure" : "success", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, failure ? failure : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, stage ? stage : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (long long)time(NULL));
+		sqlite3_bind_text(st, 5, project ? project : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, type, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, resource, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, OPERATION_INTERRUPTED, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			rc = sqlite3_changes(db_sqlite(o->db));
+		sqlite3_finalize(st);
+	}
+	pthread_cond_broadcast(&o->changed);
 	pthread_mutex_unlock(o->lock);
 	return rc;
 }

@@ -60,6 +60,14 @@ int operations_start_in(struct operations *o, const char *project, const char *t
  * may not is answered exactly as a missing one. */
 bool operation_visible(const struct operation *op, const char *project);
 void operations_progress(struct operations *o, const char *id, int pct, const char *stage);
+/* The error of an operation a dead daemon left running (operations_open). */
+#define OPERATION_INTERRUPTED "the daemon stopped during the operation (rolled back at its restart)"
+/* The latest operation of type on resource (in project) that a dead daemon
+ * left running, once its work has been found to have finished after all
+ * (failure NULL: success, with stage saying how) or to have failed as
+ * `failure` says.  How many were settled (0 or 1), or -EIO. */
+int operations_settle_interrupted(struct operations *o, const char *project, const char *type,
+				  const char *resource, const char *failure, const char *stage);
 void operations_finish(struct operations *o, const char *id, const struct err *failure);
 int operations_get(struct operations *o, const char *id, int wait_s, struct operation *out,
 		   struct err *e);

@@ -100,3 +100,36 @@ TEST(operations_are_listed_in_the_order_they_started_within_one_second)
 	free(v);
 	close_fixture(&f);
 }
+
+/* A daemon that died mid-operation: at its restart the operation is failed as
+ * interrupted; once its work is found to have finished after all, it says so. */
+TEST(an_interrupted_operation_settles_as_its_work_turned_out)
+{
+	struct fixture f;
+	EXPECT(open_fixture(&f) == 0);
+	struct operation moved, failed, other, got;
+	struct err e = { 0 };
+	EXPECT(operations_start_in(f.ops, "p", "instance-migrate", "/1.0/instances/a", &moved, &e) == 0);
+	EXPECT(operations_start_in(f.ops, "p", "instance-migrate", "/1.0/instances/b", &failed, &e) == 0);
+	EXPECT(operations_start_in(f.ops, "q", "instance-migrate", "/1.0/instances/a", &other, &e) == 0);
+	/* The daemon dies; the next one opens the journal. */
+	operations_free(f.ops);
+	int interrupted;
+	EXPECT((f.ops = operations_open(f.db, &f.lock, &interrupted, NULL)) != NULL);
+	EXPECT_EQ(interrupted, 3);
+	EXPECT_EQ(operations_settle_interrupted(f.ops, "p", "instance-migrate", "/1.0/instances/a",
+						NULL, "moved"), 1);
+	EXPECT_EQ(operations_settle_interrupted(f.ops, "p", "instance-migrate", "/1.0/instances/b",
+						"did not happen", NULL), 1);
+	EXPECT(operations_get(f.ops, moved.id, 0, &got, &e) == 0);
+	EXPECT(!strcmp(got.status, "success") && !strcmp(got.stage, "moved") && got.error[0] == 0);
+	EXPECT_EQ(got.progress, 100);
+	EXPECT(operations_get(f.ops, failed.id, 0, &got, &e) == 0);
+	EXPECT(!strcmp(got.status, "failure") && !strcmp(got.error, "did not happen"));
+	/* another project's, and one settled already, are left alone */
+	EXPECT(operations_get(f.ops, other.id, 0, &got, &e) == 0);
+	EXPECT(!strcmp(got.status, "failure") && !strcmp(got.error, OPERATION_INTERRUPTED));
+	EXPECT_EQ(operations_settle_interrupted(f.ops, "p", "instance-migrate", "/1.0/instances/a",
+						"late", NULL), 0);
+	close_fixture(&f);
+}
