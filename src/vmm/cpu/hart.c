@@ -126,6 +126,7 @@ struct hart *hart_new(const struct hart_config *cfg)
 	}
 	h->epoch = 1;
 	h->mslot_epoch = MSLOT_EPOCH_STEP;   /* never 0: empty slots are 0 */
+	h->mslot_next = MSLOT_EPOCH_STEP;
 	h->bus = cfg->bus;
 	h->ram = cfg->bus->ram;
 	h->fp_owner = fp_host_new_owner();

@@ -187,8 +187,11 @@ _Static_assert(TLB_SIZE * sizeof(struct tlb_entry) <= 8 * 4096 &&
  * pointer chase and table lookup.  A slot holds only in the epoch it was
  * filled in: its tag is the virtual page ORed with h->mslot_epoch (bits
  * 3-11, which the page of an aligned access never has: a misaligned one
- * never matches and takes the TLB); every flush or change of the hart's
- * load or store tables starts a new epoch (mslots_invalidate, mmu.c).
+ * never matches and takes the TLB).  Each set of data tables (a space's
+ * context: U, S, S with SUM, M) has an epoch of its own, so a trap, its
+ * return or a SUM toggle moves between epochs without emptying any slot;
+ * a flush of a set's entries gives it a new one (mslots_select,
+ * mslots_invalidate, mmu.c).
  * Slots are handed out round robin as translations are made: two hot
  * accesses sharing one only refill it in turn.  Loads take the first half,
  * stores the second: a slot filled from the load TLB (which maps read-only
@@ -198,6 +201,7 @@ _Static_assert(TLB_SIZE * sizeof(struct tlb_entry) <= 8 * 4096 &&
 #define MSLOTS (1u << MSLOT_BITS)
 #define MSLOT_EPOCH_STEP 8u      /* bit 3 */
 #define MSLOT_EPOCH_END 4096u    /* bit 12: wrapped, every slot emptied */
+#define SLOT_PAGE_BITS 4096u     /* a set's filter of the pages its slots may hold */
 
 struct mslot {
 	uint64_t tag;                  /* vpage | epoch; 0 (any epoch is >= 8) empty */
@@ -295,6 +299,7 @@ struct hart {
 	uint64_t jit_delta;          /* virtual - physical PC, from jit_lookup */
 	uint64_t jit_tmp;            /* the slow load path's result */
 	uint64_t mslot_epoch;        /* the memory slots' current epoch (struct mslot) */
+	uint64_t mslot_next;         /* the epoch last handed out (mslots_select) */
 	struct jcache_entry *jc;     /* the current fetch context's jump cache */
 	bool jit_skip;               /* interpret the next block (a helper bailed) */
 	struct verify_log *vlog;     /* --jit verify: stores of the block being checked */
@@ -373,6 +378,12 @@ struct hart {
 	 * filled since (a short-lived process fills a few pieces of 48).
 	 * 0, a new hart's value, says nothing is known. */
 	uint64_t tlb_clean[TLB_SPACES][NCTX];
+	/* Each data table set's slot epoch (0: none yet; mmu.c), the pages
+	 * its tables took in that epoch (a filter: a bit per hash of the
+	 * page), and the context of the set in use. */
+	uint64_t slot_epoch[TLB_SPACES][NCTX];
+	uint64_t slot_pages[TLB_SPACES][NCTX][SLOT_PAGE_BITS / 64];
+	unsigned slot_dctx;
 	struct jcache_entry jcache[TLB_SPACES][JC_CTXS][JCACHE_SIZE];
 	uint64_t jcache_pages[TLB_SPACES][JCACHE_FILTER_BITS / 64];
 	/* Tables emptied when next selected (mmu.c, tables_select): bit
@@ -440,6 +451,7 @@ void tlb_flush_asid(struct hart *h, uint64_t asid);
 void tlb_flush_loads(struct hart *h);
 /* Empties every memory slot of translated code (a new epoch). */
 void mslots_invalidate(struct hart *h);
+void mslots_select(struct hart *h, unsigned space, unsigned dctx);
 /* After a satp write: the TLB space for the new satp (no flush). */
 void tlb_switch_space(struct hart *h);
 void jcache_flush(struct hart *h);

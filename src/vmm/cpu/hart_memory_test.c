@@ -196,3 +196,48 @@ TEST(emptying_a_tlb_set_rewrites_only_the_pieces_filled_since_and_trimming_forge
 		EXPECT_EQ(h->tlb_clean[other][k], 0);
 	tm_fini(&t);
 }
+
+TEST(each_data_table_set_keeps_its_memory_slot_epoch_until_its_entries_change)
+{
+	/* A trap and its return move between the U and S sets: the slots
+	 * filled under each must stay good (a new epoch at every move emptied
+	 * them all, and a fork/exec-heavy guest ran 1.7x slower); a flush of
+	 * a page must make the slots of every set that took it miss. */
+	struct tmach t;
+	EXPECT(tm_init(&t, 1) == 0);
+	struct hart *h = t.h[0];
+	h->priv = PRV_U;
+	hart_update_ctx(h);
+	uint64_t u = h->mslot_epoch;
+	h->priv = PRV_S;
+	hart_update_ctx(h);
+	uint64_t s = h->mslot_epoch;
+	EXPECT(s != u);                        /* another set: another epoch */
+	h->mstatus |= MSTATUS_SUM;
+	hart_update_ctx(h);
+	uint64_t sum = h->mslot_epoch;
+	EXPECT(sum != s && sum != u);
+	h->mstatus &= ~MSTATUS_SUM;
+	hart_update_ctx(h);
+	EXPECT_EQ(h->mslot_epoch, s);          /* back: the same, slots kept */
+	h->priv = PRV_U;
+	hart_update_ctx(h);
+	EXPECT_EQ(h->mslot_epoch, u);
+	tlb_flush_page(h, RAM_BASE + 0x5000);  /* a page no set took: every slot stays */
+	EXPECT_EQ(h->mslot_epoch, u);
+	uint64_t v;
+	EXPECT_EQ(mem_load_slow(h, RAM_BASE + 0x5008, 8, &v), 0);   /* U's tables take it */
+	tlb_flush_page(h, RAM_BASE + 0x5000);  /* SFENCE.VMA of that page */
+	EXPECT(h->mslot_epoch != u);           /* U's slots may hold it: they go */
+	uint64_t u2 = h->mslot_epoch;
+	h->priv = PRV_S;
+	hart_update_ctx(h);
+	EXPECT_EQ(h->mslot_epoch, s);          /* S's never took it: kept */
+	EXPECT_EQ(mem_load_slow(h, RAM_BASE + 0x5008, 8, &v), 0);
+	tlb_flush_all(h);
+	EXPECT(h->mslot_epoch != s && h->mslot_epoch != u2);   /* every set's go */
+	uint64_t s2 = h->mslot_epoch;
+	tlb_flush_loads(h);                    /* (MXR and the like) */
+	EXPECT(h->mslot_epoch != s2);
+	tm_fini(&t);
+}

@@ -212,6 +212,12 @@ int mmu_translate(struct hart *h, uint64_t va, unsigned size, enum access acc,
 
 /* Fills the current context's entry for va (tab: the fetch or load table;
  * stores always go to h->stlb). */
+/* A page's bit in a set's filter of slot pages (slot_pages). */
+static unsigned slot_page_bit(uint64_t va)
+{
+	return (unsigned)(((va >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ull) >> 52) % SLOT_PAGE_BITS;
+}
+
 static void tlb_fill(struct hart *h, struct tlb_entry *tab, uint64_t va, uint64_t pa,
 		     enum access acc, unsigned priv)
 {
@@ -238,6 +244,10 @@ static void tlb_fill(struct hart *h, struct tlb_entry *tab, uint64_t va, uint64_
 		chunk = TLB_CLEAN_LOAD + i * (unsigned)sizeof(struct tlb_entry) / 4096;
 	}
 	(&h->tlb_clean[0][0])[set - &h->tlb[0][0]] &= ~(1ull << chunk);
+	if (acc != ACC_FETCH) {   /* the set's memory slots may copy this entry */
+		unsigned b = slot_page_bit(va);
+		(&h->slot_pages[0][0])[set - &h->tlb[0][0]][b / 64] |= 1ull << (b % 64);
+	}
 	if (acc == ACC_STORE) {
 		struct tlb_store_entry *e = &h->stlb[i];
 		e->tag = vpage;
@@ -257,21 +267,61 @@ static uint64_t tlb_bit(unsigned s, unsigned c, unsigned t)
 	return 1ull << ((s * NCTX + c) * 3 + t);
 }
 
-void mslots_invalidate(struct hart *h)
+/*
+ * Memory slot epochs (hart_internal.h): one per set of data tables, handed
+ * out in turn when a set is first used after a change of its entries.
+ * Moving between sets keeps every slot: a fork/exec-heavy guest traps and
+ * returns (U and S use different sets) thousands of times a second, and a
+ * new epoch at each emptied every slot each time (a shell loop of fork and
+ * exec ran 1.7x slower).  At the wrap the slots are given back and every
+ * set's epoch forgotten, as old tags could match again.
+ */
+static uint64_t slot_epoch_next(struct hart *h)
 {
-	h->mslot_epoch += MSLOT_EPOCH_STEP;
-	if (h->mslot_epoch >= MSLOT_EPOCH_END) {   /* old tags could match again */
+	h->mslot_next += MSLOT_EPOCH_STEP;
+	if (h->mslot_next >= MSLOT_EPOCH_END) {
 		hart_give_back(h->mslot, sizeof h->mslot);
-		h->mslot_epoch = MSLOT_EPOCH_STEP;
+		memset(h->slot_epoch, 0, sizeof h->slot_epoch);
+		memset(h->slot_pages, 0, sizeof h->slot_pages);
+		h->mslot_next = MSLOT_EPOCH_STEP;
 	}
+	return h->mslot_next;
 }
 
-/* Every table of space s, stale (hart_update_ctx empties those it selects). */
+/* A set's slots go (a new epoch when next used), and its page filter. */
+static void slots_forget(struct hart *h, unsigned space, unsigned c)
+{
+	h->slot_epoch[space][c] = 0;
+	memset(h->slot_pages[space][c], 0, sizeof h->slot_pages[space][c]);
+}
+
+void mslots_select(struct hart *h, unsigned space, unsigned dctx)
+{
+	h->slot_dctx = dctx;
+	if (!h->slot_epoch[space][dctx]) {
+		uint64_t e = slot_epoch_next(h);
+		h->slot_epoch[space][dctx] = e;
+	}
+	h->mslot_epoch = h->slot_epoch[space][dctx];
+}
+
+/* Slots filled from any set may hold what changed. */
+void mslots_invalidate(struct hart *h)
+{
+	memset(h->slot_epoch, 0, sizeof h->slot_epoch);
+	memset(h->slot_pages, 0, sizeof h->slot_pages);
+	mslots_select(h, h->space, h->slot_dctx);
+}
+
+/* Every table of space s, stale (hart_update_ctx empties those it selects),
+ * and its sets' slots with them. */
 static void tlb_flush_space(struct hart *h, unsigned s)
 {
 	h->stale_tlb |= ((1ull << (NCTX * 3)) - 1) << (s * NCTX * 3);
+	for (unsigned c = 0; c < NCTX; c++)
+		slots_forget(h, s, c);
 	if (s == h->space)
-		mslots_invalidate(h);
+		mslots_select(h, s, h->slot_dctx);
 }
 
 /* Fills the unclean 4 KiB pieces of one table with TLB_INVALID. */
@@ -385,7 +435,9 @@ void tlb_flush_asid(struct hart *h, uint64_t asid)
 
 void tlb_flush_loads(struct hart *h)
 {
-	mslots_invalidate(h);
+	for (unsigned c = 0; c < NCTX; c++)
+		slots_forget(h, h->space, c);
+	mslots_select(h, h->space, h->slot_dctx);
 	for (unsigned c = 0; c < NCTX; c++)
 		h->stale_tlb |= tlb_bit(h->space, c, TLB_LOAD);
 	retire_other_spaces(h);
@@ -418,7 +470,15 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 		tlb_flush_all(h);
 		return;
 	}
-	mslots_invalidate(h);
+	/* Only the sets whose tables took this page since their epoch began
+	 * can have slots holding it: a user page's flush (copy-on-write,
+	 * munmap) leaves the kernel's slots alone. */
+	unsigned pb = slot_page_bit(va);
+	for (unsigned sp = 0; sp < TLB_SPACES; sp++)
+		for (unsigned c = 0; c < NCTX; c++)
+			if (h->slot_pages[sp][c][pb / 64] & (1ull << (pb % 64)))
+				slots_forget(h, sp, c);
+	mslots_select(h, h->space, h->slot_dctx);
 	uint64_t tag = va & PAGE_MASK;
 	unsigned idx = (va >> PAGE_SHIFT) & TLB_MASK, didx = (va >> PAGE_SHIFT) & DTLB_MASK;
 	unsigned fb = jcache_filter_bit(va);

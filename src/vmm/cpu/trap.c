@@ -27,8 +27,7 @@ void hart_update_ctx(struct hart *h)
 	struct tlb_set *sp = h->tlb[h->space];
 	h->itlb = sp[ictx].fetch;
 	h->jc = h->jcache[h->space][jcache_ctx(ictx)];
-	if (h->ltlb != sp[dctx].load)   /* the memory slots copy the tables in use */
-		mslots_invalidate(h);
+	mslots_select(h, h->space, dctx);   /* the memory slots copy the tables in use */
 	h->ltlb = sp[dctx].load;
 	h->stlb = sp[dctx].store;
 
