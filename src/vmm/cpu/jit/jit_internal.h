@@ -72,10 +72,17 @@ struct jit {
 	struct jit_tb *tbs;
 	unsigned ntbs, max_tbs;
 	/* Translations by guest-physical PC (open addressing: tb index + 1,
-	 * 0 empty, and a tag of the PC; the newest per PC): the block table is direct-mapped, and a
+	 * 0 empty; the newest per PC): the block table is direct-mapped, and a
 	 * block evicted by a colliding one would otherwise be interpreted and
-	 * translated all over again when it comes back. */
-	struct by_ppc_slot { uint32_t tb, tag; } *by_ppc;
+	 * translated all over again when it comes back.  A slot carries what
+	 * jit_lookup checks and enters (tb's ppc, code, page, generation and
+	 * epoch, kept equal to tb's): reading tbs[] there was a second cache
+	 * miss per lookup, a tenth of a fork/exec-heavy guest's time. */
+	struct by_ppc_slot {
+		uint64_t ppc;              /* UINT64_MAX: tb was dropped */
+		const uint8_t *code;
+		uint32_t tb, pfn, gen, epoch;
+	} *by_ppc;
 	unsigned by_ppc_bits;
 	struct insn *insns;        /* copies of instructions helpers are called with */
 	unsigned ninsns, max_insns;

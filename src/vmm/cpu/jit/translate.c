@@ -750,23 +750,15 @@ static unsigned ppc_slot(uint64_t ppc, unsigned bits)
 	return (unsigned)(((ppc >> 1) * 0x9e3779b97f4a7c15ull) >> (64 - bits));
 }
 
-/* The slot's check value: most probes for another PC fail on it without
- * reading tbs[] (a cache miss each, and boot probes for every cold block). */
-static uint32_t ppc_tag(uint64_t ppc)
-{
-	return (uint32_t)(ppc >> 1);
-}
-
 static void by_ppc_put(struct jit *j, unsigned idx)
 {
-	uint64_t ppc = j->tbs[idx].ppc;
-	uint32_t tag = ppc_tag(ppc);
+	const struct jit_tb *tb = &j->tbs[idx];
 	unsigned mask = (1u << j->by_ppc_bits) - 1;
-	for (unsigned i = ppc_slot(ppc, j->by_ppc_bits);; i = (i + 1) & mask) {
+	for (unsigned i = ppc_slot(tb->ppc, j->by_ppc_bits);; i = (i + 1) & mask) {
 		struct by_ppc_slot *e = &j->by_ppc[i];
-		if (e->tb == 0 || (e->tag == tag && j->tbs[e->tb - 1].ppc == ppc)) {
-			e->tb = idx + 1;
-			e->tag = tag;
+		if (e->tb == 0 || e->ppc == tb->ppc) {
+			*e = (struct by_ppc_slot){ .ppc = tb->ppc, .code = tb->code, .tb = idx + 1,
+						   .pfn = tb->pfn, .gen = tb->gen, .epoch = tb->epoch };
 			return;
 		}
 	}
@@ -809,18 +801,34 @@ static void by_ppc_add(struct jit *j, unsigned idx)
 	by_ppc_put(j, idx);
 }
 
-static struct jit_tb *by_ppc_find(const struct jit *j, uint64_t ppc)
+/* The slot of the newest translation at ppc, or NULL. */
+static struct by_ppc_slot *by_ppc_slot_of(const struct jit *j, uint64_t ppc)
 {
 	if (!j->by_ppc)
 		return NULL;
-	uint32_t tag = ppc_tag(ppc);
 	unsigned mask = (1u << j->by_ppc_bits) - 1;
 	for (unsigned i = ppc_slot(ppc, j->by_ppc_bits);; i = (i + 1) & mask) {
-		const struct by_ppc_slot *e = &j->by_ppc[i];
+		struct by_ppc_slot *e = &j->by_ppc[i];
 		if (e->tb == 0)
 			return NULL;
-		if (e->tag == tag && j->tbs[e->tb - 1].ppc == ppc)
-			return &j->tbs[e->tb - 1];
+		if (e->ppc == ppc)
+			return e;
+	}
+}
+
+static struct jit_tb *by_ppc_find(const struct jit *j, uint64_t ppc)
+{
+	const struct by_ppc_slot *e = by_ppc_slot_of(j, ppc);
+	return e ? &j->tbs[e->tb - 1] : NULL;
+}
+
+/* tb's slot, if tb is still the newest at its PC, says what tb says. */
+static void by_ppc_sync(struct jit *j, const struct jit_tb *tb)
+{
+	struct by_ppc_slot *e = by_ppc_slot_of(j, tb->ppc);
+	if (e && e->tb == (uint32_t)(tb - j->tbs) + 1) {
+		e->gen = tb->gen;
+		e->epoch = tb->epoch;
 	}
 }
 
@@ -1183,7 +1191,7 @@ void jit_get_stats(const struct jit *j, struct jit_stats *out)
 
 /* b was just validated: if that moved its generation or epoch on, links
  * made from tb before may lead to stale code, so they go (see jit_internal.h). */
-static void tb_refresh(struct jit_tb *tb, const struct block *b)
+static void tb_refresh(struct jit *j, struct jit_tb *tb, const struct block *b)
 {
 	if (tb->gen == b->gen && tb->epoch == b->epoch)
 		return;
@@ -1191,6 +1199,7 @@ static void tb_refresh(struct jit_tb *tb, const struct block *b)
 		be_unlink(&tb->exit[k]);
 	tb->gen = b->gen;
 	tb->epoch = b->epoch;
+	by_ppc_sync(j, tb);
 }
 
 /* Jump-cache entry: virtual PC pc runs `code` with delta pc - ppc. */
@@ -1217,8 +1226,11 @@ const void *jit_lookup(struct hart *h)
 	 * page's code nor the hart's epoch moved since it was last validated
 	 * (the usual case), and the block need not be read at all.  Else the
 	 * block validates it (and cuts links made in an older generation). */
-	struct jit_tb *tb = by_ppc_find(h->jit, pa);
-	if (!tb || tb->epoch != h->epoch || tb->gen != bus_code_gen(h->bus, tb->pfn)) {
+	const struct by_ppc_slot *slot = by_ppc_slot_of(h->jit, pa);
+	const uint8_t *code;
+	if (slot && slot->epoch == h->epoch && slot->gen == bus_code_gen(h->bus, slot->pfn)) {
+		code = slot->code;
+	} else {
 		struct block *b = btab_set(h, pa);
 		b += b[1].ppc == pa;
 		if (b->ppc != pa || b->epoch != h->epoch || b->gen != bus_code_gen(h->bus, b->pfn) ||
@@ -1228,12 +1240,13 @@ const void *jit_lookup(struct hart *h)
 			jcache_fill(h, pc, h->jit->untranslated, pc - pa);
 			return NULL;
 		}
-		tb = b->jit;
-		tb_refresh(tb, b);
+		struct jit_tb *tb = b->jit;
+		tb_refresh(h->jit, tb, b);
+		code = tb->code;
 	}
 	h->jit_delta = pc - pa;
-	jcache_fill(h, pc, tb->code, pc - pa);
-	return tb->code;
+	jcache_fill(h, pc, code, pc - pa);
+	return code;
 }
 
 /* Forgets tb (its straddling instruction's second half changed): no
@@ -1253,7 +1266,10 @@ static void tb_drop(struct jit *j, struct hart *h, struct jit_tb *tb)
 		for (unsigned x = 0; x < j->tbs[k].nexits; x++)
 			if (j->tbs[k].exit[x].target_ppc == ppc)
 				be_unlink(&j->tbs[k].exit[x]);
-	tb->ppc = UINT64_MAX;   /* by_ppc_find compares it */
+	struct by_ppc_slot *e = by_ppc_slot_of(j, ppc);
+	if (e && e->tb == (uint32_t)(tb - j->tbs) + 1)
+		e->ppc = UINT64_MAX;   /* found no more (and still a link in its chain) */
+	tb->ppc = UINT64_MAX;
 	jcache_flush(h);
 }
 
@@ -1325,7 +1341,7 @@ bool jit_run(struct hart *h, struct block *b, uint64_t budget, uint64_t *steps)
 		b->jit = tb;
 		*heat = 0;   /* by_ppc finds it now; the entry may serve another block */
 	}
-	tb_refresh(tb, b);
+	tb_refresh(j, tb, b);
 	if (tb->ninsn > budget) {   /* a trace longer than what is left: its block alone */
 		h->jit_link = NULL;
 		return false;
