@@ -275,6 +275,13 @@ static uint64_t tlb_bit(unsigned s, unsigned c, unsigned t)
  * new epoch at each emptied every slot each time (a shell loop of fork and
  * exec ran 1.7x slower).  At the wrap the slots are given back and every
  * set's epoch forgotten, as old tags could match again.
+ *
+ * A set's page filter (slot_pages) holds every page its load and store
+ * tables took since they were last emptied, so every page a slot under
+ * any of its epochs can hold (slots copy table entries).  It is cleared
+ * only with the tables (tlb_flush_space), never with an epoch alone: a
+ * set given a new epoch keeps its other entries, and the slots refilled
+ * from them must stay in the filter for a later SFENCE.VMA to find.
  */
 static uint64_t slot_epoch_next(struct hart *h)
 {
@@ -282,17 +289,15 @@ static uint64_t slot_epoch_next(struct hart *h)
 	if (h->mslot_next >= MSLOT_EPOCH_END) {
 		hart_give_back(h->mslot, sizeof h->mslot);
 		memset(h->slot_epoch, 0, sizeof h->slot_epoch);
-		memset(h->slot_pages, 0, sizeof h->slot_pages);
 		h->mslot_next = MSLOT_EPOCH_STEP;
 	}
 	return h->mslot_next;
 }
 
-/* A set's slots go (a new epoch when next used), and its page filter. */
+/* A set's slots go: a new epoch when next used. */
 static void slots_forget(struct hart *h, unsigned space, unsigned c)
 {
 	h->slot_epoch[space][c] = 0;
-	memset(h->slot_pages[space][c], 0, sizeof h->slot_pages[space][c]);
 }
 
 void mslots_select(struct hart *h, unsigned space, unsigned dctx)
@@ -309,17 +314,17 @@ void mslots_select(struct hart *h, unsigned space, unsigned dctx)
 void mslots_invalidate(struct hart *h)
 {
 	memset(h->slot_epoch, 0, sizeof h->slot_epoch);
-	memset(h->slot_pages, 0, sizeof h->slot_pages);
 	mslots_select(h, h->space, h->slot_dctx);
 }
 
-/* Every table of space s, stale (hart_update_ctx empties those it selects),
- * and its sets' slots with them. */
+/* Every table of space s, stale (hart_update_ctx empties those it selects,
+ * before any fill), and its sets' slots and page filters with them. */
 static void tlb_flush_space(struct hart *h, unsigned s)
 {
 	h->stale_tlb |= ((1ull << (NCTX * 3)) - 1) << (s * NCTX * 3);
 	for (unsigned c = 0; c < NCTX; c++)
 		slots_forget(h, s, c);
+	memset(h->slot_pages[s], 0, sizeof h->slot_pages[s]);
 	if (s == h->space)
 		mslots_select(h, s, h->slot_dctx);
 }
