@@ -642,11 +642,11 @@ struct fork_call {
 	char dir[128];
 };
 
-static int fork_children_stub(void *ctx, const char *dir, unsigned n, bool running,
+static int fork_children_stub(void *ctx, const char *dir, unsigned n, bool running, int image,
 			      struct vm_fork_child *out, unsigned *started, struct err *err)
 {
 	struct fork_call *c = ctx;
-	(void)out, (void)err, (void)running;
+	(void)out, (void)err, (void)running, (void)image;
 	c->n = n;
 	snprintf(c->dir, sizeof c->dir, "%s", dir);
 	*started = n;
@@ -742,11 +742,11 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	snprintf(cmd, sizeof cmd, "cmp -s %s %s.orig", img, img);
 	EXPECT_EQ(system(cmd), 0);
 
-	/* A fork whose snapshot fails once the disk was moved (its memory file
+	/* A fork whose snapshot fails once the disk was moved (its state file
 	 * cannot be made: a directory has its name): the VM goes back on its
 	 * image, which a later snapshot records and a writable restore opens,
 	 * and the parent's overlay goes. */
-	snprintf(cmd, sizeof cmd, "rm -rf %s %s && mkdir -p %s/.memory.tmp", dir, parent, dir);
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s && mkdir -p %s/.state.tmp", dir, parent, dir);
 	EXPECT_EQ(system(cmd), 0);
 	cfg = (struct vm_config){ .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
 				  .kernel = kernel, .start_paused = true, .ndisks = 1,
@@ -756,7 +756,7 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	vm_run_paused(&r);
 	call.n = 0;
 	EXPECT(vm_fork(r.vm, dir, 1, false, kids, &started, NULL, &e) < 0);
-	EXPECT(strstr(e.msg, ".memory.tmp") != NULL);   /* the snapshot failed, after the move */
+	EXPECT(strstr(e.msg, ".state.tmp") != NULL);   /* the snapshot failed, after the move */
 	EXPECT_EQ(call.n, 0);
 	EXPECT(access(parent, F_OK) < 0);
 	snprintf(dir, sizeof dir, "%s/snap", work);

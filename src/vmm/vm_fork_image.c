@@ -1,0 +1,420 @@
+/*
+ * A fork's memory image (docs/snapshot.md, "Live fork"): guest RAM as it
+ * was at the fork, in a memfd that nothing writes again, which the
+ * children map copy-on-write (its descriptor is passed to them) and from
+ * which the fork directory's `memory` file is written afterwards, in the
+ * background, so the fork directory stays a snapshot like any other.
+ *
+ * Taking the image, with the VM paused: a VM whose RAM is a shared memfd
+ * (bus_ram_share: a VM that booted, able to fork) gives that very memfd,
+ * and maps it MAP_PRIVATE from then on (bus_ram_freeze), so its own later
+ * writes become private copies and the image stays as it was: no page is
+ * copied.  Any other VM (its RAM anonymous, or a private mapping of an
+ * earlier image or snapshot) copies the pages that hold data into a new
+ * memfd, as a snapshot would write them.
+ *
+ * After the children are started, a thread of the parent's gives the
+ * parent RAM of its own again (rebase), so that its next fork freezes
+ * instead of copying: it copies the file RAM is mapped from into a new
+ * memfd while the guest runs (in the kernel, no page of the parent's
+ * touched), then, the VM paused, adds the pages the parent wrote since
+ * (its private copies, from the page map) and maps the new memfd shared in
+ * place (bus_ram_rebase).  The parent stands still for the private pages
+ * only.  Then it writes the fork directory's memory file from the image.
+ *
+ * The threads are per VM (struct vm_fork_images): each owns its image's
+ * descriptor; vm_fork_images_free waits for every one, so a VM that ends
+ * leaves its fork directories complete.
+ */
+#include "vmm/vm_fork_image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/tmark.h"
+#include "vmm/bus.h"
+#include "vmm/log.h"
+#include "vmm/vm_internal.h"
+
+#define CHUNK (256u << 10)   /* read from the image this much at a time */
+
+struct writer {
+	pthread_t thread;
+	struct vm *vm;
+	struct vm_fork_images *set;
+	int image;                /* the memfd, owned */
+	int rebase_from;          /* the file RAM was mapped from after the fork, owned; -1 */
+	uint64_t size;
+	char dir[4096];
+	const struct log_sink *log;
+	atomic_bool done;
+	struct writer *next;
+};
+
+struct vm_fork_images {
+	pthread_mutex_t lock;
+	pthread_cond_t rebased;   /* signalled as `rebasing` drops */
+	unsigned rebasing;        /* writers not past their rebase yet */
+	struct writer *list;
+};
+
+int vm_fork_image_take(struct vm_parts *p, int *image, int *ram_file, uint64_t *copied,
+		       struct err *err)
+{
+	*copied = 0;
+	*image = *ram_file = -1;
+	struct bus *bus = p->bus;
+	int fd;
+	if (bus->ram_shared) {
+		if ((fd = fcntl(bus->ram_fd, F_DUPFD_CLOEXEC, 3)) < 0)
+			return err_set(err, -errno, "fork: guest RAM's memfd: %s", strerror(errno));
+		int rc = bus_ram_freeze(bus);
+		if (rc) {
+			close(fd);
+			return err_set(err, rc, "fork: cannot remap guest RAM copy-on-write: %s",
+				       strerror(-rc));
+		}
+	} else {
+		if ((fd = memfd_create("nimbus-fork-image", MFD_CLOEXEC)) < 0)
+			return err_set(err, -errno, "fork: memfd_create: %s", strerror(errno));
+		int rc = vm_ram_write_sparse(fd, bus, p->cfg->sandboxed, copied);
+		if (rc) {
+			close(fd);
+			return err_set(err, rc, "fork: cannot copy guest RAM: %s", strerror(-rc));
+		}
+	}
+	/* Anonymous RAM (KSM's, a migrated VM's) stays so: nothing to rebase. */
+	if (bus->ram_from_file && (*ram_file = fcntl(bus->ram_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		close(fd);
+		return err_set(err, -errno, "fork: guest RAM's file: %s", strerror(errno));
+	}
+	*image = fd;
+	return 0;
+}
+
+static bool zero(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		if (w)
+			return false;
+	}
+	return true;
+}
+
+static int pwrite_full(int fd, const uint8_t *p, size_t len, off_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/* The image into out, sparse: its holes and its zero pages stay holes. */
+static int copy_image(int image, int out, uint64_t size)
+{
+	const size_t page = 1u << BUS_PAGE_SHIFT;
+	if (ftruncate(out, (off_t)size) < 0)
+		return -errno;
+	uint8_t *buf = malloc(CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	int rc = 0;
+	for (off_t off = 0; !rc && (uint64_t)off < size;) {
+		off_t data = lseek(image, off, SEEK_DATA);
+		if (data < 0) {
+			rc = errno == ENXIO ? 0 : -errno;   /* ENXIO: holes to the end */
+			break;
+		}
+		off_t hole = lseek(image, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > size)
+			hole = (off_t)size;
+		for (off_t at = data; !rc && at < hole;) {
+			size_t want = (size_t)(hole - at) < CHUNK ? (size_t)(hole - at) : CHUNK;
+			ssize_t n = pread(image, buf, want, at);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				rc = n < 0 ? -errno : -EIO;
+				break;
+			}
+			/* Runs of non-zero pages, one write each. */
+			for (size_t i = 0; !rc && i < (size_t)n;) {
+				size_t len = (size_t)n - i < page ? (size_t)n - i : page;
+				if (zero(buf + i, len)) {
+					i += len;
+					continue;
+				}
+				size_t j = i + len;
+				while (j < (size_t)n && !zero(buf + j, (size_t)n - j < page ? (size_t)n - j : page))
+					j += (size_t)n - j < page ? (size_t)n - j : page;
+				rc = pwrite_full(out, buf + i, j - i, at + (off_t)i);
+				i = j;
+			}
+			at += n;
+		}
+		off = hole;
+	}
+	free(buf);
+	return rc;
+}
+
+/* The data of src into dst (both size bytes), in the kernel where it can:
+ * its holes stay holes. */
+static int copy_extents(int src, int dst, uint64_t size)
+{
+	uint8_t *buf = NULL;
+	int rc = 0;
+	for (off_t off = 0; !rc && (uint64_t)off < size;) {
+		off_t data = lseek(src, off, SEEK_DATA);
+		if (data < 0) {
+			rc = errno == ENXIO ? 0 : -errno;
+			break;
+		}
+		off_t hole = lseek(src, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > size)
+			hole = (off_t)size;
+		for (off_t at = data; !rc && at < hole;) {
+			size_t want = (size_t)(hole - at);
+			ssize_t n = -1;
+			if (!buf) {
+				loff_t in = at, out = at;
+				n = copy_file_range(src, &in, dst, &out, want, 0);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0 && !(buf = malloc(CHUNK))) {
+					rc = -ENOMEM;
+					break;
+				}
+			}
+			if (n <= 0) {   /* no in-kernel copy here: through a buffer from now on */
+				n = pread(src, buf, want < CHUNK ? want : CHUNK, at);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0) {
+					rc = n < 0 ? -errno : -EIO;
+					break;
+				}
+				rc = pwrite_full(dst, buf, (size_t)n, at);
+			}
+			at += n;
+		}
+		off = hole;
+	}
+	free(buf);
+	return rc;
+}
+
+struct rebase {
+	int from, to;             /* the file RAM was mapped from; its copy */
+	bool done;
+};
+
+/* The VM paused: the parent's private pages into the copy, which becomes
+ * its RAM, shared.  Not if RAM is no longer from that file (a later fork's
+ * rebase came first) or a migration reads it. */
+static int rebase_paused(struct vm_parts *p, void *ctx)
+{
+	struct rebase *r = ctx;
+	struct bus *bus = p->bus;
+	struct stat now, was;
+	if (!bus->ram_from_file || atomic_load(&p->chain->migrating) ||
+	    fstat(bus->ram_fd, &now) < 0 || fstat(r->from, &was) < 0 ||
+	    now.st_dev != was.st_dev || now.st_ino != was.st_ino)
+		return 0;
+	const uint64_t page = 1u << BUS_PAGE_SHIFT, n = bus->ram_size / page;
+	uint64_t *written = calloc(n / 64 + 1, sizeof *written);
+	if (!written)
+		return -ENOMEM;
+	int rc = bus_ram_changed_from_file(bus, written);
+	for (uint64_t i = 0; !rc && i < n;) {
+		if (!(written[i / 64] >> (i % 64) & 1)) {
+			i++;
+			continue;
+		}
+		uint64_t j = i + 1;
+		while (j < n && written[j / 64] >> (j % 64) & 1)
+			j++;
+		rc = pwrite_full(r->to, bus->ram + i * page, (j - i) * page, (off_t)(i * page));
+		i = j;
+	}
+	free(written);
+	if (!rc && !(rc = bus_ram_rebase(bus, r->to))) {
+		r->done = true;
+		/* An incremental chain on a restore counted private copies of
+		 * that snapshot's file: there are none now. */
+		if (p->chain->from_file)
+			p->chain->valid = false;
+	}
+	return rc;
+}
+
+/* The parent's RAM onto a memfd of its own, shared (see the top). */
+static void rebase(struct writer *w)
+{
+	int to = memfd_create("nimbus-guest-ram", MFD_CLOEXEC);
+	struct rebase r = { .from = w->rebase_from, .to = to };
+	struct err err = { 0 };
+	int rc = to < 0 ? -errno : ftruncate(to, (off_t)w->size) < 0 ? -errno : 0;
+	if (!rc && !(rc = copy_extents(w->rebase_from, to, w->size))) {
+		tmark("fork: parent's RAM copied");
+		rc = vm_call_paused(w->vm, rebase_paused, &r, &err);
+	}
+	tmark("fork: parent's RAM its own again");
+	if (!r.done && to >= 0)
+		close(to);
+	/* Not running any more, or paused by no one: its next fork copies. */
+	if (rc && rc != -ESRCH && rc != -EBUSY) {
+		char msg[sizeof err.msg + 128];
+		snprintf(msg, sizeof msg, "cannot give the VM its own RAM back after a fork (its "
+			 "next fork copies RAM): %s", rc == -ESRCH || !err.msg[0] ? strerror(-rc)
+			 : err.msg);
+		log_emit(w->log, "fork", msg);
+	}
+}
+
+/* After the fork: the parent's rebase, then DIR/memory from the image,
+ * through a temporary name, not synced (as the fork's state file: the
+ * children read the image, not this file). */
+static void *after_thread(void *arg)
+{
+	struct writer *w = arg;
+	if (w->rebase_from >= 0) {
+		rebase(w);
+		close(w->rebase_from);
+		w->rebase_from = -1;
+		pthread_mutex_lock(&w->set->lock);
+		w->set->rebasing--;
+		pthread_cond_broadcast(&w->set->rebased);
+		pthread_mutex_unlock(&w->set->lock);
+	}
+	/* The file is for later restores: the guest, the children starting up
+	 * and the next fork's rebase come first (nice applies to this thread
+	 * alone).  Best effort. */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+	char tmp[4200], path[4200], msg[4400];
+	snprintf(tmp, sizeof tmp, "%s/.memory.tmp", w->dir);
+	snprintf(path, sizeof path, "%s/memory", w->dir);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int rc = fd < 0 ? -errno : copy_image(w->image, fd, w->size);
+	if (fd >= 0)
+		close(fd);
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		snprintf(msg, sizeof msg, "%s: cannot write the fork's memory file: %s (its "
+			 "children run on; the directory cannot be restored)", path, strerror(-rc));
+		log_emit(w->log, "fork", msg);
+	}
+	tmark("fork: memory file written");
+	close(w->image);
+	w->image = -1;
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+/* Joins the writers that have finished (lock held). */
+static void reap(struct vm_fork_images *f)
+{
+	for (struct writer **pp = &f->list; *pp;) {
+		struct writer *w = *pp;
+		if (!atomic_load(&w->done)) {
+			pp = &w->next;
+			continue;
+		}
+		pthread_join(w->thread, NULL);
+		*pp = w->next;
+		free(w);
+	}
+}
+
+int vm_fork_image_after(struct vm *vm, struct vm_fork_images **fp, const char *dir, int image,
+			int ram_file, const struct log_sink *log, struct err *err)
+{
+	struct vm_fork_images *f = *fp;
+	struct writer *w = calloc(1, sizeof *w);
+	if (!f && (f = calloc(1, sizeof *f))) {
+		pthread_mutex_init(&f->lock, NULL);
+		pthread_cond_init(&f->rebased, NULL);
+		*fp = f;
+	}
+	if (!f || !w) {
+		free(w);
+		close(image);
+		if (ram_file >= 0)
+			close(ram_file);
+		return err_set(err, -ENOMEM, "fork: out of memory");
+	}
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	w->vm = vm;
+	w->set = f;
+	w->image = image;
+	w->rebase_from = ram_file;
+	w->size = p.bus->ram_size;
+	w->log = log;
+	snprintf(w->dir, sizeof w->dir, "%s", dir);
+	pthread_mutex_lock(&f->lock);
+	reap(f);
+	int rc = -pthread_create(&w->thread, NULL, after_thread, w);
+	if (!rc) {
+		w->next = f->list;
+		f->list = w;
+		f->rebasing += ram_file >= 0;
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (rc) {
+		close(image);
+		if (ram_file >= 0)
+			close(ram_file);
+		free(w);
+		return err_set(err, rc, "fork: cannot start the thread writing %s/memory: %s", dir,
+			       strerror(-rc));
+	}
+	return 0;
+}
+
+void vm_fork_images_settle(struct vm_fork_images *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	while (f->rebasing)
+		pthread_cond_wait(&f->rebased, &f->lock);
+	pthread_mutex_unlock(&f->lock);
+}
+
+void vm_fork_images_free(struct vm_fork_images *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	for (struct writer *w = f->list, *next; w; w = next) {
+		next = w->next;
+		pthread_join(w->thread, NULL);
+		free(w);
+	}
+	f->list = NULL;
+	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->rebased);
+	free(f);
+}
