@@ -41,8 +41,19 @@ int bus_init(struct bus *bus, uint64_t ram_base, uint64_t ram_size)
 void bus_ram_hugepages(struct bus *bus)
 {
 	/* The balloon's MADV_DONTNEED of 4 KiB pieces still frees them: the
-	 * kernel splits a huge page that is only partly discarded. */
+	 * kernel splits a huge page that is only partly discarded.  Asked
+	 * again of each new mapping of RAM (a fork's, a restore's): the advice
+	 * belongs to the mapping.  Shared RAM (a memfd) gets huge pages only
+	 * as the host's shmem_enabled allows. */
+	bus->ram_hugepages = true;
 	if (bus->ram)
+		(void)madvise(bus->ram, bus->ram_size, MADV_HUGEPAGE);
+}
+
+/* RAM was mapped anew: the advice of the old mapping again. */
+static void ram_remapped(struct bus *bus)
+{
+	if (bus->ram_hugepages)
 		(void)madvise(bus->ram, bus->ram_size, MADV_HUGEPAGE);
 }
 
@@ -80,6 +91,7 @@ int bus_ram_freeze(struct bus *bus)
 		return -errno;
 	bus->ram_shared = false;
 	bus->ram_from_file = true;
+	ram_remapped(bus);
 	return 0;
 }
 
@@ -96,6 +108,7 @@ int bus_ram_rebase(struct bus *bus, int fd)
 	bus->ram_fd = fd;
 	bus->ram_from_file = false;
 	bus->ram_shared = true;
+	ram_remapped(bus);
 	return 0;
 }
 
@@ -130,6 +143,7 @@ int bus_map_ram_file(struct bus *bus, int fd)
 	bus->ram_from_file = true;
 	bus->ram_shared = false;
 	bus->ram_fd = keep;
+	ram_remapped(bus);
 	return 0;
 }
 
