@@ -42,15 +42,16 @@ void bus_ram_hugepages(struct bus *bus)
 {
 	/* The balloon's MADV_DONTNEED of 4 KiB pieces still frees them: the
 	 * kernel splits a huge page that is only partly discarded.  Asked
-	 * again of each new mapping of RAM (a fork's, a restore's): the advice
+	 * again of a new shared mapping of RAM (bus_ram_rebase): the advice
 	 * belongs to the mapping.  Shared RAM (a memfd) gets huge pages only
-	 * as the host's shmem_enabled allows. */
+	 * as the host's shmem_enabled allows; a private mapping of a file
+	 * (a fork's image, a snapshot) none: its copies are small pages. */
 	bus->ram_hugepages = true;
 	if (bus->ram)
 		(void)madvise(bus->ram, bus->ram_size, MADV_HUGEPAGE);
 }
 
-/* RAM was mapped anew: the advice of the old mapping again. */
+/* RAM was mapped anew, shared: the advice of the old mapping again. */
 static void ram_remapped(struct bus *bus)
 {
 	if (bus->ram_hugepages)
@@ -91,7 +92,6 @@ int bus_ram_freeze(struct bus *bus)
 		return -errno;
 	bus->ram_shared = false;
 	bus->ram_from_file = true;
-	ram_remapped(bus);
 	return 0;
 }
 
@@ -143,7 +143,6 @@ int bus_map_ram_file(struct bus *bus, int fd)
 	bus->ram_from_file = true;
 	bus->ram_shared = false;
 	bus->ram_fd = keep;
-	ram_remapped(bus);
 	return 0;
 }
 

@@ -83,7 +83,7 @@ struct bus {
 	/* bus_ram_share: RAM is a MAP_SHARED mapping of a memfd of its own,
 	 * which therefore holds exactly what the guest sees. */
 	bool ram_shared;
-	bool ram_hugepages;    /* bus_ram_hugepages asked: asked again of every new mapping */
+	bool ram_hugepages;    /* bus_ram_hugepages asked: asked again of a rebase's mapping */
 	int ram_fd;            /* with ram_from_file or ram_shared: that file (its holes are zero) */
 	/* bus_keep_pagemap: /proc/self/pagemap held open, for a VMM that can
 	 * open nothing any more (a sandboxed one); otherwise opened per read. */
