@@ -296,11 +296,10 @@ static void rebase(struct writer *w)
 static void *after_thread(void *arg)
 {
 	struct writer *w = arg;
-	/* Behind the guest and the children starting up (on a busy host, a
-	 * nice-0 copy here delayed a child's first instruction by ~25 ms), but
-	 * not far: a fork that follows waits for the rebase.  nice is this
-	 * thread's alone.  Best effort. */
-	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	/* Not niced (the memory file is, below): a fork that follows waits
+	 * for the rebase, and an unprivileged thread could not take its
+	 * priority back then.  (Delaying it until the children run made such
+	 * a fork wait longer, for no gain measurable on this host.) */
 	if (w->rebase_from >= 0) {
 		rebase(w);
 		close(w->rebase_from);
@@ -411,14 +410,16 @@ void vm_fork_images_free(struct vm_fork_images *f)
 {
 	if (!f)
 		return;
+	/* Joined without the lock: a thread takes it as its rebase ends. */
 	pthread_mutex_lock(&f->lock);
-	for (struct writer *w = f->list, *next; w; w = next) {
+	struct writer *list = f->list;
+	f->list = NULL;
+	pthread_mutex_unlock(&f->lock);
+	for (struct writer *w = list, *next; w; w = next) {
 		next = w->next;
 		pthread_join(w->thread, NULL);
 		free(w);
 	}
-	f->list = NULL;
-	pthread_mutex_unlock(&f->lock);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->rebased);
 	free(f);
