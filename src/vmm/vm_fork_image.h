@@ -33,10 +33,10 @@ struct vm;
 int vm_fork_image_after(struct vm *vm, struct vm_fork_images **f, const char *dir, int image,
 			int ram_file, const struct log_sink *log, struct err *err);
 
-/* Waits until no thread of f is giving the VM its own RAM back (a fork
- * that followed it closely then freezes RAM instead of copying it: the
- * rest of a rebase costs less than a copy, and the guest runs meanwhile).
- * NULL: nothing. */
+/* Waits until no thread of f is giving the VM its own RAM back: a fork
+ * that followed another closely then freezes RAM instead of copying it,
+ * and its guest runs while the copy is finished instead of standing still
+ * for one.  NULL: nothing. */
 void vm_fork_images_settle(struct vm_fork_images *f);
 
 /* Waits for every writer, then frees f (NULL: nothing). */
