@@ -485,6 +485,10 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		err_set(err, rc, "cannot put guest RAM in a memfd: %s", strerror(-rc));
 		goto fail;
 	}
+	if (cfg->fork_children && !(vm->fork_images = vm_fork_images_new())) {
+		rc = err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	if (!cfg->mem_merge) {
 		bus_ram_hugepages(&vm->bus);
 	} else if ((rc = bus_ram_mergeable(&vm->bus))) {
@@ -1193,7 +1197,7 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, bool running, struct vm_
 	 * their start-up's path (and the parent's), and the parent gets RAM of
 	 * its own again for its next fork. */
 	struct err werr = { 0 };
-	int wrc = vm_fork_image_after(vm, &vm->fork_images, dir, image[0], rebase_from, &vm->dev_log,
+	int wrc = vm_fork_image_after(vm, vm->fork_images, dir, image[0], rebase_from, &vm->dev_log,
 				      &werr);
 	if (wrc && !rc)
 		rc = err_set(err, wrc, "%s", werr.msg);

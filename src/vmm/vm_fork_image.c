@@ -350,18 +350,21 @@ static void reap(struct vm_fork_images *f)
 	}
 }
 
-int vm_fork_image_after(struct vm *vm, struct vm_fork_images **fp, const char *dir, int image,
-			int ram_file, const struct log_sink *log, struct err *err)
+struct vm_fork_images *vm_fork_images_new(void)
 {
-	struct vm_fork_images *f = *fp;
-	struct writer *w = calloc(1, sizeof *w);
-	if (!f && (f = calloc(1, sizeof *f))) {
+	struct vm_fork_images *f = calloc(1, sizeof *f);
+	if (f) {
 		pthread_mutex_init(&f->lock, NULL);
 		pthread_cond_init(&f->rebased, NULL);
-		*fp = f;
 	}
-	if (!f || !w) {
-		free(w);
+	return f;
+}
+
+int vm_fork_image_after(struct vm *vm, struct vm_fork_images *f, const char *dir, int image,
+			int ram_file, const struct log_sink *log, struct err *err)
+{
+	struct writer *w = calloc(1, sizeof *w);
+	if (!w) {
 		close(image);
 		if (ram_file >= 0)
 			close(ram_file);

@@ -22,15 +22,19 @@ struct vm_fork_images;
 int vm_fork_image_take(struct vm_parts *p, int *image, int *ram_file, uint64_t *copied,
 		       struct err *err);
 
+/* A VM's set of fork threads (made with the VM, so that forks from two
+ * control clients at once share it).  NULL: out of memory. */
+struct vm_fork_images *vm_fork_images_new(void);
+
 /*
- * Once the children have the image, on a thread of its own: gives vm RAM of
- * its own again (ram_file >= 0: see vm_fork_image.c), then writes
- * dir/memory (sparse) from image.  Owns image and ram_file from here, even
- * on failure.  A failure is logged through log.  *f is made on first use.
- * 0 or -errno with err set (nothing started).
+ * Once the children have the image, on a thread of its own (one of f's):
+ * gives vm RAM of its own again (ram_file >= 0: see vm_fork_image.c), then
+ * writes dir/memory (sparse) from image.  Owns image and ram_file from
+ * here, even on failure.  A failure is logged through log.  0 or -errno
+ * with err set (nothing started).
  */
 struct vm;
-int vm_fork_image_after(struct vm *vm, struct vm_fork_images **f, const char *dir, int image,
+int vm_fork_image_after(struct vm *vm, struct vm_fork_images *f, const char *dir, int image,
 			int ram_file, const struct log_sink *log, struct err *err);
 
 /* Waits until no thread of f is giving the VM its own RAM back: a fork
