@@ -1017,6 +1017,16 @@ out:
 	return rc;
 }
 
+int vm_call_locked(struct vm *vm, int (*fn)(struct vm_parts *p, void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&vm->api_lock);
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	int rc = fn(&p, ctx);
+	pthread_mutex_unlock(&vm->api_lock);
+	return rc;
+}
+
 int vm_call_paused(struct vm *vm, int (*fn)(struct vm_parts *p, void *ctx), void *ctx,
 		   struct err *err)
 {
@@ -1044,7 +1054,8 @@ int vm_call_paused(struct vm *vm, int (*fn)(struct vm_parts *p, void *ctx), void
 /* vm_snapshot_take; a fork's (opts->fork_children) memory image into
  * *fork_image (vm_snapshot_write). */
 static int snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
-			 struct vm_snapshot_info *info, int *fork_image, struct err *err)
+			 struct vm_snapshot_info *info, struct vm_fork_image *fork_image,
+			 struct err *err)
 {
 	bool stay_paused = opts->stay_paused;
 	/* A hot-plugged disk is recorded by its slot (vm_snapshot.c's
@@ -1183,22 +1194,19 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, bool running, struct vm_
 	int rc = fork_slots_check(vm, err);
 	if (rc)
 		return rc;
-	vm_fork_images_settle(vm->fork_images);
-	tmark("fork: an earlier fork's rebase done");
 	struct vm_snapshot_opts o = { .fork_children = n };
-	int image[2] = { -1, -1 };   /* the image, and the file RAM is mapped from now */
-	if ((rc = snapshot_take(vm, dir, &o, info, image, err)))
+	struct vm_fork_image image = { -1, -1, -1 };
+	if ((rc = snapshot_take(vm, dir, &o, info, &image, err)))
 		return rc;
-	int rebase_from = image[1];
 	tmark("fork: snapshot taken, VM resumed");
-	rc = vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, running, image[0], out, started, err);
+	rc = vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, running, image.image, image.diff, out,
+				   started, err);
 	tmark("fork: children ready");
 	/* The children have the image: dir/memory is written from it now, off
 	 * their start-up's path (and the parent's), and the parent gets RAM of
 	 * its own again for its next fork. */
 	struct err werr = { 0 };
-	int wrc = vm_fork_image_after(vm, vm->fork_images, dir, image[0], rebase_from, &vm->dev_log,
-				      &werr);
+	int wrc = vm_fork_image_after(vm, vm->fork_images, dir, &image, &vm->dev_log, &werr);
 	if (wrc && !rc)
 		rc = err_set(err, wrc, "%s", werr.msg);
 	return rc;

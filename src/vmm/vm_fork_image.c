@@ -9,9 +9,13 @@
  * (bus_ram_share: a VM that booted, able to fork) gives that very memfd,
  * and maps it MAP_PRIVATE from then on (bus_ram_freeze), so its own later
  * writes become private copies and the image stays as it was: no page is
- * copied.  Any other VM (its RAM anonymous, or a private mapping of an
- * earlier image or snapshot) copies the pages that hold data into a new
- * memfd, as a snapshot would write them.
+ * copied.  A VM whose RAM is a private mapping of a file (a fork's image
+ * before its rebase, below; a restored snapshot's memory), nothing writing
+ * that file, gives the file and, as a memory.diff in a new memfd, the few
+ * pages it wrote since (from its page map: the private copies), which each
+ * child copies over its mapping of the file.  Any other (anonymous RAM,
+ * or many pages written since the file) copies the pages that hold data
+ * into a new memfd, as a snapshot would write them.
  *
  * After the children are started, a thread of the parent's gives the
  * parent RAM of its own again (rebase), so that its next fork freezes
@@ -46,12 +50,18 @@
 #include "vmm/vm_internal.h"
 
 #define CHUNK (256u << 10)   /* read from the image this much at a time */
+/* A VM whose RAM is mapped from a file (an image, after a fork and before
+ * its rebase; a snapshot, restored) hands a fork that file and the pages
+ * written since, if at most this many (each child copies them), instead of
+ * a copy of RAM. */
+#define FORK_DIFF_MAX_PAGES 1024u
 
 struct writer {
 	pthread_t thread;
 	struct vm *vm;
 	struct vm_fork_images *set;
-	int image;                /* the memfd, owned */
+	int image;                /* the image, owned */
+	int diff;                 /* a memory.diff over it, owned; -1 */
 	int rebase_from;          /* the file RAM was mapped from after the fork, owned; -1 */
 	uint64_t size;
 	char dir[4096];
@@ -62,42 +72,78 @@ struct writer {
 
 struct vm_fork_images {
 	pthread_mutex_t lock;
-	pthread_cond_t rebased;   /* signalled as `rebasing` drops */
 	unsigned rebasing;        /* writers not past their rebase yet */
 	struct writer *list;
 };
 
-int vm_fork_image_take(struct vm_parts *p, int *image, int *ram_file, uint64_t *copied,
+/* The pages RAM mapped from a file has of its own (written since the
+ * mapping) into a new memfd as a memory.diff, if they are few: *diff -1 if
+ * they are not. */
+static int take_diff(struct bus *bus, int *diff, uint64_t *copied)
+{
+	const uint64_t n = bus->ram_size >> BUS_PAGE_SHIFT;
+	uint64_t *pages = calloc(n / 64 + 1, sizeof *pages), count = 0;
+	*diff = -1;
+	if (!pages)
+		return -ENOMEM;
+	int rc = bus_ram_changed_from_file(bus, pages);
+	for (uint64_t i = 0; !rc && i < n / 64 + 1; i++)
+		count += (uint64_t)__builtin_popcountll(pages[i]);
+	if (!rc && count <= FORK_DIFF_MAX_PAGES) {
+		int fd = memfd_create("nimbus-fork-diff", MFD_CLOEXEC);
+		rc = fd < 0 ? -errno : vm_ram_write_diff(fd, bus, pages, copied);
+		if (rc && fd >= 0)
+			close(fd);
+		else if (!rc)
+			*diff = fd;
+	}
+	free(pages);
+	return rc;
+}
+
+int vm_fork_image_take(struct vm_parts *p, struct vm_fork_image *out, uint64_t *copied,
 		       struct err *err)
 {
 	*copied = 0;
-	*image = *ram_file = -1;
+	out->image = out->diff = out->ram_file = -1;
 	struct bus *bus = p->bus;
-	int fd;
+	int fd, rc;
 	if (bus->ram_shared) {
 		if ((fd = fcntl(bus->ram_fd, F_DUPFD_CLOEXEC, 3)) < 0)
 			return err_set(err, -errno, "fork: guest RAM's memfd: %s", strerror(errno));
-		int rc = bus_ram_freeze(bus);
-		if (rc) {
+		if ((rc = bus_ram_freeze(bus))) {
 			close(fd);
 			return err_set(err, rc, "fork: cannot remap guest RAM copy-on-write: %s",
 				       strerror(-rc));
 		}
+	} else if (bus->ram_from_file && (rc = take_diff(bus, &out->diff, copied)) == 0 &&
+		   out->diff >= 0) {
+		/* The file RAM is mapped from (an image, a snapshot: nothing
+		 * writes it) and the pages written since, on top. */
+		if ((fd = fcntl(bus->ram_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+			close(out->diff);
+			out->diff = -1;
+			return err_set(err, -errno, "fork: guest RAM's file: %s", strerror(errno));
+		}
 	} else {
+		/* Anonymous RAM, or too much written since its file: a copy. */
+		*copied = 0;
 		if ((fd = memfd_create("nimbus-fork-image", MFD_CLOEXEC)) < 0)
 			return err_set(err, -errno, "fork: memfd_create: %s", strerror(errno));
-		int rc = vm_ram_write_sparse(fd, bus, p->cfg->sandboxed, copied);
-		if (rc) {
+		if ((rc = vm_ram_write_sparse(fd, bus, p->cfg->sandboxed, copied))) {
 			close(fd);
 			return err_set(err, rc, "fork: cannot copy guest RAM: %s", strerror(-rc));
 		}
 	}
 	/* Anonymous RAM (KSM's, a migrated VM's) stays so: nothing to rebase. */
-	if (bus->ram_from_file && (*ram_file = fcntl(bus->ram_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+	if (bus->ram_from_file && (out->ram_file = fcntl(bus->ram_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
 		close(fd);
+		if (out->diff >= 0)
+			close(out->diff);
+		out->diff = -1;
 		return err_set(err, -errno, "fork: guest RAM's file: %s", strerror(errno));
 	}
-	*image = fd;
+	out->image = fd;
 	return 0;
 }
 
@@ -222,6 +268,33 @@ static int copy_extents(int src, int dst, uint64_t size)
 	return rc;
 }
 
+/* The pages of a memory.diff (vm_ram_write_diff: a 24-byte header, then
+ * records of a little-endian u64 page number and the page) over out. */
+static int copy_diff(int diff, int out, uint64_t size)
+{
+	const uint64_t page = 1u << BUS_PAGE_SHIFT;
+	uint8_t *rec = malloc(8 + page);
+	if (!rec)
+		return -ENOMEM;
+	int rc = 0;
+	for (off_t at = 24;; at += 8 + (off_t)page) {
+		ssize_t n = pread(diff, rec, 8 + page, at);
+		if (n == 0)
+			break;
+		uint64_t pfn = 0;
+		for (unsigned i = 0; i < 8 && n > 0; i++)
+			pfn |= (uint64_t)rec[i] << (8 * i);
+		if (n != (ssize_t)(8 + page) || pfn >= size / page) {
+			rc = n < 0 ? -errno : -EIO;
+			break;
+		}
+		if ((rc = pwrite_full(out, rec + 8, page, (off_t)(pfn * page))))
+			break;
+	}
+	free(rec);
+	return rc;
+}
+
 struct rebase {
 	int from, to;             /* the file RAM was mapped from; its copy */
 	bool done;
@@ -230,14 +303,23 @@ struct rebase {
 /* The VM paused: the parent's private pages into the copy, which becomes
  * its RAM, shared.  Not if RAM is no longer from that file (a later fork's
  * rebase came first) or a migration reads it. */
-static int rebase_paused(struct vm_parts *p, void *ctx)
+/* 1 if RAM is still a private mapping of r->from (and no migration reads
+ * it), else 0. */
+static int still_from(struct vm_parts *p, void *ctx)
 {
 	struct rebase *r = ctx;
 	struct bus *bus = p->bus;
 	struct stat now, was;
-	if (!bus->ram_from_file || atomic_load(&p->chain->migrating) ||
-	    fstat(bus->ram_fd, &now) < 0 || fstat(r->from, &was) < 0 ||
-	    now.st_dev != was.st_dev || now.st_ino != was.st_ino)
+	return bus->ram_from_file && !atomic_load(&p->chain->migrating) &&
+	       fstat(bus->ram_fd, &now) == 0 && fstat(r->from, &was) == 0 &&
+	       now.st_dev == was.st_dev && now.st_ino == was.st_ino;
+}
+
+static int rebase_paused(struct vm_parts *p, void *ctx)
+{
+	struct rebase *r = ctx;
+	struct bus *bus = p->bus;
+	if (!still_from(p, ctx))
 		return 0;
 	const uint64_t page = 1u << BUS_PAGE_SHIFT, n = bus->ram_size / page;
 	uint64_t *written = calloc(n / 64 + 1, sizeof *written);
@@ -269,8 +351,11 @@ static int rebase_paused(struct vm_parts *p, void *ctx)
 /* The parent's RAM onto a memfd of its own, shared (see the top). */
 static void rebase(struct writer *w)
 {
-	int to = memfd_create("nimbus-guest-ram", MFD_CLOEXEC);
-	struct rebase r = { .from = w->rebase_from, .to = to };
+	struct rebase r = { .from = w->rebase_from, .to = -1 };
+	/* An earlier fork's rebase may have done it since this fork. */
+	if (!vm_call_locked(w->vm, still_from, &r))
+		return;
+	int to = r.to = memfd_create("nimbus-guest-ram", MFD_CLOEXEC);
 	struct err err = { 0 };
 	int rc = to < 0 ? -errno : ftruncate(to, (off_t)w->size) < 0 ? -errno : 0;
 	if (!rc && !(rc = copy_extents(w->rebase_from, to, w->size))) {
@@ -306,7 +391,6 @@ static void *after_thread(void *arg)
 		w->rebase_from = -1;
 		pthread_mutex_lock(&w->set->lock);
 		w->set->rebasing--;
-		pthread_cond_broadcast(&w->set->rebased);
 		pthread_mutex_unlock(&w->set->lock);
 	}
 	/* The file is for later restores: the guest, the children starting up
@@ -318,6 +402,8 @@ static void *after_thread(void *arg)
 	snprintf(path, sizeof path, "%s/memory", w->dir);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	int rc = fd < 0 ? -errno : copy_image(w->image, fd, w->size);
+	if (!rc && w->diff >= 0)
+		rc = copy_diff(w->diff, fd, w->size);
 	if (fd >= 0)
 		close(fd);
 	if (!rc && rename(tmp, path) < 0)
@@ -331,6 +417,9 @@ static void *after_thread(void *arg)
 	tmark("fork: memory file written");
 	close(w->image);
 	w->image = -1;
+	if (w->diff >= 0)
+		close(w->diff);
+	w->diff = -1;
 	atomic_store(&w->done, true);
 	return NULL;
 }
@@ -355,43 +444,46 @@ struct vm_fork_images *vm_fork_images_new(void)
 	struct vm_fork_images *f = calloc(1, sizeof *f);
 	if (f) {
 		pthread_mutex_init(&f->lock, NULL);
-		pthread_cond_init(&f->rebased, NULL);
 	}
 	return f;
 }
 
-int vm_fork_image_after(struct vm *vm, struct vm_fork_images *f, const char *dir, int image,
-			int ram_file, const struct log_sink *log, struct err *err)
+int vm_fork_image_after(struct vm *vm, struct vm_fork_images *f, const char *dir,
+			const struct vm_fork_image *img, const struct log_sink *log, struct err *err)
 {
 	struct writer *w = calloc(1, sizeof *w);
 	if (!w) {
-		close(image);
-		if (ram_file >= 0)
-			close(ram_file);
+		vm_fork_image_close(img);
 		return err_set(err, -ENOMEM, "fork: out of memory");
 	}
 	struct vm_parts p;
 	vm_parts(vm, &p);
 	w->vm = vm;
 	w->set = f;
-	w->image = image;
-	w->rebase_from = ram_file;
+	w->image = img->image;
+	w->diff = img->diff;
+	w->rebase_from = img->ram_file;
 	w->size = p.bus->ram_size;
 	w->log = log;
 	snprintf(w->dir, sizeof w->dir, "%s", dir);
 	pthread_mutex_lock(&f->lock);
 	reap(f);
+	/* One rebase at a time: one under way makes RAM the VM's own already
+	 * (it adds what was written since it began). */
+	if (w->rebase_from >= 0 && f->rebasing) {
+		close(w->rebase_from);
+		w->rebase_from = -1;
+	}
 	int rc = -pthread_create(&w->thread, NULL, after_thread, w);
 	if (!rc) {
 		w->next = f->list;
 		f->list = w;
-		f->rebasing += ram_file >= 0;
+		f->rebasing += w->rebase_from >= 0;
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (rc) {
-		close(image);
-		if (ram_file >= 0)
-			close(ram_file);
+		struct vm_fork_image left = { w->image, w->diff, w->rebase_from };
+		vm_fork_image_close(&left);
 		free(w);
 		return err_set(err, rc, "fork: cannot start the thread writing %s/memory: %s", dir,
 			       strerror(-rc));
@@ -399,14 +491,14 @@ int vm_fork_image_after(struct vm *vm, struct vm_fork_images *f, const char *dir
 	return 0;
 }
 
-void vm_fork_images_settle(struct vm_fork_images *f)
+void vm_fork_image_close(const struct vm_fork_image *img)
 {
-	if (!f)
-		return;
-	pthread_mutex_lock(&f->lock);
-	while (f->rebasing)
-		pthread_cond_wait(&f->rebased, &f->lock);
-	pthread_mutex_unlock(&f->lock);
+	if (img->image >= 0)
+		close(img->image);
+	if (img->diff >= 0)
+		close(img->diff);
+	if (img->ram_file >= 0)
+		close(img->ram_file);
 }
 
 void vm_fork_images_free(struct vm_fork_images *f)
@@ -424,6 +516,5 @@ void vm_fork_images_free(struct vm_fork_images *f)
 		free(w);
 	}
 	pthread_mutex_destroy(&f->lock);
-	pthread_cond_destroy(&f->rebased);
 	free(f);
 }

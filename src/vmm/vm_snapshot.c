@@ -478,7 +478,7 @@ int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_i
 }
 
 /* DIR/memory.diff: the pages in `pages` (a bitmap), as (u64 pfn, 4 KiB) records. */
-static int write_diff(int fd, const struct bus *bus, const uint64_t *pages, uint64_t *written)
+int vm_ram_write_diff(int fd, const struct bus *bus, const uint64_t *pages, uint64_t *written)
 {
 	const uint64_t page = 1u << BUS_PAGE_SHIFT;
 	uint8_t hdr[DIFF_HEADER_BYTES] = DIFF_MAGIC;
@@ -609,7 +609,7 @@ static int write_ram(int fd, struct vm_parts *p, bool incremental, uint64_t *wri
 	if (!rc && ftruncate(fd, 0) < 0)
 		rc = -errno;
 	if (!rc)
-		rc = write_diff(fd, p->bus, pages, written);
+		rc = vm_ram_write_diff(fd, p->bus, pages, written);
 	if (rc)
 		p->chain->valid = false;
 	free(pages);
@@ -668,9 +668,8 @@ static int write_to_fds(struct vm *vm, const char *dir, const struct vm_snapshot
 }
 
 /*
- * A fork's snapshot: the memory image (vm_fork_image.c) into image[0] (and
- * image[1] the file RAM is mapped from, or -1), and
- * dir/state, not synced: its children read it at once, from the page cache,
+ * A fork's snapshot: what its children map (vm_fork_image.c) into *image,
+ * and dir/state, not synced: its children read it at once, from the page cache,
  * and a crash ends them with the parent's memory anyway (the sync was most
  * of the parent's pause).  dir/memory is written from the image later.  It
  * is not a snapshot of this VM's history: an incremental one builds on the
@@ -678,7 +677,7 @@ static int write_to_fds(struct vm *vm, const char *dir, const struct vm_snapshot
  * the pause (and the parent's first stores).
  */
 static int write_fork(struct vm *vm, const char *dir, const struct vm_fork_disks *frozen,
-		      struct vm_snapshot_info *info, int *image, struct err *err)
+		      struct vm_snapshot_info *info, struct vm_fork_image *image, struct err *err)
 {
 	struct vm_parts p;
 	vm_parts(vm, &p);
@@ -691,7 +690,7 @@ static int write_fork(struct vm *vm, const char *dir, const struct vm_fork_disks
 	if (rc)
 		return rc;
 	uint64_t copied = 0;
-	if ((rc = vm_fork_image_take(&p, &image[0], &image[1], &copied, err)))
+	if ((rc = vm_fork_image_take(&p, image, &copied, err)))
 		goto out;
 	tmark("snapshot: memory image taken");
 	/* A memory file left by an earlier snapshot there would not be this
@@ -706,10 +705,8 @@ static int write_fork(struct vm *vm, const char *dir, const struct vm_fork_disks
 		info->incremental = false;
 	}
 	if (rc) {
-		close(image[0]);
-		if (image[1] >= 0)
-			close(image[1]);
-		image[0] = image[1] = -1;
+		vm_fork_image_close(image);
+		image->image = image->diff = image->ram_file = -1;
 	}
 out:
 	snap_out_free(&o);
@@ -718,7 +715,7 @@ out:
 
 int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
 		      const struct vm_fork_disks *frozen, struct vm_snapshot_info *info,
-		      int *fork_image, struct err *err)
+		      struct vm_fork_image *fork_image, struct err *err)
 {
 	bool incremental = opts->incremental, with_disks = opts->with_disks;
 	if (opts->to_fds)
@@ -924,14 +921,10 @@ static int map_full(struct vm_parts *p, const char *dir, int image, struct err *
 	return 0;
 }
 
-/* Copies the pages of dir/memory.diff into guest RAM. */
-static int apply_diff(struct vm_parts *p, const char *dir, struct err *err)
+/* Copies the pages of a memory diff open on fd (from its start; what names
+ * it in messages) into guest RAM; closes fd. */
+static int apply_diff_fd(struct vm_parts *p, int fd, const char *path, struct err *err)
 {
-	char path[4200];
-	snprintf(path, sizeof path, "%s/memory.diff", dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return err_set(err, -errno, "%s: %s", path, strerror(errno));
 	const uint64_t page = 1u << BUS_PAGE_SHIFT;
 	uint8_t hdr[DIFF_HEADER_BYTES];
 	int rc = read_full(fd, hdr, sizeof hdr);
@@ -960,6 +953,17 @@ static int apply_diff(struct vm_parts *p, const char *dir, struct err *err)
 	return 0;
 }
 
+/* Copies the pages of dir/memory.diff into guest RAM. */
+static int apply_diff(struct vm_parts *p, const char *dir, struct err *err)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/memory.diff", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return err_set(err, -errno, "%s: %s", path, strerror(errno));
+	return apply_diff_fd(p, fd, path, err);
+}
+
 /*
  * Guest RAM from the snapshot in dir, whose state is open in `in`: its
  * memory file, or its base's RAM (recursively) with its diff on top.
@@ -980,8 +984,25 @@ static int restore_memory(struct vm_parts *p, const char *dir, struct snap_in *i
 	}
 	if ((rc = snap_in_end(in, err)))
 		return prefix(err, rc, dir);
-	if (!incremental)
+	if (!incremental && (depth || p->cfg->restore_memory_diff_fd <= 0))
 		return map_full(p, dir, depth == 0 ? p->cfg->restore_memory_fd : 0, err);
+	if (!incremental) {
+		/* A fork's image with the parent's pages written since it on top
+		 * (vm_fork_image.c), both passed. */
+		char what[4200];
+		snprintf(what, sizeof what, "%s: the fork's memory diff (descriptor %d)", dir,
+			 p->cfg->restore_memory_diff_fd);
+		int fd = fcntl(p->cfg->restore_memory_diff_fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+			rc = err_set(err, -errno, "%s: %s", what, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return rc;
+		}
+		if ((rc = map_full(p, dir, p->cfg->restore_memory_fd, err)))
+			return rc;
+		return apply_diff_fd(p, fd, what, err);
+	}
 	if (depth >= MAX_CHAIN)
 		return err_set(err, -ELOOP, "%s: more than %d incremental snapshots in a row", dir,
 			       MAX_CHAIN);

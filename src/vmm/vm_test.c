@@ -645,10 +645,11 @@ struct fork_call {
 };
 
 static int fork_children_stub(void *ctx, const char *dir, unsigned n, bool running, int image,
-			      struct vm_fork_child *out, unsigned *started, struct err *err)
+			      int diff, struct vm_fork_child *out, unsigned *started,
+			      struct err *err)
 {
 	struct fork_call *c = ctx;
-	(void)out, (void)err, (void)running;
+	(void)out, (void)err, (void)running, (void)diff;
 	struct stat st;
 	c->image_size = image >= 0 && fstat(image, &st) == 0 ? (long long)st.st_size : -1;
 	c->n = n;
