@@ -348,6 +348,23 @@ static int rebase_paused(struct vm_parts *p, void *ctx)
 	return rc;
 }
 
+/* A copy at the lowest priority, on a thread of its own: the pause that
+ * follows it must not wait behind a niced thread (which could not take its
+ * priority back unprivileged). */
+struct low_copy {
+	int from, to;
+	uint64_t size;
+	int rc;
+};
+
+static void *low_copy_thread(void *arg)
+{
+	struct low_copy *c = arg;
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+	c->rc = copy_extents(c->from, c->to, c->size);
+	return NULL;
+}
+
 /* The parent's RAM onto a memfd of its own, shared (see the top). */
 static void rebase(struct writer *w)
 {
@@ -358,7 +375,13 @@ static void rebase(struct writer *w)
 	int to = r.to = memfd_create("nimbus-guest-ram", MFD_CLOEXEC);
 	struct err err = { 0 };
 	int rc = to < 0 ? -errno : ftruncate(to, (off_t)w->size) < 0 ? -errno : 0;
-	if (!rc && !(rc = copy_extents(w->rebase_from, to, w->size))) {
+	struct low_copy c = { .from = w->rebase_from, .to = to, .size = w->size };
+	pthread_t t;
+	if (!rc && !(rc = -pthread_create(&t, NULL, low_copy_thread, &c))) {
+		pthread_join(t, NULL);
+		rc = c.rc;
+	}
+	if (!rc) {
 		tmark("fork: parent's RAM copied");
 		rc = vm_call_paused(w->vm, rebase_paused, &r, &err);
 	}
@@ -381,10 +404,9 @@ static void rebase(struct writer *w)
 static void *after_thread(void *arg)
 {
 	struct writer *w = arg;
-	/* Not niced (the memory file is, below): a fork that follows waits
-	 * for the rebase, and an unprivileged thread could not take its
-	 * priority back then.  (Delaying it until the children run made such
-	 * a fork wait longer, for no gain measurable on this host.) */
+	/* Its copy runs at nice 19 (the guest and the children starting up
+	 * come first: a fork that follows need not wait for it, it takes the
+	 * image and the pages written since), its pause at the VM's priority. */
 	if (w->rebase_from >= 0) {
 		rebase(w);
 		close(w->rebase_from);

@@ -74,6 +74,22 @@ static int write_full(int fd, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
+static int pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pread(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
 static int read_full(int fd, void *buf, size_t len)
 {
 	uint8_t *p = buf;
@@ -925,9 +941,11 @@ static int map_full(struct vm_parts *p, const char *dir, int image, struct err *
  * it in messages) into guest RAM; closes fd. */
 static int apply_diff_fd(struct vm_parts *p, int fd, const char *path, struct err *err)
 {
+	/* By offset, never the descriptor's position: a fork's children share
+	 * one open diff (dup2 in each), so their positions are one. */
 	const uint64_t page = 1u << BUS_PAGE_SHIFT;
 	uint8_t hdr[DIFF_HEADER_BYTES];
-	int rc = read_full(fd, hdr, sizeof hdr);
+	int rc = pread_full(fd, hdr, sizeof hdr, 0);
 	uint64_t size = 0;
 	for (unsigned i = 0; i < 8 && !rc; i++)
 		size |= (uint64_t)hdr[16 + i] << (8 * i);
@@ -935,16 +953,16 @@ static int apply_diff_fd(struct vm_parts *p, int fd, const char *path, struct er
 		close(fd);
 		return err_set(err, -EINVAL, "%s: not a memory diff of this VM's RAM size", path);
 	}
-	for (;;) {
+	for (off_t at = sizeof hdr;; at += 8 + (off_t)page) {
 		uint8_t rec[8];
-		ssize_t n = read(fd, rec, 8);
+		ssize_t n = pread(fd, rec, 8, at);
 		if (n == 0)
 			break;
 		uint64_t pfn = 0;
 		for (unsigned i = 0; i < 8; i++)
 			pfn |= (uint64_t)rec[i] << (8 * i);
 		if (n != 8 || pfn >= p->bus->ram_size / page ||
-		    read_full(fd, p->bus->ram + pfn * page, page)) {
+		    pread_full(fd, p->bus->ram + pfn * page, page, at + 8)) {
 			close(fd);
 			return err_set(err, -EINVAL, "%s: truncated or corrupt", path);
 		}
@@ -993,7 +1011,7 @@ static int restore_memory(struct vm_parts *p, const char *dir, struct snap_in *i
 		snprintf(what, sizeof what, "%s: the fork's memory diff (descriptor %d)", dir,
 			 p->cfg->restore_memory_diff_fd);
 		int fd = fcntl(p->cfg->restore_memory_diff_fd, F_DUPFD_CLOEXEC, 0);
-		if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		if (fd < 0) {
 			rc = err_set(err, -errno, "%s: %s", what, strerror(errno));
 			if (fd >= 0)
 				close(fd);
