@@ -1196,11 +1196,16 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, bool running, struct vm_
 		return rc;
 	struct vm_snapshot_opts o = { .fork_children = n };
 	struct vm_fork_image image = { -1, -1, -1 };
-	if ((rc = snapshot_take(vm, dir, &o, info, &image, err)))
+	/* Earlier forks' copies wait until these children are up. */
+	vm_fork_images_hold(vm->fork_images);
+	if ((rc = snapshot_take(vm, dir, &o, info, &image, err))) {
+		vm_fork_images_release(vm->fork_images);
 		return rc;
+	}
 	tmark("fork: snapshot taken, VM resumed");
 	rc = vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, running, image.image, image.diff, out,
 				   started, err);
+	vm_fork_images_release(vm->fork_images);
 	tmark("fork: children ready");
 	/* The children have the image: dir/memory is written from it now, off
 	 * their start-up's path (and the parent's), and the parent gets RAM of

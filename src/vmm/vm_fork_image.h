@@ -44,6 +44,11 @@ int vm_fork_image_after(struct vm *vm, struct vm_fork_images *f, const char *dir
 			const struct vm_fork_image *img, const struct log_sink *log,
 			struct err *err);
 
+/* A fork is under way (hold) or over (release, once its children are up):
+ * meanwhile f's threads hold their copies back. */
+void vm_fork_images_hold(struct vm_fork_images *f);
+void vm_fork_images_release(struct vm_fork_images *f);
+
 /* Waits for every thread of f, then frees f (NULL: nothing). */
 void vm_fork_images_free(struct vm_fork_images *f);
 
