@@ -42,6 +42,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/tmark.h"
@@ -56,6 +57,9 @@
  * copies them (1 MiB: ~0.5 ms; at 4 MiB ten children starting at once on
  * two cores took ~10 ms longer). */
 #define FORK_DIFF_MAX_PAGES 256u
+/* The copies wait this long after a fork's children are up: they enter
+ * their guests meanwhile (a fork that follows need not wait for them). */
+#define CALM_MS 50
 
 struct writer {
 	pthread_t thread;
@@ -79,6 +83,7 @@ struct vm_fork_images {
 	 * neither CPU nor the kernel's page allocator from a fork's pause and
 	 * its children starting up. */
 	unsigned forking;
+	struct timespec calm_from;   /* CLOCK_MONOTONIC: the last fork's children up, + CALM_MS */
 	pthread_cond_t calm;
 	struct writer *list;
 };
@@ -108,12 +113,22 @@ static int take_diff(struct bus *bus, int *diff, uint64_t *copied)
 	return rc;
 }
 
-/* Returns once no fork is under way. */
+/* Returns once no fork is under way, nor was for CALM_MS. */
 static void wait_calm(struct vm_fork_images *f)
 {
 	pthread_mutex_lock(&f->lock);
-	while (f->forking)
-		pthread_cond_wait(&f->calm, &f->lock);
+	for (;;) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		bool early = now.tv_sec < f->calm_from.tv_sec ||
+			     (now.tv_sec == f->calm_from.tv_sec && now.tv_nsec < f->calm_from.tv_nsec);
+		if (f->forking)
+			pthread_cond_wait(&f->calm, &f->lock);
+		else if (early)
+			pthread_cond_timedwait(&f->calm, &f->lock, &f->calm_from);
+		else
+			break;
+	}
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -127,6 +142,10 @@ void vm_fork_images_hold(struct vm_fork_images *f)
 void vm_fork_images_release(struct vm_fork_images *f)
 {
 	pthread_mutex_lock(&f->lock);
+	clock_gettime(CLOCK_MONOTONIC, &f->calm_from);
+	f->calm_from.tv_nsec += CALM_MS * 1000000L;
+	f->calm_from.tv_sec += f->calm_from.tv_nsec / 1000000000L;
+	f->calm_from.tv_nsec %= 1000000000L;
 	if (!--f->forking)
 		pthread_cond_broadcast(&f->calm);
 	pthread_mutex_unlock(&f->lock);
@@ -500,7 +519,11 @@ struct vm_fork_images *vm_fork_images_new(void)
 	struct vm_fork_images *f = calloc(1, sizeof *f);
 	if (f) {
 		pthread_mutex_init(&f->lock, NULL);
-		pthread_cond_init(&f->calm, NULL);
+		pthread_condattr_t ca;   /* timed waits on the monotonic clock */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&f->calm, &ca);
+		pthread_condattr_destroy(&ca);
 	}
 	return f;
 }
