@@ -156,7 +156,7 @@ struct vm {
 
 	/* Snapshots and migration (vm_snapshot.c, vm_migrate.c). */
 	struct vm_snap_chain chain;
-	/* The threads writing forks' memory files (vm_fork_image.c). */
+	/* Forks' background threads: rebases, memory files (vm_fork_image.c). */
 	struct vm_fork_images *fork_images;
 };
 

@@ -25,10 +25,14 @@
  * (its private copies, from the page map) and maps the new memfd shared in
  * place (bus_ram_rebase).  The parent stands still for the private pages
  * only.  Then it writes the fork directory's memory file from the image.
+ * Both copies run at nice 19 and hold back while a fork is under way and
+ * for CALM_MS after (vm_fork_images_hold/release): a fork never waits for
+ * them, and they take neither CPU nor the page allocator from its children
+ * starting up.  One rebase runs at a time.
  *
- * The threads are per VM (struct vm_fork_images): each owns its image's
- * descriptor; vm_fork_images_free waits for every one, so a VM that ends
- * leaves its fork directories complete.
+ * The threads are per VM (struct vm_fork_images, made with the VM): each
+ * owns its image's descriptors; vm_fork_images_free waits for every one, so
+ * a VM that ends leaves its fork directories complete.
  */
 #include "vmm/vm_fork_image.h"
 
