@@ -104,7 +104,7 @@ char *vmc_fork_started_here(const char *path, const char *dir, unsigned count, b
 	struct vm_fork_child kids[VM_FORK_MAX];
 	unsigned started = 0;
 	struct err e = { 0 };
-	int rc = vm_fork_children_start(&ctx, dir, count, running, kids, &started, &e);
+	int rc = vm_fork_children_start(&ctx, dir, count, running, -1, -1, kids, &started, &e);
 	for (unsigned i = 0; i < started; i++) {
 		cJSON *c = cJSON_CreateObject();
 		cJSON_AddNumberToObject(c, "pid", kids[i].pid);

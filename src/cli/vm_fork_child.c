@@ -3,7 +3,11 @@
  * it runs itself again, `nimbus vm run` with the parent's own options, minus
  * its control socket, restore or incoming source, --fork-child and --paused,
  * plus `--restore DIR --fork-child N --control DIR/child-N.sock`, and
- * `--paused` unless the fork asked for running children.
+ * `--paused` unless the fork asked for running children, and, given the
+ * fork's memory image, `--fork-memory-fd 3` with the image on descriptor 3
+ * (dup2 in the child: the parent's stays close-on-exec), so the child maps
+ * it before the parent has written DIR/memory, and with a diff over it
+ * `--fork-memory-diff-fd 4` likewise.
  * The child is its own session, detached (its parent's end leaves it
  * running); its console goes to DIR/child-N.console and its stdin is
  * /dev/null.  posix_spawn, not fork: the parent is a VMM with hundreds of
@@ -52,8 +56,9 @@ void vm_fork_ctx_free(struct vm_fork_ctx *f)
 static int dropped(const char *a)
 {
 	static const char *const with_value[] = { "--control", "--restore", "--incoming",
-						  "--fork-child" };
-	for (unsigned i = 0; i < 4; i++) {
+						  "--fork-child", "--fork-memory-fd",
+						  "--fork-memory-diff-fd" };
+	for (unsigned i = 0; i < 6; i++) {
 		size_t n = strlen(with_value[i]);
 		if (!strcmp(a, with_value[i]))
 			return 2;
@@ -63,9 +68,13 @@ static int dropped(const char *a)
 	return !strcmp(a, "--paused") ? 1 : 0;
 }
 
+/* The descriptors a child finds the fork's memory image and diff on. */
+#define CHILD_IMAGE_FD 3
+#define CHILD_DIFF_FD 4
+
 /* Starts child idx, detached: its pid into out (-1 on failure). */
 static int spawn(const struct vm_fork_ctx *f, const char *dir, unsigned idx, bool running,
-		 struct vm_fork_child *out, struct err *err)
+		 int image, int diff, struct vm_fork_child *out, struct err *err)
 {
 	char index[16];
 	snprintf(index, sizeof index, "%u", idx);
@@ -95,6 +104,17 @@ static int spawn(const struct vm_fork_ctx *f, const char *dir, unsigned idx, boo
 	av[n++] = index;
 	av[n++] = "--control";
 	av[n++] = out->control;
+	char image_fd[16], diff_fd[16];
+	snprintf(image_fd, sizeof image_fd, "%d", CHILD_IMAGE_FD);
+	snprintf(diff_fd, sizeof diff_fd, "%d", CHILD_DIFF_FD);
+	if (image >= 0) {
+		av[n++] = "--fork-memory-fd";
+		av[n++] = image_fd;
+	}
+	if (image >= 0 && diff >= 0) {
+		av[n++] = "--fork-memory-diff-fd";
+		av[n++] = diff_fd;
+	}
 	if (!running)
 		av[n++] = "--paused";
 	av[n] = NULL;
@@ -115,7 +135,11 @@ static int spawn(const struct vm_fork_ctx *f, const char *dir, unsigned idx, boo
 			    !(rc = posix_spawnattr_setsigmask(&at, &none)) &&
 			    !(rc = posix_spawn_file_actions_adddup2(&fa, devnull, 0)) &&
 			    !(rc = posix_spawn_file_actions_adddup2(&fa, console, 1)) &&
-			    !(rc = posix_spawn_file_actions_adddup2(&fa, console, 2))) {
+			    !(rc = posix_spawn_file_actions_adddup2(&fa, console, 2)) &&
+			    !(rc = image < 0 ? 0 : posix_spawn_file_actions_adddup2(&fa, image,
+										CHILD_IMAGE_FD)) &&
+			    !(rc = image < 0 || diff < 0 ? 0 :
+				   posix_spawn_file_actions_adddup2(&fa, diff, CHILD_DIFF_FD))) {
 				pid_t pid;
 				if (!(rc = posix_spawn(&pid, "/proc/self/exe", &fa, &at, av, environ)))
 					out->pid = (int)pid;
@@ -142,8 +166,8 @@ static void reap_ended(void)
 		;
 }
 
-int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running,
-			   struct vm_fork_child *out, unsigned *started, struct err *err)
+int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running, int image,
+			   int diff, struct vm_fork_child *out, unsigned *started, struct err *err)
 {
 	const struct vm_fork_ctx *f = ctx;
 	*started = 0;
@@ -151,7 +175,7 @@ int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running,
 	unsigned spawned = 0;
 	int rc = 0;
 	reap_ended();
-	while (spawned < n && !(rc = spawn(f, dir, spawned, running, &out[spawned], err)))
+	while (spawned < n && !(rc = spawn(f, dir, spawned, running, image, diff, &out[spawned], err)))
 		spawned++;
 	tmark("fork: children started");
 	/* Ready when its control socket is there; gone early means it failed.

@@ -13,7 +13,7 @@ struct vm_fork_ctx {
 int vm_fork_ctx_init(struct vm_fork_ctx *f, int argc, char **argv);
 void vm_fork_ctx_free(struct vm_fork_ctx *f);
 /* The vm_config.fork_children hook; ctx is a struct vm_fork_ctx. */
-int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running,
-			   struct vm_fork_child *out, unsigned *started, struct err *err);
+int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running, int image,
+			   int diff, struct vm_fork_child *out, unsigned *started, struct err *err);
 
 #endif

@@ -158,6 +158,10 @@ static const char usage[] =
 	"                    child N (0 to 15; the fork passes it), whose writable\n"
 	"                    disks are new overlays DIR/child-N-diskI.qcow2 over the\n"
 	"                    images the fork froze\n"
+	"  --fork-memory-fd FD  with --fork-child: guest RAM from the fork's memory\n"
+	"                    image open on FD (the fork passes it), not DIR/memory\n"
+	"  --fork-memory-diff-fd FD  with --fork-memory-fd: pages to copy over the\n"
+	"                    image (a memory.diff open on FD; the fork passes it)\n"
 	"  --incoming URI    wait for a VM sent by `nimbus vm control SOCKET migrate URI`\n"
 	"                    (URI: unix:PATH or tcp:[HOST]:PORT) and run it instead of\n"
 	"                    booting; give the options the source was started with\n"
@@ -507,6 +511,14 @@ static int boot_and_run(struct vm_config *cfg, const char *control_path, const c
 	tmark("vm_create");
 	int crc = vm_create(cfg, &st.vm, &err);
 	tmark("vm_create done");
+	if (cfg->restore_memory_fd > 0) {   /* the VM keeps a descriptor of its own */
+		close(cfg->restore_memory_fd);
+		cfg->restore_memory_fd = 0;
+	}
+	if (cfg->restore_memory_diff_fd > 0) {   /* copied in: needed no more */
+		close(cfg->restore_memory_diff_fd);
+		cfg->restore_memory_diff_fd = 0;
+	}
 	if (incoming_uri && crc == 0) {
 		/* Listening only now: options this VM cannot take fail before a
 		 * source connects.  The state arrives, then the rest is built
@@ -596,7 +608,7 @@ int cmd_vm_run(int argc, char **argv)
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_DISK, OPT_CONSOLE,
 	       OPT_NO_RNG, OPT_RNG, OPT_NET, OPT_BALLOON, OPT_CONTROL, OPT_EPHEMERAL,
 	       OPT_NO_REBOOT, OPT_ON_PANIC, OPT_JIT, OPT_JIT_CACHE, OPT_RESTORE, OPT_INCOMING, OPT_PAUSED,
-	       OPT_FORK_CHILD,
+	       OPT_FORK_CHILD, OPT_FORK_MEMORY_FD, OPT_FORK_MEMORY_DIFF_FD,
 	       OPT_SANDBOX, OPT_SANDBOX_UID, OPT_SANDBOX_GID,
 	       OPT_CPU_WEIGHT, OPT_CPU_MAX, OPT_MEM_LIMIT, OPT_IO_WEIGHT, OPT_MEM_MERGE, OPT_AGENT,
 	       OPT_DISK_SLOTS, OPT_NET_SLOTS, OPT_SLOT_DISK, OPT_SLOT_NIC, OPT_CGROUP_PARENT,
@@ -628,6 +640,8 @@ int cmd_vm_run(int argc, char **argv)
 		{ "incoming", required_argument, NULL, OPT_INCOMING },
 		{ "paused", no_argument, NULL, OPT_PAUSED },
 		{ "fork-child", required_argument, NULL, OPT_FORK_CHILD },
+		{ "fork-memory-fd", required_argument, NULL, OPT_FORK_MEMORY_FD },
+		{ "fork-memory-diff-fd", required_argument, NULL, OPT_FORK_MEMORY_DIFF_FD },
 		{ "sandbox", no_argument, NULL, OPT_SANDBOX },
 		{ "sandbox-uid", required_argument, NULL, OPT_SANDBOX_UID },
 		{ "sandbox-gid", required_argument, NULL, OPT_SANDBOX_GID },
@@ -828,6 +842,22 @@ int cmd_vm_run(int argc, char **argv)
 			cfg.fork_index = (unsigned)n + 1;
 			break;
 		}
+		case OPT_FORK_MEMORY_FD:
+		case OPT_FORK_MEMORY_DIFF_FD: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			struct stat st;
+			bool diff = c == OPT_FORK_MEMORY_DIFF_FD;
+			if (optarg[0] < '0' || optarg[0] > '9' || *end || n < 3 || n > INT_MAX ||
+			    fstat((int)n, &st) < 0 || !S_ISREG(st.st_mode)) {
+				cli_error("--fork-memory%s-fd %s: not an open file descriptor (3 or "
+					  "above) of a memory %s", diff ? "-diff" : "", optarg,
+					  diff ? "diff" : "image");
+				return 2;
+			}
+			*(diff ? &cfg.restore_memory_diff_fd : &cfg.restore_memory_fd) = (int)n;
+			break;
+		}
 		case OPT_INCOMING:
 			if (vm_migrate_uri_check(optarg, &perr) < 0) {
 				cli_error("--incoming %s", perr.msg);
@@ -940,6 +970,14 @@ int cmd_vm_run(int argc, char **argv)
 	}
 	if (cfg.fork_index && !cfg.restore) {
 		cli_error("--fork-child needs --restore (the fork's directory)");
+		return 2;
+	}
+	if (cfg.restore_memory_fd && !cfg.fork_index) {
+		cli_error("--fork-memory-fd needs --fork-child (and --restore)");
+		return 2;
+	}
+	if (cfg.restore_memory_diff_fd && !cfg.restore_memory_fd) {
+		cli_error("--fork-memory-diff-fd needs --fork-memory-fd");
 		return 2;
 	}
 	if ((sb.have_uid || sb.have_gid) && !sandboxed) {

@@ -41,9 +41,86 @@ int bus_init(struct bus *bus, uint64_t ram_base, uint64_t ram_size)
 void bus_ram_hugepages(struct bus *bus)
 {
 	/* The balloon's MADV_DONTNEED of 4 KiB pieces still frees them: the
-	 * kernel splits a huge page that is only partly discarded. */
+	 * kernel splits a huge page that is only partly discarded.  Asked
+	 * again of a new shared mapping of RAM (bus_ram_rebase): the advice
+	 * belongs to the mapping.  Shared RAM (a memfd) gets huge pages only
+	 * as the host's shmem_enabled allows; a private mapping of a file
+	 * (a fork's image, a snapshot) none: its copies are small pages. */
+	bus->ram_hugepages = true;
 	if (bus->ram)
 		(void)madvise(bus->ram, bus->ram_size, MADV_HUGEPAGE);
+}
+
+/* RAM was mapped anew, shared: the advice of the old mapping again. */
+static void ram_remapped(struct bus *bus)
+{
+	if (bus->ram_hugepages)
+		(void)madvise(bus->ram, bus->ram_size, MADV_HUGEPAGE);
+}
+
+int bus_ram_share(struct bus *bus)
+{
+	if (bus->ram_shared || bus->ram_from_file)
+		return -EINVAL;
+	int fd = memfd_create("nimbus-guest-ram", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* MAP_FIXED over the anonymous mapping, untouched yet: the address
+	 * stays the one bus_init chose. */
+	void *p = ftruncate(fd, (off_t)bus->ram_size) < 0 ? MAP_FAILED
+		: mmap(bus->ram, bus->ram_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	bus->ram_shared = true;
+	bus->ram_fd = fd;
+	return 0;
+}
+
+int bus_ram_freeze(struct bus *bus)
+{
+	if (!bus->ram_shared)
+		return -EINVAL;
+	/* Over the same range: the old mapping's page table entries go in the
+	 * same step, so nothing can write the memfd through it afterwards. */
+	void *p = mmap(bus->ram, bus->ram_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, bus->ram_fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	bus->ram_shared = false;
+	bus->ram_from_file = true;
+	return 0;
+}
+
+int bus_ram_rebase(struct bus *bus, int fd)
+{
+	if (!bus->ram_from_file)
+		return -EINVAL;
+	/* The private copies go with the old mapping: fd holds them now. */
+	void *p = mmap(bus->ram, bus->ram_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	close(bus->ram_fd);
+	bus->ram_fd = fd;
+	bus->ram_from_file = false;
+	bus->ram_shared = true;
+	ram_remapped(bus);
+	return 0;
+}
+
+int bus_ram_discard(struct bus *bus, uint64_t gpa, uint64_t len)
+{
+	if (!len || !bus_in_ram(bus, gpa, len))
+		return -EINVAL;
+	void *p = bus->ram + (gpa - bus->ram_base);
+	/* Shared: only taking the pages out of the memfd frees them (and
+	 * zeroes them); MADV_DONTNEED would only unmap them. */
+	int rc = madvise(p, len, bus->ram_shared ? MADV_REMOVE : MADV_DONTNEED);
+	return rc < 0 ? -errno : 0;
 }
 
 int bus_map_ram_file(struct bus *bus, int fd)
@@ -61,9 +138,10 @@ int bus_map_ram_file(struct bus *bus, int fd)
 		close(keep);
 		return -e;
 	}
-	if (bus->ram_from_file)
+	if (bus->ram_from_file || bus->ram_shared)
 		close(bus->ram_fd);
 	bus->ram_from_file = true;
+	bus->ram_shared = false;
 	bus->ram_fd = keep;
 	return 0;
 }
@@ -113,18 +191,23 @@ int bus_ram_touched(const struct bus *bus, uint64_t first, uint64_t n, uint8_t *
 	uint64_t pages = bus->ram_size >> BUS_PAGE_SHIFT;
 	if (first > pages || n > pages - first)
 		return -EINVAL;
-	uint64_t *pm = malloc(n * 8 + 1);
-	if (!pm || pagemap_read(bus, first, n, pm)) {
+	/* Shared RAM: its memfd holds every page ever written (or read: a
+	 * shared mapping has no zero page), and nothing else does. */
+	uint64_t *pm = bus->ram_shared ? NULL : malloc(n * 8 + 1);
+	if (bus->ram_shared) {
+		memset(out, 0, n);
+	} else if (!pm || pagemap_read(bus, first, n, pm)) {
 		free(pm);
 		memset(out, 1, n);   /* no page map: every page may hold data */
 		return 0;
 	}
-	for (uint64_t i = 0; i < n; i++)
+	for (uint64_t i = 0; pm && i < n; i++)
 		out[i] = bus->ram_from_file ? pm_private(pm[i]) : (pm[i] >> 62) != 0;
 	free(pm);
-	/* RAM from a file: and wherever the file has data. */
+	/* RAM from a file or shared: and wherever the file has data. */
 	const uint64_t psz = 1u << BUS_PAGE_SHIFT;
-	for (off_t off = (off_t)(first * psz); bus->ram_from_file && (uint64_t)off < (first + n) * psz;) {
+	bool file = bus->ram_from_file || bus->ram_shared;
+	for (off_t off = (off_t)(first * psz); file && (uint64_t)off < (first + n) * psz;) {
 		off_t data = lseek(bus->ram_fd, off, SEEK_DATA);
 		if (data < 0 && errno == ENXIO)
 			break;   /* holes to the end */
@@ -168,7 +251,7 @@ int bus_ram_mergeable(struct bus *bus)
 
 void bus_destroy(struct bus *bus)
 {
-	if (bus->ram_from_file)
+	if (bus->ram_from_file || bus->ram_shared)
 		close(bus->ram_fd);
 	if (bus->pagemap_kept)
 		close(bus->pagemap_fd);

@@ -80,7 +80,11 @@ struct bus {
 	 * at them as logging stops). */
 	atomic_bool logging;
 	bool ram_from_file;    /* bus_map_ram_file: absent pages are the file's, not zero */
-	int ram_fd;            /* with ram_from_file: that file (its holes are zero) */
+	/* bus_ram_share: RAM is a MAP_SHARED mapping of a memfd of its own,
+	 * which therefore holds exactly what the guest sees. */
+	bool ram_shared;
+	bool ram_hugepages;    /* bus_ram_hugepages asked: asked again of a rebase's mapping */
+	int ram_fd;            /* with ram_from_file or ram_shared: that file (its holes are zero) */
 	/* bus_keep_pagemap: /proc/self/pagemap held open, for a VMM that can
 	 * open nothing any more (a sandboxed one); otherwise opened per read. */
 	bool pagemap_kept;
@@ -99,6 +103,41 @@ void bus_destroy(struct bus *bus);
 /* Offers guest RAM to the kernel's same-page merging (KSM, MADV_MERGEABLE)
  * instead of huge pages.  0 or -errno (-EINVAL: a kernel without KSM). */
 int bus_ram_mergeable(struct bus *bus);
+/*
+ * Puts guest RAM (not yet touched) in a memfd of its own, mapped MAP_SHARED
+ * at the same host address, so that a fork can hand the very pages to its
+ * children (bus_ram_freeze) instead of copying them.  The price: the memfd
+ * gets huge pages only as the host's shmem_enabled allows (often never),
+ * and KSM merges no page of it.  0 or -errno (RAM is then unchanged).
+ */
+int bus_ram_share(struct bus *bus);
+/*
+ * RAM shared (bus_ram_share), with nothing running that could write it:
+ * remaps it MAP_PRIVATE over the same memfd, at the same host address, so
+ * the memfd stays as it is now, a frozen image of RAM, and this VM's later
+ * writes become private copies (ram_from_file, ram_fd still the memfd).
+ * The harts' and devices' host addresses stay valid.  0, -EINVAL (RAM is
+ * not shared) or -errno (RAM is then unchanged).
+ */
+int bus_ram_freeze(struct bus *bus);
+/*
+ * RAM mapped from a file (a fork's image, a snapshot's memory), with
+ * nothing running that could write it: maps fd, a memfd of ram_size bytes
+ * holding exactly what RAM reads as now, MAP_SHARED in its place at the
+ * same host address (ram_shared; the file's descriptor is closed, fd is the
+ * bus's from now on).  What lets a VM fork again without a copy.  0,
+ * -EINVAL (RAM is not from a file) or -errno (RAM is then unchanged, fd
+ * the caller's).
+ */
+int bus_ram_rebase(struct bus *bus, int fd);
+/*
+ * Returns guest RAM [gpa, gpa+len) to the host (the balloon): shared RAM's
+ * memfd loses the pages (they read as zero again); otherwise the mapping's
+ * pages go (MADV_DONTNEED): anonymous RAM reads zero again, RAM mapped
+ * from a file (a snapshot's or a fork's image) reads what the file holds.
+ * Best effort: 0 or -errno (outside RAM: -EINVAL).
+ */
+int bus_ram_discard(struct bus *bus, uint64_t gpa, uint64_t len);
 /*
  * Replaces guest RAM by a private copy-on-write mapping of fd (a snapshot's
  * memory file, at least ram_size bytes), at the same host address: pages

@@ -34,6 +34,7 @@
  */
 #include "vmm/vm.h"
 #include "vmm/vm_internal.h"
+#include "vmm/vm_fork_image.h"
 #include "lib/tmark.h"
 
 #include <errno.h>
@@ -155,6 +156,8 @@ struct vm {
 
 	/* Snapshots and migration (vm_snapshot.c, vm_migrate.c). */
 	struct vm_snap_chain chain;
+	/* Forks' background threads: rebases, memory files (vm_fork_image.c). */
+	struct vm_fork_images *fork_images;
 };
 
 /* ---- wiring ------------------------------------------------------------ */
@@ -472,6 +475,20 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		err_set(err, rc, "/proc/self/pagemap: %s", strerror(-rc));
 		goto fail;
 	}
+	/* A VM that can fork keeps RAM in a memfd, which a fork hands to its
+	 * children as it is (vm_fork_image.c) instead of copying it.  Not a
+	 * restored or migrated one, whose RAM is about to be replaced (a fork
+	 * of it copies), nor a jailed one (it cannot fork), nor one offered to
+	 * KSM (which merges only anonymous pages). */
+	if (cfg->fork_children && !cfg->sandboxed && !cfg->mem_merge && !cfg->restore &&
+	    !cfg->incoming && (rc = bus_ram_share(&vm->bus))) {
+		err_set(err, rc, "cannot put guest RAM in a memfd: %s", strerror(-rc));
+		goto fail;
+	}
+	if (cfg->fork_children && !(vm->fork_images = vm_fork_images_new())) {
+		rc = err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	if (!cfg->mem_merge) {
 		bus_ram_hugepages(&vm->bus);
 	} else if ((rc = bus_ram_mergeable(&vm->bus))) {
@@ -764,6 +781,7 @@ void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
+	vm_fork_images_free(vm->fork_images);   /* its fork directories complete */
 	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
 		if (vm->harts[i])
 			hart_free(vm->harts[i]);
@@ -999,8 +1017,45 @@ out:
 	return rc;
 }
 
-int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
-		     struct vm_snapshot_info *info, struct err *err)
+int vm_call_locked(struct vm *vm, int (*fn)(struct vm_parts *p, void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&vm->api_lock);
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	int rc = fn(&p, ctx);
+	pthread_mutex_unlock(&vm->api_lock);
+	return rc;
+}
+
+int vm_call_paused(struct vm *vm, int (*fn)(struct vm_parts *p, void *ctx), void *ctx,
+		   struct err *err)
+{
+	int rc = vm_pause(vm, err);
+	bool was_paused = rc == -EALREADY;
+	if (rc && !was_paused)
+		return rc;
+	pthread_mutex_lock(&vm->api_lock);   /* nobody resumes it meanwhile */
+	pthread_mutex_lock(&vm->run_lock);
+	bool paused = vm->state == VM_STATE_PAUSED;
+	pthread_mutex_unlock(&vm->run_lock);
+	if (!paused) {
+		rc = err_set(err, -EBUSY, "the VM was resumed or stopped meanwhile");
+	} else {
+		struct vm_parts p;
+		vm_parts(vm, &p);
+		rc = fn(&p, ctx);
+	}
+	pthread_mutex_unlock(&vm->api_lock);
+	if (paused && !was_paused)
+		vm_resume(vm, false, NULL);
+	return rc;
+}
+
+/* vm_snapshot_take; a fork's (opts->fork_children) memory image into
+ * *fork_image (vm_snapshot_write). */
+static int snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
+			 struct vm_snapshot_info *info, struct vm_fork_image *fork_image,
+			 struct err *err)
 {
 	bool stay_paused = opts->stay_paused;
 	/* A hot-plugged disk is recorded by its slot (vm_snapshot.c's
@@ -1037,7 +1092,7 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 		rc = err_set(err, -EBUSY, "snapshot: the VM was resumed or stopped meanwhile");
 	else if ((rc = vm_fork_disks_freeze(vm, forked, err)))
 		;   /* err says which disk */
-	else if ((rc = vm_snapshot_write(vm, dir, opts, forked, info, err)))
+	else if ((rc = vm_snapshot_write(vm, dir, opts, forked, info, fork_image, err)))
 		vm_fork_disks_thaw(vm, forked, err);
 	vm_fork_disks_free(forked);
 	pthread_mutex_unlock(&vm->api_lock);
@@ -1046,6 +1101,15 @@ int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_op
 	if (info)
 		info->pause_ns = vclock_host_ns() - t0;
 	return rc;
+}
+
+int vm_snapshot_take(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
+		     struct vm_snapshot_info *info, struct err *err)
+{
+	if (opts->fork_children)
+		return err_set(err, -EINVAL, "snapshot: a fork's snapshot comes only with its "
+			       "children (vm_fork)");
+	return snapshot_take(vm, dir, opts, info, NULL, err);
 }
 
 int vm_snapshot(struct vm *vm, const char *dir, bool stay_paused,
@@ -1131,11 +1195,25 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, bool running, struct vm_
 	if (rc)
 		return rc;
 	struct vm_snapshot_opts o = { .fork_children = n };
-	if ((rc = vm_snapshot_take(vm, dir, &o, info, err)))
+	struct vm_fork_image image = { -1, -1, -1 };
+	/* Earlier forks' copies wait until these children are up. */
+	vm_fork_images_hold(vm->fork_images);
+	if ((rc = snapshot_take(vm, dir, &o, info, &image, err))) {
+		vm_fork_images_release(vm->fork_images);
 		return rc;
+	}
 	tmark("fork: snapshot taken, VM resumed");
-	rc = vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, running, out, started, err);
+	rc = vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, running, image.image, image.diff, out,
+				   started, err);
+	vm_fork_images_release(vm->fork_images);
 	tmark("fork: children ready");
+	/* The children have the image: dir/memory is written from it now, off
+	 * their start-up's path (and the parent's), and the parent gets RAM of
+	 * its own again for its next fork. */
+	struct err werr = { 0 };
+	int wrc = vm_fork_image_after(vm, vm->fork_images, dir, &image, &vm->dev_log, &werr);
+	if (wrc && !rc)
+		rc = err_set(err, wrc, "%s", werr.msg);
 	return rc;
 }
 

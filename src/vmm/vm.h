@@ -132,6 +132,15 @@ struct vm_config {
 	 * translation caches: the slow part), and vm_incoming_finish the rest
 	 * once the stream is in, so the guest's downtime does not pay for it. */
 	struct vm_incoming *incoming;
+	/* With restore: guest RAM from this open file (a fork's memory image,
+	 * which the parent passes its children: vm_fork) in place of
+	 * restore's memory file, which the parent writes only after starting
+	 * them.  The VM keeps a descriptor of its own: the caller closes this
+	 * one.  0: none (fd 0 is never the image: it is the child's stdin). */
+	int restore_memory_fd;
+	/* With restore_memory_fd: the pages the parent wrote since that image
+	 * (a memory.diff, passed likewise), copied over it.  0: none. */
+	int restore_memory_diff_fd;
 	/* vm_run starts with the VM paused (vm_resume runs it). */
 	bool start_paused;
 	/* With restore: 1 + N for child N of the fork that wrote it (vm run
@@ -140,10 +149,13 @@ struct vm_config {
 	unsigned fork_index;
 	/* How vm_fork starts its n children from a snapshot directory, child i
 	 * with fork_index 1 + i (the CLI re-executes itself with --restore),
+	 * each given the open memory image `image` (restore_memory_fd) and,
+	 * unless -1, the diff over it `diff` (restore_memory_diff_fd),
 	 * all at once, returning when every one is ready or one failed; *started
 	 * of them are in out[].  NULL: this VM cannot fork. */
-	int (*fork_children)(void *ctx, const char *dir, unsigned n, bool running,
-			     struct vm_fork_child *out, unsigned *started, struct err *err);
+	int (*fork_children)(void *ctx, const char *dir, unsigned n, bool running, int image,
+			     int diff, struct vm_fork_child *out, unsigned *started,
+			     struct err *err);
 	void *fork_ctx;
 	/* Called first thing on each vCPU thread, before it runs guest code (the
 	   sandbox installs the vCPU seccomp filter there); NULL = nothing. */

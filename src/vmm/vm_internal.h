@@ -57,6 +57,14 @@ struct vm_parts {
 };
 
 void vm_parts(struct vm *vm, struct vm_parts *out);
+/* vm.c: fn(parts, ctx) with the VM paused (as a snapshot pauses it: its
+ * events say so) and no other API call under way; a VM paused already
+ * stays paused.  fn's result, or -errno with err set (not running). */
+int vm_call_paused(struct vm *vm, int (*fn)(struct vm_parts *p, void *ctx), void *ctx,
+		   struct err *err);
+/* vm.c: fn(parts, ctx) with no other API call under way (what changes the
+ * VM's RAM mapping is one), the VM running or not; fn's result. */
+int vm_call_locked(struct vm *vm, int (*fn)(struct vm_parts *p, void *ctx), void *ctx);
 
 /* vm_snapshot.c: loads a snapshot into a VM just created (harts and devices
  * reset, nothing run yet), in place of loading its boot images. */
@@ -73,10 +81,22 @@ int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_i
 		   struct err *err);
 uint64_t vm_snapshot_new_id(void);
 /* vm_snapshot.c: writes the snapshot of a paused VM (vm_snapshot holds it
- * paused). */
+ * paused).  A fork's (opts->fork_children) puts what its children map in
+ * *fork_image (vm_fork_image_take), and leaves dir/memory to be written
+ * from it. */
+struct vm_fork_image;
 int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
 		      const struct vm_fork_disks *frozen, struct vm_snapshot_info *info,
-		      struct err *err);
+		      struct vm_fork_image *fork_image, struct err *err);
+/* vm_snapshot.c: guest RAM into fd from its start, its zero pages holes
+ * (sandboxed: without a kept page map, every page is read); *written: the
+ * bytes of data.  0 or -errno. */
+struct bus;
+int vm_ram_write_sparse(int fd, const struct bus *bus, bool sandboxed, uint64_t *written);
+/* vm_snapshot.c: the RAM pages set in the bitmap `pages` into fd from its
+ * start, as a memory.diff (docs/snapshot.md); *written: their bytes.  0 or
+ * -errno. */
+int vm_ram_write_diff(int fd, const struct bus *bus, const uint64_t *pages, uint64_t *written);
 /* vm_snapshot.c: before a restore builds the devices: when the snapshot
  * holds its disks, points cfg's disks at them (or at new copies of them,
  * for writable disks); paths[] keeps the strings.  0 or -errno. */

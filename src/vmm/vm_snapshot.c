@@ -45,6 +45,7 @@
 #include "vmm/cpu/hart.h"
 #include "vmm/device.h"
 #include "vmm/snap_stream.h"
+#include "vmm/vm_fork_image.h"
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/net.h"
 
@@ -62,6 +63,22 @@ static int write_full(int fd, const void *buf, size_t len, off_t off)
 	const uint8_t *p = buf;
 	while (len) {
 		ssize_t n = pwrite(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+static int pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pread(fd, p, len, off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -334,7 +351,7 @@ static bool page_is_zero(const uint8_t *p)
  * the zero page without being allocated, so the scan costs no memory.
  * Sandboxed, the page map is the one opened before the jail (vm_create,
  * bus_keep_pagemap); without one every page is read. */
-static int write_memory(int fd, const struct bus *bus, bool sandboxed, uint64_t *written)
+int vm_ram_write_sparse(int fd, const struct bus *bus, bool sandboxed, uint64_t *written)
 {
 	const uint64_t page = 1u << BUS_PAGE_SHIFT;
 	uint64_t n = bus->ram_size / page;
@@ -477,7 +494,7 @@ int vm_state_build(struct vm *vm, uint64_t id, const char *base, uint64_t base_i
 }
 
 /* DIR/memory.diff: the pages in `pages` (a bitmap), as (u64 pfn, 4 KiB) records. */
-static int write_diff(int fd, const struct bus *bus, const uint64_t *pages, uint64_t *written)
+int vm_ram_write_diff(int fd, const struct bus *bus, const uint64_t *pages, uint64_t *written)
 {
 	const uint64_t page = 1u << BUS_PAGE_SHIFT;
 	uint8_t hdr[DIFF_HEADER_BYTES] = DIFF_MAGIC;
@@ -596,7 +613,7 @@ static int incremental_check(const struct vm_parts *p, const char *absdir, struc
 static int write_ram(int fd, struct vm_parts *p, bool incremental, uint64_t *written)
 {
 	if (!incremental)
-		return write_memory(fd, p->bus, p->cfg->sandboxed, written);
+		return vm_ram_write_sparse(fd, p->bus, p->cfg->sandboxed, written);
 	uint64_t *pages = calloc((p->bus->ram_size >> BUS_PAGE_SHIFT) / 64 + 1, sizeof *pages);
 	if (!pages)
 		return -ENOMEM;
@@ -608,7 +625,7 @@ static int write_ram(int fd, struct vm_parts *p, bool incremental, uint64_t *wri
 	if (!rc && ftruncate(fd, 0) < 0)
 		rc = -errno;
 	if (!rc)
-		rc = write_diff(fd, p->bus, pages, written);
+		rc = vm_ram_write_diff(fd, p->bus, pages, written);
 	if (rc)
 		p->chain->valid = false;
 	free(pages);
@@ -666,17 +683,61 @@ static int write_to_fds(struct vm *vm, const char *dir, const struct vm_snapshot
 	return rc;
 }
 
+/*
+ * A fork's snapshot: what its children map (vm_fork_image.c) into *image,
+ * and dir/state, not synced: its children read it at once, from the page cache,
+ * and a crash ends them with the parent's memory anyway (the sync was most
+ * of the parent's pause).  dir/memory is written from the image later.  It
+ * is not a snapshot of this VM's history: an incremental one builds on the
+ * last real one still, and arming every page for dirty logging would cost
+ * the pause (and the parent's first stores).
+ */
+static int write_fork(struct vm *vm, const char *dir, const struct vm_fork_disks *frozen,
+		      struct vm_snapshot_info *info, struct vm_fork_image *image, struct err *err)
+{
+	struct vm_parts p;
+	vm_parts(vm, &p);
+	if (atomic_load(&p.chain->migrating))
+		return err_set(err, -EBUSY, "fork: the VM is being migrated");
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return err_set(err, -errno, "fork: %s: %s", dir, strerror(errno));
+	struct snap_out o;
+	int rc = vm_state_build(vm, vm_snapshot_new_id(), NULL, 0, false, frozen, &o, err);
+	if (rc)
+		return rc;
+	uint64_t copied = 0;
+	if ((rc = vm_fork_image_take(&p, image, &copied, err)))
+		goto out;
+	tmark("snapshot: memory image taken");
+	/* A memory file left by an earlier snapshot there would not be this
+	 * state's until the new one is written: gone now. */
+	char path[4200];
+	snprintf(path, sizeof path, "%s/memory", dir);
+	if (unlink(path) < 0 && errno != ENOENT) {
+		rc = err_set(err, -errno, "fork: %s: %s", path, strerror(errno));
+	} else if (!(rc = write_file(dir, "state", o.buf, o.len, false, err)) && info) {
+		info->state_bytes = o.len;
+		info->mem_bytes_written = copied;
+		info->incremental = false;
+	}
+	if (rc) {
+		vm_fork_image_close(image);
+		image->image = image->diff = image->ram_file = -1;
+	}
+out:
+	snap_out_free(&o);
+	return rc;
+}
+
 int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
 		      const struct vm_fork_disks *frozen, struct vm_snapshot_info *info,
-		      struct err *err)
+		      struct vm_fork_image *fork_image, struct err *err)
 {
 	bool incremental = opts->incremental, with_disks = opts->with_disks;
-	/* A fork's snapshot is read by its children at once, from the page
-	 * cache; a crash ends them with the parent's memory anyway, so it is
-	 * not synced: the sync was most of the parent's pause. */
-	bool durable = !opts->fork_children;
 	if (opts->to_fds)
 		return write_to_fds(vm, dir, opts, info, err);
+	if (opts->fork_children)
+		return write_fork(vm, dir, frozen, info, fork_image, err);
 	struct vm_parts p;
 	vm_parts(vm, &p);
 	struct vm_snap_chain *ch = p.chain;
@@ -711,7 +772,7 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 	uint64_t written = 0;
 	rc = write_ram(fd, &p, incremental, &written);
 	tmark("snapshot: memory written");
-	if (!rc && durable && fsync(fd) < 0)
+	if (!rc && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
 	if (!rc && rename(tmp, path) < 0)
@@ -724,7 +785,7 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 	uint64_t disk_written = 0;
 	if (with_disks && (rc = write_disks(dir, NULL, &p, &disk_written, err)))
 		goto out;
-	if ((rc = write_file(dir, "state", o.buf, o.len, durable, err)))
+	if ((rc = write_file(dir, "state", o.buf, o.len, true, err)))
 		goto out;
 	if (info) {
 		info->disk_bytes_written = disk_written;
@@ -733,12 +794,8 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
 		info->mem_bytes_written = written;
 		info->incremental = incremental;
 	}
-	/* The next incremental snapshot builds on this one: log from here.
-	 * Not on a fork's: the children's base, not a snapshot of this VM's
-	 * history (an incremental one builds on the last real one still), and
-	 * arming every page costs the parent's pause (and its first stores). */
-	if (!opts->fork_children)
-		chain_start(&p, absdir, id);
+	/* The next incremental snapshot builds on this one: log from here. */
+	chain_start(&p, absdir, id);
 out:
 	if (rc && incremental)   /* pages taken from the log went nowhere: the chain is broken */
 		ch->valid = false;
@@ -854,12 +911,17 @@ static int read_state(const char *path, uint8_t **buf, size_t *len, struct err *
 	return rc;
 }
 
-/* Maps dir/memory over guest RAM. */
-static int map_full(struct vm_parts *p, const char *dir, struct err *err)
+/* Maps dir/memory over guest RAM, or the image passed (image > 0: a fork's
+ * child gets its parent's memory image, dir/memory may not be written yet). */
+static int map_full(struct vm_parts *p, const char *dir, int image, struct err *err)
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s/memory", dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (image > 0)
+		snprintf(path, sizeof path, "%s: the fork's memory image (descriptor %d)", dir,
+			 image);
+	int fd = image > 0 ? fcntl(image, F_DUPFD_CLOEXEC, 0)
+			   : open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 	if (fd < 0)
 		return err_set(err, -errno, "%s: %s", path, strerror(errno));
@@ -875,6 +937,40 @@ static int map_full(struct vm_parts *p, const char *dir, struct err *err)
 	return 0;
 }
 
+/* Copies the pages of a memory diff open on fd (from its start; what names
+ * it in messages) into guest RAM; closes fd. */
+static int apply_diff_fd(struct vm_parts *p, int fd, const char *path, struct err *err)
+{
+	/* By offset, never the descriptor's position: a fork's children share
+	 * one open diff (dup2 in each), so their positions are one. */
+	const uint64_t page = 1u << BUS_PAGE_SHIFT;
+	uint8_t hdr[DIFF_HEADER_BYTES];
+	int rc = pread_full(fd, hdr, sizeof hdr, 0);
+	uint64_t size = 0;
+	for (unsigned i = 0; i < 8 && !rc; i++)
+		size |= (uint64_t)hdr[16 + i] << (8 * i);
+	if (rc || memcmp(hdr, DIFF_MAGIC, 8) || hdr[8] != 1 || size != p->bus->ram_size) {
+		close(fd);
+		return err_set(err, -EINVAL, "%s: not a memory diff of this VM's RAM size", path);
+	}
+	for (off_t at = sizeof hdr;; at += 8 + (off_t)page) {
+		uint8_t rec[8];
+		ssize_t n = pread(fd, rec, 8, at);
+		if (n == 0)
+			break;
+		uint64_t pfn = 0;
+		for (unsigned i = 0; i < 8; i++)
+			pfn |= (uint64_t)rec[i] << (8 * i);
+		if (n != 8 || pfn >= p->bus->ram_size / page ||
+		    pread_full(fd, p->bus->ram + pfn * page, page, at + 8)) {
+			close(fd);
+			return err_set(err, -EINVAL, "%s: truncated or corrupt", path);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
 /* Copies the pages of dir/memory.diff into guest RAM. */
 static int apply_diff(struct vm_parts *p, const char *dir, struct err *err)
 {
@@ -883,32 +979,7 @@ static int apply_diff(struct vm_parts *p, const char *dir, struct err *err)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return err_set(err, -errno, "%s: %s", path, strerror(errno));
-	const uint64_t page = 1u << BUS_PAGE_SHIFT;
-	uint8_t hdr[DIFF_HEADER_BYTES];
-	int rc = read_full(fd, hdr, sizeof hdr);
-	uint64_t size = 0;
-	for (unsigned i = 0; i < 8 && !rc; i++)
-		size |= (uint64_t)hdr[16 + i] << (8 * i);
-	if (rc || memcmp(hdr, DIFF_MAGIC, 8) || hdr[8] != 1 || size != p->bus->ram_size) {
-		close(fd);
-		return err_set(err, -EINVAL, "%s: not a memory diff of this VM's RAM size", path);
-	}
-	for (;;) {
-		uint8_t rec[8];
-		ssize_t n = read(fd, rec, 8);
-		if (n == 0)
-			break;
-		uint64_t pfn = 0;
-		for (unsigned i = 0; i < 8; i++)
-			pfn |= (uint64_t)rec[i] << (8 * i);
-		if (n != 8 || pfn >= p->bus->ram_size / page ||
-		    read_full(fd, p->bus->ram + pfn * page, page)) {
-			close(fd);
-			return err_set(err, -EINVAL, "%s: truncated or corrupt", path);
-		}
-	}
-	close(fd);
-	return 0;
+	return apply_diff_fd(p, fd, path, err);
 }
 
 /*
@@ -931,8 +1002,25 @@ static int restore_memory(struct vm_parts *p, const char *dir, struct snap_in *i
 	}
 	if ((rc = snap_in_end(in, err)))
 		return prefix(err, rc, dir);
-	if (!incremental)
-		return map_full(p, dir, err);
+	if (!incremental && (depth || p->cfg->restore_memory_diff_fd <= 0))
+		return map_full(p, dir, depth == 0 ? p->cfg->restore_memory_fd : 0, err);
+	if (!incremental) {
+		/* A fork's image with the parent's pages written since it on top
+		 * (vm_fork_image.c), both passed. */
+		char what[4200];
+		snprintf(what, sizeof what, "%s: the fork's memory diff (descriptor %d)", dir,
+			 p->cfg->restore_memory_diff_fd);
+		int fd = fcntl(p->cfg->restore_memory_diff_fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0) {
+			rc = err_set(err, -errno, "%s: %s", what, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return rc;
+		}
+		if ((rc = map_full(p, dir, p->cfg->restore_memory_fd, err)))
+			return rc;
+		return apply_diff_fd(p, fd, what, err);
+	}
 	if (depth >= MAX_CHAIN)
 		return err_set(err, -ELOOP, "%s: more than %d incremental snapshots in a row", dir,
 			       MAX_CHAIN);

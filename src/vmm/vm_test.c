@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -640,13 +641,17 @@ TEST(vm_snapshot_with_a_hot_plugged_disk_restores_only_with_it_in_its_slot)
 struct fork_call {
 	unsigned n;
 	char dir[128];
+	long long image_size;   /* of the memory image the children would map; -1 none */
 };
 
-static int fork_children_stub(void *ctx, const char *dir, unsigned n, bool running,
-			      struct vm_fork_child *out, unsigned *started, struct err *err)
+static int fork_children_stub(void *ctx, const char *dir, unsigned n, bool running, int image,
+			      int diff, struct vm_fork_child *out, unsigned *started,
+			      struct err *err)
 {
 	struct fork_call *c = ctx;
-	(void)out, (void)err, (void)running;
+	(void)out, (void)err, (void)running, (void)diff;
+	struct stat st;
+	c->image_size = image >= 0 && fstat(image, &st) == 0 ? (long long)st.st_size : -1;
 	c->n = n;
 	snprintf(c->dir, sizeof c->dir, "%s", dir);
 	*started = n;
@@ -706,6 +711,7 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	EXPECT_EQ(vm_fork(r.vm, dir, 2, false, kids, &started, NULL, &e), 0);
 	EXPECT_EQ(call.n, 2);
 	EXPECT_EQ(started, 2);
+	EXPECT_EQ(call.image_size, 16 << 20);   /* the children get RAM's image */
 	snprintf(cmd, sizeof cmd, "qemu-img info -U %s | grep -q 'backing file: %s$'", parent, img);
 	EXPECT_EQ(system(cmd), 0);
 	/* A second fork into the same directory: child 0's overlay would
@@ -716,6 +722,13 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	EXPECT(strstr(e.msg, "fork into a new directory"));
 	unlink(child0);
 	vm_end(&r);
+	/* The fork's memory file is written after the children start, and the
+	 * VM's end waits for it: the directory is a whole snapshot. */
+	char mem[200];
+	snprintf(mem, sizeof mem, "%s/memory", dir);
+	struct stat mst;
+	EXPECT_EQ(stat(mem, &mst), 0);
+	EXPECT_EQ(mst.st_size, 16 << 20);
 	snprintf(cmd, sizeof cmd, "qemu-img check -q %s", parent);
 	EXPECT_EQ(system(cmd), 0);
 
@@ -742,11 +755,11 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	snprintf(cmd, sizeof cmd, "cmp -s %s %s.orig", img, img);
 	EXPECT_EQ(system(cmd), 0);
 
-	/* A fork whose snapshot fails once the disk was moved (its memory file
+	/* A fork whose snapshot fails once the disk was moved (its state file
 	 * cannot be made: a directory has its name): the VM goes back on its
 	 * image, which a later snapshot records and a writable restore opens,
 	 * and the parent's overlay goes. */
-	snprintf(cmd, sizeof cmd, "rm -rf %s %s && mkdir -p %s/.memory.tmp", dir, parent, dir);
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s && mkdir -p %s/.state.tmp", dir, parent, dir);
 	EXPECT_EQ(system(cmd), 0);
 	cfg = (struct vm_config){ .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
 				  .kernel = kernel, .start_paused = true, .ndisks = 1,
@@ -756,7 +769,7 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	vm_run_paused(&r);
 	call.n = 0;
 	EXPECT(vm_fork(r.vm, dir, 1, false, kids, &started, NULL, &e) < 0);
-	EXPECT(strstr(e.msg, ".memory.tmp") != NULL);   /* the snapshot failed, after the move */
+	EXPECT(strstr(e.msg, ".state.tmp") != NULL);   /* the snapshot failed, after the move */
 	EXPECT_EQ(call.n, 0);
 	EXPECT(access(parent, F_OK) < 0);
 	snprintf(dir, sizeof dir, "%s/snap", work);

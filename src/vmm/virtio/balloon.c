@@ -1,11 +1,15 @@
 /*
  * virtio-balloon (virtio 1.2, 5.5): the host asks the guest to give back
  * RAM (num_pages), the guest hands over 4 KiB pages by PFN, and the device
- * returns them to the host with madvise(MADV_DONTNEED) on the guest RAM
- * mapping, reached only through bus_guest_ptr().  The next guest access to
- * such a page faults in a zero page, so a guest that cheats only hurts
- * itself; every discarded range is reported with bus_note_write() because
- * its contents changed behind the CPU's back.
+ * returns them to the host with bus_ram_discard() (madvise(MADV_DONTNEED)
+ * on the guest RAM mapping, or MADV_REMOVE when RAM is a shared memfd),
+ * reached only through bus_guest_ptr_w().  The next guest access to such a
+ * page reads zero, or, when RAM is a snapshot's or fork's image mapped
+ * copy-on-write, what the image holds there (the guest's own earlier data;
+ * Linux relies on neither: without PAGE_POISON it turns free page reporting
+ * off when it poisons or zeroes freed pages), so a guest that cheats only
+ * hurts itself; every discarded range is reported with bus_note_write()
+ * because its contents changed behind the CPU's back.
  *
  * Queues: inflateq (0) and deflateq (1) carry arrays of le32 PFNs in the
  * device-readable part.  Then, numbered compactly as Linux and QEMU do
@@ -44,7 +48,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,10 +142,12 @@ static void discard(struct vballoon *b, uint64_t off, uint64_t len)
 {
 	struct bus *bus = b->vdev.bus;
 	uint64_t gpa = bus->ram_base + off;
-	void *p = bus_guest_ptr_w(bus, gpa, len);
-	if (!p || !len)
+	/* The write door (the pages change: dirty logging must see them), though
+	 * the bus discards them: shared RAM needs its memfd punched, not only
+	 * its mapping dropped. */
+	if (!len || !bus_guest_ptr_w(bus, gpa, len))
 		return;
-	madvise(p, len, MADV_DONTNEED);   /* best effort: on failure the host just keeps it */
+	bus_ram_discard(bus, gpa, len);   /* best effort: on failure the host just keeps it */
 	bus_note_write(bus, gpa, len);
 }
 
