@@ -5,6 +5,7 @@
 #include "vmm/bus.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -56,6 +57,18 @@ static void ram_remapped(struct bus *bus)
 {
 	if (bus->ram_hugepages)
 		(void)madvise(bus->ram, bus->ram_size, MADV_HUGEPAGE);
+}
+
+bool bus_shared_ram_hugepages(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
+	if (!f)
+		return false;
+	bool ok = fgets(buf, sizeof buf, f) != NULL;
+	fclose(f);
+	return ok && (strstr(buf, "[always]") || strstr(buf, "[within_size]") ||
+		      strstr(buf, "[advise]"));
 }
 
 int bus_ram_share(struct bus *bus)

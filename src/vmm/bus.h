@@ -111,6 +111,11 @@ int bus_ram_mergeable(struct bus *bus);
  * and KSM merges no page of it.  0 or -errno (RAM is then unchanged).
  */
 int bus_ram_share(struct bus *bus);
+/* Whether this host backs shared memory (a memfd) with huge pages when
+ * asked (shmem_enabled: always, within_size or advise).  Where it does
+ * not, RAM in a memfd runs memory-bound guests slower than anonymous RAM
+ * with transparent huge pages (bench/cpu mem: 17%). */
+bool bus_shared_ram_hugepages(void);
 /*
  * RAM shared (bus_ram_share), with nothing running that could write it:
  * remaps it MAP_PRIVATE over the same memfd, at the same host address, so

@@ -475,13 +475,13 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		err_set(err, rc, "/proc/self/pagemap: %s", strerror(-rc));
 		goto fail;
 	}
-	/* A VM that can fork keeps RAM in a memfd, which a fork hands to its
+	/* A VM ready to fork keeps RAM in a memfd, which a fork hands to its
 	 * children as it is (vm_fork_image.c) instead of copying it.  Not a
 	 * restored or migrated one, whose RAM is about to be replaced (a fork
 	 * of it copies), nor a jailed one (it cannot fork), nor one offered to
 	 * KSM (which merges only anonymous pages). */
-	if (cfg->fork_children && !cfg->sandboxed && !cfg->mem_merge && !cfg->restore &&
-	    !cfg->incoming && (rc = bus_ram_share(&vm->bus))) {
+	if (cfg->fork_children && cfg->fork_ready && !cfg->sandboxed && !cfg->mem_merge &&
+	    !cfg->restore && !cfg->incoming && (rc = bus_ram_share(&vm->bus))) {
 		err_set(err, rc, "cannot put guest RAM in a memfd: %s", strerror(-rc));
 		goto fail;
 	}

@@ -171,6 +171,9 @@ struct vm_config {
 	 * so the control socket refuses snapshot, fork and migrate to unix:. */
 	bool sandboxed;
 	bool mem_merge;            /* guest RAM MADV_MERGEABLE (KSM), not huge pages */
+	/* Guest RAM in a memfd, which a fork hands to its children as it is
+	 * instead of copying it (vm run --fork-ready; snapshot.md). */
+	bool fork_ready;
 	/* bw=/ops= of each --net: one limiter per direction, same settings. */
 	struct rate_limit net_limit[VM_MAX_NETS];
 	void *vcpu_thread_ctx;

@@ -700,7 +700,8 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	struct fork_call call = { 0 };
 	struct vm_config cfg = { .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
 				 .kernel = kernel, .start_paused = true, .ndisks = 1,
-				 .fork_children = fork_children_stub, .fork_ctx = &call };
+				 .fork_children = fork_children_stub, .fork_ctx = &call,
+				 .fork_ready = true };
 	cfg.disks[0] = (struct vm_disk){ .path = img, .format = "raw" };
 	struct err e = { 0 };
 	struct runner r = { 0 };
@@ -763,7 +764,8 @@ TEST(vm_fork_freezes_a_writable_disk_parent_and_children_on_overlays)
 	EXPECT_EQ(system(cmd), 0);
 	cfg = (struct vm_config){ .mem_size = 16 << 20, .ncpus = 1, .bios = "none",
 				  .kernel = kernel, .start_paused = true, .ndisks = 1,
-				  .fork_children = fork_children_stub, .fork_ctx = &call };
+				  .fork_children = fork_children_stub, .fork_ctx = &call,
+				  .fork_ready = true };
 	cfg.disks[0] = (struct vm_disk){ .path = img, .format = "raw" };
 	EXPECT_EQ(vm_create(&cfg, &r.vm, &e), 0);
 	vm_run_paused(&r);
