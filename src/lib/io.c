@@ -30,6 +30,18 @@ int io_pxferv(int fd, uint64_t off, struct iovec *iov, int cnt, bool write)
 	return 0;
 }
 
+int io_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	struct iovec v = { (void *)buf, len };
+	return io_pxferv(fd, off, &v, 1, true);
+}
+
+int io_pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	struct iovec v = { buf, len };
+	return io_pxferv(fd, off, &v, 1, false);
+}
+
 int io_send_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;

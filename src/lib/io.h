@@ -18,6 +18,10 @@
  */
 int io_pxferv(int fd, uint64_t off, struct iovec *iov, int cnt, bool write);
 
+/* io_pxferv of one buffer: all len bytes at off.  0, -errno, or -EIO. */
+int io_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+int io_pread_all(int fd, void *buf, size_t len, uint64_t off);
+
 /*
  * Sends all n bytes on a socket (MSG_NOSIGNAL), going on after short sends
  * and EINTR, and waiting (up to a second at a time) while a non-blocking

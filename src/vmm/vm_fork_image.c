@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/io.h"
 #include "lib/tmark.h"
 #include "vmm/bus.h"
 #include "vmm/log.h"
@@ -212,20 +213,6 @@ static bool zero(const uint8_t *p, size_t len)
 	return true;
 }
 
-static int pwrite_full(int fd, const uint8_t *p, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
 
 /* The image into out, sparse: its holes and its zero pages stay holes. */
 static int copy_image(struct vm_fork_images *f, int image, int out, uint64_t size)
@@ -266,7 +253,7 @@ static int copy_image(struct vm_fork_images *f, int image, int out, uint64_t siz
 				size_t j = i + len;
 				while (j < (size_t)n && !zero(buf + j, (size_t)n - j < page ? (size_t)n - j : page))
 					j += (size_t)n - j < page ? (size_t)n - j : page;
-				rc = pwrite_full(out, buf + i, j - i, at + (off_t)i);
+				rc = io_pwrite_all(out, buf + i, j - i, at + (off_t)i);
 				i = j;
 			}
 			at += n;
@@ -314,7 +301,7 @@ static int copy_extents(struct vm_fork_images *f, int src, int dst, uint64_t siz
 					rc = n < 0 ? -errno : -EIO;
 					break;
 				}
-				rc = pwrite_full(dst, buf, (size_t)n, at);
+				rc = io_pwrite_all(dst, buf, (size_t)n, at);
 			}
 			at += n;
 		}
@@ -344,7 +331,7 @@ static int copy_diff(int diff, int out, uint64_t size)
 			rc = n < 0 ? -errno : -EIO;
 			break;
 		}
-		if ((rc = pwrite_full(out, rec + 8, page, (off_t)(pfn * page))))
+		if ((rc = io_pwrite_all(out, rec + 8, page, (off_t)(pfn * page))))
 			break;
 	}
 	free(rec);
@@ -390,7 +377,7 @@ static int rebase_paused(struct vm_parts *p, void *ctx)
 		uint64_t j = i + 1;
 		while (j < n && written[j / 64] >> (j % 64) & 1)
 			j++;
-		rc = pwrite_full(r->to, bus->ram + i * page, (j - i) * page, (off_t)(i * page));
+		rc = io_pwrite_all(r->to, bus->ram + i * page, (j - i) * page, (off_t)(i * page));
 		i = j;
 	}
 	free(written);

@@ -27,6 +27,7 @@
  * drove meanwhile), and sets the clock to continue from the saved reading.
  */
 #include "vmm/vm_internal.h"
+#include "lib/io.h"
 #include "lib/tmark.h"
 
 #include <errno.h>
@@ -58,37 +59,6 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static int write_full(int fd, const void *buf, size_t len, off_t off)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-static int pread_full(int fd, void *buf, size_t len, off_t off)
-{
-	uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pread(fd, p, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
 
 static int read_full(int fd, void *buf, size_t len)
 {
@@ -378,7 +348,7 @@ int vm_ram_write_sparse(int fd, const struct bus *bus, bool sandboxed, uint64_t 
 		uint64_t j = i + 1;
 		while (j < n && j - i < 256 && touched[j] && !page_is_zero(bus->ram + j * page))
 			j++;
-		rc = write_full(fd, bus->ram + i * page, (j - i) * page, (off_t)(i * page));
+		rc = io_pwrite_all(fd, bus->ram + i * page, (j - i) * page, (off_t)(i * page));
 		*written += (j - i) * page;
 		i = j;
 	}
@@ -396,7 +366,7 @@ static int write_file(const char *dir, const char *name, const void *buf, size_t
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return err_set(err, -errno, "snapshot: %s: %s", tmp, strerror(errno));
-	int rc = write_full(fd, buf, len, 0);
+	int rc = io_pwrite_all(fd, buf, len, 0);
 	if (!rc && durable && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
@@ -501,7 +471,7 @@ int vm_ram_write_diff(int fd, const struct bus *bus, const uint64_t *pages, uint
 	hdr[8] = 1;   /* version, u32 LE */
 	for (unsigned i = 0; i < 8; i++)
 		hdr[16 + i] = (uint8_t)(bus->ram_size >> (8 * i));
-	int rc = write_full(fd, hdr, sizeof hdr, 0);
+	int rc = io_pwrite_all(fd, hdr, sizeof hdr, 0);
 	off_t off = sizeof hdr;
 	*written = 0;
 	uint64_t n = bus->ram_size / page;
@@ -511,8 +481,8 @@ int vm_ram_write_diff(int fd, const struct bus *bus, const uint64_t *pages, uint
 		uint8_t rec[8];
 		for (unsigned i = 0; i < 8; i++)
 			rec[i] = (uint8_t)(pfn >> (8 * i));
-		if (!(rc = write_full(fd, rec, 8, off)))
-			rc = write_full(fd, bus->ram + pfn * page, page, off + 8);
+		if (!(rc = io_pwrite_all(fd, rec, 8, off)))
+			rc = io_pwrite_all(fd, bus->ram + pfn * page, page, off + 8);
 		off += 8 + (off_t)page;
 		*written += page;
 	}
@@ -548,7 +518,7 @@ static int write_disk_to(int fd, unsigned i, struct virtio_device *dev, uint8_t 
 				       (unsigned long long)off, strerror(-rc));
 		if (chunk_is_zero(buf, len))
 			continue;
-		rc = write_full(fd, buf, len, (off_t)off);
+		rc = io_pwrite_all(fd, buf, len, (off_t)off);
 		*written += len;
 	}
 	if (!rc && fsync(fd) < 0)
@@ -663,7 +633,7 @@ static int write_to_fds(struct vm *vm, const char *dir, const struct vm_snapshot
 		   (rc = write_disks(dir, opts->disk_fds, &p, &disk_written, err))) {
 		;   /* err names the disk */
 	} else if (ftruncate(opts->state_fd, 0) < 0 ||
-		   (rc = write_full(opts->state_fd, o.buf, o.len, 0)) || fsync(opts->state_fd) < 0) {
+		   (rc = io_pwrite_all(opts->state_fd, o.buf, o.len, 0)) || fsync(opts->state_fd) < 0) {
 		rc = rc ? rc : -errno;
 		err_set(err, rc, "snapshot: %s: state (a passed file): %s", dir, strerror(-rc));
 	} else if (info) {
@@ -945,7 +915,7 @@ static int apply_diff_fd(struct vm_parts *p, int fd, const char *path, struct er
 	 * one open diff (dup2 in each), so their positions are one. */
 	const uint64_t page = 1u << BUS_PAGE_SHIFT;
 	uint8_t hdr[DIFF_HEADER_BYTES];
-	int rc = pread_full(fd, hdr, sizeof hdr, 0);
+	int rc = io_pread_all(fd, hdr, sizeof hdr, 0);
 	uint64_t size = 0;
 	for (unsigned i = 0; i < 8 && !rc; i++)
 		size |= (uint64_t)hdr[16 + i] << (8 * i);
@@ -962,7 +932,7 @@ static int apply_diff_fd(struct vm_parts *p, int fd, const char *path, struct er
 		for (unsigned i = 0; i < 8; i++)
 			pfn |= (uint64_t)rec[i] << (8 * i);
 		if (n != 8 || pfn >= p->bus->ram_size / page ||
-		    pread_full(fd, p->bus->ram + pfn * page, page, at + 8)) {
+		    io_pread_all(fd, p->bus->ram + pfn * page, page, at + 8)) {
 			close(fd);
 			return err_set(err, -EINVAL, "%s: truncated or corrupt", path);
 		}
@@ -1200,7 +1170,7 @@ static int copy_sparse(int src, int dst, uint64_t size)
 					return -ENOMEM;
 				size_t want = (size_t)(hole - at) < B ? (size_t)(hole - at) : B;
 				n = pread(src, buf, want, at);
-				int rc = n > 0 ? write_full(dst, buf, (size_t)n, at) : n < 0 ? -errno : -EIO;
+				int rc = n > 0 ? io_pwrite_all(dst, buf, (size_t)n, at) : n < 0 ? -errno : -EIO;
 				free(buf);
 				if (rc)
 					return rc;
