@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "lib/io.h"
+#include "lib/zero.h"
 #include "lib/tmark.h"
 #include "vmm/bus.h"
 #include "vmm/log.h"
@@ -202,17 +203,6 @@ int vm_fork_image_take(struct vm_parts *p, struct vm_fork_image *out, uint64_t *
 	return 0;
 }
 
-static bool zero(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		if (w)
-			return false;
-	}
-	return true;
-}
-
 
 /* The image into out, sparse: its holes and its zero pages stay holes. */
 static int copy_image(struct vm_fork_images *f, int image, int out, uint64_t size)
@@ -246,12 +236,12 @@ static int copy_image(struct vm_fork_images *f, int image, int out, uint64_t siz
 			/* Runs of non-zero pages, one write each. */
 			for (size_t i = 0; !rc && i < (size_t)n;) {
 				size_t len = (size_t)n - i < page ? (size_t)n - i : page;
-				if (zero(buf + i, len)) {
+				if (bytes_are_zero(buf + i, len)) {
 					i += len;
 					continue;
 				}
 				size_t j = i + len;
-				while (j < (size_t)n && !zero(buf + j, (size_t)n - j < page ? (size_t)n - j : page))
+				while (j < (size_t)n && !bytes_are_zero(buf + j, (size_t)n - j < page ? (size_t)n - j : page))
 					j += (size_t)n - j < page ? (size_t)n - j : page;
 				rc = io_pwrite_all(out, buf + i, j - i, at + (off_t)i);
 				i = j;

@@ -52,6 +52,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lib/zero.h"
 #include "vmm/board/virt.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
@@ -226,17 +227,6 @@ struct disk_copy {
 	bool read_failed;           /* the last error was a disk read's (err says so) */
 };
 
-static bool all_zero(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		if (w)
-			return false;
-	}
-	return true;
-}
-
 /* Starts tracking every disk with every chunk dirty: the first pass sends it all. */
 static int disk_copy_start(struct disk_copy *dc, const struct vm_parts *p, int fd)
 {
@@ -298,7 +288,7 @@ static int disk_send_dirty(struct disk_copy *dc, int fd, struct vm_migrate_info 
 			if (rc && (dc->read_failed = true))
 				return err_set(err, rc, "migrate: disk%u: cannot read at %llu: %s (the VM "
 					       "runs on here)", i, (unsigned long long)off, strerror(-rc));
-			if (all_zero(dc->buf + MIG_DISK_HDR, len)) {
+			if (bytes_are_zero(dc->buf + MIG_DISK_HDR, len)) {
 				mig_put64(dc->buf + MIG_DISK_HDR, len);
 				rc = mig_send_frame(fd, 'E', dc->buf, MIG_DISK_HDR + 8);
 				info->bytes_sent += MIG_DISK_HDR + 8;

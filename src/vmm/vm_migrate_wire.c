@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "lib/zero.h"
 #include "vmm/snap_stream.h"
 #include "vmm/vm_migrate.h"
 
@@ -97,11 +98,7 @@ uint64_t mig_zero_page_hash(void)
 
 bool mig_page_is_zero(const uint8_t *p)
 {
-	const uint64_t *w = (const uint64_t *)p;
-	for (unsigned i = 0; i < MIG_PAGE / 8; i++)
-		if (w[i])
-			return false;
-	return true;
+	return bytes_are_zero(p, MIG_PAGE);
 }
 
 int mig_sender_flush(struct mig_sender *s)

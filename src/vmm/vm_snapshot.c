@@ -28,6 +28,7 @@
  */
 #include "vmm/vm_internal.h"
 #include "lib/io.h"
+#include "lib/zero.h"
 #include "lib/tmark.h"
 
 #include <errno.h>
@@ -308,15 +309,6 @@ static void save_vm_section(struct snap_out *o, const struct vm_parts *p, uint64
 	snap_end(o);
 }
 
-static bool page_is_zero(const uint8_t *p)
-{
-	const uint64_t *w = (const uint64_t *)p;
-	for (unsigned i = 0; i < (1u << BUS_PAGE_SHIFT) / 8; i++)
-		if (w[i])
-			return false;
-	return true;
-}
-
 /* Writes RAM to fd, leaving zero pages as holes.  Untouched RAM reads as
  * the zero page without being allocated, so the scan costs no memory.
  * Sandboxed, the page map is the one opened before the jail (vm_create,
@@ -341,12 +333,12 @@ int vm_ram_write_sparse(int fd, const struct bus *bus, bool sandboxed, uint64_t 
 		bus_ram_touched(bus, 0, n, touched);
 	int rc = 0;
 	for (uint64_t i = 0; i < n && !rc;) {
-		if (!touched[i] || page_is_zero(bus->ram + i * page)) {
+		if (!touched[i] || bytes_are_zero(bus->ram + i * page, page)) {
 			i++;
 			continue;
 		}
 		uint64_t j = i + 1;
-		while (j < n && j - i < 256 && touched[j] && !page_is_zero(bus->ram + j * page))
+		while (j < n && j - i < 256 && touched[j] && !bytes_are_zero(bus->ram + j * page, page))
 			j++;
 		rc = io_pwrite_all(fd, bus->ram + i * page, (j - i) * page, (off_t)(i * page));
 		*written += (j - i) * page;
@@ -489,17 +481,6 @@ int vm_ram_write_diff(int fd, const struct bus *bus, const uint64_t *pages, uint
 	return rc;
 }
 
-static bool chunk_is_zero(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		if (w)
-			return false;
-	}
-	return true;
-}
-
 /* What the guest sees of disk i into fd, raw, from its start; zero chunks
  * are holes.  The VM is paused and its devices quiesced: nothing writes
  * meanwhile.  0 or -errno; err names disk i. */
@@ -516,7 +497,7 @@ static int write_disk_to(int fd, unsigned i, struct virtio_device *dev, uint8_t 
 		if ((rc = virtio_blk_read_disk(dev, off, buf, len)))
 			return err_set(err, rc, "snapshot: disk%u: cannot read at %llu: %s", i,
 				       (unsigned long long)off, strerror(-rc));
-		if (chunk_is_zero(buf, len))
+		if (bytes_are_zero(buf, len))
 			continue;
 		rc = io_pwrite_all(fd, buf, len, (off_t)off);
 		*written += len;
