@@ -618,7 +618,10 @@ void be_fcsr(struct be *be, const struct insn *in)
 	}
 	bool imm = in->op >= OP_CSRRWI;
 	unsigned kind = in->op - (imm ? OP_CSRRWI : OP_CSRRW);   /* RW RS RC */
-	if (csr != 2 && (in->rd != 0 || kind != 0))
+	/* The decoder turns rd x0 into the sink 32: a plain write (fsflags rs)
+	 * reads nothing, so it need not settle what MXCSR holds first. */
+	bool reads = in->rd != 0 && in->rd != 32;
+	if (csr != 2 && (reads || kind != 0))
 		emit_settle(be);
 	if (csr == 1) {
 		x_load(b, false, RDX, RBX, HOFF(fflags));
