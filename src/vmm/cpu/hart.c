@@ -214,6 +214,7 @@ void hart_trim_caches(struct hart *h)
 	 * (an empty slot's tag, 0, matches no epoch). */
 	hart_give_back(h->mslot, sizeof h->mslot);
 	jcache_flush(h);
+	jkernel_give_back(h);
 	/* The other address spaces' TLBs (832 KiB each): retired, so the next
 	 * switch to one refills it with TLB_INVALID before use; zero pages until. */
 	for (unsigned s = 0; s < TLB_SPACES; s++) {

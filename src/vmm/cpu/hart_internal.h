@@ -155,6 +155,35 @@ struct jcache_entry {
 	uint64_t pad;       /* 32 bytes: the index scales by a shift */
 };
 
+/*
+ * The kernel's jump cache.  An S-mode fetch from a global mapping (PTE G,
+ * priv. 4.3.1) translates the same in every address space, so its entry
+ * need not die with a space's jump cache, which a fork/exec-heavy guest
+ * recycles for each new process: the kernel's jumps were looked up afresh
+ * in each (87% of jit_lookup's calls, each a cache miss in the by-PC
+ * table).  In S mode under translation the jump cache translated code
+ * probes is jcache_kernel, shared by every space, larger than a space's
+ * (the kernel's jump targets outnumber a process's), and holding only
+ * upper-half PCs whose mappings are global.  It is emptied with every jump
+ * cache (jcache_flush), by SFENCE.VMA of a page it holds, and when satp's
+ * MODE changes; never by a flush of one ASID, which leaves global
+ * mappings alone.  Unlike a space's, its empty entry is zero (vpc 0 is
+ * never an upper-half PC; entry 0, where PC 0 would look, holds the odd
+ * vpc 1): emptying it writes only the 4 KiB pieces filled since (a bit
+ * each in jkernel_dirty), and an idle guest's trim gives it back whole.
+ */
+#define JKERNEL_BITS 13
+#define JKERNEL_SIZE (1u << JKERNEL_BITS)
+#define JKERNEL_PIECE_ENTRIES (4096 / 32)   /* 64 pieces: jkernel_dirty's bits */
+/* Bits of the filter of pages with kernel jump-cache entries. */
+#define JKERNEL_FILTER_BITS 512
+
+static inline unsigned jkernel_filter_bit(uint64_t vpc)
+{
+	uint64_t page = vpc >> 12;
+	return (unsigned)((page ^ (page >> 9) ^ (page >> 18)) & (JKERNEL_FILTER_BITS - 1));
+}
+
 /* A store entry also points at its page's watch byte (bus.h), so a store's
  * code-page check is one load and one test. */
 struct tlb_store_entry {
@@ -301,6 +330,7 @@ struct hart {
 	uint64_t mslot_epoch;        /* the memory slots' current epoch (struct mslot) */
 	uint64_t mslot_next;         /* the epoch last handed out (mslots_select) */
 	struct jcache_entry *jc;     /* the current fetch context's jump cache */
+	uint64_t jc_index_mask;      /* its (entries - 1) << 5: an entry's byte offset */
 	bool jit_skip;               /* interpret the next block (a helper bailed) */
 	struct verify_log *vlog;     /* --jit verify: stores of the block being checked */
 
@@ -386,6 +416,11 @@ struct hart {
 	unsigned slot_dctx;
 	struct jcache_entry jcache[TLB_SPACES][JC_CTXS][JCACHE_SIZE];
 	uint64_t jcache_pages[TLB_SPACES][JCACHE_FILTER_BITS / 64];
+	struct jcache_entry jcache_kernel[JKERNEL_SIZE];
+	uint64_t jkernel_dirty;     /* a bit per 4 KiB piece filled since emptied */
+	uint64_t jkernel_pages[JKERNEL_FILTER_BITS / 64];
+	unsigned jkernel_mode;      /* satp.MODE its entries were made under */
+	bool stale_jk;              /* jcache_kernel is emptied when next selected */
 	/* Tables emptied when next selected (mmu.c, tables_select): bit
 	 * (space * NCTX + ctx) * 3 + TLB_FETCH/LOAD/STORE of a TLB table, bit
 	 * space * JC_CTXS + jctx of a jump cache. */
@@ -455,6 +490,11 @@ void mslots_select(struct hart *h, unsigned space, unsigned dctx);
 /* After a satp write: the TLB space for the new satp (no flush). */
 void tlb_switch_space(struct hart *h);
 void jcache_flush(struct hart *h);
+/* The kernel's jump cache given back to the host (an idle trim). */
+void jkernel_give_back(struct hart *h);
+/* Is va's S-mode fetch translation global (a G bit on its walk)?  A peek
+ * at the page tables: no fault, no A/D update. */
+bool mmu_fetch_is_global(struct hart *h, uint64_t va);
 /* hart.c: every decoded block dropped and its pages given back (snapshot load). */
 void block_table_clear(struct hart *h);
 /* hart.c: drops every translation and decoded block and gives their memory

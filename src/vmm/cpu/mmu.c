@@ -24,6 +24,7 @@
 #define PTE_W (1ull << 2)
 #define PTE_X (1ull << 3)
 #define PTE_U (1ull << 4)
+#define PTE_G (1ull << 5)
 #define PTE_A (1ull << 6)
 #define PTE_D (1ull << 7)
 #define PPN_MASK ((1ull << 44) - 1)
@@ -195,6 +196,30 @@ restart:;
 	return page_fault(acc);
 }
 
+bool mmu_fetch_is_global(struct hart *h, uint64_t va)
+{
+	unsigned mode = (unsigned)(h->satp >> 60);
+	if (mode < 8 || mode > 10)
+		return false;
+	int levels = mode == 8 ? 3 : mode == 9 ? 4 : 5;
+	uint64_t base = (h->satp & PPN_MASK) << PAGE_SHIFT;
+	for (int i = levels - 1; i >= 0; i--) {
+		uint64_t pte_pa = base + ((va >> (12 + 9 * i)) & 0x1ff) * 8;
+		const uint64_t *ptep = (const uint64_t *)(uintptr_t)bus_guest_ptr(h->bus, pte_pa, 8);
+		if (!ptep)
+			return false;
+		uint64_t pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
+		if (!(pte & PTE_V))
+			return false;
+		if (pte & PTE_G)   /* here and below: global (4.3.1) */
+			return true;
+		if (pte & (PTE_R | PTE_X))
+			return false;   /* a leaf without G */
+		base = ((pte >> 10) & PPN_MASK) << PAGE_SHIFT;
+	}
+	return false;
+}
+
 int mmu_translate(struct hart *h, uint64_t va, unsigned size, enum access acc,
 		  unsigned priv, uint64_t *pa)
 {
@@ -342,13 +367,35 @@ static void tlb_table_empty(uint64_t *clean, void *table, size_t bytes, unsigned
 	}
 }
 
+/* The kernel's jump cache emptied: its filled pieces back to zero. */
+static void jkernel_empty(struct hart *h)
+{
+	for (uint64_t d = h->jkernel_dirty; d; d &= d - 1)
+		memset(&h->jcache_kernel[(unsigned)__builtin_ctzll(d) * JKERNEL_PIECE_ENTRIES], 0,
+		       JKERNEL_PIECE_ENTRIES * sizeof h->jcache_kernel[0]);
+	h->jkernel_dirty = 0;
+	h->jcache_kernel[0].vpc = 1;
+	h->stale_jk = false;
+}
+
+void jkernel_give_back(struct hart *h)
+{
+	hart_give_back(h->jcache_kernel, sizeof h->jcache_kernel);
+	h->jkernel_dirty = 1;   /* a partial page at either end was not: */
+	h->jkernel_dirty |= 1ull << (JKERNEL_SIZE / JKERNEL_PIECE_ENTRIES - 1);
+	h->stale_jk = true;
+}
+
 void tables_select(struct hart *h, unsigned ictx, unsigned dctx)
 {
 	unsigned s = h->space;
 	if (likely(!((h->stale_tlb & (tlb_bit(s, ictx, TLB_FETCH) | tlb_bit(s, dctx, TLB_LOAD) |
 				      tlb_bit(s, dctx, TLB_STORE))) |
-		     (h->stale_jc & (1u << (s * JC_CTXS + jcache_ctx(ictx)))))))
+		     (h->stale_jc & (1u << (s * JC_CTXS + jcache_ctx(ictx)))) |
+		     (h->stale_jk & (ictx == CTX_S)))))
 		return;
+	if (h->stale_jk && ictx == CTX_S)
+		jkernel_empty(h);
 	struct tlb_set *fs = &h->tlb[s][ictx], *ds = &h->tlb[s][dctx];
 	uint64_t *fc = &h->tlb_clean[s][ictx], *dc = &h->tlb_clean[s][dctx];
 	if (h->stale_tlb & tlb_bit(s, ictx, TLB_FETCH))
@@ -375,10 +422,17 @@ static void jcache_flush_space(struct hart *h, unsigned s)
 
 /* Empties every jump cache: the one in use now at once, the others when
  * next selected. */
+static void jkernel_flush(struct hart *h)
+{
+	h->stale_jk = true;
+	memset(h->jkernel_pages, 0, sizeof h->jkernel_pages);
+}
+
 void jcache_flush(struct hart *h)
 {
 	for (unsigned s = 0; s < TLB_SPACES; s++)
 		jcache_flush_space(h, s);
+	jkernel_flush(h);
 	hart_update_ctx(h);
 }
 
@@ -411,6 +465,7 @@ void tables_defer(struct hart *h)
 		jcache_flush_space(h, s);
 	}
 	retire_other_spaces(h);
+	jkernel_flush(h);
 	h->itlb = h->ltlb = NULL;
 	h->stlb = NULL;
 	h->jc = NULL;
@@ -452,6 +507,10 @@ void tlb_flush_loads(struct hart *h)
 void tlb_switch_space(struct hart *h)
 {
 	uint64_t key = h->satp;
+	if ((unsigned)(key >> 60) != h->jkernel_mode) {   /* other mappings, global or not */
+		jkernel_flush(h);
+		h->jkernel_mode = (unsigned)(key >> 60);
+	}
 	if (h->space_key[h->space] == key)
 		return;
 	unsigned s = 0;
@@ -486,6 +545,11 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 	mslots_select(h, h->space, h->slot_dctx);
 	uint64_t tag = va & PAGE_MASK;
 	unsigned idx = (va >> PAGE_SHIFT) & TLB_MASK, didx = (va >> PAGE_SHIFT) & DTLB_MASK;
+	unsigned kb = jkernel_filter_bit(va);
+	if ((int64_t)va < 0 && (h->jkernel_pages[kb / 64] & (1ull << (kb % 64))))
+		for (unsigned i = 1; i < JKERNEL_SIZE; i++)
+			if ((h->jcache_kernel[i].vpc & PAGE_MASK) == tag)
+				h->jcache_kernel[i].vpc = 0;
 	unsigned fb = jcache_filter_bit(va);
 	for (unsigned sp = 0; sp < TLB_SPACES; sp++) {
 		if (h->space_key[sp] == TLB_NO_SPACE)

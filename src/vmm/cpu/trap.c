@@ -26,7 +26,9 @@ void hart_update_ctx(struct hart *h)
 	tables_select(h, ictx, dctx);
 	struct tlb_set *sp = h->tlb[h->space];
 	h->itlb = sp[ictx].fetch;
-	h->jc = h->jcache[h->space][jcache_ctx(ictx)];
+	bool kernel = ictx == CTX_S && (h->satp >> 60) >= 8;
+	h->jc = kernel ? h->jcache_kernel : h->jcache[h->space][jcache_ctx(ictx)];
+	h->jc_index_mask = (uint64_t)((kernel ? JKERNEL_SIZE : JCACHE_SIZE) - 1) << 5;
 	mslots_select(h, h->space, dctx);   /* the memory slots copy the tables in use */
 	h->ltlb = sp[dctx].load;
 	h->stlb = sp[dctx].store;

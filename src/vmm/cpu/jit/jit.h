@@ -40,6 +40,7 @@ struct jit_stats {
 	uint64_t entries;          /* dispatcher entries into translated code */
 	uint64_t returns[5];       /* returns to the dispatcher by enum jit_status */
 	uint64_t interpreted;      /* blocks the dispatcher interpreted (hart_exec) */
+	uint64_t lookups;          /* jit_lookup calls (jump-cache misses) */
 };
 
 /* A translator with a code cache of cache_bytes for hart h; NULL on failure. */

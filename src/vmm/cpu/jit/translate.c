@@ -1126,12 +1126,13 @@ void jit_free(struct jit *j)
 			(unsigned long long)j->stats.entries, (unsigned long long)j->stats.resets);
 	if (j->stats_on)
 		fprintf(stderr, "jit: hart %u: returns exit %llu trap %llu interp %llu chain %llu "
-			"check %llu\n", j->h->hartid,
+			"check %llu; lookups %llu\n", j->h->hartid,
 			(unsigned long long)j->stats.returns[JIT_ST_EXIT],
 			(unsigned long long)j->stats.returns[JIT_ST_TRAP],
 			(unsigned long long)j->stats.returns[JIT_ST_INTERP],
 			(unsigned long long)j->stats.returns[JIT_ST_CHAIN],
-			(unsigned long long)j->stats.returns[JIT_ST_CHECK]);
+			(unsigned long long)j->stats.returns[JIT_ST_CHECK],
+			(unsigned long long)j->stats.lookups);
 	code_cache_destroy(&j->cc);
 	free(j->tbs);
 	by_ppc_free(j);
@@ -1202,20 +1203,31 @@ static void tb_refresh(struct jit *j, struct jit_tb *tb, const struct block *b)
 	by_ppc_sync(j, tb);
 }
 
-/* Jump-cache entry: virtual PC pc runs `code` with delta pc - ppc. */
+/* Jump-cache entry: virtual PC pc runs `code` with delta pc - ppc.  The
+ * kernel's cache (hart_internal.h) takes only global upper-half PCs. */
 static void jcache_fill(struct hart *h, uint64_t pc, const void *code, uint64_t delta)
 {
-	struct jcache_entry *jc = &h->jc[(pc >> 1) & (JCACHE_SIZE - 1)];
+	unsigned idx = (unsigned)((pc << 4 & h->jc_index_mask) >> 5);
+	if (h->jc == h->jcache_kernel) {
+		if ((int64_t)pc >= 0 || idx == 0 || !mmu_fetch_is_global(h, pc))
+			return;
+		unsigned kb = jkernel_filter_bit(pc);
+		h->jkernel_pages[kb / 64] |= 1ull << (kb % 64);
+		h->jkernel_dirty |= 1ull << (idx / JKERNEL_PIECE_ENTRIES);
+	} else {
+		unsigned fb = jcache_filter_bit(pc);
+		h->jcache_pages[h->space][fb / 64] |= 1ull << (fb % 64);
+	}
+	struct jcache_entry *jc = &h->jc[idx];
 	jc->vpc = pc;
 	jc->code = code;
 	jc->delta = delta;
-	unsigned fb = jcache_filter_bit(pc);
-	h->jcache_pages[h->space][fb / 64] |= 1ull << (fb % 64);
 }
 
 const void *jit_lookup(struct hart *h)
 {
 	uint64_t pc = h->pc;
+	h->jit->stats.lookups++;
 	const struct tlb_entry *e = &h->itlb[(pc >> PAGE_SHIFT) & TLB_MASK];
 	uint64_t pa;
 	if (e->tag == (pc & PAGE_MASK))

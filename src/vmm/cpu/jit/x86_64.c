@@ -1043,10 +1043,11 @@ void be_fence(struct be *be)
 static void emit_lookup_jump(struct be *be)
 {
 	struct x86_buf *b = &be->b;
-	/* ((pc >> 1) & (JCACHE_SIZE - 1)) * 32, as (pc << 4) & ((JCACHE_SIZE - 1) << 5). */
-	x_mov_rr(b, false, RCX, RAX);
-	x_shift_ri(b, false, SH_SHL, RCX, 4);
-	x_alu_ri(b, false, ALU_AND, RCX, (int32_t)((JCACHE_SIZE - 1) << 5));
+	/* ((pc >> 1) & (entries - 1)) * 32, as (pc << 4) & ((entries - 1) << 5):
+	 * the kernel's cache is larger than a space's. */
+	x_mov_rr(b, true, RCX, RAX);
+	x_shift_ri(b, true, SH_SHL, RCX, 4);
+	x_alu_rm(b, true, ALU_AND, RCX, RBX, HOFF(jc_index_mask));
 	x_alu_rm(b, true, ALU_ADD, RCX, RBX, HOFF(jc));
 	x_alu_rm(b, true, ALU_CMP, RAX, RCX, (int32_t)offsetof(struct jcache_entry, vpc));
 	uint8_t *miss = x_jcc32(b, CC_NE);
