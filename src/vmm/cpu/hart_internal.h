@@ -231,6 +231,7 @@ _Static_assert(TLB_SIZE * sizeof(struct tlb_entry) <= 8 * 4096 &&
 #define MSLOT_EPOCH_STEP 8u      /* bit 3 */
 #define MSLOT_EPOCH_END 4096u    /* bit 12: wrapped, every slot emptied */
 #define SLOT_PAGE_BITS 4096u     /* a set's filter of the pages its slots may hold */
+#define FETCH_PAGE_BITS 1024
 
 struct mslot {
 	uint64_t tag;                  /* vpage | epoch; 0 (any epoch is >= 8) empty */
@@ -413,6 +414,9 @@ struct hart {
 	 * page), and the context of the set in use. */
 	uint64_t slot_epoch[TLB_SPACES][NCTX];
 	uint64_t slot_pages[TLB_SPACES][NCTX][SLOT_PAGE_BITS / 64];
+	/* And the pages its fetch table took (cleared with the tables): an
+	 * SFENCE.VMA of a page looks only in the sets that took it. */
+	uint64_t fetch_pages[TLB_SPACES][NCTX][FETCH_PAGE_BITS / 64];
 	unsigned slot_dctx;
 	struct jcache_entry jcache[TLB_SPACES][JC_CTXS][JCACHE_SIZE];
 	uint64_t jcache_pages[TLB_SPACES][JCACHE_FILTER_BITS / 64];

@@ -269,9 +269,12 @@ static void tlb_fill(struct hart *h, struct tlb_entry *tab, uint64_t va, uint64_
 		chunk = TLB_CLEAN_LOAD + i * (unsigned)sizeof(struct tlb_entry) / 4096;
 	}
 	(&h->tlb_clean[0][0])[set - &h->tlb[0][0]] &= ~(1ull << chunk);
+	unsigned b = slot_page_bit(va);
 	if (acc != ACC_FETCH) {   /* the set's memory slots may copy this entry */
-		unsigned b = slot_page_bit(va);
 		(&h->slot_pages[0][0])[set - &h->tlb[0][0]][b / 64] |= 1ull << (b % 64);
+	} else {
+		b %= FETCH_PAGE_BITS;
+		(&h->fetch_pages[0][0])[set - &h->tlb[0][0]][b / 64] |= 1ull << (b % 64);
 	}
 	if (acc == ACC_STORE) {
 		struct tlb_store_entry *e = &h->stlb[i];
@@ -350,6 +353,7 @@ static void tlb_flush_space(struct hart *h, unsigned s)
 	for (unsigned c = 0; c < NCTX; c++)
 		slots_forget(h, s, c);
 	memset(h->slot_pages[s], 0, sizeof h->slot_pages[s]);
+	memset(h->fetch_pages[s], 0, sizeof h->fetch_pages[s]);
 	if (s == h->space)
 		mslots_select(h, s, h->slot_dctx);
 }
@@ -537,7 +541,7 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 	/* Only the sets whose tables took this page since their epoch began
 	 * can have slots holding it: a user page's flush (copy-on-write,
 	 * munmap) leaves the kernel's slots alone. */
-	unsigned pb = slot_page_bit(va);
+	unsigned pb = slot_page_bit(va), fpb = pb % FETCH_PAGE_BITS;
 	for (unsigned sp = 0; sp < TLB_SPACES; sp++)
 		for (unsigned c = 0; c < NCTX; c++)
 			if (h->slot_pages[sp][c][pb / 64] & (1ull << (pb % 64)))
@@ -554,14 +558,20 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 	for (unsigned sp = 0; sp < TLB_SPACES; sp++) {
 		if (h->space_key[sp] == TLB_NO_SPACE)
 			continue;
+		/* (M's fetches are not translated: its jump cache stays.) */
 		if (h->jcache_pages[sp][fb / 64] & (1ull << (fb % 64)))
 			for (unsigned c = 0; c < JC_CTXS; c++)
-				for (unsigned i = 0; i < JCACHE_SIZE; i++)
+				for (unsigned i = 0; i < JCACHE_SIZE && c != jcache_ctx(CTX_M); i++)
 					if ((h->jcache[sp][c][i].vpc & PAGE_MASK) == tag)
 						h->jcache[sp][c][i].vpc = UINT64_MAX;
+		/* Only the sets that took the page (their filters) can hold it:
+		 * the other tables' entries are not worth a cache miss each. */
 		for (unsigned c = 0; c < NCTX; c++) {
 			struct tlb_set *s = &h->tlb[sp][c];
-			if (s->fetch[idx].tag == tag) s->fetch[idx].tag = TLB_INVALID;
+			if (h->fetch_pages[sp][c][fpb / 64] & (1ull << (fpb % 64)))
+				if (s->fetch[idx].tag == tag) s->fetch[idx].tag = TLB_INVALID;
+			if (!(h->slot_pages[sp][c][pb / 64] & (1ull << (pb % 64))))
+				continue;
 			if (s->load[didx].tag == tag) s->load[didx].tag = TLB_INVALID;
 			if (s->store[didx].tag == tag) s->store[didx].tag = TLB_INVALID;
 		}
