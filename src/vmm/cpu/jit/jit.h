@@ -68,6 +68,10 @@ void jit_trim(struct jit *j);
 
 void jit_get_stats(const struct jit *j, struct jit_stats *out);
 
+/* Translated code's guard of a trace's other page missed the fetch TLB:
+ * fills it for va (no fault is raised); 0 if the entry is there now. */
+int jit_fetch_fill(struct hart *h, uint64_t va);
+
 /* --jit verify: each translated block is rerun in the interpreter and
  * compared (jit/verify.c); 0 or -1 (out of memory). */
 int jit_set_verify(struct jit *j);

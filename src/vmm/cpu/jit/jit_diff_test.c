@@ -768,6 +768,61 @@ TEST(jit_translates_an_instruction_straddling_a_page_and_sees_its_second_half_ch
 	pair_fini(&p);
 }
 
+TEST(jit_translates_a_jump_and_a_branch_straddling_a_page_and_sees_their_second_halves_change)
+{
+	/* A loop that calls through a JAL straddling one page end and whose
+	 * inner loop's back edge is a BNE straddling the next: both translated
+	 * (a hot kernel path's straddling JAL went to the interpreter every
+	 * time), link values and targets reckoned across the page ends.  Then
+	 * the halves in the next pages, holding the offsets, are rewritten:
+	 * both machines follow the new targets from their next round. */
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	struct hart *h = p.m[1].h[0];
+	jit_set_hot(h->jit, 4);
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		tm_emit(t, JAL(0, 0xff0));
+		tm_org(t, CODE_BASE + 0xff0);
+		tm_emit(t, ADDI(5, 5, 1));          /* outer loop */
+		tm_emit(t, ADDI(7, 7, 2));
+		tm_emit(t, ADDI(8, 8, 3));
+		tm_emitc(t, 0x0001);                /* c.nop */
+		tm_emit(t, JAL(1, 0x12));           /* 0xffe..0x1001: call 0x1010 */
+		tm_emit(t, ADDI(10, 0, 20));        /* 0x1002 */
+		tm_emit(t, JAL(0, 0xfea));          /* 0x1006: to the inner loop */
+		tm_org(t, CODE_BASE + 0x1010);
+		tm_emit(t, ADDI(6, 6, 7));
+		tm_emit(t, JALR(0, 1, 0));          /* 0x1014: return */
+		tm_org(t, CODE_BASE + 0x1ff0);
+		tm_emit(t, ADDI(10, 10, -1));       /* inner loop */
+		tm_emit(t, ADDI(11, 11, 3));
+		tm_emit(t, ADDI(12, 12, 5));
+		tm_emitc(t, 0x0001);
+		tm_emit(t, BNE(10, 0, -0xe));       /* 0x1ffe..0x2001 */
+		tm_emit(t, JAL(0, -0x1012));        /* 0x2002: the outer loop again */
+	}
+	for (unsigned round = 0; round < 8; round++) {
+		STEP_BOTH_AND_COMPARE(&p, 1000 + round * 13);
+		if (round < 2)
+			continue;
+		/* The call now lands on the return itself, or back where it was;
+		 * the back edge skips the decrement's neighbour, or not. */
+		uint32_t call = JAL(1, round % 2 ? 0x16 : 0x12);
+		uint32_t edge = BNE(10, 0, round % 2 ? -0xa : -0xe);
+		uint16_t call_hi = (uint16_t)(call >> 16), edge_hi = (uint16_t)(edge >> 16);
+		for (int k = 0; k < 2; k++) {
+			bus_write_guest(&p.m[k].bus, CODE_BASE + 0x1000, &call_hi, 2);
+			bus_write_guest(&p.m[k].bus, CODE_BASE + 0x2000, &edge_hi, 2);
+		}
+	}
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(h, &st));
+	EXPECT(st.returns[JIT_ST_INTERP] < 100);
+	pair_fini(&p);
+}
+
 TEST(jit_trace_across_a_page_end_matches_the_interpreter_and_sees_the_other_page_change)
 {
 	/* A loop that a page end splits (busybox sha256's round is): the

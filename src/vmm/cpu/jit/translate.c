@@ -862,7 +862,7 @@ static bool zext_w_pair(const struct block *b, unsigned i)
  * behind a guard that checks, at run time, that the next virtual page is
  * still in the fetch TLB (so fetchable here) and holds the same upper
  * half.  False (the block leaves for the interpreter there, as before)
- * if the page is not in the TLB or the instruction ends control flow.
+ * if the page is not in the TLB or the instruction cannot be translated.
  */
 struct cross {
 	struct insn insn;          /* the whole instruction */
@@ -880,7 +880,8 @@ static bool cross_at_end(struct jit *j, const struct block *b, struct cross *c)
 	uint64_t ppc = b->ppc + last->pcoff;
 	uint64_t vpage2 = (h->pc + last->pcoff + 2) & PAGE_MASK;   /* h->pc: b's virtual PC */
 	const struct tlb_entry *e = &h->itlb[(vpage2 >> PAGE_SHIFT) & TLB_MASK];
-	if (e->tag != vpage2)
+	uint64_t pa;   /* (the interpreter's fetch of the upper half does not fill it) */
+	if (e->tag != vpage2 && (!fetch_translate(h, vpage2, &pa) || e->tag != vpage2))
 		return false;
 	uint64_t pa2 = vpage2 + e->addend;
 	if (!bus_in_ram(bus, pa2, 2))
@@ -892,13 +893,11 @@ static bool cross_at_end(struct jit *j, const struct block *b, struct cross *c)
 	c->insn.pcoff = last->pcoff;
 	c->insn.len = 4;
 	c->next_page_ppc = (b->ppc & PAGE_MASK) + PAGE_SIZE;
-	switch (c->insn.op) {
-	case OP_JAL: case OP_JALR: case OP_ECALL:
-	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
-		return false;
-	default:
-		return !interp_only(&c->insn);
-	}
+	/* Jumps and branches too: their targets and link value are virtual
+	 * PCs off the block's head, whichever page they fall in (a hot kernel
+	 * path had a straddling JAL: 70% of a fork/exec loop's exits to the
+	 * interpreter).  Not ECALL, whose trap leaves from the helper. */
+	return c->insn.op != OP_ECALL && !interp_only(&c->insn);
 }
 
 /* Translates block b; NULL if it cannot be (caller marks it declined) or
@@ -1222,6 +1221,14 @@ static void jcache_fill(struct hart *h, uint64_t pc, const void *code, uint64_t 
 	jc->vpc = pc;
 	jc->code = code;
 	jc->delta = delta;
+}
+
+int jit_fetch_fill(struct hart *h, uint64_t va)
+{
+	uint64_t pa;
+	if (!fetch_translate(h, va, &pa))
+		return 1;
+	return h->itlb[(va >> PAGE_SHIFT) & TLB_MASK].tag == (va & PAGE_MASK) ? 0 : 1;
 }
 
 const void *jit_lookup(struct hart *h)

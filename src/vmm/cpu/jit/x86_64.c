@@ -1204,10 +1204,13 @@ void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t
 }
 
 /* rsi = the physical address of the page at (head-relative) ppc page_ppc,
- * from the fetch TLB; a miss leaves for the interpreter at this instruction. */
+ * from the fetch TLB.  A miss (a new address space's empty TLB, mostly)
+ * walks the page tables in C and probes again; only a page the walk cannot
+ * put in the TLB leaves for the interpreter at this instruction. */
 static void emit_fetch_page(struct be *be, uint64_t page_ppc)
 {
 	struct x86_buf *b = &be->b;
+	uint8_t *again = b->p;
 	x_mov_imm(b, RSI, page_ppc);
 	x_alu_rr(b, true, ALU_ADD, RSI, R15);   /* the virtual page */
 	x_mov_rr(b, false, RAX, RSI);
@@ -1215,7 +1218,7 @@ static void emit_fetch_page(struct be *be, uint64_t page_ppc)
 	x_alu_ri(b, false, ALU_AND, RAX, (int32_t)(TLB_MASK << 4));
 	x_alu_rm(b, true, ALU_ADD, RAX, RBX, HOFF(itlb));
 	x_alu_rm(b, true, ALU_CMP, RSI, RAX, (int32_t)offsetof(struct tlb_entry, tag));
-	x64_add_slow(be, SL_INTERP, x_jcc32(b, CC_NE));
+	x64_add_slow(be, SL_FETCH, x_jcc32(b, CC_NE))->resume = again;
 	x_alu_rm(b, true, ALU_ADD, RSI, RAX, (int32_t)offsetof(struct tlb_entry, addend));
 }
 
@@ -1361,6 +1364,18 @@ static void emit_slow(struct be *be, struct slow *s)
 	case SL_INTERP:
 		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, s->dirty);
 		break;
+	case SL_FETCH: {   /* rsi: the virtual page the fetch TLB missed */
+		x64_write_back(be, spill, 0);
+		x_mov_rr(b, true, RDI, RBX);
+		x64_call_abs(b, (const void *)jit_fetch_fill);
+		x_test_rr(b, false, RAX, RAX);
+		uint8_t *fail = x_jcc32(b, CC_NE);
+		x64_reload(be, 2);
+		x_patch(b, x_jmp32(b), s->resume);
+		x_patch(b, fail, b->p);
+		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, s->dirty & ~spill);
+		break;
+	}
 	case SL_FP:
 		x64_emit_fp_slow(be, s);
 		break;

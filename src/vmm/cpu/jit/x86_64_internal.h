@@ -26,7 +26,8 @@
 /* Extra jumps into one slow path (an F/D op's several checks). */
 #define SLOW_MORE_JCC 10
 
-enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_INTERP, SL_FP, SL_FP_NAN, SL_SLOT };
+enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_INTERP, SL_FP, SL_FP_NAN, SL_SLOT,
+		 SL_FETCH };
 
 struct slow {
 	enum slow_kind kind;
