@@ -137,6 +137,10 @@ void be_loop_label(struct be *be, unsigned idx, uint64_t ppc);
 void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t link_ppc);
 /* Leaves with `st` at ppc after `ninsn` retired (ends the block). */
 void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st);
+/* With `ninsn` instructions done, go on at h->pc as a helper set it (an
+ * xRET's return address): through the jump cache, or to the dispatcher if
+ * an interrupt is takeable now. */
+void be_go_on_at_pc(struct be *be, unsigned ninsn);
 
 /* Before an instruction straddling the block's page end: unless the next
  * virtual page (next_page_ppc + delta) is in the fetch TLB and its first

@@ -66,6 +66,19 @@ static int helper_ecall(struct hart *h, const struct insn *in)
 	return -1;
 }
 
+/* SRET, at every return from the kernel to a process: in translated code
+ * (the block ends with it) rather than in the interpreter, whose trip cost
+ * a fork/exec loop 75k dispatcher rounds.  Where it is illegal (U, or S
+ * with mstatus.TSR) the interpreter raises that. */
+static int helper_sret(struct hart *h, const struct insn *in)
+{
+	(void)in;
+	if (h->priv < PRV_S || (h->priv == PRV_S && (h->mstatus & MSTATUS_TSR)))
+		return 1;
+	trap_sret(h);
+	return 0;
+}
+
 static int helper_pause(struct hart *h, const struct insn *in)
 {
 	(void)in;
@@ -144,7 +157,7 @@ static bool interp_only_op(unsigned op)
 {
 	switch (op) {
 	case OP_ILLEGAL: case OP_CROSS: case OP_FENCE_I: case OP_EBREAK:
-	case OP_MRET: case OP_SRET: case OP_WFI: case OP_SFENCE_VMA:
+	case OP_MRET: case OP_WFI: case OP_SFENCE_VMA:
 	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC:
 	case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
 		return true;
@@ -504,9 +517,8 @@ static bool biased(unsigned way, unsigned other)
  * that ends its page: the next page (by fall-through). */
 static bool ends_at_page_end(const struct insn *last, uint64_t pc)
 {
-	return ((pc + last->len) & (PAGE_SIZE - 1)) == 0 && !is_branch(last->op) &&
-	       last->op != OP_JAL && last->op != OP_JALR && last->op != OP_ECALL &&
-	       last->op != OP_CROSS && !interp_only(last);
+	return ((pc + last->len) & (PAGE_SIZE - 1)) == 0 && !op_ends_block(last->op) &&
+	       !interp_only(last);
 }
 
 /* The edges a trace may go on by after b's last instruction (at pc, head-
@@ -1016,6 +1028,11 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 		}
 		case OP_JALR:
 			be_jump_reg(be, in->rs1, in->imm, in->rd, next);
+			ended = true;
+			break;
+		case OP_SRET:
+			be_helper(be, helper_sret, in, false);
+			be_go_on_at_pc(be, i + 1);
 			ended = true;
 			break;
 		case OP_ECALL:   /* always traps: the exit after it is never taken */

@@ -1091,6 +1091,23 @@ static void emit_reenter(struct be *be, uint64_t ppc, unsigned retired, uint64_t
 	jmp_to(be, be->j->epilogue);
 }
 
+void be_go_on_at_pc(struct be *be, unsigned ninsn)
+{
+	struct x86_buf *b = &be->b;
+	x64_write_back(be, be->dirty, 0);
+	unsigned left = be->tb->ninsn - ninsn;   /* taken off the budget at entry */
+	if (left)
+		x_alu_ri(b, true, ALU_ADD, R14, (int32_t)left);
+	x_load(b, true, RAX, RBX, HOFF(pc));
+	x_load(b, true, RCX, RBX, HOFF(mip));
+	x_alu_rm(b, true, ALU_AND, RCX, RBX, HOFF(take_mask));
+	uint8_t *irq = x_jcc32(b, CC_NE);
+	emit_lookup_jump(be);
+	x_patch(b, irq, b->p);
+	x_mov_imm(b, RAX, JIT_ST_EXIT);
+	jmp_to(be, be->j->epilogue);
+}
+
 /* The end of a path out of the block towards virtual PC ppc + delta. */
 static void emit_goto(struct be *be, uint64_t target_ppc, bool chain)
 {
