@@ -135,6 +135,12 @@ void be_branch_out(struct be *be, enum be_cond c, unsigned rs1, unsigned rs2, ui
 void be_loop_label(struct be *be, unsigned idx, uint64_t ppc);
 /* pc = (x[rs1] + imm) & ~1 after rd = link (a PC value); an indirect jump. */
 void be_jump_reg(struct be *be, unsigned rs1, int32_t imm, unsigned rd, uint64_t link_ppc);
+/* AMOSWAP, AMOADD and (with rd = x0) AMOAND/OR/XOR, .W and .D, inline: a
+ * host locked instruction on the page its store slot maps.  Misaligned
+ * addresses and TLB misses take `helper` (the whole instruction: faults,
+ * triggers, code and dirty pages).  False (no code) for the other atomics,
+ * which the caller sends to the helper. */
+bool be_amo(struct be *be, be_helper_fn helper, const struct insn *in);
 /* Leaves with `st` at ppc after `ninsn` retired (ends the block). */
 void be_exit(struct be *be, uint64_t ppc, unsigned ninsn, enum jit_status st);
 /* With `ninsn` instructions done, go on at h->pc as a helper set it (an

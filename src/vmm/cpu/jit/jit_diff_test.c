@@ -110,12 +110,17 @@ static uint32_t random_insn(uint64_t *s, unsigned i)
 				  : rv_r(0x3b, rd, (unsigned)(rnd(s) % 8 < 1 ? 0 : 4 + rnd(s) % 4), a, b, 1);
 	case 20: {  /* atomics on aligned data addresses (and sometimes not) */
 		unsigned p = ptr(s);
-		switch (rnd(s) % 6) {
+		switch (rnd(s) % 10) {
 		case 0: return LR_D(rd, p);
 		case 1: return SC_D(rd, p, b);
 		case 2: return AMOADD_D(rd, p, b);
 		case 3: return AMOSWAP_W(rd, p, b);
 		case 4: return AMOMIN_W(rd, p, b);
+		case 5: return AMOADD_W(rd, p, b);
+		/* inline only without a result: AND/OR/XOR into x0 (and not) */
+		case 6: return AMOAND_D(rnd(s) % 2 ? 0 : rd, p, b);
+		case 7: return AMOOR_W(rnd(s) % 2 ? 0 : rd, p, b);
+		case 8: return AMOXOR_D(rnd(s) % 2 ? 0 : rd, p, b);
 		default: return AMOMAXU_D(rd, p, b);
 		}
 	}
@@ -1006,6 +1011,67 @@ TEST(jit_trace_with_an_inner_loop_matches_the_interpreter)
 	EXPECT_EQ(hart_get_x(h, 10), 2000);
 	EXPECT_EQ(hart_get_x(h, 5), 2000 * 8);
 	EXPECT(st.traces >= 2);
+	pair_fini(&p);
+}
+
+/* The AMOs translated inline (swap and add, and/or/xor into x0; words and
+ * doublewords) in a hot loop over aligned data, their memory loaded back
+ * every round, then a misaligned one, which traps as in the interpreter. */
+TEST(jit_inline_amos_match_the_interpreter)
+{
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	jit_set_hot(p.m[1].h[0]->jit, 4);
+	const uint32_t prog[] = {
+		AMOADD_D(10, 8, 5),
+		AMOSWAP_W(11, 8, 6),
+		ADDI(12, 8, 8),
+		AMOADD_W(13, 12, 5),
+		AMOAND_D(0, 12, 6),
+		AMOOR_W(0, 12, 5),
+		AMOXOR_D(0, 12, 10),
+		AMOADD_D(0, 12, 11),
+		LD(14, 8, 0),
+		LD(15, 12, 0),
+		ADD(5, 5, 14),
+		XOR(6, 6, 15),
+		ADDI(7, 7, -1),
+		BNE(7, 0, -4 * 13),
+		ADDI(16, 8, 2),
+		AMOADD_W(17, 16, 5),       /* misaligned: the handler skips it */
+		ADDI(7, 0, 50),
+		JAL(0, -4 * 17),
+	};
+	static const uint32_t handler[4] = {
+		0x34102ff3u,   /* csrr x31, mepc */
+		0x004f8f93u,   /* addi x31, x31, 4 */
+		0x341f9073u,   /* csrw mepc, x31 */
+		0x30200073u,   /* mret */
+	};
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		for (unsigned i = 0; i < sizeof prog / sizeof prog[0]; i++)
+			tm_emit(t, prog[i]);
+		tm_org(t, HANDLER);
+		for (unsigned i = 0; i < 4; i++)
+			tm_emit(t, handler[i]);
+		hart_csr_write(t->h[0], CSR_MTVEC, HANDLER);
+		tm_w64(t, DATA_BASE, 0x1111222233334444ull);
+		tm_w64(t, DATA_BASE + 8, 0x5555666677778888ull);
+		hart_set_x(t->h[0], 8, DATA_BASE);
+		hart_set_x(t->h[0], 5, 0x0123456789abcdefull);
+		hart_set_x(t->h[0], 6, 0xfedcba9876543210ull);
+		hart_set_x(t->h[0], 7, 50);
+		hart_set_pc(t->h[0], CODE_BASE);
+	}
+	for (unsigned round = 0; round < 30; round++)
+		STEP_BOTH_AND_COMPARE(&p, 97 + round * 31);
+	EXPECT(tm_r64(&p.m[0], DATA_BASE) == tm_r64(&p.m[1], DATA_BASE));
+	EXPECT(tm_r64(&p.m[0], DATA_BASE + 8) == tm_r64(&p.m[1], DATA_BASE + 8));
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(p.m[1].h[0], &st));
+	EXPECT(st.translations > 0);
 	pair_fini(&p);
 }
 

@@ -310,8 +310,10 @@ static void lower(struct be *be, const struct insn *in, uint64_t pc)
 	case OP_PAUSE: be_helper(be, helper_pause, in, false); break;
 	case OP_SFENCE_VMA: be_helper(be, helper_sfence_vma, in, true); break;
 	default:
-		if (in->op >= OP_LR_W && in->op <= OP_AMOMAXU_D)
-			be_helper(be, helper_atomic, in, true);
+		if (in->op >= OP_LR_W && in->op <= OP_AMOMAXU_D) {
+			if (!be_amo(be, helper_atomic, in))
+				be_helper(be, helper_atomic, in, true);
+		}
 		else   /* OP_FP_FIRST..OP_FP_LAST */
 			be_fp(be, helper_fp, in, fp_touches_x(in->op));
 		break;

@@ -992,6 +992,74 @@ void be_fstore(struct be *be, unsigned size, unsigned frs2, unsigned rs1, int32_
 	emit_store(be, size, frs2, rs1, imm, true);
 }
 
+/*
+ * Linux's atomics (reference counts, bit operations, locks) are AMOs on
+ * the kernel's hot paths.  Through the C helper each wrote every cached
+ * register back and reloaded it; inline it is one locked instruction (x86's
+ * lock prefix is a full fence: stronger than any aq/rl asks, and atomic
+ * against the other vCPUs' helpers and inline AMOs alike, which use the
+ * host's atomics on the same memory; SC compares values, so an AMO between
+ * LR and SC fails it as a store would).  Spec: unprivileged ISA ch. 8.4.
+ */
+bool be_amo(struct be *be, be_helper_fn helper, const struct insn *in)
+{
+	struct x86_buf *b = &be->b;
+	bool dw = in->op >= OP_LR_D;
+	unsigned op = dw ? in->op - (OP_LR_D - OP_LR_W) : in->op;
+	bool no_rd = in->rd == 0 || in->rd == 32;
+	enum x86_alu alu = op == OP_AMOAND_W ? ALU_AND : op == OP_AMOOR_W ? ALU_OR : ALU_XOR;
+	if (be->j->verify || !(op == OP_AMOSWAP_W || op == OP_AMOADD_W ||
+			       (no_rd && (op == OP_AMOAND_W || op == OP_AMOOR_W || op == OP_AMOXOR_W))))
+		return false;
+	const struct insn *copy = x64_insn_copy(be, in);
+	if (!copy)
+		return true;   /* (the translation is abandoned) */
+	unsigned size = dw ? 8 : 4;
+	emit_va(be, in->rs1, 0);
+	/* Misaligned: the helper raises the exception (the slot check would
+	 * let a misaligned access within the page through). */
+	x_test_ri32(b, RSI, size - 1);
+	uint8_t *misaligned = x_jcc32(b, CC_NE);
+	struct slow *slot = emit_slot_check(be, true, size, RSI);
+	slot->resume = b->p;
+	/* After the slot's path, which aims its TLB miss here when emitted. */
+	struct slow *slow = x64_add_slow(be, SL_AMO, NULL);
+	slow->more_jcc[slow->nmore++] = misaligned;
+	slow->fn = helper;
+	slow->insn = copy;
+	slot->tlb_miss = slow;
+	x_alu_rm(b, true, ALU_ADD, RSI, RBX, slot->slot + (int32_t)offsetof(struct mslot, addend));
+	x64_ld_x(be, RDX, in->rs2);
+	if (op == OP_AMOSWAP_W) {
+		x_op_rm(b, dw, 0x87, RDX, RSI, 0);   /* xchg [rsi], rdx */
+	} else if (op == OP_AMOADD_W && !no_rd) {
+		x_byte(b, 0xf0);                      /* lock xadd [rsi], rdx */
+		x_rex(b, dw, RDX, 0, RSI, false);
+		x_byte(b, 0x0f);
+		x_byte(b, 0xc1);
+		x_mem(b, RDX, RSI, 0);
+	} else {
+		x_byte(b, 0xf0);                      /* lock add/and/or/xor [rsi], rdx */
+		x_op_rm(b, dw, (op == OP_AMOADD_W ? ALU_ADD : alu) * 8 + 1, RDX, RSI, 0);
+	}
+	if (!no_rd) {
+		if (!dw)
+			x_movsxd(b, RDX, RDX);
+		x64_st_x(be, in->rd, RDX);
+		set_sx(be, in->rd, !dw);
+	}
+	/* The page's watch byte, as a store's (rsi: the host address). */
+	x_load(b, true, RCX, RBX, slot->slot + (int32_t)offsetof(struct mslot, watch));
+	x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_ANY */
+	x_mem(b, 0, RCX, 0);
+	x_byte(b, BUS_WATCH_ANY);
+	struct slow *code = x64_add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
+	code->size = size;
+	code->resume = b->p;
+	slow->resume = b->p;
+	return true;
+}
+
 const struct insn *x64_insn_copy(struct be *be, const struct insn *in)
 {
 	struct jit *j = be->j;
@@ -1381,6 +1449,29 @@ static void emit_slow(struct be *be, struct slow *s)
 	case SL_INTERP:
 		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, s->dirty);
 		break;
+	case SL_AMO: {
+		/* The whole instruction in C, on registers written back; the
+		 * cached ones reloaded after (x[rd] included). */
+		x64_write_back(be, s->dirty, 0);
+		x_mov_rr(b, true, RDI, RBX);
+		x_mov_imm(b, RSI, (uint64_t)(uintptr_t)s->insn);
+		x64_call_abs(b, (const void *)s->fn);
+		x_test_rr(b, false, RAX, RAX);
+		uint8_t *not_done = x_jcc32(b, CC_NE);
+		x64_reload(be, 0);
+		x_patch(b, x_jmp32(b), s->resume);
+		x_patch(b, not_done, b->p);
+		x_alu_ri(b, false, ALU_CMP, RAX, 2);
+		uint8_t *not_code = x_jcc32(b, CC_NE);
+		x64_emit_exit(be, s->next_ppc, s->idx + 1, JIT_ST_EXIT, 0);   /* it wrote code */
+		x_patch(b, not_code, b->p);
+		x_alu_ri(b, false, ALU_CMP, RAX, 1);
+		uint8_t *trap = x_jcc32(b, CC_NE);
+		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, 0);
+		x_patch(b, trap, b->p);
+		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_TRAP, 0);
+		break;
+	}
 	case SL_FETCH: {   /* rsi: the virtual page the fetch TLB missed */
 		x64_write_back(be, spill, 0);
 		x_mov_rr(b, true, RDI, RBX);

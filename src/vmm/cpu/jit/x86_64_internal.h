@@ -27,7 +27,7 @@
 #define SLOW_MORE_JCC 10
 
 enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_INTERP, SL_FP, SL_FP_NAN, SL_SLOT,
-		 SL_FETCH };
+		 SL_FETCH, SL_AMO };
 
 struct slow {
 	enum slow_kind kind;
@@ -49,7 +49,8 @@ struct slow {
 	int32_t slot;
 	bool store;
 	struct slow *tlb_miss;
-	/* SL_FP: the exact helper for the op. */
+	/* SL_FP: the exact helper for the op; SL_AMO: the whole-instruction
+	 * helper, its insn, and (resume) where the inline AMO ends. */
 	be_helper_fn fn;
 	const struct insn *insn;
 	bool touches_x;
