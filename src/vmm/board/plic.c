@@ -41,14 +41,30 @@ static unsigned best_source(const struct plic *p, unsigned ctx)
 	return best;
 }
 
+_Static_assert(PLIC_MAX_CONTEXTS <= 32, "to_drive is a 32-bit mask");
+
+/* Decides the outputs; unlock() drives the ones that changed. */
 static void update_outputs(struct plic *p)
 {
 	for (unsigned ctx = 0; ctx < p->ncontexts; ctx++) {
 		uint8_t level = best_source(p, ctx) != 0;
-		if (level != p->s.output[ctx]) {
-			p->s.output[ctx] = level;
-			irq_set(&p->out[ctx], level);
-		}
+		p->s.output[ctx] = level;
+		if (irq_level_decide(&p->out[ctx], level))
+			p->to_drive |= 1u << ctx;
+	}
+}
+
+/* Releases the lock, then drives the outputs decided under it, so that a
+ * hart woken by its line does not find the PLIC still locked at its claim. */
+static void unlock(struct plic *p)
+{
+	uint32_t mask = p->to_drive;
+	p->to_drive = 0;
+	pthread_mutex_unlock(&p->lock);
+	while (mask) {
+		unsigned ctx = (unsigned)__builtin_ctz(mask);
+		mask &= mask - 1;
+		irq_level_drive(&p->out[ctx]);
 	}
 }
 
@@ -68,7 +84,7 @@ void plic_set_source(struct plic *p, unsigned id, int level)
 		gateway(p, id);
 		update_outputs(p);
 	}
-	pthread_mutex_unlock(&p->lock);
+	unlock(p);
 }
 
 static void source_line_set(void *ctx, unsigned line, int level)
@@ -184,7 +200,7 @@ static uint64_t plic_read(void *dev, uint64_t off, unsigned size)
 	v = read32(p, off);
 	if (size == 8)
 		v |= (uint64_t)read32(p, off + 4) << 32;
-	pthread_mutex_unlock(&p->lock);
+	unlock(p);   /* a claim lowers the output */
 	return v;
 }
 
@@ -197,7 +213,7 @@ static void plic_write(void *dev, uint64_t off, unsigned size, uint64_t value)
 	write32(p, off, (uint32_t)value);
 	if (size == 8)
 		write32(p, off + 4, (uint32_t)(value >> 32));
-	pthread_mutex_unlock(&p->lock);
+	unlock(p);
 }
 
 const struct mmio_ops plic_ops = {
@@ -215,7 +231,7 @@ int plic_init(struct plic *p, unsigned ncontexts, const struct irq_line *out)
 		return -rc;
 	p->ncontexts = ncontexts;
 	for (unsigned i = 0; i < ncontexts; i++)
-		p->out[i] = out[i];
+		irq_level_init(&p->out[i], out[i]);
 	return 0;
 }
 
@@ -235,8 +251,9 @@ void plic_reset(struct plic *p)
 	for (unsigned id = 1; id < PLIC_NSOURCES; id++)
 		gateway(p, id);
 	for (unsigned ctx = 0; ctx < p->ncontexts; ctx++)
-		irq_set(&p->out[ctx], 0);
-	pthread_mutex_unlock(&p->lock);
+		irq_level_decide(&p->out[ctx], 0);
+	p->to_drive = (uint32_t)((1ull << p->ncontexts) - 1);   /* every output, changed or not */
+	unlock(p);
 }
 
 /* ---- the device type (device.h) ---- */
@@ -292,9 +309,10 @@ static int dev_load(void *obj, struct snap_in *in)
 	pthread_mutex_lock(&p->lock);
 	p->s = s;
 	for (unsigned c = 0; c < p->ncontexts; c++)
-		irq_set(&p->out[c], s.output[c]);
+		irq_level_decide(&p->out[c], s.output[c]);
+	p->to_drive = (uint32_t)((1ull << p->ncontexts) - 1);   /* every output, changed or not */
 	update_outputs(p);   /* a hand-made file may disagree with itself */
-	pthread_mutex_unlock(&p->lock);
+	unlock(p);
 	return 0;
 }
 

@@ -20,9 +20,10 @@
  *
  * A context's output (its hart's MEIP/SEIP) is high while some pending,
  * enabled source has priority > the context's threshold.  Outputs are
- * driven only on change.  Registers take 4-byte accesses (8-byte ones are
- * split into two).  All state is under `lock`; source lines may be driven
- * from any thread.
+ * driven only on change, after `lock` is released (irq_level.h): a hart
+ * woken by its output claims at once, and must not find the PLIC locked.
+ * Registers take 4-byte accesses (8-byte ones are split into two).  All
+ * state is under `lock`; source lines may be driven from any thread.
  */
 #ifndef NIMBUS_VMM_BOARD_PLIC_H
 #define NIMBUS_VMM_BOARD_PLIC_H
@@ -32,6 +33,7 @@
 
 #include "vmm/bus.h"
 #include "vmm/irq.h"
+#include "vmm/irq_level.h"
 #include "vmm/board/virt.h"
 #include "vmm/device.h"
 
@@ -61,7 +63,8 @@ struct plic_state {
 struct plic {
 	pthread_mutex_t lock;
 	unsigned ncontexts;
-	struct irq_line out[PLIC_MAX_CONTEXTS];
+	struct irq_level out[PLIC_MAX_CONTEXTS];
+	uint32_t to_drive;   /* contexts whose output changed: unlock() drives them */
 	struct plic_state s;
 };
 

@@ -168,3 +168,40 @@ TEST(plic_8byte_access_and_outputs_only_on_change)
 	EXPECT_EQ(o.changes, before + 1);
 	plic_destroy(&p);
 }
+
+/* The woken hart claims at once: its output must not be driven with the
+ * PLIC's lock still held. */
+struct locked_probe {
+	struct plic *p;
+	int drives, unlocked;
+};
+
+static void probe_set(void *ctx, unsigned line, int level)
+{
+	struct locked_probe *o = ctx;
+	(void)line;
+	(void)level;
+	o->drives++;
+	if (pthread_mutex_trylock(&o->p->lock) == 0) {
+		o->unlocked++;
+		pthread_mutex_unlock(&o->p->lock);
+	}
+}
+
+TEST(plic_outputs_are_driven_with_the_lock_released)
+{
+	struct plic p;
+	struct locked_probe o = { &p, 0, 0 };
+	struct irq_line l[2] = { { probe_set, &o, 0 }, { probe_set, &o, 1 } };
+	plic_init(&p, 2, l);
+	plic_reset(&p);
+	W(PRIO(5), 1);
+	W(ENABLE(1), 1u << 5);
+	plic_set_source(&p, 5, 1);         /* raise */
+	EXPECT_EQ(R(CLAIM(1)), 5);         /* claim: output drops */
+	plic_set_source(&p, 5, 0);
+	W(CLAIM(1), 5);
+	EXPECT(o.drives >= 4);             /* the reset's two, the raise, the claim */
+	EXPECT_EQ(o.unlocked, o.drives);
+	plic_destroy(&p);
+}

@@ -4,8 +4,10 @@
  * Invariants:
  *  - registers other than InterruptStatus/ACK and QueueNotify are accessed
  *    under dev->lock, so they never change while the device works a queue;
- *  - isr and the irq level change together under irq_lock: the line is high
- *    exactly while isr != 0;
+ *  - isr and the decided irq level change together under irq_lock; the line
+ *    is driven after the unlock (irq_level.h), so a hart woken by it does not
+ *    run into irq_lock, and it settles high exactly while isr != 0;
+ *    InterruptStatus reads isr without the lock;
  *  - QueueNotify takes no lock: it sets a pending bit and signals the I/O
  *    thread's eventfd, which takes the bits and runs ops->notify() per queue;
  *  - queue registers are frozen while the queue is ready (4.2.3.2: the driver
@@ -15,6 +17,7 @@
  *    as 4.2.2 requires 32-bit accesses; config space takes 1/2/4/8 bytes.
  */
 #include "vmm/virtio/mmio.h"
+#include "vmm/irq_level.h"
 #include "vmm/snap_stream.h"
 
 #include <endian.h>
@@ -29,7 +32,7 @@
 struct virtio_mmio {
 	struct bus *bus;
 	uint64_t base;
-	struct irq_line irq;
+	struct irq_level irq;
 	struct virtio_device *dev;
 	unsigned flags;
 
@@ -37,10 +40,9 @@ struct virtio_mmio {
 	uint32_t dev_feat_sel, drv_feat_sel, queue_sel, shm_sel, config_gen;
 	uint64_t driver_features;
 
-	/* Under irq_lock. */
+	/* Changed under irq_lock, with irq's decided level. */
 	pthread_mutex_t irq_lock;
-	uint32_t isr;
-	int level;
+	_Atomic uint32_t isr;
 
 	/* Queue work: kicks set pending bits and count on efd, read by the
 	 * device's own I/O thread or by the VM's I/O hub (io_hub.h). */
@@ -59,22 +61,21 @@ static uint64_t offered(const struct virtio_mmio *t)
 
 /* --- services to the device (dev->lock held) --- */
 
-static void set_isr_locked(struct virtio_mmio *t, uint32_t isr)
+/* isr = (isr & ~clear) | set, and the line follows (driven unlocked). */
+static void change_isr(struct virtio_mmio *t, uint32_t clear, uint32_t set)
 {
-	t->isr = isr;
-	int level = isr != 0;
-	if (level != t->level) {
-		t->level = level;
-		irq_set(&t->irq, level);
-	}
+	pthread_mutex_lock(&t->irq_lock);
+	uint32_t isr = (atomic_load_explicit(&t->isr, memory_order_relaxed) & ~clear) | set;
+	atomic_store(&t->isr, isr);
+	bool changed = irq_level_decide(&t->irq, isr != 0);
+	pthread_mutex_unlock(&t->irq_lock);
+	if (changed)
+		irq_level_drive(&t->irq);
 }
 
 static void t_interrupt(void *opaque, uint32_t bits)
 {
-	struct virtio_mmio *t = opaque;
-	pthread_mutex_lock(&t->irq_lock);
-	set_isr_locked(t, t->isr | bits);
-	pthread_mutex_unlock(&t->irq_lock);
+	change_isr(opaque, 0, bits);
 }
 
 static void t_needs_reset(void *opaque)
@@ -238,9 +239,7 @@ static void reset_locked(struct virtio_mmio *t)
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		vq_reset(&dev->vq[q]);
 	atomic_store(&t->pending, 0);
-	pthread_mutex_lock(&t->irq_lock);
-	set_isr_locked(t, 0);
-	pthread_mutex_unlock(&t->irq_lock);
+	change_isr(t, ~0u, 0);
 	if (dev->ops->reset)
 		dev->ops->reset(dev);
 }
@@ -314,12 +313,8 @@ static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
 	case VIRTIO_MMIO_VERSION: return 2;
 	case VIRTIO_MMIO_DEVICE_ID: return ops->device_id;
 	case VIRTIO_MMIO_VENDOR_ID: return VIRTIO_MMIO_VENDOR;
-	case VIRTIO_MMIO_INTERRUPT_STATUS: {
-		pthread_mutex_lock(&t->irq_lock);
-		uint32_t v = t->isr;
-		pthread_mutex_unlock(&t->irq_lock);
-		return v;
-	}
+	case VIRTIO_MMIO_INTERRUPT_STATUS:
+		return atomic_load(&t->isr);
 	case VIRTIO_MMIO_SHM_LEN_LOW: case VIRTIO_MMIO_SHM_LEN_HIGH:
 	case VIRTIO_MMIO_SHM_BASE_LOW: case VIRTIO_MMIO_SHM_BASE_HIGH:
 		return 0xffffffffu;   /* no shared memory regions: length -1 */
@@ -379,9 +374,7 @@ static void mmio_write(void *opaque, uint64_t off, unsigned size, uint64_t value
 		return;
 	}
 	if (off == VIRTIO_MMIO_INTERRUPT_ACK) {
-		pthread_mutex_lock(&t->irq_lock);
-		set_isr_locked(t, t->isr & ~v);
-		pthread_mutex_unlock(&t->irq_lock);
+		change_isr(t, v, 0);
 		return;
 	}
 
@@ -468,7 +461,7 @@ int virtio_mmio_create(struct bus *bus, uint64_t base, struct irq_line irq,
 	}
 	t->bus = bus;
 	t->base = base;
-	t->irq = irq;
+	irq_level_init(&t->irq, irq);
 	t->dev = dev;
 	t->flags = flags;
 	t->efd = -1;
@@ -544,9 +537,7 @@ void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st)
 	st->negotiated = dev->negotiated;
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		st->q[q] = dev->vq[q].s;
-	pthread_mutex_lock(&t->irq_lock);
-	st->isr = t->isr;
-	pthread_mutex_unlock(&t->irq_lock);
+	st->isr = atomic_load(&t->isr);
 	pthread_mutex_unlock(&dev->lock);
 }
 
@@ -577,9 +568,7 @@ int virtio_mmio_load(struct virtio_mmio *t, const struct virtio_mmio_state *st, 
 	if (r)
 		reset_locked(t);
 	pthread_mutex_unlock(&dev->lock);
-	pthread_mutex_lock(&t->irq_lock);
-	set_isr_locked(t, r ? 0 : st->isr);
-	pthread_mutex_unlock(&t->irq_lock);
+	change_isr(t, ~0u, r ? 0 : st->isr);
 	return r;
 }
 
