@@ -93,6 +93,12 @@ void be_pc_value(struct be *be, unsigned rd, uint64_t ppc);
 /* Loads/stores of 1/2/4/8 bytes at x[rs1] + imm through the TLB. */
 void be_load(struct be *be, unsigned size, bool sign, unsigned rd, unsigned rs1, int32_t imm);
 void be_store(struct be *be, unsigned size, unsigned rs2, unsigned rs1, int32_t imm);
+/* Instructions idx..idx+n-1 (at pc[]): n >= 2 integer stores through the
+ * same base register at offsets that keep them aligned when the first is
+ * (store_group_ok).  One check covers them all when they fall in one page;
+ * else each is made as be_store would. */
+void be_store_group(struct be *be, const struct insn *in, unsigned n, unsigned idx,
+		    const uint64_t *pc);
 /* FP loads/stores: illegal (interpreter) when mstatus.FS is Off. */
 void be_fload(struct be *be, unsigned size, unsigned frd, unsigned rs1, int32_t imm);
 void be_fstore(struct be *be, unsigned size, unsigned frs2, unsigned rs1, int32_t imm);

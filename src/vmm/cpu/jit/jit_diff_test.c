@@ -1014,6 +1014,56 @@ TEST(jit_trace_with_an_inner_loop_matches_the_interpreter)
 	pair_fini(&p);
 }
 
+/* Runs of stores through one base register (one check for the run when
+ * it lies in a page): a hot loop whose base moves by 36 bytes a round, so
+ * that the run is sometimes misaligned and sometimes crosses a page end
+ * (both done store by store), with the bytes loaded back every round. */
+TEST(jit_store_runs_match_the_interpreter_across_pages_and_alignments)
+{
+	struct pair p;
+	EXPECT(pair_init(&p) == 0);
+	jit_set_hot(p.m[1].h[0]->jit, 4);
+	const uint32_t prog[] = {
+		SD(5, 8, 0),
+		SW(6, 8, 8),
+		SH(7, 8, 12),
+		SB(5, 8, 14),
+		SB(0, 8, 15),
+		SD(6, 8, 16),
+		LD(10, 8, 0),
+		LD(11, 8, 8),
+		LD(12, 8, 16),
+		ADD(13, 13, 10),
+		XOR(13, 13, 11),
+		ADD(13, 13, 12),
+		ADDI(8, 8, 36),
+		ADDI(5, 5, 3),
+		XOR(6, 6, 5),
+		ADDI(7, 7, -1),
+		BNE(7, 0, -4 * 16),
+		JAL(0, 0),
+	};
+	for (int k = 0; k < 2; k++) {
+		struct tmach *t = &p.m[k];
+		tm_org(t, CODE_BASE);
+		for (unsigned i = 0; i < sizeof prog / sizeof prog[0]; i++)
+			tm_emit(t, prog[i]);
+		hart_set_x(t->h[0], 8, DATA_BASE + 0x100);
+		hart_set_x(t->h[0], 5, 0x0123456789abcdefull);
+		hart_set_x(t->h[0], 6, 0xfedcba9876543210ull);
+		hart_set_x(t->h[0], 7, 1200);   /* 43 KiB of data: ten page ends */
+		hart_set_pc(t->h[0], CODE_BASE);
+	}
+	for (unsigned round = 0; round < 40; round++)
+		STEP_BOTH_AND_COMPARE(&p, 211 + round * 37);
+	STEP_BOTH_AND_COMPARE(&p, 30000);
+	EXPECT_EQ(hart_get_x(p.m[1].h[0], 7), 0);
+	struct jit_stats st;
+	EXPECT(hart_jit_stats(p.m[1].h[0], &st));
+	EXPECT(st.translations > 0);
+	pair_fini(&p);
+}
+
 /* The AMOs translated inline (swap and add, and/or/xor into x0; words and
  * doublewords) in a hot loop over aligned data, their memory loaded back
  * every round, then a misaligned one, which traps as in the interpreter. */

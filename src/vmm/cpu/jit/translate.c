@@ -935,6 +935,48 @@ static bool cross_at_end(struct jit *j, const struct block *b, struct cross *c)
 	return c->insn.op != OP_ECALL && !interp_only(&c->insn);
 }
 
+static bool is_int_store(unsigned op)
+{
+	return op == OP_SB || op == OP_SH || op == OP_SW || op == OP_SD;
+}
+
+static unsigned int_store_size(unsigned op)
+{
+	return op == OP_SB ? 1 : op == OP_SH ? 2 : op == OP_SW ? 4 : 8;
+}
+
+/* How many integer stores from instruction i on, before `limit` (a new
+ * segment, or a straddling last instruction, which have checks of their
+ * own), go through i's base register at offsets that are all aligned if
+ * the lowest is aligned to the widest size (be_store_group). */
+static unsigned store_run(const struct block *b, unsigned i, unsigned limit, unsigned seg_end)
+{
+	const struct insn *first = &b->insn[i];
+	if (!is_int_store(first->op) || first->rs1 == 0)
+		return 0;
+	if (seg_end < limit)
+		limit = seg_end;
+	unsigned n = 0, align = 1;
+	int32_t lo = first->imm;
+	while (i + n < limit && n < 64 && is_int_store(b->insn[i + n].op) &&
+	       b->insn[i + n].rs1 == first->rs1) {
+		unsigned size = int_store_size(b->insn[i + n].op);
+		int32_t imm = b->insn[i + n].imm;
+		unsigned a = size > align ? size : align;
+		int32_t l = imm < lo ? imm : lo;
+		bool ok = true;   /* every offset so far a multiple of its size from l */
+		for (unsigned k = 0; k <= n && ok; k++)
+			ok = (b->insn[i + k].imm - l) % (int32_t)int_store_size(b->insn[i + k].op) == 0 &&
+			     (uint32_t)(b->insn[i + k].imm - l) < 4096;
+		if (!ok)
+			break;
+		lo = l;
+		align = a;
+		n++;
+	}
+	return n;
+}
+
 /* Translates block b; NULL if it cannot be (caller marks it declined) or
  * the cache is full (then *full is set). */
 /* NIMBUS_JIT_DUMP=DIR (a developers' tool): DIR/code.bin holds each
@@ -1082,6 +1124,13 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 			if (rot[i].role == ROT_HERE) {
 				be_rotate(be, rot[i].w32, in->rd, rot[i].src, rot[i].amount);
 				j->stats.rotations++;
+				break;
+			}
+			unsigned run = store_run(b, i, crosses ? b->ninsn - 1 : b->ninsn,
+						 seg < tr->nseg ? tr->seg_end[seg] : b->ninsn);
+			if (run >= 2) {
+				be_store_group(be, in, run, i, &tr->pc[i]);
+				i += run - 1;
 				break;
 			}
 			if (zext_w_pair(b, i)) {   /* slli rd, rs, 32; srli rd, rd, 32 */

@@ -986,6 +986,84 @@ void be_store(struct be *be, unsigned size, unsigned rs2, unsigned rs1, int32_t 
 	emit_store(be, size, rs2, rs1, imm, false);
 }
 
+static unsigned store_size(unsigned op)
+{
+	return op == OP_SB ? 1 : op == OP_SH ? 2 : op == OP_SW ? 4 : 8;
+}
+
+/*
+ * A run of stores through one base register (a function's prologue saving
+ * registers to its frame, memset's unrolled loop): when the run lies in one
+ * page, one slot check, one alignment test and one watch check after the
+ * last store serve them all, and each store is one host instruction (the
+ * kernel's memset was eleven per store).  Otherwise, or on a slot miss the
+ * TLB cannot refill, the stores are made one by one, each with its own
+ * checks and precise fault.  Both ways leave the registers' state the same:
+ * stores change none, and the sources a doubleword store widens are
+ * widened first, for both.
+ */
+void be_store_group(struct be *be, const struct insn *in, unsigned n, unsigned idx,
+		    const uint64_t *pc)
+{
+	struct x86_buf *b = &be->b;
+	int32_t lo = in[0].imm, end = in[0].imm;
+	unsigned align = 1;
+	for (unsigned k = 0; k < n; k++) {
+		unsigned size = store_size(in[k].op);
+		lo = in[k].imm < lo ? in[k].imm : lo;
+		end = in[k].imm + (int32_t)size > end ? in[k].imm + (int32_t)size : end;
+		align = size > align ? size : align;
+		if (size == 8 && in[k].rs2 != 0 && in[k].rs2 < 32 && be->host[in[k].rs2] >= 0)
+			widen(be, in[k].rs2);
+	}
+	be_insn(be, idx, pc[0], pc[0] + in[0].len);
+	uint8_t *one_by_one[2];
+	struct slow *slot = NULL;
+	if (!be->j->verify) {
+		emit_va(be, in[0].rs1, lo);   /* rsi = the lowest byte's address */
+		x_lea(b, RCX, RSI, end - lo - 1);
+		x_alu_rr(b, true, ALU_XOR, RCX, RSI);
+		x_shift_ri(b, true, SH_SHR, RCX, PAGE_SHIFT);
+		one_by_one[0] = x_jcc32(b, CC_NE);   /* the run crosses a page end */
+		x_test_ri32(b, RSI, align - 1);
+		one_by_one[1] = x_jcc32(b, CC_NE);   /* misaligned: each store decides */
+		slot = emit_slot_check(be, true, 1, RSI);
+		slot->resume = b->p;
+		x_alu_rm(b, true, ALU_ADD, RSI, RBX, slot->slot + (int32_t)offsetof(struct mslot, addend));
+		for (unsigned k = 0; k < n; k++) {
+			unsigned src = in[k].rs2;
+			int reg = src != 0 && src < 32 && be->host[src] >= 0 ? be->host[src] : -1;
+			if (reg < 0) {
+				x64_ld_x(be, RDX, src);
+				reg = RDX;
+			}
+			x_store_sz(b, store_size(in[k].op), RSI, in[k].imm - lo, (unsigned)reg);
+		}
+		be_insn(be, idx + n - 1, pc[n - 1], pc[n - 1] + in[n - 1].len);
+		x_load(b, true, RCX, RBX, slot->slot + (int32_t)offsetof(struct mslot, watch));
+		x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_ANY */
+		x_mem(b, 0, RCX, 0);
+		x_byte(b, BUS_WATCH_ANY);
+		struct slow *code = x64_add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
+		code->size = (unsigned)(end - lo);   /* rsi: the run's first byte */
+		code->resume = b->p;
+	}
+	uint8_t *done = slot ? x_jmp32(b) : NULL;
+	if (slot) {
+		x_patch(b, one_by_one[0], b->p);
+		x_patch(b, one_by_one[1], b->p);
+		struct slow *miss = x64_add_slow(be, SL_JUMP, NULL);
+		miss->resume = b->p;
+		slot->tlb_miss = miss;
+	}
+	for (unsigned k = 0; k < n; k++) {
+		be_insn(be, idx + k, pc[k], pc[k] + in[k].len);
+		emit_store(be, store_size(in[k].op), in[k].rs2, in[k].rs1, in[k].imm, false);
+	}
+	if (done)
+		x_patch(b, done, b->p);
+}
+
 void be_fstore(struct be *be, unsigned size, unsigned frs2, unsigned rs1, int32_t imm)
 {
 	emit_fs_check(be);
@@ -1448,6 +1526,9 @@ static void emit_slow(struct be *be, struct slow *s)
 	}
 	case SL_INTERP:
 		x64_emit_exit(be, s->ppc, s->idx, JIT_ST_INTERP, s->dirty);
+		break;
+	case SL_JUMP:   /* a slot's TLB miss: the code that does without it */
+		x_patch(b, x_jmp32(b), s->resume);
 		break;
 	case SL_AMO: {
 		/* The whole instruction in C, on registers written back; the

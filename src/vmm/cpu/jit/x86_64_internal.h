@@ -27,7 +27,7 @@
 #define SLOW_MORE_JCC 10
 
 enum slow_kind { SL_LOAD, SL_STORE, SL_CODE, SL_HELPER, SL_INTERP, SL_FP, SL_FP_NAN, SL_SLOT,
-		 SL_FETCH, SL_AMO };
+		 SL_FETCH, SL_AMO, SL_JUMP };
 
 struct slow {
 	enum slow_kind kind;
