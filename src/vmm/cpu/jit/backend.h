@@ -99,6 +99,10 @@ void be_store(struct be *be, unsigned size, unsigned rs2, unsigned rs1, int32_t 
  * else each is made as be_store would. */
 void be_store_group(struct be *be, const struct insn *in, unsigned n, unsigned idx,
 		    const uint64_t *pc);
+/* The same for n >= 2 integer loads (load_run: none but the last writes
+ * the base register). */
+void be_load_group(struct be *be, const struct insn *in, unsigned n, unsigned idx,
+		   const uint64_t *pc);
 /* FP loads/stores: illegal (interpreter) when mstatus.FS is Off. */
 void be_fload(struct be *be, unsigned size, unsigned frd, unsigned rs1, int32_t imm);
 void be_fstore(struct be *be, unsigned size, unsigned frs2, unsigned rs1, int32_t imm);

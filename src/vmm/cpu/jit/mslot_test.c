@@ -162,12 +162,12 @@ TEST(jit_memory_slots_stay_right_when_their_epoch_wraps)
 	tm_fini(&f.t);
 }
 
-TEST(jit_store_run_across_a_page_end_lands_in_both_physical_pages)
+TEST(jit_store_and_load_runs_across_a_page_end_reach_both_physical_pages)
 {
 	/* Three doublewords through one base, the first in DATA_VA's page and
 	 * the others in the next virtual page, which maps to a physical page
-	 * that is not the next one: the run is stored one by one, not through
-	 * the first page's host address. */
+	 * that is not the next one: the runs are stored and loaded one by one,
+	 * not through the first page's host address. */
 	struct fixture f;
 	EXPECT_EQ(fixture_init(&f), 0);
 	struct hart *h = f.t.h[0];
@@ -176,8 +176,11 @@ TEST(jit_store_run_across_a_page_end_lands_in_both_physical_pages)
 	tm_emit(&f.t, SD(3, 2, 0));
 	tm_emit(&f.t, SD(3, 2, 8));
 	tm_emit(&f.t, SD(3, 2, 16));
+	tm_emit(&f.t, LD(5, 2, 0));    /* and the loads back, a run too */
+	tm_emit(&f.t, LD(6, 2, 8));
+	tm_emit(&f.t, LD(7, 2, 16));
 	tm_emit(&f.t, ADDI(4, 4, -1));
-	tm_emit(&f.t, BNE(4, 0, -16));
+	tm_emit(&f.t, BNE(4, 0, -28));
 	tm_emit(&f.t, ECALL());
 	tm_w64(&f.t, PAGE_1 + 0x1000, 0x77);   /* the physical page after PAGE_1 */
 	for (unsigned base = 0xfe8; base <= 0xff8; base += 8) {
@@ -189,6 +192,7 @@ TEST(jit_store_run_across_a_page_end_lands_in_both_physical_pages)
 			uint64_t off = base + 8 * k;
 			uint64_t pa = off < 0x1000 ? PAGE_1 + off : PAGE_2 + off - 0x1000;
 			EXPECT_EQ(tm_r64(&f.t, pa), base);
+			EXPECT_EQ(hart_get_x(h, 5 + k), base);
 		}
 	}
 	EXPECT_EQ(tm_r64(&f.t, PAGE_1 + 0x1000), 0x77);

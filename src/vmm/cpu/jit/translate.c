@@ -977,6 +977,46 @@ static unsigned store_run(const struct block *b, unsigned i, unsigned limit, uns
 	return n;
 }
 
+static unsigned int_load_size(unsigned op)
+{
+	switch (op) {
+	case OP_LB: case OP_LBU: return 1;
+	case OP_LH: case OP_LHU: return 2;
+	case OP_LW: case OP_LWU: return 4;
+	case OP_LD: return 8;
+	default: return 0;
+	}
+}
+
+/* The same for integer loads (be_load_group), none of which but the last
+ * may write the base register. */
+static unsigned load_run(const struct block *b, unsigned i, unsigned limit, unsigned seg_end)
+{
+	const struct insn *first = &b->insn[i];
+	if (!int_load_size(first->op) || first->rs1 == 0)
+		return 0;
+	if (seg_end < limit)
+		limit = seg_end;
+	unsigned n = 0;
+	int32_t lo = first->imm;
+	while (i + n < limit && n < 64 && int_load_size(b->insn[i + n].op) &&
+	       b->insn[i + n].rs1 == first->rs1) {
+		int32_t imm = b->insn[i + n].imm;
+		int32_t l = imm < lo ? imm : lo;
+		bool ok = true;
+		for (unsigned k = 0; k <= n && ok; k++)
+			ok = (b->insn[i + k].imm - l) % (int32_t)int_load_size(b->insn[i + k].op) == 0 &&
+			     (uint32_t)(b->insn[i + k].imm - l) < 4096;
+		if (!ok)
+			break;
+		lo = l;
+		n++;
+		if (b->insn[i + n - 1].rd == first->rs1)
+			break;   /* the base changes: the run ends with this load */
+	}
+	return n;
+}
+
 /* Translates block b; NULL if it cannot be (caller marks it declined) or
  * the cache is full (then *full is set). */
 /* NIMBUS_JIT_DUMP=DIR (a developers' tool): DIR/code.bin holds each
@@ -1130,6 +1170,13 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 						 seg < tr->nseg ? tr->seg_end[seg] : b->ninsn);
 			if (run >= 2) {
 				be_store_group(be, in, run, i, &tr->pc[i]);
+				i += run - 1;
+				break;
+			}
+			run = load_run(b, i, crosses ? b->ninsn - 1 : b->ninsn,
+				       seg < tr->nseg ? tr->seg_end[seg] : b->ninsn);
+			if (run >= 2) {
+				be_load_group(be, in, run, i, &tr->pc[i]);
 				i += run - 1;
 				break;
 			}

@@ -1064,6 +1064,84 @@ void be_store_group(struct be *be, const struct insn *in, unsigned n, unsigned i
 		x_patch(b, done, b->p);
 }
 
+static unsigned load_size(unsigned op, bool *sign)
+{
+	*sign = op == OP_LB || op == OP_LH || op == OP_LW;
+	return op == OP_LB || op == OP_LBU ? 1 : op == OP_LH || op == OP_LHU ? 2
+	     : op == OP_LW || op == OP_LWU ? 4 : 8;
+}
+
+/*
+ * A run of loads through one base register (a function's epilogue taking
+ * its registers back from the frame): as be_store_group, one check for the
+ * run in one page, each load then one host instruction.  The two ways
+ * write the same registers in the same order, so they leave the same
+ * register state; the second starts from the state the first started from.
+ */
+void be_load_group(struct be *be, const struct insn *in, unsigned n, unsigned idx,
+		   const uint64_t *pc)
+{
+	struct x86_buf *b = &be->b;
+	int32_t lo = in[0].imm, end = in[0].imm;
+	unsigned align = 1;
+	bool sign;
+	for (unsigned k = 0; k < n; k++) {
+		unsigned size = load_size(in[k].op, &sign);
+		lo = in[k].imm < lo ? in[k].imm : lo;
+		end = in[k].imm + (int32_t)size > end ? in[k].imm + (int32_t)size : end;
+		align = size > align ? size : align;
+	}
+	be_insn(be, idx, pc[0], pc[0] + in[0].len);
+	uint8_t *one_by_one[2], *done = NULL;
+	uint64_t dirty0 = 0;
+	uint32_t narrow0 = 0, sx0 = 0;
+	struct slow *slot = NULL;
+	if (!be->j->verify) {
+		emit_va(be, in[0].rs1, lo);   /* rsi = the lowest byte's address */
+		x_lea(b, RCX, RSI, end - lo - 1);
+		x_alu_rr(b, true, ALU_XOR, RCX, RSI);
+		x_shift_ri(b, true, SH_SHR, RCX, PAGE_SHIFT);
+		one_by_one[0] = x_jcc32(b, CC_NE);   /* the run crosses a page end */
+		x_test_ri32(b, RSI, align - 1);
+		one_by_one[1] = x_jcc32(b, CC_NE);
+		slot = emit_slot_check(be, false, 1, RSI);
+		slot->resume = b->p;
+		x_alu_rm(b, true, ALU_ADD, RSI, RBX, slot->slot + (int32_t)offsetof(struct mslot, addend));
+		dirty0 = be->dirty;
+		narrow0 = be->narrow;
+		sx0 = be->sx;
+		for (unsigned k = 0; k < n; k++) {
+			unsigned size = load_size(in[k].op, &sign), rd = in[k].rd;
+			unsigned dst = rd != 0 && rd < 32 && be->host[rd] >= 0 ? (unsigned)be->host[rd] : RAX;
+			x_load_ext(b, size, sign, dst, RSI, in[k].imm - lo);
+			x64_st_x(be, rd, dst);
+			set_sx(be, rd, size < 4 || (size == 4 && sign));
+		}
+		done = x_jmp32(b);
+		x_patch(b, one_by_one[0], b->p);
+		x_patch(b, one_by_one[1], b->p);
+		struct slow *miss = x64_add_slow(be, SL_JUMP, NULL);
+		miss->resume = b->p;
+		slot->tlb_miss = miss;
+	}
+	uint64_t dirty1 = be->dirty;
+	uint32_t narrow1 = be->narrow, sx1 = be->sx;
+	if (slot) {
+		be->dirty = dirty0;
+		be->narrow = narrow0;
+		be->sx = sx0;
+	}
+	for (unsigned k = 0; k < n; k++) {
+		be_insn(be, idx + k, pc[k], pc[k] + in[k].len);
+		unsigned size = load_size(in[k].op, &sign);
+		emit_load(be, size, sign, in[k].rd, in[k].rs1, in[k].imm, false);
+	}
+	if (slot && (be->dirty != dirty1 || be->narrow != narrow1 || be->sx != sx1))
+		be->failed = true;   /* the two ways disagree: no translation beats a wrong one */
+	if (done)
+		x_patch(b, done, b->p);
+}
+
 void be_fstore(struct be *be, unsigned size, unsigned frs2, unsigned rs1, int32_t imm)
 {
 	emit_fs_check(be);
