@@ -1064,9 +1064,10 @@ TEST(jit_store_runs_match_the_interpreter_across_pages_and_alignments)
 	pair_fini(&p);
 }
 
-/* The AMOs translated inline (swap and add, and/or/xor into x0; words and
- * doublewords) in a hot loop over aligned data, their memory loaded back
- * every round, then a misaligned one, which traps as in the interpreter. */
+/* The AMOs translated inline (swap and add, and/or/xor into x0, LR and SC;
+ * words and doublewords) in a hot loop over aligned data, their memory
+ * loaded back every round, then misaligned ones, which trap as in the
+ * interpreter. */
 TEST(jit_inline_amos_match_the_interpreter)
 {
 	struct pair p;
@@ -1081,16 +1082,23 @@ TEST(jit_inline_amos_match_the_interpreter)
 		AMOOR_W(0, 12, 5),
 		AMOXOR_D(0, 12, 10),
 		AMOADD_D(0, 12, 11),
+		LR_D(18, 12),
+		ADDI(19, 18, 5),
+		SC_D(20, 12, 19),          /* stores */
+		SC_D(21, 12, 19),          /* fails: the reservation went */
+		LR_W(22, 8),
+		SC_W(23, 8, 5),
 		LD(14, 8, 0),
 		LD(15, 12, 0),
 		ADD(5, 5, 14),
 		XOR(6, 6, 15),
 		ADDI(7, 7, -1),
-		BNE(7, 0, -4 * 13),
+		BNE(7, 0, -4 * 19),
 		ADDI(16, 8, 2),
 		AMOADD_W(17, 16, 5),       /* misaligned: the handler skips it */
+		SC_W(24, 16, 5),           /* misaligned too */
 		ADDI(7, 0, 50),
-		JAL(0, -4 * 17),
+		JAL(0, -4 * 24),
 	};
 	static const uint32_t handler[4] = {
 		0x34102ff3u,   /* csrr x31, mepc */
@@ -1111,7 +1119,7 @@ TEST(jit_inline_amos_match_the_interpreter)
 		tm_w64(t, DATA_BASE + 8, 0x5555666677778888ull);
 		hart_set_x(t->h[0], 8, DATA_BASE);
 		hart_set_x(t->h[0], 5, 0x0123456789abcdefull);
-		hart_set_x(t->h[0], 6, 0xfedcba9876543210ull);
+		hart_set_x(t->h[0], 6, 0xfedcba98f6543210ull);   /* a negative word */
 		hart_set_x(t->h[0], 7, 50);
 		hart_set_pc(t->h[0], CODE_BASE);
 	}

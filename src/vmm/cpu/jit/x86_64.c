@@ -1157,12 +1157,109 @@ void be_fstore(struct be *be, unsigned size, unsigned frs2, unsigned rs1, int32_
  * host's atomics on the same memory; SC compares values, so an AMO between
  * LR and SC fails it as a store would).  Spec: unprivileged ISA ch. 8.4.
  */
+/* The SC's and LR's slow path, and the alignment test before their slot:
+ * rsi = x[rs1] on return. */
+static struct slow *lrsc_start(struct be *be, be_helper_fn helper, const struct insn *copy,
+			       bool store, unsigned size, struct slow **slot)
+{
+	struct x86_buf *b = &be->b;
+	emit_va(be, copy->rs1, 0);
+	x_test_ri32(b, RSI, size - 1);
+	uint8_t *misaligned = x_jcc32(b, CC_NE);
+	*slot = emit_slot_check(be, store, size, RSI);
+	(*slot)->resume = b->p;
+	struct slow *slow = x64_add_slow(be, SL_AMO, NULL);
+	slow->more_jcc[slow->nmore++] = misaligned;
+	slow->fn = helper;
+	slow->insn = copy;
+	(*slot)->tlb_miss = slow;
+	x_alu_rm(b, true, ALU_ADD, RSI, RBX, (*slot)->slot + (int32_t)offsetof(struct mslot, addend));
+	return slow;
+}
+
+/*
+ * LR and SC inline (Linux's cmpxchg loops): the reservation is the
+ * interpreter's, the physical address and the value LR read, so either may
+ * take the other's LR; SC is a locked compare-and-exchange against that
+ * value, as in hart_exec_atomic.
+ */
+static void emit_lrsc(struct be *be, be_helper_fn helper, const struct insn *copy, bool dw,
+		      bool sc)
+{
+	struct x86_buf *b = &be->b;
+	const struct bus *bus = be->j->h->bus;
+	unsigned size = dw ? 8 : 4, rd = copy->rd;
+	struct slow *slot;
+	struct slow *slow = lrsc_start(be, helper, copy, sc, size, &slot);
+	uint64_t host_to_pa = (uint64_t)(uintptr_t)bus->ram - bus->ram_base;
+	if (!sc) {
+		unsigned dst = rd != 0 && rd < 32 && be->host[rd] >= 0 ? (unsigned)be->host[rd] : RAX;
+		x_load_ext(b, size, !dw, dst, RSI, 0);
+		x_store(b, true, RBX, HOFF(resv_val), dst);
+		x_mov_imm(b, RCX, host_to_pa);
+		x_alu_rr(b, true, ALU_SUB, RSI, RCX);
+		x_store(b, true, RBX, HOFF(resv_pa), RSI);
+		x_byte(b, 0xc6);                      /* mov byte [rbx + resv_valid], 1 */
+		x_mem(b, 0, RBX, HOFF(resv_valid));
+		x_byte(b, 1);
+		x64_st_x(be, rd, dst);
+		set_sx(be, rd, !dw);
+		slow->resume = b->p;
+		return;
+	}
+	x64_ld_x(be, RDX, copy->rs2);
+	x_mov_imm(b, RCX, host_to_pa);
+	x_mov_rr(b, true, RAX, RSI);
+	x_alu_rr(b, true, ALU_SUB, RAX, RCX);               /* rax = pa */
+	x_alu_rm(b, true, ALU_CMP, RAX, RBX, HOFF(resv_pa));
+	uint8_t *other = x_jcc32(b, CC_NE);
+	x_byte(b, 0x80);                                    /* cmp byte [rbx + resv_valid], 0 */
+	x_mem(b, 7, RBX, HOFF(resv_valid));
+	x_byte(b, 0);
+	uint8_t *none = x_jcc32(b, CC_E);
+	x_load(b, dw, RAX, RBX, HOFF(resv_val));
+	x_byte(b, 0xf0);                                    /* lock cmpxchg [rsi], rdx */
+	x_rex(b, dw, RDX, 0, RSI, false);
+	x_byte(b, 0x0f);
+	x_byte(b, 0xb1);
+	x_mem(b, RDX, RSI, 0);
+	x_setcc(b, CC_NE, RAX);                             /* rax = failed */
+	uint8_t *tail = x_jmp32(b);
+	x_patch(b, other, b->p);
+	x_patch(b, none, b->p);
+	x_mov_imm(b, RAX, 1);
+	x_patch(b, tail, b->p);
+	x_byte(b, 0xc6);                                    /* mov byte [rbx + resv_valid], 0 */
+	x_mem(b, 0, RBX, HOFF(resv_valid));
+	x_byte(b, 0);
+	x64_st_x(be, rd, RAX);
+	set_sx(be, rd, true);
+	x_test_rr(b, false, RAX, RAX);
+	uint8_t *failed = x_jcc32(b, CC_NE);
+	/* Stored: the page's watch byte, as a store's (rsi: the host address). */
+	x_load(b, true, RCX, RBX, slot->slot + (int32_t)offsetof(struct mslot, watch));
+	x_byte(b, 0xf6);
+	x_mem(b, 0, RCX, 0);
+	x_byte(b, BUS_WATCH_ANY);
+	struct slow *code = x64_add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
+	code->size = size;
+	code->resume = b->p;
+	x_patch(b, failed, b->p);
+	slow->resume = b->p;
+}
+
 bool be_amo(struct be *be, be_helper_fn helper, const struct insn *in)
 {
 	struct x86_buf *b = &be->b;
 	bool dw = in->op >= OP_LR_D;
 	unsigned op = dw ? in->op - (OP_LR_D - OP_LR_W) : in->op;
 	bool no_rd = in->rd == 0 || in->rd == 32;
+	if (!be->j->verify && (op == OP_LR_W || op == OP_SC_W)) {
+		const struct insn *copy = x64_insn_copy(be, in);
+		if (copy)
+			emit_lrsc(be, helper, copy, dw, op == OP_SC_W);
+		return true;
+	}
 	enum x86_alu alu = op == OP_AMOAND_W ? ALU_AND : op == OP_AMOOR_W ? ALU_OR : ALU_XOR;
 	if (be->j->verify || !(op == OP_AMOSWAP_W || op == OP_AMOADD_W ||
 			       (no_rd && (op == OP_AMOAND_W || op == OP_AMOOR_W || op == OP_AMOXOR_W))))
