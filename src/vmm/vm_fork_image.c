@@ -54,6 +54,7 @@
 #include "lib/tmark.h"
 #include "vmm/bus.h"
 #include "vmm/log.h"
+#include "vmm/vm_fork_copy.h"
 #include "vmm/vm_internal.h"
 
 #define CHUNK (256u << 10)   /* read from the image this much at a time */
@@ -181,15 +182,9 @@ int vm_fork_image_take(struct vm_parts *p, struct vm_fork_image *out, uint64_t *
 			out->diff = -1;
 			return err_set(err, -errno, "fork: guest RAM's file: %s", strerror(errno));
 		}
-	} else {
+	} else if ((rc = vm_fork_copy_ram(bus, &fd, copied))) {
 		/* Anonymous RAM, or too much written since its file: a copy. */
-		*copied = 0;
-		if ((fd = memfd_create("nimbus-fork-image", MFD_CLOEXEC)) < 0)
-			return err_set(err, -errno, "fork: memfd_create: %s", strerror(errno));
-		if ((rc = vm_ram_write_sparse(fd, bus, p->cfg->sandboxed, copied))) {
-			close(fd);
-			return err_set(err, rc, "fork: cannot copy guest RAM: %s", strerror(-rc));
-		}
+		return err_set(err, rc, "fork: cannot copy guest RAM: %s", strerror(-rc));
 	}
 	/* Anonymous RAM (KSM's, a migrated VM's) stays so: nothing to rebase. */
 	if (bus->ram_from_file && (out->ram_file = fcntl(bus->ram_fd, F_DUPFD_CLOEXEC, 3)) < 0) {

@@ -93,6 +93,10 @@ int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_o
  * bytes of data.  0 or -errno. */
 struct bus;
 int vm_ram_write_sparse(int fd, const struct bus *bus, bool sandboxed, uint64_t *written);
+/* vm_snapshot.c: the RAM pages whose byte in data (one per page) is not 0
+ * into fd at their offsets, nothing else; *written: their bytes.  0 or
+ * -errno. */
+int vm_ram_write_pages(int fd, const struct bus *bus, const uint8_t *data, uint64_t *written);
 /* vm_snapshot.c: the RAM pages set in the bitmap `pages` into fd from its
  * start, as a memory.diff (docs/snapshot.md); *written: their bytes.  0 or
  * -errno. */

@@ -309,6 +309,27 @@ static void save_vm_section(struct snap_out *o, const struct vm_parts *p, uint64
 	snap_end(o);
 }
 
+int vm_ram_write_pages(int fd, const struct bus *bus, const uint8_t *data, uint64_t *written)
+{
+	const uint64_t page = 1u << BUS_PAGE_SHIFT, n = bus->ram_size / page;
+	*written = 0;
+	int rc = 0;
+	for (uint64_t i = 0; i < n && !rc;) {
+		if (!data[i]) {
+			i++;
+			continue;
+		}
+		/* At most 2 MiB a write: one huge page of a tmpfs (vm_fork_tmpfs.c). */
+		uint64_t j = i + 1;
+		while (j < n && j - i < 512 && data[j])
+			j++;
+		rc = io_pwrite_all(fd, bus->ram + i * page, (j - i) * page, (off_t)(i * page));
+		*written += (j - i) * page;
+		i = j;
+	}
+	return rc;
+}
+
 /* Writes RAM to fd, leaving zero pages as holes.  Untouched RAM reads as
  * the zero page without being allocated, so the scan costs no memory.
  * Sandboxed, the page map is the one opened before the jail (vm_create,
@@ -324,27 +345,17 @@ int vm_ram_write_sparse(int fd, const struct bus *bus, bool sandboxed, uint64_t 
 	if ((lseek(fd, 0, SEEK_END) > 0 && ftruncate(fd, 0) < 0) ||
 	    ftruncate(fd, (off_t)bus->ram_size) < 0)
 		return -errno;
-	uint8_t *touched = malloc(n);
-	if (!touched)
+	uint8_t *data = malloc(n);
+	if (!data)
 		return -ENOMEM;
 	if (sandboxed && !bus->pagemap_kept)
-		memset(touched, 1, n);
+		memset(data, 1, n);
 	else
-		bus_ram_touched(bus, 0, n, touched);
-	int rc = 0;
-	for (uint64_t i = 0; i < n && !rc;) {
-		if (!touched[i] || bytes_are_zero(bus->ram + i * page, page)) {
-			i++;
-			continue;
-		}
-		uint64_t j = i + 1;
-		while (j < n && j - i < 256 && touched[j] && !bytes_are_zero(bus->ram + j * page, page))
-			j++;
-		rc = io_pwrite_all(fd, bus->ram + i * page, (j - i) * page, (off_t)(i * page));
-		*written += (j - i) * page;
-		i = j;
-	}
-	free(touched);
+		bus_ram_touched(bus, 0, n, data);
+	for (uint64_t i = 0; i < n; i++)
+		data[i] = data[i] && !bytes_are_zero(bus->ram + i * page, page);
+	int rc = vm_ram_write_pages(fd, bus, data, written);
+	free(data);
 	return rc;
 }
 
