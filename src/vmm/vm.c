@@ -1069,6 +1069,11 @@ static int snapshot_take(struct vm *vm, const char *dir, const struct vm_snapsho
 	if (opts->to_fds && dir[0] != '/')
 		return err_set(err, -EINVAL, "snapshot: %s: not an absolute path (passed files are "
 			       "recorded by where the client puts them)", dir);
+	/* An incremental one's base must have its memory (a fork's directory
+	 * gets it after the fork): waited for while the guest runs on. */
+	int wrc = opts->incremental && !opts->to_fds ? vm_snapshot_base_wait(vm, err) : 0;
+	if (wrc)
+		return wrc;
 	/* A fork's overlays are made (and synced) while the guest runs on. */
 	struct vm_fork_disks *forked = NULL;
 	int prc = opts->fork_children ?

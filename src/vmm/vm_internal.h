@@ -36,6 +36,9 @@ struct vm_snap_chain {
 	bool from_file;
 	uint64_t id;                  /* that snapshot's random id */
 	char dir[4096];
+	/* The last fork's directory (write_fork), "" for none: not a base (a
+	 * fork starts no log), said so when an incremental snapshot is refused. */
+	char forked[4096];
 };
 
 struct vm_parts {
@@ -88,6 +91,12 @@ struct vm_fork_image;
 int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
 		      const struct vm_fork_disks *frozen, struct vm_snapshot_info *info,
 		      struct vm_fork_image *fork_image, struct err *err);
+/* vm_snapshot.c: before an incremental snapshot pauses the VM: waits
+ * (at most VM_BASE_WAIT_MS) until its base's memory is there, which a fork's
+ * directory, the base of its children's chains, gets only after the fork
+ * (vm_fork_image.c).  0, or -errno with err set (not there in time). */
+#define VM_BASE_WAIT_MS 10000
+int vm_snapshot_base_wait(struct vm *vm, struct err *err);
 /* vm_snapshot.c: guest RAM into fd from its start, its zero pages holes
  * (sandboxed: without a kept page map, every page is read); *written: the
  * bytes of data.  0 or -errno. */

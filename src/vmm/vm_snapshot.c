@@ -40,6 +40,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/bus.h"
@@ -557,13 +558,70 @@ static int write_disks(const char *dir, const int *fds, const struct vm_parts *p
 static int incremental_check(const struct vm_parts *p, const char *absdir, struct err *err)
 {
 	const struct vm_snap_chain *ch = p->chain;
-	if (!ch->valid || (!ch->from_file && !atomic_load(&p->bus->logging)))
+	bool none = !ch->valid || (!ch->from_file && !atomic_load(&p->bus->logging));
+	if (none && ch->forked[0])
+		return err_set(err, -ENOENT, "snapshot: no earlier snapshot of this VM to build an "
+			       "incremental one on (its fork into %s is not one: a fork does not "
+			       "log what the VM writes after it; take a full snapshot first)",
+			       ch->forked);
+	if (none)
 		return err_set(err, -ENOENT, "snapshot: no earlier snapshot of this VM to build an "
 			       "incremental one on (take a full one first)");
 	if (!strcmp(absdir, ch->dir))
 		return err_set(err, -EINVAL, "snapshot: %s is the base of this incremental "
 			       "snapshot: write it to another directory", absdir);
 	return 0;
+}
+
+/* The chain's base directory, and whether there is one (under api_lock). */
+struct base_dir {
+	bool valid;
+	char dir[4096];
+};
+
+static int base_dir_of(struct vm_parts *p, void *ctx)
+{
+	struct base_dir *b = ctx;
+	b->valid = p->chain->valid;
+	snprintf(b->dir, sizeof b->dir, "%s", p->chain->dir);
+	return 0;
+}
+
+/* dir holds RAM, whole (memory) or as a diff on its own base (memory.diff). */
+static bool holds_memory(const char *dir)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/memory", dir);
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(path, sizeof path, "%s/memory.diff", dir);
+	return access(path, F_OK) == 0;
+}
+
+int vm_snapshot_base_wait(struct vm *vm, struct err *err)
+{
+	struct base_dir *b = malloc(sizeof *b);
+	if (!b)
+		return err_set(err, -ENOMEM, "out of memory");
+	vm_call_locked(vm, base_dir_of, b);
+	/* No base: incremental_check says so, in the pause.  A fork's child
+	 * whose parent is still writing the fork's memory file (its children
+	 * start first) waits for it: a diff on a base without memory could not
+	 * be restored, nor ever be if the parent ended first. */
+	int rc = 0;
+	const struct timespec step = { 0, 5000000 };
+	for (unsigned waited = 0; b->valid && b->dir[0] && !holds_memory(b->dir); waited += 5) {
+		if (waited >= VM_BASE_WAIT_MS) {
+			rc = err_set(err, -ENOENT, "snapshot: %s/memory, the memory of this VM's "
+				     "base, is not there after %u s (a fork's parent writes it after "
+				     "its children start: did it end first?): take a full snapshot",
+				     b->dir, VM_BASE_WAIT_MS / 1000);
+			break;
+		}
+		nanosleep(&step, NULL);
+	}
+	free(b);
+	return rc;
 }
 
 /*
@@ -677,10 +735,14 @@ static int write_fork(struct vm *vm, const char *dir, const struct vm_fork_disks
 	snprintf(path, sizeof path, "%s/memory", dir);
 	if (unlink(path) < 0 && errno != ENOENT) {
 		rc = err_set(err, -errno, "fork: %s: %s", path, strerror(errno));
-	} else if (!(rc = write_file(dir, "state", o.buf, o.len, false, err)) && info) {
-		info->state_bytes = o.len;
-		info->mem_bytes_written = copied;
-		info->incremental = false;
+	} else if (!(rc = write_file(dir, "state", o.buf, o.len, false, err))) {
+		char abs[PATH_MAX];
+		snprintf(p.chain->forked, sizeof p.chain->forked, "%s", realpath(dir, abs) ? abs : dir);
+		if (info) {
+			info->state_bytes = o.len;
+			info->mem_bytes_written = copied;
+			info->incremental = false;
+		}
 	}
 	if (rc) {
 		vm_fork_image_close(image);
