@@ -1208,6 +1208,11 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, bool running, struct vm_
 		return rc;
 	}
 	tmark("fork: snapshot taken, VM resumed");
+	if (info) {
+		struct vm_parts p;
+		vm_parts(vm, &p);
+		info->guest_mac = vm_fork_guest_mac(&p);
+	}
 	rc = vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, running, image.image, image.diff, out,
 				   started, err);
 	vm_fork_images_release(vm->fork_images);

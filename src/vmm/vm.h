@@ -468,6 +468,11 @@ struct vm_snapshot_info {
 	int64_t pause_ns;           /* how long the guest stood still for it */
 	uint64_t disk_bytes_written; /* with_disks: data written to DIR/disk0... (zeroes are holes) */
 	unsigned disks;             /* with_disks: how many disk files were written */
+	/* A fork of a VM with --net devices: what the children's guests use
+	 * (vm_fork_nics.c): "moved" (the clone notice moves them onto the
+	 * child's MACs, through the agent) or "kept" (no agent: the parent's
+	 * MAC); NULL for no NIC. */
+	const char *guest_mac;
 };
 
 struct vm_snapshot_opts {

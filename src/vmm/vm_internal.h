@@ -159,6 +159,9 @@ int vm_fork_disks_restore(struct snap_in *in, struct vm_config *cfg, const char 
  */
 struct snap_out;
 void vm_net_macs_save(const struct vm_parts *p, struct snap_out *o);
+/* vm_fork_nics.c: what a fork's children's guests use as MAC
+ * (vm_snapshot_info.guest_mac): NULL, "moved" or "kept". */
+const char *vm_fork_guest_mac(const struct vm_parts *p);
 int vm_fork_nics_renew(struct vm_config *cfg, struct err *err);
 int vm_fork_nics_was(struct snap_in *in, const struct vm_config *cfg,
 		     uint8_t was[VM_MAX_NETS][6], unsigned *n, struct err *err);
