@@ -480,13 +480,14 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	 * restored or migrated one, whose RAM is about to be replaced (a fork
 	 * of it copies), nor a jailed one (it cannot fork), nor one offered to
 	 * KSM (which merges only anonymous pages). */
-	if (cfg->fork_children && cfg->fork_ready && !cfg->sandboxed && !cfg->mem_merge &&
-	    !cfg->restore && !cfg->incoming && (rc = bus_ram_share(&vm->bus))) {
-		err_set(err, rc, "cannot put guest RAM in a memfd: %s", strerror(-rc));
-		goto fail;
-	}
 	if (cfg->fork_children && !(vm->fork_images = vm_fork_images_new())) {
 		rc = err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (cfg->fork_children && cfg->fork_ready && !cfg->sandboxed && !cfg->mem_merge &&
+	    !cfg->restore && !cfg->incoming && (rc = vm_fork_images_share_ram(vm->fork_images,
+									&vm->bus))) {
+		err_set(err, rc, "cannot put guest RAM in a memfd: %s", strerror(-rc));
 		goto fail;
 	}
 	if (!cfg->mem_merge) {

@@ -432,6 +432,11 @@ void vm_remove_listener(struct vm *vm, int id);
  * them). */
 unsigned vm_fork_mac_changes(struct vm *vm, uint8_t was[][6], uint8_t now[][6]);
 
+/* Whether guest RAM in a file a fork can hand over gets huge pages here
+ * (vm_fork_image.c: a private tmpfs nimbus can mount, or shmem_enabled),
+ * so that `vm run --fork-ready` costs a guest nothing: its default. */
+bool vm_fork_ready_suits_host(void);
+
 #define VM_FORK_MAX 16
 
 /*

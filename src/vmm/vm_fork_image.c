@@ -55,6 +55,7 @@
 #include "vmm/bus.h"
 #include "vmm/log.h"
 #include "vmm/vm_fork_copy.h"
+#include "vmm/vm_fork_tmpfs.h"
 #include "vmm/vm_internal.h"
 
 #define CHUNK (256u << 10)   /* read from the image this much at a time */
@@ -93,6 +94,9 @@ struct vm_fork_images {
 	struct timespec calm_from;   /* CLOCK_MONOTONIC: the last fork's children up, + CALM_MS */
 	pthread_cond_t calm;
 	struct writer *list;
+	/* The private tmpfs RAM is kept on (vm_fork_images_share_ram), its
+	 * rebases' files too: -1 none (memfds). */
+	int tmpfs;
 };
 
 /* The pages RAM mapped from a file has of its own (written since the
@@ -394,6 +398,8 @@ static void *low_copy_thread(void *arg)
 	return NULL;
 }
 
+static int new_ram_file(struct vm_fork_images *f, uint64_t size);
+
 /* The parent's RAM onto a memfd of its own, shared (see the top). */
 static void rebase(struct writer *w)
 {
@@ -401,9 +407,9 @@ static void rebase(struct writer *w)
 	/* An earlier fork's rebase may have done it since this fork. */
 	if (!vm_call_locked(w->vm, still_from, &r))
 		return;
-	int to = r.to = memfd_create("nimbus-guest-ram", MFD_CLOEXEC);
+	int to = r.to = new_ram_file(w->set, w->size);
 	struct err err = { 0 };
-	int rc = to < 0 ? -errno : ftruncate(to, (off_t)w->size) < 0 ? -errno : 0;
+	int rc = to < 0 ? to : 0;
 	struct low_copy c = { .set = w->set, .from = w->rebase_from, .to = to, .size = w->size };
 	pthread_t t;
 	if (!rc && !(rc = -pthread_create(&t, NULL, low_copy_thread, &c))) {
@@ -494,6 +500,7 @@ struct vm_fork_images *vm_fork_images_new(void)
 {
 	struct vm_fork_images *f = calloc(1, sizeof *f);
 	if (f) {
+		f->tmpfs = -1;
 		pthread_mutex_init(&f->lock, NULL);
 		pthread_condattr_t ca;   /* timed waits on the monotonic clock */
 		pthread_condattr_init(&ca);
@@ -547,6 +554,43 @@ int vm_fork_image_after(struct vm *vm, struct vm_fork_images *f, const char *dir
 	return 0;
 }
 
+bool vm_fork_ready_suits_host(void)
+{
+	return bus_shared_ram_hugepages() || vm_fork_tmpfs_available();
+}
+
+int vm_fork_images_share_ram(struct vm_fork_images *f, struct bus *bus)
+{
+	if (!bus_shared_ram_hugepages() && f->tmpfs < 0) {
+		int mnt = vm_fork_tmpfs_mount();
+		f->tmpfs = mnt >= 0 ? mnt : -1;   /* none: memfds, 4 KiB pages */
+	}
+	if (f->tmpfs < 0)
+		return bus_ram_share(bus);
+	int fd = vm_fork_tmpfs_file(f->tmpfs, "nimbus-guest-ram", bus->ram_size);
+	int rc = fd < 0 ? fd : bus_ram_share_file(bus, fd);
+	if (rc && fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* A new file for RAM of size bytes: on f's tmpfs if RAM is there, else a
+ * memfd.  Its descriptor or -errno. */
+static int new_ram_file(struct vm_fork_images *f, uint64_t size)
+{
+	if (f->tmpfs >= 0)
+		return vm_fork_tmpfs_file(f->tmpfs, "nimbus-guest-ram", size);
+	int fd = memfd_create("nimbus-guest-ram", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
 void vm_fork_image_close(const struct vm_fork_image *img)
 {
 	if (img->image >= 0)
@@ -571,6 +615,8 @@ void vm_fork_images_free(struct vm_fork_images *f)
 		pthread_join(w->thread, NULL);
 		free(w);
 	}
+	if (f->tmpfs >= 0)
+		close(f->tmpfs);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->calm);
 	free(f);

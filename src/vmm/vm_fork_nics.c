@@ -14,8 +14,8 @@
  *
  * Why nothing but the agent can move it: virtio-net has no way for a
  * device to change the driver's MAC.  The config space's `mac` is read by
- * the driver once, when it probes (virtio 1.2, 5.1.4 and 5.1.5: "the driver
- * SHOULD ... read the mac"); VIRTIO_NET_F_CTRL_MAC_ADDR carries the
+ * the driver once, at its initialization (virtio 1.2, 5.1.5: with
+ * VIRTIO_NET_F_MAC it is the card's address); VIRTIO_NET_F_CTRL_MAC_ADDR carries the
  * driver's MAC to the device, not back; a config change interrupt makes
  * Linux's driver re-read only `status` (virtnet_config_changed_work: link
  * up or down, and VIRTIO_NET_S_ANNOUNCE, which makes it announce the MAC it
