@@ -5,8 +5,9 @@
  * which the fork directory's `memory` file is written afterwards, in the
  * background, so the fork directory stays a snapshot like any other.
  *
- * Taking the image, with the VM paused: a VM whose RAM is a shared memfd
- * (bus_ram_share: a VM that booted, able to fork) gives that very memfd,
+ * Taking the image, with the VM paused: a VM whose RAM is a shared file
+ * (bus_ram_share: a VM that booted ready to fork; a memfd, or a file of the
+ * VM's private tmpfs with huge pages, vm_fork_tmpfs.c) gives that very file,
  * and maps it MAP_PRIVATE from then on (bus_ram_freeze), so its own later
  * writes become private copies and the image stays as it was: no page is
  * copied.  A VM whose RAM is a private mapping of a file (a fork's image
