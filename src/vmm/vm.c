@@ -475,7 +475,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		err_set(err, rc, "/proc/self/pagemap: %s", strerror(-rc));
 		goto fail;
 	}
-	/* A VM ready to fork keeps RAM in a memfd, which a fork hands to its
+	/* A VM ready to fork keeps RAM in a file of its own (a memfd, or its
+	 * private tmpfs's: vm_fork_tmpfs.c), which a fork hands to its
 	 * children as it is (vm_fork_image.c) instead of copying it.  Not a
 	 * restored or migrated one, whose RAM is about to be replaced (a fork
 	 * of it copies), nor a jailed one (it cannot fork), nor one offered to
@@ -487,7 +488,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 	if (cfg->fork_children && cfg->fork_ready && !cfg->sandboxed && !cfg->mem_merge &&
 	    !cfg->restore && !cfg->incoming && (rc = vm_fork_images_share_ram(vm->fork_images,
 									&vm->bus))) {
-		err_set(err, rc, "cannot put guest RAM in a memfd: %s", strerror(-rc));
+		err_set(err, rc, "--fork-ready: cannot put guest RAM in a file of its own: %s",
+			strerror(-rc));
 		goto fail;
 	}
 	if (!cfg->mem_merge) {
