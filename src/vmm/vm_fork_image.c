@@ -96,7 +96,7 @@ struct vm_fork_images {
 	pthread_cond_t calm;
 	struct writer *list;
 	/* The private tmpfs RAM is kept on (vm_fork_images_share_ram), its
-	 * rebases' files too: -1 none (memfds). */
+	 * rebases' files too (tmpfs_of): -1 not asked yet, -2 none (memfds). */
 	int tmpfs;
 };
 
@@ -560,29 +560,28 @@ bool vm_fork_ready_suits_host(void)
 	return bus_shared_ram_hugepages() || vm_fork_tmpfs_available();
 }
 
-int vm_fork_images_share_ram(struct vm_fork_images *f, struct bus *bus)
+/* f's private tmpfs, mounted at the first call where memfds get no huge
+ * pages and nimbus may mount one (f->lock held): -1 for none (memfds). */
+static int tmpfs_of(struct vm_fork_images *f)
 {
-	if (!bus_shared_ram_hugepages() && f->tmpfs < 0) {
-		int mnt = vm_fork_tmpfs_mount();
-		f->tmpfs = mnt >= 0 ? mnt : -1;   /* none: memfds, 4 KiB pages */
+	if (f->tmpfs == -1) {
+		int mnt = bus_shared_ram_hugepages() ? -1 : vm_fork_tmpfs_mount();
+		f->tmpfs = mnt >= 0 ? mnt : -2;   /* -2: asked, none (EPERM stays so) */
 	}
-	if (f->tmpfs < 0)
-		return bus_ram_share(bus);
-	int fd = vm_fork_tmpfs_file(f->tmpfs, "nimbus-guest-ram", bus->ram_size);
-	int rc = fd < 0 ? fd : bus_ram_share_file(bus, fd);
-	if (rc && fd >= 0)
-		close(fd);
-	return rc;
+	return f->tmpfs >= 0 ? f->tmpfs : -1;
 }
 
-/* A new file for RAM of size bytes: on f's tmpfs if RAM is there, else a
- * memfd.  Its descriptor or -errno. */
+/* A new file for RAM of size bytes: on f's tmpfs where there is one (and a
+ * file can be made there), else a memfd.  Its descriptor or -errno. */
 static int new_ram_file(struct vm_fork_images *f, uint64_t size)
 {
-	if (f->tmpfs >= 0)
-		return vm_fork_tmpfs_file(f->tmpfs, "nimbus-guest-ram", size);
-	int fd = memfd_create("nimbus-guest-ram", MFD_CLOEXEC);
-	if (fd < 0)
+	pthread_mutex_lock(&f->lock);
+	int mnt = tmpfs_of(f);
+	pthread_mutex_unlock(&f->lock);
+	int fd = mnt >= 0 ? vm_fork_tmpfs_file(mnt, "nimbus-guest-ram", size) : -1;
+	if (fd >= 0)
+		return fd;
+	if ((fd = memfd_create("nimbus-guest-ram", MFD_CLOEXEC)) < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)size) < 0) {
 		int e = errno;
@@ -590,6 +589,15 @@ static int new_ram_file(struct vm_fork_images *f, uint64_t size)
 		return -e;
 	}
 	return fd;
+}
+
+int vm_fork_images_share_ram(struct vm_fork_images *f, struct bus *bus)
+{
+	int fd = new_ram_file(f, bus->ram_size);
+	int rc = fd < 0 ? fd : bus_ram_share_file(bus, fd);
+	if (rc && fd >= 0)
+		close(fd);
+	return rc;
 }
 
 void vm_fork_image_close(const struct vm_fork_image *img)

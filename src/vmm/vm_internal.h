@@ -91,10 +91,10 @@ struct vm_fork_image;
 int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
 		      const struct vm_fork_disks *frozen, struct vm_snapshot_info *info,
 		      struct vm_fork_image *fork_image, struct err *err);
-/* vm_snapshot.c: before an incremental snapshot pauses the VM: waits
- * (at most VM_BASE_WAIT_MS) until its base's memory is there, which a fork's
- * directory, the base of its children's chains, gets only after the fork
- * (vm_fork_image.c).  0, or -errno with err set (not there in time). */
+/* vm_snapshot.c: before an incremental snapshot of a fork's child pauses
+ * it: waits (at most VM_BASE_WAIT_MS) until its base, the fork's directory,
+ * has its memory, which it gets only after the fork (vm_fork_image.c).  0,
+ * or -errno with err set (not there in time). */
 #define VM_BASE_WAIT_MS 10000
 int vm_snapshot_base_wait(struct vm *vm, struct err *err);
 /* vm_snapshot.c: guest RAM into fd from its start, its zero pages holes

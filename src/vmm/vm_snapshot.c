@@ -573,16 +573,17 @@ static int incremental_check(const struct vm_parts *p, const char *absdir, struc
 	return 0;
 }
 
-/* The chain's base directory, and whether there is one (under api_lock). */
+/* The chain's base directory, if it is the fork this VM is a child of
+ * (under api_lock): the one base that may lack its memory for a while. */
 struct base_dir {
-	bool valid;
+	bool fork;
 	char dir[4096];
 };
 
 static int base_dir_of(struct vm_parts *p, void *ctx)
 {
 	struct base_dir *b = ctx;
-	b->valid = p->chain->valid;
+	b->fork = p->chain->valid && p->chain->from_file && p->cfg->fork_index;
 	snprintf(b->dir, sizeof b->dir, "%s", p->chain->dir);
 	return 0;
 }
@@ -604,13 +605,14 @@ int vm_snapshot_base_wait(struct vm *vm, struct err *err)
 	if (!b)
 		return err_set(err, -ENOMEM, "out of memory");
 	vm_call_locked(vm, base_dir_of, b);
-	/* No base: incremental_check says so, in the pause.  A fork's child
-	 * whose parent is still writing the fork's memory file (its children
-	 * start first) waits for it: a diff on a base without memory could not
-	 * be restored, nor ever be if the parent ended first. */
+	/* A fork's child whose parent is still writing the fork's memory file
+	 * (its children start first) waits for it: a diff on a base without
+	 * memory could not be restored, nor ever be if the parent ended first.
+	 * Any other base (or none: incremental_check says so, in the pause)
+	 * was whole when it became one. */
 	int rc = 0;
 	const struct timespec step = { 0, 5000000 };
-	for (unsigned waited = 0; b->valid && b->dir[0] && !holds_memory(b->dir); waited += 5) {
+	for (unsigned waited = 0; b->fork && b->dir[0] && !holds_memory(b->dir); waited += 5) {
 		if (waited >= VM_BASE_WAIT_MS) {
 			rc = err_set(err, -ENOENT, "snapshot: %s/memory, the memory of this VM's "
 				     "base, is not there after %u s (a fork's parent writes it after "
