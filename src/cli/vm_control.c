@@ -273,6 +273,10 @@ static int show_reply(const char *verb, const char *line, bool json)
 		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(o, "children"))
 			printf("child pid %.0f: control %s, console %s (paused)\n", num(k, "pid"),
 			       str(k, "control"), str(k, "console"));
+		const cJSON *mac = cJSON_GetObjectItemCaseSensitive(o, "guest_mac");
+		if (cJSON_IsString(mac) && !strcmp(mac->valuestring, "kept"))
+			printf("note: the children's guests keep this VM's MAC address (no --agent to "
+			       "move them onto their own: a device cannot change it, docs/snapshot.md)\n");
 	} else if (!strcmp(verb, "migrate")) {
 		printf("migrated to %s: %.0f rounds, %.1f MiB sent, %.0f ms in total, "
 		       "downtime %.1f ms\n", str(o, "uri"), num(o, "rounds"),

@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,6 +160,23 @@ static int spawn(const struct vm_fork_ctx *f, const char *dir, unsigned idx, boo
 	return 0;
 }
 
+/* Whether a Unix socket at path takes connections: its file appears at
+ * bind(), before listen(), and a client connecting in between is refused
+ * (a child's first `vm control` right after the fork's reply was). */
+static bool listening(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sa.sun_path)
+		return true;   /* cannot probe: its file is all there is to go by */
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return true;
+	int r = connect(fd, (const struct sockaddr *)&sa, sizeof sa), e = errno;
+	close(fd);
+	return r == 0 || e == EAGAIN;   /* EAGAIN: listening, its backlog full */
+}
+
 /* Children of earlier forks that have ended: gone from the process table
  * (nothing else here has children to wait for). */
 static void reap_ended(void)
@@ -178,14 +197,14 @@ int vm_fork_children_start(void *ctx, const char *dir, unsigned n, bool running,
 	while (spawned < n && !(rc = spawn(f, dir, spawned, running, image, diff, &out[spawned], err)))
 		spawned++;
 	tmark("fork: children started");
-	/* Ready when its control socket is there; gone early means it failed.
+	/* Ready when its control socket listens; gone early means it failed.
 	 * The ready ones come first in out[]: one that failed ends the list. */
 	struct timespec step = { 0, 1000000 };
 	bool ended = false;
 	for (int waited = 0; *started < spawned && waited < READY_TIMEOUT_MS; ) {
 		struct stat st;
 		struct vm_fork_child *c = &out[*started];
-		if (stat(c->control, &st) == 0) {
+		if (stat(c->control, &st) == 0 && listening(c->control)) {
 			(*started)++;
 			continue;
 		}

@@ -60,11 +60,12 @@ static const char usage[] =
 	"                    (default: Debian's OpenSBI fw_dynamic); `none` starts the\n"
 	"                    kernel itself in M-mode at 0x80000000\n"
 	"  -m, --mem SIZE    guest RAM, e.g. 256M, 1G; a bare number is MiB (default 256M)\n"
-	"  --fork-ready[=yes|no]  guest RAM in a memfd that a `fork` hands to its\n"
+	"  --fork-ready[=yes|no]  guest RAM in a file that a `fork` hands to its\n"
 	"                    children without copying it (a fork of a 256 MiB guest in\n"
-	"                    ~5 ms, not ~10); default: yes where the host gives shared\n"
-	"                    memory huge pages (shmem_enabled), else no: there, RAM in a\n"
-	"                    memfd makes memory-bound guests ~15% slower\n"
+	"                    ~5 ms, not ~13): a private tmpfs's with huge pages (as\n"
+	"                    root), else a memfd; default: yes where that file gets huge\n"
+	"                    pages (the private tmpfs, or shmem_enabled), else no: there,\n"
+	"                    RAM in a memfd makes memory-bound guests ~15% slower\n"
 	"  --mem-merge       offer guest RAM to the kernel's same-page merging (KSM):\n"
 	"                    identical pages of many guests are kept once (needs\n"
 	"                    /sys/kernel/mm/ksm/run = 1; no huge pages then)\n"
@@ -983,7 +984,9 @@ int cmd_vm_run(int argc, char **argv)
 			return 2;
 		}
 	}
-	cfg.fork_ready = fork_ready >= 0 ? fork_ready == 1 : bus_shared_ram_hugepages();
+	/* A restore or an incoming VM never shares RAM: no need to ask. */
+	cfg.fork_ready = fork_ready >= 0 ? fork_ready == 1 :
+			 !cfg.restore && !cfg.incoming && vm_fork_ready_suits_host();
 	if (optind < argc) {
 		cli_error("vm run: unexpected argument %s (try --help)", argv[optind]);
 		return 2;

@@ -78,16 +78,22 @@ int bus_ram_share(struct bus *bus)
 	int fd = memfd_create("nimbus-guest-ram", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	int rc = ftruncate(fd, (off_t)bus->ram_size) < 0 ? -errno : bus_ram_share_file(bus, fd);
+	if (rc)
+		close(fd);
+	return rc;
+}
+
+int bus_ram_share_file(struct bus *bus, int fd)
+{
+	if (bus->ram_shared || bus->ram_from_file)
+		return -EINVAL;
 	/* MAP_FIXED over the anonymous mapping, untouched yet: the address
 	 * stays the one bus_init chose. */
-	void *p = ftruncate(fd, (off_t)bus->ram_size) < 0 ? MAP_FAILED
-		: mmap(bus->ram, bus->ram_size, PROT_READ | PROT_WRITE,
+	void *p = mmap(bus->ram, bus->ram_size, PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd, 0);
-	if (p == MAP_FAILED) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
+	if (p == MAP_FAILED)
+		return -errno;
 	bus->ram_shared = true;
 	bus->ram_fd = fd;
 	return 0;

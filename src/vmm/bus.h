@@ -111,6 +111,10 @@ int bus_ram_mergeable(struct bus *bus);
  * and KSM merges no page of it.  0 or -errno (RAM is then unchanged).
  */
 int bus_ram_share(struct bus *bus);
+/* The same in fd, a file of ram_size bytes (a tmpfs's, with huge pages:
+ * vm_fork_tmpfs.c), which the bus owns from then on.  0 or -errno (RAM
+ * unchanged, fd still the caller's). */
+int bus_ram_share_file(struct bus *bus, int fd);
 /* Whether this host backs shared memory (a memfd) with huge pages when
  * asked (shmem_enabled: always, within_size or advise).  Where it does
  * not, RAM in a memfd runs memory-bound guests slower than anonymous RAM

@@ -937,6 +937,8 @@ static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req,
 		return out;
 	}
 	cJSON_AddNumberToObject(o, "pause_ms", (double)info.pause_ns / 1e6);
+	if (info.guest_mac)
+		cJSON_AddStringToObject(o, "guest_mac", info.guest_mac);
 	cJSON *arr = cJSON_AddArrayToObject(o, "children");
 	for (unsigned i = 0; i < started; i++) {
 		cJSON *k = cJSON_CreateObject();

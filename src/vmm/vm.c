@@ -475,18 +475,21 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct err *err)
 		err_set(err, rc, "/proc/self/pagemap: %s", strerror(-rc));
 		goto fail;
 	}
-	/* A VM ready to fork keeps RAM in a memfd, which a fork hands to its
+	/* A VM ready to fork keeps RAM in a file of its own (a memfd, or its
+	 * private tmpfs's: vm_fork_tmpfs.c), which a fork hands to its
 	 * children as it is (vm_fork_image.c) instead of copying it.  Not a
 	 * restored or migrated one, whose RAM is about to be replaced (a fork
 	 * of it copies), nor a jailed one (it cannot fork), nor one offered to
 	 * KSM (which merges only anonymous pages). */
-	if (cfg->fork_children && cfg->fork_ready && !cfg->sandboxed && !cfg->mem_merge &&
-	    !cfg->restore && !cfg->incoming && (rc = bus_ram_share(&vm->bus))) {
-		err_set(err, rc, "cannot put guest RAM in a memfd: %s", strerror(-rc));
-		goto fail;
-	}
 	if (cfg->fork_children && !(vm->fork_images = vm_fork_images_new())) {
 		rc = err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (cfg->fork_children && cfg->fork_ready && !cfg->sandboxed && !cfg->mem_merge &&
+	    !cfg->restore && !cfg->incoming && (rc = vm_fork_images_share_ram(vm->fork_images,
+									&vm->bus))) {
+		err_set(err, rc, "--fork-ready: cannot put guest RAM in a file of its own: %s",
+			strerror(-rc));
 		goto fail;
 	}
 	if (!cfg->mem_merge) {
@@ -1069,6 +1072,11 @@ static int snapshot_take(struct vm *vm, const char *dir, const struct vm_snapsho
 	if (opts->to_fds && dir[0] != '/')
 		return err_set(err, -EINVAL, "snapshot: %s: not an absolute path (passed files are "
 			       "recorded by where the client puts them)", dir);
+	/* An incremental one's base must have its memory (a fork's directory
+	 * gets it after the fork): waited for while the guest runs on. */
+	int wrc = opts->incremental && !opts->to_fds ? vm_snapshot_base_wait(vm, err) : 0;
+	if (wrc)
+		return wrc;
 	/* A fork's overlays are made (and synced) while the guest runs on. */
 	struct vm_fork_disks *forked = NULL;
 	int prc = opts->fork_children ?
@@ -1203,6 +1211,11 @@ int vm_fork(struct vm *vm, const char *dir, unsigned n, bool running, struct vm_
 		return rc;
 	}
 	tmark("fork: snapshot taken, VM resumed");
+	if (info) {
+		struct vm_parts p;
+		vm_parts(vm, &p);
+		info->guest_mac = vm_fork_guest_mac(&p);
+	}
 	rc = vm->cfg.fork_children(vm->cfg.fork_ctx, dir, n, running, image.image, image.diff, out,
 				   started, err);
 	vm_fork_images_release(vm->fork_images);

@@ -432,6 +432,11 @@ void vm_remove_listener(struct vm *vm, int id);
  * them). */
 unsigned vm_fork_mac_changes(struct vm *vm, uint8_t was[][6], uint8_t now[][6]);
 
+/* Whether guest RAM in a file a fork can hand over gets huge pages here
+ * (vm_fork_image.c: a private tmpfs nimbus can mount, or shmem_enabled),
+ * so that `vm run --fork-ready` costs a guest nothing: its default. */
+bool vm_fork_ready_suits_host(void);
+
 #define VM_FORK_MAX 16
 
 /*
@@ -468,6 +473,11 @@ struct vm_snapshot_info {
 	int64_t pause_ns;           /* how long the guest stood still for it */
 	uint64_t disk_bytes_written; /* with_disks: data written to DIR/disk0... (zeroes are holes) */
 	unsigned disks;             /* with_disks: how many disk files were written */
+	/* A fork of a VM with --net devices: what the children's guests use
+	 * (vm_fork_nics.c): "moved" (the clone notice moves them onto the
+	 * child's MACs, through the agent) or "kept" (no agent: the parent's
+	 * MAC); NULL for no NIC. */
+	const char *guest_mac;
 };
 
 struct vm_snapshot_opts {

@@ -267,6 +267,26 @@ static int in_dir(struct err *err, int rc, const char *dir)
 	return err_set(err, rc, "%s: %s", dir, msg);
 }
 
+/* The base must be the disk the fork froze: a child's overlay of another
+ * size than its base would show the guest a disk of another size than it
+ * probed, or (larger) zeroes past the base's end that no write put there. */
+static int check_base_size(const char *dir, unsigned i, const char *base, enum block_format fmt,
+			   uint64_t size, struct err *err)
+{
+	struct block_opts o = { .readonly = true, .format = fmt };
+	struct block_backend *b;
+	int rc = block_backend_open(base, &o, &b, err);
+	if (rc)
+		return in_dir(err, rc, dir);
+	uint64_t has = b->size;
+	b->ops->close(b);
+	if (has != size)
+		return err_set(err, -EINVAL, "%s: disk %u: the fork froze its base %s at %llu bytes, "
+			       "it has %llu now (changed since the fork, or not the fork's snapshot)",
+			       dir, i, base, (unsigned long long)size, (unsigned long long)has);
+	return 0;
+}
+
 int vm_fork_disks_restore(struct snap_in *in, struct vm_config *cfg, const char *dir,
 			  char *paths[VM_MAX_DISKS], struct err *err)
 {
@@ -298,6 +318,8 @@ int vm_fork_disks_restore(struct snap_in *in, struct vm_config *cfg, const char 
 				       "read-only (,ro or --ephemeral)", dir, d->path, base);
 		if ((rc = child_overlay(overlay, sizeof overlay, dir, cfg->fork_index - 1, i)))
 			return err_set(err, rc, "%s: name too long", dir);
+		if ((rc = check_base_size(dir, i, base, fmt, size, err)))
+			return rc;
 		/* One allocation: the overlay's path, then the base's. */
 		size_t ol = strlen(overlay) + 1;
 		if (!(paths[i] = malloc(ol + strlen(base) + 1)))

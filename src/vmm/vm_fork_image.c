@@ -5,8 +5,9 @@
  * which the fork directory's `memory` file is written afterwards, in the
  * background, so the fork directory stays a snapshot like any other.
  *
- * Taking the image, with the VM paused: a VM whose RAM is a shared memfd
- * (bus_ram_share: a VM that booted, able to fork) gives that very memfd,
+ * Taking the image, with the VM paused: a VM whose RAM is a shared file
+ * (bus_ram_share: a VM that booted ready to fork; a memfd, or a file of the
+ * VM's private tmpfs with huge pages, vm_fork_tmpfs.c) gives that very file,
  * and maps it MAP_PRIVATE from then on (bus_ram_freeze), so its own later
  * writes become private copies and the image stays as it was: no page is
  * copied.  A VM whose RAM is a private mapping of a file (a fork's image
@@ -54,6 +55,8 @@
 #include "lib/tmark.h"
 #include "vmm/bus.h"
 #include "vmm/log.h"
+#include "vmm/vm_fork_copy.h"
+#include "vmm/vm_fork_tmpfs.h"
 #include "vmm/vm_internal.h"
 
 #define CHUNK (256u << 10)   /* read from the image this much at a time */
@@ -92,6 +95,9 @@ struct vm_fork_images {
 	struct timespec calm_from;   /* CLOCK_MONOTONIC: the last fork's children up, + CALM_MS */
 	pthread_cond_t calm;
 	struct writer *list;
+	/* The private tmpfs RAM is kept on (vm_fork_images_share_ram), its
+	 * rebases' files too (tmpfs_of): -1 not asked yet, -2 none (memfds). */
+	int tmpfs;
 };
 
 /* The pages RAM mapped from a file has of its own (written since the
@@ -181,15 +187,9 @@ int vm_fork_image_take(struct vm_parts *p, struct vm_fork_image *out, uint64_t *
 			out->diff = -1;
 			return err_set(err, -errno, "fork: guest RAM's file: %s", strerror(errno));
 		}
-	} else {
+	} else if ((rc = vm_fork_copy_ram(bus, &fd, copied))) {
 		/* Anonymous RAM, or too much written since its file: a copy. */
-		*copied = 0;
-		if ((fd = memfd_create("nimbus-fork-image", MFD_CLOEXEC)) < 0)
-			return err_set(err, -errno, "fork: memfd_create: %s", strerror(errno));
-		if ((rc = vm_ram_write_sparse(fd, bus, p->cfg->sandboxed, copied))) {
-			close(fd);
-			return err_set(err, rc, "fork: cannot copy guest RAM: %s", strerror(-rc));
-		}
+		return err_set(err, rc, "fork: cannot copy guest RAM: %s", strerror(-rc));
 	}
 	/* Anonymous RAM (KSM's, a migrated VM's) stays so: nothing to rebase. */
 	if (bus->ram_from_file && (out->ram_file = fcntl(bus->ram_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
@@ -399,6 +399,8 @@ static void *low_copy_thread(void *arg)
 	return NULL;
 }
 
+static int new_ram_file(struct vm_fork_images *f, uint64_t size);
+
 /* The parent's RAM onto a memfd of its own, shared (see the top). */
 static void rebase(struct writer *w)
 {
@@ -406,9 +408,9 @@ static void rebase(struct writer *w)
 	/* An earlier fork's rebase may have done it since this fork. */
 	if (!vm_call_locked(w->vm, still_from, &r))
 		return;
-	int to = r.to = memfd_create("nimbus-guest-ram", MFD_CLOEXEC);
+	int to = r.to = new_ram_file(w->set, w->size);
 	struct err err = { 0 };
-	int rc = to < 0 ? -errno : ftruncate(to, (off_t)w->size) < 0 ? -errno : 0;
+	int rc = to < 0 ? to : 0;
 	struct low_copy c = { .set = w->set, .from = w->rebase_from, .to = to, .size = w->size };
 	pthread_t t;
 	if (!rc && !(rc = -pthread_create(&t, NULL, low_copy_thread, &c))) {
@@ -499,6 +501,7 @@ struct vm_fork_images *vm_fork_images_new(void)
 {
 	struct vm_fork_images *f = calloc(1, sizeof *f);
 	if (f) {
+		f->tmpfs = -1;
 		pthread_mutex_init(&f->lock, NULL);
 		pthread_condattr_t ca;   /* timed waits on the monotonic clock */
 		pthread_condattr_init(&ca);
@@ -552,6 +555,51 @@ int vm_fork_image_after(struct vm *vm, struct vm_fork_images *f, const char *dir
 	return 0;
 }
 
+bool vm_fork_ready_suits_host(void)
+{
+	return bus_shared_ram_hugepages() || vm_fork_tmpfs_available();
+}
+
+/* f's private tmpfs, mounted at the first call where memfds get no huge
+ * pages and nimbus may mount one (f->lock held): -1 for none (memfds). */
+static int tmpfs_of(struct vm_fork_images *f)
+{
+	if (f->tmpfs == -1) {
+		int mnt = bus_shared_ram_hugepages() ? -1 : vm_fork_tmpfs_mount();
+		f->tmpfs = mnt >= 0 ? mnt : -2;   /* -2: asked, none (EPERM stays so) */
+	}
+	return f->tmpfs >= 0 ? f->tmpfs : -1;
+}
+
+/* A new file for RAM of size bytes: on f's tmpfs where there is one (and a
+ * file can be made there), else a memfd.  Its descriptor or -errno. */
+static int new_ram_file(struct vm_fork_images *f, uint64_t size)
+{
+	pthread_mutex_lock(&f->lock);
+	int mnt = tmpfs_of(f);
+	pthread_mutex_unlock(&f->lock);
+	int fd = mnt >= 0 ? vm_fork_tmpfs_file(mnt, "nimbus-guest-ram", size) : -1;
+	if (fd >= 0)
+		return fd;
+	if ((fd = memfd_create("nimbus-guest-ram", MFD_CLOEXEC)) < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int vm_fork_images_share_ram(struct vm_fork_images *f, struct bus *bus)
+{
+	int fd = new_ram_file(f, bus->ram_size);
+	int rc = fd < 0 ? fd : bus_ram_share_file(bus, fd);
+	if (rc && fd >= 0)
+		close(fd);
+	return rc;
+}
+
 void vm_fork_image_close(const struct vm_fork_image *img)
 {
 	if (img->image >= 0)
@@ -576,6 +624,8 @@ void vm_fork_images_free(struct vm_fork_images *f)
 		pthread_join(w->thread, NULL);
 		free(w);
 	}
+	if (f->tmpfs >= 0)
+		close(f->tmpfs);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->calm);
 	free(f);

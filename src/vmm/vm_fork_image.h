@@ -44,6 +44,15 @@ int vm_fork_image_after(struct vm *vm, struct vm_fork_images *f, const char *dir
 			const struct vm_fork_image *img, const struct log_sink *log,
 			struct err *err);
 
+/*
+ * Puts bus's RAM (untouched yet) in a file a fork can hand over
+ * (bus_ram_share): where memfds get no huge pages (bus_shared_ram_hugepages)
+ * and f can mount a private tmpfs that gives them (vm_fork_tmpfs.c), a file
+ * of that tmpfs, else a memfd.  0 or -errno.
+ */
+struct bus;
+int vm_fork_images_share_ram(struct vm_fork_images *f, struct bus *bus);
+
 /* A fork is under way (hold) or over (release, once its children are up):
  * meanwhile f's threads hold their copies back. */
 void vm_fork_images_hold(struct vm_fork_images *f);

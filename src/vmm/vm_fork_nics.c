@@ -11,6 +11,18 @@
  * --net device, in order).  A guest without an agent keeps the parent's
  * MAC: harmless behind the user-mode network, whose NAT is each child's
  * own; a TAP cannot be shared by a fork anyway (vm.c refuses it).
+ *
+ * Why nothing but the agent can move it: virtio-net has no way for a
+ * device to change the driver's MAC.  The config space's `mac` is read by
+ * the driver once, at its initialization (virtio 1.2, 5.1.5: with
+ * VIRTIO_NET_F_MAC it is the card's address); VIRTIO_NET_F_CTRL_MAC_ADDR carries the
+ * driver's MAC to the device, not back; a config change interrupt makes
+ * Linux's driver re-read only `status` (virtnet_config_changed_work: link
+ * up or down, and VIRTIO_NET_S_ANNOUNCE, which makes it announce the MAC it
+ * has).  A link toggle or an announce would leave the interface on the
+ * parent's MAC; only a new device (a hot unplug and plug) would probe the
+ * child's, as a new interface without the guest's addresses.  So the fork's
+ * reply says which (vm_fork_guest_mac).
  */
 #include "vmm/vm_internal.h"
 
@@ -34,6 +46,13 @@ void vm_net_macs_save(const struct vm_parts *p, struct snap_out *o)
 		snap_put_bytes(o, mac, 6);
 	}
 	snap_end(o);
+}
+
+const char *vm_fork_guest_mac(const struct vm_parts *p)
+{
+	if (!p->nnets)
+		return NULL;
+	return p->cfg->agent ? "moved" : "kept";
 }
 
 int vm_fork_nics_renew(struct vm_config *cfg, struct err *err)

@@ -36,6 +36,9 @@ struct vm_snap_chain {
 	bool from_file;
 	uint64_t id;                  /* that snapshot's random id */
 	char dir[4096];
+	/* The last fork's directory (write_fork), "" for none: not a base (a
+	 * fork starts no log), said so when an incremental snapshot is refused. */
+	char forked[4096];
 };
 
 struct vm_parts {
@@ -88,11 +91,21 @@ struct vm_fork_image;
 int vm_snapshot_write(struct vm *vm, const char *dir, const struct vm_snapshot_opts *opts,
 		      const struct vm_fork_disks *frozen, struct vm_snapshot_info *info,
 		      struct vm_fork_image *fork_image, struct err *err);
+/* vm_snapshot.c: before an incremental snapshot of a fork's child pauses
+ * it: waits (at most VM_BASE_WAIT_MS) until its base, the fork's directory,
+ * has its memory, which it gets only after the fork (vm_fork_image.c).  0,
+ * or -errno with err set (not there in time). */
+#define VM_BASE_WAIT_MS 10000
+int vm_snapshot_base_wait(struct vm *vm, struct err *err);
 /* vm_snapshot.c: guest RAM into fd from its start, its zero pages holes
  * (sandboxed: without a kept page map, every page is read); *written: the
  * bytes of data.  0 or -errno. */
 struct bus;
 int vm_ram_write_sparse(int fd, const struct bus *bus, bool sandboxed, uint64_t *written);
+/* vm_snapshot.c: the RAM pages whose byte in data (one per page) is not 0
+ * into fd at their offsets, nothing else; *written: their bytes.  0 or
+ * -errno. */
+int vm_ram_write_pages(int fd, const struct bus *bus, const uint8_t *data, uint64_t *written);
 /* vm_snapshot.c: the RAM pages set in the bitmap `pages` into fd from its
  * start, as a memory.diff (docs/snapshot.md); *written: their bytes.  0 or
  * -errno. */
@@ -146,6 +159,9 @@ int vm_fork_disks_restore(struct snap_in *in, struct vm_config *cfg, const char 
  */
 struct snap_out;
 void vm_net_macs_save(const struct vm_parts *p, struct snap_out *o);
+/* vm_fork_nics.c: what a fork's children's guests use as MAC
+ * (vm_snapshot_info.guest_mac): NULL, "moved" or "kept". */
+const char *vm_fork_guest_mac(const struct vm_parts *p);
 int vm_fork_nics_renew(struct vm_config *cfg, struct err *err);
 int vm_fork_nics_was(struct snap_in *in, const struct vm_config *cfg,
 		     uint8_t was[VM_MAX_NETS][6], unsigned *n, struct err *err);

@@ -40,6 +40,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/bus.h"
@@ -309,6 +310,27 @@ static void save_vm_section(struct snap_out *o, const struct vm_parts *p, uint64
 	snap_end(o);
 }
 
+int vm_ram_write_pages(int fd, const struct bus *bus, const uint8_t *data, uint64_t *written)
+{
+	const uint64_t page = 1u << BUS_PAGE_SHIFT, n = bus->ram_size / page;
+	*written = 0;
+	int rc = 0;
+	for (uint64_t i = 0; i < n && !rc;) {
+		if (!data[i]) {
+			i++;
+			continue;
+		}
+		/* At most 2 MiB a write: one huge page of a tmpfs (vm_fork_tmpfs.c). */
+		uint64_t j = i + 1;
+		while (j < n && j - i < 512 && data[j])
+			j++;
+		rc = io_pwrite_all(fd, bus->ram + i * page, (j - i) * page, (off_t)(i * page));
+		*written += (j - i) * page;
+		i = j;
+	}
+	return rc;
+}
+
 /* Writes RAM to fd, leaving zero pages as holes.  Untouched RAM reads as
  * the zero page without being allocated, so the scan costs no memory.
  * Sandboxed, the page map is the one opened before the jail (vm_create,
@@ -324,27 +346,17 @@ int vm_ram_write_sparse(int fd, const struct bus *bus, bool sandboxed, uint64_t 
 	if ((lseek(fd, 0, SEEK_END) > 0 && ftruncate(fd, 0) < 0) ||
 	    ftruncate(fd, (off_t)bus->ram_size) < 0)
 		return -errno;
-	uint8_t *touched = malloc(n);
-	if (!touched)
+	uint8_t *data = malloc(n);
+	if (!data)
 		return -ENOMEM;
 	if (sandboxed && !bus->pagemap_kept)
-		memset(touched, 1, n);
+		memset(data, 1, n);
 	else
-		bus_ram_touched(bus, 0, n, touched);
-	int rc = 0;
-	for (uint64_t i = 0; i < n && !rc;) {
-		if (!touched[i] || bytes_are_zero(bus->ram + i * page, page)) {
-			i++;
-			continue;
-		}
-		uint64_t j = i + 1;
-		while (j < n && j - i < 256 && touched[j] && !bytes_are_zero(bus->ram + j * page, page))
-			j++;
-		rc = io_pwrite_all(fd, bus->ram + i * page, (j - i) * page, (off_t)(i * page));
-		*written += (j - i) * page;
-		i = j;
-	}
-	free(touched);
+		bus_ram_touched(bus, 0, n, data);
+	for (uint64_t i = 0; i < n; i++)
+		data[i] = data[i] && !bytes_are_zero(bus->ram + i * page, page);
+	int rc = vm_ram_write_pages(fd, bus, data, written);
+	free(data);
 	return rc;
 }
 
@@ -546,13 +558,72 @@ static int write_disks(const char *dir, const int *fds, const struct vm_parts *p
 static int incremental_check(const struct vm_parts *p, const char *absdir, struct err *err)
 {
 	const struct vm_snap_chain *ch = p->chain;
-	if (!ch->valid || (!ch->from_file && !atomic_load(&p->bus->logging)))
+	bool none = !ch->valid || (!ch->from_file && !atomic_load(&p->bus->logging));
+	if (none && ch->forked[0])
+		return err_set(err, -ENOENT, "snapshot: no earlier snapshot of this VM to build an "
+			       "incremental one on (its fork into %s is not one: a fork does not "
+			       "log what the VM writes after it; take a full snapshot first)",
+			       ch->forked);
+	if (none)
 		return err_set(err, -ENOENT, "snapshot: no earlier snapshot of this VM to build an "
 			       "incremental one on (take a full one first)");
 	if (!strcmp(absdir, ch->dir))
 		return err_set(err, -EINVAL, "snapshot: %s is the base of this incremental "
 			       "snapshot: write it to another directory", absdir);
 	return 0;
+}
+
+/* The chain's base directory, if it is the fork this VM is a child of
+ * (under api_lock): the one base that may lack its memory for a while. */
+struct base_dir {
+	bool fork;
+	char dir[4096];
+};
+
+static int base_dir_of(struct vm_parts *p, void *ctx)
+{
+	struct base_dir *b = ctx;
+	b->fork = p->chain->valid && p->chain->from_file && p->cfg->fork_index;
+	snprintf(b->dir, sizeof b->dir, "%s", p->chain->dir);
+	return 0;
+}
+
+/* dir holds RAM, whole (memory) or as a diff on its own base (memory.diff). */
+static bool holds_memory(const char *dir)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/memory", dir);
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(path, sizeof path, "%s/memory.diff", dir);
+	return access(path, F_OK) == 0;
+}
+
+int vm_snapshot_base_wait(struct vm *vm, struct err *err)
+{
+	struct base_dir *b = malloc(sizeof *b);
+	if (!b)
+		return err_set(err, -ENOMEM, "out of memory");
+	vm_call_locked(vm, base_dir_of, b);
+	/* A fork's child whose parent is still writing the fork's memory file
+	 * (its children start first) waits for it: a diff on a base without
+	 * memory could not be restored, nor ever be if the parent ended first.
+	 * Any other base (or none: incremental_check says so, in the pause)
+	 * was whole when it became one. */
+	int rc = 0;
+	const struct timespec step = { 0, 5000000 };
+	for (unsigned waited = 0; b->fork && b->dir[0] && !holds_memory(b->dir); waited += 5) {
+		if (waited >= VM_BASE_WAIT_MS) {
+			rc = err_set(err, -ENOENT, "snapshot: %s/memory, the memory of this VM's "
+				     "base, is not there after %u s (a fork's parent writes it after "
+				     "its children start: did it end first?): take a full snapshot",
+				     b->dir, VM_BASE_WAIT_MS / 1000);
+			break;
+		}
+		nanosleep(&step, NULL);
+	}
+	free(b);
+	return rc;
 }
 
 /*
@@ -666,10 +737,14 @@ static int write_fork(struct vm *vm, const char *dir, const struct vm_fork_disks
 	snprintf(path, sizeof path, "%s/memory", dir);
 	if (unlink(path) < 0 && errno != ENOENT) {
 		rc = err_set(err, -errno, "fork: %s: %s", path, strerror(errno));
-	} else if (!(rc = write_file(dir, "state", o.buf, o.len, false, err)) && info) {
-		info->state_bytes = o.len;
-		info->mem_bytes_written = copied;
-		info->incremental = false;
+	} else if (!(rc = write_file(dir, "state", o.buf, o.len, false, err))) {
+		char abs[PATH_MAX];
+		snprintf(p.chain->forked, sizeof p.chain->forked, "%s", realpath(dir, abs) ? abs : dir);
+		if (info) {
+			info->state_bytes = o.len;
+			info->mem_bytes_written = copied;
+			info->incremental = false;
+		}
 	}
 	if (rc) {
 		vm_fork_image_close(image);

@@ -830,13 +830,15 @@ TEST(vm_fork_child_refuses_a_bad_fork_disks_section)
 		{ "relative/base.img", "raw", 1 << 20 },
 		{ NULL, "vmdk", 1 << 20 },
 		{ NULL, "raw", 1000 },
+		{ NULL, "raw", 2 << 20 },   /* not the base's size */
 	};
 	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		write_fork_disks_state(dir, bad[i].base ? bad[i].base : base, bad[i].fmt, bad[i].size);
 		struct vm *vm;
 		struct err e = { 0 };
 		EXPECT(vm_create(&cfg, &vm, &e) < 0);
-		EXPECT(strstr(e.msg, bad[i].size == 1000 ? "multiple of 512" : "'fork-disks'"));
+		EXPECT(strstr(e.msg, bad[i].size != 1 << 20 ? "disk 0: the fork froze its base"
+						     : "'fork-disks'"));
 		EXPECT(access(overlay, F_OK) < 0);
 	}
 	char cmd[160];
