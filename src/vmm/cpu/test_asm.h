@@ -208,6 +208,19 @@ static inline int tm_init(struct tmach *t, unsigned nharts)
 	return 0;
 }
 
+/* One hart that translates (a code cache of cache_bytes), as the JIT's
+ * tests want it. */
+static inline int tm_init_translating(struct tmach *t, size_t cache_bytes)
+{
+	if (tm_init(t, 1))
+		return -1;
+	hart_free(t->h[0]);
+	struct hart_config cfg = { .hartid = 0, .bus = &t->bus, .clock = &t->clk,
+				   .reset_pc = RAM_BASE, .jit_cache_bytes = cache_bytes };
+	t->h[0] = hart_new(&cfg);
+	return t->h[0] ? 0 : -1;
+}
+
 static inline void tm_fini(struct tmach *t)
 {
 	for (unsigned i = 0; i < 2; i++)

@@ -37,12 +37,7 @@ static void emit_target(struct tmach *t, uint64_t pa, int32_t mark)
  * `target_flags` (G or not) for the target. */
 static int fixture_init(struct fixture *f, uint64_t target_flags)
 {
-	if (tm_init(&f->t, 1))
-		return -1;
-	hart_free(f->t.h[0]);
-	struct hart_config cfg = { .hartid = 0, .bus = &f->t.bus, .clock = &f->t.clk,
-				   .reset_pc = RAM_BASE, .jit_cache_bytes = 1u << 20 };
-	if (!(f->t.h[0] = hart_new(&cfg)))
+	if (tm_init_translating(&f->t, 1u << 20))
 		return -1;
 	jit_set_hot(f->t.h[0]->jit, 1);
 	tm_org(&f->t, HANDLER);   /* M handler: x30 = mcause, then spin at `stop` */

@@ -935,46 +935,15 @@ static bool cross_at_end(struct jit *j, const struct block *b, struct cross *c)
 	return c->insn.op != OP_ECALL && !interp_only(&c->insn);
 }
 
-static bool is_int_store(unsigned op)
-{
-	return op == OP_SB || op == OP_SH || op == OP_SW || op == OP_SD;
-}
-
 static unsigned int_store_size(unsigned op)
 {
-	return op == OP_SB ? 1 : op == OP_SH ? 2 : op == OP_SW ? 4 : 8;
-}
-
-/* How many integer stores from instruction i on, before `limit` (a new
- * segment, or a straddling last instruction, which have checks of their
- * own), go through i's base register at offsets that are all aligned if
- * the lowest is aligned to the widest size (be_store_group). */
-static unsigned store_run(const struct block *b, unsigned i, unsigned limit, unsigned seg_end)
-{
-	const struct insn *first = &b->insn[i];
-	if (!is_int_store(first->op) || first->rs1 == 0)
-		return 0;
-	if (seg_end < limit)
-		limit = seg_end;
-	unsigned n = 0, align = 1;
-	int32_t lo = first->imm;
-	while (i + n < limit && n < 64 && is_int_store(b->insn[i + n].op) &&
-	       b->insn[i + n].rs1 == first->rs1) {
-		unsigned size = int_store_size(b->insn[i + n].op);
-		int32_t imm = b->insn[i + n].imm;
-		unsigned a = size > align ? size : align;
-		int32_t l = imm < lo ? imm : lo;
-		bool ok = true;   /* every offset so far a multiple of its size from l */
-		for (unsigned k = 0; k <= n && ok; k++)
-			ok = (b->insn[i + k].imm - l) % (int32_t)int_store_size(b->insn[i + k].op) == 0 &&
-			     (uint32_t)(b->insn[i + k].imm - l) < 4096;
-		if (!ok)
-			break;
-		lo = l;
-		align = a;
-		n++;
+	switch (op) {
+	case OP_SB: return 1;
+	case OP_SH: return 2;
+	case OP_SW: return 4;
+	case OP_SD: return 8;
+	default: return 0;
 	}
-	return n;
 }
 
 static unsigned int_load_size(unsigned op)
@@ -988,31 +957,33 @@ static unsigned int_load_size(unsigned op)
 	}
 }
 
-/* The same for integer loads (be_load_group), none of which but the last
- * may write the base register. */
-static unsigned load_run(const struct block *b, unsigned i, unsigned limit, unsigned seg_end)
+/* How many integer loads (or stores: size_of says which, 0 for other ops)
+ * from instruction i on, before `limit` (a new segment, or a straddling
+ * last instruction, which have checks of their own), go through i's base
+ * register at offsets that are all aligned if the lowest is aligned to the
+ * widest size (be_load_group, be_store_group).  A load that writes the
+ * base register ends its run. */
+static unsigned access_run(const struct block *b, unsigned i, unsigned limit,
+			   unsigned (*size_of)(unsigned op))
 {
 	const struct insn *first = &b->insn[i];
-	if (!int_load_size(first->op) || first->rs1 == 0)
+	if (!size_of(first->op) || first->rs1 == 0)
 		return 0;
-	if (seg_end < limit)
-		limit = seg_end;
 	unsigned n = 0;
 	int32_t lo = first->imm;
-	while (i + n < limit && n < 64 && int_load_size(b->insn[i + n].op) &&
+	while (i + n < limit && n < 64 && size_of(b->insn[i + n].op) &&
 	       b->insn[i + n].rs1 == first->rs1) {
-		int32_t imm = b->insn[i + n].imm;
-		int32_t l = imm < lo ? imm : lo;
-		bool ok = true;
+		int32_t l = b->insn[i + n].imm < lo ? b->insn[i + n].imm : lo;
+		bool ok = true;   /* every offset so far a multiple of its size from l */
 		for (unsigned k = 0; k <= n && ok; k++)
-			ok = (b->insn[i + k].imm - l) % (int32_t)int_load_size(b->insn[i + k].op) == 0 &&
+			ok = (b->insn[i + k].imm - l) % (int32_t)size_of(b->insn[i + k].op) == 0 &&
 			     (uint32_t)(b->insn[i + k].imm - l) < 4096;
 		if (!ok)
 			break;
 		lo = l;
 		n++;
-		if (b->insn[i + n - 1].rd == first->rs1)
-			break;   /* the base changes: the run ends with this load */
+		if (size_of == int_load_size && b->insn[i + n - 1].rd == first->rs1)
+			break;
 	}
 	return n;
 }
@@ -1166,15 +1137,16 @@ static struct jit_tb *translate(struct jit *j, const struct block *b, bool *full
 				j->stats.rotations++;
 				break;
 			}
-			unsigned run = store_run(b, i, crosses ? b->ninsn - 1 : b->ninsn,
-						 seg < tr->nseg ? tr->seg_end[seg] : b->ninsn);
+			unsigned limit = crosses ? b->ninsn - 1 : b->ninsn;
+			if (seg < tr->nseg && tr->seg_end[seg] < limit)
+				limit = tr->seg_end[seg];
+			unsigned run = access_run(b, i, limit, int_store_size);
 			if (run >= 2) {
 				be_store_group(be, in, run, i, &tr->pc[i]);
 				i += run - 1;
 				break;
 			}
-			run = load_run(b, i, crosses ? b->ninsn - 1 : b->ninsn,
-				       seg < tr->nseg ? tr->seg_end[seg] : b->ninsn);
+			run = access_run(b, i, limit, int_load_size);
 			if (run >= 2) {
 				be_load_group(be, in, run, i, &tr->pc[i]);
 				i += run - 1;

@@ -925,6 +925,21 @@ void be_fload(struct be *be, unsigned size, unsigned frd, unsigned rs1, int32_t 
 	emit_load(be, size, false, frd, rs1, imm, true);
 }
 
+/* After a store of `size` bytes from host address rsi through `slot`:
+ * the page's watch byte (code or dirty logging); store_hit_code, out of
+ * line, dispatches. */
+static void emit_watch_check(struct be *be, const struct slow *slot, unsigned size)
+{
+	struct x86_buf *b = &be->b;
+	x_load(b, true, RCX, RBX, slot->slot + (int32_t)offsetof(struct mslot, watch));
+	x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_ANY */
+	x_mem(b, 0, RCX, 0);
+	x_byte(b, BUS_WATCH_ANY);
+	struct slow *code = x64_add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
+	code->size = size;
+	code->resume = b->p;
+}
+
 static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1, int32_t imm,
 		       bool fp)
 {
@@ -963,15 +978,7 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 			x64_ld_x(be, RDX, reg);
 		x_store_sz(b, size, RSI, 0, RDX);
 	}
-	/* Watched-page check (code or dirty logging): the page's watch byte,
-	 * through the slot; store_hit_code dispatches. */
-	x_load(b, true, RCX, RBX, slot->slot + (int32_t)offsetof(struct mslot, watch));
-	x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_ANY */
-	x_mem(b, 0, RCX, 0);
-	x_byte(b, BUS_WATCH_ANY);
-	struct slow *code = x64_add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
-	code->size = size;
-	code->resume = b->p;
+	emit_watch_check(be, slot, size);
 	struct slow *s = x64_add_slow(be, SL_STORE, NULL);
 	slot->tlb_miss = s;
 	s->resume = b->p;
@@ -984,6 +991,27 @@ static void emit_store(struct be *be, unsigned size, unsigned reg, unsigned rs1,
 void be_store(struct be *be, unsigned size, unsigned rs2, unsigned rs1, int32_t imm)
 {
 	emit_store(be, size, rs2, rs1, imm, false);
+}
+
+/* A run's check (be_store_group, be_load_group): the bytes [lo, end) off
+ * base register rs1 lie in one page and the lowest is aligned to `align`
+ * (else one_by_one[] jump), and a slot maps that page; rsi = the host
+ * address of the lowest byte after it. */
+static struct slow *emit_run_check(struct be *be, unsigned rs1, int32_t lo, int32_t end,
+				   unsigned align, bool store, uint8_t *one_by_one[2])
+{
+	struct x86_buf *b = &be->b;
+	emit_va(be, rs1, lo);   /* rsi = the lowest byte's address */
+	x_lea(b, RCX, RSI, end - lo - 1);
+	x_alu_rr(b, true, ALU_XOR, RCX, RSI);
+	x_shift_ri(b, true, SH_SHR, RCX, PAGE_SHIFT);
+	one_by_one[0] = x_jcc32(b, CC_NE);   /* the run crosses a page end */
+	x_test_ri32(b, RSI, align - 1);
+	one_by_one[1] = x_jcc32(b, CC_NE);   /* misaligned: each access decides */
+	struct slow *slot = emit_slot_check(be, store, 1, RSI);
+	slot->resume = b->p;
+	x_alu_rm(b, true, ALU_ADD, RSI, RBX, slot->slot + (int32_t)offsetof(struct mslot, addend));
+	return slot;
 }
 
 static unsigned store_size(unsigned op)
@@ -1020,16 +1048,7 @@ void be_store_group(struct be *be, const struct insn *in, unsigned n, unsigned i
 	uint8_t *one_by_one[2];
 	struct slow *slot = NULL;
 	if (!be->j->verify) {
-		emit_va(be, in[0].rs1, lo);   /* rsi = the lowest byte's address */
-		x_lea(b, RCX, RSI, end - lo - 1);
-		x_alu_rr(b, true, ALU_XOR, RCX, RSI);
-		x_shift_ri(b, true, SH_SHR, RCX, PAGE_SHIFT);
-		one_by_one[0] = x_jcc32(b, CC_NE);   /* the run crosses a page end */
-		x_test_ri32(b, RSI, align - 1);
-		one_by_one[1] = x_jcc32(b, CC_NE);   /* misaligned: each store decides */
-		slot = emit_slot_check(be, true, 1, RSI);
-		slot->resume = b->p;
-		x_alu_rm(b, true, ALU_ADD, RSI, RBX, slot->slot + (int32_t)offsetof(struct mslot, addend));
+		slot = emit_run_check(be, in[0].rs1, lo, end, align, true, one_by_one);
 		for (unsigned k = 0; k < n; k++) {
 			unsigned src = in[k].rs2;
 			int reg = src != 0 && src < 32 && be->host[src] >= 0 ? be->host[src] : -1;
@@ -1040,13 +1059,7 @@ void be_store_group(struct be *be, const struct insn *in, unsigned n, unsigned i
 			x_store_sz(b, store_size(in[k].op), RSI, in[k].imm - lo, (unsigned)reg);
 		}
 		be_insn(be, idx + n - 1, pc[n - 1], pc[n - 1] + in[n - 1].len);
-		x_load(b, true, RCX, RBX, slot->slot + (int32_t)offsetof(struct mslot, watch));
-		x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_ANY */
-		x_mem(b, 0, RCX, 0);
-		x_byte(b, BUS_WATCH_ANY);
-		struct slow *code = x64_add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
-		code->size = (unsigned)(end - lo);   /* rsi: the run's first byte */
-		code->resume = b->p;
+		emit_watch_check(be, slot, (unsigned)(end - lo));   /* rsi: the run's first byte */
 	}
 	uint8_t *done = slot ? x_jmp32(b) : NULL;
 	if (slot) {
@@ -1097,16 +1110,7 @@ void be_load_group(struct be *be, const struct insn *in, unsigned n, unsigned id
 	uint32_t narrow0 = 0, sx0 = 0;
 	struct slow *slot = NULL;
 	if (!be->j->verify) {
-		emit_va(be, in[0].rs1, lo);   /* rsi = the lowest byte's address */
-		x_lea(b, RCX, RSI, end - lo - 1);
-		x_alu_rr(b, true, ALU_XOR, RCX, RSI);
-		x_shift_ri(b, true, SH_SHR, RCX, PAGE_SHIFT);
-		one_by_one[0] = x_jcc32(b, CC_NE);   /* the run crosses a page end */
-		x_test_ri32(b, RSI, align - 1);
-		one_by_one[1] = x_jcc32(b, CC_NE);
-		slot = emit_slot_check(be, false, 1, RSI);
-		slot->resume = b->p;
-		x_alu_rm(b, true, ALU_ADD, RSI, RBX, slot->slot + (int32_t)offsetof(struct mslot, addend));
+		slot = emit_run_check(be, in[0].rs1, lo, end, align, false, one_by_one);
 		dirty0 = be->dirty;
 		narrow0 = be->narrow;
 		sx0 = be->sx;
@@ -1236,14 +1240,7 @@ static void emit_lrsc(struct be *be, be_helper_fn helper, const struct insn *cop
 	set_sx(be, rd, true);
 	x_test_rr(b, false, RAX, RAX);
 	uint8_t *failed = x_jcc32(b, CC_NE);
-	/* Stored: the page's watch byte, as a store's (rsi: the host address). */
-	x_load(b, true, RCX, RBX, slot->slot + (int32_t)offsetof(struct mslot, watch));
-	x_byte(b, 0xf6);
-	x_mem(b, 0, RCX, 0);
-	x_byte(b, BUS_WATCH_ANY);
-	struct slow *code = x64_add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
-	code->size = size;
-	code->resume = b->p;
+	emit_watch_check(be, slot, size);   /* stored (rsi: the host address) */
 	x_patch(b, failed, b->p);
 	slow->resume = b->p;
 }
@@ -1301,14 +1298,7 @@ bool be_amo(struct be *be, be_helper_fn helper, const struct insn *in)
 		x64_st_x(be, in->rd, RDX);
 		set_sx(be, in->rd, !dw);
 	}
-	/* The page's watch byte, as a store's (rsi: the host address). */
-	x_load(b, true, RCX, RBX, slot->slot + (int32_t)offsetof(struct mslot, watch));
-	x_byte(b, 0xf6);                           /* test byte [rcx], BUS_WATCH_ANY */
-	x_mem(b, 0, RCX, 0);
-	x_byte(b, BUS_WATCH_ANY);
-	struct slow *code = x64_add_slow(be, SL_CODE, x_jcc32(b, CC_NE));
-	code->size = size;
-	code->resume = b->p;
+	emit_watch_check(be, slot, size);   /* (rsi: the host address) */
 	slow->resume = b->p;
 	return true;
 }
@@ -1387,22 +1377,20 @@ static void emit_lookup_jump(struct be *be)
 	jmp_to(be, be->j->epilogue);
 }
 
-/*
- * After a helper that changed state this translation may have assumed
- * (a CSR write with side effects: interrupt enables, mstatus.FS, PMP):
- * `retired` instructions done, go on at ppc through a block entry, whose
- * checks hold again, or to the dispatcher if an interrupt became
- * takeable.  Cheaper than the dispatcher: Linux toggles sstatus.SIE and
- * SUM several times per system call.
- */
-static void emit_reenter(struct be *be, uint64_t ppc, unsigned retired, uint64_t dirty)
+/* With `retired` instructions done, go on at ppc + delta (or, with no ppc,
+ * at h->pc as a helper set it) through a block entry, whose checks hold
+ * again, or to the dispatcher if an interrupt is takeable now. */
+static void emit_go_on(struct be *be, const uint64_t *ppc, unsigned retired, uint64_t dirty)
 {
 	struct x86_buf *b = &be->b;
 	x64_write_back(be, dirty, 0);
 	unsigned left = be->tb->ninsn - retired;   /* taken off the budget at entry */
 	if (left)
 		x_alu_ri(b, true, ALU_ADD, R14, (int32_t)left);
-	emit_set_pc(be, ppc);
+	if (ppc)
+		emit_set_pc(be, *ppc);
+	else
+		x_load(b, true, RAX, RBX, HOFF(pc));
 	x_load(b, true, RCX, RBX, HOFF(mip));
 	x_alu_rm(b, true, ALU_AND, RCX, RBX, HOFF(take_mask));
 	uint8_t *irq = x_jcc32(b, CC_NE);
@@ -1412,21 +1400,18 @@ static void emit_reenter(struct be *be, uint64_t ppc, unsigned retired, uint64_t
 	jmp_to(be, be->j->epilogue);
 }
 
+/* After a helper that changed state this translation may have assumed (a
+ * CSR write with side effects: interrupt enables, mstatus.FS, PMP): cheaper
+ * than the dispatcher, as Linux toggles sstatus.SIE and SUM several times
+ * per system call. */
+static void emit_reenter(struct be *be, uint64_t ppc, unsigned retired, uint64_t dirty)
+{
+	emit_go_on(be, &ppc, retired, dirty);
+}
+
 void be_go_on_at_pc(struct be *be, unsigned ninsn)
 {
-	struct x86_buf *b = &be->b;
-	x64_write_back(be, be->dirty, 0);
-	unsigned left = be->tb->ninsn - ninsn;   /* taken off the budget at entry */
-	if (left)
-		x_alu_ri(b, true, ALU_ADD, R14, (int32_t)left);
-	x_load(b, true, RAX, RBX, HOFF(pc));
-	x_load(b, true, RCX, RBX, HOFF(mip));
-	x_alu_rm(b, true, ALU_AND, RCX, RBX, HOFF(take_mask));
-	uint8_t *irq = x_jcc32(b, CC_NE);
-	emit_lookup_jump(be);
-	x_patch(b, irq, b->p);
-	x_mov_imm(b, RAX, JIT_ST_EXIT);
-	jmp_to(be, be->j->epilogue);
+	emit_go_on(be, NULL, ninsn, be->dirty);
 }
 
 /* The end of a path out of the block towards virtual PC ppc + delta. */
