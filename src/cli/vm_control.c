@@ -270,9 +270,10 @@ static int show_reply(const char *verb, const char *line, bool json)
 		       num(o, "memory_bytes_written") / 1048576, disks, num(o, "pause_ms"));
 	} else if (!strcmp(verb, "fork")) {
 		const cJSON *k;
+		bool running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "running"));
 		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(o, "children"))
-			printf("child pid %.0f: control %s, console %s (paused)\n", num(k, "pid"),
-			       str(k, "control"), str(k, "console"));
+			printf("child pid %.0f: control %s, console %s (%s)\n", num(k, "pid"),
+			       str(k, "control"), str(k, "console"), running ? "running" : "paused");
 		const cJSON *mac = cJSON_GetObjectItemCaseSensitive(o, "guest_mac");
 		if (cJSON_IsString(mac) && !strcmp(mac->valuestring, "kept"))
 			printf("note: the children's guests keep this VM's MAC address (no --agent to "

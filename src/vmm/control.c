@@ -937,6 +937,7 @@ static char *verb_fork(struct vm *vm, const cJSON *id, const cJSON *req,
 		return out;
 	}
 	cJSON_AddNumberToObject(o, "pause_ms", (double)info.pause_ns / 1e6);
+	cJSON_AddBoolToObject(o, "running", cJSON_IsTrue(run));   /* the children */
 	if (info.guest_mac)
 		cJSON_AddStringToObject(o, "guest_mac", info.guest_mac);
 	cJSON *arr = cJSON_AddArrayToObject(o, "children");
