@@ -1315,6 +1315,11 @@ static void tb_refresh(struct jit *j, struct jit_tb *tb, const struct block *b)
 static void jcache_fill(struct hart *h, uint64_t pc, const void *code, uint64_t delta)
 {
 	unsigned idx = (unsigned)((pc << 4 & h->jc_index_mask) >> 5);
+	struct jcache_entry *jc = &h->jc[idx];
+	/* Already there (jit_run fills at every entry): its page is in the
+	 * filter since, and the kernel's page walk need not be made again. */
+	if (jc->vpc == pc && jc->code == code && jc->delta == delta)
+		return;
 	if (h->jc == h->jcache_kernel) {
 		if ((int64_t)pc >= 0 || idx == 0 || !mmu_fetch_is_global(h, pc))
 			return;
@@ -1325,7 +1330,6 @@ static void jcache_fill(struct hart *h, uint64_t pc, const void *code, uint64_t 
 		unsigned fb = jcache_filter_bit(pc);
 		h->jcache_pages[h->space][fb / 64] |= 1ull << (fb % 64);
 	}
-	struct jcache_entry *jc = &h->jc[idx];
 	jc->vpc = pc;
 	jc->code = code;
 	jc->delta = delta;
