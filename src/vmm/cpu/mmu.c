@@ -385,8 +385,9 @@ static void jkernel_empty(struct hart *h)
 void jkernel_give_back(struct hart *h)
 {
 	hart_give_back(h->jcache_kernel, sizeof h->jcache_kernel);
-	h->jkernel_dirty = 1;   /* a partial page at either end was not: */
-	h->jkernel_dirty |= 1ull << (JKERNEL_SIZE / JKERNEL_PIECE_ENTRIES - 1);
+	/* Zero pages now, but for a partial page at either end, which keeps
+	 * its bytes: the first and last pieces are emptied when next selected. */
+	h->jkernel_dirty = 1ull | 1ull << (JKERNEL_SIZE / JKERNEL_PIECE_ENTRIES - 1);
 	h->stale_jk = true;
 }
 
@@ -424,14 +425,15 @@ static void jcache_flush_space(struct hart *h, unsigned s)
 	memset(h->jcache_pages[s], 0, sizeof(h->jcache_pages[s]));
 }
 
-/* Empties every jump cache: the one in use now at once, the others when
- * next selected. */
+/* The kernel's jump cache, stale: emptied when next selected. */
 static void jkernel_flush(struct hart *h)
 {
 	h->stale_jk = true;
 	memset(h->jkernel_pages, 0, sizeof h->jkernel_pages);
 }
 
+/* Empties every jump cache: the one in use now at once, the others when
+ * next selected. */
 void jcache_flush(struct hart *h)
 {
 	for (unsigned s = 0; s < TLB_SPACES; s++)

@@ -82,10 +82,11 @@ static int helper_sret(struct hart *h, const struct insn *in)
 /* SFENCE.VMA: the kernel flushes a page after changing its PTE (a page
  * fault's flush_tlb_page), often right after a call returns, and a block
  * starting with it stayed for the interpreter: 37% of a fork/exec loop's
- * returns to the dispatcher.  Translated code goes on after it: its
- * memory slots check the epoch a flush renews, and its jumps go through
- * the jump caches a flush empties.  In U, or S with mstatus.TVM, the
- * interpreter raises the illegal instruction. */
+ * returns to the dispatcher.  Translated code goes on after it through a
+ * block entry (3), whose fetch sees the new mappings: a link to the next
+ * block would follow the physical page, and the flush may have remapped
+ * the very page running.  In U, or S with mstatus.TVM, the interpreter
+ * raises the illegal instruction. */
 static int helper_sfence_vma(struct hart *h, const struct insn *in)
 {
 	if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MSTATUS_TVM)))
@@ -96,7 +97,7 @@ static int helper_sfence_vma(struct hart *h, const struct insn *in)
 		tlb_flush_asid(h, h->x[in->rs2]);
 	else
 		tlb_flush_all(h);
-	return 0;
+	return 3;
 }
 
 static int helper_pause(struct hart *h, const struct insn *in)
